@@ -1,0 +1,28 @@
+# daemon/: shoal-vmm (the KVM tender) for now; shoald and its backends join here.
+
+# The tender's syscall filter is compiled at build time (see seccomp_gen.c).
+noinst_PROGRAMS += daemon/vmm/seccomp_gen
+daemon_vmm_seccomp_gen_SOURCES = daemon/vmm/seccomp_gen.c
+daemon_vmm_seccomp_gen_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+daemon_vmm_seccomp_gen_LDADD = $(SECCOMP_LIBS)
+
+daemon/vmm/vmm_seccomp_bpf.h: daemon/vmm/seccomp_gen$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && ./daemon/vmm/seccomp_gen$(EXEEXT) > $@.tmp && mv $@.tmp $@
+BUILT_SOURCES += daemon/vmm/vmm_seccomp_bpf.h
+CLEANFILES += daemon/vmm/vmm_seccomp_bpf.h
+
+# Pieces of the tender that tests and benchmarks link too.
+noinst_LIBRARIES += daemon/vmm/libvmm.a
+daemon_vmm_libvmm_a_SOURCES = \
+	daemon/vmm/vmm.h \
+	daemon/vmm/vmm_proto.h \
+	daemon/vmm/elf.c \
+	daemon/vmm/hypercall.c \
+	daemon/vmm/kvm.c \
+	daemon/vmm/proto.c
+
+pkglibexec_PROGRAMS += daemon/vmm/shoal-vmm
+daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/main.c daemon/vmm/seccomp.c
+nodist_daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/vmm_seccomp_bpf.h
+daemon_vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/daemon/vmm
+daemon_vmm_shoal_vmm_LDADD = daemon/vmm/libvmm.a

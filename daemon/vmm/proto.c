@@ -1,0 +1,117 @@
+/*
+ * Message framing for the tender's control socket (see vmm_proto.h):
+ * one SOCK_SEQPACKET message per call, descriptors as SCM_RIGHTS.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vmm_proto.h"
+
+const char *vmm_exit_status_str(int status)
+{
+	switch (status) {
+	case VMM_EXIT_ABORT:
+		return "guest aborted";
+	case VMM_EXIT_FAULT:
+		return "guest fault";
+	case VMM_EXIT_BADCALL:
+		return "bad hypercall";
+	case VMM_EXIT_IMAGE:
+		return "image refused";
+	case VMM_EXIT_SETUP:
+		return "VM setup failed";
+	case VMM_EXIT_USAGE:
+		return "usage error";
+	case VMM_EXIT_INTERNAL:
+		return "tender internal error";
+	default:
+		return status >= 0 && status <= VMM_EXIT_GUEST_MAX ? "guest exit" : "unknown status";
+	}
+}
+
+int vmm_msg_send(int sock, const void *msg, size_t len, const int *fds, unsigned nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2 * VMM_PORTS_MAX + sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr mh = { 0 };
+	ssize_t r;
+
+	if (nfds > 2 * VMM_PORTS_MAX + 1)
+		return -EINVAL;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	do
+		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return (size_t)r == len ? 0 : -EIO;
+}
+
+long vmm_msg_recv(int sock, void *buf, size_t cap, int *fds, unsigned *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2 * VMM_PORTS_MAX + sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, cap };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	unsigned want = nfds ? *nfds : 0, got = 0;
+	ssize_t r;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		unsigned i, n;
+		int *in;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		in = (int *)CMSG_DATA(c);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, &in[i], sizeof(fd));
+			if (got < want)
+				fds[got++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (nfds)
+		*nfds = got;
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		while (got)
+			close(fds[--got]);
+		if (nfds)
+			*nfds = 0;
+		return -EMSGSIZE;
+	}
+	return (long)r;
+}

@@ -1,0 +1,140 @@
+/*
+ * shoal-vmm, the KVM tender: one process runs one guest.  This header is
+ * the map of its pieces: the ELF checker (elf.c), the hypercall handlers
+ * (hypercall.c), the VM itself (kvm.c) and the syscall filter
+ * (seccomp.c).  The first two are pure functions over memory, so the unit
+ * tests drive them directly.
+ */
+#ifndef SHOAL_VMM_H
+#define SHOAL_VMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <shoal/abi.h>
+
+#include "vmm_proto.h"
+
+/* ---- ELF images (elf.c) --------------------------------------------- */
+
+#define VMM_ELF_MAX_PHDRS  16
+#define VMM_ELF_MAX_BYTES  (256ull << 20) /* images larger than this are refused */
+#define VMM_STACK_DEFAULT  (256ull << 10)
+
+struct vmm_elf_seg {
+	uint64_t gpa;
+	uint64_t offset;
+	uint64_t filesz;
+	uint64_t memsz;
+	uint32_t flags; /* PF_R/PF_W/PF_X */
+};
+
+struct vmm_elf {
+	uint64_t entry;
+	unsigned nseg;
+	struct vmm_elf_seg seg[VMM_ELF_MAX_PHDRS];
+	uint64_t load_end;    /* highest byte loaded, exclusive */
+	uint64_t stack_bytes; /* from the ABI note, or the default */
+	uint64_t heap_start;  /* page above load_end */
+	uint64_t heap_end;    /* bottom of the stack */
+	uint32_t abi_version;
+	uint32_t platform;
+};
+
+/*
+ * Check that img[0, len) is a shoal guest for `platform` that fits in
+ * mem_bytes of guest memory, and describe how to load it.  Returns 0, or
+ * -1 with a sentence naming the problem in err (never past errlen).
+ * Reads nothing outside img.
+ */
+int vmm_elf_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t platform,
+                  struct vmm_elf *out, char *err, size_t errlen);
+
+/* ---- Hypercalls (hypercall.c) --------------------------------------- */
+
+struct vmm_guestmem {
+	uint8_t *base;
+	uint64_t size;
+};
+
+enum vmm_hc_outcome {
+	VMM_HC_CONTINUE = 0, /* resume the guest */
+	VMM_HC_STOP = 1,     /* the guest is over: see status and reason */
+};
+
+struct vmm_hc_result {
+	int status; /* a VMM_EXIT_* or the guest's exit code */
+	char reason[512];
+};
+
+/*
+ * Run hypercall nr with its argument struct at guest-physical address
+ * arg.  Console output goes to console_fd.  Every address and length is
+ * checked against m; a bad one stops the guest with VMM_EXIT_BADCALL and
+ * a reason naming the field and the value.
+ */
+enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uint32_t arg,
+                                  int console_fd, struct vmm_hc_result *res);
+
+/* Describe a CPU exception (a struct shoal_hc_fault) in one sentence. */
+void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len);
+
+/* ---- The VM (kvm.c) -------------------------------------------------- */
+
+struct vmm_port {
+	unsigned port;
+	int kick_fd;   /* host -> guest: written by the daemon, irqfd in the VM */
+	int notify_fd; /* guest -> host: ioeventfd, read by the daemon */
+};
+
+struct vmm_vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	uint64_t mem_max;   /* size of the memory slot */
+	uint64_t mem_bytes; /* what the guest is given */
+	uint64_t tsc_hz;
+	unsigned nports;
+	struct vmm_port ports[VMM_PORTS_MAX];
+	uint64_t entry, image_bytes, boot_wall_ns;
+	uint64_t unbound_notifies;
+};
+
+/*
+ * Create the VM shell: memory slot of mem_max bytes, in-kernel irqchip,
+ * one vCPU in 64-bit mode with its CPUID, APIC and interrupt routes.  No
+ * image yet.  Returns 0 or -1 with err set.
+ */
+int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen);
+/*
+ * Wire an event port: kick_fd becomes an irqfd raising the port's vector,
+ * notify_fd an ioeventfd on the guest's notify of that port.  Either fd
+ * may be -1 for a one-way port.  Call before vmm_vm_run().
+ */
+int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
+                     size_t errlen);
+/*
+ * Load a checked image and set up boot information and registers.
+ * argv[0] is the guest's name.  mem_bytes <= mem_max.
+ */
+int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t mem_bytes, int argc,
+                char *const argv[], int *status, char *err, size_t errlen);
+/*
+ * Run the guest until it ends.  Returns its status (VMM_EXIT_* or the
+ * guest's code) with the reason in res.
+ */
+int vmm_vm_run(struct vmm_vm *vm, int console_fd, struct vmm_hc_result *res);
+/* The vCPU's thread id (the thread that called vmm_vm_run). */
+int vmm_vcpu_tid(void);
+
+/* ---- Syscall filter (seccomp.c) -------------------------------------- */
+
+/*
+ * Confine the process to what a running tender needs (a filter compiled
+ * at build time from seccomp_gen.c).  Disallowed calls end the tender
+ * with VMM_EXIT_INTERNAL naming the syscall.
+ */
+int vmm_seccomp_apply(char *err, size_t errlen);
+
+#endif /* SHOAL_VMM_H */

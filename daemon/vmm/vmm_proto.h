@@ -1,0 +1,104 @@
+/*
+ * shoal-vmm's outside contract: its exit statuses and the control
+ * protocol a daemon speaks with a pre-created ("warm") tender over a
+ * SOCK_SEQPACKET socket.  Shared by the tender, shoald's KVM backend,
+ * the tests and the benchmarks.
+ *
+ * Warm start, in order:
+ *   tender -> daemon  READY    the VM and vCPU exist; carries, as
+ *                              SCM_RIGHTS, two eventfds per wired port
+ *                              (host->guest "kick", guest->host "notify")
+ *   daemon -> tender  BOOT     image (an fd, SCM_RIGHTS), name, memory,
+ *                              arguments
+ *   tender -> daemon  STARTED  the image is loaded and the vCPU entered
+ *                              (or ERROR with the reason, then exit)
+ *   tender -> daemon  EXITED   the guest ended; then the tender exits
+ *                              with the status in the message
+ */
+#ifndef SHOAL_VMM_PROTO_H
+#define SHOAL_VMM_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses of shoal-vmm.  0..199 are the guest's own exit code. */
+#define VMM_EXIT_GUEST_MAX 199
+#define VMM_EXIT_ABORT     200 /* guest called rt_abort (file, line, message reported) */
+#define VMM_EXIT_FAULT     201 /* guest took a CPU exception or triple-faulted */
+#define VMM_EXIT_BADCALL   202 /* bad hypercall: address, length, count or number */
+#define VMM_EXIT_IMAGE     203 /* image refused (not a valid shoal guest ELF) */
+#define VMM_EXIT_SETUP     204 /* the VM could not be set up (no /dev/kvm, ...) */
+#define VMM_EXIT_USAGE     205 /* bad command line or control message */
+#define VMM_EXIT_INTERNAL  206 /* KVM failed while running, or a disallowed syscall */
+
+/* Text for an exit status, e.g. "bad hypercall"; "guest exit" for 0..199. */
+const char *vmm_exit_status_str(int status);
+
+#define VMM_PROTO_VERSION 1
+#define VMM_MSG_MAX       (80 * 1024)
+#define VMM_PORTS_MAX     8 /* wired ports per guest */
+
+enum vmm_msg_type {
+	VMM_MSG_READY = 1,
+	VMM_MSG_BOOT = 2,
+	VMM_MSG_STARTED = 3,
+	VMM_MSG_EXITED = 4,
+	VMM_MSG_ERROR = 5,
+};
+
+struct vmm_msg_hdr {
+	uint32_t type;
+	uint32_t version;
+};
+
+struct vmm_msg_ready {
+	struct vmm_msg_hdr hdr;
+	uint32_t pid;
+	uint32_t vcpu_tid;
+	uint64_t mem_max_bytes; /* BOOT may ask for at most this */
+	uint32_t nports;        /* fds carried: 2 * nports, in port order */
+	uint32_t ports[VMM_PORTS_MAX];
+};
+
+struct vmm_msg_boot {
+	struct vmm_msg_hdr hdr;
+	char name[64];       /* NUL-terminated */
+	uint64_t mem_bytes;  /* 0: the shell's size */
+	uint32_t argc;       /* argv[0] is the name; args holds argv[1..] */
+	uint32_t args_bytes; /* NUL-separated strings, argc - 1 of them */
+	char args[];
+};
+
+struct vmm_msg_started {
+	struct vmm_msg_hdr hdr;
+	uint64_t boot_wall_ns;
+	uint64_t entry;
+	uint64_t image_bytes;
+};
+
+struct vmm_msg_exited {
+	struct vmm_msg_hdr hdr;
+	int32_t status; /* the tender's exit status */
+	uint32_t _pad;
+	char reason[512];
+};
+
+struct vmm_msg_error {
+	struct vmm_msg_hdr hdr;
+	int32_t status;
+	uint32_t _pad;
+	char reason[512];
+};
+
+/*
+ * Send one message with up to nfds descriptors.  Returns 0 or -errno.
+ */
+int vmm_msg_send(int sock, const void *msg, size_t len, const int *fds, unsigned nfds);
+/*
+ * Receive one message into buf (capacity cap) and up to *nfds descriptors
+ * (set to how many arrived; extra ones are closed).  Returns the message
+ * length, 0 at end of stream, or -errno (-EMSGSIZE when truncated).
+ */
+long vmm_msg_recv(int sock, void *buf, size_t cap, int *fds, unsigned *nfds);
+
+#endif /* SHOAL_VMM_PROTO_H */

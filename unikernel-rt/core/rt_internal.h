@@ -1,0 +1,66 @@
+/*
+ * What a platform (platform/<name>/) provides to the runtime's shared core,
+ * and what the core provides back.  Guest applications never include this.
+ */
+#ifndef RT_INTERNAL_H
+#define RT_INTERNAL_H
+
+#include <shoal/rt.h>
+
+/* ---- provided by the platform ---- */
+
+void plat_console_writev(const struct rt_iov *iov, unsigned n);
+__attribute__((noreturn)) void plat_exit(int code);
+__attribute__((noreturn)) void plat_abort(const char *file, size_t file_len, unsigned line,
+                                          const char *msg, size_t msg_len);
+void plat_notify(unsigned port);
+uint64_t plat_clock_ns(void);
+uint64_t plat_wallclock_ns(void);
+
+/* Event bitmaps: word w of the pending and mask bitmaps. */
+volatile uint64_t *plat_evtchn_pending(void);
+volatile uint64_t *plat_evtchn_mask(void);
+unsigned plat_evtchn_nports(void);
+unsigned plat_probe_port(void);         /* 0 when not wired */
+int plat_port_bound(unsigned port);
+uint64_t *plat_probe_counter(void);     /* probes answered, shared with the upcall */
+
+void plat_irq_disable(void);
+void plat_irq_enable(void);
+/*
+ * Called with interrupts disabled: enable them and sleep until an
+ * interrupt arrives or the monotonic clock reaches deadline_ns, as one
+ * atomic step (no wake-up lost between the check and the sleep); return
+ * with interrupts disabled again.
+ */
+void plat_halt(uint64_t deadline_ns);
+
+void plat_heap_range(uintptr_t *start, uintptr_t *end);
+const char *plat_guest_name(void);
+size_t plat_arg_len(int i);
+uint64_t plat_mem_bytes(void);
+
+/* ---- provided by the core ---- */
+
+/* The platform's entry calls this once the machine is usable. */
+__attribute__((noreturn)) void rt__main(int argc, char **argv);
+
+/* Single-CPU atomic bit operations on event bitmaps (one instruction each). */
+static inline void rt__bit_set(volatile uint64_t *w, unsigned bit)
+{
+	__asm__ volatile("btsq %1, %0" : "+m"(*w) : "r"((uint64_t)bit) : "cc");
+}
+
+static inline int rt__bit_test_clear(volatile uint64_t *w, unsigned bit)
+{
+	unsigned char was;
+	__asm__ volatile("btrq %2, %0; setc %1" : "+m"(*w), "=q"(was) : "r"((uint64_t)bit) : "cc");
+	return was;
+}
+
+static inline void rt__bit_clear(volatile uint64_t *w, unsigned bit)
+{
+	__asm__ volatile("btrq %1, %0" : "+m"(*w) : "r"((uint64_t)bit) : "cc");
+}
+
+#endif /* RT_INTERNAL_H */

@@ -1,0 +1,221 @@
+/*
+ * shoal guest ABI: the contract between a guest linked with unikernel-rt
+ * and the tender that runs it on KVM (shoal-vmm).  Self-contained C99,
+ * included verbatim by both sides; every layout is pinned by a static
+ * assertion.  Any change to a layout or a number bumps SHOAL_ABI_VERSION.
+ *
+ * The Xen platforms do not use this header's memory map or hypercalls
+ * (Xen defines its own); they share only the ELF note and the event
+ * port numbering.
+ */
+#ifndef SHOAL_ABI_H
+#define SHOAL_ABI_H
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+#include <stdint.h>
+#endif
+
+/* Constants below are also used from assembly and linker scripts. */
+#ifdef __ASSEMBLER__
+#define SHOAL_U64(x) x
+#else
+#define SHOAL_U64(x) x##ull
+#endif
+
+#define SHOAL_ABI_VERSION 1
+
+/*
+ * Image identification.  Every guest carries one ELF note of this name
+ * and type in a PT_NOTE segment; the tender refuses images without it,
+ * built for another ABI version, or for another platform.
+ */
+#define SHOAL_NOTE_NAME     "Shoal" /* namesz 6, padded to 8 */
+#define SHOAL_NOTE_TYPE_ABI 0x53480001
+
+#define SHOAL_PLATFORM_KVM    1
+#define SHOAL_PLATFORM_XEN_PV 2
+#define SHOAL_PLATFORM_XEN_PVH 3
+
+#ifndef __ASSEMBLER__
+struct shoal_note_abi {
+	uint32_t abi_version; /* SHOAL_ABI_VERSION the image was built for */
+	uint32_t platform;    /* SHOAL_PLATFORM_* */
+	uint32_t stack_kib;   /* stack the guest wants; 0: tender default */
+	uint32_t flags;       /* none defined; must be 0 */
+};
+#endif
+
+/*
+ * Guest-physical memory map (KVM platform).  Guest RAM is one range
+ * [0, mem_bytes), identity mapped by the tender's page tables; page 0 is
+ * left unmapped so that a NULL dereference faults.  Everything below
+ * SHOAL_GPA_IMAGE_MIN belongs to the tender; an image must load above it
+ * and below the stack.
+ */
+#define SHOAL_PAGE_SIZE       SHOAL_U64(0x1000)
+#define SHOAL_GPA_GDT         SHOAL_U64(0x1000) /* 3 descriptors */
+#define SHOAL_GPA_PML4        SHOAL_U64(0x2000)
+#define SHOAL_GPA_PDPT        SHOAL_U64(0x3000)
+#define SHOAL_GPA_PD          SHOAL_U64(0x4000) /* 4 pages: 4 GiB of 2 MiB pages */
+#define SHOAL_GPA_PT0         SHOAL_U64(0x8000) /* 4 KiB pages for the first 2 MiB */
+#define SHOAL_GPA_BOOT_INFO   SHOAL_U64(0x9000)
+#define SHOAL_GPA_SHARED      SHOAL_U64(0xA000)
+#define SHOAL_GPA_ARGS        SHOAL_U64(0xB000) /* argv arrays and strings */
+#define SHOAL_ARGS_MAX_BYTES  SHOAL_U64(0x10000)
+#define SHOAL_GPA_IMAGE_MIN   SHOAL_U64(0x100000)
+
+#define SHOAL_MEM_MIN_BYTES   (SHOAL_U64(2) << 20)
+#define SHOAL_MEM_MAX_BYTES   (SHOAL_U64(4) << 30) /* hypercall arguments are 32-bit GPAs */
+
+#define SHOAL_SEL_CODE 0x08
+#define SHOAL_SEL_DATA 0x10
+
+/*
+ * Entry: 64-bit mode, paging on, CS/DS as above, interrupts disabled,
+ * RDI = SHOAL_GPA_BOOT_INFO, RSP = stack_top - 8 (as after a call),
+ * all other general registers zero.  The local APIC is in x2APIC mode,
+ * software-enabled, its timer in TSC-deadline mode on SHOAL_VEC_TIMER.
+ */
+
+/* Interrupt vectors. */
+#define SHOAL_VEC_TIMER     0x30
+#define SHOAL_VEC_EVTCHN    0x40 /* vector = SHOAL_VEC_EVTCHN + port */
+#define SHOAL_VEC_SPURIOUS  0xFF
+
+/*
+ * Event channels.  Ports are numbered 1..SHOAL_EVTCHN_NPORTS-1 (0 is
+ * never valid, as on Xen).  Port SHOAL_PORT_PROBE, when bound, is the
+ * daemon's latency probe: the runtime answers it with a notify back.
+ */
+#define SHOAL_EVTCHN_NPORTS 64
+#define SHOAL_EVTCHN_WORDS  (SHOAL_EVTCHN_NPORTS / 64)
+#define SHOAL_PORT_PROBE    1
+
+/*
+ * Port I/O.  A 32-bit OUT to SHOAL_IO_NOTIFY with the port number as data
+ * notifies the host side of that port (an ioeventfd when the port is
+ * bound: the tender is not woken).  A 32-bit OUT to SHOAL_IO_HYPERCALL + nr
+ * with the guest-physical address of the argument struct as data is a
+ * hypercall; the tender checks every address and length it is given.
+ */
+#define SHOAL_IO_HYPERCALL 0x5000
+#define SHOAL_IO_NOTIFY    0x5200
+
+#define SHOAL_HC_CONSOLE 1 /* struct shoal_hc_console */
+#define SHOAL_HC_EXIT    2 /* struct shoal_hc_exit; does not return */
+#define SHOAL_HC_ABORT   3 /* struct shoal_hc_abort; does not return */
+#define SHOAL_HC_FAULT   4 /* struct shoal_hc_fault; does not return */
+#define SHOAL_HC_MAX     4
+
+#define SHOAL_CONSOLE_IOV_MAX   64
+#define SHOAL_CONSOLE_MAX_BYTES 65536
+#define SHOAL_EXIT_CODE_MAX     199 /* codes above are the tender's own */
+#define SHOAL_ABORT_MSG_MAX     1024
+
+#ifndef __ASSEMBLER__
+struct shoal_iov {
+	uint64_t base; /* guest-physical address */
+	uint64_t len;
+};
+
+struct shoal_hc_console {
+	uint64_t iov;    /* GPA of struct shoal_iov[iovcnt] */
+	uint32_t iovcnt; /* <= SHOAL_CONSOLE_IOV_MAX */
+	uint32_t _pad;
+};
+
+struct shoal_hc_exit {
+	int32_t code; /* 0..SHOAL_EXIT_CODE_MAX */
+	uint32_t _pad;
+};
+
+struct shoal_hc_abort {
+	struct shoal_iov file;
+	struct shoal_iov msg;
+	uint32_t line;
+	uint32_t _pad;
+};
+
+/* Filled by the runtime's exception entry from the CPU's frame. */
+struct shoal_hc_fault {
+	uint64_t vector;
+	uint64_t error_code;
+	uint64_t rip;
+	uint64_t cs;
+	uint64_t rflags;
+	uint64_t rsp;
+	uint64_t cr2;
+};
+#endif
+
+/*
+ * Boot information, written by the tender at SHOAL_GPA_BOOT_INFO before
+ * the guest runs; read-only for the guest.
+ */
+#define SHOAL_BOOT_MAGIC 0x4c414f48 /* "HOAL" */
+#define SHOAL_NAME_MAX   64
+
+#ifndef __ASSEMBLER__
+struct shoal_boot_info {
+	uint32_t magic;
+	uint16_t abi_version;
+	uint16_t platform;
+	uint64_t mem_bytes;     /* guest RAM is [0, mem_bytes) */
+	uint64_t heap_start;    /* first free byte after the image */
+	uint64_t heap_end;      /* the stack area starts here */
+	uint64_t stack_top;
+	uint64_t tsc_hz;
+	uint64_t boot_tsc;      /* guest TSC when boot_wall_ns was taken */
+	uint64_t boot_wall_ns;  /* CLOCK_REALTIME, ns since the epoch */
+	uint64_t tsc_to_ns_mul; /* ns = (tsc_delta * mul) >> 32 */
+	uint64_t ns_to_tsc_mul; /* tsc_delta = (ns * mul) >> 32 */
+	uint64_t shared;        /* GPA of struct shoal_shared */
+	uint64_t argv;          /* GPA of char *argv[argc + 1] */
+	uint64_t arglen;        /* GPA of uint64_t arglen[argc] */
+	uint32_t argc;
+	uint32_t probe_port;    /* SHOAL_PORT_PROBE if wired, else 0 */
+	uint64_t ports_bound;   /* bit p: port p is wired to the host */
+	char name[SHOAL_NAME_MAX];
+};
+#endif
+
+/*
+ * The shared page, as Xen's shared_info: a port's pending bit is set when
+ * a notification arrives, and its mask bit stops the upcall for it.  The
+ * guest owns both bitmaps on KVM (its upcall entry sets pending bits);
+ * the tender reads the counters for diagnostics.
+ */
+#ifndef __ASSEMBLER__
+struct shoal_shared {
+	uint64_t evtchn_pending[SHOAL_EVTCHN_WORDS];
+	uint64_t evtchn_mask[SHOAL_EVTCHN_WORDS];
+	uint64_t probes_answered;
+	uint64_t upcalls;
+	uint8_t _reserved[4096 - 8 * (2 * SHOAL_EVTCHN_WORDS + 2)];
+};
+#endif
+
+#define SHOAL_OFF_PENDING 0
+#define SHOAL_OFF_MASK    (8 * SHOAL_EVTCHN_WORDS)
+#define SHOAL_OFF_PROBES  (16 * SHOAL_EVTCHN_WORDS)
+#define SHOAL_OFF_UPCALLS (16 * SHOAL_EVTCHN_WORDS + 8)
+
+#ifndef __ASSEMBLER__
+_Static_assert(sizeof(struct shoal_note_abi) == 16, "note layout");
+_Static_assert(sizeof(struct shoal_iov) == 16, "iov layout");
+_Static_assert(sizeof(struct shoal_hc_console) == 16, "console layout");
+_Static_assert(sizeof(struct shoal_hc_exit) == 8, "exit layout");
+_Static_assert(sizeof(struct shoal_hc_abort) == 40, "abort layout");
+_Static_assert(sizeof(struct shoal_hc_fault) == 56, "fault layout");
+_Static_assert(sizeof(struct shoal_boot_info) == 184, "boot info layout");
+_Static_assert(sizeof(struct shoal_boot_info) <= SHOAL_PAGE_SIZE, "boot info fits its page");
+_Static_assert(sizeof(struct shoal_shared) == SHOAL_PAGE_SIZE, "shared page layout");
+_Static_assert(offsetof(struct shoal_shared, evtchn_mask) == SHOAL_OFF_MASK, "mask offset");
+_Static_assert(offsetof(struct shoal_shared, probes_answered) == SHOAL_OFF_PROBES, "probes offset");
+_Static_assert(offsetof(struct shoal_shared, upcalls) == SHOAL_OFF_UPCALLS, "upcalls offset");
+_Static_assert(SHOAL_VEC_EVTCHN + SHOAL_EVTCHN_NPORTS <= SHOAL_VEC_SPURIOUS, "vectors fit");
+_Static_assert(SHOAL_GPA_ARGS + SHOAL_ARGS_MAX_BYTES <= SHOAL_GPA_IMAGE_MIN, "args below the image");
+#endif
+
+#endif /* SHOAL_ABI_H */

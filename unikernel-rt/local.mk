@@ -1,0 +1,51 @@
+# unikernel-rt: the guest runtime (freestanding) and the example guests.
+
+RT_GUEST_CPP = -I$(top_srcdir)/unikernel-rt/include
+RT_GUEST_CC = $(GUEST_CFLAGS) $(WARN_CFLAGS) -O2 \
+	-ffile-prefix-map=$(abs_top_srcdir)/= -ffile-prefix-map=$(top_srcdir)/=
+
+noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
+unikernel_rt_libshoalrt_kvm_a_CPPFLAGS = $(RT_GUEST_CPP)
+unikernel_rt_libshoalrt_kvm_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalrt_kvm_a_CCASFLAGS = $(RT_GUEST_CPP)
+unikernel_rt_libshoalrt_kvm_a_SOURCES = \
+	unikernel-rt/include/shoal/abi.h \
+	unikernel-rt/include/shoal/rt.h \
+	unikernel-rt/core/rt_internal.h \
+	unikernel-rt/core/main.c \
+	unikernel-rt/core/console.c \
+	unikernel-rt/core/evtchn.c \
+	unikernel-rt/core/heap.c \
+	unikernel-rt/core/string.c \
+	unikernel-rt/platform/kvm/entry.S \
+	unikernel-rt/platform/kvm/kvm.c
+
+# The linker script is preprocessed so that it can use the ABI's numbers.
+unikernel-rt/platform/kvm/link.ld: $(top_srcdir)/unikernel-rt/platform/kvm/link.ld.S \
+		$(top_srcdir)/unikernel-rt/include/shoal/abi.h
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
+	$(CPP) -P -undef -x c -D__ASSEMBLER__ -I$(top_srcdir)/unikernel-rt/include \
+		$(top_srcdir)/unikernel-rt/platform/kvm/link.ld.S > $@.tmp && mv $@.tmp $@
+CLEANFILES += unikernel-rt/platform/kvm/link.ld
+EXTRA_DIST += unikernel-rt/platform/kvm/link.ld.S
+
+RT_KVM_LINK = $(GUEST_LDFLAGS) -Wl,-T,unikernel-rt/platform/kvm/link.ld
+RT_KVM_DEPS = unikernel-rt/libshoalrt-kvm.a unikernel-rt/platform/kvm/link.ld
+
+# Example guests: one source each, linked once per platform by pattern
+# rules (name.kvm), so adding a guest or a platform is one line.
+GUEST_EXAMPLES = hello idle spin hang badcall crash
+KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
+guest_DATA += $(KVM_GUESTS)
+EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)
+CLEANFILES += $(KVM_GUESTS) $(KVM_GUESTS:%=%.o) $(KVM_GUESTS:%=%.d)
+
+unikernel-rt/examples/%.kvm.o: unikernel-rt/examples/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(CC) $(RT_GUEST_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+unikernel-rt/examples/%.kvm: unikernel-rt/examples/%.kvm.o $(RT_KVM_DEPS)
+	$(AM_V_CCLD)$(CC) $(RT_GUEST_CC) $(CFLAGS) $(RT_KVM_LINK) -o $@ $< \
+		unikernel-rt/libshoalrt-kvm.a
+
+-include $(KVM_GUESTS:%=%.d)
