@@ -9,3 +9,28 @@ TESTS += tests/unit/test_vmm_elf
 tests_unit_test_vmm_elf_SOURCES = tests/unit/test_vmm_elf.c
 tests_unit_test_vmm_elf_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_vmm_elf_LDADD = daemon/vmm/libvmm.a $(CMOCKA_LIBS)
+
+# Integration: real guests on /dev/kvm through shoal-vmm.
+check_PROGRAMS += tests/integration/mkbadelf tests/integration/test_tender
+tests_integration_mkbadelf_SOURCES = tests/integration/mkbadelf.c
+tests_integration_test_tender_SOURCES = tests/integration/test_tender.c
+tests_integration_test_tender_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_integration_test_tender_LDADD = bench/libbench.a daemon/vmm/libvmm.a
+
+TESTS += \
+	tests/integration/guests.sh \
+	tests/integration/bad-elf.sh \
+	tests/integration/test_tender
+EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt \
+	tests/integration/guests.sh tests/integration/bad-elf.sh
+
+check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
+TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
+tests_unit_test_vmm_hypercall_SOURCES = tests/unit/test_vmm_hypercall.c
+tests_unit_test_vmm_hypercall_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_vmm_hypercall_LDADD = daemon/vmm/libvmm.a $(CMOCKA_LIBS)
+# The guest runtime's portable pieces, compiled for the host.
+tests_unit_test_rt_heap_SOURCES = tests/unit/test_rt_heap.c \
+	unikernel-rt/core/heap.c unikernel-rt/core/console.c
+tests_unit_test_rt_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_rt_heap_LDADD = $(CMOCKA_LIBS)

@@ -42,7 +42,7 @@ static void put(struct out *o, char c)
 }
 
 static void put_num(struct out *o, uint64_t v, unsigned base, int upper, int neg, int width,
-                    char padc)
+                    char padc, int left)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -56,12 +56,14 @@ static void put_num(struct out *o, uint64_t v, unsigned base, int upper, int neg
 		width--;
 	if (neg && padc == '0')
 		put(o, '-');
-	for (; width > n; width--)
+	for (; !left && width > n; width--)
 		put(o, padc);
 	if (neg && padc != '0')
 		put(o, '-');
-	while (n)
+	for (width -= n; n;)
 		put(o, tmp[--n]);
+	for (; left && width > 0; width--)
+		put(o, ' ');
 }
 
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
@@ -69,7 +71,7 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	struct out o = { buf, size, 0 };
 
 	for (; *fmt; fmt++) {
-		int width = 0, lng = 0;
+		int width = 0, lng = 0, left = 0;
 		char padc = ' ';
 
 		if (*fmt != '%') {
@@ -77,7 +79,11 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		}
 		fmt++;
-		if (*fmt == '0') {
+		if (*fmt == '-') {
+			left = 1;
+			fmt++;
+		}
+		if (*fmt == '0' && !left) {
 			padc = '0';
 			fmt++;
 		}
@@ -97,7 +103,7 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
 			uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-			put_num(&o, u, 10, 0, v < 0, width, padc);
+			put_num(&o, u, 10, 0, v < 0, width, padc, left);
 			break;
 		}
 		case 'u':
@@ -105,13 +111,13 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'X': {
 			uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
 
-			put_num(&o, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', 0, width, padc);
+			put_num(&o, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', 0, width, padc, left);
 			break;
 		}
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, 0, 0, width, padc);
+			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, 0, 0, width, padc, left);
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);
@@ -120,10 +126,12 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			if (!s)
 				s = "(null)";
 			n = (int)strlen(s);
-			for (; width > n; width--)
+			for (; !left && width > n; width--)
 				put(&o, ' ');
 			while (*s)
 				put(&o, *s++);
+			for (; left && width > n; width--)
+				put(&o, ' ');
 			break;
 		}
 		case 'c':

@@ -29,8 +29,8 @@ void rt_console_writev(const struct rt_iov *iov, unsigned n);
 /* NUL-terminated string, no newline added. */
 void rt_puts(const char *s);
 /*
- * printf subset: %d %i %u %x %X %s %c %p %% with l/ll/z length and
- * width/zero-pad; output is capped at 1 KiB per call.  Returns bytes written.
+ * printf subset: %d %i %u %x %X %s %c %p %% with l/ll/z length,
+ * width, zero-pad and left-justify (-); output is capped at 1 KiB per call.  Returns bytes written.
  */
 int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);

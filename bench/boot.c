@@ -1,0 +1,117 @@
+/*
+ * bench/boot: how long a guest takes from "run this image" to its exit,
+ * beside fork+exec+wait of /bin/true measured in the same run.
+ *
+ *   cold: fork+exec of shoal-vmm, VM created, image loaded, run to exit
+ *   warm: a tender whose VM and vCPU exist already is handed the image;
+ *         timed from the hand-over to the guest's exit (EXITED message),
+ *         and to the tender process being reaped
+ *
+ * Runs are interleaved with the baseline so that both see the same noise.
+ *   boot [-n RUNS] [--vmm PATH] [--image PATH]
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/benchlib.h"
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "runs", required_argument, NULL, 'n' },
+		{ "vmm", required_argument, NULL, 'V' },
+		{ "image", required_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *vmm = "daemon/vmm/shoal-vmm", *image = "unikernel-rt/examples/hello.kvm";
+	int runs = 200, c, i, bad = 0;
+	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap;
+	double m_true, m_cold, m_true2, m_warm, m_reap;
+	char *true_argv[] = { "/bin/true", NULL };
+
+	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			runs = atoi(optarg);
+			break;
+		case 'V':
+			vmm = optarg;
+			break;
+		case 'I':
+			image = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: boot [-n RUNS] [--vmm PATH] [--image PATH]\n");
+			return 2;
+		}
+	}
+	if (runs < 10)
+		runs = 10;
+	t_true = calloc((size_t)runs, sizeof(double));
+	t_cold = calloc((size_t)runs, sizeof(double));
+	t_true2 = calloc((size_t)runs, sizeof(double));
+	t_warm = calloc((size_t)runs, sizeof(double));
+	t_warm_reap = calloc((size_t)runs, sizeof(double));
+	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap)
+		return 1;
+
+	printf("bench/boot: %s through %s, %d runs each, interleaved with /bin/true\n", image, vmm, runs);
+	for (i = 0; i < runs; i++) {
+		char *cold_argv[] = { (char *)vmm, (char *)image, "a", "b", "c", NULL };
+		uint64_t t0;
+		int st;
+
+		t0 = bl_now_ns();
+		st = bl_wait(bl_spawn(true_argv, 1, -1));
+		t_true[i] = (double)(bl_now_ns() - t0) / 1e3;
+		if (st != 0)
+			bad++;
+		t0 = bl_now_ns();
+		st = bl_wait(bl_spawn(cold_argv, 1, -1));
+		t_cold[i] = (double)(bl_now_ns() - t0) / 1e3;
+		if (st != 0)
+			bad++;
+	}
+	for (i = 0; i < runs; i++) {
+		char *guest_argv[] = { "hello", "a", "b", "c", NULL };
+		struct bl_warm w;
+		uint64_t t0, t_exit = 0;
+		int st;
+
+		if (bl_warm_start(vmm, 32, &w) < 0) {
+			fprintf(stderr, "cannot start a warm tender\n");
+			return 1;
+		}
+		t0 = bl_now_ns();
+		st = bl_warm_boot(&w, image, "hello", 4, guest_argv);
+		if (st == 0)
+			st = bl_warm_wait_exit(&w, &t_exit);
+		t_warm_reap[i] = (double)(bl_now_ns() - t0) / 1e3;
+		t_warm[i] = (double)(t_exit - t0) / 1e3;
+		if (st != 0)
+			bad++;
+		bl_warm_close(&w);
+		t0 = bl_now_ns();
+		st = bl_wait(bl_spawn(true_argv, 1, -1));
+		t_true2[i] = (double)(bl_now_ns() - t0) / 1e3;
+		if (st != 0)
+			bad++;
+	}
+	printf("\ncold\n");
+	m_true = bl_report("  fork+exec+wait /bin/true", t_true, (size_t)runs);
+	m_cold = bl_report("  shoal-vmm hello, cold", t_cold, (size_t)runs);
+	printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 5x\n", m_cold / m_true,
+	       bl_quantile(t_cold, (size_t)runs, 0.99) / bl_quantile(t_true, (size_t)runs, 0.99));
+	printf("\nwarm (VM and vCPU made ahead of time)\n");
+	m_true2 = bl_report("  fork+exec+wait /bin/true", t_true2, (size_t)runs);
+	m_warm = bl_report("  hand-over to guest exit", t_warm, (size_t)runs);
+	m_reap = bl_report("  hand-over to tender reaped", t_warm_reap, (size_t)runs);
+	printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1x\n", m_warm / m_true2,
+	       bl_quantile(t_warm, (size_t)runs, 0.99) / bl_quantile(t_true2, (size_t)runs, 0.99));
+	printf("  with reaping:  ratio (median) %.2fx\n", m_reap / m_true2);
+	if (bad)
+		printf("\nWARNING: %d runs did not exit 0\n", bad);
+	return bad ? 1 : 0;
+}

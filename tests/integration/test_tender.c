@@ -1,0 +1,236 @@
+/*
+ * shoal-vmm driven as the daemon drives it: event ports through eventfds
+ * (cold, --evtchn) and the warm-start control protocol (READY, BOOT,
+ * STARTED, EXITED/ERROR), with real guests on /dev/kvm.  Prints TAP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench/benchlib.h"
+#include "daemon/vmm/vmm_proto.h"
+
+static int n_test;
+static char vmm[512], guests[512];
+
+static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static char *guest(const char *name)
+{
+	static char path[4][600];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(path[i], sizeof(path[i]), "%s/%s.kvm", guests, name);
+	return path[i];
+}
+
+/* n probes, spaced; returns how many were answered, medians in *med_us. */
+static int probe_many(int kick, int note, int n, int spacing_us, double *med_us)
+{
+	double *v = calloc((size_t)n, sizeof(double));
+	int i, got = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t rtt = bl_probe(kick, note, 500);
+
+		if (rtt)
+			v[got++] = (double)rtt / 1e3;
+		usleep((useconds_t)spacing_us);
+	}
+	*med_us = got ? bl_quantile(v, (size_t)got, 0.5) : 0;
+	free(v);
+	return got;
+}
+
+static void cold_probes(void)
+{
+	int kick = eventfd(0, 0), note = eventfd(0, EFD_NONBLOCK);
+	char evt[64];
+	char *argv[] = { vmm, "--evtchn", evt, guest("idle"), NULL };
+	double med;
+	int got;
+	pid_t pid;
+
+	snprintf(evt, sizeof(evt), "1:%d:%d", kick, note);
+	pid = bl_spawn(argv, 0, -1);
+	usleep(200000);
+	got = probe_many(kick, note, 300, 200, &med);
+	ok(got == 300, "cold idle answers every probe through its eventfds (%d/300, median %.1f us)", got,
+	   med);
+	ok(med > 0 && med < 100000, "probe round trips are timed (median %.1f us)", med);
+	kill(pid, SIGTERM);
+	ok(bl_wait(pid) == 128 + SIGTERM, "SIGTERM stops the tender");
+	close(kick);
+	close(note);
+}
+
+static void warm_hello(void)
+{
+	struct bl_warm w;
+	char *argv[] = { "hello", "warm", NULL };
+	int st = -1, r;
+
+	ok(bl_warm_start(vmm, 32, &w) == 0, "a warm tender sends READY with the probe port's eventfds");
+	ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid > 0, "READY names the vCPU thread (%u)",
+	   w.vcpu_tid);
+	r = bl_warm_boot(&w, guest("hello"), "hello", 2, argv);
+	ok(r == 0 && bl_warm_wait_started(&w, &st) == 1, "BOOT of hello answers STARTED");
+	st = bl_warm_wait_exit(&w, NULL);
+	ok(st == 0, "hello exits 0 and the tender with it (status %d)", st);
+	bl_warm_close(&w);
+}
+
+static void warm_idle_probes(void)
+{
+	struct bl_warm w;
+	char *argv[] = { "idle-w", NULL };
+	double med;
+	int st = -1, got;
+
+	if (bl_warm_start(vmm, 64, &w) < 0) {
+		ok(0, "warm idle: tender started");
+		return;
+	}
+	bl_warm_boot(&w, guest("idle"), "idle-w", 1, argv);
+	ok(bl_warm_wait_started(&w, &st) == 1, "BOOT of idle into a 64 MiB shell answers STARTED");
+	usleep(100000);
+	got = probe_many(w.kick_fd, w.notify_fd, 200, 300, &med);
+	ok(got == 200, "warm idle answers every probe on READY's eventfds (%d/200, median %.1f us)", got,
+	   med);
+	bl_warm_close(&w);
+}
+
+static void warm_refusals(void)
+{
+	struct bl_warm w;
+	char bad[] = "/tmp/shoal-test-notelf-XXXXXX";
+	char *argv[] = { "x", NULL };
+	int fd = mkstemp(bad), st = -1, r;
+
+	(void)!write(fd, "not an image\n", 13);
+	close(fd);
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		bl_warm_boot(&w, bad, "x", 1, argv);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == 203, "BOOT of a non-ELF file answers ERROR 203 (got %d/%d)", r, st);
+		ok(bl_warm_wait_exit(&w, NULL) == 203, "and the tender exits 203");
+		bl_warm_close(&w);
+	}
+	unlink(bad);
+
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		struct vmm_msg_boot b;
+
+		memset(&b, 0, sizeof(b));
+		b.hdr.type = VMM_MSG_BOOT;
+		b.hdr.version = VMM_PROTO_VERSION;
+		strcpy(b.name, "liar");
+		b.argc = 3; /* but no argument strings */
+		fd = open(guest("hello"), O_RDONLY);
+		vmm_msg_send(w.sock, &b, sizeof(b), &fd, 1);
+		close(fd);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == 205, "a BOOT whose argc lies answers ERROR 205 (got %d/%d)", r, st);
+		bl_warm_close(&w);
+	}
+
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		struct vmm_msg_boot b;
+
+		memset(&b, 0, sizeof(b));
+		b.hdr.type = VMM_MSG_BOOT;
+		b.hdr.version = VMM_PROTO_VERSION;
+		strcpy(b.name, "greedy");
+		b.argc = 1;
+		b.mem_bytes = 64ull << 20;
+		fd = open(guest("hello"), O_RDONLY);
+		vmm_msg_send(w.sock, &b, sizeof(b), &fd, 1);
+		close(fd);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == 205, "a BOOT asking more memory than the shell has answers ERROR (got %d/%d)",
+		   r, st);
+		bl_warm_close(&w);
+	}
+
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		struct vmm_msg_hdr h = { VMM_MSG_BOOT, VMM_PROTO_VERSION };
+
+		vmm_msg_send(w.sock, &h, sizeof(h), NULL, 0);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == 205, "a truncated BOOT answers ERROR 205 (got %d/%d)", r, st);
+		bl_warm_close(&w);
+	}
+
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		pid_t pid = w.pid;
+
+		close(w.sock);
+		w.sock = -1;
+		ok(bl_wait(pid) == 205, "a tender whose daemon goes away before BOOT exits on its own");
+		w.pid = 0;
+		bl_warm_close(&w);
+	}
+}
+
+static void hang_stops_answering(void)
+{
+	int kick = eventfd(0, 0), note = eventfd(0, EFD_NONBLOCK);
+	char evt[64];
+	char *argv[] = { vmm, "--evtchn", evt, guest("hang"), "1", NULL };
+	double med;
+	int early, late;
+	pid_t pid;
+
+	snprintf(evt, sizeof(evt), "1:%d:%d", kick, note);
+	pid = bl_spawn(argv, 0, -1);
+	usleep(200000);
+	early = probe_many(kick, note, 10, 20000, &med);
+	usleep(1200000);
+	late = probe_many(kick, note, 5, 1000, &med);
+	ok(early == 10, "hang answers probes at first (%d/10)", early);
+	ok(late == 0, "hang stops answering after its time (%d/5 answered)", late);
+	kill(pid, SIGKILL);
+	bl_wait(pid);
+	close(kick);
+	close(note);
+}
+
+int main(void)
+{
+	const char *b = getenv("top_builddir");
+
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("1..0 # SKIP /dev/kvm is not available (%s)\n", strerror(errno));
+		return 0;
+	}
+	snprintf(vmm, sizeof(vmm), "%s/daemon/vmm/shoal-vmm", b ? b : ".");
+	snprintf(guests, sizeof(guests), "%s/unikernel-rt/examples", b ? b : ".");
+	signal(SIGPIPE, SIG_IGN);
+	cold_probes();
+	warm_hello();
+	warm_idle_probes();
+	warm_refusals();
+	hang_stops_answering();
+	printf("1..%d\n", n_test);
+	return 0;
+}
