@@ -1,0 +1,35 @@
+#!/bin/sh
+# The whole test suite: installs what it needs, builds, runs `make check`
+# (unit tests, and integration tests on /dev/kvm where the machine has it)
+# and ends with one line: "N passed, N failed[, N skipped]".
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${SHOAL_BUILD:-$top/_build}
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh"
+cd "$build"
+set +e
+make -s -j"$(nproc)" check >check.out 2>&1
+rc=$?
+set -e
+grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' check.out | grep -v '^PASS:' || true
+if [ ! -f test-suite.log ]; then
+	tail -40 check.out
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+count() { sed -n "s/^# $1: *\\([0-9]*\\)/\\1/p" test-suite.log | head -n 1; }
+pass=$(count PASS)
+fail=$(($(count FAIL) + $(count XPASS) + $(count ERROR)))
+skip=$(count SKIP)
+if [ "$fail" -ne 0 ]; then
+	echo "--- failures (from test-suite.log) ---"
+	grep -E '^(FAIL|ERROR|XPASS)|^# ' "$build"/tests/*/*.log 2>/dev/null | grep -vE '^[^:]*:# (PASS|SKIP)' | head -60 || true
+fi
+if [ "$skip" -ne 0 ]; then
+	grep -h 'SKIP' "$build"/tests/*/*.log 2>/dev/null | sed 's/^/skipped: /' | sort -u | head -20 || true
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ] && [ "$rc" -eq 0 ]
