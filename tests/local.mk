@@ -20,9 +20,10 @@ tests_integration_test_tender_LDADD = bench/libbench.a daemon/vmm/libvmm.a
 TESTS += \
 	tests/integration/guests.sh \
 	tests/integration/bad-elf.sh \
+	tests/integration/runtime.sh \
 	tests/integration/test_tender
 EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt \
-	tests/integration/guests.sh tests/integration/bad-elf.sh
+	tests/integration/guests.sh tests/integration/bad-elf.sh tests/integration/runtime.sh
 
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap

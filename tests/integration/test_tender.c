@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -215,6 +216,38 @@ static void hang_stops_answering(void)
 	close(note);
 }
 
+/* Port 2 with a handler in the guest: answers, masking, pending-while-masked. */
+static void handler_port(void)
+{
+	int kick = eventfd(0, 0), note = eventfd(0, EFD_NONBLOCK);
+	char evt[64];
+	char *argv[] = { vmm, "--evtchn", evt, guest("rtcheck"), "echo", NULL };
+	int i, answered = 0;
+	uint64_t late;
+	pid_t pid;
+
+	snprintf(evt, sizeof(evt), "2:%d:%d", kick, note);
+	pid = bl_spawn(argv, 0, -1);
+	usleep(200000);
+	for (i = 0; i < 3; i++)
+		if (bl_probe(kick, note, 500))
+			answered++;
+	ok(answered == 3, "a guest's handler on port 2 answers each notify (%d/3)", answered);
+	usleep(50000); /* the guest masks port 2 now, for 300 ms */
+	late = bl_probe(kick, note, 100);
+	ok(late == 0, "a notify on a masked port is not handled at once");
+	{
+		struct pollfd p = { note, POLLIN, 0 };
+
+		ok(poll(&p, 1, 1000) == 1, "it is handled once the guest unmasks the port");
+	}
+	ok(bl_probe(kick, note, 500) != 0, "and the port works normally after");
+	kill(pid, SIGKILL);
+	bl_wait(pid);
+	close(kick);
+	close(note);
+}
+
 int main(void)
 {
 	const char *b = getenv("top_builddir");
@@ -231,6 +264,7 @@ int main(void)
 	warm_idle_probes();
 	warm_refusals();
 	hang_stops_answering();
+	handler_port();
 	printf("1..%d\n", n_test);
 	return 0;
 }
