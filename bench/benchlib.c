@@ -126,12 +126,19 @@ int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w)
 
 int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int argc, char *const argv[])
 {
+	return bl_warm_boot_ex(w, image, name, argc, argv, 0, -1, -1);
+}
+
+int bl_warm_boot_ex(struct bl_warm *w, const char *image, const char *name, int argc,
+                    char *const argv[], uint64_t instance, int listen_fd, int exit_fd)
+{
 	static union {
 		struct vmm_msg_boot b;
 		char raw[VMM_MSG_MAX];
 	} m;
 	size_t pos = 0;
-	int fd, i, r;
+	int fds[3], i, r;
+	unsigned nfds = 1;
 
 	memset(&m.b, 0, sizeof(m.b));
 	m.b.hdr.type = VMM_MSG_BOOT;
@@ -147,11 +154,20 @@ int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int arg
 		pos += n;
 	}
 	m.b.args_bytes = (uint32_t)pos;
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	m.b.instance = instance;
+	fds[0] = open(image, O_RDONLY | O_CLOEXEC);
+	if (fds[0] < 0)
 		return -1;
-	r = vmm_msg_send(w->sock, &m, sizeof(m.b) + pos, &fd, 1);
-	close(fd);
+	if (listen_fd >= 0) {
+		m.b.flags |= VMM_BOOT_LISTEN;
+		fds[nfds++] = listen_fd;
+	}
+	if (exit_fd >= 0) {
+		m.b.flags |= VMM_BOOT_EXITREC;
+		fds[nfds++] = exit_fd;
+	}
+	r = vmm_msg_send(w->sock, &m, sizeof(m.b) + pos, fds, nfds);
+	close(fds[0]);
 	return r < 0 ? -1 : 0;
 }
 

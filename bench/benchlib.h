@@ -41,6 +41,12 @@ int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w);
  * or -1.  Then bl_warm_wait_exit() collects EXITED and the process.
  */
 int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int argc, char *const argv[]);
+/*
+ * BOOT with a re-attach socket and an exit-record file (either -1 for none),
+ * as shoald sends it.
+ */
+int bl_warm_boot_ex(struct bl_warm *w, const char *image, const char *name, int argc,
+                    char *const argv[], uint64_t instance, int listen_fd, int exit_fd);
 /* Wait for STARTED (1), or for ERROR/EXITED (0, status set). -1 on error. */
 int bl_warm_wait_started(struct bl_warm *w, int *status);
 /* Wait for EXITED then reap; returns the tender's exit status, -1 on error. */

@@ -35,7 +35,7 @@ static void *floor_run(void *arg)
 	struct vmm_hc_result res;
 
 	bl_pin(0, f->cpu);
-	vmm_vm_run(&f->vm, -1, &res);
+	vmm_vm_run(&f->vm, NULL, &res);
 	fprintf(stderr, "floor guest ended: %s\n", res.reason);
 	return NULL;
 }

@@ -22,7 +22,7 @@ daemon_vmm_libvmm_a_SOURCES = \
 	daemon/vmm/proto.c
 
 pkglibexec_PROGRAMS += daemon/vmm/shoal-vmm
-daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/main.c daemon/vmm/seccomp.c
+daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/main.c daemon/vmm/control.c daemon/vmm/seccomp.c
 nodist_daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/vmm_seccomp_bpf.h
 daemon_vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/daemon/vmm
-daemon_vmm_shoal_vmm_LDADD = daemon/vmm/libvmm.a
+daemon_vmm_shoal_vmm_LDADD = daemon/vmm/libvmm.a -lpthread

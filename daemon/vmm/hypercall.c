@@ -52,30 +52,37 @@ static void copy_text(char *dst, size_t cap, const uint8_t *src, uint64_t len)
 	dst[n] = '\0';
 }
 
-static void write_all(int fd, struct iovec *iov, int n)
+void vmm_console_to_fd(void *fd_as_ptr, const struct iovec *in, int n)
 {
+	struct iovec iov[SHOAL_CONSOLE_IOV_MAX], *v = iov;
+	int fd = (int)(intptr_t)fd_as_ptr;
+
+	if (n > (int)SHOAL_CONSOLE_IOV_MAX)
+		n = SHOAL_CONSOLE_IOV_MAX;
+	memcpy(iov, in, sizeof(*in) * (size_t)n);
 	while (n > 0) {
-		ssize_t r = writev(fd, iov, n);
+		ssize_t r = writev(fd, v, n);
 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return; /* console gone: the guest keeps running */
 		}
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
+		while (n > 0 && (size_t)r >= v->iov_len) {
+			r -= (ssize_t)v->iov_len;
+			v++;
 			n--;
 		}
 		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
+			v->iov_base = (char *)v->iov_base + r;
+			v->iov_len -= (size_t)r;
 		}
 	}
 }
 
 static enum vmm_hc_outcome hc_console(const struct vmm_guestmem *m, const struct shoal_hc_console *a,
-                                      int console_fd, struct vmm_hc_result *res)
+                                      const struct vmm_console_sink *console,
+                                      struct vmm_hc_result *res)
 {
 	struct iovec out[SHOAL_CONSOLE_IOV_MAX];
 	const struct shoal_iov *gi;
@@ -108,8 +115,8 @@ static enum vmm_hc_outcome hc_console(const struct vmm_guestmem *m, const struct
 		out[i].iov_len = (size_t)v.len;
 		total += v.len;
 	}
-	if (console_fd >= 0 && a->iovcnt)
-		write_all(console_fd, out, (int)a->iovcnt);
+	if (console && a->iovcnt)
+		console->write(console->ctx, out, (int)a->iovcnt);
 	return VMM_HC_CONTINUE;
 }
 
@@ -162,7 +169,7 @@ void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len)
 }
 
 enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uint32_t arg,
-                                  int console_fd, struct vmm_hc_result *res)
+                                  const struct vmm_console_sink *console, struct vmm_hc_result *res)
 {
 	static const uint64_t arg_size[] = {
 		[SHOAL_HC_CONSOLE] = sizeof(struct shoal_hc_console),
@@ -187,7 +194,7 @@ enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uin
 		struct shoal_hc_console a;
 
 		memcpy(&a, p, sizeof(a));
-		return hc_console(m, &a, console_fd, res);
+		return hc_console(m, &a, console, res);
 	}
 	case SHOAL_HC_EXIT: {
 		struct shoal_hc_exit a;

@@ -232,6 +232,7 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->vcpu_tid = vmm_vcpu_tid();
 	errno = 0;
 	if (mem_max < SHOAL_MEM_MIN_BYTES || mem_max > SHOAL_MEM_MAX_BYTES || mem_max % (2u << 20))
 		return fail(err, errlen, "guest memory must be a multiple of 2 MiB between %llu MiB and %llu MiB",
@@ -502,11 +503,12 @@ static uint64_t guest_rip(struct vmm_vm *vm)
 	return regs.rip;
 }
 
-int vmm_vm_run(struct vmm_vm *vm, int console_fd, struct vmm_hc_result *res)
+int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res)
 {
 	struct vmm_guestmem gm = { vm->mem, vm->mem_bytes };
 	struct kvm_run *run = vm->run;
 
+	vm->vcpu_tid = vmm_vcpu_tid();
 	for (;;) {
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -533,7 +535,7 @@ int vmm_vm_run(struct vmm_vm *vm, int console_fd, struct vmm_hc_result *res)
 			if (port < SHOAL_IO_HYPERCALL || port > SHOAL_IO_HYPERCALL + 0xff)
 				return stop_with(res, VMM_EXIT_BADCALL,
 				                 "bad hypercall: OUT to I/O port 0x%x, which is not a shoal port", port);
-			if (vmm_hypercall(&gm, port - SHOAL_IO_HYPERCALL, data, console_fd, res) == VMM_HC_STOP)
+			if (vmm_hypercall(&gm, port - SHOAL_IO_HYPERCALL, data, console, res) == VMM_HC_STOP)
 				return res->status;
 			break;
 		}

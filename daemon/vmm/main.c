@@ -173,31 +173,17 @@ static const uint8_t *map_image(int fd, uint64_t *len, char *err, size_t errlen)
 	return p;
 }
 
-static int finish(int status, const char *reason, int control_fd)
+static int run_cold(struct vmm_vm *vm)
 {
-	if (control_fd >= 0) {
-		struct vmm_msg_exited m;
-
-		memset(&m, 0, sizeof(m));
-		m.hdr.type = VMM_MSG_EXITED;
-		m.hdr.version = VMM_PROTO_VERSION;
-		m.status = status;
-		snprintf(m.reason, sizeof(m.reason), "%s", reason);
-		vmm_msg_send(control_fd, &m, sizeof(m), NULL, 0);
-	}
-	if (status > VMM_EXIT_GUEST_MAX)
-		say("%s", reason);
-	return status;
-}
-
-static int run_guest(struct vmm_vm *vm, int control_fd)
-{
+	struct vmm_console_sink out = { vmm_console_to_fd, (void *)(intptr_t)1 };
 	struct vmm_hc_result res;
 	int status;
 
 	memset(&res, 0, sizeof(res));
-	status = vmm_vm_run(vm, 1, &res);
-	return finish(status, res.reason, control_fd);
+	status = vmm_vm_run(vm, &out, &res);
+	if (status > VMM_EXIT_GUEST_MAX)
+		say("%s", res.reason);
+	return status;
 }
 
 static int cold_start(struct opts *o, const char *path, int argc, char **argv)
@@ -247,7 +233,7 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 	if (o->verbose)
 		say("VM created in %llu us, image loaded in %llu us",
 		    (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1));
-	return run_guest(&vm, -1);
+	return run_cold(&vm);
 }
 
 static void send_error(int control_fd, int status, const char *reason)
@@ -286,6 +272,18 @@ static int split_args(struct vmm_msg_boot *b, size_t msg_len, char **argv, int m
 	return n == (int)b->argc ? n : -1;
 }
 
+/* How many descriptors a BOOT message with these flags carries. */
+static unsigned boot_fds(uint32_t flags)
+{
+	return 1u + !!(flags & VMM_BOOT_LISTEN) + !!(flags & VMM_BOOT_EXITREC);
+}
+
+static void close_fds(int *fds, unsigned n)
+{
+	while (n)
+		close(fds[--n]);
+}
+
 static int warm_start(struct opts *o)
 {
 	static union {
@@ -294,11 +292,15 @@ static int warm_start(struct opts *o)
 	} msg;
 	struct vmm_msg_ready ready;
 	struct vmm_msg_started started;
+	struct vmm_console_sink console;
+	struct vmm_hc_result res;
 	struct vmm_vm vm;
+	struct vmm_ctl *ctl;
 	char err[512];
 	char *argv[4097];
-	int fds[2 * VMM_PORTS_MAX], img_fd = -1, argc, status;
-	unsigned i, nfds = 1;
+	int fds[2 * VMM_PORTS_MAX], bfds[3], argc, status;
+	int listen_fd = -1, exit_fd = -1;
+	unsigned i, nfds = 3;
 	const uint8_t *img;
 	uint64_t len;
 	long r;
@@ -324,30 +326,37 @@ static int warm_start(struct opts *o)
 		fds[2 * i] = kick;
 		fds[2 * i + 1] = note;
 	}
-	if (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0) {
+	/* Threads are made before the filter, which then covers them all. */
+	ctl = vmm_ctl_create(&vm, err, sizeof(err));
+	if (!ctl || (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0)) {
 		send_error(o->control_fd, VMM_EXIT_SETUP, err);
 		return VMM_EXIT_SETUP;
 	}
 	ready.hdr.type = VMM_MSG_READY;
 	ready.hdr.version = VMM_PROTO_VERSION;
 	ready.pid = (uint32_t)getpid();
-	ready.vcpu_tid = (uint32_t)vmm_vcpu_tid();
+	ready.vcpu_tid = (uint32_t)vm.vcpu_tid;
 	ready.mem_max_bytes = vm.mem_max;
 	ready.nports = o->nports;
+	/* The eventfds stay open here too: a daemon that re-attaches gets them again. */
 	if (vmm_msg_send(o->control_fd, &ready, sizeof(ready), fds, 2 * o->nports) < 0)
 		return VMM_EXIT_USAGE; /* nobody is listening */
-	/* The daemon holds the eventfds now; ours stay open only inside KVM. */
-	for (i = 0; i < 2 * o->nports; i++)
-		close(fds[i]);
 
-	r = vmm_msg_recv(o->control_fd, &msg, sizeof(msg), &img_fd, &nfds);
+	r = vmm_msg_recv(o->control_fd, &msg, sizeof(msg), bfds, &nfds);
 	if (r <= 0)
 		return VMM_EXIT_USAGE; /* the daemon went away: nothing to run */
 	if ((size_t)r < sizeof(msg.boot) || msg.boot.hdr.type != VMM_MSG_BOOT ||
-	    msg.boot.hdr.version != VMM_PROTO_VERSION || nfds != 1) {
+	    msg.boot.hdr.version != VMM_PROTO_VERSION ||
+	    (msg.boot.flags & ~(VMM_BOOT_LISTEN | VMM_BOOT_EXITREC)) ||
+	    nfds != boot_fds(msg.boot.flags)) {
+		close_fds(bfds, nfds);
 		send_error(o->control_fd, VMM_EXIT_USAGE, "malformed BOOT message");
 		return VMM_EXIT_USAGE;
 	}
+	if (msg.boot.flags & VMM_BOOT_LISTEN)
+		listen_fd = bfds[1];
+	if (msg.boot.flags & VMM_BOOT_EXITREC)
+		exit_fd = bfds[nfds - 1];
 	if (!memchr(msg.boot.name, '\0', sizeof(msg.boot.name)) || !msg.boot.name[0]) {
 		send_error(o->control_fd, VMM_EXIT_USAGE, "BOOT message: bad guest name");
 		return VMM_EXIT_USAGE;
@@ -361,8 +370,8 @@ static int warm_start(struct opts *o)
 		return VMM_EXIT_USAGE;
 	}
 	argv[argc] = NULL;
-	img = map_image(img_fd, &len, err, sizeof(err));
-	close(img_fd);
+	img = map_image(bfds[0], &len, err, sizeof(err));
+	close(bfds[0]);
 	if (!img) {
 		send_error(o->control_fd, VMM_EXIT_IMAGE, err);
 		return VMM_EXIT_IMAGE;
@@ -383,7 +392,15 @@ static int warm_start(struct opts *o)
 	started.entry = vm.entry;
 	started.image_bytes = vm.image_bytes;
 	vmm_msg_send(o->control_fd, &started, sizeof(started), NULL, 0);
-	return run_guest(&vm, o->control_fd);
+
+	vmm_ctl_start(ctl, o->control_fd, 1, listen_fd, exit_fd, guest_name, msg.boot.instance);
+	console = (struct vmm_console_sink){ vmm_ctl_console, ctl };
+	memset(&res, 0, sizeof(res));
+	status = vmm_vm_run(&vm, &console, &res);
+	vmm_ctl_exited(ctl, status, res.reason);
+	if (status > VMM_EXIT_GUEST_MAX)
+		say("%s", res.reason);
+	return status;
 }
 
 static int parse_ports(const char *s, struct opts *o)

@@ -3,6 +3,7 @@
  * one SOCK_SEQPACKET message per call, descriptors as SCM_RIGHTS.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,17 +32,52 @@ const char *vmm_exit_status_str(int status)
 	}
 }
 
+int vmm_exit_record_parse(const char *buf, size_t len, int *status, char *reason,
+                          size_t reason_len, size_t *console_off)
+{
+	const char *nl1, *nl2;
+	char num[16];
+	size_t n;
+	char *end;
+	long v;
+
+	if (len < 9 || memcmp(buf, "status ", 7) != 0)
+		return -1;
+	nl1 = memchr(buf, '\n', len);
+	if (!nl1 || nl1 - buf - 7 >= (long)sizeof(num))
+		return -1;
+	memcpy(num, buf + 7, (size_t)(nl1 - buf - 7));
+	num[nl1 - buf - 7] = '\0';
+	v = strtol(num, &end, 10);
+	if (*end || end == num || v < 0 || v > 255)
+		return -1;
+	nl1++;
+	if ((size_t)(nl1 - buf) + 7 > len || memcmp(nl1, "reason ", 7) != 0)
+		return -1;
+	nl2 = memchr(nl1, '\n', len - (size_t)(nl1 - buf));
+	if (!nl2)
+		return -1;
+	n = (size_t)(nl2 - nl1 - 7);
+	if (n >= reason_len)
+		n = reason_len - 1;
+	memcpy(reason, nl1 + 7, n);
+	reason[n] = '\0';
+	*status = (int)v;
+	*console_off = (size_t)(nl2 + 1 - buf);
+	return 0;
+}
+
 int vmm_msg_send(int sock, const void *msg, size_t len, const int *fds, unsigned nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 2 * VMM_PORTS_MAX + sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * VMM_FDS_MAX)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { (void *)msg, len };
 	struct msghdr mh = { 0 };
 	ssize_t r;
 
-	if (nfds > 2 * VMM_PORTS_MAX + 1)
+	if (nfds > VMM_FDS_MAX)
 		return -EINVAL;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -68,7 +104,7 @@ int vmm_msg_send(int sock, const void *msg, size_t len, const int *fds, unsigned
 long vmm_msg_recv(int sock, void *buf, size_t cap, int *fds, unsigned *nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 2 * VMM_PORTS_MAX + sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * VMM_FDS_MAX)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { buf, cap };

@@ -1,6 +1,6 @@
 /*
  * Loads the tender's syscall filter (generated at build time, see
- * seccomp_gen.c).  A call outside the policy raises SIGSYS; the handler
+ * seccomp_gen.c) into every thread of the process.  A call outside the policy raises SIGSYS; the handler
  * names the syscall and ends the tender with VMM_EXIT_INTERNAL, so a
  * missing rule is a clear message rather than a silent kill.
  */
@@ -43,7 +43,7 @@ int vmm_seccomp_apply(char *err, size_t errlen)
 	sa.sa_sigaction = on_sigsys;
 	sa.sa_flags = SA_SIGINFO;
 	if (sigaction(SIGSYS, &sa, NULL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
 		snprintf(err, errlen, "cannot install the syscall filter: %s", strerror(errno));
 		return -1;
 	}

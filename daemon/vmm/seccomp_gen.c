@@ -50,6 +50,8 @@ int main(void)
 	/* The control socket, and the image handed over as a descriptor. */
 	ALLOW(ctx, sendmsg);
 	ALLOW(ctx, recvmsg);
+	ALLOW(ctx, accept4);
+	ALLOW(ctx, pipe2);
 	ALLOW(ctx, fstat);
 	ALLOW(ctx, newfstatat);
 	ALLOW(ctx, close);

@@ -67,14 +67,24 @@ struct vmm_hc_result {
 	char reason[512];
 };
 
+/* Where guest console output goes: called on the vCPU thread. */
+struct iovec;
+struct vmm_console_sink {
+	void (*write)(void *ctx, const struct iovec *iov, int n);
+	void *ctx;
+};
+
+/* A sink writing to a file descriptor (whole writes, EINTR retried, errors dropped). */
+void vmm_console_to_fd(void *fd_as_ptr, const struct iovec *iov, int n);
+
 /*
  * Run hypercall nr with its argument struct at guest-physical address
- * arg.  Console output goes to console_fd.  Every address and length is
+ * arg.  Console output goes to the sink.  Every address and length is
  * checked against m; a bad one stops the guest with VMM_EXIT_BADCALL and
  * a reason naming the field and the value.
  */
 enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uint32_t arg,
-                                  int console_fd, struct vmm_hc_result *res);
+                                  const struct vmm_console_sink *console, struct vmm_hc_result *res);
 
 /* Describe a CPU exception (a struct shoal_hc_fault) in one sentence. */
 void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len);
@@ -99,6 +109,7 @@ struct vmm_vm {
 	struct vmm_port ports[VMM_PORTS_MAX];
 	uint64_t entry, image_bytes, boot_wall_ns;
 	uint64_t unbound_notifies;
+	int vcpu_tid; /* the thread running the vCPU (set by vmm_vm_create, then vmm_vm_run) */
 };
 
 /*
@@ -124,9 +135,32 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
  * Run the guest until it ends.  Returns its status (VMM_EXIT_* or the
  * guest's code) with the reason in res.
  */
-int vmm_vm_run(struct vmm_vm *vm, int console_fd, struct vmm_hc_result *res);
+int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res);
 /* The vCPU's thread id (the thread that called vmm_vm_run). */
 int vmm_vcpu_tid(void);
+
+/* ---- The daemon's side, after boot (control.c) ------------------------ */
+
+/*
+ * The control thread: watches the daemon's connection, accepts a new
+ * daemon on the listening socket (re-attach), and routes console output
+ * to the attached daemon or a bounded buffer.  See vmm_proto.h.
+ */
+struct vmm_ctl;
+
+/* Create the (waiting) control thread; before the syscall filter.  NULL on error. */
+struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen);
+/*
+ * Start serving, once the guest is loaded: conn is the daemon's
+ * connection, console_fd the pipe to it (the tender's stdout), listen_fd
+ * and exit_fd as BOOT gave them (-1 for none).
+ */
+void vmm_ctl_start(struct vmm_ctl *c, int conn, int console_fd, int listen_fd, int exit_fd,
+                   const char *name, uint64_t instance);
+/* The console sink that follows the attached daemon. */
+void vmm_ctl_console(void *ctl, const struct iovec *iov, int n);
+/* Report the guest's end: EXITED to the daemon, or the exit record. */
+void vmm_ctl_exited(struct vmm_ctl *c, int status, const char *reason);
 
 /* ---- Syscall filter (seccomp.c) -------------------------------------- */
 

@@ -14,6 +14,15 @@
  *                              (or ERROR with the reason, then exit)
  *   tender -> daemon  EXITED   the guest ended; then the tender exits
  *                              with the status in the message
+ *
+ * Surviving the daemon.  BOOT may carry a listening socket: once the guest
+ * runs, a daemon that connects there (a restarted one) is sent ATTACHED,
+ * with the port eventfds and the read end of a fresh console pipe, and
+ * becomes the tender's daemon.  While no daemon is attached, console
+ * output is kept in a bounded buffer and handed over on attach.  BOOT may
+ * also carry an exit-record file: a guest that ends while no daemon is
+ * attached leaves its status, reason and buffered console there (see
+ * vmm_exit_record_parse()).
  */
 #ifndef SHOAL_VMM_PROTO_H
 #define SHOAL_VMM_PROTO_H
@@ -37,6 +46,7 @@ const char *vmm_exit_status_str(int status);
 #define VMM_PROTO_VERSION 1
 #define VMM_MSG_MAX       (80 * 1024)
 #define VMM_PORTS_MAX     8 /* wired ports per guest */
+#define VMM_FDS_MAX       (2 * VMM_PORTS_MAX + 3)
 
 enum vmm_msg_type {
 	VMM_MSG_READY = 1,
@@ -44,6 +54,7 @@ enum vmm_msg_type {
 	VMM_MSG_STARTED = 3,
 	VMM_MSG_EXITED = 4,
 	VMM_MSG_ERROR = 5,
+	VMM_MSG_ATTACHED = 6,
 };
 
 struct vmm_msg_hdr {
@@ -60,12 +71,18 @@ struct vmm_msg_ready {
 	uint32_t ports[VMM_PORTS_MAX];
 };
 
+#define VMM_BOOT_LISTEN  1u /* an fd after the image: listening socket for re-attach */
+#define VMM_BOOT_EXITREC 2u /* an fd after that: exit-record file */
+
 struct vmm_msg_boot {
 	struct vmm_msg_hdr hdr;
 	char name[64];       /* NUL-terminated */
+	uint64_t instance;   /* the daemon's id for this run of the guest */
 	uint64_t mem_bytes;  /* 0: the shell's size */
+	uint32_t flags;      /* VMM_BOOT_* */
 	uint32_t argc;       /* argv[0] is the name; args holds argv[1..] */
 	uint32_t args_bytes; /* NUL-separated strings, argc - 1 of them */
+	uint32_t _pad;
 	char args[];
 };
 
@@ -83,12 +100,34 @@ struct vmm_msg_exited {
 	char reason[512];
 };
 
+struct vmm_msg_attached {
+	struct vmm_msg_hdr hdr;
+	char name[64];
+	uint64_t instance;
+	uint32_t pid;
+	uint32_t vcpu_tid;
+	uint64_t boot_wall_ns;
+	uint64_t mem_bytes;
+	uint64_t console_dropped; /* bytes lost while no daemon was attached */
+	uint32_t nports;          /* fds: 2 per port, then the console's read end */
+	uint32_t ports[VMM_PORTS_MAX];
+};
+
 struct vmm_msg_error {
 	struct vmm_msg_hdr hdr;
 	int32_t status;
 	uint32_t _pad;
 	char reason[512];
 };
+
+/*
+ * An exit record, as a tender leaves it: "status N\nreason TEXT\n" then
+ * the console bytes it still held.  Parses buf[0, len); returns 0 and
+ * sets status, reason (NUL-terminated, at most reason_len) and the
+ * console's offset in buf, or -1 if buf is not an exit record.
+ */
+int vmm_exit_record_parse(const char *buf, size_t len, int *status, char *reason,
+                          size_t reason_len, size_t *console_off);
 
 /*
  * Send one message with up to nfds descriptors.  Returns 0 or -errno.

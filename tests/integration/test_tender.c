@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bench/benchlib.h"
@@ -248,6 +249,131 @@ static void handler_port(void)
 	close(note);
 }
 
+static int listen_at(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	unlink(path);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0)
+		return -1;
+	return s;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	return s;
+}
+
+/* Read what is in a pipe now (waiting up to timeout_ms for the first byte). */
+static size_t drain(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	size_t got = 0;
+
+	while (got < cap - 1 && poll(&p, 1, got ? 50 : timeout_ms) == 1) {
+		ssize_t r = read(fd, buf + got, cap - 1 - got);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/*
+ * A daemon goes away and a new one attaches: the guest keeps running, the
+ * new daemon gets working probe eventfds and the console written meanwhile.
+ */
+static void reattach(void)
+{
+	char path[] = "/tmp/shoal-test-reattach.sock";
+	char *argv[] = { "spinner", "100", "200", NULL };
+	struct vmm_msg_attached at;
+	struct bl_warm w;
+	int fds[4], lst, s, st = -1;
+	unsigned nfds = 4;
+	char con[8192];
+	long r;
+	double med = 0;
+
+	lst = listen_at(path);
+	if (lst < 0 || bl_warm_start(vmm, 32, &w) < 0) {
+		ok(0, "re-attach: set-up");
+		return;
+	}
+	bl_warm_boot_ex(&w, guest("spin"), "spinner", 3, argv, 77, lst, -1);
+	ok(bl_warm_wait_started(&w, &st) == 1, "a guest booted with a re-attach socket starts");
+	close(lst);
+	close(w.sock); /* the daemon dies */
+	w.sock = -1;
+	usleep(500000);
+	s = connect_to(path);
+	r = s < 0 ? -1 : vmm_msg_recv(s, &at, sizeof(at), fds, &nfds);
+	ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 3,
+	   "a new daemon connecting gets ATTACHED with 3 descriptors (%ld bytes, %u fds)", r, nfds);
+	if (r != (long)sizeof(at) || nfds != 3) {
+		bl_warm_close(&w);
+		return;
+	}
+	ok(!strcmp(at.name, "spinner") && at.instance == 77 && at.pid == (uint32_t)w.pid,
+	   "ATTACHED names the guest, its instance and the tender's pid");
+	ok(at.boot_wall_ns > 0 && at.mem_bytes == 32ull << 20, "ATTACHED gives boot time and memory");
+	drain(fds[2], con, sizeof(con), 1000);
+	ok(strstr(con, "spin: work=") != NULL, "console written while no daemon was attached is handed over");
+	r = probe_many(fds[0], fds[1], 20, 1000, &med);
+	ok(r == 20, "the re-attached eventfds reach the guest's probe port (median %.1f us)", med);
+	usleep(300000);
+	ok(drain(fds[2], con, sizeof(con), 1000) > 0 && strstr(con, "spin: work="),
+	   "console keeps flowing to the new daemon");
+	close(s);
+	close(fds[0]);
+	close(fds[1]);
+	close(fds[2]);
+	bl_warm_close(&w);
+	unlink(path);
+}
+
+/* A guest that ends while no daemon is attached leaves an exit record. */
+static void exit_record(void)
+{
+	char path[] = "/tmp/shoal-test-exitrec-XXXXXX";
+	char *argv[] = { "shortspin", "100", "200", "400", NULL };
+	char buf[8192], reason[256];
+	struct bl_warm w;
+	int fd = mkstemp(path), st = -1, status = -1;
+	size_t n, off = 0;
+
+	if (fd < 0 || bl_warm_start(vmm, 32, &w) < 0) {
+		ok(0, "exit record: set-up");
+		return;
+	}
+	bl_warm_boot_ex(&w, guest("spin"), "shortspin", 4, argv, 5, -1, fd);
+	bl_warm_wait_started(&w, &st);
+	close(w.sock);
+	w.sock = -1;
+	ok(bl_wait(w.pid) == 0, "the guest runs to its end with no daemon attached");
+	w.pid = 0;
+	n = (size_t)pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n < sizeof(buf) ? n : 0] = '\0';
+	reason[0] = '\0';
+	st = vmm_exit_record_parse(buf, n, &status, reason, sizeof(reason), &off);
+	ok(st == 0 && status == 0 && !strcmp(reason, "guest exited with code 0"),
+	   "its exit record gives status 0 and the reason (%d, \"%s\")", status, reason);
+	ok(off < n && strstr(buf + off, "spin: done work="), "and the console it wrote meanwhile");
+	close(fd);
+	unlink(path);
+	bl_warm_close(&w);
+}
+
 int main(void)
 {
 	const char *b = getenv("top_builddir");
@@ -265,6 +391,8 @@ int main(void)
 	warm_refusals();
 	hang_stops_answering();
 	handler_port();
+	reattach();
+	exit_record();
 	printf("1..%d\n", n_test);
 	return 0;
 }

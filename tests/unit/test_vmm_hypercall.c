@@ -52,8 +52,10 @@ static void put(struct fixture *f, uint64_t gpa, const void *p, size_t n)
 
 static enum vmm_hc_outcome call(struct fixture *f, unsigned nr, uint32_t arg)
 {
+	struct vmm_console_sink sink = { vmm_console_to_fd, (void *)(intptr_t)f->pipe[1] };
+
 	memset(&f->res, 0, sizeof(f->res));
-	return vmm_hypercall(&f->m, nr, arg, f->pipe[1], &f->res);
+	return vmm_hypercall(&f->m, nr, arg, &sink, &f->res);
 }
 
 static void console_writes_pieces(void **state)
