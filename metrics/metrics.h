@@ -1,10 +1,13 @@
 /*
  * metrics: the latency bookkeeping behind shoald's probes, as a pure
- * library: a log-linear latency histogram (hist.c).
+ * library.  Two pieces: a log-linear latency histogram (hist.c) and the
+ * per-guest probe record with its sliding windows and since-start
+ * counters (guest.c).
  *
  * The library reads no clock, does no I/O, never logs and never exits.
- * Nothing here is thread-safe: one caller (the daemon's loop) owns each
- * object.
+ * Times are monotonic nanoseconds passed in by the caller; errors are
+ * negative errno values (-EINVAL, -ENOMEM).  Nothing here is
+ * thread-safe: one caller (the daemon's loop) owns each object.
  */
 #ifndef SHOAL_METRICS_H
 #define SHOAL_METRICS_H
@@ -112,5 +115,117 @@ uint64_t metrics_hist_count_le(const struct metrics_hist *h, uint64_t bound_ns);
  * left.  *pos is an opaque cursor; h must not change during the walk.
  */
 int metrics_hist_next(const struct metrics_hist *h, unsigned *pos, struct metrics_bucket *b);
+
+/* ---- Per-guest probe record (guest.c) ------------------------------ */
+
+/*
+ * Everything shoald keeps about one guest's probes:
+ *
+ *  - the since-start histogram of round-trip times and counters (RTT
+ *    samples, their sum, misses) for Prometheus: they never go down.
+ *    The histogram keeps 32-bit counts to stay small; a bucket stops at
+ *    2^32 - 1 (13 years of 10 probes/s all falling in one 1/64-octave
+ *    bucket), while the total count and sum are 64-bit.
+ *  - the probe outcomes (RTT or miss) of the last minute, each with its
+ *    exact time, from which the sliding windows are computed on demand.
+ *    An outcome is 8 bytes: its RTT (saturating at 2^34 - 2 ns, 17.1 s)
+ *    and its offset within its second; a small ring of per-second
+ *    headers holds the seconds themselves.
+ *
+ * The outcome ring is sized at creation for max_rate_hz outcomes per
+ * second over 64 s.  Memory per guest: 7,056 bytes (5,944 of them the
+ * since-start histogram) plus 512 per unit of max_rate_hz, i.e. 12,176
+ * bytes (11.9 KiB) at 10 probes/s; metrics_guest_memory_bytes() says it
+ * exactly.
+ */
+#define METRICS_WINDOW_MAX_NS   60000000000ull /* longest window: 60 s */
+#define METRICS_WINDOW_SHORT_NS 10000000000ull /* the 10 s window */
+#define METRICS_WINDOW_LONG_NS  METRICS_WINDOW_MAX_NS
+#define METRICS_RATE_MAX_HZ     100000u
+
+struct metrics_guest; /* opaque */
+
+/* Statistics of one window; every _ns field is 0 when samples == 0. */
+struct metrics_window {
+	uint64_t window_ns;
+	uint64_t samples; /* RTT samples in the window */
+	uint64_t misses;  /* probes missed in the window */
+	uint64_t min_ns;  /* exact */
+	uint64_t p50_ns;  /* quantiles as metrics_hist_quantile() */
+	uint64_t p90_ns;
+	uint64_t p99_ns;
+	uint64_t p999_ns;
+	uint64_t max_ns; /* exact (up to the 17.1 s saturation) */
+	/*
+	 * 1 when some outcomes that may belong to the window were already
+	 * overwritten because the guest was probed faster than max_rate_hz:
+	 * the counts and quantiles then cover only the newest outcomes.
+	 */
+	int truncated;
+};
+
+/* Since-start counters; each only ever goes up. */
+struct metrics_guest_counters {
+	uint64_t samples; /* RTT samples recorded */
+	uint64_t sum_ns;  /* their sum, saturating at UINT64_MAX */
+	uint64_t misses;  /* probes missed */
+};
+
+/*
+ * Allocate an empty record for a guest probed at most max_rate_hz times
+ * a second (10 is shoald's default; 1..METRICS_RATE_MAX_HZ).  The only
+ * allocation the per-guest code makes.  Returns 0 and *out, -EINVAL for
+ * a rate out of range, -ENOMEM.  Free with metrics_guest_free().
+ */
+int metrics_guest_new(uint32_t max_rate_hz, struct metrics_guest **out);
+
+/* Free g (NULL is fine). */
+void metrics_guest_free(struct metrics_guest *g);
+
+/* Bytes metrics_guest_new() allocates for this rate (0 if out of range). */
+size_t metrics_guest_memory_bytes(uint32_t max_rate_hz);
+
+/*
+ * Record a probe answered after rtt_ns, at time now_ns (when the answer
+ * came).  O(1), no allocation, cannot fail.  Times must not go
+ * backwards: a now_ns earlier than the previous one is taken as the
+ * previous one.
+ */
+void metrics_guest_rtt(struct metrics_guest *g, uint64_t now_ns, uint64_t rtt_ns);
+
+/* Record a probe not answered in time, at now_ns (same rules). */
+void metrics_guest_miss(struct metrics_guest *g, uint64_t now_ns);
+
+/*
+ * Statistics of the windows window_ns[0..n) at now_ns, into out[0..n).
+ * A window of length W holds the outcomes recorded at t with
+ * now_ns - W < t <= now_ns: an outcome stops counting exactly when
+ * now_ns reaches t + W.  Window lengths must be ascending, each in
+ * (0, METRICS_WINDOW_MAX_NS]; they are computed in one pass, so asking
+ * for 10 s and 60 s together costs about what 60 s alone does (a few
+ * microseconds at 10 probes/s).  Outcomes recorded after now_ns are not
+ * counted; a now_ns in the past sees only as far back as the 64 most
+ * recent seconds that have outcomes.  Uses about 12 KiB of stack.
+ * Returns 0, or -EINVAL for a bad window list (out is then untouched).
+ */
+int metrics_guest_windows(const struct metrics_guest *g, uint64_t now_ns, size_t n,
+                          const uint64_t window_ns[], struct metrics_window out[]);
+
+/* One window; as metrics_guest_windows(). */
+int metrics_guest_window(const struct metrics_guest *g, uint64_t now_ns, uint64_t window_ns,
+                         struct metrics_window *out);
+
+/*
+ * Add the RTT samples of the window (same rules) into dst, e.g. to list
+ * a window's buckets.  Returns 0 or -EINVAL (dst untouched).
+ */
+int metrics_guest_window_hist(const struct metrics_guest *g, uint64_t now_ns, uint64_t window_ns,
+                              struct metrics_hist *dst);
+
+/* Add the guest's since-start RTT histogram into dst. */
+void metrics_guest_hist(const struct metrics_guest *g, struct metrics_hist *dst);
+
+/* The guest's since-start counters. */
+void metrics_guest_counters(const struct metrics_guest *g, struct metrics_guest_counters *out);
 
 #endif
