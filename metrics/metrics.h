@@ -1,12 +1,12 @@
 /*
  * metrics: the latency bookkeeping behind shoald's probes, as a pure
- * library.  Two pieces: a log-linear latency histogram (hist.c) and the
+ * library.  Three pieces: a log-linear latency histogram (hist.c), the
  * per-guest probe record with its sliding windows and since-start
- * counters (guest.c).
+ * counters (guest.c), and Prometheus text exposition (prom.c).
  *
  * The library reads no clock, does no I/O, never logs and never exits.
  * Times are monotonic nanoseconds passed in by the caller; errors are
- * negative errno values (-EINVAL, -ENOMEM).  Nothing here is
+ * negative errno values (-EINVAL, -ENOMEM, -ENOSPC).  Nothing here is
  * thread-safe: one caller (the daemon's loop) owns each object.
  */
 #ifndef SHOAL_METRICS_H
@@ -227,5 +227,101 @@ void metrics_guest_hist(const struct metrics_guest *g, struct metrics_hist *dst)
 
 /* The guest's since-start counters. */
 void metrics_guest_counters(const struct metrics_guest *g, struct metrics_guest_counters *out);
+
+/* ---- Prometheus text exposition, format 0.0.4 (prom.c) ------------- */
+
+/*
+ * A text buffer.  Growable (metrics_buf_init, heap memory the buffer
+ * owns) or fixed (metrics_buf_init_fixed, the caller's memory, never
+ * grown).  data is NUL-terminated and holds len bytes of text.  Every
+ * writer below appends all of its lines or nothing: on failure the
+ * buffer is left as it was, so it always holds whole lines.  Errors are
+ * sticky: after one, every writer returns it and appends nothing, so a
+ * caller may write a whole page and check once.
+ */
+struct metrics_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	int err;   /* 0, -ENOMEM (could not grow) or -ENOSPC (fixed and full) */
+	int fixed; /* private */
+};
+
+/* Start an empty growable buffer (allocates on first write). */
+void metrics_buf_init(struct metrics_buf *b);
+/* Use mem[0, size) as the buffer, NUL included (size 0: full from the start). */
+void metrics_buf_init_fixed(struct metrics_buf *b, char *mem, size_t size);
+/* Empty the buffer and clear its error; keeps its memory. */
+void metrics_buf_reset(struct metrics_buf *b);
+/* Free a growable buffer's memory (not a fixed one's) and empty it. */
+void metrics_buf_free(struct metrics_buf *b);
+/* The sticky error: 0, -ENOMEM or -ENOSPC. */
+int metrics_buf_error(const struct metrics_buf *b);
+
+/* A label of a sample: name must match [a-zA-Z_][a-zA-Z0-9_]*, not start with "__". */
+struct metrics_label {
+	const char *name;
+	const char *value; /* any UTF-8 text; escaped on output */
+};
+
+enum metrics_prom_type {
+	METRICS_PROM_COUNTER,
+	METRICS_PROM_GAUGE,
+	METRICS_PROM_HISTOGRAM,
+};
+
+/* 1 when name is a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), else 0. */
+int metrics_prom_name_ok(const char *name);
+/* 1 when name is a valid label name (see struct metrics_label), else 0. */
+int metrics_prom_label_name_ok(const char *name);
+
+/*
+ * Append s as a label value (\ " and newline escaped as \\ \" \n) or
+ * as HELP text (\ and newline escaped).  The writers below do this
+ * themselves.  Returns 0 or the buffer's error.
+ */
+int metrics_prom_escape_label_value(struct metrics_buf *b, const char *s);
+int metrics_prom_escape_help(struct metrics_buf *b, const char *s);
+
+/*
+ * Start a metric family: "# HELP name help" (skipped when help is NULL)
+ * and "# TYPE name type".  Call once per family, then write all of the
+ * family's samples before starting another (the format wants a family's
+ * lines together).  Returns 0, -EINVAL for an invalid name or type, or
+ * the buffer's error.
+ */
+int metrics_prom_family(struct metrics_buf *b, const char *name, enum metrics_prom_type type,
+                        const char *help);
+
+/*
+ * One sample line "name{labels} value" of a counter or a gauge.  A
+ * gauge's value is written in the shortest form that reads back exactly
+ * (NaN, +Inf, -Inf as the format spells them), by the C library, so
+ * LC_NUMERIC must stay "C" (a program that never calls setlocale keeps
+ * it).  Returns 0, -EINVAL for an invalid or repeated metric or label
+ * name or a NULL label value, or the buffer's error.
+ */
+int metrics_prom_counter(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
+                         size_t nlabels, uint64_t value);
+int metrics_prom_gauge(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
+                       size_t nlabels, double value);
+
+/*
+ * The samples of one histogram, in seconds (name should end in
+ * _seconds): name_bucket{labels,le="b"} for each bound (nanoseconds,
+ * strictly ascending, written as exact decimal seconds), then le="+Inf"
+ * (= count), name_sum and name_count.  Bucket counts come from
+ * metrics_hist_count_le(), so they never decrease along the bounds.
+ * Returns 0, -EINVAL (bad name or labels, a label named "le", bounds not
+ * strictly ascending or UINT64_MAX, which +Inf stands for), or the
+ * buffer's error.
+ */
+int metrics_prom_histogram(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
+                           size_t nlabels, const struct metrics_hist *h, const uint64_t bounds_ns[],
+                           size_t nbounds);
+
+/* A coarse default set of le bounds for RTTs: 10 us .. 10 s, 1-2.5-5 steps. */
+extern const uint64_t metrics_prom_rtt_bounds_ns[];
+extern const size_t metrics_prom_rtt_nbounds;
 
 #endif
