@@ -1,5 +1,5 @@
 # metrics/: latency histograms, per-guest probe windows, Prometheus text.
-# A pure library (no daemon headers) and its unit tests.
+# A pure library (no daemon headers), its unit tests and a benchmark.
 
 noinst_LIBRARIES += metrics/libmetrics.a
 metrics_libmetrics_a_SOURCES = \
@@ -35,3 +35,9 @@ tests_unit_test_metrics_prom_LDADD = metrics/libmetrics.a $(CMOCKA_LIBS) -lm
 tests_unit_test_metrics_promtool_SOURCES = tests/unit/test_metrics_promtool.c tests/unit/metrics_testlib.h
 tests_unit_test_metrics_promtool_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_metrics_promtool_LDADD = metrics/libmetrics.a $(CMOCKA_LIBS) -lm
+
+# Prints figures (memory per guest, record and query cost); never pass/fail.
+noinst_PROGRAMS += bench/metrics
+bench_metrics_SOURCES = bench/metrics.c
+bench_metrics_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+bench_metrics_LDADD = metrics/libmetrics.a
