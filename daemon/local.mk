@@ -26,3 +26,26 @@ daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/main.c daemon/vmm/control.c daemon/vmm
 nodist_daemon_vmm_shoal_vmm_SOURCES = daemon/vmm/vmm_seccomp_bpf.h
 daemon_vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/daemon/vmm
 daemon_vmm_shoal_vmm_LDADD = daemon/vmm/libvmm.a -lpthread
+
+# shoald: the daemon, its KVM backend and its API.
+DAEMON_PATHS = -DSYSCONFDIR='"$(sysconfdir)"' -DPKGLIBEXECDIR='"$(pkglibexecdir)"'
+SHOALD_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) \
+	$(SYSTEMD_CFLAGS)
+
+noinst_LIBRARIES += daemon/libshoald.a
+daemon_libshoald_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(DAEMON_PATHS)
+daemon_libshoald_a_CFLAGS = $(SHOALD_CFLAGS)
+daemon_libshoald_a_SOURCES = \
+	daemon/shoald.h daemon/daemon.h daemon/log.h daemon/spec.h \
+	daemon/backend/backend.h \
+	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
+	daemon/events.c daemon/store.c daemon/images.c \
+	daemon/backend/backend.c daemon/backend/kvm.c \
+	api/api.h api/api_internal.h api/server.c api/routes.c
+
+sbin_PROGRAMS += daemon/shoald
+daemon_shoald_SOURCES = daemon/main.c
+daemon_shoald_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(DAEMON_PATHS)
+daemon_shoald_CFLAGS = $(SHOALD_CFLAGS)
+daemon_shoald_LDADD = daemon/libshoald.a daemon/vmm/libvmm.a $(JANSSON_LIBS) $(LIBEV_LIBS) \
+	$(MHD_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle

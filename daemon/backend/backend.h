@@ -1,0 +1,104 @@
+/*
+ * The one abstraction over hypervisors: an ops table per backend (kvm,
+ * xen, libvirt), its state behind an opaque pointer, registered in one
+ * static array (backend.c).  The daemon never asks which backend it has.
+ *
+ * Everything is asynchronous and runs on the daemon's loop: start() sends
+ * the guest on its way and the backend reports back through struct
+ * backend_host (started, start_failed, exited, console, probe_answer).
+ * A guest's backend state lives in g->be, made by start() or adopt() and
+ * released by the backend after it reported exited() or start_failed().
+ */
+#ifndef SHOALD_BACKEND_H
+#define SHOALD_BACKEND_H
+
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+struct backend;
+struct guest;
+struct shoald_config;
+
+/* What the daemon needs to start one guest. */
+struct be_start {
+	const char *image_path; /* a checked image in the image store */
+	unsigned memory_mib;
+	unsigned vcpus;
+	unsigned nargs;
+	char *const *args;      /* argv[1..]; argv[0] is the guest's name */
+	uint64_t instance;
+};
+
+/* A running guest found by adopt(). */
+struct be_found {
+	const char *name;
+	uint64_t instance;
+	int pid;
+	int vcpu_tid;
+	uint64_t boot_wall_ns;
+	uint64_t console_dropped;
+};
+
+/* The daemon's side: the backend calls these from the loop. */
+struct backend_host {
+	void *ctx;
+	/* start() succeeded: the guest runs. */
+	void (*started)(struct guest *g, int pid, int vcpu_tid, uint64_t boot_wall_ns);
+	/* start() failed after returning 0; http is the status a deploy answers with. */
+	void (*start_failed)(struct guest *g, int http, const char *reason);
+	/* The guest ended: status is the tender's (0..199 the guest's code, see vmm_proto.h), -1 if unknown. */
+	void (*exited)(struct guest *g, int status, const char *reason);
+	void (*console)(struct guest *g, const char *data, size_t len);
+	/* A probe answer arrived at now_ns (monotonic). */
+	void (*probe_answer)(struct guest *g, uint64_t now_ns);
+	/*
+	 * adopt() found a guest: return the registry entry to attach it to,
+	 * or NULL if the daemon does not know it (the backend then stops it).
+	 */
+	struct guest *(*found)(void *ctx, const struct be_found *f);
+	/* A guest that ended while no daemon ran (found through its exit record). */
+	void (*ended_while_away)(void *ctx, const char *name, uint64_t instance, int status,
+	                         const char *reason, const char *console, size_t console_len);
+};
+
+struct backend_ops {
+	const char *name;
+	/* The image platform it runs (SHOAL_PLATFORM_*), for image checks. */
+	unsigned platform;
+	/*
+	 * Probe the hypervisor and set up.  On failure, err is one line that
+	 * says why (no /dev/kvm, no Xen, no libvirtd) and -1 is returned.
+	 */
+	int (*init)(struct backend **be, struct ev_loop *loop, const struct shoald_config *cfg,
+	            const struct backend_host *host, char *err, size_t errlen);
+	/* Let go of everything; running guests keep running. */
+	void (*fini)(struct backend *be);
+	/* Find guests left running by an earlier daemon; host->found() for each.  Returns how many. */
+	int (*adopt)(struct backend *be);
+	/* Start a guest (asynchronous); -1 with err when it cannot even begin. */
+	int (*start)(struct backend *be, struct guest *g, const struct be_start *req, char *err,
+	             size_t errlen);
+	/* Stop a guest; exited() follows. */
+	int (*stop)(struct backend *be, struct guest *g);
+	/* Placement: where the guest's vCPUs may run, their weight and class policy. */
+	int (*set_affinity)(struct backend *be, struct guest *g, const cpu_set_t *cpus);
+	int (*set_weight)(struct backend *be, struct guest *g, unsigned weight);
+	int (*set_batch)(struct backend *be, struct guest *g, int batch);
+	/* Send a latency probe; the answer comes through host->probe_answer(). */
+	int (*probe)(struct backend *be, struct guest *g);
+	/* The backend's own figures for /v1/host (warm pool and such). */
+	json_t *(*stats)(struct backend *be);
+};
+
+/* The compiled-in backends, by name; NULL when there is no such backend here. */
+const struct backend_ops *backend_lookup(const char *name);
+/* Names of the compiled-in backends, comma-separated. */
+const char *backend_names(void);
+
+extern const struct backend_ops backend_kvm;
+
+#endif

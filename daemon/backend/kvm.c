@@ -1,0 +1,981 @@
+/*
+ * The built-in KVM backend: one shoal-vmm tender per guest (see
+ * daemon/vmm/vmm_proto.h for the protocol).
+ *
+ * Deploy speed comes from a pool of warm tenders whose VM and vCPU exist
+ * already; a start takes one and sends it the image, and the pool is
+ * refilled in the background.  A start that needs more memory than pool
+ * tenders have gets a tender of its own, made on the spot.
+ *
+ * Surviving a daemon restart: each running tender listens on
+ * run-dir/tenders/NAME.INSTANCE.sock and keeps an exit record beside it.
+ * adopt() connects to every socket it finds and takes over the tenders
+ * that answer; a socket nobody answers on belongs to a tender that is gone,
+ * and its exit record says how its guest ended.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/vmm/vmm_proto.h"
+#include "shoal/abi.h"
+
+#define BOOT_TIMEOUT_S 10.0
+#define SPAWN_RETRY_S  1.0
+
+extern char **environ;
+
+enum shell_state {
+	SH_SPAWNING, /* started, no READY yet */
+	SH_READY,    /* in the pool */
+	SH_BOOTING,  /* BOOT sent, no STARTED yet */
+	SH_RUNNING,
+	SH_ENDED,    /* the guest's end is reported; waiting for the process */
+};
+
+
+struct shell {
+	struct backend *be;
+	struct shell *next;
+	enum shell_state state;
+	pid_t pid;       /* our child, unless adopted */
+	int adopted;
+	int sock;        /* control connection */
+	int console_fd;  /* the tender's stdout */
+	int kick_fd, notify_fd;
+	int vcpu_tid;
+	unsigned mem_mib;
+	ev_io sock_w, console_w, notify_w;
+	ev_timer boot_timer;
+	struct guest *g;
+	struct be_start req; /* kept until the dedicated shell is READY */
+	char *req_image;
+	char **req_args;
+	char path[1100];     /* the re-attach socket; its exit record is path + ".exit" */
+	int got_exited;
+	int exit_status;
+	char exit_reason[512];
+	int reaped;
+	int wait_status;
+};
+
+/* This backend's state; the daemon only ever holds a pointer to it. */
+struct backend {
+	struct ev_loop *loop;
+	const struct shoald_config *cfg;
+	struct backend_host host;
+	char tender_dir[1100];
+	struct shell *shells;
+	unsigned ready, spawning;
+	uint64_t spawned, boots, boot_failures;
+	ev_signal sigchld;
+	ev_timer refill_retry;
+	double spawn_blocked_until;
+};
+
+static void shell_refill(struct backend *be);
+static void shell_boot(struct shell *sh);
+
+static void shell_unlink(struct shell *sh)
+{
+	struct shell **pp;
+
+	for (pp = &sh->be->shells; *pp; pp = &(*pp)->next)
+		if (*pp == sh) {
+			*pp = sh->next;
+			return;
+		}
+}
+
+static void shell_free_req(struct shell *sh)
+{
+	unsigned i;
+
+	if (sh->req_args) {
+		for (i = 0; sh->req_args[i]; i++)
+			free(sh->req_args[i]);
+		free(sh->req_args);
+	}
+	free(sh->req_image);
+	sh->req_args = NULL;
+	sh->req_image = NULL;
+}
+
+/* Close everything of a shell; the process (if still there) is left to SIGCHLD. */
+static void shell_close(struct shell *sh)
+{
+	struct ev_loop *loop = sh->be->loop;
+
+	ev_io_stop(loop, &sh->sock_w);
+	ev_io_stop(loop, &sh->console_w);
+	ev_io_stop(loop, &sh->notify_w);
+	ev_timer_stop(loop, &sh->boot_timer);
+	if (sh->sock >= 0)
+		close(sh->sock);
+	if (sh->console_fd >= 0)
+		close(sh->console_fd);
+	if (sh->kick_fd >= 0)
+		close(sh->kick_fd);
+	if (sh->notify_fd >= 0)
+		close(sh->notify_fd);
+	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = -1;
+	if (sh->path[0]) {
+		char rec[1200];
+
+		snprintf(rec, sizeof(rec), "%s.exit", sh->path);
+		unlink(sh->path);
+		unlink(rec);
+		sh->path[0] = '\0';
+	}
+	shell_free_req(sh);
+}
+
+/* Forget a shell entirely once its process is gone (or is not ours). */
+static void shell_maybe_free(struct shell *sh)
+{
+	if (sh->state != SH_ENDED || (!sh->adopted && !sh->reaped))
+		return;
+	shell_close(sh);
+	shell_unlink(sh);
+	free(sh);
+}
+
+/* Report the guest's end once, then let go of the guest. */
+static void shell_report_end(struct shell *sh, int status, const char *reason)
+{
+	struct guest *g = sh->g;
+	int was_booting = sh->state == SH_BOOTING || sh->state == SH_SPAWNING;
+
+	if (sh->state == SH_READY)
+		sh->be->ready--;
+	if (sh->state == SH_SPAWNING)
+		sh->be->spawning--;
+	sh->state = SH_ENDED;
+	sh->g = NULL;
+	/* The console may still hold the guest's last words: read them now. */
+	if (g && sh->console_fd >= 0) {
+		char buf[65536];
+		ssize_t r;
+
+		while ((r = read(sh->console_fd, buf, sizeof(buf))) > 0)
+			sh->be->host.console(g, buf, (size_t)r);
+	}
+	shell_close(sh);
+	if (g) {
+		g->be = NULL;
+		if (was_booting) {
+			sh->be->boot_failures++;
+			sh->be->host.start_failed(g, status == VMM_EXIT_IMAGE ? 422 : 500, reason);
+		} else {
+			sh->be->host.exited(g, status, reason);
+		}
+	}
+	shell_maybe_free(sh);
+}
+
+static void describe_wait(int ws, char *buf, size_t len)
+{
+	if (WIFEXITED(ws))
+		snprintf(buf, len, "the tender exited with status %d (%s)", WEXITSTATUS(ws),
+		         vmm_exit_status_str(WEXITSTATUS(ws)));
+	else if (WIFSIGNALED(ws))
+		snprintf(buf, len, "the tender was killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+	else
+		snprintf(buf, len, "the tender ended (wait status 0x%x)", ws);
+}
+
+/* The control connection closed: the tender is gone or going. */
+static void shell_lost(struct shell *sh)
+{
+	char why[200];
+
+	ev_io_stop(sh->be->loop, &sh->sock_w);
+	if (sh->state == SH_ENDED)
+		return;
+	if (sh->got_exited) {
+		shell_report_end(sh, sh->exit_status, sh->exit_reason);
+		return;
+	}
+	if (!sh->adopted && !sh->reaped)
+		return; /* SIGCHLD will tell us how it ended */
+	if (sh->reaped)
+		describe_wait(sh->wait_status, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "the tender went away without a report");
+	shell_report_end(sh, sh->reaped && WIFEXITED(sh->wait_status) ? WEXITSTATUS(sh->wait_status) : -1, why);
+}
+
+static void on_console(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct shell *sh = w->data;
+	char buf[65536];
+	ssize_t r = read(sh->console_fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (r > 0) {
+		if (sh->g)
+			sh->be->host.console(sh->g, buf, (size_t)r);
+		return;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	ev_io_stop(loop, w);
+}
+
+static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct shell *sh = w->data;
+	uint64_t v;
+
+	(void)loop;
+	(void)revents;
+	if (read(sh->notify_fd, &v, sizeof(v)) == sizeof(v) && sh->g)
+		sh->be->host.probe_answer(sh->g, now_mono_ns());
+}
+
+static void watch_guest_fds(struct shell *sh)
+{
+	struct ev_loop *loop = sh->be->loop;
+
+	if (sh->console_fd >= 0) {
+		fcntl(sh->console_fd, F_SETFL, O_NONBLOCK);
+		ev_io_init(&sh->console_w, on_console, sh->console_fd, EV_READ);
+		sh->console_w.data = sh;
+		ev_io_start(loop, &sh->console_w);
+	}
+	if (sh->notify_fd >= 0) {
+		ev_io_init(&sh->notify_w, on_notify, sh->notify_fd, EV_READ);
+		sh->notify_w.data = sh;
+		ev_io_start(loop, &sh->notify_w);
+	}
+}
+
+static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct shell *sh = w->data;
+	union {
+		struct vmm_msg_hdr h;
+		struct vmm_msg_ready ready;
+		struct vmm_msg_started started;
+		struct vmm_msg_exited exited;
+		struct vmm_msg_error error;
+		char raw[1024];
+	} m;
+	int fds[2 * VMM_PORTS_MAX];
+	unsigned nfds = 2 * VMM_PORTS_MAX, i;
+	long r;
+
+	(void)loop;
+	(void)revents;
+	r = vmm_msg_recv(sh->sock, &m, sizeof(m), fds, &nfds);
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r <= 0 || r < (long)sizeof(m.h) || m.h.version != VMM_PROTO_VERSION) {
+		for (i = 0; r > 0 && i < nfds; i++)
+			close(fds[i]);
+		shell_lost(sh);
+		return;
+	}
+	switch (m.h.type) {
+	case VMM_MSG_READY:
+		if (sh->state != SH_SPAWNING || r != (long)sizeof(m.ready) || nfds != 2 * m.ready.nports ||
+		    m.ready.nports < 1 || m.ready.ports[0] != 1) {
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			log_warnx("kvm: tender %d sent a malformed READY", sh->pid);
+			kill(sh->pid, SIGKILL);
+			return;
+		}
+		sh->kick_fd = fds[0];
+		sh->notify_fd = fds[1];
+		for (i = 2; i < nfds; i++)
+			close(fds[i]);
+		sh->vcpu_tid = (int)m.ready.vcpu_tid;
+		sh->be->spawning--;
+		if (sh->g) {
+			sh->state = SH_BOOTING;
+			shell_boot(sh);
+		} else {
+			sh->state = SH_READY;
+			sh->be->ready++;
+		}
+		break;
+	case VMM_MSG_STARTED:
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (sh->state != SH_BOOTING || !sh->g)
+			break;
+		ev_timer_stop(sh->be->loop, &sh->boot_timer);
+		sh->state = SH_RUNNING;
+		sh->be->boots++;
+		watch_guest_fds(sh);
+		sh->be->host.started(sh->g, sh->pid, sh->vcpu_tid, m.started.boot_wall_ns);
+		break;
+	case VMM_MSG_ERROR:
+	case VMM_MSG_EXITED:
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		sh->got_exited = 1;
+		sh->exit_status = m.exited.status;
+		m.exited.reason[sizeof(m.exited.reason) - 1] = '\0';
+		snprintf(sh->exit_reason, sizeof(sh->exit_reason), "%s", m.exited.reason);
+		shell_report_end(sh, sh->exit_status, sh->exit_reason);
+		break;
+	default:
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		break;
+	}
+}
+
+static void on_boot_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct shell *sh = t->data;
+
+	(void)loop;
+	(void)revents;
+	log_warnx("kvm: tender %d did not start its guest within %.0f s: killing it", sh->pid, BOOT_TIMEOUT_S);
+	if (sh->pid > 0)
+		kill(sh->pid, SIGKILL);
+	shell_report_end(sh, VMM_EXIT_INTERNAL, "the tender did not start the guest in time");
+}
+
+/* Start a tender process with `mem_mib` of guest memory; it reports READY. */
+static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	struct shell *sh;
+	char memarg[16];
+	char *argv[] = { (char *)be->cfg->vmm_path, "--mem", memarg, "--control-fd", "3", NULL };
+	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
+	sigset_t none, all;
+
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	sh->be = be;
+	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = -1;
+	sh->mem_mib = mem_mib;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		log_warn("kvm: cannot make a tender's sockets");
+		goto fail;
+	}
+	snprintf(memarg, sizeof(memarg), "%u", mem_mib);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	r = posix_spawn(&sh->pid, be->cfg->vmm_path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	close(out[1]);
+	sv[1] = out[1] = -1;
+	if (r != 0) {
+		errno = r;
+		log_warn("kvm: cannot start %s", be->cfg->vmm_path);
+		goto fail;
+	}
+	sh->sock = sv[0];
+	sh->console_fd = out[0];
+	fcntl(sh->sock, F_SETFL, O_NONBLOCK);
+	ev_io_init(&sh->sock_w, on_sock, sh->sock, EV_READ);
+	sh->sock_w.data = sh;
+	ev_io_start(be->loop, &sh->sock_w);
+	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
+	sh->boot_timer.data = sh;
+	sh->state = SH_SPAWNING;
+	sh->next = be->shells;
+	be->shells = sh;
+	be->spawning++;
+	be->spawned++;
+	return sh;
+fail:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (out[0] >= 0)
+		close(out[0]);
+	free(sh);
+	return NULL;
+}
+
+static void on_refill_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	shell_refill(t->data);
+}
+
+/* Pool tenders on their way (dedicated ones already have their guest). */
+static unsigned pool_pending(const struct backend *be)
+{
+	const struct shell *sh;
+	unsigned n = 0;
+
+	for (sh = be->shells; sh; sh = sh->next)
+		n += sh->state == SH_SPAWNING && !sh->g;
+	return n;
+}
+
+static void shell_refill(struct backend *be)
+{
+	if (ev_now(be->loop) < be->spawn_blocked_until) {
+		if (!ev_is_active(&be->refill_retry)) {
+			ev_timer_set(&be->refill_retry, be->spawn_blocked_until - ev_now(be->loop), 0.);
+			ev_timer_start(be->loop, &be->refill_retry);
+		}
+		return;
+	}
+	while (be->ready + pool_pending(be) < be->cfg->pool_size)
+		if (!shell_spawn(be, be->cfg->pool_mem_mib))
+			break;
+}
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(a.sun_path, path);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	unlink(path);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0600) < 0 || listen(s, 4) < 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Send BOOT to a READY shell for its guest. */
+static void shell_boot(struct shell *sh)
+{
+	static union {
+		struct vmm_msg_boot b;
+		char raw[VMM_MSG_MAX];
+	} m;
+	struct backend *be = sh->be;
+	struct guest *g = sh->g;
+	int fds[3] = { -1, -1, -1 };
+	char rec[1200], why[600];
+	size_t pos = 0;
+	unsigned i;
+
+	memset(&m.b, 0, sizeof(m.b));
+	m.b.hdr.type = VMM_MSG_BOOT;
+	m.b.hdr.version = VMM_PROTO_VERSION;
+	snprintf(m.b.name, sizeof(m.b.name), "%s", g->name);
+	m.b.instance = sh->req.instance;
+	m.b.mem_bytes = (uint64_t)sh->req.memory_mib << 20;
+	m.b.flags = VMM_BOOT_LISTEN | VMM_BOOT_EXITREC;
+	m.b.argc = sh->req.nargs + 1;
+	for (i = 0; i < sh->req.nargs; i++) {
+		size_t n = strlen(sh->req_args[i]) + 1;
+
+		memcpy(m.b.args + pos, sh->req_args[i], n); /* fits: the spec limits arguments */
+		pos += n;
+	}
+	m.b.args_bytes = (uint32_t)pos;
+	snprintf(sh->path, sizeof(sh->path), "%.900s/%.63s.%llu.sock", be->tender_dir, g->name,
+	         (unsigned long long)sh->req.instance);
+	snprintf(rec, sizeof(rec), "%s.exit", sh->path);
+	fds[0] = open(sh->req_image, O_RDONLY | O_CLOEXEC);
+	fds[1] = listen_at(sh->path);
+	fds[2] = open(rec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
+		snprintf(why, sizeof(why), "cannot prepare the guest's %s: %s",
+		         fds[0] < 0 ? "image" : fds[1] < 0 ? "re-attach socket" : "exit record", strerror(errno));
+		goto fail;
+	}
+	if (vmm_msg_send(sh->sock, &m, sizeof(m.b) + pos, fds, 3) < 0) {
+		snprintf(why, sizeof(why), "the tender did not take the image");
+		goto fail;
+	}
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	shell_free_req(sh);
+	ev_timer_start(be->loop, &sh->boot_timer);
+	return;
+fail:
+	for (i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	kill(sh->pid, SIGKILL);
+	shell_report_end(sh, VMM_EXIT_SETUP, why); /* state BOOTING: a failed start */
+}
+
+static int kvm_start(struct backend *b, struct guest *g, const struct be_start *req, char *err, size_t errlen)
+{
+	struct backend *be = b;
+	struct shell *sh, *best = NULL;
+	char *image = strdup(req->image_path), **args = calloc(req->nargs + 1, sizeof(char *));
+	unsigned i;
+
+	for (i = 0; args && i < req->nargs; i++)
+		if (!(args[i] = strdup(req->args[i])))
+			break;
+	if (!image || !args || i < req->nargs) {
+		for (i = 0; args && args[i]; i++)
+			free(args[i]);
+		free(args);
+		free(image);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (sh = be->shells; sh; sh = sh->next)
+		if (sh->state == SH_READY && sh->mem_mib >= req->memory_mib &&
+		    (!best || sh->mem_mib < best->mem_mib))
+			best = sh;
+	if (best) {
+		sh = best;
+		be->ready--;
+	} else {
+		sh = shell_spawn(be, req->memory_mib);
+		if (!sh) {
+			for (i = 0; args[i]; i++)
+				free(args[i]);
+			free(args);
+			free(image);
+			snprintf(err, errlen, "cannot start a tender (%s)", be->cfg->vmm_path);
+			return -1;
+		}
+	}
+	sh->g = g;
+	g->be = sh;
+	sh->req = *req;
+	sh->req_image = image;
+	sh->req_args = args;
+	if (best) {
+		sh->state = SH_BOOTING;
+		shell_boot(sh);
+	}
+	shell_refill(be);
+	return 0;
+}
+
+static int kvm_stop(struct backend *b, struct guest *g)
+{
+	struct shell *sh = g->be;
+
+	(void)b;
+	if (!sh)
+		return -1;
+	if (sh->pid > 0 && kill(sh->pid, SIGKILL) < 0 && errno == ESRCH)
+		shell_lost(sh);
+	return 0;
+}
+
+static int kvm_set_affinity(struct backend *b, struct guest *g, const cpu_set_t *cpus)
+{
+	struct shell *sh = g->be;
+
+	(void)b;
+	if (!sh || sh->vcpu_tid <= 0)
+		return -1;
+	return sched_setaffinity(sh->vcpu_tid, sizeof(*cpus), cpus);
+}
+
+static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight)
+{
+	(void)b;
+	(void)g;
+	(void)weight;
+	errno = ENOTSUP;
+	return -1;
+}
+
+static int kvm_set_batch(struct backend *b, struct guest *g, int batch)
+{
+	struct shell *sh = g->be;
+	struct sched_param p = { 0 };
+
+	(void)b;
+	if (!sh || sh->vcpu_tid <= 0)
+		return -1;
+	return sched_setscheduler(sh->vcpu_tid, batch ? SCHED_IDLE : SCHED_OTHER, &p);
+}
+
+static int kvm_probe(struct backend *b, struct guest *g)
+{
+	struct shell *sh = g->be;
+	uint64_t one = 1;
+
+	(void)b;
+	if (!sh || sh->kick_fd < 0 || sh->state != SH_RUNNING)
+		return -1;
+	return write(sh->kick_fd, &one, sizeof(one)) == sizeof(one) ? 0 : -1;
+}
+
+static json_t *kvm_stats(struct backend *b)
+{
+	struct backend *be = b;
+
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tender", be->cfg->vmm_path, "pool_size",
+	                 (json_int_t)be->cfg->pool_size, "pool_mem_mib", (json_int_t)be->cfg->pool_mem_mib,
+	                 "pool_ready", (json_int_t)be->ready, "pool_spawning", (json_int_t)be->spawning,
+	                 "tenders_started", (json_int_t)be->spawned, "boots", (json_int_t)be->boots,
+	                 "boot_failures", (json_int_t)be->boot_failures);
+}
+
+static void on_sigchld(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct backend *be = w->data;
+	int ws;
+	pid_t pid;
+
+	(void)loop;
+	(void)revents;
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		struct shell *sh;
+
+		for (sh = be->shells; sh; sh = sh->next)
+			if (sh->pid == pid && !sh->adopted)
+				break;
+		if (!sh)
+			continue;
+		sh->reaped = 1;
+		sh->wait_status = ws;
+		if (sh->state == SH_SPAWNING && !sh->g) {
+			char why[200];
+
+			describe_wait(ws, why, sizeof(why));
+			log_warnx("kvm: a pool tender ended before it was ready: %s; retrying in %.0f s", why,
+			          SPAWN_RETRY_S);
+			be->spawn_blocked_until = ev_now(be->loop) + SPAWN_RETRY_S;
+		}
+		if (sh->state == SH_ENDED)
+			shell_maybe_free(sh);
+		else if (!ev_is_active(&sh->sock_w))
+			shell_lost(sh);
+		/* Otherwise on_sock still has EXITED or the end of the stream to read. */
+	}
+	shell_refill(be);
+}
+
+/* ---- adoption after a daemon restart ---- */
+
+struct pending_attach {
+	int sock;
+	char path[1100];
+};
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* NAME.INSTANCE.sock -> name, instance; 0 or -1. */
+static int parse_tender_name(const char *file, char *name, size_t namelen, uint64_t *instance)
+{
+	const char *dot1 = strchr(file, '.'), *dot2;
+	char *end;
+
+	if (!dot1 || (size_t)(dot1 - file) >= namelen)
+		return -1;
+	dot2 = strchr(dot1 + 1, '.');
+	if (!dot2 || strcmp(dot2, ".sock") != 0)
+		return -1;
+	memcpy(name, file, (size_t)(dot1 - file));
+	name[dot1 - file] = '\0';
+	*instance = strtoull(dot1 + 1, &end, 10);
+	return end == dot2 && spec_name_ok(name) ? 0 : -1;
+}
+
+/* A tender that is gone: report what its exit record says, then clear up. */
+static void adopt_gone(struct backend *be, const char *path, const char *name, uint64_t instance)
+{
+	char rec[1200], reason[512], *buf;
+	int fd, status = -1;
+	size_t off = 0;
+	ssize_t n = 0;
+
+	snprintf(rec, sizeof(rec), "%s.exit", path);
+	buf = malloc(128 * 1024);
+	fd = open(rec, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && buf) {
+		n = read(fd, buf, 128 * 1024 - 1);
+		close(fd);
+	}
+	snprintf(reason, sizeof(reason), "the tender ended while shoald was away, leaving no record");
+	if (buf && n > 0)
+		buf[n] = '\0';
+	if (buf && n > 0 && vmm_exit_record_parse(buf, (size_t)n, &status, reason, sizeof(reason), &off) == 0)
+		be->host.ended_while_away(be->host.ctx, name, instance, status, reason, buf + off, (size_t)n - off);
+	else
+		be->host.ended_while_away(be->host.ctx, name, instance, -1, reason, NULL, 0);
+	free(buf);
+	unlink(path);
+	unlink(rec);
+}
+
+static void adopt_one(struct backend *be, struct pending_attach *p, const struct vmm_msg_attached *at,
+                      const int *fds, unsigned nfds)
+{
+	struct be_found f;
+	struct shell *sh;
+	struct guest *g;
+	unsigned i;
+
+	f.name = at->name;
+	f.instance = at->instance;
+	f.pid = (int)at->pid;
+	f.vcpu_tid = (int)at->vcpu_tid;
+	f.boot_wall_ns = at->boot_wall_ns;
+	f.console_dropped = at->console_dropped;
+	g = be->host.found(be->host.ctx, &f);
+	sh = g ? calloc(1, sizeof(*sh)) : NULL;
+	if (!sh) {
+		kill((pid_t)at->pid, SIGKILL);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		close(p->sock);
+		unlink(p->path);
+		return;
+	}
+	sh->be = be;
+	sh->adopted = 1;
+	sh->pid = (pid_t)at->pid;
+	sh->vcpu_tid = (int)at->vcpu_tid;
+	sh->mem_mib = (unsigned)(at->mem_bytes >> 20);
+	sh->sock = p->sock;
+	sh->kick_fd = fds[0];
+	sh->notify_fd = fds[1];
+	for (i = 2; i + 1 < nfds; i++)
+		close(fds[i]);
+	sh->console_fd = fds[nfds - 1];
+	snprintf(sh->path, sizeof(sh->path), "%s", p->path);
+	sh->g = g;
+	g->be = sh;
+	sh->state = SH_RUNNING;
+	fcntl(sh->sock, F_SETFL, O_NONBLOCK);
+	ev_io_init(&sh->sock_w, on_sock, sh->sock, EV_READ);
+	sh->sock_w.data = sh;
+	ev_io_start(be->loop, &sh->sock_w);
+	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
+	sh->boot_timer.data = sh;
+	watch_guest_fds(sh);
+	sh->next = be->shells;
+	be->shells = sh;
+}
+
+static int kvm_adopt(struct backend *b)
+{
+	struct backend *be = b;
+	struct pending_attach *pend = NULL;
+	unsigned npend = 0, cap = 0, i, left, adopted = 0;
+	struct dirent *de;
+	uint64_t deadline;
+	DIR *dir;
+
+	dir = opendir(be->tender_dir);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		char name[GUEST_NAME_MAX + 1], path[1100];
+		uint64_t instance;
+		int s;
+
+		if (parse_tender_name(de->d_name, name, sizeof(name), &instance) < 0)
+			continue;
+		snprintf(path, sizeof(path), "%.800s/%.255s", be->tender_dir, de->d_name);
+		s = connect_to(path);
+		if (s < 0) {
+			adopt_gone(be, path, name, instance);
+			continue;
+		}
+		if (npend == cap) {
+			struct pending_attach *n = realloc(pend, (cap ? 2 * cap : 64) * sizeof(*pend));
+
+			if (!n) {
+				close(s);
+				break;
+			}
+			pend = n;
+			cap = cap ? 2 * cap : 64;
+		}
+		pend[npend].sock = s;
+		snprintf(pend[npend].path, sizeof(pend[npend].path), "%s", path);
+		npend++;
+	}
+	closedir(dir);
+
+	/* Every live tender answers at once; give slow ones two seconds in all. */
+	deadline = now_mono_ns() + 2000000000ull;
+	left = npend;
+	while (left && now_mono_ns() < deadline) {
+		struct pollfd *pf = calloc(npend, sizeof(*pf));
+
+		if (!pf)
+			break;
+		for (i = 0; i < npend; i++)
+			pf[i] = (struct pollfd){ pend[i].sock, POLLIN, 0 };
+		if (poll(pf, npend, (int)((deadline - now_mono_ns()) / 1000000u) + 1) <= 0) {
+			free(pf);
+			break;
+		}
+		for (i = 0; i < npend; i++) {
+			struct vmm_msg_attached at;
+			int fds[VMM_FDS_MAX];
+			unsigned nfds = VMM_FDS_MAX;
+			long r;
+
+			if (pend[i].sock < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = vmm_msg_recv(pend[i].sock, &at, sizeof(at), fds, &nfds);
+			left--;
+			if (r != (long)sizeof(at) || at.hdr.type != VMM_MSG_ATTACHED || nfds != 2 * at.nports + 1 ||
+			    at.nports < 1 || !memchr(at.name, '\0', sizeof(at.name))) {
+				unsigned k;
+
+				for (k = 0; r > 0 && k < nfds; k++)
+					close(fds[k]);
+				log_warnx("kvm: %s did not answer as a tender; left alone", pend[i].path);
+				close(pend[i].sock);
+				pend[i].sock = -1;
+				continue;
+			}
+			adopt_one(be, &pend[i], &at, fds, nfds);
+			pend[i].sock = -1;
+			adopted++;
+		}
+		free(pf);
+	}
+	for (i = 0; i < npend; i++)
+		if (pend[i].sock >= 0) {
+			log_warnx("kvm: the tender at %s did not answer in time (paused?); left running", pend[i].path);
+			close(pend[i].sock);
+		}
+	free(pend);
+	return (int)adopted;
+}
+
+/* ---- set-up ---- */
+
+static int kvm_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
+                    const struct backend_host *host, char *err, size_t errlen)
+{
+	struct backend *be;
+	int fd, v;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "kvm backend: cannot open /dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	v = ioctl(fd, KVM_GET_API_VERSION, 0);
+	close(fd);
+	if (v != KVM_API_VERSION) {
+		snprintf(err, errlen, "kvm backend: /dev/kvm speaks API version %d, not %d", v, KVM_API_VERSION);
+		return -1;
+	}
+	if (access(cfg->vmm_path, X_OK) < 0) {
+		snprintf(err, errlen, "kvm backend: the tender %s cannot be run: %s", cfg->vmm_path, strerror(errno));
+		return -1;
+	}
+	be = calloc(1, sizeof(*be));
+	if (!be) {
+		snprintf(err, errlen, "kvm backend: out of memory");
+		return -1;
+	}
+	be->loop = loop;
+	be->cfg = cfg;
+	be->host = *host;
+	snprintf(be->tender_dir, sizeof(be->tender_dir), "%s/tenders", cfg->run_dir);
+	if (mkdir(be->tender_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "kvm backend: cannot make %s: %s", be->tender_dir, strerror(errno));
+		free(be);
+		return -1;
+	}
+	ev_signal_init(&be->sigchld, on_sigchld, SIGCHLD);
+	be->sigchld.data = be;
+	ev_signal_start(loop, &be->sigchld);
+	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
+	be->refill_retry.data = be;
+	*out = be;
+	return 0;
+}
+
+static void kvm_fini(struct backend *b)
+{
+	struct backend *be = b;
+	struct shell *sh;
+
+	ev_signal_stop(be->loop, &be->sigchld);
+	ev_timer_stop(be->loop, &be->refill_retry);
+	while ((sh = be->shells)) {
+		be->shells = sh->next;
+		/* Pool tenders end when their socket closes; running guests keep running. */
+		if (sh->state == SH_RUNNING || sh->state == SH_BOOTING)
+			sh->path[0] = '\0'; /* keep the socket file for the next daemon */
+		shell_close(sh);
+		free(sh);
+	}
+	free(be);
+}
+
+/* Filled in at the first adopt(): pool tenders start after adoption. */
+static int kvm_adopt_then_fill(struct backend *b)
+{
+	int n = kvm_adopt(b);
+
+	shell_refill(b);
+	return n;
+}
+
+const struct backend_ops backend_kvm = {
+	.name = "kvm",
+	.platform = SHOAL_PLATFORM_KVM,
+	.init = kvm_init,
+	.fini = kvm_fini,
+	.adopt = kvm_adopt_then_fill,
+	.start = kvm_start,
+	.stop = kvm_stop,
+	.set_affinity = kvm_set_affinity,
+	.set_weight = kvm_set_weight,
+	.set_batch = kvm_set_batch,
+	.probe = kvm_probe,
+	.stats = kvm_stats,
+};

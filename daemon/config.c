@@ -1,0 +1,306 @@
+/*
+ * shoald's configuration: one table of options, each settable in the
+ * config file ("name = value", # comments) and as --name=value on the
+ * command line, which wins.  Values are checked as they are read; a bad
+ * one names the option and where it came from.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+enum opt_type { T_STR, T_UINT, T_SIZE, T_U64, T_LEVEL, T_BOOL };
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;
+	size_t size;      /* T_STR: buffer size */
+	uint64_t lo, hi;  /* numbers */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct shoald_config, f)
+#define STR(f) T_STR, OFF(f), sizeof(((struct shoald_config *)0)->f), 0, 0
+
+static const struct opt opts[] = {
+	{ "state-dir", STR(state_dir), "desired state, images and consoles (default /var/lib/shoal)" },
+	{ "run-dir", STR(run_dir), "API socket and tender sockets (default /run/shoal)" },
+	{ "socket", STR(socket_path), "API socket (default RUN-DIR/shoald.sock)" },
+	{ "socket-group", STR(socket_group), "group allowed on the API socket (default: root only)" },
+	{ "backend", STR(backend), "hypervisor backend (default kvm)" },
+	{ "vmm", STR(vmm_path), "the KVM tender, shoal-vmm (default " PKGLIBEXECDIR "/shoal-vmm)" },
+	{ "log-level", T_LEVEL, OFF(log_level), 0, 0, 0, "warn, info or debug (default info)" },
+	{ "pool-size", T_UINT, OFF(pool_size), 0, 0, 256, "warm tenders kept ready (default 4)" },
+	{ "pool-mem-mib", T_UINT, OFF(pool_mem_mib), 0, 2, 4096, "memory of warm tenders (default 64)" },
+	{ "max-guests", T_UINT, OFF(max_guests), 0, 1, 100000, "most guests this host takes (default 1024)" },
+	{ "max-memory-mib", T_UINT, OFF(max_memory_mib), 0, 0, UINT_MAX,
+	  "memory guests may have in all (default: host memory minus reserve-mib)" },
+	{ "reserve-mib", T_UINT, OFF(reserve_mib), 0, 0, UINT_MAX, "memory kept for the host (default 1024)" },
+	{ "guest-mem-max-mib", T_UINT, OFF(guest_mem_max_mib), 0, 2, 4096, "most memory one guest may have (default 1024)" },
+	{ "max-body-bytes", T_SIZE, OFF(max_body_bytes), 0, 1024, 1u << 30, "largest JSON request body (default 65536)" },
+	{ "max-image-bytes", T_U64, OFF(max_image_bytes), 0, 4096, 1ull << 32, "largest image upload (default 64 MiB)" },
+	{ "restart-backoff-ms", T_UINT, OFF(restart_backoff_ms), 0, 1, 3600000, "first restart delay (default 200)" },
+	{ "restart-backoff-max-ms", T_UINT, OFF(restart_backoff_max_ms), 0, 1, 86400000, "longest restart delay (default 30000)" },
+	{ "restart-stable-s", T_UINT, OFF(restart_stable_s), 0, 1, 86400, "a run this long resets the back-off (default 60)" },
+	{ "console-ring-bytes", T_SIZE, OFF(console_ring_bytes), 0, 1024, 1u << 30, "console kept in memory per guest (default 65536)" },
+	{ "console-file-bytes", T_U64, OFF(console_file_bytes), 0, 4096, 1ull << 40, "console file limit per guest (default 1 MiB)" },
+	{ "console-rate-bytes", T_UINT, OFF(console_rate_bytes), 0, 64, UINT_MAX, "console bytes/s a guest may write (default 65536)" },
+	{ "console-burst-bytes", T_UINT, OFF(console_burst_bytes), 0, 64, UINT_MAX, "console burst allowance (default 262144)" },
+	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1, "ping systemd's watchdog when asked to (default yes)" },
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void defaults(struct shoald_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->config_file, sizeof(c->config_file), "%s", SYSCONFDIR "/shoal/shoald.conf");
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/shoal");
+	snprintf(c->run_dir, sizeof(c->run_dir), "/run/shoal");
+	snprintf(c->backend, sizeof(c->backend), "kvm");
+	snprintf(c->vmm_path, sizeof(c->vmm_path), "%s", PKGLIBEXECDIR "/shoal-vmm");
+	c->log_level = LOG_LEVEL_INFO;
+	c->pool_size = 4;
+	c->pool_mem_mib = 64;
+	c->max_guests = 1024;
+	c->reserve_mib = 1024;
+	c->guest_mem_max_mib = 1024;
+	c->max_body_bytes = 65536;
+	c->max_image_bytes = 64ull << 20;
+	c->restart_backoff_ms = 200;
+	c->restart_backoff_max_ms = 30000;
+	c->restart_stable_s = 60;
+	c->console_ring_bytes = 65536;
+	c->console_file_bytes = 1u << 20;
+	c->console_rate_bytes = 65536;
+	c->console_burst_bytes = 262144;
+	c->watchdog = 1;
+}
+
+static const struct opt *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (!strcmp(opts[i].name, name))
+			return &opts[i];
+	return NULL;
+}
+
+static int set(struct shoald_config *c, const struct opt *o, const char *v, const char *where, char *err,
+               size_t errlen)
+{
+	char *base = (char *)c + o->off, *end;
+	unsigned long long x;
+	int level;
+
+	switch (o->type) {
+	case T_STR:
+		if (strlen(v) >= o->size) {
+			snprintf(err, errlen, "%s: %s is longer than %zu characters", where, o->name, o->size - 1);
+			return -1;
+		}
+		strcpy(base, v);
+		return 0;
+	case T_LEVEL:
+		level = log_level_parse(v);
+		if (level < 0) {
+			snprintf(err, errlen, "%s: %s must be warn, info or debug, not \"%s\"", where, o->name, v);
+			return -1;
+		}
+		*(int *)base = level;
+		return 0;
+	case T_BOOL:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+			*(unsigned *)base = 1;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+			*(unsigned *)base = 0;
+		else {
+			snprintf(err, errlen, "%s: %s must be yes or no, not \"%s\"", where, o->name, v);
+			return -1;
+		}
+		return 0;
+	default:
+		errno = 0;
+		x = strtoull(v, &end, 10);
+		if (errno || end == v || *end || v[0] == '-' || x < o->lo || x > o->hi) {
+			snprintf(err, errlen, "%s: %s must be a whole number from %llu to %llu, not \"%s\"", where,
+			         o->name, (unsigned long long)o->lo, (unsigned long long)o->hi, v);
+			return -1;
+		}
+		if (o->type == T_UINT)
+			*(unsigned *)base = (unsigned)x;
+		else if (o->type == T_SIZE)
+			*(size_t *)base = (size_t)x;
+		else
+			*(uint64_t *)base = x;
+		return 0;
+	}
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int load_file(struct shoald_config *c, const char *path, int must_exist, char *err, size_t errlen)
+{
+	char line[2048], where[1100];
+	unsigned n = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq, *key, *val;
+		const struct opt *o;
+
+		n++;
+		snprintf(where, sizeof(where), "%s:%u", path, n);
+		if (!*s || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s: expected \"name = value\"", where);
+			fclose(f);
+			return -1;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		o = find(key);
+		if (!o) {
+			snprintf(err, errlen, "%s: unknown option \"%s\"", where, key);
+			fclose(f);
+			return -1;
+		}
+		if (set(c, o, val, where, err, errlen) < 0) {
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: shoald [-n] [-d] [-c FILE] [--OPTION=VALUE ...]\n"
+	           "  -c, --config FILE   config file (default " SYSCONFDIR "/shoal/shoald.conf)\n"
+	           "  -n, --check         check the configuration and exit\n"
+	           "  -d, --debug         log-level=debug\n"
+	           "  -f, --foreground    (shoald always runs in the foreground)\n"
+	           "  -V, --version\n"
+	           "Every option below is also a config file setting (name = value):\n");
+	for (i = 0; i < NOPTS; i++)
+		fprintf(f, "  --%-24s %s\n", opts[i].name, opts[i].help);
+}
+
+int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option lo[NOPTS + 7];
+	int i, ch, idx, config_given = 0, check = 0, debug = 0;
+	const char *config = NULL;
+
+	defaults(c);
+	for (i = 0; i < (int)NOPTS; i++)
+		lo[i] = (struct option){ opts[i].name, required_argument, NULL, 1000 + i };
+	lo[NOPTS] = (struct option){ "config", required_argument, NULL, 'c' };
+	lo[NOPTS + 1] = (struct option){ "check", no_argument, NULL, 'n' };
+	lo[NOPTS + 2] = (struct option){ "debug", no_argument, NULL, 'd' };
+	lo[NOPTS + 3] = (struct option){ "foreground", no_argument, NULL, 'f' };
+	lo[NOPTS + 4] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[NOPTS + 5] = (struct option){ "version", no_argument, NULL, 'V' };
+	lo[NOPTS + 6] = (struct option){ NULL, 0, NULL, 0 };
+
+	/* First pass: where the config file is, and the flags that are not settings. */
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:ndfhV", lo, &idx)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			config_given = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("shoald %s\n", PACKAGE_VERSION);
+			return 1;
+		case '?':
+			snprintf(err, errlen, "unknown or incomplete option %s (see shoald --help)",
+			         argv[optind - 1]);
+			return -1;
+		default:
+			break;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument \"%s\" (see shoald --help)", argv[optind]);
+		return -1;
+	}
+	if (config)
+		snprintf(c->config_file, sizeof(c->config_file), "%s", config);
+	if (load_file(c, c->config_file, config_given, err, errlen) < 0)
+		return -1;
+
+	/* Second pass: the command line wins over the file. */
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:ndfhV", lo, &idx)) != -1) {
+		if (ch >= 1000) {
+			char where[64];
+
+			snprintf(where, sizeof(where), "--%s", opts[ch - 1000].name);
+			if (set(c, &opts[ch - 1000], optarg, where, err, errlen) < 0)
+				return -1;
+		}
+	}
+	if (debug)
+		c->log_level = LOG_LEVEL_DEBUG;
+	c->check_only = check;
+	if (!c->socket_path[0])
+		snprintf(c->socket_path, sizeof(c->socket_path), "%.1000s/shoald.sock", c->run_dir);
+	if (c->restart_backoff_max_ms < c->restart_backoff_ms) {
+		snprintf(err, errlen, "restart-backoff-max-ms (%u) is below restart-backoff-ms (%u)",
+		         c->restart_backoff_max_ms, c->restart_backoff_ms);
+		return -1;
+	}
+	if (c->pool_mem_mib % 2 || c->guest_mem_max_mib % 2) {
+		snprintf(err, errlen, "pool-mem-mib and guest-mem-max-mib must be even");
+		return -1;
+	}
+	if (c->state_dir[0] != '/' || c->run_dir[0] != '/') {
+		snprintf(err, errlen, "state-dir and run-dir must be absolute paths");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,259 @@
+/*
+ * shoald's insides, shared by the files of daemon/: the configuration, the
+ * guest registry and its state machine, the console, the event log, the
+ * state store and the image store.  The API sees none of this (it uses
+ * shoald.h); backends see struct guest only through backend.h.
+ */
+#ifndef SHOALD_DAEMON_H
+#define SHOALD_DAEMON_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "daemon/shoald.h"
+#include "daemon/spec.h"
+
+struct backend;
+struct backend_ops;
+struct console;
+struct store;
+struct api;
+
+/* ---- configuration (config.c) ---- */
+
+struct shoald_config {
+	char config_file[1024];
+	char state_dir[1024];
+	char run_dir[1024];
+	char socket_path[1024];
+	char socket_group[64];
+	char backend[16];
+	char vmm_path[1024];
+	int log_level;
+	unsigned pool_size;
+	unsigned pool_mem_mib;
+	unsigned max_guests;
+	unsigned max_memory_mib; /* 0: host memory minus the reserve */
+	unsigned reserve_mib;    /* kept back for the host (Dom0) */
+	unsigned guest_mem_max_mib;
+	size_t max_body_bytes;
+	uint64_t max_image_bytes;
+	unsigned restart_backoff_ms;
+	unsigned restart_backoff_max_ms;
+	unsigned restart_stable_s;
+	size_t console_ring_bytes;
+	uint64_t console_file_bytes;
+	unsigned console_rate_bytes; /* per second, sustained */
+	unsigned console_burst_bytes;
+	unsigned watchdog;           /* honour WATCHDOG_USEC */
+	int check_only;              /* -n */
+};
+
+/*
+ * Defaults, then the config file (the default path may be missing; a
+ * given one may not), then the command line, which wins.  Returns 0, 1
+ * for --help/--version (already printed), or -1 with err naming the
+ * option or the file and line.
+ */
+int config_load(struct shoald_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* ---- guests (guest.c) ---- */
+
+enum guest_state {
+	GS_PENDING,  /* accepted, waiting for the backend */
+	GS_STARTING, /* the backend is booting it */
+	GS_RUNNING,
+	GS_STOPPING,
+	GS_STOPPED,  /* stopped on request, or ended and not to be restarted */
+	GS_EXITED,   /* ended by itself; restart policy says no */
+	GS_FAILED,   /* could not be started (bad image, no resources) */
+	GS_BACKOFF,  /* ended; will be restarted after a delay */
+};
+
+const char *guest_state_str(enum guest_state s);
+
+struct guest_waiter;
+
+struct guest {
+	struct shoald *d;
+	char name[GUEST_NAME_MAX + 1];
+	struct guest_spec spec;     /* the current deploy's */
+	char image_sha256[65];
+	int64_t deploy_id;
+	int desired_running;
+	enum guest_state state;
+	uint64_t instance;          /* this run's id; tender sockets carry it */
+	uint64_t created_ns;        /* wall clock */
+	uint64_t started_ns;        /* wall clock when this instance booted */
+	uint64_t state_since_ns;    /* monotonic */
+	pid_t pid;
+	int vcpu_tid;
+	unsigned restarts;          /* restarts done by the supervisor */
+	unsigned failures;          /* consecutive failed runs, for back-off */
+	int last_status;            /* -1: none yet */
+	char last_reason[512];
+	uint64_t last_exit_ns;
+	int stop_requested;         /* the end that follows is not a failure */
+	int restart_after_stop;     /* restart/deploy: start again once stopped */
+	int delete_after_stop;
+	ev_timer backoff;
+	struct console *console;
+	struct guest_waiter *waiters;
+	void *be;                   /* the backend's per-guest state */
+	struct guest *next;
+};
+
+struct guest *guest_find(struct shoald *d, const char *name);
+/* Make the registry entry for a spec loaded from the store or deployed. */
+struct guest *guest_new(struct shoald *d, const char *name);
+/* Bring the guest towards its desired state (start it if it should run). */
+void guest_converge(struct guest *g);
+json_t *guest_json(struct guest *g, int detail);
+void guest_free(struct guest *g);
+
+/* A follower of a console or of the event log (shoald_unsubscribe ends either). */
+struct shoald_sub {
+	struct shoald_sub *next;
+	struct console *console; /* NULL for an event follower */
+	void (*console_fn)(void *ctx, const char *data, size_t len);
+	void (*event_fn)(void *ctx, const json_t *ev);
+	void *ctx;
+};
+
+/* ---- console (console.c) ---- */
+
+struct console_limits {
+	size_t ring_bytes;
+	uint64_t file_bytes;
+	unsigned rate_bytes;
+	unsigned burst_bytes;
+};
+
+/* A console ring with its bounded file at path (NULL: no file). */
+struct console *console_new(const struct console_limits *lim, const char *path);
+void console_free(struct console *c);
+/* Guest output arrives; rate-limited, then kept in the ring and the file. */
+void console_feed(struct console *c, const char *data, size_t len, uint64_t now_ns);
+/* A line from shoald itself ("-- shoald: ..."), never rate-limited. */
+void console_note(struct console *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copy of the last tail bytes (0: all); caller frees. */
+char *console_tail(struct console *c, size_t tail, size_t *len);
+uint64_t console_dropped(const struct console *c);
+int console_flooding(const struct console *c);
+/* Called by console_feed when a guest starts or stops flooding. */
+typedef void (*console_flood_fn)(void *ctx, int flooding, uint64_t dropped);
+void console_on_flood(struct console *c, console_flood_fn fn, void *ctx);
+struct shoald_sub *console_subscribe(struct console *c, void (*fn)(void *ctx, const char *data, size_t len),
+                                     void *ctx);
+void console_unsubscribe(struct console *c, struct shoald_sub *s);
+/* End every follower (the guest is going away). */
+void console_close_followers(struct console *c);
+/* Load the tail of the console file into the ring (after a daemon restart). */
+void console_reload(struct console *c);
+
+/* ---- events (events.c) ---- */
+
+void events_init(struct shoald *d);
+/* Record an event: kept in memory and the store, sent to followers, logged. */
+void event_emit(struct shoald *d, const char *type, const char *guest, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void events_fini(struct shoald *d);
+
+/* ---- state store (store.c) ---- */
+
+struct store_guest {
+	char name[GUEST_NAME_MAX + 1];
+	int64_t deploy_id;
+	int desired_running;
+	uint64_t instance;
+	unsigned restarts;
+	uint64_t created_ns;
+	int last_status;
+	char last_reason[512];
+	json_t *spec;          /* owned by the caller after store_load_guests */
+	char image_sha256[65];
+};
+
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *s);
+/* Every guest, with its current deploy's spec; fn takes ownership of sg->spec. */
+int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest *sg), void *ctx);
+/*
+ * Record a deploy (new row in the history, guest's current deploy moved to
+ * it, guest created if new) in one transaction.  parent: the deploy it
+ * replaces (0: none).  Returns the deploy id or -1.
+ */
+int64_t store_deploy(struct store *s, const char *name, const json_t *spec, const char *sha256,
+                     int64_t parent, const char *note, uint64_t now_ns);
+/* The deploy a rollback of `current` returns to: its parent's spec; 0 when none. */
+int64_t store_rollback_target(struct store *s, int64_t current, json_t **spec, char *sha256,
+                              int64_t *parent);
+int store_guest_update(struct store *s, const struct guest *g);
+int store_guest_delete(struct store *s, const char *name);
+/* Next instance id, persisted (ids never repeat across restarts). */
+uint64_t store_next_instance(struct store *s);
+int store_event(struct store *s, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
+                const char *message);
+/* The highest event id stored (events continue from there). */
+uint64_t store_last_event_id(struct store *s);
+/* Recent events, oldest first, into fn. */
+int store_events(struct store *s, uint64_t since, unsigned limit,
+                 void (*fn)(void *ctx, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
+                            const char *message),
+                 void *ctx);
+int store_prune_events(struct store *s, unsigned keep);
+int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns, const char *source);
+json_t *store_images_json(struct store *s);
+json_t *store_history_json(struct store *s, const char *name);
+
+/* ---- image store (images.c) ---- */
+
+/* Path of a stored image (state-dir/images/sha256). */
+void image_path(const struct shoald *d, const char *sha256, char *buf, size_t len);
+/*
+ * Resolve a spec's image to a stored one: a sha256 must be in the store; a
+ * host path is read, checked and copied in.  Then the image is checked
+ * against the guest's memory.  Fills sha256 or err (404/422).
+ */
+int image_resolve(struct shoald *d, const struct guest_spec *spec, char sha256[65], struct sd_err *err);
+
+/* ---- the daemon ---- */
+
+struct event_rec;
+
+struct shoald {
+	struct shoald_config cfg;
+	struct ev_loop *loop;
+	struct store *store;
+	const struct backend_ops *be_ops;
+	struct backend *be;
+	struct api *api;
+	struct guest *guests;
+	unsigned nguests;
+	uint64_t start_ns;      /* monotonic */
+	uint64_t start_wall_ns;
+	unsigned host_cpus;
+	uint64_t host_mem_mib;
+	/* events */
+	uint64_t next_event_id;
+	struct event_rec *ev_ring;
+	unsigned ev_ring_cap, ev_ring_len, ev_ring_head;
+	struct shoald_sub *ev_subs;
+	/* periodic work */
+	ev_timer cron;
+	uint64_t cron_ticks;
+	ev_signal sig_term, sig_int, sig_hup;
+	int watchdog_usec_half;
+	int stopping;
+};
+
+uint64_t now_mono_ns(void);
+uint64_t now_wall_ns(void);
+/* Memory promised to guests that are not stopped. */
+uint64_t shoald_memory_used_mib(const struct shoald *d);
+uint64_t shoald_memory_limit_mib(const struct shoald *d);
+
+#endif

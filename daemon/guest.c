@@ -1,0 +1,783 @@
+/*
+ * The guest registry and its supervisor: every guest's desired and actual
+ * state, deploys, start/stop/restart/rollback/delete, the restart policy
+ * with exponential back-off, and the waiters of API requests that answer
+ * once a guest runs or has stopped.
+ *
+ * A guest moves PENDING -> STARTING -> RUNNING, and on its end to STOPPED
+ * (asked to stop, or a clean end that is not restarted), EXITED (ended
+ * and not restarted), BACKOFF (to be restarted after a delay) or, when it
+ * never ran, FAILED.  desired_running is what the operator asked for and
+ * what a restarted shoald brings it back to; the supervisor clears it when
+ * its policy gives a guest up.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/vmm/vmm_proto.h"
+
+enum want { WANT_RUNNING, WANT_STOPPED };
+
+struct guest_waiter {
+	struct guest_waiter *next;
+	struct guest *g;
+	enum want want;
+	int http_ok;
+	shoald_done_fn done;
+	void *ctx;
+};
+
+const char *guest_state_str(enum guest_state s)
+{
+	static const char *const names[] = {
+		[GS_PENDING] = "pending",   [GS_STARTING] = "starting", [GS_RUNNING] = "running",
+		[GS_STOPPING] = "stopping", [GS_STOPPED] = "stopped",   [GS_EXITED] = "exited",
+		[GS_FAILED] = "failed",     [GS_BACKOFF] = "backoff",
+	};
+
+	return names[s];
+}
+
+static int state_is_down(enum guest_state s)
+{
+	return s == GS_STOPPED || s == GS_EXITED || s == GS_FAILED;
+}
+
+uint64_t shoald_memory_used_mib(const struct shoald *d)
+{
+	const struct guest *g;
+	uint64_t sum = 0;
+
+	for (g = d->guests; g; g = g->next)
+		if (!state_is_down(g->state) || g->desired_running)
+			sum += g->spec.memory_mib;
+	return sum;
+}
+
+uint64_t shoald_memory_limit_mib(const struct shoald *d)
+{
+	if (d->cfg.max_memory_mib)
+		return d->cfg.max_memory_mib;
+	return d->host_mem_mib > d->cfg.reserve_mib ? d->host_mem_mib - d->cfg.reserve_mib : 0;
+}
+
+struct guest *guest_find(struct shoald *d, const char *name)
+{
+	struct guest *g;
+
+	for (g = d->guests; g; g = g->next)
+		if (!strcmp(g->name, name))
+			return g;
+	return NULL;
+}
+
+static void on_backoff(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_flood(void *ctx, int flooding, uint64_t dropped);
+
+struct guest *guest_new(struct shoald *d, const char *name)
+{
+	struct console_limits lim = { d->cfg.console_ring_bytes, d->cfg.console_file_bytes,
+		                      d->cfg.console_rate_bytes, d->cfg.console_burst_bytes };
+	char path[1200];
+	struct guest *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->d = d;
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(path, sizeof(path), "%s/console/%s.log", d->cfg.state_dir, name);
+	g->console = console_new(&lim, path);
+	if (!g->console) {
+		free(g);
+		return NULL;
+	}
+	console_on_flood(g->console, on_flood, g);
+	g->last_status = -1;
+	g->state = GS_STOPPED;
+	g->state_since_ns = now_mono_ns();
+	g->created_ns = now_wall_ns();
+	ev_timer_init(&g->backoff, on_backoff, 0., 0.);
+	g->backoff.data = g;
+	g->next = d->guests;
+	d->guests = g;
+	d->nguests++;
+	return g;
+}
+
+void guest_free(struct guest *g)
+{
+	struct shoald *d = g->d;
+	struct guest **pp;
+
+	for (pp = &d->guests; *pp; pp = &(*pp)->next)
+		if (*pp == g) {
+			*pp = g->next;
+			d->nguests--;
+			break;
+		}
+	ev_timer_stop(d->loop, &g->backoff);
+	console_close_followers(g->console);
+	console_free(g->console);
+	spec_free(&g->spec);
+	free(g);
+}
+
+static void on_flood(void *ctx, int flooding, uint64_t dropped)
+{
+	struct guest *g = ctx;
+
+	if (flooding)
+		event_emit(g->d, "console_flood", g->name,
+		           "guest %s floods its console: output over the rate limit is dropped", g->name);
+	else
+		event_emit(g->d, "console_flood_end", g->name,
+		           "guest %s's console is back under its rate limit (%llu bytes dropped in all)", g->name,
+		           (unsigned long long)dropped);
+}
+
+static char *iso_time(uint64_t wall_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(wall_ns / 1000000000u);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+json_t *guest_json(struct guest *g, int detail)
+{
+	char t1[32], t2[32], t3[32];
+	json_t *j, *spec;
+
+	spec = spec_to_json(&g->spec);
+	j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s, s:I}", "name", g->name, "state",
+	              guest_state_str(g->state), "desired", g->desired_running ? "running" : "stopped",
+	              "spec", spec ? spec : json_null(), "image_sha256", g->image_sha256, "deploy_id",
+	              (json_int_t)g->deploy_id, "instance", (json_int_t)g->instance, "created",
+	              iso_time(g->created_ns, t1, sizeof(t1)), "restarts", (json_int_t)g->restarts);
+	if (!j)
+		return NULL;
+	if (g->state == GS_RUNNING || g->state == GS_STARTING || g->state == GS_STOPPING) {
+		json_object_set_new(j, "pid", json_integer(g->pid));
+		if (g->started_ns) {
+			json_object_set_new(j, "started", json_string(iso_time(g->started_ns, t2, sizeof(t2))));
+			json_object_set_new(j, "uptime_s",
+			                    json_real((double)(now_wall_ns() - g->started_ns) / 1e9));
+		}
+	}
+	if (g->last_status != -1 || g->last_reason[0])
+		json_object_set_new(j, "last_exit",
+		                    json_pack("{s:i, s:s, s:s}", "status", g->last_status, "reason",
+		                              g->last_reason, "time",
+		                              iso_time(g->last_exit_ns, t3, sizeof(t3))));
+	if (detail) {
+		json_object_set_new(j, "vcpu_tid", json_integer(g->vcpu_tid));
+		json_object_set_new(j, "console",
+		                    json_pack("{s:I, s:b}", "dropped_bytes", (json_int_t)console_dropped(g->console),
+		                              "flooding", console_flooding(g->console)));
+		json_object_set_new(j, "history", store_history_json(g->d->store, g->name));
+	}
+	return j;
+}
+
+static json_t *error_json(const struct sd_err *e)
+{
+	return json_pack("{s:{s:s, s:s, s:s}}", "error", "code", e->code, "message", e->message, "field",
+	                 e->field);
+}
+
+/* ---- waiters ---- */
+
+static struct guest_waiter *waiter_add(struct guest *g, enum want want, int http_ok, shoald_done_fn done,
+                                       void *ctx)
+{
+	struct guest_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->g = g;
+	w->want = want;
+	w->http_ok = http_ok;
+	w->done = done;
+	w->ctx = ctx;
+	w->next = g->waiters;
+	g->waiters = w;
+	return w;
+}
+
+void shoald_wait_cancel(struct shoald *d, struct shoald_wait *hw)
+{
+	struct guest_waiter *w = (struct guest_waiter *)hw, **pp;
+	struct guest *g;
+
+	for (g = d->guests; g; g = g->next)
+		for (pp = &g->waiters; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				free(w);
+				return;
+			}
+}
+
+/*
+ * Answer the waiters a state change satisfies.  failure: a start that did
+ * not happen, answered with that status and reason.
+ */
+static void wake_waiters(struct guest *g, int failure_http, const char *failure)
+{
+	struct guest_waiter **pp = &g->waiters, *w;
+
+	while ((w = *pp)) {
+		int fire = 0, http = w->http_ok;
+		json_t *body = NULL;
+
+		if (w->want == WANT_RUNNING && g->state == GS_RUNNING) {
+			fire = 1;
+		} else if (w->want == WANT_RUNNING && failure) {
+			struct sd_err e;
+
+			sd_err_set(&e, failure_http, failure_http == 422 ? "bad_image" : "start_failed", "image",
+			           "guest %s did not start: %s", g->name, failure);
+			body = error_json(&e);
+			http = failure_http;
+			fire = 1;
+		} else if (w->want == WANT_STOPPED && (state_is_down(g->state) || g->state == GS_BACKOFF)) {
+			fire = 1;
+		}
+		if (!fire) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (!body)
+			body = guest_json(g, 0);
+		w->done(w->ctx, http, body);
+		free(w);
+	}
+}
+
+static void set_state(struct guest *g, enum guest_state s)
+{
+	if (g->state == s)
+		return;
+	log_debug("guest %s: %s -> %s", g->name, guest_state_str(g->state), guest_state_str(s));
+	g->state = s;
+	g->state_since_ns = now_mono_ns();
+}
+
+static void persist(struct guest *g)
+{
+	if (store_guest_update(g->d->store, g) < 0)
+		log_warnx("guest %s: could not record its state in the store", g->name);
+}
+
+/* ---- starting and stopping ---- */
+
+static void start_now(struct guest *g)
+{
+	struct shoald *d = g->d;
+	struct be_start req;
+	char path[1200], err[512];
+
+	image_path(d, g->image_sha256, path, sizeof(path));
+	g->instance = store_next_instance(d->store);
+	g->stop_requested = 0;
+	memset(&req, 0, sizeof(req));
+	req.image_path = path;
+	req.memory_mib = g->spec.memory_mib;
+	req.vcpus = g->spec.vcpus;
+	req.nargs = g->spec.nargs;
+	req.args = g->spec.args;
+	req.instance = g->instance;
+	set_state(g, GS_STARTING);
+	persist(g);
+	if (d->be_ops->start(d->be, g, &req, err, sizeof(err)) < 0) {
+		log_warnx("guest %s: cannot start: %s", g->name, err);
+		g->be = NULL;
+		set_state(g, GS_FAILED);
+		snprintf(g->last_reason, sizeof(g->last_reason), "%s", err);
+		g->last_exit_ns = now_wall_ns();
+		g->desired_running = 0;
+		persist(g);
+		event_emit(d, "start_failed", g->name, "guest %s could not be started: %s", g->name, err);
+		wake_waiters(g, 500, err);
+	}
+}
+
+void guest_converge(struct guest *g)
+{
+	if (g->desired_running && state_is_down(g->state) && !g->be)
+		start_now(g);
+}
+
+static void stop_now(struct guest *g)
+{
+	g->stop_requested = 1;
+	if (g->state == GS_BACKOFF) {
+		ev_timer_stop(g->d->loop, &g->backoff);
+		set_state(g, GS_STOPPED);
+		return;
+	}
+	if (g->be) {
+		set_state(g, GS_STOPPING);
+		g->d->be_ops->stop(g->d->be, g);
+	}
+}
+
+static void on_backoff(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct guest *g = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (g->desired_running && g->state == GS_BACKOFF) {
+		set_state(g, GS_STOPPED); /* start_now() moves it on */
+		start_now(g);
+	}
+}
+
+/* ---- what the backend reports ---- */
+
+static void host_started(struct guest *g, int pid, int vcpu_tid, uint64_t boot_wall_ns)
+{
+	g->pid = pid;
+	g->vcpu_tid = vcpu_tid;
+	g->started_ns = boot_wall_ns;
+	set_state(g, GS_RUNNING);
+	console_note(g->console, "instance %llu started", (unsigned long long)g->instance);
+	event_emit(g->d, "started", g->name, "guest %s started (instance %llu, pid %d)", g->name,
+	           (unsigned long long)g->instance, pid);
+	wake_waiters(g, 0, NULL);
+	if (g->stop_requested || !g->desired_running)
+		stop_now(g);
+}
+
+static void host_start_failed(struct guest *g, int http, const char *reason)
+{
+	g->be = NULL;
+	g->pid = 0;
+	snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
+	g->last_exit_ns = now_wall_ns();
+	g->desired_running = 0;
+	set_state(g, GS_FAILED);
+	persist(g);
+	event_emit(g->d, "start_failed", g->name, "guest %s could not be started: %s", g->name, reason);
+	wake_waiters(g, http, reason);
+	if (g->delete_after_stop)
+		shoald_guest_delete(g->d, g->name, NULL);
+}
+
+static unsigned backoff_ms(const struct guest *g)
+{
+	const struct shoald_config *c = &g->d->cfg;
+	uint64_t ms = c->restart_backoff_ms;
+	unsigned i;
+
+	for (i = 1; i < g->failures && ms < c->restart_backoff_max_ms; i++)
+		ms *= 2;
+	return ms > c->restart_backoff_max_ms ? c->restart_backoff_max_ms : (unsigned)ms;
+}
+
+static void host_exited(struct guest *g, int status, const char *reason)
+{
+	struct shoald *d = g->d;
+	int failure, restart;
+	uint64_t ran_s = g->started_ns ? (now_wall_ns() - g->started_ns) / 1000000000u : 0;
+
+	g->be = NULL;
+	g->pid = 0;
+	g->last_status = status;
+	snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
+	g->last_exit_ns = now_wall_ns();
+	console_note(g->console, "instance %llu ended: %s", (unsigned long long)g->instance, reason);
+
+	if (g->delete_after_stop) {
+		set_state(g, GS_STOPPED);
+		wake_waiters(g, 0, NULL);
+		shoald_guest_delete(d, g->name, NULL);
+		return;
+	}
+	if (g->stop_requested) {
+		g->stop_requested = 0;
+		set_state(g, GS_STOPPED);
+		event_emit(d, "stopped", g->name, "guest %s stopped", g->name);
+		wake_waiters(g, 0, NULL);
+		if (g->restart_after_stop) {
+			g->restart_after_stop = 0;
+			g->desired_running = 1;
+			start_now(g);
+		}
+		persist(g);
+		return;
+	}
+
+	failure = status != 0;
+	if (ran_s >= d->cfg.restart_stable_s)
+		g->failures = 0;
+	if (failure)
+		g->failures++;
+	restart = g->desired_running && (g->spec.restart == RESTART_ALWAYS ||
+	                                  (g->spec.restart == RESTART_ON_FAILURE && failure));
+	if (restart) {
+		unsigned ms = failure ? backoff_ms(g) : d->cfg.restart_backoff_ms;
+
+		g->restarts++;
+		set_state(g, GS_BACKOFF);
+		event_emit(d, "exited", g->name,
+		           "guest %s ended: %s (status %d, %s); restart %u in %u ms (policy %s)", g->name,
+		           reason, status, vmm_exit_status_str(status), g->restarts, ms,
+		           restart_policy_str(g->spec.restart));
+		ev_timer_set(&g->backoff, ms / 1000., 0.);
+		ev_timer_start(d->loop, &g->backoff);
+	} else {
+		g->desired_running = 0;
+		set_state(g, failure ? GS_EXITED : GS_STOPPED);
+		event_emit(d, "exited", g->name, "guest %s ended: %s (status %d, %s); not restarted (policy %s)",
+		           g->name, reason, status, vmm_exit_status_str(status),
+		           restart_policy_str(g->spec.restart));
+	}
+	persist(g);
+	wake_waiters(g, 0, NULL);
+}
+
+static void host_console(struct guest *g, const char *data, size_t len)
+{
+	console_feed(g->console, data, len, now_mono_ns());
+}
+
+static void host_probe_answer(struct guest *g, uint64_t now_ns)
+{
+	(void)g;
+	(void)now_ns;
+}
+
+static struct guest *host_found(void *ctx, const struct be_found *f)
+{
+	struct shoald *d = ctx;
+	struct guest *g = guest_find(d, f->name);
+
+	if (!g || g->instance != f->instance || g->be) {
+		log_warnx("found a guest %s (instance %llu, pid %d) this daemon does not know: stopping it", f->name,
+		          (unsigned long long)f->instance, f->pid);
+		return NULL;
+	}
+	g->pid = f->pid;
+	g->vcpu_tid = f->vcpu_tid;
+	g->started_ns = f->boot_wall_ns;
+	set_state(g, GS_RUNNING);
+	if (f->console_dropped)
+		console_note(g->console, "%llu console bytes were lost while shoald was away",
+		             (unsigned long long)f->console_dropped);
+	event_emit(d, "adopted", g->name, "guest %s re-adopted (instance %llu, pid %d, up %.0f s)", g->name,
+	           (unsigned long long)f->instance, f->pid,
+	           (double)(now_wall_ns() - f->boot_wall_ns) / 1e9);
+	return g;
+}
+
+static void host_ended_while_away(void *ctx, const char *name, uint64_t instance, int status,
+                                  const char *reason, const char *console, size_t console_len)
+{
+	struct shoald *d = ctx;
+	struct guest *g = guest_find(d, name);
+
+	if (!g || g->instance != instance)
+		return;
+	if (console_len)
+		console_feed(g->console, console, console_len, now_mono_ns());
+	/* As if it had just ended: the restart policy decides what comes next. */
+	g->started_ns = 0;
+	host_exited(g, status, reason);
+}
+
+const struct backend_host *guest_backend_host(struct shoald *d);
+const struct backend_host *guest_backend_host(struct shoald *d)
+{
+	static struct backend_host h = {
+		.started = host_started,
+		.start_failed = host_start_failed,
+		.exited = host_exited,
+		.console = host_console,
+		.probe_answer = host_probe_answer,
+		.found = host_found,
+		.ended_while_away = host_ended_while_away,
+	};
+
+	h.ctx = d;
+	return &h;
+}
+
+/* ---- API entry points ---- */
+
+json_t *shoald_guests_json(struct shoald *d)
+{
+	json_t *a = json_array();
+	struct guest *g;
+
+	for (g = d->guests; g; g = g->next)
+		json_array_append_new(a, guest_json(g, 0));
+	return a;
+}
+
+json_t *shoald_guest_json(struct shoald *d, const char *name, struct sd_err *err)
+{
+	struct guest *g = guest_find(d, name);
+
+	if (!g) {
+		sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return NULL;
+	}
+	return guest_json(g, 1);
+}
+
+static void spec_limits_of(const struct shoald *d, struct spec_limits *lim)
+{
+	lim->memory_min_mib = 2;
+	lim->memory_max_mib = d->cfg.guest_mem_max_mib;
+	lim->vcpus_max = 1;
+	lim->host_cpus = d->host_cpus;
+}
+
+/* Refuse a deploy that would go over the guest count or memory limits. */
+static int check_limits(struct shoald *d, const struct guest *existing, unsigned memory_mib,
+                        struct sd_err *err)
+{
+	uint64_t used = shoald_memory_used_mib(d), limit = shoald_memory_limit_mib(d);
+
+	if (!existing && d->nguests >= d->cfg.max_guests)
+		return sd_err_set(err, 409, "guest_limit", "name",
+		                  "this host already has %u guests, the most it allows (max-guests)",
+		                  d->cfg.max_guests);
+	if (existing && (!state_is_down(existing->state) || existing->desired_running))
+		used -= existing->spec.memory_mib;
+	if (used + memory_mib > limit)
+		return sd_err_set(err, 409, "memory_limit", "memory_mib",
+		                  "not enough memory: %u MiB asked, %llu MiB of %llu MiB free (max-memory-mib)",
+		                  memory_mib, (unsigned long long)(limit - (used < limit ? used : limit)),
+		                  (unsigned long long)limit);
+	return 0;
+}
+
+/* Make the guest run `spec` (taking it over), restarting it if it runs. */
+static int apply_deploy(struct shoald *d, struct guest *g, struct guest_spec *spec, const char *sha,
+                        int64_t deploy_id)
+{
+	spec_free(&g->spec);
+	g->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	snprintf(g->image_sha256, sizeof(g->image_sha256), "%s", sha);
+	g->deploy_id = deploy_id;
+	g->desired_running = 1;
+	g->failures = 0;
+	if (g->state == GS_BACKOFF) {
+		ev_timer_stop(d->loop, &g->backoff);
+		set_state(g, GS_STOPPED);
+	}
+	if (g->be) {
+		g->restart_after_stop = 1;
+		stop_now(g);
+	} else {
+		start_now(g);
+	}
+	persist(g);
+	return 0;
+}
+
+static int finish_request(struct guest *g, int wait, enum want want, int http_ok, shoald_done_fn done,
+                          void *ctx, struct shoald_wait **w, int *http, json_t **body,
+                          struct sd_err *err)
+{
+	if (wait && !(want == WANT_RUNNING && g->state == GS_RUNNING) &&
+	    !(want == WANT_STOPPED && state_is_down(g->state))) {
+		if (want == WANT_RUNNING && g->state == GS_FAILED) {
+			sd_err_set(err, 500, "start_failed", "", "guest %s did not start: %s", g->name,
+			           g->last_reason);
+			return -1;
+		}
+		*w = (struct shoald_wait *)waiter_add(g, want, http_ok, done, ctx);
+		if (*w)
+			return 1;
+	}
+	*http = wait ? http_ok : 202;
+	*body = guest_json(g, 0);
+	return 0;
+}
+
+int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn done, void *ctx,
+                  struct shoald_wait **w, int *http, json_t **body, struct sd_err *err)
+{
+	struct spec_limits lim;
+	struct guest_spec spec;
+	struct guest *g;
+	json_t *stored = NULL;
+	char sha[65];
+	int64_t id;
+	int created = 0;
+
+	spec_limits_of(d, &lim);
+	if (spec_from_json(j, &lim, &spec, err) < 0)
+		return -1;
+	g = guest_find(d, spec.name);
+	if (g && g->delete_after_stop) {
+		sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", spec.name);
+		goto fail;
+	}
+	if (check_limits(d, g, spec.memory_mib, err) < 0)
+		goto fail;
+	if (image_resolve(d, &spec, sha, err) < 0)
+		goto fail;
+	stored = spec_to_json(&spec);
+	id = store_deploy(d->store, spec.name, stored, sha, g ? g->deploy_id : 0, "deploy", now_wall_ns());
+	json_decref(stored);
+	if (id < 0) {
+		sd_err_set(err, 500, "store_failed", "", "could not record the deploy in the state store");
+		goto fail;
+	}
+	if (!g) {
+		g = guest_new(d, spec.name);
+		if (!g) {
+			sd_err_set(err, 500, "internal", "", "out of memory");
+			goto fail;
+		}
+		created = 1;
+	}
+	event_emit(d, "deployed", g->name, "guest %s deployed (deploy %lld, image %.12s, %u MiB)", g->name,
+	           (long long)id, sha, spec.memory_mib);
+	apply_deploy(d, g, &spec, sha, id);
+	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body, err);
+fail:
+	spec_free(&spec);
+	return -1;
+}
+
+static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
+{
+	struct spec_limits lim;
+	struct guest_spec spec;
+	struct sd_err perr;
+	json_t *old = NULL;
+	char sha[65];
+	int64_t target, parent, id;
+
+	target = store_rollback_target(d->store, g->deploy_id, &old, sha, &parent);
+	if (target <= 0)
+		return sd_err_set(err, 409, "no_previous_deploy", "name",
+		                  "guest %s has no earlier deploy to roll back to", g->name);
+	spec_limits_of(d, &lim);
+	if (spec_from_json(old, &lim, &spec, &perr) < 0) {
+		json_decref(old);
+		return sd_err_set(err, 409, "previous_deploy_invalid", "name",
+		                  "guest %s's earlier deploy %lld is no longer valid here: %s", g->name,
+		                  (long long)target, perr.message);
+	}
+	if (check_limits(d, g, spec.memory_mib, err) < 0) {
+		spec_free(&spec);
+		json_decref(old);
+		return -1;
+	}
+	id = store_deploy(d->store, g->name, old, sha, parent, "rollback", now_wall_ns());
+	json_decref(old);
+	if (id < 0) {
+		spec_free(&spec);
+		return sd_err_set(err, 500, "store_failed", "", "could not record the rollback");
+	}
+	event_emit(d, "rollback", g->name, "guest %s rolled back from deploy %lld to the spec of deploy %lld",
+	           g->name, (long long)g->deploy_id, (long long)target);
+	apply_deploy(d, g, &spec, sha, id);
+	return 0;
+}
+
+int shoald_guest_action(struct shoald *d, const char *name, const char *action, int wait,
+                        shoald_done_fn done, void *ctx, struct shoald_wait **w, int *http,
+                        json_t **body, struct sd_err *err)
+{
+	struct guest *g = guest_find(d, name);
+
+	if (!g)
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+	if (g->delete_after_stop)
+		return sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", name);
+	if (!strcmp(action, "start")) {
+		if (!g->desired_running && check_limits(d, g, g->spec.memory_mib, err) < 0)
+			return -1;
+		g->desired_running = 1;
+		g->failures = 0;
+		if (g->state == GS_BACKOFF) {
+			ev_timer_stop(d->loop, &g->backoff);
+			set_state(g, GS_STOPPED);
+		}
+		if (g->state == GS_STOPPING)
+			g->restart_after_stop = 1;
+		guest_converge(g);
+		persist(g);
+		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
+	}
+	if (!strcmp(action, "stop")) {
+		g->desired_running = 0;
+		g->restart_after_stop = 0;
+		stop_now(g);
+		persist(g);
+		event_emit(d, "stop", g->name, "guest %s asked to stop", g->name);
+		return finish_request(g, wait, WANT_STOPPED, 200, done, ctx, w, http, body, err);
+	}
+	if (!strcmp(action, "restart")) {
+		g->desired_running = 1;
+		g->failures = 0;
+		if (g->be) {
+			g->restart_after_stop = 1;
+			stop_now(g);
+		} else {
+			if (g->state == GS_BACKOFF) {
+				ev_timer_stop(d->loop, &g->backoff);
+				set_state(g, GS_STOPPED);
+			}
+			guest_converge(g);
+		}
+		persist(g);
+		event_emit(d, "restart", g->name, "guest %s asked to restart", g->name);
+		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
+	}
+	if (!strcmp(action, "rollback")) {
+		if (do_rollback(d, g, err) < 0)
+			return -1;
+		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
+	}
+	return sd_err_set(err, 404, "no_such_action", "action",
+	                  "unknown action %s (start, stop, restart, rollback)", action);
+}
+
+int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
+{
+	struct guest *g = guest_find(d, name);
+	struct guest_waiter *w;
+
+	if (!g)
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+	g->desired_running = 0;
+	g->delete_after_stop = 1;
+	if (g->be) {
+		stop_now(g);
+		return 0;
+	}
+	ev_timer_stop(d->loop, &g->backoff);
+	while ((w = g->waiters)) {
+		struct sd_err e;
+
+		g->waiters = w->next;
+		sd_err_set(&e, 404, "no_such_guest", "name", "guest %s was deleted", g->name);
+		w->done(w->ctx, 404, error_json(&e));
+		free(w);
+	}
+	if (store_guest_delete(d->store, g->name) < 0)
+		log_warnx("guest %s: could not remove it from the store", g->name);
+	event_emit(d, "deleted", g->name, "guest %s deleted", g->name);
+	guest_free(g);
+	return 0;
+}

@@ -1,0 +1,265 @@
+/*
+ * shoald: start-up, the event loop and shut-down.  Start-up reads the
+ * configuration, opens the state store, starts the backend, takes back
+ * the guests an earlier shoald left running, starts the ones that should
+ * run, opens the API and tells systemd it is ready.  Shut-down leaves
+ * every guest running for the next shoald.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "daemon/backend/backend.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+#define CRON_HZ 10
+
+const struct backend_host *guest_backend_host(struct shoald *d);
+
+uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+size_t shoald_max_body_bytes(const struct shoald *d)
+{
+	return d->cfg.max_body_bytes;
+}
+
+uint64_t shoald_max_image_bytes(const struct shoald *d)
+{
+	return d->cfg.max_image_bytes;
+}
+
+json_t *shoald_host_json(struct shoald *d)
+{
+	char host[256] = "";
+	unsigned running = 0, by_state[GS_BACKOFF + 1] = { 0 };
+	const struct guest *g;
+	json_t *states = json_object(), *j;
+	int i;
+
+	gethostname(host, sizeof(host) - 1);
+	for (g = d->guests; g; g = g->next) {
+		by_state[g->state]++;
+		running += g->state == GS_RUNNING;
+	}
+	for (i = 0; i <= GS_BACKOFF; i++)
+		if (by_state[i])
+			json_object_set_new(states, guest_state_str((enum guest_state)i), json_integer(by_state[i]));
+	j = json_pack("{s:s, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:I},"
+	              " s:f}",
+	              "hostname", host, "version", PACKAGE_VERSION, "backend", d->be_ops->name, "cpus",
+	              (json_int_t)d->host_cpus, "memory_mib", "total", (json_int_t)d->host_mem_mib, "reserved",
+	              (json_int_t)d->cfg.reserve_mib, "limit", (json_int_t)shoald_memory_limit_mib(d),
+	              "promised", (json_int_t)shoald_memory_used_mib(d), "guests", "total",
+	              (json_int_t)d->nguests, "running", (json_int_t)running, "by_state", states, "limits",
+	              "max_guests", (json_int_t)d->cfg.max_guests, "max_body_bytes",
+	              (json_int_t)d->cfg.max_body_bytes, "max_image_bytes", (json_int_t)d->cfg.max_image_bytes,
+	              "uptime_s", (double)(now_mono_ns() - d->start_ns) / 1e9);
+	if (j && d->be_ops->stats)
+		json_object_set_new(j, "backend_stats", d->be_ops->stats(d->be));
+	return j;
+}
+
+static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct shoald *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	d->cron_ticks++;
+	/* Sub-periods of one timer, as Redis's serverCron does. */
+	if (d->watchdog_usec_half &&
+	    d->cron_ticks % (uint64_t)(d->watchdog_usec_half / (1000000 / CRON_HZ) + 1) == 0)
+		sd_notify(0, "WATCHDOG=1");
+	if (d->cron_ticks % (CRON_HZ * 10) == 0) {
+		unsigned running = 0;
+		const struct guest *g;
+		char status[128];
+
+		for (g = d->guests; g; g = g->next)
+			running += g->state == GS_RUNNING;
+		snprintf(status, sizeof(status), "STATUS=%u guests, %u running", d->nguests, running);
+		sd_notify(0, status);
+	}
+	if (d->cron_ticks % (CRON_HZ * 600) == 0)
+		store_prune_events(d->store, 100000);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct shoald *d = w->data;
+
+	(void)revents;
+	log_info("signal %d: shutting down; guests keep running", w->signum);
+	d->stopping = 1;
+	sd_notify(0, "STOPPING=1");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_info("SIGHUP: nothing to reload; restart shoald to change its configuration (guests keep running)");
+}
+
+static void make_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		fatal("cannot make %s", path);
+}
+
+struct load_ctx {
+	struct shoald *d;
+	unsigned loaded, skipped;
+};
+
+static void load_guest(void *ctx, struct store_guest *sg)
+{
+	struct load_ctx *lc = ctx;
+	struct shoald *d = lc->d;
+	struct spec_limits lim = { 2, 4096, 1, d->host_cpus };
+	struct sd_err err;
+	struct guest *g;
+
+	g = guest_new(d, sg->name);
+	if (!g || spec_from_json(sg->spec, &lim, &g->spec, &err) < 0) {
+		log_warnx("guest %s: its stored spec is not valid here (%s); left stopped", sg->name,
+		          g ? err.message : "out of memory");
+		if (g)
+			g->desired_running = 0;
+		json_decref(sg->spec);
+		lc->skipped++;
+		return;
+	}
+	json_decref(sg->spec);
+	snprintf(g->image_sha256, sizeof(g->image_sha256), "%s", sg->image_sha256);
+	g->deploy_id = sg->deploy_id;
+	g->desired_running = sg->desired_running;
+	g->instance = sg->instance;
+	g->restarts = sg->restarts;
+	g->created_ns = sg->created_ns;
+	g->last_status = sg->last_status;
+	snprintf(g->last_reason, sizeof(g->last_reason), "%s", sg->last_reason);
+	console_reload(g->console);
+	lc->loaded++;
+}
+
+int main(int argc, char **argv)
+{
+	static struct shoald daemon;
+	struct shoald *d = &daemon;
+	struct load_ctx lc = { d, 0, 0 };
+	char err[1200], path[1200];
+	struct sysinfo si;
+	struct guest *g;
+	uint64_t usec = 0;
+	int r, adopted;
+	long ncpu;
+
+	r = config_load(&d->cfg, argc, argv, err, sizeof(err));
+	if (r > 0)
+		return 0;
+	log_init(r == 0 ? (enum log_level)d->cfg.log_level : LOG_LEVEL_INFO);
+	if (r < 0)
+		fatalx("%s", err);
+	d->be_ops = backend_lookup(d->cfg.backend);
+	if (!d->be_ops)
+		fatalx("backend %s is not built into this shoald (it has: %s)", d->cfg.backend, backend_names());
+	if (d->cfg.check_only) {
+		printf("shoald: configuration OK (backend %s, state %s, run %s)\n", d->be_ops->name,
+		       d->cfg.state_dir, d->cfg.run_dir);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	umask(027);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	d->host_cpus = ncpu > 0 ? (unsigned)ncpu : 1;
+	d->host_mem_mib = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit >> 20 : 0;
+	d->start_ns = now_mono_ns();
+	d->start_wall_ns = now_wall_ns();
+
+	make_dir(d->cfg.state_dir, 0750);
+	snprintf(path, sizeof(path), "%.1024s/images", d->cfg.state_dir);
+	make_dir(path, 0750);
+	snprintf(path, sizeof(path), "%.1024s/console", d->cfg.state_dir);
+	make_dir(path, 0750);
+	make_dir(d->cfg.run_dir, 0755);
+	snprintf(path, sizeof(path), "%.1024s/shoald.db", d->cfg.state_dir);
+	d->store = store_open(path, err, sizeof(err));
+	if (!d->store)
+		fatalx("%s", err);
+
+	d->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!d->loop)
+		fatalx("cannot start the event loop");
+	if (d->be_ops->init(&d->be, d->loop, &d->cfg, guest_backend_host(d), err, sizeof(err)) < 0)
+		fatalx("%s", err);
+
+	events_init(d);
+	if (store_load_guests(d->store, load_guest, &lc) < 0)
+		fatalx("cannot read guests from the state store");
+	adopted = d->be_ops->adopt(d->be);
+	for (g = d->guests; g; g = g->next)
+		guest_converge(g);
+	log_info("shoald %s on %s: %u guests known, %d re-adopted, %u skipped", PACKAGE_VERSION, d->be_ops->name,
+	         lc.loaded, adopted, lc.skipped);
+
+	{
+		struct api_config ac = { d->cfg.socket_path, d->cfg.socket_group };
+
+		d->api = api_start(d, d->loop, &ac, err, sizeof(err));
+	}
+	if (!d->api)
+		fatalx("%s", err);
+
+	ev_timer_init(&d->cron, on_cron, 1. / CRON_HZ, 1. / CRON_HZ);
+	d->cron.data = d;
+	ev_timer_start(d->loop, &d->cron);
+	ev_signal_init(&d->sig_term, on_stop_signal, SIGTERM);
+	ev_signal_init(&d->sig_int, on_stop_signal, SIGINT);
+	ev_signal_init(&d->sig_hup, on_hup, SIGHUP);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	ev_signal_start(d->loop, &d->sig_term);
+	ev_signal_start(d->loop, &d->sig_int);
+	ev_signal_start(d->loop, &d->sig_hup);
+	if (d->cfg.watchdog && sd_watchdog_enabled(0, &usec) > 0)
+		d->watchdog_usec_half = (int)(usec / 2);
+	sd_notifyf(0, "READY=1\nSTATUS=%u guests, %d re-adopted\nMAINPID=%d", d->nguests, adopted, (int)getpid());
+	log_info("ready: API on %s", d->cfg.socket_path);
+
+	ev_run(d->loop, 0);
+
+	api_stop(d->api);
+	d->be_ops->fini(d->be);
+	events_fini(d);
+	while (d->guests)
+		guest_free(d->guests);
+	store_close(d->store);
+	return 0;
+}

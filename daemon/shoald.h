@@ -1,0 +1,96 @@
+/*
+ * shoald's public interface: what the API (api/) may call.  Everything
+ * here runs on the daemon's one event loop; nothing blocks.  Functions
+ * that answer with JSON return a new reference the caller owns.  Errors
+ * come back in a struct sd_err (HTTP status, stable code, field, sentence).
+ *
+ * Requests that finish later (a deploy that waits until its guest runs,
+ * a stop that waits until it has stopped) take a callback and return a
+ * handle; the callback runs once, from the loop, unless the handle is
+ * cancelled first (the client went away).
+ */
+#ifndef SHOALD_SHOALD_H
+#define SHOALD_SHOALD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "daemon/spec.h"
+
+struct shoald;
+struct shoald_wait;
+struct shoald_sub;
+struct shoald_upload;
+
+/* A finished request: HTTP status and body (ownership passes to the callee). */
+typedef void (*shoald_done_fn)(void *ctx, int http, json_t *body);
+
+/* ---- host and limits ---- */
+
+json_t *shoald_host_json(struct shoald *d);
+size_t shoald_max_body_bytes(const struct shoald *d);
+uint64_t shoald_max_image_bytes(const struct shoald *d);
+
+/* ---- guests ---- */
+
+json_t *shoald_guests_json(struct shoald *d);
+/* NULL with a 404 when there is no such guest. */
+json_t *shoald_guest_json(struct shoald *d, const char *name, struct sd_err *err);
+
+/*
+ * Deploy a spec: a new guest (201) or a new deploy of an existing one
+ * (200: the guest restarts on the new spec; the previous one stays in the
+ * history for rollback).  With wait, done() is called once the guest runs
+ * or has failed to start, and the return value is 1 with *w set;
+ * otherwise 0 with *http and *body set at once.  -1 on a refusal.
+ */
+int shoald_deploy(struct shoald *d, const json_t *spec, int wait, shoald_done_fn done, void *ctx,
+                  struct shoald_wait **w, int *http, json_t **body, struct sd_err *err);
+
+/* "start", "stop", "restart" or "rollback"; same conventions as shoald_deploy. */
+int shoald_guest_action(struct shoald *d, const char *name, const char *action, int wait,
+                        shoald_done_fn done, void *ctx, struct shoald_wait **w, int *http,
+                        json_t **body, struct sd_err *err);
+
+/* Stop and forget a guest (its deploy history goes with it). */
+int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err);
+
+/* The client went away: done() will not be called. */
+void shoald_wait_cancel(struct shoald *d, struct shoald_wait *w);
+
+/* ---- console ---- */
+
+/* The last `tail` bytes (0: all kept) of a guest's console; *buf is malloc'd. */
+int shoald_console_read(struct shoald *d, const char *name, size_t tail, char **buf, size_t *len,
+                        struct sd_err *err);
+/*
+ * Follow a console: fn(ctx, data, len) for new output; fn(ctx, NULL, 0)
+ * once if the guest is deleted (the subscription is then over).
+ */
+struct shoald_sub *shoald_console_follow(struct shoald *d, const char *name,
+                                         void (*fn)(void *ctx, const char *data, size_t len),
+                                         void *ctx, struct sd_err *err);
+
+/* ---- events ---- */
+
+/* Events after id `since` (0: the most recent `limit`). */
+json_t *shoald_events_json(struct shoald *d, uint64_t since, unsigned limit);
+/* fn(ctx, event) for every event after `since` (replayed first), then live ones. */
+struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since,
+                                        void (*fn)(void *ctx, const json_t *ev), void *ctx);
+
+void shoald_unsubscribe(struct shoald *d, struct shoald_sub *s);
+
+/* ---- images ---- */
+
+json_t *shoald_images_json(struct shoald *d);
+/* An upload streamed in pieces, hashed as it comes; refused over the size limit. */
+struct shoald_upload *shoald_image_upload_begin(struct shoald *d, struct sd_err *err);
+int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t len, struct sd_err *err);
+/* Check and store the image; 201 (new) or 200 (known); NULL with err on refusal. */
+json_t *shoald_image_upload_end(struct shoald_upload *u, int *http, struct sd_err *err);
+void shoald_image_upload_abort(struct shoald_upload *u);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * Guest specs: what a deploy asks for, checked field by field.  A pure
+ * module (jansson only) shared by the API, the state store and the tests.
+ * Every refusal names the field and says what was wrong in one sentence.
+ */
+#ifndef SHOALD_SPEC_H
+#define SHOALD_SPEC_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* An error for an API answer: HTTP status, stable code, field, sentence. */
+struct sd_err {
+	int http;
+	char code[40];
+	char field[64];
+	char message[512];
+};
+
+/* Fill e and return -1 (so callers can `return sd_err_set(...)`). */
+int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+enum restart_policy { RESTART_NEVER = 0, RESTART_ON_FAILURE = 1, RESTART_ALWAYS = 2 };
+enum latency_class { CLASS_LATENCY = 0, CLASS_BATCH = 1 };
+
+#define GUEST_NAME_MAX   63
+#define GUEST_ARGS_MAX   256
+#define GUEST_ARG_BYTES  4096
+#define GUEST_ARGS_BYTES 60000 /* all arguments together, NULs included */
+#define GUEST_CPUS_MAX   256
+#define IMAGE_PATH_MAX   1024
+
+/* Limits the daemon imposes on specs (from its configuration). */
+struct spec_limits {
+	unsigned memory_min_mib;
+	unsigned memory_max_mib;
+	unsigned vcpus_max;
+	unsigned host_cpus; /* CPU numbers must be below this */
+};
+
+struct guest_spec {
+	char name[GUEST_NAME_MAX + 1];
+	char image[IMAGE_PATH_MAX + 1]; /* a sha256 in the image store, or an absolute host path */
+	unsigned memory_mib;
+	unsigned vcpus;
+	unsigned nargs;
+	char **args;
+	enum latency_class latency_class;
+	unsigned slo_us;
+	enum restart_policy restart;
+	unsigned ncpus; /* operator pinning; 0: the daemon places the guest */
+	int cpus[GUEST_CPUS_MAX];
+};
+
+/* Is s a valid guest name ([a-z0-9][a-z0-9-]{0,62})? */
+int spec_name_ok(const char *s);
+/* Is s 64 lowercase hex digits? */
+int spec_is_sha256(const char *s);
+
+/*
+ * Build a spec from a JSON object.  Unknown fields, wrong types, values
+ * out of range and missing required fields (name, image) are refused with
+ * a 400 naming the field.  On success *out owns its arguments: release
+ * with spec_free().
+ */
+int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_spec *out,
+                   struct sd_err *err);
+/* The spec as JSON, every field present.  NULL only on allocation failure. */
+json_t *spec_to_json(const struct guest_spec *s);
+/* Deep copy; 0 or -1 on allocation failure. */
+int spec_copy(struct guest_spec *dst, const struct guest_spec *src);
+void spec_free(struct guest_spec *s);
+
+const char *restart_policy_str(enum restart_policy p);
+const char *latency_class_str(enum latency_class c);
+
+#endif
