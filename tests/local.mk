@@ -35,3 +35,16 @@ tests_unit_test_rt_heap_SOURCES = tests/unit/test_rt_heap.c \
 	unikernel-rt/core/heap.c unikernel-rt/core/console.c
 tests_unit_test_rt_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_rt_heap_LDADD = $(CMOCKA_LIBS)
+
+# Integration: the real shoald with real guests, through its API.
+check_LIBRARIES = tests/lib/libtestlib.a
+tests_lib_libtestlib_a_SOURCES = tests/lib/httpc.c tests/lib/httpc.h tests/lib/shoald_run.c \
+	tests/lib/shoald_run.h tests/lib/tap.h
+tests_lib_libtestlib_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+TESTLIB = tests/lib/libtestlib.a $(JANSSON_LIBS)
+
+check_PROGRAMS += tests/integration/test_daemon
+TESTS += tests/integration/test_daemon
+tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c
+tests_integration_test_daemon_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_daemon_LDADD = $(TESTLIB) -lpthread

@@ -34,7 +34,7 @@ RT_KVM_DEPS = unikernel-rt/libshoalrt-kvm.a unikernel-rt/platform/kvm/link.ld
 
 # Example guests: one source each, linked once per platform by pattern
 # rules (name.kvm), so adding a guest or a platform is one line.
-GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck
+GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood
 KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)

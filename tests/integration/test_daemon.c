@@ -1,0 +1,429 @@
+/*
+ * shoald with real KVM guests, through its real API: deploys (50 at
+ * once), consoles after a guest ended, restart policies, a kill -9 of
+ * shoald with 50 guests running and its restart (nothing lost, nothing
+ * restarted), rollback, stop/start/delete, a flooding console.  TAP.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/lib/httpc.h"
+#include "tests/lib/shoald_run.h"
+#include "tests/lib/tap.h"
+
+#define FLEET 50
+
+static struct shoald_run sd;
+
+static json_t *get_json(const char *path)
+{
+	struct http_answer a;
+	json_t *j = NULL;
+
+	if (http_req(sd.sock, "GET", path, NULL, &a) == 0 && a.status == 200 && a.json)
+		j = json_incref(a.json);
+	http_answer_free(&a);
+	return j;
+}
+
+static char *get_text(const char *path)
+{
+	struct http_answer a;
+	char *t = NULL;
+
+	if (http_req(sd.sock, "GET", path, NULL, &a) == 0 && a.status == 200)
+		t = strdup(a.body);
+	http_answer_free(&a);
+	return t;
+}
+
+/* Deploy; returns the HTTP status. */
+static int deploy(const char *spec_fmt, ...) __attribute__((format(printf, 1, 2)));
+static int deploy(const char *spec_fmt, ...)
+{
+	struct http_answer a;
+	char spec[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, spec_fmt);
+	vsnprintf(spec, sizeof(spec), spec_fmt, ap);
+	va_end(ap);
+	if (http_req(sd.sock, "POST", "/v1/guests", spec, &a) < 0)
+		return -1;
+	st = a.status;
+	if (st >= 300)
+		tap_diag("deploy %s: %d %s", spec, st, a.body);
+	http_answer_free(&a);
+	return st;
+}
+
+static int action(const char *name, const char *act)
+{
+	struct http_answer a;
+	char path[200];
+	int st;
+
+	snprintf(path, sizeof(path), "/v1/guests/%s/%s", name, act);
+	if (http_req(sd.sock, "POST", path, "", &a) < 0)
+		return -1;
+	st = a.status;
+	http_answer_free(&a);
+	return st;
+}
+
+/* A field of a guest's JSON as a string ("" when absent). */
+static char *guest_field(const char *name, const char *field, char *buf, size_t len)
+{
+	char path[200];
+	json_t *g, *v;
+
+	snprintf(path, sizeof(path), "/v1/guests/%s", name);
+	buf[0] = '\0';
+	g = get_json(path);
+	v = g ? json_object_get(g, field) : NULL;
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	json_decref(g);
+	return buf;
+}
+
+/* Wait until a guest's field equals want (up to ms); returns 1 when it does. */
+static int wait_field(const char *name, const char *field, const char *want, int ms)
+{
+	char buf[128];
+
+	for (; ms > 0; ms -= 50) {
+		if (!strcmp(guest_field(name, field, buf, sizeof(buf)), want))
+			return 1;
+		usleep(50000);
+	}
+	tap_diag("%s.%s is \"%s\", wanted \"%s\"", name, field, guest_field(name, field, buf, sizeof(buf)), want);
+	return 0;
+}
+
+static int wait_console(const char *name, const char *text, int ms)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "/v1/guests/%s/console", name);
+	for (; ms > 0; ms -= 50) {
+		char *c = get_text(path);
+		int found = c && strstr(c, text);
+
+		free(c);
+		if (found)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static void hello_and_console(void)
+{
+	int st = deploy("{\"name\":\"hello-1\",\"image\":\"%s\",\"args\":[\"x\",\"y z\"],\"restart\":\"never\"}",
+	                shoald_guest_image(&sd, "hello"));
+	char buf[64];
+
+	tap_ok(st == 201, "deploying hello answers 201 once it runs (got %d)", st);
+	tap_ok(wait_field("hello-1", "state", "stopped", 3000), "hello ends by itself: state stopped");
+	tap_ok(wait_console("hello-1", "hello from hello-1: x y z", 1000),
+	       "hello's console is readable after it ended");
+	tap_ok(!strcmp(guest_field("hello-1", "restarts", buf, sizeof(buf)), "0"), "a clean end is not restarted");
+	st = deploy("{\"name\":\"hello-1\",\"image\":\"%s\",\"args\":[\"again\"],\"restart\":\"never\"}",
+	            shoald_guest_image(&sd, "hello"));
+	tap_ok(st == 200, "deploying an existing name answers 200 (got %d)", st);
+	tap_ok(wait_console("hello-1", "hello from hello-1: again", 2000), "and runs the new deploy");
+}
+
+struct deploy_job {
+	int i;
+	int status;
+};
+
+static void *deploy_thread(void *arg)
+{
+	struct deploy_job *j = arg;
+
+	j->status = deploy("{\"name\":\"fleet-%02d\",\"image\":\"%s\",\"memory_mib\":16}", j->i,
+	                   shoald_guest_image(&sd, "idle"));
+	return NULL;
+}
+
+static int count_running(const char *prefix)
+{
+	json_t *all = get_json("/v1/guests"), *g;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(all, i, g) {
+		const char *name = json_string_value(json_object_get(g, "name"));
+		const char *state = json_string_value(json_object_get(g, "state"));
+
+		if (name && state && !strncmp(name, prefix, strlen(prefix)) && !strcmp(state, "running"))
+			n++;
+	}
+	json_decref(all);
+	return n;
+}
+
+static void fleet(void)
+{
+	struct deploy_job jobs[FLEET];
+	pthread_t th[FLEET];
+	int i, ok201 = 0;
+	uint64_t t0 = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < FLEET; i++) {
+		jobs[i].i = i;
+		pthread_create(&th[i], NULL, deploy_thread, &jobs[i]);
+	}
+	for (i = 0; i < FLEET; i++) {
+		pthread_join(th[i], NULL);
+		ok201 += jobs[i].status == 201;
+		if (jobs[i].status != 201)
+			tap_diag("deploy of fleet-%02d answered %d", i, jobs[i].status);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tap_ok(ok201 == FLEET, "%d concurrent deploys through the API all answer 201 (%d did, in %llu ms)", FLEET,
+	       ok201, (unsigned long long)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 - t0));
+	tap_ok(count_running("fleet-") == FLEET, "all %d are running (%d)", FLEET, count_running("fleet-"));
+}
+
+static void policies(void)
+{
+	char buf[64];
+	int st;
+
+	st = deploy("{\"name\":\"fail-on\",\"image\":\"%s\",\"args\":[\"exit\",\"3\"],\"restart\":\"on-failure\"}",
+	            shoald_guest_image(&sd, "crash"));
+	tap_ok(st == 201, "a failing guest deploys (it runs before it fails)");
+	st = deploy("{\"name\":\"fail-never\",\"image\":\"%s\",\"args\":[\"exit\",\"3\"],\"restart\":\"never\"}",
+	            shoald_guest_image(&sd, "crash"));
+	st = deploy("{\"name\":\"clean-always\",\"image\":\"%s\",\"restart\":\"always\"}",
+	            shoald_guest_image(&sd, "hello"));
+	usleep(1500000);
+	tap_ok(atoi(guest_field("fail-on", "restarts", buf, sizeof(buf))) >= 2,
+	       "on-failure restarts a guest that exits 3 (restarts %s)", buf);
+	tap_ok(atoi(guest_field("fail-never", "restarts", buf, sizeof(buf))) == 0, "never does not restart it");
+	tap_ok(!strcmp(guest_field("fail-never", "state", buf, sizeof(buf)), "exited"),
+	       "and leaves it exited (%s)", buf);
+	tap_ok(atoi(guest_field("clean-always", "restarts", buf, sizeof(buf))) >= 2,
+	       "always restarts even a clean end (restarts %s)", buf);
+	{
+		json_t *g = get_json("/v1/guests/fail-on");
+		json_t *le = json_object_get(g, "last_exit");
+
+		tap_ok(le && json_integer_value(json_object_get(le, "status")) == 3 &&
+		           strstr(json_string_value(json_object_get(le, "reason")), "code 3"),
+		       "the exit code and reason are recorded");
+		json_decref(g);
+	}
+	{
+		json_t *ev = get_json("/v1/events?follow=0&limit=1000");
+		char *text = json_dumps(ev, 0);
+
+		tap_ok(text && strstr(text, "guest fail-on ended: guest exited with code 3 (status 3, guest exit); restart"),
+		       "the event log says why and what was done");
+		free(text);
+		json_decref(ev);
+	}
+	tap_ok(action("fail-on", "stop") == 200 && wait_field("fail-on", "state", "stopped", 2000),
+	       "stop ends the restart loop");
+	action("clean-always", "stop");
+	st = deploy("{\"name\":\"badcaller\",\"image\":\"%s\",\"restart\":\"never\"}", shoald_guest_image(&sd, "badcall"));
+	wait_field("badcaller", "state", "exited", 2000);
+	{
+		json_t *g = get_json("/v1/guests/badcaller");
+		json_t *le = json_object_get(g, "last_exit");
+
+		tap_ok(le && json_integer_value(json_object_get(le, "status")) == 202 &&
+		           strstr(json_string_value(json_object_get(le, "reason")), "0xdeadbeef000"),
+		       "a bad hypercall is recorded with the tender's reason");
+		json_decref(g);
+	}
+}
+
+/* kill -9 shoald with the fleet running; start it again: same guests, not restarted. */
+static void survive_kill(void)
+{
+	char pid_before[FLEET][16], inst_before[FLEET][16], name[32], buf[64];
+	int i, same = 0, alive = 0, running;
+	double up_before = 0, up_after = 0;
+	json_t *g;
+
+	for (i = 0; i < FLEET; i++) {
+		snprintf(name, sizeof(name), "fleet-%02d", i);
+		guest_field(name, "pid", pid_before[i], sizeof(pid_before[i]));
+		guest_field(name, "instance", inst_before[i], sizeof(inst_before[i]));
+	}
+	g = get_json("/v1/guests/fleet-00");
+	up_before = json_real_value(json_object_get(g, "uptime_s"));
+	json_decref(g);
+	shoald_kill(&sd, SIGKILL);
+	for (i = 0; i < FLEET; i++)
+		alive += atoi(pid_before[i]) > 0 && kill(atoi(pid_before[i]), 0) == 0;
+	tap_ok(alive == FLEET, "after kill -9 of shoald all %d tenders still run (%d)", FLEET, alive);
+	usleep(300000);
+	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts again");
+	running = count_running("fleet-");
+	tap_ok(running == FLEET, "the same %d guests are running (%d)", FLEET, running);
+	for (i = 0; i < FLEET; i++) {
+		snprintf(name, sizeof(name), "fleet-%02d", i);
+		same += !strcmp(guest_field(name, "pid", buf, sizeof(buf)), pid_before[i]) &&
+		        !strcmp(guest_field(name, "instance", buf, sizeof(buf)), inst_before[i]) &&
+		        !strcmp(guest_field(name, "restarts", buf, sizeof(buf)), "0");
+	}
+	tap_ok(same == FLEET, "none was restarted: same pid, same instance, no restarts (%d of %d)", same, FLEET);
+	g = get_json("/v1/guests/fleet-00");
+	up_after = json_real_value(json_object_get(g, "uptime_s"));
+	json_decref(g);
+	tap_ok(up_after > up_before, "uptime continues across the restart (%.2f s -> %.2f s)", up_before, up_after);
+	tap_ok(wait_console("fleet-07", "idle: fleet-07 up", 1000), "consoles are still readable after the restart");
+	{
+		json_t *ev = get_json("/v1/events?follow=0&limit=1000");
+		char *text = json_dumps(ev, 0);
+
+		tap_ok(text && strstr(text, "guest fleet-00 re-adopted"), "the event log records the re-adoption");
+		free(text);
+		json_decref(ev);
+	}
+	/* A graceful stop leaves them running too. */
+	shoald_kill(&sd, SIGTERM);
+	shoald_restart(&sd, NULL);
+	tap_ok(count_running("fleet-") == FLEET, "after SIGTERM and a restart the fleet still runs");
+}
+
+static void rollback(void)
+{
+	char buf[64];
+	json_t *g;
+	int st;
+
+	deploy("{\"name\":\"web\",\"image\":\"%s\",\"args\":[\"v1\"],\"restart\":\"never\"}",
+	       shoald_guest_image(&sd, "hello"));
+	deploy("{\"name\":\"web\",\"image\":\"%s\",\"args\":[\"v2\"],\"restart\":\"never\"}",
+	       shoald_guest_image(&sd, "hello"));
+	tap_ok(wait_console("web", "hello from web: v2", 2000), "a second deploy runs v2");
+	st = action("web", "rollback");
+	tap_ok(st == 200, "rollback answers 200 (got %d)", st);
+	tap_ok(wait_console("web", "hello from web: v2\n-- shoald: instance", 2000) &&
+	           wait_console("web", "v2\n", 100),
+	       "the console keeps both runs");
+	g = get_json("/v1/guests/web");
+	{
+		json_t *args = json_object_get(json_object_get(g, "spec"), "args");
+
+		tap_ok(json_array_size(args) == 1 && !strcmp(json_string_value(json_array_get(args, 0)), "v1"),
+		       "rollback returns to the previous spec (args v1)");
+		tap_ok(json_array_size(json_object_get(g, "history")) == 3, "the history keeps all three deploys");
+	}
+	json_decref(g);
+	{
+		char *c = get_text("/v1/guests/web/console");
+		char *v1 = c ? strstr(c, "hello from web: v1") : NULL;
+
+		tap_ok(v1 && strstr(v1 + 1, "hello from web: v1"), "and v1 ran again after the rollback");
+		free(c);
+	}
+	st = action("web", "rollback");
+	tap_ok(st == 409, "rolling back past the first deploy is refused with 409 (got %d)", st);
+	(void)buf;
+}
+
+static void stop_start_delete(void)
+{
+	char buf[64], inst[16];
+	struct http_answer a;
+	int st;
+
+	guest_field("fleet-10", "instance", inst, sizeof(inst));
+	st = action("fleet-10", "stop");
+	tap_ok(st == 200 && !strcmp(guest_field("fleet-10", "state", buf, sizeof(buf)), "stopped"),
+	       "stop answers once the guest has stopped (%d, %s)", st, buf);
+	st = action("fleet-10", "start");
+	tap_ok(st == 200 && !strcmp(guest_field("fleet-10", "state", buf, sizeof(buf)), "running"),
+	       "start answers once it runs (%d, %s)", st, buf);
+	tap_ok(strcmp(guest_field("fleet-10", "instance", buf, sizeof(buf)), inst) != 0,
+	       "a new start is a new instance");
+	st = action("fleet-11", "restart");
+	tap_ok(st == 200 && !strcmp(guest_field("fleet-11", "state", buf, sizeof(buf)), "running"),
+	       "restart answers once it runs again");
+	http_req(sd.sock, "DELETE", "/v1/guests/fleet-12", NULL, &a);
+	tap_ok(a.status == 200, "DELETE answers 200");
+	http_answer_free(&a);
+	usleep(300000);
+	http_req(sd.sock, "GET", "/v1/guests/fleet-12", NULL, &a);
+	tap_ok(a.status == 404 && !strcmp(http_err_code(&a), "no_such_guest"), "a deleted guest is gone (404)");
+	http_answer_free(&a);
+}
+
+static void flood(void)
+{
+	struct stat st;
+	char path[400];
+	json_t *g, *c;
+
+	deploy("{\"name\":\"flooder\",\"image\":\"%s\",\"args\":[\"200\"]}", shoald_guest_image(&sd, "flood"));
+	usleep(2500000);
+	g = get_json("/v1/guests/flooder");
+	c = json_object_get(g, "console");
+	tap_ok(json_integer_value(json_object_get(c, "dropped_bytes")) > 0 &&
+	           json_is_true(json_object_get(c, "flooding")),
+	       "a flooding guest is rate-limited and marked (%lld bytes dropped)",
+	       (long long)json_integer_value(json_object_get(c, "dropped_bytes")));
+	tap_ok(!strcmp(json_string_value(json_object_get(g, "state")), "running"), "and keeps running");
+	json_decref(g);
+	snprintf(path, sizeof(path), "%s/state/console/flooder.log", sd.dir);
+	memset(&st, 0, sizeof(st));
+	stat(path, &st);
+	tap_ok(st.st_size > 0 && st.st_size <= (1 << 20),
+	       "its console file stays within its limit (%s: %lld bytes)", path, (long long)st.st_size);
+	{
+		json_t *ev = get_json("/v1/events?follow=0&limit=1000");
+		char *text = json_dumps(ev, 0);
+
+		tap_ok(text && strstr(text, "guest flooder floods its console"), "the event log says so");
+		free(text);
+		json_decref(ev);
+	}
+	action("flooder", "stop");
+}
+
+int main(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK) != 0)
+		tap_skip_all("/dev/kvm is not available");
+	signal(SIGPIPE, SIG_IGN);
+	if (shoald_start(&sd, NULL) < 0) {
+		tap_ok(0, "shoald starts");
+		shoald_dump_log(&sd);
+		shoald_cleanup(&sd);
+		return tap_done();
+	}
+	tap_ok(1, "shoald starts and answers on its socket");
+	hello_and_console();
+	fleet();
+	policies();
+	survive_kill();
+	rollback();
+	stop_start_delete();
+	flood();
+	if (tap_failed)
+		shoald_dump_log(&sd);
+	shoald_cleanup(&sd);
+	return tap_done();
+}

@@ -1,0 +1,160 @@
+/*
+ * See shoald_run.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/httpc.h"
+#include "tests/lib/shoald_run.h"
+
+static int launch(struct shoald_run *s, const char *const *extra)
+{
+	char state[320], run[320], vmm[600], shoald[600];
+	const char *argv[32];
+	int n = 0, i, fd;
+
+	snprintf(state, sizeof(state), "--state-dir=%s/state", s->dir);
+	snprintf(run, sizeof(run), "--run-dir=%s/run", s->dir);
+	snprintf(vmm, sizeof(vmm), "--vmm=%s/daemon/vmm/shoal-vmm", s->builddir);
+	snprintf(shoald, sizeof(shoald), "%s/daemon/shoald", s->builddir);
+	argv[n++] = shoald;
+	argv[n++] = "--config=/dev/null";
+	argv[n++] = state;
+	argv[n++] = run;
+	argv[n++] = vmm;
+	argv[n++] = "--log-level=debug";
+	for (i = 0; extra && extra[i] && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -1;
+	if (s->pid == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(shoald, (char *const *)argv);
+		_exit(127);
+	}
+	return http_wait_ready(s->sock, 10000);
+}
+
+int shoald_start(struct shoald_run *s, const char *const *extra)
+{
+	const char *b = getenv("top_builddir");
+
+	memset(s, 0, sizeof(*s));
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	char real[PATH_MAX];
+
+	if (!realpath(b ? b : ".", real) || strlen(real) >= sizeof(s->builddir))
+		return -1;
+	memcpy(s->builddir, real, strlen(real) + 1);
+	snprintf(s->dir, sizeof(s->dir), "/tmp/shoal-test-XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->sock, sizeof(s->sock), "%s/run/shoald.sock", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/shoald.log", s->dir);
+	return launch(s, extra);
+}
+
+int shoald_restart(struct shoald_run *s, const char *const *extra)
+{
+	return launch(s, extra);
+}
+
+int shoald_kill(struct shoald_run *s, int sig)
+{
+	int st;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, sig);
+	while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	s->pid = 0;
+	return 0;
+}
+
+/*
+ * Tenders outlive shoald by design.  The test is their subreaper (see
+ * shoald_start), so once shoald is gone they are our children: end them.
+ */
+static void kill_children(void)
+{
+	struct dirent *de;
+	DIR *proc = opendir("/proc");
+	pid_t me = getpid();
+
+	while (proc && (de = readdir(proc))) {
+		char path[300], buf[512], *close_paren;
+		int ppid;
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
+		    sscanf(close_paren + 2, "%*c %d", &ppid) == 1 && ppid == me)
+			kill(atoi(de->d_name), SIGKILL);
+		fclose(f);
+	}
+	if (proc)
+		closedir(proc);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+void shoald_cleanup(struct shoald_run *s)
+{
+	char cmd[700];
+	int i;
+
+	if (s->pid > 0)
+		shoald_kill(s, SIGKILL);
+	for (i = 0; i < 3; i++) {
+		kill_children();
+		usleep(50000);
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+	(void)!system(cmd);
+}
+
+const char *shoald_guest_image(const struct shoald_run *s, const char *name)
+{
+	static char path[4][700];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(path[i], sizeof(path[i]), "%s/unikernel-rt/examples/%s.kvm", s->builddir, name);
+	return path[i];
+}
+
+void shoald_dump_log(const struct shoald_run *s)
+{
+	char line[1024];
+	FILE *f = fopen(s->log, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("# shoald: %s", line);
+	fclose(f);
+}
