@@ -282,7 +282,7 @@ static json_t *parse_body(struct api_req *q, struct sd_err *e)
 		sd_err_set(e, 400, "empty_body", "body", "the request has no body: send the guest spec as JSON");
 		return NULL;
 	}
-	j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!j)
 		sd_err_set(e, 400, "malformed_json", "body", "the body is not valid JSON: %s (line %d, column %d)",
 		           jerr.text, jerr.line, jerr.column);

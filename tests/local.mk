@@ -48,3 +48,10 @@ TESTS += tests/integration/test_daemon
 tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c
 tests_integration_test_daemon_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 tests_integration_test_daemon_LDADD = $(TESTLIB) -lpthread
+
+check_PROGRAMS += tests/integration/test_api_input
+TESTS += tests/integration/test_api_input
+tests_integration_test_api_input_SOURCES = tests/integration/test_api_input.c
+tests_integration_test_api_input_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_api_input_LDADD = $(TESTLIB)
+EXTRA_DIST += tests/data/api-bad-input.txt
