@@ -23,3 +23,8 @@ noinst_PROGRAMS += bench/probe-floor
 bench_probe_floor_SOURCES = bench/probe-floor.c
 bench_probe_floor_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 bench_probe_floor_LDADD = bench/libbench.a daemon/vmm/libvmm.a -lpthread
+
+noinst_PROGRAMS += bench/deploy
+bench_deploy_SOURCES = bench/deploy.c tests/lib/httpc.c tests/lib/shoald_run.c
+bench_deploy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+bench_deploy_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)

@@ -7,11 +7,12 @@
  * refilled in the background.  A start that needs more memory than pool
  * tenders have gets a tender of its own, made on the spot.
  *
- * Surviving a daemon restart: each running tender listens on
- * run-dir/tenders/NAME.INSTANCE.sock and keeps an exit record beside it.
- * adopt() connects to every socket it finds and takes over the tenders
- * that answer; a socket nobody answers on belongs to a tender that is gone,
- * and its exit record says how its guest ended.
+ * Surviving a daemon restart: each tender listens on run-dir/tenders/tPID.sock
+ * and keeps an exit record beside it (made while it waits in the pool, so a
+ * deploy creates no files; the record starts with "guest NAME INSTANCE",
+ * written at boot).  adopt() connects to every socket it finds and takes
+ * over the tenders that answer; a socket nobody answers on belongs to a
+ * tender that is gone, and its exit record says how its guest ended.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -64,12 +65,15 @@ struct shell {
 	int vcpu_tid;
 	unsigned mem_mib;
 	ev_io sock_w, console_w, notify_w;
+	ev_child child_w; /* our own tenders only */
 	ev_timer boot_timer;
 	struct guest *g;
 	struct be_start req; /* kept until the dedicated shell is READY */
 	char *req_image;
 	char **req_args;
-	char path[1100];     /* the re-attach socket; its exit record is path + ".exit" */
+	char path[1100];     /* the re-attach socket (tPID.sock); its exit record is path + ".exit" */
+	int listen_fd;       /* made while the shell waits in the pool */
+	int exit_fd;
 	int got_exited;
 	int exit_status;
 	char exit_reason[512];
@@ -86,13 +90,13 @@ struct backend {
 	struct shell *shells;
 	unsigned ready, spawning;
 	uint64_t spawned, boots, boot_failures;
-	ev_signal sigchld;
-	ev_timer refill_retry;
+	ev_timer refill_retry; /* also used to refill a little after a start, off its path */
 	double spawn_blocked_until;
 };
 
 static void shell_refill(struct backend *be);
 static void shell_boot(struct shell *sh);
+static void on_child(struct ev_loop *loop, ev_child *w, int revents);
 
 static void shell_unlink(struct shell *sh)
 {
@@ -136,7 +140,11 @@ static void shell_close(struct shell *sh)
 		close(sh->kick_fd);
 	if (sh->notify_fd >= 0)
 		close(sh->notify_fd);
-	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = -1;
+	if (sh->listen_fd >= 0)
+		close(sh->listen_fd);
+	if (sh->exit_fd >= 0)
+		close(sh->exit_fd);
+	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
 	if (sh->path[0]) {
 		char rec[1200];
 
@@ -268,6 +276,24 @@ static void watch_guest_fds(struct shell *sh)
 	}
 }
 
+static int listen_at(const char *path);
+
+/* The re-attach socket and exit record, made while the shell is not yet needed. */
+static int shell_files(struct shell *sh)
+{
+	char rec[1200];
+
+	snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.sock", sh->be->tender_dir, (int)sh->pid);
+	snprintf(rec, sizeof(rec), "%s.exit", sh->path);
+	sh->listen_fd = listen_at(sh->path);
+	sh->exit_fd = open(rec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (sh->listen_fd < 0 || sh->exit_fd < 0) {
+		log_warn("kvm: %s", sh->listen_fd < 0 ? sh->path : rec);
+		return -1;
+	}
+	return 0;
+}
+
 static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct shell *sh = w->data;
@@ -310,6 +336,13 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 			close(fds[i]);
 		sh->vcpu_tid = (int)m.ready.vcpu_tid;
 		sh->be->spawning--;
+		if (shell_files(sh) < 0) {
+			kill(sh->pid, SIGKILL);
+			sh->state = sh->g ? SH_BOOTING : SH_SPAWNING;
+			sh->be->spawning += sh->state == SH_SPAWNING;
+			shell_report_end(sh, VMM_EXIT_SETUP, "cannot make the tender's re-attach socket or exit record");
+			return;
+		}
 		if (sh->g) {
 			sh->state = SH_BOOTING;
 			shell_boot(sh);
@@ -373,7 +406,7 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	if (!sh)
 		return NULL;
 	sh->be = be;
-	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = -1;
+	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
 	sh->mem_mib = mem_mib;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		log_warn("kvm: cannot make a tender's sockets");
@@ -409,6 +442,9 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	ev_io_start(be->loop, &sh->sock_w);
 	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
 	sh->boot_timer.data = sh;
+	ev_child_init(&sh->child_w, on_child, sh->pid, 0);
+	sh->child_w.data = sh;
+	ev_child_start(be->loop, &sh->child_w);
 	sh->state = SH_SPAWNING;
 	sh->next = be->shells;
 	be->shells = sh;
@@ -486,8 +522,8 @@ static void shell_boot(struct shell *sh)
 	} m;
 	struct backend *be = sh->be;
 	struct guest *g = sh->g;
-	int fds[3] = { -1, -1, -1 };
-	char rec[1200], why[600];
+	int fds[3] = { -1, -1, -1 }, hn;
+	char head[128], why[600];
 	size_t pos = 0;
 	unsigned i;
 
@@ -506,30 +542,31 @@ static void shell_boot(struct shell *sh)
 		pos += n;
 	}
 	m.b.args_bytes = (uint32_t)pos;
-	snprintf(sh->path, sizeof(sh->path), "%.900s/%.63s.%llu.sock", be->tender_dir, g->name,
-	         (unsigned long long)sh->req.instance);
-	snprintf(rec, sizeof(rec), "%s.exit", sh->path);
+	/* The record says whose it is, for a daemon that finds it after a restart. */
+	hn = snprintf(head, sizeof(head), "guest %s %llu\n", g->name, (unsigned long long)sh->req.instance);
 	fds[0] = open(sh->req_image, O_RDONLY | O_CLOEXEC);
-	fds[1] = listen_at(sh->path);
-	fds[2] = open(rec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
-		snprintf(why, sizeof(why), "cannot prepare the guest's %s: %s",
-		         fds[0] < 0 ? "image" : fds[1] < 0 ? "re-attach socket" : "exit record", strerror(errno));
+	fds[1] = sh->listen_fd;
+	fds[2] = sh->exit_fd;
+	if (fds[0] < 0 || write(sh->exit_fd, head, (size_t)hn) != hn) {
+		snprintf(why, sizeof(why), "cannot prepare the guest's %s: %s", fds[0] < 0 ? "image" : "exit record",
+		         strerror(errno));
 		goto fail;
 	}
 	if (vmm_msg_send(sh->sock, &m, sizeof(m.b) + pos, fds, 3) < 0) {
 		snprintf(why, sizeof(why), "the tender did not take the image");
 		goto fail;
 	}
-	for (i = 0; i < 3; i++)
-		close(fds[i]);
+	/* The tender owns the socket and the record now. */
+	close(fds[0]);
+	close(sh->listen_fd);
+	close(sh->exit_fd);
+	sh->listen_fd = sh->exit_fd = -1;
 	shell_free_req(sh);
 	ev_timer_start(be->loop, &sh->boot_timer);
 	return;
 fail:
-	for (i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	if (fds[0] >= 0)
+		close(fds[0]);
 	kill(sh->pid, SIGKILL);
 	shell_report_end(sh, VMM_EXIT_SETUP, why); /* state BOOTING: a failed start */
 }
@@ -579,7 +616,11 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 		sh->state = SH_BOOTING;
 		shell_boot(sh);
 	}
-	shell_refill(be);
+	/* Refill a moment later: spawning a tender takes a millisecond this start need not wait for. */
+	if (!ev_is_active(&be->refill_retry)) {
+		ev_timer_set(&be->refill_retry, 0.005, 0.);
+		ev_timer_start(be->loop, &be->refill_retry);
+	}
 	return 0;
 }
 
@@ -647,38 +688,33 @@ static json_t *kvm_stats(struct backend *b)
 	                 "boot_failures", (json_int_t)be->boot_failures);
 }
 
-static void on_sigchld(struct ev_loop *loop, ev_signal *w, int revents)
+/*
+ * One of our tenders ended.  libev's default loop reaps every child
+ * itself and hands the status to the child watcher of that pid, so a
+ * watcher per tender is the only way to see it (a SIGCHLD handler of our
+ * own would race libev's waitpid).
+ */
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
-	struct backend *be = w->data;
-	int ws;
-	pid_t pid;
+	struct shell *sh = w->data;
+	struct backend *be = sh->be;
 
-	(void)loop;
 	(void)revents;
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
-		struct shell *sh;
+	ev_child_stop(loop, w);
+	sh->reaped = 1;
+	sh->wait_status = w->rstatus;
+	if (sh->state == SH_SPAWNING && !sh->g) {
+		char why[200];
 
-		for (sh = be->shells; sh; sh = sh->next)
-			if (sh->pid == pid && !sh->adopted)
-				break;
-		if (!sh)
-			continue;
-		sh->reaped = 1;
-		sh->wait_status = ws;
-		if (sh->state == SH_SPAWNING && !sh->g) {
-			char why[200];
-
-			describe_wait(ws, why, sizeof(why));
-			log_warnx("kvm: a pool tender ended before it was ready: %s; retrying in %.0f s", why,
-			          SPAWN_RETRY_S);
-			be->spawn_blocked_until = ev_now(be->loop) + SPAWN_RETRY_S;
-		}
-		if (sh->state == SH_ENDED)
-			shell_maybe_free(sh);
-		else if (!ev_is_active(&sh->sock_w))
-			shell_lost(sh);
-		/* Otherwise on_sock still has EXITED or the end of the stream to read. */
+		describe_wait(w->rstatus, why, sizeof(why));
+		log_warnx("kvm: a pool tender ended before it was ready: %s; retrying in %.0f s", why, SPAWN_RETRY_S);
+		be->spawn_blocked_until = ev_now(be->loop) + SPAWN_RETRY_S;
 	}
+	if (sh->state == SH_ENDED)
+		shell_maybe_free(sh);
+	else if (!ev_is_active(&sh->sock_w))
+		shell_lost(sh);
+	/* Otherwise on_sock still has EXITED or the end of the stream to read. */
 	shell_refill(be);
 }
 
@@ -707,27 +743,23 @@ static int connect_to(const char *path)
 	return s;
 }
 
-/* NAME.INSTANCE.sock -> name, instance; 0 or -1. */
-static int parse_tender_name(const char *file, char *name, size_t namelen, uint64_t *instance)
+/* Is this a tender socket (tPID.sock)? */
+static int is_tender_socket(const char *file)
 {
-	const char *dot1 = strchr(file, '.'), *dot2;
-	char *end;
+	const char *p = file + 1;
 
-	if (!dot1 || (size_t)(dot1 - file) >= namelen)
-		return -1;
-	dot2 = strchr(dot1 + 1, '.');
-	if (!dot2 || strcmp(dot2, ".sock") != 0)
-		return -1;
-	memcpy(name, file, (size_t)(dot1 - file));
-	name[dot1 - file] = '\0';
-	*instance = strtoull(dot1 + 1, &end, 10);
-	return end == dot2 && spec_name_ok(name) ? 0 : -1;
+	if (file[0] != 't' || !(*p >= '0' && *p <= '9'))
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return !strcmp(p, ".sock");
 }
 
 /* A tender that is gone: report what its exit record says, then clear up. */
-static void adopt_gone(struct backend *be, const char *path, const char *name, uint64_t instance)
+static void adopt_gone(struct backend *be, const char *path)
 {
-	char rec[1200], reason[512], *buf;
+	char rec[1200], reason[512], name[GUEST_NAME_MAX + 1], *buf, *nl;
+	unsigned long long instance;
 	int fd, status = -1;
 	size_t off = 0;
 	ssize_t n = 0;
@@ -739,13 +771,21 @@ static void adopt_gone(struct backend *be, const char *path, const char *name, u
 		n = read(fd, buf, 128 * 1024 - 1);
 		close(fd);
 	}
-	snprintf(reason, sizeof(reason), "the tender ended while shoald was away, leaving no record");
-	if (buf && n > 0)
+	if (buf && n > 0) {
 		buf[n] = '\0';
-	if (buf && n > 0 && vmm_exit_record_parse(buf, (size_t)n, &status, reason, sizeof(reason), &off) == 0)
-		be->host.ended_while_away(be->host.ctx, name, instance, status, reason, buf + off, (size_t)n - off);
-	else
-		be->host.ended_while_away(be->host.ctx, name, instance, -1, reason, NULL, 0);
+		nl = memchr(buf, '\n', (size_t)n);
+		/* No "guest" line: a pool tender that never had a guest. */
+		if (nl && sscanf(buf, "guest %63s %llu", name, &instance) == 2 && spec_name_ok(name)) {
+			size_t hl = (size_t)(nl + 1 - buf);
+
+			snprintf(reason, sizeof(reason), "the tender ended while shoald was away, leaving no record");
+			if (vmm_exit_record_parse(buf + hl, (size_t)n - hl, &status, reason, sizeof(reason), &off) == 0)
+				be->host.ended_while_away(be->host.ctx, name, instance, status, reason, buf + hl + off,
+				                          (size_t)n - hl - off);
+			else
+				be->host.ended_while_away(be->host.ctx, name, instance, -1, reason, NULL, 0);
+		}
+	}
 	free(buf);
 	unlink(path);
 	unlink(rec);
@@ -814,16 +854,15 @@ static int kvm_adopt(struct backend *b)
 	if (!dir)
 		return 0;
 	while ((de = readdir(dir))) {
-		char name[GUEST_NAME_MAX + 1], path[1100];
-		uint64_t instance;
+		char path[1100];
 		int s;
 
-		if (parse_tender_name(de->d_name, name, sizeof(name), &instance) < 0)
+		if (!is_tender_socket(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%.800s/%.255s", be->tender_dir, de->d_name);
 		s = connect_to(path);
 		if (s < 0) {
-			adopt_gone(be, path, name, instance);
+			adopt_gone(be, path);
 			continue;
 		}
 		if (npend == cap) {
@@ -929,9 +968,6 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 		free(be);
 		return -1;
 	}
-	ev_signal_init(&be->sigchld, on_sigchld, SIGCHLD);
-	be->sigchld.data = be;
-	ev_signal_start(loop, &be->sigchld);
 	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
 	be->refill_retry.data = be;
 	*out = be;
@@ -943,10 +979,10 @@ static void kvm_fini(struct backend *b)
 	struct backend *be = b;
 	struct shell *sh;
 
-	ev_signal_stop(be->loop, &be->sigchld);
 	ev_timer_stop(be->loop, &be->refill_retry);
 	while ((sh = be->shells)) {
 		be->shells = sh->next;
+		ev_child_stop(be->loop, &sh->child_w);
 		/* Pool tenders end when their socket closes; running guests keep running. */
 		if (sh->state == SH_RUNNING || sh->state == SH_BOOTING)
 			sh->path[0] = '\0'; /* keep the socket file for the next daemon */
