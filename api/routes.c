@@ -22,6 +22,8 @@ enum route {
 	R_CONSOLE,
 	R_IMAGES,
 	R_EVENTS,
+	R_LATENCY,
+	R_METRICS,
 };
 
 struct route_def {
@@ -34,6 +36,7 @@ static const char *const p_none[] = { NULL };
 static const char *const p_wait[] = { "wait", NULL };
 static const char *const p_console[] = { "tail", "follow", NULL };
 static const char *const p_events[] = { "since", "limit", "follow", NULL };
+static const char *const p_latency[] = { "buckets", NULL };
 
 static const struct route_def routes[] = {
 	[R_HOST] = { R_HOST, "GET", p_none },
@@ -43,6 +46,8 @@ static const struct route_def routes[] = {
 	[R_CONSOLE] = { R_CONSOLE, "GET", p_console },
 	[R_IMAGES] = { R_IMAGES, "GET, POST", p_none },
 	[R_EVENTS] = { R_EVENTS, "GET", p_events },
+	[R_LATENCY] = { R_LATENCY, "GET", p_latency },
+	[R_METRICS] = { R_METRICS, "GET", p_none },
 };
 
 static int method_allowed(const char *allow, const char *method)
@@ -189,11 +194,14 @@ int api_route_begin(struct api_req *q)
 	int n;
 
 	q->route = R_NONE;
-	if (split(q->url, seg, &n) < 0 || n == 0) {
+	n = -1;
+	if (!strcmp(q->url, "/metrics"))
+		q->route = R_METRICS; /* where Prometheus looks, outside /v1 */
+	else if (split(q->url, seg, &n) < 0 || n == 0) {
 		api_fail(q->conn, 404, "no_such_route", "path", "there is no %s (the API lives under /v1/)", q->url);
 		return -1;
 	}
-	if (n == 1 && !strcmp(seg[0], "host"))
+	else if (n == 1 && !strcmp(seg[0], "host"))
 		q->route = R_HOST;
 	else if (n == 1 && !strcmp(seg[0], "guests"))
 		q->route = R_GUESTS;
@@ -213,6 +221,8 @@ int api_route_begin(struct api_req *q)
 			q->route = R_GUEST;
 		else if (n == 3 && !strcmp(seg[2], "console"))
 			q->route = R_CONSOLE;
+		else if (n == 3 && !strcmp(seg[2], "latency"))
+			q->route = R_LATENCY;
 		else if (n == 3 && (!strcmp(seg[2], "start") || !strcmp(seg[2], "stop") ||
 		                    !strcmp(seg[2], "restart") || !strcmp(seg[2], "rollback"))) {
 			q->route = R_ACTION;
@@ -362,6 +372,39 @@ static enum MHD_Result route_events(struct api_req *q)
 	return api_queue_stream(q, q->sse ? "text/event-stream" : "application/x-ndjson");
 }
 
+static enum MHD_Result route_latency(struct api_req *q)
+{
+	const char *b = param(q, "buckets");
+	struct sd_err e;
+	json_t *j;
+
+	if (b && strcmp(b, "10s") && strcmp(b, "60s") && strcmp(b, "all"))
+		return api_fail(q->conn, 400, "invalid_parameter", "buckets",
+		                "query parameter buckets must be 10s, 60s or all, not \"%.40s\"", b);
+	j = shoald_guest_latency_json(q->d, q->name, b ? b : "60s", &e);
+	return j ? api_queue_json(q->conn, 200, j) : api_queue_error(q->conn, &e);
+}
+
+static enum MHD_Result route_metrics(struct api_req *q)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len;
+	char *text = shoald_metrics_text(q->d, &len);
+
+	if (!text)
+		return api_fail(q->conn, 500, "internal", "", "out of memory while writing the metrics page");
+	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(q->conn, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 enum MHD_Result api_route(struct api_req *q)
 {
 	int is_get = !strcmp(q->method, "GET"), wait, http = 0, r;
@@ -408,6 +451,10 @@ enum MHD_Result api_route(struct api_req *q)
 		return body ? api_queue_json(q->conn, (unsigned)http, body) : api_queue_error(q->conn, &e);
 	case R_EVENTS:
 		return route_events(q);
+	case R_LATENCY:
+		return route_latency(q);
+	case R_METRICS:
+		return route_metrics(q);
 	default:
 		return api_fail(q->conn, 404, "no_such_route", "path", "there is no %.200s", q->url);
 	}

@@ -20,11 +20,17 @@ EXTRA_DIST += bench/floor-guest.S bench/floor-guest.ld
 CLEANFILES += bench/floor-guest.kvm
 
 noinst_PROGRAMS += bench/probe-floor
-bench_probe_floor_SOURCES = bench/probe-floor.c
-bench_probe_floor_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-bench_probe_floor_LDADD = bench/libbench.a daemon/vmm/libvmm.a -lpthread
+bench_probe_floor_SOURCES = bench/probe-floor.c tests/lib/httpc.c tests/lib/shoald_run.c
+bench_probe_floor_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+bench_probe_floor_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS) -lpthread
 
 noinst_PROGRAMS += bench/deploy
 bench_deploy_SOURCES = bench/deploy.c tests/lib/httpc.c tests/lib/shoald_run.c
 bench_deploy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 bench_deploy_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)
+
+# shoald's CPU while probing 100, 500 and 1,000 guests, beside probing off.
+noinst_PROGRAMS += bench/probe-cost
+bench_probe_cost_SOURCES = bench/probe-cost.c tests/lib/httpc.c tests/lib/shoald_run.c
+bench_probe_cost_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+bench_probe_cost_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)

@@ -4,9 +4,15 @@
  * guest with no runtime (floor-guest.S) on the same notify/wake path
  * (eventfd -> irqfd -> interrupt -> OUT -> ioeventfd -> eventfd).  Both
  * are measured in the same run, with the prober and the vCPU on the
- * same CPU and on different CPUs.
+ * same CPU and on different CPUs.  Then the same idle guest deployed
+ * through shoald, whose probe engine measures it (at 100 Hz, the engine's
+ * fastest, for --engine-s seconds; shoald pinned where the prober was,
+ * the guest's vCPU where the floor's was): what an operator sees on
+ * GET /v1/guests/NAME/latency, beside the floor probed at the engine's
+ * pace.  The pace matters: a vCPU and a prober that sleep 10 ms between
+ * probes wake from deeper idle than ones that sleep 300 us.
  *
- *   probe-floor [-n PROBES] [--vmm PATH] [--idle PATH] [--floor PATH]
+ *   probe-floor [-n PROBES] [--engine-s S] [--vmm PATH] [--idle PATH] [--floor PATH]
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +28,11 @@
 
 #include "bench/benchlib.h"
 #include "daemon/vmm/vmm.h"
+#include "tests/lib/httpc.h"
+#include "tests/lib/shoald_run.h"
+
+#define GAP_US        300   /* between the tight probes */
+#define ENGINE_GAP_US 10000 /* the engine's pace at 100 Hz */
 
 struct floor {
 	struct vmm_vm vm;
@@ -67,7 +78,7 @@ static int floor_start(struct floor *f, const char *image, int cpu)
 }
 
 /* Probe n times with a pause between probes, so the vCPU is halted each time. */
-static int measure(int kick, int note, double *out, int n)
+static int measure(int kick, int note, double *out, int n, int gap_us)
 {
 	int i, missed = 0;
 
@@ -79,9 +90,60 @@ static int measure(int kick, int note, double *out, int n)
 		if (!rtt)
 			missed++;
 		out[i] = (double)rtt / 1e3;
-		usleep(300);
+		usleep((unsigned)gap_us);
 	}
 	return missed;
+}
+
+/* A number inside a JSON object by a dotted path; -1 when absent. */
+static double jnum(const json_t *o, const char *a, const char *b, const char *c)
+{
+	const json_t *v = json_object_get(json_object_get(json_object_get(o, a), b), c);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/*
+ * The idle guest through shoald's probe engine, with shoald on CPU 0 and
+ * the guest's vCPU on vcpu_cpu; the 10 s window's median and p99 after
+ * `seconds` of probing.  0, or -1 when something did not work.
+ */
+static int engine_measure(struct shoald_run *sd, const char *idle, int vcpu_cpu, int seconds, double *p50,
+                          double *p99, double *samples)
+{
+	struct http_answer a;
+	char spec[4200], path[128];
+	json_t *g;
+	int tid;
+
+	snprintf(spec, sizeof(spec), "{\"name\":\"floor-%d\",\"image\":\"%s\",\"memory_mib\":8}", vcpu_cpu, idle);
+	if (http_req(sd->sock, "POST", "/v1/guests", spec, &a) < 0 || a.status != 201) {
+		fprintf(stderr, "deploy through shoald: %d %s\n", a.status, a.body ? a.body : "");
+		http_answer_free(&a);
+		return -1;
+	}
+	tid = (int)json_integer_value(json_object_get(a.json, "pid"));
+	http_answer_free(&a);
+	snprintf(path, sizeof(path), "/v1/guests/floor-%d", vcpu_cpu);
+	if (http_req(sd->sock, "GET", path, NULL, &a) == 0 && a.json)
+		tid = (int)json_integer_value(json_object_get(a.json, "vcpu_tid"));
+	http_answer_free(&a);
+	bl_pin(tid, vcpu_cpu);
+	sleep((unsigned)seconds);
+	snprintf(path, sizeof(path), "/v1/guests/floor-%d/latency", vcpu_cpu);
+	if (http_req(sd->sock, "GET", path, NULL, &a) < 0 || !a.json) {
+		http_answer_free(&a);
+		return -1;
+	}
+	g = a.json;
+	*p50 = jnum(g, "windows", "10s", "p50_us");
+	*p99 = jnum(g, "windows", "10s", "p99_us");
+	*samples = jnum(g, "windows", "10s", "samples");
+	http_answer_free(&a);
+	snprintf(path, sizeof(path), "/v1/guests/floor-%d", vcpu_cpu);
+	http_req(sd->sock, "DELETE", path, NULL, &a);
+	http_answer_free(&a);
+	return *p50 > 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -91,11 +153,17 @@ int main(int argc, char **argv)
 		{ "vmm", required_argument, NULL, 'V' },
 		{ "idle", required_argument, NULL, 'I' },
 		{ "floor", required_argument, NULL, 'F' },
+		{ "engine-s", required_argument, NULL, 'E' },
+
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const sd_args[] = { "--probe-hz=100", "--pool-size=1", "--log-level=warn", NULL };
+	struct shoald_run sd;
+	int engine_s = 12, have_sd;
+	char idle_abs[4096];
 	const char *vmm = "daemon/vmm/shoal-vmm", *idle = "unikernel-rt/examples/idle.kvm";
 	const char *floor_img = "bench/floor-guest.kvm";
-	int n = 2000, c, cfg, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int n = 2000, n_paced, c, cfg, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	double *a, *b;
 
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
@@ -112,18 +180,32 @@ int main(int argc, char **argv)
 		case 'F':
 			floor_img = optarg;
 			break;
+		case 'E':
+			engine_s = atoi(optarg) < 11 ? 11 : atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: probe-floor [-n PROBES] [--vmm PATH] [--idle PATH] [--floor PATH]\n");
+			fprintf(stderr, "usage: probe-floor [-n PROBES] [--engine-s S] [--vmm PATH] [--idle PATH] [--floor PATH]\n");
 			return 2;
 		}
 	}
 	if (n < 100)
 		n = 100;
+	n_paced = n / 4 < 100 ? 100 : n / 4;
 	a = calloc((size_t)n, sizeof(double));
 	b = calloc((size_t)n, sizeof(double));
 	if (!a || !b)
 		return 1;
-	printf("bench/probe-floor: %d probes each, 300 us apart (the vCPU halts between probes)\n", n);
+	signal(SIGPIPE, SIG_IGN);
+	if (!realpath(idle, idle_abs))
+		snprintf(idle_abs, sizeof(idle_abs), "%s", idle);
+	have_sd = shoald_start(&sd, sd_args) == 0;
+	if (!have_sd)
+		fprintf(stderr, "probe-floor: shoald did not start; its engine is not measured\n");
+	else
+		bl_pin(sd.pid, 0);
+	printf("bench/probe-floor: %d probes each, %d us apart (the vCPU halts between probes);\n"
+	       "shoald's engine at 100 Hz for %d s (its 10 s window) beside %d floor probes 10 ms apart\n",
+	       n, GAP_US, engine_s, n_paced);
 	for (cfg = 0; cfg < 2; cfg++) {
 		int vcpu_cpu = cfg == 0 ? 0 : 1 % ncpu;
 		struct floor f;
@@ -149,7 +231,7 @@ int main(int argc, char **argv)
 			return 1;
 		bl_pin(pid, vcpu_cpu);
 		usleep(200000);
-		miss_i = measure(kick, note, b, n);
+		miss_i = measure(kick, note, b, n, GAP_US);
 		kill(pid, SIGKILL);
 		bl_wait(pid);
 		close(kick);
@@ -158,15 +240,32 @@ int main(int argc, char **argv)
 		if (floor_start(&f, floor_img, vcpu_cpu) < 0)
 			return 1;
 		usleep(100000);
-		miss_f = measure(f.kick, f.note, a, n);
+		miss_f = measure(f.kick, f.note, a, n, GAP_US);
 
 		mf = bl_report("  floor (bare vCPU, no runtime)", a, (size_t)n);
 		mi = bl_report("  idle through shoal-vmm", b, (size_t)n);
 		printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.5x\n", mi / mf,
 		       bl_quantile(b, (size_t)n, 0.99) / bl_quantile(a, (size_t)n, 0.99));
+		if (have_sd) {
+			double e50, e99, en, mp, p99p;
+
+			measure(f.kick, f.note, a, n_paced, ENGINE_GAP_US);
+			mp = bl_report("  floor, 10 ms apart", a, (size_t)n_paced);
+			p99p = bl_quantile(a, (size_t)n_paced, 0.99);
+			if (engine_measure(&sd, idle_abs, vcpu_cpu, engine_s, &e50, &e99, &en) == 0) {
+				printf("%-34s median %9.1f us   p99 %9.1f us   (n=%.0f)\n", "  idle, shoald's engine at 100 Hz",
+				       e50, e99, en);
+				printf("  engine vs floor 10 ms apart: ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.5x\n",
+				       e50 / mp, e99 / p99p);
+			} else {
+				printf("  shoald's probe engine: no measurement (see its log: %s)\n", sd.log);
+			}
+		}
 		if (miss_f || miss_i)
 			printf("  missed probes: floor %d, idle %d\n", miss_f, miss_i);
 		/* The floor's vCPU thread halts for ever; it goes with the process. */
 	}
+	if (have_sd)
+		shoald_cleanup(&sd);
 	return 0;
 }

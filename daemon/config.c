@@ -55,6 +55,9 @@ static const struct opt opts[] = {
 	{ "console-file-bytes", T_U64, OFF(console_file_bytes), 0, 4096, 1ull << 40, "console file limit per guest (default 1 MiB)" },
 	{ "console-rate-bytes", T_UINT, OFF(console_rate_bytes), 0, 64, UINT_MAX, "console bytes/s a guest may write (default 65536)" },
 	{ "console-burst-bytes", T_UINT, OFF(console_burst_bytes), 0, 64, UINT_MAX, "console burst allowance (default 262144)" },
+	{ "probe-hz", T_UINT, OFF(probe_hz), 0, 0, 100, "latency probes per guest per second, 0 for none (default 10)" },
+	{ "probe-timeout-ms", T_UINT, OFF(probe_timeout_ms), 0, 1, 60000, "a probe not answered this soon is missed (default 500)" },
+	{ "hung-misses", T_UINT, OFF(hung_misses), 0, 1, 100000, "missed probes in a row that make a guest hung (default 6)" },
 	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1, "ping systemd's watchdog when asked to (default yes)" },
 };
 
@@ -84,6 +87,9 @@ static void defaults(struct shoald_config *c)
 	c->console_rate_bytes = 65536;
 	c->console_burst_bytes = 262144;
 	c->watchdog = 1;
+	c->probe_hz = 10;
+	c->probe_timeout_ms = 500;
+	c->hung_misses = 6;
 }
 
 static const struct opt *find(const char *name)

@@ -49,6 +49,9 @@ struct shoald_config {
 	unsigned console_rate_bytes; /* per second, sustained */
 	unsigned console_burst_bytes;
 	unsigned watchdog;           /* honour WATCHDOG_USEC */
+	unsigned probe_hz;           /* probes per guest per second; 0: none */
+	unsigned probe_timeout_ms;   /* an answer later than this is a miss */
+	unsigned hung_misses;        /* misses in a row that make a guest hung */
 	int check_only;              /* -n */
 };
 
@@ -76,6 +79,19 @@ enum guest_state {
 const char *guest_state_str(enum guest_state s);
 
 struct guest_waiter;
+struct metrics_guest;
+
+/* A guest's probing (probe.c). */
+struct guest_probe {
+	struct metrics_guest *lat;   /* RTTs and misses, for the guest's life in the registry */
+	uint32_t heap_idx;           /* place in the engine's heap; UINT32_MAX: not probed */
+	uint64_t due_ns;             /* the next probe (monotonic) */
+	uint64_t sent_ns;            /* the outstanding probe; 0: none */
+	uint64_t last_answer_ns;
+	unsigned consecutive_misses;
+	int hung;
+	uint64_t sent, answered, missed, late, send_errors;
+};
 
 struct guest {
 	struct shoald *d;
@@ -102,6 +118,8 @@ struct guest {
 	ev_timer backoff;
 	struct console *console;
 	struct guest_waiter *waiters;
+	struct guest_probe probe;
+	int hung_stop;              /* the supervisor stops it for being hung */
 	void *be;                   /* the backend's per-guest state */
 	struct guest *next;
 };
@@ -113,6 +131,41 @@ struct guest *guest_new(struct shoald *d, const char *name);
 void guest_converge(struct guest *g);
 json_t *guest_json(struct guest *g, int detail);
 void guest_free(struct guest *g);
+
+/* The probe engine found the guest hung: act on its restart policy. */
+void guest_hung(struct guest *g);
+
+/* ---- probes (probe.c) ---- */
+
+struct probe_slot {
+	uint64_t key;                /* the guest's next deadline */
+	struct guest *g;
+};
+
+struct probe_engine {
+	struct probe_slot *heap;     /* min-heap on each guest's next deadline */
+	uint32_t len, cap;
+	ev_timer timer;
+	ev_prepare prepare;          /* serves what is nearly due before the loop sleeps */
+	uint64_t armed_ns;           /* when the timer fires; 0: not armed */
+	uint64_t rng;
+	uint64_t sent, answered, missed, late, send_errors, wakeups;
+};
+
+void probe_init(struct shoald *d);
+void probe_fini(struct shoald *d);
+/* The guest's metrics record (at guest_new); 0 or -ENOMEM. */
+int probe_guest_init(struct guest *g);
+void probe_guest_free(struct guest *g);
+/* Begin probing a guest that runs; stop when it no longer does.  Both idempotent. */
+void probe_guest_start(struct guest *g);
+void probe_guest_stop(struct guest *g);
+/* The backend saw the guest's answer at now_ns (monotonic). */
+void probe_answer(struct guest *g, uint64_t now_ns);
+/* The 10 s window for a guest list: an object, or JSON null with no data yet. */
+json_t *probe_summary_json(struct guest *g);
+/* Both windows, totals and the buckets of one window (0: since start). */
+json_t *probe_latency_json(struct guest *g, uint64_t bucket_window_ns);
 
 /* A follower of a console or of the event log (shoald_unsubscribe ends either). */
 struct shoald_sub {
@@ -245,6 +298,7 @@ struct shoald {
 	/* periodic work */
 	ev_timer cron;
 	uint64_t cron_ticks;
+	struct probe_engine probes;
 	ev_signal sig_term, sig_int, sig_hup;
 	int watchdog_usec_half;
 	int stopping;

@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/vmm/vmm_proto.h"
+#include "metrics/metrics.h"
 
 enum want { WANT_RUNNING, WANT_STOPPED };
 
@@ -94,7 +95,8 @@ struct guest *guest_new(struct shoald *d, const char *name)
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	snprintf(path, sizeof(path), "%s/console/%s.log", d->cfg.state_dir, name);
 	g->console = console_new(&lim, path);
-	if (!g->console) {
+	if (!g->console || probe_guest_init(g) < 0) {
+		console_free(g->console);
 		free(g);
 		return NULL;
 	}
@@ -123,6 +125,7 @@ void guest_free(struct guest *g)
 			break;
 		}
 	ev_timer_stop(d->loop, &g->backoff);
+	probe_guest_free(g);
 	console_close_followers(g->console);
 	console_free(g->console);
 	spec_free(&g->spec);
@@ -178,6 +181,7 @@ json_t *guest_json(struct guest *g, int detail)
 		                    json_pack("{s:i, s:s, s:s}", "status", g->last_status, "reason",
 		                              g->last_reason, "time",
 		                              iso_time(g->last_exit_ns, t3, sizeof(t3))));
+	json_object_set_new(j, "latency", probe_summary_json(g));
 	if (detail) {
 		json_object_set_new(j, "vcpu_tid", json_integer(g->vcpu_tid));
 		json_object_set_new(j, "console",
@@ -271,6 +275,11 @@ static void set_state(struct guest *g, enum guest_state s)
 	log_debug("guest %s: %s -> %s", g->name, guest_state_str(g->state), guest_state_str(s));
 	g->state = s;
 	g->state_since_ns = now_mono_ns();
+	/* Only a running guest is probed: one that boots or stops cannot answer. */
+	if (s == GS_RUNNING)
+		probe_guest_start(g);
+	else
+		probe_guest_stop(g);
 }
 
 static void persist(struct guest *g)
@@ -395,7 +404,13 @@ static void host_exited(struct guest *g, int status, const char *reason)
 	g->be = NULL;
 	g->pid = 0;
 	g->last_status = status;
-	snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
+	if (g->hung_stop && !g->stop_requested)
+		snprintf(g->last_reason, sizeof(g->last_reason),
+		         "hung: %u probes in a row not answered within %u ms; stopped by shoald",
+		         g->d->cfg.hung_misses, g->d->cfg.probe_timeout_ms);
+	else
+		snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
+	reason = g->last_reason;
 	g->last_exit_ns = now_wall_ns();
 	console_note(g->console, "instance %llu ended: %s", (unsigned long long)g->instance, reason);
 
@@ -407,6 +422,7 @@ static void host_exited(struct guest *g, int status, const char *reason)
 	}
 	if (g->stop_requested) {
 		g->stop_requested = 0;
+		g->hung_stop = 0;
 		set_state(g, GS_STOPPED);
 		event_emit(d, "stopped", g->name, "guest %s stopped", g->name);
 		wake_waiters(g, 0, NULL);
@@ -419,7 +435,8 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		return;
 	}
 
-	failure = status != 0;
+	failure = status != 0 || g->hung_stop;
+	g->hung_stop = 0;
 	if (ran_s >= d->cfg.restart_stable_s)
 		g->failures = 0;
 	if (failure)
@@ -455,8 +472,30 @@ static void host_console(struct guest *g, const char *data, size_t len)
 
 static void host_probe_answer(struct guest *g, uint64_t now_ns)
 {
-	(void)g;
-	(void)now_ns;
+	probe_answer(g, now_ns);
+}
+
+/*
+ * Liveness: a guest that stopped answering its probes is stopped, and its
+ * end counts as a failure, so the restart policy decides what follows
+ * (on-failure and always restart it; never leaves it exited).
+ */
+void guest_hung(struct guest *g)
+{
+	struct shoald *d = g->d;
+	double quiet_s = g->probe.last_answer_ns ? (double)(now_mono_ns() - g->probe.last_answer_ns) / 1e9
+	                                         : (double)(now_mono_ns() - g->state_since_ns) / 1e9;
+
+	event_emit(d, "hung", g->name,
+	           "guest %s is hung: %u probes in a row not answered within %u ms (no answer for %.1f s); "
+	           "stopping it (policy %s)",
+	           g->name, g->probe.consecutive_misses, d->cfg.probe_timeout_ms, quiet_s,
+	           restart_policy_str(g->spec.restart));
+	if (!g->be || g->state != GS_RUNNING)
+		return;
+	g->hung_stop = 1;
+	set_state(g, GS_STOPPING);
+	d->be_ops->stop(d->be, g);
 }
 
 static struct guest *host_found(void *ctx, const struct be_found *f)
@@ -535,6 +574,27 @@ json_t *shoald_guest_json(struct shoald *d, const char *name, struct sd_err *err
 		return NULL;
 	}
 	return guest_json(g, 1);
+}
+
+json_t *shoald_guest_latency_json(struct shoald *d, const char *name, const char *buckets,
+                                  struct sd_err *err)
+{
+	struct guest *g = guest_find(d, name);
+	uint64_t win = 0;
+	json_t *j;
+
+	if (!g) {
+		sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return NULL;
+	}
+	if (!strcmp(buckets, "10s"))
+		win = METRICS_WINDOW_SHORT_NS;
+	else if (!strcmp(buckets, "60s"))
+		win = METRICS_WINDOW_LONG_NS;
+	j = probe_latency_json(g, win);
+	if (!j)
+		sd_err_set(err, 500, "internal", "", "could not compute guest %s's latency", name);
+	return j;
 }
 
 static void spec_limits_of(const struct shoald *d, struct spec_limits *lim)

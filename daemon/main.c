@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <time.h>
@@ -128,6 +129,18 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("SIGHUP: nothing to reload; restart shoald to change its configuration (guests keep running)");
 }
 
+/* Each guest holds four descriptors here (control, console, two event channels): take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_max);
+	}
+}
+
 static void make_dir(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -198,6 +211,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	umask(027);
+	raise_fd_limit();
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d->host_cpus = ncpu > 0 ? (unsigned)ncpu : 1;
 	d->host_mem_mib = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit >> 20 : 0;
@@ -222,6 +236,7 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 
 	events_init(d);
+	probe_init(d);
 	if (store_load_guests(d->store, load_guest, &lc) < 0)
 		fatalx("cannot read guests from the state store");
 	adopted = d->be_ops->adopt(d->be);
@@ -260,6 +275,7 @@ int main(int argc, char **argv)
 	events_fini(d);
 	while (d->guests)
 		guest_free(d->guests);
+	probe_fini(d);
 	store_close(d->store);
 	return 0;
 }

@@ -60,6 +60,19 @@ int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err);
 /* The client went away: done() will not be called. */
 void shoald_wait_cancel(struct shoald *d, struct shoald_wait *w);
 
+/*
+ * A guest's probe latency: the 10 s and 60 s windows, totals since it
+ * was registered, and the histogram buckets of one window ("10s", "60s")
+ * or of all time ("all").  NULL with a 404 when there is no such guest.
+ */
+json_t *shoald_guest_latency_json(struct shoald *d, const char *name, const char *buckets,
+                                  struct sd_err *err);
+
+/* ---- metrics ---- */
+
+/* The Prometheus text page (format 0.0.4); malloc'd, *len bytes; NULL when out of memory. */
+char *shoald_metrics_text(struct shoald *d, size_t *len);
+
 /* ---- console ---- */
 
 /* The last `tail` bytes (0: all kept) of a guest's console; *buf is malloc'd. */

@@ -5,7 +5,7 @@
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
-"$top/scripts/deps.sh"
+"$top/scripts/deps.sh" prometheus # promtool checks the /metrics page
 "$top/scripts/build.sh"
 cd "$build"
 set +e

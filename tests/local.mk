@@ -55,3 +55,9 @@ tests_integration_test_api_input_SOURCES = tests/integration/test_api_input.c
 tests_integration_test_api_input_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 tests_integration_test_api_input_LDADD = $(TESTLIB)
 EXTRA_DIST += tests/data/api-bad-input.txt
+
+check_PROGRAMS += tests/integration/test_latency
+TESTS += tests/integration/test_latency
+tests_integration_test_latency_SOURCES = tests/integration/test_latency.c
+tests_integration_test_latency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_latency_LDADD = $(TESTLIB)

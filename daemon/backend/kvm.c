@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,7 +65,8 @@ struct shell {
 	int kick_fd, notify_fd;
 	int vcpu_tid;
 	unsigned mem_mib;
-	ev_io sock_w, console_w, notify_w;
+	ev_io sock_w, console_w;
+	int notify_watched; /* in the backend's answer set */
 	ev_child child_w; /* our own tenders only */
 	ev_timer boot_timer;
 	struct guest *g;
@@ -91,6 +93,8 @@ struct backend {
 	unsigned ready, spawning;
 	uint64_t spawned, boots, boot_failures;
 	ev_timer refill_retry; /* also used to refill a little after a start, off its path */
+	int answer_ep;         /* epoll set of every guest's probe-answer eventfd */
+	ev_io answer_w;
 	double spawn_blocked_until;
 };
 
@@ -130,7 +134,9 @@ static void shell_close(struct shell *sh)
 
 	ev_io_stop(loop, &sh->sock_w);
 	ev_io_stop(loop, &sh->console_w);
-	ev_io_stop(loop, &sh->notify_w);
+	if (sh->notify_watched)
+		epoll_ctl(sh->be->answer_ep, EPOLL_CTL_DEL, sh->notify_fd, NULL);
+	sh->notify_watched = 0;
 	ev_timer_stop(loop, &sh->boot_timer);
 	if (sh->sock >= 0)
 		close(sh->sock);
@@ -248,15 +254,35 @@ static void on_console(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(loop, w);
 }
 
-static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Probe answers.  Every guest's answer eventfd sits in one epoll set,
+ * edge-triggered, watched by the loop as one descriptor: a wake-up takes
+ * all the answers that came, with one epoll_wait and no read() each.
+ * Edge-triggered, an eventfd reports every signal, also while its counter
+ * is not zero, so the counter is never read (it cannot overflow: the
+ * kernel saturates it, and 2^64 answers would take longer than any host
+ * lives).  One time stamp serves the answers one epoll_wait returns.
+ */
+static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct shell *sh = w->data;
-	uint64_t v;
+	struct backend *be = w->data;
+	struct epoll_event ev[256];
+	int n, i;
 
 	(void)loop;
 	(void)revents;
-	if (read(sh->notify_fd, &v, sizeof(v)) == sizeof(v) && sh->g)
-		sh->be->host.probe_answer(sh->g, now_mono_ns());
+	do {
+		uint64_t now;
+
+		n = epoll_wait(be->answer_ep, ev, 256, 0);
+		now = now_mono_ns();
+		for (i = 0; i < n; i++) {
+			struct shell *sh = ev[i].data.ptr;
+
+			if (sh->g && sh->state == SH_RUNNING)
+				be->host.probe_answer(sh->g, now);
+		}
+	} while (n == 256);
 }
 
 static void watch_guest_fds(struct shell *sh)
@@ -269,10 +295,13 @@ static void watch_guest_fds(struct shell *sh)
 		sh->console_w.data = sh;
 		ev_io_start(loop, &sh->console_w);
 	}
-	if (sh->notify_fd >= 0) {
-		ev_io_init(&sh->notify_w, on_notify, sh->notify_fd, EV_READ);
-		sh->notify_w.data = sh;
-		ev_io_start(loop, &sh->notify_w);
+	if (sh->notify_fd >= 0 && !sh->notify_watched) {
+		struct epoll_event e = { .events = EPOLLIN | EPOLLET, .data.ptr = sh };
+
+		if (epoll_ctl(sh->be->answer_ep, EPOLL_CTL_ADD, sh->notify_fd, &e) == 0)
+			sh->notify_watched = 1;
+		else
+			log_warn("kvm: tender %d: cannot watch its probe answers", (int)sh->pid);
 	}
 }
 
@@ -391,6 +420,18 @@ static void on_boot_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	shell_report_end(sh, VMM_EXIT_INTERNAL, "the tender did not start the guest in time");
 }
 
+/* A shell holding nothing yet. */
+static struct shell *shell_new(struct backend *be)
+{
+	struct shell *sh = calloc(1, sizeof(*sh));
+
+	if (!sh)
+		return NULL;
+	sh->be = be;
+	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
+	return sh;
+}
+
 /* Start a tender process with `mem_mib` of guest memory; it reports READY. */
 static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 {
@@ -402,11 +443,9 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
 	sigset_t none, all;
 
-	sh = calloc(1, sizeof(*sh));
+	sh = shell_new(be);
 	if (!sh)
 		return NULL;
-	sh->be = be;
-	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
 	sh->mem_mib = mem_mib;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		log_warn("kvm: cannot make a tender's sockets");
@@ -806,7 +845,7 @@ static void adopt_one(struct backend *be, struct pending_attach *p, const struct
 	f.boot_wall_ns = at->boot_wall_ns;
 	f.console_dropped = at->console_dropped;
 	g = be->host.found(be->host.ctx, &f);
-	sh = g ? calloc(1, sizeof(*sh)) : NULL;
+	sh = g ? shell_new(be) : NULL;
 	if (!sh) {
 		kill((pid_t)at->pid, SIGKILL);
 		for (i = 0; i < nfds; i++)
@@ -815,7 +854,6 @@ static void adopt_one(struct backend *be, struct pending_attach *p, const struct
 		unlink(p->path);
 		return;
 	}
-	sh->be = be;
 	sh->adopted = 1;
 	sh->pid = (pid_t)at->pid;
 	sh->vcpu_tid = (int)at->vcpu_tid;
@@ -970,6 +1008,15 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 	}
 	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
 	be->refill_retry.data = be;
+	be->answer_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (be->answer_ep < 0) {
+		snprintf(err, errlen, "kvm backend: epoll_create1: %s", strerror(errno));
+		free(be);
+		return -1;
+	}
+	ev_io_init(&be->answer_w, on_answers, be->answer_ep, EV_READ);
+	be->answer_w.data = be;
+	ev_io_start(loop, &be->answer_w);
 	*out = be;
 	return 0;
 }
@@ -980,6 +1027,7 @@ static void kvm_fini(struct backend *b)
 	struct shell *sh;
 
 	ev_timer_stop(be->loop, &be->refill_retry);
+	ev_io_stop(be->loop, &be->answer_w);
 	while ((sh = be->shells)) {
 		be->shells = sh->next;
 		ev_child_stop(be->loop, &sh->child_w);
@@ -989,6 +1037,7 @@ static void kvm_fini(struct backend *b)
 		shell_close(sh);
 		free(sh);
 	}
+	close(be->answer_ep);
 	free(be);
 }
 

@@ -1,0 +1,327 @@
+/*
+ * shoald's /metrics page in Prometheus text format: per guest its state,
+ * restarts, probe RTT histogram, misses and windowed quantiles; the host's
+ * CPU time and memory; shoald's own CPU, memory and probe counters.  The
+ * writing itself is metrics/'s; this file only knows what to say.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon/backend/backend.h"
+#include "daemon/daemon.h"
+#include "metrics/metrics.h"
+
+struct page {
+	struct metrics_buf b;
+	struct shoald *d;
+	int oom;
+};
+
+static void family(struct page *p, const char *name, enum metrics_prom_type type, const char *help)
+{
+	metrics_prom_family(&p->b, name, type, help);
+}
+
+static void gauge(struct page *p, const char *name, const char *help, double v)
+{
+	family(p, name, METRICS_PROM_GAUGE, help);
+	metrics_prom_gauge(&p->b, name, NULL, 0, v);
+}
+
+static void counter(struct page *p, const char *name, const char *help, uint64_t v)
+{
+	family(p, name, METRICS_PROM_COUNTER, help);
+	metrics_prom_counter(&p->b, name, NULL, 0, v);
+}
+
+/* ---- per guest ---- */
+
+typedef double (*guest_value_fn)(const struct guest *g);
+
+/* One sample per guest; a counter's values are whole numbers, written the same way. */
+static void guest_family(struct page *p, const char *name, enum metrics_prom_type type, const char *help,
+                         guest_value_fn fn)
+{
+	const struct guest *g;
+
+	family(p, name, type, help);
+	for (g = p->d->guests; g; g = g->next) {
+		struct metrics_label l = { "guest", g->name };
+
+		metrics_prom_gauge(&p->b, name, &l, 1, fn(g));
+	}
+}
+
+static double g_hung(const struct guest *g)
+{
+	return g->probe.hung;
+}
+
+static double g_restarts(const struct guest *g)
+{
+	return g->restarts;
+}
+
+static double g_sent(const struct guest *g)
+{
+	return (double)g->probe.sent;
+}
+
+static double g_missed(const struct guest *g)
+{
+	return (double)g->probe.missed;
+}
+
+static double g_late(const struct guest *g)
+{
+	return (double)g->probe.late;
+}
+
+static double g_memory(const struct guest *g)
+{
+	return (double)g->spec.memory_mib * 1048576.;
+}
+
+static double g_slo(const struct guest *g)
+{
+	return g->spec.slo_us / 1e6;
+}
+
+static double g_uptime(const struct guest *g)
+{
+	return g->state == GS_RUNNING && g->started_ns ? (double)(now_wall_ns() - g->started_ns) / 1e9 : 0.;
+}
+
+static double g_console_dropped(const struct guest *g)
+{
+	return (double)console_dropped(g->console);
+}
+
+static void guest_states(struct page *p)
+{
+	static const char name[] = "shoal_guest_state";
+	const struct guest *g;
+
+	family(p, name, METRICS_PROM_GAUGE, "1 for the state the guest is in");
+	for (g = p->d->guests; g; g = g->next) {
+		struct metrics_label l[3] = { { "guest", g->name },
+			                      { "state", guest_state_str(g->state) },
+			                      { "class", g->spec.latency_class == CLASS_BATCH ? "batch" : "latency" } };
+
+		metrics_prom_gauge(&p->b, name, l, 3, 1);
+	}
+}
+
+static void guest_rtt(struct page *p)
+{
+	static const char name[] = "shoal_guest_probe_rtt_seconds";
+	struct metrics_hist *h = malloc(sizeof(*h));
+	const struct guest *g;
+
+	if (!h) {
+		p->oom = 1;
+		return;
+	}
+	family(p, name, METRICS_PROM_HISTOGRAM, "event-channel probe round trips since the guest was registered");
+	for (g = p->d->guests; g; g = g->next) {
+		struct metrics_label l = { "guest", g->name };
+
+		metrics_hist_init(h);
+		metrics_guest_hist(g->probe.lat, h);
+		metrics_prom_histogram(&p->b, name, &l, 1, h, metrics_prom_rtt_bounds_ns, metrics_prom_rtt_nbounds);
+	}
+	free(h);
+}
+
+/*
+ * p50, p99 and p99.9 of the 10 s and 60 s windows as gauges, for
+ * dashboards that want them ready-made (one family per quantile: a
+ * "quantile" label belongs to summaries only).
+ */
+static void guest_quantiles(struct page *p)
+{
+	static const char *const names[3] = { "shoal_guest_probe_rtt_p50_seconds", "shoal_guest_probe_rtt_p99_seconds",
+		                              "shoal_guest_probe_rtt_p999_seconds" };
+	static const char *const helps[3] = { "median probe RTT over a sliding window (NaN: no samples)",
+		                              "99th percentile probe RTT over a sliding window (NaN: no samples)",
+		                              "99.9th percentile probe RTT over a sliding window (NaN: no samples)" };
+	static const uint64_t win[2] = { METRICS_WINDOW_SHORT_NS, METRICS_WINDOW_LONG_NS };
+	static const char *const win_name[2] = { "10s", "60s" };
+	struct metrics_window *w;
+	const struct guest *g;
+	uint64_t now = now_mono_ns();
+	unsigned n = 0, i, k;
+	int q;
+
+	/* Windows first (the costly part), then one family at a time. */
+	w = calloc(p->d->nguests ? p->d->nguests * 2 : 1, sizeof(*w));
+	if (!w) {
+		p->oom = 1;
+		return;
+	}
+	for (g = p->d->guests; g && n < p->d->nguests; g = g->next, n++)
+		if (metrics_guest_windows(g->probe.lat, now, 2, win, &w[2 * n]) < 0)
+			memset(&w[2 * n], 0, 2 * sizeof(*w));
+	for (q = 0; q < 3; q++) {
+		family(p, names[q], METRICS_PROM_GAUGE, helps[q]);
+		for (g = p->d->guests, k = 0; g && k < n; g = g->next, k++)
+			for (i = 0; i < 2; i++) {
+				const struct metrics_window *x = &w[2 * k + i];
+				uint64_t v = q == 0 ? x->p50_ns : q == 1 ? x->p99_ns : x->p999_ns;
+				struct metrics_label l[2] = { { "guest", g->name }, { "window", win_name[i] } };
+
+				metrics_prom_gauge(&p->b, names[q], l, 2, x->samples ? (double)v / 1e9 : NAN);
+			}
+	}
+	free(w);
+}
+
+/* ---- host and daemon ---- */
+
+static void host_cpu(struct page *p)
+{
+	static const char name[] = "shoal_host_cpu_seconds_total";
+	static const char *const modes[] = { "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal" };
+	unsigned long long v[8] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "re");
+	int n = 0, i;
+
+	if (f) {
+		n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		           &v[6], &v[7]);
+		fclose(f);
+	}
+	if (n != 8 || hz <= 0)
+		return;
+	family(p, name, METRICS_PROM_COUNTER, "CPU time of the whole host, all CPUs, by mode (from /proc/stat)");
+	for (i = 0; i < 8; i++) {
+		struct metrics_label l = { "mode", modes[i] };
+
+		/* A counter with a fractional value: the gauge writer writes it. */
+		metrics_prom_gauge(&p->b, name, &l, 1, (double)v[i] / (double)hz);
+	}
+}
+
+static void host_memory(struct page *p)
+{
+	static const char name[] = "shoal_host_memory_bytes";
+	static const char *const keys[] = { "MemTotal:", "MemFree:", "MemAvailable:" };
+	static const char *const kinds[] = { "total", "free", "available" };
+	unsigned long long kib[3] = { 0 };
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "re");
+	int i, found = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		for (i = 0; i < 3; i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])) && sscanf(line + strlen(keys[i]), "%llu", &kib[i]) == 1)
+				found |= 1 << i;
+	if (f)
+		fclose(f);
+	family(p, name, METRICS_PROM_GAUGE, "the host's memory (from /proc/meminfo)");
+	for (i = 0; i < 3; i++) {
+		struct metrics_label l = { "kind", kinds[i] };
+
+		if (found & (1 << i))
+			metrics_prom_gauge(&p->b, name, &l, 1, (double)kib[i] * 1024.);
+	}
+	gauge(p, "shoal_host_memory_promised_bytes", "memory promised to guests that run or should",
+	      (double)shoald_memory_used_mib(p->d) * 1048576.);
+	gauge(p, "shoal_host_memory_limit_bytes", "memory guests may have in all (max-memory-mib)",
+	      (double)shoald_memory_limit_mib(p->d) * 1048576.);
+	gauge(p, "shoal_host_cpus", "CPUs online", p->d->host_cpus);
+}
+
+static void daemon_self(struct page *p)
+{
+	static const char cpu[] = "shoal_daemon_cpu_seconds_total";
+	struct metrics_label lu = { "mode", "user" }, ls = { "mode", "system" };
+	const struct probe_engine *e = &p->d->probes;
+	unsigned long long pages = 0, resident = 0;
+	struct rusage ru;
+	FILE *f;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		family(p, cpu, METRICS_PROM_COUNTER, "CPU time shoald itself used, by mode");
+		metrics_prom_gauge(&p->b, cpu, &lu, 1, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
+		metrics_prom_gauge(&p->b, cpu, &ls, 1, (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
+	f = fopen("/proc/self/statm", "re");
+	if (f && fscanf(f, "%llu %llu", &pages, &resident) == 2)
+		gauge(p, "shoal_daemon_resident_bytes", "shoald's resident memory",
+		      (double)resident * (double)sysconf(_SC_PAGESIZE));
+	if (f)
+		fclose(f);
+	gauge(p, "shoal_daemon_uptime_seconds", "how long this shoald has run",
+	      (double)(now_mono_ns() - p->d->start_ns) / 1e9);
+	gauge(p, "shoal_probe_hz", "probes per guest per second (probe-hz)", p->d->cfg.probe_hz);
+	gauge(p, "shoal_probed_guests", "guests being probed now", e->len);
+	counter(p, "shoal_probes_sent_total", "probes sent, all guests", e->sent);
+	counter(p, "shoal_probe_answers_total", "probes answered in time, all guests", e->answered);
+	counter(p, "shoal_probe_misses_total", "probes not answered in time, all guests", e->missed);
+	counter(p, "shoal_probe_late_answers_total", "answers that came after their probe was counted missed",
+	        e->late);
+	counter(p, "shoal_probe_send_errors_total", "probes the backend could not send", e->send_errors);
+	counter(p, "shoal_probe_timer_wakeups_total", "wake-ups of the probe timer", e->wakeups);
+}
+
+static void guests_by_state(struct page *p)
+{
+	static const char name[] = "shoal_guests";
+	unsigned n[GS_BACKOFF + 1] = { 0 };
+	const struct guest *g;
+	int i;
+
+	for (g = p->d->guests; g; g = g->next)
+		n[g->state]++;
+	family(p, name, METRICS_PROM_GAUGE, "guests by state");
+	for (i = 0; i <= GS_BACKOFF; i++) {
+		struct metrics_label l = { "state", guest_state_str((enum guest_state)i) };
+
+		metrics_prom_gauge(&p->b, name, &l, 1, n[i]);
+	}
+}
+
+char *shoald_metrics_text(struct shoald *d, size_t *len)
+{
+	struct page p = { .d = d };
+	struct metrics_label lv[2] = { { "version", PACKAGE_VERSION }, { "backend", d->be_ops->name } };
+
+	metrics_buf_init(&p.b);
+	family(&p, "shoal_build_info", METRICS_PROM_GAUGE, "shoald's version and backend");
+	metrics_prom_gauge(&p.b, "shoal_build_info", lv, 2, 1);
+	guests_by_state(&p);
+	guest_states(&p);
+	guest_family(&p, "shoal_guest_restarts_total", METRICS_PROM_COUNTER,
+	             "restarts done by the supervisor (kept across shoald restarts)", g_restarts);
+	guest_family(&p, "shoal_guest_hung", METRICS_PROM_GAUGE, "1 while the guest does not answer its probes", g_hung);
+	guest_family(&p, "shoal_guest_memory_bytes", METRICS_PROM_GAUGE, "guest memory", g_memory);
+	guest_family(&p, "shoal_guest_slo_seconds", METRICS_PROM_GAUGE, "the guest's probe RTT objective (slo_us)",
+	             g_slo);
+	guest_family(&p, "shoal_guest_uptime_seconds", METRICS_PROM_GAUGE,
+	             "how long this instance has run (0 when it does not)", g_uptime);
+	guest_family(&p, "shoal_guest_console_dropped_bytes_total", METRICS_PROM_COUNTER,
+	             "console output dropped by the rate limit", g_console_dropped);
+	guest_family(&p, "shoal_guest_probes_sent_total", METRICS_PROM_COUNTER, "probes sent to the guest", g_sent);
+	guest_family(&p, "shoal_guest_probe_misses_total", METRICS_PROM_COUNTER,
+	             "probes the guest did not answer in time", g_missed);
+	guest_family(&p, "shoal_guest_probe_late_answers_total", METRICS_PROM_COUNTER,
+	             "answers after the probe was counted missed", g_late);
+	guest_rtt(&p);
+	guest_quantiles(&p);
+	host_cpu(&p);
+	host_memory(&p);
+	daemon_self(&p);
+	if (p.oom || metrics_buf_error(&p.b)) {
+		metrics_buf_free(&p.b);
+		return NULL;
+	}
+	*len = p.b.len;
+	return p.b.data ? p.b.data : strdup("");
+}

@@ -1,0 +1,416 @@
+/*
+ * The probe engine: every running guest is sent a latency probe on its
+ * event channel probe-hz times a second, one at a time, and the round
+ * trip goes into the guest's metrics record.  A probe not answered within
+ * probe-timeout-ms is a miss; hung-misses of them in a row make the guest
+ * hung, and the supervisor acts on its restart policy (guest.c).
+ *
+ * One timer serves every guest: guests wait in a binary min-heap ordered
+ * by their next deadline (the next probe to send, or the timeout of the
+ * one outstanding), and the timer is armed for the heap's top.  Deadlines
+ * that fall within PROBE_SLACK_NS of each other are served by one wake-up,
+ * and whenever the loop is awake anyway (answers came, a request) it sends
+ * what falls due within the slack before it sleeps again (an ev_prepare
+ * watcher), so the timer itself seldom has to wake shoald: on these hosts
+ * a wake-up costs more than the probes it serves.  The first probe of a guest goes at a random phase and
+ * each period is jittered by +-20 %, so the probes of many guests do not
+ * line up (lined-up probes would measure the queueing they cause).
+ *
+ * The protocol is one notification each way with no payload, so an answer
+ * cannot say which probe it answers.  Only the outstanding probe can be
+ * answered: an answer that comes when none is outstanding (the one that
+ * timed out, answered late) is counted as late and dropped, and the next
+ * probe is sent only after the outstanding one was answered or timed out.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "metrics/metrics.h"
+
+#define PROBE_SLACK_NS 500000ull /* deadlines this close are served together */
+#define HEAP_NONE      UINT32_MAX
+
+static uint64_t period_ns(const struct shoald *d)
+{
+	return 1000000000ull / d->cfg.probe_hz;
+}
+
+/* xorshift64*: jitter needs no quality, only to differ between guests. */
+static uint64_t rnd(struct shoald *d)
+{
+	uint64_t x = d->probes.rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	d->probes.rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* A uniform fraction of span_ns. */
+static uint64_t rnd_below(struct shoald *d, uint64_t span_ns)
+{
+	return span_ns ? (rnd(d) >> 11) % span_ns : 0;
+}
+
+static uint64_t deadline(const struct guest *g)
+{
+	return g->probe.sent_ns ? g->probe.sent_ns + g->d->cfg.probe_timeout_ms * 1000000ull : g->probe.due_ns;
+}
+
+/* ---- the heap ---- */
+
+/*
+ * Entries carry their key, so ordering the heap reads only the heap
+ * array, never the guests (a guest is big; 1,000 of them do not stay in
+ * the cache between probes).
+ */
+
+static void heap_set(struct probe_engine *e, uint32_t i, struct probe_slot slot)
+{
+	e->heap[i] = slot;
+	slot.g->probe.heap_idx = i;
+}
+
+static void sift_up(struct probe_engine *e, uint32_t i)
+{
+	struct probe_slot x = e->heap[i];
+
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+
+		if (e->heap[parent].key <= x.key)
+			break;
+		heap_set(e, i, e->heap[parent]);
+		i = parent;
+	}
+	heap_set(e, i, x);
+}
+
+static void sift_down(struct probe_engine *e, uint32_t i)
+{
+	struct probe_slot x = e->heap[i];
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+
+		if (c >= e->len)
+			break;
+		if (c + 1 < e->len && e->heap[c + 1].key < e->heap[c].key)
+			c++;
+		if (x.key <= e->heap[c].key)
+			break;
+		heap_set(e, i, e->heap[c]);
+		i = c;
+	}
+	heap_set(e, i, x);
+}
+
+/* The guest's deadline changed: store the new key and restore the order. */
+static void heap_fix(struct probe_engine *e, struct guest *g)
+{
+	uint32_t i = g->probe.heap_idx;
+
+	e->heap[i].key = deadline(g);
+	if (i > 0 && e->heap[(i - 1) / 2].key > e->heap[i].key)
+		sift_up(e, i);
+	else
+		sift_down(e, i);
+}
+
+static int heap_push(struct probe_engine *e, struct guest *g)
+{
+	if (e->len == e->cap) {
+		uint32_t cap = e->cap ? 2 * e->cap : 64;
+		struct probe_slot *h = realloc(e->heap, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		e->heap = h;
+		e->cap = cap;
+	}
+	heap_set(e, e->len++, (struct probe_slot){ deadline(g), g });
+	sift_up(e, e->len - 1);
+	return 0;
+}
+
+static void heap_remove(struct probe_engine *e, struct guest *g)
+{
+	uint32_t i = g->probe.heap_idx;
+	struct probe_slot last;
+
+	g->probe.heap_idx = HEAP_NONE;
+	last = e->heap[--e->len];
+	if (i == e->len)
+		return;
+	heap_set(e, i, last);
+	heap_fix(e, last.g);
+}
+
+/* ---- the timer ---- */
+
+static void arm(struct shoald *d)
+{
+	struct probe_engine *e = &d->probes;
+	uint64_t top, now;
+	double after;
+
+	if (!e->len) {
+		ev_timer_stop(d->loop, &e->timer);
+		e->armed_ns = 0;
+		return;
+	}
+	top = e->heap[0].key;
+	if (ev_is_active(&e->timer) && e->armed_ns <= top)
+		return; /* it fires early enough; it re-arms then */
+	now = now_mono_ns();
+	after = top > now ? (double)(top - now) / 1e9 : 0.;
+	ev_timer_stop(d->loop, &e->timer);
+	ev_timer_set(&e->timer, after, 0.);
+	ev_timer_start(d->loop, &e->timer);
+	e->armed_ns = top;
+}
+
+static void probe_send(struct guest *g, uint64_t now)
+{
+	struct shoald *d = g->d;
+	uint64_t period = period_ns(d);
+
+	/* The next one is due a jittered period after this one was due. */
+	g->probe.due_ns += period - period / 5 + rnd_below(d, 2 * (period / 5));
+	if (g->probe.due_ns < now)
+		g->probe.due_ns = now + rnd_below(d, period / 5);
+	g->probe.sent_ns = now_mono_ns();
+	if (d->be_ops->probe(d->be, g) < 0) {
+		g->probe.sent_ns = 0;
+		g->probe.send_errors++;
+		d->probes.send_errors++;
+		return;
+	}
+	g->probe.sent++;
+	d->probes.sent++;
+}
+
+static void probe_timed_out(struct guest *g, uint64_t now)
+{
+	struct shoald *d = g->d;
+
+	g->probe.sent_ns = 0;
+	g->probe.missed++;
+	g->probe.consecutive_misses++;
+	d->probes.missed++;
+	metrics_guest_miss(g->probe.lat, now);
+	if (g->probe.consecutive_misses == d->cfg.hung_misses && !g->probe.hung) {
+		g->probe.hung = 1;
+		guest_hung(g); /* may stop probing it */
+	}
+}
+
+/* Send and time out what falls due within the slack, then arm the timer. */
+static void run_due(struct shoald *d)
+{
+	struct probe_engine *e = &d->probes;
+	uint64_t now = now_mono_ns();
+
+	while (e->len && e->heap[0].key <= now + PROBE_SLACK_NS) {
+		struct guest *g = e->heap[0].g;
+
+		if (g->probe.sent_ns)
+			probe_timed_out(g, now);
+		else
+			probe_send(g, now);
+		if (g->probe.heap_idx != HEAP_NONE)
+			heap_fix(e, g);
+	}
+	arm(d);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct shoald *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	d->probes.armed_ns = 0;
+	d->probes.wakeups++;
+	run_due(d);
+}
+
+/* The loop is about to sleep: serve what is nearly due now rather than wake for it. */
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct shoald *d = w->data;
+	struct probe_engine *e = &d->probes;
+
+	(void)loop;
+	(void)revents;
+	if (e->len && e->heap[0].key <= now_mono_ns() + PROBE_SLACK_NS)
+		run_due(d);
+}
+
+/* ---- what the rest of the daemon calls ---- */
+
+void probe_init(struct shoald *d)
+{
+	struct probe_engine *e = &d->probes;
+
+	memset(e, 0, sizeof(*e));
+	e->rng = now_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	if (!e->rng)
+		e->rng = 1;
+	ev_timer_init(&e->timer, on_timer, 0., 0.);
+	e->timer.data = d;
+	ev_prepare_init(&e->prepare, on_prepare);
+	e->prepare.data = d;
+	ev_prepare_start(d->loop, &e->prepare);
+}
+
+void probe_fini(struct shoald *d)
+{
+	ev_timer_stop(d->loop, &d->probes.timer);
+	ev_prepare_stop(d->loop, &d->probes.prepare);
+	free(d->probes.heap);
+	d->probes.heap = NULL;
+	d->probes.len = d->probes.cap = 0;
+}
+
+int probe_guest_init(struct guest *g)
+{
+	g->probe.heap_idx = HEAP_NONE;
+	/* Room for the jitter: a second may hold a few more probes than probe-hz. */
+	return metrics_guest_new(g->d->cfg.probe_hz + g->d->cfg.probe_hz / 4 + 1, &g->probe.lat);
+}
+
+void probe_guest_free(struct guest *g)
+{
+	probe_guest_stop(g);
+	metrics_guest_free(g->probe.lat);
+	g->probe.lat = NULL;
+}
+
+void probe_guest_start(struct guest *g)
+{
+	struct shoald *d = g->d;
+
+	if (!d->cfg.probe_hz || g->probe.heap_idx != HEAP_NONE)
+		return;
+	g->probe.sent_ns = 0;
+	g->probe.consecutive_misses = 0;
+	g->probe.hung = 0;
+	/* A random phase within the first period. */
+	g->probe.due_ns = now_mono_ns() + rnd_below(d, period_ns(d));
+	if (heap_push(&d->probes, g) < 0) {
+		log_warnx("guest %s: out of memory: it will not be probed", g->name);
+		return;
+	}
+	arm(d);
+}
+
+void probe_guest_stop(struct guest *g)
+{
+	if (g->probe.heap_idx == HEAP_NONE)
+		return;
+	heap_remove(&g->d->probes, g);
+	g->probe.sent_ns = 0;
+	/* The timer may now fire for nothing; it re-arms itself then. */
+}
+
+void probe_answer(struct guest *g, uint64_t now_ns)
+{
+	struct shoald *d = g->d;
+
+	if (!g->probe.sent_ns || g->probe.heap_idx == HEAP_NONE) {
+		g->probe.late++;
+		d->probes.late++;
+		return;
+	}
+	metrics_guest_rtt(g->probe.lat, now_ns, now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0);
+	g->probe.sent_ns = 0;
+	g->probe.answered++;
+	g->probe.consecutive_misses = 0;
+	g->probe.last_answer_ns = now_ns;
+	d->probes.answered++;
+	if (g->probe.hung) {
+		g->probe.hung = 0;
+		event_emit(d, "responsive", g->name, "guest %s answers its probes again", g->name);
+	}
+	heap_fix(&d->probes, g);
+	arm(d);
+}
+
+/* ---- JSON ---- */
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1e3;
+}
+
+static json_t *window_json(const struct metrics_window *w)
+{
+	return json_pack("{s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:b}", "window_s", (double)w->window_ns / 1e9,
+	                 "samples", (json_int_t)w->samples, "misses", (json_int_t)w->misses, "min_us", us(w->min_ns),
+	                 "p50_us", us(w->p50_ns), "p90_us", us(w->p90_ns), "p99_us", us(w->p99_ns), "p999_us",
+	                 us(w->p999_ns), "max_us", us(w->max_ns), "truncated", w->truncated);
+}
+
+json_t *probe_summary_json(struct guest *g)
+{
+	struct metrics_window w;
+	json_t *j;
+
+	if (!g->probe.lat ||
+	    metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) < 0 ||
+	    (!w.samples && !w.misses))
+		return json_null();
+	j = window_json(&w);
+	if (j)
+		json_object_set_new(j, "hung", json_boolean(g->probe.hung));
+	return j ? j : json_null();
+}
+
+json_t *probe_latency_json(struct guest *g, uint64_t bucket_window_ns)
+{
+	static const uint64_t win[2] = { METRICS_WINDOW_SHORT_NS, METRICS_WINDOW_LONG_NS };
+	struct shoald *d = g->d;
+	struct metrics_window w[2];
+	struct metrics_guest_counters c;
+	struct metrics_hist *h;
+	struct metrics_bucket b;
+	uint64_t now = now_mono_ns();
+	unsigned pos = 0;
+	json_t *j, *buckets;
+
+	if (metrics_guest_windows(g->probe.lat, now, 2, win, w) < 0)
+		return NULL;
+	metrics_guest_counters(g->probe.lat, &c);
+	h = malloc(sizeof(*h));
+	buckets = json_array();
+	if (h && buckets) {
+		metrics_hist_init(h);
+		if (bucket_window_ns)
+			metrics_guest_window_hist(g->probe.lat, now, bucket_window_ns, h);
+		else
+			metrics_guest_hist(g->probe.lat, h);
+		while (metrics_hist_next(h, &pos, &b))
+			json_array_append_new(buckets, json_pack("{s:f, s:f, s:I}", "lo_us", us(b.lo_ns), "hi_us",
+			                                         us(b.hi_ns), "count", (json_int_t)b.count));
+	}
+	free(h);
+	j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:{s:o, s:o}, s:{s:I, s:I, s:I, s:I, s:f}, s:s, s:o}",
+	              "name", g->name, "state", guest_state_str(g->state), "probe_hz", (json_int_t)d->cfg.probe_hz,
+	              "probe_timeout_ms", (json_int_t)d->cfg.probe_timeout_ms, "hung", g->probe.hung,
+	              "consecutive_misses", (json_int_t)g->probe.consecutive_misses, "windows", "10s",
+	              window_json(&w[0]), "60s", window_json(&w[1]), "total", "sent", (json_int_t)g->probe.sent,
+	              "samples", (json_int_t)c.samples, "misses", (json_int_t)c.misses, "late",
+	              (json_int_t)g->probe.late, "mean_us", c.samples ? us(c.sum_ns) / (double)c.samples : 0.,
+	              "buckets_window", bucket_window_ns == METRICS_WINDOW_SHORT_NS ? "10s"
+	                                : bucket_window_ns                         ? "60s"
+	                                                                           : "all",
+	              "buckets", buckets ? buckets : json_array());
+	return j;
+}
