@@ -55,3 +55,11 @@ tests_integration_test_api_input_SOURCES = tests/integration/test_api_input.c
 tests_integration_test_api_input_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 tests_integration_test_api_input_LDADD = $(TESTLIB)
 EXTRA_DIST += tests/data/api-bad-input.txt
+
+# Integration: shoalctl against the real shoald, and contrib/.
+check_PROGRAMS += tests/integration/jsonq
+tests_integration_jsonq_SOURCES = tests/integration/jsonq.c
+tests_integration_jsonq_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_integration_jsonq_LDADD = $(JANSSON_LIBS)
+TESTS += tests/integration/test_shoalctl.sh
+EXTRA_DIST += tests/integration/test_shoalctl.sh
