@@ -77,6 +77,8 @@ int ctl_opts_only(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **arg
 int ctl_want_args(const struct ctl_cmd *cmd, int argc, char **argv, int want, const char *what);
 /* A guest name from the command line, checked as the API's path pattern is. */
 int ctl_check_name(const struct ctl_cmd *cmd, const char *name);
+/* Exactly one positional argument, a guest name (argv[optind]). */
+int ctl_want_name(const struct ctl_cmd *cmd, int argc, char **argv);
 /* Print "shoalctl: <cmd>: <message>" and return -CTL_EXIT_USAGE. */
 int ctl_usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -93,6 +95,21 @@ int ctl_parse_uint(const struct ctl_cmd *cmd, const char *opt, const char *s,
 int ctl_parse_size(const struct ctl_cmd *cmd, const char *opt, const char *s,
                    unsigned long long unit, unsigned long long max, unsigned long long *out);
 int ctl_parse_seconds(const struct ctl_cmd *cmd, const char *opt, const char *s, double *out);
+
+/*
+ * Most commands are one request: the common options only, a guest NAME
+ * when name_arg (it goes into the path between path and suffix), the
+ * answer printed unchanged with --json, else by show (0 or an exit code).
+ */
+struct ctl_simple {
+	const char *method;
+	const char *path;
+	int name_arg;
+	const char *suffix;
+	int (*show)(const json_t *answer, const char *name);
+};
+int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
+               const struct ctl_simple *req);
 
 /* The commands (ctl_guest.c, ctl_deploy.c, ctl_host.c, ctl_latency.c). */
 int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);

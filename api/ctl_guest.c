@@ -35,40 +35,28 @@ static json_t **sorted_guests(const json_t *all, size_t *n)
 	return v;
 }
 
-int ctl_cmd_ls(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
+static int show_ls(const json_t *all, const char *unused)
 {
 	static const char *const heads[] = {"NAME",   "STATE", "CLASS", "MEM", "VCPUS",  "RESTARTS",
 	                                    "UPTIME", "PID",   "P50",   "P99", "MISSES", NULL};
 	static const char *const heads_nolat[] = {"NAME",     "STATE",  "CLASS", "MEM", "VCPUS",
 	                                          "RESTARTS", "UPTIME", "PID",   NULL};
-	struct ctl_answer a;
-	struct ctl_table *t = NULL;
-	json_t **gs = NULL;
+	struct ctl_table *t;
+	json_t **gs;
 	size_t i, n;
-	int rc, with_latency = 0;
+	int with_latency = 0;
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
-	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, 0, NULL);
-	if (rc != 0)
-		return rc;
-	rc = ctl_http(c, "GET", "/v1/guests", NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json) {
-		ctl_print_raw(&a);
-		goto out;
-	}
-	if (!json_is_array(a.json)) {
-		rc = ctl_fail(CTL_EXIT_FAILED, "shoald's guest list is not a JSON array");
-		goto out;
-	}
-	gs = sorted_guests(a.json, &n);
-	for (i = 0; gs && i < n; i++)
+	(void)unused;
+	if (!json_is_array(all))
+		return ctl_fail(CTL_EXIT_FAILED, "shoald's guest list is not a JSON array");
+	gs = sorted_guests(all, &n);
+	if (!gs)
+		return ctl_fail(CTL_EXIT_FAILED, "out of memory");
+	for (i = 0; i < n; i++)
 		with_latency |= json_object_get(gs[i], "latency") != NULL;
 	t = ctl_table_new(with_latency ? heads : heads_nolat,
 	                  "MEM VCPUS RESTARTS UPTIME PID P50 P99 MISSES");
-	for (i = 0; gs && i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const json_t *g = gs[i], *spec = json_object_get(g, "spec"),
 		             *lat = json_object_get(g, "latency");
 		char mem[32], vcpus[16], restarts[16], up[32] = "-", pid[16] = "-", p50[32],
@@ -91,11 +79,16 @@ int ctl_cmd_ls(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 		              p99, misses);
 	}
 	ctl_table_print(t, stdout);
-out:
 	ctl_table_free(t);
 	free(gs);
-	ctl_answer_free(&a);
-	return rc;
+	return 0;
+}
+
+int ctl_cmd_ls(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct ctl_simple req = {"GET", "/v1/guests", 0, NULL, show_ls};
+
+	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
 /* A guest's arguments as a shell would show them: quoted where they need it. */
@@ -195,7 +188,7 @@ static void show_history(const json_t *hist)
 	ctl_table_free(t);
 }
 
-static void show_guest(const json_t *g)
+static int show_guest(const json_t *g, const char *unused)
 {
 	const json_t *spec = json_object_get(g, "spec"), *le = json_object_get(g, "last_exit"),
 	             *con = json_object_get(g, "console");
@@ -203,6 +196,7 @@ static void show_guest(const json_t *g)
 	char up[32];
 	double uptime;
 
+	(void)unused;
 	ctl_kv("name:", "%s", ctl_jstr(g, "name") ? ctl_jstr(g, "name") : "?");
 	if (ctl_jnum(g, "uptime_s", &uptime) == 0)
 		ctl_kv("state:", "%s (desired %s), up %s since %s", ctl_jstr(g, "state"),
@@ -237,31 +231,14 @@ static void show_guest(const json_t *g)
 	if (json_object_get(g, "latency"))
 		show_latency(json_object_get(g, "latency"));
 	show_history(json_object_get(g, "history"));
+	return 0;
 }
 
 int ctl_cmd_show(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	struct ctl_answer a;
-	char path[128];
-	int rc;
+	static const struct ctl_simple req = {"GET", "/v1/guests/", 1, NULL, show_guest};
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
-	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, 1, "the guest's NAME");
-	if (rc == 0)
-		rc = ctl_check_name(cmd, argv[optind]);
-	if (rc != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/guests/%s", argv[optind]);
-	rc = ctl_http(c, "GET", path, NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		show_guest(a.json);
-	ctl_answer_free(&a);
-	return 0;
+	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
 /* start, stop, restart and rollback: POST /v1/guests/NAME/ACTION. */
@@ -291,9 +268,7 @@ int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		if (rc != 0)
 			return rc;
 	}
-	rc = ctl_want_args(cmd, argc, argv, 1, "the guest's NAME");
-	if (rc == 0)
-		rc = ctl_check_name(cmd, argv[optind]);
+	rc = ctl_want_name(cmd, argc, argv);
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/guests/%s/%s%s", argv[optind], cmd->name,
@@ -313,29 +288,18 @@ int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	return 0;
 }
 
+static int show_rm(const json_t *answer, const char *name)
+{
+	(void)answer;
+	printf("%s: deleted (it stops in the background)\n", name);
+	return 0;
+}
+
 int ctl_cmd_rm(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	struct ctl_answer a;
-	char path[128];
-	int rc;
+	static const struct ctl_simple req = {"DELETE", "/v1/guests/", 1, NULL, show_rm};
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
-	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, 1, "the guest's NAME");
-	if (rc == 0)
-		rc = ctl_check_name(cmd, argv[optind]);
-	if (rc != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/guests/%s", argv[optind]);
-	rc = ctl_http(c, "DELETE", path, NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		printf("%s: deleted (it stops in the background)\n", argv[optind]);
-	ctl_answer_free(&a);
-	return 0;
+	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
 static void write_out(void *ctx, const char *data, size_t len)
@@ -368,9 +332,7 @@ int ctl_cmd_console(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **a
 		if (rc != 0)
 			return rc;
 	}
-	rc = ctl_want_args(cmd, argc, argv, 1, "the guest's NAME");
-	if (rc == 0)
-		rc = ctl_check_name(cmd, argv[optind]);
+	rc = ctl_want_name(cmd, argc, argv);
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/guests/%s/console?tail=%llu%s", argv[optind], tail,

@@ -23,7 +23,7 @@ static void print_scalar(const json_t *v)
 	free(text);
 }
 
-static void show_host(const json_t *h)
+static int show_host(const json_t *h, const char *unused)
 {
 	const json_t *mem = json_object_get(h, "memory_mib"), *gs = json_object_get(h, "guests"),
 	             *lim = json_object_get(h, "limits"), *by = json_object_get(gs, "by_state"),
@@ -33,6 +33,7 @@ static void show_host(const json_t *h)
 	double uptime;
 	int first = 1;
 
+	(void)unused;
 	if (ctl_jnum(h, "uptime_s", &uptime) == 0)
 		ctl_fmt_duration(uptime, up, sizeof(up));
 	ctl_kv("hostname:", "%s", ctl_jstr(h, "hostname") ? ctl_jstr(h, "hostname") : "?");
@@ -66,27 +67,14 @@ static void show_host(const json_t *h)
 			putchar('\n');
 		}
 	}
+	return 0;
 }
 
 int ctl_cmd_host(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	struct ctl_answer a;
-	int rc;
+	static const struct ctl_simple req = {"GET", "/v1/host", 0, NULL, show_host};
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
-	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, 0, NULL);
-	if (rc != 0)
-		return rc;
-	rc = ctl_http(c, "GET", "/v1/host", NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		show_host(a.json);
-	ctl_answer_free(&a);
-	return 0;
+	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
 /* ---- events ---- */
@@ -212,30 +200,16 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 
 /* ---- images ---- */
 
-int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
+static int show_images(const json_t *all, const char *unused)
 {
 	static const char *const heads[] = {"SHA256", "SIZE", "ADDED", "GUESTS", "SOURCE", NULL};
 	struct ctl_table *t;
-	struct ctl_answer a;
 	const json_t *im;
 	size_t i;
-	int rc;
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
-	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, 0, NULL);
-	if (rc != 0)
-		return rc;
-	rc = ctl_http(c, "GET", "/v1/images", NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json) {
-		ctl_print_raw(&a);
-		ctl_answer_free(&a);
-		return 0;
-	}
+	(void)unused;
 	t = ctl_table_new(heads, "SIZE GUESTS");
-	json_array_foreach(a.json, i, im)
+	json_array_foreach(all, i, im)
 	{
 		char sha[16], size[32], added[40], guests[16];
 
@@ -248,6 +222,12 @@ int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	}
 	ctl_table_print(t, stdout);
 	ctl_table_free(t);
-	ctl_answer_free(&a);
 	return 0;
+}
+
+int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct ctl_simple req = {"GET", "/v1/images", 0, NULL, show_images};
+
+	return ctl_simple(c, cmd, argc, argv, &req);
 }

@@ -69,7 +69,7 @@ static void histogram(const json_t *buckets)
 	}
 }
 
-static void show_latency(const json_t *l)
+static int show_latency(const json_t *l, const char *unused)
 {
 	static const char *const heads[] = {"WINDOW", "SAMPLES", "MISSES", "MIN",  "P50", "P90",
 	                                    "P99",    "P99.9",   "MAX",    "HUNG", NULL};
@@ -77,6 +77,7 @@ static void show_latency(const json_t *l)
 	struct ctl_table *t;
 	char mean[32];
 
+	(void)unused;
 	printf("%s: probed %lld times a second\n", ctl_jstr(l, "name") ? ctl_jstr(l, "name") : "?",
 	       ctl_jint(l, "probe_hz", 0));
 	t = ctl_table_new(heads, "SAMPLES MISSES MIN P50 P90 P99 P99.9 MAX");
@@ -87,31 +88,14 @@ static void show_latency(const json_t *l)
 	printf("in all: %lld probes, %lld missed, mean %s\n", ctl_jint(tot, "samples", 0),
 	       ctl_jint(tot, "misses", 0), ctl_fmt_lat(tot, "mean_us", mean, sizeof(mean)));
 	histogram(json_object_get(l, "buckets"));
+	return 0;
 }
 
 int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	struct ctl_answer a;
-	char path[128];
-	int rc;
+	static const struct ctl_simple req = {"GET", "/v1/guests/", 1, "/latency", show_latency};
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
-	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, 1, "the guest's NAME");
-	if (rc == 0)
-		rc = ctl_check_name(cmd, argv[optind]);
-	if (rc != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/guests/%s/latency", argv[optind]);
-	rc = ctl_http(c, "GET", path, NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		show_latency(a.json);
-	ctl_answer_free(&a);
-	return 0;
+	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
 /* ---- top ---- */

@@ -280,7 +280,7 @@ int ctl_want_args(const struct ctl_cmd *cmd, int argc, char **argv, int want, co
 	int have = argc - optind;
 
 	if (have < want)
-		return ctl_usage_error(cmd, "%s is missing", what);
+		return ctl_usage_error(cmd, "%s is missing", what ? what : "an argument");
 	if (have > want)
 		return ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind + want]);
 	return 0;
@@ -302,6 +302,45 @@ int ctl_check_name(const struct ctl_cmd *cmd, const char *name)
 		    "not starting with '-')",
 		    name);
 	return 0;
+}
+
+int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
+               const struct ctl_simple *req)
+{
+	const char *name = NULL;
+	struct ctl_answer a;
+	char path[160];
+	int rc;
+
+	rc = ctl_opts_only(c, cmd, argc, argv);
+	if (rc == 0)
+		rc = req->name_arg ? ctl_want_name(cmd, argc, argv)
+		                   : ctl_want_args(cmd, argc, argv, 0, NULL);
+	if (rc != 0)
+		return rc;
+	if (req->name_arg)
+		name = argv[optind];
+	snprintf(path, sizeof(path), "%s%s%s", req->path, name ? name : "",
+	         req->suffix ? req->suffix : "");
+	rc = ctl_http(c, req->method, path, NULL, &a);
+	if (rc < 0)
+		return rc;
+	if (c->json)
+		ctl_print_raw(&a);
+	else
+		rc = req->show(a.json, name);
+	ctl_answer_free(&a);
+	return rc;
+}
+
+int ctl_want_name(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	int rc;
+
+	rc = ctl_want_args(cmd, argc, argv, 1, "the guest's NAME");
+	if (rc == 0)
+		rc = ctl_check_name(cmd, argv[optind]);
+	return rc;
 }
 
 static const struct ctl_cmd *find_cmd(const char *name)
