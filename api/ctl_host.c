@@ -195,6 +195,10 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	snprintf(path, sizeof(path), "/v1/events?follow=1&since=%llu", since);
 	rc = ctl_http_stream(c, path, on_events, s);
 	free(s);
+	/* Only Ctrl-C ends a follow; a stream that ends is a daemon that stopped. */
+	if (rc == 0 && !ctl_interrupted)
+		rc = ctl_fail(CTL_EXIT_UNREACHABLE,
+		              "shoald at %s ended the event stream (it stopped)", c->socket_path);
 	return rc;
 }
 

@@ -6,12 +6,10 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include "config.h"
 #include "api/ctl.h"
@@ -202,7 +200,7 @@ static int perform(struct ctl *c, struct sink *s, int stream, struct ctl_answer 
 		rc = ctl_fail(CTL_EXIT_FAILED, "shoald's answer is larger than %u bytes", BODY_MAX);
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK && ctl_interrupted) {
 		rc = 0;
-	} else if (cc != CURLE_OK && !(stream && cc == CURLE_WRITE_ERROR && a->status / 100 == 2)) {
+	} else if (cc != CURLE_OK) {
 		rc = lost(c, cc, stream && a->status);
 	} else if (a->status / 100 != 2) {
 		rc = refused(a);

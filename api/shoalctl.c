@@ -49,10 +49,12 @@ static const struct ctl_cmd cmds[] = {
     {"console", ctl_cmd_console, "console NAME [--tail BYTES] [-f]",
      "the guest's console, kept after it ended",
      "  -t, --tail BYTES     only the last BYTES (suffixes K and M are understood)\n"
-     "  -f, --follow         keep printing new output until the guest is deleted or Ctrl-C\n"},
+     "  -f, --follow         keep printing new output until the guest is deleted or Ctrl-C\n"
+     "                       (exit 0)\n"},
     {"host", ctl_cmd_host, "host", "the host: CPUs, memory, guests, limits, backend", ""},
     {"events", ctl_cmd_events, "events [-f] [--since ID] [--limit N]", "the event log",
-     "  -f, --follow         keep printing new events until Ctrl-C\n"
+     "  -f, --follow         keep printing new events until Ctrl-C (exit 0) or shoald stops\n"
+     "                       (exit 3)\n"
      "  -s, --since ID       only events after event ID\n"
      "  -l, --limit N        at most N events (default 100; with -f, 10 before following)\n"},
     {"images", ctl_cmd_images, "images", "the images in shoald's image store", ""},

@@ -352,8 +352,14 @@ sed 's/^#\([a-z-]* = \)/\1/' "$CONF" >"$tmp/shoald.conf"
 tap_check "and shoald --check takes its values" sh -c "\"$SHOALD\" --check --config=\"$tmp/shoald.conf\" >/dev/null"
 
 # ---- a daemon gone ----
+"$CTL" --socket "$SOCK" events -f >/dev/null 2>"$tmp/events-gone.err" &
+follower=$!
+sleep 0.3
 kill -9 "$shoald_pid" && wait "$shoald_pid" 2>/dev/null
 shoald_pid=
+wait "$follower"
+tap_check "events -f exits 3 when shoald goes away" test $? -eq 3
+tap_check "naming the socket" says events-gone err "shoald at $SOCK"
 tap_check "a stale socket (shoald killed) exits 3" run stale 3 ls
 tap_check "saying nothing listens on it" says stale err "nothing listens on it"
 tap_check "nothing this test started is left running" stop_all
