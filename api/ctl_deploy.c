@@ -94,6 +94,21 @@ bad:
 	                       s);
 }
 
+/* A flag's text into the spec (or, without a key, onto the args array). */
+static int put_string(const struct ctl_cmd *cmd, json_t *dst, const char *key, const char *opt,
+                      const char *val)
+{
+	json_t *v = json_string(val);
+
+	if (!v)
+		return ctl_usage_error(cmd, "%s must be UTF-8 text", opt);
+	if (key)
+		json_object_set_new(dst, key, v);
+	else
+		json_array_append_new(dst, v);
+	return 0;
+}
+
 /* POST the file to the image store; the answer (with its sha256) in *a. */
 static int upload(struct ctl *c, const char *file, struct ctl_answer *a)
 {
@@ -182,7 +197,7 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	json_t *flags = json_object(), *args = json_array(), *spec = NULL, *cpus;
 	const char *file = NULL, *verb;
 	int ch, rc = 0, no_upload = 0, wait = 1, image_from_flag = 0;
-	unsigned long long x;
+	unsigned long long x = 0;
 	struct ctl_answer a = {0};
 	char *body = NULL;
 
@@ -196,10 +211,10 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 			file = optarg;
 			break;
 		case OPT_NAME:
-			json_object_set_new(flags, "name", json_string(optarg));
+			rc = put_string(cmd, flags, "name", "--name", optarg);
 			break;
 		case OPT_IMAGE:
-			json_object_set_new(flags, "image", json_string(optarg));
+			rc = put_string(cmd, flags, "image", "--image", optarg);
 			image_from_flag = 1;
 			break;
 		case OPT_MEMORY:
@@ -211,17 +226,17 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 			json_object_set_new(flags, "vcpus", json_integer((json_int_t)x));
 			break;
 		case OPT_ARG:
-			json_array_append_new(args, json_string(optarg));
+			rc = put_string(cmd, args, NULL, "--arg", optarg);
 			break;
 		case OPT_CLASS:
-			json_object_set_new(flags, "latency_class", json_string(optarg));
+			rc = put_string(cmd, flags, "latency_class", "--class", optarg);
 			break;
 		case OPT_SLO:
 			rc = ctl_parse_uint(cmd, "--slo-us", optarg, 1ull << 40, &x);
 			json_object_set_new(flags, "slo_us", json_integer((json_int_t)x));
 			break;
 		case OPT_RESTART:
-			json_object_set_new(flags, "restart", json_string(optarg));
+			rc = put_string(cmd, flags, "restart", "--restart", optarg);
 			break;
 		case OPT_CPUS:
 			cpus = json_array();
