@@ -95,6 +95,8 @@ int ctl_parse_uint(const struct ctl_cmd *cmd, const char *opt, const char *s,
 int ctl_parse_size(const struct ctl_cmd *cmd, const char *opt, const char *s,
                    unsigned long long unit, unsigned long long max, unsigned long long *out);
 int ctl_parse_seconds(const struct ctl_cmd *cmd, const char *opt, const char *s, double *out);
+/* A CPU list for --cpus, "0,2-3", appended to the array cpus as numbers; "" is none. */
+int ctl_parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus);
 
 /*
  * Most commands are one request: the common options only, a guest NAME

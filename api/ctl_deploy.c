@@ -60,40 +60,6 @@ static int load_spec(const struct ctl_cmd *cmd, const char *file, json_t **out)
 	return 0;
 }
 
-/* "0,2-3" as [0, 2, 3]; "" as [] (shoald places the guest). */
-static int parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus)
-{
-	const char *p = s;
-
-	while (*p) {
-		unsigned long lo, hi;
-		char *end;
-
-		if (*p < '0' || *p > '9')
-			goto bad;
-		lo = hi = strtoul(p, &end, 10);
-		if (*end == '-') {
-			p = end + 1;
-			if (*p < '0' || *p > '9')
-				goto bad;
-			hi = strtoul(p, &end, 10);
-		}
-		if (lo > hi || hi > 65535)
-			goto bad;
-		for (; lo <= hi; lo++)
-			json_array_append_new(cpus, json_integer((json_int_t)lo));
-		p = end;
-		if (*p == ',' && p[1])
-			p++;
-		else if (*p)
-			goto bad;
-	}
-	return 0;
-bad:
-	return ctl_usage_error(cmd, "--cpus takes CPU numbers and ranges like 0,2-3, not \"%s\"",
-	                       s);
-}
-
 /* A flag's text into the spec (or, without a key, onto the args array). */
 static int put_string(const struct ctl_cmd *cmd, json_t *dst, const char *key, const char *opt,
                       const char *val)
@@ -240,7 +206,7 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 			break;
 		case OPT_CPUS:
 			cpus = json_array();
-			rc = parse_cpus(cmd, optarg, cpus);
+			rc = ctl_parse_cpus(cmd, optarg, cpus);
 			json_object_set_new(flags, "cpus", cpus);
 			break;
 		case OPT_NO_UPLOAD:

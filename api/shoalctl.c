@@ -6,8 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,42 +118,6 @@ static void cmd_usage(const struct ctl_cmd *cmd, FILE *f)
 	fprintf(f, "and --socket PATH, --json, --timeout S (see shoalctl --help)\n");
 }
 
-int ctl_fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("shoalctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -code;
-}
-
-int ctl_usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "shoalctl: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see shoalctl %s%s--help)\n", cmd ? cmd->name : "", cmd ? " " : "");
-	return -CTL_EXIT_USAGE;
-}
-
-int ctl_input_error(const struct ctl_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "shoalctl: %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -CTL_EXIT_USAGE;
-}
-
 static int set_socket(const struct ctl_cmd *cmd, struct ctl *c, const char *path)
 {
 	struct sockaddr_un sa;
@@ -168,31 +130,6 @@ static int set_socket(const struct ctl_cmd *cmd, struct ctl *c, const char *path
 		    "the socket path %s is longer than %zu bytes, the most a unix socket takes",
 		    path, sizeof(sa.sun_path) - 1);
 	c->socket_path = path;
-	return 0;
-}
-
-int ctl_parse_uint(const struct ctl_cmd *cmd, const char *opt, const char *s,
-                   unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	if (!*s || *end || errno || s[0] == '-' || *out > max)
-		return ctl_usage_error(cmd, "%s must be a whole number from 0 to %llu, not \"%s\"",
-		                       opt, max, s);
-	return 0;
-}
-
-int ctl_parse_seconds(const struct ctl_cmd *cmd, const char *opt, const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(*out) || *out < 0 || *out > 86400 * 365)
-		return ctl_usage_error(
-		    cmd, "%s must be a number of seconds (like 1 or 0.5), not \"%s\"", opt, s);
 	return 0;
 }
 
@@ -235,48 +172,6 @@ int ctl_opts_only(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **arg
 	return 0;
 }
 
-int ctl_parse_size(const struct ctl_cmd *cmd, const char *opt, const char *s,
-                   unsigned long long unit, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long x, scale = unit;
-	char *end;
-	int digits;
-
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	digits = end != s;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		scale = 1ull << 10;
-		break;
-	case 'm':
-	case 'M':
-		scale = 1ull << 20;
-		break;
-	case 'g':
-	case 'G':
-		scale = 1ull << 30;
-		break;
-	default:
-		break;
-	}
-	if (*end && strchr("kKmMgG", *end)) {
-		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B"))
-			end += strlen(end);
-	}
-	if (!digits || *end || errno || s[0] == '-' || x > (ULLONG_MAX >> 31) || x * scale % unit ||
-	    x * scale / unit > max)
-		return ctl_usage_error(cmd, "%s must be a whole number up to %llu%s, not \"%s\"",
-		                       opt, max,
-		                       unit == 1 ? " (bytes; K, M and G are understood)"
-		                                 : " (MiB; M and G are understood)",
-		                       s);
-	*out = x * scale / unit;
-	return 0;
-}
-
 int ctl_want_args(const struct ctl_cmd *cmd, int argc, char **argv, int want, const char *what)
 {
 	int have = argc - optind;
@@ -285,24 +180,6 @@ int ctl_want_args(const struct ctl_cmd *cmd, int argc, char **argv, int want, co
 		return ctl_usage_error(cmd, "%s is missing", what ? what : "an argument");
 	if (have > want)
 		return ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind + want]);
-	return 0;
-}
-
-int ctl_check_name(const struct ctl_cmd *cmd, const char *name)
-{
-	size_t i, n = strlen(name);
-
-	/* The API's pattern for a name in a path: ^[a-z0-9][a-z0-9-]{0,62}$ */
-	for (i = 0; i < n && n <= 63; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-		      (name[i] == '-' && i > 0)))
-			break;
-	if (n == 0 || n > 63 || i < n)
-		return ctl_usage_error(
-		    cmd,
-		    "\"%s\" is not a guest name (1 to 63 characters of a-z, 0-9 and '-', "
-		    "not starting with '-')",
-		    name);
 	return 0;
 }
 
