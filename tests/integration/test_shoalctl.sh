@@ -255,6 +255,13 @@ fi
 tap_check "top -n 2 off a terminal prints two tables" run top2 0 top -n 2 --interval 0.2
 tap_check "two of them" test "$(count_of "$tmp/top2.out" "NAME ")" -eq 2
 tap_check "and no terminal escapes" lacks top2 out "$(printf '\033')"
+if command -v script >/dev/null; then
+	script -qec "\"$CTL\" --socket \"$SOCK\" top -n 2 -i 0.2" /dev/null >"$tmp/top-tty.out" 2>&1
+	tap_check "top on a terminal clears the screen and redraws in place" \
+		test "$(grep -o "$(printf '\033')\[H$(printf '\033')\[2J" "$tmp/top-tty.out" | wc -l)" -eq 2
+else
+	tap_skip "top on a terminal redraws in place" "script (util-linux) is not installed"
+fi
 
 # ---- exit codes ----
 tap_check "a refusal exits 1" run bad-mem 1 deploy -n odd -i "$GUESTS/hello.kvm" --memory 3
