@@ -61,3 +61,11 @@ TESTS += tests/integration/test_latency
 tests_integration_test_latency_SOURCES = tests/integration/test_latency.c
 tests_integration_test_latency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 tests_integration_test_latency_LDADD = $(TESTLIB)
+
+# Integration: shoalctl against the real shoald, and contrib/.
+check_PROGRAMS += tests/integration/jsonq
+tests_integration_jsonq_SOURCES = tests/integration/jsonq.c
+tests_integration_jsonq_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_integration_jsonq_LDADD = $(JANSSON_LIBS)
+TESTS += tests/integration/test_shoalctl.sh
+EXTRA_DIST += tests/integration/test_shoalctl.sh

@@ -1,0 +1,26 @@
+# api/: shoalctl, the command-line client of the API (libcurl + jansson).
+# The server side of the API is built with shoald in daemon/local.mk.
+
+bin_PROGRAMS += api/shoalctl
+api_shoalctl_SOURCES = \
+	api/ctl.h \
+	api/shoalctl.c \
+	api/ctl_opts.c \
+	api/ctl_http.c \
+	api/ctl_fmt.c \
+	api/ctl_deploy.c \
+	api/ctl_guest.c \
+	api/ctl_host.c \
+	api/ctl_latency.c
+api_shoalctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+api_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+api_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm
+
+# Unit tests of shoalctl's own checks and formatting (a corpus of values).
+check_PROGRAMS += tests/unit/test_ctl
+TESTS += tests/unit/test_ctl
+tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c api/ctl.h api/ctl_opts.c api/ctl_fmt.c
+tests_unit_test_ctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(CMOCKA_CFLAGS)
+tests_unit_test_ctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_ctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
+EXTRA_DIST += tests/data/shoalctl-values.txt

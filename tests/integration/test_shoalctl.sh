@@ -1,0 +1,373 @@
+#!/bin/sh
+# shoalctl against a real shoald with real KVM guests, through shoalctl
+# only: deploys from a spec file, stdin and flags (with uploads), ls, show,
+# console (and -f), stop/start/restart, rollback, rm, events, host,
+# images, latency and top as far as the server goes, every exit code, and
+# bad input refused before anything is sent.  Then contrib/: the bash
+# completion, the systemd unit, the example configuration and the
+# deploy-script example.  Everything this test starts is ended at its end.
+. "$top_srcdir/tests/tap.sh"
+tap_require_kvm
+
+CTL=$top_builddir/api/shoalctl
+JSONQ=$top_builddir/tests/integration/jsonq
+SHOALD=$top_builddir/daemon/shoald
+tmp=$(mktemp -d /tmp/shoal-ctl-XXXXXX)
+SOCK=$tmp/run/shoald.sock
+shoald_pid=
+
+# The tender is copied so that the processes of this test (shoald's pool
+# and guest tenders run in sessions of their own) are known by their
+# executable, whatever else runs on the machine.
+cp "$VMM" "$tmp/shoal-vmm"
+
+our_tenders() {
+	for exe in /proc/[0-9]*/exe; do
+		[ "$(readlink "$exe" 2>/dev/null)" = "$tmp/shoal-vmm" ] || continue
+		p=${exe#/proc/}
+		echo "${p%/exe}"
+	done
+}
+
+stop_all() {
+	[ -n "$shoald_pid" ] && kill -9 "$shoald_pid" 2>/dev/null && wait "$shoald_pid" 2>/dev/null
+	shoald_pid=
+	for round in 1 2 3 4 5; do
+		left=$(our_tenders)
+		[ -z "$left" ] && return 0
+		for p in $left; do kill -9 "$p" 2>/dev/null; done
+		sleep 0.1
+	done
+	[ -z "$(our_tenders)" ]
+}
+
+cleanup() {
+	stop_all
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+start_shoald() {
+	"$SHOALD" --config=/dev/null --state-dir="$tmp/state" --run-dir="$tmp/run" --vmm="$tmp/shoal-vmm" \
+		--log-level=debug >>"$tmp/shoald.log" 2>&1 &
+	shoald_pid=$!
+	for i in $(seq 100); do
+		"$CTL" --socket "$SOCK" --timeout 1 host >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# run ID WANT ARGS...: shoalctl on the test's socket; stdout and stderr kept
+# in $tmp/ID.out and $tmp/ID.err; ok when it exits WANT.
+run() {
+	id=$1 want=$2
+	shift 2
+	"$CTL" --socket "$SOCK" "$@" >"$tmp/$id.out" 2>"$tmp/$id.err" </dev/null
+	got=$?
+	[ "$got" -eq "$want" ] && return 0
+	tap_diag "shoalctl $*: exit $got, expected $want" "stdout: $(head -c 800 "$tmp/$id.out")" \
+		"stderr: $(cat "$tmp/$id.err")"
+	return 1
+}
+
+# says ID out|err TEXT: that output of run ID contains TEXT.
+says() {
+	grep -qF -- "$3" "$tmp/$1.$2" && return 0
+	tap_diag "$1: $2 lacks \"$3\"; it was:" "$(head -c 1500 "$tmp/$1.$2")"
+	return 1
+}
+
+lacks() {
+	grep -qF -- "$3" "$tmp/$1.$2" || return 0
+	tap_diag "$1: $2 has \"$3\" and should not"
+	return 1
+}
+
+# field NAME PATH: a field of the guest's JSON (through show --json).
+field() {
+	"$CTL" --socket "$SOCK" show --json "$1" 2>/dev/null | "$JSONQ" "$2"
+}
+
+# wait_for SECONDS COMMAND...: until the command succeeds.
+wait_for() {
+	n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+state_is() { [ "$(field "$1" state)" = "$2" ]; }
+file_has() { grep -qF -- "$2" "$1"; }
+count_of() { grep -cF -- "$2" "$1"; }
+
+if start_shoald; then
+	tap_ok "shoald starts and shoalctl host answers"
+else
+	tap_not_ok "shoald starts and shoalctl host answers"
+	tap_diag "$(tail -20 "$tmp/shoald.log")"
+	tap_done
+	exit 0
+fi
+
+# ---- deploys ----
+mkdir "$tmp/specs"
+cp "$GUESTS/hello.kvm" "$tmp/specs/"
+cat >"$tmp/specs/hello-1.json" <<'EOF'
+{
+  "name": "hello-1",
+  "image": "hello.kvm",
+  "args": ["from-spec", "two words"],
+  "restart": "never"
+}
+EOF
+tap_check "deploy -f uploads the spec's image (relative to the spec file) and deploys" \
+	run dep-file 0 deploy -f "$tmp/specs/hello-1.json"
+tap_check "deploy says what it did" says dep-file out "hello-1 deployed (state running"
+tap_check "deploy from flags (--name --image --memory --class --cpus --slo-us)" \
+	run dep-flags 0 deploy --name idle-1 --image "$GUESTS/idle.kvm" --memory 16 --class batch --cpus 0 \
+	--slo-us 500
+tap_check "the flags' spec is what shoald keeps" \
+	test "$(field idle-1 spec.memory_mib) $(field idle-1 spec.latency_class) $(field idle-1 spec.cpus) $(field idle-1 spec.slo_us)" = "16 batch [0] 500"
+tap_check "deploy -f - reads the spec from stdin; flags win over its fields" \
+	sh -c "\"$CTL\" --socket \"$SOCK\" deploy -f - --image \"$GUESTS/hello.kvm\" --arg flag-arg <\"$tmp/specs/hello-1.json\" >\"$tmp/dep-stdin.out\" 2>&1"
+tap_check "the spec file's args were replaced by --arg" \
+	wait_for 3 sh -c "\"$CTL\" --socket \"$SOCK\" console hello-1 | grep -q 'hello from hello-1: flag-arg'"
+tap_check "deploy --json prints the guest's JSON" \
+	sh -c "\"$CTL\" --socket \"$SOCK\" deploy --json -n idle-2 -i \"$GUESTS/idle.kvm\" -m 16 | \"$JSONQ\" name | grep -qx idle-2"
+tap_check "deploy --no-wait answers at once" run dep-nowait 0 deploy -n idle-3 -i "$GUESTS/idle.kvm" -m 16 --no-wait
+tap_check "and says the deploy was accepted" says dep-nowait out "idle-3 deploy accepted"
+tap_check "upload prints the image's sha256" run upload 0 upload "$GUESTS/spin.kvm"
+sha=$(cat "$tmp/upload.out")
+tap_check "the sha256 is 64 hex digits" sh -c "echo '$sha' | grep -qxE '[0-9a-f]{64}'"
+tap_check "images lists it" sh -c "\"$CTL\" --socket \"$SOCK\" images | grep -q \"^$(echo "$sha" | cut -c1-12) \""
+tap_check "deploy by sha256" run dep-sha 0 deploy -n spin-1 -i "$sha" -m 16 --class batch --arg 50 --restart never
+
+# ---- ls, show, console ----
+tap_check "ls" run ls 0 ls
+tap_check "ls prints a table with its heads" grep -qE '^NAME +STATE +CLASS +MEM +VCPUS +RESTARTS +UPTIME +PID' "$tmp/ls.out"
+tap_check "ls lists hello-1" says ls out "hello-1 "
+tap_check "ls shows idle-1 running, in MiB" sh -c "grep '^idle-1 ' \"$tmp/ls.out\" | grep -qE 'running +batch +16 MiB +1 +0 '"
+tap_check "ls --json" run ls-json 0 ls --json
+tap_check "ls --json is valid JSON" sh -c "\"$JSONQ\" <\"$tmp/ls-json.out\""
+tap_check "ls --json has the guests' names" \
+	sh -c "\"$JSONQ\" name <\"$tmp/ls-json.out\" | sort | tr '\n' ' ' | grep -q 'hello-1 idle-1 idle-2 idle-3 spin-1'"
+tap_check "ls --json is the server's array, not a table" lacks ls-json out "NAME "
+if grep -q '"latency":' "$tmp/ls-json.out"; then
+	tap_check "ls has latency columns when guests carry latency" says ls out "P99"
+else
+	tap_check "ls has no latency columns while the server sends no latency" lacks ls out "P99"
+fi
+wait_for 3 state_is hello-1 stopped
+tap_check "show" run show 0 show hello-1
+tap_check "show gives the state" says show out "state:      stopped"
+tap_check "show quotes arguments as a shell would" says show out "args:       flag-arg"
+tap_check "show gives the last exit" says show out "last exit:  status 0: guest exited with code 0"
+tap_check "show gives the history of deploys" says show out "history:"
+tap_check "show --json is the guest's JSON" sh -c "\"$CTL\" --socket \"$SOCK\" show --json hello-1 | \"$JSONQ\" name | grep -qx hello-1"
+tap_check "console of hello after it ended" run console 0 console hello-1
+tap_check "has the guest's output" says console out "hello from hello-1: from-spec two words"
+tap_check "console --tail gives the end only" run console-tail 0 console hello-1 --tail 40
+tap_check "the tail is at most 40 bytes" test "$(wc -c <"$tmp/console-tail.out")" -le 40
+
+# console -f: follows new output; ends by itself when the guest is deleted.
+run tick1 0 deploy -n tick -i "$GUESTS/hello.kvm" --restart never --arg first-run
+"$CTL" --socket "$SOCK" console -f tick >"$tmp/follow.out" 2>"$tmp/follow.err" &
+follower=$!
+tap_check "console -f starts with what the console has" wait_for 5 file_has "$tmp/follow.out" "hello from tick: first-run"
+run tick2 0 deploy -n tick -i "$GUESTS/hello.kvm" --restart never --arg second-run
+tap_check "console -f shows output that comes after it started" \
+	wait_for 5 file_has "$tmp/follow.out" "hello from tick: second-run"
+run rm-tick 0 rm tick
+wait_for 5 sh -c "! kill -0 $follower 2>/dev/null"
+tap_check "console -f ends when the guest is deleted" sh -c "! kill -0 $follower 2>/dev/null"
+wait "$follower"
+tap_check "and exits 0 then" test $? -eq 0
+"$CTL" --socket "$SOCK" console -f idle-1 >/dev/null 2>&1 &
+follower=$!
+sleep 0.3
+kill -INT "$follower"
+wait "$follower"
+tap_check "console -f ends on Ctrl-C with exit 0" test $? -eq 0
+
+# ---- actions ----
+inst=$(field idle-1 instance)
+tap_check "stop" run stop 0 stop idle-1
+tap_check "stop answers once the guest has stopped" says stop out "idle-1 stopped (state stopped"
+tap_check "start" run start 0 start idle-1
+tap_check "start answers once it runs" says start out "idle-1 started (state running"
+tap_check "a start is a new instance" test "$(field idle-1 instance)" != "$inst"
+inst=$(field idle-1 instance)
+tap_check "restart" run restart 0 restart idle-1
+tap_check "restart runs a new instance" test "$(field idle-1 instance)" != "$inst"
+tap_check "restart --no-wait" run restart-nw 0 restart idle-1 --no-wait
+tap_check "redeploy idle-1 with an argument" run redeploy 0 deploy -n idle-1 -i "$GUESTS/idle.kvm" -m 16 --arg v2
+tap_check "the new deploy has the argument" test "$(field idle-1 spec.args)" = '["v2"]'
+tap_check "rollback" run rollback 0 rollback idle-1
+tap_check "rollback says so" says rollback out "idle-1 rolled back (state running"
+tap_check "rollback returns to the previous spec" test "$(field idle-1 spec.args)" = '[]'
+tap_check "rm of a stopped guest" run rm 0 rm hello-1
+tap_check "a removed guest is not found: exit 4" run gone 4 show hello-1
+tap_check "and the server's reason is shown" says gone err "shoalctl: there is no guest named hello-1 (no_such_guest, field name)"
+
+# ---- events, host ----
+tap_check "events" run events 0 events
+tap_check "events shows what happened" says events out "guest idle-1 rolled back"
+tap_check "events --since ID --limit N" run events-since 0 events --since 3 --limit 2
+tap_check "gives at most N events" test "$(wc -l <"$tmp/events-since.out")" -eq 2
+tap_check "events after ID only" sh -c "! grep -q '  #[123]  ' \"$tmp/events-since.out\""
+tap_check "events --json is valid JSON" sh -c "\"$CTL\" --socket \"$SOCK\" events --json | \"$JSONQ\" type | grep -qx deployed"
+"$CTL" --socket "$SOCK" events -f >"$tmp/events-f.out" 2>&1 &
+follower=$!
+sleep 0.3
+"$CTL" --socket "$SOCK" deploy -n late -i "$GUESTS/hello.kvm" --restart never >/dev/null 2>&1
+tap_check "events -f shows new events" wait_for 5 file_has "$tmp/events-f.out" "guest late deployed"
+kill -INT "$follower"
+wait "$follower"
+tap_check "events -f ends on Ctrl-C with exit 0" test $? -eq 0
+tap_check "host" run host 0 host
+tap_check "host names the backend" says host out ", backend kvm, up "
+tap_check "host gives the guests" says host out "guests:"
+tap_check "host --json is valid JSON" sh -c "\"$CTL\" --socket \"$SOCK\" host --json | \"$JSONQ\" backend | grep -qx kvm"
+
+# ---- latency and top, as far as the server goes ----
+"$CTL" --socket "$SOCK" latency idle-1 >"$tmp/latency.out" 2>"$tmp/latency.err"
+lrc=$?
+case $lrc in
+0) tap_check "latency shows the 10 s and 60 s windows" says latency out "10 s" ;;
+1 | 4) tap_check "latency on a server without the route: exit $lrc and the server's message" \
+	sh -c "grep -q '^shoalctl: .*(.*)' \"$tmp/latency.err\"" ;;
+*) tap_not_ok "latency exits 0, 1 or 4 (got $lrc: $(cat "$tmp/latency.err"))" ;;
+esac
+tap_check "top -n 1" run top 0 top -n 1
+tap_check "top's table has its heads" grep -qE '^NAME +STATE +CLASS +SLO +P50 +P99 +P99\.9 +MAX +MISSES$' "$tmp/top.out"
+if grep -q '"latency":' "$tmp/ls-json.out"; then
+	tap_skip "top shows - without latency" "the server sends latency"
+else
+	tap_check "top shows - while the server sends no latency" \
+		sh -c "grep -qE '^idle-1 +running +batch +500 us +- +- +- +- +-$' \"$tmp/top.out\""
+fi
+tap_check "top -n 2 off a terminal prints two tables" run top2 0 top -n 2 --interval 0.2
+tap_check "two of them" test "$(count_of "$tmp/top2.out" "NAME ")" -eq 2
+tap_check "and no terminal escapes" lacks top2 out "$(printf '\033')"
+if command -v script >/dev/null; then
+	script -qec "\"$CTL\" --socket \"$SOCK\" top -n 2 -i 0.2" /dev/null >"$tmp/top-tty.out" 2>&1
+	tap_check "top on a terminal clears the screen and redraws in place" \
+		test "$(grep -o "$(printf '\033')\[H$(printf '\033')\[2J" "$tmp/top-tty.out" | wc -l)" -eq 2
+else
+	tap_skip "top on a terminal redraws in place" "script (util-linux) is not installed"
+fi
+
+# ---- exit codes ----
+tap_check "a refusal exits 1" run bad-mem 1 deploy -n odd -i "$GUESTS/hello.kvm" --memory 3
+tap_check "and shows the server's message, code and field" \
+	says bad-mem err "shoalctl: memory_mib must be even (guest memory comes in 2 MiB pages), not 3 (invalid_field, field memory_mib)"
+tap_check "an unknown field in a spec file is refused by shoald: exit 1" \
+	sh -c "echo '{\"name\":\"x\",\"image\":\"$GUESTS/hello.kvm\",\"memroy_mib\":4}' >\"$tmp/specs/typo.json\"; \"$CTL\" --socket \"$SOCK\" deploy -f \"$tmp/specs/typo.json\" 2>\"$tmp/typo.err\"; [ \$? -eq 1 ]"
+tap_check "naming the field" sh -c "grep -qF '(unknown_field, field memroy_mib)' \"$tmp/typo.err\""
+tap_check "rollback with nothing to roll back to: exit 1" run no-prev 1 rollback spin-1
+tap_check "an unknown option exits 2" run bad-opt 2 ls --bogus
+tap_check "naming it" says bad-opt err "shoalctl: ls: unknown option --bogus"
+tap_check "an unknown command exits 2" run bad-cmd 2 frobnicate
+tap_check "naming it" says bad-cmd err "unknown command \"frobnicate\""
+tap_check "a missing NAME exits 2" run no-name 2 show
+tap_check "a bad guest name exits 2" run bad-name 2 show "No/Such"
+tap_check "a bad number exits 2" run bad-num 2 deploy -n x -i "$GUESTS/hello.kvm" --vcpus many
+tap_check "help for a command" run help-deploy 0 deploy --help
+tap_check "lists its options" says help-deploy out "--no-upload"
+tap_check "shoalctl --help documents the exit codes" run help 0 --help
+tap_check "all of them" sh -c "grep -q '^    3  cannot reach shoald' \"$tmp/help.out\" && grep -q '^    4  not found' \"$tmp/help.out\""
+tap_check "no daemon at the socket exits 3" run no-daemon 3 --socket "$tmp/nothing.sock" ls
+tap_check "with a sentence naming the socket" says no-daemon err "shoalctl: cannot reach shoald at $tmp/nothing.sock: there is no socket there"
+tap_check "SHOAL_SOCKET names the socket" \
+	sh -c "SHOAL_SOCKET=\"$tmp/nothing.sock\" \"$CTL\" ls 2>&1 | grep -qF \"$tmp/nothing.sock\""
+tap_check "an unknown guest exits 4" run unknown 4 stop no-such-guest
+printf '{\n  "name": "broken",\n  "image": "hello.kvm",\n}\n' >"$tmp/specs/broken.json"
+tap_check "a spec file that is not JSON exits 2, before anything is sent" \
+	run not-json 2 --socket "$tmp/nothing.sock" deploy -f "$tmp/specs/broken.json"
+tap_check "naming the file and the line" says not-json err "shoalctl: deploy: $tmp/specs/broken.json:4:1: the spec file is not valid JSON"
+tap_check "a spec that is not an object exits 2" \
+	sh -c "echo '[1]' | \"$CTL\" --socket \"$tmp/nothing.sock\" deploy -f - 2>&1 | grep -q 'must be a JSON object'"
+tap_check "a missing image file exits 2, before anything is sent" \
+	run no-image 2 --socket "$tmp/nothing.sock" deploy -n x -i "$tmp/no-such.kvm"
+tap_check "naming the file" says no-image err "image $tmp/no-such.kvm: No such file or directory"
+tap_check "--no-upload sends the path for shoald to judge (exit 1)" run no-upload 1 deploy -n x -i no-such.kvm --no-upload
+tap_check "with its reason" says no-upload err "(invalid_field, field image)"
+
+# ---- the deploy-script example ----
+mkdir "$tmp/fleet"
+printf '{"image": "%s", "memory_mib": 16}\n' "$GUESTS/idle.kvm" >"$tmp/fleet/web.json"
+printf '{"image": "%s", "memory_mib": 16}\n' "$GUESTS/idle.kvm" >"$tmp/fleet/dns.json"
+SHOALCTL=$CTL "$top_srcdir/contrib/examples/deploy-fleet.sh" -s "$SOCK" "$tmp/fleet/web.json" \
+	"$tmp/fleet/dns.json" >"$tmp/fleet.out" 2>&1
+tap_check "deploy-fleet.sh deploys a fleet and exits 0" test $? -eq 0
+tap_check "its guests run" sh -c "[ \"\$(\"$CTL\" --socket \"$SOCK\" show --json web | \"$JSONQ\" state)\" = running ]"
+printf '{"image": "%s", "memory_mib": 3}\n' "$GUESTS/idle.kvm" >"$tmp/fleet/odd.json"
+cp "$tmp/specs/broken.json" "$tmp/fleet/broken.json"
+SHOALCTL=$CTL "$top_srcdir/contrib/examples/deploy-fleet.sh" -s "$SOCK" "$tmp/fleet/odd.json" \
+	"$tmp/fleet/broken.json" "$tmp/fleet/web.json" >"$tmp/fleet2.out" 2>&1
+tap_check "deploy-fleet.sh exits 1 when some were refused" test $? -eq 1
+tap_check "and reports each" sh -c "grep -q 'odd not deployed (shoalctl exit 1' \"$tmp/fleet2.out\" && grep -q 'broken not deployed (shoalctl exit 2' \"$tmp/fleet2.out\" && grep -q '2 of 3 guests not deployed' \"$tmp/fleet2.out\""
+
+# ---- bash completion ----
+COMPLETION=$top_srcdir/contrib/shoalctl.bash-completion
+if command -v bash >/dev/null; then
+	tap_check "the bash completion parses" bash -n "$COMPLETION"
+	# complete WORD...: what the completion offers for the words (the last one is being typed).
+	complete_words() {
+		PATH=$top_builddir/api:$PATH bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _shoalctl; echo "${COMPREPLY[*]}"' \
+			"$COMPLETION" shoalctl "$@"
+	}
+	tap_check "it completes commands" test "$(complete_words ro)" = "rollback"
+	tap_check "every command" test "$(complete_words "" | wc -w)" -eq 16
+	tap_check "a command's flags" test "$(complete_words deploy --no-)" = "--no-upload --no-wait"
+	tap_check "fixed values" test "$(complete_words deploy --restart "")" = "never on-failure always"
+	tap_check "files for -f" test "$(complete_words deploy -f "$tmp/specs/hel" | tr ' ' '\n' | sort | tr '\n' ' ')" = \
+		"$tmp/specs/hello-1.json $tmp/specs/hello.kvm "
+	tap_check "guest names, asked of shoald" test "$(complete_words --socket "$SOCK" stop id)" = "idle-1 idle-2 idle-3"
+	tap_check "nothing, quietly, when no daemon answers" test -z "$(complete_words --socket "$tmp/nothing.sock" stop "" 2>&1)"
+else
+	tap_skip "the bash completion" "bash is not installed"
+fi
+
+# ---- the systemd unit and the example configuration ----
+UNIT_IN=$top_srcdir/contrib/shoald.service.in
+tap_check "the unit is Type=notify with a watchdog" sh -c "grep -qx 'Type=notify' \"$UNIT_IN\" && grep -q '^WatchdogSec=' \"$UNIT_IN\" && grep -qx 'NotifyAccess=main' \"$UNIT_IN\""
+tap_check "the unit leaves guests running across a restart" sh -c "grep -qx 'KillMode=process' \"$UNIT_IN\" && grep -qx 'RuntimeDirectoryPreserve=yes' \"$UNIT_IN\""
+tap_check "the built unit names the configured sbindir" grep -q "^ExecStart=/.*/shoald\$" "$top_builddir/contrib/shoald.service"
+if command -v systemd-analyze >/dev/null; then
+	sed -e "s|@sbindir@|$(cd "$top_builddir/daemon" && pwd)|g" -e 's|@sysconfdir@|/etc|g' \
+		-e 's|@docdir@|/usr/share/doc/shoal|g' "$UNIT_IN" >"$tmp/shoald.service"
+	systemd-analyze verify "$tmp/shoald.service" >"$tmp/verify.out" 2>&1
+	tap_check "systemd-analyze verify accepts the unit" test $? -eq 0 -a ! -s "$tmp/verify.out"
+	[ -s "$tmp/verify.out" ] && tap_diag "$(cat "$tmp/verify.out")"
+else
+	tap_skip "systemd-analyze verify accepts the unit" "systemd-analyze is not installed"
+fi
+CONF=$top_srcdir/contrib/shoald.conf.example
+missing=
+for o in $("$SHOALD" --help | sed -n 's/^  --\([a-z-]*\)  .*/\1/p'); do
+	grep -q "^#$o = " "$CONF" || missing="$missing $o"
+done
+tap_check "shoald.conf.example documents every option of shoald --help${missing:+ (missing:$missing)}" test -z "$missing"
+sed 's/^#\([a-z-]* = \)/\1/' "$CONF" >"$tmp/shoald.conf"
+tap_check "and shoald --check takes its values" sh -c "\"$SHOALD\" --check --config=\"$tmp/shoald.conf\" >/dev/null"
+
+# ---- a daemon gone ----
+"$CTL" --socket "$SOCK" events -f >/dev/null 2>"$tmp/events-gone.err" &
+follower=$!
+sleep 0.3
+kill -9 "$shoald_pid" && wait "$shoald_pid" 2>/dev/null
+shoald_pid=
+wait "$follower"
+tap_check "events -f exits 3 when shoald goes away" test $? -eq 3
+tap_check "naming the socket" says events-gone err "shoald at $SOCK"
+tap_check "a stale socket (shoald killed) exits 3" run stale 3 ls
+tap_check "saying nothing listens on it" says stale err "nothing listens on it"
+tap_check "nothing this test started is left running" stop_all
+tap_done
