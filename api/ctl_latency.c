@@ -37,35 +37,47 @@ static void window_row(struct ctl_table *t, const char *name, const json_t *w)
 	                                                         : "no");
 }
 
+/*
+ * The server's buckets are fine (1/64 of an octave); for people they are
+ * gathered into half octaves, from the first to the last that has any.
+ */
+#define HALF_OCTAVES 64
+
 static void histogram(const json_t *buckets)
 {
-	long long most = 0;
+	long long count[HALF_OCTAVES] = {0}, most = 0;
+	int first = HALF_OCTAVES, last = -1, k;
 	const json_t *b;
 	size_t i;
 
-	json_array_foreach(buckets, i, b) if (ctl_jint(b, "count", 0) > most) most =
-	    ctl_jint(b, "count", 0);
+	json_array_foreach(buckets, i, b)
+	{
+		double lo = 0;
+		long long n = ctl_jint(b, "count", 0);
+
+		if (n <= 0 || ctl_jnum(b, "lo_us", &lo) < 0 || lo < 1)
+			continue;
+		k = (int)floor(2 * log2(lo));
+		k = k < 0 ? 0 : k >= HALF_OCTAVES ? HALF_OCTAVES - 1 : k;
+		count[k] += n;
+		first = k < first ? k : first;
+		last = k > last ? k : last;
+	}
+	for (k = first; k <= last; k++)
+		most = count[k] > most ? count[k] : most;
 	if (most <= 0) {
 		printf("histogram: no probes yet\n");
 		return;
 	}
 	printf("histogram of round trips:\n");
-	json_array_foreach(buckets, i, b)
-	{
-		long long n = ctl_jint(b, "count", 0);
+	for (k = first; k <= last; k++) {
 		char lo[32], hi[32], bar[BAR_WIDTH + 1];
-		double l = 0, h = 0;
-		int w;
+		int w = (int)ceil((double)count[k] * BAR_WIDTH / (double)most);
 
-		if (n <= 0)
-			continue;
-		ctl_jnum(b, "lo_us", &l);
-		ctl_jnum(b, "hi_us", &h);
-		w = (int)ceil((double)n * BAR_WIDTH / (double)most);
 		memset(bar, '#', (size_t)w);
 		bar[w] = '\0';
-		printf("  %10s - %-10s %-*s %lld\n", ctl_fmt_us(l, lo, sizeof(lo)),
-		       ctl_fmt_us(h, hi, sizeof(hi)), BAR_WIDTH, bar, n);
+		printf("  %10s - %-10s %-*s %lld\n", ctl_fmt_us(exp2(k / 2.0), lo, sizeof(lo)),
+		       ctl_fmt_us(exp2((k + 1) / 2.0), hi, sizeof(hi)), BAR_WIDTH, bar, count[k]);
 	}
 }
 

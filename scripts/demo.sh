@@ -1,40 +1,119 @@
 #!/bin/sh
-# shoal's main job, on the built-in KVM backend: boots the example guests
-# through the shoal-vmm tender, shows their output, boot times and probe
-# latency.  Installs what it needs first.
+# shoal's main job on the built-in KVM backend: start shoald, deploy a
+# fleet of example guests through its API with shoalctl, and show them
+# and their event-channel latency.  Installs what it needs first.
+#   scripts/demo.sh [--keep] [--fleet N]
+#     --keep     leave shoald and the fleet running (the socket is printed)
+#     --fleet N  how many latency-class guests (default 24)
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
+keep=0
+fleet=24
+while [ $# -gt 0 ]; do
+	case $1 in
+	--keep) keep=1 ;;
+	--fleet) fleet=$2; shift ;;
+	*) echo "usage: scripts/demo.sh [--keep] [--fleet N]" >&2; exit 2 ;;
+	esac
+	shift
+done
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh"
-cd "$build"
-vmm=daemon/vmm/shoal-vmm
-g=unikernel-rt/examples
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "demo: /dev/kvm is not usable here; guests need KVM" >&2
 	exit 1
 fi
 
-ms() { echo "$1 $2" | awk '{ printf "%.2f ms", ($2 - $1) / 1e6 }'; }
+demo=$build/demo
+g=$build/unikernel-rt/examples
+ctl() { "$build/api/shoalctl" --socket "$demo/run/shoald.sock" "$@"; }
+# Every guest's name (a name may come twice: the spec has it too).
+names() { ctl ls --json 2>/dev/null | tr ',{' '\n\n' | sed -n 's/^"name":"\([a-z0-9-]*\)"$/\1/p' | sort -u; }
+remove_all() {
+	for n in $(names); do
+		ctl rm "$n" >/dev/null 2>&1 || true
+	done
+	sleep 0.3
+}
 
-echo "== hello, booted cold through shoal-vmm"
+# A demo of its own: state and sockets under _build/demo, nothing in /var or /run.
+if [ -S "$demo/run/shoald.sock" ] && ctl host >/dev/null 2>&1; then
+	echo "== a shoald from an earlier demo still runs; removing its guests"
+	remove_all
+	pkill -TERM -f "shoald --state-dir=$demo/state" 2>/dev/null || true
+	sleep 0.5
+fi
+rm -rf "$demo"
+mkdir -p "$demo"
+echo "== starting shoald (state in $demo)"
+"$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
+	--vmm="$build/daemon/vmm/shoal-vmm" >"$demo/shoald.log" 2>&1 &
+pid=$!
+i=0
+until ctl host >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+		echo "demo: shoald did not start; its log:" >&2
+		cat "$demo/shoald.log" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
+
+cleanup() {
+	[ "$keep" = 1 ] && return
+	remove_all
+	kill $pid 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== deploying the fleet through the API"
 t0=$(date +%s%N)
-$vmm $g/hello.kvm from the shoal demo
+n=1
+deploys=
+while [ $n -le "$fleet" ]; do
+	ctl deploy --name "$(printf 'web-%02d' $n)" --image "$g/idle.kvm" --memory 8 --class latency \
+		--slo-us 500 >/dev/null &
+	deploys="$deploys $!"
+	n=$((n + 1))
+done
+# shellcheck disable=SC2086
+wait $deploys
 t1=$(date +%s%N)
-echo "   (start to exit, including the shell's fork: $(ms "$t0" "$t1"))"
+echo "   $fleet idle services (latency class) deployed and running in $(( (t1 - t0) / 1000000 )) ms"
+ctl deploy --name batch-1 --image "$g/spin.kvm" --memory 16 --class batch --arg 60000 --arg 5000 >/dev/null
+ctl deploy --name batch-2 --image "$g/spin.kvm" --memory 16 --class batch --arg 60000 --arg 5000 >/dev/null
+ctl deploy --name hello --image "$g/hello.kvm" --memory 8 --restart never --arg "from the shoal demo" >/dev/null
+ctl deploy --name wedged --image "$g/hang.kvm" --memory 8 --restart on-failure --arg 2 >/dev/null
+echo "   and 2 CPU-bound batch guests, a hello that exits, and a guest that wedges after 2 s"
+echo "== a bad deploy is refused with the reason (a hypercall with a bad pointer, then a non-ELF image)"
+ctl deploy --name badcall --image "$g/badcall.kvm" --memory 8 --restart never --arg ptr >/dev/null 2>&1 || true
+printf 'not an ELF image' >"$demo/junk.kvm"
+ctl deploy --name junk --image "$demo/junk.kvm" || true
 
-echo "== spin, a batch guest, for 600 ms"
-$vmm $g/spin.kvm 200 1000 600
-
-echo "== badcall, a guest passing a pointer outside its memory"
-$vmm $g/badcall.kvm ptr || echo "   (shoal-vmm exit status $?: bad hypercall)"
-
-echo "== crash, a guest dereferencing NULL"
-$vmm $g/crash.kvm null || echo "   (shoal-vmm exit status $?: guest fault)"
-
+echo "== letting the probes run for 6 s (10 a second per guest)"
+sleep 6
 echo
-echo "== boot times: hello, cold and warm, beside fork+exec+wait of /bin/true"
-bench/boot -n 100
+echo "== shoalctl ls"
+ctl ls
 echo
-echo "== probe round trips: idle through shoal-vmm beside a bare vCPU"
-bench/probe-floor -n 1000
+echo "== shoalctl top -n 1: guests by their 10 s p99 probe round trip"
+ctl top -n 1
+echo
+echo "== shoalctl latency web-01"
+ctl latency web-01
+echo
+echo "== hello's console, after it ended"
+ctl console hello
+echo
+echo "== the supervisor's events"
+ctl events --limit 200 | grep -E 'hung|exited|start_failed|restart' | tail -6 || true
+echo
+echo "== /metrics (Prometheus text), a few lines"
+curl -s --unix-socket "$demo/run/shoald.sock" http://localhost/metrics |
+	grep -E '^shoal_(guests\{state="running"\}|probes_sent_total|probe_misses_total|daemon_cpu_seconds_total)|^shoal_guest_probe_rtt_p99_seconds\{guest="web-01"' || true
+if [ "$keep" = 1 ]; then
+	echo
+	echo "shoald keeps running (pid $pid): $build/api/shoalctl --socket $demo/run/shoald.sock ls"
+fi
