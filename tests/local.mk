@@ -39,7 +39,7 @@ tests_unit_test_rt_heap_LDADD = $(CMOCKA_LIBS)
 # Integration: the real shoald with real guests, through its API.
 check_LIBRARIES = tests/lib/libtestlib.a
 tests_lib_libtestlib_a_SOURCES = tests/lib/httpc.c tests/lib/httpc.h tests/lib/shoald_run.c \
-	tests/lib/shoald_run.h tests/lib/sdapi.c tests/lib/sdapi.h tests/lib/tap.h
+	tests/lib/shoald_run.h tests/lib/sdapi.c tests/lib/sdapi.h tests/lib/sdtest.h tests/lib/tap.h
 tests_lib_libtestlib_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 TESTLIB = tests/lib/libtestlib.a $(JANSSON_LIBS)
 

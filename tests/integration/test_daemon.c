@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include "tests/lib/httpc.h"
-#include "tests/lib/sdapi.h"
-#include "tests/lib/shoald_run.h"
-#include "tests/lib/tap.h"
+#include "tests/lib/sdtest.h"
 
 #define FLEET 50
 
@@ -310,17 +308,7 @@ static void flood(void)
 
 int main(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		tap_skip_all("/dev/kvm is not available");
-	signal(SIGPIPE, SIG_IGN);
-	if (shoald_start(&sd, NULL) < 0) {
-		tap_ok(0, "shoald starts");
-		shoald_dump_log(&sd);
-		shoald_cleanup(&sd);
-		return tap_done();
-	}
-	tap_ok(1, "shoald starts and answers on its socket");
-	sdapi_use(sd.sock);
+	sdtest_begin(&sd, NULL);
 	hello_and_console();
 	fleet();
 	policies();
@@ -328,8 +316,5 @@ int main(void)
 	rollback();
 	stop_start_delete();
 	flood();
-	if (tap_failed)
-		shoald_dump_log(&sd);
-	shoald_cleanup(&sd);
-	return tap_done();
+	return sdtest_end(&sd);
 }

@@ -14,9 +14,7 @@
 #include <unistd.h>
 
 #include "tests/lib/httpc.h"
-#include "tests/lib/sdapi.h"
-#include "tests/lib/shoald_run.h"
-#include "tests/lib/tap.h"
+#include "tests/lib/sdtest.h"
 
 #define IDLE 20
 
@@ -246,23 +244,11 @@ static void after_restart(void)
 
 int main(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		tap_skip_all("/dev/kvm is not available");
-	signal(SIGPIPE, SIG_IGN);
-	if (shoald_start(&sd, NULL) < 0) {
-		tap_ok(0, "shoald starts");
-		shoald_dump_log(&sd);
-		shoald_cleanup(&sd);
-		return tap_done();
-	}
-	sdapi_use(sd.sock);
+	sdtest_begin(&sd, NULL);
 	idle_fleet();
 	bad_requests();
 	liveness();
 	metrics_page();
 	after_restart();
-	if (tap_failed)
-		shoald_dump_log(&sd);
-	shoald_cleanup(&sd);
-	return tap_done();
+	return sdtest_end(&sd);
 }
