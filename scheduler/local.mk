@@ -11,3 +11,11 @@ scheduler_libscheduler_a_SOURCES = \
 	scheduler/admit.c \
 	scheduler/plan.c
 
+# The simulator: a library (the tests and the bench link it too) and the
+# program around it.
+noinst_LIBRARIES += scheduler/libschedsim.a
+scheduler_libschedsim_a_SOURCES = scheduler/sim.h scheduler/simlib.c
+
+noinst_PROGRAMS += scheduler/sim
+scheduler_sim_SOURCES = scheduler/sim.c
+scheduler_sim_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a -lm
