@@ -100,7 +100,8 @@ double sched__cpu_load(const struct sched *s, unsigned c)
 
 double sched__cpu_score(const struct sched *s, unsigned c)
 {
-	return sched__cpu_load(s, c) + sched__cpu_vcpus(s, c) * s->cfg.assumed_use_latency;
+	/* The count is a tiebreak: measured use decides, idle guests still spread by number. */
+	return sched__cpu_load(s, c) + sched__cpu_vcpus(s, c) * s->cfg.assumed_use_latency / 10;
 }
 
 static enum sched_role home_role(enum sched_class cls)

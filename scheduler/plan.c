@@ -26,8 +26,9 @@ struct plan {
 	const struct sched_snapshot *snap;
 	struct sched_plan *out;
 	uint32_t period;
-	int grown;    /* the latency set grew in this plan (once at most) */
-	size_t ncand; /* cand[0 .. ncand) hold the violators; the rest is scratch */
+	int grown;                /* the latency set grew in this plan (once at most) */
+	size_t ncand;             /* cand[0 .. ncand) hold the violators; the rest is scratch */
+	double mean_latency_load; /* over the latency set, as the snapshot came */
 };
 
 static int full(const struct plan *p)
@@ -223,17 +224,13 @@ static int shift_batch(struct plan *p, size_t gi, unsigned v, int x, const char 
 	struct sched__gstate *e = &s->gs[gi];
 	struct sched_move *m;
 	unsigned weight = g->weight ? g->weight : s->cfg.weight_default;
-	char lb[24];
 	int t = -1;
 
 	if (!pinned(g))
 		t = batch_target(p, g, x);
 	if (t >= 0) {
 		m = pin(p, gi, v, x, t);
-		snprintf(m->reason, sizeof(m->reason), "%s", prefix);
-		sched__sayf(m->reason, sizeof(m->reason),
-		            "; batch guest %s using %.0f%% moves to batch cpu %d",
-		            sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g), t);
+		sched__sayf(m->reason, sizeof(m->reason), "%s: moves to batch cpu %d", prefix, t);
 		return 1;
 	}
 	if (e->demoted)
@@ -241,11 +238,8 @@ static int shift_batch(struct plan *p, size_t gi, unsigned v, int x, const char 
 	if (weight <= s->cfg.weight_low && g->policy == SCHED_POLICY_IDLE)
 		return 0;
 	m = add_move(p, weight > s->cfg.weight_low ? SCHED_MOVE_WEIGHT : SCHED_MOVE_POLICY, gi);
-	snprintf(m->reason, sizeof(m->reason), "%s", prefix);
-	sched__sayf(m->reason, sizeof(m->reason),
-	            "; batch guest %s using %.0f%% %s: ", sched__label(g, lb, sizeof(lb)),
-	            100 * sched__vcpu_use(s, g),
-	            pinned(g) ? "is pinned there by the operator" : "has no batch CPU to go to");
+	sched__sayf(m->reason, sizeof(m->reason), "%s: %s, ", prefix,
+	            pinned(g) ? "pinned there by the operator" : "no batch CPU has room for it");
 	if (m->kind == SCHED_MOVE_WEIGHT) {
 		m->weight = s->cfg.weight_low;
 		sched__sayf(m->reason, sizeof(m->reason), "weight %u -> %u", weight, m->weight);
@@ -392,7 +386,7 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 		m = add_move(p, SCHED_MOVE_CPU_ROLE, SCHED_NO_GUEST);
 		m->from_cpu = (int)x;
 		m->role = SCHED_ROLE_LATENCY;
-		snprintf(m->reason, sizeof(m->reason), "%s", prefix);
+		sched__sayf(m->reason, sizeof(m->reason), "%s", prefix);
 		if (least >= 0)
 			sched__sayf(m->reason, sizeof(m->reason),
 			            "; the least loaded latency CPU (cpu %d) is at %.2f", least,
@@ -486,8 +480,8 @@ static int bring_home(struct plan *p, const struct sched__group *grp)
 		if (t < 0)
 			break;
 		m = pin(p, gi, 0, (int)c, t);
-		snprintf(m->reason, sizeof(m->reason), "latency guest %s ",
-		         sched__label(g, lb, sizeof(lb)));
+		sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
+		            sched__label(g, lb, sizeof(lb)));
 		say_violation(p, gi, m->reason, sizeof(m->reason));
 		sched__sayf(m->reason, sizeof(m->reason),
 		            " on %s cpu %u (%u batch vCPUs): to latency cpu %d",
@@ -510,10 +504,20 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 {
 	struct sched *s = p->s;
 	unsigned c = grp->cpu;
-	double goal = sched__cpu_load(s, c) * (1.0 - s->cfg.relief);
+	double goal = sched__cpu_load(s, c) * (1.0 - s->cfg.relief), lowest;
 	size_t k, n = on_cpu(p, c, SCHED_CLASS_LATENCY, 0, p->ncand);
 	int moved = 0, cut;
 
+	/*
+	 * Not below the set's mean (plus the margin): that would only move
+	 * the crowding.  Unless the whole set is crowded (load_high): then
+	 * relief is what grows it.
+	 */
+	lowest = p->mean_latency_load + s->cfg.load_margin;
+	if (lowest > s->cfg.load_high)
+		lowest = s->cfg.load_high;
+	if (goal < lowest)
+		goal = lowest;
 	/* Carry on towards the goal of a relief cut short last period, not a new one from here. */
 	if (s->cpu[c].relief_at && s->cpu[c].relief_at + 1 == p->period)
 		goal = s->cpu[c].relief_goal;
@@ -543,11 +547,11 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 			return R_CUT;
 		}
 		if (t < 0)
-			break;
+			continue; /* a lighter one sees more of the load and may still gain */
 		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)c, t);
 		if (e->violating && e->over) {
-			snprintf(m->reason, sizeof(m->reason), "latency guest %s ",
-			         sched__label(g, lb, sizeof(lb)));
+			sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
+			            sched__label(g, lb, sizeof(lb)));
 			say_violation(p, gi, m->reason, sizeof(m->reason));
 			sched__sayf(m->reason, sizeof(m->reason), " on cpu %u", c);
 		} else {
@@ -603,6 +607,8 @@ static int clear_batch(struct plan *p, const struct sched__group *grp)
 				sched__sayf(why, sizeof(why),
 				            "; its SMT sibling cpu %u runs batch guest %s", x,
 				            sched__label(guest(p, gi), lb, sizeof(lb)));
+			sched__sayf(why, sizeof(why), " using %.0f%%",
+			            100 * sched__vcpu_use(s, guest(p, gi)));
 			acted |= shift_batch(p, gi, SCHED__SLOT_VCPU(slot), (int)x, why);
 			/* The sibling's own violators see the same change: they wait for it too. */
 			if (x != grp->cpu)
@@ -827,6 +833,14 @@ int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_
 		if (s->cpu[c].evacuating && !s->load[c].vcpus[SCHED_CLASS_BATCH])
 			s->cpu[c].evacuating = 0;
 
+	for (c = 0, k = 0; c < s->host.ncpus; c++) {
+		if (s->cpu[c].role == SCHED_ROLE_LATENCY) {
+			p.mean_latency_load += sched__cpu_load(s, c);
+			k++;
+		}
+	}
+	if (k)
+		p.mean_latency_load /= k;
 	ngroups = collect(&p);
 	for (k = 0; k < ngroups; k++) {
 		const struct sched__group *grp = &s->group[k];

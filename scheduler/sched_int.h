@@ -173,7 +173,8 @@ double sched__cpu_use(const struct sched *s, unsigned c);
 /* c's load: its use plus smt_weight times its SMT siblings' use. */
 double sched__cpu_load(const struct sched *s, unsigned c);
 
-/* What a latency vCPU looks for: the lower, the better (load plus a little per vCPU). */
+/* What a latency vCPU looks for: the lower, the better (load, plus a tenth of assumed_use_latency
+ * per vCPU). */
 double sched__cpu_score(const struct sched *s, unsigned c);
 
 /* Which CPU a vCPU should go to: see sched__pick(). */

@@ -62,7 +62,7 @@
 #define SCHED_NODES_MAX  64
 #define SCHED_VCPUS_MAX  32
 #define SCHED_NAME_MAX   63  /* a guest's name, without its NUL */
-#define SCHED_REASON_MAX 200 /* a reason sentence, with its NUL */
+#define SCHED_REASON_MAX 320 /* a reason sentence, with its NUL */
 
 /* ---- CPU sets ------------------------------------------------------ */
 
@@ -232,10 +232,10 @@ struct sched_config {
 	 * mostly idle guests on 64 CPUs) needs about 80 a CPU.  A vCPU not
 	 * measured yet counts as assumed_use_latency (0.01) or
 	 * assumed_use_batch (0.5) CPU; the latency spread also counts every
-	 * vCPU on a CPU at assumed_use_latency, so idle guests spread by
-	 * number.  First-fit fills a batch CPU up to batch_pack_use (1.0) CPU
-	 * of use.  A CPU's load is its use plus smt_weight (0.25) times its
-	 * SMT siblings' use.
+	 * vCPU on a CPU at a tenth of assumed_use_latency, so guests that
+	 * measure idle still spread by number.  First-fit fills a batch CPU up to batch_pack_use
+	 * (1.0) CPU of use.  A CPU's load is its use plus smt_weight (0.25) times its SMT siblings'
+	 * use.
 	 */
 	unsigned latency_vcpus_per_cpu;
 	unsigned batch_vcpus_per_cpu;
@@ -273,7 +273,9 @@ struct sched_config {
 	/*
 	 * Remedies.  A latency vCPU moves only to a CPU at least load_margin
 	 * (0.1) less loaded than what it sees where it is; off a crowded CPU
-	 * they move until its load fell by relief (0.5).  The latency set
+	 * they move until its load fell by relief (0.5), but not below the
+	 * latency set's mean load plus load_margin (lower would only move the
+	 * crowding elsewhere).  The latency set
 	 * grows when the least loaded latency CPU is at load_high (0.75) or
 	 * more.  Batch vCPUs on an SMT sibling of a violator's CPU are moved
 	 * off when they use batch_sibling_use (0.25) or more.  A batch guest
