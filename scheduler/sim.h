@@ -8,9 +8,10 @@
  * The latency model.  A probe to a latency guest on CPU c waits for the
  * other vCPUs there: each adds its CPU use times its time slice (a
  * latency vCPU runs short bursts, a batch vCPU whole slices; a lowered
- * weight or the idle policy scales that down), the sum grows by
- * 1 / (1 - use of c) as c fills up (capped at 10x), and busy SMT
- * siblings slow the whole round trip:
+ * weight scales that by weight / 100, the idle policy by 0.01), the sum
+ * grows by 1 / (1 - use of c) as c fills up (capped at 10x; batch use
+ * scaled the same way), and busy SMT siblings slow the whole round
+ * trip:
  *
  *   rtt = (base + wait * X) * (1 + smt_slowdown * sibling use) + jitter * X'
  *
@@ -138,6 +139,9 @@ const struct sched_plan *sim_plan(const struct sim *sim);
 struct sched_guest *sim_guests(struct sim *sim, size_t *n);
 /* Set a guest's true CPU use (the model's; the snapshot gets it with noise). */
 void sim_set_use(struct sim *sim, size_t guest, double use);
+/* "About none" over SLO: 0.1 % of the latency guests, rounded down. */
+size_t sim_tolerance(const struct sim *sim);
+
 /* Admissions refused while building (the host was full). */
 size_t sim_refused(const struct sim *sim);
 

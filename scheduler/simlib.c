@@ -42,6 +42,7 @@ struct sim {
 	uint32_t *scratch; /* one row */
 	double *wait_us;   /* per CPU: sum of use * slice * scale */
 	double *busy;      /* per CPU: sum of use */
+	double *queue;     /* per CPU: sum of use, batch vCPUs' scaled as their waits are */
 	unsigned period;
 	uint64_t rng;
 	struct sched_snapshot snap;
@@ -319,8 +320,9 @@ int sim_create(const struct sim_params *p, const struct sched_config *cfg, struc
 	sim->m = calloc(p->guests, sizeof(*sim->m));
 	sim->wait_us = calloc(sim->host.ncpus, sizeof(*sim->wait_us));
 	sim->busy = calloc(sim->host.ncpus, sizeof(*sim->busy));
+	sim->queue = calloc(sim->host.ncpus, sizeof(*sim->queue));
 	sim->scratch = calloc((size_t)LONG_PERIODS * p->probes_per_period, sizeof(*sim->scratch));
-	if (!sim->g || !sim->m || !sim->wait_us || !sim->busy || !sim->scratch)
+	if (!sim->g || !sim->m || !sim->wait_us || !sim->busy || !sim->queue || !sim->scratch)
 		goto out;
 	rc = admit_all(sim, why, len);
 	if (rc)
@@ -353,6 +355,7 @@ void sim_destroy(struct sim *sim)
 	free(sim->scratch);
 	free(sim->wait_us);
 	free(sim->busy);
+	free(sim->queue);
 	free(sim);
 }
 
@@ -407,8 +410,9 @@ static double batch_scale(const struct sched_guest *g)
 	double w = g->weight ? g->weight / 100.0 : 1.0;
 
 	if (g->policy == SCHED_POLICY_IDLE)
-		return 0.05;
-	return w < 0.05 ? 0.05 : w > 1 ? 1 : w;
+		return 0.01; /* SCHED_IDLE: weight 3 against 1024, and preempted by any waking vCPU
+		              */
+	return w < 0.01 ? 0.01 : w > 1 ? 1 : w;
 }
 
 static void swap_u32(uint32_t *a, uint32_t *b)
@@ -488,15 +492,16 @@ static void probe(struct sim *sim)
 
 	memset(sim->wait_us, 0, h->ncpus * sizeof(*sim->wait_us));
 	memset(sim->busy, 0, h->ncpus * sizeof(*sim->busy));
+	memset(sim->queue, 0, h->ncpus * sizeof(*sim->queue));
 	for (i = 0; i < sim->n; i++) {
 		const struct sched_guest *g = &sim->g[i];
-		double u = sim->m[i].use;
+		int lat = g->cls == SCHED_CLASS_LATENCY;
+		double u = sim->m[i].use, scale = lat ? 1 : batch_scale(g);
 
 		c = (unsigned)g->cpu[0];
 		sim->busy[c] += u;
-		sim->wait_us[c] +=
-		    u * (g->cls == SCHED_CLASS_LATENCY ? p->slice_latency_us
-		                                       : p->slice_batch_us * batch_scale(g));
+		sim->queue[c] += u * scale;
+		sim->wait_us[c] += u * scale * (lat ? p->slice_latency_us : p->slice_batch_us);
 	}
 	for (i = 0; i < sim->n; i++) {
 		struct sched_guest *g = &sim->g[i];
@@ -513,7 +518,7 @@ static void probe(struct sim *sim)
 			if (k != c)
 				sib += sim->busy[k];
 		sib = sib > 1 ? 1 : sib;
-		q = 1.0 / (1.0 - (sim->busy[c] < 0.9 ? sim->busy[c] : 0.9));
+		q = 1.0 / (1.0 - (sim->queue[c] < 0.9 ? sim->queue[c] : 0.9));
 		wait = (sim->wait_us[c] - m->use * p->slice_latency_us) * q;
 		if (wait < 0)
 			wait = 0;
@@ -664,6 +669,11 @@ void sim_set_use(struct sim *sim, size_t guest, double use)
 {
 	if (guest < sim->n)
 		sim->m[guest].use = use;
+}
+
+size_t sim_tolerance(const struct sim *sim)
+{
+	return sim->nlat / 1000;
 }
 
 size_t sim_refused(const struct sim *sim)
