@@ -46,3 +46,11 @@ tests_unit_test_sched_plan_LDADD = $(SCHED_TEST_LDADD)
 tests_unit_test_sched_sim_SOURCES = tests/unit/test_sched_sim.c tests/unit/sched_testlib.h
 tests_unit_test_sched_sim_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_sched_sim_LDADD = $(SCHED_TEST_LDADD)
+
+# Prints the time of one plan at 64 CPUs / 5,000 guests beside its
+# baselines; never pass/fail.
+noinst_PROGRAMS += bench/sched-plan
+bench_sched_plan_SOURCES = bench/sched-plan.c
+bench_sched_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+bench_sched_plan_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a bench/libbench.a \
+	daemon/vmm/libvmm.a -lm
