@@ -67,6 +67,32 @@ static void run(struct sim *sim, struct run *out)
 	}
 }
 
+/*
+ * The default model host (64 CPUs, 5,000 guests), `shared` batch guests
+ * found on latency CPUs, and the disturbances (a NULL-terminated list);
+ * *x is allocated for run().
+ */
+static struct sim *prepare(unsigned shared, const char *const *disturb, struct run **x)
+{
+	struct sim_params p;
+	char why[128];
+
+	sim_params_default(&p);
+	p.shared = shared;
+	for (; *disturb; disturb++)
+		if (sim_parse_disturb(&p, *disturb, why, sizeof(why)))
+			fail_msg("%s", why);
+	*x = calloc(1, sizeof(**x));
+	assert_non_null(*x);
+	return make(&p);
+}
+
+static void finish(struct sim *sim, struct run *x)
+{
+	sim_destroy(sim);
+	free(x);
+}
+
 static size_t peak_over(const struct run *x, unsigned from)
 {
 	size_t peak = 0;
@@ -80,40 +106,30 @@ static size_t peak_over(const struct run *x, unsigned from)
 
 static void steady_host_makes_no_moves(void **state)
 {
-	struct sim_params p;
-	struct sim *sim;
-	struct run *x = calloc(1, sizeof(*x));
+	static const char *const none[] = {NULL};
+	struct run *x;
+	struct sim *sim = prepare(0, none, &x);
 	unsigned i;
 
 	(void)state;
-	assert_non_null(x);
-	sim_params_default(&p);
-	sim = make(&p);
 	run(sim, x);
 	assert_int_equal(x->moves, 0);
 	for (i = 0; i < PERIODS; i++)
 		assert_int_equal(x->r[i].over_slo, 0);
 	print_message("# steady, 64 CPUs, 5000 guests: %zu moves in %d periods\n", x->moves,
 	              PERIODS);
-	sim_destroy(sim);
-	free(x);
+	finish(sim, x);
 }
 
 static void batch_hogs_on_latency_cpus_settle(void **state)
 {
-	struct sim_params p;
-	struct sim *sim;
-	struct run *x = calloc(1, sizeof(*x));
+	static const char *const hog[] = {"hog:10:40", NULL};
+	struct run *x;
+	struct sim *sim = prepare(40, hog, &x);
 	unsigned settled, i;
 	size_t before = 0;
-	char why[128];
 
 	(void)state;
-	assert_non_null(x);
-	sim_params_default(&p);
-	p.shared = 40;
-	assert_int_equal(sim_parse_disturb(&p, "hog:10:40", why, sizeof(why)), 0);
-	sim = make(&p);
 	run(sim, x);
 	for (i = 0; i < 9; i++)
 		before += x->r[i].over_slo;
@@ -131,26 +147,19 @@ static void batch_hogs_on_latency_cpus_settle(void **state)
 	/* Once settled, it stays quiet. */
 	for (i = settled; i < PERIODS; i++)
 		assert_int_equal(x->r[i].moves, 0);
-	sim_destroy(sim);
-	free(x);
+	finish(sim, x);
 }
 
 static void pinned_hogs_are_demoted_not_moved(void **state)
 {
-	struct sim_params p;
-	struct sim *sim;
-	struct run *x = calloc(1, sizeof(*x));
+	static const char *const hog[] = {"hog:10:20", NULL};
+	struct run *x;
+	struct sim *sim = prepare(20, hog, &x);
 	struct sched_guest *g;
 	size_t n, i, pinned = 0;
 	unsigned settled;
-	char why[128];
 
 	(void)state;
-	assert_non_null(x);
-	sim_params_default(&p);
-	p.shared = 20;
-	assert_int_equal(sim_parse_disturb(&p, "hog:10:20", why, sizeof(why)), 0);
-	sim = make(&p);
 	/* The operator pinned half of the batch guests found on latency CPUs where they are. */
 	g = sim_guests(sim, &n);
 	for (i = 0; i < n && pinned < 10; i++) {
@@ -171,24 +180,17 @@ static void pinned_hogs_are_demoted_not_moved(void **state)
 	assert_int_equal(x->policies, 10);
 	assert_int_equal(x->oscillations, 0);
 	assert_true(settled >= 10 && settled <= 10 + TWO_ROUNDS);
-	sim_destroy(sim);
-	free(x);
+	finish(sim, x);
 }
 
 static void a_latency_surge_settles(void **state)
 {
-	struct sim_params p;
-	struct sim *sim;
-	struct run *x = calloc(1, sizeof(*x));
+	static const char *const surge[] = {"surge:10:4:5:0.15", "calm:45", NULL};
+	struct run *x;
+	struct sim *sim = prepare(0, surge, &x);
 	unsigned settled;
-	char why[128];
 
 	(void)state;
-	assert_non_null(x);
-	sim_params_default(&p);
-	assert_int_equal(sim_parse_disturb(&p, "surge:10:4:5:0.15", why, sizeof(why)), 0);
-	assert_int_equal(sim_parse_disturb(&p, "calm:45", why, sizeof(why)), 0);
-	sim = make(&p);
 	run(sim, x);
 	settled = sim_settled_at(x->r, PERIODS, 10, sim_tolerance(sim));
 	print_message(
@@ -198,23 +200,17 @@ static void a_latency_surge_settles(void **state)
 	assert_true(peak_over(x, 10) > 100);
 	assert_true(settled >= 10 && settled <= 10 + TWO_ROUNDS);
 	assert_int_equal(x->oscillations, 0);
-	sim_destroy(sim);
-	free(x);
+	finish(sim, x);
 }
 
 static void an_overload_no_placement_fixes_stays_put(void **state)
 {
-	struct sim_params p;
-	struct sim *sim;
-	struct run *x = calloc(1, sizeof(*x));
-	char why[128];
+	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
+	static const char *const overload[] = {"surge:10:46:30:0.03", NULL};
+	struct run *x;
+	struct sim *sim = prepare(0, overload, &x);
 
 	(void)state;
-	assert_non_null(x);
-	sim_params_default(&p);
-	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
-	assert_int_equal(sim_parse_disturb(&p, "surge:10:46:30:0.03", why, sizeof(why)), 0);
-	sim = make(&p);
 	run(sim, x);
 	print_message("# host-wide overload: peak %zu over SLO, %zu moves\n", peak_over(x, 10),
 	              x->moves);
@@ -222,8 +218,7 @@ static void an_overload_no_placement_fixes_stays_put(void **state)
 	assert_true(x->moves <= 16);
 	assert_int_equal(x->oscillations, 0);
 	assert_int_equal(x->r[PERIODS - 1].batch_cpus, 16);
-	sim_destroy(sim);
-	free(x);
+	finish(sim, x);
 }
 
 static void the_same_seed_gives_the_same_run(void **state)
