@@ -323,10 +323,10 @@ static int evacuate(struct plan *p, unsigned x, size_t at)
 		if (t < 0)
 			continue;
 		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)x, t);
-		snprintf(m->reason, sizeof(m->reason),
-		         "cpu %u joined the latency set; batch guest %s using %.0f%% moves to "
-		         "batch cpu %d",
-		         x, sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g), t);
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "cpu %u joined the latency set; batch guest %s using %.0f%% moves to "
+		            "batch cpu %d",
+		            x, sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g), t);
 	}
 	if (!s->load[x].vcpus[SCHED_CLASS_BATCH])
 		s->cpu[x].evacuating = 0;
