@@ -27,11 +27,14 @@
  *                on its node, and from then on list it in every snapshot
  *                with those CPUs as its current ones, started or not.
  *   each period  (about 1 s) fill a snapshot of every guest with its
- *                current CPUs, CPU use and latency windows; sched_plan();
- *                apply and log the moves in order; sched_plan_free().
- *                The plan assumes its moves are applied; a move that
- *                fails shows up in the next snapshot and is planned
- *                again after the cooldown.
+ *                current CPUs, CPU use, weight, class policy and latency
+ *                windows; sched_plan(); apply the moves in order (pin,
+ *                weight, policy; a CPU role change is only logged), log
+ *                each with its reason, show them and sched_cpu_role() in
+ *                /v1/placement; sched_plan_free().  The plan assumes its
+ *                moves are applied: the next snapshot must show them.
+ *                A move that failed shows in the next snapshot as not
+ *                made and is planned again after the cooldown.
  *
  * The policy in short (details at each knob of struct sched_config):
  * CPUs are Dom0's, latency CPUs or batch CPUs; whole SMT cores go to one
@@ -43,14 +46,17 @@
  * periods over its SLO and leaves it only below SLO * (1 - exit_margin).
  * For the CPU of a violating guest it first moves batch guests off the
  * CPU and its SMT siblings (or lowers their weight, then their class
- * policy, when they are pinned or have nowhere to go); failing that it
- * moves the heaviest violating latency guests to clearly less loaded
- * latency CPUs, and when every latency CPU is loaded it takes a core from
- * the batch set.  Then the CPU and the moved guests are left alone for a
- * cooldown, so the latency windows can show the effect; a guest moved
- * again before it recovered waits twice as long each time; no guest is
- * moved back to a CPU it left within return_periods; operator-pinned
- * guests never change CPU; at most moves_max moves a period.
+ * policy, when they are pinned or have nowhere to go); a violator found
+ * outside the latency set is brought into it; a crowded latency CPU
+ * sheds its heaviest latency vCPUs (violating or not: a guest's own use
+ * does not delay its own probes) to clearly less loaded latency CPUs,
+ * and when every latency CPU is loaded the latency set takes a core from
+ * the batch set, if the batch set can spare it.  Then the CPU and the
+ * moved guests are left alone for a cooldown, so the latency windows can
+ * show the effect; a guest moved again before it recovered waits twice
+ * as long each time; no guest is moved back to a CPU it left within
+ * return_periods; operator-pinned guests never change CPU; at most
+ * moves_max moves a period.
  */
 #ifndef SHOAL_SCHEDULER_H
 #define SHOAL_SCHEDULER_H
@@ -275,12 +281,14 @@ struct sched_config {
 	 * (0.1) less loaded than what it sees where it is; off a crowded CPU
 	 * they move until its load fell by relief (0.5), but not below the
 	 * latency set's mean load plus load_margin (lower would only move the
-	 * crowding elsewhere).  The latency set
-	 * grows when the least loaded latency CPU is at load_high (0.75) or
-	 * more.  Batch vCPUs on an SMT sibling of a violator's CPU are moved
-	 * off when they use batch_sibling_use (0.25) or more.  A batch guest
-	 * that cannot be moved off gets weight_low (10, from weight_default
-	 * 100, cgroup v2's cpu.weight scale), then the idle policy.
+	 * crowding elsewhere; capped at load_high).  The latency set grows
+	 * when the least loaded latency CPU is at load_high (0.75) or more
+	 * and the batch CPUs left could carry the batch load at
+	 * batch_pack_use each.  Batch vCPUs on an SMT sibling of a
+	 * violator's CPU are moved off when they use batch_sibling_use (0.25)
+	 * or more.  A batch guest that cannot be moved off gets weight_low
+	 * (10, from weight_default 100, cgroup v2's cpu.weight scale), then
+	 * the idle policy.
 	 */
 	double load_margin;
 	double relief;
@@ -315,7 +323,11 @@ int sched_create(const struct sched_host *host, const struct sched_config *cfg, 
 /* Free s (NULL is fine). */
 void sched_destroy(struct sched *s);
 
-/* A CPU's current role (SCHED_ROLE_DOM0 for a number the host does not have). */
+/*
+ * A CPU's current role (SCHED_ROLE_DOM0 for a number the host does not
+ * have).  The split changes in sched_admit() (an empty core lent) and
+ * sched_plan() (the latency set grown).
+ */
 enum sched_role sched_cpu_role(const struct sched *s, unsigned cpu);
 
 /* Number of plans made so far (the period counter the cooldowns count in). */
@@ -325,8 +337,7 @@ uint32_t sched_periods(const struct sched *s);
 
 enum sched_refusal {
 	SCHED_ADMITTED = 0,
-	SCHED_REFUSE_BAD_GUEST, /* -EINVAL: the request is malformed (0 vCPUs, no memory, no name,
-	                           ...) */
+	SCHED_REFUSE_BAD_GUEST,    /* -EINVAL: the request is malformed (0 vCPUs, no name, ...) */
 	SCHED_REFUSE_BAD_SNAPSHOT, /* -EINVAL: a snapshot entry is malformed */
 	SCHED_REFUSE_EXISTS,       /* -EEXIST: a guest with this id and name is in the snapshot */
 	SCHED_REFUSE_NO_SUCH_CPU,  /* -EINVAL: a pinned CPU the host does not have */
@@ -411,8 +422,11 @@ struct sched_plan {
  * -EINVAL with out->error for a malformed snapshot (an entry out of
  * range, a duplicate guest, a now_ns earlier than the last plan's),
  * -ENOSPC for more guests or vCPUs than guests_max/vcpus_max, -ENOMEM.
- * On failure s is unchanged and out->moves is NULL.  Cost: O(guests +
- * vCPUs + CPUs log CPUs + moves * CPUs); no allocation but the moves.
+ * On failure s is unchanged and out->moves is NULL.  Cost: one pass
+ * over the guests and their vCPUs, sorts of the violators and of the
+ * vCPUs of the CPUs remedied, O(CPUs) per move: O(n log n), about
+ * 0.3 ms at 64 CPUs / 5,000 guests (bench/sched-plan).  No allocation
+ * but the moves.
  */
 int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_plan *out);
 
