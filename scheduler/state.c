@@ -305,7 +305,7 @@ static void split(struct sched *s)
 			total++;
 		}
 	}
-	lat = (unsigned)lround(s->cfg.latency_share * total);
+	lat = (unsigned)(s->cfg.latency_share * total + 0.5);
 	if (total > s->cfg.batch_cores_min && lat > total - s->cfg.batch_cores_min)
 		lat = total - s->cfg.batch_cores_min;
 	if (lat < s->cfg.latency_cores_min)
