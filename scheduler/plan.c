@@ -1,0 +1,884 @@
+/*
+ * Re-placement: one control period's plan.  The guests' latency windows
+ * update each latency guest's hysteresis; the guests in violation are
+ * grouped by the CPU their vCPU 0 runs on (the runtime answers the probe
+ * there, so that CPU is what its latency speaks of), the CPUs are taken
+ * worst first, and each gets the cheapest remedy that addresses its
+ * cause: batch vCPUs off the CPU and its SMT siblings, then latency
+ * guests off a crowded CPU, growing the latency set when every latency
+ * CPU is crowded.  A CPU that got its remedy, and every guest moved, is
+ * left alone for a cooldown: the 10 s windows need that long to show
+ * what the move did, and acting on stale windows is how a policy
+ * thrashes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched_int.h"
+
+/* What a CPU's remedy came to. */
+enum { R_NONE, R_DONE, R_CUT };
+
+struct plan {
+	struct sched *s;
+	const struct sched_snapshot *snap;
+	struct sched_plan *out;
+	uint32_t period;
+	int grown;                /* the latency set grew in this plan (once at most) */
+	size_t ncand;             /* cand[0 .. ncand) hold the violators; the rest is scratch */
+	double mean_latency_load; /* over the latency set, as the snapshot came */
+};
+
+static int full(const struct plan *p)
+{
+	return p->out->nmoves >= p->s->cfg.moves_max;
+}
+
+static const struct sched_guest *guest(const struct plan *p, size_t i)
+{
+	return &p->snap->guests[i];
+}
+
+static int pinned(const struct sched_guest *g)
+{
+	return sched__cpuset_any(&g->pin);
+}
+
+static struct sched_move *add_move(struct plan *p, enum sched_move_kind kind, size_t gi)
+{
+	struct sched_move *m = &p->out->moves[p->out->nmoves++];
+
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->guest = gi;
+	m->from_cpu = -1;
+	m->to_cpu = -1;
+	if (gi != SCHED_NO_GUEST) {
+		m->guest_id = guest(p, gi)->id;
+		memcpy(m->guest_name, guest(p, gi)->name, sizeof(m->guest_name));
+	}
+	return m;
+}
+
+/* ---- Hysteresis ---- */
+
+static const struct sched_window *window_of(const struct sched *s, const struct sched_guest *g)
+{
+	if ((uint64_t)g->win_short.samples + g->win_short.misses >= s->cfg.min_samples)
+		return &g->win_short;
+	if ((uint64_t)g->win_long.samples + g->win_long.misses >= s->cfg.min_samples)
+		return &g->win_long;
+	return NULL;
+}
+
+static int missing(const struct sched *s, const struct sched_window *w)
+{
+	return (double)w->misses > s->cfg.miss_ratio_max * ((double)w->samples + w->misses);
+}
+
+/*
+ * Entry needs enter_periods judged periods over the SLO in a row; exit
+ * needs p99 at or below SLO * (1 - exit_margin).  Between the two the
+ * state stays as it was, so a guest hovering at its SLO neither enters
+ * nor leaves on every wobble.  A period without enough samples changes
+ * nothing.
+ */
+static void judge(const struct sched *s, const struct sched_guest *g, struct sched__gstate *e)
+{
+	const struct sched_window *w = window_of(s, g);
+	int miss, under;
+
+	e->over = 0;
+	if (!w)
+		return;
+	miss = missing(s, w);
+	e->over = miss || w->p99_us > g->slo_us;
+	under = !miss && w->p99_us <= (double)g->slo_us * (1.0 - s->cfg.exit_margin);
+	if (e->over) {
+		if (e->over_periods < UINT32_MAX)
+			e->over_periods++;
+		if (e->over_periods >= s->cfg.enter_periods)
+			e->violating = 1;
+		return;
+	}
+	e->over_periods = 0;
+	if (under) {
+		e->violating = 0;
+		e->strikes = 0;
+	}
+}
+
+/* How far over its SLO, for ordering: p99 / SLO, 10 for missed probes, at most 10. */
+static double badness(const struct sched *s, const struct sched_guest *g)
+{
+	const struct sched_window *w = window_of(s, g);
+	double r;
+
+	if (!w || missing(s, w))
+		return 10;
+	r = (double)w->p99_us / g->slo_us;
+	return r > 10 ? 10 : r;
+}
+
+/* "p99 1840 us over SLO 1000 us for 3 periods" */
+static void say_violation(const struct plan *p, size_t gi, char *buf, size_t len)
+{
+	const struct sched_guest *g = guest(p, gi);
+	const struct sched_window *w = window_of(p->s, g);
+	const struct sched__gstate *e = &p->s->gs[gi];
+
+	if (!w)
+		return;
+	if (missing(p->s, w))
+		sched__sayf(buf, len, "%u of %u probes missed", w->misses, w->samples + w->misses);
+	else
+		sched__sayf(buf, len, "%sp99 %u us over SLO %u us",
+		            w == &g->win_long ? "60 s " : "", w->p99_us, g->slo_us);
+	sched__sayf(buf, len, " for %u periods", e->over_periods);
+}
+
+/* "latency guest a-17 p99 1840 us over SLO 1000 us for 3 periods (and 11 more on cpu 3)" */
+static void say_group(const struct plan *p, const struct sched__group *grp, char *buf, size_t len)
+{
+	char lb[24];
+
+	buf[0] = 0;
+	sched__sayf(buf, len, "latency guest %s ",
+	            sched__label(guest(p, grp->worst), lb, sizeof(lb)));
+	say_violation(p, grp->worst, buf, len);
+	if (grp->n > 1)
+		sched__sayf(buf, len, " (and %u more on cpu %u)", grp->n - 1, grp->cpu);
+	else
+		sched__sayf(buf, len, " on cpu %u", grp->cpu);
+}
+
+/* ---- Moves ---- */
+
+static void cool(const struct sched *s, struct sched__gstate *e, uint32_t period, int strike)
+{
+	unsigned shift = e->strikes < s->cfg.backoff_max ? e->strikes : s->cfg.backoff_max;
+
+	if (!strike)
+		shift = 0;
+	e->cooldown_until = period + (s->cfg.cooldown_periods << shift);
+	if (strike && e->strikes < UINT32_MAX)
+		e->strikes++;
+}
+
+/* Pin vCPU v of guest gi from cpu `from` to `to`, keeping loads and history up to date. */
+static struct sched_move *pin(struct plan *p, size_t gi, unsigned v, int from, int to)
+{
+	struct sched *s = p->s;
+	const struct sched_guest *g = guest(p, gi);
+	struct sched__gstate *e = &s->gs[gi];
+	struct sched_move *m = add_move(p, SCHED_MOVE_PIN, gi);
+
+	m->vcpu = v;
+	m->from_cpu = from;
+	m->to_cpu = to;
+	sched__load_move(s, g->cls, sched__vcpu_use(s, g), from, to);
+	e->moved_mask |= 1u << v;
+	if (v == 0) {
+		e->left_cpu[1] = e->left_cpu[0];
+		e->left_at[1] = e->left_at[0];
+		e->left_cpu[0] = (int16_t)from;
+		e->left_at[0] = p->period;
+	}
+	cool(s, e, p->period, g->cls == SCHED_CLASS_LATENCY);
+	return m;
+}
+
+/* A batch CPU for vCPU v of batch guest g leaving cpu `from`, or -1. */
+static int batch_target(const struct plan *p, const struct sched_guest *g, int from)
+{
+	struct sched__want w;
+	int t = -1;
+
+	memset(&w, 0, sizeof(w));
+	w.cls = SCHED_CLASS_BATCH;
+	w.role = SCHED_ROLE_BATCH;
+	w.exclude = from;
+	w.apart = 1;
+	w.use = sched__vcpu_use(p->s, g);
+	w.node = g->node;
+	if (g->node >= 0)
+		t = sched__pick(p->s, &w);
+	w.node = -1;
+	if (t < 0)
+		t = sched__pick(p->s, &w);
+	return t;
+}
+
+/*
+ * Get batch vCPU v of guest gi (on cpu x) out of a latency guest's way:
+ * to a batch CPU, or, pinned or with nowhere to go, a lower weight and
+ * then the idle policy.  prefix says why; returns 1 when it did
+ * something, 0 when nothing is left to do.
+ */
+static int shift_batch(struct plan *p, size_t gi, unsigned v, int x, const char *prefix)
+{
+	struct sched *s = p->s;
+	const struct sched_guest *g = guest(p, gi);
+	struct sched__gstate *e = &s->gs[gi];
+	struct sched_move *m;
+	unsigned weight = g->weight ? g->weight : s->cfg.weight_default;
+	int t = -1;
+
+	if (!pinned(g))
+		t = batch_target(p, g, x);
+	if (t >= 0) {
+		m = pin(p, gi, v, x, t);
+		sched__sayf(m->reason, sizeof(m->reason), "%s: moves to batch cpu %d", prefix, t);
+		return 1;
+	}
+	if (e->demoted)
+		return 1;
+	if (weight <= s->cfg.weight_low && g->policy == SCHED_POLICY_IDLE)
+		return 0;
+	m = add_move(p, weight > s->cfg.weight_low ? SCHED_MOVE_WEIGHT : SCHED_MOVE_POLICY, gi);
+	sched__sayf(m->reason, sizeof(m->reason), "%s: %s, ", prefix,
+	            pinned(g) ? "pinned there by the operator" : "no batch CPU has room for it");
+	if (m->kind == SCHED_MOVE_WEIGHT) {
+		m->weight = s->cfg.weight_low;
+		sched__sayf(m->reason, sizeof(m->reason), "weight %u -> %u", weight, m->weight);
+	} else {
+		m->policy = SCHED_POLICY_IDLE;
+		sched__sayf(m->reason, sizeof(m->reason), "weight already %u, class policy -> idle",
+		            weight);
+	}
+	e->demoted = 1;
+	cool(s, e, p->period, 0);
+	return 1;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct sched__cand *x = a, *y = b;
+
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/*
+ * The vCPUs of class cls still on cpu x (those moved in this plan
+ * skipped) using at least min_use, into cand[at ..], heaviest first.
+ * Returns how many.  Callers nest: each passes an `at` past what it
+ * still reads (cand holds twice vcpus_max).
+ */
+static size_t on_cpu(struct plan *p, unsigned x, enum sched_class cls, double min_use, size_t at)
+{
+	struct sched *s = p->s;
+	const struct sched__load *l = &s->load[x];
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < l->n; i++) {
+		uint32_t slot = s->slot[l->first + i];
+		size_t gi = SCHED__SLOT_GUEST(slot);
+		const struct sched_guest *g = guest(p, gi);
+		double u;
+
+		if (g->cls != cls || (s->gs[gi].moved_mask >> SCHED__SLOT_VCPU(slot) & 1))
+			continue;
+		u = sched__vcpu_use(s, g);
+		if (u < min_use)
+			continue;
+		s->cand[at + n].key = -u;
+		s->cand[at + n].slot = slot;
+		s->cand[at + n].cpu = (int16_t)x;
+		n++;
+	}
+	qsort(s->cand + at, n, sizeof(*s->cand), cmp_cand);
+	return n;
+}
+
+/*
+ * Move the batch vCPUs off cpu x, which joined the latency set.  Those
+ * with nowhere to go stay, and x stays evacuating (no latency guest is
+ * moved there) until they are gone.
+ */
+static int evacuate(struct plan *p, unsigned x, size_t at)
+{
+	struct sched *s = p->s;
+	size_t k, n = on_cpu(p, x, SCHED_CLASS_BATCH, 0, at);
+	char lb[24];
+
+	for (k = 0; k < n; k++) {
+		uint32_t slot = s->cand[at + k].slot;
+		size_t gi = SCHED__SLOT_GUEST(slot);
+		const struct sched_guest *g = guest(p, gi);
+		struct sched_move *m;
+		int t;
+
+		if (full(p))
+			return R_CUT;
+		if (pinned(g))
+			continue;
+		t = batch_target(p, g, (int)x);
+		if (t < 0)
+			continue;
+		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)x, t);
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "cpu %u joined the latency set; batch guest %s using %.0f%% moves to "
+		            "batch cpu %d",
+		            x, sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g), t);
+	}
+	if (!s->load[x].vcpus[SCHED_CLASS_BATCH])
+		s->cpu[x].evacuating = 0;
+	return R_DONE;
+}
+
+/*
+ * Every latency CPU is crowded: take the batch core with the fewest
+ * batch vCPUs (on cpu c's node if it can) into the latency set and start
+ * moving its batch vCPUs off.  At most once a plan, never below
+ * batch_cores_min.  Returns R_DONE, R_NONE (not possible) or R_CUT (no
+ * room in the plan for the role changes).
+ */
+static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
+{
+	struct sched *s = p->s;
+	const struct sched__core *core;
+	struct sched__want w;
+	double batch_use = 0;
+	unsigned i, x;
+	int k, least;
+
+	if (p->grown || sched__cores_with_role(s, SCHED_ROLE_BATCH) <= s->cfg.batch_cores_min)
+		return R_NONE;
+	/* Only when the least loaded latency CPU with room is crowded too. */
+	memset(&w, 0, sizeof(w));
+	w.cls = SCHED_CLASS_LATENCY;
+	w.role = SCHED_ROLE_LATENCY;
+	w.node = -1;
+	w.exclude = (int)c;
+	w.apart = 1;
+	least = sched__pick(s, &w);
+	if (least >= 0 && sched__cpu_load(s, (unsigned)least) < s->cfg.load_high)
+		return R_NONE;
+	k = sched__find_core(s, SCHED_ROLE_BATCH, (int)s->host.cpu[c].node, 0);
+	if (k < 0)
+		return R_NONE;
+	core = &s->core[k];
+	/* Not when the batch CPUs left could not carry the batch load: that only moves the
+	 * overload. */
+	for (x = 0; x < s->host.ncpus; x++)
+		if (s->cpu[x].role == SCHED_ROLE_BATCH)
+			batch_use += sched__cpu_use(s, x);
+	if (batch_use > (sched__cpus_with_role(s, SCHED_ROLE_BATCH) - (unsigned)core->guest_cpus) *
+	                    s->cfg.batch_pack_use)
+		return R_NONE;
+	if (p->out->nmoves + (unsigned)core->guest_cpus > s->cfg.moves_max)
+		return R_CUT;
+	p->grown = 1;
+	sched__set_core_role(s, (unsigned)k, SCHED_ROLE_LATENCY);
+	for (i = 0; i < core->n; i++) {
+		struct sched_move *m;
+
+		x = s->core_cpu[core->first + i];
+		if (s->host.cpu[x].dom0)
+			continue;
+		m = add_move(p, SCHED_MOVE_CPU_ROLE, SCHED_NO_GUEST);
+		m->from_cpu = (int)x;
+		m->role = SCHED_ROLE_LATENCY;
+		sched__sayf(m->reason, sizeof(m->reason), "%s", prefix);
+		if (least >= 0)
+			sched__sayf(m->reason, sizeof(m->reason),
+			            "; the least loaded latency CPU (cpu %d) is at %.2f", least,
+			            sched__cpu_load(s, (unsigned)least));
+		else
+			sched__sayf(m->reason, sizeof(m->reason), "; no latency CPU has room");
+		sched__sayf(m->reason, sizeof(m->reason), ": cpu %u joins the latency set", x);
+		s->cpu[x].evacuating = s->load[x].vcpus[SCHED_CLASS_BATCH] > 0;
+	}
+	for (i = 0; i < core->n; i++) {
+		x = s->core_cpu[core->first + i];
+		if (s->cpu[x].evacuating && evacuate(p, x, at) == R_CUT)
+			break;
+	}
+	return R_DONE;
+}
+
+/*
+ * A latency CPU for latency guest gi leaving cpu c where the others
+ * load it to `others`: the least loaded one, on the guest's node if that
+ * is good enough, that is at least load_margin less loaded (any with
+ * room when others is negative).  -1 when there is none.
+ */
+static int latency_target(const struct plan *p, size_t gi, unsigned c, double others)
+{
+	const struct sched *s = p->s;
+	const struct sched_guest *g = guest(p, gi);
+	struct sched__want w;
+	int t, pass;
+
+	memset(&w, 0, sizeof(w));
+	w.cls = SCHED_CLASS_LATENCY;
+	w.role = SCHED_ROLE_LATENCY;
+	w.exclude = (int)c;
+	w.left = &s->gs[gi];
+	w.period = p->period;
+	w.apart = sched__apart(s);
+	for (pass = 0; pass < 2; pass++) {
+		w.node = pass ? -1 : g->node >= 0 ? g->node : (int)s->host.cpu[c].node;
+		t = sched__pick(s, &w);
+		if (t >= 0 &&
+		    (others < 0 || sched__cpu_load(s, (unsigned)t) + s->cfg.load_margin <= others))
+			return t;
+	}
+	return -1;
+}
+
+/* A latency target for guest gi leaving c, growing the latency set when there is none. */
+static int target_or_grow(struct plan *p, const struct sched__group *grp, size_t gi, double others,
+                          size_t at, int *cut)
+{
+	char prefix[SCHED_REASON_MAX];
+	int t = latency_target(p, gi, grp->cpu, others);
+
+	*cut = 0;
+	if (t >= 0)
+		return t;
+	say_group(p, grp, prefix, sizeof(prefix));
+	if (grow(p, grp->cpu, prefix, at) == R_CUT || full(p)) {
+		*cut = 1;
+		return -1;
+	}
+	return latency_target(p, gi, grp->cpu, others);
+}
+
+/*
+ * Violating latency guests on a CPU outside the latency set (a batch or
+ * Dom0 CPU, where the daemon found them): each that may move goes to the
+ * least loaded latency CPU.
+ */
+static int bring_home(struct plan *p, const struct sched__group *grp)
+{
+	struct sched *s = p->s;
+	unsigned c = grp->cpu, k;
+	int moved = 0, cut;
+
+	for (k = 0; k < grp->n; k++) {
+		size_t gi = SCHED__SLOT_GUEST(s->cand[grp->first + k].slot);
+		const struct sched_guest *g = guest(p, gi);
+		struct sched_move *m;
+		char lb[24];
+		int t;
+
+		if (pinned(g))
+			continue;
+		if (full(p))
+			return R_CUT;
+		t = target_or_grow(p, grp, gi, -1, p->ncand, &cut);
+		if (cut)
+			return R_CUT;
+		if (t < 0)
+			break;
+		m = pin(p, gi, 0, (int)c, t);
+		sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
+		            sched__label(g, lb, sizeof(lb)));
+		say_violation(p, gi, m->reason, sizeof(m->reason));
+		sched__sayf(m->reason, sizeof(m->reason),
+		            " on %s cpu %u (%u batch vCPUs): to latency cpu %d",
+		            sched_role_str(s->cpu[c].role), c, s->load[c].vcpus[SCHED_CLASS_BATCH],
+		            t);
+		moved = 1;
+	}
+	return moved ? R_DONE : R_NONE;
+}
+
+/*
+ * A crowded latency CPU: move latency vCPUs off it, heaviest first,
+ * until its load fell by `relief`.  The heaviest are moved whether or
+ * not they violate themselves (a guest's own use does not delay its own
+ * probes, so the one crowding a CPU is often fine): one heavy guest moved
+ * relieves every guest there.  A vCPU moves only to a CPU at least
+ * load_margin less loaded than what it sees here.
+ */
+static int relieve(struct plan *p, const struct sched__group *grp)
+{
+	struct sched *s = p->s;
+	unsigned c = grp->cpu;
+	double goal = sched__cpu_load(s, c) * (1.0 - s->cfg.relief), lowest;
+	size_t k, n = on_cpu(p, c, SCHED_CLASS_LATENCY, 0, p->ncand);
+	int moved = 0, cut;
+
+	/*
+	 * Not below the set's mean (plus the margin): that would only move
+	 * the crowding.  Unless the whole set is crowded (load_high): then
+	 * relief is what grows it.
+	 */
+	lowest = p->mean_latency_load + s->cfg.load_margin;
+	if (lowest > s->cfg.load_high)
+		lowest = s->cfg.load_high;
+	if (goal < lowest)
+		goal = lowest;
+	/* Carry on towards the goal of a relief cut short last period, not a new one from here. */
+	if (s->cpu[c].relief_at && s->cpu[c].relief_at + 1 == p->period)
+		goal = s->cpu[c].relief_goal;
+	for (k = 0; k < n; k++) {
+		uint32_t slot = s->cand[p->ncand + k].slot;
+		size_t gi = SCHED__SLOT_GUEST(slot);
+		const struct sched_guest *g = guest(p, gi);
+		const struct sched__gstate *e = &s->gs[gi];
+		double u = sched__vcpu_use(s, g), load = sched__cpu_load(s, c);
+		struct sched_move *m;
+		char lb[24];
+		int t;
+
+		if (load <= goal)
+			break;
+		if (pinned(g) || p->period < e->cooldown_until)
+			continue;
+		if (full(p)) {
+			s->cpu[c].relief_goal = goal;
+			s->cpu[c].relief_at = p->period;
+			return R_CUT;
+		}
+		t = target_or_grow(p, grp, gi, load - u, p->ncand + n, &cut);
+		if (cut) {
+			s->cpu[c].relief_goal = goal;
+			s->cpu[c].relief_at = p->period;
+			return R_CUT;
+		}
+		if (t < 0)
+			continue; /* a lighter one sees more of the load and may still gain */
+		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)c, t);
+		if (e->violating && e->over) {
+			sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
+			            sched__label(g, lb, sizeof(lb)));
+			say_violation(p, gi, m->reason, sizeof(m->reason));
+			sched__sayf(m->reason, sizeof(m->reason), " on cpu %u", c);
+		} else {
+			say_group(p, grp, m->reason, sizeof(m->reason));
+			sched__sayf(m->reason, sizeof(m->reason),
+			            "; latency guest %s using %.0f%% moves off",
+			            sched__label(g, lb, sizeof(lb)), 100 * u);
+		}
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "; cpu %u is crowded (load %.2f, %u vCPUs), cpu %d has load %.2f", c,
+		            load, sched__cpu_vcpus(s, c) + 1, t,
+		            sched__cpu_load(s, (unsigned)t) - u);
+		moved = 1;
+	}
+	return moved ? R_DONE : R_NONE;
+}
+
+/*
+ * Batch vCPUs on cpu c, and those on its SMT siblings using at least
+ * batch_sibling_use, are the usual cause of a latency guest's wait: its
+ * wake-up queues behind a vCPU that runs whole time slices.
+ */
+static int clear_batch(struct plan *p, const struct sched__group *grp)
+{
+	struct sched *s = p->s;
+	const struct sched__core *core = &s->core[s->cpu_core[grp->cpu]];
+	char prefix[SCHED_REASON_MAX], lb[24];
+	int acted = 0, waiting = 0;
+	unsigned i;
+
+	say_group(p, grp, prefix, sizeof(prefix));
+	for (i = 0; i < core->n; i++) {
+		unsigned x = s->core_cpu[core->first + i];
+		size_t k, n = on_cpu(p, x, SCHED_CLASS_BATCH,
+		                     x == grp->cpu ? 0 : s->cfg.batch_sibling_use, p->ncand);
+
+		for (k = 0; k < n; k++) {
+			uint32_t slot = s->cand[p->ncand + k].slot;
+			size_t gi = SCHED__SLOT_GUEST(slot);
+			char why[SCHED_REASON_MAX];
+
+			if (full(p))
+				return R_CUT;
+			if (p->period < s->gs[gi].cooldown_until) {
+				waiting = 1; /* moved or demoted lately: let that show first */
+				continue;
+			}
+			snprintf(why, sizeof(why), "%s", prefix);
+			if (x == grp->cpu)
+				sched__sayf(why, sizeof(why), "; cpu %u shared with batch guest %s",
+				            x, sched__label(guest(p, gi), lb, sizeof(lb)));
+			else
+				sched__sayf(why, sizeof(why),
+				            "; its SMT sibling cpu %u runs batch guest %s", x,
+				            sched__label(guest(p, gi), lb, sizeof(lb)));
+			sched__sayf(why, sizeof(why), " using %.0f%%",
+			            100 * sched__vcpu_use(s, guest(p, gi)));
+			acted |= shift_batch(p, gi, SCHED__SLOT_VCPU(slot), (int)x, why);
+			/* The sibling's own violators see the same change: they wait for it too. */
+			if (x != grp->cpu)
+				s->cpu[x].settle_until = p->period + s->cfg.cooldown_periods;
+		}
+	}
+	return acted || waiting ? R_DONE : R_NONE;
+}
+
+static int any_pinned(const struct plan *p, const struct sched__group *grp)
+{
+	unsigned k;
+
+	for (k = 0; k < grp->n; k++)
+		if (pinned(guest(p, SCHED__SLOT_GUEST(p->s->cand[grp->first + k].slot))))
+			return 1;
+	return 0;
+}
+
+static int remedy(struct plan *p, const struct sched__group *grp)
+{
+	int home = p->s->cpu[grp->cpu].role == SCHED_ROLE_LATENCY, r = R_NONE, rb;
+
+	if (!home) {
+		/* A latency guest outside the latency set: bring it home. */
+		r = bring_home(p, grp);
+		if (r == R_CUT || (r == R_DONE && !any_pinned(p, grp)))
+			return r;
+	}
+	rb = clear_batch(p, grp);
+	if (rb != R_NONE)
+		return rb;
+	if (home)
+		return relieve(p, grp);
+	return r;
+}
+
+/* ---- The plan ---- */
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct sched__group *x = a, *y = b;
+
+	if (x->severity != y->severity)
+		return x->severity > y->severity ? -1 : 1;
+	return x->cpu < y->cpu ? -1 : x->cpu > y->cpu;
+}
+
+/*
+ * Carry each guest's history over into gs_next in snapshot order, found
+ * by (id, name).  A duplicate is an error; gs and index are untouched
+ * until the caller swaps.
+ */
+static int remember(struct sched *s, const struct sched_snapshot *snap, char *why, size_t len)
+{
+	size_t i, mask = s->index_mask;
+
+	memset(s->index_next, 0, (mask + 1) * sizeof(*s->index_next));
+	for (i = 0; i < snap->nguests; i++) {
+		const struct sched_guest *g = &snap->guests[i];
+		struct sched__gstate *n = &s->gs_next[i];
+		uint64_t h = sched__key_hash(g->id, g->name);
+		const struct sched__gstate *old = NULL;
+		size_t pos;
+
+		for (pos = h & mask; s->index_next[pos]; pos = (pos + 1) & mask) {
+			const struct sched__gstate *d = &s->gs_next[s->index_next[pos] - 1];
+
+			if (d->hash == h && d->id == g->id && !strcmp(d->name, g->name)) {
+				char lb[24];
+
+				sched__sayf(
+				    why, len,
+				    "snapshot guest %zu (%s): the same id and name as guest %u", i,
+				    sched__label(g, lb, sizeof(lb)), s->index_next[pos] - 1);
+				return -EINVAL;
+			}
+		}
+		s->index_next[pos] = (uint32_t)(i + 1);
+		for (pos = h & mask; s->index[pos]; pos = (pos + 1) & mask) {
+			const struct sched__gstate *d = &s->gs[s->index[pos] - 1];
+
+			if (d->hash == h && d->id == g->id && !strcmp(d->name, g->name)) {
+				old = d;
+				break;
+			}
+		}
+		if (old) {
+			*n = *old;
+		} else {
+			memset(n, 0, sizeof(*n));
+			n->left_cpu[0] = n->left_cpu[1] = -1;
+			n->id = g->id;
+			n->hash = h;
+			memcpy(n->name, g->name, sizeof(n->name));
+		}
+		n->over = 0;
+		n->demoted = 0;
+		n->moved_mask = 0;
+	}
+	return 0;
+}
+
+static void swap_memory(struct sched *s, size_t n)
+{
+	struct sched__gstate *t = s->gs;
+	uint32_t *ti = s->index;
+
+	s->gs = s->gs_next;
+	s->gs_next = t;
+	s->index = s->index_next;
+	s->index_next = ti;
+	s->ngs = n;
+}
+
+/*
+ * Judge every latency guest and collect the violators that may be acted
+ * upon now into cand[], grouped by CPU (heaviest first within a CPU).
+ * Returns the number of groups in s->group.
+ */
+static unsigned collect(struct plan *p)
+{
+	struct sched *s = p->s;
+	struct sched_plan_stats *st = &p->out->stats;
+	unsigned ngroups = 0;
+	size_t i, k;
+
+	p->ncand = 0;
+	for (i = 0; i < p->snap->nguests; i++) {
+		const struct sched_guest *g = guest(p, i);
+		struct sched__gstate *e = &s->gs[i];
+		int c = g->cpu[0];
+
+		if (g->cls != SCHED_CLASS_LATENCY)
+			continue;
+		st->latency_guests++;
+		judge(s, g, e);
+		st->over_slo += e->over;
+		st->violating += e->violating;
+		if (!e->violating || !e->over || c < 0)
+			continue;
+		if (p->period < e->cooldown_until || p->period < s->cpu[c].settle_until) {
+			st->cooling++;
+			continue;
+		}
+		s->cand[p->ncand].key = -sched__vcpu_use(s, g);
+		s->cand[p->ncand].slot = SCHED__SLOT(i, 0);
+		s->cand[p->ncand].cpu = (int16_t)c;
+		p->ncand++;
+	}
+	qsort(s->cand, p->ncand, sizeof(*s->cand), cmp_cand);
+	for (k = 0; k < p->ncand; k++) {
+		size_t gi = SCHED__SLOT_GUEST(s->cand[k].slot);
+		struct sched__group *grp = &s->group[ngroups ? ngroups - 1 : 0];
+		double b = badness(s, guest(p, gi));
+
+		if (!ngroups || grp->cpu != (unsigned)s->cand[k].cpu) {
+			grp = &s->group[ngroups++];
+			grp->cpu = (unsigned)s->cand[k].cpu;
+			grp->first = (unsigned)k;
+			grp->n = 0;
+			grp->severity = 0;
+			grp->worst = gi;
+		}
+		if (b > badness(s, guest(p, grp->worst)))
+			grp->worst = gi;
+		grp->severity += b;
+		grp->n++;
+	}
+	qsort(s->group, ngroups, sizeof(*s->group), cmp_group);
+	return ngroups;
+}
+
+int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_plan *out)
+{
+	struct plan p;
+	unsigned ngroups, k, c;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!s || !snap) {
+		sched__sayf(out->error, sizeof(out->error), "sched_plan: s and snap are required");
+		return -EINVAL;
+	}
+	if (snap->nguests > s->cfg.guests_max) {
+		sched__sayf(out->error, sizeof(out->error),
+		            "snapshot: %zu guests; the state was made for %zu", snap->nguests,
+		            s->cfg.guests_max);
+		return -ENOSPC;
+	}
+	rc = sched__check_snapshot(s, snap, out->error, sizeof(out->error));
+	if (rc)
+		return rc;
+	if (s->have_now && snap->now_ns < s->now_ns) {
+		sched__sayf(out->error, sizeof(out->error),
+		            "snapshot: now_ns %llu is before the last plan's %llu",
+		            (unsigned long long)snap->now_ns, (unsigned long long)s->now_ns);
+		return -EINVAL;
+	}
+	out->moves = calloc(s->cfg.moves_max, sizeof(*out->moves));
+	if (!out->moves)
+		return -ENOMEM;
+	rc = remember(s, snap, out->error, sizeof(out->error));
+	if (rc) {
+		sched_plan_free(out);
+		return rc;
+	}
+
+	/* From here on nothing fails. */
+	swap_memory(s, snap->nguests);
+	memset(&p, 0, sizeof(p));
+	p.s = s;
+	p.snap = snap;
+	p.out = out;
+	p.period = s->period + 1;
+	out->stats.period = p.period;
+	out->stats.guests = snap->nguests;
+	sched__load_build(s, snap, 1);
+	for (c = 0; c < s->host.ncpus; c++)
+		if (s->cpu[c].evacuating && !s->load[c].vcpus[SCHED_CLASS_BATCH])
+			s->cpu[c].evacuating = 0;
+
+	for (c = 0, k = 0; c < s->host.ncpus; c++) {
+		if (s->cpu[c].role == SCHED_ROLE_LATENCY) {
+			p.mean_latency_load += sched__cpu_load(s, c);
+			k++;
+		}
+	}
+	if (k)
+		p.mean_latency_load /= k;
+	ngroups = collect(&p);
+	for (k = 0; k < ngroups; k++) {
+		const struct sched__group *grp = &s->group[k];
+
+		if (full(&p)) {
+			out->stats.deferred++;
+			continue;
+		}
+		switch (remedy(&p, grp)) {
+		case R_DONE:
+			s->cpu[grp->cpu].settle_until = p.period + s->cfg.cooldown_periods;
+			break;
+		case R_NONE:
+			out->stats.unremedied += grp->n;
+			break;
+		default:
+			out->stats.deferred++;
+			break;
+		}
+	}
+	/* Finish moving batch vCPUs off CPUs that joined the latency set. */
+	for (c = 0; c < s->host.ncpus && !full(&p); c++)
+		if (s->cpu[c].evacuating)
+			evacuate(&p, c, p.ncand);
+
+	out->stats.latency_cpus = sched__cpus_with_role(s, SCHED_ROLE_LATENCY);
+	out->stats.batch_cpus = sched__cpus_with_role(s, SCHED_ROLE_BATCH);
+	s->period = p.period;
+	s->now_ns = snap->now_ns;
+	s->have_now = 1;
+	return 0;
+}
+
+void sched_plan_free(struct sched_plan *p)
+{
+	if (!p)
+		return;
+	free(p->moves);
+	p->moves = NULL;
+	p->nmoves = 0;
+}

@@ -1,0 +1,796 @@
+/*
+ * Unit tests of re-placement: which move a violating guest's CPU gets
+ * and the reason it carries (batch guests off the CPU or its SMT
+ * sibling, lower weight then idle policy for pinned ones, a crowded CPU
+ * relieved, a guest outside the latency set brought home, the latency
+ * set grown), hysteresis on entry and exit, a guest hovering at its SLO,
+ * operator pins, the cap on moves, cooldowns, and snapshots refused
+ * without a change to the state.
+ *
+ * The host: 16 CPUs in 8 SMT cores (siblings 8 apart), Dom0 on core 0;
+ * latency CPUs 1-5 and 9-13, batch CPUs 6, 7, 14 and 15.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sched_testlib.h"
+
+static struct world *host16(void)
+{
+	struct world *w = world_new(16, 1, 2, 2, 65536);
+
+	world_start(w);
+	return w;
+}
+
+static void pin_to(struct sched_guest *g, unsigned cpu)
+{
+	sched_cpuset_add(&g->pin, cpu);
+}
+
+/* Periods until the plan has a move, at most max; the plan is then the one with moves. */
+static unsigned periods_until_move(struct world *w, unsigned max)
+{
+	unsigned i;
+
+	for (i = 1; i <= max; i++) {
+		world_period_ok(w);
+		if (w->plan.nmoves)
+			return i;
+	}
+	return 0;
+}
+
+static void violating_guest_gets_a_move_with_its_reason(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t l = world_put(w, SCHED_CLASS_LATENCY, "l-1", 3, 0.01);
+
+	(void)state;
+	world_put(w, SCHED_CLASS_BATCH, "b-7", 3, 0.95);
+	set_p99(&w->g[l], 1840);
+	world_period_ok(w);
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	assert_int_equal(w->plan.stats.over_slo, 1);
+	assert_int_equal(w->plan.stats.violating, 0);
+	world_period_ok(w);
+	assert_int_equal(w->plan.stats.violating, 1);
+	assert_int_equal(w->plan.nmoves, 1);
+	m = find_move(w, SCHED_MOVE_PIN, "b-7");
+	assert_non_null(m);
+	assert_int_equal(m->from_cpu, 3);
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_BATCH);
+	assert_int_equal(m->guest, 1);
+	assert_int_equal(m->guest_id, 2);
+	assert_reason(m->reason,
+	              "latency guest l-1 p99 1840 us over SLO 1000 us for 3 periods on cpu 3");
+	assert_reason(m->reason,
+	              "; cpu 3 shared with batch guest b-7 using 95%: moves to batch cpu 6");
+	/* Its window still shows the past: the CPU is left to settle. */
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	assert_int_equal(w->plan.stats.cooling, 1);
+	world_free(w);
+}
+
+static void crowded_cpu_is_relieved_heaviest_first(void **state)
+{
+	struct world *w = host16();
+	size_t k, i;
+	char name[16];
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "h-%zu", i);
+		world_put(w, SCHED_CLASS_LATENCY, name, 3, 0.2);
+	}
+	world_put(w, SCHED_CLASS_LATENCY, "v-0", 3, 0.01);
+	world_put(w, SCHED_CLASS_LATENCY, "v-1", 3, 0.01);
+	world_p99(w, 500);
+	set_p99(&w->g[4], 3000);
+	set_p99(&w->g[5], 3000);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	/* Load 0.82 down to at most half: the three heaviest go, healthy or not. */
+	assert_int_equal(w->plan.nmoves, 3);
+	for (k = 0; k < 3; k++) {
+		const struct sched_move *m = &w->plan.moves[k];
+
+		snprintf(name, sizeof(name), "h-%zu", k);
+		assert_string_equal(m->guest_name, name);
+		assert_int_equal(m->from_cpu, 3);
+		assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
+		assert_reason(m->reason, "latency guest v-0 p99 3000 us over SLO 1000 us for 3 "
+		                         "periods (and 1 more on cpu 3)");
+		assert_reason(m->reason, "moves off; cpu 3 is crowded");
+	}
+	assert_reason(w->plan.moves[0].reason, "crowded (load 0.82, 6 vCPUs)");
+	assert_null(find_move(w, SCHED_MOVE_PIN, "v-0"));
+	world_free(w);
+}
+
+static void heavy_violator_moves_to_a_less_loaded_cpu(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t v, i;
+
+	(void)state;
+	v = world_put(w, SCHED_CLASS_LATENCY, "v", 3, 0.3);
+	for (i = 0; i < 4; i++)
+		world_put(w, SCHED_CLASS_LATENCY, "n", 3, 0.1);
+	world_p99(w, 400);
+	set_p99(&w->g[v], 2500);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	m = &w->plan.moves[0];
+	assert_string_equal(m->guest_name, "v");
+	assert_reason(
+	    m->reason,
+	    "latency guest v p99 2500 us over SLO 1000 us for 3 periods on cpu 3; cpu 3 is "
+	    "crowded (load 0.70, 5 vCPUs), cpu 1 has load 0.00");
+	assert_int_equal(w->g[v].cpu[0], 1);
+	world_free(w);
+}
+
+static void hog_on_an_smt_sibling_is_moved(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+
+	(void)state;
+	world_put(w, SCHED_CLASS_LATENCY, "l-1", 3, 0.01);
+	world_put(w, SCHED_CLASS_BATCH, "hog", 11, 0.9);
+	world_put(w, SCHED_CLASS_BATCH, "light", 11, 0.1);
+	world_p99(w, 100);
+	set_p99(&w->g[0], 2000);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	assert_int_equal(w->plan.nmoves, 1);
+	m = find_move(w, SCHED_MOVE_PIN, "hog");
+	assert_non_null(m);
+	assert_int_equal(m->from_cpu, 11);
+	assert_reason(
+	    m->reason,
+	    "its SMT sibling cpu 11 runs batch guest hog using 90%: moves to batch cpu 6");
+	assert_null(find_move(w, SCHED_MOVE_PIN, "light"));
+	world_free(w);
+}
+
+static void pinned_batch_guest_gets_weight_then_idle_policy(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t b, l;
+	unsigned i, first = 0, second = 0, away = 0;
+
+	(void)state;
+	l = world_put(w, SCHED_CLASS_LATENCY, "l-1", 3, 0.01);
+	b = world_put(w, SCHED_CLASS_BATCH, "b-p", 3, 0.95);
+	pin_to(&w->g[b], 3);
+	set_p99(&w->g[l], 5000);
+	for (i = 1; i <= 40; i++) {
+		world_period_ok(w);
+		assert_null(find_move(w, SCHED_MOVE_PIN, "b-p"));
+		if ((m = find_move(w, SCHED_MOVE_WEIGHT, "b-p")) != NULL) {
+			assert_int_equal(m->weight, 10);
+			assert_reason(
+			    m->reason,
+			    "b-p using 95%: pinned there by the operator, weight 100 -> 10");
+			first = i;
+		}
+		if ((m = find_move(w, SCHED_MOVE_POLICY, "b-p")) != NULL) {
+			assert_int_equal(m->policy, SCHED_POLICY_IDLE);
+			assert_reason(m->reason, "weight already 10, class policy -> idle");
+			second = i;
+		}
+		if (find_move(w, SCHED_MOVE_PIN, "l-1"))
+			away = i;
+	}
+	assert_int_equal(first, 3);
+	assert_int_equal(second, 3 + 12);
+	/* Nothing left to lower: the latency guest leaves the CPU it cannot have. */
+	assert_int_equal(away, 3 + 24);
+	assert_int_equal(w->g[b].cpu[0], 3);
+	assert_int_equal(w->g[b].weight, 10);
+	assert_int_equal(w->g[b].policy, SCHED_POLICY_IDLE);
+	world_free(w);
+}
+
+static void operator_pinned_latency_guests_never_move(void **state)
+{
+	struct world *w = host16();
+	size_t i, k;
+	unsigned p;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		world_put(w, SCHED_CLASS_LATENCY, "pinned", 3, 0.2);
+		pin_to(&w->g[i], 3);
+	}
+	world_p99(w, 4000);
+	for (p = 1; p <= 40; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+		if (p == 3)
+			assert_int_equal(w->plan.stats.unremedied, 5);
+	}
+	/* With one that may move, only that one moves. */
+	world_put(w, SCHED_CLASS_LATENCY, "free", 3, 0.01);
+	set_p99(&w->g[5], 4000);
+	for (p = 1; p <= 40; p++) {
+		world_period_ok(w);
+		for (k = 0; k < w->plan.nmoves; k++)
+			assert_string_equal(w->plan.moves[k].guest_name, "free");
+	}
+	for (i = 0; i < 5; i++)
+		assert_int_equal(w->g[i].cpu[0], 3);
+	assert_int_not_equal(w->g[5].cpu[0], 3);
+	world_free(w);
+}
+
+/* A latency guest at 0.01 on cpu 3 beside a healthy 0.8 one; the rest of the latency set empty. */
+static struct world *crowded_pair(size_t *guest)
+{
+	struct world *w = host16();
+
+	world_put(w, SCHED_CLASS_LATENCY, "heavy", 3, 0.8);
+	pin_to(&w->g[0], 3);
+	*guest = world_put(w, SCHED_CLASS_LATENCY, "g", 3, 0.01);
+	world_p99(w, 300);
+	return w;
+}
+
+static void entry_needs_enter_periods_in_a_row(void **state)
+{
+	static const uint32_t p99[] = {1500, 1500, 800, 1500, 1500, 1500};
+	size_t g, i;
+	struct world *w = crowded_pair(&g);
+
+	(void)state;
+	for (i = 0; i < sizeof(p99) / sizeof(p99[0]); i++) {
+		set_p99(&w->g[g], p99[i]);
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, i == 5 ? 1 : 0);
+	}
+	assert_reason(w->plan.moves[0].reason, "for 3 periods");
+	world_free(w);
+}
+
+static void exit_needs_the_margin(void **state)
+{
+	static const struct {
+		uint32_t p99;
+		size_t violating, over;
+	} steps[] = {
+	    {1200, 0, 1}, {1200, 0, 1}, {1200, 1, 1}, {950, 1, 0},
+	    {905, 1, 0},  {1200, 1, 1}, {890, 0, 0},  {1200, 0, 1},
+	};
+	struct world *w = host16();
+	size_t i;
+
+	(void)state;
+	/* Pinned and alone: nothing to do, so only the hysteresis shows. */
+	world_put(w, SCHED_CLASS_LATENCY, "g", 3, 0.01);
+	pin_to(&w->g[0], 3);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		set_p99(&w->g[0], steps[i].p99);
+		world_period_ok(w);
+		assert_int_equal(w->plan.stats.violating, steps[i].violating);
+		assert_int_equal(w->plan.stats.over_slo, steps[i].over);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	world_free(w);
+}
+
+static void alternating_at_the_slo_never_moves(void **state)
+{
+	size_t g;
+	struct world *w = crowded_pair(&g);
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		set_p99(&w->g[g], i % 2 ? 950 : 1050);
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	world_free(w);
+}
+
+/* Every vCPU 0 move of the run, to check that none goes back. */
+struct history {
+	int16_t left[WORLD_GUESTS][64];
+	unsigned nleft[WORLD_GUESTS];
+	unsigned moves[WORLD_GUESTS];
+};
+
+static void record(const struct world *w, struct history *h)
+{
+	size_t k, j;
+
+	for (k = 0; k < w->plan.nmoves; k++) {
+		const struct sched_move *m = &w->plan.moves[k];
+
+		if (m->kind != SCHED_MOVE_PIN)
+			continue;
+		for (j = 0; j < h->nleft[m->guest]; j++)
+			if (h->left[m->guest][j] == m->to_cpu)
+				fail_msg("%s moved back to cpu %d", m->guest_name, m->to_cpu);
+		h->left[m->guest][h->nleft[m->guest]++ % 64] = (int16_t)m->from_cpu;
+		h->moves[m->guest]++;
+	}
+}
+
+static void hovering_guest_does_not_ping_pong(void **state)
+{
+	struct world *w = host16();
+	struct history *h = calloc(1, sizeof(*h));
+	uint64_t rng = 42;
+	size_t g, i, total = 0;
+	unsigned p;
+
+	(void)state;
+	assert_non_null(h);
+	g = world_put(w, SCHED_CLASS_LATENCY, "hover", 3, 0.01);
+	for (i = 0; i < 5; i++)
+		world_put(w, SCHED_CLASS_LATENCY, "heavy", 3, 0.15);
+	world_p99(w, 300);
+	for (p = 0; p < 200; p++) {
+		/* p99 within 3 % of the SLO, whatever the placement does. */
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		set_p99(&w->g[g], 970 + (uint32_t)(rng >> 33) % 61);
+		world_period_ok(w);
+		record(w, h);
+	}
+	for (i = 0; i < w->n; i++) {
+		assert_true(h->moves[i] <= 1);
+		total += h->moves[i];
+	}
+	assert_true(h->moves[g] <= 1);
+	assert_true(total <= 6);
+	free(h);
+	world_free(w);
+}
+
+static void moves_are_capped_per_period(void **state)
+{
+	struct world *w = world_new(64, 2, 2, 2, 1 << 18);
+	unsigned c, done = 0, p;
+	size_t i, hogs = 0;
+
+	(void)state;
+	w->cfg.moves_max = 4;
+	world_start(w);
+	for (c = 0; c < 64 && hogs < 20; c++) {
+		if (sched_cpu_role(w->s, c) != SCHED_ROLE_LATENCY)
+			continue;
+		world_put(w, SCHED_CLASS_LATENCY, "l", (int)c, 0.01);
+		world_put(w, SCHED_CLASS_BATCH, "hog", (int)c, 0.95);
+		hogs++;
+	}
+	world_p99(w, 5000);
+	for (p = 1; p <= 10; p++) {
+		world_period_ok(w);
+		assert_true(w->plan.nmoves <= 4);
+		if (p == 3) {
+			assert_int_equal(w->plan.nmoves, 4);
+			assert_int_equal(w->plan.stats.deferred, 16);
+		}
+		done += (unsigned)w->plan.nmoves;
+	}
+	assert_int_equal(done, 20);
+	for (i = 0; i < w->n; i++)
+		if (w->g[i].cls == SCHED_CLASS_BATCH)
+			assert_int_equal(sched_cpu_role(w->s, (unsigned)w->g[i].cpu[0]),
+			                 SCHED_ROLE_BATCH);
+	world_free(w);
+}
+
+/* Make cpu crowded with a pinned healthy guest, so only g can leave. */
+static void crowd(struct world *w, int cpu)
+{
+	size_t k = world_put(w, SCHED_CLASS_LATENCY, "crowd", cpu, 0.9);
+
+	pin_to(&w->g[k], (unsigned)cpu);
+	set_p99(&w->g[k], 300);
+}
+
+static void cooldown_is_respected_and_backs_off(void **state)
+{
+	struct world *w = host16();
+	size_t g;
+	unsigned p, moves[3], n = 0;
+	int first_cpu;
+
+	(void)state;
+	crowd(w, 3);
+	g = world_put(w, SCHED_CLASS_LATENCY, "g", 3, 0.01);
+	set_p99(&w->g[g], 3000);
+	first_cpu = 3;
+	for (p = 1; p <= 60 && n < 3; p++) {
+		world_period_ok(w);
+		if (!find_move(w, SCHED_MOVE_PIN, "g"))
+			continue;
+		moves[n++] = p;
+		assert_int_not_equal(w->g[g].cpu[0], first_cpu);
+		/* Wherever it goes, make that crowded too: it stays in violation. */
+		crowd(w, w->g[g].cpu[0]);
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(moves[0], 3);
+	assert_int_equal(moves[1], 3 + 12);      /* cooldown */
+	assert_int_equal(moves[2], 3 + 12 + 24); /* doubled: the move did not help */
+	world_free(w);
+}
+
+static void violator_outside_the_latency_set_is_brought_home(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+
+	(void)state;
+	world_put(w, SCHED_CLASS_LATENCY, "lost", 6, 0.01);
+	world_put(w, SCHED_CLASS_BATCH, "b-1", 6, 0.5);
+	world_p99(w, 100);
+	set_p99(&w->g[0], 9000);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	m = find_move(w, SCHED_MOVE_PIN, "lost");
+	assert_non_null(m);
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
+	assert_reason(m->reason, "on batch cpu 6 (1 batch vCPUs): to latency cpu");
+	assert_null(find_move(w, SCHED_MOVE_PIN, "b-1"));
+	world_free(w);
+}
+
+static void latency_set_grows_when_every_latency_cpu_is_loaded(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	unsigned c;
+	size_t v, k, roles = 0;
+
+	(void)state;
+	for (c = 1; c < 16; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			crowd(w, (int)c);
+	v = world_put(w, SCHED_CLASS_LATENCY, "v", 3, 0.01);
+	set_p99(&w->g[v], 4000);
+	/* Core 6 (cpus 6, 14) has three batch vCPUs, core 7 (cpus 7, 15) two: core 7 is taken. */
+	world_put(w, SCHED_CLASS_BATCH, "b-1", 6, 0.1);
+	world_put(w, SCHED_CLASS_BATCH, "b-2", 7, 0.1);
+	world_put(w, SCHED_CLASS_BATCH, "b-3", 15, 0.1);
+	world_put(w, SCHED_CLASS_BATCH, "b-4", 14, 0.1);
+	world_put(w, SCHED_CLASS_BATCH, "b-5", 14, 0.1);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	for (k = 0; k < w->plan.nmoves; k++) {
+		m = &w->plan.moves[k];
+		if (m->kind != SCHED_MOVE_CPU_ROLE)
+			continue;
+		roles++;
+		assert_int_equal(m->guest, SCHED_NO_GUEST);
+		assert_int_equal(m->role, SCHED_ROLE_LATENCY);
+		assert_true(m->from_cpu == 7 || m->from_cpu == 15);
+		assert_reason(m->reason, "joins the latency set");
+		assert_reason(m->reason, "the least loaded latency CPU");
+	}
+	assert_int_equal(roles, 2);
+	assert_int_equal(sched_cpu_role(w->s, 7), SCHED_ROLE_LATENCY);
+	assert_int_equal(sched_cpu_role(w->s, 15), SCHED_ROLE_LATENCY);
+	m = find_move(w, SCHED_MOVE_PIN, "b-2");
+	assert_non_null(m);
+	assert_reason(
+	    m->reason,
+	    "cpu 7 joined the latency set; batch guest b-2 using 10% moves to batch cpu 6");
+	assert_non_null(find_move(w, SCHED_MOVE_PIN, "b-3"));
+	/* Evacuated in the same plan, so the violator could follow. */
+	m = find_move(w, SCHED_MOVE_PIN, "v");
+	assert_non_null(m);
+	assert_true(m->to_cpu == 7 || m->to_cpu == 15);
+	assert_int_equal(w->plan.stats.latency_cpus, 12);
+	assert_int_equal(w->plan.stats.batch_cpus, 2);
+	world_free(w);
+}
+
+static void latency_set_does_not_grow_into_a_busy_batch_set(void **state)
+{
+	struct world *w = host16();
+	unsigned c, p;
+
+	(void)state;
+	for (c = 1; c < 16; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			crowd(w, (int)c);
+	world_put(w, SCHED_CLASS_LATENCY, "v", 3, 0.01);
+	set_p99(&w->g[w->n - 1], 4000);
+	/* 3 CPUs of batch work on 4 batch CPUs: 2 could not carry it. */
+	for (c = 6; c < 16; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_BATCH && c != 15)
+			world_put(w, SCHED_CLASS_BATCH, "busy", (int)c, 1.0);
+	for (p = 0; p < 20; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	assert_int_equal(w->plan.stats.batch_cpus, 4);
+	world_free(w);
+}
+
+static void a_forgotten_guest_starts_afresh(void **state)
+{
+	size_t g;
+	struct world *w = crowded_pair(&g);
+	struct sched_guest saved;
+
+	(void)state;
+	set_p99(&w->g[g], 2000);
+	world_period_ok(w);
+	world_period_ok(w);
+	saved = w->g[g];
+	w->n--; /* it stopped */
+	world_period_ok(w);
+	w->g[w->n++] = saved; /* and came back */
+	world_period_ok(w);
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 1);
+	world_free(w);
+}
+
+static void the_long_window_stands_in_for_a_thin_short_one(void **state)
+{
+	size_t g;
+	struct world *w = crowded_pair(&g);
+	struct sched_window thin = {500, 600, 5, 0}, wide = {900, 2000, 300, 0};
+
+	(void)state;
+	w->g[g].win_short = thin;
+	w->g[g].win_long = wide;
+	assert_int_equal(periods_until_move(w, 5), 3);
+	assert_reason(w->plan.moves[0].reason, "60 s p99 2000 us over SLO 1000 us for 3 periods");
+	/* Neither window with enough samples: no judgement at all. */
+	world_free(w);
+	w = crowded_pair(&g);
+	wide.samples = 10;
+	w->g[g].win_short = thin;
+	w->g[g].win_long = wide;
+	assert_int_equal(periods_until_move(w, 10), 0);
+	assert_int_equal(w->plan.stats.over_slo, 0);
+	world_free(w);
+}
+
+static void missed_probes_count_as_over(void **state)
+{
+	size_t g;
+	struct world *w = crowded_pair(&g);
+	struct sched_window missing = {200, 300, 90, 10};
+
+	(void)state;
+	w->g[g].win_short = missing;
+	assert_int_equal(periods_until_move(w, 5), 3);
+	assert_reason(w->plan.moves[0].reason,
+	              "latency guest g 10 of 100 probes missed for 3 periods");
+	world_free(w);
+}
+
+static void steady_state_makes_no_moves(void **state)
+{
+	struct world *w = host16();
+	size_t i;
+	unsigned p;
+	char name[16];
+
+	(void)state;
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "g-%zu", i);
+		world_add(w, i % 4 ? SCHED_CLASS_LATENCY : SCHED_CLASS_BATCH, name);
+		w->g[i].cpu_use = i % 4 ? 0.004 : 0.2;
+	}
+	world_p99(w, 400);
+	for (p = 0; p < 30; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	assert_int_equal(w->plan.stats.latency_guests, 150);
+	assert_int_equal(w->plan.stats.period, 30);
+	assert_int_equal(sched_periods(w->s), 30);
+	world_free(w);
+}
+
+static void batch_latency_and_idle_guests_are_not_acted_upon(void **state)
+{
+	struct world *w = host16();
+	unsigned p;
+
+	(void)state;
+	world_put(w, SCHED_CLASS_BATCH, "b", 6, 1.0);
+	world_put(w, SCHED_CLASS_BATCH, "b2", 6, 1.0);
+	world_put(w, SCHED_CLASS_LATENCY, "stopped", -1, 0);
+	world_p99(w, 50000);
+	for (p = 0; p < 10; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	assert_int_equal(w->plan.stats.latency_guests, 1);
+	world_free(w);
+}
+
+/* One field made wrong, and the words the error must say. */
+static const struct {
+	int what;
+	const char *says;
+} bad_cases[] = {
+    {0, "vCPU 0 is on cpu 900"},
+    {1, "vCPU 0 is on cpu -2"},
+    {2, "cpu_use is nan"},
+    {3, "cpu_use is 5"},
+    {4, "weight is 20000"},
+    {5, "policy is 9"},
+    {6, "node is 5"},
+    {7, "pinned to cpu 100"},
+    {8, "vcpus is 0"},
+    {9, "class is 3"},
+    {10, "not NUL-terminated"},
+    {11, "the same id and name as guest 0"},
+    {12, "now_ns"},
+    {13, "guests but no array"},
+    {14, "cpu_use is inf"},
+};
+
+static void break_snapshot(struct world *w, int what, struct sched_snapshot *snap)
+{
+	struct sched_guest *g = &w->g[1];
+
+	switch (what) {
+	case 0:
+		g->cpu[0] = 900;
+		break;
+	case 1:
+		g->cpu[0] = -2;
+		break;
+	case 2:
+		g->cpu_use = NAN;
+		break;
+	case 3:
+		g->cpu_use = 5;
+		break;
+	case 4:
+		g->weight = 20000;
+		break;
+	case 5:
+		g->policy = (enum sched_policy)9;
+		break;
+	case 6:
+		g->node = 5;
+		break;
+	case 7:
+		sched_cpuset_add(&g->pin, 100);
+		break;
+	case 8:
+		g->vcpus = 0;
+		break;
+	case 9:
+		g->cls = (enum sched_class)3;
+		break;
+	case 10:
+		memset(g->name, 'x', sizeof(g->name));
+		break;
+	case 11:
+		g->id = w->g[0].id;
+		memcpy(g->name, w->g[0].name, sizeof(g->name));
+		break;
+	case 12:
+		snap->now_ns -= 2000000000ull;
+		break;
+	case 13:
+		snap->guests = NULL;
+		break;
+	case 14:
+		g->cpu_use = INFINITY;
+		break;
+	}
+}
+
+static void bad_snapshots_are_refused_and_change_nothing(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		size_t g;
+		struct world *w = crowded_pair(&g);
+		struct sched_guest saved;
+		struct sched_snapshot snap;
+		struct sched_plan plan;
+		int rc;
+
+		set_p99(&w->g[g], 2000);
+		world_period_ok(w);
+		world_period_ok(w);
+		saved = w->g[1];
+		w->now_ns += 1000000000ull;
+		snap = world_snapshot(w);
+		break_snapshot(w, bad_cases[i].what, &snap);
+		rc = sched_plan(w->s, &snap, &plan);
+		if (rc != -EINVAL)
+			fail_msg("case %d: rc %d, not -EINVAL", bad_cases[i].what, rc);
+		assert_null(plan.moves);
+		assert_reason(plan.error, bad_cases[i].says);
+		assert_int_equal(sched_periods(w->s), 2);
+		/* The state is as before: the third good period over the SLO moves the guest. */
+		w->g[1] = saved;
+		world_period_ok(w);
+		if (w->plan.nmoves != 1)
+			fail_msg("case %d: %zu moves after the refused snapshot, not 1",
+			         bad_cases[i].what, w->plan.nmoves);
+		world_free(w);
+	}
+}
+
+static void oversized_snapshots_are_refused(void **state)
+{
+	struct world *w = world_new(16, 1, 2, 2, 65536);
+	struct sched_snapshot snap;
+	struct sched_plan plan;
+	size_t i;
+
+	(void)state;
+	w->cfg.guests_max = 4;
+	w->cfg.vcpus_max = 8;
+	world_start(w);
+	for (i = 0; i < 5; i++)
+		world_put(w, SCHED_CLASS_LATENCY, "g", 3, 0.01);
+	snap = world_snapshot(w);
+	assert_int_equal(sched_plan(w->s, &snap, &plan), -ENOSPC);
+	assert_reason(plan.error, "5 guests; the state was made for 4");
+	w->n = 4;
+	w->g[0].vcpus = 6;
+	w->g[0].cpu[1] = w->g[0].cpu[2] = w->g[0].cpu[3] = w->g[0].cpu[4] = w->g[0].cpu[5] = 3;
+	snap = world_snapshot(w);
+	assert_int_equal(sched_plan(w->s, &snap, &plan), -ENOSPC);
+	assert_reason(plan.error, "9 vCPUs; the state was made for 8");
+	w->g[0].vcpus = 5;
+	snap = world_snapshot(w);
+	assert_int_equal(sched_plan(w->s, &snap, &plan), 0);
+	sched_plan_free(&plan);
+	assert_int_equal(sched_plan(NULL, &snap, &plan), -EINVAL);
+	assert_int_equal(sched_plan(w->s, NULL, &plan), -EINVAL);
+	assert_int_equal(sched_plan(w->s, &snap, NULL), -EINVAL);
+	sched_plan_free(NULL);
+	world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(violating_guest_gets_a_move_with_its_reason),
+	    cmocka_unit_test(crowded_cpu_is_relieved_heaviest_first),
+	    cmocka_unit_test(heavy_violator_moves_to_a_less_loaded_cpu),
+	    cmocka_unit_test(hog_on_an_smt_sibling_is_moved),
+	    cmocka_unit_test(pinned_batch_guest_gets_weight_then_idle_policy),
+	    cmocka_unit_test(operator_pinned_latency_guests_never_move),
+	    cmocka_unit_test(entry_needs_enter_periods_in_a_row),
+	    cmocka_unit_test(exit_needs_the_margin),
+	    cmocka_unit_test(alternating_at_the_slo_never_moves),
+	    cmocka_unit_test(hovering_guest_does_not_ping_pong),
+	    cmocka_unit_test(moves_are_capped_per_period),
+	    cmocka_unit_test(cooldown_is_respected_and_backs_off),
+	    cmocka_unit_test(violator_outside_the_latency_set_is_brought_home),
+	    cmocka_unit_test(latency_set_grows_when_every_latency_cpu_is_loaded),
+	    cmocka_unit_test(latency_set_does_not_grow_into_a_busy_batch_set),
+	    cmocka_unit_test(a_forgotten_guest_starts_afresh),
+	    cmocka_unit_test(the_long_window_stands_in_for_a_thin_short_one),
+	    cmocka_unit_test(missed_probes_count_as_over),
+	    cmocka_unit_test(steady_state_makes_no_moves),
+	    cmocka_unit_test(batch_latency_and_idle_guests_are_not_acted_upon),
+	    cmocka_unit_test(bad_snapshots_are_refused_and_change_nothing),
+	    cmocka_unit_test(oversized_snapshots_are_refused),
+	};
+
+	return cmocka_run_group_tests_name("sched_plan", tests, NULL, NULL);
+}

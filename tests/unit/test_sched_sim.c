@@ -1,0 +1,289 @@
+/*
+ * The policy at scale, through the simulator: 64 CPUs and 5,000 guests.
+ * A steady host makes no moves; a scripted disturbance (batch guests
+ * found on latency CPUs jump to a full CPU, or latency guests on a few
+ * CPUs surge) settles within a bounded number of periods, with no guest
+ * sent back to a CPU it left, never more moves in a period than the cap,
+ * and operator-pinned guests never moved.  The same seed gives the same
+ * run.  Plan times are printed by bench/sched-plan, never checked here.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sched_testlib.h"
+
+#define PERIODS 45
+/*
+ * One round of remedy: enter_periods (3) to enter violation, then the
+ * cooldown (12) in which the windows show the effect.  A disturbance one
+ * round fixes (hogs moved off, within the move cap) must settle within
+ * HOG_BOUND periods with no guest over its SLO; one that may take two
+ * rounds (a weight then the idle policy, or relief twice) within
+ * TWO_ROUNDS with about none (0.1 %) over it.
+ */
+#define HOG_BOUND  20
+#define TWO_ROUNDS (2 * (3 + 12))
+
+struct run {
+	struct sim_report r[PERIODS];
+	size_t moves, oscillations, pinned_moved, weights, policies, max_moves;
+};
+
+static struct sim *make(struct sim_params *p)
+{
+	struct sim *sim = NULL;
+	char why[256];
+
+	if (sim_create(p, NULL, &sim, why, sizeof(why)))
+		fail_msg("sim_create: %s", why);
+	assert_int_equal(sim_refused(sim), 0);
+	return sim;
+}
+
+static void run(struct sim *sim, struct run *out)
+{
+	struct sched_config cfg;
+	unsigned i;
+
+	sched_config_default(&cfg);
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(sim_run(sim, PERIODS, out->r), 0);
+	for (i = 0; i < PERIODS; i++) {
+		const struct sim_report *r = &out->r[i];
+
+		assert_true(r->moves <= cfg.moves_max);
+		out->moves += r->moves;
+		out->oscillations += r->oscillations;
+		out->pinned_moved += r->pinned_moved;
+		out->weights += r->weights;
+		out->policies += r->policies;
+		if (r->moves > out->max_moves)
+			out->max_moves = r->moves;
+	}
+}
+
+/*
+ * The default model host (64 CPUs, 5,000 guests), `shared` batch guests
+ * found on latency CPUs, and the disturbances (a NULL-terminated list);
+ * *x is allocated for run().
+ */
+static struct sim *prepare(unsigned shared, const char *const *disturb, struct run **x)
+{
+	struct sim_params p;
+	char why[128];
+
+	sim_params_default(&p);
+	p.shared = shared;
+	for (; *disturb; disturb++)
+		if (sim_parse_disturb(&p, *disturb, why, sizeof(why)))
+			fail_msg("%s", why);
+	*x = calloc(1, sizeof(**x));
+	assert_non_null(*x);
+	return make(&p);
+}
+
+static void finish(struct sim *sim, struct run *x)
+{
+	sim_destroy(sim);
+	free(x);
+}
+
+static size_t peak_over(const struct run *x, unsigned from)
+{
+	size_t peak = 0;
+	unsigned i;
+
+	for (i = from - 1; i < PERIODS; i++)
+		if (x->r[i].over_slo > peak)
+			peak = x->r[i].over_slo;
+	return peak;
+}
+
+static void steady_host_makes_no_moves(void **state)
+{
+	static const char *const none[] = {NULL};
+	struct run *x;
+	struct sim *sim = prepare(0, none, &x);
+	unsigned i;
+
+	(void)state;
+	run(sim, x);
+	assert_int_equal(x->moves, 0);
+	for (i = 0; i < PERIODS; i++)
+		assert_int_equal(x->r[i].over_slo, 0);
+	print_message("# steady, 64 CPUs, 5000 guests: %zu moves in %d periods\n", x->moves,
+	              PERIODS);
+	finish(sim, x);
+}
+
+static void batch_hogs_on_latency_cpus_settle(void **state)
+{
+	static const char *const hog[] = {"hog:10:40", NULL};
+	struct run *x;
+	struct sim *sim = prepare(40, hog, &x);
+	unsigned settled, i;
+	size_t before = 0;
+
+	(void)state;
+	run(sim, x);
+	for (i = 0; i < 9; i++)
+		before += x->r[i].over_slo;
+	settled = sim_settled_at(x->r, PERIODS, 10, 0);
+	print_message(
+	    "# hog:10:40 at 64 CPUs, 5000 guests: peak %zu over SLO, settled at period %u "
+	    "(%u after), %zu moves (at most %zu a period), %zu oscillations\n",
+	    peak_over(x, 10), settled, settled - 10, x->moves, x->max_moves, x->oscillations);
+	assert_true(before <= 10);            /* idle batch guests there cost little */
+	assert_true(peak_over(x, 10) > 1000); /* the disturbance is real */
+	assert_true(settled >= 10 && settled <= 10 + HOG_BOUND);
+	assert_int_equal(x->oscillations, 0);
+	assert_int_equal(x->pinned_moved, 0);
+	assert_true(x->moves >= 40 && x->moves <= 60);
+	/* Once settled, it stays quiet. */
+	for (i = settled; i < PERIODS; i++)
+		assert_int_equal(x->r[i].moves, 0);
+	finish(sim, x);
+}
+
+static void pinned_hogs_are_demoted_not_moved(void **state)
+{
+	static const char *const hog[] = {"hog:10:20", NULL};
+	struct run *x;
+	struct sim *sim = prepare(20, hog, &x);
+	struct sched_guest *g;
+	size_t n, i, pinned = 0;
+	unsigned settled;
+
+	(void)state;
+	/* The operator pinned half of the batch guests found on latency CPUs where they are. */
+	g = sim_guests(sim, &n);
+	for (i = 0; i < n && pinned < 10; i++) {
+		if (g[i].cls != SCHED_CLASS_BATCH ||
+		    sched_cpu_role(sim_sched(sim), (unsigned)g[i].cpu[0]) != SCHED_ROLE_LATENCY)
+			continue;
+		sched_cpuset_add(&g[i].pin, (unsigned)g[i].cpu[0]);
+		pinned++;
+	}
+	assert_int_equal(pinned, 10);
+	run(sim, x);
+	settled = sim_settled_at(x->r, PERIODS, 10, sim_tolerance(sim));
+	print_message("# hog:10:20 with 10 pinned: %zu moves (%zu weights, %zu policies), settled "
+	              "(at most %zu over SLO) at period %u\n",
+	              x->moves, x->weights, x->policies, sim_tolerance(sim), settled);
+	assert_int_equal(x->pinned_moved, 0);
+	assert_int_equal(x->weights, 10);
+	assert_int_equal(x->policies, 10);
+	assert_int_equal(x->oscillations, 0);
+	assert_true(settled >= 10 && settled <= 10 + TWO_ROUNDS);
+	finish(sim, x);
+}
+
+static void a_latency_surge_settles(void **state)
+{
+	static const char *const surge[] = {"surge:10:4:5:0.15", "calm:45", NULL};
+	struct run *x;
+	struct sim *sim = prepare(0, surge, &x);
+	unsigned settled;
+
+	(void)state;
+	run(sim, x);
+	settled = sim_settled_at(x->r, PERIODS, 10, sim_tolerance(sim));
+	print_message(
+	    "# surge:10:4:5:0.15: peak %zu over SLO, settled (at most %zu over SLO) at period "
+	    "%u, %zu moves, %zu oscillations\n",
+	    peak_over(x, 10), sim_tolerance(sim), settled, x->moves, x->oscillations);
+	assert_true(peak_over(x, 10) > 100);
+	assert_true(settled >= 10 && settled <= 10 + TWO_ROUNDS);
+	assert_int_equal(x->oscillations, 0);
+	finish(sim, x);
+}
+
+static void an_overload_no_placement_fixes_stays_put(void **state)
+{
+	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
+	static const char *const overload[] = {"surge:10:46:30:0.03", NULL};
+	struct run *x;
+	struct sim *sim = prepare(0, overload, &x);
+
+	(void)state;
+	run(sim, x);
+	print_message("# host-wide overload: peak %zu over SLO, %zu moves\n", peak_over(x, 10),
+	              x->moves);
+	assert_true(peak_over(x, 10) > 1000);
+	assert_true(x->moves <= 16);
+	assert_int_equal(x->oscillations, 0);
+	assert_int_equal(x->r[PERIODS - 1].batch_cpus, 16);
+	finish(sim, x);
+}
+
+static void the_same_seed_gives_the_same_run(void **state)
+{
+	struct sim_params p;
+	struct sim *a, *b;
+	struct sim_report ra, rb;
+	unsigned i;
+	char why[128];
+
+	(void)state;
+	sim_params_default(&p);
+	p.cpus = 16;
+	p.guests = 800;
+	p.shared = 8;
+	assert_int_equal(sim_parse_disturb(&p, "hog:3:8", why, sizeof(why)), 0);
+	a = make(&p);
+	b = make(&p);
+	for (i = 0; i < 30; i++) {
+		assert_int_equal(sim_step(a, &ra), 0);
+		assert_int_equal(sim_step(b, &rb), 0);
+		ra.plan_ns = rb.plan_ns = 0;
+		assert_memory_equal(&ra, &rb, sizeof(ra));
+	}
+	sim_destroy(a);
+	sim_destroy(b);
+}
+
+static void disturbance_specs_are_checked(void **state)
+{
+	static const char *bad[] = {
+	    "hog", "hog:10", "hog:0:5", "hog:10:5:2", "surge:10:4:5", "calm", "calm:5x", "storm:5",
+	};
+	struct sim_params p;
+	struct sim *sim = NULL;
+	char why[128];
+	size_t i;
+
+	(void)state;
+	sim_params_default(&p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sim_parse_disturb(&p, bad[i], why, sizeof(why)), -EINVAL);
+	assert_int_equal(p.ndisturb, 0);
+	assert_int_equal(sim_parse_disturb(&p, "hog:10:5:0.5", why, sizeof(why)), 0);
+	assert_int_equal(p.disturb[0].count, 5);
+	/* A hog needs that many batch guests on latency CPUs. */
+	assert_int_equal(sim_create(&p, NULL, &sim, why, sizeof(why)), -EINVAL);
+	assert_reason(why, "needs as many batch guests on latency CPUs");
+	p.cpus = 62;
+	p.ndisturb = 0;
+	assert_int_equal(sim_create(&p, NULL, &sim, why, sizeof(why)), -EINVAL);
+	assert_reason(why, "do not make 2 nodes of 2-thread cores");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(steady_host_makes_no_moves),
+	    cmocka_unit_test(batch_hogs_on_latency_cpus_settle),
+	    cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
+	    cmocka_unit_test(a_latency_surge_settles),
+	    cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
+	    cmocka_unit_test(the_same_seed_gives_the_same_run),
+	    cmocka_unit_test(disturbance_specs_are_checked),
+	};
+
+	return cmocka_run_group_tests_name("sched_sim", tests, NULL, NULL);
+}
