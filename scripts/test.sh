@@ -12,7 +12,7 @@ set +e
 make -s -j"$(nproc)" check >check.out 2>&1
 rc=$?
 set -e
-grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' check.out | grep -v '^PASS:' || true
+grep -E '^(PASS|FAIL|XPASS|XFAIL|ERROR|SKIP):' check.out | grep -v '^PASS:' || true
 if [ ! -f test-suite.log ]; then
 	tail -40 check.out
 	echo "0 passed, 1 failed"

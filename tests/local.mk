@@ -69,3 +69,8 @@ tests_integration_jsonq_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_integration_jsonq_LDADD = $(JANSSON_LIBS)
 TESTS += tests/integration/test_shoalctl.sh
 EXTRA_DIST += tests/integration/test_shoalctl.sh
+
+# Integration: the API against its contract, api/openapi.yaml (python3-yaml).
+TESTS += tests/integration/test_contract.sh
+EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract.py \
+	tests/data/contract.yaml
