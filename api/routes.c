@@ -24,12 +24,15 @@ enum route {
 	R_EVENTS,
 	R_LATENCY,
 	R_METRICS,
+	R_PLACEMENT,
+	R_GUEST_PLACEMENT,
 };
 
 struct route_def {
 	enum route r;
 	const char *methods; /* the Allow header */
 	const char *const *params;
+	const char *const *get_params; /* GET's, when they differ */
 };
 
 static const char *const p_none[] = { NULL };
@@ -40,7 +43,7 @@ static const char *const p_latency[] = { "buckets", NULL };
 
 static const struct route_def routes[] = {
 	[R_HOST] = { R_HOST, "GET", p_none },
-	[R_GUESTS] = { R_GUESTS, "GET, POST", p_wait },
+	[R_GUESTS] = { R_GUESTS, "GET, POST", p_wait, p_none },
 	[R_GUEST] = { R_GUEST, "GET, DELETE", p_none },
 	[R_ACTION] = { R_ACTION, "POST", p_wait },
 	[R_CONSOLE] = { R_CONSOLE, "GET", p_console },
@@ -48,6 +51,8 @@ static const struct route_def routes[] = {
 	[R_EVENTS] = { R_EVENTS, "GET", p_events },
 	[R_LATENCY] = { R_LATENCY, "GET", p_latency },
 	[R_METRICS] = { R_METRICS, "GET", p_none },
+	[R_PLACEMENT] = { R_PLACEMENT, "GET", p_none },
+	[R_GUEST_PLACEMENT] = { R_GUEST_PLACEMENT, "GET, PUT", p_none },
 };
 
 static int method_allowed(const char *allow, const char *method)
@@ -209,6 +214,8 @@ int api_route_begin(struct api_req *q)
 		q->route = R_IMAGES;
 	else if (n == 1 && !strcmp(seg[0], "events"))
 		q->route = R_EVENTS;
+	else if (n == 1 && !strcmp(seg[0], "placement"))
+		q->route = R_PLACEMENT;
 	else if (n >= 2 && !strcmp(seg[0], "guests")) {
 		if (!name_ok(seg[1])) {
 			api_fail(q->conn, 400, "invalid_name", "name",
@@ -223,6 +230,8 @@ int api_route_begin(struct api_req *q)
 			q->route = R_CONSOLE;
 		else if (n == 3 && !strcmp(seg[2], "latency"))
 			q->route = R_LATENCY;
+		else if (n == 3 && !strcmp(seg[2], "placement"))
+			q->route = R_GUEST_PLACEMENT;
 		else if (n == 3 && (!strcmp(seg[2], "start") || !strcmp(seg[2], "stop") ||
 		                    !strcmp(seg[2], "restart") || !strcmp(seg[2], "rollback"))) {
 			q->route = R_ACTION;
@@ -238,7 +247,7 @@ int api_route_begin(struct api_req *q)
 		fail_method(q, def->methods);
 		return -1;
 	}
-	pc.allowed = def->params;
+	pc.allowed = def->get_params && !strcmp(q->method, "GET") ? def->get_params : def->params;
 	pc.bad[0] = '\0';
 	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
 	if (pc.bad[0]) {
@@ -289,7 +298,7 @@ static json_t *parse_body(struct api_req *q, struct sd_err *e)
 		return NULL;
 	}
 	if (!q->body_len) {
-		sd_err_set(e, 400, "empty_body", "body", "the request has no body: send the guest spec as JSON");
+		sd_err_set(e, 400, "empty_body", "body", "the request has no body: send %s as JSON", q->route == R_GUEST_PLACEMENT ? "the CPUs ({\"cpus\": [..]})" : "the guest spec");
 		return NULL;
 	}
 	j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
@@ -356,14 +365,15 @@ static void event_data(void *ctx, const json_t *ev)
 static enum MHD_Result route_events(struct api_req *q)
 {
 	const char *accept = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	uint64_t since = 0, limit = 100;
+	uint64_t since = UINT64_MAX, limit = 100; /* no since: a follower gets only new events */
 	int follow = param_bool(q, "follow", 1);
 
 	if (follow < 0 || param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
 	    param_u64(q, "limit", 10000, &limit) < 0)
 		return MHD_YES;
 	if (!follow)
-		return api_queue_json(q->conn, 200, shoald_events_json(q->d, since, (unsigned)limit));
+		return api_queue_json(q->conn, 200,
+		                      shoald_events_json(q->d, since == UINT64_MAX ? 0 : since, (unsigned)limit));
 	q->sse = accept && strstr(accept, "text/event-stream") != NULL;
 	q->ping = q->sse ? ": ping\n\n" : "\n";
 	q->sub = shoald_events_follow(q->d, since, event_data, q);
@@ -383,6 +393,39 @@ static enum MHD_Result route_latency(struct api_req *q)
 		                "query parameter buckets must be 10s, 60s or all, not \"%.40s\"", b);
 	j = shoald_guest_latency_json(q->d, q->name, b ? b : "60s", &e);
 	return j ? api_queue_json(q->conn, 200, j) : api_queue_error(q->conn, &e);
+}
+
+/* GET: the guest's placement, as in /v1/placement; PUT {"cpus": [..]}: the operator pins it. */
+static enum MHD_Result route_guest_placement(struct api_req *q, int is_get)
+{
+	struct sd_err e;
+	json_t *j, *all, *g;
+	size_t i;
+
+	if (is_get) {
+		j = shoald_guest_json(q->d, q->name, &e);
+		if (!j)
+			return api_queue_error(q->conn, &e);
+		json_decref(j);
+		all = shoald_placement_json(q->d);
+		json_array_foreach(json_object_get(all, "guests"), i, g)
+			if (!strcmp(json_string_value(json_object_get(g, "name")), q->name)) {
+				json_incref(g);
+				json_decref(all);
+				return api_queue_json(q->conn, 200, g);
+			}
+		json_decref(all);
+		return api_fail(q->conn, 404, "no_such_guest", "name", "there is no guest named %s", q->name);
+	}
+	j = parse_body(q, &e);
+	if (!j)
+		return api_queue_error(q->conn, &e);
+	if (shoald_guest_pin(q->d, q->name, j, &g, &e) < 0) {
+		json_decref(j);
+		return api_queue_error(q->conn, &e);
+	}
+	json_decref(j);
+	return api_queue_json(q->conn, 200, g);
 }
 
 static enum MHD_Result route_metrics(struct api_req *q)
@@ -455,6 +498,12 @@ enum MHD_Result api_route(struct api_req *q)
 		return route_latency(q);
 	case R_METRICS:
 		return route_metrics(q);
+	case R_PLACEMENT:
+		body = shoald_placement_json(q->d);
+		return body ? api_queue_json(q->conn, 200, body)
+		            : api_fail(q->conn, 500, "internal", "", "out of memory while describing the placement");
+	case R_GUEST_PLACEMENT:
+		return route_guest_placement(q, is_get);
 	default:
 		return api_fail(q->conn, 404, "no_such_route", "path", "there is no %.200s", q->url);
 	}

@@ -58,6 +58,14 @@ static const struct opt opts[] = {
 	{ "probe-hz", T_UINT, OFF(probe_hz), 0, 0, 100, "latency probes per guest per second, 0 for none (default 10)" },
 	{ "probe-timeout-ms", T_UINT, OFF(probe_timeout_ms), 0, 1, 60000, "a probe not answered this soon is missed (default 500)" },
 	{ "hung-misses", T_UINT, OFF(hung_misses), 0, 1, 100000, "missed probes in a row that make a guest hung (default 6)" },
+	{ "placement", T_BOOL, OFF(placement), 0, 0, 1,
+	  "latency-driven placement; off leaves guests wherever the host's scheduler puts them (default on)" },
+	{ "placement-period-ms", T_UINT, OFF(placement_period_ms), 0, 100, 60000, "the re-placement control period (default 1000)" },
+	{ "placement-moves-max", T_UINT, OFF(placement_moves_max), 0, 1, 1000, "most moves in one period (default 16)" },
+	{ "reserve-cpus", STR(reserve_cpus), "CPUs kept for the host, no guest runs there: a list like 0,2-3 (default none)" },
+	{ "latency-vcpus-per-cpu", T_UINT, OFF(latency_vcpus_per_cpu), 0, 1, 100000,
+	  "most latency-class vCPUs on one CPU (default 128)" },
+	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000, "most batch-class vCPUs on one CPU (default 256)" },
 	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1, "ping systemd's watchdog when asked to (default yes)" },
 };
 
@@ -90,6 +98,11 @@ static void defaults(struct shoald_config *c)
 	c->probe_hz = 10;
 	c->probe_timeout_ms = 500;
 	c->hung_misses = 6;
+	c->placement = 1;
+	c->placement_period_ms = 1000;
+	c->placement_moves_max = 16;
+	c->latency_vcpus_per_cpu = 128;
+	c->batch_vcpus_per_cpu = 256;
 }
 
 static const struct opt *find(const char *name)
@@ -299,6 +312,15 @@ int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_
 		snprintf(err, errlen, "restart-backoff-max-ms (%u) is below restart-backoff-ms (%u)",
 		         c->restart_backoff_max_ms, c->restart_backoff_ms);
 		return -1;
+	}
+	{
+		cpu_set_t set;
+		char why[300];
+
+		if (cpulist_parse(c->reserve_cpus, &set, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "reserve-cpus: %s", why);
+			return -1;
+		}
 	}
 	if (c->pool_mem_mib % 2 || c->guest_mem_max_mib % 2) {
 		snprintf(err, errlen, "pool-mem-mib and guest-mem-max-mib must be even");

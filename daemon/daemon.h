@@ -7,6 +7,7 @@
 #ifndef SHOALD_DAEMON_H
 #define SHOALD_DAEMON_H
 
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -52,6 +53,12 @@ struct shoald_config {
 	unsigned probe_hz;           /* probes per guest per second; 0: none */
 	unsigned probe_timeout_ms;   /* an answer later than this is a miss */
 	unsigned hung_misses;        /* misses in a row that make a guest hung */
+	unsigned placement;          /* latency-driven placement on (1) or off */
+	unsigned placement_period_ms;
+	unsigned placement_moves_max;
+	char reserve_cpus[256];      /* CPU list kept for the host (Dom0) */
+	unsigned latency_vcpus_per_cpu;
+	unsigned batch_vcpus_per_cpu;
 	int check_only;              /* -n */
 };
 
@@ -93,6 +100,18 @@ struct guest_probe {
 	uint64_t sent, answered, missed, late, send_errors;
 };
 
+/* Where a guest runs (placement.c).  One vCPU: the tender runs one. */
+struct guest_place {
+	int placed;      /* holds a CPU in the placement model */
+	int cpu;         /* its vCPU's CPU; -1: none (placement off) */
+	int node;        /* NUMA node of its memory; -1: any */
+	unsigned weight; /* 1..10000, 100 the default */
+	int idle;        /* the idle class policy */
+	uint64_t run_ns; /* CPU time at the last period, and when it was read */
+	uint64_t run_at_ns;
+	double cpu_use;  /* CPUs used over the last period; -1: not measured yet */
+};
+
 struct guest {
 	struct shoald *d;
 	char name[GUEST_NAME_MAX + 1];
@@ -119,6 +138,7 @@ struct guest {
 	struct console *console;
 	struct guest_waiter *waiters;
 	struct guest_probe probe;
+	struct guest_place place;
 	int hung_stop;              /* the supervisor stops it for being hung */
 	void *be;                   /* the backend's per-guest state */
 	struct guest *next;
@@ -132,8 +152,39 @@ void guest_converge(struct guest *g);
 json_t *guest_json(struct guest *g, int detail);
 void guest_free(struct guest *g);
 
+/* The limits a spec is checked against here (the configuration's). */
+void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
+/* A CPU list like "0,2-3" ("" or "none": empty); -1 with err naming what is wrong. */
+int cpulist_parse(const char *s, cpu_set_t *out, char *err, size_t errlen);
+
 /* The probe engine found the guest hung: act on its restart policy. */
 void guest_hung(struct guest *g);
+
+/* ---- placement (placement.c) ---- */
+
+struct placement;
+
+/* Read the host's topology and set the policy up; -1 with err (one line). */
+int placement_init(struct shoald *d, char *err, size_t errlen);
+void placement_fini(struct shoald *d);
+/*
+ * Admission for a guest named name with spec (an existing guest's own
+ * CPU is not counted against it): fills *out, or refuses with err (409:
+ * no memory, CPUs full; 400: CPUs that do not exist).  With placement
+ * off it only checks the operator's CPUs.
+ */
+int placement_admit(struct shoald *d, const char *name, const struct guest_spec *spec, struct guest_place *out,
+                    struct sd_err *err);
+/* The guest no longer runs and is not to: its CPU is free. */
+void placement_release(struct guest *g);
+/* The guest runs (started or re-adopted): put its vCPU where it belongs. */
+void placement_guest_running(struct guest *g, int adopted);
+/* One control period: measure, plan, apply the moves (from the cron). */
+void placement_period(struct shoald *d);
+json_t *placement_json(struct shoald *d);
+/* Prometheus lines for the page (metrics_page.c). */
+struct metrics_buf;
+void placement_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* ---- probes (probe.c) ---- */
 
@@ -245,6 +296,8 @@ int64_t store_deploy(struct store *s, const char *name, const json_t *spec, cons
 int64_t store_rollback_target(struct store *s, int64_t current, json_t **spec, char *sha256,
                               int64_t *parent);
 int store_guest_update(struct store *s, const struct guest *g);
+/* Change a deploy's spec in place (an operator's new CPU pin: not a new deploy). */
+int store_deploy_set_spec(struct store *s, int64_t deploy_id, const json_t *spec);
 int store_guest_delete(struct store *s, const char *name);
 /* Next instance id, persisted (ids never repeat across restarts). */
 uint64_t store_next_instance(struct store *s);
@@ -299,6 +352,7 @@ struct shoald {
 	ev_timer cron;
 	uint64_t cron_ticks;
 	struct probe_engine probes;
+	struct placement *pl;
 	ev_signal sig_term, sig_int, sig_hup;
 	int watchdog_usec_half;
 	int stopping;

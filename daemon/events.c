@@ -139,7 +139,7 @@ struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since,
 	for (i = 0; i < d->ev_ring_len; i++) {
 		const struct event_rec *e = &d->ev_ring[(d->ev_ring_head + i) % d->ev_ring_cap];
 
-		if (since && e->id > since) {
+		if (e->id > since) {
 			json_t *j = rec_json(e);
 
 			fn(ctx, j);

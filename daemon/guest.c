@@ -102,6 +102,9 @@ struct guest *guest_new(struct shoald *d, const char *name)
 	}
 	console_on_flood(g->console, on_flood, g);
 	g->last_status = -1;
+	g->place.cpu = g->place.node = -1;
+	g->place.weight = 100;
+	g->place.cpu_use = -1;
 	g->state = GS_STOPPED;
 	g->state_since_ns = now_mono_ns();
 	g->created_ns = now_wall_ns();
@@ -296,6 +299,20 @@ static void start_now(struct guest *g)
 	struct be_start req;
 	char path[1200], err[512];
 
+	if (!g->place.placed && d->cfg.placement) {
+		struct sd_err perr;
+
+		if (placement_admit(d, g->name, &g->spec, &g->place, &perr) < 0) {
+			set_state(g, GS_FAILED);
+			snprintf(g->last_reason, sizeof(g->last_reason), "%s", perr.message);
+			g->last_exit_ns = now_wall_ns();
+			g->desired_running = 0;
+			persist(g);
+			event_emit(d, "start_failed", g->name, "guest %s could not be started: %s", g->name, perr.message);
+			wake_waiters(g, perr.http, perr.message);
+			return;
+		}
+	}
 	image_path(d, g->image_sha256, path, sizeof(path));
 	g->instance = store_next_instance(d->store);
 	g->stop_requested = 0;
@@ -315,6 +332,7 @@ static void start_now(struct guest *g)
 		snprintf(g->last_reason, sizeof(g->last_reason), "%s", err);
 		g->last_exit_ns = now_wall_ns();
 		g->desired_running = 0;
+		placement_release(g);
 		persist(g);
 		event_emit(d, "start_failed", g->name, "guest %s could not be started: %s", g->name, err);
 		wake_waiters(g, 500, err);
@@ -361,6 +379,7 @@ static void host_started(struct guest *g, int pid, int vcpu_tid, uint64_t boot_w
 	g->vcpu_tid = vcpu_tid;
 	g->started_ns = boot_wall_ns;
 	set_state(g, GS_RUNNING);
+	placement_guest_running(g, 0);
 	console_note(g->console, "instance %llu started", (unsigned long long)g->instance);
 	event_emit(g->d, "started", g->name, "guest %s started (instance %llu, pid %d)", g->name,
 	           (unsigned long long)g->instance, pid);
@@ -377,6 +396,7 @@ static void host_start_failed(struct guest *g, int http, const char *reason)
 	g->last_exit_ns = now_wall_ns();
 	g->desired_running = 0;
 	set_state(g, GS_FAILED);
+	placement_release(g);
 	persist(g);
 	event_emit(g->d, "start_failed", g->name, "guest %s could not be started: %s", g->name, reason);
 	wake_waiters(g, http, reason);
@@ -430,6 +450,8 @@ static void host_exited(struct guest *g, int status, const char *reason)
 			g->restart_after_stop = 0;
 			g->desired_running = 1;
 			start_now(g);
+		} else if (!g->desired_running) {
+			placement_release(g);
 		}
 		persist(g);
 		return;
@@ -457,6 +479,7 @@ static void host_exited(struct guest *g, int status, const char *reason)
 	} else {
 		g->desired_running = 0;
 		set_state(g, failure ? GS_EXITED : GS_STOPPED);
+		placement_release(g);
 		event_emit(d, "exited", g->name, "guest %s ended: %s (status %d, %s); not restarted (policy %s)",
 		           g->name, reason, status, vmm_exit_status_str(status),
 		           restart_policy_str(g->spec.restart));
@@ -511,7 +534,7 @@ static struct guest *host_found(void *ctx, const struct be_found *f)
 	g->pid = f->pid;
 	g->vcpu_tid = f->vcpu_tid;
 	g->started_ns = f->boot_wall_ns;
-	set_state(g, GS_RUNNING);
+	set_state(g, GS_RUNNING); /* its placement is read back once adoption is over (main.c) */
 	if (f->console_dropped)
 		console_note(g->console, "%llu console bytes were lost while shoald was away",
 		             (unsigned long long)f->console_dropped);
@@ -597,7 +620,7 @@ json_t *shoald_guest_latency_json(struct shoald *d, const char *name, const char
 	return j;
 }
 
-static void spec_limits_of(const struct shoald *d, struct spec_limits *lim)
+void spec_limits_of(const struct shoald *d, struct spec_limits *lim)
 {
 	lim->memory_min_mib = 2;
 	lim->memory_max_mib = d->cfg.guest_mem_max_mib;
@@ -676,6 +699,7 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	struct spec_limits lim;
 	struct guest_spec spec;
 	struct guest *g;
+	struct guest_place place;
 	json_t *stored = NULL;
 	char sha[65];
 	int64_t id;
@@ -692,6 +716,8 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	if (check_limits(d, g, spec.memory_mib, err) < 0)
 		goto fail;
 	if (image_resolve(d, &spec, sha, err) < 0)
+		goto fail;
+	if (placement_admit(d, spec.name, &spec, &place, err) < 0)
 		goto fail;
 	stored = spec_to_json(&spec);
 	id = store_deploy(d->store, spec.name, stored, sha, g ? g->deploy_id : 0, "deploy", now_wall_ns());
@@ -710,6 +736,7 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	}
 	event_emit(d, "deployed", g->name, "guest %s deployed (deploy %lld, image %.12s, %u MiB)", g->name,
 	           (long long)id, sha, spec.memory_mib);
+	g->place = place;
 	apply_deploy(d, g, &spec, sha, id);
 	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body, err);
 fail:
@@ -721,6 +748,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 {
 	struct spec_limits lim;
 	struct guest_spec spec;
+	struct guest_place place;
 	struct sd_err perr;
 	json_t *old = NULL;
 	char sha[65];
@@ -737,7 +765,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 		                  "guest %s's earlier deploy %lld is no longer valid here: %s", g->name,
 		                  (long long)target, perr.message);
 	}
-	if (check_limits(d, g, spec.memory_mib, err) < 0) {
+	if (check_limits(d, g, spec.memory_mib, err) < 0 || placement_admit(d, g->name, &spec, &place, err) < 0) {
 		spec_free(&spec);
 		json_decref(old);
 		return -1;
@@ -750,6 +778,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	}
 	event_emit(d, "rollback", g->name, "guest %s rolled back from deploy %lld to the spec of deploy %lld",
 	           g->name, (long long)g->deploy_id, (long long)target);
+	g->place = place;
 	apply_deploy(d, g, &spec, sha, id);
 	return 0;
 }
@@ -766,6 +795,9 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 		return sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", name);
 	if (!strcmp(action, "start")) {
 		if (!g->desired_running && check_limits(d, g, g->spec.memory_mib, err) < 0)
+			return -1;
+		if (!g->place.placed && d->cfg.placement && !g->be &&
+		    placement_admit(d, g->name, &g->spec, &g->place, err) < 0)
 			return -1;
 		g->desired_running = 1;
 		g->failures = 0;

@@ -39,13 +39,14 @@ daemon_libshoald_a_SOURCES = \
 	daemon/shoald.h daemon/daemon.h daemon/log.h daemon/spec.h \
 	daemon/backend/backend.h \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
-	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c \
-	daemon/backend/backend.c daemon/backend/kvm.c \
+	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
+	daemon/backend/backend.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h \
 	api/api.h api/api_internal.h api/server.c api/routes.c
 
 sbin_PROGRAMS += daemon/shoald
 daemon_shoald_SOURCES = daemon/main.c
 daemon_shoald_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(DAEMON_PATHS)
 daemon_shoald_CFLAGS = $(SHOALD_CFLAGS)
-daemon_shoald_LDADD = daemon/libshoald.a daemon/vmm/libvmm.a metrics/libmetrics.a $(JANSSON_LIBS) $(LIBEV_LIBS) \
-	$(MHD_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle
+daemon_shoald_LDADD = daemon/libshoald.a daemon/vmm/libvmm.a metrics/libmetrics.a scheduler/libscheduler.a \
+	$(JANSSON_LIBS) $(LIBEV_LIBS) \
+	$(MHD_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle -lm

@@ -108,6 +108,8 @@ static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (d->cron_ticks % (CRON_HZ * 600) == 0)
 		store_prune_events(d->store, 100000);
+	if (d->cron_ticks % ((d->cfg.placement_period_ms * CRON_HZ + 999) / 1000) == 0)
+		placement_period(d);
 }
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -156,10 +158,11 @@ static void load_guest(void *ctx, struct store_guest *sg)
 {
 	struct load_ctx *lc = ctx;
 	struct shoald *d = lc->d;
-	struct spec_limits lim = { 2, 4096, 1, d->host_cpus };
+	struct spec_limits lim;
 	struct sd_err err;
 	struct guest *g;
 
+	spec_limits_of(d, &lim);
 	g = guest_new(d, sg->name);
 	if (!g || spec_from_json(sg->spec, &lim, &g->spec, &err) < 0) {
 		log_warnx("guest %s: its stored spec is not valid here (%s); left stopped", sg->name,
@@ -237,9 +240,15 @@ int main(int argc, char **argv)
 
 	events_init(d);
 	probe_init(d);
+	if (placement_init(d, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	if (store_load_guests(d->store, load_guest, &lc) < 0)
 		fatalx("cannot read guests from the state store");
 	adopted = d->be_ops->adopt(d->be);
+	/* Re-adopted guests first, with the placement they bring; then the rest are placed and started. */
+	for (g = d->guests; g; g = g->next)
+		if (g->state == GS_RUNNING)
+			placement_guest_running(g, 1);
 	for (g = d->guests; g; g = g->next)
 		guest_converge(g);
 	log_info("shoald %s on %s: %u guests known, %d re-adopted, %u skipped", PACKAGE_VERSION, d->be_ops->name,
@@ -276,6 +285,7 @@ int main(int argc, char **argv)
 	while (d->guests)
 		guest_free(d->guests);
 	probe_fini(d);
+	placement_fini(d);
 	store_close(d->store);
 	return 0;
 }

@@ -68,6 +68,17 @@ void shoald_wait_cancel(struct shoald *d, struct shoald_wait *w);
 json_t *shoald_guest_latency_json(struct shoald *d, const char *name, const char *buckets,
                                   struct sd_err *err);
 
+/* ---- placement ---- */
+
+/* The CPU map (roles, guests on each CPU), every guest's placement, the last moves with their reasons. */
+json_t *shoald_placement_json(struct shoald *d);
+/*
+ * The operator pins a guest: body {"cpus": [2, 3]} ([] unpins it).  The
+ * pin is kept with the guest's current deploy and applied at once; shoald
+ * never moves a pinned guest.  0 with *out (the guest's placement) or -1.
+ */
+int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out, struct sd_err *err);
+
 /* ---- metrics ---- */
 
 /* The Prometheus text page (format 0.0.4); malloc'd, *len bytes; NULL when out of memory. */
@@ -90,7 +101,7 @@ struct shoald_sub *shoald_console_follow(struct shoald *d, const char *name,
 
 /* Events after id `since` (0: the most recent `limit`). */
 json_t *shoald_events_json(struct shoald *d, uint64_t since, unsigned limit);
-/* fn(ctx, event) for every event after `since` (replayed first), then live ones. */
+/* fn(ctx, event) for every event after `since` (replayed first; UINT64_MAX: none), then live ones. */
 struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since,
                                         void (*fn)(void *ctx, const json_t *ev), void *ctx);
 

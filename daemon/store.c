@@ -242,6 +242,23 @@ int store_guest_update(struct store *s, const struct guest *g)
 	return step_done(s, st);
 }
 
+int store_deploy_set_spec(struct store *s, int64_t deploy_id, const json_t *spec)
+{
+	char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+	sqlite3_stmt *st = text ? prep(s, "UPDATE deploys SET spec = ? WHERE id = ?") : NULL;
+	int rc;
+
+	if (!st) {
+		free(text);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)deploy_id);
+	rc = step_done(s, st);
+	free(text);
+	return rc;
+}
+
 int store_guest_delete(struct store *s, const char *name)
 {
 	sqlite3_stmt *st;

@@ -168,7 +168,7 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 	struct sched__want w;
 	struct memory m;
 	enum sched_role role;
-	int rc, pinned, borrowed = -1, node = -1, shared = 0;
+	int rc, pinned, borrowed = -1, node = -1, shared = 0, mixed = 0;
 	unsigned v, role_cpus;
 	size_t i;
 
@@ -246,6 +246,17 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 					c = sched__pick(s, &w);
 			}
 		}
+		/*
+		 * Every CPU of its set holds vCPUs of the other class (an
+		 * operator pinned them there): join one rather than refuse a
+		 * guest the CPUs have room for; the control loop separates them.
+		 */
+		if (c < 0 && w.apart) {
+			w.apart = 0;
+			c = sched__pick(s, &w);
+			w.apart = 1;
+			mixed |= c >= 0;
+		}
 		if (c < 0) {
 			char room[48] = "";
 
@@ -295,6 +306,10 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 		sched__sayf(out->reason, sizeof(out->reason),
 		            ", packed first-fit on %u batch CPUs (%u vCPUs there)", role_cpus,
 		            sched__cpu_vcpus(s, (unsigned)out->cpu[0]));
+	if (mixed)
+		sched__sayf(out->reason, sizeof(out->reason),
+		            "; shares a CPU with %s guests: every %s CPU with room has some",
+		            g->cls == SCHED_CLASS_LATENCY ? "batch" : "latency", sched_role_str(role));
 	if (node >= 0)
 		sched__sayf(out->reason, sizeof(out->reason), "; memory on node %d", node);
 	else

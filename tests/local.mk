@@ -56,6 +56,12 @@ tests_integration_test_api_input_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JAN
 tests_integration_test_api_input_LDADD = $(TESTLIB)
 EXTRA_DIST += tests/data/api-bad-input.txt
 
+check_PROGRAMS += tests/integration/test_placement
+TESTS += tests/integration/test_placement
+tests_integration_test_placement_SOURCES = tests/integration/test_placement.c
+tests_integration_test_placement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_placement_LDADD = $(TESTLIB)
+
 check_PROGRAMS += tests/integration/test_latency
 TESTS += tests/integration/test_latency
 tests_integration_test_latency_SOURCES = tests/integration/test_latency.c

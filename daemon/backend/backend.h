@@ -33,6 +33,13 @@ struct be_start {
 	uint64_t instance;
 };
 
+/* Where a running guest's vCPUs are and how they are scheduled (placement_get). */
+struct be_placement {
+	cpu_set_t cpus;  /* where its vCPU may run */
+	unsigned weight; /* 1..10000, cgroup v2's cpu.weight scale; 100 is the default */
+	int batch;       /* 1: the idle class policy (SCHED_IDLE or the like) */
+};
+
 /* A running guest found by adopt(). */
 struct be_found {
 	const char *name;
@@ -84,10 +91,20 @@ struct backend_ops {
 	             size_t errlen);
 	/* Stop a guest; exited() follows. */
 	int (*stop)(struct backend *be, struct guest *g);
-	/* Placement: where the guest's vCPUs may run, their weight and class policy. */
+	/*
+	 * Placement: where the guest's vCPUs may run, their weight (1..10000,
+	 * cgroup v2's scale, 100 the default) and class policy.  -1 with errno
+	 * set when it cannot be done (ENOTSUP: not on this host).
+	 */
 	int (*set_affinity)(struct backend *be, struct guest *g, const cpu_set_t *cpus);
 	int (*set_weight)(struct backend *be, struct guest *g, unsigned weight);
 	int (*set_batch)(struct backend *be, struct guest *g, int batch);
+	/* What the guest has now (a guest re-adopted after a restart brings its own); 0 or -1. */
+	int (*placement_get)(struct backend *be, struct guest *g, struct be_placement *out);
+	/* CPU time the guest's vCPUs used since it started, in ns; 0 or -1. */
+	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns);
+	/* How this host does each of the three (for /v1/placement): one line. */
+	const char *(*placement_mechanism)(struct backend *be);
 	/* Send a latency probe; the answer comes through host->probe_answer(). */
 	int (*probe)(struct backend *be, struct guest *g);
 	/* The backend's own figures for /v1/host (warm pool and such). */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/backend/kvm_cpu.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/vmm/vmm_proto.h"
@@ -95,6 +96,8 @@ struct backend {
 	ev_timer refill_retry; /* also used to refill a little after a start, off its path */
 	int answer_ep;         /* epoll set of every guest's probe-answer eventfd */
 	ev_io answer_w;
+	struct kvm_weight weight;
+	char mechanism[1600];
 	double spawn_blocked_until;
 };
 
@@ -167,6 +170,8 @@ static void shell_maybe_free(struct shell *sh)
 {
 	if (sh->state != SH_ENDED || (!sh->adopted && !sh->reaped))
 		return;
+	if (sh->pid > 0)
+		kvm_weight_forget(&sh->be->weight, sh->pid);
 	shell_close(sh);
 	shell_unlink(sh);
 	free(sh);
@@ -675,34 +680,68 @@ static int kvm_stop(struct backend *b, struct guest *g)
 	return 0;
 }
 
+
+/* The guest's running tender, or NULL with errno ESRCH. */
+static struct shell *running_shell(struct guest *g);
+
 static int kvm_set_affinity(struct backend *b, struct guest *g, const cpu_set_t *cpus)
+{
+	struct shell *sh = running_shell(g);
+
+	(void)b;
+	return sh ? sched_setaffinity(sh->vcpu_tid, sizeof(*cpus), cpus) : -1;
+}
+
+
+static struct shell *running_shell(struct guest *g)
 {
 	struct shell *sh = g->be;
 
-	(void)b;
-	if (!sh || sh->vcpu_tid <= 0)
-		return -1;
-	return sched_setaffinity(sh->vcpu_tid, sizeof(*cpus), cpus);
+	if (!sh || sh->vcpu_tid <= 0 || sh->pid <= 0) {
+		errno = ESRCH;
+		return NULL;
+	}
+	return sh;
 }
 
 static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight)
 {
-	(void)b;
-	(void)g;
-	(void)weight;
-	errno = ENOTSUP;
-	return -1;
+	struct shell *sh = running_shell(g);
+
+	return sh ? kvm_weight_set(&b->weight, sh->pid, sh->vcpu_tid, weight) : -1;
 }
 
 static int kvm_set_batch(struct backend *b, struct guest *g, int batch)
 {
-	struct shell *sh = g->be;
+	struct shell *sh = running_shell(g);
 	struct sched_param p = { 0 };
 
 	(void)b;
-	if (!sh || sh->vcpu_tid <= 0)
+	return sh ? sched_setscheduler(sh->vcpu_tid, batch ? SCHED_IDLE : SCHED_OTHER, &p) : -1;
+}
+
+static int kvm_placement_get(struct backend *b, struct guest *g, struct be_placement *out)
+{
+	struct shell *sh = running_shell(g);
+
+	if (!sh || sched_getaffinity(sh->vcpu_tid, sizeof(out->cpus), &out->cpus) < 0)
 		return -1;
-	return sched_setscheduler(sh->vcpu_tid, batch ? SCHED_IDLE : SCHED_OTHER, &p);
+	out->weight = kvm_weight_get(&b->weight, sh->pid, sh->vcpu_tid);
+	out->batch = sched_getscheduler(sh->vcpu_tid) == SCHED_IDLE;
+	return 0;
+}
+
+static int kvm_cpu_time(struct backend *b, struct guest *g, uint64_t *ns)
+{
+	struct shell *sh = running_shell(g);
+
+	(void)b;
+	return sh ? kvm_thread_cpu_ns(sh->pid, sh->vcpu_tid, ns) : -1;
+}
+
+static const char *kvm_placement_mechanism(struct backend *b)
+{
+	return b->mechanism;
 }
 
 static int kvm_probe(struct backend *b, struct guest *g)
@@ -1014,6 +1053,10 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 		free(be);
 		return -1;
 	}
+	kvm_weight_init(&be->weight);
+	snprintf(be->mechanism, sizeof(be->mechanism),
+	         "affinity: sched_setaffinity on the vCPU thread; weight: %s; idle class: SCHED_IDLE on the vCPU thread",
+	         be->weight.desc);
 	ev_io_init(&be->answer_w, on_answers, be->answer_ep, EV_READ);
 	be->answer_w.data = be;
 	ev_io_start(loop, &be->answer_w);
@@ -1061,6 +1104,9 @@ const struct backend_ops backend_kvm = {
 	.set_affinity = kvm_set_affinity,
 	.set_weight = kvm_set_weight,
 	.set_batch = kvm_set_batch,
+	.placement_get = kvm_placement_get,
+	.cpu_time = kvm_cpu_time,
+	.placement_mechanism = kvm_placement_mechanism,
 	.probe = kvm_probe,
 	.stats = kvm_stats,
 };

@@ -513,6 +513,32 @@ static void a_one_core_host_shares_it(void **state)
 	world_free(w);
 }
 
+/* A batch guest pinned onto the only latency CPU does not shut latency guests out. */
+static void pinned_batch_guest_does_not_shut_out_latency_guests(void **state)
+{
+	struct world *w = world_new(2, 1, 1, 0, 4096);
+	struct sched_admission a;
+	struct sched_guest g;
+	int lat;
+
+	(void)state;
+	world_start(w);
+	lat = sched_cpu_role(w->s, 0) == SCHED_ROLE_LATENCY ? 0 : 1;
+	guest_init(&g, SCHED_CLASS_BATCH, "b-pinned");
+	sched_cpuset_add(&g.pin, (unsigned)lat);
+	assert_int_equal(world_admit(w, &g, &a), 0);
+	assert_int_equal(a.cpu[0], lat);
+	guest_init(&g, SCHED_CLASS_LATENCY, "l-0");
+	assert_int_equal(world_admit(w, &g, &a), 0);
+	assert_int_equal(a.cpu[0], lat);
+	assert_reason(a.reason, "shares a CPU with batch guests");
+	/* Batch guests still go to the batch CPU, apart. */
+	guest_init(&g, SCHED_CLASS_BATCH, "b-0");
+	assert_int_equal(world_admit(w, &g, &a), 0);
+	assert_int_equal(a.cpu[0], 1 - lat);
+	world_free(w);
+}
+
 static void refusal_words_are_distinct(void **state)
 {
 	const char *seen[8];
@@ -551,6 +577,7 @@ int main(void)
 	    cmocka_unit_test(multi_vcpu_guest_spreads_in_its_node),
 	    cmocka_unit_test(operator_pins_are_honoured),
 	    cmocka_unit_test(a_one_core_host_shares_it),
+	    cmocka_unit_test(pinned_batch_guest_does_not_shut_out_latency_guests),
 	    cmocka_unit_test(refusal_words_are_distinct),
 	};
 

@@ -1,0 +1,31 @@
+/*
+ * The KVM backend's placement mechanics (kvm_cpu.c): a tender's weight by
+ * cgroup v2 cpu.weight, cgroup v1 cpu.shares or nice, whichever the host
+ * has, and its vCPU thread's CPU time.
+ */
+#ifndef SHOALD_KVM_CPU_H
+#define SHOALD_KVM_CPU_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum kvm_weight_kind { KVM_WEIGHT_NICE, KVM_WEIGHT_CGROUP2, KVM_WEIGHT_CGROUP1 };
+
+struct kvm_weight {
+	enum kvm_weight_kind kind;
+	char base[1100]; /* the tenders' cgroups live here (cgroup kinds) */
+	char desc[1400]; /* what was chosen and, when nice, why no cgroup */
+};
+
+/* Find the best means this host has (and clear cgroups of tenders long gone). */
+void kvm_weight_init(struct kvm_weight *w);
+/* Give tender pid (vCPU thread tid) weight 1..10000 (100: the default); 0 or -1 with errno. */
+int kvm_weight_set(struct kvm_weight *w, pid_t pid, pid_t tid, unsigned weight);
+/* The weight it has now (100 when it never got one). */
+unsigned kvm_weight_get(const struct kvm_weight *w, pid_t pid, pid_t tid);
+/* The tender is gone: remove its cgroup. */
+void kvm_weight_forget(const struct kvm_weight *w, pid_t pid);
+/* CPU time of thread tid of pid, in ns (from schedstat); 0 or -1. */
+int kvm_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
+
+#endif

@@ -1,0 +1,853 @@
+/*
+ * Placement in the daemon: the host's topology read from sysfs, the
+ * scheduler library's admission at deploy and start, and its control
+ * loop every placement period: measure each guest's CPU use and latency
+ * windows, ask for a plan, apply its moves through the backend, and log
+ * each move with its reason (event log, /v1/placement, /metrics).
+ *
+ * With placement off (--placement=off) guests are not pinned and the
+ * loop does not run: the host's scheduler puts vCPUs where it likes, the
+ * naive default to measure against.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "metrics/metrics.h"
+#include "scheduler/scheduler.h"
+
+#define MOVE_LOG 256 /* moves kept for /v1/placement */
+
+struct move_rec {
+	uint64_t wall_ns;
+	uint32_t period;
+	char guest[GUEST_NAME_MAX + 1];
+	enum sched_move_kind kind;
+	unsigned vcpu;
+	int from_cpu, to_cpu;
+	unsigned weight;
+	enum sched_policy policy;
+	enum sched_role role;
+	int applied;
+	char reason[SCHED_REASON_MAX];
+};
+
+struct placement {
+	struct sched *s;
+	struct sched_host host;
+	struct sched_config cfg;
+	cpu_set_t dom0;
+	struct sched_guest *snap;  /* the snapshot, rebuilt each time */
+	struct guest **snap_guest; /* its entries' guests */
+	size_t snap_cap;
+	struct move_rec log[MOVE_LOG];
+	unsigned log_len, log_head;
+	uint64_t moves[SCHED_MOVE_CPU_ROLE + 1];
+	uint64_t move_failures, periods, plan_errors;
+	uint64_t last_plan_us;
+	struct sched_plan_stats last;
+};
+
+/* ---- CPU lists ---- */
+
+int cpulist_parse(const char *s, cpu_set_t *out, char *err, size_t errlen)
+{
+	const char *p = s;
+
+	CPU_ZERO(out);
+	while (*p == ' ')
+		p++;
+	if (!*p || !strcmp(p, "none"))
+		return 0;
+	while (*p) {
+		char *end;
+		unsigned long lo, hi;
+
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		lo = hi = strtoul(p, &end, 10);
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				goto bad;
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (lo > hi || hi >= CPU_SETSIZE) {
+			snprintf(err, errlen, "CPU list \"%.100s\": %lu-%lu is not a range of CPUs below %d", s, lo, hi,
+			         CPU_SETSIZE);
+			return -1;
+		}
+		for (; lo <= hi; lo++)
+			CPU_SET(lo, out);
+		p = end;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "CPU list \"%.100s\" is not like 0,2-3 (at \"%.20s\")", s, p);
+	return -1;
+}
+
+/* ---- the host, from sysfs ---- */
+
+static int read_uint(const char *path, unsigned long *v)
+{
+	FILE *f = fopen(path, "re");
+	int ok = f && fscanf(f, "%lu", v) == 1;
+
+	if (f)
+		fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ok = f && fgets(buf, (int)len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok ? 0 : -1;
+}
+
+/*
+ * CPUs with their core (physical package and core id, so that SMT
+ * siblings share one) and NUMA node; memory per node.  A host without
+ * the files is one node of independent CPUs.
+ */
+static void read_topology(struct shoald *d, struct sched_host *h)
+{
+	unsigned long pkg_core[SCHED_CPUS_MAX];
+	unsigned ncpus = d->host_cpus < SCHED_CPUS_MAX ? d->host_cpus : SCHED_CPUS_MAX, i, j, n, ncores = 0;
+	char path[128], line[4096], err[160];
+
+	sched_host_init(h, ncpus, d->host_mem_mib);
+	for (i = 0; i < ncpus; i++) {
+		unsigned long core = i, pkg = 0;
+
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/core_id", i);
+		read_uint(path, &core);
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", i);
+		read_uint(path, &pkg);
+		pkg_core[i] = pkg << 20 | (core & 0xfffff);
+		for (j = 0; j < i && pkg_core[j] != pkg_core[i]; j++)
+			;
+		h->cpu[i].core = j < i ? h->cpu[j].core : ncores++;
+	}
+	for (n = 0; n < SCHED_NODES_MAX; n++) {
+		cpu_set_t set;
+		unsigned long long kib = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpulist", n);
+		if (read_line(path, line, sizeof(line)) < 0 || cpulist_parse(line, &set, err, sizeof(err)) < 0)
+			break;
+		for (i = 0; i < ncpus; i++)
+			if (CPU_ISSET(i, &set))
+				h->cpu[i].node = n;
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo", n);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Node %*u MemTotal: %llu kB", &kib) == 1)
+				break;
+		if (f)
+			fclose(f);
+		h->node_memory_mib[n] = kib ? kib >> 10 : 0;
+	}
+	if (n > 1) {
+		h->nnodes = n;
+		for (i = 0; i < n; i++)
+			h->node_memory_mib[i] = h->node_memory_mib[i] ? h->node_memory_mib[i] : d->host_mem_mib / n;
+	} else {
+		h->nnodes = 1;
+		h->node_memory_mib[0] = d->host_mem_mib;
+		for (i = 0; i < ncpus; i++)
+			h->cpu[i].node = 0;
+	}
+	/* The host's memory reserve, spread over the nodes as their memory is. */
+	for (i = 0; i < h->nnodes; i++)
+		h->dom0_memory_mib[i] =
+		    d->host_mem_mib ? (uint64_t)d->cfg.reserve_mib * h->node_memory_mib[i] / d->host_mem_mib : 0;
+}
+
+int placement_init(struct shoald *d, char *err, size_t errlen)
+{
+	struct placement *pl = calloc(1, sizeof(*pl));
+	unsigned i, guest_cpus = 0;
+	char why[320];
+
+	if (!pl) {
+		snprintf(err, errlen, "placement: out of memory");
+		return -1;
+	}
+	if (cpulist_parse(d->cfg.reserve_cpus, &pl->dom0, err, errlen) < 0)
+		goto fail;
+	read_topology(d, &pl->host);
+	for (i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &pl->dom0))
+			continue;
+		if (i >= pl->host.ncpus) {
+			snprintf(err, errlen, "reserve-cpus: this host has no CPU %u (it has 0-%u)", i, pl->host.ncpus - 1);
+			goto fail;
+		}
+		pl->host.cpu[i].dom0 = 1;
+	}
+	for (i = 0; i < pl->host.ncpus; i++)
+		guest_cpus += !pl->host.cpu[i].dom0;
+	if (!guest_cpus) {
+		snprintf(err, errlen, "reserve-cpus keeps every CPU for the host: guests would have none");
+		goto fail;
+	}
+	sched_config_default(&pl->cfg);
+	pl->cfg.guests_max = d->cfg.max_guests + 1;
+	pl->cfg.vcpus_max = pl->cfg.guests_max;
+	pl->cfg.moves_max = d->cfg.placement_moves_max;
+	pl->cfg.latency_vcpus_per_cpu = d->cfg.latency_vcpus_per_cpu;
+	pl->cfg.batch_vcpus_per_cpu = d->cfg.batch_vcpus_per_cpu;
+	/* A host with one core for guests shares it; the split needs two. */
+	if (guest_cpus < 2)
+		pl->cfg.batch_cores_min = 0;
+	if (sched_create(&pl->host, &pl->cfg, &pl->s, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "placement: %s", why);
+		goto fail;
+	}
+	pl->snap_cap = pl->cfg.guests_max;
+	pl->snap = calloc(pl->snap_cap, sizeof(*pl->snap));
+	pl->snap_guest = calloc(pl->snap_cap, sizeof(*pl->snap_guest));
+	if (!pl->snap || !pl->snap_guest) {
+		snprintf(err, errlen, "placement: out of memory");
+		goto fail;
+	}
+	d->pl = pl;
+	/* shoald itself runs where the host's CPUs are. */
+	if (CPU_COUNT(&pl->dom0) && sched_setaffinity(0, sizeof(pl->dom0), &pl->dom0) < 0)
+		log_warn("cannot keep shoald on reserve-cpus %s", d->cfg.reserve_cpus);
+	log_info("placement %s: %u CPUs (%u for guests) on %u node%s; %s", d->cfg.placement ? "on" : "off",
+	         pl->host.ncpus, guest_cpus, pl->host.nnodes, pl->host.nnodes > 1 ? "s" : "",
+	         d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "");
+	return 0;
+fail:
+	if (pl)
+		sched_destroy(pl->s);
+	if (pl) {
+		free(pl->snap);
+		free(pl->snap_guest);
+	}
+	free(pl);
+	return -1;
+}
+
+void placement_fini(struct shoald *d)
+{
+	struct placement *pl = d->pl;
+
+	if (!pl)
+		return;
+	sched_destroy(pl->s);
+	free(pl->snap);
+	free(pl->snap_guest);
+	free(pl);
+	d->pl = NULL;
+}
+
+/* ---- snapshots ---- */
+
+static int state_holds_cpu(const struct guest *g)
+{
+	return g->place.placed &&
+	       (g->desired_running || !(g->state == GS_STOPPED || g->state == GS_EXITED || g->state == GS_FAILED));
+}
+
+static uint32_t sat_us(uint64_t ns)
+{
+	return ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns / 1000);
+}
+
+/* The spec's part of a guest's entry (what admission reads). */
+static void fill_spec(struct sched_guest *sg, const char *name, const struct guest_spec *spec)
+{
+	unsigned i;
+
+	memset(sg, 0, sizeof(*sg));
+	snprintf(sg->name, sizeof(sg->name), "%s", name);
+	sg->cls = spec->latency_class == CLASS_BATCH ? SCHED_CLASS_BATCH : SCHED_CLASS_LATENCY;
+	sg->vcpus = spec->vcpus ? spec->vcpus : 1;
+	sg->memory_mib = spec->memory_mib;
+	sg->slo_us = spec->slo_us ? spec->slo_us : 1;
+	sg->node = -1;
+	sg->cpu_use = -1;
+	sched_cpuset_zero(&sg->pin);
+	for (i = 0; i < spec->ncpus; i++)
+		sched_cpuset_add(&sg->pin, (unsigned)spec->cpus[i]);
+	for (i = 0; i < SCHED_VCPUS_MAX; i++)
+		sg->cpu[i] = -1;
+}
+
+static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t now)
+{
+	static const uint64_t win[2] = { METRICS_WINDOW_SHORT_NS, METRICS_WINDOW_LONG_NS };
+	struct metrics_window w[2];
+
+	fill_spec(sg, g->name, &g->spec);
+	sg->node = g->place.node;
+	sg->cpu[0] = (int16_t)g->place.cpu;
+	sg->cpu_use = g->state == GS_RUNNING ? g->place.cpu_use : -1;
+	sg->weight = g->place.weight;
+	sg->policy = g->place.idle ? SCHED_POLICY_IDLE : SCHED_POLICY_NORMAL;
+	if (g->probe.lat && metrics_guest_windows(g->probe.lat, now, 2, win, w) == 0) {
+		sg->win_short = (struct sched_window){ sat_us(w[0].p50_ns), sat_us(w[0].p99_ns),
+			                               (uint32_t)w[0].samples, (uint32_t)w[0].misses };
+		sg->win_long = (struct sched_window){ sat_us(w[1].p50_ns), sat_us(w[1].p99_ns), (uint32_t)w[1].samples,
+			                              (uint32_t)w[1].misses };
+	}
+}
+
+/* Every guest that holds a CPU, but `except`. */
+static size_t build_snapshot(struct shoald *d, const char *except, uint64_t now)
+{
+	struct placement *pl = d->pl;
+	struct guest *g;
+	size_t n = 0;
+
+	for (g = d->guests; g && n < pl->snap_cap; g = g->next) {
+		if (!state_holds_cpu(g) || (except && !strcmp(g->name, except)))
+			continue;
+		fill_live(&pl->snap[n], g, now);
+		pl->snap_guest[n++] = g;
+	}
+	return n;
+}
+
+/* ---- admission ---- */
+
+int placement_admit(struct shoald *d, const char *name, const struct guest_spec *spec, struct guest_place *out,
+                    struct sd_err *err)
+{
+	struct placement *pl = d->pl;
+	struct sched_snapshot snap;
+	struct sched_admission adm;
+	struct sched_guest req;
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	out->cpu = out->node = -1;
+	out->weight = 100;
+	out->cpu_use = -1;
+	for (i = 0; i < spec->ncpus; i++)
+		if (CPU_ISSET(spec->cpus[i], &pl->dom0))
+			return sd_err_set(err, 409, "reserved_cpu", "cpus",
+			                  "CPU %d is kept for the host (reserve-cpus %s); no guest runs there", spec->cpus[i],
+			                  d->cfg.reserve_cpus);
+	if (!d->cfg.placement)
+		return 0;
+	snap.now_ns = now_mono_ns();
+	snap.nguests = build_snapshot(d, name, snap.now_ns);
+	snap.guests = pl->snap;
+	fill_spec(&req, name, spec);
+	if (sched_admit(pl->s, &snap, &req, &adm) < 0) {
+		switch (adm.refusal) {
+		case SCHED_REFUSE_MEMORY:
+			return sd_err_set(err, 409, "memory_exhausted", "memory_mib", "guest %s does not fit: %s", name,
+			                  adm.reason);
+		case SCHED_REFUSE_OVERCOMMIT:
+			return sd_err_set(err, 409, "cpu_overcommit", "latency_class", "guest %s does not fit: %s", name,
+			                  adm.reason);
+		case SCHED_REFUSE_NO_SUCH_CPU:
+			return sd_err_set(err, 400, "no_such_cpu", "cpus", "guest %s: %s", name, adm.reason);
+		case SCHED_REFUSE_DOM0_CPU:
+			return sd_err_set(err, 409, "reserved_cpu", "cpus", "guest %s: %s", name, adm.reason);
+		case SCHED_REFUSE_BAD_GUEST:
+			return sd_err_set(err, 400, "invalid_spec", "", "guest %s: %s", name, adm.reason);
+		default:
+			return sd_err_set(err, 500, "placement_failed", "", "placing guest %s failed: %s", name, adm.reason);
+		}
+	}
+	out->placed = 1;
+	out->cpu = adm.cpu[0];
+	out->node = adm.node;
+	log_debug("guest %s placed on CPU %d: %s", name, out->cpu, adm.reason);
+	return 0;
+}
+
+void placement_release(struct guest *g)
+{
+	g->place.placed = 0;
+	g->place.cpu_use = -1;
+}
+
+static void cpu_only(int cpu, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	CPU_SET(cpu, set);
+}
+
+void placement_guest_running(struct guest *g, int adopted)
+{
+	struct shoald *d = g->d;
+	struct be_placement now;
+	cpu_set_t set;
+
+	g->place.cpu_use = -1;
+	g->place.run_at_ns = 0;
+	if (!d->cfg.placement) {
+		/* shoald does not place; the operator's own pin still holds. */
+		unsigned i;
+
+		if (!g->spec.ncpus)
+			return;
+		CPU_ZERO(&set);
+		for (i = 0; i < g->spec.ncpus; i++)
+			CPU_SET(g->spec.cpus[i], &set);
+		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
+			log_warn("guest %s: cannot pin its vCPU to the CPUs asked for", g->name);
+		return;
+	}
+	/*
+	 * A re-adopted guest brings its placement: a vCPU pinned to one CPU
+	 * stays there, with the weight and class policy it has; one that
+	 * floats (it ran under placement off) is admitted now.
+	 */
+	if (adopted && d->be_ops->placement_get && d->be_ops->placement_get(d->be, g, &now) == 0) {
+		g->place.weight = now.weight;
+		g->place.idle = now.batch;
+		if (CPU_COUNT(&now.cpus) == 1) {
+			int c;
+
+			for (c = 0; !CPU_ISSET(c, &now.cpus); c++)
+				;
+			if ((unsigned)c < d->pl->host.ncpus && !d->pl->host.cpu[c].dom0) {
+				g->place.placed = 1;
+				g->place.cpu = c;
+				g->place.node = (int)d->pl->host.cpu[c].node;
+				return;
+			}
+		}
+	}
+	if (!g->place.placed) {
+		struct guest_place p;
+		struct sd_err err;
+
+		if (placement_admit(d, g->name, &g->spec, &p, &err) < 0) {
+			log_warnx("guest %s runs unplaced: %s", g->name, err.message);
+			return;
+		}
+		p.weight = g->place.weight ? g->place.weight : 100;
+		p.idle = g->place.idle;
+		g->place = p;
+	}
+	cpu_only(g->place.cpu, &set);
+	if (d->be_ops->set_affinity(d->be, g, &set) < 0)
+		log_warn("guest %s: cannot put its vCPU on CPU %d", g->name, g->place.cpu);
+	if (g->place.weight != 100 && d->be_ops->set_weight(d->be, g, g->place.weight) < 0)
+		log_warn("guest %s: cannot set its weight %u", g->name, g->place.weight);
+	if (g->place.idle && d->be_ops->set_batch(d->be, g, 1) < 0)
+		log_warn("guest %s: cannot give it the idle class policy", g->name);
+}
+
+/* ---- the control period ---- */
+
+static void measure(struct shoald *d, uint64_t now)
+{
+	struct guest *g;
+
+	for (g = d->guests; g; g = g->next) {
+		uint64_t ns;
+
+		if (g->state != GS_RUNNING || !d->be_ops->cpu_time || d->be_ops->cpu_time(d->be, g, &ns) < 0) {
+			g->place.cpu_use = -1;
+			g->place.run_at_ns = 0;
+			continue;
+		}
+		if (g->place.run_at_ns && now > g->place.run_at_ns && ns >= g->place.run_ns)
+			g->place.cpu_use = (double)(ns - g->place.run_ns) / (double)(now - g->place.run_at_ns);
+		g->place.run_ns = ns;
+		g->place.run_at_ns = now;
+	}
+}
+
+static void log_move(struct placement *pl, const struct sched_move *m, uint32_t period, int applied)
+{
+	struct move_rec *r = &pl->log[pl->log_head];
+
+	pl->log_head = (pl->log_head + 1) % MOVE_LOG;
+	if (pl->log_len < MOVE_LOG)
+		pl->log_len++;
+	memset(r, 0, sizeof(*r));
+	r->wall_ns = now_wall_ns();
+	r->period = period;
+	snprintf(r->guest, sizeof(r->guest), "%s", m->guest_name);
+	r->kind = m->kind;
+	r->vcpu = m->vcpu;
+	r->from_cpu = m->from_cpu;
+	r->to_cpu = m->to_cpu;
+	r->weight = m->weight;
+	r->policy = m->policy;
+	r->role = m->role;
+	r->applied = applied;
+	snprintf(r->reason, sizeof(r->reason), "%s", m->reason);
+	pl->moves[m->kind]++;
+	pl->move_failures += !applied;
+}
+
+/* Carry out one move on guest g (NULL for a CPU's new role); 1 when done. */
+static int apply_move(struct shoald *d, struct guest *g, const struct sched_move *m)
+{
+	cpu_set_t set;
+	int ok = 1;
+
+	if (m->kind == SCHED_MOVE_CPU_ROLE || !g)
+		return 1;
+	switch (m->kind) {
+	case SCHED_MOVE_PIN:
+		cpu_only(m->to_cpu, &set);
+		ok = g->state != GS_RUNNING || d->be_ops->set_affinity(d->be, g, &set) == 0;
+		if (ok) {
+			g->place.cpu = m->to_cpu;
+			g->place.node = (int)d->pl->host.cpu[m->to_cpu].node;
+		}
+		break;
+	case SCHED_MOVE_WEIGHT:
+		ok = g->state != GS_RUNNING || d->be_ops->set_weight(d->be, g, m->weight) == 0;
+		if (ok)
+			g->place.weight = m->weight;
+		break;
+	case SCHED_MOVE_POLICY:
+		ok = g->state != GS_RUNNING || d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE) == 0;
+		if (ok)
+			g->place.idle = m->policy == SCHED_POLICY_IDLE;
+		break;
+	default:
+		break;
+	}
+	if (!ok)
+		log_warn("guest %s: placement %s could not be applied", g->name, sched_move_kind_str(m->kind));
+	return ok;
+}
+
+static void describe_move(const struct sched_move *m, char *buf, size_t len)
+{
+	switch (m->kind) {
+	case SCHED_MOVE_PIN:
+		snprintf(buf, len, "vCPU %u from CPU %d to CPU %d", m->vcpu, m->from_cpu, m->to_cpu);
+		break;
+	case SCHED_MOVE_WEIGHT:
+		snprintf(buf, len, "weight %u", m->weight);
+		break;
+	case SCHED_MOVE_POLICY:
+		snprintf(buf, len, "class policy %s", m->policy == SCHED_POLICY_IDLE ? "idle" : "normal");
+		break;
+	default:
+		snprintf(buf, len, "CPU %d becomes a %s CPU", m->from_cpu, sched_role_str(m->role));
+		break;
+	}
+}
+
+void placement_period(struct shoald *d)
+{
+	struct placement *pl = d->pl;
+	struct sched_snapshot snap;
+	struct sched_plan plan;
+	uint64_t now, t0;
+	size_t i;
+
+	if (!pl || !d->cfg.placement)
+		return;
+	now = now_mono_ns();
+	measure(d, now);
+	snap.now_ns = now;
+	snap.nguests = build_snapshot(d, NULL, now);
+	snap.guests = pl->snap;
+	t0 = now_mono_ns();
+	if (sched_plan(pl->s, &snap, &plan) < 0) {
+		pl->plan_errors++;
+		log_warnx("placement: no plan this period: %s", plan.error[0] ? plan.error : "out of memory");
+		return;
+	}
+	pl->last_plan_us = (now_mono_ns() - t0) / 1000;
+	pl->periods++;
+	pl->last = plan.stats;
+	for (i = 0; i < plan.nmoves; i++) {
+		const struct sched_move *m = &plan.moves[i];
+		struct guest *g = m->guest < snap.nguests ? pl->snap_guest[m->guest] : NULL;
+		char what[96];
+		int ok = apply_move(d, g, m);
+
+		log_move(pl, m, plan.stats.period, ok);
+		describe_move(m, what, sizeof(what));
+		event_emit(d, "placement", m->kind == SCHED_MOVE_CPU_ROLE ? "" : m->guest_name, "%s%s%s%s: %s",
+		           m->kind == SCHED_MOVE_CPU_ROLE ? "" : "guest ", m->guest_name,
+		           m->kind == SCHED_MOVE_CPU_ROLE ? "" : " ", what, m->reason);
+		if (!ok)
+			event_emit(d, "placement_failed", m->guest_name, "guest %s: %s could not be applied", m->guest_name,
+			           what);
+	}
+	sched_plan_free(&plan);
+}
+
+/* ---- what the API and /metrics show ---- */
+
+static json_t *cpus_json(struct shoald *d, const double *use, const unsigned *vcpus)
+{
+	struct placement *pl = d->pl;
+	json_t *a = json_array();
+	unsigned c;
+
+	for (c = 0; c < pl->host.ncpus; c++) {
+		json_t *names = json_array();
+		struct guest *g;
+
+		for (g = d->guests; g; g = g->next)
+			if (state_holds_cpu(g) && g->place.cpu == (int)c)
+				json_array_append_new(names, json_string(g->name));
+		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:s, s:i, s:f, s:o}", "cpu", (int)c, "node",
+		                                   (int)pl->host.cpu[c].node, "core", (int)pl->host.cpu[c].core, "role",
+		                                   sched_role_str(sched_cpu_role(pl->s, c)), "vcpus", (int)vcpus[c],
+		                                   "use", use[c], "guests", names));
+	}
+	return a;
+}
+
+static json_t *guest_place_json(struct shoald *d, struct guest *g)
+{
+	struct metrics_window w;
+	json_t *pin = json_array(), *j;
+	unsigned i;
+
+	for (i = 0; i < g->spec.ncpus; i++)
+		json_array_append_new(pin, json_integer(g->spec.cpus[i]));
+	j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I}", "name", g->name, "state", guest_state_str(g->state),
+	              "class", latency_class_str(g->spec.latency_class), "pinned", pin, "weight",
+	              (json_int_t)g->place.weight, "policy", g->place.idle ? "idle" : "normal", "slo_us",
+	              (json_int_t)g->spec.slo_us);
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "cpu", state_holds_cpu(g) && g->place.cpu >= 0 ? json_integer(g->place.cpu) : json_null());
+	json_object_set_new(j, "node", g->place.node >= 0 ? json_integer(g->place.node) : json_null());
+	json_object_set_new(j, "cpu_use", g->place.cpu_use >= 0 ? json_real(g->place.cpu_use) : json_null());
+	if (g->probe.lat && metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) == 0 &&
+	    w.samples) {
+		json_object_set_new(j, "p99_us", json_real((double)w.p99_ns / 1e3));
+		json_object_set_new(j, "over_slo", json_boolean(w.p99_ns / 1000 > g->spec.slo_us));
+	}
+	return j;
+}
+
+static json_t *moves_json(const struct placement *pl)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; i < pl->log_len; i++) {
+		const struct move_rec *r = &pl->log[(pl->log_head + MOVE_LOG - pl->log_len + i) % MOVE_LOG];
+		time_t t = (time_t)(r->wall_ns / 1000000000u);
+		char when[40];
+		struct tm tm;
+		json_t *m;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03uZ",
+		         (unsigned)(r->wall_ns / 1000000u % 1000u));
+		m = json_pack("{s:s, s:I, s:s, s:s, s:b, s:s}", "time", when, "period", (json_int_t)r->period, "guest",
+		              r->guest, "kind", sched_move_kind_str(r->kind), "applied", r->applied, "reason", r->reason);
+		if (r->kind == SCHED_MOVE_PIN) {
+			json_object_set_new(m, "vcpu", json_integer(r->vcpu));
+			json_object_set_new(m, "from", json_integer(r->from_cpu));
+			json_object_set_new(m, "to", json_integer(r->to_cpu));
+		} else if (r->kind == SCHED_MOVE_WEIGHT) {
+			json_object_set_new(m, "weight", json_integer(r->weight));
+		} else if (r->kind == SCHED_MOVE_POLICY) {
+			json_object_set_new(m, "policy", json_string(r->policy == SCHED_POLICY_IDLE ? "idle" : "normal"));
+		} else {
+			json_object_set_new(m, "cpu", json_integer(r->from_cpu));
+			json_object_set_new(m, "role", json_string(sched_role_str(r->role)));
+		}
+		json_array_append_new(a, m);
+	}
+	return a;
+}
+
+/* Each CPU's vCPUs and CPU use, from the guests that hold one. */
+static void per_cpu(struct shoald *d, double *use, unsigned *vcpus)
+{
+	struct guest *g;
+
+	memset(use, 0, sizeof(double) * d->pl->host.ncpus);
+	memset(vcpus, 0, sizeof(unsigned) * d->pl->host.ncpus);
+	for (g = d->guests; g; g = g->next) {
+		if (!state_holds_cpu(g) || g->place.cpu < 0 || (unsigned)g->place.cpu >= d->pl->host.ncpus)
+			continue;
+		vcpus[g->place.cpu]++;
+		if (g->place.cpu_use > 0)
+			use[g->place.cpu] += g->place.cpu_use;
+	}
+}
+
+json_t *placement_json(struct shoald *d)
+{
+	struct placement *pl = d->pl;
+	double *use = calloc(pl->host.ncpus, sizeof(double));
+	unsigned *vcpus = calloc(pl->host.ncpus, sizeof(unsigned));
+	json_t *guests = json_array(), *j;
+	struct guest *g;
+
+	if (!use || !vcpus) {
+		free(use);
+		free(vcpus);
+		return NULL;
+	}
+	per_cpu(d, use, vcpus);
+	for (g = d->guests; g; g = g->next)
+		json_array_append_new(guests, guest_place_json(d, g));
+	j = json_pack("{s:b, s:s, s:I, s:I, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+	              "enabled", d->cfg.placement, "reserve_cpus", d->cfg.reserve_cpus, "period_ms",
+	              (json_int_t)d->cfg.placement_period_ms, "periods", (json_int_t)pl->periods, "mechanism",
+	              d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "", "cpus",
+	              cpus_json(d, use, vcpus), "guests", guests, "last_period", "latency_guests",
+	              (json_int_t)pl->last.latency_guests, "over_slo", (json_int_t)pl->last.over_slo, "violating",
+	              (json_int_t)pl->last.violating, "cooling", (json_int_t)pl->last.cooling, "unremedied",
+	              (json_int_t)pl->last.unremedied, "deferred", (json_int_t)pl->last.deferred, "latency_cpus",
+	              (json_int_t)pl->last.latency_cpus, "batch_cpus", (json_int_t)pl->last.batch_cpus, "plan_us",
+	              (json_int_t)pl->last_plan_us, "moves", moves_json(pl));
+	free(use);
+	free(vcpus);
+	return j;
+}
+
+void placement_metrics(struct shoald *d, struct metrics_buf *b)
+{
+	static const char mv[] = "shoal_placement_moves_total", role[] = "shoal_cpu_role", gc[] = "shoal_guest_cpu";
+	struct placement *pl = d->pl;
+	struct guest *g;
+	unsigned k, c;
+
+	metrics_prom_family(b, mv, METRICS_PROM_COUNTER, "placement moves made, by kind");
+	for (k = 0; k <= SCHED_MOVE_CPU_ROLE; k++) {
+		struct metrics_label l = { "kind", sched_move_kind_str((enum sched_move_kind)k) };
+
+		metrics_prom_counter(b, mv, &l, 1, pl->moves[k]);
+	}
+	metrics_prom_family(b, "shoal_placement_move_failures_total", METRICS_PROM_COUNTER,
+	                    "placement moves the backend could not apply");
+	metrics_prom_counter(b, "shoal_placement_move_failures_total", NULL, 0, pl->move_failures);
+	metrics_prom_family(b, "shoal_placement_periods_total", METRICS_PROM_COUNTER, "placement control periods run");
+	metrics_prom_counter(b, "shoal_placement_periods_total", NULL, 0, pl->periods);
+	metrics_prom_family(b, "shoal_placement_violating_guests", METRICS_PROM_GAUGE,
+	                    "latency guests over their SLO for long enough to act on, at the last period");
+	metrics_prom_gauge(b, "shoal_placement_violating_guests", NULL, 0, (double)pl->last.violating);
+	metrics_prom_family(b, "shoal_placement_over_slo_guests", METRICS_PROM_GAUGE,
+	                    "latency guests whose 10 s p99 was over their SLO at the last period");
+	metrics_prom_gauge(b, "shoal_placement_over_slo_guests", NULL, 0, (double)pl->last.over_slo);
+	metrics_prom_family(b, role, METRICS_PROM_GAUGE, "1 for each CPU's role: dom0, latency or batch");
+	for (c = 0; c < pl->host.ncpus; c++) {
+		char cpu[16];
+		struct metrics_label l[2] = { { "cpu", cpu }, { "role", sched_role_str(sched_cpu_role(pl->s, c)) } };
+
+		snprintf(cpu, sizeof(cpu), "%u", c);
+		metrics_prom_gauge(b, role, l, 2, 1);
+	}
+	metrics_prom_family(b, gc, METRICS_PROM_GAUGE, "the CPU a guest's vCPU is placed on (-1: none)");
+	for (g = d->guests; g; g = g->next) {
+		struct metrics_label l = { "guest", g->name };
+
+		metrics_prom_gauge(b, gc, &l, 1, state_holds_cpu(g) ? g->place.cpu : -1);
+	}
+}
+
+/* ---- the operator's pin ---- */
+
+int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out, struct sd_err *err)
+{
+	struct guest *g = guest_find(d, name);
+	struct guest_place old, p;
+	struct spec_limits lim;
+	struct guest_spec ns;
+	const char *key;
+	json_t *j, *v;
+
+	if (!g)
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+	if (!json_is_object(body))
+		return sd_err_set(err, 400, "invalid_body", "body", "the body must be a JSON object like {\"cpus\": [2]}");
+	json_object_foreach((json_t *)body, key, v)
+		if (strcmp(key, "cpus"))
+			return sd_err_set(err, 400, "unknown_field", key, "unknown field \"%.60s\" (known: cpus)", key);
+	if (!json_object_get(body, "cpus"))
+		return sd_err_set(err, 400, "missing_field", "cpus", "cpus is missing: the CPUs to pin to, [] for none");
+	/* The new spec goes through the spec's own checks. */
+	j = spec_to_json(&g->spec);
+	if (!j)
+		return sd_err_set(err, 500, "internal", "", "out of memory");
+	json_object_set(j, "cpus", json_object_get(body, "cpus"));
+	spec_limits_of(d, &lim);
+	if (spec_from_json(j, &lim, &ns, err) < 0) {
+		json_decref(j);
+		return -1;
+	}
+	old = g->place;
+	p = old;
+	/*
+	 * A pin is admitted within the CPUs asked for.  An unpinned guest
+	 * stays where it is: from now on the control loop may move it, and
+	 * says why when it does.
+	 */
+	if ((state_holds_cpu(g) || g->desired_running) && (ns.ncpus || !old.placed)) {
+		if (placement_admit(d, g->name, &ns, &p, err) < 0) {
+			spec_free(&ns);
+			json_decref(j);
+			return -1;
+		}
+		p.weight = old.weight;
+		p.idle = old.idle;
+		p.run_ns = old.run_ns;
+		p.run_at_ns = old.run_at_ns;
+		p.cpu_use = old.cpu_use;
+	}
+	if (store_deploy_set_spec(d->store, g->deploy_id, j) < 0) {
+		spec_free(&ns);
+		json_decref(j);
+		return sd_err_set(err, 500, "store_failed", "", "could not record the pin in the state store");
+	}
+	json_decref(j);
+	spec_free(&g->spec);
+	g->spec = ns;
+	g->place = p;
+	if (g->state == GS_RUNNING) {
+		cpu_set_t set;
+		unsigned i;
+
+		CPU_ZERO(&set);
+		if (d->cfg.placement && g->place.cpu >= 0)
+			CPU_SET(g->place.cpu, &set);
+		else
+			for (i = 0; i < (g->spec.ncpus ? g->spec.ncpus : d->host_cpus); i++)
+				CPU_SET(g->spec.ncpus ? (unsigned)g->spec.cpus[i] : i, &set);
+		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
+			log_warn("guest %s: cannot apply the new pin", g->name);
+	}
+	if (g->spec.ncpus)
+		event_emit(d, "pinned", g->name, "guest %s pinned by the operator to %u CPU%s (now on CPU %d)", g->name,
+		           g->spec.ncpus, g->spec.ncpus > 1 ? "s" : "", g->place.cpu);
+	else
+		event_emit(d, "pinned", g->name, "guest %s unpinned by the operator: shoald places it", g->name);
+	*out = guest_place_json(d, g);
+	return 0;
+}
+
+json_t *shoald_placement_json(struct shoald *d)
+{
+	return placement_json(d);
+}
