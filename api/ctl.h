@@ -126,6 +126,9 @@ int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 int ctl_cmd_upload(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+/* ctl_place.c: placement, pin and unpin. */
+int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 
 /* ---- HTTP on the unix socket (ctl_http.c) ---- */
 

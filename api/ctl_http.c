@@ -218,7 +218,7 @@ int ctl_http(struct ctl *c, const char *method, const char *path, const char *js
 	int rc;
 
 	setup(c, method, path, 0);
-	if (!strcmp(method, "POST")) {
+	if (!strcmp(method, "POST") || json_body) { /* PUT sends its body the same way */
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, json_body ? json_body : "");

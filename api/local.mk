@@ -11,7 +11,7 @@ api_shoalctl_SOURCES = \
 	api/ctl_deploy.c \
 	api/ctl_guest.c \
 	api/ctl_host.c \
-	api/ctl_latency.c
+	api/ctl_latency.c api/ctl_place.c
 api_shoalctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 api_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 api_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm

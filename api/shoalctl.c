@@ -63,6 +63,10 @@ static const struct ctl_cmd cmds[] = {
      "a live table of the guests, worst 10 s p99 latency first",
      "  -i, --interval S     seconds between refreshes (default 1)\n"
      "  -n, --count COUNT    refresh COUNT times, then exit (default: until Ctrl-C)\n"},
+    {"placement", ctl_cmd_placement, "placement",
+     "the CPU map: each CPU's role and guests, and the control loop's last moves with their reasons", ""},
+    {"pin", ctl_cmd_pin, "pin NAME CPUS", "pin a guest to CPUs (a list like 0,2-3); shoald never moves it", ""},
+    {"unpin", ctl_cmd_pin, "unpin NAME", "remove a guest's pin: shoald places it again", ""},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

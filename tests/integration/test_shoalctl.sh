@@ -242,6 +242,21 @@ tap_check "top -n 1" run top 0 top -n 1
 tap_check "top's table has its heads" grep -qE '^NAME +STATE +CLASS +SLO +P50 +P99 +P99\.9 +MAX +MISSES$' "$tmp/top.out"
 tap_check "top shows the probed guest's quantiles" \
 	sh -c "grep -qE '^idle-1 +running +batch +500 us +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +0$' \"$tmp/top.out\""
+# ---- placement, pin and unpin ----
+tap_check "placement" run place 0 placement
+tap_check "placement shows the CPU map" sh -c "grep -qE '^CPU +NODE +CORE +ROLE +VCPUS +USE +GUESTS$' \"$tmp/place.out\""
+tap_check "and says how this host places" says place out "affinity: sched_setaffinity"
+tap_check "placement --json is valid JSON" sh -c "\"$CTL\" --socket \"$SOCK\" placement --json | \"$JSONQ\" enabled | grep -qx true"
+tap_check "pin" run pin 0 pin idle-2 0
+tap_check "pin says where the guest is" says pin out "idle-2 pinned to CPU 0 (now on CPU 0)"
+tap_check "the pin is kept in the guest's spec" test "$(field idle-2 spec.cpus)" = "[0]"
+tap_check "unpin" run unpin 0 unpin idle-2
+tap_check "unpin says so" says unpin out "idle-2 unpinned: shoald places it"
+tap_check "pin with a bad CPU list is a usage error" run pin-bad 2 pin idle-2 0-x
+tap_check "pin with no CPUs is a usage error" run pin-none 2 pin idle-2 ""
+tap_check "pin to a CPU the host lacks is refused by shoald, naming the field" run pin-99 1 pin idle-2 999
+tap_check "and the field" says pin-99 err "field cpus[0]"
+tap_check "pin of an unknown guest exits 4" run pin-unknown 4 pin no-such-guest 0
 tap_check "top -n 2 off a terminal prints two tables" run top2 0 top -n 2 --interval 0.2
 tap_check "two of them" test "$(count_of "$tmp/top2.out" "NAME ")" -eq 2
 tap_check "and no terminal escapes" lacks top2 out "$(printf '\033')"
@@ -314,7 +329,7 @@ if command -v bash >/dev/null; then
 			"$COMPLETION" shoalctl "$@"
 	}
 	tap_check "it completes commands" test "$(complete_words ro)" = "rollback"
-	tap_check "every command" test "$(complete_words "" | wc -w)" -eq 16
+	tap_check "every command" test "$(complete_words "" | wc -w)" -eq 19
 	tap_check "a command's flags" test "$(complete_words deploy --no-)" = "--no-upload --no-wait"
 	tap_check "fixed values" test "$(complete_words deploy --restart "")" = "never on-failure always"
 	tap_check "files for -f" test "$(complete_words deploy -f "$tmp/specs/hel" | tr ' ' '\n' | sort | tr '\n' ' ')" = \
