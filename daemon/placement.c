@@ -55,6 +55,7 @@ struct placement {
 	uint64_t move_failures, periods, plan_errors;
 	uint64_t last_plan_us;
 	struct sched_plan_stats last;
+	cpu_set_t self;            /* where shoald itself runs */
 };
 
 /* ---- CPU lists ---- */
@@ -98,6 +99,8 @@ bad:
 	snprintf(err, errlen, "CPU list \"%.100s\" is not like 0,2-3 (at \"%.20s\")", s, p);
 	return -1;
 }
+
+static void place_self(struct shoald *d);
 
 /* ---- the host, from sysfs ---- */
 
@@ -232,9 +235,7 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 		goto fail;
 	}
 	d->pl = pl;
-	/* shoald itself runs where the host's CPUs are. */
-	if (CPU_COUNT(&pl->dom0) && sched_setaffinity(0, sizeof(pl->dom0), &pl->dom0) < 0)
-		log_warn("cannot keep shoald on reserve-cpus %s", d->cfg.reserve_cpus);
+	place_self(d);
 	log_info("placement %s: %u CPUs (%u for guests) on %u node%s; %s", d->cfg.placement ? "on" : "off",
 	         pl->host.ncpus, guest_cpus, pl->host.nnodes, pl->host.nnodes > 1 ? "s" : "",
 	         d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "");
@@ -261,6 +262,35 @@ void placement_fini(struct shoald *d)
 	free(pl->snap_guest);
 	free(pl);
 	d->pl = NULL;
+}
+
+/*
+ * shoald is the prober: it runs on the host's CPUs (reserve-cpus), or
+ * without those on the latency CPUs, never beside batch guests, whose
+ * CPU-bound vCPUs would delay its wake-ups and so every probe.
+ */
+static void place_self(struct shoald *d)
+{
+	struct placement *pl = d->pl;
+	cpu_set_t want;
+	unsigned c;
+
+	if (!d->cfg.placement && !CPU_COUNT(&pl->dom0))
+		return;
+	want = pl->dom0;
+	if (!CPU_COUNT(&want))
+		for (c = 0; c < pl->host.ncpus; c++)
+			if (sched_cpu_role(pl->s, c) == SCHED_ROLE_LATENCY)
+				CPU_SET(c, &want);
+	if (!CPU_COUNT(&want) || CPU_EQUAL(&want, &pl->self))
+		return;
+	if (sched_setaffinity(0, sizeof(want), &want) < 0) {
+		log_warn("cannot move shoald onto its CPUs");
+		return;
+	}
+	pl->self = want;
+	log_info("shoald runs on %s CPUs (%d of them)", CPU_COUNT(&pl->dom0) ? "the host's reserved" : "the latency",
+	         CPU_COUNT(&want));
 }
 
 /* ---- snapshots ---- */
@@ -578,6 +608,7 @@ void placement_period(struct shoald *d)
 	}
 	pl->last_plan_us = (now_mono_ns() - t0) / 1000;
 	pl->periods++;
+	place_self(d); /* the split may have changed */
 	pl->last = plan.stats;
 	for (i = 0; i < plan.nmoves; i++) {
 		const struct sched_move *m = &plan.moves[i];
