@@ -65,6 +65,10 @@ static const struct opt opts[] = {
 	{ "reserve-cpus", STR(reserve_cpus), "CPUs kept for the host, no guest runs there: a list like 0,2-3 (default none)" },
 	{ "latency-vcpus-per-cpu", T_UINT, OFF(latency_vcpus_per_cpu), 0, 1, 100000,
 	  "most latency-class vCPUs on one CPU (default 128)" },
+	{ "latency-cores-percent", T_UINT, OFF(latency_cores_percent), 0, 0, 100,
+	  "share of the guests' cores that start as latency CPUs; the rest are batch CPUs (default 75)" },
+	{ "batch-cores-min", T_UINT, OFF(batch_cores_min), 0, 0, 4096,
+	  "cores always kept for batch guests; 0 on a host with none, so latency guests may have them all (default 1)" },
 	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000, "most batch-class vCPUs on one CPU (default 256)" },
 	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1, "ping systemd's watchdog when asked to (default yes)" },
 };
@@ -103,6 +107,8 @@ static void defaults(struct shoald_config *c)
 	c->placement_moves_max = 16;
 	c->latency_vcpus_per_cpu = 128;
 	c->batch_vcpus_per_cpu = 256;
+	c->latency_cores_percent = 75;
+	c->batch_cores_min = 1;
 }
 
 static const struct opt *find(const char *name)

@@ -59,6 +59,8 @@ struct shoald_config {
 	char reserve_cpus[256];      /* CPU list kept for the host (Dom0) */
 	unsigned latency_vcpus_per_cpu;
 	unsigned batch_vcpus_per_cpu;
+	unsigned latency_cores_percent; /* of the guests' cores, latency CPUs at start */
+	unsigned batch_cores_min;
 	int check_only;              /* -n */
 };
 

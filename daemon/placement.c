@@ -30,15 +30,8 @@
 struct move_rec {
 	uint64_t wall_ns;
 	uint32_t period;
-	char guest[GUEST_NAME_MAX + 1];
-	enum sched_move_kind kind;
-	unsigned vcpu;
-	int from_cpu, to_cpu;
-	unsigned weight;
-	enum sched_policy policy;
-	enum sched_role role;
 	int applied;
-	char reason[SCHED_REASON_MAX];
+	struct sched_move m; /* its guest index means nothing once the plan is gone */
 };
 
 struct placement {
@@ -220,9 +213,9 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	pl->cfg.moves_max = d->cfg.placement_moves_max;
 	pl->cfg.latency_vcpus_per_cpu = d->cfg.latency_vcpus_per_cpu;
 	pl->cfg.batch_vcpus_per_cpu = d->cfg.batch_vcpus_per_cpu;
+	pl->cfg.latency_share = d->cfg.latency_cores_percent / 100.;
 	/* A host with one core for guests shares it; the split needs two. */
-	if (guest_cpus < 2)
-		pl->cfg.batch_cores_min = 0;
+	pl->cfg.batch_cores_min = guest_cpus < 2 ? 0 : d->cfg.batch_cores_min;
 	if (sched_create(&pl->host, &pl->cfg, &pl->s, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "placement: %s", why);
 		goto fail;
@@ -393,8 +386,9 @@ int placement_admit(struct shoald *d, const char *name, const struct guest_spec 
 			return sd_err_set(err, 409, "memory_exhausted", "memory_mib", "guest %s does not fit: %s", name,
 			                  adm.reason);
 		case SCHED_REFUSE_OVERCOMMIT:
-			return sd_err_set(err, 409, "cpu_overcommit", "latency_class", "guest %s does not fit: %s", name,
-			                  adm.reason);
+			return sd_err_set(err, 409, "cpu_overcommit", "latency_class", "guest %s does not fit: %s (%s)", name,
+			                  adm.reason,
+			                  req.cls == SCHED_CLASS_LATENCY ? "latency-vcpus-per-cpu" : "batch-vcpus-per-cpu");
 		case SCHED_REFUSE_NO_SUCH_CPU:
 			return sd_err_set(err, 400, "no_such_cpu", "cpus", "guest %s: %s", name, adm.reason);
 		case SCHED_REFUSE_DOM0_CPU:
@@ -515,19 +509,10 @@ static void log_move(struct placement *pl, const struct sched_move *m, uint32_t 
 	pl->log_head = (pl->log_head + 1) % MOVE_LOG;
 	if (pl->log_len < MOVE_LOG)
 		pl->log_len++;
-	memset(r, 0, sizeof(*r));
 	r->wall_ns = now_wall_ns();
 	r->period = period;
-	snprintf(r->guest, sizeof(r->guest), "%s", m->guest_name);
-	r->kind = m->kind;
-	r->vcpu = m->vcpu;
-	r->from_cpu = m->from_cpu;
-	r->to_cpu = m->to_cpu;
-	r->weight = m->weight;
-	r->policy = m->policy;
-	r->role = m->role;
 	r->applied = applied;
-	snprintf(r->reason, sizeof(r->reason), "%s", m->reason);
+	r->m = *m;
 	pl->moves[m->kind]++;
 	pl->move_failures += !applied;
 }
@@ -683,6 +668,7 @@ static json_t *moves_json(const struct placement *pl)
 
 	for (i = 0; i < pl->log_len; i++) {
 		const struct move_rec *r = &pl->log[(pl->log_head + MOVE_LOG - pl->log_len + i) % MOVE_LOG];
+		const struct sched_move *mv = &r->m;
 		time_t t = (time_t)(r->wall_ns / 1000000000u);
 		char when[40];
 		struct tm tm;
@@ -693,18 +679,19 @@ static json_t *moves_json(const struct placement *pl)
 		snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03uZ",
 		         (unsigned)(r->wall_ns / 1000000u % 1000u));
 		m = json_pack("{s:s, s:I, s:s, s:s, s:b, s:s}", "time", when, "period", (json_int_t)r->period, "guest",
-		              r->guest, "kind", sched_move_kind_str(r->kind), "applied", r->applied, "reason", r->reason);
-		if (r->kind == SCHED_MOVE_PIN) {
-			json_object_set_new(m, "vcpu", json_integer(r->vcpu));
-			json_object_set_new(m, "from", json_integer(r->from_cpu));
-			json_object_set_new(m, "to", json_integer(r->to_cpu));
-		} else if (r->kind == SCHED_MOVE_WEIGHT) {
-			json_object_set_new(m, "weight", json_integer(r->weight));
-		} else if (r->kind == SCHED_MOVE_POLICY) {
-			json_object_set_new(m, "policy", json_string(r->policy == SCHED_POLICY_IDLE ? "idle" : "normal"));
+		              mv->guest_name, "kind", sched_move_kind_str(mv->kind), "applied", r->applied, "reason",
+		              mv->reason);
+		if (mv->kind == SCHED_MOVE_PIN) {
+			json_object_set_new(m, "vcpu", json_integer(mv->vcpu));
+			json_object_set_new(m, "from", json_integer(mv->from_cpu));
+			json_object_set_new(m, "to", json_integer(mv->to_cpu));
+		} else if (mv->kind == SCHED_MOVE_WEIGHT) {
+			json_object_set_new(m, "weight", json_integer(mv->weight));
+		} else if (mv->kind == SCHED_MOVE_POLICY) {
+			json_object_set_new(m, "policy", json_string(mv->policy == SCHED_POLICY_IDLE ? "idle" : "normal"));
 		} else {
-			json_object_set_new(m, "cpu", json_integer(r->from_cpu));
-			json_object_set_new(m, "role", json_string(sched_role_str(r->role)));
+			json_object_set_new(m, "cpu", json_integer(mv->from_cpu));
+			json_object_set_new(m, "role", json_string(sched_role_str(mv->role)));
 		}
 		json_array_append_new(a, m);
 	}

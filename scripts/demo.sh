@@ -92,14 +92,17 @@ ctl deploy --name badcall --image "$g/badcall.kvm" --memory 8 --restart never --
 printf 'not an ELF image' >"$demo/junk.kvm"
 ctl deploy --name junk --image "$demo/junk.kvm" || true
 
-echo "== letting the probes run for 6 s (10 a second per guest)"
-sleep 6
+echo "== letting the probes run for 12 s (10 a second per guest), so the 10 s window is past the deploys"
+sleep 12
 echo
 echo "== shoalctl ls"
 ctl ls
 echo
 echo "== shoalctl top -n 1: guests by their 10 s p99 probe round trip"
 ctl top -n 1
+echo
+echo "== shoalctl placement: latency guests on their CPUs, batch guests on theirs, and the loop's moves"
+ctl placement
 echo
 echo "== shoalctl latency web-01"
 ctl latency web-01
@@ -112,7 +115,7 @@ ctl events --limit 200 | grep -E 'hung|exited|start_failed|restart' | tail -6 ||
 echo
 echo "== /metrics (Prometheus text), a few lines"
 curl -s --unix-socket "$demo/run/shoald.sock" http://localhost/metrics |
-	grep -E '^shoal_(guests\{state="running"\}|probes_sent_total|probe_misses_total|daemon_cpu_seconds_total)|^shoal_guest_probe_rtt_p99_seconds\{guest="web-01"' || true
+	grep -E '^shoal_(guests\{state="running"\}|probes_sent_total|probe_misses_total|daemon_cpu_seconds_total|placement_moves_total)|^shoal_guest_probe_rtt_p99_seconds\{guest="web-01"' || true
 if [ "$keep" = 1 ]; then
 	echo
 	echo "shoald keeps running (pid $pid): $build/api/shoalctl --socket $demo/run/shoald.sock ls"
