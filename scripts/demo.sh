@@ -87,7 +87,7 @@ ctl deploy --name batch-2 --image "$g/spin.kvm" --memory 16 --class batch --arg 
 ctl deploy --name hello --image "$g/hello.kvm" --memory 8 --restart never --arg "from the shoal demo" >/dev/null
 ctl deploy --name wedged --image "$g/hang.kvm" --memory 8 --restart on-failure --arg 2 >/dev/null
 echo "   and 2 CPU-bound batch guests, a hello that exits, and a guest that wedges after 2 s"
-echo "== a bad deploy is refused with the reason (a hypercall with a bad pointer, then a non-ELF image)"
+echo "== a guest that passes its tender a bad pointer is stopped (see the events below); a non-ELF image is refused"
 ctl deploy --name badcall --image "$g/badcall.kvm" --memory 8 --restart never --arg ptr >/dev/null 2>&1 || true
 printf 'not an ELF image' >"$demo/junk.kvm"
 ctl deploy --name junk --image "$demo/junk.kvm" || true
