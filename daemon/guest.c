@@ -293,6 +293,8 @@ static void persist(struct guest *g)
 
 /* ---- starting and stopping ---- */
 
+static void host_start_failed(struct guest *g, int http, const char *reason);
+
 static void start_now(struct guest *g)
 {
 	struct shoald *d = g->d;
@@ -303,13 +305,7 @@ static void start_now(struct guest *g)
 		struct sd_err perr;
 
 		if (placement_admit(d, g->name, &g->spec, &g->place, &perr) < 0) {
-			set_state(g, GS_FAILED);
-			snprintf(g->last_reason, sizeof(g->last_reason), "%s", perr.message);
-			g->last_exit_ns = now_wall_ns();
-			g->desired_running = 0;
-			persist(g);
-			event_emit(d, "start_failed", g->name, "guest %s could not be started: %s", g->name, perr.message);
-			wake_waiters(g, perr.http, perr.message);
+			host_start_failed(g, perr.http, perr.message);
 			return;
 		}
 	}
@@ -327,15 +323,7 @@ static void start_now(struct guest *g)
 	persist(g);
 	if (d->be_ops->start(d->be, g, &req, err, sizeof(err)) < 0) {
 		log_warnx("guest %s: cannot start: %s", g->name, err);
-		g->be = NULL;
-		set_state(g, GS_FAILED);
-		snprintf(g->last_reason, sizeof(g->last_reason), "%s", err);
-		g->last_exit_ns = now_wall_ns();
-		g->desired_running = 0;
-		placement_release(g);
-		persist(g);
-		event_emit(d, "start_failed", g->name, "guest %s could not be started: %s", g->name, err);
-		wake_waiters(g, 500, err);
+		host_start_failed(g, 500, err);
 	}
 }
 
