@@ -399,23 +399,11 @@ static enum MHD_Result route_latency(struct api_req *q)
 static enum MHD_Result route_guest_placement(struct api_req *q, int is_get)
 {
 	struct sd_err e;
-	json_t *j, *all, *g;
-	size_t i;
+	json_t *j, *g;
 
 	if (is_get) {
-		j = shoald_guest_json(q->d, q->name, &e);
-		if (!j)
-			return api_queue_error(q->conn, &e);
-		json_decref(j);
-		all = shoald_placement_json(q->d);
-		json_array_foreach(json_object_get(all, "guests"), i, g)
-			if (!strcmp(json_string_value(json_object_get(g, "name")), q->name)) {
-				json_incref(g);
-				json_decref(all);
-				return api_queue_json(q->conn, 200, g);
-			}
-		json_decref(all);
-		return api_fail(q->conn, 404, "no_such_guest", "name", "there is no guest named %s", q->name);
+		g = shoald_guest_placement_json(q->d, q->name, &e);
+		return g ? api_queue_json(q->conn, 200, g) : api_queue_error(q->conn, &e);
 	}
 	j = parse_body(q, &e);
 	if (!j)

@@ -418,6 +418,23 @@ static void cpu_only(int cpu, cpu_set_t *set)
 	CPU_SET(cpu, set);
 }
 
+/*
+ * Where a guest's vCPU may run: its CPU when shoald places it, else the
+ * CPUs the operator pinned it to, else anywhere.
+ */
+static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_t *set)
+{
+	unsigned i;
+
+	if (d->cfg.placement && g->place.cpu >= 0) {
+		cpu_only(g->place.cpu, set);
+		return;
+	}
+	CPU_ZERO(set);
+	for (i = 0; i < (g->spec.ncpus ? g->spec.ncpus : d->host_cpus); i++)
+		CPU_SET(g->spec.ncpus ? (unsigned)g->spec.cpus[i] : i, set);
+}
+
 void placement_guest_running(struct guest *g, int adopted)
 {
 	struct shoald *d = g->d;
@@ -428,13 +445,9 @@ void placement_guest_running(struct guest *g, int adopted)
 	g->place.run_at_ns = 0;
 	if (!d->cfg.placement) {
 		/* shoald does not place; the operator's own pin still holds. */
-		unsigned i;
-
 		if (!g->spec.ncpus)
 			return;
-		CPU_ZERO(&set);
-		for (i = 0; i < g->spec.ncpus; i++)
-			CPU_SET(g->spec.cpus[i], &set);
+		allowed_cpus(d, g, &set);
 		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
 			log_warn("guest %s: cannot pin its vCPU to the CPUs asked for", g->name);
 		return;
@@ -472,7 +485,7 @@ void placement_guest_running(struct guest *g, int adopted)
 		p.idle = g->place.idle;
 		g->place = p;
 	}
-	cpu_only(g->place.cpu, &set);
+	allowed_cpus(d, g, &set);
 	if (d->be_ops->set_affinity(d->be, g, &set) < 0)
 		log_warn("guest %s: cannot put its vCPU on CPU %d", g->name, g->place.cpu);
 	if (g->place.weight != 100 && d->be_ops->set_weight(d->be, g, g->place.weight) < 0)
@@ -845,14 +858,8 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 	g->place = p;
 	if (g->state == GS_RUNNING) {
 		cpu_set_t set;
-		unsigned i;
 
-		CPU_ZERO(&set);
-		if (d->cfg.placement && g->place.cpu >= 0)
-			CPU_SET(g->place.cpu, &set);
-		else
-			for (i = 0; i < (g->spec.ncpus ? g->spec.ncpus : d->host_cpus); i++)
-				CPU_SET(g->spec.ncpus ? (unsigned)g->spec.cpus[i] : i, &set);
+		allowed_cpus(d, g, &set);
 		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
 			log_warn("guest %s: cannot apply the new pin", g->name);
 	}
@@ -863,6 +870,17 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 		event_emit(d, "pinned", g->name, "guest %s unpinned by the operator: shoald places it", g->name);
 	*out = guest_place_json(d, g);
 	return 0;
+}
+
+json_t *shoald_guest_placement_json(struct shoald *d, const char *name, struct sd_err *err)
+{
+	struct guest *g = guest_find(d, name);
+
+	if (!g) {
+		sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return NULL;
+	}
+	return guest_place_json(d, g);
 }
 
 json_t *shoald_placement_json(struct shoald *d)

@@ -72,6 +72,8 @@ json_t *shoald_guest_latency_json(struct shoald *d, const char *name, const char
 
 /* The CPU map (roles, guests on each CPU), every guest's placement, the last moves with their reasons. */
 json_t *shoald_placement_json(struct shoald *d);
+/* One guest's entry of it; NULL with a 404 when there is no such guest. */
+json_t *shoald_guest_placement_json(struct shoald *d, const char *name, struct sd_err *err);
 /*
  * The operator pins a guest: body {"cpus": [2, 3]} ([] unpins it).  The
  * pin is kept with the guest's current deploy and applied at once; shoald
