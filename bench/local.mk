@@ -31,12 +31,12 @@ bench_deploy_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)
 
 # shoald's CPU while probing 100, 500 and 1,000 guests, beside probing off.
 noinst_PROGRAMS += bench/probe-cost
-bench_probe_cost_SOURCES = bench/probe-cost.c tests/lib/httpc.c tests/lib/shoald_run.c
+bench_probe_cost_SOURCES = bench/probe-cost.c bench/fleet.c bench/fleet.h tests/lib/httpc.c tests/lib/shoald_run.c
 bench_probe_cost_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 bench_probe_cost_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)
 
 # Latency guests beside batch guests, placement off then on, same run.
 noinst_PROGRAMS += bench/placement
-bench_placement_SOURCES = bench/placement.c tests/lib/httpc.c tests/lib/shoald_run.c
+bench_placement_SOURCES = bench/placement.c bench/fleet.c bench/fleet.h tests/lib/httpc.c tests/lib/shoald_run.c
 bench_placement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 bench_placement_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)

@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 #include "bench/benchlib.h"
+#include "bench/fleet.h"
 #include "tests/lib/httpc.h"
 #include "tests/lib/shoald_run.h"
 
 struct figures {
-	double p50_med, p99_med, p99_worst, over_slo;
-	long misses, moves;
-	int guests;
+	struct fleet_latency lat;
+	long moves;
 };
 
 static int deploy(struct shoald_run *sd, const char *spec)
@@ -40,37 +40,9 @@ static int deploy(struct shoald_run *sd, const char *spec)
 static void measure(struct shoald_run *sd, unsigned slo_us, struct figures *f)
 {
 	struct http_answer a;
-	double *p50, *p99;
-	size_t i, n = 0;
-	json_t *g;
 
 	memset(f, 0, sizeof(*f));
-	if (http_req(sd->sock, "GET", "/v1/guests", NULL, &a) < 0 || !json_is_array(a.json)) {
-		http_answer_free(&a);
-		return;
-	}
-	p50 = calloc(json_array_size(a.json) + 1, sizeof(double));
-	p99 = calloc(json_array_size(a.json) + 1, sizeof(double));
-	json_array_foreach(a.json, i, g) {
-		json_t *l = json_object_get(g, "latency");
-
-		if (!p50 || !p99 || strncmp(json_string_value(json_object_get(g, "name")), "lat-", 4) || !json_is_object(l))
-			continue;
-		p50[n] = json_number_value(json_object_get(l, "p50_us"));
-		p99[n] = json_number_value(json_object_get(l, "p99_us"));
-		f->misses += (long)json_integer_value(json_object_get(l, "misses"));
-		f->over_slo += p99[n] > slo_us;
-		n++;
-	}
-	http_answer_free(&a);
-	f->guests = (int)n;
-	if (n) {
-		f->p50_med = bl_quantile(p50, n, 0.5);
-		f->p99_med = bl_quantile(p99, n, 0.5);
-		f->p99_worst = bl_quantile(p99, n, 1.0);
-	}
-	free(p50);
-	free(p99);
+	fleet_latency(sd->sock, "lat-", slo_us, &f->lat);
 	if (http_req(sd->sock, "GET", "/v1/placement", NULL, &a) == 0 && a.json)
 		f->moves = (long)json_array_size(json_object_get(a.json, "moves"));
 	http_answer_free(&a);
@@ -145,12 +117,12 @@ int main(int argc, char **argv)
 		return 1;
 	printf("%-26s %12s %12s %12s %10s %8s %7s\n", "", "p50 (median)", "p99 (median)", "p99 (worst)", "over SLO",
 	       "misses", "moves");
-	printf("%-26s %10.1fus %10.1fus %10.1fus %7.0f/%-2d %8ld %7s\n", "placement off (baseline)", off.p50_med,
-	       off.p99_med, off.p99_worst, off.over_slo, off.guests, off.misses, "-");
-	printf("%-26s %10.1fus %10.1fus %10.1fus %7.0f/%-2d %8ld %7ld\n", "placement on", on.p50_med, on.p99_med,
-	       on.p99_worst, on.over_slo, on.guests, on.misses, on.moves);
-	if (on.p99_med > 0 && on.p99_worst > 0)
-		printf("\np99 off/on: median guest %.1fx, worst guest %.1fx\n", off.p99_med / on.p99_med,
-		       off.p99_worst / on.p99_worst);
+	printf("%-26s %10.1fus %10.1fus %10.1fus %7d/%-2d %8ld %7s\n", "placement off (baseline)", off.lat.p50_med,
+	       off.lat.p99_med, off.lat.p99_worst, off.lat.over_slo, off.lat.guests, off.lat.misses, "-");
+	printf("%-26s %10.1fus %10.1fus %10.1fus %7d/%-2d %8ld %7ld\n", "placement on", on.lat.p50_med, on.lat.p99_med,
+	       on.lat.p99_worst, on.lat.over_slo, on.lat.guests, on.lat.misses, on.moves);
+	if (on.lat.p99_med > 0 && on.lat.p99_worst > 0)
+		printf("\np99 off/on: median guest %.1fx, worst guest %.1fx\n", off.lat.p99_med / on.lat.p99_med,
+		       off.lat.p99_worst / on.lat.p99_worst);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench/benchlib.h"
+#include "bench/fleet.h"
 #include "tests/lib/httpc.h"
 #include "tests/lib/shoald_run.h"
 
@@ -65,38 +66,6 @@ static double metric(const char *name)
 	return v;
 }
 
-/* Quantiles over the guests of their 10 s p50 and p99 (the fleet's typical guest). */
-static void fleet_latency(double *p50_med, double *p99_med, double *p99_worst)
-{
-	double *a50, *a99;
-	struct http_answer a;
-	size_t i, n = 0;
-	json_t *g;
-
-	*p50_med = *p99_med = *p99_worst = 0;
-	if (http_req(sd.sock, "GET", "/v1/guests", NULL, &a) < 0 || !json_is_array(a.json)) {
-		http_answer_free(&a);
-		return;
-	}
-	a50 = calloc(json_array_size(a.json) + 1, sizeof(double));
-	a99 = calloc(json_array_size(a.json) + 1, sizeof(double));
-	json_array_foreach(a.json, i, g) {
-		json_t *l = json_object_get(g, "latency");
-
-		if (!a50 || !a99 || !json_is_object(l))
-			continue;
-		a50[n] = json_number_value(json_object_get(l, "p50_us"));
-		a99[n++] = json_number_value(json_object_get(l, "p99_us"));
-	}
-	if (n) {
-		*p50_med = bl_quantile(a50, n, 0.5);
-		*p99_med = bl_quantile(a99, n, 0.5);
-		*p99_worst = bl_quantile(a99, n, 1.0);
-	}
-	free(a50);
-	free(a99);
-	http_answer_free(&a);
-}
 
 static double self_cpu_s(void)
 {
@@ -240,7 +209,8 @@ int main(int argc, char **argv)
 	printf("%-7s %12s %13s %11s %10s %9s %9s %9s %10s %7s\n", "guests", "shoald cpu", "probes off", "bare prober",
 	       "vs bare", "probes/s", "p50 med", "p99 med", "p99 worst", "misses");
 	for (l = 0; l < nlev; l++) {
-		double c0, c1, s0, s1, m0, m1, on, off, rate, p50, p99, worst, bare, bare_rate = 0;
+		double c0, c1, s0, s1, m0, m1, on, off, rate, bare, bare_rate = 0;
+		struct fleet_latency fl;
 
 		while (running < levels[l]) {
 			if (deploy(running, image) < 0)
@@ -255,7 +225,7 @@ int main(int argc, char **argv)
 		c1 = proc_cpu_s(sd.pid);
 		s1 = metric("shoal_probes_sent_total");
 		m1 = metric("shoal_probe_misses_total");
-		fleet_latency(&p50, &p99, &worst);
+		fleet_latency(sd.sock, "", 0, &fl);
 		on = (c1 - c0) / seconds * 100;
 		rate = (s1 - s0) / seconds;
 
@@ -268,7 +238,7 @@ int main(int argc, char **argv)
 		off = (c1 - c0) / seconds * 100;
 		bare = floor_cost(vmm, image, running, atoi(hz), seconds, &bare_rate);
 		printf("%-7d %11.2f%% %12.2f%% %10.2f%% %9.2fx %9.0f %7.1fus %7.1fus %8.1fus %7.0f\n", running, on, off, bare,
-		       bare > 0 ? on / bare : 0, rate, p50, p99, worst, m1 - m0);
+		       bare > 0 ? on / bare : 0, rate, fl.p50_med, fl.p99_med, fl.p99_worst, m1 - m0);
 		fflush(stdout);
 		if (relaunch(hz) < 0)
 			goto out;
