@@ -16,6 +16,7 @@ struct api;
 struct api_config {
 	const char *socket_path;  /* created mode 0660, replacing a stale one */
 	const char *socket_group; /* group owning the socket; NULL or "": root's */
+	const char *ui_dir;       /* the dashboard's files, served under /ui/; NULL or "": none */
 };
 
 /* Open the socket and serve; NULL with err (one line) when it cannot. */

@@ -73,4 +73,17 @@ int api_route_begin(struct api_req *q);
 /* The whole request is in: answer it. */
 enum MHD_Result api_route(struct api_req *q);
 
+/* The directory the dashboard's files are served from (ui-dir); "" for none. */
+const char *api_ui_dir(const struct api *a);
+
+/*
+ * ui.c: the dashboard's static files.  A file name is 1 to 63 characters
+ * of A-Z a-z 0-9 . _ -, starting with a letter or digit, without "..".
+ */
+int api_ui_name_ok(const char *name);
+/* /ui: 301 to /ui/. */
+enum MHD_Result api_ui_redirect(struct api_req *q);
+/* One file of dir, with its type, ETag and Last-Modified (304 on If-None-Match). */
+enum MHD_Result api_ui_file(struct api_req *q, const char *dir, const char *name);
+
 #endif

@@ -26,6 +26,9 @@ enum route {
 	R_METRICS,
 	R_PLACEMENT,
 	R_GUEST_PLACEMENT,
+	R_UI,
+	R_UI_INDEX,
+	R_UI_FILE,
 };
 
 struct route_def {
@@ -38,7 +41,7 @@ struct route_def {
 static const char *const p_none[] = { NULL };
 static const char *const p_wait[] = { "wait", NULL };
 static const char *const p_console[] = { "tail", "follow", NULL };
-static const char *const p_events[] = { "since", "limit", "follow", NULL };
+static const char *const p_events[] = { "since", "limit", "follow", "latency", NULL };
 static const char *const p_latency[] = { "buckets", NULL };
 
 static const struct route_def routes[] = {
@@ -53,6 +56,9 @@ static const struct route_def routes[] = {
 	[R_METRICS] = { R_METRICS, "GET", p_none },
 	[R_PLACEMENT] = { R_PLACEMENT, "GET", p_none },
 	[R_GUEST_PLACEMENT] = { R_GUEST_PLACEMENT, "GET, PUT", p_none },
+	[R_UI] = { R_UI, "GET", p_none },
+	[R_UI_INDEX] = { R_UI_INDEX, "GET", p_none },
+	[R_UI_FILE] = { R_UI_FILE, "GET", p_none },
 };
 
 static int method_allowed(const char *allow, const char *method)
@@ -202,6 +208,21 @@ int api_route_begin(struct api_req *q)
 	n = -1;
 	if (!strcmp(q->url, "/metrics"))
 		q->route = R_METRICS; /* where Prometheus looks, outside /v1 */
+	else if (!strcmp(q->url, "/ui"))
+		q->route = R_UI; /* the dashboard, outside /v1 too */
+	else if (!strcmp(q->url, "/ui/"))
+		q->route = R_UI_INDEX;
+	else if (!strncmp(q->url, "/ui/", 4)) {
+		if (!api_ui_name_ok(q->url + 4)) {
+			api_fail(q->conn, 400, "invalid_file", "file",
+			         "\"%.64s\" is not a file of the dashboard (1 to 63 characters of A-Z, a-z, 0-9, '.', '_' "
+			         "and '-', starting with a letter or digit, no \"..\", no '/')",
+			         q->url + 4);
+			return -1;
+		}
+		snprintf(q->name, sizeof(q->name), "%s", q->url + 4);
+		q->route = R_UI_FILE;
+	}
 	else if (split(q->url, seg, &n) < 0 || n == 0) {
 		api_fail(q->conn, 404, "no_such_route", "path", "there is no %s (the API lives under /v1/)", q->url);
 		return -1;
@@ -366,9 +387,9 @@ static enum MHD_Result route_events(struct api_req *q)
 {
 	const char *accept = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	uint64_t since = UINT64_MAX, limit = 100; /* no since: a follower gets only new events */
-	int follow = param_bool(q, "follow", 1);
+	int follow = param_bool(q, "follow", 1), latency;
 
-	if (follow < 0 || param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
+	if (follow < 0 || (latency = param_bool(q, "latency", 0)) < 0 || param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
 	    param_u64(q, "limit", 10000, &limit) < 0)
 		return MHD_YES;
 	if (!follow)
@@ -376,7 +397,7 @@ static enum MHD_Result route_events(struct api_req *q)
 		                      shoald_events_json(q->d, since == UINT64_MAX ? 0 : since, (unsigned)limit));
 	q->sse = accept && strstr(accept, "text/event-stream") != NULL;
 	q->ping = q->sse ? ": ping\n\n" : "\n";
-	q->sub = shoald_events_follow(q->d, since, event_data, q);
+	q->sub = shoald_events_follow(q->d, since, latency, event_data, q);
 	if (!q->sub)
 		return api_fail(q->conn, 500, "internal", "", "out of memory");
 	return api_queue_stream(q, q->sse ? "text/event-stream" : "application/x-ndjson");
@@ -492,6 +513,12 @@ enum MHD_Result api_route(struct api_req *q)
 		            : api_fail(q->conn, 500, "internal", "", "out of memory while describing the placement");
 	case R_GUEST_PLACEMENT:
 		return route_guest_placement(q, is_get);
+	case R_UI:
+		return api_ui_redirect(q);
+	case R_UI_INDEX:
+		return api_ui_file(q, api_ui_dir(q->api), "index.html");
+	case R_UI_FILE:
+		return api_ui_file(q, api_ui_dir(q->api), q->name);
 	default:
 		return api_fail(q->conn, 404, "no_such_route", "path", "there is no %.200s", q->url);
 	}

@@ -37,6 +37,7 @@ struct api {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	char path[1100];
+	char ui_dir[1024];
 	ev_io io;
 	ev_timer timer;
 	ev_timer ping;
@@ -368,6 +369,46 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return api_route(q);
 }
 
+const char *api_ui_dir(const struct api *a)
+{
+	return a->ui_dir;
+}
+
+/*
+ * MHD's own unescaping of the path and query, except that "%00" stays as
+ * it is: a NUL would cut a name short ("web%00x" would be "web"), so the
+ * name keeps its '%' and is refused by the check of what it names.
+ */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *in = s, *out = s;
+
+	(void)cls;
+	(void)c;
+	while (*in) {
+		int hi, lo;
+
+		if (in[0] == '%' && (hi = hexval(in[1])) >= 0 && (lo = hexval(in[2])) >= 0 && (hi || lo)) {
+			*out++ = (char)(hi * 16 + lo);
+			in += 3;
+		} else
+			*out++ = *in++;
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
 /* ---- the loop ---- */
 
 static void run_mhd(struct api *a)
@@ -459,6 +500,7 @@ struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_c
 	a->d = d;
 	a->loop = loop;
 	snprintf(a->path, sizeof(a->path), "%s", cfg->socket_path);
+	snprintf(a->ui_dir, sizeof(a->ui_dir), "%s", cfg->ui_dir ? cfg->ui_dir : "");
 	a->listen_fd = make_socket(cfg, err, errlen);
 	if (a->listen_fd < 0) {
 		free(a);
@@ -468,7 +510,8 @@ struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_c
 	                          on_request, a, MHD_OPTION_LISTEN_SOCKET, a->listen_fd,
 	                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_LIMIT,
 	                          (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
 	if (!a->mhd) {
 		snprintf(err, errlen, "cannot start the HTTP server on %s", cfg->socket_path);
 		close(a->listen_fd);

@@ -38,6 +38,7 @@ static const struct opt opts[] = {
 	{ "socket-group", STR(socket_group), "group allowed on the API socket (default: root only)" },
 	{ "backend", STR(backend), "hypervisor backend (default kvm)" },
 	{ "vmm", STR(vmm_path), "the KVM tender, shoal-vmm (default " PKGLIBEXECDIR "/shoal-vmm)" },
+	{ "ui-dir", STR(ui_dir), "the web dashboard's files, served under /ui/; empty for none (default " PKGDATADIR "/ui)" },
 	{ "log-level", T_LEVEL, OFF(log_level), 0, 0, 0, "warn, info or debug (default info)" },
 	{ "pool-size", T_UINT, OFF(pool_size), 0, 0, 256, "warm tenders kept ready (default 4)" },
 	{ "pool-mem-mib", T_UINT, OFF(pool_mem_mib), 0, 2, 4096, "memory of warm tenders (default 64)" },
@@ -83,6 +84,7 @@ static void defaults(struct shoald_config *c)
 	snprintf(c->run_dir, sizeof(c->run_dir), "/run/shoal");
 	snprintf(c->backend, sizeof(c->backend), "kvm");
 	snprintf(c->vmm_path, sizeof(c->vmm_path), "%s", PKGLIBEXECDIR "/shoal-vmm");
+	snprintf(c->ui_dir, sizeof(c->ui_dir), "%s", PKGDATADIR "/ui");
 	c->log_level = LOG_LEVEL_INFO;
 	c->pool_size = 4;
 	c->pool_mem_mib = 64;

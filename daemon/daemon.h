@@ -33,6 +33,7 @@ struct shoald_config {
 	char socket_group[64];
 	char backend[16];
 	char vmm_path[1024];
+	char ui_dir[1024];           /* the dashboard's files; "": no dashboard */
 	int log_level;
 	unsigned pool_size;
 	unsigned pool_mem_mib;
@@ -227,6 +228,7 @@ struct shoald_sub {
 	void (*console_fn)(void *ctx, const char *data, size_t len);
 	void (*event_fn)(void *ctx, const json_t *ev);
 	void *ctx;
+	int latency;             /* an event follower that wants the latency summaries */
 };
 
 /* ---- console (console.c) ---- */
@@ -267,6 +269,11 @@ void events_init(struct shoald *d);
 void event_emit(struct shoald *d, const char *type, const char *guest, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void events_fini(struct shoald *d);
+/*
+ * Once a second (from the cron): every guest's 10 s latency window, as one
+ * "latency" event to the followers that asked for it.  Not kept anywhere.
+ */
+void events_latency_summary(struct shoald *d);
 
 /* ---- state store (store.c) ---- */
 

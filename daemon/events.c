@@ -128,7 +128,7 @@ json_t *shoald_events_json(struct shoald *d, uint64_t since, unsigned limit)
 	return a;
 }
 
-struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since,
+struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since, int latency,
                                         void (*fn)(void *ctx, const json_t *ev), void *ctx)
 {
 	struct shoald_sub *s = calloc(1, sizeof(*s));
@@ -148,6 +148,7 @@ struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since,
 	}
 	s->event_fn = fn;
 	s->ctx = ctx;
+	s->latency = latency;
 	s->next = d->ev_subs;
 	d->ev_subs = s;
 	return s;
@@ -199,4 +200,62 @@ struct shoald_sub *shoald_console_follow(struct shoald *d, const char *name,
 	if (!s)
 		sd_err_set(err, 500, "internal", "", "out of memory");
 	return s;
+}
+
+/*
+ * The latency summary: once a second, every guest's 10 s probe window, to
+ * the followers that asked for it (/v1/events?latency=1).  A figure of the
+ * moment rather than something that happened, so it has id 0 and is not
+ * kept in the ring, the store or the log; a dashboard draws its series
+ * from these without polling every guest's latency.
+ */
+void events_latency_summary(struct shoald *d)
+{
+	struct shoald_sub *s, *next;
+	struct guest *g;
+	json_t *guests, *j;
+	uint64_t now = now_wall_ns();
+	struct event_rec e = { .id = 0 };
+	unsigned n = 0;
+
+	for (s = d->ev_subs; s; s = s->next)
+		if (s->latency)
+			break;
+	if (!s)
+		return;
+	guests = json_array();
+	for (g = d->guests; g; g = g->next) {
+		json_t *w = probe_summary_json(g), *one;
+
+		one = json_pack("{s:s, s:s, s:s, s:I}", "name", g->name, "state", guest_state_str(g->state), "class",
+		                latency_class_str(g->spec.latency_class), "slo_us", (json_int_t)g->spec.slo_us);
+		if (one && json_is_object(w)) {
+			static const char *const keys[] = { "samples", "misses", "p50_us", "p90_us", "p99_us", "max_us",
+			                                    "hung", NULL };
+			unsigned i;
+
+			for (i = 0; keys[i]; i++)
+				json_object_set(one, keys[i], json_object_get(w, keys[i]));
+		}
+		json_decref(w);
+		if (one) {
+			json_array_append_new(guests, one);
+			n++;
+		}
+	}
+	e.time_ns = now;
+	snprintf(e.type, sizeof(e.type), "latency");
+	snprintf(e.message, sizeof(e.message), "latency of %u guest%s over the last 10 s", n, n == 1 ? "" : "s");
+	j = rec_json(&e);
+	if (!j) {
+		json_decref(guests);
+		return;
+	}
+	json_object_set_new(j, "guests", guests);
+	for (s = d->ev_subs; s; s = next) {
+		next = s->next;
+		if (s->latency)
+			s->event_fn(s->ctx, j);
+	}
+	json_decref(j);
 }

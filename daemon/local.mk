@@ -28,7 +28,7 @@ daemon_vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/daemon/vmm
 daemon_vmm_shoal_vmm_LDADD = daemon/vmm/libvmm.a -lpthread
 
 # shoald: the daemon, its KVM backend and its API.
-DAEMON_PATHS = -DSYSCONFDIR='"$(sysconfdir)"' -DPKGLIBEXECDIR='"$(pkglibexecdir)"'
+DAEMON_PATHS = -DSYSCONFDIR='"$(sysconfdir)"' -DPKGLIBEXECDIR='"$(pkglibexecdir)"' -DPKGDATADIR='"$(pkgdatadir)"'
 SHOALD_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) \
 	$(SYSTEMD_CFLAGS)
 
@@ -41,7 +41,7 @@ daemon_libshoald_a_SOURCES = \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
 	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
 	daemon/backend/backend.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h \
-	api/api.h api/api_internal.h api/server.c api/routes.c
+	api/api.h api/api_internal.h api/server.c api/routes.c api/ui.c
 
 sbin_PROGRAMS += daemon/shoald
 daemon_shoald_SOURCES = daemon/main.c

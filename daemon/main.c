@@ -108,6 +108,8 @@ static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (d->cron_ticks % (CRON_HZ * 600) == 0)
 		store_prune_events(d->store, 100000);
+	if (d->cron_ticks % CRON_HZ == 0)
+		events_latency_summary(d);
 	if (d->cron_ticks % ((d->cfg.placement_period_ms * CRON_HZ + 999) / 1000) == 0)
 		placement_period(d);
 }
@@ -255,7 +257,7 @@ int main(int argc, char **argv)
 	         lc.loaded, adopted, lc.skipped);
 
 	{
-		struct api_config ac = { d->cfg.socket_path, d->cfg.socket_group };
+		struct api_config ac = { d->cfg.socket_path, d->cfg.socket_group, d->cfg.ui_dir };
 
 		d->api = api_start(d, d->loop, &ac, err, sizeof(err));
 	}
@@ -276,6 +278,8 @@ int main(int argc, char **argv)
 		d->watchdog_usec_half = (int)(usec / 2);
 	sd_notifyf(0, "READY=1\nSTATUS=%u guests, %d re-adopted\nMAINPID=%d", d->nguests, adopted, (int)getpid());
 	log_info("ready: API on %s", d->cfg.socket_path);
+	if (d->cfg.ui_dir[0] && access(d->cfg.ui_dir, R_OK | X_OK) < 0)
+		log_warn("the dashboard (/ui/) is not served: cannot read ui-dir %s", d->cfg.ui_dir);
 
 	ev_run(d->loop, 0);
 

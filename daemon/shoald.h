@@ -103,8 +103,12 @@ struct shoald_sub *shoald_console_follow(struct shoald *d, const char *name,
 
 /* Events after id `since` (0: the most recent `limit`). */
 json_t *shoald_events_json(struct shoald *d, uint64_t since, unsigned limit);
-/* fn(ctx, event) for every event after `since` (replayed first; UINT64_MAX: none), then live ones. */
-struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since,
+/*
+ * fn(ctx, event) for every event after `since` (replayed first; UINT64_MAX:
+ * none), then live ones; with latency, also the once-a-second "latency"
+ * summary of every guest (id 0, never replayed).
+ */
+struct shoald_sub *shoald_events_follow(struct shoald *d, uint64_t since, int latency,
                                         void (*fn)(void *ctx, const json_t *ev), void *ctx);
 
 void shoald_unsubscribe(struct shoald *d, struct shoald_sub *s);
