@@ -129,6 +129,8 @@ int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 /* ctl_place.c: placement, pin and unpin. */
 int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+/* ctl_ui.c: a loopback TCP port forwarded to shoald's socket, for the web dashboard. */
+int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 
 /* ---- HTTP on the unix socket (ctl_http.c) ---- */
 

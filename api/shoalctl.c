@@ -67,6 +67,10 @@ static const struct ctl_cmd cmds[] = {
      "the CPU map: each CPU's role and guests, and the control loop's last moves with their reasons", ""},
     {"pin", ctl_cmd_pin, "pin NAME CPUS", "pin a guest to CPUs (a list like 0,2-3); shoald never moves it", ""},
     {"unpin", ctl_cmd_pin, "unpin NAME", "remove a guest's pin: shoald places it again", ""},
+    {"ui", ctl_cmd_ui, "ui [--listen ADDRESS:PORT]",
+     "the web dashboard: forward a loopback port to shoald's socket and print its URL",
+     "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:8470; port 0: any free one);\n"
+     "                       loopback only, and only the user running it (or root) may connect\n"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
