@@ -11,7 +11,7 @@ api_shoalctl_SOURCES = \
 	api/ctl_deploy.c \
 	api/ctl_guest.c \
 	api/ctl_host.c \
-	api/ctl_latency.c api/ctl_place.c
+	api/ctl_latency.c api/ctl_place.c api/ctl_ui.c
 api_shoalctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 api_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 api_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm
@@ -24,3 +24,7 @@ tests_unit_test_ctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(CMOCKA_CFLAGS)
 tests_unit_test_ctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_ctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 EXTRA_DIST += tests/data/shoalctl-values.txt
+
+# The web dashboard shoald serves under /ui/ (ui-dir): plain files, no build step.
+uidir = $(pkgdatadir)/ui
+dist_ui_DATA = api/ui/index.html api/ui/app.js api/ui/style.css
