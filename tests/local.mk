@@ -80,3 +80,8 @@ EXTRA_DIST += tests/integration/test_shoalctl.sh
 TESTS += tests/integration/test_contract.sh
 EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract.py \
 	tests/data/contract.yaml
+
+# The dashboard in headless Chromium (playwright-core from npm, into the build tree).
+TESTS += tests/ui/test_ui.sh
+EXTRA_DIST += tests/ui/test_ui.sh tests/ui/test_ui.js tests/ui/package.json tests/ui/package-lock.json
+CLEANFILES += tests/ui/dashboard.png
