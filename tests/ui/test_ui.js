@@ -219,6 +219,26 @@ async function serving(base) {
 	ok(r.status === 400, "an unknown query parameter on /ui/ is refused with 400", "status " + r.status);
 }
 
+/* The proxy serves the user who runs it (or root): another local user gets 403. */
+async function otherUser(url) {
+	if (process.getuid() !== 0) {
+		console.log("ok " + ++n + " - another user is refused by the proxy # SKIP not root: cannot connect as another user");
+		return;
+	}
+	const code = "require('http').get(process.argv[1], (r) => { console.log(r.statusCode); r.resume(); })" +
+		".on('error', (e) => console.log('error ' + e.message))";
+	const out = await new Promise((resolve) => {
+		const p = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", code, url],
+			{ stdio: ["ignore", "pipe", "pipe"] });
+		let text = "";
+		p.stdout.on("data", (d) => (text += d));
+		p.stderr.on("data", (d) => (text += d));
+		p.on("error", (e) => resolve("cannot run setpriv: " + e.message));
+		p.on("exit", () => resolve(text.trim()));
+	});
+	ok(out === "403", "user nobody is refused by the proxy (403)", "it got: " + out);
+}
+
 async function main() {
 	const t0 = Date.now();
 	const sd = new Shoald();
@@ -242,6 +262,7 @@ async function main() {
 		proxy = await startProxy(sd.sock);
 		ok(true, "shoalctl ui forwards a loopback port: " + proxy.line.trim());
 		await serving(proxy.url);
+		await otherUser(proxy.url);
 
 		const { chromium } = require("playwright-core");
 		try {
