@@ -329,7 +329,9 @@ if command -v bash >/dev/null; then
 			"$COMPLETION" shoalctl "$@"
 	}
 	tap_check "it completes commands" test "$(complete_words ro)" = "rollback"
-	tap_check "every command" test "$(complete_words "" | wc -w)" -eq 19
+	# Every command of shoalctl --help, and help.
+	all_cmds=$({ "$CTL" --help | sed -n '/^COMMANDS/,/^$/p' | awk 'NF > 1 { print $1 }'; echo help; } | sort | tr '\n' ' ')
+	tap_check "every command of shoalctl --help" test "$(complete_words "" | tr ' ' '\n' | sort | tr '\n' ' ')" = "$all_cmds"
 	tap_check "a command's flags" test "$(complete_words deploy --no-)" = "--no-upload --no-wait"
 	tap_check "fixed values" test "$(complete_words deploy --restart "")" = "never on-failure always"
 	tap_check "files for -f" test "$(complete_words deploy -f "$tmp/specs/hel" | tr ' ' '\n' | sort | tr '\n' ' ')" = \
