@@ -81,6 +81,8 @@ const char *api_ui_dir(const struct api *a);
  * of A-Z a-z 0-9 . _ -, starting with a letter or digit, without "..".
  */
 int api_ui_name_ok(const char *name);
+/* The 400 for a name that is not one. */
+enum MHD_Result api_ui_bad_name(struct MHD_Connection *c, const char *name);
 /* /ui: 301 to /ui/. */
 enum MHD_Result api_ui_redirect(struct api_req *q);
 /* One file of dir, with its type, ETag and Last-Modified (304 on If-None-Match). */

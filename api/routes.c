@@ -214,16 +214,12 @@ int api_route_begin(struct api_req *q)
 		q->route = R_UI_INDEX;
 	else if (!strncmp(q->url, "/ui/", 4)) {
 		if (!api_ui_name_ok(q->url + 4)) {
-			api_fail(q->conn, 400, "invalid_file", "file",
-			         "\"%.64s\" is not a file of the dashboard (1 to 63 characters of A-Z, a-z, 0-9, '.', '_' "
-			         "and '-', starting with a letter or digit, no \"..\", no '/')",
-			         q->url + 4);
+			api_ui_bad_name(q->conn, q->url + 4);
 			return -1;
 		}
 		snprintf(q->name, sizeof(q->name), "%s", q->url + 4);
 		q->route = R_UI_FILE;
-	}
-	else if (split(q->url, seg, &n) < 0 || n == 0) {
+	} else if (split(q->url, seg, &n) < 0 || n == 0) {
 		api_fail(q->conn, 404, "no_such_route", "path", "there is no %s (the API lives under /v1/)", q->url);
 		return -1;
 	}

@@ -58,6 +58,14 @@ int api_ui_name_ok(const char *s)
 	return strstr(s, "..") == NULL;
 }
 
+enum MHD_Result api_ui_bad_name(struct MHD_Connection *c, const char *name)
+{
+	return api_fail(c, 400, "invalid_file", "file",
+	                "\"%.64s\" is not a file of the dashboard (1 to 63 characters of A-Z, a-z, 0-9, '.', '_' "
+	                "and '-', starting with a letter or digit, no \"..\", no '/')",
+	                name);
+}
+
 static const char *ui_type(const char *name)
 {
 	const char *dot = strrchr(name, '.');
@@ -131,11 +139,7 @@ enum MHD_Result api_ui_file(struct api_req *q, const char *dir, const char *name
 	int fd = -1;
 
 	if (!api_ui_name_ok(name))
-		return api_fail(q->conn, 400, "invalid_file", "file",
-		                "\"%.64s\" is not a file of the dashboard (1 to 63 characters of "
-		                "A-Z, a-z, 0-9, '.', "
-		                "'_' and '-', starting with a letter or digit, no \"..\", no '/')",
-		                name);
+		return api_ui_bad_name(q->conn, name);
 	if (!type)
 		return api_fail(q->conn, 404, "no_such_file", "file",
 		                "the dashboard has no file %s (only .html, .css, .js, .svg, .png, "

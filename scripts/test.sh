@@ -26,6 +26,9 @@ if [ "$fail" -ne 0 ]; then
 	echo "--- failures (from test-suite.log) ---"
 	grep -E '^(FAIL|ERROR|XPASS)|^# ' "$build"/tests/*/*.log 2>/dev/null | grep -vE '^[^:]*:# (PASS|SKIP)' | head -60 || true
 fi
+if [ -f "$build/tests/ui/dashboard.png" ]; then
+	echo "the dashboard's screenshot: $build/tests/ui/dashboard.png"
+fi
 if [ "$skip" -ne 0 ]; then
 	grep -h 'SKIP' "$build"/tests/*/*.log 2>/dev/null | sed 's/^/skipped: /' | sort -u | head -20 || true
 	echo "$pass passed, $fail failed, $skip skipped"
