@@ -476,7 +476,8 @@ async function refresh() {
 	const [pl, guests] = await Promise.all([api("/v1/placement"), api("/v1/guests")]);
 	st.placement = pl;
 	st.guests = new Map(guests.map((g) => [g.name, g]));
-	for (const name of [...st.lat.keys()]) if (!st.guests.has(name)) st.lat.delete(name);
+	for (const m of [st.lat, st.series, st.moved])
+		for (const name of [...m.keys()]) if (!st.guests.has(name)) m.delete(name);
 	pickDefault();
 	mergeMoves();
 	renderAll();
