@@ -184,7 +184,7 @@ function renderMap() {
 	for (const [node, cpus] of [...nodes.entries()].sort((a, b) => a[0] - b[0])) {
 		const row = el("div", "node-row");
 		if (nodes.size > 1) row.append(el("div", "node-label", "NUMA node " + node));
-		const grid = el("div", "cpus");
+		const grid = el("div", cpus.length <= 4 ? "cpus few" : "cpus");
 		for (const cpu of cpus) {
 			const box = el("div", "cpu");
 			box.dataset.cpu = cpu.cpu;
