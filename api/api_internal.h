@@ -5,6 +5,8 @@
 #define SHOAL_API_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -14,9 +16,12 @@
 
 #define API_STREAM_MAX (4u << 20) /* a stream's unsent bytes before the client is dropped */
 
+struct api_listener;
+
 struct api_req {
 	struct api_req *next;
 	struct api *api;
+	struct api_listener *lis; /* the socket it came on */
 	struct shoald *d;
 	struct MHD_Connection *conn;
 	char method[16];
@@ -87,5 +92,51 @@ enum MHD_Result api_ui_bad_name(struct MHD_Connection *c, const char *name);
 enum MHD_Result api_ui_redirect(struct api_req *q);
 /* One file of dir, with its type, ETag and Last-Modified (304 on If-None-Match). */
 enum MHD_Result api_ui_file(struct api_req *q, const char *dir, const char *name);
+/*
+ * auth.c: who may use the API.
+ */
+
+/* A secret's file (fd open on path): regular, root's (or ours), no access for others, not group-writable. */
+int api_check_private_file(const char *path, const char *what, int fd, char *err, size_t errlen);
+
+/*
+ * The token file: one token a line (16 to 512 of RFC 6750's token
+ * characters), then optionally a space and a name for the logs; blank
+ * lines and # comments are skipped.  NULL with err (naming the file and
+ * line) when it cannot be read, is readable by others, or is malformed.
+ */
+struct api_tokens;
+struct api_tokens *api_tokens_load(const char *path, char *err, size_t errlen);
+size_t api_tokens_count(const struct api_tokens *t);
+void api_tokens_free(struct api_tokens *t);
+
+enum { API_TOKEN_OK = 0, API_TOKEN_MISSING = -1, API_TOKEN_INVALID = -2 };
+/* An Authorization header (NULL: none) against the tokens, in constant time; *name is the token's name. */
+int api_tokens_check(const struct api_tokens *t, const char *authorization, const char **name);
+
+/*
+ * The TLS certificate (chain) and its key, read and checked (PEM, the
+ * key unencrypted, not readable by others, matching the certificate);
+ * on success the PEM texts are malloc'd into *cert_pem and *key_pem and
+ * note says what is odd but allowed (an expired certificate), else "".
+ */
+int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem, char *note,
+                 size_t notelen, char *err, size_t errlen);
+
+/* listen-tcp: "IPv4:PORT", "[IPv6]:PORT", "*:PORT". */
+int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
+/* "1.2.3.4:5" or "[::1]:5". */
+void api_format_addr(const struct sockaddr *sa, char *buf, size_t len);
+
+/* A unix-socket caller, as the kernel saw it at connect(). */
+struct api_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int allowed; /* root, or in the group (primary or supplementary) */
+	char who[96];
+};
+/* Fill *p for the connection fd; -1 when its credentials cannot be read (not allowed). */
+int api_peer_check(int fd, int have_group, gid_t group, struct api_peer *p);
 
 #endif

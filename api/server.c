@@ -1,8 +1,11 @@
 /*
  * The API server: libmicrohttpd in "external epoll" mode, driven by the
- * daemon's libev loop (one io watcher on MHD's epoll descriptor, one
- * timer for its timeouts).  This file does transport: the socket,
- * request bodies and their limits, JSON errors, answers that come later
+ * daemon's libev loop (one io watcher on each MHD daemon's epoll
+ * descriptor, one timer for its timeouts).  There are one or two MHD
+ * daemons on the loop: the unix socket, and TCP with TLS when
+ * listen-tcp is set.  This file does transport: the sockets, who may
+ * call (each request is checked before any route sees it), request
+ * bodies and their limits, JSON errors, answers that come later
  * (suspended connections) and streams.  routes.c decides what each
  * request means.
  *
@@ -15,6 +18,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,21 +34,44 @@
 #include "api/api_internal.h"
 
 #define STREAM_PING_S 15.0
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* One MHD daemon on the loop. */
+struct api_listener {
+	struct api *a;
+	int tcp;
+	struct MHD_Daemon *mhd; /* NULL: not serving */
+	int listen_fd;
+	ev_io io;
+	ev_timer timer;
+	char where[160]; /* for the logs: "unix socket PATH", "tcp ADDR" */
+};
+
+/* What is known of a connection before its first request (MHD's socket context). */
+struct api_conn {
+	struct api_peer peer; /* unix */
+	char addr[80];        /* tcp: the client's address */
+	unsigned requests;
+	int refusal_logged;
+};
 
 struct api {
 	struct shoald *d;
 	struct ev_loop *loop;
-	struct MHD_Daemon *mhd;
-	int listen_fd;
+	struct api_listener lu, lt; /* the unix socket; TCP (lt.mhd NULL without it) */
 	char path[1100];
 	char ui_dir[1024];
-	ev_io io;
-	ev_timer timer;
+	int have_group;
+	gid_t group;
+	char group_name[64];
+	struct api_tokens *tokens;
+	char token_file[1100];
+	char *cert_pem, *key_pem;
 	ev_timer ping;
 	struct api_req *reqs; /* every live request, for pings and shut-down */
 };
 
-static void api_kick(struct api *a);
+static void api_kick(struct api_listener *l);
 
 /* ---- answers ---- */
 
@@ -128,7 +155,7 @@ static void on_done(void *ctx, int http, json_t *body)
 	if (q->suspended) {
 		q->suspended = 0;
 		MHD_resume_connection(q->conn);
-		api_kick(q->api);
+		api_kick(q->lis);
 	}
 }
 
@@ -174,7 +201,7 @@ wake:
 	if (q->suspended) {
 		q->suspended = 0;
 		MHD_resume_connection(q->conn);
-		api_kick(q->api);
+		api_kick(q->lis);
 	}
 }
 
@@ -234,13 +261,15 @@ static void on_ping(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- requests ---- */
 
-static struct api_req *req_new(struct api *a, struct MHD_Connection *c, const char *method, const char *url)
+static struct api_req *req_new(struct api *a, struct api_listener *l, struct MHD_Connection *c, const char *method,
+                               const char *url)
 {
 	struct api_req *q = calloc(1, sizeof(*q));
 
 	if (!q)
 		return NULL;
 	q->api = a;
+	q->lis = l;
 	q->d = a->d;
 	q->conn = c;
 	snprintf(q->method, sizeof(q->method), "%s", method);
@@ -319,21 +348,145 @@ static void take_body(struct api_req *q, const char *data, size_t len)
 	q->body[q->body_len] = '\0';
 }
 
+/* ---- who may call ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_listener *l = cls;
+	struct api_conn *k;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		k = *socket_context;
+		if (k && l->tcp && k->requests == 0)
+			shoald_api_refused(l->a->d, l->where, k->addr,
+			                   "no request came (not TLS, or the TLS handshake failed)");
+		free(k);
+		*socket_context = NULL;
+		return;
+	}
+	k = calloc(1, sizeof(*k));
+	*socket_context = k;
+	if (!k)
+		return; /* refused at its first request: no context, no caller */
+	if (l->tcp) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		api_format_addr(ci ? ci->client_addr : NULL, k->addr, sizeof(k->addr));
+	} else {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci)
+			api_peer_check(ci->connect_fd, l->a->have_group, l->a->group, &k->peer);
+		else
+			snprintf(k->peer.who, sizeof(k->peer.who), "a caller whose socket cannot be read");
+	}
+}
+
+static enum MHD_Result refuse(struct api_listener *l, struct api_conn *k, struct MHD_Connection *c, int http,
+                              const char *code, const char *authenticate, const char *why, const char *msg)
+{
+	struct MHD_Response *r;
+	struct sd_err e;
+	char *text;
+	json_t *j;
+	enum MHD_Result ret;
+
+	if (!k || !k->refusal_logged)
+		shoald_api_refused(l->a->d, l->where, k ? (l->tcp ? k->addr : k->peer.who) : "?", why);
+	if (k && !l->tcp)
+		k->refusal_logged = 1; /* a unix caller is who it is for the whole connection */
+	sd_err_set(&e, http, code, authenticate ? "Authorization" : "", "%s", msg);
+	j = api_error_json(&e);
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (authenticate)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, authenticate);
+	ret = MHD_queue_response(c, (unsigned)http, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * The gate in front of every route: MHD_YES when the caller may go on
+ * (*refused 0), else the refusal is queued and *refused set.
+ */
+static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, int *refused)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct api_conn *k = ci ? ci->socket_context : NULL;
+	struct api *a = l->a;
+	const char *name;
+	char msg[300];
+	int r;
+
+	*refused = 1;
+	if (k)
+		k->requests++;
+	if (!l->tcp) {
+		if (k && k->peer.allowed) {
+			*refused = 0;
+			return MHD_YES;
+		}
+		if (a->have_group)
+			snprintf(msg, sizeof(msg),
+			         "%s may not use the API: only root and members of group %s may (socket-group)",
+			         k ? k->peer.who : "this caller", a->group_name);
+		else
+			snprintf(msg, sizeof(msg),
+			         "%s may not use the API: only root may (socket-group names a group to let in)",
+			         k ? k->peer.who : "this caller");
+		return refuse(l, k, c, 403, "caller_not_allowed", NULL,
+		              a->have_group ? "neither root nor in the socket's group" : "not root", msg);
+	}
+	r = api_tokens_check(a->tokens, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	                     &name);
+	if (r == API_TOKEN_OK) {
+		*refused = 0;
+		return MHD_YES;
+	}
+	if (r == API_TOKEN_MISSING)
+		return refuse(l, k, c, 401, "token_required", "Bearer realm=\"shoald\"", "no bearer token",
+		              "this API needs a bearer token: send Authorization: Bearer TOKEN (a token of "
+		              "shoald's token-file)");
+	return refuse(l, k, c, 401, "token_invalid", "Bearer realm=\"shoald\", error=\"invalid_token\"",
+	              "a bearer token that is not in the token file",
+	              "the bearer token is not one of shoald's (token-file)");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls)
 {
-	struct api *a = cls;
+	struct api_listener *l = cls;
+	struct api *a = l->a;
 	struct api_req *q = *con_cls;
 
 	(void)version;
 	if (!q) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		enum MHD_Result ret;
+		int refused;
 
-		q = req_new(a, c, method, url);
+		q = req_new(a, l, c, method, url);
 		if (!q)
 			return MHD_NO;
 		*con_cls = q;
+		/* Nothing of the request (route, query, body) is looked at before this. */
+		ret = gate(l, c, &refused);
+		if (refused) {
+			q->dispatched = 1;
+			return ret;
+		}
 		if (api_route_begin(q) < 0) {
 			q->dispatched = 1; /* refused at once; the body, if any, is not read */
 			return MHD_YES;
@@ -411,15 +564,15 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- the loop ---- */
 
-static void run_mhd(struct api *a)
+static void run_mhd(struct api_listener *l)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 0;
 
-	MHD_run(a->mhd);
-	ev_timer_stop(a->loop, &a->timer);
-	if (MHD_get_timeout(a->mhd, &ms) == MHD_YES) {
-		ev_timer_set(&a->timer, (double)ms / 1000.0, 0.);
-		ev_timer_start(a->loop, &a->timer);
+	MHD_run(l->mhd);
+	ev_timer_stop(l->a->loop, &l->timer);
+	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&l->timer, (double)ms / 1000.0, 0.);
+		ev_timer_start(l->a->loop, &l->timer);
 	}
 }
 
@@ -438,11 +591,22 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /* Something was resumed: let MHD look at it on the next loop turn. */
-static void api_kick(struct api *a)
+static void api_kick(struct api_listener *l)
 {
-	ev_timer_stop(a->loop, &a->timer);
-	ev_timer_set(&a->timer, 0., 0.);
-	ev_timer_start(a->loop, &a->timer);
+	ev_timer_stop(l->a->loop, &l->timer);
+	ev_timer_set(&l->timer, 0., 0.);
+	ev_timer_start(l->a->loop, &l->timer);
+}
+
+/* libmicrohttpd's own messages about the TCP listener (TLS failures, mostly). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct api_listener *l = cls;
+	char msg[300];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	shoald_api_log(l->a->d, l->where, msg);
 }
 
 static int make_socket(const struct api_config *cfg, char *err, size_t errlen)
@@ -487,11 +651,199 @@ fail:
 	return -1;
 }
 
+static int make_tcp_socket(const char *addr, char *err, size_t errlen)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int fd, one = 1;
+
+	if (api_parse_listen(addr, &sa, &salen, err, errlen) < 0)
+		return -1;
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "listen-tcp %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)); /* [::] is IPv6's; * is IPv4's */
+	if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, 512) < 0) {
+		snprintf(err, errlen, "cannot listen on %s (listen-tcp): %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int tcp_wanted(const struct api_config *cfg)
+{
+	return cfg->listen_tcp && cfg->listen_tcp[0];
+}
+
+/* The TCP settings that must come together, and what the libmicrohttpd here can do. */
+static int check_tcp_settings(const struct api_config *cfg, char *note, size_t notelen, char *err, size_t errlen)
+{
+	char missing[64] = "";
+
+	if (!tcp_wanted(cfg)) {
+		if ((cfg->tls_cert && cfg->tls_cert[0]) || (cfg->tls_key && cfg->tls_key[0]) ||
+		    (cfg->token_file && cfg->token_file[0]))
+			snprintf(note, notelen, "tls-cert, tls-key and token-file are set but listen-tcp is not: "
+			                        "the API is on the unix socket only");
+		return 0;
+	}
+	if (!cfg->tls_cert || !cfg->tls_cert[0])
+		strcat(missing, ", tls-cert");
+	if (!cfg->tls_key || !cfg->tls_key[0])
+		strcat(missing, ", tls-key");
+	if (!cfg->token_file || !cfg->token_file[0])
+		strcat(missing, ", token-file");
+	if (missing[0]) {
+		snprintf(err, errlen,
+		         "listen-tcp %s needs tls-cert, tls-key and token-file: shoald serves TCP only with TLS and "
+		         "bearer tokens (missing: %s)",
+		         cfg->listen_tcp, missing + 2);
+		return -1;
+	}
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "listen-tcp %s: this libmicrohttpd is built without TLS", cfg->listen_tcp);
+		return -1;
+	}
+	return 0;
+}
+
+static int lookup_group(const struct api_config *cfg, gid_t *gid, char *err, size_t errlen)
+{
+	struct group *gr;
+
+	if (!cfg->socket_group || !cfg->socket_group[0])
+		return 0;
+	gr = getgrnam(cfg->socket_group);
+	if (!gr) {
+		snprintf(err, errlen, "socket-group %s: no such group", cfg->socket_group);
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 1;
+}
+
+int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen, char *note, size_t notelen,
+                     char *err, size_t errlen)
+{
+	struct sockaddr_storage sa;
+	struct api_tokens *t;
+	char *cert = NULL, *key = NULL, tls_note[300] = "";
+	socklen_t salen;
+	gid_t gid;
+	int g;
+
+	note[0] = '\0';
+	g = lookup_group(cfg, &gid, err, errlen);
+	if (g < 0 || check_tcp_settings(cfg, note, notelen, err, errlen) < 0)
+		return -1;
+	snprintf(summary, sumlen, "unix socket %s for root%s%s", cfg->socket_path, g ? " and group " : "",
+	         g ? cfg->socket_group : "");
+	if (!tcp_wanted(cfg))
+		return 0;
+	if (api_parse_listen(cfg->listen_tcp, &sa, &salen, err, errlen) < 0)
+		return -1;
+	if (api_tls_load(cfg->tls_cert, cfg->tls_key, &cert, &key, tls_note, sizeof(tls_note), err, errlen) < 0)
+		return -1;
+	free(cert);
+	explicit_bzero(key, strlen(key));
+	free(key);
+	t = api_tokens_load(cfg->token_file, err, errlen);
+	if (!t)
+		return -1;
+	snprintf(summary + strlen(summary), sumlen - strlen(summary), "; TCP %s with TLS and %zu token%s",
+	         cfg->listen_tcp, api_tokens_count(t), api_tokens_count(t) == 1 ? "" : "s");
+	api_tokens_free(t);
+	if (tls_note[0])
+		snprintf(note, notelen, "%s", tls_note);
+	return 0;
+}
+
+static int listener_watch(struct api_listener *l, char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+
+	if (!info) {
+		snprintf(err, errlen, "the HTTP server on %s has no epoll descriptor", l->where);
+		return -1;
+	}
+	ev_io_init(&l->io, on_io, info->epoll_fd, EV_READ);
+	l->io.data = l;
+	ev_io_start(l->a->loop, &l->io);
+	ev_timer_init(&l->timer, on_timer, 0., 0.);
+	l->timer.data = l;
+	return 0;
+}
+
+static void listener_stop(struct api_listener *l)
+{
+	if (!l->mhd)
+		return;
+	ev_io_stop(l->a->loop, &l->io);
+	ev_timer_stop(l->a->loop, &l->timer);
+	MHD_stop_daemon(l->mhd);
+	l->mhd = NULL;
+	close(l->listen_fd);
+	l->listen_fd = -1;
+}
+
+static int start_tcp(struct api *a, const struct api_config *cfg, char *err, size_t errlen)
+{
+	struct api_listener *l = &a->lt;
+	char note[300];
+
+	l->a = a;
+	l->tcp = 1;
+	snprintf(l->where, sizeof(l->where), "tcp %s", cfg->listen_tcp);
+	snprintf(a->token_file, sizeof(a->token_file), "%s", cfg->token_file);
+	if (api_tls_load(cfg->tls_cert, cfg->tls_key, &a->cert_pem, &a->key_pem, note, sizeof(note), err, errlen) < 0)
+		return -1;
+	a->tokens = api_tokens_load(cfg->token_file, err, errlen);
+	if (!a->tokens)
+		return -1;
+	l->listen_fd = make_tcp_socket(cfg->listen_tcp, err, errlen);
+	if (l->listen_fd < 0)
+		return -1;
+	l->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TLS, 0, NULL, NULL, on_request, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
+	    MHD_OPTION_HTTPS_MEM_CERT, a->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, a->key_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+	if (!l->mhd) {
+		snprintf(err, errlen, "cannot start the HTTPS server on %s (listen-tcp, tls-cert, tls-key)",
+		         cfg->listen_tcp);
+		close(l->listen_fd);
+		l->listen_fd = -1;
+		return -1;
+	}
+	return listener_watch(l, err, errlen);
+}
+
+static void api_free(struct api *a)
+{
+	api_tokens_free(a->tokens);
+	free(a->cert_pem);
+	if (a->key_pem) {
+		explicit_bzero(a->key_pem, strlen(a->key_pem));
+		free(a->key_pem);
+	}
+	free(a);
+}
+
 struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_config *cfg, char *err,
                       size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
-	const union MHD_DaemonInfo *info;
+	struct api_listener *l;
+	char note[300];
+	int g;
 
 	if (!a) {
 		snprintf(err, errlen, "out of memory");
@@ -499,36 +851,70 @@ struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_c
 	}
 	a->d = d;
 	a->loop = loop;
+	a->lu.listen_fd = a->lt.listen_fd = -1;
+	g = lookup_group(cfg, &a->group, err, errlen);
+	if (g < 0 || check_tcp_settings(cfg, note, sizeof(note), err, errlen) < 0) {
+		free(a);
+		return NULL;
+	}
+	a->have_group = g;
+	snprintf(a->group_name, sizeof(a->group_name), "%s", g ? cfg->socket_group : "");
 	snprintf(a->path, sizeof(a->path), "%s", cfg->socket_path);
 	snprintf(a->ui_dir, sizeof(a->ui_dir), "%s", cfg->ui_dir ? cfg->ui_dir : "");
-	a->listen_fd = make_socket(cfg, err, errlen);
-	if (a->listen_fd < 0) {
-		free(a);
+	/* TCP first: a bad certificate or a busy port leaves no socket file behind. */
+	if (tcp_wanted(cfg) && start_tcp(a, cfg, err, errlen) < 0) {
+		api_free(a);
 		return NULL;
 	}
-	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                          on_request, a, MHD_OPTION_LISTEN_SOCKET, a->listen_fd,
-	                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_LIMIT,
-	                          (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	l = &a->lu;
+	l->a = a;
+	snprintf(l->where, sizeof(l->where), "unix socket %.140s", cfg->socket_path);
+	l->listen_fd = make_socket(cfg, err, errlen);
+	if (l->listen_fd < 0) {
+		listener_stop(&a->lt);
+		api_free(a);
+		return NULL;
+	}
+	l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	                          on_request, l, MHD_OPTION_LISTEN_SOCKET, l->listen_fd, MHD_OPTION_NOTIFY_CONNECTION,
+	                          on_connection, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT,
+	                          (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
-	if (!a->mhd) {
-		snprintf(err, errlen, "cannot start the HTTP server on %s", cfg->socket_path);
-		close(a->listen_fd);
+	if (!l->mhd || listener_watch(l, err, errlen) < 0) {
+		if (!l->mhd)
+			snprintf(err, errlen, "cannot start the HTTP server on %s", cfg->socket_path);
+		listener_stop(l);
+		listener_stop(&a->lt);
 		unlink(cfg->socket_path);
-		free(a);
+		api_free(a);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	ev_io_init(&a->io, on_io, info->epoll_fd, EV_READ);
-	a->io.data = a;
-	ev_io_start(loop, &a->io);
-	ev_timer_init(&a->timer, on_timer, 0., 0.);
-	a->timer.data = a;
 	ev_timer_init(&a->ping, on_ping, STREAM_PING_S, STREAM_PING_S);
 	a->ping.data = a;
 	ev_timer_start(loop, &a->ping);
 	return a;
+}
+
+int api_reload(struct api *a, char *msg, size_t msglen)
+{
+	struct api_tokens *t;
+	char err[600];
+
+	if (!a || !a->lt.mhd) {
+		snprintf(msg, msglen, "no TCP listener: nothing of the API to reload");
+		return 1;
+	}
+	t = api_tokens_load(a->token_file, err, sizeof(err));
+	if (!t) {
+		snprintf(msg, msglen, "%s; the %zu tokens read before stay in force", err, api_tokens_count(a->tokens));
+		return -1;
+	}
+	api_tokens_free(a->tokens);
+	a->tokens = t;
+	snprintf(msg, msglen, "token-file %s read again: %zu token%s in force", a->token_file, api_tokens_count(t),
+	         api_tokens_count(t) == 1 ? "" : "s");
+	return 0;
 }
 
 void api_stop(struct api *a)
@@ -537,8 +923,6 @@ void api_stop(struct api *a)
 
 	if (!a)
 		return;
-	ev_io_stop(a->loop, &a->io);
-	ev_timer_stop(a->loop, &a->timer);
 	ev_timer_stop(a->loop, &a->ping);
 	/* Suspended connections must be resumed before MHD can close them. */
 	for (q = a->reqs; q; q = q->next)
@@ -547,8 +931,8 @@ void api_stop(struct api *a)
 			q->stream_closed = 1;
 			MHD_resume_connection(q->conn);
 		}
-	MHD_stop_daemon(a->mhd);
-	close(a->listen_fd);
+	listener_stop(&a->lu);
+	listener_stop(&a->lt);
 	unlink(a->path);
-	free(a);
+	api_free(a);
 }

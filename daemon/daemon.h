@@ -31,6 +31,10 @@ struct shoald_config {
 	char run_dir[1024];
 	char socket_path[1024];
 	char socket_group[64];
+	char listen_tcp[128];        /* TCP with TLS and tokens; "" for none */
+	char tls_cert[1024];
+	char tls_key[1024];
+	char token_file[1024];
 	char backend[16];
 	char vmm_path[1024];
 	char ui_dir[1024];           /* the dashboard's files; "": no dashboard */
@@ -365,6 +369,10 @@ struct shoald {
 	ev_signal sig_term, sig_int, sig_hup;
 	int watchdog_usec_half;
 	int stopping;
+	/* callers the API refused: a count, and the log's rate limit */
+	uint64_t api_refused;
+	uint64_t api_refused_window_ns;
+	unsigned api_refused_logged, api_refused_unlogged;
 };
 
 uint64_t now_mono_ns(void);

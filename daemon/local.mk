@@ -29,7 +29,7 @@ daemon_vmm_shoal_vmm_LDADD = daemon/vmm/libvmm.a -lpthread
 
 # shoald: the daemon, its KVM backend and its API.
 DAEMON_PATHS = -DSYSCONFDIR='"$(sysconfdir)"' -DPKGLIBEXECDIR='"$(pkglibexecdir)"' -DPKGDATADIR='"$(pkgdatadir)"'
-SHOALD_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) \
+SHOALD_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(SQLITE_CFLAGS) \
 	$(SYSTEMD_CFLAGS)
 
 noinst_LIBRARIES += daemon/libshoald.a
@@ -41,7 +41,7 @@ daemon_libshoald_a_SOURCES = \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
 	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
 	daemon/backend/backend.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h \
-	api/api.h api/api_internal.h api/server.c api/routes.c api/ui.c
+	api/api.h api/api_internal.h api/server.c api/routes.c api/ui.c api/auth.c
 
 sbin_PROGRAMS += daemon/shoald
 daemon_shoald_SOURCES = daemon/main.c
@@ -49,4 +49,4 @@ daemon_shoald_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(DAEMON_PATHS)
 daemon_shoald_CFLAGS = $(SHOALD_CFLAGS)
 daemon_shoald_LDADD = daemon/libshoald.a daemon/vmm/libvmm.a metrics/libmetrics.a scheduler/libscheduler.a \
 	$(JANSSON_LIBS) $(LIBEV_LIBS) \
-	$(MHD_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle -lm
+	$(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle -lm

@@ -85,6 +85,46 @@ json_t *shoald_host_json(struct shoald *d)
 	return j;
 }
 
+#define REFUSED_WINDOW_NS (10ull * 1000000000u)
+#define REFUSED_LOG_MAX   10 /* lines a window */
+
+void shoald_api_refused(struct shoald *d, const char *where, const char *who, const char *why)
+{
+	uint64_t now = now_mono_ns();
+
+	d->api_refused++;
+	if (now - d->api_refused_window_ns >= REFUSED_WINDOW_NS) {
+		if (d->api_refused_unlogged)
+			log_warnx("API: %u more refused callers were not logged in the last %llu s",
+			          d->api_refused_unlogged, REFUSED_WINDOW_NS / 1000000000u);
+		d->api_refused_window_ns = now;
+		d->api_refused_logged = d->api_refused_unlogged = 0;
+	}
+	if (d->api_refused_logged >= REFUSED_LOG_MAX) {
+		d->api_refused_unlogged++;
+		return;
+	}
+	d->api_refused_logged++;
+	log_warnx("API on %s: refused %s: %s", where, who, why);
+}
+
+void shoald_api_log(struct shoald *d, const char *where, const char *msg)
+{
+	(void)d;
+	log_debug("API on %s: %s", where, msg);
+}
+
+static void api_config_of(const struct shoald *d, struct api_config *ac)
+{
+	ac->socket_path = d->cfg.socket_path;
+	ac->socket_group = d->cfg.socket_group;
+	ac->ui_dir = d->cfg.ui_dir;
+	ac->listen_tcp = d->cfg.listen_tcp;
+	ac->tls_cert = d->cfg.tls_cert;
+	ac->tls_key = d->cfg.tls_key;
+	ac->token_file = d->cfg.token_file;
+}
+
 static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct shoald *d = t->data;
@@ -127,10 +167,20 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct shoald *d = w->data;
+	char msg[1200];
+	int r;
+
 	(void)loop;
-	(void)w;
 	(void)revents;
-	log_info("SIGHUP: nothing to reload; restart shoald to change its configuration (guests keep running)");
+	/* The token file is the one thing read again; the rest needs a restart (guests keep running). */
+	r = api_reload(d->api, msg, sizeof(msg));
+	if (r < 0)
+		log_warnx("SIGHUP: %s", msg);
+	else if (r == 0)
+		log_info("SIGHUP: %s; the rest of the configuration changes with a restart (guests keep running)", msg);
+	else
+		log_info("SIGHUP: nothing to reload; restart shoald to change its configuration (guests keep running)");
 }
 
 /* Each guest holds four descriptors here (control, console, two event channels): take what the hard limit allows. */
@@ -209,10 +259,21 @@ int main(int argc, char **argv)
 	d->be_ops = backend_lookup(d->cfg.backend);
 	if (!d->be_ops)
 		fatalx("backend %s is not built into this shoald (it has: %s)", d->cfg.backend, backend_names());
-	if (d->cfg.check_only) {
-		printf("shoald: configuration OK (backend %s, state %s, run %s)\n", d->be_ops->name,
-		       d->cfg.state_dir, d->cfg.run_dir);
-		return 0;
+	/* The API's settings are checked before anything is touched: a bad one stops shoald here. */
+	{
+		struct api_config ac;
+		char summary[1500], note[400];
+
+		api_config_of(d, &ac);
+		if (api_check_config(&ac, summary, sizeof(summary), note, sizeof(note), err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		if (note[0])
+			log_warnx("%s", note);
+		if (d->cfg.check_only) {
+			printf("shoald: configuration OK (backend %s, state %s, run %s; API on %s)\n", d->be_ops->name,
+			       d->cfg.state_dir, d->cfg.run_dir, summary);
+			return 0;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	umask(027);
@@ -257,8 +318,9 @@ int main(int argc, char **argv)
 	         lc.loaded, adopted, lc.skipped);
 
 	{
-		struct api_config ac = { d->cfg.socket_path, d->cfg.socket_group, d->cfg.ui_dir };
+		struct api_config ac;
 
+		api_config_of(d, &ac);
 		d->api = api_start(d, d->loop, &ac, err, sizeof(err));
 	}
 	if (!d->api)
@@ -277,7 +339,10 @@ int main(int argc, char **argv)
 	if (d->cfg.watchdog && sd_watchdog_enabled(0, &usec) > 0)
 		d->watchdog_usec_half = (int)(usec / 2);
 	sd_notifyf(0, "READY=1\nSTATUS=%u guests, %d re-adopted\nMAINPID=%d", d->nguests, adopted, (int)getpid());
-	log_info("ready: API on %s", d->cfg.socket_path);
+	if (d->cfg.listen_tcp[0])
+		log_info("ready: API on %s and on TCP %s (TLS, bearer tokens)", d->cfg.socket_path, d->cfg.listen_tcp);
+	else
+		log_info("ready: API on %s", d->cfg.socket_path);
 	if (d->cfg.ui_dir[0] && access(d->cfg.ui_dir, R_OK | X_OK) < 0)
 		log_warn("the dashboard (/ui/) is not served: cannot read ui-dir %s", d->cfg.ui_dir);
 

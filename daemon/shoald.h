@@ -81,6 +81,18 @@ json_t *shoald_guest_placement_json(struct shoald *d, const char *name, struct s
  */
 int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out, struct sd_err *err);
 
+/* ---- callers the API refused ---- */
+
+/*
+ * The API refused a caller (where: "tcp 0.0.0.0:8443", "unix socket
+ * PATH"; who: its address or uid; why: a few words, never a token).
+ * Logged with a rate limit, so that a flood of bad callers cannot flood
+ * the log.
+ */
+void shoald_api_refused(struct shoald *d, const char *where, const char *who, const char *why);
+/* A message of the HTTP library about a listener (a TLS failure): logged at debug level. */
+void shoald_api_log(struct shoald *d, const char *where, const char *msg);
+
 /* ---- metrics ---- */
 
 /* The Prometheus text page (format 0.0.4); malloc'd, *len bytes; NULL when out of memory. */
