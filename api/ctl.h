@@ -1,7 +1,8 @@
 /*
  * shoalctl's insides, shared by api/shoalctl.c and api/ctl_*.c.  shoalctl
- * speaks to shoald only through the HTTP API (api/openapi.yaml) on its
- * unix socket, so nothing here includes a daemon header.
+ * speaks to shoald only through the HTTP API (api/openapi.yaml), on its
+ * unix socket or (--url) over TCP with TLS and a bearer token, so nothing
+ * here includes a daemon header.
  *
  * Errors: every function returns 0 or a negative exit code (-CTL_EXIT_*)
  * after it has printed one line to stderr saying what went wrong; main()
@@ -31,6 +32,11 @@ enum ctl_exit {
 
 struct ctl {
 	const char *socket_path;
+	const char *url;        /* https://HOST:PORT instead of the socket; NULL: the socket */
+	const char *token_file; /* the bearer token for url (the file's first token) */
+	const char *cacert;     /* the CA that signed shoald's certificate; NULL: the system's */
+	char *token;            /* read from token_file before the first request */
+	struct curl_slist *hdrs; /* the request's headers */
 	double timeout_s; /* a whole request; 0: none.  Streams only bound the connect. */
 	int json;         /* --json: the server's JSON, unchanged */
 	CURL *curl;       /* one handle, so that `top` keeps its connection */
@@ -52,6 +58,9 @@ enum {
 	CTL_OPT_JSON = 1000,
 	CTL_OPT_SOCKET,
 	CTL_OPT_TIMEOUT,
+	CTL_OPT_URL,
+	CTL_OPT_TOKEN_FILE,
+	CTL_OPT_CACERT,
 	CTL_OPT_HELP = 'h',
 	CTL_OPT_FIRST_LOCAL = 1100, /* commands number their own long-only options from here */
 };
@@ -61,6 +70,9 @@ enum {
 	{ "json", no_argument, NULL, CTL_OPT_JSON }, \
 	{ "socket", required_argument, NULL, CTL_OPT_SOCKET }, \
 	{ "timeout", required_argument, NULL, CTL_OPT_TIMEOUT }, \
+	{ "url", required_argument, NULL, CTL_OPT_URL }, \
+	{ "token-file", required_argument, NULL, CTL_OPT_TOKEN_FILE }, \
+	{ "cacert", required_argument, NULL, CTL_OPT_CACERT }, \
 	{ "help", no_argument, NULL, CTL_OPT_HELP }
 /* clang-format on */
 
@@ -132,7 +144,7 @@ int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 /* ctl_ui.c: a loopback TCP port forwarded to shoald's socket, for the web dashboard. */
 int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 
-/* ---- HTTP on the unix socket (ctl_http.c) ---- */
+/* ---- HTTP on the unix socket or TCP with TLS (ctl_http.c) ---- */
 
 struct ctl_answer {
 	long status;
@@ -160,6 +172,10 @@ int ctl_http_upload(struct ctl *c, const char *path, const char *file, struct ct
  */
 int ctl_http_stream(struct ctl *c, const char *path, ctl_stream_fn fn, void *ctx);
 void ctl_answer_free(struct ctl_answer *a);
+/* What shoalctl talks to, for messages: the socket's path or the URL. */
+const char *ctl_target(const struct ctl *c);
+/* Free what the requests kept (the token, headers). */
+void ctl_http_done(struct ctl *c);
 /* Set by SIGINT while ctl_catch_interrupt() is in force. */
 extern volatile int ctl_interrupted;
 void ctl_catch_interrupt(void);

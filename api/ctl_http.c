@@ -1,15 +1,18 @@
 /*
- * shoalctl's HTTP client: libcurl on shoald's unix socket.  Every way a
- * request can end is turned into one of ctl.h's exit codes here, in one
- * place: the server's JSON error is shown as it was sent, and a daemon
- * out of reach is said in a sentence that names the socket.
+ * shoalctl's HTTP client: libcurl on shoald's unix socket, or on its TCP
+ * listener with TLS and a bearer token (--url).  Every way a request can
+ * end is turned into one of ctl.h's exit codes here, in one place: the
+ * server's JSON error is shown as it was sent, and a daemon out of reach
+ * is said in a sentence that names the socket or the URL.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "api/ctl.h"
@@ -96,12 +99,16 @@ static int lost(struct ctl *c, CURLcode cc, int stream)
 {
 	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc);
 	long oserr = 0;
-	char buf[300];
+	char buf[600];
 
 	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
-		if (oserr == ENOENT)
+		if (c->url && oserr == ECONNREFUSED)
+			why = "nothing listens there (is shoald's listen-tcp set to it?)";
+		else if (c->url)
+			break;
+		else if (oserr == ENOENT)
 			why = "there is no socket there (is shoald running? --socket or "
 			      "SHOAL_SOCKET names "
 			      "another)";
@@ -122,14 +129,24 @@ static int lost(struct ctl *c, CURLcode cc, int stream)
 	case CURLE_GOT_NOTHING:
 		why = "it closed the connection without answering";
 		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		snprintf(buf, sizeof(buf), "its TLS certificate is not trusted (--cacert names the CA that signed it): %s",
+		         c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+		why = buf;
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+		snprintf(buf, sizeof(buf), "the TLS handshake failed: %s",
+		         c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+		why = buf;
+		break;
 	default:
 		break;
 	}
 	if (stream && cc != CURLE_COULDNT_CONNECT)
 		fprintf(stderr, "shoalctl: lost the connection to shoald at %s: %s\n",
-		        c->socket_path, why);
+		        ctl_target(c), why);
 	else
-		fprintf(stderr, "shoalctl: cannot reach shoald at %s: %s\n", c->socket_path, why);
+		fprintf(stderr, "shoalctl: cannot reach shoald at %s: %s\n", ctl_target(c), why);
 	return -CTL_EXIT_UNREACHABLE;
 }
 
@@ -155,16 +172,86 @@ static int refused(const struct ctl_answer *a)
 	return rc;
 }
 
-static void setup(struct ctl *c, const char *method, const char *path, int stream)
+const char *ctl_target(const struct ctl *c)
+{
+	return c->url ? c->url : c->socket_path;
+}
+
+/* The first token of the token file (a line "TOKEN [NAME]"; blank lines and # comments skipped). */
+static int read_token(struct ctl *c)
+{
+	char buf[4096], *p, *line, *save = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = open(c->token_file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ctl_fail(CTL_EXIT_USAGE, "cannot read the token file %s: %s", c->token_file,
+		                strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ctl_fail(CTL_EXIT_USAGE, "the token file %s is not a regular file", c->token_file);
+	}
+	if (st.st_mode & 0007) {
+		close(fd);
+		return ctl_fail(CTL_EXIT_USAGE,
+		                "the token file %s is mode %04o: anyone may read it; it holds a secret (chmod 600 %s)",
+		                c->token_file, (unsigned)(st.st_mode & 07777), c->token_file);
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return ctl_fail(CTL_EXIT_USAGE, "cannot read the token file %s: %s", c->token_file,
+		                strerror(errno));
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		p = line + strspn(line, " \t");
+		if (!*p || *p == '#' || *p == '\r')
+			continue;
+		p[strcspn(p, " \t\r")] = '\0';
+		c->token = strdup(p);
+		explicit_bzero(buf, sizeof(buf));
+		return c->token ? 0 : ctl_fail(CTL_EXIT_FAILED, "out of memory");
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return ctl_fail(CTL_EXIT_USAGE, "the token file %s has no token", c->token_file);
+}
+
+static int setup(struct ctl *c, const char *method, const char *path, int stream)
 {
 	char url[2048];
 	long timeout_ms = (long)(c->timeout_s * 1000);
+	int rc;
 
 	curl_easy_reset(c->curl);
+	curl_slist_free_all(c->hdrs);
+	c->hdrs = NULL;
 	c->curl_err[0] = '\0';
-	snprintf(url, sizeof(url), "http://localhost%s", path);
+	if (c->url) {
+		if (c->token_file && !c->token) {
+			rc = read_token(c);
+			if (rc < 0)
+				return rc;
+		}
+		snprintf(url, sizeof(url), "%s%s", c->url, path);
+		if (c->cacert)
+			curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cacert);
+		curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https");
+		if (c->token) {
+			char *h = malloc(strlen(c->token) + 32);
+
+			if (!h)
+				return ctl_fail(CTL_EXIT_FAILED, "out of memory");
+			sprintf(h, "Authorization: Bearer %s", c->token);
+			c->hdrs = curl_slist_append(c->hdrs, h);
+			explicit_bzero(h, strlen(h));
+			free(h);
+		}
+	} else {
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+	}
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "shoalctl/" PACKAGE_VERSION);
@@ -180,6 +267,18 @@ static void setup(struct ctl *c, const char *method, const char *path, int strea
 		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	}
+	return 0;
+}
+
+void ctl_http_done(struct ctl *c)
+{
+	curl_slist_free_all(c->hdrs);
+	c->hdrs = NULL;
+	if (c->token) {
+		explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+		c->token = NULL;
+	}
 }
 
 /* Run the request set up; the answer into *a; 0 on 2xx, else the exit code (printed). */
@@ -190,6 +289,8 @@ static int perform(struct ctl *c, struct sink *s, int stream, struct ctl_answer 
 
 	memset(a, 0, sizeof(*a));
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
+	if (c->hdrs)
+		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->hdrs);
 	cc = curl_easy_perform(c->curl);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &a->status);
 	a->body = s->buf ? s->buf : strdup("");
@@ -214,20 +315,19 @@ int ctl_http(struct ctl *c, const char *method, const char *path, const char *js
              struct ctl_answer *a)
 {
 	struct sink s = {.c = c};
-	struct curl_slist *hdrs = NULL;
 	int rc;
 
-	setup(c, method, path, 0);
+	memset(a, 0, sizeof(*a));
+	rc = setup(c, method, path, 0);
+	if (rc < 0)
+		return rc;
 	if (!strcmp(method, "POST") || json_body) { /* PUT sends its body the same way */
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+		c->hdrs = curl_slist_append(c->hdrs, "Content-Type: application/json");
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, json_body ? json_body : "");
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)(json_body ? strlen(json_body) : 0));
 	}
-	rc = perform(c, &s, 0, a);
-	curl_slist_free_all(hdrs);
-	return rc;
+	return perform(c, &s, 0, a);
 }
 
 static size_t on_read(char *p, size_t size, size_t n, void *arg)
@@ -242,7 +342,6 @@ static size_t on_read(char *p, size_t size, size_t n, void *arg)
 int ctl_http_upload(struct ctl *c, const char *path, const char *file, struct ctl_answer *a)
 {
 	struct sink s = {.c = c};
-	struct curl_slist *hdrs = NULL;
 	struct stat st;
 	FILE *f = NULL;
 	int rc;
@@ -257,16 +356,16 @@ int ctl_http_upload(struct ctl *c, const char *path, const char *file, struct ct
 		rc = ctl_fail(CTL_EXIT_USAGE, "image %s is not a regular file", file);
 		goto out;
 	}
-	setup(c, "POST", path, 0);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	rc = setup(c, "POST", path, 0);
+	if (rc < 0)
+		goto out;
+	c->hdrs = curl_slist_append(c->hdrs, "Content-Type: application/octet-stream");
 	curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c->curl, CURLOPT_READDATA, f);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
 	rc = perform(c, &s, 0, a);
 out:
-	curl_slist_free_all(hdrs);
 	if (f)
 		fclose(f);
 	return rc;
@@ -279,7 +378,9 @@ int ctl_http_stream(struct ctl *c, const char *path, ctl_stream_fn fn, void *ctx
 	int rc;
 
 	ctl_catch_interrupt();
-	setup(c, "GET", path, 1);
+	rc = setup(c, "GET", path, 1);
+	if (rc < 0)
+		return rc;
 	rc = perform(c, &s, 1, &a);
 	if (rc == 0)
 		ctl_answer_free(&a);

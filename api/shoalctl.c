@@ -84,6 +84,7 @@ static void usage(FILE *f)
 	           "\n"
 	           "SYNOPSIS\n"
 	           "    shoalctl [--socket PATH] [--json] [--timeout S] COMMAND [ARG...]\n"
+	           "    shoalctl --url https://HOST:PORT --token-file FILE [--cacert FILE] COMMAND [ARG...]\n"
 	           "    shoalctl COMMAND --help\n"
 	           "\n"
 	           "COMMANDS\n");
@@ -95,6 +96,12 @@ static void usage(FILE *f)
 	    "OPTIONS (before or after the command)\n"
 	    "    --socket PATH  shoald's API socket (default: $SHOAL_SOCKET, "
 	    "else " CTL_DEFAULT_SOCKET ")\n"
+	    "    --url URL      shoald's TCP listener, https://HOST:PORT (default: $SHOAL_URL, else the\n"
+	    "                   socket); shoald serves TCP only with TLS and a bearer token\n"
+	    "    --token-file FILE  the bearer token for --url: the file's first line \"TOKEN [NAME]\"\n"
+	    "                   (default: $SHOAL_TOKEN_FILE); it must not be readable by others\n"
+	    "    --cacert FILE  the CA certificate that signed shoald's (default: $SHOAL_CACERT, else\n"
+	    "                   the system's CAs)\n"
 	    "    --json         print the server's JSON unchanged, for scripts\n"
 	    "    --timeout S    give up on a request after S seconds (default 60; 0: never);\n"
 	    "                   a stream (-f) bounds only its connection\n"
@@ -107,13 +114,14 @@ static void usage(FILE *f)
 	    "       \"shoalctl: MESSAGE (CODE, field FIELD)\"\n"
 	    "    2  usage error: a bad flag or argument, an unknown command, or bad input caught\n"
 	    "       before anything was sent (a spec file that is not JSON, a missing image file)\n"
-	    "    3  cannot reach shoald: no socket, connection refused, no answer in time, or\n"
-	    "       the connection lost\n"
+	    "    3  cannot reach shoald: no socket, connection refused, no answer in time, a TLS\n"
+	    "       certificate not trusted, or the connection lost\n"
 	    "    4  not found (404): no such guest, image or route\n"
 	    "    5  shoald failed (5xx)\n"
 	    "\n"
 	    "ENVIRONMENT\n"
 	    "    SHOAL_SOCKET   the API socket when --socket is not given\n"
+	    "    SHOAL_URL, SHOAL_TOKEN_FILE, SHOAL_CACERT  --url, --token-file and --cacert when not given\n"
 	    "\n"
 	    "See `shoalctl COMMAND --help` for a command's options.\n");
 }
@@ -123,7 +131,8 @@ static void cmd_usage(const struct ctl_cmd *cmd, FILE *f)
 	fprintf(f, "usage: shoalctl %s\n  %s\n", cmd->synopsis, cmd->summary);
 	if (cmd->options[0])
 		fprintf(f, "options:\n%s", cmd->options);
-	fprintf(f, "and --socket PATH, --json, --timeout S (see shoalctl --help)\n");
+	fprintf(f, "and --socket PATH, --url URL, --token-file FILE, --cacert FILE, --json, --timeout S\n"
+	           "(see shoalctl --help)\n");
 }
 
 static int set_socket(const struct ctl_cmd *cmd, struct ctl *c, const char *path)
@@ -141,6 +150,33 @@ static int set_socket(const struct ctl_cmd *cmd, struct ctl *c, const char *path
 	return 0;
 }
 
+static int set_url(const struct ctl_cmd *cmd, struct ctl *c, const char *url)
+{
+	static char buf[1024];
+	size_t n = strlen(url);
+
+	if (strncmp(url, "https://", 8) != 0 || n == 8)
+		return ctl_usage_error(cmd,
+		                       "--url must be https://HOST:PORT, not \"%s\": shoald serves TCP only with TLS",
+		                       url);
+	if (n >= sizeof(buf) || strchr(url + 8, '/') != strrchr(url + 8, '/') ||
+	    (strchr(url + 8, '/') && strchr(url + 8, '/')[1]))
+		return ctl_usage_error(cmd, "--url takes only https://HOST:PORT, without a path, not \"%s\"", url);
+	memcpy(buf, url, n + 1);
+	if (buf[n - 1] == '/')
+		buf[n - 1] = '\0';
+	c->url = buf;
+	return 0;
+}
+
+static int set_file(const struct ctl_cmd *cmd, const char *opt, const char **dst, const char *path)
+{
+	if (!path[0])
+		return ctl_usage_error(cmd, "%s is empty", opt);
+	*dst = path;
+	return 0;
+}
+
 int ctl_opt_common(struct ctl *c, const struct ctl_cmd *cmd, int ch, char **argv)
 {
 	switch (ch) {
@@ -149,6 +185,12 @@ int ctl_opt_common(struct ctl *c, const struct ctl_cmd *cmd, int ch, char **argv
 		return 0;
 	case CTL_OPT_SOCKET:
 		return set_socket(cmd, c, optarg);
+	case CTL_OPT_URL:
+		return set_url(cmd, c, optarg);
+	case CTL_OPT_TOKEN_FILE:
+		return set_file(cmd, "--token-file", &c->token_file, optarg);
+	case CTL_OPT_CACERT:
+		return set_file(cmd, "--cacert", &c->cacert, optarg);
 	case CTL_OPT_TIMEOUT:
 		return ctl_parse_seconds(cmd, "--timeout", optarg, &c->timeout_s);
 	case CTL_OPT_HELP:
@@ -252,6 +294,15 @@ int main(int argc, char **argv)
 	rc = set_socket(NULL, &c, env && env[0] ? env : CTL_DEFAULT_SOCKET);
 	if (rc < 0)
 		return -rc;
+	env = getenv("SHOAL_URL");
+	if (env && env[0] && (rc = set_url(NULL, &c, env)) < 0)
+		return -rc;
+	env = getenv("SHOAL_TOKEN_FILE");
+	if (env && env[0])
+		c.token_file = env;
+	env = getenv("SHOAL_CACERT");
+	if (env && env[0])
+		c.cacert = env;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
 		if (ch == 'V') {
@@ -292,6 +343,7 @@ int main(int argc, char **argv)
 	argv += optind;
 	optind = 0; /* a fresh getopt for the command's own options */
 	rc = cmd->run(&c, cmd, argc, argv);
+	ctl_http_done(&c);
 	curl_easy_cleanup(c.curl);
 	curl_global_cleanup();
 	if (fflush(stdout) != 0 && rc == 0)

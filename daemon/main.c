@@ -197,7 +197,13 @@ static void raise_fd_limit(void)
 
 static void make_dir(const char *path, mode_t mode)
 {
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
+	if (mkdir(path, mode) == 0) {
+		/* The mode meant, not what umask 027 leaves: socket-group's members must reach the socket. */
+		if (chmod(path, mode) < 0)
+			fatal("cannot set the mode of %s", path);
+		return;
+	}
+	if (errno != EEXIST)
 		fatal("cannot make %s", path);
 }
 
