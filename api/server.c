@@ -907,7 +907,7 @@ int api_reload(struct api *a, char *msg, size_t msglen)
 	}
 	t = api_tokens_load(a->token_file, err, sizeof(err));
 	if (!t) {
-		snprintf(msg, msglen, "%s; the %zu tokens read before stay in force", err, api_tokens_count(a->tokens));
+		snprintf(msg, msglen, "%s; the tokens read before (%zu) stay in force", err, api_tokens_count(a->tokens));
 		return -1;
 	}
 	api_tokens_free(a->tokens);

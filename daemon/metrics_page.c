@@ -269,6 +269,9 @@ static void daemon_self(struct page *p)
 	        e->late);
 	counter(p, "shoal_probe_send_errors_total", "probes the backend could not send", e->send_errors);
 	counter(p, "shoal_probe_timer_wakeups_total", "wake-ups of the probe timer", e->wakeups);
+	counter(p, "shoal_api_refused_total",
+	        "API callers refused: no or a wrong token on TCP, no TLS, a unix caller outside socket-group",
+	        p->d->api_refused);
 }
 
 static void guests_by_state(struct page *p)

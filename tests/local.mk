@@ -68,6 +68,14 @@ tests_integration_test_latency_SOURCES = tests/integration/test_latency.c
 tests_integration_test_latency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 tests_integration_test_latency_LDADD = $(TESTLIB)
 
+# Integration: who may use the API (unix socket callers, TCP with TLS and tokens).
+check_PROGRAMS += tests/integration/test_auth
+TESTS += tests/integration/test_auth
+tests_integration_test_auth_SOURCES = tests/integration/test_auth.c
+tests_integration_test_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+tests_integration_test_auth_LDADD = $(TESTLIB) $(CURL_LIBS)
+EXTRA_DIST += tests/data/auth-config.txt
+
 # Integration: shoalctl against the real shoald, and contrib/.
 check_PROGRAMS += tests/integration/jsonq
 tests_integration_jsonq_SOURCES = tests/integration/jsonq.c
