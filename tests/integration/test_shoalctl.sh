@@ -359,10 +359,10 @@ fi
 CONF=$top_srcdir/contrib/shoald.conf.example
 missing=
 for o in $("$SHOALD" --help | sed -n 's/^  --\([a-z-]*\)  .*/\1/p'); do
-	grep -q "^#$o = " "$CONF" || missing="$missing $o"
+	grep -q "^#$o =" "$CONF" || missing="$missing $o"
 done
 tap_check "shoald.conf.example documents every option of shoald --help${missing:+ (missing:$missing)}" test -z "$missing"
-sed 's/^#\([a-z-]* = \)/\1/' "$CONF" >"$tmp/shoald.conf"
+sed 's/^#\([a-z-]* =\)/\1/' "$CONF" >"$tmp/shoald.conf"
 tap_check "and shoald --check takes its values" sh -c "\"$SHOALD\" --check --config=\"$tmp/shoald.conf\" >/dev/null"
 
 # ---- a daemon gone ----
