@@ -41,7 +41,8 @@ struct api_tokens {
 	struct api_token t[];
 };
 
-/* A file that holds a secret: a regular file nobody but its owner (root or us) can read or change. */
+/* A file that holds a secret: a regular file nobody but its owner (root or us) can read or change.
+ */
 int api_check_private_file(const char *path, const char *what, int fd, char *err, size_t errlen)
 {
 	struct stat st;
@@ -55,24 +56,28 @@ int api_check_private_file(const char *path, const char *what, int fd, char *err
 		return -1;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s %s belongs to uid %u: it must belong to root (chown root %s)", what, path,
-		         (unsigned)st.st_uid, path);
+		snprintf(err, errlen,
+		         "%s %s belongs to uid %u: it must belong to root (chown root %s)", what,
+		         path, (unsigned)st.st_uid, path);
 		return -1;
 	}
 	if (st.st_mode & 0027) {
-		snprintf(err, errlen,
-		         "%s %s is mode %04o: %s; it holds a secret, so it must not be (chmod 600 %s)", what, path,
-		         (unsigned)(st.st_mode & 07777),
-		         st.st_mode & 0004 ? "anyone may read it" : st.st_mode & 0020 ? "its group may change it"
-		                                                                     : "others have access to it",
-		         path);
+		snprintf(
+		    err, errlen,
+		    "%s %s is mode %04o: %s; it holds a secret, so it must not be (chmod 600 %s)",
+		    what, path, (unsigned)(st.st_mode & 07777),
+		    st.st_mode & 0004   ? "anyone may read it"
+		    : st.st_mode & 0020 ? "its group may change it"
+		                        : "others have access to it",
+		    path);
 		return -1;
 	}
 	return 0;
 }
 
 /* The whole of a small file, NUL-terminated; private: checked by api_check_private_file. */
-static char *read_small(const char *path, const char *what, int private, size_t *len, char *err, size_t errlen)
+static char *read_small(const char *path, const char *what, int private, size_t *len, char *err,
+                        size_t errlen)
 {
 	char *buf = NULL;
 	size_t n = 0;
@@ -102,7 +107,8 @@ static char *read_small(const char *path, const char *what, int private, size_t 
 			break;
 		n += (size_t)r;
 		if (n > PEM_MAX_BYTES) {
-			snprintf(err, errlen, "%s %s is larger than %u bytes", what, path, PEM_MAX_BYTES);
+			snprintf(err, errlen, "%s %s is larger than %u bytes", what, path,
+			         PEM_MAX_BYTES);
 			goto fail;
 		}
 	}
@@ -125,7 +131,8 @@ fail:
 static int token_char(char c)
 {
 	/* RFC 6750's b64token, without the trailing '=' padding handled below */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~+/", c);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("-._~+/", c);
 }
 
 /* The token at s (up to whitespace): its length, or 0 when s is not one. */
@@ -182,20 +189,23 @@ struct api_tokens *api_tokens_load(const char *path, char *err, size_t errlen)
 		n = token_len(p);
 		if (n == 0 || (p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\r')) {
 			snprintf(err, errlen,
-			         "token-file %s:%u: a line is a token (letters, digits and -._~+/) and then, after a "
+			         "token-file %s:%u: a line is a token (letters, digits and -._~+/) "
+			         "and then, after a "
 			         "space, an optional name",
 			         path, lineno);
 			goto fail;
 		}
 		if (n < TOKEN_MIN_CHARS || n > TOKEN_MAX_CHARS) {
 			snprintf(err, errlen,
-			         "token-file %s:%u: the token has %zu characters; it needs %d to %d (openssl rand -hex "
+			         "token-file %s:%u: the token has %zu characters; it needs %d to "
+			         "%d (openssl rand -hex "
 			         "32 makes one)",
 			         path, lineno, n, TOKEN_MIN_CHARS, TOKEN_MAX_CHARS);
 			goto fail;
 		}
 		if (t->n == TOKENS_MAX) {
-			snprintf(err, errlen, "token-file %s: more than %d tokens", path, TOKENS_MAX);
+			snprintf(err, errlen, "token-file %s: more than %d tokens", path,
+			         TOKENS_MAX);
 			goto fail;
 		}
 		tok = &t->t[t->n];
@@ -209,13 +219,16 @@ struct api_tokens *api_tokens_load(const char *path, char *err, size_t errlen)
 			snprintf(tok->name, sizeof(tok->name), "line %u", lineno);
 		for (i = 0; i < t->n; i++)
 			if (!memcmp(t->t[i].sha, tok->sha, sizeof(tok->sha))) {
-				snprintf(err, errlen, "token-file %s:%u: the same token as %s", path, lineno, t->t[i].name);
+				snprintf(err, errlen, "token-file %s:%u: the same token as %s",
+				         path, lineno, t->t[i].name);
 				goto fail;
 			}
 		t->n++;
 	}
 	if (t->n == 0) {
-		snprintf(err, errlen, "token-file %s has no token (one a line; openssl rand -hex 32 makes one)", path);
+		snprintf(err, errlen,
+		         "token-file %s has no token (one a line; openssl rand -hex 32 makes one)",
+		         path);
 		goto fail;
 	}
 	explicit_bzero(text, len);
@@ -269,8 +282,8 @@ int api_tokens_check(const struct api_tokens *t, const char *authorization, cons
 
 /* ---- TLS material ---- */
 
-int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem, char *note,
-                 size_t notelen, char *err, size_t errlen)
+int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem,
+                 char *note, size_t notelen, char *err, size_t errlen)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_x509_crt_t *crts = NULL;
@@ -289,8 +302,8 @@ int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, c
 	keytext = read_small(key_path, "tls-key", 1, &klen, err, errlen);
 	if (!keytext)
 		goto out;
-	cd = (gnutls_datum_t){ (unsigned char *)cert, (unsigned)clen };
-	kd = (gnutls_datum_t){ (unsigned char *)keytext, (unsigned)klen };
+	cd = (gnutls_datum_t){(unsigned char *)cert, (unsigned)clen};
+	kd = (gnutls_datum_t){(unsigned char *)keytext, (unsigned)klen};
 	r = gnutls_x509_crt_list_import2(&crts, &ncrt, &cd, GNUTLS_X509_FMT_PEM, 0);
 	if (r < 0 || ncrt == 0) {
 		snprintf(err, errlen, "tls-cert %s is not a PEM certificate: %s", cert_path,
@@ -299,28 +312,30 @@ int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, c
 	}
 	r = gnutls_x509_privkey_init(&key);
 	if (r == 0)
-		r = gnutls_x509_privkey_import2(key, &kd, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
+		r = gnutls_x509_privkey_import2(key, &kd, GNUTLS_X509_FMT_PEM, NULL,
+		                                GNUTLS_PKCS_PLAIN);
 	if (r < 0) {
-		snprintf(err, errlen, "tls-key %s is not an unencrypted PEM private key: %s", key_path,
-		         gnutls_strerror(r));
+		snprintf(err, errlen, "tls-key %s is not an unencrypted PEM private key: %s",
+		         key_path, gnutls_strerror(r));
 		goto out;
 	}
 	r = gnutls_certificate_allocate_credentials(&cred);
 	if (r == 0)
-		r = gnutls_certificate_set_x509_key_mem2(cred, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+		r = gnutls_certificate_set_x509_key_mem2(cred, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL,
+		                                         0);
 	if (r < 0) {
-		snprintf(err, errlen, "tls-key %s does not go with tls-cert %s: %s", key_path, cert_path,
-		         gnutls_strerror(r));
+		snprintf(err, errlen, "tls-key %s does not go with tls-cert %s: %s", key_path,
+		         cert_path, gnutls_strerror(r));
 		goto out;
 	}
 	until = gnutls_x509_crt_get_expiration_time(crts[0]);
 	from = gnutls_x509_crt_get_activation_time(crts[0]);
 	if (until != (time_t)-1 && until < now)
-		snprintf(note, notelen, "tls-cert %s expired %ld days ago: clients will refuse it", cert_path,
-		         (long)((now - until) / 86400));
+		snprintf(note, notelen, "tls-cert %s expired %ld days ago: clients will refuse it",
+		         cert_path, (long)((now - until) / 86400));
 	else if (from != (time_t)-1 && from > now)
-		snprintf(note, notelen, "tls-cert %s is not valid yet (for %ld more seconds)", cert_path,
-		         (long)(from - now));
+		snprintf(note, notelen, "tls-cert %s is not valid yet (for %ld more seconds)",
+		         cert_path, (long)(from - now));
 	*cert_pem = cert;
 	*key_pem = keytext;
 	cert = keytext = NULL;
@@ -343,10 +358,11 @@ out:
 
 /* ---- addresses ---- */
 
-int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
+int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err,
+                     size_t errlen)
 {
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
-		                  .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+	                         .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	char host[128], *end;
 	const char *colon, *port;
@@ -375,7 +391,8 @@ int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *sale
 	}
 	errno = 0;
 	pn = strtoul(port, &end, 10);
-	if (!host[0] || !*port || *end || errno || pn == 0 || pn > 65535 || port[0] < '0' || port[0] > '9')
+	if (!host[0] || !*port || *end || errno || pn == 0 || pn > 65535 || port[0] < '0' ||
+	    port[0] > '9')
 		goto bad;
 	r = getaddrinfo(host, port, &hints, &res);
 	if (r != 0 || !res)
@@ -386,7 +403,8 @@ int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *sale
 	return 0;
 bad:
 	snprintf(err, errlen,
-	         "listen-tcp \"%s\" is not ADDRESS:PORT (an IPv4 address like 127.0.0.1:8443, or an IPv6 one in "
+	         "listen-tcp \"%s\" is not ADDRESS:PORT (an IPv4 address like 127.0.0.1:8443, or "
+	         "an IPv6 one in "
 	         "brackets like [::1]:8443; * or [::] for every address; a port from 1 to 65535)",
 	         s);
 	return -1;
@@ -400,8 +418,10 @@ void api_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "?");
 		return;
 	}
-	getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), host,
-	            sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+	getnameinfo(sa,
+	            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                      : sizeof(struct sockaddr_in),
+	            host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
 	if (sa->sa_family == AF_INET6)
 		snprintf(buf, len, "[%s]:%s", host, serv);
 	else
@@ -449,13 +469,15 @@ int api_peer_check(int fd, int have_group, gid_t group, struct api_peer *p)
 
 	memset(p, 0, sizeof(*p));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
-		snprintf(p->who, sizeof(p->who), "a caller whose credentials cannot be read (%s)", strerror(errno));
+		snprintf(p->who, sizeof(p->who), "a caller whose credentials cannot be read (%s)",
+		         strerror(errno));
 		return -1;
 	}
 	p->uid = uc.uid;
 	p->gid = uc.gid;
 	p->pid = uc.pid;
-	snprintf(p->who, sizeof(p->who), "uid %u (gid %u, pid %d)", (unsigned)uc.uid, (unsigned)uc.gid, (int)uc.pid);
+	snprintf(p->who, sizeof(p->who), "uid %u (gid %u, pid %d)", (unsigned)uc.uid,
+	         (unsigned)uc.gid, (int)uc.pid);
 	if (uc.uid == 0 || (have_group && uc.gid == group)) {
 		p->allowed = 1;
 		return 0;

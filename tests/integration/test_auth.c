@@ -34,13 +34,13 @@
 #include "tests/lib/shoald_run.h"
 #include "tests/lib/tap.h"
 
-#define TOKEN_A "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-#define TOKEN_B "Zm9vYmFyLWJhei1xdXV4LTEyMzQ1Ng=="
-#define TOKEN_C "cccccccccccccccccccccccccccccccc"
+#define TOKEN_A     "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+#define TOKEN_B     "Zm9vYmFyLWJhei1xdXV4LTEyMzQ1Ng=="
+#define TOKEN_C     "cccccccccccccccccccccccccccccccc"
 #define TOKEN_WRONG "a1b2c3d4e5f60718293a4b5c6d7e8f91"
 
 static struct shoald_run sd;
-static char dir[256];    /* certificates and token files */
+static char dir[256]; /* certificates and token files */
 static char builddir[600];
 static int port;
 
@@ -82,31 +82,40 @@ static int make_files(void)
 {
 	char path[400];
 
-	if (sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
+	if (sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	       "-nodes -keyout ca.key "
 	       "-out ca.pem -days 2 -subj /CN=shoal-test-ca 2>/dev/null >&2 && "
-	       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key -out srv.csr "
+	       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+	       "srv.key -out srv.csr "
 	       "-subj /CN=localhost 2>/dev/null && "
 	       "printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\\n' >ext && "
-	       "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
+	       "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+	       "srv.pem -days 2 "
 	       "-extfile ext 2>/dev/null && "
-	       "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out other.key 2>/dev/null && "
+	       "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out other.key "
+	       "2>/dev/null && "
 	       "openssl pkey -in srv.key -aes256 -passout pass:secret -out enc.key 2>/dev/null && "
-	       "cp srv.key world.key && cp srv.pem cert-as.key && chmod 600 srv.key other.key enc.key cert-as.key && "
+	       "cp srv.key world.key && cp srv.pem cert-as.key && chmod 600 srv.key other.key "
+	       "enc.key cert-as.key && "
 	       "chmod 644 world.key",
 	       dir) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/folder", dir);
 	mkdir(path, 0700);
-	if (write_file("tok", "# the test's tokens\n" TOKEN_A " first\n\n" TOKEN_B " second one\n", 0600) ||
-	    write_file("tok-world", TOKEN_A "\n", 0644) || write_file("tok-gw", TOKEN_A "\n", 0620) ||
+	if (write_file("tok", "# the test's tokens\n" TOKEN_A " first\n\n" TOKEN_B " second one\n",
+	               0600) ||
+	    write_file("tok-world", TOKEN_A "\n", 0644) ||
+	    write_file("tok-gw", TOKEN_A "\n", 0620) ||
 	    write_file("tok-nobody", TOKEN_A "\n", 0600) ||
 	    write_file("tok-empty", "# nothing but comments\n\n", 0600) ||
 	    write_file("tok-short", "# a comment\n\nshorttok\n", 0600) ||
 	    write_file("tok-badchar", "abc\"defghijklmnopqrstuvwxyz\n", 0600) ||
 	    write_file("tok-dup", TOKEN_A " first\n" TOKEN_A " again\n", 0600) ||
 	    write_file("garbage.pem", "this is not a certificate\n", 0644) ||
-	    write_file("garbage.key", "-----BEGIN PRIVATE KEY-----\nnot base64 at all!\n-----END PRIVATE KEY-----\n",
-	               0600))
+	    write_file(
+	        "garbage.key",
+	        "-----BEGIN PRIVATE KEY-----\nnot base64 at all!\n-----END PRIVATE KEY-----\n",
+	        0600))
 		return -1;
 	snprintf(path, sizeof(path), "%s/tok-nobody", dir);
 	return chown(path, 65534, 65534);
@@ -143,7 +152,8 @@ static void expand(const char *s, char *out, size_t cap)
 			snprintf(val, sizeof(val), "%d", port);
 			skip = 6;
 		} else if (!strncmp(s, "TLS=", 4) && (s[4] == ' ' || !s[4])) {
-			snprintf(val, sizeof(val), "--tls-cert=%s/srv.pem --tls-key=%s/srv.key", dir, dir);
+			snprintf(val, sizeof(val), "--tls-cert=%s/srv.pem --tls-key=%s/srv.key",
+			         dir, dir);
 			skip = 4;
 		} else if (!strncmp(s, "TOK=", 4) && (s[4] == ' ' || !s[4])) {
 			snprintf(val, sizeof(val), "--token-file=%s/tok", dir);
@@ -171,9 +181,11 @@ static int run_shoald(const char *opts, int check, const char *run_dir, char *ou
 
 	snprintf(outfile, sizeof(outfile), "%s/case.out", dir);
 	snprintf(cmd, sizeof(cmd),
-	         "exec '%s/daemon/shoald' --config=/dev/null --state-dir=%s/state --run-dir=%s --vmm=%s/daemon/vmm/shoal-vmm "
+	         "exec '%s/daemon/shoald' --config=/dev/null --state-dir=%s/state --run-dir=%s "
+	         "--vmm=%s/daemon/vmm/shoal-vmm "
 	         "--pool-size=0 %s %s >'%s' 2>&1 </dev/null",
-	         builddir, run_dir, run_dir, builddir, check ? "-n" : "", strcmp(opts, "-") ? opts : "", outfile);
+	         builddir, run_dir, run_dir, builddir, check ? "-n" : "",
+	         strcmp(opts, "-") ? opts : "", outfile);
 	/* A real start that is wrongly accepted must not outlive its check. */
 	if (!check) {
 		char t[4200];
@@ -216,17 +228,23 @@ static void config_cases(const char *datafile)
 		}
 		expand(fld[1], opts, sizeof(opts));
 		fail = !strncmp(fld[2], "fail: ", 6);
-		expand(fail ? fld[2] + 6 : !strncmp(fld[2], "ok: ", 4) ? fld[2] + 4 : "", want, sizeof(want));
+		expand(fail                          ? fld[2] + 6
+		       : !strncmp(fld[2], "ok: ", 4) ? fld[2] + 4
+		                                     : "",
+		       want, sizeof(want));
 		if (!fail && strncmp(fld[2], "ok", 2)) {
-			tap_ok(0, "%s: expected is ok, ok: TEXT or fail: TEXT, not \"%s\"", fld[0], fld[2]);
+			tap_ok(0, "%s: expected is ok, ok: TEXT or fail: TEXT, not \"%s\"", fld[0],
+			       fld[2]);
 			continue;
 		}
 		st = run_shoald(opts, 1, run_dir, out, sizeof(out));
-		if (!tap_ok(fail ? st != 0 && strstr(out, want) : st == 0 && strstr(out, "configuration OK") &&
-		                                                      strstr(out, want),
-		            "shoald -n, %s: %s", fld[0], fail ? "refused, saying why" : "accepted")) {
+		if (!tap_ok(fail ? st != 0 && strstr(out, want)
+		                 : st == 0 && strstr(out, "configuration OK") && strstr(out, want),
+		            "shoald -n, %s: %s", fld[0],
+		            fail ? "refused, saying why" : "accepted")) {
 			tap_diag("options: %s", opts);
-			tap_diag("exit %d, expected %s; wanted \"%s\" in:\n# %s", st, fail ? "non-zero" : "0", want, out);
+			tap_diag("exit %d, expected %s; wanted \"%s\" in:\n# %s", st,
+			         fail ? "non-zero" : "0", want, out);
 		}
 		if (!fail)
 			continue;
@@ -255,7 +273,8 @@ struct hs {
 static size_t hs_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct hs *h = arg;
-	size_t len = size * n, take = len < sizeof(h->body) - 1 - h->len ? len : sizeof(h->body) - 1 - h->len;
+	size_t len = size * n,
+	       take = len < sizeof(h->body) - 1 - h->len ? len : sizeof(h->body) - 1 - h->len;
 
 	memcpy(h->body + h->len, p, take);
 	h->len += take;
@@ -274,8 +293,8 @@ static size_t hs_header(char *p, size_t size, size_t n, void *arg)
 }
 
 /* One request to the TCP listener; token NULL: none; ca 0: without the test's CA. */
-static void https(const char *scheme, const char *method, const char *path, const char *token, int ca,
-                  const char *body, struct hs *h)
+static void https(const char *scheme, const char *method, const char *path, const char *token,
+                  int ca, const char *body, struct hs *h)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -295,7 +314,8 @@ static void https(const char *scheme, const char *method, const char *path, cons
 	if (ca)
 		curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
 	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: %s%s", strncmp(token, "Basic ", 6) ? "Bearer " : "", token);
+		snprintf(auth, sizeof(auth), "Authorization: %s%s",
+		         strncmp(token, "Basic ", 6) ? "Bearer " : "", token);
 		hdrs = curl_slist_append(hdrs, auth);
 	}
 	if (body) {
@@ -314,7 +334,8 @@ static void https(const char *scheme, const char *method, const char *path, cons
 
 static const char *hs_code(const struct hs *h)
 {
-	const char *s = json_string_value(json_object_get(json_object_get(h->json, "error"), "code"));
+	const char *s =
+	    json_string_value(json_object_get(json_object_get(h->json, "error"), "code"));
 
 	return s ? s : "";
 }
@@ -332,9 +353,12 @@ static int check_401(const char *what, const char *method, const char *path, con
 	int ok;
 
 	https("https", method, path, token, 1, !strcmp(method, "POST") ? "{}" : NULL, &h);
-	ok = h.status == 401 && !strcmp(hs_code(&h), code) && !strncmp(h.www + strspn(h.www, " "), "Bearer", 6);
-	if (!tap_ok(ok, "TCP %s %s, %s: 401 %s with WWW-Authenticate: Bearer", method, path, what, code))
-		tap_diag("status %ld (curl: %s), WWW-Authenticate \"%s\", body %s", h.status, h.err, h.www, h.body);
+	ok = h.status == 401 && !strcmp(hs_code(&h), code) &&
+	     !strncmp(h.www + strspn(h.www, " "), "Bearer", 6);
+	if (!tap_ok(ok, "TCP %s %s, %s: 401 %s with WWW-Authenticate: Bearer", method, path, what,
+	            code))
+		tap_diag("status %ld (curl: %s), WWW-Authenticate \"%s\", body %s", h.status, h.err,
+		         h.www, h.body);
 	hs_free(&h);
 	return ok;
 }
@@ -353,7 +377,7 @@ static long status_with(const char *token, const char *path)
 /* Plain HTTP to the TLS port: what comes back (no HTTP answer), and whether it was closed. */
 static int plain_http(char *got, size_t cap, size_t *len, int *closed)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	const char req[] = "GET /v1/host HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timespec t0, t1;
@@ -372,7 +396,7 @@ static int plain_http(char *got, size_t cap, size_t *len, int *closed)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		ssize_t r;
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -404,8 +428,10 @@ static int ctl(const char *token_file, int ca, const char *args, char *out, size
 	if (ca)
 		snprintf(cafile, sizeof(cafile), "--cacert=%s/ca.pem", dir);
 	snprintf(outfile, sizeof(outfile), "%s/ctl.out", dir);
-	snprintf(cmd, sizeof(cmd), "'%s/api/shoalctl' --url https://127.0.0.1:%d %s%s %s %s >'%s' 2>&1 </dev/null",
-	         builddir, port, token_file ? "--token-file=" : "", token_file ? token_file : "", cafile, args, outfile);
+	snprintf(cmd, sizeof(cmd),
+	         "'%s/api/shoalctl' --url https://127.0.0.1:%d %s%s %s %s >'%s' 2>&1 </dev/null",
+	         builddir, port, token_file ? "--token-file=" : "", token_file ? token_file : "",
+	         cafile, args, outfile);
 	st = sh("%s", cmd);
 	out[0] = '\0';
 	f = fopen(outfile, "r");
@@ -424,7 +450,8 @@ static int ctl(const char *token_file, int ca, const char *args, char *out, size
  * then asks GET /v1/host; "STATUS CODE MESSAGE" comes back, or "-ERRNO"
  * when it cannot connect.
  */
-static void as_caller(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, char *res, size_t cap)
+static void as_caller(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, char *res,
+                      size_t cap)
 {
 	int pfd[2];
 	pid_t pid;
@@ -441,14 +468,17 @@ static void as_caller(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
 
 		close(pfd[0]);
 		if (setgroups(ngroups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-			snprintf(buf, sizeof(buf), "cannot become uid %u: %s", (unsigned)uid, strerror(errno));
+			snprintf(buf, sizeof(buf), "cannot become uid %u: %s", (unsigned)uid,
+			         strerror(errno));
 		} else if ((r = http_req(sd.sock, "GET", "/v1/host", NULL, &a)) < 0) {
 			snprintf(buf, sizeof(buf), "-%d", errno);
 		} else {
 			const json_t *e = json_object_get(a.json, "error");
 
 			snprintf(buf, sizeof(buf), "%d %s %s", a.status, http_err_code(&a),
-			         json_string_value(json_object_get(e, "message")) ? json_string_value(json_object_get(e, "message")) : "");
+			         json_string_value(json_object_get(e, "message"))
+			             ? json_string_value(json_object_get(e, "message"))
+			             : "");
 		}
 		(void)!write(pfd[1], buf, strlen(buf));
 		_exit(0);
@@ -474,31 +504,39 @@ static void unix_checks(void)
 		return;
 	}
 	g = gr->gr_gid;
-	tap_ok(stat(sd.sock, &st) == 0 && st.st_gid == g && (st.st_mode & 0777) == 0660 && st.st_uid == 0,
+	tap_ok(stat(sd.sock, &st) == 0 && st.st_gid == g && (st.st_mode & 0777) == 0660 &&
+	           st.st_uid == 0,
 	       "the socket is root:nogroup, mode 0660");
-	tap_ok(http_req(sd.sock, "GET", "/v1/host", NULL, &a) == 0 && a.status == 200, "unix socket: root gets 200");
+	tap_ok(http_req(sd.sock, "GET", "/v1/host", NULL, &a) == 0 && a.status == 200,
+	       "unix socket: root gets 200");
 	http_answer_free(&a);
 	/* The test's folder is 0700: let the other users reach the socket inside. */
 	chmod(sd.dir, 0711);
 	as_caller(65534, other, NULL, 0, res, sizeof(res));
-	if (!tap_ok(atoi(res) == -EACCES, "unix socket, uid 65534 outside the group: the socket's mode keeps it out"))
+	if (!tap_ok(atoi(res) == -EACCES,
+	            "unix socket, uid 65534 outside the group: the socket's mode keeps it out"))
 		tap_diag("got \"%s\"", res);
 	/* The mode is one guard; shoald's own check of the caller is the other. */
 	chmod(sd.sock, 0666);
 	as_caller(65534, other, NULL, 0, res, sizeof(res));
-	if (!tap_ok(!strncmp(res, "403 caller_not_allowed ", 23) && strstr(res, "uid 65534") && strstr(res, "nogroup"),
-	            "unix socket, uid 65534 outside the group, socket mode 0666: 403 caller_not_allowed naming the "
+	if (!tap_ok(!strncmp(res, "403 caller_not_allowed ", 23) && strstr(res, "uid 65534") &&
+	                strstr(res, "nogroup"),
+	            "unix socket, uid 65534 outside the group, socket mode 0666: 403 "
+	            "caller_not_allowed naming the "
 	            "uid and the group"))
 		tap_diag("got \"%s\"", res);
 	as_caller(65534, g, NULL, 0, res, sizeof(res));
-	if (!tap_ok(!strncmp(res, "200 ", 4), "unix socket, uid 65534 with nogroup as its group: 200"))
+	if (!tap_ok(!strncmp(res, "200 ", 4),
+	            "unix socket, uid 65534 with nogroup as its group: 200"))
 		tap_diag("got \"%s\"", res);
 	as_caller(65534, other, &g, 1, res, sizeof(res));
-	if (!tap_ok(!strncmp(res, "200 ", 4), "unix socket, uid 65534 with nogroup as a supplementary group: 200"))
+	if (!tap_ok(!strncmp(res, "200 ", 4),
+	            "unix socket, uid 65534 with nogroup as a supplementary group: 200"))
 		tap_diag("got \"%s\"", res);
 	chmod(sd.sock, 0660);
 	as_caller(65534, g, NULL, 0, res, sizeof(res));
-	if (!tap_ok(!strncmp(res, "200 ", 4), "unix socket, mode 0660 again: the group member still gets 200"))
+	if (!tap_ok(!strncmp(res, "200 ", 4),
+	            "unix socket, mode 0660 again: the group member still gets 200"))
 		tap_diag("got \"%s\"", res);
 }
 
@@ -552,7 +590,8 @@ static int start(void)
 		snprintf(opts[1], sizeof(opts[1]), "--tls-cert=%s/srv.pem", dir);
 		snprintf(opts[2], sizeof(opts[2]), "--tls-key=%s/srv.key", dir);
 		snprintf(opts[3], sizeof(opts[3]), "--token-file=%s/tok", dir);
-		snprintf(opts[4], sizeof(opts[4]), "--socket-group=%s", getgrnam("nogroup") ? "nogroup" : "");
+		snprintf(opts[4], sizeof(opts[4]), "--socket-group=%s",
+		         getgrnam("nogroup") ? "nogroup" : "");
 		snprintf(opts[5], sizeof(opts[5]), "--pool-size=1");
 		for (i = 0; i < 6; i++)
 			extra[i] = opts[i];
@@ -587,7 +626,8 @@ int main(void)
 	if (geteuid() != 0)
 		tap_skip_all("needs root (callers of other users are made with setuid)");
 	if (sh("command -v openssl >/dev/null") != 0)
-		tap_skip_all("no openssl to make the test's certificates (scripts/deps.sh installs it)");
+		tap_skip_all(
+		    "no openssl to make the test's certificates (scripts/deps.sh installs it)");
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (!realpath(b ? b : ".", builddir))
@@ -609,7 +649,8 @@ int main(void)
 		shoald_dump_log(&sd);
 		goto out;
 	}
-	tap_ok(1, "shoald starts with the unix socket and TCP 127.0.0.1:%d with TLS and tokens", port);
+	tap_ok(1, "shoald starts with the unix socket and TCP 127.0.0.1:%d with TLS and tokens",
+	       port);
 	sdapi_use(sd.sock);
 	snprintf(tokfile, sizeof(tokfile), "%s/tok", dir);
 
@@ -619,12 +660,15 @@ int main(void)
 	check_401("a token that is too short", "GET", "/v1/host", "abc", "token_invalid");
 	check_401("no token", "GET", "/metrics", NULL, "token_required");
 	check_401("a wrong token", "GET", "/metrics", TOKEN_WRONG, "token_invalid");
-	check_401("no token, a route that does not exist", "GET", "/v1/nosuch", NULL, "token_required");
+	check_401("no token, a route that does not exist", "GET", "/v1/nosuch", NULL,
+	          "token_required");
 	check_401("no token, the web UI's path", "GET", "/ui/", NULL, "token_required");
 	check_401("no token", "POST", "/v1/guests", NULL, "token_required");
 	check_401("Basic instead of Bearer", "GET", "/v1/host", "Basic " TOKEN_A, "token_required");
-	tap_ok(status_with(TOKEN_A, "/v1/host") == 200, "TCP GET /v1/host with the first token: 200");
-	tap_ok(status_with(TOKEN_B, "/v1/host") == 200, "TCP GET /v1/host with the second token (base64): 200");
+	tap_ok(status_with(TOKEN_A, "/v1/host") == 200,
+	       "TCP GET /v1/host with the first token: 200");
+	tap_ok(status_with(TOKEN_B, "/v1/host") == 200,
+	       "TCP GET /v1/host with the second token (base64): 200");
 	tap_ok(status_with(TOKEN_A, "/metrics") == 200, "TCP GET /metrics with a token: 200");
 	https("https", "POST", "/v1/guests", NULL, 1,
 	      "{\"name\":\"sneaky\",\"image\":\"/nonexistent\",\"memory_mib\":16}", &h);
@@ -632,7 +676,8 @@ int main(void)
 	{
 		struct http_answer a;
 
-		tap_ok(http_req(sd.sock, "GET", "/v1/guests/sneaky", NULL, &a) == 0 && a.status == 404,
+		tap_ok(http_req(sd.sock, "GET", "/v1/guests/sneaky", NULL, &a) == 0 &&
+		           a.status == 404,
 		       "a deploy without a token made no guest");
 		http_answer_free(&a);
 	}
@@ -640,53 +685,67 @@ int main(void)
 	/* TLS is all there is on the port, and its certificate is the one configured. */
 	r = plain_http(got, sizeof(got), &got_len, &closed);
 	if (!tap_ok(r == 0 && closed && !strstr(got, "HTTP/"),
-	            "plain HTTP to the TLS port: no HTTP answer, the connection is closed (%zu bytes back)", got_len))
+	            "plain HTTP to the TLS port: no HTTP answer, the connection is closed (%zu "
+	            "bytes back)",
+	            got_len))
 		tap_diag("connect %d, closed %d, got: %.200s", r, closed, got);
 	https("http", "GET", "/v1/host", TOKEN_A, 1, NULL, &h);
-	if (!tap_ok(h.cc != CURLE_OK && h.status != 200, "curl with http:// and the right token: refused (%s)", h.err))
+	if (!tap_ok(h.cc != CURLE_OK && h.status != 200,
+	            "curl with http:// and the right token: refused (%s)", h.err))
 		tap_diag("curl %d, status %ld", h.cc, h.status);
 	hs_free(&h);
 	https("https", "GET", "/v1/host", TOKEN_A, 0, NULL, &h);
 	if (!tap_ok(h.cc == CURLE_PEER_FAILED_VERIFICATION,
-	            "HTTPS without the test's CA: the certificate is not trusted (it is the test CA's)"))
+	            "HTTPS without the test's CA: the certificate is not trusted (it is the test "
+	            "CA's)"))
 		tap_diag("curl %d (%s), status %ld", h.cc, h.err, h.status);
 	hs_free(&h);
 
-	/* A real request over TCP: shoalctl uploads and deploys a KVM guest, and reads its console. */
+	/* A real request over TCP: shoalctl uploads and deploys a KVM guest, and reads its console.
+	 */
 	{
 		char args[1200];
 
-		snprintf(args, sizeof(args), "deploy --name tcp-hello --image '%s' --memory 16 --arg over-tls --restart never",
+		snprintf(args, sizeof(args),
+		         "deploy --name tcp-hello --image '%s' --memory 16 --arg over-tls "
+		         "--restart never",
 		         shoald_guest_image(&sd, "hello"));
 		r = ctl(tokfile, 1, args, out, sizeof(out));
 		if (!tap_ok(r == 0 && strstr(out, "tcp-hello deployed"),
-		            "shoalctl --url --token-file --cacert deploy: the guest is uploaded and deployed over TLS"))
+		            "shoalctl --url --token-file --cacert deploy: the guest is uploaded "
+		            "and deployed over TLS"))
 			tap_diag("exit %d: %s", r, out);
 		tap_ok(sd_wait_console("tcp-hello", "hello from tcp-hello: over-tls", 10000),
 		       "the guest deployed over TCP ran (its console, read on the unix socket)");
 		r = ctl(tokfile, 1, "console tcp-hello", out, sizeof(out));
 		tap_ok(r == 0 && strstr(out, "over-tls"), "shoalctl console over TCP shows it");
 		r = ctl(tokfile, 1, "--json ls", out, sizeof(out));
-		tap_ok(r == 0 && strstr(out, "\"tcp-hello\""), "shoalctl --json ls over TCP lists it");
+		tap_ok(r == 0 && strstr(out, "\"tcp-hello\""),
+		       "shoalctl --json ls over TCP lists it");
 		r = ctl(NULL, 1, "host", out, sizeof(out));
-		if (!tap_ok(r == 1 && strstr(out, "token_required"), "shoalctl --url without a token: exit 1, token_required"))
+		if (!tap_ok(r == 1 && strstr(out, "token_required"),
+		            "shoalctl --url without a token: exit 1, token_required"))
 			tap_diag("exit %d: %s", r, out);
 		write_file("tok-client-wrong", TOKEN_WRONG "\n", 0600);
 		snprintf(args, sizeof(args), "%s/tok-client-wrong", dir);
 		r = ctl(args, 1, "host", out, sizeof(out));
-		if (!tap_ok(r == 1 && strstr(out, "token_invalid"), "shoalctl --url with a wrong token: exit 1, token_invalid"))
+		if (!tap_ok(r == 1 && strstr(out, "token_invalid"),
+		            "shoalctl --url with a wrong token: exit 1, token_invalid"))
 			tap_diag("exit %d: %s", r, out);
 		r = ctl(tokfile, 0, "host", out, sizeof(out));
-		if (!tap_ok(r == 3 && strstr(out, "not trusted"), "shoalctl --url without --cacert: exit 3, not trusted"))
+		if (!tap_ok(r == 3 && strstr(out, "not trusted"),
+		            "shoalctl --url without --cacert: exit 3, not trusted"))
 			tap_diag("exit %d: %s", r, out);
 		snprintf(args, sizeof(args), "%s/tok-world", dir);
 		r = ctl(args, 1, "host", out, sizeof(out));
 		if (!tap_ok(r == 2 && strstr(out, "anyone may read it"),
 		            "shoalctl --token-file readable by anyone: exit 2, nothing sent"))
 			tap_diag("exit %d: %s", r, out);
-		snprintf(args, sizeof(args), "'%s/api/shoalctl' --url http://127.0.0.1:%d host >/dev/null 2>&1", builddir,
-		         port);
-		tap_ok(sh("%s", args) == 2, "shoalctl --url http://...: exit 2 (shoald serves TCP only with TLS)");
+		snprintf(args, sizeof(args),
+		         "'%s/api/shoalctl' --url http://127.0.0.1:%d host >/dev/null 2>&1",
+		         builddir, port);
+		tap_ok(sh("%s", args) == 2,
+		       "shoalctl --url http://...: exit 2 (shoald serves TCP only with TLS)");
 		r = ctl(tokfile, 1, "rm tcp-hello", out, sizeof(out));
 		tap_ok(r == 0, "shoalctl rm over TCP");
 	}
@@ -697,7 +756,8 @@ int main(void)
 	/* SIGHUP reads the token file again; a bad one leaves the old tokens in force. */
 	write_file("tok", TOKEN_C " rotated\n", 0600);
 	kill(sd.pid, SIGHUP);
-	tap_ok(wait_status(TOKEN_C, 200, 5000), "SIGHUP with a new token file: the new token gets 200");
+	tap_ok(wait_status(TOKEN_C, 200, 5000),
+	       "SIGHUP with a new token file: the new token gets 200");
 	tap_ok(status_with(TOKEN_A, "/v1/host") == 401 && status_with(TOKEN_B, "/v1/host") == 401,
 	       "and the tokens no longer in the file get 401");
 	write_file("tok", TOKEN_A "\n", 0644);
@@ -710,7 +770,8 @@ int main(void)
 	       "and the log says why");
 	free(log);
 
-	/* Refusals are logged with the caller's address, a limited number of lines, never a token. */
+	/* Refusals are logged with the caller's address, a limited number of lines, never a token.
+	 */
 	log = read_log();
 	before = count(log, "refused ");
 	free(log);
@@ -719,19 +780,24 @@ int main(void)
 	log = read_log();
 	tap_ok(strstr(log, "API on tcp 127.0.0.1:") && strstr(log, "refused 127.0.0.1:"),
 	       "a refused TCP caller is logged with its address");
-	tap_ok(strstr(log, "refused uid 65534") != NULL, "a refused unix caller is logged with its uid");
-	if (!tap_ok(count(log, "refused ") - before <= 20,
-	            "a burst of 40 refusals adds at most 20 log lines (10 a listener per 10 s; %u now)",
-	            count(log, "refused ") - before))
+	tap_ok(strstr(log, "refused uid 65534") != NULL,
+	       "a refused unix caller is logged with its uid");
+	if (!tap_ok(
+	        count(log, "refused ") - before <= 20,
+	        "a burst of 40 refusals adds at most 20 log lines (10 a listener per 10 s; %u now)",
+	        count(log, "refused ") - before))
 		tap_diag("before %u, after %u", before, count(log, "refused "));
 	{
-		char *m = sd_get_text("/metrics"), *v = m ? strstr(m, "\nshoal_api_refused_total ") : NULL;
+		char *m = sd_get_text("/metrics"),
+		     *v = m ? strstr(m, "\nshoal_api_refused_total ") : NULL;
 
-		tap_ok(v && atoi(v + 25) >= 50, "/metrics counts the refused callers (shoal_api_refused_total %d)",
+		tap_ok(v && atoi(v + 25) >= 50,
+		       "/metrics counts the refused callers (shoal_api_refused_total %d)",
 		       v ? atoi(v + 25) : -1);
 		free(m);
 	}
-	tap_ok(!strstr(log, TOKEN_A) && !strstr(log, TOKEN_B) && !strstr(log, TOKEN_C) && !strstr(log, TOKEN_WRONG),
+	tap_ok(!strstr(log, TOKEN_A) && !strstr(log, TOKEN_B) && !strstr(log, TOKEN_C) &&
+	           !strstr(log, TOKEN_WRONG),
 	       "no token, right or wrong, is in shoald's log");
 	free(log);
 	{
