@@ -305,7 +305,8 @@ static void https(const char *scheme, const char *method, const char *path, cons
 	snprintf(cafile, sizeof(cafile), "%s/ca.pem", dir);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->err);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	                 !strncmp(path, "/v1/events?follow=1", 19) ? 1500L : 20000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
@@ -746,6 +747,15 @@ int main(void)
 		         builddir, port);
 		tap_ok(sh("%s", args) == 2,
 		       "shoalctl --url http://...: exit 2 (shoald serves TCP only with TLS)");
+		/* A stream over TLS: the event log from the start, then it follows until curl gives
+		 * up. */
+		https("https", "GET", "/v1/events?follow=1&since=0", TOKEN_A, 1, NULL, &h);
+		if (!tap_ok(h.status == 200 && h.cc == CURLE_OPERATION_TIMEDOUT &&
+		                strstr(h.body, "guest tcp-hello started"),
+		            "TCP GET /v1/events?follow=1: the stream sends the log and stays open"))
+			tap_diag("status %ld, curl %d (%s), body %.300s", h.status, h.cc, h.err,
+			         h.body);
+		hs_free(&h);
 		r = ctl(tokfile, 1, "rm tcp-hello", out, sizeof(out));
 		tap_ok(r == 0, "shoalctl rm over TCP");
 	}
