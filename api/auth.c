@@ -330,12 +330,18 @@ int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, c
 	}
 	until = gnutls_x509_crt_get_expiration_time(crts[0]);
 	from = gnutls_x509_crt_get_activation_time(crts[0]);
-	if (until != (time_t)-1 && until < now)
-		snprintf(note, notelen, "tls-cert %s expired %ld days ago: clients will refuse it",
-		         cert_path, (long)((now - until) / 86400));
-	else if (from != (time_t)-1 && from > now)
-		snprintf(note, notelen, "tls-cert %s is not valid yet (for %ld more seconds)",
-		         cert_path, (long)(from - now));
+	if (until != (time_t)-1 && until < now) {
+		char when[64];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&until));
+		snprintf(note, notelen, "tls-cert %s expired on %s: TLS clients will refuse it", cert_path, when);
+	} else if (from != (time_t)-1 && from > now) {
+		char when[64];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&from));
+		snprintf(note, notelen, "tls-cert %s is valid only from %s: TLS clients will refuse it until then",
+		         cert_path, when);
+	}
 	*cert_pem = cert;
 	*key_pem = keytext;
 	cert = keytext = NULL;
