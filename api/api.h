@@ -44,8 +44,9 @@ int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen,
 struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_config *cfg, char *err,
                       size_t errlen);
 /*
- * Read the token file again (SIGHUP).  0 with msg saying how many tokens
- * are now in force; -1 with msg saying why the old ones stay; 1 when
+ * Read the token file, the certificate and its key again (SIGHUP); what
+ * is bad is refused and what was in force stays.  0 with msg saying what
+ * is now in force; -1 with msg saying what was refused and why; 1 when
  * there is nothing to reload (no TCP listener).
  */
 int api_reload(struct api *a, char *msg, size_t msglen);

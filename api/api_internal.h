@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
@@ -122,6 +124,21 @@ int api_tokens_check(const struct api_tokens *t, const char *authorization, cons
  */
 int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem, char *note,
                  size_t notelen, char *err, size_t errlen);
+
+/*
+ * The same, made into what gnutls serves (api_tls_retrieve, given to
+ * MHD as its certificate callback, hands out the one api_tls_use chose).
+ * An api_tls must outlive every TLS session that got it: free a replaced
+ * one only once no connection is open.
+ */
+struct api_tls;
+struct api_tls *api_tls_new(const char *cert_path, const char *key_path, char *note, size_t notelen,
+                            char *err, size_t errlen);
+void api_tls_free(struct api_tls *t);
+void api_tls_use(const struct api_tls *t);
+int api_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+                     unsigned int *pcert_length, gnutls_privkey_t *privkey);
 
 /* listen-tcp: "IPv4:PORT", "[IPv6]:PORT", "*:PORT". */
 int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);

@@ -362,6 +362,103 @@ out:
 	return rc;
 }
 
+#define TLS_CHAIN_MAX 16
+
+struct api_tls {
+	gnutls_pcert_st pcert[TLS_CHAIN_MAX];
+	unsigned npcert;
+	gnutls_privkey_t key;
+};
+
+struct api_tls *api_tls_new(const char *cert_path, const char *key_path, char *note, size_t notelen,
+                            char *err, size_t errlen)
+{
+	struct api_tls *t = NULL;
+	char *cert = NULL, *key = NULL;
+	gnutls_datum_t cd, kd;
+	int r;
+
+	if (api_tls_load(cert_path, key_path, &cert, &key, note, notelen, err, errlen) < 0)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory reading tls-cert %s", cert_path);
+		goto out;
+	}
+	cd = (gnutls_datum_t){(unsigned char *)cert, (unsigned)strlen(cert)};
+	kd = (gnutls_datum_t){(unsigned char *)key, (unsigned)strlen(key)};
+	t->npcert = TLS_CHAIN_MAX;
+	r = gnutls_pcert_list_import_x509_raw(t->pcert, &t->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "tls-cert %s: %s", cert_path,
+		         r == GNUTLS_E_SHORT_MEMORY_BUFFER ? "more than 16 certificates in the chain"
+		                                          : gnutls_strerror(r));
+		t->npcert = 0;
+		goto fail;
+	}
+	r = gnutls_privkey_init(&t->key);
+	if (r == 0)
+		r = gnutls_privkey_import_x509_raw(t->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "tls-key %s: %s", key_path, gnutls_strerror(r));
+		goto fail;
+	}
+	goto out;
+fail:
+	api_tls_free(t);
+	t = NULL;
+out:
+	free(cert);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	return t;
+}
+
+void api_tls_free(struct api_tls *t)
+{
+	unsigned i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->npcert; i++)
+		gnutls_pcert_deinit(&t->pcert[i]);
+	if (t->key)
+		gnutls_privkey_deinit(t->key);
+	free(t);
+}
+
+/*
+ * gnutls's certificate callback takes no argument of ours, so the
+ * identity in use is here; there is one TLS listener in a shoald, and it
+ * runs on the daemon's one thread.
+ */
+static const struct api_tls *tls_in_use;
+
+void api_tls_use(const struct api_tls *t)
+{
+	tls_in_use = t;
+}
+
+int api_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+                     unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+	(void)session;
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (!tls_in_use)
+		return -1;
+	/* gnutls borrows these for the session: api_tls_free waits until no connection is open. */
+	*pcert = (gnutls_pcert_st *)tls_in_use->pcert;
+	*pcert_length = tls_in_use->npcert;
+	*privkey = tls_in_use->key;
+	return 0;
+}
+
 /* ---- addresses ---- */
 
 int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err,

@@ -66,7 +66,12 @@ struct api {
 	char group_name[64];
 	struct api_tokens *tokens;
 	char token_file[1100];
-	char *cert_pem, *key_pem;
+	/* TLS: the identity served, and those replaced while connections were open */
+	struct api_tls *tls;
+	struct api_tls *retired[8];
+	unsigned nretired;
+	unsigned tcp_conns;
+	char tls_cert[1100], tls_key[1100];
 	ev_timer ping;
 	struct api_req *reqs; /* every live request, for pings and shut-down */
 };
@@ -363,8 +368,13 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			                   "no request came (not TLS, or the TLS handshake failed)");
 		free(k);
 		*socket_context = NULL;
+		if (l->tcp && --l->a->tcp_conns == 0)
+			while (l->a->nretired)
+				api_tls_free(l->a->retired[--l->a->nretired]);
 		return;
 	}
+	if (l->tcp)
+		l->a->tcp_conns++;
 	k = calloc(1, sizeof(*k));
 	*socket_context = k;
 	if (!k)
@@ -705,8 +715,10 @@ static int check_tcp_settings(const struct api_config *cfg, char *note, size_t n
 		         cfg->listen_tcp, missing + 2);
 		return -1;
 	}
-	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-		snprintf(err, errlen, "listen-tcp %s: this libmicrohttpd is built without TLS", cfg->listen_tcp);
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+		snprintf(err, errlen, "listen-tcp %s: this libmicrohttpd is built without TLS (or its certificate callback)",
+		         cfg->listen_tcp);
 		return -1;
 	}
 	return 0;
@@ -732,7 +744,8 @@ int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen,
 {
 	struct sockaddr_storage sa;
 	struct api_tokens *t;
-	char *cert = NULL, *key = NULL, tls_note[300] = "";
+	struct api_tls *tls;
+	char tls_note[300] = "";
 	socklen_t salen;
 	gid_t gid;
 	int g;
@@ -747,11 +760,10 @@ int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen,
 		return 0;
 	if (api_parse_listen(cfg->listen_tcp, &sa, &salen, err, errlen) < 0)
 		return -1;
-	if (api_tls_load(cfg->tls_cert, cfg->tls_key, &cert, &key, tls_note, sizeof(tls_note), err, errlen) < 0)
+	tls = api_tls_new(cfg->tls_cert, cfg->tls_key, tls_note, sizeof(tls_note), err, errlen);
+	if (!tls)
 		return -1;
-	free(cert);
-	explicit_bzero(key, strlen(key));
-	free(key);
+	api_tls_free(tls);
 	t = api_tokens_load(cfg->token_file, err, errlen);
 	if (!t)
 		return -1;
@@ -800,8 +812,12 @@ static int start_tcp(struct api *a, const struct api_config *cfg, char *err, siz
 	l->tcp = 1;
 	snprintf(l->where, sizeof(l->where), "tcp %s", cfg->listen_tcp);
 	snprintf(a->token_file, sizeof(a->token_file), "%s", cfg->token_file);
-	if (api_tls_load(cfg->tls_cert, cfg->tls_key, &a->cert_pem, &a->key_pem, note, sizeof(note), err, errlen) < 0)
+	snprintf(a->tls_cert, sizeof(a->tls_cert), "%s", cfg->tls_cert);
+	snprintf(a->tls_key, sizeof(a->tls_key), "%s", cfg->tls_key);
+	a->tls = api_tls_new(cfg->tls_cert, cfg->tls_key, note, sizeof(note), err, errlen);
+	if (!a->tls)
 		return -1;
+	api_tls_use(a->tls);
 	a->tokens = api_tokens_load(cfg->token_file, err, errlen);
 	if (!a->tokens)
 		return -1;
@@ -811,8 +827,7 @@ static int start_tcp(struct api *a, const struct api_config *cfg, char *err, siz
 	l->mhd = MHD_start_daemon(
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TLS, 0, NULL, NULL, on_request, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
-	    MHD_OPTION_HTTPS_MEM_CERT, a->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, a->key_pem,
-	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	    MHD_OPTION_HTTPS_CERT_CALLBACK, api_tls_retrieve, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
@@ -826,14 +841,14 @@ static int start_tcp(struct api *a, const struct api_config *cfg, char *err, siz
 	return listener_watch(l, err, errlen);
 }
 
+/* After the listeners stopped. */
 static void api_free(struct api *a)
 {
 	api_tokens_free(a->tokens);
-	free(a->cert_pem);
-	if (a->key_pem) {
-		explicit_bzero(a->key_pem, strlen(a->key_pem));
-		free(a->key_pem);
-	}
+	api_tls_use(NULL);
+	api_tls_free(a->tls);
+	while (a->nretired)
+		api_tls_free(a->retired[--a->nretired]);
 	free(a);
 }
 
@@ -896,10 +911,41 @@ struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_c
 	return a;
 }
 
+/* The certificate and key read again; the one in use stays when they are bad. */
+static int reload_tls(struct api *a, char *msg, size_t msglen)
+{
+	struct api_tls *t;
+	char err[600], note[300];
+
+	if (a->nretired == sizeof(a->retired) / sizeof(a->retired[0])) {
+		snprintf(msg, msglen,
+		         "tls-cert not read again: connections still open hold the %u certificates replaced before; "
+		         "the one in use stays",
+		         a->nretired);
+		return -1;
+	}
+	t = api_tls_new(a->tls_cert, a->tls_key, note, sizeof(note), err, sizeof(err));
+	if (!t) {
+		snprintf(msg, msglen, "%s; the certificate in use stays", err);
+		return -1;
+	}
+	/* Sessions under way keep what gnutls gave them: the old one goes once no connection is open. */
+	if (a->tcp_conns)
+		a->retired[a->nretired++] = a->tls;
+	else
+		api_tls_free(a->tls);
+	a->tls = t;
+	api_tls_use(t);
+	snprintf(msg, msglen, "tls-cert %.400s and tls-key read again%s%.300s", a->tls_cert, note[0] ? ": " : "",
+	         note);
+	return 0;
+}
+
 int api_reload(struct api *a, char *msg, size_t msglen)
 {
 	struct api_tokens *t;
-	char err[600];
+	char err[600], part[1000];
+	int rc = 0;
 
 	if (!a || !a->lt.mhd) {
 		snprintf(msg, msglen, "no TCP listener: nothing of the API to reload");
@@ -908,13 +954,17 @@ int api_reload(struct api *a, char *msg, size_t msglen)
 	t = api_tokens_load(a->token_file, err, sizeof(err));
 	if (!t) {
 		snprintf(msg, msglen, "%s; the tokens read before (%zu) stay in force", err, api_tokens_count(a->tokens));
-		return -1;
+		rc = -1;
+	} else {
+		api_tokens_free(a->tokens);
+		a->tokens = t;
+		snprintf(msg, msglen, "token-file %s read again: %zu token%s in force", a->token_file,
+		         api_tokens_count(t), api_tokens_count(t) == 1 ? "" : "s");
 	}
-	api_tokens_free(a->tokens);
-	a->tokens = t;
-	snprintf(msg, msglen, "token-file %s read again: %zu token%s in force", a->token_file, api_tokens_count(t),
-	         api_tokens_count(t) == 1 ? "" : "s");
-	return 0;
+	if (reload_tls(a, part, sizeof(part)) < 0)
+		rc = -1;
+	snprintf(msg + strlen(msg), msglen - strlen(msg), "; %s", part);
+	return rc;
 }
 
 void api_stop(struct api *a)

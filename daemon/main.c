@@ -182,7 +182,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	/* The token file is the one thing read again; the rest needs a restart (guests keep running). */
+	/* The API's token file, certificate and key are read again; the rest needs a restart (guests keep running). */
 	r = api_reload(d->api, msg, sizeof(msg));
 	if (r < 0)
 		log_warnx("SIGHUP: %s", msg);

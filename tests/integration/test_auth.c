@@ -94,6 +94,12 @@ static int make_files(void)
 	       "-extfile ext 2>/dev/null && "
 	       "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -out expired.pem -days 0 "
 	       "-extfile ext 2>/dev/null && "
+	       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca2.key "
+	       "-out ca2.pem -days 2 -subj /CN=shoal-test-ca-2 2>/dev/null >&2 && "
+	       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv2.key "
+	       "-out srv2.csr -subj /CN=localhost 2>/dev/null && "
+	       "openssl x509 -req -in srv2.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial -out srv2.pem "
+	       "-days 2 -extfile ext 2>/dev/null && chmod 600 srv2.key && "
 	       "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out other.key "
 	       "2>/dev/null && "
 	       "openssl pkey -in srv.key -aes256 -passout pass:secret -out enc.key 2>/dev/null && "
@@ -294,7 +300,7 @@ static size_t hs_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* One request to the TCP listener; token NULL: none; ca 0: without the test's CA. */
+/* One request to the TCP listener; token NULL: none; ca 0: without the test's CA, 2: the second CA. */
 static void https(const char *scheme, const char *method, const char *path, const char *token,
                   int ca, const char *body, struct hs *h)
 {
@@ -304,7 +310,7 @@ static void https(const char *scheme, const char *method, const char *path, cons
 
 	memset(h, 0, sizeof(*h));
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", scheme, port, path);
-	snprintf(cafile, sizeof(cafile), "%s/ca.pem", dir);
+	snprintf(cafile, sizeof(cafile), "%s/%s", dir, ca == 2 ? "ca2.pem" : "ca.pem");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->err);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
@@ -781,6 +787,31 @@ int main(void)
 	tap_ok(wait_status(TOKEN_C, 200, 1000) && status_with(TOKEN_A, "/v1/host") == 401,
 	       "SIGHUP with a token file readable by anyone: refused, the tokens in force stay");
 	tap_ok(strstr(log, "is mode 0644: anyone may read it") && strstr(log, "stay in force"),
+	       "and the log says why");
+	free(log);
+
+	/* SIGHUP reads the certificate and key again, and keeps the one in use when they are bad. */
+	sh("cd '%s' && cp srv2.pem srv.pem && cp srv2.key srv.key", dir);
+	kill(sd.pid, SIGHUP);
+	for (r = 0; r < 50; r++) {
+		https("https", "GET", "/v1/host", TOKEN_C, 2, NULL, &h);
+		hs_free(&h);
+		if (h.status == 200)
+			break;
+		usleep(100000);
+	}
+	tap_ok(h.status == 200, "SIGHUP with a new certificate and key: the new one is served (its CA verifies it)");
+	https("https", "GET", "/v1/host", TOKEN_C, 1, NULL, &h);
+	tap_ok(h.cc == CURLE_PEER_FAILED_VERIFICATION, "and the old CA no longer does");
+	hs_free(&h);
+	write_file("srv.pem", "not a certificate\n", 0644);
+	kill(sd.pid, SIGHUP);
+	usleep(300000);
+	https("https", "GET", "/v1/host", TOKEN_C, 2, NULL, &h);
+	tap_ok(h.status == 200, "SIGHUP with a certificate that is not PEM: the one in use stays");
+	hs_free(&h);
+	log = read_log();
+	tap_ok(strstr(log, "srv.pem is not a PEM certificate") && strstr(log, "the certificate in use stays"),
 	       "and the log says why");
 	free(log);
 
