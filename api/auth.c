@@ -334,12 +334,14 @@ int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, c
 		char when[64];
 
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&until));
-		snprintf(note, notelen, "tls-cert %s expired on %s: TLS clients will refuse it", cert_path, when);
+		snprintf(note, notelen, "tls-cert %s expired on %s: TLS clients will refuse it",
+		         cert_path, when);
 	} else if (from != (time_t)-1 && from > now) {
 		char when[64];
 
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&from));
-		snprintf(note, notelen, "tls-cert %s is valid only from %s: TLS clients will refuse it until then",
+		snprintf(note, notelen,
+		         "tls-cert %s is valid only from %s: TLS clients will refuse it until then",
 		         cert_path, when);
 	}
 	*cert_pem = cert;
@@ -391,8 +393,9 @@ struct api_tls *api_tls_new(const char *cert_path, const char *key_path, char *n
 	r = gnutls_pcert_list_import_x509_raw(t->pcert, &t->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
 	if (r < 0) {
 		snprintf(err, errlen, "tls-cert %s: %s", cert_path,
-		         r == GNUTLS_E_SHORT_MEMORY_BUFFER ? "more than 16 certificates in the chain"
-		                                          : gnutls_strerror(r));
+		         r == GNUTLS_E_SHORT_MEMORY_BUFFER
+		             ? "more than 16 certificates in the chain"
+		             : gnutls_strerror(r));
 		t->npcert = 0;
 		goto fail;
 	}
@@ -442,8 +445,8 @@ void api_tls_use(const struct api_tls *t)
 }
 
 int api_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
-                     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
-                     unsigned int *pcert_length, gnutls_privkey_t *privkey)
+                     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                     gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *privkey)
 {
 	(void)session;
 	(void)req_ca_dn;

@@ -94,11 +94,14 @@ static int make_files(void)
 	       "-extfile ext 2>/dev/null && "
 	       "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -out expired.pem -days 0 "
 	       "-extfile ext 2>/dev/null && "
-	       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca2.key "
+	       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+	       "ca2.key "
 	       "-out ca2.pem -days 2 -subj /CN=shoal-test-ca-2 2>/dev/null >&2 && "
-	       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv2.key "
+	       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+	       "srv2.key "
 	       "-out srv2.csr -subj /CN=localhost 2>/dev/null && "
-	       "openssl x509 -req -in srv2.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial -out srv2.pem "
+	       "openssl x509 -req -in srv2.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial -out "
+	       "srv2.pem "
 	       "-days 2 -extfile ext 2>/dev/null && chmod 600 srv2.key && "
 	       "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out other.key "
 	       "2>/dev/null && "
@@ -300,7 +303,8 @@ static size_t hs_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* One request to the TCP listener; token NULL: none; ca 0: without the test's CA, 2: the second CA. */
+/* One request to the TCP listener; token NULL: none; ca 0: without the test's CA, 2: the second CA.
+ */
 static void https(const char *scheme, const char *method, const char *path, const char *token,
                   int ca, const char *body, struct hs *h)
 {
@@ -790,7 +794,8 @@ int main(void)
 	       "and the log says why");
 	free(log);
 
-	/* SIGHUP reads the certificate and key again, and keeps the one in use when they are bad. */
+	/* SIGHUP reads the certificate and key again, and keeps the one in use when they are bad.
+	 */
 	sh("cd '%s' && cp srv2.pem srv.pem && cp srv2.key srv.key", dir);
 	kill(sd.pid, SIGHUP);
 	for (r = 0; r < 50; r++) {
@@ -800,7 +805,8 @@ int main(void)
 			break;
 		usleep(100000);
 	}
-	tap_ok(h.status == 200, "SIGHUP with a new certificate and key: the new one is served (its CA verifies it)");
+	tap_ok(h.status == 200,
+	       "SIGHUP with a new certificate and key: the new one is served (its CA verifies it)");
 	https("https", "GET", "/v1/host", TOKEN_C, 1, NULL, &h);
 	tap_ok(h.cc == CURLE_PEER_FAILED_VERIFICATION, "and the old CA no longer does");
 	hs_free(&h);
@@ -811,7 +817,8 @@ int main(void)
 	tap_ok(h.status == 200, "SIGHUP with a certificate that is not PEM: the one in use stays");
 	hs_free(&h);
 	log = read_log();
-	tap_ok(strstr(log, "srv.pem is not a PEM certificate") && strstr(log, "the certificate in use stays"),
+	tap_ok(strstr(log, "srv.pem is not a PEM certificate") &&
+	           strstr(log, "the certificate in use stays"),
 	       "and the log says why");
 	free(log);
 
