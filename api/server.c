@@ -53,6 +53,7 @@ struct api_conn {
 	char addr[80];        /* tcp: the client's address */
 	unsigned requests;
 	int refusal_logged;
+	int token_logged; /* tcp: which token the connection uses, said once (debug) */
 };
 
 struct api {
@@ -461,6 +462,13 @@ static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, in
 	r = api_tokens_check(a->tokens, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
 	                     &name);
 	if (r == API_TOKEN_OK) {
+		if (k && !k->token_logged) {
+			char line[200];
+
+			k->token_logged = 1;
+			snprintf(line, sizeof(line), "%s uses the token named \"%.64s\"", k->addr, name);
+			shoald_api_log(a->d, l->where, line);
+		}
 		*refused = 0;
 		return MHD_YES;
 	}
