@@ -431,7 +431,21 @@ static enum MHD_Result refuse(struct api_listener *l, struct api_conn *k, struct
  * The gate in front of every route: MHD_YES when the caller may go on
  * (*refused 0), else the refusal is queued and *refused set.
  */
-static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, int *refused)
+/* GET or HEAD of /ui, /ui/ or a file in it (no further '/'; the file name is checked when served). */
+static int dashboard_file(const char *method, const char *url)
+{
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return 0;
+	if (strncmp(url, "/ui", 3))
+		return 0;
+	url += 3;
+	if (!*url)
+		return 1;
+	return *url == '/' && !strchr(url + 1, '/');
+}
+
+static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, const char *method,
+                            const char *url, int *refused)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct api_conn *k = ci ? ci->socket_context : NULL;
@@ -458,6 +472,15 @@ static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, in
 			         k ? k->peer.who : "this caller");
 		return refuse(l, k, c, 403, "caller_not_allowed", NULL,
 		              a->have_group ? "neither root nor in the socket's group" : "not root", msg);
+	}
+	/*
+	 * The dashboard's own files hold no data and a browser cannot send a
+	 * bearer token when it opens a page: they are served without one, and
+	 * the page then sends the token the user gives it on every API call.
+	 */
+	if (dashboard_file(method, url)) {
+		*refused = 0;
+		return MHD_YES;
 	}
 	r = api_tokens_check(a->tokens, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
 	                     &name);
@@ -500,7 +523,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		*con_cls = q;
 		/* Nothing of the request (route, query, body) is looked at before this. */
-		ret = gate(l, c, &refused);
+		ret = gate(l, c, method, url, &refused);
 		if (refused) {
 			q->dispatched = 1;
 			return ret;

@@ -591,10 +591,13 @@ static int wait_status(const char *token, long want, int ms)
 	return 0;
 }
 
+static char srcdir[600] = ".";
+
 static int start(void)
 {
 	char opts[6][500];
-	const char *extra[8];
+	const char *extra[9];
+	char uidir[700];
 	int i, t;
 
 	for (t = 0; t < 5; t++) {
@@ -608,7 +611,9 @@ static int start(void)
 		snprintf(opts[5], sizeof(opts[5]), "--pool-size=1");
 		for (i = 0; i < 6; i++)
 			extra[i] = opts[i];
-		extra[6] = NULL;
+		snprintf(uidir, sizeof(uidir), "--ui-dir=%s/api/ui", srcdir);
+		extra[6] = uidir;
+		extra[7] = NULL;
 		if (shoald_start(&sd, extra) == 0)
 			return 0;
 		{
@@ -643,7 +648,7 @@ int main(void)
 		    "no openssl to make the test's certificates (scripts/deps.sh installs it)");
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	if (!realpath(b ? b : ".", builddir))
+	if (!realpath(b ? b : ".", builddir) || !realpath(src ? src : ".", srcdir))
 		return 1;
 	snprintf(dir, sizeof(dir), "/tmp/shoal-auth-XXXXXX");
 	if (!mkdtemp(dir))
@@ -677,7 +682,12 @@ int main(void)
 	check_401("a wrong token", "GET", "/metrics", TOKEN_WRONG, "token_invalid");
 	check_401("no token, a route that does not exist", "GET", "/v1/nosuch", NULL,
 	          "token_required");
-	check_401("no token, the web UI's path", "GET", "/ui/", NULL, "token_required");
+	tap_ok(status_with(NULL, "/ui/") == 200,
+	       "TCP GET /ui/ without a token: 200 (the dashboard's files hold no data)");
+	tap_ok(status_with(NULL, "/ui/app.js") == 200, "TCP GET /ui/app.js without a token: 200");
+	check_401("no token, a path under the dashboard's", "GET", "/ui/x/../../v1/host", NULL,
+	          "token_required");
+	check_401("no token, POST to the dashboard's path", "POST", "/ui/", NULL, "token_required");
 	check_401("no token", "POST", "/v1/guests", NULL, "token_required");
 	check_401("Basic instead of Bearer", "GET", "/v1/host", "Basic " TOKEN_A, "token_required");
 	tap_ok(status_with(TOKEN_A, "/v1/host") == 200,
