@@ -1,16 +1,20 @@
-# contrib/: the systemd unit, shoald's example configuration, shoalctl's
-# bash completion and a deploy-script example, and where they install.
+# contrib/: the systemd unit, shoald's configuration, shoalctl's bash
+# completion, the Grafana dashboard and Prometheus scrape configuration,
+# deploy scripts, and where they install.
 
-# The unit names the installed shoald: made from its .in with the
-# configured paths (they are only final at make time).
+# The unit and the configuration name the installed paths: made from
+# their .in with the configured paths (they are only final at make time).
+CONTRIB_SUBST = $(SED) \
+	-e 's|@sbindir[@]|$(sbindir)|g' \
+	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	-e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' \
+	-e 's|@docdir[@]|$(docdir)|g'
 contrib/shoald.service: $(srcdir)/contrib/shoald.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) contrib && $(SED) \
-		-e 's|@sbindir[@]|$(sbindir)|g' \
-		-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
-		-e 's|@docdir[@]|$(docdir)|g' \
-		$(srcdir)/contrib/shoald.service.in > $@.tmp && mv $@.tmp $@
-BUILT_SOURCES += contrib/shoald.service
-CLEANFILES += contrib/shoald.service
+	$(AM_V_GEN)$(MKDIR_P) contrib && $(CONTRIB_SUBST) $(srcdir)/contrib/shoald.service.in > $@.tmp && mv $@.tmp $@
+contrib/shoald.conf: $(srcdir)/contrib/shoald.conf.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) contrib && $(CONTRIB_SUBST) $(srcdir)/contrib/shoald.conf.in > $@.tmp && mv $@.tmp $@
+BUILT_SOURCES += contrib/shoald.service contrib/shoald.conf
+CLEANFILES += contrib/shoald.service contrib/shoald.conf
 if HAVE_SYSTEMD_UNITDIR
 nodist_systemdsystemunit_DATA = contrib/shoald.service
 endif
@@ -22,8 +26,42 @@ BUILT_SOURCES += contrib/completion/shoalctl
 CLEANFILES += contrib/completion/shoalctl
 nodist_bashcompletion_DATA = contrib/completion/shoalctl
 
-dist_doc_DATA = contrib/shoald.conf.example
+# The configuration: a copy among the examples, and SYSCONFDIR/shoal/
+# shoald.conf only when the host has none, so that an admin's file is
+# never overwritten (as dpkg keeps a changed conffile).  Uninstall removes
+# it only while it is unchanged.
 examplesdir = $(docdir)/examples
+nodist_examples_DATA = contrib/shoald.conf
+shoalconfdir = $(sysconfdir)/shoal
+install-data-local: contrib/shoald.conf
+	$(MKDIR_P) '$(DESTDIR)$(shoalconfdir)'
+	@if test -e '$(DESTDIR)$(shoalconfdir)/shoald.conf'; then \
+		echo "  KEEP     $(DESTDIR)$(shoalconfdir)/shoald.conf (exists; the new one is in $(examplesdir))"; \
+	else \
+		echo " $(INSTALL_DATA) contrib/shoald.conf '$(DESTDIR)$(shoalconfdir)/shoald.conf'"; \
+		$(INSTALL_DATA) contrib/shoald.conf '$(DESTDIR)$(shoalconfdir)/shoald.conf'; \
+	fi
+uninstall-local:
+	@if test -f '$(DESTDIR)$(shoalconfdir)/shoald.conf' && \
+	    cmp -s contrib/shoald.conf '$(DESTDIR)$(shoalconfdir)/shoald.conf'; then \
+		echo " rm -f '$(DESTDIR)$(shoalconfdir)/shoald.conf'"; \
+		rm -f '$(DESTDIR)$(shoalconfdir)/shoald.conf'; \
+	elif test -e '$(DESTDIR)$(shoalconfdir)/shoald.conf'; then \
+		echo "  KEEP     $(DESTDIR)$(shoalconfdir)/shoald.conf (changed by the admin)"; \
+	fi
+	-rmdir '$(DESTDIR)$(shoalconfdir)' 2>/dev/null
+
 dist_examples_SCRIPTS = contrib/examples/deploy-fleet.sh
 
-EXTRA_DIST += contrib/shoald.service.in contrib/shoalctl.bash-completion
+# Deploy scripts for a CI pipeline: POSIX sh, shoalctl --json and jq.
+deployexamplesdir = $(examplesdir)/deploy
+dist_deployexamples_SCRIPTS = contrib/deploy/deploy.sh contrib/deploy/upload.sh contrib/deploy/wait-slo.sh
+dist_deployexamples_DATA = contrib/deploy/lib.sh contrib/deploy/README.md
+
+# Dashboards: Prometheus scrape configuration and a Grafana dashboard.
+prometheusexamplesdir = $(examplesdir)/prometheus
+dist_prometheusexamples_DATA = contrib/prometheus/shoal.yml contrib/prometheus/nginx-shoal-metrics.conf
+grafanaexamplesdir = $(examplesdir)/grafana
+dist_grafanaexamples_DATA = contrib/grafana/shoal.json
+
+EXTRA_DIST += contrib/shoald.service.in contrib/shoald.conf.in contrib/shoalctl.bash-completion

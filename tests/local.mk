@@ -93,3 +93,12 @@ EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract
 TESTS += tests/ui/test_ui.sh
 EXTRA_DIST += tests/ui/test_ui.sh tests/ui/test_ui.js tests/ui/package.json tests/ui/package-lock.json
 CLEANFILES += tests/ui/dashboard.png
+
+# contrib/: the Grafana dashboard's queries against a real shoald's
+# /metrics, and the Prometheus scrape configuration (promtool).
+TESTS += tests/integration/test_dashboard.sh
+EXTRA_DIST += tests/integration/test_dashboard.sh tests/integration/dashboard_check.py tests/lib/shoald.sh
+
+# contrib/deploy/: the CI deploy scripts against a real shoald (jq).
+TESTS += tests/integration/test_deploy.sh
+EXTRA_DIST += tests/integration/test_deploy.sh

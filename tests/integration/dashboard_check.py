@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The metric names a Grafana dashboard's PromQL queries use.
+
+  dashboard_check.py names DASHBOARD.json      every metric name, one a line
+  dashboard_check.py exprs DASHBOARD.json      every query, one a line
+  dashboard_check.py rules DASHBOARD.json      a Prometheus rules file of the
+                                               queries, for promtool check rules
+  dashboard_check.py check DASHBOARD.json PAGE fails naming every metric the
+                                               dashboard asks for that the
+                                               /metrics PAGE lacks
+  dashboard_check.py expr 'PROMQL'             the names in one expression
+
+The parser is small: it drops string literals, Grafana's variables, label
+matchers {...}, ranges [...] and grouping clauses (by, without, on,
+ignoring, group_left, group_right) with their label lists; what is left
+that looks like a name and is not a function (a name before "("), a
+keyword or an aggregation is a metric name.  label_values(METRIC, LABEL)
+in template variables names METRIC.
+"""
+import json
+import re
+import sys
+
+KEYWORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool",
+    "and", "or", "unless", "atan2", "inf", "nan",
+}
+AGGREGATIONS = {
+    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
+    "bottomk", "topk", "quantile",
+}
+NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def expressions(dash):
+    """Every PromQL expression of the dashboard, with where it is."""
+    out = []
+
+    def panels(ps):
+        for p in ps:
+            for t in p.get("targets", []):
+                if t.get("expr"):
+                    out.append(("panel %r %s" % (p.get("title"), t.get("refId")), t["expr"]))
+            panels(p.get("panels", []))
+
+    panels(dash.get("panels", []))
+    for v in dash.get("templating", {}).get("list", []):
+        if v.get("type") != "query":
+            continue
+        q = v.get("query")
+        q = q.get("query") if isinstance(q, dict) else q
+        if q:
+            out.append(("variable %r" % v.get("name"), q))
+    return out
+
+
+def strip(expr):
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', expr)
+    expr = re.sub(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*", "", expr)
+    expr = re.sub(r"\{[^}]*\}", " ", expr)
+    expr = re.sub(r"\[[^\]]*\]", " ", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
+    return expr
+
+
+def names(expr):
+    """The metric names in one expression (a Grafana query or PromQL)."""
+    found = []
+    m = re.match(r"\s*label_values\s*\((.*)\)\s*$", expr, re.S)
+    if m:
+        # label_values(LABEL) or label_values(METRIC, LABEL): only METRIC is a name.
+        args = strip(m.group(1)).rsplit(",", 1)
+        return names(args[0]) if len(args) == 2 else []
+    for m in re.finditer(r"query_result\s*\((.*)\)\s*$", expr, re.S):
+        return names(m.group(1))
+    s = strip(expr)
+    for m in NAME.finditer(s):
+        w = m.group(0)
+        rest = s[m.end():].lstrip()
+        if rest.startswith("("):
+            continue  # a function or an aggregation
+        if w.lower() in KEYWORDS or w in AGGREGATIONS:
+            continue
+        if s[:m.start()].rstrip().endswith(tuple("0123456789.")) and re.match(r"[eE]", w):
+            continue  # the exponent of a number
+        if re.match(r"\d", s[m.start() - 1:m.start()] or " "):
+            continue  # a unit of a duration, like 5m
+        found.append(w)
+    return found
+
+
+def page_names(text):
+    """The sample names on a Prometheus text page."""
+    out = set()
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = NAME.match(line)
+        if m:
+            out.add(m.group(0))
+    return out
+
+
+def rules(dash):
+    """A rules file with every panel query, Grafana's variables replaced."""
+    lines = ["groups:", "  - name: dashboard", "    rules:"]
+    for i, (where, e) in enumerate(expressions(dash)):
+        if where.startswith("variable"):
+            continue
+        e = e.replace("$__rate_interval", "1m").replace("$__interval", "1m").replace("$__range", "1h")
+        e = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", ".*", e)
+        lines.append("      - record: dashboard:query_%d" % i)
+        lines.append("        expr: %s" % json.dumps(e))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "expr":
+        print("\n".join(names(argv[2])))
+        return 0
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(argv[2]) as f:
+        dash = json.load(f)
+    if argv[1] == "names":
+        print("\n".join(sorted({n for _, e in expressions(dash) for n in names(e)})))
+    elif argv[1] == "exprs":
+        print("\n".join(e for _, e in expressions(dash)))
+    elif argv[1] == "rules":
+        sys.stdout.write(rules(dash))
+    elif argv[1] == "check" and len(argv) == 4:
+        with open(argv[3]) as f:
+            have = page_names(f.read())
+        bad = [(w, n) for w, e in expressions(dash) for n in names(e) if n not in have]
+        if not expressions(dash):
+            print("the dashboard has no queries", file=sys.stderr)
+            return 1
+        for w, n in bad:
+            print("%s: %s is not on the /metrics page" % (w, n), file=sys.stderr)
+        return 1 if bad else 0
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
