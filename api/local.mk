@@ -1,6 +1,9 @@
 # api/: shoalctl, the command-line client of the API (libcurl + jansson).
 # The server side of the API is built with shoald in daemon/local.mk.
 
+# The API's contract (tests/integration/test_contract checks it).
+EXTRA_DIST += api/openapi.yaml
+
 bin_PROGRAMS += api/shoalctl
 api_shoalctl_SOURCES = \
 	api/ctl.h \

@@ -41,6 +41,7 @@ daemon_libshoald_a_SOURCES = \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
 	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
 	daemon/backend/backend.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h \
+	daemon/backend/xen_cpu.h \
 	api/api.h api/api_internal.h api/server.c api/routes.c api/ui.c api/auth.c
 
 sbin_PROGRAMS += daemon/shoald

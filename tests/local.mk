@@ -102,3 +102,9 @@ EXTRA_DIST += tests/integration/test_dashboard.sh tests/integration/dashboard_ch
 # contrib/deploy/: the CI deploy scripts against a real shoald (jq).
 TESTS += tests/integration/test_deploy.sh
 EXTRA_DIST += tests/integration/test_deploy.sh
+
+# Packaging: make install into a DESTDIR (layout, systemd-analyze verify on
+# the installed unit, uninstall), the tarball's contents, and the man pages
+# (lint, and every option and command of the programs in them).
+TESTS += tests/integration/test_install.sh tests/integration/test_man.sh
+EXTRA_DIST += tests/integration/test_install.sh tests/integration/test_man.sh

@@ -350,18 +350,18 @@ tap_check "the built unit names the configured sbindir" grep -q "^ExecStart=/.*/
 if command -v systemd-analyze >/dev/null; then
 	sed -e "s|@sbindir@|$(cd "$top_builddir/daemon" && pwd)|g" -e 's|@sysconfdir@|/etc|g' \
 		-e 's|@docdir@|/usr/share/doc/shoal|g' "$UNIT_IN" >"$tmp/shoald.service"
-	systemd-analyze verify "$tmp/shoald.service" >"$tmp/verify.out" 2>&1
+	systemd-analyze verify --man=no "$tmp/shoald.service" >"$tmp/verify.out" 2>&1
 	tap_check "systemd-analyze verify accepts the unit" test $? -eq 0 -a ! -s "$tmp/verify.out"
 	[ -s "$tmp/verify.out" ] && tap_diag "$(cat "$tmp/verify.out")"
 else
 	tap_skip "systemd-analyze verify accepts the unit" "systemd-analyze is not installed"
 fi
-CONF=$top_srcdir/contrib/shoald.conf.example
+CONF=$top_builddir/contrib/shoald.conf
 missing=
 for o in $("$SHOALD" --help | sed -n 's/^  --\([a-z-]*\)  .*/\1/p'); do
 	grep -q "^#$o =" "$CONF" || missing="$missing $o"
 done
-tap_check "shoald.conf.example documents every option of shoald --help${missing:+ (missing:$missing)}" test -z "$missing"
+tap_check "shoald.conf documents every option of shoald --help${missing:+ (missing:$missing)}" test -z "$missing"
 sed 's/^#\([a-z-]* =\)/\1/' "$CONF" >"$tmp/shoald.conf"
 tap_check "and shoald --check takes its values" sh -c "\"$SHOALD\" --check --config=\"$tmp/shoald.conf\" >/dev/null"
 
