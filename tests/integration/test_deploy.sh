@@ -69,7 +69,7 @@ first=$(field web deploy_id)
 
 # ---- an update whose p99 stays over an impossible SLO ----
 spec slow.json "$GUESTS/idle.kvm" 1 v2
-tap_check "an update over an impossible SLO is rolled back: exit 1" script slow 1 deploy.sh -t 13 -n web "$tmp/slow.json"
+tap_check "an update over an impossible SLO is rolled back: exit 1" script slow 1 deploy.sh -t 15 -n web "$tmp/slow.json"
 tap_check "saying why" says slow "over its SLO of 1 us"
 tap_check "and that the previous version runs again" says slow "web rolled back to the previous version"
 tap_check "the old version runs: its spec is back" \
