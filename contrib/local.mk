@@ -8,6 +8,7 @@ CONTRIB_SUBST = $(SED) \
 	-e 's|@sbindir[@]|$(sbindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	-e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' \
+	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g' \
 	-e 's|@docdir[@]|$(docdir)|g'
 contrib/shoald.service: $(srcdir)/contrib/shoald.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) contrib && $(CONTRIB_SUBST) $(srcdir)/contrib/shoald.service.in > $@.tmp && mv $@.tmp $@
