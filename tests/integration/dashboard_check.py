@@ -7,7 +7,10 @@
                                                queries, for promtool check rules
   dashboard_check.py check DASHBOARD.json PAGE fails naming every metric the
                                                dashboard asks for that the
-                                               /metrics PAGE lacks
+                                               /metrics PAGE lacks, and every
+                                               label (or fixed label value)
+                                               a matcher asks of a metric
+                                               that the page lacks
   dashboard_check.py expr 'PROMQL'             the names in one expression
 
 The parser is small: it drops string literals, Grafana's variables, label
@@ -89,6 +92,82 @@ def names(expr):
     return found
 
 
+MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
+# Labels Prometheus adds to every series it scrapes.
+TARGET_LABELS = {"instance", "job"}
+
+
+def selectors(expr):
+    """(metric, [(label, op, value)]) for every NAME{...} in the expression."""
+    out = []
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        if c in "\"'`":
+            j = i + 1
+            while j < len(expr) and expr[j] != c:
+                j += 2 if expr[j] == "\\" else 1
+            i = j + 1
+            continue
+        m = NAME.match(expr, i)
+        if m and (i == 0 or not re.match(r"[A-Za-z0-9_:$]", expr[i - 1])):
+            j = m.end()
+            while j < len(expr) and expr[j] == " ":
+                j += 1
+            if j < len(expr) and expr[j] == "{":
+                k, body = j + 1, ""
+                while k < len(expr) and expr[k] != "}":
+                    if expr[k] == '"':
+                        e = k + 1
+                        while e < len(expr) and expr[e] != '"':
+                            e += 2 if expr[e] == "\\" else 1
+                        body += expr[k:e + 1]
+                        k = e + 1
+                    else:
+                        body += expr[k]
+                        k += 1
+                out.append((m.group(0), [x.groups() for x in MATCHER.finditer(body)]))
+                i = k + 1
+                continue
+            i = m.end()
+            continue
+        i += 1
+    return out
+
+
+def page_labels(text):
+    """{metric: {label: {values}}} of a Prometheus text page."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"([A-Za-z_:][A-Za-z0-9_:]*)(\{(.*)\})?\s", line)
+        if not m:
+            continue
+        labels = out.setdefault(m.group(1), {})
+        for lm in MATCHER.finditer(m.group(3) or ""):
+            labels.setdefault(lm.group(1), set()).add(lm.group(3))
+    return out
+
+
+def label_problems(expr, have):
+    """What the expression's label matchers ask of a metric that it lacks."""
+    bad = []
+    for metric, matchers in selectors(expr):
+        labels = have.get(metric)
+        if labels is None:
+            continue  # an unknown metric, reported as such
+        for label, op, value in matchers:
+            if label in TARGET_LABELS:
+                continue
+            if label not in labels:
+                bad.append("%s has no label %s" % (metric, label))
+            elif op == "=" and "$" not in value and value not in labels[label]:
+                bad.append("%s{%s} has no value \"%s\" (it has: %s)" % (
+                    metric, label, value, ", ".join(sorted(labels[label]))))
+    return bad
+
+
 def page_names(text):
     """The sample names on a Prometheus text page."""
     out = set()
@@ -131,13 +210,17 @@ def main(argv):
         sys.stdout.write(rules(dash))
     elif argv[1] == "check" and len(argv) == 4:
         with open(argv[3]) as f:
-            have = page_names(f.read())
-        bad = [(w, n) for w, e in expressions(dash) for n in names(e) if n not in have]
+            text = f.read()
+        have = page_names(text)
+        labels = page_labels(text)
+        bad = [(w, "%s is not on the /metrics page" % n) for w, e in expressions(dash) for n in names(e)
+               if n not in have]
+        bad += [(w, p) for w, e in expressions(dash) for p in label_problems(e, labels)]
         if not expressions(dash):
             print("the dashboard has no queries", file=sys.stderr)
             return 1
         for w, n in bad:
-            print("%s: %s is not on the /metrics page" % (w, n), file=sys.stderr)
+            print("%s: %s" % (w, n), file=sys.stderr)
         return 1 if bad else 0
     else:
         print(__doc__, file=sys.stderr)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # contrib/grafana/shoal.json and contrib/prometheus/shoal.yml: every metric
 # the dashboard's queries name is one that a real shoald with a real guest
-# exports, a dashboard with a wrong name fails the check, every query parses
+# exports, with the labels (and fixed label values) its matchers ask for;
+# a dashboard with a wrong name, label or value fails the check, every query parses
 # (promtool check rules), and the scrape configuration is valid (promtool
 # check config), in both its forms.
 . "$top_srcdir/tests/tap.sh"
@@ -72,6 +73,14 @@ tap_check "naming the metric and the panel" \
 sed 's/shoal_guest_probe_rtt_seconds_bucket/shoal_guest_probe_rtt_bucket/' "$DASH" >"$tmp/bad2.json"
 tap_check "and a wrong histogram inside histogram_quantile(rate(...))" \
 	sh -c "! $CHECK check '$tmp/bad2.json' '$tmp/metrics.txt' 2>/dev/null"
+sed 's/p99_seconds{window=\\"10s\\"/p99_seconds{window=\\"10\\"/' "$DASH" >"$tmp/bad4.json"
+$CHECK check "$tmp/bad4.json" "$tmp/metrics.txt" 2>"$tmp/bad4.err"
+tap_check "a label value the metric never has fails the check" test $? -eq 1
+tap_check "naming the value and the ones there are" \
+	grep -qF 'shoal_guest_probe_rtt_p99_seconds{window} has no value "10" (it has: 10s, 60s)' "$tmp/bad4.err"
+sed 's/p99_seconds{window=/p99_seconds{windw=/' "$DASH" >"$tmp/bad5.json"
+$CHECK check "$tmp/bad5.json" "$tmp/metrics.txt" 2>"$tmp/bad5.err"
+tap_check "and so does a label the metric lacks" grep -qF 'shoal_guest_probe_rtt_p99_seconds has no label windw' "$tmp/bad5.err"
 
 # ---- the dashboard as Grafana reads it ----
 python3 - "$DASH" >"$tmp/shape.out" 2>&1 <<'PY'
