@@ -15,8 +15,11 @@ trap 'exit 1' INT TERM
 dest=$tmp/dest
 B=$(cd "$top_builddir" && pwd)
 
+# The makes below are the test's own, not part of the make that runs it
+# (under make distcheck that one is several levels deep).
+unset MAKEFLAGS MFLAGS MAKELEVEL
 # dir VAR: a make variable of the build, expanded (prefix, sbindir, ...).
-dir() { printf 'print-dir:\n\t@echo $(%s)\n' "$1" | make -s -C "$B" -f Makefile -f - print-dir; }
+dir() { printf 'print-dir:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory -C "$B" -f Makefile -f - print-dir; }
 sbindir=$(dir sbindir) bindir=$(dir bindir) pkglibexecdir=$(dir pkglibexecdir) pkgdatadir=$(dir pkgdatadir)
 sysconfdir=$(dir sysconfdir) mandir=$(dir mandir) docdir=$(dir docdir) unitdir=$(dir systemdsystemunitdir)
 compdir=$(dir bashcompletiondir) prefix=$(dir prefix)
@@ -73,15 +76,26 @@ if command -v systemd-analyze >/dev/null && [ -d /usr/lib/systemd/system ]; then
 	root=$tmp/root
 	mkdir -p "$root/usr/lib/systemd"
 	cp -a "$dest/." "$root/" && cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
-	MANPATH=$root$mandir systemd-analyze verify --root="$root" "$unitdir/shoald.service" >"$tmp/verify.out" 2>&1
+	# systemd finds units under a root only in its own directories; a
+	# unitdir elsewhere (make distcheck's prefix) is verified from /etc.
+	unit=$unitdir/shoald.service
+	case $unitdir in
+	/lib/systemd/system | /usr/lib/systemd/system | /usr/local/lib/systemd/system | /etc/systemd/system) ;;
+	*)
+		mkdir -p "$root/etc/systemd/system" && cp "$root$unit" "$root/etc/systemd/system/"
+		unit=/etc/systemd/system/shoald.service
+		tap_diag "$unitdir is not one of systemd's directories: verifying a copy in $unit"
+		;;
+	esac
+	MANPATH=$root$mandir systemd-analyze verify --root="$root" "$unit" >"$tmp/verify.out" 2>&1
 	rc=$?
 	tap_check "systemd-analyze verify accepts the installed unit" test "$rc" -eq 0 -a ! -s "$tmp/verify.out"
 	[ -s "$tmp/verify.out" ] && tap_diag "$(cat "$tmp/verify.out")"
-	sed -i 's/^Type=notify/Type=notfy/' "$root$unitdir/shoald.service"
-	MANPATH=$root$mandir systemd-analyze verify --root="$root" "$unitdir/shoald.service" >"$tmp/verify-bad.out" 2>&1
+	sed -i 's/^Type=notify/Type=notfy/' "$root$unit"
+	MANPATH=$root$mandir systemd-analyze verify --root="$root" "$unit" >"$tmp/verify-bad.out" 2>&1
 	tap_check "and says so for a unit with a bad line" grep -q "notfy" "$tmp/verify-bad.out"
 	rm "$root$mandir/man8/shoald.8"
-	MANPATH=$root$mandir systemd-analyze verify --root="$root" "$unitdir/shoald.service" >"$tmp/verify-man.out" 2>&1
+	MANPATH=$root$mandir systemd-analyze verify --root="$root" "$unit" >"$tmp/verify-man.out" 2>&1
 	tap_check "and for a unit whose man page is missing" grep -q "man shoald(8)" "$tmp/verify-man.out"
 else
 	tap_skip "systemd-analyze verify on the installed unit" "systemd-analyze is not installed (Debian: systemd)"
