@@ -50,7 +50,7 @@ uninstall-local:
 	elif test -e '$(DESTDIR)$(shoalconfdir)/shoald.conf'; then \
 		echo "  KEEP     $(DESTDIR)$(shoalconfdir)/shoald.conf (changed by the admin)"; \
 	fi
-	-rmdir '$(DESTDIR)$(shoalconfdir)' 2>/dev/null
+	@rmdir '$(DESTDIR)$(shoalconfdir)' 2>/dev/null || :
 
 dist_examples_SCRIPTS = contrib/examples/deploy-fleet.sh
 

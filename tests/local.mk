@@ -93,6 +93,13 @@ EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract
 TESTS += tests/ui/test_ui.sh
 EXTRA_DIST += tests/ui/test_ui.sh tests/ui/test_ui.js tests/ui/package.json tests/ui/package-lock.json
 CLEANFILES += tests/ui/dashboard.png
+# What test_ui.sh installs from npm into the build tree (only out of tree:
+# in a build in the source tree package.json is the source).
+distclean-local: distclean-ui
+distclean-ui:
+	test '$(abs_srcdir)' = '$(abs_builddir)' || \
+		rm -rf tests/ui/node_modules tests/ui/package.json tests/ui/package-lock.json tests/ui/npm.log
+.PHONY: distclean-ui
 
 # contrib/: the Grafana dashboard's queries against a real shoald's
 # /metrics, and the Prometheus scrape configuration (promtool).
