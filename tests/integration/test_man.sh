@@ -87,5 +87,5 @@ tap_check "and every exit code ($(echo $codes))${m:+ (missing:$m)}" test -z "$m"
 # The check catches a page that drifted: a corpus with one option dropped.
 grep -v '^\*probe-hz\* = ' "$DOC/shoald.conf.5.scd" >"$tmp/drifted.scd"
 m=$(missing_in "$tmp/drifted.scd" '*' '* = ' $opts)
-tap_check "a page without probe-hz is caught" test "$m" = " probe-hz"
+tap_check "a page without probe-hz is caught" sh -c "echo '$m' | grep -qw probe-hz"
 tap_done
