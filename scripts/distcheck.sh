@@ -38,6 +38,11 @@ echo "distcheck: a Debian-style install (--prefix=/usr --sysconfdir=/etc):"
 mkdir -p "$deb/root/usr/lib/systemd"
 cp -a "$deb/dest/." "$deb/root/" && cp -a /usr/lib/systemd/system "$deb/root/usr/lib/systemd/"
 unit=$(cd "$deb/dest" && find . -name shoald.service | sed 's|^\.||')
+# The host's own programs the unit runs (ExecReload=/bin/kill ...).
+for p in $(sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\(\/[^ ]*\).*/\1/p' "$deb/root$unit"); do
+	case $p in /usr/sbin/shoald) continue ;; esac
+	[ -e "$deb/root$p" ] || [ ! -x "$p" ] || { mkdir -p "$deb/root${p%/*}" && cp "$p" "$deb/root$p"; }
+done
 echo "distcheck: systemd-analyze verify --root=DESTDIR $unit:"
 verify=$(MANPATH=$deb/root/usr/share/man systemd-analyze verify --root="$deb/root" "$unit" 2>&1) || true
 if [ -n "$verify" ]; then
