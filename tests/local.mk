@@ -105,6 +105,10 @@ distclean-ui:
 # /metrics, and the Prometheus scrape configuration (promtool).
 TESTS += tests/integration/test_dashboard.sh
 EXTRA_DIST += tests/integration/test_dashboard.sh tests/integration/dashboard_check.py tests/lib/shoald.sh
+# A real Prometheus scrapes a real shoald through the scrape configuration's
+# TLS job, and every query of the dashboard runs on what it scraped.
+TESTS += tests/integration/test_prometheus.sh
+EXTRA_DIST += tests/integration/test_prometheus.sh
 
 # contrib/deploy/: the CI deploy scripts against a real shoald (jq).
 TESTS += tests/integration/test_deploy.sh

@@ -180,14 +180,20 @@ def page_names(text):
     return out
 
 
+def concrete(e):
+    """A panel query as Prometheus takes it: Grafana's variables replaced
+    by what "All" and a 1 minute rate interval give."""
+    e = e.replace("$__rate_interval", "1m").replace("$__interval", "1m").replace("$__range", "1h")
+    return re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", ".*", e)
+
+
 def rules(dash):
     """A rules file with every panel query, Grafana's variables replaced."""
     lines = ["groups:", "  - name: dashboard", "    rules:"]
     for i, (where, e) in enumerate(expressions(dash)):
         if where.startswith("variable"):
             continue
-        e = e.replace("$__rate_interval", "1m").replace("$__interval", "1m").replace("$__range", "1h")
-        e = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", ".*", e)
+        e = concrete(e)
         lines.append("      - record: dashboard:query_%d" % i)
         lines.append("        expr: %s" % json.dumps(e))
     return "\n".join(lines) + "\n"
