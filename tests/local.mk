@@ -119,3 +119,12 @@ EXTRA_DIST += tests/integration/test_deploy.sh
 # (lint, and every option and command of the programs in them).
 TESTS += tests/integration/test_install.sh tests/integration/test_man.sh
 EXTRA_DIST += tests/integration/test_install.sh tests/integration/test_man.sh
+
+# Xen: a hand probe of a guest's event channel from Dom0 (used in Xen in QEMU).
+if HAVE_XEN
+noinst_PROGRAMS += tests/xen/evtchn-ping
+tests_xen_evtchn_ping_SOURCES = tests/xen/evtchn-ping.c
+tests_xen_evtchn_ping_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS)
+tests_xen_evtchn_ping_LDADD = $(XEN_LIBS)
+endif
+EXTRA_DIST += tests/xen/evtchn-ping.c

@@ -1,0 +1,236 @@
+/*
+ * evtchn-ping: the shoal probe from Dom0, by hand.  Reads a guest's
+ * data/shoal/probe-port from xenstore, binds it with libxenevtchn and
+ * sends probes one at a time, each answered by the guest runtime's event
+ * dispatch with a notify back; prints the round trips' quantiles.
+ *
+ *   evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w WAIT_S] DOMID|NAME
+ *
+ * -w waits up to WAIT_S seconds for the probe-port key to appear (and
+ * says how long it took).  Exit status: 0 all probes answered, 1 some
+ * missed, 2 could not probe at all.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenevtchn.h>
+#include <xenstore.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A domain id, or the id of the domain whose /local/domain/N/name is arg. */
+static int find_domid(struct xs_handle *xs, const char *arg, unsigned *domid)
+{
+	unsigned long v;
+	char **ents, path[64];
+	unsigned n, i;
+
+	if (parse_uint(arg, 0x7fef, &v) == 0) {
+		*domid = (unsigned)v;
+		return 0;
+	}
+	ents = xs_directory(xs, XBT_NULL, "/local/domain", &n);
+	if (!ents)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned len;
+		char *name;
+
+		snprintf(path, sizeof(path), "/local/domain/%s/name", ents[i]);
+		name = xs_read(xs, XBT_NULL, path, &len);
+		if (name && !strcmp(name, arg) && parse_uint(ents[i], 0x7fef, &v) == 0) {
+			free(name);
+			free(ents);
+			*domid = (unsigned)v;
+			return 0;
+		}
+		free(name);
+	}
+	free(ents);
+	return -1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double q_us(const uint64_t *v, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+
+	return (double)v[i] / 1000.0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w WAIT_S] DOMID|NAME\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long count = 100, interval_ms = 10, timeout_ms = 500, wait_s = 0, v;
+	struct xs_handle *xs = NULL;
+	xenevtchn_handle *xce = NULL;
+	xenevtchn_port_or_error_t local = -1;
+	unsigned domid, len;
+	uint64_t *rtt = NULL, t0;
+	size_t answered = 0, missed = 0, late = 0, i;
+	char path[96], *val = NULL;
+	int opt, fd, rc = 2;
+
+	while ((opt = getopt(argc, argv, "n:i:t:w:")) != -1) {
+		unsigned long *dst = opt == 'n' ? &count : opt == 'i' ? &interval_ms : opt == 't' ? &timeout_ms
+		                     : opt == 'w' ? &wait_s : NULL;
+
+		if (!dst || parse_uint(optarg, 1000000, dst) < 0) {
+			if (dst)
+				fprintf(stderr, "evtchn-ping: -%c wants a number up to 1000000, not '%s'\n", opt, optarg);
+			usage();
+		}
+	}
+	if (optind != argc - 1 || count == 0 || timeout_ms == 0)
+		usage();
+
+	xs = xs_open(0);
+	if (!xs) {
+		fprintf(stderr, "evtchn-ping: cannot open xenstore: %s\n", strerror(errno));
+		goto out;
+	}
+	if (find_domid(xs, argv[optind], &domid) < 0) {
+		fprintf(stderr, "evtchn-ping: no domain %s\n", argv[optind]);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/local/domain/%u/data/shoal/probe-port", domid);
+	t0 = now_ns();
+	for (;;) {
+		val = xs_read(xs, XBT_NULL, path, &len);
+		if (val || now_ns() - t0 >= wait_s * 1000000000ull)
+			break;
+		usleep(2000);
+	}
+	if (!val) {
+		fprintf(stderr, "evtchn-ping: domain %u has no %s\n", domid, path);
+		goto out;
+	}
+	if (parse_uint(val, 131071, &v) < 0 || v == 0) {
+		fprintf(stderr, "evtchn-ping: domain %u's probe-port is not a port number: '%.32s'\n", domid, val);
+		goto out;
+	}
+	if (wait_s)
+		printf("probe-port %lu seen after %.1f ms\n", v, (double)(now_ns() - t0) / 1e6);
+
+	xce = xenevtchn_open(NULL, 0);
+	if (!xce) {
+		fprintf(stderr, "evtchn-ping: cannot open /dev/xen/evtchn: %s\n", strerror(errno));
+		goto out;
+	}
+	local = xenevtchn_bind_interdomain(xce, domid, (evtchn_port_t)v);
+	if (local < 0) {
+		fprintf(stderr, "evtchn-ping: cannot bind domain %u's port %lu: %s\n", domid, v, strerror(errno));
+		goto out;
+	}
+	fd = xenevtchn_fd(xce);
+	rtt = calloc(count, sizeof(*rtt));
+	if (!rtt)
+		goto out;
+
+	for (i = 0; i < count; i++) {
+		uint64_t start = now_ns(), deadline = start + timeout_ms * 1000000ull;
+		int got = 0;
+
+		xenevtchn_notify(xce, (evtchn_port_t)local);
+		for (;;) {
+			struct pollfd pfd = { fd, POLLIN, 0 };
+			uint64_t t = now_ns();
+			int r;
+
+			if (t >= deadline)
+				break;
+			r = poll(&pfd, 1, (int)((deadline - t + 999999) / 1000000));
+			if (r > 0) {
+				xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
+
+				if (p >= 0)
+					xenevtchn_unmask(xce, (evtchn_port_t)p);
+				if (p == local) {
+					got = 1;
+					break;
+				}
+			} else if (r < 0 && errno != EINTR) {
+				break;
+			}
+		}
+		if (got) {
+			rtt[answered++] = now_ns() - start;
+		} else {
+			missed++;
+			/* An answer that comes after the timeout belongs to this probe, not the next. */
+			late++;
+		}
+		if (interval_ms)
+			usleep((useconds_t)(interval_ms * 1000));
+		if (late) {
+			struct pollfd pfd = { fd, POLLIN, 0 };
+
+			while (poll(&pfd, 1, 0) > 0) {
+				xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
+
+				if (p < 0)
+					break;
+				xenevtchn_unmask(xce, (evtchn_port_t)p);
+			}
+			late = 0;
+		}
+	}
+
+	printf("domain %u port %lu: %zu probes, %zu answered, %zu missed (timeout %lu ms)\n", domid, v,
+	       (size_t)count, answered, missed, timeout_ms);
+	if (answered) {
+		qsort(rtt, answered, sizeof(*rtt), cmp_u64);
+		printf("rtt_us min %.1f p50 %.1f p99 %.1f max %.1f\n", (double)rtt[0] / 1000.0,
+		       q_us(rtt, answered, 0.50), q_us(rtt, answered, 0.99), (double)rtt[answered - 1] / 1000.0);
+	}
+	rc = missed ? 1 : 0;
+out:
+	free(rtt);
+	free(val);
+	if (xce) {
+		if (local >= 0)
+			xenevtchn_unbind(xce, (evtchn_port_t)local);
+		xenevtchn_close(xce);
+	}
+	if (xs)
+		xs_close(xs);
+	return rc;
+}
