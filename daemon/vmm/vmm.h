@@ -20,6 +20,8 @@
 #define VMM_ELF_MAX_PHDRS  16
 #define VMM_ELF_MAX_BYTES  (256ull << 20) /* images larger than this are refused */
 #define VMM_STACK_DEFAULT  (256ull << 10)
+/* What a Xen guest leaves above its image for the domain builder and its heap. */
+#define VMM_XEN_BOOT_RESERVE (1ull << 20)
 
 struct vmm_elf_seg {
 	uint64_t gpa;
@@ -43,7 +45,10 @@ struct vmm_elf {
 
 /*
  * Check that img[0, len) is a shoal guest for `platform` that fits in
- * mem_bytes of guest memory, and describe how to load it.  Returns 0, or
+ * mem_bytes of guest memory, and describe how to load it.  For the Xen
+ * platforms it also checks Xen's own notes (the PV entry and hypercall
+ * page, the PVH entry); entry is then the one Xen will use, and the
+ * stack and heap fields describe only what the image leaves free.  Returns 0, or
  * -1 with a sentence naming the problem in err (never past errlen).
  * Reads nothing outside img.
  */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -211,11 +212,241 @@ static void refuses_every_truncation(void **state)
 		assert_non_null(check(&im, len));
 }
 
+/* ---- The Xen platforms ------------------------------------------------ */
+
+/* A Xen guest: the shoal note and Xen's, and one text segment holding the hypercall page. */
+struct xnote {
+	uint32_t namesz, descsz, type;
+	char name[4];
+	union {
+		uint64_t num;
+		char str[8];
+	} desc;
+} __attribute__((packed, aligned(4))); /* notes are 4-byte aligned, packed back to back */
+
+struct ximage {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[2];
+	struct {
+		uint32_t namesz, descsz, type;
+		char name[8];
+		struct shoal_note_abi abi;
+	} shoal;
+	struct xnote version, loader, entry, hcpage, virt_base, phys32;
+	uint8_t text[64];
+};
+
+#define XEN_TEXT_PV  0x0ull
+#define XEN_TEXT_PVH 0x100000ull
+#define XN_IGNORED   7 /* GUEST_VERSION: a note the checker skips */
+
+static void xnote_num(struct xnote *n, uint32_t type, uint64_t v)
+{
+	n->namesz = 4;
+	n->descsz = 8;
+	n->type = type;
+	memcpy(n->name, "Xen", 4);
+	n->desc.num = v;
+}
+
+static void xnote_str(struct xnote *n, uint32_t type, const char *v)
+{
+	n->namesz = 4;
+	n->descsz = 8;
+	n->type = type;
+	memcpy(n->name, "Xen", 4);
+	memset(n->desc.str, 0, 8);
+	memcpy(n->desc.str, v, strlen(v) < 7 ? strlen(v) : 7);
+}
+
+static void make_ximage(struct ximage *im, uint32_t platform)
+{
+	uint64_t text = platform == SHOAL_PLATFORM_XEN_PVH ? XEN_TEXT_PVH : XEN_TEXT_PV;
+
+	memset(im, 0, sizeof(*im));
+	memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
+	im->eh.e_ident[EI_CLASS] = ELFCLASS64;
+	im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	im->eh.e_ident[EI_VERSION] = EV_CURRENT;
+	im->eh.e_type = ET_EXEC;
+	im->eh.e_machine = EM_X86_64;
+	im->eh.e_version = EV_CURRENT;
+	im->eh.e_entry = text + 0x2000;
+	im->eh.e_phoff = offsetof(struct ximage, ph);
+	im->eh.e_ehsize = sizeof(Elf64_Ehdr);
+	im->eh.e_phentsize = sizeof(Elf64_Phdr);
+	im->eh.e_phnum = 2;
+	im->ph[0].p_type = PT_LOAD;
+	im->ph[0].p_flags = PF_R | PF_X;
+	im->ph[0].p_offset = offsetof(struct ximage, text);
+	im->ph[0].p_vaddr = im->ph[0].p_paddr = text;
+	im->ph[0].p_filesz = sizeof(im->text);
+	im->ph[0].p_memsz = 0x3000;
+	im->ph[1].p_type = PT_NOTE;
+	im->ph[1].p_offset = offsetof(struct ximage, shoal);
+	im->ph[1].p_filesz = offsetof(struct ximage, text) - offsetof(struct ximage, shoal);
+	im->shoal.namesz = 6;
+	im->shoal.descsz = sizeof(struct shoal_note_abi);
+	im->shoal.type = SHOAL_NOTE_TYPE_ABI;
+	memcpy(im->shoal.name, "Shoal", 6);
+	im->shoal.abi.abi_version = SHOAL_ABI_VERSION;
+	im->shoal.abi.platform = platform;
+	xnote_str(&im->version, 5, "xen-3.0");
+	if (platform == SHOAL_PLATFORM_XEN_PV) {
+		xnote_str(&im->loader, 8, "generic");
+		xnote_num(&im->entry, 1, text + 0x2000);
+		xnote_num(&im->hcpage, 2, text + 0x1000);
+		xnote_num(&im->virt_base, 3, 0);
+		xnote_num(&im->phys32, XN_IGNORED, 0);
+	} else {
+		xnote_str(&im->loader, XN_IGNORED, "");
+		xnote_num(&im->entry, XN_IGNORED, 0);
+		xnote_num(&im->hcpage, XN_IGNORED, 0);
+		xnote_num(&im->virt_base, XN_IGNORED, 0);
+		xnote_num(&im->phys32, 18, text);
+	}
+}
+
+struct xen_case {
+	const char *what;
+	uint32_t built_for; /* the image's platform */
+	uint32_t check_as;  /* the platform it is checked for */
+	uint64_t mem;
+	void (*mutate)(struct ximage *im);
+	const char *expect;  /* substring of the error; NULL: accepted */
+	uint64_t entry;      /* when accepted: the entry Xen uses */
+};
+
+static void x_none(struct ximage *im) { (void)im; }
+static void x_no_xen_notes(struct ximage *im)
+{
+	im->version.name[0] = im->loader.name[0] = im->entry.name[0] = 'Y';
+	im->hcpage.name[0] = im->virt_base.name[0] = im->phys32.name[0] = 'Y';
+}
+static void x_version(struct ximage *im) { xnote_str(&im->version, 5, "xen-2.0"); }
+static void x_no_version(struct ximage *im) { im->version.type = XN_IGNORED; }
+static void x_loader(struct ximage *im) { xnote_str(&im->loader, 8, "linux"); }
+static void x_no_loader(struct ximage *im) { im->loader.type = XN_IGNORED; }
+static void x_virt_base(struct ximage *im) { im->virt_base.desc.num = 0xffffffff80000000ull; }
+static void x_no_hcpage(struct ximage *im) { im->hcpage.type = XN_IGNORED; }
+static void x_hcpage_odd(struct ximage *im) { im->hcpage.desc.num += 8; }
+static void x_hcpage_out(struct ximage *im) { im->hcpage.desc.num = 0x10000; }
+static void x_hcpage_short(struct ximage *im)
+{
+	im->ph[0].p_memsz = 0x1800;
+	im->eh.e_entry = im->entry.desc.num = 0x10;
+}
+static void x_entry_out(struct ximage *im) { im->entry.desc.num = 0x50000; }
+static void x_entry_bad_size(struct ximage *im) { im->entry.descsz = 3; }
+static void x_version_unterminated(struct ximage *im) { memset(im->version.desc.str, 'x', 8); }
+static void x_no_phys32(struct ximage *im) { im->phys32.type = XN_IGNORED; }
+static void x_phys32_out(struct ximage *im) { im->phys32.desc.num = 0x90000; }
+static void x_phys32_high(struct ximage *im) { im->phys32.desc.num = 0x100000100000ull; }
+static void x_e_entry_junk(struct ximage *im) { im->eh.e_entry = 0xdead0000; }
+static void x_below_1mib(struct ximage *im) { (void)im; }
+static void x_big(struct ximage *im) { im->ph[0].p_memsz = MEM - 0x80000; }
+
+#define PV  SHOAL_PLATFORM_XEN_PV
+#define PVH SHOAL_PLATFORM_XEN_PVH
+#define KVM SHOAL_PLATFORM_KVM
+
+static const struct xen_case xen_cases[] = {
+	{ "a good xen-pv image", PV, PV, MEM, x_none, NULL, 0x2000 },
+	{ "a good xen-pvh image", PVH, PVH, MEM, x_none, NULL, XEN_TEXT_PVH },
+	{ "xen-pvh with e_entry outside (PHYS32_ENTRY counts)", PVH, PVH, MEM, x_e_entry_junk, NULL, XEN_TEXT_PVH },
+	{ "xen-pv linked at 0 (below 1 MiB)", PV, PV, MEM, x_below_1mib, NULL, 0x2000 },
+	{ "xen-pv image as kvm", PV, KVM, MEM, x_none, "below 0x100000", 0 },
+	{ "xen-pvh image as kvm", PVH, KVM, MEM, x_none, "built for the xen-pvh platform, not kvm", 0 },
+	{ "xen-pvh image as xen-pv", PVH, PV, MEM, x_none, "built for the xen-pvh platform, not xen-pv", 0 },
+	{ "xen-pv image as xen-pvh", PV, PVH, MEM, x_none, "built for the xen-pv platform, not xen-pvh", 0 },
+	{ "no Xen notes", PV, PV, MEM, x_no_xen_notes, "no Xen ELF notes", 0 },
+	{ "no Xen notes (pvh)", PVH, PVH, MEM, x_no_xen_notes, "no Xen ELF notes", 0 },
+	{ "wrong XEN_VERSION", PV, PV, MEM, x_version, "XEN_VERSION is \"xen-2.0\"", 0 },
+	{ "no XEN_VERSION", PV, PV, MEM, x_no_version, "XEN_VERSION is missing", 0 },
+	{ "unterminated XEN_VERSION", PV, PV, MEM, x_version_unterminated, "malformed Xen note of type 5", 0 },
+	{ "LOADER linux", PV, PV, MEM, x_loader, "LOADER is \"linux\"", 0 },
+	{ "no LOADER", PV, PV, MEM, x_no_loader, "LOADER is missing", 0 },
+	{ "VIRT_BASE not 0", PV, PV, MEM, x_virt_base, "VIRT_BASE is 0xffffffff80000000", 0 },
+	{ "no HYPERCALL_PAGE", PV, PV, MEM, x_no_hcpage, "no HYPERCALL_PAGE", 0 },
+	{ "hypercall page misaligned", PV, PV, MEM, x_hcpage_odd, "hypercall page 0x1008", 0 },
+	{ "hypercall page outside", PV, PV, MEM, x_hcpage_out, "hypercall page 0x10000", 0 },
+	{ "hypercall page past its segment", PV, PV, MEM, x_hcpage_short, "hypercall page 0x1000 is not", 0 },
+	{ "ENTRY note outside", PV, PV, MEM, x_entry_out, "ENTRY note 0x50000", 0 },
+	{ "ENTRY note of 3 bytes", PV, PV, MEM, x_entry_bad_size, "malformed Xen note of type 1 (3 bytes)", 0 },
+	{ "no PHYS32_ENTRY", PVH, PVH, MEM, x_no_phys32, "no PHYS32_ENTRY", 0 },
+	{ "PHYS32_ENTRY outside", PVH, PVH, MEM, x_phys32_out, "PVH entry point 0x90000", 0 },
+	{ "PHYS32_ENTRY above 4 GiB", PVH, PVH, MEM, x_phys32_high, "PVH entry point 0x100000100000", 0 },
+	{ "xen-pv too big for its memory", PV, PV, MEM, x_big, "give the guest more memory", 0 },
+	{ "xen-pv in 1 MiB", PV, PV, 1ull << 20, x_none, "Xen needs 1024 KiB above the image", 0 },
+};
+
+static void xen_image_case(void **state)
+{
+	const struct xen_case *c = *state;
+	struct ximage im;
+	struct vmm_elf elf;
+	char err[512];
+	int r;
+
+	make_ximage(&im, c->built_for);
+	c->mutate(&im);
+	r = vmm_elf_check((const uint8_t *)&im, sizeof(im), c->mem, c->check_as, &elf, err, sizeof(err));
+	if (!c->expect) {
+		if (r != 0)
+			fail_msg("%s: refused: %s", c->what, err);
+		assert_int_equal(elf.entry, c->entry);
+		assert_int_equal(elf.platform, c->built_for);
+		return;
+	}
+	if (r == 0)
+		fail_msg("%s: accepted", c->what);
+	if (!strstr(err, c->expect))
+		fail_msg("%s: error \"%s\" does not say \"%s\"", c->what, err, c->expect);
+}
+
+/* The built example guests, each checked for every platform: only its own accepts it. */
+static void real_images(void **state)
+{
+	static const struct {
+		const char *suffix;
+		uint32_t platform;
+	} plats[] = { { "kvm", KVM }, { "xen-pv", PV }, { "xen-pvh", PVH } };
+	const char *top = getenv("top_builddir");
+	unsigned i, j;
+
+	(void)state;
+	if (!top)
+		skip();
+	for (i = 0; i < 3; i++) {
+		static uint8_t buf[4 << 20];
+		char path[4096], err[512];
+		struct vmm_elf elf;
+		size_t len;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/unikernel-rt/examples/hello.%s", top, plats[i].suffix);
+		f = fopen(path, "rb");
+		if (!f)
+			fail_msg("cannot open %s", path);
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		for (j = 0; j < 3; j++) {
+			int r = vmm_elf_check(buf, len, MEM, plats[j].platform, &elf, err, sizeof(err));
+
+			if (i == j && r != 0)
+				fail_msg("hello.%s refused for %s: %s", plats[i].suffix, plats[j].suffix, err);
+			if (i != j && r == 0)
+				fail_msg("hello.%s accepted for %s", plats[i].suffix, plats[j].suffix);
+		}
+	}
+}
+
 int main(void)
 {
 	enum { NBAD = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-	struct CMUnitTest tests[NBAD + 2];
-	char names[NBAD][64];
+	enum { NXEN = sizeof(xen_cases) / sizeof(xen_cases[0]) };
+	struct CMUnitTest tests[NBAD + NXEN + 3];
+	char names[NBAD][64], xnames[NXEN][96];
 	size_t i, n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(accepts_good_image);
@@ -225,5 +456,12 @@ int main(void)
 		tests[n++].name = names[i];
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(refuses_every_truncation);
+	for (i = 0; i < NXEN; i++) {
+		snprintf(xnames[i], sizeof(xnames[i]), "%s %s", xen_cases[i].expect ? "refuses" : "accepts",
+		         xen_cases[i].what);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(xen_image_case, (void *)&xen_cases[i]);
+		tests[n++].name = xnames[i];
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_images);
 	return _cmocka_run_group_tests("vmm_elf", tests, n, NULL, NULL);
 }
