@@ -195,14 +195,19 @@ int main(int argc, char **argv)
 			rtt[answered++] = now_ns() - start;
 		} else {
 			missed++;
-			/* An answer that comes after the timeout belongs to this probe, not the next. */
-			late++;
+			late = 1;
 		}
 		if (interval_ms)
 			usleep((useconds_t)(interval_ms * 1000));
+		/*
+		 * An event carries no payload: an answer that comes after its
+		 * timeout would pass for the next probe's.  So after a miss,
+		 * wait one more timeout and throw away what arrived.
+		 */
 		if (late) {
 			struct pollfd pfd = { fd, POLLIN, 0 };
 
+			usleep((useconds_t)(timeout_ms * 1000));
 			while (poll(&pfd, 1, 0) > 0) {
 				xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
 

@@ -68,6 +68,11 @@ uint64_t rt_probes_answered(void)
 	return *(volatile uint64_t *)plat_probe_counter();
 }
 
+unsigned rt_evtchn_probe_port(void)
+{
+	return plat_probe_port();
+}
+
 static int any_pending(void)
 {
 	volatile uint64_t *pending = plat_evtchn_pending();

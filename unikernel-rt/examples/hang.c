@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 		rt_block(until);
 		rt_evtchn_dispatch();
 	}
-	rt_evtchn_mask(1);
+	rt_evtchn_mask(rt_evtchn_probe_port());
 	rt_printf("hang: %s stopped answering probes\n", rt_guest_name());
 	for (;;)
 		rt_block(RT_FOREVER);

@@ -7,6 +7,6 @@
 int main(int argc, char **argv)
 {
 	rt_printf("idle: %s up, probe %s\n", rt_guest_name(),
-	          rt_evtchn_is_bound(1) ? "wired" : "not wired");
+	          rt_evtchn_probe_port() ? "wired" : "not wired");
 	rt_run();
 }

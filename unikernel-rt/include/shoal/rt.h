@@ -80,6 +80,11 @@ unsigned rt_evtchn_dispatch(void);
 __attribute__((noreturn)) void rt_run(void);
 /* Probes answered so far (by the upcall and by dispatch). */
 uint64_t rt_probes_answered(void);
+/*
+ * The daemon's probe port, 0 when there is none: SHOAL_PORT_PROBE on
+ * KVM; on Xen the port the runtime allocated for Dom0 at boot.
+ */
+unsigned rt_evtchn_probe_port(void);
 
 /* ---- Memory --------------------------------------------------------- */
 

@@ -79,9 +79,98 @@ static int mapped(uint64_t va)
 }
 
 /*
- * The heap is what Xen mapped past its bootstrap area: at least 512 KiB,
- * up to the next 4 MiB boundary.  Found by walking the page tables once,
- * on the first allocation.
+ * Map [va, end) (pseudo-physical == virtual) 2 MiB at a time, inside the
+ * first GiB, whose L2 table Xen's bootstrap tables already have.  A
+ * missing L1 table is made from the page at *steal (mapped and free,
+ * below limit; *steal moves up past it), filled while writable, remapped read-only and
+ * hooked into the L2 table; entries missing from an existing L1 table
+ * are set with one batched mmu_update.  Returns where mapping stopped.
+ */
+#define GIB (1ull << 30)
+#define MMU_NORMAL_PT_UPDATE 0
+#define PTE_FLAGS (PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY)
+
+struct mmu_update {
+	uint64_t ptr; /* machine address of the entry | MMU_NORMAL_PT_UPDATE */
+	uint64_t val;
+};
+
+static struct mmu_update reqs[512];
+
+static uint64_t table_mfn(const volatile uint64_t *table, unsigned idx)
+{
+	return (table[idx] & PTE_ADDR) >> 12;
+}
+
+static uintptr_t extend_map(uintptr_t va, uintptr_t end, uintptr_t *steal, uintptr_t limit)
+{
+	const volatile uint64_t *l4 = (const volatile uint64_t *)(uintptr_t)si->pt_base, *l3, *l2;
+	const uint64_t *p2m = (const uint64_t *)(uintptr_t)si->mfn_list;
+	uint64_t l2_mfn;
+
+	if (end > GIB)
+		end = GIB;
+	if (!(l4[0] & PTE_PRESENT))
+		return va;
+	l3 = bootstrap_va(table_mfn(l4, 0));
+	if (!(l3[0] & PTE_PRESENT))
+		return va;
+	l2_mfn = table_mfn(l3, 0);
+	l2 = bootstrap_va(l2_mfn);
+
+	while (va < end) {
+		unsigned i2 = (unsigned)(va >> 21) & 511, i1, n = 0, done;
+		uintptr_t chunk_end = (va | ((1ull << 21) - 1)) + 1;
+
+		if (chunk_end > end)
+			chunk_end = end;
+		if (l2[i2] & PTE_PRESENT) {
+			const volatile uint64_t *l1 = bootstrap_va(table_mfn(l2, i2));
+			uint64_t l1_ma = table_mfn(l2, i2) << 12;
+
+			for (; va < chunk_end; va += 4096) {
+				i1 = (unsigned)(va >> 12) & 511;
+				if (l1[i1] & PTE_PRESENT)
+					continue;
+				reqs[n].ptr = (l1_ma + 8 * i1) | MMU_NORMAL_PT_UPDATE;
+				reqs[n++].val = (p2m[va >> 12] << 12) | PTE_FLAGS;
+			}
+			if (n && xen__hc4(XEN_HC_mmu_update, (uintptr_t)reqs, n, (uintptr_t)&done,
+			                  XEN_DOMID_SELF) != 0)
+				return va - 4096 * n;
+			continue;
+		} else {
+			uint64_t *l1;
+			uint64_t l1_mfn;
+
+			if (*steal + 4096 > limit)
+				return va;
+			l1 = (uint64_t *)*steal;
+			l1_mfn = p2m[*steal >> 12];
+			for (i1 = 0; i1 < 512; i1++) {
+				uint64_t page = (va & ~((1ull << 21) - 1)) + 4096ull * i1;
+
+				l1[i1] = page >= va && page < chunk_end ? (p2m[page >> 12] << 12) | PTE_FLAGS : 0;
+			}
+			if (xen__hc3(XEN_HC_update_va_mapping, *steal,
+			             (l1_mfn << 12) | PTE_PRESENT | PTE_USER | PTE_ACCESSED, XEN_UVMF_INVLPG) != 0)
+				return va;
+			*steal += 4096;
+			reqs[0].ptr = ((l2_mfn << 12) + 8 * i2) | MMU_NORMAL_PT_UPDATE;
+			reqs[0].val = (l1_mfn << 12) | PTE_FLAGS;
+			if (xen__hc4(XEN_HC_mmu_update, (uintptr_t)reqs, 1, (uintptr_t)&done, XEN_DOMID_SELF) != 0)
+				return va;
+			va = chunk_end;
+		}
+	}
+	return va;
+}
+
+/*
+ * The heap: from the end of Xen's bootstrap area (Xen maps at least
+ * 512 KiB more, up to a 4 MiB boundary) to the end of the guest's memory
+ * within the first GiB, mapped on the first allocation.  The new L1
+ * tables are the first pages of the already mapped part.
  */
 void plat_heap_range(uintptr_t *start, uintptr_t *end)
 {
@@ -90,6 +179,6 @@ void plat_heap_range(uintptr_t *start, uintptr_t *end)
 	lo = (lo + 4095) & ~(uintptr_t)4095;
 	for (hi = lo; hi < xen__p.mem_bytes && mapped(hi); hi += 4096)
 		;
+	*end = extend_map(hi, xen__p.mem_bytes, &lo, hi);
 	*start = lo;
-	*end = hi;
 }

@@ -42,6 +42,19 @@ static inline __attribute__((always_inline)) long xen__hc3(unsigned nr, uint64_t
 	return r;
 }
 
+static inline __attribute__((always_inline)) long xen__hc4(unsigned nr, uint64_t a1, uint64_t a2,
+                                                           uint64_t a3, uint64_t a4)
+{
+	register uint64_t r10 __asm__("r10") = a4;
+	long r;
+
+	__asm__ volatile("call xen__hypercall_page + %c[off]"
+	                 : "=a"(r), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10)
+	                 : [off] "i"(nr * XEN_HYPERCALL_STRIDE)
+	                 : "rcx", "r11", "r8", "memory");
+	return r;
+}
+
 static inline __attribute__((always_inline)) long xen__hc2(unsigned nr, uint64_t a1, uint64_t a2)
 {
 	return xen__hc3(nr, a1, a2, 0);
