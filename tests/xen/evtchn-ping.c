@@ -6,8 +6,9 @@
  *
  *   evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w WAIT_S] DOMID|NAME
  *
- * -w waits up to WAIT_S seconds for the probe-port key to appear (and
- * says how long it took).  Exit status: 0 all probes answered, 1 some
+ * -w waits up to WAIT_S seconds for the domain and its probe-port key to
+ * appear, and says how long that took (started beside `xl create`, the
+ * time to the guest's probe port).  Exit status: 0 all probes answered, 1 some
  * missed, 2 could not probe at all.
  */
 #include <errno.h>
@@ -127,12 +128,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "evtchn-ping: cannot open xenstore: %s\n", strerror(errno));
 		goto out;
 	}
-	if (find_domid(xs, argv[optind], &domid) < 0) {
-		fprintf(stderr, "evtchn-ping: no domain %s\n", argv[optind]);
-		goto out;
+	/* With -w the domain, too, may not exist yet (xl create still running). */
+	t0 = now_ns();
+	while (find_domid(xs, argv[optind], &domid) < 0) {
+		if (now_ns() - t0 >= wait_s * 1000000000ull) {
+			fprintf(stderr, "evtchn-ping: no domain %s\n", argv[optind]);
+			goto out;
+		}
+		usleep(2000);
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u/data/shoal/probe-port", domid);
-	t0 = now_ns();
 	for (;;) {
 		val = xs_read(xs, XBT_NULL, path, &len);
 		if (val || now_ns() - t0 >= wait_s * 1000000000ull)

@@ -28,14 +28,15 @@ _start32:
 	mov	$pml4, %eax
 	mov	%eax, %cr3
 	mov	%cr4, %eax
-	or	$0x20, %eax		/* PAE */
+	or	$0x620, %eax		/* PAE, OSFXSR, OSXMMEXCPT: the compiler uses SSE */
 	mov	%eax, %cr4
 	mov	$0xc0000080, %ecx	/* EFER.LME */
 	rdmsr
 	or	$0x100, %eax
 	wrmsr
 	mov	%cr0, %eax
-	or	$0x80000001, %eax	/* PG | PE */
+	and	$~0x4, %eax		/* no EM */
+	or	$0x80010023, %eax	/* PG | WP | NE | MP | PE */
 	mov	%eax, %cr0
 	lgdt	gdt_desc
 	ljmp	$SEL_CODE, $start64

@@ -138,12 +138,37 @@ void xen_pvh_start(uint32_t start_info_paddr)
 	xen__boot(cmdline);
 }
 
+/* Xen's HVM debug port: bytes written there appear in Xen's log as (dN). */
+static void debug_put(const char *s, uint64_t hex, int with_hex)
+{
+	int i;
+
+	for (; *s; s++)
+		__asm__ volatile("outb %b0, $0xe9" : : "a"(*s));
+	for (i = 60; with_hex && i >= 0; i -= 4)
+		__asm__ volatile("outb %b0, $0xe9" : : "a"("0123456789abcdef"[(hex >> i) & 15]));
+}
+
 void xen_pvh_trap(const uint64_t *frame)
 {
+	static int faulting;
 	uint64_t cr2 = 0;
 
 	if (frame[0] == 14)
 		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	/*
+	 * A fault before the console and xenstore rings are known (or while
+	 * reporting one) can only be told on the debug port; then the vCPU
+	 * stops for good rather than triple-faulting into a reboot.
+	 */
+	if (faulting++ || !xen__p.cons || !xen__p.store) {
+		debug_put("shoal: early fault, vector ", frame[0], 1);
+		debug_put(" rip ", frame[2], 1);
+		debug_put(" cr2 ", cr2, 1);
+		debug_put("\n", 0, 0);
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
 	/* frame: vector, error, rip, cs, rflags, rsp, ss */
 	xen__fault(frame[0], frame[1], frame[2], frame[5], cr2);
 }
