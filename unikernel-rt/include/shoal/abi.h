@@ -4,9 +4,9 @@
  * included verbatim by both sides; every layout is pinned by a static
  * assertion.  Any change to a layout or a number bumps SHOAL_ABI_VERSION.
  *
- * The Xen platforms do not use this header's memory map or hypercalls
- * (Xen defines its own); they share only the ELF note and the event
- * port numbering.
+ * The Xen platforms do not use this header's memory map, hypercalls or
+ * probe port number (Xen defines its own, and the probe port is the one
+ * the guest allocates for Dom0); they share only the ELF note.
  */
 #ifndef SHOAL_ABI_H
 #define SHOAL_ABI_H
