@@ -166,6 +166,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fd = xenevtchn_fd(xce);
+	/*
+	 * Xen marks a freshly bound interdomain port pending on the binding
+	 * side (for notifications the unbound port may have lost): take that
+	 * event now, or the first probe would count it as its answer.
+	 */
+	{
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		while (poll(&pfd, 1, 10) > 0) {
+			xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
+
+			if (p < 0)
+				break;
+			xenevtchn_unmask(xce, (evtchn_port_t)p);
+		}
+	}
 	rtt = calloc(count, sizeof(*rtt));
 	if (!rtt)
 		goto out;
