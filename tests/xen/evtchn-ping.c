@@ -94,7 +94,8 @@ static double q_us(const uint64_t *v, size_t n, double q)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w WAIT_S] DOMID|NAME\n");
+	fprintf(stderr, "usage: evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w "
+	                "WAIT_S] DOMID|NAME\n");
 	exit(2);
 }
 
@@ -111,12 +112,17 @@ int main(int argc, char **argv)
 	int opt, fd, rc = 2;
 
 	while ((opt = getopt(argc, argv, "n:i:t:w:")) != -1) {
-		unsigned long *dst = opt == 'n' ? &count : opt == 'i' ? &interval_ms : opt == 't' ? &timeout_ms
-		                     : opt == 'w' ? &wait_s : NULL;
+		unsigned long *dst = opt == 'n'   ? &count
+		                     : opt == 'i' ? &interval_ms
+		                     : opt == 't' ? &timeout_ms
+		                     : opt == 'w' ? &wait_s
+		                                  : NULL;
 
 		if (!dst || parse_uint(optarg, 1000000, dst) < 0) {
 			if (dst)
-				fprintf(stderr, "evtchn-ping: -%c wants a number up to 1000000, not '%s'\n", opt, optarg);
+				fprintf(stderr,
+				        "evtchn-ping: -%c wants a number up to 1000000, not '%s'\n",
+				        opt, optarg);
 			usage();
 		}
 	}
@@ -149,7 +155,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (parse_uint(val, 131071, &v) < 0 || v == 0) {
-		fprintf(stderr, "evtchn-ping: domain %u's probe-port is not a port number: '%.32s'\n", domid, val);
+		fprintf(stderr,
+		        "evtchn-ping: domain %u's probe-port is not a port number: '%.32s'\n",
+		        domid, val);
 		goto out;
 	}
 	if (wait_s)
@@ -162,7 +170,8 @@ int main(int argc, char **argv)
 	}
 	local = xenevtchn_bind_interdomain(xce, domid, (evtchn_port_t)v);
 	if (local < 0) {
-		fprintf(stderr, "evtchn-ping: cannot bind domain %u's port %lu: %s\n", domid, v, strerror(errno));
+		fprintf(stderr, "evtchn-ping: cannot bind domain %u's port %lu: %s\n", domid, v,
+		        strerror(errno));
 		goto out;
 	}
 	fd = xenevtchn_fd(xce);
@@ -172,7 +181,7 @@ int main(int argc, char **argv)
 	 * event now, or the first probe would count it as its answer.
 	 */
 	{
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 
 		while (poll(&pfd, 1, 10) > 0) {
 			xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
@@ -192,7 +201,7 @@ int main(int argc, char **argv)
 
 		xenevtchn_notify(xce, (evtchn_port_t)local);
 		for (;;) {
-			struct pollfd pfd = { fd, POLLIN, 0 };
+			struct pollfd pfd = {fd, POLLIN, 0};
 			uint64_t t = now_ns();
 			int r;
 
@@ -226,7 +235,7 @@ int main(int argc, char **argv)
 		 * wait one more timeout and throw away what arrived.
 		 */
 		if (late) {
-			struct pollfd pfd = { fd, POLLIN, 0 };
+			struct pollfd pfd = {fd, POLLIN, 0};
 
 			usleep((useconds_t)(timeout_ms * 1000));
 			while (poll(&pfd, 1, 0) > 0) {
@@ -240,12 +249,13 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("domain %u port %lu: %zu probes, %zu answered, %zu missed (timeout %lu ms)\n", domid, v,
-	       (size_t)count, answered, missed, timeout_ms);
+	printf("domain %u port %lu: %zu probes, %zu answered, %zu missed (timeout %lu ms)\n", domid,
+	       v, (size_t)count, answered, missed, timeout_ms);
 	if (answered) {
 		qsort(rtt, answered, sizeof(*rtt), cmp_u64);
 		printf("rtt_us min %.1f p50 %.1f p99 %.1f max %.1f\n", (double)rtt[0] / 1000.0,
-		       q_us(rtt, answered, 0.50), q_us(rtt, answered, 0.99), (double)rtt[answered - 1] / 1000.0);
+		       q_us(rtt, answered, 0.50), q_us(rtt, answered, 0.99),
+		       (double)rtt[answered - 1] / 1000.0);
 	}
 	rc = missed ? 1 : 0;
 out:

@@ -7,12 +7,12 @@
  */
 #include "../xen/xen.h"
 
-#define PTE_PRESENT 0x1ull
-#define PTE_RW      0x2ull
-#define PTE_USER    0x4ull
+#define PTE_PRESENT  0x1ull
+#define PTE_RW       0x2ull
+#define PTE_USER     0x4ull
 #define PTE_ACCESSED 0x20ull
-#define PTE_DIRTY   0x40ull
-#define PTE_ADDR    0x000ffffffffff000ull
+#define PTE_DIRTY    0x40ull
+#define PTE_ADDR     0x000ffffffffff000ull
 
 #define M2P ((const volatile uint64_t *)XEN_M2P_VIRT)
 
@@ -23,7 +23,8 @@ static uint8_t shared_page[4096] __attribute__((aligned(4096)));
 static const struct xen_start_info *si;
 static uintptr_t boot_end; /* end of Xen's bootstrap area (its boot stack's top) */
 
-__attribute__((noreturn)) void xen_pv_start(struct xen_start_info *start_info, uintptr_t boot_stack_top);
+__attribute__((noreturn)) void xen_pv_start(struct xen_start_info *start_info,
+                                            uintptr_t boot_stack_top);
 __attribute__((noreturn)) void xen_pv_trap(uint64_t vector, const uint64_t *frame, int has_err);
 
 /* The virtual address of a bootstrap page, which Xen maps 1:1. */
@@ -38,7 +39,8 @@ void xen_pv_start(struct xen_start_info *start_info, uintptr_t boot_stack_top)
 	boot_end = boot_stack_top;
 	xen__hc2(XEN_HC_set_trap_table, (uintptr_t)xen_pv_trap_table, 0);
 	xen__hc3(XEN_HC_update_va_mapping, (uintptr_t)shared_page,
-	         si->shared_info | PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY, XEN_UVMF_INVLPG);
+	         si->shared_info | PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY,
+	         XEN_UVMF_INVLPG);
 	xen__hc3(XEN_HC_update_va_mapping, 0, 0, XEN_UVMF_INVLPG);
 	xen__p.shared = (volatile struct xen_shared_info *)shared_page;
 	xen__p.cons = bootstrap_va(si->console_mfn);
@@ -86,9 +88,9 @@ static int mapped(uint64_t va)
  * hooked into the L2 table; entries missing from an existing L1 table
  * are set with one batched mmu_update.  Returns where mapping stopped.
  */
-#define GIB (1ull << 30)
+#define GIB                  (1ull << 30)
 #define MMU_NORMAL_PT_UPDATE 0
-#define PTE_FLAGS (PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY)
+#define PTE_FLAGS            (PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY)
 
 struct mmu_update {
 	uint64_t ptr; /* machine address of the entry | MMU_NORMAL_PT_UPDATE */
@@ -150,15 +152,19 @@ static uintptr_t extend_map(uintptr_t va, uintptr_t end, uintptr_t *steal, uintp
 			for (i1 = 0; i1 < 512; i1++) {
 				uint64_t page = (va & ~((1ull << 21) - 1)) + 4096ull * i1;
 
-				l1[i1] = page >= va && page < chunk_end ? (p2m[page >> 12] << 12) | PTE_FLAGS : 0;
+				l1[i1] = page >= va && page < chunk_end
+				             ? (p2m[page >> 12] << 12) | PTE_FLAGS
+				             : 0;
 			}
 			if (xen__hc3(XEN_HC_update_va_mapping, *steal,
-			             (l1_mfn << 12) | PTE_PRESENT | PTE_USER | PTE_ACCESSED, XEN_UVMF_INVLPG) != 0)
+			             (l1_mfn << 12) | PTE_PRESENT | PTE_USER | PTE_ACCESSED,
+			             XEN_UVMF_INVLPG) != 0)
 				return va;
 			*steal += 4096;
 			reqs[0].ptr = ((l2_mfn << 12) + 8 * i2) | MMU_NORMAL_PT_UPDATE;
 			reqs[0].val = (l1_mfn << 12) | PTE_FLAGS;
-			if (xen__hc4(XEN_HC_mmu_update, (uintptr_t)reqs, 1, (uintptr_t)&done, XEN_DOMID_SELF) != 0)
+			if (xen__hc4(XEN_HC_mmu_update, (uintptr_t)reqs, 1, (uintptr_t)&done,
+			             XEN_DOMID_SELF) != 0)
 				return va;
 			va = chunk_end;
 		}

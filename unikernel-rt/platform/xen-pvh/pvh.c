@@ -9,7 +9,7 @@
 #include "../xen/xen.h"
 
 #define MAPPED_LIMIT (4ull << 30) /* what entry.S's page tables map */
-#define E820_RAM 1
+#define E820_RAM     1
 
 extern const char xen_pvh_exc_stubs[];
 extern char _end[];
@@ -39,7 +39,10 @@ static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t
 
 static void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+	__asm__ volatile("wrmsr"
+	                 :
+	                 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+	                 : "memory");
 }
 
 static void load_idt(void)
@@ -47,13 +50,14 @@ static void load_idt(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uintptr_t)idt };
+	} __attribute__((packed)) desc = {sizeof(idt) - 1, (uintptr_t)idt};
 	unsigned v;
 
 	for (v = 0; v < 20; v++) {
 		uint64_t h = (uintptr_t)xen_pvh_exc_stubs + 16 * v;
 
-		idt[v] = (struct gate){ (uint16_t)h, 0x08, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+		idt[v] = (struct gate){(uint16_t)h,         0x08, 0, 0x8e, (uint16_t)(h >> 16),
+		                       (uint32_t)(h >> 32), 0};
 	}
 	__asm__ volatile("lidt %0" : : "m"(desc) : "memory");
 }
@@ -77,7 +81,7 @@ static int hypercall_page_setup(void)
 
 static uint64_t hvm_param(uint32_t index)
 {
-	struct xen_hvm_param p = { XEN_DOMID_SELF, 0, index, 0 };
+	struct xen_hvm_param p = {XEN_DOMID_SELF, 0, index, 0};
 
 	xen__hc2(XEN_HC_hvm_op, XEN_HVMOP_get_param, (uintptr_t)&p);
 	return p.value;
@@ -91,8 +95,8 @@ static uintptr_t max_ptr(uintptr_t a, uintptr_t b)
 void xen_pvh_start(uint32_t start_info_paddr)
 {
 	const struct xen_hvm_start_info *si = (const void *)(uintptr_t)start_info_paddr;
-	struct xen_add_to_physmap atp = { XEN_DOMID_SELF, 0, XEN_XENMAPSPACE_shared_info, 0,
-		                          (uintptr_t)shared_page >> 12 };
+	struct xen_add_to_physmap atp = {XEN_DOMID_SELF, 0, XEN_XENMAPSPACE_shared_info, 0,
+	                                 (uintptr_t)shared_page >> 12};
 	uintptr_t lo = max_ptr((uintptr_t)_end, start_info_paddr + sizeof(*si));
 	uint64_t mem = 0;
 	uint32_t i;
@@ -127,7 +131,8 @@ void xen_pvh_start(uint32_t start_info_paddr)
 			if (m[i].addr <= lo && lo < m[i].addr + m[i].size) {
 				uint64_t end = m[i].addr + m[i].size;
 
-				heap_hi = end < MAPPED_LIMIT ? (uintptr_t)end : (uintptr_t)MAPPED_LIMIT;
+				heap_hi =
+				    end < MAPPED_LIMIT ? (uintptr_t)end : (uintptr_t)MAPPED_LIMIT;
 			}
 		}
 	}

@@ -81,7 +81,7 @@ __attribute__((noreturn)) void xen__boot(char *cmdline);
  * data/shoal/exit-reason, then shut down as crashed.  addr is the fault
  * address of a page fault.
  */
-__attribute__((noreturn)) void xen__fault(uint64_t vector, uint64_t error, uint64_t rip, uint64_t rsp,
-                                          uint64_t addr);
+__attribute__((noreturn)) void xen__fault(uint64_t vector, uint64_t error, uint64_t rip,
+                                          uint64_t rsp, uint64_t addr);
 
 #endif /* RT_XEN_H */

@@ -27,18 +27,18 @@
 #define XEN_ELFNOTE_PHYS32_ENTRY   18
 
 /* Hypercalls (public/xen.h): entry nr of the hypercall page, 32 bytes each. */
-#define XEN_HC_set_trap_table     0
-#define XEN_HC_mmu_update         1
-#define XEN_HC_memory_op          12
-#define XEN_HC_update_va_mapping  14
-#define XEN_HC_sched_op           29
-#define XEN_HC_event_channel_op   32
-#define XEN_HC_hvm_op             34
-#define XEN_HYPERCALL_STRIDE      32
+#define XEN_HC_set_trap_table    0
+#define XEN_HC_mmu_update        1
+#define XEN_HC_memory_op         12
+#define XEN_HC_update_va_mapping 14
+#define XEN_HC_sched_op          29
+#define XEN_HC_event_channel_op  32
+#define XEN_HC_hvm_op            34
+#define XEN_HYPERCALL_STRIDE     32
 
-#define XEN_SCHEDOP_block    1
-#define XEN_SCHEDOP_shutdown 2
-#define XEN_SCHEDOP_poll     3
+#define XEN_SCHEDOP_block     1
+#define XEN_SCHEDOP_shutdown  2
+#define XEN_SCHEDOP_poll      3
 #define XEN_SHUTDOWN_poweroff 0
 #define XEN_SHUTDOWN_crash    3
 
@@ -47,7 +47,7 @@
 
 #define XEN_UVMF_INVLPG 2
 
-#define XEN_HVMOP_get_param 1
+#define XEN_HVMOP_get_param          1
 #define XEN_HVM_PARAM_STORE_PFN      1
 #define XEN_HVM_PARAM_STORE_EVTCHN   2
 #define XEN_HVM_PARAM_CONSOLE_PFN    17
@@ -188,10 +188,10 @@ struct xen_cons_ring {
 };
 
 /* public/io/xs_wire.h */
-#define XS_READ  2
-#define XS_WRITE 11
-#define XS_ERROR 16
-#define XS_RING_SIZE 1024
+#define XS_READ        2
+#define XS_WRITE       11
+#define XS_ERROR       16
+#define XS_RING_SIZE   1024
 #define XS_PAYLOAD_MAX 4096
 
 struct xs_msg_hdr {
