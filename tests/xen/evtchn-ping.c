@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,21 @@ int main(int argc, char **argv)
 	if (optind != argc - 1 || count == 0 || timeout_ms == 0)
 		usage();
 
+	/*
+	 * Stay on one CPU: Dom0's clock comes from per-vCPU time records,
+	 * and across vCPUs it can stand still (the kernel clamps it to be
+	 * monotonic), which would show as round trips of 0.
+	 */
+	{
+		cpu_set_t set;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&set);
+		if (cpu >= 0) {
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+	}
 	xs = xs_open(0);
 	if (!xs) {
 		fprintf(stderr, "evtchn-ping: cannot open xenstore: %s\n", strerror(errno));
