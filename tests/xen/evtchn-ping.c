@@ -5,6 +5,11 @@
  * dispatch with a notify back; prints the round trips' quantiles.
  *
  *   evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w WAIT_S] DOMID|NAME
+ *   evtchn-ping -L [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS]
+ *
+ * -L is the baseline without a guest: a pair of ports bound to each
+ * other inside Dom0, one event each way, so the same quantiles show what
+ * Dom0 and Xen alone cost on this host.
  *
  * -w waits up to WAIT_S seconds for the domain and its probe-port key to
  * appear, and says how long that took (started beside `xl create`, the
@@ -93,10 +98,120 @@ static double q_us(const uint64_t *v, size_t n, double q)
 	return (double)v[i] / 1000.0;
 }
 
+/* Wait for an event on port (others are acknowledged and dropped). */
+static int wait_event(xenevtchn_handle *xce, int fd, evtchn_port_t port, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		uint64_t t = now_ns();
+		int r;
+
+		if (t >= deadline)
+			return 0;
+		r = poll(&pfd, 1, (int)((deadline - t + 999999) / 1000000));
+		if (r > 0) {
+			xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
+
+			if (p >= 0)
+				xenevtchn_unmask(xce, (evtchn_port_t)p);
+			if (p >= 0 && (evtchn_port_t)p == port)
+				return 1;
+		} else if (r < 0 && errno != EINTR) {
+			return 0;
+		}
+	}
+}
+
+static void drain(xenevtchn_handle *xce, int fd)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+
+	while (poll(&pfd, 1, 10) > 0) {
+		xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
+
+		if (p < 0)
+			break;
+		xenevtchn_unmask(xce, (evtchn_port_t)p);
+	}
+}
+
+static void report(const char *what, uint64_t *rtt, size_t count, size_t answered, size_t missed,
+                   unsigned long timeout_ms)
+{
+	printf("%s: %zu probes, %zu answered, %zu missed (timeout %lu ms)\n", what, count, answered,
+	       missed, timeout_ms);
+	if (answered) {
+		qsort(rtt, answered, sizeof(*rtt), cmp_u64);
+		printf("rtt_us min %.1f p50 %.1f p99 %.1f max %.1f\n", (double)rtt[0] / 1000.0,
+		       q_us(rtt, answered, 0.50), q_us(rtt, answered, 0.99),
+		       (double)rtt[answered - 1] / 1000.0);
+	}
+}
+
+/* -L: two Dom0 ports bound to each other; one event there and one back. */
+static int loopback(unsigned long count, unsigned long interval_ms, unsigned long timeout_ms)
+{
+	xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
+	xenevtchn_port_or_error_t a = -1, b = -1;
+	size_t answered = 0, missed = 0, i;
+	uint64_t *rtt = NULL;
+	int fd, rc = 2;
+
+	if (!xce) {
+		fprintf(stderr, "evtchn-ping: cannot open /dev/xen/evtchn: %s\n", strerror(errno));
+		return 2;
+	}
+	a = xenevtchn_bind_unbound_port(xce, 0);
+	if (a >= 0)
+		b = xenevtchn_bind_interdomain(xce, 0, (evtchn_port_t)a);
+	if (a < 0 || b < 0) {
+		fprintf(stderr, "evtchn-ping: cannot bind a loopback pair in Dom0: %s\n",
+		        strerror(errno));
+		goto out;
+	}
+	fd = xenevtchn_fd(xce);
+	drain(xce, fd);
+	rtt = calloc(count, sizeof(*rtt));
+	if (!rtt)
+		goto out;
+	for (i = 0; i < count; i++) {
+		uint64_t start = now_ns(), deadline = start + timeout_ms * 1000000ull;
+		int got;
+
+		xenevtchn_notify(xce, (evtchn_port_t)b);
+		got = wait_event(xce, fd, (evtchn_port_t)a, deadline);
+		if (got) {
+			xenevtchn_notify(xce, (evtchn_port_t)a);
+			got = wait_event(xce, fd, (evtchn_port_t)b, deadline);
+		}
+		if (got)
+			rtt[answered++] = now_ns() - start;
+		else
+			missed++;
+		if (interval_ms)
+			usleep((useconds_t)(interval_ms * 1000));
+		if (!got) {
+			usleep((useconds_t)(timeout_ms * 1000));
+			drain(xce, fd);
+		}
+	}
+	report("loopback in Dom0 (no guest)", rtt, count, answered, missed, timeout_ms);
+	rc = missed ? 1 : 0;
+out:
+	free(rtt);
+	if (b >= 0)
+		xenevtchn_unbind(xce, (evtchn_port_t)b);
+	if (a >= 0)
+		xenevtchn_unbind(xce, (evtchn_port_t)a);
+	xenevtchn_close(xce);
+	return rc;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: evtchn-ping [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-w "
-	                "WAIT_S] DOMID|NAME\n");
+	                "WAIT_S] DOMID|NAME\n"
+	                "       evtchn-ping -L [-n COUNT] [-i INTERVAL_MS] [-t TIMEOUT_MS]\n");
 	exit(2);
 }
 
@@ -110,14 +225,20 @@ int main(int argc, char **argv)
 	uint64_t *rtt = NULL, t0;
 	size_t answered = 0, missed = 0, late = 0, i;
 	char path[96], *val = NULL;
-	int opt, fd, rc = 2;
+	int opt, fd, rc = 2, loop = 0;
 
-	while ((opt = getopt(argc, argv, "n:i:t:w:")) != -1) {
-		unsigned long *dst = opt == 'n'   ? &count
-		                     : opt == 'i' ? &interval_ms
-		                     : opt == 't' ? &timeout_ms
-		                     : opt == 'w' ? &wait_s
-		                                  : NULL;
+	while ((opt = getopt(argc, argv, "Ln:i:t:w:")) != -1) {
+		unsigned long *dst;
+
+		if (opt == 'L') {
+			loop = 1;
+			continue;
+		}
+		dst = opt == 'n'   ? &count
+		      : opt == 'i' ? &interval_ms
+		      : opt == 't' ? &timeout_ms
+		      : opt == 'w' ? &wait_s
+		                   : NULL;
 
 		if (!dst || parse_uint(optarg, 1000000, dst) < 0) {
 			if (dst)
@@ -127,7 +248,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc - 1 || count == 0 || timeout_ms == 0)
+	if (optind != argc - !loop || count == 0 || timeout_ms == 0)
 		usage();
 
 	/*
@@ -145,6 +266,8 @@ int main(int argc, char **argv)
 			sched_setaffinity(0, sizeof(set), &set);
 		}
 	}
+	if (loop)
+		return loopback(count, interval_ms, timeout_ms);
 	xs = xs_open(0);
 	if (!xs) {
 		fprintf(stderr, "evtchn-ping: cannot open xenstore: %s\n", strerror(errno));
@@ -265,13 +388,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("domain %u port %lu: %zu probes, %zu answered, %zu missed (timeout %lu ms)\n", domid,
-	       v, (size_t)count, answered, missed, timeout_ms);
-	if (answered) {
-		qsort(rtt, answered, sizeof(*rtt), cmp_u64);
-		printf("rtt_us min %.1f p50 %.1f p99 %.1f max %.1f\n", (double)rtt[0] / 1000.0,
-		       q_us(rtt, answered, 0.50), q_us(rtt, answered, 0.99),
-		       (double)rtt[answered - 1] / 1000.0);
+	{
+		char what[64];
+
+		snprintf(what, sizeof(what), "domain %u port %lu", domid, v);
+		report(what, rtt, count, answered, missed, timeout_ms);
 	}
 	rc = missed ? 1 : 0;
 out:
