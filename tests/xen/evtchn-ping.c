@@ -252,9 +252,10 @@ int main(int argc, char **argv)
 		usage();
 
 	/*
-	 * Stay on one CPU: Dom0's clock comes from per-vCPU time records,
-	 * and across vCPUs it can stand still (the kernel clamps it to be
-	 * monotonic), which would show as round trips of 0.
+	 * Stay on one CPU: Dom0's clock comes from per-vCPU time records and
+	 * the kernel clamps it to be monotonic, so read on two vCPUs it can
+	 * stand still between the send and the answer.  (Under emulation it
+	 * still can, now and then: the minimum may then read 0.)
 	 */
 	{
 		cpu_set_t set;
