@@ -51,3 +51,14 @@ daemon_shoald_CFLAGS = $(SHOALD_CFLAGS)
 daemon_shoald_LDADD = daemon/libshoald.a daemon/vmm/libvmm.a metrics/libmetrics.a scheduler/libscheduler.a \
 	$(JANSSON_LIBS) $(LIBEV_LIBS) \
 	$(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle -lm
+
+# Placement on Xen (libxl): its own library, linked by shoald's Xen backend
+# and by the tests that drive it (tests/unit/test_xen_cpu, tests/xen/xen-cpu-check).
+if HAVE_XEN
+noinst_LIBRARIES += daemon/backend/libxen_cpu.a
+daemon_backend_libxen_cpu_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+daemon_backend_libxen_cpu_a_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS)
+daemon_backend_libxen_cpu_a_SOURCES = daemon/backend/xen_cpu.c daemon/backend/xen_cpu.h
+XEN_CPU_LIBS = daemon/backend/libxen_cpu.a scheduler/libscheduler.a $(XEN_LIBS)
+endif
+EXTRA_DIST += daemon/backend/xen_cpu.c daemon/backend/xen_cpu.h

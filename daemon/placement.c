@@ -1,5 +1,6 @@
 /*
- * Placement in the daemon: the host's topology read from sysfs, the
+ * Placement in the daemon: the host's topology read from sysfs (or
+ * from the hypervisor, when the backend has host_topology), the
  * scheduler library's admission at deploy and start, and its control
  * loop every placement period: measure each guest's CPU use and latency
  * windows, ask for a plan, apply its moves through the backend, and log
@@ -49,6 +50,9 @@ struct placement {
 	uint64_t last_plan_us;
 	struct sched_plan_stats last;
 	cpu_set_t self;            /* where shoald itself runs */
+	int hv_cpus;               /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
+	int roles_sent;            /* the backend has roles_latency/roles_batch */
+	cpu_set_t roles_latency, roles_batch;
 };
 
 /* ---- CPU lists ---- */
@@ -94,6 +98,8 @@ bad:
 }
 
 static void place_self(struct shoald *d);
+static void sync_roles(struct shoald *d);
+static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_t *set);
 
 /* ---- the host, from sysfs ---- */
 
@@ -191,7 +197,30 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	}
 	if (cpulist_parse(d->cfg.reserve_cpus, &pl->dom0, err, errlen) < 0)
 		goto fail;
-	read_topology(d, &pl->host);
+	if (d->be_ops->host_topology) {
+		/*
+		 * The hypervisor's physical CPUs and memory: guests' vCPUs and
+		 * memory come from those, not from Dom0's.  reserve-cpus then
+		 * names physical CPUs kept for Dom0, and the memory kept is what
+		 * Dom0 holds now plus reserve-mib.
+		 */
+		uint64_t total = 0;
+
+		if (d->be_ops->host_topology(d->be, &pl->host, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "placement: the host's topology from %s: %s", d->be_ops->name, why);
+			goto fail;
+		}
+		for (i = 0; i < pl->host.nnodes; i++)
+			total += pl->host.node_memory_mib[i];
+		for (i = 0; i < pl->host.nnodes; i++)
+			pl->host.dom0_memory_mib[i] +=
+			    total ? (uint64_t)d->cfg.reserve_mib * pl->host.node_memory_mib[i] / total : 0;
+		d->host_cpus = pl->host.ncpus;
+		d->host_mem_mib = total;
+		pl->hv_cpus = 1;
+	} else {
+		read_topology(d, &pl->host);
+	}
 	for (i = 0; i < CPU_SETSIZE; i++) {
 		if (!CPU_ISSET(i, &pl->dom0))
 			continue;
@@ -229,6 +258,10 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	}
 	d->pl = pl;
 	place_self(d);
+	sync_roles(d);
+	if (pl->hv_cpus)
+		log_info("shoald does not pin itself: CPU numbers are %s's physical CPUs, shoald's own are Dom0's vCPUs",
+		         d->be_ops->name);
 	log_info("placement %s: %u CPUs (%u for guests) on %u node%s; %s", d->cfg.placement ? "on" : "off",
 	         pl->host.ncpus, guest_cpus, pl->host.nnodes, pl->host.nnodes > 1 ? "s" : "",
 	         d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "");
@@ -270,6 +303,13 @@ static void place_self(struct shoald *d)
 
 	if (!d->cfg.placement && !CPU_COUNT(&pl->dom0))
 		return;
+	/*
+	 * With the hypervisor's CPU numbers (physical CPUs) shoald's own are
+	 * Dom0's vCPUs: pinning to them would mean nothing.  Keeping Dom0 off
+	 * the batch CPUs is then the backend's (cpu_roles).
+	 */
+	if (pl->hv_cpus)
+		return;
 	want = pl->dom0;
 	if (!CPU_COUNT(&want))
 		for (c = 0; c < pl->host.ncpus; c++)
@@ -284,6 +324,54 @@ static void place_self(struct shoald *d)
 	pl->self = want;
 	log_info("shoald runs on %s CPUs (%d of them)", CPU_COUNT(&pl->dom0) ? "the host's reserved" : "the latency",
 	         CPU_COUNT(&want));
+}
+
+/*
+ * Tell the backend the split (cpu_roles) when it changed, and put the
+ * running guests on CPUs that changed role where they belong again (on
+ * Xen a domain follows its CPU into the CPU's new cpupool).
+ */
+static void sync_roles(struct shoald *d)
+{
+	struct placement *pl = d->pl;
+	cpu_set_t lat, bat, changed;
+	struct guest *g;
+	char why[256];
+	unsigned c;
+
+	if (!d->be_ops->cpu_roles || !d->cfg.placement)
+		return;
+	CPU_ZERO(&lat);
+	CPU_ZERO(&bat);
+	for (c = 0; c < pl->host.ncpus && c < CPU_SETSIZE; c++) {
+		enum sched_role r = sched_cpu_role(pl->s, c);
+
+		if (r == SCHED_ROLE_LATENCY)
+			CPU_SET(c, &lat);
+		else if (r == SCHED_ROLE_BATCH)
+			CPU_SET(c, &bat);
+	}
+	if (pl->roles_sent && CPU_EQUAL(&lat, &pl->roles_latency) && CPU_EQUAL(&bat, &pl->roles_batch))
+		return;
+	if (d->be_ops->cpu_roles(d->be, &lat, &bat, why, sizeof(why)) < 0) {
+		log_warnx("placement: the CPU roles are not all applied yet: %s", why);
+		pl->roles_sent = 0; /* again at the next period */
+		return;
+	}
+	CPU_XOR(&changed, &bat, &pl->roles_batch); /* roles_batch: the last split applied whole */
+	pl->roles_sent = 1;
+	pl->roles_latency = lat;
+	pl->roles_batch = bat;
+	for (g = d->guests; g; g = g->next) {
+		cpu_set_t set;
+
+		if (g->state != GS_RUNNING || !g->place.placed || g->place.cpu < 0 || !CPU_ISSET(g->place.cpu, &changed))
+			continue;
+		allowed_cpus(d, g, &set);
+		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
+			log_warn("guest %s: cannot keep its vCPU on CPU %d after the CPU's role changed", g->name,
+			         g->place.cpu);
+	}
 }
 
 /* ---- snapshots ---- */
@@ -485,6 +573,7 @@ void placement_guest_running(struct guest *g, int adopted)
 		p.idle = g->place.idle;
 		g->place = p;
 	}
+	sync_roles(d); /* admission may have lent a core */
 	allowed_cpus(d, g, &set);
 	if (d->be_ops->set_affinity(d->be, g, &set) < 0)
 		log_warn("guest %s: cannot put its vCPU on CPU %d", g->name, g->place.cpu);
@@ -607,6 +696,7 @@ void placement_period(struct shoald *d)
 	pl->last_plan_us = (now_mono_ns() - t0) / 1000;
 	pl->periods++;
 	place_self(d); /* the split may have changed */
+	sync_roles(d);
 	pl->last = plan.stats;
 	for (i = 0; i < plan.nmoves; i++) {
 		const struct sched_move *m = &plan.moves[i];
@@ -623,6 +713,7 @@ void placement_period(struct shoald *d)
 			event_emit(d, "placement_failed", m->guest_name, "guest %s: %s could not be applied", m->guest_name,
 			           what);
 	}
+	sync_roles(d); /* a part that had to wait for the moves */
 	sched_plan_free(&plan);
 }
 

@@ -128,3 +128,13 @@ tests_xen_evtchn_ping_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS)
 tests_xen_evtchn_ping_LDADD = $(XEN_LIBS)
 endif
 EXTRA_DIST += tests/xen/evtchn-ping.c
+
+# Placement on Xen: the pure parts (unit), and a checker run inside Dom0
+# against real domains (tests/xen/xen-cpu-check.sh, in the Xen harness).
+if HAVE_XEN
+check_PROGRAMS += tests/unit/test_xen_cpu
+TESTS += tests/unit/test_xen_cpu
+tests_unit_test_xen_cpu_SOURCES = tests/unit/test_xen_cpu.c
+tests_unit_test_xen_cpu_CPPFLAGS = $(UNIT_CPPFLAGS) $(XEN_CFLAGS)
+tests_unit_test_xen_cpu_LDADD = $(XEN_CPU_LIBS) $(CMOCKA_LIBS)
+endif
