@@ -137,4 +137,12 @@ TESTS += tests/unit/test_xen_cpu
 tests_unit_test_xen_cpu_SOURCES = tests/unit/test_xen_cpu.c
 tests_unit_test_xen_cpu_CPPFLAGS = $(UNIT_CPPFLAGS) $(XEN_CFLAGS)
 tests_unit_test_xen_cpu_LDADD = $(XEN_CPU_LIBS) $(CMOCKA_LIBS)
+noinst_PROGRAMS += tests/xen/xen-cpu-check tests/xen/evtchn-rtt
+tests_xen_xen_cpu_check_SOURCES = tests/xen/xen-cpu-check.c
+tests_xen_xen_cpu_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(XEN_CFLAGS)
+tests_xen_xen_cpu_check_LDADD = $(XEN_CPU_LIBS)
+# Static: it also runs inside a busybox Linux guest.
+tests_xen_evtchn_rtt_SOURCES = tests/xen/evtchn-rtt.c
+tests_xen_evtchn_rtt_LDFLAGS = -static
 endif
+EXTRA_DIST += tests/xen/xen-cpu-check.sh tests/xen/xen-place-effect.sh

@@ -1,0 +1,88 @@
+#!/bin/sh
+# What the batch class and the batch pool do to a latency guest, on real
+# Xen, in Dom0: the event-channel round trip to an echo guest (evtchn-rtt)
+# alone, beside a CPU-bound spinner, beside the spinner in the batch class,
+# and with the spinner's CPUs in the batch pool, all in one run.  Prints the
+# figures; checks only that every phase measured (timings are not asserted).
+#
+#   XEN_CPU_CHECK  the checker (default: beside this script)
+#   EVTCHN_RTT     evtchn-rtt (default: beside this script)
+#   ECHO_CFG       xl config of a guest that runs `evtchn-rtt serve` and prints
+#                  EVTCHN_PORT=N on its console
+#   SPIN_CFG       xl config of a guest that spins on its one vCPU
+#   CONSOLE_DIR    where xenconsoled logs guest consoles (/var/log/xen/console)
+#   PINGS, GAP_US  round trips per phase (2000) and the gap between them (1000)
+here=$(cd "$(dirname "$0")" && pwd)
+. "${TAP_SH:-$here/../tap.sh}"
+CHK=${XEN_CPU_CHECK:-$here/xen-cpu-check}
+RTT=${EVTCHN_RTT:-$here/evtchn-rtt}
+CL=${CONSOLE_DIR:-/var/log/xen/console}
+PINGS=${PINGS:-2000}
+GAP_US=${GAP_US:-1000}
+
+command -v xl >/dev/null 2>&1 && xl info >/dev/null 2>&1 || tap_skip_all "not Dom0 of a running Xen"
+[ -x "$CHK" ] && [ -x "$RTT" ] || tap_skip_all "no xen-cpu-check or evtchn-rtt beside this script"
+[ -r "${ECHO_CFG:-}" ] && [ -r "${SPIN_CFG:-}" ] || tap_skip_all "ECHO_CFG and SPIN_CFG must name xl configs"
+ncpus=$(xl info | sed -n 's/^nr_cpus *: *//p')
+[ "${ncpus:-0}" -ge 4 ] || tap_skip_all "Xen has ${ncpus:-no} pCPUs; this needs 4"
+
+cleanup() {
+	for g in xpe-echo xpe-spin1 xpe-spin2; do xl destroy $g >/dev/null 2>&1; done
+	"$CHK" roles 1-3 none >/dev/null 2>&1
+	xl cpupool-destroy shoal-batch >/dev/null 2>&1
+}
+trap cleanup EXIT
+cleanup
+
+xl create -q "$ECHO_CFG" 'name="xpe-echo"' || tap_skip_all "xl create of the echo guest failed"
+echo_id=$(xl domid xpe-echo)
+i=0
+while ! port=$(sed -n 's/.*EVTCHN_PORT=\([0-9]*\).*/\1/p' "$CL/guest-xpe-echo.log" 2>/dev/null | tail -n 1) ||
+	[ -z "$port" ]; do
+	i=$((i + 1))
+	[ $i -gt 600 ] && tap_skip_all "the echo guest printed no EVTCHN_PORT in 60 s"
+	sleep 0.1
+done
+tap_ok "echo guest up (domain $echo_id, port $port)"
+
+# phase NAME: one measurement, its figures as a diagnostic line.
+phase() {
+	r=$("$RTT" ping "$echo_id" "$port" "$PINGS" "$GAP_US")
+	if [ $? -eq 0 ]; then tap_ok "$1: $r"; else tap_not_ok "$1: $r"; fi
+	echo "FIGURE $1: $r"
+}
+
+# Same CPU: the echo guest and a spinner share pCPU 3 (Dom0 elsewhere, 0-1).
+"$CHK" affinity "$echo_id" 3
+xl vcpu-pin 0 all 0-1 >/dev/null
+phase "echo alone on pCPU 3"
+xl create -q "$SPIN_CFG" 'name="xpe-spin1"' || tap_not_ok "xl create of the spinner"
+spin1=$(xl domid xpe-spin1)
+"$CHK" affinity "$spin1" 3
+sleep 2
+phase "beside a spinner on pCPU 3, both weight 100"
+"$CHK" batch "$spin1" 1
+sleep 1
+phase "beside a spinner of the batch class (credit2 weight 1)"
+"$CHK" batch "$spin1" 0
+phase "beside a spinner, weight 100 again"
+
+# Separate CPUs: spinners on 2-3, the echo guest on 1, Dom0 floating (its
+# vCPUs unpinned), without and with the batch pool.
+xl vcpu-pin 0 all all >/dev/null
+xl create -q "$SPIN_CFG" 'name="xpe-spin2"' || tap_not_ok "xl create of the second spinner"
+spin2=$(xl domid xpe-spin2)
+"$CHK" affinity "$echo_id" 1
+"$CHK" affinity "$spin1" 2
+"$CHK" affinity "$spin2" 3
+sleep 2
+phase "echo on 1, spinners on 2 and 3, Dom0 floats over 0-3"
+"$CHK" roles 1 2-3
+"$CHK" affinity "$spin1" 2
+"$CHK" affinity "$spin2" 3
+sleep 2
+pools=$(for g in xpe-spin1 xpe-spin2; do xl list -c $g | awk 'NR > 1 { print $NF }'; done | tr '\n' ' ')
+tap_check "spinners in the batch pool ($pools)" test "$pools" = "shoal-batch shoal-batch "
+phase "echo on 1, spinners on 2-3 in the batch pool, Dom0 on 0-1"
+xl vcpu-list 0 | sed 's/^/# /'
+tap_done
