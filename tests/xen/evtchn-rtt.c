@@ -96,7 +96,10 @@ static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned 
 			return 1;
 		}
 		if (poll(&pfd, 1, 1000) != 1 || read(fd, &p, sizeof(p)) != sizeof(p)) {
-			lost++;
+			if (++lost >= 10 && lost > i / 2) {
+				fprintf(stderr, "evtchn-rtt: domain %u stopped answering (%u of %u lost)\n", domid, lost, i + 1);
+				break;
+			}
 		} else {
 			rtt[n++] = now_ns() - t0;
 			if (write(fd, &p, sizeof(p)) != sizeof(p)) {
