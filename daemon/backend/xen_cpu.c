@@ -205,6 +205,14 @@ static int pool_cpus(struct xen_cpu *xc, uint32_t id, cpu_set_t *set, libxl_sche
 
 static void describe(struct xen_cpu *xc)
 {
+	if (xc->sched != LIBXL_SCHEDULER_CREDIT2 && xc->sched != LIBXL_SCHEDULER_CREDIT) {
+		/* Weights need credit2 (or credit); their calls answer ENOTSUP. */
+		snprintf(xc->mechanism, sizeof(xc->mechanism),
+		         "affinity: libxl_set_vcpuaffinity (hard, every vCPU); weight and idle class: none, Xen's "
+		         "scheduler is %s (boot Xen with sched=credit2); batch CPUs: cpupool %s",
+		         libxl_scheduler_to_string(xc->sched), XEN_CPU_BATCH_POOL);
+		return;
+	}
 	snprintf(xc->mechanism, sizeof(xc->mechanism),
 	         "affinity: libxl_set_vcpuaffinity (hard, every vCPU); weight: %s weight (cgroup 100 = 256); "
 	         "idle class: %s weight %u; batch CPUs: %s",
@@ -239,12 +247,6 @@ struct xen_cpu *xen_cpu_new(libxl_ctx *ctx, char *err, size_t errlen)
 			snprintf(err, errlen, "placement: cannot read Dom0's cpupool %u", xc->dom0_pool);
 			goto fail;
 		}
-	}
-	if (xc->sched != LIBXL_SCHEDULER_CREDIT2 && xc->sched != LIBXL_SCHEDULER_CREDIT) {
-		snprintf(err, errlen, "placement: Xen's scheduler is %s; weights and the batch class need credit2 (sched=credit2)",
-		         libxl_scheduler_to_string(xc->sched));
-		errno = ENOTSUP;
-		goto fail;
 	}
 	if (libxl_name_to_cpupoolid(ctx, XEN_CPU_BATCH_POOL, &xc->batch_pool) == 0)
 		xc->have_batch_pool = 1;
