@@ -64,12 +64,14 @@ unsigned xen_cpu_weight_to_xen(unsigned weight)
 
 unsigned xen_cpu_weight_from_xen(unsigned xen_weight)
 {
-	unsigned long w = ((unsigned long)xen_weight * 100 + XEN_WEIGHT_DEFAULT / 2) / XEN_WEIGHT_DEFAULT;
+	unsigned long w =
+	    ((unsigned long)xen_weight * 100 + XEN_WEIGHT_DEFAULT / 2) / XEN_WEIGHT_DEFAULT;
 
 	return w < 1 ? 1 : w > 10000 ? 10000 : (unsigned)w;
 }
 
-unsigned xen_cpu__decide(unsigned cur, unsigned kept, int batch, unsigned weight, unsigned *keep_out)
+unsigned xen_cpu__decide(unsigned cur, unsigned kept, int batch, unsigned weight,
+                         unsigned *keep_out)
 {
 	int is_batch = cur == XEN_CPU_BATCH_WEIGHT;
 
@@ -87,8 +89,9 @@ unsigned xen_cpu__decide(unsigned cur, unsigned kept, int batch, unsigned weight
 	return is_batch ? xen_cpu_weight_to_xen(kept ? kept : 100) : cur;
 }
 
-int xen_cpu__host_from(const libxl_cputopology *cpus, int ncpus, const libxl_numainfo *nodes, int nnodes,
-                       uint64_t total_mib, uint64_t dom0_mib, struct sched_host *h, char *err, size_t errlen)
+int xen_cpu__host_from(const libxl_cputopology *cpus, int ncpus, const libxl_numainfo *nodes,
+                       int nnodes, uint64_t total_mib, uint64_t dom0_mib, struct sched_host *h,
+                       char *err, size_t errlen)
 {
 	uint64_t key[SCHED_CPUS_MAX], node_sum = 0;
 	unsigned n, i, j, ncores = 0, valid_nodes = 0;
@@ -122,7 +125,8 @@ int xen_cpu__host_from(const libxl_cputopology *cpus, int ncpus, const libxl_num
 		for (j = 0; j < (unsigned)c && key[j] != key[c]; j++)
 			;
 		h->cpu[c].core = j < (unsigned)c ? h->cpu[j].core : ncores++;
-		h->cpu[c].node = t->node != LIBXL_CPUTOPOLOGY_INVALID_ENTRY && t->node < n ? t->node : 0;
+		h->cpu[c].node =
+		    t->node != LIBXL_CPUTOPOLOGY_INVALID_ENTRY && t->node < n ? t->node : 0;
 	}
 	for (i = 0; i < n; i++) {
 		h->node_memory_mib[i] = valid_nodes && nodes[i].size != LIBXL_NUMAINFO_INVALID_ENTRY
@@ -157,7 +161,10 @@ int xen_cpu__pool_for(const cpu_set_t *want, const cpu_set_t *batch_pool, cpu_se
 
 static int fail_rc(int rc)
 {
-	errno = rc == ERROR_DOMAIN_NOTFOUND ? ESRCH : rc == ERROR_NOMEM ? ENOMEM : rc == ERROR_INVAL ? EINVAL : EIO;
+	errno = rc == ERROR_DOMAIN_NOTFOUND ? ESRCH
+	        : rc == ERROR_NOMEM         ? ENOMEM
+	        : rc == ERROR_INVAL         ? EINVAL
+	                                    : EIO;
 	return -1;
 }
 
@@ -208,15 +215,18 @@ static void describe(struct xen_cpu *xc)
 	if (xc->sched != LIBXL_SCHEDULER_CREDIT2 && xc->sched != LIBXL_SCHEDULER_CREDIT) {
 		/* Weights need credit2 (or credit); their calls answer ENOTSUP. */
 		snprintf(xc->mechanism, sizeof(xc->mechanism),
-		         "affinity: libxl_set_vcpuaffinity (hard, every vCPU); weight and idle class: none, Xen's "
+		         "affinity: libxl_set_vcpuaffinity (hard, every vCPU); weight and idle "
+		         "class: none, Xen's "
 		         "scheduler is %s (boot Xen with sched=credit2); batch CPUs: cpupool %s",
 		         libxl_scheduler_to_string(xc->sched), XEN_CPU_BATCH_POOL);
 		return;
 	}
 	snprintf(xc->mechanism, sizeof(xc->mechanism),
-	         "affinity: libxl_set_vcpuaffinity (hard, every vCPU); weight: %s weight (cgroup 100 = 256); "
+	         "affinity: libxl_set_vcpuaffinity (hard, every vCPU); weight: %s weight (cgroup "
+	         "100 = 256); "
 	         "idle class: %s weight %u; batch CPUs: %s",
-	         libxl_scheduler_to_string(xc->sched), libxl_scheduler_to_string(xc->sched), XEN_CPU_BATCH_WEIGHT,
+	         libxl_scheduler_to_string(xc->sched), libxl_scheduler_to_string(xc->sched),
+	         XEN_CPU_BATCH_WEIGHT,
 	         xc->have_batch_pool ? "cpupool " XEN_CPU_BATCH_POOL " (Dom0 stays off them)"
 	                             : "cpupool " XEN_CPU_BATCH_POOL " once there are any");
 }
@@ -237,14 +247,16 @@ struct xen_cpu *xen_cpu_new(libxl_ctx *ctx, char *err, size_t errlen)
 	xc->dom0_pool = rc ? 0 : d0.cpupool;
 	libxl_dominfo_dispose(&d0);
 	if (rc) {
-		snprintf(err, errlen, "placement: cannot read Dom0's domain info (libxl error %d)", rc);
+		snprintf(err, errlen, "placement: cannot read Dom0's domain info (libxl error %d)",
+		         rc);
 		goto fail;
 	}
 	{
 		cpu_set_t unused;
 
 		if (pool_cpus(xc, xc->dom0_pool, &unused, &xc->sched) < 0) {
-			snprintf(err, errlen, "placement: cannot read Dom0's cpupool %u", xc->dom0_pool);
+			snprintf(err, errlen, "placement: cannot read Dom0's cpupool %u",
+			         xc->dom0_pool);
 			goto fail;
 		}
 	}
@@ -297,14 +309,16 @@ int xen_cpu_topology(struct xen_cpu *xc, struct sched_host *h, char *err, size_t
 	if (libxl_domain_info(xc->ctx, &d0, 0) == 0)
 		dom0_mib = d0.current_memkb >> 10;
 	total_mib = pi.total_pages * 4096 >> 20;
-	if (xen_cpu__host_from(cpus, ncpus, nodes, nodes ? nnodes : 0, total_mib, dom0_mib, h, err, errlen) < 0)
+	if (xen_cpu__host_from(cpus, ncpus, nodes, nodes ? nnodes : 0, total_mib, dom0_mib, h, err,
+	                       errlen) < 0)
 		goto out;
 	/* pCPUs in an operator's own cpupool are not ours to place on. */
 	pools = libxl_list_cpupool(xc->ctx, &npools);
 	for (i = 0; pools && i < npools; i++) {
 		cpu_set_t set;
 
-		if (pools[i].poolid == xc->dom0_pool || (xc->have_batch_pool && pools[i].poolid == xc->batch_pool))
+		if (pools[i].poolid == xc->dom0_pool ||
+		    (xc->have_batch_pool && pools[i].poolid == xc->batch_pool))
 			continue;
 		from_bitmap(&pools[i].cpumap, &set);
 		for (c = 0; c < (int)h->ncpus; c++)
@@ -325,7 +339,8 @@ out:
 }
 
 /* The pool CPU c is in: 0 and *pool, or -1 when it is in none (free). */
-static int pool_of_cpu(const cpu_set_t *dom0_pool, const cpu_set_t *batch_pool, int c, int *in_batch)
+static int pool_of_cpu(const cpu_set_t *dom0_pool, const cpu_set_t *batch_pool, int c,
+                       int *in_batch)
 {
 	if (CPU_ISSET(c, batch_pool)) {
 		*in_batch = 1;
@@ -358,11 +373,12 @@ int xen_cpu_roles(struct xen_cpu *xc, const cpu_set_t *latency, const cpu_set_t 
 			return -1;
 		}
 		xc->batch_pool = LIBXL_CPUPOOL_POOLID_ANY;
-		r = libxl_cpupool_create(xc->ctx, XEN_CPU_BATCH_POOL, LIBXL_SCHEDULER_CREDIT2, none, &uuid,
-		                         &xc->batch_pool);
+		r = libxl_cpupool_create(xc->ctx, XEN_CPU_BATCH_POOL, LIBXL_SCHEDULER_CREDIT2, none,
+		                         &uuid, &xc->batch_pool);
 		libxl_bitmap_dispose(&none);
 		if (r) {
-			snprintf(err, errlen, "cannot create cpupool %s (libxl error %d)", XEN_CPU_BATCH_POOL, r);
+			snprintf(err, errlen, "cannot create cpupool %s (libxl error %d)",
+			         XEN_CPU_BATCH_POOL, r);
 			return fail_rc(r);
 		}
 		xc->have_batch_pool = 1;
@@ -382,8 +398,10 @@ int xen_cpu_roles(struct xen_cpu *xc, const cpu_set_t *latency, const cpu_set_t 
 		CPU_ZERO(&free_cpus);
 	}
 	for (c = 0; c < CPU_SETSIZE; c++) {
-		int want_batch = CPU_ISSET(c, batch), want_p0 = CPU_ISSET(c, latency) && !want_batch;
-		int known = pool_of_cpu(&p0, &pb, c, &in_batch) == 0, is_free = CPU_ISSET(c, &free_cpus);
+		int want_batch = CPU_ISSET(c, batch),
+		    want_p0 = CPU_ISSET(c, latency) && !want_batch;
+		int known = pool_of_cpu(&p0, &pb, c, &in_batch) == 0,
+		    is_free = CPU_ISSET(c, &free_cpus);
 
 		if (!want_batch && !want_p0 && !is_free)
 			continue; /* Dom0's own CPUs and the operator's pools stay as they are */
@@ -392,18 +410,22 @@ int xen_cpu_roles(struct xen_cpu *xc, const cpu_set_t *latency, const cpu_set_t 
 		if (known && in_batch == want_batch && (want_batch || want_p0))
 			continue;
 		if (known) {
-			r = libxl_cpupool_cpuremove(xc->ctx, in_batch ? xc->batch_pool : xc->dom0_pool, c);
+			r = libxl_cpupool_cpuremove(xc->ctx,
+			                            in_batch ? xc->batch_pool : xc->dom0_pool, c);
 			if (r) {
 				if (!failed++)
-					snprintf(err, errlen, "CPU %d cannot leave cpupool %s yet (libxl error %d)", c,
-					         in_batch ? XEN_CPU_BATCH_POOL : "of Dom0", r);
+					snprintf(
+					    err, errlen,
+					    "CPU %d cannot leave cpupool %s yet (libxl error %d)",
+					    c, in_batch ? XEN_CPU_BATCH_POOL : "of Dom0", r);
 				continue;
 			}
 		}
 		if (want_batch && xc->have_batch_pool)
 			r = libxl_cpupool_cpuadd(xc->ctx, xc->batch_pool, c);
 		else
-			r = libxl_cpupool_cpuadd(xc->ctx, xc->dom0_pool, c); /* a free CPU, or one back from batch */
+			r = libxl_cpupool_cpuadd(xc->ctx, xc->dom0_pool,
+			                         c); /* a free CPU, or one back from batch */
 		if (r && !failed++)
 			snprintf(err, errlen, "CPU %d cannot join cpupool %s (libxl error %d)", c,
 			         want_batch ? XEN_CPU_BATCH_POOL : "of Dom0", r);
@@ -442,7 +464,8 @@ static int set_xen_weight(struct xen_cpu *xc, uint32_t domid, unsigned w)
 	return rc ? fail_rc(rc) : 0;
 }
 
-/* The cgroup-scale weight kept in xenstore while the domain is batch; 0 when none (or not a number in range). */
+/* The cgroup-scale weight kept in xenstore while the domain is batch; 0 when none (or not a number
+ * in range). */
 static unsigned kept_weight(struct xen_cpu *xc, uint32_t domid)
 {
 	char path[64], *v, *end;
@@ -480,7 +503,8 @@ static int change(struct xen_cpu *xc, uint32_t domid, int batch, unsigned weight
 	if (get_params(xc, domid, &p) < 0)
 		return -1;
 	cur = p.weight > 0 ? (unsigned)p.weight : XEN_WEIGHT_DEFAULT;
-	set = xen_cpu__decide(cur, cur == XEN_CPU_BATCH_WEIGHT ? kept_weight(xc, domid) : 0, batch, weight, &keep);
+	set = xen_cpu__decide(cur, cur == XEN_CPU_BATCH_WEIGHT ? kept_weight(xc, domid) : 0, batch,
+	                      weight, &keep);
 	/* Keep the weight first: a class set without it could not come back. */
 	if (keep_weight(xc, domid, keep) < 0)
 		return -1;
@@ -524,7 +548,8 @@ int xen_cpu_set_affinity(struct xen_cpu *xc, uint32_t domid, const cpu_set_t *cp
 	if (xc->have_batch_pool && pool_cpus(xc, xc->batch_pool, &pb, NULL) == 0 &&
 	    xen_cpu__pool_for(cpus, &pb, &eff))
 		pool = xc->batch_pool;
-	if (info.cpupool != pool && (info.cpupool == xc->dom0_pool || info.cpupool == xc->batch_pool)) {
+	if (info.cpupool != pool &&
+	    (info.cpupool == xc->dom0_pool || info.cpupool == xc->batch_pool)) {
 		libxl_domain_sched_params p;
 
 		/* Xen gives a moved domain the new pool's defaults: its weight goes with it. */
@@ -573,7 +598,8 @@ int xen_cpu_get(struct xen_cpu *xc, uint32_t domid, struct be_placement *out)
 		kept = kept_weight(xc, domid);
 		out->weight = kept ? kept : 1;
 	} else {
-		out->weight = xen_cpu_weight_from_xen(p.weight > 0 ? (unsigned)p.weight : XEN_WEIGHT_DEFAULT);
+		out->weight =
+		    xen_cpu_weight_from_xen(p.weight > 0 ? (unsigned)p.weight : XEN_WEIGHT_DEFAULT);
 	}
 	return 0;
 }

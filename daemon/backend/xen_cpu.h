@@ -78,7 +78,8 @@ const char *xen_cpu_mechanism(struct xen_cpu *xc);
 
 /* cgroup v2 weight (1..10000; out of range is clamped) to credit2's: 100 is 256, 1 is 3. */
 unsigned xen_cpu_weight_to_xen(unsigned weight);
-/* credit2 weight (1..65535) back to cgroup's; xen_cpu_weight_from_xen(xen_cpu_weight_to_xen(w)) == w. */
+/* credit2 weight (1..65535) back to cgroup's; xen_cpu_weight_from_xen(xen_cpu_weight_to_xen(w)) ==
+ * w. */
 unsigned xen_cpu_weight_from_xen(unsigned xen_weight);
 
 /*
@@ -88,8 +89,9 @@ unsigned xen_cpu_weight_from_xen(unsigned xen_weight);
  * total_mib), dom0_mib spread over the nodes as their memory is.
  * 0, or -1 with err.
  */
-int xen_cpu__host_from(const libxl_cputopology *cpus, int ncpus, const libxl_numainfo *nodes, int nnodes,
-                       uint64_t total_mib, uint64_t dom0_mib, struct sched_host *h, char *err, size_t errlen);
+int xen_cpu__host_from(const libxl_cputopology *cpus, int ncpus, const libxl_numainfo *nodes,
+                       int nnodes, uint64_t total_mib, uint64_t dom0_mib, struct sched_host *h,
+                       char *err, size_t errlen);
 
 /*
  * The pool a domain asking for want goes to, given the batch pool's CPUs:
@@ -105,6 +107,7 @@ int xen_cpu__pool_for(const cpu_set_t *want, const cpu_set_t *batch_pool, cpu_se
  * batch -1, for cgroup weight `weight`.  Returns the credit2 weight to
  * set; *keep_out is the weight to keep while batch (0: none kept).
  */
-unsigned xen_cpu__decide(unsigned cur, unsigned kept, int batch, unsigned weight, unsigned *keep_out);
+unsigned xen_cpu__decide(unsigned cur, unsigned kept, int batch, unsigned weight,
+                         unsigned *keep_out);
 
 #endif

@@ -24,8 +24,17 @@ static void weight_to_xen(void **state)
 	static const struct {
 		unsigned cg, xen;
 	} cases[] = {
-	    {100, 256}, {1, 3}, {0, 3}, {2, 5}, {10, 26}, {50, 128}, {200, 512}, {1000, 2560}, {10000, 25600},
-	    {10001, 25600}, {4000000000u, 25600},
+	    {100, 256},
+	    {1, 3},
+	    {0, 3},
+	    {2, 5},
+	    {10, 26},
+	    {50, 128},
+	    {200, 512},
+	    {1000, 2560},
+	    {10000, 25600},
+	    {10001, 25600},
+	    {4000000000u, 25600},
 	};
 	size_t i;
 
@@ -41,8 +50,19 @@ static void weight_from_xen(void **state)
 	static const struct {
 		unsigned xen, cg;
 	} cases[] = {
-	    {256, 100}, {1, 1}, {0, 1}, {2, 1}, {3, 1}, {5, 2}, {128, 50}, {255, 100}, {257, 100},
-	    {512, 200}, {25600, 10000}, {65535, 10000}, {4000000000u, 10000},
+	    {256, 100},
+	    {1, 1},
+	    {0, 1},
+	    {2, 1},
+	    {3, 1},
+	    {5, 2},
+	    {128, 50},
+	    {255, 100},
+	    {257, 100},
+	    {512, 200},
+	    {25600, 10000},
+	    {65535, 10000},
+	    {4000000000u, 10000},
 	};
 	size_t i;
 
@@ -53,7 +73,8 @@ static void weight_from_xen(void **state)
 	}
 }
 
-/* Every cgroup weight comes back as itself, keeps its order, and none is the batch class's weight. */
+/* Every cgroup weight comes back as itself, keeps its order, and none is the batch class's weight.
+ */
 static void weight_round_trip(void **state)
 {
 	unsigned w, prev = 0;
@@ -97,7 +118,8 @@ static void batch_decisions(void **state)
 		unsigned keep = 12345, set;
 
 		print_message("%s\n", cases[i].what);
-		set = xen_cpu__decide(cases[i].cur, cases[i].kept, cases[i].batch, cases[i].weight, &keep);
+		set = xen_cpu__decide(cases[i].cur, cases[i].kept, cases[i].batch, cases[i].weight,
+		                      &keep);
 		assert_int_equal(set, cases[i].set);
 		assert_int_equal(keep, cases[i].keep);
 	}
@@ -118,13 +140,13 @@ static void pool_choice(void **state)
 		int to_batch;
 		const char *eff;
 	} cases[] = {
-	    {"1", "23", 0, "1"},      /* a latency CPU */
-	    {"3", "23", 1, "3"},      /* a batch CPU */
-	    {"23", "23", 1, "23"},    /* batch CPUs */
-	    {"123", "23", 1, "23"},   /* mostly batch: the batch pool, its part */
-	    {"12", "23", 0, "1"},     /* a tie: Dom0's pool, its part */
-	    {"0123", "3", 0, "012"},  /* mostly Dom0's pool */
-	    {"1", "", 0, "1"},        /* no batch pool */
+	    {"1", "23", 0, "1"},     /* a latency CPU */
+	    {"3", "23", 1, "3"},     /* a batch CPU */
+	    {"23", "23", 1, "23"},   /* batch CPUs */
+	    {"123", "23", 1, "23"},  /* mostly batch: the batch pool, its part */
+	    {"12", "23", 0, "1"},    /* a tie: Dom0's pool, its part */
+	    {"0123", "3", 0, "012"}, /* mostly Dom0's pool */
+	    {"1", "", 0, "1"},       /* no batch pool */
 	    {"01234567", "", 0, "01234567"},
 	};
 	size_t i;
@@ -144,7 +166,8 @@ static void pool_choice(void **state)
 
 static struct sched_host host;
 
-/* 2 sockets x 2 cores x 2 threads, one node per socket (threads of a core numbered apart, as Xen does on AMD). */
+/* 2 sockets x 2 cores x 2 threads, one node per socket (threads of a core numbered apart, as Xen
+ * does on AMD). */
 static void topology_smt_numa(void **state)
 {
 	static const libxl_cputopology cpus[8] = {
@@ -155,17 +178,20 @@ static void topology_smt_numa(void **state)
 	unsigned c;
 
 	(void)state;
-	assert_int_equal(xen_cpu__host_from(cpus, 8, nodes, 2, 12288, 1536, &host, err, sizeof(err)), 0);
+	assert_int_equal(
+	    xen_cpu__host_from(cpus, 8, nodes, 2, 12288, 1536, &host, err, sizeof(err)), 0);
 	assert_int_equal(host.ncpus, 8);
 	assert_int_equal(host.nnodes, 2);
 	for (c = 0; c < 8; c++) {
-		assert_int_equal(host.cpu[c].core, c / 2); /* siblings share a core, cores differ across sockets */
+		assert_int_equal(host.cpu[c].core,
+		                 c / 2); /* siblings share a core, cores differ across sockets */
 		assert_int_equal(host.cpu[c].node, c / 4);
 		assert_int_equal(host.cpu[c].dom0, 0);
 	}
 	assert_int_equal(host.node_memory_mib[0], 8192);
 	assert_int_equal(host.node_memory_mib[1], 4096);
-	assert_int_equal(host.dom0_memory_mib[0], 1024); /* Dom0's 1.5 GiB spread as the nodes' memory is */
+	assert_int_equal(host.dom0_memory_mib[0],
+	                 1024); /* Dom0's 1.5 GiB spread as the nodes' memory is */
 	assert_int_equal(host.dom0_memory_mib[1], 512);
 }
 
@@ -176,7 +202,8 @@ static void topology_core_ids_per_socket(void **state)
 	char err[128] = "";
 
 	(void)state;
-	assert_int_equal(xen_cpu__host_from(cpus, 4, NULL, 0, 3072, 1024, &host, err, sizeof(err)), 0);
+	assert_int_equal(xen_cpu__host_from(cpus, 4, NULL, 0, 3072, 1024, &host, err, sizeof(err)),
+	                 0);
 	assert_int_equal(host.ncpus, 4);
 	assert_int_equal(host.cpu[0].core, 0);
 	assert_int_equal(host.cpu[1].core, 1);
@@ -197,7 +224,8 @@ static void topology_offline_cpus(void **state)
 	char err[128] = "";
 
 	(void)state;
-	assert_int_equal(xen_cpu__host_from(cpus, 6, nodes, 1, 4096, 512, &host, err, sizeof(err)), 0);
+	assert_int_equal(xen_cpu__host_from(cpus, 6, nodes, 1, 4096, 512, &host, err, sizeof(err)),
+	                 0);
 	assert_int_equal(host.ncpus, 4);
 	assert_int_equal(host.cpu[1].dom0, 1);
 	assert_int_equal(host.cpu[0].dom0 + host.cpu[2].dom0 + host.cpu[3].dom0, 0);
@@ -205,15 +233,18 @@ static void topology_offline_cpus(void **state)
 	assert_int_not_equal(host.cpu[1].core, host.cpu[2].core);
 }
 
-/* A CPU naming a node Xen did not list goes to node 0; a node without memory past the last is dropped. */
+/* A CPU naming a node Xen did not list goes to node 0; a node without memory past the last is
+ * dropped. */
 static void topology_bad_node(void **state)
 {
 	static const libxl_cputopology cpus[2] = {{0, 0, 0}, {1, 0, 7}};
-	libxl_numainfo nodes[3] = {{2 * GIB, GIB, 0, NULL}, {2 * GIB, GIB, 0, NULL}, {0, 0, 0, NULL}};
+	libxl_numainfo nodes[3] = {
+	    {2 * GIB, GIB, 0, NULL}, {2 * GIB, GIB, 0, NULL}, {0, 0, 0, NULL}};
 	char err[128] = "";
 
 	(void)state;
-	assert_int_equal(xen_cpu__host_from(cpus, 2, nodes, 3, 4096, 0, &host, err, sizeof(err)), 0);
+	assert_int_equal(xen_cpu__host_from(cpus, 2, nodes, 3, 4096, 0, &host, err, sizeof(err)),
+	                 0);
 	assert_int_equal(host.nnodes, 2);
 	assert_int_equal(host.cpu[1].node, 0);
 	assert_int_equal(host.dom0_memory_mib[0] + host.dom0_memory_mib[1], 0);
@@ -226,9 +257,11 @@ static void topology_refused(void **state)
 	char err[128] = "";
 
 	(void)state;
-	assert_int_equal(xen_cpu__host_from(none, 2, NULL, 0, 4096, 0, &host, err, sizeof(err)), -1);
+	assert_int_equal(xen_cpu__host_from(none, 2, NULL, 0, 4096, 0, &host, err, sizeof(err)),
+	                 -1);
 	assert_string_equal(err, "Xen reports no online physical CPU");
-	assert_int_equal(xen_cpu__host_from(none, 0, NULL, 0, 4096, 0, &host, err, sizeof(err)), -1);
+	assert_int_equal(xen_cpu__host_from(none, 0, NULL, 0, 4096, 0, &host, err, sizeof(err)),
+	                 -1);
 	assert_int_equal(xen_cpu__host_from(one, 1, NULL, 0, 0, 0, &host, err, sizeof(err)), -1);
 	assert_string_equal(err, "Xen reports no memory");
 }
@@ -242,7 +275,8 @@ static void topology_schedulable(void **state)
 	char err[128] = "", why[320] = "";
 
 	(void)state;
-	assert_int_equal(xen_cpu__host_from(cpus, 4, NULL, 0, 3072, 1024, &host, err, sizeof(err)), 0);
+	assert_int_equal(xen_cpu__host_from(cpus, 4, NULL, 0, 3072, 1024, &host, err, sizeof(err)),
+	                 0);
 	host.cpu[0].dom0 = 1;
 	sched_config_default(&cfg);
 	assert_int_equal(sched_create(&host, &cfg, &s, why, sizeof(why)), 0);

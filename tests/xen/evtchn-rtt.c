@@ -44,7 +44,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static int serve(int fd)
 {
-	struct ioctl_evtchn_bind_unbound_port ub = { .remote_domain = 0 };
+	struct ioctl_evtchn_bind_unbound_port ub = {.remote_domain = 0};
 	int port = ioctl(fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &ub);
 
 	if (port < 0) {
@@ -62,7 +62,8 @@ static int serve(int fd)
 			return 1;
 		}
 		n.port = p;
-		if (ioctl(fd, IOCTL_EVTCHN_NOTIFY, &n) < 0 || write(fd, &p, sizeof(p)) != sizeof(p)) {
+		if (ioctl(fd, IOCTL_EVTCHN_NOTIFY, &n) < 0 ||
+		    write(fd, &p, sizeof(p)) != sizeof(p)) {
 			perror("evtchn-rtt: answer");
 			return 1;
 		}
@@ -71,7 +72,7 @@ static int serve(int fd)
 
 static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned gap_us)
 {
-	struct ioctl_evtchn_bind_interdomain bi = { .remote_domain = domid, .remote_port = port };
+	struct ioctl_evtchn_bind_interdomain bi = {.remote_domain = domid, .remote_port = port};
 	uint64_t *rtt = calloc(count, sizeof(*rtt));
 	unsigned i, lost = 0, n = 0;
 	int local = ioctl(fd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &bi);
@@ -81,13 +82,14 @@ static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned 
 		return 2;
 	}
 	if (local < 0 || !rtt) {
-		fprintf(stderr, "evtchn-rtt: bind domain %u port %u: %s\n", domid, port, strerror(errno));
+		fprintf(stderr, "evtchn-rtt: bind domain %u port %u: %s\n", domid, port,
+		        strerror(errno));
 		return 1;
 	}
 	for (i = 0; i < count; i++) {
-		struct ioctl_evtchn_notify nt = { .port = (unsigned)local };
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		struct timespec gap = { gap_us / 1000000, (long)(gap_us % 1000000) * 1000 };
+		struct ioctl_evtchn_notify nt = {.port = (unsigned)local};
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct timespec gap = {gap_us / 1000000, (long)(gap_us % 1000000) * 1000};
 		unsigned int p;
 		uint64_t t0 = now_ns();
 
@@ -97,7 +99,9 @@ static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned 
 		}
 		if (poll(&pfd, 1, 1000) != 1 || read(fd, &p, sizeof(p)) != sizeof(p)) {
 			if (++lost >= 10 && lost > i / 2) {
-				fprintf(stderr, "evtchn-rtt: domain %u stopped answering (%u of %u lost)\n", domid, lost, i + 1);
+				fprintf(stderr,
+				        "evtchn-rtt: domain %u stopped answering (%u of %u lost)\n",
+				        domid, lost, i + 1);
 				break;
 			}
 		} else {
@@ -114,8 +118,8 @@ static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned 
 		return 1;
 	}
 	qsort(rtt, n, sizeof(*rtt), cmp_u64);
-	printf("samples=%u lost=%u p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n", n, lost, rtt[n / 2] / 1e3,
-	       rtt[n * 9 / 10] / 1e3, rtt[n * 99 / 100] / 1e3, rtt[n - 1] / 1e3);
+	printf("samples=%u lost=%u p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n", n, lost,
+	       rtt[n / 2] / 1e3, rtt[n * 9 / 10] / 1e3, rtt[n * 99 / 100] / 1e3, rtt[n - 1] / 1e3);
 	free(rtt);
 	return 0;
 }
@@ -131,8 +135,8 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve(fd);
 	if (argc == 6 && !strcmp(argv[1], "ping"))
-		return ping(fd, (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]),
-		            (unsigned)atoi(argv[5]));
+		return ping(fd, (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
+		            (unsigned)atoi(argv[4]), (unsigned)atoi(argv[5]));
 	fprintf(stderr, "usage: evtchn-rtt serve | ping DOMID PORT COUNT GAP_US\n");
 	return 2;
 }

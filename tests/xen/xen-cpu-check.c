@@ -28,7 +28,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: xen-cpu-check topology | mechanism | roles LATENCY BATCH | affinity DOMID CPUS |\n"
+	fprintf(stderr, "usage: xen-cpu-check topology | mechanism | roles LATENCY BATCH | "
+	                "affinity DOMID CPUS |\n"
 	                "       weight DOMID WEIGHT | batch DOMID 0|1 | get DOMID | time DOMID\n");
 	return 2;
 }
@@ -124,7 +125,8 @@ int main(int argc, char **argv)
 		}
 		printf("cpus=%u nodes=%u\n", host.ncpus, host.nnodes);
 		for (n = 0; n < host.nnodes; n++)
-			printf("node %u memory_mib=%llu dom0_mib=%llu\n", n, (unsigned long long)host.node_memory_mib[n],
+			printf("node %u memory_mib=%llu dom0_mib=%llu\n", n,
+			       (unsigned long long)host.node_memory_mib[n],
 			       (unsigned long long)host.dom0_memory_mib[n]);
 		for (c = 0; c < host.ncpus; c++)
 			printf("cpu %u core=%u node=%u%s\n", c, host.cpu[c].core, host.cpu[c].node,
@@ -152,7 +154,8 @@ int main(int argc, char **argv)
 		}
 		rc = xen_cpu_set_affinity(xc, (uint32_t)domid, &set) < 0;
 		if (rc)
-			fprintf(stderr, "xen-cpu-check: affinity of domain %lu: %s\n", domid, strerror(errno));
+			fprintf(stderr, "xen-cpu-check: affinity of domain %lu: %s\n", domid,
+			        strerror(errno));
 	} else if (!strcmp(argv[1], "weight") && argc == 4) {
 		if (parse_uint(argv[3], 4000000000ul, &v) < 0) {
 			rc = usage();
@@ -160,7 +163,8 @@ int main(int argc, char **argv)
 		}
 		rc = xen_cpu_set_weight(xc, (uint32_t)domid, (unsigned)v) < 0;
 		if (rc)
-			fprintf(stderr, "xen-cpu-check: weight %lu of domain %lu: %s\n", v, domid, strerror(errno));
+			fprintf(stderr, "xen-cpu-check: weight %lu of domain %lu: %s\n", v, domid,
+			        strerror(errno));
 	} else if (!strcmp(argv[1], "batch") && argc == 4) {
 		if (parse_uint(argv[3], 1, &v) < 0) {
 			rc = usage();
@@ -168,13 +172,15 @@ int main(int argc, char **argv)
 		}
 		rc = xen_cpu_set_batch(xc, (uint32_t)domid, (int)v) < 0;
 		if (rc)
-			fprintf(stderr, "xen-cpu-check: batch %lu of domain %lu: %s\n", v, domid, strerror(errno));
+			fprintf(stderr, "xen-cpu-check: batch %lu of domain %lu: %s\n", v, domid,
+			        strerror(errno));
 	} else if (!strcmp(argv[1], "get") && argc == 3) {
 		struct be_placement p;
 
 		rc = xen_cpu_get(xc, (uint32_t)domid, &p) < 0;
 		if (rc) {
-			fprintf(stderr, "xen-cpu-check: placement of domain %lu: %s\n", domid, strerror(errno));
+			fprintf(stderr, "xen-cpu-check: placement of domain %lu: %s\n", domid,
+			        strerror(errno));
 			goto out;
 		}
 		printf("cpus=");
@@ -185,7 +191,8 @@ int main(int argc, char **argv)
 
 		rc = xen_cpu_time(xc, (uint32_t)domid, &ns) < 0;
 		if (rc)
-			fprintf(stderr, "xen-cpu-check: CPU time of domain %lu: %s\n", domid, strerror(errno));
+			fprintf(stderr, "xen-cpu-check: CPU time of domain %lu: %s\n", domid,
+			        strerror(errno));
 		else
 			printf("%llu\n", (unsigned long long)ns);
 	} else {
