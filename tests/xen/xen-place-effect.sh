@@ -10,6 +10,8 @@
 #   ECHO_CFG       xl config of a guest that runs `evtchn-rtt serve` and prints
 #                  EVTCHN_PORT=N on its console
 #   SPIN_CFG       xl config of a guest that spins on its one vCPU
+#   BUSY_ECHO_CFG  optional: an echo guest that also has work of its own
+#                  (its vCPU never idles), measured the same way on one CPU
 #   CONSOLE_DIR    where xenconsoled logs guest consoles (/var/log/xen/console)
 #   PINGS, GAP_US  round trips per phase (2000) and the gap between them (1000)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,20 +32,26 @@ cleanup() {
 	for g in xpe-echo xpe-spin1 xpe-spin2; do xl destroy $g >/dev/null 2>&1; done
 	"$CHK" roles 1-3 none >/dev/null 2>&1
 	xl cpupool-destroy shoal-batch >/dev/null 2>&1
+	xl vcpu-pin 0 all all >/dev/null 2>&1
 }
 trap cleanup EXIT
 cleanup
 
-xl create -q "$ECHO_CFG" 'name="xpe-echo"' || tap_skip_all "xl create of the echo guest failed"
-echo_id=$(xl domid xpe-echo)
-i=0
-while ! port=$(sed -n 's/.*EVTCHN_PORT=\([0-9]*\).*/\1/p' "$CL/guest-xpe-echo.log" 2>/dev/null | tail -n 1) ||
-	[ -z "$port" ]; do
-	i=$((i + 1))
-	[ $i -gt 600 ] && tap_skip_all "the echo guest printed no EVTCHN_PORT in 60 s"
-	sleep 0.1
-done
-tap_ok "echo guest up (domain $echo_id, port $port)"
+# echo_up CFG: create the echo guest, wait for its port; sets echo_id and port.
+echo_up() {
+	xl destroy xpe-echo >/dev/null 2>&1
+	rm -f "$CL/guest-xpe-echo.log" # xenconsoled appends: an earlier guest's port is there
+	xl create -q "$1" 'name="xpe-echo"' || return 1
+	echo_id=$(xl domid xpe-echo)
+	i=0
+	port=
+	while [ -z "$port" ]; do
+		port=$(sed -n 's/.*EVTCHN_PORT=\([0-9]*\).*/\1/p' "$CL/guest-xpe-echo.log" 2>/dev/null | tail -n 1)
+		i=$((i + 1))
+		[ $i -gt 1200 ] && return 1
+		[ -n "$port" ] || sleep 0.1
+	done
+}
 
 # phase NAME: one measurement, its figures as a diagnostic line.
 phase() {
@@ -52,20 +60,36 @@ phase() {
 	echo "FIGURE $1: $r"
 }
 
-# Same CPU: the echo guest and a spinner share pCPU 3 (Dom0 elsewhere, 0-1).
-"$CHK" affinity "$echo_id" 3
-xl vcpu-pin 0 all 0-1 >/dev/null
-phase "echo alone on pCPU 3"
-xl create -q "$SPIN_CFG" 'name="xpe-spin1"' || tap_not_ok "xl create of the spinner"
-spin1=$(xl domid xpe-spin1)
-"$CHK" affinity "$spin1" 3
-sleep 2
-phase "beside a spinner on pCPU 3, both weight 100"
-"$CHK" batch "$spin1" 1
-sleep 1
-phase "beside a spinner of the batch class (credit2 weight 1)"
+# same_cpu KIND: the echo guest and a spinner share pCPU 3 (Dom0 kept on 0-1).
+same_cpu() {
+	"$CHK" affinity "$echo_id" 3
+	xl vcpu-pin 0 all 0-1 >/dev/null
+	sleep 2
+	phase "$1 echo alone on pCPU 3"
+	xl create -q "$SPIN_CFG" 'name="xpe-spin1"' || tap_not_ok "xl create of the spinner"
+	spin1=$(xl domid xpe-spin1)
+	"$CHK" affinity "$spin1" 3
+	sleep 2
+	phase "$1 echo beside a spinner on pCPU 3, both weight 100"
+	"$CHK" batch "$spin1" 1
+	sleep 2
+	phase "$1 echo beside a spinner of the batch class (credit2 weight 1)"
+	xl vcpu-pin 0 all all >/dev/null
+}
+
+if [ -n "${BUSY_ECHO_CFG:-}" ]; then
+	if echo_up "$BUSY_ECHO_CFG"; then
+		tap_ok "busy echo guest up (domain $echo_id, port $port)"
+		same_cpu busy
+	else
+		tap_not_ok "busy echo guest up"
+	fi
+	xl destroy xpe-spin1 >/dev/null 2>&1
+fi
+echo_up "$ECHO_CFG" || tap_skip_all "the echo guest did not come up with an EVTCHN_PORT"
+tap_ok "echo guest up (domain $echo_id, port $port)"
+same_cpu idle
 "$CHK" batch "$spin1" 0
-phase "beside a spinner, weight 100 again"
 
 # Separate CPUs: spinners on 2-3, the echo guest on 1, Dom0 floating (its
 # vCPUs unpinned), without and with the batch pool.
