@@ -159,6 +159,8 @@ int xen_cpu__pool_for(const cpu_set_t *want, const cpu_set_t *batch_pool, cpu_se
 
 /* ---- libxl ---- */
 
+static int set_xen_weight(struct xen_cpu *xc, uint32_t domid, unsigned w);
+
 static int fail_rc(int rc)
 {
 	errno = rc == ERROR_DOMAIN_NOTFOUND ? ESRCH
@@ -350,6 +352,40 @@ static int pool_of_cpu(const cpu_set_t *dom0_pool, const cpu_set_t *batch_pool, 
 	return CPU_ISSET(c, dom0_pool) ? 0 : -1;
 }
 
+/*
+ * No batch CPUs any more: the pool's domains go to Dom0's pool first,
+ * with their weight (a pool's last CPU cannot leave while it has
+ * domains).  Their affinity is set again by the daemon.
+ */
+static int empty_pool(struct xen_cpu *xc, int *failed, char *err, size_t errlen)
+{
+	libxl_dominfo *doms;
+	int n = 0, i;
+
+	doms = libxl_list_domain(xc->ctx, &n);
+	if (!doms) {
+		snprintf(err, errlen, "cannot list the domains of cpupool %s", XEN_CPU_BATCH_POOL);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		libxl_domain_sched_params p;
+		int r, rw;
+
+		if (doms[i].cpupool != xc->batch_pool)
+			continue;
+		libxl_domain_sched_params_init(&p);
+		rw = libxl_domain_sched_params_get(xc->ctx, doms[i].domid, &p);
+		r = libxl_cpupool_movedomain(xc->ctx, xc->dom0_pool, doms[i].domid);
+		if (r == 0 && rw == 0 && p.weight > 0)
+			r = set_xen_weight(xc, doms[i].domid, (unsigned)p.weight) < 0;
+		if (r && !(*failed)++)
+			snprintf(err, errlen, "domain %u cannot leave cpupool %s (libxl error %d)",
+			         doms[i].domid, XEN_CPU_BATCH_POOL, r);
+	}
+	libxl_dominfo_list_free(doms, n);
+	return 0;
+}
+
 int xen_cpu_roles(struct xen_cpu *xc, const cpu_set_t *latency, const cpu_set_t *batch, char *err,
                   size_t errlen)
 {
@@ -391,6 +427,9 @@ int xen_cpu_roles(struct xen_cpu *xc, const cpu_set_t *latency, const cpu_set_t 
 		snprintf(err, errlen, "cpupool %s is gone", XEN_CPU_BATCH_POOL);
 		return -1;
 	}
+	if (xc->have_batch_pool && !CPU_COUNT(batch) && CPU_COUNT(&pb) &&
+	    empty_pool(xc, &failed, err, errlen) < 0)
+		return -1;
 	if (libxl_get_freecpus(xc->ctx, &bm) == 0) {
 		from_bitmap(&bm, &free_cpus);
 		libxl_bitmap_dispose(&bm);

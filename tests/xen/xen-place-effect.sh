@@ -91,22 +91,30 @@ tap_ok "echo guest up (domain $echo_id, port $port)"
 same_cpu idle
 "$CHK" batch "$spin1" 0
 
-# Separate CPUs: spinners on 2-3, the echo guest on 1, Dom0 floating (its
-# vCPUs unpinned), without and with the batch pool.
-xl vcpu-pin 0 all all >/dev/null
+# Separate CPUs: spinners on 2-3, the echo guest on 1, Dom0's vCPUs
+# unpinned; twice each way, alternating: all CPUs in Pool-0 (Dom0 floats
+# over 0-3), and 2-3 in the batch pool (Dom0 on 0-1).
+pool_of() { xl list -c "$1" | awk 'NR > 1 { print $NF }'; }
 xl create -q "$SPIN_CFG" 'name="xpe-spin2"' || tap_not_ok "xl create of the second spinner"
 spin2=$(xl domid xpe-spin2)
 "$CHK" affinity "$echo_id" 1
-"$CHK" affinity "$spin1" 2
-"$CHK" affinity "$spin2" 3
-sleep 2
-phase "echo on 1, spinners on 2 and 3, Dom0 floats over 0-3"
-"$CHK" roles 1 2-3
-"$CHK" affinity "$spin1" 2
-"$CHK" affinity "$spin2" 3
-sleep 2
-pools=$(for g in xpe-spin1 xpe-spin2; do xl list -c $g | awk 'NR > 1 { print $NF }'; done | tr '\n' ' ')
-tap_check "spinners in the batch pool ($pools)" test "$pools" = "shoal-batch shoal-batch "
-phase "echo on 1, spinners on 2-3 in the batch pool, Dom0 on 0-1"
-xl vcpu-list 0 | sed 's/^/# /'
+for round in 1 2; do
+	"$CHK" roles 1-3 none
+	"$CHK" affinity "$spin1" 2
+	"$CHK" affinity "$spin2" 3
+	sleep 2
+	p1=$(pool_of xpe-spin1)
+	p2=$(pool_of xpe-spin2)
+	tap_check "round $round: spinners in Pool-0 ($p1 $p2)" test "$p1 $p2" = "Pool-0 Pool-0"
+	phase "round $round: echo on 1, spinners on 2 and 3, Dom0 floats over 0-3"
+	"$CHK" roles 1 2-3
+	"$CHK" affinity "$spin1" 2
+	"$CHK" affinity "$spin2" 3
+	sleep 2
+	p1=$(pool_of xpe-spin1)
+	p2=$(pool_of xpe-spin2)
+	tap_check "round $round: spinners in the batch pool ($p1 $p2)" test "$p1 $p2" = "shoal-batch shoal-batch"
+	phase "round $round: echo on 1, spinners on 2-3 in the batch pool, Dom0 on 0-1"
+done
+xl vcpu-list | sed 's/^/# /'
 tap_done
