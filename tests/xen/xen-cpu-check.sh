@@ -147,14 +147,15 @@ eq "the guest follows its CPU into Pool-0" "$(pool_of $G)" Pool-0
 eq "... on CPU 2" "$(hard $G)" 2
 
 "$CHK" roles 1-2 3
-"$CHK" weight "$id" 40
+"$CHK" weight "$id" 40 # kept: it is of the batch class
 "$CHK" affinity "$id" 3
 eq "the guest on CPU 3 is in $POOL" "$(pool_of $G)" $POOL
 "$CHK" roles 1-3 none
 eq "roles 1-3 / none: every CPU back in Pool-0" "$(pool_cpus Pool-0)" "0,1,2,3"
 eq "... and $POOL empty" "$(pool_cpus $POOL)" ""
 eq "... its guest moved to Pool-0 first" "$(pool_of $G)" Pool-0
-eq "... with its weight (40 -> 102)" "$(xweight $G)" 102
+eq "... still of the batch class" "$(xweight $G)" 1
+eq "... with the weight it keeps" "$("$CHK" get "$id" | sed 's/.* weight=/weight=/')" "weight=40 batch=1"
 "$CHK" affinity "$id" 2
 
 t1=$("$CHK" time "$id")

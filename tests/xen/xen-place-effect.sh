@@ -60,6 +60,16 @@ phase() {
 	echo "FIGURE $1: $r"
 }
 
+# share SECONDS: the echo guest's part of the CPU time it and spinner 1 used over SECONDS.
+share() {
+	e0=$("$CHK" time "$echo_id")
+	s0=$("$CHK" time "$spin1")
+	sleep "$1"
+	e1=$("$CHK" time "$echo_id")
+	s1=$("$CHK" time "$spin1")
+	awk -v e=$((e1 - e0)) -v s=$((s1 - s0)) 'BEGIN { printf "%.1f%% (echo %.2f s, spinner %.2f s)", e + s ? 100 * e / (e + s) : 0, e / 1e9, s / 1e9 }'
+}
+
 # same_cpu KIND: the echo guest and a spinner share pCPU 3 (Dom0 kept on 0-1).
 same_cpu() {
 	"$CHK" affinity "$echo_id" 3
@@ -70,9 +80,13 @@ same_cpu() {
 	spin1=$(xl domid xpe-spin1)
 	"$CHK" affinity "$spin1" 3
 	sleep 2
+	tap_diag "credit2 weights: $(xl sched-credit2 | awk '$2 ~ /^[0-9]+$/ { printf "%s=%s ", $1, $3 }')"
+	[ "$1" = busy ] && echo "FIGURE busy echo's CPU share beside the spinner, both weight 100: $(share 5)"
 	phase "$1 echo beside a spinner on pCPU 3, both weight 100"
 	"$CHK" batch "$spin1" 1
 	sleep 2
+	tap_diag "credit2 weights: $(xl sched-credit2 | awk '$2 ~ /^[0-9]+$/ { printf "%s=%s ", $1, $3 }')"
+	[ "$1" = busy ] && echo "FIGURE busy echo's CPU share beside the batch-class spinner: $(share 5)"
 	phase "$1 echo beside a spinner of the batch class (credit2 weight 1)"
 	xl vcpu-pin 0 all all >/dev/null
 }
