@@ -5,9 +5,10 @@
  * placement does to it.  Built static, so that it runs in a busybox
  * guest too.  Raw /dev/xen/evtchn ioctls, no library.
  *
- *   evtchn-rtt serve                  (in the guest) allocates a port for
+ *   evtchn-rtt serve [busy]           (in the guest) allocates a port for
  *                                     Dom0, prints "EVTCHN_PORT=N", and
- *                                     answers every event on it
+ *                                     answers every event on it; busy: a
+ *                                     child spins at nice 19 beside it
  *   evtchn-rtt ping DOMID PORT COUNT GAP_US
  *                                     (in Dom0) COUNT round trips, GAP_US
  *                                     apart (the guest blocks between
@@ -132,11 +133,19 @@ int main(int argc, char **argv)
 		perror("evtchn-rtt: /dev/xen/evtchn");
 		return 1;
 	}
-	if (argc == 2 && !strcmp(argv[1], "serve"))
+	if ((argc == 2 || (argc == 3 && !strcmp(argv[2], "busy"))) && !strcmp(argv[1], "serve")) {
+		/* busy: the guest has work of its own, at the lowest priority, so its vCPU never idles. */
+		if (argc == 3 && fork() == 0) {
+			if (nice(19) < 0)
+				perror("evtchn-rtt: nice");
+			for (;;)
+				__asm__ volatile("" ::: "memory");
+		}
 		return serve(fd);
+	}
 	if (argc == 6 && !strcmp(argv[1], "ping"))
 		return ping(fd, (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
 		            (unsigned)atoi(argv[4]), (unsigned)atoi(argv[5]));
-	fprintf(stderr, "usage: evtchn-rtt serve | ping DOMID PORT COUNT GAP_US\n");
+	fprintf(stderr, "usage: evtchn-rtt serve [busy] | ping DOMID PORT COUNT GAP_US\n");
 	return 2;
 }
