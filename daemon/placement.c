@@ -53,6 +53,7 @@ struct placement {
 	int hv_cpus;               /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
 	int roles_sent;            /* the backend has roles_latency/roles_batch */
 	cpu_set_t roles_latency, roles_batch;
+	char roles_why[256]; /* why they were not all applied at the last try (said once) */
 };
 
 /* ---- CPU lists ---- */
@@ -353,11 +354,17 @@ static void sync_roles(struct shoald *d)
 	}
 	if (pl->roles_sent && CPU_EQUAL(&lat, &pl->roles_latency) && CPU_EQUAL(&bat, &pl->roles_batch))
 		return;
+	why[0] = '\0';
 	if (d->be_ops->cpu_roles(d->be, &lat, &bat, why, sizeof(why)) < 0) {
-		log_warnx("placement: the CPU roles are not all applied yet: %s", why);
+		if (strcmp(why, pl->roles_why))
+			log_warnx("placement: the CPU roles are not all applied yet: %s", why);
+		snprintf(pl->roles_why, sizeof(pl->roles_why), "%s", why);
 		pl->roles_sent = 0; /* again at the next period */
 		return;
 	}
+	if (pl->roles_why[0])
+		log_info("placement: the CPU roles are applied");
+	pl->roles_why[0] = '\0';
 	CPU_XOR(&changed, &bat, &pl->roles_batch); /* roles_batch: the last split applied whole */
 	pl->roles_sent = 1;
 	pl->roles_latency = lat;
