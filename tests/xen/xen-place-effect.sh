@@ -13,6 +13,10 @@
 #   BUSY_ECHO_CFG  optional: an echo guest that also has work of its own
 #                  (its vCPU never idles), measured the same way on one CPU
 #   CONSOLE_DIR    where xenconsoled logs guest consoles (/var/log/xen/console)
+#   PROBE          evtchn-rtt (the default: ECHO_CFG is a Linux guest running
+#                  `evtchn-rtt serve`), or evtchn-ping: ECHO_CFG is a shoal
+#                  guest (idle.xen-pv), probed through its runtime's probe
+#                  port as shoald does (tests/xen/evtchn-ping)
 #   PINGS, GAP_US  round trips per phase (2000) and the gap between them (1000)
 here=$(cd "$(dirname "$0")" && pwd)
 . "${TAP_SH:-$here/../tap.sh}"
@@ -23,7 +27,9 @@ PINGS=${PINGS:-2000}
 GAP_US=${GAP_US:-1000}
 
 command -v xl >/dev/null 2>&1 && xl info >/dev/null 2>&1 || tap_skip_all "not Dom0 of a running Xen"
-[ -x "$CHK" ] && [ -x "$RTT" ] || tap_skip_all "no xen-cpu-check or evtchn-rtt beside this script"
+PROBE=${PROBE:-evtchn-rtt}
+[ "$PROBE" = evtchn-ping ] && RTT=${EVTCHN_PING:-$here/evtchn-ping}
+[ -x "$CHK" ] && [ -x "$RTT" ] || tap_skip_all "no xen-cpu-check or $PROBE beside this script"
 [ -r "${ECHO_CFG:-}" ] && [ -r "${SPIN_CFG:-}" ] || tap_skip_all "ECHO_CFG and SPIN_CFG must name xl configs"
 ncpus=$(xl info | sed -n 's/^nr_cpus *: *//p')
 [ "${ncpus:-0}" -ge 4 ] || tap_skip_all "Xen has ${ncpus:-no} pCPUs; this needs 4"
@@ -43,6 +49,11 @@ echo_up() {
 	rm -f "$CL/guest-xpe-echo.log" # xenconsoled appends: an earlier guest's port is there
 	xl create -q "$1" 'name="xpe-echo"' || return 1
 	echo_id=$(xl domid xpe-echo)
+	if [ "$PROBE" = evtchn-ping ]; then
+		port=probe-port
+		"$RTT" -w 120 -n 1 "$echo_id" >/dev/null
+		return
+	fi
 	i=0
 	port=
 	while [ -z "$port" ]; do
@@ -55,8 +66,14 @@ echo_up() {
 
 # phase NAME: one measurement, its figures as a diagnostic line.
 phase() {
-	r=$("$RTT" ping "$echo_id" "$port" "$PINGS" "$GAP_US")
-	if [ $? -eq 0 ]; then tap_ok "$1: $r"; else tap_not_ok "$1: $r"; fi
+	if [ "$PROBE" = evtchn-ping ]; then
+		r=$("$RTT" -n "$PINGS" -i $(((GAP_US + 999) / 1000)) "$echo_id")
+	else
+		r=$("$RTT" ping "$echo_id" "$port" "$PINGS" "$GAP_US")
+	fi
+	rc=$?
+	r=$(echo $r) # one line
+	if [ $rc -eq 0 ]; then tap_ok "$1: $r"; else tap_not_ok "$1: $r"; fi
 	echo "FIGURE $1: $r"
 }
 
