@@ -21,6 +21,7 @@
 
 struct backend;
 struct guest;
+struct sched_host;
 struct shoald_config;
 
 /* What the daemon needs to start one guest. */
@@ -105,6 +106,25 @@ struct backend_ops {
 	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns);
 	/* How this host does each of the three (for /v1/placement): one line. */
 	const char *(*placement_mechanism)(struct backend *be);
+	/*
+	 * Optional (NULL: the daemon reads sysfs and /proc/meminfo, as on
+	 * KVM).  The machine as the hypervisor sees it, for a backend whose
+	 * host CPUs are not the daemon's own (Xen: Dom0's vCPUs float over
+	 * the physical CPUs).  Every CPU number in the placement calls is
+	 * then the hypervisor's, and shoald does not pin itself (its CPU
+	 * numbers would be Dom0's vCPUs).  Called once, after init().  0 or
+	 * -1 with err.
+	 */
+	int (*host_topology)(struct backend *be, struct sched_host *h, char *err, size_t errlen);
+	/*
+	 * Optional: the split of the CPUs between latency and batch guests
+	 * (the rest are Dom0's), at start and whenever it changes, before
+	 * the guests are moved to match (Xen: batch CPUs in a cpupool of
+	 * their own).  -1 with err when part of it could not be done yet;
+	 * the daemon calls again at the next period.
+	 */
+	int (*cpu_roles)(struct backend *be, const cpu_set_t *latency, const cpu_set_t *batch, char *err,
+	                 size_t errlen);
 	/* Send a latency probe; the answer comes through host->probe_answer(). */
 	int (*probe)(struct backend *be, struct guest *g);
 	/* The backend's own figures for /v1/host (warm pool and such). */
@@ -117,5 +137,8 @@ const struct backend_ops *backend_lookup(const char *name);
 const char *backend_names(void);
 
 extern const struct backend_ops backend_kvm;
+/* Built when configure finds libxl (HAVE_XEN): 64-bit PV and PVH domains. */
+extern const struct backend_ops backend_xen;
+extern const struct backend_ops backend_xen_pvh;
 
 #endif
