@@ -167,7 +167,8 @@ int vmm_elf_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t
 				return fail(err, errlen,
 				            "segment %u: virtual address 0x%llx differs from physical 0x%llx (guests are identity-mapped)",
 				            i, (unsigned long long)ph.p_vaddr, (unsigned long long)ph.p_paddr);
-			if (ph.p_paddr < SHOAL_GPA_IMAGE_MIN)
+			/* Only the KVM tender keeps boot structures below the image; Xen's builder puts them after it. */
+			if (platform == SHOAL_PLATFORM_KVM && ph.p_paddr < SHOAL_GPA_IMAGE_MIN)
 				return fail(err, errlen,
 				            "segment %u at 0x%llx is below 0x%llx, where the tender keeps boot structures",
 				            i, (unsigned long long)ph.p_paddr, (unsigned long long)SHOAL_GPA_IMAGE_MIN);

@@ -211,10 +211,32 @@ static void refuses_every_truncation(void **state)
 		assert_non_null(check(&im, len));
 }
 
+/* A Xen PV image is linked from 0: only KVM keeps the low pages for its boot structures. */
+static void low_image_is_xen_only(void **state)
+{
+	struct image im;
+	struct vmm_elf elf;
+	char err[256];
+
+	(void)state;
+	make_image(&im);
+	im.note.abi.platform = SHOAL_PLATFORM_XEN_PV;
+	im.eh.e_entry = 0x100;
+	im.ph[0].p_vaddr = im.ph[0].p_paddr = 0;
+	assert_int_equal(vmm_elf_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_XEN_PV, &elf, err,
+	                               sizeof(err)),
+	                 0);
+	im.note.abi.platform = SHOAL_PLATFORM_KVM;
+	assert_int_equal(vmm_elf_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_KVM, &elf, err,
+	                               sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "boot structures"));
+}
+
 int main(void)
 {
 	enum { NBAD = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-	struct CMUnitTest tests[NBAD + 2];
+	struct CMUnitTest tests[NBAD + 3];
 	char names[NBAD][64];
 	size_t i, n = 0;
 
@@ -225,5 +247,6 @@ int main(void)
 		tests[n++].name = names[i];
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(refuses_every_truncation);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(low_image_is_xen_only);
 	return _cmocka_run_group_tests("vmm_elf", tests, n, NULL, NULL);
 }
