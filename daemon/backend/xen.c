@@ -134,7 +134,7 @@ struct backend {
 	struct xen_cpu *xc;
 	char cpu_err[200];
 	char mechanism[400];
-	char last_err[300]; /* libxl's last error message, for a failed start's reason */
+	char last_err[300]; /* libxl's first error since the last create began, for its reason */
 	char version[64];
 	const char *scheduler;
 	uint64_t creates, create_failures, adopted;
@@ -171,7 +171,7 @@ static void xl_vmessage(xentoollog_logger *lg, xentoollog_level level, int errno
                         const char *context, const char *format, va_list al)
 {
 	struct backend *be = ((struct xen_logger *)lg)->be;
-	char msg[600];
+	char msg[600], line[300];
 
 	vsnprintf(msg, sizeof(msg), format, al);
 	if (level < XTL_WARN) {
@@ -179,10 +179,14 @@ static void xl_vmessage(xentoollog_logger *lg, xentoollog_level level, int errno
 		return;
 	}
 	if (errnoval >= 0)
-		snprintf(be->last_err, sizeof(be->last_err), "%.200s: %s", msg, strerror(errnoval));
+		snprintf(line, sizeof(line), "%.200s: %s", msg, strerror(errnoval));
 	else
-		snprintf(be->last_err, sizeof(be->last_err), "%.280s", msg);
-	log_warnx("libxl%s%s: %s", context ? " " : "", context ? context : "", be->last_err);
+		snprintf(line, sizeof(line), "%.280s", msg);
+	/* The first error since a create began is what its failure says (later ones are its
+	 * clean-up). */
+	if (!be->last_err[0])
+		snprintf(be->last_err, sizeof(be->last_err), "%s", line);
+	log_warnx("libxl%s%s: %s", context ? " " : "", context ? context : "", line);
 }
 
 static void xl_progress(xentoollog_logger *lg, const char *context, const char *doing_what,
@@ -505,13 +509,14 @@ static void probe_port_changed(struct dom *d)
 	free(val);
 	if (d->local_port >= 0 && d->remote_port == port)
 		return;
-	port_unbind(d);
+	/* The new port first: a port that cannot be bound leaves the old one working. */
 	local = xenevtchn_bind_interdomain(be->xce, d->domid, port);
 	if (local < 0) {
 		snprintf(why, sizeof(why), "%u", port);
 		if (strcmp(why, d->refused)) {
-			log_warn("xen: guest %s (domain %u): cannot bind its probe port %u",
-			         dom_name(d), d->domid, port);
+			log_warn("xen: guest %s (domain %u): cannot bind its probe port %u%s",
+			         dom_name(d), d->domid, port,
+			         d->local_port >= 0 ? "; probes keep the port bound before" : "");
 			snprintf(d->refused, sizeof(d->refused), "%s", why);
 		}
 		return;
@@ -520,6 +525,10 @@ static void probe_port_changed(struct dom *d)
 		xenevtchn_unbind(be->xce, (evtchn_port_t)local);
 		log_warnx("xen: guest %s: out of memory for its probe port", dom_name(d));
 		return;
+	}
+	if (d->local_port >= 0 && d->local_port != local) {
+		be->port_map[d->local_port] = NULL;
+		xenevtchn_unbind(be->xce, (evtchn_port_t)d->local_port);
 	}
 	d->local_port = local;
 	d->remote_port = port;
@@ -867,7 +876,10 @@ static void dom_step(struct dom *d)
 			         "libxl could not create the domain: %s",
 			         be->last_err[0] ? be->last_err
 			                         : libxl_error_to_string(d->create_rc));
-			if (d->domid != (uint32_t)INVALID_DOMID)
+			/* libxl destroys what it made of a failed create; anything left goes here.
+			 */
+			if (d->domid != (uint32_t)INVALID_DOMID &&
+			    libxl_domain_info(be->ctx, NULL, d->domid) == 0)
 				dom_destroy(d);
 			d->state = XD_ENDED;
 			dom_report(d);
