@@ -13,8 +13,8 @@
  * change of a domain happens in dom_step(), called from the loop, never
  * from inside libxl.
  *
- * A start: libxl_domain_create_new in a helper process (see helper_main;
- * the domain is left paused) -> dom0's tags shoal/name, shoal/instance, read-only to the
+ * A start: libxl_domain_create_new (asynchronous; the domain is left
+ * paused) -> dom0's tags shoal/name, shoal/instance, read-only to the
  * guest -> death events and the watches on data/shoal/probe-port and
  * console/tty -> the console pty that xenconsoled offers, opened raw
  * before the guest runs, so its first byte is captured -> unpause ->
@@ -30,13 +30,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,9 +55,6 @@
 #include "shoal/abi.h"
 
 #define CONSOLE_TIMEOUT_S 10.0
-#ifndef DOMID_FIRST_RESERVED
-#define DOMID_FIRST_RESERVED 0x7FF0
-#endif
 
 enum dom_state {
 	XD_CREATING, /* libxl_domain_create_new in flight */
@@ -80,11 +75,6 @@ struct dom {
 	int adopted;
 	libxl_domain_config cfg; /* must outlive the create */
 	int cfg_live;
-	/* The create helper (a child process) and what it said. */
-	pid_t helper_pid;
-	int helper_fd;
-	ev_child helper_w;
-	char helper_err[300];
 	/* What libxl told us, for dom_step() (set from callbacks). */
 	int create_inflight, create_done, create_rc;
 	int destroy_inflight;
@@ -386,6 +376,17 @@ static const libxl_event_hooks event_hooks = {
     .event_occurs = on_xl_event,
     .disaster = on_xl_disaster,
 };
+
+static void on_created(libxl_ctx *ctx, int rc, void *arg)
+{
+	struct dom *d = arg;
+
+	(void)ctx;
+	d->create_inflight = 0;
+	d->create_done = 1;
+	d->create_rc = rc;
+	work_soon(d->be);
+}
 
 static void on_destroyed(libxl_ctx *ctx, int rc, void *arg)
 {
@@ -872,7 +873,9 @@ static void dom_step(struct dom *d)
 		if (d->create_rc) {
 			d->start_failed = 1;
 			snprintf(d->end_reason, sizeof(d->end_reason),
-			         "libxl could not create the domain: %s", d->helper_err);
+			         "libxl could not create the domain: %s",
+			         be->last_err[0] ? be->last_err
+			                         : libxl_error_to_string(d->create_rc));
 			/* libxl destroys what it made of a failed create; anything left goes here.
 			 */
 			if (d->domid != (uint32_t)INVALID_DOMID &&
@@ -980,7 +983,6 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
 	d->g = g;
 	d->domid = domid;
 	d->console_fd = -1;
-	d->helper_fd = -1;
 	d->local_port = -1;
 	ev_timer_init(&d->console_timer, on_console_timeout, CONSOLE_TIMEOUT_S, 0.);
 	d->console_timer.data = d;
@@ -989,124 +991,15 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
 	return d;
 }
 
-/*
- * The create runs in a helper process.  libxl_domain_create_new makes and
- * builds the domain (its hypercalls, the image load) inside the initiating
- * call even when it is given an ao_how: measured in Xen under QEMU, that
- * held the daemon's loop, and with it every guest's probes, for most of a
- * create.  The helper, a fork that makes its own libxl context (as
- * libxl_postfork_child_noexec requires), creates the domain paused, says
- * "ok DOMID" or "error DOMID TEXT" on a pipe and exits; the daemon takes
- * it from there on its loop.  libxl destroys what a failed create made.
- */
-static __attribute__((noreturn)) void helper_main(struct backend *be, struct dom *d, int fd)
-{
-	uint32_t domid = (uint32_t)INVALID_DOMID;
-	libxl_ctx *ctx = NULL;
-	char line[400];
-	sigset_t none;
-	int rc, n;
-
-	/* libev's SIGCHLD handler and mask are the daemon's; libxl here has its own children. */
-	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	libxl_postfork_child_noexec(be->ctx);
-	be->last_err[0] = '\0';
-	rc = libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &be->logger.vtable);
-	if (rc == 0)
-		rc = libxl_domain_create_new(ctx, &d->cfg, &domid, NULL, NULL);
-	if (rc == 0)
-		n = snprintf(line, sizeof(line), "ok %u\n", domid);
-	else
-		n = snprintf(line, sizeof(line), "error %d %s\n", (int)domid,
-		             be->last_err[0] ? be->last_err : libxl_error_to_string(rc));
-	if (write(fd, line, (size_t)n) != n)
-		_exit(1);
-	_exit(0);
-}
-
-/* The helper ended: what it said is all in the pipe by now. */
-static void on_helper_exit(struct ev_loop *loop, ev_child *w, int revents)
-{
-	struct dom *d = w->data;
-	char buf[512], *end;
-	ssize_t r;
-	long v;
-
-	(void)revents;
-	ev_child_stop(loop, w);
-	d->helper_pid = 0;
-	r = read(d->helper_fd, buf, sizeof(buf) - 1);
-	close(d->helper_fd);
-	d->helper_fd = -1;
-	buf[r > 0 ? r : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	d->create_rc = ERROR_FAIL;
-	if (!strncmp(buf, "ok ", 3)) {
-		errno = 0;
-		v = strtol(buf + 3, &end, 10);
-		if (!errno && !*end && v > 0 && v < DOMID_FIRST_RESERVED) {
-			d->domid = (uint32_t)v;
-			d->create_rc = 0;
-		}
-	} else if (!strncmp(buf, "error ", 6)) {
-		errno = 0;
-		v = strtol(buf + 6, &end, 10);
-		if (!errno && v > 0 && v < DOMID_FIRST_RESERVED)
-			d->domid = (uint32_t)v;
-		snprintf(d->helper_err, sizeof(d->helper_err), "%s", *end == ' ' ? end + 1 : end);
-	}
-	if (d->create_rc && !d->helper_err[0]) {
-		char why[120];
-
-		if (WIFSIGNALED(w->rstatus))
-			snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(w->rstatus));
-		else
-			snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(w->rstatus));
-		snprintf(d->helper_err, sizeof(d->helper_err),
-		         "the create helper ended (%s) without a word", why);
-	}
-	d->create_inflight = 0;
-	d->create_done = 1;
-	work_soon(d->be);
-}
-
-static int helper_start(struct backend *be, struct dom *d)
-{
-	int p[2];
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		helper_main(be, d, p[1]);
-	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	d->helper_pid = pid;
-	d->helper_fd = p[0];
-	d->create_inflight = 1;
-	ev_child_init(&d->helper_w, on_helper_exit, pid, 0);
-	d->helper_w.data = d;
-	ev_child_start(be->loop, &d->helper_w);
-	return 0;
-}
-
 static int xen_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                      size_t errlen)
 {
 	libxl_domain_config *c;
+	libxl_asyncop_how how = {.callback = on_created};
 	char cmdline[XEN_CMDLINE_MAX], why[200];
 	struct dom *d;
 	unsigned i;
+	int rc;
 
 	if (xen_cmdline_build(cmdline, sizeof(cmdline), req->nargs, req->args, why, sizeof(why)) <
 	    0) {
@@ -1151,11 +1044,26 @@ static int xen_start(struct backend *be, struct guest *g, const struct be_start 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (helper_start(be, d) < 0) {
-		snprintf(err, errlen, "cannot start the create helper: %s", strerror(errno));
+	g->be = d;
+	how.u.for_callback = d;
+	be->last_err[0] = '\0';
+	d->create_inflight = 1;
+	rc = libxl_domain_create_new(be->ctx, c, &d->domid, &how, NULL);
+	if (rc) {
+		d->create_inflight = 0;
+		g->be = NULL;
+		snprintf(err, errlen, "libxl cannot begin creating the domain: %s",
+		         be->last_err[0] ? be->last_err : libxl_error_to_string(rc));
+		if (d->domid != (uint32_t)INVALID_DOMID) {
+			d->g = NULL;
+			d->state = XD_DYING;
+			dom_destroy(d);
+			work_soon(be);
+			return -1;
+		}
 		goto fail;
 	}
-	g->be = d;
+	/* The callback may have come already; it is acted on from the loop either way. */
 	return 0;
 fail:
 	d->g = NULL;
@@ -1503,13 +1411,8 @@ static void xen_fini(struct backend *be)
 	struct dom *d;
 
 	ev_timer_stop(be->loop, &be->work);
-	for (d = be->doms; d; d = d->next) {
-		/* A create under way finishes on its own; its domain stays paused. */
-		ev_child_stop(be->loop, &d->helper_w);
-		if (d->helper_fd >= 0)
-			close(d->helper_fd);
+	for (d = be->doms; d; d = d->next)
 		dom_release(d);
-	}
 	if (be->xc)
 		xen_cpu_free(be->xc);
 	ev_io_stop(be->loop, &be->evtchn_w);
