@@ -13,7 +13,9 @@
  * change of a domain happens in dom_step(), called from the loop, never
  * from inside libxl.
  *
- * A start: libxl_domain_create_new (asynchronous; the domain is left
+ * A start: libxl_domain_create_new with an ao_how (libxl still makes and
+ * builds the domain before the call returns; the waits after that, for
+ * the console and the devices, are on the loop; the domain is left
  * paused) -> dom0's tags shoal/name, shoal/instance, read-only to the
  * guest -> death events and the watches on data/shoal/probe-port and
  * console/tty -> the console pty that xenconsoled offers, opened raw
