@@ -44,13 +44,21 @@ daemon_libshoald_a_SOURCES = \
 	daemon/backend/xen_cpu.h \
 	api/api.h api/api_internal.h api/server.c api/routes.c api/ui.c api/auth.c
 
+# The Xen backend, when configure finds libxl, libxenstore and libxenevtchn.
+daemon_libshoald_a_SOURCES += daemon/backend/xen_parse.c daemon/backend/xen_parse.h
+if HAVE_XEN
+daemon_libshoald_a_SOURCES += daemon/backend/xen.c
+SHOALD_XEN_LIBS = $(XEN_CPU_LIBS)
+endif
+daemon_libshoald_a_CFLAGS += $(XEN_CFLAGS)
+
 sbin_PROGRAMS += daemon/shoald
 daemon_shoald_SOURCES = daemon/main.c
 daemon_shoald_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(DAEMON_PATHS)
 daemon_shoald_CFLAGS = $(SHOALD_CFLAGS)
 daemon_shoald_LDADD = daemon/libshoald.a daemon/vmm/libvmm.a metrics/libmetrics.a scheduler/libscheduler.a \
 	$(JANSSON_LIBS) $(LIBEV_LIBS) \
-	$(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) -lnettle -lm
+	$(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) -lnettle -lm
 
 # Placement on Xen (libxl): its own library, linked by shoald's Xen backend
 # and by the tests that drive it (tests/unit/test_xen_cpu, tests/xen/xen-cpu-check).

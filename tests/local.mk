@@ -36,6 +36,14 @@ tests_unit_test_rt_heap_SOURCES = tests/unit/test_rt_heap.c \
 tests_unit_test_rt_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_rt_heap_LDADD = $(CMOCKA_LIBS)
 
+# The Xen backend's pure pieces (built with or without Xen).
+check_PROGRAMS += tests/unit/test_xen_parse
+TESTS += tests/unit/test_xen_parse
+tests_unit_test_xen_parse_SOURCES = tests/unit/test_xen_parse.c daemon/backend/xen_parse.c
+tests_unit_test_xen_parse_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_xen_parse_LDADD = $(CMOCKA_LIBS)
+EXTRA_DIST += tests/data/xen-values.txt
+
 # Integration: the real shoald with real guests, through its API.
 check_LIBRARIES = tests/lib/libtestlib.a
 tests_lib_libtestlib_a_SOURCES = tests/lib/httpc.c tests/lib/httpc.h tests/lib/shoald_run.c \

@@ -4,10 +4,16 @@
  */
 #include <string.h>
 
+#include "config.h"
+
 #include "daemon/backend/backend.h"
 
 static const struct backend_ops *const backends[] = {
 	&backend_kvm,
+#ifdef HAVE_XEN
+	&backend_xen,
+	&backend_xen_pvh,
+#endif
 };
 
 const struct backend_ops *backend_lookup(const char *name)

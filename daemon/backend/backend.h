@@ -137,5 +137,8 @@ const struct backend_ops *backend_lookup(const char *name);
 const char *backend_names(void);
 
 extern const struct backend_ops backend_kvm;
+/* Built when configure finds libxl (HAVE_XEN): 64-bit PV and PVH domains. */
+extern const struct backend_ops backend_xen;
+extern const struct backend_ops backend_xen_pvh;
 
 #endif

@@ -1,0 +1,1474 @@
+/*
+ * The Xen backend: one domain per guest, made and ended through libxl,
+ * its keys and watches through libxenstore, its probes through
+ * libxenevtchn; everything on the daemon's libev loop, no threads.
+ *
+ * libxl on libev: libxl's fds and timeouts become ev_io and ev_timer
+ * watchers (libxl_osevent_register_hooks).  libev owns SIGCHLD and reaps
+ * every child, so libxl runs in libxl_sigchld_owner_mainloop and one
+ * ev_child watcher for any pid hands each reaped child to
+ * libxl_childproc_reaped (libxl says ERROR_UNKNOWN_CHILD for others').
+ * libxl may call our event and completion callbacks from inside any libxl
+ * call, so those only note what happened and arm `work`; every state
+ * change of a domain happens in dom_step(), called from the loop, never
+ * from inside libxl.
+ *
+ * A start: libxl_domain_create_new with an ao_how (libxl still makes and
+ * builds the domain before the call returns; the waits after that, for
+ * the console and the devices, are on the loop; the domain is left
+ * paused) -> dom0's tags shoal/name, shoal/instance, read-only to the
+ * guest -> death events and the watches on data/shoal/probe-port and
+ * console/tty -> the console pty that xenconsoled offers, opened raw
+ * before the guest runs, so its first byte is captured -> unpause ->
+ * started().  A shutdown: the guest's data/shoal/exit-code and
+ * exit-reason are read while the domain is still there (on_poweroff and
+ * on_crash are "preserve"), then it is destroyed and exited() follows.
+ *
+ * After a restart, adopt() takes back the domains with our tags: the
+ * probe port is bound again (it fell back to unbound when the old daemon's
+ * evtchn handle closed), the console pty reopened, death events re-armed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxl.h>
+#include <libxl_utils.h>
+#include <xenevtchn.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/backend/xen_cpu.h"
+#include "daemon/backend/xen_parse.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/spec.h"
+#include "daemon/vmm/vmm_proto.h"
+#include "shoal/abi.h"
+
+#define CONSOLE_TIMEOUT_S 10.0
+
+enum dom_state {
+	XD_CREATING, /* libxl_domain_create_new in flight */
+	XD_CONSOLE,  /* made and paused; waiting for xenconsoled's pty */
+	XD_RUNNING,
+	XD_DYING, /* its end is known; destroy in flight */
+	XD_ENDED, /* reported; freed once libxl holds nothing of it */
+};
+
+struct dom {
+	struct backend *be;
+	struct dom *next;
+	enum dom_state state;
+	struct guest *g; /* NULL once reported, or for a domain being cleared away */
+	uint32_t domid;
+	uint64_t instance;
+	uint64_t boot_wall_ns;
+	int adopted;
+	libxl_domain_config cfg; /* must outlive the create */
+	int cfg_live;
+	/* What libxl told us, for dom_step() (set from callbacks). */
+	int create_inflight, create_done, create_rc;
+	int destroy_inflight;
+	int shutdown_seen, death_seen;
+	libxl_shutdown_reason shutdown_reason;
+	int stop_requested;
+	libxl_evgen_domain_death *death;
+	/* The guest's end, once known. */
+	int end_status;
+	char end_reason[512];
+	int start_failed; /* the end is a failed start (http 500) */
+	/* Console. */
+	int console_fd;
+	ev_io console_w;
+	ev_timer console_timer;
+	/* Probe. */
+	int watching;
+	int local_port;       /* our end; -1: unbound */
+	unsigned remote_port; /* the guest's advertised one */
+	char refused[220];    /* the last refused value, so that it is logged once */
+};
+
+struct xfd {
+	ev_io w;
+	struct backend *be;
+	void *for_libxl;
+	short events;
+};
+
+struct xto {
+	ev_timer w;
+	struct backend *be;
+	void *for_libxl;
+};
+
+struct xen_logger {
+	xentoollog_logger vtable;
+	struct backend *be;
+};
+
+struct backend {
+	struct ev_loop *loop;
+	const struct shoald_config *cfg;
+	struct backend_host host;
+	enum libxl_domain_type type;
+	libxl_ctx *ctx;
+	struct xen_logger logger;
+	struct xs_handle *xs;
+	ev_io xs_w;
+	xenevtchn_handle *xce;
+	ev_io evtchn_w;
+	struct dom **port_map; /* local port -> domain */
+	unsigned port_map_len;
+	ev_child child_w;
+	ev_timer work;
+	struct dom *doms;
+	struct xen_cpu *xc;
+	char cpu_err[200];
+	char mechanism[400];
+	char last_err[300]; /* libxl's first error since the last create began, for its reason */
+	char version[64];
+	const char *scheduler;
+	uint64_t creates, create_failures, adopted;
+};
+
+static void dom_step(struct dom *d);
+
+static void work_soon(struct backend *be)
+{
+	if (!ev_is_active(&be->work)) {
+		ev_timer_set(&be->work, 0., 0.);
+		ev_timer_start(be->loop, &be->work);
+	}
+}
+
+static struct dom *dom_by_id(struct backend *be, uint32_t domid)
+{
+	struct dom *d;
+
+	for (d = be->doms; d; d = d->next)
+		if (d->domid == domid && d->state != XD_ENDED)
+			return d;
+	return NULL;
+}
+
+static const char *dom_name(const struct dom *d)
+{
+	return d->g ? d->g->name : "(none)";
+}
+
+/* ---- libxl's log, into ours ---- */
+
+static void xl_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+                        const char *context, const char *format, va_list al)
+{
+	struct backend *be = ((struct xen_logger *)lg)->be;
+	char msg[600], line[300];
+
+	vsnprintf(msg, sizeof(msg), format, al);
+	if (level < XTL_WARN) {
+		log_debug("libxl: %s", msg);
+		return;
+	}
+	if (errnoval >= 0)
+		snprintf(line, sizeof(line), "%.200s: %s", msg, strerror(errnoval));
+	else
+		snprintf(line, sizeof(line), "%.280s", msg);
+	/* The first error since a create began is what its failure says (later ones are its
+	 * clean-up). */
+	if (!be->last_err[0])
+		snprintf(be->last_err, sizeof(be->last_err), "%s", line);
+	log_warnx("libxl%s%s: %s", context ? " " : "", context ? context : "", line);
+}
+
+static void xl_progress(xentoollog_logger *lg, const char *context, const char *doing_what,
+                        int percent, unsigned long done, unsigned long total)
+{
+	(void)lg, (void)context, (void)doing_what, (void)percent, (void)done, (void)total;
+}
+
+static void xl_destroy(xentoollog_logger *lg)
+{
+	(void)lg;
+}
+
+/* ---- libxl's fds, timeouts and children on the loop ---- */
+
+static int ev_events(short events)
+{
+	return ((events & (POLLIN | POLLPRI)) ? EV_READ : 0) | ((events & POLLOUT) ? EV_WRITE : 0);
+}
+
+static void on_xfd(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xfd *x = (struct xfd *)w;
+	short re = 0;
+
+	(void)loop;
+	if (revents & EV_READ)
+		re |= x->events & (POLLIN | POLLPRI);
+	if (revents & EV_WRITE)
+		re |= x->events & POLLOUT;
+	libxl_osevent_occurred_fd(x->be->ctx, x->for_libxl, w->fd, x->events, re);
+}
+
+static int hook_fd_register(void *user, int fd, void **reg, short events, void *for_libxl)
+{
+	struct backend *be = user;
+	struct xfd *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return ERROR_OSEVENT_REG_FAIL;
+	x->be = be;
+	x->for_libxl = for_libxl;
+	x->events = events;
+	ev_io_init(&x->w, on_xfd, fd, ev_events(events));
+	if (ev_events(events))
+		ev_io_start(be->loop, &x->w);
+	*reg = x;
+	return 0;
+}
+
+static int hook_fd_modify(void *user, int fd, void **reg, short events)
+{
+	struct backend *be = user;
+	struct xfd *x = *reg;
+
+	ev_io_stop(be->loop, &x->w);
+	x->events = events;
+	ev_io_set(&x->w, fd, ev_events(events));
+	if (ev_events(events))
+		ev_io_start(be->loop, &x->w);
+	return 0;
+}
+
+static void hook_fd_deregister(void *user, int fd, void *reg)
+{
+	struct backend *be = user;
+	struct xfd *x = reg;
+
+	(void)fd;
+	ev_io_stop(be->loop, &x->w);
+	free(x);
+}
+
+static void on_xto(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xto *t = (struct xto *)w;
+	struct backend *be = t->be;
+	void *for_libxl = t->for_libxl;
+
+	(void)loop;
+	(void)revents;
+	/* libxl counts the timeout as deregistered once it occurs. */
+	free(t);
+	libxl_osevent_occurred_timeout(be->ctx, for_libxl);
+}
+
+static double after_s(struct timeval abs)
+{
+	struct timeval now;
+	double s;
+
+	if (abs.tv_sec == 0 && abs.tv_usec == 0)
+		return 0.;
+	gettimeofday(&now, NULL);
+	s = (double)(abs.tv_sec - now.tv_sec) + (double)(abs.tv_usec - now.tv_usec) / 1e6;
+	return s > 0. ? s : 0.;
+}
+
+static int hook_timeout_register(void *user, void **reg, struct timeval abs, void *for_libxl)
+{
+	struct backend *be = user;
+	struct xto *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return ERROR_OSEVENT_REG_FAIL;
+	t->be = be;
+	t->for_libxl = for_libxl;
+	ev_timer_init(&t->w, on_xto, after_s(abs), 0.);
+	ev_timer_start(be->loop, &t->w);
+	*reg = t;
+	return 0;
+}
+
+static int hook_timeout_modify(void *user, void **reg, struct timeval abs)
+{
+	struct backend *be = user;
+	struct xto *t = *reg;
+
+	ev_timer_stop(be->loop, &t->w);
+	ev_timer_set(&t->w, after_s(abs), 0.);
+	ev_timer_start(be->loop, &t->w);
+	return 0;
+}
+
+static void hook_timeout_deregister(void *user, void *reg)
+{
+	struct backend *be = user;
+	struct xto *t = reg;
+
+	ev_timer_stop(be->loop, &t->w);
+	free(t);
+}
+
+static const libxl_osevent_hooks osevent_hooks = {
+    .fd_register = hook_fd_register,
+    .fd_modify = hook_fd_modify,
+    .fd_deregister = hook_fd_deregister,
+    .timeout_register = hook_timeout_register,
+    .timeout_modify = hook_timeout_modify,
+    .timeout_deregister = hook_timeout_deregister,
+};
+
+static const libxl_childproc_hooks childproc_hooks = {
+    .chldowner = libxl_sigchld_owner_mainloop,
+};
+
+/* libev reaped a child: libxl's (bootloader, save helper) or someone else's. */
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct backend *be = w->data;
+
+	(void)loop;
+	(void)revents;
+	libxl_childproc_reaped(be->ctx, w->rpid, w->rstatus);
+}
+
+/* ---- libxl's events: noted here, acted on in dom_step() ---- */
+
+static void on_xl_event(void *user, libxl_event *ev)
+{
+	struct backend *be = user;
+	struct dom *d = dom_by_id(be, ev->domid);
+
+	if (d) {
+		if (ev->type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN && !d->shutdown_seen) {
+			d->shutdown_seen = 1;
+			d->shutdown_reason = ev->u.domain_shutdown.shutdown_reason;
+		} else if (ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH) {
+			d->death_seen = 1;
+		}
+		work_soon(be);
+	}
+	libxl_event_free(be->ctx, ev);
+}
+
+static void on_xl_disaster(void *user, libxl_event_type type, const char *msg, int errnoval)
+{
+	(void)user;
+	/* No libxl call is allowed here; the log says what is lost. */
+	log_warnx("xen: libxl lost events (type %d): %s: %s; guests' ends may go unnoticed until "
+	          "shoald restarts",
+	          (int)type, msg, strerror(errnoval));
+}
+
+static const libxl_event_hooks event_hooks = {
+    .event_occurs_mask = LIBXL_EVENTMASK_ALL,
+    .event_occurs = on_xl_event,
+    .disaster = on_xl_disaster,
+};
+
+static void on_created(libxl_ctx *ctx, int rc, void *arg)
+{
+	struct dom *d = arg;
+
+	(void)ctx;
+	d->create_inflight = 0;
+	d->create_done = 1;
+	d->create_rc = rc;
+	work_soon(d->be);
+}
+
+static void on_destroyed(libxl_ctx *ctx, int rc, void *arg)
+{
+	struct dom *d = arg;
+
+	(void)ctx;
+	d->destroy_inflight = 0;
+	if (rc && rc != ERROR_DOMAIN_NOTFOUND)
+		log_warnx("xen: guest %s: destroying domain %u failed (libxl error %d)",
+		          dom_name(d), d->domid, rc);
+	work_soon(d->be);
+}
+
+/* ---- xenstore ---- */
+
+static void *xs_get(struct backend *be, uint32_t domid, const char *key, unsigned *len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, key);
+	return xs_read(be->xs, XBT_NULL, path, len);
+}
+
+/* dom0's key under the domain's own directory, readable by the guest, not writable. */
+static int xs_put_tag(struct backend *be, uint32_t domid, const char *key, const char *val)
+{
+	struct xs_permissions perms[2] = {
+	    {.id = 0, .perms = XS_PERM_NONE},
+	    {.id = domid, .perms = XS_PERM_READ},
+	};
+	char path[128];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/shoal/%s", domid, key);
+	if (!xs_write(be->xs, XBT_NULL, path, val, strlen(val)) ||
+	    !xs_set_permissions(be->xs, XBT_NULL, path, perms, 2))
+		return -1;
+	return 0;
+}
+
+static void dom_watch(struct dom *d, int on)
+{
+	struct backend *be = d->be;
+	char path[128], token[32];
+
+	if (on == d->watching)
+		return;
+	snprintf(token, sizeof(token), "p%u", d->domid);
+	snprintf(path, sizeof(path), "/local/domain/%u/data/shoal/probe-port", d->domid);
+	if (on ? !xs_watch(be->xs, path, token) : !xs_unwatch(be->xs, path, token))
+		log_warn("xen: guest %s: cannot %s %s", dom_name(d), on ? "watch" : "unwatch",
+		         path);
+	snprintf(token, sizeof(token), "c%u", d->domid);
+	snprintf(path, sizeof(path), "/local/domain/%u/console/tty", d->domid);
+	if (on ? !xs_watch(be->xs, path, token) : !xs_unwatch(be->xs, path, token))
+		log_warn("xen: guest %s: cannot %s %s", dom_name(d), on ? "watch" : "unwatch",
+		         path);
+	d->watching = on;
+}
+
+/* ---- probes ---- */
+
+static void port_unbind(struct dom *d)
+{
+	struct backend *be = d->be;
+
+	if (d->local_port < 0)
+		return;
+	if ((unsigned)d->local_port < be->port_map_len)
+		be->port_map[d->local_port] = NULL;
+	xenevtchn_unbind(be->xce, (evtchn_port_t)d->local_port);
+	d->local_port = -1;
+	d->remote_port = 0;
+}
+
+static int port_map_set(struct backend *be, unsigned port, struct dom *d)
+{
+	if (port >= be->port_map_len) {
+		unsigned n = be->port_map_len ? be->port_map_len : 256;
+		struct dom **m;
+
+		while (n <= port)
+			n *= 2;
+		m = realloc(be->port_map, n * sizeof(*m));
+		if (!m)
+			return -1;
+		memset(m + be->port_map_len, 0, (n - be->port_map_len) * sizeof(*m));
+		be->port_map = m;
+		be->port_map_len = n;
+	}
+	be->port_map[port] = d;
+	return 0;
+}
+
+/* The guest (re)wrote data/shoal/probe-port: bind it, or say why not. */
+static void probe_port_changed(struct dom *d)
+{
+	struct backend *be = d->be;
+	char why[200];
+	unsigned len = 0, port;
+	char *val = xs_get(be, d->domid, "data/shoal/probe-port", &len);
+	xenevtchn_port_or_error_t local;
+
+	if (!val)
+		return; /* not yet advertised (or just removed): probes go unanswered */
+	if (len > XEN_GUEST_VALUE_MAX || xen_parse_port(val, len, &port, why, sizeof(why)) < 0) {
+		char shown[64];
+
+		if (len > XEN_GUEST_VALUE_MAX)
+			snprintf(why, sizeof(why), "the probe port is %u bytes long", len);
+		xen_reason_clean(val, len < 40 ? len : 40, shown, sizeof(shown));
+		if (strcmp(shown, d->refused)) {
+			log_warnx("xen: guest %s (domain %u): refused its data/shoal/probe-port "
+			          "\"%s\": %s",
+			          dom_name(d), d->domid, shown, why);
+			snprintf(d->refused, sizeof(d->refused), "%s", shown);
+		}
+		free(val);
+		return;
+	}
+	free(val);
+	if (d->local_port >= 0 && d->remote_port == port)
+		return;
+	/* The new port first: a port that cannot be bound leaves the old one working. */
+	local = xenevtchn_bind_interdomain(be->xce, d->domid, port);
+	if (local < 0) {
+		snprintf(why, sizeof(why), "%u", port);
+		if (strcmp(why, d->refused)) {
+			log_warn("xen: guest %s (domain %u): cannot bind its probe port %u%s",
+			         dom_name(d), d->domid, port,
+			         d->local_port >= 0 ? "; probes keep the port bound before" : "");
+			snprintf(d->refused, sizeof(d->refused), "%s", why);
+		}
+		return;
+	}
+	if (port_map_set(be, (unsigned)local, d) < 0) {
+		xenevtchn_unbind(be->xce, (evtchn_port_t)local);
+		log_warnx("xen: guest %s: out of memory for its probe port", dom_name(d));
+		return;
+	}
+	if (d->local_port >= 0 && d->local_port != local) {
+		be->port_map[d->local_port] = NULL;
+		xenevtchn_unbind(be->xce, (evtchn_port_t)d->local_port);
+	}
+	d->local_port = local;
+	d->remote_port = port;
+	d->refused[0] = '\0';
+	log_debug("xen: guest %s (domain %u): probe port %u bound as %d", dom_name(d), d->domid,
+	          port, local);
+}
+
+/*
+ * Answers.  The evtchn device queues every pending port once and masks
+ * it; a wake-up takes them all (the fd is non-blocking) and unmasks each,
+ * with one time stamp for the lot, as the KVM backend does.
+ */
+static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct backend *be = w->data;
+	uint64_t now = now_mono_ns();
+	xenevtchn_port_or_error_t p;
+
+	(void)loop;
+	(void)revents;
+	while ((p = xenevtchn_pending(be->xce)) >= 0) {
+		struct dom *d = (unsigned)p < be->port_map_len ? be->port_map[p] : NULL;
+
+		xenevtchn_unmask(be->xce, (evtchn_port_t)p);
+		if (d && d->g && d->state == XD_RUNNING)
+			be->host.probe_answer(d->g, now);
+	}
+}
+
+static int xen_probe(struct backend *be, struct guest *g)
+{
+	struct dom *d = g->be;
+
+	if (!d || d->state != XD_RUNNING)
+		return -1;
+	/*
+	 * No port advertised (yet): the probe is "sent" and goes unanswered,
+	 * so that a guest whose runtime never comes up is missed, and hung,
+	 * as on KVM.
+	 */
+	if (d->local_port < 0)
+		return 0;
+	return xenevtchn_notify(be->xce, (evtchn_port_t)d->local_port);
+}
+
+/* ---- console ---- */
+
+static void console_drain(struct dom *d)
+{
+	char buf[16384];
+	ssize_t r;
+
+	if (d->console_fd < 0)
+		return;
+	while ((r = read(d->console_fd, buf, sizeof(buf))) > 0)
+		if (d->g)
+			d->be->host.console(d->g, buf, (size_t)r);
+}
+
+static void on_console(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dom *d = w->data;
+	char buf[16384];
+	ssize_t r = read(d->console_fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (r > 0) {
+		if (d->g)
+			d->be->host.console(d->g, buf, (size_t)r);
+		return;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EIO: xenconsoled closed its side (the domain is going). */
+	ev_io_stop(loop, w);
+}
+
+static void console_close(struct dom *d)
+{
+	ev_io_stop(d->be->loop, &d->console_w);
+	ev_timer_stop(d->be->loop, &d->console_timer);
+	if (d->console_fd >= 0)
+		close(d->console_fd);
+	d->console_fd = -1;
+}
+
+/* A pty path as xenconsoled writes it; the key is not the guest's to write, but check anyway. */
+static int tty_path_ok(const char *p, unsigned len)
+{
+	unsigned i;
+
+	if (len < 10 || len > 20 || strncmp(p, "/dev/pts/", 9))
+		return 0;
+	for (i = 9; i < len; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Open the pty xenconsoled offers for the domain, raw; 0, or -1 when it is not there (yet). */
+static int console_open(struct dom *d)
+{
+	struct termios t;
+	unsigned len = 0;
+	char *path;
+	int fd;
+
+	if (d->console_fd >= 0)
+		return 0;
+	path = xs_get(d->be, d->domid, "console/tty", &len);
+	if (!path)
+		return -1;
+	if (!tty_path_ok(path, len)) {
+		log_warnx("xen: guest %s (domain %u): console/tty is not a pty path; no console",
+		          dom_name(d), d->domid);
+		free(path);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("xen: guest %s: %s", dom_name(d), path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	d->console_fd = fd;
+	ev_io_init(&d->console_w, on_console, fd, EV_READ);
+	d->console_w.data = d;
+	ev_io_start(d->be->loop, &d->console_w);
+	return 0;
+}
+
+static void on_console_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct dom *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (d->state != XD_CONSOLE)
+		return;
+	d->start_failed = 1;
+	d->end_status = VMM_EXIT_SETUP;
+	snprintf(
+	    d->end_reason, sizeof(d->end_reason),
+	    "xenconsoled offered no console for domain %u within %.0f s (is xenconsoled running?)",
+	    d->domid, CONSOLE_TIMEOUT_S);
+	d->stop_requested = 1;
+	dom_step(d);
+}
+
+/* ---- xenstore watches ---- */
+
+static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct backend *be = w->data;
+	char **vec;
+
+	(void)loop;
+	(void)revents;
+	while ((vec = xs_check_watch(be->xs))) {
+		const char *token = vec[XS_WATCH_TOKEN];
+		char *end;
+		unsigned long id;
+		struct dom *d;
+
+		errno = 0;
+		id = strtoul(token + 1, &end, 10);
+		d = (*token == 'p' || *token == 'c') && !*end && !errno
+		        ? dom_by_id(be, (uint32_t)id)
+		        : NULL;
+		if (d && *token == 'p' && (d->state == XD_CONSOLE || d->state == XD_RUNNING))
+			probe_port_changed(d);
+		else if (d && *token == 'c' && d->state == XD_CONSOLE)
+			dom_step(d);
+		free(vec);
+	}
+}
+
+/* ---- the domain's life ---- */
+
+static void dom_destroy(struct dom *d)
+{
+	libxl_asyncop_how how = {.callback = on_destroyed, .u.for_callback = d};
+	int rc;
+
+	if (d->destroy_inflight)
+		return;
+	d->destroy_inflight = 1;
+	rc = libxl_domain_destroy(d->be->ctx, d->domid, &how);
+	if (rc) {
+		d->destroy_inflight = 0;
+		log_warnx("xen: guest %s: cannot destroy domain %u (libxl error %d)", dom_name(d),
+		          d->domid, rc);
+	}
+}
+
+static enum xen_end end_of(libxl_shutdown_reason r)
+{
+	switch (r) {
+	case LIBXL_SHUTDOWN_REASON_POWEROFF:
+		return XEN_END_POWEROFF;
+	case LIBXL_SHUTDOWN_REASON_REBOOT:
+		return XEN_END_REBOOT;
+	case LIBXL_SHUTDOWN_REASON_SUSPEND:
+		return XEN_END_SUSPEND;
+	case LIBXL_SHUTDOWN_REASON_CRASH:
+		return XEN_END_CRASH;
+	case LIBXL_SHUTDOWN_REASON_WATCHDOG:
+		return XEN_END_WATCHDOG;
+	case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
+		return XEN_END_SOFT_RESET;
+	default:
+		return XEN_END_UNKNOWN;
+	}
+}
+
+/* The domain shut down: what the guest left in its exit keys, read before the destroy. */
+static void read_end(struct dom *d)
+{
+	unsigned clen = 0, rlen = 0;
+	char *code = xs_get(d->be, d->domid, "data/shoal/exit-code", &clen);
+	char *reason = xs_get(d->be, d->domid, "data/shoal/exit-reason", &rlen);
+
+	d->end_status =
+	    xen_exit_map(end_of(d->shutdown_reason), code,
+	                 clen < XEN_GUEST_VALUE_MAX ? clen : XEN_GUEST_VALUE_MAX, reason,
+	                 rlen < XEN_GUEST_VALUE_MAX ? rlen : XEN_GUEST_VALUE_MAX, d->end_reason,
+	                 sizeof(d->end_reason));
+	free(code);
+	free(reason);
+}
+
+/* Let go of everything the domain holds here; it stays in the list until libxl is done with it. */
+static void dom_release(struct dom *d)
+{
+	if (d->death) {
+		libxl_evdisable_domain_death(d->be->ctx, d->death);
+		d->death = NULL;
+	}
+	if (d->watching)
+		dom_watch(d, 0);
+	port_unbind(d);
+	console_close(d);
+}
+
+/* Tell the daemon once; the domain's own end (destroy) may still be under way. */
+static void dom_report(struct dom *d)
+{
+	struct guest *g = d->g;
+
+	console_drain(d);
+	dom_release(d);
+	d->g = NULL;
+	if (!g)
+		return;
+	g->be = NULL;
+	if (d->start_failed) {
+		d->be->create_failures++;
+		d->be->host.start_failed(g, 500, d->end_reason);
+	} else {
+		d->be->host.exited(g, d->end_status, d->end_reason);
+	}
+}
+
+static void dom_free_if_done(struct dom *d)
+{
+	struct dom **pp;
+
+	if (d->state != XD_ENDED || d->create_inflight || d->destroy_inflight)
+		return;
+	for (pp = &d->be->doms; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	if (d->cfg_live)
+		libxl_domain_config_dispose(&d->cfg);
+	free(d);
+}
+
+/* Made and paused: tags, death events, watches; then wait for the console. */
+static int dom_setup(struct dom *d)
+{
+	struct backend *be = d->be;
+	char num[32];
+	int rc;
+
+	snprintf(num, sizeof(num), "%" PRIu64, d->instance);
+	if (xs_put_tag(be, d->domid, "name", d->g->name) < 0 ||
+	    xs_put_tag(be, d->domid, "instance", num) < 0) {
+		snprintf(d->end_reason, sizeof(d->end_reason),
+		         "cannot write the domain's shoal tags in xenstore: %s", strerror(errno));
+		return -1;
+	}
+	rc = libxl_evenable_domain_death(be->ctx, d->domid, 0, &d->death);
+	if (rc) {
+		d->death = NULL;
+		snprintf(d->end_reason, sizeof(d->end_reason),
+		         "libxl cannot watch domain %u's death (error %d)", d->domid, rc);
+		return -1;
+	}
+	dom_watch(d, 1);
+	return 0;
+}
+
+/* The console is open: let the guest run. */
+static int dom_unpause(struct dom *d)
+{
+	char num[32];
+	int rc;
+
+	d->boot_wall_ns = now_wall_ns();
+	snprintf(num, sizeof(num), "%" PRIu64, d->boot_wall_ns);
+	if (xs_put_tag(d->be, d->domid, "boot-wall-ns", num) < 0)
+		log_warn("xen: guest %s: cannot write shoal/boot-wall-ns", dom_name(d));
+	rc = libxl_domain_unpause(d->be->ctx, d->domid, NULL);
+	if (rc) {
+		snprintf(d->end_reason, sizeof(d->end_reason),
+		         "libxl cannot unpause domain %u (error %d)", d->domid, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Every state change of a domain happens here, from the loop: what
+ * libxl's callbacks noted, a stop request, the console appearing.
+ */
+static void dom_step(struct dom *d)
+{
+	struct backend *be = d->be;
+
+	switch (d->state) {
+	case XD_CREATING:
+		if (!d->create_done)
+			return;
+		if (d->create_rc) {
+			d->start_failed = 1;
+			snprintf(d->end_reason, sizeof(d->end_reason),
+			         "libxl could not create the domain: %s",
+			         be->last_err[0] ? be->last_err
+			                         : libxl_error_to_string(d->create_rc));
+			/* libxl destroys what it made of a failed create; anything left goes here.
+			 */
+			if (d->domid != (uint32_t)INVALID_DOMID &&
+			    libxl_domain_info(be->ctx, NULL, d->domid) == 0)
+				dom_destroy(d);
+			d->state = XD_ENDED;
+			dom_report(d);
+			break;
+		}
+		if (d->stop_requested) {
+			d->start_failed = 1;
+			snprintf(d->end_reason, sizeof(d->end_reason), "stopped while starting");
+			goto fail_made;
+		}
+		if (dom_setup(d) < 0) {
+			d->start_failed = 1;
+			goto fail_made;
+		}
+		d->state = XD_CONSOLE;
+		ev_timer_start(be->loop, &d->console_timer);
+		/* The pty may be there already. */
+		__attribute__((fallthrough));
+	case XD_CONSOLE:
+		if (d->stop_requested || d->shutdown_seen || d->death_seen) {
+			d->start_failed = 1;
+			if (!d->end_reason[0])
+				snprintf(d->end_reason, sizeof(d->end_reason), "%s",
+				         d->stop_requested ? "stopped while starting"
+				                           : "the domain ended before it ran");
+			goto fail_made;
+		}
+		if (console_open(d) < 0)
+			return; /* the console/tty watch or the timeout brings us back */
+		ev_timer_stop(be->loop, &d->console_timer);
+		probe_port_changed(d); /* a guest adopted while paused may have one */
+		if (dom_unpause(d) < 0) {
+			d->start_failed = 1;
+			goto fail_made;
+		}
+		d->state = XD_RUNNING;
+		if (d->adopted)
+			return;
+		be->creates++;
+		be->host.started(d->g, (int)d->domid, 0, d->boot_wall_ns);
+		return;
+	case XD_RUNNING:
+		if (d->shutdown_seen) {
+			read_end(d); /* the guest's own end, even if a destroy came after it */
+		} else if (d->death_seen) {
+			d->end_status = -1;
+			snprintf(d->end_reason, sizeof(d->end_reason),
+			         "domain %u was destroyed outside shoald", d->domid);
+			d->state = XD_ENDED;
+			dom_report(d);
+			break;
+		} else if (d->stop_requested) {
+			d->end_status = -1;
+			snprintf(d->end_reason, sizeof(d->end_reason),
+			         "domain %u was destroyed on request", d->domid);
+		} else {
+			return;
+		}
+		d->state = XD_DYING;
+		console_drain(d);
+		dom_destroy(d);
+		__attribute__((fallthrough));
+	case XD_DYING:
+		/* Reported once the domain is gone, so that a restart can take its name again. */
+		if (d->destroy_inflight && !d->death_seen)
+			return;
+		d->state = XD_ENDED;
+		dom_report(d);
+		break;
+	case XD_ENDED:
+		break;
+	}
+	dom_free_if_done(d);
+	return;
+fail_made:
+	d->state = XD_DYING;
+	dom_destroy(d);
+	dom_step(d);
+}
+
+static void on_work(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct backend *be = w->data;
+	struct dom *d, *next;
+
+	(void)loop;
+	(void)revents;
+	for (d = be->doms; d; d = next) {
+		next = d->next;
+		dom_step(d);
+	}
+}
+
+static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
+{
+	struct dom *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->be = be;
+	d->g = g;
+	d->domid = domid;
+	d->console_fd = -1;
+	d->local_port = -1;
+	ev_timer_init(&d->console_timer, on_console_timeout, CONSOLE_TIMEOUT_S, 0.);
+	d->console_timer.data = d;
+	d->next = be->doms;
+	be->doms = d;
+	return d;
+}
+
+static int xen_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
+                     size_t errlen)
+{
+	libxl_domain_config *c;
+	libxl_asyncop_how how = {.callback = on_created};
+	char cmdline[XEN_CMDLINE_MAX], why[200];
+	struct dom *d;
+	unsigned i;
+	int rc;
+
+	if (xen_cmdline_build(cmdline, sizeof(cmdline), req->nargs, req->args, why, sizeof(why)) <
+	    0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (req->vcpus < 1 || req->memory_mib < 1) {
+		snprintf(err, errlen, "a domain needs at least one vCPU and 1 MiB");
+		return -1;
+	}
+	d = dom_new(be, g, INVALID_DOMID);
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->instance = req->instance;
+	c = &d->cfg;
+	libxl_domain_config_init(c);
+	d->cfg_live = 1;
+	c->c_info.type = be->type;
+	c->c_info.name = strdup(g->name);
+	libxl_uuid_generate(&c->c_info.uuid);
+	libxl_domain_build_info_init_type(&c->b_info, be->type);
+	c->b_info.max_vcpus = (int)req->vcpus;
+	if (libxl_cpu_bitmap_alloc(be->ctx, &c->b_info.avail_vcpus, (int)req->vcpus)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < req->vcpus; i++)
+		libxl_bitmap_set(&c->b_info.avail_vcpus, (int)i);
+	c->b_info.max_memkb = (uint64_t)req->memory_mib * 1024;
+	c->b_info.target_memkb = c->b_info.max_memkb;
+	c->b_info.kernel = strdup(req->image_path);
+	c->b_info.cmdline = strdup(cmdline);
+	/* Kept after a shutdown, so that the exit keys can be read before the destroy. */
+	c->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_soft_reset = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	if (!c->c_info.name || !c->b_info.kernel || !c->b_info.cmdline) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	g->be = d;
+	how.u.for_callback = d;
+	be->last_err[0] = '\0';
+	d->create_inflight = 1;
+	rc = libxl_domain_create_new(be->ctx, c, &d->domid, &how, NULL);
+	if (rc) {
+		d->create_inflight = 0;
+		g->be = NULL;
+		snprintf(err, errlen, "libxl cannot begin creating the domain: %s",
+		         be->last_err[0] ? be->last_err : libxl_error_to_string(rc));
+		if (d->domid != (uint32_t)INVALID_DOMID) {
+			d->g = NULL;
+			d->state = XD_DYING;
+			dom_destroy(d);
+			work_soon(be);
+			return -1;
+		}
+		goto fail;
+	}
+	/* The callback may have come already; it is acted on from the loop either way. */
+	return 0;
+fail:
+	d->g = NULL;
+	d->state = XD_ENDED;
+	dom_free_if_done(d);
+	return -1;
+}
+
+static int xen_stop(struct backend *be, struct guest *g)
+{
+	struct dom *d = g->be;
+
+	if (!d)
+		return -1;
+	d->stop_requested = 1;
+	work_soon(be);
+	return 0;
+}
+
+/* ---- placement (xen_cpu.c) ---- */
+
+static struct dom *running_dom(struct backend *be, struct guest *g)
+{
+	struct dom *d = g->be;
+
+	if (!be->xc) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	if (!d || (d->state != XD_RUNNING && d->state != XD_CONSOLE)) {
+		errno = ESRCH;
+		return NULL;
+	}
+	return d;
+}
+
+static int xen_set_affinity(struct backend *be, struct guest *g, const cpu_set_t *cpus)
+{
+	struct dom *d = running_dom(be, g);
+
+	return d ? xen_cpu_set_affinity(be->xc, d->domid, cpus) : -1;
+}
+
+static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight)
+{
+	struct dom *d = running_dom(be, g);
+
+	return d ? xen_cpu_set_weight(be->xc, d->domid, weight) : -1;
+}
+
+static int xen_set_batch(struct backend *be, struct guest *g, int batch)
+{
+	struct dom *d = running_dom(be, g);
+
+	return d ? xen_cpu_set_batch(be->xc, d->domid, batch) : -1;
+}
+
+static int xen_placement_get(struct backend *be, struct guest *g, struct be_placement *out)
+{
+	struct dom *d = running_dom(be, g);
+
+	return d ? xen_cpu_get(be->xc, d->domid, out) : -1;
+}
+
+static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns)
+{
+	struct dom *d = running_dom(be, g);
+
+	return d ? xen_cpu_time(be->xc, d->domid, ns) : -1;
+}
+
+static const char *xen_placement_mechanism(struct backend *be)
+{
+	return be->mechanism;
+}
+
+static int xen_host_topology(struct backend *be, struct sched_host *h, char *err, size_t errlen)
+{
+	if (!be->xc) {
+		snprintf(err, errlen, "%s", be->cpu_err);
+		errno = ENOTSUP;
+		return -1;
+	}
+	return xen_cpu_topology(be->xc, h, err, errlen);
+}
+
+static int xen_cpu_roles_op(struct backend *be, const cpu_set_t *latency, const cpu_set_t *batch,
+                            char *err, size_t errlen)
+{
+	if (!be->xc) {
+		snprintf(err, errlen, "%s", be->cpu_err);
+		errno = ENOTSUP;
+		return -1;
+	}
+	return xen_cpu_roles(be->xc, latency, batch, err, errlen);
+}
+
+static json_t *xen_stats(struct backend *be)
+{
+	unsigned ndom = 0, creating = 0, bound = 0;
+	struct dom *d;
+
+	for (d = be->doms; d; d = d->next) {
+		ndom += d->state != XD_ENDED;
+		creating += d->state == XD_CREATING || d->state == XD_CONSOLE;
+		bound += d->local_port >= 0;
+	}
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "xen", be->version,
+	                 "scheduler", be->scheduler ? be->scheduler : "unknown", "domain_type",
+	                 libxl_domain_type_to_string(be->type), "domains", (json_int_t)ndom,
+	                 "creates_in_flight", (json_int_t)creating, "probe_ports_bound",
+	                 (json_int_t)bound, "creates", (json_int_t)be->creates, "create_failures",
+	                 (json_int_t)be->create_failures, "adopted", (json_int_t)be->adopted);
+}
+
+/* ---- adoption after a daemon restart ---- */
+
+/* Our tags on a domain: its guest's name and instance; 0 if it has them and they are sound. */
+static int read_tags(struct backend *be, uint32_t domid, char *name, size_t namelen,
+                     uint64_t *instance, uint64_t *boot_wall_ns)
+{
+	char why[160];
+	unsigned len = 0;
+	char *v;
+	int ok = 0;
+
+	v = xs_get(be, domid, "shoal/name", &len);
+	if (!v)
+		return -1;
+	if (len < namelen && memchr(v, '\0', len) == NULL) {
+		memcpy(name, v, len);
+		name[len] = '\0';
+		ok = spec_name_ok(name);
+	}
+	free(v);
+	if (!ok) {
+		log_warnx("xen: domain %u has a shoal/name that is not a guest name; left alone",
+		          domid);
+		return -1;
+	}
+	v = xs_get(be, domid, "shoal/instance", &len);
+	if (!v || xen_parse_u64(v, len, instance, why, sizeof(why)) < 0) {
+		log_warnx("xen: domain %u (guest %s): bad shoal/instance%s%s; left alone", domid,
+		          name, v ? ": " : "", v ? why : " (missing)");
+		free(v);
+		return -1;
+	}
+	free(v);
+	*boot_wall_ns = 0;
+	v = xs_get(be, domid, "shoal/boot-wall-ns", &len);
+	if (v && xen_parse_u64(v, len, boot_wall_ns, why, sizeof(why)) < 0)
+		*boot_wall_ns = 0;
+	free(v);
+	return 0;
+}
+
+static int xen_adopt(struct backend *be)
+{
+	libxl_dominfo *info;
+	int n = 0, i, adopted = 0;
+
+	info = libxl_list_domain(be->ctx, &n);
+	if (!info) {
+		log_warnx("xen: cannot list domains; none adopted");
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		char name[GUEST_NAME_MAX + 1];
+		uint64_t instance, boot_wall_ns;
+		struct be_found f = {0};
+		struct guest *g;
+		struct dom *d;
+		int rc;
+
+		if (info[i].domid == 0 || info[i].dying || dom_by_id(be, info[i].domid))
+			continue;
+		if (read_tags(be, info[i].domid, name, sizeof(name), &instance, &boot_wall_ns) < 0)
+			continue; /* not ours */
+		f.name = name;
+		f.instance = instance;
+		f.pid = (int)info[i].domid;
+		f.boot_wall_ns = boot_wall_ns ? boot_wall_ns : now_wall_ns();
+		g = be->host.found(be->host.ctx, &f);
+		d = dom_new(be, g, info[i].domid);
+		if (!d) {
+			log_warnx("xen: out of memory adopting domain %u", info[i].domid);
+			continue;
+		}
+		d->adopted = 1;
+		d->instance = instance;
+		d->boot_wall_ns = f.boot_wall_ns;
+		if (!g) {
+			/* The daemon does not know it: it goes, as a KVM tender would. */
+			d->state = XD_DYING;
+			dom_destroy(d);
+			continue;
+		}
+		g->be = d;
+		rc = libxl_evenable_domain_death(be->ctx, d->domid, 0, &d->death);
+		if (rc) {
+			d->death = NULL;
+			log_warnx(
+			    "xen: guest %s (domain %u): libxl cannot watch its death (error %d)",
+			    name, d->domid, rc);
+		}
+		dom_watch(d, 1); /* fires at once: binds the probe port again */
+		if (info[i].paused) {
+			/* The daemon before stopped between create and unpause: finish the start.
+			 */
+			d->state = XD_CONSOLE;
+			ev_timer_start(be->loop, &d->console_timer);
+		} else {
+			d->state = XD_RUNNING;
+			if (console_open(d) < 0)
+				log_warnx(
+				    "xen: guest %s (domain %u): its console could not be reopened",
+				    name, d->domid);
+		}
+		adopted++;
+	}
+	libxl_dominfo_list_free(info, n);
+	be->adopted += (uint64_t)adopted;
+	work_soon(be);
+	return adopted;
+}
+
+/* ---- set-up ---- */
+
+static int xen_init_type(struct backend **out, struct ev_loop *loop,
+                         const struct shoald_config *cfg, const struct backend_host *host,
+                         enum libxl_domain_type type, char *err, size_t errlen)
+{
+	const libxl_version_info *vi;
+	struct backend *be;
+	int rc;
+
+	if (access("/dev/xen/privcmd", R_OK | W_OK) < 0 &&
+	    access("/proc/xen/privcmd", R_OK | W_OK) < 0) {
+		snprintf(err, errlen,
+		         "xen backend: no /dev/xen/privcmd (%s): this is not a Xen Dom0",
+		         strerror(errno));
+		return -1;
+	}
+	if (access("/dev/xen/evtchn", R_OK | W_OK) < 0) {
+		snprintf(err, errlen, "xen backend: no /dev/xen/evtchn (%s): load xen-evtchn",
+		         strerror(errno));
+		return -1;
+	}
+	be = calloc(1, sizeof(*be));
+	if (!be) {
+		snprintf(err, errlen, "xen backend: out of memory");
+		return -1;
+	}
+	be->loop = loop;
+	be->cfg = cfg;
+	be->host = *host;
+	be->type = type;
+	ev_timer_init(&be->work, on_work, 0., 0.);
+	be->work.data = be;
+	/* XS_UNWATCH_FILTER: no event of a watch arrives after its xs_unwatch. */
+	be->xs = xs_open(XS_UNWATCH_FILTER);
+	if (!be->xs) {
+		snprintf(err, errlen,
+		         "xen backend: cannot connect to xenstored: %s (is xenstored running?)",
+		         strerror(errno));
+		goto fail;
+	}
+	be->logger.vtable.vmessage = xl_vmessage;
+	be->logger.vtable.progress = xl_progress;
+	be->logger.vtable.destroy = xl_destroy;
+	be->logger.be = be;
+	rc = libxl_ctx_alloc(&be->ctx, LIBXL_VERSION, 0, &be->logger.vtable);
+	if (rc) {
+		snprintf(err, errlen, "xen backend: libxl_ctx_alloc failed: %s",
+		         be->last_err[0] ? be->last_err : libxl_error_to_string(rc));
+		be->ctx = NULL;
+		goto fail;
+	}
+	libxl_osevent_register_hooks(be->ctx, &osevent_hooks, be);
+	libxl_childproc_setmode(be->ctx, &childproc_hooks, be);
+	libxl_event_register_callbacks(be->ctx, &event_hooks, be);
+	ev_child_init(&be->child_w, on_child, 0, 0);
+	be->child_w.data = be;
+	ev_child_start(loop, &be->child_w);
+
+	be->xce = xenevtchn_open(NULL, 0);
+	if (!be->xce) {
+		snprintf(err, errlen, "xen backend: cannot open the event channel device: %s",
+		         strerror(errno));
+		goto fail;
+	}
+	fcntl(xenevtchn_fd(be->xce), F_SETFL, fcntl(xenevtchn_fd(be->xce), F_GETFL) | O_NONBLOCK);
+	ev_io_init(&be->evtchn_w, on_evtchn, xenevtchn_fd(be->xce), EV_READ);
+	be->evtchn_w.data = be;
+	ev_io_start(loop, &be->evtchn_w);
+	ev_io_init(&be->xs_w, on_xs, xs_fileno(be->xs), EV_READ);
+	be->xs_w.data = be;
+	ev_io_start(loop, &be->xs_w);
+
+	vi = libxl_get_version_info(be->ctx);
+	if (vi)
+		snprintf(be->version, sizeof(be->version), "%d.%d%s", vi->xen_version_major,
+		         vi->xen_version_minor, vi->xen_version_extra ? vi->xen_version_extra : "");
+	be->scheduler = libxl_scheduler_to_string(libxl_get_scheduler(be->ctx));
+	be->xc = xen_cpu_new(be->ctx, be->cpu_err, sizeof(be->cpu_err));
+	if (be->xc)
+		snprintf(be->mechanism, sizeof(be->mechanism), "%s", xen_cpu_mechanism(be->xc));
+	else {
+		log_warnx("xen: no placement on this host: %s", be->cpu_err);
+		snprintf(be->mechanism, sizeof(be->mechanism), "none: %s", be->cpu_err);
+	}
+	log_info("xen backend: Xen %s, scheduler %s, %s guests", be->version,
+	         be->scheduler ? be->scheduler : "unknown", libxl_domain_type_to_string(type));
+	*out = be;
+	return 0;
+fail:
+	if (be->xce)
+		xenevtchn_close(be->xce);
+	if (be->ctx) {
+		ev_child_stop(loop, &be->child_w);
+		libxl_ctx_free(be->ctx);
+	}
+	if (be->xs)
+		xs_close(be->xs);
+	free(be);
+	return -1;
+}
+
+static int xen_init_pv(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
+                       const struct backend_host *host, char *err, size_t errlen)
+{
+	return xen_init_type(out, loop, cfg, host, LIBXL_DOMAIN_TYPE_PV, err, errlen);
+}
+
+static int xen_init_pvh(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
+                        const struct backend_host *host, char *err, size_t errlen)
+{
+	return xen_init_type(out, loop, cfg, host, LIBXL_DOMAIN_TYPE_PVH, err, errlen);
+}
+
+/* Running guests keep running; a create in flight is left to finish on its own (paused, untagged).
+ */
+static void xen_fini(struct backend *be)
+{
+	struct dom *d;
+
+	ev_timer_stop(be->loop, &be->work);
+	for (d = be->doms; d; d = d->next)
+		dom_release(d);
+	if (be->xc)
+		xen_cpu_free(be->xc);
+	ev_io_stop(be->loop, &be->evtchn_w);
+	ev_io_stop(be->loop, &be->xs_w);
+	ev_child_stop(be->loop, &be->child_w);
+	xenevtchn_close(be->xce);
+	libxl_ctx_free(be->ctx);
+	xs_close(be->xs);
+	while ((d = be->doms)) {
+		be->doms = d->next;
+		if (d->cfg_live)
+			libxl_domain_config_dispose(&d->cfg);
+		free(d);
+	}
+	free(be->port_map);
+	free(be);
+}
+
+const struct backend_ops backend_xen = {
+    .name = "xen",
+    .platform = SHOAL_PLATFORM_XEN_PV,
+    .init = xen_init_pv,
+    .fini = xen_fini,
+    .adopt = xen_adopt,
+    .start = xen_start,
+    .stop = xen_stop,
+    .set_affinity = xen_set_affinity,
+    .set_weight = xen_set_weight,
+    .set_batch = xen_set_batch,
+    .placement_get = xen_placement_get,
+    .cpu_time = xen_cpu_time_op,
+    .placement_mechanism = xen_placement_mechanism,
+    .probe = xen_probe,
+    .stats = xen_stats,
+    .host_topology = xen_host_topology,
+    .cpu_roles = xen_cpu_roles_op,
+};
+
+const struct backend_ops backend_xen_pvh = {
+    .name = "xen-pvh",
+    .platform = SHOAL_PLATFORM_XEN_PVH,
+    .init = xen_init_pvh,
+    .fini = xen_fini,
+    .adopt = xen_adopt,
+    .start = xen_start,
+    .stop = xen_stop,
+    .set_affinity = xen_set_affinity,
+    .set_weight = xen_set_weight,
+    .set_batch = xen_set_batch,
+    .placement_get = xen_placement_get,
+    .cpu_time = xen_cpu_time_op,
+    .placement_mechanism = xen_placement_mechanism,
+    .probe = xen_probe,
+    .stats = xen_stats,
+    .host_topology = xen_host_topology,
+    .cpu_roles = xen_cpu_roles_op,
+};
