@@ -130,6 +130,7 @@ struct backend {
 	ev_io evtchn_w;
 	struct dom **port_map; /* local port -> domain */
 	unsigned port_map_len;
+	unsigned drained_iter; /* ev_iteration() of the last drain before a probe */
 	ev_child child_w;
 	ev_timer work;
 	struct dom *doms;
@@ -542,23 +543,28 @@ static void probe_port_changed(struct dom *d)
 /*
  * Answers.  The evtchn device queues every pending port once and masks
  * it; a wake-up takes them all (the fd is non-blocking) and unmasks each,
- * with one time stamp for the lot, as the KVM backend does.
+ * with one time stamp for the lot, as the KVM backend does.  An answer
+ * for skip (the guest whose probe is being sent) is dropped.
  */
-static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
+static void evtchn_drain(struct backend *be, const struct dom *skip)
 {
-	struct backend *be = w->data;
 	uint64_t now = now_mono_ns();
 	xenevtchn_port_or_error_t p;
 
-	(void)loop;
-	(void)revents;
 	while ((p = xenevtchn_pending(be->xce)) >= 0) {
 		struct dom *d = (unsigned)p < be->port_map_len ? be->port_map[p] : NULL;
 
 		xenevtchn_unmask(be->xce, (evtchn_port_t)p);
-		if (d && d->g && d->state == XD_RUNNING)
+		if (d && d != skip && d->g && d->state == XD_RUNNING)
 			be->host.probe_answer(d->g, now);
 	}
+}
+
+static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	evtchn_drain(w->data, NULL);
 }
 
 static int xen_probe(struct backend *be, struct guest *g)
@@ -574,6 +580,20 @@ static int xen_probe(struct backend *be, struct guest *g)
 	 */
 	if (d->local_port < 0)
 		return 0;
+	/*
+	 * An answer that came after its probe timed out (a guest that was
+	 * slow, or a loop held up by a create) is still queued on the fd; so
+	 * is the event Xen raises on a freshly bound port.  Taken after this
+	 * probe went, either would pass for its answer at once.  So the queue
+	 * is emptied first, once per loop iteration: what is there for this
+	 * guest is stale (its probe is not sent yet); what is there for
+	 * others answers their outstanding probes, or is dropped by the
+	 * engine when none is.
+	 */
+	if (be->drained_iter != ev_iteration(be->loop)) {
+		be->drained_iter = ev_iteration(be->loop);
+		evtchn_drain(be, d);
+	}
 	return xenevtchn_notify(be->xce, (evtchn_port_t)d->local_port);
 }
 
