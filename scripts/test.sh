@@ -6,6 +6,9 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
 "$top/scripts/deps.sh" prometheus # promtool checks the /metrics page
+# Xen under QEMU (tests/xen): QEMU, Xen's tools, libxen-dev for shoald's Xen
+# backend (before configure looks for it), the hypervisor and Dom0 kernel.
+SHOAL_BUILD=$build "$top/tests/xen/deps.sh"
 "$top/scripts/build.sh"
 cd "$build"
 set +e

@@ -1,0 +1,83 @@
+# Helpers for the Dom0 test sets (sourced).  Results go to the console as
+# "@xenq tap ok - ..." / "@xenq tap not ok - ..." lines, one per test;
+# tests/xen/run.sh turns them into TAP on the host.  Figures go out as
+# "@xenq figure NAME VALUE UNIT" and are summarised there.
+export PATH=/shoal/bin:/bin:/usr/bin:/sbin:/usr/sbin:/usr/lib/xen-4.17/bin
+GUESTS=/shoal/guests
+SOCK=/run/shoal/shoald.sock
+LOGDIR=/var/log/shoal
+CONSOLES=/var/log/xen/console
+failures=0
+shoald_pid=
+
+ok() { echo "@xenq tap ok - $*"; }
+not_ok() {
+	echo "@xenq tap not ok - $*"
+	failures=$((failures + 1))
+}
+skip() { echo "@xenq tap ok - $1 # SKIP $2"; }
+diag() { for l in "$@"; do echo "$l" | sed 's/^/@xenq diag /'; done; }
+figure() { echo "@xenq figure $*"; }
+
+# Milliseconds since boot, to 1 us (GNU date: busybox's has no %N).
+now_us() { gdate +%s%6N; }
+ms_since() { echo "$(now_us) $1" | awk '{printf "%.1f", ($1 - $2) / 1000}'; }
+
+# median: of the numbers on stdin.
+median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+# wait_for SECONDS COMMAND...: until the command succeeds, every 0.1 s.
+wait_for() {
+	n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# poll_for SECONDS COMMAND...: the same, every 5 ms, for timing.
+poll_for() {
+	end=$(($(now_us) + $1 * 1000000))
+	shift
+	while [ "$(now_us)" -lt $end ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		usleep 5000
+	done
+	return 1
+}
+
+# ctl ARGS...: shoalctl on the test's socket, output in /tmp/ctl.out,
+# errors in /tmp/ctl.err; its exit status.
+ctl() { shoalctl --socket "$SOCK" --timeout 60 "$@" >/tmp/ctl.out 2>/tmp/ctl.err </dev/null; }
+# jget JSON-FILE PATH
+jget() { jsonq "$2" <"$1"; }
+
+have_xen_backend() {
+	! shoald --config=/dev/null --backend=xen -n 2>&1 | grep -q 'not built into'
+}
+
+start_shoald() {
+	mkdir -p /var/lib/shoal /run/shoal "$LOGDIR"
+	shoald --config=/dev/null --backend=xen --state-dir=/var/lib/shoal --run-dir=/run/shoal \
+		--log-level=debug "$@" >>"$LOGDIR/shoald.log" 2>&1 &
+	shoald_pid=$!
+	wait_for 30 shoalctl --socket "$SOCK" --timeout 1 host
+}
+kill9_shoald() {
+	[ -n "$shoald_pid" ] || return 0
+	kill -9 "$shoald_pid" 2>/dev/null
+	wait "$shoald_pid" 2>/dev/null
+	shoald_pid=
+}
+
+# Domains other than Domain-0, by name, one a line.
+domains() { xl list 2>/dev/null | awk 'NR > 1 && $1 != "Domain-0" {print $1}'; }
+# hard affinity of a domain's vCPU 0 as xl prints it (like "1" or "all").
+affinity() { xl vcpu-list "$1" 2>/dev/null | awk 'NR == 2 {print $7}'; }
+
+# guest_state NAME: its state as shoald reports it.
+guest_state() { ctl --json show "$1" && jget /tmp/ctl.out state; }
+is_running() { [ "$(guest_state "$1")" = running ]; }

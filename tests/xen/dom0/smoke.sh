@@ -1,0 +1,236 @@
+#!/bin/sh
+# The smoke set, inside Dom0: xl creates the idle guest image by hand (the
+# guest side of the Xen contract: console, probe-port key, destroy); then
+# shoald on its Xen backend, through shoalctl and the API: five idle PV
+# guests deployed, their consoles, their probe latencies, one pinned by
+# placement, shoald killed with -9 and restarted with every guest
+# re-adopted, all removed and xl list agreeing.
+. /shoal/tests/lib.sh
+N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.n=//p')
+N=${N:-5}
+IMG=$GUESTS/idle.xen-pv
+
+# --- the guest image under xl alone -----------------------------------------
+if ! xl info xen_caps | grep -q 'xen-3.0-x86_64'; then
+	not_ok "Xen offers 64-bit PV guests (xen_caps: $(xl info xen_caps))"
+else
+	ok "Xen offers 64-bit PV guests"
+fi
+if [ ! -f "$IMG" ]; then
+	skip "xl create of idle.xen-pv" "no unikernel-rt/examples/idle.xen-pv in this build"
+else
+	cat >/tmp/xl-idle.cfg <<CFG
+name = "xl-idle"
+type = "pv"
+kernel = "$IMG"
+memory = 16
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "preserve"
+CFG
+	t=$(now_us)
+	if timeout 60 xl create -q /tmp/xl-idle.cfg >/tmp/xl.out 2>&1; then
+		ok "xl create of idle.xen-pv ($(ms_since "$t") ms)"
+		d=$(xl domid xl-idle)
+		if wait_for 20 grep -q 'idle: xl-idle up' "$CONSOLES/guest-xl-idle.log"; then
+			ok "idle.xen-pv under xl prints its name on the PV console"
+		else
+			not_ok "idle.xen-pv under xl prints its name on the PV console"
+			diag "console: $(head -c 400 "$CONSOLES/guest-xl-idle.log" 2>/dev/null)" "$(xl list)"
+		fi
+		key=/local/domain/$d/data/shoal/probe-port
+		if wait_for 20 sh -c "xenstore-read $key | grep -qE '^[0-9]+\$'"; then
+			ok "idle.xen-pv writes its probe port to xenstore ($key = $(xenstore-read $key))"
+		else
+			not_ok "idle.xen-pv writes its probe port to xenstore ($key: $(xenstore-read $key 2>&1))"
+			xenstore-ls -f /local/domain/$d 2>&1 | head -n 30 | while read -r l; do diag "$l"; done
+		fi
+		if [ -x /shoal/bin/evtchn-ping ]; then
+			if timeout 30 evtchn-ping "$d" "$(xenstore-read $key)" >/tmp/ping.out 2>&1; then
+				ok "an event from Dom0 on the probe port is answered: $(tail -n 1 /tmp/ping.out)"
+			else
+				not_ok "an event from Dom0 on the probe port is answered"
+				diag "$(cat /tmp/ping.out)"
+			fi
+		fi
+		xl destroy xl-idle
+		if [ -z "$(domains)" ]; then ok "xl destroy leaves no domain but Domain-0"; else
+			not_ok "xl destroy leaves no domain but Domain-0: $(domains | tr '\n' ' ')"
+		fi
+	else
+		not_ok "xl create of idle.xen-pv"
+		diag "$(cat /tmp/xl.out)"
+		xl destroy xl-idle 2>/dev/null
+	fi
+fi
+
+# --- shoald on Xen ----------------------------------------------------------
+steps="shoald starts with the Xen backend
+$N idle guests deployed through the API run
+xl list shows the $N guests
+each guest's console comes through the API
+each guest's probes are answered (/v1/guests/NAME/latency)
+a guest pinned by placement has that affinity in Xen
+shoald killed with -9: the guests keep running
+a restarted shoald re-adopts every guest (same domain, same instance, probed again)
+the pin survives the restart
+removing the guests through the API destroys their domains (xl list agrees)"
+skip_rest() { # reason
+	echo "$steps" | while read -r s; do skip "$s" "$1"; done
+	exit 0
+}
+have_xen_backend || skip_rest "shoald is built without the Xen backend (libxen-dev missing at configure, or no daemon/backend/xen.c)"
+[ -f "$IMG" ] || skip_rest "no unikernel-rt/examples/idle.xen-pv in this build"
+
+step() { steps=$(echo "$steps" | sed 1d); } # one step done
+bail() { # the steps left cannot run
+	echo "$steps" | while read -r s; do not_ok "$s (not run: $1)"; done
+	kill9_shoald
+	exit 1
+}
+
+if start_shoald --max-memory-mib=1536; then
+	ctl --json host
+	ok "shoald starts with the Xen backend (backend: $(jget /tmp/ctl.out backend))"
+	step
+else
+	not_ok "shoald starts with the Xen backend"
+	diag "$(tail -n 20 "$LOGDIR/shoald.log")"
+	step
+	bail "shoald did not start"
+fi
+
+bad=
+for i in $(seq 1 "$N"); do
+	t=$(now_us)
+	if ctl --json deploy --name "idle$i" --image "$IMG" --memory 16 --class latency; then
+		figure "shoald_deploy_ms idle$i $(ms_since "$t") ms"
+	else
+		bad="$bad idle$i(exit $?: $(cat /tmp/ctl.err))"
+	fi
+done
+for i in $(seq 1 "$N"); do
+	wait_for 30 is_running "idle$i" || bad="$bad idle$i(state $(guest_state "idle$i"))"
+done
+if [ -z "$bad" ]; then ok "$N idle guests deployed through the API run"; else
+	not_ok "$N idle guests deployed through the API run:$bad"
+	step
+	bail "the guests did not all start"
+fi
+step
+
+want=$(seq 1 "$N" | sed 's/^/idle/' | sort)
+got=$(domains | sort)
+if [ "$got" = "$want" ]; then ok "xl list shows the $N guests"; else
+	not_ok "xl list shows the $N guests: it has $(echo "$got" | tr '\n' ' ')"
+fi
+step
+
+bad=
+for i in $(seq 1 "$N"); do
+	wait_for 20 sh -c "shoalctl --socket $SOCK console idle$i | grep -q 'idle: idle$i up, probe wired'" ||
+		bad="$bad idle$i($(shoalctl --socket "$SOCK" console "idle$i" 2>&1 | head -c 200))"
+done
+if [ -z "$bad" ]; then ok "each guest's console comes through the API"; else
+	not_ok "each guest's console comes through the API:$bad"
+fi
+step
+
+# Latency: every guest answered probes in its 10 s window, none missed.
+sleep 3
+bad=
+for i in $(seq 1 "$N"); do
+	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 10 ]"; then
+		bad="$bad idle$i($(head -c 300 /tmp/lat.json))"
+		continue
+	fi
+	w=windows.10s
+	figure "probe_rtt_us idle$i p50=$(jget /tmp/lat.json $w.p50_us) p90=$(jget /tmp/lat.json $w.p90_us)" \
+		"p99=$(jget /tmp/lat.json $w.p99_us) max=$(jget /tmp/lat.json $w.max_us)" \
+		"samples=$(jget /tmp/lat.json $w.samples) misses=$(jget /tmp/lat.json $w.misses)"
+	[ "$(jget /tmp/lat.json $w.misses)" = 0 ] || bad="$bad idle$i(misses $(jget /tmp/lat.json $w.misses))"
+done
+if [ -z "$bad" ]; then ok "each guest's probes are answered (/v1/guests/NAME/latency)"; else
+	not_ok "each guest's probes are answered (/v1/guests/NAME/latency):$bad"
+fi
+step
+
+# Placement: pin idle1 to the last CPU; Xen must say the same.
+cpu=$(($(xl info nr_cpus) - 1))
+if ctl pin idle1 "$cpu" && wait_for 10 sh -c "[ \"\$(xl vcpu-list idle1 | awk 'NR == 2 {print \$7}')\" = $cpu ]"; then
+	ok "a guest pinned by placement has that affinity in Xen (idle1 on CPU $cpu)"
+else
+	not_ok "a guest pinned by placement has that affinity in Xen: shoalctl pin: $(cat /tmp/ctl.err);" \
+		"xl vcpu-list: $(xl vcpu-list idle1 | tail -n 1)"
+fi
+step
+
+# kill -9 and restart: domains, domids and instances unchanged.
+for i in $(seq 1 "$N"); do
+	ctl --json show "idle$i"
+	echo "idle$i $(xl domid "idle$i") $(jget /tmp/ctl.out instance)"
+done >/tmp/before
+ctl --json latency idle1
+sent_before=$(jget /tmp/ctl.out total.sent)
+kill9_shoald
+sleep 2
+got=$(domains | sort)
+if [ "$got" = "$want" ] && [ "$(xl list | awk '$1 ~ /^idle/ && $5 ~ /[-rb]{3}/' | wc -l)" -eq "$N" ]; then
+	ok "shoald killed with -9: the guests keep running"
+else
+	not_ok "shoald killed with -9: the guests keep running: $(xl list | tr '\n' ';')"
+fi
+step
+
+t=$(now_us)
+if ! start_shoald --max-memory-mib=1536; then
+	not_ok "a restarted shoald re-adopts every guest: shoald did not start again"
+	diag "$(tail -n 20 "$LOGDIR/shoald.log")"
+	step
+	bail "shoald did not restart"
+fi
+figure "shoald_restart_to_api_ms $(ms_since "$t") ms"
+bad=
+for i in $(seq 1 "$N"); do
+	wait_for 20 is_running "idle$i" || bad="$bad idle$i(state $(guest_state "idle$i"))"
+	ctl --json show "idle$i"
+	now="idle$i $(xl domid "idle$i" 2>/dev/null) $(jget /tmp/ctl.out instance)"
+	was=$(grep "^idle$i " /tmp/before)
+	[ "$now" = "$was" ] || bad="$bad idle$i(was $was, now $now)"
+done
+sleep 2
+ctl --json latency idle1
+sent_after=$(jget /tmp/ctl.out total.sent)
+samples_after=$(jget /tmp/ctl.out windows.10s.samples)
+if [ -n "$bad" ]; then
+	not_ok "a restarted shoald re-adopts every guest (same domain, same instance, probed again):$bad"
+elif [ "${samples_after:-0}" -lt 5 ]; then
+	not_ok "a restarted shoald re-adopts every guest: idle1 not probed after the restart (sent before $sent_before, total now $sent_after, 10 s samples $samples_after)"
+else
+	ok "a restarted shoald re-adopts every guest (same domain, same instance, probed again)"
+fi
+step
+
+ctl --json show idle1
+a=$(affinity idle1)
+if [ "$a" = "$cpu" ] && ctl --json placement && grep -q . /tmp/ctl.out; then
+	ok "the pin survives the restart (idle1 still on CPU $cpu)"
+else
+	not_ok "the pin survives the restart: xl says affinity $a, wanted $cpu"
+fi
+step
+
+bad=
+for i in $(seq 1 "$N"); do
+	ctl rm "idle$i" || bad="$bad idle$i(exit $?: $(cat /tmp/ctl.err))"
+done
+wait_for 20 sh -c '[ -z "$(xl list | awk "NR > 1 && \$1 != \"Domain-0\"")" ]'
+left=$(domains)
+if [ -z "$bad" ] && [ -z "$left" ]; then
+	ok "removing the guests through the API destroys their domains (xl list agrees)"
+else
+	not_ok "removing the guests through the API destroys their domains:$bad; xl list still has: $(echo "$left" | tr '\n' ' ')"
+fi
+step
+kill9_shoald
+[ $failures -eq 0 ]

@@ -1,0 +1,126 @@
+#!/bin/sh
+# Builds the Dom0 initramfs the Xen-in-QEMU suite boots, from the build tree.
+# Two layers, concatenated (the kernel unpacks one cpio after the other):
+#   base.cpio.gz   busybox, the kernel's Xen modules, xenstored, xenconsoled,
+#                  xl and the xenstore tools with their libraries; rebuilt
+#                  only when the packages it comes from or this script change
+#   shoal.cpio.gz  /init, shoald, shoalctl, jsonq, evtchn-ping, the .xen-pv
+#                  and .xen-pvh guests and the Dom0 test scripts; rebuilt when
+#                  one of them is newer than it
+# Output: OUT/dom0.cpio.gz (OUT = $SHOAL_BUILD/tests/xen by default).
+#   tests/xen/mkdom0.sh          (run tests/xen/deps.sh first)
+set -e
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SHOAL_BUILD:-$top/_build}
+out=${SHOAL_XEN_OUT:-$build/tests/xen}
+cache=${SHOAL_XEN_CACHE:-$build/tests/xen/cache}
+xendir=/usr/lib/xen-4.17
+
+die() {
+	echo "tests/xen/mkdom0.sh: $*" >&2
+	exit 1
+}
+
+[ -f "$cache/payload.env" ] || die "no $cache/payload.env: run tests/xen/deps.sh first"
+. "$cache/payload.env"
+mkdir -p "$out"
+
+# copy_bin ROOT FILE [DEST]: FILE (as DEST, default its own path) and every
+# library ldd names for it.
+copy_bin() {
+	root=$1 f=$2 dest=${3:-$2}
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$f" "$root$dest"
+	ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+mkcpio() { # ROOT OUT
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+# --- the base layer ---------------------------------------------------------
+stamp=$(
+	cat "$cache/payload.env"
+	dpkg-query -W -f='${Package} ${Version}\n' xen-utils-4.17 libxenmisc4.17 libc6 libgcc-s1 coreutils
+	sha256sum "$0" | cut -d' ' -f1
+)
+if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "$stamp" ]; then
+	r=$out/base-root
+	rm -rf "$r"
+	mkdir -p "$r"/bin "$r"/sbin "$r"/etc/xen "$r"/proc "$r"/sys "$r"/dev "$r"/run "$r"/tmp "$r"/root \
+		"$r"/usr/bin "$r"/usr/sbin "$r"/lib/modules "$r"/var/lib/xen "$r"/var/lib/xenstored \
+		"$r"/var/log/xen/console "$r"/var/lib/shoal
+	ln -s ../run "$r/var/run"
+	ln -s ../run/lock "$r/var/lock" # xenconsole wants /var/lock
+	cp "$BUSYBOX" "$r/bin/busybox"
+	for a in $("$BUSYBOX" --list); do
+		[ "$a" = busybox ] || [ "$a" = init ] || ln -sf busybox "$r/bin/$a"
+	done
+	for m in xen-privcmd xen-evtchn xen-gntdev xen-gntalloc; do
+		cp "$KERNEL_XEN_MODULES/$m.ko" "$r/lib/modules/"
+	done
+	cp "$KERNEL_XEN_MODULES/xenfs/xenfs.ko" "$r/lib/modules/"
+	for b in xl xenstored xenconsoled xenconsole xen-init-dom0 xenstore-control libxl-save-helper; do
+		copy_bin "$r" "$xendir/bin/$b"
+	done
+	for b in xenstore xenstore-read xenstore-write xenstore-ls xenstore-list xenstore-rm \
+		xenstore-exists xenstore-watch xenstore-chmod; do
+		copy_bin "$r" "/usr/bin/$b"
+	done
+	# glibc dlopen()s libgcc_s for pthread_cancel (libxl uses it); ldd does
+	# not list it, and without it xl aborts and leaves domains unreaped.
+	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$r/lib/x86_64-linux-gnu/"
+	# Nanosecond timestamps for the benchmark (busybox date has none).
+	copy_bin "$r" /usr/bin/date /usr/bin/gdate
+	cp /etc/xen/xl.conf "$r/etc/xen/"
+	mkcpio "$r" "$out/base.cpio.gz"
+	echo "$stamp" >"$out/base.stamp"
+	rm -rf "$r"
+fi
+
+# --- the shoal layer --------------------------------------------------------
+shoald=$build/daemon/shoald
+ctl=$build/api/shoalctl
+jsonq=$build/tests/integration/jsonq
+for f in "$shoald" "$ctl" "$jsonq"; do
+	[ -x "$f" ] || die "$f is not built (scripts/build.sh; make -C $build check builds jsonq)"
+done
+inputs="$shoald $ctl $jsonq $top/tests/xen/dom0/*.sh $top/tests/xen/mkdom0.sh $out/base.stamp"
+for f in "$build/tests/xen/evtchn-ping" "$build"/unikernel-rt/examples/*.xen-pv \
+	"$build"/unikernel-rt/examples/*.xen-pvh; do
+	[ -f "$f" ] && inputs="$inputs $f"
+done
+fresh=
+if [ -f "$out/shoal.cpio.gz" ] && [ "$(cat "$out/shoal.inputs" 2>/dev/null)" = "$inputs" ]; then
+	fresh=1
+	for f in $inputs; do
+		[ "$f" -nt "$out/shoal.cpio.gz" ] && fresh= && break
+	done
+fi
+if [ -z "$fresh" ]; then
+	r=$out/shoal-root
+	rm -rf "$r"
+	mkdir -p "$r/shoal/bin" "$r/shoal/guests" "$r/shoal/tests"
+	copy_bin "$r" "$shoald" /shoal/bin/shoald
+	copy_bin "$r" "$ctl" /shoal/bin/shoalctl
+	copy_bin "$r" "$jsonq" /shoal/bin/jsonq
+	[ -x "$build/tests/xen/evtchn-ping" ] && copy_bin "$r" "$build/tests/xen/evtchn-ping" /shoal/bin/evtchn-ping
+	for g in "$build"/unikernel-rt/examples/*.xen-pv "$build"/unikernel-rt/examples/*.xen-pvh; do
+		[ -f "$g" ] && cp "$g" "$r/shoal/guests/"
+	done
+	cp "$top"/tests/xen/dom0/*.sh "$r/shoal/tests/"
+	mv "$r/shoal/tests/init.sh" "$r/init"
+	chmod +x "$r/init" "$r"/shoal/tests/*.sh
+	mkcpio "$r" "$out/shoal.cpio.gz"
+	echo "$inputs" >"$out/shoal.inputs"
+	rm -rf "$r"
+fi
+
+# Cheap enough to do every time (a few MiB).
+cat "$out/base.cpio.gz" "$out/shoal.cpio.gz" >"$out/dom0.cpio.gz.tmp"
+mv "$out/dom0.cpio.gz.tmp" "$out/dom0.cpio.gz"

@@ -1,0 +1,212 @@
+#!/bin/bash
+# Boots real Xen under QEMU (TCG) with the Dom0 of tests/xen/mkdom0.sh,
+# runs one test set inside Dom0 and reports it as TAP on the host: one test
+# point for the boot, one per Dom0 test, one for the set's end.  Bounded:
+# a boot that hangs or panics, or a set that overruns, is a failure with
+# its reason, never a hang.  Keeps the serial log (Xen, the Dom0 kernel and
+# Dom0's console), xl dmesg, shoald's log and the guests' consoles under
+# OUT/SET/ and prints their paths and a tail when something failed.
+#   tests/xen/run.sh [smoke|long|bench] [-- DOM0-ARG...]
+#     DOM0-ARG: shoal.KEY=VALUE, read by the set (e.g. shoal.n=20)
+#   env: SHOAL_BUILD, SHOAL_XEN_TIMEOUT (the set's budget in s),
+#        SHOAL_XEN_BOOT_TIMEOUT (QEMU start to Dom0 ready, s), SHOAL_XEN_CPUS
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SHOAL_BUILD:-$top/_build}
+out=${SHOAL_XEN_OUT:-$build/tests/xen}
+set_name=${1:-smoke}
+shift || true
+[ "${1:-}" = -- ] && shift
+dom0_args="$*"
+case $set_name in
+smoke) budget_def=420 ;;
+long) budget_def=1500 ;;
+bench) budget_def=900 ;;
+*)
+	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, long, bench)" >&2
+	exit 2
+	;;
+esac
+budget=${SHOAL_XEN_TIMEOUT:-$budget_def}
+boot_budget=${SHOAL_XEN_BOOT_TIMEOUT:-180}
+case "$budget$boot_budget" in *[!0-9]*)
+	echo "tests/xen/run.sh: SHOAL_XEN_TIMEOUT and SHOAL_XEN_BOOT_TIMEOUT are whole seconds" >&2
+	exit 2
+	;;
+esac
+case $dom0_args in *,*)
+	echo "tests/xen/run.sh: Dom0 arguments may not hold a comma (QEMU splits modules on it)" >&2
+	exit 2
+	;;
+esac
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# The host's tools; scripts/test.sh installs them (tests/xen/deps.sh).
+command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64 (tests/xen/deps.sh installs it)"
+for t in xl xenstored xenconsoled xen-init-dom0; do
+	[ -x "/usr/lib/xen-4.17/bin/$t" ] || skip_all "no /usr/lib/xen-4.17/bin/$t (tests/xen/deps.sh installs xen-utils-4.17)"
+done
+command -v cpio >/dev/null || skip_all "no cpio (tests/xen/deps.sh installs it)"
+if ! "$top/tests/xen/deps.sh" >&2; then
+	echo "Bail out! tests/xen/deps.sh failed"
+	exit 1
+fi
+if ! "$top/tests/xen/mkdom0.sh" >&2; then
+	echo "Bail out! the Dom0 initramfs could not be built (tests/xen/mkdom0.sh)"
+	exit 1
+fi
+. "$out/cache/payload.env"
+
+dir=$out/$set_name
+rm -rf "$dir"
+mkdir -p "$dir/art"
+log=$dir/serial.log
+fifo=$dir/serial.fifo
+mkfifo "$fifo"
+
+# Every console line gets the host's seconds since QEMU started.
+t0=${EPOCHREALTIME/./}
+(
+	while IFS= read -r l || [ -n "$l" ]; do
+		rel=$((${EPOCHREALTIME/./} - t0))
+		printf '[%4d.%03d] %s\n' $((rel / 1000000)) $((rel % 1000000 / 1000)) "${l%$'\r'}"
+	done <"$fifo" >"$log"
+) &
+stamper=$!
+
+hard=$((boot_budget + budget + 90))
+timeout -s KILL "$hard" qemu-system-x86_64 -accel tcg,thread=multi -cpu max,-smap,-rdtscp \
+	-m 3G -smp "${SHOAL_XEN_CPUS:-2}" -nodefaults -display none -no-reboot -monitor none -serial stdio \
+	-kernel "$XEN_ELF" \
+	-append "dom0_mem=1G,max:1G dom0_max_vcpus=${SHOAL_XEN_CPUS:-2} console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot" \
+	-initrd "$KERNEL console=hvc0 earlyprintk=xen loglevel=4 shoal.set=$set_name shoal.timeout=$budget $dom0_args,$out/dom0.cpio.gz" \
+	</dev/null >"$fifo" 2>"$dir/qemu.err" &
+qemu=$!
+trap 'kill "$qemu" 2>/dev/null' EXIT
+trap 'exit 1' INT TERM
+
+# Watch the console: a boot that does not reach Dom0, a panic, or a set
+# that overruns ends the run with its reason.
+reason=
+seen_ready=
+seen_end=
+start=$SECONDS
+end_at=
+while kill -0 "$qemu" 2>/dev/null; do
+	sleep 0.5
+	el=$((SECONDS - start))
+	if [ -z "$seen_ready" ]; then
+		grep -q '@xenq dom0-ready' "$log" && seen_ready=1
+		if [ -z "$seen_ready" ] && [ $el -ge "$boot_budget" ]; then
+			reason="Dom0 was not ready $boot_budget s after QEMU started"
+			break
+		fi
+	fi
+	p=$(sed '/@xenq art-begin/q' "$log" | grep -m 1 -E 'Kernel panic|Panic on CPU|FATAL TRAP|@xenq fatal')
+	if [ -n "$p" ]; then
+		sleep 3 # what follows a panic says why
+		reason="crash on the console: ${p#*] }"
+		break
+	fi
+	if [ -z "$seen_end" ] && grep -q '@xenq end' "$log"; then
+		seen_end=1
+		end_at=$el
+	fi
+	if [ -n "$seen_end" ] && [ $((el - end_at)) -ge 20 ]; then
+		break # powered off, but QEMU lingers; all is on the console
+	fi
+	if [ $el -ge $((boot_budget + budget + 60)) ]; then
+		reason="no end of the $set_name set after $el s"
+		break
+	fi
+done
+kill "$qemu" 2>/dev/null
+wait "$qemu" 2>/dev/null
+qrc=$?
+wait "$stamper" 2>/dev/null
+rm -f "$fifo"
+trap - EXIT
+if [ -z "$reason" ] && [ -z "$seen_end" ]; then
+	if [ -s "$dir/qemu.err" ]; then
+		reason="QEMU ended (status $qrc) before the set did: $(tail -n 3 "$dir/qemu.err" | tr '\n' ' ')"
+	else
+		reason="QEMU ended (status $qrc) before the set did"
+	fi
+fi
+
+# Dom0's lines: TAP, diagnostics, figures and artefacts.
+awk -v dir="$dir" '
+	{ line = $0; gsub(/\r/, "", line); i = index(line, "@xenq "); }
+	art != "" {
+		if (i && substr(line, i + 6) == "art-end " art) { close(dir "/art/" art); art = ""; next }
+		sub(/^\[[ 0-9.]*\] /, "", line); print line > (dir "/art/" art); next
+	}
+	!i { next }
+	{ host_s = substr(line, 2, index(line, "]") - 2) + 0; m = substr(line, i + 6) }
+	m ~ /^art-begin / { art = substr(m, 11); gsub(/[^A-Za-z0-9._-]/, "_", art); next }
+	m ~ /^dom0-ready / { printf "ready %s %s\n", host_s, m > (dir "/events"); next }
+	m ~ /^set-done / { printf "done %s %s\n", host_s, m > (dir "/events"); next }
+	m ~ /^end$/ { next }
+	m ~ /^fatal / { printf "fatal %s %s\n", host_s, substr(m, 7) > (dir "/events"); next }
+	m ~ /^tap / { print substr(m, 5) > (dir "/tap"); next }
+	m ~ /^diag / { print "#  " substr(m, 6) > (dir "/tap"); next }
+	m ~ /^figure / { print substr(m, 8) > (dir "/figures"); print "# figure: " substr(m, 8) > (dir "/tap"); next }
+' "$log"
+
+fail=0
+ready=$(sed -n 's/^ready //p' "$dir/events" 2>/dev/null)
+if [ -n "$ready" ]; then
+	boot_s=${ready%% *}
+	ok "Xen and Dom0 boot under QEMU (Dom0 ready ${boot_s} s after QEMU started)"
+	echo "# Dom0 boot: ${boot_s} s host wall clock, QEMU start to Dom0 ready;" \
+		"Dom0's own uptime then $(echo "$ready" | sed -n 's/.*uptime=\([0-9.]*\).*/\1/p') s"
+	echo "dom0_boot_s $boot_s s" >>"$dir/figures"
+else
+	not_ok "Xen and Dom0 boot under QEMU: ${reason:-no Dom0 ready line}"
+	fail=1
+fi
+if [ -f "$dir/tap" ]; then
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) ok "${l#ok - }" ;;
+		"not ok - "*)
+			not_ok "${l#not ok - }"
+			fail=1
+			;;
+		*) echo "$l" ;;
+		esac
+	done <"$dir/tap"
+fi
+if [ -n "$ready" ]; then
+	done_line=$(sed -n 's/^done //p' "$dir/events" 2>/dev/null)
+	if [ -z "$reason" ] && echo "$done_line" | grep -q 'rc=0'; then
+		ok "the $set_name set ran to its end in Dom0"
+	elif [ -n "$reason" ]; then
+		not_ok "the $set_name set ran to its end in Dom0: $reason"
+		fail=1
+	elif [ -n "$done_line" ]; then
+		not_ok "the $set_name set ran to its end in Dom0: ${done_line#* }"
+		fail=1
+	else
+		not_ok "the $set_name set ran to its end in Dom0: no end line"
+		fail=1
+	fi
+fi
+echo "1..$n"
+
+if [ $fail -ne 0 ]; then
+	echo "# artefacts in $dir:"
+	echo "#   $log (Xen, the Dom0 kernel and Dom0's console)"
+	for f in "$dir"/art/*; do [ -f "$f" ] && echo "#   $f"; done
+	echo "# --- the last 40 lines of the serial log ---"
+	tail -n 40 "$log" | sed 's/^/# /'
+	if [ -f "$dir/art/shoal-shoald.log" ]; then
+		echo "# --- the last 30 lines of shoald's log ---"
+		tail -n 30 "$dir/art/shoal-shoald.log" | sed 's/^/# /'
+	fi
+fi
+exit 0
