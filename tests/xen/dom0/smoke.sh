@@ -46,10 +46,11 @@ CFG
 			xenstore-ls -f /local/domain/$d 2>&1 | head -n 30 | while read -r l; do diag "$l"; done
 		fi
 		if [ -x /shoal/bin/evtchn-ping ]; then
-			if timeout 30 evtchn-ping "$d" "$(xenstore-read $key)" >/tmp/ping.out 2>&1; then
-				ok "an event from Dom0 on the probe port is answered: $(tail -n 1 /tmp/ping.out)"
+			if timeout 60 evtchn-ping -n 50 -w 10 "$d" >/tmp/ping.out 2>&1; then
+				ok "events from Dom0 on the probe port are answered (evtchn-ping: $(tail -n 1 /tmp/ping.out))"
+				figure "evtchn_ping_xl_guest $(tr '\n' ' ' </tmp/ping.out)"
 			else
-				not_ok "an event from Dom0 on the probe port is answered"
+				not_ok "events from Dom0 on the probe port are answered (evtchn-ping exit $?)"
 				diag "$(cat /tmp/ping.out)"
 			fi
 		fi
