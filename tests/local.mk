@@ -4,6 +4,9 @@
 
 UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(CMOCKA_CFLAGS)
 
+# Xen under QEMU, with shoald in Dom0.
+include tests/xen/local.mk
+
 check_PROGRAMS += tests/unit/test_vmm_elf
 TESTS += tests/unit/test_vmm_elf
 tests_unit_test_vmm_elf_SOURCES = tests/unit/test_vmm_elf.c
@@ -155,17 +158,3 @@ tests_xen_evtchn_rtt_LDFLAGS = -static
 endif
 EXTRA_DIST += tests/xen/xen-cpu-check.sh tests/xen/xen-place-effect.sh
 
-# Xen: real Xen 4.17 under QEMU with shoald on its Xen backend in Dom0
-# (tests/xen/run.sh).  The smoke set is part of make check; the long set
-# and the create benchmark run on demand.
-TESTS += tests/xen/smoke.sh
-XEN_TEST_FILES = tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
-	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/long.sh \
-	tests/xen/dom0/bench-create.sh
-EXTRA_DIST += $(XEN_TEST_FILES)
-
-check-xen-long: all $(check_PROGRAMS)
-	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/tests/xen/run.sh long
-bench-xen-create: all $(check_PROGRAMS)
-	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/xen-create.sh
-.PHONY: check-xen-long bench-xen-create

@@ -1,0 +1,14 @@
+# Xen: real Xen 4.17 under QEMU with shoald on its Xen backend in Dom0
+# (tests/xen/run.sh).  The smoke set is part of make check; the long set
+# and the create benchmark run on demand.
+TESTS += tests/xen/smoke.sh
+XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
+	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/long.sh \
+	tests/xen/dom0/bench-create.sh
+EXTRA_DIST += $(XEN_TEST_FILES)
+
+check-xen-long: all $(check_PROGRAMS)
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/tests/xen/run.sh long
+bench-xen-create: all $(check_PROGRAMS)
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/xen-create.sh
+.PHONY: check-xen-long bench-xen-create
