@@ -8,12 +8,13 @@
 # OUT/SET/ and prints their paths and a tail when something failed.
 #   tests/xen/run.sh [smoke|long|bench] [-- DOM0-ARG...]
 #     DOM0-ARG: shoal.KEY=VALUE, read by the set (e.g. shoal.n=20)
-#   env: SHOAL_BUILD, SHOAL_XEN_TIMEOUT (the set's budget in s),
+#   env: SHOAL_BUILD, SHOAL_XEN_CACHE, SHOAL_XEN_OUT, SHOAL_XEN_TIMEOUT (the set's budget in s),
 #        SHOAL_XEN_BOOT_TIMEOUT (QEMU start to Dom0 ready, s), SHOAL_XEN_CPUS
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
 out=${SHOAL_XEN_OUT:-$build/tests/xen}
+cache=${SHOAL_XEN_CACHE:-$build/tests/xen/cache}
 set_name=${1:-smoke}
 shift || true
 [ "${1:-}" = -- ] && shift
@@ -59,7 +60,7 @@ if ! "$top/tests/xen/mkdom0.sh" >&2; then
 	echo "Bail out! the Dom0 initramfs could not be built (tests/xen/mkdom0.sh)"
 	exit 1
 fi
-. "$out/cache/payload.env"
+. "$cache/payload.env"
 
 dir=$out/$set_name
 rm -rf "$dir"
