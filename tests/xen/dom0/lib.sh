@@ -26,16 +26,20 @@ ms_since() { echo "$(now_us) $1" | awk '{printf "%.1f", ($1 - $2) / 1000}'; }
 # median: of the numbers on stdin.
 median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
+# Whole seconds since boot, without a fork (busy Dom0s fork slowly).
+uptime_s() {
+	read -r up _ </proc/uptime
+	echo "${up%.*}"
+}
 # wait_for SECONDS COMMAND...: until the command succeeds, every 0.1 s.
 wait_for() {
-	n=$(($1 * 10))
+	end=$(($(uptime_s) + $1))
 	shift
-	while [ $n -gt 0 ]; do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(uptime_s)" -lt $end ] || return 1
 		sleep 0.1
-		n=$((n - 1))
 	done
-	return 1
 }
 
 # poll_for SECONDS COMMAND...: the same, every 5 ms, for timing.
@@ -59,12 +63,18 @@ have_xen_backend() {
 	! shoald --config=/dev/null --backend=xen -n 2>&1 | grep -q 'not built into'
 }
 
+# start_shoald [OPTION...]: shoald on Xen, as a Dom0 of 1 GiB can hold it;
+# 0 once its API answers, 1 if it ended or did not answer in 60 s.
 start_shoald() {
 	mkdir -p /var/lib/shoal /run/shoal "$LOGDIR"
 	shoald --config=/dev/null --backend=xen --state-dir=/var/lib/shoal --run-dir=/run/shoal \
-		--log-level=debug "$@" >>"$LOGDIR/shoald.log" 2>&1 &
+		--reserve-mib=256 --max-memory-mib=1536 --log-level=debug "$@" >>"$LOGDIR/shoald.log" 2>&1 &
 	shoald_pid=$!
-	wait_for 30 shoalctl --socket "$SOCK" --timeout 1 host
+	wait_for 60 shoald_answers && kill -0 "$shoald_pid" 2>/dev/null
+}
+shoald_answers() {
+	kill -0 "$shoald_pid" 2>/dev/null || return 0 # ended: stop waiting
+	shoalctl --socket "$SOCK" --timeout 2 host >/dev/null 2>&1 || return 1
 }
 kill9_shoald() {
 	[ -n "$shoald_pid" ] || return 0

@@ -49,7 +49,7 @@ where() {
 	grep -xFf /tmp/w.pool /tmp/w.aff | tr '\n' ' '
 }
 
-if start_shoald --max-memory-mib=1800; then ok "shoald starts with the Xen backend"; else
+if start_shoald; then ok "shoald starts with the Xen backend"; else
 	not_ok "shoald starts with the Xen backend"
 	diag "$(tail -n 20 "$LOGDIR/shoald.log")"
 	step
