@@ -176,7 +176,7 @@ sent_before=$(jget /tmp/ctl.out total.sent)
 kill9_shoald
 sleep 2
 got=$(domains | sort)
-if [ "$got" = "$want" ] && [ "$(xl list | awk '$1 ~ /^idle/ && $5 ~ /[-rb]{3}/' | wc -l)" -eq "$N" ]; then
+if [ "$got" = "$want" ] && [ "$(xl list | awk '$1 ~ /^idle/ && $5 !~ /[csd]/' | wc -l)" -eq "$N" ]; then
 	ok "shoald killed with -9: the guests keep running"
 else
 	not_ok "shoald killed with -9: the guests keep running: $(xl list | tr '\n' ';')"
