@@ -10,14 +10,15 @@ CONSOLES=/var/log/xen/console
 failures=0
 shoald_pid=
 
-ok() { echo "@xenq tap ok - $*"; }
+# One line each: a message that holds newlines is joined with spaces.
+ok() { echo "@xenq tap ok - $(echo "$*" | tr '\n' ' ')"; }
 not_ok() {
-	echo "@xenq tap not ok - $*"
+	echo "@xenq tap not ok - $(echo "$*" | tr '\n' ' ')"
 	failures=$((failures + 1))
 }
-skip() { echo "@xenq tap ok - $1 # SKIP $2"; }
+skip() { echo "@xenq tap ok - $1 # SKIP $(echo "$2" | tr '\n' ' ')"; }
 diag() { for l in "$@"; do echo "$l" | sed 's/^/@xenq diag /'; done; }
-figure() { echo "@xenq figure $*"; }
+figure() { echo "@xenq figure $(echo "$*" | tr '\n' ' ')"; }
 
 # Milliseconds since boot, to 1 us (GNU date: busybox's has no %N).
 now_us() { gdate +%s%6N; }
