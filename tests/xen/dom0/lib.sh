@@ -11,14 +11,14 @@ failures=0
 shoald_pid=
 
 # One line each: a message that holds newlines is joined with spaces.
-ok() { echo "@xenq tap ok - $(echo "$*" | tr '\n' ' ')"; }
+ok() { echo "@xenq tap ok - $(printf '%s' "$*" | tr '\n' ' ')"; }
 not_ok() {
-	echo "@xenq tap not ok - $(echo "$*" | tr '\n' ' ')"
+	echo "@xenq tap not ok - $(printf '%s' "$*" | tr '\n' ' ')"
 	failures=$((failures + 1))
 }
-skip() { echo "@xenq tap ok - $1 # SKIP $(echo "$2" | tr '\n' ' ')"; }
+skip() { echo "@xenq tap ok - $1 # SKIP $(printf '%s' "$2" | tr '\n' ' ')"; }
 diag() { for l in "$@"; do echo "$l" | sed 's/^/@xenq diag /'; done; }
-figure() { echo "@xenq figure $(echo "$*" | tr '\n' ' ')"; }
+figure() { echo "@xenq figure $(printf '%s' "$*" | tr '\n' ' ')"; }
 
 # Milliseconds since boot, to 1 us (GNU date: busybox's has no %N).
 now_us() { gdate +%s%6N; }
@@ -69,7 +69,7 @@ have_xen_backend() {
 start_shoald() {
 	mkdir -p /var/lib/shoal /run/shoal "$LOGDIR"
 	shoald --config=/dev/null --backend=xen --state-dir=/var/lib/shoal --run-dir=/run/shoal \
-		--reserve-mib=256 --max-memory-mib=1536 --log-level=debug "$@" >>"$LOGDIR/shoald.log" 2>&1 &
+		--reserve-mib=256 --max-memory-mib=1536 --log-level=info "$@" >>"$LOGDIR/shoald.log" 2>&1 &
 	shoald_pid=$!
 	wait_for 60 shoald_answers && kill -0 "$shoald_pid" 2>/dev/null
 }
