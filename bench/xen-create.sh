@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/xen-create: guest creation on Xen, shoald against xl, in one boot of
 # Xen under QEMU (tests/xen/run.sh bench; the work is done inside Dom0 by
-# tests/xen/dom0/bench-create.sh).  Prints the medians with xl's beside
+# tests/xen/dom0/bench.sh).  Prints the medians with xl's beside
 # them and the ratio (goal <= 0.5); never pass/fail.
 #   bench/xen-create.sh [ROUNDS]        (default 10)
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -4,7 +4,7 @@
 TESTS += tests/xen/smoke.sh
 XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
 	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/long.sh \
-	tests/xen/dom0/bench-create.sh bench/xen-create.sh
+	tests/xen/dom0/bench.sh bench/xen-create.sh
 EXTRA_DIST += $(XEN_TEST_FILES)
 
 check-xen-long: all $(check_PROGRAMS)
