@@ -22,7 +22,7 @@ figure() { echo "@xenq figure $(printf '%s' "$*" | tr '\n' ' ')"; }
 
 # Milliseconds since boot, to 1 us (GNU date: busybox's has no %N).
 now_us() { gdate +%s%6N; }
-ms_since() { echo "$(now_us) $1" | awk '{printf "%.1f", ($1 - $2) / 1000}'; }
+ms_since() { echo "$(now_us) $1" | awk '{printf "%.1f\n", ($1 - $2) / 1000}'; }
 
 # median: of the numbers on stdin.
 median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
