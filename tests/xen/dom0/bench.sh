@@ -14,7 +14,8 @@ MEM=16
 
 [ -f "$IMG" ] || { skip "xen-create benchmark" "no unikernel-rt/examples/idle.xen-pv in this build"; exit 0; }
 have_xen_backend || { skip "xen-create benchmark" "shoald is built without the Xen backend"; exit 0; }
-start_shoald || { not_ok "xen-create benchmark: shoald did not start"; exit 1; }
+# Latency guests only: no batch CPUs, no batch cpupool (see README).
+start_shoald --batch-cores-min=0 || { not_ok "xen-create benchmark: shoald did not start"; exit 1; }
 ctl upload "$IMG" || { not_ok "xen-create benchmark: upload: $(cat /tmp/ctl.err)"; exit 1; }
 sha=$(cat /tmp/ctl.out)
 
