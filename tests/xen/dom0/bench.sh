@@ -14,8 +14,7 @@ MEM=16
 
 [ -f "$IMG" ] || { skip "xen-create benchmark" "no unikernel-rt/examples/idle.xen-pv in this build"; exit 0; }
 have_xen_backend || { skip "xen-create benchmark" "shoald is built without the Xen backend"; exit 0; }
-# Latency guests only: no batch CPUs, no batch cpupool (see README).
-start_shoald --batch-cores-min=0 || { not_ok "xen-create benchmark: shoald did not start"; exit 1; }
+start_shoald || { not_ok "xen-create benchmark: shoald did not start"; exit 1; }
 ctl upload "$IMG" || { not_ok "xen-create benchmark: upload: $(cat /tmp/ctl.err)"; exit 1; }
 sha=$(cat /tmp/ctl.out)
 
@@ -52,7 +51,7 @@ CFG
 	if ctl --json deploy --name "sdb$i" --image "$sha" --memory $MEM --class latency; then
 		[ "$(jget /tmp/ctl.out state)" = running ] || wait_for 30 is_running "sdb$i"
 		ms_since "$t" >>/tmp/sd.run
-		if poll_for 30 sh -c "shoalctl --socket $SOCK --json latency sdb$i | jsonq total.samples | grep -qv '^0\$'"; then
+		if poll_for 30 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency sdb$i | jsonq total.samples | grep -qv '^0\$'"; then
 			ms_since "$t" >>/tmp/sd.probe
 		else
 			errs="$errs sdb$i(no probe answered)"

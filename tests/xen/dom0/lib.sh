@@ -56,7 +56,7 @@ poll_for() {
 
 # ctl ARGS...: shoalctl on the test's socket, output in /tmp/ctl.out,
 # errors in /tmp/ctl.err; its exit status.
-ctl() { shoalctl --socket "$SOCK" --timeout 60 "$@" >/tmp/ctl.out 2>/tmp/ctl.err </dev/null; }
+ctl() { shoalctl --socket "$SOCK" --timeout 30 "$@" >/tmp/ctl.out 2>/tmp/ctl.err </dev/null; }
 # jget JSON-FILE PATH
 jget() { jsonq "$2" <"$1"; }
 

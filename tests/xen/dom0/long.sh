@@ -90,7 +90,7 @@ bad=
 : >/tmp/p50
 : >/tmp/p99
 for i in $(seq 1 "$N"); do
-	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 5 ]"; then
+	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 5 ]"; then
 		bad="$bad idle$i"
 		continue
 	fi
@@ -147,7 +147,7 @@ step
 ctl rm batch1
 if ctl --json deploy --name hung1 --image "$GUESTS/hang.xen-pv" --memory 8 --arg 2 --restart on-failure; then
 	d1=$(xl domid hung1)
-	if wait_for 60 sh -c "shoalctl --socket $SOCK --json show hung1 | jsonq restarts | grep -qv '^0\$'"; then
+	if wait_for 60 sh -c "shoalctl --socket $SOCK --timeout 10 --json show hung1 | jsonq restarts | grep -qv '^0\$'"; then
 		wait_for 20 is_running hung1
 		ctl --json show hung1
 		reason=$(jget /tmp/ctl.out last_exit.reason)

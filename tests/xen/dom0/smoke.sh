@@ -90,10 +90,7 @@ bail() { # the steps left cannot run
 	exit 1
 }
 
-# Only latency guests here: no batch CPUs, so no batch cpupool (the long
-# set has those).
-SHOALD_OPTS=--batch-cores-min=0
-if start_shoald $SHOALD_OPTS; then
+if start_shoald; then
 	ctl --json host
 	ok "shoald starts with the Xen backend (backend: $(jget /tmp/ctl.out backend))"
 	step
@@ -133,7 +130,7 @@ step
 
 bad=
 for i in $(seq 1 "$N"); do
-	wait_for 20 sh -c "shoalctl --socket $SOCK console idle$i | grep -q 'idle: idle$i up'" ||
+	wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 console idle$i | grep -q 'idle: idle$i up'" ||
 		bad="$bad idle$i($(shoalctl --socket "$SOCK" console "idle$i" 2>&1 | head -c 200))"
 done
 if [ -z "$bad" ]; then ok "each guest's console comes through the API"; else
@@ -145,7 +142,7 @@ step
 sleep 3
 bad=
 for i in $(seq 1 "$N"); do
-	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 10 ]"; then
+	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 10 ]"; then
 		bad="$bad idle$i($(head -c 300 /tmp/lat.json))"
 		continue
 	fi
@@ -188,7 +185,7 @@ fi
 step
 
 t=$(now_us)
-if ! start_shoald $SHOALD_OPTS; then
+if ! start_shoald; then
 	not_ok "a restarted shoald re-adopts every guest: shoald did not start again"
 	diag "$(tail -n 20 "$LOGDIR/shoald.log")"
 	step
