@@ -276,15 +276,21 @@ static void on_xto(struct ev_loop *loop, ev_timer *w, int revents)
 	libxl_osevent_occurred_timeout(be->ctx, for_libxl);
 }
 
-static double after_s(struct timeval abs)
+/*
+ * libxl's deadlines are wall-clock times.  An ev_timer counts from the
+ * loop's cached time, which lags the clock by however long this loop
+ * iteration has run (a create holds it for a while): measured from the
+ * clock, a timeout would fire that much early (libxl's 10 s wait for the
+ * console then ran out in under 5).  So the delay is taken from the same
+ * cached time the timer counts from.
+ */
+static double after_s(struct backend *be, struct timeval abs)
 {
-	struct timeval now;
 	double s;
 
 	if (abs.tv_sec == 0 && abs.tv_usec == 0)
 		return 0.;
-	gettimeofday(&now, NULL);
-	s = (double)(abs.tv_sec - now.tv_sec) + (double)(abs.tv_usec - now.tv_usec) / 1e6;
+	s = (double)abs.tv_sec + (double)abs.tv_usec / 1e6 - ev_now(be->loop);
 	return s > 0. ? s : 0.;
 }
 
@@ -297,7 +303,7 @@ static int hook_timeout_register(void *user, void **reg, struct timeval abs, voi
 		return ERROR_OSEVENT_REG_FAIL;
 	t->be = be;
 	t->for_libxl = for_libxl;
-	ev_timer_init(&t->w, on_xto, after_s(abs), 0.);
+	ev_timer_init(&t->w, on_xto, after_s(be, abs), 0.);
 	ev_timer_start(be->loop, &t->w);
 	*reg = t;
 	return 0;
@@ -309,7 +315,7 @@ static int hook_timeout_modify(void *user, void **reg, struct timeval abs)
 	struct xto *t = *reg;
 
 	ev_timer_stop(be->loop, &t->w);
-	ev_timer_set(&t->w, after_s(abs), 0.);
+	ev_timer_set(&t->w, after_s(be, abs), 0.);
 	ev_timer_start(be->loop, &t->w);
 	return 0;
 }

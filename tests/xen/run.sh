@@ -85,7 +85,7 @@ hard=$((boot_budget + budget + 90))
 # with AVX (new in QEMU 7.2's TCG) Dom0's programs die now and then in
 # vectorised code (libcrypto, glibc's string functions).
 cpu_model=${SHOAL_XEN_CPU_MODEL:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c,-vaes,-vpclmulqdq}
-timeout -s KILL "$hard" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu_model" \
+timeout -s KILL "$hard" qemu-system-x86_64 -accel "tcg,thread=${SHOAL_XEN_TCG_THREAD:-multi}" -cpu "$cpu_model" \
 	-m 3G -smp "${SHOAL_XEN_CPUS:-2}" -nodefaults -display none -no-reboot -monitor none -serial stdio \
 	-kernel "$XEN_ELF" \
 	-append "dom0_mem=1G,max:1G dom0_max_vcpus=${SHOAL_XEN_CPUS:-2} console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot" \
