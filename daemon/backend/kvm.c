@@ -95,6 +95,7 @@ struct backend {
 	uint64_t spawned, boots, boot_failures;
 	ev_timer refill_retry; /* also used to refill a little after a start, off its path */
 	int answer_ep;         /* epoll set of every guest's probe-answer eventfd */
+	unsigned drained_iter; /* ev_iteration() of the last drain of answer_ep before a probe */
 	ev_io answer_w;
 	struct kvm_weight weight;
 	char mechanism[1600];
@@ -268,14 +269,11 @@ static void on_console(struct ev_loop *loop, ev_io *w, int revents)
  * kernel saturates it, and 2^64 answers would take longer than any host
  * lives).  One time stamp serves the answers one epoll_wait returns.
  */
-static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
+static void answers_drain(struct backend *be, const struct shell *skip)
 {
-	struct backend *be = w->data;
 	struct epoll_event ev[256];
 	int n, i;
 
-	(void)loop;
-	(void)revents;
 	do {
 		uint64_t now;
 
@@ -284,10 +282,17 @@ static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
 		for (i = 0; i < n; i++) {
 			struct shell *sh = ev[i].data.ptr;
 
-			if (sh->g && sh->state == SH_RUNNING)
+			if (sh != skip && sh->g && sh->state == SH_RUNNING)
 				be->host.probe_answer(sh->g, now);
 		}
 	} while (n == 256);
+}
+
+static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	answers_drain(w->data, NULL);
 }
 
 static void watch_guest_fds(struct shell *sh)
@@ -749,9 +754,20 @@ static int kvm_probe(struct backend *b, struct guest *g)
 	struct shell *sh = g->be;
 	uint64_t one = 1;
 
-	(void)b;
 	if (!sh || sh->kick_fd < 0 || sh->state != SH_RUNNING)
 		return -1;
+	/*
+	 * An answer that came after its probe timed out, while the loop was
+	 * held up, is still waiting in the epoll set; taken after this probe
+	 * went, it would pass for its answer at once.  So the set is emptied
+	 * first, once per loop iteration: what is there for this guest is
+	 * stale (its probe is not sent yet); what is there for others
+	 * answers their outstanding probes, or is dropped when none is.
+	 */
+	if (b->drained_iter != ev_iteration(b->loop)) {
+		b->drained_iter = ev_iteration(b->loop);
+		answers_drain(b, sh);
+	}
 	return write(sh->kick_fd, &one, sizeof(one)) == sizeof(one) ? 0 : -1;
 }
 
