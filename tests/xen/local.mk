@@ -12,3 +12,15 @@ check-xen-long: all $(check_PROGRAMS)
 bench-xen-create: all $(check_PROGRAMS)
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/xen-create.sh
 .PHONY: check-xen-long bench-xen-create
+
+# What the runs leave in the build tree: each set's logs and artefacts and
+# the Dom0 initramfs (make clean); the unpacked Xen, Dom0 kernel and
+# busybox too (make distclean: they take a download to make again).
+clean-local: clean-xen
+clean-xen:
+	rm -rf tests/xen/smoke tests/xen/long tests/xen/bench tests/xen/base.cpio.gz tests/xen/shoal.cpio.gz \
+		tests/xen/dom0.cpio.gz tests/xen/base.stamp tests/xen/shoal.inputs
+distclean-local: distclean-xen
+distclean-xen:
+	rm -rf tests/xen/cache
+.PHONY: clean-xen distclean-xen
