@@ -9,55 +9,16 @@
 . "$top_srcdir/tests/tap.sh"
 tap_require_kvm
 
-CTL=$top_builddir/api/shoalctl
 JSONQ=$top_builddir/tests/integration/jsonq
-SHOALD=$top_builddir/daemon/shoald
 tmp=$(mktemp -d /tmp/shoal-ctl-XXXXXX)
-SOCK=$tmp/run/shoald.sock
-shoald_pid=
-
-# The tender is copied so that the processes of this test (shoald's pool
-# and guest tenders run in sessions of their own) are known by their
-# executable, whatever else runs on the machine.
-cp "$VMM" "$tmp/shoal-vmm"
-
-our_tenders() {
-	for exe in /proc/[0-9]*/exe; do
-		[ "$(readlink "$exe" 2>/dev/null)" = "$tmp/shoal-vmm" ] || continue
-		p=${exe#/proc/}
-		echo "${p%/exe}"
-	done
-}
-
-stop_all() {
-	[ -n "$shoald_pid" ] && kill -9 "$shoald_pid" 2>/dev/null && wait "$shoald_pid" 2>/dev/null
-	shoald_pid=
-	for round in 1 2 3 4 5; do
-		left=$(our_tenders)
-		[ -z "$left" ] && return 0
-		for p in $left; do kill -9 "$p" 2>/dev/null; done
-		sleep 0.1
-	done
-	[ -z "$(our_tenders)" ]
-}
+. "$top_srcdir/tests/lib/shoald.sh"
 
 cleanup() {
-	stop_all
+	shoald_stop_all
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-start_shoald() {
-	"$SHOALD" --config=/dev/null --state-dir="$tmp/state" --run-dir="$tmp/run" --vmm="$tmp/shoal-vmm" \
-		--log-level=debug >>"$tmp/shoald.log" 2>&1 &
-	shoald_pid=$!
-	for i in $(seq 100); do
-		"$CTL" --socket "$SOCK" --timeout 1 host >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # run ID WANT ARGS...: shoalctl on the test's socket; stdout and stderr kept
 # in $tmp/ID.out and $tmp/ID.err; ok when it exits WANT.
@@ -106,7 +67,7 @@ state_is() { [ "$(field "$1" state)" = "$2" ]; }
 file_has() { grep -qF -- "$2" "$1"; }
 count_of() { grep -cF -- "$2" "$1"; }
 
-if start_shoald; then
+if shoald_start --pool-size=4; then
 	tap_ok "shoald starts and shoalctl host answers"
 else
 	tap_not_ok "shoald starts and shoalctl host answers"
@@ -376,5 +337,5 @@ tap_check "events -f exits 3 when shoald goes away" test $? -eq 3
 tap_check "naming the socket" says events-gone err "shoald at $SOCK"
 tap_check "a stale socket (shoald killed) exits 3" run stale 3 ls
 tap_check "saying nothing listens on it" says stale err "nothing listens on it"
-tap_check "nothing this test started is left running" stop_all
+tap_check "nothing this test started is left running" shoald_stop_all
 tap_done
