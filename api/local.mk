@@ -22,7 +22,7 @@ api_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm
 # Unit tests of shoalctl's own checks and formatting (a corpus of values).
 check_PROGRAMS += tests/unit/test_ctl
 TESTS += tests/unit/test_ctl
-tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c api/ctl.h api/ctl_opts.c api/ctl_fmt.c
+tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c tests/unit/corpus_testlib.h api/ctl.h api/ctl_opts.c api/ctl_fmt.c
 tests_unit_test_ctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(CMOCKA_CFLAGS)
 tests_unit_test_ctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_ctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm

@@ -42,7 +42,7 @@ tests_unit_test_rt_heap_LDADD = $(CMOCKA_LIBS)
 # The Xen backend's pure pieces (built with or without Xen).
 check_PROGRAMS += tests/unit/test_xen_parse
 TESTS += tests/unit/test_xen_parse
-tests_unit_test_xen_parse_SOURCES = tests/unit/test_xen_parse.c daemon/backend/xen_parse.c
+tests_unit_test_xen_parse_SOURCES = tests/unit/test_xen_parse.c tests/unit/corpus_testlib.h daemon/backend/xen_parse.c
 tests_unit_test_xen_parse_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_xen_parse_LDADD = $(CMOCKA_LIBS)
 EXTRA_DIST += tests/data/xen-values.txt

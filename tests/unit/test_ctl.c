@@ -16,20 +16,9 @@
 #include <cmocka.h>
 
 #include "api/ctl.h"
+#include "tests/unit/corpus_testlib.h"
 
 static const struct ctl_cmd test_cmd = {"test", NULL, "test", "", ""};
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
 
 /* What shoalctl makes of `in` as a value of `kind`: its result, or "error". */
 static void evaluate(const char *kind, const char *in, char *got, size_t len)
@@ -96,20 +85,10 @@ static void test_corpus(void **state)
 	f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
-		char *kind = line, *in, *want;
+		char *kind, *in, *want;
 
-		n++;
-		if (line[0] == '#' || line[0] == '\n')
+		if (!corpus_case(line, path, ++n, &kind, &in, &want))
 			continue;
-		in = strchr(kind, '|');
-		want = in ? strchr(in + 1, '|') : NULL;
-		if (!in || !want)
-			fail_msg("%s:%u: expected KIND | INPUT | EXPECTED", path, n);
-		*in++ = '\0';
-		*want++ = '\0';
-		kind = trim(kind);
-		in = trim(in);
-		want = trim(want);
 		evaluate(kind, in, got, sizeof(got));
 		cases++;
 		if (strcmp(got, want) != 0) {

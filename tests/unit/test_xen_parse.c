@@ -14,18 +14,7 @@
 #include <cmocka.h>
 
 #include "daemon/backend/xen_parse.h"
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
+#include "tests/unit/corpus_testlib.h"
 
 static int hexval(char c)
 {
@@ -118,7 +107,7 @@ static void eval_exit(char *in, char *got, size_t len)
 	assert_non_null(f[2]);
 	*f[2]++ = '\0';
 	for (i = 0; i < 3; i++)
-		f[i] = trim(f[i]);
+		f[i] = corpus_trim(f[i]);
 	if (strcmp(f[1], "-"))
 		clen = unescape(f[1], code, 1);
 	if (strcmp(f[2], "-"))
@@ -183,20 +172,11 @@ static void test_corpus(void **state)
 	f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
-		char *kind = line, *in, *w;
+		char *kind, *in, *w;
 
-		n++;
-		if (line[0] == '#' || line[0] == '\n')
+		if (!corpus_case(line, path, ++n, &kind, &in, &w))
 			continue;
-		in = strchr(kind, '|');
-		w = in ? strchr(in + 1, '|') : NULL;
-		if (!in || !w)
-			fail_msg("%s:%u: expected KIND | INPUT | EXPECTED", path, n);
-		*in++ = '\0';
-		*w++ = '\0';
-		kind = trim(kind);
-		in = trim(in);
-		unescape(trim(w), want, 0);
+		unescape(w, want, 0);
 		evaluate(kind, in, got, sizeof(got));
 		cases++;
 		if (strcmp(got, want) != 0) {
