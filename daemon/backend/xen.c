@@ -1459,42 +1459,17 @@ static void xen_fini(struct backend *be)
 	free(be);
 }
 
-const struct backend_ops backend_xen = {
-    .name = "xen",
-    .platform = SHOAL_PLATFORM_XEN_PV,
-    .init = xen_init_pv,
-    .fini = xen_fini,
-    .adopt = xen_adopt,
-    .start = xen_start,
-    .stop = xen_stop,
-    .set_affinity = xen_set_affinity,
-    .set_weight = xen_set_weight,
-    .set_batch = xen_set_batch,
-    .placement_get = xen_placement_get,
-    .cpu_time = xen_cpu_time_op,
-    .placement_mechanism = xen_placement_mechanism,
-    .probe = xen_probe,
-    .stats = xen_stats,
-    .host_topology = xen_host_topology,
-    .cpu_roles = xen_cpu_roles_op,
-};
+/* PV and PVH guests differ only in the domain type init() sets up and the images they take. */
+#define XEN_BACKEND_OPS(NAME, PLATFORM, INIT)                                                     \
+	{                                                                                         \
+		.name = NAME, .platform = PLATFORM, .init = INIT, .fini = xen_fini,               \
+		.adopt = xen_adopt, .start = xen_start, .stop = xen_stop,                         \
+		.set_affinity = xen_set_affinity, .set_weight = xen_set_weight,                   \
+		.set_batch = xen_set_batch, .placement_get = xen_placement_get,                   \
+		.cpu_time = xen_cpu_time_op, .placement_mechanism = xen_placement_mechanism,      \
+		.probe = xen_probe, .stats = xen_stats, .host_topology = xen_host_topology,       \
+		.cpu_roles = xen_cpu_roles_op,                                                    \
+	}
 
-const struct backend_ops backend_xen_pvh = {
-    .name = "xen-pvh",
-    .platform = SHOAL_PLATFORM_XEN_PVH,
-    .init = xen_init_pvh,
-    .fini = xen_fini,
-    .adopt = xen_adopt,
-    .start = xen_start,
-    .stop = xen_stop,
-    .set_affinity = xen_set_affinity,
-    .set_weight = xen_set_weight,
-    .set_batch = xen_set_batch,
-    .placement_get = xen_placement_get,
-    .cpu_time = xen_cpu_time_op,
-    .placement_mechanism = xen_placement_mechanism,
-    .probe = xen_probe,
-    .stats = xen_stats,
-    .host_topology = xen_host_topology,
-    .cpu_roles = xen_cpu_roles_op,
-};
+const struct backend_ops backend_xen = XEN_BACKEND_OPS("xen", SHOAL_PLATFORM_XEN_PV, xen_init_pv);
+const struct backend_ops backend_xen_pvh = XEN_BACKEND_OPS("xen-pvh", SHOAL_PLATFORM_XEN_PVH, xen_init_pvh);
