@@ -1,5 +1,5 @@
 /*
- * The corpora of the data-driven unit tests (tests/data/*-values.txt):
+ * The corpora of the data-driven unit tests (tests/data/xen-values.txt, shoalctl-values.txt):
  * one case a line, "KIND | INPUT | EXPECTED", with '#' comments and blank
  * lines.  Include after <cmocka.h>.
  */
