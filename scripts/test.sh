@@ -26,8 +26,16 @@ pass=$(count PASS)
 fail=$(($(count FAIL) + $(count XPASS) + $(count ERROR)))
 skip=$(count SKIP)
 if [ "$fail" -ne 0 ]; then
-	echo "--- failures (from test-suite.log) ---"
-	grep -E '^(FAIL|ERROR|XPASS)|^# ' "$build"/tests/*/*.log 2>/dev/null | grep -vE '^[^:]*:# (PASS|SKIP)' | head -60 || true
+	# Each failed check with the diagnostics its test printed after it.
+	echo "--- failures (each 'not ok' and the lines after it, from the tests' logs) ---"
+	for log in "$build"/tests/*/*.log; do
+		[ -f "$log" ] && [ "${log##*/}" != test-suite.log ] || continue
+		awk -v f="${log#"$build"/}" '
+			/^not ok / { show = 1; print f ": " $0; next }
+			/^(Bail out!|ERROR)/ { print f ": " $0; next }
+			show && /^#/ { print f ": " $0; next }
+			{ show = 0 }' "$log"
+	done | head -80 || true
 fi
 if [ -f "$build/tests/ui/dashboard.png" ]; then
 	echo "the dashboard's screenshot: $build/tests/ui/dashboard.png"

@@ -46,7 +46,7 @@ CFG
 			xenstore-ls -f /local/domain/$d 2>&1 | head -n 30 | while read -r l; do diag "$l"; done
 		fi
 		if [ -x /shoal/bin/evtchn-ping ]; then
-			if timeout 60 evtchn-ping -n 50 -w 10 "$d" >/tmp/ping.out 2>&1; then
+			if timeout 120 evtchn-ping -n 50 -t "$PROBE_TIMEOUT_MS" -w 10 "$d" >/tmp/ping.out 2>&1; then
 				ok "events from Dom0 on the probe port are answered (evtchn-ping: $(tail -n 1 /tmp/ping.out))"
 				figure "evtchn_ping_xl_guest $(tr '\n' ' ' </tmp/ping.out)"
 			else
