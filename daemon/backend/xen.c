@@ -16,11 +16,11 @@
  * A start: libxl_domain_create_new with an ao_how (libxl still makes and
  * builds the domain before the call returns; the waits after that, for
  * the console and the devices, are on the loop; the domain is left
- * paused) -> dom0's tags shoal/name, shoal/instance, read-only to the
- * guest -> death events and the watches on data/shoal/probe-port and
- * console/tty -> the console pty that xenconsoled offers, opened raw
- * before the guest runs, so its first byte is captured -> unpause ->
- * started().  A shutdown: the guest's data/shoal/exit-code and
+ * paused; our tags shoal/name and shoal/instance, read-only to the guest,
+ * are written with the domain's own keys) -> death events and the watches
+ * on data/shoal/probe-port and console/tty -> the console pty that
+ * xenconsoled offers, opened raw before the guest runs, so its first byte
+ * is captured -> unpause -> started().  A shutdown: the guest's data/shoal/exit-code and
  * exit-reason are read while the domain is still there (on_poweroff and
  * on_crash are "preserve"), then it is destroyed and exited() follows.
  *
@@ -842,20 +842,12 @@ static void dom_free_if_done(struct dom *d)
 	free(d);
 }
 
-/* Made and paused: tags, death events, watches; then wait for the console. */
+/* Made and paused (its tags came with it, from xsdata): death events, watches; then the console. */
 static int dom_setup(struct dom *d)
 {
 	struct backend *be = d->be;
-	char num[32];
 	int rc;
 
-	snprintf(num, sizeof(num), "%" PRIu64, d->instance);
-	if (xs_put_tag(be, d->domid, "name", d->g->name) < 0 ||
-	    xs_put_tag(be, d->domid, "instance", num) < 0) {
-		snprintf(d->end_reason, sizeof(d->end_reason),
-		         "cannot write the domain's shoal tags in xenstore: %s", strerror(errno));
-		return -1;
-	}
 	rc = libxl_evenable_domain_death(be->ctx, d->domid, 0, &d->death);
 	if (rc) {
 		d->death = NULL;
@@ -1019,6 +1011,30 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
 	return d;
 }
 
+/* libxl's xsdata: key, value, ..., NULL, relative to /local/domain/N; freed with the config. */
+static int tags_xsdata(libxl_domain_config *c, const char *name, uint64_t instance)
+{
+	const char *src[4] = {"shoal/name", name, "shoal/instance", NULL};
+	char num[32], **kv = calloc(5, sizeof(*kv));
+	int i;
+
+	if (!kv)
+		return -1;
+	snprintf(num, sizeof(num), "%" PRIu64, instance);
+	src[3] = num;
+	for (i = 0; i < 4; i++) {
+		kv[i] = strdup(src[i]);
+		if (!kv[i]) {
+			while (i--)
+				free(kv[i]);
+			free(kv);
+			return -1;
+		}
+	}
+	c->c_info.xsdata = kv;
+	return 0;
+}
+
 static int xen_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                      size_t errlen)
 {
@@ -1062,6 +1078,16 @@ static int xen_start(struct backend *be, struct guest *g, const struct be_start 
 	c->b_info.target_memkb = c->b_info.max_memkb;
 	c->b_info.kernel = strdup(req->image_path);
 	c->b_info.cmdline = strdup(cmdline);
+	/*
+	 * The tags go in with the domain's own keys, in libxl's first xenstore
+	 * transaction (under the domain's directory, so read-only to it): a
+	 * daemon killed anywhere in the create leaves no domain without them,
+	 * and the next one adopts or clears it away.
+	 */
+	if (tags_xsdata(c, g->name, d->instance) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	/* Kept after a shutdown, so that the exit keys can be read before the destroy. */
 	c->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	c->on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;

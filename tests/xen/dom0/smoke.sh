@@ -69,13 +69,15 @@ fi
 steps="shoald starts with the Xen backend
 $N idle guests deployed through the API run
 xl list shows the $N guests
+each domain carries shoald's tags, read-only to it
 each guest's console comes through the API
 each guest's probes are answered (/v1/guests/NAME/latency)
 a guest pinned by placement has that affinity in Xen
 shoald killed with -9: the guests keep running
 a restarted shoald re-adopts every guest (same domain, same instance, probed again)
 the pin survives the restart
-removing the guests through the API destroys their domains (xl list agrees)"
+removing the guests through the API destroys their domains (xl list agrees)
+shoald killed with -9 in the middle of a create: the next one leaves no domain it does not know"
 skip_rest() { # reason: one skip for the steps that cannot run
 	skip "shoald on Xen ($(echo "$steps" | wc -l) tests: $(echo "$steps" | head -n 1), ...)" "$1"
 	exit 0
@@ -125,6 +127,25 @@ want=$(seq 1 "$N" | sed 's/^/idle/' | sort)
 got=$(domains | sort)
 if [ "$got" = "$want" ]; then ok "xl list shows the $N guests"; else
 	not_ok "xl list shows the $N guests: it has $(echo "$got" | tr '\n' ' ')"
+fi
+step
+
+# The tags that adoption goes by: Dom0 owns them, the guest may only read.
+bad=
+for i in $(seq 1 "$N"); do
+	d=$(xl domid "idle$i" 2>/dev/null)
+	for k in name instance boot-wall-ns; do
+		l=$(xenstore-ls -p "/local/domain/$d/shoal" 2>&1 | grep "^$k ")
+		case $l in
+		*"(n0,r$d)") ;;
+		*) bad="$bad idle$i:$k(${l:-missing})" ;;
+		esac
+	done
+	[ "$(xenstore-read "/local/domain/$d/shoal/name" 2>&1)" = "idle$i" ] ||
+		bad="$bad idle$i:name=$(xenstore-read "/local/domain/$d/shoal/name" 2>&1)"
+done
+if [ -z "$bad" ]; then ok "each domain carries shoald's tags, read-only to it (shoal/name, instance, boot-wall-ns: n0,rDOMID)"; else
+	not_ok "each domain carries shoald's tags, read-only to it:$bad"
 fi
 step
 
@@ -232,6 +253,41 @@ if [ -z "$bad" ] && [ -z "$left" ]; then
 	ok "removing the guests through the API destroys their domains (xl list agrees)"
 else
 	not_ok "removing the guests through the API destroys their domains:$bad; xl list still has: $(echo "$left" | tr '\n' ' ')"
+fi
+step
+
+# kill -9 while libxl is making the domain (its create holds the loop for
+# about half a second here); whatever state that leaves, the next shoald
+# runs the guest or clears it away: xl list and shoald agree.
+shoalctl --socket "$SOCK" --timeout 30 deploy --name mid1 --image "$IMG" --memory 16 >/dev/null 2>&1 &
+poll_for 5 sh -c "xl list | grep -q '^mid1 '"
+kill9_shoald
+wait
+sleep 1
+was=$(xl list | awk '$1 == "mid1" {print "domain " $2 " state " $5}')
+if ! start_shoald; then
+	not_ok "shoald killed with -9 in the middle of a create: shoald did not start again"
+	diag "$(tail -n 20 "$LOGDIR/shoald.log")"
+else
+	# Known to the new shoald (it was stored): it runs; not known: no domain.
+	if ctl --json show mid1; then
+		wait_for 40 is_running mid1
+		what="shoald has it, $(guest_state mid1)"
+	else
+		wait_for 20 sh -c '! xl list | grep -q "^mid1 "'
+		what="shoald does not know it"
+	fi
+	ctl --json ls
+	known=$(jsonq name </tmp/ctl.out | sort -u)
+	got=$(domains | sort)
+	if [ "$got" = "$known" ] && { [ -z "$got" ] || [ "$(guest_state mid1)" = running ]; }; then
+		ok "shoald killed with -9 in the middle of a create: the next one leaves no domain it does not know (at the kill: ${was:-no domain yet}; after: $what)"
+	else
+		not_ok "shoald killed with -9 in the middle of a create: at the kill ${was:-no domain}; after: $what; xl list: $(echo "$got" | tr '\n' ' '); shoald: $(echo "$known" | tr '\n' ' ')"
+		diag "$(grep -i 'mid1\|adopt' "$LOGDIR/shoald.log" | tail -n 15)"
+	fi
+	ctl rm mid1
+	wait_for 20 sh -c '! xl list | grep -q "^mid1 "'
 fi
 step
 kill9_shoald
