@@ -241,7 +241,7 @@ int ctl_cmd_show(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
-/* start, stop, restart and rollback: POST /v1/guests/NAME/ACTION. */
+/* start, stop, restart, rollback, pause and resume: POST /v1/guests/NAME/ACTION. */
 int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_NO_WAIT = CTL_OPT_FIRST_LOCAL };
@@ -252,7 +252,9 @@ int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	} verbs[] = {{"start", "started"},
 	             {"stop", "stopped"},
 	             {"restart", "restarted"},
-	             {"rollback", "rolled back"}};
+	             {"rollback", "rolled back"},
+	             {"pause", "paused"},
+	             {"resume", "resumed"}};
 	struct ctl_answer a;
 	const char *done = cmd->name;
 	char path[160], verb[48];

@@ -250,7 +250,8 @@ int api_route_begin(struct api_req *q)
 		else if (n == 3 && !strcmp(seg[2], "placement"))
 			q->route = R_GUEST_PLACEMENT;
 		else if (n == 3 && (!strcmp(seg[2], "start") || !strcmp(seg[2], "stop") ||
-		                    !strcmp(seg[2], "restart") || !strcmp(seg[2], "rollback"))) {
+		                    !strcmp(seg[2], "restart") || !strcmp(seg[2], "rollback") ||
+		                    !strcmp(seg[2], "pause") || !strcmp(seg[2], "resume"))) {
 			q->route = R_ACTION;
 			snprintf(q->action, sizeof(q->action), "%.15s", seg[2]);
 		}

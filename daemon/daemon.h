@@ -88,7 +88,15 @@ enum guest_state {
 	GS_EXITED,   /* ended by itself; restart policy says no */
 	GS_FAILED,   /* could not be started (bad image, no resources) */
 	GS_BACKOFF,  /* ended; will be restarted after a delay */
+	GS_PAUSED,   /* running, its vCPUs held on request; not probed */
+	GS__COUNT
 };
+
+/* Its backend instance runs (paused or not): it has vCPUs and a place. */
+static inline int guest_state_live(enum guest_state s)
+{
+	return s == GS_RUNNING || s == GS_PAUSED;
+}
 
 const char *guest_state_str(enum guest_state s);
 

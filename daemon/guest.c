@@ -40,7 +40,7 @@ const char *guest_state_str(enum guest_state s)
 	static const char *const names[] = {
 		[GS_PENDING] = "pending",   [GS_STARTING] = "starting", [GS_RUNNING] = "running",
 		[GS_STOPPING] = "stopping", [GS_STOPPED] = "stopped",   [GS_EXITED] = "exited",
-		[GS_FAILED] = "failed",     [GS_BACKOFF] = "backoff",
+		[GS_FAILED] = "failed",     [GS_BACKOFF] = "backoff",   [GS_PAUSED] = "paused",
 	};
 
 	return names[s];
@@ -171,7 +171,7 @@ json_t *guest_json(struct guest *g, int detail)
 	              iso_time(g->created_ns, t1, sizeof(t1)), "restarts", (json_int_t)g->restarts);
 	if (!j)
 		return NULL;
-	if (g->state == GS_RUNNING || g->state == GS_STARTING || g->state == GS_STOPPING) {
+	if (guest_state_live(g->state) || g->state == GS_STARTING || g->state == GS_STOPPING) {
 		json_object_set_new(j, "pid", json_integer(g->pid));
 		if (g->started_ns) {
 			json_object_set_new(j, "started", json_string(iso_time(g->started_ns, t2, sizeof(t2))));
@@ -522,13 +522,14 @@ static struct guest *host_found(void *ctx, const struct be_found *f)
 	g->pid = f->pid;
 	g->vcpu_tid = f->vcpu_tid;
 	g->started_ns = f->boot_wall_ns;
-	set_state(g, GS_RUNNING); /* its placement is read back once adoption is over (main.c) */
+	/* Its placement is read back once adoption is over (main.c). */
+	set_state(g, f->paused ? GS_PAUSED : GS_RUNNING);
 	if (f->console_dropped)
 		console_note(g->console, "%llu console bytes were lost while shoald was away",
 		             (unsigned long long)f->console_dropped);
-	event_emit(d, "adopted", g->name, "guest %s re-adopted (instance %llu, pid %d, up %.0f s)", g->name,
+	event_emit(d, "adopted", g->name, "guest %s re-adopted (instance %llu, pid %d, up %.0f s%s)", g->name,
 	           (unsigned long long)f->instance, f->pid,
-	           (double)(now_wall_ns() - f->boot_wall_ns) / 1e9);
+	           (double)(now_wall_ns() - f->boot_wall_ns) / 1e9, f->paused ? ", paused" : "");
 	return g;
 }
 
@@ -771,6 +772,38 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	return 0;
 }
 
+/*
+ * Pause or resume a running guest, at once (the backend's op is
+ * synchronous).  Asking for the state it is already in is a success.
+ */
+static int pause_guest(struct guest *g, int pause, int *http, json_t **body, struct sd_err *err)
+{
+	struct shoald *d = g->d;
+	const char *verb = pause ? "paused" : "resumed";
+	char why[256];
+
+	if (!guest_state_live(g->state) || !g->be)
+		return sd_err_set(err, 409, "not_running", "name", "guest %s is %s: only a running guest can be %s",
+		                  g->name, guest_state_str(g->state), verb);
+	if ((g->state == GS_PAUSED) != pause) {
+		if (!d->be_ops->pause)
+			return sd_err_set(err, 501, "not_supported", "action",
+			                  "the %s backend cannot pause a guest", d->be_ops->name);
+		why[0] = '\0';
+		if (d->be_ops->pause(d->be, g, pause, why, sizeof(why)) < 0) {
+			log_warnx("guest %s: could not be %s: %s", g->name, verb, why);
+			return sd_err_set(err, 500, "backend_failed", "", "guest %s could not be %s: %s", g->name,
+			                  verb, why);
+		}
+		/* Probing stops while it is held and starts afresh after (set_state). */
+		set_state(g, pause ? GS_PAUSED : GS_RUNNING);
+		event_emit(d, verb, g->name, "guest %s %s", g->name, verb);
+	}
+	*http = 200;
+	*body = guest_json(g, 0);
+	return 0;
+}
+
 int shoald_guest_action(struct shoald *d, const char *name, const char *action, int wait,
                         shoald_done_fn done, void *ctx, struct shoald_wait **w, int *http,
                         json_t **body, struct sd_err *err)
@@ -781,7 +814,12 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
 	if (g->delete_after_stop)
 		return sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", name);
+	if (!strcmp(action, "pause") || !strcmp(action, "resume"))
+		return pause_guest(g, action[0] == 'p', http, body, err);
 	if (!strcmp(action, "start")) {
+		if (g->state == GS_PAUSED)
+			return sd_err_set(err, 409, "paused", "name", "guest %s is paused: resume it (POST .../resume)",
+			                  name);
 		if (!g->desired_running && check_limits(d, g, g->spec.memory_mib, err) < 0)
 			return -1;
 		if (!g->place.placed && d->cfg.placement && !g->be &&
@@ -830,7 +868,7 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
 	}
 	return sd_err_set(err, 404, "no_such_action", "action",
-	                  "unknown action %s (start, stop, restart, rollback)", action);
+	                  "unknown action %s (start, stop, restart, rollback, pause, resume)", action);
 }
 
 int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)

@@ -57,7 +57,7 @@ uint64_t shoald_max_image_bytes(const struct shoald *d)
 json_t *shoald_host_json(struct shoald *d)
 {
 	char host[256] = "";
-	unsigned running = 0, by_state[GS_BACKOFF + 1] = { 0 };
+	unsigned running = 0, by_state[GS__COUNT] = { 0 };
 	const struct guest *g;
 	json_t *states = json_object(), *j;
 	int i;
@@ -67,7 +67,7 @@ json_t *shoald_host_json(struct shoald *d)
 		by_state[g->state]++;
 		running += g->state == GS_RUNNING;
 	}
-	for (i = 0; i <= GS_BACKOFF; i++)
+	for (i = 0; i < GS__COUNT; i++)
 		if (by_state[i])
 			json_object_set_new(states, guest_state_str((enum guest_state)i), json_integer(by_state[i]));
 	j = json_pack("{s:s, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:I},"
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	adopted = d->be_ops->adopt(d->be);
 	/* Re-adopted guests first, with the placement they bring; then the rest are placed and started. */
 	for (g = d->guests; g; g = g->next)
-		if (g->state == GS_RUNNING)
+		if (guest_state_live(g->state))
 			placement_guest_running(g, 1);
 	for (g = d->guests; g; g = g->next)
 		guest_converge(g);

@@ -94,7 +94,7 @@ static double g_slo(const struct guest *g)
 
 static double g_uptime(const struct guest *g)
 {
-	return g->state == GS_RUNNING && g->started_ns ? (double)(now_wall_ns() - g->started_ns) / 1e9 : 0.;
+	return guest_state_live(g->state) && g->started_ns ? (double)(now_wall_ns() - g->started_ns) / 1e9 : 0.;
 }
 
 static double g_console_dropped(const struct guest *g)
@@ -277,14 +277,14 @@ static void daemon_self(struct page *p)
 static void guests_by_state(struct page *p)
 {
 	static const char name[] = "shoal_guests";
-	unsigned n[GS_BACKOFF + 1] = { 0 };
+	unsigned n[GS__COUNT] = { 0 };
 	const struct guest *g;
 	int i;
 
 	for (g = p->d->guests; g; g = g->next)
 		n[g->state]++;
 	family(p, name, METRICS_PROM_GAUGE, "guests by state");
-	for (i = 0; i <= GS_BACKOFF; i++) {
+	for (i = 0; i < GS__COUNT; i++) {
 		struct metrics_label l = { "state", guest_state_str((enum guest_state)i) };
 
 		metrics_prom_gauge(&p->b, name, &l, 1, n[i]);

@@ -372,7 +372,7 @@ static void sync_roles(struct shoald *d)
 	for (g = d->guests; g; g = g->next) {
 		cpu_set_t set;
 
-		if (g->state != GS_RUNNING || !g->place.placed || g->place.cpu < 0 || !CPU_ISSET(g->place.cpu, &changed))
+		if (!guest_state_live(g->state) || !g->place.placed || g->place.cpu < 0 || !CPU_ISSET(g->place.cpu, &changed))
 			continue;
 		allowed_cpus(d, g, &set);
 		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
@@ -422,7 +422,7 @@ static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t no
 	fill_spec(sg, g->name, &g->spec);
 	sg->node = g->place.node;
 	sg->cpu[0] = (int16_t)g->place.cpu;
-	sg->cpu_use = g->state == GS_RUNNING ? g->place.cpu_use : -1;
+	sg->cpu_use = guest_state_live(g->state) ? g->place.cpu_use : -1;
 	sg->weight = g->place.weight;
 	sg->policy = g->place.idle ? SCHED_POLICY_IDLE : SCHED_POLICY_NORMAL;
 	if (g->probe.lat && metrics_guest_windows(g->probe.lat, now, 2, win, w) == 0) {
@@ -599,7 +599,7 @@ static void measure(struct shoald *d, uint64_t now)
 	for (g = d->guests; g; g = g->next) {
 		uint64_t ns;
 
-		if (g->state != GS_RUNNING || !d->be_ops->cpu_time || d->be_ops->cpu_time(d->be, g, &ns) < 0) {
+		if (!guest_state_live(g->state) || !d->be_ops->cpu_time || d->be_ops->cpu_time(d->be, g, &ns) < 0) {
 			g->place.cpu_use = -1;
 			g->place.run_at_ns = 0;
 			continue;
@@ -637,19 +637,19 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 	switch (m->kind) {
 	case SCHED_MOVE_PIN:
 		cpu_only(m->to_cpu, &set);
-		ok = g->state != GS_RUNNING || d->be_ops->set_affinity(d->be, g, &set) == 0;
+		ok = !guest_state_live(g->state) || d->be_ops->set_affinity(d->be, g, &set) == 0;
 		if (ok) {
 			g->place.cpu = m->to_cpu;
 			g->place.node = (int)d->pl->host.cpu[m->to_cpu].node;
 		}
 		break;
 	case SCHED_MOVE_WEIGHT:
-		ok = g->state != GS_RUNNING || d->be_ops->set_weight(d->be, g, m->weight) == 0;
+		ok = !guest_state_live(g->state) || d->be_ops->set_weight(d->be, g, m->weight) == 0;
 		if (ok)
 			g->place.weight = m->weight;
 		break;
 	case SCHED_MOVE_POLICY:
-		ok = g->state != GS_RUNNING || d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE) == 0;
+		ok = !guest_state_live(g->state) || d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE) == 0;
 		if (ok)
 			g->place.idle = m->policy == SCHED_POLICY_IDLE;
 		break;
@@ -954,7 +954,7 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 	spec_free(&g->spec);
 	g->spec = ns;
 	g->place = p;
-	if (g->state == GS_RUNNING) {
+	if (guest_state_live(g->state)) {
 		cpu_set_t set;
 
 		allowed_cpus(d, g, &set);

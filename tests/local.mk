@@ -121,6 +121,10 @@ EXTRA_DIST += tests/integration/test_dashboard.sh tests/integration/dashboard_ch
 TESTS += tests/integration/test_prometheus.sh
 EXTRA_DIST += tests/integration/test_prometheus.sh
 
+# pause and resume of real KVM guests, through a shoald restart.
+TESTS += tests/integration/test_pause.sh
+EXTRA_DIST += tests/integration/test_pause.sh
+
 # contrib/deploy/: the CI deploy scripts against a real shoald (jq).
 TESTS += tests/integration/test_deploy.sh
 EXTRA_DIST += tests/integration/test_deploy.sh

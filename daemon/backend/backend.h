@@ -49,6 +49,7 @@ struct be_found {
 	int vcpu_tid;
 	uint64_t boot_wall_ns;
 	uint64_t console_dropped;
+	int paused; /* held by a pause op of the daemon before */
 };
 
 /* The daemon's side: the backend calls these from the loop. */
@@ -92,6 +93,13 @@ struct backend_ops {
 	             size_t errlen);
 	/* Stop a guest; exited() follows. */
 	int (*stop)(struct backend *be, struct guest *g);
+	/*
+	 * Hold a running guest's vCPUs (pause 1) or let them go on (0);
+	 * synchronous: 0 once it is so, -1 with err.  A held guest keeps its
+	 * memory and its place, answers nothing, and stays held across a
+	 * daemon restart (adopt() reports it with found.paused).
+	 */
+	int (*pause)(struct backend *be, struct guest *g, int pause, char *err, size_t errlen);
 	/*
 	 * Placement: where the guest's vCPUs may run, their weight (1..10000,
 	 * cgroup v2's scale, 100 the default) and class policy.  -1 with errno

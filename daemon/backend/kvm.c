@@ -709,6 +709,65 @@ static struct shell *running_shell(struct guest *g)
 	return sh;
 }
 
+/*
+ * PAUSE or RESUME to the tender, and its answer, waited for here: the
+ * control thread answers within the vCPU's way out of KVM_RUN (2 s at
+ * most, its own limit).  Anything else first on the socket is the
+ * guest's end, left for on_sock().
+ */
+#define PAUSE_ANSWER_MS 3000
+
+static int kvm_pause(struct backend *b, struct guest *g, int pause, char *err, size_t errlen)
+{
+	struct shell *sh = running_shell(g);
+	struct vmm_msg_hdr req = { pause ? VMM_MSG_PAUSE : VMM_MSG_RESUME, VMM_PROTO_VERSION };
+	struct vmm_msg_paused m;
+	uint64_t deadline = now_mono_ns() + PAUSE_ANSWER_MS * 1000000ull;
+	long r;
+
+	(void)b;
+	if (!sh || sh->state != SH_RUNNING) {
+		snprintf(err, errlen, "its tender is not running the guest");
+		return -1;
+	}
+	r = vmm_msg_send(sh->sock, &req, sizeof(req), NULL, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot ask tender %d: %s", (int)sh->pid, strerror((int)-r));
+		return -1;
+	}
+	for (;;) {
+		struct pollfd pf = { sh->sock, POLLIN, 0 };
+		uint64_t now = now_mono_ns();
+		struct vmm_msg_hdr h;
+		unsigned nfds = 0;
+
+		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1) == 0) {
+			snprintf(err, errlen, "tender %d did not answer within %d ms", (int)sh->pid,
+			         PAUSE_ANSWER_MS);
+			return -1;
+		}
+		r = recv(sh->sock, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < (long)sizeof(h) || h.type != VMM_MSG_PAUSED) {
+			snprintf(err, errlen, "the guest is ending");
+			return -1;
+		}
+		r = vmm_msg_recv(sh->sock, &m, sizeof(m), NULL, &nfds);
+		if (r != (long)sizeof(m)) {
+			snprintf(err, errlen, "tender %d sent a malformed PAUSED", (int)sh->pid);
+			return -1;
+		}
+		if (m.status != 0 || (int)m.paused != pause) {
+			m.reason[sizeof(m.reason) - 1] = '\0';
+			snprintf(err, errlen, "tender %d: %s", (int)sh->pid,
+			         m.reason[0] ? m.reason : "the vCPU is not as asked");
+			return -1;
+		}
+		return 0;
+	}
+}
+
 static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight)
 {
 	struct shell *sh = running_shell(g);
@@ -899,6 +958,7 @@ static void adopt_one(struct backend *be, struct pending_attach *p, const struct
 	f.vcpu_tid = (int)at->vcpu_tid;
 	f.boot_wall_ns = at->boot_wall_ns;
 	f.console_dropped = at->console_dropped;
+	f.paused = at->paused != 0;
 	g = be->host.found(be->host.ctx, &f);
 	sh = g ? shell_new(be) : NULL;
 	if (!sh) {
@@ -1117,6 +1177,7 @@ const struct backend_ops backend_kvm = {
 	.adopt = kvm_adopt_then_fill,
 	.start = kvm_start,
 	.stop = kvm_stop,
+	.pause = kvm_pause,
 	.set_affinity = kvm_set_affinity,
 	.set_weight = kvm_set_weight,
 	.set_batch = kvm_set_batch,

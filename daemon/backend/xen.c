@@ -1139,6 +1139,60 @@ static int xen_stop(struct backend *be, struct guest *g)
 
 /* ---- placement (xen_cpu.c) ---- */
 
+/* ---- pause ---- */
+
+static int paused_tag(struct backend *be, uint32_t domid)
+{
+	unsigned len = 0;
+	char *v = xs_get(be, domid, "shoal/paused", &len);
+	int on = v && len == 1 && v[0] == '1';
+
+	free(v);
+	return on;
+}
+
+static void paused_tag_clear(struct backend *be, uint32_t domid)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/shoal/paused", domid);
+	xs_rm(be->xs, XBT_NULL, path);
+}
+
+/*
+ * libxl_domain_pause or _unpause, synchronous.  shoal/paused says the
+ * pause is the operator's, not a start cut short: it is written before
+ * the pause and cleared after the unpause, and adopt() believes it only
+ * of a domain that Xen has paused.
+ */
+static int xen_pause(struct backend *be, struct guest *g, int pause, char *err, size_t errlen)
+{
+	struct dom *d = g->be;
+	int rc;
+
+	if (!d || d->state != XD_RUNNING) {
+		snprintf(err, errlen, "its domain is not running");
+		return -1;
+	}
+	if (pause && xs_put_tag(be, d->domid, "paused", "1") < 0) {
+		snprintf(err, errlen, "cannot write shoal/paused in xenstore: %s", strerror(errno));
+		return -1;
+	}
+	be->last_err[0] = '\0';
+	rc = pause ? libxl_domain_pause(be->ctx, d->domid, NULL)
+	           : libxl_domain_unpause(be->ctx, d->domid, NULL);
+	if (rc) {
+		if (pause)
+			paused_tag_clear(be, d->domid);
+		snprintf(err, errlen, "libxl cannot %s domain %u: %s", pause ? "pause" : "unpause",
+		         d->domid, be->last_err[0] ? be->last_err : libxl_error_to_string(rc));
+		return -1;
+	}
+	if (!pause)
+		paused_tag_clear(be, d->domid);
+	return 0;
+}
+
 static struct dom *running_dom(struct backend *be, struct guest *g)
 {
 	struct dom *d = g->be;
@@ -1300,6 +1354,7 @@ static int xen_adopt(struct backend *be)
 		f.instance = instance;
 		f.pid = (int)info[i].domid;
 		f.boot_wall_ns = boot_wall_ns ? boot_wall_ns : now_wall_ns();
+		f.paused = info[i].paused && paused_tag(be, info[i].domid);
 		g = be->host.found(be->host.ctx, &f);
 		d = dom_new(be, g, info[i].domid);
 		if (!d) {
@@ -1324,12 +1379,14 @@ static int xen_adopt(struct backend *be)
 			    name, d->domid, rc);
 		}
 		dom_watch(d, 1); /* fires at once: binds the probe port again */
-		if (info[i].paused) {
+		if (info[i].paused && !f.paused) {
 			/* The daemon before stopped between create and unpause: finish the start.
 			 */
 			d->state = XD_CONSOLE;
 			ev_timer_start(be->loop, &d->console_timer);
 		} else {
+			if (!info[i].paused)
+				paused_tag_clear(be, d->domid); /* a pause or resume cut short */
 			d->state = XD_RUNNING;
 			if (console_open(d) < 0)
 				log_warnx(
@@ -1489,7 +1546,7 @@ static void xen_fini(struct backend *be)
 #define XEN_BACKEND_OPS(NAME, PLATFORM, INIT)                                                     \
 	{                                                                                         \
 		.name = NAME, .platform = PLATFORM, .init = INIT, .fini = xen_fini,               \
-		.adopt = xen_adopt, .start = xen_start, .stop = xen_stop,                         \
+		.adopt = xen_adopt, .start = xen_start, .stop = xen_stop, .pause = xen_pause,     \
 		.set_affinity = xen_set_affinity, .set_weight = xen_set_weight,                   \
 		.set_batch = xen_set_batch, .placement_get = xen_placement_get,                   \
 		.cpu_time = xen_cpu_time_op, .placement_mechanism = xen_placement_mechanism,      \

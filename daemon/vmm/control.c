@@ -7,7 +7,8 @@
  * end, reports the exit; the control thread swaps connections.  Both do
  * so under c->lock, so a console write never goes to a pipe that is being
  * replaced and the exit report never races an attach.  The vCPU thread
- * takes no other lock and never waits for the control thread.
+ * takes no other lock and never waits for the control thread, except in
+ * the pause gate (kvm.c) while the daemon has asked it to hold.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +152,7 @@ static void attach(struct vmm_ctl *c, int sock)
 	m.boot_wall_ns = c->vm->boot_wall_ns;
 	m.mem_bytes = c->vm->mem_bytes;
 	m.nports = c->vm->nports;
+	m.paused = (uint32_t)vmm_vm_paused(c->vm);
 	for (i = 0; i < c->vm->nports; i++) {
 		m.ports[i] = c->vm->ports[i].port;
 		fds[nfds++] = c->vm->ports[i].kick_fd;
@@ -175,6 +177,22 @@ static void attach(struct vmm_ctl *c, int sock)
 	c->console_fd = pipefd[1];
 	flush_buffer(c, c->console_fd);
 	c->dropped = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* PAUSE or RESUME from the daemon on conn: do it, then say how the vCPU is. */
+static void pause_vcpu(struct vmm_ctl *c, int conn, int pause)
+{
+	struct vmm_msg_paused m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = VMM_MSG_PAUSED;
+	m.hdr.version = VMM_PROTO_VERSION;
+	m.status = vmm_vm_pause(c->vm, pause, m.reason, sizeof(m.reason));
+	m.paused = (uint32_t)vmm_vm_paused(c->vm);
+	pthread_mutex_lock(&c->lock);
+	if (c->conn == conn)
+		vmm_msg_send(conn, &m, sizeof(m), NULL, 0);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -203,12 +221,15 @@ static void *ctl_main(void *arg)
 		if (poll(p, (nfds_t)n, -1) < 0)
 			continue;
 		if (conn >= 0 && p[0].revents) {
-			char buf[256];
-			long r = vmm_msg_recv(conn, buf, sizeof(buf), NULL, NULL);
+			struct vmm_msg_hdr h[32];
+			long r = vmm_msg_recv(conn, h, sizeof(h), NULL, NULL);
 
-			/* Nothing is asked of a running tender yet; EOF means the daemon left. */
+			/* EOF means the daemon left; PAUSE and RESUME are all it may ask. */
 			if (r == 0 || (r < 0 && r != -EINTR && r != -EMSGSIZE))
 				detach(c);
+			else if (r == (long)sizeof(h[0]) && h[0].version == VMM_PROTO_VERSION &&
+			         (h[0].type == VMM_MSG_PAUSE || h[0].type == VMM_MSG_RESUME))
+				pause_vcpu(c, conn, h[0].type == VMM_MSG_PAUSE);
 		}
 		if (c->listen_fd >= 0 && p[n - 1].revents & POLLIN) {
 			int s = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);

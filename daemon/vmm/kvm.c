@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,125 @@ static int set_routes(struct vmm_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- pause: the control thread holds the vCPU between two KVM_RUNs ---- */
+
+#define PAUSE_KICK_NS    10000000ll   /* the kick is repeated this often, */
+#define PAUSE_TIMEOUT_NS 2000000000ll /* until the vCPU parks or this passes */
+
+/* SIGUSR1 only makes KVM_RUN return (EINTR); the loop looks at the gate. */
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+static int gate_init(struct vmm_gate *gt)
+{
+	struct sigaction sa;
+	pthread_condattr_t ca;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_kick; /* no SA_RESTART: KVM_RUN must come back */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL) < 0 || pthread_condattr_init(&ca) != 0)
+		return -1;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&gt->lock, NULL);
+	pthread_cond_init(&gt->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static struct timespec ns_ts(long long ns)
+{
+	return (struct timespec){ (time_t)(ns / 1000000000ll), (long)(ns % 1000000000ll) };
+}
+
+int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen)
+{
+	struct vmm_gate *gt = &vm->gate;
+	long long end = mono_ns() + PAUSE_TIMEOUT_NS;
+	int rc = 0;
+
+	pthread_mutex_lock(&gt->lock);
+	if (gt->done) {
+		pthread_mutex_unlock(&gt->lock);
+		errno = 0;
+		return fail(err, errlen, "the guest has ended");
+	}
+	__atomic_store_n(&gt->want_pause, pause, __ATOMIC_RELEASE);
+	if (!pause) {
+		pthread_cond_broadcast(&gt->cv);
+		pthread_mutex_unlock(&gt->lock);
+		return 0;
+	}
+	while (!gt->parked && !gt->done) {
+		struct timespec t;
+		long long now = mono_ns();
+
+		if (now >= end)
+			break;
+		/*
+		 * immediate_exit catches a vCPU about to enter the guest, the
+		 * signal one inside it.  The vCPU clears a stale immediate_exit
+		 * (a pause taken back before it parked), so the kick is repeated.
+		 */
+		__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		syscall(SYS_tgkill, getpid(), vm->vcpu_tid, SIGUSR1);
+		t = ns_ts(now + PAUSE_KICK_NS < end ? now + PAUSE_KICK_NS : end);
+		pthread_cond_timedwait(&gt->cv, &gt->lock, &t);
+	}
+	if (!gt->parked) {
+		__atomic_store_n(&gt->want_pause, 0, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&gt->cv);
+		errno = 0;
+		rc = fail(err, errlen, gt->done ? "the guest has ended" : "the vCPU did not stop within %lld ms",
+		          PAUSE_TIMEOUT_NS / 1000000);
+	}
+	pthread_mutex_unlock(&gt->lock);
+	return rc;
+}
+
+int vmm_vm_paused(struct vmm_vm *vm)
+{
+	int p;
+
+	pthread_mutex_lock(&vm->gate.lock);
+	p = vm->gate.parked && vm->gate.want_pause;
+	pthread_mutex_unlock(&vm->gate.lock);
+	return p;
+}
+
+/* The vCPU thread: wait in the gate while a pause is asked for. */
+static void gate_park(struct vmm_vm *vm)
+{
+	struct vmm_gate *gt = &vm->gate;
+
+	pthread_mutex_lock(&gt->lock);
+	gt->parked = 1;
+	pthread_cond_broadcast(&gt->cv);
+	while (gt->want_pause)
+		pthread_cond_wait(&gt->cv, &gt->lock);
+	gt->parked = 0;
+	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&gt->lock);
+}
+
+static void gate_close(struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vm->gate.lock);
+	vm->gate.done = 1;
+	pthread_cond_broadcast(&vm->gate.cv);
+	pthread_mutex_unlock(&vm->gate.lock);
+}
+
 int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 {
 	/* Local APIC in the kernel, no PIC or IOAPIC: all our interrupts are MSIs. */
@@ -233,6 +353,8 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->vcpu_tid = vmm_vcpu_tid();
+	if (gate_init(&vm->gate) < 0)
+		return fail(err, errlen, "cannot set up the vCPU's pause gate");
 	errno = 0;
 	if (mem_max < SHOAL_MEM_MIN_BYTES || mem_max > SHOAL_MEM_MAX_BYTES || mem_max % (2u << 20))
 		return fail(err, errlen, "guest memory must be a multiple of 2 MiB between %llu MiB and %llu MiB",
@@ -503,14 +625,17 @@ static uint64_t guest_rip(struct vmm_vm *vm)
 	return regs.rip;
 }
 
-int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res)
+static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res)
 {
 	struct vmm_guestmem gm = { vm->mem, vm->mem_bytes };
 	struct kvm_run *run = vm->run;
 
-	vm->vcpu_tid = vmm_vcpu_tid();
 	for (;;) {
+		if (__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
+			gate_park(vm);
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && !__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
+				__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return stop_with(res, VMM_EXIT_INTERNAL, "KVM_RUN failed: %s", strerror(errno));
@@ -565,4 +690,14 @@ int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct
 			return stop_with(res, VMM_EXIT_INTERNAL, "unexpected KVM exit %u", run->exit_reason);
 		}
 	}
+}
+
+int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res)
+{
+	int status;
+
+	vm->vcpu_tid = vmm_vcpu_tid();
+	status = run_loop(vm, console, res);
+	gate_close(vm);
+	return status;
 }

@@ -70,6 +70,8 @@ int main(void)
 	ALLOW(ctx, clock_gettime);
 	ALLOW(ctx, getpid);
 	ALLOW(ctx, gettid);
+	/* The control thread kicks the vCPU out of KVM_RUN to pause it. */
+	ALLOW(ctx, tgkill);
 	ALLOW(ctx, ppoll);
 	ALLOW(ctx, poll);
 	ALLOW(ctx, exit);

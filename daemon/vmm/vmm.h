@@ -8,6 +8,7 @@
 #ifndef SHOAL_VMM_H
 #define SHOAL_VMM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,6 +103,19 @@ struct vmm_port {
 	int notify_fd; /* guest -> host: ioeventfd, read by the daemon */
 };
 
+/*
+ * Holding the vCPU from another thread: the control thread sets
+ * want_pause and kicks the vCPU out of KVM_RUN; the vCPU thread, at the
+ * top of its loop, parks on cv until want_pause is clear again.
+ */
+struct vmm_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	int want_pause;    /* also read without the lock by the vCPU loop */
+	int parked;        /* the vCPU thread waits in the gate */
+	int done;          /* vmm_vm_run() has returned */
+};
+
 struct vmm_vm {
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
@@ -115,6 +129,7 @@ struct vmm_vm {
 	uint64_t entry, image_bytes, boot_wall_ns;
 	uint64_t unbound_notifies;
 	int vcpu_tid; /* the thread running the vCPU (set by vmm_vm_create, then vmm_vm_run) */
+	struct vmm_gate gate;
 };
 
 /*
@@ -141,6 +156,14 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
  * guest's code) with the reason in res.
  */
 int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res);
+/*
+ * From any thread but the vCPU's: hold the vCPU (pause 1; returns once it
+ * is out of the guest and waiting) or let it go on (pause 0).  0, or -1
+ * with err when the guest has ended or the vCPU did not stop in 2 s.
+ */
+int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen);
+/* Whether the vCPU is held now. */
+int vmm_vm_paused(struct vmm_vm *vm);
 /* The vCPU's thread id (the thread that called vmm_vm_run). */
 int vmm_vcpu_tid(void);
 

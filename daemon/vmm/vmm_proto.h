@@ -55,6 +55,9 @@ enum vmm_msg_type {
 	VMM_MSG_EXITED = 4,
 	VMM_MSG_ERROR = 5,
 	VMM_MSG_ATTACHED = 6,
+	VMM_MSG_PAUSE = 7,  /* daemon -> tender: a bare header; PAUSED answers */
+	VMM_MSG_RESUME = 8, /* daemon -> tender: a bare header; PAUSED answers */
+	VMM_MSG_PAUSED = 9,
 };
 
 struct vmm_msg_hdr {
@@ -111,6 +114,16 @@ struct vmm_msg_attached {
 	uint64_t console_dropped; /* bytes lost while no daemon was attached */
 	uint32_t nports;          /* fds: 2 per port, then the console's read end */
 	uint32_t ports[VMM_PORTS_MAX];
+	uint32_t paused; /* the vCPU is held (PAUSE) */
+	uint32_t _pad;
+};
+
+/* The answer to PAUSE and RESUME, once the vCPU is held or let go. */
+struct vmm_msg_paused {
+	struct vmm_msg_hdr hdr;
+	uint32_t paused; /* the vCPU's state now */
+	int32_t status;  /* 0, or -1 with the reason */
+	char reason[200];
 };
 
 struct vmm_msg_error {

@@ -73,9 +73,11 @@ each domain carries shoald's tags, read-only to it
 each guest's console comes through the API
 each guest's probes are answered (/v1/guests/NAME/latency)
 a guest pinned by placement has that affinity in Xen
+a guest paused through the API is paused in Xen and not probed
 shoald killed with -9: the guests keep running
 a restarted shoald re-adopts every guest (same domain, same instance, probed again)
 the pin survives the restart
+the paused guest is still paused after the restart, and resumes
 removing the guests through the API destroys their domains (xl list agrees)
 shoald killed with -9 in the middle of a create: the next one leaves no domain it does not know"
 skip_rest() { # reason: one skip for the steps that cannot run
@@ -188,6 +190,24 @@ else
 fi
 step
 
+# Pause: the domain is paused in Xen ("p" in xl list) and not probed.
+dstate() { xl list "$1" 2>/dev/null | awk 'NR == 2 {print $5}'; }
+if ctl pause idle2 && [ "$(guest_state idle2)" = paused ] && dstate idle2 | grep -q p; then
+	ctl --json latency idle2
+	sent0=$(jget /tmp/ctl.out total.sent)
+	sleep 2
+	ctl --json latency idle2
+	sent1=$(jget /tmp/ctl.out total.sent)
+	if [ $((sent1 - sent0)) -le 1 ] && [ "$(jget /tmp/ctl.out total.misses)" = 0 ]; then
+		ok "a guest paused through the API is paused in Xen and not probed (xl: $(dstate idle2); $((sent1 - sent0)) probes in 2 s)"
+	else
+		not_ok "a guest paused through the API is not probed: sent $sent0 -> $sent1, misses $(jget /tmp/ctl.out total.misses)"
+	fi
+else
+	not_ok "a guest paused through the API is paused in Xen: shoalctl: $(cat /tmp/ctl.out /tmp/ctl.err); state $(guest_state idle2); xl: $(dstate idle2)"
+fi
+step
+
 # kill -9 and restart: domains, domids and instances unchanged.
 for i in $(seq 1 "$N"); do
 	ctl --json show "idle$i"
@@ -215,7 +235,10 @@ fi
 figure "shoald_restart_to_api_ms $(ms_since "$t") ms"
 bad=
 for i in $(seq 1 "$N"); do
-	wait_for 20 is_running "idle$i" || bad="$bad idle$i(state $(guest_state "idle$i"))"
+	want_state=running
+	[ "$i" != 2 ] || want_state=paused
+	wait_for 20 sh -c "[ \"\$(shoalctl --socket $SOCK --timeout 10 --json show idle$i | jsonq state)\" = $want_state ]" ||
+		bad="$bad idle$i(state $(guest_state "idle$i"), not $want_state)"
 	ctl --json show "idle$i"
 	now="idle$i $(xl domid "idle$i" 2>/dev/null) $(jget /tmp/ctl.out instance)"
 	was=$(grep "^idle$i " /tmp/before)
@@ -240,6 +263,16 @@ if [ "$a" = "$cpu" ] && ctl --json placement && grep -q . /tmp/ctl.out; then
 	ok "the pin survives the restart (idle1 still on CPU $cpu)"
 else
 	not_ok "the pin survives the restart: xl says affinity $a, wanted $cpu"
+fi
+step
+
+# The pause survived the restart (above: state paused); resume it.
+was=$(dstate idle2)
+if ctl resume idle2 && [ "$(guest_state idle2)" = running ] && ! dstate idle2 | grep -q p &&
+	wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency idle2 >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 5 ]"; then
+	ok "the paused guest is still paused after the restart, and resumes (xl: $was, then $(dstate idle2); probed again, $(jget /tmp/lat.json total.misses) misses)"
+else
+	not_ok "the paused guest resumes after the restart: shoalctl: $(cat /tmp/ctl.err); state $(guest_state idle2); xl: $(dstate idle2); latency: $(head -c 200 /tmp/lat.json)"
 fi
 step
 
