@@ -28,6 +28,7 @@ struct api_req {
 	struct MHD_Connection *conn;
 	char method[16];
 	char *url;
+	uint64_t t0_ns;         /* when it came (monotonic), for the log */
 	int route;              /* routes.c's choice, made when the request begins */
 	char name[64];          /* the guest named in the path */
 	char action[16];

@@ -26,12 +26,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 #include <microhttpd.h>
 
 #include "api/api_internal.h"
+#include "daemon/log.h"
 
 #define STREAM_PING_S 15.0
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -267,6 +269,14 @@ static void on_ping(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- requests ---- */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static struct api_req *req_new(struct api *a, struct api_listener *l, struct MHD_Connection *c, const char *method,
                                const char *url)
 {
@@ -279,6 +289,7 @@ static struct api_req *req_new(struct api *a, struct api_listener *l, struct MHD
 	q->d = a->d;
 	q->conn = c;
 	snprintf(q->method, sizeof(q->method), "%s", method);
+	q->t0_ns = mono_ns();
 	q->url = strdup(url);
 	if (!q->url) {
 		free(q);
@@ -311,11 +322,29 @@ static void req_free(struct api_req *q)
 	free(q);
 }
 
+/*
+ * The log of requests: what changes something (every method but GET) at
+ * info, the rest at debug; with the time from its first byte to its last.
+ */
+static void log_request(const struct api_req *q, enum MHD_RequestTerminationCode toe)
+{
+	double ms = (double)(mono_ns() - q->t0_ns) / 1e6;
+	const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "answered" : "ended unanswered";
+
+	if (q->streaming)
+		return; /* a stream's length is the client's */
+	if (strcmp(q->method, "GET"))
+		log_info("api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
+	else
+		log_debug("api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)c;
-	(void)toe;
+	if (*con_cls)
+		log_request(*con_cls, toe);
 	if (*con_cls)
 		req_free(*con_cls);
 	*con_cls = NULL;

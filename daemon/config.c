@@ -45,6 +45,8 @@ static const struct opt opts[] = {
 	{ "token-file", STR(token_file),
 	  "listen-tcp's bearer tokens, one a line, readable only by root; read again on SIGHUP" },
 	{ "backend", STR(backend), "hypervisor backend (default kvm)" },
+	{ "xen-create", STR(xen_create),
+	  "how the Xen backend makes a domain: direct (libxenctrl and libxenguest, one xenstore transaction; PV only) or libxl (default: direct for xen, libxl for xen-pvh)" },
 	{ "vmm", STR(vmm_path), "the KVM tender, shoal-vmm (default " PKGLIBEXECDIR "/shoal-vmm)" },
 	{ "ui-dir", STR(ui_dir), "the web dashboard's files, served under /ui/; empty for none (default " PKGDATADIR "/ui)" },
 	{ "log-level", T_LEVEL, OFF(log_level), 0, 0, 0, "warn, info or debug (default info)" },
@@ -340,6 +342,10 @@ int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_
 	}
 	if (c->pool_mem_mib % 2 || c->guest_mem_max_mib % 2) {
 		snprintf(err, errlen, "pool-mem-mib and guest-mem-max-mib must be even");
+		return -1;
+	}
+	if (c->xen_create[0] && strcmp(c->xen_create, "libxl") && strcmp(c->xen_create, "direct")) {
+		snprintf(err, errlen, "xen-create must be libxl or direct, not \"%s\"", c->xen_create);
 		return -1;
 	}
 	if (c->state_dir[0] != '/' || c->run_dir[0] != '/') {

@@ -36,6 +36,7 @@ struct shoald_config {
 	char tls_key[1024];
 	char token_file[1024];
 	char backend[16];
+	char xen_create[16];         /* the Xen backend's domain maker: libxl, direct; "": by backend */
 	char vmm_path[1024];
 	char ui_dir[1024];           /* the dashboard's files; "": no dashboard */
 	int log_level;
