@@ -121,6 +121,10 @@ EXTRA_DIST += tests/integration/test_dashboard.sh tests/integration/dashboard_ch
 TESTS += tests/integration/test_prometheus.sh
 EXTRA_DIST += tests/integration/test_prometheus.sh
 
+# shoald's configuration: a sound one, and each kind of bad one, refused by name.
+TESTS += tests/integration/test_config.sh
+EXTRA_DIST += tests/integration/test_config.sh
+
 # pause and resume of real KVM guests, through a shoald restart.
 TESTS += tests/integration/test_pause.sh
 EXTRA_DIST += tests/integration/test_pause.sh

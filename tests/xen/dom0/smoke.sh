@@ -67,6 +67,7 @@ fi
 
 # --- shoald on Xen ----------------------------------------------------------
 steps="shoald starts with the Xen backend
+a corrupt image is refused with its reason, and leaves no domain
 $N idle guests deployed through the API run
 xl list shows the $N guests
 each domain carries shoald's tags, read-only to it
@@ -106,6 +107,28 @@ else
 	step
 	bail "shoald did not start"
 fi
+
+# Bad images: cut short, and not an ELF at all.  Each deploy fails with
+# the image check's reason; Xen never sees a domain for them.
+head -c 3000 "$IMG" >/tmp/short.xen-pv
+echo "not an image" >/tmp/junk.xen-pv
+bad=
+for b in short junk; do
+	if ctl deploy --name "bad$b" --image "/tmp/$b.xen-pv" --memory 16; then
+		bad="$bad bad$b(accepted)"
+	elif ! grep -qi 'image' /tmp/ctl.err; then
+		bad="$bad bad$b(the error does not name the image: $(cat /tmp/ctl.err))"
+	else
+		why="$why $b: $(head -c 120 /tmp/ctl.err);"
+	fi
+	ctl rm "bad$b"
+done
+if [ -z "$bad" ] && [ -z "$(domains)" ]; then
+	ok "a corrupt image is refused with its reason, and leaves no domain ($why)"
+else
+	not_ok "a corrupt image is refused with its reason, and leaves no domain:$bad; xl list: $(domains | tr '\n' ' ')"
+fi
+step
 
 bad=
 running=
