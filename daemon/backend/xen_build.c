@@ -84,8 +84,19 @@ static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_b
                        unsigned store_port, unsigned console_port, xen_pfn_t *store_mfn,
                        xen_pfn_t *console_mfn, char *err, size_t errlen)
 {
+	/* After the layout, in this order, each on the image alone. */
+	static const struct {
+		const char *what;
+		int (*fn)(struct xc_dom_image *);
+	} steps[] = {
+	    {"allocate the memory", xc_dom_boot_mem_init},
+	    {"load the image", xc_dom_build_image},
+	    {"set up the vCPU", xc_dom_boot_image},
+	    {"seed the grant table", xc_dom_gnttab_init},
+	};
 	struct xc_dom_image *dom;
 	const char *step;
+	size_t i;
 	int rc = -1;
 
 	dom = xc_dom_allocate(b->xch, r->cmdline, NULL);
@@ -109,18 +120,11 @@ static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_b
 	step = "lay out the memory";
 	if (xc_dom_mem_init(dom, r->memory_mib) != 0)
 		goto out;
-	step = "allocate the memory";
-	if (xc_dom_boot_mem_init(dom) != 0)
-		goto out;
-	step = "load the image";
-	if (xc_dom_build_image(dom) != 0)
-		goto out;
-	step = "set up the vCPU";
-	if (xc_dom_boot_image(dom) != 0)
-		goto out;
-	step = "seed the grant table";
-	if (xc_dom_gnttab_init(dom) != 0)
-		goto out;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		step = steps[i].what;
+		if (steps[i].fn(dom) != 0)
+			goto out;
+	}
 	*console_mfn = xc_dom_p2m(dom, dom->console_pfn);
 	*store_mfn = xc_dom_p2m(dom, dom->xenstore_pfn);
 	rc = 0;

@@ -31,6 +31,17 @@ said() { # WHAT TEXT: the last shoalctl answer has TEXT
 	tap_diag "$1: no \"$2\" in:" "$(cat "$tmp/out" "$tmp/err")"
 	return 1
 }
+refused() { # DESCRIPTION TEXT SHOALCTL-ARG...: it fails, saying TEXT
+	desc=$1 text=$2
+	shift 2
+	ctl "$@"
+	rc=$?
+	if [ $rc -ne 0 ] && said "$desc" "$text"; then
+		tap_ok "$desc ($(cat "$tmp/err"))"
+	else
+		tap_not_ok "$desc (exit $rc)"
+	fi
+}
 
 if ! shoald_start; then
 	tap_not_ok "shoald starts"
@@ -77,13 +88,7 @@ else
 	tap_not_ok "a paused guest is not probed: sent $s0 -> $s1, missed $m0 -> $m1"
 fi
 tap_check "pausing a paused guest again is a success" ctl pause id
-"$CTL" --socket "$SOCK" --timeout 20 start id >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ $rc -ne 0 ] && said "start on a paused guest" "resume"; then
-	tap_ok "start on a paused guest is refused and says to resume it ($(cat "$tmp/err"))"
-else
-	tap_not_ok "start on a paused guest is refused (exit $rc)"
-fi
+refused "start on a paused guest is refused and says to resume it" "resume it" start id
 if shoald_get /metrics | grep -q '^shoal_guests{state="paused"} 2$'; then
 	tap_ok "/metrics counts the paused guests (shoal_guests{state=\"paused\"} 2)"
 else
@@ -130,17 +135,8 @@ tap_check "and it never missed one" test "$(lat id total.misses)" = 0
 
 # Bad requests.
 ctl stop id
-"$CTL" --socket "$SOCK" --timeout 20 pause id >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ $rc -ne 0 ] && said "pause of a stopped guest" "only a running guest can be paused"; then
-	tap_ok "pausing a stopped guest is refused ($(cat "$tmp/err"))"
-else
-	tap_not_ok "pausing a stopped guest is refused (exit $rc)"
-fi
-"$CTL" --socket "$SOCK" --timeout 20 resume nosuch >"$tmp/out" 2>"$tmp/err"
-rc=$?
-tap_check "resuming a guest that does not exist is refused ($(cat "$tmp/err"))" \
-	sh -c "[ $rc -ne 0 ] && grep -q 'no guest named nosuch' '$tmp/err'"
+refused "pausing a stopped guest is refused" "only a running guest can be paused" pause id
+refused "resuming a guest that does not exist is refused" "no guest named nosuch" resume nosuch
 shoald_get /v1/guests/sp/pausez >"$tmp/out" 2>&1
 tap_check "an unknown action is no route" grep -q 'no_such_route' "$tmp/out"
 
