@@ -895,8 +895,8 @@ static void dom_step(struct dom *d)
 			return;
 		if (d->create_rc) {
 			d->start_failed = 1;
-			snprintf(d->end_reason, sizeof(d->end_reason),
-			         "libxl could not create the domain: %s",
+			snprintf(d->end_reason, sizeof(d->end_reason), "%s could not create the domain: %s",
+			         be->builder ? "shoald" : "libxl",
 			         be->last_err[0] ? be->last_err
 			                         : libxl_error_to_string(d->create_rc));
 			/* libxl destroys what it made of a failed create; anything left goes here.

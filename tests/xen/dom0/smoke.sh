@@ -68,6 +68,7 @@ fi
 # --- shoald on Xen ----------------------------------------------------------
 steps="shoald starts with the Xen backend
 a corrupt image is refused with its reason, and leaves no domain
+a guest Xen has no memory for fails with the reason, and leaves no domain
 $N idle guests deployed through the API run
 xl list shows the $N guests
 each domain carries shoald's tags, read-only to it
@@ -127,6 +128,26 @@ if [ -z "$bad" ] && [ -z "$(domains)" ]; then
 	ok "a corrupt image is refused with its reason, and leaves no domain ($why)"
 else
 	not_ok "a corrupt image is refused with its reason, and leaves no domain:$bad; xl list: $(domains | tr '\n' ' ')"
+fi
+step
+
+# Xen out of memory: xl takes most of it first; shoald's deploy then fits
+# shoald's own limits but not Xen's free memory.
+free_mib=$(xl info free_memory)
+hog=$((free_mib - 300))
+sed -e 's/^name = .*/name = "xl-hog"/' -e "s/^memory = .*/memory = $hog/" /tmp/xl-idle.cfg >/tmp/xl-hog.cfg
+if timeout 120 xl create -q /tmp/xl-hog.cfg >/tmp/xl.out 2>&1; then
+	if ctl deploy --name big1 --image "$IMG" --memory 600 --restart never; then
+		not_ok "a guest Xen has no memory for fails with the reason: the deploy of 600 MiB with $(xl info free_memory) MiB free succeeded"
+	elif grep -qi 'memory' /tmp/ctl.err && [ "$(domains)" = xl-hog ]; then
+		ok "a guest Xen has no memory for fails with the reason, and leaves no domain ($(head -c 200 /tmp/ctl.err))"
+	else
+		not_ok "a guest Xen has no memory for fails with the reason, and leaves no domain: $(cat /tmp/ctl.err); xl list: $(domains | tr '\n' ' ')"
+	fi
+	ctl rm big1
+	xl destroy xl-hog
+else
+	not_ok "a guest Xen has no memory for: xl could not take $hog of $free_mib MiB first: $(head -c 300 /tmp/xl.out)"
 fi
 step
 
