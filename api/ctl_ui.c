@@ -245,6 +245,14 @@ int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 	rc = ctl_want_args(cmd, argc, argv, 0, NULL);
 	if (rc < 0)
 		return rc;
+	if (c->url) {
+		/* A shoald on TCP serves the dashboard itself: no proxy, and its files need no token. */
+		size_t n = strlen(c->url);
+
+		printf("the dashboard: %.*s/ui/ (served by shoald itself; the browser asks for its token)\n",
+		       (int)(n && c->url[n - 1] == '/' ? n - 1 : n), c->url);
+		return 0;
+	}
 	rc = parse_listen(cmd, listen_at, &ss, &sslen);
 	if (rc < 0)
 		return rc;

@@ -239,6 +239,9 @@ tap_check "naming the field" sh -c "grep -qF '(unknown_field, field memroy_mib)'
 tap_check "rollback with nothing to roll back to: exit 1" run no-prev 1 rollback spin-1
 tap_check "an unknown option exits 2" run bad-opt 2 ls --bogus
 tap_check "naming it" says bad-opt err "shoalctl: ls: unknown option --bogus"
+tap_check "ui with --url (shoald serves the dashboard on TCP): exit 0, no proxy" \
+	run ui-url 0 --url https://127.0.0.1:1/ ui
+tap_check "and it prints the dashboard's own URL" says ui-url out "https://127.0.0.1:1/ui/"
 tap_check "an unknown command exits 2" run bad-cmd 2 frobnicate
 tap_check "naming it" says bad-cmd err "unknown command \"frobnicate\""
 tap_check "a missing NAME exits 2" run no-name 2 show
