@@ -143,5 +143,21 @@ tap_check "an unknown action is no route" grep -q 'no_such_route' "$tmp/out"
 ctl pause sp
 tap_check "a paused guest can be stopped" ctl stop sp
 tap_check "and is stopped" test "$(field sp state)" = stopped
-tap_check "no tender is left paused (rm both)" sh -c "'$CTL' --socket '$SOCK' rm sp >/dev/null && '$CTL' --socket '$SOCK' rm id >/dev/null"
+
+# A new deploy of a paused guest replaces it with a running instance.
+ctl start id
+ctl pause id
+inst=$(field id instance)
+ctl deploy --name id --image "$GUESTS/idle.kvm" --memory 16 --arg again
+if wait_state id running && [ "$(field id instance)" != "$inst" ]; then
+	tap_ok "a deploy over a paused guest runs a new instance ($inst, then $(field id instance))"
+else
+	tap_not_ok "a deploy over a paused guest: state $(field id state), instance $(field id instance) (was $inst)"
+fi
+ctl pause id
+pid=$(field id pid)
+tap_check "a paused guest can be removed outright" ctl rm id
+for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+tap_check "and its tender is gone" sh -c "! kill -0 $pid 2>/dev/null"
+tap_check "and the stopped one too" ctl rm sp
 tap_done
