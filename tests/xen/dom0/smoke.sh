@@ -83,7 +83,8 @@ the paused guest is still paused after the restart, and resumes
 removing the guests through the API destroys their domains (xl list agrees)
 shoald killed with -9 in the middle of a create: the next one leaves no domain it does not know
 with xen-create = libxl, guests run, show their consoles and answer probes
-the other maker's shoald adopts them, and removes them"
+the other maker's shoald adopts them, and removes them
+with backend xen-pvh, a PVH guest runs, shows its console and answers probes"
 skip_rest() { # reason: one skip for the steps that cannot run
 	skip "shoald on Xen ($(echo "$steps" | wc -l) tests: $(echo "$steps" | head -n 1), ...)" "$1"
 	exit 0
@@ -415,6 +416,42 @@ else
 fi
 if [ -z "$bad" ]; then ok "the other maker's shoald adopts them, and removes them"; else
 	not_ok "the other maker's shoald adopts them, and removes them:$bad"
+fi
+step
+kill9_shoald
+
+# PVH: the same guest built for the PVH entry, through libxl's PVH create.
+PVH=$GUESTS/idle.xen-pvh
+bad=
+if [ ! -f "$PVH" ]; then
+	bad=" no $PVH in this build"
+elif ! xl info xen_caps | grep -q hvm; then
+	bad=" Xen offers no HVM/PVH guests here (xen_caps: $(xl info xen_caps))"
+else
+	XEN_CREATE=
+	if start_shoald --backend=xen-pvh; then
+		t=$(now_us)
+		if ctl deploy --name pvh1 --image "$PVH" --memory 16; then
+			wait_for 30 is_running pvh1 || bad="$bad state $(guest_state pvh1)"
+			ms=$(ms_since "$t")
+			wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 console pvh1 | grep -q 'idle: pvh1 up'" ||
+				bad="$bad no console ($(shoalctl --socket "$SOCK" console pvh1 2>&1 | head -c 200))"
+			wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency pvh1 >/tmp/lat.json && [ \$(jsonq total.samples </tmp/lat.json) -ge 5 ]" ||
+				bad="$bad probes: $(head -c 200 /tmp/lat.json)"
+			xl list pvh1 >/dev/null 2>&1 || bad="$bad (not in xl list)"
+			ctl rm pvh1
+			wait_for 20 sh -c '! xl list | grep -q "^pvh1 "' || bad="$bad (its domain stayed after rm)"
+		else
+			bad="$bad deploy: $(cat /tmp/ctl.err)"
+		fi
+	else
+		bad=" shoald did not start with backend xen-pvh: $(tail -n 3 "$LOGDIR/shoald.log")"
+	fi
+fi
+if [ -z "$bad" ]; then
+	ok "with backend xen-pvh, a PVH guest runs, shows its console and answers probes (deploy -> running $ms ms; p50 $(jget /tmp/lat.json windows.10s.p50_us) us)"
+else
+	not_ok "with backend xen-pvh, a PVH guest runs, shows its console and answers probes:$bad"
 fi
 step
 kill9_shoald
