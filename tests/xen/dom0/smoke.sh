@@ -140,7 +140,7 @@ sed -e 's/^name = .*/name = "xl-hog"/' -e "s/^memory = .*/memory = $hog/" /tmp/x
 if timeout 120 xl create -q /tmp/xl-hog.cfg >/tmp/xl.out 2>&1; then
 	if ctl deploy --name big1 --image "$IMG" --memory 600 --restart never; then
 		not_ok "a guest Xen has no memory for fails with the reason: the deploy of 600 MiB with $(xl info free_memory) MiB free succeeded"
-	elif grep -qi 'memory' /tmp/ctl.err && [ "$(domains)" = xl-hog ]; then
+	elif grep -qiE 'memory|allocate' /tmp/ctl.err && [ "$(domains)" = xl-hog ]; then
 		ok "a guest Xen has no memory for fails with the reason, and leaves no domain ($(head -c 200 /tmp/ctl.err))"
 	else
 		not_ok "a guest Xen has no memory for fails with the reason, and leaves no domain: $(cat /tmp/ctl.err); xl list: $(domains | tr '\n' ' ')"
