@@ -1,11 +1,13 @@
 /*
  * The corpora of the data-driven unit tests (tests/data/xen-values.txt, shoalctl-values.txt):
  * one case a line, "KIND | INPUT | EXPECTED", with '#' comments and blank
- * lines.  Include after <cmocka.h>.
+ * lines, read and checked by corpus_run().  Include after <cmocka.h>.
  */
 #ifndef SHOAL_CORPUS_TESTLIB_H
 #define SHOAL_CORPUS_TESTLIB_H
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* s without its leading blanks and its trailing blanks and newline (in place). */
@@ -42,6 +44,46 @@ static inline int corpus_case(char *line, const char *path, unsigned n, char **k
 	*in = corpus_trim(bar1);
 	*want = corpus_trim(bar2);
 	return 1;
+}
+
+/* What the code under test makes of INPUT as a KIND: its answer, into got. */
+typedef void (*corpus_eval_fn)(const char *kind, char *in, char *got, size_t len);
+
+/*
+ * Every case of $top_srcdir/tests/data/NAME through eval, each answer
+ * compared with EXPECTED (decoded in place first by decode_want, when it
+ * is not NULL); each mismatch is printed and counted in *bad.  Returns
+ * how many cases there were; the caller asserts on both.
+ */
+static inline unsigned corpus_run(const char *name, corpus_eval_fn eval, void (*decode_want)(char *),
+                                  unsigned *bad)
+{
+	const char *top = getenv("top_srcdir");
+	char path[1024], line[4096], got[1200];
+	unsigned n = 0, cases = 0;
+	FILE *f;
+
+	*bad = 0;
+	snprintf(path, sizeof(path), "%s/tests/data/%s", top ? top : ".", name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *kind, *in, *want;
+
+		if (!corpus_case(line, path, ++n, &kind, &in, &want))
+			continue;
+		if (decode_want)
+			decode_want(want);
+		eval(kind, in, got, sizeof(got));
+		cases++;
+		if (strcmp(got, want) != 0) {
+			print_message("%s:%u: %s \"%s\" gave \"%s\", expected \"%s\"\n", path, n, kind, in,
+			              got, want);
+			(*bad)++;
+		}
+	}
+	fclose(f);
+	return cases;
 }
 
 #endif

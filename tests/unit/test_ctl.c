@@ -21,7 +21,7 @@
 static const struct ctl_cmd test_cmd = {"test", NULL, "test", "", ""};
 
 /* What shoalctl makes of `in` as a value of `kind`: its result, or "error". */
-static void evaluate(const char *kind, const char *in, char *got, size_t len)
+static void evaluate(const char *kind, char *in, char *got, size_t len)
 {
 	unsigned long long x;
 	double d;
@@ -72,32 +72,13 @@ static void evaluate(const char *kind, const char *in, char *got, size_t len)
 
 static void test_corpus(void **state)
 {
-	const char *top = getenv("top_srcdir");
-	char path[1024], line[512], got[256];
-	unsigned n = 0, cases = 0, bad = 0;
 	int saved_stderr = dup(2);
-	FILE *f;
+	unsigned cases, bad;
 
 	(void)state;
 	/* The refusals' messages are for people; here only the results count. */
 	freopen("/dev/null", "w", stderr);
-	snprintf(path, sizeof(path), "%s/tests/data/shoalctl-values.txt", top ? top : ".");
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		char *kind, *in, *want;
-
-		if (!corpus_case(line, path, ++n, &kind, &in, &want))
-			continue;
-		evaluate(kind, in, got, sizeof(got));
-		cases++;
-		if (strcmp(got, want) != 0) {
-			print_message("%s:%u: %s \"%s\" gave \"%s\", expected \"%s\"\n", path, n,
-			            kind, in, got, want);
-			bad++;
-		}
-	}
-	fclose(f);
+	cases = corpus_run("shoalctl-values.txt", evaluate, NULL, &bad);
 	fflush(stderr);
 	dup2(saved_stderr, 2);
 	close(saved_stderr);
