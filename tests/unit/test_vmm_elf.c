@@ -18,48 +18,65 @@
 
 #define MEM (32ull << 20)
 
+/* The shoal ABI note every image carries. */
+struct shoal_note {
+	uint32_t namesz, descsz, type;
+	char name[8];
+	struct shoal_note_abi abi;
+};
+
 /* A minimal image: header, two program headers (text, note), text, note. */
 struct image {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[3];
 	uint8_t text[64];
-	struct {
-		uint32_t namesz, descsz, type;
-		char name[8];
-		struct shoal_note_abi abi;
-	} note;
+	struct shoal_note note;
 };
+
+/*
+ * What both kinds of test image share: the ELF header (phnum 2, entry),
+ * ph[0] loading the text (vaddr = paddr) and ph[1] the notes, at these
+ * offsets into the image, and the shoal note for platform.
+ */
+static void elf_frame(Elf64_Ehdr *eh, Elf64_Phdr *ph, uint64_t entry, size_t text_off,
+                      size_t text_len, uint64_t vaddr, uint64_t memsz, size_t note_off,
+                      size_t note_len, struct shoal_note *note, uint32_t platform)
+{
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = entry;
+	eh->e_phoff = (uint64_t)((const uint8_t *)ph - (const uint8_t *)eh);
+	eh->e_ehsize = sizeof(Elf64_Ehdr);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 2;
+	ph[0].p_type = PT_LOAD;
+	ph[0].p_flags = PF_R | PF_X;
+	ph[0].p_offset = text_off;
+	ph[0].p_vaddr = ph[0].p_paddr = vaddr;
+	ph[0].p_filesz = text_len;
+	ph[0].p_memsz = memsz;
+	ph[1].p_type = PT_NOTE;
+	ph[1].p_offset = note_off;
+	ph[1].p_filesz = note_len;
+	note->namesz = 6;
+	note->descsz = sizeof(struct shoal_note_abi);
+	note->type = SHOAL_NOTE_TYPE_ABI;
+	memcpy(note->name, "Shoal", 6);
+	note->abi.abi_version = SHOAL_ABI_VERSION;
+	note->abi.platform = platform;
+}
 
 static void make_image(struct image *im)
 {
 	memset(im, 0, sizeof(*im));
-	memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
-	im->eh.e_ident[EI_CLASS] = ELFCLASS64;
-	im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	im->eh.e_ident[EI_VERSION] = EV_CURRENT;
-	im->eh.e_type = ET_EXEC;
-	im->eh.e_machine = EM_X86_64;
-	im->eh.e_version = EV_CURRENT;
-	im->eh.e_entry = SHOAL_GPA_IMAGE_MIN;
-	im->eh.e_phoff = offsetof(struct image, ph);
-	im->eh.e_ehsize = sizeof(Elf64_Ehdr);
-	im->eh.e_phentsize = sizeof(Elf64_Phdr);
-	im->eh.e_phnum = 2;
-	im->ph[0].p_type = PT_LOAD;
-	im->ph[0].p_flags = PF_R | PF_X;
-	im->ph[0].p_offset = offsetof(struct image, text);
-	im->ph[0].p_vaddr = im->ph[0].p_paddr = SHOAL_GPA_IMAGE_MIN;
-	im->ph[0].p_filesz = sizeof(im->text);
-	im->ph[0].p_memsz = 4096;
-	im->ph[1].p_type = PT_NOTE;
-	im->ph[1].p_offset = offsetof(struct image, note);
-	im->ph[1].p_filesz = sizeof(im->note);
-	im->note.namesz = 6;
-	im->note.descsz = sizeof(struct shoal_note_abi);
-	im->note.type = SHOAL_NOTE_TYPE_ABI;
-	memcpy(im->note.name, "Shoal", 6);
-	im->note.abi.abi_version = SHOAL_ABI_VERSION;
-	im->note.abi.platform = SHOAL_PLATFORM_KVM;
+	elf_frame(&im->eh, im->ph, SHOAL_GPA_IMAGE_MIN, offsetof(struct image, text), sizeof(im->text),
+	          SHOAL_GPA_IMAGE_MIN, 4096, offsetof(struct image, note), sizeof(im->note), &im->note,
+	          SHOAL_PLATFORM_KVM);
 }
 
 static const char *check(const struct image *im, size_t len)
@@ -227,11 +244,7 @@ struct xnote {
 struct ximage {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[2];
-	struct {
-		uint32_t namesz, descsz, type;
-		char name[8];
-		struct shoal_note_abi abi;
-	} shoal;
+	struct shoal_note shoal;
 	struct xnote version, loader, entry, hcpage, virt_base, phys32;
 	uint8_t text[64];
 };
@@ -264,33 +277,10 @@ static void make_ximage(struct ximage *im, uint32_t platform)
 	uint64_t text = platform == SHOAL_PLATFORM_XEN_PVH ? XEN_TEXT_PVH : XEN_TEXT_PV;
 
 	memset(im, 0, sizeof(*im));
-	memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
-	im->eh.e_ident[EI_CLASS] = ELFCLASS64;
-	im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	im->eh.e_ident[EI_VERSION] = EV_CURRENT;
-	im->eh.e_type = ET_EXEC;
-	im->eh.e_machine = EM_X86_64;
-	im->eh.e_version = EV_CURRENT;
-	im->eh.e_entry = text + 0x2000;
-	im->eh.e_phoff = offsetof(struct ximage, ph);
-	im->eh.e_ehsize = sizeof(Elf64_Ehdr);
-	im->eh.e_phentsize = sizeof(Elf64_Phdr);
-	im->eh.e_phnum = 2;
-	im->ph[0].p_type = PT_LOAD;
-	im->ph[0].p_flags = PF_R | PF_X;
-	im->ph[0].p_offset = offsetof(struct ximage, text);
-	im->ph[0].p_vaddr = im->ph[0].p_paddr = text;
-	im->ph[0].p_filesz = sizeof(im->text);
-	im->ph[0].p_memsz = 0x3000;
-	im->ph[1].p_type = PT_NOTE;
-	im->ph[1].p_offset = offsetof(struct ximage, shoal);
-	im->ph[1].p_filesz = offsetof(struct ximage, text) - offsetof(struct ximage, shoal);
-	im->shoal.namesz = 6;
-	im->shoal.descsz = sizeof(struct shoal_note_abi);
-	im->shoal.type = SHOAL_NOTE_TYPE_ABI;
-	memcpy(im->shoal.name, "Shoal", 6);
-	im->shoal.abi.abi_version = SHOAL_ABI_VERSION;
-	im->shoal.abi.platform = platform;
+	/* One PT_NOTE covers the shoal note and all of Xen's, back to back. */
+	elf_frame(&im->eh, im->ph, text + 0x2000, offsetof(struct ximage, text), sizeof(im->text), text,
+	          0x3000, offsetof(struct ximage, shoal),
+	          offsetof(struct ximage, text) - offsetof(struct ximage, shoal), &im->shoal, platform);
 	xnote_str(&im->version, 5, "xen-3.0");
 	if (platform == SHOAL_PLATFORM_XEN_PV) {
 		xnote_str(&im->loader, 8, "generic");
