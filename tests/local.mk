@@ -49,7 +49,7 @@ EXTRA_DIST += tests/data/xen-values.txt
 
 # Integration: the real shoald with real guests, through its API.
 check_LIBRARIES = tests/lib/libtestlib.a
-tests_lib_libtestlib_a_SOURCES = tests/lib/httpc.c tests/lib/httpc.h tests/lib/shoald_run.c \
+tests_lib_libtestlib_a_SOURCES = tests/lib/httpc.c tests/lib/httpc.h tests/lib/corpus.c tests/lib/corpus.h tests/lib/shoald_run.c \
 	tests/lib/shoald_run.h tests/lib/sdapi.c tests/lib/sdapi.h tests/lib/sdtest.h tests/lib/tap.h
 tests_lib_libtestlib_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
 TESTLIB = tests/lib/libtestlib.a $(JANSSON_LIBS)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/corpus.h"
 #include "tests/lib/httpc.h"
 #include "tests/lib/shoald_run.h"
 #include "tests/lib/tap.h"
@@ -19,48 +20,17 @@
 static struct shoald_run sd;
 static char keep_pid[2][32], keep_inst[2][32];
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
 /* Replace every @KEY@ in s (into out). */
 static void expand(const char *s, char *out, size_t cap, const char *datafile)
 {
 	static const char zero[] = "0000000000000000000000000000000000000000000000000000000000000000";
-	size_t n = 0;
+	const struct corpus_key keys[] = {
+	    {"@HELLO@", shoald_guest_image(&sd, "hello"), 0},
+	    {"@DATAFILE@", datafile, 0},
+	    {"@ZEROSHA@", zero, 0},
+	};
 
-	while (*s && n + 1 < cap) {
-		const char *val = NULL;
-		size_t skip = 0;
-
-		if (!strncmp(s, "@HELLO@", 7)) {
-			val = shoald_guest_image(&sd, "hello");
-			skip = 7;
-		} else if (!strncmp(s, "@DATAFILE@", 10)) {
-			val = datafile;
-			skip = 10;
-		} else if (!strncmp(s, "@ZEROSHA@", 9)) {
-			val = zero;
-			skip = 9;
-		}
-		if (val) {
-			n += (size_t)snprintf(out + n, cap - n, "%s", val);
-			if (n >= cap)
-				n = cap - 1;
-			s += skip;
-		} else {
-			out[n++] = *s++;
-		}
-	}
-	out[n] = '\0';
+	corpus_expand(s, keys, sizeof(keys) / sizeof(keys[0]), out, cap);
 }
 
 static void guest_pid_instance(const char *name, char *pid, char *inst)
@@ -103,7 +73,7 @@ static void run_case(char *line, const char *datafile)
 	int n = 0, want, ok_status, ok_code, ok_field;
 
 	while ((p = strsep(&rest, "|")) && n < 8)
-		f[n++] = trim(p);
+		f[n++] = corpus_trim(p);
 	if (n != 8) {
 		tap_ok(0, "malformed line in the data file (%d fields)", n);
 		return;
@@ -212,7 +182,7 @@ int main(void)
 	}
 	tap_ok(atoi(keep_pid[0]) > 0 && atoi(keep_pid[1]) > 0, "two guests run before the bad input starts");
 	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || !trim(line)[0])
+		if (line[0] == '#' || !corpus_trim(line)[0])
 			continue;
 		run_case(line, datafile);
 	}

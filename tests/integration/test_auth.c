@@ -29,6 +29,7 @@
 
 #include <curl/curl.h>
 
+#include "tests/lib/corpus.h"
 #include "tests/lib/httpc.h"
 #include "tests/lib/sdapi.h"
 #include "tests/lib/shoald_run.h"
@@ -66,7 +67,7 @@ static int write_file(const char *name, const char *text, mode_t mode)
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-	char cmd[2048];
+	char cmd[8192];
 	va_list ap;
 	int st;
 
@@ -75,6 +76,19 @@ static int sh(const char *fmt, ...)
 	va_end(ap);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* What a command left in path, into out (terminated; "" when there is none). */
+static void read_out(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(out, 1, outlen - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
 }
 
 /* The CA, the server's certificate and key, and the bad files the config cases name. */
@@ -134,60 +148,27 @@ static int make_files(void)
 
 /* ---- the config cases ---- */
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
 /* s with @DIR@, @PORT@, TLS= and TOK= expanded. */
 static void expand(const char *s, char *out, size_t cap)
 {
-	size_t n = 0;
+	char num[16], tls[600], tok[450];
+	const struct corpus_key keys[] = {
+	    {"@DIR@", dir, 0},
+	    {"@PORT@", num, 0},
+	    {"TLS=", tls, 1},
+	    {"TOK=", tok, 1},
+	};
 
-	while (*s && n + 1 < cap) {
-		char val[600];
-		size_t skip = 0;
-
-		val[0] = '\0';
-		if (!strncmp(s, "@DIR@", 5)) {
-			snprintf(val, sizeof(val), "%s", dir);
-			skip = 5;
-		} else if (!strncmp(s, "@PORT@", 6)) {
-			snprintf(val, sizeof(val), "%d", port);
-			skip = 6;
-		} else if (!strncmp(s, "TLS=", 4) && (s[4] == ' ' || !s[4])) {
-			snprintf(val, sizeof(val), "--tls-cert=%s/srv.pem --tls-key=%s/srv.key",
-			         dir, dir);
-			skip = 4;
-		} else if (!strncmp(s, "TOK=", 4) && (s[4] == ' ' || !s[4])) {
-			snprintf(val, sizeof(val), "--token-file=%s/tok", dir);
-			skip = 4;
-		}
-		if (skip) {
-			n += (size_t)snprintf(out + n, cap - n, "%s", val);
-			if (n >= cap)
-				n = cap - 1;
-			s += skip;
-		} else {
-			out[n++] = *s++;
-		}
-	}
-	out[n] = '\0';
+	snprintf(num, sizeof(num), "%d", port);
+	snprintf(tls, sizeof(tls), "--tls-cert=%s/srv.pem --tls-key=%s/srv.key", dir, dir);
+	snprintf(tok, sizeof(tok), "--token-file=%s/tok", dir);
+	corpus_expand(s, keys, sizeof(keys) / sizeof(keys[0]), out, cap);
 }
 
 /* shoald with these options (-n when check); its output into out; the exit status. */
 static int run_shoald(const char *opts, int check, const char *run_dir, char *out, size_t outlen)
 {
 	char cmd[4096], outfile[400];
-	FILE *f;
-	size_t n;
 	int st;
 
 	snprintf(outfile, sizeof(outfile), "%s/case.out", dir);
@@ -206,13 +187,7 @@ static int run_shoald(const char *opts, int check, const char *run_dir, char *ou
 	} else {
 		st = sh("%s", cmd);
 	}
-	out[0] = '\0';
-	f = fopen(outfile, "r");
-	if (f) {
-		n = fread(out, 1, outlen - 1, f);
-		out[n] = '\0';
-		fclose(f);
-	}
+	read_out(outfile, out, outlen);
 	return st;
 }
 
@@ -229,10 +204,10 @@ static void config_cases(const char *datafile)
 		char *fld[3], *rest = line, *p, opts[2048], want[1024], out[8192];
 		int n = 0, st, fail;
 
-		if (line[0] == '#' || !trim(line)[0])
+		if (line[0] == '#' || !corpus_trim(line)[0])
 			continue;
 		while ((p = strsep(&rest, "|")) && n < 3)
-			fld[n++] = trim(p);
+			fld[n++] = corpus_trim(p);
 		if (n != 3 || rest) {
 			tap_ok(0, "malformed line in the data file: %s", line);
 			continue;
@@ -434,8 +409,6 @@ static int plain_http(char *got, size_t cap, size_t *len, int *closed)
 static int ctl(const char *token_file, int ca, const char *args, char *out, size_t outlen)
 {
 	char cmd[2048], cafile[420] = "", outfile[400];
-	FILE *f;
-	size_t n;
 	int st;
 
 	if (ca)
@@ -446,13 +419,7 @@ static int ctl(const char *token_file, int ca, const char *args, char *out, size
 	         builddir, port, token_file ? "--token-file=" : "", token_file ? token_file : "",
 	         cafile, args, outfile);
 	st = sh("%s", cmd);
-	out[0] = '\0';
-	f = fopen(outfile, "r");
-	if (f) {
-		n = fread(out, 1, outlen - 1, f);
-		out[n] = '\0';
-		fclose(f);
-	}
+	read_out(outfile, out, outlen);
 	return st;
 }
 
