@@ -96,6 +96,11 @@ kill9_shoald() {
 
 # Domains other than Domain-0, by name, one a line.
 domains() { xl list 2>/dev/null | awk 'NR > 1 && $1 != "Domain-0" {print $1}'; }
+# Whether Xen has no domain but Domain-0; whether xl list has one named
+# NAME (a dying one too); whether it has none.
+no_domains() { [ -z "$(domains)" ]; }
+has_domain() { domains | grep -qxF "$1"; }
+domain_gone() { ! has_domain "$1"; }
 # hard affinity of a domain's vCPU 0 as xl prints it (like "1" or "all").
 affinity() { xl vcpu-list "$1" 2>/dev/null | awk 'NR == 2 {print $7}'; }
 

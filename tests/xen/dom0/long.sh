@@ -170,7 +170,7 @@ bad=
 for i in $(seq 1 "$N"); do
 	ctl rm "idle$i" || bad="$bad idle$i(exit $?)"
 done
-wait_for 30 sh -c '[ -z "$(xl list | awk "NR > 1 && \$1 != \"Domain-0\"")" ]'
+wait_for 30 no_domains
 left=$(domains)
 if [ -z "$bad" ] && [ -z "$left" ]; then ok "removing every guest destroys its domain (xl list agrees)"; else
 	not_ok "removing every guest destroys its domain:$bad; xl list still has: $(echo "$left" | tr '\n' ' ')"

@@ -327,7 +327,7 @@ bad=
 for i in $(seq 1 "$N"); do
 	ctl rm "idle$i" || bad="$bad idle$i(exit $?: $(cat /tmp/ctl.err))"
 done
-wait_for 20 sh -c '[ -z "$(xl list | awk "NR > 1 && \$1 != \"Domain-0\"")" ]'
+wait_for 20 no_domains
 left=$(domains)
 if [ -z "$bad" ] && [ -z "$left" ]; then
 	ok "removing the guests through the API destroys their domains (xl list agrees)"
@@ -340,7 +340,7 @@ step
 # about half a second here); whatever state that leaves, the next shoald
 # runs the guest or clears it away: xl list and shoald agree.
 shoalctl --socket "$SOCK" --timeout 30 deploy --name mid1 --image "$IMG" --memory 16 >/dev/null 2>&1 &
-poll_for 5 sh -c "xl list | grep -q '^mid1 '"
+poll_for 5 has_domain mid1
 kill9_shoald
 wait
 sleep 1
@@ -354,7 +354,7 @@ else
 		wait_for 40 is_running mid1
 		what="shoald has it, $(guest_state mid1)"
 	else
-		wait_for 20 sh -c '! xl list | grep -q "^mid1 "'
+		wait_for 20 domain_gone mid1
 		what="shoald does not know it"
 	fi
 	ctl --json ls
@@ -367,7 +367,7 @@ else
 		diag "$(grep -i 'mid1\|adopt' "$LOGDIR/shoald.log" | tail -n 15)"
 	fi
 	ctl rm mid1
-	wait_for 20 sh -c '! xl list | grep -q "^mid1 "'
+	wait_for 20 domain_gone mid1
 fi
 step
 
@@ -409,7 +409,7 @@ if start_shoald; then
 		wait_for 20 is_running "mk$i" || bad="$bad mk$i(state $(guest_state "mk$i"))"
 		ctl rm "mk$i" || bad="$bad mk$i(rm: $(cat /tmp/ctl.err))"
 	done
-	wait_for 20 sh -c '[ -z "$(xl list | awk "NR > 1 && \$1 != \"Domain-0\"")" ]' ||
+	wait_for 20 no_domains ||
 		bad="$bad (xl list still has: $(domains | tr '\n' ' '))"
 else
 	bad=" shoald did not start again"
@@ -440,7 +440,7 @@ else
 				bad="$bad probes: $(head -c 200 /tmp/lat.json)"
 			xl list pvh1 >/dev/null 2>&1 || bad="$bad (not in xl list)"
 			ctl rm pvh1
-			wait_for 20 sh -c '! xl list | grep -q "^pvh1 "' || bad="$bad (its domain stayed after rm)"
+			wait_for 20 domain_gone pvh1 || bad="$bad (its domain stayed after rm)"
 		else
 			bad="$bad deploy: $(cat /tmp/ctl.err)"
 		fi
