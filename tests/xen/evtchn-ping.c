@@ -122,11 +122,12 @@ static int wait_event(xenevtchn_handle *xce, int fd, evtchn_port_t port, uint64_
 	}
 }
 
-static void drain(xenevtchn_handle *xce, int fd)
+/* Take and drop every event that comes within wait_ms of the one before. */
+static void drain(xenevtchn_handle *xce, int fd, int wait_ms)
 {
 	struct pollfd pfd = {fd, POLLIN, 0};
 
-	while (poll(&pfd, 1, 10) > 0) {
+	while (poll(&pfd, 1, wait_ms) > 0) {
 		xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
 
 		if (p < 0)
@@ -170,7 +171,7 @@ static int loopback(unsigned long count, unsigned long interval_ms, unsigned lon
 		goto out;
 	}
 	fd = xenevtchn_fd(xce);
-	drain(xce, fd);
+	drain(xce, fd, 10);
 	rtt = calloc(count, sizeof(*rtt));
 	if (!rtt)
 		goto out;
@@ -192,7 +193,7 @@ static int loopback(unsigned long count, unsigned long interval_ms, unsigned lon
 			usleep((useconds_t)(interval_ms * 1000));
 		if (!got) {
 			usleep((useconds_t)(timeout_ms * 1000));
-			drain(xce, fd);
+			drain(xce, fd, 10);
 		}
 	}
 	report("loopback in Dom0 (no guest)", rtt, count, answered, missed, timeout_ms);
@@ -223,7 +224,7 @@ int main(int argc, char **argv)
 	xenevtchn_port_or_error_t local = -1;
 	unsigned domid, len;
 	uint64_t *rtt = NULL, t0;
-	size_t answered = 0, missed = 0, late = 0, i;
+	size_t answered = 0, missed = 0, i;
 	char path[96], *val = NULL;
 	int opt, fd, rc = 2, loop = 0;
 
@@ -320,53 +321,21 @@ int main(int argc, char **argv)
 	 * side (for notifications the unbound port may have lost): take that
 	 * event now, or the first probe would count it as its answer.
 	 */
-	{
-		struct pollfd pfd = {fd, POLLIN, 0};
-
-		while (poll(&pfd, 1, 10) > 0) {
-			xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
-
-			if (p < 0)
-				break;
-			xenevtchn_unmask(xce, (evtchn_port_t)p);
-		}
-	}
+	drain(xce, fd, 10);
 	rtt = calloc(count, sizeof(*rtt));
 	if (!rtt)
 		goto out;
 
 	for (i = 0; i < count; i++) {
 		uint64_t start = now_ns(), deadline = start + timeout_ms * 1000000ull;
-		int got = 0;
+		int got;
 
 		xenevtchn_notify(xce, (evtchn_port_t)local);
-		for (;;) {
-			struct pollfd pfd = {fd, POLLIN, 0};
-			uint64_t t = now_ns();
-			int r;
-
-			if (t >= deadline)
-				break;
-			r = poll(&pfd, 1, (int)((deadline - t + 999999) / 1000000));
-			if (r > 0) {
-				xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
-
-				if (p >= 0)
-					xenevtchn_unmask(xce, (evtchn_port_t)p);
-				if (p == local) {
-					got = 1;
-					break;
-				}
-			} else if (r < 0 && errno != EINTR) {
-				break;
-			}
-		}
-		if (got) {
+		got = wait_event(xce, fd, (evtchn_port_t)local, deadline);
+		if (got)
 			rtt[answered++] = now_ns() - start;
-		} else {
+		else
 			missed++;
-			late = 1;
-		}
 		if (interval_ms)
 			usleep((useconds_t)(interval_ms * 1000));
 		/*
@@ -374,18 +343,9 @@ int main(int argc, char **argv)
 		 * timeout would pass for the next probe's.  So after a miss,
 		 * wait one more timeout and throw away what arrived.
 		 */
-		if (late) {
-			struct pollfd pfd = {fd, POLLIN, 0};
-
+		if (!got) {
 			usleep((useconds_t)(timeout_ms * 1000));
-			while (poll(&pfd, 1, 0) > 0) {
-				xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
-
-				if (p < 0)
-					break;
-				xenevtchn_unmask(xce, (evtchn_port_t)p);
-			}
-			late = 0;
+			drain(xce, fd, 0);
 		}
 	}
 
