@@ -4,36 +4,7 @@ RT_GUEST_CPP = -I$(top_srcdir)/unikernel-rt/include
 RT_GUEST_CC = $(GUEST_CFLAGS) $(WARN_CFLAGS) -O2 \
 	-ffile-prefix-map=$(abs_top_srcdir)/= -ffile-prefix-map=$(top_srcdir)/=
 
-noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
-unikernel_rt_libshoalrt_kvm_a_CPPFLAGS = $(RT_GUEST_CPP)
-unikernel_rt_libshoalrt_kvm_a_CFLAGS = $(RT_GUEST_CC)
-unikernel_rt_libshoalrt_kvm_a_CCASFLAGS = $(RT_GUEST_CPP)
-unikernel_rt_libshoalrt_kvm_a_SOURCES = \
-	unikernel-rt/include/shoal/abi.h \
-	unikernel-rt/include/shoal/rt.h \
-	unikernel-rt/core/rt_internal.h \
-	unikernel-rt/core/main.c \
-	unikernel-rt/core/console.c \
-	unikernel-rt/core/evtchn.c \
-	unikernel-rt/core/heap.c \
-	unikernel-rt/core/string.c \
-	unikernel-rt/platform/kvm/entry.S \
-	unikernel-rt/platform/kvm/kvm.c
-
-# The linker script is preprocessed so that it can use the ABI's numbers.
-unikernel-rt/platform/kvm/link.ld: $(top_srcdir)/unikernel-rt/platform/kvm/link.ld.S \
-		$(top_srcdir)/unikernel-rt/include/shoal/abi.h
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
-	$(CPP) -P -undef -x c -D__ASSEMBLER__ -I$(top_srcdir)/unikernel-rt/include \
-		$(top_srcdir)/unikernel-rt/platform/kvm/link.ld.S > $@.tmp && mv $@.tmp $@
-CLEANFILES += unikernel-rt/platform/kvm/link.ld
-EXTRA_DIST += unikernel-rt/platform/kvm/link.ld.S
-
-RT_KVM_LINK = $(GUEST_LDFLAGS) -Wl,-T,unikernel-rt/platform/kvm/link.ld
-RT_KVM_DEPS = unikernel-rt/libshoalrt-kvm.a unikernel-rt/platform/kvm/link.ld
-
-# Xen: the same core, the shared Xen layer (platform/xen/) and one entry
-# per guest type.
+# The core every platform's runtime is built from.
 RT_CORE_SOURCES = \
 	unikernel-rt/include/shoal/abi.h \
 	unikernel-rt/include/shoal/rt.h \
@@ -43,6 +14,34 @@ RT_CORE_SOURCES = \
 	unikernel-rt/core/evtchn.c \
 	unikernel-rt/core/heap.c \
 	unikernel-rt/core/string.c
+
+noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
+unikernel_rt_libshoalrt_kvm_a_CPPFLAGS = $(RT_GUEST_CPP)
+unikernel_rt_libshoalrt_kvm_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalrt_kvm_a_CCASFLAGS = $(RT_GUEST_CPP)
+unikernel_rt_libshoalrt_kvm_a_SOURCES = $(RT_CORE_SOURCES) \
+	unikernel-rt/platform/kvm/entry.S \
+	unikernel-rt/platform/kvm/kvm.c
+
+# Each platform's linker script is preprocessed so that it can use the
+# ABI's numbers; made by a pattern rule, so kept from make's clean-up of
+# intermediate files (.SECONDARY).
+RT_LINKER_FILES = unikernel-rt/platform/kvm/link.ld unikernel-rt/platform/xen-pv/link.ld \
+	unikernel-rt/platform/xen-pvh/link.ld
+.SECONDARY: $(RT_LINKER_FILES)
+CLEANFILES += $(RT_LINKER_FILES)
+unikernel-rt/platform/%/link.ld: $(top_srcdir)/unikernel-rt/platform/%/link.ld.S \
+		$(top_srcdir)/unikernel-rt/include/shoal/abi.h
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
+	$(CPP) -P -undef -x c -D__ASSEMBLER__ -I$(top_srcdir)/unikernel-rt/include \
+		$< > $@.tmp && mv $@.tmp $@
+EXTRA_DIST += unikernel-rt/platform/kvm/link.ld.S
+
+RT_KVM_LINK = $(GUEST_LDFLAGS) -Wl,-T,unikernel-rt/platform/kvm/link.ld
+RT_KVM_DEPS = unikernel-rt/libshoalrt-kvm.a unikernel-rt/platform/kvm/link.ld
+
+# Xen: the same core, the shared Xen layer (platform/xen/) and one entry
+# per guest type.
 RT_XEN_SOURCES = \
 	unikernel-rt/platform/xen/xen_abi.h \
 	unikernel-rt/platform/xen/xen.h \
@@ -67,12 +66,6 @@ unikernel_rt_libshoalrt_xen_pvh_a_SOURCES = $(RT_CORE_SOURCES) $(RT_XEN_SOURCES)
 	unikernel-rt/platform/xen-pvh/pvh.c
 EXTRA_DIST += unikernel-rt/platform/xen-pvh/link.ld.S
 
-unikernel-rt/platform/xen-%/link.ld: $(top_srcdir)/unikernel-rt/platform/xen-%/link.ld.S \
-		$(top_srcdir)/unikernel-rt/include/shoal/abi.h
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
-	$(CPP) -P -undef -x c -D__ASSEMBLER__ -I$(top_srcdir)/unikernel-rt/include \
-		$< > $@.tmp && mv $@.tmp $@
-CLEANFILES += unikernel-rt/platform/xen-pv/link.ld unikernel-rt/platform/xen-pvh/link.ld
 
 # Example guests: one source each, linked once per platform by pattern
 # rules (name.kvm), so adding a guest or a platform is one line.
