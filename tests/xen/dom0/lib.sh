@@ -104,6 +104,15 @@ domain_gone() { ! has_domain "$1"; }
 # hard affinity of a domain's vCPU 0 as xl prints it (like "1" or "all").
 affinity() { xl vcpu-list "$1" 2>/dev/null | awk 'NR == 2 {print $7}'; }
 
+# console_has NAME TEXT: the guest's console, through the API, has TEXT (a grep pattern).
+console_has() { shoalctl --socket "$SOCK" --timeout 10 console "$1" 2>/dev/null | grep -q "$2"; }
+# probed NAME FIELD MIN: the guest's latency, through the API, into
+# /tmp/lat.json; whether its FIELD (windows.10s.samples, ...) is MIN or more.
+probed() {
+	shoalctl --socket "$SOCK" --timeout 10 --json latency "$1" >/tmp/lat.json 2>/dev/null &&
+		[ "$(jsonq "$2" </tmp/lat.json)" -ge "$3" ] 2>/dev/null
+}
+
 # guest_state NAME: its state as shoald reports it.
 guest_state() { ctl --json show "$1" && jget /tmp/ctl.out state; }
 is_running() { [ "$(guest_state "$1")" = running ]; }

@@ -90,7 +90,7 @@ bad=
 : >/tmp/p50
 : >/tmp/p99
 for i in $(seq 1 "$N"); do
-	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 5 ]"; then
+	if ! wait_for 20 probed idle$i windows.10s.samples 5; then
 		bad="$bad idle$i"
 		continue
 	fi

@@ -200,7 +200,7 @@ step
 
 bad=
 for i in $(seq 1 "$N"); do
-	wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 console idle$i | grep -q 'idle: idle$i up'" ||
+	wait_for 20 console_has idle$i "idle: idle$i up" ||
 		bad="$bad idle$i($(shoalctl --socket "$SOCK" console "idle$i" 2>&1 | head -c 200))"
 done
 if [ -z "$bad" ]; then ok "each guest's console comes through the API"; else
@@ -212,7 +212,7 @@ step
 sleep 3
 bad=
 for i in $(seq 1 "$N"); do
-	if ! wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency idle$i >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 10 ]"; then
+	if ! wait_for 20 probed idle$i windows.10s.samples 10; then
 		bad="$bad idle$i($(head -c 300 /tmp/lat.json))"
 		continue
 	fi
@@ -316,7 +316,7 @@ step
 # The pause survived the restart (above: state paused); resume it.
 was=$(dstate idle2)
 if ctl resume idle2 && [ "$(guest_state idle2)" = running ] && ! dstate idle2 | grep -q p &&
-	wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency idle2 >/tmp/lat.json && [ \$(jsonq windows.10s.samples </tmp/lat.json) -ge 5 ]"; then
+	wait_for 20 probed idle2 windows.10s.samples 5; then
 	ok "the paused guest is still paused after the restart, and resumes (xl: $was, then $(dstate idle2); probed again, $(jget /tmp/lat.json total.misses) misses)"
 else
 	not_ok "the paused guest resumes after the restart: shoalctl: $(cat /tmp/ctl.err); state $(guest_state idle2); xl: $(dstate idle2); latency: $(head -c 200 /tmp/lat.json)"
@@ -386,9 +386,9 @@ if start_shoald; then
 	done
 	for i in 1 2; do
 		wait_for 30 is_running "mk$i" || bad="$bad mk$i(state $(guest_state "mk$i"))"
-		wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 console mk$i | grep -q 'idle: mk$i up'" ||
+		wait_for 20 console_has mk$i "idle: mk$i up" ||
 			bad="$bad mk$i(no console)"
-		wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency mk$i >/tmp/lat.json && [ \$(jsonq total.samples </tmp/lat.json) -ge 5 ]" ||
+		wait_for 20 probed mk$i total.samples 5 ||
 			bad="$bad mk$i(probes: $(head -c 200 /tmp/lat.json))"
 	done
 	made=$(grep -c "guest mk[12]: domain [0-9]* made in .* ($other)" "$LOGDIR/shoald.log" 2>/dev/null)
@@ -434,9 +434,9 @@ else
 		if ctl deploy --name pvh1 --image "$PVH" --memory 16; then
 			wait_for 30 is_running pvh1 || bad="$bad state $(guest_state pvh1)"
 			ms=$(ms_since "$t")
-			wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 console pvh1 | grep -q 'idle: pvh1 up'" ||
+			wait_for 20 console_has pvh1 "idle: pvh1 up" ||
 				bad="$bad no console ($(shoalctl --socket "$SOCK" console pvh1 2>&1 | head -c 200))"
-			wait_for 20 sh -c "shoalctl --socket $SOCK --timeout 10 --json latency pvh1 >/tmp/lat.json && [ \$(jsonq total.samples </tmp/lat.json) -ge 5 ]" ||
+			wait_for 20 probed pvh1 total.samples 5 ||
 				bad="$bad probes: $(head -c 200 /tmp/lat.json)"
 			xl list pvh1 >/dev/null 2>&1 || bad="$bad (not in xl list)"
 			ctl rm pvh1
