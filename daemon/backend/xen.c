@@ -77,7 +77,7 @@ struct dom {
 	uint64_t boot_wall_ns;
 	int adopted;
 	uint64_t t_start_ns, t_made_ns; /* start() called; the domain made and paused (monotonic) */
-	libxl_domain_config cfg; /* must outlive the create */
+	libxl_domain_config cfg; /* xen-create = libxl: what libxl makes it from; outlives the create */
 	int cfg_live;
 	/* What libxl told us, for dom_step() (set from callbacks). */
 	int create_inflight, create_done, create_rc;
@@ -1024,28 +1024,22 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
 	return d;
 }
 
-/* libxl's xsdata: key, value, ..., NULL, relative to /local/domain/N; freed with the config. */
-static int tags_xsdata(libxl_domain_config *c, const char *name, uint64_t instance)
+/*
+ * shoald's tags on a domain, key, value, ..., NULL, relative to
+ * /local/domain/N; num holds the instance.  They go in with the domain's
+ * own keys, in its first xenstore transaction (under the domain's
+ * directory, so read-only to it): a daemon killed anywhere in a create
+ * leaves no domain without them, and the next one adopts or clears it away.
+ */
+#define TAGS_LEN 5
+static void shoal_tags(const struct dom *d, char num[32], const char *kv[TAGS_LEN])
 {
-	const char *src[4] = {"shoal/name", name, "shoal/instance", NULL};
-	char num[32], **kv = calloc(5, sizeof(*kv));
-	int i;
-
-	if (!kv)
-		return -1;
-	snprintf(num, sizeof(num), "%" PRIu64, instance);
-	src[3] = num;
-	for (i = 0; i < 4; i++) {
-		kv[i] = strdup(src[i]);
-		if (!kv[i]) {
-			while (i--)
-				free(kv[i]);
-			free(kv);
-			return -1;
-		}
-	}
-	c->c_info.xsdata = kv;
-	return 0;
+	snprintf(num, 32, "%" PRIu64, d->instance);
+	kv[0] = "shoal/name";
+	kv[1] = d->g->name;
+	kv[2] = "shoal/instance";
+	kv[3] = num;
+	kv[4] = NULL;
 }
 
 /*
@@ -1055,16 +1049,18 @@ static int tags_xsdata(libxl_domain_config *c, const char *name, uint64_t instan
 static void direct_create(struct dom *d, const struct be_start *req, const char *cmdline)
 {
 	struct backend *be = d->be;
+	const char *tags[TAGS_LEN];
 	struct xen_build_req r = {
 	    .name = d->g->name,
 	    .image_path = req->image_path,
 	    .cmdline = cmdline,
 	    .memory_mib = req->memory_mib,
 	    .vcpus = req->vcpus,
-	    .tags = (const char *const *)d->cfg.c_info.xsdata,
+	    .tags = tags,
 	};
-	char why[300];
+	char num[32], why[300];
 
+	shoal_tags(d, num, tags);
 	d->create_done = 1;
 	d->create_rc = 0;
 	if (xen_build_pv(be->builder, be->xs, &r, &d->domid, why, sizeof(why)) < 0) {
@@ -1074,14 +1070,51 @@ static void direct_create(struct dom *d, const struct be_start *req, const char 
 	work_soon(be);
 }
 
+/* The config libxl makes the domain from (it must outlive the create); -1 when out of memory. */
+static int libxl_config(struct dom *d, const struct be_start *req, const char *cmdline)
+{
+	libxl_domain_config *c = &d->cfg;
+	const char *tags[TAGS_LEN];
+	char num[32], **kv;
+	unsigned i;
+
+	libxl_domain_config_init(c);
+	d->cfg_live = 1;
+	c->c_info.type = d->be->type;
+	c->c_info.name = strdup(d->g->name);
+	libxl_uuid_generate(&c->c_info.uuid);
+	libxl_domain_build_info_init_type(&c->b_info, d->be->type);
+	c->b_info.max_vcpus = (int)req->vcpus;
+	if (libxl_cpu_bitmap_alloc(d->be->ctx, &c->b_info.avail_vcpus, (int)req->vcpus))
+		return -1;
+	for (i = 0; i < req->vcpus; i++)
+		libxl_bitmap_set(&c->b_info.avail_vcpus, (int)i);
+	c->b_info.max_memkb = (uint64_t)req->memory_mib * 1024;
+	c->b_info.target_memkb = c->b_info.max_memkb;
+	c->b_info.kernel = strdup(req->image_path);
+	c->b_info.cmdline = strdup(cmdline);
+	/* libxl's xsdata, freed with the config. */
+	shoal_tags(d, num, tags);
+	kv = calloc(TAGS_LEN, sizeof(*kv));
+	c->c_info.xsdata = kv;
+	for (i = 0; kv && tags[i]; i++)
+		if (!(kv[i] = strdup(tags[i])))
+			return -1; /* the config's dispose frees what came before */
+	/* Kept after a shutdown, so that the exit keys can be read before the destroy. */
+	c->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	c->on_soft_reset = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	return kv && c->c_info.name && c->b_info.kernel && c->b_info.cmdline ? 0 : -1;
+}
+
 static int xen_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                      size_t errlen)
 {
-	libxl_domain_config *c;
 	libxl_asyncop_how how = {.callback = on_created};
 	char cmdline[XEN_CMDLINE_MAX], why[200];
 	struct dom *d;
-	unsigned i;
 	int rc;
 
 	if (xen_cmdline_build(cmdline, sizeof(cmdline), req->nargs, req->args, why, sizeof(why)) <
@@ -1100,53 +1133,20 @@ static int xen_start(struct backend *be, struct guest *g, const struct be_start 
 	}
 	d->instance = req->instance;
 	d->t_start_ns = now_mono_ns();
-	c = &d->cfg;
-	libxl_domain_config_init(c);
-	d->cfg_live = 1;
-	c->c_info.type = be->type;
-	c->c_info.name = strdup(g->name);
-	libxl_uuid_generate(&c->c_info.uuid);
-	libxl_domain_build_info_init_type(&c->b_info, be->type);
-	c->b_info.max_vcpus = (int)req->vcpus;
-	if (libxl_cpu_bitmap_alloc(be->ctx, &c->b_info.avail_vcpus, (int)req->vcpus)) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < req->vcpus; i++)
-		libxl_bitmap_set(&c->b_info.avail_vcpus, (int)i);
-	c->b_info.max_memkb = (uint64_t)req->memory_mib * 1024;
-	c->b_info.target_memkb = c->b_info.max_memkb;
-	c->b_info.kernel = strdup(req->image_path);
-	c->b_info.cmdline = strdup(cmdline);
-	/*
-	 * The tags go in with the domain's own keys, in libxl's first xenstore
-	 * transaction (under the domain's directory, so read-only to it): a
-	 * daemon killed anywhere in the create leaves no domain without them,
-	 * and the next one adopts or clears it away.
-	 */
-	if (tags_xsdata(c, g->name, d->instance) < 0) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	/* Kept after a shutdown, so that the exit keys can be read before the destroy. */
-	c->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-	c->on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-	c->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-	c->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-	c->on_soft_reset = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
-	if (!c->c_info.name || !c->b_info.kernel || !c->b_info.cmdline) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
 	g->be = d;
 	be->last_err[0] = '\0';
 	if (be->builder) {
 		direct_create(d, req, cmdline);
 		return 0;
 	}
+	if (libxl_config(d, req, cmdline) < 0) {
+		g->be = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	how.u.for_callback = d;
 	d->create_inflight = 1;
-	rc = libxl_domain_create_new(be->ctx, c, &d->domid, &how, NULL);
+	rc = libxl_domain_create_new(be->ctx, &d->cfg, &d->domid, &how, NULL);
 	if (rc) {
 		d->create_inflight = 0;
 		g->be = NULL;
