@@ -185,31 +185,42 @@ static int wait_port(uint32_t port, uint64_t deadline_system_ns)
 	}
 }
 
+/*
+ * The producer side of a Xen byte ring (the console's output, xenstore's
+ * requests): n bytes in, as they fit; while it is full, the other end is
+ * notified on port and waited for.
+ */
+static void ring_put(volatile char *ring, uint32_t size, volatile uint32_t *prod_p,
+                     volatile uint32_t *cons_p, uint32_t port, const char *p, size_t n)
+{
+	while (n) {
+		uint32_t prod = *prod_p, space, i;
+
+		barrier();
+		space = size - (prod - *cons_p);
+		if (space == 0) {
+			plat_notify(port);
+			wait_port(port, 0);
+			continue;
+		}
+		if (space > n)
+			space = (uint32_t)n;
+		for (i = 0; i < space; i++)
+			ring[(prod + i) % size] = p[i];
+		barrier();
+		*prod_p = prod + space;
+		p += space;
+		n -= space;
+	}
+}
+
 /* ---- console ---------------------------------------------------------- */
 
 static void cons_put(const char *p, size_t n)
 {
 	volatile struct xen_cons_ring *r = xen__p.cons;
 
-	while (n) {
-		uint32_t prod = r->out_prod, space, i;
-
-		barrier();
-		space = sizeof(r->out) - (prod - r->out_cons);
-		if (space == 0) {
-			plat_notify(xen__p.cons_port);
-			wait_port(xen__p.cons_port, 0);
-			continue;
-		}
-		if (space > n)
-			space = (uint32_t)n;
-		for (i = 0; i < space; i++)
-			r->out[(prod + i) % sizeof(r->out)] = p[i];
-		barrier();
-		r->out_prod = prod + space;
-		p += space;
-		n -= space;
-	}
+	ring_put(r->out, sizeof(r->out), &r->out_prod, &r->out_cons, xen__p.cons_port, p, n);
 }
 
 void plat_console_writev(const struct rt_iov *iov, unsigned n)
@@ -244,27 +255,8 @@ static uint32_t xs_req_id;
 static void xs_write_bytes(const void *data, size_t n)
 {
 	volatile struct xs_ring *r = xen__p.store;
-	const char *p = data;
 
-	while (n) {
-		uint32_t prod = r->req_prod, space, i;
-
-		barrier();
-		space = XS_RING_SIZE - (prod - r->req_cons);
-		if (space == 0) {
-			plat_notify(xen__p.store_port);
-			wait_port(xen__p.store_port, 0);
-			continue;
-		}
-		if (space > n)
-			space = (uint32_t)n;
-		for (i = 0; i < space; i++)
-			r->req[(prod + i) % XS_RING_SIZE] = p[i];
-		barrier();
-		r->req_prod = prod + space;
-		p += space;
-		n -= space;
-	}
+	ring_put(r->req, XS_RING_SIZE, &r->req_prod, &r->req_cons, xen__p.store_port, data, n);
 }
 
 static void xs_read_bytes(void *data, size_t n)
