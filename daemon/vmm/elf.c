@@ -215,6 +215,18 @@ static int check_xen(const struct notes *n, uint32_t platform, struct vmm_elf *o
 	return 0;
 }
 
+/* Where the highest loaded segment ends (its memory size, not its file size). */
+static uint64_t segments_end(const struct vmm_elf *e)
+{
+	uint64_t end = 0;
+	unsigned i;
+
+	for (i = 0; i < e->nseg; i++)
+		if (e->seg[i].gpa + e->seg[i].memsz > end)
+			end = e->seg[i].gpa + e->seg[i].memsz;
+	return end;
+}
+
 /*
  * A Xen guest's stack is in its image and its heap is what the domain
  * builder leaves: the image must leave room for the builder's own pages
@@ -224,16 +236,10 @@ static int check_xen_fit(const struct notes *n, uint32_t platform, uint64_t mem_
                          char *err, size_t errlen)
 {
 	uint64_t limit = mem_bytes > VMM_XEN_BOOT_RESERVE ? mem_bytes - VMM_XEN_BOOT_RESERVE : 0;
-	unsigned i;
 
 	if (check_xen(n, platform, out, err, errlen) < 0)
 		return -1;
-	for (i = 0; i < out->nseg; i++) {
-		uint64_t end = out->seg[i].gpa + out->seg[i].memsz;
-
-		if (end > out->load_end)
-			out->load_end = end;
-	}
+	out->load_end = segments_end(out);
 	if (out->load_end > limit)
 		return fail(err, errlen,
 		            "image ends at 0x%llx, past 0x%llx: Xen needs %llu KiB above the image; give the guest more memory",
@@ -396,12 +402,7 @@ int vmm_elf_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t
 		return fail(err, errlen, "the image asks for a %llu KiB stack, more than half of guest memory",
 		            (unsigned long long)(stack >> 10));
 	load_max = (mem_bytes - stack) & ~(SHOAL_PAGE_SIZE - 1);
-	for (i = 0; i < out->nseg; i++) {
-		uint64_t end = out->seg[i].gpa + out->seg[i].memsz;
-
-		if (end > out->load_end)
-			out->load_end = end;
-	}
+	out->load_end = segments_end(out);
 	if (out->load_end > load_max)
 		return fail(err, errlen,
 		            "image ends at 0x%llx, past 0x%llx where the %llu KiB stack starts: give the guest more memory",
