@@ -136,6 +136,56 @@ static void drain(xenevtchn_handle *xce, int fd, int wait_ms)
 	}
 }
 
+/* One round trip on ports, by deadline: 1 when it came back. */
+typedef int (*trip_fn)(xenevtchn_handle *xce, int fd, const evtchn_port_t *ports, uint64_t deadline);
+
+/* A guest's probe port: an event there, and the guest's back on it. */
+static int guest_trip(xenevtchn_handle *xce, int fd, const evtchn_port_t *ports, uint64_t deadline)
+{
+	xenevtchn_notify(xce, ports[0]);
+	return wait_event(xce, fd, ports[0], deadline);
+}
+
+/* The loopback pair {a, b}: an event from b to a, then one from a to b. */
+static int loop_trip(xenevtchn_handle *xce, int fd, const evtchn_port_t *ports, uint64_t deadline)
+{
+	xenevtchn_notify(xce, ports[1]);
+	if (!wait_event(xce, fd, ports[0], deadline))
+		return 0;
+	xenevtchn_notify(xce, ports[0]);
+	return wait_event(xce, fd, ports[1], deadline);
+}
+
+/*
+ * count round trips, interval_ms apart, each missed after timeout_ms; the
+ * answered ones' times into rtt.  An event carries no payload: an answer
+ * that comes after its timeout would pass for the next probe's.  So after
+ * a miss, wait one more timeout and throw away what arrived (and what
+ * comes within late_ms of it).
+ */
+static void probe_rounds(xenevtchn_handle *xce, int fd, trip_fn trip, const evtchn_port_t *ports,
+                         unsigned long count, unsigned long interval_ms, unsigned long timeout_ms,
+                         int late_ms, uint64_t *rtt, size_t *answered, size_t *missed)
+{
+	unsigned long i;
+
+	for (i = 0; i < count; i++) {
+		uint64_t start = now_ns();
+		int got = trip(xce, fd, ports, start + timeout_ms * 1000000ull);
+
+		if (got)
+			rtt[(*answered)++] = now_ns() - start;
+		else
+			(*missed)++;
+		if (interval_ms)
+			usleep((useconds_t)(interval_ms * 1000));
+		if (!got) {
+			usleep((useconds_t)(timeout_ms * 1000));
+			drain(xce, fd, late_ms);
+		}
+	}
+}
+
 static void report(const char *what, uint64_t *rtt, size_t count, size_t answered, size_t missed,
                    unsigned long timeout_ms)
 {
@@ -154,7 +204,7 @@ static int loopback(unsigned long count, unsigned long interval_ms, unsigned lon
 {
 	xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
 	xenevtchn_port_or_error_t a = -1, b = -1;
-	size_t answered = 0, missed = 0, i;
+	size_t answered = 0, missed = 0;
 	uint64_t *rtt = NULL;
 	int fd, rc = 2;
 
@@ -175,26 +225,11 @@ static int loopback(unsigned long count, unsigned long interval_ms, unsigned lon
 	rtt = calloc(count, sizeof(*rtt));
 	if (!rtt)
 		goto out;
-	for (i = 0; i < count; i++) {
-		uint64_t start = now_ns(), deadline = start + timeout_ms * 1000000ull;
-		int got;
+	{
+		evtchn_port_t pair[2] = {(evtchn_port_t)a, (evtchn_port_t)b};
 
-		xenevtchn_notify(xce, (evtchn_port_t)b);
-		got = wait_event(xce, fd, (evtchn_port_t)a, deadline);
-		if (got) {
-			xenevtchn_notify(xce, (evtchn_port_t)a);
-			got = wait_event(xce, fd, (evtchn_port_t)b, deadline);
-		}
-		if (got)
-			rtt[answered++] = now_ns() - start;
-		else
-			missed++;
-		if (interval_ms)
-			usleep((useconds_t)(interval_ms * 1000));
-		if (!got) {
-			usleep((useconds_t)(timeout_ms * 1000));
-			drain(xce, fd, 10);
-		}
+		probe_rounds(xce, fd, loop_trip, pair, count, interval_ms, timeout_ms, 10, rtt, &answered,
+		             &missed);
 	}
 	report("loopback in Dom0 (no guest)", rtt, count, answered, missed, timeout_ms);
 	rc = missed ? 1 : 0;
@@ -224,7 +259,7 @@ int main(int argc, char **argv)
 	xenevtchn_port_or_error_t local = -1;
 	unsigned domid, len;
 	uint64_t *rtt = NULL, t0;
-	size_t answered = 0, missed = 0, i;
+	size_t answered = 0, missed = 0;
 	char path[96], *val = NULL;
 	int opt, fd, rc = 2, loop = 0;
 
@@ -326,27 +361,11 @@ int main(int argc, char **argv)
 	if (!rtt)
 		goto out;
 
-	for (i = 0; i < count; i++) {
-		uint64_t start = now_ns(), deadline = start + timeout_ms * 1000000ull;
-		int got;
+	{
+		evtchn_port_t port = (evtchn_port_t)local;
 
-		xenevtchn_notify(xce, (evtchn_port_t)local);
-		got = wait_event(xce, fd, (evtchn_port_t)local, deadline);
-		if (got)
-			rtt[answered++] = now_ns() - start;
-		else
-			missed++;
-		if (interval_ms)
-			usleep((useconds_t)(interval_ms * 1000));
-		/*
-		 * An event carries no payload: an answer that comes after its
-		 * timeout would pass for the next probe's.  So after a miss,
-		 * wait one more timeout and throw away what arrived.
-		 */
-		if (!got) {
-			usleep((useconds_t)(timeout_ms * 1000));
-			drain(xce, fd, 0);
-		}
+		probe_rounds(xce, fd, guest_trip, &port, count, interval_ms, timeout_ms, 0, rtt, &answered,
+		             &missed);
 	}
 
 	{
