@@ -53,6 +53,14 @@ CFG
 				not_ok "events from Dom0 on the probe port are answered (evtchn-ping exit $?)"
 				diag "$(cat /tmp/ping.out)"
 			fi
+			# The same round trips with no guest: a pair of ports in Dom0.
+			if timeout 120 evtchn-ping -L -n 50 -t "$PROBE_TIMEOUT_MS" >/tmp/ping.out 2>&1; then
+				ok "a loopback pair of ports in Dom0 answers too (the baseline: $(tail -n 1 /tmp/ping.out))"
+				figure "evtchn_ping_dom0_loopback $(tr '\n' ' ' </tmp/ping.out)"
+			else
+				not_ok "a loopback pair of ports in Dom0 answers too (evtchn-ping -L exit $?)"
+				diag "$(cat /tmp/ping.out)"
+			fi
 		fi
 		xl destroy xl-idle
 		if [ -z "$(domains)" ]; then ok "xl destroy leaves no domain but Domain-0"; else
