@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "bench/benchlib.h"
-#include "daemon/vmm/vmm_proto.h"
+#include "common/vmm_proto.h"
 
 uint64_t bl_now_ns(void)
 {

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 		{ "image", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vmm = "daemon/vmm/shoal-vmm", *image = "unikernel-rt/examples/hello.kvm";
+	const char *vmm = "vmm/shoal-vmm", *image = "unikernel-rt/examples/hello.kvm";
 	int runs = 200, c, i, bad = 0;
 	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap;
 	double m_true, m_cold, m_true2, m_warm, m_reap;

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	idle = shoald_guest_image(&sd, "idle");
 	hello = shoald_guest_image(&sd, "hello");
 	vmm = malloc(strlen(sd.builddir) + 32);
-	sprintf(vmm, "%s/daemon/vmm/shoal-vmm", sd.builddir);
+	sprintf(vmm, "%s/vmm/shoal-vmm", sd.builddir);
 
 	/* The bare tender, in the same run. */
 	for (i = 0; i < n; i++) {

@@ -1,16 +1,17 @@
-# bench/: benchmarks.  They print figures with their baseline beside them
-# and are never pass/fail timing tests.
+# bench/: every benchmark's rules, in one place.  They print figures with
+# their baseline beside them and are never pass/fail timing tests.  The
+# ones that drive shoald link tests/lib's runners (libtestlib.a).
 
 noinst_LIBRARIES += bench/libbench.a
 bench_libbench_a_SOURCES = bench/benchlib.c bench/benchlib.h
-bench_libbench_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+BENCH_SHOALD_LDADD = bench/libbench.a tests/lib/libtestlib.a common/libcommon.a $(JANSSON_LIBS)
 
 noinst_PROGRAMS += bench/boot
 bench_boot_SOURCES = bench/boot.c
-bench_boot_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-bench_boot_LDADD = bench/libbench.a daemon/vmm/libvmm.a
+bench_boot_LDADD = bench/libbench.a common/libcommon.a
 
-# The probe floor: a guest with no runtime, and the bench around it.
+# The probe floor: a guest with no runtime, and the bench around it (it
+# runs a bare vCPU in its own process through the tender's VM library).
 bench/floor-guest.kvm: bench/floor-guest.S bench/floor-guest.ld $(top_srcdir)/unikernel-rt/include/shoal/abi.h
 	$(AM_V_CCAS)$(MKDIR_P) $(@D) && \
 	$(CC) $(RT_GUEST_CPP) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -Wl,-T,$(srcdir)/bench/floor-guest.ld \
@@ -20,23 +21,34 @@ EXTRA_DIST += bench/floor-guest.S bench/floor-guest.ld
 CLEANFILES += bench/floor-guest.kvm
 
 noinst_PROGRAMS += bench/probe-floor
-bench_probe_floor_SOURCES = bench/probe-floor.c tests/lib/httpc.c tests/lib/shoald_run.c
-bench_probe_floor_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
-bench_probe_floor_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS) -lpthread
+bench_probe_floor_SOURCES = bench/probe-floor.c
+bench_probe_floor_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
+bench_probe_floor_LDADD = vmm/libvmm.a $(BENCH_SHOALD_LDADD) -lpthread
 
 noinst_PROGRAMS += bench/deploy
-bench_deploy_SOURCES = bench/deploy.c tests/lib/httpc.c tests/lib/shoald_run.c
-bench_deploy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
-bench_deploy_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)
+bench_deploy_SOURCES = bench/deploy.c
+bench_deploy_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
+bench_deploy_LDADD = $(BENCH_SHOALD_LDADD)
 
 # shoald's CPU while probing 100, 500 and 1,000 guests, beside probing off.
 noinst_PROGRAMS += bench/probe-cost
-bench_probe_cost_SOURCES = bench/probe-cost.c bench/fleet.c bench/fleet.h tests/lib/httpc.c tests/lib/shoald_run.c
-bench_probe_cost_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
-bench_probe_cost_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)
+bench_probe_cost_SOURCES = bench/probe-cost.c bench/fleet.c bench/fleet.h
+bench_probe_cost_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
+bench_probe_cost_LDADD = $(BENCH_SHOALD_LDADD)
 
 # Latency guests beside batch guests, placement off then on, same run.
 noinst_PROGRAMS += bench/placement
-bench_placement_SOURCES = bench/placement.c bench/fleet.c bench/fleet.h tests/lib/httpc.c tests/lib/shoald_run.c
-bench_placement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
-bench_placement_LDADD = bench/libbench.a daemon/vmm/libvmm.a $(JANSSON_LIBS)
+bench_placement_SOURCES = bench/placement.c bench/fleet.c bench/fleet.h
+bench_placement_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
+bench_placement_LDADD = $(BENCH_SHOALD_LDADD)
+
+# metrics/: memory per guest, record and query cost.
+noinst_PROGRAMS += bench/metrics
+bench_metrics_SOURCES = bench/metrics.c
+bench_metrics_LDADD = metrics/libmetrics.a
+
+# scheduler/: the time of one plan at 64 CPUs / 5,000 guests beside its baselines.
+noinst_PROGRAMS += bench/sched-plan
+bench_sched_plan_SOURCES = bench/sched-plan.c
+bench_sched_plan_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a bench/libbench.a \
+	common/libcommon.a -lm

@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(image, sizeof(image), "%s", shoald_guest_image(&sd, "idle"));
-	snprintf(vmm, sizeof(vmm), "%s/daemon/vmm/shoal-vmm", sd.builddir);
+	snprintf(vmm, sizeof(vmm), "%s/vmm/shoal-vmm", sd.builddir);
 	printf("bench/probe-cost: shoald's CPU over %d s at each level, probes at %s Hz; baseline: the same guests,\n"
 	       "shoald restarted with --probe-hz=0 (it re-adopts them).  CPU is %% of one core.\n\n",
 	       seconds, hz);

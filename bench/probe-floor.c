@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "bench/benchlib.h"
-#include "daemon/vmm/vmm.h"
+#include "vmm/vmm.h"
 #include "tests/lib/httpc.h"
 #include "tests/lib/shoald_run.h"
 
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 	struct shoald_run sd;
 	int engine_s = 12, have_sd;
 	char idle_abs[4096];
-	const char *vmm = "daemon/vmm/shoal-vmm", *idle = "unikernel-rt/examples/idle.kvm";
+	const char *vmm = "vmm/shoal-vmm", *idle = "unikernel-rt/examples/idle.kvm";
 	const char *floor_img = "bench/floor-guest.kvm";
 	int n = 2000, n_paced, c, cfg, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	double *a, *b;

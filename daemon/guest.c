@@ -21,7 +21,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/vmm/vmm_proto.h"
+#include "common/guest_exit.h"
 #include "metrics/metrics.h"
 
 enum want { WANT_RUNNING, WANT_STOPPED };
@@ -460,7 +460,7 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		set_state(g, GS_BACKOFF);
 		event_emit(d, "exited", g->name,
 		           "guest %s ended: %s (status %d, %s); restart %u in %u ms (policy %s)", g->name,
-		           reason, status, vmm_exit_status_str(status), g->restarts, ms,
+		           reason, status, guest_exit_str(status), g->restarts, ms,
 		           restart_policy_str(g->spec.restart));
 		ev_timer_set(&g->backoff, ms / 1000., 0.);
 		ev_timer_start(d->loop, &g->backoff);
@@ -469,7 +469,7 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		set_state(g, failure ? GS_EXITED : GS_STOPPED);
 		placement_release(g);
 		event_emit(d, "exited", g->name, "guest %s ended: %s (status %d, %s); not restarted (policy %s)",
-		           g->name, reason, status, vmm_exit_status_str(status),
+		           g->name, reason, status, guest_exit_str(status),
 		           restart_policy_str(g->spec.restart));
 	}
 	persist(g);

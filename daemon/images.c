@@ -20,7 +20,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/vmm/vmm.h"
+#include "common/image.h"
 
 struct shoald_upload {
 	struct shoald *d;
@@ -50,7 +50,7 @@ static void hex(const uint8_t *digest, char out[65])
 /* Check the file at fd is a shoal guest for this backend that fits mem_mib. */
 static int check_elf(struct shoald *d, int fd, unsigned mem_mib, const char *what, struct sd_err *err)
 {
-	struct vmm_elf elf;
+	struct image_elf elf;
 	struct stat st;
 	char why[512];
 	void *p;
@@ -61,7 +61,7 @@ static int check_elf(struct shoald *d, int fd, unsigned mem_mib, const char *wha
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED)
 		return sd_err_set(err, 500, "internal", "image", "cannot read %s: %s", what, strerror(errno));
-	r = vmm_elf_check(p, (uint64_t)st.st_size, (uint64_t)mem_mib << 20, d->be_ops->platform, &elf, why,
+	r = image_check(p, (uint64_t)st.st_size, (uint64_t)mem_mib << 20, d->be_ops->platform, &elf, why,
 	                  sizeof(why));
 	munmap(p, (size_t)st.st_size);
 	if (r < 0)

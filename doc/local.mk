@@ -1,8 +1,8 @@
 # doc/: the man pages, written in scdoc and made with the configured paths
-# (shoald(8), shoald.conf(5), shoalctl(1)).
+# (shoald(8), shoald.conf(5); shoalctl(1) is made in shoalctl/local.mk).
 
-MAN_PAGES = doc/shoald.8 doc/shoald.conf.5 doc/shoalctl.1
-nodist_man_MANS = $(MAN_PAGES)
+MAN_PAGES = doc/shoald.8 doc/shoald.conf.5
+nodist_man_MANS += $(MAN_PAGES)
 EXTRA_DIST += $(MAN_PAGES:%=%.scd)
 CLEANFILES += $(MAN_PAGES)
 
@@ -19,6 +19,4 @@ doc/shoald.8: $(srcdir)/doc/shoald.8.scd Makefile
 	$(AM_V_GEN)$(MKDIR_P) doc && $(DOC_SUBST) $(srcdir)/doc/shoald.8.scd | $(SCDOC) > $@.tmp && mv $@.tmp $@
 doc/shoald.conf.5: $(srcdir)/doc/shoald.conf.5.scd Makefile
 	$(AM_V_GEN)$(MKDIR_P) doc && $(DOC_SUBST) $(srcdir)/doc/shoald.conf.5.scd | $(SCDOC) > $@.tmp && mv $@.tmp $@
-doc/shoalctl.1: $(srcdir)/doc/shoalctl.1.scd Makefile
-	$(AM_V_GEN)$(MKDIR_P) doc && $(DOC_SUBST) $(srcdir)/doc/shoalctl.1.scd | $(SCDOC) > $@.tmp && mv $@.tmp $@
 BUILT_SOURCES += $(MAN_PAGES)

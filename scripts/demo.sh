@@ -27,7 +27,7 @@ fi
 
 demo=$build/demo
 g=$build/unikernel-rt/examples
-ctl() { "$build/api/shoalctl" --socket "$demo/run/shoald.sock" "$@"; }
+ctl() { "$build/shoalctl/shoalctl" --socket "$demo/run/shoald.sock" "$@"; }
 # Every guest's name (a name may come twice: the spec has it too).
 names() { ctl ls --json 2>/dev/null | tr ',{' '\n\n' | sed -n 's/^"name":"\([a-z0-9-]*\)"$/\1/p' | sort -u; }
 remove_all() {
@@ -48,7 +48,7 @@ rm -rf "$demo"
 mkdir -p "$demo"
 echo "== starting shoald (state in $demo)"
 "$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
-	--vmm="$build/daemon/vmm/shoal-vmm" >"$demo/shoald.log" 2>&1 &
+	--vmm="$build/vmm/shoal-vmm" >"$demo/shoald.log" 2>&1 &
 pid=$!
 i=0
 until ctl host >/dev/null 2>&1; do
@@ -118,5 +118,5 @@ curl -s --unix-socket "$demo/run/shoald.sock" http://localhost/metrics |
 	grep -E '^shoal_(guests\{state="running"\}|probes_sent_total|probe_misses_total|daemon_cpu_seconds_total|placement_moves_total)|^shoal_guest_probe_rtt_p99_seconds\{guest="web-01"' || true
 if [ "$keep" = 1 ]; then
 	echo
-	echo "shoald keeps running (pid $pid): $build/api/shoalctl --socket $demo/run/shoald.sock ls"
+	echo "shoald keeps running (pid $pid): $build/shoalctl/shoalctl --socket $demo/run/shoald.sock ls"
 fi

@@ -37,8 +37,8 @@ if [ "$fail" -ne 0 ]; then
 			{ show = 0 }' "$log"
 	done | head -80 || true
 fi
-if [ -f "$build/tests/ui/dashboard.png" ]; then
-	echo "the dashboard's screenshot: $build/tests/ui/dashboard.png"
+if [ -f "$build/tests/browser/dashboard.png" ]; then
+	echo "the dashboard's screenshot: $build/tests/browser/dashboard.png"
 fi
 if [ "$skip" -ne 0 ]; then
 	grep -h 'SKIP' "$build"/tests/*/*.log 2>/dev/null | sed 's/^/skipped: /' | sort -u | head -20 || true

@@ -1,24 +1,80 @@
-# tests/: unit tests (cmocka, TAP output), integration tests on /dev/kvm.
-# Components with pure libraries (metrics/, scheduler/) list their own unit
-# tests in their local.mk, the same way.
+# tests/: every test's rules, in one place: unit tests (cmocka, TAP
+# output) of each component, integration tests on /dev/kvm, the dashboard
+# in a browser, and Xen under QEMU (tests/xen/local.mk).
 
-UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(CMOCKA_CFLAGS)
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+
+# ---- unit: metrics/ ----
+METRICS_TESTS = \
+	tests/unit/test_metrics_hist \
+	tests/unit/test_metrics_window \
+	tests/unit/test_metrics_prom \
+	tests/unit/test_metrics_promtool
+check_PROGRAMS += $(METRICS_TESTS)
+TESTS += $(METRICS_TESTS)
+METRICS_TEST_LDADD = metrics/libmetrics.a $(CMOCKA_LIBS) -lm
+tests_unit_test_metrics_hist_SOURCES = tests/unit/test_metrics_hist.c tests/unit/metrics_testlib.h
+tests_unit_test_metrics_hist_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_metrics_hist_LDADD = $(METRICS_TEST_LDADD)
+tests_unit_test_metrics_window_SOURCES = tests/unit/test_metrics_window.c tests/unit/metrics_testlib.h
+tests_unit_test_metrics_window_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_metrics_window_LDADD = $(METRICS_TEST_LDADD)
+tests_unit_test_metrics_prom_SOURCES = tests/unit/test_metrics_prom.c tests/unit/metrics_testlib.h
+tests_unit_test_metrics_prom_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_metrics_prom_LDADD = $(METRICS_TEST_LDADD)
+# Runs promtool on a page when it is installed, says SKIP otherwise.
+tests_unit_test_metrics_promtool_SOURCES = tests/unit/test_metrics_promtool.c tests/unit/metrics_testlib.h
+tests_unit_test_metrics_promtool_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_metrics_promtool_LDADD = $(METRICS_TEST_LDADD)
+
+# ---- unit: scheduler/ ----
+SCHED_TESTS = \
+	tests/unit/test_sched_state \
+	tests/unit/test_sched_admit \
+	tests/unit/test_sched_plan \
+	tests/unit/test_sched_sim
+check_PROGRAMS += $(SCHED_TESTS)
+TESTS += $(SCHED_TESTS)
+SCHED_TEST_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a $(CMOCKA_LIBS) -lm
+tests_unit_test_sched_state_SOURCES = tests/unit/test_sched_state.c tests/unit/sched_testlib.h
+tests_unit_test_sched_state_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sched_state_LDADD = $(SCHED_TEST_LDADD)
+tests_unit_test_sched_admit_SOURCES = tests/unit/test_sched_admit.c tests/unit/sched_testlib.h
+tests_unit_test_sched_admit_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sched_admit_LDADD = $(SCHED_TEST_LDADD)
+tests_unit_test_sched_plan_SOURCES = tests/unit/test_sched_plan.c tests/unit/sched_testlib.h
+tests_unit_test_sched_plan_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sched_plan_LDADD = $(SCHED_TEST_LDADD)
+# 64 CPUs / 5,000 guests through the simulator; a few seconds.
+tests_unit_test_sched_sim_SOURCES = tests/unit/test_sched_sim.c tests/unit/sched_testlib.h
+tests_unit_test_sched_sim_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sched_sim_LDADD = $(SCHED_TEST_LDADD)
+
+# ---- unit: shoalctl/ (its own checks and formatting, a corpus of values) ----
+check_PROGRAMS += tests/unit/test_shoalctl
+TESTS += tests/unit/test_shoalctl
+tests_unit_test_shoalctl_SOURCES = tests/unit/test_shoalctl.c tests/unit/corpus_testlib.h shoalctl/ctl.h \
+	shoalctl/opts.c shoalctl/fmt.c
+tests_unit_test_shoalctl_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_shoalctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
+EXTRA_DIST += tests/data/shoalctl-values.txt
 
 # Xen under QEMU, with shoald in Dom0.
 include tests/xen/local.mk
 
-check_PROGRAMS += tests/unit/test_vmm_elf
-TESTS += tests/unit/test_vmm_elf
-tests_unit_test_vmm_elf_SOURCES = tests/unit/test_vmm_elf.c
-tests_unit_test_vmm_elf_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_vmm_elf_LDADD = daemon/vmm/libvmm.a $(CMOCKA_LIBS)
+# ---- unit: common/ (the image check) ----
+check_PROGRAMS += tests/unit/test_image
+TESTS += tests/unit/test_image
+tests_unit_test_image_SOURCES = tests/unit/test_image.c
+tests_unit_test_image_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_image_LDADD = common/libcommon.a $(CMOCKA_LIBS)
 
 # Integration: real guests on /dev/kvm through shoal-vmm.
 check_PROGRAMS += tests/integration/mkbadelf tests/integration/test_tender
 tests_integration_mkbadelf_SOURCES = tests/integration/mkbadelf.c
 tests_integration_test_tender_SOURCES = tests/integration/test_tender.c
-tests_integration_test_tender_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-tests_integration_test_tender_LDADD = bench/libbench.a daemon/vmm/libvmm.a
+tests_integration_test_tender_LDADD = bench/libbench.a common/libcommon.a
 
 TESTS += \
 	tests/integration/guests.sh \
@@ -32,7 +88,7 @@ check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 tests_unit_test_vmm_hypercall_SOURCES = tests/unit/test_vmm_hypercall.c
 tests_unit_test_vmm_hypercall_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_vmm_hypercall_LDADD = daemon/vmm/libvmm.a $(CMOCKA_LIBS)
+tests_unit_test_vmm_hypercall_LDADD = vmm/libvmm.a common/libcommon.a $(CMOCKA_LIBS)
 # The guest runtime's portable pieces, compiled for the host.
 tests_unit_test_rt_heap_SOURCES = tests/unit/test_rt_heap.c \
 	unikernel-rt/core/heap.c unikernel-rt/core/console.c
@@ -48,42 +104,45 @@ tests_unit_test_xen_parse_LDADD = $(CMOCKA_LIBS)
 EXTRA_DIST += tests/data/xen-values.txt
 
 # Integration: the real shoald with real guests, through its API.
-check_LIBRARIES = tests/lib/libtestlib.a
+# What the integration tests and the benchmarks share: an HTTP client of
+# the unix socket, shoald and tender runners (built with `make`, since the
+# benchmarks link it too).
+noinst_LIBRARIES += tests/lib/libtestlib.a
 tests_lib_libtestlib_a_SOURCES = tests/lib/httpc.c tests/lib/httpc.h tests/lib/corpus.c tests/lib/corpus.h tests/lib/shoald_run.c \
 	tests/lib/shoald_run.h tests/lib/sdapi.c tests/lib/sdapi.h tests/lib/sdtest.h tests/lib/tap.h
-tests_lib_libtestlib_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_lib_libtestlib_a_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 TESTLIB = tests/lib/libtestlib.a $(JANSSON_LIBS)
 
 check_PROGRAMS += tests/integration/test_daemon
 TESTS += tests/integration/test_daemon
 tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c
-tests_integration_test_daemon_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_daemon_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 tests_integration_test_daemon_LDADD = $(TESTLIB) -lpthread
 
 check_PROGRAMS += tests/integration/test_api_input
 TESTS += tests/integration/test_api_input
 tests_integration_test_api_input_SOURCES = tests/integration/test_api_input.c
-tests_integration_test_api_input_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_api_input_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 tests_integration_test_api_input_LDADD = $(TESTLIB)
 EXTRA_DIST += tests/data/api-bad-input.txt
 
 check_PROGRAMS += tests/integration/test_placement
 TESTS += tests/integration/test_placement
 tests_integration_test_placement_SOURCES = tests/integration/test_placement.c
-tests_integration_test_placement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_placement_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 tests_integration_test_placement_LDADD = $(TESTLIB)
 
 check_PROGRAMS += tests/integration/test_latency
 TESTS += tests/integration/test_latency
 tests_integration_test_latency_SOURCES = tests/integration/test_latency.c
-tests_integration_test_latency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS)
+tests_integration_test_latency_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 tests_integration_test_latency_LDADD = $(TESTLIB)
 
 # Integration: who may use the API (unix socket callers, TCP with TLS and tokens).
 check_PROGRAMS += tests/integration/test_auth
 TESTS += tests/integration/test_auth
 tests_integration_test_auth_SOURCES = tests/integration/test_auth.c
-tests_integration_test_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+tests_integration_test_auth_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_integration_test_auth_LDADD = $(TESTLIB) $(CURL_LIBS)
 EXTRA_DIST += tests/data/auth-config.txt
 
@@ -101,21 +160,21 @@ EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract
 	tests/data/contract.yaml
 
 # The dashboard in headless Chromium (playwright-core from npm, into the build tree).
-TESTS += tests/ui/test_ui.sh
-EXTRA_DIST += tests/ui/test_ui.sh tests/ui/test_ui.js tests/ui/package.json tests/ui/package-lock.json
-CLEANFILES += tests/ui/dashboard.png
-# What test_ui.sh installs from npm into the build tree (only out of tree:
+TESTS += tests/browser/test_dashboard.sh
+EXTRA_DIST += tests/browser/test_dashboard.sh tests/browser/test_dashboard.js tests/browser/package.json tests/browser/package-lock.json
+CLEANFILES += tests/browser/dashboard.png
+# What test_dashboard.sh installs from npm into the build tree (only out of tree:
 # in a build in the source tree package.json is the source).
 distclean-local: distclean-ui
 distclean-ui:
 	test '$(abs_srcdir)' = '$(abs_builddir)' || \
-		rm -rf tests/ui/node_modules tests/ui/package.json tests/ui/package-lock.json tests/ui/npm.log
+		rm -rf tests/browser/node_modules tests/browser/package.json tests/browser/package-lock.json tests/browser/npm.log
 .PHONY: distclean-ui
 
 # contrib/: the Grafana dashboard's queries against a real shoald's
 # /metrics, and the Prometheus scrape configuration (promtool).
-TESTS += tests/integration/test_dashboard.sh
-EXTRA_DIST += tests/integration/test_dashboard.sh tests/integration/dashboard_check.py tests/lib/shoald.sh
+TESTS += tests/integration/test_grafana.sh
+EXTRA_DIST += tests/integration/test_grafana.sh tests/integration/grafana_check.py tests/lib/shoald.sh
 # A real Prometheus scrapes a real shoald through the scrape configuration's
 # TLS job, and every query of the dashboard runs on what it scraped.
 TESTS += tests/integration/test_prometheus.sh
@@ -158,7 +217,7 @@ tests_unit_test_xen_cpu_CPPFLAGS = $(UNIT_CPPFLAGS) $(XEN_CFLAGS)
 tests_unit_test_xen_cpu_LDADD = $(XEN_CPU_LIBS) $(CMOCKA_LIBS)
 noinst_PROGRAMS += tests/xen/xen-cpu-check tests/xen/evtchn-rtt
 tests_xen_xen_cpu_check_SOURCES = tests/xen/xen-cpu-check.c
-tests_xen_xen_cpu_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(XEN_CFLAGS)
+tests_xen_xen_cpu_check_CPPFLAGS = $(AM_CPPFLAGS) $(XEN_CFLAGS)
 tests_xen_xen_cpu_check_LDADD = $(XEN_CPU_LIBS)
 # Static: it also runs inside a busybox Linux guest.
 tests_xen_evtchn_rtt_SOURCES = tests/xen/evtchn-rtt.c

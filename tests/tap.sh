@@ -23,5 +23,5 @@ tap_require_kvm() {
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-VMM=$top_builddir/daemon/vmm/shoal-vmm
+VMM=$top_builddir/vmm/shoal-vmm
 GUESTS=$top_builddir/unikernel-rt/examples

@@ -1,6 +1,6 @@
 /*
  * The built-in KVM backend: one shoal-vmm tender per guest (see
- * daemon/vmm/vmm_proto.h for the protocol).
+ * common/vmm_proto.h for the protocol).
  *
  * Deploy speed comes from a pool of warm tenders whose VM and vCPU exist
  * already; a start takes one and sends it the image, and the pool is
@@ -38,7 +38,7 @@
 #include "daemon/backend/kvm_cpu.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/vmm/vmm_proto.h"
+#include "common/vmm_proto.h"
 #include "shoal/abi.h"
 
 #define BOOT_TIMEOUT_S 10.0
@@ -203,7 +203,7 @@ static void shell_report_end(struct shell *sh, int status, const char *reason)
 		g->be = NULL;
 		if (was_booting) {
 			sh->be->boot_failures++;
-			sh->be->host.start_failed(g, status == VMM_EXIT_IMAGE ? 422 : 500, reason);
+			sh->be->host.start_failed(g, status == GUEST_EXIT_IMAGE ? 422 : 500, reason);
 		} else {
 			sh->be->host.exited(g, status, reason);
 		}
@@ -215,7 +215,7 @@ static void describe_wait(int ws, char *buf, size_t len)
 {
 	if (WIFEXITED(ws))
 		snprintf(buf, len, "the tender exited with status %d (%s)", WEXITSTATUS(ws),
-		         vmm_exit_status_str(WEXITSTATUS(ws)));
+		         guest_exit_str(WEXITSTATUS(ws)));
 	else if (WIFSIGNALED(ws))
 		snprintf(buf, len, "the tender was killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
 	else
@@ -379,7 +379,7 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 			kill(sh->pid, SIGKILL);
 			sh->state = sh->g ? SH_BOOTING : SH_SPAWNING;
 			sh->be->spawning += sh->state == SH_SPAWNING;
-			shell_report_end(sh, VMM_EXIT_SETUP, "cannot make the tender's re-attach socket or exit record");
+			shell_report_end(sh, GUEST_EXIT_SETUP, "cannot make the tender's re-attach socket or exit record");
 			return;
 		}
 		if (sh->g) {
@@ -427,7 +427,7 @@ static void on_boot_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	log_warnx("kvm: tender %d did not start its guest within %.0f s: killing it", sh->pid, BOOT_TIMEOUT_S);
 	if (sh->pid > 0)
 		kill(sh->pid, SIGKILL);
-	shell_report_end(sh, VMM_EXIT_INTERNAL, "the tender did not start the guest in time");
+	shell_report_end(sh, GUEST_EXIT_INTERNAL, "the tender did not start the guest in time");
 }
 
 /* A shell holding nothing yet. */
@@ -617,7 +617,7 @@ fail:
 	if (fds[0] >= 0)
 		close(fds[0]);
 	kill(sh->pid, SIGKILL);
-	shell_report_end(sh, VMM_EXIT_SETUP, why); /* state BOOTING: a failed start */
+	shell_report_end(sh, GUEST_EXIT_SETUP, why); /* state BOOTING: a failed start */
 }
 
 static int kvm_start(struct backend *b, struct guest *g, const struct be_start *req, char *err, size_t errlen)

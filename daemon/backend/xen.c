@@ -54,7 +54,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/spec.h"
-#include "daemon/vmm/vmm_proto.h"
+#include "common/guest_exit.h"
 #include "shoal/abi.h"
 
 #define CONSOLE_TIMEOUT_S 10.0
@@ -706,7 +706,7 @@ static void on_console_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	if (d->state != XD_CONSOLE)
 		return;
 	d->start_failed = 1;
-	d->end_status = VMM_EXIT_SETUP;
+	d->end_status = GUEST_EXIT_SETUP;
 	snprintf(
 	    d->end_reason, sizeof(d->end_reason),
 	    "xenconsoled offered no console for domain %u within %.0f s (is xenconsoled running?)",

@@ -1,13 +1,13 @@
 /*
  * The Xen backend's pure pieces: command-line escaping, the checks on
  * what a guest writes into xenstore, and the mapping of a domain's end
- * onto vmm_proto.h's exit statuses (see xen_parse.h).
+ * onto the guest exit statuses (common/guest_exit.h) (see xen_parse.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon/backend/xen_parse.h"
-#include "daemon/vmm/vmm_proto.h"
+#include "common/guest_exit.h"
 
 int xen_cmdline_build(char *out, size_t outlen, unsigned nargs, char *const *args, char *why,
                       size_t whylen)
@@ -177,7 +177,7 @@ int xen_exit_map(enum xen_end end, const char *code, size_t code_len, const char
 	int have_code = 0;
 
 	if (code) {
-		if (parse_dec(code, code_len, VMM_EXIT_GUEST_MAX, &c, "its exit-code", bad,
+		if (parse_dec(code, code_len, GUEST_EXIT_GUEST_MAX, &c, "its exit-code", bad,
 		              sizeof(bad)) == 0)
 			have_code = 1;
 	}
@@ -191,7 +191,7 @@ int xen_exit_map(enum xen_end end, const char *code, size_t code_len, const char
 
 			snprintf(text, textlen, "the guest %s: %s", fault ? "faulted" : "aborted",
 			         line);
-			return fault ? VMM_EXIT_FAULT : VMM_EXIT_ABORT;
+			return fault ? GUEST_EXIT_FAULT : GUEST_EXIT_ABORT;
 		}
 		if (have_code) {
 			snprintf(text, textlen, "the guest exited with status %llu",
@@ -207,7 +207,7 @@ int xen_exit_map(enum xen_end end, const char *code, size_t code_len, const char
 			return 0;
 		}
 		snprintf(text, textlen, "the domain crashed without an exit record");
-		return VMM_EXIT_FAULT;
+		return GUEST_EXIT_FAULT;
 	}
 	snprintf(text, textlen, "the domain %s", end_str(end));
 	return -1;

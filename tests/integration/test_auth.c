@@ -174,7 +174,7 @@ static int run_shoald(const char *opts, int check, const char *run_dir, char *ou
 	snprintf(outfile, sizeof(outfile), "%s/case.out", dir);
 	snprintf(cmd, sizeof(cmd),
 	         "exec '%s/daemon/shoald' --config=/dev/null --state-dir=%s/state --run-dir=%s "
-	         "--vmm=%s/daemon/vmm/shoal-vmm "
+	         "--vmm=%s/vmm/shoal-vmm "
 	         "--pool-size=0 %s %s >'%s' 2>&1 </dev/null",
 	         builddir, run_dir, run_dir, builddir, check ? "-n" : "",
 	         strcmp(opts, "-") ? opts : "", outfile);
@@ -415,7 +415,7 @@ static int ctl(const char *token_file, int ca, const char *args, char *out, size
 		snprintf(cafile, sizeof(cafile), "--cacert=%s/ca.pem", dir);
 	snprintf(outfile, sizeof(outfile), "%s/ctl.out", dir);
 	snprintf(cmd, sizeof(cmd),
-	         "'%s/api/shoalctl' --url https://127.0.0.1:%d %s%s %s %s >'%s' 2>&1 </dev/null",
+	         "'%s/shoalctl/shoalctl' --url https://127.0.0.1:%d %s%s %s %s >'%s' 2>&1 </dev/null",
 	         builddir, port, token_file ? "--token-file=" : "", token_file ? token_file : "",
 	         cafile, args, outfile);
 	st = sh("%s", cmd);
@@ -578,7 +578,7 @@ static int start(void)
 		snprintf(opts[5], sizeof(opts[5]), "--pool-size=1");
 		for (i = 0; i < 6; i++)
 			extra[i] = opts[i];
-		snprintf(uidir, sizeof(uidir), "--ui-dir=%s/api/ui", srcdir);
+		snprintf(uidir, sizeof(uidir), "--ui-dir=%s/api/dashboard", srcdir);
 		extra[6] = uidir;
 		extra[7] = NULL;
 		if (shoald_start(&sd, extra) == 0)
@@ -734,7 +734,7 @@ int main(void)
 		            "shoalctl --token-file readable by anyone: exit 2, nothing sent"))
 			tap_diag("exit %d: %s", r, out);
 		snprintf(args, sizeof(args),
-		         "'%s/api/shoalctl' --url http://127.0.0.1:%d host >/dev/null 2>&1",
+		         "'%s/shoalctl/shoalctl' --url http://127.0.0.1:%d host >/dev/null 2>&1",
 		         builddir, port);
 		tap_ok(sh("%s", args) == 2,
 		       "shoalctl --url http://...: exit 2 (shoald serves TCP only with TLS)");

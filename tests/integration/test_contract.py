@@ -432,7 +432,7 @@ class Shoald:
         # The tender is copied so that this test's tenders (which outlive
         # shoald, in sessions of their own) are known by their executable.
         self.vmm = os.path.join(self.tmp, "shoal-vmm")
-        shutil.copy(os.path.join(BUILD, "daemon/vmm/shoal-vmm"), self.vmm)
+        shutil.copy(os.path.join(BUILD, "vmm/shoal-vmm"), self.vmm)
         self.proc = None
 
     def start(self):
@@ -440,7 +440,7 @@ class Shoald:
             self.proc = subprocess.Popen(
                 [os.path.join(BUILD, "daemon/shoald"), "--config=/dev/null", "--state-dir=%s/state" % self.tmp,
                  "--run-dir=%s/run" % self.tmp, "--vmm=" + self.vmm, "--log-level=debug",
-                 "--ui-dir=" + os.path.join(SRC, "api/ui")],
+                 "--ui-dir=" + os.path.join(SRC, "api/dashboard")],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         for _ in range(200):
             if self.proc.poll() is not None:

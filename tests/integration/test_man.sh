@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/tap.sh"
 
 SHOALD=$top_builddir/daemon/shoald
-CTL=$top_builddir/api/shoalctl
+CTL=$top_builddir/shoalctl/shoalctl
 DOC=$top_srcdir/doc
 tmp=$(mktemp -d /tmp/shoal-man-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -110,7 +110,7 @@ PY
 python3 - "$top_srcdir/tests/integration" "$DASH" "$prom_port" >"$tmp/queries.out" 2>&1 <<'PY'
 import json, sys, urllib.parse, urllib.request
 sys.path.insert(0, sys.argv[1])
-import dashboard_check as dc
+import grafana_check as dc
 n, bad = 0, []
 for where, e in dc.expressions(json.load(open(sys.argv[2]))):
     if not where.startswith("panel"):

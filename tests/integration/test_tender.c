@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "bench/benchlib.h"
-#include "daemon/vmm/vmm_proto.h"
+#include "common/vmm_proto.h"
 
 static int n_test;
 static char vmm[512], guests[512];
@@ -382,7 +382,7 @@ int main(void)
 		printf("1..0 # SKIP /dev/kvm is not available (%s)\n", strerror(errno));
 		return 0;
 	}
-	snprintf(vmm, sizeof(vmm), "%s/daemon/vmm/shoal-vmm", b ? b : ".");
+	snprintf(vmm, sizeof(vmm), "%s/vmm/shoal-vmm", b ? b : ".");
 	snprintf(guests, sizeof(guests), "%s/unikernel-rt/examples", b ? b : ".");
 	signal(SIGPIPE, SIG_IGN);
 	cold_probes();

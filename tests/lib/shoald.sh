@@ -4,7 +4,7 @@
 # this test's processes are known by their executable whatever else runs
 # on the machine; shoald_stop_all ends shoald and every tender it started.
 SHOALD=$top_builddir/daemon/shoald
-CTL=$top_builddir/api/shoalctl
+CTL=$top_builddir/shoalctl/shoalctl
 SOCK=$tmp/run/shoald.sock
 shoald_pid=
 

@@ -25,7 +25,7 @@ static int launch(struct shoald_run *s, const char *const *extra)
 
 	snprintf(state, sizeof(state), "--state-dir=%s/state", s->dir);
 	snprintf(run, sizeof(run), "--run-dir=%s/run", s->dir);
-	snprintf(vmm, sizeof(vmm), "--vmm=%s/daemon/vmm/shoal-vmm", s->builddir);
+	snprintf(vmm, sizeof(vmm), "--vmm=%s/vmm/shoal-vmm", s->builddir);
 	snprintf(shoald, sizeof(shoald), "%s/daemon/shoald", s->builddir);
 	argv[n++] = shoald;
 	argv[n++] = "--config=/dev/null";

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the tender's hypercall handlers against a real block of
  * "guest memory": good calls do what they say, every bad address, length
- * or count stops the guest with VMM_EXIT_BADCALL and a reason naming it.
+ * or count stops the guest with GUEST_EXIT_BADCALL and a reason naming it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/vmm/vmm.h"
+#include "vmm/vmm.h"
 
 #define MEM (1u << 20)
 
@@ -86,7 +86,7 @@ static void console_empty_is_fine(void **state)
 static void expect_badcall(struct fixture *f, unsigned nr, uint32_t arg, const char *text)
 {
 	assert_int_equal(call(f, nr, arg), VMM_HC_STOP);
-	assert_int_equal(f->res.status, VMM_EXIT_BADCALL);
+	assert_int_equal(f->res.status, GUEST_EXIT_BADCALL);
 	if (!strstr(f->res.reason, text))
 		fail_msg("reason \"%s\" lacks \"%s\"", f->res.reason, text);
 }
@@ -185,7 +185,7 @@ static void abort_reports_and_sanitises(void **state)
 	put(f, 0x3000, "bad\nthing", 9);
 	put(f, 0x100, &a, sizeof(a));
 	assert_int_equal(call(f, SHOAL_HC_ABORT, 0x100), VMM_HC_STOP);
-	assert_int_equal(f->res.status, VMM_EXIT_ABORT);
+	assert_int_equal(f->res.status, GUEST_EXIT_ABORT);
 	assert_string_equal(f->res.reason, "guest aborted at main.c:17: bad?thing");
 }
 
@@ -205,7 +205,7 @@ static void fault_is_described(void **state)
 
 	put(f, 0x100, &a, sizeof(a));
 	assert_int_equal(call(f, SHOAL_HC_FAULT, 0x100), VMM_HC_STOP);
-	assert_int_equal(f->res.status, VMM_EXIT_FAULT);
+	assert_int_equal(f->res.status, GUEST_EXIT_FAULT);
 	assert_string_equal(f->res.reason,
 	                    "guest fault: page fault (#PF) at rip 0x100123: writing address 0x10 (NULL pointer) (error code 0x2)");
 	a.vector = 99;

@@ -85,7 +85,7 @@ fi
 
 # --- the shoal layer --------------------------------------------------------
 shoald=$build/daemon/shoald
-ctl=$build/api/shoalctl
+ctl=$build/shoalctl/shoalctl
 jsonq=$build/tests/integration/jsonq
 for f in "$shoald" "$ctl" "$jsonq"; do
 	[ -x "$f" ] || die "$f is not built (scripts/build.sh; make -C $build check builds jsonq)"

@@ -1,0 +1,219 @@
+/*
+ * shoalctl's insides, shared by shoalctl/main.c and api/ctl_*.c.  shoalctl
+ * speaks to shoald only through the HTTP API (api/openapi.yaml), on its
+ * unix socket or (--url) over TCP with TLS and a bearer token, so nothing
+ * here includes a daemon header.
+ *
+ * Errors: every function returns 0 or a negative exit code (-CTL_EXIT_*)
+ * after it has printed one line to stderr saying what went wrong; main()
+ * turns that into the process's exit status, which scripts test.
+ */
+#ifndef SHOAL_CTL_H
+#define SHOAL_CTL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+/* Exit codes: stable, documented in `shoalctl --help`. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_REFUSED = 1,     /* shoald refused the request (4xx other than 404) */
+	CTL_EXIT_USAGE = 2,       /* bad command line or input; nothing was sent */
+	CTL_EXIT_UNREACHABLE = 3, /* no daemon at the socket, refused, timed out, lost */
+	CTL_EXIT_NOT_FOUND = 4,   /* 404: no such guest, image or route */
+	CTL_EXIT_FAILED = 5,      /* shoald failed (5xx) */
+};
+
+#define CTL_DEFAULT_SOCKET  "/run/shoal/shoald.sock"
+#define CTL_DEFAULT_TIMEOUT 60.0
+
+struct ctl {
+	const char *socket_path;
+	const char *url;        /* https://HOST:PORT instead of the socket; NULL: the socket */
+	const char *token_file; /* the bearer token for url (the file's first token) */
+	const char *cacert;     /* the CA that signed shoald's certificate; NULL: the system's */
+	char *token;            /* read from token_file before the first request */
+	struct curl_slist *hdrs; /* the request's headers */
+	double timeout_s; /* a whole request; 0: none.  Streams only bound the connect. */
+	int json;         /* --json: the server's JSON, unchanged */
+	CURL *curl;       /* one handle, so that `top` keeps its connection */
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+/* ---- commands and their options (shoalctl.c) ---- */
+
+struct ctl_cmd {
+	const char *name;
+	int (*run)(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+	const char *synopsis; /* after "shoalctl " */
+	const char *summary;  /* one line */
+	const char *options;  /* lines "  -x, --long ARG  what", or "" */
+};
+
+/* Option values of the options every command takes (after the command too). */
+enum {
+	CTL_OPT_JSON = 1000,
+	CTL_OPT_SOCKET,
+	CTL_OPT_TIMEOUT,
+	CTL_OPT_URL,
+	CTL_OPT_TOKEN_FILE,
+	CTL_OPT_CACERT,
+	CTL_OPT_HELP = 'h',
+	CTL_OPT_FIRST_LOCAL = 1100, /* commands number their own long-only options from here */
+};
+
+/* clang-format off */
+#define CTL_GLOBAL_LONGOPTS \
+	{ "json", no_argument, NULL, CTL_OPT_JSON }, \
+	{ "socket", required_argument, NULL, CTL_OPT_SOCKET }, \
+	{ "timeout", required_argument, NULL, CTL_OPT_TIMEOUT }, \
+	{ "url", required_argument, NULL, CTL_OPT_URL }, \
+	{ "token-file", required_argument, NULL, CTL_OPT_TOKEN_FILE }, \
+	{ "cacert", required_argument, NULL, CTL_OPT_CACERT }, \
+	{ "help", no_argument, NULL, CTL_OPT_HELP }
+/* clang-format on */
+
+/*
+ * For a command's getopt_long loop: handles a global option, --help
+ * (returns 1: the command's help is printed, exit 0), and the '?'/':'
+ * of an unknown option or a missing argument (a usage error naming it).
+ * 0 when ch was a global option, negative on error.
+ */
+int ctl_opt_common(struct ctl *c, const struct ctl_cmd *cmd, int ch, char **argv);
+/* The option loop of a command that has only the common options. */
+int ctl_opts_only(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+/* Positional arguments: exactly `want` of them, named `what` in the error. */
+int ctl_want_args(const struct ctl_cmd *cmd, int argc, char **argv, int want, const char *what);
+/* A guest name from the command line, checked as the API's path pattern is. */
+int ctl_check_name(const struct ctl_cmd *cmd, const char *name);
+/* Exactly one positional argument, a guest name (argv[optind]). */
+int ctl_want_name(const struct ctl_cmd *cmd, int argc, char **argv);
+/* Print "shoalctl: <cmd>: <message>" and return -CTL_EXIT_USAGE. */
+int ctl_usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Bad input (a file, not the command line): "shoalctl: <cmd>: <message>", -CTL_EXIT_USAGE. */
+int ctl_input_error(const struct ctl_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Print "shoalctl: <message>" and return -code. */
+int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Number options: whole numbers, or seconds with a fraction; 0 or a usage error. */
+int ctl_parse_uint(const struct ctl_cmd *cmd, const char *opt, const char *s,
+                   unsigned long long max, unsigned long long *out);
+/* A size: a number in `unit` bytes, or with a suffix K, M, G (KiB...); a whole number of units. */
+int ctl_parse_size(const struct ctl_cmd *cmd, const char *opt, const char *s,
+                   unsigned long long unit, unsigned long long max, unsigned long long *out);
+int ctl_parse_seconds(const struct ctl_cmd *cmd, const char *opt, const char *s, double *out);
+/* A CPU list for --cpus, "0,2-3", appended to the array cpus as numbers; "" is none. */
+int ctl_parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus);
+
+/*
+ * Most commands are one request: the common options only, a guest NAME
+ * when name_arg (it goes into the path between path and suffix), the
+ * answer printed unchanged with --json, else by show (0 or an exit code).
+ */
+struct ctl_simple {
+	const char *method;
+	const char *path;
+	int name_arg;
+	const char *suffix;
+	int (*show)(const json_t *answer, const char *name);
+};
+int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
+               const struct ctl_simple *req);
+
+/* The commands (ctl_guest.c, ctl_deploy.c, ctl_host.c, ctl_latency.c). */
+int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_ls(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_show(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_rm(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_console(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_host(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_upload(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+/* ctl_place.c: placement, pin and unpin. */
+int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+/* ctl_ui.c: a loopback TCP port forwarded to shoald's socket, for the web dashboard. */
+int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+
+/* ---- HTTP on the unix socket or TCP with TLS (ctl_http.c) ---- */
+
+struct ctl_answer {
+	long status;
+	char *body; /* NUL-terminated */
+	size_t len;
+	json_t *json; /* the body parsed, when it is JSON */
+};
+
+/* What a stream delivers, chunk by chunk, as it arrives. */
+typedef void (*ctl_stream_fn)(void *ctx, const char *data, size_t len);
+
+/*
+ * One request: method, path with its query, a JSON body or NULL.  0 on a
+ * 2xx answer (in *a; free it with ctl_answer_free); otherwise the error
+ * (the server's, or why the daemon could not be reached) is printed and
+ * the negative exit code returned, *a freed.
+ */
+int ctl_http(struct ctl *c, const char *method, const char *path, const char *json_body,
+             struct ctl_answer *a);
+/* POST the file at `file` as the body of path, streamed from disk. */
+int ctl_http_upload(struct ctl *c, const char *path, const char *file, struct ctl_answer *a);
+/*
+ * GET a stream: fn gets the body as it comes until the server ends it
+ * (0) or Ctrl-C (0 too: that is how a follow is meant to end).
+ */
+int ctl_http_stream(struct ctl *c, const char *path, ctl_stream_fn fn, void *ctx);
+void ctl_answer_free(struct ctl_answer *a);
+/* What shoalctl talks to, for messages: the socket's path or the URL. */
+const char *ctl_target(const struct ctl *c);
+/* Free what the requests kept (the token, headers). */
+void ctl_http_done(struct ctl *c);
+/* Set by SIGINT while ctl_catch_interrupt() is in force. */
+extern volatile int ctl_interrupted;
+void ctl_catch_interrupt(void);
+
+/* Print the answer's body as it came (--json): unchanged, newline-terminated. */
+void ctl_print_raw(const struct ctl_answer *a);
+
+/* ---- output for people (ctl_fmt.c) ---- */
+
+/* Human sizes and durations into buf (which is returned): "64 MiB", "12.3 s", "3 h 2 m". */
+char *ctl_fmt_bytes(double bytes, char *buf, size_t len);
+char *ctl_fmt_mib(double mib, char *buf, size_t len);
+char *ctl_fmt_duration(double s, char *buf, size_t len);
+char *ctl_fmt_us(double us, char *buf, size_t len);              /* "24.3 us", "1.20 ms" */
+char *ctl_fmt_time_ns(long long wall_ns, char *buf, size_t len); /* "2026-12-01 21:50:31" (UTC) */
+
+/* JSON getters that tolerate absent fields: NULL, or the fallback. */
+const char *ctl_jstr(const json_t *o, const char *key);
+long long ctl_jint(const json_t *o, const char *key, long long dflt);
+/* A number (integer or real); returns 0 and *out, or -1 when absent/null/not a number. */
+int ctl_jnum(const json_t *o, const char *key, double *out);
+/* A latency figure (microseconds) from a window object, "-" when absent. */
+char *ctl_fmt_lat(const json_t *window, const char *key, char *buf, size_t len);
+
+/*
+ * A table for people: columns aligned, two spaces apart, numbers to the
+ * right.  Cells are copied.  Printing frees nothing; ctl_table_free does.
+ */
+struct ctl_table;
+struct ctl_table *ctl_table_new(const char *const *heads, const char *right_aligned);
+void ctl_table_row(struct ctl_table *t, ...); /* as many const char * as heads */
+void ctl_table_print(const struct ctl_table *t, FILE *f);
+void ctl_table_free(struct ctl_table *t);
+
+/* "key:       value", the keys of a block aligned. */
+void ctl_kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A guest in one line: "web <verb> (state running, instance 3, pid 1234, deploy 2, image
+ * 35bb6db34383)". */
+void ctl_print_guest_line(const char *verb, const json_t *g);
+
+#endif

@@ -1,0 +1,27 @@
+# shoalctl/: the command-line client of shoald's API (libcurl + jansson),
+# a program of its own beside the server: it shares no C with shoald, only
+# the contract (api/openapi.yaml).  Its tests are in tests/ (test_shoalctl).
+
+bin_PROGRAMS += shoalctl/shoalctl
+shoalctl_shoalctl_SOURCES = \
+	shoalctl/ctl.h \
+	shoalctl/main.c \
+	shoalctl/opts.c \
+	shoalctl/http.c \
+	shoalctl/fmt.c \
+	shoalctl/deploy.c \
+	shoalctl/guest.c \
+	shoalctl/host.c \
+	shoalctl/latency.c \
+	shoalctl/place.c \
+	shoalctl/dashboard_proxy.c
+shoalctl_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+shoalctl_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm
+
+# shoalctl(1), in scdoc, made with the configured paths (DOC_SUBST, doc/local.mk).
+nodist_man_MANS += shoalctl/shoalctl.1
+EXTRA_DIST += shoalctl/shoalctl.1.scd
+CLEANFILES += shoalctl/shoalctl.1
+BUILT_SOURCES += shoalctl/shoalctl.1
+shoalctl/shoalctl.1: $(srcdir)/shoalctl/shoalctl.1.scd Makefile
+	$(AM_V_GEN)$(MKDIR_P) shoalctl && $(DOC_SUBST) $(srcdir)/shoalctl/shoalctl.1.scd | $(SCDOC) > $@.tmp && mv $@.tmp $@

@@ -1,0 +1,167 @@
+/*
+ * What shoalctl says when the command line or a file it was given is
+ * wrong, and the checks of values it can make itself (numbers, sizes,
+ * CPU lists, guest names) before anything is sent.  Kept apart from
+ * main() so that the unit tests can feed them their corpus.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shoalctl/ctl.h"
+
+int ctl_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("shoalctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -code;
+}
+
+int ctl_usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shoalctl: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see shoalctl %s%s--help)\n", cmd ? cmd->name : "", cmd ? " " : "");
+	return -CTL_EXIT_USAGE;
+}
+
+int ctl_input_error(const struct ctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shoalctl: %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -CTL_EXIT_USAGE;
+}
+
+int ctl_parse_uint(const struct ctl_cmd *cmd, const char *opt, const char *s,
+                   unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || *out > max)
+		return ctl_usage_error(cmd, "%s must be a whole number from 0 to %llu, not \"%s\"",
+		                       opt, max, s);
+	return 0;
+}
+
+int ctl_parse_seconds(const struct ctl_cmd *cmd, const char *opt, const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(*out) || *out < 0 || *out > 86400 * 365)
+		return ctl_usage_error(
+		    cmd, "%s must be a number of seconds (like 1 or 0.5), not \"%s\"", opt, s);
+	return 0;
+}
+
+int ctl_parse_size(const struct ctl_cmd *cmd, const char *opt, const char *s,
+                   unsigned long long unit, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long x, scale = unit;
+	char *end;
+
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k':
+	case 'K':
+		scale = 1ull << 10;
+		break;
+	case 'm':
+	case 'M':
+		scale = 1ull << 20;
+		break;
+	case 'g':
+	case 'G':
+		scale = 1ull << 30;
+		break;
+	default:
+		break;
+	}
+	if (*end && strchr("kKmMgG", *end)) {
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (s[0] < '0' || s[0] > '9' || *end || errno || x > (ULLONG_MAX >> 31) ||
+	    x * scale % unit || x * scale / unit > max)
+		return ctl_usage_error(cmd, "%s must be a whole number up to %llu%s, not \"%s\"",
+		                       opt, max,
+		                       unit == 1 ? " (bytes; K, M and G are understood)"
+		                                 : " (MiB; M and G are understood)",
+		                       s);
+	*out = x * scale / unit;
+	return 0;
+}
+
+int ctl_check_name(const struct ctl_cmd *cmd, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	/* The API's pattern for a name in a path: ^[a-z0-9][a-z0-9-]{0,62}$ */
+	for (i = 0; i < n && n <= 63; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] == '-' && i > 0)))
+			break;
+	if (n == 0 || n > 63 || i < n)
+		return ctl_usage_error(
+		    cmd,
+		    "\"%s\" is not a guest name (1 to 63 characters of a-z, 0-9 and '-', "
+		    "not starting with '-')",
+		    name);
+	return 0;
+}
+
+int ctl_parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus)
+{
+	const char *p = s;
+
+	while (*p) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = hi = strtoul(p, &end, 10);
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			hi = strtoul(p, &end, 10);
+		}
+		if (lo > hi || hi > 65535)
+			goto bad;
+		for (; lo <= hi; lo++)
+			json_array_append_new(cpus, json_integer((json_int_t)lo));
+		p = end;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	return 0;
+bad:
+	return ctl_usage_error(cmd, "--cpus takes CPU numbers and ranges like 0,2-3, not \"%s\"",
+	                       s);
+}

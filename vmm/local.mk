@@ -1,0 +1,27 @@
+# vmm/: shoal-vmm, the KVM tender, a program of its own (one process per
+# guest).  It depends on the guest ABI and common/ only.
+
+# The tender's syscall filter is compiled at build time (see seccomp_gen.c).
+noinst_PROGRAMS += vmm/seccomp_gen
+vmm_seccomp_gen_SOURCES = vmm/seccomp_gen.c
+vmm_seccomp_gen_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+vmm_seccomp_gen_LDADD = $(SECCOMP_LIBS)
+
+vmm/vmm_seccomp_bpf.h: vmm/seccomp_gen$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && ./vmm/seccomp_gen$(EXEEXT) > $@.tmp && mv $@.tmp $@
+BUILT_SOURCES += vmm/vmm_seccomp_bpf.h
+CLEANFILES += vmm/vmm_seccomp_bpf.h
+
+# The VM and the hypercalls: a library, so that the unit tests and the
+# probe-floor benchmark drive them directly.
+noinst_LIBRARIES += vmm/libvmm.a
+vmm_libvmm_a_SOURCES = \
+	vmm/vmm.h \
+	vmm/hypercall.c \
+	vmm/kvm.c
+
+pkglibexec_PROGRAMS += vmm/shoal-vmm
+vmm_shoal_vmm_SOURCES = vmm/main.c vmm/control.c vmm/seccomp.c
+nodist_vmm_shoal_vmm_SOURCES = vmm/vmm_seccomp_bpf.h
+vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
+vmm_shoal_vmm_LDADD = vmm/libvmm.a common/libcommon.a -lpthread

@@ -1,0 +1,513 @@
+/*
+ * shoal-vmm: runs one guest on /dev/kvm.  Two ways to start:
+ *
+ *   shoal-vmm [options] IMAGE [ARG...]    cold: make the VM, load, run
+ *   shoal-vmm [options] --control-fd FD   warm: make the VM now, then wait
+ *                                         for an image (vmm_proto.h)
+ *
+ * The guest's console is this process's stdout; a guest that ends badly
+ * is reported on stderr in one line, and the exit status says how it
+ * ended (vmm_proto.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/vmm.h"
+
+struct opts {
+	uint64_t mem_bytes;
+	const char *name;
+	int control_fd;
+	int seccomp;
+	int verbose;
+	unsigned nports;
+	struct vmm_port ports[VMM_PORTS_MAX];
+};
+
+static const char *prog_name = "shoal-vmm";
+static char guest_name[SHOAL_NAME_MAX] = "?";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: %s [options] IMAGE [ARG...]\n"
+	        "       %s [options] --control-fd FD\n"
+	        "  -m, --mem MIB            guest memory (default 32; warm: the most a guest may get)\n"
+	        "  -n, --name NAME          guest name (default: the image's file name)\n"
+	        "  -e, --evtchn P:KICK:NOTE wire event port P to eventfds KICK (host->guest)\n"
+	        "                           and NOTE (guest->host); -1 for none (repeatable)\n"
+	        "  -p, --ports P[,P...]     warm: ports to wire with eventfds of our own (default 1)\n"
+	        "  -c, --control-fd FD      warm start over this SOCK_SEQPACKET socket\n"
+	        "      --no-seccomp         do not confine the tender (debugging)\n"
+	        "  -v, --verbose            report set-up timings on stderr\n",
+	        prog_name, prog_name);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%s: %s: ", prog_name, guest_name);
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(buf);
+	if (n < (int)sizeof(buf) - 1)
+		buf[n++] = '\n';
+	(void)!write(2, buf, (size_t)n);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_evtchn(const char *s, struct vmm_port *p)
+{
+	long port, kick, note;
+	char buf[64], *a, *b;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	a = strchr(buf, ':');
+	if (!a)
+		return -1;
+	*a++ = '\0';
+	b = strchr(a, ':');
+	if (!b)
+		return -1;
+	*b++ = '\0';
+	if (parse_int(buf, 1, SHOAL_EVTCHN_NPORTS - 1, &port) < 0 || parse_int(a, -1, 1 << 20, &kick) < 0 ||
+	    parse_int(b, -1, 1 << 20, &note) < 0)
+		return -1;
+	p->port = (unsigned)port;
+	p->kick_fd = (int)kick;
+	p->notify_fd = (int)note;
+	return 0;
+}
+
+static void set_name(const char *name)
+{
+	size_t i;
+
+	snprintf(guest_name, sizeof(guest_name), "%s", name);
+	for (i = 0; guest_name[i]; i++)
+		if ((unsigned char)guest_name[i] < 0x21 || (unsigned char)guest_name[i] > 0x7e)
+			guest_name[i] = '_';
+}
+
+/* Guest name from an image path: its file name without a .kvm or .elf suffix. */
+static void name_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	set_name(base);
+	n = strlen(guest_name);
+	if (n > 4 && (!strcmp(guest_name + n - 4, ".elf") || !strcmp(guest_name + n - 4, ".kvm")))
+		guest_name[n - 4] = '\0';
+}
+
+/* Map an image descriptor read-only.  Returns NULL with err set. */
+static const uint8_t *map_image(int fd, uint64_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot stat the image: %s", strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the image is not a regular file");
+		return NULL;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "the image is empty");
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > IMAGE_MAX_BYTES) {
+		snprintf(err, errlen, "the image is %llu MiB, larger than %llu MiB",
+		         (unsigned long long)st.st_size >> 20, IMAGE_MAX_BYTES >> 20);
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the image: %s", strerror(errno));
+		return NULL;
+	}
+	*len = (uint64_t)st.st_size;
+	return p;
+}
+
+static int run_cold(struct vmm_vm *vm)
+{
+	struct vmm_console_sink out = { vmm_console_to_fd, (void *)(intptr_t)1 };
+	struct vmm_hc_result res;
+	int status;
+
+	memset(&res, 0, sizeof(res));
+	status = vmm_vm_run(vm, &out, &res);
+	if (status > GUEST_EXIT_GUEST_MAX)
+		say("%s", res.reason);
+	return status;
+}
+
+static int cold_start(struct opts *o, const char *path, int argc, char **argv)
+{
+	struct vmm_vm vm;
+	const uint8_t *img;
+	uint64_t len, t0 = now_us(), t1, t2;
+	char err[512];
+	int fd, status;
+	unsigned i;
+
+	if (!o->name)
+		name_from_path(path);
+	argv[0] = guest_name;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		say("cannot open image %s: %s", path, strerror(errno));
+		return GUEST_EXIT_IMAGE;
+	}
+	img = map_image(fd, &len, err, sizeof(err));
+	close(fd);
+	if (!img) {
+		say("image %s: %s", path, err);
+		return GUEST_EXIT_IMAGE;
+	}
+	if (vmm_vm_create(&vm, o->mem_bytes, err, sizeof(err)) < 0) {
+		say("%s", err);
+		return GUEST_EXIT_SETUP;
+	}
+	for (i = 0; i < o->nports; i++)
+		if (vmm_vm_wire_port(&vm, o->ports[i].port, o->ports[i].kick_fd, o->ports[i].notify_fd, err,
+		                     sizeof(err)) < 0) {
+			say("%s", err);
+			return GUEST_EXIT_SETUP;
+		}
+	t1 = now_us();
+	if (vmm_vm_load(&vm, img, len, o->mem_bytes, argc, argv, &status, err, sizeof(err)) < 0) {
+		say("%s%s", status == GUEST_EXIT_IMAGE ? "image refused: " : "", err);
+		return status;
+	}
+	munmap((void *)img, (size_t)len);
+	if (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0) {
+		say("%s", err);
+		return GUEST_EXIT_SETUP;
+	}
+	t2 = now_us();
+	if (o->verbose)
+		say("VM created in %llu us, image loaded in %llu us",
+		    (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1));
+	return run_cold(&vm);
+}
+
+static void send_error(int control_fd, int status, const char *reason)
+{
+	struct vmm_msg_error m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = VMM_MSG_ERROR;
+	m.hdr.version = VMM_PROTO_VERSION;
+	m.status = status;
+	snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	vmm_msg_send(control_fd, &m, sizeof(m), NULL, 0);
+	say("%s", reason);
+}
+
+/*
+ * Split a BOOT message's arguments into argv[1..]: exactly argc - 1
+ * NUL-terminated strings filling args_bytes.  Returns argc or -1.
+ */
+static int split_args(struct vmm_msg_boot *b, size_t msg_len, char **argv, int max)
+{
+	size_t have = msg_len - sizeof(*b), pos = 0;
+	int n = 1;
+
+	if (b->args_bytes != have || b->argc < 1 || b->argc > (uint32_t)max)
+		return -1;
+	while (pos < have) {
+		char *s = b->args + pos;
+		char *nul = memchr(s, '\0', have - pos);
+
+		if (!nul || n >= (int)b->argc)
+			return -1;
+		argv[n++] = s;
+		pos += (size_t)(nul - s) + 1;
+	}
+	return n == (int)b->argc ? n : -1;
+}
+
+/* How many descriptors a BOOT message with these flags carries. */
+static unsigned boot_fds(uint32_t flags)
+{
+	return 1u + !!(flags & VMM_BOOT_LISTEN) + !!(flags & VMM_BOOT_EXITREC);
+}
+
+static void close_fds(int *fds, unsigned n)
+{
+	while (n)
+		close(fds[--n]);
+}
+
+static int warm_start(struct opts *o)
+{
+	static union {
+		struct vmm_msg_boot boot;
+		char raw[VMM_MSG_MAX];
+	} msg;
+	struct vmm_msg_ready ready;
+	struct vmm_msg_started started;
+	struct vmm_console_sink console;
+	struct vmm_hc_result res;
+	struct vmm_vm vm;
+	struct vmm_ctl *ctl;
+	char err[512];
+	char *argv[4097];
+	int fds[2 * VMM_PORTS_MAX], bfds[3], argc, status;
+	int listen_fd = -1, exit_fd = -1;
+	unsigned i, nfds = 3;
+	const uint8_t *img;
+	uint64_t len;
+	long r;
+
+	set_name("(warm)");
+	if (vmm_vm_create(&vm, o->mem_bytes, err, sizeof(err)) < 0) {
+		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
+		return GUEST_EXIT_SETUP;
+	}
+	memset(&ready, 0, sizeof(ready));
+	for (i = 0; i < o->nports; i++) {
+		int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		int note = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (kick < 0 || note < 0 ||
+		    vmm_vm_wire_port(&vm, o->ports[i].port, kick, note, err, sizeof(err)) < 0) {
+			if (kick < 0 || note < 0)
+				snprintf(err, sizeof(err), "eventfd: %s", strerror(errno));
+			send_error(o->control_fd, GUEST_EXIT_SETUP, err);
+			return GUEST_EXIT_SETUP;
+		}
+		ready.ports[i] = o->ports[i].port;
+		fds[2 * i] = kick;
+		fds[2 * i + 1] = note;
+	}
+	/* Threads are made before the filter, which then covers them all. */
+	ctl = vmm_ctl_create(&vm, err, sizeof(err));
+	if (!ctl || (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0)) {
+		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
+		return GUEST_EXIT_SETUP;
+	}
+	ready.hdr.type = VMM_MSG_READY;
+	ready.hdr.version = VMM_PROTO_VERSION;
+	ready.pid = (uint32_t)getpid();
+	ready.vcpu_tid = (uint32_t)vm.vcpu_tid;
+	ready.mem_max_bytes = vm.mem_max;
+	ready.nports = o->nports;
+	/* The eventfds stay open here too: a daemon that re-attaches gets them again. */
+	if (vmm_msg_send(o->control_fd, &ready, sizeof(ready), fds, 2 * o->nports) < 0)
+		return GUEST_EXIT_USAGE; /* nobody is listening */
+
+	r = vmm_msg_recv(o->control_fd, &msg, sizeof(msg), bfds, &nfds);
+	if (r <= 0)
+		return GUEST_EXIT_USAGE; /* the daemon went away: nothing to run */
+	if ((size_t)r < sizeof(msg.boot) || msg.boot.hdr.type != VMM_MSG_BOOT ||
+	    msg.boot.hdr.version != VMM_PROTO_VERSION ||
+	    (msg.boot.flags & ~(VMM_BOOT_LISTEN | VMM_BOOT_EXITREC)) ||
+	    nfds != boot_fds(msg.boot.flags)) {
+		close_fds(bfds, nfds);
+		send_error(o->control_fd, GUEST_EXIT_USAGE, "malformed BOOT message");
+		return GUEST_EXIT_USAGE;
+	}
+	if (msg.boot.flags & VMM_BOOT_LISTEN)
+		listen_fd = bfds[1];
+	if (msg.boot.flags & VMM_BOOT_EXITREC)
+		exit_fd = bfds[nfds - 1];
+	if (!memchr(msg.boot.name, '\0', sizeof(msg.boot.name)) || !msg.boot.name[0]) {
+		send_error(o->control_fd, GUEST_EXIT_USAGE, "BOOT message: bad guest name");
+		return GUEST_EXIT_USAGE;
+	}
+	set_name(msg.boot.name);
+	argv[0] = guest_name;
+	argc = split_args(&msg.boot, (size_t)r, argv, 4096);
+	if (argc < 0) {
+		send_error(o->control_fd, GUEST_EXIT_USAGE,
+		           "BOOT message: argc does not match the argument strings");
+		return GUEST_EXIT_USAGE;
+	}
+	argv[argc] = NULL;
+	img = map_image(bfds[0], &len, err, sizeof(err));
+	close(bfds[0]);
+	if (!img) {
+		send_error(o->control_fd, GUEST_EXIT_IMAGE, err);
+		return GUEST_EXIT_IMAGE;
+	}
+	if (vmm_vm_load(&vm, img, len, msg.boot.mem_bytes, argc, argv, &status, err, sizeof(err)) < 0) {
+		char reason[600];
+
+		snprintf(reason, sizeof(reason), "%s%s", status == GUEST_EXIT_IMAGE ? "image refused: " : "",
+		         err);
+		send_error(o->control_fd, status, reason);
+		return status;
+	}
+	munmap((void *)img, (size_t)len);
+	memset(&started, 0, sizeof(started));
+	started.hdr.type = VMM_MSG_STARTED;
+	started.hdr.version = VMM_PROTO_VERSION;
+	started.boot_wall_ns = vm.boot_wall_ns;
+	started.entry = vm.entry;
+	started.image_bytes = vm.image_bytes;
+	vmm_msg_send(o->control_fd, &started, sizeof(started), NULL, 0);
+
+	vmm_ctl_start(ctl, o->control_fd, 1, listen_fd, exit_fd, guest_name, msg.boot.instance);
+	console = (struct vmm_console_sink){ vmm_ctl_console, ctl };
+	memset(&res, 0, sizeof(res));
+	status = vmm_vm_run(&vm, &console, &res);
+	vmm_ctl_exited(ctl, status, res.reason);
+	if (status > GUEST_EXIT_GUEST_MAX)
+		say("%s", res.reason);
+	return status;
+}
+
+static int parse_ports(const char *s, struct opts *o)
+{
+	char buf[128], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	o->nports = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long p;
+
+		if (o->nports == VMM_PORTS_MAX || parse_int(tok, 1, SHOAL_EVTCHN_NPORTS - 1, &p) < 0)
+			return -1;
+		o->ports[o->nports].port = (unsigned)p;
+		o->ports[o->nports].kick_fd = o->ports[o->nports].notify_fd = -1;
+		o->nports++;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "evtchn", required_argument, NULL, 'e' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "control-fd", required_argument, NULL, 'c' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o;
+	int c, ports_given = 0;
+	long v;
+
+	memset(&o, 0, sizeof(o));
+	o.mem_bytes = 32ull << 20;
+	o.control_fd = -1;
+	o.seccomp = 1;
+	signal(SIGPIPE, SIG_IGN);
+	while ((c = getopt_long(argc, argv, "+m:n:e:p:c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_int(optarg, 2, 4096, &v) < 0 || v % 2) {
+				say("--mem %s: want an even number of MiB from 2 to 4096", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			o.mem_bytes = (uint64_t)v << 20;
+			break;
+		case 'n':
+			o.name = optarg;
+			set_name(optarg);
+			break;
+		case 'e':
+			if (o.nports == VMM_PORTS_MAX || parse_evtchn(optarg, &o.ports[o.nports]) < 0) {
+				say("--evtchn %s: want PORT:KICK_FD:NOTIFY_FD, port 1..%u, at most %u ports", optarg,
+				    SHOAL_EVTCHN_NPORTS - 1, VMM_PORTS_MAX);
+				return GUEST_EXIT_USAGE;
+			}
+			o.nports++;
+			break;
+		case 'p':
+			if (parse_ports(optarg, &o) < 0) {
+				say("--ports %s: want a comma-separated list of ports 1..%u", optarg,
+				    SHOAL_EVTCHN_NPORTS - 1);
+				return GUEST_EXIT_USAGE;
+			}
+			ports_given = 1;
+			break;
+		case 'c':
+			if (parse_int(optarg, 0, 1 << 20, &v) < 0) {
+				say("--control-fd %s: not a descriptor number", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			o.control_fd = (int)v;
+			break;
+		case 'S':
+			o.seccomp = 0;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return GUEST_EXIT_USAGE;
+		}
+	}
+	if (o.control_fd >= 0) {
+		if (optind != argc) {
+			say("--control-fd takes no image on the command line");
+			return GUEST_EXIT_USAGE;
+		}
+		if (!ports_given)
+			parse_ports("1", &o);
+		return warm_start(&o);
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return GUEST_EXIT_USAGE;
+	}
+	/* argv[optind] is the image; it becomes the guest's argv[0] (its name). */
+	return cold_start(&o, argv[optind], argc - optind, argv + optind);
+}

@@ -1,0 +1,166 @@
+/*
+ * shoal-vmm, the KVM tender: one process runs one guest.  This header is
+ * the map of its pieces: the hypercall handlers (hypercall.c), the VM
+ * itself (kvm.c), the control thread (control.c) and the syscall filter
+ * (seccomp.c).  The hypercall handlers are pure functions over memory, so
+ * the unit tests drive them directly.  The image check it loads with
+ * (common/image.h) and its control protocol (common/vmm_proto.h) are
+ * contracts shared with shoald, so they live outside this folder.
+ */
+#ifndef SHOAL_VMM_H
+#define SHOAL_VMM_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <shoal/abi.h>
+
+#include "common/guest_exit.h"
+#include "common/image.h"
+#include "common/vmm_proto.h"
+
+/* ---- Hypercalls (hypercall.c) --------------------------------------- */
+
+struct vmm_guestmem {
+	uint8_t *base;
+	uint64_t size;
+};
+
+enum vmm_hc_outcome {
+	VMM_HC_CONTINUE = 0, /* resume the guest */
+	VMM_HC_STOP = 1,     /* the guest is over: see status and reason */
+};
+
+struct vmm_hc_result {
+	int status; /* a GUEST_EXIT_* or the guest's exit code */
+	char reason[512];
+};
+
+/* Where guest console output goes: called on the vCPU thread. */
+struct iovec;
+struct vmm_console_sink {
+	void (*write)(void *ctx, const struct iovec *iov, int n);
+	void *ctx;
+};
+
+/* A sink writing to a file descriptor (whole writes, EINTR retried, errors dropped). */
+void vmm_console_to_fd(void *fd_as_ptr, const struct iovec *iov, int n);
+
+/*
+ * Run hypercall nr with its argument struct at guest-physical address
+ * arg.  Console output goes to the sink.  Every address and length is
+ * checked against m; a bad one stops the guest with GUEST_EXIT_BADCALL and
+ * a reason naming the field and the value.
+ */
+enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uint32_t arg,
+                                  const struct vmm_console_sink *console, struct vmm_hc_result *res);
+
+/* Describe a CPU exception (a struct shoal_hc_fault) in one sentence. */
+void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len);
+
+/* ---- The VM (kvm.c) -------------------------------------------------- */
+
+struct vmm_port {
+	unsigned port;
+	int kick_fd;   /* host -> guest: written by the daemon, irqfd in the VM */
+	int notify_fd; /* guest -> host: ioeventfd, read by the daemon */
+};
+
+/*
+ * Holding the vCPU from another thread: the control thread sets
+ * want_pause and kicks the vCPU out of KVM_RUN; the vCPU thread, at the
+ * top of its loop, parks on cv until want_pause is clear again.
+ */
+struct vmm_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	int want_pause;    /* also read without the lock by the vCPU loop */
+	int parked;        /* the vCPU thread waits in the gate */
+	int done;          /* vmm_vm_run() has returned */
+};
+
+struct vmm_vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	uint64_t mem_max;   /* size of the memory slot */
+	uint64_t mem_bytes; /* what the guest is given */
+	uint64_t tsc_hz;
+	unsigned nports;
+	struct vmm_port ports[VMM_PORTS_MAX];
+	uint64_t entry, image_bytes, boot_wall_ns;
+	uint64_t unbound_notifies;
+	int vcpu_tid; /* the thread running the vCPU (set by vmm_vm_create, then vmm_vm_run) */
+	struct vmm_gate gate;
+};
+
+/*
+ * Create the VM shell: memory slot of mem_max bytes, in-kernel irqchip,
+ * one vCPU in 64-bit mode with its CPUID, APIC and interrupt routes.  No
+ * image yet.  Returns 0 or -1 with err set.
+ */
+int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen);
+/*
+ * Wire an event port: kick_fd becomes an irqfd raising the port's vector,
+ * notify_fd an ioeventfd on the guest's notify of that port.  Either fd
+ * may be -1 for a one-way port.  Call before vmm_vm_run().
+ */
+int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
+                     size_t errlen);
+/*
+ * Load a checked image and set up boot information and registers.
+ * argv[0] is the guest's name.  mem_bytes <= mem_max.
+ */
+int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t mem_bytes, int argc,
+                char *const argv[], int *status, char *err, size_t errlen);
+/*
+ * Run the guest until it ends.  Returns its status (GUEST_EXIT_* or the
+ * guest's code) with the reason in res.
+ */
+int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res);
+/*
+ * From any thread but the vCPU's: hold the vCPU (pause 1; returns once it
+ * is out of the guest and waiting) or let it go on (pause 0).  0, or -1
+ * with err when the guest has ended or the vCPU did not stop in 2 s.
+ */
+int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen);
+/* Whether the vCPU is held now. */
+int vmm_vm_paused(struct vmm_vm *vm);
+/* The vCPU's thread id (the thread that called vmm_vm_run). */
+int vmm_vcpu_tid(void);
+
+/* ---- The daemon's side, after boot (control.c) ------------------------ */
+
+/*
+ * The control thread: watches the daemon's connection, accepts a new
+ * daemon on the listening socket (re-attach), and routes console output
+ * to the attached daemon or a bounded buffer.  See vmm_proto.h.
+ */
+struct vmm_ctl;
+
+/* Create the (waiting) control thread; before the syscall filter.  NULL on error. */
+struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen);
+/*
+ * Start serving, once the guest is loaded: conn is the daemon's
+ * connection, console_fd the pipe to it (the tender's stdout), listen_fd
+ * and exit_fd as BOOT gave them (-1 for none).
+ */
+void vmm_ctl_start(struct vmm_ctl *c, int conn, int console_fd, int listen_fd, int exit_fd,
+                   const char *name, uint64_t instance);
+/* The console sink that follows the attached daemon. */
+void vmm_ctl_console(void *ctl, const struct iovec *iov, int n);
+/* Report the guest's end: EXITED to the daemon, or the exit record. */
+void vmm_ctl_exited(struct vmm_ctl *c, int status, const char *reason);
+
+/* ---- Syscall filter (seccomp.c) -------------------------------------- */
+
+/*
+ * Confine the process to what a running tender needs (a filter compiled
+ * at build time from seccomp_gen.c).  Disallowed calls end the tender
+ * with GUEST_EXIT_INTERNAL naming the syscall.
+ */
+int vmm_seccomp_apply(char *err, size_t errlen);
+
+#endif /* SHOAL_VMM_H */
