@@ -18,6 +18,7 @@
 #include "daemon/spec.h"
 
 struct backend;
+struct backend_host;
 struct backend_ops;
 struct console;
 struct store;
@@ -170,16 +171,17 @@ void guest_free(struct guest *g);
 
 /* The limits a spec is checked against here (the configuration's). */
 void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
-/* A CPU list like "0,2-3" ("" or "none": empty); -1 with err naming what is wrong. */
-int cpulist_parse(const char *s, cpu_set_t *out, char *err, size_t errlen);
-
 /* The probe engine found the guest hung: act on its restart policy. */
 void guest_hung(struct guest *g);
+/* What a backend calls back (started, exited, console, ...), for the backend's init(). */
+const struct backend_host *guest_backend_host(struct shoald *d);
 
 /* ---- placement (placement.c) ---- */
 
 struct placement;
 
+/* A CPU list like "0,2-3" ("" or "none": empty); -1 with err naming what is wrong. */
+int cpulist_parse(const char *s, cpu_set_t *out, char *err, size_t errlen);
 /* Read the host's topology and set the policy up; -1 with err (one line). */
 int placement_init(struct shoald *d, char *err, size_t errlen);
 void placement_fini(struct shoald *d);
@@ -216,6 +218,7 @@ struct probe_engine {
 	ev_prepare prepare;          /* serves what is nearly due before the loop sleeps */
 	uint64_t armed_ns;           /* when the timer fires; 0: not armed */
 	uint64_t rng;
+	unsigned drained_iter;       /* ev_iteration() of the last probe_drain op */
 	uint64_t sent, answered, missed, late, send_errors, wakeups;
 };
 

@@ -333,6 +333,15 @@ void guest_converge(struct guest *g)
 		start_now(g);
 }
 
+/* The backend's stop; exited() follows, or the reason it cannot is logged. */
+static void backend_stop(struct guest *g)
+{
+	char err[256];
+
+	if (g->d->be_ops->stop(g->d->be, g, err, sizeof(err)) < 0)
+		log_warnx("guest %s: cannot stop it: %s", g->name, err);
+}
+
 static void stop_now(struct guest *g)
 {
 	g->stop_requested = 1;
@@ -343,7 +352,7 @@ static void stop_now(struct guest *g)
 	}
 	if (g->be) {
 		set_state(g, GS_STOPPING);
-		g->d->be_ops->stop(g->d->be, g);
+		backend_stop(g);
 	}
 }
 
@@ -481,11 +490,6 @@ static void host_console(struct guest *g, const char *data, size_t len)
 	console_feed(g->console, data, len, now_mono_ns());
 }
 
-static void host_probe_answer(struct guest *g, uint64_t now_ns)
-{
-	probe_answer(g, now_ns);
-}
-
 /*
  * Liveness: a guest that stopped answering its probes is stopped, and its
  * end counts as a failure, so the restart policy decides what follows
@@ -506,7 +510,7 @@ void guest_hung(struct guest *g)
 		return;
 	g->hung_stop = 1;
 	set_state(g, GS_STOPPING);
-	d->be_ops->stop(d->be, g);
+	backend_stop(g);
 }
 
 static struct guest *host_found(void *ctx, const struct be_found *f)
@@ -548,7 +552,6 @@ static void host_ended_while_away(void *ctx, const char *name, uint64_t instance
 	host_exited(g, status, reason);
 }
 
-const struct backend_host *guest_backend_host(struct shoald *d);
 const struct backend_host *guest_backend_host(struct shoald *d)
 {
 	static struct backend_host h = {
@@ -556,7 +559,7 @@ const struct backend_host *guest_backend_host(struct shoald *d)
 		.start_failed = host_start_failed,
 		.exited = host_exited,
 		.console = host_console,
-		.probe_answer = host_probe_answer,
+		.probe_answer = probe_answer,
 		.found = host_found,
 		.ended_while_away = host_ended_while_away,
 	};

@@ -26,7 +26,6 @@
 
 #define CRON_HZ 10
 
-const struct backend_host *guest_backend_host(struct shoald *d);
 
 uint64_t now_mono_ns(void)
 {

@@ -375,9 +375,9 @@ static void sync_roles(struct shoald *d)
 		if (!guest_state_live(g->state) || !g->place.placed || g->place.cpu < 0 || !CPU_ISSET(g->place.cpu, &changed))
 			continue;
 		allowed_cpus(d, g, &set);
-		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
-			log_warn("guest %s: cannot keep its vCPU on CPU %d after the CPU's role changed", g->name,
-			         g->place.cpu);
+		if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
+			log_warnx("guest %s: cannot keep its vCPU on CPU %d after the CPU's role changed: %s", g->name,
+			          g->place.cpu, why);
 	}
 }
 
@@ -535,6 +535,7 @@ void placement_guest_running(struct guest *g, int adopted)
 	struct shoald *d = g->d;
 	struct be_placement now;
 	cpu_set_t set;
+	char why[256];
 
 	g->place.cpu_use = -1;
 	g->place.run_at_ns = 0;
@@ -543,8 +544,8 @@ void placement_guest_running(struct guest *g, int adopted)
 		if (!g->spec.ncpus)
 			return;
 		allowed_cpus(d, g, &set);
-		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
-			log_warn("guest %s: cannot pin its vCPU to the CPUs asked for", g->name);
+		if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
+			log_warnx("guest %s: cannot pin its vCPU to the CPUs asked for: %s", g->name, why);
 		return;
 	}
 	/*
@@ -552,7 +553,7 @@ void placement_guest_running(struct guest *g, int adopted)
 	 * stays there, with the weight and class policy it has; one that
 	 * floats (it ran under placement off) is admitted now.
 	 */
-	if (adopted && d->be_ops->placement_get && d->be_ops->placement_get(d->be, g, &now) == 0) {
+	if (adopted && d->be_ops->placement_get && d->be_ops->placement_get(d->be, g, &now, why, sizeof(why)) == 0) {
 		g->place.weight = now.weight;
 		g->place.idle = now.batch;
 		if (CPU_COUNT(&now.cpus) == 1) {
@@ -582,24 +583,26 @@ void placement_guest_running(struct guest *g, int adopted)
 	}
 	sync_roles(d); /* admission may have lent a core */
 	allowed_cpus(d, g, &set);
-	if (d->be_ops->set_affinity(d->be, g, &set) < 0)
-		log_warn("guest %s: cannot put its vCPU on CPU %d", g->name, g->place.cpu);
-	if (g->place.weight != 100 && d->be_ops->set_weight(d->be, g, g->place.weight) < 0)
-		log_warn("guest %s: cannot set its weight %u", g->name, g->place.weight);
-	if (g->place.idle && d->be_ops->set_batch(d->be, g, 1) < 0)
-		log_warn("guest %s: cannot give it the idle class policy", g->name);
+	if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
+		log_warnx("guest %s: cannot put its vCPU on CPU %d: %s", g->name, g->place.cpu, why);
+	if (g->place.weight != 100 && d->be_ops->set_weight(d->be, g, g->place.weight, why, sizeof(why)) < 0)
+		log_warnx("guest %s: cannot set its weight %u: %s", g->name, g->place.weight, why);
+	if (g->place.idle && d->be_ops->set_batch(d->be, g, 1, why, sizeof(why)) < 0)
+		log_warnx("guest %s: cannot give it the idle class policy: %s", g->name, why);
 }
 
 /* ---- the control period ---- */
 
 static void measure(struct shoald *d, uint64_t now)
 {
+	char why[256];
 	struct guest *g;
 
 	for (g = d->guests; g; g = g->next) {
 		uint64_t ns;
 
-		if (!guest_state_live(g->state) || !d->be_ops->cpu_time || d->be_ops->cpu_time(d->be, g, &ns) < 0) {
+		if (!guest_state_live(g->state) || !d->be_ops->cpu_time ||
+		    d->be_ops->cpu_time(d->be, g, &ns, why, sizeof(why)) < 0) {
 			g->place.cpu_use = -1;
 			g->place.run_at_ns = 0;
 			continue;
@@ -630,6 +633,7 @@ static void log_move(struct placement *pl, const struct sched_move *m, uint32_t 
 static int apply_move(struct shoald *d, struct guest *g, const struct sched_move *m)
 {
 	cpu_set_t set;
+	char why[256];
 	int ok = 1;
 
 	if (m->kind == SCHED_MOVE_CPU_ROLE || !g)
@@ -637,19 +641,20 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 	switch (m->kind) {
 	case SCHED_MOVE_PIN:
 		cpu_only(m->to_cpu, &set);
-		ok = !guest_state_live(g->state) || d->be_ops->set_affinity(d->be, g, &set) == 0;
+		ok = !guest_state_live(g->state) || d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) == 0;
 		if (ok) {
 			g->place.cpu = m->to_cpu;
 			g->place.node = (int)d->pl->host.cpu[m->to_cpu].node;
 		}
 		break;
 	case SCHED_MOVE_WEIGHT:
-		ok = !guest_state_live(g->state) || d->be_ops->set_weight(d->be, g, m->weight) == 0;
+		ok = !guest_state_live(g->state) || d->be_ops->set_weight(d->be, g, m->weight, why, sizeof(why)) == 0;
 		if (ok)
 			g->place.weight = m->weight;
 		break;
 	case SCHED_MOVE_POLICY:
-		ok = !guest_state_live(g->state) || d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE) == 0;
+		ok = !guest_state_live(g->state) ||
+		     d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE, why, sizeof(why)) == 0;
 		if (ok)
 			g->place.idle = m->policy == SCHED_POLICY_IDLE;
 		break;
@@ -657,7 +662,7 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 		break;
 	}
 	if (!ok)
-		log_warn("guest %s: placement %s could not be applied", g->name, sched_move_kind_str(m->kind));
+		log_warnx("guest %s: placement %s could not be applied: %s", g->name, sched_move_kind_str(m->kind), why);
 	return ok;
 }
 
@@ -956,10 +961,11 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 	g->place = p;
 	if (guest_state_live(g->state)) {
 		cpu_set_t set;
+		char why[256];
 
 		allowed_cpus(d, g, &set);
-		if (d->be_ops->set_affinity(d->be, g, &set) < 0)
-			log_warn("guest %s: cannot apply the new pin", g->name);
+		if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
+			log_warnx("guest %s: cannot apply the new pin: %s", g->name, why);
 	}
 	if (g->spec.ncpus)
 		event_emit(d, "pinned", g->name, "guest %s pinned by the operator to %u CPU%s (now on CPU %d)", g->name,

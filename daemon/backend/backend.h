@@ -8,6 +8,11 @@
  * backend_host (started, start_failed, exited, console, probe_answer).
  * A guest's backend state lives in g->be, made by start() or adopt() and
  * released by the backend after it reported exited() or start_failed().
+ *
+ * One error convention for every op that can fail: it returns 0, or -1
+ * with one line in err (at most errlen bytes, NUL-terminated) that says
+ * what could not be done and why, for the daemon to log or answer with.
+ * err names no guest (the daemon's message does).
  */
 #ifndef SHOALD_BACKEND_H
 #define SHOALD_BACKEND_H
@@ -59,10 +64,10 @@ struct backend_host {
 	void (*started)(struct guest *g, int pid, int vcpu_tid, uint64_t boot_wall_ns);
 	/* start() failed after returning 0; http is the status a deploy answers with. */
 	void (*start_failed)(struct guest *g, int http, const char *reason);
-	/* The guest ended: status is the tender's (0..199 the guest's code, see vmm_proto.h), -1 if unknown. */
+	/* The guest ended: status is a GUEST_EXIT_* or the guest's code 0..199 (common/guest_exit.h), -1 if unknown. */
 	void (*exited)(struct guest *g, int status, const char *reason);
 	void (*console)(struct guest *g, const char *data, size_t len);
-	/* A probe answer arrived at now_ns (monotonic). */
+	/* A probe answer arrived at now_ns (monotonic): the probe engine's probe_answer(). */
 	void (*probe_answer)(struct guest *g, uint64_t now_ns);
 	/*
 	 * adopt() found a guest: return the registry entry to attach it to,
@@ -91,8 +96,8 @@ struct backend_ops {
 	/* Start a guest (asynchronous); -1 with err when it cannot even begin. */
 	int (*start)(struct backend *be, struct guest *g, const struct be_start *req, char *err,
 	             size_t errlen);
-	/* Stop a guest; exited() follows. */
-	int (*stop)(struct backend *be, struct guest *g);
+	/* Stop a guest; exited() follows.  -1 with err when it has no running instance here. */
+	int (*stop)(struct backend *be, struct guest *g, char *err, size_t errlen);
 	/*
 	 * Hold a running guest's vCPUs (pause 1) or let them go on (0);
 	 * synchronous: 0 once it is so, -1 with err.  A held guest keeps its
@@ -102,16 +107,18 @@ struct backend_ops {
 	int (*pause)(struct backend *be, struct guest *g, int pause, char *err, size_t errlen);
 	/*
 	 * Placement: where the guest's vCPUs may run, their weight (1..10000,
-	 * cgroup v2's scale, 100 the default) and class policy.  -1 with errno
-	 * set when it cannot be done (ENOTSUP: not on this host).
+	 * cgroup v2's scale, 100 the default) and class policy.  -1 with err
+	 * when it cannot be done (the guest holds no vCPU, or the host refused).
 	 */
-	int (*set_affinity)(struct backend *be, struct guest *g, const cpu_set_t *cpus);
-	int (*set_weight)(struct backend *be, struct guest *g, unsigned weight);
-	int (*set_batch)(struct backend *be, struct guest *g, int batch);
-	/* What the guest has now (a guest re-adopted after a restart brings its own); 0 or -1. */
-	int (*placement_get)(struct backend *be, struct guest *g, struct be_placement *out);
-	/* CPU time the guest's vCPUs used since it started, in ns; 0 or -1. */
-	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns);
+	int (*set_affinity)(struct backend *be, struct guest *g, const cpu_set_t *cpus, char *err,
+	                    size_t errlen);
+	int (*set_weight)(struct backend *be, struct guest *g, unsigned weight, char *err, size_t errlen);
+	int (*set_batch)(struct backend *be, struct guest *g, int batch, char *err, size_t errlen);
+	/* What the guest has now (a guest re-adopted after a restart brings its own); 0 or -1 with err. */
+	int (*placement_get)(struct backend *be, struct guest *g, struct be_placement *out, char *err,
+	                     size_t errlen);
+	/* CPU time the guest's vCPUs used since it started, in ns; 0 or -1 with err. */
+	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns, char *err, size_t errlen);
 	/* How this host does each of the three (for /v1/placement): one line. */
 	const char *(*placement_mechanism)(struct backend *be);
 	/*
@@ -133,11 +140,34 @@ struct backend_ops {
 	 */
 	int (*cpu_roles)(struct backend *be, const cpu_set_t *latency, const cpu_set_t *batch, char *err,
 	                 size_t errlen);
-	/* Send a latency probe; the answer comes through host->probe_answer(). */
-	int (*probe)(struct backend *be, struct guest *g);
+	/*
+	 * The probe channel, in two calls the probe engine makes (probe.c):
+	 *
+	 * probe_drain() takes every answer already waiting, now, and hands
+	 * each to host->probe_answer() (the guest's outstanding probe, or a
+	 * late answer the engine counts as such).  The engine calls it once
+	 * in each loop iteration in which it sends, before the first send:
+	 * an answer that came after its probe timed out, while the loop was
+	 * held up, still waits in the backend's queue, and taken after the
+	 * next probe went it would pass for that probe's answer at once.
+	 * A backend never drains on its own inside probe().
+	 *
+	 * probe() sends one probe and returns at once; the answer comes
+	 * through host->probe_answer() from the loop.  0, or -1 with err
+	 * when it could not be sent (the engine counts a send error).  A
+	 * guest whose runtime has not opened its channel yet may be "sent"
+	 * a probe that nobody answers, so that it is missed, then hung.
+	 */
+	void (*probe_drain)(struct backend *be);
+	int (*probe)(struct backend *be, struct guest *g, char *err, size_t errlen);
 	/* The backend's own figures for /v1/host (warm pool and such). */
 	json_t *(*stats)(struct backend *be);
 };
+
+/* Format one line into err (the ops' error convention); returns -1. */
+int be_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, with ": " and strerror(errno) appended. */
+int be_fail_errno(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The compiled-in backends, by name; NULL when there is no such backend here. */
 const struct backend_ops *backend_lookup(const char *name);

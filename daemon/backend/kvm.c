@@ -95,7 +95,6 @@ struct backend {
 	uint64_t spawned, boots, boot_failures;
 	ev_timer refill_retry; /* also used to refill a little after a start, off its path */
 	int answer_ep;         /* epoll set of every guest's probe-answer eventfd */
-	unsigned drained_iter; /* ev_iteration() of the last drain of answer_ep before a probe */
 	ev_io answer_w;
 	struct kvm_weight weight;
 	char mechanism[1600];
@@ -269,7 +268,7 @@ static void on_console(struct ev_loop *loop, ev_io *w, int revents)
  * kernel saturates it, and 2^64 answers would take longer than any host
  * lives).  One time stamp serves the answers one epoll_wait returns.
  */
-static void answers_drain(struct backend *be, const struct shell *skip)
+static void answers_drain(struct backend *be)
 {
 	struct epoll_event ev[256];
 	int n, i;
@@ -282,7 +281,7 @@ static void answers_drain(struct backend *be, const struct shell *skip)
 		for (i = 0; i < n; i++) {
 			struct shell *sh = ev[i].data.ptr;
 
-			if (sh != skip && sh->g && sh->state == SH_RUNNING)
+			if (sh->g && sh->state == SH_RUNNING)
 				be->host.probe_answer(sh->g, now);
 		}
 	} while (n == 256);
@@ -292,7 +291,7 @@ static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	answers_drain(w->data, NULL);
+	answers_drain(w->data);
 }
 
 static void watch_guest_fds(struct shell *sh)
@@ -673,37 +672,42 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 	return 0;
 }
 
-static int kvm_stop(struct backend *b, struct guest *g)
+static int kvm_stop(struct backend *b, struct guest *g, char *err, size_t errlen)
 {
 	struct shell *sh = g->be;
 
 	(void)b;
 	if (!sh)
-		return -1;
+		return be_fail(err, errlen, "it has no tender");
 	if (sh->pid > 0 && kill(sh->pid, SIGKILL) < 0 && errno == ESRCH)
 		shell_lost(sh);
 	return 0;
 }
 
 
-/* The guest's running tender, or NULL with errno ESRCH. */
-static struct shell *running_shell(struct guest *g);
+/* The guest's running tender, or NULL with err set. */
+static struct shell *running_shell(struct guest *g, char *err, size_t errlen);
 
-static int kvm_set_affinity(struct backend *b, struct guest *g, const cpu_set_t *cpus)
+static int kvm_set_affinity(struct backend *b, struct guest *g, const cpu_set_t *cpus, char *err,
+                            size_t errlen)
 {
-	struct shell *sh = running_shell(g);
+	struct shell *sh = running_shell(g, err, errlen);
 
 	(void)b;
-	return sh ? sched_setaffinity(sh->vcpu_tid, sizeof(*cpus), cpus) : -1;
+	if (!sh)
+		return -1;
+	if (sched_setaffinity(sh->vcpu_tid, sizeof(*cpus), cpus) < 0)
+		return be_fail_errno(err, errlen, "sched_setaffinity of its vCPU thread %d", sh->vcpu_tid);
+	return 0;
 }
 
 
-static struct shell *running_shell(struct guest *g)
+static struct shell *running_shell(struct guest *g, char *err, size_t errlen)
 {
 	struct shell *sh = g->be;
 
 	if (!sh || sh->vcpu_tid <= 0 || sh->pid <= 0) {
-		errno = ESRCH;
+		be_fail(err, errlen, "it has no running tender");
 		return NULL;
 	}
 	return sh;
@@ -719,7 +723,7 @@ static struct shell *running_shell(struct guest *g)
 
 static int kvm_pause(struct backend *b, struct guest *g, int pause, char *err, size_t errlen)
 {
-	struct shell *sh = running_shell(g);
+	struct shell *sh = running_shell(g, err, errlen);
 	struct vmm_msg_hdr req = { pause ? VMM_MSG_PAUSE : VMM_MSG_RESUME, VMM_PROTO_VERSION };
 	struct vmm_msg_paused m;
 	uint64_t deadline = now_mono_ns() + PAUSE_ANSWER_MS * 1000000ull;
@@ -768,39 +772,55 @@ static int kvm_pause(struct backend *b, struct guest *g, int pause, char *err, s
 	}
 }
 
-static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight)
+static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight, char *err, size_t errlen)
 {
-	struct shell *sh = running_shell(g);
+	struct shell *sh = running_shell(g, err, errlen);
 
-	return sh ? kvm_weight_set(&b->weight, sh->pid, sh->vcpu_tid, weight) : -1;
+	if (!sh)
+		return -1;
+	if (kvm_weight_set(&b->weight, sh->pid, sh->vcpu_tid, weight) < 0)
+		return be_fail_errno(err, errlen, "weight %u by %s", weight, b->mechanism);
+	return 0;
 }
 
-static int kvm_set_batch(struct backend *b, struct guest *g, int batch)
+static int kvm_set_batch(struct backend *b, struct guest *g, int batch, char *err, size_t errlen)
 {
-	struct shell *sh = running_shell(g);
+	struct shell *sh = running_shell(g, err, errlen);
 	struct sched_param p = { 0 };
 
 	(void)b;
-	return sh ? sched_setscheduler(sh->vcpu_tid, batch ? SCHED_IDLE : SCHED_OTHER, &p) : -1;
+	if (!sh)
+		return -1;
+	if (sched_setscheduler(sh->vcpu_tid, batch ? SCHED_IDLE : SCHED_OTHER, &p) < 0)
+		return be_fail_errno(err, errlen, "sched_setscheduler(%s) of its vCPU thread %d",
+		                     batch ? "SCHED_IDLE" : "SCHED_OTHER", sh->vcpu_tid);
+	return 0;
 }
 
-static int kvm_placement_get(struct backend *b, struct guest *g, struct be_placement *out)
+static int kvm_placement_get(struct backend *b, struct guest *g, struct be_placement *out, char *err,
+                             size_t errlen)
 {
-	struct shell *sh = running_shell(g);
+	struct shell *sh = running_shell(g, err, errlen);
 
-	if (!sh || sched_getaffinity(sh->vcpu_tid, sizeof(out->cpus), &out->cpus) < 0)
+	if (!sh)
 		return -1;
+	if (sched_getaffinity(sh->vcpu_tid, sizeof(out->cpus), &out->cpus) < 0)
+		return be_fail_errno(err, errlen, "sched_getaffinity of its vCPU thread %d", sh->vcpu_tid);
 	out->weight = kvm_weight_get(&b->weight, sh->pid, sh->vcpu_tid);
 	out->batch = sched_getscheduler(sh->vcpu_tid) == SCHED_IDLE;
 	return 0;
 }
 
-static int kvm_cpu_time(struct backend *b, struct guest *g, uint64_t *ns)
+static int kvm_cpu_time(struct backend *b, struct guest *g, uint64_t *ns, char *err, size_t errlen)
 {
-	struct shell *sh = running_shell(g);
+	struct shell *sh = running_shell(g, err, errlen);
 
 	(void)b;
-	return sh ? kvm_thread_cpu_ns(sh->pid, sh->vcpu_tid, ns) : -1;
+	if (!sh)
+		return -1;
+	if (kvm_thread_cpu_ns(sh->pid, sh->vcpu_tid, ns) < 0)
+		return be_fail_errno(err, errlen, "the CPU time of its vCPU thread %d", sh->vcpu_tid);
+	return 0;
 }
 
 static const char *kvm_placement_mechanism(struct backend *b)
@@ -808,26 +828,22 @@ static const char *kvm_placement_mechanism(struct backend *b)
 	return b->mechanism;
 }
 
-static int kvm_probe(struct backend *b, struct guest *g)
+static void kvm_probe_drain(struct backend *b)
+{
+	answers_drain(b);
+}
+
+static int kvm_probe(struct backend *b, struct guest *g, char *err, size_t errlen)
 {
 	struct shell *sh = g->be;
 	uint64_t one = 1;
 
+	(void)b;
 	if (!sh || sh->kick_fd < 0 || sh->state != SH_RUNNING)
-		return -1;
-	/*
-	 * An answer that came after its probe timed out, while the loop was
-	 * held up, is still waiting in the epoll set; taken after this probe
-	 * went, it would pass for its answer at once.  So the set is emptied
-	 * first, once per loop iteration: what is there for this guest is
-	 * stale (its probe is not sent yet); what is there for others
-	 * answers their outstanding probes, or is dropped when none is.
-	 */
-	if (b->drained_iter != ev_iteration(b->loop)) {
-		b->drained_iter = ev_iteration(b->loop);
-		answers_drain(b, sh);
-	}
-	return write(sh->kick_fd, &one, sizeof(one)) == sizeof(one) ? 0 : -1;
+		return be_fail(err, errlen, "it has no running tender");
+	if (write(sh->kick_fd, &one, sizeof(one)) != sizeof(one))
+		return be_fail_errno(err, errlen, "writing its probe eventfd");
+	return 0;
 }
 
 static json_t *kvm_stats(struct backend *b)
@@ -1184,6 +1200,7 @@ const struct backend_ops backend_kvm = {
 	.placement_get = kvm_placement_get,
 	.cpu_time = kvm_cpu_time,
 	.placement_mechanism = kvm_placement_mechanism,
+	.probe_drain = kvm_probe_drain,
 	.probe = kvm_probe,
 	.stats = kvm_stats,
 };

@@ -132,7 +132,6 @@ struct backend {
 	ev_io evtchn_w;
 	struct dom **port_map; /* local port -> domain */
 	unsigned port_map_len;
-	unsigned drained_iter; /* ev_iteration() of the last drain before a probe */
 	ev_child child_w;
 	ev_timer work;
 	struct dom *doms;
@@ -552,10 +551,9 @@ static void probe_port_changed(struct dom *d)
 /*
  * Answers.  The evtchn device queues every pending port once and masks
  * it; a wake-up takes them all (the fd is non-blocking) and unmasks each,
- * with one time stamp for the lot, as the KVM backend does.  An answer
- * for skip (the guest whose probe is being sent) is dropped.
+ * with one time stamp for the lot, as the KVM backend does.
  */
-static void evtchn_drain(struct backend *be, const struct dom *skip)
+static void evtchn_drain(struct backend *be)
 {
 	uint64_t now = now_mono_ns();
 	xenevtchn_port_or_error_t p;
@@ -564,7 +562,7 @@ static void evtchn_drain(struct backend *be, const struct dom *skip)
 		struct dom *d = (unsigned)p < be->port_map_len ? be->port_map[p] : NULL;
 
 		xenevtchn_unmask(be->xce, (evtchn_port_t)p);
-		if (d && d != skip && d->g && d->state == XD_RUNNING)
+		if (d && d->g && d->state == XD_RUNNING)
 			be->host.probe_answer(d->g, now);
 	}
 }
@@ -573,15 +571,25 @@ static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	evtchn_drain(w->data, NULL);
+	evtchn_drain(w->data);
 }
 
-static int xen_probe(struct backend *be, struct guest *g)
+/*
+ * What waits on the fd when the engine drains: late answers, and also the
+ * event Xen raises on a freshly bound port, which the engine then counts
+ * as late instead of taking it for the first probe's answer.
+ */
+static void xen_probe_drain(struct backend *be)
+{
+	evtchn_drain(be);
+}
+
+static int xen_probe(struct backend *be, struct guest *g, char *err, size_t errlen)
 {
 	struct dom *d = g->be;
 
 	if (!d || d->state != XD_RUNNING)
-		return -1;
+		return be_fail(err, errlen, "its domain is not running");
 	/*
 	 * No port advertised (yet): the probe is "sent" and goes unanswered,
 	 * so that a guest whose runtime never comes up is missed, and hung,
@@ -589,21 +597,9 @@ static int xen_probe(struct backend *be, struct guest *g)
 	 */
 	if (d->local_port < 0)
 		return 0;
-	/*
-	 * An answer that came after its probe timed out (a guest that was
-	 * slow, or a loop held up by a create) is still queued on the fd; so
-	 * is the event Xen raises on a freshly bound port.  Taken after this
-	 * probe went, either would pass for its answer at once.  So the queue
-	 * is emptied first, once per loop iteration: what is there for this
-	 * guest is stale (its probe is not sent yet); what is there for
-	 * others answers their outstanding probes, or is dropped by the
-	 * engine when none is.
-	 */
-	if (be->drained_iter != ev_iteration(be->loop)) {
-		be->drained_iter = ev_iteration(be->loop);
-		evtchn_drain(be, d);
-	}
-	return xenevtchn_notify(be->xce, (evtchn_port_t)d->local_port);
+	if (xenevtchn_notify(be->xce, (evtchn_port_t)d->local_port) < 0)
+		return be_fail_errno(err, errlen, "xenevtchn_notify on port %d", d->local_port);
+	return 0;
 }
 
 /* ---- console ---- */
@@ -1170,12 +1166,12 @@ fail:
 	return -1;
 }
 
-static int xen_stop(struct backend *be, struct guest *g)
+static int xen_stop(struct backend *be, struct guest *g, char *err, size_t errlen)
 {
 	struct dom *d = g->be;
 
 	if (!d)
-		return -1;
+		return be_fail(err, errlen, "it has no domain");
 	d->stop_requested = 1;
 	work_soon(be);
 	return 0;
@@ -1237,54 +1233,76 @@ static int xen_pause(struct backend *be, struct guest *g, int pause, char *err, 
 	return 0;
 }
 
-static struct dom *running_dom(struct backend *be, struct guest *g)
+static struct dom *running_dom(struct backend *be, struct guest *g, char *err, size_t errlen)
 {
 	struct dom *d = g->be;
 
 	if (!be->xc) {
-		errno = ENOTSUP;
+		be_fail(err, errlen, "placement is not available on this host");
 		return NULL;
 	}
 	if (!d || (d->state != XD_RUNNING && d->state != XD_CONSOLE)) {
-		errno = ESRCH;
+		be_fail(err, errlen, "its domain is not running");
 		return NULL;
 	}
 	return d;
 }
 
-static int xen_set_affinity(struct backend *be, struct guest *g, const cpu_set_t *cpus)
+static int xen_set_affinity(struct backend *be, struct guest *g, const cpu_set_t *cpus, char *err,
+                            size_t errlen)
 {
-	struct dom *d = running_dom(be, g);
+	struct dom *d = running_dom(be, g, err, errlen);
 
-	return d ? xen_cpu_set_affinity(be->xc, d->domid, cpus) : -1;
+	if (!d)
+		return -1;
+	if (xen_cpu_set_affinity(be->xc, d->domid, cpus) < 0)
+		return be_fail_errno(err, errlen, "the hard affinity of domain %u", d->domid);
+	return 0;
 }
 
-static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight)
+static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight, char *err, size_t errlen)
 {
-	struct dom *d = running_dom(be, g);
+	struct dom *d = running_dom(be, g, err, errlen);
 
-	return d ? xen_cpu_set_weight(be->xc, d->domid, weight) : -1;
+	if (!d)
+		return -1;
+	if (xen_cpu_set_weight(be->xc, d->domid, weight) < 0)
+		return be_fail_errno(err, errlen, "the credit2 weight of domain %u", d->domid);
+	return 0;
 }
 
-static int xen_set_batch(struct backend *be, struct guest *g, int batch)
+static int xen_set_batch(struct backend *be, struct guest *g, int batch, char *err, size_t errlen)
 {
-	struct dom *d = running_dom(be, g);
+	struct dom *d = running_dom(be, g, err, errlen);
 
-	return d ? xen_cpu_set_batch(be->xc, d->domid, batch) : -1;
+	if (!d)
+		return -1;
+	if (xen_cpu_set_batch(be->xc, d->domid, batch) < 0)
+		return be_fail_errno(err, errlen, "the batch class of domain %u", d->domid);
+	return 0;
 }
 
-static int xen_placement_get(struct backend *be, struct guest *g, struct be_placement *out)
+static int xen_placement_get(struct backend *be, struct guest *g, struct be_placement *out, char *err,
+                             size_t errlen)
 {
-	struct dom *d = running_dom(be, g);
+	struct dom *d = running_dom(be, g, err, errlen);
 
-	return d ? xen_cpu_get(be->xc, d->domid, out) : -1;
+	if (!d)
+		return -1;
+	if (xen_cpu_get(be->xc, d->domid, out) < 0)
+		return be_fail_errno(err, errlen, "the placement of domain %u", d->domid);
+	return 0;
 }
 
-static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns)
+static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns, char *err, size_t errlen)
 {
-	struct dom *d = running_dom(be, g);
+	struct dom *d = running_dom(be, g, err, errlen);
 
-	return d ? xen_cpu_time(be->xc, d->domid, ns) : -1;
+	if (!d)
+		return -1;
+	if (xen_cpu_time(be->xc, d->domid, ns) < 0)
+		return be_fail_errno(err, errlen, "the CPU time of domain %u", d->domid);
+	return 0;
 }
 
 static const char *xen_placement_mechanism(struct backend *be)
@@ -1611,7 +1629,7 @@ static void xen_fini(struct backend *be)
 		.set_affinity = xen_set_affinity, .set_weight = xen_set_weight,                   \
 		.set_batch = xen_set_batch, .placement_get = xen_placement_get,                   \
 		.cpu_time = xen_cpu_time_op, .placement_mechanism = xen_placement_mechanism,      \
-		.probe = xen_probe, .stats = xen_stats, .host_topology = xen_host_topology,       \
+		.probe_drain = xen_probe_drain, .probe = xen_probe, .stats = xen_stats, .host_topology = xen_host_topology,       \
 		.cpu_roles = xen_cpu_roles_op,                                                    \
 	}
 
