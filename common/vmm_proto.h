@@ -123,6 +123,36 @@ struct vmm_msg_error {
 };
 
 /*
+ * The layouts are the protocol: a tender and a shoald of one build speak
+ * it, and a tender outlives the shoald that started it (re-attach), so
+ * every size and the offsets after padding are pinned here.
+ */
+#define VMM_PROTO_LAYOUT(t, size) _Static_assert(sizeof(struct t) == (size), "struct " #t " changed size")
+#define VMM_PROTO_AT(t, f, off)   _Static_assert(offsetof(struct t, f) == (off), "struct " #t "." #f " moved")
+VMM_PROTO_LAYOUT(vmm_msg_hdr, 8);
+VMM_PROTO_LAYOUT(vmm_msg_ready, 64);
+VMM_PROTO_AT(vmm_msg_ready, mem_max_bytes, 16);
+VMM_PROTO_AT(vmm_msg_ready, ports, 28);
+VMM_PROTO_LAYOUT(vmm_msg_boot, 104);
+VMM_PROTO_AT(vmm_msg_boot, instance, 72);
+VMM_PROTO_AT(vmm_msg_boot, args, 104);
+VMM_PROTO_LAYOUT(vmm_msg_started, 32);
+VMM_PROTO_LAYOUT(vmm_msg_exited, 528);
+VMM_PROTO_AT(vmm_msg_exited, reason, 16);
+VMM_PROTO_LAYOUT(vmm_msg_attached, 160);
+VMM_PROTO_AT(vmm_msg_attached, instance, 72);
+VMM_PROTO_AT(vmm_msg_attached, boot_wall_ns, 88);
+VMM_PROTO_AT(vmm_msg_attached, ports, 116);
+VMM_PROTO_AT(vmm_msg_attached, paused, 148);
+VMM_PROTO_LAYOUT(vmm_msg_paused, 216);
+VMM_PROTO_AT(vmm_msg_paused, reason, 16);
+VMM_PROTO_LAYOUT(vmm_msg_error, 528);
+VMM_PROTO_AT(vmm_msg_error, reason, 16);
+/* The daemon reads ERROR and EXITED alike: the same layout. */
+_Static_assert(sizeof(struct vmm_msg_error) == sizeof(struct vmm_msg_exited), "ERROR and EXITED differ");
+_Static_assert(VMM_PORTS_MAX == 8, "VMM_PORTS_MAX is part of READY's and ATTACHED's layouts");
+
+/*
  * An exit record, as a tender leaves it: "status N\nreason TEXT\n" then
  * the console bytes it still held.  Parses buf[0, len); returns 0 and
  * sets status, reason (NUL-terminated, at most reason_len) and the

@@ -332,6 +332,23 @@ static int shell_files(struct shell *sh)
 	return 0;
 }
 
+/* A message that breaks the protocol: the tender is not to be trusted further. */
+static void tender_malformed(struct shell *sh, const char *what)
+{
+	log_warnx("kvm: tender %d sent a malformed %s message: killing it", sh->pid, what);
+	if (sh->pid > 0)
+		kill(sh->pid, SIGKILL);
+}
+
+/* ERROR or EXITED: how the guest ended, as the tender says. */
+static void tender_ended(struct shell *sh, int32_t status, const char *reason)
+{
+	sh->got_exited = 1;
+	sh->exit_status = status;
+	snprintf(sh->exit_reason, sizeof(sh->exit_reason), "%s", reason);
+	shell_report_end(sh, sh->exit_status, sh->exit_reason);
+}
+
 static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct shell *sh = w->data;
@@ -358,14 +375,17 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		shell_lost(sh);
 		return;
 	}
+	/*
+	 * Every message is checked for its exact length before a member is
+	 * read (a tender runs guest-facing code: its words are outside input).
+	 */
 	switch (m.h.type) {
 	case VMM_MSG_READY:
 		if (sh->state != SH_SPAWNING || r != (long)sizeof(m.ready) || nfds != 2 * m.ready.nports ||
 		    m.ready.nports < 1 || m.ready.ports[0] != 1) {
 			for (i = 0; i < nfds; i++)
 				close(fds[i]);
-			log_warnx("kvm: tender %d sent a malformed READY", sh->pid);
-			kill(sh->pid, SIGKILL);
+			tender_malformed(sh, "READY");
 			return;
 		}
 		sh->kick_fd = fds[0];
@@ -392,6 +412,10 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 	case VMM_MSG_STARTED:
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
+		if (r != (long)sizeof(m.started)) {
+			tender_malformed(sh, "STARTED");
+			return;
+		}
 		if (sh->state != SH_BOOTING || !sh->g)
 			break;
 		ev_timer_stop(sh->be->loop, &sh->boot_timer);
@@ -401,14 +425,24 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		sh->be->host.started(sh->g, sh->pid, sh->vcpu_tid, m.started.boot_wall_ns);
 		break;
 	case VMM_MSG_ERROR:
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r != (long)sizeof(m.error)) {
+			tender_malformed(sh, "ERROR");
+			return;
+		}
+		m.error.reason[sizeof(m.error.reason) - 1] = '\0';
+		tender_ended(sh, m.error.status, m.error.reason);
+		break;
 	case VMM_MSG_EXITED:
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
-		sh->got_exited = 1;
-		sh->exit_status = m.exited.status;
+		if (r != (long)sizeof(m.exited)) {
+			tender_malformed(sh, "EXITED");
+			return;
+		}
 		m.exited.reason[sizeof(m.exited.reason) - 1] = '\0';
-		snprintf(sh->exit_reason, sizeof(sh->exit_reason), "%s", m.exited.reason);
-		shell_report_end(sh, sh->exit_status, sh->exit_reason);
+		tender_ended(sh, m.exited.status, m.exited.reason);
 		break;
 	default:
 		for (i = 0; i < nfds; i++)
