@@ -7,6 +7,7 @@
 #ifndef SHOALD_DAEMON_H
 #define SHOALD_DAEMON_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,6 +21,8 @@
 struct backend;
 struct backend_host;
 struct backend_ops;
+struct image_import;
+struct pending_deploy;
 struct console;
 struct store;
 struct api;
@@ -344,12 +347,27 @@ json_t *store_history_json(struct store *s, const char *name);
 
 /* Path of a stored image (state-dir/images/sha256). */
 void image_path(const struct shoald *d, const char *sha256, char *buf, size_t len);
+/* The worker threads' way back to the loop (images_init, before any import). */
+void images_init(struct shoald *d);
+/* Waits for the copies under way to end and drops their results. */
+void images_fini(struct shoald *d);
+/*
+ * Copy a host file into the store off the loop: read and hashed in a
+ * worker thread, then checked (a guest for this backend) and recorded on
+ * the loop, where fn(ctx, sha256, err) is called once: sha256 of the
+ * stored image, or NULL with err (404/413/422/500).  -1 with err when
+ * the copy cannot even begin.
+ */
+typedef void (*image_import_fn)(void *ctx, const char *sha256, struct sd_err *err);
+int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx, struct sd_err *err);
 /*
  * Resolve a spec's image to a stored one: a sha256 must be in the store; a
- * host path is read, checked and copied in.  Then the image is checked
- * against the guest's memory.  Fills sha256 or err (404/422).
+ * host path must have been imported already (imported: its sha256, from
+ * image_import_start).  Then the image is checked against the guest's
+ * memory.  Fills sha256 or err (404/422).
  */
-int image_resolve(struct shoald *d, const struct guest_spec *spec, char sha256[65], struct sd_err *err);
+int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported, char sha256[65],
+                  struct sd_err *err);
 
 /* ---- the daemon ---- */
 
@@ -378,6 +396,14 @@ struct shoald {
 	uint64_t cron_ticks;
 	struct probe_engine probes;
 	struct placement *pl;
+	/* image copies from host paths under way in worker threads (images.c) */
+	struct {
+		pthread_mutex_t lock;
+		ev_async async;
+		struct image_import *done; /* handed back by the workers, under lock */
+		unsigned running;
+	} imports;
+	struct pending_deploy *pending_deploys; /* deploys from a host path, their image being copied */
 	ev_signal sig_term, sig_int, sig_hup;
 	int watchdog_usec_half;
 	int stopping;

@@ -220,10 +220,15 @@ static struct guest_waiter *waiter_add(struct guest *g, enum want want, int http
 	return w;
 }
 
+static int pending_cancel(struct shoald *d, struct shoald_wait *hw);
+
 void shoald_wait_cancel(struct shoald *d, struct shoald_wait *hw)
 {
 	struct guest_waiter *w = (struct guest_waiter *)hw, **pp;
 	struct guest *g;
+
+	if (pending_cancel(d, hw))
+		return;
 
 	for (g = d->guests; g; g = g->next)
 		for (pp = &g->waiters; *pp; pp = &(*pp)->next)
@@ -685,8 +690,12 @@ static int finish_request(struct guest *g, int wait, enum want want, int http_ok
 	return 0;
 }
 
-int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn done, void *ctx,
-                  struct shoald_wait **w, int *http, json_t **body, struct sd_err *err)
+/*
+ * The deploy itself, once the image is in the store (imported: the sha256
+ * of a host path's copy, NULL when the spec names a sha256).
+ */
+static int deploy_now(struct shoald *d, const json_t *j, const char *imported, int wait, shoald_done_fn done,
+                      void *ctx, struct shoald_wait **w, int *http, json_t **body, struct sd_err *err)
 {
 	struct spec_limits lim;
 	struct guest_spec spec;
@@ -707,7 +716,7 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0)
 		goto fail;
-	if (image_resolve(d, &spec, sha, err) < 0)
+	if (image_resolve(d, &spec, imported, sha, err) < 0)
 		goto fail;
 	if (placement_admit(d, spec.name, &spec, &place, err) < 0)
 		goto fail;
@@ -734,6 +743,137 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 fail:
 	spec_free(&spec);
 	return -1;
+}
+
+/*
+ * A deploy from a host path waits for the image's copy into the store
+ * (a worker thread, images.c), then goes on as any deploy.  Its handle
+ * is the request's for its whole life: cancelling it (the client went
+ * away) drops the answer, not the deploy.
+ */
+struct pending_deploy {
+	struct shoald *d;
+	json_t *spec;
+	int wait;
+	shoald_done_fn done; /* NULL once cancelled */
+	void *ctx;
+	struct shoald_wait *inner; /* the guest's waiter, once the deploy waits for it to run */
+	struct pending_deploy *next;
+};
+
+static void pending_unlink(struct pending_deploy *pd)
+{
+	struct pending_deploy **pp;
+
+	for (pp = &pd->d->pending_deploys; *pp; pp = &(*pp)->next)
+		if (*pp == pd) {
+			*pp = pd->next;
+			break;
+		}
+	json_decref(pd->spec);
+	free(pd);
+}
+
+/* The guest's waiter fired: answer, and the pending deploy is over. */
+static void pending_done(void *ctx, int http, json_t *body)
+{
+	struct pending_deploy *pd = ctx;
+
+	if (pd->done)
+		pd->done(pd->ctx, http, body);
+	else
+		json_decref(body);
+	pending_unlink(pd);
+}
+
+static void pending_imported(void *ctx, const char *sha256, struct sd_err *ierr)
+{
+	struct pending_deploy *pd = ctx;
+	struct sd_err err;
+	json_t *body = NULL;
+	int http = 0, r;
+
+	if (!sha256) {
+		if (pd->done)
+			pd->done(pd->ctx, ierr->http, error_json(ierr));
+		pending_unlink(pd);
+		return;
+	}
+	r = deploy_now(pd->d, pd->spec, sha256, pd->wait, pending_done, pd, &pd->inner, &http, &body, &err);
+	if (r == 1)
+		return; /* pending_done() answers */
+	if (pd->done)
+		pd->done(pd->ctx, r < 0 ? err.http : http, r < 0 ? error_json(&err) : body);
+	else if (r == 0)
+		json_decref(body);
+	pending_unlink(pd);
+}
+
+/* A cancelled handle that is a pending deploy's: 1 when it was one. */
+static int pending_cancel(struct shoald *d, struct shoald_wait *hw)
+{
+	struct pending_deploy *pd;
+
+	for (pd = d->pending_deploys; pd; pd = pd->next)
+		if ((struct shoald_wait *)pd == hw)
+			break;
+	if (!pd)
+		return 0;
+	pd->done = NULL;
+	if (pd->inner) {
+		shoald_wait_cancel(d, pd->inner);
+		pending_unlink(pd);
+	}
+	return 1;
+}
+
+int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn done, void *ctx,
+                  struct shoald_wait **w, int *http, json_t **body, struct sd_err *err)
+{
+	struct spec_limits lim;
+	struct guest_spec spec;
+	struct guest *g;
+	struct pending_deploy *pd;
+	int r;
+
+	spec_limits_of(d, &lim);
+	if (spec_from_json(j, &lim, &spec, err) < 0)
+		return -1;
+	if (spec_is_sha256(spec.image)) {
+		spec_free(&spec);
+		return deploy_now(d, j, NULL, wait, done, ctx, w, http, body, err);
+	}
+	/* Refuse what can be refused before the copy. */
+	g = guest_find(d, spec.name);
+	r = g && g->delete_after_stop ? sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", spec.name)
+	                              : check_limits(d, g, spec.memory_mib, err);
+	if (r < 0) {
+		spec_free(&spec);
+		return -1;
+	}
+	pd = calloc(1, sizeof(*pd));
+	if (!pd) {
+		spec_free(&spec);
+		return sd_err_set(err, 500, "internal", "", "out of memory");
+	}
+	pd->d = d;
+	pd->spec = json_deep_copy(j);
+	pd->wait = wait;
+	pd->done = done;
+	pd->ctx = ctx;
+	if (!pd->spec || image_import_start(d, spec.image, pending_imported, pd, err) < 0) {
+		if (!pd->spec)
+			sd_err_set(err, 500, "internal", "", "out of memory");
+		json_decref(pd->spec);
+		free(pd);
+		spec_free(&spec);
+		return -1;
+	}
+	spec_free(&spec);
+	pd->next = d->pending_deploys;
+	d->pending_deploys = pd;
+	*w = (struct shoald_wait *)pd;
+	return 1;
 }
 
 static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)

@@ -3,11 +3,12 @@
  * state-dir/images, each checked before it is kept (a valid shoal guest
  * for the backend's platform) and again at deploy (it fits the guest's
  * memory).  Uploads stream to a temporary file and are hashed as they
- * arrive; a deploy from a host path copies the file in, so rollback never
- * depends on a file that may change.
+ * arrive; a deploy from a host path copies the file in (off the loop, in
+ * a worker thread), so rollback never depends on a file that may change.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,71 +101,194 @@ static int make_tmp(struct shoald *d, char *tmp, size_t len, struct sd_err *err)
 	return fd;
 }
 
-/* Copy a host file into the store (checking size and content), giving its sha256. */
-static int import_path(struct shoald *d, const char *src, char sha256[65], struct sd_err *err)
+/*
+ * Deploys from a host path.  The copy into the store (up to
+ * max-image-bytes, read and hashed) runs in a worker thread, so that the
+ * loop never waits on a disk; the worker touches only its own job and
+ * the file system, and hands the job back through an ev_async.  The
+ * checks that need the daemon (the image check for the backend, the
+ * store's record) run on the loop when it comes back.
+ */
+struct image_import {
+	struct shoald *d;
+	pthread_t thread;
+	char src[1024];
+	char tmp[1200];
+	int out; /* the copy, until kept or removed */
+	uint64_t bytes;
+	char sha256[65];
+	int rc;
+	struct sd_err err;
+	image_import_fn fn;
+	void *ctx;
+	struct image_import *next;
+};
+
+/* Copy a host file into a temporary file of the store, hashing it (the worker). */
+static void *import_run(void *arg)
 {
+	struct image_import *job = arg;
+	struct shoald *d = job->d;
 	struct sha256_ctx sha;
 	uint8_t digest[SHA256_DIGEST_SIZE];
-	char tmp[1200], buf[65536];
+	static __thread char buf[65536];
 	struct stat st;
-	uint64_t total = 0;
-	int in, out = -1, rc = -1;
+	int in;
 	ssize_t r;
 
-	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return sd_err_set(err, 422, "image_unreadable", "image", "cannot open image %s: %s", src,
-		                  strerror(errno));
+	job->rc = -1;
+	in = open(job->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0) {
+		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot open image %s: %s", job->src,
+		           strerror(errno));
+		goto done;
+	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		sd_err_set(err, 422, "image_unreadable", "image", "image %s is not a regular file", src);
+		sd_err_set(&job->err, 422, "image_unreadable", "image", "image %s is not a regular file", job->src);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > d->cfg.max_image_bytes) {
-		sd_err_set(err, 413, "image_too_large", "image", "image %s is %llu bytes, more than %llu (max-image-bytes)",
-		           src, (unsigned long long)st.st_size, (unsigned long long)d->cfg.max_image_bytes);
+		sd_err_set(&job->err, 413, "image_too_large", "image",
+		           "image %s is %llu bytes, more than %llu (max-image-bytes)", job->src,
+		           (unsigned long long)st.st_size, (unsigned long long)d->cfg.max_image_bytes);
 		goto out;
 	}
-	out = make_tmp(d, tmp, sizeof(tmp), err);
-	if (out < 0)
+	job->out = make_tmp(d, job->tmp, sizeof(job->tmp), &job->err);
+	if (job->out < 0)
 		goto out;
 	sha256_init(&sha);
 	while ((r = read(in, buf, sizeof(buf))) > 0) {
-		total += (uint64_t)r;
-		if (total > d->cfg.max_image_bytes || write(out, buf, (size_t)r) != r) {
-			sd_err_set(err, 500, "internal", "image", "cannot copy image %s into the store", src);
+		job->bytes += (uint64_t)r;
+		if (job->bytes > d->cfg.max_image_bytes || write(job->out, buf, (size_t)r) != r) {
+			sd_err_set(&job->err, 500, "internal", "image", "cannot copy image %s into the store", job->src);
 			goto out;
 		}
 		sha256_update(&sha, (size_t)r, (const uint8_t *)buf);
 	}
 	if (r < 0) {
-		sd_err_set(err, 422, "image_unreadable", "image", "cannot read image %s: %s", src, strerror(errno));
+		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot read image %s: %s", job->src,
+		           strerror(errno));
 		goto out;
 	}
 	sha256_digest(&sha, sizeof(digest), digest);
-	hex(digest, sha256);
-	if (check_elf(d, out, d->cfg.guest_mem_max_mib, src, err) < 0)
-		goto out;
-	rc = keep(d, tmp, sha256, total, src, err);
-	tmp[0] = '\0';
+	hex(digest, job->sha256);
+	job->rc = 0;
 out:
-	if (rc < 0 && out >= 0)
-		unlink(tmp);
-	if (out >= 0)
-		close(out);
 	close(in);
-	return rc;
+done:
+	pthread_mutex_lock(&d->imports.lock);
+	job->next = d->imports.done;
+	d->imports.done = job;
+	pthread_mutex_unlock(&d->imports.lock);
+	ev_async_send(d->loop, &d->imports.async);
+	return NULL;
 }
 
-int image_resolve(struct shoald *d, const struct guest_spec *spec, char sha256[65], struct sd_err *err)
+/* On the loop: check and keep what the workers copied, and tell whoever asked. */
+static void on_imports(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct shoald *d = w->data;
+	struct image_import *job, *next;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&d->imports.lock);
+	job = d->imports.done;
+	d->imports.done = NULL;
+	pthread_mutex_unlock(&d->imports.lock);
+	for (; job; job = next) {
+		next = job->next;
+		pthread_join(job->thread, NULL);
+		d->imports.running--;
+		if (job->rc == 0 && check_elf(d, job->out, d->cfg.guest_mem_max_mib, job->src, &job->err) < 0)
+			job->rc = -1;
+		if (job->rc == 0) {
+			job->rc = keep(d, job->tmp, job->sha256, job->bytes, job->src, &job->err);
+			job->tmp[0] = '\0';
+		}
+		if (job->tmp[0])
+			unlink(job->tmp);
+		if (job->out >= 0)
+			close(job->out);
+		job->fn(job->ctx, job->rc == 0 ? job->sha256 : NULL, &job->err);
+		free(job);
+	}
+}
+
+void images_init(struct shoald *d)
+{
+	pthread_mutex_init(&d->imports.lock, NULL);
+	ev_async_init(&d->imports.async, on_imports);
+	d->imports.async.data = d;
+	ev_async_start(d->loop, &d->imports.async);
+}
+
+void images_fini(struct shoald *d)
+{
+	/* Let the copies under way end (each is bounded by max-image-bytes); their deploys are dropped. */
+	while (d->imports.running) {
+		struct image_import *job;
+
+		pthread_mutex_lock(&d->imports.lock);
+		job = d->imports.done;
+		d->imports.done = job ? job->next : NULL;
+		pthread_mutex_unlock(&d->imports.lock);
+		if (!job) {
+			usleep(1000);
+			continue;
+		}
+		pthread_join(job->thread, NULL);
+		d->imports.running--;
+		if (job->tmp[0])
+			unlink(job->tmp);
+		if (job->out >= 0)
+			close(job->out);
+		free(job);
+	}
+	ev_async_stop(d->loop, &d->imports.async);
+	pthread_mutex_destroy(&d->imports.lock);
+}
+
+int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx, struct sd_err *err)
+{
+	struct image_import *job = calloc(1, sizeof(*job));
+	int r;
+
+	if (!job)
+		return sd_err_set(err, 500, "internal", "", "out of memory");
+	if (strlen(path) >= sizeof(job->src)) {
+		free(job);
+		return sd_err_set(err, 400, "bad_value", "image", "the image path is longer than %zu bytes",
+		                  sizeof(job->src) - 1);
+	}
+	job->d = d;
+	job->out = -1;
+	snprintf(job->src, sizeof(job->src), "%s", path);
+	job->fn = fn;
+	job->ctx = ctx;
+	r = pthread_create(&job->thread, NULL, import_run, job);
+	if (r != 0) {
+		free(job);
+		return sd_err_set(err, 503, "internal", "image", "cannot start copying image %s: %s", path,
+		                  strerror(r));
+	}
+	d->imports.running++;
+	return 0;
+}
+
+int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported, char sha256[65],
+                  struct sd_err *err)
 {
 	char path[1200], what[100];
 	int fd, r;
 
-	if (spec_is_sha256(spec->image)) {
+	if (spec_is_sha256(spec->image))
 		memcpy(sha256, spec->image, 65); /* 64 hex digits and the NUL */
-	} else if (import_path(d, spec->image, sha256, err) < 0) {
-		return -1;
-	}
+	else if (imported)
+		memcpy(sha256, imported, 65);
+	else
+		return sd_err_set(err, 500, "internal", "image", "image %s has not been copied into the store",
+		                  spec->image);
 	image_path(d, sha256, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -133,6 +133,17 @@ static void api_config_of(const struct shoald *d, struct api_config *ac)
 	ac->token_file = d->cfg.token_file;
 }
 
+/*
+ * Whether a sub-period of period_ms is due at this cron tick (Redis's
+ * run_with_period): every ceil(period_ms / tick) ticks, at least every tick.
+ */
+static int run_with_period(const struct shoald *d, uint64_t period_ms)
+{
+	uint64_t every = (period_ms * CRON_HZ + 999) / 1000;
+
+	return every <= 1 || d->cron_ticks % every == 0;
+}
+
 static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct shoald *d = t->data;
@@ -141,10 +152,10 @@ static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	d->cron_ticks++;
 	/* Sub-periods of one timer, as Redis's serverCron does. */
-	if (d->watchdog_usec_half &&
-	    d->cron_ticks % (uint64_t)(d->watchdog_usec_half / (1000000 / CRON_HZ) + 1) == 0)
+	/* Every quarter of the watchdog's time (rounded up to a tick, so within half of it). */
+	if (d->watchdog_usec_half && run_with_period(d, d->watchdog_usec_half / 2000))
 		sd_notify(0, "WATCHDOG=1");
-	if (d->cron_ticks % (CRON_HZ * 10) == 0) {
+	if (run_with_period(d, 10 * 1000)) {
 		unsigned running = 0;
 		const struct guest *g;
 		char status[128];
@@ -154,11 +165,11 @@ static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 		snprintf(status, sizeof(status), "STATUS=%u guests, %u running", d->nguests, running);
 		sd_notify(0, status);
 	}
-	if (d->cron_ticks % (CRON_HZ * 600) == 0)
+	if (run_with_period(d, 600 * 1000))
 		store_prune_events(d->store, 100000);
-	if (d->cron_ticks % CRON_HZ == 0)
+	if (run_with_period(d, 1000))
 		events_latency_summary(d);
-	if (d->cron_ticks % ((d->cfg.placement_period_ms * CRON_HZ + 999) / 1000) == 0)
+	if (run_with_period(d, d->cfg.placement_period_ms))
 		placement_period(d);
 }
 
@@ -316,6 +327,7 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 
 	events_init(d);
+	images_init(d);
 	probe_init(d);
 	if (placement_init(d, err, sizeof(err)) < 0)
 		fatalx("%s", err);
@@ -368,6 +380,7 @@ int main(int argc, char **argv)
 	while (d->guests)
 		guest_free(d->guests);
 	probe_fini(d);
+	images_fini(d);
 	placement_fini(d);
 	store_close(d->store);
 	return 0;
