@@ -103,6 +103,13 @@ tests_unit_test_xen_parse_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_xen_parse_LDADD = $(CMOCKA_LIBS)
 EXTRA_DIST += tests/data/xen-values.txt
 
+# Integration: a tender that breaks the control protocol, in place of shoal-vmm.
+check_PROGRAMS += tests/integration/hostile-tender
+tests_integration_hostile_tender_SOURCES = tests/integration/hostile-tender.c
+tests_integration_hostile_tender_LDADD = common/libcommon.a
+TESTS += tests/integration/test_hostile_tender.sh
+EXTRA_DIST += tests/integration/test_hostile_tender.sh
+
 # Integration: the real shoald with real guests, through its API.
 # What the integration tests and the benchmarks share: an HTTP client of
 # the unix socket, shoald and tender runners (built with `make`, since the

@@ -369,10 +369,15 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 	r = vmm_msg_recv(sh->sock, &m, sizeof(m), fds, &nfds);
 	if (r == -EAGAIN || r == -EINTR)
 		return;
-	if (r <= 0 || r < (long)sizeof(m.h) || m.h.version != VMM_PROTO_VERSION) {
+	if (r <= 0 && r != -EMSGSIZE) {
+		shell_lost(sh);
+		return;
+	}
+	if (r == -EMSGSIZE || r < (long)sizeof(m.h) || m.h.version != VMM_PROTO_VERSION) {
 		for (i = 0; r > 0 && i < nfds; i++)
 			close(fds[i]);
-		shell_lost(sh);
+		ev_io_stop(sh->be->loop, &sh->sock_w);
+		tender_malformed(sh, r == -EMSGSIZE ? "oversized" : r < (long)sizeof(m.h) ? "truncated" : "wrong-version");
 		return;
 	}
 	/*
