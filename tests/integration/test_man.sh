@@ -9,11 +9,13 @@
 SHOALD=$top_builddir/daemon/shoald
 CTL=$top_builddir/shoalctl/shoalctl
 DOC=$top_srcdir/doc
+CTLDOC=$top_srcdir/shoalctl
 tmp=$(mktemp -d /tmp/shoal-man-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-for page in shoald.8 shoald.conf.5 shoalctl.1; do
-	f=$top_builddir/doc/$page
+for f in doc/shoald.8 doc/shoald.conf.5 shoalctl/shoalctl.1; do
+	page=${f##*/}
+	f=$top_builddir/$f
 	if [ ! -s "$f" ]; then
 		tap_not_ok "$page is built"
 		continue
@@ -69,19 +71,19 @@ tap_check "shoald(8) describes every flag of shoald --help${m:+ (missing:$m)}" t
 
 cmds=$("$CTL" --help | sed -n '/^COMMANDS/,/^$/s/^    \([a-z]*\) .*/\1/p')
 tap_check "shoalctl --help lists its commands ($(echo $cmds | wc -w))" test "$(echo $cmds | wc -w)" -ge 15
-m=$(missing_in "$DOC/shoalctl.1.scd" '*' '*' $cmds)
+m=$(missing_in "$CTLDOC/shoalctl.1.scd" '*' '*' $cmds)
 tap_check "shoalctl(1) describes every command${m:+ (missing:$m)}" test -z "$m"
 m=
 for c in $cmds; do
 	for o in $("$CTL" "$c" --help | sed -n '/^options:/,$p' | grep -o -- '--[a-z][a-z-]*' | sort -u); do
-		grep -qF -- "*$o*" "$DOC/shoalctl.1.scd" || m="$m $c:$o"
+		grep -qF -- "*$o*" "$CTLDOC/shoalctl.1.scd" || m="$m $c:$o"
 	done
 done
 tap_check "shoalctl(1) describes every option of every command${m:+ (missing:$m)}" test -z "$m"
-m=$(missing_in "$DOC/shoalctl.1.scd" '*' '*' $("$CTL" --help | sed -n '/^OPTIONS/,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sort -u))
+m=$(missing_in "$CTLDOC/shoalctl.1.scd" '*' '*' $("$CTL" --help | sed -n '/^OPTIONS/,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sort -u))
 tap_check "and every global option${m:+ (missing:$m)}" test -z "$m"
 codes=$("$CTL" --help | sed -n '/^EXIT STATUS/,/^$/s/^    \([0-9]\)  .*/\1/p')
-m=$(missing_in "$DOC/shoalctl.1.scd" '*' '*' $codes)
+m=$(missing_in "$CTLDOC/shoalctl.1.scd" '*' '*' $codes)
 tap_check "and every exit code ($(echo $codes))${m:+ (missing:$m)}" test -z "$m" -a -n "$codes"
 
 # The check catches a page that drifted: a corpus with one option dropped.
