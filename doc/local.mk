@@ -1,5 +1,8 @@
 # doc/: the man pages, written in scdoc and made with the configured paths
-# (shoald(8), shoald.conf(5); shoalctl(1) is made in shoalctl/local.mk).
+# (shoald(8), shoald.conf(5); shoalctl(1) is made in shoalctl/local.mk),
+# and the Markdown pages the README links, in the tarball and in $(docdir).
+dist_doc_DATA = doc/api.md doc/guests.md doc/install.md doc/placement.md \
+	doc/shoalctl.md doc/testing.md doc/xen.md
 
 MAN_PAGES = doc/shoald.8 doc/shoald.conf.5
 nodist_man_MANS += $(MAN_PAGES)

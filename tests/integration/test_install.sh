@@ -1,12 +1,12 @@
 #!/bin/sh
 # make install into a DESTDIR: every file where the configured directories
 # say (binaries, the tender, guests, the unit, the configuration, bash
-# completion, man pages, examples), the installed pieces naming each other
-# (the unit's shoald, shoald's tender), systemd-analyze verify on the
-# installed unit, an admin's configuration kept across install and
-# uninstall, and make uninstall leaving no file behind.  Then the tarball:
-# every file git tracks is in it (make distcheck itself runs from
-# scripts/distcheck.sh).
+# completion, man pages, the Markdown pages of doc/, examples), the
+# installed pieces naming each other (the unit's shoald, shoald's
+# tender), systemd-analyze verify on the installed unit, an admin's
+# configuration kept across install and uninstall, and make uninstall
+# leaving no file behind.  Then the tarball: every file git tracks is in
+# it (make distcheck itself runs from scripts/distcheck.sh).
 . "$top_srcdir/tests/tap.sh"
 
 tmp=$(mktemp -d /tmp/shoal-install-XXXXXX)
@@ -47,6 +47,8 @@ tap_check "the configuration in sysconfdir/shoal" has "$sysconfdir/shoal/shoald.
 tap_check "and among the examples" has "$docdir/examples/shoald.conf"
 tap_check "shoalctl's bash completion ($compdir)" has "$compdir/shoalctl"
 tap_check "man pages in man1, man5, man8" sh -c "[ -f '$dest$mandir/man1/shoalctl.1' ] && [ -f '$dest$mandir/man5/shoald.conf.5' ] && [ -f '$dest$mandir/man8/shoald.8' ]"
+tap_check "the Markdown pages of doc/ in docdir ($docdir)" \
+	sh -c "for p in '$top_srcdir'/doc/*.md; do [ -f '$dest$docdir/'\${p##*/} ] || exit 1; done"
 tap_check "the Grafana dashboard and Prometheus configuration among the examples" \
 	sh -c "[ -f '$dest$docdir/examples/grafana/shoal.json' ] && [ -f '$dest$docdir/examples/prometheus/shoal.yml' ]"
 tap_check "the deploy scripts among the examples, runnable" \
