@@ -225,3 +225,12 @@ tests_xen_evtchn_rtt_LDFLAGS = -static
 endif
 EXTRA_DIST += tests/xen/xen-cpu-check.sh tests/xen/xen-place-effect.sh
 
+
+# ---- unit: daemon/ (its pure pieces: the probe engine's heap) ----
+# realloc is wrapped so that a test can make an insert run out of memory.
+check_PROGRAMS += tests/unit/test_probe_heap
+TESTS += tests/unit/test_probe_heap
+tests_unit_test_probe_heap_SOURCES = tests/unit/test_probe_heap.c daemon/probe_heap.c daemon/probe_heap.h
+tests_unit_test_probe_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_probe_heap_LDFLAGS = -Wl,--wrap=realloc
+tests_unit_test_probe_heap_LDADD = $(CMOCKA_LIBS)
