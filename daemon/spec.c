@@ -289,8 +289,12 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 				goto out;
 		} else {
 			char shown[48];
+			size_t len = strlen(key), n = len < 40 ? len : 40;
 
-			snprintf(shown, sizeof(shown), "%.40s", key);
+			/* Cut between characters: the field goes into a JSON answer, which must be UTF-8. */
+			while (n > 0 && n < len && ((unsigned char)key[n] & 0xc0) == 0x80)
+				n--;
+			snprintf(shown, sizeof(shown), "%.*s", (int)n, key);
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, args, latency_class, slo_us, restart, cpus)",
 			           shown);
