@@ -108,7 +108,7 @@ static int want_enum(const json_t *v, const char *field, const char *const names
 		return sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s", field,
 		                  json_type_name(v));
 	for (i = 0; i < n; i++)
-		if (!strcmp(json_string_value(v), names[i])) {
+		if (json_string_length(v) == strlen(names[i]) && !strcmp(json_string_value(v), names[i])) {
 			*out = i;
 			return 0;
 		}
