@@ -15,6 +15,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "daemon/probe_heap.h"
 #include "daemon/shoald.h"
 #include "daemon/spec.h"
 
@@ -111,7 +112,7 @@ struct metrics_guest;
 /* A guest's probing (probe.c). */
 struct guest_probe {
 	struct metrics_guest *lat;   /* RTTs and misses, for the guest's life in the registry */
-	uint32_t heap_idx;           /* place in the engine's heap; UINT32_MAX: not probed */
+	uint32_t heap_idx;           /* place in the engine's heap; PROBE_HEAP_NONE: not probed */
 	uint64_t due_ns;             /* the next probe (monotonic) */
 	uint64_t sent_ns;            /* the outstanding probe; 0: none */
 	uint64_t last_answer_ns;
@@ -209,14 +210,8 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* ---- probes (probe.c) ---- */
 
-struct probe_slot {
-	uint64_t key;                /* the guest's next deadline */
-	struct guest *g;
-};
-
 struct probe_engine {
-	struct probe_slot *heap;     /* min-heap on each guest's next deadline */
-	uint32_t len, cap;
+	struct probe_heap heap;      /* the guests on their next deadline (probe_heap.h) */
 	ev_timer timer;
 	ev_prepare prepare;          /* serves what is nearly due before the loop sleeps */
 	uint64_t armed_ns;           /* when the timer fires; 0: not armed */

@@ -14,6 +14,7 @@ daemon_libshoald_a_SOURCES = \
 	daemon/backend/backend.h \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
 	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
+	daemon/probe_heap.c daemon/probe_heap.h \
 	daemon/backend/backend.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h \
 	daemon/backend/xen_cpu.h
 

@@ -261,7 +261,7 @@ static void daemon_self(struct page *p)
 	gauge(p, "shoal_daemon_uptime_seconds", "how long this shoald has run",
 	      (double)(now_mono_ns() - p->d->start_ns) / 1e9);
 	gauge(p, "shoal_probe_hz", "probes per guest per second (probe-hz)", p->d->cfg.probe_hz);
-	gauge(p, "shoal_probed_guests", "guests being probed now", e->len);
+	gauge(p, "shoal_probed_guests", "guests being probed now", e->heap.len);
 	counter(p, "shoal_probes_sent_total", "probes sent, all guests", e->sent);
 	counter(p, "shoal_probe_answers_total", "probes answered in time, all guests", e->answered);
 	counter(p, "shoal_probe_misses_total", "probes not answered in time, all guests", e->missed);

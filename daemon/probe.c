@@ -23,6 +23,7 @@
  * probe is sent only after the outstanding one was answered or timed out.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@
 #include "metrics/metrics.h"
 
 #define PROBE_SLACK_NS 500000ull /* deadlines this close are served together */
-#define HEAP_NONE      UINT32_MAX
+#define HEAP_NONE      PROBE_HEAP_NONE
 
 static uint64_t period_ns(const struct shoald *d)
 {
@@ -63,93 +64,22 @@ static uint64_t deadline(const struct guest *g)
 	return g->probe.sent_ns ? g->probe.sent_ns + g->d->cfg.probe_timeout_ms * 1000000ull : g->probe.due_ns;
 }
 
-/* ---- the heap ---- */
-
-/*
- * Entries carry their key, so ordering the heap reads only the heap
- * array, never the guests (a guest is big; 1,000 of them do not stay in
- * the cache between probes).
- */
-
-static void heap_set(struct probe_engine *e, uint32_t i, struct probe_slot slot)
-{
-	e->heap[i] = slot;
-	slot.g->probe.heap_idx = i;
-}
-
-static void sift_up(struct probe_engine *e, uint32_t i)
-{
-	struct probe_slot x = e->heap[i];
-
-	while (i > 0) {
-		uint32_t parent = (i - 1) / 2;
-
-		if (e->heap[parent].key <= x.key)
-			break;
-		heap_set(e, i, e->heap[parent]);
-		i = parent;
-	}
-	heap_set(e, i, x);
-}
-
-static void sift_down(struct probe_engine *e, uint32_t i)
-{
-	struct probe_slot x = e->heap[i];
-
-	for (;;) {
-		uint32_t c = 2 * i + 1;
-
-		if (c >= e->len)
-			break;
-		if (c + 1 < e->len && e->heap[c + 1].key < e->heap[c].key)
-			c++;
-		if (x.key <= e->heap[c].key)
-			break;
-		heap_set(e, i, e->heap[c]);
-		i = c;
-	}
-	heap_set(e, i, x);
-}
+/* ---- the heap (probe_heap.c), keyed on each guest's deadline ---- */
 
 /* The guest's deadline changed: store the new key and restore the order. */
 static void heap_fix(struct probe_engine *e, struct guest *g)
 {
-	uint32_t i = g->probe.heap_idx;
-
-	e->heap[i].key = deadline(g);
-	if (i > 0 && e->heap[(i - 1) / 2].key > e->heap[i].key)
-		sift_up(e, i);
-	else
-		sift_down(e, i);
+	probe_heap_update(&e->heap, g->probe.heap_idx, deadline(g));
 }
 
 static int heap_push(struct probe_engine *e, struct guest *g)
 {
-	if (e->len == e->cap) {
-		uint32_t cap = e->cap ? 2 * e->cap : 64;
-		struct probe_slot *h = realloc(e->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		e->heap = h;
-		e->cap = cap;
-	}
-	heap_set(e, e->len++, (struct probe_slot){ deadline(g), g });
-	sift_up(e, e->len - 1);
-	return 0;
+	return probe_heap_insert(&e->heap, deadline(g), g);
 }
 
 static void heap_remove(struct probe_engine *e, struct guest *g)
 {
-	uint32_t i = g->probe.heap_idx;
-	struct probe_slot last;
-
-	g->probe.heap_idx = HEAP_NONE;
-	last = e->heap[--e->len];
-	if (i == e->len)
-		return;
-	heap_set(e, i, last);
-	heap_fix(e, last.g);
+	probe_heap_remove(&e->heap, g->probe.heap_idx);
 }
 
 /* ---- the timer ---- */
@@ -160,12 +90,12 @@ static void arm(struct shoald *d)
 	uint64_t top, now;
 	double after;
 
-	if (!e->len) {
+	if (!e->heap.len) {
 		ev_timer_stop(d->loop, &e->timer);
 		e->armed_ns = 0;
 		return;
 	}
-	top = e->heap[0].key;
+	top = e->heap.slot[0].key;
 	if (ev_is_active(&e->timer) && e->armed_ns <= top)
 		return; /* it fires early enough; it re-arms then */
 	now = now_mono_ns();
@@ -230,8 +160,8 @@ static void run_due(struct shoald *d)
 	struct probe_engine *e = &d->probes;
 	uint64_t now = now_mono_ns();
 
-	while (e->len && e->heap[0].key <= now + PROBE_SLACK_NS) {
-		struct guest *g = e->heap[0].g;
+	while (e->heap.len && e->heap.slot[0].key <= now + PROBE_SLACK_NS) {
+		struct guest *g = e->heap.slot[0].item;
 
 		if (g->probe.sent_ns)
 			probe_timed_out(g, now);
@@ -262,7 +192,7 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (e->len && e->heap[0].key <= now_mono_ns() + PROBE_SLACK_NS)
+	if (e->heap.len && e->heap.slot[0].key <= now_mono_ns() + PROBE_SLACK_NS)
 		run_due(d);
 }
 
@@ -273,6 +203,7 @@ void probe_init(struct shoald *d)
 	struct probe_engine *e = &d->probes;
 
 	memset(e, 0, sizeof(*e));
+	probe_heap_init(&e->heap, offsetof(struct guest, probe.heap_idx));
 	e->rng = now_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	if (!e->rng)
 		e->rng = 1;
@@ -287,9 +218,7 @@ void probe_fini(struct shoald *d)
 {
 	ev_timer_stop(d->loop, &d->probes.timer);
 	ev_prepare_stop(d->loop, &d->probes.prepare);
-	free(d->probes.heap);
-	d->probes.heap = NULL;
-	d->probes.len = d->probes.cap = 0;
+	probe_heap_free(&d->probes.heap);
 }
 
 int probe_guest_init(struct guest *g)

@@ -108,7 +108,7 @@ static int want_enum(const json_t *v, const char *field, const char *const names
 		return sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s", field,
 		                  json_type_name(v));
 	for (i = 0; i < n; i++)
-		if (!strcmp(json_string_value(v), names[i])) {
+		if (json_string_length(v) == strlen(names[i]) && !strcmp(json_string_value(v), names[i])) {
 			*out = i;
 			return 0;
 		}
@@ -289,8 +289,12 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 				goto out;
 		} else {
 			char shown[48];
+			size_t len = strlen(key), n = len < 40 ? len : 40;
 
-			snprintf(shown, sizeof(shown), "%.40s", key);
+			/* Cut between characters: the field goes into a JSON answer, which must be UTF-8. */
+			while (n > 0 && n < len && ((unsigned char)key[n] & 0xc0) == 0x80)
+				n--;
+			snprintf(shown, sizeof(shown), "%.*s", (int)n, key);
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, args, latency_class, slo_us, restart, cpus)",
 			           shown);

@@ -232,3 +232,20 @@ tests_xen_evtchn_rtt_LDFLAGS = -static
 endif
 EXTRA_DIST += tests/xen/xen-cpu-check.sh tests/xen/xen-place-effect.sh
 
+
+# ---- unit: daemon/ (its pure pieces: guest specs, the probe engine's heap) ----
+# Guest specs, over a corpus of good and bad ones.
+check_PROGRAMS += tests/unit/test_spec
+TESTS += tests/unit/test_spec
+tests_unit_test_spec_SOURCES = tests/unit/test_spec.c tests/unit/corpus_testlib.h daemon/spec.c daemon/spec.h
+tests_unit_test_spec_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_spec_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_spec_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS)
+EXTRA_DIST += tests/data/spec-values.txt
+# realloc is wrapped so that a test can make an insert run out of memory.
+check_PROGRAMS += tests/unit/test_probe_heap
+TESTS += tests/unit/test_probe_heap
+tests_unit_test_probe_heap_SOURCES = tests/unit/test_probe_heap.c daemon/probe_heap.c daemon/probe_heap.h
+tests_unit_test_probe_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_probe_heap_LDFLAGS = -Wl,--wrap=realloc
+tests_unit_test_probe_heap_LDADD = $(CMOCKA_LIBS)

@@ -1,5 +1,6 @@
 /*
- * The corpora of the data-driven unit tests (tests/data/xen-values.txt, shoalctl-values.txt):
+ * The corpora of the data-driven unit tests (tests/data/xen-values.txt,
+ * shoalctl-values.txt, spec-values.txt):
  * one case a line, "KIND | INPUT | EXPECTED", with '#' comments and blank
  * lines, read and checked by corpus_run().  Include after <cmocka.h>.
  */
