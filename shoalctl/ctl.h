@@ -1,5 +1,5 @@
 /*
- * shoalctl's insides, shared by shoalctl/main.c and api/ctl_*.c.  shoalctl
+ * shoalctl's insides, shared by main.c and the other files of shoalctl/.  shoalctl
  * speaks to shoald only through the HTTP API (api/openapi.yaml), on its
  * unix socket or (--url) over TCP with TLS and a bearer token, so nothing
  * here includes a daemon header.
@@ -125,7 +125,7 @@ struct ctl_simple {
 int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
                const struct ctl_simple *req);
 
-/* The commands (ctl_guest.c, ctl_deploy.c, ctl_host.c, ctl_latency.c). */
+/* The commands (guest.c, deploy.c, host.c, latency.c). */
 int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_ls(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_show(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
@@ -138,13 +138,13 @@ int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 int ctl_cmd_upload(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
-/* ctl_place.c: placement, pin and unpin. */
+/* place.c: placement, pin and unpin. */
 int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
-/* ctl_ui.c: a loopback TCP port forwarded to shoald's socket, for the web dashboard. */
+/* dashboard_proxy.c (shoalctl ui): a loopback TCP port forwarded to shoald's socket, for the web dashboard. */
 int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 
-/* ---- HTTP on the unix socket or TCP with TLS (ctl_http.c) ---- */
+/* ---- HTTP on the unix socket or TCP with TLS (http.c) ---- */
 
 struct ctl_answer {
 	long status;
@@ -183,7 +183,7 @@ void ctl_catch_interrupt(void);
 /* Print the answer's body as it came (--json): unchanged, newline-terminated. */
 void ctl_print_raw(const struct ctl_answer *a);
 
-/* ---- output for people (ctl_fmt.c) ---- */
+/* ---- output for people (fmt.c) ---- */
 
 /* Human sizes and durations into buf (which is returned): "64 MiB", "12.3 s", "3 h 2 m". */
 char *ctl_fmt_bytes(double bytes, char *buf, size_t len);

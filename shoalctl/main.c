@@ -1,7 +1,7 @@
 /*
  * shoalctl: the command line of shoald's API, for operators and deploy
  * scripts.  This file holds the command table, the options every command
- * takes, the usage text and main(); the commands live in api/ctl_*.c.
+ * takes, the usage text and main(); the commands live in the other files of shoalctl/.
  * Its exit codes (ctl.h) are a contract: scripts test them.
  */
 #include <errno.h>
