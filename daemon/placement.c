@@ -917,8 +917,12 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 	if (!json_is_object(body))
 		return sd_err_set(err, 400, "invalid_body", "body", "the body must be a JSON object like {\"cpus\": [2]}");
 	json_object_foreach((json_t *)body, key, v)
-		if (strcmp(key, "cpus"))
-			return sd_err_set(err, 400, "unknown_field", key, "unknown field \"%.60s\" (known: cpus)", key);
+		if (strcmp(key, "cpus")) {
+			char shown[48];
+
+			sd_cut(shown, sizeof(shown), key, 40);
+			return sd_err_set(err, 400, "unknown_field", shown, "unknown field \"%s\" (known: cpus)", shown);
+		}
 	if (!json_object_get(body, "cpus"))
 		return sd_err_set(err, 400, "missing_field", "cpus", "cpus is missing: the CPUs to pin to, [] for none");
 	/* The new spec goes through the spec's own checks. */

@@ -9,18 +9,35 @@
 
 #include "daemon/spec.h"
 
+void sd_cut(char *out, size_t outlen, const char *s, size_t max)
+{
+	size_t len = strlen(s), n = len < max ? len : max;
+
+	if (outlen == 0)
+		return;
+	if (n >= outlen)
+		n = outlen - 1;
+	/* Cut between characters: what is cut goes into a JSON answer, which must be UTF-8. */
+	while (n > 0 && n < len && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[sizeof(e->message) + 1];
 
 	if (!e)
 		return -1;
 	e->http = http;
 	snprintf(e->code, sizeof(e->code), "%s", code);
-	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	sd_cut(e->field, sizeof(e->field), field ? field : "", sizeof(e->field) - 1);
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	sd_cut(e->message, sizeof(e->message), msg, sizeof(e->message) - 1);
 	return -1;
 }
 
@@ -289,12 +306,8 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 				goto out;
 		} else {
 			char shown[48];
-			size_t len = strlen(key), n = len < 40 ? len : 40;
 
-			/* Cut between characters: the field goes into a JSON answer, which must be UTF-8. */
-			while (n > 0 && n < len && ((unsigned char)key[n] & 0xc0) == 0x80)
-				n--;
-			snprintf(shown, sizeof(shown), "%.*s", (int)n, key);
+			sd_cut(shown, sizeof(shown), key, 40);
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, args, latency_class, slo_us, restart, cpus)",
 			           shown);

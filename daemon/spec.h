@@ -18,7 +18,15 @@ struct sd_err {
 	char message[512];
 };
 
-/* Fill e and return -1 (so callers can `return sd_err_set(...)`). */
+/*
+ * Copy at most max bytes of s into out (outlen bytes, NUL-terminated),
+ * cutting between UTF-8 characters, never inside one.
+ */
+void sd_cut(char *out, size_t outlen, const char *s, size_t max);
+/*
+ * Fill e and return -1 (so callers can `return sd_err_set(...)`).  The
+ * field and the message are cut to their buffers between characters.
+ */
 int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
