@@ -380,11 +380,16 @@ static void event_data(void *ctx, const json_t *ev)
 	free(text);
 }
 
+/*
+ * The event log: a plain GET answers with what is kept (the newest `limit`,
+ * or the first `limit` after `since`) and ends; follow=1 streams, replaying
+ * what came after `since` first.
+ */
 static enum MHD_Result route_events(struct api_req *q)
 {
 	const char *accept = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	uint64_t since = UINT64_MAX, limit = 100; /* no since: a follower gets only new events */
-	int follow = param_bool(q, "follow", 1), latency;
+	int follow = param_bool(q, "follow", 0), latency;
 
 	if (follow < 0 || (latency = param_bool(q, "latency", 0)) < 0 || param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
 	    param_u64(q, "limit", 10000, &limit) < 0)

@@ -528,8 +528,10 @@ class Run:
 
     # ---- one request, checked
 
-    def request(self, op, label, target, body=b"", content_type=None, headers=None, want=None, nonempty=False):
-        """Send one request of op and check its answer; want is a status, or None for any 2xx."""
+    def request(self, op, label, target, body=b"", content_type=None, headers=None, want=None, nonempty=False,
+                ends=False):
+        """Send one request of op and check its answer; want is a status, or None for any 2xx;
+        ends: the answer must be whole, not a stream left open."""
         hdrs = dict(headers or {})
         if content_type:
             hdrs["Content-Type"] = content_type
@@ -540,6 +542,9 @@ class Run:
             tap.check(False, label + ": answered", str(e), *self.sd.log_tail())
             return None
         self.check_answer(op, label, a, want, nonempty)
+        if ends:
+            tap.check(not a.streamed, label + ": the answer ends (it is not a stream left open)",
+                      "still open after %.1f s of quiet; it sent: %s" % (STREAM_QUIET_S, a.body[:200]))
         return a
 
     def check_answer(self, op, label, a, want, nonempty):
@@ -756,7 +761,8 @@ class Run:
             what = ["%s=%s" % kv for kv in list((v.get("path") or {}).items()) + list((v.get("query") or {}).items())]
             what += ["%s: %s" % kv for kv in (v.get("headers") or {}).items()]
             self.request(op, ", ".join(what) or "no query", self.target(op, pv, v.get("query", base_query)), body, mt,
-                         headers=v.get("headers"), want=v.get("status"), nonempty=v.get("nonempty", False))
+                         headers=v.get("headers"), want=v.get("status"), nonempty=v.get("nonempty", False),
+                         ends=v.get("ends", False))
 
     def errors(self, op):
         """One request for each documented refusal the operation can be provoked into."""
