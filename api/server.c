@@ -327,8 +327,9 @@ static void req_free(struct api_req *q)
 }
 
 /*
- * The log of requests: what changes something (every method but GET) at
- * info, the rest at debug; with the time from its first byte to its last.
+ * The log of requests: what changes something (every method but GET and
+ * HEAD) at info, the rest at debug; with the time from its first byte to
+ * its last.
  */
 static void log_request(const struct api_req *q, enum MHD_RequestTerminationCode toe)
 {
@@ -337,7 +338,7 @@ static void log_request(const struct api_req *q, enum MHD_RequestTerminationCode
 
 	if (q->streaming)
 		return; /* a stream's length is the client's */
-	if (strcmp(q->method, "GET"))
+	if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD"))
 		shoald_log(SHOALD_LOG_INFO, "api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
 	else
 		shoald_log(SHOALD_LOG_DEBUG, "api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
