@@ -289,7 +289,7 @@ if command -v bash >/dev/null; then
 	tap_check "the bash completion parses" bash -n "$COMPLETION"
 	# complete WORD...: what the completion offers for the words (the last one is being typed).
 	complete_words() {
-		PATH=$top_builddir/api:$PATH bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _shoalctl; echo "${COMPREPLY[*]}"' \
+		PATH=$top_builddir/shoalctl:$PATH bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _shoalctl; echo "${COMPREPLY[*]}"' \
 			"$COMPLETION" shoalctl "$@"
 	}
 	tap_check "it completes commands" test "$(complete_words ro)" = "rollback"
