@@ -1,6 +1,6 @@
 /*
- * See log.h; shoald_log is the same log as daemon/shoald.h offers it to
- * the API.
+ * See log.h.  shoald_log is this log as daemon/shoald.h offers it to the
+ * API.
  */
 #include <errno.h>
 #include <stdarg.h>
