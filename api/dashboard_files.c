@@ -6,7 +6,8 @@
  * NUL (kept as "%00" by server.c's unescaping) are refused with 400; only
  * regular files of a known type and at most UI_FILE_MAX bytes are sent.
  * Every answer carries a Content-Security-Policy that allows scripts,
- * styles and connections from this origin only.
+ * styles and connections from this origin only.  HEAD gets GET's answer:
+ * libmicrohttpd sends its headers (Content-Length included) and no body.
  */
 #include <errno.h>
 #include <fcntl.h>

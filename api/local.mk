@@ -8,8 +8,8 @@ api_libapi_a_SOURCES = \
 	api/api.h api/api_internal.h \
 	api/server.c api/routes.c api/dashboard_files.c api/auth.c
 
-# The API's contract (tests/integration/test_contract checks the server
-# against it, tests/integration/test_openapi_lint lints it).
+# The API's contract (tests/integration/test_contract.sh checks the server
+# against it, tests/openapi/test_openapi_lint.sh lints it).
 EXTRA_DIST += api/openapi.yaml
 
 # The web dashboard shoald serves under /ui/ (ui-dir): plain files, no build step.

@@ -1,9 +1,9 @@
 /*
  * The API's routes: which path and method mean what, what query
- * parameters each takes, and how each request becomes a call into shoald.
- * api/openapi.yaml is the contract these follow.  Everything the client
- * sends is checked here or in shoald before use, and refused with a JSON
- * error naming what was wrong.
+ * parameters each takes, which take a body, and how each request becomes
+ * a call into shoald.  api/openapi.yaml is the contract these follow.
+ * Everything the client sends is checked here or in shoald before use, and
+ * refused with a JSON error naming what was wrong.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +36,7 @@ struct route_def {
 	const char *methods; /* the Allow header */
 	const char *const *params;
 	const char *const *get_params; /* GET's, when they differ */
+	const char *body_methods;      /* the methods that take a request body; the others refuse one */
 };
 
 static const char *const p_none[] = { NULL };
@@ -46,19 +47,19 @@ static const char *const p_latency[] = { "buckets", NULL };
 
 static const struct route_def routes[] = {
 	[R_HOST] = { R_HOST, "GET", p_none },
-	[R_GUESTS] = { R_GUESTS, "GET, POST", p_wait, p_none },
+	[R_GUESTS] = { R_GUESTS, "GET, POST", p_wait, p_none, "POST" },
 	[R_GUEST] = { R_GUEST, "GET, DELETE", p_none },
 	[R_ACTION] = { R_ACTION, "POST", p_wait },
 	[R_CONSOLE] = { R_CONSOLE, "GET", p_console },
-	[R_IMAGES] = { R_IMAGES, "GET, POST", p_none },
+	[R_IMAGES] = { R_IMAGES, "GET, POST", p_none, NULL, "POST" },
 	[R_EVENTS] = { R_EVENTS, "GET", p_events },
 	[R_LATENCY] = { R_LATENCY, "GET", p_latency },
 	[R_METRICS] = { R_METRICS, "GET", p_none },
 	[R_PLACEMENT] = { R_PLACEMENT, "GET", p_none },
-	[R_GUEST_PLACEMENT] = { R_GUEST_PLACEMENT, "GET, PUT", p_none },
-	[R_UI] = { R_UI, "GET", p_none },
-	[R_UI_INDEX] = { R_UI_INDEX, "GET", p_none },
-	[R_UI_FILE] = { R_UI_FILE, "GET", p_none },
+	[R_GUEST_PLACEMENT] = { R_GUEST_PLACEMENT, "GET, PUT", p_none, NULL, "PUT" },
+	[R_UI] = { R_UI, "GET, HEAD", p_none },
+	[R_UI_INDEX] = { R_UI_INDEX, "GET, HEAD", p_none },
+	[R_UI_FILE] = { R_UI_FILE, "GET, HEAD", p_none },
 };
 
 static int method_allowed(const char *allow, const char *method)
@@ -66,6 +67,8 @@ static int method_allowed(const char *allow, const char *method)
 	size_t n = strlen(method);
 	const char *p = allow;
 
+	if (!allow)
+		return 0;
 	while ((p = strstr(p, method))) {
 		if ((p == allow || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
 			return 1;
@@ -145,24 +148,29 @@ static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_NO;
 }
 
+/* A query parameter's value; NULL when not given, "" when given without one ("?follow"). */
 static const char *param(struct api_req *q, const char *key)
 {
-	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, key);
+	const char *v = NULL;
+
+	if (MHD_lookup_connection_value_n(q->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, NULL) != MHD_YES)
+		return NULL;
+	return v ? v : "";
 }
 
-/* A boolean query parameter: 1, 0, or -1 (bad, already answered). */
+/* A yes-or-no query parameter (1 or true, 0 or false): 1, 0, or -1 (bad, already answered). */
 static int param_bool(struct api_req *q, const char *key, int dflt)
 {
 	const char *v = param(q, key);
 
 	if (!v)
 		return dflt;
-	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !*v)
+	if (!strcmp(v, "1") || !strcmp(v, "true"))
 		return 1;
-	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
+	if (!strcmp(v, "0") || !strcmp(v, "false"))
 		return 0;
-	api_fail(q->conn, 400, "invalid_parameter", key, "query parameter %s must be 1 or 0 (true or false), not \"%.40s\"",
-	         key, v);
+	api_fail(q->conn, 400, "invalid_parameter", key,
+	         "query parameter %s must be 1 or 0 (or true or false), not \"%.40s\"", key, v);
 	return -1;
 }
 
@@ -195,6 +203,29 @@ static int name_ok(const char *s)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
 			return 0;
 	return 1;
+}
+
+/* Is a Content-Type header's media type `type` (parameters after ';' allowed)? */
+static int media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return !strncasecmp(ct, type, n) && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+static const char *header(struct api_req *q, const char *name)
+{
+	return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
+}
+
+/* Does the request announce a body (a Content-Length above 0, or one sent in chunks)?  HTTP/1.1 has no other way. */
+static int announces_body(struct api_req *q)
+{
+	const char *cl = header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return header(q, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (cl && strspn(cl, "0") != strlen(cl));
 }
 
 int api_route_begin(struct api_req *q)
@@ -273,9 +304,23 @@ int api_route_begin(struct api_req *q)
 		         q->method, q->url);
 		return -1;
 	}
+	if (!method_allowed(def->body_methods, q->method) && announces_body(q)) {
+		api_fail(q->conn, 400, "body_not_allowed", "body",
+		         "%s %.200s takes no request body: what it needs goes in the path and the query string",
+		         q->method, q->url);
+		return -1;
+	}
 	if (q->route == R_IMAGES && !strcmp(q->method, "POST")) {
+		const char *ct = header(q, MHD_HTTP_HEADER_CONTENT_TYPE);
 		struct sd_err e;
 
+		/* An image is raw bytes: a body that says it is something else is a mistake, not an image. */
+		if (ct && !media_type_is(ct, "application/octet-stream")) {
+			api_fail(q->conn, 415, "unsupported_media_type", "Content-Type",
+			         "an image is uploaded as its raw bytes (Content-Type: application/octet-stream), not as %.60s",
+			         ct);
+			return -1;
+		}
 		q->upload = shoald_image_upload_begin(q->d, &e);
 		if (!q->upload) {
 			api_queue_error(q->conn, &e);
@@ -306,11 +351,11 @@ static enum MHD_Result answer(struct api_req *q, int r, int http, json_t *body, 
 
 static json_t *parse_body(struct api_req *q, struct sd_err *e)
 {
-	const char *ct = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *ct = header(q, MHD_HTTP_HEADER_CONTENT_TYPE);
 	json_error_t jerr;
 	json_t *j;
 
-	if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+	if (ct && !media_type_is(ct, "application/json")) {
 		sd_err_set(e, 415, "unsupported_media_type", "Content-Type",
 		           "the body must be JSON (Content-Type: application/json), not %.60s", ct);
 		return NULL;
@@ -380,11 +425,16 @@ static void event_data(void *ctx, const json_t *ev)
 	free(text);
 }
 
+/*
+ * The event log: a plain GET answers with what is kept (the newest `limit`,
+ * or the first `limit` after `since`) and ends; follow=1 streams, replaying
+ * what came after `since` first.
+ */
 static enum MHD_Result route_events(struct api_req *q)
 {
 	const char *accept = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	uint64_t since = UINT64_MAX, limit = 100; /* no since: a follower gets only new events */
-	int follow = param_bool(q, "follow", 1), latency;
+	int follow = param_bool(q, "follow", 0), latency;
 
 	if (follow < 0 || (latency = param_bool(q, "latency", 0)) < 0 || param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
 	    param_u64(q, "limit", 10000, &limit) < 0)

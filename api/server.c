@@ -33,9 +33,10 @@
 #include <microhttpd.h>
 
 #include "api/api_internal.h"
-#include "daemon/log.h"
 
 #define STREAM_PING_S 15.0
+#define REFUSED_WINDOW_NS (10ull * 1000000000u)
+#define REFUSED_LOG_MAX   10 /* lines a window, per listener */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* One MHD daemon on the loop. */
@@ -47,6 +48,9 @@ struct api_listener {
 	ev_io io;
 	ev_timer timer;
 	char where[160]; /* for the logs: "unix socket PATH", "tcp ADDR" */
+	/* the log's rate limit of refused callers, per listener: a flood on TCP hides nothing of the unix socket */
+	uint64_t refused_window_ns;
+	unsigned refused_logged, refused_unlogged;
 };
 
 /* What is known of a connection before its first request (MHD's socket context). */
@@ -323,8 +327,9 @@ static void req_free(struct api_req *q)
 }
 
 /*
- * The log of requests: what changes something (every method but GET) at
- * info, the rest at debug; with the time from its first byte to its last.
+ * The log of requests: what changes something (every method but GET and
+ * HEAD) at info, the rest at debug; with the time from its first byte to
+ * its last.
  */
 static void log_request(const struct api_req *q, enum MHD_RequestTerminationCode toe)
 {
@@ -333,10 +338,10 @@ static void log_request(const struct api_req *q, enum MHD_RequestTerminationCode
 
 	if (q->streaming)
 		return; /* a stream's length is the client's */
-	if (strcmp(q->method, "GET"))
-		log_info("api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
+	if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD"))
+		shoald_log(SHOALD_LOG_INFO, "api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
 	else
-		log_debug("api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
+		shoald_log(SHOALD_LOG_DEBUG, "api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -385,6 +390,33 @@ static void take_body(struct api_req *q, const char *data, size_t len)
 
 /* ---- who may call ---- */
 
+/*
+ * A refused caller (who: its address or uid; why: a few words, never a
+ * token): counted by shoald for /metrics, and logged at most
+ * REFUSED_LOG_MAX times every REFUSED_WINDOW_NS on each listener, so that
+ * a flood of bad callers cannot flood the log; what was left out is
+ * counted in the first line of the next window.
+ */
+static void note_refused(struct api_listener *l, const char *who, const char *why)
+{
+	uint64_t now = mono_ns();
+
+	shoald_api_refused(l->a->d);
+	if (!l->refused_window_ns || now - l->refused_window_ns >= REFUSED_WINDOW_NS) {
+		if (l->refused_unlogged)
+			shoald_log(SHOALD_LOG_WARN, "API on %s: %u more refused callers were not logged in the last %llu s",
+			           l->where, l->refused_unlogged, REFUSED_WINDOW_NS / 1000000000u);
+		l->refused_window_ns = now;
+		l->refused_logged = l->refused_unlogged = 0;
+	}
+	if (l->refused_logged >= REFUSED_LOG_MAX) {
+		l->refused_unlogged++;
+		return;
+	}
+	l->refused_logged++;
+	shoald_log(SHOALD_LOG_WARN, "API on %s: refused %s: %s", l->where, who, why);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
@@ -394,8 +426,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		k = *socket_context;
 		if (k && l->tcp && k->requests == 0)
-			shoald_api_refused(l->a->d, l->where, k->addr,
-			                   "no request came (not TLS, or the TLS handshake failed)");
+			note_refused(l, k->addr, "no request came (not TLS, or the TLS handshake failed)");
 		free(k);
 		*socket_context = NULL;
 		if (l->tcp && --l->a->tcp_conns == 0)
@@ -433,7 +464,7 @@ static enum MHD_Result refuse(struct api_listener *l, struct api_conn *k, struct
 	enum MHD_Result ret;
 
 	if (!k || !k->refusal_logged)
-		shoald_api_refused(l->a->d, l->where, k ? (l->tcp ? k->addr : k->peer.who) : "?", why);
+		note_refused(l, k ? (l->tcp ? k->addr : k->peer.who) : "?", why);
 	if (k && !l->tcp)
 		k->refusal_logged = 1; /* a unix caller is who it is for the whole connection */
 	sd_err_set(&e, http, code, authenticate ? "Authorization" : "", "%s", msg);
@@ -515,11 +546,9 @@ static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, co
 	                     &name);
 	if (r == API_TOKEN_OK) {
 		if (k && !k->token_logged) {
-			char line[200];
-
 			k->token_logged = 1;
-			snprintf(line, sizeof(line), "%s uses the token named \"%.64s\"", k->addr, name);
-			shoald_api_log(a->d, l->where, line);
+			shoald_log(SHOALD_LOG_DEBUG, "API on %s: %s uses the token named \"%.64s\"", l->where, k->addr,
+			           name);
 		}
 		*refused = 0;
 		return MHD_YES;
@@ -676,7 +705,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	shoald_api_log(l->a->d, l->where, msg);
+	shoald_log(SHOALD_LOG_DEBUG, "API on %s: %s", l->where, msg);
 }
 
 static int make_socket(const struct api_config *cfg, char *err, size_t errlen)

@@ -402,13 +402,7 @@ struct shoald {
 	ev_signal sig_term, sig_int, sig_hup;
 	int watchdog_usec_half;
 	int stopping;
-	/* callers the API refused: a count, and the log's rate limit for each listener */
-	uint64_t api_refused;
-	struct api_refusals {
-		char where[160];
-		uint64_t window_ns;
-		unsigned logged, unlogged;
-	} api_refusals[2];
+	uint64_t api_refused; /* callers the API refused, for /metrics */
 };
 
 uint64_t now_mono_ns(void);

@@ -1,5 +1,6 @@
 /*
- * See log.h.
+ * See log.h.  shoald_log is this log as daemon/shoald.h offers it to the
+ * API.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "daemon/log.h"
+#include "daemon/shoald.h"
 
 static enum log_level cur_level = LOG_LEVEL_INFO;
 static int journal; /* stderr goes to journald: use <N> prefixes, no timestamps */
@@ -96,6 +98,23 @@ void log_debug(const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	vlog(7, "debug", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void shoald_log(enum shoald_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if ((level == SHOALD_LOG_INFO && cur_level < LOG_LEVEL_INFO) ||
+	    (level == SHOALD_LOG_DEBUG && cur_level < LOG_LEVEL_DEBUG))
+		return;
+	va_start(ap, fmt);
+	if (level == SHOALD_LOG_WARN)
+		vlog(4, "warning", fmt, ap, NULL);
+	else if (level == SHOALD_LOG_INFO)
+		vlog(6, "info", fmt, ap, NULL);
+	else
+		vlog(7, "debug", fmt, ap, NULL);
 	va_end(ap);
 }
 

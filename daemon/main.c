@@ -84,42 +84,9 @@ json_t *shoald_host_json(struct shoald *d)
 	return j;
 }
 
-#define REFUSED_WINDOW_NS (10ull * 1000000000u)
-#define REFUSED_LOG_MAX   10 /* lines a window, per listener: a flood on TCP hides nothing of the unix socket */
-
-void shoald_api_refused(struct shoald *d, const char *where, const char *who, const char *why)
+void shoald_api_refused(struct shoald *d)
 {
-	uint64_t now = now_mono_ns();
-	struct api_refusals *b = NULL;
-	size_t i;
-
 	d->api_refused++;
-	for (i = 0; i < sizeof(d->api_refusals) / sizeof(d->api_refusals[0]) && !b; i++)
-		if (!d->api_refusals[i].where[0] || !strcmp(d->api_refusals[i].where, where))
-			b = &d->api_refusals[i];
-	if (!b)
-		b = &d->api_refusals[0];
-	if (strcmp(b->where, where))
-		snprintf(b->where, sizeof(b->where), "%s", where);
-	if (now - b->window_ns >= REFUSED_WINDOW_NS) {
-		if (b->unlogged)
-			log_warnx("API on %s: %u more refused callers were not logged in the last %llu s", where,
-			          b->unlogged, REFUSED_WINDOW_NS / 1000000000u);
-		b->window_ns = now;
-		b->logged = b->unlogged = 0;
-	}
-	if (b->logged >= REFUSED_LOG_MAX) {
-		b->unlogged++;
-		return;
-	}
-	b->logged++;
-	log_warnx("API on %s: refused %s: %s", where, who, why);
-}
-
-void shoald_api_log(struct shoald *d, const char *where, const char *msg)
-{
-	(void)d;
-	log_debug("API on %s: %s", where, msg);
 }
 
 static void api_config_of(const struct shoald *d, struct api_config *ac)

@@ -81,17 +81,22 @@ json_t *shoald_guest_placement_json(struct shoald *d, const char *name, struct s
  */
 int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out, struct sd_err *err);
 
-/* ---- callers the API refused ---- */
+/* ---- the daemon's log and counters, for the API ---- */
+
+enum shoald_log_level { SHOALD_LOG_WARN, SHOALD_LOG_INFO, SHOALD_LOG_DEBUG };
 
 /*
- * The API refused a caller (where: "tcp 0.0.0.0:8443", "unix socket
- * PATH"; who: its address or uid; why: a few words, never a token).
- * Logged with a rate limit, so that a flood of bad callers cannot flood
- * the log.
+ * One line in shoald's log (stderr, with journald's priorities under
+ * systemd), written only when shoald's log-level lets that level through.
  */
-void shoald_api_refused(struct shoald *d, const char *where, const char *who, const char *why);
-/* A message of the HTTP library about a listener (a TLS failure): logged at debug level. */
-void shoald_api_log(struct shoald *d, const char *where, const char *msg);
+void shoald_log(enum shoald_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The API refused a caller (no or a wrong token, no TLS, a unix caller
+ * outside socket-group): counted for /metrics (shoal_api_refused_total).
+ * This only counts; the API logs its refusals itself, with a rate limit.
+ */
+void shoald_api_refused(struct shoald *d);
 
 /* ---- metrics ---- */
 

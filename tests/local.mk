@@ -178,6 +178,19 @@ distclean-ui:
 		rm -rf tests/browser/node_modules tests/browser/package.json tests/browser/package-lock.json tests/browser/npm.log
 .PHONY: distclean-ui
 
+# The contract, api/openapi.yaml, linted by Redocly's CLI (npm, into the build tree).
+TESTS += tests/openapi/test_openapi_lint.sh
+EXTRA_DIST += tests/openapi/test_openapi_lint.sh tests/openapi/package.json tests/openapi/package-lock.json \
+	tests/openapi/redocly.yaml tests/openapi/.redocly.lint-ignore.yaml
+# What test_openapi_lint.sh installs from npm into the build tree (in a build
+# in the source tree, package.json and its lock file are the source and stay).
+distclean-local: distclean-openapi
+distclean-openapi:
+	test '$(abs_srcdir)' = '$(abs_builddir)' || \
+		rm -rf tests/openapi/node_modules tests/openapi/package.json tests/openapi/package-lock.json tests/openapi/npm.log
+	test '$(abs_srcdir)' != '$(abs_builddir)' || rm -rf tests/openapi/node_modules tests/openapi/npm.log
+.PHONY: distclean-openapi
+
 # contrib/: the Grafana dashboard's queries against a real shoald's
 # /metrics, and the Prometheus scrape configuration (promtool).
 TESTS += tests/integration/test_grafana.sh

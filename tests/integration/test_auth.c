@@ -310,7 +310,9 @@ static void https(const char *scheme, const char *method, const char *path, cons
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
-	if (strcmp(method, "GET") && strcmp(method, "POST"))
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") && strcmp(method, "POST"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	h->cc = curl_easy_perform(c);
@@ -652,6 +654,15 @@ int main(void)
 	tap_ok(status_with(NULL, "/ui/") == 200,
 	       "TCP GET /ui/ without a token: 200 (the dashboard's files hold no data)");
 	tap_ok(status_with(NULL, "/ui/app.js") == 200, "TCP GET /ui/app.js without a token: 200");
+	https("https", "HEAD", "/ui/app.js", NULL, 1, NULL, &h);
+	if (!tap_ok(h.status == 200 && h.len == 0, "TCP HEAD /ui/app.js without a token: 200, headers only"))
+		tap_diag("status %ld (curl: %s), %zu bytes of body", h.status, h.err, h.len);
+	hs_free(&h);
+	https("https", "HEAD", "/v1/host", NULL, 1, NULL, &h);
+	if (!tap_ok(h.status == 401 && !strncmp(h.www + strspn(h.www, " "), "Bearer", 6),
+	            "TCP HEAD /v1/host without a token: 401 with WWW-Authenticate: Bearer"))
+		tap_diag("status %ld (curl: %s), WWW-Authenticate \"%s\"", h.status, h.err, h.www);
+	hs_free(&h);
 	check_401("no token, a path under the dashboard's", "GET", "/ui/x/../../v1/host", NULL,
 	          "token_required");
 	check_401("no token, POST to the dashboard's path", "POST", "/ui/", NULL, "token_required");

@@ -85,7 +85,7 @@ tap = Tap()
 SCHEMA_KEYWORDS = {
     "type", "properties", "required", "items", "enum", "nullable", "allOf", "anyOf", "oneOf",
     "additionalProperties", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "pattern", "minLength", "maxLength", "minItems", "maxItems", "$ref",
+    "pattern", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "multipleOf", "$ref",
     # annotations, nothing to check
     "description", "example", "default", "title", "readOnly", "writeOnly", "deprecated",
 }
@@ -193,10 +193,13 @@ class Contract:
     # ---- the validator
 
     def validate(self, schema, v, path="$"):
-        """None when v matches schema, else the JSON path of the first mismatch and why."""
+        """None when v matches schema, else the JSON path of the first mismatch and why.
+
+        nullable as OpenAPI 3.0.3 says: it lets null through the type beside
+        it in the same schema, and reaches no further (not through allOf,
+        nor a $ref to a schema that is not nullable itself)."""
         s = self.deref(schema)
-        if v is None and s.get("nullable"):
-            return None
+        null_ok = v is None and s.get("nullable") is True and "type" in s
         for sub in s.get("allOf") or []:
             e = self.validate(sub, v, path)
             if e:
@@ -208,7 +211,7 @@ class Contract:
             if n != 1:
                 return "%s: %s matches %d of its oneOf schemas, not one" % (path, shown(v), n)
         t = s.get("type")
-        if t is not None and not JSON_TYPES[t](v):
+        if t is not None and not null_ok and not JSON_TYPES[t](v):
             return "%s: %s is not %s %s" % (path, shown(v), "an" if t[0] in "aeiou" else "a", t)
         if "enum" in s and not any(type(v) is type(e) and v == e for e in s["enum"]):
             return "%s: %s is not one of %s" % (path, shown(v), s["enum"])
@@ -234,6 +237,8 @@ class Contract:
 
     @staticmethod
     def _number(s, v, path):
+        if "multipleOf" in s and v % s["multipleOf"] != 0:
+            return "%s: %s is not a multiple of %s" % (path, v, s["multipleOf"])
         lo, hi = s.get("minimum"), s.get("maximum")
         if lo is not None and (v < lo or (v == lo and s.get("exclusiveMinimum"))):
             return "%s: %s is below the minimum %s" % (path, v, lo)
@@ -244,6 +249,10 @@ class Contract:
     def _array(self, s, v, path):
         if len(v) < s.get("minItems", 0) or len(v) > s.get("maxItems", len(v)):
             return "%s: has %d items" % (path, len(v))
+        if s.get("uniqueItems"):
+            seen = [json.dumps(item, sort_keys=True) for item in v]
+            if len(set(seen)) != len(seen):
+                return "%s: has an item twice (uniqueItems)" % path
         for i, item in enumerate(v):
             e = self.validate(s["items"], item, child(path, i)) if "items" in s else None
             if e:
@@ -388,6 +397,8 @@ def http(sock_path, method, target, body=b"", headers=None, want_data=False):
                         a.headers[k.strip().lower()] = v.strip()
             if head_end >= 0:
                 rest = data[head_end + 4:]
+                if method == "HEAD" or a.status in (204, 304):
+                    break  # no body, whatever Content-Length says
                 if a.headers.get("transfer-encoding", "").lower() == "chunked":
                     a.body, complete = _dechunk(rest)
                 else:
@@ -528,8 +539,10 @@ class Run:
 
     # ---- one request, checked
 
-    def request(self, op, label, target, body=b"", content_type=None, headers=None, want=None, nonempty=False):
-        """Send one request of op and check its answer; want is a status, or None for any 2xx."""
+    def request(self, op, label, target, body=b"", content_type=None, headers=None, want=None, nonempty=False,
+                ends=False):
+        """Send one request of op and check its answer; want is a status, or None for any 2xx;
+        ends: the answer must be whole, not a stream left open."""
         hdrs = dict(headers or {})
         if content_type:
             hdrs["Content-Type"] = content_type
@@ -540,6 +553,9 @@ class Run:
             tap.check(False, label + ": answered", str(e), *self.sd.log_tail())
             return None
         self.check_answer(op, label, a, want, nonempty)
+        if ends:
+            tap.check(not a.streamed, label + ": the answer ends (it is not a stream left open)",
+                      "still open after %.1f s of quiet; it sent: %s" % (STREAM_QUIET_S, a.body[:200]))
         return a
 
     def check_answer(self, op, label, a, want, nonempty):
@@ -741,7 +757,9 @@ class Run:
         combos = self.path_combos(op)
         want = self.overrides(op).get("status")  # None: any 2xx
         for pv in combos:
-            self.request(op, "should succeed", self.target(op, pv, base_query), body, mt, want=want)
+            a = self.request(op, "should succeed", self.target(op, pv, base_query), body, mt, want=want)
+            if op.method == "HEAD" and a is not None:
+                self.head_like_get(op, self.target(op, pv, base_query), a)
         # Every documented query parameter given a valid value, once; and each enum value.
         full = {k: self.valid_query_value(k, s) for k, s in query_schemas.items()}
         full.update(base_query)
@@ -756,7 +774,23 @@ class Run:
             what = ["%s=%s" % kv for kv in list((v.get("path") or {}).items()) + list((v.get("query") or {}).items())]
             what += ["%s: %s" % kv for kv in (v.get("headers") or {}).items()]
             self.request(op, ", ".join(what) or "no query", self.target(op, pv, v.get("query", base_query)), body, mt,
-                         headers=v.get("headers"), want=v.get("status"), nonempty=v.get("nonempty", False))
+                         headers=v.get("headers"), want=v.get("status"), nonempty=v.get("nonempty", False),
+                         ends=v.get("ends", False))
+
+    def head_like_get(self, op, target, head):
+        """A HEAD answer is GET's without the body: the same status, type and length."""
+        label = "HEAD %s (should succeed)" % target
+        try:
+            get = http(self.sd.sock, "GET", target)
+        except OSError as e:
+            tap.check(False, label + ": GET of it answers too", str(e))
+            return
+        length = head.headers.get("content-length")
+        tap.check(head.status == get.status and head.media_type() == get.media_type() and
+                  length == str(len(get.body)),
+                  label + ": the status and headers are GET's (%d, %s, Content-Length %s)"
+                  % (get.status, get.media_type(), len(get.body)),
+                  "HEAD: %d, %s, Content-Length %s" % (head.status, head.media_type(), length))
 
     def errors(self, op):
         """One request for each documented refusal the operation can be provoked into."""
@@ -789,9 +823,28 @@ class Run:
             for bad in (self.data.get("bad_bodies") or {}).get(mt) or []:
                 self.request(op, "body: %s" % bad["what"], self.target(op, pv, query),
                              self.encode(expand(bad["body"]), mt), mt, want=400)
-        if mt == "application/json" and op.response(415) is not None:
-            self.request(op, "wrong Content-Type", self.target(op, pv, query), body,
-                         self.data.get("wrong_content_type", "text/plain"), want=415)
+        wrong_types = self.data.get("wrong_content_types") or {}
+        if mt and op.response(415) is not None:
+            if not tap.check(mt in wrong_types, "%s: %s names a wrong Content-Type for %s" % (op.key, DATA_NAME, mt)):
+                return
+            a = self.request(op, "Content-Type %s" % wrong_types[mt], self.target(op, pv, query), body,
+                             wrong_types[mt], want=415)
+            self.check_code(op, a, "unsupported_media_type")
+        if not mt:
+            a = self.request(op, "a body, which it does not take", self.target(op, pv, query), b'{"contract": 1}',
+                             "application/json", want=400)
+            if op.method != "HEAD":
+                self.check_code(op, a, "body_not_allowed")
+
+    def check_code(self, op, a, code):
+        """An error answer has the stable code wanted."""
+        if a is None or a.status < 400:
+            return
+        try:
+            got = json.loads(a.body)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            got = None
+        tap.check(got == code, "%s: the refusal's code is %s" % (op.key, code), "it is %s" % got)
 
     def wrong_method(self, path, ops):
         documented = self.c.path_methods(path)
@@ -846,21 +899,22 @@ def check_routes(c, data):
     with open(ROUTES_C) as f:
         text = f.read()
     table = re.search(r"struct route_def routes\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
-    # [R_X] = { R_X, "METHODS", p_params[, p_get_params] }
-    entries = re.findall(r"\[(R_\w+)\]\s*=\s*\{\s*R_\w+\s*,\s*\"([^\"]*)\"\s*,\s*(\w+)\s*(?:,\s*(\w+)\s*)?\}",
+    # [R_X] = { R_X, "METHODS", p_params[, p_get_params or NULL[, "BODY METHODS"]] }
+    entries = re.findall(r"\[(R_\w+)\]\s*=\s*\{\s*R_\w+\s*,\s*\"([^\"]*)\"\s*,\s*(\w+)\s*"
+                         r"(?:,\s*(\w+)\s*)?(?:,\s*\"([^\"]*)\"\s*)?\}",
                          table.group(1) if table else "")
     params = {name: re.findall(r"\"([^\"]+)\"", body)
               for name, body in re.findall(r"const char \*const (p_\w+)\[\]\s*=\s*\{([^}]*)\}", text)}
     if not tap.check(len(entries) > 0, "api/routes.c's route table can be read", "no entries found"):
         return {}
     listed = data.get("routes") or {}
-    served = {r for r, _, _, _ in entries}
+    served = {r for r, _, _, _, _ in entries}
     tap.check(served == set(listed), "the data file lists exactly the routes of api/routes.c",
               "in routes.c only: %s" % sorted(served - set(listed)),
               "in %s only: %s" % (DATA_NAME, sorted(set(listed) - served)))
     paths = c.doc.get("paths") or {}
     route_params = {}
-    for r, methods, p, p_get in entries:
+    for r, methods, p, p_get, body_methods in entries:
         if r not in listed:
             continue
         path = listed[r]["path"]
@@ -876,6 +930,11 @@ def check_routes(c, data):
                   "%s: the contract documents the methods it serves on %s (%s)" % (r, path, methods),
                   "the contract has %s" % ", ".join(sorted(documented)))
         ops = [o for o in c.operations() if o.path == path]
+        with_body = {o.method for o in ops if o.request_content()}
+        takes = {m.strip() for m in body_methods.split(",") if m.strip()}
+        tap.check(takes == with_body, "%s: the methods that take a body are the contract's (%s)"
+                  % (r, ", ".join(sorted(takes)) or "none"),
+                  "the contract has a requestBody for: %s" % (", ".join(sorted(with_body)) or "none"))
         doc_params = set().union(*(o.param_schemas("query") for o in ops))
         tap.check(accepted == doc_params, "%s: its query parameters are the contract's" % r,
                   "routes.c (%s): %s; the contract: %s" % (p, sorted(accepted), sorted(doc_params)))
