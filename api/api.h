@@ -20,14 +20,15 @@ struct shoald;
 struct api;
 
 struct api_config {
-	const char *socket_path;  /* created mode 0660, replacing a stale one */
-	const char *socket_group; /* group owning the socket and allowed on it; NULL or "": root only */
-	const char *ui_dir;       /* the dashboard's files, served under /ui/; NULL or "": none */
+	const char *socket_path; /* created mode 0660, replacing a stale one */
+	const char
+	    *socket_group;  /* group owning the socket and allowed on it; NULL or "": root only */
+	const char *ui_dir; /* the dashboard's files, served under /ui/; NULL or "": none */
 	/* TCP: all four, or listen_tcp NULL/"" for none */
-	const char *listen_tcp;   /* "127.0.0.1:8443", "[::1]:8443", "*:8443" */
-	const char *tls_cert;     /* PEM certificate (chain) */
-	const char *tls_key;      /* PEM key, unencrypted, not readable by others */
-	const char *token_file;   /* bearer tokens, not readable by others */
+	const char *listen_tcp; /* "127.0.0.1:8443", "[::1]:8443", "*:8443" */
+	const char *tls_cert;   /* PEM certificate (chain) */
+	const char *tls_key;    /* PEM key, unencrypted, not readable by others */
+	const char *token_file; /* bearer tokens, not readable by others */
 };
 
 /*
@@ -37,12 +38,12 @@ struct api_config {
  * line naming the option and file).  note gets what is odd but allowed
  * (an expired certificate), else "".  summary says what would be served.
  */
-int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen, char *note, size_t notelen,
-                     char *err, size_t errlen);
+int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen, char *note,
+                     size_t notelen, char *err, size_t errlen);
 
 /* Open the sockets and serve; NULL with err (one line) when it cannot. */
-struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_config *cfg, char *err,
-                      size_t errlen);
+struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_config *cfg,
+                      char *err, size_t errlen);
 /*
  * Read the token file, the certificate and its key again (SIGHUP); what
  * is bad is refused and what was in force stays.  0 with msg saying what

@@ -28,9 +28,9 @@ struct api_req {
 	struct MHD_Connection *conn;
 	char method[16];
 	char *url;
-	uint64_t t0_ns;         /* when it came (monotonic), for the log */
-	int route;              /* routes.c's choice, made when the request begins */
-	char name[64];          /* the guest named in the path */
+	uint64_t t0_ns; /* when it came (monotonic), for the log */
+	int route;      /* routes.c's choice, made when the request begins */
+	char name[64];  /* the guest named in the path */
 	char action[16];
 	/* the body */
 	char *body;
@@ -48,7 +48,7 @@ struct api_req {
 	int streaming;
 	int stream_closed;
 	int sse;
-	const char *ping;       /* sent every 15 s to notice clients that left */
+	const char *ping; /* sent every 15 s to notice clients that left */
 	char *out;
 	size_t out_len, out_cap;
 	struct shoald_sub *sub;
@@ -99,7 +99,8 @@ enum MHD_Result api_ui_file(struct api_req *q, const char *dir, const char *name
  * auth.c: who may use the API.
  */
 
-/* A secret's file (fd open on path): regular, root's (or ours), no access for others, not group-writable. */
+/* A secret's file (fd open on path): regular, root's (or ours), no access for others, not
+ * group-writable. */
 int api_check_private_file(const char *path, const char *what, int fd, char *err, size_t errlen);
 
 /*
@@ -114,7 +115,8 @@ size_t api_tokens_count(const struct api_tokens *t);
 void api_tokens_free(struct api_tokens *t);
 
 enum { API_TOKEN_OK = 0, API_TOKEN_MISSING = -1, API_TOKEN_INVALID = -2 };
-/* An Authorization header (NULL: none) against the tokens, in constant time; *name is the token's name. */
+/* An Authorization header (NULL: none) against the tokens, in constant time; *name is the token's
+ * name. */
 int api_tokens_check(const struct api_tokens *t, const char *authorization, const char **name);
 
 /*
@@ -123,8 +125,8 @@ int api_tokens_check(const struct api_tokens *t, const char *authorization, cons
  * on success the PEM texts are malloc'd into *cert_pem and *key_pem and
  * note says what is odd but allowed (an expired certificate), else "".
  */
-int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem, char *note,
-                 size_t notelen, char *err, size_t errlen);
+int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem,
+                 char *note, size_t notelen, char *err, size_t errlen);
 
 /*
  * The same, made into what gnutls serves (api_tls_retrieve, given to
@@ -138,11 +140,13 @@ struct api_tls *api_tls_new(const char *cert_path, const char *key_path, char *n
 void api_tls_free(struct api_tls *t);
 void api_tls_use(const struct api_tls *t);
 int api_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
-                     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
-                     unsigned int *pcert_length, gnutls_privkey_t *privkey);
+                     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                     gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                     gnutls_privkey_t *privkey);
 
 /* listen-tcp: "IPv4:PORT", "[IPv6]:PORT", "*:PORT". */
-int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
+int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err,
+                     size_t errlen);
 /* "1.2.3.4:5" or "[::1]:5". */
 void api_format_addr(const struct sockaddr *sa, char *buf, size_t len);
 

@@ -302,8 +302,8 @@ int api_tls_load(const char *cert_path, const char *key_path, char **cert_pem, c
 	keytext = read_small(key_path, "tls-key", 1, &klen, err, errlen);
 	if (!keytext)
 		goto out;
-	cd = (gnutls_datum_t){(unsigned char *)cert, (unsigned)clen};
-	kd = (gnutls_datum_t){(unsigned char *)keytext, (unsigned)klen};
+	cd = (gnutls_datum_t){ (unsigned char *)cert, (unsigned)clen };
+	kd = (gnutls_datum_t){ (unsigned char *)keytext, (unsigned)klen };
 	r = gnutls_x509_crt_list_import2(&crts, &ncrt, &cd, GNUTLS_X509_FMT_PEM, 0);
 	if (r < 0 || ncrt == 0) {
 		snprintf(err, errlen, "tls-cert %s is not a PEM certificate: %s", cert_path,
@@ -387,8 +387,8 @@ struct api_tls *api_tls_new(const char *cert_path, const char *key_path, char *n
 		snprintf(err, errlen, "out of memory reading tls-cert %s", cert_path);
 		goto out;
 	}
-	cd = (gnutls_datum_t){(unsigned char *)cert, (unsigned)strlen(cert)};
-	kd = (gnutls_datum_t){(unsigned char *)key, (unsigned)strlen(key)};
+	cd = (gnutls_datum_t){ (unsigned char *)cert, (unsigned)strlen(cert) };
+	kd = (gnutls_datum_t){ (unsigned char *)key, (unsigned)strlen(key) };
 	t->npcert = TLS_CHAIN_MAX;
 	r = gnutls_pcert_list_import_x509_raw(t->pcert, &t->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
 	if (r < 0) {
@@ -467,8 +467,8 @@ int api_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, 
 int api_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err,
                      size_t errlen)
 {
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
-	                         .ai_socktype = SOCK_STREAM};
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+		                  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 	char host[128], *end;
 	const char *colon, *port;

@@ -30,14 +30,14 @@ static const struct {
 	const char *ext;
 	const char *type;
 } ui_types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"},
-    {".svg", "image/svg+xml"},
-    {".png", "image/png"},
-    {".ico", "image/x-icon"},
-    {".json", "application/json"},
-    {".txt", "text/plain; charset=utf-8"},
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".ico", "image/x-icon" },
+	{ ".json", "application/json" },
+	{ ".txt", "text/plain; charset=utf-8" },
 };
 
 int api_ui_name_ok(const char *s)
@@ -62,7 +62,8 @@ int api_ui_name_ok(const char *s)
 enum MHD_Result api_ui_bad_name(struct MHD_Connection *c, const char *name)
 {
 	return api_fail(c, 400, "invalid_file", "file",
-	                "\"%.64s\" is not a file of the dashboard (1 to 63 characters of A-Z, a-z, 0-9, '.', '_' "
+	                "\"%.64s\" is not a file of the dashboard (1 to 63 characters of A-Z, a-z, "
+	                "0-9, '.', '_' "
 	                "and '-', starting with a letter or digit, no \"..\", no '/')",
 	                name);
 }

@@ -36,7 +36,7 @@ struct route_def {
 	const char *methods; /* the Allow header */
 	const char *const *params;
 	const char *const *get_params; /* GET's, when they differ */
-	const char *body_methods;      /* the methods that take a request body; the others refuse one */
+	const char *body_methods; /* the methods that take a request body; the others refuse one */
 };
 
 static const char *const p_none[] = { NULL };
@@ -85,8 +85,8 @@ static enum MHD_Result fail_method(struct api_req *q, const char *allow)
 	json_t *j;
 	enum MHD_Result ret;
 
-	sd_err_set(&e, 405, "method_not_allowed", "method", "%s is not allowed on %s (allowed: %s)", q->method,
-	           q->url, allow);
+	sd_err_set(&e, 405, "method_not_allowed", "method", "%s is not allowed on %s (allowed: %s)",
+	           q->method, q->url, allow);
 	j = api_error_json(&e);
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -134,7 +134,8 @@ struct param_check {
 	char bad[80];
 };
 
-static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
 	struct param_check *pc = cls;
 	int i;
@@ -153,7 +154,8 @@ static const char *param(struct api_req *q, const char *key)
 {
 	const char *v = NULL;
 
-	if (MHD_lookup_connection_value_n(q->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, NULL) != MHD_YES)
+	if (MHD_lookup_connection_value_n(q->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v,
+	                                  NULL) != MHD_YES)
 		return NULL;
 	return v ? v : "";
 }
@@ -186,8 +188,8 @@ static int param_u64(struct api_req *q, const char *key, uint64_t max, uint64_t 
 	*out = strtoull(v, &end, 10);
 	if (!*v || *end || errno || v[0] == '-' || *out > max) {
 		api_fail(q->conn, 400, "invalid_parameter", key,
-		         "query parameter %s must be a whole number from 0 to %llu, not \"%.40s\"", key,
-		         (unsigned long long)max, v);
+		         "query parameter %s must be a whole number from 0 to %llu, not \"%.40s\"",
+		         key, (unsigned long long)max, v);
 		return -1;
 	}
 	return 0;
@@ -212,7 +214,8 @@ static int media_type_is(const char *ct, const char *type)
 
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
-	return !strncasecmp(ct, type, n) && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+	return !strncasecmp(ct, type, n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
 static const char *header(struct api_req *q, const char *name)
@@ -220,12 +223,14 @@ static const char *header(struct api_req *q, const char *name)
 	return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
 }
 
-/* Does the request announce a body (a Content-Length above 0, or one sent in chunks)?  HTTP/1.1 has no other way. */
+/* Does the request announce a body (a Content-Length above 0, or one sent in chunks)?  HTTP/1.1 has
+ * no other way. */
 static int announces_body(struct api_req *q)
 {
 	const char *cl = header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-	return header(q, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (cl && strspn(cl, "0") != strlen(cl));
+	return header(q, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+	       (cl && strspn(cl, "0") != strlen(cl));
 }
 
 int api_route_begin(struct api_req *q)
@@ -251,10 +256,10 @@ int api_route_begin(struct api_req *q)
 		snprintf(q->name, sizeof(q->name), "%s", q->url + 4);
 		q->route = R_UI_FILE;
 	} else if (split(q->url, seg, &n) < 0 || n == 0) {
-		api_fail(q->conn, 404, "no_such_route", "path", "there is no %s (the API lives under /v1/)", q->url);
+		api_fail(q->conn, 404, "no_such_route", "path",
+		         "there is no %s (the API lives under /v1/)", q->url);
 		return -1;
-	}
-	else if (n == 1 && !strcmp(seg[0], "host"))
+	} else if (n == 1 && !strcmp(seg[0], "host"))
 		q->route = R_HOST;
 	else if (n == 1 && !strcmp(seg[0], "guests"))
 		q->route = R_GUESTS;
@@ -267,7 +272,8 @@ int api_route_begin(struct api_req *q)
 	else if (n >= 2 && !strcmp(seg[0], "guests")) {
 		if (!name_ok(seg[1])) {
 			api_fail(q->conn, 400, "invalid_name", "name",
-			         "\"%.64s\" is not a guest name (1 to 63 characters of a-z, 0-9 and '-', not starting with '-')",
+			         "\"%.64s\" is not a guest name (1 to 63 characters of a-z, 0-9 "
+			         "and '-', not starting with '-')",
 			         seg[1]);
 			return -1;
 		}
@@ -300,13 +306,14 @@ int api_route_begin(struct api_req *q)
 	pc.bad[0] = '\0';
 	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
 	if (pc.bad[0]) {
-		api_fail(q->conn, 400, "unknown_parameter", pc.bad, "unknown query parameter \"%s\" for %s %s", pc.bad,
-		         q->method, q->url);
+		api_fail(q->conn, 400, "unknown_parameter", pc.bad,
+		         "unknown query parameter \"%s\" for %s %s", pc.bad, q->method, q->url);
 		return -1;
 	}
 	if (!method_allowed(def->body_methods, q->method) && announces_body(q)) {
 		api_fail(q->conn, 400, "body_not_allowed", "body",
-		         "%s %.200s takes no request body: what it needs goes in the path and the query string",
+		         "%s %.200s takes no request body: what it needs goes in the path and the "
+		         "query string",
 		         q->method, q->url);
 		return -1;
 	}
@@ -314,10 +321,12 @@ int api_route_begin(struct api_req *q)
 		const char *ct = header(q, MHD_HTTP_HEADER_CONTENT_TYPE);
 		struct sd_err e;
 
-		/* An image is raw bytes: a body that says it is something else is a mistake, not an image. */
+		/* An image is raw bytes: a body that says it is something else is a mistake, not an
+		 * image. */
 		if (ct && !media_type_is(ct, "application/octet-stream")) {
 			api_fail(q->conn, 415, "unsupported_media_type", "Content-Type",
-			         "an image is uploaded as its raw bytes (Content-Type: application/octet-stream), not as %.60s",
+			         "an image is uploaded as its raw bytes (Content-Type: "
+			         "application/octet-stream), not as %.60s",
 			         ct);
 			return -1;
 		}
@@ -331,7 +340,8 @@ int api_route_begin(struct api_req *q)
 }
 
 /* Answer now, or suspend for shoald's later answer. */
-static enum MHD_Result answer(struct api_req *q, int r, int http, json_t *body, const struct sd_err *e)
+static enum MHD_Result answer(struct api_req *q, int r, int http, json_t *body,
+                              const struct sd_err *e)
 {
 	if (r < 0)
 		return api_queue_error(q->conn, e);
@@ -361,13 +371,16 @@ static json_t *parse_body(struct api_req *q, struct sd_err *e)
 		return NULL;
 	}
 	if (!q->body_len) {
-		sd_err_set(e, 400, "empty_body", "body", "the request has no body: send %s as JSON", q->route == R_GUEST_PLACEMENT ? "the CPUs ({\"cpus\": [..]})" : "the guest spec");
+		sd_err_set(e, 400, "empty_body", "body", "the request has no body: send %s as JSON",
+		           q->route == R_GUEST_PLACEMENT ? "the CPUs ({\"cpus\": [..]})"
+		                                         : "the guest spec");
 		return NULL;
 	}
 	j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!j)
-		sd_err_set(e, 400, "malformed_json", "body", "the body is not valid JSON: %s (line %d, column %d)",
-		           jerr.text, jerr.line, jerr.column);
+		sd_err_set(e, 400, "malformed_json", "body",
+		           "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
+		           jerr.line, jerr.column);
 	return j;
 }
 
@@ -432,16 +445,19 @@ static void event_data(void *ctx, const json_t *ev)
  */
 static enum MHD_Result route_events(struct api_req *q)
 {
-	const char *accept = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	const char *accept =
+	    MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	uint64_t since = UINT64_MAX, limit = 100; /* no since: a follower gets only new events */
 	int follow = param_bool(q, "follow", 0), latency;
 
-	if (follow < 0 || (latency = param_bool(q, "latency", 0)) < 0 || param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
+	if (follow < 0 || (latency = param_bool(q, "latency", 0)) < 0 ||
+	    param_u64(q, "since", UINT64_MAX >> 1, &since) < 0 ||
 	    param_u64(q, "limit", 10000, &limit) < 0)
 		return MHD_YES;
 	if (!follow)
-		return api_queue_json(q->conn, 200,
-		                      shoald_events_json(q->d, since == UINT64_MAX ? 0 : since, (unsigned)limit));
+		return api_queue_json(
+		    q->conn, 200,
+		    shoald_events_json(q->d, since == UINT64_MAX ? 0 : since, (unsigned)limit));
 	q->sse = accept && strstr(accept, "text/event-stream") != NULL;
 	q->ping = q->sse ? ": ping\n\n" : "\n";
 	q->sub = shoald_events_follow(q->d, since, latency, event_data, q);
@@ -458,7 +474,8 @@ static enum MHD_Result route_latency(struct api_req *q)
 
 	if (b && strcmp(b, "10s") && strcmp(b, "60s") && strcmp(b, "all"))
 		return api_fail(q->conn, 400, "invalid_parameter", "buckets",
-		                "query parameter buckets must be 10s, 60s or all, not \"%.40s\"", b);
+		                "query parameter buckets must be 10s, 60s or all, not \"%.40s\"",
+		                b);
 	j = shoald_guest_latency_json(q->d, q->name, b ? b : "60s", &e);
 	return j ? api_queue_json(q->conn, 200, j) : api_queue_error(q->conn, &e);
 }
@@ -492,13 +509,15 @@ static enum MHD_Result route_metrics(struct api_req *q)
 	char *text = shoald_metrics_text(q->d, &len);
 
 	if (!text)
-		return api_fail(q->conn, 500, "internal", "", "out of memory while writing the metrics page");
+		return api_fail(q->conn, 500, "internal", "",
+		                "out of memory while writing the metrics page");
 	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        "text/plain; version=0.0.4; charset=utf-8");
 	ret = MHD_queue_response(q->conn, 200, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -528,17 +547,19 @@ enum MHD_Result api_route(struct api_req *q)
 	case R_GUEST:
 		if (is_get) {
 			body = shoald_guest_json(q->d, q->name, &e);
-			return body ? api_queue_json(q->conn, 200, body) : api_queue_error(q->conn, &e);
+			return body ? api_queue_json(q->conn, 200, body)
+			            : api_queue_error(q->conn, &e);
 		}
 		if (shoald_guest_delete(q->d, q->name, &e) < 0)
 			return api_queue_error(q->conn, &e);
-		return api_queue_json(q->conn, 200, json_pack("{s:s, s:b}", "name", q->name, "deleted", 1));
+		return api_queue_json(q->conn, 200,
+		                      json_pack("{s:s, s:b}", "name", q->name, "deleted", 1));
 	case R_ACTION:
 		wait = param_bool(q, "wait", 1);
 		if (wait < 0)
 			return MHD_YES;
-		r = shoald_guest_action(q->d, q->name, q->action, wait, api_done_fn(), q, &q->wait, &http, &body,
-		                        &e);
+		r = shoald_guest_action(q->d, q->name, q->action, wait, api_done_fn(), q, &q->wait,
+		                        &http, &body, &e);
 		return answer(q, r, http, body, &e);
 	case R_CONSOLE:
 		return route_console(q);
@@ -547,7 +568,8 @@ enum MHD_Result api_route(struct api_req *q)
 			return api_queue_json(q->conn, 200, shoald_images_json(q->d));
 		body = shoald_image_upload_end(q->upload, &http, &e);
 		q->upload = NULL;
-		return body ? api_queue_json(q->conn, (unsigned)http, body) : api_queue_error(q->conn, &e);
+		return body ? api_queue_json(q->conn, (unsigned)http, body)
+		            : api_queue_error(q->conn, &e);
 	case R_EVENTS:
 		return route_events(q);
 	case R_LATENCY:
@@ -557,7 +579,8 @@ enum MHD_Result api_route(struct api_req *q)
 	case R_PLACEMENT:
 		body = shoald_placement_json(q->d);
 		return body ? api_queue_json(q->conn, 200, body)
-		            : api_fail(q->conn, 500, "internal", "", "out of memory while describing the placement");
+		            : api_fail(q->conn, 500, "internal", "",
+		                       "out of memory while describing the placement");
 	case R_GUEST_PLACEMENT:
 		return route_guest_placement(q, is_get);
 	case R_UI:
@@ -567,6 +590,7 @@ enum MHD_Result api_route(struct api_req *q)
 	case R_UI_FILE:
 		return api_ui_file(q, api_ui_dir(q->api), q->name);
 	default:
-		return api_fail(q->conn, 404, "no_such_route", "path", "there is no %.200s", q->url);
+		return api_fail(q->conn, 404, "no_such_route", "path", "there is no %.200s",
+		                q->url);
 	}
 }

@@ -34,10 +34,10 @@
 
 #include "api/api_internal.h"
 
-#define STREAM_PING_S 15.0
+#define STREAM_PING_S     15.0
 #define REFUSED_WINDOW_NS (10ull * 1000000000u)
 #define REFUSED_LOG_MAX   10 /* lines a window, per listener */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_PRIORITIES    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* One MHD daemon on the loop. */
 struct api_listener {
@@ -48,7 +48,8 @@ struct api_listener {
 	ev_io io;
 	ev_timer timer;
 	char where[160]; /* for the logs: "unix socket PATH", "tcp ADDR" */
-	/* the log's rate limit of refused callers, per listener: a flood on TCP hides nothing of the unix socket */
+	/* the log's rate limit of refused callers, per listener: a flood on TCP hides nothing of
+	 * the unix socket */
 	uint64_t refused_window_ns;
 	unsigned refused_logged, refused_unlogged;
 };
@@ -87,8 +88,8 @@ static void api_kick(struct api_listener *l);
 
 /* ---- answers ---- */
 
-static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, const char *type, char *body,
-                                  size_t len)
+static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, const char *type,
+                                  char *body, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
@@ -111,10 +112,12 @@ enum MHD_Result api_queue_json(struct MHD_Connection *c, unsigned status, json_t
 
 	json_decref(body);
 	if (!text) {
-		static const char fallback[] = "{\"error\":{\"code\":\"internal\","
-		                               "\"message\":\"cannot encode the answer\",\"field\":\"\"}}\n";
+		static const char fallback[] =
+		    "{\"error\":{\"code\":\"internal\","
+		    "\"message\":\"cannot encode the answer\",\"field\":\"\"}}\n";
 
-		return queue_text(c, 500, "application/json", strdup(fallback), sizeof(fallback) - 1);
+		return queue_text(c, 500, "application/json", strdup(fallback),
+		                  sizeof(fallback) - 1);
 	}
 	n = strlen(text);
 	text = realloc(text, n + 2);
@@ -125,8 +128,8 @@ enum MHD_Result api_queue_json(struct MHD_Connection *c, unsigned status, json_t
 
 json_t *api_error_json(const struct sd_err *e)
 {
-	return json_pack("{s:{s:s, s:s, s:s}}", "error", "code", e->code, "message", e->message, "field",
-	                 e->field);
+	return json_pack("{s:{s:s, s:s, s:s}}", "error", "code", e->code, "message", e->message,
+	                 "field", e->field);
 }
 
 enum MHD_Result api_queue_error(struct MHD_Connection *c, const struct sd_err *e)
@@ -245,7 +248,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 enum MHD_Result api_queue_stream(struct api_req *q, const char *type)
 {
-	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, q, NULL);
+	struct MHD_Response *r =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, q, NULL);
 	enum MHD_Result ret;
 
 	if (!r)
@@ -281,8 +285,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct api_req *req_new(struct api *a, struct api_listener *l, struct MHD_Connection *c, const char *method,
-                               const char *url)
+static struct api_req *req_new(struct api *a, struct api_listener *l, struct MHD_Connection *c,
+                               const char *method, const char *url)
 {
 	struct api_req *q = calloc(1, sizeof(*q));
 
@@ -334,17 +338,21 @@ static void req_free(struct api_req *q)
 static void log_request(const struct api_req *q, enum MHD_RequestTerminationCode toe)
 {
 	double ms = (double)(mono_ns() - q->t0_ns) / 1e6;
-	const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "answered" : "ended unanswered";
+	const char *how =
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "answered" : "ended unanswered";
 
 	if (q->streaming)
 		return; /* a stream's length is the client's */
 	if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD"))
-		shoald_log(SHOALD_LOG_INFO, "api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
+		shoald_log(SHOALD_LOG_INFO, "api: %s %.200s %s in %.1f ms", q->method, q->url, how,
+		           ms);
 	else
-		shoald_log(SHOALD_LOG_DEBUG, "api: %s %.200s %s in %.1f ms", q->method, q->url, how, ms);
+		shoald_log(SHOALD_LOG_DEBUG, "api: %s %.200s %s in %.1f ms", q->method, q->url, how,
+		           ms);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)c;
@@ -366,7 +374,8 @@ static void take_body(struct api_req *q, const char *data, size_t len)
 	}
 	if (q->body_len + len > shoald_max_body_bytes(q->d)) {
 		sd_err_set(&q->body_error, 413, "body_too_large", "body",
-		           "the request body is larger than %zu bytes (max-body-bytes)", shoald_max_body_bytes(q->d));
+		           "the request body is larger than %zu bytes (max-body-bytes)",
+		           shoald_max_body_bytes(q->d));
 		return;
 	}
 	if (q->body_len + len + 1 > q->body_cap) {
@@ -404,8 +413,10 @@ static void note_refused(struct api_listener *l, const char *who, const char *wh
 	shoald_api_refused(l->a->d);
 	if (!l->refused_window_ns || now - l->refused_window_ns >= REFUSED_WINDOW_NS) {
 		if (l->refused_unlogged)
-			shoald_log(SHOALD_LOG_WARN, "API on %s: %u more refused callers were not logged in the last %llu s",
-			           l->where, l->refused_unlogged, REFUSED_WINDOW_NS / 1000000000u);
+			shoald_log(
+			    SHOALD_LOG_WARN,
+			    "API on %s: %u more refused callers were not logged in the last %llu s",
+			    l->where, l->refused_unlogged, REFUSED_WINDOW_NS / 1000000000u);
 		l->refused_window_ns = now;
 		l->refused_logged = l->refused_unlogged = 0;
 	}
@@ -426,7 +437,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		k = *socket_context;
 		if (k && l->tcp && k->requests == 0)
-			note_refused(l, k->addr, "no request came (not TLS, or the TLS handshake failed)");
+			note_refused(l, k->addr,
+			             "no request came (not TLS, or the TLS handshake failed)");
 		free(k);
 		*socket_context = NULL;
 		if (l->tcp && --l->a->tcp_conns == 0)
@@ -441,21 +453,25 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (!k)
 		return; /* refused at its first request: no context, no caller */
 	if (l->tcp) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		api_format_addr(ci ? ci->client_addr : NULL, k->addr, sizeof(k->addr));
 	} else {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 		if (ci)
 			api_peer_check(ci->connect_fd, l->a->have_group, l->a->group, &k->peer);
 		else
-			snprintf(k->peer.who, sizeof(k->peer.who), "a caller whose socket cannot be read");
+			snprintf(k->peer.who, sizeof(k->peer.who),
+			         "a caller whose socket cannot be read");
 	}
 }
 
-static enum MHD_Result refuse(struct api_listener *l, struct api_conn *k, struct MHD_Connection *c, int http,
-                              const char *code, const char *authenticate, const char *why, const char *msg)
+static enum MHD_Result refuse(struct api_listener *l, struct api_conn *k, struct MHD_Connection *c,
+                              int http, const char *code, const char *authenticate, const char *why,
+                              const char *msg)
 {
 	struct MHD_Response *r;
 	struct sd_err e;
@@ -491,7 +507,8 @@ static enum MHD_Result refuse(struct api_listener *l, struct api_conn *k, struct
  * The gate in front of every route: MHD_YES when the caller may go on
  * (*refused 0), else the refusal is queued and *refused set.
  */
-/* GET or HEAD of /ui, /ui/ or a file in it (no further '/'; the file name is checked when served). */
+/* GET or HEAD of /ui, /ui/ or a file in it (no further '/'; the file name is checked when served).
+ */
 static int dashboard_file(const char *method, const char *url)
 {
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -507,7 +524,8 @@ static int dashboard_file(const char *method, const char *url)
 static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, const char *method,
                             const char *url, int *refused)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct api_conn *k = ci ? ci->socket_context : NULL;
 	struct api *a = l->a;
 	const char *name;
@@ -524,14 +542,17 @@ static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, co
 		}
 		if (a->have_group)
 			snprintf(msg, sizeof(msg),
-			         "%s may not use the API: only root and members of group %s may (socket-group)",
+			         "%s may not use the API: only root and members of group %s may "
+			         "(socket-group)",
 			         k ? k->peer.who : "this caller", a->group_name);
 		else
 			snprintf(msg, sizeof(msg),
-			         "%s may not use the API: only root may (socket-group names a group to let in)",
+			         "%s may not use the API: only root may (socket-group names a "
+			         "group to let in)",
 			         k ? k->peer.who : "this caller");
 		return refuse(l, k, c, 403, "caller_not_allowed", NULL,
-		              a->have_group ? "neither root nor in the socket's group" : "not root", msg);
+		              a->have_group ? "neither root nor in the socket's group" : "not root",
+		              msg);
 	}
 	/*
 	 * The dashboard's own files hold no data and a browser cannot send a
@@ -542,29 +563,32 @@ static enum MHD_Result gate(struct api_listener *l, struct MHD_Connection *c, co
 		*refused = 0;
 		return MHD_YES;
 	}
-	r = api_tokens_check(a->tokens, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-	                     &name);
+	r = api_tokens_check(
+	    a->tokens,
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), &name);
 	if (r == API_TOKEN_OK) {
 		if (k && !k->token_logged) {
 			k->token_logged = 1;
-			shoald_log(SHOALD_LOG_DEBUG, "API on %s: %s uses the token named \"%.64s\"", l->where, k->addr,
-			           name);
+			shoald_log(SHOALD_LOG_DEBUG, "API on %s: %s uses the token named \"%.64s\"",
+			           l->where, k->addr, name);
 		}
 		*refused = 0;
 		return MHD_YES;
 	}
 	if (r == API_TOKEN_MISSING)
-		return refuse(l, k, c, 401, "token_required", "Bearer realm=\"shoald\"", "no bearer token",
-		              "this API needs a bearer token: send Authorization: Bearer TOKEN (a token of "
-		              "shoald's token-file)");
-	return refuse(l, k, c, 401, "token_invalid", "Bearer realm=\"shoald\", error=\"invalid_token\"",
+		return refuse(
+		    l, k, c, 401, "token_required", "Bearer realm=\"shoald\"", "no bearer token",
+		    "this API needs a bearer token: send Authorization: Bearer TOKEN (a token of "
+		    "shoald's token-file)");
+	return refuse(l, k, c, 401, "token_invalid",
+	              "Bearer realm=\"shoald\", error=\"invalid_token\"",
 	              "a bearer token that is not in the token file",
 	              "the bearer token is not one of shoald's (token-file)");
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
 	struct api_listener *l = cls;
 	struct api *a = l->a;
@@ -572,7 +596,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	if (!q) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		enum MHD_Result ret;
 		int refused;
 
@@ -592,13 +617,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		/* A body announced too large is refused before it is read. */
 		if (cl && !q->upload && strtoull(cl, NULL, 10) > shoald_max_body_bytes(a->d))
-			return api_fail(c, 413, "body_too_large", "body",
-			                "the request body (%s bytes) is larger than %zu bytes (max-body-bytes)", cl,
-			                shoald_max_body_bytes(a->d));
+			return api_fail(
+			    c, 413, "body_too_large", "body",
+			    "the request body (%s bytes) is larger than %zu bytes (max-body-bytes)",
+			    cl, shoald_max_body_bytes(a->d));
 		if (cl && q->upload && strtoull(cl, NULL, 10) > shoald_max_image_bytes(a->d))
-			return api_fail(c, 413, "image_too_large", "body",
-			                "the image (%s bytes) is larger than %llu bytes (max-image-bytes)", cl,
-			                (unsigned long long)shoald_max_image_bytes(a->d));
+			return api_fail(
+			    c, 413, "image_too_large", "body",
+			    "the image (%s bytes) is larger than %llu bytes (max-image-bytes)", cl,
+			    (unsigned long long)shoald_max_image_bytes(a->d));
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -651,7 +678,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 	while (*in) {
 		int hi, lo;
 
-		if (in[0] == '%' && (hi = hexval(in[1])) >= 0 && (lo = hexval(in[2])) >= 0 && (hi || lo)) {
+		if (in[0] == '%' && (hi = hexval(in[1])) >= 0 && (lo = hexval(in[2])) >= 0 &&
+		    (hi || lo)) {
 			*out++ = (char)(hi * 16 + lo);
 			in += 3;
 		} else
@@ -724,19 +752,21 @@ static int make_socket(const struct api_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	if (unlink(cfg->socket_path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove the old API socket %s: %s", cfg->socket_path, strerror(errno));
+		snprintf(err, errlen, "cannot remove the old API socket %s: %s", cfg->socket_path,
+		         strerror(errno));
 		goto fail;
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, errlen, "cannot bind the API socket %s: %s", cfg->socket_path, strerror(errno));
+		snprintf(err, errlen, "cannot bind the API socket %s: %s", cfg->socket_path,
+		         strerror(errno));
 		goto fail;
 	}
 	if (cfg->socket_group && cfg->socket_group[0]) {
 		struct group *gr = getgrnam(cfg->socket_group);
 
 		if (!gr || chown(cfg->socket_path, 0, gr->gr_gid) < 0) {
-			snprintf(err, errlen, "cannot give the API socket to group %s: %s", cfg->socket_group,
-			         gr ? strerror(errno) : "no such group");
+			snprintf(err, errlen, "cannot give the API socket to group %s: %s",
+			         cfg->socket_group, gr ? strerror(errno) : "no such group");
 			goto fail;
 		}
 	}
@@ -765,9 +795,11 @@ static int make_tcp_socket(const char *addr, char *err, size_t errlen)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)); /* [::] is IPv6's; * is IPv4's */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		           sizeof(one)); /* [::] is IPv6's; * is IPv4's */
 	if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, 512) < 0) {
-		snprintf(err, errlen, "cannot listen on %s (listen-tcp): %s", addr, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s (listen-tcp): %s", addr,
+		         strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -780,15 +812,17 @@ static int tcp_wanted(const struct api_config *cfg)
 }
 
 /* The TCP settings that must come together, and what the libmicrohttpd here can do. */
-static int check_tcp_settings(const struct api_config *cfg, char *note, size_t notelen, char *err, size_t errlen)
+static int check_tcp_settings(const struct api_config *cfg, char *note, size_t notelen, char *err,
+                              size_t errlen)
 {
 	char missing[64] = "";
 
 	if (!tcp_wanted(cfg)) {
 		if ((cfg->tls_cert && cfg->tls_cert[0]) || (cfg->tls_key && cfg->tls_key[0]) ||
 		    (cfg->token_file && cfg->token_file[0]))
-			snprintf(note, notelen, "tls-cert, tls-key and token-file are set but listen-tcp is not: "
-			                        "the API is on the unix socket only");
+			snprintf(note, notelen,
+			         "tls-cert, tls-key and token-file are set but listen-tcp is not: "
+			         "the API is on the unix socket only");
 		return 0;
 	}
 	if (!cfg->tls_cert || !cfg->tls_cert[0])
@@ -799,14 +833,17 @@ static int check_tcp_settings(const struct api_config *cfg, char *note, size_t n
 		strcat(missing, ", token-file");
 	if (missing[0]) {
 		snprintf(err, errlen,
-		         "listen-tcp %s needs tls-cert, tls-key and token-file: shoald serves TCP only with TLS and "
+		         "listen-tcp %s needs tls-cert, tls-key and token-file: shoald serves TCP "
+		         "only with TLS and "
 		         "bearer tokens (missing: %s)",
 		         cfg->listen_tcp, missing + 2);
 		return -1;
 	}
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
 	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
-		snprintf(err, errlen, "listen-tcp %s: this libmicrohttpd is built without TLS (or its certificate callback)",
+		snprintf(err, errlen,
+		         "listen-tcp %s: this libmicrohttpd is built without TLS (or its "
+		         "certificate callback)",
 		         cfg->listen_tcp);
 		return -1;
 	}
@@ -828,8 +865,8 @@ static int lookup_group(const struct api_config *cfg, gid_t *gid, char *err, siz
 	return 1;
 }
 
-int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen, char *note, size_t notelen,
-                     char *err, size_t errlen)
+int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen, char *note,
+                     size_t notelen, char *err, size_t errlen)
 {
 	struct sockaddr_storage sa;
 	struct api_tokens *t;
@@ -843,8 +880,8 @@ int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen,
 	g = lookup_group(cfg, &gid, err, errlen);
 	if (g < 0 || check_tcp_settings(cfg, note, notelen, err, errlen) < 0)
 		return -1;
-	snprintf(summary, sumlen, "unix socket %s for root%s%s", cfg->socket_path, g ? " and group " : "",
-	         g ? cfg->socket_group : "");
+	snprintf(summary, sumlen, "unix socket %s for root%s%s", cfg->socket_path,
+	         g ? " and group " : "", g ? cfg->socket_group : "");
 	if (!tcp_wanted(cfg))
 		return 0;
 	if (api_parse_listen(cfg->listen_tcp, &sa, &salen, err, errlen) < 0)
@@ -856,8 +893,9 @@ int api_check_config(const struct api_config *cfg, char *summary, size_t sumlen,
 	t = api_tokens_load(cfg->token_file, err, errlen);
 	if (!t)
 		return -1;
-	snprintf(summary + strlen(summary), sumlen - strlen(summary), "; TCP %s with TLS and %zu token%s",
-	         cfg->listen_tcp, api_tokens_count(t), api_tokens_count(t) == 1 ? "" : "s");
+	snprintf(summary + strlen(summary), sumlen - strlen(summary),
+	         "; TCP %s with TLS and %zu token%s", cfg->listen_tcp, api_tokens_count(t),
+	         api_tokens_count(t) == 1 ? "" : "s");
 	api_tokens_free(t);
 	if (tls_note[0])
 		snprintf(note, notelen, "%s", tls_note);
@@ -914,14 +952,18 @@ static int start_tcp(struct api *a, const struct api_config *cfg, char *err, siz
 	if (l->listen_fd < 0)
 		return -1;
 	l->mhd = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TLS, 0, NULL, NULL, on_request, l,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
-	    MHD_OPTION_HTTPS_CERT_CALLBACK, api_tls_retrieve, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TLS, 0, NULL,
+	    NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l,
+	    MHD_OPTION_LISTEN_SOCKET, l->listen_fd, MHD_OPTION_HTTPS_CERT_CALLBACK,
+	    api_tls_retrieve, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, l, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
 	if (!l->mhd) {
-		snprintf(err, errlen, "cannot start the HTTPS server on %s (listen-tcp, tls-cert, tls-key)",
+		snprintf(err, errlen,
+		         "cannot start the HTTPS server on %s (listen-tcp, tls-cert, tls-key)",
 		         cfg->listen_tcp);
 		close(l->listen_fd);
 		l->listen_fd = -1;
@@ -941,8 +983,8 @@ static void api_free(struct api *a)
 	free(a);
 }
 
-struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_config *cfg, char *err,
-                      size_t errlen)
+struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_config *cfg,
+                      char *err, size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
 	struct api_listener *l;
@@ -979,15 +1021,17 @@ struct api *api_start(struct shoald *d, struct ev_loop *loop, const struct api_c
 		api_free(a);
 		return NULL;
 	}
-	l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                          on_request, l, MHD_OPTION_LISTEN_SOCKET, l->listen_fd, MHD_OPTION_NOTIFY_CONNECTION,
-	                          on_connection, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT,
-	                          (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+	l->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+	    l, MHD_OPTION_LISTEN_SOCKET, l->listen_fd, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+	    l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
+	    unescape, NULL, MHD_OPTION_END);
 	if (!l->mhd || listener_watch(l, err, errlen) < 0) {
 		if (!l->mhd)
-			snprintf(err, errlen, "cannot start the HTTP server on %s", cfg->socket_path);
+			snprintf(err, errlen, "cannot start the HTTP server on %s",
+			         cfg->socket_path);
 		listener_stop(l);
 		listener_stop(&a->lt);
 		unlink(cfg->socket_path);
@@ -1008,7 +1052,8 @@ static int reload_tls(struct api *a, char *msg, size_t msglen)
 
 	if (a->nretired == sizeof(a->retired) / sizeof(a->retired[0])) {
 		snprintf(msg, msglen,
-		         "tls-cert not read again: connections still open hold the %u certificates replaced before; "
+		         "tls-cert not read again: connections still open hold the %u certificates "
+		         "replaced before; "
 		         "the one in use stays",
 		         a->nretired);
 		return -1;
@@ -1018,15 +1063,16 @@ static int reload_tls(struct api *a, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s; the certificate in use stays", err);
 		return -1;
 	}
-	/* Sessions under way keep what gnutls gave them: the old one goes once no connection is open. */
+	/* Sessions under way keep what gnutls gave them: the old one goes once no connection is
+	 * open. */
 	if (a->tcp_conns)
 		a->retired[a->nretired++] = a->tls;
 	else
 		api_tls_free(a->tls);
 	a->tls = t;
 	api_tls_use(t);
-	snprintf(msg, msglen, "tls-cert %.400s and tls-key read again%s%.300s", a->tls_cert, note[0] ? ": " : "",
-	         note);
+	snprintf(msg, msglen, "tls-cert %.400s and tls-key read again%s%.300s", a->tls_cert,
+	         note[0] ? ": " : "", note);
 	return 0;
 }
 
@@ -1042,13 +1088,14 @@ int api_reload(struct api *a, char *msg, size_t msglen)
 	}
 	t = api_tokens_load(a->token_file, err, sizeof(err));
 	if (!t) {
-		snprintf(msg, msglen, "%s; the tokens read before (%zu) stay in force", err, api_tokens_count(a->tokens));
+		snprintf(msg, msglen, "%s; the tokens read before (%zu) stay in force", err,
+		         api_tokens_count(a->tokens));
 		rc = -1;
 	} else {
 		api_tokens_free(a->tokens);
 		a->tokens = t;
-		snprintf(msg, msglen, "token-file %s read again: %zu token%s in force", a->token_file,
-		         api_tokens_count(t), api_tokens_count(t) == 1 ? "" : "s");
+		snprintf(msg, msglen, "token-file %s read again: %zu token%s in force",
+		         a->token_file, api_tokens_count(t), api_tokens_count(t) == 1 ? "" : "s");
 	}
 	if (reload_tls(a, part, sizeof(part)) < 0)
 		rc = -1;

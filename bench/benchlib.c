@@ -124,7 +124,8 @@ int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w)
 	return 0;
 }
 
-int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int argc, char *const argv[])
+int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int argc,
+                 char *const argv[])
 {
 	return bl_warm_boot_ex(w, image, name, argc, argv, 0, -1, -1);
 }

@@ -40,7 +40,8 @@ int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w);
  * Send BOOT: image path (opened here), name, argv[1..argc-1].  Returns 0
  * or -1.  Then bl_warm_wait_exit() collects EXITED and the process.
  */
-int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int argc, char *const argv[]);
+int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int argc,
+                 char *const argv[]);
 /*
  * BOOT with a re-attach socket and an exit-record file (either -1 for none),
  * as shoald sends it.

@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap)
 		return 1;
 
-	printf("bench/boot: %s through %s, %d runs each, interleaved with /bin/true\n", image, vmm, runs);
+	printf("bench/boot: %s through %s, %d runs each, interleaved with /bin/true\n", image, vmm,
+	       runs);
 	for (i = 0; i < runs; i++) {
 		char *cold_argv[] = { (char *)vmm, (char *)image, "a", "b", "c", NULL };
 		uint64_t t0;

@@ -30,7 +30,8 @@ static int deploy(const char *name, const char *image, double *ms)
 	uint64_t t0;
 	int st;
 
-	snprintf(spec, sizeof(spec), "{\"name\":\"%s\",\"image\":\"%s\",\"memory_mib\":16}", name, image);
+	snprintf(spec, sizeof(spec), "{\"name\":\"%s\",\"image\":\"%s\",\"memory_mib\":16}", name,
+	         image);
 	t0 = bl_now_ns();
 	if (http_req(sd.sock, "POST", "/v1/guests", spec, &a) < 0)
 		return -1;
@@ -42,7 +43,7 @@ static int deploy(const char *name, const char *image, double *ms)
 	return st == 201 ? 0 : -1;
 }
 
-static void delete(const char *name)
+static void delete (const char *name)
 {
 	struct http_answer a;
 	char path[128];
@@ -60,8 +61,12 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	/* Only latency guests here: every core is a latency CPU, with room for them all. */
-	static const char *const extra[] = { "--log-level=warn", "--max-guests=4096", "--latency-vcpus-per-cpu=4096",
-		                             "--latency-cores-percent=100", "--batch-cores-min=0", NULL };
+	static const char *const extra[] = { "--log-level=warn",
+		                             "--max-guests=4096",
+		                             "--latency-vcpus-per-cpu=4096",
+		                             "--latency-cores-percent=100",
+		                             "--batch-cores-min=0",
+		                             NULL };
 	char levels_arg[128] = "1,100,500", *tok, *save = NULL;
 	int n = 60, c, levels[8], nlev = 0, running = 0, i, l;
 	double *cold, *warm, *t, p99_first = 0;
@@ -80,7 +85,8 @@ int main(int argc, char **argv)
 	}
 	if (n < 10)
 		n = 10;
-	for (tok = strtok_r(levels_arg, ",", &save); tok && nlev < 8; tok = strtok_r(NULL, ",", &save))
+	for (tok = strtok_r(levels_arg, ",", &save); tok && nlev < 8;
+	     tok = strtok_r(NULL, ",", &save))
 		levels[nlev++] = atoi(tok);
 	signal(SIGPIPE, SIG_IGN);
 	cold = calloc((size_t)n, sizeof(double));
@@ -115,11 +121,14 @@ int main(int argc, char **argv)
 			bl_warm_close(&w);
 		}
 	}
-	printf("bench/deploy: %d samples per level, 20 ms apart; shoald's warm pool: 4 tenders\n\n", n);
-	printf("bare tender, hello to exit:  cold median %.2f ms p99 %.2f ms   warm median %.2f ms p99 %.2f ms\n\n",
-	       bl_quantile(cold, (size_t)n, 0.5), bl_quantile(cold, (size_t)n, 0.99), bl_quantile(warm, (size_t)n, 0.5),
-	       bl_quantile(warm, (size_t)n, 0.99));
-	printf("%-18s %12s %12s %12s %16s\n", "guests running", "p50 (ms)", "p99 (ms)", "max (ms)", "p99 vs first");
+	printf("bench/deploy: %d samples per level, 20 ms apart; shoald's warm pool: 4 tenders\n\n",
+	       n);
+	printf("bare tender, hello to exit:  cold median %.2f ms p99 %.2f ms   warm median %.2f ms "
+	       "p99 %.2f ms\n\n",
+	       bl_quantile(cold, (size_t)n, 0.5), bl_quantile(cold, (size_t)n, 0.99),
+	       bl_quantile(warm, (size_t)n, 0.5), bl_quantile(warm, (size_t)n, 0.99));
+	printf("%-18s %12s %12s %12s %16s\n", "guests running", "p50 (ms)", "p99 (ms)", "max (ms)",
+	       "p99 vs first");
 	for (l = 0; l < nlev; l++) {
 		char name[64];
 		double p50, p99;
@@ -140,17 +149,18 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof(name), "m-%d-%d", levels[l], i);
 			if (deploy(name, idle, &t[i]) < 0)
 				bad++;
-			delete(name);
+			delete (name);
 			usleep(20000);
 		}
 		p50 = bl_quantile(t, (size_t)n, 0.5);
 		p99 = bl_quantile(t, (size_t)n, 0.99);
 		if (l == 0)
 			p99_first = p99;
-		printf("%-18d %12.2f %12.2f %12.2f %15.2fx%s\n", levels[l], p50, p99, t[n - 1], p99 / p99_first,
-		       bad ? "  (some deploys failed)" : "");
+		printf("%-18d %12.2f %12.2f %12.2f %15.2fx%s\n", levels[l], p50, p99, t[n - 1],
+		       p99 / p99_first, bad ? "  (some deploys failed)" : "");
 	}
-	printf("\ngoal: p99 with %d running <= 1.5x p99 with %d running\n", levels[nlev - 1], levels[0]);
+	printf("\ngoal: p99 with %d running <= 1.5x p99 with %d running\n", levels[nlev - 1],
+	       levels[0]);
 out:
 	shoald_cleanup(&sd);
 	return 0;

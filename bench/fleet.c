@@ -22,11 +22,13 @@ int fleet_latency(const char *sock, const char *prefix, unsigned slo_us, struct 
 	}
 	p50 = calloc(json_array_size(a.json) + 1, sizeof(double));
 	p99 = calloc(json_array_size(a.json) + 1, sizeof(double));
-	json_array_foreach(a.json, i, g) {
+	json_array_foreach(a.json, i, g)
+	{
 		const char *name = json_string_value(json_object_get(g, "name"));
 		json_t *l = json_object_get(g, "latency");
 
-		if (!p50 || !p99 || !name || strncmp(name, prefix, strlen(prefix)) || !json_is_object(l))
+		if (!p50 || !p99 || !name || strncmp(name, prefix, strlen(prefix)) ||
+		    !json_is_object(l))
 			continue;
 		p50[n] = json_number_value(json_object_get(l, "p50_us"));
 		p99[n] = json_number_value(json_object_get(l, "p99_us"));

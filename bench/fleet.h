@@ -12,10 +12,11 @@ struct fleet_latency {
 	double p99_med;   /* the median guest's p99 */
 	double p99_worst; /* the worst guest's p99 */
 	long misses;
-	int over_slo;     /* guests whose p99 is over slo_us */
+	int over_slo; /* guests whose p99 is over slo_us */
 };
 
-/* Guests whose names start with prefix ("": all); 0, or -1 (out zeroed) when shoald did not answer. */
+/* Guests whose names start with prefix ("": all); 0, or -1 (out zeroed) when shoald did not answer.
+ */
 int fleet_latency(const char *sock, const char *prefix, unsigned slo_us, struct fleet_latency *out);
 
 #endif

@@ -77,16 +77,17 @@ static void bench_window(uint32_t rate_hz, const uint64_t *v, size_t nv)
 		sink += w[1].p99_ns;
 	}
 	t1 = now_ns();
-	printf("window query, 10 s + 60 s together, %5u probes/s (%llu + %llu samples): %7.2f us\n", rate_hz,
-	       (unsigned long long)w[0].samples, (unsigned long long)w[1].samples, (double)(t1 - t0) / iters / 1e3);
+	printf("window query, 10 s + 60 s together, %5u probes/s (%llu + %llu samples): %7.2f us\n",
+	       rate_hz, (unsigned long long)w[0].samples, (unsigned long long)w[1].samples,
+	       (double)(t1 - t0) / iters / 1e3);
 	t0 = now_ns();
 	for (i = 0; i < iters; i++) {
 		metrics_guest_window(g, t + (uint64_t)(i % 7), METRICS_WINDOW_SHORT_NS, w);
 		sink += w[0].p99_ns;
 	}
 	t1 = now_ns();
-	printf("window query, 10 s alone,            %5u probes/s:                     %7.2f us\n", rate_hz,
-	       (double)(t1 - t0) / iters / 1e3);
+	printf("window query, 10 s alone,            %5u probes/s:                     %7.2f us\n",
+	       rate_hz, (double)(t1 - t0) / iters / 1e3);
 	metrics_guest_free(g);
 }
 
@@ -106,7 +107,8 @@ int main(void)
 
 	printf("per-guest memory: %zu bytes at 10 probes/s, %zu at 100, %zu at 1000 "
 	       "(1,000 guests at 10/s: %.1f MiB)\n",
-	       metrics_guest_memory_bytes(10), metrics_guest_memory_bytes(100), metrics_guest_memory_bytes(1000),
+	       metrics_guest_memory_bytes(10), metrics_guest_memory_bytes(100),
+	       metrics_guest_memory_bytes(1000),
 	       1000.0 * (double)metrics_guest_memory_bytes(10) / (1 << 20));
 	printf("struct metrics_hist: %zu bytes\n", sizeof(struct metrics_hist));
 
@@ -121,7 +123,8 @@ int main(void)
 	for (k = 0; k < 20000; k++)
 		sink += metrics_hist_quantile(h, 0.99);
 	t1 = now_ns();
-	printf("metrics_hist_quantile: %6.2f us (one dense histogram)\n", (double)(t1 - t0) / 20000 / 1e3);
+	printf("metrics_hist_quantile: %6.2f us (one dense histogram)\n",
+	       (double)(t1 - t0) / 20000 / 1e3);
 
 	if (metrics_guest_new(10, &g))
 		return 1;
@@ -130,7 +133,8 @@ int main(void)
 	for (i = 0; i < NREC; i++, t += 100000000ull)
 		metrics_guest_rtt(g, t, v[i & (NV - 1)]);
 	t1 = now_ns();
-	printf("metrics_guest_rtt:     %6.2f ns (since-start histogram + outcome ring)\n", (double)(t1 - t0) / NREC);
+	printf("metrics_guest_rtt:     %6.2f ns (since-start histogram + outcome ring)\n",
+	       (double)(t1 - t0) / NREC);
 	metrics_guest_free(g);
 
 	bench_window(10, v, NV);
@@ -147,7 +151,8 @@ int main(void)
 	t0 = now_ns();
 	for (k = 0; k < 10; k++) {
 		metrics_buf_reset(&b);
-		metrics_prom_family(&b, "shoal_guest_rtt_seconds", METRICS_PROM_HISTOGRAM, "Probe round-trip time.");
+		metrics_prom_family(&b, "shoal_guest_rtt_seconds", METRICS_PROM_HISTOGRAM,
+		                    "Probe round-trip time.");
 		for (i = 0; i < NGUESTS; i++) {
 			char name[32];
 			struct metrics_label l = { "guest", name };
@@ -155,13 +160,14 @@ int main(void)
 			snprintf(name, sizeof(name), "guest-%zu", i);
 			metrics_hist_init(h);
 			metrics_guest_hist(guests[i], h);
-			metrics_prom_histogram(&b, "shoal_guest_rtt_seconds", &l, 1, h, metrics_prom_rtt_bounds_ns,
+			metrics_prom_histogram(&b, "shoal_guest_rtt_seconds", &l, 1, h,
+			                       metrics_prom_rtt_bounds_ns,
 			                       metrics_prom_rtt_nbounds);
 		}
 	}
 	t1 = now_ns();
-	printf("/metrics RTT histograms of %d guests: %.2f ms, %zu bytes\n", NGUESTS, (double)(t1 - t0) / 10 / 1e6,
-	       b.len);
+	printf("/metrics RTT histograms of %d guests: %.2f ms, %zu bytes\n", NGUESTS,
+	       (double)(t1 - t0) / 10 / 1e6, b.len);
 	metrics_buf_free(&b);
 	for (i = 0; i < NGUESTS; i++)
 		metrics_guest_free(guests[i]);

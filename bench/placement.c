@@ -48,7 +48,8 @@ static void measure(struct shoald_run *sd, unsigned slo_us, struct figures *f)
 	http_answer_free(&a);
 }
 
-static int run(const char *mode, int nlat, int nbatch, unsigned slo_us, int settle_s, struct figures *f)
+static int run(const char *mode, int nlat, int nbatch, unsigned slo_us, int settle_s,
+               struct figures *f)
 {
 	char opt[32], spec[4400];
 	const char *extra[] = { opt, "--log-level=warn", NULL };
@@ -63,18 +64,22 @@ static int run(const char *mode, int nlat, int nbatch, unsigned slo_us, int sett
 	}
 	for (i = 0; i < nbatch; i++) {
 		snprintf(spec, sizeof(spec),
-		         "{\"name\":\"batch-%d\",\"image\":\"%s\",\"memory_mib\":8,\"latency_class\":\"batch\",\"args\":[\"60000\"]}", i,
-		         shoald_guest_image(&sd, "spin"));
+		         "{\"name\":\"batch-%d\",\"image\":\"%s\",\"memory_mib\":8,\"latency_"
+		         "class\":\"batch\",\"args\":[\"60000\"]}",
+		         i, shoald_guest_image(&sd, "spin"));
 		if (deploy(&sd, spec) < 0)
 			goto out;
 	}
 	for (i = 0; i < nlat; i++) {
-		snprintf(spec, sizeof(spec), "{\"name\":\"lat-%02d\",\"image\":\"%s\",\"memory_mib\":8,\"slo_us\":%u}", i,
-		         shoald_guest_image(&sd, "idle"), slo_us);
+		snprintf(spec, sizeof(spec),
+		         "{\"name\":\"lat-%02d\",\"image\":\"%s\",\"memory_mib\":8,\"slo_us\":%u}",
+		         i, shoald_guest_image(&sd, "idle"), slo_us);
 		if (deploy(&sd, spec) < 0)
 			goto out;
 	}
-	sleep((unsigned)settle_s); /* the control loop acts, then the 10 s window fills with what it did */
+	sleep(
+	    (unsigned)
+	        settle_s); /* the control loop acts, then the 10 s window fills with what it did */
 	measure(&sd, slo_us, f);
 	rc = 0;
 out:
@@ -105,24 +110,30 @@ int main(int argc, char **argv)
 		else if (c == 'S')
 			slo = (unsigned)(atoi(optarg) < 1 ? 1 : atoi(optarg));
 		else {
-			fprintf(stderr, "usage: placement [--latency N] [--batch N] [--settle S] [--slo-us US]\n");
+			fprintf(stderr, "usage: placement [--latency N] [--batch N] [--settle S] "
+			                "[--slo-us US]\n");
 			return 2;
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	printf("bench/placement: %d idle latency guests (SLO %u us) beside %d spinning batch guests, %ld CPUs;\n"
-	       "probe RTT of the latency guests over the last 10 s, %d s after the fleet was deployed\n\n",
+	printf("bench/placement: %d idle latency guests (SLO %u us) beside %d spinning batch "
+	       "guests, %ld CPUs;\n"
+	       "probe RTT of the latency guests over the last 10 s, %d s after the fleet was "
+	       "deployed\n\n",
 	       nlat, slo, nbatch, sysconf(_SC_NPROCESSORS_ONLN), settle);
-	if (run("off", nlat, nbatch, slo, settle, &off) < 0 || run("on", nlat, nbatch, slo, settle, &on) < 0)
+	if (run("off", nlat, nbatch, slo, settle, &off) < 0 ||
+	    run("on", nlat, nbatch, slo, settle, &on) < 0)
 		return 1;
-	printf("%-26s %12s %12s %12s %10s %8s %7s\n", "", "p50 (median)", "p99 (median)", "p99 (worst)", "over SLO",
-	       "misses", "moves");
-	printf("%-26s %10.1fus %10.1fus %10.1fus %7d/%-2d %8ld %7s\n", "placement off (baseline)", off.lat.p50_med,
-	       off.lat.p99_med, off.lat.p99_worst, off.lat.over_slo, off.lat.guests, off.lat.misses, "-");
-	printf("%-26s %10.1fus %10.1fus %10.1fus %7d/%-2d %8ld %7ld\n", "placement on", on.lat.p50_med, on.lat.p99_med,
-	       on.lat.p99_worst, on.lat.over_slo, on.lat.guests, on.lat.misses, on.moves);
+	printf("%-26s %12s %12s %12s %10s %8s %7s\n", "", "p50 (median)", "p99 (median)",
+	       "p99 (worst)", "over SLO", "misses", "moves");
+	printf("%-26s %10.1fus %10.1fus %10.1fus %7d/%-2d %8ld %7s\n", "placement off (baseline)",
+	       off.lat.p50_med, off.lat.p99_med, off.lat.p99_worst, off.lat.over_slo,
+	       off.lat.guests, off.lat.misses, "-");
+	printf("%-26s %10.1fus %10.1fus %10.1fus %7d/%-2d %8ld %7ld\n", "placement on",
+	       on.lat.p50_med, on.lat.p99_med, on.lat.p99_worst, on.lat.over_slo, on.lat.guests,
+	       on.lat.misses, on.moves);
 	if (on.lat.p99_med > 0 && on.lat.p99_worst > 0)
-		printf("\np99 off/on: median guest %.1fx, worst guest %.1fx\n", off.lat.p99_med / on.lat.p99_med,
-		       off.lat.p99_worst / on.lat.p99_worst);
+		printf("\np99 off/on: median guest %.1fx, worst guest %.1fx\n",
+		       off.lat.p99_med / on.lat.p99_med, off.lat.p99_worst / on.lat.p99_worst);
 	return 0;
 }

@@ -43,7 +43,8 @@ static double proc_cpu_s(pid_t pid)
 		return -1;
 	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
 	fclose(f);
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -66,7 +67,6 @@ static double metric(const char *name)
 	return v;
 }
 
-
 static double self_cpu_s(void)
 {
 	struct rusage r;
@@ -80,7 +80,8 @@ static double self_cpu_s(void)
  * The floor: n idle tenders of our own, probed hz times a second each for
  * `seconds`; our CPU as % of one core, or -1.  *answered_out: answers/s.
  */
-static double floor_cost(const char *vmm, const char *image, int n, int hz, int seconds, double *answered_out)
+static double floor_cost(const char *vmm, const char *image, int n, int hz, int seconds,
+                         double *answered_out)
 {
 	struct bl_warm *w = calloc((size_t)n, sizeof(*w));
 	char *gargv[] = { "idle", NULL };
@@ -94,7 +95,8 @@ static double floor_cost(const char *vmm, const char *image, int n, int hz, int 
 		struct epoll_event e = { .events = EPOLLIN | EPOLLET };
 		int st;
 
-		if (bl_warm_start(vmm, 4, &w[i]) < 0 || bl_warm_boot(&w[i], image, "idle", 1, gargv) < 0 ||
+		if (bl_warm_start(vmm, 4, &w[i]) < 0 ||
+		    bl_warm_boot(&w[i], image, "idle", 1, gargv) < 0 ||
 		    bl_warm_wait_started(&w[i], &st) != 1)
 			goto out;
 		e.data.u32 = (uint32_t)i;
@@ -121,7 +123,8 @@ static double floor_cost(const char *vmm, const char *image, int n, int hz, int 
 			next += gap_ns;
 		}
 		now = bl_now_ns();
-		r = epoll_wait(ep, ev, 256, next > now ? (int)((next - now + 999999) / 1000000) : 0);
+		r = epoll_wait(ep, ev, 256,
+		               next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		if (r > 0)
 			answered += (uint64_t)r;
 	}
@@ -143,7 +146,8 @@ static int deploy(int i, const char *image)
 	char spec[4200];
 	int ok;
 
-	snprintf(spec, sizeof(spec), "{\"name\":\"idle-%04d\",\"image\":\"%s\",\"memory_mib\":4}", i, image);
+	snprintf(spec, sizeof(spec), "{\"name\":\"idle-%04d\",\"image\":\"%s\",\"memory_mib\":4}",
+	         i, image);
 	ok = http_req(sd.sock, "POST", "/v1/guests", spec, &a) == 0 && a.status == 201;
 	if (!ok)
 		fprintf(stderr, "deploy idle-%04d: %d %s\n", i, a.status, a.body ? a.body : "");
@@ -158,8 +162,12 @@ static int relaunch(const char *hz)
 	 * All 1,000 are latency guests, on a host that runs no batch guests:
 	 * every core is a latency CPU, with room for them all.
 	 */
-	const char *extra[] = { "--log-level=warn",         "--max-guests=2000", "--latency-vcpus-per-cpu=2000",
-		                "--latency-cores-percent=100", "--batch-cores-min=0", hzopt,
+	const char *extra[] = { "--log-level=warn",
+		                "--max-guests=2000",
+		                "--latency-vcpus-per-cpu=2000",
+		                "--latency-cores-percent=100",
+		                "--batch-cores-min=0",
+		                hzopt,
 		                NULL };
 
 	snprintf(hzopt, sizeof(hzopt), "--probe-hz=%s", hz);
@@ -176,7 +184,8 @@ int main(int argc, char **argv)
 		{ "hz", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char levels_arg[128] = "100,500,1000", hz[16] = "10", *tok, *save = NULL, image[4096], vmm[4200];
+	char levels_arg[128] = "100,500,1000", hz[16] = "10", *tok, *save = NULL, image[4096],
+	     vmm[4200];
 	int seconds = 30, c, levels[8], nlev = 0, running = 0, l;
 
 	while ((c = getopt_long(argc, argv, "s:", longopts, NULL)) != -1) {
@@ -187,11 +196,14 @@ int main(int argc, char **argv)
 		else if (c == 'H')
 			snprintf(hz, sizeof(hz), "%d", atoi(optarg) < 1 ? 1 : atoi(optarg));
 		else {
-			fprintf(stderr, "usage: probe-cost [--seconds S] [--levels 100,500,1000] [--hz HZ]\n");
+			fprintf(
+			    stderr,
+			    "usage: probe-cost [--seconds S] [--levels 100,500,1000] [--hz HZ]\n");
 			return 2;
 		}
 	}
-	for (tok = strtok_r(levels_arg, ",", &save); tok && nlev < 8; tok = strtok_r(NULL, ",", &save))
+	for (tok = strtok_r(levels_arg, ",", &save); tok && nlev < 8;
+	     tok = strtok_r(NULL, ",", &save))
 		levels[nlev++] = atoi(tok);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sd, 0, sizeof(sd));
@@ -203,11 +215,14 @@ int main(int argc, char **argv)
 	}
 	snprintf(image, sizeof(image), "%s", shoald_guest_image(&sd, "idle"));
 	snprintf(vmm, sizeof(vmm), "%s/vmm/shoal-vmm", sd.builddir);
-	printf("bench/probe-cost: shoald's CPU over %d s at each level, probes at %s Hz; baseline: the same guests,\n"
-	       "shoald restarted with --probe-hz=0 (it re-adopts them).  CPU is %% of one core.\n\n",
-	       seconds, hz);
-	printf("%-7s %12s %13s %11s %10s %9s %9s %9s %10s %7s\n", "guests", "shoald cpu", "probes off", "bare prober",
-	       "vs bare", "probes/s", "p50 med", "p99 med", "p99 worst", "misses");
+	printf(
+	    "bench/probe-cost: shoald's CPU over %d s at each level, probes at %s Hz; baseline: "
+	    "the same guests,\n"
+	    "shoald restarted with --probe-hz=0 (it re-adopts them).  CPU is %% of one core.\n\n",
+	    seconds, hz);
+	printf("%-7s %12s %13s %11s %10s %9s %9s %9s %10s %7s\n", "guests", "shoald cpu",
+	       "probes off", "bare prober", "vs bare", "probes/s", "p50 med", "p99 med",
+	       "p99 worst", "misses");
 	for (l = 0; l < nlev; l++) {
 		double c0, c1, s0, s1, m0, m1, on, off, rate, bare, bare_rate = 0;
 		struct fleet_latency fl;
@@ -237,13 +252,16 @@ int main(int argc, char **argv)
 		c1 = proc_cpu_s(sd.pid);
 		off = (c1 - c0) / seconds * 100;
 		bare = floor_cost(vmm, image, running, atoi(hz), seconds, &bare_rate);
-		printf("%-7d %11.2f%% %12.2f%% %10.2f%% %9.2fx %9.0f %7.1fus %7.1fus %8.1fus %7.0f\n", running, on, off, bare,
-		       bare > 0 ? on / bare : 0, rate, fl.p50_med, fl.p99_med, fl.p99_worst, m1 - m0);
+		printf(
+		    "%-7d %11.2f%% %12.2f%% %10.2f%% %9.2fx %9.0f %7.1fus %7.1fus %8.1fus %7.0f\n",
+		    running, on, off, bare, bare > 0 ? on / bare : 0, rate, fl.p50_med, fl.p99_med,
+		    fl.p99_worst, m1 - m0);
 		fflush(stdout);
 		if (relaunch(hz) < 0)
 			goto out;
 	}
-	printf("\nshoald cpu: all of shoald's CPU while probing; bare prober: the same probes from a minimal loop.\n"
+	printf("\nshoald cpu: all of shoald's CPU while probing; bare prober: the same probes from "
+	       "a minimal loop.\n"
 	       "goal: <= 5%% of one core at 1,000 guests\n");
 out:
 	shoald_cleanup(&sd);

@@ -70,7 +70,8 @@ static int floor_start(struct floor *f, const char *image, int cpu)
 		return -1;
 	if (vmm_vm_create(&f->vm, 2u << 20, err, sizeof(err)) < 0 ||
 	    vmm_vm_wire_port(&f->vm, SHOAL_PORT_PROBE, f->kick, f->note, err, sizeof(err)) < 0 ||
-	    vmm_vm_load(&f->vm, img, (uint64_t)st.st_size, 0, 1, argv, &status, err, sizeof(err)) < 0) {
+	    vmm_vm_load(&f->vm, img, (uint64_t)st.st_size, 0, 1, argv, &status, err, sizeof(err)) <
+	        0) {
 		fprintf(stderr, "floor: %s\n", err);
 		return -1;
 	}
@@ -108,15 +109,16 @@ static double jnum(const json_t *o, const char *a, const char *b, const char *c)
  * the guest's vCPU on vcpu_cpu; the 10 s window's median and p99 after
  * `seconds` of probing.  0, or -1 when something did not work.
  */
-static int engine_measure(struct shoald_run *sd, const char *idle, int vcpu_cpu, int seconds, double *p50,
-                          double *p99, double *samples)
+static int engine_measure(struct shoald_run *sd, const char *idle, int vcpu_cpu, int seconds,
+                          double *p50, double *p99, double *samples)
 {
 	struct http_answer a;
 	char spec[4200], path[128];
 	json_t *g;
 	int tid;
 
-	snprintf(spec, sizeof(spec), "{\"name\":\"floor-%d\",\"image\":\"%s\",\"memory_mib\":8}", vcpu_cpu, idle);
+	snprintf(spec, sizeof(spec), "{\"name\":\"floor-%d\",\"image\":\"%s\",\"memory_mib\":8}",
+	         vcpu_cpu, idle);
 	if (http_req(sd->sock, "POST", "/v1/guests", spec, &a) < 0 || a.status != 201) {
 		fprintf(stderr, "deploy through shoald: %d %s\n", a.status, a.body ? a.body : "");
 		http_answer_free(&a);
@@ -157,7 +159,8 @@ int main(int argc, char **argv)
 
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const sd_args[] = { "--probe-hz=100", "--pool-size=1", "--log-level=warn", NULL };
+	static const char *const sd_args[] = { "--probe-hz=100", "--pool-size=1",
+		                               "--log-level=warn", NULL };
 	struct shoald_run sd;
 	int engine_s = 12, have_sd;
 	char idle_abs[4096];
@@ -184,7 +187,8 @@ int main(int argc, char **argv)
 			engine_s = atoi(optarg) < 11 ? 11 : atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: probe-floor [-n PROBES] [--engine-s S] [--vmm PATH] [--idle PATH] [--floor PATH]\n");
+			fprintf(stderr, "usage: probe-floor [-n PROBES] [--engine-s S] [--vmm "
+			                "PATH] [--idle PATH] [--floor PATH]\n");
 			return 2;
 		}
 	}
@@ -204,7 +208,8 @@ int main(int argc, char **argv)
 	else
 		bl_pin(sd.pid, 0);
 	printf("bench/probe-floor: %d probes each, %d us apart (the vCPU halts between probes);\n"
-	       "shoald's engine at 100 Hz for %d s (its 10 s window) beside %d floor probes 10 ms apart\n",
+	       "shoald's engine at 100 Hz for %d s (its 10 s window) beside %d floor probes 10 ms "
+	       "apart\n",
 	       n, GAP_US, engine_s, n_paced);
 	for (cfg = 0; cfg < 2; cfg++) {
 		int vcpu_cpu = cfg == 0 ? 0 : 1 % ncpu;
@@ -220,7 +225,8 @@ int main(int argc, char **argv)
 			break;
 		bl_pin(0, 0);
 		printf("\nprober on CPU 0, vCPU on CPU %d\n", vcpu_cpu);
-		/* The tender inherits both eventfds (bl_spawn clears CLOEXEC on one; do both here). */
+		/* The tender inherits both eventfds (bl_spawn clears CLOEXEC on one; do both here).
+		 */
 		fcntl(kick, F_SETFD, 0);
 		fcntl(note, F_SETFD, 0);
 		snprintf(kick_s, sizeof(kick_s), "%d", kick);
@@ -252,13 +258,17 @@ int main(int argc, char **argv)
 			measure(f.kick, f.note, a, n_paced, ENGINE_GAP_US);
 			mp = bl_report("  floor, 10 ms apart", a, (size_t)n_paced);
 			p99p = bl_quantile(a, (size_t)n_paced, 0.99);
-			if (engine_measure(&sd, idle_abs, vcpu_cpu, engine_s, &e50, &e99, &en) == 0) {
-				printf("%-34s median %9.1f us   p99 %9.1f us   (n=%.0f)\n", "  idle, shoald's engine at 100 Hz",
-				       e50, e99, en);
-				printf("  engine vs floor 10 ms apart: ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.5x\n",
+			if (engine_measure(&sd, idle_abs, vcpu_cpu, engine_s, &e50, &e99, &en) ==
+			    0) {
+				printf("%-34s median %9.1f us   p99 %9.1f us   (n=%.0f)\n",
+				       "  idle, shoald's engine at 100 Hz", e50, e99, en);
+				printf("  engine vs floor 10 ms apart: ratio (median) %.2fx   "
+				       "ratio (p99) %.2fx   goal <= 1.5x\n",
 				       e50 / mp, e99 / p99p);
 			} else {
-				printf("  shoald's probe engine: no measurement (see its log: %s)\n", sd.log);
+				printf(
+				    "  shoald's probe engine: no measurement (see its log: %s)\n",
+				    sd.log);
 			}
 		}
 		if (miss_f || miss_i)

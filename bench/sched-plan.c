@@ -23,8 +23,8 @@ static volatile double sink;
 /* A simulator with disturbances to remedy: 40 hogs at period 20, a surge at 90. */
 static struct sim *make(unsigned cpus, unsigned guests, unsigned shared)
 {
-	static const char *const script[] = {"hog:20:40", "calm:60", "surge:90:4:5:0.15",
-	                                     "calm:130"};
+	static const char *const script[] = { "hog:20:40", "calm:60", "surge:90:4:5:0.15",
+		                              "calm:130" };
 	struct sim_params p;
 	struct sim *sim;
 	char why[256];

@@ -21,6 +21,7 @@ const char *guest_exit_str(int status)
 	case GUEST_EXIT_INTERNAL:
 		return "tender internal error";
 	default:
-		return status >= 0 && status <= GUEST_EXIT_GUEST_MAX ? "guest exit" : "unknown status";
+		return status >= 0 && status <= GUEST_EXIT_GUEST_MAX ? "guest exit"
+		                                                     : "unknown status";
 	}
 }

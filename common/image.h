@@ -13,9 +13,9 @@
 
 #include <shoal/abi.h>
 
-#define IMAGE_MAX_PHDRS  16
-#define IMAGE_MAX_BYTES  (256ull << 20) /* images larger than this are refused */
-#define IMAGE_STACK_DEFAULT  (256ull << 10)
+#define IMAGE_MAX_PHDRS     16
+#define IMAGE_MAX_BYTES     (256ull << 20) /* images larger than this are refused */
+#define IMAGE_STACK_DEFAULT (256ull << 10)
 /* What a Xen guest leaves above its image for the domain builder and its heap. */
 #define IMAGE_XEN_BOOT_RESERVE (1ull << 20)
 
@@ -49,6 +49,6 @@ struct image_elf {
  * Reads nothing outside img.
  */
 int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t platform,
-                  struct image_elf *out, char *err, size_t errlen);
+                struct image_elf *out, char *err, size_t errlen);
 
 #endif /* SHOAL_COMMON_IMAGE_H */

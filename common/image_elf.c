@@ -20,7 +20,8 @@
 #define XEN_ELFNOTE_LOADER         8
 #define XEN_ELFNOTE_PHYS32_ENTRY   18
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -125,7 +126,8 @@ static int read_notes(const uint8_t *img, uint64_t off, uint64_t size, unsigned 
 				r = xen_num(desc, descsz, &n->entry, &n->have_entry);
 				break;
 			case XEN_ELFNOTE_HYPERCALL_PAGE:
-				r = xen_num(desc, descsz, &n->hypercall_page, &n->have_hypercall_page);
+				r = xen_num(desc, descsz, &n->hypercall_page,
+				            &n->have_hypercall_page);
 				break;
 			case XEN_ELFNOTE_VIRT_BASE:
 				r = xen_num(desc, descsz, &n->virt_base, &n->have_virt_base);
@@ -146,8 +148,10 @@ static int read_notes(const uint8_t *img, uint64_t off, uint64_t size, unsigned 
 				break;
 			}
 			if (r < 0)
-				return fail(err, errlen, "program header %u: malformed Xen note of type %u (%u bytes)", ph,
-				            type, descsz);
+				return fail(
+				    err, errlen,
+				    "program header %u: malformed Xen note of type %u (%u bytes)",
+				    ph, type, descsz);
 		}
 		pos = next;
 	}
@@ -162,8 +166,8 @@ static int in_segment(const struct image_elf *e, uint64_t addr, uint64_t size, i
 	for (i = 0; i < e->nseg; i++) {
 		const struct image_seg *s = &e->seg[i];
 
-		if (addr >= s->gpa && addr - s->gpa < s->memsz && size <= s->memsz - (addr - s->gpa) &&
-		    (!exec || (s->flags & PF_X)))
+		if (addr >= s->gpa && addr - s->gpa < s->memsz &&
+		    size <= s->memsz - (addr - s->gpa) && (!exec || (s->flags & PF_X)))
 			return 1;
 	}
 	return 0;
@@ -174,41 +178,53 @@ static int in_segment(const struct image_elf *e, uint64_t addr, uint64_t size, i
  * and xen-pvh runtimes rely on: checked here so that a bad image is
  * refused at upload with a reason, not by libxl at deploy.
  */
-static int check_xen(const struct notes *n, uint32_t platform, struct image_elf *out, char *err, size_t errlen)
+static int check_xen(const struct notes *n, uint32_t platform, struct image_elf *out, char *err,
+                     size_t errlen)
 {
 	if (n->xen_notes == 0)
 		return fail(err, errlen, "no Xen ELF notes: the image cannot boot as a %s guest",
 		            platform_name(platform));
 	if (strcmp(n->xen_version, "xen-3.0") != 0)
-		return fail(err, errlen, "the Xen note XEN_VERSION is %s%s%s, not \"xen-3.0\" (Xen refuses the image)",
-		            n->xen_version[0] ? "\"" : "missing", n->xen_version,
-		            n->xen_version[0] ? "\"" : "");
+		return fail(
+		    err, errlen,
+		    "the Xen note XEN_VERSION is %s%s%s, not \"xen-3.0\" (Xen refuses the image)",
+		    n->xen_version[0] ? "\"" : "missing", n->xen_version,
+		    n->xen_version[0] ? "\"" : "");
 	if (platform == SHOAL_PLATFORM_XEN_PVH) {
 		if (!n->have_phys32)
-			return fail(err, errlen, "no PHYS32_ENTRY Xen note: the image has no PVH entry point");
+			return fail(err, errlen,
+			            "no PHYS32_ENTRY Xen note: the image has no PVH entry point");
 		if (n->phys32_entry > 0xffffffffull || !in_segment(out, n->phys32_entry, 1, 1))
-			return fail(err, errlen, "the PVH entry point 0x%llx is not inside an executable segment",
-			            (unsigned long long)n->phys32_entry);
+			return fail(
+			    err, errlen,
+			    "the PVH entry point 0x%llx is not inside an executable segment",
+			    (unsigned long long)n->phys32_entry);
 		out->entry = n->phys32_entry;
 		return 0;
 	}
 	if (strcmp(n->loader, "generic") != 0)
-		return fail(err, errlen, "the Xen note LOADER is %s%s%s, not \"generic\" (Xen refuses the image)",
-		            n->loader[0] ? "\"" : "missing", n->loader, n->loader[0] ? "\"" : "");
+		return fail(
+		    err, errlen,
+		    "the Xen note LOADER is %s%s%s, not \"generic\" (Xen refuses the image)",
+		    n->loader[0] ? "\"" : "missing", n->loader, n->loader[0] ? "\"" : "");
 	if (n->have_virt_base && n->virt_base != 0)
 		return fail(err, errlen,
-		            "the Xen note VIRT_BASE is 0x%llx: shoal PV guests are linked at virtual address 0",
+		            "the Xen note VIRT_BASE is 0x%llx: shoal PV guests are linked at "
+		            "virtual address 0",
 		            (unsigned long long)n->virt_base);
 	if (!n->have_hypercall_page)
-		return fail(err, errlen, "no HYPERCALL_PAGE Xen note: the runtime cannot make hypercalls");
+		return fail(err, errlen,
+		            "no HYPERCALL_PAGE Xen note: the runtime cannot make hypercalls");
 	if ((n->hypercall_page & (SHOAL_PAGE_SIZE - 1)) ||
 	    !in_segment(out, n->hypercall_page, SHOAL_PAGE_SIZE, 1))
-		return fail(err, errlen,
-		            "the hypercall page 0x%llx is not a page-aligned page of an executable segment",
-		            (unsigned long long)n->hypercall_page);
+		return fail(
+		    err, errlen,
+		    "the hypercall page 0x%llx is not a page-aligned page of an executable segment",
+		    (unsigned long long)n->hypercall_page);
 	if (n->have_entry) {
 		if (!in_segment(out, n->entry, 1, 1))
-			return fail(err, errlen, "the Xen ENTRY note 0x%llx is not inside an executable segment",
+			return fail(err, errlen,
+			            "the Xen ENTRY note 0x%llx is not inside an executable segment",
 			            (unsigned long long)n->entry);
 		out->entry = n->entry;
 	}
@@ -232,17 +248,19 @@ static uint64_t segments_end(const struct image_elf *e)
  * builder leaves: the image must leave room for the builder's own pages
  * (start_info, the page list, page tables, the rings) and some heap.
  */
-static int check_xen_fit(const struct notes *n, uint32_t platform, uint64_t mem_bytes, struct image_elf *out,
-                         char *err, size_t errlen)
+static int check_xen_fit(const struct notes *n, uint32_t platform, uint64_t mem_bytes,
+                         struct image_elf *out, char *err, size_t errlen)
 {
-	uint64_t limit = mem_bytes > IMAGE_XEN_BOOT_RESERVE ? mem_bytes - IMAGE_XEN_BOOT_RESERVE : 0;
+	uint64_t limit =
+	    mem_bytes > IMAGE_XEN_BOOT_RESERVE ? mem_bytes - IMAGE_XEN_BOOT_RESERVE : 0;
 
 	if (check_xen(n, platform, out, err, errlen) < 0)
 		return -1;
 	out->load_end = segments_end(out);
 	if (out->load_end > limit)
 		return fail(err, errlen,
-		            "image ends at 0x%llx, past 0x%llx: Xen needs %llu KiB above the image; give the guest more memory",
+		            "image ends at 0x%llx, past 0x%llx: Xen needs %llu KiB above the "
+		            "image; give the guest more memory",
 		            (unsigned long long)out->load_end, (unsigned long long)limit,
 		            (unsigned long long)(IMAGE_XEN_BOOT_RESERVE >> 10));
 	out->heap_start = (out->load_end + SHOAL_PAGE_SIZE - 1) & ~(SHOAL_PAGE_SIZE - 1);
@@ -253,7 +271,7 @@ static int check_xen_fit(const struct notes *n, uint32_t platform, uint64_t mem_
 }
 
 int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t platform,
-                  struct image_elf *out, char *err, size_t errlen)
+                struct image_elf *out, char *err, size_t errlen)
 {
 	Elf64_Ehdr eh;
 	struct notes notes;
@@ -268,21 +286,25 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 	if (len < 4 || memcmp(img, ELFMAG, SELFMAG) != 0)
 		return fail(err, errlen, "not an ELF file (bad magic number)");
 	if (len < sizeof(eh))
-		return fail(err, errlen, "truncated: the file is %llu bytes, shorter than an ELF64 header (64)",
+		return fail(err, errlen,
+		            "truncated: the file is %llu bytes, shorter than an ELF64 header (64)",
 		            (unsigned long long)len);
 	if (img[EI_CLASS] != ELFCLASS64)
 		return fail(err, errlen, "wrong ELF class %s: shoal guests are ELF64",
 		            img[EI_CLASS] == ELFCLASS32 ? "ELFCLASS32 (32-bit)" : "(invalid)");
 	if (img[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "wrong byte order: shoal guests are little-endian (ELFDATA2LSB)");
+		return fail(err, errlen,
+		            "wrong byte order: shoal guests are little-endian (ELFDATA2LSB)");
 	if (img[EI_VERSION] != EV_CURRENT)
 		return fail(err, errlen, "bad ELF identification version %u", img[EI_VERSION]);
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_machine != EM_X86_64)
-		return fail(err, errlen, "wrong machine %u: shoal guests are x86-64 (EM_X86_64, 62)",
+		return fail(err, errlen,
+		            "wrong machine %u: shoal guests are x86-64 (EM_X86_64, 62)",
 		            eh.e_machine);
 	if (eh.e_type != ET_EXEC)
-		return fail(err, errlen, "e_type %u is not an executable (ET_EXEC): link the guest statically",
+		return fail(err, errlen,
+		            "e_type %u is not an executable (ET_EXEC): link the guest statically",
 		            eh.e_type);
 	if (eh.e_ehsize < sizeof(eh))
 		return fail(err, errlen, "bad e_ehsize %u", eh.e_ehsize);
@@ -296,7 +318,8 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 		            IMAGE_MAX_PHDRS);
 	if (!in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), len))
 		return fail(err, errlen,
-		            "truncated: program headers at offset %llu (%u of them) run past the end of the file (%llu bytes)",
+		            "truncated: program headers at offset %llu (%u of them) run past the "
+		            "end of the file (%llu bytes)",
 		            (unsigned long long)eh.e_phoff, eh.e_phnum, (unsigned long long)len);
 
 	for (i = 0; i < eh.e_phnum; i++) {
@@ -305,17 +328,25 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 		memcpy(&ph, img + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
 		switch (ph.p_type) {
 		case PT_INTERP:
-			return fail(err, errlen, "program header %u: PT_INTERP: the image is dynamically linked", i);
+			return fail(err, errlen,
+			            "program header %u: PT_INTERP: the image is dynamically linked",
+			            i);
 		case PT_DYNAMIC:
-			return fail(err, errlen, "program header %u: PT_DYNAMIC: the image is dynamically linked", i);
+			return fail(
+			    err, errlen,
+			    "program header %u: PT_DYNAMIC: the image is dynamically linked", i);
 		case PT_TLS:
-			return fail(err, errlen, "program header %u: PT_TLS: thread-local storage is not supported", i);
+			return fail(
+			    err, errlen,
+			    "program header %u: PT_TLS: thread-local storage is not supported", i);
 		case PT_NOTE:
 			if (!in_file(ph.p_offset, ph.p_filesz, len))
-				return fail(err, errlen,
-				            "truncated: note segment (program header %u) at offset %llu size %llu runs past the end of the file (%llu bytes)",
-				            i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz,
-				            (unsigned long long)len);
+				return fail(
+				    err, errlen,
+				    "truncated: note segment (program header %u) at offset %llu "
+				    "size %llu runs past the end of the file (%llu bytes)",
+				    i, (unsigned long long)ph.p_offset,
+				    (unsigned long long)ph.p_filesz, (unsigned long long)len);
 			if (read_notes(img, ph.p_offset, ph.p_filesz, i, &notes, err, errlen) < 0)
 				return -1;
 			break;
@@ -325,29 +356,41 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 			if (ph.p_memsz == 0)
 				break;
 			if (ph.p_filesz > ph.p_memsz)
-				return fail(err, errlen, "segment %u: p_filesz %llu is larger than p_memsz %llu", i,
-				            (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
+				return fail(err, errlen,
+				            "segment %u: p_filesz %llu is larger than p_memsz %llu",
+				            i, (unsigned long long)ph.p_filesz,
+				            (unsigned long long)ph.p_memsz);
 			if (!in_file(ph.p_offset, ph.p_filesz, len))
 				return fail(err, errlen,
-				            "truncated: segment %u's file data [%llu, +%llu) runs past the end of the file (%llu bytes)",
-				            i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz,
+				            "truncated: segment %u's file data [%llu, +%llu) runs "
+				            "past the end of the file (%llu bytes)",
+				            i, (unsigned long long)ph.p_offset,
+				            (unsigned long long)ph.p_filesz,
 				            (unsigned long long)len);
 			if (ph.p_memsz > mem_bytes)
 				return fail(err, errlen,
-				            "segment %u: p_memsz 0x%llx is larger than guest memory (0x%llx bytes)", i,
-				            (unsigned long long)ph.p_memsz, (unsigned long long)mem_bytes);
+				            "segment %u: p_memsz 0x%llx is larger than guest "
+				            "memory (0x%llx bytes)",
+				            i, (unsigned long long)ph.p_memsz,
+				            (unsigned long long)mem_bytes);
 			if (ph.p_vaddr != ph.p_paddr)
 				return fail(err, errlen,
-				            "segment %u: virtual address 0x%llx differs from physical 0x%llx (guests are identity-mapped)",
-				            i, (unsigned long long)ph.p_vaddr, (unsigned long long)ph.p_paddr);
+				            "segment %u: virtual address 0x%llx differs from "
+				            "physical 0x%llx (guests are identity-mapped)",
+				            i, (unsigned long long)ph.p_vaddr,
+				            (unsigned long long)ph.p_paddr);
 			if (!xen && ph.p_paddr < SHOAL_GPA_IMAGE_MIN)
 				return fail(err, errlen,
-				            "segment %u at 0x%llx is below 0x%llx, where the tender keeps boot structures",
-				            i, (unsigned long long)ph.p_paddr, (unsigned long long)SHOAL_GPA_IMAGE_MIN);
+				            "segment %u at 0x%llx is below 0x%llx, where the "
+				            "tender keeps boot structures",
+				            i, (unsigned long long)ph.p_paddr,
+				            (unsigned long long)SHOAL_GPA_IMAGE_MIN);
 			if (ph.p_paddr > mem_bytes || ph.p_memsz > mem_bytes - ph.p_paddr)
 				return fail(err, errlen,
-				            "segment %u [0x%llx, +0x%llx) lies outside guest memory (0x%llx bytes)", i,
-				            (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
+				            "segment %u [0x%llx, +0x%llx) lies outside guest "
+				            "memory (0x%llx bytes)",
+				            i, (unsigned long long)ph.p_paddr,
+				            (unsigned long long)ph.p_memsz,
 				            (unsigned long long)mem_bytes);
 			s = &out->seg[out->nseg++];
 			s->gpa = ph.p_paddr;
@@ -372,22 +415,26 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 			const struct image_seg *a = &out->seg[i], *b = &out->seg[j];
 
 			if (a->gpa < b->gpa + b->memsz && b->gpa < a->gpa + a->memsz)
-				return fail(err, errlen,
-				            "segments overlap: [0x%llx, +0x%llx) and [0x%llx, +0x%llx)",
-				            (unsigned long long)a->gpa, (unsigned long long)a->memsz,
-				            (unsigned long long)b->gpa, (unsigned long long)b->memsz);
+				return fail(
+				    err, errlen,
+				    "segments overlap: [0x%llx, +0x%llx) and [0x%llx, +0x%llx)",
+				    (unsigned long long)a->gpa, (unsigned long long)a->memsz,
+				    (unsigned long long)b->gpa, (unsigned long long)b->memsz);
 		}
 	/* A PVH image enters at its PHYS32_ENTRY note instead (check_xen). */
 	if (!entry_ok && platform != SHOAL_PLATFORM_XEN_PVH)
 		return fail(err, errlen, "entry point 0x%llx is not inside an executable segment",
 		            (unsigned long long)eh.e_entry);
 	if (!notes.have_abi)
-		return fail(err, errlen,
-		            "not a shoal guest: no Shoal ABI note (was it linked with unikernel-rt?)");
+		return fail(
+		    err, errlen,
+		    "not a shoal guest: no Shoal ABI note (was it linked with unikernel-rt?)");
 	abi = notes.abi;
 	if (abi.abi_version != SHOAL_ABI_VERSION)
-		return fail(err, errlen, "image was built for guest ABI version %u; this tender speaks version %u",
-		            abi.abi_version, SHOAL_ABI_VERSION);
+		return fail(
+		    err, errlen,
+		    "image was built for guest ABI version %u; this tender speaks version %u",
+		    abi.abi_version, SHOAL_ABI_VERSION);
 	if (abi.platform != platform)
 		return fail(err, errlen, "image was built for the %s platform, not %s",
 		            platform_name(abi.platform), platform_name(platform));
@@ -399,13 +446,15 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 
 	stack = abi.stack_kib ? (uint64_t)abi.stack_kib << 10 : IMAGE_STACK_DEFAULT;
 	if (stack > mem_bytes / 2)
-		return fail(err, errlen, "the image asks for a %llu KiB stack, more than half of guest memory",
+		return fail(err, errlen,
+		            "the image asks for a %llu KiB stack, more than half of guest memory",
 		            (unsigned long long)(stack >> 10));
 	load_max = (mem_bytes - stack) & ~(SHOAL_PAGE_SIZE - 1);
 	out->load_end = segments_end(out);
 	if (out->load_end > load_max)
 		return fail(err, errlen,
-		            "image ends at 0x%llx, past 0x%llx where the %llu KiB stack starts: give the guest more memory",
+		            "image ends at 0x%llx, past 0x%llx where the %llu KiB stack starts: "
+		            "give the guest more memory",
 		            (unsigned long long)out->load_end, (unsigned long long)load_max,
 		            (unsigned long long)(stack >> 10));
 	out->stack_bytes = stack;

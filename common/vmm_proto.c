@@ -10,8 +10,8 @@
 
 #include "common/vmm_proto.h"
 
-int vmm_exit_record_parse(const char *buf, size_t len, int *status, char *reason,
-                          size_t reason_len, size_t *console_off)
+int vmm_exit_record_parse(const char *buf, size_t len, int *status, char *reason, size_t reason_len,
+                          size_t *console_off)
 {
 	const char *nl1, *nl2;
 	char num[16];

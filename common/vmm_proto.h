@@ -127,8 +127,10 @@ struct vmm_msg_error {
  * it, and a tender outlives the shoald that started it (re-attach), so
  * every size and the offsets after padding are pinned here.
  */
-#define VMM_PROTO_LAYOUT(t, size) _Static_assert(sizeof(struct t) == (size), "struct " #t " changed size")
-#define VMM_PROTO_AT(t, f, off)   _Static_assert(offsetof(struct t, f) == (off), "struct " #t "." #f " moved")
+#define VMM_PROTO_LAYOUT(t, size)                                                                  \
+	_Static_assert(sizeof(struct t) == (size), "struct " #t " changed size")
+#define VMM_PROTO_AT(t, f, off)                                                                    \
+	_Static_assert(offsetof(struct t, f) == (off), "struct " #t "." #f " moved")
 VMM_PROTO_LAYOUT(vmm_msg_hdr, 8);
 VMM_PROTO_LAYOUT(vmm_msg_ready, 64);
 VMM_PROTO_AT(vmm_msg_ready, mem_max_bytes, 16);
@@ -149,7 +151,8 @@ VMM_PROTO_AT(vmm_msg_paused, reason, 16);
 VMM_PROTO_LAYOUT(vmm_msg_error, 528);
 VMM_PROTO_AT(vmm_msg_error, reason, 16);
 /* The daemon reads ERROR and EXITED alike: the same layout. */
-_Static_assert(sizeof(struct vmm_msg_error) == sizeof(struct vmm_msg_exited), "ERROR and EXITED differ");
+_Static_assert(sizeof(struct vmm_msg_error) == sizeof(struct vmm_msg_exited),
+               "ERROR and EXITED differ");
 _Static_assert(VMM_PORTS_MAX == 8, "VMM_PORTS_MAX is part of READY's and ATTACHED's layouts");
 
 /*
@@ -158,8 +161,8 @@ _Static_assert(VMM_PORTS_MAX == 8, "VMM_PORTS_MAX is part of READY's and ATTACHE
  * sets status, reason (NUL-terminated, at most reason_len) and the
  * console's offset in buf, or -1 if buf is not an exit record.
  */
-int vmm_exit_record_parse(const char *buf, size_t len, int *status, char *reason,
-                          size_t reason_len, size_t *console_off);
+int vmm_exit_record_parse(const char *buf, size_t len, int *status, char *reason, size_t reason_len,
+                          size_t *console_off);
 
 /*
  * Send one message with up to nfds descriptors.  Returns 0 or -errno.

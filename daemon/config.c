@@ -23,8 +23,8 @@ struct opt {
 	const char *name;
 	enum opt_type type;
 	size_t off;
-	size_t size;      /* T_STR: buffer size */
-	uint64_t lo, hi;  /* numbers */
+	size_t size;     /* T_STR: buffer size */
+	uint64_t lo, hi; /* numbers */
 	const char *help;
 };
 
@@ -32,56 +32,87 @@ struct opt {
 #define STR(f) T_STR, OFF(f), sizeof(((struct shoald_config *)0)->f), 0, 0
 
 static const struct opt opts[] = {
-	{ "state-dir", STR(state_dir), "desired state, images and consoles (default /var/lib/shoal)" },
+	{ "state-dir", STR(state_dir),
+	  "desired state, images and consoles (default /var/lib/shoal)" },
 	{ "run-dir", STR(run_dir), "API socket and tender sockets (default /run/shoal)" },
 	{ "socket", STR(socket_path), "API socket (default RUN-DIR/shoald.sock)" },
 	{ "socket-group", STR(socket_group),
 	  "group that owns the API socket and whose members may use it (default: root only)" },
 	{ "listen-tcp", STR(listen_tcp),
-	  "also serve the API on TCP with TLS and tokens: ADDRESS:PORT, [IPv6]:PORT (default: none)" },
-	{ "tls-cert", STR(tls_cert), "listen-tcp's certificate (chain), PEM; read again on SIGHUP" },
+	  "also serve the API on TCP with TLS and tokens: ADDRESS:PORT, [IPv6]:PORT (default: "
+	  "none)" },
+	{ "tls-cert", STR(tls_cert),
+	  "listen-tcp's certificate (chain), PEM; read again on SIGHUP" },
 	{ "tls-key", STR(tls_key),
-	  "listen-tcp's private key, PEM, unencrypted, readable only by root; read again on SIGHUP" },
+	  "listen-tcp's private key, PEM, unencrypted, readable only by root; read again on "
+	  "SIGHUP" },
 	{ "token-file", STR(token_file),
 	  "listen-tcp's bearer tokens, one a line, readable only by root; read again on SIGHUP" },
 	{ "backend", STR(backend), "hypervisor backend (default kvm)" },
 	{ "xen-create", STR(xen_create),
-	  "how the Xen backend makes a domain: direct (libxenctrl and libxenguest, one xenstore transaction; PV only) or libxl (default: direct for xen, libxl for xen-pvh)" },
+	  "how the Xen backend makes a domain: direct (libxenctrl and libxenguest, one xenstore "
+	  "transaction; PV only) or libxl (default: direct for xen, libxl for xen-pvh)" },
 	{ "vmm", STR(vmm_path), "the KVM tender, shoal-vmm (default " PKGLIBEXECDIR "/shoal-vmm)" },
-	{ "ui-dir", STR(ui_dir), "the web dashboard's files, served under /ui/; empty for none (default " PKGDATADIR "/ui)" },
+	{ "ui-dir", STR(ui_dir),
+	  "the web dashboard's files, served under /ui/; empty for none (default " PKGDATADIR
+	  "/ui)" },
 	{ "log-level", T_LEVEL, OFF(log_level), 0, 0, 0, "warn, info or debug (default info)" },
 	{ "pool-size", T_UINT, OFF(pool_size), 0, 0, 256, "warm tenders kept ready (default 4)" },
-	{ "pool-mem-mib", T_UINT, OFF(pool_mem_mib), 0, 2, 4096, "memory of warm tenders (default 64)" },
-	{ "max-guests", T_UINT, OFF(max_guests), 0, 1, 100000, "most guests this host takes (default 1024)" },
+	{ "pool-mem-mib", T_UINT, OFF(pool_mem_mib), 0, 2, 4096,
+	  "memory of warm tenders (default 64)" },
+	{ "max-guests", T_UINT, OFF(max_guests), 0, 1, 100000,
+	  "most guests this host takes (default 1024)" },
 	{ "max-memory-mib", T_UINT, OFF(max_memory_mib), 0, 0, UINT_MAX,
 	  "memory guests may have in all (default: host memory minus reserve-mib)" },
-	{ "reserve-mib", T_UINT, OFF(reserve_mib), 0, 0, UINT_MAX, "memory kept for the host (default 1024)" },
-	{ "guest-mem-max-mib", T_UINT, OFF(guest_mem_max_mib), 0, 2, 4096, "most memory one guest may have (default 1024)" },
-	{ "max-body-bytes", T_SIZE, OFF(max_body_bytes), 0, 1024, 1u << 30, "largest JSON request body (default 65536)" },
-	{ "max-image-bytes", T_U64, OFF(max_image_bytes), 0, 4096, 1ull << 32, "largest image upload (default 64 MiB)" },
-	{ "restart-backoff-ms", T_UINT, OFF(restart_backoff_ms), 0, 1, 3600000, "first restart delay (default 200)" },
-	{ "restart-backoff-max-ms", T_UINT, OFF(restart_backoff_max_ms), 0, 1, 86400000, "longest restart delay (default 30000)" },
-	{ "restart-stable-s", T_UINT, OFF(restart_stable_s), 0, 1, 86400, "a run this long resets the back-off (default 60)" },
-	{ "console-ring-bytes", T_SIZE, OFF(console_ring_bytes), 0, 1024, 1u << 30, "console kept in memory per guest (default 65536)" },
-	{ "console-file-bytes", T_U64, OFF(console_file_bytes), 0, 4096, 1ull << 40, "console file limit per guest (default 1 MiB)" },
-	{ "console-rate-bytes", T_UINT, OFF(console_rate_bytes), 0, 64, UINT_MAX, "console bytes/s a guest may write (default 65536)" },
-	{ "console-burst-bytes", T_UINT, OFF(console_burst_bytes), 0, 64, UINT_MAX, "console burst allowance (default 262144)" },
-	{ "probe-hz", T_UINT, OFF(probe_hz), 0, 0, 100, "latency probes per guest per second, 0 for none (default 10)" },
-	{ "probe-timeout-ms", T_UINT, OFF(probe_timeout_ms), 0, 1, 60000, "a probe not answered this soon is missed (default 500)" },
-	{ "hung-misses", T_UINT, OFF(hung_misses), 0, 1, 100000, "missed probes in a row that make a guest hung (default 6)" },
+	{ "reserve-mib", T_UINT, OFF(reserve_mib), 0, 0, UINT_MAX,
+	  "memory kept for the host (default 1024)" },
+	{ "guest-mem-max-mib", T_UINT, OFF(guest_mem_max_mib), 0, 2, 4096,
+	  "most memory one guest may have (default 1024)" },
+	{ "max-body-bytes", T_SIZE, OFF(max_body_bytes), 0, 1024, 1u << 30,
+	  "largest JSON request body (default 65536)" },
+	{ "max-image-bytes", T_U64, OFF(max_image_bytes), 0, 4096, 1ull << 32,
+	  "largest image upload (default 64 MiB)" },
+	{ "restart-backoff-ms", T_UINT, OFF(restart_backoff_ms), 0, 1, 3600000,
+	  "first restart delay (default 200)" },
+	{ "restart-backoff-max-ms", T_UINT, OFF(restart_backoff_max_ms), 0, 1, 86400000,
+	  "longest restart delay (default 30000)" },
+	{ "restart-stable-s", T_UINT, OFF(restart_stable_s), 0, 1, 86400,
+	  "a run this long resets the back-off (default 60)" },
+	{ "console-ring-bytes", T_SIZE, OFF(console_ring_bytes), 0, 1024, 1u << 30,
+	  "console kept in memory per guest (default 65536)" },
+	{ "console-file-bytes", T_U64, OFF(console_file_bytes), 0, 4096, 1ull << 40,
+	  "console file limit per guest (default 1 MiB)" },
+	{ "console-rate-bytes", T_UINT, OFF(console_rate_bytes), 0, 64, UINT_MAX,
+	  "console bytes/s a guest may write (default 65536)" },
+	{ "console-burst-bytes", T_UINT, OFF(console_burst_bytes), 0, 64, UINT_MAX,
+	  "console burst allowance (default 262144)" },
+	{ "probe-hz", T_UINT, OFF(probe_hz), 0, 0, 100,
+	  "latency probes per guest per second, 0 for none (default 10)" },
+	{ "probe-timeout-ms", T_UINT, OFF(probe_timeout_ms), 0, 1, 60000,
+	  "a probe not answered this soon is missed (default 500)" },
+	{ "hung-misses", T_UINT, OFF(hung_misses), 0, 1, 100000,
+	  "missed probes in a row that make a guest hung (default 6)" },
 	{ "placement", T_BOOL, OFF(placement), 0, 0, 1,
-	  "latency-driven placement; off leaves guests wherever the host's scheduler puts them (default on)" },
-	{ "placement-period-ms", T_UINT, OFF(placement_period_ms), 0, 100, 60000, "the re-placement control period (default 1000)" },
-	{ "placement-moves-max", T_UINT, OFF(placement_moves_max), 0, 1, 1000, "most moves in one period (default 16)" },
-	{ "reserve-cpus", STR(reserve_cpus), "CPUs kept for the host, no guest runs there: a list like 0,2-3 (default none)" },
+	  "latency-driven placement; off leaves guests wherever the host's scheduler puts them "
+	  "(default on)" },
+	{ "placement-period-ms", T_UINT, OFF(placement_period_ms), 0, 100, 60000,
+	  "the re-placement control period (default 1000)" },
+	{ "placement-moves-max", T_UINT, OFF(placement_moves_max), 0, 1, 1000,
+	  "most moves in one period (default 16)" },
+	{ "reserve-cpus", STR(reserve_cpus),
+	  "CPUs kept for the host, no guest runs there: a list like 0,2-3 (default none)" },
 	{ "latency-vcpus-per-cpu", T_UINT, OFF(latency_vcpus_per_cpu), 0, 1, 100000,
 	  "most latency-class vCPUs on one CPU (default 128)" },
 	{ "latency-cores-percent", T_UINT, OFF(latency_cores_percent), 0, 0, 100,
-	  "share of the guests' cores that start as latency CPUs; the rest are batch CPUs (default 75)" },
+	  "share of the guests' cores that start as latency CPUs; the rest are batch CPUs (default "
+	  "75)" },
 	{ "batch-cores-min", T_UINT, OFF(batch_cores_min), 0, 0, 4096,
-	  "cores always kept for batch guests; 0 on a host with none, so latency guests may have them all (default 1)" },
-	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000, "most batch-class vCPUs on one CPU (default 256)" },
-	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1, "ping systemd's watchdog when asked to (default yes)" },
+	  "cores always kept for batch guests; 0 on a host with none, so latency guests may have "
+	  "them all (default 1)" },
+	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000,
+	  "most batch-class vCPUs on one CPU (default 256)" },
+	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1,
+	  "ping systemd's watchdog when asked to (default yes)" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -133,8 +164,8 @@ static const struct opt *find(const char *name)
 	return NULL;
 }
 
-static int set(struct shoald_config *c, const struct opt *o, const char *v, const char *where, char *err,
-               size_t errlen)
+static int set(struct shoald_config *c, const struct opt *o, const char *v, const char *where,
+               char *err, size_t errlen)
 {
 	char *base = (char *)c + o->off, *end;
 	unsigned long long x;
@@ -143,7 +174,8 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 	switch (o->type) {
 	case T_STR:
 		if (strlen(v) >= o->size) {
-			snprintf(err, errlen, "%s: %s is longer than %zu characters", where, o->name, o->size - 1);
+			snprintf(err, errlen, "%s: %s is longer than %zu characters", where,
+			         o->name, o->size - 1);
 			return -1;
 		}
 		strcpy(base, v);
@@ -151,7 +183,8 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 	case T_LEVEL:
 		level = log_level_parse(v);
 		if (level < 0) {
-			snprintf(err, errlen, "%s: %s must be warn, info or debug, not \"%s\"", where, o->name, v);
+			snprintf(err, errlen, "%s: %s must be warn, info or debug, not \"%s\"",
+			         where, o->name, v);
 			return -1;
 		}
 		*(int *)base = level;
@@ -159,10 +192,12 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 	case T_BOOL:
 		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
 			*(unsigned *)base = 1;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") ||
+		         !strcmp(v, "off"))
 			*(unsigned *)base = 0;
 		else {
-			snprintf(err, errlen, "%s: %s must be yes or no, not \"%s\"", where, o->name, v);
+			snprintf(err, errlen, "%s: %s must be yes or no, not \"%s\"", where,
+			         o->name, v);
 			return -1;
 		}
 		return 0;
@@ -170,8 +205,10 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 		errno = 0;
 		x = strtoull(v, &end, 10);
 		if (errno || end == v || *end || v[0] == '-' || x < o->lo || x > o->hi) {
-			snprintf(err, errlen, "%s: %s must be a whole number from %llu to %llu, not \"%s\"", where,
-			         o->name, (unsigned long long)o->lo, (unsigned long long)o->hi, v);
+			snprintf(err, errlen,
+			         "%s: %s must be a whole number from %llu to %llu, not \"%s\"",
+			         where, o->name, (unsigned long long)o->lo,
+			         (unsigned long long)o->hi, v);
 			return -1;
 		}
 		if (o->type == T_UINT)
@@ -196,7 +233,8 @@ static char *trim(char *s)
 	return s;
 }
 
-static int load_file(struct shoald_config *c, const char *path, int must_exist, char *err, size_t errlen)
+static int load_file(struct shoald_config *c, const char *path, int must_exist, char *err,
+                     size_t errlen)
 {
 	char line[2048], where[1100];
 	unsigned n = 0;
@@ -302,7 +340,8 @@ int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument \"%s\" (see shoald --help)", argv[optind]);
+		snprintf(err, errlen, "unexpected argument \"%s\" (see shoald --help)",
+		         argv[optind]);
 		return -1;
 	}
 	if (config)
@@ -327,7 +366,8 @@ int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_
 	if (!c->socket_path[0])
 		snprintf(c->socket_path, sizeof(c->socket_path), "%.1000s/shoald.sock", c->run_dir);
 	if (c->restart_backoff_max_ms < c->restart_backoff_ms) {
-		snprintf(err, errlen, "restart-backoff-max-ms (%u) is below restart-backoff-ms (%u)",
+		snprintf(err, errlen,
+		         "restart-backoff-max-ms (%u) is below restart-backoff-ms (%u)",
 		         c->restart_backoff_max_ms, c->restart_backoff_ms);
 		return -1;
 	}
@@ -345,7 +385,8 @@ int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_
 		return -1;
 	}
 	if (c->xen_create[0] && strcmp(c->xen_create, "libxl") && strcmp(c->xen_create, "direct")) {
-		snprintf(err, errlen, "xen-create must be libxl or direct, not \"%s\"", c->xen_create);
+		snprintf(err, errlen, "xen-create must be libxl or direct, not \"%s\"",
+		         c->xen_create);
 		return -1;
 	}
 	if (c->state_dir[0] != '/' || c->run_dir[0] != '/') {

@@ -18,7 +18,8 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-#define QUIET_NS (5ull * 1000000000u) /* a flooding guest is cleared after this long under the limit */
+#define QUIET_NS                                                                                   \
+	(5ull * 1000000000u) /* a flooding guest is cleared after this long under the limit */
 
 struct console {
 	struct console_limits lim;
@@ -238,8 +239,8 @@ void console_on_flood(struct console *c, console_flood_fn fn, void *ctx)
 	c->flood_ctx = ctx;
 }
 
-struct shoald_sub *console_subscribe(struct console *c, void (*fn)(void *ctx, const char *data, size_t len),
-                                     void *ctx)
+struct shoald_sub *console_subscribe(struct console *c,
+                                     void (*fn)(void *ctx, const char *data, size_t len), void *ctx)
 {
 	struct shoald_sub *s = calloc(1, sizeof(*s));
 

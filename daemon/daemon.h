@@ -36,14 +36,14 @@ struct shoald_config {
 	char run_dir[1024];
 	char socket_path[1024];
 	char socket_group[64];
-	char listen_tcp[128];        /* TCP with TLS and tokens; "" for none */
+	char listen_tcp[128]; /* TCP with TLS and tokens; "" for none */
 	char tls_cert[1024];
 	char tls_key[1024];
 	char token_file[1024];
 	char backend[16];
-	char xen_create[16];         /* the Xen backend's domain maker: libxl, direct; "": by backend */
+	char xen_create[16]; /* the Xen backend's domain maker: libxl, direct; "": by backend */
 	char vmm_path[1024];
-	char ui_dir[1024];           /* the dashboard's files; "": no dashboard */
+	char ui_dir[1024]; /* the dashboard's files; "": no dashboard */
 	int log_level;
 	unsigned pool_size;
 	unsigned pool_mem_mib;
@@ -60,19 +60,19 @@ struct shoald_config {
 	uint64_t console_file_bytes;
 	unsigned console_rate_bytes; /* per second, sustained */
 	unsigned console_burst_bytes;
-	unsigned watchdog;           /* honour WATCHDOG_USEC */
-	unsigned probe_hz;           /* probes per guest per second; 0: none */
-	unsigned probe_timeout_ms;   /* an answer later than this is a miss */
-	unsigned hung_misses;        /* misses in a row that make a guest hung */
-	unsigned placement;          /* latency-driven placement on (1) or off */
+	unsigned watchdog;         /* honour WATCHDOG_USEC */
+	unsigned probe_hz;         /* probes per guest per second; 0: none */
+	unsigned probe_timeout_ms; /* an answer later than this is a miss */
+	unsigned hung_misses;      /* misses in a row that make a guest hung */
+	unsigned placement;        /* latency-driven placement on (1) or off */
 	unsigned placement_period_ms;
 	unsigned placement_moves_max;
-	char reserve_cpus[256];      /* CPU list kept for the host (Dom0) */
+	char reserve_cpus[256]; /* CPU list kept for the host (Dom0) */
 	unsigned latency_vcpus_per_cpu;
 	unsigned batch_vcpus_per_cpu;
 	unsigned latency_cores_percent; /* of the guests' cores, latency CPUs at start */
 	unsigned batch_cores_min;
-	int check_only;              /* -n */
+	int check_only; /* -n */
 };
 
 /*
@@ -90,11 +90,11 @@ enum guest_state {
 	GS_STARTING, /* the backend is booting it */
 	GS_RUNNING,
 	GS_STOPPING,
-	GS_STOPPED,  /* stopped on request, or ended and not to be restarted */
-	GS_EXITED,   /* ended by itself; restart policy says no */
-	GS_FAILED,   /* could not be started (bad image, no resources) */
-	GS_BACKOFF,  /* ended; will be restarted after a delay */
-	GS_PAUSED,   /* running, its vCPUs held on request; not probed */
+	GS_STOPPED, /* stopped on request, or ended and not to be restarted */
+	GS_EXITED,  /* ended by itself; restart policy says no */
+	GS_FAILED,  /* could not be started (bad image, no resources) */
+	GS_BACKOFF, /* ended; will be restarted after a delay */
+	GS_PAUSED,  /* running, its vCPUs held on request; not probed */
 	GS__COUNT
 };
 
@@ -111,10 +111,10 @@ struct metrics_guest;
 
 /* A guest's probing (probe.c). */
 struct guest_probe {
-	struct metrics_guest *lat;   /* RTTs and misses, for the guest's life in the registry */
-	uint32_t heap_idx;           /* place in the engine's heap; PROBE_HEAP_NONE: not probed */
-	uint64_t due_ns;             /* the next probe (monotonic) */
-	uint64_t sent_ns;            /* the outstanding probe; 0: none */
+	struct metrics_guest *lat; /* RTTs and misses, for the guest's life in the registry */
+	uint32_t heap_idx;         /* place in the engine's heap; PROBE_HEAP_NONE: not probed */
+	uint64_t due_ns;           /* the next probe (monotonic) */
+	uint64_t sent_ns;          /* the outstanding probe; 0: none */
 	uint64_t last_answer_ns;
 	unsigned consecutive_misses;
 	int hung;
@@ -130,38 +130,38 @@ struct guest_place {
 	int idle;        /* the idle class policy */
 	uint64_t run_ns; /* CPU time at the last period, and when it was read */
 	uint64_t run_at_ns;
-	double cpu_use;  /* CPUs used over the last period; -1: not measured yet */
+	double cpu_use; /* CPUs used over the last period; -1: not measured yet */
 };
 
 struct guest {
 	struct shoald *d;
 	char name[GUEST_NAME_MAX + 1];
-	struct guest_spec spec;     /* the current deploy's */
+	struct guest_spec spec; /* the current deploy's */
 	char image_sha256[65];
 	int64_t deploy_id;
 	int desired_running;
 	enum guest_state state;
-	uint64_t instance;          /* this run's id; tender sockets carry it */
-	uint64_t created_ns;        /* wall clock */
-	uint64_t started_ns;        /* wall clock when this instance booted */
-	uint64_t state_since_ns;    /* monotonic */
+	uint64_t instance;       /* this run's id; tender sockets carry it */
+	uint64_t created_ns;     /* wall clock */
+	uint64_t started_ns;     /* wall clock when this instance booted */
+	uint64_t state_since_ns; /* monotonic */
 	pid_t pid;
 	int vcpu_tid;
-	unsigned restarts;          /* restarts done by the supervisor */
-	unsigned failures;          /* consecutive failed runs, for back-off */
-	int last_status;            /* -1: none yet */
+	unsigned restarts; /* restarts done by the supervisor */
+	unsigned failures; /* consecutive failed runs, for back-off */
+	int last_status;   /* -1: none yet */
 	char last_reason[512];
 	uint64_t last_exit_ns;
-	int stop_requested;         /* the end that follows is not a failure */
-	int restart_after_stop;     /* restart/deploy: start again once stopped */
+	int stop_requested;     /* the end that follows is not a failure */
+	int restart_after_stop; /* restart/deploy: start again once stopped */
 	int delete_after_stop;
 	ev_timer backoff;
 	struct console *console;
 	struct guest_waiter *waiters;
 	struct guest_probe probe;
 	struct guest_place place;
-	int hung_stop;              /* the supervisor stops it for being hung */
-	void *be;                   /* the backend's per-guest state */
+	int hung_stop; /* the supervisor stops it for being hung */
+	void *be;      /* the backend's per-guest state */
 	struct guest *next;
 };
 
@@ -195,8 +195,8 @@ void placement_fini(struct shoald *d);
  * no memory, CPUs full; 400: CPUs that do not exist).  With placement
  * off it only checks the operator's CPUs.
  */
-int placement_admit(struct shoald *d, const char *name, const struct guest_spec *spec, struct guest_place *out,
-                    struct sd_err *err);
+int placement_admit(struct shoald *d, const char *name, const struct guest_spec *spec,
+                    struct guest_place *out, struct sd_err *err);
 /* The guest no longer runs and is not to: its CPU is free. */
 void placement_release(struct guest *g);
 /* The guest runs (started or re-adopted): put its vCPU where it belongs. */
@@ -211,12 +211,12 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b);
 /* ---- probes (probe.c) ---- */
 
 struct probe_engine {
-	struct probe_heap heap;      /* the guests on their next deadline (probe_heap.h) */
+	struct probe_heap heap; /* the guests on their next deadline (probe_heap.h) */
 	ev_timer timer;
-	ev_prepare prepare;          /* serves what is nearly due before the loop sleeps */
-	uint64_t armed_ns;           /* when the timer fires; 0: not armed */
+	ev_prepare prepare; /* serves what is nearly due before the loop sleeps */
+	uint64_t armed_ns;  /* when the timer fires; 0: not armed */
 	uint64_t rng;
-	unsigned drained_iter;       /* ev_iteration() of the last probe_drain op */
+	unsigned drained_iter; /* ev_iteration() of the last probe_drain op */
 	uint64_t sent, answered, missed, late, send_errors, wakeups;
 };
 
@@ -242,7 +242,7 @@ struct shoald_sub {
 	void (*console_fn)(void *ctx, const char *data, size_t len);
 	void (*event_fn)(void *ctx, const json_t *ev);
 	void *ctx;
-	int latency;             /* an event follower that wants the latency summaries */
+	int latency; /* an event follower that wants the latency summaries */
 };
 
 /* ---- console (console.c) ---- */
@@ -268,7 +268,8 @@ int console_flooding(const struct console *c);
 /* Called by console_feed when a guest starts or stops flooding. */
 typedef void (*console_flood_fn)(void *ctx, int flooding, uint64_t dropped);
 void console_on_flood(struct console *c, console_flood_fn fn, void *ctx);
-struct shoald_sub *console_subscribe(struct console *c, void (*fn)(void *ctx, const char *data, size_t len),
+struct shoald_sub *console_subscribe(struct console *c,
+                                     void (*fn)(void *ctx, const char *data, size_t len),
                                      void *ctx);
 void console_unsubscribe(struct console *c, struct shoald_sub *s);
 /* End every follower (the guest is going away). */
@@ -300,7 +301,7 @@ struct store_guest {
 	uint64_t created_ns;
 	int last_status;
 	char last_reason[512];
-	json_t *spec;          /* owned by the caller after store_load_guests */
+	json_t *spec; /* owned by the caller after store_load_guests */
 	char image_sha256[65];
 };
 
@@ -330,11 +331,12 @@ int store_event(struct store *s, uint64_t id, uint64_t time_ns, const char *type
 uint64_t store_last_event_id(struct store *s);
 /* Recent events, oldest first, into fn. */
 int store_events(struct store *s, uint64_t since, unsigned limit,
-                 void (*fn)(void *ctx, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
-                            const char *message),
+                 void (*fn)(void *ctx, uint64_t id, uint64_t time_ns, const char *type,
+                            const char *guest, const char *message),
                  void *ctx);
 int store_prune_events(struct store *s, unsigned keep);
-int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns, const char *source);
+int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns,
+                    const char *source);
 json_t *store_images_json(struct store *s);
 json_t *store_history_json(struct store *s, const char *name);
 
@@ -354,15 +356,16 @@ void images_fini(struct shoald *d);
  * the copy cannot even begin.
  */
 typedef void (*image_import_fn)(void *ctx, const char *sha256, struct sd_err *err);
-int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx, struct sd_err *err);
+int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx,
+                       struct sd_err *err);
 /*
  * Resolve a spec's image to a stored one: a sha256 must be in the store; a
  * host path must have been imported already (imported: its sha256, from
  * image_import_start).  Then the image is checked against the guest's
  * memory.  Fills sha256 or err (404/422).
  */
-int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported, char sha256[65],
-                  struct sd_err *err);
+int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported,
+                  char sha256[65], struct sd_err *err);
 
 /* ---- the daemon ---- */
 
@@ -377,7 +380,7 @@ struct shoald {
 	struct api *api;
 	struct guest *guests;
 	unsigned nguests;
-	uint64_t start_ns;      /* monotonic */
+	uint64_t start_ns; /* monotonic */
 	uint64_t start_wall_ns;
 	unsigned host_cpus;
 	uint64_t host_mem_mib;
@@ -398,7 +401,8 @@ struct shoald {
 		struct image_import *done; /* handed back by the workers, under lock */
 		unsigned running;
 	} imports;
-	struct pending_deploy *pending_deploys; /* deploys from a host path, their image being copied */
+	struct pending_deploy
+	    *pending_deploys; /* deploys from a host path, their image being copied */
 	ev_signal sig_term, sig_int, sig_hup;
 	int watchdog_usec_half;
 	int stopping;

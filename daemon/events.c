@@ -32,13 +32,14 @@ static json_t *rec_json(const struct event_rec *e)
 
 	gmtime_r(&t, &tm);
 	n = (int)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - (size_t)n, ".%03uZ", (unsigned)(e->time_ns / 1000000u % 1000u));
-	return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id, "time", when, "type", e->type,
-	                 "guest", e->guest, "message", e->message);
+	snprintf(when + n, sizeof(when) - (size_t)n, ".%03uZ",
+	         (unsigned)(e->time_ns / 1000000u % 1000u));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id, "time", when, "type",
+	                 e->type, "guest", e->guest, "message", e->message);
 }
 
-static void ring_push(struct shoald *d, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
-                      const char *message)
+static void ring_push(struct shoald *d, uint64_t id, uint64_t time_ns, const char *type,
+                      const char *guest, const char *message)
 {
 	struct event_rec *e;
 
@@ -178,7 +179,8 @@ int shoald_console_read(struct shoald *d, const char *name, size_t tail, char **
 	struct guest *g = guest_find(d, name);
 
 	if (!g)
-		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s",
+		                  name);
 	*buf = console_tail(g->console, tail, len);
 	if (!*buf)
 		return sd_err_set(err, 500, "internal", "", "out of memory");
@@ -227,11 +229,13 @@ void events_latency_summary(struct shoald *d)
 	for (g = d->guests; g; g = g->next) {
 		json_t *w = probe_summary_json(g), *one;
 
-		one = json_pack("{s:s, s:s, s:s, s:I}", "name", g->name, "state", guest_state_str(g->state), "class",
-		                latency_class_str(g->spec.latency_class), "slo_us", (json_int_t)g->spec.slo_us);
+		one = json_pack("{s:s, s:s, s:s, s:I}", "name", g->name, "state",
+		                guest_state_str(g->state), "class",
+		                latency_class_str(g->spec.latency_class), "slo_us",
+		                (json_int_t)g->spec.slo_us);
 		if (one && json_is_object(w)) {
-			static const char *const keys[] = { "samples", "misses", "p50_us", "p90_us", "p99_us", "max_us",
-			                                    "hung", NULL };
+			static const char *const keys[] = { "samples", "misses", "p50_us", "p90_us",
+				                            "p99_us",  "max_us", "hung",   NULL };
 			unsigned i;
 
 			for (i = 0; keys[i]; i++)
@@ -245,7 +249,8 @@ void events_latency_summary(struct shoald *d)
 	}
 	e.time_ns = now;
 	snprintf(e.type, sizeof(e.type), "latency");
-	snprintf(e.message, sizeof(e.message), "latency of %u guest%s over the last 10 s", n, n == 1 ? "" : "s");
+	snprintf(e.message, sizeof(e.message), "latency of %u guest%s over the last 10 s", n,
+	         n == 1 ? "" : "s");
 	j = rec_json(&e);
 	if (!j) {
 		json_decref(guests);

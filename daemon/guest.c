@@ -141,11 +141,13 @@ static void on_flood(void *ctx, int flooding, uint64_t dropped)
 
 	if (flooding)
 		event_emit(g->d, "console_flood", g->name,
-		           "guest %s floods its console: output over the rate limit is dropped", g->name);
+		           "guest %s floods its console: output over the rate limit is dropped",
+		           g->name);
 	else
-		event_emit(g->d, "console_flood_end", g->name,
-		           "guest %s's console is back under its rate limit (%llu bytes dropped in all)", g->name,
-		           (unsigned long long)dropped);
+		event_emit(
+		    g->d, "console_flood_end", g->name,
+		    "guest %s's console is back under its rate limit (%llu bytes dropped in all)",
+		    g->name, (unsigned long long)dropped);
 }
 
 static char *iso_time(uint64_t wall_ns, char *buf, size_t len)
@@ -165,18 +167,21 @@ json_t *guest_json(struct guest *g, int detail)
 
 	spec = spec_to_json(&g->spec);
 	j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s, s:I}", "name", g->name, "state",
-	              guest_state_str(g->state), "desired", g->desired_running ? "running" : "stopped",
-	              "spec", spec ? spec : json_null(), "image_sha256", g->image_sha256, "deploy_id",
-	              (json_int_t)g->deploy_id, "instance", (json_int_t)g->instance, "created",
+	              guest_state_str(g->state), "desired",
+	              g->desired_running ? "running" : "stopped", "spec", spec ? spec : json_null(),
+	              "image_sha256", g->image_sha256, "deploy_id", (json_int_t)g->deploy_id,
+	              "instance", (json_int_t)g->instance, "created",
 	              iso_time(g->created_ns, t1, sizeof(t1)), "restarts", (json_int_t)g->restarts);
 	if (!j)
 		return NULL;
 	if (guest_state_live(g->state) || g->state == GS_STARTING || g->state == GS_STOPPING) {
 		json_object_set_new(j, "pid", json_integer(g->pid));
 		if (g->started_ns) {
-			json_object_set_new(j, "started", json_string(iso_time(g->started_ns, t2, sizeof(t2))));
-			json_object_set_new(j, "uptime_s",
-			                    json_real((double)(now_wall_ns() - g->started_ns) / 1e9));
+			json_object_set_new(j, "started",
+			                    json_string(iso_time(g->started_ns, t2, sizeof(t2))));
+			json_object_set_new(
+			    j, "uptime_s",
+			    json_real((double)(now_wall_ns() - g->started_ns) / 1e9));
 		}
 	}
 	if (g->last_status != -1 || g->last_reason[0])
@@ -188,8 +193,9 @@ json_t *guest_json(struct guest *g, int detail)
 	if (detail) {
 		json_object_set_new(j, "vcpu_tid", json_integer(g->vcpu_tid));
 		json_object_set_new(j, "console",
-		                    json_pack("{s:I, s:b}", "dropped_bytes", (json_int_t)console_dropped(g->console),
-		                              "flooding", console_flooding(g->console)));
+		                    json_pack("{s:I, s:b}", "dropped_bytes",
+		                              (json_int_t)console_dropped(g->console), "flooding",
+		                              console_flooding(g->console)));
 		json_object_set_new(j, "history", store_history_json(g->d->store, g->name));
 	}
 	return j;
@@ -197,14 +203,14 @@ json_t *guest_json(struct guest *g, int detail)
 
 static json_t *error_json(const struct sd_err *e)
 {
-	return json_pack("{s:{s:s, s:s, s:s}}", "error", "code", e->code, "message", e->message, "field",
-	                 e->field);
+	return json_pack("{s:{s:s, s:s, s:s}}", "error", "code", e->code, "message", e->message,
+	                 "field", e->field);
 }
 
 /* ---- waiters ---- */
 
-static struct guest_waiter *waiter_add(struct guest *g, enum want want, int http_ok, shoald_done_fn done,
-                                       void *ctx)
+static struct guest_waiter *waiter_add(struct guest *g, enum want want, int http_ok,
+                                       shoald_done_fn done, void *ctx)
 {
 	struct guest_waiter *w = calloc(1, sizeof(*w));
 
@@ -256,12 +262,14 @@ static void wake_waiters(struct guest *g, int failure_http, const char *failure)
 		} else if (w->want == WANT_RUNNING && failure) {
 			struct sd_err e;
 
-			sd_err_set(&e, failure_http, failure_http == 422 ? "bad_image" : "start_failed", "image",
+			sd_err_set(&e, failure_http,
+			           failure_http == 422 ? "bad_image" : "start_failed", "image",
 			           "guest %s did not start: %s", g->name, failure);
 			body = error_json(&e);
 			http = failure_http;
 			fire = 1;
-		} else if (w->want == WANT_STOPPED && (state_is_down(g->state) || g->state == GS_BACKOFF)) {
+		} else if (w->want == WANT_STOPPED &&
+		           (state_is_down(g->state) || g->state == GS_BACKOFF)) {
 			fire = 1;
 		}
 		if (!fire) {
@@ -400,7 +408,8 @@ static void host_start_failed(struct guest *g, int http, const char *reason)
 	set_state(g, GS_FAILED);
 	placement_release(g);
 	persist(g);
-	event_emit(g->d, "start_failed", g->name, "guest %s could not be started: %s", g->name, reason);
+	event_emit(g->d, "start_failed", g->name, "guest %s could not be started: %s", g->name,
+	           reason);
 	wake_waiters(g, http, reason);
 	if (g->delete_after_stop)
 		shoald_guest_delete(g->d, g->name, NULL);
@@ -434,7 +443,8 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
 	reason = g->last_reason;
 	g->last_exit_ns = now_wall_ns();
-	console_note(g->console, "instance %llu ended: %s", (unsigned long long)g->instance, reason);
+	console_note(g->console, "instance %llu ended: %s", (unsigned long long)g->instance,
+	             reason);
 
 	if (g->delete_after_stop) {
 		set_state(g, GS_STOPPED);
@@ -466,15 +476,15 @@ static void host_exited(struct guest *g, int status, const char *reason)
 	if (failure)
 		g->failures++;
 	restart = g->desired_running && (g->spec.restart == RESTART_ALWAYS ||
-	                                  (g->spec.restart == RESTART_ON_FAILURE && failure));
+	                                 (g->spec.restart == RESTART_ON_FAILURE && failure));
 	if (restart) {
 		unsigned ms = failure ? backoff_ms(g) : d->cfg.restart_backoff_ms;
 
 		g->restarts++;
 		set_state(g, GS_BACKOFF);
 		event_emit(d, "exited", g->name,
-		           "guest %s ended: %s (status %d, %s); restart %u in %u ms (policy %s)", g->name,
-		           reason, status, guest_exit_str(status), g->restarts, ms,
+		           "guest %s ended: %s (status %d, %s); restart %u in %u ms (policy %s)",
+		           g->name, reason, status, guest_exit_str(status), g->restarts, ms,
 		           restart_policy_str(g->spec.restart));
 		ev_timer_set(&g->backoff, ms / 1000., 0.);
 		ev_timer_start(d->loop, &g->backoff);
@@ -482,8 +492,9 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		g->desired_running = 0;
 		set_state(g, failure ? GS_EXITED : GS_STOPPED);
 		placement_release(g);
-		event_emit(d, "exited", g->name, "guest %s ended: %s (status %d, %s); not restarted (policy %s)",
-		           g->name, reason, status, guest_exit_str(status),
+		event_emit(d, "exited", g->name,
+		           "guest %s ended: %s (status %d, %s); not restarted (policy %s)", g->name,
+		           reason, status, guest_exit_str(status),
 		           restart_policy_str(g->spec.restart));
 	}
 	persist(g);
@@ -503,11 +514,13 @@ static void host_console(struct guest *g, const char *data, size_t len)
 void guest_hung(struct guest *g)
 {
 	struct shoald *d = g->d;
-	double quiet_s = g->probe.last_answer_ns ? (double)(now_mono_ns() - g->probe.last_answer_ns) / 1e9
-	                                         : (double)(now_mono_ns() - g->state_since_ns) / 1e9;
+	double quiet_s = g->probe.last_answer_ns
+	                     ? (double)(now_mono_ns() - g->probe.last_answer_ns) / 1e9
+	                     : (double)(now_mono_ns() - g->state_since_ns) / 1e9;
 
 	event_emit(d, "hung", g->name,
-	           "guest %s is hung: %u probes in a row not answered within %u ms (no answer for %.1f s); "
+	           "guest %s is hung: %u probes in a row not answered within %u ms (no answer for "
+	           "%.1f s); "
 	           "stopping it (policy %s)",
 	           g->name, g->probe.consecutive_misses, d->cfg.probe_timeout_ms, quiet_s,
 	           restart_policy_str(g->spec.restart));
@@ -524,8 +537,9 @@ static struct guest *host_found(void *ctx, const struct be_found *f)
 	struct guest *g = guest_find(d, f->name);
 
 	if (!g || g->instance != f->instance || g->be) {
-		log_warnx("found a guest %s (instance %llu, pid %d) this daemon does not know: stopping it", f->name,
-		          (unsigned long long)f->instance, f->pid);
+		log_warnx("found a guest %s (instance %llu, pid %d) this daemon does not know: "
+		          "stopping it",
+		          f->name, (unsigned long long)f->instance, f->pid);
 		return NULL;
 	}
 	g->pid = f->pid;
@@ -536,7 +550,8 @@ static struct guest *host_found(void *ctx, const struct be_found *f)
 	if (f->console_dropped)
 		console_note(g->console, "%llu console bytes were lost while shoald was away",
 		             (unsigned long long)f->console_dropped);
-	event_emit(d, "adopted", g->name, "guest %s re-adopted (instance %llu, pid %d, up %.0f s%s)", g->name,
+	event_emit(d, "adopted", g->name,
+	           "guest %s re-adopted (instance %llu, pid %d, up %.0f s%s)", g->name,
 	           (unsigned long long)f->instance, f->pid,
 	           (double)(now_wall_ns() - f->boot_wall_ns) / 1e9, f->paused ? ", paused" : "");
 	return g;
@@ -632,16 +647,18 @@ static int check_limits(struct shoald *d, const struct guest *existing, unsigned
 	uint64_t used = shoald_memory_used_mib(d), limit = shoald_memory_limit_mib(d);
 
 	if (!existing && d->nguests >= d->cfg.max_guests)
-		return sd_err_set(err, 409, "guest_limit", "name",
-		                  "this host already has %u guests, the most it allows (max-guests)",
-		                  d->cfg.max_guests);
+		return sd_err_set(
+		    err, 409, "guest_limit", "name",
+		    "this host already has %u guests, the most it allows (max-guests)",
+		    d->cfg.max_guests);
 	if (existing && (!state_is_down(existing->state) || existing->desired_running))
 		used -= existing->spec.memory_mib;
 	if (used + memory_mib > limit)
-		return sd_err_set(err, 409, "memory_limit", "memory_mib",
-		                  "not enough memory: %u MiB asked, %llu MiB of %llu MiB free (max-memory-mib)",
-		                  memory_mib, (unsigned long long)(limit - (used < limit ? used : limit)),
-		                  (unsigned long long)limit);
+		return sd_err_set(
+		    err, 409, "memory_limit", "memory_mib",
+		    "not enough memory: %u MiB asked, %llu MiB of %llu MiB free (max-memory-mib)",
+		    memory_mib, (unsigned long long)(limit - (used < limit ? used : limit)),
+		    (unsigned long long)limit);
 	return 0;
 }
 
@@ -670,15 +687,15 @@ static int apply_deploy(struct shoald *d, struct guest *g, struct guest_spec *sp
 	return 0;
 }
 
-static int finish_request(struct guest *g, int wait, enum want want, int http_ok, shoald_done_fn done,
-                          void *ctx, struct shoald_wait **w, int *http, json_t **body,
-                          struct sd_err *err)
+static int finish_request(struct guest *g, int wait, enum want want, int http_ok,
+                          shoald_done_fn done, void *ctx, struct shoald_wait **w, int *http,
+                          json_t **body, struct sd_err *err)
 {
 	if (wait && !(want == WANT_RUNNING && g->state == GS_RUNNING) &&
 	    !(want == WANT_STOPPED && state_is_down(g->state))) {
 		if (want == WANT_RUNNING && g->state == GS_FAILED) {
-			sd_err_set(err, 500, "start_failed", "", "guest %s did not start: %s", g->name,
-			           g->last_reason);
+			sd_err_set(err, 500, "start_failed", "", "guest %s did not start: %s",
+			           g->name, g->last_reason);
 			return -1;
 		}
 		*w = (struct shoald_wait *)waiter_add(g, want, http_ok, done, ctx);
@@ -694,8 +711,9 @@ static int finish_request(struct guest *g, int wait, enum want want, int http_ok
  * The deploy itself, once the image is in the store (imported: the sha256
  * of a host path's copy, NULL when the spec names a sha256).
  */
-static int deploy_now(struct shoald *d, const json_t *j, const char *imported, int wait, shoald_done_fn done,
-                      void *ctx, struct shoald_wait **w, int *http, json_t **body, struct sd_err *err)
+static int deploy_now(struct shoald *d, const json_t *j, const char *imported, int wait,
+                      shoald_done_fn done, void *ctx, struct shoald_wait **w, int *http,
+                      json_t **body, struct sd_err *err)
 {
 	struct spec_limits lim;
 	struct guest_spec spec;
@@ -711,7 +729,8 @@ static int deploy_now(struct shoald *d, const json_t *j, const char *imported, i
 		return -1;
 	g = guest_find(d, spec.name);
 	if (g && g->delete_after_stop) {
-		sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", spec.name);
+		sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted",
+		           spec.name);
 		goto fail;
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0)
@@ -721,10 +740,12 @@ static int deploy_now(struct shoald *d, const json_t *j, const char *imported, i
 	if (placement_admit(d, spec.name, &spec, &place, err) < 0)
 		goto fail;
 	stored = spec_to_json(&spec);
-	id = store_deploy(d->store, spec.name, stored, sha, g ? g->deploy_id : 0, "deploy", now_wall_ns());
+	id = store_deploy(d->store, spec.name, stored, sha, g ? g->deploy_id : 0, "deploy",
+	                  now_wall_ns());
 	json_decref(stored);
 	if (id < 0) {
-		sd_err_set(err, 500, "store_failed", "", "could not record the deploy in the state store");
+		sd_err_set(err, 500, "store_failed", "",
+		           "could not record the deploy in the state store");
 		goto fail;
 	}
 	if (!g) {
@@ -735,11 +756,12 @@ static int deploy_now(struct shoald *d, const json_t *j, const char *imported, i
 		}
 		created = 1;
 	}
-	event_emit(d, "deployed", g->name, "guest %s deployed (deploy %lld, image %.12s, %u MiB)", g->name,
-	           (long long)id, sha, spec.memory_mib);
+	event_emit(d, "deployed", g->name, "guest %s deployed (deploy %lld, image %.12s, %u MiB)",
+	           g->name, (long long)id, sha, spec.memory_mib);
 	g->place = place;
 	apply_deploy(d, g, &spec, sha, id);
-	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body, err);
+	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body,
+	                      err);
 fail:
 	spec_free(&spec);
 	return -1;
@@ -799,7 +821,8 @@ static void pending_imported(void *ctx, const char *sha256, struct sd_err *ierr)
 		pending_unlink(pd);
 		return;
 	}
-	r = deploy_now(pd->d, pd->spec, sha256, pd->wait, pending_done, pd, &pd->inner, &http, &body, &err);
+	r = deploy_now(pd->d, pd->spec, sha256, pd->wait, pending_done, pd, &pd->inner, &http,
+	               &body, &err);
 	if (r == 1)
 		return; /* pending_done() answers */
 	if (pd->done)
@@ -845,7 +868,8 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	}
 	/* Refuse what can be refused before the copy. */
 	g = guest_find(d, spec.name);
-	r = g && g->delete_after_stop ? sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", spec.name)
+	r = g && g->delete_after_stop ? sd_err_set(err, 409, "being_deleted", "name",
+	                                           "guest %s is being deleted", spec.name)
 	                              : check_limits(d, g, spec.memory_mib, err);
 	if (r < 0) {
 		spec_free(&spec);
@@ -894,10 +918,11 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	if (spec_from_json(old, &lim, &spec, &perr) < 0) {
 		json_decref(old);
 		return sd_err_set(err, 409, "previous_deploy_invalid", "name",
-		                  "guest %s's earlier deploy %lld is no longer valid here: %s", g->name,
-		                  (long long)target, perr.message);
+		                  "guest %s's earlier deploy %lld is no longer valid here: %s",
+		                  g->name, (long long)target, perr.message);
 	}
-	if (check_limits(d, g, spec.memory_mib, err) < 0 || placement_admit(d, g->name, &spec, &place, err) < 0) {
+	if (check_limits(d, g, spec.memory_mib, err) < 0 ||
+	    placement_admit(d, g->name, &spec, &place, err) < 0) {
 		spec_free(&spec);
 		json_decref(old);
 		return -1;
@@ -908,8 +933,9 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 		spec_free(&spec);
 		return sd_err_set(err, 500, "store_failed", "", "could not record the rollback");
 	}
-	event_emit(d, "rollback", g->name, "guest %s rolled back from deploy %lld to the spec of deploy %lld",
-	           g->name, (long long)g->deploy_id, (long long)target);
+	event_emit(d, "rollback", g->name,
+	           "guest %s rolled back from deploy %lld to the spec of deploy %lld", g->name,
+	           (long long)g->deploy_id, (long long)target);
 	g->place = place;
 	apply_deploy(d, g, &spec, sha, id);
 	return 0;
@@ -926,8 +952,9 @@ static int pause_guest(struct guest *g, int pause, int *http, json_t **body, str
 	char why[256];
 
 	if (!guest_state_live(g->state) || !g->be)
-		return sd_err_set(err, 409, "not_running", "name", "guest %s is %s: only a running guest can be %s",
-		                  g->name, guest_state_str(g->state), verb);
+		return sd_err_set(err, 409, "not_running", "name",
+		                  "guest %s is %s: only a running guest can be %s", g->name,
+		                  guest_state_str(g->state), verb);
 	if ((g->state == GS_PAUSED) != pause) {
 		if (!d->be_ops->pause)
 			return sd_err_set(err, 501, "not_supported", "action",
@@ -935,8 +962,8 @@ static int pause_guest(struct guest *g, int pause, int *http, json_t **body, str
 		why[0] = '\0';
 		if (d->be_ops->pause(d->be, g, pause, why, sizeof(why)) < 0) {
 			log_warnx("guest %s: could not be %s: %s", g->name, verb, why);
-			return sd_err_set(err, 500, "backend_failed", "", "guest %s could not be %s: %s", g->name,
-			                  verb, why);
+			return sd_err_set(err, 500, "backend_failed", "",
+			                  "guest %s could not be %s: %s", g->name, verb, why);
 		}
 		/* Probing stops while it is held and starts afresh after (set_state). */
 		set_state(g, pause ? GS_PAUSED : GS_RUNNING);
@@ -954,15 +981,17 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 	struct guest *g = guest_find(d, name);
 
 	if (!g)
-		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s",
+		                  name);
 	if (g->delete_after_stop)
-		return sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted", name);
+		return sd_err_set(err, 409, "being_deleted", "name", "guest %s is being deleted",
+		                  name);
 	if (!strcmp(action, "pause") || !strcmp(action, "resume"))
 		return pause_guest(g, action[0] == 'p', http, body, err);
 	if (!strcmp(action, "start")) {
 		if (g->state == GS_PAUSED)
-			return sd_err_set(err, 409, "paused", "name", "guest %s is paused: resume it (POST .../resume)",
-			                  name);
+			return sd_err_set(err, 409, "paused", "name",
+			                  "guest %s is paused: resume it (POST .../resume)", name);
 		if (!g->desired_running && check_limits(d, g, g->spec.memory_mib, err) < 0)
 			return -1;
 		if (!g->place.placed && d->cfg.placement && !g->be &&
@@ -1011,7 +1040,8 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
 	}
 	return sd_err_set(err, 404, "no_such_action", "action",
-	                  "unknown action %s (start, stop, restart, rollback, pause, resume)", action);
+	                  "unknown action %s (start, stop, restart, rollback, pause, resume)",
+	                  action);
 }
 
 int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
@@ -1020,7 +1050,8 @@ int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
 	struct guest_waiter *w;
 
 	if (!g)
-		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s",
+		                  name);
 	g->desired_running = 0;
 	g->delete_after_stop = 1;
 	if (g->be) {

@@ -49,7 +49,8 @@ static void hex(const uint8_t *digest, char out[65])
 }
 
 /* Check the file at fd is a shoal guest for this backend that fits mem_mib. */
-static int check_elf(struct shoald *d, int fd, unsigned mem_mib, const char *what, struct sd_err *err)
+static int check_elf(struct shoald *d, int fd, unsigned mem_mib, const char *what,
+                     struct sd_err *err)
 {
 	struct image_elf elf;
 	struct stat st;
@@ -61,18 +62,20 @@ static int check_elf(struct shoald *d, int fd, unsigned mem_mib, const char *wha
 		return sd_err_set(err, 422, "bad_image", "image", "%s is empty", what);
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED)
-		return sd_err_set(err, 500, "internal", "image", "cannot read %s: %s", what, strerror(errno));
-	r = image_check(p, (uint64_t)st.st_size, (uint64_t)mem_mib << 20, d->be_ops->platform, &elf, why,
-	                  sizeof(why));
+		return sd_err_set(err, 500, "internal", "image", "cannot read %s: %s", what,
+		                  strerror(errno));
+	r = image_check(p, (uint64_t)st.st_size, (uint64_t)mem_mib << 20, d->be_ops->platform, &elf,
+	                why, sizeof(why));
 	munmap(p, (size_t)st.st_size);
 	if (r < 0)
-		return sd_err_set(err, 422, "bad_image", "image", "%s is not a usable shoal guest: %s", what, why);
+		return sd_err_set(err, 422, "bad_image", "image",
+		                  "%s is not a usable shoal guest: %s", what, why);
 	return 0;
 }
 
 /* Move a checked temporary file into the store as sha256; records it. */
-static int keep(struct shoald *d, const char *tmp, const char *sha, uint64_t bytes, const char *source,
-                struct sd_err *err)
+static int keep(struct shoald *d, const char *tmp, const char *sha, uint64_t bytes,
+                const char *source, struct sd_err *err)
 {
 	char path[1200];
 
@@ -81,10 +84,12 @@ static int keep(struct shoald *d, const char *tmp, const char *sha, uint64_t byt
 		unlink(tmp);
 	} else if (rename(tmp, path) < 0) {
 		unlink(tmp);
-		return sd_err_set(err, 500, "internal", "image", "cannot store the image: %s", strerror(errno));
+		return sd_err_set(err, 500, "internal", "image", "cannot store the image: %s",
+		                  strerror(errno));
 	}
 	if (store_image_add(d->store, sha, bytes, now_wall_ns(), source) < 0)
-		return sd_err_set(err, 500, "store_failed", "image", "cannot record the image in the state store");
+		return sd_err_set(err, 500, "store_failed", "image",
+		                  "cannot record the image in the state store");
 	return 0;
 }
 
@@ -95,8 +100,8 @@ static int make_tmp(struct shoald *d, char *tmp, size_t len, struct sd_err *err)
 	snprintf(tmp, len, "%s/images/.incoming-XXXXXX", d->cfg.state_dir);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return sd_err_set(err, 500, "internal", "image", "cannot create a file in the image store: %s",
-		                  strerror(errno));
+		return sd_err_set(err, 500, "internal", "image",
+		                  "cannot create a file in the image store: %s", strerror(errno));
 	fchmod(fd, 0644);
 	return fd;
 }
@@ -139,18 +144,20 @@ static void *import_run(void *arg)
 	job->rc = -1;
 	in = open(job->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0) {
-		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot open image %s: %s", job->src,
-		           strerror(errno));
+		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot open image %s: %s",
+		           job->src, strerror(errno));
 		goto done;
 	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		sd_err_set(&job->err, 422, "image_unreadable", "image", "image %s is not a regular file", job->src);
+		sd_err_set(&job->err, 422, "image_unreadable", "image",
+		           "image %s is not a regular file", job->src);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > d->cfg.max_image_bytes) {
 		sd_err_set(&job->err, 413, "image_too_large", "image",
 		           "image %s is %llu bytes, more than %llu (max-image-bytes)", job->src,
-		           (unsigned long long)st.st_size, (unsigned long long)d->cfg.max_image_bytes);
+		           (unsigned long long)st.st_size,
+		           (unsigned long long)d->cfg.max_image_bytes);
 		goto out;
 	}
 	job->out = make_tmp(d, job->tmp, sizeof(job->tmp), &job->err);
@@ -160,14 +167,15 @@ static void *import_run(void *arg)
 	while ((r = read(in, buf, sizeof(buf))) > 0) {
 		job->bytes += (uint64_t)r;
 		if (job->bytes > d->cfg.max_image_bytes || write(job->out, buf, (size_t)r) != r) {
-			sd_err_set(&job->err, 500, "internal", "image", "cannot copy image %s into the store", job->src);
+			sd_err_set(&job->err, 500, "internal", "image",
+			           "cannot copy image %s into the store", job->src);
 			goto out;
 		}
 		sha256_update(&sha, (size_t)r, (const uint8_t *)buf);
 	}
 	if (r < 0) {
-		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot read image %s: %s", job->src,
-		           strerror(errno));
+		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot read image %s: %s",
+		           job->src, strerror(errno));
 		goto out;
 	}
 	sha256_digest(&sha, sizeof(digest), digest);
@@ -200,7 +208,8 @@ static void on_imports(struct ev_loop *loop, ev_async *w, int revents)
 		next = job->next;
 		pthread_join(job->thread, NULL);
 		d->imports.running--;
-		if (job->rc == 0 && check_elf(d, job->out, d->cfg.guest_mem_max_mib, job->src, &job->err) < 0)
+		if (job->rc == 0 &&
+		    check_elf(d, job->out, d->cfg.guest_mem_max_mib, job->src, &job->err) < 0)
 			job->rc = -1;
 		if (job->rc == 0) {
 			job->rc = keep(d, job->tmp, job->sha256, job->bytes, job->src, &job->err);
@@ -225,7 +234,8 @@ void images_init(struct shoald *d)
 
 void images_fini(struct shoald *d)
 {
-	/* Let the copies under way end (each is bounded by max-image-bytes); their deploys are dropped. */
+	/* Let the copies under way end (each is bounded by max-image-bytes); their deploys are
+	 * dropped. */
 	while (d->imports.running) {
 		struct image_import *job;
 
@@ -249,7 +259,8 @@ void images_fini(struct shoald *d)
 	pthread_mutex_destroy(&d->imports.lock);
 }
 
-int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx, struct sd_err *err)
+int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx,
+                       struct sd_err *err)
 {
 	struct image_import *job = calloc(1, sizeof(*job));
 	int r;
@@ -258,8 +269,8 @@ int image_import_start(struct shoald *d, const char *path, image_import_fn fn, v
 		return sd_err_set(err, 500, "internal", "", "out of memory");
 	if (strlen(path) >= sizeof(job->src)) {
 		free(job);
-		return sd_err_set(err, 400, "bad_value", "image", "the image path is longer than %zu bytes",
-		                  sizeof(job->src) - 1);
+		return sd_err_set(err, 400, "bad_value", "image",
+		                  "the image path is longer than %zu bytes", sizeof(job->src) - 1);
 	}
 	job->d = d;
 	job->out = -1;
@@ -269,15 +280,15 @@ int image_import_start(struct shoald *d, const char *path, image_import_fn fn, v
 	r = pthread_create(&job->thread, NULL, import_run, job);
 	if (r != 0) {
 		free(job);
-		return sd_err_set(err, 503, "internal", "image", "cannot start copying image %s: %s", path,
-		                  strerror(r));
+		return sd_err_set(err, 503, "internal", "image",
+		                  "cannot start copying image %s: %s", path, strerror(r));
 	}
 	d->imports.running++;
 	return 0;
 }
 
-int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported, char sha256[65],
-                  struct sd_err *err)
+int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported,
+                  char sha256[65], struct sd_err *err)
 {
 	char path[1200], what[100];
 	int fd, r;
@@ -287,14 +298,15 @@ int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *i
 	else if (imported)
 		memcpy(sha256, imported, 65);
 	else
-		return sd_err_set(err, 500, "internal", "image", "image %s has not been copied into the store",
-		                  spec->image);
+		return sd_err_set(err, 500, "internal", "image",
+		                  "image %s has not been copied into the store", spec->image);
 	image_path(d, sha256, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return sd_err_set(err, 404, "no_such_image", "image",
-		                  "there is no image %s in the image store: upload it first (POST /v1/images)",
-		                  sha256);
+		return sd_err_set(
+		    err, 404, "no_such_image", "image",
+		    "there is no image %s in the image store: upload it first (POST /v1/images)",
+		    sha256);
 	snprintf(what, sizeof(what), "image %.12s", sha256);
 	r = check_elf(d, fd, spec->memory_mib, what, err);
 	close(fd);
@@ -324,13 +336,15 @@ struct shoald_upload *shoald_image_upload_begin(struct shoald *d, struct sd_err 
 	return u;
 }
 
-int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t len, struct sd_err *err)
+int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t len,
+                             struct sd_err *err)
 {
 	const char *p = data;
 
 	u->bytes += len;
 	if (u->bytes > u->d->cfg.max_image_bytes)
-		return sd_err_set(err, 413, "image_too_large", "body", "the image is larger than %llu bytes (max-image-bytes)",
+		return sd_err_set(err, 413, "image_too_large", "body",
+		                  "the image is larger than %llu bytes (max-image-bytes)",
 		                  (unsigned long long)u->d->cfg.max_image_bytes);
 	sha256_update(&u->sha, len, data);
 	while (len) {
@@ -339,7 +353,8 @@ int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t l
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return sd_err_set(err, 500, "internal", "body", "cannot write the image: %s", strerror(errno));
+			return sd_err_set(err, 500, "internal", "body",
+			                  "cannot write the image: %s", strerror(errno));
 		}
 		p += r;
 		len -= (size_t)r;
@@ -358,7 +373,8 @@ json_t *shoald_image_upload_end(struct shoald_upload *u, int *http, struct sd_er
 	sha256_digest(&u->sha, sizeof(digest), digest);
 	hex(digest, sha);
 	if (u->bytes == 0) {
-		sd_err_set(err, 400, "empty_body", "body", "the upload is empty: send the image as the request body");
+		sd_err_set(err, 400, "empty_body", "body",
+		           "the upload is empty: send the image as the request body");
 		goto out;
 	}
 	if (check_elf(d, u->fd, d->cfg.guest_mem_max_mib, "the uploaded image", err) < 0)
@@ -370,7 +386,8 @@ json_t *shoald_image_upload_end(struct shoald_upload *u, int *http, struct sd_er
 	u->tmp[0] = '\0';
 	*http = existed ? 200 : 201;
 	if (!existed)
-		event_emit(d, "image", NULL, "image %s uploaded (%llu bytes)", sha, (unsigned long long)u->bytes);
+		event_emit(d, "image", NULL, "image %s uploaded (%llu bytes)", sha,
+		           (unsigned long long)u->bytes);
 	j = json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)u->bytes);
 out:
 	shoald_image_upload_abort(u);

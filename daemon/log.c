@@ -46,7 +46,8 @@ static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const c
 	if (n < 0)
 		return;
 	if (journal) {
-		fprintf(stderr, "<%d>%s%s%s\n", prio, msg, suffix ? ": " : "", suffix ? suffix : "");
+		fprintf(stderr, "<%d>%s%s%s\n", prio, msg, suffix ? ": " : "",
+		        suffix ? suffix : "");
 	} else {
 		struct timespec ts;
 		struct tm tm;
@@ -55,8 +56,8 @@ static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const c
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ shoald %s: %s%s%s\n", when, ts.tv_nsec / 1000000, tag, msg,
-		        suffix ? ": " : "", suffix ? suffix : "");
+		fprintf(stderr, "%s.%03ldZ shoald %s: %s%s%s\n", when, ts.tv_nsec / 1000000, tag,
+		        msg, suffix ? ": " : "", suffix ? suffix : "");
 	}
 }
 

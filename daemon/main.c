@@ -26,7 +26,6 @@
 
 #define CRON_HZ 10
 
-
 uint64_t now_mono_ns(void)
 {
 	struct timespec ts;
@@ -68,17 +67,20 @@ json_t *shoald_host_json(struct shoald *d)
 	}
 	for (i = 0; i < GS__COUNT; i++)
 		if (by_state[i])
-			json_object_set_new(states, guest_state_str((enum guest_state)i), json_integer(by_state[i]));
-	j = json_pack("{s:s, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:I},"
-	              " s:f}",
-	              "hostname", host, "version", PACKAGE_VERSION, "backend", d->be_ops->name, "cpus",
-	              (json_int_t)d->host_cpus, "memory_mib", "total", (json_int_t)d->host_mem_mib, "reserved",
-	              (json_int_t)d->cfg.reserve_mib, "limit", (json_int_t)shoald_memory_limit_mib(d),
-	              "promised", (json_int_t)shoald_memory_used_mib(d), "guests", "total",
-	              (json_int_t)d->nguests, "running", (json_int_t)running, "by_state", states, "limits",
-	              "max_guests", (json_int_t)d->cfg.max_guests, "max_body_bytes",
-	              (json_int_t)d->cfg.max_body_bytes, "max_image_bytes", (json_int_t)d->cfg.max_image_bytes,
-	              "uptime_s", (double)(now_mono_ns() - d->start_ns) / 1e9);
+			json_object_set_new(states, guest_state_str((enum guest_state)i),
+			                    json_integer(by_state[i]));
+	j = json_pack(
+	    "{s:s, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:I},"
+	    " s:f}",
+	    "hostname", host, "version", PACKAGE_VERSION, "backend", d->be_ops->name, "cpus",
+	    (json_int_t)d->host_cpus, "memory_mib", "total", (json_int_t)d->host_mem_mib,
+	    "reserved", (json_int_t)d->cfg.reserve_mib, "limit",
+	    (json_int_t)shoald_memory_limit_mib(d), "promised",
+	    (json_int_t)shoald_memory_used_mib(d), "guests", "total", (json_int_t)d->nguests,
+	    "running", (json_int_t)running, "by_state", states, "limits", "max_guests",
+	    (json_int_t)d->cfg.max_guests, "max_body_bytes", (json_int_t)d->cfg.max_body_bytes,
+	    "max_image_bytes", (json_int_t)d->cfg.max_image_bytes, "uptime_s",
+	    (double)(now_mono_ns() - d->start_ns) / 1e9);
 	if (j && d->be_ops->stats)
 		json_object_set_new(j, "backend_stats", d->be_ops->stats(d->be));
 	return j;
@@ -129,7 +131,8 @@ static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 
 		for (g = d->guests; g; g = g->next)
 			running += g->state == GS_RUNNING;
-		snprintf(status, sizeof(status), "STATUS=%u guests, %u running", d->nguests, running);
+		snprintf(status, sizeof(status), "STATUS=%u guests, %u running", d->nguests,
+		         running);
 		sd_notify(0, status);
 	}
 	if (run_with_period(d, 600 * 1000))
@@ -159,17 +162,22 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	/* The API's token file, certificate and key are read again; the rest needs a restart (guests keep running). */
+	/* The API's token file, certificate and key are read again; the rest needs a restart
+	 * (guests keep running). */
 	r = api_reload(d->api, msg, sizeof(msg));
 	if (r < 0)
 		log_warnx("SIGHUP: %s", msg);
 	else if (r == 0)
-		log_info("SIGHUP: %s; the rest of the configuration changes with a restart (guests keep running)", msg);
+		log_info("SIGHUP: %s; the rest of the configuration changes with a restart (guests "
+		         "keep running)",
+		         msg);
 	else
-		log_info("SIGHUP: nothing to reload; restart shoald to change its configuration (guests keep running)");
+		log_info("SIGHUP: nothing to reload; restart shoald to change its configuration "
+		         "(guests keep running)");
 }
 
-/* Each guest holds four descriptors here (control, console, two event channels): take what the hard limit allows. */
+/* Each guest holds four descriptors here (control, console, two event channels): take what the hard
+ * limit allows. */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -177,14 +185,16 @@ static void raise_fd_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			log_warn("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_max);
+			log_warn("cannot raise the open-file limit to %llu",
+			         (unsigned long long)rl.rlim_max);
 	}
 }
 
 static void make_dir(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) == 0) {
-		/* The mode meant, not what umask 027 leaves: socket-group's members must reach the socket. */
+		/* The mode meant, not what umask 027 leaves: socket-group's members must reach the
+		 * socket. */
 		if (chmod(path, mode) < 0)
 			fatal("cannot set the mode of %s", path);
 		return;
@@ -209,8 +219,8 @@ static void load_guest(void *ctx, struct store_guest *sg)
 	spec_limits_of(d, &lim);
 	g = guest_new(d, sg->name);
 	if (!g || spec_from_json(sg->spec, &lim, &g->spec, &err) < 0) {
-		log_warnx("guest %s: its stored spec is not valid here (%s); left stopped", sg->name,
-		          g ? err.message : "out of memory");
+		log_warnx("guest %s: its stored spec is not valid here (%s); left stopped",
+		          sg->name, g ? err.message : "out of memory");
 		if (g)
 			g->desired_running = 0;
 		json_decref(sg->spec);
@@ -250,20 +260,24 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 	d->be_ops = backend_lookup(d->cfg.backend);
 	if (!d->be_ops)
-		fatalx("backend %s is not built into this shoald (it has: %s)", d->cfg.backend, backend_names());
-	/* The API's settings are checked before anything is touched: a bad one stops shoald here. */
+		fatalx("backend %s is not built into this shoald (it has: %s)", d->cfg.backend,
+		       backend_names());
+	/* The API's settings are checked before anything is touched: a bad one stops shoald here.
+	 */
 	{
 		struct api_config ac;
 		char summary[1500], note[400];
 
 		api_config_of(d, &ac);
-		if (api_check_config(&ac, summary, sizeof(summary), note, sizeof(note), err, sizeof(err)) < 0)
+		if (api_check_config(&ac, summary, sizeof(summary), note, sizeof(note), err,
+		                     sizeof(err)) < 0)
 			fatalx("%s", err);
 		if (note[0])
 			log_warnx("%s", note);
 		if (d->cfg.check_only) {
-			printf("shoald: configuration OK (backend %s, state %s, run %s; API on %s)\n", d->be_ops->name,
-			       d->cfg.state_dir, d->cfg.run_dir, summary);
+			printf(
+			    "shoald: configuration OK (backend %s, state %s, run %s; API on %s)\n",
+			    d->be_ops->name, d->cfg.state_dir, d->cfg.run_dir, summary);
 			return 0;
 		}
 	}
@@ -301,14 +315,15 @@ int main(int argc, char **argv)
 	if (store_load_guests(d->store, load_guest, &lc) < 0)
 		fatalx("cannot read guests from the state store");
 	adopted = d->be_ops->adopt(d->be);
-	/* Re-adopted guests first, with the placement they bring; then the rest are placed and started. */
+	/* Re-adopted guests first, with the placement they bring; then the rest are placed and
+	 * started. */
 	for (g = d->guests; g; g = g->next)
 		if (guest_state_live(g->state))
 			placement_guest_running(g, 1);
 	for (g = d->guests; g; g = g->next)
 		guest_converge(g);
-	log_info("shoald %s on %s: %u guests known, %d re-adopted, %u skipped", PACKAGE_VERSION, d->be_ops->name,
-	         lc.loaded, adopted, lc.skipped);
+	log_info("shoald %s on %s: %u guests known, %d re-adopted, %u skipped", PACKAGE_VERSION,
+	         d->be_ops->name, lc.loaded, adopted, lc.skipped);
 
 	{
 		struct api_config ac;
@@ -331,13 +346,16 @@ int main(int argc, char **argv)
 	ev_signal_start(d->loop, &d->sig_hup);
 	if (d->cfg.watchdog && sd_watchdog_enabled(0, &usec) > 0)
 		d->watchdog_usec_half = (int)(usec / 2);
-	sd_notifyf(0, "READY=1\nSTATUS=%u guests, %d re-adopted\nMAINPID=%d", d->nguests, adopted, (int)getpid());
+	sd_notifyf(0, "READY=1\nSTATUS=%u guests, %d re-adopted\nMAINPID=%d", d->nguests, adopted,
+	           (int)getpid());
 	if (d->cfg.listen_tcp[0])
-		log_info("ready: API on %s and on TCP %s (TLS, bearer tokens)", d->cfg.socket_path, d->cfg.listen_tcp);
+		log_info("ready: API on %s and on TCP %s (TLS, bearer tokens)", d->cfg.socket_path,
+		         d->cfg.listen_tcp);
 	else
 		log_info("ready: API on %s", d->cfg.socket_path);
 	if (d->cfg.ui_dir[0] && access(d->cfg.ui_dir, R_OK | X_OK) < 0)
-		log_warn("the dashboard (/ui/) is not served: cannot read ui-dir %s", d->cfg.ui_dir);
+		log_warn("the dashboard (/ui/) is not served: cannot read ui-dir %s",
+		         d->cfg.ui_dir);
 
 	ev_run(d->loop, 0);
 

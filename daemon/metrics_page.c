@@ -44,8 +44,8 @@ static void counter(struct page *p, const char *name, const char *help, uint64_t
 typedef double (*guest_value_fn)(const struct guest *g);
 
 /* One sample per guest; a counter's values are whole numbers, written the same way. */
-static void guest_family(struct page *p, const char *name, enum metrics_prom_type type, const char *help,
-                         guest_value_fn fn)
+static void guest_family(struct page *p, const char *name, enum metrics_prom_type type,
+                         const char *help, guest_value_fn fn)
 {
 	const struct guest *g;
 
@@ -94,7 +94,9 @@ static double g_slo(const struct guest *g)
 
 static double g_uptime(const struct guest *g)
 {
-	return guest_state_live(g->state) && g->started_ns ? (double)(now_wall_ns() - g->started_ns) / 1e9 : 0.;
+	return guest_state_live(g->state) && g->started_ns
+	           ? (double)(now_wall_ns() - g->started_ns) / 1e9
+	           : 0.;
 }
 
 static double g_console_dropped(const struct guest *g)
@@ -109,9 +111,11 @@ static void guest_states(struct page *p)
 
 	family(p, name, METRICS_PROM_GAUGE, "1 for the state the guest is in");
 	for (g = p->d->guests; g; g = g->next) {
-		struct metrics_label l[3] = { { "guest", g->name },
-			                      { "state", guest_state_str(g->state) },
-			                      { "class", g->spec.latency_class == CLASS_BATCH ? "batch" : "latency" } };
+		struct metrics_label l[3] = {
+			{ "guest", g->name },
+			{ "state", guest_state_str(g->state) },
+			{ "class", g->spec.latency_class == CLASS_BATCH ? "batch" : "latency" }
+		};
 
 		metrics_prom_gauge(&p->b, name, l, 3, 1);
 	}
@@ -127,13 +131,15 @@ static void guest_rtt(struct page *p)
 		p->oom = 1;
 		return;
 	}
-	family(p, name, METRICS_PROM_HISTOGRAM, "event-channel probe round trips since the guest was registered");
+	family(p, name, METRICS_PROM_HISTOGRAM,
+	       "event-channel probe round trips since the guest was registered");
 	for (g = p->d->guests; g; g = g->next) {
 		struct metrics_label l = { "guest", g->name };
 
 		metrics_hist_init(h);
 		metrics_guest_hist(g->probe.lat, h);
-		metrics_prom_histogram(&p->b, name, &l, 1, h, metrics_prom_rtt_bounds_ns, metrics_prom_rtt_nbounds);
+		metrics_prom_histogram(&p->b, name, &l, 1, h, metrics_prom_rtt_bounds_ns,
+		                       metrics_prom_rtt_nbounds);
 	}
 	free(h);
 }
@@ -145,11 +151,14 @@ static void guest_rtt(struct page *p)
  */
 static void guest_quantiles(struct page *p)
 {
-	static const char *const names[3] = { "shoal_guest_probe_rtt_p50_seconds", "shoal_guest_probe_rtt_p99_seconds",
+	static const char *const names[3] = { "shoal_guest_probe_rtt_p50_seconds",
+		                              "shoal_guest_probe_rtt_p99_seconds",
 		                              "shoal_guest_probe_rtt_p999_seconds" };
-	static const char *const helps[3] = { "median probe RTT over a sliding window (NaN: no samples)",
-		                              "99th percentile probe RTT over a sliding window (NaN: no samples)",
-		                              "99.9th percentile probe RTT over a sliding window (NaN: no samples)" };
+	static const char *const helps[3] = {
+		"median probe RTT over a sliding window (NaN: no samples)",
+		"99th percentile probe RTT over a sliding window (NaN: no samples)",
+		"99.9th percentile probe RTT over a sliding window (NaN: no samples)"
+	};
 	static const uint64_t win[2] = { METRICS_WINDOW_SHORT_NS, METRICS_WINDOW_LONG_NS };
 	static const char *const win_name[2] = { "10s", "60s" };
 	struct metrics_window *w;
@@ -173,9 +182,11 @@ static void guest_quantiles(struct page *p)
 			for (i = 0; i < 2; i++) {
 				const struct metrics_window *x = &w[2 * k + i];
 				uint64_t v = q == 0 ? x->p50_ns : q == 1 ? x->p99_ns : x->p999_ns;
-				struct metrics_label l[2] = { { "guest", g->name }, { "window", win_name[i] } };
+				struct metrics_label l[2] = { { "guest", g->name },
+					                      { "window", win_name[i] } };
 
-				metrics_prom_gauge(&p->b, names[q], l, 2, x->samples ? (double)v / 1e9 : NAN);
+				metrics_prom_gauge(&p->b, names[q], l, 2,
+				                   x->samples ? (double)v / 1e9 : NAN);
 			}
 	}
 	free(w);
@@ -186,20 +197,22 @@ static void guest_quantiles(struct page *p)
 static void host_cpu(struct page *p)
 {
 	static const char name[] = "shoal_host_cpu_seconds_total";
-	static const char *const modes[] = { "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal" };
+	static const char *const modes[] = { "user",   "nice", "system",  "idle",
+		                             "iowait", "irq",  "softirq", "steal" };
 	unsigned long long v[8] = { 0 };
 	long hz = sysconf(_SC_CLK_TCK);
 	FILE *f = fopen("/proc/stat", "re");
 	int n = 0, i;
 
 	if (f) {
-		n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		           &v[6], &v[7]);
+		n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		           &v[3], &v[4], &v[5], &v[6], &v[7]);
 		fclose(f);
 	}
 	if (n != 8 || hz <= 0)
 		return;
-	family(p, name, METRICS_PROM_COUNTER, "CPU time of the whole host, all CPUs, by mode (from /proc/stat)");
+	family(p, name, METRICS_PROM_COUNTER,
+	       "CPU time of the whole host, all CPUs, by mode (from /proc/stat)");
 	for (i = 0; i < 8; i++) {
 		struct metrics_label l = { "mode", modes[i] };
 
@@ -220,7 +233,8 @@ static void host_memory(struct page *p)
 
 	while (f && fgets(line, sizeof(line), f))
 		for (i = 0; i < 3; i++)
-			if (!strncmp(line, keys[i], strlen(keys[i])) && sscanf(line + strlen(keys[i]), "%llu", &kib[i]) == 1)
+			if (!strncmp(line, keys[i], strlen(keys[i])) &&
+			    sscanf(line + strlen(keys[i]), "%llu", &kib[i]) == 1)
 				found |= 1 << i;
 	if (f)
 		fclose(f);
@@ -249,8 +263,10 @@ static void daemon_self(struct page *p)
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		family(p, cpu, METRICS_PROM_COUNTER, "CPU time shoald itself used, by mode");
-		metrics_prom_gauge(&p->b, cpu, &lu, 1, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
-		metrics_prom_gauge(&p->b, cpu, &ls, 1, (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+		metrics_prom_gauge(&p->b, cpu, &lu, 1,
+		                   (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
+		metrics_prom_gauge(&p->b, cpu, &ls, 1,
+		                   (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	}
 	f = fopen("/proc/self/statm", "re");
 	if (f && fscanf(f, "%llu %llu", &pages, &resident) == 2)
@@ -264,13 +280,16 @@ static void daemon_self(struct page *p)
 	gauge(p, "shoal_probed_guests", "guests being probed now", e->heap.len);
 	counter(p, "shoal_probes_sent_total", "probes sent, all guests", e->sent);
 	counter(p, "shoal_probe_answers_total", "probes answered in time, all guests", e->answered);
-	counter(p, "shoal_probe_misses_total", "probes not answered in time, all guests", e->missed);
-	counter(p, "shoal_probe_late_answers_total", "answers that came after their probe was counted missed",
-	        e->late);
-	counter(p, "shoal_probe_send_errors_total", "probes the backend could not send", e->send_errors);
+	counter(p, "shoal_probe_misses_total", "probes not answered in time, all guests",
+	        e->missed);
+	counter(p, "shoal_probe_late_answers_total",
+	        "answers that came after their probe was counted missed", e->late);
+	counter(p, "shoal_probe_send_errors_total", "probes the backend could not send",
+	        e->send_errors);
 	counter(p, "shoal_probe_timer_wakeups_total", "wake-ups of the probe timer", e->wakeups);
 	counter(p, "shoal_api_refused_total",
-	        "API callers refused: no or a wrong token on TCP, no TLS, a unix caller outside socket-group",
+	        "API callers refused: no or a wrong token on TCP, no TLS, a unix caller outside "
+	        "socket-group",
 	        p->d->api_refused);
 }
 
@@ -294,7 +313,8 @@ static void guests_by_state(struct page *p)
 char *shoald_metrics_text(struct shoald *d, size_t *len)
 {
 	struct page p = { .d = d };
-	struct metrics_label lv[2] = { { "version", PACKAGE_VERSION }, { "backend", d->be_ops->name } };
+	struct metrics_label lv[2] = { { "version", PACKAGE_VERSION },
+		                       { "backend", d->be_ops->name } };
 
 	metrics_buf_init(&p.b);
 	family(&p, "shoal_build_info", METRICS_PROM_GAUGE, "shoald's version and backend");
@@ -303,15 +323,17 @@ char *shoald_metrics_text(struct shoald *d, size_t *len)
 	guest_states(&p);
 	guest_family(&p, "shoal_guest_restarts_total", METRICS_PROM_COUNTER,
 	             "restarts done by the supervisor (kept across shoald restarts)", g_restarts);
-	guest_family(&p, "shoal_guest_hung", METRICS_PROM_GAUGE, "1 while the guest does not answer its probes", g_hung);
+	guest_family(&p, "shoal_guest_hung", METRICS_PROM_GAUGE,
+	             "1 while the guest does not answer its probes", g_hung);
 	guest_family(&p, "shoal_guest_memory_bytes", METRICS_PROM_GAUGE, "guest memory", g_memory);
-	guest_family(&p, "shoal_guest_slo_seconds", METRICS_PROM_GAUGE, "the guest's probe RTT objective (slo_us)",
-	             g_slo);
+	guest_family(&p, "shoal_guest_slo_seconds", METRICS_PROM_GAUGE,
+	             "the guest's probe RTT objective (slo_us)", g_slo);
 	guest_family(&p, "shoal_guest_uptime_seconds", METRICS_PROM_GAUGE,
 	             "how long this instance has run (0 when it does not)", g_uptime);
 	guest_family(&p, "shoal_guest_console_dropped_bytes_total", METRICS_PROM_COUNTER,
 	             "console output dropped by the rate limit", g_console_dropped);
-	guest_family(&p, "shoal_guest_probes_sent_total", METRICS_PROM_COUNTER, "probes sent to the guest", g_sent);
+	guest_family(&p, "shoal_guest_probes_sent_total", METRICS_PROM_COUNTER,
+	             "probes sent to the guest", g_sent);
 	guest_family(&p, "shoal_guest_probe_misses_total", METRICS_PROM_COUNTER,
 	             "probes the guest did not answer in time", g_missed);
 	guest_family(&p, "shoal_guest_probe_late_answers_total", METRICS_PROM_COUNTER,

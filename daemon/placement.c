@@ -49,9 +49,9 @@ struct placement {
 	uint64_t move_failures, periods, plan_errors;
 	uint64_t last_plan_us;
 	struct sched_plan_stats last;
-	cpu_set_t self;            /* where shoald itself runs */
-	int hv_cpus;               /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
-	int roles_sent;            /* the backend has roles_latency/roles_batch */
+	cpu_set_t self; /* where shoald itself runs */
+	int hv_cpus;    /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
+	int roles_sent; /* the backend has roles_latency/roles_batch */
 	cpu_set_t roles_latency, roles_batch;
 	char roles_why[256]; /* why they were not all applied at the last try (said once) */
 };
@@ -80,8 +80,9 @@ int cpulist_parse(const char *s, cpu_set_t *out, char *err, size_t errlen)
 			hi = strtoul(end + 1, &end, 10);
 		}
 		if (lo > hi || hi >= CPU_SETSIZE) {
-			snprintf(err, errlen, "CPU list \"%.100s\": %lu-%lu is not a range of CPUs below %d", s, lo, hi,
-			         CPU_SETSIZE);
+			snprintf(err, errlen,
+			         "CPU list \"%.100s\": %lu-%lu is not a range of CPUs below %d", s,
+			         lo, hi, CPU_SETSIZE);
 			return -1;
 		}
 		for (; lo <= hi; lo++)
@@ -134,7 +135,8 @@ static int read_line(const char *path, char *buf, size_t len)
 static void read_topology(struct shoald *d, struct sched_host *h)
 {
 	unsigned long pkg_core[SCHED_CPUS_MAX];
-	unsigned ncpus = d->host_cpus < SCHED_CPUS_MAX ? d->host_cpus : SCHED_CPUS_MAX, i, j, n, ncores = 0;
+	unsigned ncpus = d->host_cpus < SCHED_CPUS_MAX ? d->host_cpus : SCHED_CPUS_MAX, i, j, n,
+	         ncores = 0;
 	char path[128], line[4096], err[160];
 
 	sched_host_init(h, ncpus, d->host_mem_mib);
@@ -143,7 +145,8 @@ static void read_topology(struct shoald *d, struct sched_host *h)
 
 		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/core_id", i);
 		read_uint(path, &core);
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", i);
+		snprintf(path, sizeof(path),
+		         "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", i);
 		read_uint(path, &pkg);
 		pkg_core[i] = pkg << 20 | (core & 0xfffff);
 		for (j = 0; j < i && pkg_core[j] != pkg_core[i]; j++)
@@ -156,7 +159,8 @@ static void read_topology(struct shoald *d, struct sched_host *h)
 		FILE *f;
 
 		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpulist", n);
-		if (read_line(path, line, sizeof(line)) < 0 || cpulist_parse(line, &set, err, sizeof(err)) < 0)
+		if (read_line(path, line, sizeof(line)) < 0 ||
+		    cpulist_parse(line, &set, err, sizeof(err)) < 0)
 			break;
 		for (i = 0; i < ncpus; i++)
 			if (CPU_ISSET(i, &set))
@@ -173,7 +177,8 @@ static void read_topology(struct shoald *d, struct sched_host *h)
 	if (n > 1) {
 		h->nnodes = n;
 		for (i = 0; i < n; i++)
-			h->node_memory_mib[i] = h->node_memory_mib[i] ? h->node_memory_mib[i] : d->host_mem_mib / n;
+			h->node_memory_mib[i] =
+			    h->node_memory_mib[i] ? h->node_memory_mib[i] : d->host_mem_mib / n;
 	} else {
 		h->nnodes = 1;
 		h->node_memory_mib[0] = d->host_mem_mib;
@@ -183,7 +188,9 @@ static void read_topology(struct shoald *d, struct sched_host *h)
 	/* The host's memory reserve, spread over the nodes as their memory is. */
 	for (i = 0; i < h->nnodes; i++)
 		h->dom0_memory_mib[i] =
-		    d->host_mem_mib ? (uint64_t)d->cfg.reserve_mib * h->node_memory_mib[i] / d->host_mem_mib : 0;
+		    d->host_mem_mib
+		        ? (uint64_t)d->cfg.reserve_mib * h->node_memory_mib[i] / d->host_mem_mib
+		        : 0;
 }
 
 int placement_init(struct shoald *d, char *err, size_t errlen)
@@ -208,14 +215,17 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 		uint64_t total = 0;
 
 		if (d->be_ops->host_topology(d->be, &pl->host, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "placement: the host's topology from %s: %s", d->be_ops->name, why);
+			snprintf(err, errlen, "placement: the host's topology from %s: %s",
+			         d->be_ops->name, why);
 			goto fail;
 		}
 		for (i = 0; i < pl->host.nnodes; i++)
 			total += pl->host.node_memory_mib[i];
 		for (i = 0; i < pl->host.nnodes; i++)
 			pl->host.dom0_memory_mib[i] +=
-			    total ? (uint64_t)d->cfg.reserve_mib * pl->host.node_memory_mib[i] / total : 0;
+			    total
+			        ? (uint64_t)d->cfg.reserve_mib * pl->host.node_memory_mib[i] / total
+			        : 0;
 		d->host_cpus = pl->host.ncpus;
 		d->host_mem_mib = total;
 		pl->hv_cpus = 1;
@@ -226,7 +236,8 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 		if (!CPU_ISSET(i, &pl->dom0))
 			continue;
 		if (i >= pl->host.ncpus) {
-			snprintf(err, errlen, "reserve-cpus: this host has no CPU %u (it has 0-%u)", i, pl->host.ncpus - 1);
+			snprintf(err, errlen, "reserve-cpus: this host has no CPU %u (it has 0-%u)",
+			         i, pl->host.ncpus - 1);
 			goto fail;
 		}
 		pl->host.cpu[i].dom0 = 1;
@@ -234,7 +245,8 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	for (i = 0; i < pl->host.ncpus; i++)
 		guest_cpus += !pl->host.cpu[i].dom0;
 	if (!guest_cpus) {
-		snprintf(err, errlen, "reserve-cpus keeps every CPU for the host: guests would have none");
+		snprintf(err, errlen,
+		         "reserve-cpus keeps every CPU for the host: guests would have none");
 		goto fail;
 	}
 	sched_config_default(&pl->cfg);
@@ -261,10 +273,12 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	place_self(d);
 	sync_roles(d);
 	if (pl->hv_cpus)
-		log_info("shoald does not pin itself: CPU numbers are %s's physical CPUs, shoald's own are Dom0's vCPUs",
+		log_info("shoald does not pin itself: CPU numbers are %s's physical CPUs, shoald's "
+		         "own are Dom0's vCPUs",
 		         d->be_ops->name);
-	log_info("placement %s: %u CPUs (%u for guests) on %u node%s; %s", d->cfg.placement ? "on" : "off",
-	         pl->host.ncpus, guest_cpus, pl->host.nnodes, pl->host.nnodes > 1 ? "s" : "",
+	log_info("placement %s: %u CPUs (%u for guests) on %u node%s; %s",
+	         d->cfg.placement ? "on" : "off", pl->host.ncpus, guest_cpus, pl->host.nnodes,
+	         pl->host.nnodes > 1 ? "s" : "",
 	         d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "");
 	return 0;
 fail:
@@ -323,8 +337,8 @@ static void place_self(struct shoald *d)
 		return;
 	}
 	pl->self = want;
-	log_info("shoald runs on %s CPUs (%d of them)", CPU_COUNT(&pl->dom0) ? "the host's reserved" : "the latency",
-	         CPU_COUNT(&want));
+	log_info("shoald runs on %s CPUs (%d of them)",
+	         CPU_COUNT(&pl->dom0) ? "the host's reserved" : "the latency", CPU_COUNT(&want));
 }
 
 /*
@@ -352,7 +366,8 @@ static void sync_roles(struct shoald *d)
 		else if (r == SCHED_ROLE_BATCH)
 			CPU_SET(c, &bat);
 	}
-	if (pl->roles_sent && CPU_EQUAL(&lat, &pl->roles_latency) && CPU_EQUAL(&bat, &pl->roles_batch))
+	if (pl->roles_sent && CPU_EQUAL(&lat, &pl->roles_latency) &&
+	    CPU_EQUAL(&bat, &pl->roles_batch))
 		return;
 	why[0] = '\0';
 	if (d->be_ops->cpu_roles(d->be, &lat, &bat, why, sizeof(why)) < 0) {
@@ -372,12 +387,14 @@ static void sync_roles(struct shoald *d)
 	for (g = d->guests; g; g = g->next) {
 		cpu_set_t set;
 
-		if (!guest_state_live(g->state) || !g->place.placed || g->place.cpu < 0 || !CPU_ISSET(g->place.cpu, &changed))
+		if (!guest_state_live(g->state) || !g->place.placed || g->place.cpu < 0 ||
+		    !CPU_ISSET(g->place.cpu, &changed))
 			continue;
 		allowed_cpus(d, g, &set);
 		if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
-			log_warnx("guest %s: cannot keep its vCPU on CPU %d after the CPU's role changed: %s", g->name,
-			          g->place.cpu, why);
+			log_warnx("guest %s: cannot keep its vCPU on CPU %d after the CPU's role "
+			          "changed: %s",
+			          g->name, g->place.cpu, why);
 	}
 }
 
@@ -386,7 +403,8 @@ static void sync_roles(struct shoald *d)
 static int state_holds_cpu(const struct guest *g)
 {
 	return g->place.placed &&
-	       (g->desired_running || !(g->state == GS_STOPPED || g->state == GS_EXITED || g->state == GS_FAILED));
+	       (g->desired_running ||
+	        !(g->state == GS_STOPPED || g->state == GS_EXITED || g->state == GS_FAILED));
 }
 
 static uint32_t sat_us(uint64_t ns)
@@ -426,10 +444,12 @@ static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t no
 	sg->weight = g->place.weight;
 	sg->policy = g->place.idle ? SCHED_POLICY_IDLE : SCHED_POLICY_NORMAL;
 	if (g->probe.lat && metrics_guest_windows(g->probe.lat, now, 2, win, w) == 0) {
-		sg->win_short = (struct sched_window){ sat_us(w[0].p50_ns), sat_us(w[0].p99_ns),
-			                               (uint32_t)w[0].samples, (uint32_t)w[0].misses };
-		sg->win_long = (struct sched_window){ sat_us(w[1].p50_ns), sat_us(w[1].p99_ns), (uint32_t)w[1].samples,
-			                              (uint32_t)w[1].misses };
+		sg->win_short =
+		    (struct sched_window){ sat_us(w[0].p50_ns), sat_us(w[0].p99_ns),
+			                   (uint32_t)w[0].samples, (uint32_t)w[0].misses };
+		sg->win_long =
+		    (struct sched_window){ sat_us(w[1].p50_ns), sat_us(w[1].p99_ns),
+			                   (uint32_t)w[1].samples, (uint32_t)w[1].misses };
 	}
 }
 
@@ -451,8 +471,8 @@ static size_t build_snapshot(struct shoald *d, const char *except, uint64_t now)
 
 /* ---- admission ---- */
 
-int placement_admit(struct shoald *d, const char *name, const struct guest_spec *spec, struct guest_place *out,
-                    struct sd_err *err)
+int placement_admit(struct shoald *d, const char *name, const struct guest_spec *spec,
+                    struct guest_place *out, struct sd_err *err)
 {
 	struct placement *pl = d->pl;
 	struct sched_snapshot snap;
@@ -466,9 +486,10 @@ int placement_admit(struct shoald *d, const char *name, const struct guest_spec 
 	out->cpu_use = -1;
 	for (i = 0; i < spec->ncpus; i++)
 		if (CPU_ISSET(spec->cpus[i], &pl->dom0))
-			return sd_err_set(err, 409, "reserved_cpu", "cpus",
-			                  "CPU %d is kept for the host (reserve-cpus %s); no guest runs there", spec->cpus[i],
-			                  d->cfg.reserve_cpus);
+			return sd_err_set(
+			    err, 409, "reserved_cpu", "cpus",
+			    "CPU %d is kept for the host (reserve-cpus %s); no guest runs there",
+			    spec->cpus[i], d->cfg.reserve_cpus);
 	if (!d->cfg.placement)
 		return 0;
 	snap.now_ns = now_mono_ns();
@@ -478,20 +499,25 @@ int placement_admit(struct shoald *d, const char *name, const struct guest_spec 
 	if (sched_admit(pl->s, &snap, &req, &adm) < 0) {
 		switch (adm.refusal) {
 		case SCHED_REFUSE_MEMORY:
-			return sd_err_set(err, 409, "memory_exhausted", "memory_mib", "guest %s does not fit: %s", name,
-			                  adm.reason);
+			return sd_err_set(err, 409, "memory_exhausted", "memory_mib",
+			                  "guest %s does not fit: %s", name, adm.reason);
 		case SCHED_REFUSE_OVERCOMMIT:
-			return sd_err_set(err, 409, "cpu_overcommit", "latency_class", "guest %s does not fit: %s (%s)", name,
-			                  adm.reason,
-			                  req.cls == SCHED_CLASS_LATENCY ? "latency-vcpus-per-cpu" : "batch-vcpus-per-cpu");
+			return sd_err_set(err, 409, "cpu_overcommit", "latency_class",
+			                  "guest %s does not fit: %s (%s)", name, adm.reason,
+			                  req.cls == SCHED_CLASS_LATENCY ? "latency-vcpus-per-cpu"
+			                                                 : "batch-vcpus-per-cpu");
 		case SCHED_REFUSE_NO_SUCH_CPU:
-			return sd_err_set(err, 400, "no_such_cpu", "cpus", "guest %s: %s", name, adm.reason);
+			return sd_err_set(err, 400, "no_such_cpu", "cpus", "guest %s: %s", name,
+			                  adm.reason);
 		case SCHED_REFUSE_DOM0_CPU:
-			return sd_err_set(err, 409, "reserved_cpu", "cpus", "guest %s: %s", name, adm.reason);
+			return sd_err_set(err, 409, "reserved_cpu", "cpus", "guest %s: %s", name,
+			                  adm.reason);
 		case SCHED_REFUSE_BAD_GUEST:
-			return sd_err_set(err, 400, "invalid_spec", "", "guest %s: %s", name, adm.reason);
+			return sd_err_set(err, 400, "invalid_spec", "", "guest %s: %s", name,
+			                  adm.reason);
 		default:
-			return sd_err_set(err, 500, "placement_failed", "", "placing guest %s failed: %s", name, adm.reason);
+			return sd_err_set(err, 500, "placement_failed", "",
+			                  "placing guest %s failed: %s", name, adm.reason);
 		}
 	}
 	out->placed = 1;
@@ -545,7 +571,8 @@ void placement_guest_running(struct guest *g, int adopted)
 			return;
 		allowed_cpus(d, g, &set);
 		if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
-			log_warnx("guest %s: cannot pin its vCPU to the CPUs asked for: %s", g->name, why);
+			log_warnx("guest %s: cannot pin its vCPU to the CPUs asked for: %s",
+			          g->name, why);
 		return;
 	}
 	/*
@@ -553,7 +580,8 @@ void placement_guest_running(struct guest *g, int adopted)
 	 * stays there, with the weight and class policy it has; one that
 	 * floats (it ran under placement off) is admitted now.
 	 */
-	if (adopted && d->be_ops->placement_get && d->be_ops->placement_get(d->be, g, &now, why, sizeof(why)) == 0) {
+	if (adopted && d->be_ops->placement_get &&
+	    d->be_ops->placement_get(d->be, g, &now, why, sizeof(why)) == 0) {
 		g->place.weight = now.weight;
 		g->place.idle = now.batch;
 		if (CPU_COUNT(&now.cpus) == 1) {
@@ -584,8 +612,10 @@ void placement_guest_running(struct guest *g, int adopted)
 	sync_roles(d); /* admission may have lent a core */
 	allowed_cpus(d, g, &set);
 	if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
-		log_warnx("guest %s: cannot put its vCPU on CPU %d: %s", g->name, g->place.cpu, why);
-	if (g->place.weight != 100 && d->be_ops->set_weight(d->be, g, g->place.weight, why, sizeof(why)) < 0)
+		log_warnx("guest %s: cannot put its vCPU on CPU %d: %s", g->name, g->place.cpu,
+		          why);
+	if (g->place.weight != 100 &&
+	    d->be_ops->set_weight(d->be, g, g->place.weight, why, sizeof(why)) < 0)
 		log_warnx("guest %s: cannot set its weight %u: %s", g->name, g->place.weight, why);
 	if (g->place.idle && d->be_ops->set_batch(d->be, g, 1, why, sizeof(why)) < 0)
 		log_warnx("guest %s: cannot give it the idle class policy: %s", g->name, why);
@@ -608,7 +638,8 @@ static void measure(struct shoald *d, uint64_t now)
 			continue;
 		}
 		if (g->place.run_at_ns && now > g->place.run_at_ns && ns >= g->place.run_ns)
-			g->place.cpu_use = (double)(ns - g->place.run_ns) / (double)(now - g->place.run_at_ns);
+			g->place.cpu_use =
+			    (double)(ns - g->place.run_ns) / (double)(now - g->place.run_at_ns);
 		g->place.run_ns = ns;
 		g->place.run_at_ns = now;
 	}
@@ -641,20 +672,23 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 	switch (m->kind) {
 	case SCHED_MOVE_PIN:
 		cpu_only(m->to_cpu, &set);
-		ok = !guest_state_live(g->state) || d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) == 0;
+		ok = !guest_state_live(g->state) ||
+		     d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) == 0;
 		if (ok) {
 			g->place.cpu = m->to_cpu;
 			g->place.node = (int)d->pl->host.cpu[m->to_cpu].node;
 		}
 		break;
 	case SCHED_MOVE_WEIGHT:
-		ok = !guest_state_live(g->state) || d->be_ops->set_weight(d->be, g, m->weight, why, sizeof(why)) == 0;
+		ok = !guest_state_live(g->state) ||
+		     d->be_ops->set_weight(d->be, g, m->weight, why, sizeof(why)) == 0;
 		if (ok)
 			g->place.weight = m->weight;
 		break;
 	case SCHED_MOVE_POLICY:
 		ok = !guest_state_live(g->state) ||
-		     d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE, why, sizeof(why)) == 0;
+		     d->be_ops->set_batch(d->be, g, m->policy == SCHED_POLICY_IDLE, why,
+		                          sizeof(why)) == 0;
 		if (ok)
 			g->place.idle = m->policy == SCHED_POLICY_IDLE;
 		break;
@@ -662,7 +696,8 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 		break;
 	}
 	if (!ok)
-		log_warnx("guest %s: placement %s could not be applied: %s", g->name, sched_move_kind_str(m->kind), why);
+		log_warnx("guest %s: placement %s could not be applied: %s", g->name,
+		          sched_move_kind_str(m->kind), why);
 	return ok;
 }
 
@@ -670,13 +705,15 @@ static void describe_move(const struct sched_move *m, char *buf, size_t len)
 {
 	switch (m->kind) {
 	case SCHED_MOVE_PIN:
-		snprintf(buf, len, "vCPU %u from CPU %d to CPU %d", m->vcpu, m->from_cpu, m->to_cpu);
+		snprintf(buf, len, "vCPU %u from CPU %d to CPU %d", m->vcpu, m->from_cpu,
+		         m->to_cpu);
 		break;
 	case SCHED_MOVE_WEIGHT:
 		snprintf(buf, len, "weight %u", m->weight);
 		break;
 	case SCHED_MOVE_POLICY:
-		snprintf(buf, len, "class policy %s", m->policy == SCHED_POLICY_IDLE ? "idle" : "normal");
+		snprintf(buf, len, "class policy %s",
+		         m->policy == SCHED_POLICY_IDLE ? "idle" : "normal");
 		break;
 	default:
 		snprintf(buf, len, "CPU %d becomes a %s CPU", m->from_cpu, sched_role_str(m->role));
@@ -702,7 +739,8 @@ void placement_period(struct shoald *d)
 	t0 = now_mono_ns();
 	if (sched_plan(pl->s, &snap, &plan) < 0) {
 		pl->plan_errors++;
-		log_warnx("placement: no plan this period: %s", plan.error[0] ? plan.error : "out of memory");
+		log_warnx("placement: no plan this period: %s",
+		          plan.error[0] ? plan.error : "out of memory");
 		return;
 	}
 	pl->last_plan_us = (now_mono_ns() - t0) / 1000;
@@ -718,12 +756,13 @@ void placement_period(struct shoald *d)
 
 		log_move(pl, m, plan.stats.period, ok);
 		describe_move(m, what, sizeof(what));
-		event_emit(d, "placement", m->kind == SCHED_MOVE_CPU_ROLE ? "" : m->guest_name, "%s%s%s%s: %s",
-		           m->kind == SCHED_MOVE_CPU_ROLE ? "" : "guest ", m->guest_name,
-		           m->kind == SCHED_MOVE_CPU_ROLE ? "" : " ", what, m->reason);
+		event_emit(d, "placement", m->kind == SCHED_MOVE_CPU_ROLE ? "" : m->guest_name,
+		           "%s%s%s%s: %s", m->kind == SCHED_MOVE_CPU_ROLE ? "" : "guest ",
+		           m->guest_name, m->kind == SCHED_MOVE_CPU_ROLE ? "" : " ", what,
+		           m->reason);
 		if (!ok)
-			event_emit(d, "placement_failed", m->guest_name, "guest %s: %s could not be applied", m->guest_name,
-			           what);
+			event_emit(d, "placement_failed", m->guest_name,
+			           "guest %s: %s could not be applied", m->guest_name, what);
 	}
 	sync_roles(d); /* a part that had to wait for the moves */
 	sched_plan_free(&plan);
@@ -744,10 +783,11 @@ static json_t *cpus_json(struct shoald *d, const double *use, const unsigned *vc
 		for (g = d->guests; g; g = g->next)
 			if (state_holds_cpu(g) && g->place.cpu == (int)c)
 				json_array_append_new(names, json_string(g->name));
-		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:s, s:i, s:f, s:o}", "cpu", (int)c, "node",
-		                                   (int)pl->host.cpu[c].node, "core", (int)pl->host.cpu[c].core, "role",
-		                                   sched_role_str(sched_cpu_role(pl->s, c)), "vcpus", (int)vcpus[c],
-		                                   "use", use[c], "guests", names));
+		json_array_append_new(
+		    a, json_pack("{s:i, s:i, s:i, s:s, s:i, s:f, s:o}", "cpu", (int)c, "node",
+		                 (int)pl->host.cpu[c].node, "core", (int)pl->host.cpu[c].core,
+		                 "role", sched_role_str(sched_cpu_role(pl->s, c)), "vcpus",
+		                 (int)vcpus[c], "use", use[c], "guests", names));
 	}
 	return a;
 }
@@ -760,16 +800,21 @@ static json_t *guest_place_json(struct shoald *d, struct guest *g)
 
 	for (i = 0; i < g->spec.ncpus; i++)
 		json_array_append_new(pin, json_integer(g->spec.cpus[i]));
-	j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I}", "name", g->name, "state", guest_state_str(g->state),
-	              "class", latency_class_str(g->spec.latency_class), "pinned", pin, "weight",
-	              (json_int_t)g->place.weight, "policy", g->place.idle ? "idle" : "normal", "slo_us",
-	              (json_int_t)g->spec.slo_us);
+	j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I}", "name", g->name, "state",
+	              guest_state_str(g->state), "class", latency_class_str(g->spec.latency_class),
+	              "pinned", pin, "weight", (json_int_t)g->place.weight, "policy",
+	              g->place.idle ? "idle" : "normal", "slo_us", (json_int_t)g->spec.slo_us);
 	if (!j)
 		return NULL;
-	json_object_set_new(j, "cpu", state_holds_cpu(g) && g->place.cpu >= 0 ? json_integer(g->place.cpu) : json_null());
-	json_object_set_new(j, "node", g->place.node >= 0 ? json_integer(g->place.node) : json_null());
-	json_object_set_new(j, "cpu_use", g->place.cpu_use >= 0 ? json_real(g->place.cpu_use) : json_null());
-	if (g->probe.lat && metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) == 0 &&
+	json_object_set_new(j, "cpu",
+	                    state_holds_cpu(g) && g->place.cpu >= 0 ? json_integer(g->place.cpu)
+	                                                            : json_null());
+	json_object_set_new(j, "node",
+	                    g->place.node >= 0 ? json_integer(g->place.node) : json_null());
+	json_object_set_new(j, "cpu_use",
+	                    g->place.cpu_use >= 0 ? json_real(g->place.cpu_use) : json_null());
+	if (g->probe.lat &&
+	    metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) == 0 &&
 	    w.samples) {
 		json_object_set_new(j, "p99_us", json_real((double)w.p99_ns / 1e3));
 		json_object_set_new(j, "over_slo", json_boolean(w.p99_ns / 1000 > g->spec.slo_us));
@@ -783,7 +828,8 @@ static json_t *moves_json(const struct placement *pl)
 	unsigned i;
 
 	for (i = 0; i < pl->log_len; i++) {
-		const struct move_rec *r = &pl->log[(pl->log_head + MOVE_LOG - pl->log_len + i) % MOVE_LOG];
+		const struct move_rec *r =
+		    &pl->log[(pl->log_head + MOVE_LOG - pl->log_len + i) % MOVE_LOG];
 		const struct sched_move *mv = &r->m;
 		time_t t = (time_t)(r->wall_ns / 1000000000u);
 		char when[40];
@@ -794,8 +840,9 @@ static json_t *moves_json(const struct placement *pl)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03uZ",
 		         (unsigned)(r->wall_ns / 1000000u % 1000u));
-		m = json_pack("{s:s, s:I, s:s, s:s, s:b, s:s}", "time", when, "period", (json_int_t)r->period, "guest",
-		              mv->guest_name, "kind", sched_move_kind_str(mv->kind), "applied", r->applied, "reason",
+		m = json_pack("{s:s, s:I, s:s, s:s, s:b, s:s}", "time", when, "period",
+		              (json_int_t)r->period, "guest", mv->guest_name, "kind",
+		              sched_move_kind_str(mv->kind), "applied", r->applied, "reason",
 		              mv->reason);
 		if (mv->kind == SCHED_MOVE_PIN) {
 			json_object_set_new(m, "vcpu", json_integer(mv->vcpu));
@@ -804,7 +851,9 @@ static json_t *moves_json(const struct placement *pl)
 		} else if (mv->kind == SCHED_MOVE_WEIGHT) {
 			json_object_set_new(m, "weight", json_integer(mv->weight));
 		} else if (mv->kind == SCHED_MOVE_POLICY) {
-			json_object_set_new(m, "policy", json_string(mv->policy == SCHED_POLICY_IDLE ? "idle" : "normal"));
+			json_object_set_new(
+			    m, "policy",
+			    json_string(mv->policy == SCHED_POLICY_IDLE ? "idle" : "normal"));
 		} else {
 			json_object_set_new(m, "cpu", json_integer(mv->from_cpu));
 			json_object_set_new(m, "role", json_string(sched_role_str(mv->role)));
@@ -822,7 +871,8 @@ static void per_cpu(struct shoald *d, double *use, unsigned *vcpus)
 	memset(use, 0, sizeof(double) * d->pl->host.ncpus);
 	memset(vcpus, 0, sizeof(unsigned) * d->pl->host.ncpus);
 	for (g = d->guests; g; g = g->next) {
-		if (!state_holds_cpu(g) || g->place.cpu < 0 || (unsigned)g->place.cpu >= d->pl->host.ncpus)
+		if (!state_holds_cpu(g) || g->place.cpu < 0 ||
+		    (unsigned)g->place.cpu >= d->pl->host.ncpus)
 			continue;
 		vcpus[g->place.cpu]++;
 		if (g->place.cpu_use > 0)
@@ -846,16 +896,19 @@ json_t *placement_json(struct shoald *d)
 	per_cpu(d, use, vcpus);
 	for (g = d->guests; g; g = g->next)
 		json_array_append_new(guests, guest_place_json(d, g));
-	j = json_pack("{s:b, s:s, s:I, s:I, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
-	              "enabled", d->cfg.placement, "reserve_cpus", d->cfg.reserve_cpus, "period_ms",
-	              (json_int_t)d->cfg.placement_period_ms, "periods", (json_int_t)pl->periods, "mechanism",
-	              d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "", "cpus",
-	              cpus_json(d, use, vcpus), "guests", guests, "last_period", "latency_guests",
-	              (json_int_t)pl->last.latency_guests, "over_slo", (json_int_t)pl->last.over_slo, "violating",
-	              (json_int_t)pl->last.violating, "cooling", (json_int_t)pl->last.cooling, "unremedied",
-	              (json_int_t)pl->last.unremedied, "deferred", (json_int_t)pl->last.deferred, "latency_cpus",
-	              (json_int_t)pl->last.latency_cpus, "batch_cpus", (json_int_t)pl->last.batch_cpus, "plan_us",
-	              (json_int_t)pl->last_plan_us, "moves", moves_json(pl));
+	j = json_pack(
+	    "{s:b, s:s, s:I, s:I, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "s:o}",
+	    "enabled", d->cfg.placement, "reserve_cpus", d->cfg.reserve_cpus, "period_ms",
+	    (json_int_t)d->cfg.placement_period_ms, "periods", (json_int_t)pl->periods, "mechanism",
+	    d->be_ops->placement_mechanism ? d->be_ops->placement_mechanism(d->be) : "", "cpus",
+	    cpus_json(d, use, vcpus), "guests", guests, "last_period", "latency_guests",
+	    (json_int_t)pl->last.latency_guests, "over_slo", (json_int_t)pl->last.over_slo,
+	    "violating", (json_int_t)pl->last.violating, "cooling", (json_int_t)pl->last.cooling,
+	    "unremedied", (json_int_t)pl->last.unremedied, "deferred",
+	    (json_int_t)pl->last.deferred, "latency_cpus", (json_int_t)pl->last.latency_cpus,
+	    "batch_cpus", (json_int_t)pl->last.batch_cpus, "plan_us", (json_int_t)pl->last_plan_us,
+	    "moves", moves_json(pl));
 	free(use);
 	free(vcpus);
 	return j;
@@ -863,7 +916,8 @@ json_t *placement_json(struct shoald *d)
 
 void placement_metrics(struct shoald *d, struct metrics_buf *b)
 {
-	static const char mv[] = "shoal_placement_moves_total", role[] = "shoal_cpu_role", gc[] = "shoal_guest_cpu";
+	static const char mv[] = "shoal_placement_moves_total", role[] = "shoal_cpu_role",
+	                  gc[] = "shoal_guest_cpu";
 	struct placement *pl = d->pl;
 	struct guest *g;
 	unsigned k, c;
@@ -877,23 +931,31 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b)
 	metrics_prom_family(b, "shoal_placement_move_failures_total", METRICS_PROM_COUNTER,
 	                    "placement moves the backend could not apply");
 	metrics_prom_counter(b, "shoal_placement_move_failures_total", NULL, 0, pl->move_failures);
-	metrics_prom_family(b, "shoal_placement_periods_total", METRICS_PROM_COUNTER, "placement control periods run");
+	metrics_prom_family(b, "shoal_placement_periods_total", METRICS_PROM_COUNTER,
+	                    "placement control periods run");
 	metrics_prom_counter(b, "shoal_placement_periods_total", NULL, 0, pl->periods);
-	metrics_prom_family(b, "shoal_placement_violating_guests", METRICS_PROM_GAUGE,
-	                    "latency guests over their SLO for long enough to act on, at the last period");
-	metrics_prom_gauge(b, "shoal_placement_violating_guests", NULL, 0, (double)pl->last.violating);
+	metrics_prom_family(
+	    b, "shoal_placement_violating_guests", METRICS_PROM_GAUGE,
+	    "latency guests over their SLO for long enough to act on, at the last period");
+	metrics_prom_gauge(b, "shoal_placement_violating_guests", NULL, 0,
+	                   (double)pl->last.violating);
 	metrics_prom_family(b, "shoal_placement_over_slo_guests", METRICS_PROM_GAUGE,
 	                    "latency guests whose 10 s p99 was over their SLO at the last period");
-	metrics_prom_gauge(b, "shoal_placement_over_slo_guests", NULL, 0, (double)pl->last.over_slo);
-	metrics_prom_family(b, role, METRICS_PROM_GAUGE, "1 for each CPU's role: dom0, latency or batch");
+	metrics_prom_gauge(b, "shoal_placement_over_slo_guests", NULL, 0,
+	                   (double)pl->last.over_slo);
+	metrics_prom_family(b, role, METRICS_PROM_GAUGE,
+	                    "1 for each CPU's role: dom0, latency or batch");
 	for (c = 0; c < pl->host.ncpus; c++) {
 		char cpu[16];
-		struct metrics_label l[2] = { { "cpu", cpu }, { "role", sched_role_str(sched_cpu_role(pl->s, c)) } };
+		struct metrics_label l[2] = {
+			{ "cpu", cpu }, { "role", sched_role_str(sched_cpu_role(pl->s, c)) }
+		};
 
 		snprintf(cpu, sizeof(cpu), "%u", c);
 		metrics_prom_gauge(b, role, l, 2, 1);
 	}
-	metrics_prom_family(b, gc, METRICS_PROM_GAUGE, "the CPU a guest's vCPU is placed on (-1: none)");
+	metrics_prom_family(b, gc, METRICS_PROM_GAUGE,
+	                    "the CPU a guest's vCPU is placed on (-1: none)");
 	for (g = d->guests; g; g = g->next) {
 		struct metrics_label l = { "guest", g->name };
 
@@ -903,7 +965,8 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b)
 
 /* ---- the operator's pin ---- */
 
-int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out, struct sd_err *err)
+int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out,
+                     struct sd_err *err)
 {
 	struct guest *g = guest_find(d, name);
 	struct guest_place old, p;
@@ -913,18 +976,22 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 	json_t *j, *v;
 
 	if (!g)
-		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s", name);
+		return sd_err_set(err, 404, "no_such_guest", "name", "there is no guest named %s",
+		                  name);
 	if (!json_is_object(body))
-		return sd_err_set(err, 400, "invalid_body", "body", "the body must be a JSON object like {\"cpus\": [2]}");
-	json_object_foreach((json_t *)body, key, v)
-		if (strcmp(key, "cpus")) {
-			char shown[48];
+		return sd_err_set(err, 400, "invalid_body", "body",
+		                  "the body must be a JSON object like {\"cpus\": [2]}");
+	json_object_foreach((json_t *)body, key, v) if (strcmp(key, "cpus"))
+	{
+		char shown[48];
 
-			sd_cut(shown, sizeof(shown), key, 40);
-			return sd_err_set(err, 400, "unknown_field", shown, "unknown field \"%s\" (known: cpus)", shown);
-		}
+		sd_cut(shown, sizeof(shown), key, 40);
+		return sd_err_set(err, 400, "unknown_field", shown,
+		                  "unknown field \"%s\" (known: cpus)", shown);
+	}
 	if (!json_object_get(body, "cpus"))
-		return sd_err_set(err, 400, "missing_field", "cpus", "cpus is missing: the CPUs to pin to, [] for none");
+		return sd_err_set(err, 400, "missing_field", "cpus",
+		                  "cpus is missing: the CPUs to pin to, [] for none");
 	/* The new spec goes through the spec's own checks. */
 	j = spec_to_json(&g->spec);
 	if (!j)
@@ -957,7 +1024,8 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 	if (store_deploy_set_spec(d->store, g->deploy_id, j) < 0) {
 		spec_free(&ns);
 		json_decref(j);
-		return sd_err_set(err, 500, "store_failed", "", "could not record the pin in the state store");
+		return sd_err_set(err, 500, "store_failed", "",
+		                  "could not record the pin in the state store");
 	}
 	json_decref(j);
 	spec_free(&g->spec);
@@ -972,10 +1040,12 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 			log_warnx("guest %s: cannot apply the new pin: %s", g->name, why);
 	}
 	if (g->spec.ncpus)
-		event_emit(d, "pinned", g->name, "guest %s pinned by the operator to %u CPU%s (now on CPU %d)", g->name,
+		event_emit(d, "pinned", g->name,
+		           "guest %s pinned by the operator to %u CPU%s (now on CPU %d)", g->name,
 		           g->spec.ncpus, g->spec.ncpus > 1 ? "s" : "", g->place.cpu);
 	else
-		event_emit(d, "pinned", g->name, "guest %s unpinned by the operator: shoald places it", g->name);
+		event_emit(d, "pinned", g->name,
+		           "guest %s unpinned by the operator: shoald places it", g->name);
 	*out = guest_place_json(d, g);
 	return 0;
 }

@@ -12,9 +12,9 @@
  * and whenever the loop is awake anyway (answers came, a request) it sends
  * what falls due within the slack before it sleeps again (an ev_prepare
  * watcher), so the timer itself seldom has to wake shoald: on these hosts
- * a wake-up costs more than the probes it serves.  The first probe of a guest goes at a random phase and
- * each period is jittered by +-20 %, so the probes of many guests do not
- * line up (lined-up probes would measure the queueing they cause).
+ * a wake-up costs more than the probes it serves.  The first probe of a guest goes at a random
+ * phase and each period is jittered by +-20 %, so the probes of many guests do not line up
+ * (lined-up probes would measure the queueing they cause).
  *
  * The protocol is one notification each way with no payload, so an answer
  * cannot say which probe it answers.  Only the outstanding probe can be
@@ -61,7 +61,8 @@ static uint64_t rnd_below(struct shoald *d, uint64_t span_ns)
 
 static uint64_t deadline(const struct guest *g)
 {
-	return g->probe.sent_ns ? g->probe.sent_ns + g->d->cfg.probe_timeout_ms * 1000000ull : g->probe.due_ns;
+	return g->probe.sent_ns ? g->probe.sent_ns + g->d->cfg.probe_timeout_ms * 1000000ull
+	                        : g->probe.due_ns;
 }
 
 /* ---- the heap (probe_heap.c), keyed on each guest's deadline ---- */
@@ -271,7 +272,8 @@ void probe_answer(struct guest *g, uint64_t now_ns)
 		d->probes.late++;
 		return;
 	}
-	metrics_guest_rtt(g->probe.lat, now_ns, now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0);
+	metrics_guest_rtt(g->probe.lat, now_ns,
+	                  now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0);
 	g->probe.sent_ns = 0;
 	g->probe.answered++;
 	g->probe.consecutive_misses = 0;
@@ -294,9 +296,10 @@ static double us(uint64_t ns)
 
 static json_t *window_json(const struct metrics_window *w)
 {
-	return json_pack("{s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:b}", "window_s", (double)w->window_ns / 1e9,
-	                 "samples", (json_int_t)w->samples, "misses", (json_int_t)w->misses, "min_us", us(w->min_ns),
-	                 "p50_us", us(w->p50_ns), "p90_us", us(w->p90_ns), "p99_us", us(w->p99_ns), "p999_us",
+	return json_pack("{s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:b}", "window_s",
+	                 (double)w->window_ns / 1e9, "samples", (json_int_t)w->samples, "misses",
+	                 (json_int_t)w->misses, "min_us", us(w->min_ns), "p50_us", us(w->p50_ns),
+	                 "p90_us", us(w->p90_ns), "p99_us", us(w->p99_ns), "p999_us",
 	                 us(w->p999_ns), "max_us", us(w->max_ns), "truncated", w->truncated);
 }
 
@@ -339,20 +342,23 @@ json_t *probe_latency_json(struct guest *g, uint64_t bucket_window_ns)
 		else
 			metrics_guest_hist(g->probe.lat, h);
 		while (metrics_hist_next(h, &pos, &b))
-			json_array_append_new(buckets, json_pack("{s:f, s:f, s:I}", "lo_us", us(b.lo_ns), "hi_us",
-			                                         us(b.hi_ns), "count", (json_int_t)b.count));
+			json_array_append_new(buckets, json_pack("{s:f, s:f, s:I}", "lo_us",
+			                                         us(b.lo_ns), "hi_us", us(b.hi_ns),
+			                                         "count", (json_int_t)b.count));
 	}
 	free(h);
-	j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:{s:o, s:o}, s:{s:I, s:I, s:I, s:I, s:f}, s:s, s:o}",
-	              "name", g->name, "state", guest_state_str(g->state), "probe_hz", (json_int_t)d->cfg.probe_hz,
-	              "probe_timeout_ms", (json_int_t)d->cfg.probe_timeout_ms, "hung", g->probe.hung,
-	              "consecutive_misses", (json_int_t)g->probe.consecutive_misses, "windows", "10s",
-	              window_json(&w[0]), "60s", window_json(&w[1]), "total", "sent", (json_int_t)g->probe.sent,
-	              "samples", (json_int_t)c.samples, "misses", (json_int_t)c.misses, "late",
-	              (json_int_t)g->probe.late, "mean_us", c.samples ? us(c.sum_ns) / (double)c.samples : 0.,
-	              "buckets_window", bucket_window_ns == METRICS_WINDOW_SHORT_NS ? "10s"
-	                                : bucket_window_ns                         ? "60s"
-	                                                                           : "all",
-	              "buckets", buckets ? buckets : json_array());
+	j = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:b, s:I, s:{s:o, s:o}, s:{s:I, s:I, s:I, s:I, s:f}, s:s, s:o}",
+	    "name", g->name, "state", guest_state_str(g->state), "probe_hz",
+	    (json_int_t)d->cfg.probe_hz, "probe_timeout_ms", (json_int_t)d->cfg.probe_timeout_ms,
+	    "hung", g->probe.hung, "consecutive_misses", (json_int_t)g->probe.consecutive_misses,
+	    "windows", "10s", window_json(&w[0]), "60s", window_json(&w[1]), "total", "sent",
+	    (json_int_t)g->probe.sent, "samples", (json_int_t)c.samples, "misses",
+	    (json_int_t)c.misses, "late", (json_int_t)g->probe.late, "mean_us",
+	    c.samples ? us(c.sum_ns) / (double)c.samples : 0., "buckets_window",
+	    bucket_window_ns == METRICS_WINDOW_SHORT_NS ? "10s"
+	    : bucket_window_ns                          ? "60s"
+	                                                : "all",
+	    "buckets", buckets ? buckets : json_array());
 	return j;
 }

@@ -70,7 +70,8 @@ json_t *shoald_guest_latency_json(struct shoald *d, const char *name, const char
 
 /* ---- placement ---- */
 
-/* The CPU map (roles, guests on each CPU), every guest's placement, the last moves with their reasons. */
+/* The CPU map (roles, guests on each CPU), every guest's placement, the last moves with their
+ * reasons. */
 json_t *shoald_placement_json(struct shoald *d);
 /* One guest's entry of it; NULL with a 404 when there is no such guest. */
 json_t *shoald_guest_placement_json(struct shoald *d, const char *name, struct sd_err *err);
@@ -79,7 +80,8 @@ json_t *shoald_guest_placement_json(struct shoald *d, const char *name, struct s
  * pin is kept with the guest's current deploy and applied at once; shoald
  * never moves a pinned guest.  0 with *out (the guest's placement) or -1.
  */
-int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out, struct sd_err *err);
+int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, json_t **out,
+                     struct sd_err *err);
 
 /* ---- the daemon's log and counters, for the API ---- */
 
@@ -89,7 +91,8 @@ enum shoald_log_level { SHOALD_LOG_WARN, SHOALD_LOG_INFO, SHOALD_LOG_DEBUG };
  * One line in shoald's log (stderr, with journald's priorities under
  * systemd), written only when shoald's log-level lets that level through.
  */
-void shoald_log(enum shoald_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shoald_log(enum shoald_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * The API refused a caller (no or a wrong token, no TLS, a unix caller
@@ -135,7 +138,8 @@ void shoald_unsubscribe(struct shoald *d, struct shoald_sub *s);
 json_t *shoald_images_json(struct shoald *d);
 /* An upload streamed in pieces, hashed as it comes; refused over the size limit. */
 struct shoald_upload *shoald_image_upload_begin(struct shoald *d, struct sd_err *err);
-int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t len, struct sd_err *err);
+int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t len,
+                             struct sd_err *err);
 /* Check and store the image; 201 (new) or 200 (known); NULL with err on refusal. */
 json_t *shoald_image_upload_end(struct shoald_upload *u, int *http, struct sd_err *err);
 void shoald_image_upload_abort(struct shoald_upload *u);

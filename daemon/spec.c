@@ -24,7 +24,8 @@ void sd_cut(char *out, size_t outlen, const char *s, size_t max)
 	out[n] = '\0';
 }
 
-int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt, ...)
+int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt,
+               ...)
 {
 	va_list ap;
 	char msg[sizeof(e->message) + 1];
@@ -106,12 +107,12 @@ static int want_uint(const json_t *v, const char *field, long long lo, long long
 	long long x;
 
 	if (!json_is_integer(v))
-		return sd_err_set(err, 400, "invalid_field", field, "%s must be an integer, not %s", field,
-		                  json_type_name(v));
+		return sd_err_set(err, 400, "invalid_field", field, "%s must be an integer, not %s",
+		                  field, json_type_name(v));
 	x = json_integer_value(v);
 	if (x < lo || x > hi)
-		return sd_err_set(err, 400, "invalid_field", field, "%s must be between %lld and %lld, not %lld",
-		                  field, lo, hi, x);
+		return sd_err_set(err, 400, "invalid_field", field,
+		                  "%s must be between %lld and %lld, not %lld", field, lo, hi, x);
 	*out = (unsigned)x;
 	return 0;
 }
@@ -122,18 +123,19 @@ static int want_enum(const json_t *v, const char *field, const char *const names
 	int i;
 
 	if (!json_is_string(v))
-		return sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s", field,
-		                  json_type_name(v));
+		return sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s",
+		                  field, json_type_name(v));
 	for (i = 0; i < n; i++)
-		if (json_string_length(v) == strlen(names[i]) && !strcmp(json_string_value(v), names[i])) {
+		if (json_string_length(v) == strlen(names[i]) &&
+		    !strcmp(json_string_value(v), names[i])) {
 			*out = i;
 			return 0;
 		}
 	if (n == 2)
-		return sd_err_set(err, 400, "invalid_field", field, "%s must be \"%s\" or \"%s\"", field,
-		                  names[0], names[1]);
-	return sd_err_set(err, 400, "invalid_field", field, "%s must be \"%s\", \"%s\" or \"%s\"", field,
-	                  names[0], names[1], names[2]);
+		return sd_err_set(err, 400, "invalid_field", field, "%s must be \"%s\" or \"%s\"",
+		                  field, names[0], names[1]);
+	return sd_err_set(err, 400, "invalid_field", field, "%s must be \"%s\", \"%s\" or \"%s\"",
+	                  field, names[0], names[1], names[2]);
 }
 
 static int parse_image(const json_t *v, struct guest_spec *s, struct sd_err *err)
@@ -142,8 +144,8 @@ static int parse_image(const json_t *v, struct guest_spec *s, struct sd_err *err
 	size_t n;
 
 	if (!json_is_string(v))
-		return sd_err_set(err, 400, "invalid_field", "image", "image must be a string, not %s",
-		                  json_type_name(v));
+		return sd_err_set(err, 400, "invalid_field", "image",
+		                  "image must be a string, not %s", json_type_name(v));
 	img = json_string_value(v);
 	n = json_string_length(v);
 	if (n != strlen(img))
@@ -154,10 +156,11 @@ static int parse_image(const json_t *v, struct guest_spec *s, struct sd_err *err
 	}
 	if (img[0] != '/')
 		return sd_err_set(err, 400, "invalid_field", "image",
-		                  "image must be the sha256 of an uploaded image (64 hex digits) or an absolute host path");
+		                  "image must be the sha256 of an uploaded image (64 hex digits) "
+		                  "or an absolute host path");
 	if (n > IMAGE_PATH_MAX)
-		return sd_err_set(err, 400, "invalid_field", "image", "image path is longer than %d bytes",
-		                  IMAGE_PATH_MAX);
+		return sd_err_set(err, 400, "invalid_field", "image",
+		                  "image path is longer than %d bytes", IMAGE_PATH_MAX);
 	memcpy(s->image, img, n + 1);
 	return 0;
 }
@@ -167,11 +170,12 @@ static int parse_args(const json_t *v, struct guest_spec *s, struct sd_err *err)
 	size_t i, total = 0;
 
 	if (!json_is_array(v))
-		return sd_err_set(err, 400, "invalid_field", "args", "args must be an array of strings, not %s",
-		                  json_type_name(v));
+		return sd_err_set(err, 400, "invalid_field", "args",
+		                  "args must be an array of strings, not %s", json_type_name(v));
 	if (json_array_size(v) > GUEST_ARGS_MAX)
-		return sd_err_set(err, 400, "invalid_field", "args", "args has %zu items, at most %d are allowed",
-		                  json_array_size(v), GUEST_ARGS_MAX);
+		return sd_err_set(err, 400, "invalid_field", "args",
+		                  "args has %zu items, at most %d are allowed", json_array_size(v),
+		                  GUEST_ARGS_MAX);
 	s->args = calloc(json_array_size(v) + 1, sizeof(char *));
 	if (!s->args)
 		return sd_err_set(err, 500, "internal", "args", "out of memory");
@@ -182,14 +186,15 @@ static int parse_args(const json_t *v, struct guest_spec *s, struct sd_err *err)
 
 		snprintf(field, sizeof(field), "args[%zu]", i);
 		if (!json_is_string(a))
-			return sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s", field,
-			                  json_type_name(a));
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s must be a string, not %s", field, json_type_name(a));
 		n = json_string_length(a);
 		if (n != strlen(json_string_value(a)))
-			return sd_err_set(err, 400, "invalid_field", field, "%s contains a NUL byte", field);
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s contains a NUL byte", field);
 		if (n > GUEST_ARG_BYTES)
-			return sd_err_set(err, 400, "invalid_field", field, "%s is longer than %d bytes", field,
-			                  GUEST_ARG_BYTES);
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s is longer than %d bytes", field, GUEST_ARG_BYTES);
 		total += n + 1;
 		if (total > GUEST_ARGS_BYTES)
 			return sd_err_set(err, 400, "invalid_field", "args",
@@ -208,7 +213,8 @@ static int parse_cpus(const json_t *v, const struct spec_limits *lim, struct gue
 	size_t i, j;
 
 	if (!json_is_array(v))
-		return sd_err_set(err, 400, "invalid_field", "cpus", "cpus must be an array of CPU numbers, not %s",
+		return sd_err_set(err, 400, "invalid_field", "cpus",
+		                  "cpus must be an array of CPU numbers, not %s",
 		                  json_type_name(v));
 	if (json_array_size(v) > GUEST_CPUS_MAX)
 		return sd_err_set(err, 400, "invalid_field", "cpus", "cpus lists more than %d CPUs",
@@ -220,17 +226,20 @@ static int parse_cpus(const json_t *v, const struct spec_limits *lim, struct gue
 
 		snprintf(field, sizeof(field), "cpus[%zu]", i);
 		if (!json_is_integer(c))
-			return sd_err_set(err, 400, "invalid_field", field, "%s must be an integer, not %s",
-			                  field, json_type_name(c));
-		if (json_integer_value(c) < 0 || json_integer_value(c) >= (json_int_t)lim->host_cpus)
 			return sd_err_set(err, 400, "invalid_field", field,
-			                  "%s: CPU %lld does not exist (this host has CPUs 0 to %u)", field,
-			                  (long long)json_integer_value(c), lim->host_cpus - 1);
+			                  "%s must be an integer, not %s", field,
+			                  json_type_name(c));
+		if (json_integer_value(c) < 0 ||
+		    json_integer_value(c) >= (json_int_t)lim->host_cpus)
+			return sd_err_set(
+			    err, 400, "invalid_field", field,
+			    "%s: CPU %lld does not exist (this host has CPUs 0 to %u)", field,
+			    (long long)json_integer_value(c), lim->host_cpus - 1);
 		cpu = (unsigned)json_integer_value(c);
 		for (j = 0; j < s->ncpus; j++)
 			if (s->cpus[j] == (int)cpu)
-				return sd_err_set(err, 400, "invalid_field", field, "%s: CPU %u is listed twice",
-				                  field, cpu);
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s: CPU %u is listed twice", field, cpu);
 		s->cpus[s->ncpus++] = (int)cpu;
 	}
 	return 0;
@@ -252,21 +261,24 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 	s->slo_us = 1000;
 	s->restart = RESTART_ON_FAILURE;
 	if (!json_is_object(j)) {
-		sd_err_set(err, 400, "invalid_body", "", "the guest spec must be a JSON object, not %s",
+		sd_err_set(err, 400, "invalid_body", "",
+		           "the guest spec must be a JSON object, not %s",
 		           j ? json_type_name(j) : "nothing");
 		goto out;
 	}
-	json_object_foreach((json_t *)j, key, v) {
+	json_object_foreach((json_t *)j, key, v)
+	{
 		if (!strcmp(key, "name")) {
 			if (!json_is_string(v)) {
-				sd_err_set(err, 400, "invalid_field", "name", "name must be a string, not %s",
-				           json_type_name(v));
+				sd_err_set(err, 400, "invalid_field", "name",
+				           "name must be a string, not %s", json_type_name(v));
 				goto out;
 			}
 			if (!spec_name_ok(json_string_value(v)) ||
 			    json_string_length(v) != strlen(json_string_value(v))) {
 				sd_err_set(err, 400, "invalid_field", "name",
-				           "name must be 1 to %d characters of a-z, 0-9 and '-', not starting with '-'",
+				           "name must be 1 to %d characters of a-z, 0-9 and '-', "
+				           "not starting with '-'",
 				           GUEST_NAME_MAX);
 				goto out;
 			}
@@ -275,12 +287,13 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 			if (parse_image(v, s, err) < 0)
 				goto out;
 		} else if (!strcmp(key, "memory_mib")) {
-			if (want_uint(v, "memory_mib", lim->memory_min_mib, lim->memory_max_mib, &s->memory_mib,
-			              err) < 0)
+			if (want_uint(v, "memory_mib", lim->memory_min_mib, lim->memory_max_mib,
+			              &s->memory_mib, err) < 0)
 				goto out;
 			if (s->memory_mib % 2) {
 				sd_err_set(err, 400, "invalid_field", "memory_mib",
-				           "memory_mib must be even (guest memory comes in 2 MiB pages), not %u",
+				           "memory_mib must be even (guest memory comes in 2 MiB "
+				           "pages), not %u",
 				           s->memory_mib);
 				goto out;
 			}
@@ -309,7 +322,8 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 
 			sd_cut(shown, sizeof(shown), key, 40);
 			sd_err_set(err, 400, "unknown_field", shown,
-			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, args, latency_class, slo_us, restart, cpus)",
+			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, "
+			           "args, latency_class, slo_us, restart, cpus)",
 			           shown);
 			goto out;
 		}
@@ -344,9 +358,10 @@ json_t *spec_to_json(const struct guest_spec *s)
 	for (i = 0; i < s->ncpus; i++)
 		json_array_append_new(cpus, json_integer(s->cpus[i]));
 	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o}", "name", s->name, "image",
-	                 s->image, "memory_mib", (json_int_t)s->memory_mib, "vcpus", (json_int_t)s->vcpus,
-	                 "args", args, "latency_class", latency_class_str(s->latency_class), "slo_us",
-	                 (json_int_t)s->slo_us, "restart", restart_policy_str(s->restart), "cpus", cpus);
+	                 s->image, "memory_mib", (json_int_t)s->memory_mib, "vcpus",
+	                 (json_int_t)s->vcpus, "args", args, "latency_class",
+	                 latency_class_str(s->latency_class), "slo_us", (json_int_t)s->slo_us,
+	                 "restart", restart_policy_str(s->restart), "cpus", cpus);
 }
 
 int spec_copy(struct guest_spec *dst, const struct guest_spec *src)

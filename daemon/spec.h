@@ -27,8 +27,8 @@ void sd_cut(char *out, size_t outlen, const char *s, size_t max);
  * Fill e and return -1 (so callers can `return sd_err_set(...)`).  The
  * field and the message are cut to their buffers between characters.
  */
-int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+int sd_err_set(struct sd_err *e, int http, const char *code, const char *field, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
 
 enum restart_policy { RESTART_NEVER = 0, RESTART_ON_FAILURE = 1, RESTART_ALWAYS = 2 };
 enum latency_class { CLASS_LATENCY = 0, CLASS_BATCH = 1 };

@@ -92,16 +92,19 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open the state store %s: %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 2000);
-	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") < 0 ||
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") <
+	        0 ||
 	    exec(s, schema) < 0) {
-		snprintf(err, errlen, "cannot set up the state store %s: %s", path, sqlite3_errmsg(s->db));
+		snprintf(err, errlen, "cannot set up the state store %s: %s", path,
+		         sqlite3_errmsg(s->db));
 		goto fail;
 	}
 	st = prep(s, "SELECT value FROM meta WHERE key = 'schema_version'");
@@ -109,7 +112,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (version != SCHEMA_VERSION) {
-		snprintf(err, errlen, "the state store %s has schema version %d; this shoald reads version %d",
+		snprintf(err, errlen,
+		         "the state store %s has schema version %d; this shoald reads version %d",
 		         path, version, SCHEMA_VERSION);
 		goto fail;
 	}
@@ -130,9 +134,10 @@ void store_close(struct store *s)
 
 int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest *sg), void *ctx)
 {
-	sqlite3_stmt *st = prep(s, "SELECT g.name, g.deploy_id, g.desired_running, g.instance, g.restarts,"
-	                           " g.created_ns, g.last_status, g.last_reason, d.spec, d.image_sha256"
-	                           " FROM guests g JOIN deploys d ON d.id = g.deploy_id ORDER BY g.name");
+	sqlite3_stmt *st =
+	    prep(s, "SELECT g.name, g.deploy_id, g.desired_running, g.instance, g.restarts,"
+	            " g.created_ns, g.last_status, g.last_reason, d.spec, d.image_sha256"
+	            " FROM guests g JOIN deploys d ON d.id = g.deploy_id ORDER BY g.name");
 	int n = 0;
 
 	if (!st)
@@ -149,12 +154,14 @@ int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest 
 		sg.restarts = (unsigned)sqlite3_column_int(st, 4);
 		sg.created_ns = (uint64_t)sqlite3_column_int64(st, 5);
 		sg.last_status = sqlite3_column_int(st, 6);
-		snprintf(sg.last_reason, sizeof(sg.last_reason), "%s", (const char *)sqlite3_column_text(st, 7));
+		snprintf(sg.last_reason, sizeof(sg.last_reason), "%s",
+		         (const char *)sqlite3_column_text(st, 7));
 		sg.spec = json_loads((const char *)sqlite3_column_text(st, 8), 0, &jerr);
 		snprintf(sg.image_sha256, sizeof(sg.image_sha256), "%s",
 		         (const char *)sqlite3_column_text(st, 9));
 		if (!sg.spec) {
-			log_warnx("state store: guest %s: unreadable spec (%s); skipped", sg.name, jerr.text);
+			log_warnx("state store: guest %s: unreadable spec (%s); skipped", sg.name,
+			          jerr.text);
 			continue;
 		}
 		fn(ctx, &sg);
@@ -175,7 +182,8 @@ int64_t store_deploy(struct store *s, const char *name, const json_t *spec, cons
 		free(text);
 		return -1;
 	}
-	st = prep(s, "INSERT INTO deploys(name, spec, image_sha256, parent, note, time_ns) VALUES(?,?,?,?,?,?)");
+	st = prep(s, "INSERT INTO deploys(name, spec, image_sha256, parent, note, time_ns) "
+	             "VALUES(?,?,?,?,?,?)");
 	if (!st)
 		goto rollback;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -187,8 +195,10 @@ int64_t store_deploy(struct store *s, const char *name, const json_t *spec, cons
 	if (step_done(s, st) < 0)
 		goto rollback;
 	id = sqlite3_last_insert_rowid(s->db);
-	st = prep(s, "INSERT INTO guests(name, deploy_id, desired_running, created_ns) VALUES(?1, ?2, 1, ?3)"
-	             " ON CONFLICT(name) DO UPDATE SET deploy_id = ?2, desired_running = 1");
+	st = prep(
+	    s,
+	    "INSERT INTO guests(name, deploy_id, desired_running, created_ns) VALUES(?1, ?2, 1, ?3)"
+	    " ON CONFLICT(name) DO UPDATE SET deploy_id = ?2, desired_running = 1");
 	if (!st)
 		goto rollback;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -228,8 +238,9 @@ int64_t store_rollback_target(struct store *s, int64_t current, json_t **spec, c
 
 int store_guest_update(struct store *s, const struct guest *g)
 {
-	sqlite3_stmt *st = prep(s, "UPDATE guests SET desired_running = ?, instance = ?, restarts = ?,"
-	                           " last_status = ?, last_reason = ? WHERE name = ?");
+	sqlite3_stmt *st =
+	    prep(s, "UPDATE guests SET desired_running = ?, instance = ?, restarts = ?,"
+	            " last_status = ?, last_reason = ? WHERE name = ?");
 
 	if (!st)
 		return -1;
@@ -322,20 +333,22 @@ uint64_t store_last_event_id(struct store *s)
 }
 
 int store_events(struct store *s, uint64_t since, unsigned limit,
-                 void (*fn)(void *ctx, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
-                            const char *message),
+                 void (*fn)(void *ctx, uint64_t id, uint64_t time_ns, const char *type,
+                            const char *guest, const char *message),
                  void *ctx)
 {
-	sqlite3_stmt *st = prep(s, "SELECT * FROM (SELECT id, time_ns, type, guest, message FROM events"
-	                           " WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id");
+	sqlite3_stmt *st =
+	    prep(s, "SELECT * FROM (SELECT id, time_ns, type, guest, message FROM events"
+	            " WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id");
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
 	sqlite3_bind_int(st, 2, (int)limit);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+		fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+		   (uint64_t)sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 2),
+		   (const char *)sqlite3_column_text(st, 3),
 		   (const char *)sqlite3_column_text(st, 4));
 	sqlite3_finalize(st);
 	return 0;
@@ -343,7 +356,8 @@ int store_events(struct store *s, uint64_t since, unsigned limit,
 
 int store_prune_events(struct store *s, unsigned keep)
 {
-	sqlite3_stmt *st = prep(s, "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?");
+	sqlite3_stmt *st =
+	    prep(s, "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?");
 
 	if (!st)
 		return -1;
@@ -351,7 +365,8 @@ int store_prune_events(struct store *s, unsigned keep)
 	return step_done(s, st);
 }
 
-int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns, const char *source)
+int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns,
+                    const char *source)
 {
 	sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO images VALUES(?,?,?,?)");
 
@@ -366,21 +381,25 @@ int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_
 
 json_t *store_images_json(struct store *s)
 {
-	sqlite3_stmt *st = prep(s, "SELECT i.sha256, i.bytes, i.added_ns, i.source,"
-	                           " (SELECT COUNT(*) FROM guests g JOIN deploys d ON d.id = g.deploy_id"
-	                           "  WHERE d.image_sha256 = i.sha256)"
-	                           " FROM images i ORDER BY i.added_ns");
+	sqlite3_stmt *st =
+	    prep(s, "SELECT i.sha256, i.bytes, i.added_ns, i.source,"
+	            " (SELECT COUNT(*) FROM guests g JOIN deploys d ON d.id = g.deploy_id"
+	            "  WHERE d.image_sha256 = i.sha256)"
+	            " FROM images i ORDER BY i.added_ns");
 	json_t *a = json_array();
 
 	if (!st)
 		return a;
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:s, s:I}", "sha256",
-		                                   (const char *)sqlite3_column_text(st, 0), "bytes",
-		                                   (json_int_t)sqlite3_column_int64(st, 1), "added_ns",
-		                                   (json_int_t)sqlite3_column_int64(st, 2), "source",
-		                                   sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "",
-		                                   "guests", (json_int_t)sqlite3_column_int64(st, 4)));
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:I, s:I, s:s, s:I}", "sha256",
+		                                (const char *)sqlite3_column_text(st, 0), "bytes",
+		                                (json_int_t)sqlite3_column_int64(st, 1), "added_ns",
+		                                (json_int_t)sqlite3_column_int64(st, 2), "source",
+		                                sqlite3_column_text(st, 3)
+		                                    ? (const char *)sqlite3_column_text(st, 3)
+		                                    : "",
+		                                "guests", (json_int_t)sqlite3_column_int64(st, 4)));
 	sqlite3_finalize(st);
 	return a;
 }
@@ -395,12 +414,13 @@ json_t *store_history_json(struct store *s, const char *name)
 		return a;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:I, s:s, s:I}", "id",
-		                                   (json_int_t)sqlite3_column_int64(st, 0), "image_sha256",
-		                                   (const char *)sqlite3_column_text(st, 1), "parent",
-		                                   (json_int_t)sqlite3_column_int64(st, 2), "note",
-		                                   (const char *)sqlite3_column_text(st, 3), "time_ns",
-		                                   (json_int_t)sqlite3_column_int64(st, 4)));
+		json_array_append_new(
+		    a, json_pack("{s:I, s:s, s:I, s:s, s:I}", "id",
+		                 (json_int_t)sqlite3_column_int64(st, 0), "image_sha256",
+		                 (const char *)sqlite3_column_text(st, 1), "parent",
+		                 (json_int_t)sqlite3_column_int64(st, 2), "note",
+		                 (const char *)sqlite3_column_text(st, 3), "time_ns",
+		                 (json_int_t)sqlite3_column_int64(st, 4)));
 	sqlite3_finalize(st);
 	return a;
 }

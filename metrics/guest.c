@@ -33,11 +33,13 @@ _Static_assert(EV_RTT_MAX > METRICS_HIST_MAX_NS, "in-range RTTs must be kept exa
  * 64 of them cover at least the 61 distinct seconds a 60 s window can
  * touch, so a window never needs a header that was reused.
  */
-#define NSLOTS        64
-#define RING_SECONDS  64 /* the outcome ring holds max_rate_hz times this */
+#define NSLOTS       64
+#define RING_SECONDS 64 /* the outcome ring holds max_rate_hz times this */
 
-_Static_assert(NSLOTS * NS_PER_S > METRICS_WINDOW_MAX_NS + NS_PER_S, "headers must cover the longest window");
-_Static_assert(RING_SECONDS * NS_PER_S > METRICS_WINDOW_MAX_NS + NS_PER_S, "ring must cover the longest window");
+_Static_assert(NSLOTS *NS_PER_S > METRICS_WINDOW_MAX_NS + NS_PER_S,
+               "headers must cover the longest window");
+_Static_assert(RING_SECONDS *NS_PER_S > METRICS_WINDOW_MAX_NS + NS_PER_S,
+               "ring must cover the longest window");
 
 struct slot {
 	uint64_t sec;   /* now_ns / 1 s of its outcomes */
@@ -143,8 +145,8 @@ void metrics_guest_miss(struct metrics_guest *g, uint64_t now_ns)
 
 static const double window_q[] = { 0.5, 0.9, 0.99, 0.999 };
 
-static void finish(struct metrics_window *w, uint64_t window_ns, const struct metrics_hist *h, uint64_t misses,
-                   int truncated)
+static void finish(struct metrics_window *w, uint64_t window_ns, const struct metrics_hist *h,
+                   uint64_t misses, int truncated)
 {
 	uint64_t q[sizeof(window_q) / sizeof(window_q[0])];
 
@@ -218,11 +220,13 @@ static void walk(const struct metrics_guest *g, uint64_t now, size_t n, const ui
 			 * nor than the end of the second: the windows reaching past
 			 * that may be missing outcomes.
 			 */
-			uint64_t lost_t = base + NS_PER_S - 1 < oldest_t ? base + NS_PER_S - 1 : oldest_t;
+			uint64_t lost_t =
+			    base + NS_PER_S - 1 < oldest_t ? base + NS_PER_S - 1 : oldest_t;
 
 			for (; j < n; j++)
 				if (out)
-					finish(&out[j], wins[j], h, misses, !before(lost_t, now, wins[j]));
+					finish(&out[j], wins[j], h, misses,
+					       !before(lost_t, now, wins[j]));
 			return;
 		}
 	}
@@ -244,8 +248,8 @@ static int check_windows(size_t n, const uint64_t wins[])
 	return 0;
 }
 
-int metrics_guest_windows(const struct metrics_guest *g, uint64_t now_ns, size_t n, const uint64_t window_ns[],
-                          struct metrics_window out[])
+int metrics_guest_windows(const struct metrics_guest *g, uint64_t now_ns, size_t n,
+                          const uint64_t window_ns[], struct metrics_window out[])
 {
 	struct metrics_hist scratch;
 	int rc;

@@ -8,14 +8,16 @@
 #include "metrics_int.h"
 
 _Static_assert(METRICS__FIRST_RAW == 61, "1,000 ns must start a bucket of octave 9");
-_Static_assert((1ull << METRICS__E_MAX) <= METRICS_HIST_MAX_NS && METRICS_HIST_MAX_NS < (2ull << METRICS__E_MAX),
+_Static_assert((1ull << METRICS__E_MAX) <= METRICS_HIST_MAX_NS &&
+                   METRICS_HIST_MAX_NS < (2ull << METRICS__E_MAX),
                "10 s must fall in octave E_MAX");
 _Static_assert(((METRICS__E_MAX - METRICS__E_MIN) << METRICS__SUB_BITS) +
-                       (unsigned)(METRICS_HIST_MAX_NS >> (METRICS__E_MAX - METRICS__SUB_BITS)) - METRICS__SUB -
-                       METRICS__FIRST_RAW + 1 ==
-               METRICS_HIST_NBUCKETS,
+                       (unsigned)(METRICS_HIST_MAX_NS >> (METRICS__E_MAX - METRICS__SUB_BITS)) -
+                       METRICS__SUB - METRICS__FIRST_RAW + 1 ==
+                   METRICS_HIST_NBUCKETS,
                "METRICS_HIST_NBUCKETS must end with the bucket of 10 s");
-_Static_assert(METRICS_HIST_REL_ERR * 2 * METRICS__SUB == 1.0, "error bound is half a bucket's relative width");
+_Static_assert(METRICS_HIST_REL_ERR * 2 * METRICS__SUB == 1.0,
+               "error bound is half a bucket's relative width");
 
 /* How the histogram stands for an underflowed / overflowed value. */
 #define REP_UNDERFLOW (METRICS_HIST_MIN_NS - 1)
@@ -154,7 +156,8 @@ static uint64_t rank_of(double q, uint64_t n)
 	return n ? n : 1;
 }
 
-void metrics__hist_quantiles(const struct metrics_hist *h, const double q[], size_t n, uint64_t out[])
+void metrics__hist_quantiles(const struct metrics_hist *h, const double q[], size_t n,
+                             uint64_t out[])
 {
 	uint64_t rank[8], seen;
 	size_t j = 0, k;

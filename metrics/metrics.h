@@ -33,7 +33,7 @@
 #define METRICS_HIST_MAX_NS   10000000000ull /* 10 s */
 #define METRICS_HIST_NBUCKETS 1486
 /* Every quantile is within this relative error of the exact one. */
-#define METRICS_HIST_REL_ERR  (1.0 / 128) /* 0.79 % */
+#define METRICS_HIST_REL_ERR (1.0 / 128) /* 0.79 % */
 
 /*
  * A dense histogram with 64-bit counts: 11.9 KiB.  Use it for query
@@ -301,8 +301,8 @@ int metrics_prom_family(struct metrics_buf *b, const char *name, enum metrics_pr
  * it).  Returns 0, -EINVAL for an invalid or repeated metric or label
  * name or a NULL label value, or the buffer's error.
  */
-int metrics_prom_counter(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
-                         size_t nlabels, uint64_t value);
+int metrics_prom_counter(struct metrics_buf *b, const char *name,
+                         const struct metrics_label *labels, size_t nlabels, uint64_t value);
 int metrics_prom_gauge(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
                        size_t nlabels, double value);
 
@@ -316,8 +316,9 @@ int metrics_prom_gauge(struct metrics_buf *b, const char *name, const struct met
  * strictly ascending or UINT64_MAX, which +Inf stands for), or the
  * buffer's error.
  */
-int metrics_prom_histogram(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
-                           size_t nlabels, const struct metrics_hist *h, const uint64_t bounds_ns[],
+int metrics_prom_histogram(struct metrics_buf *b, const char *name,
+                           const struct metrics_label *labels, size_t nlabels,
+                           const struct metrics_hist *h, const uint64_t bounds_ns[],
                            size_t nbounds);
 
 /* A coarse default set of le bounds for RTTs: 10 us .. 10 s, 1-2.5-5 steps. */

@@ -17,11 +17,12 @@
  * from 512 ns; the layout starts at raw index FIRST_RAW, whose lower
  * bound is 1,000 ns exactly.
  */
-#define METRICS__SUB_BITS  6
-#define METRICS__SUB       (1u << METRICS__SUB_BITS)
-#define METRICS__E_MIN     9  /* 2^9 = 512 <= 1,000 < 2^10 */
-#define METRICS__E_MAX     33 /* 2^33 <= 10^10 < 2^34 */
-#define METRICS__FIRST_RAW ((unsigned)(METRICS_HIST_MIN_NS >> (METRICS__E_MIN - METRICS__SUB_BITS)) - METRICS__SUB)
+#define METRICS__SUB_BITS 6
+#define METRICS__SUB      (1u << METRICS__SUB_BITS)
+#define METRICS__E_MIN    9  /* 2^9 = 512 <= 1,000 < 2^10 */
+#define METRICS__E_MAX    33 /* 2^33 <= 10^10 < 2^34 */
+#define METRICS__FIRST_RAW                                                                         \
+	((unsigned)(METRICS_HIST_MIN_NS >> (METRICS__E_MIN - METRICS__SUB_BITS)) - METRICS__SUB)
 
 /* The bucket holding v (out-of-range values clamp to the ends). */
 static inline unsigned metrics__bucket_of(uint64_t v)
@@ -33,8 +34,8 @@ static inline unsigned metrics__bucket_of(uint64_t v)
 	else if (v > METRICS_HIST_MAX_NS)
 		v = METRICS_HIST_MAX_NS;
 	e = 63u - (unsigned)__builtin_clzll(v);
-	return ((e - METRICS__E_MIN) << METRICS__SUB_BITS) + (unsigned)(v >> (e - METRICS__SUB_BITS)) -
-	       METRICS__SUB - METRICS__FIRST_RAW;
+	return ((e - METRICS__E_MIN) << METRICS__SUB_BITS) +
+	       (unsigned)(v >> (e - METRICS__SUB_BITS)) - METRICS__SUB - METRICS__FIRST_RAW;
 }
 
 /* Lower bound of bucket i (inclusive). */
@@ -59,6 +60,7 @@ static inline uint64_t metrics__bucket_hi(unsigned i)
  * Quantiles q[0..n) (ascending) of h in one pass over the buckets, as
  * metrics_hist_quantile() answers each.  out[] gets 0s when h is empty.
  */
-void metrics__hist_quantiles(const struct metrics_hist *h, const double q[], size_t n, uint64_t out[]);
+void metrics__hist_quantiles(const struct metrics_hist *h, const double q[], size_t n,
+                             uint64_t out[]);
 
 #endif

@@ -16,11 +16,13 @@
 #define NS_PER_S UINT64_C(1000000000)
 
 const uint64_t metrics_prom_rtt_bounds_ns[] = {
-	10000ull,     25000ull,     50000ull,     100000ull,     250000ull,     500000ull,     1000000ull,
-	2500000ull,   5000000ull,   10000000ull,  25000000ull,   50000000ull,   100000000ull,  250000000ull,
-	500000000ull, 1000000000ull, 2500000000ull, 5000000000ull, 10000000000ull,
+	10000ull,      25000ull,      50000ull,      100000ull,      250000ull,
+	500000ull,     1000000ull,    2500000ull,    5000000ull,     10000000ull,
+	25000000ull,   50000000ull,   100000000ull,  250000000ull,   500000000ull,
+	1000000000ull, 2500000000ull, 5000000000ull, 10000000000ull,
 };
-const size_t metrics_prom_rtt_nbounds = sizeof(metrics_prom_rtt_bounds_ns) / sizeof(metrics_prom_rtt_bounds_ns[0]);
+const size_t metrics_prom_rtt_nbounds =
+    sizeof(metrics_prom_rtt_bounds_ns) / sizeof(metrics_prom_rtt_bounds_ns[0]);
 
 /* ---- The buffer ---------------------------------------------------- */
 
@@ -243,7 +245,8 @@ static const char *type_name(enum metrics_prom_type type)
 	return NULL;
 }
 
-int metrics_prom_family(struct metrics_buf *b, const char *name, enum metrics_prom_type type, const char *help)
+int metrics_prom_family(struct metrics_buf *b, const char *name, enum metrics_prom_type type,
+                        const char *help)
 {
 	const char *tn = type_name(type);
 	size_t mark = b->len;
@@ -299,8 +302,8 @@ static int check_labels(const struct metrics_label *labels, size_t n, int le_res
  * is the le label's bound; UINT64_MAX means +Inf, and no le label is
  * written when has_le is 0.
  */
-static int put_head(struct metrics_buf *b, const char *name, const char *suffix, const struct metrics_label *labels,
-                    size_t n, int has_le, uint64_t le_ns)
+static int put_head(struct metrics_buf *b, const char *name, const char *suffix,
+                    const struct metrics_label *labels, size_t n, int has_le, uint64_t le_ns)
 {
 	size_t i;
 	int rc;
@@ -336,8 +339,8 @@ static int put_head(struct metrics_buf *b, const char *name, const char *suffix,
 	return rc;
 }
 
-int metrics_prom_counter(struct metrics_buf *b, const char *name, const struct metrics_label *labels, size_t nlabels,
-                         uint64_t value)
+int metrics_prom_counter(struct metrics_buf *b, const char *name,
+                         const struct metrics_label *labels, size_t nlabels, uint64_t value)
 {
 	size_t mark = b->len;
 	int rc;
@@ -352,8 +355,8 @@ int metrics_prom_counter(struct metrics_buf *b, const char *name, const struct m
 	return commit(b, mark, rc);
 }
 
-int metrics_prom_gauge(struct metrics_buf *b, const char *name, const struct metrics_label *labels, size_t nlabels,
-                       double value)
+int metrics_prom_gauge(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
+                       size_t nlabels, double value)
 {
 	size_t mark = b->len;
 	int rc;
@@ -368,13 +371,15 @@ int metrics_prom_gauge(struct metrics_buf *b, const char *name, const struct met
 	return commit(b, mark, rc);
 }
 
-int metrics_prom_histogram(struct metrics_buf *b, const char *name, const struct metrics_label *labels,
-                           size_t nlabels, const struct metrics_hist *h, const uint64_t bounds_ns[], size_t nbounds)
+int metrics_prom_histogram(struct metrics_buf *b, const char *name,
+                           const struct metrics_label *labels, size_t nlabels,
+                           const struct metrics_hist *h, const uint64_t bounds_ns[], size_t nbounds)
 {
 	size_t mark = b->len, i;
 	int rc = 0;
 
-	if (!metrics_prom_name_ok(name) || check_labels(labels, nlabels, 1) || (nbounds && !bounds_ns))
+	if (!metrics_prom_name_ok(name) || check_labels(labels, nlabels, 1) ||
+	    (nbounds && !bounds_ns))
 		return -EINVAL;
 	for (i = 0; i < nbounds; i++)
 		if (bounds_ns[i] == UINT64_MAX || (i && bounds_ns[i] <= bounds_ns[i - 1]))
@@ -384,7 +389,8 @@ int metrics_prom_histogram(struct metrics_buf *b, const char *name, const struct
 
 		rc = put_head(b, name, "_bucket", labels, nlabels, 1, le);
 		if (!rc)
-			rc = put_u64(b, i < nbounds ? metrics_hist_count_le(h, le) : metrics_hist_count(h));
+			rc = put_u64(b, i < nbounds ? metrics_hist_count_le(h, le)
+			                            : metrics_hist_count(h));
 		if (!rc)
 			rc = put(b, "\n", 1);
 	}

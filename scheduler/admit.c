@@ -70,7 +70,7 @@ static void count_memory(const struct sched *s, const struct sched_snapshot *sna
                          uint64_t need_mib, struct memory *m)
 {
 	const struct sched_host *h = &s->host;
-	uint64_t used[SCHED_NODES_MAX] = {0};
+	uint64_t used[SCHED_NODES_MAX] = { 0 };
 	unsigned n;
 	size_t i;
 
@@ -309,7 +309,8 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 	if (mixed)
 		sched__sayf(out->reason, sizeof(out->reason),
 		            "; shares a CPU with %s guests: every %s CPU with room has some",
-		            g->cls == SCHED_CLASS_LATENCY ? "batch" : "latency", sched_role_str(role));
+		            g->cls == SCHED_CLASS_LATENCY ? "batch" : "latency",
+		            sched_role_str(role));
 	if (node >= 0)
 		sched__sayf(out->reason, sizeof(out->reason), "; memory on node %d", node);
 	else

@@ -90,22 +90,22 @@ static void print_moves(const struct sched_plan *plan)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"cpus", required_argument, NULL, 'c'},
-	    {"nodes", required_argument, NULL, 'n'},
-	    {"threads", required_argument, NULL, 't'},
-	    {"dom0-cpus", required_argument, NULL, 'D'},
-	    {"guests", required_argument, NULL, 'g'},
-	    {"batch-fraction", required_argument, NULL, 'b'},
-	    {"shared", required_argument, NULL, 'S'},
-	    {"slo-us", required_argument, NULL, 'l'},
-	    {"periods", required_argument, NULL, 'p'},
-	    {"seed", required_argument, NULL, 's'},
-	    {"moves-max", required_argument, NULL, 'm'},
-	    {"disturb", required_argument, NULL, 'd'},
-	    {"moves", no_argument, NULL, 'M'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "dom0-cpus", required_argument, NULL, 'D' },
+		{ "guests", required_argument, NULL, 'g' },
+		{ "batch-fraction", required_argument, NULL, 'b' },
+		{ "shared", required_argument, NULL, 'S' },
+		{ "slo-us", required_argument, NULL, 'l' },
+		{ "periods", required_argument, NULL, 'p' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "moves-max", required_argument, NULL, 'm' },
+		{ "disturb", required_argument, NULL, 'd' },
+		{ "moves", no_argument, NULL, 'M' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct sim_params p;
 	struct sched_config cfg;

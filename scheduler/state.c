@@ -295,7 +295,7 @@ int sched__apart(const struct sched *s)
  */
 static void split(struct sched *s)
 {
-	unsigned cores_on[SCHED_NODES_MAX] = {0}, lat_on[SCHED_NODES_MAX] = {0};
+	unsigned cores_on[SCHED_NODES_MAX] = { 0 }, lat_on[SCHED_NODES_MAX] = { 0 };
 	double frac[SCHED_NODES_MAX];
 	unsigned k, n, total = 0, lat, given = 0;
 

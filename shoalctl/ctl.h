@@ -32,14 +32,14 @@ enum ctl_exit {
 
 struct ctl {
 	const char *socket_path;
-	const char *url;        /* https://HOST:PORT instead of the socket; NULL: the socket */
-	const char *token_file; /* the bearer token for url (the file's first token) */
-	const char *cacert;     /* the CA that signed shoald's certificate; NULL: the system's */
-	char *token;            /* read from token_file before the first request */
+	const char *url;         /* https://HOST:PORT instead of the socket; NULL: the socket */
+	const char *token_file;  /* the bearer token for url (the file's first token) */
+	const char *cacert;      /* the CA that signed shoald's certificate; NULL: the system's */
+	char *token;             /* read from token_file before the first request */
 	struct curl_slist *hdrs; /* the request's headers */
-	double timeout_s; /* a whole request; 0: none.  Streams only bound the connect. */
-	int json;         /* --json: the server's JSON, unchanged */
-	CURL *curl;       /* one handle, so that `top` keeps its connection */
+	double timeout_s;        /* a whole request; 0: none.  Streams only bound the connect. */
+	int json;                /* --json: the server's JSON, unchanged */
+	CURL *curl;              /* one handle, so that `top` keeps its connection */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -141,7 +141,8 @@ int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 /* place.c: placement, pin and unpin. */
 int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
-/* dashboard_proxy.c (shoalctl ui): a loopback TCP port forwarded to shoald's socket, for the web dashboard. */
+/* dashboard_proxy.c (shoalctl ui): a loopback TCP port forwarded to shoald's socket, for the web
+ * dashboard. */
 int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 
 /* ---- HTTP on the unix socket or TCP with TLS (http.c) ---- */

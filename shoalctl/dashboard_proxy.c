@@ -163,7 +163,7 @@ static void refuse(int fd, const char *why)
 
 static int connect_shoald(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -221,8 +221,9 @@ static int pump(struct ui_dir *d, short rev_from, short rev_to)
 
 int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option lo[] = {
-	    {"listen", required_argument, NULL, 'l'}, CTL_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+	static const struct option lo[] = { { "listen", required_argument, NULL, 'l' },
+		                            CTL_GLOBAL_LONGOPTS,
+		                            { NULL, 0, NULL, 0 } };
 	static struct ui_pair pairs[UI_PAIRS_MAX];
 	const char *listen_at = UI_DEFAULT_LISTEN;
 	struct sockaddr_storage ss, bound;
@@ -246,10 +247,12 @@ int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 	if (rc < 0)
 		return rc;
 	if (c->url) {
-		/* A shoald on TCP serves the dashboard itself: no proxy, and its files need no token. */
+		/* A shoald on TCP serves the dashboard itself: no proxy, and its files need no
+		 * token. */
 		size_t n = strlen(c->url);
 
-		printf("the dashboard: %.*s/ui/ (served by shoald itself; the browser asks for its token)\n",
+		printf("the dashboard: %.*s/ui/ (served by shoald itself; the browser asks for its "
+		       "token)\n",
 		       (int)(n && c->url[n - 1] == '/' ? n - 1 : n), c->url);
 		return 0;
 	}
@@ -299,7 +302,7 @@ int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 		struct pollfd pfd[1 + 2 * UI_PAIRS_MAX];
 		int idx[UI_PAIRS_MAX], n = 1, i;
 
-		pfd[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		for (i = 0; i < UI_PAIRS_MAX; i++) {
 			struct ui_pair *p = &pairs[i];
 
@@ -308,13 +311,16 @@ int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 				continue;
 			idx[i] = n;
 			pfd[n++] = (struct pollfd){
-			    .fd = p->up.from,
-			    .events = (short)((!p->up.eof && p->up.len < UI_BUF ? POLLIN : 0) |
-			                      (p->down.len ? POLLOUT : 0))};
+				.fd = p->up.from,
+				.events = (short)((!p->up.eof && p->up.len < UI_BUF ? POLLIN : 0) |
+				                  (p->down.len ? POLLOUT : 0))
+			};
 			pfd[n++] = (struct pollfd){
-			    .fd = p->down.from,
-			    .events = (short)((!p->down.eof && p->down.len < UI_BUF ? POLLIN : 0) |
-			                      (p->up.len ? POLLOUT : 0))};
+				.fd = p->down.from,
+				.events =
+				    (short)((!p->down.eof && p->down.len < UI_BUF ? POLLIN : 0) |
+				            (p->up.len ? POLLOUT : 0))
+			};
 		}
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)

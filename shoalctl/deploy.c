@@ -145,26 +145,26 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		OPT_NO_WAIT,
 	};
 	static const struct option lo[] = {
-	    CTL_GLOBAL_LONGOPTS,
-	    {"file", required_argument, NULL, OPT_FILE},
-	    {"name", required_argument, NULL, OPT_NAME},
-	    {"image", required_argument, NULL, OPT_IMAGE},
-	    {"memory", required_argument, NULL, OPT_MEMORY},
-	    {"vcpus", required_argument, NULL, OPT_VCPUS},
-	    {"arg", required_argument, NULL, OPT_ARG},
-	    {"class", required_argument, NULL, OPT_CLASS},
-	    {"slo-us", required_argument, NULL, OPT_SLO},
-	    {"restart", required_argument, NULL, OPT_RESTART},
-	    {"cpus", required_argument, NULL, OPT_CPUS},
-	    {"no-upload", no_argument, NULL, OPT_NO_UPLOAD},
-	    {"no-wait", no_argument, NULL, OPT_NO_WAIT},
-	    {NULL, 0, NULL, 0},
+		CTL_GLOBAL_LONGOPTS,
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "vcpus", required_argument, NULL, OPT_VCPUS },
+		{ "arg", required_argument, NULL, OPT_ARG },
+		{ "class", required_argument, NULL, OPT_CLASS },
+		{ "slo-us", required_argument, NULL, OPT_SLO },
+		{ "restart", required_argument, NULL, OPT_RESTART },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
+		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+		{ NULL, 0, NULL, 0 },
 	};
 	json_t *flags = json_object(), *args = json_array(), *spec = NULL, *cpus;
 	const char *file = NULL, *verb;
 	int ch, rc = 0, no_upload = 0, wait = 1, image_from_flag = 0;
 	unsigned long long x = 0;
-	struct ctl_answer a = {0};
+	struct ctl_answer a = { 0 };
 	char *body = NULL;
 
 	if (!flags || !args) {

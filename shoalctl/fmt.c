@@ -14,7 +14,7 @@
 
 char *ctl_fmt_bytes(double bytes, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	unsigned u = 0;
 
 	while (bytes >= 1024 && u < 4) {

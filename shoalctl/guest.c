@@ -37,10 +37,11 @@ static json_t **sorted_guests(const json_t *all, size_t *n)
 
 static int show_ls(const json_t *all, const char *unused)
 {
-	static const char *const heads[] = {"NAME",   "STATE", "CLASS", "MEM", "VCPUS",  "RESTARTS",
-	                                    "UPTIME", "PID",   "P50",   "P99", "MISSES", NULL};
-	static const char *const heads_nolat[] = {"NAME",     "STATE",  "CLASS", "MEM", "VCPUS",
-	                                          "RESTARTS", "UPTIME", "PID",   NULL};
+	static const char *const heads[] = { "NAME",  "STATE",    "CLASS",  "MEM",
+		                             "VCPUS", "RESTARTS", "UPTIME", "PID",
+		                             "P50",   "P99",      "MISSES", NULL };
+	static const char *const heads_nolat[] = { "NAME",     "STATE",  "CLASS", "MEM", "VCPUS",
+		                                   "RESTARTS", "UPTIME", "PID",   NULL };
 	struct ctl_table *t;
 	json_t **gs;
 	size_t i, n;
@@ -86,7 +87,7 @@ static int show_ls(const json_t *all, const char *unused)
 
 int ctl_cmd_ls(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"GET", "/v1/guests", 0, NULL, show_ls};
+	static const struct ctl_simple req = { "GET", "/v1/guests", 0, NULL, show_ls };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
@@ -163,7 +164,7 @@ static void show_latency(const json_t *lat)
 
 static void show_history(const json_t *hist)
 {
-	static const char *const heads[] = {"DEPLOY", "TIME", "NOTE", "IMAGE", "PARENT", NULL};
+	static const char *const heads[] = { "DEPLOY", "TIME", "NOTE", "IMAGE", "PARENT", NULL };
 	struct ctl_table *t;
 	const json_t *h;
 	size_t i;
@@ -236,7 +237,7 @@ static int show_guest(const json_t *g, const char *unused)
 
 int ctl_cmd_show(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"GET", "/v1/guests/", 1, NULL, show_guest};
+	static const struct ctl_simple req = { "GET", "/v1/guests/", 1, NULL, show_guest };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
@@ -245,16 +246,14 @@ int ctl_cmd_show(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv
 int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_NO_WAIT = CTL_OPT_FIRST_LOCAL };
-	static const struct option lo[] = {
-	    CTL_GLOBAL_LONGOPTS, {"no-wait", no_argument, NULL, OPT_NO_WAIT}, {NULL, 0, NULL, 0}};
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
+		                            { "no-wait", no_argument, NULL, OPT_NO_WAIT },
+		                            { NULL, 0, NULL, 0 } };
 	static const struct {
 		const char *action, *done;
-	} verbs[] = {{"start", "started"},
-	             {"stop", "stopped"},
-	             {"restart", "restarted"},
-	             {"rollback", "rolled back"},
-	             {"pause", "paused"},
-	             {"resume", "resumed"}};
+	} verbs[] = { { "start", "started" },     { "stop", "stopped" },
+		      { "restart", "restarted" }, { "rollback", "rolled back" },
+		      { "pause", "paused" },      { "resume", "resumed" } };
 	struct ctl_answer a;
 	const char *done = cmd->name;
 	char path[160], verb[48];
@@ -299,7 +298,7 @@ static int show_rm(const json_t *answer, const char *name)
 
 int ctl_cmd_rm(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"DELETE", "/v1/guests/", 1, NULL, show_rm};
+	static const struct ctl_simple req = { "DELETE", "/v1/guests/", 1, NULL, show_rm };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
@@ -314,10 +313,10 @@ static void write_out(void *ctx, const char *data, size_t len)
 int ctl_cmd_console(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_TAIL = 't', OPT_FOLLOW = 'f' };
-	static const struct option lo[] = {CTL_GLOBAL_LONGOPTS,
-	                                   {"tail", required_argument, NULL, OPT_TAIL},
-	                                   {"follow", no_argument, NULL, OPT_FOLLOW},
-	                                   {NULL, 0, NULL, 0}};
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
+		                            { "tail", required_argument, NULL, OPT_TAIL },
+		                            { "follow", no_argument, NULL, OPT_FOLLOW },
+		                            { NULL, 0, NULL, 0 } };
 	unsigned long long tail = 0;
 	struct ctl_answer a;
 	int ch, rc, follow = 0;

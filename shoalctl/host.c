@@ -72,7 +72,7 @@ static int show_host(const json_t *h, const char *unused)
 
 int ctl_cmd_host(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"GET", "/v1/host", 0, NULL, show_host};
+	static const struct ctl_simple req = { "GET", "/v1/host", 0, NULL, show_host };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
@@ -129,15 +129,15 @@ static void on_events(void *ctx, const char *data, size_t len)
 int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_FOLLOW = 'f', OPT_SINCE = 's', OPT_LIMIT = 'l' };
-	static const struct option lo[] = {CTL_GLOBAL_LONGOPTS,
-	                                   {"follow", no_argument, NULL, OPT_FOLLOW},
-	                                   {"since", required_argument, NULL, OPT_SINCE},
-	                                   {"limit", required_argument, NULL, OPT_LIMIT},
-	                                   {NULL, 0, NULL, 0}};
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
+		                            { "follow", no_argument, NULL, OPT_FOLLOW },
+		                            { "since", required_argument, NULL, OPT_SINCE },
+		                            { "limit", required_argument, NULL, OPT_LIMIT },
+		                            { NULL, 0, NULL, 0 } };
 	unsigned long long since = 0, limit = 0;
 	struct event_stream *s = NULL;
 	int ch, rc, follow = 0, have_since = 0;
-	struct ctl_answer a = {0};
+	struct ctl_answer a = { 0 };
 	const json_t *e;
 	char path[128];
 	size_t i;
@@ -206,7 +206,7 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 
 static int show_images(const json_t *all, const char *unused)
 {
-	static const char *const heads[] = {"SHA256", "SIZE", "ADDED", "GUESTS", "SOURCE", NULL};
+	static const char *const heads[] = { "SHA256", "SIZE", "ADDED", "GUESTS", "SOURCE", NULL };
 	struct ctl_table *t;
 	const json_t *im;
 	size_t i;
@@ -231,7 +231,7 @@ static int show_images(const json_t *all, const char *unused)
 
 int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"GET", "/v1/images", 0, NULL, show_images};
+	static const struct ctl_simple req = { "GET", "/v1/images", 0, NULL, show_images };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }

@@ -130,8 +130,10 @@ static int lost(struct ctl *c, CURLcode cc, int stream)
 		why = "it closed the connection without answering";
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-		snprintf(buf, sizeof(buf), "its TLS certificate is not trusted (--cacert names the CA that signed it): %s",
-		         c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+		snprintf(
+		    buf, sizeof(buf),
+		    "its TLS certificate is not trusted (--cacert names the CA that signed it): %s",
+		    c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
 		why = buf;
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
@@ -190,12 +192,14 @@ static int read_token(struct ctl *c)
 		                strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return ctl_fail(CTL_EXIT_USAGE, "the token file %s is not a regular file", c->token_file);
+		return ctl_fail(CTL_EXIT_USAGE, "the token file %s is not a regular file",
+		                c->token_file);
 	}
 	if (st.st_mode & 0007) {
 		close(fd);
 		return ctl_fail(CTL_EXIT_USAGE,
-		                "the token file %s is mode %04o: anyone may read it; it holds a secret (chmod 600 %s)",
+		                "the token file %s is mode %04o: anyone may read it; it holds a "
+		                "secret (chmod 600 %s)",
 		                c->token_file, (unsigned)(st.st_mode & 07777), c->token_file);
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -314,7 +318,7 @@ static int perform(struct ctl *c, struct sink *s, int stream, struct ctl_answer 
 int ctl_http(struct ctl *c, const char *method, const char *path, const char *json_body,
              struct ctl_answer *a)
 {
-	struct sink s = {.c = c};
+	struct sink s = { .c = c };
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -341,7 +345,7 @@ static size_t on_read(char *p, size_t size, size_t n, void *arg)
 
 int ctl_http_upload(struct ctl *c, const char *path, const char *file, struct ctl_answer *a)
 {
-	struct sink s = {.c = c};
+	struct sink s = { .c = c };
 	struct stat st;
 	FILE *f = NULL;
 	int rc;
@@ -373,7 +377,7 @@ out:
 
 int ctl_http_stream(struct ctl *c, const char *path, ctl_stream_fn fn, void *ctx)
 {
-	struct sink s = {.c = c, .fn = fn, .ctx = ctx};
+	struct sink s = { .c = c, .fn = fn, .ctx = ctx };
 	struct ctl_answer a;
 	int rc;
 

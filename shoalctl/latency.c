@@ -45,7 +45,7 @@ static void window_row(struct ctl_table *t, const char *name, const json_t *w)
 
 static void histogram(const json_t *buckets)
 {
-	long long count[HALF_OCTAVES] = {0}, most = 0;
+	long long count[HALF_OCTAVES] = { 0 }, most = 0;
 	int first = HALF_OCTAVES, last = -1, k;
 	const json_t *b;
 	size_t i;
@@ -83,8 +83,8 @@ static void histogram(const json_t *buckets)
 
 static int show_latency(const json_t *l, const char *unused)
 {
-	static const char *const heads[] = {"WINDOW", "SAMPLES", "MISSES", "MIN",  "P50", "P90",
-	                                    "P99",    "P99.9",   "MAX",    "HUNG", NULL};
+	static const char *const heads[] = { "WINDOW", "SAMPLES", "MISSES", "MIN",  "P50", "P90",
+		                             "P99",    "P99.9",   "MAX",    "HUNG", NULL };
 	const json_t *wins = json_object_get(l, "windows"), *tot = json_object_get(l, "total");
 	struct ctl_table *t;
 	char mean[32];
@@ -105,7 +105,7 @@ static int show_latency(const json_t *l, const char *unused)
 
 int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"GET", "/v1/guests/", 1, "/latency", show_latency};
+	static const struct ctl_simple req = { "GET", "/v1/guests/", 1, "/latency", show_latency };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
@@ -130,8 +130,8 @@ static int by_p99(const void *a, const void *b)
 
 static void top_table(const json_t *all)
 {
-	static const char *const heads[] = {"NAME", "STATE", "CLASS", "SLO",    "P50",
-	                                    "P99",  "P99.9", "MAX",   "MISSES", NULL};
+	static const char *const heads[] = { "NAME", "STATE", "CLASS", "SLO",    "P50",
+		                             "P99",  "P99.9", "MAX",   "MISSES", NULL };
 	size_t i, n = json_array_size(all);
 	json_t **gs = calloc(n + 1, sizeof(*gs));
 	struct ctl_table *t;
@@ -165,7 +165,7 @@ static void top_table(const json_t *all)
 
 static void pause_s(double s)
 {
-	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
 
 	while (!ctl_interrupted && nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -174,10 +174,10 @@ static void pause_s(double s)
 int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_INTERVAL = 'i', OPT_COUNT = 'n' };
-	static const struct option lo[] = {CTL_GLOBAL_LONGOPTS,
-	                                   {"interval", required_argument, NULL, OPT_INTERVAL},
-	                                   {"count", required_argument, NULL, OPT_COUNT},
-	                                   {NULL, 0, NULL, 0}};
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
+		                            { "interval", required_argument, NULL, OPT_INTERVAL },
+		                            { "count", required_argument, NULL, OPT_COUNT },
+		                            { NULL, 0, NULL, 0 } };
 	unsigned long long count = 0, i;
 	int ch, rc, tty = isatty(STDOUT_FILENO);
 	double interval = 1;

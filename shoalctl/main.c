@@ -16,64 +16,74 @@
 #include "shoalctl/ctl.h"
 
 static const struct ctl_cmd cmds[] = {
-    {"deploy", ctl_cmd_deploy, "deploy [-f FILE|-] [--name NAME] [--image IMAGE] [OPTION...]",
-     "deploy a guest from a JSON spec file and/or flags; a local image is uploaded",
-     "  -f, --file FILE      the guest spec as JSON (- for stdin); a relative image path in it\n"
-     "                       is taken from the file's folder\n"
-     "  -n, --name NAME      the guest's name\n"
-     "  -i, --image IMAGE    a local ELF file (uploaded first), the sha256 of an uploaded image,\n"
-     "                       or with --no-upload a path on the daemon's host\n"
-     "  -m, --memory MIB     memory in MiB (even; suffixes M and G are understood)\n"
-     "      --vcpus N        vCPUs\n"
-     "  -a, --arg ARG        a guest argument; repeat for more (replaces the file's args)\n"
-     "      --class CLASS    latency or batch\n"
-     "      --slo-us US      the latency objective in microseconds\n"
-     "      --restart POLICY never, on-failure or always\n"
-     "      --cpus LIST      pin to CPUs, e.g. 0,2-3 (\"\" lets shoald place the guest)\n"
-     "      --no-upload      send the image path as it is, for the daemon to read\n"
-     "      --no-wait        answer at once instead of once the guest runs\n"},
-    {"ls", ctl_cmd_ls, "ls", "list the guests: a table, or the server's JSON array with --json",
-     ""},
-    {"show", ctl_cmd_show, "show NAME", "a guest's spec, state, last exit and deploy history", ""},
-    {"start", ctl_cmd_action, "start NAME [--no-wait]",
-     "start a stopped guest (answers once it runs)", "      --no-wait        answer at once\n"},
-    {"stop", ctl_cmd_action, "stop NAME [--no-wait]", "stop a guest (answers once it has stopped)",
-     "      --no-wait        answer at once\n"},
-    {"restart", ctl_cmd_action, "restart NAME [--no-wait]", "stop a guest and start it again",
-     "      --no-wait        answer at once\n"},
-    {"rollback", ctl_cmd_action, "rollback NAME [--no-wait]",
-     "deploy the guest's previous spec and image again", "      --no-wait        answer at once\n"},
-    {"pause", ctl_cmd_action, "pause NAME",
-     "hold a running guest's vCPUs (it keeps its memory and place; not probed)", ""},
-    {"resume", ctl_cmd_action, "resume NAME", "let a paused guest run on", ""},
-    {"rm", ctl_cmd_rm, "rm NAME", "stop a guest and forget it", ""},
-    {"console", ctl_cmd_console, "console NAME [--tail BYTES] [-f]",
-     "the guest's console, kept after it ended",
-     "  -t, --tail BYTES     only the last BYTES (suffixes K and M are understood)\n"
-     "  -f, --follow         keep printing new output until the guest is deleted or Ctrl-C\n"
-     "                       (exit 0)\n"},
-    {"host", ctl_cmd_host, "host", "the host: CPUs, memory, guests, limits, backend", ""},
-    {"events", ctl_cmd_events, "events [-f] [--since ID] [--limit N]", "the event log",
-     "  -f, --follow         keep printing new events until Ctrl-C (exit 0) or shoald stops\n"
-     "                       (exit 3)\n"
-     "  -s, --since ID       only events after event ID\n"
-     "  -l, --limit N        at most N events (default 100; with -f, 10 before following)\n"},
-    {"images", ctl_cmd_images, "images", "the images in shoald's image store", ""},
-    {"upload", ctl_cmd_upload, "upload FILE", "upload an image; prints its sha256", ""},
-    {"latency", ctl_cmd_latency, "latency NAME",
-     "a guest's probe latency: the 10 s and 60 s windows and a histogram", ""},
-    {"top", ctl_cmd_top, "top [--interval S] [-n COUNT]",
-     "a live table of the guests, worst 10 s p99 latency first",
-     "  -i, --interval S     seconds between refreshes (default 1)\n"
-     "  -n, --count COUNT    refresh COUNT times, then exit (default: until Ctrl-C)\n"},
-    {"placement", ctl_cmd_placement, "placement",
-     "the CPU map: each CPU's role and guests, and the control loop's last moves with their reasons", ""},
-    {"pin", ctl_cmd_pin, "pin NAME CPUS", "pin a guest to CPUs (a list like 0,2-3); shoald never moves it", ""},
-    {"unpin", ctl_cmd_pin, "unpin NAME", "remove a guest's pin: shoald places it again", ""},
-    {"ui", ctl_cmd_ui, "ui [--listen ADDRESS:PORT]",
-     "the web dashboard: forward a loopback port to shoald's socket and print its URL",
-     "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:8470; port 0: any free one);\n"
-     "                       loopback only, and only the user running it (or root) may connect\n"},
+	{ "deploy", ctl_cmd_deploy, "deploy [-f FILE|-] [--name NAME] [--image IMAGE] [OPTION...]",
+	  "deploy a guest from a JSON spec file and/or flags; a local image is uploaded",
+	  "  -f, --file FILE      the guest spec as JSON (- for stdin); a relative image path in "
+	  "it\n"
+	  "                       is taken from the file's folder\n"
+	  "  -n, --name NAME      the guest's name\n"
+	  "  -i, --image IMAGE    a local ELF file (uploaded first), the sha256 of an uploaded "
+	  "image,\n"
+	  "                       or with --no-upload a path on the daemon's host\n"
+	  "  -m, --memory MIB     memory in MiB (even; suffixes M and G are understood)\n"
+	  "      --vcpus N        vCPUs\n"
+	  "  -a, --arg ARG        a guest argument; repeat for more (replaces the file's args)\n"
+	  "      --class CLASS    latency or batch\n"
+	  "      --slo-us US      the latency objective in microseconds\n"
+	  "      --restart POLICY never, on-failure or always\n"
+	  "      --cpus LIST      pin to CPUs, e.g. 0,2-3 (\"\" lets shoald place the guest)\n"
+	  "      --no-upload      send the image path as it is, for the daemon to read\n"
+	  "      --no-wait        answer at once instead of once the guest runs\n" },
+	{ "ls", ctl_cmd_ls, "ls",
+	  "list the guests: a table, or the server's JSON array with --json", "" },
+	{ "show", ctl_cmd_show, "show NAME", "a guest's spec, state, last exit and deploy history",
+	  "" },
+	{ "start", ctl_cmd_action, "start NAME [--no-wait]",
+	  "start a stopped guest (answers once it runs)",
+	  "      --no-wait        answer at once\n" },
+	{ "stop", ctl_cmd_action, "stop NAME [--no-wait]",
+	  "stop a guest (answers once it has stopped)", "      --no-wait        answer at once\n" },
+	{ "restart", ctl_cmd_action, "restart NAME [--no-wait]", "stop a guest and start it again",
+	  "      --no-wait        answer at once\n" },
+	{ "rollback", ctl_cmd_action, "rollback NAME [--no-wait]",
+	  "deploy the guest's previous spec and image again",
+	  "      --no-wait        answer at once\n" },
+	{ "pause", ctl_cmd_action, "pause NAME",
+	  "hold a running guest's vCPUs (it keeps its memory and place; not probed)", "" },
+	{ "resume", ctl_cmd_action, "resume NAME", "let a paused guest run on", "" },
+	{ "rm", ctl_cmd_rm, "rm NAME", "stop a guest and forget it", "" },
+	{ "console", ctl_cmd_console, "console NAME [--tail BYTES] [-f]",
+	  "the guest's console, kept after it ended",
+	  "  -t, --tail BYTES     only the last BYTES (suffixes K and M are understood)\n"
+	  "  -f, --follow         keep printing new output until the guest is deleted or Ctrl-C\n"
+	  "                       (exit 0)\n" },
+	{ "host", ctl_cmd_host, "host", "the host: CPUs, memory, guests, limits, backend", "" },
+	{ "events", ctl_cmd_events, "events [-f] [--since ID] [--limit N]", "the event log",
+	  "  -f, --follow         keep printing new events until Ctrl-C (exit 0) or shoald stops\n"
+	  "                       (exit 3)\n"
+	  "  -s, --since ID       only events after event ID\n"
+	  "  -l, --limit N        at most N events (default 100; with -f, 10 before following)\n" },
+	{ "images", ctl_cmd_images, "images", "the images in shoald's image store", "" },
+	{ "upload", ctl_cmd_upload, "upload FILE", "upload an image; prints its sha256", "" },
+	{ "latency", ctl_cmd_latency, "latency NAME",
+	  "a guest's probe latency: the 10 s and 60 s windows and a histogram", "" },
+	{ "top", ctl_cmd_top, "top [--interval S] [-n COUNT]",
+	  "a live table of the guests, worst 10 s p99 latency first",
+	  "  -i, --interval S     seconds between refreshes (default 1)\n"
+	  "  -n, --count COUNT    refresh COUNT times, then exit (default: until Ctrl-C)\n" },
+	{ "placement", ctl_cmd_placement, "placement",
+	  "the CPU map: each CPU's role and guests, and the control loop's last moves with their "
+	  "reasons",
+	  "" },
+	{ "pin", ctl_cmd_pin, "pin NAME CPUS",
+	  "pin a guest to CPUs (a list like 0,2-3); shoald never moves it", "" },
+	{ "unpin", ctl_cmd_pin, "unpin NAME", "remove a guest's pin: shoald places it again", "" },
+	{ "ui", ctl_cmd_ui, "ui [--listen ADDRESS:PORT]",
+	  "the web dashboard: forward a loopback port to shoald's socket and print its URL",
+	  "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:8470; port 0: any free "
+	  "one);\n"
+	  "                       loopback only, and only the user running it (or root) may "
+	  "connect\n" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -87,7 +97,8 @@ static void usage(FILE *f)
 	           "\n"
 	           "SYNOPSIS\n"
 	           "    shoalctl [--socket PATH] [--json] [--timeout S] COMMAND [ARG...]\n"
-	           "    shoalctl --url https://HOST:PORT --token-file FILE [--cacert FILE] COMMAND [ARG...]\n"
+	           "    shoalctl --url https://HOST:PORT --token-file FILE [--cacert FILE] COMMAND "
+	           "[ARG...]\n"
 	           "    shoalctl COMMAND --help\n"
 	           "\n"
 	           "COMMANDS\n");
@@ -99,11 +110,14 @@ static void usage(FILE *f)
 	    "OPTIONS (before or after the command)\n"
 	    "    --socket PATH  shoald's API socket (default: $SHOAL_SOCKET, "
 	    "else " CTL_DEFAULT_SOCKET ")\n"
-	    "    --url URL      shoald's TCP listener, https://HOST:PORT (default: $SHOAL_URL, else the\n"
+	    "    --url URL      shoald's TCP listener, https://HOST:PORT (default: $SHOAL_URL, "
+	    "else the\n"
 	    "                   socket); shoald serves TCP only with TLS and a bearer token\n"
-	    "    --token-file FILE  the bearer token for --url: the file's first line \"TOKEN [NAME]\"\n"
+	    "    --token-file FILE  the bearer token for --url: the file's first line \"TOKEN "
+	    "[NAME]\"\n"
 	    "                   (default: $SHOAL_TOKEN_FILE); it must not be readable by others\n"
-	    "    --cacert FILE  the CA certificate that signed shoald's (default: $SHOAL_CACERT, else\n"
+	    "    --cacert FILE  the CA certificate that signed shoald's (default: $SHOAL_CACERT, "
+	    "else\n"
 	    "                   the system's CAs)\n"
 	    "    --json         print the server's JSON unchanged, for scripts\n"
 	    "    --timeout S    give up on a request after S seconds (default 60; 0: never);\n"
@@ -124,7 +138,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "ENVIRONMENT\n"
 	    "    SHOAL_SOCKET   the API socket when --socket is not given\n"
-	    "    SHOAL_URL, SHOAL_TOKEN_FILE, SHOAL_CACERT  --url, --token-file and --cacert when not given\n"
+	    "    SHOAL_URL, SHOAL_TOKEN_FILE, SHOAL_CACERT  --url, --token-file and --cacert when "
+	    "not given\n"
 	    "\n"
 	    "See `shoalctl COMMAND --help` for a command's options.\n");
 }
@@ -134,8 +149,10 @@ static void cmd_usage(const struct ctl_cmd *cmd, FILE *f)
 	fprintf(f, "usage: shoalctl %s\n  %s\n", cmd->synopsis, cmd->summary);
 	if (cmd->options[0])
 		fprintf(f, "options:\n%s", cmd->options);
-	fprintf(f, "and --socket PATH, --url URL, --token-file FILE, --cacert FILE, --json, --timeout S\n"
-	           "(see shoalctl --help)\n");
+	fprintf(
+	    f,
+	    "and --socket PATH, --url URL, --token-file FILE, --cacert FILE, --json, --timeout S\n"
+	    "(see shoalctl --help)\n");
 }
 
 static int set_socket(const struct ctl_cmd *cmd, struct ctl *c, const char *path)
@@ -159,12 +176,14 @@ static int set_url(const struct ctl_cmd *cmd, struct ctl *c, const char *url)
 	size_t n = strlen(url);
 
 	if (strncmp(url, "https://", 8) != 0 || n == 8)
-		return ctl_usage_error(cmd,
-		                       "--url must be https://HOST:PORT, not \"%s\": shoald serves TCP only with TLS",
-		                       url);
+		return ctl_usage_error(
+		    cmd,
+		    "--url must be https://HOST:PORT, not \"%s\": shoald serves TCP only with TLS",
+		    url);
 	if (n >= sizeof(buf) || strchr(url + 8, '/') != strrchr(url + 8, '/') ||
 	    (strchr(url + 8, '/') && strchr(url + 8, '/')[1]))
-		return ctl_usage_error(cmd, "--url takes only https://HOST:PORT, without a path, not \"%s\"", url);
+		return ctl_usage_error(
+		    cmd, "--url takes only https://HOST:PORT, without a path, not \"%s\"", url);
 	memcpy(buf, url, n + 1);
 	if (buf[n - 1] == '/')
 		buf[n - 1] = '\0';
@@ -214,7 +233,7 @@ int ctl_opt_common(struct ctl *c, const struct ctl_cmd *cmd, int ch, char **argv
 
 int ctl_opts_only(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option lo[] = {CTL_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS, { NULL, 0, NULL, 0 } };
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -287,9 +306,10 @@ static const struct ctl_cmd *find_cmd(const char *name)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-	    CTL_GLOBAL_LONGOPTS, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
-	struct ctl c = {.timeout_s = CTL_DEFAULT_TIMEOUT};
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
+		                            { "version", no_argument, NULL, 'V' },
+		                            { NULL, 0, NULL, 0 } };
+	struct ctl c = { .timeout_s = CTL_DEFAULT_TIMEOUT };
 	const struct ctl_cmd *cmd;
 	const char *env = getenv("SHOAL_SOCKET");
 	int ch, rc;

@@ -26,7 +26,8 @@ static void name_list(const json_t *names, char *buf, size_t len, size_t width)
 			snprintf(buf + used, len - used, " (+%zu)", n - i);
 			return;
 		}
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s ? s : "?");
+		used +=
+		    (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s ? s : "?");
 		if (used >= len)
 			return;
 	}
@@ -34,7 +35,8 @@ static void name_list(const json_t *names, char *buf, size_t len, size_t width)
 
 static void cpu_table(const json_t *cpus)
 {
-	static const char *const heads[] = {"CPU", "NODE", "CORE", "ROLE", "VCPUS", "USE", "GUESTS", NULL};
+	static const char *const heads[] = { "CPU",   "NODE", "CORE",   "ROLE",
+		                             "VCPUS", "USE",  "GUESTS", NULL };
 	struct ctl_table *t = ctl_table_new(heads, "CPU NODE CORE VCPUS USE");
 	const json_t *c;
 	size_t i;
@@ -51,8 +53,8 @@ static void cpu_table(const json_t *cpus)
 		ctl_jnum(c, "use", &u);
 		snprintf(use, sizeof(use), "%.0f%%", u * 100);
 		name_list(json_object_get(c, "guests"), names, sizeof(names), 60);
-		ctl_table_row(t, cpu, node, core, ctl_jstr(c, "role") ? ctl_jstr(c, "role") : "?", vcpus, use,
-		              names[0] ? names : "-");
+		ctl_table_row(t, cpu, node, core, ctl_jstr(c, "role") ? ctl_jstr(c, "role") : "?",
+		              vcpus, use, names[0] ? names : "-");
 	}
 	ctl_table_print(t, stdout);
 	ctl_table_free(t);
@@ -63,13 +65,16 @@ static void what_moved(const json_t *m, char *buf, size_t len)
 	const char *kind = ctl_jstr(m, "kind") ? ctl_jstr(m, "kind") : "?";
 
 	if (!strcmp(kind, "pin"))
-		snprintf(buf, len, "CPU %lld -> %lld", ctl_jint(m, "from", -1), ctl_jint(m, "to", -1));
+		snprintf(buf, len, "CPU %lld -> %lld", ctl_jint(m, "from", -1),
+		         ctl_jint(m, "to", -1));
 	else if (!strcmp(kind, "weight"))
 		snprintf(buf, len, "weight %lld", ctl_jint(m, "weight", 0));
 	else if (!strcmp(kind, "policy"))
-		snprintf(buf, len, "policy %s", ctl_jstr(m, "policy") ? ctl_jstr(m, "policy") : "?");
+		snprintf(buf, len, "policy %s",
+		         ctl_jstr(m, "policy") ? ctl_jstr(m, "policy") : "?");
 	else
-		snprintf(buf, len, "CPU %lld: %s", ctl_jint(m, "cpu", -1), ctl_jstr(m, "role") ? ctl_jstr(m, "role") : "?");
+		snprintf(buf, len, "CPU %lld: %s", ctl_jint(m, "cpu", -1),
+		         ctl_jstr(m, "role") ? ctl_jstr(m, "role") : "?");
 }
 
 static void moves_list(const json_t *moves)
@@ -87,8 +92,9 @@ static void moves_list(const json_t *moves)
 		char what[64];
 
 		what_moved(m, what, sizeof(what));
-		printf("  %-12.12s %-14s %-20s %s%s\n", t ? t + 1 : "?", ctl_jstr(m, "guest") ? ctl_jstr(m, "guest") : "",
-		       what, json_is_true(json_object_get(m, "applied")) ? "" : "(not applied) ",
+		printf("  %-12.12s %-14s %-20s %s%s\n", t ? t + 1 : "?",
+		       ctl_jstr(m, "guest") ? ctl_jstr(m, "guest") : "", what,
+		       json_is_true(json_object_get(m, "applied")) ? "" : "(not applied) ",
 		       ctl_jstr(m, "reason") ? ctl_jstr(m, "reason") : "");
 	}
 }
@@ -99,10 +105,12 @@ static int show_placement(const json_t *p, const char *unused)
 
 	(void)unused;
 	if (json_is_true(json_object_get(p, "enabled")))
-		printf("placement on: every %lld ms, %lld periods; %lld latency guests, %lld over their SLO, %lld "
+		printf("placement on: every %lld ms, %lld periods; %lld latency guests, %lld over "
+		       "their SLO, %lld "
 		       "violating\n",
-		       ctl_jint(p, "period_ms", 0), ctl_jint(p, "periods", 0), ctl_jint(last, "latency_guests", 0),
-		       ctl_jint(last, "over_slo", 0), ctl_jint(last, "violating", 0));
+		       ctl_jint(p, "period_ms", 0), ctl_jint(p, "periods", 0),
+		       ctl_jint(last, "latency_guests", 0), ctl_jint(last, "over_slo", 0),
+		       ctl_jint(last, "violating", 0));
 	else
 		printf("placement off: guests run wherever the host's scheduler puts them\n");
 	printf("%s\n\n", ctl_jstr(p, "mechanism") ? ctl_jstr(p, "mechanism") : "");
@@ -114,7 +122,7 @@ static int show_placement(const json_t *p, const char *unused)
 
 int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = {"GET", "/v1/placement", 0, NULL, show_placement};
+	static const struct ctl_simple req = { "GET", "/v1/placement", 0, NULL, show_placement };
 
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
@@ -128,7 +136,8 @@ static int show_pin(const json_t *g)
 	if (json_array_size(pin)) {
 		printf(" pinned to CPU%s", json_array_size(pin) > 1 ? "s" : "");
 		for (i = 0; i < json_array_size(pin); i++)
-			printf("%s%lld", i ? "," : " ", (long long)json_integer_value(json_array_get(pin, i)));
+			printf("%s%lld", i ? "," : " ",
+			       (long long)json_integer_value(json_array_get(pin, i)));
 	} else {
 		printf(" unpinned: shoald places it");
 	}
@@ -148,16 +157,21 @@ int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 
 	rc = ctl_opts_only(c, cmd, argc, argv);
 	if (rc == 0)
-		rc = ctl_want_args(cmd, argc, argv, unpin ? 1 : 2, unpin ? "NAME" : "NAME and CPUS");
+		rc =
+		    ctl_want_args(cmd, argc, argv, unpin ? 1 : 2, unpin ? "NAME" : "NAME and CPUS");
 	if (rc == 0)
 		rc = ctl_check_name(cmd, argv[optind]);
 	if (rc != 0)
 		return rc;
 	cpus = json_array();
-	if (!unpin && (!argv[optind + 1][0] || ctl_parse_cpus(cmd, argv[optind + 1], cpus) < 0 || !json_array_size(cpus))) {
+	if (!unpin && (!argv[optind + 1][0] || ctl_parse_cpus(cmd, argv[optind + 1], cpus) < 0 ||
+	               !json_array_size(cpus))) {
 		json_decref(cpus);
-		return argv[optind + 1][0] ? -CTL_EXIT_USAGE
-		                           : ctl_usage_error(cmd, "CPUS is empty: give a list like 0,2-3 (unpin removes a pin)");
+		return argv[optind + 1][0]
+		           ? -CTL_EXIT_USAGE
+		           : ctl_usage_error(
+		                 cmd,
+		                 "CPUS is empty: give a list like 0,2-3 (unpin removes a pin)");
 	}
 	j = json_pack("{s:o}", "cpus", cpus);
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;

@@ -105,7 +105,8 @@ void vmm_ctl_console(void *ctl, const struct iovec *iov, int n)
 			size_t skip = (size_t)r < iov[i].iov_len ? (size_t)r : iov[i].iov_len;
 
 			r -= (ssize_t)skip;
-			buffer_bytes(c, (const uint8_t *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+			buffer_bytes(c, (const uint8_t *)iov[i].iov_base + skip,
+			             iov[i].iov_len - skip);
 		}
 		if (c->console_fd >= 0)
 			flush_buffer(c, c->console_fd);
@@ -307,7 +308,9 @@ void vmm_ctl_exited(struct vmm_ctl *c, int status, const char *reason)
 
 		if (n > 0)
 			vmm_console_to_fd((void *)(intptr_t)c->exit_fd,
-			                  &(struct iovec){ head, (size_t)n < sizeof(head) ? (size_t)n : sizeof(head) - 1 },
+			                  &(struct iovec){ head, (size_t)n < sizeof(head)
+			                                             ? (size_t)n
+			                                             : sizeof(head) - 1 },
 			                  1);
 		flush_buffer(c, c->exit_fd);
 	}

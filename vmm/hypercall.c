@@ -80,7 +80,8 @@ void vmm_console_to_fd(void *fd_as_ptr, const struct iovec *in, int n)
 	}
 }
 
-static enum vmm_hc_outcome hc_console(const struct vmm_guestmem *m, const struct shoal_hc_console *a,
+static enum vmm_hc_outcome hc_console(const struct vmm_guestmem *m,
+                                      const struct shoal_hc_console *a,
                                       const struct vmm_console_sink *console,
                                       struct vmm_hc_result *res)
 {
@@ -96,7 +97,8 @@ static enum vmm_hc_outcome hc_console(const struct vmm_guestmem *m, const struct
 	gi = gmem(m, a->iov, (uint64_t)a->iovcnt * sizeof(*gi));
 	if (!gi)
 		return stop(res, GUEST_EXIT_BADCALL,
-		            "bad hypercall console: iov array at 0x%llx (%u pieces) is outside guest memory (0x%llx bytes)",
+		            "bad hypercall console: iov array at 0x%llx (%u pieces) is outside "
+		            "guest memory (0x%llx bytes)",
 		            (unsigned long long)a->iov, a->iovcnt, (unsigned long long)m->size);
 	for (i = 0; i < a->iovcnt; i++) {
 		struct shoal_iov v;
@@ -104,12 +106,14 @@ static enum vmm_hc_outcome hc_console(const struct vmm_guestmem *m, const struct
 		memcpy(&v, &gi[i], sizeof(v));
 		if (v.len > SHOAL_CONSOLE_MAX_BYTES || total + v.len > SHOAL_CONSOLE_MAX_BYTES)
 			return stop(res, GUEST_EXIT_BADCALL,
-			            "bad hypercall console: iov[%u] length %llu takes the write over %u bytes", i,
-			            (unsigned long long)v.len, SHOAL_CONSOLE_MAX_BYTES);
+			            "bad hypercall console: iov[%u] length %llu takes the write "
+			            "over %u bytes",
+			            i, (unsigned long long)v.len, SHOAL_CONSOLE_MAX_BYTES);
 		out[i].iov_base = gmem(m, v.base, v.len);
 		if (!out[i].iov_base)
 			return stop(res, GUEST_EXIT_BADCALL,
-			            "bad hypercall console: iov[%u] buffer 0x%llx (+%llu bytes) is outside guest memory (0x%llx bytes)",
+			            "bad hypercall console: iov[%u] buffer 0x%llx (+%llu bytes) is "
+			            "outside guest memory (0x%llx bytes)",
 			            i, (unsigned long long)v.base, (unsigned long long)v.len,
 			            (unsigned long long)m->size);
 		out[i].iov_len = (size_t)v.len;
@@ -130,8 +134,10 @@ static enum vmm_hc_outcome hc_abort(const struct vmm_guestmem *m, const struct s
 	s = gmem(m, a->msg.base, a->msg.len);
 	if (!f || !s)
 		return stop(res, GUEST_EXIT_BADCALL,
-		            "bad hypercall abort: %s string at 0x%llx (+%llu bytes) is outside guest memory",
-		            !f ? "file" : "message", (unsigned long long)(!f ? a->file.base : a->msg.base),
+		            "bad hypercall abort: %s string at 0x%llx (+%llu bytes) is outside "
+		            "guest memory",
+		            !f ? "file" : "message",
+		            (unsigned long long)(!f ? a->file.base : a->msg.base),
 		            (unsigned long long)(!f ? a->file.len : a->msg.len));
 	copy_text(file, sizeof(file), f, a->file.len);
 	copy_text(msg, sizeof(msg), s, a->msg.len);
@@ -139,12 +145,27 @@ static enum vmm_hc_outcome hc_abort(const struct vmm_guestmem *m, const struct s
 }
 
 static const char *const exc_names[32] = {
-	"divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
-	"bound range (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
-	"double fault (#DF)", "coprocessor segment overrun", "invalid TSS (#TS)",
-	"segment not present (#NP)", "stack fault (#SS)", "general protection (#GP)",
-	"page fault (#PF)", "reserved vector 15", "x87 floating point (#MF)", "alignment check (#AC)",
-	"machine check (#MC)", "SIMD floating point (#XM)", "virtualisation (#VE)",
+	"divide error (#DE)",
+	"debug (#DB)",
+	"NMI",
+	"breakpoint (#BP)",
+	"overflow (#OF)",
+	"bound range (#BR)",
+	"invalid opcode (#UD)",
+	"device not available (#NM)",
+	"double fault (#DF)",
+	"coprocessor segment overrun",
+	"invalid TSS (#TS)",
+	"segment not present (#NP)",
+	"stack fault (#SS)",
+	"general protection (#GP)",
+	"page fault (#PF)",
+	"reserved vector 15",
+	"x87 floating point (#MF)",
+	"alignment check (#AC)",
+	"machine check (#MC)",
+	"SIMD floating point (#XM)",
+	"virtualisation (#VE)",
 	"control protection (#CP)",
 };
 
@@ -158,13 +179,15 @@ void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len)
 		name = vec;
 	}
 	if (f->vector == 14)
-		snprintf(buf, len, "guest fault: %s at rip 0x%llx: %s address 0x%llx%s (error code 0x%llx)",
-		         name, (unsigned long long)f->rip, (f->error_code & 2) ? "writing" : "reading",
-		         (unsigned long long)f->cr2, f->cr2 < SHOAL_PAGE_SIZE ? " (NULL pointer)" : "",
+		snprintf(buf, len,
+		         "guest fault: %s at rip 0x%llx: %s address 0x%llx%s (error code 0x%llx)",
+		         name, (unsigned long long)f->rip,
+		         (f->error_code & 2) ? "writing" : "reading", (unsigned long long)f->cr2,
+		         f->cr2 < SHOAL_PAGE_SIZE ? " (NULL pointer)" : "",
 		         (unsigned long long)f->error_code);
 	else
-		snprintf(buf, len, "guest fault: %s at rip 0x%llx, rsp 0x%llx (error code 0x%llx)", name,
-		         (unsigned long long)f->rip, (unsigned long long)f->rsp,
+		snprintf(buf, len, "guest fault: %s at rip 0x%llx, rsp 0x%llx (error code 0x%llx)",
+		         name, (unsigned long long)f->rip, (unsigned long long)f->rsp,
 		         (unsigned long long)f->error_code);
 }
 
@@ -180,12 +203,13 @@ enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uin
 	const void *p;
 
 	if (nr == 0 || nr > SHOAL_HC_MAX)
-		return stop(res, GUEST_EXIT_BADCALL, "bad hypercall: number %u does not exist (1..%u)", nr,
-		            SHOAL_HC_MAX);
+		return stop(res, GUEST_EXIT_BADCALL,
+		            "bad hypercall: number %u does not exist (1..%u)", nr, SHOAL_HC_MAX);
 	p = gmem(m, arg, arg_size[nr]);
 	if (!p)
 		return stop(res, GUEST_EXIT_BADCALL,
-		            "bad hypercall %s: argument struct at 0x%llx (+%llu bytes) is outside guest memory (0x%llx bytes)",
+		            "bad hypercall %s: argument struct at 0x%llx (+%llu bytes) is outside "
+		            "guest memory (0x%llx bytes)",
 		            hc_names[nr], (unsigned long long)arg, (unsigned long long)arg_size[nr],
 		            (unsigned long long)m->size);
 
@@ -201,8 +225,9 @@ enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uin
 
 		memcpy(&a, p, sizeof(a));
 		if (a.code < 0 || a.code > SHOAL_EXIT_CODE_MAX)
-			return stop(res, GUEST_EXIT_BADCALL, "bad hypercall exit: code %d is outside 0..%d",
-			            a.code, SHOAL_EXIT_CODE_MAX);
+			return stop(res, GUEST_EXIT_BADCALL,
+			            "bad hypercall exit: code %d is outside 0..%d", a.code,
+			            SHOAL_EXIT_CODE_MAX);
 		return stop(res, a.code, "guest exited with code %d", a.code);
 	}
 	case SHOAL_HC_ABORT: {

@@ -30,37 +30,38 @@
 
 #define MSR_IA32_TSC 0x10
 
-#define CR0_PE (1u << 0)
-#define CR0_MP (1u << 1)
-#define CR0_ET (1u << 4)
-#define CR0_NE (1u << 5)
-#define CR0_WP (1u << 16)
-#define CR0_PG (1u << 31)
-#define CR4_PAE (1u << 5)
-#define CR4_OSFXSR (1u << 9)
+#define CR0_PE         (1u << 0)
+#define CR0_MP         (1u << 1)
+#define CR0_ET         (1u << 4)
+#define CR0_NE         (1u << 5)
+#define CR0_WP         (1u << 16)
+#define CR0_PG         (1u << 31)
+#define CR4_PAE        (1u << 5)
+#define CR4_OSFXSR     (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
-#define EFER_SCE (1u << 0)
-#define EFER_LME (1u << 8)
-#define EFER_LMA (1u << 10)
-#define EFER_NXE (1u << 11)
+#define EFER_SCE       (1u << 0)
+#define EFER_LME       (1u << 8)
+#define EFER_LMA       (1u << 10)
+#define EFER_NXE       (1u << 11)
 #define APIC_BASE_ADDR 0xfee00000u
-#define APIC_BASE_BSP (1u << 8)
+#define APIC_BASE_BSP  (1u << 8)
 #define APIC_BASE_EXTD (1u << 10)
-#define APIC_BASE_EN (1u << 11)
+#define APIC_BASE_EN   (1u << 11)
 
-#define PTE_P (1ull << 0)
-#define PTE_W (1ull << 1)
+#define PTE_P  (1ull << 0)
+#define PTE_W  (1ull << 1)
 #define PTE_PS (1ull << 7)
 
-#define APIC_REG_SVR 0xf0
-#define APIC_REG_LVTT 0x320
-#define APIC_REG_LVT0 0x350
-#define APIC_REG_LVT1 0x360
-#define APIC_REG_LVTERR 0x370
-#define APIC_LVT_MASKED (1u << 16)
+#define APIC_REG_SVR         0xf0
+#define APIC_REG_LVTT        0x320
+#define APIC_REG_LVT0        0x350
+#define APIC_REG_LVT1        0x360
+#define APIC_REG_LVTERR      0x370
+#define APIC_LVT_MASKED      (1u << 16)
 #define APIC_LVT_TSCDEADLINE (2u << 17)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -110,7 +111,8 @@ static int set_cpuid(struct vmm_vm *vm, char *err, size_t errlen)
 	__cpuid(0, a, vb, vc, vd);
 	__cpuid(1, a, b, hc, hd);
 	ecx1 = (hc & ((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23))) |
-	       (1u << 21) /* x2APIC */ | (1u << 24) /* TSC deadline */ | (1u << 31) /* hypervisor */;
+	       (1u << 21) /* x2APIC */ | (1u << 24) /* TSC deadline */ |
+	       (1u << 31) /* hypervisor */;
 	edx1 = (1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 11) |
 	       (1u << 13) | (1u << 15) | (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) |
 	       (1u << 25) | (1u << 26);
@@ -303,7 +305,8 @@ int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen)
 		__atomic_store_n(&gt->want_pause, 0, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&gt->cv);
 		errno = 0;
-		rc = fail(err, errlen, gt->done ? "the guest has ended" : "the vCPU did not stop within %lld ms",
+		rc = fail(err, errlen,
+		          gt->done ? "the guest has ended" : "the vCPU did not stop within %lld ms",
 		          PAUSE_TIMEOUT_NS / 1000000);
 	}
 	pthread_mutex_unlock(&gt->lock);
@@ -357,22 +360,26 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 		return fail(err, errlen, "cannot set up the vCPU's pause gate");
 	errno = 0;
 	if (mem_max < SHOAL_MEM_MIN_BYTES || mem_max > SHOAL_MEM_MAX_BYTES || mem_max % (2u << 20))
-		return fail(err, errlen, "guest memory must be a multiple of 2 MiB between %llu MiB and %llu MiB",
-		            SHOAL_MEM_MIN_BYTES >> 20, SHOAL_MEM_MAX_BYTES >> 20);
+		return fail(
+		    err, errlen,
+		    "guest memory must be a multiple of 2 MiB between %llu MiB and %llu MiB",
+		    SHOAL_MEM_MIN_BYTES >> 20, SHOAL_MEM_MAX_BYTES >> 20);
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
 		return fail(err, errlen, "cannot open /dev/kvm");
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (r != KVM_API_VERSION) {
 		errno = 0;
-		return fail(err, errlen, "/dev/kvm speaks API version %d, not %d", r, KVM_API_VERSION);
+		return fail(err, errlen, "/dev/kvm speaks API version %d, not %d", r,
+		            KVM_API_VERSION);
 	}
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) <= 0) {
 		errno = 0;
-		return fail(err, errlen, "KVM lacks irqfd, ioeventfd, IRQ routing or a split irqchip");
+		return fail(err, errlen,
+		            "KVM lacks irqfd, ioeventfd, IRQ routing or a split irqchip");
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
@@ -424,7 +431,8 @@ int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_f
 
 	errno = 0;
 	if (port == 0 || port >= SHOAL_EVTCHN_NPORTS)
-		return fail(err, errlen, "event port %u is outside 1..%u", port, SHOAL_EVTCHN_NPORTS - 1);
+		return fail(err, errlen, "event port %u is outside 1..%u", port,
+		            SHOAL_EVTCHN_NPORTS - 1);
 	if (vm->nports == VMM_PORTS_MAX)
 		return fail(err, errlen, "more than %u event ports", VMM_PORTS_MAX);
 	for (unsigned i = 0; i < vm->nports; i++)
@@ -437,7 +445,8 @@ int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_f
 		irqfd.fd = (uint32_t)kick_fd;
 		irqfd.gsi = port;
 		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-			return fail(err, errlen, "event port %u: KVM_IRQFD on fd %d", port, kick_fd);
+			return fail(err, errlen, "event port %u: KVM_IRQFD on fd %d", port,
+			            kick_fd);
 	}
 	if (notify_fd >= 0) {
 		struct kvm_ioeventfd io;
@@ -449,7 +458,8 @@ int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_f
 		io.fd = notify_fd;
 		io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_PIO;
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
-			return fail(err, errlen, "event port %u: KVM_IOEVENTFD on fd %d", port, notify_fd);
+			return fail(err, errlen, "event port %u: KVM_IOEVENTFD on fd %d", port,
+			            notify_fd);
 	}
 	p = &vm->ports[vm->nports++];
 	p->port = port;
@@ -541,10 +551,11 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
 	if (mem_bytes == 0)
 		mem_bytes = vm->mem_max;
 	if (mem_bytes < SHOAL_MEM_MIN_BYTES || mem_bytes > vm->mem_max || mem_bytes % (2u << 20))
-		return fail(err, errlen,
-		            "guest memory %llu MiB: must be a multiple of 2 MiB between %llu and %llu MiB",
-		            (unsigned long long)(mem_bytes >> 20), SHOAL_MEM_MIN_BYTES >> 20,
-		            (unsigned long long)(vm->mem_max >> 20));
+		return fail(
+		    err, errlen,
+		    "guest memory %llu MiB: must be a multiple of 2 MiB between %llu and %llu MiB",
+		    (unsigned long long)(mem_bytes >> 20), SHOAL_MEM_MIN_BYTES >> 20,
+		    (unsigned long long)(vm->mem_max >> 20));
 	*status = GUEST_EXIT_IMAGE;
 	if (len > IMAGE_MAX_BYTES)
 		return fail(err, errlen, "image is %llu MiB, larger than %llu MiB",
@@ -625,7 +636,8 @@ static uint64_t guest_rip(struct vmm_vm *vm)
 	return regs.rip;
 }
 
-static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res)
+static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console,
+                    struct vmm_hc_result *res)
 {
 	struct vmm_guestmem gm = { vm->mem, vm->mem_bytes };
 	struct kvm_run *run = vm->run;
@@ -634,11 +646,13 @@ static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console, s
 		if (__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
 			gate_park(vm);
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR && !__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
+			if (errno == EINTR &&
+			    !__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
 				__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return stop_with(res, GUEST_EXIT_INTERNAL, "KVM_RUN failed: %s", strerror(errno));
+			return stop_with(res, GUEST_EXIT_INTERNAL, "KVM_RUN failed: %s",
+			                 strerror(errno));
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO: {
@@ -648,9 +662,11 @@ static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console, s
 			if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 ||
 			    run->io.count != 1)
 				return stop_with(res, GUEST_EXIT_BADCALL,
-				                 "bad hypercall: %s of %u byte(s) on I/O port 0x%x (hypercalls are 32-bit OUTs)",
-				                 run->io.direction == KVM_EXIT_IO_OUT ? "OUT" : "IN", run->io.size,
-				                 port);
+				                 "bad hypercall: %s of %u byte(s) on I/O port 0x%x "
+				                 "(hypercalls are 32-bit OUTs)",
+				                 run->io.direction == KVM_EXIT_IO_OUT ? "OUT"
+				                                                      : "IN",
+				                 run->io.size, port);
 			memcpy(&data, (uint8_t *)run + run->io.data_offset, 4);
 			if (port == SHOAL_IO_NOTIFY) {
 				/* A notify on a port nobody listens to: dropped, as Xen does. */
@@ -659,35 +675,45 @@ static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console, s
 			}
 			if (port < SHOAL_IO_HYPERCALL || port > SHOAL_IO_HYPERCALL + 0xff)
 				return stop_with(res, GUEST_EXIT_BADCALL,
-				                 "bad hypercall: OUT to I/O port 0x%x, which is not a shoal port", port);
-			if (vmm_hypercall(&gm, port - SHOAL_IO_HYPERCALL, data, console, res) == VMM_HC_STOP)
+				                 "bad hypercall: OUT to I/O port 0x%x, which is "
+				                 "not a shoal port",
+				                 port);
+			if (vmm_hypercall(&gm, port - SHOAL_IO_HYPERCALL, data, console, res) ==
+			    VMM_HC_STOP)
 				return res->status;
 			break;
 		}
 		case KVM_EXIT_MMIO:
-			return stop_with(res, GUEST_EXIT_FAULT,
-			                 "guest fault: %s unmapped physical address 0x%llx at rip 0x%llx",
-			                 run->mmio.is_write ? "write to" : "read from",
-			                 (unsigned long long)run->mmio.phys_addr,
-			                 (unsigned long long)guest_rip(vm));
+			return stop_with(
+			    res, GUEST_EXIT_FAULT,
+			    "guest fault: %s unmapped physical address 0x%llx at rip 0x%llx",
+			    run->mmio.is_write ? "write to" : "read from",
+			    (unsigned long long)run->mmio.phys_addr,
+			    (unsigned long long)guest_rip(vm));
 		case KVM_EXIT_SHUTDOWN:
 			return stop_with(res, GUEST_EXIT_FAULT,
-			                 "guest fault: triple fault (the guest could not handle an exception) at rip 0x%llx",
+			                 "guest fault: triple fault (the guest could not handle an "
+			                 "exception) at rip 0x%llx",
 			                 (unsigned long long)guest_rip(vm));
 		case KVM_EXIT_HLT:
-			return stop_with(res, GUEST_EXIT_FAULT, "guest halted for ever at rip 0x%llx",
+			return stop_with(res, GUEST_EXIT_FAULT,
+			                 "guest halted for ever at rip 0x%llx",
 			                 (unsigned long long)guest_rip(vm));
 		case KVM_EXIT_INTERNAL_ERROR:
 			return stop_with(res, GUEST_EXIT_FAULT,
-			                 "guest fault: KVM could not emulate an instruction (internal error %u) at rip 0x%llx",
+			                 "guest fault: KVM could not emulate an instruction "
+			                 "(internal error %u) at rip 0x%llx",
 			                 run->internal.suberror, (unsigned long long)guest_rip(vm));
 		case KVM_EXIT_FAIL_ENTRY:
-			return stop_with(res, GUEST_EXIT_INTERNAL, "KVM refused to enter the guest (reason 0x%llx)",
-			                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			return stop_with(
+			    res, GUEST_EXIT_INTERNAL,
+			    "KVM refused to enter the guest (reason 0x%llx)",
+			    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		case KVM_EXIT_INTR:
 			break;
 		default:
-			return stop_with(res, GUEST_EXIT_INTERNAL, "unexpected KVM exit %u", run->exit_reason);
+			return stop_with(res, GUEST_EXIT_INTERNAL, "unexpected KVM exit %u",
+			                 run->exit_reason);
 		}
 	}
 }

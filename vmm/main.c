@@ -40,18 +40,19 @@ static char guest_name[SHOAL_NAME_MAX] = "?";
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: %s [options] IMAGE [ARG...]\n"
-	        "       %s [options] --control-fd FD\n"
-	        "  -m, --mem MIB            guest memory (default 32; warm: the most a guest may get)\n"
-	        "  -n, --name NAME          guest name (default: the image's file name)\n"
-	        "  -e, --evtchn P:KICK:NOTE wire event port P to eventfds KICK (host->guest)\n"
-	        "                           and NOTE (guest->host); -1 for none (repeatable)\n"
-	        "  -p, --ports P[,P...]     warm: ports to wire with eventfds of our own (default 1)\n"
-	        "  -c, --control-fd FD      warm start over this SOCK_SEQPACKET socket\n"
-	        "      --no-seccomp         do not confine the tender (debugging)\n"
-	        "  -v, --verbose            report set-up timings on stderr\n",
-	        prog_name, prog_name);
+	fprintf(
+	    f,
+	    "usage: %s [options] IMAGE [ARG...]\n"
+	    "       %s [options] --control-fd FD\n"
+	    "  -m, --mem MIB            guest memory (default 32; warm: the most a guest may get)\n"
+	    "  -n, --name NAME          guest name (default: the image's file name)\n"
+	    "  -e, --evtchn P:KICK:NOTE wire event port P to eventfds KICK (host->guest)\n"
+	    "                           and NOTE (guest->host); -1 for none (repeatable)\n"
+	    "  -p, --ports P[,P...]     warm: ports to wire with eventfds of our own (default 1)\n"
+	    "  -c, --control-fd FD      warm start over this SOCK_SEQPACKET socket\n"
+	    "      --no-seccomp         do not confine the tender (debugging)\n"
+	    "  -v, --verbose            report set-up timings on stderr\n",
+	    prog_name, prog_name);
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -109,8 +110,8 @@ static int parse_evtchn(const char *s, struct vmm_port *p)
 	if (!b)
 		return -1;
 	*b++ = '\0';
-	if (parse_int(buf, 1, SHOAL_EVTCHN_NPORTS - 1, &port) < 0 || parse_int(a, -1, 1 << 20, &kick) < 0 ||
-	    parse_int(b, -1, 1 << 20, &note) < 0)
+	if (parse_int(buf, 1, SHOAL_EVTCHN_NPORTS - 1, &port) < 0 ||
+	    parse_int(a, -1, 1 << 20, &kick) < 0 || parse_int(b, -1, 1 << 20, &note) < 0)
 		return -1;
 	p->port = (unsigned)port;
 	p->kick_fd = (int)kick;
@@ -214,8 +215,8 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 		return GUEST_EXIT_SETUP;
 	}
 	for (i = 0; i < o->nports; i++)
-		if (vmm_vm_wire_port(&vm, o->ports[i].port, o->ports[i].kick_fd, o->ports[i].notify_fd, err,
-		                     sizeof(err)) < 0) {
+		if (vmm_vm_wire_port(&vm, o->ports[i].port, o->ports[i].kick_fd,
+		                     o->ports[i].notify_fd, err, sizeof(err)) < 0) {
 			say("%s", err);
 			return GUEST_EXIT_SETUP;
 		}
@@ -231,8 +232,8 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 	}
 	t2 = now_us();
 	if (o->verbose)
-		say("VM created in %llu us, image loaded in %llu us",
-		    (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1));
+		say("VM created in %llu us, image loaded in %llu us", (unsigned long long)(t1 - t0),
+		    (unsigned long long)(t2 - t1));
 	return run_cold(&vm);
 }
 
@@ -376,11 +377,12 @@ static int warm_start(struct opts *o)
 		send_error(o->control_fd, GUEST_EXIT_IMAGE, err);
 		return GUEST_EXIT_IMAGE;
 	}
-	if (vmm_vm_load(&vm, img, len, msg.boot.mem_bytes, argc, argv, &status, err, sizeof(err)) < 0) {
+	if (vmm_vm_load(&vm, img, len, msg.boot.mem_bytes, argc, argv, &status, err, sizeof(err)) <
+	    0) {
 		char reason[600];
 
-		snprintf(reason, sizeof(reason), "%s%s", status == GUEST_EXIT_IMAGE ? "image refused: " : "",
-		         err);
+		snprintf(reason, sizeof(reason), "%s%s",
+		         status == GUEST_EXIT_IMAGE ? "image refused: " : "", err);
 		send_error(o->control_fd, status, reason);
 		return status;
 	}
@@ -414,7 +416,8 @@ static int parse_ports(const char *s, struct opts *o)
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		long p;
 
-		if (o->nports == VMM_PORTS_MAX || parse_int(tok, 1, SHOAL_EVTCHN_NPORTS - 1, &p) < 0)
+		if (o->nports == VMM_PORTS_MAX ||
+		    parse_int(tok, 1, SHOAL_EVTCHN_NPORTS - 1, &p) < 0)
 			return -1;
 		o->ports[o->nports].port = (unsigned)p;
 		o->ports[o->nports].kick_fd = o->ports[o->nports].notify_fd = -1;
@@ -459,17 +462,19 @@ int main(int argc, char **argv)
 			set_name(optarg);
 			break;
 		case 'e':
-			if (o.nports == VMM_PORTS_MAX || parse_evtchn(optarg, &o.ports[o.nports]) < 0) {
-				say("--evtchn %s: want PORT:KICK_FD:NOTIFY_FD, port 1..%u, at most %u ports", optarg,
-				    SHOAL_EVTCHN_NPORTS - 1, VMM_PORTS_MAX);
+			if (o.nports == VMM_PORTS_MAX ||
+			    parse_evtchn(optarg, &o.ports[o.nports]) < 0) {
+				say("--evtchn %s: want PORT:KICK_FD:NOTIFY_FD, port 1..%u, at most "
+				    "%u ports",
+				    optarg, SHOAL_EVTCHN_NPORTS - 1, VMM_PORTS_MAX);
 				return GUEST_EXIT_USAGE;
 			}
 			o.nports++;
 			break;
 		case 'p':
 			if (parse_ports(optarg, &o) < 0) {
-				say("--ports %s: want a comma-separated list of ports 1..%u", optarg,
-				    SHOAL_EVTCHN_NPORTS - 1);
+				say("--ports %s: want a comma-separated list of ports 1..%u",
+				    optarg, SHOAL_EVTCHN_NPORTS - 1);
 				return GUEST_EXIT_USAGE;
 			}
 			ports_given = 1;

@@ -1,8 +1,8 @@
 /*
  * Loads the tender's syscall filter (generated at build time, see
- * seccomp_gen.c) into every thread of the process.  A call outside the policy raises SIGSYS; the handler
- * names the syscall and ends the tender with GUEST_EXIT_INTERNAL, so a
- * missing rule is a clear message rather than a silent kill.
+ * seccomp_gen.c) into every thread of the process.  A call outside the policy raises SIGSYS; the
+ * handler names the syscall and ends the tender with GUEST_EXIT_INTERNAL, so a missing rule is a
+ * clear message rather than a silent kill.
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -24,7 +24,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
-	n = snprintf(msg, sizeof(msg), "shoal-vmm: syscall %d is not allowed by the tender's filter\n",
+	n = snprintf(msg, sizeof(msg),
+	             "shoal-vmm: syscall %d is not allowed by the tender's filter\n",
 	             si->si_syscall);
 	if (n > 0)
 		(void)!write(2, msg, (size_t)n);

@@ -14,10 +14,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define ALLOW(ctx, name) \
-	do { \
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0) < 0) \
-			die("rule " #name); \
+#define ALLOW(ctx, name)                                                                           \
+	do {                                                                                       \
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0) < 0)                  \
+			die("rule " #name);                                                        \
 	} while (0)
 
 static void die(const char *what)
@@ -29,7 +29,10 @@ static void die(const char *what)
 int main(void)
 {
 	static const unsigned long ioctls[] = {
-		KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_MSRS,
+		KVM_RUN,
+		KVM_GET_REGS,
+		KVM_SET_REGS,
+		KVM_GET_MSRS,
 	};
 	scmp_filter_ctx ctx;
 	int pipefd[2];

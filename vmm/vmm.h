@@ -54,7 +54,8 @@ void vmm_console_to_fd(void *fd_as_ptr, const struct iovec *iov, int n);
  * a reason naming the field and the value.
  */
 enum vmm_hc_outcome vmm_hypercall(const struct vmm_guestmem *m, unsigned nr, uint32_t arg,
-                                  const struct vmm_console_sink *console, struct vmm_hc_result *res);
+                                  const struct vmm_console_sink *console,
+                                  struct vmm_hc_result *res);
 
 /* Describe a CPU exception (a struct shoal_hc_fault) in one sentence. */
 void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len);
@@ -119,7 +120,8 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
  * Run the guest until it ends.  Returns its status (GUEST_EXIT_* or the
  * guest's code) with the reason in res.
  */
-int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console, struct vmm_hc_result *res);
+int vmm_vm_run(struct vmm_vm *vm, const struct vmm_console_sink *console,
+               struct vmm_hc_result *res);
 /*
  * From any thread but the vCPU's: hold the vCPU (pause 1; returns once it
  * is out of the guest and waiting) or let it go on (pause 0).  0, or -1

@@ -35,7 +35,7 @@ struct be_start {
 	unsigned memory_mib;
 	unsigned vcpus;
 	unsigned nargs;
-	char *const *args;      /* argv[1..]; argv[0] is the guest's name */
+	char *const *args; /* argv[1..]; argv[0] is the guest's name */
 	uint64_t instance;
 };
 
@@ -64,7 +64,8 @@ struct backend_host {
 	void (*started)(struct guest *g, int pid, int vcpu_tid, uint64_t boot_wall_ns);
 	/* start() failed after returning 0; http is the status a deploy answers with. */
 	void (*start_failed)(struct guest *g, int http, const char *reason);
-	/* The guest ended: status is a GUEST_EXIT_* or the guest's code 0..199 (common/guest_exit.h), -1 if unknown. */
+	/* The guest ended: status is a GUEST_EXIT_* or the guest's code 0..199
+	 * (common/guest_exit.h), -1 if unknown. */
 	void (*exited)(struct guest *g, int status, const char *reason);
 	void (*console)(struct guest *g, const char *data, size_t len);
 	/* A probe answer arrived at now_ns (monotonic): the probe engine's probe_answer(). */
@@ -91,7 +92,8 @@ struct backend_ops {
 	            const struct backend_host *host, char *err, size_t errlen);
 	/* Let go of everything; running guests keep running. */
 	void (*fini)(struct backend *be);
-	/* Find guests left running by an earlier daemon; host->found() for each.  Returns how many. */
+	/* Find guests left running by an earlier daemon; host->found() for each.  Returns how many.
+	 */
 	int (*adopt)(struct backend *be);
 	/* Start a guest (asynchronous); -1 with err when it cannot even begin. */
 	int (*start)(struct backend *be, struct guest *g, const struct be_start *req, char *err,
@@ -112,13 +114,16 @@ struct backend_ops {
 	 */
 	int (*set_affinity)(struct backend *be, struct guest *g, const cpu_set_t *cpus, char *err,
 	                    size_t errlen);
-	int (*set_weight)(struct backend *be, struct guest *g, unsigned weight, char *err, size_t errlen);
+	int (*set_weight)(struct backend *be, struct guest *g, unsigned weight, char *err,
+	                  size_t errlen);
 	int (*set_batch)(struct backend *be, struct guest *g, int batch, char *err, size_t errlen);
-	/* What the guest has now (a guest re-adopted after a restart brings its own); 0 or -1 with err. */
-	int (*placement_get)(struct backend *be, struct guest *g, struct be_placement *out, char *err,
-	                     size_t errlen);
+	/* What the guest has now (a guest re-adopted after a restart brings its own); 0 or -1 with
+	 * err. */
+	int (*placement_get)(struct backend *be, struct guest *g, struct be_placement *out,
+	                     char *err, size_t errlen);
 	/* CPU time the guest's vCPUs used since it started, in ns; 0 or -1 with err. */
-	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns, char *err, size_t errlen);
+	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns, char *err,
+	                size_t errlen);
 	/* How this host does each of the three (for /v1/placement): one line. */
 	const char *(*placement_mechanism)(struct backend *be);
 	/*
@@ -138,8 +143,8 @@ struct backend_ops {
 	 * their own).  -1 with err when part of it could not be done yet;
 	 * the daemon calls again at the next period.
 	 */
-	int (*cpu_roles)(struct backend *be, const cpu_set_t *latency, const cpu_set_t *batch, char *err,
-	                 size_t errlen);
+	int (*cpu_roles)(struct backend *be, const cpu_set_t *latency, const cpu_set_t *batch,
+	                 char *err, size_t errlen);
 	/*
 	 * The probe channel, in two calls the probe engine makes (probe.c):
 	 *
@@ -167,7 +172,8 @@ struct backend_ops {
 /* Format one line into err (the ops' error convention); returns -1. */
 int be_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The same, with ": " and strerror(errno) appended. */
-int be_fail_errno(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int be_fail_errno(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The compiled-in backends, by name; NULL when there is no such backend here. */
 const struct backend_ops *backend_lookup(const char *name);

@@ -51,31 +51,30 @@ enum shell_state {
 	SH_READY,    /* in the pool */
 	SH_BOOTING,  /* BOOT sent, no STARTED yet */
 	SH_RUNNING,
-	SH_ENDED,    /* the guest's end is reported; waiting for the process */
+	SH_ENDED, /* the guest's end is reported; waiting for the process */
 };
-
 
 struct shell {
 	struct backend *be;
 	struct shell *next;
 	enum shell_state state;
-	pid_t pid;       /* our child, unless adopted */
+	pid_t pid; /* our child, unless adopted */
 	int adopted;
-	int sock;        /* control connection */
-	int console_fd;  /* the tender's stdout */
+	int sock;       /* control connection */
+	int console_fd; /* the tender's stdout */
 	int kick_fd, notify_fd;
 	int vcpu_tid;
 	unsigned mem_mib;
 	ev_io sock_w, console_w;
 	int notify_watched; /* in the backend's answer set */
-	ev_child child_w; /* our own tenders only */
+	ev_child child_w;   /* our own tenders only */
 	ev_timer boot_timer;
 	struct guest *g;
 	struct be_start req; /* kept until the dedicated shell is READY */
 	char *req_image;
 	char **req_args;
-	char path[1100];     /* the re-attach socket (tPID.sock); its exit record is path + ".exit" */
-	int listen_fd;       /* made while the shell waits in the pool */
+	char path[1100]; /* the re-attach socket (tPID.sock); its exit record is path + ".exit" */
+	int listen_fd;   /* made while the shell waits in the pool */
 	int exit_fd;
 	int got_exited;
 	int exit_status;
@@ -202,7 +201,8 @@ static void shell_report_end(struct shell *sh, int status, const char *reason)
 		g->be = NULL;
 		if (was_booting) {
 			sh->be->boot_failures++;
-			sh->be->host.start_failed(g, status == GUEST_EXIT_IMAGE ? 422 : 500, reason);
+			sh->be->host.start_failed(g, status == GUEST_EXIT_IMAGE ? 422 : 500,
+			                          reason);
 		} else {
 			sh->be->host.exited(g, status, reason);
 		}
@@ -216,7 +216,8 @@ static void describe_wait(int ws, char *buf, size_t len)
 		snprintf(buf, len, "the tender exited with status %d (%s)", WEXITSTATUS(ws),
 		         guest_exit_str(WEXITSTATUS(ws)));
 	else if (WIFSIGNALED(ws))
-		snprintf(buf, len, "the tender was killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+		snprintf(buf, len, "the tender was killed by signal %d (%s)", WTERMSIG(ws),
+		         strsignal(WTERMSIG(ws)));
 	else
 		snprintf(buf, len, "the tender ended (wait status 0x%x)", ws);
 }
@@ -239,7 +240,8 @@ static void shell_lost(struct shell *sh)
 		describe_wait(sh->wait_status, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "the tender went away without a report");
-	shell_report_end(sh, sh->reaped && WIFEXITED(sh->wait_status) ? WEXITSTATUS(sh->wait_status) : -1, why);
+	shell_report_end(
+	    sh, sh->reaped && WIFEXITED(sh->wait_status) ? WEXITSTATUS(sh->wait_status) : -1, why);
 }
 
 static void on_console(struct ev_loop *loop, ev_io *w, int revents)
@@ -377,7 +379,9 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		for (i = 0; r > 0 && i < nfds; i++)
 			close(fds[i]);
 		ev_io_stop(sh->be->loop, &sh->sock_w);
-		tender_malformed(sh, r == -EMSGSIZE ? "oversized" : r < (long)sizeof(m.h) ? "truncated" : "wrong-version");
+		tender_malformed(sh, r == -EMSGSIZE          ? "oversized"
+		                     : r < (long)sizeof(m.h) ? "truncated"
+		                                             : "wrong-version");
 		return;
 	}
 	/*
@@ -386,8 +390,8 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 	 */
 	switch (m.h.type) {
 	case VMM_MSG_READY:
-		if (sh->state != SH_SPAWNING || r != (long)sizeof(m.ready) || nfds != 2 * m.ready.nports ||
-		    m.ready.nports < 1 || m.ready.ports[0] != 1) {
+		if (sh->state != SH_SPAWNING || r != (long)sizeof(m.ready) ||
+		    nfds != 2 * m.ready.nports || m.ready.nports < 1 || m.ready.ports[0] != 1) {
 			for (i = 0; i < nfds; i++)
 				close(fds[i]);
 			tender_malformed(sh, "READY");
@@ -403,7 +407,9 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 			kill(sh->pid, SIGKILL);
 			sh->state = sh->g ? SH_BOOTING : SH_SPAWNING;
 			sh->be->spawning += sh->state == SH_SPAWNING;
-			shell_report_end(sh, GUEST_EXIT_SETUP, "cannot make the tender's re-attach socket or exit record");
+			shell_report_end(
+			    sh, GUEST_EXIT_SETUP,
+			    "cannot make the tender's re-attach socket or exit record");
 			return;
 		}
 		if (sh->g) {
@@ -462,7 +468,8 @@ static void on_boot_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	log_warnx("kvm: tender %d did not start its guest within %.0f s: killing it", sh->pid, BOOT_TIMEOUT_S);
+	log_warnx("kvm: tender %d did not start its guest within %.0f s: killing it", sh->pid,
+	          BOOT_TIMEOUT_S);
 	if (sh->pid > 0)
 		kill(sh->pid, SIGKILL);
 	shell_report_end(sh, GUEST_EXIT_INTERNAL, "the tender did not start the guest in time");
@@ -495,7 +502,8 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	if (!sh)
 		return NULL;
 	sh->mem_mib = mem_mib;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0) {
 		log_warn("kvm: cannot make a tender's sockets");
 		goto fail;
 	}
@@ -507,7 +515,8 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
 	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+	                                  POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
 	r = posix_spawn(&sh->pid, be->cfg->vmm_path, &fa, &at, argv, environ);
@@ -569,7 +578,8 @@ static void shell_refill(struct backend *be)
 {
 	if (ev_now(be->loop) < be->spawn_blocked_until) {
 		if (!ev_is_active(&be->refill_retry)) {
-			ev_timer_set(&be->refill_retry, be->spawn_blocked_until - ev_now(be->loop), 0.);
+			ev_timer_set(&be->refill_retry, be->spawn_blocked_until - ev_now(be->loop),
+			             0.);
 			ev_timer_start(be->loop, &be->refill_retry);
 		}
 		return;
@@ -593,7 +603,8 @@ static int listen_at(const char *path)
 	if (s < 0)
 		return -1;
 	unlink(path);
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0600) < 0 || listen(s, 4) < 0) {
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(s, 4) < 0) {
 		close(s);
 		return -1;
 	}
@@ -630,13 +641,14 @@ static void shell_boot(struct shell *sh)
 	}
 	m.b.args_bytes = (uint32_t)pos;
 	/* The record says whose it is, for a daemon that finds it after a restart. */
-	hn = snprintf(head, sizeof(head), "guest %s %llu\n", g->name, (unsigned long long)sh->req.instance);
+	hn = snprintf(head, sizeof(head), "guest %s %llu\n", g->name,
+	              (unsigned long long)sh->req.instance);
 	fds[0] = open(sh->req_image, O_RDONLY | O_CLOEXEC);
 	fds[1] = sh->listen_fd;
 	fds[2] = sh->exit_fd;
 	if (fds[0] < 0 || write(sh->exit_fd, head, (size_t)hn) != hn) {
-		snprintf(why, sizeof(why), "cannot prepare the guest's %s: %s", fds[0] < 0 ? "image" : "exit record",
-		         strerror(errno));
+		snprintf(why, sizeof(why), "cannot prepare the guest's %s: %s",
+		         fds[0] < 0 ? "image" : "exit record", strerror(errno));
 		goto fail;
 	}
 	if (vmm_msg_send(sh->sock, &m, sizeof(m.b) + pos, fds, 3) < 0) {
@@ -658,7 +670,8 @@ fail:
 	shell_report_end(sh, GUEST_EXIT_SETUP, why); /* state BOOTING: a failed start */
 }
 
-static int kvm_start(struct backend *b, struct guest *g, const struct be_start *req, char *err, size_t errlen)
+static int kvm_start(struct backend *b, struct guest *g, const struct be_start *req, char *err,
+                     size_t errlen)
 {
 	struct backend *be = b;
 	struct shell *sh, *best = NULL;
@@ -703,7 +716,8 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 		sh->state = SH_BOOTING;
 		shell_boot(sh);
 	}
-	/* Refill a moment later: spawning a tender takes a millisecond this start need not wait for. */
+	/* Refill a moment later: spawning a tender takes a millisecond this start need not wait
+	 * for. */
 	if (!ev_is_active(&be->refill_retry)) {
 		ev_timer_set(&be->refill_retry, 0.005, 0.);
 		ev_timer_start(be->loop, &be->refill_retry);
@@ -723,7 +737,6 @@ static int kvm_stop(struct backend *b, struct guest *g, char *err, size_t errlen
 	return 0;
 }
 
-
 /* The guest's running tender, or NULL with err set. */
 static struct shell *running_shell(struct guest *g, char *err, size_t errlen);
 
@@ -736,10 +749,10 @@ static int kvm_set_affinity(struct backend *b, struct guest *g, const cpu_set_t 
 	if (!sh)
 		return -1;
 	if (sched_setaffinity(sh->vcpu_tid, sizeof(*cpus), cpus) < 0)
-		return be_fail_errno(err, errlen, "sched_setaffinity of its vCPU thread %d", sh->vcpu_tid);
+		return be_fail_errno(err, errlen, "sched_setaffinity of its vCPU thread %d",
+		                     sh->vcpu_tid);
 	return 0;
 }
-
 
 static struct shell *running_shell(struct guest *g, char *err, size_t errlen)
 {
@@ -811,7 +824,8 @@ static int kvm_pause(struct backend *b, struct guest *g, int pause, char *err, s
 	}
 }
 
-static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight, char *err, size_t errlen)
+static int kvm_set_weight(struct backend *b, struct guest *g, unsigned weight, char *err,
+                          size_t errlen)
 {
 	struct shell *sh = running_shell(g, err, errlen);
 
@@ -836,15 +850,16 @@ static int kvm_set_batch(struct backend *b, struct guest *g, int batch, char *er
 	return 0;
 }
 
-static int kvm_placement_get(struct backend *b, struct guest *g, struct be_placement *out, char *err,
-                             size_t errlen)
+static int kvm_placement_get(struct backend *b, struct guest *g, struct be_placement *out,
+                             char *err, size_t errlen)
 {
 	struct shell *sh = running_shell(g, err, errlen);
 
 	if (!sh)
 		return -1;
 	if (sched_getaffinity(sh->vcpu_tid, sizeof(out->cpus), &out->cpus) < 0)
-		return be_fail_errno(err, errlen, "sched_getaffinity of its vCPU thread %d", sh->vcpu_tid);
+		return be_fail_errno(err, errlen, "sched_getaffinity of its vCPU thread %d",
+		                     sh->vcpu_tid);
 	out->weight = kvm_weight_get(&b->weight, sh->pid, sh->vcpu_tid);
 	out->batch = sched_getscheduler(sh->vcpu_tid) == SCHED_IDLE;
 	return 0;
@@ -858,7 +873,8 @@ static int kvm_cpu_time(struct backend *b, struct guest *g, uint64_t *ns, char *
 	if (!sh)
 		return -1;
 	if (kvm_thread_cpu_ns(sh->pid, sh->vcpu_tid, ns) < 0)
-		return be_fail_errno(err, errlen, "the CPU time of its vCPU thread %d", sh->vcpu_tid);
+		return be_fail_errno(err, errlen, "the CPU time of its vCPU thread %d",
+		                     sh->vcpu_tid);
 	return 0;
 }
 
@@ -889,11 +905,12 @@ static json_t *kvm_stats(struct backend *b)
 {
 	struct backend *be = b;
 
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tender", be->cfg->vmm_path, "pool_size",
-	                 (json_int_t)be->cfg->pool_size, "pool_mem_mib", (json_int_t)be->cfg->pool_mem_mib,
-	                 "pool_ready", (json_int_t)be->ready, "pool_spawning", (json_int_t)be->spawning,
-	                 "tenders_started", (json_int_t)be->spawned, "boots", (json_int_t)be->boots,
-	                 "boot_failures", (json_int_t)be->boot_failures);
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tender", be->cfg->vmm_path,
+	                 "pool_size", (json_int_t)be->cfg->pool_size, "pool_mem_mib",
+	                 (json_int_t)be->cfg->pool_mem_mib, "pool_ready", (json_int_t)be->ready,
+	                 "pool_spawning", (json_int_t)be->spawning, "tenders_started",
+	                 (json_int_t)be->spawned, "boots", (json_int_t)be->boots, "boot_failures",
+	                 (json_int_t)be->boot_failures);
 }
 
 /*
@@ -915,7 +932,8 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 		char why[200];
 
 		describe_wait(w->rstatus, why, sizeof(why));
-		log_warnx("kvm: a pool tender ended before it was ready: %s; retrying in %.0f s", why, SPAWN_RETRY_S);
+		log_warnx("kvm: a pool tender ended before it was ready: %s; retrying in %.0f s",
+		          why, SPAWN_RETRY_S);
 		be->spawn_blocked_until = ev_now(be->loop) + SPAWN_RETRY_S;
 	}
 	if (sh->state == SH_ENDED)
@@ -983,15 +1001,20 @@ static void adopt_gone(struct backend *be, const char *path)
 		buf[n] = '\0';
 		nl = memchr(buf, '\n', (size_t)n);
 		/* No "guest" line: a pool tender that never had a guest. */
-		if (nl && sscanf(buf, "guest %63s %llu", name, &instance) == 2 && spec_name_ok(name)) {
+		if (nl && sscanf(buf, "guest %63s %llu", name, &instance) == 2 &&
+		    spec_name_ok(name)) {
 			size_t hl = (size_t)(nl + 1 - buf);
 
-			snprintf(reason, sizeof(reason), "the tender ended while shoald was away, leaving no record");
-			if (vmm_exit_record_parse(buf + hl, (size_t)n - hl, &status, reason, sizeof(reason), &off) == 0)
-				be->host.ended_while_away(be->host.ctx, name, instance, status, reason, buf + hl + off,
+			snprintf(reason, sizeof(reason),
+			         "the tender ended while shoald was away, leaving no record");
+			if (vmm_exit_record_parse(buf + hl, (size_t)n - hl, &status, reason,
+			                          sizeof(reason), &off) == 0)
+				be->host.ended_while_away(be->host.ctx, name, instance, status,
+				                          reason, buf + hl + off,
 				                          (size_t)n - hl - off);
 			else
-				be->host.ended_while_away(be->host.ctx, name, instance, -1, reason, NULL, 0);
+				be->host.ended_while_away(be->host.ctx, name, instance, -1, reason,
+				                          NULL, 0);
 		}
 	}
 	free(buf);
@@ -999,8 +1022,8 @@ static void adopt_gone(struct backend *be, const char *path)
 	unlink(rec);
 }
 
-static void adopt_one(struct backend *be, struct pending_attach *p, const struct vmm_msg_attached *at,
-                      const int *fds, unsigned nfds)
+static void adopt_one(struct backend *be, struct pending_attach *p,
+                      const struct vmm_msg_attached *at, const int *fds, unsigned nfds)
 {
 	struct be_found f;
 	struct shell *sh;
@@ -1074,7 +1097,8 @@ static int kvm_adopt(struct backend *b)
 			continue;
 		}
 		if (npend == cap) {
-			struct pending_attach *n = realloc(pend, (cap ? 2 * cap : 64) * sizeof(*pend));
+			struct pending_attach *n =
+			    realloc(pend, (cap ? 2 * cap : 64) * sizeof(*pend));
 
 			if (!n) {
 				close(s);
@@ -1113,13 +1137,15 @@ static int kvm_adopt(struct backend *b)
 				continue;
 			r = vmm_msg_recv(pend[i].sock, &at, sizeof(at), fds, &nfds);
 			left--;
-			if (r != (long)sizeof(at) || at.hdr.type != VMM_MSG_ATTACHED || nfds != 2 * at.nports + 1 ||
-			    at.nports < 1 || !memchr(at.name, '\0', sizeof(at.name))) {
+			if (r != (long)sizeof(at) || at.hdr.type != VMM_MSG_ATTACHED ||
+			    nfds != 2 * at.nports + 1 || at.nports < 1 ||
+			    !memchr(at.name, '\0', sizeof(at.name))) {
 				unsigned k;
 
 				for (k = 0; r > 0 && k < nfds; k++)
 					close(fds[k]);
-				log_warnx("kvm: %s did not answer as a tender; left alone", pend[i].path);
+				log_warnx("kvm: %s did not answer as a tender; left alone",
+				          pend[i].path);
 				close(pend[i].sock);
 				pend[i].sock = -1;
 				continue;
@@ -1132,7 +1158,9 @@ static int kvm_adopt(struct backend *b)
 	}
 	for (i = 0; i < npend; i++)
 		if (pend[i].sock >= 0) {
-			log_warnx("kvm: the tender at %s did not answer in time (paused?); left running", pend[i].path);
+			log_warnx(
+			    "kvm: the tender at %s did not answer in time (paused?); left running",
+			    pend[i].path);
 			close(pend[i].sock);
 		}
 	free(pend);
@@ -1155,11 +1183,13 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 	v = ioctl(fd, KVM_GET_API_VERSION, 0);
 	close(fd);
 	if (v != KVM_API_VERSION) {
-		snprintf(err, errlen, "kvm backend: /dev/kvm speaks API version %d, not %d", v, KVM_API_VERSION);
+		snprintf(err, errlen, "kvm backend: /dev/kvm speaks API version %d, not %d", v,
+		         KVM_API_VERSION);
 		return -1;
 	}
 	if (access(cfg->vmm_path, X_OK) < 0) {
-		snprintf(err, errlen, "kvm backend: the tender %s cannot be run: %s", cfg->vmm_path, strerror(errno));
+		snprintf(err, errlen, "kvm backend: the tender %s cannot be run: %s", cfg->vmm_path,
+		         strerror(errno));
 		return -1;
 	}
 	be = calloc(1, sizeof(*be));
@@ -1172,7 +1202,8 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 	be->host = *host;
 	snprintf(be->tender_dir, sizeof(be->tender_dir), "%s/tenders", cfg->run_dir);
 	if (mkdir(be->tender_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "kvm backend: cannot make %s: %s", be->tender_dir, strerror(errno));
+		snprintf(err, errlen, "kvm backend: cannot make %s: %s", be->tender_dir,
+		         strerror(errno));
 		free(be);
 		return -1;
 	}
@@ -1186,7 +1217,8 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 	}
 	kvm_weight_init(&be->weight);
 	snprintf(be->mechanism, sizeof(be->mechanism),
-	         "affinity: sched_setaffinity on the vCPU thread; weight: %s; idle class: SCHED_IDLE on the vCPU thread",
+	         "affinity: sched_setaffinity on the vCPU thread; weight: %s; idle class: "
+	         "SCHED_IDLE on the vCPU thread",
 	         be->weight.desc);
 	ev_io_init(&be->answer_w, on_answers, be->answer_ep, EV_READ);
 	be->answer_w.data = be;

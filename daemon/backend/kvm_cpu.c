@@ -57,7 +57,8 @@ static int has_word(const char *list, const char *word)
 	const char *p = list;
 
 	while ((p = strstr(p, word))) {
-		if ((p == list || p[-1] == ' ' || p[-1] == ',') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n' || p[n] == ','))
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == ' ' || p[n] == '\n' || p[n] == ','))
 			return 1;
 		p += n;
 	}
@@ -81,7 +82,8 @@ static int find_mount(int v2, char *mnt, size_t len)
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", point) != 1 ||
 		    sscanf(dash + 3, "%63s %*s %511s", type, opts) != 2)
 			continue;
-		if (v2 ? !strcmp(type, "cgroup2") : !strcmp(type, "cgroup") && has_word(opts, "cpu")) {
+		if (v2 ? !strcmp(type, "cgroup2")
+		       : !strcmp(type, "cgroup") && has_word(opts, "cpu")) {
 			snprintf(mnt, len, "%s", point);
 			found = 1;
 		}
@@ -91,7 +93,8 @@ static int find_mount(int v2, char *mnt, size_t len)
 	return found ? 0 : -1;
 }
 
-/* This process's cgroup path in the v2 hierarchy ("0::/x") or the v1 one holding cpu ("N:cpu,cpuacct:/x"). */
+/* This process's cgroup path in the v2 hierarchy ("0::/x") or the v1 one holding cpu
+ * ("N:cpu,cpuacct:/x"). */
 static int self_cgroup(int v2, char *path, size_t len)
 {
 	char line[2048];
@@ -163,7 +166,8 @@ static int setup_v1(struct kvm_weight *w, char *why, size_t whylen)
 
 	if (find_mount(0, mnt, sizeof(mnt)) < 0 || self_cgroup(0, self, sizeof(self)) < 0)
 		return -1;
-	snprintf(w->base, sizeof(w->base), "%.500s%.500s/shoal-guests", mnt, strcmp(self, "/") ? self : "");
+	snprintf(w->base, sizeof(w->base), "%.500s%.500s/shoal-guests", mnt,
+	         strcmp(self, "/") ? self : "");
 	if (mkdir(w->base, 0755) < 0 && errno != EEXIST) {
 		snprintf(why, whylen, "cgroup v1 at %.200s: %s", w->base, strerror(errno));
 		return -1;
@@ -200,13 +204,15 @@ void kvm_weight_init(struct kvm_weight *w)
 	memset(w, 0, sizeof(*w));
 	if (setup_v2(w, why2, sizeof(why2)) == 0 || setup_v1(w, why1, sizeof(why1)) == 0) {
 		sweep(w);
-		snprintf(w->desc, sizeof(w->desc), "%s in %s", w->kind == KVM_WEIGHT_CGROUP2 ? "cgroup v2 cpu.weight"
-		                                                                              : "cgroup v1 cpu.shares",
+		snprintf(w->desc, sizeof(w->desc), "%s in %s",
+		         w->kind == KVM_WEIGHT_CGROUP2 ? "cgroup v2 cpu.weight"
+		                                       : "cgroup v1 cpu.shares",
 		         w->base);
 		return;
 	}
 	w->kind = KVM_WEIGHT_NICE;
-	snprintf(w->desc, sizeof(w->desc), "the vCPU thread's nice value (no cgroup cpu controller%s%s%s%s)",
+	snprintf(w->desc, sizeof(w->desc),
+	         "the vCPU thread's nice value (no cgroup cpu controller%s%s%s%s)",
 	         why2[0] || why1[0] ? ": " : "", why2, why2[0] && why1[0] ? "; " : "", why1);
 }
 
@@ -225,7 +231,8 @@ static unsigned weight_of_nice(int nice)
 	return w < 1 ? 1 : w > 10000 ? 10000 : (unsigned)lround(w);
 }
 
-static void group_path(const struct kvm_weight *w, pid_t pid, const char *file, char *buf, size_t len)
+static void group_path(const struct kvm_weight *w, pid_t pid, const char *file, char *buf,
+                       size_t len)
 {
 	snprintf(buf, len, "%s/t%d%s%s", w->base, (int)pid, file ? "/" : "", file ? file : "");
 }
@@ -269,7 +276,8 @@ unsigned kvm_weight_get(const struct kvm_weight *w, pid_t pid, pid_t tid)
 		nice = getpriority(PRIO_PROCESS, (id_t)tid);
 		return errno ? 100 : weight_of_nice(nice);
 	}
-	group_path(w, pid, w->kind == KVM_WEIGHT_CGROUP2 ? "cpu.weight" : "cpu.shares", path, sizeof(path));
+	group_path(w, pid, w->kind == KVM_WEIGHT_CGROUP2 ? "cpu.weight" : "cpu.shares", path,
+	           sizeof(path));
 	if (read_file(path, val, sizeof(val)) < 0 || sscanf(val, "%lu", &v) != 1)
 		return 100; /* no cgroup of its own: the default */
 	if (w->kind == KVM_WEIGHT_CGROUP1)
@@ -284,7 +292,8 @@ void kvm_weight_forget(const struct kvm_weight *w, pid_t pid)
 	if (w->kind == KVM_WEIGHT_NICE)
 		return;
 	group_path(w, pid, NULL, path, sizeof(path));
-	rmdir(path); /* ENOENT: it never had one; EBUSY: the tender is still there (the sweep gets it) */
+	rmdir(path); /* ENOENT: it never had one; EBUSY: the tender is still there (the sweep gets
+	                it) */
 }
 
 int kvm_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)

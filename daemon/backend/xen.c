@@ -77,7 +77,8 @@ struct dom {
 	uint64_t boot_wall_ns;
 	int adopted;
 	uint64_t t_start_ns, t_made_ns; /* start() called; the domain made and paused (monotonic) */
-	libxl_domain_config cfg; /* xen-create = libxl: what libxl makes it from; outlives the create */
+	libxl_domain_config
+	    cfg; /* xen-create = libxl: what libxl makes it from; outlives the create */
 	int cfg_live;
 	/* What libxl told us, for dom_step() (set from callbacks). */
 	int create_inflight, create_done, create_rc;
@@ -332,16 +333,16 @@ static void hook_timeout_deregister(void *user, void *reg)
 }
 
 static const libxl_osevent_hooks osevent_hooks = {
-    .fd_register = hook_fd_register,
-    .fd_modify = hook_fd_modify,
-    .fd_deregister = hook_fd_deregister,
-    .timeout_register = hook_timeout_register,
-    .timeout_modify = hook_timeout_modify,
-    .timeout_deregister = hook_timeout_deregister,
+	.fd_register = hook_fd_register,
+	.fd_modify = hook_fd_modify,
+	.fd_deregister = hook_fd_deregister,
+	.timeout_register = hook_timeout_register,
+	.timeout_modify = hook_timeout_modify,
+	.timeout_deregister = hook_timeout_deregister,
 };
 
 static const libxl_childproc_hooks childproc_hooks = {
-    .chldowner = libxl_sigchld_owner_mainloop,
+	.chldowner = libxl_sigchld_owner_mainloop,
 };
 
 /* libev reaped a child: libxl's (bootloader, save helper) or someone else's. */
@@ -383,9 +384,9 @@ static void on_xl_disaster(void *user, libxl_event_type type, const char *msg, i
 }
 
 static const libxl_event_hooks event_hooks = {
-    .event_occurs_mask = LIBXL_EVENTMASK_ALL,
-    .event_occurs = on_xl_event,
-    .disaster = on_xl_disaster,
+	.event_occurs_mask = LIBXL_EVENTMASK_ALL,
+	.event_occurs = on_xl_event,
+	.disaster = on_xl_disaster,
 };
 
 static void on_created(libxl_ctx *ctx, int rc, void *arg)
@@ -425,8 +426,8 @@ static void *xs_get(struct backend *be, uint32_t domid, const char *key, unsigne
 static int xs_put_tag(struct backend *be, uint32_t domid, const char *key, const char *val)
 {
 	struct xs_permissions perms[2] = {
-	    {.id = 0, .perms = XS_PERM_NONE},
-	    {.id = domid, .perms = XS_PERM_READ},
+		{ .id = 0, .perms = XS_PERM_NONE },
+		{ .id = domid, .perms = XS_PERM_READ },
 	};
 	char path[128];
 
@@ -743,7 +744,7 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 
 static void dom_destroy(struct dom *d)
 {
-	libxl_asyncop_how how = {.callback = on_destroyed, .u.for_callback = d};
+	libxl_asyncop_how how = { .callback = on_destroyed, .u.for_callback = d };
 	int rc;
 
 	if (d->destroy_inflight)
@@ -891,10 +892,10 @@ static void dom_step(struct dom *d)
 			return;
 		if (d->create_rc) {
 			d->start_failed = 1;
-			snprintf(d->end_reason, sizeof(d->end_reason), "%s could not create the domain: %s",
-			         be->builder ? "shoald" : "libxl",
-			         be->last_err[0] ? be->last_err
-			                         : libxl_error_to_string(d->create_rc));
+			snprintf(
+			    d->end_reason, sizeof(d->end_reason),
+			    "%s could not create the domain: %s", be->builder ? "shoald" : "libxl",
+			    be->last_err[0] ? be->last_err : libxl_error_to_string(d->create_rc));
 			/* libxl destroys what it made of a failed create; anything left goes here.
 			 */
 			if (d->domid != (uint32_t)INVALID_DOMID &&
@@ -941,11 +942,12 @@ static void dom_step(struct dom *d)
 		{
 			uint64_t now = now_mono_ns();
 
-			log_info("xen: guest %s: domain %u made in %.1f ms (%s), its console after "
-			         "%.1f ms more; running %.1f ms after the start",
-			         dom_name(d), d->domid, (double)(d->t_made_ns - d->t_start_ns) / 1e6,
-			         be->builder ? "shoald" : "libxl",
-			         (double)(now - d->t_made_ns) / 1e6, (double)(now - d->t_start_ns) / 1e6);
+			log_info(
+			    "xen: guest %s: domain %u made in %.1f ms (%s), its console after "
+			    "%.1f ms more; running %.1f ms after the start",
+			    dom_name(d), d->domid, (double)(d->t_made_ns - d->t_start_ns) / 1e6,
+			    be->builder ? "shoald" : "libxl", (double)(now - d->t_made_ns) / 1e6,
+			    (double)(now - d->t_start_ns) / 1e6);
 		}
 		be->creates++;
 		be->host.started(d->g, (int)d->domid, 0, d->boot_wall_ns);
@@ -1047,12 +1049,12 @@ static void direct_create(struct dom *d, const struct be_start *req, const char 
 	struct backend *be = d->be;
 	const char *tags[TAGS_LEN];
 	struct xen_build_req r = {
-	    .name = d->g->name,
-	    .image_path = req->image_path,
-	    .cmdline = cmdline,
-	    .memory_mib = req->memory_mib,
-	    .vcpus = req->vcpus,
-	    .tags = tags,
+		.name = d->g->name,
+		.image_path = req->image_path,
+		.cmdline = cmdline,
+		.memory_mib = req->memory_mib,
+		.vcpus = req->vcpus,
+		.tags = tags,
 	};
 	char num[32], why[300];
 
@@ -1108,7 +1110,7 @@ static int libxl_config(struct dom *d, const struct be_start *req, const char *c
 static int xen_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                      size_t errlen)
 {
-	libxl_asyncop_how how = {.callback = on_created};
+	libxl_asyncop_how how = { .callback = on_created };
 	char cmdline[XEN_CMDLINE_MAX], why[200];
 	struct dom *d;
 	int rc;
@@ -1260,7 +1262,8 @@ static int xen_set_affinity(struct backend *be, struct guest *g, const cpu_set_t
 	return 0;
 }
 
-static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight, char *err, size_t errlen)
+static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight, char *err,
+                          size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
 
@@ -1282,8 +1285,8 @@ static int xen_set_batch(struct backend *be, struct guest *g, int batch, char *e
 	return 0;
 }
 
-static int xen_placement_get(struct backend *be, struct guest *g, struct be_placement *out, char *err,
-                             size_t errlen)
+static int xen_placement_get(struct backend *be, struct guest *g, struct be_placement *out,
+                             char *err, size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
 
@@ -1294,7 +1297,8 @@ static int xen_placement_get(struct backend *be, struct guest *g, struct be_plac
 	return 0;
 }
 
-static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns, char *err, size_t errlen)
+static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns, char *err,
+                           size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
 
@@ -1403,7 +1407,7 @@ static int xen_adopt(struct backend *be)
 	for (i = 0; i < n; i++) {
 		char name[GUEST_NAME_MAX + 1];
 		uint64_t instance, boot_wall_ns;
-		struct be_found f = {0};
+		struct be_found f = { 0 };
 		struct guest *g;
 		struct dom *d;
 		int rc;
@@ -1548,10 +1552,12 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 		log_warnx("xen: no placement on this host: %s", be->cpu_err);
 		snprintf(be->mechanism, sizeof(be->mechanism), "none: %s", be->cpu_err);
 	}
-	if (!strcmp(cfg->xen_create, "direct") || (!cfg->xen_create[0] && type == LIBXL_DOMAIN_TYPE_PV)) {
+	if (!strcmp(cfg->xen_create, "direct") ||
+	    (!cfg->xen_create[0] && type == LIBXL_DOMAIN_TYPE_PV)) {
 		if (type != LIBXL_DOMAIN_TYPE_PV) {
 			snprintf(err, errlen,
-			         "xen-create = direct makes PV domains only; backend %s needs xen-create = libxl",
+			         "xen-create = direct makes PV domains only; backend %s needs "
+			         "xen-create = libxl",
 			         libxl_domain_type_to_string(type));
 			goto fail;
 		}
@@ -1622,16 +1628,17 @@ static void xen_fini(struct backend *be)
 }
 
 /* PV and PVH guests differ only in the domain type init() sets up and the images they take. */
-#define XEN_BACKEND_OPS(NAME, PLATFORM, INIT)                                                     \
-	{                                                                                         \
-		.name = NAME, .platform = PLATFORM, .init = INIT, .fini = xen_fini,               \
-		.adopt = xen_adopt, .start = xen_start, .stop = xen_stop, .pause = xen_pause,     \
-		.set_affinity = xen_set_affinity, .set_weight = xen_set_weight,                   \
-		.set_batch = xen_set_batch, .placement_get = xen_placement_get,                   \
-		.cpu_time = xen_cpu_time_op, .placement_mechanism = xen_placement_mechanism,      \
-		.probe_drain = xen_probe_drain, .probe = xen_probe, .stats = xen_stats, .host_topology = xen_host_topology,       \
-		.cpu_roles = xen_cpu_roles_op,                                                    \
+#define XEN_BACKEND_OPS(NAME, PLATFORM, INIT)                                                      \
+	{                                                                                          \
+		.name = NAME, .platform = PLATFORM, .init = INIT, .fini = xen_fini,                \
+		.adopt = xen_adopt, .start = xen_start, .stop = xen_stop, .pause = xen_pause,      \
+		.set_affinity = xen_set_affinity, .set_weight = xen_set_weight,                    \
+		.set_batch = xen_set_batch, .placement_get = xen_placement_get,                    \
+		.cpu_time = xen_cpu_time_op, .placement_mechanism = xen_placement_mechanism,       \
+		.probe_drain = xen_probe_drain, .probe = xen_probe, .stats = xen_stats,            \
+		.host_topology = xen_host_topology, .cpu_roles = xen_cpu_roles_op,                 \
 	}
 
 const struct backend_ops backend_xen = XEN_BACKEND_OPS("xen", SHOAL_PLATFORM_XEN_PV, xen_init_pv);
-const struct backend_ops backend_xen_pvh = XEN_BACKEND_OPS("xen-pvh", SHOAL_PLATFORM_XEN_PVH, xen_init_pvh);
+const struct backend_ops backend_xen_pvh =
+    XEN_BACKEND_OPS("xen-pvh", SHOAL_PLATFORM_XEN_PVH, xen_init_pvh);

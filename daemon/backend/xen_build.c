@@ -61,7 +61,8 @@ void xen_builder_close(struct xen_builder *b)
 	free(b);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -89,10 +90,10 @@ static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_b
 		const char *what;
 		int (*fn)(struct xc_dom_image *);
 	} steps[] = {
-	    {"allocate the memory", xc_dom_boot_mem_init},
-	    {"load the image", xc_dom_build_image},
-	    {"set up the vCPU", xc_dom_boot_image},
-	    {"seed the grant table", xc_dom_gnttab_init},
+		{ "allocate the memory", xc_dom_boot_mem_init },
+		{ "load the image", xc_dom_build_image },
+		{ "set up the vCPU", xc_dom_boot_image },
+		{ "seed the grant table", xc_dom_gnttab_init },
 	};
 	struct xc_dom_image *dom;
 	const char *step;
@@ -141,10 +142,10 @@ static int write_keys(struct xs_handle *xs, uint32_t domid, const struct xen_bui
                       unsigned console_port, char *err, size_t errlen)
 {
 	struct xs_permissions ro[2] = {
-	    {.id = 0, .perms = XS_PERM_NONE},
-	    {.id = domid, .perms = XS_PERM_READ},
+		{ .id = 0, .perms = XS_PERM_NONE },
+		{ .id = domid, .perms = XS_PERM_READ },
 	};
-	struct xs_permissions rw[1] = {{.id = domid, .perms = XS_PERM_NONE}};
+	struct xs_permissions rw[1] = { { .id = domid, .perms = XS_PERM_NONE } };
 	char dom_path[64], path[256], val[32];
 	const char *const *kv;
 	unsigned i;
@@ -153,8 +154,8 @@ static int write_keys(struct xs_handle *xs, uint32_t domid, const struct xen_bui
 		xs_transaction_t t = xs_transaction_start(xs);
 		int ok = t != XBT_NULL;
 
-#define PUT(key, v)                                                                               \
-	(snprintf(path, sizeof(path), "%s/%s", dom_path, key),                                    \
+#define PUT(key, v)                                                                                \
+	(snprintf(path, sizeof(path), "%s/%s", dom_path, key),                                     \
 	 xs_write(xs, t, path, v, (unsigned)strlen(v)))
 		snprintf(dom_path, sizeof(dom_path), "/local/domain/%u", domid);
 		if (ok)
@@ -185,12 +186,14 @@ static int write_keys(struct xs_handle *xs, uint32_t domid, const struct xen_bui
 			if (t != XBT_NULL)
 				xs_transaction_end(xs, t, 1);
 			errno = e;
-			return fail(err, errlen, "cannot write domain %u's keys in xenstore", domid);
+			return fail(err, errlen, "cannot write domain %u's keys in xenstore",
+			            domid);
 		}
 		if (xs_transaction_end(xs, t, 0))
 			break;
 		if (errno != EAGAIN || i == 20)
-			return fail(err, errlen, "cannot commit domain %u's keys in xenstore", domid);
+			return fail(err, errlen, "cannot commit domain %u's keys in xenstore",
+			            domid);
 	}
 	if (!xs_introduce_domain(xs, domid, store_mfn, store_port))
 		return fail(err, errlen, "xenstored would not take domain %u", domid);
@@ -221,13 +224,15 @@ int xen_build_pv(struct xen_builder *b, struct xs_handle *xs, const struct xen_b
 	}
 	if (xc_domain_max_vcpus(b->xch, *domid, r->vcpus) != 0)
 		return fail(err, errlen, "Xen cannot give domain %u %u vCPUs", *domid, r->vcpus);
-	if (xc_domain_setmaxmem(b->xch, *domid, (uint64_t)r->memory_mib * 1024 + MAXMEM_SLACK_KB) != 0)
+	if (xc_domain_setmaxmem(b->xch, *domid, (uint64_t)r->memory_mib * 1024 + MAXMEM_SLACK_KB) !=
+	    0)
 		return fail(err, errlen, "Xen cannot set domain %u's memory to %u MiB", *domid,
 		            r->memory_mib);
 	store_port = xc_evtchn_alloc_unbound(b->xch, *domid, 0);
 	console_port = xc_evtchn_alloc_unbound(b->xch, *domid, 0);
 	if (store_port < 0 || console_port < 0)
-		return fail(err, errlen, "Xen cannot open domain %u's xenstore and console ports", *domid);
+		return fail(err, errlen, "Xen cannot open domain %u's xenstore and console ports",
+		            *domid);
 	if (load_kernel(b, *domid, r, (unsigned)store_port, (unsigned)console_port, &store_mfn,
 	                &console_mfn, err, errlen) < 0)
 		return -1;

@@ -19,7 +19,8 @@ struct xen_build_req {
 	const char *image_path; /* a checked PV ELF */
 	const char *cmdline;
 	unsigned memory_mib, vcpus;
-	const char *const *tags; /* key, value, ..., NULL: under the domain's path, read-only to it */
+	const char *const
+	    *tags; /* key, value, ..., NULL: under the domain's path, read-only to it */
 };
 
 struct xen_builder;

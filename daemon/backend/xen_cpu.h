@@ -51,8 +51,8 @@ int xen_cpu_topology(struct xen_cpu *xc, struct sched_host *h, char *err, size_t
  * with them) never run beside batch guests.  A CPU that cannot move now
  * (a domain's vCPU is pinned there alone) is left and moved at a later
  * call.  With no batch CPUs left, the batch pool's domains first move to
- * Dom0's pool (with their weight; the daemon sets their affinity again).  Call at start and whenever the split changes.  0, or -1 with err
- * naming the first CPU that could not move.
+ * Dom0's pool (with their weight; the daemon sets their affinity again).  Call at start and
+ * whenever the split changes.  0, or -1 with err naming the first CPU that could not move.
  */
 int xen_cpu_roles(struct xen_cpu *xc, const cpu_set_t *latency, const cpu_set_t *batch, char *err,
                   size_t errlen);

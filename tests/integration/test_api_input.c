@@ -23,11 +23,12 @@ static char keep_pid[2][32], keep_inst[2][32];
 /* Replace every @KEY@ in s (into out). */
 static void expand(const char *s, char *out, size_t cap, const char *datafile)
 {
-	static const char zero[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	static const char zero[] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
 	const struct corpus_key keys[] = {
-	    {"@HELLO@", shoald_guest_image(&sd, "hello"), 0},
-	    {"@DATAFILE@", datafile, 0},
-	    {"@ZEROSHA@", zero, 0},
+		{ "@HELLO@", shoald_guest_image(&sd, "hello"), 0 },
+		{ "@DATAFILE@", datafile, 0 },
+		{ "@ZEROSHA@", zero, 0 },
 	};
 
 	corpus_expand(s, keys, sizeof(keys) / sizeof(keys[0]), out, cap);
@@ -41,8 +42,10 @@ static void guest_pid_instance(const char *name, char *pid, char *inst)
 	snprintf(path, sizeof(path), "/v1/guests/%s", name);
 	pid[0] = inst[0] = '\0';
 	if (http_req(sd.sock, "GET", path, NULL, &a) == 0 && a.json) {
-		snprintf(pid, 32, "%lld", (long long)json_integer_value(json_object_get(a.json, "pid")));
-		snprintf(inst, 32, "%lld", (long long)json_integer_value(json_object_get(a.json, "instance")));
+		snprintf(pid, 32, "%lld",
+		         (long long)json_integer_value(json_object_get(a.json, "pid")));
+		snprintf(inst, 32, "%lld",
+		         (long long)json_integer_value(json_object_get(a.json, "instance")));
 	}
 	http_answer_free(&a);
 }
@@ -57,7 +60,8 @@ static int keepers_untouched(void)
 
 		snprintf(name, sizeof(name), "keep-%d", i + 1);
 		guest_pid_instance(name, pid, inst);
-		if (strcmp(pid, keep_pid[i]) || strcmp(inst, keep_inst[i]) || atoi(pid) <= 0 || kill(atoi(pid), 0))
+		if (strcmp(pid, keep_pid[i]) || strcmp(inst, keep_inst[i]) || atoi(pid) <= 0 ||
+		    kill(atoi(pid), 0))
 			return 0;
 	}
 	return 1;
@@ -97,7 +101,8 @@ static void run_case(char *line, const char *datafile)
 	blen = strlen(b);
 	cap = blen + 1024;
 	req = malloc(cap);
-	n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: shoald\r\nConnection: close\r\n", f[1], f[2]);
+	n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: shoald\r\nConnection: close\r\n", f[1],
+	             f[2]);
 	if (strcmp(f[3], "-"))
 		n += snprintf(req + n, cap - (size_t)n, "Content-Type: %s\r\n", f[3]);
 	n += snprintf(req + n, cap - (size_t)n, "Content-Length: %zu\r\n\r\n", blen);
@@ -111,9 +116,10 @@ static void run_case(char *line, const char *datafile)
 	want = atoi(f[5]);
 	ok_status = a.status == want;
 	ok_code = !strcmp(f[6], "-") || !strcmp(http_err_code(&a), f[6]);
-	ok_field = !strcmp(f[7], "-") || !strcmp(http_err_field(&a), f[7]) || (!f[7][0] && !*http_err_field(&a));
-	if (!tap_ok(ok_status && ok_code && ok_field, "%s: %d %s%s%s", f[0], want, f[6], f[7][0] ? ", field " : "",
-	            f[7]))
+	ok_field = !strcmp(f[7], "-") || !strcmp(http_err_field(&a), f[7]) ||
+	           (!f[7][0] && !*http_err_field(&a));
+	if (!tap_ok(ok_status && ok_code && ok_field, "%s: %d %s%s%s", f[0], want, f[6],
+	            f[7][0] ? ", field " : "", f[7]))
 		tap_diag("got %d %s", a.status, a.body);
 	else if (want >= 400 && !strstr(a.body, "\"message\":\""))
 		tap_ok(0, "%s: the error has a message", f[0]);
@@ -125,20 +131,24 @@ static void run_case(char *line, const char *datafile)
 /* What a data file cannot express. */
 static void raw_cases(void)
 {
-	static const char huge[] = "POST /v1/guests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-	                           "Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{";
-	static const char garbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 this is not HTTP\r\n\r\n";
-	static const char half[] = "POST /v1/guests HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-	                           "Content-Length: 500\r\n\r\n{\"name\":";
+	static const char huge[] =
+	    "POST /v1/guests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{";
+	static const char garbage[] =
+	    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 this is not HTTP\r\n\r\n";
+	static const char half[] =
+	    "POST /v1/guests HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 500\r\n\r\n{\"name\":";
 	struct http_answer a;
 
 	http_raw(sd.sock, huge, sizeof(huge) - 1, 5000, &a);
 	tap_ok(a.status == 413 && !strcmp(http_err_code(&a), "body_too_large"),
-	       "a body announced as 10 GB is refused with 413 before it is read (got %d)", a.status);
+	       "a body announced as 10 GB is refused with 413 before it is read (got %d)",
+	       a.status);
 	http_answer_free(&a);
 	http_raw(sd.sock, garbage, sizeof(garbage) - 1, 3000, &a);
-	tap_ok(a.status == 400 || a.status == 0, "garbage instead of HTTP gets 400 or a closed connection (%d)",
-	       a.status);
+	tap_ok(a.status == 400 || a.status == 0,
+	       "garbage instead of HTTP gets 400 or a closed connection (%d)", a.status);
 	http_answer_free(&a);
 	/* A client that sends half a body and gives up after 300 ms. */
 	http_raw(sd.sock, half, sizeof(half) - 1, 300, &a);
@@ -180,7 +190,8 @@ int main(void)
 		snprintf(line, sizeof(line), "keep-%d", i + 1);
 		guest_pid_instance(line, keep_pid[i], keep_inst[i]);
 	}
-	tap_ok(atoi(keep_pid[0]) > 0 && atoi(keep_pid[1]) > 0, "two guests run before the bad input starts");
+	tap_ok(atoi(keep_pid[0]) > 0 && atoi(keep_pid[1]) > 0,
+	       "two guests run before the bad input starts");
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#' || !corpus_trim(line)[0])
 			continue;
@@ -188,7 +199,8 @@ int main(void)
 	}
 	fclose(f);
 	raw_cases();
-	tap_ok(keepers_untouched(), "after all of it the two guests still run: same process, same instance");
+	tap_ok(keepers_untouched(),
+	       "after all of it the two guests still run: same process, same instance");
 	if (tap_failed)
 		shoald_dump_log(&sd);
 	shoald_cleanup(&sd);

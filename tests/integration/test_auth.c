@@ -153,10 +153,10 @@ static void expand(const char *s, char *out, size_t cap)
 {
 	char num[16], tls[600], tok[450];
 	const struct corpus_key keys[] = {
-	    {"@DIR@", dir, 0},
-	    {"@PORT@", num, 0},
-	    {"TLS=", tls, 1},
-	    {"TOK=", tok, 1},
+		{ "@DIR@", dir, 0 },
+		{ "@PORT@", num, 0 },
+		{ "TLS=", tls, 1 },
+		{ "TOK=", tok, 1 },
 	};
 
 	snprintf(num, sizeof(num), "%d", port);
@@ -367,7 +367,7 @@ static long status_with(const char *token, const char *path)
 /* Plain HTTP to the TLS port: what comes back (no HTTP answer), and whether it was closed. */
 static int plain_http(char *got, size_t cap, size_t *len, int *closed)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	const char req[] = "GET /v1/host HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timespec t0, t1;
@@ -386,7 +386,7 @@ static int plain_http(char *got, size_t cap, size_t *len, int *closed)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
+		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t r;
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -416,10 +416,11 @@ static int ctl(const char *token_file, int ca, const char *args, char *out, size
 	if (ca)
 		snprintf(cafile, sizeof(cafile), "--cacert=%s/ca.pem", dir);
 	snprintf(outfile, sizeof(outfile), "%s/ctl.out", dir);
-	snprintf(cmd, sizeof(cmd),
-	         "'%s/shoalctl/shoalctl' --url https://127.0.0.1:%d %s%s %s %s >'%s' 2>&1 </dev/null",
-	         builddir, port, token_file ? "--token-file=" : "", token_file ? token_file : "",
-	         cafile, args, outfile);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "'%s/shoalctl/shoalctl' --url https://127.0.0.1:%d %s%s %s %s >'%s' 2>&1 </dev/null",
+	    builddir, port, token_file ? "--token-file=" : "", token_file ? token_file : "", cafile,
+	    args, outfile);
 	st = sh("%s", cmd);
 	read_out(outfile, out, outlen);
 	return st;
@@ -655,7 +656,8 @@ int main(void)
 	       "TCP GET /ui/ without a token: 200 (the dashboard's files hold no data)");
 	tap_ok(status_with(NULL, "/ui/app.js") == 200, "TCP GET /ui/app.js without a token: 200");
 	https("https", "HEAD", "/ui/app.js", NULL, 1, NULL, &h);
-	if (!tap_ok(h.status == 200 && h.len == 0, "TCP HEAD /ui/app.js without a token: 200, headers only"))
+	if (!tap_ok(h.status == 200 && h.len == 0,
+	            "TCP HEAD /ui/app.js without a token: 200, headers only"))
 		tap_diag("status %ld (curl: %s), %zu bytes of body", h.status, h.err, h.len);
 	hs_free(&h);
 	https("https", "HEAD", "/v1/host", NULL, 1, NULL, &h);

@@ -24,19 +24,24 @@ static struct shoald_run sd;
 
 static void hello_and_console(void)
 {
-	int st = sd_deploy("{\"name\":\"hello-1\",\"image\":\"%s\",\"args\":[\"x\",\"y z\"],\"restart\":\"never\"}",
-	                shoald_guest_image(&sd, "hello"));
+	int st = sd_deploy("{\"name\":\"hello-1\",\"image\":\"%s\",\"args\":[\"x\",\"y "
+	                   "z\"],\"restart\":\"never\"}",
+	                   shoald_guest_image(&sd, "hello"));
 	char buf[64];
 
 	tap_ok(st == 201, "deploying hello answers 201 once it runs (got %d)", st);
-	tap_ok(sd_wait_field("hello-1", "state", "stopped", 3000), "hello ends by itself: state stopped");
+	tap_ok(sd_wait_field("hello-1", "state", "stopped", 3000),
+	       "hello ends by itself: state stopped");
 	tap_ok(sd_wait_console("hello-1", "hello from hello-1: x y z", 1000),
 	       "hello's console is readable after it ended");
-	tap_ok(!strcmp(sd_guest_field("hello-1", "restarts", buf, sizeof(buf)), "0"), "a clean end is not restarted");
-	st = sd_deploy("{\"name\":\"hello-1\",\"image\":\"%s\",\"args\":[\"again\"],\"restart\":\"never\"}",
-	            shoald_guest_image(&sd, "hello"));
+	tap_ok(!strcmp(sd_guest_field("hello-1", "restarts", buf, sizeof(buf)), "0"),
+	       "a clean end is not restarted");
+	st = sd_deploy(
+	    "{\"name\":\"hello-1\",\"image\":\"%s\",\"args\":[\"again\"],\"restart\":\"never\"}",
+	    shoald_guest_image(&sd, "hello"));
 	tap_ok(st == 200, "deploying an existing name answers 200 (got %d)", st);
-	tap_ok(sd_wait_console("hello-1", "hello from hello-1: again", 2000), "and runs the new deploy");
+	tap_ok(sd_wait_console("hello-1", "hello from hello-1: again", 2000),
+	       "and runs the new deploy");
 }
 
 struct deploy_job {
@@ -49,7 +54,7 @@ static void *deploy_thread(void *arg)
 	struct deploy_job *j = arg;
 
 	j->status = sd_deploy("{\"name\":\"fleet-%02d\",\"image\":\"%s\",\"memory_mib\":16}", j->i,
-	                   shoald_guest_image(&sd, "idle"));
+	                      shoald_guest_image(&sd, "idle"));
 	return NULL;
 }
 
@@ -59,11 +64,13 @@ static int count_running(const char *prefix)
 	size_t i;
 	int n = 0;
 
-	json_array_foreach(all, i, g) {
+	json_array_foreach(all, i, g)
+	{
 		const char *name = json_string_value(json_object_get(g, "name"));
 		const char *state = json_string_value(json_object_get(g, "state"));
 
-		if (name && state && !strncmp(name, prefix, strlen(prefix)) && !strcmp(state, "running"))
+		if (name && state && !strncmp(name, prefix, strlen(prefix)) &&
+		    !strcmp(state, "running"))
 			n++;
 	}
 	json_decref(all);
@@ -91,9 +98,13 @@ static void fleet(void)
 			tap_diag("deploy of fleet-%02d answered %d", i, jobs[i].status);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tap_ok(ok201 == FLEET, "%d concurrent deploys through the API all answer 201 (%d did, in %llu ms)", FLEET,
-	       ok201, (unsigned long long)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 - t0));
-	tap_ok(count_running("fleet-") == FLEET, "all %d are running (%d)", FLEET, count_running("fleet-"));
+	tap_ok(
+	    ok201 == FLEET,
+	    "%d concurrent deploys through the API all answer 201 (%d did, in %llu ms)", FLEET,
+	    ok201,
+	    (unsigned long long)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 - t0));
+	tap_ok(count_running("fleet-") == FLEET, "all %d are running (%d)", FLEET,
+	       count_running("fleet-"));
 }
 
 static void policies(void)
@@ -101,17 +112,20 @@ static void policies(void)
 	char buf[64];
 	int st;
 
-	st = sd_deploy("{\"name\":\"fail-on\",\"image\":\"%s\",\"args\":[\"exit\",\"3\"],\"restart\":\"on-failure\"}",
-	            shoald_guest_image(&sd, "crash"));
+	st = sd_deploy("{\"name\":\"fail-on\",\"image\":\"%s\",\"args\":[\"exit\",\"3\"],"
+	               "\"restart\":\"on-failure\"}",
+	               shoald_guest_image(&sd, "crash"));
 	tap_ok(st == 201, "a failing guest deploys (it runs before it fails)");
-	st = sd_deploy("{\"name\":\"fail-never\",\"image\":\"%s\",\"args\":[\"exit\",\"3\"],\"restart\":\"never\"}",
-	            shoald_guest_image(&sd, "crash"));
+	st = sd_deploy("{\"name\":\"fail-never\",\"image\":\"%s\",\"args\":[\"exit\",\"3\"],"
+	               "\"restart\":\"never\"}",
+	               shoald_guest_image(&sd, "crash"));
 	st = sd_deploy("{\"name\":\"clean-always\",\"image\":\"%s\",\"restart\":\"always\"}",
-	            shoald_guest_image(&sd, "hello"));
+	               shoald_guest_image(&sd, "hello"));
 	usleep(1500000);
 	tap_ok(atoi(sd_guest_field("fail-on", "restarts", buf, sizeof(buf))) >= 2,
 	       "on-failure restarts a guest that exits 3 (restarts %s)", buf);
-	tap_ok(atoi(sd_guest_field("fail-never", "restarts", buf, sizeof(buf))) == 0, "never does not restart it");
+	tap_ok(atoi(sd_guest_field("fail-never", "restarts", buf, sizeof(buf))) == 0,
+	       "never does not restart it");
 	tap_ok(!strcmp(sd_guest_field("fail-never", "state", buf, sizeof(buf)), "exited"),
 	       "and leaves it exited (%s)", buf);
 	tap_ok(atoi(sd_guest_field("clean-always", "restarts", buf, sizeof(buf))) >= 2,
@@ -129,23 +143,27 @@ static void policies(void)
 		json_t *ev = sd_get_json("/v1/events?follow=0&limit=1000");
 		char *text = json_dumps(ev, 0);
 
-		tap_ok(text && strstr(text, "guest fail-on ended: guest exited with code 3 (status 3, guest exit); restart"),
+		tap_ok(text && strstr(text, "guest fail-on ended: guest exited with code 3 (status "
+		                            "3, guest exit); restart"),
 		       "the event log says why and what was done");
 		free(text);
 		json_decref(ev);
 	}
-	tap_ok(sd_action("fail-on", "stop") == 200 && sd_wait_field("fail-on", "state", "stopped", 2000),
+	tap_ok(sd_action("fail-on", "stop") == 200 &&
+	           sd_wait_field("fail-on", "state", "stopped", 2000),
 	       "stop ends the restart loop");
 	sd_action("clean-always", "stop");
-	st = sd_deploy("{\"name\":\"badcaller\",\"image\":\"%s\",\"restart\":\"never\"}", shoald_guest_image(&sd, "badcall"));
+	st = sd_deploy("{\"name\":\"badcaller\",\"image\":\"%s\",\"restart\":\"never\"}",
+	               shoald_guest_image(&sd, "badcall"));
 	sd_wait_field("badcaller", "state", "exited", 2000);
 	{
 		json_t *g = sd_get_json("/v1/guests/badcaller");
 		json_t *le = json_object_get(g, "last_exit");
 
-		tap_ok(le && json_integer_value(json_object_get(le, "status")) == 202 &&
-		           strstr(json_string_value(json_object_get(le, "reason")), "0xdeadbeef000"),
-		       "a bad hypercall is recorded with the tender's reason");
+		tap_ok(
+		    le && json_integer_value(json_object_get(le, "status")) == 202 &&
+		        strstr(json_string_value(json_object_get(le, "reason")), "0xdeadbeef000"),
+		    "a bad hypercall is recorded with the tender's reason");
 		json_decref(g);
 	}
 }
@@ -169,35 +187,42 @@ static void survive_kill(void)
 	shoald_kill(&sd, SIGKILL);
 	for (i = 0; i < FLEET; i++)
 		alive += atoi(pid_before[i]) > 0 && kill(atoi(pid_before[i]), 0) == 0;
-	tap_ok(alive == FLEET, "after kill -9 of shoald all %d tenders still run (%d)", FLEET, alive);
+	tap_ok(alive == FLEET, "after kill -9 of shoald all %d tenders still run (%d)", FLEET,
+	       alive);
 	usleep(300000);
 	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts again");
 	running = count_running("fleet-");
 	tap_ok(running == FLEET, "the same %d guests are running (%d)", FLEET, running);
 	for (i = 0; i < FLEET; i++) {
 		snprintf(name, sizeof(name), "fleet-%02d", i);
-		same += !strcmp(sd_guest_field(name, "pid", buf, sizeof(buf)), pid_before[i]) &&
-		        !strcmp(sd_guest_field(name, "instance", buf, sizeof(buf)), inst_before[i]) &&
-		        !strcmp(sd_guest_field(name, "restarts", buf, sizeof(buf)), "0");
+		same +=
+		    !strcmp(sd_guest_field(name, "pid", buf, sizeof(buf)), pid_before[i]) &&
+		    !strcmp(sd_guest_field(name, "instance", buf, sizeof(buf)), inst_before[i]) &&
+		    !strcmp(sd_guest_field(name, "restarts", buf, sizeof(buf)), "0");
 	}
-	tap_ok(same == FLEET, "none was restarted: same pid, same instance, no restarts (%d of %d)", same, FLEET);
+	tap_ok(same == FLEET, "none was restarted: same pid, same instance, no restarts (%d of %d)",
+	       same, FLEET);
 	g = sd_get_json("/v1/guests/fleet-00");
 	up_after = json_real_value(json_object_get(g, "uptime_s"));
 	json_decref(g);
-	tap_ok(up_after > up_before, "uptime continues across the restart (%.2f s -> %.2f s)", up_before, up_after);
-	tap_ok(sd_wait_console("fleet-07", "idle: fleet-07 up", 1000), "consoles are still readable after the restart");
+	tap_ok(up_after > up_before, "uptime continues across the restart (%.2f s -> %.2f s)",
+	       up_before, up_after);
+	tap_ok(sd_wait_console("fleet-07", "idle: fleet-07 up", 1000),
+	       "consoles are still readable after the restart");
 	{
 		json_t *ev = sd_get_json("/v1/events?follow=0&limit=1000");
 		char *text = json_dumps(ev, 0);
 
-		tap_ok(text && strstr(text, "guest fleet-00 re-adopted"), "the event log records the re-adoption");
+		tap_ok(text && strstr(text, "guest fleet-00 re-adopted"),
+		       "the event log records the re-adoption");
 		free(text);
 		json_decref(ev);
 	}
 	/* A graceful stop leaves them running too. */
 	shoald_kill(&sd, SIGTERM);
 	shoald_restart(&sd, NULL);
-	tap_ok(count_running("fleet-") == FLEET, "after SIGTERM and a restart the fleet still runs");
+	tap_ok(count_running("fleet-") == FLEET,
+	       "after SIGTERM and a restart the fleet still runs");
 }
 
 static void rollback(void)
@@ -207,9 +232,9 @@ static void rollback(void)
 	int st;
 
 	sd_deploy("{\"name\":\"web\",\"image\":\"%s\",\"args\":[\"v1\"],\"restart\":\"never\"}",
-	       shoald_guest_image(&sd, "hello"));
+	          shoald_guest_image(&sd, "hello"));
 	sd_deploy("{\"name\":\"web\",\"image\":\"%s\",\"args\":[\"v2\"],\"restart\":\"never\"}",
-	       shoald_guest_image(&sd, "hello"));
+	          shoald_guest_image(&sd, "hello"));
 	tap_ok(sd_wait_console("web", "hello from web: v2", 2000), "a second deploy runs v2");
 	st = sd_action("web", "rollback");
 	tap_ok(st == 200, "rollback answers 200 (got %d)", st);
@@ -220,9 +245,11 @@ static void rollback(void)
 	{
 		json_t *args = json_object_get(json_object_get(g, "spec"), "args");
 
-		tap_ok(json_array_size(args) == 1 && !strcmp(json_string_value(json_array_get(args, 0)), "v1"),
+		tap_ok(json_array_size(args) == 1 &&
+		           !strcmp(json_string_value(json_array_get(args, 0)), "v1"),
 		       "rollback returns to the previous spec (args v1)");
-		tap_ok(json_array_size(json_object_get(g, "history")) == 3, "the history keeps all three deploys");
+		tap_ok(json_array_size(json_object_get(g, "history")) == 3,
+		       "the history keeps all three deploys");
 	}
 	json_decref(g);
 	{
@@ -258,22 +285,26 @@ static void stop_start_delete(void)
 
 	sd_guest_field("fleet-10", "instance", inst, sizeof(inst));
 	st = sd_action("fleet-10", "stop");
-	tap_ok(st == 200 && !strcmp(sd_guest_field("fleet-10", "state", buf, sizeof(buf)), "stopped"),
+	tap_ok(st == 200 &&
+	           !strcmp(sd_guest_field("fleet-10", "state", buf, sizeof(buf)), "stopped"),
 	       "stop answers once the guest has stopped (%d, %s)", st, buf);
 	st = sd_action("fleet-10", "start");
-	tap_ok(st == 200 && !strcmp(sd_guest_field("fleet-10", "state", buf, sizeof(buf)), "running"),
+	tap_ok(st == 200 &&
+	           !strcmp(sd_guest_field("fleet-10", "state", buf, sizeof(buf)), "running"),
 	       "start answers once it runs (%d, %s)", st, buf);
 	tap_ok(strcmp(sd_guest_field("fleet-10", "instance", buf, sizeof(buf)), inst) != 0,
 	       "a new start is a new instance");
 	st = sd_action("fleet-11", "restart");
-	tap_ok(st == 200 && !strcmp(sd_guest_field("fleet-11", "state", buf, sizeof(buf)), "running"),
+	tap_ok(st == 200 &&
+	           !strcmp(sd_guest_field("fleet-11", "state", buf, sizeof(buf)), "running"),
 	       "restart answers once it runs again");
 	http_req(sd.sock, "DELETE", "/v1/guests/fleet-12", NULL, &a);
 	tap_ok(a.status == 200, "DELETE answers 200");
 	http_answer_free(&a);
 	usleep(300000);
 	http_req(sd.sock, "GET", "/v1/guests/fleet-12", NULL, &a);
-	tap_ok(a.status == 404 && !strcmp(http_err_code(&a), "no_such_guest"), "a deleted guest is gone (404)");
+	tap_ok(a.status == 404 && !strcmp(http_err_code(&a), "no_such_guest"),
+	       "a deleted guest is gone (404)");
 	http_answer_free(&a);
 }
 
@@ -283,7 +314,8 @@ static void flood(void)
 	char path[400];
 	json_t *g, *c;
 
-	sd_deploy("{\"name\":\"flooder\",\"image\":\"%s\",\"args\":[\"200\"]}", shoald_guest_image(&sd, "flood"));
+	sd_deploy("{\"name\":\"flooder\",\"image\":\"%s\",\"args\":[\"200\"]}",
+	          shoald_guest_image(&sd, "flood"));
 	usleep(2500000);
 	g = sd_get_json("/v1/guests/flooder");
 	c = json_object_get(g, "console");
@@ -299,12 +331,14 @@ static void flood(void)
 	memset(&st, 0, sizeof(st));
 	stat(path, &st);
 	tap_ok(st.st_size > 0 && st.st_size <= (1 << 20),
-	       "its console file stays within its limit (%s: %lld bytes)", path, (long long)st.st_size);
+	       "its console file stays within its limit (%s: %lld bytes)", path,
+	       (long long)st.st_size);
 	{
 		json_t *ev = sd_get_json("/v1/events?follow=0&limit=1000");
 		char *text = json_dumps(ev, 0);
 
-		tap_ok(text && strstr(text, "guest flooder floods its console"), "the event log says so");
+		tap_ok(text && strstr(text, "guest flooder floods its console"),
+		       "the event log says so");
 		free(text);
 		json_decref(ev);
 	}

@@ -25,9 +25,9 @@ static json_t *placement_of(const char *name)
 	json_t *all = sd_get_json("/v1/placement"), *g, *found = NULL;
 	size_t i;
 
-	json_array_foreach(json_object_get(all, "guests"), i, g)
-		if (!strcmp(json_string_value(json_object_get(g, "name")), name))
-			found = json_incref(g);
+	json_array_foreach(json_object_get(all, "guests"), i,
+	                   g) if (!strcmp(json_string_value(json_object_get(g, "name")), name))
+	    found = json_incref(g);
 	json_decref(all);
 	return found;
 }
@@ -35,7 +35,9 @@ static json_t *placement_of(const char *name)
 static int cpu_of(const char *name)
 {
 	json_t *g = placement_of(name);
-	int cpu = json_is_integer(json_object_get(g, "cpu")) ? (int)json_integer_value(json_object_get(g, "cpu")) : -1;
+	int cpu = json_is_integer(json_object_get(g, "cpu"))
+	              ? (int)json_integer_value(json_object_get(g, "cpu"))
+	              : -1;
 
 	json_decref(g);
 	return cpu;
@@ -67,9 +69,10 @@ static int role_cpu(const char *role)
 	size_t i;
 	int cpu = -1;
 
-	json_array_foreach(json_object_get(all, "cpus"), i, c)
-		if (cpu < 0 && !strcmp(json_string_value(json_object_get(c, "role")), role))
-			cpu = (int)json_integer_value(json_object_get(c, "cpu"));
+	json_array_foreach(json_object_get(all, "cpus"), i,
+	                   c) if (cpu < 0 &&
+	                          !strcmp(json_string_value(json_object_get(c, "role")), role))
+	    cpu = (int)json_integer_value(json_object_get(c, "cpu"));
 	json_decref(all);
 	return cpu;
 }
@@ -81,12 +84,14 @@ static json_t *wait_move(const char *guest, const char *kind, int ms)
 		json_t *all = sd_get_json("/v1/placement"), *m, *found = NULL;
 		size_t i;
 
-		json_array_foreach(json_object_get(all, "moves"), i, m)
-			if (!strcmp(json_string_value(json_object_get(m, "guest")), guest) &&
-			    !strcmp(json_string_value(json_object_get(m, "kind")), kind)) {
-				json_decref(found);
-				found = json_incref(m);
-			}
+		json_array_foreach(
+		    json_object_get(all, "moves"), i,
+		    m) if (!strcmp(json_string_value(json_object_get(m, "guest")), guest) &&
+		           !strcmp(json_string_value(json_object_get(m, "kind")), kind))
+		{
+			json_decref(found);
+			found = json_incref(m);
+		}
 		json_decref(all);
 		if (found)
 			return found;
@@ -113,19 +118,24 @@ static void initial(void)
 	int i, apart = 1;
 	char want[16];
 
-	tap_ok(json_is_true(json_object_get(all, "enabled")) && json_array_size(json_object_get(all, "cpus")) >= 2,
+	tap_ok(json_is_true(json_object_get(all, "enabled")) &&
+	           json_array_size(json_object_get(all, "cpus")) >= 2,
 	       "GET /v1/placement: placement on, the CPU map");
-	tap_ok(strstr(json_string_value(json_object_get(all, "mechanism")) ?: "", "weight:") != NULL,
-	       "it says how this host places: %s", json_string_value(json_object_get(all, "mechanism")));
+	tap_ok(strstr(json_string_value(json_object_get(all, "mechanism")) ?: "", "weight:") !=
+	           NULL,
+	       "it says how this host places: %s",
+	       json_string_value(json_object_get(all, "mechanism")));
 	json_decref(all);
 	lat = role_cpu("latency");
 	bat = role_cpu("batch");
-	tap_ok(lat >= 0 && bat >= 0 && lat != bat, "a latency CPU (%d) and a batch CPU (%d)", lat, bat);
+	tap_ok(lat >= 0 && bat >= 0 && lat != bat, "a latency CPU (%d) and a batch CPU (%d)", lat,
+	       bat);
 	/* An SLO no guest meets here: the loop will want a remedy for them all. */
 	for (i = 0; i < 3; i++)
-		sd_deploy("{\"name\":\"web-%d\",\"image\":\"%s\",\"memory_mib\":8,\"slo_us\":20}", i,
-		          shoald_guest_image(&sd, "idle"));
-	tap_ok(sd_deploy("{\"name\":\"crunch\",\"image\":\"%s\",\"memory_mib\":8,\"latency_class\":\"batch\",\"args\":[\"60000\"]}",
+		sd_deploy("{\"name\":\"web-%d\",\"image\":\"%s\",\"memory_mib\":8,\"slo_us\":20}",
+		          i, shoald_guest_image(&sd, "idle"));
+	tap_ok(sd_deploy("{\"name\":\"crunch\",\"image\":\"%s\",\"memory_mib\":8,\"latency_class\":"
+	                 "\"batch\",\"args\":[\"60000\"]}",
 	                 shoald_guest_image(&sd, "spin")) == 201,
 	       "three latency guests and a batch guest deployed");
 	snprintf(want, sizeof(want), "%d", lat);
@@ -135,7 +145,8 @@ static void initial(void)
 		snprintf(name, sizeof(name), "web-%d", i);
 		apart &= cpu_of(name) == lat && !strcmp(affinity_of(name), want);
 	}
-	tap_ok(apart, "the latency guests are on the latency CPU, their vCPU threads pinned there (%s)",
+	tap_ok(apart,
+	       "the latency guests are on the latency CPU, their vCPU threads pinned there (%s)",
 	       affinity_of("web-0"));
 	snprintf(want, sizeof(want), "%d", bat);
 	tap_ok(cpu_of("crunch") == bat && !strcmp(affinity_of("crunch"), want),
@@ -154,18 +165,22 @@ static void operator_pin(void)
 	       "PUT placement pins the batch guest onto the latency CPU (%d)", a.status);
 	http_answer_free(&a);
 	snprintf(want, sizeof(want), "%d", lat);
-	tap_ok(!strcmp(affinity_of("crunch"), want), "its vCPU thread moved there at once (%s)", affinity_of("crunch"));
+	tap_ok(!strcmp(affinity_of("crunch"), want), "its vCPU thread moved there at once (%s)",
+	       affinity_of("crunch"));
 	m = wait_move("crunch", "weight", 30000);
-	tap_ok(m && json_integer_value(json_object_get(m, "weight")) < 100 && json_is_true(json_object_get(m, "applied")),
+	tap_ok(m && json_integer_value(json_object_get(m, "weight")) < 100 &&
+	           json_is_true(json_object_get(m, "applied")),
 	       "the loop cannot move a pinned guest: it lowers its weight: %s",
 	       m ? json_string_value(json_object_get(m, "reason")) : "(no move)");
 	json_decref(m);
 	m = wait_move("crunch", "policy", 30000);
 	tap_ok(m && !strcmp(json_string_value(json_object_get(m, "policy")) ?: "", "idle"),
-	       "then gives it the idle class policy: %s", m ? json_string_value(json_object_get(m, "reason")) : "(no move)");
+	       "then gives it the idle class policy: %s",
+	       m ? json_string_value(json_object_get(m, "reason")) : "(no move)");
 	json_decref(m);
 	g = placement_of("crunch");
-	tap_ok(json_integer_value(json_object_get(g, "cpu")) == lat && wait_move("crunch", "pin", 1) == NULL,
+	tap_ok(json_integer_value(json_object_get(g, "cpu")) == lat &&
+	           wait_move("crunch", "pin", 1) == NULL,
 	       "and never moves it");
 	json_decref(g);
 }
@@ -181,18 +196,24 @@ static void unpin(void)
 	       "unpinned, it stays where it is for now (%d)", a.status);
 	http_answer_free(&a);
 	m = wait_move("crunch", "pin", 40000);
-	tap_ok(m && json_integer_value(json_object_get(m, "from")) == lat && json_integer_value(json_object_get(m, "to")) == bat,
-	       "the loop moves it off the latency CPU: %s", m ? json_string_value(json_object_get(m, "reason")) : "(no move)");
+	tap_ok(m && json_integer_value(json_object_get(m, "from")) == lat &&
+	           json_integer_value(json_object_get(m, "to")) == bat,
+	       "the loop moves it off the latency CPU: %s",
+	       m ? json_string_value(json_object_get(m, "reason")) : "(no move)");
 	json_decref(m);
 	snprintf(want, sizeof(want), "%d", bat);
-	tap_ok(!strcmp(affinity_of("crunch"), want), "its vCPU thread is on the batch CPU (%s)", affinity_of("crunch"));
+	tap_ok(!strcmp(affinity_of("crunch"), want), "its vCPU thread is on the batch CPU (%s)",
+	       affinity_of("crunch"));
 	{
-		char *ev = sd_get_text("/v1/events?follow=0&limit=1000"), *met = sd_get_text("/metrics");
+		char *ev = sd_get_text("/v1/events?follow=0&limit=1000"),
+		     *met = sd_get_text("/metrics");
 
-		tap_ok(ev && strstr(ev, "\"type\":\"placement\"") && strstr(ev, "guest crunch vCPU 0 from CPU"),
+		tap_ok(ev && strstr(ev, "\"type\":\"placement\"") &&
+		           strstr(ev, "guest crunch vCPU 0 from CPU"),
 		       "the moves are in the event log with their reasons");
 		tap_ok(met && strstr(met, "shoal_placement_moves_total{kind=\"pin\"} ") &&
-		           strstr(met, "shoal_cpu_role{cpu=\"") && strstr(met, "shoal_guest_cpu{guest=\"crunch\"} "),
+		           strstr(met, "shoal_cpu_role{cpu=\"") &&
+		           strstr(met, "shoal_guest_cpu{guest=\"crunch\"} "),
 		       "and in /metrics");
 		free(ev);
 		free(met);
@@ -208,15 +229,19 @@ static void survive_restart(void)
 	tap_ok(shoald_restart(&sd, sd_extra) == 0, "shoald restarts after kill -9");
 	g = placement_of("crunch");
 	snprintf(want, sizeof(want), "%d", bat);
-	tap_ok(json_integer_value(json_object_get(g, "cpu")) == bat && !strcmp(affinity_of("crunch"), want) &&
+	tap_ok(json_integer_value(json_object_get(g, "cpu")) == bat &&
+	           !strcmp(affinity_of("crunch"), want) &&
 	           !strcmp(json_string_value(json_object_get(g, "policy")) ?: "", "idle") &&
 	           json_integer_value(json_object_get(g, "weight")) < 100,
-	       "the re-adopted batch guest keeps its CPU, weight and class policy (cpu %lld, weight %lld, %s)",
+	       "the re-adopted batch guest keeps its CPU, weight and class policy (cpu %lld, "
+	       "weight %lld, %s)",
 	       (long long)json_integer_value(json_object_get(g, "cpu")),
-	       (long long)json_integer_value(json_object_get(g, "weight")), json_string_value(json_object_get(g, "policy")));
+	       (long long)json_integer_value(json_object_get(g, "weight")),
+	       json_string_value(json_object_get(g, "policy")));
 	json_decref(g);
 	snprintf(want, sizeof(want), "%d", lat);
-	tap_ok(cpu_of("web-1") == lat && !strcmp(affinity_of("web-1"), want), "and the latency guests theirs");
+	tap_ok(cpu_of("web-1") == lat && !strcmp(affinity_of("web-1"), want),
+	       "and the latency guests theirs");
 }
 
 static void bad_pins(void)
@@ -242,13 +267,14 @@ static void bad_pins(void)
 		put_pin("web-2", cases[i].body, &a);
 		tap_ok(a.status == cases[i].status && !strcmp(http_err_code(&a), cases[i].code) &&
 		           !strcmp(http_err_field(&a), cases[i].field),
-		       "PUT placement %s: %d %s naming %s (got %d %s %s)", cases[i].body, cases[i].status, cases[i].code,
-		       cases[i].field, a.status, http_err_code(&a), http_err_field(&a));
+		       "PUT placement %s: %d %s naming %s (got %d %s %s)", cases[i].body,
+		       cases[i].status, cases[i].code, cases[i].field, a.status, http_err_code(&a),
+		       http_err_field(&a));
 		http_answer_free(&a);
 	}
 	put_pin("nobody", "{\"cpus\":[0]}", &a);
-	tap_ok(a.status == 404 && !strcmp(http_err_field(&a), "name"), "PUT placement of an unknown guest: 404 (%d)",
-	       a.status);
+	tap_ok(a.status == 404 && !strcmp(http_err_field(&a), "name"),
+	       "PUT placement of an unknown guest: 404 (%d)", a.status);
 	http_answer_free(&a);
 	tap_ok(cpu_of("web-2") == lat, "web-2 was not moved by any of it");
 }
@@ -261,8 +287,9 @@ static void bad_pins(void)
  */
 static void admission(void)
 {
-	static const char *const extra[] = { "--latency-vcpus-per-cpu=1", "--batch-vcpus-per-cpu=1", "--reserve-mib=23000",
-		                             "--max-memory-mib=100000000", NULL };
+	static const char *const extra[] = { "--latency-vcpus-per-cpu=1", "--batch-vcpus-per-cpu=1",
+		                             "--reserve-mib=23000", "--max-memory-mib=100000000",
+		                             NULL };
 	static const struct {
 		const char *name, *cls, *code, *field;
 		unsigned mib;
@@ -291,14 +318,18 @@ static void admission(void)
 		return;
 	}
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		snprintf(spec, sizeof(spec), "{\"name\":\"%s\",\"image\":\"%s\",\"memory_mib\":%u,\"latency_class\":\"%s\"}",
-		         steps[i].name, shoald_guest_image(&s2, "idle"), steps[i].mib, steps[i].cls);
+		snprintf(
+		    spec, sizeof(spec),
+		    "{\"name\":\"%s\",\"image\":\"%s\",\"memory_mib\":%u,\"latency_class\":\"%s\"}",
+		    steps[i].name, shoald_guest_image(&s2, "idle"), steps[i].mib, steps[i].cls);
 		http_req(s2.sock, "POST", "/v1/guests", spec, &a);
 		tap_ok(a.status == steps[i].status && !strcmp(http_err_code(&a), steps[i].code) &&
 		           !strcmp(http_err_field(&a), steps[i].field),
-		       "%s (%s, %u MiB): %d %s%s%s", steps[i].name, steps[i].cls, steps[i].mib, a.status, http_err_code(&a),
-		       a.status >= 400 ? ": " : "",
-		       a.status >= 400 ? json_string_value(json_object_get(json_object_get(a.json, "error"), "message")) : "");
+		       "%s (%s, %u MiB): %d %s%s%s", steps[i].name, steps[i].cls, steps[i].mib,
+		       a.status, http_err_code(&a), a.status >= 400 ? ": " : "",
+		       a.status >= 400 ? json_string_value(json_object_get(
+		                             json_object_get(a.json, "error"), "message"))
+		                       : "");
 		http_answer_free(&a);
 	}
 	shoald_cleanup(&s2);
@@ -314,15 +345,20 @@ static void reserved_and_off(void)
 	json_t *all;
 
 	if (shoald_start(&s3, reserved) == 0) {
-		snprintf(spec, sizeof(spec), "{\"name\":\"on-0\",\"image\":\"%s\",\"memory_mib\":8,\"cpus\":[0]}",
+		snprintf(spec, sizeof(spec),
+		         "{\"name\":\"on-0\",\"image\":\"%s\",\"memory_mib\":8,\"cpus\":[0]}",
 		         shoald_guest_image(&s3, "idle"));
 		http_req(s3.sock, "POST", "/v1/guests", spec, &a);
-		tap_ok(a.status == 409 && !strcmp(http_err_code(&a), "reserved_cpu") && !strcmp(http_err_field(&a), "cpus"),
-		       "--reserve-cpus=0: a guest asking for CPU 0 is refused (%d %s)", a.status, http_err_code(&a));
+		tap_ok(a.status == 409 && !strcmp(http_err_code(&a), "reserved_cpu") &&
+		           !strcmp(http_err_field(&a), "cpus"),
+		       "--reserve-cpus=0: a guest asking for CPU 0 is refused (%d %s)", a.status,
+		       http_err_code(&a));
 		http_answer_free(&a);
 		sdapi_use(s3.sock);
-		sd_deploy("{\"name\":\"free\",\"image\":\"%s\",\"memory_mib\":8}", shoald_guest_image(&s3, "idle"));
-		tap_ok(!strcmp(affinity_of("free"), "1"), "and guests go to the other CPUs (%s)", affinity_of("free"));
+		sd_deploy("{\"name\":\"free\",\"image\":\"%s\",\"memory_mib\":8}",
+		          shoald_guest_image(&s3, "idle"));
+		tap_ok(!strcmp(affinity_of("free"), "1"), "and guests go to the other CPUs (%s)",
+		       affinity_of("free"));
 	} else {
 		tap_ok(0, "a shoald with --reserve-cpus=0 starts");
 	}
@@ -334,17 +370,21 @@ static void reserved_and_off(void)
 		return;
 	}
 	sdapi_use(s3.sock);
-	sd_deploy("{\"name\":\"float\",\"image\":\"%s\",\"memory_mib\":8}", shoald_guest_image(&s3, "idle"));
-	sd_deploy("{\"name\":\"held\",\"image\":\"%s\",\"memory_mib\":8,\"cpus\":[1]}", shoald_guest_image(&s3, "idle"));
+	sd_deploy("{\"name\":\"float\",\"image\":\"%s\",\"memory_mib\":8}",
+	          shoald_guest_image(&s3, "idle"));
+	sd_deploy("{\"name\":\"held\",\"image\":\"%s\",\"memory_mib\":8,\"cpus\":[1]}",
+	          shoald_guest_image(&s3, "idle"));
 	sleep(3);
 	all = sd_get_json("/v1/placement");
-	tap_ok(json_is_false(json_object_get(all, "enabled")) && json_array_size(json_object_get(all, "moves")) == 0 &&
+	tap_ok(json_is_false(json_object_get(all, "enabled")) &&
+	           json_array_size(json_object_get(all, "moves")) == 0 &&
 	           json_integer_value(json_object_get(all, "periods")) == 0,
 	       "--placement=off: no control loop, no moves");
 	json_decref(all);
-	tap_ok(!strcmp(affinity_of("float"), "0-1") && cpu_of("float") == -1, "a guest floats over every CPU (%s)",
-	       affinity_of("float"));
-	tap_ok(!strcmp(affinity_of("held"), "1"), "an operator's pin still holds (%s)", affinity_of("held"));
+	tap_ok(!strcmp(affinity_of("float"), "0-1") && cpu_of("float") == -1,
+	       "a guest floats over every CPU (%s)", affinity_of("float"));
+	tap_ok(!strcmp(affinity_of("held"), "1"), "an operator's pin still holds (%s)",
+	       affinity_of("held"));
 	shoald_cleanup(&s3);
 	sdapi_use(sd.sock);
 }

@@ -77,8 +77,8 @@ static void cold_probes(void)
 	pid = bl_spawn(argv, 0, -1);
 	usleep(200000);
 	got = probe_many(kick, note, 300, 200, &med);
-	ok(got == 300, "cold idle answers every probe through its eventfds (%d/300, median %.1f us)", got,
-	   med);
+	ok(got == 300,
+	   "cold idle answers every probe through its eventfds (%d/300, median %.1f us)", got, med);
 	ok(med > 0 && med < 100000, "probe round trips are timed (median %.1f us)", med);
 	kill(pid, SIGTERM);
 	ok(bl_wait(pid) == 128 + SIGTERM, "SIGTERM stops the tender");
@@ -92,7 +92,8 @@ static void warm_hello(void)
 	char *argv[] = { "hello", "warm", NULL };
 	int st = -1, r;
 
-	ok(bl_warm_start(vmm, 32, &w) == 0, "a warm tender sends READY with the probe port's eventfds");
+	ok(bl_warm_start(vmm, 32, &w) == 0,
+	   "a warm tender sends READY with the probe port's eventfds");
 	ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid > 0, "READY names the vCPU thread (%u)",
 	   w.vcpu_tid);
 	r = bl_warm_boot(&w, guest("hello"), "hello", 2, argv);
@@ -117,8 +118,8 @@ static void warm_idle_probes(void)
 	ok(bl_warm_wait_started(&w, &st) == 1, "BOOT of idle into a 64 MiB shell answers STARTED");
 	usleep(100000);
 	got = probe_many(w.kick_fd, w.notify_fd, 200, 300, &med);
-	ok(got == 200, "warm idle answers every probe on READY's eventfds (%d/200, median %.1f us)", got,
-	   med);
+	ok(got == 200, "warm idle answers every probe on READY's eventfds (%d/200, median %.1f us)",
+	   got, med);
 	bl_warm_close(&w);
 }
 
@@ -134,7 +135,8 @@ static void warm_refusals(void)
 	if (bl_warm_start(vmm, 32, &w) == 0) {
 		bl_warm_boot(&w, bad, "x", 1, argv);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 203, "BOOT of a non-ELF file answers ERROR 203 (got %d/%d)", r, st);
+		ok(r == 0 && st == 203, "BOOT of a non-ELF file answers ERROR 203 (got %d/%d)", r,
+		   st);
 		ok(bl_warm_wait_exit(&w, NULL) == 203, "and the tender exits 203");
 		bl_warm_close(&w);
 	}
@@ -152,7 +154,8 @@ static void warm_refusals(void)
 		vmm_msg_send(w.sock, &b, sizeof(b), &fd, 1);
 		close(fd);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 205, "a BOOT whose argc lies answers ERROR 205 (got %d/%d)", r, st);
+		ok(r == 0 && st == 205, "a BOOT whose argc lies answers ERROR 205 (got %d/%d)", r,
+		   st);
 		bl_warm_close(&w);
 	}
 
@@ -169,8 +172,8 @@ static void warm_refusals(void)
 		vmm_msg_send(w.sock, &b, sizeof(b), &fd, 1);
 		close(fd);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 205, "a BOOT asking more memory than the shell has answers ERROR (got %d/%d)",
-		   r, st);
+		ok(r == 0 && st == 205,
+		   "a BOOT asking more memory than the shell has answers ERROR (got %d/%d)", r, st);
 		bl_warm_close(&w);
 	}
 
@@ -188,7 +191,8 @@ static void warm_refusals(void)
 
 		close(w.sock);
 		w.sock = -1;
-		ok(bl_wait(pid) == 205, "a tender whose daemon goes away before BOOT exits on its own");
+		ok(bl_wait(pid) == 205,
+		   "a tender whose daemon goes away before BOOT exits on its own");
 		w.pid = 0;
 		bl_warm_close(&w);
 	}
@@ -326,9 +330,11 @@ static void reattach(void)
 	}
 	ok(!strcmp(at.name, "spinner") && at.instance == 77 && at.pid == (uint32_t)w.pid,
 	   "ATTACHED names the guest, its instance and the tender's pid");
-	ok(at.boot_wall_ns > 0 && at.mem_bytes == 32ull << 20, "ATTACHED gives boot time and memory");
+	ok(at.boot_wall_ns > 0 && at.mem_bytes == 32ull << 20,
+	   "ATTACHED gives boot time and memory");
 	drain(fds[2], con, sizeof(con), 1000);
-	ok(strstr(con, "spin: work=") != NULL, "console written while no daemon was attached is handed over");
+	ok(strstr(con, "spin: work=") != NULL,
+	   "console written while no daemon was attached is handed over");
 	r = probe_many(fds[0], fds[1], 20, 1000, &med);
 	ok(r == 20, "the re-attached eventfds reach the guest's probe port (median %.1f us)", med);
 	usleep(300000);

@@ -45,7 +45,8 @@ static size_t unchunk(char *b, size_t n)
 	return out;
 }
 
-int http_raw(const char *sock, const char *req, size_t req_len, int timeout_ms, struct http_answer *a)
+int http_raw(const char *sock, const char *req, size_t req_len, int timeout_ms,
+             struct http_answer *a)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t cap = 8192, len = 0, off = 0;
@@ -131,11 +132,14 @@ int http_req(const char *sock, const char *method, const char *path, const char 
 		return -1;
 	if (json_body)
 		n = snprintf(req, cap,
-		             "%s %s HTTP/1.1\r\nHost: shoald\r\nConnection: close\r\nContent-Type: application/json\r\n"
+		             "%s %s HTTP/1.1\r\nHost: shoald\r\nConnection: close\r\nContent-Type: "
+		             "application/json\r\n"
 		             "Content-Length: %zu\r\n\r\n%s",
 		             method, path, blen, json_body);
 	else
-		n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: shoald\r\nConnection: close\r\n\r\n", method, path);
+		n = snprintf(req, cap,
+		             "%s %s HTTP/1.1\r\nHost: shoald\r\nConnection: close\r\n\r\n", method,
+		             path);
 	r = http_raw(sock, req, (size_t)n, 30000, a);
 	free(req);
 	return r;

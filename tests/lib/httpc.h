@@ -11,15 +11,16 @@
 #include <jansson.h>
 
 struct http_answer {
-	int status;       /* 0: no answer */
-	char *headers;    /* raw header block */
-	char *body;       /* NUL-terminated */
+	int status;    /* 0: no answer */
+	char *headers; /* raw header block */
+	char *body;    /* NUL-terminated */
 	size_t body_len;
-	json_t *json;     /* the body parsed as JSON, or NULL */
+	json_t *json; /* the body parsed as JSON, or NULL */
 };
 
 /* Send raw bytes, read the whole answer (timeout_ms for all of it). */
-int http_raw(const char *sock, const char *req, size_t req_len, int timeout_ms, struct http_answer *a);
+int http_raw(const char *sock, const char *req, size_t req_len, int timeout_ms,
+             struct http_answer *a);
 /* method path [body as JSON with Content-Type application/json] */
 int http_req(const char *sock, const char *method, const char *path, const char *json_body,
              struct http_answer *a);

@@ -98,7 +98,8 @@ int sd_wait_field(const char *name, const char *field, const char *want, int ms)
 			return 1;
 		usleep(50000);
 	}
-	printf("# %s.%s is \"%s\", wanted \"%s\"\n", name, field, sd_guest_field(name, field, buf, sizeof(buf)), want);
+	printf("# %s.%s is \"%s\", wanted \"%s\"\n", name, field,
+	       sd_guest_field(name, field, buf, sizeof(buf)), want);
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 struct shoald_run {
-	char dir[256];    /* /tmp/shoal-test-XXXXXX */
+	char dir[256]; /* /tmp/shoal-test-XXXXXX */
 	char sock[300];
 	char log[300];
 	char builddir[400];

@@ -56,8 +56,8 @@ typedef void (*corpus_eval_fn)(const char *kind, char *in, char *got, size_t len
  * is not NULL); each mismatch is printed and counted in *bad.  Returns
  * how many cases there were; the caller asserts on both.
  */
-static inline unsigned corpus_run(const char *name, corpus_eval_fn eval, void (*decode_want)(char *),
-                                  unsigned *bad)
+static inline unsigned corpus_run(const char *name, corpus_eval_fn eval,
+                                  void (*decode_want)(char *), unsigned *bad)
 {
 	const char *top = getenv("top_srcdir");
 	char path[1024], line[4096], got[1200];
@@ -78,8 +78,8 @@ static inline unsigned corpus_run(const char *name, corpus_eval_fn eval, void (*
 		eval(kind, in, got, sizeof(got));
 		cases++;
 		if (strcmp(got, want) != 0) {
-			print_message("%s:%u: %s \"%s\" gave \"%s\", expected \"%s\"\n", path, n, kind, in,
-			              got, want);
+			print_message("%s:%u: %s \"%s\" gave \"%s\", expected \"%s\"\n", path, n,
+			              kind, in, got, want);
 			(*bad)++;
 		}
 	}

@@ -91,8 +91,9 @@ static inline int quantile_ok(uint64_t exact, uint64_t est, char *why, size_t le
 	else
 		ok = fabs((double)est - (double)exact) <= (double)exact * METRICS_HIST_REL_ERR;
 	if (!ok)
-		snprintf(why, len, "exact %llu, estimate %llu (%+.4f %%)", (unsigned long long)exact,
-		         (unsigned long long)est, 100.0 * ((double)est - (double)exact) / (double)(exact ? exact : 1));
+		snprintf(why, len, "exact %llu, estimate %llu (%+.4f %%)",
+		         (unsigned long long)exact, (unsigned long long)est,
+		         100.0 * ((double)est - (double)exact) / (double)(exact ? exact : 1));
 	return ok;
 }
 

@@ -146,7 +146,7 @@ static inline size_t world_put(struct world *w, enum sched_class cls, const char
 /* Both windows with this p99 (p50 half of it) and 100 samples. */
 static inline void set_p99(struct sched_guest *g, uint32_t p99_us)
 {
-	struct sched_window win = {p99_us / 2, p99_us, 100, 0};
+	struct sched_window win = { p99_us / 2, p99_us, 100, 0 };
 
 	g->win_short = win;
 	g->win_long = win;

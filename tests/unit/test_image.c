@@ -74,9 +74,9 @@ static void elf_frame(Elf64_Ehdr *eh, Elf64_Phdr *ph, uint64_t entry, size_t tex
 static void make_image(struct image *im)
 {
 	memset(im, 0, sizeof(*im));
-	elf_frame(&im->eh, im->ph, SHOAL_GPA_IMAGE_MIN, offsetof(struct image, text), sizeof(im->text),
-	          SHOAL_GPA_IMAGE_MIN, 4096, offsetof(struct image, note), sizeof(im->note), &im->note,
-	          SHOAL_PLATFORM_KVM);
+	elf_frame(&im->eh, im->ph, SHOAL_GPA_IMAGE_MIN, offsetof(struct image, text),
+	          sizeof(im->text), SHOAL_GPA_IMAGE_MIN, 4096, offsetof(struct image, note),
+	          sizeof(im->note), &im->note, SHOAL_PLATFORM_KVM);
 }
 
 static const char *check(const struct image *im, size_t len)
@@ -84,7 +84,8 @@ static const char *check(const struct image *im, size_t len)
 	static char err[512];
 	struct image_elf elf;
 
-	if (image_check((const uint8_t *)im, len, MEM, SHOAL_PLATFORM_KVM, &elf, err, sizeof(err)) == 0)
+	if (image_check((const uint8_t *)im, len, MEM, SHOAL_PLATFORM_KVM, &elf, err,
+	                sizeof(err)) == 0)
 		return NULL;
 	return err;
 }
@@ -97,8 +98,8 @@ static void accepts_good_image(void **state)
 
 	(void)state;
 	make_image(&im);
-	assert_int_equal(image_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_KVM, &elf, err,
-	                               sizeof(err)),
+	assert_int_equal(image_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_KVM,
+	                             &elf, err, sizeof(err)),
 	                 0);
 	assert_int_equal(elf.nseg, 1);
 	assert_int_equal(elf.entry, SHOAL_GPA_IMAGE_MIN);
@@ -114,19 +115,71 @@ struct bad_case {
 	const char *expect; /* substring of the error */
 };
 
-static void m_magic(struct image *im, size_t *len) { im->eh.e_ident[1] = 'X'; (void)len; }
-static void m_truncated(struct image *im, size_t *len) { (void)im; *len = 40; }
-static void m_class(struct image *im, size_t *len) { im->eh.e_ident[EI_CLASS] = ELFCLASS32; (void)len; }
-static void m_endian(struct image *im, size_t *len) { im->eh.e_ident[EI_DATA] = ELFDATA2MSB; (void)len; }
-static void m_machine(struct image *im, size_t *len) { im->eh.e_machine = EM_AARCH64; (void)len; }
-static void m_type(struct image *im, size_t *len) { im->eh.e_type = ET_DYN; (void)len; }
-static void m_phentsize(struct image *im, size_t *len) { im->eh.e_phentsize = 32; (void)len; }
-static void m_phnum(struct image *im, size_t *len) { im->eh.e_phnum = 200; (void)len; }
-static void m_phoff(struct image *im, size_t *len) { im->eh.e_phoff = ~0ull - 10; (void)len; }
-static void m_no_load(struct image *im, size_t *len) { im->ph[0].p_type = PT_NULL; (void)len; }
-static void m_filesz(struct image *im, size_t *len) { im->ph[0].p_filesz = 8192; (void)len; }
-static void m_offset(struct image *im, size_t *len) { im->ph[0].p_offset = 1ull << 40; (void)len; }
-static void m_memsz_huge(struct image *im, size_t *len) { im->ph[0].p_memsz = 1ull << 62; (void)len; }
+static void m_magic(struct image *im, size_t *len)
+{
+	im->eh.e_ident[1] = 'X';
+	(void)len;
+}
+static void m_truncated(struct image *im, size_t *len)
+{
+	(void)im;
+	*len = 40;
+}
+static void m_class(struct image *im, size_t *len)
+{
+	im->eh.e_ident[EI_CLASS] = ELFCLASS32;
+	(void)len;
+}
+static void m_endian(struct image *im, size_t *len)
+{
+	im->eh.e_ident[EI_DATA] = ELFDATA2MSB;
+	(void)len;
+}
+static void m_machine(struct image *im, size_t *len)
+{
+	im->eh.e_machine = EM_AARCH64;
+	(void)len;
+}
+static void m_type(struct image *im, size_t *len)
+{
+	im->eh.e_type = ET_DYN;
+	(void)len;
+}
+static void m_phentsize(struct image *im, size_t *len)
+{
+	im->eh.e_phentsize = 32;
+	(void)len;
+}
+static void m_phnum(struct image *im, size_t *len)
+{
+	im->eh.e_phnum = 200;
+	(void)len;
+}
+static void m_phoff(struct image *im, size_t *len)
+{
+	im->eh.e_phoff = ~0ull - 10;
+	(void)len;
+}
+static void m_no_load(struct image *im, size_t *len)
+{
+	im->ph[0].p_type = PT_NULL;
+	(void)len;
+}
+static void m_filesz(struct image *im, size_t *len)
+{
+	im->ph[0].p_filesz = 8192;
+	(void)len;
+}
+static void m_offset(struct image *im, size_t *len)
+{
+	im->ph[0].p_offset = 1ull << 40;
+	(void)len;
+}
+static void m_memsz_huge(struct image *im, size_t *len)
+{
+	im->ph[0].p_memsz = 1ull << 62;
+	(void)len;
+}
 static void m_below(struct image *im, size_t *len)
 {
 	im->ph[0].p_vaddr = im->ph[0].p_paddr = 0x8000;
@@ -144,7 +197,11 @@ static void m_wrap(struct image *im, size_t *len)
 	im->ph[0].p_vaddr = im->ph[0].p_paddr = ~0ull - 100;
 	(void)len;
 }
-static void m_vaddr(struct image *im, size_t *len) { im->ph[0].p_vaddr += 0x1000; (void)len; }
+static void m_vaddr(struct image *im, size_t *len)
+{
+	im->ph[0].p_vaddr += 0x1000;
+	(void)len;
+}
 static void m_overlap(struct image *im, size_t *len)
 {
 	im->ph[2] = im->ph[0];
@@ -153,16 +210,56 @@ static void m_overlap(struct image *im, size_t *len)
 	im->eh.e_phnum = 3;
 	(void)len;
 }
-static void m_entry(struct image *im, size_t *len) { im->eh.e_entry = 0x5000000; (void)len; }
-static void m_entry_nx(struct image *im, size_t *len) { im->ph[0].p_flags = PF_R; (void)len; }
-static void m_no_note(struct image *im, size_t *len) { im->ph[1].p_type = PT_NULL; (void)len; }
-static void m_note_name(struct image *im, size_t *len) { im->note.name[0] = 'X'; (void)len; }
-static void m_note_size(struct image *im, size_t *len) { im->note.descsz = 1u << 30; (void)len; }
-static void m_version(struct image *im, size_t *len) { im->note.abi.abi_version = 99; (void)len; }
-static void m_platform(struct image *im, size_t *len) { im->note.abi.platform = SHOAL_PLATFORM_XEN_PV; (void)len; }
-static void m_stack(struct image *im, size_t *len) { im->note.abi.stack_kib = 1u << 20; (void)len; }
-static void m_interp(struct image *im, size_t *len) { im->ph[1].p_type = PT_INTERP; (void)len; }
-static void m_tls(struct image *im, size_t *len) { im->ph[1].p_type = PT_TLS; (void)len; }
+static void m_entry(struct image *im, size_t *len)
+{
+	im->eh.e_entry = 0x5000000;
+	(void)len;
+}
+static void m_entry_nx(struct image *im, size_t *len)
+{
+	im->ph[0].p_flags = PF_R;
+	(void)len;
+}
+static void m_no_note(struct image *im, size_t *len)
+{
+	im->ph[1].p_type = PT_NULL;
+	(void)len;
+}
+static void m_note_name(struct image *im, size_t *len)
+{
+	im->note.name[0] = 'X';
+	(void)len;
+}
+static void m_note_size(struct image *im, size_t *len)
+{
+	im->note.descsz = 1u << 30;
+	(void)len;
+}
+static void m_version(struct image *im, size_t *len)
+{
+	im->note.abi.abi_version = 99;
+	(void)len;
+}
+static void m_platform(struct image *im, size_t *len)
+{
+	im->note.abi.platform = SHOAL_PLATFORM_XEN_PV;
+	(void)len;
+}
+static void m_stack(struct image *im, size_t *len)
+{
+	im->note.abi.stack_kib = 1u << 20;
+	(void)len;
+}
+static void m_interp(struct image *im, size_t *len)
+{
+	im->ph[1].p_type = PT_INTERP;
+	(void)len;
+}
+static void m_tls(struct image *im, size_t *len)
+{
+	im->ph[1].p_type = PT_TLS;
+	(void)len;
+}
 static void m_big(struct image *im, size_t *len)
 {
 	im->ph[0].p_memsz = MEM - SHOAL_GPA_IMAGE_MIN - 4096;
@@ -278,9 +375,10 @@ static void make_ximage(struct ximage *im, uint32_t platform)
 
 	memset(im, 0, sizeof(*im));
 	/* One PT_NOTE covers the shoal note and all of Xen's, back to back. */
-	elf_frame(&im->eh, im->ph, text + 0x2000, offsetof(struct ximage, text), sizeof(im->text), text,
-	          0x3000, offsetof(struct ximage, shoal),
-	          offsetof(struct ximage, text) - offsetof(struct ximage, shoal), &im->shoal, platform);
+	elf_frame(&im->eh, im->ph, text + 0x2000, offsetof(struct ximage, text), sizeof(im->text),
+	          text, 0x3000, offsetof(struct ximage, shoal),
+	          offsetof(struct ximage, text) - offsetof(struct ximage, shoal), &im->shoal,
+	          platform);
 	xnote_str(&im->version, 5, "xen-3.0");
 	if (platform == SHOAL_PLATFORM_XEN_PV) {
 		xnote_str(&im->loader, 8, "generic");
@@ -303,38 +401,92 @@ struct xen_case {
 	uint32_t check_as;  /* the platform it is checked for */
 	uint64_t mem;
 	void (*mutate)(struct ximage *im);
-	const char *expect;  /* substring of the error; NULL: accepted */
-	uint64_t entry;      /* when accepted: the entry Xen uses */
+	const char *expect; /* substring of the error; NULL: accepted */
+	uint64_t entry;     /* when accepted: the entry Xen uses */
 };
 
-static void x_none(struct ximage *im) { (void)im; }
+static void x_none(struct ximage *im)
+{
+	(void)im;
+}
 static void x_no_xen_notes(struct ximage *im)
 {
 	im->version.name[0] = im->loader.name[0] = im->entry.name[0] = 'Y';
 	im->hcpage.name[0] = im->virt_base.name[0] = im->phys32.name[0] = 'Y';
 }
-static void x_version(struct ximage *im) { xnote_str(&im->version, 5, "xen-2.0"); }
-static void x_no_version(struct ximage *im) { im->version.type = XN_IGNORED; }
-static void x_loader(struct ximage *im) { xnote_str(&im->loader, 8, "linux"); }
-static void x_no_loader(struct ximage *im) { im->loader.type = XN_IGNORED; }
-static void x_virt_base(struct ximage *im) { im->virt_base.desc.num = 0xffffffff80000000ull; }
-static void x_no_hcpage(struct ximage *im) { im->hcpage.type = XN_IGNORED; }
-static void x_hcpage_odd(struct ximage *im) { im->hcpage.desc.num += 8; }
-static void x_hcpage_out(struct ximage *im) { im->hcpage.desc.num = 0x10000; }
+static void x_version(struct ximage *im)
+{
+	xnote_str(&im->version, 5, "xen-2.0");
+}
+static void x_no_version(struct ximage *im)
+{
+	im->version.type = XN_IGNORED;
+}
+static void x_loader(struct ximage *im)
+{
+	xnote_str(&im->loader, 8, "linux");
+}
+static void x_no_loader(struct ximage *im)
+{
+	im->loader.type = XN_IGNORED;
+}
+static void x_virt_base(struct ximage *im)
+{
+	im->virt_base.desc.num = 0xffffffff80000000ull;
+}
+static void x_no_hcpage(struct ximage *im)
+{
+	im->hcpage.type = XN_IGNORED;
+}
+static void x_hcpage_odd(struct ximage *im)
+{
+	im->hcpage.desc.num += 8;
+}
+static void x_hcpage_out(struct ximage *im)
+{
+	im->hcpage.desc.num = 0x10000;
+}
 static void x_hcpage_short(struct ximage *im)
 {
 	im->ph[0].p_memsz = 0x1800;
 	im->eh.e_entry = im->entry.desc.num = 0x10;
 }
-static void x_entry_out(struct ximage *im) { im->entry.desc.num = 0x50000; }
-static void x_entry_bad_size(struct ximage *im) { im->entry.descsz = 3; }
-static void x_version_unterminated(struct ximage *im) { memset(im->version.desc.str, 'x', 8); }
-static void x_no_phys32(struct ximage *im) { im->phys32.type = XN_IGNORED; }
-static void x_phys32_out(struct ximage *im) { im->phys32.desc.num = 0x90000; }
-static void x_phys32_high(struct ximage *im) { im->phys32.desc.num = 0x100000100000ull; }
-static void x_e_entry_junk(struct ximage *im) { im->eh.e_entry = 0xdead0000; }
-static void x_below_1mib(struct ximage *im) { (void)im; }
-static void x_big(struct ximage *im) { im->ph[0].p_memsz = MEM - 0x80000; }
+static void x_entry_out(struct ximage *im)
+{
+	im->entry.desc.num = 0x50000;
+}
+static void x_entry_bad_size(struct ximage *im)
+{
+	im->entry.descsz = 3;
+}
+static void x_version_unterminated(struct ximage *im)
+{
+	memset(im->version.desc.str, 'x', 8);
+}
+static void x_no_phys32(struct ximage *im)
+{
+	im->phys32.type = XN_IGNORED;
+}
+static void x_phys32_out(struct ximage *im)
+{
+	im->phys32.desc.num = 0x90000;
+}
+static void x_phys32_high(struct ximage *im)
+{
+	im->phys32.desc.num = 0x100000100000ull;
+}
+static void x_e_entry_junk(struct ximage *im)
+{
+	im->eh.e_entry = 0xdead0000;
+}
+static void x_below_1mib(struct ximage *im)
+{
+	(void)im;
+}
+static void x_big(struct ximage *im)
+{
+	im->ph[0].p_memsz = MEM - 0x80000;
+}
 
 #define PV  SHOAL_PLATFORM_XEN_PV
 #define PVH SHOAL_PLATFORM_XEN_PVH
@@ -343,29 +495,37 @@ static void x_big(struct ximage *im) { im->ph[0].p_memsz = MEM - 0x80000; }
 static const struct xen_case xen_cases[] = {
 	{ "a good xen-pv image", PV, PV, MEM, x_none, NULL, 0x2000 },
 	{ "a good xen-pvh image", PVH, PVH, MEM, x_none, NULL, XEN_TEXT_PVH },
-	{ "xen-pvh with e_entry outside (PHYS32_ENTRY counts)", PVH, PVH, MEM, x_e_entry_junk, NULL, XEN_TEXT_PVH },
+	{ "xen-pvh with e_entry outside (PHYS32_ENTRY counts)", PVH, PVH, MEM, x_e_entry_junk, NULL,
+	  XEN_TEXT_PVH },
 	{ "xen-pv linked at 0 (below 1 MiB)", PV, PV, MEM, x_below_1mib, NULL, 0x2000 },
 	{ "xen-pv image as kvm", PV, KVM, MEM, x_none, "below 0x100000", 0 },
-	{ "xen-pvh image as kvm", PVH, KVM, MEM, x_none, "built for the xen-pvh platform, not kvm", 0 },
-	{ "xen-pvh image as xen-pv", PVH, PV, MEM, x_none, "built for the xen-pvh platform, not xen-pv", 0 },
-	{ "xen-pv image as xen-pvh", PV, PVH, MEM, x_none, "built for the xen-pv platform, not xen-pvh", 0 },
+	{ "xen-pvh image as kvm", PVH, KVM, MEM, x_none, "built for the xen-pvh platform, not kvm",
+	  0 },
+	{ "xen-pvh image as xen-pv", PVH, PV, MEM, x_none,
+	  "built for the xen-pvh platform, not xen-pv", 0 },
+	{ "xen-pv image as xen-pvh", PV, PVH, MEM, x_none,
+	  "built for the xen-pv platform, not xen-pvh", 0 },
 	{ "no Xen notes", PV, PV, MEM, x_no_xen_notes, "no Xen ELF notes", 0 },
 	{ "no Xen notes (pvh)", PVH, PVH, MEM, x_no_xen_notes, "no Xen ELF notes", 0 },
 	{ "wrong XEN_VERSION", PV, PV, MEM, x_version, "XEN_VERSION is \"xen-2.0\"", 0 },
 	{ "no XEN_VERSION", PV, PV, MEM, x_no_version, "XEN_VERSION is missing", 0 },
-	{ "unterminated XEN_VERSION", PV, PV, MEM, x_version_unterminated, "malformed Xen note of type 5", 0 },
+	{ "unterminated XEN_VERSION", PV, PV, MEM, x_version_unterminated,
+	  "malformed Xen note of type 5", 0 },
 	{ "LOADER linux", PV, PV, MEM, x_loader, "LOADER is \"linux\"", 0 },
 	{ "no LOADER", PV, PV, MEM, x_no_loader, "LOADER is missing", 0 },
 	{ "VIRT_BASE not 0", PV, PV, MEM, x_virt_base, "VIRT_BASE is 0xffffffff80000000", 0 },
 	{ "no HYPERCALL_PAGE", PV, PV, MEM, x_no_hcpage, "no HYPERCALL_PAGE", 0 },
 	{ "hypercall page misaligned", PV, PV, MEM, x_hcpage_odd, "hypercall page 0x1008", 0 },
 	{ "hypercall page outside", PV, PV, MEM, x_hcpage_out, "hypercall page 0x10000", 0 },
-	{ "hypercall page past its segment", PV, PV, MEM, x_hcpage_short, "hypercall page 0x1000 is not", 0 },
+	{ "hypercall page past its segment", PV, PV, MEM, x_hcpage_short,
+	  "hypercall page 0x1000 is not", 0 },
 	{ "ENTRY note outside", PV, PV, MEM, x_entry_out, "ENTRY note 0x50000", 0 },
-	{ "ENTRY note of 3 bytes", PV, PV, MEM, x_entry_bad_size, "malformed Xen note of type 1 (3 bytes)", 0 },
+	{ "ENTRY note of 3 bytes", PV, PV, MEM, x_entry_bad_size,
+	  "malformed Xen note of type 1 (3 bytes)", 0 },
 	{ "no PHYS32_ENTRY", PVH, PVH, MEM, x_no_phys32, "no PHYS32_ENTRY", 0 },
 	{ "PHYS32_ENTRY outside", PVH, PVH, MEM, x_phys32_out, "PVH entry point 0x90000", 0 },
-	{ "PHYS32_ENTRY above 4 GiB", PVH, PVH, MEM, x_phys32_high, "PVH entry point 0x100000100000", 0 },
+	{ "PHYS32_ENTRY above 4 GiB", PVH, PVH, MEM, x_phys32_high,
+	  "PVH entry point 0x100000100000", 0 },
 	{ "xen-pv too big for its memory", PV, PV, MEM, x_big, "give the guest more memory", 0 },
 	{ "xen-pv in 1 MiB", PV, PV, 1ull << 20, x_none, "Xen needs 1024 KiB above the image", 0 },
 };
@@ -380,7 +540,8 @@ static void xen_image_case(void **state)
 
 	make_ximage(&im, c->built_for);
 	c->mutate(&im);
-	r = image_check((const uint8_t *)&im, sizeof(im), c->mem, c->check_as, &elf, err, sizeof(err));
+	r = image_check((const uint8_t *)&im, sizeof(im), c->mem, c->check_as, &elf, err,
+	                sizeof(err));
 	if (!c->expect) {
 		if (r != 0)
 			fail_msg("%s: refused: %s", c->what, err);
@@ -414,19 +575,23 @@ static void real_images(void **state)
 		size_t len;
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/unikernel-rt/examples/hello.%s", top, plats[i].suffix);
+		snprintf(path, sizeof(path), "%s/unikernel-rt/examples/hello.%s", top,
+		         plats[i].suffix);
 		f = fopen(path, "rb");
 		if (!f)
 			fail_msg("cannot open %s", path);
 		len = fread(buf, 1, sizeof(buf), f);
 		fclose(f);
 		for (j = 0; j < 3; j++) {
-			int r = image_check(buf, len, MEM, plats[j].platform, &elf, err, sizeof(err));
+			int r =
+			    image_check(buf, len, MEM, plats[j].platform, &elf, err, sizeof(err));
 
 			if (i == j && r != 0)
-				fail_msg("hello.%s refused for %s: %s", plats[i].suffix, plats[j].suffix, err);
+				fail_msg("hello.%s refused for %s: %s", plats[i].suffix,
+				         plats[j].suffix, err);
 			if (i != j && r == 0)
-				fail_msg("hello.%s accepted for %s", plats[i].suffix, plats[j].suffix);
+				fail_msg("hello.%s accepted for %s", plats[i].suffix,
+				         plats[j].suffix);
 		}
 	}
 }
@@ -442,14 +607,16 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(accepts_good_image);
 	for (i = 0; i < NBAD; i++) {
 		snprintf(names[i], sizeof(names[i]), "refuses %s", bad_cases[i].what);
-		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(refuses_bad_image, (void *)&bad_cases[i]);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(refuses_bad_image,
+		                                                        (void *)&bad_cases[i]);
 		tests[n++].name = names[i];
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(refuses_every_truncation);
 	for (i = 0; i < NXEN; i++) {
-		snprintf(xnames[i], sizeof(xnames[i]), "%s %s", xen_cases[i].expect ? "refuses" : "accepts",
-		         xen_cases[i].what);
-		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(xen_image_case, (void *)&xen_cases[i]);
+		snprintf(xnames[i], sizeof(xnames[i]), "%s %s",
+		         xen_cases[i].expect ? "refuses" : "accepts", xen_cases[i].what);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(xen_image_case,
+		                                                        (void *)&xen_cases[i]);
 		tests[n++].name = xnames[i];
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_images);

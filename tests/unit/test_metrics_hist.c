@@ -54,11 +54,13 @@ static void check_quantiles(const char *what, uint64_t *v, size_t n, int every_r
 	for (i = 0; i <= 1000; i++) {
 		double q = (double)i / 1000.0;
 
-		if (!quantile_ok(exact_quantile(v, n, q), metrics_hist_quantile(h, q), why, sizeof(why)))
+		if (!quantile_ok(exact_quantile(v, n, q), metrics_hist_quantile(h, q), why,
+		                 sizeof(why)))
 			fail_msg("%s: q=%.3f: %s", what, q, why);
 	}
 	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
-		if (!quantile_ok(exact_quantile(v, n, tail[i]), metrics_hist_quantile(h, tail[i]), why, sizeof(why)))
+		if (!quantile_ok(exact_quantile(v, n, tail[i]), metrics_hist_quantile(h, tail[i]),
+		                 why, sizeof(why)))
 			fail_msg("%s: q=%g: %s", what, tail[i], why);
 	assert_int_equal(metrics_hist_quantile(h, 0.0), v[0]);
 	assert_int_equal(metrics_hist_quantile(h, 1.0), v[n - 1]);
@@ -135,7 +137,8 @@ static void quantiles_bimodal(void **state)
 
 	(void)state;
 	for (i = 0; i < BIG; i++) {
-		double x = rng_unit(&r) < 0.7 ? 40000.0 + 5000.0 * rng_normal(&r) : 3e6 * exp(0.5 * rng_normal(&r));
+		double x = rng_unit(&r) < 0.7 ? 40000.0 + 5000.0 * rng_normal(&r)
+		                              : 3e6 * exp(0.5 * rng_normal(&r));
 
 		v[i] = x < 1500.0 ? 1500 : (uint64_t)x;
 	}
@@ -169,8 +172,11 @@ static void quantiles_heavy_tailed(void **state)
 /* All one value: every quantile is that value, exactly. */
 static void quantiles_all_one_value(void **state)
 {
-	static const uint64_t vals[] = { 0, 1, 999, 1000, 1003, 1007, 1008, 123456, 9932111872ull, 9999999999ull,
-		                         10000000000ull, 10000000001ull, UINT64_MAX };
+	static const uint64_t vals[] = {
+		0,         1,      999,           1000,          1003,           1007,
+		1008,      123456, 9932111872ull, 9999999999ull, 10000000000ull, 10000000001ull,
+		UINT64_MAX
+	};
 	struct metrics_hist *h = new_hist();
 	size_t i, k;
 
@@ -181,7 +187,8 @@ static void quantiles_all_one_value(void **state)
 			metrics_hist_record(h, vals[i]);
 		for (k = 0; k <= 100; k++)
 			if (metrics_hist_quantile(h, k / 100.0) != vals[i])
-				fail_msg("all %llu: q=%.2f answers %llu", (unsigned long long)vals[i], k / 100.0,
+				fail_msg("all %llu: q=%.2f answers %llu",
+				         (unsigned long long)vals[i], k / 100.0,
 				         (unsigned long long)metrics_hist_quantile(h, k / 100.0));
 	}
 	free(h);
@@ -230,9 +237,21 @@ static void quantiles_at_bucket_edges(void **state)
 /* The ends of the range and beyond: counted as underflow/overflow, quantiles as promised. */
 static void quantiles_at_range_ends_and_outside(void **state)
 {
-	static const uint64_t ends[] = { 0,           1,           500,          998,           999,
-		                         1000,        1001,        1007,         1008,          9999999999ull,
-		                         10000000000ull, 10000000001ull, 1ull << 40, UINT64_MAX - 1, UINT64_MAX };
+	static const uint64_t ends[] = { 0,
+		                         1,
+		                         500,
+		                         998,
+		                         999,
+		                         1000,
+		                         1001,
+		                         1007,
+		                         1008,
+		                         9999999999ull,
+		                         10000000000ull,
+		                         10000000001ull,
+		                         1ull << 40,
+		                         UINT64_MAX - 1,
+		                         UINT64_MAX };
 	struct rng r = { 6 };
 	struct metrics_hist *h = new_hist();
 	uint64_t *v = malloc(20000 * sizeof(*v));
@@ -241,7 +260,8 @@ static void quantiles_at_range_ends_and_outside(void **state)
 
 	(void)state;
 	for (i = 0; i < 20000; i++) {
-		uint64_t x = i % 3 ? ends[rng_range(&r, 0, sizeof(ends) / sizeof(ends[0]) - 1)] : rng_log(&r, 1000, 10 * NS_PER_S);
+		uint64_t x = i % 3 ? ends[rng_range(&r, 0, sizeof(ends) / sizeof(ends[0]) - 1)]
+		                   : rng_log(&r, 1000, 10 * NS_PER_S);
 
 		v[n++] = x;
 		metrics_hist_record(h, x);
@@ -286,7 +306,8 @@ static void single_outlier_among_millions(void **state)
 		fail_msg("p50: %s", why);
 	if (!quantile_ok(50100, metrics_hist_quantile(h, 0.999999), why, sizeof(why)))
 		fail_msg("p99.9999: %s", why);
-	assert_true(metrics_hist_quantile(h, 0.999999) <= 50100); /* the outlier is not in p99.9999 */
+	assert_true(metrics_hist_quantile(h, 0.999999) <=
+	            50100); /* the outlier is not in p99.9999 */
 	assert_int_equal(metrics_hist_count_le(h, NS_PER_S), N);
 	assert_int_equal(metrics_hist_count_le(h, 9 * NS_PER_S), N + 1);
 	/* And a single fast one among the slow: the min is exact. */
@@ -312,7 +333,8 @@ static void merge_equals_recording_into_one(void **state)
 	for (i = 0; i < PARTS; i++)
 		part[i] = new_hist();
 	for (i = 0; i < N; i++) {
-		uint64_t v = i % 101 == 0 ? rng_u64(&r) >> rng_range(&r, 0, 63) : rng_log(&r, 1000, 10 * NS_PER_S);
+		uint64_t v = i % 101 == 0 ? rng_u64(&r) >> rng_range(&r, 0, 63)
+		                          : rng_log(&r, 1000, 10 * NS_PER_S);
 		size_t p = rng_range(&r, 0, PARTS - 2); /* the last part stays empty */
 
 		metrics_hist_record(all, v);
@@ -476,19 +498,21 @@ static void count_le_brackets_exact_count(void **state)
 	assert_int_equal(metrics_hist_count_le(h, UINT64_MAX), N);
 	for (b = 900; b < 11 * NS_PER_S; b += b / 300 + 1) {
 		uint64_t n = metrics_hist_count_le(h, b);
-		double lo = (double)b / (1 + METRICS_HIST_REL_ERR), hi = (double)b / (1 - METRICS_HIST_REL_ERR);
+		double lo = (double)b / (1 + METRICS_HIST_REL_ERR),
+		       hi = (double)b / (1 - METRICS_HIST_REL_ERR);
 		size_t exact_lo = 0, exact_hi = 0;
 
 		assert_true(n >= prev);
 		prev = n;
-		/* Values v with v * (1 + err) <= b are counted; those with v * (1 - err) > b are not. */
+		/* Values v with v * (1 + err) <= b are counted; those with v * (1 - err) > b are
+		 * not. */
 		while (exact_lo < N && (double)v[exact_lo] <= lo)
 			exact_lo++;
 		while (exact_hi < N && (double)v[exact_hi] <= hi)
 			exact_hi++;
 		if (n < exact_lo || n > exact_hi)
-			fail_msg("le %llu: %llu counted, exact between %zu and %zu", (unsigned long long)b,
-			         (unsigned long long)n, exact_lo, exact_hi);
+			fail_msg("le %llu: %llu counted, exact between %zu and %zu",
+			         (unsigned long long)b, (unsigned long long)n, exact_lo, exact_hi);
 	}
 	free(v);
 	free(h);
@@ -507,18 +531,21 @@ static void count_le_agrees_with_quantile(void **state)
 
 	(void)state;
 	for (i = 0; i < 50000; i++)
-		metrics_hist_record(h, i % 50 ? rng_log(&r, 1000, 10 * NS_PER_S) : rng_u64(&r) >> rng_range(&r, 20, 63));
+		metrics_hist_record(h, i % 50 ? rng_log(&r, 1000, 10 * NS_PER_S)
+		                              : rng_u64(&r) >> rng_range(&r, 20, 63));
 	for (i = 0; i <= 1000; i++) {
 		double q = i / 1000.0;
-		uint64_t v = metrics_hist_quantile(h, q), rank = test_rank(q, metrics_hist_count(h));
+		uint64_t v = metrics_hist_quantile(h, q),
+		         rank = test_rank(q, metrics_hist_count(h));
 
 		if (rank == 1 || rank == metrics_hist_count(h))
 			continue;
 		if (metrics_hist_count_le(h, v) < rank || metrics_hist_count_le(h, v - 1) >= rank)
-			fail_msg("q=%.3f: answer %llu, rank %llu, count_le %llu, count_le below %llu", q,
-			         (unsigned long long)v, (unsigned long long)rank,
-			         (unsigned long long)metrics_hist_count_le(h, v),
-			         (unsigned long long)metrics_hist_count_le(h, v - 1));
+			fail_msg(
+			    "q=%.3f: answer %llu, rank %llu, count_le %llu, count_le below %llu", q,
+			    (unsigned long long)v, (unsigned long long)rank,
+			    (unsigned long long)metrics_hist_count_le(h, v),
+			    (unsigned long long)metrics_hist_count_le(h, v - 1));
 	}
 	free(h);
 }

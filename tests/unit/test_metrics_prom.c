@@ -31,8 +31,8 @@ static size_t name_len(const char *p)
 {
 	size_t n = 0;
 
-	while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_' || p[n] == ':' ||
-	       (n && p[n] >= '0' && p[n] <= '9'))
+	while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_' ||
+	       p[n] == ':' || (n && p[n] >= '0' && p[n] <= '9'))
 		n++;
 	return n;
 }
@@ -156,7 +156,8 @@ static void escapes_help_text(void **state)
 	(void)state;
 	metrics_buf_init(&b);
 	assert_int_equal(metrics_prom_escape_help(&b, "a\\b \"quoted\"\nnext"), 0);
-	assert_string_equal(b.data, "a\\\\b \"quoted\"\\nnext"); /* quotes stay as they are in HELP */
+	assert_string_equal(b.data,
+	                    "a\\\\b \"quoted\"\\nnext"); /* quotes stay as they are in HELP */
 	metrics_buf_free(&b);
 }
 
@@ -188,9 +189,10 @@ static void writes_family_header(void **state)
 
 	(void)state;
 	metrics_buf_init(&b);
-	assert_int_equal(metrics_prom_family(&b, "shoal_probes_missed_total", METRICS_PROM_COUNTER,
-	                                     "Probes not answered in time.\nPer guest \\ since start."),
-	                 0);
+	assert_int_equal(
+	    metrics_prom_family(&b, "shoal_probes_missed_total", METRICS_PROM_COUNTER,
+	                        "Probes not answered in time.\nPer guest \\ since start."),
+	    0);
 	assert_int_equal(metrics_prom_family(&b, "shoal_guests", METRICS_PROM_GAUGE, NULL), 0);
 	assert_int_equal(metrics_prom_family(&b, "x_seconds", METRICS_PROM_HISTOGRAM, ""), 0);
 	assert_string_equal(b.data, "# HELP shoal_probes_missed_total "
@@ -211,9 +213,11 @@ static void writes_counter_lines(void **state)
 	assert_int_equal(metrics_prom_counter(&b, "c_total", NULL, 0, 0), 0);
 	assert_int_equal(metrics_prom_counter(&b, "c_total", weird, 2, UINT64_MAX), 0);
 	assert_int_equal(metrics_prom_counter(&b, "c_total", weird + 1, 1, 42), 0);
-	assert_string_equal(b.data, "c_total 0\n"
-	                            "c_total{guest=\"web\\\\1 \\\"prod\\\"\\nline2\",cpu=\"3\"} 18446744073709551615\n"
-	                            "c_total{cpu=\"3\"} 42\n");
+	assert_string_equal(
+	    b.data,
+	    "c_total 0\n"
+	    "c_total{guest=\"web\\\\1 \\\"prod\\\"\\nline2\",cpu=\"3\"} 18446744073709551615\n"
+	    "c_total{cpu=\"3\"} 42\n");
 	metrics_buf_free(&b);
 }
 
@@ -223,8 +227,10 @@ static void writes_gauge_values_exactly(void **state)
 		double v;
 		const char *text;
 	} cases[] = {
-		{ 0.0, "0" },       { 42.0, "42" },         { -1.5, "-1.5" },     { 0.1, "0.1" },
-		{ 1e-9, "1e-09" },  { 123456789.0, "123456789" }, { NAN, "NaN" }, { INFINITY, "+Inf" },
+		{ 0.0, "0" },          { 42.0, "42" },
+		{ -1.5, "-1.5" },      { 0.1, "0.1" },
+		{ 1e-9, "1e-09" },     { 123456789.0, "123456789" },
+		{ NAN, "NaN" },        { INFINITY, "+Inf" },
 		{ -INFINITY, "-Inf" }, { 1.0 / 3.0, "0.33333333333333331" },
 	};
 	struct metrics_buf b;
@@ -239,7 +245,8 @@ static void writes_gauge_values_exactly(void **state)
 		snprintf(want, sizeof(want), "g %s\n", cases[i].text);
 		assert_string_equal(b.data, want);
 		if (!isnan(cases[i].v))
-			assert_true(strtod(b.data + 2, NULL) == cases[i].v); /* reads back exactly */
+			assert_true(strtod(b.data + 2, NULL) ==
+			            cases[i].v); /* reads back exactly */
 	}
 	metrics_buf_free(&b);
 }
@@ -252,7 +259,8 @@ static void refuses_invalid_arguments(void **state)
 	static const struct metrics_label twice[] = { { "a", "1" }, { "a", "2" } };
 	static const struct metrics_label le[] = { { "le", "1" } };
 	static const struct metrics_label null_value[] = { { "a", NULL } };
-	static const uint64_t desc[] = { 2000, 1000 }, dup[] = { 1000, 1000 }, inf[] = { UINT64_MAX };
+	static const uint64_t desc[] = { 2000, 1000 }, dup[] = { 1000, 1000 },
+	                      inf[] = { UINT64_MAX };
 	struct metrics_hist *h = malloc(sizeof(*h));
 	struct metrics_buf b;
 
@@ -275,7 +283,8 @@ static void refuses_invalid_arguments(void **state)
 	assert_int_equal(metrics_prom_histogram(&b, "h_seconds", NULL, 0, h, inf, 1), -EINVAL);
 	assert_string_equal(b.data, "ok_total 1\n");
 	assert_int_equal(metrics_buf_error(&b), 0); /* not sticky: the buffer is fine */
-	assert_int_equal(metrics_prom_gauge(&b, "le", le, 1, 1), 0); /* le is only reserved in histograms */
+	assert_int_equal(metrics_prom_gauge(&b, "le", le, 1, 1),
+	                 0); /* le is only reserved in histograms */
 	metrics_buf_free(&b);
 	free(h);
 }
@@ -283,10 +292,13 @@ static void refuses_invalid_arguments(void **state)
 /* le bounds are written as exact decimal seconds. */
 static void writes_le_as_exact_seconds(void **state)
 {
-	static const uint64_t bounds[] = { 1, 1000, 10000, 25000, 2500000, 999999999, NS_PER_S, 2500000000ull,
-		                           10 * NS_PER_S, 123456789012ull };
-	static const char *text[] = { "0.000000001", "0.000001", "0.00001", "0.000025", "0.0025",
-		                      "0.999999999", "1",        "2.5",     "10",       "123.456789012" };
+	static const uint64_t bounds[] = {
+		1,         1000,     10000,         25000,         2500000,
+		999999999, NS_PER_S, 2500000000ull, 10 * NS_PER_S, 123456789012ull
+	};
+	static const char *text[] = { "0.000000001", "0.000001",     "0.00001", "0.000025",
+		                      "0.0025",      "0.999999999",  "1",       "2.5",
+		                      "10",          "123.456789012" };
 	struct metrics_hist *h = malloc(sizeof(*h));
 	struct metrics_buf b;
 	char *lines[32];
@@ -333,7 +345,8 @@ static void histogram_lines_are_cumulative(void **state)
 	for (i = 0; i < 100000; i++)
 		metrics_hist_record(h, i % 1000 ? rng_log(&r, 2000, 20000000) : rng_u64(&r) >> 24);
 	metrics_buf_init(&b);
-	assert_int_equal(metrics_prom_histogram(&b, "shoal_guest_rtt_seconds", weird, 2, h, metrics_prom_rtt_bounds_ns,
+	assert_int_equal(metrics_prom_histogram(&b, "shoal_guest_rtt_seconds", weird, 2, h,
+	                                        metrics_prom_rtt_bounds_ns,
 	                                        metrics_prom_rtt_nbounds),
 	                 0);
 	n = split_lines(b.data, lines, 64);
@@ -350,7 +363,8 @@ static void histogram_lines_are_cumulative(void **state)
 
 			assert_true(le > prev_le);
 			prev_le = le;
-			assert_true(s.value == (double)metrics_hist_count_le(h, metrics_prom_rtt_bounds_ns[i]));
+			assert_true(s.value == (double)metrics_hist_count_le(
+			                           h, metrics_prom_rtt_bounds_ns[i]));
 		} else {
 			assert_string_equal(s.le, "+Inf");
 			assert_true(s.value == (double)metrics_hist_count(h));
@@ -358,7 +372,8 @@ static void histogram_lines_are_cumulative(void **state)
 	}
 	parse_sample(lines[i], &s);
 	assert_string_equal(s.name, "shoal_guest_rtt_seconds_sum");
-	snprintf(want_sum, sizeof(want_sum), "%llu.%09llu", (unsigned long long)(metrics_hist_sum(h) / NS_PER_S),
+	snprintf(want_sum, sizeof(want_sum), "%llu.%09llu",
+	         (unsigned long long)(metrics_hist_sum(h) / NS_PER_S),
 	         (unsigned long long)(metrics_hist_sum(h) % NS_PER_S));
 	while (want_sum[strlen(want_sum) - 1] == '0')
 		want_sum[strlen(want_sum) - 1] = '\0';
@@ -415,7 +430,8 @@ static void fixed_buffer_truncates_cleanly(void **state)
 	assert_int_equal(strlen(b.data), b.len);
 	assert_true(b.len > 0 && b.data[b.len - 1] == '\n');
 	assert_int_equal(metrics_buf_error(&b), -ENOSPC);
-	assert_int_equal(metrics_prom_counter(&b, "x", NULL, 0, 1), -ENOSPC); /* would fit, but sticky */
+	assert_int_equal(metrics_prom_counter(&b, "x", NULL, 0, 1),
+	                 -ENOSPC); /* would fit, but sticky */
 	assert_int_equal(b.len, before);
 	metrics_buf_reset(&b);
 	assert_int_equal(metrics_buf_error(&b), 0);
@@ -447,8 +463,9 @@ static void write_page(struct metrics_buf *b, size_t nguests)
 		snprintf(name, sizeof(name), "guest-%zu \"%s\"", g, g % 2 ? "a\\b" : "c\nd");
 		metrics_prom_counter(b, "shoal_guest_probes_missed_total", &l, 1, g * 3);
 	}
-	metrics_prom_family(b, "shoal_guest_rtt_seconds", METRICS_PROM_HISTOGRAM,
-	                    "Event-channel round-trip time of a guest's probes, since shoald started.");
+	metrics_prom_family(
+	    b, "shoal_guest_rtt_seconds", METRICS_PROM_HISTOGRAM,
+	    "Event-channel round-trip time of a guest's probes, since shoald started.");
 	for (g = 0; g < nguests; g++) {
 		struct metrics_label l = { "guest", name };
 
@@ -456,8 +473,8 @@ static void write_page(struct metrics_buf *b, size_t nguests)
 		metrics_hist_init(h);
 		for (i = 0; i < 100; i++)
 			metrics_hist_record(h, rng_log(&r, 500, 20 * NS_PER_S));
-		metrics_prom_histogram(b, "shoal_guest_rtt_seconds", &l, 1, h, metrics_prom_rtt_bounds_ns,
-		                       metrics_prom_rtt_nbounds);
+		metrics_prom_histogram(b, "shoal_guest_rtt_seconds", &l, 1, h,
+		                       metrics_prom_rtt_bounds_ns, metrics_prom_rtt_nbounds);
 	}
 	free(h);
 }

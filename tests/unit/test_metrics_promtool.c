@@ -44,7 +44,8 @@ static int find_in_path(const char *prog, char *out, size_t len)
 
 static void guest_name(char *buf, size_t len, size_t i)
 {
-	static const char *odd[] = { "plain", "back\\slash", "\"quoted\"", "new\nline", "ütf-8 ✓", "a=b,c{d}" };
+	static const char *odd[] = { "plain",     "back\\slash", "\"quoted\"",
+		                     "new\nline", "ütf-8 ✓",     "a=b,c{d}" };
 
 	snprintf(buf, len, "web-%zu %s", i, odd[i % (sizeof(odd) / sizeof(odd[0]))]);
 }
@@ -55,8 +56,10 @@ static void write_page(struct metrics_buf *b, struct metrics_guest **g, uint64_t
 		const char *name, *help;
 		size_t field;
 	} gauges[] = {
-		{ "shoal_guest_rtt_p99_seconds", "p99 probe RTT over the window.", offsetof(struct metrics_window, p99_ns) },
-		{ "shoal_guest_rtt_max_seconds", "Largest probe RTT in the window.", offsetof(struct metrics_window, max_ns) },
+		{ "shoal_guest_rtt_p99_seconds", "p99 probe RTT over the window.",
+		  offsetof(struct metrics_window, p99_ns) },
+		{ "shoal_guest_rtt_max_seconds", "Largest probe RTT in the window.",
+		  offsetof(struct metrics_window, max_ns) },
 	};
 	static const char *windows[] = { "10s", "60s" };
 	const uint64_t both[2] = { METRICS_WINDOW_SHORT_NS, METRICS_WINDOW_LONG_NS };
@@ -84,7 +87,8 @@ static void write_page(struct metrics_buf *b, struct metrics_guest **g, uint64_t
 		metrics_prom_family(b, gauges[k].name, METRICS_PROM_GAUGE, gauges[k].help);
 		for (i = 0; i < NGUESTS; i++) {
 			for (j = 0; j < 2; j++) {
-				struct metrics_label l[2] = { { "guest", name }, { "window", windows[j] } };
+				struct metrics_label l[2] = { { "guest", name },
+					                      { "window", windows[j] } };
 				uint64_t ns;
 
 				guest_name(name, sizeof(name), i);
@@ -101,8 +105,8 @@ static void write_page(struct metrics_buf *b, struct metrics_guest **g, uint64_t
 		guest_name(name, sizeof(name), i);
 		metrics_hist_init(h);
 		metrics_guest_hist(g[i], h);
-		metrics_prom_histogram(b, "shoal_guest_rtt_seconds", &l, 1, h, metrics_prom_rtt_bounds_ns,
-		                       metrics_prom_rtt_nbounds);
+		metrics_prom_histogram(b, "shoal_guest_rtt_seconds", &l, 1, h,
+		                       metrics_prom_rtt_bounds_ns, metrics_prom_rtt_nbounds);
 	}
 	free(h);
 }
@@ -157,7 +161,8 @@ int main(void)
 	};
 
 	if (!find_in_path("promtool", promtool, sizeof(promtool))) {
-		printf("1..0 # SKIP promtool not found in PATH (Debian: apt-get install prometheus)\n");
+		printf("1..0 # SKIP promtool not found in PATH (Debian: apt-get install "
+		       "prometheus)\n");
 		return 0;
 	}
 	return cmocka_run_group_tests_name("metrics_promtool", tests, NULL, NULL);

@@ -56,14 +56,15 @@ static void model_add(struct model *m, uint64_t t, uint64_t rtt)
 		metrics_guest_miss(m->g, t);
 	else
 		metrics_guest_rtt(m->g, t, rtt);
-	m->ev[m->n].t = m->n && t < m->ev[m->n - 1].t ? m->ev[m->n - 1].t : t; /* time held, as documented */
+	m->ev[m->n].t =
+	    m->n && t < m->ev[m->n - 1].t ? m->ev[m->n - 1].t : t; /* time held, as documented */
 	m->ev[m->n].rtt = rtt;
 	m->n++;
 }
 
 /* The exact statistics of a window, computed from the log. */
-static void model_window(const struct model *m, uint64_t now, uint64_t w, struct metrics_window *out,
-                         uint64_t *sorted)
+static void model_window(const struct model *m, uint64_t now, uint64_t w,
+                         struct metrics_window *out, uint64_t *sorted)
 {
 	size_t i, n = 0;
 
@@ -77,7 +78,8 @@ static void model_window(const struct model *m, uint64_t now, uint64_t w, struct
 		if (m->ev[i].rtt == MISS)
 			out->misses++;
 		else
-			sorted[n++] = m->ev[i].rtt > (1ull << 34) - 2 ? (1ull << 34) - 2 : m->ev[i].rtt;
+			sorted[n++] =
+			    m->ev[i].rtt > (1ull << 34) - 2 ? (1ull << 34) - 2 : m->ev[i].rtt;
 	}
 	out->samples = n;
 	if (!n)
@@ -91,8 +93,10 @@ static void model_window(const struct model *m, uint64_t now, uint64_t w, struct
 	out->p999_ns = exact_quantile(sorted, n, 0.999);
 }
 
-/* The library's window equals the exact one: counts, min, max exactly, quantiles within the error. */
-static void check_window(const struct model *m, uint64_t now, uint64_t w, const struct metrics_window *got)
+/* The library's window equals the exact one: counts, min, max exactly, quantiles within the error.
+ */
+static void check_window(const struct model *m, uint64_t now, uint64_t w,
+                         const struct metrics_window *got)
 {
 	struct metrics_window want;
 	uint64_t *sorted = malloc((m->n + 1) * sizeof(*sorted));
@@ -100,13 +104,16 @@ static void check_window(const struct model *m, uint64_t now, uint64_t w, const 
 
 	model_window(m, now, w, &want, sorted);
 	free(sorted);
-	if (got->samples != want.samples || got->misses != want.misses || got->min_ns != want.min_ns ||
-	    got->max_ns != want.max_ns || got->window_ns != w || got->truncated)
-		fail_msg("window %llu s at %llu ns: got %llu samples, %llu misses, min %llu, max %llu, trunc %d; "
+	if (got->samples != want.samples || got->misses != want.misses ||
+	    got->min_ns != want.min_ns || got->max_ns != want.max_ns || got->window_ns != w ||
+	    got->truncated)
+		fail_msg("window %llu s at %llu ns: got %llu samples, %llu misses, min %llu, max "
+		         "%llu, trunc %d; "
 		         "want %llu, %llu, %llu, %llu",
-		         (unsigned long long)(w / NS_PER_S), (unsigned long long)now, (unsigned long long)got->samples,
-		         (unsigned long long)got->misses, (unsigned long long)got->min_ns,
-		         (unsigned long long)got->max_ns, got->truncated, (unsigned long long)want.samples,
+		         (unsigned long long)(w / NS_PER_S), (unsigned long long)now,
+		         (unsigned long long)got->samples, (unsigned long long)got->misses,
+		         (unsigned long long)got->min_ns, (unsigned long long)got->max_ns,
+		         got->truncated, (unsigned long long)want.samples,
 		         (unsigned long long)want.misses, (unsigned long long)want.min_ns,
 		         (unsigned long long)want.max_ns);
 	if (!want.samples) {
@@ -117,8 +124,8 @@ static void check_window(const struct model *m, uint64_t now, uint64_t w, const 
 	    !quantile_ok(want.p90_ns, got->p90_ns, why, sizeof(why)) ||
 	    !quantile_ok(want.p99_ns, got->p99_ns, why, sizeof(why)) ||
 	    !quantile_ok(want.p999_ns, got->p999_ns, why, sizeof(why)))
-		fail_msg("window %llu s at %llu ns: %s", (unsigned long long)(w / NS_PER_S), (unsigned long long)now,
-		         why);
+		fail_msg("window %llu s at %llu ns: %s", (unsigned long long)(w / NS_PER_S),
+		         (unsigned long long)now, why);
 }
 
 static int same_window(const struct metrics_window *a, const struct metrics_window *b)
@@ -168,7 +175,8 @@ static void memory_per_guest_within_budget(void **state)
 	assert_true(b10 > 0);
 	assert_true(b10 <= 16384);
 	/* The ring grows with the rate, the rest does not. */
-	assert_int_equal(metrics_guest_memory_bytes(11) - b10, metrics_guest_memory_bytes(10) - metrics_guest_memory_bytes(9));
+	assert_int_equal(metrics_guest_memory_bytes(11) - b10,
+	                 metrics_guest_memory_bytes(10) - metrics_guest_memory_bytes(9));
 }
 
 static void rejects_bad_windows(void **state)
@@ -214,7 +222,8 @@ static void empty_guest_has_empty_windows(void **state)
 /* A sample at t counts until now reaches t + W, and not a nanosecond longer. */
 static void expiry_exact_at_boundary(void **state)
 {
-	static const uint64_t ts[] = { 5 * NS_PER_S + 300000017ull, 7 * NS_PER_S, 8 * NS_PER_S - 1, 3600 * NS_PER_S + 1 };
+	static const uint64_t ts[] = { 5 * NS_PER_S + 300000017ull, 7 * NS_PER_S, 8 * NS_PER_S - 1,
+		                       3600 * NS_PER_S + 1 };
 	static const uint64_t ws[] = { W10, W60, NS_PER_S, 1, 37 * NS_PER_S + 123 };
 	size_t i, j;
 
@@ -230,7 +239,8 @@ static void expiry_exact_at_boundary(void **state)
 			assert_int_equal(samples_in(g, t + w - 1, w), 1);
 			assert_int_equal(samples_in(g, t + w, w), 0);
 			assert_int_equal(samples_in(g, t + w + 1, w), 0);
-			assert_int_equal(samples_in(g, t - 1, w), 0); /* not yet recorded at t - 1 */
+			assert_int_equal(samples_in(g, t - 1, w),
+			                 0); /* not yet recorded at t - 1 */
 			metrics_guest_free(g);
 		}
 	}
@@ -261,10 +271,10 @@ static void misses_counted_per_window(void **state)
 
 	(void)state;
 	assert_int_equal(metrics_guest_new(10, &g), 0);
-	metrics_guest_miss(g, t0);                  /* in 60 s only, by now */
+	metrics_guest_miss(g, t0); /* in 60 s only, by now */
 	metrics_guest_rtt(g, t0 + 20 * NS_PER_S, 30000);
-	metrics_guest_miss(g, t0 + 55 * NS_PER_S);  /* in both */
-	metrics_guest_miss(g, t0 + 56 * NS_PER_S);  /* in both */
+	metrics_guest_miss(g, t0 + 55 * NS_PER_S); /* in both */
+	metrics_guest_miss(g, t0 + 56 * NS_PER_S); /* in both */
 	assert_int_equal(metrics_guest_windows(g, t0 + 60 * NS_PER_S - 1, 2, both, w), 0);
 	assert_int_equal(w[0].misses, 2);
 	assert_int_equal(w[0].samples, 0);
@@ -321,7 +331,9 @@ static void windows_match_exact_at_high_rate(void **state)
 	(void)state;
 	model_init(&m, 1000, 200000);
 	while (t < 157 * NS_PER_S) {
-		model_add(&m, t, rng_unit(&r) < 0.01 ? MISS : 20000 + (uint64_t)(15000 * fabs(rng_normal(&r))));
+		model_add(&m, t,
+		          rng_unit(&r) < 0.01 ? MISS
+		                              : 20000 + (uint64_t)(15000 * fabs(rng_normal(&r))));
 		t += rng_range(&r, 900, 1100) * 1000ull;
 		if (t > next_q) {
 			struct metrics_window w[3];
@@ -421,8 +433,10 @@ static void time_going_backwards_is_held(void **state)
 /* After a long silence the old outcomes are gone, whatever the length of the gap. */
 static void long_gaps_forget_old_outcomes(void **state)
 {
-	static const uint64_t gaps[] = { 61 * NS_PER_S, 64 * NS_PER_S, 65 * NS_PER_S, 3600 * NS_PER_S,
-		                         (1ull << 30) + 5, (1ull << 34) * 3, 49ull * 86400 * NS_PER_S };
+	static const uint64_t gaps[] = { 61 * NS_PER_S,           64 * NS_PER_S,
+		                         65 * NS_PER_S,           3600 * NS_PER_S,
+		                         (1ull << 30) + 5,        (1ull << 34) * 3,
+		                         49ull * 86400 * NS_PER_S };
 	size_t i, k;
 
 	(void)state;
@@ -507,7 +521,7 @@ static void overrun_marks_windows_truncated(void **state)
 	assert_int_equal(w[0].truncated, 0); /* the last 10 s (499) still fit in 640 */
 	assert_int_equal(w[0].samples, 499);
 	assert_int_equal(w[1].truncated, 1);
-	assert_int_equal(w[1].samples, 640);   /* the newest outcomes the ring holds */
+	assert_int_equal(w[1].samples, 640);  /* the newest outcomes the ring holds */
 	assert_int_equal(w[1].max_ns, 12999); /* newest ones, exactly */
 	/* A minute at the planned rate later, the windows are whole again. */
 	for (k = 0; k < 600; k++)
@@ -565,7 +579,8 @@ static void since_start_hist_and_counters(void **state)
 			samples++;
 		}
 		metrics_guest_counters(m.g, &c);
-		assert_true(c.samples >= prev.samples && c.misses >= prev.misses && c.sum_ns >= prev.sum_ns);
+		assert_true(c.samples >= prev.samples && c.misses >= prev.misses &&
+		            c.sum_ns >= prev.sum_ns);
 		prev = c;
 	}
 	assert_int_equal(c.samples, samples);

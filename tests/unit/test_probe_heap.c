@@ -208,7 +208,8 @@ static void order(void **state)
 /* Equal keys, many of them and at the extremes: each item comes out once. */
 static void duplicates(void **state)
 {
-	static const uint64_t keys[] = { 5, 5, 5, 0, 0, UINT64_MAX, UINT64_MAX, 5, 1, 5, 0, UINT64_MAX };
+	static const uint64_t keys[] = { 5,          5, 5, 0, 0, UINT64_MAX,
+		                         UINT64_MAX, 5, 1, 5, 0, UINT64_MAX };
 	uint64_t want[300];
 	struct probe_heap h;
 	unsigned i, n = sizeof(keys) / sizeof(keys[0]);

@@ -43,13 +43,13 @@ static void refuses_malformed_requests(void **state)
 		int what;
 		const char *says;
 	} cases[] = {
-	    {0, "vcpus is 0"},
-	    {1, "vcpus is 33"},
-	    {2, "memory_mib is 0"},
-	    {3, "slo_us is 0"},
-	    {4, "neither an id nor a name"},
-	    {5, "not NUL-terminated"},
-	    {6, "class is 7"},
+		{ 0, "vcpus is 0" },
+		{ 1, "vcpus is 33" },
+		{ 2, "memory_mib is 0" },
+		{ 3, "slo_us is 0" },
+		{ 4, "neither an id nor a name" },
+		{ 5, "not NUL-terminated" },
+		{ 6, "class is 7" },
 	};
 	struct world *w = host16();
 	struct sched_snapshot snap = world_snapshot(w);
@@ -289,7 +289,7 @@ static void refuses_pinned_guests_over_the_limit(void **state)
 static void latency_guests_are_kept_apart_from_batch(void **state)
 {
 	struct world *w = host16();
-	unsigned c, cls_on[16][2] = {{0}};
+	unsigned c, cls_on[16][2] = { { 0 } };
 	size_t i;
 	char name[16];
 
@@ -322,7 +322,7 @@ static void latency_guests_spread_over_the_latency_set(void **state)
 	struct world *w = host16();
 	struct sched_admission a;
 	struct sched_guest g;
-	unsigned c, on[16] = {0};
+	unsigned c, on[16] = { 0 };
 	size_t i;
 	char name[16];
 
@@ -405,7 +405,7 @@ static void memory_and_cpus_in_one_node(void **state)
 	struct world *w = host2nodes();
 	struct sched_admission a;
 	struct sched_guest g;
-	unsigned per_node[2] = {0, 0};
+	unsigned per_node[2] = { 0, 0 };
 	size_t i;
 	char name[16];
 
@@ -558,27 +558,27 @@ static void refusal_words_are_distinct(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(refuses_malformed_requests),
-	    cmocka_unit_test(refuses_a_malformed_snapshot),
-	    cmocka_unit_test(refuses_a_guest_already_placed),
-	    cmocka_unit_test(refuses_pins_to_cpus_that_do_not_exist),
-	    cmocka_unit_test(refuses_pins_to_dom0_cpus),
-	    cmocka_unit_test(refuses_when_memory_is_exhausted),
-	    cmocka_unit_test(refuses_latency_guests_over_the_class_limit),
-	    cmocka_unit_test(refuses_part_of_a_multi_vcpu_guest),
-	    cmocka_unit_test(batch_set_borrows_an_empty_core_then_refuses),
-	    cmocka_unit_test(refuses_pinned_guests_over_the_limit),
-	    cmocka_unit_test(latency_guests_are_kept_apart_from_batch),
-	    cmocka_unit_test(latency_guests_spread_over_the_latency_set),
-	    cmocka_unit_test(spread_follows_measured_use),
-	    cmocka_unit_test(batch_guests_are_packed_first_fit),
-	    cmocka_unit_test(memory_and_cpus_in_one_node),
-	    cmocka_unit_test(memory_follows_free_node),
-	    cmocka_unit_test(multi_vcpu_guest_spreads_in_its_node),
-	    cmocka_unit_test(operator_pins_are_honoured),
-	    cmocka_unit_test(a_one_core_host_shares_it),
-	    cmocka_unit_test(pinned_batch_guest_does_not_shut_out_latency_guests),
-	    cmocka_unit_test(refusal_words_are_distinct),
+		cmocka_unit_test(refuses_malformed_requests),
+		cmocka_unit_test(refuses_a_malformed_snapshot),
+		cmocka_unit_test(refuses_a_guest_already_placed),
+		cmocka_unit_test(refuses_pins_to_cpus_that_do_not_exist),
+		cmocka_unit_test(refuses_pins_to_dom0_cpus),
+		cmocka_unit_test(refuses_when_memory_is_exhausted),
+		cmocka_unit_test(refuses_latency_guests_over_the_class_limit),
+		cmocka_unit_test(refuses_part_of_a_multi_vcpu_guest),
+		cmocka_unit_test(batch_set_borrows_an_empty_core_then_refuses),
+		cmocka_unit_test(refuses_pinned_guests_over_the_limit),
+		cmocka_unit_test(latency_guests_are_kept_apart_from_batch),
+		cmocka_unit_test(latency_guests_spread_over_the_latency_set),
+		cmocka_unit_test(spread_follows_measured_use),
+		cmocka_unit_test(batch_guests_are_packed_first_fit),
+		cmocka_unit_test(memory_and_cpus_in_one_node),
+		cmocka_unit_test(memory_follows_free_node),
+		cmocka_unit_test(multi_vcpu_guest_spreads_in_its_node),
+		cmocka_unit_test(operator_pins_are_honoured),
+		cmocka_unit_test(a_one_core_host_shares_it),
+		cmocka_unit_test(pinned_batch_guest_does_not_shut_out_latency_guests),
+		cmocka_unit_test(refusal_words_are_distinct),
 	};
 
 	return cmocka_run_group_tests_name("sched_admit", tests, NULL, NULL);

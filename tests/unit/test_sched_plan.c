@@ -248,7 +248,7 @@ static struct world *crowded_pair(size_t *guest)
 
 static void entry_needs_enter_periods_in_a_row(void **state)
 {
-	static const uint32_t p99[] = {1500, 1500, 800, 1500, 1500, 1500};
+	static const uint32_t p99[] = { 1500, 1500, 800, 1500, 1500, 1500 };
 	size_t g, i;
 	struct world *w = crowded_pair(&g);
 
@@ -268,8 +268,8 @@ static void exit_needs_the_margin(void **state)
 		uint32_t p99;
 		size_t violating, over;
 	} steps[] = {
-	    {1200, 0, 1}, {1200, 0, 1}, {1200, 1, 1}, {950, 1, 0},
-	    {905, 1, 0},  {1200, 1, 1}, {890, 0, 0},  {1200, 0, 1},
+		{ 1200, 0, 1 }, { 1200, 0, 1 }, { 1200, 1, 1 }, { 950, 1, 0 },
+		{ 905, 1, 0 },  { 1200, 1, 1 }, { 890, 0, 0 },  { 1200, 0, 1 },
 	};
 	struct world *w = host16();
 	size_t i;
@@ -546,7 +546,7 @@ static void the_long_window_stands_in_for_a_thin_short_one(void **state)
 {
 	size_t g;
 	struct world *w = crowded_pair(&g);
-	struct sched_window thin = {500, 600, 5, 0}, wide = {900, 2000, 300, 0};
+	struct sched_window thin = { 500, 600, 5, 0 }, wide = { 900, 2000, 300, 0 };
 
 	(void)state;
 	w->g[g].win_short = thin;
@@ -568,7 +568,7 @@ static void missed_probes_count_as_over(void **state)
 {
 	size_t g;
 	struct world *w = crowded_pair(&g);
-	struct sched_window missing = {200, 300, 90, 10};
+	struct sched_window missing = { 200, 300, 90, 10 };
 
 	(void)state;
 	w->g[g].win_short = missing;
@@ -625,21 +625,21 @@ static const struct {
 	int what;
 	const char *says;
 } bad_cases[] = {
-    {0, "vCPU 0 is on cpu 900"},
-    {1, "vCPU 0 is on cpu -2"},
-    {2, "cpu_use is nan"},
-    {3, "cpu_use is 5"},
-    {4, "weight is 20000"},
-    {5, "policy is 9"},
-    {6, "node is 5"},
-    {7, "pinned to cpu 100"},
-    {8, "vcpus is 0"},
-    {9, "class is 3"},
-    {10, "not NUL-terminated"},
-    {11, "the same id and name as guest 0"},
-    {12, "now_ns"},
-    {13, "guests but no array"},
-    {14, "cpu_use is inf"},
+	{ 0, "vCPU 0 is on cpu 900" },
+	{ 1, "vCPU 0 is on cpu -2" },
+	{ 2, "cpu_use is nan" },
+	{ 3, "cpu_use is 5" },
+	{ 4, "weight is 20000" },
+	{ 5, "policy is 9" },
+	{ 6, "node is 5" },
+	{ 7, "pinned to cpu 100" },
+	{ 8, "vcpus is 0" },
+	{ 9, "class is 3" },
+	{ 10, "not NUL-terminated" },
+	{ 11, "the same id and name as guest 0" },
+	{ 12, "now_ns" },
+	{ 13, "guests but no array" },
+	{ 14, "cpu_use is inf" },
 };
 
 static void break_snapshot(struct world *w, int what, struct sched_snapshot *snap)
@@ -768,28 +768,28 @@ static void oversized_snapshots_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(violating_guest_gets_a_move_with_its_reason),
-	    cmocka_unit_test(crowded_cpu_is_relieved_heaviest_first),
-	    cmocka_unit_test(heavy_violator_moves_to_a_less_loaded_cpu),
-	    cmocka_unit_test(hog_on_an_smt_sibling_is_moved),
-	    cmocka_unit_test(pinned_batch_guest_gets_weight_then_idle_policy),
-	    cmocka_unit_test(operator_pinned_latency_guests_never_move),
-	    cmocka_unit_test(entry_needs_enter_periods_in_a_row),
-	    cmocka_unit_test(exit_needs_the_margin),
-	    cmocka_unit_test(alternating_at_the_slo_never_moves),
-	    cmocka_unit_test(hovering_guest_does_not_ping_pong),
-	    cmocka_unit_test(moves_are_capped_per_period),
-	    cmocka_unit_test(cooldown_is_respected_and_backs_off),
-	    cmocka_unit_test(violator_outside_the_latency_set_is_brought_home),
-	    cmocka_unit_test(latency_set_grows_when_every_latency_cpu_is_loaded),
-	    cmocka_unit_test(latency_set_does_not_grow_into_a_busy_batch_set),
-	    cmocka_unit_test(a_forgotten_guest_starts_afresh),
-	    cmocka_unit_test(the_long_window_stands_in_for_a_thin_short_one),
-	    cmocka_unit_test(missed_probes_count_as_over),
-	    cmocka_unit_test(steady_state_makes_no_moves),
-	    cmocka_unit_test(batch_latency_and_idle_guests_are_not_acted_upon),
-	    cmocka_unit_test(bad_snapshots_are_refused_and_change_nothing),
-	    cmocka_unit_test(oversized_snapshots_are_refused),
+		cmocka_unit_test(violating_guest_gets_a_move_with_its_reason),
+		cmocka_unit_test(crowded_cpu_is_relieved_heaviest_first),
+		cmocka_unit_test(heavy_violator_moves_to_a_less_loaded_cpu),
+		cmocka_unit_test(hog_on_an_smt_sibling_is_moved),
+		cmocka_unit_test(pinned_batch_guest_gets_weight_then_idle_policy),
+		cmocka_unit_test(operator_pinned_latency_guests_never_move),
+		cmocka_unit_test(entry_needs_enter_periods_in_a_row),
+		cmocka_unit_test(exit_needs_the_margin),
+		cmocka_unit_test(alternating_at_the_slo_never_moves),
+		cmocka_unit_test(hovering_guest_does_not_ping_pong),
+		cmocka_unit_test(moves_are_capped_per_period),
+		cmocka_unit_test(cooldown_is_respected_and_backs_off),
+		cmocka_unit_test(violator_outside_the_latency_set_is_brought_home),
+		cmocka_unit_test(latency_set_grows_when_every_latency_cpu_is_loaded),
+		cmocka_unit_test(latency_set_does_not_grow_into_a_busy_batch_set),
+		cmocka_unit_test(a_forgotten_guest_starts_afresh),
+		cmocka_unit_test(the_long_window_stands_in_for_a_thin_short_one),
+		cmocka_unit_test(missed_probes_count_as_over),
+		cmocka_unit_test(steady_state_makes_no_moves),
+		cmocka_unit_test(batch_latency_and_idle_guests_are_not_acted_upon),
+		cmocka_unit_test(bad_snapshots_are_refused_and_change_nothing),
+		cmocka_unit_test(oversized_snapshots_are_refused),
 	};
 
 	return cmocka_run_group_tests_name("sched_plan", tests, NULL, NULL);

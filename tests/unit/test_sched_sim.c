@@ -106,7 +106,7 @@ static size_t peak_over(const struct run *x, unsigned from)
 
 static void steady_host_makes_no_moves(void **state)
 {
-	static const char *const none[] = {NULL};
+	static const char *const none[] = { NULL };
 	struct run *x;
 	struct sim *sim = prepare(0, none, &x);
 	unsigned i;
@@ -123,7 +123,7 @@ static void steady_host_makes_no_moves(void **state)
 
 static void batch_hogs_on_latency_cpus_settle(void **state)
 {
-	static const char *const hog[] = {"hog:10:40", NULL};
+	static const char *const hog[] = { "hog:10:40", NULL };
 	struct run *x;
 	struct sim *sim = prepare(40, hog, &x);
 	unsigned settled, i;
@@ -152,7 +152,7 @@ static void batch_hogs_on_latency_cpus_settle(void **state)
 
 static void pinned_hogs_are_demoted_not_moved(void **state)
 {
-	static const char *const hog[] = {"hog:10:20", NULL};
+	static const char *const hog[] = { "hog:10:20", NULL };
 	struct run *x;
 	struct sim *sim = prepare(20, hog, &x);
 	struct sched_guest *g;
@@ -185,7 +185,7 @@ static void pinned_hogs_are_demoted_not_moved(void **state)
 
 static void a_latency_surge_settles(void **state)
 {
-	static const char *const surge[] = {"surge:10:4:5:0.15", "calm:45", NULL};
+	static const char *const surge[] = { "surge:10:4:5:0.15", "calm:45", NULL };
 	struct run *x;
 	struct sim *sim = prepare(0, surge, &x);
 	unsigned settled;
@@ -206,7 +206,7 @@ static void a_latency_surge_settles(void **state)
 static void an_overload_no_placement_fixes_stays_put(void **state)
 {
 	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
-	static const char *const overload[] = {"surge:10:46:30:0.03", NULL};
+	static const char *const overload[] = { "surge:10:46:30:0.03", NULL };
 	struct run *x;
 	struct sim *sim = prepare(0, overload, &x);
 
@@ -250,7 +250,8 @@ static void the_same_seed_gives_the_same_run(void **state)
 static void disturbance_specs_are_checked(void **state)
 {
 	static const char *bad[] = {
-	    "hog", "hog:10", "hog:0:5", "hog:10:5:2", "surge:10:4:5", "calm", "calm:5x", "storm:5",
+		"hog",          "hog:10", "hog:0:5", "hog:10:5:2",
+		"surge:10:4:5", "calm",   "calm:5x", "storm:5",
 	};
 	struct sim_params p;
 	struct sim *sim = NULL;
@@ -276,13 +277,13 @@ static void disturbance_specs_are_checked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(steady_host_makes_no_moves),
-	    cmocka_unit_test(batch_hogs_on_latency_cpus_settle),
-	    cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
-	    cmocka_unit_test(a_latency_surge_settles),
-	    cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
-	    cmocka_unit_test(the_same_seed_gives_the_same_run),
-	    cmocka_unit_test(disturbance_specs_are_checked),
+		cmocka_unit_test(steady_host_makes_no_moves),
+		cmocka_unit_test(batch_hogs_on_latency_cpus_settle),
+		cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
+		cmocka_unit_test(a_latency_surge_settles),
+		cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
+		cmocka_unit_test(the_same_seed_gives_the_same_run),
+		cmocka_unit_test(disturbance_specs_are_checked),
 	};
 
 	return cmocka_run_group_tests_name("sched_sim", tests, NULL, NULL);

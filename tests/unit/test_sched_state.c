@@ -30,14 +30,14 @@ static void bad_hosts_are_refused(void **state)
 		int what;
 		const char *says;
 	} cases[] = {
-	    {0, "ncpus is 0"},
-	    {1, "nnodes is 0"},
-	    {2, "cpu 3 is on node 4; the host has 1 nodes"},
-	    {3, "cpu 2 has core id 5000"},
-	    {4, "every CPU is kept for Dom0"},
-	    {5, "node 0 keeps 9000 MiB for Dom0 but has 8192 MiB"},
-	    {6, "cpu 5 is on node 1 but shares core 1 with a CPU on node 0"},
-	    {7, "ncpus is 2000"},
+		{ 0, "ncpus is 0" },
+		{ 1, "nnodes is 0" },
+		{ 2, "cpu 3 is on node 4; the host has 1 nodes" },
+		{ 3, "cpu 2 has core id 5000" },
+		{ 4, "every CPU is kept for Dom0" },
+		{ 5, "node 0 keeps 9000 MiB for Dom0 but has 8192 MiB" },
+		{ 6, "cpu 5 is on node 1 but shares core 1 with a CPU on node 0" },
+		{ 7, "ncpus is 2000" },
 	};
 	struct sched_config cfg;
 	struct sched_host h;
@@ -90,11 +90,11 @@ static void bad_configs_are_refused(void **state)
 		int what;
 		const char *says;
 	} cases[] = {
-	    {0, "moves_max"},       {1, "weight_low below weight_default"},
-	    {2, "exit_margin"},     {3, "latency_share"},
-	    {4, "guests_max is 0"}, {5, "vcpus_max"},
-	    {6, "enter_periods"},   {7, "vCPUs per CPU"},
-	    {8, "relief"},
+		{ 0, "moves_max" },       { 1, "weight_low below weight_default" },
+		{ 2, "exit_margin" },     { 3, "latency_share" },
+		{ 4, "guests_max is 0" }, { 5, "vcpus_max" },
+		{ 6, "enter_periods" },   { 7, "vCPUs per CPU" },
+		{ 8, "relief" },
 	};
 	struct sched_config cfg;
 	struct sched_host h;
@@ -145,7 +145,7 @@ static void bad_configs_are_refused(void **state)
 static void split_gives_whole_cores_over_the_nodes(void **state)
 {
 	struct world *w = world_new(64, 2, 2, 2, 1 << 18);
-	unsigned c, lat_on[2] = {0, 0}, bat_on[2] = {0, 0};
+	unsigned c, lat_on[2] = { 0, 0 }, bat_on[2] = { 0, 0 };
 
 	(void)state;
 	world_start(w);
@@ -228,12 +228,12 @@ static void cpusets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(bad_hosts_are_refused),
-	    cmocka_unit_test(bad_configs_are_refused),
-	    cmocka_unit_test(split_gives_whole_cores_over_the_nodes),
-	    cmocka_unit_test(split_keeps_each_set_its_minimum),
-	    cmocka_unit_test(names_of_things),
-	    cmocka_unit_test(cpusets),
+		cmocka_unit_test(bad_hosts_are_refused),
+		cmocka_unit_test(bad_configs_are_refused),
+		cmocka_unit_test(split_gives_whole_cores_over_the_nodes),
+		cmocka_unit_test(split_keeps_each_set_its_minimum),
+		cmocka_unit_test(names_of_things),
+		cmocka_unit_test(cpusets),
 	};
 
 	return cmocka_run_group_tests_name("sched_state", tests, NULL, NULL);

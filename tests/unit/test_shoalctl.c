@@ -18,7 +18,7 @@
 #include "shoalctl/ctl.h"
 #include "tests/unit/corpus_testlib.h"
 
-static const struct ctl_cmd test_cmd = {"test", NULL, "test", "", ""};
+static const struct ctl_cmd test_cmd = { "test", NULL, "test", "", "" };
 
 /* What shoalctl makes of `in` as a value of `kind`: its result, or "error". */
 static void evaluate(const char *kind, char *in, char *got, size_t len)
@@ -103,7 +103,7 @@ static void test_fmt_lat(void **state)
 
 static void test_table(void **state)
 {
-	static const char *const heads[] = {"NAME", "STATE", "MEM", "NOTE", NULL};
+	static const char *const heads[] = { "NAME", "STATE", "MEM", "NOTE", NULL };
 	struct ctl_table *t = ctl_table_new(heads, "MEM");
 	char *out = NULL;
 	size_t len = 0;
@@ -126,9 +126,9 @@ static void test_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_corpus),
-	    cmocka_unit_test(test_fmt_lat),
-	    cmocka_unit_test(test_table),
+		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_fmt_lat),
+		cmocka_unit_test(test_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

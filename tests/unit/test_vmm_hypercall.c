@@ -99,7 +99,8 @@ static void console_rejects_bad_buffer(void **state)
 
 	put(f, 0x1000, &iov, sizeof(iov));
 	put(f, 0x100, &a, sizeof(a));
-	expect_badcall(f, SHOAL_HC_CONSOLE, 0x100, "iov[0] buffer 0xffffe (+3 bytes) is outside guest memory");
+	expect_badcall(f, SHOAL_HC_CONSOLE, 0x100,
+	               "iov[0] buffer 0xffffe (+3 bytes) is outside guest memory");
 }
 
 static void console_rejects_wrapping_buffer(void **state)
@@ -121,7 +122,8 @@ static void console_rejects_huge_length(void **state)
 
 	put(f, 0x1000, iov, sizeof(iov));
 	put(f, 0x100, &a, sizeof(a));
-	expect_badcall(f, SHOAL_HC_CONSOLE, 0x100, "iov[1] length 40000 takes the write over 65536 bytes");
+	expect_badcall(f, SHOAL_HC_CONSOLE, 0x100,
+	               "iov[1] length 40000 takes the write over 65536 bytes");
 }
 
 static void console_rejects_too_many_pieces(void **state)
@@ -139,12 +141,14 @@ static void console_rejects_bad_iov_array(void **state)
 	struct shoal_hc_console a = { MEM - 16, 2, 0 };
 
 	put(f, 0x100, &a, sizeof(a));
-	expect_badcall(f, SHOAL_HC_CONSOLE, 0x100, "iov array at 0xffff0 (2 pieces) is outside guest memory");
+	expect_badcall(f, SHOAL_HC_CONSOLE, 0x100,
+	               "iov array at 0xffff0 (2 pieces) is outside guest memory");
 }
 
 static void rejects_argument_outside(void **state)
 {
-	expect_badcall(*state, SHOAL_HC_CONSOLE, MEM - 8, "argument struct at 0xffff8 (+16 bytes) is outside");
+	expect_badcall(*state, SHOAL_HC_CONSOLE, MEM - 8,
+	               "argument struct at 0xffff8 (+16 bytes) is outside");
 }
 
 static void rejects_unknown_numbers(void **state)
@@ -195,7 +199,8 @@ static void abort_rejects_bad_strings(void **state)
 	struct shoal_hc_abort a = { { 0x2000, 6 }, { MEM, 1 }, 17, 0 };
 
 	put(f, 0x100, &a, sizeof(a));
-	expect_badcall(f, SHOAL_HC_ABORT, 0x100, "message string at 0x100000 (+1 bytes) is outside");
+	expect_badcall(f, SHOAL_HC_ABORT, 0x100,
+	               "message string at 0x100000 (+1 bytes) is outside");
 }
 
 static void fault_is_described(void **state)
@@ -206,8 +211,8 @@ static void fault_is_described(void **state)
 	put(f, 0x100, &a, sizeof(a));
 	assert_int_equal(call(f, SHOAL_HC_FAULT, 0x100), VMM_HC_STOP);
 	assert_int_equal(f->res.status, GUEST_EXIT_FAULT);
-	assert_string_equal(f->res.reason,
-	                    "guest fault: page fault (#PF) at rip 0x100123: writing address 0x10 (NULL pointer) (error code 0x2)");
+	assert_string_equal(f->res.reason, "guest fault: page fault (#PF) at rip 0x100123: writing "
+	                                   "address 0x10 (NULL pointer) (error code 0x2)");
 	a.vector = 99;
 	put(f, 0x100, &a, sizeof(a));
 	call(f, SHOAL_HC_FAULT, 0x100);

@@ -24,17 +24,17 @@ static void weight_to_xen(void **state)
 	static const struct {
 		unsigned cg, xen;
 	} cases[] = {
-	    {100, 256},
-	    {1, 3},
-	    {0, 3},
-	    {2, 5},
-	    {10, 26},
-	    {50, 128},
-	    {200, 512},
-	    {1000, 2560},
-	    {10000, 25600},
-	    {10001, 25600},
-	    {4000000000u, 25600},
+		{ 100, 256 },
+		{ 1, 3 },
+		{ 0, 3 },
+		{ 2, 5 },
+		{ 10, 26 },
+		{ 50, 128 },
+		{ 200, 512 },
+		{ 1000, 2560 },
+		{ 10000, 25600 },
+		{ 10001, 25600 },
+		{ 4000000000u, 25600 },
 	};
 	size_t i;
 
@@ -50,19 +50,19 @@ static void weight_from_xen(void **state)
 	static const struct {
 		unsigned xen, cg;
 	} cases[] = {
-	    {256, 100},
-	    {1, 1},
-	    {0, 1},
-	    {2, 1},
-	    {3, 1},
-	    {5, 2},
-	    {128, 50},
-	    {255, 100},
-	    {257, 100},
-	    {512, 200},
-	    {25600, 10000},
-	    {65535, 10000},
-	    {4000000000u, 10000},
+		{ 256, 100 },
+		{ 1, 1 },
+		{ 0, 1 },
+		{ 2, 1 },
+		{ 3, 1 },
+		{ 5, 2 },
+		{ 128, 50 },
+		{ 255, 100 },
+		{ 257, 100 },
+		{ 512, 200 },
+		{ 25600, 10000 },
+		{ 65535, 10000 },
+		{ 4000000000u, 10000 },
 	};
 	size_t i;
 
@@ -100,16 +100,16 @@ static void batch_decisions(void **state)
 		unsigned weight;
 		unsigned set, keep;
 	} cases[] = {
-	    {"normal -> batch keeps the default weight", 256, 0, 1, 0, 1, 100},
-	    {"normal -> batch keeps a lowered weight", 26, 0, 1, 0, 1, 10},
-	    {"batch -> batch again keeps what was kept", 1, 10, 1, 0, 1, 10},
-	    {"batch -> normal restores the kept weight", 1, 10, 0, 0, 26, 0},
-	    {"batch -> normal without a kept weight: the default", 1, 0, 0, 0, 256, 0},
-	    {"normal -> normal changes nothing", 300, 0, 0, 0, 300, 0},
-	    {"a weight while normal is set", 256, 0, -1, 10, 26, 0},
-	    {"a weight while batch is kept for later", 1, 100, -1, 10, 1, 10},
-	    {"a weight out of range while batch is clamped", 1, 0, -1, 20000, 1, 10000},
-	    {"credit (1) weight 2 is not batch", 2, 0, -1, 100, 256, 0},
+		{ "normal -> batch keeps the default weight", 256, 0, 1, 0, 1, 100 },
+		{ "normal -> batch keeps a lowered weight", 26, 0, 1, 0, 1, 10 },
+		{ "batch -> batch again keeps what was kept", 1, 10, 1, 0, 1, 10 },
+		{ "batch -> normal restores the kept weight", 1, 10, 0, 0, 26, 0 },
+		{ "batch -> normal without a kept weight: the default", 1, 0, 0, 0, 256, 0 },
+		{ "normal -> normal changes nothing", 300, 0, 0, 0, 300, 0 },
+		{ "a weight while normal is set", 256, 0, -1, 10, 26, 0 },
+		{ "a weight while batch is kept for later", 1, 100, -1, 10, 1, 10 },
+		{ "a weight out of range while batch is clamped", 1, 0, -1, 20000, 1, 10000 },
+		{ "credit (1) weight 2 is not batch", 2, 0, -1, 100, 256, 0 },
 	};
 	size_t i;
 
@@ -140,14 +140,14 @@ static void pool_choice(void **state)
 		int to_batch;
 		const char *eff;
 	} cases[] = {
-	    {"1", "23", 0, "1"},     /* a latency CPU */
-	    {"3", "23", 1, "3"},     /* a batch CPU */
-	    {"23", "23", 1, "23"},   /* batch CPUs */
-	    {"123", "23", 1, "23"},  /* mostly batch: the batch pool, its part */
-	    {"12", "23", 0, "1"},    /* a tie: Dom0's pool, its part */
-	    {"0123", "3", 0, "012"}, /* mostly Dom0's pool */
-	    {"1", "", 0, "1"},       /* no batch pool */
-	    {"01234567", "", 0, "01234567"},
+		{ "1", "23", 0, "1" },     /* a latency CPU */
+		{ "3", "23", 1, "3" },     /* a batch CPU */
+		{ "23", "23", 1, "23" },   /* batch CPUs */
+		{ "123", "23", 1, "23" },  /* mostly batch: the batch pool, its part */
+		{ "12", "23", 0, "1" },    /* a tie: Dom0's pool, its part */
+		{ "0123", "3", 0, "012" }, /* mostly Dom0's pool */
+		{ "1", "", 0, "1" },       /* no batch pool */
+		{ "01234567", "", 0, "01234567" },
 	};
 	size_t i;
 
@@ -171,9 +171,10 @@ static struct sched_host host;
 static void topology_smt_numa(void **state)
 {
 	static const libxl_cputopology cpus[8] = {
-	    {0, 0, 0}, {0, 0, 0}, {1, 0, 0}, {1, 0, 0}, {0, 1, 1}, {0, 1, 1}, {1, 1, 1}, {1, 1, 1},
+		{ 0, 0, 0 }, { 0, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 },
+		{ 0, 1, 1 }, { 0, 1, 1 }, { 1, 1, 1 }, { 1, 1, 1 },
 	};
-	libxl_numainfo nodes[2] = {{8 * GIB, 4 * GIB, 0, NULL}, {4 * GIB, 1 * GIB, 0, NULL}};
+	libxl_numainfo nodes[2] = { { 8 * GIB, 4 * GIB, 0, NULL }, { 4 * GIB, 1 * GIB, 0, NULL } };
 	char err[128] = "";
 	unsigned c;
 
@@ -198,7 +199,9 @@ static void topology_smt_numa(void **state)
 /* The same core id on two sockets is two cores. */
 static void topology_core_ids_per_socket(void **state)
 {
-	static const libxl_cputopology cpus[4] = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {1, 1, 0}};
+	static const libxl_cputopology cpus[4] = {
+		{ 0, 0, 0 }, { 1, 0, 0 }, { 0, 1, 0 }, { 1, 1, 0 }
+	};
 	char err[128] = "";
 
 	(void)state;
@@ -218,9 +221,10 @@ static void topology_core_ids_per_socket(void **state)
 static void topology_offline_cpus(void **state)
 {
 	static const libxl_cputopology cpus[6] = {
-	    {0, 0, 0}, {INV, INV, INV}, {2, 0, 0}, {3, 0, 0}, {INV, INV, INV}, {INV, INV, INV},
+		{ 0, 0, 0 }, { INV, INV, INV }, { 2, 0, 0 },
+		{ 3, 0, 0 }, { INV, INV, INV }, { INV, INV, INV },
 	};
-	libxl_numainfo nodes[1] = {{4 * GIB, 2 * GIB, 0, NULL}};
+	libxl_numainfo nodes[1] = { { 4 * GIB, 2 * GIB, 0, NULL } };
 	char err[128] = "";
 
 	(void)state;
@@ -237,9 +241,10 @@ static void topology_offline_cpus(void **state)
  * dropped. */
 static void topology_bad_node(void **state)
 {
-	static const libxl_cputopology cpus[2] = {{0, 0, 0}, {1, 0, 7}};
-	libxl_numainfo nodes[3] = {
-	    {2 * GIB, GIB, 0, NULL}, {2 * GIB, GIB, 0, NULL}, {0, 0, 0, NULL}};
+	static const libxl_cputopology cpus[2] = { { 0, 0, 0 }, { 1, 0, 7 } };
+	libxl_numainfo nodes[3] = { { 2 * GIB, GIB, 0, NULL },
+		                    { 2 * GIB, GIB, 0, NULL },
+		                    { 0, 0, 0, NULL } };
 	char err[128] = "";
 
 	(void)state;
@@ -252,8 +257,8 @@ static void topology_bad_node(void **state)
 
 static void topology_refused(void **state)
 {
-	static const libxl_cputopology none[2] = {{INV, INV, INV}, {INV, INV, INV}};
-	static const libxl_cputopology one[1] = {{0, 0, 0}};
+	static const libxl_cputopology none[2] = { { INV, INV, INV }, { INV, INV, INV } };
+	static const libxl_cputopology one[1] = { { 0, 0, 0 } };
 	char err[128] = "";
 
 	(void)state;
@@ -269,7 +274,9 @@ static void topology_refused(void **state)
 /* The result is a host the scheduler takes. */
 static void topology_schedulable(void **state)
 {
-	static const libxl_cputopology cpus[4] = {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}};
+	static const libxl_cputopology cpus[4] = {
+		{ 0, 0, 0 }, { 1, 0, 0 }, { 2, 0, 0 }, { 3, 0, 0 }
+	};
 	struct sched_config cfg;
 	struct sched *s = NULL;
 	char err[128] = "", why[320] = "";
@@ -288,17 +295,17 @@ static void topology_schedulable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(weight_to_xen),
-	    cmocka_unit_test(weight_from_xen),
-	    cmocka_unit_test(weight_round_trip),
-	    cmocka_unit_test(batch_decisions),
-	    cmocka_unit_test(pool_choice),
-	    cmocka_unit_test(topology_smt_numa),
-	    cmocka_unit_test(topology_core_ids_per_socket),
-	    cmocka_unit_test(topology_offline_cpus),
-	    cmocka_unit_test(topology_bad_node),
-	    cmocka_unit_test(topology_refused),
-	    cmocka_unit_test(topology_schedulable),
+		cmocka_unit_test(weight_to_xen),
+		cmocka_unit_test(weight_from_xen),
+		cmocka_unit_test(weight_round_trip),
+		cmocka_unit_test(batch_decisions),
+		cmocka_unit_test(pool_choice),
+		cmocka_unit_test(topology_smt_numa),
+		cmocka_unit_test(topology_core_ids_per_socket),
+		cmocka_unit_test(topology_offline_cpus),
+		cmocka_unit_test(topology_bad_node),
+		cmocka_unit_test(topology_refused),
+		cmocka_unit_test(topology_schedulable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

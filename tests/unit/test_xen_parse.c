@@ -51,10 +51,10 @@ static const struct {
 	const char *name;
 	enum xen_end end;
 } ends[] = {
-    {"poweroff", XEN_END_POWEROFF}, {"reboot", XEN_END_REBOOT},
-    {"suspend", XEN_END_SUSPEND},   {"crash", XEN_END_CRASH},
-    {"watchdog", XEN_END_WATCHDOG}, {"soft-reset", XEN_END_SOFT_RESET},
-    {"unknown", XEN_END_UNKNOWN},   {"destroyed", XEN_END_DESTROYED},
+	{ "poweroff", XEN_END_POWEROFF }, { "reboot", XEN_END_REBOOT },
+	{ "suspend", XEN_END_SUSPEND },   { "crash", XEN_END_CRASH },
+	{ "watchdog", XEN_END_WATCHDOG }, { "soft-reset", XEN_END_SOFT_RESET },
+	{ "unknown", XEN_END_UNKNOWN },   { "destroyed", XEN_END_DESTROYED },
 };
 
 static void eval_cmdline(char *in, char *got, size_t len)
@@ -192,7 +192,7 @@ static void test_unterminated(void **state)
 /* Every refusal of an argument names it. */
 static void test_cmdline_names_argument(void **state)
 {
-	char *args[] = {"ok", "bad\tone"}, out[64], why[200];
+	char *args[] = { "ok", "bad\tone" }, out[64], why[200];
 
 	(void)state;
 	assert_int_equal(xen_cmdline_build(out, sizeof(out), 2, args, why, sizeof(why)), -1);
@@ -202,9 +202,9 @@ static void test_cmdline_names_argument(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_corpus),
-	    cmocka_unit_test(test_unterminated),
-	    cmocka_unit_test(test_cmdline_names_argument),
+		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_unterminated),
+		cmocka_unit_test(test_cmdline_names_argument),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

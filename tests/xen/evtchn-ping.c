@@ -102,7 +102,7 @@ static double q_us(const uint64_t *v, size_t n, double q)
 static int wait_event(xenevtchn_handle *xce, int fd, evtchn_port_t port, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd pfd = {fd, POLLIN, 0};
+		struct pollfd pfd = { fd, POLLIN, 0 };
 		uint64_t t = now_ns();
 		int r;
 
@@ -125,7 +125,7 @@ static int wait_event(xenevtchn_handle *xce, int fd, evtchn_port_t port, uint64_
 /* Take and drop every event that comes within wait_ms of the one before. */
 static void drain(xenevtchn_handle *xce, int fd, int wait_ms)
 {
-	struct pollfd pfd = {fd, POLLIN, 0};
+	struct pollfd pfd = { fd, POLLIN, 0 };
 
 	while (poll(&pfd, 1, wait_ms) > 0) {
 		xenevtchn_port_or_error_t p = xenevtchn_pending(xce);
@@ -137,7 +137,8 @@ static void drain(xenevtchn_handle *xce, int fd, int wait_ms)
 }
 
 /* One round trip on ports, by deadline: 1 when it came back. */
-typedef int (*trip_fn)(xenevtchn_handle *xce, int fd, const evtchn_port_t *ports, uint64_t deadline);
+typedef int (*trip_fn)(xenevtchn_handle *xce, int fd, const evtchn_port_t *ports,
+                       uint64_t deadline);
 
 /* A guest's probe port: an event there, and the guest's back on it. */
 static int guest_trip(xenevtchn_handle *xce, int fd, const evtchn_port_t *ports, uint64_t deadline)
@@ -226,10 +227,10 @@ static int loopback(unsigned long count, unsigned long interval_ms, unsigned lon
 	if (!rtt)
 		goto out;
 	{
-		evtchn_port_t pair[2] = {(evtchn_port_t)a, (evtchn_port_t)b};
+		evtchn_port_t pair[2] = { (evtchn_port_t)a, (evtchn_port_t)b };
 
-		probe_rounds(xce, fd, loop_trip, pair, count, interval_ms, timeout_ms, 10, rtt, &answered,
-		             &missed);
+		probe_rounds(xce, fd, loop_trip, pair, count, interval_ms, timeout_ms, 10, rtt,
+		             &answered, &missed);
 	}
 	report("loopback in Dom0 (no guest)", rtt, count, answered, missed, timeout_ms);
 	rc = missed ? 1 : 0;
@@ -364,8 +365,8 @@ int main(int argc, char **argv)
 	{
 		evtchn_port_t port = (evtchn_port_t)local;
 
-		probe_rounds(xce, fd, guest_trip, &port, count, interval_ms, timeout_ms, 0, rtt, &answered,
-		             &missed);
+		probe_rounds(xce, fd, guest_trip, &port, count, interval_ms, timeout_ms, 0, rtt,
+		             &answered, &missed);
 	}
 
 	{

@@ -45,7 +45,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static int serve(int fd)
 {
-	struct ioctl_evtchn_bind_unbound_port ub = {.remote_domain = 0};
+	struct ioctl_evtchn_bind_unbound_port ub = { .remote_domain = 0 };
 	int port = ioctl(fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &ub);
 
 	if (port < 0) {
@@ -73,7 +73,7 @@ static int serve(int fd)
 
 static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned gap_us)
 {
-	struct ioctl_evtchn_bind_interdomain bi = {.remote_domain = domid, .remote_port = port};
+	struct ioctl_evtchn_bind_interdomain bi = { .remote_domain = domid, .remote_port = port };
 	uint64_t *rtt = calloc(count, sizeof(*rtt));
 	unsigned i, lost = 0, n = 0;
 	int local = ioctl(fd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &bi);
@@ -88,9 +88,9 @@ static int ping(int fd, unsigned domid, unsigned port, unsigned count, unsigned 
 		return 1;
 	}
 	for (i = 0; i < count; i++) {
-		struct ioctl_evtchn_notify nt = {.port = (unsigned)local};
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		struct timespec gap = {gap_us / 1000000, (long)(gap_us % 1000000) * 1000};
+		struct ioctl_evtchn_notify nt = { .port = (unsigned)local };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct timespec gap = { gap_us / 1000000, (long)(gap_us % 1000000) * 1000 };
 		unsigned int p;
 		uint64_t t0 = now_ns();
 
@@ -134,7 +134,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if ((argc == 2 || (argc == 3 && !strcmp(argv[2], "busy"))) && !strcmp(argv[1], "serve")) {
-		/* busy: the guest has work of its own, at the lowest priority, so its vCPU never idles. */
+		/* busy: the guest has work of its own, at the lowest priority, so its vCPU never
+		 * idles. */
 		if (argc == 3 && fork() == 0) {
 			if (nice(19) < 0)
 				perror("evtchn-rtt: nice");

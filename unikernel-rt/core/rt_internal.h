@@ -21,9 +21,9 @@ uint64_t plat_wallclock_ns(void);
 volatile uint64_t *plat_evtchn_pending(void);
 volatile uint64_t *plat_evtchn_mask(void);
 unsigned plat_evtchn_nports(void);
-unsigned plat_probe_port(void);         /* 0 when not wired */
+unsigned plat_probe_port(void); /* 0 when not wired */
 int plat_port_bound(unsigned port);
-uint64_t *plat_probe_counter(void);     /* probes answered, shared with the upcall */
+uint64_t *plat_probe_counter(void); /* probes answered, shared with the upcall */
 
 void plat_irq_disable(void);
 void plat_irq_enable(void);

@@ -29,7 +29,7 @@ static void console(const struct shoal_iov *iov, uint32_t n)
 int main(int argc, char **argv)
 {
 	const char *how = argc > 1 ? argv[1] : "ptr";
-	struct shoal_iov iov = { (uint64_t)(uintptr_t)"x", 1 };
+	struct shoal_iov iov = { (uint64_t)(uintptr_t) "x", 1 };
 
 	rt_printf("badcall: %s\n", how);
 	if (!strcmp(how, "ptr")) {

@@ -30,7 +30,8 @@ static int echo_main(void)
 		rt_puts("rtcheck: port 2 is not wired\n");
 		return 2;
 	}
-	if (rt_evtchn_bind(2, echo, NULL) < 0 || (rt_evtchn_is_bound(1) && rt_evtchn_bind(1, echo, NULL) == 0)) {
+	if (rt_evtchn_bind(2, echo, NULL) < 0 ||
+	    (rt_evtchn_is_bound(1) && rt_evtchn_bind(1, echo, NULL) == 0)) {
 		rt_puts("rtcheck: binding ports misbehaves\n");
 		return 3;
 	}
@@ -48,7 +49,8 @@ static int echo_main(void)
 			while (rt_clock_ns() < until)
 				if (rt_block(until) == 1)
 					rt_puts("rtcheck: woken by a masked port\n");
-			rt_printf("rtcheck: unmasking, port 2 pending=%d\n", rt_evtchn_is_pending(2));
+			rt_printf("rtcheck: unmasking, port 2 pending=%d\n",
+			          rt_evtchn_is_pending(2));
 			rt_evtchn_unmask(2);
 		}
 	}

@@ -47,7 +47,8 @@ int main(int argc, char **argv)
 		if (now >= next_report) {
 			rt_printf("spin: work=%lu slices=%lu elapsed_ms=%lu x=%lx\n",
 			          (unsigned long)work, (unsigned long)slices,
-			          (unsigned long)((now - start) / 1000000), (unsigned long)(x & 0xff));
+			          (unsigned long)((now - start) / 1000000),
+			          (unsigned long)(x & 0xff));
 			next_report += report_ns;
 		}
 		if (duration_ns && now - start >= duration_ns)

@@ -33,8 +33,8 @@
 #define SHOAL_NOTE_NAME     "Shoal" /* namesz 6, padded to 8 */
 #define SHOAL_NOTE_TYPE_ABI 0x53480001
 
-#define SHOAL_PLATFORM_KVM    1
-#define SHOAL_PLATFORM_XEN_PV 2
+#define SHOAL_PLATFORM_KVM     1
+#define SHOAL_PLATFORM_XEN_PV  2
 #define SHOAL_PLATFORM_XEN_PVH 3
 
 #ifndef __ASSEMBLER__
@@ -53,20 +53,20 @@ struct shoal_note_abi {
  * SHOAL_GPA_IMAGE_MIN belongs to the tender; an image must load above it
  * and below the stack.
  */
-#define SHOAL_PAGE_SIZE       SHOAL_U64(0x1000)
-#define SHOAL_GPA_GDT         SHOAL_U64(0x1000) /* 3 descriptors */
-#define SHOAL_GPA_PML4        SHOAL_U64(0x2000)
-#define SHOAL_GPA_PDPT        SHOAL_U64(0x3000)
-#define SHOAL_GPA_PD          SHOAL_U64(0x4000) /* 4 pages: 4 GiB of 2 MiB pages */
-#define SHOAL_GPA_PT0         SHOAL_U64(0x8000) /* 4 KiB pages for the first 2 MiB */
-#define SHOAL_GPA_BOOT_INFO   SHOAL_U64(0x9000)
-#define SHOAL_GPA_SHARED      SHOAL_U64(0xA000)
-#define SHOAL_GPA_ARGS        SHOAL_U64(0xB000) /* argv arrays and strings */
-#define SHOAL_ARGS_MAX_BYTES  SHOAL_U64(0x10000)
-#define SHOAL_GPA_IMAGE_MIN   SHOAL_U64(0x100000)
+#define SHOAL_PAGE_SIZE      SHOAL_U64(0x1000)
+#define SHOAL_GPA_GDT        SHOAL_U64(0x1000) /* 3 descriptors */
+#define SHOAL_GPA_PML4       SHOAL_U64(0x2000)
+#define SHOAL_GPA_PDPT       SHOAL_U64(0x3000)
+#define SHOAL_GPA_PD         SHOAL_U64(0x4000) /* 4 pages: 4 GiB of 2 MiB pages */
+#define SHOAL_GPA_PT0        SHOAL_U64(0x8000) /* 4 KiB pages for the first 2 MiB */
+#define SHOAL_GPA_BOOT_INFO  SHOAL_U64(0x9000)
+#define SHOAL_GPA_SHARED     SHOAL_U64(0xA000)
+#define SHOAL_GPA_ARGS       SHOAL_U64(0xB000) /* argv arrays and strings */
+#define SHOAL_ARGS_MAX_BYTES SHOAL_U64(0x10000)
+#define SHOAL_GPA_IMAGE_MIN  SHOAL_U64(0x100000)
 
-#define SHOAL_MEM_MIN_BYTES   (SHOAL_U64(2) << 20)
-#define SHOAL_MEM_MAX_BYTES   (SHOAL_U64(4) << 30) /* hypercall arguments are 32-bit GPAs */
+#define SHOAL_MEM_MIN_BYTES (SHOAL_U64(2) << 20)
+#define SHOAL_MEM_MAX_BYTES (SHOAL_U64(4) << 30) /* hypercall arguments are 32-bit GPAs */
 
 #define SHOAL_SEL_CODE 0x08
 #define SHOAL_SEL_DATA 0x10
@@ -79,9 +79,9 @@ struct shoal_note_abi {
  */
 
 /* Interrupt vectors. */
-#define SHOAL_VEC_TIMER     0x30
-#define SHOAL_VEC_EVTCHN    0x40 /* vector = SHOAL_VEC_EVTCHN + port */
-#define SHOAL_VEC_SPURIOUS  0xFF
+#define SHOAL_VEC_TIMER    0x30
+#define SHOAL_VEC_EVTCHN   0x40 /* vector = SHOAL_VEC_EVTCHN + port */
+#define SHOAL_VEC_SPURIOUS 0xFF
 
 /*
  * Event channels.  Ports are numbered 1..SHOAL_EVTCHN_NPORTS-1 (0 is
@@ -161,9 +161,9 @@ struct shoal_boot_info {
 	uint32_t magic;
 	uint16_t abi_version;
 	uint16_t platform;
-	uint64_t mem_bytes;     /* guest RAM is [0, mem_bytes) */
-	uint64_t heap_start;    /* first free byte after the image */
-	uint64_t heap_end;      /* the stack area starts here */
+	uint64_t mem_bytes;  /* guest RAM is [0, mem_bytes) */
+	uint64_t heap_start; /* first free byte after the image */
+	uint64_t heap_end;   /* the stack area starts here */
 	uint64_t stack_top;
 	uint64_t tsc_hz;
 	uint64_t boot_tsc;      /* guest TSC when boot_wall_ns was taken */
@@ -174,8 +174,8 @@ struct shoal_boot_info {
 	uint64_t argv;          /* GPA of char *argv[argc + 1] */
 	uint64_t arglen;        /* GPA of uint64_t arglen[argc] */
 	uint32_t argc;
-	uint32_t probe_port;    /* SHOAL_PORT_PROBE if wired, else 0 */
-	uint64_t ports_bound;   /* bit p: port p is wired to the host */
+	uint32_t probe_port;  /* SHOAL_PORT_PROBE if wired, else 0 */
+	uint64_t ports_bound; /* bit p: port p is wired to the host */
 	char name[SHOAL_NAME_MAX];
 };
 #endif
@@ -215,7 +215,8 @@ _Static_assert(offsetof(struct shoal_shared, evtchn_mask) == SHOAL_OFF_MASK, "ma
 _Static_assert(offsetof(struct shoal_shared, probes_answered) == SHOAL_OFF_PROBES, "probes offset");
 _Static_assert(offsetof(struct shoal_shared, upcalls) == SHOAL_OFF_UPCALLS, "upcalls offset");
 _Static_assert(SHOAL_VEC_EVTCHN + SHOAL_EVTCHN_NPORTS <= SHOAL_VEC_SPURIOUS, "vectors fit");
-_Static_assert(SHOAL_GPA_ARGS + SHOAL_ARGS_MAX_BYTES <= SHOAL_GPA_IMAGE_MIN, "args below the image");
+_Static_assert(SHOAL_GPA_ARGS + SHOAL_ARGS_MAX_BYTES <= SHOAL_GPA_IMAGE_MIN,
+               "args below the image");
 #endif
 
 #endif /* SHOAL_ABI_H */

@@ -107,7 +107,7 @@ __attribute__((noreturn)) void rt_exit(int code);
 /* End the guest reporting file, line and message to the host. */
 __attribute__((noreturn)) void rt__abort(const char *file, unsigned line, const char *msg);
 #define rt_abort(msg) rt__abort(__FILE__, __LINE__, (msg))
-#define RT_ASSERT(e) ((e) ? (void)0 : rt__abort(__FILE__, __LINE__, "assertion failed: " #e))
+#define RT_ASSERT(e)  ((e) ? (void)0 : rt__abort(__FILE__, __LINE__, "assertion failed: " #e))
 
 /* ---- Freestanding C library subset ---------------------------------- */
 

@@ -32,7 +32,10 @@ static inline uint64_t rdtsc(void)
 
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+	__asm__ volatile("wrmsr"
+	                 :
+	                 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+	                 : "memory");
 }
 
 extern const char rt__idt_desc[];
@@ -63,8 +66,7 @@ void plat_exit(int code)
 		hypercall(SHOAL_HC_EXIT, &a);
 }
 
-void plat_abort(const char *file, size_t file_len, unsigned line, const char *msg,
-                size_t msg_len)
+void plat_abort(const char *file, size_t file_len, unsigned line, const char *msg, size_t msg_len)
 {
 	struct shoal_hc_abort a = {
 		{ (uint64_t)(uintptr_t)file, file_len },
@@ -137,7 +139,8 @@ void plat_irq_enable(void)
 void plat_halt(uint64_t deadline_ns)
 {
 	if (deadline_ns != RT_FOREVER) {
-		uint64_t tsc = BI->boot_tsc +
+		uint64_t tsc =
+		    BI->boot_tsc +
 		    (uint64_t)(((unsigned __int128)deadline_ns * BI->ns_to_tsc_mul) >> 32);
 
 		wrmsr(MSR_TSC_DEADLINE, tsc ? tsc : 1);

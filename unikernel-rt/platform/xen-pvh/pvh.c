@@ -50,14 +50,14 @@ static void load_idt(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) desc = {sizeof(idt) - 1, (uintptr_t)idt};
+	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uintptr_t)idt };
 	unsigned v;
 
 	for (v = 0; v < 20; v++) {
 		uint64_t h = (uintptr_t)xen_pvh_exc_stubs + 16 * v;
 
-		idt[v] = (struct gate){(uint16_t)h,         0x08, 0, 0x8e, (uint16_t)(h >> 16),
-		                       (uint32_t)(h >> 32), 0};
+		idt[v] = (struct gate){ (uint16_t)h,         0x08, 0, 0x8e, (uint16_t)(h >> 16),
+			                (uint32_t)(h >> 32), 0 };
 	}
 	__asm__ volatile("lidt %0" : : "m"(desc) : "memory");
 }
@@ -81,7 +81,7 @@ static int hypercall_page_setup(void)
 
 static uint64_t hvm_param(uint32_t index)
 {
-	struct xen_hvm_param p = {XEN_DOMID_SELF, 0, index, 0};
+	struct xen_hvm_param p = { XEN_DOMID_SELF, 0, index, 0 };
 
 	xen__hc2(XEN_HC_hvm_op, XEN_HVMOP_get_param, (uintptr_t)&p);
 	return p.value;
@@ -95,8 +95,8 @@ static uintptr_t max_ptr(uintptr_t a, uintptr_t b)
 void xen_pvh_start(uint32_t start_info_paddr)
 {
 	const struct xen_hvm_start_info *si = (const void *)(uintptr_t)start_info_paddr;
-	struct xen_add_to_physmap atp = {XEN_DOMID_SELF, 0, XEN_XENMAPSPACE_shared_info, 0,
-	                                 (uintptr_t)shared_page >> 12};
+	struct xen_add_to_physmap atp = { XEN_DOMID_SELF, 0, XEN_XENMAPSPACE_shared_info, 0,
+		                          (uintptr_t)shared_page >> 12 };
 	uintptr_t lo = max_ptr((uintptr_t)_end, start_info_paddr + sizeof(*si));
 	uint64_t mem = 0;
 	uint32_t i;

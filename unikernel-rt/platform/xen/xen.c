@@ -41,7 +41,7 @@ void plat_notify(unsigned port)
 
 static void poll_ports(uint32_t *ports, unsigned n, uint64_t timeout_system_ns)
 {
-	struct xen_sched_poll a = {ports, n, 0, timeout_system_ns};
+	struct xen_sched_poll a = { ports, n, 0, timeout_system_ns };
 
 	xen__hc2(XEN_HC_sched_op, XEN_SCHEDOP_poll, (uintptr_t)&a);
 }
@@ -291,7 +291,7 @@ static void xs_read_bytes(void *data, size_t n)
 static void xs_send(uint32_t type, const char *path, const char *val, size_t val_len)
 {
 	size_t path_len = strlen(path) + 1;
-	struct xs_msg_hdr h = {type, ++xs_req_id, 0, (uint32_t)(path_len + val_len)};
+	struct xs_msg_hdr h = { type, ++xs_req_id, 0, (uint32_t)(path_len + val_len) };
 
 	xs_write_bytes(&h, sizeof(h));
 	xs_write_bytes(path, path_len);
@@ -356,7 +356,7 @@ void plat_exit(int code)
 /* Console line, then exit-reason (the first line of text), then crash. */
 static __attribute__((noreturn)) void die(const char *text, size_t len)
 {
-	struct rt_iov iov[2] = {{text, len}, {"\n", 1}};
+	struct rt_iov iov[2] = { { text, len }, { "\n", 1 } };
 
 	plat_console_writev(iov, 2);
 	xs_write_key("data/shoal/exit-reason", text, len);
@@ -378,26 +378,26 @@ void plat_abort(const char *file, size_t file_len, unsigned line, const char *ms
 }
 
 static const char *const exc_names[20] = {
-    "divide error (#DE)",
-    "debug (#DB)",
-    "NMI",
-    "breakpoint (#BP)",
-    "overflow (#OF)",
-    "bound range (#BR)",
-    "invalid opcode (#UD)",
-    "device not available (#NM)",
-    "double fault (#DF)",
-    "coprocessor segment overrun",
-    "invalid TSS (#TS)",
-    "segment not present (#NP)",
-    "stack fault (#SS)",
-    "general protection (#GP)",
-    "page fault (#PF)",
-    "reserved vector 15",
-    "x87 floating point (#MF)",
-    "alignment check (#AC)",
-    "machine check (#MC)",
-    "SIMD floating point (#XM)",
+	"divide error (#DE)",
+	"debug (#DB)",
+	"NMI",
+	"breakpoint (#BP)",
+	"overflow (#OF)",
+	"bound range (#BR)",
+	"invalid opcode (#UD)",
+	"device not available (#NM)",
+	"double fault (#DF)",
+	"coprocessor segment overrun",
+	"invalid TSS (#TS)",
+	"segment not present (#NP)",
+	"stack fault (#SS)",
+	"general protection (#GP)",
+	"page fault (#PF)",
+	"reserved vector 15",
+	"x87 floating point (#MF)",
+	"alignment check (#AC)",
+	"machine check (#MC)",
+	"SIMD floating point (#XM)",
 };
 
 void xen__fault(uint64_t vector, uint64_t error, uint64_t rip, uint64_t rsp, uint64_t addr)
@@ -456,7 +456,7 @@ static void split_args(char *s)
 
 void xen__boot(char *cmdline)
 {
-	struct xen_evtchn_alloc_unbound a = {XEN_DOMID_SELF, 0, 0};
+	struct xen_evtchn_alloc_unbound a = { XEN_DOMID_SELF, 0, 0 };
 	char port_buf[24];
 	size_t port_len;
 	long r;
