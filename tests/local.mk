@@ -161,6 +161,10 @@ tests_integration_jsonq_LDADD = $(JANSSON_LIBS)
 TESTS += tests/integration/test_shoalctl.sh
 EXTRA_DIST += tests/integration/test_shoalctl.sh
 
+# Every C file formatted as .clang-format says (clang-format, from scripts/deps.sh).
+TESTS += tests/lint/test_format.sh
+EXTRA_DIST += tests/lint/test_format.sh .clang-format
+
 # Integration: the API against its contract, api/openapi.yaml (python3-yaml).
 TESTS += tests/integration/test_contract.sh
 EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract.py \
