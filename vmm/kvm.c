@@ -424,17 +424,16 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 	return 0;
 }
 
-int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
-                     size_t errlen)
+/* The irqfd and the ioeventfd of a port; the caller records it. */
+static int wire(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
+                size_t errlen)
 {
-	struct vmm_port *p;
-
 	errno = 0;
 	if (port == 0 || port >= SHOAL_EVTCHN_NPORTS)
 		return fail(err, errlen, "event port %u is outside 1..%u", port,
 		            SHOAL_EVTCHN_NPORTS - 1);
-	if (vm->nports == VMM_PORTS_MAX)
-		return fail(err, errlen, "more than %u event ports", VMM_PORTS_MAX);
+	if ((vm->internal_ports >> port) & 1)
+		return fail(err, errlen, "event port %u wired twice", port);
 	for (unsigned i = 0; i < vm->nports; i++)
 		if (vm->ports[i].port == port)
 			return fail(err, errlen, "event port %u wired twice", port);
@@ -461,11 +460,48 @@ int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_f
 			return fail(err, errlen, "event port %u: KVM_IOEVENTFD on fd %d", port,
 			            notify_fd);
 	}
+	return 0;
+}
+
+int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
+                     size_t errlen)
+{
+	struct vmm_port *p;
+
+	if (vm->nports == VMM_PORTS_MAX) {
+		errno = 0;
+		return fail(err, errlen, "more than %u event ports", VMM_PORTS_MAX);
+	}
+	if (wire(vm, port, kick_fd, notify_fd, err, errlen) < 0)
+		return -1;
 	p = &vm->ports[vm->nports++];
 	p->port = port;
 	p->kick_fd = kick_fd;
 	p->notify_fd = notify_fd;
 	return 0;
+}
+
+int vmm_vm_wire_internal(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
+                         size_t errlen)
+{
+	if (wire(vm, port, kick_fd, notify_fd, err, errlen) < 0)
+		return -1;
+	vm->internal_ports |= 1ull << port;
+	return 0;
+}
+
+void vmm_vm_fail(struct vmm_vm *vm, const char *reason)
+{
+	int was = 0;
+
+	if (!__atomic_compare_exchange_n(&vm->io_fatal, &was, -1, 0, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE))
+		return;
+	snprintf(vm->io_reason, sizeof(vm->io_reason), "%s", reason);
+	__atomic_store_n(&vm->io_fatal, 1, __ATOMIC_RELEASE);
+	/* As a pause does: catch the vCPU before KVM_RUN, or inside it. */
+	__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	syscall(SYS_tgkill, getpid(), vm->vcpu_tid, SIGUSR1);
 }
 
 /*
@@ -593,6 +629,14 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
 			bi->probe_port = SHOAL_PORT_PROBE;
 	}
 	snprintf(bi->name, sizeof(bi->name), "%s", argv[0]);
+	if (vm->devs) {
+		struct shoal_device *table = (struct shoal_device *)(vm->mem + SHOAL_GPA_DEVICES);
+
+		vmm_devs_table(vm->devs, table, &bi->ndevices);
+		bi->devices = SHOAL_GPA_DEVICES;
+		for (uint32_t d = 0; d < bi->ndevices; d++)
+			bi->ports_bound |= 1ull << table[d].port;
+	}
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = elf.entry;
@@ -643,11 +687,14 @@ static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console,
 	struct kvm_run *run = vm->run;
 
 	for (;;) {
+		if (__atomic_load_n(&vm->io_fatal, __ATOMIC_ACQUIRE) == 1)
+			return stop_with(res, GUEST_EXIT_BADCALL, "%s", vm->io_reason);
 		if (__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
 			gate_park(vm);
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR &&
-			    !__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE))
+			    !__atomic_load_n(&vm->gate.want_pause, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&vm->io_fatal, __ATOMIC_ACQUIRE))
 				__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -678,6 +725,11 @@ static int run_loop(struct vmm_vm *vm, const struct vmm_console_sink *console,
 				                 "bad hypercall: OUT to I/O port 0x%x, which is "
 				                 "not a shoal port",
 				                 port);
+			if (port - SHOAL_IO_HYPERCALL == SHOAL_HC_DEVICE) {
+				if (vmm_devs_connect(vm->devs, &gm, data, res) == VMM_HC_STOP)
+					return res->status;
+				break;
+			}
 			if (vmm_hypercall(&gm, port - SHOAL_IO_HYPERCALL, data, console, res) ==
 			    VMM_HC_STOP)
 				return res->status;

@@ -15,10 +15,12 @@ CLEANFILES += vmm/vmm_seccomp_bpf.h
 # The VM and the hypercalls: a library, so that the unit tests and the
 # probe-floor benchmark drive them directly.
 noinst_LIBRARIES += vmm/libvmm.a
+
 vmm_libvmm_a_SOURCES = \
 	vmm/vmm.h \
 	vmm/hypercall.c \
-	vmm/kvm.c
+	vmm/kvm.c \
+	vmm/blk.c
 
 pkglibexec_PROGRAMS += vmm/shoal-vmm
 vmm_shoal_vmm_SOURCES = vmm/main.c vmm/control.c vmm/seccomp.c

@@ -33,6 +33,7 @@ struct opts {
 	int verbose;
 	unsigned nports;
 	struct vmm_port ports[VMM_PORTS_MAX];
+	struct vmm_devs *devs; /* --disk: cold start only (a BOOT carries no disks yet) */
 };
 
 static const char *prog_name = "shoal-vmm";
@@ -49,6 +50,9 @@ static void usage(FILE *f)
 	    "  -e, --evtchn P:KICK:NOTE wire event port P to eventfds KICK (host->guest)\n"
 	    "                           and NOTE (guest->host); -1 for none (repeatable)\n"
 	    "  -p, --ports P[,P...]     warm: ports to wire with eventfds of our own (default 1)\n"
+	    "  -d, --disk NAME:PATH[:ro] give the guest a disk (a file of whole 512-byte "
+	    "sectors),\n"
+	    "                           read-only with :ro (repeatable; cold start)\n"
 	    "  -c, --control-fd FD      warm start over this SOCK_SEQPACKET socket\n"
 	    "      --no-seccomp         do not confine the tender (debugging)\n"
 	    "  -v, --verbose            report set-up timings on stderr\n",
@@ -220,12 +224,21 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 			say("%s", err);
 			return GUEST_EXIT_SETUP;
 		}
+	vm.devs = o->devs;
+	if (o->devs && vmm_devs_attach(o->devs, &vm, err, sizeof(err)) < 0) {
+		say("%s", err);
+		return GUEST_EXIT_SETUP;
+	}
 	t1 = now_us();
 	if (vmm_vm_load(&vm, img, len, o->mem_bytes, argc, argv, &status, err, sizeof(err)) < 0) {
 		say("%s%s", status == GUEST_EXIT_IMAGE ? "image refused: " : "", err);
 		return status;
 	}
 	munmap((void *)img, (size_t)len);
+	if (o->devs && vmm_devs_start(o->devs, err, sizeof(err)) < 0) {
+		say("%s", err);
+		return GUEST_EXIT_SETUP;
+	}
 	if (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0) {
 		say("%s", err);
 		return GUEST_EXIT_SETUP;
@@ -426,6 +439,48 @@ static int parse_ports(const char *s, struct opts *o)
 	return 0;
 }
 
+/* --disk NAME:PATH[:ro]: the file is opened here, read-only for :ro. */
+static int add_disk(struct opts *o, const char *arg)
+{
+	char name[SHOAL_DEV_NAME_MAX + 1], path[4096], err[300];
+	const char *colon = strchr(arg, ':');
+	size_t n, plen;
+	int ro = 0, fd;
+
+	if (!colon || (n = (size_t)(colon - arg)) == 0 || n >= sizeof(name)) {
+		say("--disk %.100s: want NAME:PATH or NAME:PATH:ro", arg);
+		return -1;
+	}
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	plen = strlen(colon + 1);
+	if (plen > 3 && !strcmp(colon + 1 + plen - 3, ":ro")) {
+		ro = 1;
+		plen -= 3;
+	}
+	if (plen == 0 || plen >= sizeof(path)) {
+		say("--disk %.100s: want NAME:PATH or NAME:PATH:ro", arg);
+		return -1;
+	}
+	memcpy(path, colon + 1, plen);
+	path[plen] = '\0';
+	if (!o->devs && !(o->devs = vmm_devs_new())) {
+		say("out of memory");
+		return -1;
+	}
+	fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		say("--disk %s: cannot open %s: %s", name, path, strerror(errno));
+		return -1;
+	}
+	if (vmm_devs_add_disk(o->devs, name, fd, ro, err, sizeof(err)) < 0) {
+		say("--disk: %s", err);
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -433,6 +488,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "evtchn", required_argument, NULL, 'e' },
 		{ "ports", required_argument, NULL, 'p' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ "control-fd", required_argument, NULL, 'c' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -448,7 +504,7 @@ int main(int argc, char **argv)
 	o.control_fd = -1;
 	o.seccomp = 1;
 	signal(SIGPIPE, SIG_IGN);
-	while ((c = getopt_long(argc, argv, "+m:n:e:p:c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:n:e:p:d:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_int(optarg, 2, 4096, &v) < 0 || v % 2) {
@@ -479,6 +535,10 @@ int main(int argc, char **argv)
 			}
 			ports_given = 1;
 			break;
+		case 'd':
+			if (add_disk(&o, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
 		case 'c':
 			if (parse_int(optarg, 0, 1 << 20, &v) < 0) {
 				say("--control-fd %s: not a descriptor number", optarg);
@@ -501,6 +561,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.control_fd >= 0) {
+		if (o.devs) {
+			say("--disk goes with a cold start: a warm tender gets no disks yet");
+			return GUEST_EXIT_USAGE;
+		}
 		if (optind != argc) {
 			say("--control-fd takes no image on the command line");
 			return GUEST_EXIT_USAGE;

@@ -62,6 +62,8 @@ void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len);
 
 /* ---- The VM (kvm.c) -------------------------------------------------- */
 
+struct vmm_devs;
+
 struct vmm_port {
 	unsigned port;
 	int kick_fd;   /* host -> guest: written by the daemon, irqfd in the VM */
@@ -95,6 +97,11 @@ struct vmm_vm {
 	uint64_t unbound_notifies;
 	int vcpu_tid; /* the thread running the vCPU (set by vmm_vm_create, then vmm_vm_run) */
 	struct vmm_gate gate;
+	struct vmm_devs *devs;   /* the devices it serves (blk.c); NULL: none */
+	uint64_t internal_ports; /* bit p: port p is a device's doorbell */
+	/* Set once by the I/O thread: a ring broke the protocol; the guest ends with it. */
+	int io_fatal;
+	char io_reason[400];
 };
 
 /*
@@ -132,6 +139,48 @@ int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen);
 int vmm_vm_paused(struct vmm_vm *vm);
 /* The vCPU's thread id (the thread that called vmm_vm_run). */
 int vmm_vcpu_tid(void);
+
+/*
+ * Wire a port for the tender's own use (a device's doorbell): as
+ * vmm_vm_wire_port, but not one of the ports handed to the daemon.
+ */
+int vmm_vm_wire_internal(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, char *err,
+                         size_t errlen);
+/*
+ * From the I/O thread: end the guest with GUEST_EXIT_BADCALL and reason
+ * (the first call wins); the vCPU is kicked out of the guest to see it.
+ */
+void vmm_vm_fail(struct vmm_vm *vm, const char *reason);
+
+/* ---- Devices: the block back-end and its I/O thread (blk.c) ----------- */
+
+/*
+ * The disks a guest is given, served on Xen's blkif ring protocol by one
+ * I/O thread that blocks in epoll on the doorbells: an idle guest costs
+ * nothing.  Every field the guest writes into a ring is checked: a bad
+ * request (a frame outside guest memory, sectors past the disk, a write
+ * to a read-only disk, a bad segment) gets an error status; a ring whose
+ * producer runs ahead of what it may ends the guest (vmm_vm_fail).
+ *
+ * Order: vmm_devs_new, vmm_devs_add_disk for each, vm->devs = devs,
+ * vmm_devs_attach (before vmm_vm_load, which writes the device table),
+ * vmm_devs_start (before the syscall filter), then vmm_vm_run.
+ */
+struct vmm_devs *vmm_devs_new(void);
+/* A disk: fd open read-only or read-write as readonly says; its size must be whole sectors. */
+int vmm_devs_add_disk(struct vmm_devs *dv, const char *name, int fd, int readonly, char *err,
+                      size_t errlen);
+/* Wire each device's doorbell port (eventfds, irqfd and ioeventfd) into vm. */
+int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, char *err, size_t errlen);
+/* Write the device table the boot info points at; sets *n. */
+void vmm_devs_table(const struct vmm_devs *dv, struct shoal_device *table, uint32_t *n);
+/* Start the I/O thread. */
+int vmm_devs_start(struct vmm_devs *dv, char *err, size_t errlen);
+/* SHOAL_HC_DEVICE on the vCPU thread: connect a device's ring. */
+enum vmm_hc_outcome vmm_devs_connect(struct vmm_devs *dv, const struct vmm_guestmem *m,
+                                     uint32_t arg, struct vmm_hc_result *res);
+/* Requests served and refused, for the tender's report. */
+void vmm_devs_counters(const struct vmm_devs *dv, uint64_t *requests, uint64_t *errors);
 
 /* ---- The daemon's side, after boot (control.c) ------------------------ */
 

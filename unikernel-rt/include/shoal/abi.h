@@ -23,7 +23,7 @@
 #define SHOAL_U64(x) x##ull
 #endif
 
-#define SHOAL_ABI_VERSION 1
+#define SHOAL_ABI_VERSION 2 /* 2: the device table and SHOAL_HC_DEVICE */
 
 /*
  * Image identification.  Every guest carries one ELF note of this name
@@ -106,7 +106,8 @@ struct shoal_note_abi {
 #define SHOAL_HC_EXIT    2 /* struct shoal_hc_exit; does not return */
 #define SHOAL_HC_ABORT   3 /* struct shoal_hc_abort; does not return */
 #define SHOAL_HC_FAULT   4 /* struct shoal_hc_fault; does not return */
-#define SHOAL_HC_MAX     4
+#define SHOAL_HC_DEVICE  5 /* struct shoal_hc_device: connect a device's ring */
+#define SHOAL_HC_MAX     5
 
 #define SHOAL_CONSOLE_IOV_MAX   64
 #define SHOAL_CONSOLE_MAX_BYTES 65536
@@ -136,6 +137,23 @@ struct shoal_hc_abort {
 	uint32_t line;
 	uint32_t _pad;
 };
+
+/*
+ * Connect device `index` of the device table: ring is the guest-physical
+ * address of the page the guest gave its shared ring (page-aligned, in
+ * guest memory, SHARED_RING_INIT done).  The tender serves the ring from
+ * then on; status is 0, or negative: SHOAL_DEV_ENOENT (no such device),
+ * SHOAL_DEV_EINVAL (a bad ring address), SHOAL_DEV_EBUSY (connected
+ * already).  As Xen's front-end writes ring-ref and goes Connected.
+ */
+struct shoal_hc_device {
+	uint32_t index;
+	int32_t status; /* written by the tender */
+	uint64_t ring;
+};
+#define SHOAL_DEV_ENOENT (-2)
+#define SHOAL_DEV_EINVAL (-22)
+#define SHOAL_DEV_EBUSY  (-16)
 
 /* Filled by the runtime's exception entry from the CPU's frame. */
 struct shoal_hc_fault {
@@ -177,6 +195,52 @@ struct shoal_boot_info {
 	uint32_t probe_port;  /* SHOAL_PORT_PROBE if wired, else 0 */
 	uint64_t ports_bound; /* bit p: port p is wired to the host */
 	char name[SHOAL_NAME_MAX];
+	uint64_t devices;  /* GPA of struct shoal_device[ndevices] */
+	uint32_t ndevices; /* <= SHOAL_DEVICES_MAX */
+	uint32_t _pad;
+};
+#endif
+
+/*
+ * Devices.  The table lists each device the tender serves: its name (the
+ * operator's pet name, "www", "lan"), kind and parameters, and the event
+ * port that is its doorbell both ways.  The rings are Xen's own shared
+ * rings (io/ring.h with io/blkif.h or io/netif.h), with their event
+ * suppression; a "grant reference" in a ring entry is a guest frame
+ * number (guest-physical address >> 12) that the tender bounds-checks.
+ * The table follows the boot info in its page.
+ */
+#define SHOAL_DEVICES_MAX    12 /* 8 disks and 4 NICs */
+#define SHOAL_DEV_NAME_MAX   32 /* with the NUL */
+#define SHOAL_DEV_BLOCK      1
+#define SHOAL_DEV_NET        2
+#define SHOAL_DEV_READONLY   1u /* flags: a disk that refuses writes */
+#define SHOAL_GPA_DEVICES    (SHOAL_GPA_BOOT_INFO + SHOAL_U64(0x400))
+#define SHOAL_DEV_PORT_FIRST 2 /* device i's doorbell is port SHOAL_DEV_PORT_FIRST + i */
+
+#ifndef __ASSEMBLER__
+struct shoal_device {
+	char name[SHOAL_DEV_NAME_MAX];
+	uint32_t kind;  /* SHOAL_DEV_* */
+	uint32_t flags; /* SHOAL_DEV_READONLY */
+	uint32_t port;  /* its event port */
+	uint32_t _pad;
+	union {
+		struct {
+			uint64_t sectors;     /* in units of sector_size */
+			uint32_t sector_size; /* 512 (ring sector numbers are 512-byte units) */
+			uint32_t max_segments;
+		} blk;
+		struct {
+			uint8_t mac[6];
+			uint16_t mtu;
+			uint32_t ipv4;      /* network order; 0: none */
+			uint32_t gateway;   /* network order; 0: none */
+			uint8_t prefix_len; /* of ipv4 */
+			uint8_t _pad[3];
+		} net;
+		uint8_t _size[32];
+	} u;
 };
 #endif
 
@@ -208,7 +272,16 @@ _Static_assert(sizeof(struct shoal_hc_console) == 16, "console layout");
 _Static_assert(sizeof(struct shoal_hc_exit) == 8, "exit layout");
 _Static_assert(sizeof(struct shoal_hc_abort) == 40, "abort layout");
 _Static_assert(sizeof(struct shoal_hc_fault) == 56, "fault layout");
-_Static_assert(sizeof(struct shoal_boot_info) == 184, "boot info layout");
+_Static_assert(sizeof(struct shoal_hc_device) == 16, "device hypercall layout");
+_Static_assert(sizeof(struct shoal_boot_info) == 200, "boot info layout");
+_Static_assert(sizeof(struct shoal_boot_info) <= 0x400, "boot info below the device table");
+_Static_assert(sizeof(struct shoal_device) == 80, "device layout");
+_Static_assert(offsetof(struct shoal_device, u) == 48, "device parameters offset");
+_Static_assert(0x400 + SHOAL_DEVICES_MAX * sizeof(struct shoal_device) <= SHOAL_PAGE_SIZE,
+               "the device table fits the boot info page");
+_Static_assert(SHOAL_DEV_PORT_FIRST > SHOAL_PORT_PROBE &&
+                   SHOAL_DEV_PORT_FIRST + SHOAL_DEVICES_MAX <= SHOAL_EVTCHN_NPORTS,
+               "device ports fit");
 _Static_assert(sizeof(struct shoal_boot_info) <= SHOAL_PAGE_SIZE, "boot info fits its page");
 _Static_assert(sizeof(struct shoal_shared) == SHOAL_PAGE_SIZE, "shared page layout");
 _Static_assert(offsetof(struct shoal_shared, evtchn_mask) == SHOAL_OFF_MASK, "mask offset");
