@@ -13,7 +13,9 @@ RT_CORE_SOURCES = \
 	unikernel-rt/core/console.c \
 	unikernel-rt/core/evtchn.c \
 	unikernel-rt/core/heap.c \
-	unikernel-rt/core/string.c
+	unikernel-rt/core/string.c \
+	unikernel-rt/core/blk.c \
+	unikernel-rt/include/shoal/blk.h
 
 noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
 unikernel_rt_libshoalrt_kvm_a_CPPFLAGS = $(RT_GUEST_CPP)
@@ -69,7 +71,7 @@ EXTRA_DIST += unikernel-rt/platform/xen-pvh/link.ld.S
 
 # Example guests: one source each, linked once per platform by pattern
 # rules (name.kvm), so adding a guest or a platform is one line.
-GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood
+GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badring
 KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)

@@ -5,6 +5,7 @@
 #ifndef RT_INTERNAL_H
 #define RT_INTERNAL_H
 
+#include <shoal/abi.h>
 #include <shoal/rt.h>
 
 /* ---- provided by the platform ---- */
@@ -34,6 +35,16 @@ void plat_irq_enable(void);
  * with interrupts disabled again.
  */
 void plat_halt(uint64_t deadline_ns);
+
+/*
+ * Devices (blk.c): the table of what the host gives this guest (KVM: the
+ * tender's, after the boot info; Xen: none yet), handing device i's ring
+ * page to the host (0, or negative when refused), and the reference the
+ * host uses for a page of the guest's (KVM: its frame number).
+ */
+const struct shoal_device *plat_devices(unsigned *n);
+int plat_dev_connect(unsigned i, void *ring_page);
+uint32_t plat_grant(const void *page, int host_writes);
 
 void plat_heap_range(uintptr_t *start, uintptr_t *end);
 const char *plat_guest_name(void);

@@ -173,3 +173,27 @@ uint64_t plat_mem_bytes(void)
 {
 	return BI->mem_bytes;
 }
+
+const struct shoal_device *plat_devices(unsigned *n)
+{
+	uint32_t k = BI->ndevices;
+
+	/* The tender writes at most SHOAL_DEVICES_MAX; trust no more than that. */
+	*n = k <= SHOAL_DEVICES_MAX && BI->devices == SHOAL_GPA_DEVICES ? k : 0;
+	return (const struct shoal_device *)(uintptr_t)SHOAL_GPA_DEVICES;
+}
+
+int plat_dev_connect(unsigned i, void *ring_page)
+{
+	struct shoal_hc_device a = { i, 1, (uint64_t)(uintptr_t)ring_page };
+
+	hypercall(SHOAL_HC_DEVICE, &a);
+	return *(volatile int32_t *)&a.status;
+}
+
+/* The guest is identity-mapped: a page's address is its frame number times the page size. */
+uint32_t plat_grant(const void *page, int host_writes)
+{
+	(void)host_writes;
+	return (uint32_t)((uintptr_t)page / SHOAL_PAGE_SIZE);
+}
