@@ -1,0 +1,160 @@
+/*
+ * blkcheck: the block front-end from a guest's side, for the tests.
+ *
+ *   blkcheck list                        every disk: name, sectors, ro|rw
+ *   blkcheck sum NAME [odd]              read the whole disk (through an
+ *                                        unaligned buffer with odd) and
+ *                                        print its FNV-1a 64 hash
+ *   blkcheck write NAME SECTOR N SEED    write N sectors of a pattern,
+ *                                        flush, read them back, compare
+ *   blkcheck verify NAME SECTOR N SEED   read N sectors, compare
+ *   blkcheck rowrite NAME                a write must be refused
+ *
+ * Prints "blkcheck: ok ..." and exits 0, or says what went wrong and
+ * exits 1.
+ */
+#include <shoal/blk.h>
+#include <shoal/rt.h>
+
+#define CHUNK (256u * 1024u)
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint8_t pattern(uint64_t seed, uint64_t byte)
+{
+	uint64_t x = (seed + byte / 8) * 0x9e3779b97f4a7c15ull;
+
+	return (uint8_t)(x >> (8 * (byte % 8)));
+}
+
+static int fail(const char *what, int r)
+{
+	rt_printf("blkcheck: %s: %s (%d)\n", what, rt_blk_strerror(r), r);
+	return 1;
+}
+
+/* A buffer of n bytes at a 4 KiB boundary, or one byte past it with odd. */
+static uint8_t *buffer(size_t n, int odd)
+{
+	uint8_t *p = rt_malloc(n + 8192);
+
+	if (!p)
+		return NULL;
+	p = (uint8_t *)(((uintptr_t)p + 4095) & ~(uintptr_t)4095);
+	return odd ? p + 1 : p;
+}
+
+static uint64_t arg(char **argv, int i)
+{
+	int ok;
+	uint64_t v = rt_strtou64(argv[i], &ok);
+
+	return ok ? v : UINT64_MAX;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "list";
+	struct rt_blk *b = NULL;
+	struct rt_blk_info info;
+	uint64_t start = rt_clock_ns();
+	int r;
+
+	if (!strcmp(cmd, "list")) {
+		unsigned i;
+
+		for (i = 0; i < rt_blk_count(); i++) {
+			if ((r = rt_blk_open(rt_blk_name(i), &b)) < 0)
+				return fail(rt_blk_name(i), r);
+			rt_blk_info(b, &info);
+			rt_printf("blkcheck: disk %s %llu sectors %s port %u\n", info.name,
+			          (unsigned long long)info.sectors, info.readonly ? "ro" : "rw",
+			          info.port);
+		}
+		rt_printf("blkcheck: ok %u disks\n", rt_blk_count());
+		return 0;
+	}
+	if (argc < 3) {
+		rt_puts("blkcheck: which disk?\n");
+		return 2;
+	}
+	if ((r = rt_blk_open(argv[2], &b)) < 0)
+		return fail(argv[2], r);
+	rt_blk_info(b, &info);
+	if (!strcmp(cmd, "sum")) {
+		int odd = argc > 3 && !strcmp(argv[3], "odd");
+		uint8_t *buf = buffer(CHUNK, odd);
+		uint64_t h = 0xcbf29ce484222325ull, s;
+
+		if (!buf)
+			return fail("buffer", RT_BLK_ENOMEM);
+		for (s = 0; s < info.sectors;) {
+			uint64_t n =
+			    info.sectors - s < CHUNK / 512 ? info.sectors - s : CHUNK / 512;
+
+			if ((r = rt_blk_read(b, s, buf, n)) < 0)
+				return fail("read", r);
+			h = fnv(h, buf, n * 512);
+			s += n;
+		}
+		rt_printf("blkcheck: ok sum %s %llu sectors fnv %016llx in %llu us\n", info.name,
+		          (unsigned long long)info.sectors, (unsigned long long)h,
+		          (unsigned long long)((rt_clock_ns() - start) / 1000));
+		return 0;
+	}
+	if (!strcmp(cmd, "write") || !strcmp(cmd, "verify")) {
+		uint64_t sector = argc > 5 ? arg(argv, 3) : UINT64_MAX,
+		         n = argc > 5 ? arg(argv, 4) : 0, seed = argc > 5 ? arg(argv, 5) : 0, i;
+		uint8_t *buf;
+
+		if (sector == UINT64_MAX || n == 0 || n > 4096 || seed == UINT64_MAX) {
+			rt_puts("blkcheck: want SECTOR N SEED (N at most 4096)\n");
+			return 2;
+		}
+		buf = buffer(n * 512, 0);
+		if (!buf)
+			return fail("buffer", RT_BLK_ENOMEM);
+		if (!strcmp(cmd, "write")) {
+			for (i = 0; i < n * 512; i++)
+				buf[i] = pattern(seed, i);
+			if ((r = rt_blk_write(b, sector, buf, n)) < 0)
+				return fail("write", r);
+			if ((r = rt_blk_flush(b)) < 0)
+				return fail("flush", r);
+			memset(buf, 0, n * 512);
+		}
+		if ((r = rt_blk_read(b, sector, buf, n)) < 0)
+			return fail("read", r);
+		for (i = 0; i < n * 512; i++)
+			if (buf[i] != pattern(seed, i)) {
+				rt_printf("blkcheck: byte %llu of sector %llu is 0x%x, not 0x%x\n",
+				          (unsigned long long)(i % 512),
+				          (unsigned long long)(sector + i / 512), buf[i],
+				          pattern(seed, i));
+				return 1;
+			}
+		rt_printf("blkcheck: ok %s %s %llu sectors at %llu\n", cmd, info.name,
+		          (unsigned long long)n, (unsigned long long)sector);
+		return 0;
+	}
+	if (!strcmp(cmd, "rowrite")) {
+		uint8_t *buf = buffer(512, 0);
+
+		if (!buf)
+			return fail("buffer", RT_BLK_ENOMEM);
+		r = rt_blk_write(b, 0, buf, 1);
+		if (r != RT_BLK_EROFS)
+			return fail("a write to a read-only disk was not refused", r);
+		rt_printf("blkcheck: ok rowrite %s refused: %s\n", info.name, rt_blk_strerror(r));
+		return 0;
+	}
+	rt_printf("blkcheck: unknown command %s\n", cmd);
+	return 2;
+}
