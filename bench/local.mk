@@ -52,3 +52,8 @@ noinst_PROGRAMS += bench/sched-plan
 bench_sched_plan_SOURCES = bench/sched-plan.c
 bench_sched_plan_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a bench/libbench.a \
 	common/libcommon.a -lm
+
+# A guest's disk reads (blkcheck through shoal-vmm's blkif back-end) beside pread on the host.
+noinst_PROGRAMS += bench/blk
+bench_blk_SOURCES = bench/blk.c
+bench_blk_LDADD = bench/libbench.a common/libcommon.a

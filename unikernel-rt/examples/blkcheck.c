@@ -9,6 +9,9 @@
  *                                        flush, read them back, compare
  *   blkcheck verify NAME SECTOR N SEED   read N sectors, compare
  *   blkcheck rowrite NAME                a write must be refused
+ *   blkcheck bench NAME [N]              time a sequential read of the
+ *                                        disk in 64 KiB requests and N
+ *                                        random 4 KiB reads (bench/blk)
  *
  * Prints "blkcheck: ok ..." and exits 0, or says what went wrong and
  * exits 1.
@@ -142,6 +145,32 @@ int main(int argc, char **argv)
 			}
 		rt_printf("blkcheck: ok %s %s %llu sectors at %llu\n", cmd, info.name,
 		          (unsigned long long)n, (unsigned long long)sector);
+		return 0;
+	}
+	if (!strcmp(cmd, "bench")) {
+		uint64_t n = argc > 3 ? arg(argv, 3) : 2000, s, t0, t1, x = 88172645463325252ull, i;
+		uint8_t *buf = buffer(65536, 0);
+
+		if (!buf || n == UINT64_MAX || info.sectors < 8)
+			return fail("bench", RT_BLK_EINVAL);
+		t0 = rt_clock_ns();
+		for (s = 0; s + 128 <= info.sectors; s += 128)
+			if ((r = rt_blk_read(b, s, buf, 128)) < 0)
+				return fail("read", r);
+		t1 = rt_clock_ns();
+		rt_printf("blkcheck: bench seq %llu bytes in %llu us\n",
+		          (unsigned long long)(s * 512), (unsigned long long)((t1 - t0) / 1000));
+		t0 = rt_clock_ns();
+		for (i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if ((r = rt_blk_read(b, (x % (info.sectors / 8)) * 8, buf, 8)) < 0)
+				return fail("read", r);
+		}
+		t1 = rt_clock_ns();
+		rt_printf("blkcheck: bench rand %llu reads in %llu us\n", (unsigned long long)n,
+		          (unsigned long long)((t1 - t0) / 1000));
 		return 0;
 	}
 	if (!strcmp(cmd, "rowrite")) {
