@@ -97,6 +97,19 @@ tap_check "a device hypercall outside memory ends the guest (202)" \
 	run arg 202 --disk www:"$tmp/www.img" "$GUESTS/badring.kvm" arg
 tap_check "  with the reason" says arg err "bad hypercall device: argument at 0xfffff000"
 
+# An idle guest with two open disks: its tender's CPU over 2 s (the I/O
+# thread blocks in epoll, the vCPU in HLT).
+"$VMM" --disk www:"$tmp/www.img":ro --disk data:"$tmp/data.img" "$GUESTS/blkcheck.kvm" idle \
+	>"$tmp/idle.out" 2>&1 &
+idle=$!
+for i in $(seq 50); do grep -q 'idle with 2 disks open' "$tmp/idle.out" && break; sleep 0.1; done
+t0=$(awk '{print $14 + $15}' /proc/$idle/stat 2>/dev/null)
+sleep 2
+t1=$(awk '{print $14 + $15}' /proc/$idle/stat 2>/dev/null)
+kill $idle 2>/dev/null
+wait $idle 2>/dev/null
+tap_check "an idle guest with two open disks costs no CPU (${t0:-?} -> ${t1:-?} ticks in 2 s)" \
+	sh -c "[ -n '$t0' ] && [ -n '$t1' ] && [ \$(($t1 - $t0)) -le 2 ]"
 tap_check "a disk that is not whole sectors is refused (205)" \
 	run odd 205 --disk www:"$tmp/odd.img" "$GUESTS/hello.kvm"
 tap_check "  naming it" says odd err "disk www is 1000 bytes, not a whole number of 512-byte sectors"

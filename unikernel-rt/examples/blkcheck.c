@@ -9,6 +9,8 @@
  *                                        flush, read them back, compare
  *   blkcheck verify NAME SECTOR N SEED   read N sectors, compare
  *   blkcheck rowrite NAME                a write must be refused
+ *   blkcheck idle                        open every disk, then wait for
+ *                                        ever (an idle guest's cost)
  *   blkcheck bench NAME [N]              time a sequential read of the
  *                                        disk in 64 KiB requests and N
  *                                        random 4 KiB reads (bench/blk)
@@ -83,6 +85,18 @@ int main(int argc, char **argv)
 		}
 		rt_printf("blkcheck: ok %u disks\n", rt_blk_count());
 		return 0;
+	}
+	if (!strcmp(cmd, "idle")) {
+		unsigned i;
+
+		for (i = 0; i < rt_blk_count(); i++)
+			if ((r = rt_blk_open(rt_blk_name(i), &b)) < 0)
+				return fail(rt_blk_name(i), r);
+		rt_printf("blkcheck: idle with %u disks open\n", rt_blk_count());
+		for (;;) {
+			rt_block(RT_FOREVER);
+			rt_evtchn_dispatch();
+		}
 	}
 	if (argc < 3) {
 		rt_puts("blkcheck: which disk?\n");
