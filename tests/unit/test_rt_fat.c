@@ -1262,6 +1262,30 @@ static void p_lfn_pair(struct disk *d, const struct geo *g)
 	put16(p1 + 3, 0xDC1F);
 }
 
+/*
+ * "Ωmega.txt" has a one-part long name; it becomes "..", which would lead
+ * out of its directory if it were taken as a name.
+ */
+static void p_lfn_dotdot(struct disk *d, const struct geo *g)
+{
+	static const uint16_t units[13] = { '.',    '.',    0,      0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF,
+		                            0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF };
+	static const unsigned at[13] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
+	uint64_t off;
+	unsigned k;
+
+	for (off = g->root_off; off + 32 <= d->bytes; off += 32) {
+		uint8_t *e = d->p + off;
+
+		if (e[0] == 0x41 && e[11] == 0x0F && get16(e + 1) == 0x3A9 && get16(e + 3) == 'm') {
+			for (k = 0; k < 13; k++)
+				put16(e + at[k], units[k]);
+			return;
+		}
+	}
+	fail_msg("no long name for the Omega file");
+}
+
 static void p_short_non_ascii(struct disk *d, const struct geo *g)
 {
 	find_short(d, g, "README  TXT")[1] = 0x90;
@@ -1389,6 +1413,8 @@ static const struct bad_case bad[] = {
 	  "with a type or a cluster", 0 },
 	{ "long name shorter than its parts", IMG16, p_lfn_short_fill, LIST_ROOT, "/",
 	  RT_FAT_ECORRUPT, "does not fill", 0 },
+	{ "long name \"..\"", IMG32, p_lfn_dotdot, LIST_ROOT, "/", RT_FAT_ECORRUPT,
+	  "is not a file name", 0 },
 	{ "long name with a surrogate pair", IMG12, p_lfn_pair, LOOKUP,
 	  "/\xf0\x9f\x90\x9flong file name with spaces.html", 0, NULL, 0 },
 };
