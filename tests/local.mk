@@ -95,6 +95,14 @@ tests_unit_test_rt_heap_SOURCES = tests/unit/test_rt_heap.c \
 	unikernel-rt/core/heap.c unikernel-rt/core/console.c
 tests_unit_test_rt_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_rt_heap_LDADD = $(CMOCKA_LIBS)
+# The FAT reader over images mkfs.fat and mtools make at test time (the
+# test's own rt_malloc, on the host heap, so that valgrind sees the mount).
+check_PROGRAMS += tests/unit/test_rt_fat
+TESTS += tests/unit/test_rt_fat
+tests_unit_test_rt_fat_SOURCES = tests/unit/test_rt_fat.c \
+	unikernel-rt/core/fat.c unikernel-rt/core/console.c
+tests_unit_test_rt_fat_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_rt_fat_LDADD = $(CMOCKA_LIBS)
 
 # The Xen backend's pure pieces (built with or without Xen).
 check_PROGRAMS += tests/unit/test_xen_parse

@@ -8,6 +8,7 @@ RT_GUEST_CC = $(GUEST_CFLAGS) $(WARN_CFLAGS) -O2 \
 RT_CORE_SOURCES = \
 	unikernel-rt/include/shoal/abi.h \
 	unikernel-rt/include/shoal/rt.h \
+	unikernel-rt/include/shoal/fat.h \
 	unikernel-rt/core/rt_internal.h \
 	unikernel-rt/core/main.c \
 	unikernel-rt/core/console.c \
@@ -15,7 +16,8 @@ RT_CORE_SOURCES = \
 	unikernel-rt/core/heap.c \
 	unikernel-rt/core/string.c \
 	unikernel-rt/core/blk.c \
-	unikernel-rt/include/shoal/blk.h
+	unikernel-rt/include/shoal/blk.h \
+	unikernel-rt/core/fat.c
 
 noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
 unikernel_rt_libshoalrt_kvm_a_CPPFLAGS = $(RT_GUEST_CPP)
