@@ -1288,7 +1288,12 @@ static void p_lfn_dotdot(struct disk *d, const struct geo *g)
 
 static void p_short_non_ascii(struct disk *d, const struct geo *g)
 {
-	find_short(d, g, "README  TXT")[1] = 0x90;
+	find_short(d, g, "README  TXT")[1] = 0x90; /* code page 437's capital E acute */
+}
+
+static void p_short_forbidden(struct disk *d, const struct geo *g)
+{
+	find_short(d, g, "README  TXT")[1] = '*';
 }
 
 static void p_short_dot(struct disk *d, const struct geo *g)
@@ -1386,8 +1391,12 @@ static const struct bad_case bad[] = {
 	  "past the disk", 0 },
 	{ "directory past the disk", IMG32, p_dir_cluster_past, LIST_ROOT, "/", RT_FAT_ECORRUPT,
 	  "past the disk", 0 },
-	{ "short name outside ASCII", IMG16, p_short_non_ascii, LIST_ROOT, "/", RT_FAT_ECORRUPT,
-	  "outside ASCII", 0 },
+	{ "short name with a byte FAT forbids", IMG16, p_short_forbidden, LIST_ROOT, "/",
+	  RT_FAT_ECORRUPT, "a byte FAT forbids", 0 },
+	{ "short name outside ASCII reads as code page 437", IMG16, p_short_non_ascii, LOOKUP,
+	  "/r\xc3\xa9"
+	  "adme.txt",
+	  0, NULL, 0 },
 	{ "short name starting with '.'", IMG12, p_short_dot, LIST_ROOT, "/", RT_FAT_ECORRUPT,
 	  "starts with '.'", 0 },
 

@@ -12,10 +12,11 @@
 /* Both windows are this big: the largest sector size FAT allows. */
 #define WIN_BYTES 4096u
 
-#define DIRENT_BYTES  32u
-#define DIR_MAX_ENTS  65536u /* the specification's limit for one directory */
-#define LFN_MAX_PARTS 20u    /* 20 * 13 units hold RT_FAT_NAME_MAX */
-#define LFN_UNITS     13u
+#define DIRENT_BYTES     32u
+#define SHORT_NAME_BYTES (11 * 3 + 2) /* 11 characters of up to 3 UTF-8 bytes, the dot, the NUL */
+#define DIR_MAX_ENTS     65536u       /* the specification's limit for one directory */
+#define LFN_MAX_PARTS    20u          /* 20 * 13 units hold RT_FAT_NAME_MAX */
+#define LFN_UNITS        13u
 
 #define ATTR_VOLUME 0x08u
 #define ATTR_DIR    0x10u
@@ -659,9 +660,30 @@ static int lfn_to_utf8(struct rt_fat *fs, const struct rt_fat_dir *it, uint32_t 
 }
 
 /*
- * The 8.3 name of entry e as "NAME.EXT" into out (13 bytes), lower-cased
- * where the entry's case bits say so; false when it holds a byte FAT
- * forbids or one outside ASCII (no code page is assumed).
+ * Short names are in an OEM code page, which the disk does not name; the
+ * upper half is read as code page 437 (DOS's, and Linux's vfat default),
+ * so that a name such as "CAFé.TXT" written without a long name still
+ * reads, as UTF-8.
+ */
+static const uint16_t cp437[128] = {
+	0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7, 0x00EA, 0x00EB, 0x00E8,
+	0x00EF, 0x00EE, 0x00EC, 0x00C4, 0x00C5, 0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2,
+	0x00FB, 0x00F9, 0x00FF, 0x00D6, 0x00DC, 0x00A2, 0x00A3, 0x00A5, 0x20A7, 0x0192, 0x00E1,
+	0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA, 0x00BA, 0x00BF, 0x2310, 0x00AC, 0x00BD,
+	0x00BC, 0x00A1, 0x00AB, 0x00BB, 0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x2561, 0x2562,
+	0x2556, 0x2555, 0x2563, 0x2551, 0x2557, 0x255D, 0x255C, 0x255B, 0x2510, 0x2514, 0x2534,
+	0x252C, 0x251C, 0x2500, 0x253C, 0x255E, 0x255F, 0x255A, 0x2554, 0x2569, 0x2566, 0x2560,
+	0x2550, 0x256C, 0x2567, 0x2568, 0x2564, 0x2565, 0x2559, 0x2558, 0x2552, 0x2553, 0x256B,
+	0x256A, 0x2518, 0x250C, 0x2588, 0x2584, 0x258C, 0x2590, 0x2580, 0x03B1, 0x00DF, 0x0393,
+	0x03C0, 0x03A3, 0x03C3, 0x00B5, 0x03C4, 0x03A6, 0x0398, 0x03A9, 0x03B4, 0x221E, 0x03C6,
+	0x03B5, 0x2229, 0x2261, 0x00B1, 0x2265, 0x2264, 0x2320, 0x2321, 0x00F7, 0x2248, 0x00B0,
+	0x2219, 0x00B7, 0x221A, 0x207F, 0x00B2, 0x25A0, 0x00A0,
+};
+
+/*
+ * The 8.3 name of entry e as "NAME.EXT" into out (SHORT_NAME_BYTES),
+ * lower-cased where the entry's case bits say so, its upper half as code
+ * page 437 in UTF-8; false when it holds a byte FAT forbids.
  */
 static bool short_name(const uint8_t *e, char *out)
 {
@@ -677,12 +699,23 @@ static bool short_name(const uint8_t *e, char *out)
 		uint8_t c = i < base ? e[i] : e[8 + i - base];
 
 		if (i == 0 && c == 0x05)
-			return false; /* stands for 0xE5, not ASCII */
-		if (c >= 0x80 || forbidden(c) || c == '+' || c == ',' || c == '.' || c == ';' ||
-		    c == '=' || c == '[' || c == ']')
+			c = 0xE5; /* a name that begins with 0xE5 (0xE5 itself marks a deleted
+			             entry) */
+		if (c < 0x80 && (forbidden(c) || c == '+' || c == ',' || c == '.' || c == ';' ||
+		                 c == '=' || c == '[' || c == ']'))
 			return false;
 		if (i == base)
 			out[n++] = '.';
+		if (c >= 0x80) {
+			uint32_t cp = cp437[c - 0x80];
+
+			/* The case bits lower-case Latin-1's capitals too (CAF\x90 is "café"). */
+			if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7 &&
+			    (e[12] & (i < base ? 0x08 : 0x10)))
+				cp += 0x20;
+			n = put_utf8(out, n, cp);
+			continue;
+		}
 		if (c >= 'A' && c <= 'Z' && (e[12] & (i < base ? 0x08 : 0x10)))
 			c = (uint8_t)(c + 32);
 		out[n++] = (char)c;
@@ -831,7 +864,7 @@ static void lfn_store(struct rt_fat *fs, uint32_t ord, const uint8_t *e)
 }
 
 /*
- * The next entry, as rt_fat_dir_next(), with its 8.3 name into sname (13
+ * The next entry, as rt_fat_dir_next(), with its 8.3 name into sname (SHORT_NAME_BYTES
  * bytes; empty when the short name is not usable for a lookup).
  *
  * A long name is stored as parts N (flagged last) .. 1 before its short
@@ -945,9 +978,7 @@ static int dir_next(struct rt_fat *fs, struct rt_fat_dir *it, struct rt_fat_dire
 		} else if (have_short) {
 			memcpy(ent->name, sname, strlen(sname) + 1);
 		} else {
-			rc = bad_entry(fs, it,
-			               "short name has a byte FAT forbids or one outside "
-			               "ASCII");
+			rc = bad_entry(fs, it, "short name has a byte FAT forbids");
 			goto out;
 		}
 		if (!have_short)
@@ -995,7 +1026,7 @@ out:
 
 int rt_fat_dir_next(struct rt_fat *fs, struct rt_fat_dir *it, struct rt_fat_dirent *ent)
 {
-	char sname[13];
+	char sname[SHORT_NAME_BYTES];
 
 	if (!fs || !it || !ent)
 		return RT_FAT_EINVAL;
@@ -1017,7 +1048,7 @@ int rt_fat_lookup(struct rt_fat *fs, const char *path, struct rt_fat_node *node)
 	rt_fat_root(fs, &cur);
 	/* "/" is the root; every other path is "/" and components joined by "/". */
 	for (p = path[1] ? path + 1 : NULL; p;) {
-		char comp[RT_FAT_NAME_BYTES], sname[13];
+		char comp[RT_FAT_NAME_BYTES], sname[SHORT_NAME_BYTES];
 		struct rt_fat_dir it;
 		size_t len, units = 0, i;
 		const char *q;
