@@ -79,10 +79,11 @@ tests_integration_test_tender_LDADD = bench/libbench.a common/libcommon.a
 TESTS += \
 	tests/integration/guests.sh \
 	tests/integration/blk.sh \
+	tests/integration/fat.sh \
 	tests/integration/bad-elf.sh \
 	tests/integration/runtime.sh \
 	tests/integration/test_tender
-EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt tests/integration/blk.sh \
+EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt tests/integration/blk.sh tests/integration/fat.sh \
 	tests/integration/guests.sh tests/integration/bad-elf.sh tests/integration/runtime.sh
 
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
