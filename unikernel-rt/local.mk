@@ -113,3 +113,84 @@ unikernel-rt/examples/%.xen-pvh: unikernel-rt/examples/%.xen-pvh.o unikernel-rt/
 		-Wl,-T,unikernel-rt/platform/xen-pvh/link.ld -o $@ $< unikernel-rt/libshoalrt-xen-pvh.a
 
 -include $(XEN_GUESTS:%=%.d)
+
+
+# ---- lwIP: the guests' TCP/IP stack ----
+# lwIP is Debian's lwip source package, unpacked in the build tree by
+# scripts/lwip.sh (configure's --with-lwip names it: LWIP_DIR); none of it
+# is in the source tree or the tarball.  Its core is built here, once per
+# platform like the runtime, into liblwip-PLATFORM.a; the runtime's glue
+# (lwip/: lwIP's options, its port, sys_now, rt_net_poll, lo) is the
+# project's own code, in libshoalnet-PLATFORM.a.  Without lwIP neither is
+# built, nor are the guests that use them.
+#
+# Whatever includes lwIP's headers sees only the compiler's own headers
+# (stddef.h, stdint.h) and the runtime's (lwip/libc: string.h, stdlib.h),
+# never the host's C library.  lwIP's headers are system headers to the
+# project's code, whose warnings stay errors.  lwIP's own files get the
+# project's warnings too (2.1.3 gives none with GCC 12) but never -Werror:
+# a new compiler's new warning in code the project does not own shows, and
+# does not stop the build.
+NET_GUEST_INC = -nostdinc -isystem $(GUEST_CC_INCLUDE) \
+	-I$(top_srcdir)/unikernel-rt/lwip/libc -I$(top_srcdir)/unikernel-rt/lwip $(RT_GUEST_CPP)
+NET_GUEST_CPP = $(NET_GUEST_INC) -isystem $(LWIP_DIR)/src/include
+LWIP_GUEST_CPP = $(NET_GUEST_INC) -I$(LWIP_DIR)/src/include
+LWIP_GUEST_CC = $(GUEST_CFLAGS) $(filter-out -Werror,$(WARN_CFLAGS)) -O2 \
+	-ffile-prefix-map=$(LWIP_DIR)/=lwip/ -ffile-prefix-map=$(abs_top_srcdir)/= \
+	-ffile-prefix-map=$(top_srcdir)/=
+
+# IPv4, TCP, UDP, ICMP, ARP over Ethernet, the loopback path (in netif.c).
+LWIP_CORE = core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c core/memp.c \
+	core/netif.c core/pbuf.c core/tcp.c core/tcp_in.c core/tcp_out.c core/timeouts.c \
+	core/udp.c core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
+	core/ipv4/ip4_frag.c netif/ethernet.c
+LWIP_KVM_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-kvm/%.o)
+LWIP_XEN_PV_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-xen-pv/%.o)
+LWIP_XEN_PVH_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-xen-pvh/%.o)
+LWIP_OBJS = $(LWIP_KVM_OBJS) $(LWIP_XEN_PV_OBJS) $(LWIP_XEN_PVH_OBJS)
+LWIP_LIBS = unikernel-rt/liblwip-kvm.a unikernel-rt/liblwip-xen-pv.a unikernel-rt/liblwip-xen-pvh.a
+CLEANFILES += $(LWIP_LIBS) $(LWIP_OBJS) $(LWIP_OBJS:.o=.d)
+
+LWIP_AR = $(AM_V_AR)rm -f $@ && $(AR) $(ARFLAGS) $@ $^ && $(RANLIB) $@
+LWIP_COMPILE = $(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(CC) $(LWIP_GUEST_CPP) $(LWIP_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+unikernel-rt/liblwip-kvm.a: $(LWIP_KVM_OBJS)
+	$(LWIP_AR)
+unikernel-rt/liblwip-xen-pv.a: $(LWIP_XEN_PV_OBJS)
+	$(LWIP_AR)
+unikernel-rt/liblwip-xen-pvh.a: $(LWIP_XEN_PVH_OBJS)
+	$(LWIP_AR)
+unikernel-rt/lwip-kvm/%.o: $(LWIP_DIR)/src/%.c
+	$(LWIP_COMPILE)
+unikernel-rt/lwip-xen-pv/%.o: $(LWIP_DIR)/src/%.c
+	$(LWIP_COMPILE)
+unikernel-rt/lwip-xen-pvh/%.o: $(LWIP_DIR)/src/%.c
+	$(LWIP_COMPILE)
+-include $(LWIP_OBJS:.o=.d)
+
+# The glue, once per platform.
+NET_GLUE_SOURCES = \
+	unikernel-rt/include/shoal/net.h \
+	unikernel-rt/lwip/lwipopts.h \
+	unikernel-rt/lwip/arch/cc.h \
+	unikernel-rt/lwip/lwip_hooks.h \
+	unikernel-rt/lwip/libc/string.h \
+	unikernel-rt/lwip/libc/stdlib.h \
+	unikernel-rt/lwip/net_internal.h \
+	unikernel-rt/lwip/net.c \
+	unikernel-rt/lwip/loopif.c
+if HAVE_LWIP
+noinst_LIBRARIES += unikernel-rt/libshoalnet-kvm.a unikernel-rt/libshoalnet-xen-pv.a \
+	unikernel-rt/libshoalnet-xen-pvh.a
+all-local: $(LWIP_LIBS)
+endif
+unikernel_rt_libshoalnet_kvm_a_CPPFLAGS = $(NET_GUEST_CPP)
+unikernel_rt_libshoalnet_kvm_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalnet_kvm_a_SOURCES = $(NET_GLUE_SOURCES)
+unikernel_rt_libshoalnet_xen_pv_a_CPPFLAGS = $(NET_GUEST_CPP)
+unikernel_rt_libshoalnet_xen_pv_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalnet_xen_pv_a_SOURCES = $(NET_GLUE_SOURCES)
+unikernel_rt_libshoalnet_xen_pvh_a_CPPFLAGS = $(NET_GUEST_CPP)
+unikernel_rt_libshoalnet_xen_pvh_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalnet_xen_pvh_a_SOURCES = $(NET_GLUE_SOURCES)
