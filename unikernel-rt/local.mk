@@ -75,13 +75,19 @@ guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)
 CLEANFILES += $(KVM_GUESTS) $(KVM_GUESTS:%=%.o) $(KVM_GUESTS:%=%.d)
 
+# A guest that needs more than the runtime (lwIP, say) names those
+# libraries as prerequisites of its images: every archive among them is
+# linked, in a group, so their order does not matter.  Its object may be
+# given other preprocessor flags (EXAMPLE_CPP) the same way.
+EXAMPLE_CPP = $(RT_GUEST_CPP)
+GUEST_ARCHIVES = -Wl,--start-group $(filter %.a,$^) -Wl,--end-group
+
 unikernel-rt/examples/%.kvm.o: unikernel-rt/examples/%.c
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(CC) $(RT_GUEST_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 unikernel-rt/examples/%.kvm: unikernel-rt/examples/%.kvm.o $(RT_KVM_DEPS)
-	$(AM_V_CCLD)$(CC) $(RT_GUEST_CC) $(CFLAGS) $(RT_KVM_LINK) -o $@ $< \
-		unikernel-rt/libshoalrt-kvm.a
+	$(AM_V_CCLD)$(CC) $(RT_GUEST_CC) $(CFLAGS) $(RT_KVM_LINK) -o $@ $< $(GUEST_ARCHIVES)
 
 -include $(KVM_GUESTS:%=%.d)
 
@@ -96,21 +102,21 @@ CLEANFILES += $(XEN_GUESTS) $(XEN_GUESTS:%=%.o) $(XEN_GUESTS:%=%.d)
 # (Two rules: one pattern rule with two targets would mean one recipe makes both.)
 unikernel-rt/examples/%.xen-pv.o: unikernel-rt/examples/%.c
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(CC) $(RT_GUEST_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 unikernel-rt/examples/%.xen-pvh.o: unikernel-rt/examples/%.c
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(CC) $(RT_GUEST_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 unikernel-rt/examples/%.xen-pv: unikernel-rt/examples/%.xen-pv.o unikernel-rt/libshoalrt-xen-pv.a \
 		unikernel-rt/platform/xen-pv/link.ld
 	$(AM_V_CCLD)$(CC) $(RT_GUEST_CC) $(CFLAGS) $(GUEST_LDFLAGS) \
-		-Wl,-T,unikernel-rt/platform/xen-pv/link.ld -o $@ $< unikernel-rt/libshoalrt-xen-pv.a
+		-Wl,-T,unikernel-rt/platform/xen-pv/link.ld -o $@ $< $(GUEST_ARCHIVES)
 
 unikernel-rt/examples/%.xen-pvh: unikernel-rt/examples/%.xen-pvh.o unikernel-rt/libshoalrt-xen-pvh.a \
 		unikernel-rt/platform/xen-pvh/link.ld
 	$(AM_V_CCLD)$(CC) $(RT_GUEST_CC) $(CFLAGS) $(GUEST_LDFLAGS) \
-		-Wl,-T,unikernel-rt/platform/xen-pvh/link.ld -o $@ $< unikernel-rt/libshoalrt-xen-pvh.a
+		-Wl,-T,unikernel-rt/platform/xen-pvh/link.ld -o $@ $< $(GUEST_ARCHIVES)
 
 -include $(XEN_GUESTS:%=%.d)
 
@@ -194,3 +200,20 @@ unikernel_rt_libshoalnet_xen_pv_a_SOURCES = $(NET_GLUE_SOURCES)
 unikernel_rt_libshoalnet_xen_pvh_a_CPPFLAGS = $(NET_GUEST_CPP)
 unikernel_rt_libshoalnet_xen_pvh_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalnet_xen_pvh_a_SOURCES = $(NET_GLUE_SOURCES)
+
+# Guests on lwIP: their objects see lwIP's headers, their images link it.
+NET_EXAMPLES = tcploop
+EXTRA_DIST += $(NET_EXAMPLES:%=unikernel-rt/examples/%.c)
+NET_KVM_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.kvm)
+NET_XEN_PV_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.xen-pv)
+NET_XEN_PVH_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.xen-pvh)
+NET_GUESTS = $(NET_KVM_GUESTS) $(NET_XEN_PV_GUESTS) $(NET_XEN_PVH_GUESTS)
+if HAVE_LWIP
+guest_DATA += $(NET_GUESTS)
+endif
+CLEANFILES += $(NET_GUESTS) $(NET_GUESTS:%=%.o) $(NET_GUESTS:%=%.d)
+$(NET_GUESTS:%=%.o): EXAMPLE_CPP = $(NET_GUEST_CPP)
+$(NET_KVM_GUESTS): unikernel-rt/libshoalnet-kvm.a unikernel-rt/liblwip-kvm.a
+$(NET_XEN_PV_GUESTS): unikernel-rt/libshoalnet-xen-pv.a unikernel-rt/liblwip-xen-pv.a
+$(NET_XEN_PVH_GUESTS): unikernel-rt/libshoalnet-xen-pvh.a unikernel-rt/liblwip-xen-pvh.a
+-include $(NET_GUESTS:%=%.d)
