@@ -9,8 +9,14 @@ if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Mak
 	autoreconf -fi >/dev/null
 fi
 mkdir -p "$build"
+# lwIP, the guests' TCP/IP stack, into the build tree before configure
+# looks for it there; without it the rest builds and its tests say SKIP.
+lwip=$("$top/scripts/lwip.sh" "$build") ||
+	echo "build: going on without lwIP: the guests' TCP/IP stack and its tests are left out" >&2
 cd "$build"
-if [ ! -f Makefile ] || [ "$top/configure" -nt config.status ]; then
+# Configure again when lwIP came after the last configure.
+if [ ! -f Makefile ] || [ "$top/configure" -nt config.status ] ||
+	{ [ -n "$lwip" ] && grep -q '^LWIP_DIR = *$' Makefile; }; then
 	"$top/configure" -q --enable-werror "$@"
 fi
 make -s -j"$(nproc)" >/dev/null

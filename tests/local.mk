@@ -86,6 +86,11 @@ TESTS += \
 EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt tests/integration/blk.sh tests/integration/fat.sh \
 	tests/integration/guests.sh tests/integration/bad-elf.sh tests/integration/runtime.sh
 
+# Integration: lwIP in a guest, over its loopback interface (tcploop;
+# says SKIP when lwIP was not built, see scripts/lwip.sh).
+TESTS += tests/integration/test_lwip_loopback.sh
+EXTRA_DIST += tests/integration/test_lwip_loopback.sh
+
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 tests_unit_test_vmm_hypercall_SOURCES = tests/unit/test_vmm_hypercall.c

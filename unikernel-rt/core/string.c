@@ -1,7 +1,7 @@
 /*
  * The few C library string functions the compiler may call on its own
- * (memcpy, memset, ...) and that guests use.  Plain loops: the guest is
- * built with -fno-builtin, so these are what runs.
+ * (memcpy, memset, ...) and that guests and lwIP use.  Plain loops: the
+ * guest is built with -fno-builtin, so these are what runs.
  */
 #include "rt_internal.h"
 
@@ -80,6 +80,21 @@ int strncmp(const char *a, const char *b, size_t n)
 			return 0;
 	}
 	return 0;
+}
+
+int atoi(const char *s)
+{
+	unsigned v = 0;
+	int neg = 0;
+
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	/* Wraps where C leaves the result undefined: never a trap. */
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (unsigned)(*s - '0');
+	return (int)(neg ? 0u - v : v);
 }
 
 uint64_t rt_strtou64(const char *s, int *ok)

@@ -118,6 +118,8 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
+/* C's atoi: optional blanks and sign, then decimal digits; no error report. */
+int atoi(const char *s);
 /* Decimal string to unsigned; stops at the first non-digit; *ok set 0 on none/overflow. */
 uint64_t rt_strtou64(const char *s, int *ok);
 
