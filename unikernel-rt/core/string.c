@@ -1,17 +1,17 @@
 /*
  * The few C library string functions the compiler may call on its own
- * (memcpy, memset, ...) and that guests and lwIP use.  Plain loops: the
- * guest is built with -fno-builtin, so these are what runs.
+ * (memcpy, memset, ...) and that guests and lwIP use; the guest is built
+ * with -fno-builtin, so these are what runs.  memcpy and memset are one
+ * string instruction each, the rest plain loops.
  */
 #include "rt_internal.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	void *d = dst;
 
-	while (n--)
-		*d++ = *s++;
+	/* One instruction for the whole copy (fast strings on every x86-64 since Ivy Bridge). */
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
 	return dst;
 }
 
@@ -36,10 +36,9 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
+	void *d = dst;
 
-	while (n--)
-		*d++ = (unsigned char)c;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 
