@@ -29,6 +29,14 @@ struct guest;
 struct sched_host;
 struct shoald_config;
 
+/* A disk for the guest: a file the backend opens (read-only when readonly). */
+#define BE_DISKS_MAX 8
+struct be_disk {
+	const char *name; /* the operator's name for it, as the guest opens it */
+	const char *path; /* an image in the image store, or the guest's own copy */
+	int readonly;
+};
+
 /* What the daemon needs to start one guest. */
 struct be_start {
 	const char *image_path; /* a checked image in the image store */
@@ -37,6 +45,8 @@ struct be_start {
 	unsigned nargs;
 	char *const *args; /* argv[1..]; argv[0] is the guest's name */
 	uint64_t instance;
+	unsigned ndisks; /* disks[0..ndisks), at most BE_DISKS_MAX */
+	struct be_disk disks[BE_DISKS_MAX];
 };
 
 /* Where a running guest's vCPUs are and how they are scheduled (placement_get). */
