@@ -130,6 +130,24 @@ int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int arg
 	return bl_warm_boot_ex(w, image, name, argc, argv, 0, -1, -1);
 }
 
+int bl_warm_disk(struct bl_warm *w, const char *name, const char *path, int readonly)
+{
+	struct vmm_msg_disk m;
+	int fd, r;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = VMM_MSG_DISK;
+	m.hdr.version = VMM_PROTO_VERSION;
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	m.readonly = readonly ? 1 : 0;
+	fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = vmm_msg_send(w->sock, &m, sizeof(m), &fd, 1);
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
 int bl_warm_boot_ex(struct bl_warm *w, const char *image, const char *name, int argc,
                     char *const argv[], uint64_t instance, int listen_fd, int exit_fd)
 {

@@ -48,6 +48,8 @@ int bl_warm_boot(struct bl_warm *w, const char *image, const char *name, int arg
  */
 int bl_warm_boot_ex(struct bl_warm *w, const char *image, const char *name, int argc,
                     char *const argv[], uint64_t instance, int listen_fd, int exit_fd);
+/* Send DISK (before BOOT): the file at path, opened read-only when readonly. 0 or -1. */
+int bl_warm_disk(struct bl_warm *w, const char *name, const char *path, int readonly);
 /* Wait for STARTED (1), or for ERROR/EXITED (0, status set). -1 on error. */
 int bl_warm_wait_started(struct bl_warm *w, int *status);
 /* Wait for EXITED then reap; returns the tender's exit status, -1 on error. */

@@ -8,6 +8,7 @@
  *   tender -> daemon  READY    the VM and vCPU exist; carries, as
  *                              SCM_RIGHTS, two eventfds per wired port
  *                              (host->guest "kick", guest->host "notify")
+ *   daemon -> tender  DISK     (none or more) a disk's name and file
  *   daemon -> tender  BOOT     image (an fd, SCM_RIGHTS), name, memory,
  *                              arguments
  *   tender -> daemon  STARTED  the image is loaded and the vCPU entered
@@ -47,6 +48,7 @@ enum vmm_msg_type {
 	VMM_MSG_PAUSE = 7,  /* daemon -> tender: a bare header; PAUSED answers */
 	VMM_MSG_RESUME = 8, /* daemon -> tender: a bare header; PAUSED answers */
 	VMM_MSG_PAUSED = 9,
+	VMM_MSG_DISK = 10, /* daemon -> tender, after READY and before BOOT: one disk and its fd */
 };
 
 struct vmm_msg_hdr {
@@ -115,6 +117,18 @@ struct vmm_msg_paused {
 	char reason[200];
 };
 
+/*
+ * A disk for the guest about to boot, with its file as SCM_RIGHTS (opened
+ * read-only for a read-only disk): at most 8, each sent before BOOT, in
+ * the order the guest's device table lists them.
+ */
+struct vmm_msg_disk {
+	struct vmm_msg_hdr hdr;
+	char name[32]; /* NUL-terminated: 1 to 31 of a-z, 0-9, '-', '_' */
+	uint32_t readonly;
+	uint32_t _pad;
+};
+
 struct vmm_msg_error {
 	struct vmm_msg_hdr hdr;
 	int32_t status;
@@ -148,6 +162,8 @@ VMM_PROTO_AT(vmm_msg_attached, ports, 116);
 VMM_PROTO_AT(vmm_msg_attached, paused, 148);
 VMM_PROTO_LAYOUT(vmm_msg_paused, 216);
 VMM_PROTO_AT(vmm_msg_paused, reason, 16);
+VMM_PROTO_LAYOUT(vmm_msg_disk, 48);
+VMM_PROTO_AT(vmm_msg_disk, readonly, 40);
 VMM_PROTO_LAYOUT(vmm_msg_error, 528);
 VMM_PROTO_AT(vmm_msg_error, reason, 16);
 /* The daemon reads ERROR and EXITED alike: the same layout. */

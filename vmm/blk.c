@@ -37,7 +37,7 @@
 #include <xen/io/blkif.h>
 
 #define SECTOR      512u
-#define DISKS_MAX   8
+#define DISKS_MAX   VMM_DISKS_MAX
 #define DEVICES_MAX SHOAL_DEVICES_MAX
 
 struct disk {
@@ -55,6 +55,7 @@ struct disk {
 struct vmm_devs {
 	struct vmm_vm *vm;
 	unsigned ndisks;
+	unsigned nslots; /* slots wired by vmm_devs_attach; 0 before */
 	struct disk disk[DISKS_MAX];
 	int ep;
 	pthread_t thread;
@@ -111,8 +112,9 @@ int vmm_devs_add_disk(struct vmm_devs *dv, const char *name, int fd, int readonl
 	for (i = 0; i < dv->ndisks; i++)
 		if (!strcmp(dv->disk[i].name, name))
 			return fail(err, errlen, "two disks are named %s", name);
-	if (dv->ndisks == DISKS_MAX)
-		return fail(err, errlen, "more than %d disks", DISKS_MAX);
+	if (dv->ndisks == DISKS_MAX || (dv->nslots && dv->ndisks == dv->nslots))
+		return fail(err, errlen, "more than %d disks",
+		            dv->nslots ? (int)dv->nslots : DISKS_MAX);
 	if (fstat(fd, &st) < 0)
 		return fail(err, errlen, "disk %s: %s", name, strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
@@ -121,31 +123,36 @@ int vmm_devs_add_disk(struct vmm_devs *dv, const char *name, int fd, int readonl
 		return fail(err, errlen,
 		            "disk %s is %lld bytes, not a whole number of %u-byte sectors", name,
 		            (long long)st.st_size, SECTOR);
+	if (S_ISBLK(st.st_mode))
+		return fail(err, errlen, "disk %s is a block device: not yet", name);
+	/* A wired slot keeps its doorbell (vmm_devs_attach); the rest is the disk's. */
 	d = &dv->disk[dv->ndisks];
-	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->fd = fd;
 	d->readonly = readonly;
 	d->sectors = (uint64_t)st.st_size / SECTOR;
-	d->index = dv->ndisks;
-	d->port = SHOAL_DEV_PORT_FIRST + d->index;
-	d->kick_fd = d->notify_fd = -1;
+	d->requests = d->errors = 0;
 	dv->ndisks++;
 	return 0;
 }
 
-int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, char *err, size_t errlen)
+int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, unsigned slots, char *err,
+                    size_t errlen)
 {
 	unsigned i;
 
+	if (slots < dv->ndisks || slots > DISKS_MAX)
+		return fail(err, errlen, "%u disk slots for %u disks", slots, dv->ndisks);
 	dv->vm = vm;
 	dv->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (dv->ep < 0)
 		return fail(err, errlen, "epoll_create1: %s", strerror(errno));
-	for (i = 0; i < dv->ndisks; i++) {
+	for (i = 0; i < slots; i++) {
 		struct disk *d = &dv->disk[i];
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = d };
 
+		d->index = i;
+		d->port = SHOAL_DEV_PORT_FIRST + i;
 		d->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		d->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (d->kick_fd < 0 || d->notify_fd < 0)
@@ -156,6 +163,7 @@ int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, char *err, size_t er
 			return fail(err, errlen, "disk %s: epoll_ctl: %s", d->name,
 			            strerror(errno));
 	}
+	dv->nslots = slots;
 	return 0;
 }
 
@@ -336,7 +344,7 @@ static void *io_thread(void *arg)
 			if (read(d->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				continue;
 			if (!__atomic_load_n(&d->connected, __ATOMIC_ACQUIRE))
-				continue; /* a notify before the ring: nothing to serve yet */
+				continue; /* before the ring, or an empty slot: nothing to serve */
 			if (serve(dv, d) < 0)
 				return NULL; /* the guest is ending */
 		}
@@ -349,7 +357,7 @@ int vmm_devs_start(struct vmm_devs *dv, char *err, size_t errlen)
 	sigset_t all, old;
 	int r;
 
-	if (!dv->ndisks)
+	if (!dv->nslots)
 		return 0;
 	/* The thread takes no signal but SIGSYS (a call the filter refuses is reported): SIGUSR1 is
 	 * the vCPU's kick. */

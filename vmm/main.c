@@ -225,7 +225,7 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 			return GUEST_EXIT_SETUP;
 		}
 	vm.devs = o->devs;
-	if (o->devs && vmm_devs_attach(o->devs, &vm, err, sizeof(err)) < 0) {
+	if (o->devs && vmm_devs_attach(o->devs, &vm, VMM_DISKS_MAX, err, sizeof(err)) < 0) {
 		say("%s", err);
 		return GUEST_EXIT_SETUP;
 	}
@@ -298,6 +298,30 @@ static void close_fds(int *fds, unsigned n)
 		close(fds[--n]);
 }
 
+/* A DISK message: checked whole, its file given to the next slot.  -1 after an ERROR. */
+static int take_disk(struct opts *o, struct vmm_vm *vm, const void *buf, size_t len, int *fds,
+                     unsigned nfds)
+{
+	const struct vmm_msg_disk *m = buf;
+	char err[300];
+
+	if (len != sizeof(*m) || m->hdr.version != VMM_PROTO_VERSION || nfds != 1 ||
+	    !memchr(m->name, '\0', sizeof(m->name)) || m->readonly > 1) {
+		close_fds(fds, nfds);
+		send_error(o->control_fd, GUEST_EXIT_USAGE, "malformed DISK message");
+		return -1;
+	}
+	if (vmm_devs_add_disk(vm->devs, m->name, fds[0], (int)m->readonly, err, sizeof(err)) < 0) {
+		char why[400];
+
+		close(fds[0]);
+		snprintf(why, sizeof(why), "DISK message: %s", err);
+		send_error(o->control_fd, GUEST_EXIT_USAGE, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int warm_start(struct opts *o)
 {
 	static union {
@@ -340,7 +364,19 @@ static int warm_start(struct opts *o)
 		fds[2 * i] = kick;
 		fds[2 * i + 1] = note;
 	}
-	/* Threads are made before the filter, which then covers them all. */
+	/*
+	 * Threads are made before the filter, which then covers them all; so
+	 * are the disks' doorbells, every slot of them: the disks come after
+	 * READY, when the tender may no longer make them.
+	 */
+	vm.devs = vmm_devs_new();
+	if (!vm.devs || vmm_devs_attach(vm.devs, &vm, VMM_DISKS_MAX, err, sizeof(err)) < 0 ||
+	    vmm_devs_start(vm.devs, err, sizeof(err)) < 0) {
+		if (!vm.devs)
+			snprintf(err, sizeof(err), "out of memory");
+		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
+		return GUEST_EXIT_SETUP;
+	}
 	ctl = vmm_ctl_create(&vm, err, sizeof(err));
 	if (!ctl || (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0)) {
 		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
@@ -356,9 +392,17 @@ static int warm_start(struct opts *o)
 	if (vmm_msg_send(o->control_fd, &ready, sizeof(ready), fds, 2 * o->nports) < 0)
 		return GUEST_EXIT_USAGE; /* nobody is listening */
 
-	r = vmm_msg_recv(o->control_fd, &msg, sizeof(msg), bfds, &nfds);
-	if (r <= 0)
-		return GUEST_EXIT_USAGE; /* the daemon went away: nothing to run */
+	/* The disks, if any, then BOOT. */
+	for (;;) {
+		nfds = 3;
+		r = vmm_msg_recv(o->control_fd, &msg, sizeof(msg), bfds, &nfds);
+		if (r <= 0)
+			return GUEST_EXIT_USAGE; /* the daemon went away: nothing to run */
+		if ((size_t)r < sizeof(struct vmm_msg_hdr) || msg.boot.hdr.type != VMM_MSG_DISK)
+			break;
+		if (take_disk(o, &vm, &msg, (size_t)r, bfds, nfds) < 0)
+			return GUEST_EXIT_USAGE;
+	}
 	if ((size_t)r < sizeof(msg.boot) || msg.boot.hdr.type != VMM_MSG_BOOT ||
 	    msg.boot.hdr.version != VMM_PROTO_VERSION ||
 	    (msg.boot.flags & ~(VMM_BOOT_LISTEN | VMM_BOOT_EXITREC)) ||

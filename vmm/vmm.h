@@ -162,16 +162,24 @@ void vmm_vm_fail(struct vmm_vm *vm, const char *reason);
  * to a read-only disk, a bad segment) gets an error status; a ring whose
  * producer runs ahead of what it may ends the guest (vmm_vm_fail).
  *
- * Order: vmm_devs_new, vmm_devs_add_disk for each, vm->devs = devs,
- * vmm_devs_attach (before vmm_vm_load, which writes the device table),
- * vmm_devs_start (before the syscall filter), then vmm_vm_run.
+ * Order: vmm_devs_new, vm->devs = devs, vmm_devs_add_disk for each and
+ * vmm_devs_attach (in either order; both before vmm_vm_load, which writes
+ * the device table), vmm_devs_start (before the syscall filter), then
+ * vmm_vm_run.
  */
 struct vmm_devs *vmm_devs_new(void);
-/* A disk: fd open read-only or read-write as readonly says; its size must be whole sectors. */
+/* A disk: fd open read-only or read-write as readonly says, whole sectors; fills the next slot. */
 int vmm_devs_add_disk(struct vmm_devs *dv, const char *name, int fd, int readonly, char *err,
                       size_t errlen);
-/* Wire each device's doorbell port (eventfds, irqfd and ioeventfd) into vm. */
-int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, char *err, size_t errlen);
+/*
+ * Wire the doorbell ports (eventfds, irqfd and ioeventfd) of `slots` disk
+ * slots into vm: those of the disks added so far, and room for more (a
+ * warm tender wires every slot before its syscall filter and is given its
+ * disks after READY, when it may make no such calls).
+ */
+#define VMM_DISKS_MAX 8
+int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, unsigned slots, char *err,
+                    size_t errlen);
 /* Write the device table the boot info points at; sets *n. */
 void vmm_devs_table(const struct vmm_devs *dv, struct shoal_device *table, uint32_t *n);
 /* Start the I/O thread. */

@@ -73,6 +73,7 @@ struct shell {
 	struct be_start req; /* kept until the dedicated shell is READY */
 	char *req_image;
 	char **req_args;
+	char *req_disk[BE_DISKS_MAX][2]; /* name and path of each of req.disks, our copies */
 	char path[1100]; /* the re-attach socket (tPID.sock); its exit record is path + ".exit" */
 	int listen_fd;   /* made while the shell waits in the pool */
 	int exit_fd;
@@ -127,6 +128,12 @@ static void shell_free_req(struct shell *sh)
 	free(sh->req_image);
 	sh->req_args = NULL;
 	sh->req_image = NULL;
+	for (i = 0; i < BE_DISKS_MAX; i++) {
+		free(sh->req_disk[i][0]);
+		free(sh->req_disk[i][1]);
+		sh->req_disk[i][0] = sh->req_disk[i][1] = NULL;
+	}
+	sh->req.ndisks = 0;
 }
 
 /* Close everything of a shell; the process (if still there) is left to SIGCHLD. */
@@ -611,6 +618,40 @@ static int listen_at(const char *path)
 	return s;
 }
 
+/*
+ * The guest's disks, one DISK message each, before BOOT: shoald opens the
+ * files (read-only for a read-only disk) and the tender gets only the
+ * descriptors.  0, or -1 with why.
+ */
+static int send_disks(struct shell *sh, char *why, size_t whylen)
+{
+	unsigned i;
+
+	for (i = 0; i < sh->req.ndisks; i++) {
+		const char *name = sh->req_disk[i][0], *path = sh->req_disk[i][1];
+		int ro = sh->req.disks[i].readonly, fd;
+		struct vmm_msg_disk m;
+
+		if (!name || !path || strlen(name) >= sizeof(m.name))
+			return be_fail(why, whylen, "disk %u: out of memory, or a name too long",
+			               i);
+		fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0)
+			return be_fail_errno(why, whylen, "cannot open disk %s (%s)", name, path);
+		memset(&m, 0, sizeof(m));
+		m.hdr.type = VMM_MSG_DISK;
+		m.hdr.version = VMM_PROTO_VERSION;
+		memcpy(m.name, name, strlen(name) + 1);
+		m.readonly = ro ? 1 : 0;
+		if (vmm_msg_send(sh->sock, &m, sizeof(m), &fd, 1) < 0) {
+			close(fd);
+			return be_fail(why, whylen, "the tender did not take disk %s", name);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 /* Send BOOT to a READY shell for its guest. */
 static void shell_boot(struct shell *sh)
 {
@@ -643,6 +684,8 @@ static void shell_boot(struct shell *sh)
 	/* The record says whose it is, for a daemon that finds it after a restart. */
 	hn = snprintf(head, sizeof(head), "guest %s %llu\n", g->name,
 	              (unsigned long long)sh->req.instance);
+	if (send_disks(sh, why, sizeof(why)) < 0)
+		goto fail;
 	fds[0] = open(sh->req_image, O_RDONLY | O_CLOEXEC);
 	fds[1] = sh->listen_fd;
 	fds[2] = sh->exit_fd;
@@ -712,6 +755,12 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 	sh->req = *req;
 	sh->req_image = image;
 	sh->req_args = args;
+	sh->req.ndisks = req->ndisks < BE_DISKS_MAX ? req->ndisks : BE_DISKS_MAX;
+	for (i = 0; i < sh->req.ndisks; i++) {
+		sh->req_disk[i][0] = strdup(req->disks[i].name);
+		sh->req_disk[i][1] = strdup(req->disks[i].path);
+		/* Out of memory: the boot fails on the missing name, with a reason. */
+	}
 	if (best) {
 		sh->state = SH_BOOTING;
 		shell_boot(sh);

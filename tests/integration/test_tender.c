@@ -380,6 +380,103 @@ static void exit_record(void)
 	bl_warm_close(&w);
 }
 
+/* blkcheck's pattern, the same bytes on the host's side. */
+static uint8_t pattern(uint64_t seed, uint64_t byte)
+{
+	uint64_t x = (seed + byte / 8) * 0x9e3779b97f4a7c15ull;
+
+	return (uint8_t)(x >> (8 * (byte % 8)));
+}
+
+/* Disks handed to a warm tender after READY (DISK), as shoald hands them. */
+static void warm_disks(void)
+{
+	char path[] = "/tmp/shoal-test-disk-XXXXXX";
+	char *verify[] = { "blkcheck", "verify", "data", "8", "64", "5", NULL };
+	char *rowrite[] = { "blkcheck", "rowrite", "www", NULL };
+	uint8_t buf[64 * 512];
+	struct bl_warm w;
+	int fd, st = -1, i, r;
+
+	fd = mkstemp(path);
+	for (i = 0; i < (int)sizeof(buf); i++)
+		buf[i] = pattern(5, (uint64_t)i);
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0 ||
+	    pwrite(fd, buf, sizeof(buf), 8 * 512) != sizeof(buf)) {
+		ok(0, "warm disks: a disk file is made");
+		return;
+	}
+	close(fd);
+	if (bl_warm_start(vmm, 32, &w) < 0) {
+		ok(0, "warm disks: tender started");
+		unlink(path);
+		return;
+	}
+	ok(bl_warm_disk(&w, "www", path, 1) == 0 && bl_warm_disk(&w, "data", path, 0) == 0,
+	   "a warm tender takes two disks after READY");
+	bl_warm_boot(&w, guest("blkcheck"), "blkcheck", 6, verify);
+	st = bl_warm_wait_exit(&w, NULL);
+	ok(st == 0, "the guest reads on its disk what the host wrote there (exit %d)", st);
+	bl_warm_close(&w);
+
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		bl_warm_disk(&w, "www", path, 1);
+		bl_warm_boot(&w, guest("blkcheck"), "blkcheck", 3, rowrite);
+		st = bl_warm_wait_exit(&w, NULL);
+		ok(st == 0, "a read-only disk refuses the guest's write (exit %d)", st);
+		bl_warm_close(&w);
+	}
+
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		bl_warm_disk(&w, "../x", path, 1);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == GUEST_EXIT_USAGE,
+		   "a disk name that is a path is refused with an ERROR (status %d)", st);
+		bl_warm_close(&w);
+	}
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		for (i = 0; i < 9; i++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "d%d", i);
+			bl_warm_disk(&w, name, path, 1);
+		}
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == GUEST_EXIT_USAGE,
+		   "a ninth disk is refused with an ERROR (status %d)", st);
+		bl_warm_close(&w);
+	}
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		struct vmm_msg_disk m;
+		int dfd = open(path, O_RDONLY | O_CLOEXEC);
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.type = VMM_MSG_DISK;
+		m.hdr.version = VMM_PROTO_VERSION;
+		memcpy(m.name, "www", 4);
+		vmm_msg_send(w.sock, &m, sizeof(m) - 8, &dfd, 1);
+		close(dfd);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == GUEST_EXIT_USAGE,
+		   "a DISK message cut short is refused (status %d)", st);
+		bl_warm_close(&w);
+	}
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		struct vmm_msg_disk m;
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.type = VMM_MSG_DISK;
+		m.hdr.version = VMM_PROTO_VERSION;
+		memcpy(m.name, "www", 4);
+		vmm_msg_send(w.sock, &m, sizeof(m), NULL, 0);
+		r = bl_warm_wait_started(&w, &st);
+		ok(r == 0 && st == GUEST_EXIT_USAGE,
+		   "a DISK message with no file is refused (status %d)", st);
+		bl_warm_close(&w);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const char *b = getenv("top_builddir");
@@ -399,6 +496,7 @@ int main(void)
 	handler_port();
 	reattach();
 	exit_record();
+	warm_disks();
 	printf("1..%d\n", n_test);
 	return 0;
 }
