@@ -25,3 +25,24 @@ tap_require_kvm() {
 : "${top_srcdir:=.}"
 VMM=$top_builddir/vmm/shoal-vmm
 GUESTS=$top_builddir/unikernel-rt/examples
+
+# tap_vmm NAME EXPECTED_STATUS ARG...: run shoal-vmm ARG..., keeping its
+# stdout and stderr in $tmp/NAME.out and $tmp/NAME.err; fails, with both
+# as diagnostics, when it ends with another status.
+tap_vmm() {
+	tap_vmm_name=$1 tap_vmm_want=$2
+	shift 2
+	"$VMM" "$@" >"$tmp/$tap_vmm_name.out" 2>"$tmp/$tap_vmm_name.err"
+	tap_vmm_got=$?
+	[ "$tap_vmm_got" -eq "$tap_vmm_want" ] && return 0
+	tap_diag "$tap_vmm_name: exit status $tap_vmm_got, expected $tap_vmm_want" \
+		"stdout: $(cat "$tmp/$tap_vmm_name.out")" "stderr: $(cat "$tmp/$tap_vmm_name.err")"
+	return 1
+}
+
+# tap_said NAME out|err TEXT: what tap_vmm NAME printed there has TEXT.
+tap_said() {
+	grep -qF -- "$3" "$tmp/$1.$2" && return 0
+	tap_diag "$1: its $2 lacks \"$3\"; it was: $(cat "$tmp/$1.$2")"
+	return 1
+}

@@ -13,23 +13,8 @@ command -v python3 >/dev/null || tap_skip_all "python3 is not installed (it hash
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-run() { # NAME EXPECTED_STATUS ARGS...
-	name=$1 want=$2
-	shift 2
-	"$VMM" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		tap_diag "$name: exit status $got, expected $want" "stdout: $(cat "$tmp/$name.out")" \
-			"stderr: $(cat "$tmp/$name.err")"
-		return 1
-	fi
-	return 0
-}
-says() { # NAME out|err TEXT
-	grep -qF -- "$3" "$tmp/$1.$2" && return 0
-	tap_diag "$1: $2 lacks \"$3\"; it was: $(cat "$tmp/$1.$2")"
-	return 1
-}
+run() { tap_vmm "$@"; }
+says() { tap_said "$@"; }
 fnv() {
 	python3 -c 'import sys
 h = 0xcbf29ce484222325

@@ -6,25 +6,8 @@ tap_require_kvm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run NAME EXPECTED_STATUS IMAGE ARGS...: runs the guest, keeps its stdout and stderr.
-run() {
-	name=$1 want=$2
-	shift 2
-	"$VMM" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		tap_diag "$name: exit status $got, expected $want" "stderr: $(cat "$tmp/$name.err")"
-		return 1
-	fi
-	return 0
-}
-
-# says NAME FILE TEXT: FILE of run NAME contains TEXT.
-says() {
-	if grep -qF -- "$3" "$tmp/$1.$2"; then return 0; fi
-	tap_diag "$1: $2 lacks \"$3\"; it was: $(cat "$tmp/$1.$2")"
-	return 1
-}
+run() { tap_vmm "$@"; }
+says() { tap_said "$@"; }
 
 tap_check "hello boots and exits 0" run hello 0 "$GUESTS/hello.kvm" one two "three four"
 tap_check "hello prints its name and arguments" says hello out "hello from hello: one two three four"

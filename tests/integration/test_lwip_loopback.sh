@@ -12,26 +12,13 @@ tap_require_kvm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run NAME EXPECTED_STATUS ARGS...: runs tcploop, keeps its stdout and stderr.
+# run NAME EXPECTED_STATUS ARGS...: tcploop ARGS; says NAME TEXT: its output has TEXT.
 run() {
-	name=$1 want=$2
+	n=$1 w=$2
 	shift 2
-	"$VMM" --mem 16 "$GUESTS/tcploop.kvm" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		tap_diag "$name: exit status $got, expected $want" "stdout: $(cat "$tmp/$name.out")" \
-			"stderr: $(cat "$tmp/$name.err")"
-		return 1
-	fi
-	return 0
+	tap_vmm "$n" "$w" --mem 16 "$GUESTS/tcploop.kvm" "$@"
 }
-
-# says NAME TEXT: the guest's output of run NAME contains TEXT.
-says() {
-	if grep -qF -- "$2" "$tmp/$1.out"; then return 0; fi
-	tap_diag "$1: the output lacks \"$2\"; it was: $(cat "$tmp/$1.out")"
-	return 1
-}
+says() { tap_said "$1" out "$2"; }
 
 start=$(date +%s%N)
 tap_check "tcploop (1 MiB over TCP, a UDP round trip, on 127.0.0.1) exits 0" run mib 0
