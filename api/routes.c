@@ -44,6 +44,7 @@ static const char *const p_wait[] = { "wait", NULL };
 static const char *const p_console[] = { "tail", "follow", NULL };
 static const char *const p_events[] = { "since", "limit", "follow", "latency", NULL };
 static const char *const p_latency[] = { "buckets", NULL };
+static const char *const p_upload[] = { "kind", NULL };
 
 static const struct route_def routes[] = {
 	[R_HOST] = { R_HOST, "GET", p_none },
@@ -51,7 +52,7 @@ static const struct route_def routes[] = {
 	[R_GUEST] = { R_GUEST, "GET, DELETE", p_none },
 	[R_ACTION] = { R_ACTION, "POST", p_wait },
 	[R_CONSOLE] = { R_CONSOLE, "GET", p_console },
-	[R_IMAGES] = { R_IMAGES, "GET, POST", p_none, NULL, "POST" },
+	[R_IMAGES] = { R_IMAGES, "GET, POST", p_upload, p_none, "POST" },
 	[R_EVENTS] = { R_EVENTS, "GET", p_events },
 	[R_LATENCY] = { R_LATENCY, "GET", p_latency },
 	[R_METRICS] = { R_METRICS, "GET", p_none },
@@ -319,8 +320,17 @@ int api_route_begin(struct api_req *q)
 	}
 	if (q->route == R_IMAGES && !strcmp(q->method, "POST")) {
 		const char *ct = header(q, MHD_HTTP_HEADER_CONTENT_TYPE);
+		const char *kind = param(q, "kind");
+		enum image_kind k = IMAGE_KIND_GUEST;
 		struct sd_err e;
 
+		if (kind && !strcmp(kind, "disk")) {
+			k = IMAGE_KIND_DISK;
+		} else if (kind && strcmp(kind, "guest")) {
+			api_fail(q->conn, 400, "invalid_parameter", "kind",
+			         "query parameter kind must be guest or disk, not \"%.40s\"", kind);
+			return -1;
+		}
 		/* An image is raw bytes: a body that says it is something else is a mistake, not an
 		 * image. */
 		if (ct && !media_type_is(ct, "application/octet-stream")) {
@@ -330,7 +340,7 @@ int api_route_begin(struct api_req *q)
 			         ct);
 			return -1;
 		}
-		q->upload = shoald_image_upload_begin(q->d, &e);
+		q->upload = shoald_image_upload_begin(q->d, k, &e);
 		if (!q->upload) {
 			api_queue_error(q->conn, &e);
 			return -1;

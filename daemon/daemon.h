@@ -86,7 +86,7 @@ int config_load(struct shoald_config *cfg, int argc, char **argv, char *err, siz
 /* ---- guests (guest.c) ---- */
 
 enum guest_state {
-	GS_PENDING,  /* accepted, waiting for the backend */
+	GS_PENDING,  /* accepted, waiting for its disks' copies before the backend */
 	GS_STARTING, /* the backend is booting it */
 	GS_RUNNING,
 	GS_STOPPING,
@@ -107,6 +107,7 @@ static inline int guest_state_live(enum guest_state s)
 const char *guest_state_str(enum guest_state s);
 
 struct guest_waiter;
+struct guest_disk_copy;
 struct metrics_guest;
 
 /* A guest's probing (probe.c). */
@@ -138,6 +139,8 @@ struct guest {
 	char name[GUEST_NAME_MAX + 1];
 	struct guest_spec spec; /* the current deploy's */
 	char image_sha256[65];
+	char disk_sha256[SPEC_DISKS_MAX][65]; /* the stored image of each disk of spec */
+	struct guest_disk_copy *disk_copies;  /* its writable disks' copies being made */
 	int64_t deploy_id;
 	int desired_running;
 	enum guest_state state;
@@ -303,6 +306,8 @@ struct store_guest {
 	char last_reason[512];
 	json_t *spec; /* owned by the caller after store_load_guests */
 	char image_sha256[65];
+	unsigned ndisks; /* the sha256 of each disk of the spec, in its order */
+	char disk_sha256[SPEC_DISKS_MAX][65];
 };
 
 struct store *store_open(const char *path, char *err, size_t errlen);
@@ -311,14 +316,16 @@ void store_close(struct store *s);
 int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest *sg), void *ctx);
 /*
  * Record a deploy (new row in the history, guest's current deploy moved to
- * it, guest created if new) in one transaction.  parent: the deploy it
+ * it, guest created if new) in one transaction.  sha256: its image's;
+ * disk_sha: each disk's, in the spec's order.  parent: the deploy it
  * replaces (0: none).  Returns the deploy id or -1.
  */
 int64_t store_deploy(struct store *s, const char *name, const json_t *spec, const char *sha256,
-                     int64_t parent, const char *note, uint64_t now_ns);
-/* The deploy a rollback of `current` returns to: its parent's spec; 0 when none. */
+                     const char (*disk_sha)[65], unsigned ndisks, int64_t parent, const char *note,
+                     uint64_t now_ns);
+/* The deploy a rollback of `current` returns to: its parent's spec and images; 0 when none. */
 int64_t store_rollback_target(struct store *s, int64_t current, json_t **spec, char *sha256,
-                              int64_t *parent);
+                              char (*disk_sha)[65], unsigned *ndisks, int64_t *parent);
 int store_guest_update(struct store *s, const struct guest *g);
 /* Change a deploy's spec in place (an operator's new CPU pin: not a new deploy). */
 int store_deploy_set_spec(struct store *s, int64_t deploy_id, const json_t *spec);
@@ -335,13 +342,27 @@ int store_events(struct store *s, uint64_t since, unsigned limit,
                             const char *guest, const char *message),
                  void *ctx);
 int store_prune_events(struct store *s, unsigned keep);
+/* Record a stored image of kind "guest" or "disk" (a known sha256 keeps its record). */
 int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns,
-                    const char *source);
+                    const char *source, const char *kind);
+/* The kind recorded for an image: 1 with kind filled, 0 when it is not recorded, -1. */
+int store_image_kind(struct store *s, const char *sha256, char *kind, size_t len);
 json_t *store_images_json(struct store *s);
+/*
+ * A guest's own copy of a writable disk: record that it was made from
+ * sha256 (replacing an older record), and find it (1 with sha256, 0 when
+ * the guest has no copy of that disk, -1).  store_guest_delete forgets a
+ * guest's copies with it.
+ */
+int store_disk_copy_add(struct store *s, const char *guest, const char *name, const char *sha256,
+                        uint64_t now_ns);
+int store_disk_copy_get(struct store *s, const char *guest, const char *name, char sha256[65]);
 json_t *store_history_json(struct store *s, const char *name);
 
 /* ---- image store (images.c) ---- */
 
+/* "guest" or "disk", as the store and the API name them. */
+const char *image_kind_str(enum image_kind k);
 /* Path of a stored image (state-dir/images/sha256). */
 void image_path(const struct shoald *d, const char *sha256, char *buf, size_t len);
 /* The worker threads' way back to the loop (images_init, before any import). */
@@ -350,14 +371,15 @@ void images_init(struct shoald *d);
 void images_fini(struct shoald *d);
 /*
  * Copy a host file into the store off the loop: read and hashed in a
- * worker thread, then checked (a guest for this backend) and recorded on
- * the loop, where fn(ctx, sha256, err) is called once: sha256 of the
- * stored image, or NULL with err (404/413/422/500).  -1 with err when
- * the copy cannot even begin.
+ * worker thread, then checked (kind: a guest for this backend, or a disk)
+ * and recorded on the loop, where fn(ctx, sha256, err) is called once:
+ * sha256 of the stored image, or NULL with err (404/409/413/422/500)
+ * naming field ("image", "disks[1].image").  -1 with err when the copy
+ * cannot even begin.
  */
 typedef void (*image_import_fn)(void *ctx, const char *sha256, struct sd_err *err);
-int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx,
-                       struct sd_err *err);
+int image_import_start(struct shoald *d, const char *path, enum image_kind kind, const char *field,
+                       image_import_fn fn, void *ctx, struct sd_err *err);
 /*
  * Resolve a spec's image to a stored one: a sha256 must be in the store; a
  * host path must have been imported already (imported: its sha256, from
@@ -366,6 +388,26 @@ int image_import_start(struct shoald *d, const char *path, image_import_fn fn, v
  */
 int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported,
                   char sha256[65], struct sd_err *err);
+/*
+ * The same for the spec's disk i: a disk image of the store (not a guest
+ * image), whole sectors.  Fills sha256 or err naming disks[i].image
+ * (404/422).
+ */
+int disk_resolve(struct shoald *d, const struct guest_spec *spec, unsigned i, const char *imported,
+                 char sha256[65], struct sd_err *err);
+/* Where a guest keeps its own copy of a writable disk: state-dir/disks/GUEST/DISK.img. */
+void disk_copy_path(const struct shoald *d, const char *guest, const char *disk, char *buf,
+                    size_t len);
+/*
+ * Make a guest's copy of the stored disk image sha256 at dst off the loop
+ * (a reflink where the file system can, else a sparse copy, into a
+ * temporary file renamed to dst).  fn(ctx, err) follows on the loop:
+ * err NULL once dst is there.  If shoald stops first, ctx is freed with
+ * free() instead.  -1 with err when it cannot even begin (ctx untouched).
+ */
+typedef void (*disk_copy_fn)(void *ctx, const struct sd_err *err);
+int disk_copy_start(struct shoald *d, const char *sha256, const char *dst, const char *field,
+                    disk_copy_fn fn, void *ctx, struct sd_err *err);
 
 /* ---- the daemon ---- */
 

@@ -11,12 +11,15 @@
  * what a restarted shoald brings it back to; the supervisor clears it when
  * its policy gives a guest up.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/backend/backend.h"
 #include "daemon/daemon.h"
@@ -24,7 +27,23 @@
 #include "common/guest_exit.h"
 #include "metrics/metrics.h"
 
+_Static_assert(SPEC_DISKS_MAX <= BE_DISKS_MAX, "every disk of a spec fits a backend start");
+
 enum want { WANT_RUNNING, WANT_STOPPED };
+
+/*
+ * A copy of a writable disk being made for a guest (images.c's worker).
+ * g is cleared when the guest goes away first: the copy is then removed.
+ */
+struct guest_disk_copy {
+	struct shoald *d;
+	struct guest *g;
+	char guest[GUEST_NAME_MAX + 1];
+	char disk[DISK_NAME_MAX + 1];
+	char sha256[65];
+	char path[1200];
+	struct guest_disk_copy *next;
+};
 
 struct guest_waiter {
 	struct guest_waiter *next;
@@ -128,6 +147,13 @@ void guest_free(struct guest *g)
 			break;
 		}
 	ev_timer_stop(d->loop, &g->backoff);
+	while (g->disk_copies) {
+		struct guest_disk_copy *c = g->disk_copies;
+
+		g->disk_copies = c->next;
+		c->g = NULL;
+		c->next = NULL;
+	}
 	probe_guest_free(g);
 	console_close_followers(g->console);
 	console_free(g->console);
@@ -160,6 +186,37 @@ static char *iso_time(uint64_t wall_ns, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The guest's disks: each disk of its spec with the stored image it
+ * names; a writable one with its copy, once made (copy_of: the image it
+ * was made from, which a later deploy naming another image does not
+ * change).
+ */
+static json_t *disks_json(struct guest *g)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; a && i < g->spec.ndisks; i++) {
+		const struct spec_disk *dk = &g->spec.disks[i];
+		char from[65], path[1200];
+		struct stat st;
+		json_t *o = json_pack("{s:s, s:s, s:b}", "name", dk->name, "image_sha256",
+		                      g->disk_sha256[i], "readonly", dk->readonly);
+
+		if (o && !dk->readonly &&
+		    store_disk_copy_get(g->d->store, g->name, dk->name, from) == 1) {
+			disk_copy_path(g->d, g->name, dk->name, path, sizeof(path));
+			if (stat(path, &st) == 0) {
+				json_object_set_new(o, "copy_of", json_string(from));
+				json_object_set_new(o, "copy_bytes", json_integer(st.st_size));
+			}
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *guest_json(struct guest *g, int detail)
 {
 	char t1[32], t2[32], t3[32];
@@ -190,6 +247,7 @@ json_t *guest_json(struct guest *g, int detail)
 		                              g->last_reason, "time",
 		                              iso_time(g->last_exit_ns, t3, sizeof(t3))));
 	json_object_set_new(j, "latency", probe_summary_json(g));
+	json_object_set_new(j, "disks", disks_json(g));
 	if (detail) {
 		json_object_set_new(j, "vcpu_tid", json_integer(g->vcpu_tid));
 		json_object_set_new(j, "console",
@@ -308,11 +366,143 @@ static void persist(struct guest *g)
 
 static void host_start_failed(struct guest *g, int http, const char *reason);
 
+static void start_now(struct guest *g);
+
+/* Remove a guest's copies of its disks and their folder (the guest is deleted). */
+static void disks_remove(struct shoald *d, const char *name)
+{
+	char dir[1200], path[1600];
+	struct dirent *e;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/disks/%s", d->cfg.state_dir, name);
+	dp = opendir(dir);
+	if (!dp)
+		return;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (unlink(path) < 0)
+				log_warn("guest %s: cannot remove %s", name, path);
+		}
+	closedir(dp);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		log_warn("guest %s: cannot remove %s", name, dir);
+}
+
+/* A copy of a writable disk was made, or could not be: go on with the start that waited. */
+static void on_disk_copied(void *ctx, const struct sd_err *err)
+{
+	struct guest_disk_copy *c = ctx, **pp;
+	struct guest *g = c->g;
+	struct shoald *d = c->d;
+
+	if (!g) {
+		/* The guest was deleted meanwhile: its copy goes too, unless the name is taken
+		 * again. */
+		if (!guest_find(d, c->guest))
+			disks_remove(d, c->guest);
+		free(c);
+		return;
+	}
+	for (pp = &g->disk_copies; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	if (err) {
+		log_warnx("guest %s: %s", g->name, err->message);
+		if (g->state == GS_PENDING)
+			host_start_failed(g, err->http, err->message);
+	} else if (store_disk_copy_add(d->store, g->name, c->disk, c->sha256, now_wall_ns()) < 0) {
+		log_warnx("guest %s: could not record its copy of disk %s in the store", g->name,
+		          c->disk);
+		if (g->state == GS_PENDING)
+			host_start_failed(g, 500,
+			                  "its disk copy could not be recorded in the store");
+	} else {
+		event_emit(d, "disk_copied", g->name,
+		           "guest %s: its own copy of disk %s made from image %.12s", g->name,
+		           c->disk, c->sha256);
+	}
+	free(c);
+	if (!g->disk_copies && g->state == GS_PENDING)
+		start_now(g);
+}
+
+/*
+ * The guest's writable disks must each have its copy before it starts.
+ * A copy is made once, on the first start that names the disk, and kept
+ * (across restarts, and across deploys that name the disk again, whatever
+ * image they name: the guest's data is not thrown away by a deploy) until
+ * the guest is deleted.  Returns 0 when every copy is there, 1 when the
+ * start waits for copies being made, -1 when it has failed (reported).
+ */
+static int disks_ready(struct guest *g)
+{
+	struct shoald *d = g->d;
+	struct guest_disk_copy *c;
+	struct sd_err err;
+	char from[65], path[1200], why[1400];
+	unsigned i;
+	int wait = 0, r;
+
+	for (i = 0; i < g->spec.ndisks; i++) {
+		const struct spec_disk *dk = &g->spec.disks[i];
+
+		if (dk->readonly)
+			continue;
+		for (c = g->disk_copies; c && strcmp(c->disk, dk->name); c = c->next)
+			;
+		if (c) {
+			wait = 1;
+			continue;
+		}
+		disk_copy_path(d, g->name, dk->name, path, sizeof(path));
+		r = store_disk_copy_get(d->store, g->name, dk->name, from);
+		if (r == 1 && access(path, F_OK) == 0)
+			continue;
+		if (r != 0) {
+			snprintf(why, sizeof(why),
+			         r < 0
+			             ? "cannot read its disk %s's copy from the store"
+			             : "its copy of disk %s is missing (%s): delete and deploy the "
+			               "guest again to start from the image",
+			         dk->name, path);
+			host_start_failed(g, 500, why);
+			return -1;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			host_start_failed(g, 500, "out of memory");
+			return -1;
+		}
+		c->d = d;
+		c->g = g;
+		snprintf(c->guest, sizeof(c->guest), "%s", g->name);
+		snprintf(c->disk, sizeof(c->disk), "%s", dk->name);
+		snprintf(c->sha256, sizeof(c->sha256), "%s", g->disk_sha256[i]);
+		snprintf(c->path, sizeof(c->path), "%s", path);
+		snprintf(why, sizeof(why), "disks[%u].image", i);
+		if (disk_copy_start(d, c->sha256, path, why, on_disk_copied, c, &err) < 0) {
+			free(c);
+			host_start_failed(g, err.http, err.message);
+			return -1;
+		}
+		c->next = g->disk_copies;
+		g->disk_copies = c;
+		wait = 1;
+	}
+	return wait;
+}
+
 static void start_now(struct guest *g)
 {
 	struct shoald *d = g->d;
 	struct be_start req;
-	char path[1200], err[512];
+	char path[1200], err[512], dpath[SPEC_DISKS_MAX][1200];
+	unsigned i;
+	int r;
 
 	if (!g->place.placed && d->cfg.placement) {
 		struct sd_err perr;
@@ -321,6 +511,13 @@ static void start_now(struct guest *g)
 			host_start_failed(g, perr.http, perr.message);
 			return;
 		}
+	}
+	r = disks_ready(g);
+	if (r < 0)
+		return;
+	if (r > 0) {
+		set_state(g, GS_PENDING);
+		return;
 	}
 	image_path(d, g->image_sha256, path, sizeof(path));
 	g->instance = store_next_instance(d->store);
@@ -332,6 +529,19 @@ static void start_now(struct guest *g)
 	req.nargs = g->spec.nargs;
 	req.args = g->spec.args;
 	req.instance = g->instance;
+	/* A read-only disk is the store's file, shared; a writable one the guest's own copy. */
+	for (i = 0; i < g->spec.ndisks; i++) {
+		const struct spec_disk *dk = &g->spec.disks[i];
+
+		if (dk->readonly)
+			image_path(d, g->disk_sha256[i], dpath[i], sizeof(dpath[i]));
+		else
+			disk_copy_path(d, g->name, dk->name, dpath[i], sizeof(dpath[i]));
+		req.disks[i].name = dk->name;
+		req.disks[i].path = dpath[i];
+		req.disks[i].readonly = dk->readonly;
+	}
+	req.ndisks = g->spec.ndisks;
 	set_state(g, GS_STARTING);
 	persist(g);
 	if (d->be_ops->start(d->be, g, &req, err, sizeof(err)) < 0) {
@@ -361,6 +571,19 @@ static void stop_now(struct guest *g)
 	if (g->state == GS_BACKOFF) {
 		ev_timer_stop(g->d->loop, &g->backoff);
 		set_state(g, GS_STOPPED);
+		return;
+	}
+	if (g->state == GS_PENDING) {
+		/* Its disks' copies go on and are kept; the start that waited for them is off. */
+		g->stop_requested = 0;
+		set_state(g, GS_STOPPED);
+		if (g->restart_after_stop) {
+			g->restart_after_stop = 0;
+			start_now(g);
+		} else {
+			placement_release(g);
+			wake_waiters(g, 409, "it was stopped while its disks were being copied");
+		}
 		return;
 	}
 	if (g->be) {
@@ -662,13 +885,39 @@ static int check_limits(struct shoald *d, const struct guest *existing, unsigned
 	return 0;
 }
 
+/*
+ * A deploy names a writable disk the guest has a copy of already, made
+ * from another image: the copy is kept (it holds the guest's data), and
+ * the event log says so.
+ */
+static void note_kept_copies(struct guest *g)
+{
+	char from[65];
+	unsigned i;
+
+	for (i = 0; i < g->spec.ndisks; i++) {
+		const struct spec_disk *dk = &g->spec.disks[i];
+
+		if (!dk->readonly &&
+		    store_disk_copy_get(g->d->store, g->name, dk->name, from) == 1 &&
+		    strcmp(from, g->disk_sha256[i]))
+			event_emit(g->d, "disk_kept", g->name,
+			           "guest %s keeps its own copy of disk %s, made from image %.12s; "
+			           "the deploy names image %.12s, which is not copied over it",
+			           g->name, dk->name, from, g->disk_sha256[i]);
+	}
+}
+
 /* Make the guest run `spec` (taking it over), restarting it if it runs. */
 static int apply_deploy(struct shoald *d, struct guest *g, struct guest_spec *spec, const char *sha,
-                        int64_t deploy_id)
+                        const char (*disk_sha)[65], int64_t deploy_id)
 {
 	spec_free(&g->spec);
 	g->spec = *spec;
 	memset(spec, 0, sizeof(*spec));
+	memset(g->disk_sha256, 0, sizeof(g->disk_sha256));
+	memcpy(g->disk_sha256, disk_sha, g->spec.ndisks * sizeof(disk_sha[0]));
+	note_kept_copies(g);
 	snprintf(g->image_sha256, sizeof(g->image_sha256), "%s", sha);
 	g->deploy_id = deploy_id;
 	g->desired_running = 1;
@@ -707,11 +956,17 @@ static int finish_request(struct guest *g, int wait, enum want want, int http_ok
 	return 0;
 }
 
+/* The stored images a spec's host paths were copied to (NULL: the spec names a sha256). */
+struct deploy_images {
+	const char *image;
+	const char *disks[SPEC_DISKS_MAX];
+};
+
 /*
- * The deploy itself, once the image is in the store (imported: the sha256
- * of a host path's copy, NULL when the spec names a sha256).
+ * The deploy itself, once every host path of the spec is in the store
+ * (imp: their sha256; NULL when the spec names only sha256s).
  */
-static int deploy_now(struct shoald *d, const json_t *j, const char *imported, int wait,
+static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_images *imp, int wait,
                       shoald_done_fn done, void *ctx, struct shoald_wait **w, int *http,
                       json_t **body, struct sd_err *err)
 {
@@ -720,8 +975,9 @@ static int deploy_now(struct shoald *d, const json_t *j, const char *imported, i
 	struct guest *g;
 	struct guest_place place;
 	json_t *stored = NULL;
-	char sha[65];
+	char sha[65], disk_sha[SPEC_DISKS_MAX][65];
 	int64_t id;
+	unsigned i;
 	int created = 0;
 
 	spec_limits_of(d, &lim);
@@ -735,13 +991,16 @@ static int deploy_now(struct shoald *d, const json_t *j, const char *imported, i
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0)
 		goto fail;
-	if (image_resolve(d, &spec, imported, sha, err) < 0)
+	if (image_resolve(d, &spec, imp ? imp->image : NULL, sha, err) < 0)
 		goto fail;
+	for (i = 0; i < spec.ndisks; i++)
+		if (disk_resolve(d, &spec, i, imp ? imp->disks[i] : NULL, disk_sha[i], err) < 0)
+			goto fail;
 	if (placement_admit(d, spec.name, &spec, &place, err) < 0)
 		goto fail;
 	stored = spec_to_json(&spec);
-	id = store_deploy(d->store, spec.name, stored, sha, g ? g->deploy_id : 0, "deploy",
-	                  now_wall_ns());
+	id = store_deploy(d->store, spec.name, stored, sha, (const char(*)[65])disk_sha,
+	                  spec.ndisks, g ? g->deploy_id : 0, "deploy", now_wall_ns());
 	json_decref(stored);
 	if (id < 0) {
 		sd_err_set(err, 500, "store_failed", "",
@@ -756,10 +1015,11 @@ static int deploy_now(struct shoald *d, const json_t *j, const char *imported, i
 		}
 		created = 1;
 	}
-	event_emit(d, "deployed", g->name, "guest %s deployed (deploy %lld, image %.12s, %u MiB)",
-	           g->name, (long long)id, sha, spec.memory_mib);
+	event_emit(d, "deployed", g->name,
+	           "guest %s deployed (deploy %lld, image %.12s, %u MiB, %u disks)", g->name,
+	           (long long)id, sha, spec.memory_mib, spec.ndisks);
 	g->place = place;
-	apply_deploy(d, g, &spec, sha, id);
+	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, id);
 	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body,
 	                      err);
 fail:
@@ -768,11 +1028,18 @@ fail:
 }
 
 /*
- * A deploy from a host path waits for the image's copy into the store
- * (a worker thread, images.c), then goes on as any deploy.  Its handle
- * is the request's for its whole life: cancelling it (the client went
- * away) drops the answer, not the deploy.
+ * A deploy that names host paths (its image, its disks) waits for each
+ * one's copy into the store (worker threads, images.c, side by side),
+ * then goes on as any deploy.  The first failure in the spec's order is
+ * the answer, once every copy has ended.  Its handle is the request's for
+ * its whole life: cancelling it (the client went away) drops the answer,
+ * not the deploy.
  */
+struct pending_import {
+	struct pending_deploy *pd;
+	int slot; /* 0: the image; 1 + i: disk i */
+};
+
 struct pending_deploy {
 	struct shoald *d;
 	json_t *spec;
@@ -780,6 +1047,11 @@ struct pending_deploy {
 	shoald_done_fn done; /* NULL once cancelled */
 	void *ctx;
 	struct shoald_wait *inner; /* the guest's waiter, once the deploy waits for it to run */
+	unsigned imports;          /* copies still under way */
+	int failed_slot;           /* the first failed slot in the spec's order; -1: none */
+	struct sd_err err;
+	struct pending_import slots[1 + SPEC_DISKS_MAX];
+	char sha[1 + SPEC_DISKS_MAX][65]; /* each slot's stored image; "": none */
 	struct pending_deploy *next;
 };
 
@@ -808,21 +1080,25 @@ static void pending_done(void *ctx, int http, json_t *body)
 	pending_unlink(pd);
 }
 
-static void pending_imported(void *ctx, const char *sha256, struct sd_err *ierr)
+/* Every copy has ended: answer the first failure, or deploy. */
+static void pending_go(struct pending_deploy *pd)
 {
-	struct pending_deploy *pd = ctx;
+	struct deploy_images imp;
 	struct sd_err err;
 	json_t *body = NULL;
-	int http = 0, r;
+	int http = 0, r, i;
 
-	if (!sha256) {
+	if (pd->failed_slot >= 0) {
 		if (pd->done)
-			pd->done(pd->ctx, ierr->http, error_json(ierr));
+			pd->done(pd->ctx, pd->err.http, error_json(&pd->err));
 		pending_unlink(pd);
 		return;
 	}
-	r = deploy_now(pd->d, pd->spec, sha256, pd->wait, pending_done, pd, &pd->inner, &http,
-	               &body, &err);
+	imp.image = pd->sha[0][0] ? pd->sha[0] : NULL;
+	for (i = 0; i < SPEC_DISKS_MAX; i++)
+		imp.disks[i] = pd->sha[1 + i][0] ? pd->sha[1 + i] : NULL;
+	r = deploy_now(pd->d, pd->spec, &imp, pd->wait, pending_done, pd, &pd->inner, &http, &body,
+	               &err);
 	if (r == 1)
 		return; /* pending_done() answers */
 	if (pd->done)
@@ -830,6 +1106,27 @@ static void pending_imported(void *ctx, const char *sha256, struct sd_err *ierr)
 	else if (r == 0)
 		json_decref(body);
 	pending_unlink(pd);
+}
+
+static void pending_failed(struct pending_deploy *pd, int slot, const struct sd_err *err)
+{
+	if (pd->failed_slot < 0 || slot < pd->failed_slot) {
+		pd->failed_slot = slot;
+		pd->err = *err;
+	}
+}
+
+static void pending_imported(void *ctx, const char *sha256, struct sd_err *ierr)
+{
+	struct pending_import *pi = ctx;
+	struct pending_deploy *pd = pi->pd;
+
+	if (sha256)
+		memcpy(pd->sha[pi->slot], sha256, 65);
+	else
+		pending_failed(pd, pi->slot, ierr);
+	if (--pd->imports == 0)
+		pending_go(pd);
 }
 
 /* A cancelled handle that is a pending deploy's: 1 when it was one. */
@@ -850,6 +1147,35 @@ static int pending_cancel(struct shoald *d, struct shoald_wait *hw)
 	return 1;
 }
 
+/* Does the spec name a host path anywhere (its image, a disk)? */
+static int spec_has_paths(const struct guest_spec *spec)
+{
+	unsigned i;
+
+	if (!spec_is_sha256(spec->image))
+		return 1;
+	for (i = 0; i < spec->ndisks; i++)
+		if (!spec_is_sha256(spec->disks[i].image))
+			return 1;
+	return 0;
+}
+
+/* Start copying the slot's host path in; on failure the slot fails (no copy to wait for). */
+static void pending_import_start(struct pending_deploy *pd, int slot, const char *path,
+                                 enum image_kind kind, const char *field)
+{
+	struct sd_err err;
+
+	pd->slots[slot].pd = pd;
+	pd->slots[slot].slot = slot;
+	pd->imports++;
+	if (image_import_start(pd->d, path, kind, field, pending_imported, &pd->slots[slot], &err) <
+	    0) {
+		pd->imports--;
+		pending_failed(pd, slot, &err);
+	}
+}
+
 int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn done, void *ctx,
                   struct shoald_wait **w, int *http, json_t **body, struct sd_err *err)
 {
@@ -857,16 +1183,17 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	struct guest_spec spec;
 	struct guest *g;
 	struct pending_deploy *pd;
+	unsigned i;
 	int r;
 
 	spec_limits_of(d, &lim);
 	if (spec_from_json(j, &lim, &spec, err) < 0)
 		return -1;
-	if (spec_is_sha256(spec.image)) {
+	if (!spec_has_paths(&spec)) {
 		spec_free(&spec);
 		return deploy_now(d, j, NULL, wait, done, ctx, w, http, body, err);
 	}
-	/* Refuse what can be refused before the copy. */
+	/* Refuse what can be refused before the copies. */
 	g = guest_find(d, spec.name);
 	r = g && g->delete_after_stop ? sd_err_set(err, 409, "being_deleted", "name",
 	                                           "guest %s is being deleted", spec.name)
@@ -885,15 +1212,29 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	pd->wait = wait;
 	pd->done = done;
 	pd->ctx = ctx;
-	if (!pd->spec || image_import_start(d, spec.image, pending_imported, pd, err) < 0) {
-		if (!pd->spec)
-			sd_err_set(err, 500, "internal", "", "out of memory");
-		json_decref(pd->spec);
+	pd->failed_slot = -1;
+	if (!pd->spec) {
 		free(pd);
 		spec_free(&spec);
-		return -1;
+		return sd_err_set(err, 500, "internal", "", "out of memory");
+	}
+	if (!spec_is_sha256(spec.image))
+		pending_import_start(pd, 0, spec.image, IMAGE_KIND_GUEST, "image");
+	for (i = 0; i < spec.ndisks && pd->failed_slot < 0; i++) {
+		char field[32];
+
+		if (spec_is_sha256(spec.disks[i].image))
+			continue;
+		snprintf(field, sizeof(field), "disks[%u].image", i);
+		pending_import_start(pd, (int)(1 + i), spec.disks[i].image, IMAGE_KIND_DISK, field);
 	}
 	spec_free(&spec);
+	if (pd->imports == 0) { /* the first copy could not even begin */
+		*err = pd->err;
+		json_decref(pd->spec);
+		free(pd);
+		return -1;
+	}
 	pd->next = d->pending_deploys;
 	d->pending_deploys = pd;
 	*w = (struct shoald_wait *)pd;
@@ -907,10 +1248,12 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	struct guest_place place;
 	struct sd_err perr;
 	json_t *old = NULL;
-	char sha[65];
+	char sha[65], disk_sha[SPEC_DISKS_MAX][65];
+	unsigned ndisks = 0;
 	int64_t target, parent, id;
 
-	target = store_rollback_target(d->store, g->deploy_id, &old, sha, &parent);
+	target =
+	    store_rollback_target(d->store, g->deploy_id, &old, sha, disk_sha, &ndisks, &parent);
 	if (target <= 0)
 		return sd_err_set(err, 409, "no_previous_deploy", "name",
 		                  "guest %s has no earlier deploy to roll back to", g->name);
@@ -921,13 +1264,22 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 		                  "guest %s's earlier deploy %lld is no longer valid here: %s",
 		                  g->name, (long long)target, perr.message);
 	}
+	if (spec.ndisks != ndisks) {
+		spec_free(&spec);
+		json_decref(old);
+		return sd_err_set(
+		    err, 409, "previous_deploy_invalid", "name",
+		    "guest %s's earlier deploy %lld does not record its disks' images", g->name,
+		    (long long)target);
+	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0 ||
 	    placement_admit(d, g->name, &spec, &place, err) < 0) {
 		spec_free(&spec);
 		json_decref(old);
 		return -1;
 	}
-	id = store_deploy(d->store, g->name, old, sha, parent, "rollback", now_wall_ns());
+	id = store_deploy(d->store, g->name, old, sha, (const char(*)[65])disk_sha, ndisks, parent,
+	                  "rollback", now_wall_ns());
 	json_decref(old);
 	if (id < 0) {
 		spec_free(&spec);
@@ -937,7 +1289,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	           "guest %s rolled back from deploy %lld to the spec of deploy %lld", g->name,
 	           (long long)g->deploy_id, (long long)target);
 	g->place = place;
-	apply_deploy(d, g, &spec, sha, id);
+	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, id);
 	return 0;
 }
 
@@ -1069,6 +1421,7 @@ int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
 	}
 	if (store_guest_delete(d->store, g->name) < 0)
 		log_warnx("guest %s: could not remove it from the store", g->name);
+	disks_remove(d, g->name);
 	event_emit(d, "deleted", g->name, "guest %s deleted", g->name);
 	guest_free(g);
 	return 0;

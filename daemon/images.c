@@ -1,17 +1,21 @@
 /*
- * The image store: guest images kept by their sha256 under
- * state-dir/images, each checked before it is kept (a valid shoal guest
- * for the backend's platform) and again at deploy (it fits the guest's
- * memory).  Uploads stream to a temporary file and are hashed as they
- * arrive; a deploy from a host path copies the file in (off the loop, in
- * a worker thread), so rollback never depends on a file that may change.
+ * The image store: guest and disk images kept by their sha256 under
+ * state-dir/images, each checked before it is kept (a guest: a valid
+ * shoal guest for the backend's platform; a disk: whole 512-byte sectors)
+ * and again at deploy (a guest fits its memory).  Uploads stream to a
+ * temporary file and are hashed as they arrive; a deploy from a host path
+ * copies the file in (off the loop, in a worker thread), so rollback never
+ * depends on a file that may change.  The guests' own copies of writable
+ * disks are made by the same workers.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,13 +27,21 @@
 #include "daemon/log.h"
 #include "common/image.h"
 
+#define SECTOR_BYTES 512u
+
 struct shoald_upload {
 	struct shoald *d;
+	enum image_kind kind;
 	struct sha256_ctx sha;
 	char tmp[1200];
 	int fd;
 	uint64_t bytes;
 };
+
+const char *image_kind_str(enum image_kind k)
+{
+	return k == IMAGE_KIND_DISK ? "disk" : "guest";
+}
 
 void image_path(const struct shoald *d, const char *sha256, char *buf, size_t len)
 {
@@ -73,22 +85,57 @@ static int check_elf(struct shoald *d, int fd, unsigned mem_mib, const char *wha
 	return 0;
 }
 
+/* Check the file at fd is a sound disk: not empty, whole 512-byte sectors. */
+static int check_disk(int fd, const char *what, const char *field, struct sd_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return sd_err_set(err, 422, "bad_disk", field, "%s: %s is not a regular file",
+		                  field, what);
+	if (st.st_size == 0)
+		return sd_err_set(err, 422, "bad_disk", field, "%s: %s is empty", field, what);
+	if (st.st_size % SECTOR_BYTES)
+		return sd_err_set(err, 422, "bad_disk", field,
+		                  "%s: %s is %lld bytes, not a whole number of %u-byte sectors",
+		                  field, what, (long long)st.st_size, SECTOR_BYTES);
+	return 0;
+}
+
+/* The same bytes are one kind of image: a guest is never a disk, nor a disk a guest. */
+static int check_kind(struct shoald *d, const char *sha, enum image_kind kind, const char *field,
+                      struct sd_err *err)
+{
+	char known[16];
+
+	if (store_image_kind(d->store, sha, known, sizeof(known)) != 1 ||
+	    !strcmp(known, image_kind_str(kind)))
+		return 0;
+	return sd_err_set(err, 409, "image_kind_conflict", field,
+	                  "%s: image %.12s is already in the store as a %s image, not a %s", field,
+	                  sha, known, image_kind_str(kind));
+}
+
 /* Move a checked temporary file into the store as sha256; records it. */
 static int keep(struct shoald *d, const char *tmp, const char *sha, uint64_t bytes,
-                const char *source, struct sd_err *err)
+                const char *source, enum image_kind kind, const char *field, struct sd_err *err)
 {
 	char path[1200];
 
+	if (check_kind(d, sha, kind, field, err) < 0) {
+		unlink(tmp);
+		return -1;
+	}
 	image_path(d, sha, path, sizeof(path));
 	if (access(path, F_OK) == 0) {
 		unlink(tmp);
 	} else if (rename(tmp, path) < 0) {
 		unlink(tmp);
-		return sd_err_set(err, 500, "internal", "image", "cannot store the image: %s",
+		return sd_err_set(err, 500, "internal", field, "cannot store the image: %s",
 		                  strerror(errno));
 	}
-	if (store_image_add(d->store, sha, bytes, now_wall_ns(), source) < 0)
-		return sd_err_set(err, 500, "store_failed", "image",
+	if (store_image_add(d->store, sha, bytes, now_wall_ns(), source, image_kind_str(kind)) < 0)
+		return sd_err_set(err, 500, "store_failed", field,
 		                  "cannot record the image in the state store");
 	return 0;
 }
@@ -112,22 +159,42 @@ static int make_tmp(struct shoald *d, char *tmp, size_t len, struct sd_err *err)
  * loop never waits on a disk; the worker touches only its own job and
  * the file system, and hands the job back through an ev_async.  The
  * checks that need the daemon (the image check for the backend, the
- * store's record) run on the loop when it comes back.
+ * store's record) run on the loop when it comes back.  A guest's copy of
+ * a writable disk is a job of the same kind: made by a worker, reported
+ * on the loop.
  */
+enum job_type { JOB_IMPORT, JOB_COPY };
+
 struct image_import {
 	struct shoald *d;
 	pthread_t thread;
-	char src[1024];
-	char tmp[1200];
+	enum job_type type;
+	enum image_kind kind; /* an import's */
+	char field[48];       /* the spec's field it is for: "image", "disks[2].image" */
+	char src[1200];
+	char dst[1200]; /* a copy's */
+	char tmp[1216];
 	int out; /* the copy, until kept or removed */
 	uint64_t bytes;
 	char sha256[65];
 	int rc;
 	struct sd_err err;
 	image_import_fn fn;
+	disk_copy_fn copy_fn;
 	void *ctx;
 	struct image_import *next;
 };
+
+static void job_done(struct image_import *job)
+{
+	struct shoald *d = job->d;
+
+	pthread_mutex_lock(&d->imports.lock);
+	job->next = d->imports.done;
+	d->imports.done = job;
+	pthread_mutex_unlock(&d->imports.lock);
+	ev_async_send(d->loop, &d->imports.async);
+}
 
 /* Copy a host file into a temporary file of the store, hashing it (the worker). */
 static void *import_run(void *arg)
@@ -137,6 +204,7 @@ static void *import_run(void *arg)
 	struct sha256_ctx sha;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	static __thread char buf[65536];
+	const char *f = job->field;
 	struct stat st;
 	int in;
 	ssize_t r;
@@ -144,18 +212,18 @@ static void *import_run(void *arg)
 	job->rc = -1;
 	in = open(job->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0) {
-		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot open image %s: %s",
+		sd_err_set(&job->err, 422, "image_unreadable", f, "%s: cannot open %s: %s", f,
 		           job->src, strerror(errno));
 		goto done;
 	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		sd_err_set(&job->err, 422, "image_unreadable", "image",
-		           "image %s is not a regular file", job->src);
+		sd_err_set(&job->err, 422, "image_unreadable", f, "%s: %s is not a regular file", f,
+		           job->src);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > d->cfg.max_image_bytes) {
-		sd_err_set(&job->err, 413, "image_too_large", "image",
-		           "image %s is %llu bytes, more than %llu (max-image-bytes)", job->src,
+		sd_err_set(&job->err, 413, "image_too_large", f,
+		           "%s: %s is %llu bytes, more than %llu (max-image-bytes)", f, job->src,
 		           (unsigned long long)st.st_size,
 		           (unsigned long long)d->cfg.max_image_bytes);
 		goto out;
@@ -167,14 +235,14 @@ static void *import_run(void *arg)
 	while ((r = read(in, buf, sizeof(buf))) > 0) {
 		job->bytes += (uint64_t)r;
 		if (job->bytes > d->cfg.max_image_bytes || write(job->out, buf, (size_t)r) != r) {
-			sd_err_set(&job->err, 500, "internal", "image",
-			           "cannot copy image %s into the store", job->src);
+			sd_err_set(&job->err, 500, "internal", f,
+			           "%s: cannot copy %s into the store", f, job->src);
 			goto out;
 		}
 		sha256_update(&sha, (size_t)r, (const uint8_t *)buf);
 	}
 	if (r < 0) {
-		sd_err_set(&job->err, 422, "image_unreadable", "image", "cannot read image %s: %s",
+		sd_err_set(&job->err, 422, "image_unreadable", f, "%s: cannot read %s: %s", f,
 		           job->src, strerror(errno));
 		goto out;
 	}
@@ -184,15 +252,123 @@ static void *import_run(void *arg)
 out:
 	close(in);
 done:
-	pthread_mutex_lock(&d->imports.lock);
-	job->next = d->imports.done;
-	d->imports.done = job;
-	pthread_mutex_unlock(&d->imports.lock);
-	ev_async_send(d->loop, &d->imports.async);
+	job_done(job);
 	return NULL;
 }
 
-/* On the loop: check and keep what the workers copied, and tell whoever asked. */
+static int all_zero(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Copy src to the fd out, sparsely: a reflink where the file system
+ * shares blocks (FICLONE: btrfs, XFS), else block by block, leaving
+ * holes where the image has zeros.
+ */
+static int copy_sparse(int in, int out, uint64_t *bytes)
+{
+	static __thread char buf[65536];
+	ssize_t r;
+	off_t size;
+
+	if (ioctl(out, FICLONE, in) == 0) {
+		size = lseek(out, 0, SEEK_END);
+		*bytes = size > 0 ? (uint64_t)size : 0;
+		return 0;
+	}
+	*bytes = 0;
+	while ((r = read(in, buf, sizeof(buf))) > 0) {
+		if (all_zero(buf, (size_t)r)) {
+			if (lseek(out, r, SEEK_CUR) < 0)
+				return -1;
+		} else if (write(out, buf, (size_t)r) != r) {
+			return -1;
+		}
+		*bytes += (uint64_t)r;
+	}
+	if (r < 0 || ftruncate(out, (off_t)*bytes) < 0)
+		return -1;
+	return 0;
+}
+
+/* Make a guest's copy of a disk image (the worker): into a temporary file, then renamed. */
+static void *copy_run(void *arg)
+{
+	struct image_import *job = arg;
+	char dir[1200], *slash;
+	int in = -1;
+
+	job->rc = -1;
+	snprintf(dir, sizeof(dir), "%s", job->dst);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		sd_err_set(&job->err, 500, "disk_copy_failed", job->field, "%s: cannot make %s: %s",
+		           job->field, dir, strerror(errno));
+		goto done;
+	}
+	in = open(job->src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		sd_err_set(&job->err, 500, "disk_copy_failed", job->field,
+		           "%s: cannot open the image %s: %s", job->field, job->src,
+		           strerror(errno));
+		goto done;
+	}
+	snprintf(job->tmp, sizeof(job->tmp), "%s.tmp-XXXXXX", job->dst);
+	job->out = mkostemp(job->tmp, O_CLOEXEC);
+	if (job->out < 0) {
+		job->tmp[0] = '\0';
+		sd_err_set(&job->err, 500, "disk_copy_failed", job->field,
+		           "%s: cannot make the guest's copy in %s: %s", job->field, dir,
+		           strerror(errno));
+		goto done;
+	}
+	fchmod(job->out, 0640);
+	if (copy_sparse(in, job->out, &job->bytes) < 0 || fsync(job->out) < 0 ||
+	    rename(job->tmp, job->dst) < 0) {
+		sd_err_set(&job->err, 500, "disk_copy_failed", job->field,
+		           "%s: cannot copy the image to %s: %s", job->field, job->dst,
+		           strerror(errno));
+		goto done;
+	}
+	job->tmp[0] = '\0';
+	job->rc = 0;
+done:
+	if (in >= 0)
+		close(in);
+	job_done(job);
+	return NULL;
+}
+
+/* An import back on the loop: check and keep what the worker copied. */
+static void import_finish(struct shoald *d, struct image_import *job)
+{
+	if (job->rc == 0 && job->kind == IMAGE_KIND_GUEST &&
+	    check_elf(d, job->out, d->cfg.guest_mem_max_mib, job->src, &job->err) < 0)
+		job->rc = -1;
+	if (job->rc == 0 && job->kind == IMAGE_KIND_DISK &&
+	    check_disk(job->out, job->src, job->field, &job->err) < 0)
+		job->rc = -1;
+	if (job->rc == 0) {
+		job->rc = keep(d, job->tmp, job->sha256, job->bytes, job->src, job->kind,
+		               job->field, &job->err);
+		job->tmp[0] = '\0';
+	}
+	if (job->tmp[0])
+		unlink(job->tmp);
+	if (job->out >= 0)
+		close(job->out);
+	job->fn(job->ctx, job->rc == 0 ? job->sha256 : NULL, &job->err);
+}
+
+/* On the loop: finish what the workers did, and tell whoever asked. */
 static void on_imports(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct shoald *d = w->data;
@@ -208,18 +384,15 @@ static void on_imports(struct ev_loop *loop, ev_async *w, int revents)
 		next = job->next;
 		pthread_join(job->thread, NULL);
 		d->imports.running--;
-		if (job->rc == 0 &&
-		    check_elf(d, job->out, d->cfg.guest_mem_max_mib, job->src, &job->err) < 0)
-			job->rc = -1;
-		if (job->rc == 0) {
-			job->rc = keep(d, job->tmp, job->sha256, job->bytes, job->src, &job->err);
-			job->tmp[0] = '\0';
+		if (job->type == JOB_IMPORT) {
+			import_finish(d, job);
+		} else {
+			if (job->tmp[0])
+				unlink(job->tmp);
+			if (job->out >= 0)
+				close(job->out);
+			job->copy_fn(job->ctx, job->rc == 0 ? NULL : &job->err);
 		}
-		if (job->tmp[0])
-			unlink(job->tmp);
-		if (job->out >= 0)
-			close(job->out);
-		job->fn(job->ctx, job->rc == 0 ? job->sha256 : NULL, &job->err);
 		free(job);
 	}
 }
@@ -235,7 +408,8 @@ void images_init(struct shoald *d)
 void images_fini(struct shoald *d)
 {
 	/* Let the copies under way end (each is bounded by max-image-bytes); their deploys are
-	 * dropped. */
+	 * dropped.  A guest's disk copy made now stays unrecorded: its next start makes it again.
+	 */
 	while (d->imports.running) {
 		struct image_import *job;
 
@@ -253,44 +427,81 @@ void images_fini(struct shoald *d)
 			unlink(job->tmp);
 		if (job->out >= 0)
 			close(job->out);
+		if (job->type == JOB_COPY)
+			free(job->ctx); /* the loop is over: nobody is told */
 		free(job);
 	}
 	ev_async_stop(d->loop, &d->imports.async);
 	pthread_mutex_destroy(&d->imports.lock);
 }
 
-int image_import_start(struct shoald *d, const char *path, image_import_fn fn, void *ctx,
-                       struct sd_err *err)
+static int job_start(struct shoald *d, struct image_import *job, void *(*run)(void *),
+                     struct sd_err *err)
 {
-	struct image_import *job = calloc(1, sizeof(*job));
-	int r;
+	int r = pthread_create(&job->thread, NULL, run, job);
 
-	if (!job)
-		return sd_err_set(err, 500, "internal", "", "out of memory");
-	if (strlen(path) >= sizeof(job->src)) {
-		free(job);
-		return sd_err_set(err, 400, "bad_value", "image",
-		                  "the image path is longer than %zu bytes", sizeof(job->src) - 1);
-	}
-	job->d = d;
-	job->out = -1;
-	snprintf(job->src, sizeof(job->src), "%s", path);
-	job->fn = fn;
-	job->ctx = ctx;
-	r = pthread_create(&job->thread, NULL, import_run, job);
 	if (r != 0) {
+		sd_err_set(err, 503, "internal", job->field, "%s: cannot start copying %s: %s",
+		           job->field, job->src, strerror(r));
 		free(job);
-		return sd_err_set(err, 503, "internal", "image",
-		                  "cannot start copying image %s: %s", path, strerror(r));
+		return -1;
 	}
 	d->imports.running++;
 	return 0;
 }
 
+int image_import_start(struct shoald *d, const char *path, enum image_kind kind, const char *field,
+                       image_import_fn fn, void *ctx, struct sd_err *err)
+{
+	struct image_import *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return sd_err_set(err, 500, "internal", "", "out of memory");
+	snprintf(job->field, sizeof(job->field), "%s", field);
+	if (strlen(path) >= sizeof(job->src)) {
+		free(job);
+		return sd_err_set(err, 400, "bad_value", field,
+		                  "%s: the path is longer than %zu bytes", field,
+		                  sizeof(job->src) - 1);
+	}
+	job->d = d;
+	job->type = JOB_IMPORT;
+	job->kind = kind;
+	job->out = -1;
+	snprintf(job->src, sizeof(job->src), "%s", path);
+	job->fn = fn;
+	job->ctx = ctx;
+	return job_start(d, job, import_run, err);
+}
+
+int disk_copy_start(struct shoald *d, const char *sha256, const char *dst, const char *field,
+                    disk_copy_fn fn, void *ctx, struct sd_err *err)
+{
+	struct image_import *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return sd_err_set(err, 500, "internal", "", "out of memory");
+	job->d = d;
+	job->type = JOB_COPY;
+	job->out = -1;
+	snprintf(job->field, sizeof(job->field), "%s", field);
+	image_path(d, sha256, job->src, sizeof(job->src));
+	snprintf(job->dst, sizeof(job->dst), "%s", dst);
+	job->copy_fn = fn;
+	job->ctx = ctx;
+	return job_start(d, job, copy_run, err);
+}
+
+void disk_copy_path(const struct shoald *d, const char *guest, const char *disk, char *buf,
+                    size_t len)
+{
+	snprintf(buf, len, "%s/disks/%s/%s.img", d->cfg.state_dir, guest, disk);
+}
+
 int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *imported,
                   char sha256[65], struct sd_err *err)
 {
-	char path[1200], what[100];
+	char path[1200], what[100], kind[16];
 	int fd, r;
 
 	if (spec_is_sha256(spec->image))
@@ -307,8 +518,50 @@ int image_resolve(struct shoald *d, const struct guest_spec *spec, const char *i
 		    err, 404, "no_such_image", "image",
 		    "there is no image %s in the image store: upload it first (POST /v1/images)",
 		    sha256);
+	if (store_image_kind(d->store, sha256, kind, sizeof(kind)) == 1 && !strcmp(kind, "disk")) {
+		close(fd);
+		return sd_err_set(err, 422, "bad_image", "image",
+		                  "image %.12s is a disk image, not a guest: name it in disks",
+		                  sha256);
+	}
 	snprintf(what, sizeof(what), "image %.12s", sha256);
 	r = check_elf(d, fd, spec->memory_mib, what, err);
+	close(fd);
+	return r;
+}
+
+int disk_resolve(struct shoald *d, const struct guest_spec *spec, unsigned i, const char *imported,
+                 char sha256[65], struct sd_err *err)
+{
+	const struct spec_disk *dk = &spec->disks[i];
+	char field[48], path[1200], what[100], kind[16];
+	int fd, r;
+
+	snprintf(field, sizeof(field), "disks[%u].image", i);
+	if (spec_is_sha256(dk->image))
+		memcpy(sha256, dk->image, 65);
+	else if (imported)
+		memcpy(sha256, imported, 65);
+	else
+		return sd_err_set(err, 500, "internal", field,
+		                  "%s: %s has not been copied into the store", field, dk->image);
+	image_path(d, sha256, path, sizeof(path));
+	r = store_image_kind(d->store, sha256, kind, sizeof(kind));
+	fd = r == 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return sd_err_set(err, 404, "no_such_image", field,
+		                  "%s: there is no image %s in the image store: upload it first "
+		                  "(POST /v1/images?kind=disk)",
+		                  field, sha256);
+	if (strcmp(kind, "disk")) {
+		close(fd);
+		return sd_err_set(err, 422, "bad_disk", field,
+		                  "%s: image %.12s is a %s image, not a disk (upload disks with "
+		                  "kind=disk)",
+		                  field, sha256, kind);
+	}
+	snprintf(what, sizeof(what), "image %.12s", sha256);
+	r = check_disk(fd, what, field, err);
 	close(fd);
 	return r;
 }
@@ -318,7 +571,8 @@ json_t *shoald_images_json(struct shoald *d)
 	return store_images_json(d->store);
 }
 
-struct shoald_upload *shoald_image_upload_begin(struct shoald *d, struct sd_err *err)
+struct shoald_upload *shoald_image_upload_begin(struct shoald *d, enum image_kind kind,
+                                                struct sd_err *err)
 {
 	struct shoald_upload *u = calloc(1, sizeof(*u));
 
@@ -327,6 +581,7 @@ struct shoald_upload *shoald_image_upload_begin(struct shoald *d, struct sd_err 
 		return NULL;
 	}
 	u->d = d;
+	u->kind = kind;
 	u->fd = make_tmp(d, u->tmp, sizeof(u->tmp), err);
 	if (u->fd < 0) {
 		free(u);
@@ -377,18 +632,24 @@ json_t *shoald_image_upload_end(struct shoald_upload *u, int *http, struct sd_er
 		           "the upload is empty: send the image as the request body");
 		goto out;
 	}
-	if (check_elf(d, u->fd, d->cfg.guest_mem_max_mib, "the uploaded image", err) < 0)
+	if (u->kind == IMAGE_KIND_GUEST &&
+	    check_elf(d, u->fd, d->cfg.guest_mem_max_mib, "the uploaded image", err) < 0)
+		goto out;
+	if (u->kind == IMAGE_KIND_DISK && check_disk(u->fd, "the uploaded disk", "image", err) < 0)
 		goto out;
 	image_path(d, sha, path, sizeof(path));
 	existed = access(path, F_OK) == 0;
-	if (keep(d, u->tmp, sha, u->bytes, "upload", err) < 0)
+	if (keep(d, u->tmp, sha, u->bytes, "upload", u->kind, "image", err) < 0) {
+		u->tmp[0] = '\0';
 		goto out;
+	}
 	u->tmp[0] = '\0';
 	*http = existed ? 200 : 201;
 	if (!existed)
-		event_emit(d, "image", NULL, "image %s uploaded (%llu bytes)", sha,
-		           (unsigned long long)u->bytes);
-	j = json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)u->bytes);
+		event_emit(d, "image", NULL, "%s image %s uploaded (%llu bytes)",
+		           image_kind_str(u->kind), sha, (unsigned long long)u->bytes);
+	j = json_pack("{s:s, s:I, s:s}", "sha256", sha, "bytes", (json_int_t)u->bytes, "kind",
+	              image_kind_str(u->kind));
 out:
 	shoald_image_upload_abort(u);
 	return j;

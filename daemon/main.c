@@ -229,6 +229,14 @@ static void load_guest(void *ctx, struct store_guest *sg)
 	}
 	json_decref(sg->spec);
 	snprintf(g->image_sha256, sizeof(g->image_sha256), "%s", sg->image_sha256);
+	if (sg->ndisks != g->spec.ndisks) {
+		log_warnx("guest %s: its stored deploy has %u disks for the %u of its spec; left "
+		          "stopped",
+		          sg->name, sg->ndisks, g->spec.ndisks);
+		g->spec.ndisks = 0;
+		sg->desired_running = 0;
+	}
+	memcpy(g->disk_sha256, sg->disk_sha256, sizeof(g->disk_sha256));
 	g->deploy_id = sg->deploy_id;
 	g->desired_running = sg->desired_running;
 	g->instance = sg->instance;
@@ -292,6 +300,8 @@ int main(int argc, char **argv)
 
 	make_dir(d->cfg.state_dir, 0750);
 	snprintf(path, sizeof(path), "%.1024s/images", d->cfg.state_dir);
+	make_dir(path, 0750);
+	snprintf(path, sizeof(path), "%.1024s/disks", d->cfg.state_dir);
 	make_dir(path, 0750);
 	snprintf(path, sizeof(path), "%.1024s/console", d->cfg.state_dir);
 	make_dir(path, 0750);

@@ -135,12 +135,23 @@ void shoald_unsubscribe(struct shoald *d, struct shoald_sub *s);
 
 /* ---- images ---- */
 
+/* What an image is: a guest (an ELF the backend boots) or a disk (raw 512-byte sectors). */
+enum image_kind { IMAGE_KIND_GUEST, IMAGE_KIND_DISK };
+
 json_t *shoald_images_json(struct shoald *d);
-/* An upload streamed in pieces, hashed as it comes; refused over the size limit. */
-struct shoald_upload *shoald_image_upload_begin(struct shoald *d, struct sd_err *err);
+/*
+ * An upload streamed in pieces, hashed as it comes; refused over the size
+ * limit.  It is checked as its kind says at the end.
+ */
+struct shoald_upload *shoald_image_upload_begin(struct shoald *d, enum image_kind kind,
+                                                struct sd_err *err);
 int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t len,
                              struct sd_err *err);
-/* Check and store the image; 201 (new) or 200 (known); NULL with err on refusal. */
+/*
+ * Check and store the image; 201 (new) or 200 (known); NULL with err on
+ * refusal (422 not a usable guest or disk; 409 the same bytes are stored
+ * as the other kind).
+ */
 json_t *shoald_image_upload_end(struct shoald_upload *u, int *http, struct sd_err *err);
 void shoald_image_upload_abort(struct shoald_upload *u);
 

@@ -60,6 +60,24 @@ int spec_name_ok(const char *s)
 	return 1;
 }
 
+int spec_disk_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > DISK_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if ((c == '-' || c == '_') && i > 0)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
 int spec_is_sha256(const char *s)
 {
 	size_t i;
@@ -138,30 +156,124 @@ static int want_enum(const json_t *v, const char *field, const char *const names
 	                  field, names[0], names[1], names[2]);
 }
 
-static int parse_image(const json_t *v, struct guest_spec *s, struct sd_err *err)
+/* An image reference (the spec's or a disk's): a sha256 of the store or an absolute host path. */
+static int parse_image_ref(const json_t *v, const char *field, char out[IMAGE_PATH_MAX + 1],
+                           struct sd_err *err)
 {
 	const char *img;
 	size_t n;
 
 	if (!json_is_string(v))
-		return sd_err_set(err, 400, "invalid_field", "image",
-		                  "image must be a string, not %s", json_type_name(v));
+		return sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s",
+		                  field, json_type_name(v));
 	img = json_string_value(v);
 	n = json_string_length(v);
 	if (n != strlen(img))
-		return sd_err_set(err, 400, "invalid_field", "image", "image contains a NUL byte");
+		return sd_err_set(err, 400, "invalid_field", field, "%s contains a NUL byte",
+		                  field);
 	if (spec_is_sha256(img)) {
-		memcpy(s->image, img, n + 1);
+		memcpy(out, img, n + 1);
 		return 0;
 	}
 	if (img[0] != '/')
-		return sd_err_set(err, 400, "invalid_field", "image",
-		                  "image must be the sha256 of an uploaded image (64 hex digits) "
-		                  "or an absolute host path");
+		return sd_err_set(err, 400, "invalid_field", field,
+		                  "%s must be the sha256 of an uploaded image (64 hex digits) "
+		                  "or an absolute host path",
+		                  field);
 	if (n > IMAGE_PATH_MAX)
-		return sd_err_set(err, 400, "invalid_field", "image",
-		                  "image path is longer than %d bytes", IMAGE_PATH_MAX);
-	memcpy(s->image, img, n + 1);
+		return sd_err_set(err, 400, "invalid_field", field,
+		                  "%s: the path is longer than %d bytes", field, IMAGE_PATH_MAX);
+	memcpy(out, img, n + 1);
+	return 0;
+}
+
+/* One item of disks: {"name": .., "image": .., "readonly": true}. */
+static int parse_disk(const json_t *v, size_t i, struct guest_spec *s, struct sd_err *err)
+{
+	struct spec_disk *dk = &s->disks[i];
+	char field[80];
+	const char *key;
+	json_t *m;
+	unsigned j;
+
+	snprintf(field, sizeof(field), "disks[%zu]", i);
+	if (!json_is_object(v))
+		return sd_err_set(err, 400, "invalid_field", field,
+		                  "%s must be an object ({\"name\": .., \"image\": ..}), not %s",
+		                  field, json_type_name(v));
+	dk->readonly = 1;
+	json_object_foreach((json_t *)v, key, m)
+	{
+		if (!strcmp(key, "name")) {
+			snprintf(field, sizeof(field), "disks[%zu].name", i);
+			if (!json_is_string(m))
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s must be a string, not %s", field,
+				                  json_type_name(m));
+			if (json_string_length(m) != strlen(json_string_value(m)) ||
+			    !spec_disk_name_ok(json_string_value(m)))
+				return sd_err_set(
+				    err, 400, "invalid_field", field,
+				    "%s must be 1 to %d characters of a-z, 0-9, '-' and "
+				    "'_', starting with a letter or a digit",
+				    field, DISK_NAME_MAX);
+			snprintf(dk->name, sizeof(dk->name), "%s", json_string_value(m));
+		} else if (!strcmp(key, "image")) {
+			snprintf(field, sizeof(field), "disks[%zu].image", i);
+			if (parse_image_ref(m, field, dk->image, err) < 0)
+				return -1;
+		} else if (!strcmp(key, "readonly")) {
+			snprintf(field, sizeof(field), "disks[%zu].readonly", i);
+			if (!json_is_boolean(m))
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s must be true or false, not %s", field,
+				                  json_type_name(m));
+			dk->readonly = json_is_true(m);
+		} else {
+			char shown[48];
+
+			sd_cut(shown, sizeof(shown), key, 40);
+			snprintf(field, sizeof(field), "disks[%u].%.40s", (unsigned)i, shown);
+			return sd_err_set(err, 400, "unknown_field", field,
+			                  "unknown field %s (a disk has name, image and readonly)",
+			                  field);
+		}
+	}
+	if (!dk->name[0]) {
+		snprintf(field, sizeof(field), "disks[%zu].name", i);
+		return sd_err_set(err, 400, "missing_field", field, "%s is missing", field);
+	}
+	if (!dk->image[0]) {
+		snprintf(field, sizeof(field), "disks[%zu].image", i);
+		return sd_err_set(err, 400, "missing_field", field, "%s is missing", field);
+	}
+	for (j = 0; j < i; j++)
+		if (!strcmp(s->disks[j].name, dk->name)) {
+			snprintf(field, sizeof(field), "disks[%zu].name", i);
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s: disks[%u] is named %s already", field, j, dk->name);
+		}
+	return 0;
+}
+
+static int parse_disks(const json_t *v, struct guest_spec *s, struct sd_err *err)
+{
+	size_t i;
+
+	if (!json_is_array(v))
+		return sd_err_set(err, 400, "invalid_field", "disks",
+		                  "disks must be an array of disks, not %s", json_type_name(v));
+	if (json_array_size(v) > SPEC_DISKS_MAX)
+		return sd_err_set(err, 400, "invalid_field", "disks",
+		                  "disks has %zu items, at most %d are allowed", json_array_size(v),
+		                  SPEC_DISKS_MAX);
+	for (i = 0; i < json_array_size(v); i++) {
+		if (parse_disk(json_array_get(v, i), i, s, err) < 0) {
+			s->ndisks = 0;
+			return -1;
+		}
+		s->ndisks++;
+	}
 	return 0;
 }
 
@@ -284,7 +396,7 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 			}
 			snprintf(s->name, sizeof(s->name), "%s", json_string_value(v));
 		} else if (!strcmp(key, "image")) {
-			if (parse_image(v, s, err) < 0)
+			if (parse_image_ref(v, "image", s->image, err) < 0)
 				goto out;
 		} else if (!strcmp(key, "memory_mib")) {
 			if (want_uint(v, "memory_mib", lim->memory_min_mib, lim->memory_max_mib,
@@ -317,13 +429,16 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 		} else if (!strcmp(key, "cpus")) {
 			if (parse_cpus(v, lim, s, err) < 0)
 				goto out;
+		} else if (!strcmp(key, "disks")) {
+			if (parse_disks(v, s, err) < 0)
+				goto out;
 		} else {
 			char shown[48];
 
 			sd_cut(shown, sizeof(shown), key, 40);
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, "
-			           "args, latency_class, slo_us, restart, cpus)",
+			           "args, latency_class, slo_us, restart, cpus, disks)",
 			           shown);
 			goto out;
 		}
@@ -345,23 +460,28 @@ out:
 
 json_t *spec_to_json(const struct guest_spec *s)
 {
-	json_t *args = json_array(), *cpus = json_array();
+	json_t *args = json_array(), *cpus = json_array(), *disks = json_array();
 	unsigned i;
 
-	if (!args || !cpus) {
+	if (!args || !cpus || !disks) {
 		json_decref(args);
 		json_decref(cpus);
+		json_decref(disks);
 		return NULL;
 	}
 	for (i = 0; i < s->nargs; i++)
 		json_array_append_new(args, json_string(s->args[i]));
 	for (i = 0; i < s->ncpus; i++)
 		json_array_append_new(cpus, json_integer(s->cpus[i]));
-	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o}", "name", s->name, "image",
-	                 s->image, "memory_mib", (json_int_t)s->memory_mib, "vcpus",
+	for (i = 0; i < s->ndisks; i++)
+		json_array_append_new(disks, json_pack("{s:s, s:s, s:b}", "name", s->disks[i].name,
+		                                       "image", s->disks[i].image, "readonly",
+		                                       s->disks[i].readonly));
+	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o, s:o}", "name", s->name,
+	                 "image", s->image, "memory_mib", (json_int_t)s->memory_mib, "vcpus",
 	                 (json_int_t)s->vcpus, "args", args, "latency_class",
 	                 latency_class_str(s->latency_class), "slo_us", (json_int_t)s->slo_us,
-	                 "restart", restart_policy_str(s->restart), "cpus", cpus);
+	                 "restart", restart_policy_str(s->restart), "cpus", cpus, "disks", disks);
 }
 
 int spec_copy(struct guest_spec *dst, const struct guest_spec *src)

@@ -39,6 +39,8 @@ enum latency_class { CLASS_LATENCY = 0, CLASS_BATCH = 1 };
 #define GUEST_ARGS_BYTES 60000 /* all arguments together, NULs included */
 #define GUEST_CPUS_MAX   256
 #define IMAGE_PATH_MAX   1024
+#define SPEC_DISKS_MAX   8
+#define DISK_NAME_MAX    31 /* as the tender takes it (SHOAL_DEV_NAME_MAX - 1) */
 
 /* Limits the daemon imposes on specs (from its configuration). */
 struct spec_limits {
@@ -46,6 +48,13 @@ struct spec_limits {
 	unsigned memory_max_mib;
 	unsigned vcpus_max;
 	unsigned host_cpus; /* CPU numbers must be below this */
+};
+
+/* A disk the guest opens by name: an image of the store, shared or the guest's own copy. */
+struct spec_disk {
+	char name[DISK_NAME_MAX + 1];   /* [a-z0-9][a-z0-9_-]{0,30} */
+	char image[IMAGE_PATH_MAX + 1]; /* a sha256 in the image store, or an absolute host path */
+	int readonly;                   /* 1: the store's file, shared; 0: the guest's own copy */
 };
 
 struct guest_spec {
@@ -60,10 +69,14 @@ struct guest_spec {
 	enum restart_policy restart;
 	unsigned ncpus; /* operator pinning; 0: the daemon places the guest */
 	int cpus[GUEST_CPUS_MAX];
+	unsigned ndisks;
+	struct spec_disk disks[SPEC_DISKS_MAX];
 };
 
 /* Is s a valid guest name ([a-z0-9][a-z0-9-]{0,62})? */
 int spec_name_ok(const char *s);
+/* Is s a valid disk name ([a-z0-9][a-z0-9_-]{0,30}, as the tender takes it)? */
+int spec_disk_name_ok(const char *s);
 /* Is s 64 lowercase hex digits? */
 int spec_is_sha256(const char *s);
 

@@ -17,7 +17,13 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-#define SCHEMA_VERSION 1
+/*
+ * Version 2 added the image kind (guest or disk), a deploy's disks (the
+ * sha256 of each disk of its spec, in the spec's order) and the guests'
+ * own copies of writable disks; a version 1 store is migrated in place
+ * when it is opened (migrate_1_to_2).
+ */
+#define SCHEMA_VERSION 2
 
 struct store {
 	sqlite3 *db;
@@ -26,11 +32,12 @@ struct store {
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS images("
-    "  sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL, added_ns INTEGER NOT NULL, source TEXT);"
+    "  sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL, added_ns INTEGER NOT NULL, source TEXT,"
+    "  kind TEXT NOT NULL DEFAULT 'guest');"
     "CREATE TABLE IF NOT EXISTS deploys("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, spec TEXT NOT NULL,"
     "  image_sha256 TEXT NOT NULL, parent INTEGER NOT NULL DEFAULT 0, note TEXT NOT NULL,"
-    "  time_ns INTEGER NOT NULL);"
+    "  time_ns INTEGER NOT NULL, disks TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX IF NOT EXISTS deploys_name ON deploys(name);"
     "CREATE TABLE IF NOT EXISTS guests("
     "  name TEXT PRIMARY KEY, deploy_id INTEGER NOT NULL, desired_running INTEGER NOT NULL,"
@@ -40,7 +47,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events("
     "  id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, type TEXT NOT NULL, guest TEXT NOT NULL,"
     "  message TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta VALUES('schema_version', 1);"
+    "CREATE TABLE IF NOT EXISTS disk_copies("
+    "  guest TEXT NOT NULL, name TEXT NOT NULL, image_sha256 TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL, PRIMARY KEY(guest, name));"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', 2);"
     "INSERT OR IGNORE INTO meta VALUES('next_instance', 1);";
 
 static int exec(struct store *s, const char *sql)
@@ -82,6 +92,63 @@ static int step_done(struct store *s, sqlite3_stmt *st)
 	return 0;
 }
 
+/*
+ * A store from before disks: its images are all guests, its deploys have
+ * no disks.  The columns come with those defaults, in one transaction, so
+ * that a crash half-way leaves a version 1 store to migrate again.  (Its
+ * disk_copies table is made by the schema, which runs first.)
+ */
+static int migrate_1_to_2(struct store *s)
+{
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (exec(s, "ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'guest';"
+	            "ALTER TABLE deploys ADD COLUMN disks TEXT NOT NULL DEFAULT '[]';"
+	            "UPDATE meta SET value = 2 WHERE key = 'schema_version';") < 0 ||
+	    exec(s, "COMMIT") < 0) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	log_info("state store: migrated from schema version 1 to 2 (image kinds, disks)");
+	return 0;
+}
+
+/* A deploy's disks column: the sha256 of each disk, as a JSON array; NULL when out of memory. */
+static char *disks_text(const char (*disk_sha)[65], unsigned ndisks)
+{
+	json_t *a = json_array();
+	char *text;
+	unsigned i;
+
+	for (i = 0; a && i < ndisks; i++)
+		json_array_append_new(a, json_string(disk_sha[i]));
+	text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return text;
+}
+
+/* Read a disks column back; the number of disks, or -1 when it is not what disks_text wrote. */
+static int disks_parse(const char *text, char (*disk_sha)[65])
+{
+	json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+	size_t i;
+	int n = -1;
+
+	if (!json_is_array(a) || json_array_size(a) > SPEC_DISKS_MAX)
+		goto out;
+	for (i = 0; i < json_array_size(a); i++) {
+		const char *v = json_string_value(json_array_get(a, i));
+
+		if (!v || !spec_is_sha256(v))
+			goto out;
+		memcpy(disk_sha[i], v, 65);
+	}
+	n = (int)json_array_size(a);
+out:
+	json_decref(a);
+	return n;
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -111,6 +178,13 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	if (version == 1 && migrate_1_to_2(s) < 0) {
+		snprintf(err, errlen, "cannot migrate the state store %s from schema version 1: %s",
+		         path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (version == 1)
+		version = 2;
 	if (version != SCHEMA_VERSION) {
 		snprintf(err, errlen,
 		         "the state store %s has schema version %d; this shoald reads version %d",
@@ -136,9 +210,9 @@ int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest 
 {
 	sqlite3_stmt *st =
 	    prep(s, "SELECT g.name, g.deploy_id, g.desired_running, g.instance, g.restarts,"
-	            " g.created_ns, g.last_status, g.last_reason, d.spec, d.image_sha256"
+	            " g.created_ns, g.last_status, g.last_reason, d.spec, d.image_sha256, d.disks"
 	            " FROM guests g JOIN deploys d ON d.id = g.deploy_id ORDER BY g.name");
-	int n = 0;
+	int n = 0, r;
 
 	if (!st)
 		return -1;
@@ -159,6 +233,13 @@ int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest 
 		sg.spec = json_loads((const char *)sqlite3_column_text(st, 8), 0, &jerr);
 		snprintf(sg.image_sha256, sizeof(sg.image_sha256), "%s",
 		         (const char *)sqlite3_column_text(st, 9));
+		r = disks_parse((const char *)sqlite3_column_text(st, 10), sg.disk_sha256);
+		if (r < 0) {
+			log_warnx("state store: guest %s: unreadable disks; its disks are left out",
+			          sg.name);
+			r = 0;
+		}
+		sg.ndisks = (unsigned)r;
 		if (!sg.spec) {
 			log_warnx("state store: guest %s: unreadable spec (%s); skipped", sg.name,
 			          jerr.text);
@@ -172,18 +253,21 @@ int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest 
 }
 
 int64_t store_deploy(struct store *s, const char *name, const json_t *spec, const char *sha256,
-                     int64_t parent, const char *note, uint64_t now_ns)
+                     const char (*disk_sha)[65], unsigned ndisks, int64_t parent, const char *note,
+                     uint64_t now_ns)
 {
 	char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+	char *disks = disks_text(disk_sha, ndisks);
 	sqlite3_stmt *st;
 	int64_t id = -1;
 
-	if (!text || exec(s, "BEGIN IMMEDIATE") < 0) {
+	if (!text || !disks || exec(s, "BEGIN IMMEDIATE") < 0) {
 		free(text);
+		free(disks);
 		return -1;
 	}
-	st = prep(s, "INSERT INTO deploys(name, spec, image_sha256, parent, note, time_ns) "
-	             "VALUES(?,?,?,?,?,?)");
+	st = prep(s, "INSERT INTO deploys(name, spec, image_sha256, parent, note, time_ns, disks) "
+	             "VALUES(?,?,?,?,?,?,?)");
 	if (!st)
 		goto rollback;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -192,6 +276,7 @@ int64_t store_deploy(struct store *s, const char *name, const json_t *spec, cons
 	sqlite3_bind_int64(st, 4, parent);
 	sqlite3_bind_text(st, 5, note, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)now_ns);
+	sqlite3_bind_text(st, 7, disks, -1, SQLITE_STATIC);
 	if (step_done(s, st) < 0)
 		goto rollback;
 	id = sqlite3_last_insert_rowid(s->db);
@@ -207,19 +292,23 @@ int64_t store_deploy(struct store *s, const char *name, const json_t *spec, cons
 	if (step_done(s, st) < 0 || exec(s, "COMMIT") < 0)
 		goto rollback;
 	free(text);
+	free(disks);
 	return id;
 rollback:
 	exec(s, "ROLLBACK");
 	free(text);
+	free(disks);
 	return -1;
 }
 
 int64_t store_rollback_target(struct store *s, int64_t current, json_t **spec, char *sha256,
-                              int64_t *parent)
+                              char (*disk_sha)[65], unsigned *ndisks, int64_t *parent)
 {
-	sqlite3_stmt *st = prep(s, "SELECT p.id, p.spec, p.image_sha256, p.parent FROM deploys c"
-	                           " JOIN deploys p ON p.id = c.parent WHERE c.id = ?");
+	sqlite3_stmt *st =
+	    prep(s, "SELECT p.id, p.spec, p.image_sha256, p.parent, p.disks FROM deploys c"
+	            " JOIN deploys p ON p.id = c.parent WHERE c.id = ?");
 	int64_t id = 0;
+	int n;
 
 	if (!st)
 		return -1;
@@ -230,7 +319,13 @@ int64_t store_rollback_target(struct store *s, int64_t current, json_t **spec, c
 		*spec = json_loads((const char *)sqlite3_column_text(st, 1), 0, &jerr);
 		snprintf(sha256, 65, "%s", (const char *)sqlite3_column_text(st, 2));
 		*parent = sqlite3_column_int64(st, 3);
-		id = *spec ? sqlite3_column_int64(st, 0) : -1;
+		n = disks_parse((const char *)sqlite3_column_text(st, 4), disk_sha);
+		*ndisks = n > 0 ? (unsigned)n : 0;
+		id = *spec && n >= 0 ? sqlite3_column_int64(st, 0) : -1;
+		if (id < 0) {
+			json_decref(*spec);
+			*spec = NULL;
+		}
 	}
 	sqlite3_finalize(st);
 	return id;
@@ -282,6 +377,11 @@ int store_guest_delete(struct store *s, const char *name)
 	if (step_done(s, st) < 0)
 		goto rollback;
 	st = prep(s, "DELETE FROM deploys WHERE name = ?");
+	if (st)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, st) < 0)
+		goto rollback;
+	st = prep(s, "DELETE FROM disk_copies WHERE guest = ?");
 	if (st)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (step_done(s, st) < 0 || exec(s, "COMMIT") < 0)
@@ -366,9 +466,11 @@ int store_prune_events(struct store *s, unsigned keep)
 }
 
 int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_t now_ns,
-                    const char *source)
+                    const char *source, const char *kind)
 {
-	sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO images VALUES(?,?,?,?)");
+	sqlite3_stmt *st =
+	    prep(s, "INSERT OR IGNORE INTO images(sha256, bytes, added_ns, source, kind)"
+	            " VALUES(?,?,?,?,?)");
 
 	if (!st)
 		return -1;
@@ -376,15 +478,34 @@ int store_image_add(struct store *s, const char *sha256, uint64_t bytes, uint64_
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)bytes);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ns);
 	sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
 	return step_done(s, st);
+}
+
+int store_image_kind(struct store *s, const char *sha256, char *kind, size_t len)
+{
+	sqlite3_stmt *st = prep(s, "SELECT kind FROM images WHERE sha256 = ?");
+	int found = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(kind, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
 }
 
 json_t *store_images_json(struct store *s)
 {
+	/* A disk's sha256 is in its deploys' disks column as a JSON string: 64 hex digits, which
+	 * nothing else in that column can contain. */
 	sqlite3_stmt *st =
-	    prep(s, "SELECT i.sha256, i.bytes, i.added_ns, i.source,"
+	    prep(s, "SELECT i.sha256, i.bytes, i.added_ns, i.source, i.kind,"
 	            " (SELECT COUNT(*) FROM guests g JOIN deploys d ON d.id = g.deploy_id"
-	            "  WHERE d.image_sha256 = i.sha256)"
+	            "  WHERE d.image_sha256 = i.sha256 OR instr(d.disks, i.sha256) > 0)"
 	            " FROM images i ORDER BY i.added_ns");
 	json_t *a = json_array();
 
@@ -392,16 +513,49 @@ json_t *store_images_json(struct store *s)
 		return a;
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a,
-		                      json_pack("{s:s, s:I, s:I, s:s, s:I}", "sha256",
-		                                (const char *)sqlite3_column_text(st, 0), "bytes",
+		                      json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "sha256",
+		                                (const char *)sqlite3_column_text(st, 0), "kind",
+		                                (const char *)sqlite3_column_text(st, 4), "bytes",
 		                                (json_int_t)sqlite3_column_int64(st, 1), "added_ns",
 		                                (json_int_t)sqlite3_column_int64(st, 2), "source",
 		                                sqlite3_column_text(st, 3)
 		                                    ? (const char *)sqlite3_column_text(st, 3)
 		                                    : "",
-		                                "guests", (json_int_t)sqlite3_column_int64(st, 4)));
+		                                "guests", (json_int_t)sqlite3_column_int64(st, 5)));
 	sqlite3_finalize(st);
 	return a;
+}
+
+int store_disk_copy_add(struct store *s, const char *guest, const char *name, const char *sha256,
+                        uint64_t now_ns)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO disk_copies VALUES(?,?,?,?)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ns);
+	return step_done(s, st);
+}
+
+int store_disk_copy_get(struct store *s, const char *guest, const char *name, char sha256[65])
+{
+	sqlite3_stmt *st =
+	    prep(s, "SELECT image_sha256 FROM disk_copies WHERE guest = ? AND name = ?");
+	int found = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(sha256, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
 }
 
 json_t *store_history_json(struct store *s, const char *name)

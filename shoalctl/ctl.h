@@ -109,6 +109,12 @@ int ctl_parse_size(const struct ctl_cmd *cmd, const char *opt, const char *s,
 int ctl_parse_seconds(const struct ctl_cmd *cmd, const char *opt, const char *s, double *out);
 /* A CPU list for --cpus, "0,2-3", appended to the array cpus as numbers; "" is none. */
 int ctl_parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus);
+/*
+ * A --disk NAME=IMAGE[:rw|:ro] (read-only unless :rw), appended to the
+ * array disks as {"name", "image", "readonly"}.  The name's rules are the
+ * daemon's to judge; only the shape is checked here.
+ */
+int ctl_parse_disk(const struct ctl_cmd *cmd, const char *s, json_t *disks);
 
 /*
  * Most commands are one request: the common options only, a guest NAME

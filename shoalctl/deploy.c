@@ -1,9 +1,10 @@
 /*
  * shoalctl deploy and upload.  A deploy's spec comes from a JSON file
- * and/or flags (flags win, field by field).  An image given as a local
- * file is uploaded first and deployed by its sha256, so a deploy means
- * the file the operator sees, wherever shoald runs; --no-upload sends the
- * path for the daemon to read on its own host.
+ * and/or flags (flags win, field by field).  An image or a disk given as
+ * a local file is uploaded first (a disk with kind=disk) and deployed by
+ * its sha256, so a deploy means the files the operator sees, wherever
+ * shoald runs; --no-upload sends the paths for the daemon to read on its
+ * own host.
  *
  * What is cheap to check here is checked before anything is sent: the
  * spec file is JSON (else its name, line and column), flags that must be
@@ -75,12 +76,15 @@ static int put_string(const struct ctl_cmd *cmd, json_t *dst, const char *key, c
 	return 0;
 }
 
-/* POST the file to the image store; the answer (with its sha256) in *a. */
-static int upload(struct ctl *c, const char *file, struct ctl_answer *a)
+/* POST the file to the image store as kind; the answer (with its sha256) in *a. */
+static int upload(struct ctl *c, const char *file, const char *kind, struct ctl_answer *a)
 {
+	char path[64];
 	int rc;
 
-	rc = ctl_http_upload(c, "/v1/images", file, a);
+	snprintf(path, sizeof(path), "/v1/images%s%s", strcmp(kind, "guest") ? "?kind=" : "",
+	         strcmp(kind, "guest") ? kind : "");
+	rc = ctl_http_upload(c, path, file, a);
 	if (rc < 0)
 		return rc;
 	if (!ctl_jstr(a->json, "sha256")) {
@@ -92,14 +96,15 @@ static int upload(struct ctl *c, const char *file, struct ctl_answer *a)
 }
 
 /*
- * The image a deploy names: a sha256 or (--no-upload) a daemon-side path
- * goes as it is; a local file is uploaded and replaced by its sha256.  A
+ * An image a deploy names (the guest's in obj "image" of kind guest, or a
+ * disk's of kind disk): a sha256 or (--no-upload) a daemon-side path goes
+ * as it is; a local file is uploaded and replaced by its sha256.  A
  * relative path from the spec file is taken from the file's folder.
  */
-static int resolve_image(struct ctl *c, const struct ctl_cmd *cmd, json_t *spec,
+static int resolve_image(struct ctl *c, const struct ctl_cmd *cmd, json_t *obj, const char *kind,
                          const char *spec_file, int no_upload)
 {
-	const char *img = ctl_jstr(spec, "image");
+	const char *img = ctl_jstr(obj, "image");
 	char path[PATH_MAX + 1], dir[PATH_MAX + 1];
 	struct ctl_answer ref;
 	struct stat st;
@@ -110,21 +115,43 @@ static int resolve_image(struct ctl *c, const struct ctl_cmd *cmd, json_t *spec,
 	if (spec_file && img[0] != '/') {
 		snprintf(dir, sizeof(dir), "%s", spec_file);
 		if (snprintf(path, sizeof(path), "%s/%s", dirname(dir), img) >= (int)sizeof(path))
-			return ctl_input_error(cmd, "the image path %s is too long", img);
+			return ctl_input_error(cmd, "the %s path %s is too long", kind, img);
 	} else {
 		snprintf(path, sizeof(path), "%s", img);
 	}
 	if (stat(path, &st) < 0)
-		return ctl_input_error(
-		    cmd, "image %s: %s (--no-upload sends a path on the daemon's host)", path,
-		    strerror(errno));
+		return ctl_input_error(cmd,
+		                       "%s image %s: %s (--no-upload sends a path on the daemon's "
+		                       "host)",
+		                       kind, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return ctl_input_error(cmd, "image %s is not a regular file", path);
-	rc = upload(c, path, &ref);
+		return ctl_input_error(cmd, "%s image %s is not a regular file", kind, path);
+	rc = upload(c, path, kind, &ref);
 	if (rc < 0)
 		return rc;
-	json_object_set(spec, "image", json_object_get(ref.json, "sha256"));
+	json_object_set(obj, "image", json_object_get(ref.json, "sha256"));
 	ctl_answer_free(&ref);
+	return 0;
+}
+
+/* Every disk of the spec that names a local file: uploaded as a disk. */
+static int resolve_disks(struct ctl *c, const struct ctl_cmd *cmd, json_t *spec,
+                         const char *spec_file, int no_upload)
+{
+	json_t *disks = json_object_get(spec, "disks"), *d;
+	size_t i;
+	int rc;
+
+	if (!json_is_array(disks))
+		return 0; /* not a list: for shoald to refuse */
+	json_array_foreach(disks, i, d)
+	{
+		if (!json_is_object(d))
+			continue;
+		rc = resolve_image(c, cmd, d, "disk", spec_file, no_upload);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -143,6 +170,7 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		OPT_CPUS,
 		OPT_NO_UPLOAD,
 		OPT_NO_WAIT,
+		OPT_DISK = 'd',
 	};
 	static const struct option lo[] = {
 		CTL_GLOBAL_LONGOPTS,
@@ -156,22 +184,24 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		{ "slo-us", required_argument, NULL, OPT_SLO },
 		{ "restart", required_argument, NULL, OPT_RESTART },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
-	json_t *flags = json_object(), *args = json_array(), *spec = NULL, *cpus;
+	json_t *flags = json_object(), *args = json_array(), *disks = json_array(), *spec = NULL,
+	       *cpus;
 	const char *file = NULL, *verb;
 	int ch, rc = 0, no_upload = 0, wait = 1, image_from_flag = 0;
 	unsigned long long x = 0;
 	struct ctl_answer a = { 0 };
 	char *body = NULL;
 
-	if (!flags || !args) {
+	if (!flags || !args || !disks) {
 		rc = ctl_fail(CTL_EXIT_FAILED, "out of memory");
 		goto out;
 	}
-	while (rc == 0 && (ch = getopt_long(argc, argv, ":hf:n:i:m:a:", lo, NULL)) != -1) {
+	while (rc == 0 && (ch = getopt_long(argc, argv, ":hf:n:i:m:a:d:", lo, NULL)) != -1) {
 		switch (ch) {
 		case OPT_FILE:
 			file = optarg;
@@ -209,6 +239,9 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 			rc = ctl_parse_cpus(cmd, optarg, cpus);
 			json_object_set_new(flags, "cpus", cpus);
 			break;
+		case OPT_DISK:
+			rc = ctl_parse_disk(cmd, optarg, disks);
+			break;
 		case OPT_NO_UPLOAD:
 			no_upload = 1;
 			break;
@@ -222,7 +255,8 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	}
 	if (rc == 0)
 		rc = ctl_want_args(cmd, argc, argv, 0, NULL);
-	if (rc == 0 && !file && !json_object_size(flags) && !json_array_size(args))
+	if (rc == 0 && !file && !json_object_size(flags) && !json_array_size(args) &&
+	    !json_array_size(disks))
 		rc = ctl_usage_error(cmd,
 		                     "give a spec file (-f FILE) or at least --name and --image");
 	if (rc == 0 && file)
@@ -234,8 +268,14 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	json_object_update(spec, flags);
 	if (json_array_size(args))
 		json_object_set(spec, "args", args);
-	rc = resolve_image(c, cmd, spec,
+	if (json_array_size(disks))
+		json_object_set(spec, "disks", disks);
+	rc = resolve_image(c, cmd, spec, "guest",
 	                   file && !image_from_flag && strcmp(file, "-") ? file : NULL, no_upload);
+	if (rc == 0)
+		rc = resolve_disks(
+		    c, cmd, spec,
+		    file && !json_array_size(disks) && strcmp(file, "-") ? file : NULL, no_upload);
 	if (rc < 0)
 		goto out;
 	body = json_dumps(spec, JSON_COMPACT);
@@ -260,20 +300,40 @@ out:
 	json_decref(spec);
 	json_decref(flags);
 	json_decref(args);
+	json_decref(disks);
 	return rc;
 }
 
 int ctl_cmd_upload(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
+	enum { OPT_KIND = CTL_OPT_FIRST_LOCAL, OPT_DISK };
+	static const struct option lo[] = {
+		CTL_GLOBAL_LONGOPTS,
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "disk", no_argument, NULL, OPT_DISK },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *kind = "guest";
 	struct ctl_answer a;
-	int rc;
+	int ch, rc = 0;
 
-	rc = ctl_opts_only(c, cmd, argc, argv);
+	while (rc == 0 && (ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (ch == OPT_KIND) {
+			if (strcmp(optarg, "guest") && strcmp(optarg, "disk"))
+				rc = ctl_usage_error(cmd, "--kind is guest or disk, not \"%s\"",
+				                     optarg);
+			kind = optarg;
+		} else if (ch == OPT_DISK) {
+			kind = "disk";
+		} else {
+			rc = ctl_opt_common(c, cmd, ch, argv);
+		}
+	}
 	if (rc == 0)
 		rc = ctl_want_args(cmd, argc, argv, 1, "the image FILE");
 	if (rc != 0)
 		return rc;
-	rc = upload(c, argv[optind], &a);
+	rc = upload(c, argv[optind], kind, &a);
 	if (rc < 0)
 		return rc;
 	if (c->json)

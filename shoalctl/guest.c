@@ -146,6 +146,34 @@ static void show_spec(const json_t *spec)
 	putchar('\n');
 }
 
+/* The guest's disks: name, image, read-only (shared) or its own copy. */
+static void show_disks(const json_t *disks)
+{
+	const json_t *d;
+	size_t i;
+
+	json_array_foreach(disks, i, d)
+	{
+		const char *from = ctl_jstr(d, "copy_of"), *sha = ctl_jstr(d, "image_sha256");
+		char size[32];
+
+		printf("%-12s%s: image %.12s, ", i ? "" : "disks:", ctl_jstr(d, "name"),
+		       sha ? sha : "?");
+		if (json_is_true(json_object_get(d, "readonly")))
+			fputs("read-only (shared)", stdout);
+		else if (!from)
+			fputs("writable, its own copy (not made yet)", stdout);
+		else {
+			ctl_fmt_bytes((double)ctl_jint(d, "copy_bytes", 0), size, sizeof(size));
+			printf("writable, its own copy (%s", size);
+			if (sha && strcmp(from, sha))
+				printf(", made from image %.12s", from);
+			putchar(')');
+		}
+		putchar('\n');
+	}
+}
+
 static void show_latency(const json_t *lat)
 {
 	char p50[32], p99[32], max[32];
@@ -215,6 +243,7 @@ static int show_guest(const json_t *g, const char *unused)
 	ctl_kv("deploy:", "%lld, instance %lld, created %s", ctl_jint(g, "deploy_id", 0),
 	       ctl_jint(g, "instance", 0), ctl_jstr(g, "created") ? ctl_jstr(g, "created") : "?");
 	show_spec(spec);
+	show_disks(json_object_get(g, "disks"));
 	ctl_kv("restarts:", "%lld", ctl_jint(g, "restarts", 0));
 	if (le)
 		ctl_kv("last exit:", "status %lld: %s (%s)", ctl_jint(le, "status", -1),

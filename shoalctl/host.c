@@ -206,7 +206,8 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 
 static int show_images(const json_t *all, const char *unused)
 {
-	static const char *const heads[] = { "SHA256", "SIZE", "ADDED", "GUESTS", "SOURCE", NULL };
+	static const char *const heads[] = { "SHA256", "KIND",   "SIZE", "ADDED",
+		                             "GUESTS", "SOURCE", NULL };
 	struct ctl_table *t;
 	const json_t *im;
 	size_t i;
@@ -222,7 +223,8 @@ static int show_images(const json_t *all, const char *unused)
 		ctl_fmt_bytes((double)ctl_jint(im, "bytes", 0), size, sizeof(size));
 		ctl_fmt_time_ns(ctl_jint(im, "added_ns", 0), added, sizeof(added));
 		snprintf(guests, sizeof(guests), "%lld", ctl_jint(im, "guests", 0));
-		ctl_table_row(t, sha, size, added, guests, ctl_jstr(im, "source"));
+		ctl_table_row(t, sha, ctl_jstr(im, "kind") ? ctl_jstr(im, "kind") : "guest", size,
+		              added, guests, ctl_jstr(im, "source"));
 	}
 	ctl_table_print(t, stdout);
 	ctl_table_free(t);

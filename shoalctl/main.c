@@ -32,7 +32,13 @@ static const struct ctl_cmd cmds[] = {
 	  "      --slo-us US      the latency objective in microseconds\n"
 	  "      --restart POLICY never, on-failure or always\n"
 	  "      --cpus LIST      pin to CPUs, e.g. 0,2-3 (\"\" lets shoald place the guest)\n"
-	  "      --no-upload      send the image path as it is, for the daemon to read\n"
+	  "  -d, --disk NAME=IMAGE[:rw]\n"
+	  "                       a disk the guest opens by NAME: a local file (uploaded as a\n"
+	  "                       disk), a disk image's sha256, or with --no-upload a path on\n"
+	  "                       the daemon's host; read-only and shared unless :rw (then the\n"
+	  "                       guest's own copy); repeat for more (replaces the file's disks)\n"
+	  "      --no-upload      send the image and disk paths as they are, for the daemon to "
+	  "read\n"
 	  "      --no-wait        answer at once instead of once the guest runs\n" },
 	{ "ls", ctl_cmd_ls, "ls",
 	  "list the guests: a table, or the server's JSON array with --json", "" },
@@ -64,7 +70,10 @@ static const struct ctl_cmd cmds[] = {
 	  "  -s, --since ID       only events after event ID\n"
 	  "  -l, --limit N        at most N events (default 100; with -f, 10 before following)\n" },
 	{ "images", ctl_cmd_images, "images", "the images in shoald's image store", "" },
-	{ "upload", ctl_cmd_upload, "upload FILE", "upload an image; prints its sha256", "" },
+	{ "upload", ctl_cmd_upload, "upload [--disk|--kind KIND] FILE",
+	  "upload an image (a guest's ELF file, or a disk); prints its sha256",
+	  "      --kind KIND      guest (the default) or disk (raw 512-byte sectors)\n"
+	  "      --disk           the same as --kind disk\n" },
 	{ "latency", ctl_cmd_latency, "latency NAME",
 	  "a guest's probe latency: the 10 s and 60 s windows and a histogram", "" },
 	{ "top", ctl_cmd_top, "top [--interval S] [-n COUNT]",

@@ -1,7 +1,7 @@
 /*
  * What shoalctl says when the command line or a file it was given is
  * wrong, and the checks of values it can make itself (numbers, sizes,
- * CPU lists, guest names) before anything is sent.  Kept apart from
+ * CPU lists, guest names, disks) before anything is sent.  Kept apart from
  * main() so that the unit tests can feed them their corpus.
  */
 #include <errno.h>
@@ -164,4 +164,33 @@ int ctl_parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus)
 bad:
 	return ctl_usage_error(cmd, "--cpus takes CPU numbers and ranges like 0,2-3, not \"%s\"",
 	                       s);
+}
+
+int ctl_parse_disk(const struct ctl_cmd *cmd, const char *s, json_t *disks)
+{
+	const char *eq = strchr(s, '=');
+	size_t n = strlen(s);
+	int readonly = 1;
+	char *image;
+	json_t *d;
+
+	if (!eq || eq == s || !eq[1])
+		return ctl_usage_error(cmd,
+		                       "--disk takes NAME=IMAGE, NAME=IMAGE:rw or NAME=IMAGE:ro, "
+		                       "not \"%s\"",
+		                       s);
+	if (n > 3 && (!strcmp(s + n - 3, ":rw") || !strcmp(s + n - 3, ":ro"))) {
+		readonly = s[n - 1] == 'o';
+		n -= 3;
+	}
+	if (s + n <= eq + 1)
+		return ctl_usage_error(cmd, "--disk %s: no IMAGE after '='", s);
+	image = strndup(eq + 1, (size_t)(s + n - eq - 1));
+	d = json_pack("{s:s%, s:s, s:b}", "name", s, (size_t)(eq - s), "image", image ? image : "",
+	              "readonly", readonly);
+	free(image);
+	if (!d)
+		return ctl_usage_error(cmd, "--disk %s: the name and image must be UTF-8 text", s);
+	json_array_append_new(disks, d);
+	return 0;
 }

@@ -141,6 +141,12 @@ tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c
 tests_integration_test_daemon_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 tests_integration_test_daemon_LDADD = $(TESTLIB) -lpthread
 
+check_PROGRAMS += tests/integration/test_disks
+TESTS += tests/integration/test_disks
+tests_integration_test_disks_SOURCES = tests/integration/test_disks.c
+tests_integration_test_disks_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+tests_integration_test_disks_LDADD = $(TESTLIB) $(SQLITE_LIBS)
+
 check_PROGRAMS += tests/integration/test_api_input
 TESTS += tests/integration/test_api_input
 tests_integration_test_api_input_SOURCES = tests/integration/test_api_input.c

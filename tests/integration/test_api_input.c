@@ -19,6 +19,23 @@
 
 static struct shoald_run sd;
 static char keep_pid[2][32], keep_inst[2][32];
+static char idle_sha[65], odd_file[300];
+
+/* The sha256 of a file, by sha256sum; "" when it cannot be had. */
+static void file_sha256(const char *path, char out[65])
+{
+	char cmd[800];
+	FILE *p;
+
+	out[0] = '\0';
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	p = popen(cmd, "r");
+	if (!p)
+		return;
+	if (!fgets(out, 65, p))
+		out[0] = '\0';
+	pclose(p);
+}
 
 /* Replace every @KEY@ in s (into out). */
 static void expand(const char *s, char *out, size_t cap, const char *datafile)
@@ -29,9 +46,16 @@ static void expand(const char *s, char *out, size_t cap, const char *datafile)
 		{ "@HELLO@", shoald_guest_image(&sd, "hello"), 0 },
 		{ "@DATAFILE@", datafile, 0 },
 		{ "@ZEROSHA@", zero, 0 },
+		{ "@IDLESHA@", idle_sha, 0 },
+		{ "@ODDFILE@", odd_file, 0 },
 	};
 
 	corpus_expand(s, keys, sizeof(keys) / sizeof(keys[0]), out, cap);
+}
+
+static int spec_sha_ok(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
 static void guest_pid_instance(const char *name, char *pid, char *inst)
@@ -164,7 +188,7 @@ int main(void)
 	const char *src = getenv("top_srcdir");
 	char datafile[1024], line[8192], spec[1024];
 	struct http_answer a;
-	FILE *f;
+	FILE *f, *odd;
 	int i;
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0)
@@ -192,6 +216,13 @@ int main(void)
 	}
 	tap_ok(atoi(keep_pid[0]) > 0 && atoi(keep_pid[1]) > 0,
 	       "two guests run before the bad input starts");
+	file_sha256(shoald_guest_image(&sd, "idle"), idle_sha);
+	tap_ok(spec_sha_ok(idle_sha), "the idle image's sha256 is known");
+	snprintf(odd_file, sizeof(odd_file), "%s/odd.img", sd.dir);
+	odd = fopen(odd_file, "w");
+	for (i = 0; odd && i < 1000; i++)
+		fputc('o', odd);
+	tap_ok(odd && fclose(odd) == 0, "a file of 1000 bytes, not whole sectors, is made");
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#' || !corpus_trim(line)[0])
 			continue;

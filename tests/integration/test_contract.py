@@ -506,13 +506,19 @@ def image_path(name):
     return os.path.join(GUESTS, name + ".kvm")
 
 
+# "disk": a disk image made here (whole 512-byte sectors, not a guest), for kind=disk.
+DISK_BYTES = bytes(range(256)) * 256
+
+
 def image_bytes(name):
+    if name == "disk":
+        return DISK_BYTES
     with open(image_path(name), "rb") as f:
         return f.read()
 
 
 def expand(v):
-    """The data file's value with its @image:, @sha: and @bytes: names replaced."""
+    """The data file's value with its @image:, @sha: and @bytes: names replaced (NAME "disk": DISK_BYTES)."""
     if isinstance(v, dict):
         return {k: expand(x) for k, x in v.items()}
     if isinstance(v, list):
@@ -652,14 +658,18 @@ class Run:
         path = re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(path_values[m.group(1)], safe=""), op.path)
         return path + ("?" + urllib.parse.urlencode(query) if query else "")
 
-    def body(self, op):
-        """(bytes, content type) of a body that should be accepted, or (b"", None)."""
+    def body(self, op, query=None):
+        """(bytes, content type) of a body that should be accepted, or (b"", None); a body
+        named for one of the query's parameters ("OP?kind=disk") comes first."""
         content = op.request_content()
         if not content:
             return b"", None
         mt = next(iter(content))
         bodies = self.data.get("bodies") or {}
-        v = self.overrides(op).get("body", bodies.get(op.key, bodies.get(mt)))
+        v = next((bodies["%s?%s=%s" % (op.key, k, x)] for k, x in sorted((query or {}).items())
+                  if "%s?%s=%s" % (op.key, k, x) in bodies), None)
+        if v is None:
+            v = self.overrides(op).get("body", bodies.get(op.key, bodies.get(mt)))
         if v is None:
             v = self.example(content[mt].get("schema") or {})
             tap.diag("%s: no body in %s; sending one made from the schema: %s" % (op.key, DATA_NAME, json.dumps(v)))
@@ -764,16 +774,18 @@ class Run:
         full = {k: self.valid_query_value(k, s) for k, s in query_schemas.items()}
         full.update(base_query)
         if set(full) - set(base_query):
-            self.request(op, "every query parameter", self.target(op, combos[0], full), body, mt)
+            self.request(op, "every query parameter", self.target(op, combos[0], full), self.body(op, full)[0], mt)
         for k, s in query_schemas.items():
             for e in s.get("enum") or []:
                 if str(e) != full[k]:
-                    self.request(op, "%s=%s" % (k, e), self.target(op, combos[0], dict(full, **{k: str(e)})), body, mt)
+                    q = dict(full, **{k: str(e)})
+                    self.request(op, "%s=%s" % (k, e), self.target(op, combos[0], q), self.body(op, q)[0], mt)
         for v in (self.data.get("variants") or {}).get(op.key) or []:
             pv = self.path_combos(op, v.get("path"))[0]
             what = ["%s=%s" % kv for kv in list((v.get("path") or {}).items()) + list((v.get("query") or {}).items())]
             what += ["%s: %s" % kv for kv in (v.get("headers") or {}).items()]
-            self.request(op, ", ".join(what) or "no query", self.target(op, pv, v.get("query", base_query)), body, mt,
+            q = v.get("query", base_query)
+            self.request(op, ", ".join(what) or "no query", self.target(op, pv, q), self.body(op, q)[0], mt,
                          headers=v.get("headers"), want=v.get("status"), nonempty=v.get("nonempty", False),
                          ends=v.get("ends", False))
 

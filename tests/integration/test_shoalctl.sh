@@ -109,6 +109,24 @@ tap_check "the sha256 is 64 hex digits" sh -c "echo '$sha' | grep -qxE '[0-9a-f]
 tap_check "images lists it" sh -c "\"$CTL\" --socket \"$SOCK\" images | grep -q \"^$(echo "$sha" | cut -c1-12) \""
 tap_check "deploy by sha256" run dep-sha 0 deploy -n spin-1 -i "$sha" -m 16 --class batch --arg 50 --restart never
 
+# ---- disks ----
+head -c 65536 /dev/zero >"$tmp/www.img"
+{ printf 'data'; head -c 8188 /dev/zero; } >"$tmp/data.img"
+tap_check "upload --disk prints the disk image's sha256" run upload-disk 0 upload --disk "$tmp/www.img"
+dsha=$(cat "$tmp/upload-disk.out")
+tap_check "images lists it as a disk" sh -c "\"$CTL\" --socket \"$SOCK\" images | grep -qE \"^$(echo "$dsha" | cut -c1-12) +disk \""
+tap_check "upload --kind guest of a disk is refused by shoald: exit 1" run upload-kind 1 upload --kind guest "$tmp/www.img"
+tap_check "upload --kind with another kind is a usage error" run upload-bogus 2 upload --kind bogus "$tmp/www.img"
+tap_check "deploy --disk without an image is a usage error" run dep-disk-bad 2 deploy -n disky -i "$GUESTS/idle.kvm" --disk www
+tap_check "deploy --disk: a disk by sha256 and a local file, writable" \
+	run dep-disk 0 deploy -n disky -i "$GUESTS/idle.kvm" -m 16 --disk "www=$dsha" --disk "data=$tmp/data.img:rw"
+tap_check "the local disk file was uploaded as a disk" \
+	sh -c "\"$CTL\" --socket \"$SOCK\" images | grep -qE \"^$(sha256sum "$tmp/data.img" | cut -c1-12) +disk \""
+run show-disky 0 show disky
+tap_check "show lists a read-only disk" says show-disky out "disks:      www: image $(echo "$dsha" | cut -c1-12), read-only (shared)"
+tap_check "and a writable one with its own copy" says show-disky out "data: image $(sha256sum "$tmp/data.img" | cut -c1-12), writable, its own copy (8 KiB)"
+tap_check "rm disky" run rm-disky 0 rm disky
+
 # ---- ls, show, console ----
 tap_check "ls" run ls 0 ls
 tap_check "ls prints a table with its heads" grep -qE '^NAME +STATE +CLASS +MEM +VCPUS +RESTARTS +UPTIME +PID' "$tmp/ls.out"

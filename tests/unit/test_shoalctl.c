@@ -50,6 +50,14 @@ static void evaluate(const char *kind, char *in, char *got, size_t len)
 			snprintf(got, len, "%s", text);
 		free(text);
 		json_decref(a);
+	} else if (!strcmp(kind, "disk")) {
+		a = json_array();
+		rc = ctl_parse_disk(&test_cmd, in, a);
+		text = json_dumps(json_array_get(a, 0), JSON_COMPACT);
+		if (rc == 0)
+			snprintf(got, len, "%s", text);
+		free(text);
+		json_decref(a);
 	} else if (!strcmp(kind, "name")) {
 		rc = ctl_check_name(&test_cmd, in);
 		snprintf(got, len, "ok");

@@ -115,6 +115,16 @@ static void check_good(struct guest_spec *s, const struct spec_limits *lim)
 	assert_true(s->ncpus <= GUEST_CPUS_MAX);
 	for (i = 0; i < s->ncpus; i++)
 		assert_true(s->cpus[i] >= 0 && (unsigned)s->cpus[i] < lim->host_cpus);
+	assert_true(s->ndisks <= SPEC_DISKS_MAX);
+	for (i = 0; i < s->ndisks; i++) {
+		unsigned k;
+
+		assert_true(spec_disk_name_ok(s->disks[i].name));
+		assert_true(s->disks[i].image[0] == '/' || spec_is_sha256(s->disks[i].image));
+		assert_true(s->disks[i].readonly == 0 || s->disks[i].readonly == 1);
+		for (k = 0; k < i; k++)
+			assert_string_not_equal(s->disks[k].name, s->disks[i].name);
+	}
 
 	j = dumpable(s);
 	assert_int_equal(spec_from_json(j, lim, &back, &err), 0);
@@ -219,6 +229,8 @@ static void evaluate(const char *kind, char *in, char *got, size_t len)
 		eval_spec(kind, text.p, got, len);
 	else if (!strcmp(kind, "name"))
 		snprintf(got, len, "%s", spec_name_ok(text.p) ? "ok" : "bad");
+	else if (!strcmp(kind, "diskname"))
+		snprintf(got, len, "%s", spec_disk_name_ok(text.p) ? "ok" : "bad");
 	else if (!strcmp(kind, "sha256"))
 		snprintf(got, len, "%s", spec_is_sha256(text.p) ? "ok" : "bad");
 	else
@@ -314,8 +326,21 @@ static void test_defaults(void **state)
 	assert_int_equal(s.slo_us, 1000);
 	assert_int_equal(s.restart, RESTART_ON_FAILURE);
 	assert_int_equal(s.ncpus, 0);
+	assert_int_equal(s.ndisks, 0);
 	spec_free(&s);
 	spec_free(&s); /* twice is harmless */
+	/* A disk is read-only unless it says otherwise. */
+	assert_int_equal(deploy("\"disks\":[{\"name\":\"www\",\"image\":\"/w\"},"
+	                        "{\"name\":\"db\",\"image\":\"/d\",\"readonly\":false}]",
+	                        &corpus_limits, &s, &err),
+	                 0);
+	assert_int_equal(s.ndisks, 2);
+	assert_string_equal(s.disks[0].name, "www");
+	assert_string_equal(s.disks[0].image, "/w");
+	assert_int_equal(s.disks[0].readonly, 1);
+	assert_string_equal(s.disks[1].name, "db");
+	assert_int_equal(s.disks[1].readonly, 0);
+	spec_free(&s);
 }
 
 /* With no error to fill, a refusal is still a plain -1. */
