@@ -118,6 +118,10 @@ tests_unit_test_xen_parse_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_xen_parse_LDADD = $(CMOCKA_LIBS)
 EXTRA_DIST += tests/data/xen-values.txt
 
+# Integration: guests that read and write their disks through shoald's API.
+TESTS += tests/integration/test_disks_guest.sh
+EXTRA_DIST += tests/integration/test_disks_guest.sh
+
 # Integration: a tender that breaks the control protocol, in place of shoal-vmm.
 check_PROGRAMS += tests/integration/hostile-tender
 tests_integration_hostile_tender_SOURCES = tests/integration/hostile-tender.c
