@@ -92,6 +92,18 @@ ctl deploy --name badcall --image "$g/badcall.kvm" --memory 8 --restart never --
 printf 'not an ELF image' >"$demo/junk.kvm"
 ctl deploy --name junk --image "$demo/junk.kvm" || true
 
+echo "== a site's files on a FAT disk (mkfs.fat and mcopy: nothing is mounted), read by a guest through its block device"
+mkdir -p "$demo/site/papers/2026" "$demo/site/media"
+printf '<h1>a shoal site</h1>\n' >"$demo/site/index.html"
+head -c 40000 /dev/urandom >"$demo/site/papers/2026/A paper with a long name.pdf"
+printf 'hello from a disk\n' >"$demo/site/media/café.txt"
+rm -f "$demo/site.img"
+mkfs.fat -C -F 16 -n SITE "$demo/site.img" 20480 >/dev/null
+LC_ALL=C.UTF-8 MTOOLS_SKIP_CHECK=1 mcopy -s -i "$demo/site.img" "$demo/site"/* ::/
+ctl deploy --name reader --image "$g/fatcat.kvm" --memory 16 --restart never --disk www="$demo/site.img" \
+	--arg tree --arg www >/dev/null
+echo "   the image went into the store as a read-only disk (its sha256: $(ctl upload --disk "$demo/site.img"))"
+
 echo "== letting the probes run for 12 s (10 a second per guest), so the 10 s window is past the deploys"
 sleep 12
 echo
@@ -109,6 +121,9 @@ ctl latency web-01
 echo
 echo "== hello's console, after it ended"
 ctl console hello
+echo
+echo "== the reader's console: every file of its disk, with its size and FNV-1a hash"
+ctl console reader
 echo
 echo "== the supervisor's events"
 ctl events --limit 200 | grep -E 'hung|exited|start_failed|restart' | tail -6 || true
