@@ -141,7 +141,8 @@ struct shoal_hc_abort {
 /*
  * Connect device `index` of the device table: ring is the guest-physical
  * address of the page the guest gave its shared ring (page-aligned, in
- * guest memory, SHARED_RING_INIT done).  The tender serves the ring from
+ * guest memory, SHARED_RING_INIT done; a NIC's two pages, see
+ * SHOAL_NET_RINGS_BYTES).  The tender serves the ring from
  * then on; status is 0, or negative: SHOAL_DEV_ENOENT (no such device),
  * SHOAL_DEV_EINVAL (a bad ring address), SHOAL_DEV_EBUSY (connected
  * already).  As Xen's front-end writes ring-ref and goes Connected.
@@ -210,13 +211,36 @@ struct shoal_boot_info {
  * number (guest-physical address >> 12) that the tender bounds-checks.
  * The table follows the boot info in its page.
  */
-#define SHOAL_DEVICES_MAX    12 /* 8 disks and 4 NICs */
-#define SHOAL_DEV_NAME_MAX   32 /* with the NUL */
-#define SHOAL_DEV_BLOCK      1
-#define SHOAL_DEV_NET        2
-#define SHOAL_DEV_READONLY   1u /* flags: a disk that refuses writes */
-#define SHOAL_GPA_DEVICES    (SHOAL_GPA_BOOT_INFO + SHOAL_U64(0x400))
-#define SHOAL_DEV_PORT_FIRST 2 /* device i's doorbell is port SHOAL_DEV_PORT_FIRST + i */
+#define SHOAL_DEVICES_MAX  12 /* 8 disks and 4 NICs */
+#define SHOAL_DEV_NAME_MAX 32 /* with the NUL */
+#define SHOAL_DEV_BLOCK    1
+#define SHOAL_DEV_NET      2
+#define SHOAL_DEV_READONLY 1u /* flags: a disk that refuses writes */
+#define SHOAL_GPA_DEVICES  (SHOAL_GPA_BOOT_INFO + SHOAL_U64(0x400))
+/*
+ * A device's doorbell is the port its table entry names.  The tender
+ * numbers them by slot: disk slot i (0..7) is port SHOAL_DEV_PORT_FIRST + i
+ * and NIC slot j (0..3) port SHOAL_DEV_PORT_FIRST + 8 + j, wherever the
+ * device stands in the table.
+ */
+#define SHOAL_DEV_PORT_FIRST 2
+
+/*
+ * A network device (SHOAL_DEV_NET) has two rings, not one: the `ring` of
+ * its SHOAL_HC_DEVICE is the guest-physical address of two consecutive
+ * pages, the transmit ring (netif_tx_sring of io/netif.h) and then the
+ * receive ring (netif_rx_sring), each SHARED_RING_INIT'd.  A transmit
+ * request is one whole Ethernet frame (no FCS) of 14 bytes up to
+ * mtu + 18 (the header and a VLAN tag) in one page: gref, offset and size
+ * within it; NETTXF_more_data and NETTXF_extra_info are refused (status
+ * NETIF_RSP_ERROR, a continuation slot NETIF_RSP_NULL), the checksum
+ * flags ignored (frames carry their checksums).  A receive request
+ * posts a whole page (id, gref); its response holds one frame at offset 0
+ * (status = its length) or a negative NETIF_RSP_* status.  The tender
+ * may hold frames back by its rate limit; none is ever split.
+ */
+#define SHOAL_NET_RINGS_BYTES (2 * SHOAL_PAGE_SIZE)
+#define SHOAL_NET_FRAME_MIN   14
 
 #ifndef __ASSEMBLER__
 struct shoal_device {
