@@ -9,6 +9,10 @@
  * moment: the producer index is read once per pass and checked against
  * what the ring can hold, and each request is copied out before it is
  * looked at, so that it cannot change between the check and the use.
+ *
+ * The same thread serves the NICs (net.c): their doorbells and taps are
+ * in its epoll set beside the disks' doorbells.  What the back-ends share
+ * is in devs.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,50 +26,16 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "vmm/vmm.h"
+#include "vmm/devs.h"
 
-/*
- * Xen's ring macros leave the barriers to the includer from interface
- * 0x00030208 on (before, they call mb() and friends); 4.14's is declared.
- */
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#define xen_mb()                  __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb()                 __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb()                 __atomic_thread_fence(__ATOMIC_RELEASE)
-#include <xen/io/blkif.h>
+#define SECTOR     512u
+#define DISKS_MAX  VMM_DISKS_MAX
+#define EVENTS_MAX (SHOAL_DEVICES_MAX + VMM_NICS_MAX)
 
-#define SECTOR      512u
-#define DISKS_MAX   VMM_DISKS_MAX
-#define DEVICES_MAX SHOAL_DEVICES_MAX
-
-struct disk {
-	char name[SHOAL_DEV_NAME_MAX];
-	int fd;
-	int readonly;
-	uint64_t sectors; /* 512-byte */
-	unsigned index, port;
-	int kick_fd, notify_fd;
-	int connected; /* set by the vCPU thread (release) once the ring is known */
-	blkif_back_ring_t ring;
-	uint64_t requests, errors;
-};
-
-struct vmm_devs {
-	struct vmm_vm *vm;
-	unsigned ndisks;
-	unsigned nslots; /* slots wired by vmm_devs_attach; 0 before */
-	struct disk disk[DISKS_MAX];
-	int ep;
-	pthread_t thread;
-	int running; /* set by the I/O thread once it runs */
-};
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int devs__fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,8 +54,7 @@ struct vmm_devs *vmm_devs_new(void)
 	return dv;
 }
 
-/* A device's name: 1 to 31 of a-z, 0-9, '-' and '_', starting with a letter or digit. */
-static int name_ok(const char *s)
+int devs__name_ok(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -105,26 +74,29 @@ int vmm_devs_add_disk(struct vmm_devs *dv, const char *name, int fd, int readonl
 	struct stat st;
 	unsigned i;
 
-	if (!name_ok(name))
-		return fail(err, errlen,
-		            "disk name \"%.40s\": 1 to %d characters of a-z, 0-9, '-' and '_'",
-		            name, SHOAL_DEV_NAME_MAX - 1);
+	if (!devs__name_ok(name))
+		return devs__fail(
+		    err, errlen, "disk name \"%.40s\": 1 to %d characters of a-z, 0-9, '-' and '_'",
+		    name, SHOAL_DEV_NAME_MAX - 1);
 	for (i = 0; i < dv->ndisks; i++)
 		if (!strcmp(dv->disk[i].name, name))
-			return fail(err, errlen, "two disks are named %s", name);
+			return devs__fail(err, errlen, "two disks are named %s", name);
+	for (i = 0; i < dv->nnics; i++)
+		if (!strcmp(dv->nic[i].name, name))
+			return devs__fail(err, errlen, "a disk and a NIC are named %s", name);
 	if (dv->ndisks == DISKS_MAX || (dv->nslots && dv->ndisks == dv->nslots))
-		return fail(err, errlen, "more than %d disks",
-		            dv->nslots ? (int)dv->nslots : DISKS_MAX);
+		return devs__fail(err, errlen, "more than %d disks",
+		                  dv->nslots ? (int)dv->nslots : DISKS_MAX);
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, "disk %s: %s", name, strerror(errno));
+		return devs__fail(err, errlen, "disk %s: %s", name, strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return fail(err, errlen, "disk %s is not a file or a block device", name);
+		return devs__fail(err, errlen, "disk %s is not a file or a block device", name);
 	if (S_ISREG(st.st_mode) && (st.st_size <= 0 || st.st_size % SECTOR))
-		return fail(err, errlen,
-		            "disk %s is %lld bytes, not a whole number of %u-byte sectors", name,
-		            (long long)st.st_size, SECTOR);
+		return devs__fail(err, errlen,
+		                  "disk %s is %lld bytes, not a whole number of %u-byte sectors",
+		                  name, (long long)st.st_size, SECTOR);
 	if (S_ISBLK(st.st_mode))
-		return fail(err, errlen, "disk %s is a block device: not yet", name);
+		return devs__fail(err, errlen, "disk %s is a block device: not yet", name);
 	/* A wired slot keeps its doorbell (vmm_devs_attach); the rest is the disk's. */
 	d = &dv->disk[dv->ndisks];
 	snprintf(d->name, sizeof(d->name), "%s", name);
@@ -142,29 +114,30 @@ int vmm_devs_attach(struct vmm_devs *dv, struct vmm_vm *vm, unsigned slots, char
 	unsigned i;
 
 	if (slots < dv->ndisks || slots > DISKS_MAX)
-		return fail(err, errlen, "%u disk slots for %u disks", slots, dv->ndisks);
+		return devs__fail(err, errlen, "%u disk slots for %u disks", slots, dv->ndisks);
 	dv->vm = vm;
 	dv->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (dv->ep < 0)
-		return fail(err, errlen, "epoll_create1: %s", strerror(errno));
+		return devs__fail(err, errlen, "epoll_create1: %s", strerror(errno));
 	for (i = 0; i < slots; i++) {
 		struct disk *d = &dv->disk[i];
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = d };
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = DEVS_EV_DISK << 32 | i };
 
 		d->index = i;
 		d->port = SHOAL_DEV_PORT_FIRST + i;
 		d->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		d->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (d->kick_fd < 0 || d->notify_fd < 0)
-			return fail(err, errlen, "disk %s: eventfd: %s", d->name, strerror(errno));
+			return devs__fail(err, errlen, "disk %s: eventfd: %s", d->name,
+			                  strerror(errno));
 		if (vmm_vm_wire_internal(vm, d->port, d->kick_fd, d->notify_fd, err, errlen) < 0)
 			return -1;
 		if (epoll_ctl(dv->ep, EPOLL_CTL_ADD, d->notify_fd, &ev) < 0)
-			return fail(err, errlen, "disk %s: epoll_ctl: %s", d->name,
-			            strerror(errno));
+			return devs__fail(err, errlen, "disk %s: epoll_ctl: %s", d->name,
+			                  strerror(errno));
 	}
 	dv->nslots = slots;
-	return 0;
+	return devs__nics_attach(dv, err, errlen);
 }
 
 void vmm_devs_table(const struct vmm_devs *dv, struct shoal_device *table, uint32_t *n)
@@ -184,7 +157,8 @@ void vmm_devs_table(const struct vmm_devs *dv, struct shoal_device *table, uint3
 		t->u.blk.sector_size = SECTOR;
 		t->u.blk.max_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	}
-	*n = dv->ndisks;
+	devs__nics_table(dv, table + dv->ndisks);
+	*n = dv->ndisks + dv->nnics;
 }
 
 enum vmm_hc_outcome vmm_devs_connect(struct vmm_devs *dv, const struct vmm_guestmem *m,
@@ -202,6 +176,10 @@ enum vmm_hc_outcome vmm_devs_connect(struct vmm_devs *dv, const struct vmm_guest
 		return VMM_HC_STOP;
 	}
 	a = (struct shoal_hc_device *)(m->base + arg);
+	if (dv && a->index >= dv->ndisks && a->index - dv->ndisks < dv->nnics) {
+		a->status = devs__nic_connect(dv, a->index - dv->ndisks, m, a->ring);
+		return VMM_HC_CONTINUE;
+	}
 	if (!dv || a->index >= dv->ndisks) {
 		a->status = SHOAL_DEV_ENOENT;
 		return VMM_HC_CONTINUE;
@@ -323,31 +301,63 @@ static int serve(struct vmm_devs *dv, struct disk *d)
 	return 0;
 }
 
+uint64_t devs__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int disk_event(struct vmm_devs *dv, unsigned i)
+{
+	struct disk *d = &dv->disk[i];
+	uint64_t v;
+
+	if (read(d->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return 0;
+	if (!__atomic_load_n(&d->connected, __ATOMIC_ACQUIRE))
+		return 0; /* before the ring, or an empty slot: nothing to serve */
+	return serve(dv, d);
+}
+
 static void *io_thread(void *arg)
 {
 	struct vmm_devs *dv = arg;
-	struct epoll_event ev[DEVICES_MAX];
-	int n, i;
+	struct epoll_event ev[EVENTS_MAX];
+	uint64_t wake_ns = 0;
+	int n, i, timeout_ms;
 
 	/* Started: what the C library does for a new thread is behind it (see vmm_devs_start). */
 	__atomic_store_n(&dv->running, 1, __ATOMIC_RELEASE);
 	for (;;) {
-		n = epoll_wait(dv->ep, ev, DEVICES_MAX, -1);
+		/* A NIC held back by its rate limit wakes the thread when it may go on. */
+		timeout_ms = -1;
+		if (wake_ns) {
+			uint64_t now = devs__now_ns();
+
+			timeout_ms = wake_ns <= now ? 0 : (int)((wake_ns - now + 999999) / 1000000);
+		}
+		n = epoll_wait(dv->ep, ev, EVENTS_MAX, timeout_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return NULL;
 		for (i = 0; i < n; i++) {
-			struct disk *d = ev[i].data.ptr;
-			uint64_t v;
+			unsigned kind = (unsigned)(ev[i].data.u64 >> 32);
+			unsigned slot = (unsigned)ev[i].data.u64;
+			int r;
 
-			if (read(d->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				continue;
-			if (!__atomic_load_n(&d->connected, __ATOMIC_ACQUIRE))
-				continue; /* before the ring, or an empty slot: nothing to serve */
-			if (serve(dv, d) < 0)
+			if (kind == DEVS_EV_DISK)
+				r = disk_event(dv, slot);
+			else
+				r = devs__nic_event(dv, slot, kind == DEVS_EV_TAP);
+			if (r < 0)
 				return NULL; /* the guest is ending */
 		}
+		wake_ns = dv->nnics ? devs__nics_timers(dv, devs__now_ns()) : 0;
+		if (wake_ns == UINT64_MAX)
+			return NULL;
 	}
 }
 
@@ -370,7 +380,7 @@ int vmm_devs_start(struct vmm_devs *dv, char *err, size_t errlen)
 	pthread_attr_destroy(&at);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
-		return fail(err, errlen, "cannot start the I/O thread: %s", strerror(r));
+		return devs__fail(err, errlen, "cannot start the I/O thread: %s", strerror(r));
 	/*
 	 * Wait until it runs: a thread still being set up by the C library
 	 * when the syscall filter lands would make calls the filter refuses.

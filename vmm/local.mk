@@ -20,7 +20,9 @@ vmm_libvmm_a_SOURCES = \
 	vmm/vmm.h \
 	vmm/hypercall.c \
 	vmm/kvm.c \
-	vmm/blk.c
+	vmm/devs.h \
+	vmm/blk.c \
+	vmm/net.c
 
 pkglibexec_PROGRAMS += vmm/shoal-vmm
 vmm_shoal_vmm_SOURCES = vmm/main.c vmm/control.c vmm/seccomp.c

@@ -9,9 +9,11 @@
  * is reported on stderr in one line, and the exit status says how it
  * ended (vmm_proto.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +35,8 @@ struct opts {
 	int verbose;
 	unsigned nports;
 	struct vmm_port ports[VMM_PORTS_MAX];
-	struct vmm_devs *devs; /* --disk: cold start only (a BOOT carries no disks yet) */
+	struct vmm_devs *devs; /* --disk, --net: cold start only (a BOOT carries no disks yet) */
+	int nics;              /* --net given: cold start only (no NIC by a message yet) */
 };
 
 static const char *prog_name = "shoal-vmm";
@@ -53,6 +56,10 @@ static void usage(FILE *f)
 	    "  -d, --disk NAME:PATH[:ro] give the guest a disk (a file of whole 512-byte "
 	    "sectors),\n"
 	    "                           read-only with :ro (repeatable; cold start)\n"
+	    "  -N, --net NAME:IFNAME[:MAC] give the guest a NIC on the existing tap IFNAME\n"
+	    "      --net-ip A.B.C.D/P[:GW] the last NIC's IPv4 address and gateway\n"
+	    "      --net-rate PPS:BYTES  rate limit each way, packets and bytes a second "
+	    "(0: none)\n"
 	    "  -c, --control-fd FD      warm start over this SOCK_SEQPACKET socket\n"
 	    "      --no-seccomp         do not confine the tender (debugging)\n"
 	    "  -v, --verbose            report set-up timings on stderr\n",
@@ -188,6 +195,7 @@ static int run_cold(struct vmm_vm *vm)
 	status = vmm_vm_run(vm, &out, &res);
 	if (status > GUEST_EXIT_GUEST_MAX)
 		say("%s", res.reason);
+	vmm_devs_report(vm->devs, 2);
 	return status;
 }
 
@@ -483,6 +491,16 @@ static int parse_ports(const char *s, struct opts *o)
 	return 0;
 }
 
+/* The devices, made by the first option that gives one. */
+static int devs_of(struct opts *o)
+{
+	if (!o->devs && !(o->devs = vmm_devs_new())) {
+		say("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* --disk NAME:PATH[:ro]: the file is opened here, read-only for :ro. */
 static int add_disk(struct opts *o, const char *arg)
 {
@@ -508,10 +526,8 @@ static int add_disk(struct opts *o, const char *arg)
 	}
 	memcpy(path, colon + 1, plen);
 	path[plen] = '\0';
-	if (!o->devs && !(o->devs = vmm_devs_new())) {
-		say("out of memory");
+	if (devs_of(o) < 0)
 		return -1;
-	}
 	fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0) {
 		say("--disk %s: cannot open %s: %s", name, path, strerror(errno));
@@ -525,6 +541,123 @@ static int add_disk(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int parse_ipv4(const char *s, const char *end, uint32_t *out)
+{
+	unsigned b[4], i;
+	char buf[20];
+	int used = 0;
+
+	if (end - s <= 0 || end - s >= (long)sizeof(buf))
+		return -1;
+	memcpy(buf, s, (size_t)(end - s));
+	buf[end - s] = '\0';
+	if (sscanf(buf, "%3u.%3u.%3u.%3u%n", &b[0], &b[1], &b[2], &b[3], &used) != 4 ||
+	    buf[used] != '\0')
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (b[i] > 255)
+			return -1;
+	/* Network order: the first byte first in memory. */
+	*out = htonl(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
+	return 0;
+}
+
+/* --net NAME:IFNAME[:MAC] */
+static int add_net(struct opts *o, const char *arg)
+{
+	char name[SHOAL_DEV_NAME_MAX + 1], ifname[IFNAMSIZ + 1], err[300];
+	const char *c1 = strchr(arg, ':'), *c2;
+	uint8_t mac[6];
+	unsigned m[6], i;
+	int used = 0, has_mac = 0;
+	size_t n;
+
+	if (!c1 || (n = (size_t)(c1 - arg)) == 0 || n >= sizeof(name))
+		goto bad;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	c2 = strchr(c1 + 1, ':');
+	n = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+	if (n == 0 || n >= sizeof(ifname))
+		goto bad;
+	memcpy(ifname, c1 + 1, n);
+	ifname[n] = '\0';
+	if (c2) {
+		if (sscanf(c2 + 1, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4],
+		           &m[5], &used) != 6 ||
+		    c2[1 + used] != '\0' || (m[0] & 1)) {
+			say("--net %.100s: the MAC is six hex bytes, unicast (02:00:00:00:00:01)",
+			    arg);
+			return -1;
+		}
+		for (i = 0; i < 6; i++)
+			mac[i] = (uint8_t)m[i];
+		has_mac = 1;
+	}
+	if (devs_of(o) < 0)
+		return -1;
+	if (vmm_devs_add_nic(o->devs, name, ifname, has_mac ? mac : NULL, err, sizeof(err)) < 0) {
+		say("--net: %s", err);
+		return -1;
+	}
+	o->nics = 1;
+	return 0;
+bad:
+	say("--net %.100s: want NAME:IFNAME or NAME:IFNAME:MAC", arg);
+	return -1;
+}
+
+/* --net-ip A.B.C.D/P[:GW], for the NIC given last. */
+static int add_net_ip(struct opts *o, const char *arg)
+{
+	const char *slash = strchr(arg, '/'), *colon;
+	uint32_t addr, gw = 0;
+	char err[300];
+	long p;
+
+	colon = slash ? strchr(slash, ':') : NULL;
+	if (!slash || parse_ipv4(arg, slash, &addr) < 0)
+		goto bad;
+	{
+		char pbuf[4];
+		size_t n = colon ? (size_t)(colon - slash - 1) : strlen(slash + 1);
+
+		if (n == 0 || n >= sizeof(pbuf))
+			goto bad;
+		memcpy(pbuf, slash + 1, n);
+		pbuf[n] = '\0';
+		if (parse_int(pbuf, 1, 32, &p) < 0)
+			goto bad;
+	}
+	if (colon && parse_ipv4(colon + 1, colon + 1 + strlen(colon + 1), &gw) < 0)
+		goto bad;
+	if (!o->devs || vmm_devs_set_ipv4(o->devs, addr, (unsigned)p, gw, err, sizeof(err)) < 0) {
+		say("--net-ip %.100s: %s", arg, o->devs ? err : "give --net first");
+		return -1;
+	}
+	return 0;
+bad:
+	say("--net-ip %.100s: want A.B.C.D/PREFIX or A.B.C.D/PREFIX:GATEWAY", arg);
+	return -1;
+}
+
+/* --net-rate PPS:BYTES_PER_S */
+static int add_net_rate(struct opts *o, const char *arg)
+{
+	unsigned long long pps, bps;
+	int used = 0;
+
+	if (sscanf(arg, "%llu:%llu%n", &pps, &bps, &used) != 2 || arg[used] != '\0' ||
+	    pps > 100000000ull || bps > 100000000000ull) {
+		say("--net-rate %.100s: want PACKETS_PER_S:BYTES_PER_S, 0 for no limit", arg);
+		return -1;
+	}
+	if (devs_of(o) < 0)
+		return -1;
+	vmm_devs_set_rate(o->devs, pps, bps);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -533,6 +666,9 @@ int main(int argc, char **argv)
 		{ "evtchn", required_argument, NULL, 'e' },
 		{ "ports", required_argument, NULL, 'p' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'N' },
+		{ "net-ip", required_argument, NULL, 'I' },
+		{ "net-rate", required_argument, NULL, 'R' },
 		{ "control-fd", required_argument, NULL, 'c' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -548,7 +684,7 @@ int main(int argc, char **argv)
 	o.control_fd = -1;
 	o.seccomp = 1;
 	signal(SIGPIPE, SIG_IGN);
-	while ((c = getopt_long(argc, argv, "+m:n:e:p:d:c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:n:e:p:d:N:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_int(optarg, 2, 4096, &v) < 0 || v % 2) {
@@ -583,6 +719,18 @@ int main(int argc, char **argv)
 			if (add_disk(&o, optarg) < 0)
 				return GUEST_EXIT_USAGE;
 			break;
+		case 'N':
+			if (add_net(&o, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
+		case 'I':
+			if (add_net_ip(&o, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
+		case 'R':
+			if (add_net_rate(&o, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
 		case 'c':
 			if (parse_int(optarg, 0, 1 << 20, &v) < 0) {
 				say("--control-fd %s: not a descriptor number", optarg);
@@ -605,6 +753,11 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.control_fd >= 0) {
+		if (o.nics) {
+			say("--net goes with a cold start: a warm tender takes no NIC by a message "
+			    "yet");
+			return GUEST_EXIT_USAGE;
+		}
 		if (o.devs) {
 			say("--disk goes with a cold start: a warm tender gets no disks yet");
 			return GUEST_EXIT_USAGE;

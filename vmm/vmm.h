@@ -97,7 +97,7 @@ struct vmm_vm {
 	uint64_t unbound_notifies;
 	int vcpu_tid; /* the thread running the vCPU (set by vmm_vm_create, then vmm_vm_run) */
 	struct vmm_gate gate;
-	struct vmm_devs *devs;   /* the devices it serves (blk.c); NULL: none */
+	struct vmm_devs *devs;   /* the devices it serves (blk.c, net.c); NULL: none */
 	uint64_t internal_ports; /* bit p: port p is a device's doorbell */
 	/* Set once by the I/O thread: a ring broke the protocol; the guest ends with it. */
 	int io_fatal;
@@ -189,6 +189,38 @@ enum vmm_hc_outcome vmm_devs_connect(struct vmm_devs *dv, const struct vmm_guest
                                      uint32_t arg, struct vmm_hc_result *res);
 /* Requests served and refused, for the tender's report. */
 void vmm_devs_counters(const struct vmm_devs *dv, uint64_t *requests, uint64_t *errors);
+
+/* ---- Devices: the network back-end (net.c) ---------------------------- */
+
+/*
+ * A NIC is an existing tap (IFF_TAP | IFF_NO_PI) served on Xen's netif
+ * rings by the same I/O thread: the tap's fd sits in its epoll set beside
+ * the doorbells, and leaves it while the guest has posted no receive
+ * buffer (frames wait in the tap's queue, the thread does not spin).
+ * Transmit requests are checked (the frame's page in guest memory, offset
+ * and size within it, the size within the MTU, no multi-slot frames) and
+ * refused one by one with an error status; a producer that runs ahead
+ * ends the guest (vmm_vm_fail).  Cold start only: a warm tender takes no
+ * NIC yet.
+ *
+ * Order: as disks, vmm_devs_add_nic (and vmm_devs_set_*) before
+ * vmm_devs_attach, which wires the NICs' doorbells and their taps.
+ */
+#define VMM_NICS_MAX 4
+/* A NIC named name on the tap ifname (opened here); mac NULL: one made from both names. */
+int vmm_devs_add_nic(struct vmm_devs *dv, const char *name, const char *ifname, const uint8_t *mac,
+                     char *err, size_t errlen);
+/* The last NIC's IPv4 address, prefix length and gateway (network order; gateway 0: none). */
+int vmm_devs_set_ipv4(struct vmm_devs *dv, uint32_t addr, unsigned prefix_len, uint32_t gateway,
+                      char *err, size_t errlen);
+/*
+ * The guest's rate limit, the same each way (what it sends, what it is
+ * given): packets and bytes a second, 0 for no limit.  Frames beyond it
+ * wait (in the ring, in the tap's queue), counted as held back.
+ */
+void vmm_devs_set_rate(struct vmm_devs *dv, uint64_t pps, uint64_t bytes_per_s);
+/* One line per NIC on fd: frames and bytes each way, errors, what was held back. */
+void vmm_devs_report(const struct vmm_devs *dv, int fd);
 
 /* ---- The daemon's side, after boot (control.c) ------------------------ */
 
