@@ -17,6 +17,8 @@ RT_CORE_SOURCES = \
 	unikernel-rt/core/string.c \
 	unikernel-rt/core/blk.c \
 	unikernel-rt/include/shoal/blk.h \
+	unikernel-rt/core/netdev.c \
+	unikernel-rt/include/shoal/netdev.h \
 	unikernel-rt/core/fat.c
 
 noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
@@ -189,7 +191,8 @@ NET_GLUE_SOURCES = \
 	unikernel-rt/lwip/libc/stdlib.h \
 	unikernel-rt/lwip/net_internal.h \
 	unikernel-rt/lwip/net.c \
-	unikernel-rt/lwip/loopif.c
+	unikernel-rt/lwip/loopif.c \
+	unikernel-rt/lwip/devif.c
 if HAVE_LWIP
 noinst_LIBRARIES += unikernel-rt/libshoalnet-kvm.a unikernel-rt/libshoalnet-xen-pv.a \
 	unikernel-rt/libshoalnet-xen-pvh.a

@@ -2,7 +2,7 @@
  * The runtime's side of lwIP: its clock (sys_now), its random numbers,
  * and rt_net_poll(), which runs lwIP's work from the guest's loop and says
  * when it next has some.  It knows no network interface by name: each
- * lives in a file of its own (loopif.c; a device's later) and is found
+ * lives in a file of its own (loopif.c, devif.c) and is found
  * through lwIP's list of netifs.
  */
 #include <shoal/net.h>
@@ -141,6 +141,7 @@ uint64_t rt_net_poll(void)
 	{
 		loop_deliver(n);
 	}
+	queued = rt_net__devs_poll();
 	if (sys_timeouts_sleeptime() == 0) {
 		stats.timer_runs++;
 		sys_check_timeouts();

@@ -15,6 +15,7 @@
  *
  *	rt_net_init();
  *	rt_net_loopback_add();
+ *	rt_net_device_add("lan");
  *	... tcp_new(), tcp_bind(), tcp_listen(), udp_new() ...
  *	for (;;) {
  *		uint64_t deadline = rt_net_poll();
@@ -45,12 +46,28 @@ int rt_net_init(void);
  */
 int rt_net_loopback_add(void);
 
+#define RT_NET_ESTATE (-1)  /* the stack is not started, or the NIC is added already */
+#define RT_NET_ENOMEM (-12) /* more than 4 NICs, or no memory for one */
+/* (and the RT_NETDEV_E* codes of shoal/netdev.h) */
+
+/*
+ * Add the network device called name (shoal/netdev.h) as an interface,
+ * up, with the MAC, MTU, IPv4 address and prefix and the gateway that
+ * the host gave it in the device table; with a gateway it becomes the
+ * default route.  Its receive buffers are posted now; its frames are
+ * handed to lwIP by rt_net_poll(), and its doorbell wakes rt_block().
+ * Call after rt_net_init(), once per NIC.  Returns 0, RT_NET_ESTATE,
+ * RT_NET_ENOMEM, or an RT_NETDEV_E* code of rt_netdev_open().
+ */
+int rt_net_device_add(const char *name);
+
 /*
  * Run the stack's pending work: hand lwIP the packets that were queued on
  * every interface's loopback path when the call began (its callbacks run
- * here; what they queue waits for the next call), then run lwIP's timers
- * that are due.  Returns the monotonic time (rt_clock_ns()) by which it
- * must be called again: 0 when packets are queued already, RT_FOREVER
+ * here; what they queue waits for the next call), a batch of each
+ * device's received frames, then run lwIP's timers that are due.  Returns
+ * the monotonic time (rt_clock_ns()) by which it must be called again: 0
+ * when packets are queued already or frames wait past the batch, RT_FOREVER
  * when no timer is set.  Call it after anything that may have given lwIP
  * work: every rt_evtchn_dispatch(), every lwIP call of the guest's own.
  */
