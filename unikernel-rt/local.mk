@@ -75,7 +75,7 @@ EXTRA_DIST += unikernel-rt/platform/xen-pvh/link.ld.S
 
 # Example guests: one source each, linked once per platform by pattern
 # rules (name.kvm), so adding a guest or a platform is one line.
-GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badring fatcat
+GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badring badnet fatcat
 KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)
@@ -209,7 +209,7 @@ unikernel_rt_libshoalnet_xen_pvh_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalnet_xen_pvh_a_SOURCES = $(NET_GLUE_SOURCES)
 
 # Guests on lwIP: their objects see lwIP's headers, their images link it.
-NET_EXAMPLES = tcploop
+NET_EXAMPLES = tcploop echo
 EXTRA_DIST += $(NET_EXAMPLES:%=unikernel-rt/examples/%.c)
 NET_KVM_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 NET_XEN_PV_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.xen-pv)

@@ -1,0 +1,197 @@
+/*
+ * echo: the echo service (RFC 862) on port 7 over a network device, UDP
+ * and TCP, with lwIP.  Prints "echo: ready on NIC A.B.C.D" once it
+ * listens, and its counters when it ends: after idle_s seconds without
+ * a frame, or never.  lwIP answers pings and ARP on its own.
+ *
+ *   echo NIC [idle_s=N]
+ *     NIC     the device's name (shoal-vmm --net NIC:TAP)
+ *     idle_s  end after this many seconds with no frame in or out
+ *             (default 0: never)
+ *
+ * Exit status: 0 ended idle, 1 lwIP or the device refused, 4 a bad argument.
+ */
+#include <shoal/net.h>
+#include <shoal/netdev.h>
+#include <shoal/rt.h>
+
+#include "lwip/ip_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#define ECHO_PORT 7
+
+static uint64_t udp_datagrams, udp_bytes, tcp_conns, tcp_bytes;
+
+__attribute__((noreturn, format(printf, 2, 3))) static void fail(int code, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	rt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rt_printf("echo: FAIL: %s\n", buf);
+	rt_exit(code);
+}
+
+/* ---- UDP: each datagram back to where it came from ---- */
+
+static void udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                     u16_t port)
+{
+	(void)arg;
+	udp_datagrams++;
+	udp_bytes += p->tot_len;
+	udp_sendto(pcb, p, addr, port);
+	pbuf_free(p);
+}
+
+/* ---- TCP: what comes in goes back out, as the send buffer allows ---- */
+
+static err_t tcp_echo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct pbuf *q;
+
+	(void)arg;
+	if (err != ERR_OK || !p) {
+		/* The peer closed (or failed): close our side too. */
+		if (p)
+			pbuf_free(p);
+		tcp_recv(pcb, NULL);
+		if (tcp_close(pcb) != ERR_OK) {
+			tcp_abort(pcb);
+			return ERR_ABRT;
+		}
+		return ERR_OK;
+	}
+	/* Not room for all of it: lwIP keeps it and offers it again later. */
+	if (tcp_sndbuf(pcb) < p->tot_len || tcp_sndqueuelen(pcb) + 4 > TCP_SND_QUEUELEN)
+		return ERR_MEM;
+	for (q = p; q; q = q->next)
+		if (q->len && tcp_write(pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) != ERR_OK) {
+			/* Part of it is queued: offering it again would echo that twice. */
+			pbuf_free(p);
+			tcp_abort(pcb);
+			return ERR_ABRT;
+		}
+	tcp_output(pcb);
+	tcp_recved(pcb, p->tot_len);
+	tcp_bytes += p->tot_len;
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t tcp_echo_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)arg;
+	(void)pcb;
+	(void)len;
+	return ERR_OK;
+}
+
+static void tcp_echo_err(void *arg, err_t err)
+{
+	(void)arg;
+	(void)err; /* the pcb is gone: nothing of ours to free */
+}
+
+static err_t tcp_echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)arg;
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	tcp_conns++;
+	tcp_nagle_disable(pcb);
+	tcp_recv(pcb, tcp_echo_recv);
+	tcp_sent(pcb, tcp_echo_sent);
+	tcp_err(pcb, tcp_echo_err);
+	return ERR_OK;
+}
+
+static int arg_value(const char *arg, const char *key, uint64_t *v)
+{
+	size_t n = strlen(key);
+	const char *d;
+	int ok;
+
+	if (strncmp(arg, key, n) || arg[n] != '=')
+		return 0;
+	for (d = arg + n + 1; *d >= '0' && *d <= '9'; d++)
+		;
+	*v = rt_strtou64(arg + n + 1, &ok);
+	if (!ok || *d)
+		fail(4, "bad value in %s", arg);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t idle_s = 0, last_frames = 0, last_ns;
+	struct rt_netdev_stats st;
+	struct rt_netdev_info info;
+	struct rt_netdev *nd;
+	struct udp_pcb *u;
+	struct tcp_pcb *t, *l;
+	int i, r;
+
+	if (argc < 2)
+		fail(4, "usage: echo NIC [idle_s=N]");
+	for (i = 2; i < argc; i++)
+		if (!arg_value(argv[i], "idle_s", &idle_s))
+			fail(4, "unknown argument %s (idle_s=N)", argv[i]);
+	if (rt_net_init() < 0)
+		fail(1, "the network stack did not start");
+	r = rt_net_device_add(argv[1]);
+	if (r < 0)
+		fail(1, "NIC %s: cannot add it (%d)", argv[1], r);
+	if (rt_netdev_open(argv[1], &nd) < 0)
+		fail(1, "NIC %s: cannot open it", argv[1]);
+	rt_netdev_info(nd, &info);
+
+	u = udp_new();
+	if (!u || udp_bind(u, IP_ANY_TYPE, ECHO_PORT) != ERR_OK)
+		fail(1, "udp port %d: cannot bind", ECHO_PORT);
+	udp_recv(u, udp_echo, NULL);
+	t = tcp_new();
+	if (!t || tcp_bind(t, IP_ANY_TYPE, ECHO_PORT) != ERR_OK)
+		fail(1, "tcp port %d: cannot bind", ECHO_PORT);
+	l = tcp_listen(t);
+	if (!l)
+		fail(1, "tcp port %d: cannot listen", ECHO_PORT);
+	tcp_accept(l, tcp_echo_accept);
+	rt_printf("echo: ready on %s %u.%u.%u.%u/%u mac %02x:%02x:%02x:%02x:%02x:%02x\n", info.name,
+	          info.ipv4 & 0xff, (info.ipv4 >> 8) & 0xff, (info.ipv4 >> 16) & 0xff,
+	          info.ipv4 >> 24, info.prefix_len, info.mac[0], info.mac[1], info.mac[2],
+	          info.mac[3], info.mac[4], info.mac[5]);
+
+	last_ns = rt_clock_ns();
+	for (;;) {
+		uint64_t deadline = rt_net_poll(), now = rt_clock_ns();
+
+		rt_netdev_stats(nd, &st);
+		if (st.rx_frames + st.tx_frames != last_frames) {
+			last_frames = st.rx_frames + st.tx_frames;
+			last_ns = now;
+		}
+		if (idle_s) {
+			uint64_t end = last_ns + idle_s * 1000000000ull;
+
+			if (now >= end)
+				break;
+			if (deadline > end)
+				deadline = end;
+		}
+		if (rt_block(deadline))
+			rt_evtchn_dispatch();
+	}
+	rt_printf("echo: udp %lu datagrams %lu bytes, tcp %lu connections %lu bytes; "
+	          "frames rx %lu tx %lu, errors rx %lu tx %lu, stray %lu\n",
+	          (unsigned long)udp_datagrams, (unsigned long)udp_bytes, (unsigned long)tcp_conns,
+	          (unsigned long)tcp_bytes, (unsigned long)st.rx_frames,
+	          (unsigned long)st.tx_frames, (unsigned long)st.rx_errors,
+	          (unsigned long)st.tx_errors, (unsigned long)st.stray);
+	rt_printf("echo: idle for %lu s, ending\n", (unsigned long)idle_s);
+	return 0;
+}
