@@ -91,6 +91,12 @@ EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt tests/integration/blk.sh tests
 TESTS += tests/integration/test_lwip_loopback.sh
 EXTRA_DIST += tests/integration/test_lwip_loopback.sh
 
+# Integration: a NIC on KVM (the echo guest on a tap inside a network
+# namespace of the test's own; says SKIP without lwIP, /dev/kvm or the
+# right to make a namespace).
+TESTS += tests/integration/net.sh
+EXTRA_DIST += tests/integration/net.sh
+
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 tests_unit_test_vmm_hypercall_SOURCES = tests/unit/test_vmm_hypercall.c
