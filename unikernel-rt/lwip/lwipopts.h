@@ -39,7 +39,7 @@
 #define MEMP_NUM_TCP_PCB_LISTEN 8
 #define MEMP_NUM_TCP_SEG        64
 #define MEMP_NUM_ARP_QUEUE      16
-/* Receive buffers of the (later) network device: one window's worth. */
+/* What a NIC receives is copied into these (lwip/devif.c): one window's worth. */
 #define PBUF_POOL_SIZE 24
 
 /* ---- Protocols ---- */
