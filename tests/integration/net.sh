@@ -3,12 +3,12 @@
 # the test's own (10.77.0.1/24), shoal-vmm in it with the echo guest on
 # 10.77.0.2 (--net, --net-ip), and from the namespace: ARP and a ping
 # (lwIP answers), UDP datagrams echoed, a TCP connection that echoes
-# some KiB with every byte compared; a rate-limited run that holds frames
-# back and still delivers them all; badnet's hostile ring entries, each
-# refused with an error status or the guest ended, never the tender.
-# Nothing leaves the machine: the tap is the namespace's only link, and
-# the namespace is removed at the end.  Transfers are small: ring-0
-# guest code may be emulated, so the figures measure the emulator.
+# some KiB with every byte compared; rate-limited runs (frames, bytes)
+# that hold frames back and still deliver them all; badnet's hostile ring
+# entries, each refused with an error status or the guest ended, never
+# the tender.  Nothing leaves the machine: the tap is the namespace's only
+# link, and the namespace is removed at the end.  Transfers are small:
+# ring-0 guest code may be emulated, so the figures measure the emulator.
 . "$top_srcdir/tests/tap.sh"
 [ -f "$GUESTS/echo.kvm" ] ||
 	tap_skip_all "lwIP was not built (no lwIP source tree when configure ran: scripts/lwip.sh fetches Debian's into the build directory, or configure --with-lwip=DIR)"
@@ -195,6 +195,19 @@ tap_check "the tender held frames back" \
 sed 's/^/# /' "$tmp/client.out" "$tmp/slow.err"
 tap_check "the burst took the limit's time (40 frames each way at 20/s: over 1 s)" \
 	sh -c "grep -qE 'echoed in ([1-9][0-9]{3,}) ms' '$tmp/client.out'"
+
+# ---- Rate-limited: 8000 bytes a second each way ----
+: >"$tmp/client.out"
+tap_check "a guest limited to 8000 bytes a second starts" \
+	start bytes --net lan:tap0:$MAC --net-ip 10.77.0.2/24 --net-rate 0:8000 "$GUESTS/echo.kvm" lan idle_s=3
+client tcp=16384
+tap_check "16 KiB over TCP still come back, every byte compared" client_said tcp
+tap_check "the byte-limited guest ends, exit 0" finish bytes 0
+tap_check "the tender held frames back for their bytes" \
+	sh -c "! grep -q 'held back tx 0 rx 0' '$tmp/bytes.err'"
+sed 's/^/# /' "$tmp/client.out" "$tmp/bytes.err"
+tap_check "the transfer took the limit's time (16 KiB past an 8000-byte burst: over 1 s)" \
+	sh -c "grep -qE 'in ([1-9][0-9]{3,}) ms' '$tmp/client.out'"
 
 # ---- Hostile rings ----
 run() { n=$1 w=$2; shift 2; tap_vmm "$n" "$w" "$@"; }
