@@ -64,7 +64,8 @@ struct nic {
 	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped;
 	uint64_t rx_packets, rx_bytes, rx_errors;
 	uint64_t tx_held, rx_held; /* times the rate limit held frames back */
-	uint64_t resume_ns;        /* throttled until then; 0: not throttled */
+	/* Each way held back by the rate limit until then; 0: not held back. */
+	uint64_t tx_resume_ns, rx_resume_ns;
 };
 
 #define DEVS_NICS_MAX VMM_NICS_MAX

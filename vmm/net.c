@@ -310,7 +310,7 @@ static int serve_tx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 
 				if (until) {
 					n->tx_held++;
-					n->resume_ns = until;
+					n->tx_resume_ns = until;
 					break;
 				}
 				st = transmit(dv, n, &rq);
@@ -331,7 +331,7 @@ static int serve_tx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(ring, notify);
 		if (notify)
 			kick(n);
-		if (n->resume_ns)
+		if (n->tx_resume_ns)
 			return 0; /* the timer comes back for the rest */
 		RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
 	} while (more);
@@ -381,7 +381,7 @@ static int serve_rx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 
 			if (until) {
 				n->rx_held++;
-				n->resume_ns = until;
+				n->rx_resume_ns = until;
 				break;
 			}
 			memcpy(&rq, RING_GET_REQUEST(ring, ring->req_cons), sizeof(rq));
@@ -415,9 +415,9 @@ static int serve_rx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(ring, pushed);
 		notify |= pushed;
-		if (tap_empty || n->resume_ns) {
+		if (tap_empty || n->rx_resume_ns) {
 			/* Nothing waits in the tap, or the limit holds it: wait for either. */
-			watch_tap(dv, n, !n->resume_ns);
+			watch_tap(dv, n, !n->rx_resume_ns);
 			break;
 		}
 		RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
@@ -440,14 +440,13 @@ int devs__nic_event(struct vmm_devs *dv, unsigned j, int tap)
 		return 0;
 	if (!__atomic_load_n(&n->connected, __ATOMIC_ACQUIRE))
 		return 0;
-	if (n->resume_ns) {
-		watch_tap(dv, n, 0); /* held back: the timer serves it */
+	/* Each way held back by the rate limit waits for the timer, not for events. */
+	if (!tap && !n->tx_resume_ns && serve_tx(dv, n, now) < 0)
+		return -1;
+	if (n->rx_resume_ns) {
+		watch_tap(dv, n, 0);
 		return 0;
 	}
-	if (!tap && serve_tx(dv, n, now) < 0)
-		return -1;
-	if (n->resume_ns)
-		return 0;
 	return serve_rx(dv, n, now);
 }
 
@@ -459,15 +458,20 @@ uint64_t devs__nics_timers(struct vmm_devs *dv, uint64_t now_ns)
 	for (j = 0; j < dv->nnics; j++) {
 		struct nic *n = &dv->nic[j];
 
-		if (n->resume_ns && n->resume_ns <= now_ns) {
-			n->resume_ns = 0;
+		if (n->tx_resume_ns && n->tx_resume_ns <= now_ns) {
+			n->tx_resume_ns = 0;
 			if (serve_tx(dv, n, now_ns) < 0)
 				return UINT64_MAX;
-			if (!n->resume_ns && serve_rx(dv, n, now_ns) < 0)
+		}
+		if (n->rx_resume_ns && n->rx_resume_ns <= now_ns) {
+			n->rx_resume_ns = 0;
+			if (serve_rx(dv, n, now_ns) < 0)
 				return UINT64_MAX;
 		}
-		if (n->resume_ns && (!next || n->resume_ns < next))
-			next = n->resume_ns;
+		if (n->tx_resume_ns && (!next || n->tx_resume_ns < next))
+			next = n->tx_resume_ns;
+		if (n->rx_resume_ns && (!next || n->rx_resume_ns < next))
+			next = n->rx_resume_ns;
 	}
 	return next;
 }
