@@ -48,62 +48,120 @@ static void udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
 	pbuf_free(p);
 }
 
-/* ---- TCP: what comes in goes back out, as the send buffer allows ---- */
+/*
+ * ---- TCP: what comes in goes back out, as the send buffer allows ----
+ *
+ * What does not fit the send buffer waits in the connection's queue and
+ * goes when the peer acknowledges (the sent callback); the receive
+ * window is opened (tcp_recved) only for what was sent on, so a peer
+ * that does not read its echo is slowed down, not dropped.
+ */
+struct conn {
+	struct pbuf *queue; /* received, not yet written back */
+	int peer_closed;    /* close once the queue is written back */
+};
+
+static err_t conn_close(struct tcp_pcb *pcb, struct conn *c)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	if (c) {
+		if (c->queue)
+			pbuf_free(c->queue);
+		rt_free(c);
+	}
+	if (tcp_close(pcb) != ERR_OK) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	return ERR_OK;
+}
+
+/* Write back as much of the queue as the send buffer takes. */
+static void drain(struct tcp_pcb *pcb, struct conn *c)
+{
+	u16_t sent = 0;
+
+	while (c->queue) {
+		u16_t room = tcp_sndbuf(pcb), n = c->queue->len;
+
+		if (n > room)
+			n = room;
+		if (n == 0 || tcp_write(pcb, c->queue->payload, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		c->queue = pbuf_free_header(c->queue, n);
+		sent += n;
+	}
+	if (sent) {
+		tcp_output(pcb);
+		tcp_recved(pcb, sent);
+		tcp_bytes += sent;
+	}
+}
 
 static err_t tcp_echo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
-	struct pbuf *q;
+	struct conn *c = arg;
 
-	(void)arg;
-	if (err != ERR_OK || !p) {
-		/* The peer closed (or failed): close our side too. */
+	if (err != ERR_OK) {
 		if (p)
 			pbuf_free(p);
-		tcp_recv(pcb, NULL);
-		if (tcp_close(pcb) != ERR_OK) {
-			tcp_abort(pcb);
-			return ERR_ABRT;
-		}
-		return ERR_OK;
+		return conn_close(pcb, c);
 	}
-	/* Not room for all of it: lwIP keeps it and offers it again later. */
-	if (tcp_sndbuf(pcb) < p->tot_len || tcp_sndqueuelen(pcb) + 4 > TCP_SND_QUEUELEN)
-		return ERR_MEM;
-	for (q = p; q; q = q->next)
-		if (q->len && tcp_write(pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) != ERR_OK) {
-			/* Part of it is queued: offering it again would echo that twice. */
-			pbuf_free(p);
-			tcp_abort(pcb);
-			return ERR_ABRT;
-		}
-	tcp_output(pcb);
-	tcp_recved(pcb, p->tot_len);
-	tcp_bytes += p->tot_len;
-	pbuf_free(p);
+	if (!p) {
+		/*
+		 * The peer is done sending: close once all of it is echoed.
+		 * Closing with received data not yet taken would send a reset.
+		 */
+		c->peer_closed = 1;
+		return c->queue ? ERR_OK : conn_close(pcb, c);
+	}
+	if (c->queue)
+		pbuf_cat(c->queue, p);
+	else
+		c->queue = p;
+	drain(pcb, c);
 	return ERR_OK;
 }
 
 static err_t tcp_echo_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
-	(void)arg;
-	(void)pcb;
+	struct conn *c = arg;
+
 	(void)len;
+	drain(pcb, c);
+	if (c->peer_closed && !c->queue)
+		return conn_close(pcb, c);
 	return ERR_OK;
 }
 
 static void tcp_echo_err(void *arg, err_t err)
 {
-	(void)arg;
-	(void)err; /* the pcb is gone: nothing of ours to free */
+	struct conn *c = arg;
+
+	(void)err; /* the pcb is gone; what was queued for it goes too */
+	if (c) {
+		if (c->queue)
+			pbuf_free(c->queue);
+		rt_free(c);
+	}
 }
 
 static err_t tcp_echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
+	struct conn *c;
+
 	(void)arg;
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
+	c = rt_calloc(1, sizeof(*c));
+	if (!c)
+		return ERR_MEM;
 	tcp_conns++;
 	tcp_nagle_disable(pcb);
+	tcp_arg(pcb, c);
 	tcp_recv(pcb, tcp_echo_recv);
 	tcp_sent(pcb, tcp_echo_sent);
 	tcp_err(pcb, tcp_echo_err);
