@@ -15,7 +15,9 @@ RT_CORE_SOURCES = \
 	unikernel-rt/core/evtchn.c \
 	unikernel-rt/core/heap.c \
 	unikernel-rt/core/string.c \
+	unikernel-rt/core/devices.c \
 	unikernel-rt/core/blk.c \
+	unikernel-rt/include/shoal/xen_ring.h \
 	unikernel-rt/include/shoal/blk.h \
 	unikernel-rt/core/netdev.c \
 	unikernel-rt/include/shoal/netdev.h \
@@ -79,6 +81,7 @@ GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badri
 KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)
+EXTRA_DIST += unikernel-rt/examples/rawdev.h
 CLEANFILES += $(KVM_GUESTS) $(KVM_GUESTS:%=%.o) $(KVM_GUESTS:%=%.d)
 
 # A guest that needs more than the runtime (lwIP, say) names those

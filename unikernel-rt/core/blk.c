@@ -13,15 +13,7 @@
 
 #include "rt_internal.h"
 
-/*
- * Xen's ring macros leave the barriers to the includer from interface
- * 0x00030208 on; 4.14's is declared.  One vCPU: the barriers order the
- * compiler and the host's view of memory, as x86 needs.
- */
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#define xen_mb()                  __asm__ volatile("lock; addl $0, 0(%%rsp)" ::: "memory", "cc")
-#define xen_rmb()                 __asm__ volatile("" ::: "memory")
-#define xen_wmb()                 __asm__ volatile("" ::: "memory")
+#include <shoal/xen_ring.h>
 #include <xen/io/blkif.h>
 
 #define PAGE      4096u
@@ -48,17 +40,6 @@ struct rt_blk {
 };
 
 static struct rt_blk *opened[SHOAL_DEVICES_MAX];
-
-static void *page_alloc(size_t pages, void **mem)
-{
-	uintptr_t p;
-
-	*mem = rt_calloc(1, (pages + 1) * PAGE);
-	if (!*mem)
-		return NULL;
-	p = ((uintptr_t)*mem + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-	return (void *)p;
-}
 
 /* Take the answers: each finishes its slot; runs from rt_evtchn_dispatch(). */
 static void on_port(unsigned port, void *arg)
@@ -126,15 +107,11 @@ int rt_blk_open(const char *name, struct rt_blk **out)
 	const struct shoal_device *d;
 	struct rt_blk *b;
 	blkif_sring_t *sring;
-	unsigned n, i;
+	unsigned i;
 	int r;
 
-	d = plat_devices(&n);
-	for (i = 0; i < n; i++)
-		if (d[i].kind == SHOAL_DEV_BLOCK && !strncmp(d[i].name, name, sizeof(d[i].name)) &&
-		    d[i].name[sizeof(d[i].name) - 1] == '\0')
-			break;
-	if (i == n)
+	d = rt__device_find(SHOAL_DEV_BLOCK, name, &i);
+	if (!d)
 		return RT_BLK_ENOENT;
 	if (opened[i]) {
 		*out = opened[i];
@@ -143,16 +120,16 @@ int rt_blk_open(const char *name, struct rt_blk **out)
 	b = rt_calloc(1, sizeof(*b));
 	if (!b)
 		return RT_BLK_ENOMEM;
-	b->dev = &d[i];
+	b->dev = d;
 	b->index = i;
-	sring = page_alloc(1, &b->ring_mem);
+	sring = rt_pages_alloc(1, &b->ring_mem);
 	if (!sring) {
 		rt_free(b);
 		return RT_BLK_ENOMEM;
 	}
 	SHARED_RING_INIT(sring);
 	FRONT_RING_INIT(&b->ring, sring, PAGE);
-	if (rt_evtchn_bind(d[i].port, on_port, b) < 0) {
+	if (rt_evtchn_bind(d->port, on_port, b) < 0) {
 		rt_free(b->ring_mem);
 		rt_free(b);
 		return RT_BLK_EPROTO;
@@ -292,7 +269,7 @@ static uint64_t chunk(uintptr_t p, uint64_t left)
 static int bounce(struct rt_blk *b)
 {
 	if (!b->bounce)
-		b->bounce = page_alloc(SEG_MAX, &b->bounce_mem);
+		b->bounce = rt_pages_alloc(SEG_MAX, &b->bounce_mem);
 	return b->bounce ? 0 : RT_BLK_ENOMEM;
 }
 

@@ -224,3 +224,13 @@ size_t rt_heap_free_bytes(void)
 	}
 	return best > TAGS ? best - TAGS : 0;
 }
+
+void *rt_pages_alloc(size_t pages, void **block)
+{
+	const uintptr_t page = 4096;
+
+	*block = rt_calloc(1, (pages + 1) * page);
+	if (!*block)
+		return NULL;
+	return (void *)(((uintptr_t)*block + page - 1) & ~(page - 1));
+}

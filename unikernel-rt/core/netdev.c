@@ -13,11 +13,7 @@
 
 #include "rt_internal.h"
 
-/* As in core/blk.c: interface 4.14, barriers for one vCPU on x86. */
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#define xen_mb()                  __asm__ volatile("lock; addl $0, 0(%%rsp)" ::: "memory", "cc")
-#define xen_rmb()                 __asm__ volatile("" ::: "memory")
-#define xen_wmb()                 __asm__ volatile("" ::: "memory")
+#include <shoal/xen_ring.h>
 #include <xen/io/netif.h>
 
 #define PAGE       4096u
@@ -44,17 +40,6 @@ struct rt_netdev {
 };
 
 static struct rt_netdev *opened[SHOAL_DEVICES_MAX];
-
-static void *page_alloc(size_t pages, void **mem)
-{
-	uintptr_t p;
-
-	*mem = rt_calloc(1, (pages + 1) * PAGE);
-	if (!*mem)
-		return NULL;
-	p = ((uintptr_t)*mem + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-	return (void *)p;
-}
 
 static void on_port(unsigned port, void *arg)
 {
@@ -96,12 +81,8 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 	uint8_t *rings;
 	unsigned n, i;
 
-	d = plat_devices(&n);
-	for (i = 0; i < n; i++)
-		if (d[i].kind == SHOAL_DEV_NET && !strncmp(d[i].name, name, sizeof(d[i].name)) &&
-		    d[i].name[sizeof(d[i].name) - 1] == '\0')
-			break;
-	if (i == n)
+	d = rt__device_find(SHOAL_DEV_NET, name, &i);
+	if (!d)
 		return RT_NETDEV_ENOENT;
 	if (opened[i]) {
 		*out = opened[i];
@@ -110,11 +91,11 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 	nd = rt_calloc(1, sizeof(*nd));
 	if (!nd)
 		return RT_NETDEV_ENOMEM;
-	nd->dev = &d[i];
+	nd->dev = d;
 	nd->index = i;
-	rings = page_alloc(2, &nd->rings_mem);
-	nd->tx_page = page_alloc(TX_BUFS, &nd->tx_mem);
-	nd->rx_page = page_alloc(RX_BUFS, &nd->rx_mem);
+	rings = rt_pages_alloc(2, &nd->rings_mem);
+	nd->tx_page = rt_pages_alloc(TX_BUFS, &nd->tx_mem);
+	nd->rx_page = rt_pages_alloc(RX_BUFS, &nd->rx_mem);
 	if (!rings || !nd->tx_page || !nd->rx_page) {
 		free_all(nd);
 		return RT_NETDEV_ENOMEM;
@@ -127,7 +108,7 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 	for (n = 0; n < RX_BUFS; n++)
 		post_rx(nd, n);
 	RING_PUSH_REQUESTS(&nd->rx);
-	if (rt_evtchn_bind(d[i].port, on_port, nd) < 0 || plat_dev_connect(i, rings) < 0) {
+	if (rt_evtchn_bind(d->port, on_port, nd) < 0 || plat_dev_connect(i, rings) < 0) {
 		free_all(nd);
 		return RT_NETDEV_EPROTO;
 	}

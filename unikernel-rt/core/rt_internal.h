@@ -53,6 +53,13 @@ uint64_t plat_mem_bytes(void);
 
 /* ---- provided by the core ---- */
 
+/*
+ * The device of that kind named name (exactly, NUL within its field) in
+ * the platform's table, with its index in *index; NULL when there is none
+ * (devices.c).
+ */
+const struct shoal_device *rt__device_find(uint32_t kind, const char *name, unsigned *index);
+
 /* The platform's entry calls this once the machine is usable. */
 __attribute__((noreturn)) void rt__main(int argc, char **argv);
 

@@ -17,61 +17,13 @@
  *
  * Prints one line per case and "badnet: ok" when all went as they must.
  */
-#include <shoal/abi.h>
-#include <shoal/rt.h>
-
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#define xen_mb()                  __asm__ volatile("lock; addl $0, 0(%%rsp)" ::: "memory", "cc")
-#define xen_rmb()                 __asm__ volatile("" ::: "memory")
-#define xen_wmb()                 __asm__ volatile("" ::: "memory")
+#define RAWDEV_NAME "badnet"
+#include "rawdev.h"
 #include <xen/io/netif.h>
-
-#define PAGE 4096u
-#define BI   ((const volatile struct shoal_boot_info *)SHOAL_GPA_BOOT_INFO)
-
-static void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
-}
-
-static int32_t connect(uint32_t index, uint64_t ring)
-{
-	struct shoal_hc_device a = { index, 1, ring };
-
-	outl(SHOAL_IO_HYPERCALL + SHOAL_HC_DEVICE, (uint32_t)(uintptr_t)&a);
-	return *(volatile int32_t *)&a.status;
-}
-
-/* n zeroed pages, page-aligned. */
-static uint8_t *pages(unsigned n)
-{
-	uint8_t *p = rt_calloc(1, (n + 1) * PAGE);
-
-	return p ? (uint8_t *)(((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1)) : NULL;
-}
-
-static const struct shoal_device *find(const char *name, unsigned *index)
-{
-	const struct shoal_device *d = (const struct shoal_device *)(uintptr_t)SHOAL_GPA_DEVICES;
-	unsigned i;
-
-	for (i = 0; i < BI->ndevices && i < SHOAL_DEVICES_MAX; i++)
-		if (!strcmp(d[i].name, name) && d[i].kind == SHOAL_DEV_NET) {
-			*index = i;
-			return &d[i];
-		}
-	return NULL;
-}
 
 static netif_tx_front_ring_t tx;
 static netif_rx_front_ring_t rx;
 static const struct shoal_device *dev;
-
-static void nothing(unsigned port, void *arg)
-{
-	(void)port;
-	(void)arg;
-}
 
 /* Wait up to 2 s for an answer on a ring; 1 when there is one. */
 #define WAIT_FOR(ring)                                                                             \
@@ -113,12 +65,6 @@ static void post(uint16_t id, grant_ref_t gref)
 	rt_evtchn_notify(dev->port);
 }
 
-static int expect(const char *what, int got, int want)
-{
-	rt_printf("badnet: %s: status %d%s\n", what, got, got == want ? "" : " (wrong)");
-	return got == want;
-}
-
 /* An ARP request from 10.77.0.2 for 10.77.0.1, broadcast: 42 bytes. */
 static unsigned arp_request(uint8_t *f)
 {
@@ -150,7 +96,7 @@ int main(int argc, char **argv)
 	unsigned index = 0, len, tries;
 	int ok = 1;
 
-	if (argc < 3 || !(dev = find(argv[2], &index))) {
+	if (argc < 3 || !(dev = find(SHOAL_DEV_NET, argv[2], &index))) {
 		rt_puts("badnet: which NIC?\n");
 		return 2;
 	}

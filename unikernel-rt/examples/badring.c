@@ -16,50 +16,9 @@
  *
  * Prints one line per case and "badring: ok" when all went as they must.
  */
-#include <shoal/abi.h>
-#include <shoal/rt.h>
-
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#define xen_mb()                  __asm__ volatile("lock; addl $0, 0(%%rsp)" ::: "memory", "cc")
-#define xen_rmb()                 __asm__ volatile("" ::: "memory")
-#define xen_wmb()                 __asm__ volatile("" ::: "memory")
+#define RAWDEV_NAME "badring"
+#include "rawdev.h"
 #include <xen/io/blkif.h>
-
-#define PAGE 4096u
-#define BI   ((const volatile struct shoal_boot_info *)SHOAL_GPA_BOOT_INFO)
-
-static void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
-}
-
-static int32_t connect(uint32_t index, uint64_t ring)
-{
-	struct shoal_hc_device a = { index, 1, ring };
-
-	outl(SHOAL_IO_HYPERCALL + SHOAL_HC_DEVICE, (uint32_t)(uintptr_t)&a);
-	return *(volatile int32_t *)&a.status;
-}
-
-static void *page(void)
-{
-	uint8_t *p = rt_calloc(1, 2 * PAGE);
-
-	return p ? (void *)(((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1)) : NULL;
-}
-
-static const struct shoal_device *find(const char *name, unsigned *index)
-{
-	const struct shoal_device *d = (const struct shoal_device *)(uintptr_t)SHOAL_GPA_DEVICES;
-	unsigned i;
-
-	for (i = 0; i < BI->ndevices && i < SHOAL_DEVICES_MAX; i++)
-		if (!strcmp(d[i].name, name)) {
-			*index = i;
-			return &d[i];
-		}
-	return NULL;
-}
 
 static blkif_front_ring_t ring;
 static const struct shoal_device *dev;
@@ -86,18 +45,6 @@ static int one(const blkif_request_t *rq)
 	return 99;
 }
 
-static int expect(const char *what, int got, int want)
-{
-	rt_printf("badring: %s: status %d%s\n", what, got, got == want ? "" : " (wrong)");
-	return got == want;
-}
-
-static void nothing(unsigned port, void *arg)
-{
-	(void)port;
-	(void)arg;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -112,12 +59,12 @@ int main(int argc, char **argv)
 		rt_puts("badring: the bad hypercall returned\n");
 		return 1;
 	}
-	if (argc < 3 || !(dev = find(argv[2], &index))) {
+	if (argc < 3 || !(dev = find(SHOAL_DEV_BLOCK, argv[2], &index))) {
 		rt_puts("badring: which disk?\n");
 		return 2;
 	}
-	sring = page();
-	buf = page();
+	sring = (blkif_sring_t *)pages(1);
+	buf = pages(1);
 	if (!sring || !buf)
 		return 3;
 	SHARED_RING_INIT(sring);

@@ -92,6 +92,12 @@ void *rt_malloc(size_t size);
 void *rt_calloc(size_t n, size_t size);
 void *rt_realloc(void *p, size_t size);
 void rt_free(void *p);
+/*
+ * pages zeroed pages at a page boundary (what a device ring or a buffer
+ * handed to the host must be); *block is what to rt_free() later.  NULL
+ * when out of memory.
+ */
+void *rt_pages_alloc(size_t pages, void **block);
 /* Bytes the heap could still hand out (largest free block). */
 size_t rt_heap_free_bytes(void);
 
