@@ -263,14 +263,8 @@ static int serve(struct vmm_devs *dv, struct disk *d)
 
 		xen_rmb(); /* the requests up to prod are there once prod is seen */
 		if (RING_REQUEST_PROD_OVERFLOW(ring, prod)) {
-			char why[sizeof(dv->vm->io_reason)];
-
-			snprintf(
-			    why, sizeof(why),
-			    "bad ring: disk %s's request producer %u is %u entries ahead of the "
-			    "responses, more than its %u slots",
-			    d->name, prod, prod - ring->rsp_prod_pvt, RING_SIZE(ring));
-			vmm_vm_fail(dv->vm, why);
+			devs__ring_overflow(dv, "disk", d->name, "", prod,
+			                    prod - ring->rsp_prod_pvt, RING_SIZE(ring));
 			return -1;
 		}
 		while (ring->req_cons != prod) {
@@ -307,6 +301,19 @@ uint64_t devs__now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void devs__ring_overflow(struct vmm_devs *dv, const char *kind, const char *name, const char *ring,
+                         unsigned prod, unsigned ahead, unsigned size)
+{
+	char why[sizeof(dv->vm->io_reason)];
+
+	snprintf(
+	    why, sizeof(why),
+	    "bad ring: %s %s's %srequest producer %u is %u entries ahead of the responses, more "
+	    "than its %u slots",
+	    kind, name, ring, prod, ahead, size);
+	vmm_vm_fail(dv->vm, why);
 }
 
 static int disk_event(struct vmm_devs *dv, unsigned i)

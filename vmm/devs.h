@@ -104,5 +104,12 @@ uint64_t devs__nics_timers(struct vmm_devs *dv, uint64_t now_ns);
 /* The device table entries of the NICs, from table[0]. */
 void devs__nics_table(const struct vmm_devs *dv, struct shoal_device *table);
 uint64_t devs__now_ns(void);
+/*
+ * A ring whose request producer runs more than its size ahead of the
+ * responses: end the guest, naming the device ("disk www's", "NIC lan's
+ * transmit") and the indices (the I/O thread's calls, then return -1).
+ */
+void devs__ring_overflow(struct vmm_devs *dv, const char *kind, const char *name, const char *ring,
+                         unsigned prod, unsigned ahead, unsigned size);
 
 #endif /* SHOAL_VMM_DEVS_H */

@@ -246,18 +246,6 @@ static void kick(struct nic *n)
 		(void)0; /* a full counter still raises the interrupt */
 }
 
-static void ring_overflow(struct vmm_devs *dv, struct nic *n, const char *which, unsigned prod,
-                          unsigned ahead, unsigned size)
-{
-	char why[sizeof(dv->vm->io_reason)];
-
-	snprintf(why, sizeof(why),
-	         "bad ring: NIC %s's %s request producer %u is %u entries ahead of the "
-	         "responses, more than its %u slots",
-	         n->name, which, prod, ahead, size);
-	vmm_vm_fail(dv->vm, why);
-}
-
 /* Check one transmit request and send its frame; a NETIF_RSP_* status. */
 static int16_t transmit(struct vmm_devs *dv, struct nic *n, const netif_tx_request_t *rq)
 {
@@ -291,8 +279,8 @@ static int serve_tx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 
 		xen_rmb(); /* the requests up to prod are there once prod is seen */
 		if (RING_REQUEST_PROD_OVERFLOW(ring, prod)) {
-			ring_overflow(dv, n, "transmit", prod, prod - ring->rsp_prod_pvt,
-			              RING_SIZE(ring));
+			devs__ring_overflow(dv, "NIC", n->name, "transmit ", prod,
+			                    prod - ring->rsp_prod_pvt, RING_SIZE(ring));
 			return -1;
 		}
 		while (ring->req_cons != prod) {
@@ -368,8 +356,8 @@ static int serve_rx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 
 		xen_rmb();
 		if (RING_REQUEST_PROD_OVERFLOW(ring, prod)) {
-			ring_overflow(dv, n, "receive", prod, prod - ring->rsp_prod_pvt,
-			              RING_SIZE(ring));
+			devs__ring_overflow(dv, "NIC", n->name, "receive ", prod,
+			                    prod - ring->rsp_prod_pvt, RING_SIZE(ring));
 			return -1;
 		}
 		while (ring->req_cons != prod) {
