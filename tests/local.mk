@@ -83,7 +83,7 @@ TESTS += \
 	tests/integration/bad-elf.sh \
 	tests/integration/runtime.sh \
 	tests/integration/test_tender
-EXTRA_DIST += tests/tap.sh tests/data/bad-elf.txt tests/integration/blk.sh tests/integration/fat.sh \
+EXTRA_DIST += tests/tap.sh tests/lib/fnv.py tests/data/bad-elf.txt tests/integration/blk.sh tests/integration/fat.sh \
 	tests/integration/guests.sh tests/integration/bad-elf.sh tests/integration/runtime.sh
 
 # Integration: lwIP in a guest, over its loopback interface (tcploop;

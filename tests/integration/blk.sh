@@ -15,13 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 run() { tap_vmm "$@"; }
 says() { tap_said "$@"; }
-fnv() {
-	python3 -c 'import sys
-h = 0xcbf29ce484222325
-for b in open(sys.argv[1], "rb").read():
-    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-print("%016x" % h)' "$1"
-}
+fnv() { python3 "$top_srcdir/tests/lib/fnv.py" "$1"; }
 
 # 192 KiB of random bytes, read-only; 1 MiB of zeros, writable.
 head -c 196608 /dev/urandom >"$tmp/www.img"

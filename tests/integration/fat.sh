@@ -32,20 +32,7 @@ while [ $i -lt 40 ]; do
 done
 
 # What the guest must print, from the host's files.
-python3 - "$site" >"$tmp/want" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d, dirs, files in os.walk(root):
-    for f in files:
-        p = os.path.join(d, f)
-        h = 0xcbf29ce484222325
-        for b in open(p, "rb").read():
-            h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-        print("file /%s %d %016x" % (os.path.relpath(p, root), os.path.getsize(p), h))
-    for x in dirs:
-        print("dir /%s" % os.path.relpath(os.path.join(d, x), root))
-PY
-sort "$tmp/want" >"$tmp/want.sorted"
+python3 "$top_srcdir/tests/lib/fnv.py" -t "$site" >"$tmp/want.sorted"
 
 make_image() { # FILE FAT-TYPE SECTORS(1 KiB blocks)
 	rm -f "$1"

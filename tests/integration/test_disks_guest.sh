@@ -60,21 +60,7 @@ state_is() { # GUEST STATE, up to 20 s
 	done
 	return 1
 }
-fnv_tree() { # DIR: what fatcat prints for it, sorted
-	python3 - "$1" <<'PY' | sort
-import os, sys
-root = sys.argv[1]
-for d, dirs, files in os.walk(root):
-    for f in files:
-        p = os.path.join(d, f)
-        h = 0xcbf29ce484222325
-        for b in open(p, "rb").read():
-            h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-        print("file /%s %d %016x" % (os.path.relpath(p, root), os.path.getsize(p), h))
-    for x in dirs:
-        print("dir /%s" % os.path.relpath(os.path.join(d, x), root))
-PY
-}
+fnv_tree() { python3 "$top_srcdir/tests/lib/fnv.py" -t "$1"; } # DIR: what fatcat prints for it
 
 site=$tmp/site
 mkdir -p "$site/papers/2024" "$site/media"
