@@ -116,3 +116,17 @@ uint64_t rt_strtou64(const char *s, int *ok)
 		*ok = 0;
 	return v;
 }
+
+int rt_arg_u64(const char *arg, const char *key, uint64_t *v)
+{
+	size_t n = strlen(key);
+	const char *d;
+	int ok;
+
+	if (strncmp(arg, key, n) || arg[n] != '=')
+		return 0;
+	for (d = arg + n + 1; *d >= '0' && *d <= '9'; d++)
+		;
+	*v = rt_strtou64(arg + n + 1, &ok);
+	return ok && !*d ? 1 : -1;
+}

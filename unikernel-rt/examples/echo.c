@@ -170,18 +170,11 @@ static err_t tcp_echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 static int arg_value(const char *arg, const char *key, uint64_t *v)
 {
-	size_t n = strlen(key);
-	const char *d;
-	int ok;
+	int r = rt_arg_u64(arg, key, v);
 
-	if (strncmp(arg, key, n) || arg[n] != '=')
-		return 0;
-	for (d = arg + n + 1; *d >= '0' && *d <= '9'; d++)
-		;
-	*v = rt_strtou64(arg + n + 1, &ok);
-	if (!ok || *d)
+	if (r < 0)
 		fail(4, "bad value in %s", arg);
-	return 1;
+	return r;
 }
 
 int main(int argc, char **argv)

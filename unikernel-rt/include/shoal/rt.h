@@ -128,6 +128,12 @@ int strncmp(const char *a, const char *b, size_t n);
 int atoi(const char *s);
 /* Decimal string to unsigned; stops at the first non-digit; *ok set 0 on none/overflow. */
 uint64_t rt_strtou64(const char *s, int *ok);
+/*
+ * A KEY=VALUE argument: 1 with *v set when arg is key's and its value is
+ * a whole decimal number; 0 when arg is not about key; -1 when it is but
+ * its value is not a number, has more after the digits, or overflows.
+ */
+int rt_arg_u64(const char *arg, const char *key, uint64_t *v);
 
 /* The application's entry point, as in C. */
 int main(int argc, char **argv);
