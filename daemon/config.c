@@ -17,7 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-enum opt_type { T_STR, T_UINT, T_SIZE, T_U64, T_LEVEL, T_BOOL };
+enum opt_type { T_STR, T_UINT, T_SIZE, T_U64, T_LEVEL, T_BOOL, T_BRIDGE };
 
 struct opt {
 	const char *name;
@@ -111,6 +111,15 @@ static const struct opt opts[] = {
 	  "them all (default 1)" },
 	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000,
 	  "most batch-class vCPUs on one CPU (default 256)" },
+	{ "bridge", T_BRIDGE, 0, 0, 0, 0,
+	  "a bridge guests' NICs may be on, with its address pool: NAME [A.B.C.D/P] "
+	  "[gateway=A.B.C.D|none]; once a bridge (the command line's replace the file's)" },
+	{ "net-rate-pps", T_U64, OFF(net_rate_pps), 0, 0, 1ull << 40,
+	  "a guest's network packets a second each way, unless its spec says (default 0: no "
+	  "limit)" },
+	{ "net-rate-bytes", T_U64, OFF(net_rate_bytes), 0, 0, 1ull << 40,
+	  "a guest's network bytes a second each way, unless its spec says (default 0: no "
+	  "limit)" },
 	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1,
 	  "ping systemd's watchdog when asked to (default yes)" },
 };
@@ -172,6 +181,32 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 	int level;
 
 	switch (o->type) {
+	case T_BRIDGE: {
+		struct bridge_conf b;
+		char why[300];
+		unsigned i;
+
+		if (!strncmp(where, "--", 2) && !c->bridges_from_cli) {
+			c->bridges_from_cli = 1;
+			c->nbridges = 0;
+		}
+		if (bridge_conf_parse(v, &b, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: bridge: %s", where, why);
+			return -1;
+		}
+		for (i = 0; i < c->nbridges; i++)
+			if (!strcmp(c->bridges[i].name, b.name)) {
+				snprintf(err, errlen, "%s: bridge %s is listed twice", where,
+				         b.name);
+				return -1;
+			}
+		if (c->nbridges == BRIDGES_MAX) {
+			snprintf(err, errlen, "%s: more than %d bridges", where, BRIDGES_MAX);
+			return -1;
+		}
+		c->bridges[c->nbridges++] = b;
+		return 0;
+	}
 	case T_STR:
 		if (strlen(v) >= o->size) {
 			snprintf(err, errlen, "%s: %s is longer than %zu characters", where,
@@ -219,6 +254,103 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 			*(uint64_t *)base = x;
 		return 0;
 	}
+}
+
+int bridge_conf_parse(const char *v, struct bridge_conf *b, char *err, size_t errlen)
+{
+	char buf[256], *tok, *save = NULL;
+	int gateway_given = 0;
+	unsigned n = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(err, errlen, "the value is longer than %zu characters", sizeof(buf) - 1);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), n++) {
+		uint32_t a;
+		unsigned p;
+
+		if (n == 0) {
+			if (!spec_ifname_ok(tok)) {
+				snprintf(err, errlen,
+				         "\"%.40s\" is not an interface name (1 to 15 of A-Z a-z "
+				         "0-9 . _ "
+				         "-)",
+				         tok);
+				return -1;
+			}
+			snprintf(b->name, sizeof(b->name), "%s", tok);
+		} else if (!strncmp(tok, "gateway=", 8)) {
+			gateway_given = 1;
+			if (!strcmp(tok + 8, "none"))
+				continue;
+			if (spec_ipv4_parse(tok + 8, &a, &p) < 0 || p) {
+				snprintf(err, errlen,
+				         "%s: gateway must be A.B.C.D or none, not \"%.40s\"",
+				         b->name, tok + 8);
+				return -1;
+			}
+			b->gateway = a;
+		} else if (n == 1) {
+			if (spec_ipv4_parse(tok, &a, &p) < 0 || p < 8 || p > 30) {
+				snprintf(
+				    err, errlen,
+				    "%s: the pool must be a network A.B.C.D/P with P from 8 to 30, "
+				    "not \"%.40s\"",
+				    b->name, tok);
+				return -1;
+			}
+			if (a & ~(0xffffffffu << (32 - p))) {
+				snprintf(
+				    err, errlen,
+				    "%s: %s has host bits set: the pool is a network, its first "
+				    "address",
+				    b->name, tok);
+				return -1;
+			}
+			b->net = a;
+			b->prefix_len = p;
+		} else {
+			snprintf(err, errlen,
+			         "%s: unexpected \"%.40s\" (want NAME [A.B.C.D/P] "
+			         "[gateway=A.B.C.D|none])",
+			         b->name, tok);
+			return -1;
+		}
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "want NAME [A.B.C.D/P] [gateway=A.B.C.D|none]");
+		return -1;
+	}
+	if (b->prefix_len) {
+		uint32_t mask = 0xffffffffu << (32 - b->prefix_len);
+
+		if (!gateway_given)
+			b->gateway = b->net + 1;
+		else if (b->gateway && ((b->gateway & mask) != b->net || b->gateway == b->net ||
+		                        b->gateway == (b->net | ~mask))) {
+			snprintf(err, errlen, "%s: the gateway is not a host of the pool's network",
+			         b->name);
+			return -1;
+		}
+	} else if (gateway_given && b->gateway) {
+		snprintf(err, errlen, "%s: a gateway goes with a pool (NAME A.B.C.D/P gateway=..)",
+		         b->name);
+		return -1;
+	}
+	return 0;
+}
+
+const struct bridge_conf *bridge_conf_find(const struct shoald_config *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nbridges; i++)
+		if (!strcmp(c->bridges[i].name, name))
+			return &c->bridges[i];
+	return NULL;
 }
 
 static char *trim(char *s)

@@ -30,6 +30,21 @@ struct api;
 
 /* ---- configuration (config.c) ---- */
 
+/*
+ * A bridge guests may have NICs on (the allow-list, "bridge = NAME
+ * [A.B.C.D/P] [gateway=A.B.C.D|none]"), with the pool a NIC's address
+ * comes from when its spec gives none: every address of the network but
+ * its own, its broadcast and the gateway (the host's address on the
+ * bridge: by default the network's first).
+ */
+#define BRIDGES_MAX 32
+struct bridge_conf {
+	char name[16];
+	uint32_t net;        /* host order */
+	unsigned prefix_len; /* 0: no pool (a NIC there needs its ipv4 in the spec, or has none) */
+	uint32_t gateway;    /* host order; 0: none */
+};
+
 struct shoald_config {
 	char config_file[1024];
 	char state_dir[1024];
@@ -72,8 +87,17 @@ struct shoald_config {
 	unsigned batch_vcpus_per_cpu;
 	unsigned latency_cores_percent; /* of the guests' cores, latency CPUs at start */
 	unsigned batch_cores_min;
-	int check_only; /* -n */
+	unsigned nbridges;
+	struct bridge_conf bridges[BRIDGES_MAX];
+	int bridges_from_cli;                  /* a --bridge was given: the file's are dropped */
+	uint64_t net_rate_pps, net_rate_bytes; /* a guest's default rate limit each way; 0: none */
+	int check_only;                        /* -n */
 };
+
+/* Parse a bridge setting's value into b; 0, or -1 with err. */
+int bridge_conf_parse(const char *v, struct bridge_conf *b, char *err, size_t errlen);
+/* The allow-listed bridge of that name, or NULL. */
+const struct bridge_conf *bridge_conf_find(const struct shoald_config *c, const char *name);
 
 /*
  * Defaults, then the config file (the default path may be missing; a
@@ -134,6 +158,22 @@ struct guest_place {
 	double cpu_use; /* CPUs used over the last period; -1: not measured yet */
 };
 
+/*
+ * A NIC as the guest has it: its spec's, with the address and MAC the
+ * daemon handed out where the spec gave none, and its tap.  Kept in the
+ * store with the guest, so that they stay the guest's across restarts,
+ * deploys and daemon restarts, and nobody else's until it is deleted.
+ */
+struct guest_nic {
+	char name[DISK_NAME_MAX + 1];
+	char bridge[BRIDGE_NAME_MAX + 1];
+	char tap[16];
+	uint8_t mac[6];
+	uint32_t ipv4; /* host order; 0: none */
+	unsigned prefix_len;
+	uint32_t gateway; /* host order; 0: none */
+};
+
 struct guest {
 	struct shoald *d;
 	char name[GUEST_NAME_MAX + 1];
@@ -141,6 +181,8 @@ struct guest {
 	char image_sha256[65];
 	char disk_sha256[SPEC_DISKS_MAX][65]; /* the stored image of each disk of spec */
 	struct guest_disk_copy *disk_copies;  /* its writable disks' copies being made */
+	unsigned nnics;                       /* spec.nnics once deployed */
+	struct guest_nic nics[SPEC_NICS_MAX]; /* spec.nics with what the daemon handed out */
 	int64_t deploy_id;
 	int desired_running;
 	enum guest_state state;
@@ -175,6 +217,22 @@ struct guest *guest_new(struct shoald *d, const char *name);
 void guest_converge(struct guest *g);
 json_t *guest_json(struct guest *g, int detail);
 void guest_free(struct guest *g);
+
+/* ---- NICs (net.c) ---- */
+
+/*
+ * The NICs spec gives guest `name` (existing: its registry entry, or
+ * NULL), into out[0, spec->nnics): each bridge on the allow-list (400
+ * naming net[i].bridge), each address in its bridge's network and each
+ * address and MAC nobody else has (409); what the spec leaves out is the
+ * NIC's from before (same name, same bridge) or handed out now: the
+ * lowest free address of the pool, a random locally administered MAC.
+ * 0, or -1 with err.
+ */
+int net_assign(struct shoald *d, const char *name, const struct guest *existing,
+               const struct guest_spec *spec, struct guest_nic *out, struct sd_err *err);
+/* The guest's NICs as the API shows them. */
+json_t *net_nics_json(const struct guest *g);
 
 /* The limits a spec is checked against here (the configuration's). */
 void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
@@ -357,6 +415,10 @@ json_t *store_images_json(struct store *s);
 int store_disk_copy_add(struct store *s, const char *guest, const char *name, const char *sha256,
                         uint64_t now_ns);
 int store_disk_copy_get(struct store *s, const char *guest, const char *name, char sha256[65]);
+/* A guest's NICs, all of them at once (store_guest_delete forgets them); 0 or -1. */
+int store_nics_set(struct store *s, const char *guest, const struct guest_nic *nics, unsigned n);
+/* A guest's NICs into out[0, max): how many, or -1. */
+int store_nics_get(struct store *s, const char *guest, struct guest_nic *out, unsigned max);
 json_t *store_history_json(struct store *s, const char *name);
 
 /* ---- image store (images.c) ---- */

@@ -28,6 +28,7 @@
 #include "metrics/metrics.h"
 
 _Static_assert(SPEC_DISKS_MAX <= BE_DISKS_MAX, "every disk of a spec fits a backend start");
+_Static_assert(SPEC_NICS_MAX <= BE_NICS_MAX, "every NIC of a spec fits a backend start");
 
 enum want { WANT_RUNNING, WANT_STOPPED };
 
@@ -217,6 +218,54 @@ static json_t *disks_json(struct guest *g)
 	return a;
 }
 
+/* Each disk's and NIC's counters, as the backend reads them, into the entry of that name. */
+static void devices_counters(struct guest *g, json_t *disks, json_t *nics)
+{
+	struct be_dev_stats st[BE_DISKS_MAX + BE_NICS_MAX];
+	unsigned n, k;
+	size_t i;
+
+	if (!g->d->be_ops->dev_stats || !g->be || !guest_state_live(g->state))
+		return;
+	n = g->d->be_ops->dev_stats(g->d->be, g, st, BE_DISKS_MAX + BE_NICS_MAX);
+	for (k = 0; k < n; k++) {
+		const struct be_dev_stats *c = &st[k];
+		json_t *a = c->nic ? nics : disks, *e;
+
+		json_array_foreach(a, i, e)
+		{
+			json_t *name = json_object_get(e, "name");
+
+			if (!json_is_string(name) || strcmp(json_string_value(name), c->name))
+				continue;
+			if (c->nic)
+				json_object_set_new(
+				    e, "counters",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				              "tx_packets", (json_int_t)c->tx_packets, "tx_bytes",
+				              (json_int_t)c->tx_bytes, "tx_errors",
+				              (json_int_t)c->tx_errors, "tx_dropped",
+				              (json_int_t)c->tx_dropped, "tx_rate_limited",
+				              (json_int_t)c->tx_held, "rx_packets",
+				              (json_int_t)c->rx_packets, "rx_bytes",
+				              (json_int_t)c->rx_bytes, "rx_errors",
+				              (json_int_t)c->rx_errors, "rx_dropped",
+				              (json_int_t)c->rx_dropped, "rx_rate_limited",
+				              (json_int_t)c->rx_held));
+			else
+				json_object_set_new(
+				    e, "counters",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "reads",
+				              (json_int_t)c->reads, "writes", (json_int_t)c->writes,
+				              "flushes", (json_int_t)c->flushes, "read_bytes",
+				              (json_int_t)c->read_bytes, "written_bytes",
+				              (json_int_t)c->write_bytes, "errors",
+				              (json_int_t)c->errors));
+			break;
+		}
+	}
+}
+
 json_t *guest_json(struct guest *g, int detail)
 {
 	char t1[32], t2[32], t3[32];
@@ -248,6 +297,9 @@ json_t *guest_json(struct guest *g, int detail)
 		                              iso_time(g->last_exit_ns, t3, sizeof(t3))));
 	json_object_set_new(j, "latency", probe_summary_json(g));
 	json_object_set_new(j, "disks", disks_json(g));
+	json_object_set_new(j, "net", net_nics_json(g));
+	if (detail)
+		devices_counters(g, json_object_get(j, "disks"), json_object_get(j, "net"));
 	if (detail) {
 		json_object_set_new(j, "vcpu_tid", json_integer(g->vcpu_tid));
 		json_object_set_new(j, "console",
@@ -512,6 +564,12 @@ static void start_now(struct guest *g)
 			return;
 		}
 	}
+	if (g->nnics != g->spec.nnics) {
+		host_start_failed(g, 409,
+		                  "its NICs could not be given it on this host's bridges (see the "
+		                  "log): deploy it again");
+		return;
+	}
 	r = disks_ready(g);
 	if (r < 0)
 		return;
@@ -542,6 +600,20 @@ static void start_now(struct guest *g)
 		req.disks[i].readonly = dk->readonly;
 	}
 	req.ndisks = g->spec.ndisks;
+	for (i = 0; i < g->nnics; i++) {
+		const struct guest_nic *n = &g->nics[i];
+
+		req.nics[i].name = n->name;
+		req.nics[i].bridge = n->bridge;
+		req.nics[i].tap = n->tap;
+		memcpy(req.nics[i].mac, n->mac, 6);
+		req.nics[i].ipv4 = n->ipv4;
+		req.nics[i].prefix_len = n->prefix_len;
+		req.nics[i].gateway = n->gateway;
+	}
+	req.nnics = g->nnics;
+	req.net_rate_pps = g->spec.has_net_rate ? g->spec.net_rate_pps : d->cfg.net_rate_pps;
+	req.net_rate_bytes = g->spec.has_net_rate ? g->spec.net_rate_bytes : d->cfg.net_rate_bytes;
 	set_state(g, GS_STARTING);
 	persist(g);
 	if (d->be_ops->start(d->be, g, &req, err, sizeof(err)) < 0) {
@@ -863,6 +935,20 @@ void spec_limits_of(const struct shoald *d, struct spec_limits *lim)
 	lim->host_cpus = d->host_cpus;
 }
 
+/* Refuse devices the backend cannot give guests (yet). */
+static int devices_supported(struct shoald *d, const struct guest_spec *spec, struct sd_err *err)
+{
+	if (spec->ndisks > d->be_ops->max_disks)
+		return sd_err_set(err, 400, "unsupported", "disks",
+		                  "disks: the %s backend gives a guest at most %u disks",
+		                  d->be_ops->name, d->be_ops->max_disks);
+	if (spec->nnics > d->be_ops->max_nics)
+		return sd_err_set(err, 400, "unsupported", "net",
+		                  "net: the %s backend gives a guest at most %u NICs",
+		                  d->be_ops->name, d->be_ops->max_nics);
+	return 0;
+}
+
 /* Refuse a deploy that would go over the guest count or memory limits. */
 static int check_limits(struct shoald *d, const struct guest *existing, unsigned memory_mib,
                         struct sd_err *err)
@@ -910,11 +996,15 @@ static void note_kept_copies(struct guest *g)
 
 /* Make the guest run `spec` (taking it over), restarting it if it runs. */
 static int apply_deploy(struct shoald *d, struct guest *g, struct guest_spec *spec, const char *sha,
-                        const char (*disk_sha)[65], int64_t deploy_id)
+                        const char (*disk_sha)[65], const struct guest_nic *nics, int64_t deploy_id)
 {
 	spec_free(&g->spec);
 	g->spec = *spec;
 	memset(spec, 0, sizeof(*spec));
+	g->nnics = g->spec.nnics;
+	memcpy(g->nics, nics, g->nnics * sizeof(nics[0]));
+	if (store_nics_set(d->store, g->name, g->nics, g->nnics) < 0)
+		log_warnx("guest %s: could not record its NICs in the state store", g->name);
 	memset(g->disk_sha256, 0, sizeof(g->disk_sha256));
 	memcpy(g->disk_sha256, disk_sha, g->spec.ndisks * sizeof(disk_sha[0]));
 	note_kept_copies(g);
@@ -974,6 +1064,7 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 	struct guest_spec spec;
 	struct guest *g;
 	struct guest_place place;
+	struct guest_nic nics[SPEC_NICS_MAX];
 	json_t *stored = NULL;
 	char sha[65], disk_sha[SPEC_DISKS_MAX][65];
 	int64_t id;
@@ -989,7 +1080,8 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 		           spec.name);
 		goto fail;
 	}
-	if (check_limits(d, g, spec.memory_mib, err) < 0)
+	if (check_limits(d, g, spec.memory_mib, err) < 0 || devices_supported(d, &spec, err) < 0 ||
+	    net_assign(d, spec.name, g, &spec, nics, err) < 0)
 		goto fail;
 	if (image_resolve(d, &spec, imp ? imp->image : NULL, sha, err) < 0)
 		goto fail;
@@ -1016,10 +1108,10 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 		created = 1;
 	}
 	event_emit(d, "deployed", g->name,
-	           "guest %s deployed (deploy %lld, image %.12s, %u MiB, %u disks)", g->name,
-	           (long long)id, sha, spec.memory_mib, spec.ndisks);
+	           "guest %s deployed (deploy %lld, image %.12s, %u MiB, %u disks, %u NICs)",
+	           g->name, (long long)id, sha, spec.memory_mib, spec.ndisks, spec.nnics);
 	g->place = place;
-	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, id);
+	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, nics, id);
 	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body,
 	                      err);
 fail:
@@ -1198,6 +1290,13 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 	r = g && g->delete_after_stop ? sd_err_set(err, 409, "being_deleted", "name",
 	                                           "guest %s is being deleted", spec.name)
 	                              : check_limits(d, g, spec.memory_mib, err);
+	if (r == 0)
+		r = devices_supported(d, &spec, err);
+	if (r == 0) {
+		struct guest_nic nics[SPEC_NICS_MAX];
+
+		r = net_assign(d, spec.name, g, &spec, nics, err);
+	}
 	if (r < 0) {
 		spec_free(&spec);
 		return -1;
@@ -1246,6 +1345,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	struct spec_limits lim;
 	struct guest_spec spec;
 	struct guest_place place;
+	struct guest_nic nics[SPEC_NICS_MAX];
 	struct sd_err perr;
 	json_t *old = NULL;
 	char sha[65], disk_sha[SPEC_DISKS_MAX][65];
@@ -1272,7 +1372,8 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 		    "guest %s's earlier deploy %lld does not record its disks' images", g->name,
 		    (long long)target);
 	}
-	if (check_limits(d, g, spec.memory_mib, err) < 0 ||
+	if (check_limits(d, g, spec.memory_mib, err) < 0 || devices_supported(d, &spec, err) < 0 ||
+	    net_assign(d, g->name, g, &spec, nics, err) < 0 ||
 	    placement_admit(d, g->name, &spec, &place, err) < 0) {
 		spec_free(&spec);
 		json_decref(old);
@@ -1289,7 +1390,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	           "guest %s rolled back from deploy %lld to the spec of deploy %lld", g->name,
 	           (long long)g->deploy_id, (long long)target);
 	g->place = place;
-	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, id);
+	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, nics, id);
 	return 0;
 }
 

@@ -237,6 +237,29 @@ static void load_guest(void *ctx, struct store_guest *sg)
 		sg->desired_running = 0;
 	}
 	memcpy(g->disk_sha256, sg->disk_sha256, sizeof(g->disk_sha256));
+	/*
+	 * Its NICs as stored, checked again against this configuration (the
+	 * bridge may be gone from the allow-list, the pool changed): what
+	 * still holds is kept, the rest handed out anew.
+	 */
+	{
+		struct guest_nic nics[SPEC_NICS_MAX];
+		int n = store_nics_get(d->store, sg->name, g->nics, SPEC_NICS_MAX);
+
+		g->nnics = n > 0 ? (unsigned)n : 0;
+		if (net_assign(d, g->name, g, &g->spec, nics, &err) < 0) {
+			log_warnx("guest %s: its NICs do not hold here (%s); left stopped",
+			          sg->name, err.message);
+			g->nnics = 0;
+			sg->desired_running = 0;
+		} else {
+			if ((unsigned)n != g->spec.nnics ||
+			    memcmp(nics, g->nics, g->spec.nnics * sizeof(nics[0])))
+				store_nics_set(d->store, g->name, nics, g->spec.nnics);
+			g->nnics = g->spec.nnics;
+			memcpy(g->nics, nics, g->nnics * sizeof(nics[0]));
+		}
+	}
 	g->deploy_id = sg->deploy_id;
 	g->desired_running = sg->desired_running;
 	g->instance = sg->instance;

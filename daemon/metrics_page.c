@@ -5,6 +5,7 @@
  * writing itself is metrics/'s; this file only knows what to say.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,95 @@ static void guests_by_state(struct page *p)
 	}
 }
 
+/* ---- per device ---- */
+
+struct dev_sample {
+	const struct guest *g;
+	struct be_dev_stats st;
+};
+
+struct dev_family {
+	const char *name;
+	int nic;
+	size_t off; /* of the counter in struct be_dev_stats */
+	const char *help;
+};
+
+#define DEV_OFF(f) offsetof(struct be_dev_stats, f)
+static const struct dev_family dev_families[] = {
+	{ "shoal_disk_reads_total", 0, DEV_OFF(reads), "read requests the disk served" },
+	{ "shoal_disk_writes_total", 0, DEV_OFF(writes), "write requests the disk served" },
+	{ "shoal_disk_flushes_total", 0, DEV_OFF(flushes), "flush requests the disk served" },
+	{ "shoal_disk_read_bytes_total", 0, DEV_OFF(read_bytes), "bytes the guest read" },
+	{ "shoal_disk_written_bytes_total", 0, DEV_OFF(write_bytes), "bytes the guest wrote" },
+	{ "shoal_disk_errors_total", 0, DEV_OFF(errors),
+	  "requests answered with an error (refused or failed)" },
+	{ "shoal_nic_tx_packets_total", 1, DEV_OFF(tx_packets), "frames the guest sent" },
+	{ "shoal_nic_tx_bytes_total", 1, DEV_OFF(tx_bytes), "bytes the guest sent" },
+	{ "shoal_nic_tx_errors_total", 1, DEV_OFF(tx_errors),
+	  "transmit requests refused (a bad page, length or slot)" },
+	{ "shoal_nic_tx_dropped_total", 1, DEV_OFF(tx_dropped),
+	  "frames the guest sent that the tap did not take" },
+	{ "shoal_nic_tx_rate_limited_total", 1, DEV_OFF(tx_held),
+	  "times the rate limit held the guest's frames back" },
+	{ "shoal_nic_rx_packets_total", 1, DEV_OFF(rx_packets), "frames given to the guest" },
+	{ "shoal_nic_rx_bytes_total", 1, DEV_OFF(rx_bytes), "bytes given to the guest" },
+	{ "shoal_nic_rx_errors_total", 1, DEV_OFF(rx_errors), "receive requests refused" },
+	{ "shoal_nic_rx_dropped_total", 1, DEV_OFF(rx_dropped),
+	  "frames for the guest dropped (it had posted no buffer)" },
+	{ "shoal_nic_rx_rate_limited_total", 1, DEV_OFF(rx_held),
+	  "times the rate limit held frames for the guest back" },
+};
+
+/* Every running guest's device counters, as the backend reads them, by family. */
+static void devices(struct page *p)
+{
+	struct dev_sample *v;
+	const struct guest *g;
+	size_t n = 0, cap = 0, i, f;
+
+	if (!p->d->be_ops->dev_stats)
+		return;
+	for (g = p->d->guests; g; g = g->next)
+		cap += g->spec.ndisks + g->spec.nnics;
+	if (!cap)
+		return;
+	v = calloc(cap, sizeof(*v));
+	if (!v) {
+		p->oom = 1;
+		return;
+	}
+	for (g = p->d->guests; g && n < cap; g = g->next) {
+		struct be_dev_stats st[BE_DISKS_MAX + BE_NICS_MAX];
+		unsigned k, m;
+
+		if (!guest_state_live(g->state))
+			continue;
+		m = p->d->be_ops->dev_stats(p->d->be, (struct guest *)g, st,
+		                            BE_DISKS_MAX + BE_NICS_MAX);
+		for (k = 0; k < m && n < cap; k++) {
+			v[n].g = g;
+			v[n++].st = st[k];
+		}
+	}
+	for (f = 0; f < sizeof(dev_families) / sizeof(dev_families[0]); f++) {
+		const struct dev_family *df = &dev_families[f];
+
+		family(p, df->name, METRICS_PROM_COUNTER, df->help);
+		for (i = 0; i < n; i++) {
+			struct metrics_label l[2] = { { "guest", v[i].g->name },
+				                      { df->nic ? "nic" : "disk", v[i].st.name } };
+			uint64_t c;
+
+			if (v[i].st.nic != df->nic)
+				continue;
+			memcpy(&c, (const char *)&v[i].st + df->off, sizeof(c));
+			metrics_prom_counter(&p->b, df->name, l, 2, c);
+		}
+	}
+	free(v);
+}
+
 char *shoald_metrics_text(struct shoald *d, size_t *len)
 {
 	struct page p = { .d = d };
@@ -340,6 +430,7 @@ char *shoald_metrics_text(struct shoald *d, size_t *len)
 	             "answers after the probe was counted missed", g_late);
 	guest_rtt(&p);
 	guest_quantiles(&p);
+	devices(&p);
 	host_cpu(&p);
 	host_memory(&p);
 	daemon_self(&p);

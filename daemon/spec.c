@@ -2,6 +2,7 @@
  * See spec.h.  Parsing is strict on purpose: a deploy script that sends
  * "memroy_mib" should hear about it, not get the default.
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,96 @@ int spec_name_ok(const char *s)
 		return 0;
 	}
 	return 1;
+}
+
+int spec_ifname_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > BRIDGE_NAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int spec_ipv4_parse(const char *s, uint32_t *addr, unsigned *prefix_len)
+{
+	char buf[20];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct in_addr a;
+
+	*prefix_len = 0;
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	*addr = ntohl(a.s_addr);
+	if (slash) {
+		const char *p = slash + 1;
+		unsigned v = 0;
+
+		if (!*p || strlen(p) > 2 || (p[0] == '0' && p[1]))
+			return -1;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			v = v * 10 + (unsigned)(*p - '0');
+		}
+		if (v < 1 || v > 32)
+			return -1;
+		*prefix_len = v;
+	}
+	return 0;
+}
+
+int spec_mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned i;
+
+	if (strlen(s) != 17)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		int hi, lo;
+
+		if (i < 5 && p[2] != ':')
+			return -1;
+		hi = p[0] >= '0' && p[0] <= '9'   ? p[0] - '0'
+		     : p[0] >= 'a' && p[0] <= 'f' ? p[0] - 'a' + 10
+		     : p[0] >= 'A' && p[0] <= 'F' ? p[0] - 'A' + 10
+		                                  : -1;
+		lo = p[1] >= '0' && p[1] <= '9'   ? p[1] - '0'
+		     : p[1] >= 'a' && p[1] <= 'f' ? p[1] - 'a' + 10
+		     : p[1] >= 'A' && p[1] <= 'F' ? p[1] - 'A' + 10
+		                                  : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+const char *spec_ipv4_str(uint32_t addr, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
+	         addr & 255);
+	return buf;
+}
+
+const char *spec_mac_str(const uint8_t mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+	         mac[5]);
+	return buf;
 }
 
 int spec_disk_name_ok(const char *s)
@@ -277,6 +368,196 @@ static int parse_disks(const json_t *v, struct guest_spec *s, struct sd_err *err
 	return 0;
 }
 
+/* A string member of a device: the value, or NULL with err set. */
+static const char *want_string(const json_t *m, const char *field, struct sd_err *err)
+{
+	if (!json_is_string(m)) {
+		sd_err_set(err, 400, "invalid_field", field, "%s must be a string, not %s", field,
+		           json_type_name(m));
+		return NULL;
+	}
+	if (json_string_length(m) != strlen(json_string_value(m))) {
+		sd_err_set(err, 400, "invalid_field", field, "%s contains a NUL byte", field);
+		return NULL;
+	}
+	return json_string_value(m);
+}
+
+/* One item of net: {"name": .., "bridge": .., "ipv4": "A.B.C.D/P", "mac": ".."}. */
+static int parse_nic(const json_t *v, size_t i, struct guest_spec *s, struct sd_err *err)
+{
+	struct spec_nic *n = &s->nics[i];
+	char field[80];
+	const char *key, *str;
+	json_t *m;
+	unsigned j;
+
+	snprintf(field, sizeof(field), "net[%zu]", i);
+	if (!json_is_object(v))
+		return sd_err_set(err, 400, "invalid_field", field,
+		                  "%s must be an object ({\"name\": .., \"bridge\": ..}), not %s",
+		                  field, json_type_name(v));
+	json_object_foreach((json_t *)v, key, m)
+	{
+		if (!strcmp(key, "name")) {
+			snprintf(field, sizeof(field), "net[%zu].name", i);
+			if (!(str = want_string(m, field, err)))
+				return -1;
+			if (!spec_disk_name_ok(str))
+				return sd_err_set(
+				    err, 400, "invalid_field", field,
+				    "%s must be 1 to %d characters of a-z, 0-9, '-' and "
+				    "'_', starting with a letter or a digit",
+				    field, DISK_NAME_MAX);
+			snprintf(n->name, sizeof(n->name), "%s", str);
+		} else if (!strcmp(key, "bridge")) {
+			snprintf(field, sizeof(field), "net[%zu].bridge", i);
+			if (!(str = want_string(m, field, err)))
+				return -1;
+			if (!spec_ifname_ok(str))
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s must be an interface name: 1 to %d of a-z, "
+				                  "A-Z, 0-9, '.', '_' and '-'",
+				                  field, BRIDGE_NAME_MAX);
+			snprintf(n->bridge, sizeof(n->bridge), "%s", str);
+		} else if (!strcmp(key, "ipv4")) {
+			snprintf(field, sizeof(field), "net[%zu].ipv4", i);
+			if (json_is_null(m))
+				continue;
+			if (!(str = want_string(m, field, err)))
+				return -1;
+			if (spec_ipv4_parse(str, &n->ipv4, &n->prefix_len) < 0)
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s must be an IPv4 address, A.B.C.D or "
+				                  "A.B.C.D/PREFIX (1 to 32)",
+				                  field);
+			if (n->ipv4 == 0 || n->ipv4 >> 24 == 127 || n->ipv4 >> 28 >= 14)
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s: %.20s is not an address a guest may have "
+				                  "(unspecified, loopback, multicast or reserved)",
+				                  field, str);
+		} else if (!strcmp(key, "mac")) {
+			snprintf(field, sizeof(field), "net[%zu].mac", i);
+			if (json_is_null(m))
+				continue;
+			if (!(str = want_string(m, field, err)))
+				return -1;
+			if (spec_mac_parse(str, n->mac) < 0)
+				return sd_err_set(
+				    err, 400, "invalid_field", field,
+				    "%s must be a MAC address, six hex bytes with colons "
+				    "(02:00:00:00:00:01)",
+				    field);
+			if ((n->mac[0] & 1) || !memcmp(n->mac, "\0\0\0\0\0\0", 6))
+				return sd_err_set(
+				    err, 400, "invalid_field", field,
+				    "%s must be a unicast address, not zero, multicast "
+				    "or broadcast",
+				    field);
+		} else {
+			char shown[48];
+
+			sd_cut(shown, sizeof(shown), key, 40);
+			snprintf(field, sizeof(field), "net[%u].%.40s", (unsigned)i, shown);
+			return sd_err_set(err, 400, "unknown_field", field,
+			                  "unknown field %s (a NIC has name, bridge, ipv4 and mac)",
+			                  field);
+		}
+	}
+	if (!n->name[0]) {
+		snprintf(field, sizeof(field), "net[%zu].name", i);
+		return sd_err_set(err, 400, "missing_field", field, "%s is missing", field);
+	}
+	if (!n->bridge[0]) {
+		snprintf(field, sizeof(field), "net[%zu].bridge", i);
+		return sd_err_set(err, 400, "missing_field", field, "%s is missing", field);
+	}
+	snprintf(field, sizeof(field), "net[%zu].name", i);
+	for (j = 0; j < i; j++)
+		if (!strcmp(s->nics[j].name, n->name))
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s: net[%u] is named %s already", field, j, n->name);
+	for (j = 0; j < s->ndisks; j++)
+		if (!strcmp(s->disks[j].name, n->name))
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s: disks[%u] is named %s already (a guest opens its "
+			                  "devices by name)",
+			                  field, j, n->name);
+	snprintf(field, sizeof(field), "net[%zu].mac", i);
+	for (j = 0; j < i; j++)
+		if (memcmp(n->mac, "\0\0\0\0\0\0", 6) && !memcmp(s->nics[j].mac, n->mac, 6))
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s: net[%u] has this MAC already", field, j);
+	return 0;
+}
+
+static int parse_net(const json_t *v, struct guest_spec *s, struct sd_err *err)
+{
+	size_t i;
+
+	if (!json_is_array(v))
+		return sd_err_set(err, 400, "invalid_field", "net",
+		                  "net must be an array of NICs, not %s", json_type_name(v));
+	if (json_array_size(v) > SPEC_NICS_MAX)
+		return sd_err_set(err, 400, "invalid_field", "net",
+		                  "net has %zu items, at most %d are allowed", json_array_size(v),
+		                  SPEC_NICS_MAX);
+	for (i = 0; i < json_array_size(v); i++) {
+		if (parse_nic(json_array_get(v, i), i, s, err) < 0) {
+			s->nnics = 0;
+			return -1;
+		}
+		s->nnics++;
+	}
+	return 0;
+}
+
+/* {"packets_per_s": N, "bytes_per_s": N}, or null for the host's default. */
+static int parse_net_rate(const json_t *v, struct guest_spec *s, struct sd_err *err)
+{
+	const char *key;
+	json_t *m;
+
+	s->has_net_rate = 0;
+	s->net_rate_pps = s->net_rate_bytes = 0;
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return sd_err_set(err, 400, "invalid_field", "net_rate",
+		                  "net_rate must be an object ({\"packets_per_s\": .., "
+		                  "\"bytes_per_s\": ..}) or null, not %s",
+		                  json_type_name(v));
+	json_object_foreach((json_t *)v, key, m)
+	{
+		uint64_t *out;
+		char field[64];
+
+		if (!strcmp(key, "packets_per_s"))
+			out = &s->net_rate_pps;
+		else if (!strcmp(key, "bytes_per_s"))
+			out = &s->net_rate_bytes;
+		else {
+			char shown[48];
+
+			sd_cut(shown, sizeof(shown), key, 40);
+			snprintf(field, sizeof(field), "net_rate.%s", shown);
+			return sd_err_set(err, 400, "unknown_field", field,
+			                  "unknown field %s (net_rate has packets_per_s and "
+			                  "bytes_per_s)",
+			                  field);
+		}
+		snprintf(field, sizeof(field), "net_rate.%s", key);
+		if (!json_is_integer(m) || json_integer_value(m) < 0 ||
+		    json_integer_value(m) > (json_int_t)1 << 40)
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s must be a whole number from 0 (no limit) to 2^40",
+			                  field);
+		*out = (uint64_t)json_integer_value(m);
+	}
+	s->has_net_rate = 1;
+	return 0;
+}
+
 static int parse_args(const json_t *v, struct guest_spec *s, struct sd_err *err)
 {
 	size_t i, total = 0;
@@ -363,7 +644,7 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 	static const char *const restarts[] = { "never", "on-failure", "always" };
 	static const char *const classes[] = { "latency", "batch" };
 	const char *key;
-	json_t *v;
+	json_t *v, *net = NULL;
 	int rc = -1, e;
 
 	memset(s, 0, sizeof(*s));
@@ -432,17 +713,26 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 		} else if (!strcmp(key, "disks")) {
 			if (parse_disks(v, s, err) < 0)
 				goto out;
+		} else if (!strcmp(key, "net")) {
+			net = v;
+		} else if (!strcmp(key, "net_rate")) {
+			if (parse_net_rate(v, s, err) < 0)
+				goto out;
 		} else {
 			char shown[48];
 
 			sd_cut(shown, sizeof(shown), key, 40);
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, "
-			           "args, latency_class, slo_us, restart, cpus, disks)",
+			           "args, latency_class, slo_us, restart, cpus, disks, net, "
+			           "net_rate)",
 			           shown);
 			goto out;
 		}
 	}
+	/* After the disks, whatever the order of the keys: a NIC's name may not be a disk's. */
+	if (net && parse_net(net, s, err) < 0)
+		goto out;
 	if (!s->name[0]) {
 		sd_err_set(err, 400, "missing_field", "name", "the spec has no name");
 		goto out;
@@ -460,13 +750,16 @@ out:
 
 json_t *spec_to_json(const struct guest_spec *s)
 {
-	json_t *args = json_array(), *cpus = json_array(), *disks = json_array();
+	json_t *args = json_array(), *cpus = json_array(), *disks = json_array(),
+	       *net = json_array();
+	json_t *j;
 	unsigned i;
 
-	if (!args || !cpus || !disks) {
+	if (!args || !cpus || !disks || !net) {
 		json_decref(args);
 		json_decref(cpus);
 		json_decref(disks);
+		json_decref(net);
 		return NULL;
 	}
 	for (i = 0; i < s->nargs; i++)
@@ -477,11 +770,40 @@ json_t *spec_to_json(const struct guest_spec *s)
 		json_array_append_new(disks, json_pack("{s:s, s:s, s:b}", "name", s->disks[i].name,
 		                                       "image", s->disks[i].image, "readonly",
 		                                       s->disks[i].readonly));
-	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o, s:o}", "name", s->name,
-	                 "image", s->image, "memory_mib", (json_int_t)s->memory_mib, "vcpus",
-	                 (json_int_t)s->vcpus, "args", args, "latency_class",
-	                 latency_class_str(s->latency_class), "slo_us", (json_int_t)s->slo_us,
-	                 "restart", restart_policy_str(s->restart), "cpus", cpus, "disks", disks);
+	/* A NIC's ipv4 and mac are null when the daemon hands them out. */
+	for (i = 0; i < s->nnics; i++) {
+		const struct spec_nic *n = &s->nics[i];
+		char a[16], m[18], ip[32];
+		json_t *o;
+
+		if (n->prefix_len)
+			snprintf(ip, sizeof(ip), "%s/%u", spec_ipv4_str(n->ipv4, a), n->prefix_len);
+		else
+			snprintf(ip, sizeof(ip), "%s", spec_ipv4_str(n->ipv4, a));
+		o = json_pack("{s:s, s:s}", "name", n->name, "bridge", n->bridge);
+		if (!o)
+			continue;
+		json_object_set_new(o, "ipv4", n->ipv4 ? json_string(ip) : json_null());
+		json_object_set_new(o, "mac",
+		                    memcmp(n->mac, "\0\0\0\0\0\0", 6)
+		                        ? json_string(spec_mac_str(n->mac, m))
+		                        : json_null());
+		json_array_append_new(net, o);
+	}
+	j = json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o, s:o, s:o}", "name", s->name,
+	              "image", s->image, "memory_mib", (json_int_t)s->memory_mib, "vcpus",
+	              (json_int_t)s->vcpus, "args", args, "latency_class",
+	              latency_class_str(s->latency_class), "slo_us", (json_int_t)s->slo_us,
+	              "restart", restart_policy_str(s->restart), "cpus", cpus, "disks", disks,
+	              "net", net);
+	if (j)
+		json_object_set_new(j, "net_rate",
+		                    s->has_net_rate
+		                        ? json_pack("{s:I, s:I}", "packets_per_s",
+		                                    (json_int_t)s->net_rate_pps, "bytes_per_s",
+		                                    (json_int_t)s->net_rate_bytes)
+		                        : json_null());
+	return j;
 }
 
 int spec_copy(struct guest_spec *dst, const struct guest_spec *src)

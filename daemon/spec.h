@@ -41,6 +41,8 @@ enum latency_class { CLASS_LATENCY = 0, CLASS_BATCH = 1 };
 #define IMAGE_PATH_MAX   1024
 #define SPEC_DISKS_MAX   8
 #define DISK_NAME_MAX    31 /* as the tender takes it (SHOAL_DEV_NAME_MAX - 1) */
+#define SPEC_NICS_MAX    4
+#define BRIDGE_NAME_MAX  15 /* IFNAMSIZ - 1 */
 
 /* Limits the daemon imposes on specs (from its configuration). */
 struct spec_limits {
@@ -57,6 +59,20 @@ struct spec_disk {
 	int readonly;                   /* 1: the store's file, shared; 0: the guest's own copy */
 };
 
+/*
+ * A NIC on a bridge of the host's allow-list (checked by the daemon, not
+ * here: the list is its configuration).  The address and the MAC are the
+ * operator's when given; otherwise the daemon hands them out, once, and
+ * keeps them with the guest.
+ */
+struct spec_nic {
+	char name[DISK_NAME_MAX + 1];     /* as a disk's, and no disk has it */
+	char bridge[BRIDGE_NAME_MAX + 1]; /* an interface name */
+	uint32_t ipv4;                    /* host order; 0: from the bridge's pool */
+	unsigned prefix_len;              /* with ipv4; 0: the bridge's */
+	uint8_t mac[6];                   /* all zero: the daemon's */
+};
+
 struct guest_spec {
 	char name[GUEST_NAME_MAX + 1];
 	char image[IMAGE_PATH_MAX + 1]; /* a sha256 in the image store, or an absolute host path */
@@ -71,12 +87,27 @@ struct guest_spec {
 	int cpus[GUEST_CPUS_MAX];
 	unsigned ndisks;
 	struct spec_disk disks[SPEC_DISKS_MAX];
+	unsigned nnics;
+	struct spec_nic nics[SPEC_NICS_MAX];
+	/* The guest's network rate limit, each way across its NICs (0: none). */
+	int has_net_rate; /* 0: the host's default (net_rate null or absent) */
+	uint64_t net_rate_pps, net_rate_bytes;
 };
 
 /* Is s a valid guest name ([a-z0-9][a-z0-9-]{0,62})? */
 int spec_name_ok(const char *s);
 /* Is s a valid disk name ([a-z0-9][a-z0-9_-]{0,30}, as the tender takes it)? */
 int spec_disk_name_ok(const char *s);
+/* Is s an interface name a bridge may have (1 to 15 of A-Z a-z 0-9 . _ -, not . or ..)? */
+int spec_ifname_ok(const char *s);
+/* Parse "A.B.C.D" or "A.B.C.D/P" (*prefix_len 0 when there is no /P); 0 or -1. */
+int spec_ipv4_parse(const char *s, uint32_t *addr, unsigned *prefix_len);
+/* Parse a MAC "xx:xx:xx:xx:xx:xx"; 0 or -1. */
+int spec_mac_parse(const char *s, uint8_t mac[6]);
+/* Format addr (host order) as dotted quad into buf (16 bytes). */
+const char *spec_ipv4_str(uint32_t addr, char buf[16]);
+/* Format a MAC into buf (18 bytes). */
+const char *spec_mac_str(const uint8_t mac[6], char buf[18]);
 /* Is s 64 lowercase hex digits? */
 int spec_is_sha256(const char *s);
 

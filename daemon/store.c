@@ -23,7 +23,7 @@
  * own copies of writable disks; a version 1 store is migrated in place
  * when it is opened (migrate_1_to_2).
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct store {
 	sqlite3 *db;
@@ -50,7 +50,11 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS disk_copies("
     "  guest TEXT NOT NULL, name TEXT NOT NULL, image_sha256 TEXT NOT NULL,"
     "  created_ns INTEGER NOT NULL, PRIMARY KEY(guest, name));"
-    "INSERT OR IGNORE INTO meta VALUES('schema_version', 2);"
+    "CREATE TABLE IF NOT EXISTS nics("
+    "  guest TEXT NOT NULL, name TEXT NOT NULL, slot INTEGER NOT NULL, bridge TEXT NOT NULL,"
+    "  tap TEXT NOT NULL, mac TEXT NOT NULL, ipv4 INTEGER NOT NULL, prefix_len INTEGER NOT NULL,"
+    "  gateway INTEGER NOT NULL, PRIMARY KEY(guest, name));"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', 3);"
     "INSERT OR IGNORE INTO meta VALUES('next_instance', 1);";
 
 static int exec(struct store *s, const char *sql)
@@ -110,6 +114,15 @@ static int migrate_1_to_2(struct store *s)
 		return -1;
 	}
 	log_info("state store: migrated from schema version 1 to 2 (image kinds, disks)");
+	return 0;
+}
+
+/* A store from before NICs: its guests have none (the schema made the table). */
+static int migrate_2_to_3(struct store *s)
+{
+	if (exec(s, "UPDATE meta SET value = 3 WHERE key = 'schema_version'") < 0)
+		return -1;
+	log_info("state store: migrated from schema version 2 to 3 (NICs)");
 	return 0;
 }
 
@@ -185,6 +198,13 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	}
 	if (version == 1)
 		version = 2;
+	if (version == 2 && migrate_2_to_3(s) < 0) {
+		snprintf(err, errlen, "cannot migrate the state store %s from schema version 2: %s",
+		         path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (version == 2)
+		version = 3;
 	if (version != SCHEMA_VERSION) {
 		snprintf(err, errlen,
 		         "the state store %s has schema version %d; this shoald reads version %d",
@@ -384,6 +404,11 @@ int store_guest_delete(struct store *s, const char *name)
 	st = prep(s, "DELETE FROM disk_copies WHERE guest = ?");
 	if (st)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, st) < 0)
+		goto rollback;
+	st = prep(s, "DELETE FROM nics WHERE guest = ?");
+	if (st)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (step_done(s, st) < 0 || exec(s, "COMMIT") < 0)
 		goto rollback;
 	return 0;
@@ -556,6 +581,85 @@ int store_disk_copy_get(struct store *s, const char *guest, const char *name, ch
 	}
 	sqlite3_finalize(st);
 	return found;
+}
+
+int store_nics_set(struct store *s, const char *guest, const struct guest_nic *nics, unsigned n)
+{
+	sqlite3_stmt *st;
+	unsigned i;
+
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	st = prep(s, "DELETE FROM nics WHERE guest = ?");
+	if (st)
+		sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
+	if (step_done(s, st) < 0)
+		goto rollback;
+	for (i = 0; i < n; i++) {
+		char mac[18];
+
+		st = prep(s, "INSERT INTO nics VALUES(?,?,?,?,?,?,?,?,?)");
+		if (!st)
+			goto rollback;
+		sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, nics[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, (int)i);
+		sqlite3_bind_text(st, 4, nics[i].bridge, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, nics[i].tap, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, spec_mac_str(nics[i].mac, mac), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 7, nics[i].ipv4);
+		sqlite3_bind_int(st, 8, (int)nics[i].prefix_len);
+		sqlite3_bind_int64(st, 9, nics[i].gateway);
+		if (step_done(s, st) < 0)
+			goto rollback;
+	}
+	if (exec(s, "COMMIT") < 0)
+		goto rollback;
+	return 0;
+rollback:
+	exec(s, "ROLLBACK");
+	return -1;
+}
+
+/* A column's text into out (len bytes); -1 when it is missing or too long. */
+static int column_text(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	if (!t || strlen((const char *)t) >= len)
+		return -1;
+	memcpy(out, t, strlen((const char *)t) + 1);
+	return 0;
+}
+
+int store_nics_get(struct store *s, const char *guest, struct guest_nic *out, unsigned max)
+{
+	sqlite3_stmt *st = prep(s, "SELECT name, bridge, tap, mac, ipv4, prefix_len, gateway FROM"
+	                           " nics WHERE guest = ? ORDER BY slot");
+	unsigned n = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		struct guest_nic *g = &out[n];
+		char mac[18];
+
+		memset(g, 0, sizeof(*g));
+		if (column_text(st, 0, g->name, sizeof(g->name)) < 0 ||
+		    column_text(st, 1, g->bridge, sizeof(g->bridge)) < 0 ||
+		    column_text(st, 2, g->tap, sizeof(g->tap)) < 0 ||
+		    column_text(st, 3, mac, sizeof(mac)) < 0 || spec_mac_parse(mac, g->mac) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		g->ipv4 = (uint32_t)sqlite3_column_int64(st, 4);
+		g->prefix_len = (unsigned)sqlite3_column_int(st, 5);
+		g->gateway = (uint32_t)sqlite3_column_int64(st, 6);
+		n++;
+	}
+	sqlite3_finalize(st);
+	return (int)n;
 }
 
 json_t *store_history_json(struct store *s, const char *name)

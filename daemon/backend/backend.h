@@ -37,6 +37,21 @@ struct be_disk {
 	int readonly;
 };
 
+/*
+ * A NIC for the guest: a tap of that name the backend makes on the bridge
+ * (KVM), with the guest's addresses for its device table.
+ */
+#define BE_NICS_MAX 4
+struct be_nic {
+	const char *name;   /* the operator's name for it */
+	const char *bridge; /* on the configuration's allow-list */
+	const char *tap;    /* the tap's name, unique on the host */
+	uint8_t mac[6];
+	uint32_t ipv4; /* host order; 0: none */
+	unsigned prefix_len;
+	uint32_t gateway; /* host order; 0: none */
+};
+
 /* What the daemon needs to start one guest. */
 struct be_start {
 	const char *image_path; /* a checked image in the image store */
@@ -47,6 +62,18 @@ struct be_start {
 	uint64_t instance;
 	unsigned ndisks; /* disks[0..ndisks), at most BE_DISKS_MAX */
 	struct be_disk disks[BE_DISKS_MAX];
+	unsigned nnics; /* nics[0..nnics), at most BE_NICS_MAX */
+	struct be_nic nics[BE_NICS_MAX];
+	uint64_t net_rate_pps, net_rate_bytes; /* each way, across the NICs; 0: no limit */
+};
+
+/* A device's counters (dev_stats), by kind: a disk's or a NIC's. */
+struct be_dev_stats {
+	char name[32];
+	int nic;                                                          /* 0: a disk */
+	uint64_t reads, writes, flushes, read_bytes, write_bytes, errors; /* a disk's */
+	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_held;    /* a NIC's, */
+	uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped, rx_held;    /* guest's view */
 };
 
 /* Where a running guest's vCPUs are and how they are scheduled (placement_get). */
@@ -94,6 +121,8 @@ struct backend_ops {
 	const char *name;
 	/* The image platform it runs (SHOAL_PLATFORM_*), for image checks. */
 	unsigned platform;
+	/* The most disks and NICs it gives one guest (a deploy asking more is refused). */
+	unsigned max_disks, max_nics;
 	/*
 	 * Probe the hypervisor and set up.  On failure, err is one line that
 	 * says why (no /dev/kvm, no Xen, no libvirtd) and -1 is returned.
@@ -177,6 +206,13 @@ struct backend_ops {
 	int (*probe)(struct backend *be, struct guest *g, char *err, size_t errlen);
 	/* The backend's own figures for /v1/host (warm pool and such). */
 	json_t *(*stats)(struct backend *be);
+	/*
+	 * Optional: the running guest's device counters, disks then NICs,
+	 * into out[0, max); how many (0 when it has none or the backend
+	 * cannot tell).  Cheap: /metrics calls it for every guest.
+	 */
+	unsigned (*dev_stats)(struct backend *be, struct guest *g, struct be_dev_stats *out,
+	                      unsigned max);
 };
 
 /* Format one line into err (the ops' error convention); returns -1. */

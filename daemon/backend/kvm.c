@@ -14,6 +14,7 @@
  * over the tenders that answer; a socket nobody answers on belongs to a
  * tender that is gone, and its exit record says how its guest ended.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,6 +38,7 @@
 
 #include "daemon/backend/backend.h"
 #include "daemon/backend/kvm_cpu.h"
+#include "daemon/backend/kvm_net.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "common/vmm_proto.h"
@@ -74,6 +77,9 @@ struct shell {
 	char *req_image;
 	char **req_args;
 	char *req_disk[BE_DISKS_MAX][2]; /* name and path of each of req.disks, our copies */
+	struct vmm_msg_nic req_nic[BE_NICS_MAX]; /* req.nics as the NIC messages say them */
+	char req_bridge[BE_NICS_MAX][16];
+	const struct vmm_stats *stats; /* the tender's device counters (read-only), or NULL */
 	char path[1100]; /* the re-attach socket (tPID.sock); its exit record is path + ".exit" */
 	int listen_fd;   /* made while the shell waits in the pool */
 	int exit_fd;
@@ -134,6 +140,7 @@ static void shell_free_req(struct shell *sh)
 		sh->req_disk[i][0] = sh->req_disk[i][1] = NULL;
 	}
 	sh->req.ndisks = 0;
+	sh->req.nnics = 0;
 }
 
 /* Close everything of a shell; the process (if still there) is left to SIGCHLD. */
@@ -160,6 +167,9 @@ static void shell_close(struct shell *sh)
 	if (sh->exit_fd >= 0)
 		close(sh->exit_fd);
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
+	if (sh->stats)
+		munmap((void *)sh->stats, VMM_STATS_BYTES);
+	sh->stats = NULL;
 	if (sh->path[0]) {
 		char rec[1200];
 
@@ -342,6 +352,24 @@ static int shell_files(struct shell *sh)
 }
 
 /* A message that breaks the protocol: the tender is not to be trusted further. */
+/*
+ * Map the tender's device counters' page, read-only; a descriptor that is
+ * not one (too small, not mappable) is left alone and the guest simply
+ * shows no counters.
+ */
+static void map_stats(struct shell *sh, int fd)
+{
+	struct stat st;
+	void *p;
+
+	if (sh->stats || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)VMM_STATS_BYTES)
+		return;
+	p = mmap(NULL, VMM_STATS_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED)
+		sh->stats = p;
+}
+
 static void tender_malformed(struct shell *sh, const char *what)
 {
 	log_warnx("kvm: tender %d sent a malformed %s message: killing it", sh->pid, what);
@@ -428,6 +456,9 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		break;
 	case VMM_MSG_STARTED:
+		/* Its one descriptor is the device counters' page. */
+		if (nfds >= 1 && r == (long)sizeof(m.started) && sh->state == SH_BOOTING && sh->g)
+			map_stats(sh, fds[0]);
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (r != (long)sizeof(m.started)) {
@@ -652,6 +683,31 @@ static int send_disks(struct shell *sh, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * The guest's NICs, one NIC message each, after the disks and before
+ * BOOT: shoald makes each tap on its bridge and the tender gets only the
+ * descriptor.  0, or -1 with why.
+ */
+static int send_nics(struct shell *sh, char *why, size_t whylen)
+{
+	unsigned i;
+
+	for (i = 0; i < sh->req.nnics; i++) {
+		struct vmm_msg_nic *m = &sh->req_nic[i];
+		char tapwhy[300];
+		int fd = kvm_tap_open(m->ifname, sh->req_bridge[i], tapwhy, sizeof(tapwhy));
+
+		if (fd < 0)
+			return be_fail(why, whylen, "NIC %s: %s", m->name, tapwhy);
+		if (vmm_msg_send(sh->sock, m, sizeof(*m), &fd, 1) < 0) {
+			close(fd);
+			return be_fail(why, whylen, "the tender did not take NIC %s", m->name);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 /* Send BOOT to a READY shell for its guest. */
 static void shell_boot(struct shell *sh)
 {
@@ -684,7 +740,7 @@ static void shell_boot(struct shell *sh)
 	/* The record says whose it is, for a daemon that finds it after a restart. */
 	hn = snprintf(head, sizeof(head), "guest %s %llu\n", g->name,
 	              (unsigned long long)sh->req.instance);
-	if (send_disks(sh, why, sizeof(why)) < 0)
+	if (send_disks(sh, why, sizeof(why)) < 0 || send_nics(sh, why, sizeof(why)) < 0)
 		goto fail;
 	fds[0] = open(sh->req_image, O_RDONLY | O_CLOEXEC);
 	fds[1] = sh->listen_fd;
@@ -760,6 +816,24 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 		sh->req_disk[i][0] = strdup(req->disks[i].name);
 		sh->req_disk[i][1] = strdup(req->disks[i].path);
 		/* Out of memory: the boot fails on the missing name, with a reason. */
+	}
+	sh->req.nnics = req->nnics < BE_NICS_MAX ? req->nnics : BE_NICS_MAX;
+	for (i = 0; i < sh->req.nnics; i++) {
+		const struct be_nic *n = &req->nics[i];
+		struct vmm_msg_nic *m = &sh->req_nic[i];
+
+		memset(m, 0, sizeof(*m));
+		m->hdr.type = VMM_MSG_NIC;
+		m->hdr.version = VMM_PROTO_VERSION;
+		snprintf(m->name, sizeof(m->name), "%s", n->name);
+		snprintf(m->ifname, sizeof(m->ifname), "%s", n->tap);
+		memcpy(m->mac, n->mac, 6);
+		m->ipv4 = htonl(n->ipv4);
+		m->gateway = htonl(n->gateway);
+		m->prefix_len = n->ipv4 ? n->prefix_len : 0;
+		m->rate_pps = req->net_rate_pps;
+		m->rate_bytes = req->net_rate_bytes;
+		snprintf(sh->req_bridge[i], sizeof(sh->req_bridge[i]), "%s", n->bridge);
 	}
 	if (best) {
 		sh->state = SH_BOOTING;
@@ -1103,13 +1177,29 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	sh->sock = p->sock;
 	sh->kick_fd = fds[0];
 	sh->notify_fd = fds[1];
-	for (i = 2; i + 1 < nfds; i++)
+	/* The ports', the console's, then (from a tender that has one) the counters' page. */
+	for (i = 2; i < 2 * at->nports; i++)
 		close(fds[i]);
-	sh->console_fd = fds[nfds - 1];
+	sh->console_fd = fds[2 * at->nports];
+	if (nfds > 2 * at->nports + 1) {
+		map_stats(sh, fds[nfds - 1]);
+		close(fds[nfds - 1]);
+	}
 	snprintf(sh->path, sizeof(sh->path), "%s", p->path);
 	sh->g = g;
 	g->be = sh;
 	sh->state = SH_RUNNING;
+	/* Its taps live as long as the tender holds them: they should be there, on their bridges.
+	 */
+	for (i = 0; i < g->nnics; i++) {
+		char why[300];
+
+		if (kvm_tap_check(g->nics[i].tap, g->nics[i].bridge, why, sizeof(why)) < 0)
+			log_warnx("guest %s: NIC %s: %s", g->name, g->nics[i].name, why);
+		else
+			log_info("guest %s: NIC %s found again: tap %s on bridge %s", g->name,
+			         g->nics[i].name, g->nics[i].tap, g->nics[i].bridge);
+	}
 	fcntl(sh->sock, F_SETFL, O_NONBLOCK);
 	ev_io_init(&sh->sock_w, on_sock, sh->sock, EV_READ);
 	sh->sock_w.data = sh;
@@ -1187,8 +1277,8 @@ static int kvm_adopt(struct backend *b)
 			r = vmm_msg_recv(pend[i].sock, &at, sizeof(at), fds, &nfds);
 			left--;
 			if (r != (long)sizeof(at) || at.hdr.type != VMM_MSG_ATTACHED ||
-			    nfds != 2 * at.nports + 1 || at.nports < 1 ||
-			    !memchr(at.name, '\0', sizeof(at.name))) {
+			    (nfds != 2 * at.nports + 1 && nfds != 2 * at.nports + 2) ||
+			    at.nports < 1 || !memchr(at.name, '\0', sizeof(at.name))) {
 				unsigned k;
 
 				for (k = 0; r > 0 && k < nfds; k++)
@@ -1305,9 +1395,75 @@ static int kvm_adopt_then_fill(struct backend *b)
 	return n;
 }
 
+/*
+ * The counters' page is the tender's, and the tender runs a guest: each
+ * read checks it again, and copies names with their bounds.
+ */
+static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_stats *out,
+                              unsigned max)
+{
+	const struct shell *sh = g->be;
+	const struct vmm_stats *st;
+	unsigned i, n, k;
+
+	(void)b;
+	if (!sh || !sh->stats || sh->state != SH_RUNNING)
+		return 0;
+	st = sh->stats;
+	n = __atomic_load_n(&st->ndevs, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&st->magic, __ATOMIC_RELAXED) != VMM_STATS_MAGIC ||
+	    __atomic_load_n(&st->version, __ATOMIC_RELAXED) != VMM_STATS_VERSION ||
+	    n > VMM_STATS_DEVS)
+		return 0;
+	for (i = k = 0; i < n && k < max; i++) {
+		const struct vmm_dev_stats *d = &st->dev[i];
+		struct be_dev_stats *o = &out[k];
+		uint64_t c[VMM_STAT_COUNTERS];
+		uint32_t kind = __atomic_load_n(&d->kind, __ATOMIC_RELAXED);
+		unsigned j;
+
+		if (kind != VMM_STAT_KIND_DISK && kind != VMM_STAT_KIND_NIC)
+			continue;
+		memset(o, 0, sizeof(*o));
+		for (j = 0; j < sizeof(o->name) - 1 && j < sizeof(d->name); j++) {
+			char ch = __atomic_load_n(&d->name[j], __ATOMIC_RELAXED);
+
+			if (!ch)
+				break;
+			o->name[j] = ch;
+		}
+		for (j = 0; j < VMM_STAT_COUNTERS; j++)
+			c[j] = __atomic_load_n(&d->c[j], __ATOMIC_RELAXED);
+		o->nic = kind == VMM_STAT_KIND_NIC;
+		if (o->nic) {
+			o->tx_packets = c[VMM_STAT_NIC_TX_PACKETS];
+			o->tx_bytes = c[VMM_STAT_NIC_TX_BYTES];
+			o->tx_errors = c[VMM_STAT_NIC_TX_ERRORS];
+			o->tx_dropped = c[VMM_STAT_NIC_TX_DROPPED];
+			o->tx_held = c[VMM_STAT_NIC_TX_HELD];
+			o->rx_packets = c[VMM_STAT_NIC_RX_PACKETS];
+			o->rx_bytes = c[VMM_STAT_NIC_RX_BYTES];
+			o->rx_errors = c[VMM_STAT_NIC_RX_ERRORS];
+			o->rx_dropped = c[VMM_STAT_NIC_RX_DROPPED];
+			o->rx_held = c[VMM_STAT_NIC_RX_HELD];
+		} else {
+			o->reads = c[VMM_STAT_DISK_READS];
+			o->writes = c[VMM_STAT_DISK_WRITES];
+			o->flushes = c[VMM_STAT_DISK_FLUSHES];
+			o->read_bytes = c[VMM_STAT_DISK_READ_BYTES];
+			o->write_bytes = c[VMM_STAT_DISK_WRITE_BYTES];
+			o->errors = c[VMM_STAT_DISK_ERRORS];
+		}
+		k++;
+	}
+	return k;
+}
+
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.platform = SHOAL_PLATFORM_KVM,
+	.max_disks = BE_DISKS_MAX,
+	.max_nics = BE_NICS_MAX,
 	.init = kvm_init,
 	.fini = kvm_fini,
 	.adopt = kvm_adopt_then_fill,
@@ -1323,4 +1479,5 @@ const struct backend_ops backend_kvm = {
 	.probe_drain = kvm_probe_drain,
 	.probe = kvm_probe,
 	.stats = kvm_stats,
+	.dev_stats = kvm_dev_stats,
 };

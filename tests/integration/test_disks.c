@@ -344,10 +344,11 @@ static void migration(void)
 	tap_ok(ok && db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 1,
 	       "its state store is made a schema version 1 store");
 	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts on it");
-	tap_ok(db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 2 &&
+	tap_ok(db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 3 &&
 	           db_int(db_path, "SELECT COUNT(*) FROM deploys WHERE disks = '[]'") > 0 &&
-	           db_int(db_path, "SELECT COUNT(*) FROM disk_copies") == 0,
-	       "the store is migrated to version 2 (deploys without disks)");
+	           db_int(db_path, "SELECT COUNT(*) FROM disk_copies") == 0 &&
+	           db_int(db_path, "SELECT COUNT(*) FROM nics") == 0,
+	       "the store is migrated to version 3 (deploys without disks, guests without NICs)");
 	tap_ok(sd_wait_field("plain", "state", "running", 5000) &&
 	           !strcmp(sd_guest_field("plain", "pid", pid2, sizeof(pid2)), pid),
 	       "the guest is still there and runs on, re-adopted (pid %s)", pid);

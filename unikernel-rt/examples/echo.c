@@ -4,10 +4,13 @@
  * listens, and its counters when it ends: after idle_s seconds without
  * a frame, or never.  lwIP answers pings and ARP on its own.
  *
- *   echo NIC [idle_s=N]
+ *   echo NIC [idle_s=N] [peer=A.B.C.D]
  *     NIC     the device's name (shoal-vmm --net NIC:TAP)
  *     idle_s  end after this many seconds with no frame in or out
  *             (default 0: never)
+ *     peer    another echo service to reach: a datagram to its port 7
+ *             each second until it comes back, then "echo: peer
+ *             A.B.C.D answered" (for tests of guests on one bridge)
  *
  * Exit status: 0 ended idle, 1 lwIP or the device refused, 4 a bad argument.
  */
@@ -168,6 +171,45 @@ static err_t tcp_echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
+/* ---- the peer: a datagram each second until its echo comes back ---- */
+
+static ip_addr_t peer_addr;
+static int peer_answered;
+
+static void peer_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                      u16_t port)
+{
+	(void)arg;
+	(void)pcb;
+	if (!peer_answered && port == ECHO_PORT && ip_addr_cmp(addr, &peer_addr) &&
+	    p->tot_len == 9 && pbuf_memcmp(p, 0, "echo peer", 9) == 0) {
+		peer_answered = 1;
+		rt_printf("echo: peer %s answered\n", ipaddr_ntoa(&peer_addr));
+	}
+	pbuf_free(p);
+}
+
+static void peer_send(struct udp_pcb *pcb)
+{
+	struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, 9, PBUF_RAM);
+
+	if (!p)
+		return;
+	pbuf_take(p, "echo peer", 9);
+	udp_sendto(pcb, p, &peer_addr, ECHO_PORT);
+	pbuf_free(p);
+}
+
+/* "peer=A.B.C.D": 1 and the address, 0 for another argument; fails on a bad address. */
+static int arg_peer(const char *arg)
+{
+	if (strncmp(arg, "peer=", 5))
+		return 0;
+	if (!ipaddr_aton(arg + 5, &peer_addr) || !IP_IS_V4(&peer_addr))
+		fail(4, "bad address in %s", arg);
+	return 1;
+}
+
 static int arg_value(const char *arg, const char *key, uint64_t *v)
 {
 	int r = rt_arg_u64(arg, key, v);
@@ -179,19 +221,25 @@ static int arg_value(const char *arg, const char *key, uint64_t *v)
 
 int main(int argc, char **argv)
 {
-	uint64_t idle_s = 0, last_frames = 0, last_ns;
+	uint64_t idle_s = 0, last_frames = 0, last_ns, peer_next = 0;
 	struct rt_netdev_stats st;
 	struct rt_netdev_info info;
 	struct rt_netdev *nd;
-	struct udp_pcb *u;
+	struct udp_pcb *u, *pu = NULL;
+	int has_peer = 0;
 	struct tcp_pcb *t, *l;
 	int i, r;
 
 	if (argc < 2)
-		fail(4, "usage: echo NIC [idle_s=N]");
-	for (i = 2; i < argc; i++)
+		fail(4, "usage: echo NIC [idle_s=N] [peer=A.B.C.D]");
+	for (i = 2; i < argc; i++) {
+		if (arg_peer(argv[i])) {
+			has_peer = 1;
+			continue;
+		}
 		if (!arg_value(argv[i], "idle_s", &idle_s))
-			fail(4, "unknown argument %s (idle_s=N)", argv[i]);
+			fail(4, "unknown argument %s (idle_s=N, peer=A.B.C.D)", argv[i]);
+	}
 	if (rt_net_init() < 0)
 		fail(1, "the network stack did not start");
 	r = rt_net_device_add(argv[1]);
@@ -212,6 +260,12 @@ int main(int argc, char **argv)
 	if (!l)
 		fail(1, "tcp port %d: cannot listen", ECHO_PORT);
 	tcp_accept(l, tcp_echo_accept);
+	if (has_peer) {
+		pu = udp_new();
+		if (!pu || udp_bind(pu, IP_ANY_TYPE, 0) != ERR_OK)
+			fail(1, "udp: cannot bind a port for the peer");
+		udp_recv(pu, peer_recv, NULL);
+	}
 	rt_printf("echo: ready on %s %u.%u.%u.%u/%u mac %02x:%02x:%02x:%02x:%02x:%02x\n", info.name,
 	          info.ipv4 & 0xff, (info.ipv4 >> 8) & 0xff, (info.ipv4 >> 16) & 0xff,
 	          info.ipv4 >> 24, info.prefix_len, info.mac[0], info.mac[1], info.mac[2],
@@ -220,6 +274,13 @@ int main(int argc, char **argv)
 	last_ns = rt_clock_ns();
 	for (;;) {
 		uint64_t deadline = rt_net_poll(), now = rt_clock_ns();
+
+		if (pu && !peer_answered && now >= peer_next) {
+			peer_send(pu);
+			peer_next = now + 1000000000ull;
+		}
+		if (pu && !peer_answered && deadline > peer_next)
+			deadline = peer_next;
 
 		rt_netdev_stats(nd, &st);
 		if (st.rx_frames + st.tx_frames != last_frames) {

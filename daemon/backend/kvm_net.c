@@ -1,0 +1,113 @@
+/*
+ * The KVM backend's taps: shoald makes each guest NIC's tap, puts it on
+ * its bridge and brings it up, then hands the descriptor to the tender
+ * (a NIC message), which is all the tender ever gets: no capability, no
+ * path.  The tap is not persistent: it goes away with the last
+ * descriptor, when the tender ends, however it ends; while the tender
+ * runs, a restarted shoald finds it again by name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/backend/kvm_net.h"
+
+#ifndef SIOCBRADDIF
+#define SIOCBRADDIF 0x89a2
+#endif
+
+/* Is ifname a bridge (it has /sys/class/net/IFNAME/bridge)? */
+static int is_bridge(const char *ifname)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", ifname);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int kvm_tap_open(const char *tap, const char *bridge, char *why, size_t whylen)
+{
+	struct ifreq ifr;
+	int fd, sock = -1, e;
+
+	if (strlen(tap) >= IFNAMSIZ || strlen(bridge) >= IFNAMSIZ)
+		return be_fail(why, whylen, "tap %s or bridge %s: the name is too long", tap,
+		               bridge);
+	if (!is_bridge(bridge))
+		return be_fail(why, whylen,
+		               "bridge %s does not exist on this host (or is not a "
+		               "bridge)",
+		               bridge);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return be_fail_errno(why, whylen, "cannot open /dev/net/tun for tap %s", tap);
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		close(fd);
+		if (e == EBUSY)
+			return be_fail(why, whylen,
+			               "tap %s is held by another process (an earlier run of the "
+			               "guest still ending?)",
+			               tap);
+		errno = e;
+		return be_fail_errno(why, whylen, "cannot make tap %s", tap);
+	}
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		goto fail;
+	/* On the bridge, then up: a frame from the guest never finds the tap off the bridge. */
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
+	ifr.ifr_ifindex = (int)if_nametoindex(tap);
+	if (ifr.ifr_ifindex == 0 || ioctl(sock, SIOCBRADDIF, &ifr) < 0)
+		goto fail;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		goto fail;
+	close(sock);
+	return fd;
+fail:
+	e = errno;
+	if (sock >= 0)
+		close(sock);
+	close(fd); /* not persistent: the tap goes with it */
+	errno = e;
+	return be_fail_errno(why, whylen, "cannot put tap %s on bridge %s", tap, bridge);
+}
+
+int kvm_tap_check(const char *tap, const char *bridge, char *why, size_t whylen)
+{
+	char path[128], link[256];
+	ssize_t n;
+	const char *master;
+
+	if (if_nametoindex(tap) == 0)
+		return be_fail(why, whylen, "tap %s is gone", tap);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/master", tap);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return be_fail(why, whylen, "tap %s is on no bridge", tap);
+	link[n] = '\0';
+	master = strrchr(link, '/');
+	master = master ? master + 1 : link;
+	if (strcmp(master, bridge))
+		return be_fail(why, whylen, "tap %s is on %s, not on bridge %s", tap, master,
+		               bridge);
+	return 0;
+}
