@@ -127,6 +127,8 @@ EXTRA_DIST += tests/data/xen-values.txt
 # Integration: guests that read and write their disks through shoald's API.
 TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh
+TESTS += tests/integration/test_nics.sh
+EXTRA_DIST += tests/integration/test_nics.sh
 
 # Integration: a tender that breaks the control protocol, in place of shoal-vmm.
 check_PROGRAMS += tests/integration/hostile-tender

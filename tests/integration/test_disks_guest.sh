@@ -20,46 +20,6 @@ trap 'shoald_stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 export MTOOLS_SKIP_CHECK=1 LC_ALL=C.UTF-8
 
-# api METHOD PATH [BODY-FILE [CONTENT-TYPE]]: the answer's body on stdout, its status in $tmp/status.
-api() {
-	python3 - "$SOCK" "$@" >"$tmp/body" <<'PY'
-import http.client, socket, sys
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(60)
-        self.sock.connect(sys.argv[1])
-c = C("localhost")
-body = open(sys.argv[4], "rb").read() if len(sys.argv) > 4 else None
-hdr = {"Content-Type": sys.argv[5]} if len(sys.argv) > 5 else ({"Content-Type": "application/json"} if body is not None else {})
-c.request(sys.argv[2], sys.argv[3], body=body, headers=hdr)
-r = c.getresponse()
-sys.stdout.write(r.read().decode())
-open(sys.argv[1].rsplit("/run/", 1)[0] + "/status", "w").write(str(r.status))
-PY
-	cat "$tmp/body"
-}
-status() { cat "$tmp/status"; }
-jq_() { python3 -c 'import json,sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
-print("" if v is None else v)' "$1"; }
-console_has() { # GUEST TEXT, up to 20 s
-	for i in $(seq 200); do
-		api GET "/v1/guests/$1/console" | grep -qF -- "$2" && return 0
-		sleep 0.1
-	done
-	tap_diag "$1's console lacks \"$2\": $(api GET "/v1/guests/$1/console" | tail -5)"
-	return 1
-}
-state_is() { # GUEST STATE, up to 20 s
-	for i in $(seq 200); do
-		[ "$(api GET "/v1/guests/$1" | jq_ state)" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 fnv_tree() { python3 "$top_srcdir/tests/lib/fnv.py" -t "$1"; } # DIR: what fatcat prints for it
 
 site=$tmp/site

@@ -28,10 +28,12 @@ shoald_stop_all() {
 	[ -z "$(shoald_tenders)" ]
 }
 
-# shoald_start [OPTION...]: ok once shoalctl host answers.
+# shoald_start [OPTION...]: ok once shoalctl host answers.  With
+# SHOALD_NETNS set, shoald runs in that network namespace (its taps and
+# bridges are there; the API socket is a file, reached from anywhere).
 shoald_start() {
 	[ -x "$tmp/shoal-vmm" ] || cp "$VMM" "$tmp/shoal-vmm"
-	"$SHOALD" --config=/dev/null --state-dir="$tmp/state" --run-dir="$tmp/run" --vmm="$tmp/shoal-vmm" \
+	${SHOALD_NETNS:+ip netns exec "$SHOALD_NETNS"} "$SHOALD" --config=/dev/null --state-dir="$tmp/state" --run-dir="$tmp/run" --vmm="$tmp/shoal-vmm" \
 		--pool-size=1 --log-level=debug "$@" >>"$tmp/shoald.log" 2>&1 &
 	shoald_pid=$!
 	for i in $(seq 100); do
@@ -60,4 +62,46 @@ status = head.split(b"\r\n")[0].split()
 sys.stdout.write(body.decode())
 sys.exit(0 if len(status) > 1 and status[1] == b"200" else 1)
 PY
+}
+
+# The API from the shell tests (python3), with $SOCK and $tmp as above.
+# api METHOD PATH [BODY-FILE [CONTENT-TYPE]]: the answer's body on stdout, its status in $tmp/status.
+api() {
+	python3 - "$SOCK" "$@" >"$tmp/body" <<'PY'
+import http.client, socket, sys
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(60)
+        self.sock.connect(sys.argv[1])
+c = C("localhost")
+body = open(sys.argv[4], "rb").read() if len(sys.argv) > 4 else None
+hdr = {"Content-Type": sys.argv[5]} if len(sys.argv) > 5 else ({"Content-Type": "application/json"} if body is not None else {})
+c.request(sys.argv[2], sys.argv[3], body=body, headers=hdr)
+r = c.getresponse()
+sys.stdout.write(r.read().decode())
+open(sys.argv[1].rsplit("/run/", 1)[0] + "/status", "w").write(str(r.status))
+PY
+	cat "$tmp/body"
+}
+status() { cat "$tmp/status"; }
+jq_() { python3 -c 'import json,sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+print("" if v is None else v)' "$1"; }
+console_has() { # GUEST TEXT, up to 20 s
+	for i in $(seq 200); do
+		api GET "/v1/guests/$1/console" | grep -qF -- "$2" && return 0
+		sleep 0.1
+	done
+	tap_diag "$1's console lacks \"$2\": $(api GET "/v1/guests/$1/console" | tail -5)"
+	return 1
+}
+state_is() { # GUEST STATE, up to 20 s
+	for i in $(seq 200); do
+		[ "$(api GET "/v1/guests/$1" | jq_ state)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
