@@ -59,6 +59,14 @@ tests_unit_test_shoalctl_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_shoalctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 EXTRA_DIST += tests/data/shoalctl-values.txt
+# shoalctl site's plan: a real tree split across images, and what is refused.
+check_PROGRAMS += tests/unit/test_shoalctl_site
+TESTS += tests/unit/test_shoalctl_site
+tests_unit_test_shoalctl_site_SOURCES = tests/unit/test_shoalctl_site.c shoalctl/ctl.h \
+	shoalctl/site_plan.c shoalctl/opts.c shoalctl/fmt.c
+tests_unit_test_shoalctl_site_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_shoalctl_site_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_shoalctl_site_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 
 # Xen under QEMU, with shoald in Dom0.
 include tests/xen/local.mk
