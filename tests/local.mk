@@ -199,6 +199,10 @@ tests_integration_jsonq_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_integration_jsonq_LDADD = $(JANSSON_LIBS)
 TESTS += tests/integration/test_shoalctl.sh
 EXTRA_DIST += tests/integration/test_shoalctl.sh
+# shoalctl site: FAT images of a tree read back with mtools, bad trees
+# refused, and site deploy to a real shoald (fatcat standing in for site).
+TESTS += tests/integration/test_shoalctl_site.sh
+EXTRA_DIST += tests/integration/test_shoalctl_site.sh
 
 # Every C file formatted as .clang-format says (clang-format, from scripts/deps.sh).
 TESTS += tests/lint/test_format.sh
