@@ -115,6 +115,13 @@ int ctl_parse_cpus(const struct ctl_cmd *cmd, const char *s, json_t *cpus);
  * daemon's to judge; only the shape is checked here.
  */
 int ctl_parse_disk(const struct ctl_cmd *cmd, const char *s, json_t *disks);
+/*
+ * A --net NAME=BRIDGE[,ipv4=A.B.C.D/P][,mac=XX:XX:XX:XX:XX:XX], appended
+ * to the array nets as {"name", "bridge"[, "ipv4"][, "mac"]}; without
+ * them shoald picks the address and MAC from the bridge's pool.  The
+ * shapes are checked here, the bridge and the address's pool by shoald.
+ */
+int ctl_parse_net(const struct ctl_cmd *cmd, const char *s, json_t *nets);
 
 /*
  * Most commands are one request: the common options only, a guest NAME
@@ -147,9 +154,86 @@ int ctl_cmd_top(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 /* place.c: placement, pin and unpin. */
 int ctl_cmd_placement(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_pin(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+/* site.c: site build and site deploy, a directory as FAT images served by the site guest. */
+int ctl_cmd_site(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 /* dashboard_proxy.c (shoalctl ui): a loopback TCP port forwarded to shoald's socket, for the web
  * dashboard. */
 int ctl_cmd_ui(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+
+/* ---- a static site as FAT images (site_plan.c; made by site.c) ---- */
+
+/* Every image's cluster: 2 KiB, small for a site's many small files. */
+#define CTL_SITE_CLUSTER_SECTORS 4
+
+struct ctl_site_dir {
+	char *path;            /* relative to the site, '/' between names; "" is the root */
+	int parent;            /* its index in dirs; -1 for the root */
+	unsigned name_entries; /* directory entries its name takes (its long name's and its own) */
+	unsigned children;     /* files and directories right in it */
+	int image;             /* a directory that holds nothing: the image it is in; else -1 */
+};
+
+struct ctl_site_file {
+	char *path; /* relative to the site */
+	char *src;  /* the file to read: the site's absolute path joined to path */
+	unsigned long long size_bytes;
+	int dir;               /* its directory's index in dirs */
+	unsigned name_entries; /* directory entries its name takes */
+	int image;             /* the image it is in, once planned */
+};
+
+struct ctl_site_image {
+	unsigned nfiles;
+	unsigned long long file_bytes;
+	unsigned long long clusters; /* data clusters: its files' and directories' but the root's */
+	unsigned root_entries;       /* entries in the root directory */
+	unsigned long long size_bytes; /* the image's size, as planned */
+	unsigned *dir_entries;         /* per directory of the site: its entries here; 0: absent */
+};
+
+struct ctl_site {
+	char *root;        /* the site's directory, absolute */
+	const char *shown; /* the directory as given, for messages */
+	struct ctl_site_dir
+	    *dirs; /* in walk order: a parent before its children; dirs[0] is the root */
+	size_t ndirs, dirs_cap;
+	struct ctl_site_file *files; /* in walk order, names sorted within a directory */
+	size_t nfiles, files_cap;
+	struct ctl_site_image *images;
+	size_t nimages;
+};
+
+/*
+ * Walk dir into *s (free it with ctl_site_free, also on error).  Refused,
+ * by name: a dir that is missing or holds no file, a symbolic link out of
+ * dir or to nothing or back up (a loop), anything but files and
+ * directories, a name FAT cannot hold (ctl_site_name_check), two names
+ * FAT would take for one, a file over 4 GiB - 1.
+ */
+int ctl_site_scan(const struct ctl_cmd *cmd, const char *dir, struct ctl_site *s);
+/*
+ * Split a scanned site across images of at most image_max_bytes (first
+ * fit, largest file first): every file in exactly one image, each image
+ * with the directories its files need, a directory that holds nothing in
+ * one.  A file that no image can hold is refused by name (size_shown is
+ * --disk-size as given).
+ */
+int ctl_site_plan(const struct ctl_cmd *cmd, struct ctl_site *s, unsigned long long image_max_bytes,
+                  const char *size_shown);
+/* Does image hold directory dir (the root: always)? */
+int ctl_site_image_has_dir(const struct ctl_site *s, size_t image, size_t dir);
+void ctl_site_free(struct ctl_site *s);
+/*
+ * Can FAT hold name (one component)?  0 and the directory entries it
+ * takes in *entries; else -1 and why in why ("holds ':', which ...").
+ */
+int ctl_site_name_check(const char *name, unsigned *entries, char *why, size_t len);
+/* The image a content of clusters and root_entries needs, FAT overhead included. */
+unsigned long long ctl_site_image_bytes(unsigned long long clusters, unsigned root_entries);
+/* 16 (mkfs.fat picks FAT12 or FAT16 by size) or 32, for that content. */
+int ctl_site_fat_bits(unsigned long long clusters, unsigned root_entries);
+/* The root directory's entries for mkfs.fat -r (FAT12 and FAT16): at least 64, in whole sectors. */
+unsigned ctl_site_root_entries(unsigned root_entries);
 
 /* ---- HTTP on the unix socket or TCP with TLS (http.c) ---- */
 
@@ -159,6 +243,11 @@ struct ctl_answer {
 	size_t len;
 	json_t *json; /* the body parsed, when it is JSON */
 };
+
+/* deploy.c: is s a sha256 (64 lower-case hex digits), as the image store names images? */
+int ctl_is_sha256(const char *s);
+/* POST the file to the image store as kind (guest or disk); the answer, with its sha256, in *a. */
+int ctl_upload(struct ctl *c, const char *file, const char *kind, struct ctl_answer *a);
 
 /* What a stream delivers, chunk by chunk, as it arrives. */
 typedef void (*ctl_stream_fn)(void *ctx, const char *data, size_t len);

@@ -23,7 +23,7 @@
 
 #include "shoalctl/ctl.h"
 
-static int is_sha256(const char *s)
+int ctl_is_sha256(const char *s)
 {
 	size_t i;
 
@@ -76,8 +76,7 @@ static int put_string(const struct ctl_cmd *cmd, json_t *dst, const char *key, c
 	return 0;
 }
 
-/* POST the file to the image store as kind; the answer (with its sha256) in *a. */
-static int upload(struct ctl *c, const char *file, const char *kind, struct ctl_answer *a)
+int ctl_upload(struct ctl *c, const char *file, const char *kind, struct ctl_answer *a)
 {
 	char path[64];
 	int rc;
@@ -110,7 +109,7 @@ static int resolve_image(struct ctl *c, const struct ctl_cmd *cmd, json_t *obj, 
 	struct stat st;
 	int rc;
 
-	if (!img || no_upload || is_sha256(img))
+	if (!img || no_upload || ctl_is_sha256(img))
 		return 0; /* a missing or mistyped image is for shoald to refuse */
 	if (spec_file && img[0] != '/') {
 		snprintf(dir, sizeof(dir), "%s", spec_file);
@@ -126,7 +125,7 @@ static int resolve_image(struct ctl *c, const struct ctl_cmd *cmd, json_t *obj, 
 		                       kind, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return ctl_input_error(cmd, "%s image %s is not a regular file", kind, path);
-	rc = upload(c, path, kind, &ref);
+	rc = ctl_upload(c, path, kind, &ref);
 	if (rc < 0)
 		return rc;
 	json_object_set(obj, "image", json_object_get(ref.json, "sha256"));
@@ -170,6 +169,7 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		OPT_CPUS,
 		OPT_NO_UPLOAD,
 		OPT_NO_WAIT,
+		OPT_NET,
 		OPT_DISK = 'd',
 	};
 	static const struct option lo[] = {
@@ -185,19 +185,20 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		{ "restart", required_argument, NULL, OPT_RESTART },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
-	json_t *flags = json_object(), *args = json_array(), *disks = json_array(), *spec = NULL,
-	       *cpus;
+	json_t *flags = json_object(), *args = json_array(), *disks = json_array(),
+	       *nets = json_array(), *spec = NULL, *cpus;
 	const char *file = NULL, *verb;
 	int ch, rc = 0, no_upload = 0, wait = 1, image_from_flag = 0;
 	unsigned long long x = 0;
 	struct ctl_answer a = { 0 };
 	char *body = NULL;
 
-	if (!flags || !args || !disks) {
+	if (!flags || !args || !disks || !nets) {
 		rc = ctl_fail(CTL_EXIT_FAILED, "out of memory");
 		goto out;
 	}
@@ -242,6 +243,9 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		case OPT_DISK:
 			rc = ctl_parse_disk(cmd, optarg, disks);
 			break;
+		case OPT_NET:
+			rc = ctl_parse_net(cmd, optarg, nets);
+			break;
 		case OPT_NO_UPLOAD:
 			no_upload = 1;
 			break;
@@ -256,7 +260,7 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 	if (rc == 0)
 		rc = ctl_want_args(cmd, argc, argv, 0, NULL);
 	if (rc == 0 && !file && !json_object_size(flags) && !json_array_size(args) &&
-	    !json_array_size(disks))
+	    !json_array_size(disks) && !json_array_size(nets))
 		rc = ctl_usage_error(cmd,
 		                     "give a spec file (-f FILE) or at least --name and --image");
 	if (rc == 0 && file)
@@ -270,6 +274,8 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		json_object_set(spec, "args", args);
 	if (json_array_size(disks))
 		json_object_set(spec, "disks", disks);
+	if (json_array_size(nets))
+		json_object_set(spec, "net", nets);
 	rc = resolve_image(c, cmd, spec, "guest",
 	                   file && !image_from_flag && strcmp(file, "-") ? file : NULL, no_upload);
 	if (rc == 0)
@@ -301,6 +307,7 @@ out:
 	json_decref(flags);
 	json_decref(args);
 	json_decref(disks);
+	json_decref(nets);
 	return rc;
 }
 
@@ -333,7 +340,7 @@ int ctl_cmd_upload(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		rc = ctl_want_args(cmd, argc, argv, 1, "the image FILE");
 	if (rc != 0)
 		return rc;
-	rc = upload(c, argv[optind], kind, &a);
+	rc = ctl_upload(c, argv[optind], kind, &a);
 	if (rc < 0)
 		return rc;
 	if (c->json)

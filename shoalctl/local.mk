@@ -14,7 +14,11 @@ shoalctl_shoalctl_SOURCES = \
 	shoalctl/host.c \
 	shoalctl/latency.c \
 	shoalctl/place.c \
+	shoalctl/site.c \
+	shoalctl/site_plan.c \
 	shoalctl/dashboard_proxy.c
+# Where site deploy finds the site guest when neither --image nor $$SHOAL_GUESTS says.
+shoalctl_shoalctl_CPPFLAGS = $(AM_CPPFLAGS) -DCTL_GUESTDIR='"$(guestdir)"'
 shoalctl_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 shoalctl_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm
 

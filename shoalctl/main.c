@@ -37,6 +37,10 @@ static const struct ctl_cmd cmds[] = {
 	  "                       disk), a disk image's sha256, or with --no-upload a path on\n"
 	  "                       the daemon's host; read-only and shared unless :rw (then the\n"
 	  "                       guest's own copy); repeat for more (replaces the file's disks)\n"
+	  "      --net NAME=BRIDGE[,ipv4=A.B.C.D/P][,mac=XX:XX:XX:XX:XX:XX]\n"
+	  "                       a NIC the guest opens by NAME on an allowed BRIDGE; its address\n"
+	  "                       and MAC come from the bridge's pool unless given; repeat for\n"
+	  "                       more (replaces the file's)\n"
 	  "      --no-upload      send the image and disk paths as they are, for the daemon to "
 	  "read\n"
 	  "      --no-wait        answer at once instead of once the guest runs\n" },
@@ -74,6 +78,24 @@ static const struct ctl_cmd cmds[] = {
 	  "upload an image (a guest's ELF file, or a disk); prints its sha256",
 	  "      --kind KIND      guest (the default) or disk (raw 512-byte sectors)\n"
 	  "      --disk           the same as --kind disk\n" },
+	{ "site", ctl_cmd_site,
+	  "site build DIR -o OUTDIR [--disk-size SIZE]\n"
+	  "       shoalctl site deploy NAME DIR [--image GUEST] [--net ...] [OPTION...]",
+	  "a static site: DIR as FAT images (build), or those deployed with the site guest",
+	  "  -o, --output OUTDIR  (build) where the images go: OUTDIR/site0.img, site1.img, ...\n"
+	  "      --disk-size SIZE the most an image may hold, FAT included (default 1G;\n"
+	  "                       K, M and G are understood); a larger site is split, each\n"
+	  "                       file in one image, each image with the directories it needs\n"
+	  "  -i, --image GUEST    (deploy) the site guest: a local ELF file or an uploaded\n"
+	  "                       image's sha256 (default: $SHOAL_GUESTS/site.kvm, else\n"
+	  "                       " CTL_GUESTDIR "/site.kvm)\n"
+	  "      --net NAME=BRIDGE[,ipv4=A.B.C.D/P][,mac=XX:XX:XX:XX:XX:XX]\n"
+	  "                       (deploy) a NIC, as deploy --net; repeat for more\n"
+	  "  -m, --memory MIB     (deploy) memory in MiB (default: shoald's)\n"
+	  "  -a, --arg ARG        (deploy) a guest argument (the site guest takes port=N)\n"
+	  "      --vcpus N        (deploy) vCPUs\n"
+	  "      --cpus LIST      (deploy) pin to CPUs, e.g. 0,2-3\n"
+	  "      --no-wait        (deploy) answer at once instead of once the guest runs\n" },
 	{ "latency", ctl_cmd_latency, "latency NAME",
 	  "a guest's probe latency: the 10 s and 60 s windows and a histogram", "" },
 	{ "top", ctl_cmd_top, "top [--interval S] [-n COUNT]",

@@ -194,3 +194,97 @@ int ctl_parse_disk(const struct ctl_cmd *cmd, const char *s, json_t *disks)
 	json_array_append_new(disks, d);
 	return 0;
 }
+
+/* A.B.C.D/P, each part a decimal number in range. */
+static int is_ipv4_prefix(const char *s)
+{
+	unsigned long v;
+	char *end;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = strtoul(s, &end, 10);
+		if (end - s > 3 || v > (i < 4 ? 255u : 32u))
+			return 0;
+		s = end;
+		if (i < 4 && *s++ != (i < 3 ? '.' : '/'))
+			return 0;
+	}
+	return *s == '\0';
+}
+
+/* XX:XX:XX:XX:XX:XX in hex. */
+static int is_mac(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
+			return 0;
+	return s[17] == '\0';
+}
+
+int ctl_parse_net(const struct ctl_cmd *cmd, const char *s, json_t *nets)
+{
+	const char *eq = strchr(s, '='), *p, *comma;
+	char *copy = NULL, *key, *val;
+	json_t *n = NULL;
+	int rc = 0;
+
+	if (!eq || eq == s || !eq[1] || eq[1] == ',')
+		return ctl_usage_error(
+		    cmd,
+		    "--net takes NAME=BRIDGE[,ipv4=A.B.C.D/P][,mac=XX:XX:XX:XX:XX:XX], "
+		    "not \"%s\"",
+		    s);
+	comma = strchr(eq, ',');
+	n = json_object();
+	if (!n || json_object_set_new(n, "name", json_stringn(s, (size_t)(eq - s))) < 0 ||
+	    json_object_set_new(
+	        n, "bridge",
+	        json_stringn(eq + 1, comma ? (size_t)(comma - eq - 1) : strlen(eq + 1))) < 0) {
+		rc = ctl_usage_error(cmd, "--net %s: the name and bridge must be UTF-8 text", s);
+		goto out;
+	}
+	for (p = comma; p && rc == 0; p = comma) {
+		comma = strchr(p + 1, ',');
+		free(copy);
+		copy = strndup(p + 1, comma ? (size_t)(comma - p - 1) : strlen(p + 1));
+		if (!copy) {
+			rc = ctl_fail(CTL_EXIT_FAILED, "out of memory");
+			break;
+		}
+		key = copy;
+		val = strchr(copy, '=');
+		if (val)
+			*val++ = '\0';
+		if (!val || (strcmp(key, "ipv4") && strcmp(key, "mac")))
+			rc = ctl_usage_error(cmd,
+			                     "--net %s: \"%s\" is not ipv4=A.B.C.D/P or "
+			                     "mac=XX:XX:XX:XX:XX:XX",
+			                     s, p + 1);
+		else if (json_object_get(n, key))
+			rc = ctl_usage_error(cmd, "--net %s: %s is given twice", s, key);
+		else if (!strcmp(key, "ipv4") && !is_ipv4_prefix(val))
+			rc = ctl_usage_error(cmd,
+			                     "--net %s: ipv4 must be an address and prefix like "
+			                     "10.0.0.5/24, not \"%s\"",
+			                     s, val);
+		else if (!strcmp(key, "mac") && !is_mac(val))
+			rc = ctl_usage_error(cmd,
+			                     "--net %s: mac must be six hex pairs like "
+			                     "02:00:00:00:00:05, not \"%s\"",
+			                     s, val);
+		else
+			json_object_set_new(n, key, json_string(val));
+	}
+	if (rc == 0) {
+		json_array_append(nets, n);
+	}
+out:
+	free(copy);
+	json_decref(n);
+	return rc;
+}

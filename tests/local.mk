@@ -59,6 +59,14 @@ tests_unit_test_shoalctl_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_shoalctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 EXTRA_DIST += tests/data/shoalctl-values.txt
+# shoalctl site's plan: a real tree split across images, and what is refused.
+check_PROGRAMS += tests/unit/test_shoalctl_site
+TESTS += tests/unit/test_shoalctl_site
+tests_unit_test_shoalctl_site_SOURCES = tests/unit/test_shoalctl_site.c shoalctl/ctl.h \
+	shoalctl/site_plan.c shoalctl/opts.c shoalctl/fmt.c
+tests_unit_test_shoalctl_site_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_shoalctl_site_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_shoalctl_site_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 
 # Xen under QEMU, with shoald in Dom0.
 include tests/xen/local.mk
@@ -193,6 +201,10 @@ tests_integration_jsonq_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_integration_jsonq_LDADD = $(JANSSON_LIBS)
 TESTS += tests/integration/test_shoalctl.sh
 EXTRA_DIST += tests/integration/test_shoalctl.sh
+# shoalctl site: FAT images of a tree read back with mtools, bad trees
+# refused, and site deploy to a real shoald (fatcat standing in for site).
+TESTS += tests/integration/test_shoalctl_site.sh
+EXTRA_DIST += tests/integration/test_shoalctl_site.sh
 
 # Every C file formatted as .clang-format says (clang-format, from scripts/deps.sh).
 TESTS += tests/lint/test_format.sh
