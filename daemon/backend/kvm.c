@@ -428,6 +428,7 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		break;
 	case VMM_MSG_STARTED:
+		/* Its one descriptor is the device counters' page: not read yet. */
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (r != (long)sizeof(m.started)) {
@@ -1103,9 +1104,10 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	sh->sock = p->sock;
 	sh->kick_fd = fds[0];
 	sh->notify_fd = fds[1];
-	for (i = 2; i + 1 < nfds; i++)
+	for (i = 2; i + 2 < nfds; i++)
 		close(fds[i]);
-	sh->console_fd = fds[nfds - 1];
+	sh->console_fd = fds[nfds - 2];
+	close(fds[nfds - 1]); /* the device counters' page: not read yet */
 	snprintf(sh->path, sizeof(sh->path), "%s", p->path);
 	sh->g = g;
 	g->be = sh;
@@ -1187,8 +1189,8 @@ static int kvm_adopt(struct backend *b)
 			r = vmm_msg_recv(pend[i].sock, &at, sizeof(at), fds, &nfds);
 			left--;
 			if (r != (long)sizeof(at) || at.hdr.type != VMM_MSG_ATTACHED ||
-			    nfds != 2 * at.nports + 1 || at.nports < 1 ||
-			    !memchr(at.name, '\0', sizeof(at.name))) {
+			    at.nports > VMM_PORTS_MAX || nfds != 2 * at.nports + 2 ||
+			    at.nports < 1 || !memchr(at.name, '\0', sizeof(at.name))) {
 				unsigned k;
 
 				for (k = 0; r > 0 && k < nfds; k++)

@@ -322,9 +322,9 @@ static void reattach(void)
 	usleep(500000);
 	s = connect_to(path);
 	r = s < 0 ? -1 : vmm_msg_recv(s, &at, sizeof(at), fds, &nfds);
-	ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 3,
-	   "a new daemon connecting gets ATTACHED with 3 descriptors (%ld bytes, %u fds)", r, nfds);
-	if (r != (long)sizeof(at) || nfds != 3) {
+	ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 4,
+	   "a new daemon connecting gets ATTACHED with 4 descriptors (%ld bytes, %u fds)", r, nfds);
+	if (r != (long)sizeof(at) || nfds != 4) {
 		bl_warm_close(&w);
 		return;
 	}
@@ -344,6 +344,7 @@ static void reattach(void)
 	close(fds[0]);
 	close(fds[1]);
 	close(fds[2]);
+	close(fds[3]);
 	bl_warm_close(&w);
 	unlink(path);
 }
