@@ -103,7 +103,7 @@ int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w)
 	long r;
 
 	memset(w, 0, sizeof(*w));
-	w->sock = w->kick_fd = w->notify_fd = -1;
+	w->sock = w->kick_fd = w->notify_fd = w->stats_fd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
@@ -198,14 +198,25 @@ int bl_warm_wait_started(struct bl_warm *w, int *status)
 		struct vmm_msg_exited x;
 		char raw[1024];
 	} m;
-	long r = vmm_msg_recv(w->sock, &m, sizeof(m), NULL, NULL);
+	unsigned nfds = 1;
+	int fd = -1;
+	long r = vmm_msg_recv(w->sock, &m, sizeof(m), &fd, &nfds);
 
+	if (r >= (long)sizeof(m.h) && m.h.type == VMM_MSG_STARTED && nfds == 1) {
+		if (w->stats_fd >= 0)
+			close(w->stats_fd);
+		w->stats_fd = fd;
+		return 1;
+	}
+	if (nfds == 1)
+		close(fd);
 	if (r < (long)sizeof(m.h))
 		return -1;
 	if (m.h.type == VMM_MSG_STARTED)
 		return 1;
-	if (m.h.type == VMM_MSG_ERROR || m.h.type == VMM_MSG_EXITED) {
+	if ((m.h.type == VMM_MSG_ERROR || m.h.type == VMM_MSG_EXITED) && r == (long)sizeof(m.e)) {
 		*status = m.e.status;
+		snprintf(w->reason, sizeof(w->reason), "%.*s", (int)sizeof(m.e.reason), m.e.reason);
 		return 0;
 	}
 	return -1;
@@ -247,8 +258,10 @@ void bl_warm_close(struct bl_warm *w)
 		close(w->kick_fd);
 	if (w->notify_fd >= 0)
 		close(w->notify_fd);
+	if (w->stats_fd >= 0)
+		close(w->stats_fd);
 	w->pid = 0;
-	w->sock = w->kick_fd = w->notify_fd = -1;
+	w->sock = w->kick_fd = w->notify_fd = w->stats_fd = -1;
 }
 
 uint64_t bl_probe(int kick_fd, int notify_fd, int timeout_ms)

@@ -32,6 +32,8 @@ struct bl_warm {
 	int sock;
 	int kick_fd, notify_fd; /* probe port's eventfds, from READY */
 	uint32_t vcpu_tid;
+	int stats_fd;     /* the device counters' page, from STARTED; -1 before */
+	char reason[512]; /* ERROR's or EXITED's, from bl_warm_wait_started */
 };
 
 /* Start `vmm --control-fd` and wait for READY.  Returns 0 or -1. */
@@ -50,7 +52,10 @@ int bl_warm_boot_ex(struct bl_warm *w, const char *image, const char *name, int 
                     char *const argv[], uint64_t instance, int listen_fd, int exit_fd);
 /* Send DISK (before BOOT): the file at path, opened read-only when readonly. 0 or -1. */
 int bl_warm_disk(struct bl_warm *w, const char *name, const char *path, int readonly);
-/* Wait for STARTED (1), or for ERROR/EXITED (0, status set). -1 on error. */
+/*
+ * Wait for STARTED (1, its counters' page kept in w->stats_fd), or for
+ * ERROR/EXITED (0, status and w->reason set). -1 on error.
+ */
 int bl_warm_wait_started(struct bl_warm *w, int *status);
 /* Wait for EXITED then reap; returns the tender's exit status, -1 on error. */
 int bl_warm_wait_exit(struct bl_warm *w, uint64_t *exited_ns);

@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -50,7 +52,7 @@ struct vmm_devs *vmm_devs_new(void)
 	struct vmm_devs *dv = calloc(1, sizeof(*dv));
 
 	if (dv)
-		dv->ep = -1;
+		dv->ep = dv->stats_fd = -1;
 	return dv;
 }
 
@@ -103,7 +105,8 @@ int vmm_devs_add_disk(struct vmm_devs *dv, const char *name, int fd, int readonl
 	d->fd = fd;
 	d->readonly = readonly;
 	d->sectors = (uint64_t)st.st_size / SECTOR;
-	d->requests = d->errors = 0;
+	memset(d->own, 0, sizeof(d->own));
+	d->c = d->own;
 	dv->ndisks++;
 	return 0;
 }
@@ -252,6 +255,32 @@ static int16_t do_request(struct vmm_devs *dv, struct disk *d, const blkif_reque
 	return r == (ssize_t)(total * SECTOR) ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
 }
 
+/* A request served: done by kind and its bytes, or an error. */
+static void count(struct disk *d, const blkif_request_t *rq, int16_t st)
+{
+	uint64_t bytes = 0;
+	unsigned i;
+
+	if (st != BLKIF_RSP_OKAY) {
+		DEVS_STAT_ADD(d, VMM_STAT_DISK_ERRORS, 1);
+		return;
+	}
+	if (rq->operation == BLKIF_OP_FLUSH_DISKCACHE) {
+		DEVS_STAT_ADD(d, VMM_STAT_DISK_FLUSHES, 1);
+		return;
+	}
+	/* Done, so its segments were checked (do_request). */
+	for (i = 0; i < rq->nr_segments; i++)
+		bytes += (uint64_t)(rq->seg[i].last_sect - rq->seg[i].first_sect + 1) * SECTOR;
+	if (rq->operation == BLKIF_OP_READ) {
+		DEVS_STAT_ADD(d, VMM_STAT_DISK_READS, 1);
+		DEVS_STAT_ADD(d, VMM_STAT_DISK_READ_BYTES, bytes);
+	} else {
+		DEVS_STAT_ADD(d, VMM_STAT_DISK_WRITES, 1);
+		DEVS_STAT_ADD(d, VMM_STAT_DISK_WRITE_BYTES, bytes);
+	}
+}
+
 /* Serve what the ring holds; 0, or -1 once the guest was failed for it. */
 static int serve(struct vmm_devs *dv, struct disk *d)
 {
@@ -275,8 +304,7 @@ static int serve(struct vmm_devs *dv, struct disk *d)
 			memcpy(&rq, RING_GET_REQUEST(ring, ring->req_cons), sizeof(rq));
 			ring->req_cons++;
 			st = do_request(dv, d, &rq);
-			d->requests++;
-			d->errors += st != BLKIF_RSP_OKAY;
+			count(d, &rq, st);
 			rsp = RING_GET_RESPONSE(ring, ring->rsp_prod_pvt);
 			rsp->id = rq.id;
 			rsp->operation = rq.operation;
@@ -362,7 +390,9 @@ static void *io_thread(void *arg)
 			if (r < 0)
 				return NULL; /* the guest is ending */
 		}
-		wake_ns = dv->nnics ? devs__nics_timers(dv, devs__now_ns()) : 0;
+		wake_ns = __atomic_load_n(&dv->nnics, __ATOMIC_RELAXED)
+		              ? devs__nics_timers(dv, devs__now_ns())
+		              : 0;
 		if (wake_ns == UINT64_MAX)
 			return NULL;
 	}
@@ -403,7 +433,78 @@ void vmm_devs_counters(const struct vmm_devs *dv, uint64_t *requests, uint64_t *
 
 	*requests = *errors = 0;
 	for (i = 0; dv && i < dv->ndisks; i++) {
-		*requests += dv->disk[i].requests;
-		*errors += dv->disk[i].errors;
+		const struct disk *d = &dv->disk[i];
+
+		*requests +=
+		    DEVS_STAT(d, VMM_STAT_DISK_READS) + DEVS_STAT(d, VMM_STAT_DISK_WRITES) +
+		    DEVS_STAT(d, VMM_STAT_DISK_FLUSHES) + DEVS_STAT(d, VMM_STAT_DISK_ERRORS);
+		*errors += DEVS_STAT(d, VMM_STAT_DISK_ERRORS);
 	}
+}
+
+/* ---- The counters' page ---- */
+
+int vmm_devs_stats_open(struct vmm_devs *dv, char *err, size_t errlen)
+{
+	void *p;
+	int fd;
+
+	if (dv->stats_fd >= 0)
+		return dv->stats_fd;
+	fd = memfd_create("shoal-vmm-stats", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return devs__fail(err, errlen, "the counters' page: memfd_create: %s",
+		                  strerror(errno));
+	/* Its size is part of the contract: a daemon maps VMM_STATS_BYTES, and no more is there. */
+	if (ftruncate(fd, VMM_STATS_BYTES) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int e = errno;
+
+		close(fd);
+		return devs__fail(err, errlen, "the counters' page: %s", strerror(e));
+	}
+	p = mmap(NULL, VMM_STATS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		close(fd);
+		return devs__fail(err, errlen, "the counters' page: mmap: %s", strerror(e));
+	}
+	dv->stats = p;
+	dv->stats_fd = fd;
+	return fd;
+}
+
+/*
+ * The page's devices in the device table's order, disks then NICs, and
+ * each device's counters moved there (with what they counted so far,
+ * nothing before the guest runs).  magic goes last: a reader that sees it
+ * sees the rest.
+ */
+void vmm_devs_stats_fill(struct vmm_devs *dv)
+{
+	struct vmm_stats *s = dv->stats;
+	unsigned i, k = 0;
+
+	if (!s)
+		return;
+	for (i = 0; i < dv->ndisks && k < VMM_STATS_DEVS; i++, k++) {
+		struct disk *d = &dv->disk[i];
+
+		snprintf(s->dev[k].name, sizeof(s->dev[k].name), "%s", d->name);
+		s->dev[k].kind = VMM_STAT_KIND_DISK;
+		memmove(s->dev[k].c, d->c, sizeof(s->dev[k].c));
+		d->c = s->dev[k].c;
+	}
+	for (i = 0; i < dv->nnics && k < VMM_STATS_DEVS; i++, k++) {
+		struct nic *n = &dv->nic[i];
+
+		snprintf(s->dev[k].name, sizeof(s->dev[k].name), "%s", n->name);
+		s->dev[k].kind = VMM_STAT_KIND_NIC;
+		memmove(s->dev[k].c, n->c, sizeof(s->dev[k].c));
+		n->c = s->dev[k].c;
+	}
+	s->version = VMM_STATS_VERSION;
+	s->ndevs = k;
+	__atomic_store_n(&s->magic, VMM_STATS_MAGIC, __ATOMIC_RELEASE);
 }

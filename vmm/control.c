@@ -36,6 +36,7 @@ struct vmm_ctl {
 	int console_fd; /* pipe to the attached daemon, -1 when none */
 	int listen_fd;  /* re-attach socket, -1 for none */
 	int exit_fd;    /* exit record, -1 for none */
+	int stats_fd;   /* the device counters' page, sent with ATTACHED */
 	char name[64];
 	uint64_t instance;
 	/* console bytes waiting for a daemon: a ring, oldest dropped first */
@@ -130,8 +131,8 @@ static void detach(struct vmm_ctl *c)
 }
 
 /*
- * A daemon connected: give it the ports' eventfds and a fresh console
- * pipe, then make it the tender's daemon (replacing any older one).
+ * A daemon connected: give it the ports' eventfds, a fresh console pipe
+ * and the counters' page, then make it the tender's daemon (replacing any older one).
  */
 static void attach(struct vmm_ctl *c, int sock)
 {
@@ -160,6 +161,8 @@ static void attach(struct vmm_ctl *c, int sock)
 		fds[nfds++] = c->vm->ports[i].notify_fd;
 	}
 	fds[nfds++] = pipefd[0];
+	if (c->stats_fd >= 0)
+		fds[nfds++] = c->stats_fd;
 	pthread_mutex_lock(&c->lock);
 	m.console_dropped = c->dropped;
 	if (vmm_msg_send(sock, &m, sizeof(m), fds, nfds) < 0) {
@@ -252,7 +255,7 @@ struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen)
 		return NULL;
 	}
 	c->vm = vm;
-	c->conn = c->console_fd = c->listen_fd = c->exit_fd = -1;
+	c->conn = c->console_fd = c->listen_fd = c->exit_fd = c->stats_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->started_cv, NULL);
 	r = pthread_create(&c->thread, NULL, ctl_main, c);
@@ -274,13 +277,14 @@ struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen)
 }
 
 void vmm_ctl_start(struct vmm_ctl *c, int conn, int console_fd, int listen_fd, int exit_fd,
-                   const char *name, uint64_t instance)
+                   int stats_fd, const char *name, uint64_t instance)
 {
 	pthread_mutex_lock(&c->lock);
 	c->conn = conn;
 	c->console_fd = console_fd;
 	c->listen_fd = listen_fd;
 	c->exit_fd = exit_fd;
+	c->stats_fd = stats_fd;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->instance = instance;
 	c->started = 1;

@@ -31,7 +31,13 @@ struct disk {
 	int kick_fd, notify_fd;
 	int connected; /* set by the vCPU thread (release) once the ring is known */
 	blkif_back_ring_t ring;
-	uint64_t requests, errors;
+	/*
+	 * Its counters (enum vmm_stat_disk): own until vmm_devs_stats_fill
+	 * points them into the counters' page.  Written by the I/O thread
+	 * only, with relaxed atomics (DEVS_STAT_ADD), read by anyone.
+	 */
+	uint64_t *c;
+	uint64_t own[VMM_STAT_COUNTERS];
 };
 
 /*
@@ -61,9 +67,8 @@ struct nic {
 	netif_rx_back_ring_t rx;
 	int tap_watched; /* the tap is in the epoll set (the guest posted buffers) */
 	int tx_skip;     /* slots of a refused multi-slot frame follow */
-	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped;
-	uint64_t rx_packets, rx_bytes, rx_errors;
-	uint64_t tx_held, rx_held; /* times the rate limit held frames back */
+	uint64_t *c;     /* its counters (enum vmm_stat_nic), as a disk's */
+	uint64_t own[VMM_STAT_COUNTERS];
 	/* Each way held back by the rate limit until then; 0: not held back. */
 	uint64_t tx_resume_ns, rx_resume_ns;
 };
@@ -75,14 +80,20 @@ struct vmm_devs {
 	unsigned ndisks;
 	unsigned nslots; /* disk slots wired by vmm_devs_attach; 0 before */
 	struct disk disk[VMM_DISKS_MAX];
-	unsigned nnics;
+	unsigned nnics; /* published with a release store: the I/O thread runs as NICs come */
 	struct nic nic[DEVS_NICS_MAX];
 	/* The guest's rate limit, each way: packets and bytes a second (0: none). */
 	struct bucket tx_pkts, tx_bytes, rx_pkts, rx_bytes;
 	int ep;
 	pthread_t thread;
+	struct vmm_stats *stats; /* the counters' page (shared), NULL before vmm_devs_stats_open */
+	int stats_fd;
 	int running; /* set by the I/O thread once it runs */
 };
+
+/* Bump counter i of a device's by v: the I/O thread's, read meanwhile by a daemon. */
+#define DEVS_STAT_ADD(dev, i, v) __atomic_fetch_add(&(dev)->c[(i)], (uint64_t)(v), __ATOMIC_RELAXED)
+#define DEVS_STAT(dev, i)        __atomic_load_n(&(dev)->c[(i)], __ATOMIC_RELAXED)
 
 /* What an epoll event's data names: kind << 32 | slot. */
 #define DEVS_EV_DISK 1ull
@@ -93,7 +104,7 @@ int devs__fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A device's name: 1 to 31 of a-z, 0-9, '-' and '_', starting with a letter or digit. */
 int devs__name_ok(const char *s);
-/* Wire the NICs' doorbells and put their taps in the epoll set (net.c). */
+/* Wire every NIC slot's doorbell and put the taps given so far in the epoll set (net.c). */
 int devs__nics_attach(struct vmm_devs *dv, char *err, size_t errlen);
 /* SHOAL_HC_DEVICE for NIC slot j with the guest's two ring pages at gpa. */
 int devs__nic_connect(struct vmm_devs *dv, unsigned j, const struct vmm_guestmem *m, uint64_t gpa);

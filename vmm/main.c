@@ -35,8 +35,11 @@ struct opts {
 	int verbose;
 	unsigned nports;
 	struct vmm_port ports[VMM_PORTS_MAX];
-	struct vmm_devs *devs; /* --disk, --net: cold start only (a BOOT carries no disks yet) */
-	int nics;              /* --net given: cold start only (no NIC by a message yet) */
+	struct vmm_devs *devs; /* --disk, --net: cold start only (a warm one's come by messages) */
+	int nics;              /* --net given: cold start only */
+	/* Warm: the rate limit the first NIC message gave; every other must give the same. */
+	int rate_given;
+	uint64_t rate_pps, rate_bytes;
 };
 
 static const char *prog_name = "shoal-vmm";
@@ -233,10 +236,13 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 			return GUEST_EXIT_SETUP;
 		}
 	vm.devs = o->devs;
-	if (o->devs && vmm_devs_attach(o->devs, &vm, VMM_DISKS_MAX, err, sizeof(err)) < 0) {
+	if (o->devs && (vmm_devs_attach(o->devs, &vm, VMM_DISKS_MAX, err, sizeof(err)) < 0 ||
+	                vmm_devs_stats_open(o->devs, err, sizeof(err)) < 0)) {
 		say("%s", err);
 		return GUEST_EXIT_SETUP;
 	}
+	if (o->devs)
+		vmm_devs_stats_fill(o->devs);
 	t1 = now_us();
 	if (vmm_vm_load(&vm, img, len, o->mem_bytes, argc, argv, &status, err, sizeof(err)) < 0) {
 		say("%s%s", status == GUEST_EXIT_IMAGE ? "image refused: " : "", err);
@@ -330,6 +336,96 @@ static int take_disk(struct opts *o, struct vmm_vm *vm, const void *buf, size_t 
 	return 0;
 }
 
+/* A NIC message's fault: ERROR naming it, the descriptors closed.  Returns -1. */
+static int refuse_nic(struct opts *o, int *fds, unsigned nfds, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int refuse_nic(struct opts *o, int *fds, unsigned nfds, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	int n;
+
+	close_fds(fds, nfds);
+	n = snprintf(why, sizeof(why), "NIC message: ");
+	va_start(ap, fmt);
+	vsnprintf(why + n, sizeof(why) - (size_t)n, fmt, ap);
+	va_end(ap);
+	send_error(o->control_fd, GUEST_EXIT_USAGE, why);
+	return -1;
+}
+
+/* The addresses of a NIC message, network order: none, or an address, its prefix and a gateway. */
+static const char *nic_ipv4_fault(const struct vmm_msg_nic *m)
+{
+	uint32_t a = ntohl(m->ipv4), g = ntohl(m->gateway), mask;
+
+	if (m->prefix_len > 32)
+		return "prefix_len is over 32";
+	if (!m->ipv4)
+		return m->prefix_len || m->gateway ? "a prefix or a gateway without an address"
+		                                   : NULL;
+	if (m->prefix_len == 0)
+		return "an address without a prefix length";
+	if (a >> 24 == 0 || a >> 24 == 127 || a >> 28 >= 14)
+		return "the address is not one a host may have";
+	if (!m->gateway)
+		return NULL;
+	mask = m->prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> m->prefix_len);
+	if (g == a || (g & mask) != (a & mask))
+		return "the gateway is not another address on the NIC's network";
+	return NULL;
+}
+
+/*
+ * A NIC message: checked whole (its name and tap by the devices), the NIC
+ * given to the next slot with its addresses and the guest's rate limit.
+ * No reason echoes the name before it is checked.  -1 after an ERROR.
+ */
+static int take_nic(struct opts *o, struct vmm_vm *vm, const void *buf, size_t len, int *fds,
+                    unsigned nfds)
+{
+	const struct vmm_msg_nic *m = buf;
+	const char *fault;
+	char err[300];
+
+	if (len != sizeof(*m))
+		return refuse_nic(o, fds, nfds, "%zu bytes, want %zu", len, sizeof(*m));
+	if (m->hdr.version != VMM_PROTO_VERSION)
+		return refuse_nic(o, fds, nfds, "version %u, want %u", m->hdr.version,
+		                  VMM_PROTO_VERSION);
+	if (nfds != 1)
+		return refuse_nic(o, fds, nfds, "%u descriptors, want 1 (the tap)", nfds);
+	if (!memchr(m->name, '\0', sizeof(m->name)))
+		return refuse_nic(o, fds, nfds, "the name has no NUL");
+	if (!memchr(m->ifname, '\0', sizeof(m->ifname)))
+		return refuse_nic(o, fds, nfds, "ifname has no NUL");
+	if (m->mtu && (m->mtu < 576 || m->mtu > 9000))
+		return refuse_nic(o, fds, nfds, "MTU %u: want 0 or 576 to 9000", m->mtu);
+	fault = nic_ipv4_fault(m);
+	if (fault)
+		return refuse_nic(o, fds, nfds, "%s", fault);
+	if (m->rate_pps > 100000000ull || m->rate_bytes > 100000000000ull)
+		return refuse_nic(o, fds, nfds,
+		                  "a rate limit past 1e8 packets or 1e11 bytes a second");
+	if (o->rate_given && (m->rate_pps != o->rate_pps || m->rate_bytes != o->rate_bytes))
+		return refuse_nic(o, fds, nfds,
+		                  "a rate limit other than the first NIC's (the guest has one)");
+	if (vmm_devs_add_nic_fd(vm->devs, m->name, m->ifname, fds[0], m->mac, m->mtu, err,
+	                        sizeof(err)) < 0)
+		return refuse_nic(o, fds, nfds, "%s", err);
+	/* The devices own the tap from here. */
+	if (m->ipv4 &&
+	    vmm_devs_set_ipv4(vm->devs, m->ipv4, m->prefix_len, m->gateway, err, sizeof(err)) < 0)
+		return refuse_nic(o, NULL, 0, "%s", err);
+	if (!o->rate_given)
+		vmm_devs_set_rate(vm->devs, m->rate_pps, m->rate_bytes);
+	o->rate_given = 1;
+	o->rate_pps = m->rate_pps;
+	o->rate_bytes = m->rate_bytes;
+	return 0;
+}
+
 static int warm_start(struct opts *o)
 {
 	static union {
@@ -345,7 +441,7 @@ static int warm_start(struct opts *o)
 	char err[512];
 	char *argv[4097];
 	int fds[2 * VMM_PORTS_MAX], bfds[3], argc, status;
-	int listen_fd = -1, exit_fd = -1;
+	int listen_fd = -1, exit_fd = -1, stats_fd;
 	unsigned i, nfds = 3;
 	const uint8_t *img;
 	uint64_t len;
@@ -374,11 +470,13 @@ static int warm_start(struct opts *o)
 	}
 	/*
 	 * Threads are made before the filter, which then covers them all; so
-	 * are the disks' doorbells, every slot of them: the disks come after
-	 * READY, when the tender may no longer make them.
+	 * are the devices' doorbells, every disk and NIC slot of them, and the
+	 * counters' page: the devices come after READY, when the tender may no
+	 * longer make them.
 	 */
 	vm.devs = vmm_devs_new();
 	if (!vm.devs || vmm_devs_attach(vm.devs, &vm, VMM_DISKS_MAX, err, sizeof(err)) < 0 ||
+	    (stats_fd = vmm_devs_stats_open(vm.devs, err, sizeof(err))) < 0 ||
 	    vmm_devs_start(vm.devs, err, sizeof(err)) < 0) {
 		if (!vm.devs)
 			snprintf(err, sizeof(err), "out of memory");
@@ -400,15 +498,18 @@ static int warm_start(struct opts *o)
 	if (vmm_msg_send(o->control_fd, &ready, sizeof(ready), fds, 2 * o->nports) < 0)
 		return GUEST_EXIT_USAGE; /* nobody is listening */
 
-	/* The disks, if any, then BOOT. */
+	/* The disks and the NICs, if any, then BOOT. */
 	for (;;) {
 		nfds = 3;
 		r = vmm_msg_recv(o->control_fd, &msg, sizeof(msg), bfds, &nfds);
 		if (r <= 0)
 			return GUEST_EXIT_USAGE; /* the daemon went away: nothing to run */
-		if ((size_t)r < sizeof(struct vmm_msg_hdr) || msg.boot.hdr.type != VMM_MSG_DISK)
+		if ((size_t)r < sizeof(struct vmm_msg_hdr) ||
+		    (msg.boot.hdr.type != VMM_MSG_DISK && msg.boot.hdr.type != VMM_MSG_NIC))
 			break;
-		if (take_disk(o, &vm, &msg, (size_t)r, bfds, nfds) < 0)
+		if (msg.boot.hdr.type == VMM_MSG_DISK
+		        ? take_disk(o, &vm, &msg, (size_t)r, bfds, nfds) < 0
+		        : take_nic(o, &vm, &msg, (size_t)r, bfds, nfds) < 0)
 			return GUEST_EXIT_USAGE;
 	}
 	if ((size_t)r < sizeof(msg.boot) || msg.boot.hdr.type != VMM_MSG_BOOT ||
@@ -436,6 +537,7 @@ static int warm_start(struct opts *o)
 		return GUEST_EXIT_USAGE;
 	}
 	argv[argc] = NULL;
+	vmm_devs_stats_fill(vm.devs);
 	img = map_image(bfds[0], &len, err, sizeof(err));
 	close(bfds[0]);
 	if (!img) {
@@ -458,9 +560,10 @@ static int warm_start(struct opts *o)
 	started.boot_wall_ns = vm.boot_wall_ns;
 	started.entry = vm.entry;
 	started.image_bytes = vm.image_bytes;
-	vmm_msg_send(o->control_fd, &started, sizeof(started), NULL, 0);
+	vmm_msg_send(o->control_fd, &started, sizeof(started), &stats_fd, 1);
 
-	vmm_ctl_start(ctl, o->control_fd, 1, listen_fd, exit_fd, guest_name, msg.boot.instance);
+	vmm_ctl_start(ctl, o->control_fd, 1, listen_fd, exit_fd, stats_fd, guest_name,
+	              msg.boot.instance);
 	console = (struct vmm_console_sink){ vmm_ctl_console, ctl };
 	memset(&res, 0, sizeof(res));
 	status = vmm_vm_run(&vm, &console, &res);
@@ -754,12 +857,13 @@ int main(int argc, char **argv)
 	}
 	if (o.control_fd >= 0) {
 		if (o.nics) {
-			say("--net goes with a cold start: a warm tender takes no NIC by a message "
-			    "yet");
+			say("--net goes with a cold start: a warm tender is given its NICs by "
+			    "messages");
 			return GUEST_EXIT_USAGE;
 		}
 		if (o.devs) {
-			say("--disk goes with a cold start: a warm tender gets no disks yet");
+			say("--disk and --net-rate go with a cold start: a warm tender is given "
+			    "its devices by messages");
 			return GUEST_EXIT_USAGE;
 		}
 		if (optind != argc) {

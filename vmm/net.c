@@ -20,6 +20,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "vmm/devs.h"
@@ -28,32 +30,104 @@
 #define MTU         1500u
 #define FRAME_EXTRA 18u /* Ethernet header and a VLAN tag */
 
-int vmm_devs_add_nic(struct vmm_devs *dv, const char *name, const char *ifname, const uint8_t *mac,
-                     char *err, size_t errlen)
+/* What a NIC's name, MAC, MTU and tap name must be, and room for it; 0 or -1 with err. */
+static int nic_check(struct vmm_devs *dv, const char *name, const char *ifname, const uint8_t *mac,
+                     unsigned mtu, char *err, size_t errlen)
 {
-	struct ifreq ifr;
-	struct nic *n;
+	static const uint8_t zero[6];
 	unsigned i;
-	int fd;
 
 	if (!devs__name_ok(name))
 		return devs__fail(err, errlen,
 		                  "NIC name \"%.40s\": 1 to %d characters of a-z, 0-9, '-' and '_'",
 		                  name, SHOAL_DEV_NAME_MAX - 1);
-	for (i = 0; i < dv->ndisks; i++)
-		if (!strcmp(dv->disk[i].name, name))
-			return devs__fail(err, errlen, "a disk and a NIC are named %s", name);
-	for (i = 0; i < dv->nnics; i++)
-		if (!strcmp(dv->nic[i].name, name))
-			return devs__fail(err, errlen, "two NICs are named %s", name);
-	if (dv->nnics == DEVS_NICS_MAX)
-		return devs__fail(err, errlen, "more than %d NICs", DEVS_NICS_MAX);
-	if (dv->ep >= 0)
-		return devs__fail(err, errlen,
-		                  "NIC %s: NICs are given before the devices are wired", name);
+	for (i = 0; ifname[i]; i++)
+		if ((unsigned char)ifname[i] <= ' ' || (unsigned char)ifname[i] > '~')
+			return devs__fail(err, errlen, "NIC %s: its tap's name is not printable",
+			                  name);
 	if (strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/'))
 		return devs__fail(err, errlen, "NIC %s: \"%.40s\" is not an interface name", name,
 		                  ifname);
+	for (i = 0; i < dv->ndisks; i++)
+		if (!strcmp(dv->disk[i].name, name))
+			return devs__fail(err, errlen, "a disk and a NIC are named %s", name);
+	for (i = 0; i < dv->nnics; i++) {
+		if (!strcmp(dv->nic[i].name, name))
+			return devs__fail(err, errlen, "two NICs are named %s", name);
+		if (!strcmp(dv->nic[i].ifname, ifname))
+			return devs__fail(err, errlen, "NICs %s and %s are both on tap %s",
+			                  dv->nic[i].name, name, ifname);
+	}
+	if (dv->nnics == DEVS_NICS_MAX)
+		return devs__fail(err, errlen, "more than %d NICs", DEVS_NICS_MAX);
+	if (mac && ((mac[0] & 1) || !memcmp(mac, zero, 6)))
+		return devs__fail(
+		    err, errlen,
+		    "NIC %s: MAC %02x:%02x:%02x:%02x:%02x:%02x is not a unicast address", name,
+		    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	/* A frame is one page each way (no multi-slot frames): the MTU is fixed. */
+	if (mtu != 0 && mtu != MTU)
+		return devs__fail(err, errlen, "NIC %s: MTU %u: this tender serves %u only (0: %u)",
+		                  name, mtu, MTU, MTU);
+	return 0;
+}
+
+/*
+ * The next slot takes the NIC, checked by nic_check, and its non-blocking
+ * tap.  Wired already (a warm tender), the slot keeps its doorbell and the
+ * tap joins the I/O thread's epoll set, without events until the guest
+ * posts buffers.
+ */
+static int nic_take(struct vmm_devs *dv, const char *name, const char *ifname, int fd,
+                    const uint8_t *mac, char *err, size_t errlen)
+{
+	struct nic *n = &dv->nic[dv->nnics];
+	unsigned i;
+
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
+	n->mtu = MTU;
+	n->ipv4 = n->gateway = 0;
+	n->prefix_len = 0;
+	n->tap_watched = n->tx_skip = 0;
+	n->tx_resume_ns = n->rx_resume_ns = 0;
+	memset(n->own, 0, sizeof(n->own));
+	n->c = n->own;
+	if (mac) {
+		memcpy(n->mac, mac, 6);
+	} else {
+		/* Locally administered, unicast, from both names (FNV-1a). */
+		uint64_t h = 0xcbf29ce484222325ull;
+		const char *s;
+
+		for (s = name; *s; s++)
+			h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+		for (s = ifname; *s; s++)
+			h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+		n->mac[0] = 0x02;
+		for (i = 1; i < 6; i++)
+			n->mac[i] = (uint8_t)(h >> (8 * i));
+	}
+	if (dv->ep >= 0) {
+		struct epoll_event ev = { .events = 0, .data.u64 = DEVS_EV_TAP << 32 | dv->nnics };
+
+		if (epoll_ctl(dv->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return devs__fail(err, errlen, "NIC %s: epoll_ctl: %s", name,
+			                  strerror(errno));
+	}
+	n->tap_fd = fd;
+	__atomic_store_n(&dv->nnics, dv->nnics + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vmm_devs_add_nic(struct vmm_devs *dv, const char *name, const char *ifname, const uint8_t *mac,
+                     char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	int fd;
+
+	if (nic_check(dv, name, ifname, mac, 0, err, errlen) < 0)
+		return -1;
 	/* TUNSETIFF would make a tap of a name that is free: the tap must be there already. */
 	if (if_nametoindex(ifname) == 0)
 		return devs__fail(err, errlen,
@@ -72,30 +146,57 @@ int vmm_devs_add_nic(struct vmm_devs *dv, const char *name, const char *ifname, 
 		return devs__fail(err, errlen, "NIC %s: cannot attach to tap %s: %s", name, ifname,
 		                  strerror(e));
 	}
-	n = &dv->nic[dv->nnics];
-	memset(n, 0, sizeof(*n));
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
-	n->tap_fd = fd;
-	n->kick_fd = n->notify_fd = -1;
-	n->mtu = MTU;
-	if (mac) {
-		memcpy(n->mac, mac, 6);
-	} else {
-		/* Locally administered, unicast, from both names (FNV-1a). */
-		uint64_t h = 0xcbf29ce484222325ull;
-		const char *s;
-
-		for (s = name; *s; s++)
-			h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-		for (s = ifname; *s; s++)
-			h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-		n->mac[0] = 0x02;
-		for (i = 1; i < 6; i++)
-			n->mac[i] = (uint8_t)(h >> (8 * i));
+	if (nic_take(dv, name, ifname, fd, mac, err, errlen) < 0) {
+		close(fd);
+		return -1;
 	}
-	dv->nnics++;
 	return 0;
+}
+
+int vmm_devs_add_nic_fd(struct vmm_devs *dv, const char *name, const char *ifname, int fd,
+                        const uint8_t *mac, unsigned mtu, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	struct stat st;
+	int fl;
+
+	if (nic_check(dv, name, ifname, mac, mtu, err, errlen) < 0)
+		return -1;
+	/* The tun device itself (misc 10:200), then what TUNGETIFF says it is attached to. */
+	if (fstat(fd, &st) < 0)
+		return devs__fail(err, errlen, "NIC %s: %s", name, strerror(errno));
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 200)
+		return devs__fail(err, errlen,
+		                  "NIC %s: its descriptor is not a tap (not /dev/net/tun)", name);
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return devs__fail(err, errlen,
+		                  "NIC %s: its descriptor is not attached to a tap: %s", name,
+		                  strerror(errno));
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP)
+		return devs__fail(err, errlen, "NIC %s: %.16s is a tun, not a tap (IFF_TAP)", name,
+		                  ifr.ifr_name);
+	/*
+	 * TUNGETIFF reports IFF_NOFILTER (no socket filter on the queue, as a
+	 * daemon's tap has) in IFF_NO_PI's bit: a clear bit is a tap with
+	 * packet information for sure, a set one may still be.  The daemon
+	 * makes its taps IFF_NO_PI; this catches what can be caught from here.
+	 */
+	if (!(ifr.ifr_flags & IFF_NO_PI) || (ifr.ifr_flags & IFF_VNET_HDR))
+		return devs__fail(
+		    err, errlen,
+		    "NIC %s: tap %.16s puts a header before its frames (want IFF_NO_PI, "
+		    "no IFF_VNET_HDR)",
+		    name, ifr.ifr_name);
+	if (strncmp(ifr.ifr_name, ifname, sizeof(ifr.ifr_name)))
+		return devs__fail(err, errlen, "NIC %s: its tap is %.16s, not %s", name,
+		                  ifr.ifr_name, ifname);
+	/* The I/O thread reads until the tap is empty: a blocking read would stop it. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return devs__fail(err, errlen, "NIC %s: cannot make its tap non-blocking: %s", name,
+		                  strerror(errno));
+	return nic_take(dv, name, ifname, fd, mac, err, errlen);
 }
 
 int vmm_devs_set_ipv4(struct vmm_devs *dv, uint32_t addr, unsigned prefix_len, uint32_t gateway,
@@ -116,21 +217,25 @@ int vmm_devs_set_ipv4(struct vmm_devs *dv, uint32_t addr, unsigned prefix_len, u
 
 void vmm_devs_set_rate(struct vmm_devs *dv, uint64_t pps, uint64_t bytes_per_s)
 {
-	dv->tx_pkts.rate = dv->rx_pkts.rate = pps;
-	dv->tx_bytes.rate = dv->rx_bytes.rate = bytes_per_s;
-}
-
-int devs__nics_attach(struct vmm_devs *dv, char *err, size_t errlen)
-{
-	uint64_t now = devs__now_ns();
 	struct bucket *b[] = { &dv->tx_pkts, &dv->tx_bytes, &dv->rx_pkts, &dv->rx_bytes };
+	uint64_t now = devs__now_ns();
 	unsigned j;
 
+	dv->tx_pkts.rate = dv->rx_pkts.rate = pps;
+	dv->tx_bytes.rate = dv->rx_bytes.rate = bytes_per_s;
+	/* A second's worth to start with. */
 	for (j = 0; j < 4; j++) {
 		b[j]->tokens = (double)b[j]->rate;
 		b[j]->last_ns = now;
 	}
-	for (j = 0; j < dv->nnics; j++) {
+}
+
+int devs__nics_attach(struct vmm_devs *dv, char *err, size_t errlen)
+{
+	unsigned j;
+
+	vmm_devs_set_rate(dv, dv->tx_pkts.rate, dv->tx_bytes.rate);
+	for (j = 0; j < DEVS_NICS_MAX; j++) {
 		struct nic *n = &dv->nic[j];
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = DEVS_EV_NIC << 32 | j };
 
@@ -139,14 +244,16 @@ int devs__nics_attach(struct vmm_devs *dv, char *err, size_t errlen)
 		n->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		n->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (n->kick_fd < 0 || n->notify_fd < 0)
-			return devs__fail(err, errlen, "NIC %s: eventfd: %s", n->name,
+			return devs__fail(err, errlen, "NIC slot %u: eventfd: %s", j,
 			                  strerror(errno));
 		if (vmm_vm_wire_internal(dv->vm, n->port, n->kick_fd, n->notify_fd, err, errlen) <
 		    0)
 			return -1;
 		if (epoll_ctl(dv->ep, EPOLL_CTL_ADD, n->notify_fd, &ev) < 0)
-			return devs__fail(err, errlen, "NIC %s: epoll_ctl: %s", n->name,
+			return devs__fail(err, errlen, "NIC slot %u: epoll_ctl: %s", j,
 			                  strerror(errno));
+		if (j >= dv->nnics)
+			continue;
 		/* The tap is in the set from the start, without events until buffers are posted. */
 		ev.events = 0;
 		ev.data.u64 = DEVS_EV_TAP << 32 | j;
@@ -260,11 +367,11 @@ static int16_t transmit(struct vmm_devs *dv, struct nic *n, const netif_tx_reque
 	r = write(n->tap_fd, dv->vm->mem + (uint64_t)rq->gref * PAGE + rq->offset, rq->size);
 	if (r != (ssize_t)rq->size) {
 		/* The tap's queue is full or the link is down: the frame is lost, as on a wire. */
-		n->tx_dropped++;
+		DEVS_STAT_ADD(n, VMM_STAT_NIC_TX_DROPPED, 1);
 		return NETIF_RSP_DROPPED;
 	}
-	n->tx_packets++;
-	n->tx_bytes += rq->size;
+	DEVS_STAT_ADD(n, VMM_STAT_NIC_TX_PACKETS, 1);
+	DEVS_STAT_ADD(n, VMM_STAT_NIC_TX_BYTES, rq->size);
 	return NETIF_RSP_OKAY;
 }
 
@@ -297,7 +404,7 @@ static int serve_tx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 				uint64_t until = blocked_until(&dv->tx_pkts, &dv->tx_bytes, now);
 
 				if (until) {
-					n->tx_held++;
+					DEVS_STAT_ADD(n, VMM_STAT_NIC_TX_HELD, 1);
 					n->tx_resume_ns = until;
 					break;
 				}
@@ -305,7 +412,7 @@ static int serve_tx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 				if (st == NETIF_RSP_OKAY)
 					take(&dv->tx_pkts, &dv->tx_bytes, rq.size);
 				else if (st == NETIF_RSP_ERROR)
-					n->tx_errors++;
+					DEVS_STAT_ADD(n, VMM_STAT_NIC_TX_ERRORS, 1);
 				/* The rest of a multi-slot frame, or the extra-info slot, follow.
 				 */
 				n->tx_skip = !!(rq.flags & (NETTXF_more_data | NETTXF_extra_info));
@@ -368,7 +475,7 @@ static int serve_rx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 			ssize_t r;
 
 			if (until) {
-				n->rx_held++;
+				DEVS_STAT_ADD(n, VMM_STAT_NIC_RX_HELD, 1);
 				n->rx_resume_ns = until;
 				break;
 			}
@@ -377,7 +484,7 @@ static int serve_rx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 				/* A page outside guest memory: answered, and the frame stays in the
 				 * tap. */
 				st = NETIF_RSP_ERROR;
-				n->rx_errors++;
+				DEVS_STAT_ADD(n, VMM_STAT_NIC_RX_ERRORS, 1);
 			} else {
 				r = read(n->tap_fd, dv->vm->mem + (uint64_t)rq.gref * PAGE, PAGE);
 				if (r < 0) {
@@ -385,12 +492,13 @@ static int serve_rx(struct vmm_devs *dv, struct nic *n, uint64_t now)
 					break;
 				}
 				if (r < SHOAL_NET_FRAME_MIN || (size_t)r > n->mtu + FRAME_EXTRA) {
-					n->rx_errors++;
-					continue; /* not for the guest: the buffer stays posted */
+					/* Read, and nowhere to go: the buffer stays posted. */
+					DEVS_STAT_ADD(n, VMM_STAT_NIC_RX_DROPPED, 1);
+					continue;
 				}
 				st = (int16_t)r;
-				n->rx_packets++;
-				n->rx_bytes += (uint64_t)r;
+				DEVS_STAT_ADD(n, VMM_STAT_NIC_RX_PACKETS, 1);
+				DEVS_STAT_ADD(n, VMM_STAT_NIC_RX_BYTES, r);
 				take(&dv->rx_pkts, &dv->rx_bytes, (size_t)r);
 			}
 			ring->req_cons++;
@@ -440,10 +548,10 @@ int devs__nic_event(struct vmm_devs *dv, unsigned j, int tap)
 
 uint64_t devs__nics_timers(struct vmm_devs *dv, uint64_t now_ns)
 {
+	unsigned j, nnics = __atomic_load_n(&dv->nnics, __ATOMIC_ACQUIRE);
 	uint64_t next = 0;
-	unsigned j;
 
-	for (j = 0; j < dv->nnics; j++) {
+	for (j = 0; j < nnics; j++) {
 		struct nic *n = &dv->nic[j];
 
 		if (n->tx_resume_ns && n->tx_resume_ns <= now_ns) {
@@ -474,15 +582,20 @@ void vmm_devs_report(const struct vmm_devs *dv, int fd)
 		int len;
 
 		/* snprintf and write: a stdio stream on fd would seek, which the filter refuses. */
-		len =
-		    snprintf(line, sizeof(line),
-		             "net %s: tx %llu frames %llu bytes %llu errors %llu dropped, rx %llu "
-		             "frames %llu bytes %llu errors, held back tx %llu rx %llu\n",
-		             n->name, (unsigned long long)n->tx_packets,
-		             (unsigned long long)n->tx_bytes, (unsigned long long)n->tx_errors,
-		             (unsigned long long)n->tx_dropped, (unsigned long long)n->rx_packets,
-		             (unsigned long long)n->rx_bytes, (unsigned long long)n->rx_errors,
-		             (unsigned long long)n->tx_held, (unsigned long long)n->rx_held);
+		len = snprintf(
+		    line, sizeof(line),
+		    "net %s: tx %llu frames %llu bytes %llu errors %llu dropped, rx %llu "
+		    "frames %llu bytes %llu errors %llu dropped, held back tx %llu rx %llu\n",
+		    n->name, (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_TX_PACKETS),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_TX_BYTES),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_TX_ERRORS),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_TX_DROPPED),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_RX_PACKETS),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_RX_BYTES),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_RX_ERRORS),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_RX_DROPPED),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_TX_HELD),
+		    (unsigned long long)DEVS_STAT(n, VMM_STAT_NIC_RX_HELD));
 		if (len > 0 && write(fd, line, (size_t)len) < 0)
 			(void)0; /* the report is best effort */
 	}

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +90,19 @@ int main(void)
 	ALLOW(ctx, preadv);
 	ALLOW(ctx, pwritev);
 	ALLOW(ctx, fdatasync);
+	/*
+	 * A warm tender's NIC comes by a message, after the filter: its tap is
+	 * checked (TUNGETIFF) and made non-blocking (F_GETFL, F_SETFL), then
+	 * joins the I/O thread's epoll set (epoll_ctl, above).
+	 */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	                     SCMP_A1(SCMP_CMP_EQ, TUNGETIFF)) < 0)
+		die("rule ioctl TUNGETIFF");
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	                     SCMP_A1(SCMP_CMP_EQ, F_GETFL)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	                     SCMP_A1(SCMP_CMP_EQ, F_SETFL)) < 0)
+		die("rule fcntl");
 
 	if (pipe(pipefd) < 0)
 		die("pipe");

@@ -189,6 +189,19 @@ enum vmm_hc_outcome vmm_devs_connect(struct vmm_devs *dv, const struct vmm_guest
                                      uint32_t arg, struct vmm_hc_result *res);
 /* Requests served and refused, for the tender's report. */
 void vmm_devs_counters(const struct vmm_devs *dv, uint64_t *requests, uint64_t *errors);
+/*
+ * The device counters' page (vmm_proto.h's struct vmm_stats): make the
+ * memfd, sealed at VMM_STATS_BYTES, and map it.  Before the syscall
+ * filter.  Returns the fd (the devices keep it; the same on a second
+ * call) or -1 with err set.
+ */
+int vmm_devs_stats_open(struct vmm_devs *dv, char *err, size_t errlen);
+/*
+ * Once every device is given and before the guest runs: list them on the
+ * page (disks then NICs, as the device table) and keep their counters
+ * there from now on.  Nothing without a page.
+ */
+void vmm_devs_stats_fill(struct vmm_devs *dv);
 
 /* ---- Devices: the network back-end (net.c) ---------------------------- */
 
@@ -200,16 +213,27 @@ void vmm_devs_counters(const struct vmm_devs *dv, uint64_t *requests, uint64_t *
  * Transmit requests are checked (the frame's page in guest memory, offset
  * and size within it, the size within the MTU, no multi-slot frames) and
  * refused one by one with an error status; a producer that runs ahead
- * ends the guest (vmm_vm_fail).  Cold start only: a warm tender takes no
- * NIC yet.
+ * ends the guest (vmm_vm_fail).
  *
- * Order: as disks, vmm_devs_add_nic (and vmm_devs_set_*) before
- * vmm_devs_attach, which wires the NICs' doorbells and their taps.
+ * Order: as disks.  vmm_devs_attach wires the doorbells of every NIC slot
+ * and puts the taps given so far in the epoll set; a NIC given after it
+ * (a warm tender's, by a message, under its syscall filter) takes the
+ * next slot and its tap joins the set then.  vmm_devs_set_ipv4 follows
+ * the NIC it is for.
  */
 #define VMM_NICS_MAX 4
 /* A NIC named name on the tap ifname (opened here); mac NULL: one made from both names. */
 int vmm_devs_add_nic(struct vmm_devs *dv, const char *name, const char *ifname, const uint8_t *mac,
                      char *err, size_t errlen);
+/*
+ * A NIC on a tap the caller opened: fd must be /dev/net/tun attached
+ * (IFF_TAP | IFF_NO_PI, no IFF_VNET_HDR) to the tap named ifname; it is
+ * made non-blocking.  mac unicast and not zero; mtu 0 or 1500 (the only
+ * one served).  On success the devices own fd; on failure the caller
+ * still does (-1, err names what was wrong).
+ */
+int vmm_devs_add_nic_fd(struct vmm_devs *dv, const char *name, const char *ifname, int fd,
+                        const uint8_t *mac, unsigned mtu, char *err, size_t errlen);
 /* The last NIC's IPv4 address, prefix length and gateway (network order; gateway 0: none). */
 int vmm_devs_set_ipv4(struct vmm_devs *dv, uint32_t addr, unsigned prefix_len, uint32_t gateway,
                       char *err, size_t errlen);
@@ -236,10 +260,11 @@ struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen);
 /*
  * Start serving, once the guest is loaded: conn is the daemon's
  * connection, console_fd the pipe to it (the tender's stdout), listen_fd
- * and exit_fd as BOOT gave them (-1 for none).
+ * and exit_fd as BOOT gave them (-1 for none), stats_fd the device
+ * counters' page, sent last with every ATTACHED (kept open: not closed here).
  */
 void vmm_ctl_start(struct vmm_ctl *c, int conn, int console_fd, int listen_fd, int exit_fd,
-                   const char *name, uint64_t instance);
+                   int stats_fd, const char *name, uint64_t instance);
 /* The console sink that follows the attached daemon. */
 void vmm_ctl_console(void *ctl, const struct iovec *iov, int n);
 /* Report the guest's end: EXITED to the daemon, or the exit record. */

@@ -1177,14 +1177,12 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	sh->sock = p->sock;
 	sh->kick_fd = fds[0];
 	sh->notify_fd = fds[1];
-	/* The ports', the console's, then (from a tender that has one) the counters' page. */
+	/* The ports', the console's, then the counters' page. */
 	for (i = 2; i < 2 * at->nports; i++)
 		close(fds[i]);
 	sh->console_fd = fds[2 * at->nports];
-	if (nfds > 2 * at->nports + 1) {
-		map_stats(sh, fds[nfds - 1]);
-		close(fds[nfds - 1]);
-	}
+	map_stats(sh, fds[nfds - 1]);
+	close(fds[nfds - 1]);
 	snprintf(sh->path, sizeof(sh->path), "%s", p->path);
 	sh->g = g;
 	g->be = sh;
@@ -1277,7 +1275,7 @@ static int kvm_adopt(struct backend *b)
 			r = vmm_msg_recv(pend[i].sock, &at, sizeof(at), fds, &nfds);
 			left--;
 			if (r != (long)sizeof(at) || at.hdr.type != VMM_MSG_ATTACHED ||
-			    (nfds != 2 * at.nports + 1 && nfds != 2 * at.nports + 2) ||
+			    at.nports > VMM_PORTS_MAX || nfds != 2 * at.nports + 2 ||
 			    at.nports < 1 || !memchr(at.name, '\0', sizeof(at.name))) {
 				unsigned k;
 

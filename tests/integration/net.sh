@@ -186,7 +186,7 @@ tap_check "the guest ends after 4 s idle, exit 0" finish echo 0
 tap_check "and counts what it echoed" \
 	grep -q "echo: udp 4 datagrams 2085 bytes, tcp 1 connections 65536 bytes" "$tmp/echo.out"
 tap_check "the tender reports the NIC's frames, nothing held back" \
-	sh -c "grep -qE 'net lan: tx [1-9][0-9]* frames .* 0 errors 0 dropped, rx [1-9][0-9]* frames .* 0 errors, held back tx 0 rx 0' '$tmp/echo.err'"
+	sh -c "grep -qE 'net lan: tx [1-9][0-9]* frames .* 0 errors 0 dropped, rx [1-9][0-9]* frames .* 0 errors 0 dropped, held back tx 0 rx 0' '$tmp/echo.err'"
 sed 's/^/# /' "$tmp/client.out" "$tmp/echo.err"
 
 # ---- Rate-limited: 20 frames a second each way ----

@@ -1,18 +1,29 @@
 /*
  * shoal-vmm driven as the daemon drives it: event ports through eventfds
- * (cold, --evtchn) and the warm-start control protocol (READY, BOOT,
- * STARTED, EXITED/ERROR), with real guests on /dev/kvm.  Prints TAP.
+ * (cold, --evtchn) and the warm-start control protocol (READY, DISK, NIC,
+ * BOOT, STARTED and its counters' page, EXITED/ERROR), with real guests
+ * on /dev/kvm.  The NICs' taps live in a network namespace of the test's
+ * own.  Prints TAP.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +44,13 @@ static void ok(int cond, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	fflush(stdout);
+}
+
+static void skip(int n, const char *why)
+{
+	while (n-- > 0)
+		printf("ok %d # SKIP %s\n", ++n_test, why);
 	fflush(stdout);
 }
 
@@ -253,6 +271,43 @@ static void handler_port(void)
 	close(note);
 }
 
+/* The counters' page on fd, mapped read-only; NULL if it cannot be. */
+static const struct vmm_stats *stats_map(int fd)
+{
+	void *p;
+
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, VMM_STATS_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static uint64_t stat_of(const struct vmm_stats *s, unsigned dev, unsigned i)
+{
+	return __atomic_load_n(&s->dev[dev].c[i], __ATOMIC_RELAXED);
+}
+
+/* Two descriptors of one file. */
+static int page_same(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* The page is a sealed memfd of VMM_STATS_BYTES. */
+static void check_page_file(int fd)
+{
+	struct stat st;
+	int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
+
+	ok(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == VMM_STATS_BYTES &&
+	       seals == (F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
+	   "  a memfd of %d bytes, sealed against growing, shrinking and more seals (seals 0x%x)",
+	   VMM_STATS_BYTES, seals);
+}
+
 static int listen_at(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -322,9 +377,9 @@ static void reattach(void)
 	usleep(500000);
 	s = connect_to(path);
 	r = s < 0 ? -1 : vmm_msg_recv(s, &at, sizeof(at), fds, &nfds);
-	ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 3,
-	   "a new daemon connecting gets ATTACHED with 3 descriptors (%ld bytes, %u fds)", r, nfds);
-	if (r != (long)sizeof(at) || nfds != 3) {
+	ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 4,
+	   "a new daemon connecting gets ATTACHED with 4 descriptors (%ld bytes, %u fds)", r, nfds);
+	if (r != (long)sizeof(at) || nfds != 4) {
 		bl_warm_close(&w);
 		return;
 	}
@@ -332,6 +387,17 @@ static void reattach(void)
 	   "ATTACHED names the guest, its instance and the tender's pid");
 	ok(at.boot_wall_ns > 0 && at.mem_bytes == 32ull << 20,
 	   "ATTACHED gives boot time and memory");
+	{
+		const struct vmm_stats *sp = stats_map(fds[3]), *sw = stats_map(w.stats_fd);
+
+		ok(sp && sp->magic == VMM_STATS_MAGIC && sp->ndevs == 0 && sw &&
+		       page_same(fds[3], w.stats_fd),
+		   "its last descriptor is the counters' page STARTED gave (no devices)");
+		if (sp)
+			munmap((void *)sp, VMM_STATS_BYTES);
+		if (sw)
+			munmap((void *)sw, VMM_STATS_BYTES);
+	}
 	drain(fds[2], con, sizeof(con), 1000);
 	ok(strstr(con, "spin: work=") != NULL,
 	   "console written while no daemon was attached is handed over");
@@ -344,6 +410,7 @@ static void reattach(void)
 	close(fds[0]);
 	close(fds[1]);
 	close(fds[2]);
+	close(fds[3]);
 	bl_warm_close(&w);
 	unlink(path);
 }
@@ -415,8 +482,33 @@ static void warm_disks(void)
 	ok(bl_warm_disk(&w, "www", path, 1) == 0 && bl_warm_disk(&w, "data", path, 0) == 0,
 	   "a warm tender takes two disks after READY");
 	bl_warm_boot(&w, guest("blkcheck"), "blkcheck", 6, verify);
+	r = bl_warm_wait_started(&w, &st);
+	ok(r == 1 && w.stats_fd >= 0, "STARTED carries a descriptor");
+	check_page_file(w.stats_fd);
 	st = bl_warm_wait_exit(&w, NULL);
 	ok(st == 0, "the guest reads on its disk what the host wrote there (exit %d)", st);
+	{
+		const struct vmm_stats *sp = stats_map(w.stats_fd);
+
+		ok(sp && sp->magic == VMM_STATS_MAGIC && sp->version == VMM_STATS_VERSION &&
+		       sp->ndevs == 2,
+		   "the counters' page names its magic, version and 2 devices");
+		ok(sp && !strcmp(sp->dev[0].name, "www") && sp->dev[0].kind == VMM_STAT_KIND_DISK &&
+		       !strcmp(sp->dev[1].name, "data") && sp->dev[1].kind == VMM_STAT_KIND_DISK,
+		   "  the disks www and data, in the order they were given");
+		ok(sp && stat_of(sp, 1, VMM_STAT_DISK_READS) >= 1 &&
+		       stat_of(sp, 1, VMM_STAT_DISK_READ_BYTES) == 64 * 512 &&
+		       stat_of(sp, 1, VMM_STAT_DISK_WRITES) == 0 &&
+		       stat_of(sp, 1, VMM_STAT_DISK_ERRORS) == 0,
+		   "  data counts the guest's reads: %llu requests, %llu bytes (64 sectors)",
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_DISK_READS) : 0,
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_DISK_READ_BYTES) : 0);
+		ok(sp && stat_of(sp, 0, VMM_STAT_DISK_READS) == 0 &&
+		       stat_of(sp, 0, VMM_STAT_DISK_READ_BYTES) == 0,
+		   "  www, which the guest did not open, counts nothing");
+		if (sp)
+			munmap((void *)sp, VMM_STATS_BYTES);
+	}
 	bl_warm_close(&w);
 
 	if (bl_warm_start(vmm, 32, &w) == 0) {
@@ -477,6 +569,408 @@ static void warm_disks(void)
 	unlink(path);
 }
 
+/* ---- NICs given by message, on taps the test makes (in its own network namespace) ---- */
+
+static char tap_prefix[12];
+
+/* A tun device attached to a new tap (or tun) name<suffix>, with flags; -1 with errno. */
+static int make_tap(char suffix, short flags, int nonblock)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)), e;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = flags;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s%c", tap_prefix, suffix);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static const char *tap_name(char suffix)
+{
+	static char name[4][IFNAMSIZ];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(name[i], sizeof(name[i]), "%s%c", tap_prefix, suffix);
+	return name[i];
+}
+
+/* The host's side of tap <suffix>: addr/24, up, no IPv6 (its chatter is not the guest's). */
+static int tap_up(char suffix, const char *addr)
+{
+	struct ifreq ifr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	char path[128];
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), fd, r = -1;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", tap_name(suffix));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap_name(suffix));
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, addr, &sin->sin_addr);
+	if (s < 0 || ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		goto out;
+	inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		goto out;
+	r = 0;
+out:
+	if (s >= 0)
+		close(s);
+	return r;
+}
+
+/* A sound NIC message for NIC name on tap <suffix>, without addresses. */
+static void nic_msg(struct vmm_msg_nic *m, const char *name, char suffix)
+{
+	static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x78, 0x00, 0x02 };
+
+	memset(m, 0, sizeof(*m));
+	m->hdr.type = VMM_MSG_NIC;
+	m->hdr.version = VMM_PROTO_VERSION;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->ifname, sizeof(m->ifname), "%s", tap_name(suffix));
+	memcpy(m->mac, mac, 6);
+}
+
+/* What a warm tender answers to the messages sent so far: its ERROR's reason has want. */
+static void refused(struct bl_warm *w, const char *what, const char *want)
+{
+	struct pollfd p = { w->sock, POLLIN, 0 };
+	int st = -1, r = poll(&p, 1, 10000) == 1 ? bl_warm_wait_started(w, &st) : -2;
+
+	ok(r == 0 && st == GUEST_EXIT_USAGE && strstr(w->reason, want),
+	   "%s: refused with ERROR %d \"%s\"", what, st,
+	   r == 0    ? w->reason
+	   : r == -2 ? "(no answer in 10 s)"
+	             : "(no ERROR)");
+	bl_warm_close(w);
+}
+
+/* A fresh warm tender sent one NIC message (len bytes, fds): refused with want. */
+static void nic_refused(const char *what, const struct vmm_msg_nic *m, size_t len, const int *fds,
+                        unsigned nfds, const char *want)
+{
+	struct bl_warm w;
+
+	if (bl_warm_start(vmm, 32, &w) < 0) {
+		ok(0, "%s: a warm tender starts", what);
+		return;
+	}
+	vmm_msg_send(w.sock, m, len, fds, nfds);
+	refused(&w, what, want);
+}
+
+static void warm_nic_refusals(int tap)
+{
+	char path[] = "/tmp/shoal-test-nicdisk-XXXXXX";
+	struct vmm_msg_nic m;
+	struct bl_warm w;
+	int pipefd[2] = { -1, -1 }, fd, two[2] = { tap, tap }, taps[5], i;
+
+	nic_msg(&m, "lan", 'a');
+	nic_refused("a NIC message with no descriptor", &m, sizeof(m), NULL, 0,
+	            "0 descriptors, want 1");
+	nic_refused("a NIC message with two descriptors", &m, sizeof(m), two, 2,
+	            "2 descriptors, want 1");
+	nic_refused("a NIC message cut short", &m, sizeof(m) - 8, &tap, 1, "88 bytes, want 96");
+	if (pipe2(pipefd, O_CLOEXEC) == 0)
+		nic_refused("a pipe for a tap", &m, sizeof(m), &pipefd[0], 1,
+		            "its descriptor is not a tap");
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	nic_refused("/dev/net/tun attached to nothing", &m, sizeof(m), &fd, 1,
+	            "not attached to a tap");
+	close(fd);
+	fd = make_tap('t', IFF_TUN | IFF_NO_PI, 1);
+	nic_msg(&m, "lan", 't');
+	nic_refused("a tun for a tap", &m, sizeof(m), &fd, 1, "is a tun, not a tap");
+	close(fd);
+	fd = make_tap('v', IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, 1);
+	nic_msg(&m, "lan", 'v');
+	nic_refused("a tap with IFF_VNET_HDR", &m, sizeof(m), &fd, 1,
+	            "puts a header before its frames");
+	close(fd);
+	/*
+	 * TUNGETIFF tells a tap without IFF_NO_PI only while a socket filter
+	 * is on it (the bit is IFF_NOFILTER's too): one that lets all through.
+	 */
+	fd = make_tap('p', IFF_TAP, 1);
+	{
+		struct sock_filter all = BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+		struct sock_fprog prog = { 1, &all };
+
+		if (fd >= 0 && ioctl(fd, TUNATTACHFILTER, &prog) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	nic_msg(&m, "lan", 'p');
+	if (fd >= 0)
+		nic_refused("a tap without IFF_NO_PI (and a filter, to tell)", &m, sizeof(m), &fd,
+		            1, "puts a header before its frames");
+	else
+		ok(0, "a tap without IFF_NO_PI: made, with a filter");
+	close(fd);
+	nic_msg(&m, "lan", 'b');
+	nic_refused("a tap other than the one the message names", &m, sizeof(m), &tap, 1,
+	            "its tap is ");
+	nic_msg(&m, "lan", 'a');
+	memset(m.mac, 0, 6);
+	nic_refused("a MAC of zeros", &m, sizeof(m), &tap, 1,
+	            "MAC 00:00:00:00:00:00 is not a unicast address");
+	memset(m.mac, 0xff, 6);
+	nic_refused("the broadcast MAC", &m, sizeof(m), &tap, 1,
+	            "MAC ff:ff:ff:ff:ff:ff is not a unicast address");
+	nic_msg(&m, "lan", 'a');
+	m.mac[0] = 0x01;
+	nic_refused("a multicast MAC", &m, sizeof(m), &tap, 1, "is not a unicast address");
+	nic_msg(&m, "lan", 'a');
+	memset(m.name, 'n', sizeof(m.name));
+	nic_refused("a name with no NUL", &m, sizeof(m), &tap, 1, "the name has no NUL");
+	nic_msg(&m, "lan", 'a');
+	memset(m.ifname, 'i', sizeof(m.ifname));
+	nic_refused("a tap name with no NUL", &m, sizeof(m), &tap, 1, "ifname has no NUL");
+	nic_msg(&m, "../lan", 'a');
+	nic_refused("a NIC name that is a path", &m, sizeof(m), &tap, 1, "NIC name \"../lan\"");
+	nic_msg(&m, "lan", 'a');
+	m.mtu = 9000;
+	nic_refused("an MTU of 9000", &m, sizeof(m), &tap, 1,
+	            "MTU 9000: this tender serves 1500 only");
+	m.mtu = 100;
+	nic_refused("an MTU of 100", &m, sizeof(m), &tap, 1, "MTU 100: want 0 or 576 to 9000");
+	nic_msg(&m, "lan", 'a');
+	inet_pton(AF_INET, "10.78.0.2", &m.ipv4);
+	m.prefix_len = 33;
+	nic_refused("a prefix of 33", &m, sizeof(m), &tap, 1, "prefix_len is over 32");
+	m.prefix_len = 24;
+	inet_pton(AF_INET, "10.79.0.1", &m.gateway);
+	nic_refused("a gateway off the NIC's network", &m, sizeof(m), &tap, 1,
+	            "the gateway is not another address on the NIC's network");
+	m.ipv4 = 0;
+	nic_refused("a gateway without an address", &m, sizeof(m), &tap, 1,
+	            "a prefix or a gateway without an address");
+
+	/* With what came before. */
+	fd = mkstemp(path);
+	if (fd >= 0 && ftruncate(fd, 64 << 10) == 0 && bl_warm_start(vmm, 32, &w) == 0) {
+		bl_warm_disk(&w, "www", path, 1);
+		nic_msg(&m, "www", 'a');
+		vmm_msg_send(w.sock, &m, sizeof(m), &tap, 1);
+		refused(&w, "a NIC named as a disk", "a disk and a NIC are named www");
+	} else {
+		ok(0, "a NIC named as a disk: set-up");
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	for (i = 0; i < 5; i++)
+		taps[i] = make_tap((char)('a' + i), IFF_TAP | IFF_NO_PI, 1);
+	taps[0] = tap; /* 'a' is the caller's */
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		for (i = 0; i < 5; i++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "n%d", i);
+			nic_msg(&m, name, (char)('a' + i));
+			vmm_msg_send(w.sock, &m, sizeof(m), &taps[i], 1);
+		}
+		refused(&w, "a fifth NIC", "more than 4 NICs");
+	}
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		nic_msg(&m, "lan", 'a');
+		vmm_msg_send(w.sock, &m, sizeof(m), &taps[0], 1);
+		nic_msg(&m, "lan2", 'a');
+		vmm_msg_send(w.sock, &m, sizeof(m), &taps[0], 1);
+		refused(&w, "a second NIC on the same tap", "are both on tap");
+	}
+	if (bl_warm_start(vmm, 32, &w) == 0) {
+		nic_msg(&m, "lan", 'a');
+		m.rate_pps = 100;
+		vmm_msg_send(w.sock, &m, sizeof(m), &taps[0], 1);
+		nic_msg(&m, "lan2", 'b');
+		m.rate_pps = 200;
+		vmm_msg_send(w.sock, &m, sizeof(m), &taps[1], 1);
+		refused(&w, "a second NIC with another rate limit",
+		        "a rate limit other than the first NIC's");
+	}
+	for (i = 1; i < 5; i++)
+		if (taps[i] >= 0)
+			close(taps[i]);
+	if (pipefd[0] >= 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+}
+
+/* Send a datagram to the echo guest until it comes back (up to timeout_ms); its length or -1. */
+static int udp_echo(int s, const struct sockaddr_in *to, const char *data, int timeout_ms)
+{
+	uint64_t end = bl_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	char back[2048];
+
+	while (bl_now_ns() < end) {
+		struct pollfd p = { s, POLLIN, 0 };
+		ssize_t r;
+
+		sendto(s, data, strlen(data), 0, (const struct sockaddr *)to, sizeof(*to));
+		if (poll(&p, 1, 300) != 1)
+			continue;
+		r = recv(s, back, sizeof(back), 0);
+		if (r == (ssize_t)strlen(data) && !memcmp(back, data, (size_t)r))
+			return (int)r;
+	}
+	return -1;
+}
+
+/*
+ * The echo guest on a NIC given by message, with a disk before it: the
+ * host's side of the tap answers from 10.78.0.1, the guest is 10.78.0.2.
+ * rate_pps 0: no limit; else a burst is sent and must be held back.
+ */
+static void warm_nic_echo(int tap, uint64_t rate_pps)
+{
+	char path[] = "/tmp/shoal-test-nicdisk-XXXXXX";
+	char *argv[] = { "echo", "lan", "idle_s=2", NULL };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(7) };
+	const struct vmm_stats *sp = NULL;
+	struct vmm_msg_nic m;
+	struct bl_warm w;
+	int fd, s, st = -1, fl, i, got;
+	char data[64];
+
+	fd = mkstemp(path);
+	if (fd < 0 || ftruncate(fd, 64 << 10) < 0 || bl_warm_start(vmm, 32, &w) < 0) {
+		ok(0, "warm NIC: set-up");
+		return;
+	}
+	close(fd);
+	bl_warm_disk(&w, "www", path, 1);
+	nic_msg(&m, "lan", 'x');
+	inet_pton(AF_INET, "10.78.0.2", &m.ipv4);
+	inet_pton(AF_INET, "10.78.0.1", &m.gateway);
+	m.prefix_len = 24;
+	m.rate_pps = rate_pps;
+	vmm_msg_send(w.sock, &m, sizeof(m), &tap, 1);
+	bl_warm_boot(&w, guest("echo"), "echo", 3, argv);
+	ok(bl_warm_wait_started(&w, &st) == 1,
+	   "%s: a warm tender given a disk and a NIC by message starts echo%s%s",
+	   rate_pps ? "limited" : "unlimited", w.reason[0] ? ": " : "", w.reason);
+	sp = stats_map(w.stats_fd);
+	if (!rate_pps) {
+		fl = fcntl(tap, F_GETFL);
+		ok(fl >= 0 && (fl & O_NONBLOCK),
+		   "  the blocking tap it was given is non-blocking now");
+		ok(sp && sp->magic == VMM_STATS_MAGIC && sp->ndevs == 2 &&
+		       !strcmp(sp->dev[0].name, "www") && sp->dev[0].kind == VMM_STAT_KIND_DISK &&
+		       !strcmp(sp->dev[1].name, "lan") && sp->dev[1].kind == VMM_STAT_KIND_NIC,
+		   "  its counters' page lists the disk www, then the NIC lan");
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, "10.78.0.2", &to.sin_addr);
+	got = udp_echo(s, &to, "hello through a tap given by message", 30000);
+	ok(got > 0, "  the guest on 10.78.0.2 echoes a datagram from the host's side");
+	if (rate_pps) {
+		/* 12 datagrams at once at 4 frames a second: the limit must hold some back. */
+		uint64_t t0 = bl_now_ns();
+
+		for (i = 0; i < 12; i++) {
+			snprintf(data, sizeof(data), "burst %d", i);
+			sendto(s, data, strlen(data), 0, (struct sockaddr *)&to, sizeof(to));
+		}
+		for (i = 0; i < 12; i++) {
+			struct pollfd p = { s, POLLIN, 0 };
+
+			if (poll(&p, 1, 8000) != 1 || recv(s, data, sizeof(data), 0) <= 0)
+				break;
+		}
+		ok(i == 12, "  a burst of 12 datagrams comes back whole (%d) in %.1f s", i,
+		   (double)(bl_now_ns() - t0) / 1e9);
+		ok(sp &&
+		       stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) + stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) >
+		           0,
+		   "  the message's rate limit held frames back (rx %llu, tx %llu times)",
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) : 0,
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) : 0);
+	} else {
+		ok(sp && stat_of(sp, 1, VMM_STAT_NIC_RX_PACKETS) >= 2 &&
+		       stat_of(sp, 1, VMM_STAT_NIC_RX_BYTES) >= 60 + (uint64_t)got &&
+		       stat_of(sp, 1, VMM_STAT_NIC_TX_PACKETS) >= 2 &&
+		       stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) >= 60 + (uint64_t)got,
+		   "  its counters move while it runs: rx %llu frames %llu bytes, tx %llu frames "
+		   "%llu bytes",
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_PACKETS) : 0,
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_BYTES) : 0,
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_PACKETS) : 0,
+		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) : 0);
+		ok(sp && stat_of(sp, 1, VMM_STAT_NIC_TX_ERRORS) == 0 &&
+		       stat_of(sp, 1, VMM_STAT_NIC_RX_ERRORS) == 0 &&
+		       stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) == 0 &&
+		       stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) == 0 &&
+		       stat_of(sp, 0, VMM_STAT_DISK_READS) == 0,
+		   "  and no errors, nothing held back, no disk reads");
+	}
+	close(s);
+	{
+		struct pollfd p = { w.sock, POLLIN, 0 };
+
+		st = poll(&p, 1, 20000) == 1 ? bl_warm_wait_exit(&w, NULL) : -1;
+		ok(st == 0, "  the guest ends once idle, exit %d", st);
+	}
+	if (sp)
+		munmap((void *)sp, VMM_STATS_BYTES);
+	bl_warm_close(&w);
+	unlink(path);
+}
+
+static void warm_nics(void)
+{
+	int tap, echo_tap;
+
+	snprintf(tap_prefix, sizeof(tap_prefix), "shtt%d", (int)getpid() % 1000000);
+	if (unshare(CLONE_NEWNET) < 0) {
+		skip(36, "cannot make a network namespace for the taps");
+		return;
+	}
+	tap = make_tap('a', IFF_TAP | IFF_NO_PI, 1);
+	echo_tap = make_tap('x', IFF_TAP | IFF_NO_PI, 0);
+	if (tap < 0 || echo_tap < 0) {
+		skip(36, "cannot make a tap (/dev/net/tun, TUNSETIFF)");
+		if (tap >= 0)
+			close(tap);
+		if (echo_tap >= 0)
+			close(echo_tap);
+		return;
+	}
+	warm_nic_refusals(tap);
+	close(tap);
+	if (access(guest("echo"), R_OK) != 0) {
+		skip(12,
+		     "no echo guest: lwIP was not built (scripts/lwip.sh, configure --with-lwip)");
+	} else if (tap_up('x', "10.78.0.1") < 0) {
+		skip(12, "cannot give the tap an address");
+	} else {
+		warm_nic_echo(echo_tap, 0);
+		warm_nic_echo(echo_tap, 4);
+	}
+	close(echo_tap);
+}
+
 int main(void)
 {
 	const char *b = getenv("top_builddir");
@@ -497,6 +991,7 @@ int main(void)
 	reattach();
 	exit_record();
 	warm_disks();
+	warm_nics();
 	printf("1..%d\n", n_test);
 	return 0;
 }
