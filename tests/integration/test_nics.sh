@@ -174,7 +174,7 @@ tap_check "the guests keep their addresses and MACs" \
 tap_check "the re-adopted guest still answers" udp_echo 10.89.0.3
 
 # ---- delete: the tap goes, the address is free again ----
-api DELETE "/v1/guests/e2?wait=1" >/dev/null
+api DELETE /v1/guests/e2 >/dev/null
 for i in $(seq 50); do
 	ip -n "$ns" link show sh-e2.0 >/dev/null 2>&1 || break
 	sleep 0.1
