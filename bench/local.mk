@@ -57,3 +57,10 @@ bench_sched_plan_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a bench/
 noinst_PROGRAMS += bench/blk
 bench_blk_SOURCES = bench/blk.c
 bench_blk_LDADD = bench/libbench.a common/libcommon.a
+
+# An idle guest with a NIC and two disks beside one with none: each
+# tender's CPU over 10 s, probes on and off (make bench-idle).
+EXTRA_DIST += bench/idle.sh
+.PHONY: bench-idle
+bench-idle: all
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/idle.sh
