@@ -1,7 +1,10 @@
 #!/bin/sh
 # shoal's main job on the built-in KVM backend: start shoald, deploy a
-# fleet of example guests through its API with shoalctl, and show them
-# and their event-channel latency.  Installs what it needs first.
+# fleet of example guests through its API with shoalctl, a few static
+# sites served from FAT disks on a bridge, and show them serving and
+# their event-channel latency.  Installs what it needs first.  The
+# bridge and shoald's taps live in a network namespace of the demo's own
+# (shoal-demo): nothing the sites serve leaves it.
 #   scripts/demo.sh [--keep] [--fleet N]
 #     --keep     leave shoald and the fleet running (the socket is printed)
 #     --fleet N  how many latency-class guests (default 24)
@@ -46,9 +49,18 @@ if [ -S "$demo/run/shoald.sock" ] && ctl host >/dev/null 2>&1; then
 fi
 rm -rf "$demo"
 mkdir -p "$demo"
-echo "== starting shoald (state in $demo)"
-"$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
-	--vmm="$build/vmm/shoal-vmm" >"$demo/shoald.log" 2>&1 &
+ns=shoal-demo
+inns() { ip netns exec "$ns" "$@"; }
+ip netns del "$ns" 2>/dev/null || true
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add br0 type bridge
+inns sysctl -qw net.ipv6.conf.br0.disable_ipv6=1 2>/dev/null || true
+ip -n "$ns" addr add 10.99.0.1/24 dev br0
+ip -n "$ns" link set br0 up
+echo "== starting shoald (state in $demo; in network namespace $ns, bridge br0 with pool 10.99.0.0/24)"
+inns "$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
+	--vmm="$build/vmm/shoal-vmm" --bridge="br0 10.99.0.0/24" >"$demo/shoald.log" 2>&1 &
 pid=$!
 i=0
 until ctl host >/dev/null 2>&1; do
@@ -65,6 +77,7 @@ cleanup() {
 	[ "$keep" = 1 ] && return
 	remove_all
 	kill $pid 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -104,6 +117,38 @@ ctl deploy --name reader --image "$g/fatcat.kvm" --memory 16 --restart never --d
 	--arg tree --arg www >/dev/null
 echo "   the image went into the store as a read-only disk (its sha256: $(ctl upload --disk "$demo/site.img"))"
 
+echo "== three static sites, each one command: shoalctl site deploy NAME DIR --net lan=br0"
+echo "   (the files become FAT images, split across several when a site is too big for one,"
+echo "   uploaded as disks and served by the site guest, which merges them into one tree)"
+for s in docs papers media; do
+	d=$demo/sites/$s
+	mkdir -p "$d/about"
+	printf '<!doctype html><title>%s</title><h1>%s, served by a shoal unikernel</h1>\n' "$s" "$s" >"$d/index.html"
+	printf 'about %s\n' "$s" >"$d/about/index.html"
+done
+for i in 1 2 3 4 5 6; do head -c 30000 /dev/urandom >"$demo/sites/papers/paper-$i.pdf"; done
+head -c 60000 /dev/urandom >"$demo/sites/media/clip.mp4"
+SHOAL_GUESTS=$g ctl site deploy docs "$demo/sites/docs" --net lan=br0 | sed 's/^/   /'
+SHOAL_GUESTS=$g ctl site deploy papers "$demo/sites/papers" --net lan=br0 --disk-size 128K | sed 's/^/   /'
+SHOAL_GUESTS=$g ctl site deploy media "$demo/sites/media" --net lan=br0 | sed 's/^/   /'
+echo "== a page fetched from each site, from inside the namespace"
+for s in docs papers media; do
+	addr=$(ctl ls --json | python3 -c 'import json,sys
+for g in json.load(sys.stdin):
+    if g["name"] == sys.argv[1] and g.get("net"):
+        print(g["net"][0]["ipv4"].split("/")[0])' "$s")
+	for i in $(seq 100); do
+		ctl console "$s" 2>/dev/null | grep -q "site: ready" && break
+		sleep 0.1
+	done
+	inns curl -s -o "$demo/page" -w "   http://$addr/ -> %{http_code}, %{size_download} bytes in %{time_total} s: " "http://$addr/" || true
+	sed -n 's/.*<h1>\(.*\)<\/h1>.*/\1/p' "$demo/page"
+done
+addr=$(ctl ls --json | python3 -c 'import json,sys
+print([g for g in json.load(sys.stdin) if g["name"] == "papers"][0]["net"][0]["ipv4"].split("/")[0])')
+inns curl -s -o /dev/null -w "   http://$addr/paper-6.pdf -> %{http_code}, %{size_download} bytes (whichever disk holds it)\n" "http://$addr/paper-6.pdf" || true
+inns curl -s -o /dev/null -w "   http://$addr/nothing-here -> %{http_code}\n" "http://$addr/nothing-here" || true
+
 echo "== letting the probes run for 12 s (10 a second per guest), so the 10 s window is past the deploys"
 sleep 12
 echo
@@ -131,7 +176,12 @@ echo
 echo "== /metrics (Prometheus text), a few lines"
 curl -s --unix-socket "$demo/run/shoald.sock" http://localhost/metrics |
 	grep -E '^shoal_(guests\{state="running"\}|probes_sent_total|probe_misses_total|daemon_cpu_seconds_total|placement_moves_total)|^shoal_guest_probe_rtt_p99_seconds\{guest="web-01"' || true
+echo
+echo "== the sites' NIC counters (/metrics), beside their probe latency above"
+curl -s --unix-socket "$demo/run/shoald.sock" http://localhost/metrics |
+	grep -E '^shoal_nic_(rx|tx)_packets_total\{guest="(docs|papers|media)"' || true
 if [ "$keep" = 1 ]; then
 	echo
 	echo "shoald keeps running (pid $pid): $build/shoalctl/shoalctl --socket $demo/run/shoald.sock ls"
+	echo "its sites answer inside the namespace: ip netns exec $ns curl http://ADDRESS/"
 fi

@@ -8,7 +8,7 @@ pkgs="autoconf automake pkg-config gcc make libc6-dev
       libev-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
       libsqlite3-dev libseccomp-dev libsystemd-dev libcmocka-dev nettle-dev
       libxen-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
-      dosfstools mtools dpkg-dev $*"
+      dosfstools mtools dpkg-dev curl iproute2 $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
