@@ -137,6 +137,8 @@ TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh
 TESTS += tests/integration/test_nics.sh
 EXTRA_DIST += tests/integration/test_nics.sh
+TESTS += tests/integration/test_site_shoald.sh
+EXTRA_DIST += tests/integration/test_site_shoald.sh
 
 # Integration: a tender that breaks the control protocol, in place of shoal-vmm.
 check_PROGRAMS += tests/integration/hostile-tender
