@@ -275,6 +275,31 @@ async function deviceChecks(page, sd) {
 		});
 		ok(!!shown, "the disk's counters are shown: " + shown, "row: " + (await row.textContent()));
 	}
+	/*
+	 * How the panel shows counters and a NIC, whatever this host's tender
+	 * gives: api-1's answer with known counters and a NIC filled in.
+	 */
+	const route = "**/v1/guests/api-1";
+	await page.route(route, async (r) => {
+		const res = await r.fetch();
+		const j = await res.json();
+		j.disks[0].counters = { reads: 12, writes: 3, flushes: 1, read_bytes: 49152, written_bytes: 1536, errors: 0 };
+		j.net = [{ name: "lan", bridge: "br0", tap: "sh-api-1.0", mac: "02:5e:00:00:00:01", ipv4: "10.0.0.2/24", gateway: "10.0.0.1",
+			counters: { tx_packets: 118, tx_bytes: 92160, tx_errors: 0, tx_dropped: 0, tx_rate_limited: 4, rx_packets: 120,
+				rx_bytes: 14540, rx_errors: 0, rx_dropped: 0, rx_rate_limited: 0 } }];
+		await r.fulfill({ response: res, json: j });
+	});
+	const want = ["12 reads · 48 KiB", "3 writes · 1.5 KiB", "1 flush · 0 errors", "br0 (tap sh-api-1.0) · 10.0.0.2/24 via 10.0.0.1 · 02:5e:00:00:00:01",
+		"rx 120 frames · 14 KiB", "tx 118 frames · 90 KiB", "0 dropped · 0 errors · rate-limited 0/4"];
+	const filled = await until(async () => {
+		const cells = (await page.locator('#devices tbody tr[data-device="www"] td').allTextContents()).slice(2)
+			.concat((await page.locator('#devices tbody tr[data-device="lan"][data-kind="nic"] td').allTextContents()).slice(1));
+		return want.every((w) => cells.includes(w)) && cells;
+	}, 12000);
+	ok(!!filled, "given counters and a NIC in api-1's answer, the panel shows them at the next refresh",
+		"devices: " + JSON.stringify(await page.locator("#devices tbody tr").allTextContents()), "wanted: " + JSON.stringify(want));
+	await page.unroute(route);
+
 	await page.locator('#guests tbody tr[data-guest="dns"]').click();
 	const empty = await until(async () => /dns has no disks or NICs/.test(await page.locator("#devices tbody").textContent()));
 	ok(!!empty, "a guest without devices says so in the panel");
