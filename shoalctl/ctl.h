@@ -297,12 +297,28 @@ int ctl_jnum(const json_t *o, const char *key, double *out);
 char *ctl_fmt_lat(const json_t *window, const char *key, char *buf, size_t len);
 
 /*
+ * A guest's devices in one line each, from its JSON: a disk ("www: image
+ * 0123456789ab, read-only (shared)") and a NIC ("lan on br0 (tap
+ * sh-web.0): 10.0.0.2/24 via 10.0.0.1, mac 02:..."), each followed by its
+ * counters when the entry has them ("; 12 reads 48 KiB, ..."; "; rx 120
+ * frames 14 KiB, tx ..., N dropped, N errors, rate-limited RX/TX").  Into
+ * buf, which is returned (cut short when it is too small).
+ */
+char *ctl_fmt_disk(const json_t *disk, char *buf, size_t len);
+char *ctl_fmt_nic(const json_t *nic, char *buf, size_t len);
+/* A spec's net_rate: "1000 packets/s, 1 MiB/s each way", "none" (0, 0), "the host's default". */
+char *ctl_fmt_net_rate(const json_t *rate, char *buf, size_t len);
+/* The guest's first NIC's address without its prefix ("10.0.0.2"), "-" when it has none. */
+char *ctl_first_ipv4(const json_t *guest, char *buf, size_t len);
+
+/*
  * A table for people: columns aligned, two spaces apart, numbers to the
  * right.  Cells are copied.  Printing frees nothing; ctl_table_free does.
  */
 struct ctl_table;
 struct ctl_table *ctl_table_new(const char *const *heads, const char *right_aligned);
-void ctl_table_row(struct ctl_table *t, ...); /* as many const char * as heads */
+void ctl_table_row(struct ctl_table *t, ...); /* as many const char * as heads (at most 32) */
+void ctl_table_rowv(struct ctl_table *t, const char *const *cells); /* as many cells as heads */
 void ctl_table_print(const struct ctl_table *t, FILE *f);
 void ctl_table_free(struct ctl_table *t);
 

@@ -108,6 +108,130 @@ char *ctl_fmt_lat(const json_t *window, const char *key, char *buf, size_t len)
 	return ctl_fmt_us(us, buf, len);
 }
 
+/* ---- a guest's devices ---- */
+
+/* printf at buf + *off, never past len; *off keeps counting when it is cut short. */
+static void __attribute__((format(printf, 4, 5)))
+appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf + (*off < len ? *off : len), *off < len ? len - *off : 0, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*off += (size_t)r;
+}
+
+static const char *plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+char *ctl_fmt_disk(const json_t *d, char *buf, size_t len)
+{
+	const char *from = ctl_jstr(d, "copy_of"), *sha = ctl_jstr(d, "image_sha256");
+	const json_t *c = json_object_get(d, "counters");
+	char b1[32], b2[32];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	appendf(buf, len, &off, "%s: image %.12s, ",
+	        ctl_jstr(d, "name") ? ctl_jstr(d, "name") : "?", sha ? sha : "?");
+	if (json_is_true(json_object_get(d, "readonly")))
+		appendf(buf, len, &off, "read-only (shared)");
+	else if (!from)
+		appendf(buf, len, &off, "writable, its own copy (not made yet)");
+	else {
+		appendf(buf, len, &off, "writable, its own copy (%s",
+		        ctl_fmt_bytes((double)ctl_jint(d, "copy_bytes", 0), b1, sizeof(b1)));
+		if (sha && strcmp(from, sha))
+			appendf(buf, len, &off, ", made from image %.12s", from);
+		appendf(buf, len, &off, ")");
+	}
+	if (json_is_object(c)) {
+		long long reads = ctl_jint(c, "reads", 0), writes = ctl_jint(c, "writes", 0),
+		          flushes = ctl_jint(c, "flushes", 0), errors = ctl_jint(c, "errors", 0);
+
+		appendf(buf, len, &off,
+		        "; %lld read%s %s, %lld write%s %s, %lld flush%s, %lld error%s", reads,
+		        plural(reads),
+		        ctl_fmt_bytes((double)ctl_jint(c, "read_bytes", 0), b1, sizeof(b1)), writes,
+		        plural(writes),
+		        ctl_fmt_bytes((double)ctl_jint(c, "written_bytes", 0), b2, sizeof(b2)),
+		        flushes, flushes == 1 ? "" : "es", errors, plural(errors));
+	}
+	return buf;
+}
+
+char *ctl_fmt_nic(const json_t *n, char *buf, size_t len)
+{
+	const char *tap = ctl_jstr(n, "tap"), *ip = ctl_jstr(n, "ipv4"),
+	           *gw = ctl_jstr(n, "gateway"), *mac = ctl_jstr(n, "mac");
+	const json_t *c = json_object_get(n, "counters");
+	size_t off = 0;
+
+	buf[0] = '\0';
+	appendf(buf, len, &off, "%s on %s", ctl_jstr(n, "name") ? ctl_jstr(n, "name") : "?",
+	        ctl_jstr(n, "bridge") ? ctl_jstr(n, "bridge") : "?");
+	if (tap && *tap)
+		appendf(buf, len, &off, " (tap %s)", tap);
+	appendf(buf, len, &off, ": %s", ip ? ip : "no address");
+	if (ip && gw)
+		appendf(buf, len, &off, " via %s", gw);
+	appendf(buf, len, &off, ", mac %s", mac ? mac : "?");
+	if (json_is_object(c)) {
+		long long rx = ctl_jint(c, "rx_packets", 0), tx = ctl_jint(c, "tx_packets", 0);
+		long long dropped = ctl_jint(c, "rx_dropped", 0) + ctl_jint(c, "tx_dropped", 0);
+		long long errors = ctl_jint(c, "rx_errors", 0) + ctl_jint(c, "tx_errors", 0);
+		char b1[32], b2[32];
+
+		appendf(buf, len, &off,
+		        "; rx %lld frame%s %s, tx %lld frame%s %s, %lld dropped, %lld error%s, "
+		        "rate-limited %lld/%lld",
+		        rx, plural(rx),
+		        ctl_fmt_bytes((double)ctl_jint(c, "rx_bytes", 0), b1, sizeof(b1)), tx,
+		        plural(tx),
+		        ctl_fmt_bytes((double)ctl_jint(c, "tx_bytes", 0), b2, sizeof(b2)), dropped,
+		        errors, plural(errors), ctl_jint(c, "rx_rate_limited", 0),
+		        ctl_jint(c, "tx_rate_limited", 0));
+	}
+	return buf;
+}
+
+char *ctl_fmt_net_rate(const json_t *rate, char *buf, size_t len)
+{
+	long long pps = ctl_jint(rate, "packets_per_s", 0), bps = ctl_jint(rate, "bytes_per_s", 0);
+	char b[32];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (!json_is_object(rate))
+		appendf(buf, len, &off, "the host's default");
+	else if (pps <= 0 && bps <= 0)
+		appendf(buf, len, &off, "none");
+	else {
+		if (pps > 0)
+			appendf(buf, len, &off, "%lld packets/s", pps);
+		if (bps > 0)
+			appendf(buf, len, &off, "%s%s/s", pps > 0 ? ", " : "",
+			        ctl_fmt_bytes((double)bps, b, sizeof(b)));
+		appendf(buf, len, &off, " each way");
+	}
+	return buf;
+}
+
+char *ctl_first_ipv4(const json_t *g, char *buf, size_t len)
+{
+	const char *ip = ctl_jstr(json_array_get(json_object_get(g, "net"), 0), "ipv4");
+
+	if (!ip)
+		return strcpy(buf, "-");
+	snprintf(buf, len, "%.*s", (int)strcspn(ip, "/"), ip);
+	return buf;
+}
+
 /* ---- tables ---- */
 
 struct ctl_table {
@@ -146,9 +270,8 @@ struct ctl_table *ctl_table_new(const char *const *heads, const char *right_alig
 	return t;
 }
 
-void ctl_table_row(struct ctl_table *t, ...)
+void ctl_table_rowv(struct ctl_table *t, const char *const *cells)
 {
-	va_list ap;
 	size_t i;
 
 	if (!t)
@@ -161,14 +284,24 @@ void ctl_table_row(struct ctl_table *t, ...)
 		t->cells = n;
 		t->cap *= 2;
 	}
-	va_start(ap, t);
-	for (i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-
-		t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "-");
-	}
-	va_end(ap);
+	for (i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "-");
 	t->nrows++;
+}
+
+void ctl_table_row(struct ctl_table *t, ...)
+{
+	const char *cells[32];
+	va_list ap;
+	size_t i;
+
+	if (!t || t->ncols > sizeof(cells) / sizeof(cells[0]))
+		return;
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++)
+		cells[i] = va_arg(ap, const char *);
+	va_end(ap);
+	ctl_table_rowv(t, cells);
 }
 
 void ctl_table_print(const struct ctl_table *t, FILE *f)

@@ -35,17 +35,21 @@ static json_t **sorted_guests(const json_t *all, size_t *n)
 	return v;
 }
 
+/*
+ * The guests as a table.  The latency columns come once some guest has
+ * been probed and ADDRESS (the first NIC's) once some guest has a NIC,
+ * each after the others, so that the columns before them keep their place.
+ */
 static int show_ls(const json_t *all, const char *unused)
 {
-	static const char *const heads[] = { "NAME",  "STATE",    "CLASS",  "MEM",
-		                             "VCPUS", "RESTARTS", "UPTIME", "PID",
-		                             "P50",   "P99",      "MISSES", NULL };
-	static const char *const heads_nolat[] = { "NAME",     "STATE",  "CLASS", "MEM", "VCPUS",
-		                                   "RESTARTS", "UPTIME", "PID",   NULL };
+	static const char *const base[] = { "NAME",  "STATE",    "CLASS",  "MEM",
+		                            "VCPUS", "RESTARTS", "UPTIME", "PID" };
+	enum { NBASE = sizeof(base) / sizeof(base[0]), NMAX = NBASE + 4 };
+	const char *heads[NMAX + 1];
 	struct ctl_table *t;
 	json_t **gs;
-	size_t i, n;
-	int with_latency = 0;
+	size_t i, n, nh;
+	int with_latency = 0, with_net = 0;
 
 	(void)unused;
 	if (!json_is_array(all))
@@ -53,15 +57,28 @@ static int show_ls(const json_t *all, const char *unused)
 	gs = sorted_guests(all, &n);
 	if (!gs)
 		return ctl_fail(CTL_EXIT_FAILED, "out of memory");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		with_latency |= json_object_get(gs[i], "latency") != NULL;
-	t = ctl_table_new(with_latency ? heads : heads_nolat,
-	                  "MEM VCPUS RESTARTS UPTIME PID P50 P99 MISSES");
+		with_net |= json_array_size(json_object_get(gs[i], "net")) > 0;
+	}
+	for (nh = 0; nh < NBASE; nh++)
+		heads[nh] = base[nh];
+	if (with_latency) {
+		heads[nh++] = "P50";
+		heads[nh++] = "P99";
+		heads[nh++] = "MISSES";
+	}
+	if (with_net)
+		heads[nh++] = "ADDRESS";
+	heads[nh] = NULL;
+	t = ctl_table_new(heads, "MEM VCPUS RESTARTS UPTIME PID P50 P99 MISSES");
 	for (i = 0; i < n; i++) {
 		const json_t *g = gs[i], *spec = json_object_get(g, "spec"),
 		             *lat = json_object_get(g, "latency");
 		char mem[32], vcpus[16], restarts[16], up[32] = "-", pid[16] = "-", p50[32],
-		                                       p99[32], misses[24] = "-";
+		                                       p99[32], misses[24] = "-", addr[48];
+		const char *row[NMAX];
+		size_t k = 0;
 		double uptime;
 
 		ctl_fmt_mib((double)ctl_jint(spec, "memory_mib", 0), mem, sizeof(mem));
@@ -75,9 +92,22 @@ static int show_ls(const json_t *all, const char *unused)
 		ctl_fmt_lat(lat, "p99_us", p99, sizeof(p99));
 		if (ctl_jint(lat, "misses", -1) >= 0)
 			snprintf(misses, sizeof(misses), "%lld", ctl_jint(lat, "misses", 0));
-		ctl_table_row(t, ctl_jstr(g, "name"), ctl_jstr(g, "state"),
-		              ctl_jstr(spec, "latency_class"), mem, vcpus, restarts, up, pid, p50,
-		              p99, misses);
+		row[k++] = ctl_jstr(g, "name");
+		row[k++] = ctl_jstr(g, "state");
+		row[k++] = ctl_jstr(spec, "latency_class");
+		row[k++] = mem;
+		row[k++] = vcpus;
+		row[k++] = restarts;
+		row[k++] = up;
+		row[k++] = pid;
+		if (with_latency) {
+			row[k++] = p50;
+			row[k++] = p99;
+			row[k++] = misses;
+		}
+		if (with_net)
+			row[k++] = ctl_first_ipv4(g, addr, sizeof(addr));
+		ctl_table_rowv(t, row);
 	}
 	ctl_table_print(t, stdout);
 	ctl_table_free(t);
@@ -144,34 +174,29 @@ static void show_spec(const json_t *spec)
 	printf("\n%-12s", "args:");
 	print_args(json_object_get(spec, "args"));
 	putchar('\n');
+	if (json_is_object(json_object_get(spec, "net_rate"))) {
+		char rate[96];
+
+		ctl_kv("net rate:", "%s",
+		       ctl_fmt_net_rate(json_object_get(spec, "net_rate"), rate, sizeof(rate)));
+	}
 }
 
-/* The guest's disks: name, image, read-only (shared) or its own copy. */
-static void show_disks(const json_t *disks)
+/*
+ * The guest's disks (name, image, read-only or its own copy) and NICs
+ * (bridge, tap, address, MAC), a line each, with what each has done in
+ * this run when shoald sends its counters (one running guest).
+ */
+static void show_devices(const json_t *disks, const json_t *nics)
 {
 	const json_t *d;
+	char line[512];
 	size_t i;
 
 	json_array_foreach(disks, i, d)
-	{
-		const char *from = ctl_jstr(d, "copy_of"), *sha = ctl_jstr(d, "image_sha256");
-		char size[32];
-
-		printf("%-12s%s: image %.12s, ", i ? "" : "disks:", ctl_jstr(d, "name"),
-		       sha ? sha : "?");
-		if (json_is_true(json_object_get(d, "readonly")))
-			fputs("read-only (shared)", stdout);
-		else if (!from)
-			fputs("writable, its own copy (not made yet)", stdout);
-		else {
-			ctl_fmt_bytes((double)ctl_jint(d, "copy_bytes", 0), size, sizeof(size));
-			printf("writable, its own copy (%s", size);
-			if (sha && strcmp(from, sha))
-				printf(", made from image %.12s", from);
-			putchar(')');
-		}
-		putchar('\n');
-	}
+	    ctl_kv(i ? "" : "disks:", "%s", ctl_fmt_disk(d, line, sizeof(line)));
+	json_array_foreach(nics, i, d)
+	    ctl_kv(i ? "" : "net:", "%s", ctl_fmt_nic(d, line, sizeof(line)));
 }
 
 static void show_latency(const json_t *lat)
@@ -243,7 +268,7 @@ static int show_guest(const json_t *g, const char *unused)
 	ctl_kv("deploy:", "%lld, instance %lld, created %s", ctl_jint(g, "deploy_id", 0),
 	       ctl_jint(g, "instance", 0), ctl_jstr(g, "created") ? ctl_jstr(g, "created") : "?");
 	show_spec(spec);
-	show_disks(json_object_get(g, "disks"));
+	show_devices(json_object_get(g, "disks"), json_object_get(g, "net"));
 	ctl_kv("restarts:", "%lld", ctl_jint(g, "restarts", 0));
 	if (le)
 		ctl_kv("last exit:", "status %lld: %s (%s)", ctl_jint(le, "status", -1),

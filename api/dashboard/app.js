@@ -5,8 +5,9 @@
  * makes the page fetch /v1/placement and /v1/guests again, and the
  * once-a-second "latency" summary gives every guest's 10 s window, kept
  * here as a 5-minute series per guest.  The histogram is the selected
- * guest's /v1/guests/NAME/latency, fetched every few seconds.  With a
- * token (the TCP listener), every request carries it as a bearer token.
+ * guest's /v1/guests/NAME/latency and its devices' counters come with
+ * /v1/guests/NAME, both fetched every few seconds.  With a token (the TCP
+ * listener), every request carries it as a bearer token.
  */
 "use strict";
 
@@ -28,6 +29,7 @@ const st = {
 	lastId: 0,
 	selected: sessionStorage.getItem("shoal-selected") || "",
 	hist: null,
+	detail: null,        /* the selected guest's /v1/guests/NAME: its devices' counters */
 	moved: new Map(),    /* name -> time of its last move, to flash its chip */
 };
 
@@ -108,6 +110,29 @@ function fmtUs(us) {
 	if (us >= 1000) return (us / 1000).toFixed(2) + " ms";
 	if (us >= 100) return us.toFixed(0) + " µs";
 	return us.toFixed(1) + " µs";
+}
+
+/* As shoalctl prints sizes: "0 B", "1.5 KiB", "48 KiB", "64 MiB". */
+function fmtBytes(b) {
+	if (b === undefined || b === null || !isFinite(b)) return "–";
+	const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+	let u = 0;
+	while (b >= 1024 && u < units.length - 1) {
+		b /= 1024;
+		u++;
+	}
+	if (!u) return b.toFixed(0) + " B";
+	return (b < 10 && b !== Math.floor(b) ? b.toFixed(1) : b.toFixed(0)) + " " + units[u];
+}
+
+function count(n, one, many) {
+	return n + " " + (n === 1 ? one : many || one + "s");
+}
+
+/* A guest's first NIC's address without its prefix, "–" when it has none. */
+function firstAddress(g) {
+	const ip = g && g.net && g.net.length ? g.net[0].ipv4 : null;
+	return ip ? ip.split("/")[0] : "–";
 }
 
 function fmtTime(iso) {
@@ -251,7 +276,7 @@ function renderGuests() {
 		if (name === st.selected) tr.className = "selected";
 		const exit = g.last_exit ? g.last_exit.reason + " (" + g.last_exit.status + ")" : "";
 		tr.append(el("td", null, name), el("td", null, g.spec ? g.spec.latency_class : ""),
-			el("td", "state-" + g.state, g.state),
+			el("td", "state-" + g.state, g.state), el("td", "addr", firstAddress(g)),
 			el("td", "num", p && p.cpu !== null && p.cpu !== undefined ? p.cpu : "–"),
 			el("td", "num", fmtUs(l.p50_us)), el("td", "num " + lc, fmtUs(l.p99_us)),
 			el("td", "num", g.spec ? fmtUs(g.spec.slo_us) : ""),
@@ -272,8 +297,9 @@ function select(name) {
 	st.selected = name;
 	sessionStorage.setItem("shoal-selected", name);
 	st.hist = null;
+	st.detail = null;
 	renderAll();
-	fetchHist();
+	fetchSelected();
 }
 
 function pickDefault() {
@@ -374,6 +400,7 @@ function renderLatency() {
 	}
 	renderSeries();
 	renderHist();
+	renderDevices();
 }
 
 async function fetchHist() {
@@ -388,6 +415,86 @@ async function fetchHist() {
 	} catch (e) {
 		if (e.status !== 404) showError(e);
 	}
+}
+
+/* ---- one guest's devices ---- */
+
+/* A counter's cell: its text, or "–" while the guest does not run (no counters). */
+function counterCell(c, text, bad) {
+	const td = el("td", bad ? "bad" : null, c ? text : "–");
+	if (c) td.dataset.counters = "1";
+	else td.title = "counters come while the guest runs";
+	return td;
+}
+
+function deviceHead(name, kind) {
+	const td = el("td");
+	td.append(el("b", null, name), el("span", "kind", kind));
+	return td;
+}
+
+function renderDevices() {
+	const body = $("devices").tBodies[0];
+	body.replaceChildren();
+	const name = st.selected;
+	/* The list's entry until the guest's own answer (with the counters) comes. */
+	const g = st.detail && st.detail.name === name ? st.detail : st.guests.get(name);
+	const disks = (g && g.disks) || [], nics = (g && g.net) || [];
+	for (const d of disks) {
+		const tr = el("tr");
+		tr.dataset.device = d.name;
+		tr.dataset.kind = "disk";
+		const copy = d.readonly ? "read-only (shared)" : d.copy_of ? "its own copy (" + fmtBytes(d.copy_bytes) + ")" :
+			"its own copy (not made yet)";
+		const c = d.counters;
+		tr.append(deviceHead(d.name, "disk"), el("td", "dim", "image " + String(d.image_sha256 || "?").slice(0, 12) + " · " + copy),
+			counterCell(c, c && count(c.reads, "read") + " · " + fmtBytes(c.read_bytes)),
+			counterCell(c, c && count(c.writes, "write") + " · " + fmtBytes(c.written_bytes)),
+			counterCell(c, c && count(c.flushes, "flush", "flushes") + " · " + count(c.errors, "error"), c && c.errors > 0));
+		body.append(tr);
+	}
+	for (const n of nics) {
+		const tr = el("tr");
+		tr.dataset.device = n.name;
+		tr.dataset.kind = "nic";
+		const where = [n.bridge + (n.tap ? " (tap " + n.tap + ")" : ""),
+			n.ipv4 ? n.ipv4 + (n.gateway ? " via " + n.gateway : "") : "no address", n.mac].join(" · ");
+		const c = n.counters;
+		const bad = c && c.rx_errors + c.tx_errors + c.rx_dropped + c.tx_dropped > 0;
+		tr.append(deviceHead(n.name, "nic"), el("td", "dim", where),
+			counterCell(c, c && "rx " + count(c.rx_packets, "frame") + " · " + fmtBytes(c.rx_bytes)),
+			counterCell(c, c && "tx " + count(c.tx_packets, "frame") + " · " + fmtBytes(c.tx_bytes)),
+			counterCell(c, c && (c.rx_dropped + c.tx_dropped) + " dropped · " + count(c.rx_errors + c.tx_errors, "error") +
+				" · rate-limited " + c.rx_rate_limited + "/" + c.tx_rate_limited, bad));
+		body.append(tr);
+	}
+	if (!disks.length && !nics.length) {
+		const tr = el("tr");
+		const td = el("td", "empty", name ? name + " has no disks or NICs" : "no guest selected");
+		td.colSpan = 5;
+		tr.append(td);
+		body.append(tr);
+	}
+}
+
+async function fetchDetail() {
+	const name = st.selected;
+	if (!name) return;
+	try {
+		const j = await api("/v1/guests/" + encodeURIComponent(name));
+		if (name === st.selected) {
+			st.detail = j;
+			renderDevices();
+		}
+	} catch (e) {
+		if (e.status !== 404) showError(e);
+	}
+}
+
+/* What is fetched for the selected guest every few seconds: its histogram and its devices. */
+function fetchSelected() {
+	fetchHist();
+	fetchDetail();
 }
 
 /* ---- moves and events ---- */
@@ -615,8 +722,8 @@ async function start() {
 	if (!started) {
 		started = true;
 		follow();
-		setInterval(fetchHist, HIST_EVERY_MS);
-		fetchHist();
+		setInterval(fetchSelected, HIST_EVERY_MS);
+		fetchSelected();
 	}
 }
 

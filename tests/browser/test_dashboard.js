@@ -4,7 +4,9 @@
  * Chromium (Debian's, driven by playwright-core), every guest checked on
  * the CPU map with a latency figure, a pin made through the API checked to
  * show up live (no reload) on the map and in the moves log with its
- * reason, and a screenshot saved as the test's artefact
+ * reason, the guests' address column, the selected guest's devices (a
+ * disk, with its counters when shoald gives them), and a screenshot saved
+ * as the test's artefact
  * ($top_builddir/tests/browser/dashboard.png).  TAP on stdout; run by
  * tests/browser/test_dashboard.sh, which installs playwright-core.
  */
@@ -182,7 +184,8 @@ const GUESTS = [
 	/* SLOs far apart, so that the picture shows each colour on a loaded test machine */
 	{ name: "web", image: "idle", latency_class: "latency", slo_us: 100000 },
 	{ name: "dns", image: "idle", latency_class: "latency", slo_us: 500 },
-	{ name: "api-1", image: "idle", latency_class: "latency", slo_us: 20000 },
+	/* with a disk (an image named by its host path), for the devices panel */
+	{ name: "api-1", image: "idle", latency_class: "latency", slo_us: 20000, disk: "www" },
 	/* spin ends by itself after 90 s, should anything here fail to stop it */
 	{ name: "batch-crunch", image: "spin", latency_class: "batch", args: ["1000", "1000", "90000"], restart: "never" },
 ];
@@ -239,6 +242,70 @@ async function otherUser(url) {
 	ok(out === "403", "user nobody is refused by the proxy (403)", "it got: " + out);
 }
 
+/*
+ * The guests' address column ("–": no guest here has a NIC; those need a
+ * bridge in a namespace of their own, which tests/integration/test_nics.sh
+ * makes), and the devices of the selected guest: api-1's disk, with its
+ * counters refreshed from GET /v1/guests/api-1 when shoald gives them.
+ */
+async function deviceChecks(page, sd) {
+	const heads = await page.locator("#guests thead th").allTextContents();
+	const col = heads.indexOf("address");
+	ok(col >= 0, "the guests table has an address column", "heads: " + JSON.stringify(heads));
+	const addrs = await page.locator("#guests tbody tr td:nth-child(" + (col + 1) + ")").allTextContents();
+	ok(addrs.length === GUESTS.length && addrs.every((a) => a === "–"), "every guest without a NIC shows – as its address",
+		"addresses: " + JSON.stringify(addrs));
+
+	await page.locator('#guests tbody tr[data-guest="api-1"]').click();
+	const row = page.locator('#devices tbody tr[data-device="www"][data-kind="disk"]');
+	const listed = await until(async () => (await row.count()) === 1 && (await row.textContent()));
+	ok(!!listed, "selecting api-1 lists its disk in the devices panel: " + listed,
+		"devices: " + JSON.stringify(await page.locator("#devices tbody tr").allTextContents()));
+	const api1 = (await api(sd.sock, "GET", "/v1/guests/api-1")).json;
+	const c = api1 && api1.disks && api1.disks[0] ? api1.disks[0].counters : undefined;
+	if (!c) {
+		console.log("ok " + ++n + " - the disk's counters are shown # SKIP shoald gives no counters for api-1's disk (its tender publishes none)");
+		const dash = await row.locator("td").nth(2).textContent();
+		ok(dash === "–", "and its counters' cells say – meanwhile", "it shows: " + dash);
+	} else {
+		const shown = await until(async () => {
+			const cells = await row.locator("td[data-counters]").allTextContents();
+			return cells.length === 3 && /^\d+ reads? · \d/.test(cells[0]) && /^\d+ writes? · \d/.test(cells[1]) &&
+				/\d+ errors?$/.test(cells[2]) && cells.join(" | ");
+		});
+		ok(!!shown, "the disk's counters are shown: " + shown, "row: " + (await row.textContent()));
+	}
+	/*
+	 * How the panel shows counters and a NIC, whatever this host's tender
+	 * gives: api-1's answer with known counters and a NIC filled in.
+	 */
+	const route = "**/v1/guests/api-1";
+	await page.route(route, async (r) => {
+		const res = await r.fetch();
+		const j = await res.json();
+		j.disks[0].counters = { reads: 12, writes: 3, flushes: 1, read_bytes: 49152, written_bytes: 1536, errors: 0 };
+		j.net = [{ name: "lan", bridge: "br0", tap: "sh-api-1.0", mac: "02:5e:00:00:00:01", ipv4: "10.0.0.2/24", gateway: "10.0.0.1",
+			counters: { tx_packets: 118, tx_bytes: 92160, tx_errors: 0, tx_dropped: 0, tx_rate_limited: 4, rx_packets: 120,
+				rx_bytes: 14540, rx_errors: 0, rx_dropped: 0, rx_rate_limited: 0 } }];
+		await r.fulfill({ response: res, json: j });
+	});
+	const want = ["12 reads · 48 KiB", "3 writes · 1.5 KiB", "1 flush · 0 errors", "br0 (tap sh-api-1.0) · 10.0.0.2/24 via 10.0.0.1 · 02:5e:00:00:00:01",
+		"rx 120 frames · 14 KiB", "tx 118 frames · 90 KiB", "0 dropped · 0 errors · rate-limited 0/4"];
+	const filled = await until(async () => {
+		const cells = (await page.locator('#devices tbody tr[data-device="www"] td').allTextContents()).slice(2)
+			.concat((await page.locator('#devices tbody tr[data-device="lan"][data-kind="nic"] td').allTextContents()).slice(1));
+		return want.every((w) => cells.includes(w)) && cells;
+	}, 12000);
+	ok(!!filled, "given counters and a NIC in api-1's answer, the panel shows them at the next refresh",
+		"devices: " + JSON.stringify(await page.locator("#devices tbody tr").allTextContents()), "wanted: " + JSON.stringify(want));
+	await page.unroute(route);
+
+	await page.locator('#guests tbody tr[data-guest="dns"]').click();
+	const empty = await until(async () => /dns has no disks or NICs/.test(await page.locator("#devices tbody").textContent()));
+	ok(!!empty, "a guest without devices says so in the panel");
+	await page.locator('#guests tbody tr[data-guest="api-1"]').click();
+}
+
 /* A move through the API (web pinned to a CPU it is not on) shows up live, with its reason. */
 async function moveChecks(page, sd) {
 	const before = (await api(sd.sock, "GET", "/v1/guests/web/placement")).json;
@@ -282,8 +349,12 @@ async function main() {
 		if (!ok(await sd.start(), "shoald starts and answers on its socket", sd.logTail())) return;
 		const host = (await api(sd.sock, "GET", "/v1/host")).json;
 		diag("host: " + host.cpus + " CPUs; shoald " + host.version);
+		const diskImage = path.join(sd.dir, "www.img");
+		fs.writeFileSync(diskImage, Buffer.alloc(65536));
 		for (const g of GUESTS) {
 			const spec = Object.assign({ memory_mib: 16 }, g, { image: path.join(BUILD, "unikernel-rt/examples", g.image + ".kvm") });
+			delete spec.disk;
+			if (g.disk) spec.disks = [{ name: g.disk, image: diskImage, readonly: true }];
 			const r = await api(sd.sock, "POST", "/v1/guests", spec);
 			ok(r.status === 201, "deploy " + g.name + " (" + g.image + ", " + g.latency_class + ")", r.text.slice(0, 300));
 		}
@@ -337,6 +408,7 @@ async function main() {
 		ok(!!hist, "the selected guest's histogram is drawn");
 
 		await moveChecks(page, sd);
+		await deviceChecks(page, sd);
 		ok(navigations === navAfterLoad, "all of it without reloading the page", navigations + " navigations");
 		ok(problems.length === 0, "no script errors on the page", ...problems);
 

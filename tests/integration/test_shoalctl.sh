@@ -125,6 +125,15 @@ tap_check "the local disk file was uploaded as a disk" \
 run show-disky 0 show disky
 tap_check "show lists a read-only disk" says show-disky out "disks:      www: image $(echo "$dsha" | cut -c1-12), read-only (shared)"
 tap_check "and a writable one with its own copy" says show-disky out "data: image $(sha256sum "$tmp/data.img" | cut -c1-12), writable, its own copy (8 KiB)"
+# A running guest's disk counters come from its tender's counters page.
+if [ -n "$("$CTL" --socket "$SOCK" show --json disky | "$JSONQ" disks.0.counters 2>/dev/null)" ]; then
+	tap_check "show gives a running guest's disk counters" \
+		sh -c "grep -qE '^disks: +www: image [0-9a-f]{12}, read-only \(shared\); [0-9]+ reads? [0-9.]+ (B|KiB|MiB), [0-9]+ writes? [0-9.]+ (B|KiB|MiB), [0-9]+ flush(es)?, [0-9]+ errors?$' \"$tmp/show-disky.out\""
+else
+	tap_check "show gives no counters when shoald sends none" lacks show-disky out "read-only (shared);"
+	tap_skip "show gives a running guest's disk counters" "shoald sent no counters for disky's disk (its tender publishes none)"
+fi
+tap_check "show of a guest without NICs has no net line" lacks show-disky out "net:"
 tap_check "rm disky" run rm-disky 0 rm disky
 
 # ---- ls, show, console ----
@@ -132,6 +141,7 @@ tap_check "ls" run ls 0 ls
 tap_check "ls prints a table with its heads" grep -qE '^NAME +STATE +CLASS +MEM +VCPUS +RESTARTS +UPTIME +PID' "$tmp/ls.out"
 tap_check "ls lists hello-1" says ls out "hello-1 "
 tap_check "ls shows idle-1 running, in MiB" sh -c "grep '^idle-1 ' \"$tmp/ls.out\" | grep -qE 'running +batch +16 MiB +1 +0 '"
+tap_check "ls has no ADDRESS column while no guest has a NIC" lacks ls out "ADDRESS"
 tap_check "ls --json" run ls-json 0 ls --json
 tap_check "ls --json is valid JSON" sh -c "\"$JSONQ\" <\"$tmp/ls-json.out\""
 tap_check "ls --json has the guests' names" \

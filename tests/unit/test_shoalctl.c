@@ -1,7 +1,8 @@
 /*
  * Unit tests of shoalctl's own checks and its output for people: the
  * corpus in tests/data/shoalctl-values.txt (sizes, numbers, seconds, CPU
- * lists, guest names, human sizes, durations and latencies), and the
+ * lists, guest names, human sizes, durations and latencies, a guest's
+ * disks and NICs as show prints them from their JSON), and the
  * alignment of its tables.  What the server says is tested against the
  * real shoald in tests/integration/test_shoalctl.sh.
  */
@@ -69,6 +70,23 @@ static void evaluate(const char *kind, char *in, char *got, size_t len)
 		ctl_fmt_duration(atof(in), got, len);
 	} else if (!strcmp(kind, "fmt-us")) {
 		ctl_fmt_us(atof(in), got, len);
+	} else if (!strncmp(kind, "show-", 5)) {
+		json_error_t jerr;
+
+		a = json_loads(in, JSON_DECODE_ANY, &jerr);
+		if (!a)
+			fail_msg("%s: not JSON: %s", in, jerr.text);
+		if (!strcmp(kind, "show-disk"))
+			ctl_fmt_disk(a, got, len);
+		else if (!strcmp(kind, "show-nic"))
+			ctl_fmt_nic(a, got, len);
+		else if (!strcmp(kind, "show-net-rate"))
+			ctl_fmt_net_rate(a, got, len);
+		else if (!strcmp(kind, "show-address"))
+			ctl_first_ipv4(a, got, len);
+		else
+			fail_msg("unknown kind \"%s\"", kind);
+		json_decref(a);
 	} else {
 		fail_msg("unknown kind \"%s\"", kind);
 	}
