@@ -417,11 +417,11 @@ static int hexval(int ch)
  * The request target (len bytes) to a path the FAT reader takes: the
  * scheme and host of an absolute form, the query and fragment dropped,
  * percent-decoded, empty and "." components removed.  *slash: the path
- * ended with '/'.  0, or 400: not a path, a bad escape, a NUL or control
- * byte, or a ".." component (nothing above the root is served).
+ * ended with '/'; *raw, *raw_len: the path as sent, for a redirect.  0, or 400: not a path, a bad
+ * escape, a NUL or control byte, or a ".." component (nothing above the root is served).
  */
 static int target_path(const char *t, size_t len, char *out, size_t out_len, int *slash,
-                       size_t *raw_len)
+                       const char **raw, size_t *raw_len)
 {
 	char dec[URI_MAX + 1];
 	size_t i = 0, n = 0, o = 0, s;
@@ -452,6 +452,7 @@ static int target_path(const char *t, size_t len, char *out, size_t out_len, int
 			return 400;
 		dec[n++] = (char)ch;
 	}
+	*raw = t;
 	*raw_len = i;
 	*slash = dec[n - 1] == '/';
 	for (i = 0; i < n; i = s + 1) {
@@ -482,10 +483,11 @@ static void serve(struct conn *c, const char *t, size_t len, int head_only)
 	char path[URI_MAX + 16], extra[URI_MAX + 32];
 	struct rt_fat_node node;
 	unsigned disk;
+	const char *raw;
 	size_t raw_len;
 	int slash, r;
 
-	r = target_path(t, len, path, URI_MAX + 1, &slash, &raw_len);
+	r = target_path(t, len, path, URI_MAX + 1, &slash, &raw, &raw_len);
 	if (r) {
 		respond_error(c, r, head_only);
 		return;
@@ -495,7 +497,9 @@ static void serve(struct conn *c, const char *t, size_t len, int head_only)
 		if (!slash) {
 			/* A directory named without its '/': relative links in its index need one.
 			 */
-			rt_snprintf(extra, sizeof(extra), "Location: %.*s/\r\n", (int)raw_len, t);
+			memcpy(extra, "Location: ", 10);
+			memcpy(extra + 10, raw, raw_len);
+			memcpy(extra + 10 + raw_len, "/\r\n", 4);
 			c->file_left = 0;
 			respond(c, 301, head_only, NULL, 0, extra);
 			return;
