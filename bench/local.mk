@@ -57,3 +57,11 @@ bench_sched_plan_LDADD = scheduler/libschedsim.a scheduler/libscheduler.a bench/
 noinst_PROGRAMS += bench/blk
 bench_blk_SOURCES = bench/blk.c
 bench_blk_LDADD = bench/libbench.a common/libcommon.a
+
+# HTTP and UDP through a NIC: the site guest beside nginx, the echo guest
+# beside a host UDP echo, in network namespaces of the script's own
+# (needs root, /dev/kvm, ab; installs nginx-light when missing).
+bench-net: all
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/net.sh
+.PHONY: bench-net
+EXTRA_DIST += bench/net.sh

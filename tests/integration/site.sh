@@ -65,7 +65,7 @@ cp "$tmp/disk2.img" "$tmp/bad.img"
 printf '\001\002' | dd of="$tmp/bad.img" bs=1 seek=11 conv=notrunc 2>/dev/null
 
 start() {
-	inns "$VMM" --disk www:"$tmp/disk1.img":ro --disk more:"$tmp/disk2.img":ro \
+	ip netns exec "$ns" "$VMM" --disk www:"$tmp/disk1.img":ro --disk more:"$tmp/disk2.img":ro \
 		--disk broken:"$tmp/bad.img":ro --net lan:tap0:$MAC --net-ip 10.79.0.2/24:10.79.0.1 \
 		"$GUESTS/site.kvm" lan idle_s=3 header_s=2 stats=100 >"$tmp/site.out" 2>"$tmp/site.err" &
 	vmm_pid=$!
