@@ -195,7 +195,8 @@ NET_GLUE_SOURCES = \
 	unikernel-rt/lwip/net_internal.h \
 	unikernel-rt/lwip/net.c \
 	unikernel-rt/lwip/loopif.c \
-	unikernel-rt/lwip/devif.c
+	unikernel-rt/lwip/devif.c \
+	unikernel-rt/lwip/chksum.c
 if HAVE_LWIP
 noinst_LIBRARIES += unikernel-rt/libshoalnet-kvm.a unikernel-rt/libshoalnet-xen-pv.a \
 	unikernel-rt/libshoalnet-xen-pvh.a

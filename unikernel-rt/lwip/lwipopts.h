@@ -107,8 +107,7 @@
 #define CHECKSUM_CHECK_TCP           1
 #define CHECKSUM_CHECK_ICMP          1
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1
-/* 32 bits at a time: ring-0 guest code may be emulated, instructions count. */
-#define LWIP_CHKSUM_ALGORITHM 3
+/* The sum itself is the runtime's (LWIP_CHKSUM, arch/cc.h): 64 bits at a time. */
 
 /* ---- No statistics, no debug output; assertions stay (rt_abort) ---- */
 #define LWIP_STATS         0
