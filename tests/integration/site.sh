@@ -8,7 +8,8 @@
 # Content-Length, Content-Type), checks 404, HEAD, keep-alive, pipelining,
 # the refused requests (400, 405, 414, 431), a slow client's 408, a client
 # that vanishes mid-response and a half-closed one, with a connection
-# beside them that must not notice; then ab makes a bounded load.
+# beside them that must not notice, the limit of 64 connections; then ab
+# makes a bounded load.
 # Transfers are small: ring-0 guest code may be emulated.
 . "$top_srcdir/tests/tap.sh"
 [ -f "$GUESTS/site.kvm" ] ||
@@ -317,9 +318,29 @@ def hostile():
     r, body = get("/big.bin")
     check(r.status == 200 and len(body) == 65536, "and after all of them the guest serves on")
 
+def limit():
+    # 64 connections are served at once (conns=64): the 65th is reset
+    # without an answer; once some close, new ones are served again.
+    held = [socket.create_connection((GUEST, 80), timeout=10) for i in range(64)]
+    time.sleep(0.5)
+    s = raw(b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        got = s.recv(100)
+    except OSError:
+        got = b""
+    s.close()
+    for h in held[:8]:
+        h.close()
+    time.sleep(0.5)
+    r, body = get("/style.css")
+    for h in held[8:]:
+        h.close()
+    check(got == b"", "the 65th connection at once is refused", repr(got[:40]))
+    check(r.status == 200, "and once some close, new ones are served")
+
 for what in sys.argv[4:]:
     {"fetch": fetch_all, "small": small_checks, "keepalive": keepalive, "pipelined": pipelined,
-     "refused": refused, "closes": closes, "hostile": hostile}[what]()
+     "refused": refused, "closes": closes, "hostile": hostile, "limit": limit}[what]()
 EOF
 client() {
 	inns python3 "$tmp/client.py" "$top_srcdir/tests/lib" "$d1" "$d2" "$@" >"$tmp/client.out" 2>&1
@@ -336,7 +357,7 @@ client() {
 		esac
 	done <"$tmp/client.out"
 }
-client fetch small keepalive pipelined refused closes hostile
+client fetch small keepalive pipelined refused closes hostile limit
 
 # ---- A bounded load ----
 if command -v ab >/dev/null 2>&1; then
@@ -349,8 +370,8 @@ else
 fi
 
 tap_check "the guest is still running" kill -0 "$vmm_pid"
-tap_check "its counters are on the console, the refused requests and time-outs among them" \
-	sh -c "grep -qE 'site: [0-9]+ requests: .* [1-9][0-9]* refused as bad, 0 failed, [1-9][0-9]* header time-outs' '$tmp/site.out'"
+tap_check "its counters are on the console, the refused requests, time-outs and connections among them" \
+	sh -c "grep -qE 'site: [0-9]+ requests: .* [1-9][0-9]* refused as bad, 0 failed, [1-9][0-9]* header time-outs; [0-9]+ connections: [0-9]+ open, [1-9][0-9]* refused' '$tmp/site.out'"
 kill "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
 vmm_pid=
