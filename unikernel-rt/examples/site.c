@@ -516,10 +516,13 @@ static int target_path(const char *t, size_t len, char *out, size_t out_len, int
 	size_t i = 0, n = 0, o = 0, s;
 
 	if (len > 7 && eq_nocase(t, 7, "http://")) {
-		for (i = 7; i < len && t[i] != '/'; i++)
+		for (i = 7; i < len && t[i] != '/' && t[i] != '?'; i++)
 			;
-		if (i == len)
-			return 400;
+		if (i == len || t[i] == '?') {
+			t = "/"; /* "http://host" alone is the root */
+			len = 1;
+			i = 0;
+		}
 	}
 	if (i >= len || t[i] != '/')
 		return 400;
