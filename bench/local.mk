@@ -64,3 +64,11 @@ EXTRA_DIST += bench/idle.sh
 .PHONY: bench-idle
 bench-idle: all
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/idle.sh
+
+# HTTP and UDP through a NIC: the site guest beside nginx, the echo guest
+# beside a host UDP echo, in network namespaces of the script's own
+# (needs root, /dev/kvm, ab; installs nginx-light when missing).
+bench-net: all
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/net.sh
+.PHONY: bench-net
+EXTRA_DIST += bench/net.sh

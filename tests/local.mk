@@ -105,6 +105,13 @@ EXTRA_DIST += tests/integration/test_lwip_loopback.sh
 TESTS += tests/integration/net.sh
 EXTRA_DIST += tests/integration/net.sh
 
+# Integration: the site guest, a static HTTP/1.1 server over FAT disks, on a
+# tap inside a network namespace of the test's own (says SKIP without
+# lwIP, /dev/kvm or the right to make a namespace; its load check SKIPs
+# without ab).
+TESTS += tests/integration/site.sh
+EXTRA_DIST += tests/integration/site.sh
+
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 tests_unit_test_vmm_hypercall_SOURCES = tests/unit/test_vmm_hypercall.c

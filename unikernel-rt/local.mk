@@ -195,7 +195,8 @@ NET_GLUE_SOURCES = \
 	unikernel-rt/lwip/net_internal.h \
 	unikernel-rt/lwip/net.c \
 	unikernel-rt/lwip/loopif.c \
-	unikernel-rt/lwip/devif.c
+	unikernel-rt/lwip/devif.c \
+	unikernel-rt/lwip/chksum.c
 if HAVE_LWIP
 noinst_LIBRARIES += unikernel-rt/libshoalnet-kvm.a unikernel-rt/libshoalnet-xen-pv.a \
 	unikernel-rt/libshoalnet-xen-pvh.a
@@ -212,7 +213,7 @@ unikernel_rt_libshoalnet_xen_pvh_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalnet_xen_pvh_a_SOURCES = $(NET_GLUE_SOURCES)
 
 # Guests on lwIP: their objects see lwIP's headers, their images link it.
-NET_EXAMPLES = tcploop echo
+NET_EXAMPLES = tcploop echo site
 EXTRA_DIST += $(NET_EXAMPLES:%=unikernel-rt/examples/%.c)
 NET_KVM_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 NET_XEN_PV_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.xen-pv)

@@ -1,17 +1,24 @@
 /*
  * The few C library string functions the compiler may call on its own
  * (memcpy, memset, ...) and that guests and lwIP use; the guest is built
- * with -fno-builtin, so these are what runs.  memcpy and memset are one
- * string instruction each, the rest plain loops.
+ * with -fno-builtin, so these are what runs.  memcpy and memset are string
+ * instructions that move eight bytes a step, then the rest a byte a step;
+ * the others are plain loops.
  */
 #include "rt_internal.h"
 
+/*
+ * Eight bytes a step, not one: where ring-0 guest code is emulated, each
+ * step of a rep string instruction is emulated on its own (a 1460-byte
+ * rep movsb took 1.5 ms there), and on hardware rep movsq is as fast.
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t words = n >> 3, bytes = n & 7;
 
-	/* One instruction for the whole copy (fast strings on every x86-64 since Ivy Bridge). */
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(bytes) : : "memory");
 	return dst;
 }
 
@@ -37,8 +44,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	size_t words = n >> 3, bytes = n & 7;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(v) : "memory");
 	return dst;
 }
 

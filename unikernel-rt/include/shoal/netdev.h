@@ -47,6 +47,9 @@ struct rt_netdev_stats {
  * *out, or RT_NETDEV_ENOENT, RT_NETDEV_ENOMEM, RT_NETDEV_EPROTO.
  */
 int rt_netdev_open(const char *name, struct rt_netdev **out);
+/* How many NICs this guest has, and the name of NIC i (NULL past the end). */
+unsigned rt_netdev_count(void);
+const char *rt_netdev_name(unsigned i);
 void rt_netdev_info(const struct rt_netdev *nd, struct rt_netdev_info *info);
 void rt_netdev_stats(const struct rt_netdev *nd, struct rt_netdev_stats *st);
 

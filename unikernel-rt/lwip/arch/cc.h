@@ -41,6 +41,14 @@
 	} while (0)
 #define LWIP_PLATFORM_ASSERT(x) rt__abort(__FILE__, __LINE__, (x))
 
+/*
+ * The Internet checksum's sum, eight bytes an instruction (lwip/chksum.c)
+ * rather than lwIP's four bytes a loop turn: ring-0 guest code may be
+ * emulated, and every segment is summed.
+ */
+#define LWIP_CHKSUM rt_net__chksum
+uint16_t rt_net__chksum(const void *data, int len);
+
 /* Seeds the first local TCP and UDP ports (lwip/net.c). */
 #define LWIP_RAND() rt_net__rand()
 uint32_t rt_net__rand(void);
