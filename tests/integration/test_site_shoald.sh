@@ -60,7 +60,8 @@ r = c.getresponse()
 r.read()
 if r.status != 404:
     bad.append("missing file: %d" % r.status)
-print("; ".join(bad))
+if bad:
+    print("# " + "; ".join(bad))
 sys.exit(1 if bad else 0)
 PY
 }
@@ -91,7 +92,7 @@ if command -v ab >/dev/null 2>&1; then
 	non2xx=$(sed -n 's/^Non-2xx responses: *//p' "$tmp/ab.out")
 	tap_check "300 requests under load with shoald killed half-way: all answered (complete ${complete:-?}, failed ${failed:-?}, non-2xx ${non2xx:-0})" \
 		sh -c "[ $ab_rc = 0 ] && [ '$complete' = 300 ] && [ '$failed' = 0 ] && [ -z '$non2xx' ]"
-	tap_diag "$(grep -E '^(Requests per second|Time per request)' "$tmp/ab.out" | head -2)"
+	tap_diag "ab: $(grep -E '^(Requests per second|Time per request)' "$tmp/ab.out" | head -2 | tr -s ' \n' ' ')"
 else
 	tap_skip "a load with shoald killed half-way" "ab is not installed (Debian: apache2-utils)"
 	kill -9 "$shoald_pid"
