@@ -24,8 +24,11 @@ command -v mkfs.fat >/dev/null || {
 	echo "bench/idle: mkfs.fat is not installed (Debian: dosfstools)" >&2
 	exit 1
 }
-ns=shoal-idle-$$
-ip netns add "$ns" || exit 1
+. "$top/tests/lib/netns.sh"
+netns_new shoal-idle || {
+	echo "bench/idle: cannot make a network namespace (needs root)" >&2
+	exit 1
+}
 tmp=$(mktemp -d /tmp/shoal-idle-XXXXXX)
 top_builddir=$build
 VMM=$build/vmm/shoal-vmm
@@ -34,10 +37,7 @@ tap_diag() { printf '# %s\n' "$@" >&2; }
 . "$top/tests/lib/shoald.sh"
 trap 'shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
-ip -n "$ns" link set lo up
-ip -n "$ns" link add br0 type bridge
-ip -n "$ns" link set br0 up
-ip -n "$ns" addr add 10.91.0.1/24 dev br0
+netns_bridge br0 10.91.0.1/24
 mkfs.fat -C -F 12 "$tmp/ro.img" 4096 >/dev/null
 truncate -s 4M "$tmp/rw.img"
 # cpu_ns PID: the CPU time of every thread of the process so far, in ns.

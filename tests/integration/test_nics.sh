@@ -19,23 +19,16 @@ tap_require_kvm
 command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
 command -v ip >/dev/null || tap_skip_all "ip (iproute2) is not installed"
 [ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
-ns=shoal-nics-$$
-ip netns add "$ns" 2>/dev/null || tap_skip_all "cannot make a network namespace (ip netns add needs root)"
+. "$top_srcdir/tests/lib/netns.sh"
+netns_new shoal-nics || tap_skip_all "cannot make a network namespace (ip netns add needs root)"
 tmp=$(mktemp -d /tmp/shoal-nics-XXXXXX)
 SHOALD_NETNS=$ns
 . "$top_srcdir/tests/lib/shoald.sh"
 trap 'shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
-inns() { ip netns exec "$ns" "$@"; }
-ip -n "$ns" link set lo up
-for br in br0 br1; do
-	ip -n "$ns" link add "$br" type bridge
-	inns sysctl -qw "net.ipv6.conf.$br.disable_ipv6=1" 2>/dev/null
-	ip -n "$ns" link set "$br" up
-done
-ip -n "$ns" addr add 10.89.0.1/24 dev br0
-ip -n "$ns" addr add 10.90.0.1/24 dev br1
+netns_bridge br0 10.89.0.1/24
+netns_bridge br1 10.90.0.1/24
 ECHO=$GUESTS/echo.kvm
 
 # udp_echo ADDR: one datagram to ADDR's echo port from the namespace, back within 5 s.

@@ -20,32 +20,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# run ID WANT ARGS...: shoalctl on the test's socket; stdout and stderr kept
-# in $tmp/ID.out and $tmp/ID.err; ok when it exits WANT.
-run() {
-	id=$1 want=$2
-	shift 2
-	"$CTL" --socket "$SOCK" "$@" >"$tmp/$id.out" 2>"$tmp/$id.err" </dev/null
-	got=$?
-	[ "$got" -eq "$want" ] && return 0
-	tap_diag "shoalctl $*: exit $got, expected $want" "stdout: $(head -c 800 "$tmp/$id.out")" \
-		"stderr: $(cat "$tmp/$id.err")"
-	return 1
-}
-
-# says ID out|err TEXT: that output of run ID contains TEXT.
-says() {
-	grep -qF -- "$3" "$tmp/$1.$2" && return 0
-	tap_diag "$1: $2 lacks \"$3\"; it was:" "$(head -c 1500 "$tmp/$1.$2")"
-	return 1
-}
-
-lacks() {
-	grep -qF -- "$3" "$tmp/$1.$2" || return 0
-	tap_diag "$1: $2 has \"$3\" and should not"
-	return 1
-}
-
 # field NAME PATH: a field of the guest's JSON (through show --json).
 field() {
 	"$CTL" --socket "$SOCK" show --json "$1" 2>/dev/null | "$JSONQ" "$2"

@@ -21,23 +21,6 @@ export MTOOLS_SKIP_CHECK=1 LC_ALL=C.UTF-8
 mkdir "$tmp/tmpdir"
 export TMPDIR="$tmp/tmpdir"
 
-# run ID WANT ARGS...: shoalctl with output in $tmp/ID.out and $tmp/ID.err; ok when it exits WANT.
-run() {
-	id=$1 want=$2
-	shift 2
-	"$CTL" --socket "$SOCK" "$@" >"$tmp/$id.out" 2>"$tmp/$id.err" </dev/null
-	got=$?
-	[ "$got" -eq "$want" ] && return 0
-	tap_diag "shoalctl $*: exit $got, expected $want" "stdout: $(cat "$tmp/$id.out")" \
-		"stderr: $(cat "$tmp/$id.err")"
-	return 1
-}
-says() {
-	grep -qF -- "$3" "$tmp/$1.$2" && return 0
-	tap_diag "$1: its $2 lacks \"$3\"; it was: $(cat "$tmp/$1.$2")"
-	return 1
-}
-
 # The site: small files (the guest hashes at emulated speed), long and
 # non-ASCII names, names with spaces, an empty directory, a link inside.
 site=$tmp/site

@@ -17,20 +17,15 @@ for t in python3 ip mkfs.fat mcopy; do
 	command -v $t >/dev/null 2>&1 || tap_skip_all "$t is not installed (Debian: python3, iproute2, dosfstools, mtools)"
 done
 [ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
-ns=shoal-site-$$
-ip netns add "$ns" 2>/dev/null || tap_skip_all "cannot make a network namespace (ip netns add needs root)"
+. "$top_srcdir/tests/lib/netns.sh"
+netns_new shoal-site || tap_skip_all "cannot make a network namespace (ip netns add needs root)"
 tmp=$(mktemp -d /tmp/shoal-site-XXXXXX)
 SHOALD_NETNS=$ns
 . "$top_srcdir/tests/lib/shoald.sh"
 trap 'shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 export SHOAL_GUESTS=$GUESTS MTOOLS_SKIP_CHECK=1 LC_ALL=C.UTF-8
-inns() { ip netns exec "$ns" "$@"; }
-ip -n "$ns" link set lo up
-ip -n "$ns" link add br0 type bridge
-inns sysctl -qw net.ipv6.conf.br0.disable_ipv6=1 2>/dev/null
-ip -n "$ns" addr add 10.93.0.1/24 dev br0
-ip -n "$ns" link set br0 up
+netns_bridge br0 10.93.0.1/24
 
 site=$tmp/site
 mkdir -p "$site/papers/2026" "$site/css"

@@ -81,25 +81,12 @@ static void on_port(unsigned port, void *arg)
 
 unsigned rt_blk_count(void)
 {
-	const struct shoal_device *d;
-	unsigned n, i, c = 0;
-
-	d = plat_devices(&n);
-	for (i = 0; i < n; i++)
-		c += d[i].kind == SHOAL_DEV_BLOCK;
-	return c;
+	return rt__device_count(SHOAL_DEV_BLOCK);
 }
 
 const char *rt_blk_name(unsigned i)
 {
-	const struct shoal_device *d;
-	unsigned n, j;
-
-	d = plat_devices(&n);
-	for (j = 0; j < n; j++)
-		if (d[j].kind == SHOAL_DEV_BLOCK && i-- == 0)
-			return d[j].name;
-	return NULL;
+	return rt__device_name(SHOAL_DEV_BLOCK, i);
 }
 
 int rt_blk_open(const char *name, struct rt_blk **out)

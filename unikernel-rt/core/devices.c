@@ -18,3 +18,26 @@ const struct shoal_device *rt__device_find(uint32_t kind, const char *name, unsi
 		}
 	return NULL;
 }
+
+unsigned rt__device_count(uint32_t kind)
+{
+	const struct shoal_device *d;
+	unsigned n, i, c = 0;
+
+	d = plat_devices(&n);
+	for (i = 0; i < n; i++)
+		c += d[i].kind == kind;
+	return c;
+}
+
+const char *rt__device_name(uint32_t kind, unsigned i)
+{
+	const struct shoal_device *d;
+	unsigned n, j;
+
+	d = plat_devices(&n);
+	for (j = 0; j < n; j++)
+		if (d[j].kind == kind && i-- == 0)
+			return d[j].name;
+	return NULL;
+}

@@ -76,25 +76,12 @@ static void free_all(struct rt_netdev *nd)
 
 unsigned rt_netdev_count(void)
 {
-	const struct shoal_device *d;
-	unsigned n, i, c = 0;
-
-	d = plat_devices(&n);
-	for (i = 0; i < n; i++)
-		c += d[i].kind == SHOAL_DEV_NET;
-	return c;
+	return rt__device_count(SHOAL_DEV_NET);
 }
 
 const char *rt_netdev_name(unsigned i)
 {
-	const struct shoal_device *d;
-	unsigned n, j;
-
-	d = plat_devices(&n);
-	for (j = 0; j < n; j++)
-		if (d[j].kind == SHOAL_DEV_NET && i-- == 0)
-			return d[j].name;
-	return NULL;
+	return rt__device_name(SHOAL_DEV_NET, i);
 }
 
 int rt_netdev_open(const char *name, struct rt_netdev **out)

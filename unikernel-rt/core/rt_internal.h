@@ -59,6 +59,9 @@ uint64_t plat_mem_bytes(void);
  * (devices.c).
  */
 const struct shoal_device *rt__device_find(uint32_t kind, const char *name, unsigned *index);
+/* How many devices of that kind the table has, and the name of the i-th (NULL past the end). */
+unsigned rt__device_count(uint32_t kind);
+const char *rt__device_name(uint32_t kind, unsigned i);
 
 /* The platform's entry calls this once the machine is usable. */
 __attribute__((noreturn)) void rt__main(int argc, char **argv);
