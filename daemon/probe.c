@@ -246,7 +246,7 @@ static void storm_end(struct guest *g, uint64_t now, double rate)
 static void unsolicited(struct guest *g, uint64_t now, uint64_t n)
 {
 	struct shoald *d = g->d;
-	uint64_t el;
+	uint64_t el, n_win, win_start;
 	double rate;
 
 	g->probe.unsolicited += n;
@@ -261,12 +261,14 @@ static void unsolicited(struct guest *g, uint64_t now, uint64_t n)
 	if (g->probe.win_unsolicited <=
 	    (uint64_t)d->cfg.storm_rate * STORM_WINDOW_NS / 1000000000ull)
 		return;
-	/* The window's rate, over at least 10 ms: a burst is not a rate. */
+	/* The window's rate so far (a fast storm is caught within milliseconds). */
 	el = now - g->probe.win_start_ns;
-	if (el < 10000000ull)
-		el = 10000000ull;
+	if (el < 1000000ull)
+		el = 1000000ull;
 	rate = (double)g->probe.win_unsolicited * 1e9 / (double)el;
 	g->probe.storm_rate = rate;
+	n_win = g->probe.win_unsolicited;
+	win_start = g->probe.win_start_ns;
 	g->probe.win_unsolicited = 0;
 	g->probe.win_start_ns = now;
 	if (!g->probe.storming) {
@@ -276,11 +278,12 @@ static void unsolicited(struct guest *g, uint64_t now, uint64_t n)
 		g->probe.storm_since_ns = now;
 		g->probe.storm_backoff_ns = STORM_BACKOFF_NS;
 		g->probe.storm_ending = 0;
-		event_emit(d, "storm", g->name,
-		           "guest %s: its probe port storms: %.0f unsolicited notifications/s "
-		           "(storm-rate %u); not listening to it for %.1f s",
-		           g->name, rate, d->cfg.storm_rate,
-		           (double)g->probe.storm_backoff_ns / 1e9);
+		event_emit(
+		    d, "storm", g->name,
+		    "guest %s: its probe port storms: %llu unsolicited notifications in %.1f "
+		    "ms (%.0f/s, storm-rate %u); not listening to it for %.1f s",
+		    g->name, (unsigned long long)n_win, (double)(now - win_start) / 1e6, rate,
+		    d->cfg.storm_rate, (double)g->probe.storm_backoff_ns / 1e9);
 	} else {
 		/* Listened to again (the backend could not count) and it still storms. */
 		g->probe.storm_backoff_ns *= 2;
