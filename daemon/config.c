@@ -92,6 +92,12 @@ static const struct opt opts[] = {
 	  "a probe not answered this soon is missed (default 500)" },
 	{ "hung-misses", T_UINT, OFF(hung_misses), 0, 1, 100000,
 	  "missed probes in a row that make a guest hung (default 6)" },
+	{ "storm-rate", T_UINT, OFF(storm_rate), 0, 0, 1000000,
+	  "unsolicited probe-port notifications a second that make a guest's events a storm, "
+	  "which shoald stops listening to for a while; 0: no check (default 200)" },
+	{ "storm-restart-s", T_UINT, OFF(storm_restart_s), 0, 0, 86400,
+	  "a storm that goes on this long stops the guest, and its restart policy decides; 0: "
+	  "never (default 30)" },
 	{ "placement", T_BOOL, OFF(placement), 0, 0, 1,
 	  "latency-driven placement; off leaves guests wherever the host's scheduler puts them "
 	  "(default on)" },
@@ -154,6 +160,8 @@ static void defaults(struct shoald_config *c)
 	c->probe_hz = 10;
 	c->probe_timeout_ms = 500;
 	c->hung_misses = 6;
+	c->storm_rate = 200;
+	c->storm_restart_s = 30;
 	c->placement = 1;
 	c->placement_period_ms = 1000;
 	c->placement_moves_max = 16;

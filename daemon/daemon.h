@@ -79,6 +79,8 @@ struct shoald_config {
 	unsigned probe_hz;         /* probes per guest per second; 0: none */
 	unsigned probe_timeout_ms; /* an answer later than this is a miss */
 	unsigned hung_misses;      /* misses in a row that make a guest hung */
+	unsigned storm_rate;       /* unsolicited notifications/s that make a storm; 0: no check */
+	unsigned storm_restart_s;  /* a storm this long is a failure; 0: never */
 	unsigned placement;        /* latency-driven placement on (1) or off */
 	unsigned placement_period_ms;
 	unsigned placement_moves_max;
@@ -144,6 +146,22 @@ struct guest_probe {
 	unsigned consecutive_misses;
 	int hung;
 	uint64_t sent, answered, missed, late, send_errors;
+	/*
+	 * Notifications nobody asked for (an answer with no probe outstanding,
+	 * or more than one for a probe), and the storm they make beyond
+	 * storm-rate: the engine then stops listening to the guest (muted)
+	 * until storm_until_ns, and does not probe it.
+	 */
+	uint64_t unsolicited, storms;
+	uint64_t win_start_ns; /* the current one-second detection window */
+	uint64_t win_unsolicited;
+	int storming;
+	int muted;        /* the backend is not listening to it until storm_until_ns */
+	int deaf;         /* the backend was told not to listen (even after a stop) */
+	int storm_ending; /* storm-restart-s is reached: stop it at storm_until_ns */
+	uint64_t storm_since_ns, storm_muted_ns, storm_until_ns, storm_backoff_ns;
+	uint64_t storm_check_until_ns; /* listening again to decide (backend could not count) */
+	double storm_rate;             /* unsolicited/s last measured */
 };
 
 /* Where a guest runs (placement.c).  One vCPU: the tender runs one. */
@@ -205,8 +223,10 @@ struct guest {
 	struct guest_waiter *waiters;
 	struct guest_probe probe;
 	struct guest_place place;
-	int hung_stop; /* the supervisor stops it for being hung */
-	void *be;      /* the backend's per-guest state */
+	int hung_stop;  /* the supervisor stops it for being hung */
+	int storm_stop; /* ... or for a storm that went on; storm_reason says how */
+	char storm_reason[160];
+	void *be; /* the backend's per-guest state */
 	struct guest *next;
 };
 
@@ -238,6 +258,12 @@ json_t *net_nics_json(const struct guest *g);
 void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
 /* The probe engine found the guest hung: act on its restart policy. */
 void guest_hung(struct guest *g);
+/*
+ * The probe engine found the guest's events storming for secs at rate
+ * notifications/s, past storm-restart-s: stop it, and its restart policy
+ * decides, as for a hung guest.
+ */
+void guest_stormed(struct guest *g, double secs, double rate);
 /* What a backend calls back (started, exited, console, ...), for the backend's init(). */
 const struct backend_host *guest_backend_host(struct shoald *d);
 
@@ -279,6 +305,8 @@ struct probe_engine {
 	uint64_t rng;
 	unsigned drained_iter; /* ev_iteration() of the last probe_drain op */
 	uint64_t sent, answered, missed, late, send_errors, wakeups;
+	uint64_t unsolicited, storms;
+	unsigned storming; /* guests storming now */
 };
 
 void probe_init(struct shoald *d);
@@ -289,8 +317,12 @@ void probe_guest_free(struct guest *g);
 /* Begin probing a guest that runs; stop when it no longer does.  Both idempotent. */
 void probe_guest_start(struct guest *g);
 void probe_guest_stop(struct guest *g);
-/* The backend saw the guest's answer at now_ns (monotonic). */
-void probe_answer(struct guest *g, uint64_t now_ns);
+/*
+ * The backend saw n (>= 1) notifications of the guest at now_ns
+ * (monotonic): the answer to the outstanding probe, if there is one, and
+ * the rest unsolicited.  Returns how many were unsolicited.
+ */
+uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n);
 /* The 10 s window for a guest list: an object, or JSON null with no data yet. */
 json_t *probe_summary_json(struct guest *g);
 /* Both windows, totals and the buckets of one window (0: since start). */

@@ -234,8 +234,9 @@ void events_latency_summary(struct shoald *d)
 		                latency_class_str(g->spec.latency_class), "slo_us",
 		                (json_int_t)g->spec.slo_us);
 		if (one && json_is_object(w)) {
-			static const char *const keys[] = { "samples", "misses", "p50_us", "p90_us",
-				                            "p99_us",  "max_us", "hung",   NULL };
+			static const char *const keys[] = { "samples", "misses",   "p50_us",
+				                            "p90_us",  "p99_us",   "max_us",
+				                            "hung",    "storming", NULL };
 			unsigned i;
 
 			for (i = 0; keys[i]; i++)

@@ -734,6 +734,9 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		snprintf(g->last_reason, sizeof(g->last_reason),
 		         "hung: %u probes in a row not answered within %u ms; stopped by shoald",
 		         g->d->cfg.hung_misses, g->d->cfg.probe_timeout_ms);
+	else if (g->storm_stop && !g->stop_requested)
+		snprintf(g->last_reason, sizeof(g->last_reason), "%s; stopped by shoald",
+		         g->storm_reason);
 	else
 		snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
 	reason = g->last_reason;
@@ -750,6 +753,7 @@ static void host_exited(struct guest *g, int status, const char *reason)
 	if (g->stop_requested) {
 		g->stop_requested = 0;
 		g->hung_stop = 0;
+		g->storm_stop = 0;
 		set_state(g, GS_STOPPED);
 		event_emit(d, "stopped", g->name, "guest %s stopped", g->name);
 		wake_waiters(g, 0, NULL);
@@ -764,8 +768,9 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		return;
 	}
 
-	failure = status != 0 || g->hung_stop;
+	failure = status != 0 || g->hung_stop || g->storm_stop;
 	g->hung_stop = 0;
+	g->storm_stop = 0;
 	if (ran_s >= d->cfg.restart_stable_s)
 		g->failures = 0;
 	if (failure)
@@ -822,6 +827,28 @@ void guest_hung(struct guest *g)
 	if (!g->be || g->state != GS_RUNNING)
 		return;
 	g->hung_stop = 1;
+	set_state(g, GS_STOPPING);
+	backend_stop(g);
+}
+
+/*
+ * Liveness too: a guest whose events storm for storm-restart-s is treated
+ * as a hung one.  shoald has long stopped listening to it (probe.c), so
+ * the storm costs shoald nothing; this is for the guest itself, which is
+ * as useless as a hung one and burns its CPU.
+ */
+void guest_stormed(struct guest *g, double secs, double rate)
+{
+	struct shoald *d = g->d;
+
+	snprintf(g->storm_reason, sizeof(g->storm_reason),
+	         "its events stormed for %.0f s at %.0f/s (storm-rate %u, storm-restart-s %u)",
+	         secs, rate, d->cfg.storm_rate, d->cfg.storm_restart_s);
+	event_emit(d, "storm", g->name, "guest %s: %s; stopping it (policy %s)", g->name,
+	           g->storm_reason, restart_policy_str(g->spec.restart));
+	if (!g->be || g->state != GS_RUNNING)
+		return;
+	g->storm_stop = 1;
 	set_state(g, GS_STOPPING);
 	backend_stop(g);
 }

@@ -83,6 +83,21 @@ static double g_late(const struct guest *g)
 	return (double)g->probe.late;
 }
 
+static double g_unsolicited(const struct guest *g)
+{
+	return (double)g->probe.unsolicited;
+}
+
+static double g_storming(const struct guest *g)
+{
+	return g->probe.storming;
+}
+
+static double g_storms(const struct guest *g)
+{
+	return (double)g->probe.storms;
+}
+
 static double g_memory(const struct guest *g)
 {
 	return (double)g->spec.memory_mib * 1048576.;
@@ -285,6 +300,10 @@ static void daemon_self(struct page *p)
 	        e->missed);
 	counter(p, "shoal_probe_late_answers_total",
 	        "answers that came after their probe was counted missed", e->late);
+	counter(p, "shoal_probe_unsolicited_events_total",
+	        "probe-port notifications no probe asked for, all guests", e->unsolicited);
+	counter(p, "shoal_probe_storms_total", "storms of a guest's events, all guests", e->storms);
+	gauge(p, "shoal_probe_storming_guests", "guests whose events storm now", e->storming);
 	counter(p, "shoal_probe_send_errors_total", "probes the backend could not send",
 	        e->send_errors);
 	counter(p, "shoal_probe_timer_wakeups_total", "wake-ups of the probe timer", e->wakeups);
@@ -428,6 +447,14 @@ char *shoald_metrics_text(struct shoald *d, size_t *len)
 	             "probes the guest did not answer in time", g_missed);
 	guest_family(&p, "shoal_guest_probe_late_answers_total", METRICS_PROM_COUNTER,
 	             "answers after the probe was counted missed", g_late);
+	guest_family(&p, "shoal_guest_unsolicited_events_total", METRICS_PROM_COUNTER,
+	             "probe-port notifications no probe asked for (late answers and storms)",
+	             g_unsolicited);
+	guest_family(&p, "shoal_guest_storming", METRICS_PROM_GAUGE,
+	             "1 while the guest's events storm and shoald does not listen to it",
+	             g_storming);
+	guest_family(&p, "shoal_guest_storms_total", METRICS_PROM_COUNTER,
+	             "storms of the guest's events (over storm-rate a second)", g_storms);
 	guest_rtt(&p);
 	guest_quantiles(&p);
 	devices(&p);

@@ -21,6 +21,22 @@
  * answered: an answer that comes when none is outstanding (the one that
  * timed out, answered late) is counted as late and dropped, and the next
  * probe is sent only after the outstanding one was answered or timed out.
+ *
+ * Storms.  Every notification that no probe asked for (an answer with no
+ * probe outstanding, or more than one for a probe) is counted as
+ * unsolicited.  A legitimate guest makes at most one a probe, and only
+ * late answers, so at most probe-hz (<= 100) a second; more than
+ * storm-rate of them within one second is a storm.  The engine then stops
+ * listening to the guest (the backend's probe_listen op: on KVM its
+ * eventfd leaves the answer set), so that the storm no longer wakes
+ * shoald, and does not probe it: the outstanding probe is dropped, counted
+ * neither as answered nor as missed.  After a back-off (1 s, doubling
+ * while the storm goes on, at most 16 s) it asks the backend how many
+ * notifications came meanwhile: still over storm-rate, it stays deaf for
+ * the next back-off; under it, the storm is over and probing resumes.  A
+ * backend that cannot count (Xen) is listened to again and the detector
+ * decides within a second.  A storm that lasts storm-restart-s stops the
+ * guest, and its restart policy decides (guest_stormed()).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -35,6 +51,10 @@
 
 #define PROBE_SLACK_NS 500000ull /* deadlines this close are served together */
 #define HEAP_NONE      PROBE_HEAP_NONE
+
+#define STORM_WINDOW_NS      1000000000ull  /* unsolicited notifications counted per window */
+#define STORM_BACKOFF_NS     1000000000ull  /* not listened to, first */
+#define STORM_BACKOFF_MAX_NS 16000000000ull /* ... and at most, doubling in between */
 
 static uint64_t period_ns(const struct shoald *d)
 {
@@ -61,6 +81,8 @@ static uint64_t rnd_below(struct shoald *d, uint64_t span_ns)
 
 static uint64_t deadline(const struct guest *g)
 {
+	if (g->probe.muted)
+		return g->probe.storm_until_ns;
 	return g->probe.sent_ns ? g->probe.sent_ns + g->d->cfg.probe_timeout_ms * 1000000ull
 	                        : g->probe.due_ns;
 }
@@ -155,6 +177,187 @@ static void probe_timed_out(struct guest *g, uint64_t now)
 	}
 }
 
+/* ---- storms ---- */
+
+static void listen_to(struct guest *g, int on, long long *count)
+{
+	struct shoald *d = g->d;
+	long long n = -1;
+
+	if (d->be_ops->probe_listen)
+		n = d->be_ops->probe_listen(d->be, g, on);
+	g->probe.deaf = !on;
+	if (count)
+		*count = n;
+}
+
+static void storm_flag(struct guest *g, int on)
+{
+	if (g->probe.storming == on)
+		return;
+	g->probe.storming = on;
+	if (on)
+		g->d->probes.storming++;
+	else
+		g->d->probes.storming--;
+}
+
+/*
+ * Stop listening to the guest for its back-off, never past the moment
+ * storm-restart-s is reached (it is stopped then).  Called from the
+ * backend's answer path too: it only changes the guest's deadline.
+ */
+static void storm_mute(struct guest *g, uint64_t now)
+{
+	struct shoald *d = g->d;
+	uint64_t until = now + g->probe.storm_backoff_ns;
+	uint64_t limit = d->cfg.storm_restart_s * 1000000000ull;
+
+	if (limit && g->probe.storm_since_ns + limit > now &&
+	    g->probe.storm_since_ns + limit < until)
+		until = g->probe.storm_since_ns + limit;
+	else if (limit && g->probe.storm_since_ns + limit <= now)
+		g->probe.storm_ending = 1;
+	listen_to(g, 0, NULL);
+	g->probe.muted = 1;
+	g->probe.sent_ns = 0; /* neither answered nor missed */
+	g->probe.storm_muted_ns = now;
+	g->probe.storm_until_ns = g->probe.storm_ending ? now : until;
+	if (g->probe.heap_idx != HEAP_NONE)
+		heap_fix(&d->probes, g);
+	arm(d);
+}
+
+static void storm_end(struct guest *g, uint64_t now, double rate)
+{
+	struct shoald *d = g->d;
+
+	storm_flag(g, 0);
+	g->probe.storm_rate = rate;
+	g->probe.win_start_ns = now;
+	g->probe.win_unsolicited = 0;
+	event_emit(d, "storm_end", g->name,
+	           "guest %s: its storm is over after %.1f s (%.0f unsolicited notifications/s "
+	           "now, storm-rate %u); probing it again",
+	           g->name, (double)(now - g->probe.storm_since_ns) / 1e9, rate, d->cfg.storm_rate);
+}
+
+/* n unsolicited notifications at now: count them, and see whether they make a storm. */
+static void unsolicited(struct guest *g, uint64_t now, uint64_t n)
+{
+	struct shoald *d = g->d;
+	uint64_t el, n_win, win_start;
+	double rate;
+
+	g->probe.unsolicited += n;
+	d->probes.unsolicited += n;
+	if (!d->cfg.storm_rate || g->probe.muted || g->probe.heap_idx == HEAP_NONE)
+		return;
+	if (now - g->probe.win_start_ns >= STORM_WINDOW_NS) {
+		g->probe.win_start_ns = now;
+		g->probe.win_unsolicited = 0;
+	}
+	g->probe.win_unsolicited += n;
+	if (g->probe.win_unsolicited <=
+	    (uint64_t)d->cfg.storm_rate * STORM_WINDOW_NS / 1000000000ull)
+		return;
+	/* The window's rate so far (a fast storm is caught within milliseconds). */
+	el = now - g->probe.win_start_ns;
+	if (el < 1000000ull)
+		el = 1000000ull;
+	rate = (double)g->probe.win_unsolicited * 1e9 / (double)el;
+	g->probe.storm_rate = rate;
+	n_win = g->probe.win_unsolicited;
+	win_start = g->probe.win_start_ns;
+	g->probe.win_unsolicited = 0;
+	g->probe.win_start_ns = now;
+	if (!g->probe.storming) {
+		storm_flag(g, 1);
+		g->probe.storms++;
+		d->probes.storms++;
+		g->probe.storm_since_ns = now;
+		g->probe.storm_backoff_ns = STORM_BACKOFF_NS;
+		g->probe.storm_ending = 0;
+		event_emit(
+		    d, "storm", g->name,
+		    "guest %s: its probe port storms: %llu unsolicited notifications in %.1f "
+		    "ms (%.0f/s, storm-rate %u); not listening to it for %.1f s",
+		    g->name, (unsigned long long)n_win, (double)(now - win_start) / 1e6, rate,
+		    d->cfg.storm_rate, (double)g->probe.storm_backoff_ns / 1e9);
+	} else {
+		/* Listened to again (the backend could not count) and it still storms. */
+		g->probe.storm_backoff_ns *= 2;
+		if (g->probe.storm_backoff_ns > STORM_BACKOFF_MAX_NS)
+			g->probe.storm_backoff_ns = STORM_BACKOFF_MAX_NS;
+		log_info("guest %s: still storming at %.0f notifications/s; not listening to it "
+		         "for %.1f s",
+		         g->name, rate, (double)g->probe.storm_backoff_ns / 1e9);
+	}
+	storm_mute(g, now);
+}
+
+/* Past storm-restart-s: the supervisor stops it, deaf to it meanwhile. */
+static void storm_stop(struct guest *g, uint64_t now, double lasted_s, double rate)
+{
+	g->probe.storm_ending = 0;
+	g->probe.muted = 1;
+	guest_stormed(g, lasted_s, rate); /* stops probing it */
+	/* Not stopped (it was not running after all): check again a back-off later. */
+	g->probe.storm_until_ns = now + g->probe.storm_backoff_ns;
+	g->probe.storm_muted_ns = now;
+}
+
+/*
+ * The guest's back-off is over: how many notifications came while it was
+ * not listened to decides whether the storm goes on.
+ */
+static void storm_check(struct guest *g, uint64_t now)
+{
+	struct shoald *d = g->d;
+	double muted_s = (double)(now - g->probe.storm_muted_ns) / 1e9;
+	double lasted_s = (double)(now - g->probe.storm_since_ns) / 1e9;
+	long long n = -1;
+	double rate;
+
+	if (g->probe.storm_ending) {
+		/* Re-detected while listened to again, past storm-restart-s. */
+		storm_stop(g, now, lasted_s, g->probe.storm_rate);
+		return;
+	}
+	listen_to(g, 1, &n);
+	g->probe.muted = 0;
+	if (n > 0) {
+		g->probe.unsolicited += (uint64_t)n;
+		d->probes.unsolicited += (uint64_t)n;
+	}
+	rate = n >= 0 && muted_s > 0 ? (double)n / muted_s : 0.;
+	if (n >= 0 && rate > (double)d->cfg.storm_rate) {
+		g->probe.storm_rate = rate;
+		if (d->cfg.storm_restart_s && lasted_s + 0.001 >= (double)d->cfg.storm_restart_s) {
+			listen_to(g, 0, NULL);
+			storm_stop(g, now, lasted_s, rate);
+			return;
+		}
+		g->probe.storm_backoff_ns *= 2;
+		if (g->probe.storm_backoff_ns > STORM_BACKOFF_MAX_NS)
+			g->probe.storm_backoff_ns = STORM_BACKOFF_MAX_NS;
+		log_debug("guest %s: still storming: %lld notifications in %.1f s (%.0f/s); not "
+		          "listening to it for %.1f s",
+		          g->name, n, muted_s, rate, (double)g->probe.storm_backoff_ns / 1e9);
+		storm_mute(g, now);
+		return;
+	}
+	/* Probe it again, at a random phase, as a guest that just started. */
+	g->probe.sent_ns = 0;
+	g->probe.due_ns = now + rnd_below(d, period_ns(d));
+	g->probe.win_start_ns = now;
+	g->probe.win_unsolicited = 0;
+	if (n >= 0)
+		storm_end(g, now, rate);
+	else
+		g->probe.storm_check_until_ns = now + STORM_WINDOW_NS;
+}
+
 /* Send and time out what falls due within the slack, then arm the timer. */
 static void run_due(struct shoald *d)
 {
@@ -164,10 +367,20 @@ static void run_due(struct shoald *d)
 	while (e->heap.len && e->heap.slot[0].key <= now + PROBE_SLACK_NS) {
 		struct guest *g = e->heap.slot[0].item;
 
-		if (g->probe.sent_ns)
+		if (g->probe.muted) {
+			storm_check(g, now);
+		} else if (g->probe.sent_ns) {
 			probe_timed_out(g, now);
-		else
+		} else {
+			/* Listened to again for a second (uncounted) and it stayed calm. */
+			if (g->probe.storming && now >= g->probe.storm_check_until_ns)
+				storm_end(g, now,
+				          (double)g->probe.win_unsolicited * 1e9 /
+				              (double)(now > g->probe.win_start_ns
+				                           ? now - g->probe.win_start_ns
+				                           : 1));
 			probe_send(g, now);
+		}
 		if (g->probe.heap_idx != HEAP_NONE)
 			heap_fix(e, g);
 	}
@@ -245,6 +458,11 @@ void probe_guest_start(struct guest *g)
 	g->probe.sent_ns = 0;
 	g->probe.consecutive_misses = 0;
 	g->probe.hung = 0;
+	g->probe.win_start_ns = now_mono_ns();
+	g->probe.win_unsolicited = 0;
+	/* Stopped while it stormed (paused, or a new instance): listen to it again. */
+	if (g->probe.deaf)
+		listen_to(g, 1, NULL);
 	/* A random phase within the first period. */
 	g->probe.due_ns = now_mono_ns() + rnd_below(d, period_ns(d));
 	if (heap_push(&d->probes, g) < 0) {
@@ -260,17 +478,32 @@ void probe_guest_stop(struct guest *g)
 		return;
 	heap_remove(&g->d->probes, g);
 	g->probe.sent_ns = 0;
+	/*
+	 * A storm ends with the run (or the pause); the backend stays deaf to
+	 * it until probing starts again, so that a storming guest being
+	 * stopped costs nothing meanwhile.
+	 */
+	if (g->probe.storming)
+		log_info("guest %s: no longer probed while its events storm", g->name);
+	storm_flag(g, 0);
+	g->probe.muted = 0;
+	g->probe.storm_ending = 0;
 	/* The timer may now fire for nothing; it re-arms itself then. */
 }
 
-void probe_answer(struct guest *g, uint64_t now_ns)
+uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n)
 {
 	struct shoald *d = g->d;
 
-	if (!g->probe.sent_ns || g->probe.heap_idx == HEAP_NONE) {
-		g->probe.late++;
-		d->probes.late++;
-		return;
+	if (!n)
+		return 0;
+	if (g->probe.muted || !g->probe.sent_ns || g->probe.heap_idx == HEAP_NONE) {
+		if (!g->probe.muted) {
+			g->probe.late++;
+			d->probes.late++;
+		}
+		unsolicited(g, now_ns, n);
+		return n;
 	}
 	metrics_guest_rtt(g->probe.lat, now_ns,
 	                  now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0);
@@ -285,6 +518,9 @@ void probe_answer(struct guest *g, uint64_t now_ns)
 	}
 	heap_fix(&d->probes, g);
 	arm(d);
+	if (n > 1)
+		unsolicited(g, now_ns, n - 1);
+	return n - 1;
 }
 
 /* ---- JSON ---- */
@@ -303,6 +539,27 @@ static json_t *window_json(const struct metrics_window *w)
 	                 us(w->p999_ns), "max_us", us(w->max_ns), "truncated", w->truncated);
 }
 
+/* The guest's unsolicited notifications and storms, for its latency. */
+static json_t *storm_json(const struct guest *g, uint64_t now)
+{
+	json_t *j = json_pack("{s:b, s:I, s:I, s:f}", "storming", g->probe.storming, "unsolicited",
+	                      (json_int_t)g->probe.unsolicited, "storms",
+	                      (json_int_t)g->probe.storms, "rate", g->probe.storm_rate);
+
+	if (j && g->probe.storming) {
+		json_object_set_new(j, "since_s",
+		                    json_real((double)(now - g->probe.storm_since_ns) / 1e9));
+		json_object_set_new(j, "listening", json_boolean(!g->probe.muted));
+		if (g->probe.muted)
+			json_object_set_new(
+			    j, "deaf_for_s",
+			    json_real(g->probe.storm_until_ns > now
+			                  ? (double)(g->probe.storm_until_ns - now) / 1e9
+			                  : 0.));
+	}
+	return j ? j : json_null();
+}
+
 json_t *probe_summary_json(struct guest *g)
 {
 	struct metrics_window w;
@@ -310,11 +567,13 @@ json_t *probe_summary_json(struct guest *g)
 
 	if (!g->probe.lat ||
 	    metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) < 0 ||
-	    (!w.samples && !w.misses))
+	    (!w.samples && !w.misses && !g->probe.storming))
 		return json_null();
 	j = window_json(&w);
-	if (j)
+	if (j) {
 		json_object_set_new(j, "hung", json_boolean(g->probe.hung));
+		json_object_set_new(j, "storming", json_boolean(g->probe.storming));
+	}
 	return j ? j : json_null();
 }
 
@@ -360,5 +619,7 @@ json_t *probe_latency_json(struct guest *g, uint64_t bucket_window_ns)
 	    : bucket_window_ns                          ? "60s"
 	                                                : "all",
 	    "buckets", buckets ? buckets : json_array());
+	if (j)
+		json_object_set_new(j, "storm", storm_json(g, now));
 	return j;
 }

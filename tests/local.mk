@@ -266,6 +266,10 @@ EXTRA_DIST += tests/integration/test_config.sh
 TESTS += tests/integration/test_pause.sh
 EXTRA_DIST += tests/integration/test_pause.sh
 
+# A guest whose events storm: detected, bounded, ended, restarted (KVM).
+TESTS += tests/integration/test_storm.sh
+EXTRA_DIST += tests/integration/test_storm.sh
+
 # contrib/deploy/: the CI deploy scripts against a real shoald (jq).
 TESTS += tests/integration/test_deploy.sh
 EXTRA_DIST += tests/integration/test_deploy.sh

@@ -105,8 +105,13 @@ struct backend_host {
 	 * (common/guest_exit.h), -1 if unknown. */
 	void (*exited)(struct guest *g, int status, const char *reason);
 	void (*console)(struct guest *g, const char *data, size_t len);
-	/* A probe answer arrived at now_ns (monotonic): the probe engine's probe_answer(). */
-	void (*probe_answer)(struct guest *g, uint64_t now_ns);
+	/*
+	 * n (>= 1) notifications of the guest's probe port arrived at now_ns
+	 * (monotonic): the probe engine's probe_answer().  Returns how many
+	 * of them were unsolicited (no probe asked for them); a backend that
+	 * reports one per wake-up may count exactly from then on.
+	 */
+	uint64_t (*probe_answer)(struct guest *g, uint64_t now_ns, uint64_t n);
 	/*
 	 * adopt() found a guest: return the registry entry to attach it to,
 	 * or NULL if the daemon does not know it (the backend then stops it).
@@ -204,6 +209,17 @@ struct backend_ops {
 	 */
 	void (*probe_drain)(struct backend *be);
 	int (*probe)(struct backend *be, struct guest *g, char *err, size_t errlen);
+	/*
+	 * Optional: stop (on = 0) or start again (on = 1) listening to the
+	 * guest's probe port, for a guest whose notifications storm (probe.c):
+	 * while not listened to, they cost the daemon nothing and no
+	 * host->probe_answer() comes for them.  Both idempotent; on = 1 also
+	 * for a guest whose instance changed since.  Starting again returns
+	 * how many notifications came while not listened to, if the backend
+	 * can tell (KVM: the eventfd's counter), else -1 (Xen: one pending
+	 * bit); 0 for on = 0.
+	 */
+	long long (*probe_listen)(struct backend *be, struct guest *g, int on);
 	/* The backend's own figures for /v1/host (warm pool and such). */
 	json_t *(*stats)(struct backend *be);
 	/*

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kvm.h>
 #include <poll.h>
 #include <sched.h>
@@ -69,8 +70,10 @@ struct shell {
 	int vcpu_tid;
 	unsigned mem_mib;
 	ev_io sock_w, console_w;
-	int notify_watched; /* in the backend's answer set */
-	ev_child child_w;   /* our own tenders only */
+	int notify_watched;   /* in the backend's answer set */
+	int notify_counted;   /* its eventfd's counter is read at each wake-up (answers_drain) */
+	uint64_t notify_seen; /* wake-ups reported as one notification since the counter was read */
+	ev_child child_w;     /* our own tenders only */
 	ev_timer boot_timer;
 	struct guest *g;
 	struct be_start req; /* kept until the dedicated shell is READY */
@@ -283,10 +286,53 @@ static void on_console(struct ev_loop *loop, ev_io *w, int revents)
  * edge-triggered, watched by the loop as one descriptor: a wake-up takes
  * all the answers that came, with one epoll_wait and no read() each.
  * Edge-triggered, an eventfd reports every signal, also while its counter
- * is not zero, so the counter is never read (it cannot overflow: the
- * kernel saturates it, and 2^64 answers would take longer than any host
- * lives).  One time stamp serves the answers one epoll_wait returns.
+ * is not zero, so the counter need not be read: each wake-up is taken for
+ * one notification (the counter cannot overflow: the kernel saturates
+ * it, and 2^64 answers would take longer than any host lives).  One time
+ * stamp serves the answers one epoll_wait returns.
+ *
+ * A wake-up may stand for many notifications, though: the writes that
+ * came since the last epoll_wait make one.  Once the probe engine finds
+ * one of a guest's notifications unsolicited, its counter is read at each
+ * of its wake-ups from then on (notify_counted), so that what a storming
+ * guest did is counted exactly: the first read gives every notification
+ * since the counter was last read, less the wake-ups already reported.
+ * A read that finds it zero (the writes were taken by the read before,
+ * and their edge came after) reports nothing.
  */
+static uint64_t notify_read(struct shell *sh)
+{
+	uint64_t v = 0;
+
+	if (read(sh->notify_fd, &v, sizeof(v)) != sizeof(v))
+		return 0; /* EAGAIN: nothing since the last read (the tender made it non-blocking)
+		           */
+	return v;
+}
+
+static void answer(struct backend *be, struct shell *sh, uint64_t now)
+{
+	uint64_t n;
+
+	if (sh->notify_counted) {
+		n = notify_read(sh);
+		if (n)
+			be->host.probe_answer(sh->g, now, n);
+		return;
+	}
+	if (!be->host.probe_answer(sh->g, now, 1)) {
+		sh->notify_seen++;
+		return;
+	}
+	/* Unsolicited: count exactly from now on, starting with what was not reported. */
+	sh->notify_counted = 1;
+	n = notify_read(sh);
+	n = n > sh->notify_seen + 1 ? n - sh->notify_seen - 1 : 0;
+	sh->notify_seen = 0;
+	if (n && sh->g && sh->state == SH_RUNNING)
+		be->host.probe_answer(sh->g, now, n);
+}
+
 static void answers_drain(struct backend *be)
 {
 	struct epoll_event ev[256];
@@ -300,8 +346,9 @@ static void answers_drain(struct backend *be)
 		for (i = 0; i < n; i++) {
 			struct shell *sh = ev[i].data.ptr;
 
-			if (sh->g && sh->state == SH_RUNNING)
-				be->host.probe_answer(sh->g, now);
+			/* An earlier answer of this batch may have made it deaf (a storm). */
+			if (sh->g && sh->state == SH_RUNNING && sh->notify_watched)
+				answer(be, sh, now);
 		}
 	} while (n == 256);
 }
@@ -311,6 +358,23 @@ static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	answers_drain(w->data);
+}
+
+/* Into the answer set, or out of it; 0, or -1 (logged). */
+static int notify_watch(struct shell *sh, int on)
+{
+	struct epoll_event e = { .events = EPOLLIN | EPOLLET, .data.ptr = sh };
+
+	if (sh->notify_fd < 0 || sh->notify_watched == on)
+		return 0;
+	if (epoll_ctl(sh->be->answer_ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sh->notify_fd,
+	              on ? &e : NULL) < 0) {
+		log_warn("kvm: tender %d: cannot %s its probe answers", (int)sh->pid,
+		         on ? "watch" : "stop watching");
+		return -1;
+	}
+	sh->notify_watched = on;
+	return 0;
 }
 
 static void watch_guest_fds(struct shell *sh)
@@ -324,12 +388,13 @@ static void watch_guest_fds(struct shell *sh)
 		ev_io_start(loop, &sh->console_w);
 	}
 	if (sh->notify_fd >= 0 && !sh->notify_watched) {
-		struct epoll_event e = { .events = EPOLLIN | EPOLLET, .data.ptr = sh };
-
-		if (epoll_ctl(sh->be->answer_ep, EPOLL_CTL_ADD, sh->notify_fd, &e) == 0)
-			sh->notify_watched = 1;
-		else
-			log_warn("kvm: tender %d: cannot watch its probe answers", (int)sh->pid);
+		/*
+		 * What an earlier daemon left in the counter is not this one's
+		 * to count (notify_seen starts at 0).
+		 */
+		notify_read(sh);
+		sh->notify_seen = 0;
+		notify_watch(sh, 1);
 	}
 }
 
@@ -1024,6 +1089,37 @@ static int kvm_probe(struct backend *b, struct guest *g, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * A storming guest's eventfd leaves the answer set: its writes then only
+ * add to the counter, and wake nobody.  Back in, the counter says how
+ * many came meanwhile, and is counted at each wake-up from then on.
+ */
+static long long kvm_probe_listen(struct backend *b, struct guest *g, int on)
+{
+	struct shell *sh = g->be;
+	uint64_t n;
+
+	(void)b;
+	if (!sh || sh->notify_fd < 0)
+		return -1;
+	if (!on) {
+		if (!sh->notify_counted) {
+			notify_read(sh); /* reported already, one a wake-up */
+			sh->notify_counted = 1;
+		}
+		notify_watch(sh, 0);
+		return 0;
+	}
+	n = notify_read(sh);
+	if (!sh->notify_counted)
+		n = 0; /* counted as wake-ups while it was listened to */
+	sh->notify_counted = 1;
+	sh->notify_seen = 0;
+	if (notify_watch(sh, 1) < 0)
+		return -1;
+	return n > LLONG_MAX ? LLONG_MAX : (long long)n;
+}
+
 static json_t *kvm_stats(struct backend *b)
 {
 	struct backend *be = b;
@@ -1476,6 +1572,7 @@ const struct backend_ops backend_kvm = {
 	.placement_mechanism = kvm_placement_mechanism,
 	.probe_drain = kvm_probe_drain,
 	.probe = kvm_probe,
+	.probe_listen = kvm_probe_listen,
 	.stats = kvm_stats,
 	.dev_stats = kvm_dev_stats,
 };

@@ -99,6 +99,8 @@ struct dom {
 	int watching;
 	int local_port;       /* our end; -1: unbound */
 	unsigned remote_port; /* the guest's advertised one */
+	int deaf;             /* its events storm: leave its port masked (xen_probe_listen) */
+	int held;             /* ... and it is: unmask it when listening again */
 	char refused[220];    /* the last refused value, so that it is logged once */
 };
 
@@ -562,10 +564,35 @@ static void evtchn_drain(struct backend *be)
 	while ((p = xenevtchn_pending(be->xce)) >= 0) {
 		struct dom *d = (unsigned)p < be->port_map_len ? be->port_map[p] : NULL;
 
+		/* A deaf port stays masked: the guest's storm then wakes nobody. */
+		if (d && d->deaf && d->local_port == p) {
+			d->held = 1;
+			continue;
+		}
 		xenevtchn_unmask(be->xce, (evtchn_port_t)p);
 		if (d && d->g && d->state == XD_RUNNING)
-			be->host.probe_answer(d->g, now);
+			be->host.probe_answer(d->g, now, 1);
 	}
+}
+
+/*
+ * A storming guest: its port is left masked at its next event.  The
+ * pending bit cannot say how many came meanwhile: -1, and the engine
+ * listens to decide.
+ */
+static long long xen_probe_listen(struct backend *be, struct guest *g, int on)
+{
+	struct dom *d = g->be;
+
+	if (!d)
+		return -1;
+	d->deaf = !on;
+	if (on && d->held) {
+		d->held = 0;
+		if (d->local_port >= 0)
+			xenevtchn_unmask(be->xce, (evtchn_port_t)d->local_port);
+	}
+	return on ? -1 : 0;
 }
 
 static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
@@ -1635,7 +1662,8 @@ static void xen_fini(struct backend *be)
 		.set_affinity = xen_set_affinity, .set_weight = xen_set_weight,                    \
 		.set_batch = xen_set_batch, .placement_get = xen_placement_get,                    \
 		.cpu_time = xen_cpu_time_op, .placement_mechanism = xen_placement_mechanism,       \
-		.probe_drain = xen_probe_drain, .probe = xen_probe, .stats = xen_stats,            \
+		.probe_drain = xen_probe_drain, .probe = xen_probe,                                \
+		.probe_listen = xen_probe_listen, .stats = xen_stats,                              \
 		.host_topology = xen_host_topology, .cpu_roles = xen_cpu_roles_op,                 \
 	}
 
