@@ -18,6 +18,7 @@
 #include "sched_testlib.h"
 
 #define PERIODS 45
+#define LONG    600 /* 10 minutes of periods */
 /*
  * One round of remedy: enter_periods (3) to enter violation, then the
  * cooldown (12) in which the windows show the effect.  A disturbance one
@@ -30,8 +31,9 @@
 #define TWO_ROUNDS (2 * (3 + 12))
 
 struct run {
-	struct sim_report r[PERIODS];
-	size_t moves, oscillations, pinned_moved, weights, policies, max_moves;
+	struct sim_report r[LONG];
+	unsigned n; /* periods run: PERIODS unless a test says */
+	size_t moves, oscillations, pinned_moved, weights, policies, max_moves, pins;
 };
 
 static struct sim *make(struct sim_params *p)
@@ -48,12 +50,13 @@ static struct sim *make(struct sim_params *p)
 static void run(struct sim *sim, struct run *out)
 {
 	struct sched_config cfg;
-	unsigned i;
+	unsigned i, n = out->n ? out->n : PERIODS;
 
 	sched_config_default(&cfg);
 	memset(out, 0, sizeof(*out));
-	assert_int_equal(sim_run(sim, PERIODS, out->r), 0);
-	for (i = 0; i < PERIODS; i++) {
+	out->n = n;
+	assert_int_equal(sim_run(sim, n, out->r), 0);
+	for (i = 0; i < n; i++) {
 		const struct sim_report *r = &out->r[i];
 
 		assert_true(r->moves <= cfg.moves_max);
@@ -62,6 +65,7 @@ static void run(struct sim *sim, struct run *out)
 		out->pinned_moved += r->pinned_moved;
 		out->weights += r->weights;
 		out->policies += r->policies;
+		out->pins += r->pins;
 		if (r->moves > out->max_moves)
 			out->max_moves = r->moves;
 	}
@@ -98,7 +102,7 @@ static size_t peak_over(const struct run *x, unsigned from)
 	size_t peak = 0;
 	unsigned i;
 
-	for (i = from - 1; i < PERIODS; i++)
+	for (i = from - 1; i < x->n; i++)
 		if (x->r[i].over_slo > peak)
 			peak = x->r[i].over_slo;
 	return peak;
@@ -203,6 +207,76 @@ static void a_latency_surge_settles(void **state)
 	finish(sim, x);
 }
 
+/* The first period from `from` with a move, 0 when none. */
+static unsigned first_move(const struct sim_report *r, unsigned n, unsigned from)
+{
+	unsigned i;
+
+	for (i = from - 1; i < n; i++)
+		if (r[i].moves)
+			return r[i].period;
+	return 0;
+}
+
+/* The first period from `from` on after which over_slo_2s stays at most tolerance. */
+static unsigned settled_2s(const struct sim_report *r, unsigned n, unsigned from, size_t tolerance)
+{
+	unsigned i, last_bad = 0;
+
+	for (i = from - 1; i < n; i++)
+		if (r[i].over_slo_2s > tolerance)
+			last_bad = r[i].period;
+	if (last_bad == r[n - 1].period)
+		return 0;
+	return last_bad ? last_bad + 1 : from;
+}
+
+/*
+ * Eight latency guests, each on its own latency CPU among ~100 idle
+ * neighbours, turn CPU-bound at period 10 and quiet down at 40: each is
+ * treated as batch and moved to a batch CPU within 2 periods, its
+ * neighbours are back under their SLO (2 s p99) within 5, and each is
+ * a latency guest again restore_periods after it quieted, with no
+ * flapping and no move back to a CPU it left.
+ */
+static void a_cpu_bound_latency_guest_is_demoted_and_restored(void **state)
+{
+	static const char *const spin[] = { "spin:10:8", "calm:40", NULL };
+	struct run *x;
+	struct sim *sim = prepare(0, spin, &x);
+	unsigned first, back_2s, back_10s, i;
+	size_t classes = 0, demoted_at_39 = 0;
+
+	(void)state;
+	x->n = 60;
+	run(sim, x);
+	for (i = 0; i < x->n; i++)
+		classes += x->r[i].classes;
+	demoted_at_39 = x->r[38].classes; /* none in the busy stretch after the first */
+	first = first_move(x->r, x->n, 10);
+	/* Up to the calm: the restored guests' own windows then still hold their batch time. */
+	back_2s = settled_2s(x->r, 39, 10, 0);
+	back_10s = sim_settled_at(x->r, 39, 10, 0);
+	print_message("# spin:10:8 calm:40 at 64 CPUs, 5000 guests: peak %zu over SLO; first move "
+	              "%u periods after, all back under SLO %u after (2 s p99; %u by the 10 s "
+	              "p99), %zu moves (%zu class changes), %zu oscillations\n",
+	              peak_over(x, 10), first - 10, back_2s - 10, back_10s - 10, x->moves, classes,
+	              x->oscillations);
+	assert_true(peak_over(x, 10) > 400); /* half its neighbours and more */
+	assert_true(first >= 10 && first <= 12);
+	assert_true(back_2s >= 10 && back_2s <= 15);
+	assert_true(back_10s >= 10 && back_10s <= 10 + 2 + 10);
+	assert_int_equal(demoted_at_39, 0);
+	for (i = 52; i < x->n; i++)
+		assert_int_equal(x->r[i].over_slo_2s, 0);
+	/* Demoted once, restored once (10 quiet periods after 40), 8 pins each way. */
+	assert_int_equal(classes, 16);
+	assert_int_equal(x->pins, 16);
+	assert_int_equal(x->r[40 + 10 - 1 - 1].classes, 8);
+	assert_int_equal(x->oscillations, 0);
+	finish(sim, x);
+}
+
 static void an_overload_no_placement_fixes_stays_put(void **state)
 {
 	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
@@ -281,6 +355,7 @@ int main(void)
 		cmocka_unit_test(batch_hogs_on_latency_cpus_settle),
 		cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
 		cmocka_unit_test(a_latency_surge_settles),
+		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
 		cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
 		cmocka_unit_test(the_same_seed_gives_the_same_run),
 		cmocka_unit_test(disturbance_specs_are_checked),
