@@ -18,6 +18,9 @@
 
 #include "sched_int.h"
 
+/* Latency vCPUs of a crowded CPU that may find no target before its relief gives up. */
+#define RELIEVE_MISSES 8
+
 /* What a CPU's remedy came to. */
 enum { R_NONE, R_DONE, R_CUT };
 
@@ -355,10 +358,14 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 	const struct sched__core *core;
 	struct sched__want w;
 	double batch_use = 0;
-	unsigned i, x;
+	unsigned i, x, nbatch = 0;
 	int k, least;
 
-	if (p->grown || sched__cores_with_role(s, SCHED_ROLE_BATCH) <= s->cfg.batch_cores_min)
+	/* batch_cores_min holds only while a batch guest (or one treated as batch) runs. */
+	for (x = 0; x < s->host.ncpus; x++)
+		nbatch += s->load[x].vcpus[SCHED_CLASS_BATCH];
+	if (p->grown || !sched__cores_with_role(s, SCHED_ROLE_BATCH) ||
+	    (nbatch && sched__cores_with_role(s, SCHED_ROLE_BATCH) <= s->cfg.batch_cores_min))
 		return R_NONE;
 	/* Only when the least loaded latency CPU with room is crowded too. */
 	memset(&w, 0, sizeof(w));
@@ -515,7 +522,7 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 	unsigned c = grp->cpu;
 	double goal = sched__cpu_load(s, c) * (1.0 - s->cfg.relief), lowest;
 	size_t k, n = on_cpu(p, c, SCHED_CLASS_LATENCY, 0, p->ncand);
-	int moved = 0, cut;
+	int moved = 0, cut, misses = 0;
 
 	/*
 	 * Not below the set's mean (plus the margin): that would only move
@@ -555,8 +562,16 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 			s->cpu[c].relief_at = p->period;
 			return R_CUT;
 		}
-		if (t < 0)
-			continue; /* a lighter one sees more of the load and may still gain */
+		/*
+		 * A lighter one sees more of the load and may still gain; but
+		 * when several found nowhere, the set is full: stop looking,
+		 * so that a host-wide overload costs a plan little.
+		 */
+		if (t < 0) {
+			if (++misses >= RELIEVE_MISSES)
+				break;
+			continue;
+		}
 		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)c, t);
 		if (e->violating && e->over) {
 			sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
