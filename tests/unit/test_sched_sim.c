@@ -277,6 +277,46 @@ static void a_cpu_bound_latency_guest_is_demoted_and_restored(void **state)
 	finish(sim, x);
 }
 
+/*
+ * No batch guests, and the latency guests' use grows until the latency
+ * CPUs are crowded while the batch CPUs idle: the latency set grows
+ * (past batch_cores_min, since no batch guest runs) and the guests
+ * spread onto it within the move cap, without oscillation.
+ */
+static void crowded_latency_set_grows_into_idle_batch_cpus(void **state)
+{
+	struct sim_params p;
+	struct run *x = calloc(1, sizeof(*x));
+	struct sim *sim;
+	unsigned first, settled;
+	char why[128];
+
+	(void)state;
+	assert_non_null(x);
+	sim_params_default(&p);
+	p.batch_fraction = 0;
+	if (sim_parse_disturb(&p, "surge:10:46:12:0.02", why, sizeof(why)))
+		fail_msg("%s", why);
+	sim = make(&p);
+	x->n = 90;
+	run(sim, x);
+	first = first_move(x->r, x->n, 10);
+	settled = sim_settled_at(x->r, x->n, 10, sim_tolerance(sim));
+	print_message("# latency set crowded, batch idle (surge:10:46:12:0.02, no batch guests): "
+	              "peak %zu over SLO; first move %u periods after, settled (at most %zu over "
+	              "SLO) %u after; latency CPUs 46 -> %u; %zu moves, %zu oscillations\n",
+	              peak_over(x, 10), first - 10, sim_tolerance(sim), settled - 10,
+	              x->r[x->n - 1].latency_cpus, x->moves, x->oscillations);
+	assert_true(peak_over(x, 10) > 500);
+	assert_true(first >= 10 && first <= 12);
+	assert_true(settled >= 10 && settled <= 10 + 45);
+	assert_true(x->r[x->n - 1].latency_cpus >= 52);
+	assert_int_equal(x->oscillations, 0);
+	for (first = settled + 12; first < x->n; first++)
+		assert_true(x->r[first].moves <= 4);
+	finish(sim, x);
+}
+
 static void an_overload_no_placement_fixes_stays_put(void **state)
 {
 	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
@@ -356,6 +396,7 @@ int main(void)
 		cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
 		cmocka_unit_test(a_latency_surge_settles),
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
+		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
 		cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
 		cmocka_unit_test(the_same_seed_gives_the_same_run),
 		cmocka_unit_test(disturbance_specs_are_checked),
