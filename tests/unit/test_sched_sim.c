@@ -317,6 +317,87 @@ static void crowded_latency_set_grows_into_idle_batch_cpus(void **state)
 	finish(sim, x);
 }
 
+/*
+ * Ten minutes of periods with load that comes and goes: batch guests on
+ * latency CPUs that wake and calm, latency guests that turn CPU-bound
+ * and quiet down (three times), surges on a few CPUs, and one latency
+ * guest that flickers (busy 3 periods, idle 3) the whole run.  Moves
+ * stay bounded, no vCPU goes back to a CPU it left within 30 periods,
+ * no guest changes class or CPU more than its hysteresis allows, and
+ * the host ends quiet.
+ */
+static void load_that_comes_and_goes_does_not_thrash(void **state)
+{
+	static const char *const script[] = {
+		"hog:20:40",          "calm:80",  "spin:120:8",         "calm:200",
+		"surge:260:4:5:0.15", "calm:330", "spin:380:8",         "calm:420",
+		"spin:440:8",         "calm:460", "surge:500:6:5:0.12", "spin:505:4",
+		"calm:545",           NULL,
+	};
+	struct run *x;
+	struct sim *sim = prepare(40, script, &x);
+	const struct sched_guest *g;
+	unsigned i, most_pins = 0, most_classes = 0, quiet_from;
+	unsigned *pins, *classes;
+	size_t n, k, flicker = 0, total_classes = 0;
+
+	(void)state;
+	g = sim_guests(sim, &n);
+	pins = calloc(n, sizeof(*pins));
+	classes = calloc(n, sizeof(*classes));
+	assert_non_null(pins);
+	assert_non_null(classes);
+	while (g[flicker].cls != SCHED_CLASS_LATENCY)
+		flicker++;
+	x->n = LONG;
+	for (i = 0; i < LONG; i++) {
+		const struct sched_plan *plan;
+
+		sim_set_use(sim, flicker, i / 3 % 2 ? 0.9 : 0.005);
+		assert_int_equal(sim_step(sim, &x->r[i]), 0);
+		assert_true(x->r[i].moves <= 16);
+		plan = sim_plan(sim);
+		for (k = 0; k < plan->nmoves; k++) {
+			const struct sched_move *m = &plan->moves[k];
+
+			if (m->guest == SCHED_NO_GUEST)
+				continue;
+			pins[m->guest] += m->kind == SCHED_MOVE_PIN;
+			classes[m->guest] += m->kind == SCHED_MOVE_CLASS;
+		}
+		x->moves += x->r[i].moves;
+		x->oscillations += x->r[i].oscillations;
+		x->pinned_moved += x->r[i].pinned_moved;
+	}
+	for (k = 0; k < n; k++) {
+		most_pins = pins[k] > most_pins ? pins[k] : most_pins;
+		most_classes = classes[k] > most_classes ? classes[k] : most_classes;
+		total_classes += classes[k];
+	}
+	quiet_from = sim_settled_at(x->r, LONG, 545, sim_tolerance(sim));
+	print_message("# 10 minutes (600 periods) of load that comes and goes: %zu moves (%zu "
+	              "class changes), at most %u pins and %u class changes for one guest, the "
+	              "flickering guest %u pins and %u class changes; %zu oscillations; quiet "
+	              "(at most %zu over SLO) %u periods after the last calm\n",
+	              x->moves, total_classes, most_pins, most_classes, pins[flicker],
+	              classes[flicker], x->oscillations, sim_tolerance(sim), quiet_from - 545);
+	assert_true(x->moves <= 400);
+	assert_int_equal(x->oscillations, 0);
+	assert_int_equal(x->pinned_moved, 0);
+	/* Demoted once and never restored: it is never quiet for restore_periods. */
+	assert_int_equal(classes[flicker], 1);
+	assert_true(pins[flicker] <= 1);
+	/* A guest demoted and restored in each of the three spins at most. */
+	assert_true(most_classes <= 6);
+	assert_true(most_pins <= 8);
+	assert_true(quiet_from >= 545 && quiet_from <= 545 + 25);
+	for (i = quiet_from + 15; i < LONG; i++)
+		assert_int_equal(x->r[i].moves, 0);
+	free(pins);
+	free(classes);
+	finish(sim, x);
+}
+
 static void an_overload_no_placement_fixes_stays_put(void **state)
 {
 	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
@@ -397,6 +478,7 @@ int main(void)
 		cmocka_unit_test(a_latency_surge_settles),
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
 		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
+		cmocka_unit_test(load_that_comes_and_goes_does_not_thrash),
 		cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
 		cmocka_unit_test(the_same_seed_gives_the_same_run),
 		cmocka_unit_test(disturbance_specs_are_checked),
