@@ -52,7 +52,10 @@
  * sheds its heaviest latency vCPUs (violating or not: a guest's own use
  * does not delay its own probes) to clearly less loaded latency CPUs,
  * and when every latency CPU is loaded the latency set takes a core from
- * the batch set, if the batch set can spare it.  Then the CPU and the
+ * the batch set, if the batch set can spare it (batch_cores_min holds
+ * only while a batch guest runs).  A latency guest whose own CPU use
+ * stays high (demote_use) is treated as a batch guest until it quiets
+ * down (restore_use), announced by a SCHED_MOVE_CLASS.  Then the CPU and the
  * moved guests are left alone for a cooldown, so the latency windows can
  * show the effect; a guest moved again before it recovered waits twice
  * as long each time; no guest is moved back to a CPU it left within
