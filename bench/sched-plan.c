@@ -20,11 +20,15 @@
 
 static volatile double sink;
 
-/* A simulator with disturbances to remedy: 40 hogs at period 20, a surge at 90. */
+/*
+ * A simulator with disturbances to remedy: 40 hogs at period 20, a
+ * surge at 90, 8 latency guests turned CPU-bound at 150 (treated as
+ * batch, then restored).
+ */
 static struct sim *make(unsigned cpus, unsigned guests, unsigned shared)
 {
-	static const char *const script[] = { "hog:20:40", "calm:60", "surge:90:4:5:0.15",
-		                              "calm:130" };
+	static const char *const script[] = { "hog:20:40", "calm:60",    "surge:90:4:5:0.15",
+		                              "calm:130",  "spin:150:8", "calm:190" };
 	struct sim_params p;
 	struct sim *sim;
 	char why[256];
@@ -131,8 +135,9 @@ int main(void)
 	med = bl_report("sched_plan, 64 CPUs / 5000 guests", all, PERIODS);
 	printf("%-34s max    %9.1f us\n", "", bl_quantile(all, PERIODS, 1.0));
 	bl_report("  periods that moved something", busy, nbusy);
-	printf("  (%zu moves in %zu of the %d periods: 40 hogs at 20, a surge at 90)\n", moves,
-	       nbusy, PERIODS);
+	printf("  (%zu moves in %zu of the %d periods: 40 hogs at 20, a surge at 90, 8 spinning "
+	       "latency guests at 150)\n",
+	       moves, nbusy, PERIODS);
 	med_base = bl_report("baseline: copy + read the snapshot", base, PERIODS);
 	printf("  (%zu guests, %zu KiB)\n", sim_snapshot(big)->nguests,
 	       sim_snapshot(big)->nguests * sizeof(struct sched_guest) / 1024);

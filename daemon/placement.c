@@ -45,7 +45,7 @@ struct placement {
 	size_t snap_cap;
 	struct move_rec log[MOVE_LOG];
 	unsigned log_len, log_head;
-	uint64_t moves[SCHED_MOVE_CPU_ROLE + 1];
+	uint64_t moves[SCHED_MOVE_KINDS];
 	uint64_t move_failures, periods, plan_errors;
 	uint64_t last_plan_us;
 	struct sched_plan_stats last;
@@ -667,7 +667,7 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 	char why[256];
 	int ok = 1;
 
-	if (m->kind == SCHED_MOVE_CPU_ROLE || !g)
+	if (m->kind == SCHED_MOVE_CPU_ROLE || m->kind == SCHED_MOVE_CLASS || !g)
 		return 1;
 	switch (m->kind) {
 	case SCHED_MOVE_PIN:
@@ -714,6 +714,9 @@ static void describe_move(const struct sched_move *m, char *buf, size_t len)
 	case SCHED_MOVE_POLICY:
 		snprintf(buf, len, "class policy %s",
 		         m->policy == SCHED_POLICY_IDLE ? "idle" : "normal");
+		break;
+	case SCHED_MOVE_CLASS:
+		snprintf(buf, len, "treated as a %s guest", sched_class_str(m->cls));
 		break;
 	default:
 		snprintf(buf, len, "CPU %d becomes a %s CPU", m->from_cpu, sched_role_str(m->role));
@@ -854,6 +857,8 @@ static json_t *moves_json(const struct placement *pl)
 			json_object_set_new(
 			    m, "policy",
 			    json_string(mv->policy == SCHED_POLICY_IDLE ? "idle" : "normal"));
+		} else if (mv->kind == SCHED_MOVE_CLASS) {
+			json_object_set_new(m, "class", json_string(sched_class_str(mv->cls)));
 		} else {
 			json_object_set_new(m, "cpu", json_integer(mv->from_cpu));
 			json_object_set_new(m, "role", json_string(sched_role_str(mv->role)));
@@ -923,7 +928,7 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b)
 	unsigned k, c;
 
 	metrics_prom_family(b, mv, METRICS_PROM_COUNTER, "placement moves made, by kind");
-	for (k = 0; k <= SCHED_MOVE_CPU_ROLE; k++) {
+	for (k = 0; k < SCHED_MOVE_KINDS; k++) {
 		struct metrics_label l = { "kind", sched_move_kind_str((enum sched_move_kind)k) };
 
 		metrics_prom_counter(b, mv, &l, 1, pl->moves[k]);

@@ -181,6 +181,10 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 	rc = sched__check_guest(s, g, SCHED__CHECK_REQUEST, why, sizeof(why));
 	if (rc)
 		return refuse(out, SCHED_REFUSE_BAD_GUEST, "%s", why);
+	if (snap->nguests > s->cfg.guests_max)
+		return refuse(out, SCHED_REFUSE_BAD_SNAPSHOT,
+		              "snapshot: %zu guests; the state was made for %zu", snap->nguests,
+		              s->cfg.guests_max);
 	rc = sched__check_snapshot(s, snap, why, sizeof(why));
 	if (rc == -EINVAL)
 		return refuse(out, SCHED_REFUSE_BAD_SNAPSHOT, "%s", why);
@@ -202,6 +206,7 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 		    (unsigned long long)m.host_total, (unsigned long long)m.dom0_total,
 		    (unsigned long long)m.used_total, snap->nguests);
 
+	sched__classes_known(s, snap); /* a latency guest treated as batch counts as batch */
 	sched__load_build(s, snap, 0);
 	pinned = sched__cpuset_any(&g->pin);
 	cls_name = sched_class_str(g->cls);

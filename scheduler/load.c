@@ -34,8 +34,8 @@ void sched__load_build(struct sched *s, const struct sched_snapshot *snap, int s
 		for (v = 0; v < g->vcpus; v++) {
 			if (g->cpu[v] < 0)
 				continue;
-			s->load[g->cpu[v]].vcpus[g->cls]++;
-			s->load[g->cpu[v]].use[g->cls] += u;
+			s->load[g->cpu[v]].vcpus[s->cls[i]]++;
+			s->load[g->cpu[v]].use[s->cls[i]] += u;
 		}
 	}
 	if (!slots)

@@ -18,6 +18,9 @@
 
 #include "sched_int.h"
 
+/* Latency vCPUs of a crowded CPU that may find no target before its relief gives up. */
+#define RELIEVE_MISSES 8
+
 /* What a CPU's remedy came to. */
 enum { R_NONE, R_DONE, R_CUT };
 
@@ -178,7 +181,7 @@ static struct sched_move *pin(struct plan *p, size_t gi, unsigned v, int from, i
 	m->vcpu = v;
 	m->from_cpu = from;
 	m->to_cpu = to;
-	sched__load_move(s, g->cls, sched__vcpu_use(s, g), from, to);
+	sched__load_move(s, (enum sched_class)s->cls[gi], sched__vcpu_use(s, g), from, to);
 	e->moved_mask |= 1u << v;
 	if (v == 0) {
 		e->left_cpu[1] = e->left_cpu[0];
@@ -186,15 +189,20 @@ static struct sched_move *pin(struct plan *p, size_t gi, unsigned v, int from, i
 		e->left_cpu[0] = (int16_t)from;
 		e->left_at[0] = p->period;
 	}
-	cool(s, e, p->period, g->cls == SCHED_CLASS_LATENCY);
+	cool(s, e, p->period, s->cls[gi] == SCHED_CLASS_LATENCY);
 	return m;
 }
 
-/* A batch CPU for vCPU v of batch guest g leaving cpu `from`, or -1. */
-static int batch_target(const struct plan *p, const struct sched_guest *g, int from)
+/*
+ * A batch CPU for a vCPU of batch guest gi leaving cpu `from`, or -1:
+ * on its memory's node if it can, and not a CPU it left lately if
+ * another will do.
+ */
+static int batch_target(const struct plan *p, size_t gi, int from)
 {
+	const struct sched_guest *g = guest(p, gi);
 	struct sched__want w;
-	int t = -1;
+	int t = -1, pass;
 
 	memset(&w, 0, sizeof(w));
 	w.cls = SCHED_CLASS_BATCH;
@@ -202,12 +210,16 @@ static int batch_target(const struct plan *p, const struct sched_guest *g, int f
 	w.exclude = from;
 	w.apart = 1;
 	w.use = sched__vcpu_use(p->s, g);
-	w.node = g->node;
-	if (g->node >= 0)
-		t = sched__pick(p->s, &w);
-	w.node = -1;
-	if (t < 0)
-		t = sched__pick(p->s, &w);
+	w.period = p->period;
+	for (pass = 0; pass < 2 && t < 0; pass++) {
+		w.left = pass ? NULL : &p->s->gs[gi];
+		w.node = g->node;
+		if (g->node >= 0)
+			t = sched__pick(p->s, &w);
+		w.node = -1;
+		if (t < 0)
+			t = sched__pick(p->s, &w);
+	}
 	return t;
 }
 
@@ -227,7 +239,7 @@ static int shift_batch(struct plan *p, size_t gi, unsigned v, int x, const char 
 	int t = -1;
 
 	if (!pinned(g))
-		t = batch_target(p, g, x);
+		t = batch_target(p, gi, x);
 	if (t >= 0) {
 		m = pin(p, gi, v, x, t);
 		sched__sayf(m->reason, sizeof(m->reason), "%s: moves to batch cpu %d", prefix, t);
@@ -283,7 +295,7 @@ static size_t on_cpu(struct plan *p, unsigned x, enum sched_class cls, double mi
 		const struct sched_guest *g = guest(p, gi);
 		double u;
 
-		if (g->cls != cls || (s->gs[gi].moved_mask >> SCHED__SLOT_VCPU(slot) & 1))
+		if (s->cls[gi] != cls || (s->gs[gi].moved_mask >> SCHED__SLOT_VCPU(slot) & 1))
 			continue;
 		u = sched__vcpu_use(s, g);
 		if (u < min_use)
@@ -319,7 +331,7 @@ static int evacuate(struct plan *p, unsigned x, size_t at)
 			return R_CUT;
 		if (pinned(g))
 			continue;
-		t = batch_target(p, g, (int)x);
+		t = batch_target(p, gi, (int)x);
 		if (t < 0)
 			continue;
 		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)x, t);
@@ -346,10 +358,14 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 	const struct sched__core *core;
 	struct sched__want w;
 	double batch_use = 0;
-	unsigned i, x;
+	unsigned i, x, nbatch = 0;
 	int k, least;
 
-	if (p->grown || sched__cores_with_role(s, SCHED_ROLE_BATCH) <= s->cfg.batch_cores_min)
+	/* batch_cores_min holds only while a batch guest (or one treated as batch) runs. */
+	for (x = 0; x < s->host.ncpus; x++)
+		nbatch += s->load[x].vcpus[SCHED_CLASS_BATCH];
+	if (p->grown || !sched__cores_with_role(s, SCHED_ROLE_BATCH) ||
+	    (nbatch && sched__cores_with_role(s, SCHED_ROLE_BATCH) <= s->cfg.batch_cores_min))
 		return R_NONE;
 	/* Only when the least loaded latency CPU with room is crowded too. */
 	memset(&w, 0, sizeof(w));
@@ -506,7 +522,7 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 	unsigned c = grp->cpu;
 	double goal = sched__cpu_load(s, c) * (1.0 - s->cfg.relief), lowest;
 	size_t k, n = on_cpu(p, c, SCHED_CLASS_LATENCY, 0, p->ncand);
-	int moved = 0, cut;
+	int moved = 0, cut, misses = 0;
 
 	/*
 	 * Not below the set's mean (plus the margin): that would only move
@@ -546,8 +562,16 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 			s->cpu[c].relief_at = p->period;
 			return R_CUT;
 		}
-		if (t < 0)
-			continue; /* a lighter one sees more of the load and may still gain */
+		/*
+		 * A lighter one sees more of the load and may still gain; but
+		 * when several found nowhere, the set is full: stop looking,
+		 * so that a host-wide overload costs a plan little.
+		 */
+		if (t < 0) {
+			if (++misses >= RELIEVE_MISSES)
+				break;
+			continue;
+		}
 		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)c, t);
 		if (e->violating && e->over) {
 			sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
@@ -646,6 +670,232 @@ static int remedy(struct plan *p, const struct sched__group *grp)
 	return r;
 }
 
+/* ---- A latency guest that behaves as batch ---- */
+
+/* The quiet periods a demoted guest needs before it is a latency guest again. */
+static uint32_t restore_needs(const struct sched *s, const struct sched__gstate *e)
+{
+	unsigned shift = e->class_strikes ? e->class_strikes - 1 : 0;
+
+	if (shift > s->cfg.backoff_max)
+		shift = s->cfg.backoff_max;
+	return s->cfg.restore_periods << shift;
+}
+
+/*
+ * Count each latency guest's periods above demote_use (or, demoted, at
+ * or below restore_use), mark those whose effective class is due to
+ * change, and set s->cls[] to the classes as they stand before.  A
+ * period without a measurement changes nothing.
+ */
+static void classify(struct plan *p)
+{
+	struct sched *s = p->s;
+	size_t i;
+
+	for (i = 0; i < p->snap->nguests; i++) {
+		const struct sched_guest *g = guest(p, i);
+		struct sched__gstate *e = &s->gs[i];
+		double u;
+
+		if (g->cls != SCHED_CLASS_LATENCY || !s->cfg.demote_periods) {
+			e->eff_batch = 0;
+			e->hot_periods = e->quiet_periods = 0;
+			s->cls[i] = (uint8_t)g->cls;
+			continue;
+		}
+		s->cls[i] = e->eff_batch ? SCHED_CLASS_BATCH : SCHED_CLASS_LATENCY;
+		if (g->cpu_use < 0)
+			continue;
+		u = sched__vcpu_use(s, g);
+		if (!e->eff_batch) {
+			e->hot_periods = u >= s->cfg.demote_use ? e->hot_periods + 1 : 0;
+			e->reclass = e->hot_periods >= s->cfg.demote_periods;
+		} else {
+			e->quiet_periods = u <= s->cfg.restore_use ? e->quiet_periods + 1 : 0;
+			e->reclass = e->quiet_periods >= restore_needs(s, e);
+		}
+	}
+}
+
+/* Switch guest gi's vCPUs in the loads from its class now to cls. */
+static void reclass_load(struct plan *p, size_t gi, enum sched_class cls)
+{
+	struct sched *s = p->s;
+	const struct sched_guest *g = guest(p, gi);
+	double u = sched__vcpu_use(s, g);
+	unsigned v;
+
+	for (v = 0; v < g->vcpus; v++) {
+		if (g->cpu[v] < 0)
+			continue;
+		sched__load_move(s, (enum sched_class)s->cls[gi], u, g->cpu[v], -1);
+		sched__load_move(s, cls, u, -1, g->cpu[v]);
+	}
+	s->cls[gi] = (uint8_t)cls;
+}
+
+/* vCPUs of guest gi on CPUs whose role is not `role` (those it may leave, unless pinned). */
+static unsigned vcpus_outside(const struct plan *p, size_t gi, enum sched_role role)
+{
+	const struct sched_guest *g = guest(p, gi);
+	unsigned v, n = 0;
+
+	for (v = 0; v < g->vcpus; v++)
+		n += g->cpu[v] >= 0 && p->s->cpu[g->cpu[v]].role != role;
+	return n;
+}
+
+/*
+ * A guest treated as batch: its vCPUs off the CPUs that are not batch
+ * ones, to batch CPUs.  Those with nowhere to go stay, and a latency
+ * guest there that suffers gets the batch remedies (weight, policy).
+ */
+static void demoted_off(struct plan *p, size_t gi, const char *why)
+{
+	struct sched *s = p->s;
+	const struct sched_guest *g = guest(p, gi);
+	unsigned v;
+
+	if (pinned(g) || !sched__apart(s))
+		return;
+	for (v = 0; v < g->vcpus && !full(p); v++) {
+		int c = g->cpu[v], t;
+		struct sched_move *m;
+
+		if (c < 0 || s->cpu[c].role == SCHED_ROLE_BATCH || (s->gs[gi].moved_mask >> v & 1))
+			continue;
+		t = batch_target(p, gi, c);
+		if (t < 0)
+			continue;
+		m = pin(p, gi, v, c, t);
+		sched__sayf(m->reason, sizeof(m->reason), "%s: off %s cpu %d to batch cpu %d", why,
+		            sched_role_str(s->cpu[c].role), c, t);
+	}
+}
+
+/* A restored guest: its vCPUs on non-latency CPUs to the least loaded latency CPUs. */
+static void restored_home(struct plan *p, size_t gi, const char *why)
+{
+	struct sched *s = p->s;
+	const struct sched_guest *g = guest(p, gi);
+	unsigned v;
+
+	if (pinned(g))
+		return;
+	for (v = 0; v < g->vcpus && !full(p); v++) {
+		int c = g->cpu[v], t;
+		struct sched_move *m;
+
+		if (c < 0 || s->cpu[c].role == SCHED_ROLE_LATENCY)
+			continue;
+		t = latency_target(p, gi, (unsigned)c, -1);
+		if (t < 0)
+			continue;
+		m = pin(p, gi, v, c, t);
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "%s: off %s cpu %d to latency cpu %d (load %.2f)", why,
+		            sched_role_str(s->cpu[c].role), c, t,
+		            sched__cpu_load(s, (unsigned)t) - sched__vcpu_use(s, g));
+	}
+}
+
+/*
+ * The class changes classify() found due, each with its moves, when
+ * the plan has room for all of them (else in a later period; the
+ * counts stay); and the vCPUs of guests demoted earlier still on
+ * latency CPUs (no batch CPU had room then) moved when one has.
+ */
+static void reclass(struct plan *p)
+{
+	struct sched *s = p->s;
+	size_t i;
+
+	for (i = 0; i < p->snap->nguests; i++) {
+		const struct sched_guest *g = guest(p, i);
+		struct sched__gstate *e = &s->gs[i];
+		unsigned need, weight = g->weight ? g->weight : s->cfg.weight_default;
+		char why[SCHED_REASON_MAX], lb[24];
+		struct sched_move *m;
+
+		if (!e->reclass) {
+			if (e->eff_batch && p->period >= e->cooldown_until &&
+			    vcpus_outside(p, i, SCHED_ROLE_BATCH)) {
+				snprintf(why, sizeof(why),
+				         "latency guest %s treated as batch (using %.0f%%)",
+				         sched__label(g, lb, sizeof(lb)),
+				         100 * sched__vcpu_use(s, g));
+				demoted_off(p, i, why);
+			}
+			continue;
+		}
+		if (!e->eff_batch) {
+			need = 1 + (pinned(g) ? 0 : vcpus_outside(p, i, SCHED_ROLE_BATCH));
+			if (p->out->nmoves + need > s->cfg.moves_max) {
+				p->out->stats.deferred++;
+				continue;
+			}
+			if (e->restored_at && p->period - e->restored_at <= s->cfg.return_periods)
+				e->class_strikes++;
+			else
+				e->class_strikes = 1;
+			e->eff_batch = 1;
+			e->quiet_periods = 0;
+			e->violating = 0;
+			e->over_periods = 0;
+			reclass_load(p, i, SCHED_CLASS_BATCH);
+			m = add_move(p, SCHED_MOVE_CLASS, i);
+			m->cls = SCHED_CLASS_BATCH;
+			sched__sayf(
+			    m->reason, sizeof(m->reason),
+			    "latency guest %s has used %.0f%% of a CPU per vCPU for %u periods "
+			    "(%.0f%% or more makes it batch-like): treated as a batch guest "
+			    "while it does, kept off the latency CPUs",
+			    sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g),
+			    e->hot_periods, 100 * s->cfg.demote_use);
+			snprintf(why, sizeof(why), "latency guest %s is CPU-bound (using %.0f%%)",
+			         sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g));
+			demoted_off(p, i, why);
+			e->hot_periods = 0;
+			continue;
+		}
+		need = 1 + (pinned(g) ? 0 : vcpus_outside(p, i, SCHED_ROLE_LATENCY)) +
+		       (weight != s->cfg.weight_default) + (g->policy != SCHED_POLICY_NORMAL);
+		if (p->out->nmoves + need > s->cfg.moves_max) {
+			p->out->stats.deferred++;
+			continue;
+		}
+		e->eff_batch = 0;
+		e->restored_at = p->period;
+		reclass_load(p, i, SCHED_CLASS_LATENCY);
+		m = add_move(p, SCHED_MOVE_CLASS, i);
+		m->cls = SCHED_CLASS_LATENCY;
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "latency guest %s has used %.0f%% or less of a CPU per vCPU for %u "
+		            "periods: a latency guest again",
+		            sched__label(g, lb, sizeof(lb)), 100 * s->cfg.restore_use,
+		            e->quiet_periods);
+		snprintf(why, sizeof(why), "latency guest %s is quiet again",
+		         sched__label(g, lb, sizeof(lb)));
+		restored_home(p, i, why);
+		if (weight != s->cfg.weight_default) {
+			m = add_move(p, SCHED_MOVE_WEIGHT, i);
+			m->weight = s->cfg.weight_default;
+			sched__sayf(m->reason, sizeof(m->reason), "%s: weight %u -> %u", why,
+			            weight, m->weight);
+		}
+		if (g->policy != SCHED_POLICY_NORMAL) {
+			m = add_move(p, SCHED_MOVE_POLICY, i);
+			m->policy = SCHED_POLICY_NORMAL;
+			sched__sayf(m->reason, sizeof(m->reason), "%s: class policy -> normal",
+			            why);
+		}
+		e->quiet_periods = 0;
+	}
+	for (i = 0; i < p->snap->nguests; i++)
+		p->out->stats.demoted += s->gs[i].eff_batch;
+}
+
 /* ---- The plan ---- */
 
 static int cmp_group(const void *a, const void *b)
@@ -705,8 +955,10 @@ static int remember(struct sched *s, const struct sched_snapshot *snap, char *wh
 			n->hash = h;
 			memcpy(n->name, g->name, sizeof(n->name));
 		}
+		n->cls = (uint8_t)g->cls;
 		n->over = 0;
 		n->demoted = 0;
+		n->reclass = 0;
 		n->moved_mask = 0;
 	}
 	return 0;
@@ -745,6 +997,12 @@ static unsigned collect(struct plan *p)
 		if (g->cls != SCHED_CLASS_LATENCY)
 			continue;
 		st->latency_guests++;
+		if (s->cls[i] != SCHED_CLASS_LATENCY) {
+			/* Treated as batch: its own latency is not acted upon. */
+			e->over_periods = 0;
+			e->violating = 0;
+			continue;
+		}
 		judge(s, g, e);
 		st->over_slo += e->over;
 		st->violating += e->violating;
@@ -828,10 +1086,12 @@ int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_
 	p.period = s->period + 1;
 	out->stats.period = p.period;
 	out->stats.guests = snap->nguests;
+	classify(&p);
 	sched__load_build(s, snap, 1);
 	for (c = 0; c < s->host.ncpus; c++)
 		if (s->cpu[c].evacuating && !s->load[c].vcpus[SCHED_CLASS_BATCH])
 			s->cpu[c].evacuating = 0;
+	reclass(&p);
 
 	for (c = 0, k = 0; c < s->host.ncpus; c++) {
 		if (s->cpu[c].role == SCHED_ROLE_LATENCY) {

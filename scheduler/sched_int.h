@@ -60,9 +60,16 @@ struct sched__gstate {
 	uint32_t left_at[2];     /* when vCPU 0 left left_cpu[i] (newest first) */
 	int16_t left_cpu[2];     /* -1: none */
 	uint8_t violating;       /* the hysteresis state */
+	uint8_t cls;             /* the guest's own class */
+	uint8_t eff_batch;       /* a latency guest treated as batch (demote_use) */
+	uint32_t hot_periods;    /* consecutive measured periods at demote_use or more */
+	uint32_t quiet_periods;  /* demoted: consecutive periods at restore_use or less */
+	uint32_t class_strikes;  /* demotions soon after a restoration */
+	uint32_t restored_at;    /* the period it was last restored (0: never) */
 	/* This period only. */
 	uint8_t over;        /* judged over the SLO now */
 	uint8_t demoted;     /* weight or policy lowered in this plan */
+	uint8_t reclass;     /* its effective class is due to change in this plan */
 	uint32_t moved_mask; /* vCPUs pinned elsewhere in this plan */
 };
 
@@ -99,6 +106,7 @@ struct sched {
 	size_t ngs;
 	uint32_t *index; /* open addressing: 1 + gs index, 0 empty */
 	uint32_t *index_next;
+	uint8_t *cls; /* guests_max: each snapshot guest's effective class, for the loads */
 	size_t index_mask;
 	uint32_t period;
 	uint64_t now_ns;
@@ -129,6 +137,12 @@ int sched__check_snapshot(const struct sched *s, const struct sched_snapshot *sn
 
 uint64_t sched__key_hash(uint64_t id, const char *name);
 
+/* What the last plan remembered about guest (id, name), or NULL. */
+const struct sched__gstate *sched__state_of(const struct sched *s, uint64_t id, const char *name);
+
+/* s->cls[i] for every guest of snap (nguests <= guests_max) from what the last plan knew. */
+void sched__classes_known(struct sched *s, const struct sched_snapshot *snap);
+
 /* The lowest CPU in set at or above from, SCHED_CPUS_MAX when none. */
 unsigned sched__cpuset_first_from(const struct sched_cpuset *set, unsigned from);
 
@@ -156,8 +170,9 @@ int sched__apart(const struct sched *s);
 double sched__vcpu_use(const struct sched *s, const struct sched_guest *g);
 
 /*
- * Add up snap (checked already) into s->load; with slots, also list
- * every running vCPU in s->slot by CPU.
+ * Add up snap (checked already) into s->load, each guest i counted in
+ * its effective class s->cls[i]; with slots, also list every running
+ * vCPU in s->slot by CPU.
  */
 void sched__load_build(struct sched *s, const struct sched_snapshot *snap, int slots);
 

@@ -29,7 +29,8 @@
  *   each period  (about 1 s) fill a snapshot of every guest with its
  *                current CPUs, CPU use, weight, class policy and latency
  *                windows; sched_plan(); apply the moves in order (pin,
- *                weight, policy; a CPU role change is only logged), log
+ *                weight, policy; a CPU role or class change is only
+ *                logged), log
  *                each with its reason, show them and sched_cpu_role() in
  *                /v1/placement; sched_plan_free().  The plan assumes its
  *                moves are applied: the next snapshot must show them.
@@ -51,7 +52,10 @@
  * sheds its heaviest latency vCPUs (violating or not: a guest's own use
  * does not delay its own probes) to clearly less loaded latency CPUs,
  * and when every latency CPU is loaded the latency set takes a core from
- * the batch set, if the batch set can spare it.  Then the CPU and the
+ * the batch set, if the batch set can spare it (batch_cores_min holds
+ * only while a batch guest runs).  A latency guest whose own CPU use
+ * stays high (demote_use) is treated as a batch guest until it quiets
+ * down (restore_use), announced by a SCHED_MOVE_CLASS.  Then the CPU and the
  * moved guests are left alone for a cooldown, so the latency windows can
  * show the effect; a guest moved again before it recovered waits twice
  * as long each time; no guest is moved back to a CPU it left within
@@ -296,6 +300,29 @@ struct sched_config {
 	double batch_sibling_use;
 	unsigned weight_default;
 	unsigned weight_low;
+
+	/*
+	 * A latency guest that behaves as a batch guest.  One whose vCPUs
+	 * each use demote_use (0.5) CPU or more for demote_periods (2)
+	 * measured periods in a row is treated as a batch guest: its
+	 * effective class (sched_effective_class(); the spec keeps the
+	 * operator's) becomes batch, a SCHED_MOVE_CLASS says so, and its
+	 * vCPUs move off the latency CPUs to batch CPUs; from then on the
+	 * remedies count it as batch (moved, or its weight and policy
+	 * lowered, for a latency guest's sake) and its own latency is not
+	 * acted upon.  It is a latency guest again after restore_periods
+	 * (10) periods in a row at restore_use (0.2) or less: a
+	 * SCHED_MOVE_CLASS, its vCPUs to the least loaded latency CPUs, its
+	 * weight and policy back to weight_default and normal.  Each
+	 * demotion within return_periods of its last restoration doubles
+	 * the quiet periods the next restoration needs, up to 2^backoff_max
+	 * times, so a guest whose load comes and goes settles as batch
+	 * rather than flapping.  demote_periods 0: never.
+	 */
+	double demote_use;
+	unsigned demote_periods;
+	double restore_use;
+	unsigned restore_periods;
 };
 
 /* The defaults written above. */
@@ -376,7 +403,10 @@ enum sched_move_kind {
 	SCHED_MOVE_WEIGHT,   /* set the guest's weight to `weight` */
 	SCHED_MOVE_POLICY,   /* set the guest's class policy to `policy` */
 	SCHED_MOVE_CPU_ROLE, /* CPU from_cpu now has role `role` (no guest; nothing to apply) */
+	SCHED_MOVE_CLASS,    /* the guest's effective class is now `cls` (nothing to apply) */
 };
+
+#define SCHED_MOVE_KINDS (SCHED_MOVE_CLASS + 1)
 
 #define SCHED_NO_GUEST ((size_t)-1)
 
@@ -391,6 +421,7 @@ struct sched_move {
 	unsigned weight;
 	enum sched_policy policy;
 	enum sched_role role;
+	enum sched_class cls; /* SCHED_MOVE_CLASS */
 	char reason[SCHED_REASON_MAX];
 };
 
@@ -404,6 +435,7 @@ struct sched_plan_stats {
 	size_t cooling;        /* violating, but left alone: guest or CPU in cooldown */
 	size_t unremedied;     /* violating, no remedy found (it is alone, or nowhere better) */
 	size_t deferred;       /* CPUs whose remedy the move cap left for a later period */
+	size_t demoted; /* latency guests treated as batch (effective class) after the plan */
 	unsigned latency_cpus; /* the split after the plan */
 	unsigned batch_cpus;
 };
@@ -433,7 +465,15 @@ int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_
 /* Free a plan's moves (and set them to NULL/0). */
 void sched_plan_free(struct sched_plan *p);
 
-/* "pin", "weight", "policy", "cpu-role". */
+/*
+ * The class the policy treats the guest (id, name) as since the last
+ * plan: SCHED_CLASS_BATCH for a latency guest demoted for its CPU use
+ * (see demote_use), else its own class; -ENOENT for a guest the last
+ * plan's snapshot did not hold.
+ */
+int sched_effective_class(const struct sched *s, uint64_t id, const char *name);
+
+/* "pin", "weight", "policy", "cpu-role", "class". */
 const char *sched_move_kind_str(enum sched_move_kind k);
 /* "dom0", "latency", "batch". */
 const char *sched_role_str(enum sched_role r);

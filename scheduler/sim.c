@@ -27,8 +27,8 @@ static void usage(FILE *f)
 	           "  --periods N         control periods to run (60)\n"
 	           "  --seed N            random seed (1)\n"
 	           "  --moves-max N       the scheduler's cap on moves per period (16)\n"
-	           "  --disturb SPEC      hog:AT:COUNT[:USE] | surge:AT:CPUS:COUNT:USE | calm:AT "
-	           "(repeatable)\n"
+	           "  --disturb SPEC      hog:AT:COUNT[:USE] | surge:AT:CPUS:COUNT:USE | "
+	           "spin:AT:COUNT[:USE] | calm:AT (repeatable)\n"
 	           "  --moves             print every move with its reason\n"
 	           "  --quiet             print the summary only\n");
 }
@@ -81,6 +81,8 @@ static void print_moves(const struct sched_plan *plan)
 			printf(" weight %u", m->weight);
 		else if (m->kind == SCHED_MOVE_POLICY)
 			printf(" policy %s", m->policy == SCHED_POLICY_IDLE ? "idle" : "normal");
+		else if (m->kind == SCHED_MOVE_CLASS)
+			printf(" class %s", sched_class_str(m->cls));
 		else
 			printf(" cpu %d -> %s", m->from_cpu, sched_role_str(m->role));
 		printf(": %s\n", m->reason);
@@ -220,9 +222,8 @@ int main(int argc, char **argv)
 	       p.cpus, p.nodes, p.threads_per_core, p.dom0_cpus, p.guests, 100 * p.batch_fraction,
 	       p.shared, sim_refused(sim), (unsigned long long)p.seed, cfg.moves_max);
 	if (!quiet)
-		printf("# period over_slo violating moves pins weights policies roles oscillations "
-		       "plan_us "
-		       "latency_cpus batch_cpus\n");
+		printf("# period over_slo over_slo_2s violating moves pins weights policies roles "
+		       "classes oscillations plan_us latency_cpus batch_cpus\n");
 	memset(&tot, 0, sizeof(tot));
 	for (i = 0; i < periods; i++) {
 		int err = sim_step(sim, &r[i]);
@@ -238,6 +239,7 @@ int main(int argc, char **argv)
 		tot.weights += r[i].weights;
 		tot.policies += r[i].policies;
 		tot.roles += r[i].roles;
+		tot.classes += r[i].classes;
 		tot.oscillations += r[i].oscillations;
 		tot.pinned_moved += r[i].pinned_moved;
 		if (r[i].moves > max_moves)
@@ -245,9 +247,10 @@ int main(int argc, char **argv)
 		if (r[i].over_slo > peak_over)
 			peak_over = r[i].over_slo;
 		if (!quiet)
-			printf("%u %zu %zu %zu %zu %zu %zu %zu %zu %.1f %u %u\n", r[i].period,
-			       r[i].over_slo, r[i].violating, r[i].moves, r[i].pins, r[i].weights,
-			       r[i].policies, r[i].roles, r[i].oscillations, r[i].plan_ns / 1e3,
+			printf("%u %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %.1f %u %u\n",
+			       r[i].period, r[i].over_slo, r[i].over_slo_2s, r[i].violating,
+			       r[i].moves, r[i].pins, r[i].weights, r[i].policies, r[i].roles,
+			       r[i].classes, r[i].oscillations, r[i].plan_ns / 1e3,
 			       r[i].latency_cpus, r[i].batch_cpus);
 		if (show_moves)
 			print_moves(sim_plan(sim));
@@ -256,10 +259,11 @@ int main(int argc, char **argv)
 		if (!first_disturb || p.disturb[i].at < first_disturb)
 			first_disturb = p.disturb[i].at;
 	qsort(plan_ns, periods, sizeof(*plan_ns), cmp_u64);
-	printf("# moves: %zu (%zu pins, %zu weights, %zu policies, %zu cpu roles), at most %zu in "
+	printf("# moves: %zu (%zu pins, %zu weights, %zu policies, %zu cpu roles, %zu classes), at "
+	       "most %zu in "
 	       "a period; "
 	       "oscillations: %zu; pinned guests moved: %zu\n",
-	       tot.moves, tot.pins, tot.weights, tot.policies, tot.roles, max_moves,
+	       tot.moves, tot.pins, tot.weights, tot.policies, tot.roles, tot.classes, max_moves,
 	       tot.oscillations, tot.pinned_moved);
 	printf("# peak over SLO: %zu guests; sched_plan: median %.0f us, max %.0f us\n", peak_over,
 	       plan_ns[periods / 2] / 1e3, plan_ns[periods - 1] / 1e3);

@@ -16,6 +16,7 @@
 
 #define SHORT_PERIODS 10 /* the 10 s window at one period a second */
 #define LONG_PERIODS  60 /* the 60 s window */
+#define RECENT        2  /* the last 2 s, for the recovery figure */
 #define DEPARTURES    4  /* CPUs remembered per guest for the oscillation count */
 #define NO_LAT        UINT32_MAX
 
@@ -24,6 +25,7 @@ struct model {
 	double base_use; /* before a disturbance changed it */
 	int disturbed;
 	int shared;   /* a batch guest found on a latency CPU */
+	int bound;    /* a latency guest turned CPU-bound: it runs whole slices */
 	uint32_t lat; /* row in the sample ring, NO_LAT for batch guests */
 	int16_t dep_cpu[DEPARTURES];
 	uint32_t dep_at[DEPARTURES];
@@ -127,7 +129,8 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 	if (p->ndisturb >= SIM_DISTURB_MAX)
 		return fail(why, len, "at most %d disturbances", SIM_DISTURB_MAX);
 	if (sscanf(spec, "%15[a-z]:", kind) != 1)
-		return fail(why, len, "disturbance '%s': expected hog:..., surge:... or calm:...",
+		return fail(why, len,
+		            "disturbance '%s': expected hog:..., surge:..., spin:... or calm:...",
 		            spec);
 	if (!strcmp(kind, "hog")) {
 		d.kind = SIM_HOG;
@@ -142,14 +145,22 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 		if (n != 4)
 			return fail(why, len, "disturbance '%s': expected surge:AT:CPUS:COUNT:USE",
 			            spec);
+	} else if (!strcmp(kind, "spin")) {
+		d.kind = SIM_SPIN;
+		d.use = 1.0;
+		n = sscanf(spec, "spin:%u:%u:%lf%c", &d.at, &d.count, &d.use, &extra);
+		if (n != 2 && n != 3)
+			return fail(why, len, "disturbance '%s': expected spin:AT:COUNT[:USE]",
+			            spec);
 	} else if (!strcmp(kind, "calm")) {
 		d.kind = SIM_CALM;
 		n = sscanf(spec, "calm:%u%c", &d.at, &extra);
 		if (n != 1)
 			return fail(why, len, "disturbance '%s': expected calm:AT", spec);
 	} else {
-		return fail(why, len, "disturbance '%s': unknown kind '%s' (hog, surge, calm)",
-		            spec, kind);
+		return fail(why, len,
+		            "disturbance '%s': unknown kind '%s' (hog, surge, spin, calm)", spec,
+		            kind);
 	}
 	if (d.at < 1)
 		return fail(why, len, "disturbance '%s': periods count from 1", spec);
@@ -393,11 +404,32 @@ static void disturb(struct sim *sim, const struct sim_disturb *d)
 			}
 		}
 		break;
+	case SIM_SPIN:
+		for (c = 0; c < sim->host.ncpus; c++)
+			if (sched_cpu_role(sim->sched, c) == SCHED_ROLE_LATENCY)
+				lat_cpus[nlat++] = c;
+		for (k = 0; k < d->count && nlat; k++) {
+			unsigned j = (unsigned)(rnd(&sim->rng) % nlat);
+
+			c = lat_cpus[j];
+			lat_cpus[j] = lat_cpus[--nlat];
+			for (i = 0; i < sim->n; i++) {
+				if (sim->g[i].cls != SCHED_CLASS_LATENCY ||
+				    sim->g[i].cpu[0] != (int)c || sim->m[i].disturbed)
+					continue;
+				sim->m[i].disturbed = 1;
+				sim->m[i].bound = 1;
+				sim->m[i].use = d->use;
+				break;
+			}
+		}
+		break;
 	case SIM_CALM:
 		for (i = 0; i < sim->n; i++) {
 			if (!sim->m[i].disturbed)
 				continue;
 			sim->m[i].disturbed = 0;
+			sim->m[i].bound = 0;
 			sim->m[i].use = sim->m[i].base_use;
 		}
 		break;
@@ -495,7 +527,7 @@ static void probe(struct sim *sim)
 	memset(sim->queue, 0, h->ncpus * sizeof(*sim->queue));
 	for (i = 0; i < sim->n; i++) {
 		const struct sched_guest *g = &sim->g[i];
-		int lat = g->cls == SCHED_CLASS_LATENCY;
+		int lat = g->cls == SCHED_CLASS_LATENCY && !sim->m[i].bound;
 		double u = sim->m[i].use, scale = lat ? 1 : batch_scale(g);
 
 		c = (unsigned)g->cpu[0];
@@ -519,7 +551,9 @@ static void probe(struct sim *sim)
 				sib += sim->busy[k];
 		sib = sib > 1 ? 1 : sib;
 		q = 1.0 / (1.0 - (sim->queue[c] < 0.9 ? sim->queue[c] : 0.9));
-		wait = (sim->wait_us[c] - m->use * p->slice_latency_us) * q;
+		wait = (sim->wait_us[c] - m->use * (m->bound ? batch_scale(g) * p->slice_batch_us
+		                                             : p->slice_latency_us)) *
+		       q;
 		if (wait < 0)
 			wait = 0;
 		row = sim->ring +
@@ -581,6 +615,9 @@ static void apply(struct sim *sim, struct sim_report *r)
 		case SCHED_MOVE_CPU_ROLE:
 			r->roles++;
 			break;
+		case SCHED_MOVE_CLASS:
+			r->classes++;
+			break;
 		}
 	}
 }
@@ -599,9 +636,19 @@ int sim_step(struct sim *sim, struct sim_report *r)
 		if (sim->p.disturb[d].at == sim->period)
 			disturb(sim, &sim->p.disturb[d]);
 	probe(sim);
-	for (i = 0; i < sim->n; i++)
-		if (sim->m[i].lat != NO_LAT && sim->g[i].win_short.p99_us > sim->g[i].slo_us)
+	for (i = 0; i < sim->n; i++) {
+		const struct sched_guest *g = &sim->g[i];
+		struct sched_window w;
+
+		if (sim->m[i].lat == NO_LAT ||
+		    sched_effective_class(sim->sched, g->id, g->name) == SCHED_CLASS_BATCH)
+			continue;
+		if (g->win_short.p99_us > g->slo_us)
 			r->over_slo++;
+		window(sim, &sim->m[i], RECENT, &w);
+		if (w.p99_us > g->slo_us)
+			r->over_slo_2s++;
+	}
 	sim->snap.guests = sim->g;
 	sim->snap.nguests = sim->n;
 	sim->snap.now_ns = (uint64_t)sim->period * 1000000000ull;

@@ -85,6 +85,10 @@ void sched_config_default(struct sched_config *cfg)
 	cfg->batch_sibling_use = 0.25;
 	cfg->weight_default = 100;
 	cfg->weight_low = 10;
+	cfg->demote_use = 0.5;
+	cfg->demote_periods = 2;
+	cfg->restore_use = 0.2;
+	cfg->restore_periods = 10;
 }
 
 static int set_why(char *why, size_t len, const char *fmt, ...)
@@ -147,6 +151,12 @@ static int check_config(const struct sched_config *c, char *why, size_t len)
 		return set_why(why, len,
 		               "config: load_margin, load_high (0 to 64), relief (0.01 to 1) or "
 		               "batch_sibling_use (0 to 1) out of range");
+	if (!range_ok(c->demote_use, 0.01, 1.0) || !range_ok(c->restore_use, 0.0, c->demote_use) ||
+	    c->restore_use >= c->demote_use || c->demote_periods > 1000 || c->restore_periods < 1 ||
+	    c->restore_periods > 100000)
+		return set_why(why, len,
+		               "config: demote_use must be 0.01 to 1, restore_use below it, "
+		               "demote_periods at most 1000, restore_periods 1 to 100000");
 	if (c->weight_default < 1 || c->weight_default > WEIGHT_MAX || c->weight_low < 1 ||
 	    c->weight_low >= c->weight_default)
 		return set_why(why, len,
@@ -382,8 +392,10 @@ int sched_create(const struct sched_host *host, const struct sched_config *cfg, 
 	s->gs_next = calloc(cfg->guests_max, sizeof(*s->gs_next));
 	s->index = calloc(slots, sizeof(*s->index));
 	s->index_next = calloc(slots, sizeof(*s->index_next));
-	if (!s->core || !s->core_cpu || !s->cpu_core || !s->cpu || !s->load || !s->group ||
-	    !s->slot || !s->cand || !s->gs || !s->gs_next || !s->index || !s->index_next)
+	s->cls = calloc(cfg->guests_max, sizeof(*s->cls));
+	if (!s->cls || !s->core || !s->core_cpu || !s->cpu_core || !s->cpu || !s->load ||
+	    !s->group || !s->slot || !s->cand || !s->gs || !s->gs_next || !s->index ||
+	    !s->index_next)
 		goto out;
 	rc = build_cores(s, why, whylen);
 	if (rc)
@@ -415,6 +427,7 @@ void sched_destroy(struct sched *s)
 	free(s->gs_next);
 	free(s->index);
 	free(s->index_next);
+	free(s->cls);
 	free(s);
 }
 
@@ -465,6 +478,49 @@ uint64_t sched__key_hash(uint64_t id, const char *name)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return h ^ z ^ (z >> 31);
+}
+
+const struct sched__gstate *sched__state_of(const struct sched *s, uint64_t id, const char *name)
+{
+	uint64_t h = sched__key_hash(id, name);
+	size_t pos;
+
+	for (pos = h & s->index_mask; s->index[pos]; pos = (pos + 1) & s->index_mask) {
+		const struct sched__gstate *d = &s->gs[s->index[pos] - 1];
+
+		if (d->hash == h && d->id == id && !strcmp(d->name, name))
+			return d;
+	}
+	return NULL;
+}
+
+void sched__classes_known(struct sched *s, const struct sched_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nguests; i++) {
+		const struct sched_guest *g = &snap->guests[i];
+		const struct sched__gstate *e;
+
+		s->cls[i] = (uint8_t)g->cls;
+		if (g->cls != SCHED_CLASS_LATENCY || !s->ngs)
+			continue;
+		e = sched__state_of(s, g->id, g->name);
+		if (e && e->eff_batch)
+			s->cls[i] = SCHED_CLASS_BATCH;
+	}
+}
+
+int sched_effective_class(const struct sched *s, uint64_t id, const char *name)
+{
+	const struct sched__gstate *e;
+
+	if (!s || !name)
+		return -ENOENT;
+	e = sched__state_of(s, id, name);
+	if (!e)
+		return -ENOENT;
+	return e->eff_batch ? SCHED_CLASS_BATCH : (int)e->cls;
 }
 
 int sched__check_guest(const struct sched *s, const struct sched_guest *g, int mode, char *why,
@@ -578,6 +634,8 @@ const char *sched_move_kind_str(enum sched_move_kind k)
 		return "policy";
 	case SCHED_MOVE_CPU_ROLE:
 		return "cpu-role";
+	case SCHED_MOVE_CLASS:
+		return "class";
 	}
 	return "unknown";
 }

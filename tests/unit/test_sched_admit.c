@@ -539,6 +539,73 @@ static void pinned_batch_guest_does_not_shut_out_latency_guests(void **state)
 	world_free(w);
 }
 
+/*
+ * A burst of deploys within one period: each new guest is in the next
+ * snapshot not yet measured (assumed use), so 500 latency guests in a
+ * row land where the plan would put them, spread evenly over the
+ * latency CPUs and both nodes, while 23 batch guests in between pack
+ * first-fit on the batch CPUs.  Then one CPU's guests turn out busy
+ * (measured): the next deploys go elsewhere.
+ */
+static void a_burst_of_deploys_spreads_and_packs(void **state)
+{
+	struct world *w = world_new(64, 2, 2, 2, 1 << 20);
+	unsigned per_cpu[64] = { 0 }, lat_cpus = 0, batch_used = 0, per_node[2] = { 0 }, c;
+	unsigned lo = ~0u, hi = 0;
+	size_t i, busy_cpu_guests = 0;
+	char name[16];
+	int busy = -1;
+
+	(void)state;
+	world_start(w);
+	for (i = 0; i < 524; i++) {
+		int batch = i % 22 == 21;
+		size_t k;
+
+		snprintf(name, sizeof(name), "%c-%zu", batch ? 'b' : 'l', i);
+		k = world_add(w, batch ? SCHED_CLASS_BATCH : SCHED_CLASS_LATENCY, name);
+		per_cpu[w->g[k].cpu[0]]++;
+	}
+	for (c = 0; c < 64; c++) {
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY) {
+			lat_cpus++;
+			lo = per_cpu[c] < lo ? per_cpu[c] : lo;
+			hi = per_cpu[c] > hi ? per_cpu[c] : hi;
+			per_node[w->host.cpu[c].node] += per_cpu[c];
+		} else if (sched_cpu_role(w->s, c) == SCHED_ROLE_BATCH) {
+			batch_used += per_cpu[c] > 0;
+			/* Packed: two at assumed_use_batch 0.5 fill batch_pack_use 1.0. */
+			assert_true(per_cpu[c] <= 2);
+		}
+	}
+	print_message("# 501 latency guests in a burst over %u latency CPUs: %u to %u a CPU "
+	              "(%u and %u per node); 23 batch guests on %u batch CPUs\n",
+	              lat_cpus, lo, hi, per_node[0], per_node[1], batch_used);
+	assert_int_equal(lat_cpus, 46);
+	assert_true(hi - lo <= 1);
+	assert_true(per_node[0] >= 240 && per_node[1] >= 240);
+	assert_int_equal(batch_used, 12);
+	/* Measured now: one latency CPU's guests are busy; the next burst avoids it. */
+	for (i = 0; i < w->n; i++) {
+		w->g[i].cpu_use = 0.003;
+		if (w->g[i].cls == SCHED_CLASS_LATENCY && busy < 0)
+			busy = w->g[i].cpu[0];
+		if (w->g[i].cpu[0] == busy) {
+			w->g[i].cpu_use = 0.08;
+			busy_cpu_guests++;
+		}
+	}
+	for (i = 0; i < 100; i++) {
+		size_t k;
+
+		snprintf(name, sizeof(name), "m-%zu", i);
+		k = world_add(w, SCHED_CLASS_LATENCY, name);
+		assert_int_not_equal(w->g[k].cpu[0], busy);
+	}
+	assert_true(busy_cpu_guests >= 10);
+	world_free(w);
+}
+
 static void refusal_words_are_distinct(void **state)
 {
 	const char *seen[8];
@@ -576,6 +643,7 @@ int main(void)
 		cmocka_unit_test(memory_follows_free_node),
 		cmocka_unit_test(multi_vcpu_guest_spreads_in_its_node),
 		cmocka_unit_test(operator_pins_are_honoured),
+		cmocka_unit_test(a_burst_of_deploys_spreads_and_packs),
 		cmocka_unit_test(a_one_core_host_shares_it),
 		cmocka_unit_test(pinned_batch_guest_does_not_shut_out_latency_guests),
 		cmocka_unit_test(refusal_words_are_distinct),

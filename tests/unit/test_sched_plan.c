@@ -234,13 +234,17 @@ static void operator_pinned_latency_guests_never_move(void **state)
 	world_free(w);
 }
 
-/* A latency guest at 0.01 on cpu 3 beside a healthy 0.8 one; the rest of the latency set empty. */
+/* A latency guest at 0.01 on cpu 3 beside two healthy ones at 0.4; the rest of the latency set
+ * empty. */
 static struct world *crowded_pair(size_t *guest)
 {
 	struct world *w = host16();
 
-	world_put(w, SCHED_CLASS_LATENCY, "heavy", 3, 0.8);
+	/* Crowded by latency guests, none of them batch-like (demote_use). */
+	world_put(w, SCHED_CLASS_LATENCY, "heavy", 3, 0.4);
 	pin_to(&w->g[0], 3);
+	world_put(w, SCHED_CLASS_LATENCY, "heavy-2", 3, 0.4);
+	pin_to(&w->g[1], 3);
 	*guest = world_put(w, SCHED_CLASS_LATENCY, "g", 3, 0.01);
 	world_p99(w, 300);
 	return w;
@@ -395,10 +399,15 @@ static void moves_are_capped_per_period(void **state)
 /* Make cpu crowded with a pinned healthy guest, so only g can leave. */
 static void crowd(struct world *w, int cpu)
 {
-	size_t k = world_put(w, SCHED_CLASS_LATENCY, "crowd", cpu, 0.9);
+	unsigned i;
 
-	pin_to(&w->g[k], (unsigned)cpu);
-	set_p99(&w->g[k], 300);
+	/* Two of them: one at 0.9 would be batch-like (demote_use). */
+	for (i = 0; i < 2; i++) {
+		size_t k = world_put(w, SCHED_CLASS_LATENCY, "crowd", cpu, 0.45);
+
+		pin_to(&w->g[k], (unsigned)cpu);
+		set_p99(&w->g[k], 300);
+	}
 }
 
 static void cooldown_is_respected_and_backs_off(void **state)
@@ -575,6 +584,150 @@ static void missed_probes_count_as_over(void **state)
 	assert_int_equal(periods_until_move(w, 5), 3);
 	assert_reason(w->plan.moves[0].reason,
 	              "latency guest g 10 of 100 probes missed for 3 periods");
+	world_free(w);
+}
+
+/* The number of moves of this kind for the guest named in the current plan. */
+static unsigned count_moves(const struct world *w, enum sched_move_kind kind, const char *name)
+{
+	unsigned n = 0;
+	size_t k;
+
+	for (k = 0; k < w->plan.nmoves; k++)
+		n += w->plan.moves[k].kind == kind && !strcmp(w->plan.moves[k].guest_name, name);
+	return n;
+}
+
+/*
+ * A latency guest that turns CPU-bound among idle neighbours is treated
+ * as batch after demote_periods and moved to a batch CPU with the
+ * reason; quiet again for restore_periods, it is a latency guest again
+ * on a latency CPU (not the one it left), its operator class unchanged
+ * all along.
+ */
+static void a_cpu_bound_latency_guest_is_treated_as_batch(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t spin, i;
+	unsigned p;
+
+	(void)state;
+	spin = world_put(w, SCHED_CLASS_LATENCY, "spin", 3, 0.01);
+	for (i = 0; i < 4; i++)
+		world_put(w, SCHED_CLASS_LATENCY, "idle", 3, 0.01);
+	world_p99(w, 200);
+	world_period_ok(w);
+	assert_int_equal(sched_effective_class(w->s, w->g[spin].id, "spin"), SCHED_CLASS_LATENCY);
+	assert_int_equal(sched_effective_class(w->s, 999, "nobody"), -ENOENT);
+	w->g[spin].cpu_use = 0.97;
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0); /* one period is not a habit */
+	world_period_ok(w);
+	m = find_move(w, SCHED_MOVE_CLASS, "spin");
+	assert_non_null(m);
+	assert_int_equal(m->cls, SCHED_CLASS_BATCH);
+	assert_reason(m->reason, "latency guest spin has used 97% of a CPU per vCPU for 2 periods");
+	assert_reason(m->reason, "treated as a batch guest while it does");
+	m = find_move(w, SCHED_MOVE_PIN, "spin");
+	assert_non_null(m);
+	assert_int_equal(m->from_cpu, 3);
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_BATCH);
+	assert_reason(m->reason, "latency guest spin is CPU-bound (using 97%): off latency cpu 3");
+	assert_int_equal(w->plan.nmoves, 2);
+	assert_int_equal(w->plan.stats.demoted, 1);
+	assert_int_equal(sched_effective_class(w->s, w->g[spin].id, "spin"), SCHED_CLASS_BATCH);
+	assert_int_equal(w->g[spin].cls, SCHED_CLASS_LATENCY);
+	/* Still busy: it stays batch, whatever its own p99 on the batch CPU. */
+	set_p99(&w->g[spin], 5000);
+	for (p = 0; p < 30; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	/* Quiet: restore_periods (10) below restore_use, then home. */
+	w->g[spin].cpu_use = 0.05;
+	set_p99(&w->g[spin], 200);
+	for (p = 1; p <= 9; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	world_period_ok(w);
+	m = find_move(w, SCHED_MOVE_CLASS, "spin");
+	assert_non_null(m);
+	assert_int_equal(m->cls, SCHED_CLASS_LATENCY);
+	assert_reason(m->reason, "20% or less of a CPU per vCPU for 10 periods: a latency guest");
+	m = find_move(w, SCHED_MOVE_PIN, "spin");
+	assert_non_null(m);
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
+	assert_int_not_equal(m->to_cpu, 3); /* not back where it left within return_periods */
+	assert_reason(m->reason, "latency guest spin is quiet again: off batch cpu");
+	assert_int_equal(sched_effective_class(w->s, w->g[spin].id, "spin"), SCHED_CLASS_LATENCY);
+	assert_int_equal(w->plan.stats.demoted, 0);
+	world_free(w);
+}
+
+/* Busy every other period never makes a guest batch; once demoted, a busy-quiet rhythm keeps it so.
+ */
+static void class_changes_do_not_flap(void **state)
+{
+	struct world *w = host16();
+	size_t spin;
+	unsigned p, classes = 0, first = ~0u, second = 0;
+
+	(void)state;
+	spin = world_put(w, SCHED_CLASS_LATENCY, "spin", 3, 0.01);
+	world_put(w, SCHED_CLASS_LATENCY, "idle", 3, 0.01);
+	world_p99(w, 200);
+	for (p = 0; p < 100; p++) {
+		w->g[spin].cpu_use = p % 2 ? 0.9 : 0.01;
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+	}
+	/* Busy 5 periods, quiet 15, over and over: one demotion, one restoration, then it stays
+	 * batch (a second restoration needs twice the quiet). */
+	for (p = 0; p < 200; p++) {
+		w->g[spin].cpu_use = p % 20 < 5 ? 0.9 : 0.01;
+		world_period_ok(w);
+		if (find_move(w, SCHED_MOVE_CLASS, "spin")) {
+			classes++;
+			if (find_move(w, SCHED_MOVE_CLASS, "spin")->cls == SCHED_CLASS_LATENCY)
+				second = p;
+			else if (first == ~0u)
+				first = p;
+		}
+		assert_true(count_moves(w, SCHED_MOVE_CLASS, "spin") <= 1);
+	}
+	print_message("# busy 5 of every 20 periods: %u class changes in 200 periods (first %u, "
+	              "restored %u)\n",
+	              classes, first, second);
+	assert_int_equal(classes, 3);
+	assert_int_equal(sched_effective_class(w->s, w->g[spin].id, "spin"), SCHED_CLASS_BATCH);
+	world_free(w);
+}
+
+/* Pinned where it is, a CPU-bound latency guest gets what a pinned batch guest gets. */
+static void a_pinned_cpu_bound_latency_guest_gets_the_batch_remedies(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t spin, v;
+	unsigned p;
+
+	(void)state;
+	spin = world_put(w, SCHED_CLASS_LATENCY, "spin", 3, 0.95);
+	pin_to(&w->g[spin], 3);
+	v = world_put(w, SCHED_CLASS_LATENCY, "victim", 3, 0.01);
+	pin_to(&w->g[v], 3);
+	world_p99(w, 200);
+	set_p99(&w->g[v], 3000);
+	for (p = 1; p <= 5 && !find_move(w, SCHED_MOVE_WEIGHT, "spin"); p++) {
+		world_period_ok(w);
+		assert_null(find_move(w, SCHED_MOVE_PIN, "spin"));
+	}
+	m = find_move(w, SCHED_MOVE_WEIGHT, "spin");
+	assert_non_null(m);
+	assert_reason(m->reason, "cpu 3 shared with batch guest spin");
+	assert_reason(m->reason, "pinned there by the operator, weight 100 -> 10");
 	world_free(w);
 }
 
@@ -786,6 +939,9 @@ int main(void)
 		cmocka_unit_test(a_forgotten_guest_starts_afresh),
 		cmocka_unit_test(the_long_window_stands_in_for_a_thin_short_one),
 		cmocka_unit_test(missed_probes_count_as_over),
+		cmocka_unit_test(a_cpu_bound_latency_guest_is_treated_as_batch),
+		cmocka_unit_test(class_changes_do_not_flap),
+		cmocka_unit_test(a_pinned_cpu_bound_latency_guest_gets_the_batch_remedies),
 		cmocka_unit_test(steady_state_makes_no_moves),
 		cmocka_unit_test(batch_latency_and_idle_guests_are_not_acted_upon),
 		cmocka_unit_test(bad_snapshots_are_refused_and_change_nothing),

@@ -94,7 +94,7 @@ static void bad_configs_are_refused(void **state)
 		{ 2, "exit_margin" },     { 3, "latency_share" },
 		{ 4, "guests_max is 0" }, { 5, "vcpus_max" },
 		{ 6, "enter_periods" },   { 7, "vCPUs per CPU" },
-		{ 8, "relief" },
+		{ 8, "relief" },          { 9, "restore_use below it" },
 	};
 	struct sched_config cfg;
 	struct sched_host h;
@@ -132,6 +132,9 @@ static void bad_configs_are_refused(void **state)
 			break;
 		case 8:
 			cfg.relief = 0;
+			break;
+		case 9:
+			cfg.restore_use = cfg.demote_use;
 			break;
 		}
 		why[0] = 0;
@@ -202,6 +205,7 @@ static void names_of_things(void **state)
 	assert_string_equal(sched_move_kind_str(SCHED_MOVE_WEIGHT), "weight");
 	assert_string_equal(sched_move_kind_str(SCHED_MOVE_POLICY), "policy");
 	assert_string_equal(sched_move_kind_str(SCHED_MOVE_CPU_ROLE), "cpu-role");
+	assert_string_equal(sched_move_kind_str(SCHED_MOVE_CLASS), "class");
 	assert_string_equal(sched_role_str(SCHED_ROLE_BATCH), "batch");
 	assert_string_equal(sched_class_str(SCHED_CLASS_LATENCY), "latency");
 	assert_string_equal(sched_class_str((enum sched_class)9), "unknown");
