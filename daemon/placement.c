@@ -816,6 +816,16 @@ static json_t *guest_place_json(struct shoald *d, struct guest *g)
 	                    g->place.node >= 0 ? json_integer(g->place.node) : json_null());
 	json_object_set_new(j, "cpu_use",
 	                    g->place.cpu_use >= 0 ? json_real(g->place.cpu_use) : json_null());
+	{
+		/* What placement treats it as: a latency guest that keeps a CPU busy is batch while
+		 * it does. */
+		int ec = d->pl && d->pl->s ? sched_effective_class(d->pl->s, 0, g->name) : -1;
+
+		json_object_set_new(j, "effective_class",
+		                    json_string(ec >= 0
+		                                    ? sched_class_str((enum sched_class)ec)
+		                                    : latency_class_str(g->spec.latency_class)));
+	}
 	if (g->probe.lat &&
 	    metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) == 0 &&
 	    w.samples) {
