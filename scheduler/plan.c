@@ -426,7 +426,8 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
  * is good enough, that is at least load_margin less loaded (any with
  * room when others is negative).  -1 when there is none.
  */
-static int latency_target(const struct plan *p, size_t gi, unsigned c, double others)
+static int latency_target_from(const struct plan *p, size_t gi, unsigned c, double others,
+                               int avoid_left)
 {
 	const struct sched *s = p->s;
 	const struct sched_guest *g = guest(p, gi);
@@ -437,7 +438,7 @@ static int latency_target(const struct plan *p, size_t gi, unsigned c, double ot
 	w.cls = SCHED_CLASS_LATENCY;
 	w.role = SCHED_ROLE_LATENCY;
 	w.exclude = (int)c;
-	w.left = &s->gs[gi];
+	w.left = avoid_left ? &s->gs[gi] : NULL;
 	w.period = p->period;
 	w.apart = sched__apart(s);
 	for (pass = 0; pass < 2; pass++) {
@@ -448,6 +449,11 @@ static int latency_target(const struct plan *p, size_t gi, unsigned c, double ot
 			return t;
 	}
 	return -1;
+}
+
+static int latency_target(const struct plan *p, size_t gi, unsigned c, double others)
+{
+	return latency_target_from(p, gi, c, others, 1);
 }
 
 /* A latency target for guest gi leaving c, growing the latency set when there is none. */
@@ -789,7 +795,12 @@ static void restored_home(struct plan *p, size_t gi, const char *why)
 
 		if (c < 0 || s->cpu[c].role == SCHED_ROLE_LATENCY)
 			continue;
-		t = latency_target(p, gi, (unsigned)c, -1);
+		/*
+		 * Back to the latency set, to the CPU it left when it was
+		 * demoted if that is the one with room: the class change's own
+		 * hysteresis keeps it from flapping, not the return rule.
+		 */
+		t = latency_target_from(p, gi, (unsigned)c, -1, 0);
 		if (t < 0)
 			continue;
 		m = pin(p, gi, v, c, t);

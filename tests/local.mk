@@ -145,6 +145,8 @@ EXTRA_DIST += tests/integration/test_disks_guest.sh
 TESTS += tests/integration/test_nics.sh
 EXTRA_DIST += tests/integration/test_nics.sh
 TESTS += tests/integration/test_site_shoald.sh
+TESTS += tests/integration/test_placement_causes.sh
+EXTRA_DIST += tests/integration/test_placement_causes.sh
 EXTRA_DIST += tests/integration/test_site_shoald.sh
 
 # Integration: a tender that breaks the control protocol, in place of shoal-vmm.

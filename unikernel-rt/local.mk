@@ -77,7 +77,7 @@ EXTRA_DIST += unikernel-rt/platform/xen-pvh/link.ld.S
 
 # Example guests: one source each, linked once per platform by pattern
 # rules (name.kvm), so adding a guest or a platform is one line.
-GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badring badnet fatcat storm
+GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badring badnet fatcat busy storm
 KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)

@@ -602,7 +602,8 @@ static unsigned count_moves(const struct world *w, enum sched_move_kind kind, co
  * A latency guest that turns CPU-bound among idle neighbours is treated
  * as batch after demote_periods and moved to a batch CPU with the
  * reason; quiet again for restore_periods, it is a latency guest again
- * on a latency CPU (not the one it left), its operator class unchanged
+ * on the least loaded latency CPU (the one it left may be it: on a host
+ * with one latency CPU there is no other), its operator class unchanged
  * all along.
  */
 static void a_cpu_bound_latency_guest_is_treated_as_batch(void **state)
@@ -659,7 +660,6 @@ static void a_cpu_bound_latency_guest_is_treated_as_batch(void **state)
 	m = find_move(w, SCHED_MOVE_PIN, "spin");
 	assert_non_null(m);
 	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
-	assert_int_not_equal(m->to_cpu, 3); /* not back where it left within return_periods */
 	assert_reason(m->reason, "latency guest spin is quiet again: off batch cpu");
 	assert_int_equal(sched_effective_class(w->s, w->g[spin].id, "spin"), SCHED_CLASS_LATENCY);
 	assert_int_equal(w->plan.stats.demoted, 0);

@@ -1,0 +1,137 @@
+#!/bin/sh
+# Placement against causes of latency other than batch guests, with real
+# guests on /dev/kvm through the API (the event storm has its own test,
+# test_storm.sh):
+#   a latency-class guest that turns CPU-bound among idle neighbours is
+#   treated as batch while it is (a class move with its reason, its vCPU
+#   on a batch CPU), and as latency again once it is quiet;
+#   busy latency guests crowding the latency CPU while no batch guest runs
+#   grow the latency set (a cpu-role move with its reason), and batch
+#   guests that come later and starve get a core back.
+# Each move's delay is printed; the bounds checked are generous (timings
+# here are noisy), the figures are the point.
+. "$top_srcdir/tests/tap.sh"
+tap_require_kvm
+command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
+[ "$(nproc)" -ge 2 ] || tap_skip_all "placement needs 2 CPUs at least (this host has $(nproc))"
+tmp=$(mktemp -d /tmp/shoal-causes-XXXXXX)
+. "$top_srcdir/tests/lib/shoald.sh"
+trap 'shoald_stop_all; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+# deploy NAME IMAGE CLASS SLO ARG...: POST /v1/guests, not waiting.
+deploy() {
+	n=$1 img=$2 cls=$3 slo=$4
+	shift 4
+	args=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
+	printf '{"name":"%s","image":"%s","memory_mib":8,"latency_class":"%s","slo_us":%s,"args":%s}' \
+		"$n" "$GUESTS/$img.kvm" "$cls" "$slo" "$args" >"$tmp/spec.json"
+	api POST "/v1/guests?wait=0" "$tmp/spec.json" >/dev/null
+}
+# move_after KIND GUEST WORD T0 LIMIT_S: wait for a move of KIND (for GUEST, or "" for any)
+# to class or role WORD; prints the seconds since T0 (date +%s.%N) and its
+# reason; fails after LIMIT_S.
+move_after() {
+	python3 - "$SOCK" "$@" <<'PY'
+import http.client, json, socket, sys, time
+sock, kind, guest, word, t0, limit = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), float(sys.argv[6])
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(sock)
+seen = set()
+while time.time() - t0 < limit:
+    c = C("localhost")
+    c.request("GET", "/v1/placement")
+    p = json.loads(c.getresponse().read())
+    for m in p.get("moves", []):
+        if m.get("kind") != kind or (guest and m.get("guest") != guest):
+            continue
+        if m.get("class", m.get("role")) == word:
+            print("%.1f %s" % (time.time() - t0, m.get("reason", "")))
+            sys.exit(0)
+    time.sleep(0.25)
+print("none in %.0f s; the moves: %s" % (limit, [(m.get("kind"), m.get("guest"), m.get("reason")) for m in p.get("moves", [])][-6:]))
+sys.exit(1)
+PY
+}
+effective() { # GUEST: its effective class in /v1/placement
+	api GET /v1/placement | python3 -c 'import json,sys
+for g in json.load(sys.stdin)["guests"]:
+    if g["name"] == sys.argv[1]: print(g.get("effective_class", ""))' "$1"
+}
+role_of_guest_cpu() { # GUEST: the role of the CPU its vCPU is on
+	api GET /v1/placement | python3 -c 'import json,sys
+p = json.load(sys.stdin)
+cpu = [g for g in p["guests"] if g["name"] == sys.argv[1]][0]["cpu"]
+print([c["role"] for c in p["cpus"] if c["cpu"] == cpu][0] if cpu is not None else "none")' "$1"
+}
+roles() { api GET /v1/placement | python3 -c 'import json,sys
+print(" ".join("%d:%s" % (c["cpu"], c["role"]) for c in json.load(sys.stdin)["cpus"]))'; }
+
+# ---- a latency guest that turns CPU-bound, then quiet ----
+tap_check "shoald starts (placement on)" shoald_start
+for i in 0 1 2 3; do deploy lat-$i idle latency 2000; done
+# busy at 100 % for 10 s, then quiet.
+t0=$(date +%s.%N)
+deploy hog busy latency 2000 percent=100 for_ms=10000
+state_is hog running
+tap_check "the hog starts as a latency guest on a latency CPU ($(effective hog), $(role_of_guest_cpu hog))" \
+	sh -c "[ '$(effective hog)' = latency ]"
+if r=$(move_after class hog batch "$t0" 15); then
+	tap_ok "a latency guest that keeps a CPU busy is treated as batch after ${r%% *} s: ${r#* }"
+else
+	tap_not_ok "a latency guest that keeps a CPU busy is treated as batch (within 15 s)"
+	tap_diag "$r"
+fi
+sleep 1
+tap_check "/v1/placement says so (effective class $(effective hog); spec class stays latency)" \
+	sh -c "[ '$(effective hog)' = batch ] && [ '$(api GET /v1/guests/hog | jq_ spec.latency_class)' = latency ]"
+tap_check "and its vCPU is on a batch CPU ($(role_of_guest_cpu hog); roles $(roles))" \
+	sh -c "[ '$(role_of_guest_cpu hog)' = batch ]"
+t1=$(python3 -c "print($t0 + 10)")
+if r=$(move_after class hog latency "$t1" 30); then
+	tap_ok "once quiet it is a latency guest again, ${r%% *} s after it went quiet (10 s after it began): ${r#* }"
+else
+	tap_not_ok "once quiet it is a latency guest again (within 30 s)"
+	tap_diag "$r"
+fi
+sleep 1
+tap_check "back on a latency CPU ($(role_of_guest_cpu hog))" sh -c "[ '$(effective hog)' = latency ] && [ '$(role_of_guest_cpu hog)' = latency ]"
+shoald_get /metrics >"$tmp/metrics"
+tap_check "/metrics counts the class moves" grep -qE '^shoal_placement_moves_total\{kind="class"\} [1-9]' "$tmp/metrics"
+api GET "/v1/events?limit=500" >"$tmp/events"
+tap_check "the event log has them, with the reason" grep -q 'treated as a batch guest' "$tmp/events"
+shoald_stop_all
+rm -rf "$tmp/state" "$tmp/run"
+
+# ---- busy latency guests crowd the latency CPU; batch guests come later ----
+tap_check "a second shoald starts" shoald_start
+roles0=$(roles)
+t0=$(date +%s.%N)
+for i in 0 1 2 3 4 5; do deploy web-$i busy latency 2000 percent=20; done
+if r=$(move_after cpu-role "" latency "$t0" 25); then
+	tap_ok "busy latency guests on one CPU, no batch guest: the latency set grows after ${r%% *} s: ${r#* }"
+else
+	tap_not_ok "the latency set grows when its CPU is crowded and no batch guest runs (within 25 s; roles were $roles0)"
+	tap_diag "$r"
+fi
+sleep 2
+r=$(roles)
+tap_check "every CPU is a latency CPU now ($r)" sh -c "! echo '$r' | grep -q batch"
+for i in 0 1 2 3; do api DELETE /v1/guests/web-$i >/dev/null; done
+t0=$(date +%s.%N)
+deploy batch-0 spin batch 1000000 500
+deploy batch-1 spin batch 1000000 500
+if r=$(move_after cpu-role "" batch "$t0" 30); then
+	tap_ok "batch guests that come and starve get a core back after ${r%% *} s: ${r#* }"
+else
+	tap_not_ok "starved batch guests get a core back (within 30 s)"
+	tap_diag "$r"
+fi
+sleep 2
+tap_check "and the batch guests run there ($(role_of_guest_cpu batch-0), roles $(roles))" \
+	sh -c "[ '$(role_of_guest_cpu batch-0)' = batch ] && [ '$(role_of_guest_cpu web-5)' = latency ]"
+
+tap_done
