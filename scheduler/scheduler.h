@@ -53,7 +53,11 @@
  * does not delay its own probes) to clearly less loaded latency CPUs,
  * and when every latency CPU is loaded the latency set takes a core from
  * the batch set, if the batch set can spare it (batch_cores_min holds
- * only while a batch guest runs).  A latency guest whose own CPU use
+ * only while a batch guest runs); the other way, when batch guests are
+ * starved while the latency set idles, a latency core is drained and
+ * given back (starve_use), and after either neither happens the other
+ * way for split_hold_periods.  Batch vCPUs are kept off the prober's
+ * CPUs and their SMT siblings (sched_set_prober()).  A latency guest whose own CPU use
  * stays high (demote_use) is treated as a batch guest until it quiets
  * down (restore_use), announced by a SCHED_MOVE_CLASS.  Then the CPU and the
  * moved guests are left alone for a cooldown, so the latency windows can
