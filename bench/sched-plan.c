@@ -23,12 +23,16 @@ static volatile double sink;
 /*
  * A simulator with disturbances to remedy: 40 hogs at period 20, a
  * surge at 90, 8 latency guests turned CPU-bound at 150 (treated as
- * batch, then restored).
+ * batch, then restored), 40 batch guests turned CPU-bound at 195 (the
+ * batch set starved: latency cores drained and given back).  Latency
+ * guests use up to 0.4 % of a CPU, so that the latency set can spare
+ * cores.
  */
 static struct sim *make(unsigned cpus, unsigned guests, unsigned shared)
 {
-	static const char *const script[] = { "hog:20:40", "calm:60",    "surge:90:4:5:0.15",
-		                              "calm:130",  "spin:150:8", "calm:190" };
+	static const char *const script[] = { "hog:20:40",  "calm:60",    "surge:90:4:5:0.15",
+		                              "calm:130",   "spin:150:8", "calm:190",
+		                              "busy:195:40" };
 	struct sim_params p;
 	struct sim *sim;
 	char why[256];
@@ -38,6 +42,7 @@ static struct sim *make(unsigned cpus, unsigned guests, unsigned shared)
 	p.cpus = cpus;
 	p.guests = guests;
 	p.shared = shared;
+	p.latency_use_max = 0.004;
 	for (i = 0; shared >= 40 && i < sizeof(script) / sizeof(script[0]); i++)
 		if (sim_parse_disturb(&p, script[i], why, sizeof(why)))
 			goto bad;
@@ -136,7 +141,7 @@ int main(void)
 	printf("%-34s max    %9.1f us\n", "", bl_quantile(all, PERIODS, 1.0));
 	bl_report("  periods that moved something", busy, nbusy);
 	printf("  (%zu moves in %zu of the %d periods: 40 hogs at 20, a surge at 90, 8 spinning "
-	       "latency guests at 150)\n",
+	       "latency guests at 150, 40 busy batch guests at 195)\n",
 	       moves, nbusy, PERIODS);
 	med_base = bl_report("baseline: copy + read the snapshot", base, PERIODS);
 	printf("  (%zu guests, %zu KiB)\n", sim_snapshot(big)->nguests,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,9 @@ struct placement {
 	uint64_t move_failures, periods, plan_errors;
 	uint64_t last_plan_us;
 	struct sched_plan_stats last;
-	cpu_set_t self; /* where shoald itself runs */
+	cpu_set_t self;                   /* where shoald itself runs */
+	uint64_t self_cpu_ns, self_at_ns; /* its CPU time at self_at_ns, for its use */
+	double self_use;                  /* CPUs it used over the last period */
 	int hv_cpus;    /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
 	int roles_sent; /* the backend has roles_latency/roles_batch */
 	cpu_set_t roles_latency, roles_batch;
@@ -100,6 +103,7 @@ bad:
 }
 
 static void place_self(struct shoald *d);
+static void tell_prober(struct shoald *d);
 static void sync_roles(struct shoald *d);
 static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_t *set);
 
@@ -323,8 +327,10 @@ static void place_self(struct shoald *d)
 	 * Dom0's vCPUs: pinning to them would mean nothing.  Keeping Dom0 off
 	 * the batch CPUs is then the backend's (cpu_roles).
 	 */
-	if (pl->hv_cpus)
+	if (pl->hv_cpus) {
+		tell_prober(d);
 		return;
+	}
 	want = pl->dom0;
 	if (!CPU_COUNT(&want))
 		for (c = 0; c < pl->host.ncpus; c++)
@@ -337,8 +343,50 @@ static void place_self(struct shoald *d)
 		return;
 	}
 	pl->self = want;
+	tell_prober(d);
 	log_info("shoald runs on %s CPUs (%d of them)",
 	         CPU_COUNT(&pl->dom0) ? "the host's reserved" : "the latency", CPU_COUNT(&want));
+}
+
+/*
+ * Tell the policy where the prober runs and what it uses, so that it
+ * keeps batch vCPUs off those CPUs and their SMT siblings: shoald's own
+ * CPUs, or on a hypervisor's CPU numbers Dom0's reserved ones (Dom0
+ * probes from there), or none known.
+ */
+static void tell_prober(struct shoald *d)
+{
+	struct placement *pl = d->pl;
+	const cpu_set_t *from = pl->hv_cpus ? &pl->dom0 : &pl->self;
+	struct sched_cpuset set;
+	unsigned c, n = 0;
+	double use;
+
+	sched_cpuset_zero(&set);
+	for (c = 0; c < pl->host.ncpus && c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, from)) {
+			sched_cpuset_add(&set, c);
+			n++;
+		}
+	use = pl->hv_cpus ? 0 : pl->self_use < n ? pl->self_use : n;
+	if (sched_set_prober(pl->s, &set, use) < 0)
+		log_warnx("placement: the prober's CPUs were not taken");
+}
+
+/* shoald's own CPU use since the last period, for tell_prober(). */
+static void measure_self(struct placement *pl, uint64_t now)
+{
+	struct rusage ru;
+	uint64_t ns;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	ns = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+	     (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+	if (pl->self_at_ns && now > pl->self_at_ns && ns >= pl->self_cpu_ns)
+		pl->self_use = (double)(ns - pl->self_cpu_ns) / (double)(now - pl->self_at_ns);
+	pl->self_cpu_ns = ns;
+	pl->self_at_ns = now;
 }
 
 /*
@@ -736,6 +784,8 @@ void placement_period(struct shoald *d)
 		return;
 	now = now_mono_ns();
 	measure(d, now);
+	measure_self(pl, now);
+	tell_prober(d);
 	snap.now_ns = now;
 	snap.nguests = build_snapshot(d, NULL, now);
 	snap.guests = pl->snap;

@@ -168,7 +168,7 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 	struct sched__want w;
 	struct memory m;
 	enum sched_role role;
-	int rc, pinned, borrowed = -1, node = -1, shared = 0, mixed = 0;
+	int rc, pinned, borrowed = -1, node = -1, shared = 0, mixed = 0, near = 0;
 	unsigned v, role_cpus;
 	size_t i;
 
@@ -251,6 +251,13 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 					c = sched__pick(s, &w);
 			}
 		}
+		/* Beside the prober only when no other CPU has room. */
+		if (c < 0 && g->cls == SCHED_CLASS_BATCH && !pinned) {
+			w.near_prober_ok = 1;
+			c = sched__pick(s, &w);
+			w.near_prober_ok = 0;
+			near |= c >= 0 && s->cpu[c].near_prober;
+		}
 		/*
 		 * Every CPU of its set holds vCPUs of the other class (an
 		 * operator pinned them there): join one rather than refuse a
@@ -258,7 +265,9 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 		 */
 		if (c < 0 && w.apart) {
 			w.apart = 0;
+			w.near_prober_ok = g->cls == SCHED_CLASS_BATCH;
 			c = sched__pick(s, &w);
+			w.near_prober_ok = 0;
 			w.apart = 1;
 			mixed |= c >= 0;
 		}
@@ -316,6 +325,9 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 		            "; shares a CPU with %s guests: every %s CPU with room has some",
 		            g->cls == SCHED_CLASS_LATENCY ? "batch" : "latency",
 		            sched_role_str(role));
+	if (near)
+		sched__sayf(out->reason, sizeof(out->reason),
+		            "; beside shoald's CPU: no CPU away from it has room");
 	if (node >= 0)
 		sched__sayf(out->reason, sizeof(out->reason), "; memory on node %d", node);
 	else

@@ -80,7 +80,12 @@ unsigned sched__cpu_vcpus(const struct sched *s, unsigned c)
 
 double sched__cpu_use(const struct sched *s, unsigned c)
 {
-	return s->load[c].use[0] + s->load[c].use[1];
+	return s->load[c].use[0] + s->load[c].use[1] + s->cpu[c].prober_use;
+}
+
+int sched__prober_near(const struct sched *s, unsigned c)
+{
+	return s->cpu[c].near_prober;
 }
 
 double sched__cpu_load(const struct sched *s, unsigned c)
@@ -131,7 +136,11 @@ static int has_room(const struct sched *s, const struct sched__want *w, unsigned
 	/* Kept apart: in its own set a vCPU joins no CPU the other class uses. */
 	if (!w->within && w->apart && w->role == home_role(w->cls) && l->vcpus[1 - w->cls])
 		return 0;
-	if (!w->within && w->cls == SCHED_CLASS_LATENCY && s->cpu[c].evacuating)
+	if (!w->within && w->cls == SCHED_CLASS_LATENCY &&
+	    (s->cpu[c].evacuating || s->cpu[c].draining))
+		return 0;
+	if (!w->within && w->cls == SCHED_CLASS_BATCH && s->cpu[c].near_prober &&
+	    !w->near_prober_ok)
 		return 0;
 	if (w->left)
 		for (i = 0; i < 2; i++)
@@ -184,7 +193,7 @@ int sched__find_core(const struct sched *s, enum sched_role from, int prefer_nod
 		for (i = 0; i < core->n; i++) {
 			unsigned c = s->core_cpu[core->first + i];
 
-			busy |= s->cpu[c].evacuating;
+			busy |= s->cpu[c].evacuating || s->cpu[c].draining;
 			nv += sched__cpu_vcpus(s, c);
 			nb += s->load[c].vcpus[SCHED_CLASS_BATCH];
 			use += sched__cpu_use(s, c);

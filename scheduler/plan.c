@@ -32,6 +32,8 @@ struct plan {
 	int grown;                /* the latency set grew in this plan (once at most) */
 	size_t ncand;             /* cand[0 .. ncand) hold the violators; the rest is scratch */
 	double mean_latency_load; /* over the latency set, as the snapshot came */
+	int starved;              /* the batch set is starved in this snapshot */
+	char starve_why[SCHED_REASON_MAX];
 };
 
 static int full(const struct plan *p)
@@ -367,6 +369,16 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 	if (p->grown || !sched__cores_with_role(s, SCHED_ROLE_BATCH) ||
 	    (nbatch && sched__cores_with_role(s, SCHED_ROLE_BATCH) <= s->cfg.batch_cores_min))
 		return R_NONE;
+	/* A core lately given back to the batch set stays there a while: no flip-flop. */
+	if (s->split_to == SCHED_ROLE_BATCH && p->period - s->split_at < s->cfg.split_hold_periods)
+		return R_NONE;
+	/* A core draining for the batch set is the cheapest growth: it stays a latency core. */
+	for (x = 0, i = 0; x < s->host.ncpus; x++) {
+		i |= (unsigned)s->cpu[x].draining;
+		s->cpu[x].draining = 0;
+	}
+	if (i)
+		return R_NONE;
 	/* Only when the least loaded latency CPU with room is crowded too. */
 	memset(&w, 0, sizeof(w));
 	w.cls = SCHED_CLASS_LATENCY;
@@ -392,6 +404,8 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 	if (p->out->nmoves + (unsigned)core->guest_cpus > s->cfg.moves_max)
 		return R_CUT;
 	p->grown = 1;
+	s->split_at = p->period;
+	s->split_to = SCHED_ROLE_LATENCY;
 	sched__set_core_role(s, (unsigned)k, SCHED_ROLE_LATENCY);
 	for (i = 0; i < core->n; i++) {
 		struct sched_move *m;
@@ -411,6 +425,7 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 			sched__sayf(m->reason, sizeof(m->reason), "; no latency CPU has room");
 		sched__sayf(m->reason, sizeof(m->reason), ": cpu %u joins the latency set", x);
 		s->cpu[x].evacuating = s->load[x].vcpus[SCHED_CLASS_BATCH] > 0;
+		s->cpu[x].feed = 0;
 	}
 	for (i = 0; i < core->n; i++) {
 		x = s->core_cpu[core->first + i];
@@ -907,6 +922,422 @@ static void reclass(struct plan *p)
 		p->out->stats.demoted += s->gs[i].eff_batch;
 }
 
+/* ---- shoald's own CPU ---- */
+
+/* "shoald probes from cpu 3" or "shoald probes from cpu 35, cpu 3's SMT sibling" */
+static void say_prober(const struct sched *s, unsigned c, char *buf, size_t len)
+{
+	const struct sched__core *core = &s->core[s->cpu_core[c]];
+	unsigned i, x;
+
+	if (sched_cpuset_has(&s->prober, c)) {
+		sched__sayf(buf, len, "shoald probes from cpu %u", c);
+		return;
+	}
+	for (i = 0; i < core->n; i++) {
+		x = s->core_cpu[core->first + i];
+		if (sched_cpuset_has(&s->prober, x)) {
+			sched__sayf(buf, len, "shoald probes from cpu %u, cpu %u's SMT sibling", x,
+			            c);
+			return;
+		}
+	}
+}
+
+/*
+ * Batch vCPUs (or latency guests treated as batch) on a CPU the prober
+ * runs on, or on an SMT sibling of one, delay every probe's wake-up:
+ * each moves to a batch CPU away from it, when one has room.
+ */
+static void clear_prober(struct plan *p)
+{
+	struct sched *s = p->s;
+	unsigned c;
+
+	for (c = 0; c < s->host.ncpus && !full(p); c++) {
+		size_t k, n;
+
+		if (!s->cpu[c].near_prober || !s->load[c].vcpus[SCHED_CLASS_BATCH])
+			continue;
+		n = on_cpu(p, c, SCHED_CLASS_BATCH, 0, p->ncand);
+		for (k = 0; k < n && !full(p); k++) {
+			uint32_t slot = s->cand[p->ncand + k].slot;
+			size_t gi = SCHED__SLOT_GUEST(slot);
+			const struct sched_guest *g = guest(p, gi);
+			struct sched_move *m;
+			char lb[24];
+			int t;
+
+			if (pinned(g) || p->period < s->gs[gi].cooldown_until)
+				continue;
+			t = batch_target(p, gi, (int)c);
+			if (t < 0)
+				continue;
+			m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)c, t);
+			say_prober(s, c, m->reason, sizeof(m->reason));
+			sched__sayf(m->reason, sizeof(m->reason),
+			            ": %s guest %s using %.0f%% moves to batch cpu %d",
+			            g->cls == SCHED_CLASS_BATCH ? "batch" : "batch-like",
+			            sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g),
+			            t);
+		}
+	}
+}
+
+/* ---- The split the other way: a core back to starved batch guests ---- */
+
+/* The CPUs left to the latency set must hold its vCPUs within this share of their limit. */
+#define GIVE_ROOM 0.9
+
+/*
+ * Whether the batch set is starved in this snapshot (before any move):
+ * every batch CPU at starve_use or more, and its vCPUs wanting more
+ * than the batch CPUs give at batch_pack_use each, a hungry one (at
+ * hungry_use or more of a full CPU) counted as wanting a whole CPU.
+ * Says so in p->starve_why.
+ */
+static int batch_starved(struct plan *p)
+{
+	struct sched *s = p->s;
+	unsigned c, i, ncpus = 0, hungry = 0;
+	double want = 0;
+
+	p->starve_why[0] = 0;
+	for (c = 0; c < s->host.ncpus; c++) {
+		const struct sched__load *l = &s->load[c];
+
+		if (s->cpu[c].role != SCHED_ROLE_BATCH)
+			continue;
+		ncpus++;
+		if (sched__cpu_use(s, c) < s->cfg.starve_use)
+			return 0;
+		for (i = 0; i < l->n; i++) {
+			size_t gi = SCHED__SLOT_GUEST(s->slot[l->first + i]);
+			double u;
+
+			if (s->cls[gi] != SCHED_CLASS_BATCH)
+				continue;
+			u = sched__vcpu_use(s, guest(p, gi));
+			if (u >= s->cfg.hungry_use) {
+				hungry++;
+				want += 1;
+			} else {
+				want += u;
+			}
+		}
+	}
+	if (!ncpus || want <= ncpus * s->cfg.batch_pack_use)
+		return 0;
+	snprintf(p->starve_why, sizeof(p->starve_why),
+	         "batch guests starved: every batch CPU at %.0f%% or more, %u busy batch vCPUs "
+	         "(%.1f CPUs of work) on %u batch CPUs",
+	         100 * s->cfg.starve_use, hungry, want, ncpus);
+	return 1;
+}
+
+/*
+ * Whether the latency set can do without `lost` of its CPUs: its mean
+ * load over the rest below give_load, and its vCPUs within GIVE_ROOM of
+ * their limit there.  *mean is that load.
+ */
+static int latency_spares(const struct plan *p, unsigned lost, double *mean)
+{
+	const struct sched *s = p->s;
+	unsigned c, n = 0, vcpus = 0;
+	double sum = 0;
+
+	*mean = 0;
+	for (c = 0; c < s->host.ncpus; c++) {
+		if (s->cpu[c].role != SCHED_ROLE_LATENCY)
+			continue;
+		n++;
+		sum += sched__cpu_load(s, c);
+		vcpus += s->load[c].vcpus[SCHED_CLASS_LATENCY];
+	}
+	if (n <= lost)
+		return 0;
+	*mean = sum / (n - lost);
+	return *mean < s->cfg.give_load &&
+	       vcpus <= GIVE_ROOM * s->cfg.latency_vcpus_per_cpu * (n - lost);
+}
+
+/* 1 when the prober runs on a CPU outside core k (so it can leave k). */
+static int prober_elsewhere(const struct sched *s, unsigned k)
+{
+	unsigned c;
+
+	for (c = sched__cpuset_first_from(&s->prober, 0); c < s->host.ncpus;
+	     c = sched__cpuset_first_from(&s->prober, c + 1))
+		if (s->cpu_core[c] != k)
+			return 1;
+	return 0;
+}
+
+/*
+ * The latency core to give back, or -1: one the prober does not need,
+ * with no operator-pinned latency guest, not evacuating; an empty one
+ * first, then the fewest latency vCPUs, then the least use.
+ */
+static int core_to_give(const struct plan *p)
+{
+	const struct sched *s = p->s;
+	unsigned k, i, j, best_nl = 0, best_nv = 0;
+	int best = -1, best_near = 0;
+	double best_use = 0;
+
+	for (k = 0; k < s->ncores; k++) {
+		const struct sched__core *core = &s->core[k];
+		unsigned nl = 0, nv = 0;
+		double use = 0;
+		int skip = 0, near = 0;
+
+		if (!core->guest_cpus || sched__core_role(s, k) != SCHED_ROLE_LATENCY)
+			continue;
+		for (i = 0; i < core->n && !skip; i++) {
+			unsigned c = s->core_cpu[core->first + i];
+			const struct sched__load *l = &s->load[c];
+
+			if (s->host.cpu[c].dom0)
+				continue;
+			skip |= s->cpu[c].evacuating || s->cpu[c].draining;
+			near |= s->cpu[c].near_prober;
+			nl += l->vcpus[SCHED_CLASS_LATENCY];
+			nv += sched__cpu_vcpus(s, c);
+			use += sched__cpu_use(s, c);
+			for (j = 0; j < l->n; j++) {
+				size_t gi = SCHED__SLOT_GUEST(s->slot[l->first + j]);
+
+				if (s->cls[gi] == SCHED_CLASS_LATENCY && pinned(guest(p, gi)))
+					skip = 1;
+			}
+		}
+		if (skip || (near && !prober_elsewhere(s, k)))
+			continue;
+		if (best < 0 || near < best_near ||
+		    (near == best_near &&
+		     ((nv == 0) > (best_nv == 0) ||
+		      ((nv == 0) == (best_nv == 0) &&
+		       (nl < best_nl || (nl == best_nl && use < best_use)))))) {
+			best = (int)k;
+			best_near = near;
+			best_nl = nl;
+			best_nv = nv;
+			best_use = use;
+		}
+	}
+	return best;
+}
+
+/* "batch guests starved ...", or what is known of it in a period that did not measure it. */
+static void say_starved(const struct plan *p, char *buf, size_t len)
+{
+	sched__sayf(buf, len, "%s",
+	            p->starve_why[0] ? p->starve_why : "batch guests starved lately");
+}
+
+/*
+ * Move the latency vCPUs off core k, which goes back to the batch set,
+ * to the least loaded latency CPUs.  Not a strike against the guests:
+ * nothing is wrong with them.  Returns 1 when none is left on it.
+ */
+static int drain(struct plan *p, unsigned k)
+{
+	struct sched *s = p->s;
+	const struct sched__core *core = &s->core[k];
+	unsigned i, left = 0;
+
+	for (i = 0; i < core->n; i++) {
+		unsigned x = s->core_cpu[core->first + i];
+		size_t j, n;
+
+		if (s->host.cpu[x].dom0)
+			continue;
+		n = on_cpu(p, x, SCHED_CLASS_LATENCY, 0, p->ncand);
+		for (j = 0; j < n && !full(p); j++) {
+			uint32_t slot = s->cand[p->ncand + j].slot;
+			size_t gi = SCHED__SLOT_GUEST(slot);
+			const struct sched_guest *g = guest(p, gi);
+			struct sched__gstate *e = &s->gs[gi];
+			uint32_t strikes = e->strikes;
+			struct sched_move *m;
+			char lb[24];
+			int t;
+
+			if (pinned(g))
+				continue;
+			t = latency_target(p, gi, x, -1);
+			if (t < 0)
+				continue;
+			m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)x, t);
+			e->strikes = strikes;
+			say_starved(p, m->reason, sizeof(m->reason));
+			sched__sayf(
+			    m->reason, sizeof(m->reason),
+			    "; cpu %u goes back to the batch set: latency guest %s moves to "
+			    "latency cpu %d (load %.2f)",
+			    x, sched__label(g, lb, sizeof(lb)), t,
+			    sched__cpu_load(s, (unsigned)t) - sched__vcpu_use(s, g));
+		}
+		left += s->load[x].vcpus[SCHED_CLASS_LATENCY];
+	}
+	return !left;
+}
+
+/*
+ * A CPU given back to the batch set: the heaviest hungry batch vCPU of
+ * the batch CPU with the most of them (two at least: one alone has its
+ * CPU) moves onto it.  1 when it did, or there was none to move.
+ */
+static int feed(struct plan *p, unsigned x)
+{
+	struct sched *s = p->s;
+	unsigned c, i, most = 1;
+	int from = -1;
+	size_t k, n;
+
+	for (c = 0; c < s->host.ncpus; c++) {
+		const struct sched__load *l = &s->load[c];
+		unsigned hungry = 0;
+
+		if (s->cpu[c].role != SCHED_ROLE_BATCH || s->cpu_core[c] == s->cpu_core[x])
+			continue;
+		for (i = 0; i < l->n; i++) {
+			size_t gi = SCHED__SLOT_GUEST(s->slot[l->first + i]);
+
+			hungry +=
+			    s->cls[gi] == SCHED_CLASS_BATCH &&
+			    !(s->gs[gi].moved_mask >> SCHED__SLOT_VCPU(s->slot[l->first + i]) &
+			      1) &&
+			    sched__vcpu_use(s, guest(p, gi)) >= s->cfg.hungry_use;
+		}
+		if (hungry > most) {
+			most = hungry;
+			from = (int)c;
+		}
+	}
+	if (from < 0)
+		return 1;
+	n = on_cpu(p, (unsigned)from, SCHED_CLASS_BATCH, s->cfg.hungry_use, p->ncand);
+	for (k = 0; k < n; k++) {
+		uint32_t slot = s->cand[p->ncand + k].slot;
+		size_t gi = SCHED__SLOT_GUEST(slot);
+		const struct sched_guest *g = guest(p, gi);
+		struct sched_move *m;
+		char lb[24];
+
+		if (pinned(g) || p->period < s->gs[gi].cooldown_until)
+			continue;
+		if (full(p))
+			return 0;
+		m = pin(p, gi, SCHED__SLOT_VCPU(slot), from, (int)x);
+		say_starved(p, m->reason, sizeof(m->reason));
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "; batch guest %s using %.0f%% moves from batch cpu %d (%u busy batch "
+		            "vCPUs) to cpu %u, given back to the batch set",
+		            sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g), from,
+		            most, x);
+		return 1;
+	}
+	return 1;
+}
+
+/* Core k, drained, becomes batch: one move per CPU, then the starved batch vCPUs spread. */
+static void give_core(struct plan *p, unsigned k, double mean)
+{
+	struct sched *s = p->s;
+	const struct sched__core *core = &s->core[k];
+	unsigned i, x;
+
+	sched__set_core_role(s, k, SCHED_ROLE_BATCH);
+	for (i = 0; i < core->n; i++) {
+		struct sched_move *m;
+
+		x = s->core_cpu[core->first + i];
+		if (s->host.cpu[x].dom0)
+			continue;
+		s->cpu[x].draining = 0;
+		s->cpu[x].feed = 1;
+		m = add_move(p, SCHED_MOVE_CPU_ROLE, SCHED_NO_GUEST);
+		m->from_cpu = (int)x;
+		m->role = SCHED_ROLE_BATCH;
+		say_starved(p, m->reason, sizeof(m->reason));
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "; the latency set's mean load is %.2f on %u CPUs without it: cpu %u "
+		            "joins the batch set",
+		            mean, sched__cpus_with_role(s, SCHED_ROLE_LATENCY), x);
+	}
+	s->split_at = p->period;
+	s->split_to = SCHED_ROLE_BATCH;
+	s->starved_periods = 0;
+	s->fed_periods = 0;
+}
+
+/*
+ * The batch set starved for give_periods while the latency set could
+ * spare a core: drain one and give it back (see give_periods in
+ * scheduler.h).  One core at a time; a drain carries on over the
+ * periods it needs, and stops when the batch set has been fed for
+ * give_periods or the latency set can no longer spare the core.
+ */
+static void give_back(struct plan *p)
+{
+	struct sched *s = p->s;
+	const struct sched__core *core;
+	unsigned c, i, lost = 0;
+	int k = -1;
+	double mean;
+
+	if (!s->cfg.give_periods)
+		return;
+	s->starved_periods = p->starved ? s->starved_periods + 1 : 0;
+	for (c = 0; c < s->host.ncpus; c++) {
+		if (s->cpu[c].draining) {
+			k = (int)s->cpu_core[c];
+			lost++;
+		}
+		/* A CPU given back takes a starved batch vCPU once it is clear of the prober. */
+		if (s->cpu[c].feed && (s->cpu[c].role != SCHED_ROLE_BATCH ||
+		                       (!s->cpu[c].near_prober && !full(p) && feed(p, c))))
+			s->cpu[c].feed = 0;
+	}
+	if (k >= 0) {
+		s->fed_periods = p->starved ? 0 : s->fed_periods + 1;
+		if (s->fed_periods >= s->cfg.give_periods || !latency_spares(p, lost, &mean)) {
+			for (c = 0; c < s->host.ncpus; c++)
+				s->cpu[c].draining = 0;
+			return;
+		}
+		core = &s->core[k];
+		if (drain(p, (unsigned)k) &&
+		    p->out->nmoves + (unsigned)core->guest_cpus <= s->cfg.moves_max)
+			give_core(p, (unsigned)k, mean);
+		return;
+	}
+	if (s->starved_periods < s->cfg.give_periods || p->out->stats.violating || p->grown ||
+	    sched__cores_with_role(s, SCHED_ROLE_LATENCY) <= s->cfg.latency_cores_min ||
+	    (s->split_to == SCHED_ROLE_LATENCY &&
+	     p->period - s->split_at < s->cfg.split_hold_periods))
+		return;
+	for (c = 0; c < s->host.ncpus; c++)
+		if (s->cpu[c].evacuating)
+			return;
+	k = core_to_give(p);
+	if (k < 0)
+		return;
+	core = &s->core[k];
+	if (!latency_spares(p, (unsigned)core->guest_cpus, &mean))
+		return;
+	for (i = 0; i < core->n; i++) {
+		c = s->core_cpu[core->first + i];
+		if (!s->host.cpu[c].dom0)
+			s->cpu[c].draining = 1;
+	}
+	s->fed_periods = 0;
+	if (drain(p, (unsigned)k) &&
+	    p->out->nmoves + (unsigned)core->guest_cpus <= s->cfg.moves_max)
+		give_core(p, (unsigned)k, mean);
+}
+
 /* ---- The plan ---- */
 
 static int cmp_group(const void *a, const void *b)
@@ -1102,6 +1533,7 @@ int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_
 	for (c = 0; c < s->host.ncpus; c++)
 		if (s->cpu[c].evacuating && !s->load[c].vcpus[SCHED_CLASS_BATCH])
 			s->cpu[c].evacuating = 0;
+	p.starved = batch_starved(&p);
 	reclass(&p);
 
 	for (c = 0, k = 0; c < s->host.ncpus; c++) {
@@ -1136,6 +1568,12 @@ int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_
 	for (c = 0; c < s->host.ncpus && !full(&p); c++)
 		if (s->cpu[c].evacuating)
 			evacuate(&p, c, p.ncand);
+	clear_prober(&p);
+	give_back(&p);
+
+	out->stats.batch_starved = p.starved;
+	for (c = 0; c < s->host.ncpus; c++)
+		out->stats.draining += (unsigned)s->cpu[c].draining;
 
 	out->stats.latency_cpus = sched__cpus_with_role(s, SCHED_ROLE_LATENCY);
 	out->stats.batch_cpus = sched__cpus_with_role(s, SCHED_ROLE_BATCH);

@@ -27,6 +27,10 @@ struct sched__cpu {
 	enum sched_role role;
 	uint32_t settle_until; /* its violators are left alone before this period */
 	int evacuating;        /* taken into the latency set; batch vCPUs still to move off */
+	int draining;          /* to go back to the batch set; latency vCPUs still to move off */
+	int feed;              /* given back to the batch set; a starved batch vCPU to move here */
+	int near_prober;       /* the prober runs on this CPU or an SMT sibling */
+	double prober_use;     /* the prober's use on this CPU */
 	double relief_goal;    /* the load a relief the move cap cut short is still heading for */
 	uint32_t relief_at;    /* the period that relief was cut in */
 };
@@ -111,6 +115,12 @@ struct sched {
 	uint32_t period;
 	uint64_t now_ns;
 	int have_now;
+	struct sched_cpuset prober;
+	/* The split's history, for the rules that change it (plan.c). */
+	uint32_t starved_periods; /* the batch set starved, in a row */
+	uint32_t fed_periods;     /* not starved, in a row, while a core drains */
+	uint32_t split_at;        /* when the split last changed in a plan */
+	enum sched_role split_to; /* the role the core took then (SCHED_ROLE_DOM0: never) */
 };
 
 /* ---- state.c ---- */
@@ -204,17 +214,22 @@ struct sched__want {
 	uint32_t period;
 	double use; /* the vCPU's use, for first-fit */
 	int apart;  /* in its own set, join no CPU the other class uses (the host has both sets) */
+	int near_prober_ok; /* a batch vCPU may join a CPU near the prober */
 };
 
 /*
  * The CPU for one vCPU, or -1 when none has room.  A CPU has room when
  * it holds fewer vCPUs than the class's limit; with apart and outside an
  * operator's set it must also hold no vCPU of the other class, and for a
- * latency vCPU not be evacuating.  Latency: the lowest sched__cpu_score().  Batch: the
+ * latency vCPU not be evacuating or draining, for a batch vCPU not be
+ * near the prober (unless near_prober_ok).  Latency: the lowest sched__cpu_score().  Batch: the
  * first CPU (in number order) whose use stays within batch_pack_use,
  * else the least used.
  */
 int sched__pick(const struct sched *s, const struct sched__want *w);
+
+/* 1 when cpu c (not an operator's pin) must not take a batch vCPU: the prober is near. */
+int sched__prober_near(const struct sched *s, unsigned c);
 
 /*
  * A core of role from to hand over: empty (no vCPU at all) when

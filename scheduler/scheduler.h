@@ -53,7 +53,11 @@
  * does not delay its own probes) to clearly less loaded latency CPUs,
  * and when every latency CPU is loaded the latency set takes a core from
  * the batch set, if the batch set can spare it (batch_cores_min holds
- * only while a batch guest runs).  A latency guest whose own CPU use
+ * only while a batch guest runs); the other way, when batch guests are
+ * starved while the latency set idles, a latency core is drained and
+ * given back (starve_use), and after either neither happens the other
+ * way for split_hold_periods.  Batch vCPUs are kept off the prober's
+ * CPUs and their SMT siblings (sched_set_prober()).  A latency guest whose own CPU use
  * stays high (demote_use) is treated as a batch guest until it quiets
  * down (restore_use), announced by a SCHED_MOVE_CLASS.  Then the CPU and the
  * moved guests are left alone for a cooldown, so the latency windows can
@@ -323,6 +327,35 @@ struct sched_config {
 	unsigned demote_periods;
 	double restore_use;
 	unsigned restore_periods;
+
+	/*
+	 * The split the other way: batch guests starved while latency CPUs
+	 * sit idle.  The batch set is starved when every batch CPU uses
+	 * starve_use (0.9) or more and its batch vCPUs want more than the
+	 * batch CPUs give at batch_pack_use each: a batch vCPU using
+	 * hungry_use (0.2) or more of such a CPU counts as wanting a whole
+	 * CPU (it gets a share of one), a lighter one as its use.  After
+	 * give_periods (5) starved periods in a row the latency set gives
+	 * one core back, if it has more than latency_cores_min, no latency
+	 * guest is in violation, and its mean load spread over one core
+	 * fewer stays below give_load (0.5; well under load_high, so that
+	 * the growth rule and this one leave a gap between them) with room
+	 * for its vCPUs.  An empty latency core changes role at once;
+	 * otherwise the core with the fewest latency vCPUs (none pinned,
+	 * not the prober's) drains: its latency vCPUs move to the other
+	 * latency CPUs within the move cap, then it changes role, then a
+	 * hungry batch vCPU from the most crowded batch CPU moves onto each
+	 * of its CPUs.  A drain stops when the batch set is fed for
+	 * give_periods in a row or the latency set could no longer spare
+	 * the core.  After the split changed one way (a core given back,
+	 * or the latency set grown), neither rule changes it the other way
+	 * for split_hold_periods (60).  give_periods 0: never.
+	 */
+	double starve_use;
+	double hungry_use;
+	unsigned give_periods;
+	double give_load;
+	unsigned split_hold_periods;
 };
 
 /* The defaults written above. */
@@ -353,9 +386,28 @@ void sched_destroy(struct sched *s);
 /*
  * A CPU's current role (SCHED_ROLE_DOM0 for a number the host does not
  * have).  The split changes in sched_admit() (an empty core lent) and
- * sched_plan() (the latency set grown).
+ * sched_plan() (the latency set grown, or a core given back to batch).
  */
 enum sched_role sched_cpu_role(const struct sched *s, unsigned cpu);
+
+/*
+ * Where the prober (shoald, which sends every probe and takes every
+ * answer) runs: the CPUs it is pinned to, and the CPU it uses in all
+ * (0 .. the number of CPUs in the set, shared out evenly over them).
+ * Call after sched_create() and again whenever the daemon moves itself
+ * (an empty set: unknown, the default).  Batch guests, and latency
+ * guests treated as batch, are kept off those CPUs and their SMT
+ * siblings: admission chooses them for a batch guest only when no other
+ * CPU has room, and a plan moves a batch vCPU found there to a batch CPU
+ * away from them ("shoald probes from cpu N").  The prober's use counts
+ * in the load of the CPUs it runs on (and, at smt_weight, of their
+ * siblings) wherever the policy weighs latency CPUs.  A core holding a
+ * prober CPU is given back to the batch set only when the prober also
+ * runs elsewhere (then the daemon moves off it).  Returns 0, or -EINVAL
+ * for a CPU the host does not have or a use out of range (nothing
+ * changes then).
+ */
+int sched_set_prober(struct sched *s, const struct sched_cpuset *cpus, double use);
 
 /* Number of plans made so far (the period counter the cooldowns count in). */
 uint32_t sched_periods(const struct sched *s);
@@ -435,7 +487,9 @@ struct sched_plan_stats {
 	size_t cooling;        /* violating, but left alone: guest or CPU in cooldown */
 	size_t unremedied;     /* violating, no remedy found (it is alone, or nowhere better) */
 	size_t deferred;       /* CPUs whose remedy the move cap left for a later period */
-	size_t demoted; /* latency guests treated as batch (effective class) after the plan */
+	size_t demoted;    /* latency guests treated as batch (effective class) after the plan */
+	int batch_starved; /* the batch set is starved (see starve_use) in this snapshot */
+	unsigned draining; /* latency CPUs being emptied to go back to the batch set */
 	unsigned latency_cpus; /* the split after the plan */
 	unsigned batch_cpus;
 };

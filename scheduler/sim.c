@@ -24,11 +24,12 @@ static void usage(FILE *f)
 	           "  --batch-fraction F  share of batch guests (0.1)\n"
 	           "  --shared N          batch guests found on latency CPUs, idle (0)\n"
 	           "  --slo-us N          every latency guest's SLO (1000)\n"
+	           "  --latency-use F     most CPU a latency guest uses, drawn from 0.001 (0.009)\n"
 	           "  --periods N         control periods to run (60)\n"
 	           "  --seed N            random seed (1)\n"
 	           "  --moves-max N       the scheduler's cap on moves per period (16)\n"
 	           "  --disturb SPEC      hog:AT:COUNT[:USE] | surge:AT:CPUS:COUNT:USE | "
-	           "spin:AT:COUNT[:USE] | calm:AT (repeatable)\n"
+	           "spin:AT:COUNT[:USE] | busy:AT:COUNT[:USE] | calm:AT (repeatable)\n"
 	           "  --moves             print every move with its reason\n"
 	           "  --quiet             print the summary only\n");
 }
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 		{ "batch-fraction", required_argument, NULL, 'b' },
 		{ "shared", required_argument, NULL, 'S' },
 		{ "slo-us", required_argument, NULL, 'l' },
+		{ "latency-use", required_argument, NULL, 'u' },
 		{ "periods", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "moves-max", required_argument, NULL, 'm' },
@@ -167,6 +169,10 @@ int main(int argc, char **argv)
 				return 2;
 			p.slo_us = (uint32_t)v;
 			break;
+		case 'u':
+			if (parse_double("--latency-use", optarg, &p.latency_use_max))
+				return 2;
+			break;
 		case 'p':
 			if (parse_uint("--periods", optarg, 100000, &v))
 				return 2;
@@ -223,7 +229,7 @@ int main(int argc, char **argv)
 	       p.shared, sim_refused(sim), (unsigned long long)p.seed, cfg.moves_max);
 	if (!quiet)
 		printf("# period over_slo over_slo_2s violating moves pins weights policies roles "
-		       "classes oscillations plan_us latency_cpus batch_cpus\n");
+		       "classes oscillations plan_us latency_cpus batch_cpus batch_work\n");
 	memset(&tot, 0, sizeof(tot));
 	for (i = 0; i < periods; i++) {
 		int err = sim_step(sim, &r[i]);
@@ -247,11 +253,11 @@ int main(int argc, char **argv)
 		if (r[i].over_slo > peak_over)
 			peak_over = r[i].over_slo;
 		if (!quiet)
-			printf("%u %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %.1f %u %u\n",
+			printf("%u %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %.1f %u %u %.1f\n",
 			       r[i].period, r[i].over_slo, r[i].over_slo_2s, r[i].violating,
 			       r[i].moves, r[i].pins, r[i].weights, r[i].policies, r[i].roles,
 			       r[i].classes, r[i].oscillations, r[i].plan_ns / 1e3,
-			       r[i].latency_cpus, r[i].batch_cpus);
+			       r[i].latency_cpus, r[i].batch_cpus, r[i].batch_work);
 		if (show_moves)
 			print_moves(sim_plan(sim));
 	}

@@ -36,6 +36,7 @@ enum sim_disturb_kind {
 	SIM_SURGE, /* on `cpus` latency CPUs, `count` latency guests each jump to `use` */
 	SIM_CALM,  /* every guest a disturbance changed goes back to its earlier use */
 	SIM_SPIN,  /* `count` latency guests on as many latency CPUs turn CPU-bound at `use` */
+	SIM_BUSY,  /* `count` batch guests on the batch CPUs (round the CPUs) jump to `use` */
 };
 
 struct sim_disturb {
@@ -95,7 +96,13 @@ struct sim_report {
 	size_t pins, weights, policies, roles, classes;
 	size_t oscillations;
 	size_t pinned_moved; /* pins of operator-pinned guests (must stay 0) */
-	uint64_t plan_ns;    /* sched_plan() alone */
+	/*
+	 * CPU time the batch guests got this period, in CPUs: on each CPU
+	 * what they ask for, up to what the latency guests there leave of
+	 * one CPU.
+	 */
+	double batch_work;
+	uint64_t plan_ns; /* sched_plan() alone */
 	unsigned latency_cpus, batch_cpus;
 };
 
@@ -106,7 +113,8 @@ void sim_params_default(struct sim_params *p);
 
 /*
  * Add a disturbance from text: "hog:AT:COUNT[:USE]" (USE 1.0 if left
- * out), "surge:AT:CPUS:COUNT:USE", "spin:AT:COUNT[:USE]", "calm:AT".  Returns 0 or -EINVAL with
+ * out), "surge:AT:CPUS:COUNT:USE", "spin:AT:COUNT[:USE]",
+ * "busy:AT:COUNT[:USE]", "calm:AT".  Returns 0 or -EINVAL with
  * a sentence in why.
  */
 int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t len);

@@ -45,6 +45,8 @@ struct sim {
 	double *wait_us;   /* per CPU: sum of use * slice * scale */
 	double *busy;      /* per CPU: sum of use */
 	double *queue;     /* per CPU: sum of use, batch vCPUs' scaled as their waits are */
+	double *bwant;     /* per CPU: sum of the batch guests' use */
+	double batch_work; /* the batch guests' CPU time this period (sim_report) */
 	unsigned period;
 	uint64_t rng;
 	struct sched_snapshot snap;
@@ -152,6 +154,13 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 		if (n != 2 && n != 3)
 			return fail(why, len, "disturbance '%s': expected spin:AT:COUNT[:USE]",
 			            spec);
+	} else if (!strcmp(kind, "busy")) {
+		d.kind = SIM_BUSY;
+		d.use = 1.0;
+		n = sscanf(spec, "busy:%u:%u:%lf%c", &d.at, &d.count, &d.use, &extra);
+		if (n != 2 && n != 3)
+			return fail(why, len, "disturbance '%s': expected busy:AT:COUNT[:USE]",
+			            spec);
 	} else if (!strcmp(kind, "calm")) {
 		d.kind = SIM_CALM;
 		n = sscanf(spec, "calm:%u%c", &d.at, &extra);
@@ -159,8 +168,8 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 			return fail(why, len, "disturbance '%s': expected calm:AT", spec);
 	} else {
 		return fail(why, len,
-		            "disturbance '%s': unknown kind '%s' (hog, surge, spin, calm)", spec,
-		            kind);
+		            "disturbance '%s': unknown kind '%s' (hog, surge, spin, busy, calm)",
+		            spec, kind);
 	}
 	if (d.at < 1)
 		return fail(why, len, "disturbance '%s': periods count from 1", spec);
@@ -332,8 +341,10 @@ int sim_create(const struct sim_params *p, const struct sched_config *cfg, struc
 	sim->wait_us = calloc(sim->host.ncpus, sizeof(*sim->wait_us));
 	sim->busy = calloc(sim->host.ncpus, sizeof(*sim->busy));
 	sim->queue = calloc(sim->host.ncpus, sizeof(*sim->queue));
+	sim->bwant = calloc(sim->host.ncpus, sizeof(*sim->bwant));
 	sim->scratch = calloc((size_t)LONG_PERIODS * p->probes_per_period, sizeof(*sim->scratch));
-	if (!sim->g || !sim->m || !sim->wait_us || !sim->busy || !sim->queue || !sim->scratch)
+	if (!sim->g || !sim->m || !sim->wait_us || !sim->busy || !sim->queue || !sim->bwant ||
+	    !sim->scratch)
 		goto out;
 	rc = admit_all(sim, why, len);
 	if (rc)
@@ -367,6 +378,7 @@ void sim_destroy(struct sim *sim)
 	free(sim->wait_us);
 	free(sim->busy);
 	free(sim->queue);
+	free(sim->bwant);
 	free(sim);
 }
 
@@ -419,6 +431,22 @@ static void disturb(struct sim *sim, const struct sim_disturb *d)
 					continue;
 				sim->m[i].disturbed = 1;
 				sim->m[i].bound = 1;
+				sim->m[i].use = d->use;
+				break;
+			}
+		}
+		break;
+	case SIM_BUSY:
+		for (c = 0; c < sim->host.ncpus; c++)
+			if (sched_cpu_role(sim->sched, c) == SCHED_ROLE_BATCH)
+				lat_cpus[nlat++] = c; /* here: the batch CPUs */
+		for (k = 0; k < d->count && nlat; k++) {
+			c = lat_cpus[k % nlat];
+			for (i = 0; i < sim->n; i++) {
+				if (sim->g[i].cls != SCHED_CLASS_BATCH ||
+				    sim->g[i].cpu[0] != (int)c || sim->m[i].disturbed)
+					continue;
+				sim->m[i].disturbed = 1;
 				sim->m[i].use = d->use;
 				break;
 			}
@@ -525,6 +553,7 @@ static void probe(struct sim *sim)
 	memset(sim->wait_us, 0, h->ncpus * sizeof(*sim->wait_us));
 	memset(sim->busy, 0, h->ncpus * sizeof(*sim->busy));
 	memset(sim->queue, 0, h->ncpus * sizeof(*sim->queue));
+	memset(sim->bwant, 0, h->ncpus * sizeof(*sim->bwant));
 	for (i = 0; i < sim->n; i++) {
 		const struct sched_guest *g = &sim->g[i];
 		int lat = g->cls == SCHED_CLASS_LATENCY && !sim->m[i].bound;
@@ -532,8 +561,17 @@ static void probe(struct sim *sim)
 
 		c = (unsigned)g->cpu[0];
 		sim->busy[c] += u;
+		if (g->cls == SCHED_CLASS_BATCH)
+			sim->bwant[c] += u;
 		sim->queue[c] += u * scale;
 		sim->wait_us[c] += u * scale * (lat ? p->slice_latency_us : p->slice_batch_us);
+	}
+	sim->batch_work = 0;
+	for (c = 0; c < h->ncpus; c++) {
+		double room = 1 - (sim->busy[c] - sim->bwant[c]);
+
+		room = room < 0 ? 0 : room;
+		sim->batch_work += sim->bwant[c] < room ? sim->bwant[c] : room;
 	}
 	for (i = 0; i < sim->n; i++) {
 		struct sched_guest *g = &sim->g[i];
@@ -656,6 +694,7 @@ int sim_step(struct sim *sim, struct sim_report *r)
 	rc = sched_plan(sim->sched, &sim->snap, &sim->plan);
 	r->plan_ns = mono_ns() - t0;
 	r->period = sim->period;
+	r->batch_work = sim->batch_work;
 	if (rc)
 		return rc;
 	r->violating = sim->plan.stats.violating;

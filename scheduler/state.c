@@ -89,6 +89,11 @@ void sched_config_default(struct sched_config *cfg)
 	cfg->demote_periods = 2;
 	cfg->restore_use = 0.2;
 	cfg->restore_periods = 10;
+	cfg->starve_use = 0.9;
+	cfg->hungry_use = 0.2;
+	cfg->give_periods = 5;
+	cfg->give_load = 0.5;
+	cfg->split_hold_periods = 60;
 }
 
 static int set_why(char *why, size_t len, const char *fmt, ...)
@@ -157,6 +162,14 @@ static int check_config(const struct sched_config *c, char *why, size_t len)
 		return set_why(why, len,
 		               "config: demote_use must be 0.01 to 1, restore_use below it, "
 		               "demote_periods at most 1000, restore_periods 1 to 100000");
+	if (!range_ok(c->starve_use, 0.0, 1.0) || !range_ok(c->hungry_use, 0.01, 1.0) ||
+	    !range_ok(c->give_load, 0.0, 64.0) ||
+	    (c->give_periods && c->give_load >= c->load_high) || c->give_periods > 100000 ||
+	    c->split_hold_periods > 100000)
+		return set_why(why, len,
+		               "config: starve_use must be 0 to 1, hungry_use 0.01 to 1, "
+		               "give_load below load_high, give_periods and split_hold_periods "
+		               "at most 100000");
 	if (c->weight_default < 1 || c->weight_default > WEIGHT_MAX || c->weight_low < 1 ||
 	    c->weight_low >= c->weight_default)
 		return set_why(why, len,
@@ -436,6 +449,36 @@ enum sched_role sched_cpu_role(const struct sched *s, unsigned cpu)
 	if (!s || cpu >= s->host.ncpus)
 		return SCHED_ROLE_DOM0;
 	return s->cpu[cpu].role;
+}
+
+int sched_set_prober(struct sched *s, const struct sched_cpuset *cpus, double use)
+{
+	unsigned c, n, k, i;
+
+	if (!s || !cpus || !(use >= 0 && use <= SCHED_CPUS_MAX))
+		return -EINVAL;
+	if (sched__cpuset_first_from(cpus, s->host.ncpus) < SCHED_CPUS_MAX)
+		return -EINVAL;
+	n = sched_cpuset_count(cpus);
+	if (use > n)
+		return -EINVAL;
+	s->prober = *cpus;
+	for (c = 0; c < s->host.ncpus; c++) {
+		s->cpu[c].prober_use = sched_cpuset_has(cpus, c) ? use / n : 0;
+		s->cpu[c].near_prober = 0;
+	}
+	for (c = 0; c < s->host.ncpus; c++) {
+		const struct sched__core *core;
+
+		if (!sched_cpuset_has(cpus, c))
+			continue;
+		core = &s->core[s->cpu_core[c]];
+		for (i = 0; i < core->n; i++) {
+			k = s->core_cpu[core->first + i];
+			s->cpu[k].near_prober = 1;
+		}
+	}
+	return 0;
 }
 
 uint32_t sched_periods(const struct sched *s)

@@ -4,7 +4,9 @@
  * sibling, lower weight then idle policy for pinned ones, a crowded CPU
  * relieved, a guest outside the latency set brought home, the latency
  * set grown), hysteresis on entry and exit, a guest hovering at its SLO,
- * operator pins, the cap on moves, cooldowns, and snapshots refused
+ * operator pins, the cap on moves, cooldowns, a latency core given back
+ * to starved batch guests and its guards, batch guests kept away from
+ * shoald's own CPU, and snapshots refused
  * without a change to the state.
  *
  * The host: 16 CPUs in 8 SMT cores (siblings 8 apart), Dom0 on core 0;
@@ -742,7 +744,8 @@ static void steady_state_makes_no_moves(void **state)
 	for (i = 0; i < 200; i++) {
 		snprintf(name, sizeof(name), "g-%zu", i);
 		world_add(w, i % 4 ? SCHED_CLASS_LATENCY : SCHED_CLASS_BATCH, name);
-		w->g[i].cpu_use = i % 4 ? 0.004 : 0.2;
+		/* 2.5 CPUs of batch work on 4 batch CPUs: busy, not starved. */
+		w->g[i].cpu_use = i % 4 ? 0.004 : 0.05;
 	}
 	world_p99(w, 400);
 	for (p = 0; p < 30; p++) {
@@ -918,6 +921,349 @@ static void oversized_snapshots_are_refused(void **state)
 	world_free(w);
 }
 
+/* ---- A core back to starved batch guests ---- */
+
+/* Three hungry batch vCPUs on each batch CPU (6, 7, 14, 15): 12 CPUs of work on 4. */
+static void starve(struct world *w, double use)
+{
+	static const int batch[] = { 6, 7, 14, 15 };
+	unsigned i, k;
+
+	for (i = 0; i < 4; i++)
+		for (k = 0; k < 3; k++)
+			world_put(w, SCHED_CLASS_BATCH, "hungry", batch[i], use);
+}
+
+/* The CPU role moves of the last plan, and what they said. */
+static unsigned role_moves(const struct world *w, enum sched_role role, int *cpus)
+{
+	unsigned k, n = 0;
+
+	for (k = 0; k < w->plan.nmoves; k++) {
+		const struct sched_move *m = &w->plan.moves[k];
+
+		if (m->kind != SCHED_MOVE_CPU_ROLE || m->role != role)
+			continue;
+		if (cpus)
+			cpus[n] = m->from_cpu;
+		n++;
+	}
+	return n;
+}
+
+static void an_empty_latency_core_goes_back_to_starved_batch_guests(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	int cpus[4];
+	unsigned c, p, k, fed = 0;
+
+	(void)state;
+	/* Core 5 (cpus 5 and 13) has no guest. */
+	for (c = 1; c < 13; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY && c != 5)
+			world_put(w, SCHED_CLASS_LATENCY, "idle", (int)c, 0.01);
+	starve(w, 0.33);
+	world_p99(w, 100);
+	for (p = 1; p < 5; p++) {
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+		assert_true(w->plan.stats.batch_starved);
+	}
+	world_period_ok(w);
+	assert_int_equal(role_moves(w, SCHED_ROLE_BATCH, cpus), 2);
+	assert_int_equal(cpus[0], 5);
+	assert_int_equal(cpus[1], 13);
+	m = find_move(w, SCHED_MOVE_CPU_ROLE, NULL);
+	assert_reason(m->reason, "batch guests starved: every batch CPU at 90% or more, 12 busy "
+	                         "batch vCPUs (12.0 CPUs of work) on 4 batch CPUs");
+	assert_reason(m->reason, "without it: cpu 5 joins the batch set");
+	assert_int_equal(sched_cpu_role(w->s, 5), SCHED_ROLE_BATCH);
+	assert_int_equal(sched_cpu_role(w->s, 13), SCHED_ROLE_BATCH);
+	assert_int_equal(w->plan.stats.latency_cpus, 8);
+	assert_int_equal(w->plan.stats.batch_cpus, 6);
+	/* The next period a starved batch vCPU moves onto each CPU given back. */
+	world_period_ok(w);
+	for (k = 0; k < w->plan.nmoves; k++) {
+		m = &w->plan.moves[k];
+		if (m->kind != SCHED_MOVE_PIN)
+			continue;
+		assert_true(m->to_cpu == 5 || m->to_cpu == 13);
+		assert_string_equal(m->guest_name, "hungry");
+		assert_reason(m->reason, "(3 busy batch vCPUs) to cpu");
+		assert_reason(m->reason, "given back to the batch set");
+		fed++;
+	}
+	assert_int_equal(fed, 2);
+	/* Still starved (12 hungry vCPUs on 6 CPUs): the next core needs give_periods again. */
+	for (p = 0; p < 4; p++) {
+		world_period_ok(w);
+		assert_int_equal(role_moves(w, SCHED_ROLE_BATCH, NULL), 0);
+	}
+	world_free(w);
+}
+
+static void a_busy_latency_core_is_drained_first(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	unsigned c, p;
+	size_t k;
+
+	(void)state;
+	w->cfg.moves_max = 2;
+	sched_destroy(w->s);
+	world_start(w);
+	/* Two idle latency guests on every latency CPU, one on cpus 4 and 12. */
+	for (c = 1; c < 14; c++) {
+		if (sched_cpu_role(w->s, c) != SCHED_ROLE_LATENCY)
+			continue;
+		world_put(w, SCHED_CLASS_LATENCY, "l", (int)c, 0.01);
+		if (c != 4 && c != 12)
+			world_put(w, SCHED_CLASS_LATENCY, "l", (int)c, 0.01);
+	}
+	starve(w, 0.33);
+	world_p99(w, 100);
+	for (p = 1; p < 5; p++)
+		world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	/* Period 5: core 4 drains, both its guests move within the cap of 2. */
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 2);
+	m = &w->plan.moves[0];
+	assert_int_equal(m->kind, SCHED_MOVE_PIN);
+	assert_int_equal(m->from_cpu, 4);
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
+	assert_reason(m->reason, "batch guests starved");
+	assert_reason(m->reason, "; cpu 4 goes back to the batch set: latency guest l moves to "
+	                         "latency cpu");
+	assert_int_equal(w->plan.moves[1].from_cpu, 12);
+	assert_int_equal(w->plan.stats.draining, 2);
+	assert_int_equal(sched_cpu_role(w->s, 4), SCHED_ROLE_LATENCY);
+	/* Period 6: empty, it changes role. */
+	world_period_ok(w);
+	assert_int_equal(role_moves(w, SCHED_ROLE_BATCH, NULL), 2);
+	assert_int_equal(sched_cpu_role(w->s, 4), SCHED_ROLE_BATCH);
+	assert_int_equal(sched_cpu_role(w->s, 12), SCHED_ROLE_BATCH);
+	assert_int_equal(w->plan.stats.draining, 0);
+	/* Nothing latency was put on it meanwhile. */
+	for (k = 0; k < w->n; k++)
+		if (w->g[k].cls == SCHED_CLASS_LATENCY)
+			assert_true(w->g[k].cpu[0] != 4 && w->g[k].cpu[0] != 12);
+	world_free(w);
+}
+
+/* The host of the give-back tests, with one change before the periods; no role change in 20. */
+static void no_core_goes_back(int what)
+{
+	struct world *w = host16();
+	unsigned c, p;
+
+	if (what == 2) {
+		w->cfg.latency_cores_min = 5;
+		sched_destroy(w->s);
+		world_start(w);
+	}
+	for (c = 1; c < 14; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			world_put(w, SCHED_CLASS_LATENCY, "l", (int)c, what == 0 ? 0.35 : 0.01);
+	starve(w, 0.33);
+	world_p99(w, 100);
+	if (what == 1) /* one batch CPU has room: 2 hungry vCPUs at 0.33 */
+		w->n--;
+	if (what == 3) /* a latency guest in violation */
+		set_p99(&w->g[0], 5000);
+	for (p = 0; p < 20; p++) {
+		world_period_ok(w);
+		assert_int_equal(role_moves(w, SCHED_ROLE_BATCH, NULL), 0);
+		assert_int_equal(w->plan.stats.draining, 0);
+		assert_int_equal(w->plan.stats.batch_starved, what != 1);
+	}
+	assert_int_equal(w->plan.stats.latency_cpus, 10);
+	world_free(w);
+}
+
+static void a_core_goes_back_only_when_the_latency_set_can_spare_it(void **state)
+{
+	(void)state;
+	no_core_goes_back(0); /* mean load 0.44 now, 0.55 on one core fewer: over give_load */
+	no_core_goes_back(1); /* not starved */
+	no_core_goes_back(2); /* latency_cores_min */
+	no_core_goes_back(3); /* a violator */
+}
+
+/*
+ * A core given back, then the batch load goes and the latency set is
+ * crowded: it grows again only split_hold_periods after.
+ */
+static void the_split_does_not_flip_flop(void **state)
+{
+	struct world *w = host16();
+	unsigned c, p, given = 0, grown = 0;
+	size_t k;
+
+	(void)state;
+	w->cfg.split_hold_periods = 20;
+	sched_destroy(w->s);
+	world_start(w);
+	for (c = 1; c < 13; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY && c != 5)
+			world_put(w, SCHED_CLASS_LATENCY, "idle", (int)c, 0.01);
+	starve(w, 0.33);
+	world_p99(w, 100);
+	for (p = 1; p <= 60 && !grown; p++) {
+		if (p == 8) {
+			/* The batch work ends; the latency CPUs fill up and a guest suffers. */
+			for (k = 0; k < w->n; k++)
+				if (w->g[k].cls == SCHED_CLASS_BATCH)
+					w->g[k].cpu_use = 0.01;
+			for (c = 1; c < 14; c++)
+				if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+					crowd(w, (int)c);
+			k = world_put(w, SCHED_CLASS_LATENCY, "v", 3, 0.01);
+			set_p99(&w->g[k], 4000);
+		}
+		world_period_ok(w);
+		if (role_moves(w, SCHED_ROLE_BATCH, NULL))
+			given = p;
+		if (role_moves(w, SCHED_ROLE_LATENCY, NULL))
+			grown = p;
+	}
+	assert_int_equal(given, 5);
+	assert_true(grown >= given + 20 && grown <= given + 22);
+	world_free(w);
+}
+
+/* ---- shoald's own CPU ---- */
+
+static void set_prober(struct world *w, int cpu, double use)
+{
+	struct sched_cpuset set;
+
+	sched_cpuset_zero(&set);
+	sched_cpuset_add(&set, (unsigned)cpu);
+	assert_int_equal(sched_set_prober(w->s, &set, use), 0);
+}
+
+static void batch_guests_are_admitted_away_from_the_prober(void **state)
+{
+	struct world *w = host16();
+	struct sched_admission a;
+	struct sched_guest g;
+	struct sched_cpuset bad;
+	unsigned i;
+
+	(void)state;
+	sched_cpuset_zero(&bad);
+	sched_cpuset_add(&bad, 16);
+	assert_int_equal(sched_set_prober(w->s, &bad, 0), -EINVAL);
+	sched_cpuset_zero(&bad);
+	sched_cpuset_add(&bad, 6);
+	assert_int_equal(sched_set_prober(w->s, &bad, 1.5), -EINVAL);
+	set_prober(w, 6, 0.05);
+	for (i = 0; i < 20; i++) {
+		size_t k;
+		char name[16];
+
+		snprintf(name, sizeof(name), "b-%u", i);
+		k = world_add(w, SCHED_CLASS_BATCH, name);
+
+		assert_true(w->g[k].cpu[0] == 7 || w->g[k].cpu[0] == 15);
+	}
+	/* Full elsewhere: beside the prober, and said so. */
+	w->cfg.batch_vcpus_per_cpu = 2;
+	sched_destroy(w->s);
+	world_start(w);
+	w->n = 0;
+	set_prober(w, 6, 0.05);
+	/* A latency guest on every latency CPU: no empty core to lend. */
+	for (i = 0; i < 10; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "l-%u", i);
+		world_add(w, SCHED_CLASS_LATENCY, name);
+	}
+	world_add(w, SCHED_CLASS_BATCH, "b-1");
+	world_add(w, SCHED_CLASS_BATCH, "b-2");
+	world_add(w, SCHED_CLASS_BATCH, "b-3");
+	world_add(w, SCHED_CLASS_BATCH, "b-4");
+	guest_init(&g, SCHED_CLASS_BATCH, "late");
+	assert_int_equal(world_admit(w, &g, &a), 0);
+	assert_true(a.cpu[0] == 6 || a.cpu[0] == 14);
+	assert_reason(a.reason, "beside shoald's CPU: no CPU away from it has room");
+	world_free(w);
+}
+
+static void the_prober_s_load_counts_for_latency_guests(void **state)
+{
+	struct world *w = host16();
+	unsigned i;
+
+	(void)state;
+	set_prober(w, 3, 0.9);
+	for (i = 0; i < 8; i++) {
+		size_t k;
+		char name[16];
+
+		snprintf(name, sizeof(name), "l-%u", i);
+		k = world_add(w, SCHED_CLASS_LATENCY, name);
+
+		assert_true(w->g[k].cpu[0] != 3 && w->g[k].cpu[0] != 11);
+	}
+	world_free(w);
+}
+
+static void a_batch_vcpu_near_the_prober_is_moved(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t pinned;
+
+	(void)state;
+	world_put(w, SCHED_CLASS_BATCH, "b-1", 11, 0.05);
+	world_put(w, SCHED_CLASS_BATCH, "b-2", 3, 0.05);
+	pinned = world_put(w, SCHED_CLASS_BATCH, "b-3", 11, 0.05);
+	pin_to(&w->g[pinned], 11);
+	world_p99(w, 100);
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0); /* nobody suffers, no prober known */
+	set_prober(w, 3, 0.02);
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 2);
+	m = find_move(w, SCHED_MOVE_PIN, "b-2");
+	assert_non_null(m);
+	assert_reason(m->reason, "shoald probes from cpu 3: batch guest b-2 using 5% moves to "
+	                         "batch cpu");
+	m = find_move(w, SCHED_MOVE_PIN, "b-1");
+	assert_non_null(m);
+	assert_reason(m->reason, "shoald probes from cpu 3, cpu 11's SMT sibling: batch guest b-1");
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_BATCH);
+	assert_null(find_move(w, SCHED_MOVE_PIN, "b-3"));
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	world_free(w);
+}
+
+static void a_core_the_prober_needs_is_not_given_back(void **state)
+{
+	struct world *w = host16();
+	unsigned c, p;
+
+	(void)state;
+	for (c = 1; c < 13; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY && c != 5)
+			world_put(w, SCHED_CLASS_LATENCY, "idle", (int)c, 0.01);
+	starve(w, 0.33);
+	world_p99(w, 100);
+	set_prober(w, 13, 0.01); /* on the empty core */
+	for (p = 0; p < 6; p++)
+		world_period_ok(w);
+	assert_int_equal(w->plan.stats.latency_cpus, 8);
+	assert_int_equal(sched_cpu_role(w->s, 5), SCHED_ROLE_LATENCY);
+	assert_int_equal(sched_cpu_role(w->s, 13), SCHED_ROLE_LATENCY);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -946,6 +1292,14 @@ int main(void)
 		cmocka_unit_test(batch_latency_and_idle_guests_are_not_acted_upon),
 		cmocka_unit_test(bad_snapshots_are_refused_and_change_nothing),
 		cmocka_unit_test(oversized_snapshots_are_refused),
+		cmocka_unit_test(an_empty_latency_core_goes_back_to_starved_batch_guests),
+		cmocka_unit_test(a_busy_latency_core_is_drained_first),
+		cmocka_unit_test(a_core_goes_back_only_when_the_latency_set_can_spare_it),
+		cmocka_unit_test(the_split_does_not_flip_flop),
+		cmocka_unit_test(batch_guests_are_admitted_away_from_the_prober),
+		cmocka_unit_test(the_prober_s_load_counts_for_latency_guests),
+		cmocka_unit_test(a_batch_vcpu_near_the_prober_is_moved),
+		cmocka_unit_test(a_core_the_prober_needs_is_not_given_back),
 	};
 
 	return cmocka_run_group_tests_name("sched_plan", tests, NULL, NULL);

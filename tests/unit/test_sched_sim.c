@@ -5,7 +5,9 @@
  * CPUs surge) settles within a bounded number of periods, with no guest
  * sent back to a CPU it left, never more moves in a period than the cap,
  * and operator-pinned guests never moved.  The same seed gives the same
- * run.  Plan times are printed by bench/sched-plan, never checked here.
+ * run.  Starved batch guests get latency cores back, and a split that
+ * follows load moving between the classes does not flip-flop.  Plan
+ * times are printed by bench/sched-plan, never checked here.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -404,6 +406,120 @@ static void load_that_comes_and_goes_does_not_thrash(void **state)
 	finish(sim, x);
 }
 
+/* The default host with idle latency guests (0.001 to 0.004 CPU each) and a script. */
+static struct sim *prepare_idle_latency(const char *const *disturb)
+{
+	struct sim_params p;
+	char why[128];
+
+	sim_params_default(&p);
+	p.latency_use_max = 0.004;
+	for (; *disturb; disturb++)
+		if (sim_parse_disturb(&p, *disturb, why, sizeof(why)))
+			fail_msg("%s", why);
+	return make(&p);
+}
+
+/*
+ * 40 batch guests, spread over the 16 batch CPUs, turn CPU-bound at
+ * period 10 (about 55 CPUs of work on 16) while the latency CPUs idle:
+ * latency cores go back to the batch set one at a time, each within a
+ * bounded number of periods (give_periods, then a drain of its ~200
+ * latency vCPUs within the move cap), the batch guests' work rises, and
+ * the latency guests stay under their SLO throughout.
+ */
+static void starved_batch_guests_get_cores_back(void **state)
+{
+	static const char *const busy[] = { "busy:10:40", NULL };
+	struct run *x = calloc(1, sizeof(*x));
+	struct sim *sim = prepare_idle_latency(busy);
+	unsigned i, first = 0, to_latency = 0;
+	size_t peak_2s = 0;
+
+	(void)state;
+	assert_non_null(x);
+	x->n = 90;
+	run(sim, x);
+	for (i = 0; i < x->n; i++) {
+		if (x->r[i].batch_cpus > 16 && !first)
+			first = x->r[i].period;
+		if (i && x->r[i].latency_cpus > x->r[i - 1].latency_cpus)
+			to_latency++;
+		if (x->r[i].over_slo_2s > peak_2s)
+			peak_2s = x->r[i].over_slo_2s;
+	}
+	print_message("# batch starved, latency idle (busy:10:40) at 64 CPUs, 5000 guests: first "
+	              "core back %u periods after; batch CPUs 16 -> %u, batch work %.1f -> %.1f "
+	              "CPUs; peak %zu over SLO (%zu by the 2 s p99); %zu moves (at most %zu a "
+	              "period), %zu oscillations\n",
+	              first - 10, x->r[x->n - 1].batch_cpus, x->r[8].batch_work,
+	              x->r[x->n - 1].batch_work, peak_over(x, 10), peak_2s, x->moves, x->max_moves,
+	              x->oscillations);
+	assert_true(first > 10 && first <= 10 + 25);
+	assert_true(x->r[x->n - 1].batch_cpus >= 18);
+	/* The latency set keeps room for its vCPUs: 4,500 at 90 % of 128 a CPU. */
+	assert_true(x->r[x->n - 1].latency_cpus >= 40);
+	assert_true(x->r[x->n - 1].batch_work >= x->r[8].batch_work + 1.9);
+	assert_int_equal(to_latency, 0);
+	assert_true(peak_over(x, 10) <= sim_tolerance(sim));
+	assert_int_equal(x->oscillations, 0);
+	assert_int_equal(x->pinned_moved, 0);
+	finish(sim, x);
+}
+
+/*
+ * Load that moves between the classes for 400 periods: batch starved
+ * (cores go back), then the batch work ends and the latency guests
+ * surge (cores come back to the latency set), then the batch work
+ * again.  No core changes role against the last change within
+ * split_hold_periods (60), and the changes stay few.
+ */
+static void the_split_follows_the_load_without_flip_flop(void **state)
+{
+	static const char *const script[] = {
+		"busy:10:40", "calm:120", "surge:130:46:20:0.03", "calm:250", "busy:260:40", NULL,
+	};
+	struct sim *sim = prepare_idle_latency(script);
+	struct sim_report r;
+	unsigned i, last_at = 0, flips = 0, changes = 0, min_gap = 1000;
+	enum sched_role last = SCHED_ROLE_DOM0;
+	size_t k, oscillations = 0;
+
+	(void)state;
+	for (i = 0; i < 400; i++) {
+		const struct sched_plan *plan;
+
+		assert_int_equal(sim_step(sim, &r), 0);
+		oscillations += r.oscillations;
+		plan = sim_plan(sim);
+		for (k = 0; k < plan->nmoves; k++) {
+			const struct sched_move *m = &plan->moves[k];
+
+			if (m->kind != SCHED_MOVE_CPU_ROLE)
+				continue;
+			changes++;
+			if (last != SCHED_ROLE_DOM0 && m->role != last) {
+				flips++;
+				if (r.period - last_at < min_gap)
+					min_gap = r.period - last_at;
+			}
+			if (m->role != last || r.period != last_at)
+				last_at = r.period;
+			last = m->role;
+		}
+	}
+	print_message("# load moving between the classes for 400 periods: %u CPU role changes, "
+	              "%u changes of direction, the closest %u periods after the last change the "
+	              "other way; %zu oscillations\n",
+	              changes, flips, min_gap, oscillations);
+	assert_true(flips >= 2); /* it does follow the load, both ways */
+	assert_true(flips <= 3);
+	assert_true(min_gap >= 60);
+	assert_true(changes <= 30);
+	assert_int_equal(oscillations, 0);
+	sim_destroy(sim);
+}
+
 static void an_overload_no_placement_fixes_stays_put(void **state)
 {
 	/* Every latency CPU's load doubles: nowhere is better, and batch has no CPU to spare. */
@@ -451,8 +567,8 @@ static void the_same_seed_gives_the_same_run(void **state)
 static void disturbance_specs_are_checked(void **state)
 {
 	static const char *bad[] = {
-		"hog",          "hog:10", "hog:0:5", "hog:10:5:2",
-		"surge:10:4:5", "calm",   "calm:5x", "storm:5",
+		"hog",  "hog:10",  "hog:0:5", "hog:10:5:2", "surge:10:4:5",
+		"calm", "calm:5x", "storm:5", "busy:10",
 	};
 	struct sim_params p;
 	struct sim *sim = NULL;
@@ -485,6 +601,8 @@ int main(void)
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
 		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
 		cmocka_unit_test(load_that_comes_and_goes_does_not_thrash),
+		cmocka_unit_test(starved_batch_guests_get_cores_back),
+		cmocka_unit_test(the_split_follows_the_load_without_flip_flop),
 		cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
 		cmocka_unit_test(the_same_seed_gives_the_same_run),
 		cmocka_unit_test(disturbance_specs_are_checked),
