@@ -1165,7 +1165,9 @@ static int drain(struct plan *p, unsigned k)
 
 			if (pinned(g))
 				continue;
-			t = latency_target(p, gi, x, -1);
+			/* The core leaves the latency set: the return rule does not hold its guests
+			 * there. */
+			t = latency_target_from(p, gi, x, -1, 0);
 			if (t < 0)
 				continue;
 			m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)x, t);
@@ -1279,13 +1281,24 @@ static void give_core(struct plan *p, unsigned k, double mean)
  * periods it needs, and stops when the batch set has been fed for
  * give_periods or the latency set can no longer spare the core.
  */
+/* Batch guests (or ones treated as batch) run, on fewer batch cores than batch_cores_min. */
+static int batch_below_min(const struct plan *p)
+{
+	const struct sched *s = p->s;
+	unsigned c, nbatch = 0;
+
+	for (c = 0; c < s->host.ncpus; c++)
+		nbatch += s->load[c].vcpus[SCHED_CLASS_BATCH];
+	return nbatch && sched__cores_with_role(s, SCHED_ROLE_BATCH) < s->cfg.batch_cores_min;
+}
+
 static void give_back(struct plan *p)
 {
 	struct sched *s = p->s;
 	const struct sched__core *core;
 	unsigned c, i, lost = 0;
-	int k = -1;
-	double mean;
+	int k = -1, below_min;
+	double mean = 0;
 
 	if (!s->cfg.give_periods)
 		return;
@@ -1300,9 +1313,17 @@ static void give_back(struct plan *p)
 		                       (!s->cpu[c].near_prober && !full(p) && feed(p, c))))
 			s->cpu[c].feed = 0;
 	}
+	below_min = batch_below_min(p);
+	if (below_min)
+		snprintf(
+		    p->starve_why, sizeof(p->starve_why),
+		    "batch guests run and the batch set has %u cores, below batch-cores-min %u "
+		    "(the latency set grew past it while none ran)",
+		    sched__cores_with_role(s, SCHED_ROLE_BATCH), s->cfg.batch_cores_min);
 	if (k >= 0) {
 		s->fed_periods = p->starved ? 0 : s->fed_periods + 1;
-		if (s->fed_periods >= s->cfg.give_periods || !latency_spares(p, lost, &mean)) {
+		if (!below_min &&
+		    (s->fed_periods >= s->cfg.give_periods || !latency_spares(p, lost, &mean))) {
 			for (c = 0; c < s->host.ncpus; c++)
 				s->cpu[c].draining = 0;
 			return;
@@ -1313,10 +1334,17 @@ static void give_back(struct plan *p)
 			give_core(p, (unsigned)k, mean);
 		return;
 	}
-	if (s->starved_periods < s->cfg.give_periods || p->out->stats.violating || p->grown ||
-	    sched__cores_with_role(s, SCHED_ROLE_LATENCY) <= s->cfg.latency_cores_min ||
-	    (s->split_to == SCHED_ROLE_LATENCY &&
-	     p->period - s->split_at < s->cfg.split_hold_periods))
+	/*
+	 * Batch guests running with fewer batch cores than batch_cores_min:
+	 * the latency set grew past it while none ran, and that cause is
+	 * gone.  Starvation's guards do not apply (its latency guests may be
+	 * over their SLO because batch guests now share their CPUs).
+	 */
+	if (p->grown || sched__cores_with_role(s, SCHED_ROLE_LATENCY) <= s->cfg.latency_cores_min)
+		return;
+	if (!below_min && (s->starved_periods < s->cfg.give_periods || p->out->stats.violating ||
+	                   (s->split_to == SCHED_ROLE_LATENCY &&
+	                    p->period - s->split_at < s->cfg.split_hold_periods)))
 		return;
 	for (c = 0; c < s->host.ncpus; c++)
 		if (s->cpu[c].evacuating)
@@ -1325,8 +1353,14 @@ static void give_back(struct plan *p)
 	if (k < 0)
 		return;
 	core = &s->core[k];
-	if (!latency_spares(p, (unsigned)core->guest_cpus, &mean))
+	if (!latency_spares(p, (unsigned)core->guest_cpus, &mean) && !below_min)
 		return;
+	if (below_min)
+		snprintf(
+		    p->starve_why, sizeof(p->starve_why),
+		    "batch guests run and the batch set has %u cores, below batch-cores-min %u "
+		    "(the latency set grew past it while none ran)",
+		    sched__cores_with_role(s, SCHED_ROLE_BATCH), s->cfg.batch_cores_min);
 	for (i = 0; i < core->n; i++) {
 		c = s->core_cpu[core->first + i];
 		if (!s->host.cpu[c].dom0)

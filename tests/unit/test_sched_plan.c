@@ -1244,6 +1244,58 @@ static void a_batch_vcpu_near_the_prober_is_moved(void **state)
 	world_free(w);
 }
 
+/*
+ * A two-CPU host: busy latency guests with no batch guest grow the latency
+ * set over the batch CPU (batch_cores_min holds only while a batch guest
+ * runs); once batch guests run, the batch set is below batch_cores_min and
+ * a core goes back at once, whatever the latency guests' SLOs say and
+ * however recently the split changed.
+ */
+static void batch_cores_min_comes_back_with_batch_guests(void **state)
+{
+	struct world *w = world_new(2, 1, 1, 0, 8192);
+	const struct sched_move *m;
+	size_t k;
+	unsigned c, lat = 2, p;
+	int cpus[4];
+
+	(void)state;
+	world_start(w);
+	for (c = 0; c < 2; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			lat = c;
+	assert_true(lat < 2);
+	for (k = 0; k < 6; k++)
+		world_put(w, SCHED_CLASS_LATENCY, "web", (int)lat, 0.18);
+	world_p99(w, 5000);
+	assert_true(periods_until_move(w, 6) > 0);
+	assert_int_equal(role_moves(w, SCHED_ROLE_LATENCY, cpus), 1);
+	assert_int_equal(cpus[0], (int)(1 - lat));
+	m = find_move(w, SCHED_MOVE_CPU_ROLE, NULL);
+	assert_reason(m->reason, "joins the latency set");
+	for (p = 0; p < 70; p++) /* past every cooldown and the return rule */
+		world_period_ok(w);
+	assert_int_equal(sched_cpu_role(w->s, 1 - lat), SCHED_ROLE_LATENCY);
+	/* The web guests quiet down, and batch guests arrive where admission found room. */
+	for (k = 0; k < 6; k++)
+		w->g[k].cpu_use = 0.01;
+	world_put(w, SCHED_CLASS_BATCH, "b-0", (int)lat, 0.5);
+	world_put(w, SCHED_CLASS_BATCH, "b-1", (int)(1 - lat), 0.5);
+	/* The core's latency vCPUs drain first (within the move cap), then its role changes. */
+	for (p = 0; p < 3; p++) {
+		world_period_ok(w);
+		if (role_moves(w, SCHED_ROLE_BATCH, cpus))
+			break;
+	}
+	assert_true(p < 3);
+	assert_int_equal(role_moves(w, SCHED_ROLE_BATCH, cpus), 1);
+	m = find_move(w, SCHED_MOVE_CPU_ROLE, NULL);
+	assert_reason(m->reason, "batch guests run and the batch set has 0 cores, below "
+	                         "batch-cores-min 1");
+	assert_int_equal(w->plan.stats.batch_cpus, 1);
+	world_free(w);
+}
+
 static void a_core_the_prober_needs_is_not_given_back(void **state)
 {
 	struct world *w = host16();
@@ -1268,6 +1320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(violating_guest_gets_a_move_with_its_reason),
+		cmocka_unit_test(batch_cores_min_comes_back_with_batch_guests),
 		cmocka_unit_test(crowded_cpu_is_relieved_heaviest_first),
 		cmocka_unit_test(heavy_violator_moves_to_a_less_loaded_cpu),
 		cmocka_unit_test(hog_on_an_smt_sibling_is_moved),
