@@ -974,6 +974,13 @@ json_t *placement_json(struct shoald *d)
 	    (json_int_t)pl->last.deferred, "latency_cpus", (json_int_t)pl->last.latency_cpus,
 	    "batch_cpus", (json_int_t)pl->last.batch_cpus, "plan_us", (json_int_t)pl->last_plan_us,
 	    "moves", moves_json(pl));
+	if (j) {
+		json_t *lp = json_object_get(j, "last_period");
+
+		json_object_set_new(lp, "demoted", json_integer((json_int_t)pl->last.demoted));
+		json_object_set_new(lp, "batch_starved", json_boolean(pl->last.batch_starved));
+		json_object_set_new(lp, "draining", json_integer((json_int_t)pl->last.draining));
+	}
 	free(use);
 	free(vcpus);
 	return j;
@@ -1008,6 +1015,18 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b)
 	                    "latency guests whose 10 s p99 was over their SLO at the last period");
 	metrics_prom_gauge(b, "shoal_placement_over_slo_guests", NULL, 0,
 	                   (double)pl->last.over_slo);
+	metrics_prom_family(b, "shoal_placement_demoted_guests", METRICS_PROM_GAUGE,
+	                    "latency-class guests treated as batch for their CPU use, at the last "
+	                    "period");
+	metrics_prom_gauge(b, "shoal_placement_demoted_guests", NULL, 0, (double)pl->last.demoted);
+	metrics_prom_family(b, "shoal_placement_batch_starved", METRICS_PROM_GAUGE,
+	                    "1 when the batch CPUs could not carry the batch guests at the last "
+	                    "period");
+	metrics_prom_gauge(b, "shoal_placement_batch_starved", NULL, 0,
+	                   pl->last.batch_starved ? 1 : 0);
+	metrics_prom_family(b, "shoal_placement_draining_cpus", METRICS_PROM_GAUGE,
+	                    "latency CPUs being emptied to go back to the batch set");
+	metrics_prom_gauge(b, "shoal_placement_draining_cpus", NULL, 0, (double)pl->last.draining);
 	metrics_prom_family(b, role, METRICS_PROM_GAUGE,
 	                    "1 for each CPU's role: dom0, latency or batch");
 	for (c = 0; c < pl->host.ncpus; c++) {

@@ -90,6 +90,8 @@ tap_check "/v1/placement says so (effective class $(effective hog); spec class s
 	sh -c "[ '$(effective hog)' = batch ] && [ '$(api GET /v1/guests/hog | jq_ spec.latency_class)' = latency ]"
 tap_check "and its vCPU is on a batch CPU ($(role_of_guest_cpu hog); roles $(roles))" \
 	sh -c "[ '$(role_of_guest_cpu hog)' = batch ]"
+shoald_get /metrics >"$tmp/metrics"
+tap_check "/metrics counts it among the demoted guests" grep -qx 'shoal_placement_demoted_guests 1' "$tmp/metrics"
 t1=$(python3 -c "print($t0 + 10)")
 if r=$(move_after class hog latency "$t1" 30); then
 	tap_ok "once quiet it is a latency guest again, ${r%% *} s after it went quiet (10 s after it began): ${r#* }"
