@@ -65,6 +65,15 @@ enum {
 	CTL_OPT_FIRST_LOCAL = 1100, /* commands number their own long-only options from here */
 };
 
+/* The guest-spec options deploy and site deploy share (ctl_spec_opt). */
+enum {
+	CTL_OPT_SPEC_MEMORY = 'm',
+	CTL_OPT_SPEC_ARG = 'a',
+	CTL_OPT_SPEC_VCPUS = 1090,
+	CTL_OPT_SPEC_CPUS,
+	CTL_OPT_SPEC_NET,
+};
+
 /* clang-format off */
 #define CTL_GLOBAL_LONGOPTS \
 	{ "json", no_argument, NULL, CTL_OPT_JSON }, \
@@ -74,7 +83,21 @@ enum {
 	{ "token-file", required_argument, NULL, CTL_OPT_TOKEN_FILE }, \
 	{ "cacert", required_argument, NULL, CTL_OPT_CACERT }, \
 	{ "help", no_argument, NULL, CTL_OPT_HELP }
+#define CTL_SPEC_LONGOPTS \
+	{ "memory", required_argument, NULL, CTL_OPT_SPEC_MEMORY }, \
+	{ "arg", required_argument, NULL, CTL_OPT_SPEC_ARG }, \
+	{ "vcpus", required_argument, NULL, CTL_OPT_SPEC_VCPUS }, \
+	{ "cpus", required_argument, NULL, CTL_OPT_SPEC_CPUS }, \
+	{ "net", required_argument, NULL, CTL_OPT_SPEC_NET }
 /* clang-format on */
+
+/*
+ * For a command's getopt_long loop: ch as one of the shared spec options,
+ * into spec (memory_mib, vcpus, cpus), args or nets.  Returns 1 with *rc
+ * set (0, or a usage error) when it was one, 0 when it was not.
+ */
+int ctl_spec_opt(const struct ctl_cmd *cmd, int ch, const char *arg, json_t *spec, json_t *args,
+                 json_t *nets, int *rc);
 
 /*
  * For a command's getopt_long loop: handles a global option, --help

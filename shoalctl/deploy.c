@@ -76,6 +76,37 @@ static int put_string(const struct ctl_cmd *cmd, json_t *dst, const char *key, c
 	return 0;
 }
 
+int ctl_spec_opt(const struct ctl_cmd *cmd, int ch, const char *arg, json_t *spec, json_t *args,
+                 json_t *nets, int *rc)
+{
+	unsigned long long x = 0;
+	json_t *cpus;
+
+	switch (ch) {
+	case CTL_OPT_SPEC_MEMORY:
+		*rc = ctl_parse_size(cmd, "--memory", arg, 1ull << 20, 1ull << 32, &x);
+		json_object_set_new(spec, "memory_mib", json_integer((json_int_t)x));
+		return 1;
+	case CTL_OPT_SPEC_VCPUS:
+		*rc = ctl_parse_uint(cmd, "--vcpus", arg, 1u << 16, &x);
+		json_object_set_new(spec, "vcpus", json_integer((json_int_t)x));
+		return 1;
+	case CTL_OPT_SPEC_ARG:
+		*rc = put_string(cmd, args, NULL, "--arg", arg);
+		return 1;
+	case CTL_OPT_SPEC_CPUS:
+		cpus = json_array();
+		*rc = ctl_parse_cpus(cmd, arg, cpus);
+		json_object_set_new(spec, "cpus", cpus);
+		return 1;
+	case CTL_OPT_SPEC_NET:
+		*rc = ctl_parse_net(cmd, arg, nets);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int ctl_upload(struct ctl *c, const char *file, const char *kind, struct ctl_answer *a)
 {
 	char path[64];
@@ -160,38 +191,29 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		OPT_FILE = 'f',
 		OPT_NAME = 'n',
 		OPT_IMAGE = 'i',
-		OPT_MEMORY = 'm',
-		OPT_ARG = 'a',
-		OPT_VCPUS = CTL_OPT_FIRST_LOCAL,
-		OPT_CLASS,
+		OPT_CLASS = CTL_OPT_FIRST_LOCAL,
 		OPT_SLO,
 		OPT_RESTART,
-		OPT_CPUS,
 		OPT_NO_UPLOAD,
 		OPT_NO_WAIT,
-		OPT_NET,
 		OPT_DISK = 'd',
 	};
 	static const struct option lo[] = {
 		CTL_GLOBAL_LONGOPTS,
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "name", required_argument, NULL, OPT_NAME },
+		CTL_SPEC_LONGOPTS,
 		{ "image", required_argument, NULL, OPT_IMAGE },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "vcpus", required_argument, NULL, OPT_VCPUS },
-		{ "arg", required_argument, NULL, OPT_ARG },
 		{ "class", required_argument, NULL, OPT_CLASS },
 		{ "slo-us", required_argument, NULL, OPT_SLO },
 		{ "restart", required_argument, NULL, OPT_RESTART },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "disk", required_argument, NULL, OPT_DISK },
-		{ "net", required_argument, NULL, OPT_NET },
 		{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	json_t *flags = json_object(), *args = json_array(), *disks = json_array(),
-	       *nets = json_array(), *spec = NULL, *cpus;
+	       *nets = json_array(), *spec = NULL;
 	const char *file = NULL, *verb;
 	int ch, rc = 0, no_upload = 0, wait = 1, image_from_flag = 0;
 	unsigned long long x = 0;
@@ -214,17 +236,6 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 			rc = put_string(cmd, flags, "image", "--image", optarg);
 			image_from_flag = 1;
 			break;
-		case OPT_MEMORY:
-			rc = ctl_parse_size(cmd, "--memory", optarg, 1ull << 20, 1ull << 32, &x);
-			json_object_set_new(flags, "memory_mib", json_integer((json_int_t)x));
-			break;
-		case OPT_VCPUS:
-			rc = ctl_parse_uint(cmd, "--vcpus", optarg, 1u << 16, &x);
-			json_object_set_new(flags, "vcpus", json_integer((json_int_t)x));
-			break;
-		case OPT_ARG:
-			rc = put_string(cmd, args, NULL, "--arg", optarg);
-			break;
 		case OPT_CLASS:
 			rc = put_string(cmd, flags, "latency_class", "--class", optarg);
 			break;
@@ -235,16 +246,8 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 		case OPT_RESTART:
 			rc = put_string(cmd, flags, "restart", "--restart", optarg);
 			break;
-		case OPT_CPUS:
-			cpus = json_array();
-			rc = ctl_parse_cpus(cmd, optarg, cpus);
-			json_object_set_new(flags, "cpus", cpus);
-			break;
 		case OPT_DISK:
 			rc = ctl_parse_disk(cmd, optarg, disks);
-			break;
-		case OPT_NET:
-			rc = ctl_parse_net(cmd, optarg, nets);
 			break;
 		case OPT_NO_UPLOAD:
 			no_upload = 1;
@@ -253,7 +256,8 @@ int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 			wait = 0;
 			break;
 		default:
-			rc = ctl_opt_common(c, cmd, ch, argv);
+			if (!ctl_spec_opt(cmd, ch, optarg, flags, args, nets, &rc))
+				rc = ctl_opt_common(c, cmd, ch, argv);
 			break;
 		}
 	}

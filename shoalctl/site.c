@@ -525,29 +525,20 @@ static int site_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char 
 {
 	enum {
 		OPT_IMAGE = 'i',
-		OPT_MEMORY = 'm',
-		OPT_ARG = 'a',
 		OPT_DISK_SIZE = CTL_OPT_FIRST_LOCAL,
-		OPT_NET,
-		OPT_VCPUS,
-		OPT_CPUS,
 		OPT_NO_WAIT,
 	};
 	static const struct option lo[] = {
 		CTL_GLOBAL_LONGOPTS,
+		CTL_SPEC_LONGOPTS,
 		{ "image", required_argument, NULL, OPT_IMAGE },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "arg", required_argument, NULL, OPT_ARG },
 		{ "disk-size", required_argument, NULL, OPT_DISK_SIZE },
-		{ "net", required_argument, NULL, OPT_NET },
-		{ "vcpus", required_argument, NULL, OPT_VCPUS },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	json_t *spec = json_object(), *args = json_array(), *nets = json_array(),
-	       *disks = json_array(), *shas = json_array(), *cpus;
-	unsigned long long max_bytes = DISK_SIZE_DFLT, x;
+	       *disks = json_array(), *shas = json_array();
+	unsigned long long max_bytes = DISK_SIZE_DFLT;
 	const char *image_opt = NULL, *size_shown = "1G", *tmp = getenv("TMPDIR"), *verb, *name;
 	char guest[4096], tmpdir[4096] = "", **paths = NULL, disk[32], sha[16], files[24],
 	                  bytes[24];
@@ -568,35 +559,16 @@ static int site_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char 
 		case OPT_IMAGE:
 			image_opt = optarg;
 			break;
-		case OPT_MEMORY:
-			rc = ctl_parse_size(cmd, "--memory", optarg, 1ull << 20, 1ull << 32, &x);
-			json_object_set_new(spec, "memory_mib", json_integer((json_int_t)x));
-			break;
-		case OPT_ARG:
-			if (json_array_append_new(args, json_string(optarg)) < 0)
-				rc = ctl_usage_error(cmd, "--arg must be UTF-8 text");
-			break;
 		case OPT_DISK_SIZE:
 			rc = parse_disk_size(cmd, optarg, &max_bytes);
 			size_shown = optarg;
-			break;
-		case OPT_NET:
-			rc = ctl_parse_net(cmd, optarg, nets);
-			break;
-		case OPT_VCPUS:
-			rc = ctl_parse_uint(cmd, "--vcpus", optarg, 1u << 16, &x);
-			json_object_set_new(spec, "vcpus", json_integer((json_int_t)x));
-			break;
-		case OPT_CPUS:
-			cpus = json_array();
-			rc = ctl_parse_cpus(cmd, optarg, cpus);
-			json_object_set_new(spec, "cpus", cpus);
 			break;
 		case OPT_NO_WAIT:
 			wait = 0;
 			break;
 		default:
-			rc = ctl_opt_common(c, cmd, ch, argv);
+			if (!ctl_spec_opt(cmd, ch, optarg, spec, args, nets, &rc))
+				rc = ctl_opt_common(c, cmd, ch, argv);
 			break;
 		}
 	}
