@@ -459,7 +459,6 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		struct vmm_msg_ready ready;
 		struct vmm_msg_started started;
 		struct vmm_msg_exited exited;
-		struct vmm_msg_error error;
 		char raw[1024];
 	} m;
 	int fds[2 * VMM_PORTS_MAX];
@@ -539,20 +538,11 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		sh->be->host.started(sh->g, sh->pid, sh->vcpu_tid, m.started.boot_wall_ns);
 		break;
 	case VMM_MSG_ERROR:
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
-		if (r != (long)sizeof(m.error)) {
-			tender_malformed(sh, "ERROR");
-			return;
-		}
-		m.error.reason[sizeof(m.error.reason) - 1] = '\0';
-		tender_ended(sh, m.error.status, m.error.reason);
-		break;
-	case VMM_MSG_EXITED:
+	case VMM_MSG_EXITED: /* one layout (vmm_proto.h) */
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (r != (long)sizeof(m.exited)) {
-			tender_malformed(sh, "EXITED");
+			tender_malformed(sh, m.h.type == VMM_MSG_ERROR ? "ERROR" : "EXITED");
 			return;
 		}
 		m.exited.reason[sizeof(m.exited.reason) - 1] = '\0';
