@@ -144,34 +144,9 @@ static enum vmm_hc_outcome hc_abort(const struct vmm_guestmem *m, const struct s
 	return stop(res, GUEST_EXIT_ABORT, "guest aborted at %s:%u: %s", file, a->line, msg);
 }
 
-static const char *const exc_names[32] = {
-	"divide error (#DE)",
-	"debug (#DB)",
-	"NMI",
-	"breakpoint (#BP)",
-	"overflow (#OF)",
-	"bound range (#BR)",
-	"invalid opcode (#UD)",
-	"device not available (#NM)",
-	"double fault (#DF)",
-	"coprocessor segment overrun",
-	"invalid TSS (#TS)",
-	"segment not present (#NP)",
-	"stack fault (#SS)",
-	"general protection (#GP)",
-	"page fault (#PF)",
-	"reserved vector 15",
-	"x87 floating point (#MF)",
-	"alignment check (#AC)",
-	"machine check (#MC)",
-	"SIMD floating point (#XM)",
-	"virtualisation (#VE)",
-	"control protection (#CP)",
-};
-
 void vmm_describe_fault(const struct shoal_hc_fault *f, char *buf, size_t len)
 {
-	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : NULL;
+	const char *name = shoal_exc_name(f->vector);
 	char vec[32];
 
 	if (!name) {

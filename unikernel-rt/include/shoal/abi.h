@@ -166,6 +166,37 @@ struct shoal_hc_fault {
 	uint64_t rsp;
 	uint64_t cr2;
 };
+
+/* An x86 exception vector's name ("page fault (#PF)"), or NULL for one without. */
+static inline const char *shoal_exc_name(uint64_t vector)
+{
+	static const char *const names[] = {
+		"divide error (#DE)",
+		"debug (#DB)",
+		"NMI",
+		"breakpoint (#BP)",
+		"overflow (#OF)",
+		"bound range (#BR)",
+		"invalid opcode (#UD)",
+		"device not available (#NM)",
+		"double fault (#DF)",
+		"coprocessor segment overrun",
+		"invalid TSS (#TS)",
+		"segment not present (#NP)",
+		"stack fault (#SS)",
+		"general protection (#GP)",
+		"page fault (#PF)",
+		"reserved vector 15",
+		"x87 floating point (#MF)",
+		"alignment check (#AC)",
+		"machine check (#MC)",
+		"SIMD floating point (#XM)",
+		"virtualisation (#VE)",
+		"control protection (#CP)",
+	};
+
+	return vector < sizeof(names) / sizeof(names[0]) ? names[vector] : (const char *)0;
+}
 #endif
 
 /*

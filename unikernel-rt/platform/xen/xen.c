@@ -377,32 +377,9 @@ void plat_abort(const char *file, size_t file_len, unsigned line, const char *ms
 	die(buf, (size_t)n);
 }
 
-static const char *const exc_names[20] = {
-	"divide error (#DE)",
-	"debug (#DB)",
-	"NMI",
-	"breakpoint (#BP)",
-	"overflow (#OF)",
-	"bound range (#BR)",
-	"invalid opcode (#UD)",
-	"device not available (#NM)",
-	"double fault (#DF)",
-	"coprocessor segment overrun",
-	"invalid TSS (#TS)",
-	"segment not present (#NP)",
-	"stack fault (#SS)",
-	"general protection (#GP)",
-	"page fault (#PF)",
-	"reserved vector 15",
-	"x87 floating point (#MF)",
-	"alignment check (#AC)",
-	"machine check (#MC)",
-	"SIMD floating point (#XM)",
-};
-
 void xen__fault(uint64_t vector, uint64_t error, uint64_t rip, uint64_t rsp, uint64_t addr)
 {
-	const char *what = vector < 20 ? exc_names[vector] : "exception";
+	const char *what = vector < 20 ? shoal_exc_name(vector) : "exception";
 	char buf[256];
 	int n;
 
