@@ -304,6 +304,9 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 	out->refusal = SCHED_ADMITTED;
 	out->vcpus = g->vcpus;
 	out->node = node;
+	out->policy = s->cfg.batch_spill && !pinned && g->cls == SCHED_CLASS_BATCH
+	                  ? SCHED_POLICY_IDLE
+	                  : SCHED_POLICY_NORMAL;
 	role_cpus = sched__cpus_with_role(s, role);
 	sched__sayf(out->reason, sizeof(out->reason), "%s guest on ", cls_name);
 	sched__say_cpus(out->reason, sizeof(out->reason), out->cpu, g->vcpus);
@@ -338,6 +341,9 @@ int sched_admit(struct sched *s, const struct sched_snapshot *snap, const struct
 		sched__sayf(out->reason, sizeof(out->reason),
 		            " (node %u, where its CPU is, lacks the memory)",
 		            s->host.cpu[out->cpu[0]].node);
+	if (out->policy == SCHED_POLICY_IDLE)
+		sched__sayf(out->reason, sizeof(out->reason),
+		            "; at the idle policy, free to use the latency CPUs' idle time");
 	if (borrowed >= 0) {
 		const struct sched__core *k = &s->core[borrowed];
 

@@ -922,6 +922,39 @@ static void reclass(struct plan *p)
 		p->out->stats.demoted += s->gs[i].eff_batch;
 }
 
+/*
+ * Under batch_spill, every batch guest (or latency guest treated as
+ * batch) that shoald places runs at the idle policy, so that its vCPUs
+ * give up the latency CPUs they may use the moment a latency guest wakes.
+ * Admission gives a new batch guest the policy; this sets it on those
+ * that lack it (a demoted guest, one re-adopted from a daemon without
+ * batch_spill).
+ */
+static void spill_policy(struct plan *p)
+{
+	struct sched *s = p->s;
+	size_t i;
+
+	if (!s->cfg.batch_spill)
+		return;
+	for (i = 0; i < p->snap->nguests && !full(p); i++) {
+		const struct sched_guest *g = guest(p, i);
+		struct sched_move *m;
+		char lb[24];
+
+		if (g->policy == SCHED_POLICY_IDLE || pinned(g) ||
+		    (g->cls != SCHED_CLASS_BATCH && !s->gs[i].eff_batch))
+			continue;
+		m = add_move(p, SCHED_MOVE_POLICY, i);
+		m->policy = SCHED_POLICY_IDLE;
+		sched__sayf(m->reason, sizeof(m->reason),
+		            "%s guest %s: class policy -> idle, so that it may use the latency "
+		            "CPUs' idle time and gives it up the moment a latency guest wakes",
+		            g->cls == SCHED_CLASS_BATCH ? "batch" : "latency-as-batch",
+		            sched__label(g, lb, sizeof(lb)));
+	}
+}
+
 /* ---- shoald's own CPU ---- */
 
 /* "shoald probes from cpu 3" or "shoald probes from cpu 35, cpu 3's SMT sibling" */
@@ -1567,8 +1600,9 @@ int sched_plan(struct sched *s, const struct sched_snapshot *snap, struct sched_
 	for (c = 0; c < s->host.ncpus; c++)
 		if (s->cpu[c].evacuating && !s->load[c].vcpus[SCHED_CLASS_BATCH])
 			s->cpu[c].evacuating = 0;
-	p.starved = batch_starved(&p);
+	p.starved = !s->cfg.batch_spill && batch_starved(&p);
 	reclass(&p);
+	spill_policy(&p);
 
 	for (c = 0, k = 0; c < s->host.ncpus; c++) {
 		if (s->cpu[c].role == SCHED_ROLE_LATENCY) {

@@ -356,6 +356,23 @@ struct sched_config {
 	unsigned give_periods;
 	double give_load;
 	unsigned split_hold_periods;
+
+	/*
+	 * Work-conserving batch guests (batch_spill, 0: off).  When the host
+	 * can run a vCPU at an idle class policy that any other thread
+	 * preempts at once (KVM: SCHED_IDLE, and cpu.idle on its cgroup), a
+	 * batch guest's vCPUs may also run on the latency CPUs
+	 * (sched_spill_cpus()) at that policy: they use the time latency
+	 * guests leave idle and give it up the moment one wakes.  Every
+	 * batch guest, and every latency guest treated as batch, then runs
+	 * at the idle policy (admission says so; a plan sets it on one that
+	 * lacks it); operator-pinned guests stay on their own CPUs and keep
+	 * their policy.  The batch set is never starved while latency CPUs
+	 * idle, so no core is given back for starvation (a core still goes
+	 * back when batch guests run below batch_cores_min); its CPUs' use
+	 * counts all of its guests' work, wherever it ran.
+	 */
+	int batch_spill;
 };
 
 /* The defaults written above. */
@@ -427,9 +444,10 @@ enum sched_refusal {
 
 struct sched_admission {
 	enum sched_refusal refusal;
-	unsigned vcpus;                /* admitted: cpu[0 .. vcpus) are set */
-	int16_t cpu[SCHED_VCPUS_MAX];  /* the CPU for each vCPU */
-	int node;                      /* node for its memory, -1: interleave over the nodes */
+	unsigned vcpus;               /* admitted: cpu[0 .. vcpus) are set */
+	int16_t cpu[SCHED_VCPUS_MAX]; /* the CPU for each vCPU */
+	int node;                     /* node for its memory, -1: interleave over the nodes */
+	enum sched_policy policy;     /* its class policy (idle: a batch guest under batch_spill) */
 	char reason[SCHED_REASON_MAX]; /* why these CPUs, or why refused: one sentence */
 };
 
@@ -526,6 +544,14 @@ void sched_plan_free(struct sched_plan *p);
  * plan's snapshot did not hold.
  */
 int sched_effective_class(const struct sched *s, uint64_t id, const char *name);
+
+/*
+ * Under batch_spill, the CPUs a batch vCPU may use besides its own (the
+ * latency set, now: it changes with the split); the empty set when
+ * batch_spill is off.  A guest of effective class batch that is not
+ * operator-pinned runs on its CPU and these, at the idle policy.
+ */
+void sched_spill_cpus(const struct sched *s, struct sched_cpuset *out);
 
 /* "pin", "weight", "policy", "cpu-role", "class". */
 const char *sched_move_kind_str(enum sched_move_kind k);

@@ -94,6 +94,7 @@ void sched_config_default(struct sched_config *cfg)
 	cfg->give_periods = 5;
 	cfg->give_load = 0.5;
 	cfg->split_hold_periods = 60;
+	cfg->batch_spill = 0;
 }
 
 static int set_why(char *why, size_t len, const char *fmt, ...)
@@ -564,6 +565,18 @@ int sched_effective_class(const struct sched *s, uint64_t id, const char *name)
 	if (!e)
 		return -ENOENT;
 	return e->eff_batch ? SCHED_CLASS_BATCH : (int)e->cls;
+}
+
+void sched_spill_cpus(const struct sched *s, struct sched_cpuset *out)
+{
+	unsigned c;
+
+	sched_cpuset_zero(out);
+	if (!s || !s->cfg.batch_spill)
+		return;
+	for (c = 0; c < s->host.ncpus; c++)
+		if (s->cpu[c].role == SCHED_ROLE_LATENCY)
+			sched_cpuset_add(out, c);
 }
 
 int sched__check_guest(const struct sched *s, const struct sched_guest *g, int mode, char *why,

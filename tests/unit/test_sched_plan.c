@@ -1316,6 +1316,95 @@ static void a_core_the_prober_needs_is_not_given_back(void **state)
 	world_free(w);
 }
 
+/* ---- Work-conserving batch guests (batch_spill) ---- */
+
+static void batch_spill_runs_batch_guests_at_the_idle_policy(void **state)
+{
+	struct world *w = world_new(16, 1, 2, 2, 65536);
+	struct sched_cpuset spill;
+	struct sched_guest req;
+	struct sched_admission a;
+	const struct sched_move *m;
+	size_t spin, old, pinned;
+	unsigned c, p;
+
+	(void)state;
+	w->cfg.batch_spill = 1;
+	world_start(w);
+	/* The spill set is the latency set, and follows it. */
+	sched_spill_cpus(w->s, &spill);
+	for (c = 0; c < 16; c++)
+		assert_int_equal(sched_cpuset_has(&spill, c),
+		                 sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY);
+	assert_true(sched_cpuset_count(&spill) > 0);
+	/* Admission gives a batch guest the idle policy, a latency guest not. */
+	guest_init(&req, SCHED_CLASS_BATCH, "new-batch");
+	assert_int_equal(world_admit(w, &req, &a), 0);
+	assert_int_equal(a.policy, SCHED_POLICY_IDLE);
+	assert_reason(a.reason, "at the idle policy, free to use the latency CPUs' idle time");
+	w->g[w->n - 1].policy = a.policy;
+	guest_init(&req, SCHED_CLASS_LATENCY, "new-latency");
+	assert_int_equal(world_admit(w, &req, &a), 0);
+	assert_int_equal(a.policy, SCHED_POLICY_NORMAL);
+	/* A batch guest found at the normal policy gets the idle one; a pinned one keeps its. */
+	old = world_put(w, SCHED_CLASS_BATCH, "old-batch", 6, 0.9);
+	pinned = world_put(w, SCHED_CLASS_BATCH, "pinned-batch", 7, 0.9);
+	pin_to(&w->g[pinned], 7);
+	spin = world_put(w, SCHED_CLASS_LATENCY, "spin", 3, 0.01);
+	world_p99(w, 200);
+	world_period_ok(w);
+	m = find_move(w, SCHED_MOVE_POLICY, "old-batch");
+	assert_non_null(m);
+	assert_int_equal(m->policy, SCHED_POLICY_IDLE);
+	assert_reason(m->reason, "batch guest old-batch: class policy -> idle");
+	assert_null(find_move(w, SCHED_MOVE_POLICY, "pinned-batch"));
+	assert_null(find_move(w, SCHED_MOVE_POLICY, "new-batch"));
+	assert_int_equal(w->g[old].policy, SCHED_POLICY_IDLE);
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	/* A latency guest treated as batch gets it the period it is demoted... */
+	w->g[spin].cpu_use = 0.97;
+	world_period_ok(w);
+	world_period_ok(w);
+	assert_non_null(find_move(w, SCHED_MOVE_CLASS, "spin"));
+	m = find_move(w, SCHED_MOVE_POLICY, "spin");
+	assert_non_null(m);
+	assert_int_equal(m->policy, SCHED_POLICY_IDLE);
+	assert_reason(m->reason, "latency-as-batch guest spin: class policy -> idle");
+	/* ...and the normal policy back with its class. */
+	w->g[spin].cpu_use = 0.01;
+	for (p = 0; p < 10; p++)
+		world_period_ok(w);
+	assert_non_null(find_move(w, SCHED_MOVE_CLASS, "spin"));
+	m = find_move(w, SCHED_MOVE_POLICY, "spin");
+	assert_non_null(m);
+	assert_int_equal(m->policy, SCHED_POLICY_NORMAL);
+	assert_int_equal(w->g[spin].policy, SCHED_POLICY_NORMAL);
+	world_free(w);
+}
+
+static void batch_spill_gives_no_core_back_for_starvation(void **state)
+{
+	struct world *w = world_new(16, 1, 2, 2, 65536);
+	unsigned c, p;
+
+	(void)state;
+	w->cfg.batch_spill = 1;
+	world_start(w);
+	for (c = 1; c < 13; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY && c != 5)
+			world_put(w, SCHED_CLASS_LATENCY, "idle", (int)c, 0.01);
+	starve(w, 0.33);
+	world_p99(w, 100);
+	/* The same load that gets a core back without it: the batch guests use the idle time. */
+	for (p = 0; p < 20; p++) {
+		world_period_ok(w);
+		assert_false(w->plan.stats.batch_starved);
+		assert_int_equal(role_moves(w, SCHED_ROLE_BATCH, NULL), 0);
+	}
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1353,6 +1442,8 @@ int main(void)
 		cmocka_unit_test(the_prober_s_load_counts_for_latency_guests),
 		cmocka_unit_test(a_batch_vcpu_near_the_prober_is_moved),
 		cmocka_unit_test(a_core_the_prober_needs_is_not_given_back),
+		cmocka_unit_test(batch_spill_runs_batch_guests_at_the_idle_policy),
+		cmocka_unit_test(batch_spill_gives_no_core_back_for_starvation),
 	};
 
 	return cmocka_run_group_tests_name("sched_plan", tests, NULL, NULL);
