@@ -261,7 +261,25 @@ int kvm_weight_set(struct kvm_weight *w, pid_t pid, pid_t tid, unsigned weight)
 		group_path(w, pid, "cpu.shares", path, sizeof(path));
 		snprintf(val, sizeof(val), "%u", weight * 1024 / 100 < 2 ? 2 : weight * 1024 / 100);
 	}
-	return write_file(path, val);
+	if (write_file(path, val) < 0)
+		return -1;
+	/* A vCPU at SCHED_IDLE in a group of its own: the group must be idle too. */
+	return sched_getscheduler(tid) == SCHED_IDLE ? kvm_weight_idle(w, pid, 1) : 0;
+}
+
+int kvm_weight_idle(const struct kvm_weight *w, pid_t pid, int idle)
+{
+	char path[1400];
+
+	if (w->kind == KVM_WEIGHT_NICE)
+		return 0;
+	group_path(w, pid, NULL, path, sizeof(path));
+	if (access(path, F_OK) < 0)
+		return errno == ENOENT ? 0 : -1;
+	group_path(w, pid, "cpu.idle", path, sizeof(path));
+	if (write_file(path, idle ? "1" : "0") < 0)
+		return errno == ENOENT && !idle ? 0 : -1; /* a kernel without cpu.idle (< 5.15) */
+	return 0;
 }
 
 unsigned kvm_weight_get(const struct kvm_weight *w, pid_t pid, pid_t tid)

@@ -22,6 +22,13 @@ void kvm_weight_init(struct kvm_weight *w);
 /* Give tender pid (vCPU thread tid) weight 1..10000 (100: the default); 0 or -1 with errno. */
 int kvm_weight_set(struct kvm_weight *w, pid_t pid, pid_t tid, unsigned weight);
 /* The weight it has now (100 when it never got one). */
+/*
+ * The tender's group, if it has one, at the idle policy or not (cgroup
+ * cpu.idle): a SCHED_IDLE thread is idle only among its group's threads,
+ * so a group of its own must be idle too for any other vCPU to preempt
+ * it at once.  0 when done or there is no group; -1 with errno.
+ */
+int kvm_weight_idle(const struct kvm_weight *w, pid_t pid, int idle);
 unsigned kvm_weight_get(const struct kvm_weight *w, pid_t pid, pid_t tid);
 /* The tender is gone: remove its cgroup. */
 void kvm_weight_forget(const struct kvm_weight *w, pid_t pid);
