@@ -102,7 +102,11 @@ static const struct opt opts[] = {
 	  "latency-driven placement; off leaves guests wherever the host's scheduler puts them "
 	  "(default on)" },
 	{ "placement-period-ms", T_UINT, OFF(placement_period_ms), 0, 100, 60000,
-	  "the re-placement control period (default 1000)" },
+	  "the re-placement control period; a latency guest over its SLO for 3 periods in a row "
+	  "is acted on (default 500)" },
+	{ "placement-window-s", T_UINT, OFF(placement_window_s), 0, 1, 60,
+	  "the probe window placement judges a guest's p99 over; the cooldown after a move is "
+	  "one second longer, so the window shows the move's effect first (default 5)" },
 	{ "placement-moves-max", T_UINT, OFF(placement_moves_max), 0, 1, 1000,
 	  "most moves in one period (default 16)" },
 	{ "reserve-cpus", STR(reserve_cpus),
@@ -115,6 +119,10 @@ static const struct opt opts[] = {
 	{ "batch-cores-min", T_UINT, OFF(batch_cores_min), 0, 0, 4096,
 	  "cores always kept for batch guests; 0 on a host with none, so latency guests may have "
 	  "them all (default 1)" },
+	{ "batch-spill", T_BOOL, OFF(batch_spill), 0, 0, 1,
+	  "batch guests run at the idle class policy and may use the latency CPUs' idle time, "
+	  "giving it up the moment a latency guest wakes (KVM; Xen keeps batch guests in their "
+	  "cpupool) (default on)" },
 	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000,
 	  "most batch-class vCPUs on one CPU (default 256)" },
 	{ "bridge", T_BRIDGE, 0, 0, 0, 0,
@@ -163,12 +171,14 @@ static void defaults(struct shoald_config *c)
 	c->storm_rate = 200;
 	c->storm_restart_s = 30;
 	c->placement = 1;
-	c->placement_period_ms = 1000;
+	c->placement_period_ms = 500;
+	c->placement_window_s = 5;
 	c->placement_moves_max = 16;
 	c->latency_vcpus_per_cpu = 128;
 	c->batch_vcpus_per_cpu = 256;
 	c->latency_cores_percent = 75;
 	c->batch_cores_min = 1;
+	c->batch_spill = 1;
 }
 
 static const struct opt *find(const char *name)

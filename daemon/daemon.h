@@ -83,12 +83,14 @@ struct shoald_config {
 	unsigned storm_restart_s;  /* a storm this long is a failure; 0: never */
 	unsigned placement;        /* latency-driven placement on (1) or off */
 	unsigned placement_period_ms;
+	unsigned placement_window_s; /* the probe window placement judges p99 over */
 	unsigned placement_moves_max;
 	char reserve_cpus[256]; /* CPU list kept for the host (Dom0) */
 	unsigned latency_vcpus_per_cpu;
 	unsigned batch_vcpus_per_cpu;
 	unsigned latency_cores_percent; /* of the guests' cores, latency CPUs at start */
 	unsigned batch_cores_min;
+	unsigned batch_spill; /* batch guests at the idle policy may use latency CPUs */
 	unsigned nbridges;
 	struct bridge_conf bridges[BRIDGES_MAX];
 	int bridges_from_cli;                  /* a --bridge was given: the file's are dropped */

@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,17 @@ bad:
 
 static void place_self(struct shoald *d);
 static void tell_prober(struct shoald *d);
+/* Control periods in `seconds` (at least one). */
+static unsigned periods_of(const struct shoald *d, double seconds)
+{
+	double n = ceil(seconds * 1000.0 / d->cfg.placement_period_ms);
+
+	return n < 1 ? 1 : (unsigned)n;
+}
+
 static void sync_roles(struct shoald *d);
 static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_t *set);
+static int spills(const struct shoald *d, const struct guest *g);
 
 /* ---- the host, from sysfs ---- */
 
@@ -262,6 +272,18 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	pl->cfg.latency_share = d->cfg.latency_cores_percent / 100.;
 	/* A host with one core for guests shares it; the split needs two. */
 	pl->cfg.batch_cores_min = guest_cpus < 2 ? 0 : d->cfg.batch_cores_min;
+	pl->cfg.batch_spill = d->cfg.batch_spill && d->be_ops->batch_spill;
+	/*
+	 * The library counts in periods; its defaults are for a period of
+	 * about a second.  Acting (enter_periods) scales with the period;
+	 * what must last a while is kept in seconds.
+	 */
+	pl->cfg.demote_periods = periods_of(d, 1.0) < 2 ? 2 : periods_of(d, 1.0);
+	pl->cfg.cooldown_periods = periods_of(d, d->cfg.placement_window_s + 1.0);
+	pl->cfg.restore_periods = periods_of(d, 10.0);
+	pl->cfg.return_periods = periods_of(d, 60.0);
+	pl->cfg.give_periods = periods_of(d, 5.0);
+	pl->cfg.split_hold_periods = periods_of(d, 60.0);
 	if (sched_create(&pl->host, &pl->cfg, &pl->s, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "placement: %s", why);
 		goto fail;
@@ -401,8 +423,9 @@ static void sync_roles(struct shoald *d)
 	struct guest *g;
 	char why[256];
 	unsigned c;
+	int spill_moved;
 
-	if (!d->be_ops->cpu_roles || !d->cfg.placement)
+	if (!d->cfg.placement || (!d->be_ops->cpu_roles && !pl->cfg.batch_spill))
 		return;
 	CPU_ZERO(&lat);
 	CPU_ZERO(&bat);
@@ -418,7 +441,7 @@ static void sync_roles(struct shoald *d)
 	    CPU_EQUAL(&bat, &pl->roles_batch))
 		return;
 	why[0] = '\0';
-	if (d->be_ops->cpu_roles(d->be, &lat, &bat, why, sizeof(why)) < 0) {
+	if (d->be_ops->cpu_roles && d->be_ops->cpu_roles(d->be, &lat, &bat, why, sizeof(why)) < 0) {
 		if (strcmp(why, pl->roles_why))
 			log_warnx("placement: the CPU roles are not all applied yet: %s", why);
 		snprintf(pl->roles_why, sizeof(pl->roles_why), "%s", why);
@@ -429,6 +452,7 @@ static void sync_roles(struct shoald *d)
 		log_info("placement: the CPU roles are applied");
 	pl->roles_why[0] = '\0';
 	CPU_XOR(&changed, &bat, &pl->roles_batch); /* roles_batch: the last split applied whole */
+	spill_moved = pl->cfg.batch_spill && !CPU_EQUAL(&lat, &pl->roles_latency);
 	pl->roles_sent = 1;
 	pl->roles_latency = lat;
 	pl->roles_batch = bat;
@@ -436,7 +460,7 @@ static void sync_roles(struct shoald *d)
 		cpu_set_t set;
 
 		if (!guest_state_live(g->state) || !g->place.placed || g->place.cpu < 0 ||
-		    !CPU_ISSET(g->place.cpu, &changed))
+		    !(CPU_ISSET(g->place.cpu, &changed) || (spill_moved && spills(d, g))))
 			continue;
 		allowed_cpus(d, g, &set);
 		if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
@@ -480,9 +504,17 @@ static void fill_spec(struct sched_guest *sg, const char *name, const struct gue
 		sg->cpu[i] = -1;
 }
 
+/* The window placement judges a guest's p99 over (placement-window-s), in ns. */
+static uint64_t judge_window_ns(const struct shoald *d)
+{
+	uint64_t w = (uint64_t)d->cfg.placement_window_s * 1000000000ull;
+
+	return w < METRICS_WINDOW_LONG_NS ? w : METRICS_WINDOW_LONG_NS / 2;
+}
+
 static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t now)
 {
-	static const uint64_t win[2] = { METRICS_WINDOW_SHORT_NS, METRICS_WINDOW_LONG_NS };
+	const uint64_t win[2] = { judge_window_ns(g->d), METRICS_WINDOW_LONG_NS };
 	struct metrics_window w[2];
 
 	fill_spec(sg, g->name, &g->spec);
@@ -571,6 +603,7 @@ int placement_admit(struct shoald *d, const char *name, const struct guest_spec 
 	out->placed = 1;
 	out->cpu = adm.cpu[0];
 	out->node = adm.node;
+	out->idle = adm.policy == SCHED_POLICY_IDLE;
 	log_debug("guest %s placed on CPU %d: %s", name, out->cpu, adm.reason);
 	return 0;
 }
@@ -588,8 +621,26 @@ static void cpu_only(int cpu, cpu_set_t *set)
 }
 
 /*
- * Where a guest's vCPU may run: its CPU when shoald places it, else the
- * CPUs the operator pinned it to, else anywhere.
+ * Does the guest's vCPU also run on the latency CPUs at the idle policy
+ * (batch-spill)?  A batch guest, or a latency guest treated as batch,
+ * that the operator did not pin.
+ */
+static int spills(const struct shoald *d, const struct guest *g)
+{
+	int ec;
+
+	if (!d->pl || !d->pl->cfg.batch_spill || g->spec.ncpus)
+		return 0;
+	ec = sched_effective_class(d->pl->s, 0, g->name);
+	if (ec < 0)
+		ec = g->spec.latency_class == CLASS_BATCH ? SCHED_CLASS_BATCH : SCHED_CLASS_LATENCY;
+	return ec == SCHED_CLASS_BATCH;
+}
+
+/*
+ * Where a guest's vCPU may run: its CPU when shoald places it (and the
+ * latency CPUs too when it spills), else the CPUs the operator pinned it
+ * to, else anywhere.
  */
 static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_t *set)
 {
@@ -597,11 +648,42 @@ static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_
 
 	if (d->cfg.placement && g->place.cpu >= 0) {
 		cpu_only(g->place.cpu, set);
+		if (spills(d, g)) {
+			struct sched_cpuset spill;
+
+			sched_spill_cpus(d->pl->s, &spill);
+			for (i = 0; i < d->pl->host.ncpus && i < CPU_SETSIZE; i++)
+				if (sched_cpuset_has(&spill, i))
+					CPU_SET(i, set);
+		}
 		return;
 	}
 	CPU_ZERO(set);
 	for (i = 0; i < (g->spec.ncpus ? g->spec.ncpus : d->host_cpus); i++)
 		CPU_SET(g->spec.ncpus ? (unsigned)g->spec.cpus[i] : i, set);
+}
+
+/*
+ * The CPU a re-adopted guest's vCPU was placed on, from its affinity: its
+ * one CPU, or for a batch guest at the idle policy that spilled, the one
+ * CPU of its set that is not a latency CPU; -1 when neither fits.
+ */
+static int own_cpu(const struct shoald *d, const struct guest *g, const struct be_placement *now)
+{
+	const struct placement *pl = d->pl;
+	cpu_set_t own = now->cpus;
+	int c, found = -1;
+
+	if (CPU_COUNT(&own) > 1 && now->batch && spills(d, g))
+		for (c = 0; c < (int)pl->host.ncpus && c < CPU_SETSIZE; c++)
+			if (sched_cpu_role(pl->s, (unsigned)c) == SCHED_ROLE_LATENCY)
+				CPU_CLR(c, &own);
+	if (CPU_COUNT(&own) != 1)
+		return -1;
+	for (c = 0; c < CPU_SETSIZE && found < 0; c++)
+		if (CPU_ISSET(c, &own))
+			found = c;
+	return (unsigned)found < pl->host.ncpus && !pl->host.cpu[found].dom0 ? found : -1;
 }
 
 void placement_guest_running(struct guest *g, int adopted)
@@ -630,19 +712,23 @@ void placement_guest_running(struct guest *g, int adopted)
 	 */
 	if (adopted && d->be_ops->placement_get &&
 	    d->be_ops->placement_get(d->be, g, &now, why, sizeof(why)) == 0) {
+		int c = own_cpu(d, g, &now);
+
 		g->place.weight = now.weight;
 		g->place.idle = now.batch;
-		if (CPU_COUNT(&now.cpus) == 1) {
-			int c;
-
-			for (c = 0; !CPU_ISSET(c, &now.cpus); c++)
-				;
-			if ((unsigned)c < d->pl->host.ncpus && !d->pl->host.cpu[c].dom0) {
-				g->place.placed = 1;
-				g->place.cpu = c;
-				g->place.node = (int)d->pl->host.cpu[c].node;
-				return;
+		if (c >= 0) {
+			g->place.placed = 1;
+			g->place.cpu = c;
+			g->place.node = (int)d->pl->host.cpu[c].node;
+			if (CPU_COUNT(&now.cpus) >
+			    1) { /* a spilling one: onto today's latency CPUs */
+				allowed_cpus(d, g, &set);
+				if (d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) < 0)
+					log_warnx(
+					    "guest %s: cannot put its vCPU back on CPU %d: %s",
+					    g->name, c, why);
 			}
+			return;
 		}
 	}
 	if (!g->place.placed) {
@@ -654,7 +740,7 @@ void placement_guest_running(struct guest *g, int adopted)
 			return;
 		}
 		p.weight = g->place.weight ? g->place.weight : 100;
-		p.idle = g->place.idle;
+		p.idle = p.idle || g->place.idle;
 		g->place = p;
 	}
 	sync_roles(d); /* admission may have lent a core */
@@ -718,13 +804,24 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 	if (m->kind == SCHED_MOVE_CPU_ROLE || m->kind == SCHED_MOVE_CLASS || !g)
 		return 1;
 	switch (m->kind) {
-	case SCHED_MOVE_PIN:
-		cpu_only(m->to_cpu, &set);
+	case SCHED_MOVE_PIN: {
+		int was = g->place.cpu;
+
+		g->place.cpu = m->to_cpu;
+		allowed_cpus(d, g, &set);
 		ok = !guest_state_live(g->state) ||
 		     d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) == 0;
-		if (ok) {
-			g->place.cpu = m->to_cpu;
+		if (ok)
 			g->place.node = (int)d->pl->host.cpu[m->to_cpu].node;
+		else
+			g->place.cpu = was;
+		break;
+	}
+	case SCHED_MOVE_CLASS:
+		/* Whether it spills onto the latency CPUs changed with its class. */
+		if (d->pl->cfg.batch_spill && guest_state_live(g->state) && g->place.cpu >= 0) {
+			allowed_cpus(d, g, &set);
+			ok = d->be_ops->set_affinity(d->be, g, &set, why, sizeof(why)) == 0;
 		}
 		break;
 	case SCHED_MOVE_WEIGHT:
@@ -877,7 +974,7 @@ static json_t *guest_place_json(struct shoald *d, struct guest *g)
 		                                    : latency_class_str(g->spec.latency_class)));
 	}
 	if (g->probe.lat &&
-	    metrics_guest_window(g->probe.lat, now_mono_ns(), METRICS_WINDOW_SHORT_NS, &w) == 0 &&
+	    metrics_guest_window(g->probe.lat, now_mono_ns(), judge_window_ns(d), &w) == 0 &&
 	    w.samples) {
 		json_object_set_new(j, "p99_us", json_real((double)w.p99_ns / 1e3));
 		json_object_set_new(j, "over_slo", json_boolean(w.p99_ns / 1000 > g->spec.slo_us));
@@ -980,6 +1077,9 @@ json_t *placement_json(struct shoald *d)
 		json_object_set_new(lp, "demoted", json_integer((json_int_t)pl->last.demoted));
 		json_object_set_new(lp, "batch_starved", json_boolean(pl->last.batch_starved));
 		json_object_set_new(lp, "draining", json_integer((json_int_t)pl->last.draining));
+		json_object_set_new(j, "window_s",
+		                    json_integer((json_int_t)(judge_window_ns(d) / 1000000000ull)));
+		json_object_set_new(j, "batch_spill", json_boolean(pl->cfg.batch_spill));
 	}
 	free(use);
 	free(vcpus);
@@ -1011,8 +1111,10 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b)
 	    "latency guests over their SLO for long enough to act on, at the last period");
 	metrics_prom_gauge(b, "shoal_placement_violating_guests", NULL, 0,
 	                   (double)pl->last.violating);
-	metrics_prom_family(b, "shoal_placement_over_slo_guests", METRICS_PROM_GAUGE,
-	                    "latency guests whose 10 s p99 was over their SLO at the last period");
+	metrics_prom_family(
+	    b, "shoal_placement_over_slo_guests", METRICS_PROM_GAUGE,
+	    "latency guests whose p99 over the placement window was over their SLO at the last "
+	    "period");
 	metrics_prom_gauge(b, "shoal_placement_over_slo_guests", NULL, 0,
 	                   (double)pl->last.over_slo);
 	metrics_prom_family(b, "shoal_placement_demoted_guests", METRICS_PROM_GAUGE,

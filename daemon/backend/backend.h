@@ -129,6 +129,12 @@ struct backend_ops {
 	/* The most disks and NICs it gives one guest (a deploy asking more is refused). */
 	unsigned max_disks, max_nics;
 	/*
+	 * Nonzero: a guest's vCPUs may be allowed on several CPUs at its idle
+	 * class policy (set_batch), which any other vCPU preempts at once,
+	 * so batch guests can use latency CPUs' idle time (batch-spill).
+	 */
+	unsigned batch_spill;
+	/*
 	 * Probe the hypervisor and set up.  On failure, err is one line that
 	 * says why (no /dev/kvm, no Xen, no libvirtd) and -1 is returned.
 	 */

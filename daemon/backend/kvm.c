@@ -1019,12 +1019,13 @@ static int kvm_set_batch(struct backend *b, struct guest *g, int batch, char *er
 	struct shell *sh = running_shell(g, err, errlen);
 	struct sched_param p = { 0 };
 
-	(void)b;
 	if (!sh)
 		return -1;
 	if (sched_setscheduler(sh->vcpu_tid, batch ? SCHED_IDLE : SCHED_OTHER, &p) < 0)
 		return be_fail_errno(err, errlen, "sched_setscheduler(%s) of its vCPU thread %d",
 		                     batch ? "SCHED_IDLE" : "SCHED_OTHER", sh->vcpu_tid);
+	if (kvm_weight_idle(&b->weight, sh->pid, batch) < 0)
+		return be_fail_errno(err, errlen, "cpu.idle %d of its cgroup", batch);
 	return 0;
 }
 
@@ -1441,7 +1442,7 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 	kvm_weight_init(&be->weight);
 	snprintf(be->mechanism, sizeof(be->mechanism),
 	         "affinity: sched_setaffinity on the vCPU thread; weight: %s; idle class: "
-	         "SCHED_IDLE on the vCPU thread",
+	         "SCHED_IDLE on the vCPU thread (and cpu.idle on its cgroup)",
 	         be->weight.desc);
 	ev_io_init(&be->answer_w, on_answers, be->answer_ep, EV_READ);
 	be->answer_w.data = be;
@@ -1548,6 +1549,7 @@ const struct backend_ops backend_kvm = {
 	.platform = SHOAL_PLATFORM_KVM,
 	.max_disks = BE_DISKS_MAX,
 	.max_nics = BE_NICS_MAX,
+	.batch_spill = 1,
 	.init = kvm_init,
 	.fini = kvm_fini,
 	.adopt = kvm_adopt_then_fill,

@@ -12,6 +12,7 @@
 # here are noisy), the figures are the point.
 . "$top_srcdir/tests/tap.sh"
 tap_require_kvm
+tap_timing_lock
 command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
 [ "$(nproc)" -ge 2 ] || tap_skip_all "placement needs 2 CPUs at least (this host has $(nproc))"
 tmp=$(mktemp -d /tmp/shoal-causes-XXXXXX)
@@ -56,6 +57,31 @@ print("none in %.0f s; the moves: %s" % (limit, [(m.get("kind"), m.get("guest"),
 sys.exit(1)
 PY
 }
+# over_since PREFIX WANT T0 LIMIT_S: wait until some guest named PREFIX* is
+# over its SLO in /v1/placement (its p99 over the placement window; WANT
+# 1), or none is (WANT 0); prints the seconds since T0; fails after LIMIT_S.
+over_since() {
+	python3 - "$SOCK" "$@" <<'PY'
+import http.client, json, socket, sys, time
+sock, prefix, want, t0, limit = sys.argv[1], sys.argv[2], sys.argv[3] == "1", float(sys.argv[4]), float(sys.argv[5])
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(sock)
+while time.time() - t0 < limit:
+    c = C("localhost")
+    c.request("GET", "/v1/placement")
+    p = json.loads(c.getresponse().read())
+    over = [g["name"] for g in p["guests"] if g["name"].startswith(prefix) and g.get("over_slo")]
+    if bool(over) == want:
+        print("%.1f" % (time.time() - t0))
+        sys.exit(0)
+    time.sleep(0.1)
+print("not in %.0f s" % limit)
+sys.exit(1)
+PY
+}
 effective() { # GUEST: its effective class in /v1/placement
 	api GET /v1/placement | python3 -c 'import json,sys
 for g in json.load(sys.stdin)["guests"]:
@@ -77,15 +103,25 @@ for i in 0 1 2 3; do deploy lat-$i idle latency 2000; done
 t0=$(date +%s.%N)
 deploy hog busy latency 2000 percent=100 for_ms=10000
 state_is hog running
-tap_check "the hog starts as a latency guest on a latency CPU ($(effective hog), $(role_of_guest_cpu hog))" \
-	sh -c "[ '$(effective hog)' = latency ]"
 if r=$(move_after class hog batch "$t0" 15); then
-	tap_ok "a latency guest that keeps a CPU busy is treated as batch after ${r%% *} s: ${r#* }"
+	tap_ok "a latency guest that keeps a CPU busy is treated as batch ${r%% *} s after its deploy began: ${r#* }"
+	moved=$(python3 -c "print($t0 + ${r%% *})")
 else
 	tap_not_ok "a latency guest that keeps a CPU busy is treated as batch (within 15 s)"
 	tap_diag "$r"
+	moved=$t0
 fi
-sleep 1
+r=$(api GET /v1/placement | python3 -c 'import json,sys
+print([m["reason"] for m in json.load(sys.stdin)["moves"] if m["kind"] == "pin" and m["guest"] == "hog"][:1])')
+case $r in
+*"off latency cpu"*) tap_ok "it started on a latency CPU and is moved off it: $r" ;;
+*) tap_not_ok "it started on a latency CPU and is moved off it (its pin moves: $r)" ;;
+esac
+if r=$(over_since lat- 0 "$moved" 15); then
+	tap_ok "its neighbours are all under their SLO ${r} s after the move (placement window $(api GET /v1/placement | jq_ window_s) s)"
+else
+	tap_not_ok "its neighbours are back under their SLO within 15 s of the move"
+fi
 tap_check "/v1/placement says so (effective class $(effective hog); spec class stays latency)" \
 	sh -c "[ '$(effective hog)' = batch ] && [ '$(api GET /v1/guests/hog | jq_ spec.latency_class)' = latency ]"
 tap_check "and its vCPU is on a batch CPU ($(role_of_guest_cpu hog); roles $(roles))" \
@@ -113,13 +149,21 @@ tap_check "a second shoald starts" shoald_start
 roles0=$(roles)
 t0=$(date +%s.%N)
 for i in 0 1 2 3 4 5; do deploy web-$i busy latency 2000 percent=20; done
+seen=$(over_since web- 1 "$t0" 20) || seen=0
 if r=$(move_after cpu-role "" latency "$t0" 25); then
-	tap_ok "busy latency guests on one CPU, no batch guest: the latency set grows after ${r%% *} s: ${r#* }"
+	acted=$(python3 -c "print('%.1f' % (${r%% *} - $seen))")
+	tap_ok "busy latency guests on one CPU, no batch guest: the latency set grows ${acted} s after the first one showed over its SLO: ${r#* }"
+	grown=$(python3 -c "print($t0 + ${r%% *})")
 else
 	tap_not_ok "the latency set grows when its CPU is crowded and no batch guest runs (within 25 s; roles were $roles0)"
 	tap_diag "$r"
+	grown=$t0
 fi
-sleep 2
+if r=$(over_since web- 0 "$grown" 15); then
+	tap_ok "and they are all under their SLO ${r} s after"
+else
+	tap_not_ok "the crowded guests are back under their SLO within 15 s of the growth"
+fi
 r=$(roles)
 tap_check "every CPU is a latency CPU now ($r)" sh -c "! echo '$r' | grep -q batch"
 for i in 0 1 2 3; do api DELETE /v1/guests/web-$i >/dev/null; done
