@@ -18,6 +18,10 @@
  *               idle latency guests
  *
  *   placement [--scenario N[,N...]] [--rounds R] [--settle S] [--slo-us US]
+ *             [--on-arg=--OPT=VALUE ...]
+ *
+ * --on-arg passes an option to shoald in the placement-on runs only, to
+ * weigh one of its knobs (e.g. --on-arg=--batch-spill=off).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -171,11 +175,14 @@ static void batch_all(struct shoald_run *sd, int n, const char *action)
 	}
 }
 
+#define ON_ARGS_MAX 8
+static const char *on_args[ON_ARGS_MAX + 1];
+
 static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int settle_s,
                struct figures *f)
 {
 	char opt[32], name[32];
-	const char *extra[] = { opt, "--log-level=warn", NULL };
+	const char *extra[ON_ARGS_MAX + 3] = { opt, "--log-level=warn" };
 	struct shoald_run sd;
 	struct http_answer a;
 	double t, cpu0 = 0, t0 = 0;
@@ -183,6 +190,8 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 
 	memset(f, 0, sizeof(*f));
 	snprintf(opt, sizeof(opt), "--placement=%s", mode);
+	for (i = 0; !strcmp(mode, "on") && on_args[i]; i++)
+		extra[2 + i] = on_args[i];
 	if (shoald_start(&sd, extra) < 0) {
 		fprintf(stderr, "shoald did not start\n");
 		shoald_dump_log(&sd);
@@ -276,9 +285,10 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "settle", required_argument, NULL, 's' },
 		{ "slo-us", required_argument, NULL, 'S' },
+		{ "on-arg", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int want[SCENARIOS] = { 1, 1, 1, 1, 1 }, rounds = 2, settle = 25, c, k;
+	int want[SCENARIOS] = { 1, 1, 1, 1, 1 }, rounds = 2, settle = 25, c, k, non = 0;
 	unsigned slo = 500;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -302,9 +312,11 @@ int main(int argc, char **argv)
 			settle = atoi(optarg) < 12 ? 12 : atoi(optarg);
 		else if (c == 'S')
 			slo = (unsigned)(atoi(optarg) < 1 ? 1 : atoi(optarg));
+		else if (c == 'o' && non < ON_ARGS_MAX && !strncmp(optarg, "--", 2))
+			on_args[non++] = optarg;
 		else {
 			fprintf(stderr, "usage: placement [--scenario N[,N...]] [--rounds R] "
-			                "[--settle S] [--slo-us US]\n");
+			                "[--settle S] [--slo-us US] [--on-arg=--OPT=VALUE ...]\n");
 			return 2;
 		}
 	}
@@ -313,6 +325,10 @@ int main(int argc, char **argv)
 	       "(the baseline) and on, alternating, %d rounds each; figures over the last 10 s, "
 	       "%d s after the fleet was deployed\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), slo, rounds, settle);
+	for (c = 0; c < non; c++)
+		printf("%s shoald %s in the placement-on runs", c ? "," : "", on_args[c]);
+	if (non)
+		printf("\n");
 	for (k = 0; k < SCENARIOS; k++) {
 		const struct scenario *sc = &scenarios[k];
 		struct figures off[10], on[10];

@@ -229,7 +229,7 @@ EXTRA_DIST += tests/integration/test_contract.sh tests/integration/test_contract
 # The dashboard in headless Chromium (playwright-core from npm, into the build tree).
 TESTS += tests/browser/test_dashboard.sh
 EXTRA_DIST += tests/browser/test_dashboard.sh tests/browser/test_dashboard.js tests/browser/package.json tests/browser/package-lock.json
-CLEANFILES += tests/browser/dashboard.png
+CLEANFILES += tests/browser/dashboard.png tests/timing.lock
 # What test_dashboard.sh installs from npm into the build tree (only out of tree:
 # in a build in the source tree package.json is the source).
 distclean-local: distclean-ui

@@ -16,6 +16,16 @@ tap_check() {
 	if "$@"; then tap_ok "$desc"; else tap_not_ok "$desc"; fi
 }
 
+# tap_timing_lock: hold the suite's timing lock until this test ends.
+# Tests whose checks are timed (placement reacting within seconds, a
+# bounded CPU cost) take it, and so does the Xen run, whose QEMU takes
+# every CPU: make check -j runs them one at a time, beside the rest.
+tap_timing_lock() {
+	command -v flock >/dev/null || return 0
+	exec 9>"$top_builddir/tests/timing.lock" || return 0
+	flock 9
+}
+
 tap_require_kvm() {
 	[ -c /dev/kvm ] || tap_skip_all "/dev/kvm does not exist on this machine"
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || tap_skip_all "/dev/kvm is not readable and writable by $(id -un)"

@@ -10,6 +10,7 @@
 # with the reason in its last exit.
 . "$top_srcdir/tests/tap.sh"
 tap_require_kvm
+tap_timing_lock
 
 tmp=$(mktemp -d /tmp/shoal-storm-XXXXXX)
 . "$top_srcdir/tests/lib/shoald.sh"
