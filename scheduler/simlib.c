@@ -271,6 +271,7 @@ static int admit_all(struct sim *sim, char *why, size_t len)
 			return fail(why, len, "admitting %s: %s", g->name, a.reason);
 		g->cpu[0] = a.cpu[0];
 		g->node = a.node;
+		g->policy = a.policy;
 		memset(m, 0, sizeof(*m));
 		m->use = batch ? uniform(&sim->rng, p->batch_use_min, p->batch_use_max)
 		               : uniform(&sim->rng, p->latency_use_min, p->latency_use_max);
@@ -567,11 +568,27 @@ static void probe(struct sim *sim)
 		sim->wait_us[c] += u * scale * (lat ? p->slice_latency_us : p->slice_batch_us);
 	}
 	sim->batch_work = 0;
-	for (c = 0; c < h->ncpus; c++) {
-		double room = 1 - (sim->busy[c] - sim->bwant[c]);
+	{
+		struct sched_cpuset spill;
+		double unmet = 0, spare = 0;
 
-		room = room < 0 ? 0 : room;
-		sim->batch_work += sim->bwant[c] < room ? sim->bwant[c] : room;
+		for (c = 0; c < h->ncpus; c++) {
+			double room = 1 - (sim->busy[c] - sim->bwant[c]);
+
+			room = room < 0 ? 0 : room;
+			sim->batch_work += sim->bwant[c] < room ? sim->bwant[c] : room;
+			unmet += sim->bwant[c] > room ? sim->bwant[c] - room : 0;
+		}
+		/*
+		 * batch_spill: batch work the batch CPUs cannot give runs, at
+		 * the idle policy, in the time the latency CPUs leave idle; it
+		 * waits for no latency vCPU, so it adds nothing to their wait.
+		 */
+		sched_spill_cpus(sim->sched, &spill);
+		for (c = 0; c < h->ncpus; c++)
+			if (sched_cpuset_has(&spill, c) && sim->busy[c] < 1)
+				spare += 1 - sim->busy[c];
+		sim->batch_work += unmet < spare ? unmet : spare;
 	}
 	for (i = 0; i < sim->n; i++) {
 		struct sched_guest *g = &sim->g[i];

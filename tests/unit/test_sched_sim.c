@@ -468,6 +468,53 @@ static void starved_batch_guests_get_cores_back(void **state)
 }
 
 /*
+ * The same starved batch load with batch_spill: no core changes role,
+ * the batch guests take the latency CPUs' idle time at the idle policy
+ * (their work rises further than by giving cores back, at once), and the
+ * latency guests stay under their SLO.
+ */
+static void spilling_batch_guests_use_the_latency_cpus_idle_time(void **state)
+{
+	static const char *const busy[] = { "busy:10:40", NULL };
+	struct run *x = calloc(1, sizeof(*x)), *y = calloc(1, sizeof(*y));
+	struct sim *sim = prepare_idle_latency(busy), *with;
+	struct sched_config cfg;
+	struct sim_params p;
+	unsigned i, roles = 0;
+	char why[256];
+
+	(void)state;
+	assert_non_null(x);
+	assert_non_null(y);
+	x->n = y->n = 40;
+	run(sim, x);
+	sim_params_default(&p);
+	p.latency_use_max = 0.004;
+	assert_int_equal(sim_parse_disturb(&p, busy[0], why, sizeof(why)), 0);
+	sched_config_default(&cfg);
+	cfg.batch_spill = 1;
+	if (sim_create(&p, &cfg, &with, why, sizeof(why)))
+		fail_msg("sim_create: %s", why);
+	assert_int_equal(sim_refused(with), 0);
+	run(with, y);
+	for (i = 1; i < y->n; i++)
+		roles += y->r[i].batch_cpus != y->r[i - 1].batch_cpus;
+	print_message("# batch starved, latency idle (busy:10:40) at 64 CPUs, 5000 guests, "
+	              "period 40: batch work %.1f CPUs with batch_spill, %.1f giving cores back "
+	              "(%.1f before the load); peak %zu over SLO; %zu moves\n",
+	              y->r[y->n - 1].batch_work, x->r[x->n - 1].batch_work, y->r[8].batch_work,
+	              peak_over(y, 10), y->moves);
+	assert_int_equal(roles, 0);
+	assert_true(y->moves < x->moves);
+	assert_true(y->r[12].batch_work > x->r[12].batch_work + 10);
+	assert_true(y->r[y->n - 1].batch_work >= x->r[x->n - 1].batch_work);
+	assert_true(peak_over(y, 10) <= sim_tolerance(with));
+	assert_int_equal(y->oscillations, 0);
+	finish(with, y);
+	finish(sim, x);
+}
+
+/*
  * Load that moves between the classes for 400 periods: batch starved
  * (cores go back), then the batch work ends and the latency guests
  * surge (cores come back to the latency set), then the batch work
@@ -602,6 +649,7 @@ int main(void)
 		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
 		cmocka_unit_test(load_that_comes_and_goes_does_not_thrash),
 		cmocka_unit_test(starved_batch_guests_get_cores_back),
+		cmocka_unit_test(spilling_batch_guests_use_the_latency_cpus_idle_time),
 		cmocka_unit_test(the_split_follows_the_load_without_flip_flop),
 		cmocka_unit_test(an_overload_no_placement_fixes_stays_put),
 		cmocka_unit_test(the_same_seed_gives_the_same_run),
