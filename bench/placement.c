@@ -21,7 +21,11 @@
  *             [--on-arg=--OPT=VALUE ...]
  *
  * --on-arg passes an option to shoald in the placement-on runs only, to
- * weigh one of its knobs (e.g. --on-arg=--batch-spill=off).
+ * weigh one of its knobs (e.g. --on-arg=--batch-spill=off); --on-only
+ * leaves out the placement-off runs (a long run for stability:
+ * --scenario 5 --settle 600 --on-only).  "moves" counts every move of a
+ * run, "returns" the pin moves that took a guest back to a CPU it had
+ * left within the last 60 s (back and forth).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -65,9 +69,69 @@ struct figures {
 	double
 	    work_rate; /* batch work a second (spin's iterations), summed over the batch guests */
 	double shoald_cpu; /* shoald's CPU over the measured window, in CPUs */
-	long moves;
+	long moves;        /* every move of the run, all kinds */
+	long returns;      /* pin moves back to a CPU the guest left within the last 60 s */
 	int ok;
 };
+
+/*
+ * The run's moves, gathered from /v1/placement every second (its log
+ * keeps the last 256): how many, and how many pin moves took a guest
+ * back to a CPU it had left within the last 60 s (back and forth).
+ */
+#define PINS_MAX 4096
+struct move_track {
+	long last_period, moves, returns, period_ms;
+	size_t npins;
+	struct {
+		char guest[64];
+		long period;
+		int from;
+	} pin[PINS_MAX];
+};
+
+static void track_moves(struct shoald_run *sd, struct move_track *t)
+{
+	struct http_answer a;
+	json_t *m;
+	long top = t->last_period;
+	size_t i, k;
+
+	if (http_req(sd->sock, "GET", "/v1/placement", NULL, &a) < 0 || !a.json) {
+		http_answer_free(&a);
+		return;
+	}
+	t->period_ms = (long)json_integer_value(json_object_get(a.json, "period_ms"));
+	json_array_foreach(json_object_get(a.json, "moves"), i, m)
+	{
+		long period = (long)json_integer_value(json_object_get(m, "period"));
+		const char *guest = json_string_value(json_object_get(m, "guest")) ?: "",
+		           *kind = json_string_value(json_object_get(m, "kind")) ?: "";
+		long window = t->period_ms > 0 ? 60000 / t->period_ms : 60;
+		int to = (int)json_integer_value(json_object_get(m, "to"));
+
+		if (period <= t->last_period)
+			continue;
+		top = period > top ? period : top;
+		t->moves++;
+		if (strcmp(kind, "pin"))
+			continue;
+		for (k = 0; k < t->npins; k++)
+			if (!strcmp(t->pin[k].guest, guest) && t->pin[k].from == to &&
+			    period - t->pin[k].period <= window) {
+				t->returns++;
+				break;
+			}
+		if (t->npins < PINS_MAX) {
+			snprintf(t->pin[t->npins].guest, sizeof(t->pin[0].guest), "%s", guest);
+			t->pin[t->npins].period = period;
+			t->pin[t->npins++].from =
+			    (int)json_integer_value(json_object_get(m, "from"));
+		}
+	}
+	t->last_period = top;
+	http_answer_free(&a);
+}
 
 static int post(struct shoald_run *sd, const char *path, const char *body, int want)
 {
@@ -184,8 +248,8 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 	char opt[32], name[32];
 	const char *extra[ON_ARGS_MAX + 3] = { opt, "--log-level=warn" };
 	struct shoald_run sd;
-	struct http_answer a;
-	double t, cpu0 = 0, t0 = 0;
+	struct move_track *mt = calloc(1, sizeof(*mt));
+	double t, cpu0 = 0, t0 = 0, churn_at;
 	int i, rc = -1, stopped = 0;
 
 	memset(f, 0, sizeof(*f));
@@ -219,6 +283,7 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 			goto out;
 	}
 	/* The control loop acts, then the 10 s window fills with what it did. */
+	churn_at = now_s() + sc->churn_s;
 	for (t = now_s(); now_s() - t < settle_s;) {
 		double left = settle_s - (now_s() - t);
 
@@ -226,13 +291,14 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 			t0 = now_s();
 			cpu0 = cpu_seconds(sd.pid);
 		}
-		if (sc->churn_s) {
-			sleep((unsigned)(sc->churn_s < left ? sc->churn_s : left > 1 ? left : 1));
+		if (sc->churn_s && now_s() >= churn_at) {
 			batch_all(&sd, sc->nbatch, stopped ? "start" : "stop");
 			stopped = !stopped;
-		} else {
-			sleep(1);
+			churn_at += sc->churn_s;
 		}
+		sleep(1);
+		if (mt)
+			track_moves(&sd, mt);
 	}
 	if (!t0) {
 		t0 = now_s();
@@ -247,13 +313,16 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 	}
 	if (sc->hog)
 		f->work_rate += spin_rate(&sd, "hog", 5000);
-	if (http_req(sd.sock, "GET", "/v1/placement", NULL, &a) == 0 && a.json)
-		f->moves = (long)json_array_size(json_object_get(a.json, "moves"));
-	http_answer_free(&a);
+	if (mt) {
+		track_moves(&sd, mt);
+		f->moves = mt->moves;
+		f->returns = mt->returns;
+	}
 	f->ok = 1;
 	rc = 0;
 out:
 	shoald_cleanup(&sd);
+	free(mt);
 	return rc;
 }
 
@@ -263,9 +332,9 @@ static void line(const char *label, const struct figures *f, int batch)
 
 	if (batch)
 		snprintf(work, sizeof(work), "%.3g/s", f->work_rate);
-	printf("  %-14s %10.1fus %10.1fus %7d/%-3d %7ld %11s %9.2f%% %6ld\n", label, f->lat.p99_med,
-	       f->lat.p99_worst, f->lat.over_slo, f->lat.guests, f->lat.misses, work,
-	       100 * f->shoald_cpu, f->moves);
+	printf("  %-14s %10.1fus %10.1fus %7d/%-3d %7ld %11s %9.2f%% %6ld %7ld\n", label,
+	       f->lat.p99_med, f->lat.p99_worst, f->lat.over_slo, f->lat.guests, f->lat.misses,
+	       work, 100 * f->shoald_cpu, f->moves, f->returns);
 }
 
 static double mean(const double *v, int n)
@@ -286,9 +355,11 @@ int main(int argc, char **argv)
 		{ "settle", required_argument, NULL, 's' },
 		{ "slo-us", required_argument, NULL, 'S' },
 		{ "on-arg", required_argument, NULL, 'o' },
+		{ "on-only", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int want[SCENARIOS] = { 1, 1, 1, 1, 1 }, rounds = 2, settle = 25, c, k, non = 0;
+	int want[SCENARIOS] = { 1, 1, 1, 1, 1 }, rounds = 2, settle = 25, c, k, non = 0,
+	    on_only = 0;
 	unsigned slo = 500;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -314,9 +385,13 @@ int main(int argc, char **argv)
 			slo = (unsigned)(atoi(optarg) < 1 ? 1 : atoi(optarg));
 		else if (c == 'o' && non < ON_ARGS_MAX && !strncmp(optarg, "--", 2))
 			on_args[non++] = optarg;
+		else if (c == 'O')
+			on_only = 1;
 		else {
-			fprintf(stderr, "usage: placement [--scenario N[,N...]] [--rounds R] "
-			                "[--settle S] [--slo-us US] [--on-arg=--OPT=VALUE ...]\n");
+			fprintf(
+			    stderr,
+			    "usage: placement [--scenario N[,N...]] [--rounds R] "
+			    "[--settle S] [--slo-us US] [--on-arg=--OPT=VALUE ...] [--on-only]\n");
 			return 2;
 		}
 	}
@@ -331,19 +406,20 @@ int main(int argc, char **argv)
 		printf("\n");
 	for (k = 0; k < SCENARIOS; k++) {
 		const struct scenario *sc = &scenarios[k];
-		struct figures off[10], on[10];
+		struct figures off[10] = { 0 }, on[10] = { 0 };
 		double p99m[2][10], p99w[2][10], work[2][10], cpu[2][10];
 		int r, batch = sc->nbatch || sc->hog;
 
 		if (!want[k])
 			continue;
 		printf("\n%d. %s: %s\n", k + 1, sc->name, sc->what);
-		printf("  %-14s %12s %12s %11s %7s %11s %10s %6s\n", "", "p99 median", "p99 worst",
-		       "over SLO", "misses", "batch work", "shoald CPU", "moves");
+		printf("  %-14s %12s %12s %11s %7s %11s %10s %6s %7s\n", "", "p99 median",
+		       "p99 worst", "over SLO", "misses", "batch work", "shoald CPU", "moves",
+		       "returns");
 		for (r = 0; r < rounds; r++) {
 			char label[32];
 
-			int ro = run(sc, "off", slo, settle, &off[r]);
+			int ro = on_only ? 0 : run(sc, "off", slo, settle, &off[r]);
 
 			if (ro == -2) {
 				printf("  (skipped: no storm guest in this build)\n");
@@ -352,7 +428,8 @@ int main(int argc, char **argv)
 			if (ro < 0 || run(sc, "on", slo, settle, &on[r]) < 0)
 				return 1;
 			snprintf(label, sizeof(label), "off (round %d)", r + 1);
-			line(label, &off[r], batch);
+			if (!on_only)
+				line(label, &off[r], batch);
 			snprintf(label, sizeof(label), "on  (round %d)", r + 1);
 			line(label, &on[r], batch);
 			p99m[0][r] = off[r].lat.p99_med;
@@ -364,7 +441,7 @@ int main(int argc, char **argv)
 			cpu[0][r] = off[r].shoald_cpu;
 			cpu[1][r] = on[r].shoald_cpu;
 		}
-		if (r < rounds)
+		if (r < rounds || on_only)
 			continue;
 		printf(
 		    "  off/on, means of the rounds: median guest's p99 %.1fx lower, worst guest's "
