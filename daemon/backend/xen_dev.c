@@ -24,7 +24,6 @@
 
 #include "daemon/backend/hostdev.h"
 #include "daemon/backend/xen_dev.h"
-#include "daemon/backend/xen_parse.h"
 #include "daemon/log.h"
 
 #define INVALID_DOMID_ 0x7ff4u
@@ -341,23 +340,38 @@ static int read_str(struct xs_handle *xs, const char *dir, const char *key, char
 	return rc;
 }
 
-/* A directory's entries that are numbers below max, sorted; how many. */
+/* A directory entry that is a device number below max ("0", "51712"): 0, or -1. */
+static int entry_num(const char *e, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+	size_t i, n = strlen(e);
+
+	if (n == 0 || n > 7 || (n > 1 && e[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (e[i] < '0' || e[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(e[i] - '0');
+	}
+	if (v >= max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* A directory's entries that are device numbers below max, sorted; how many. */
 static unsigned list_nums(struct xs_handle *xs, const char *dir, unsigned *out, unsigned maxn,
                           unsigned max)
 {
-	unsigned n = 0, k = 0, i, j;
+	unsigned n = 0, k = 0, i, j, v;
 	char **e = xs_directory(xs, XBT_NULL, dir, &n);
 
 	for (i = 0; e && i < n && k < maxn; i++) {
-		char why[100];
-		uint64_t v;
-
-		if (xen_parse_u64(e[i], (unsigned)strlen(e[i]), &v, why, sizeof(why)) < 0 ||
-		    v >= max)
+		if (entry_num(e[i], max, &v) < 0)
 			continue;
 		for (j = k; j > 0 && out[j - 1] > v; j--)
 			out[j] = out[j - 1];
-		out[j] = (unsigned)v;
+		out[j] = v;
 		k++;
 	}
 	free(e);
