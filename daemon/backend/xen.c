@@ -1278,6 +1278,10 @@ static int xen_start(struct backend *be, struct guest *g, const struct be_start 
 	d->t_start_ns = now_mono_ns();
 	if (xen_devs_prepare(&d->devs, req, err, errlen) < 0)
 		goto fail;
+	if (req->net_rate_pps && req->nnics)
+		log_warnx("xen: guest %s: netback limits bytes, not packets: its packet rate limit "
+		          "is not applied",
+		          g->name);
 	d->devs.own_dirs = be->builder != NULL;
 	g->be = d;
 	be->last_err[0] = '\0';

@@ -221,12 +221,13 @@ int xen_devs_write(struct xs_handle *xs, xs_transaction_t t, uint32_t domid,
 		snprintf(val, sizeof(val), "%u", domid);
 		ok = ok && put(xs, t, back, "frontend-id", val) &&
 		     put(xs, t, back, "online", "1") && put(xs, t, back, "state", "1") &&
-		     put(xs, t, back, "params", b->path) &&
 		     put(xs, t, back, "mode", b->readonly ? "r" : "w") &&
 		     put(xs, t, back, "type", "phy") && put(xs, t, back, "device-type", "disk") &&
 		     put(xs, t, back, "dev", dev) && put(xs, t, back, "removable", "0");
+		/* As libxl says a phy disk: params is the device (the file is the loop's). */
 		snprintf(val, sizeof(val), "/dev/loop%d", b->loop_nr);
-		ok = ok && put(xs, t, back, "physical-device-path", val);
+		ok = ok && put(xs, t, back, "params", val) &&
+		     put(xs, t, back, "physical-device-path", val);
 		/* blkback opens the device once physical-device is there: the last key. */
 		snprintf(val, sizeof(val), "%x:%x", major(b->rdev), minor(b->rdev));
 		ok = ok && put(xs, t, back, "physical-device", val) &&
@@ -419,7 +420,6 @@ int xen_devs_find(struct xs_handle *xs, uint32_t domid, struct xen_devs *x, int 
 			snprintf(b->name, sizeof(b->name), "vbd%u", ids[i]);
 		if (read_str(xs, back, "mode", val, sizeof(val)) == 0)
 			b->readonly = strcmp(val, "w") != 0;
-		read_str(xs, back, "params", b->path, sizeof(b->path));
 		x->nvbds++;
 		if (read_str(xs, back, "physical-device", val, sizeof(val)) < 0 ||
 		    sscanf(val, "%x:%x%c", &maj, &min, &c) != 2)
@@ -429,6 +429,7 @@ int xen_devs_find(struct xs_handle *xs, uint32_t domid, struct xen_devs *x, int 
 		 * again. */
 		if (maj == 7) {
 			b->loop_nr = (int)min;
+			hostdev_loop_backing(b->loop_nr, b->path, sizeof(b->path));
 			b->loop_fd = hostdev_loop_open(b->loop_nr, why, sizeof(why));
 			if (b->loop_fd < 0)
 				log_warnx("xen: domain %u: disk %s: %s", domid, b->name, why);

@@ -28,7 +28,7 @@ struct xen_vif {
 
 struct xen_vbd {
 	char name[32];
-	char path[1024]; /* the disk file */
+	char path[1024]; /* the disk file (the loop's backing file) */
 	int readonly;
 	unsigned vdev; /* virtual-device: xvda, xvdb, ... as numbers */
 	int loop_fd;   /* held while the domain lives; -1: none */

@@ -21,7 +21,7 @@ shift || true
 [ "${1:-}" = -- ] && shift
 dom0_args="$*"
 case $set_name in
-smoke) budget_def=540 ;;
+smoke) budget_def=480 ;;
 devices) budget_def=300 ;;
 long) budget_def=1500 ;;
 bench) budget_def=900 ;;

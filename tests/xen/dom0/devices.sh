@@ -15,12 +15,15 @@ IMG=$GUESTS/idle.xen-pv
 BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
 dd if=/dev/zero of=/tmp/ro.img bs=1024 count=1024 2>/dev/null
 dd if=/dev/zero of=/tmp/rw.img bs=1024 count=1024 2>/dev/null
+# 1 MB/s: netback's credit of 50000 bytes every 50000 us.
+echo '{"net_rate": {"bytes_per_s": 1000000}}' >/tmp/rate.json
 
-# dev_deploy NAME IMAGE [OPTION...]: one NIC on xenbr0, a read-only and a writable disk.
+# dev_deploy NAME IMAGE [OPTION...]: one NIC on xenbr0 limited to 1 MB/s, a
+# read-only and a writable disk.
 dev_deploy() {
 	n=$1 i=$2
 	shift 2
-	ctl deploy --name "$n" --image "$i" --memory 16 --net eth0=xenbr0 \
+	ctl deploy -f /tmp/rate.json --name "$n" --image "$i" --memory 16 --net eth0=xenbr0 \
 		--disk data=/tmp/ro.img --disk scratch=/tmp/rw.img:rw "$@"
 }
 xsr() { xenstore-read "$1" 2>/dev/null; }
@@ -61,6 +64,8 @@ dev_check() {
 	[ "$(xsr /local/domain/$D/device/vbd/51712/shoal-name)" = data ] || bad="$bad vbd shoal-name"
 	[ "$(xsr /local/domain/$D/device/vbd/51728/shoal-name)" = scratch ] || bad="$bad vbd 2 shoal-name"
 	[ "$(xsr /local/domain/0/backend/vif/$D/0/bridge)" = xenbr0 ] || bad="$bad backend bridge"
+	[ "$(xsr /local/domain/0/backend/vif/$D/0/rate)" = 50000,50000 ] ||
+		bad="$bad rate=$(xsr /local/domain/0/backend/vif/$D/0/rate)"
 	wait_for 20 backends_waiting "$D" || bad="$bad states vif=$(xsr /local/domain/0/backend/vif/$D/0/state)" \
 		"vbd=$(xsr /local/domain/0/backend/vbd/$D/51712/state),$(xsr /local/domain/0/backend/vbd/$D/51728/state)"
 	wait_for 20 on_xenbr0 "$D" || bad="$bad vif$D.0 not on xenbr0 ($(ls /sys/class/net | tr '\n' ' '))"
@@ -79,7 +84,7 @@ dev_check() {
 	ctl --json show "$1"
 	grep -q '"counters"' /tmp/ctl.out || bad="$bad no device counters in the guest's detail"
 	if [ -z "$bad" ]; then
-		ok "$2: directories with shoal's keys, back ends in InitWait, vif$D.0 on xenbr0, loop$L1 read-only, loop$L2 writable"
+		ok "$2: directories with shoal's keys, netback's rate, back ends in InitWait, vif$D.0 on xenbr0, loop$L1 read-only, loop$L2 writable"
 	else
 		not_ok "$2:$bad"
 		dev_diag
