@@ -44,11 +44,39 @@ void xen_devs_init(struct xen_devs *x)
 		x->vbd[i].loop_fd = -1;
 }
 
+/*
+ * What the devices need of Dom0, said before anything is made: otherwise
+ * a back end that is not there leaves the device waiting with no word
+ * (shoald) or fails after libxl's timeout.
+ */
+static int dom0_ready(const struct be_start *req, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (req->nnics && access("/sys/bus/xen-backend/drivers/vif", F_OK) < 0)
+		return be_fail(err, errlen,
+		               "NICs need Dom0's netback, and it is not loaded "
+		               "(modprobe xen-netback)");
+	if (req->ndisks && access("/sys/bus/xen-backend/drivers/vbd", F_OK) < 0)
+		return be_fail(err, errlen,
+		               "disks need Dom0's blkback, and it is not loaded "
+		               "(modprobe xen-blkback)");
+	for (i = 0; i < req->nnics; i++)
+		if (!hostdev_is_bridge(req->nics[i].bridge))
+			return be_fail(err, errlen,
+			               "NIC %s: bridge %s does not exist on this host (or is not a "
+			               "bridge)",
+			               req->nics[i].name, req->nics[i].bridge);
+	return 0;
+}
+
 int xen_devs_prepare(struct xen_devs *x, const struct be_start *req, char *err, size_t errlen)
 {
 	unsigned i;
 
 	xen_devs_init(x);
+	if (dom0_ready(req, err, errlen) < 0)
+		return -1;
 	for (i = 0; i < req->nnics && i < BE_NICS_MAX; i++) {
 		struct xen_vif *v = &x->vif[i];
 		const struct be_nic *n = &req->nics[i];

@@ -56,7 +56,8 @@ void xen_devs_init(struct xen_devs *x);
 /*
  * Take the start request's devices and attach a loop device to each
  * disk (read-only for a read-only disk).  0, or -1 with err (nothing
- * left attached).
+ * left attached): also when Dom0 lacks netback or blkback, or a NIC's
+ * bridge.
  */
 int xen_devs_prepare(struct xen_devs *x, const struct be_start *req, char *err, size_t errlen);
 

@@ -9,7 +9,8 @@
 # and a new one finds the devices again; a domain destroyed behind a
 # killed shoald's back leaves directories and loops the next one frees;
 # refusals (a bridge not allowed, a missing disk image, too many NICs) are
-# 400s that say which.
+# 400s that say which, and an allowed bridge Dom0 does not have fails the
+# start, naming it.
 [ -n "${GUESTS:-}" ] || . /shoal/tests/lib.sh
 IMG=$GUESTS/idle.xen-pv
 BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
@@ -106,7 +107,9 @@ dev_rm() {
 kill9_shoald
 # --- direct --------------------------------------------------------------
 XEN_CREATE=direct
-if ! start_shoald "$BRIDGE_ARG"; then
+# xenbr9 is allowed but not there: a NIC on it is refused at the start.
+start_direct() { start_shoald "$BRIDGE_ARG" "--bridge=xenbr9 10.78.0.0/24"; }
+if ! start_direct; then
 	not_ok "devices: shoald starts with xenbr0 allowed: $(tail -n 3 "$LOGDIR/shoald.log")"
 	return 1 2>/dev/null || exit 1
 fi
@@ -118,7 +121,7 @@ fi
 
 # kill -9 and a new shoald: the same devices found again.
 kill9_shoald
-if start_shoald "$BRIDGE_ARG" && wait_for 20 is_running dev1 &&
+if start_direct && wait_for 20 is_running dev1 &&
 	[ "$(xl domid dev1)" = "$D" ] && on_xenbr0 "$D" && ! loop_free "$L1" && ! loop_free "$L2" &&
 	grep -q "guest dev1 (domain $D): 1 NICs and 2 disks found again" "$LOGDIR/shoald.log" &&
 	ctl --json show dev1 && grep -q '"counters"' /tmp/ctl.out; then
@@ -140,8 +143,11 @@ why="$why $(head -c 100 /tmp/ctl.err);"
 ctl deploy --name bad3 --image "$IMG" --memory 16 --net a=xenbr0 --net b=xenbr0 --net c=xenbr0 \
 	--net d=xenbr0 --net e=xenbr0 && bad="$bad 5nics(accepted)"
 [ $? -eq 1 ] && grep -qi 'net' /tmp/ctl.err || bad="$bad 5nics($(cat /tmp/ctl.err))"
-why="$why $(head -c 100 /tmp/ctl.err)"
-for g in bad1 bad2 bad3; do ctl rm $g; done
+why="$why $(head -c 100 /tmp/ctl.err);"
+ctl deploy --name bad4 --image "$IMG" --memory 16 --restart never --net eth0=xenbr9 && bad="$bad xenbr9(accepted)"
+grep -q 'bridge xenbr9 does not exist' /tmp/ctl.err || bad="$bad xenbr9($(cat /tmp/ctl.err))"
+why="$why $(head -c 120 /tmp/ctl.err)"
+for g in bad1 bad2 bad3 bad4; do ctl rm $g; done
 if [ -z "$bad" ] && [ -z "$(domains)" ]; then ok "devices: refusals name what is wrong ($why)"; else
 	not_ok "devices: refusals:$bad; xl list: $(domains | tr '\n' ' ')"
 fi
@@ -154,7 +160,7 @@ if dev_deploy dev2 "$IMG" --restart never && wait_for 30 is_running dev2; then
 	kill9_shoald
 	xl destroy dev2
 	# The new shoald starts dev2 again (it is still deployed): two loops, its new domain's.
-	if start_shoald "$BRIDGE_ARG" && wait_for 20 dirs_gone "$D" && wait_for 20 is_running dev2 &&
+	if start_direct && wait_for 20 dirs_gone "$D" && wait_for 20 is_running dev2 &&
 		wait_for 20 two_loops &&
 		grep -q "removed /local/domain/0/backend/vbd/$D, left by domain $D that is gone" "$LOGDIR/shoald.log"; then
 		ok "devices: a domain destroyed behind a killed shoald's back: the next one frees its directories and loops"
@@ -171,7 +177,7 @@ kill9_shoald
 
 # --- libxl, PV and PVH ---------------------------------------------------
 XEN_CREATE=libxl
-if start_shoald "$BRIDGE_ARG" --log-level=debug && dev_deploy dev3 "$IMG" && wait_for 30 is_running dev3; then
+if start_shoald "$BRIDGE_ARG" && dev_deploy dev3 "$IMG" && wait_for 30 is_running dev3; then
 	dev_check dev3 "devices, xen-create = libxl"
 	dev_rm dev3 "devices, xen-create = libxl"
 else
