@@ -15,13 +15,14 @@ daemon_libshoald_a_SOURCES = \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
 	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
 	daemon/probe_heap.c daemon/probe_heap.h daemon/net.c \
-	daemon/backend/backend.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h daemon/backend/kvm_net.c daemon/backend/kvm_net.h \
-	daemon/backend/xen_cpu.h
+	daemon/backend/backend.c daemon/backend/be_fail.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h daemon/backend/kvm_net.c daemon/backend/kvm_net.h \
+	daemon/backend/hostdev.c daemon/backend/hostdev.h daemon/backend/xen_cpu.h
 
 # The Xen backend, when configure finds libxl, libxenstore and libxenevtchn.
 daemon_libshoald_a_SOURCES += daemon/backend/xen_parse.c daemon/backend/xen_parse.h
 if HAVE_XEN
-daemon_libshoald_a_SOURCES += daemon/backend/xen.c daemon/backend/xen_build.c daemon/backend/xen_build.h
+daemon_libshoald_a_SOURCES += daemon/backend/xen.c daemon/backend/xen_build.c daemon/backend/xen_build.h \
+	daemon/backend/xen_dev.c daemon/backend/xen_dev.h
 SHOALD_XEN_LIBS = $(XEN_CPU_LIBS)
 endif
 daemon_libshoald_a_CFLAGS += $(XEN_CFLAGS)

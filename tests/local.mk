@@ -144,6 +144,12 @@ TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh
 TESTS += tests/integration/test_nics.sh
 EXTRA_DIST += tests/integration/test_nics.sh
+# Loop devices and bridge ports as the Xen backend's hotplug makes them, on this host.
+check_PROGRAMS += tests/integration/hostdev-check
+tests_integration_hostdev_check_SOURCES = tests/integration/hostdev-check.c \
+	daemon/backend/hostdev.c daemon/backend/be_fail.c
+TESTS += tests/integration/test_hostdev.sh
+EXTRA_DIST += tests/integration/test_hostdev.sh
 TESTS += tests/integration/test_site_shoald.sh
 TESTS += tests/integration/test_placement_causes.sh
 EXTRA_DIST += tests/integration/test_placement_causes.sh

@@ -1,10 +1,7 @@
 /*
  * The compiled-in backends, in one static table; the daemon asks for one
- * by name.  And the ops' error convention's two helpers.
+ * by name.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -41,30 +38,4 @@ const char *backend_names(void)
 			strcat(names, backends[i]->name);
 		}
 	return names;
-}
-
-int be_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int be_fail_errno(char *err, size_t errlen, const char *fmt, ...)
-{
-	int saved = errno;
-	size_t n;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	n = strlen(err);
-	if (n < errlen)
-		snprintf(err + n, errlen - n, ": %s", strerror(saved));
-	errno = saved;
-	return -1;
 }

@@ -14,25 +14,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/backend/hostdev.h"
 #include "daemon/backend/kvm_net.h"
 
 #ifndef SIOCBRADDIF
 #define SIOCBRADDIF 0x89a2
 #endif
-
-/* Is ifname a bridge (it has /sys/class/net/IFNAME/bridge)? */
-static int is_bridge(const char *ifname)
-{
-	char path[128];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", ifname);
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 int kvm_tap_open(const char *tap, const char *bridge, char *why, size_t whylen)
 {
@@ -42,7 +32,7 @@ int kvm_tap_open(const char *tap, const char *bridge, char *why, size_t whylen)
 	if (strlen(tap) >= IFNAMSIZ || strlen(bridge) >= IFNAMSIZ)
 		return be_fail(why, whylen, "tap %s or bridge %s: the name is too long", tap,
 		               bridge);
-	if (!is_bridge(bridge))
+	if (!hostdev_is_bridge(bridge))
 		return be_fail(why, whylen,
 		               "bridge %s does not exist on this host (or is not a "
 		               "bridge)",
@@ -93,19 +83,12 @@ fail:
 
 int kvm_tap_check(const char *tap, const char *bridge, char *why, size_t whylen)
 {
-	char path[128], link[256];
-	ssize_t n;
-	const char *master;
+	char master[IFNAMSIZ];
 
 	if (if_nametoindex(tap) == 0)
 		return be_fail(why, whylen, "tap %s is gone", tap);
-	snprintf(path, sizeof(path), "/sys/class/net/%s/master", tap);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
+	if (hostdev_master(tap, master, sizeof(master)) < 0)
 		return be_fail(why, whylen, "tap %s is on no bridge", tap);
-	link[n] = '\0';
-	master = strrchr(link, '/');
-	master = master ? master + 1 : link;
 	if (strcmp(master, bridge))
 		return be_fail(why, whylen, "tap %s is on %s, not on bridge %s", tap, master,
 		               bridge);

@@ -31,11 +31,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <termios.h>
 #include <time.h>
@@ -50,6 +53,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/backend/xen_build.h"
 #include "daemon/backend/xen_cpu.h"
+#include "daemon/backend/xen_dev.h"
 #include "daemon/backend/xen_parse.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -102,6 +106,8 @@ struct dom {
 	int deaf;             /* its events storm: leave its port masked (xen_probe_listen) */
 	int held;             /* ... and it is: unmask it when listening again */
 	char refused[220];    /* the last refused value, so that it is logged once */
+	/* Devices: loops held from the start; directories and hotplug per xen_dev.h. */
+	struct xen_devs devs;
 };
 
 struct xfd {
@@ -131,6 +137,8 @@ struct backend {
 	struct xen_logger logger;
 	struct xs_handle *xs;
 	ev_io xs_w;
+	int nl_fd; /* rtnetlink link events: netback made a vif (xen-create = direct) */
+	ev_io nl_w;
 	xenevtchn_handle *xce;
 	ev_io evtchn_w;
 	struct dom **port_map; /* local port -> domain */
@@ -767,6 +775,45 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* ---- vifs: netback made an interface ---- */
+
+/*
+ * Link events wake this; which link it was matters little (a handful of
+ * domains wait at most), so every domain whose vifs wait looks again.
+ */
+static void on_netlink(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct backend *be = w->data;
+	char buf[8192];
+	struct dom *d;
+
+	(void)loop;
+	(void)revents;
+	while (recv(be->nl_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	for (d = be->doms; d; d = d->next)
+		if (d->state == XD_CONSOLE || d->state == XD_RUNNING)
+			xen_devs_connect(be->xs, &d->devs, dom_name(d));
+}
+
+static void netlink_open(struct backend *be)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+
+	be->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (be->nl_fd >= 0 && bind(be->nl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(be->nl_fd);
+		be->nl_fd = -1;
+	}
+	if (be->nl_fd < 0) {
+		log_warn("xen: no rtnetlink link events: vifs will not be put on their bridges");
+		return;
+	}
+	ev_io_init(&be->nl_w, on_netlink, be->nl_fd, EV_READ);
+	be->nl_w.data = be;
+	ev_io_start(be->loop, &be->nl_w);
+}
+
 /* ---- the domain's life ---- */
 
 static void dom_destroy(struct dom *d)
@@ -859,6 +906,8 @@ static void dom_free_if_done(struct dom *d)
 
 	if (d->state != XD_ENDED || d->create_inflight || d->destroy_inflight)
 		return;
+	/* The domain is gone (or was never made): its devices go too. */
+	xen_devs_teardown(d->be->xs, &d->devs);
 	for (pp = &d->be->doms; *pp; pp = &(*pp)->next)
 		if (*pp == d) {
 			*pp = d->next;
@@ -875,6 +924,7 @@ static int dom_setup(struct dom *d)
 	struct backend *be = d->be;
 	int rc;
 
+	d->devs.domid = d->domid;
 	rc = libxl_evenable_domain_death(be->ctx, d->domid, 0, &d->death);
 	if (rc) {
 		d->death = NULL;
@@ -883,6 +933,14 @@ static int dom_setup(struct dom *d)
 		return -1;
 	}
 	dom_watch(d, 1);
+	/* libxl made the device directories: shoal's keys in them, before the guest runs. */
+	if (!d->devs.own_dirs && xen_devs_write_shoal_keys(be->xs, d->domid, &d->devs) < 0) {
+		snprintf(d->end_reason, sizeof(d->end_reason),
+		         "cannot write shoal's keys in domain %u's device directories: %s",
+		         d->domid, strerror(errno));
+		return -1;
+	}
+	xen_devs_connect(be->xs, &d->devs, dom_name(d));
 	return 0;
 }
 
@@ -1042,6 +1100,7 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
 	d->domid = domid;
 	d->console_fd = -1;
 	d->local_port = -1;
+	xen_devs_init(&d->devs);
 	ev_timer_init(&d->console_timer, on_console_timeout, CONSOLE_TIMEOUT_S, 0.);
 	d->console_timer.data = d;
 	d->next = be->doms;
@@ -1082,6 +1141,7 @@ static void direct_create(struct dom *d, const struct be_start *req, const char 
 		.memory_mib = req->memory_mib,
 		.vcpus = req->vcpus,
 		.tags = tags,
+		.devs = &d->devs,
 	};
 	char num[32], why[300];
 
@@ -1092,7 +1152,63 @@ static void direct_create(struct dom *d, const struct be_start *req, const char 
 		snprintf(be->last_err, sizeof(be->last_err), "%s", why);
 		d->create_rc = ERROR_FAIL;
 	}
+	d->devs.domid = d->domid; /* what a failure leaves is cleared away with it */
 	work_soon(be);
+}
+
+/*
+ * The devices for libxl: a vif per NIC on its bridge (libxl's vif-bridge
+ * script puts it there), a phy vbd per disk on the loop device shoald
+ * attached (libxl's block script only names it to blkback).
+ */
+static int libxl_devices(struct dom *d, libxl_domain_config *c)
+{
+	const struct xen_devs *x = &d->devs;
+	char buf[32];
+	unsigned i;
+
+	if (x->nvifs) {
+		c->nics = calloc(x->nvifs, sizeof(*c->nics));
+		if (!c->nics)
+			return -1;
+		c->num_nics = (int)x->nvifs;
+	}
+	for (i = 0; i < x->nvifs; i++) {
+		libxl_device_nic *n = &c->nics[i];
+
+		libxl_device_nic_init(n);
+		n->devid = (libxl_devid)i;
+		n->nictype = LIBXL_NIC_TYPE_VIF;
+		memcpy(n->mac, x->vif[i].mac, 6);
+		n->bridge = strdup(x->vif[i].bridge);
+		if (!n->bridge)
+			return -1;
+		if (x->rate_bytes) {
+			n->rate_bytes_per_interval = x->rate_bytes;
+			n->rate_interval_usecs = x->rate_us;
+		}
+	}
+	if (x->nvbds) {
+		c->disks = calloc(x->nvbds, sizeof(*c->disks));
+		if (!c->disks)
+			return -1;
+		c->num_disks = (int)x->nvbds;
+	}
+	for (i = 0; i < x->nvbds; i++) {
+		libxl_device_disk *k = &c->disks[i];
+
+		libxl_device_disk_init(k);
+		snprintf(buf, sizeof(buf), "/dev/loop%d", x->vbd[i].loop_nr);
+		k->pdev_path = strdup(buf);
+		snprintf(buf, sizeof(buf), "xvd%c", 'a' + (int)i);
+		k->vdev = strdup(buf);
+		if (!k->pdev_path || !k->vdev)
+			return -1;
+		k->backend = LIBXL_DISK_BACKEND_PHY;
+		k->format = LIBXL_DISK_FORMAT_RAW;
+		k->readwrite = !x->vbd[i].readonly;
+	}
+	return 0;
 }
 
 /* The config libxl makes the domain from (it must outlive the create); -1 when out of memory. */
@@ -1131,6 +1247,8 @@ static int libxl_config(struct dom *d, const struct be_start *req, const char *c
 	c->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	c->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	c->on_soft_reset = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	if (libxl_devices(d, c) < 0)
+		return -1;
 	return kv && c->c_info.name && c->b_info.kernel && c->b_info.cmdline ? 0 : -1;
 }
 
@@ -1158,6 +1276,13 @@ static int xen_start(struct backend *be, struct guest *g, const struct be_start 
 	}
 	d->instance = req->instance;
 	d->t_start_ns = now_mono_ns();
+	if (xen_devs_prepare(&d->devs, req, err, errlen) < 0)
+		goto fail;
+	if (req->net_rate_pps && req->nnics)
+		log_warnx("xen: guest %s: netback limits bytes, not packets: its packet rate limit "
+		          "is not applied",
+		          g->name);
+	d->devs.own_dirs = be->builder != NULL;
 	g->be = d;
 	be->last_err[0] = '\0';
 	if (be->builder) {
@@ -1380,6 +1505,17 @@ static json_t *xen_stats(struct backend *be)
 	                 (json_int_t)be->create_failures, "adopted", (json_int_t)be->adopted);
 }
 
+static unsigned xen_dev_stats(struct backend *be, struct guest *g, struct be_dev_stats *out,
+                              unsigned max)
+{
+	struct dom *d = g->be;
+
+	(void)be;
+	if (!d || (d->state != XD_RUNNING && d->state != XD_CONSOLE))
+		return 0;
+	return xen_devs_stats(&d->devs, out, max);
+}
+
 /* ---- adoption after a daemon restart ---- */
 
 /* Our tags on a domain: its guest's name and instance; 0 if it has them and they are sound. */
@@ -1421,6 +1557,46 @@ static int read_tags(struct backend *be, uint32_t domid, char *name, size_t name
 	return 0;
 }
 
+/*
+ * An adopted domain's devices, from xenstore: who made its directories
+ * (libxl keeps its own record of a domain under /libxl/D; shoald's
+ * domains have none), its loops held again, and a vif that netback made
+ * while no shoald ran put on its bridge.
+ */
+static void adopt_devs(struct dom *d)
+{
+	struct backend *be = d->be;
+	char path[64];
+	unsigned len = 0;
+	char *v;
+
+	snprintf(path, sizeof(path), "/libxl/%u", d->domid);
+	v = xs_read(be->xs, XBT_NULL, path, &len);
+	xen_devs_find(be->xs, d->domid, &d->devs, v == NULL);
+	free(v);
+	if (d->devs.nvifs || d->devs.nvbds)
+		log_info("xen: guest %s (domain %u): %u NICs and %u disks found again", dom_name(d),
+		         d->domid, d->devs.nvifs, d->devs.nvbds);
+	xen_devs_connect(be->xs, &d->devs, dom_name(d));
+}
+
+/* What domains that are gone left: back-end directories, loop devices over our files. */
+static void sweep_devs(struct backend *be, const libxl_dominfo *info, int n)
+{
+	uint32_t *live = calloc((size_t)n + 1, sizeof(*live));
+	unsigned nlive = 0, freed;
+	int i;
+
+	if (!live)
+		return;
+	for (i = 0; i < n; i++)
+		live[nlive++] = info[i].domid;
+	freed = xen_devs_sweep(be->xs, live, nlive, be->cfg->state_dir);
+	if (freed)
+		log_info("xen: %u devices left by domains that are gone were freed", freed);
+	free(live);
+}
+
 static int xen_adopt(struct backend *be)
 {
 	libxl_dominfo *info;
@@ -1457,6 +1633,7 @@ static int xen_adopt(struct backend *be)
 		d->adopted = 1;
 		d->instance = instance;
 		d->boot_wall_ns = f.boot_wall_ns;
+		adopt_devs(d);
 		if (!g) {
 			/* The daemon does not know it: it goes, as a KVM tender would. */
 			d->state = XD_DYING;
@@ -1488,6 +1665,7 @@ static int xen_adopt(struct backend *be)
 		}
 		adopted++;
 	}
+	sweep_devs(be, info, n);
 	libxl_dominfo_list_free(info, n);
 	be->adopted += (uint64_t)adopted;
 	work_soon(be);
@@ -1524,6 +1702,7 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 	be->loop = loop;
 	be->cfg = cfg;
 	be->host = *host;
+	be->nl_fd = -1;
 	be->type = type;
 	ev_timer_init(&be->work, on_work, 0., 0.);
 	be->work.data = be;
@@ -1566,6 +1745,7 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 	ev_io_init(&be->xs_w, on_xs, xs_fileno(be->xs), EV_READ);
 	be->xs_w.data = be;
 	ev_io_start(loop, &be->xs_w);
+	netlink_open(be);
 
 	vi = libxl_get_version_info(be->ctx);
 	if (vi)
@@ -1600,6 +1780,10 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 fail:
 	if (be->xc)
 		xen_cpu_free(be->xc);
+	if (be->nl_fd >= 0) {
+		ev_io_stop(loop, &be->nl_w);
+		close(be->nl_fd);
+	}
 	ev_io_stop(loop, &be->xs_w);
 	ev_io_stop(loop, &be->evtchn_w);
 	if (be->xce)
@@ -1640,12 +1824,22 @@ static void xen_fini(struct backend *be)
 	xen_builder_close(be->builder);
 	ev_io_stop(be->loop, &be->evtchn_w);
 	ev_io_stop(be->loop, &be->xs_w);
+	if (be->nl_fd >= 0) {
+		ev_io_stop(be->loop, &be->nl_w);
+		close(be->nl_fd);
+	}
 	ev_child_stop(be->loop, &be->child_w);
 	xenevtchn_close(be->xce);
 	libxl_ctx_free(be->ctx);
 	xs_close(be->xs);
 	while ((d = be->doms)) {
+		unsigned i;
+
 		be->doms = d->next;
+		/* Running guests keep their loops: blkback holds them (autoclear). */
+		for (i = 0; i < d->devs.nvbds; i++)
+			if (d->devs.vbd[i].loop_fd >= 0)
+				close(d->devs.vbd[i].loop_fd);
 		if (d->cfg_live)
 			libxl_domain_config_dispose(&d->cfg);
 		free(d);
@@ -1665,6 +1859,7 @@ static void xen_fini(struct backend *be)
 		.probe_drain = xen_probe_drain, .probe = xen_probe,                                \
 		.probe_listen = xen_probe_listen, .stats = xen_stats,                              \
 		.host_topology = xen_host_topology, .cpu_roles = xen_cpu_roles_op,                 \
+		.dev_stats = xen_dev_stats, .max_disks = BE_DISKS_MAX, .max_nics = BE_NICS_MAX,    \
 	}
 
 const struct backend_ops backend_xen = XEN_BACKEND_OPS("xen", SHOAL_PLATFORM_XEN_PV, xen_init_pv);

@@ -12,7 +12,8 @@
  * libxenguest loads the ELF, builds the page tables and start_info and
  * seeds the grant table -> one transaction with the domain's directory
  * (Dom0's, read-only to the guest), its name, data/ (the guest's), the
- * console and store rings, and shoald's tags -> xs_introduce_domain, so
+ * console and store rings, shoald's tags and both ends of its devices
+ * (xen_dev.c) -> xs_introduce_domain, so
  * that xenstored serves it and xenconsoled picks its console up.
  */
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <xenstore.h>
 
 #include "daemon/backend/xen_build.h"
+#include "daemon/backend/xen_dev.h"
 
 #define MAXMEM_SLACK_KB 1024 /* libxl's LIBXL_MAXMEM_CONSTANT: room for the rings */
 #define EVTCHN_PORTS    1023 /* libxl's default event_channels for a guest */
@@ -158,8 +160,14 @@ static int write_keys(struct xs_handle *xs, uint32_t domid, const struct xen_bui
 	(snprintf(path, sizeof(path), "%s/%s", dom_path, key),                                     \
 	 xs_write(xs, t, path, v, (unsigned)strlen(v)))
 		snprintf(dom_path, sizeof(dom_path), "/local/domain/%u", domid);
-		if (ok)
-			xs_rm(xs, t, dom_path); /* a stale directory of an earlier domain, if any */
+		if (ok) {
+			/* Stale directories of an earlier domain of that number, if any. */
+			xs_rm(xs, t, dom_path);
+			snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u", domid);
+			xs_rm(xs, t, path);
+			snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u", domid);
+			xs_rm(xs, t, path);
+		}
 		ok = ok && xs_mkdir(xs, t, dom_path) && xs_set_permissions(xs, t, dom_path, ro, 2);
 		ok = ok && PUT("name", r->name);
 		snprintf(val, sizeof(val), "%u", domid);
@@ -179,6 +187,7 @@ static int write_keys(struct xs_handle *xs, uint32_t domid, const struct xen_bui
 		ok = ok && PUT("memory/static-max", val) && PUT("memory/target", val);
 		for (kv = r->tags; ok && kv && kv[0] && kv[1]; kv += 2)
 			ok = PUT(kv[0], kv[1]);
+		ok = ok && (!r->devs || xen_devs_write(xs, t, domid, r->devs));
 #undef PUT
 		if (!ok) {
 			int e = errno;

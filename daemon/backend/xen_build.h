@@ -13,6 +13,7 @@
 
 struct xentoollog_logger;
 struct xs_handle;
+struct xen_devs;
 
 struct xen_build_req {
 	const char *name;       /* the domain's name (the guest's) */
@@ -21,6 +22,7 @@ struct xen_build_req {
 	unsigned memory_mib, vcpus;
 	const char *const
 	    *tags; /* key, value, ..., NULL: under the domain's path, read-only to it */
+	const struct xen_devs *devs; /* its vifs and vbds (xen_dev.h), loops attached; or NULL */
 };
 
 struct xen_builder;

@@ -46,7 +46,8 @@ mkcpio() { # ROOT OUT
 # --- the base layer ---------------------------------------------------------
 stamp=$(
 	cat "$cache/payload.env"
-	dpkg-query -W -f='${Package} ${Version}\n' xen-utils-4.17 libxenmisc4.17 libc6 libgcc-s1 coreutils
+	dpkg-query -W -f='${Package} ${Version}\n' xen-utils-4.17 xen-utils-common libxenmisc4.17 libc6 libgcc-s1 \
+		coreutils bash util-linux
 	sha256sum "$0" | cut -d' ' -f1
 )
 if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -65,6 +66,11 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
 		cp "$KERNEL_XEN_MODULES/$m.ko" "$r/lib/modules/"
 	done
 	cp "$KERNEL_XEN_MODULES/xenfs/xenfs.ko" "$r/lib/modules/"
+	# Guests' devices: the back ends, the bridge and loop devices (init.sh loads them).
+	for m in drivers/net/xen-netback/xen-netback drivers/block/xen-blkback/xen-blkback \
+		net/llc/llc net/802/stp net/bridge/bridge drivers/block/loop; do
+		cp "$KERNEL_MODULES/$m.ko" "$r/lib/modules/"
+	done
 	for b in xl xenstored xenconsoled xenconsole xen-init-dom0 xenstore-control libxl-save-helper; do
 		copy_bin "$r" "$xendir/bin/$b"
 	done
@@ -78,6 +84,11 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
 	# Nanosecond timestamps for the benchmark (busybox date has none).
 	copy_bin "$r" /usr/bin/date /usr/bin/gdate
 	cp /etc/xen/xl.conf "$r/etc/xen/"
+	# libxl's hotplug scripts (vif-bridge, block) for xen-create = libxl, and the
+	# bash and flock they need.
+	cp -a /etc/xen/scripts "$r/etc/xen/"
+	copy_bin "$r" /bin/bash
+	copy_bin "$r" /usr/bin/flock
 	mkcpio "$r" "$out/base.cpio.gz"
 	echo "$stamp" >"$out/base.stamp"
 	rm -rf "$r"

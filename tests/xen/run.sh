@@ -6,7 +6,7 @@
 # its reason, never a hang.  Keeps the serial log (Xen, the Dom0 kernel and
 # Dom0's console), xl dmesg, shoald's log and the guests' consoles under
 # OUT/SET/ and prints their paths and a tail when something failed.
-#   tests/xen/run.sh [smoke|long|bench] [-- DOM0-ARG...]
+#   tests/xen/run.sh [smoke|devices|long|bench] [-- DOM0-ARG...]
 #     DOM0-ARG: shoal.KEY=VALUE, read by the set (e.g. shoal.n=20)
 #   env: SHOAL_BUILD, SHOAL_XEN_CACHE, SHOAL_XEN_OUT, SHOAL_XEN_TIMEOUT (the set's budget in s),
 #        SHOAL_XEN_BOOT_TIMEOUT (QEMU start to Dom0 ready, s), SHOAL_XEN_CPUS,
@@ -21,11 +21,12 @@ shift || true
 [ "${1:-}" = -- ] && shift
 dom0_args="$*"
 case $set_name in
-smoke) budget_def=420 ;;
+smoke) budget_def=480 ;;
+devices) budget_def=300 ;;
 long) budget_def=1500 ;;
 bench) budget_def=900 ;;
 *)
-	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, long, bench)" >&2
+	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, devices, long, bench)" >&2
 	exit 2
 	;;
 esac

@@ -4,7 +4,8 @@
 # shoald on its Xen backend, through shoalctl and the API: five idle PV
 # guests deployed, their consoles, their probe latencies, one pinned by
 # placement, shoald killed with -9 and restarted with every guest
-# re-adopted, all removed and xl list agreeing.
+# re-adopted, all removed and xl list agreeing; then guests' NICs and
+# disks (devices.sh).
 . /shoal/tests/lib.sh
 N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.n=//p')
 N=${N:-5}
@@ -494,4 +495,7 @@ else
 fi
 step
 kill9_shoald
+
+# Guests' NICs and disks, by each domain maker (devices.sh).
+. /shoal/tests/devices.sh
 [ $failures -eq 0 ]

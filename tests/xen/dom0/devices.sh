@@ -1,0 +1,201 @@
+#!/bin/sh
+# Guests' devices on Xen, inside Dom0 (a part of the smoke set, and a set
+# of its own: run.sh devices): an idle guest (which ignores its devices)
+# deployed through shoald with a NIC on xenbr0, a read-only and a writable
+# disk, by each domain maker (direct, libxl) and as PVH.  Each time: both
+# ends' directories with shoal's keys, the back ends in InitWait, the vif
+# on xenbr0, the loop devices (read-only where asked); removal leaves no
+# vif, no loop, no directory.  With the direct maker: kill -9 of shoald
+# and a new one finds the devices again; a domain destroyed behind a
+# killed shoald's back leaves directories and loops the next one frees;
+# refusals (a bridge not allowed, a missing disk image, too many NICs) are
+# 400s that say which, and an allowed bridge Dom0 does not have fails the
+# start, naming it.
+[ -n "${GUESTS:-}" ] || . /shoal/tests/lib.sh
+IMG=$GUESTS/idle.xen-pv
+BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
+dd if=/dev/zero of=/tmp/ro.img bs=1024 count=1024 2>/dev/null
+dd if=/dev/zero of=/tmp/rw.img bs=1024 count=1024 2>/dev/null
+# 1 MB/s: netback's credit of 50000 bytes every 50000 us.
+echo '{"net_rate": {"bytes_per_s": 1000000}}' >/tmp/rate.json
+
+# dev_deploy NAME IMAGE [OPTION...]: one NIC on xenbr0 limited to 1 MB/s, a
+# read-only and a writable disk.
+dev_deploy() {
+	n=$1 i=$2
+	shift 2
+	ctl deploy -f /tmp/rate.json --name "$n" --image "$i" --memory 16 --net eth0=xenbr0 \
+		--disk data=/tmp/ro.img --disk scratch=/tmp/rw.img:rw "$@"
+}
+xsr() { xenstore-read "$1" 2>/dev/null; }
+# loop_of D VDEV: the loop number behind the domain's vbd (physical-device 7:N, hex).
+loop_of() {
+	pd=$(xsr "/local/domain/0/backend/vbd/$1/$2/physical-device")
+	case $pd in 7:*) printf '%d\n' "0x${pd#7:}" ;; *) echo "none($pd)" ;; esac
+}
+backends_waiting() { # D: vif 0 and both vbds in InitWait (2) or later
+	for p in vif/$1/0 vbd/$1/51712 vbd/$1/51728; do
+		[ "$(xsr "/local/domain/0/backend/$p/state")" -ge 2 ] 2>/dev/null || return 1
+	done
+}
+on_xenbr0() { [ "$(basename "$(readlink "/sys/class/net/vif$1.0/master" 2>/dev/null)")" = xenbr0 ]; }
+loop_free() { [ -z "$(cat "/sys/block/loop$1/loop/backing_file" 2>/dev/null)" ]; }
+# How many loop devices are over shoald's files.
+shoal_loops() { cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -c '^/var/lib/shoal/'; }
+two_loops() { [ "$(shoal_loops)" = 2 ]; }
+dirs_gone() { ! xenstore-exists "/local/domain/0/backend/vif/$1" && ! xenstore-exists "/local/domain/0/backend/vbd/$1"; }
+# What the hotplug left, for a failure's diagnostics.
+dev_diag() {
+	diag "$(xenstore-ls -f /local/domain/0/backend 2>&1 | head -n 40)" "$(ps w | grep -v ' \[' | tail -n 15)" \
+		"$(tail -n 30 "$LOGDIR/shoald.log")"
+}
+devs_gone() { # D L1 L2: no vif, no back-end directory, both loops free
+	[ ! -e "/sys/class/net/vif$1.0" ] && ! xenstore-exists "/local/domain/0/backend/vif/$1" &&
+		! xenstore-exists "/local/domain/0/backend/vbd/$1" && loop_free "$2" && loop_free "$3"
+}
+
+# dev_check NAME WHAT: the running guest's devices; sets D, L1, L2; ok or not_ok.
+dev_check() {
+	bad=
+	D=$(xl domid "$1" 2>/dev/null)
+	fv=/local/domain/$D/device/vif/0
+	[ "$(xsr $fv/shoal-name)" = eth0 ] || bad="$bad shoal-name=$(xsr $fv/shoal-name)"
+	[ "$(xsr $fv/shoal-ipv4)" = 10.77.0.2/24 ] || bad="$bad shoal-ipv4=$(xsr $fv/shoal-ipv4)"
+	[ "$(xsr $fv/shoal-gateway)" = 10.77.0.1 ] || bad="$bad shoal-gateway=$(xsr $fv/shoal-gateway)"
+	[ "$(xsr /local/domain/$D/device/vbd/51712/shoal-name)" = data ] || bad="$bad vbd shoal-name"
+	[ "$(xsr /local/domain/$D/device/vbd/51728/shoal-name)" = scratch ] || bad="$bad vbd 2 shoal-name"
+	[ "$(xsr /local/domain/0/backend/vif/$D/0/bridge)" = xenbr0 ] || bad="$bad backend bridge"
+	[ "$(xsr /local/domain/0/backend/vif/$D/0/rate)" = 50000,50000 ] ||
+		bad="$bad rate=$(xsr /local/domain/0/backend/vif/$D/0/rate)"
+	wait_for 20 backends_waiting "$D" || bad="$bad states vif=$(xsr /local/domain/0/backend/vif/$D/0/state)" \
+		"vbd=$(xsr /local/domain/0/backend/vbd/$D/51712/state),$(xsr /local/domain/0/backend/vbd/$D/51728/state)"
+	wait_for 20 on_xenbr0 "$D" || bad="$bad vif$D.0 not on xenbr0 ($(ls /sys/class/net | tr '\n' ' '))"
+	L1=$(loop_of "$D" 51712)
+	L2=$(loop_of "$D" 51728)
+	[ "$(cat /sys/block/loop$L1/ro 2>/dev/null)" = 1 ] || bad="$bad loop$L1 (data) not read-only"
+	[ "$(cat /sys/block/loop$L2/ro 2>/dev/null)" = 0 ] || bad="$bad loop$L2 (scratch) not writable"
+	case $(cat /sys/block/loop$L1/loop/backing_file 2>/dev/null) in /var/lib/shoal/*) ;; *) bad="$bad loop$L1 backing" ;; esac
+	# Each end's directory: its own side owns it, the other reads it.
+	case $(xenstore-ls -p /local/domain/$D/device/vif 2>/dev/null | head -n 1) in
+	*"(n$D,r0)") ;; *) bad="$bad front perms($(xenstore-ls -p /local/domain/$D/device/vif | head -n 1))" ;;
+	esac
+	case $(xenstore-ls -p /local/domain/0/backend/vif/$D 2>/dev/null | head -n 1) in
+	*"(n0,r$D)") ;; *) bad="$bad back perms($(xenstore-ls -p /local/domain/0/backend/vif/$D | head -n 1))" ;;
+	esac
+	ctl --json show "$1"
+	grep -q '"counters"' /tmp/ctl.out || bad="$bad no device counters in the guest's detail"
+	if [ -z "$bad" ]; then
+		ok "$2: directories with shoal's keys, netback's rate, back ends in InitWait, vif$D.0 on xenbr0, loop$L1 read-only, loop$L2 writable"
+	else
+		not_ok "$2:$bad"
+		dev_diag
+	fi
+}
+
+# dev_rm NAME WHAT: removal leaves no vif, loop or directory.
+dev_rm() {
+	ctl rm "$1"
+	if wait_for 20 domain_gone "$1" && wait_for 20 devs_gone "$D" "$L1" "$L2"; then
+		ok "$2: removing the guest leaves no vif, no loop device, no back-end directory"
+	else
+		not_ok "$2: after removal: vif $(ls /sys/class/net | tr '\n' ' '); loops" \
+			"$(cat /sys/block/loop$L1/loop/backing_file /sys/block/loop$L2/loop/backing_file 2>&1 | tr '\n' ' ');" \
+			"xenstore $(xenstore-ls -f /local/domain/0/backend 2>&1 | head -n 5 | tr '\n' ' ')"
+	fi
+}
+
+kill9_shoald
+# --- direct --------------------------------------------------------------
+XEN_CREATE=direct
+# xenbr9 is allowed but not there: a NIC on it is refused at the start.
+start_direct() { start_shoald "$BRIDGE_ARG" "--bridge=xenbr9 10.78.0.0/24"; }
+if ! start_direct; then
+	not_ok "devices: shoald starts with xenbr0 allowed: $(tail -n 3 "$LOGDIR/shoald.log")"
+	return 1 2>/dev/null || exit 1
+fi
+if dev_deploy dev1 "$IMG" && wait_for 30 is_running dev1; then
+	dev_check dev1 "devices, xen-create = direct"
+else
+	not_ok "devices, xen-create = direct: the guest did not run: $(cat /tmp/ctl.err); $(tail -n 5 "$LOGDIR/shoald.log")"
+fi
+
+# kill -9 and a new shoald: the same devices found again.
+kill9_shoald
+if start_direct && wait_for 20 is_running dev1 &&
+	[ "$(xl domid dev1)" = "$D" ] && on_xenbr0 "$D" && ! loop_free "$L1" && ! loop_free "$L2" &&
+	grep -q "guest dev1 (domain $D): 1 NICs and 2 disks found again" "$LOGDIR/shoald.log" &&
+	ctl --json show dev1 && grep -q '"counters"' /tmp/ctl.out; then
+	ok "devices: shoald killed with -9, the next one finds dev1's NIC and disks again"
+else
+	not_ok "devices: after kill -9, dev1's devices found again: $(grep 'dev1' "$LOGDIR/shoald.log" | tail -n 3)"
+fi
+dev_rm dev1 "devices, xen-create = direct"
+
+# Refusals: 400s (shoalctl's exit 1) that name what is wrong.
+bad=
+ctl deploy --name bad1 --image "$IMG" --memory 16 --net eth0=br9 && bad="$bad br9(accepted)"
+[ $? -eq 1 ] && grep -q 'br9' /tmp/ctl.err || bad="$bad br9($(cat /tmp/ctl.err))"
+why="$(head -c 100 /tmp/ctl.err);"
+ctl deploy --no-upload --name bad2 --image "$IMG" --memory 16 --disk data=/tmp/missing.img &&
+	bad="$bad missing(accepted)"
+[ $? -eq 1 ] && grep -q 'missing.img' /tmp/ctl.err || bad="$bad missing($(cat /tmp/ctl.err))"
+why="$why $(head -c 100 /tmp/ctl.err);"
+ctl deploy --name bad3 --image "$IMG" --memory 16 --net a=xenbr0 --net b=xenbr0 --net c=xenbr0 \
+	--net d=xenbr0 --net e=xenbr0 && bad="$bad 5nics(accepted)"
+[ $? -eq 1 ] && grep -qi 'net' /tmp/ctl.err || bad="$bad 5nics($(cat /tmp/ctl.err))"
+why="$why $(head -c 100 /tmp/ctl.err);"
+ctl deploy --name bad4 --image "$IMG" --memory 16 --restart never --net eth0=xenbr9 && bad="$bad xenbr9(accepted)"
+grep -q 'bridge xenbr9 does not exist' /tmp/ctl.err || bad="$bad xenbr9($(cat /tmp/ctl.err))"
+why="$why $(head -c 120 /tmp/ctl.err)"
+for g in bad1 bad2 bad3 bad4; do ctl rm $g; done
+if [ -z "$bad" ] && [ -z "$(domains)" ]; then ok "devices: refusals name what is wrong ($why)"; else
+	not_ok "devices: refusals:$bad; xl list: $(domains | tr '\n' ' ')"
+fi
+
+# A domain destroyed while no shoald ran: the next one frees what it left.
+if dev_deploy dev2 "$IMG" --restart never && wait_for 30 is_running dev2; then
+	D=$(xl domid dev2)
+	L1=$(loop_of "$D" 51712)
+	L2=$(loop_of "$D" 51728)
+	kill9_shoald
+	xl destroy dev2
+	# The new shoald starts dev2 again (it is still deployed): two loops, its new domain's.
+	if start_direct && wait_for 20 dirs_gone "$D" && wait_for 20 is_running dev2 &&
+		wait_for 20 two_loops &&
+		grep -q "removed /local/domain/0/backend/vbd/$D, left by domain $D that is gone" "$LOGDIR/shoald.log"; then
+		ok "devices: a domain destroyed behind a killed shoald's back: the next one frees its directories and loops"
+	else
+		not_ok "devices: what a domain destroyed behind shoald's back left stays: $(xenstore-ls -f /local/domain/0/backend 2>&1 | head -n 3 | tr '\n' ' ')" \
+			"loops $(cat /sys/block/loop*/loop/backing_file 2>&1 | tr '\n' ' ')"
+	fi
+	ctl rm dev2
+	wait_for 20 no_domains
+else
+	not_ok "devices: dev2 did not run: $(cat /tmp/ctl.err)"
+fi
+kill9_shoald
+
+# --- libxl, PV and PVH ---------------------------------------------------
+XEN_CREATE=libxl
+if start_shoald "$BRIDGE_ARG" && dev_deploy dev3 "$IMG" && wait_for 30 is_running dev3; then
+	dev_check dev3 "devices, xen-create = libxl"
+	dev_rm dev3 "devices, xen-create = libxl"
+else
+	not_ok "devices, xen-create = libxl: the guest did not run: $(cat /tmp/ctl.err)"
+	dev_diag
+fi
+kill9_shoald
+PVH=$GUESTS/idle.xen-pvh
+XEN_CREATE=
+if [ ! -f "$PVH" ]; then
+	skip "devices, PVH" "no $PVH in this build"
+elif start_shoald --backend=xen-pvh "$BRIDGE_ARG" && dev_deploy dev4 "$PVH" && wait_for 30 is_running dev4; then
+	dev_check dev4 "devices, PVH"
+	dev_rm dev4 "devices, PVH"
+else
+	not_ok "devices, PVH: the guest did not run: $(cat /tmp/ctl.err)"
+	dev_diag
+fi
+kill9_shoald
+XEN_CREATE=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.xen_create=//p')
+[ $failures -eq 0 ]
