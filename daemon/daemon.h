@@ -236,6 +236,13 @@ struct guest *guest_find(struct shoald *d, const char *name);
 /* Make the registry entry for a spec loaded from the store or deployed. */
 struct guest *guest_new(struct shoald *d, const char *name);
 /* Bring the guest towards its desired state (start it if it should run). */
+/*
+ * After adoption: a guest that should run and had run (an instance) but
+ * was neither found nor reported ended by the backend ended while no
+ * shoald ran, with no status: its restart policy decides, as for any end
+ * (never: it stays stopped).
+ */
+void guest_lost_while_away(struct guest *g);
 void guest_converge(struct guest *g);
 json_t *guest_json(struct guest *g, int detail);
 void guest_free(struct guest *g);

@@ -894,6 +894,16 @@ static void host_ended_while_away(void *ctx, const char *name, uint64_t instance
 	host_exited(g, status, reason);
 }
 
+void guest_lost_while_away(struct guest *g)
+{
+	if (!g->desired_running || !g->instance || g->be || !state_is_down(g->state))
+		return;
+	g->started_ns = 0;
+	host_exited(g, -1,
+	            "it ended while shoald was away, leaving no record (gone when shoald "
+	            "started again)");
+}
+
 const struct backend_host *guest_backend_host(struct shoald *d)
 {
 	static struct backend_host h = {

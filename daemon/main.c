@@ -353,8 +353,10 @@ int main(int argc, char **argv)
 	for (g = d->guests; g; g = g->next)
 		if (guest_state_live(g->state))
 			placement_guest_running(g, 1);
-	for (g = d->guests; g; g = g->next)
+	for (g = d->guests; g; g = g->next) {
+		guest_lost_while_away(g);
 		guest_converge(g);
+	}
 	log_info("shoald %s on %s: %u guests known, %d re-adopted, %u skipped", PACKAGE_VERSION,
 	         d->be_ops->name, lc.loaded, adopted, lc.skipped);
 

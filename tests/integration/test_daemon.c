@@ -171,8 +171,8 @@ static void policies(void)
 /* kill -9 shoald with the fleet running; start it again: same guests, not restarted. */
 static void survive_kill(void)
 {
-	char pid_before[FLEET][16], inst_before[FLEET][16], name[32], buf[64];
-	int i, same = 0, alive = 0, running;
+	char pid_before[FLEET][16], inst_before[FLEET][16], name[32], buf[256];
+	int i, same = 0, alive = 0, running, gone[2];
 	double up_before = 0, up_after = 0;
 	json_t *g;
 
@@ -184,13 +184,48 @@ static void survive_kill(void)
 	g = sd_get_json("/v1/guests/fleet-00");
 	up_before = json_real_value(json_object_get(g, "uptime_s"));
 	json_decref(g);
+	/* Two more whose tenders are killed while no shoald runs: no exit record is left. */
+	sd_deploy("{\"name\":\"gone-never\",\"image\":\"%s\",\"restart\":\"never\"}",
+	          shoald_guest_image(&sd, "idle"));
+	sd_deploy("{\"name\":\"gone-always\",\"image\":\"%s\",\"restart\":\"always\"}",
+	          shoald_guest_image(&sd, "idle"));
+	gone[0] = atoi(sd_guest_field("gone-never", "pid", buf, sizeof(buf)));
+	gone[1] = atoi(sd_guest_field("gone-always", "pid", buf, sizeof(buf)));
 	shoald_kill(&sd, SIGKILL);
 	for (i = 0; i < FLEET; i++)
 		alive += atoi(pid_before[i]) > 0 && kill(atoi(pid_before[i]), 0) == 0;
 	tap_ok(alive == FLEET, "after kill -9 of shoald all %d tenders still run (%d)", FLEET,
 	       alive);
+	for (i = 0; i < 2; i++)
+		if (gone[i] > 0)
+			kill(gone[i], SIGKILL);
 	usleep(300000);
 	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts again");
+	{
+		int ended = sd_wait_field("gone-never", "state", "exited", 5000);
+		json_t *gn = sd_get_json("/v1/guests/gone-never");
+		const char *why =
+		    json_string_value(json_object_get(json_object_get(gn, "last_exit"), "reason"));
+
+		tap_ok(
+		    ended && why && strstr(why, "while shoald was away"),
+		    "a guest whose tender died while no shoald ran is ended with the reason, and "
+		    "restart never leaves it so (%s: %s)",
+		    json_string_value(json_object_get(gn, "state")), why ? why : "(none)");
+		json_decref(gn);
+	}
+	tap_ok(sd_wait_field("gone-always", "state", "running", 5000) &&
+	           !strcmp(sd_guest_field("gone-always", "restarts", buf, sizeof(buf)), "1"),
+	       "restart always starts it again (restarts %s)",
+	       sd_guest_field("gone-always", "restarts", buf, sizeof(buf)));
+	{
+		struct http_answer a;
+
+		http_req(sd.sock, "DELETE", "/v1/guests/gone-never", NULL, &a);
+		http_answer_free(&a);
+		http_req(sd.sock, "DELETE", "/v1/guests/gone-always", NULL, &a);
+		http_answer_free(&a);
+	}
 	running = count_running("fleet-");
 	tap_ok(running == FLEET, "the same %d guests are running (%d)", FLEET, running);
 	for (i = 0; i < FLEET; i++) {

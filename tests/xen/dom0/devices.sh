@@ -42,7 +42,8 @@ on_xenbr0() { [ "$(basename "$(readlink "/sys/class/net/vif$1.0/master" 2>/dev/n
 loop_free() { [ -z "$(cat "/sys/block/loop$1/loop/backing_file" 2>/dev/null)" ]; }
 # How many loop devices are over shoald's files.
 shoal_loops() { cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -c '^/var/lib/shoal/'; }
-two_loops() { [ "$(shoal_loops)" = 2 ]; }
+no_loops() { [ "$(shoal_loops)" = 0 ]; }
+is_exited() { [ "$(guest_state "$1")" = exited ]; }
 dirs_gone() { ! xenstore-exists "/local/domain/0/backend/vif/$1" && ! xenstore-exists "/local/domain/0/backend/vbd/$1"; }
 # What the hotplug left, for a failure's diagnostics.
 dev_diag() {
@@ -159,11 +160,12 @@ if dev_deploy dev2 "$IMG" --restart never && wait_for 30 is_running dev2; then
 	L2=$(loop_of "$D" 51728)
 	kill9_shoald
 	xl destroy dev2
-	# The new shoald starts dev2 again (it is still deployed): two loops, its new domain's.
-	if start_direct && wait_for 20 dirs_gone "$D" && wait_for 20 is_running dev2 &&
-		wait_for 20 two_loops &&
+	# The new shoald frees what the domain left, and dev2 (restart never) ended while it was
+	# away: it stays down, holding no loop.
+	if start_direct && wait_for 20 dirs_gone "$D" && wait_for 20 is_exited dev2 &&
+		wait_for 20 no_loops &&
 		grep -q "removed /local/domain/0/backend/vbd/$D, left by domain $D that is gone" "$LOGDIR/shoald.log"; then
-		ok "devices: a domain destroyed behind a killed shoald's back: the next one frees its directories and loops"
+		ok "devices: a domain destroyed behind a killed shoald's back: the next one frees its directories and loops, and its guest (restart never) stays ended"
 	else
 		not_ok "devices: what a domain destroyed behind shoald's back left stays: $(xenstore-ls -f /local/domain/0/backend 2>&1 | head -n 3 | tr '\n' ' ')" \
 			"loops $(cat /sys/block/loop*/loop/backing_file 2>&1 | tr '\n' ' ')"
