@@ -500,9 +500,16 @@ int plat_dev_connect(unsigned i, void *ring_page)
 	return -1;
 }
 
-uint32_t plat_grant(const void *page, int host_writes)
+uint32_t plat_grant(unsigned i, const void *page, int host_writes)
 {
+	(void)i;
 	(void)page;
 	(void)host_writes;
 	return 0;
+}
+
+void plat_grant_end(unsigned i, uint32_t ref)
+{
+	(void)i;
+	(void)ref;
 }
