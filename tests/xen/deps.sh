@@ -43,11 +43,12 @@ candidate() {
 }
 
 # unpack PKG VERSION DEST MEMBER...: the members of the package's data,
-# unpacked into DEST once (DEST/.done marks a complete unpack).
+# unpacked into DEST once (DEST/.done marks a complete unpack and lists
+# the members: asking for other members unpacks again).
 unpack() {
 	pkg=$1 ver=$2 dest=$3
 	shift 3
-	[ -f "$dest/.done" ] && return 0
+	[ -f "$dest/.done" ] && [ "$(cat "$dest/.done")" = "$*" ] && return 0
 	did=1
 	mkdir -p "$cache/debs"
 	deb=$(ls "$cache/debs/${pkg}_"*.deb 2>/dev/null | grep -F "_$(echo "$ver" | sed 's/:/%3a/')_" | head -n 1 || true)
@@ -61,7 +62,7 @@ unpack() {
 	mkdir -p "$dest"
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" --wildcards "$@" ||
 		die "unpacking $deb failed"
-	touch "$dest/.done"
+	echo "$*" >"$dest/.done"
 	# Only the newest of each package is kept.
 	for old in "$cache/debs/${pkg}_"*.deb; do [ "$old" = "$deb" ] || rm -f "$old"; done
 }
@@ -86,7 +87,13 @@ fi
 kver=${kpkg#linux-image-}
 kpver=$(candidate "$kpkg")
 k_dir=$cache/$kpkg-$kpver
-unpack "$kpkg" "$kpver" "$k_dir" "./boot/vmlinuz-$kver" "./lib/modules/$kver/kernel/drivers/xen/*"
+# The Xen modules, and what the device back-ends need: netback and blkback,
+# the bridge guests' NICs join (with stp and llc) and loop devices for
+# their disks.
+km=./lib/modules/$kver/kernel
+unpack "$kpkg" "$kpver" "$k_dir" "./boot/vmlinuz-$kver" "$km/drivers/xen/*" \
+	"$km/drivers/net/xen-netback/xen-netback.ko" "$km/drivers/block/xen-blkback/xen-blkback.ko" \
+	"$km/drivers/block/loop.ko" "$km/net/bridge/bridge.ko" "$km/net/802/stp.ko" "$km/net/llc/llc.ko"
 
 bb_ver=$(candidate busybox-static)
 bb_dir=$cache/busybox-static-$bb_ver
@@ -99,6 +106,7 @@ KERNEL_VERSION='$kver'
 KERNEL_PACKAGE='$kpkg $kpver'
 KERNEL='$k_dir/boot/vmlinuz-$kver'
 KERNEL_XEN_MODULES='$k_dir/lib/modules/$kver/kernel/drivers/xen'
+KERNEL_MODULES='$k_dir/lib/modules/$kver/kernel'
 BUSYBOX_VERSION='$bb_ver'
 BUSYBOX='$bb_dir/bin/busybox'
 EOF
