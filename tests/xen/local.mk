@@ -4,6 +4,7 @@
 TESTS += tests/xen/smoke.sh
 XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
 	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/long.sh \
+	tests/xen/dom0/devices.sh \
 	tests/xen/dom0/bench.sh bench/xen-create.sh
 EXTRA_DIST += $(XEN_TEST_FILES)
 
@@ -18,7 +19,7 @@ bench-xen-create: all $(check_PROGRAMS)
 # busybox too (make distclean: they take a download to make again).
 clean-local: clean-xen
 clean-xen:
-	rm -rf tests/xen/smoke tests/xen/long tests/xen/bench tests/xen/base.cpio.gz tests/xen/shoal.cpio.gz \
+	rm -rf tests/xen/smoke tests/xen/long tests/xen/bench tests/xen/devices tests/xen/base.cpio.gz tests/xen/shoal.cpio.gz \
 		tests/xen/dom0.cpio.gz tests/xen/base.stamp tests/xen/shoal.inputs
 distclean-local: distclean-xen
 distclean-xen:
