@@ -55,6 +55,8 @@ RT_XEN_SOURCES = \
 	unikernel-rt/platform/xen/xen.h \
 	unikernel-rt/platform/xen/notes.h \
 	unikernel-rt/platform/xen/xen.c \
+	unikernel-rt/platform/xen/front_parse.h \
+	unikernel-rt/platform/xen/front_parse.c \
 	unikernel-rt/platform/xen/front.c
 
 noinst_LIBRARIES += unikernel-rt/libshoalrt-xen-pv.a

@@ -11,6 +11,7 @@
  * and the guest goes on without it.  The table is read on first use, so
  * a guest that never looks for a device never pays for the look-up.
  */
+#include "front_parse.h"
 #include "xen.h"
 
 #define PAGE          4096u
@@ -72,80 +73,6 @@ static void bad_value(const struct front *f, const char *key, const char *val, c
 
 /* ---- xenstore values ---------------------------------------------------- */
 
-/* A decimal number of at most max, digits only. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* "A.B.C.D" at s, into a (network order); the end in *end. */
-static int parse_ipv4(const char *s, const char **end, uint8_t a[4])
-{
-	unsigned k;
-
-	for (k = 0; k < 4; k++) {
-		unsigned v = 0, digits = 0;
-
-		if (k && *s++ != '.')
-			return -1;
-		for (; *s >= '0' && *s <= '9' && digits < 3; s++, digits++)
-			v = v * 10 + (unsigned)(*s - '0');
-		if (!digits || v > 255 || (*s >= '0' && *s <= '9'))
-			return -1;
-		a[k] = (uint8_t)v;
-	}
-	*end = s;
-	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "aa:bb:cc:dd:ee:ff", a unicast address. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned k;
-
-	for (k = 0; k < 6; k++, s += 3) {
-		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
-
-		if (lo < 0 || s[2] != (k == 5 ? '\0' : ':'))
-			return -1;
-		mac[k] = (uint8_t)(hi << 4 | lo);
-	}
-	return mac[0] & 1 ? -1 : 0;
-}
-
-/* An absolute xenstore path of the characters xenstore allows. */
-static int path_ok(const char *p)
-{
-	if (p[0] != '/' || !p[1])
-		return 0;
-	for (; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '/' || *p == '-' || *p == '_' || *p == '.'))
-			return 0;
-	return 1;
-}
-
 /*
  * dir/key into val (cap bytes): its length, or -1 with the console line
  * (absent, too long, a NUL inside).  absent_ok: an absent key is 0 with
@@ -182,7 +109,7 @@ static int backend_state(const struct front *f)
 
 	if (read_key(f, f->backend, "state", val, sizeof(val), 0) < 0)
 		return -1;
-	if (parse_u64(val, 8, &v) < 0) {
+	if (xen__parse_u64(val, 8, &v) < 0) {
 		bad_value(f, "the back-end's state", val, "is not a xenbus state");
 		return -1;
 	}
@@ -281,13 +208,11 @@ static int name_taken(uint32_t kind, const char *name)
 static int read_net(const struct front *f, struct shoal_device *d)
 {
 	char val[VAL_MAX];
-	const char *end;
 	uint8_t a[4];
-	uint64_t prefix;
 
 	if (read_key(f, f->dir, "mac", val, sizeof(val), 0) < 0)
 		return -1;
-	if (parse_mac(val, d->u.net.mac) < 0) {
+	if (xen__parse_mac(val, d->u.net.mac) < 0) {
 		bad_value(f, "mac", val, "is not a unicast aa:bb:cc:dd:ee:ff");
 		return -1;
 	}
@@ -295,18 +220,16 @@ static int read_net(const struct front *f, struct shoal_device *d)
 	if (read_key(f, f->dir, "shoal-ipv4", val, sizeof(val), 1) < 0)
 		return -1;
 	if (val[0]) {
-		if (parse_ipv4(val, &end, a) < 0 || *end != '/' ||
-		    parse_u64(end + 1, 32, &prefix) < 0 || prefix == 0) {
+		if (xen__parse_ipv4_prefix(val, a, &d->u.net.prefix_len) < 0) {
 			bad_value(f, "shoal-ipv4", val, "is not A.B.C.D/P");
 			return -1;
 		}
 		memcpy(&d->u.net.ipv4, a, 4);
-		d->u.net.prefix_len = (uint8_t)prefix;
 	}
 	if (read_key(f, f->dir, "shoal-gateway", val, sizeof(val), 1) < 0)
 		return -1;
 	if (val[0]) {
-		if (parse_ipv4(val, &end, a) < 0 || *end) {
+		if (xen__parse_ipv4(val, a) < 0) {
 			bad_value(f, "shoal-gateway", val, "is not A.B.C.D");
 			return -1;
 		}
@@ -323,7 +246,6 @@ static void add_device(const char *kind, uint32_t shoal_kind, uint32_t id)
 	struct xen_evtchn_alloc_unbound a;
 	char val[VAL_MAX];
 	uint64_t v;
-	size_t k;
 	long r;
 
 	memset(d, 0, sizeof(*d));
@@ -331,23 +253,20 @@ static void add_device(const char *kind, uint32_t shoal_kind, uint32_t id)
 	rt_snprintf(f->dir, sizeof(f->dir), "device/%s/%u", kind, (unsigned)id);
 	if (read_key(f, f->dir, "backend", f->backend, sizeof(f->backend), 0) < 0)
 		return;
-	if (!path_ok(f->backend)) {
+	if (xen__parse_path(f->backend) < 0) {
 		bad_value(f, "backend", f->backend, "is not an absolute xenstore path");
 		return;
 	}
 	if (read_key(f, f->dir, "backend-id", val, sizeof(val), 0) < 0)
 		return;
-	if (parse_u64(val, XEN_DOMID_SELF - 1, &v) < 0) {
+	if (xen__parse_u64(val, XEN_DOMID_SELF - 1, &v) < 0) {
 		bad_value(f, "backend-id", val, "is not a domain id");
 		return;
 	}
 	f->backend_id = (uint16_t)v;
 	if (read_key(f, f->dir, "shoal-name", d->name, sizeof(d->name), 0) < 0)
 		return;
-	for (k = 0; d->name[k]; k++)
-		if (d->name[k] <= 0x20 || d->name[k] >= 0x7f)
-			break;
-	if (!d->name[0] || d->name[k]) {
+	if (xen__parse_name(d->name) < 0) {
 		bad_value(f, "shoal-name", d->name, "is not a name (printable, no spaces)");
 		return;
 	}
@@ -399,7 +318,7 @@ static void discover_kind(const char *kind, uint32_t shoal_kind, unsigned max)
 
 		if (!*p)
 			continue;
-		if (parse_u64(p, UINT32_MAX, &id) < 0) {
+		if (xen__parse_u64(p, UINT32_MAX, &id) < 0) {
 			rt_printf("xen: %s/%s: left out: not a device number\n", path,
 			          shown(p, v, sizeof(v)));
 			continue;
@@ -532,15 +451,15 @@ static int read_disk(const struct front *f, struct shoal_device *d)
 
 	if (read_key(f, f->backend, "sectors", val, sizeof(val), 0) < 0)
 		return -1;
-	if (parse_u64(val, UINT64_MAX / SECTOR, &sectors) < 0) {
+	if (xen__parse_u64(val, UINT64_MAX / SECTOR, &sectors) < 0) {
 		bad_value(f, "the back-end's sectors", val, "is not a number of sectors");
 		return -1;
 	}
 	if (read_key(f, f->backend, "sector-size", val, sizeof(val), 1) < 0)
 		return -1;
 	size = SECTOR;
-	if (val[0] && (parse_u64(val, 4096, &size) < 0 || size < SECTOR || (size & (size - 1)) ||
-	               sectors % (size / SECTOR))) {
+	if (val[0] && (xen__parse_u64(val, 4096, &size) < 0 || size < SECTOR ||
+	               (size & (size - 1)) || sectors % (size / SECTOR))) {
 		bad_value(f, "the back-end's sector-size", val,
 		          "is not a power of two from 512 to 4096 dividing the disk");
 		return -1;
@@ -548,7 +467,7 @@ static int read_disk(const struct front *f, struct shoal_device *d)
 	if (read_key(f, f->backend, "info", val, sizeof(val), 1) < 0)
 		return -1;
 	info = 0;
-	if (val[0] && parse_u64(val, UINT32_MAX, &info) < 0) {
+	if (val[0] && xen__parse_u64(val, UINT32_MAX, &info) < 0) {
 		bad_value(f, "the back-end's info", val, "is not a number");
 		return -1;
 	}
