@@ -92,7 +92,7 @@ static long read_key(const struct front *f, const char *dir, const char *key, ch
 		return n < 0 ? 0 : n;
 	}
 	if (n == XEN_XS_EABSENT)
-		rt_printf("xen: %s: left out: %s is missing\n", f->dir, path);
+		rt_printf("xen: %s: left out: %s is missing (or not readable)\n", f->dir, path);
 	else if (n == XEN_XS_ETOOLONG)
 		rt_printf("xen: %s: left out: %s is longer than %u bytes\n", f->dir, path,
 		          (unsigned)cap - 1);
