@@ -5,7 +5,9 @@
 # (the front-end's owned by the guest and readable by Dom0, the
 # back-end's owned by Dom0 and readable by the guest), FAT images on loop
 # devices for blkback, the NIC's vifD.N on xenbr0 for netback, then
-# unpaused.  The site guest, xen-pv and xen-pvh, serves both disks' files
+# unpaused.  blkcheck writes, flushes and reads back a writable disk and
+# is refused a write to a read-only one.  The site guest, xen-pv and
+# xen-pvh, serves both disks' files
 # to Dom0 byte-exact; the xen-pvh one also has a NIC with a bad shoal-ipv4
 # and a disk whose back-end never connects, says so on its console and
 # serves the rest.
@@ -14,7 +16,8 @@ IMAGES=/shoal/images
 BR_NET=10.77.0
 loops=
 
-steps="site.xen-pv with two FAT disks and a NIC on xenbr0 serves their files to Dom0 byte-exact
+steps="blkcheck.xen-pv writes a writable disk, flushes it and reads it back; a read-only one refuses writes
+site.xen-pv with two FAT disks and a NIC on xenbr0 serves their files to Dom0 byte-exact
 site.xen-pvh does the same
 a bad shoal-ipv4 and a disk whose back-end never connects are named on the console and left out"
 skip_all() {
@@ -36,9 +39,9 @@ mkdir_perm() {
 	xenstore-write "$p" "" && xenstore-chmod "$p" "$@"
 }
 
-# add_vbd DOMID DEVID NAME IMAGE [dead]: a read-only disk on a loop
-# device; dead: a back-end that never gets its physical device, so
-# blkback waits in InitWait for ever.  (blkback needs dev, the disk's
+# add_vbd DOMID DEVID NAME IMAGE r|w [dead]: a read-only or writable
+# disk on a loop device; dead: a back-end that never gets its physical
+# device, so blkback waits in InitWait for ever.  (blkback needs dev, the disk's
 # name, or it connects and then serves nothing.)
 add_vbd() {
 	d=$1 dev=$2 fe=/local/domain/$1/device/vbd/$2 be=/local/domain/0/backend/vbd/$1/$2
@@ -46,11 +49,13 @@ add_vbd() {
 	xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 \
 		"$fe/virtual-device" "$dev" "$fe/device-type" disk "$fe/shoal-name" "$3" || return 1
 	xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$d" "$be/online" 1 "$be/state" 1 \
-		"$be/mode" r "$be/type" phy "$be/device-type" disk "$be/removable" 0 "$be/params" "$4" \
+		"$be/mode" "$5" "$be/type" phy "$be/device-type" disk "$be/removable" 0 "$be/params" "$4" \
 		"$be/dev" "xvd$(echo "$2" | awk '{printf "%c", 97 + ($1 - 51712) / 16}')" ||
 		return 1
-	[ "${5:-}" = dead ] && return 0
-	loop=$(losetup -f) && losetup -r "$loop" "$4" || return 1
+	[ "${6:-}" = dead ] && return 0
+	ro=
+	[ "$5" = r ] && ro=-r
+	loop=$(losetup -f) && losetup $ro "$loop" "$4" || return 1
 	loops="$loops $loop"
 	xenstore-write "$be/physical-device" "$(stat -L -c '%t:%T' "$loop")" \
 		"$be/hotplug-status" connected
@@ -133,11 +138,11 @@ CFG
 		return 1
 	fi
 	d=$(xl domid "$g_name")
-	add_vbd "$d" 51712 a "$IMAGES/site-a.img" && add_vbd "$d" 51728 b "$IMAGES/site-b.img" &&
+	add_vbd "$d" 51712 a "$IMAGES/site-a.img" r && add_vbd "$d" 51728 b "$IMAGES/site-b.img" r &&
 		add_vif "$d" 0 lan "00:16:3e:4d:00:$4" shoal-ipv4 "$g_ip/24" shoal-gateway "$BR_NET.1" ||
 		why="setting up the back-ends failed"
 	if [ -z "$why" ] && [ "${5:-}" = bad ]; then
-		add_vbd "$d" 51744 dead "$IMAGES/site-b.img" dead &&
+		add_vbd "$d" 51744 dead "$IMAGES/site-b.img" r dead &&
 			add_vif "$d" 1 lan2 "00:16:3e:4d:01:$4" shoal-ipv4 "10.77.0.300/24" ||
 			why="setting up the bad devices failed"
 	fi
@@ -162,6 +167,57 @@ console_diag() {
 	diag "console: $(tr '\n' '|' <"/tmp/$1.console" 2>/dev/null | head -c 1500)"
 	[ -f "/tmp/$1.xs" ] && diag "$(cat "/tmp/$1.xs")"
 }
+
+# blkcheck ARGS: blkcheck.xen-pv with a writable disk w (a zeroed image)
+# and a read-only one r, running ARGS to its end; its console in
+# /tmp/dev-blk.console, 0 when it said ok.
+blkcheck() {
+	cat >/tmp/dev-blk.cfg <<CFG
+name = "dev-blk"
+type = "pv"
+kernel = "$GUESTS/blkcheck.xen-pv"
+cmdline = "$*"
+memory = 32
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+	why=
+	rm -f "$CONSOLES/guest-dev-blk.log"
+	if ! timeout 60 xl create -p -q /tmp/dev-blk.cfg >/tmp/xl.out 2>&1; then
+		why="xl create -p: $(cat /tmp/xl.out)"
+		xl destroy dev-blk 2>/dev/null
+		return 1
+	fi
+	d=$(xl domid dev-blk)
+	add_vbd "$d" 51712 w /tmp/rw.img w && add_vbd "$d" 51728 r "$IMAGES/site-a.img" r ||
+		why="setting up the back-ends failed"
+	if [ -z "$why" ]; then
+		xl unpause dev-blk
+		wait_for 60 domain_gone dev-blk # it ends when done, either way
+		grep -q '^blkcheck: ok' "$CONSOLES/guest-dev-blk.log" ||
+			why="no ok line: $(tr '\n' '|' <"$CONSOLES/guest-dev-blk.log" | head -c 600)"
+	fi
+	cp "$CONSOLES/guest-dev-blk.log" /tmp/dev-blk.console 2>/dev/null
+	remove dev-blk "$d"
+	[ -z "$why" ]
+}
+
+if [ ! -f "$GUESTS/blkcheck.xen-pv" ]; then
+	skip "blkcheck.xen-pv writes a writable disk, flushes it and reads it back; a read-only one refuses writes" \
+		"no blkcheck.xen-pv in this build"
+else
+	dd if=/dev/zero of=/tmp/rw.img bs=1024 count=1024 2>/dev/null
+	t=$(now_us)
+	if blkcheck write w 8 300 7 && w_out=$(grep '^blkcheck: ok' /tmp/dev-blk.console) &&
+		[ -n "$(tr -d '\000' </tmp/rw.img | head -c 1)" ] && blkcheck rowrite r; then
+		ok "blkcheck.xen-pv writes a writable disk, flushes it and reads it back; a read-only one refuses writes" \
+			"($w_out; $(grep '^blkcheck: ok' /tmp/dev-blk.console); $(ms_since "$t") ms for both)"
+	else
+		not_ok "blkcheck.xen-pv writes a writable disk, flushes it and reads it back; a read-only one refuses writes: ${why:-the image is still zeroes}"
+		console_diag dev-blk
+	fi
+fi
 
 if site pv dev-pv "$BR_NET.2" 02; then
 	ok "site.xen-pv with two FAT disks and a NIC on xenbr0 serves their files to Dom0 byte-exact" \
