@@ -33,8 +33,12 @@ static char cmdline[1024];
 static uintptr_t heap_lo, heap_hi;
 static const struct xen_hvm_memmap_entry *memmap;
 static uint32_t memmap_n;
-static uint64_t ram_top; /* the end of the highest RAM range */
-/* Where the grant table goes when there is no memory map to find a free range in. */
+static uint64_t ram_top; /* the end of the highest RAM range below GNT_GPA_LIMIT */
+/*
+ * Where the grant table goes when the memory map shows no free range below
+ * the MMIO hole (RAM up to it) or there is no map: over pages of the
+ * image, whose RAM Xen then takes back, as with shared_info.
+ */
 static uint8_t gnt_pages[GNT_FRAMES_MAX][4096] __attribute__((aligned(4096)));
 
 __attribute__((noreturn)) void xen_pvh_start(uint32_t start_info_paddr);
@@ -138,7 +142,7 @@ void xen_pvh_start(uint32_t start_info_paddr)
 			if (m[i].type != E820_RAM)
 				continue;
 			mem += m[i].size;
-			if (m[i].addr + m[i].size > ram_top)
+			if (m[i].addr < GNT_GPA_LIMIT && m[i].addr + m[i].size > ram_top)
 				ram_top = m[i].addr + m[i].size;
 			if (m[i].addr <= lo && lo < m[i].addr + m[i].size) {
 				uint64_t end = m[i].addr + m[i].size;
@@ -233,9 +237,11 @@ volatile struct xen_grant_entry_v1 *xen__gnttab_map(unsigned *frames)
 	r = xen__hc3(XEN_HC_grant_table_op, XEN_GNTTABOP_query_size, (uintptr_t)&q, 1);
 	if (r == 0 && q.status == 0 && q.max_nr_frames < n)
 		n = q.max_nr_frames;
-	gpa = memmap ? free_range(n) : (uintptr_t)gnt_pages;
-	if (!n || !gpa) {
-		rt_printf("xen: no free guest-physical range for %u grant table frames\n", n);
+	gpa = memmap ? free_range(n) : 0;
+	if (!gpa)
+		gpa = (uintptr_t)gnt_pages;
+	if (!n) {
+		rt_printf("xen: the grant table has no frames for this domain\n");
 		return NULL;
 	}
 	for (k = 0; k < n; k++) {
