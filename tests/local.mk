@@ -139,6 +139,15 @@ tests_unit_test_xen_parse_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_xen_parse_LDADD = $(CMOCKA_LIBS)
 EXTRA_DIST += tests/data/xen-values.txt
 
+# The runtime's Xen front-end values (built for the host too).
+check_PROGRAMS += tests/unit/test_rt_xen_front
+TESTS += tests/unit/test_rt_xen_front
+tests_unit_test_rt_xen_front_SOURCES = tests/unit/test_rt_xen_front.c \
+	unikernel-rt/platform/xen/front_parse.c
+tests_unit_test_rt_xen_front_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_rt_xen_front_LDADD = $(CMOCKA_LIBS)
+EXTRA_DIST += tests/data/xen-front-values.txt
+
 # Integration: guests that read and write their disks through shoald's API.
 TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh

@@ -54,7 +54,10 @@ RT_XEN_SOURCES = \
 	unikernel-rt/platform/xen/xen_abi.h \
 	unikernel-rt/platform/xen/xen.h \
 	unikernel-rt/platform/xen/notes.h \
-	unikernel-rt/platform/xen/xen.c
+	unikernel-rt/platform/xen/xen.c \
+	unikernel-rt/platform/xen/front_parse.h \
+	unikernel-rt/platform/xen/front_parse.c \
+	unikernel-rt/platform/xen/front.c
 
 noinst_LIBRARIES += unikernel-rt/libshoalrt-xen-pv.a
 unikernel_rt_libshoalrt_xen_pv_a_CPPFLAGS = $(RT_GUEST_CPP)

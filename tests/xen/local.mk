@@ -3,7 +3,7 @@
 # and the create benchmark run on demand.
 TESTS += tests/xen/smoke.sh
 XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
-	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/devices.sh tests/xen/dom0/long.sh \
+	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/devices.sh tests/xen/dom0/fronts.sh tests/xen/dom0/long.sh \
 	tests/xen/dom0/bench.sh bench/xen-create.sh
 EXTRA_DIST += $(XEN_TEST_FILES)
 

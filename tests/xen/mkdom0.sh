@@ -1,12 +1,17 @@
 #!/bin/sh
 # Builds the Dom0 initramfs the Xen-in-QEMU suite boots, from the build tree.
 # Two layers, concatenated (the kernel unpacks one cpio after the other):
-#   base.cpio.gz   busybox, the kernel's Xen modules, xenstored, xenconsoled,
-#                  xl and the xenstore tools with their libraries; rebuilt
-#                  only when the packages it comes from or this script change
+#   base.cpio.gz   busybox, the kernel's Xen modules and the device back-ends'
+#                  (netback, blkback, bridge with stp and llc, loop),
+#                  xenstored, xenconsoled, xl and the xenstore tools with
+#                  their libraries, libxl's hotplug scripts with bash and
+#                  flock; rebuilt only when the packages it comes from or
+#                  this script change
 #   shoal.cpio.gz  /init, shoald, shoalctl, jsonq, evtchn-ping, the .xen-pv
-#                  and .xen-pvh guests and the Dom0 test scripts; rebuilt when
-#                  one of them is newer than it
+#                  and .xen-pvh guests, the Dom0 test scripts and the FAT
+#                  images of the device tests (made here with mkfs.fat and
+#                  mcopy: Dom0 never mounts them); rebuilt when one of them
+#                  is newer than it
 # Output: OUT/dom0.cpio.gz (OUT = $SHOAL_BUILD/tests/xen by default).
 #   tests/xen/mkdom0.sh          (run tests/xen/deps.sh first)
 set -e
@@ -125,6 +130,24 @@ if [ -z "$fresh" ]; then
 		[ -f "$g" ] && cp "$g" "$r/shoal/guests/"
 	done
 	cp "$top"/tests/xen/dom0/*.sh "$r/shoal/tests/"
+	# The device tests' disks: two FAT images whose trees merge (dir/ on
+	# both), with a copy of every file for Dom0 to compare what a guest
+	# serves against.
+	if command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null; then
+		img=$r/shoal/images
+		mkdir -p "$img/a/dir" "$img/b/dir"
+		echo '<h1>shoal on Xen</h1>' >"$img/a/index.html"
+		head -c 204800 /dev/urandom >"$img/a/big.bin"
+		echo 'from disk a' >"$img/a/dir/a.txt"
+		head -c 70001 /dev/urandom >"$img/b/only-b.bin"
+		echo 'from disk b' >"$img/b/dir/b.txt"
+		for d in a b; do
+			mkfs.fat -C "$img/site-$d.img" 2048 >/dev/null
+			mcopy -s -i "$img/site-$d.img" "$img/$d"/* ::/
+		done
+	else
+		echo "tests/xen/mkdom0.sh: no mkfs.fat or mcopy: the device tests will say SKIP" >&2
+	fi
 	mv "$r/shoal/tests/init.sh" "$r/init"
 	chmod +x "$r/init" "$r"/shoal/tests/*.sh
 	mkcpio "$r" "$out/shoal.cpio.gz"

@@ -25,6 +25,8 @@ struct slot {
 	int busy;
 	rt_blk_done_fn fn;
 	void *arg;
+	unsigned nseg;          /* pages granted for the request */
+	uint32_t gref[SEG_MAX]; /* given back when it is answered */
 };
 
 struct rt_blk {
@@ -40,6 +42,17 @@ struct rt_blk {
 };
 
 static struct rt_blk *opened[SHOAL_DEVICES_MAX];
+
+static void slot_free(struct rt_blk *b, struct slot *s)
+{
+	unsigned k;
+
+	for (k = 0; k < s->nseg; k++)
+		plat_grant_end(b->index, s->gref[k]);
+	s->nseg = 0;
+	s->busy = 0;
+	b->inflight--;
+}
 
 /* Take the answers: each finishes its slot; runs from rt_evtchn_dispatch(). */
 static void on_port(unsigned port, void *arg)
@@ -68,8 +81,7 @@ static void on_port(unsigned port, void *arg)
 				continue;
 			}
 			s = &b->slot[r.id];
-			s->busy = 0;
-			b->inflight--;
+			slot_free(b, s);
 			b->requests++;
 			b->errors += r.status != BLKIF_RSP_OKAY;
 			if (s->fn)
@@ -123,6 +135,7 @@ int rt_blk_open(const char *name, struct rt_blk **out)
 	}
 	r = plat_dev_connect(i, sring);
 	if (r < 0) {
+		rt_evtchn_mask(d->port); /* its handler's argument is going */
 		rt_free(b->ring_mem);
 		rt_free(b);
 		return RT_BLK_EPROTO;
@@ -158,7 +171,7 @@ static blkif_request_t *take(struct rt_blk *b, rt_blk_done_fn fn, void *arg)
 		;
 	if (id == SLOTS)
 		return NULL;
-	b->slot[id] = (struct slot){ 1, fn, arg };
+	b->slot[id] = (struct slot){ 1, fn, arg, 0, { 0 } };
 	b->inflight++;
 	rq = RING_GET_REQUEST(&b->ring, b->ring.req_prod_pvt);
 	memset(rq, 0, sizeof(*rq));
@@ -182,6 +195,7 @@ int rt_blk_submit(struct rt_blk *b, int write, uint64_t sector, void *buf, uint3
 {
 	uintptr_t p = (uintptr_t)buf, end = p + (uintptr_t)count * RT_BLK_SECTOR;
 	blkif_request_t *rq;
+	struct slot *s;
 	unsigned seg = 0;
 
 	if (write && (b->dev->flags & SHOAL_DEV_READONLY))
@@ -194,10 +208,18 @@ int rt_blk_submit(struct rt_blk *b, int write, uint64_t sector, void *buf, uint3
 		return RT_BLK_EBUSY;
 	rq->operation = write ? BLKIF_OP_WRITE : BLKIF_OP_READ;
 	rq->sector_number = sector;
+	s = &b->slot[rq->id];
 	while (p < end) {
 		uintptr_t page_end = (p / PAGE + 1) * PAGE, stop = end < page_end ? end : page_end;
+		uint32_t ref =
+		    plat_grant(b->index, (const void *)(p & ~(uintptr_t)(PAGE - 1)), !write);
 
-		rq->seg[seg].gref = plat_grant((const void *)(p & ~(uintptr_t)(PAGE - 1)), !write);
+		if (!ref) {
+			slot_free(b, s); /* the entry is not pushed: the ring is unchanged */
+			return RT_BLK_ENOMEM;
+		}
+		s->gref[s->nseg++] = ref;
+		rq->seg[seg].gref = ref;
 		rq->seg[seg].first_sect = (uint8_t)((p % PAGE) / RT_BLK_SECTOR);
 		rq->seg[seg].last_sect = (uint8_t)(((stop - 1) % PAGE) / RT_BLK_SECTOR);
 		seg++;

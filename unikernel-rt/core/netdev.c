@@ -4,7 +4,11 @@
  * to the host through the platform as core/blk.c's ring is, their doorbell
  * an event port.  Every frame has a page of its own on either side, so
  * that a frame is always one ring slot (no NETTXF_more_data) and the host
- * writes only into pages posted for it.
+ * writes only into pages posted for it.  Each request's page is granted
+ * for it alone (writable only for the receive side) and taken back when
+ * its answer comes; the feature keys the platform writes (Xen) keep the
+ * host to whole frames with their checksums, one slot each, but a frame
+ * split over several slots (NETRXF_more_data) is dropped whole.
  *
  * The doorbell's handler does nothing but wake rt_block(): the rings are
  * taken by rt_netdev_poll(), from the guest's loop.
@@ -34,7 +38,10 @@ struct rt_netdev {
 	uint8_t *tx_page, *rx_page;        /* TX_BUFS and RX_BUFS pages */
 	uint8_t tx_busy[TX_BUFS];
 	uint8_t rx_posted[RX_BUFS];
-	int tx_open; /* a buffer was handed out by rt_netdev_tx_buffer */
+	uint32_t tx_gref[TX_BUFS], rx_gref[RX_BUFS];
+	unsigned rx_unposted; /* buffers not posted for want of a grant */
+	int rx_skip;          /* inside a frame split over slots: dropping it */
+	int tx_open;          /* a buffer was handed out by rt_netdev_tx_buffer */
 	unsigned tx_next;
 	struct rt_netdev_stats st;
 };
@@ -47,14 +54,33 @@ static void on_port(unsigned port, void *arg)
 	(void)arg; /* rt_block() has returned: the guest's loop polls the rings */
 }
 
-static void post_rx(struct rt_netdev *nd, unsigned id)
+static int post_rx(struct rt_netdev *nd, unsigned id)
 {
 	netif_rx_request_t *rq = RING_GET_REQUEST(&nd->rx, nd->rx.req_prod_pvt);
+	uint32_t ref = plat_grant(nd->index, nd->rx_page + (size_t)id * PAGE, 1);
 
+	if (!ref) {
+		nd->rx_unposted++;
+		return 0;
+	}
 	rq->id = (uint16_t)id;
-	rq->gref = plat_grant(nd->rx_page + (size_t)id * PAGE, 1);
+	rq->gref = ref;
+	nd->rx_gref[id] = ref;
 	nd->rx.req_prod_pvt++;
 	nd->rx_posted[id] = 1;
+	return 1;
+}
+
+/* Post again what could not be posted before; how many were. */
+static unsigned repost_rx(struct rt_netdev *nd)
+{
+	unsigned id, n = 0;
+
+	nd->rx_unposted = 0;
+	for (id = 0; id < RX_BUFS; id++)
+		if (!nd->rx_posted[id])
+			n += (unsigned)post_rx(nd, id);
+	return n;
 }
 
 static void push_rx(struct rt_netdev *nd)
@@ -68,6 +94,11 @@ static void push_rx(struct rt_netdev *nd)
 
 static void free_all(struct rt_netdev *nd)
 {
+	unsigned id;
+
+	for (id = 0; id < RX_BUFS; id++)
+		if (nd->rx_posted[id])
+			plat_grant_end(nd->index, nd->rx_gref[id]);
 	rt_free(nd->rings_mem);
 	rt_free(nd->tx_mem);
 	rt_free(nd->rx_mem);
@@ -119,6 +150,7 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 		post_rx(nd, n);
 	RING_PUSH_REQUESTS(&nd->rx);
 	if (rt_evtchn_bind(d->port, on_port, nd) < 0 || plat_dev_connect(i, rings) < 0) {
+		rt_evtchn_mask(d->port); /* its handler's argument is going */
 		free_all(nd);
 		return RT_NETDEV_EPROTO;
 	}
@@ -165,6 +197,7 @@ static void reap_tx(struct rt_netdev *nd)
 				continue;
 			}
 			nd->tx_busy[r.id] = 0;
+			plat_grant_end(nd->index, nd->tx_gref[r.id]);
 			nd->st.tx_errors += r.status != NETIF_RSP_OKAY;
 		}
 		RING_FINAL_CHECK_FOR_RESPONSES(&nd->tx, more);
@@ -194,16 +227,23 @@ int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len)
 {
 	unsigned id = nd->tx_next;
 	netif_tx_request_t *rq;
+	uint32_t ref;
 	int notify;
 
 	if (!nd->tx_open || len < FRAME_MIN || len > (size_t)nd->dev->u.net.mtu + FRAME_VLAN ||
 	    len > PAGE)
 		return RT_NETDEV_EINVAL;
 	nd->tx_open = 0;
+	ref = plat_grant(nd->index, nd->tx_page + (size_t)id * PAGE, 0);
+	if (!ref) {
+		nd->st.tx_errors++;
+		return RT_NETDEV_ENOMEM;
+	}
 	nd->tx_busy[id] = 1;
+	nd->tx_gref[id] = ref;
 	nd->tx_next = (id + 1) % TX_BUFS;
 	rq = RING_GET_REQUEST(&nd->tx, nd->tx.req_prod_pvt);
-	rq->gref = plat_grant(nd->tx_page + (size_t)id * PAGE, 0);
+	rq->gref = ref;
 	rq->offset = 0;
 	rq->flags = 0;
 	rq->id = (uint16_t)id;
@@ -240,8 +280,13 @@ int rt_netdev_poll(struct rt_netdev *nd, rt_netdev_rx_fn fn, void *arg, unsigned
 				continue;
 			}
 			nd->rx_posted[r.id] = 0;
-			if (r.status < (int16_t)FRAME_MIN || r.offset >= PAGE ||
-			    r.offset + (unsigned)r.status > PAGE) {
+			plat_grant_end(nd->index, nd->rx_gref[r.id]);
+			if (nd->rx_skip || (r.status >= 0 && (r.flags & NETRXF_more_data))) {
+				/* A frame over several slots: none of it is taken. */
+				nd->st.rx_errors += !nd->rx_skip;
+				nd->rx_skip = r.status >= 0 && (r.flags & NETRXF_more_data);
+			} else if (r.status < (int16_t)FRAME_MIN || r.offset >= PAGE ||
+			           r.offset + (unsigned)r.status > PAGE) {
 				nd->st.rx_errors += r.status < 0;
 				nd->st.stray += r.status >= 0;
 			} else {
@@ -251,8 +296,7 @@ int rt_netdev_poll(struct rt_netdev *nd, rt_netdev_rx_fn fn, void *arg, unsigned
 				fn(arg, nd->rx_page + (size_t)r.id * PAGE + r.offset,
 				   (size_t)r.status);
 			}
-			post_rx(nd, r.id);
-			reposted++;
+			reposted += (unsigned)post_rx(nd, r.id);
 		}
 		if (done == budget) {
 			more = nd->rx.rsp_cons != nd->rx.sring->rsp_prod;
@@ -260,6 +304,8 @@ int rt_netdev_poll(struct rt_netdev *nd, rt_netdev_rx_fn fn, void *arg, unsigned
 		}
 		RING_FINAL_CHECK_FOR_RESPONSES(&nd->rx, more);
 	} while (more);
+	if (nd->rx_unposted)
+		reposted += repost_rx(nd);
 	if (reposted)
 		push_rx(nd);
 	return more;

@@ -37,14 +37,21 @@ void plat_irq_enable(void);
 void plat_halt(uint64_t deadline_ns);
 
 /*
- * Devices (blk.c): the table of what the host gives this guest (KVM: the
- * tender's, after the boot info; Xen: none yet), handing device i's ring
- * page to the host (0, or negative when refused), and the reference the
- * host uses for a page of the guest's (KVM: its frame number).
+ * Devices (blk.c, netdev.c): the table of what the host gives this guest
+ * (KVM: the tender's, after the boot info; Xen: the front-end directories
+ * in xenstore), and handing device i's ring page(s) to the host (0, or
+ * negative when refused; the platform has said why on the console).
+ * plat_grant() gives device i's host access to a page of the guest's and
+ * returns the reference a ring entry names (KVM: the frame number; Xen: a
+ * grant reference for the device's back-end domain), 0 when no reference
+ * is left; plat_grant_end() takes it back once the host has answered the
+ * request that named it.  Table entries may change (a disk's size) only
+ * in plat_dev_connect().
  */
 const struct shoal_device *plat_devices(unsigned *n);
 int plat_dev_connect(unsigned i, void *ring_page);
-uint32_t plat_grant(const void *page, int host_writes);
+uint32_t plat_grant(unsigned i, const void *page, int host_writes);
+void plat_grant_end(unsigned i, uint32_t ref);
 
 void plat_heap_range(uintptr_t *start, uintptr_t *end);
 const char *plat_guest_name(void);

@@ -1,6 +1,8 @@
 #!/bin/sh
 # /init of the Dom0 that tests/xen boots: the Xen modules, xenfs,
-# xenstored, xen-init-dom0 and xenconsoled, then the test set named on the
+# xenstored, xen-init-dom0 and xenconsoled, the device back-ends (netback,
+# blkback, loop) and the bridge xenbr0 (10.77.0.1/24) guests' NICs join,
+# then the test set named on the
 # kernel command line (shoal.set=NAME runs /shoal/tests/NAME.sh, bounded by
 # shoal.timeout=SECONDS), then the artefacts (xl dmesg, the kernel log,
 # shoald's and the guests' logs) on the console, then power-off.  Every
@@ -48,6 +50,14 @@ for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do
 	insmod /lib/modules/$m.ko || { mark "fatal insmod $m failed"; finish; }
 done
 mount -t xenfs xenfs /proc/xen || { mark "fatal cannot mount xenfs"; finish; }
+# The back-ends only the device tests need: a failure is theirs to report
+# (/run/backends.err), not the whole set's.
+for m in llc stp bridge loop xen-netback xen-blkback; do
+	insmod /lib/modules/$m.ko 2>>/run/backends.err || echo "insmod $m failed" >>/run/backends.err
+done
+{ ip link add xenbr0 type bridge 2>/dev/null || brctl addbr xenbr0 2>>/run/backends.err; } &&
+	ip addr add 10.77.0.1/24 dev xenbr0 && ip link set xenbr0 up ||
+	echo "no bridge xenbr0" >>/run/backends.err
 grep -q control_d /proc/xen/capabilities || { mark "fatal not Xen's control domain"; finish; }
 
 export XENSTORED_ROOTDIR=/run/xenstored

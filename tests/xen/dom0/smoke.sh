@@ -1,6 +1,7 @@
 #!/bin/sh
 # The smoke set, inside Dom0: xl creates the idle guest image by hand (the
-# guest side of the Xen contract: console, probe-port key, destroy); then
+# guest side of the Xen contract: console, probe-port key, destroy); the
+# device front-ends on netback and blkback (fronts.sh); then
 # shoald on its Xen backend, through shoalctl and the API: five idle PV
 # guests deployed, their consoles, their probe latencies, one pinned by
 # placement, shoald killed with -9 and restarted with every guest
@@ -73,6 +74,9 @@ CFG
 		xl destroy xl-idle 2>/dev/null
 	fi
 fi
+
+# --- the device front-ends on Dom0's back-ends ------------------------------
+/shoal/tests/fronts.sh || failures=$((failures + 1))
 
 # --- shoald on Xen ----------------------------------------------------------
 steps="shoald starts with the Xen backend

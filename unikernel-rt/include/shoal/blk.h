@@ -17,7 +17,7 @@
 
 #define RT_BLK_ENOENT (-2)  /* no disk of that name */
 #define RT_BLK_EIO    (-5)  /* the host refused or failed the request */
-#define RT_BLK_ENOMEM (-12) /* no memory for the ring or the bounce pages */
+#define RT_BLK_ENOMEM (-12) /* no memory for the ring or the bounce pages, or no grant left */
 #define RT_BLK_EBUSY  (-16) /* every ring slot is taken; wait for a completion */
 #define RT_BLK_EINVAL (-22) /* outside the disk, a bad buffer, too long for one request */
 #define RT_BLK_EROFS  (-30) /* a write to a read-only disk */
@@ -52,7 +52,8 @@ const char *rt_blk_name(unsigned i);
  * request; a page-aligned buffer takes 88 sectors).  fn(arg, status) runs
  * from rt_evtchn_dispatch() once the host answered: status 0 or
  * RT_BLK_EIO.  Returns 0 once queued, or an error at once (RT_BLK_EBUSY
- * when all 32 slots are in flight).  buf must stay valid until fn runs.
+ * when all 32 slots are in flight, RT_BLK_ENOMEM when the platform has
+ * no grant reference left for a page).  buf must stay valid until fn runs.
  */
 typedef void (*rt_blk_done_fn)(void *arg, int status);
 int rt_blk_submit(struct rt_blk *b, int write, uint64_t sector, void *buf, uint32_t count,

@@ -58,7 +58,9 @@ void rt_netdev_stats(const struct rt_netdev *nd, struct rt_netdev_stats *st);
  * next transmit buffer (a page; NULL while all are in flight), write the
  * frame into it, and hand it over with its length.  Between the two no
  * other call here may be made.  rt_netdev_tx_commit returns 0, or
- * RT_NETDEV_EINVAL for a length out of range (the buffer is kept).
+ * RT_NETDEV_EINVAL for a length out of range (the buffer is kept), or
+ * RT_NETDEV_ENOMEM when the platform has no grant reference left (the
+ * frame is dropped).
  */
 void *rt_netdev_tx_buffer(struct rt_netdev *nd);
 int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len);

@@ -3,7 +3,9 @@
  * the image, start_info, the console and xenstore pages and its bootstrap
  * page tables from virtual 0; the guest installs its trap table, maps
  * shared_info over a page of its own, unmaps page 0 and starts the
- * runtime.  Pages are found through Xen's machine-to-physical table.
+ * runtime.  Pages are found through Xen's machine-to-physical table;
+ * the grant table's frames are mapped over pages of the guest's own, as
+ * shared_info is.
  */
 #include "../xen/xen.h"
 
@@ -19,7 +21,10 @@
 extern const struct xen_trap_info xen_pv_trap_table[];
 extern char _end[];
 
+#define GNT_FRAMES_MAX 4
+
 static uint8_t shared_page[4096] __attribute__((aligned(4096)));
+static uint8_t gnt_pages[GNT_FRAMES_MAX][4096] __attribute__((aligned(4096)));
 static const struct xen_start_info *si;
 static uintptr_t boot_end; /* end of Xen's bootstrap area (its boot stack's top) */
 
@@ -187,4 +192,54 @@ void plat_heap_range(uintptr_t *start, uintptr_t *end)
 		;
 	*end = extend_map(hi, xen__p.mem_bytes, &lo, hi);
 	*start = lo;
+}
+
+/*
+ * The grant table: Xen gives its frames' machine numbers
+ * (GNTTABOP_setup_table) and the guest maps them, writable, over pages of
+ * its own image.
+ */
+volatile struct xen_grant_entry_v1 *xen__gnttab_map(unsigned *frames)
+{
+	struct xen_gnttab_query_size q = { XEN_DOMID_SELF, 0, 0, 0, 0, 0 };
+	struct xen_gnttab_setup_table st;
+	uint64_t mfns[GNT_FRAMES_MAX];
+	unsigned n = *frames < GNT_FRAMES_MAX ? *frames : GNT_FRAMES_MAX, k;
+	long r;
+
+	r = xen__hc3(XEN_HC_grant_table_op, XEN_GNTTABOP_query_size, (uintptr_t)&q, 1);
+	if (r == 0 && q.status == 0 && q.max_nr_frames < n)
+		n = q.max_nr_frames;
+	memset(&st, 0, sizeof(st));
+	st.dom = XEN_DOMID_SELF;
+	st.nr_frames = n;
+	st.frame_list = mfns;
+	r = n ? xen__hc3(XEN_HC_grant_table_op, XEN_GNTTABOP_setup_table, (uintptr_t)&st, 1) : -1;
+	if (r != 0 || st.status != 0) {
+		rt_printf("xen: GNTTABOP_setup_table for %u frames failed (%ld, status %d)\n", n, r,
+		          st.status);
+		return NULL;
+	}
+	for (k = 0; k < n; k++) {
+		r = xen__hc3(XEN_HC_update_va_mapping, (uintptr_t)gnt_pages[k],
+		             (mfns[k] << 12) | PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED |
+		                 PTE_DIRTY,
+		             XEN_UVMF_INVLPG);
+		if (r != 0) {
+			rt_printf("xen: mapping grant table frame %u failed (%ld)\n", k, r);
+			return NULL;
+		}
+	}
+	*frames = n;
+	return (volatile struct xen_grant_entry_v1 *)gnt_pages;
+}
+
+/* The image and the heap are pseudo-physical == virtual: the P2M names the machine frame. */
+uint64_t xen__frame(const void *p)
+{
+	uint64_t pfn = (uintptr_t)p >> 12;
+
+	if (pfn >= si->nr_pages)
+		return 0;
+	return ((const uint64_t *)(uintptr_t)si->mfn_list)[pfn];
 }

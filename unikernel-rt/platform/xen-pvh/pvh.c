@@ -4,12 +4,15 @@
  * shared_info into its own physical space (XENMEM_add_to_physmap), asks
  * for the console and xenstore rings through HVM parameters, and takes
  * its command line and memory map from hvm_start_info.  Exceptions go
- * through its own IDT.
+ * through its own IDT.  The grant table's frames go into guest-physical
+ * space past the end of RAM, where the memory map has nothing.
  */
 #include "../xen/xen.h"
 
-#define MAPPED_LIMIT (4ull << 30) /* what entry.S's page tables map */
-#define E820_RAM     1
+#define MAPPED_LIMIT   (4ull << 30) /* what entry.S's page tables map */
+#define E820_RAM       1
+#define GNT_FRAMES_MAX 4
+#define GNT_GPA_LIMIT  0xF0000000ull /* below the MMIO hole (the local APIC, ...) */
 
 extern const char xen_pvh_exc_stubs[];
 extern char _end[];
@@ -28,6 +31,15 @@ static struct gate idt[20] __attribute__((aligned(16)));
 static uint8_t shared_page[4096] __attribute__((aligned(4096)));
 static char cmdline[1024];
 static uintptr_t heap_lo, heap_hi;
+static const struct xen_hvm_memmap_entry *memmap;
+static uint32_t memmap_n;
+static uint64_t ram_top; /* the end of the highest RAM range below GNT_GPA_LIMIT */
+/*
+ * Where the grant table goes when the memory map shows no free range below
+ * the MMIO hole (RAM up to it) or there is no map: over pages of the
+ * image, whose RAM Xen then takes back, as with shared_info.
+ */
+static uint8_t gnt_pages[GNT_FRAMES_MAX][4096] __attribute__((aligned(4096)));
 
 __attribute__((noreturn)) void xen_pvh_start(uint32_t start_info_paddr);
 __attribute__((noreturn)) void xen_pvh_trap(const uint64_t *frame);
@@ -124,10 +136,14 @@ void xen_pvh_start(uint32_t start_info_paddr)
 
 		lo = max_ptr(lo, (uintptr_t)(m + si->memmap_entries));
 		lo = (lo + 4095) & ~(uintptr_t)4095;
+		memmap = m;
+		memmap_n = si->memmap_entries;
 		for (i = 0; i < si->memmap_entries; i++) {
 			if (m[i].type != E820_RAM)
 				continue;
 			mem += m[i].size;
+			if (m[i].addr < GNT_GPA_LIMIT && m[i].addr + m[i].size > ram_top)
+				ram_top = m[i].addr + m[i].size;
 			if (m[i].addr <= lo && lo < m[i].addr + m[i].size) {
 				uint64_t end = m[i].addr + m[i].size;
 
@@ -182,4 +198,69 @@ void plat_heap_range(uintptr_t *start, uintptr_t *end)
 {
 	*start = heap_lo;
 	*end = heap_hi;
+}
+
+/*
+ * A free guest-physical range of n pages: from the end of RAM up, past
+ * every range the memory map names; 0 when there is none below the MMIO
+ * hole.
+ */
+static uint64_t free_range(unsigned n)
+{
+	uint64_t gpa = (ram_top + 4095) & ~4095ull, len = (uint64_t)n << 12;
+	uint32_t i;
+	int moved = 1;
+
+	while (moved && gpa + len <= GNT_GPA_LIMIT) {
+		moved = 0;
+		for (i = 0; i < memmap_n; i++)
+			if (memmap[i].addr < gpa + len && gpa < memmap[i].addr + memmap[i].size) {
+				gpa = (memmap[i].addr + memmap[i].size + 4095) & ~4095ull;
+				moved = 1;
+			}
+	}
+	return gpa && gpa + len <= GNT_GPA_LIMIT ? gpa : 0;
+}
+
+/*
+ * The grant table: Xen puts its frames at guest frames the guest names
+ * (XENMEM_add_to_physmap, XENMAPSPACE_grant_table); entry.S's page tables
+ * map all of the first 4 GiB already.
+ */
+volatile struct xen_grant_entry_v1 *xen__gnttab_map(unsigned *frames)
+{
+	struct xen_gnttab_query_size q = { XEN_DOMID_SELF, 0, 0, 0, 0, 0 };
+	unsigned n = *frames < GNT_FRAMES_MAX ? *frames : GNT_FRAMES_MAX, k;
+	uint64_t gpa;
+	long r;
+
+	r = xen__hc3(XEN_HC_grant_table_op, XEN_GNTTABOP_query_size, (uintptr_t)&q, 1);
+	if (r == 0 && q.status == 0 && q.max_nr_frames < n)
+		n = q.max_nr_frames;
+	gpa = memmap ? free_range(n) : 0;
+	if (!gpa)
+		gpa = (uintptr_t)gnt_pages;
+	if (!n) {
+		rt_printf("xen: the grant table has no frames for this domain\n");
+		return NULL;
+	}
+	for (k = 0; k < n; k++) {
+		struct xen_add_to_physmap atp = { XEN_DOMID_SELF, 0, XEN_XENMAPSPACE_grant_table, k,
+			                          (gpa >> 12) + k };
+
+		r = xen__hc2(XEN_HC_memory_op, XEN_XENMEM_add_to_physmap, (uintptr_t)&atp);
+		if (r != 0) {
+			rt_printf("xen: mapping grant table frame %u at 0x%lx failed (%ld)\n", k,
+			          (unsigned long)(gpa + ((uint64_t)k << 12)), r);
+			return NULL;
+		}
+	}
+	*frames = n;
+	return (volatile struct xen_grant_entry_v1 *)(uintptr_t)gpa;
+}
+
+/* Identity mapped: the guest frame is the address's. */
+uint64_t xen__frame(const void *p)
+{
+	return (uintptr_t)p < MAPPED_LIMIT ? (uintptr_t)p >> 12 : 0;
 }

@@ -2,7 +2,8 @@
  * The Xen side of the runtime, shared by xen-pv and xen-pvh: event
  * channels in shared_info, blocking with SCHEDOP_poll, clocks from
  * vcpu_time_info, the PV console ring, a small synchronous xenstore
- * client, the probe port and the exit protocol of the shoal contract.
+ * client (also for the device front-ends, front.c), the probe port and
+ * the exit protocol of the shoal contract.
  *
  * No upcall is ever taken: the vCPU's upcall mask stays set, rt_block()
  * polls the unmasked ports with a timeout, and the probe is answered by
@@ -58,7 +59,7 @@ static __attribute__((noreturn)) void shutdown(unsigned reason)
 /* ---- clocks ----------------------------------------------------------- */
 
 /* Xen's system time (ns since Xen booted) from vCPU 0's time record. */
-static uint64_t system_ns(void)
+uint64_t xen__system_ns(void)
 {
 	volatile struct xen_vcpu_time_info *t = &xen__p.shared->vcpu_info[0].time;
 	uint64_t delta, sys;
@@ -83,7 +84,7 @@ static uint64_t system_ns(void)
 
 uint64_t plat_clock_ns(void)
 {
-	uint64_t now = system_ns() - boot_system_ns;
+	uint64_t now = xen__system_ns() - boot_system_ns;
 
 	/* Records are per vCPU and corrected by Xen: never step back. */
 	if (now < last_ns)
@@ -105,7 +106,7 @@ uint64_t plat_wallclock_ns(void)
 		nsec = s->wc_nsec;
 		barrier();
 	} while ((version & 1) || version != s->wc_version);
-	return sec * 1000000000ull + nsec + system_ns();
+	return sec * 1000000000ull + nsec + xen__system_ns();
 }
 
 /* ---- event channels --------------------------------------------------- */
@@ -132,7 +133,7 @@ unsigned plat_probe_port(void)
 
 int plat_port_bound(unsigned port)
 {
-	return port && port == probe_port;
+	return port && (port == probe_port || xen__front_port(port));
 }
 
 uint64_t *plat_probe_counter(void)
@@ -167,6 +168,11 @@ void plat_halt(uint64_t deadline_ns)
 	poll_ports(ports, n, deadline_ns == RT_FOREVER ? 0 : deadline_ns + boot_system_ns + 1);
 }
 
+void xen__sleep_ns(uint64_t ns)
+{
+	poll_ports(NULL, 0, xen__system_ns() + ns);
+}
+
 /*
  * Wait for port to be pending, then clear it; 0 on reaching the Xen
  * system time deadline (0: none).  Callers re-check their ring after
@@ -179,7 +185,7 @@ static int wait_port(uint32_t port, uint64_t deadline_system_ns)
 	for (;;) {
 		if (rt__bit_test_clear(pending, port % 64))
 			return 1;
-		if (deadline_system_ns && system_ns() >= deadline_system_ns)
+		if (deadline_system_ns && xen__system_ns() >= deadline_system_ns)
 			return 0;
 		poll_ports(&port, 1, deadline_system_ns);
 	}
@@ -236,7 +242,7 @@ void plat_console_writev(const struct rt_iov *iov, unsigned n)
 static void cons_drain(uint64_t timeout_ns)
 {
 	volatile struct xen_cons_ring *r = xen__p.cons;
-	uint64_t until = system_ns() + timeout_ns;
+	uint64_t until = xen__system_ns() + timeout_ns;
 
 	while (r->out_cons != r->out_prod)
 		if (!wait_port(xen__p.cons_port, until))
@@ -287,11 +293,14 @@ static void xs_read_bytes(void *data, size_t n)
 	}
 }
 
-/* Queue one request; the caller collects its answer with xs_recv(). */
-static void xs_send(uint32_t type, const char *path, const char *val, size_t val_len)
+/*
+ * Queue one request (in transaction tx, 0: none); the caller collects its
+ * answer with xs_recv().
+ */
+static void xs_send(uint32_t type, uint32_t tx, const char *path, const char *val, size_t val_len)
 {
 	size_t path_len = strlen(path) + 1;
-	struct xs_msg_hdr h = { type, ++xs_req_id, 0, (uint32_t)(path_len + val_len) };
+	struct xs_msg_hdr h = { type, ++xs_req_id, tx, (uint32_t)(path_len + val_len) };
 
 	xs_write_bytes(&h, sizeof(h));
 	xs_write_bytes(path, path_len);
@@ -302,8 +311,9 @@ static void xs_send(uint32_t type, const char *path, const char *val, size_t val
 
 /*
  * Take the next answer: its payload's first cap bytes go to buf (the
- * rest is dropped).  Returns the payload length, or -1 for an error
- * answer.
+ * rest is dropped).  Returns the whole payload's length (which may be
+ * more than cap), or -1 for an error answer (its first cap bytes, the
+ * error's name, in buf).
  */
 static long xs_recv(char *buf, size_t cap)
 {
@@ -316,15 +326,87 @@ static long xs_recv(char *buf, size_t cap)
 	keep = h.len < cap ? h.len : cap;
 	xs_read_bytes(buf, keep);
 	xs_read_bytes(NULL, h.len - keep);
-	return h.type == XS_ERROR ? -1 : (long)keep;
+	return h.type == XS_ERROR ? -1 : (long)h.len;
 }
 
 static void xs_write_key(const char *path, const char *val, size_t len)
 {
 	char ignored[16];
 
-	xs_send(XS_WRITE, path, val, len);
+	xs_send(XS_WRITE, 0, path, val, len);
 	xs_recv(ignored, sizeof(ignored));
+}
+
+/* An answer of n bytes in buf (cap) as a string: its length, or a negative XEN_XS_E*. */
+static long xs_string(char *buf, size_t cap, long n)
+{
+	if (n < 0) {
+		buf[0] = '\0';
+		return XEN_XS_EABSENT;
+	}
+	if ((size_t)n >= cap) {
+		buf[cap - 1] = '\0';
+		return XEN_XS_ETOOLONG;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+long xen__xs_read(uint32_t tx, const char *path, char *buf, size_t cap)
+{
+	long n;
+
+	xs_send(XS_READ, tx, path, NULL, 0);
+	n = xs_string(buf, cap, xs_recv(buf, cap));
+	if (n >= 0 && strlen(buf) != (size_t)n)
+		return XEN_XS_ENUL;
+	return n;
+}
+
+long xen__xs_directory(const char *path, char *buf, size_t cap)
+{
+	xs_send(XS_DIRECTORY, 0, path, NULL, 0);
+	return xs_string(buf, cap, xs_recv(buf, cap));
+}
+
+int xen__xs_write(uint32_t tx, const char *path, const char *val)
+{
+	char ignored[16];
+
+	xs_send(XS_WRITE, tx, path, val, strlen(val));
+	return xs_recv(ignored, sizeof(ignored)) < 0 ? -1 : 0;
+}
+
+int xen__xs_tx_start(uint32_t *tx)
+{
+	char buf[16];
+	uint32_t id = 0;
+	long n, i;
+
+	xs_send(XS_TRANSACTION_START, 0, "", NULL, 0);
+	n = xs_string(buf, sizeof(buf), xs_recv(buf, sizeof(buf)));
+	if (n <= 0)
+		return -1;
+	n = (long)strlen(buf); /* the id comes with its NUL */
+	for (i = 0; i < n && buf[i] >= '0' && buf[i] <= '9' && id < 100000000; i++)
+		id = id * 10 + (uint32_t)(buf[i] - '0');
+	if (i != n || id == 0)
+		return -1;
+	*tx = id;
+	return 0;
+}
+
+int xen__xs_tx_end(uint32_t tx, int commit)
+{
+	char buf[16];
+	long n;
+
+	xs_send(XS_TRANSACTION_END, tx, commit ? "T" : "F", NULL, 0);
+	n = xs_recv(buf, sizeof(buf) - 1);
+	if (n >= 0)
+		return 0;
+	buf[sizeof(buf) - 1] = '\0';
+	return !strncmp(buf, "EAGAIN", 6) ? 1 : -1;
 }
 
 /* ---- exit ------------------------------------------------------------- */
@@ -438,7 +520,7 @@ void xen__boot(char *cmdline)
 	size_t port_len;
 	long r;
 
-	boot_system_ns = system_ns();
+	boot_system_ns = xen__system_ns();
 	/* Every port starts masked; binding a handler unmasks it. */
 	xen__p.shared->evtchn_mask[0] = ~0ull;
 
@@ -449,15 +531,17 @@ void xen__boot(char *cmdline)
 	/* Both requests in one go: the store answers them in order. */
 	if (probe_port) {
 		port_len = fmt_u64(port_buf, probe_port);
-		xs_send(XS_WRITE, "data/shoal/probe-port", port_buf, port_len);
+		xs_send(XS_WRITE, 0, "data/shoal/probe-port", port_buf, port_len);
 	}
-	xs_send(XS_READ, "name", NULL, 0);
+	xs_send(XS_READ, 0, "name", NULL, 0);
 	if (probe_port) {
 		xs_recv(port_buf, sizeof(port_buf));
 		rt__bit_clear(&xen__p.shared->evtchn_mask[0], probe_port);
 	}
 	r = xs_recv(name, sizeof(name) - 1);
 	name_len = r > 0 ? (size_t)r : 0;
+	if (name_len > sizeof(name) - 1)
+		name_len = sizeof(name) - 1;
 	name[name_len] = '\0';
 
 	argv_tab[0] = name;
@@ -481,28 +565,4 @@ size_t plat_arg_len(int i)
 uint64_t plat_mem_bytes(void)
 {
 	return xen__p.mem_bytes;
-}
-
-/*
- * Devices come from xenstore (device/vbd, device/vif) with grant tables:
- * not on Xen yet, so a guest here has none and rt_blk_open says so.
- */
-const struct shoal_device *plat_devices(unsigned *n)
-{
-	*n = 0;
-	return NULL;
-}
-
-int plat_dev_connect(unsigned i, void *ring_page)
-{
-	(void)i;
-	(void)ring_page;
-	return -1;
-}
-
-uint32_t plat_grant(const void *page, int host_writes)
-{
-	(void)page;
-	(void)host_writes;
-	return 0;
 }

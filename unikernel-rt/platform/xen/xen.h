@@ -68,6 +68,45 @@ static inline uint64_t xen__rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* Xen's system time: ns since Xen booted. */
+uint64_t xen__system_ns(void);
+/* Sleep ns (no port wakes it). */
+void xen__sleep_ns(uint64_t ns);
+
+/*
+ * The xenstore client (xen.c), synchronous.  A path without a leading '/'
+ * is relative to the guest's /local/domain/<domid>; tx is a transaction
+ * (0: none).  Reads NUL-terminate what they return in buf (cap bytes) and
+ * answer its length, or one of these:
+ */
+#define XEN_XS_EABSENT  (-1) /* no such key, or not readable */
+#define XEN_XS_ETOOLONG (-2) /* longer than cap - 1 bytes */
+#define XEN_XS_ENUL     (-3) /* a value with a NUL inside */
+long xen__xs_read(uint32_t tx, const char *path, char *buf, size_t cap);
+/* The names under path, each NUL-terminated, one after the other. */
+long xen__xs_directory(const char *path, char *buf, size_t cap);
+/* 0, or -1 when the store refused. */
+int xen__xs_write(uint32_t tx, const char *path, const char *val);
+int xen__xs_tx_start(uint32_t *tx);
+/* 0 when it ended (committed or not), 1 when it must be tried again (EAGAIN), -1 otherwise. */
+int xen__xs_tx_end(uint32_t tx, int commit);
+
+/*
+ * Device front-ends (front.c): whether port is a device's event channel.
+ */
+int xen__front_port(unsigned port);
+
+/*
+ * Provided by each Xen platform.  xen__gnttab_map() maps up to *frames
+ * frames of this domain's grant table (version 1) where the guest can
+ * write them and returns their address, with *frames set to how many;
+ * NULL when it cannot (it has said why on the console).  xen__frame() is
+ * the frame a grant entry names for the page at p (PV: the machine frame;
+ * PVH: the guest frame), 0 for a page outside the guest's memory.
+ */
+volatile struct xen_grant_entry_v1 *xen__gnttab_map(unsigned *frames);
+uint64_t xen__frame(const void *p);
+
 /*
  * Start the runtime: take the boot clock, allocate and advertise the
  * probe port, read the guest's name, split cmdline (modified in place)

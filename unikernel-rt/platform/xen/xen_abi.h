@@ -2,8 +2,8 @@
  * The part of Xen's public guest ABI (xen/include/public/) the Xen
  * platforms use, written out here so that guests build without Xen's
  * headers: hypercall numbers, start-of-day structures, shared_info, the
- * console and xenstore rings.  x86-64 layouts only; every one is pinned
- * by a static assertion against the offsets of Xen's own headers.
+ * console and xenstore rings, grant tables and the xenbus states.  x86-64 layouts only; every one
+ * is pinned by a static assertion against the offsets of Xen's own headers.
  */
 #ifndef RT_XEN_ABI_H
 #define RT_XEN_ABI_H
@@ -31,6 +31,7 @@
 #define XEN_HC_mmu_update        1
 #define XEN_HC_memory_op         12
 #define XEN_HC_update_va_mapping 14
+#define XEN_HC_grant_table_op    20
 #define XEN_HC_sched_op          29
 #define XEN_HC_event_channel_op  32
 #define XEN_HC_hvm_op            34
@@ -42,6 +43,7 @@
 #define XEN_SHUTDOWN_poweroff 0
 #define XEN_SHUTDOWN_crash    3
 
+#define XEN_EVTCHNOP_close         3
 #define XEN_EVTCHNOP_send          4
 #define XEN_EVTCHNOP_alloc_unbound 6
 
@@ -55,6 +57,27 @@
 
 #define XEN_XENMEM_add_to_physmap   7
 #define XEN_XENMAPSPACE_shared_info 0
+#define XEN_XENMAPSPACE_grant_table 1
+
+/* Grant tables (public/grant_table.h), version 1 entries. */
+#define XEN_GNTTABOP_setup_table 2
+#define XEN_GNTTABOP_query_size  6
+#define XEN_GNTTAB_NR_RESERVED   8 /* the toolstack's (console, xenstore) */
+#define XEN_GTF_permit_access    0x1u
+#define XEN_GTF_readonly         0x4u
+#define XEN_GTF_reading          0x8u  /* set by Xen while the grantee maps it */
+#define XEN_GTF_writing          0x10u /* likewise, mapped writable */
+
+/* Device states in xenstore (public/io/xenbus.h). */
+#define XEN_XENBUS_INITIALISING 1
+#define XEN_XENBUS_INITWAIT     2
+#define XEN_XENBUS_INITIALISED  3
+#define XEN_XENBUS_CONNECTED    4
+#define XEN_XENBUS_CLOSING      5
+#define XEN_XENBUS_CLOSED       6
+
+/* public/io/blkif.h: the "info" key's bits. */
+#define XEN_VDISK_READONLY 0x4u
 
 #define XEN_DOMID_SELF 0x7FF0u
 
@@ -164,6 +187,34 @@ struct xen_evtchn_alloc_unbound {
 	uint32_t port; /* out */
 };
 
+struct xen_evtchn_close {
+	uint32_t port;
+};
+
+struct xen_grant_entry_v1 {
+	uint16_t flags; /* XEN_GTF_*; written last when granting */
+	uint16_t domid; /* the grantee */
+	uint32_t frame; /* PV: the machine frame; auto-translated (PVH): the guest frame */
+};
+
+struct xen_gnttab_setup_table {
+	uint16_t dom;
+	uint16_t _pad0;
+	uint32_t nr_frames;
+	int16_t status; /* out */
+	uint16_t _pad1[3];
+	uint64_t *frame_list; /* out: nr_frames machine frames */
+};
+
+struct xen_gnttab_query_size {
+	uint16_t dom;
+	uint16_t _pad0;
+	uint32_t nr_frames;     /* out */
+	uint32_t max_nr_frames; /* out */
+	int16_t status;         /* out */
+	uint16_t _pad1;
+};
+
 struct xen_hvm_param {
 	uint16_t domid;
 	uint16_t _pad;
@@ -188,11 +239,14 @@ struct xen_cons_ring {
 };
 
 /* public/io/xs_wire.h */
-#define XS_READ        2
-#define XS_WRITE       11
-#define XS_ERROR       16
-#define XS_RING_SIZE   1024
-#define XS_PAYLOAD_MAX 4096
+#define XS_DIRECTORY         1
+#define XS_READ              2
+#define XS_TRANSACTION_START 6
+#define XS_TRANSACTION_END   7
+#define XS_WRITE             11
+#define XS_ERROR             16
+#define XS_RING_SIZE         1024
+#define XS_PAYLOAD_MAX       4096
 
 struct xs_msg_hdr {
 	uint32_t type;
@@ -225,6 +279,12 @@ _Static_assert(sizeof(struct xen_hvm_memmap_entry) == 24, "memmap entry layout")
 _Static_assert(sizeof(struct xen_trap_info) == 16, "trap_info layout");
 _Static_assert(sizeof(struct xen_sched_poll) == 24, "sched_poll layout");
 _Static_assert(sizeof(struct xen_evtchn_alloc_unbound) == 8, "alloc_unbound layout");
+_Static_assert(sizeof(struct xen_evtchn_close) == 4, "evtchn_close layout");
+_Static_assert(sizeof(struct xen_grant_entry_v1) == 8, "grant entry layout");
+_Static_assert(offsetof(struct xen_gnttab_setup_table, status) == 8, "setup_table status");
+_Static_assert(offsetof(struct xen_gnttab_setup_table, frame_list) == 16, "setup_table frames");
+_Static_assert(sizeof(struct xen_gnttab_query_size) == 16, "query_size layout");
+_Static_assert(offsetof(struct xen_gnttab_query_size, status) == 12, "query_size status");
 _Static_assert(sizeof(struct xen_hvm_param) == 16, "hvm_param layout");
 _Static_assert(sizeof(struct xen_add_to_physmap) == 24, "add_to_physmap layout");
 _Static_assert(offsetof(struct xen_cons_ring, out_prod) == 3084, "console ring layout");
