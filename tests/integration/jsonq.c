@@ -1,9 +1,10 @@
 /*
  * jsonq: a tiny JSON checker for the shell tests, so that they need no
  * jq.  Reads one JSON text from stdin; exits 1 (saying why) when it is not
- * valid JSON.  With a dotted path (spec.args), prints what is there: for an
- * array, the path of each element, one a line; strings bare, the rest as
- * compact JSON; nothing when absent.
+ * valid JSON.  With a dotted path (spec.args, net.0.ipv4: a number picks an
+ * array's element), prints what is there: for an array at the top, the
+ * path of each element, one a line; strings bare, the rest as compact
+ * JSON; nothing when absent.
  *   jsonq [PATH]
  */
 #include <stdio.h>
@@ -36,7 +37,10 @@ static const json_t *walk(const json_t *v, const char *path)
 		size_t n = strcspn(path, ".");
 
 		snprintf(key, sizeof(key), "%.*s", (int)n, path);
-		v = json_object_get(v, key);
+		if (json_is_array(v) && n && strspn(key, "0123456789") == n)
+			v = json_array_get(v, strtoul(key, NULL, 10));
+		else
+			v = json_object_get(v, key);
 		path += n + (path[n] == '.');
 	}
 	return v;

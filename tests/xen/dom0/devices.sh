@@ -10,7 +10,8 @@
 # killed shoald's back leaves directories and loops the next one frees;
 # refusals (a bridge not allowed, a missing disk image, too many NICs) are
 # 400s that say which, and an allowed bridge Dom0 does not have fails the
-# start, naming it.
+# start, naming it.  Then, by each maker, a site guest with both FAT
+# images as disks and a NIC serves every file to Dom0 byte-exact.
 [ -n "${GUESTS:-}" ] || . /shoal/tests/lib.sh
 IMG=$GUESTS/idle.xen-pv
 BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
@@ -105,6 +106,43 @@ dev_rm() {
 	fi
 }
 
+# site_via NAME IMAGE WHAT: the site guest deployed through shoald with
+# both FAT images as read-only disks and a NIC on xenbr0 (its address from
+# the pool) serves every file to Dom0 byte-exact; then it is removed and
+# leaves no domain.  Skips without the images or the guest.
+site_via() {
+	if [ ! -f "$IMAGES/site-a.img" ] || [ ! -f "$2" ]; then
+		skip "$3: a site guest deployed through shoald serves its FAT disks to Dom0" \
+			"no $([ -f "$2" ] && echo "FAT images" || echo "$2") in this build"
+		return 0
+	fi
+	t=$(now_us)
+	if ! ctl deploy --name "$1" --image "$2" --memory 64 --net lan=xenbr0 \
+		--disk a="$IMAGES/site-a.img" --disk b="$IMAGES/site-b.img"; then
+		not_ok "$3: a site guest deployed through shoald serves its FAT disks: $(cat /tmp/ctl.err)"
+		return 0
+	fi
+	ctl --json show "$1"
+	ip=$(jget /tmp/ctl.out net.0.ipv4)
+	ip=${ip%/*}
+	if ! wait_for 90 console_has "$1" 'site: ready on'; then
+		not_ok "$3: a site guest deployed through shoald serves its FAT disks: no ready line in 90 s" \
+			"(address ${ip:-none}; console: $(ctl console "$1"; tr '\n' '|' </tmp/ctl.out | tail -c 600))"
+		dev_diag
+	else
+		up_ms=$(ms_since "$t")
+		fetch_all "$ip"
+		if [ -z "$bad" ]; then
+			ok "$3: a site guest deployed through shoald serves its FAT disks to Dom0 byte-exact" \
+				"(ready $up_ms ms after the deploy began, at $ip; $fetched)"
+		else
+			not_ok "$3: a site guest deployed through shoald serves its FAT disks:$bad"
+		fi
+	fi
+	ctl rm "$1"
+	wait_for 20 domain_gone "$1" || not_ok "$3: the site guest's domain outlives its removal"
+}
+
 kill9_shoald
 # --- direct --------------------------------------------------------------
 XEN_CREATE=direct
@@ -131,6 +169,7 @@ else
 	not_ok "devices: after kill -9, dev1's devices found again: $(grep 'dev1' "$LOGDIR/shoald.log" | tail -n 3)"
 fi
 dev_rm dev1 "devices, xen-create = direct"
+site_via site1 "$GUESTS/site.xen-pv" "devices, xen-create = direct"
 
 # Refusals: 400s (shoalctl's exit 1) that name what is wrong.
 bad=
@@ -182,6 +221,7 @@ XEN_CREATE=libxl
 if start_shoald "$BRIDGE_ARG" && dev_deploy dev3 "$IMG" && wait_for 30 is_running dev3; then
 	dev_check dev3 "devices, xen-create = libxl"
 	dev_rm dev3 "devices, xen-create = libxl"
+	site_via site3 "$GUESTS/site.xen-pv" "devices, xen-create = libxl"
 else
 	not_ok "devices, xen-create = libxl: the guest did not run: $(cat /tmp/ctl.err)"
 	dev_diag
@@ -194,6 +234,7 @@ if [ ! -f "$PVH" ]; then
 elif start_shoald --backend=xen-pvh "$BRIDGE_ARG" && dev_deploy dev4 "$PVH" && wait_for 30 is_running dev4; then
 	dev_check dev4 "devices, PVH"
 	dev_rm dev4 "devices, PVH"
+	site_via site4 "$GUESTS/site.xen-pvh" "devices, PVH"
 else
 	not_ok "devices, PVH: the guest did not run: $(cat /tmp/ctl.err)"
 	dev_diag

@@ -12,7 +12,6 @@
 # and a disk whose back-end never connects, says so on its console and
 # serves the rest.
 . /shoal/tests/lib.sh
-IMAGES=/shoal/images
 BR_NET=10.77.0
 loops=
 
@@ -93,27 +92,6 @@ remove() {
 		wait_for 10 losetup -d "$l"
 	done
 	loops=
-}
-
-# fetch_all IP: every file of both disks over HTTP, compared with its
-# copy; the sizes and times into $fetched, what differs into $bad.
-fetch_all() {
-	bad= fetched= t=$(now_us) bytes=0 each=
-	for f in a/index.html a/big.bin a/dir/a.txt b/only-b.bin b/dir/b.txt; do
-		url=http://$1/${f#?/}
-		rm -f /tmp/got
-		[ -n "$each" ] && each="$each, "
-		each="$each$(ms_since "$t")"
-		# (No -T: Debian 12's static busybox wget crashes with it.)
-		if ! timeout 60 wget -q -O /tmp/got "$url" 2>/tmp/wget.err; then
-			bad="$bad $url: $(head -c 200 /tmp/wget.err);"
-		elif ! cmp -s /tmp/got "$IMAGES/$f"; then
-			bad="$bad $url: $(wc -c </tmp/got) bytes differ from the $(wc -c <"$IMAGES/$f") on disk;"
-		else
-			bytes=$((bytes + $(wc -c </tmp/got)))
-		fi
-	done
-	fetched="5 files, $bytes bytes in $(ms_since "$t") ms (each started at $each ms)"
 }
 
 # site TYPE NAME IP LAST-MAC-BYTE [bad]: the site guest with disks a and b
