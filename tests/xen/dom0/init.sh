@@ -71,12 +71,6 @@ done
 xen-init-dom0 >/dev/null || { mark "fatal xen-init-dom0 failed"; finish; }
 xenconsoled --pid-file /run/xen/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console ||
 	{ mark "fatal xenconsoled did not start"; finish; }
-# Guests' devices: the back ends, loop devices, and the bridge xenbr0 their vifs join.
-for m in xen-netback xen-blkback loop llc stp bridge; do
-	insmod /lib/modules/$m.ko || { mark "fatal insmod $m failed"; finish; }
-done
-{ brctl addbr xenbr0 && ip addr add 10.77.0.1/24 dev xenbr0 && ip link set xenbr0 up; } ||
-	{ mark "fatal cannot make the bridge xenbr0"; finish; }
 mark "dom0-ready uptime=$(cut -d' ' -f1 /proc/uptime) xen=$(xl info xen_version 2>/dev/null)" \
 	"cpus=$(xl info nr_cpus 2>/dev/null) xen_free_mib=$(xl info free_memory 2>/dev/null)" \
 	"dom0_free_mib=$(free -m | awk '$1 == "Mem:" {print $7}')"
