@@ -1545,6 +1545,11 @@ int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
 	g->desired_running = 0;
 	g->delete_after_stop = 1;
 	if (g->be) {
+		/*
+		 * Kept as not to run until the stop is done and the record goes:
+		 * a shoald killed in between must not start it again.
+		 */
+		persist(g);
 		stop_now(g);
 		return 0;
 	}

@@ -489,6 +489,7 @@ if start_shoald --console-rate-bytes=4294967295 --console-burst-bytes=4294967295
 	[ "$lines" -ge 100 ] || bad="$bad only $lines whole lines ($bytes bytes)"
 	[ -z "$other" ] || bad="$bad a line cut or mixed: $(echo "$other" | head -c 200)"
 	ctl rm flood1
+	wait_for 20 domain_gone flood1 || bad="$bad its domain outlived its removal"
 else
 	bad=" deploy: $(cat /tmp/ctl.err)"
 fi
