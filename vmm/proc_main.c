@@ -1,0 +1,456 @@
+/*
+ * shoal-proc: runs one guest built for the proc platform as this process
+ * (see proc.h).  Standalone, as shoal-vmm's cold start:
+ *
+ *   shoal-proc [options] IMAGE [ARG...]
+ *
+ * The guest's console is this process's stdout; a guest that ends badly
+ * is reported on stderr in one line, and the exit status says how it
+ * ended, with shoal-vmm's statuses (common/guest_exit.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/proc.h"
+
+static char guest_name[SHOAL_NAME_MAX] = "?";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: shoal-proc [options] IMAGE [ARG...]\n"
+	           "  -m, --mem MIB             guest memory (default 32)\n"
+	           "  -n, --name NAME           guest name (default: the image's file name)\n"
+	           "  -e, --evtchn P:KICK:NOTE  wire event port P to eventfds KICK (host->guest)\n"
+	           "                            and NOTE (guest->host); -1 for none (repeatable)\n"
+	           "  -d, --disk NAME:PATH[:ro] give the guest a disk (a file of whole 512-byte\n"
+	           "                            sectors), read-only with :ro (repeatable)\n"
+	           "  -N, --net NAME:IFNAME[:MAC] give the guest a NIC on the existing tap IFNAME\n"
+	           "      --net-ip A.B.C.D/P[:GW] the last NIC's IPv4 address and gateway\n"
+	           "  -u, --user UID:GID        who the guest runs as when started by root\n"
+	           "                            (default 65534:65534)\n"
+	           "      --no-seccomp          do not filter the guest's calls (debugging)\n"
+	           "  -v, --verbose             say which parts of the jail were left out\n");
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "shoal-proc: %s: ", guest_name);
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(buf);
+	if (n < (int)sizeof(buf) - 1)
+		buf[n++] = '\n';
+	(void)!write(2, buf, (size_t)n);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void set_name(const char *name)
+{
+	size_t i;
+
+	snprintf(guest_name, sizeof(guest_name), "%s", name);
+	for (i = 0; guest_name[i]; i++)
+		if ((unsigned char)guest_name[i] < 0x21 || (unsigned char)guest_name[i] > 0x7e)
+			guest_name[i] = '_';
+}
+
+/* Guest name from an image path: its file name without a .proc or .elf suffix. */
+static void name_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	set_name(base);
+	n = strlen(guest_name);
+	if (n > 5 && !strcmp(guest_name + n - 5, ".proc"))
+		guest_name[n - 5] = '\0';
+	else if (n > 4 && !strcmp(guest_name + n - 4, ".elf"))
+		guest_name[n - 4] = '\0';
+}
+
+static int fd_open(int fd)
+{
+	return fd >= 0 && fcntl(fd, F_GETFD) >= 0;
+}
+
+/* --evtchn P:KICK:NOTE; the descriptors must be open (the guest gets them as they are). */
+static int add_port(struct proc_guest *g, const char *s)
+{
+	long port, kick, note;
+	char buf[64], *a, *b;
+	unsigned i;
+
+	if (g->nports == PROC_PORTS_MAX || strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	a = strchr(buf, ':');
+	b = a ? strchr(a + 1, ':') : NULL;
+	if (!a || !b)
+		return -1;
+	*a++ = '\0';
+	*b++ = '\0';
+	if (parse_int(buf, 1, SHOAL_DEV_PORT_FIRST - 1, &port) < 0 ||
+	    parse_int(a, -1, 1 << 20, &kick) < 0 || parse_int(b, -1, 1 << 20, &note) < 0)
+		return -1;
+	for (i = 0; i < g->nports; i++)
+		if (g->ports[i].port == (uint32_t)port)
+			return -1;
+	g->ports[g->nports++] =
+	    (struct shoal_proc_port){ (uint32_t)port, (int32_t)kick, (int32_t)note, 0 };
+	return 0;
+}
+
+static int name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= SHOAL_DEV_NAME_MAX || s[0] == '-' || s[0] == '_')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* --disk NAME:PATH[:ro]: the file is opened here, read-only for :ro. */
+static int add_disk(struct proc_guest *g, const char *arg)
+{
+	char name[SHOAL_DEV_NAME_MAX + 1], path[4096];
+	const char *colon = strchr(arg, ':');
+	struct shoal_device *d;
+	struct stat st;
+	size_t n, plen;
+	int ro = 0, fd;
+
+	if (!colon || (n = (size_t)(colon - arg)) == 0 || n >= sizeof(name))
+		goto bad;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	plen = strlen(colon + 1);
+	if (plen > 3 && !strcmp(colon + 1 + plen - 3, ":ro")) {
+		ro = 1;
+		plen -= 3;
+	}
+	if (plen == 0 || plen >= sizeof(path))
+		goto bad;
+	memcpy(path, colon + 1, plen);
+	path[plen] = '\0';
+	if (!name_ok(name)) {
+		say("--disk: disk name \"%.40s\": 1 to %d characters of a-z, 0-9, '-' and '_'",
+		    name, SHOAL_DEV_NAME_MAX - 1);
+		return -1;
+	}
+	if (g->nnics || g->ndisks == PROC_DISKS_MAX) {
+		say("--disk %s: at most %d disks, all given before the NICs", name, PROC_DISKS_MAX);
+		return -1;
+	}
+	fd = open(path, ro ? O_RDONLY : O_RDWR);
+	if (fd < 0) {
+		say("--disk %s: cannot open %s: %s", name, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size % 512) {
+		say("--disk %s: %s is not a regular file of whole 512-byte sectors", name, path);
+		close(fd);
+		return -1;
+	}
+	d = &g->dev[g->ndevs];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->name, name, strlen(name) + 1); /* name_ok: it fits */
+	d->kind = SHOAL_DEV_BLOCK;
+	d->flags = ro ? SHOAL_DEV_READONLY : 0;
+	d->port = SHOAL_DEV_PORT_FIRST + g->ndisks;
+	d->u.blk.sectors = (uint64_t)st.st_size / 512;
+	d->u.blk.sector_size = 512;
+	d->u.blk.max_segments = 11;
+	g->dev_fd[g->ndevs++] = fd;
+	g->ndisks++;
+	if (!ro && (uint64_t)st.st_size > g->max_disk_bytes)
+		g->max_disk_bytes = (uint64_t)st.st_size;
+	return 0;
+bad:
+	say("--disk %.100s: want NAME:PATH or NAME:PATH:ro", arg);
+	return -1;
+}
+
+/* --net NAME:IFNAME[:MAC]: the tap must exist; it is opened here, non-blocking. */
+static int add_net(struct proc_guest *g, const char *arg)
+{
+	char name[SHOAL_DEV_NAME_MAX + 1], ifname[IFNAMSIZ + 1];
+	const char *c1 = strchr(arg, ':'), *c2;
+	struct shoal_device *d;
+	struct ifreq ifr;
+	unsigned m[6], i;
+	int used = 0, fd;
+	size_t n;
+
+	if (!c1 || (n = (size_t)(c1 - arg)) == 0 || n >= sizeof(name))
+		goto bad;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	c2 = strchr(c1 + 1, ':');
+	n = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+	if (n == 0 || n >= IFNAMSIZ)
+		goto bad;
+	memcpy(ifname, c1 + 1, n);
+	ifname[n] = '\0';
+	if (!name_ok(name) || g->nnics == PROC_NICS_MAX) {
+		say("--net: NIC name \"%.40s\": 1 to %d characters of a-z, 0-9, '-' and '_', at "
+		    "most %d NICs",
+		    name, SHOAL_DEV_NAME_MAX - 1, PROC_NICS_MAX);
+		return -1;
+	}
+	d = &g->dev[g->ndevs];
+	memset(d, 0, sizeof(*d));
+	if (c2) {
+		if (sscanf(c2 + 1, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4],
+		           &m[5], &used) != 6 ||
+		    c2[1 + used] != '\0' || (m[0] & 1)) {
+			say("--net %.100s: the MAC is six hex bytes, unicast (02:00:00:00:00:01)",
+			    arg);
+			return -1;
+		}
+		for (i = 0; i < 6; i++)
+			d->u.net.mac[i] = (uint8_t)m[i];
+	} else {
+		/* Locally administered, unicast, from both names (FNV-1a), as shoal-vmm does. */
+		uint64_t h = 0xcbf29ce484222325ull;
+		const char *s;
+
+		for (s = name; *s; s++)
+			h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+		for (s = ifname; *s; s++)
+			h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+		d->u.net.mac[0] = 0x02;
+		for (i = 1; i < 6; i++)
+			d->u.net.mac[i] = (uint8_t)(h >> (8 * i));
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK);
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		say("--net %s: cannot attach to tap %s: %s", name, ifname, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	memcpy(d->name, name, strlen(name) + 1); /* name_ok: it fits */
+	d->kind = SHOAL_DEV_NET;
+	d->port = SHOAL_DEV_PORT_FIRST + PROC_DISKS_MAX + g->nnics;
+	d->u.net.mtu = 1500;
+	g->dev_fd[g->ndevs++] = fd;
+	g->nnics++;
+	return 0;
+bad:
+	say("--net %.100s: want NAME:IFNAME or NAME:IFNAME:MAC", arg);
+	return -1;
+}
+
+/* --net-ip A.B.C.D/P[:GW], for the NIC given last. */
+static int add_net_ip(struct proc_guest *g, const char *arg)
+{
+	unsigned a[4], gw[4] = { 0, 0, 0, 0 }, p;
+	struct shoal_device *d = g->nnics ? &g->dev[g->ndevs - 1] : NULL;
+	int used = 0, i;
+
+	if (!d) {
+		say("--net-ip %.100s: give --net first", arg);
+		return -1;
+	}
+	if (sscanf(arg, "%3u.%3u.%3u.%3u/%2u%n", &a[0], &a[1], &a[2], &a[3], &p, &used) != 5 ||
+	    p < 1 || p > 32)
+		goto bad;
+	if (arg[used] == ':') {
+		int used2 = 0;
+
+		if (sscanf(arg + used + 1, "%3u.%3u.%3u.%3u%n", &gw[0], &gw[1], &gw[2], &gw[3],
+		           &used2) != 4 ||
+		    arg[used + 1 + used2] != '\0')
+			goto bad;
+	} else if (arg[used] != '\0') {
+		goto bad;
+	}
+	for (i = 0; i < 4; i++)
+		if (a[i] > 255 || gw[i] > 255)
+			goto bad;
+	d->u.net.ipv4 = htonl(a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
+	d->u.net.gateway = htonl(gw[0] << 24 | gw[1] << 16 | gw[2] << 8 | gw[3]);
+	d->u.net.prefix_len = (uint8_t)p;
+	return 0;
+bad:
+	say("--net-ip %.100s: want A.B.C.D/PREFIX or A.B.C.D/PREFIX:GATEWAY", arg);
+	return -1;
+}
+
+/* Map an image read-only.  Returns NULL with a reason said. */
+static const uint8_t *map_image(const char *path, uint64_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		say("cannot open image %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+	    (uint64_t)st.st_size > IMAGE_MAX_BYTES) {
+		say("image %s: not a regular file of 1 byte to %llu MiB", path,
+		    IMAGE_MAX_BYTES >> 20);
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		say("image %s: cannot map it: %s", path, strerror(errno));
+		return NULL;
+	}
+	*len = (uint64_t)st.st_size;
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "evtchn", required_argument, NULL, 'e' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'N' },
+		{ "net-ip", required_argument, NULL, 'I' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct proc_guest g;
+	struct proc_jail j = { 65534, 65534, 1, 0, guest_name };
+	const uint8_t *img;
+	uint64_t len, entry;
+	char err[512];
+	int c, status, named = 0;
+	unsigned i, uid, gid;
+	long v;
+
+	g.mem_bytes = 32ull << 20;
+	while ((c = getopt_long(argc, argv, "+m:n:e:d:N:u:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_int(optarg, 2, 4096, &v) < 0 || v % 2) {
+				say("--mem %s: want an even number of MiB from 2 to 4096", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			g.mem_bytes = (uint64_t)v << 20;
+			break;
+		case 'n':
+			set_name(optarg);
+			named = 1;
+			break;
+		case 'e':
+			if (add_port(&g, optarg) < 0) {
+				say("--evtchn %s: want PORT:KICK_FD:NOTIFY_FD, port 1..%u once "
+				    "each, "
+				    "at most %u ports",
+				    optarg, SHOAL_DEV_PORT_FIRST - 1, PROC_PORTS_MAX);
+				return GUEST_EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			if (add_disk(&g, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
+		case 'N':
+			if (add_net(&g, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
+		case 'I':
+			if (add_net_ip(&g, optarg) < 0)
+				return GUEST_EXIT_USAGE;
+			break;
+		case 'u':
+			if (sscanf(optarg, "%u:%u", &uid, &gid) != 2 || uid == 0 || gid == 0) {
+				say("--user %s: want UID:GID, neither of them 0", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			j.uid = uid;
+			j.gid = gid;
+			break;
+		case 'S':
+			j.seccomp = 0;
+			break;
+		case 'v':
+			j.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return GUEST_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return GUEST_EXIT_USAGE;
+	}
+	if (!named)
+		name_from_path(argv[optind]);
+	for (i = 0; i < g.nports; i++)
+		if ((g.ports[i].kick_fd >= 0 && !fd_open(g.ports[i].kick_fd)) ||
+		    (g.ports[i].notify_fd >= 0 && !fd_open(g.ports[i].notify_fd))) {
+			say("event port %u: descriptor %d or %d is not open", g.ports[i].port,
+			    g.ports[i].kick_fd, g.ports[i].notify_fd);
+			return GUEST_EXIT_SETUP;
+		}
+	snprintf(g.name, sizeof(g.name), "%s", guest_name);
+	img = map_image(argv[optind], &len);
+	if (!img)
+		return GUEST_EXIT_IMAGE;
+	/* argv[optind] is the image; the guest's argv[0] is its name. */
+	argv[optind] = guest_name;
+	if (proc_load(&g, img, len, argc - optind, argv + optind, &entry, &status, err,
+	              sizeof(err)) < 0) {
+		say("%s%s", status == GUEST_EXIT_IMAGE ? "image refused: " : "", err);
+		return status;
+	}
+	munmap((void *)img, (size_t)len);
+	proc_enter(&g, &j, entry, err, sizeof(err));
+	say("%s", err);
+	return GUEST_EXIT_SETUP;
+}
