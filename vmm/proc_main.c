@@ -121,7 +121,7 @@ static int add_port(struct proc_guest *g, const char *s)
 		return -1;
 	*a++ = '\0';
 	*b++ = '\0';
-	if (parse_int(buf, 1, SHOAL_DEV_PORT_FIRST - 1, &port) < 0 ||
+	if (parse_int(buf, 1, SHOAL_EVTCHN_NPORTS - 1, &port) < 0 ||
 	    parse_int(a, -1, 1 << 20, &kick) < 0 || parse_int(b, -1, 1 << 20, &note) < 0)
 		return -1;
 	for (i = 0; i < g->nports; i++)
@@ -387,7 +387,7 @@ int main(int argc, char **argv)
 				say("--evtchn %s: want PORT:KICK_FD:NOTIFY_FD, port 1..%u once "
 				    "each, "
 				    "at most %u ports",
-				    optarg, SHOAL_DEV_PORT_FIRST - 1, PROC_PORTS_MAX);
+				    optarg, SHOAL_EVTCHN_NPORTS - 1, PROC_PORTS_MAX);
 				return GUEST_EXIT_USAGE;
 			}
 			break;
@@ -438,6 +438,13 @@ int main(int argc, char **argv)
 			    g.ports[i].kick_fd, g.ports[i].notify_fd);
 			return GUEST_EXIT_SETUP;
 		}
+	for (i = 0; i < g.nports; i++)
+		for (unsigned d = 0; d < g.ndevs; d++)
+			if (g.ports[i].port == g.dev[d].port) {
+				say("event port %u is device %s's doorbell", g.ports[i].port,
+				    g.dev[d].name);
+				return GUEST_EXIT_USAGE;
+			}
 	snprintf(g.name, sizeof(g.name), "%s", guest_name);
 	img = map_image(argv[optind], &len);
 	if (!img)
