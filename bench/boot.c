@@ -6,14 +6,17 @@
  *   warm: a tender whose VM and vCPU exist already is handed the image;
  *         timed from the hand-over to the guest's exit (EXITED message),
  *         and to the tender process being reaped
+ *   proc: fork+exec of shoal-proc, the guest loaded into the process,
+ *         jailed and run to exit (no VM at all)
  *
  * Runs are interleaved with the baseline so that both see the same noise.
- *   boot [-n RUNS] [--vmm PATH] [--image PATH]
+ *   boot [-n RUNS] [--vmm PATH] [--image PATH] [--proc PATH] [--proc-image PATH]
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/benchlib.h"
 
@@ -23,12 +26,15 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'n' },
 		{ "vmm", required_argument, NULL, 'V' },
 		{ "image", required_argument, NULL, 'I' },
+		{ "proc", required_argument, NULL, 'P' },
+		{ "proc-image", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *vmm = "vmm/shoal-vmm", *image = "unikernel-rt/examples/hello.kvm";
+	const char *proc = "vmm/shoal-proc", *proc_image = "unikernel-rt/examples/hello.proc";
 	int runs = 200, c, i, bad = 0;
-	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap;
-	double m_true, m_cold, m_true2, m_warm, m_reap;
+	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap, *t_true3, *t_proc;
+	double m_true, m_cold, m_true2, m_warm, m_reap, m_true3, m_proc;
 	char *true_argv[] = { "/bin/true", NULL };
 
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
@@ -42,8 +48,15 @@ int main(int argc, char **argv)
 		case 'I':
 			image = optarg;
 			break;
+		case 'P':
+			proc = optarg;
+			break;
+		case 'Q':
+			proc_image = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: boot [-n RUNS] [--vmm PATH] [--image PATH]\n");
+			fprintf(stderr, "usage: boot [-n RUNS] [--vmm PATH] [--image PATH] "
+			                "[--proc PATH] [--proc-image PATH]\n");
 			return 2;
 		}
 	}
@@ -54,7 +67,9 @@ int main(int argc, char **argv)
 	t_true2 = calloc((size_t)runs, sizeof(double));
 	t_warm = calloc((size_t)runs, sizeof(double));
 	t_warm_reap = calloc((size_t)runs, sizeof(double));
-	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap)
+	t_true3 = calloc((size_t)runs, sizeof(double));
+	t_proc = calloc((size_t)runs, sizeof(double));
+	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap || !t_true3 || !t_proc)
 		return 1;
 
 	printf("bench/boot: %s through %s, %d runs each, interleaved with /bin/true\n", image, vmm,
@@ -112,6 +127,36 @@ int main(int argc, char **argv)
 	printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1x\n", m_warm / m_true2,
 	       bl_quantile(t_warm, (size_t)runs, 0.99) / bl_quantile(t_true2, (size_t)runs, 0.99));
 	printf("  with reaping:  ratio (median) %.2fx\n", m_reap / m_true2);
+
+	if (access(proc, X_OK) != 0 || access(proc_image, R_OK) != 0) {
+		printf("\nproc: skipped (%s or %s is missing)\n", proc, proc_image);
+	} else {
+		for (i = 0; i < runs; i++) {
+			char *proc_argv[] = {
+				(char *)proc, (char *)proc_image, "a", "b", "c", NULL
+			};
+			uint64_t t0;
+			int st;
+
+			t0 = bl_now_ns();
+			st = bl_wait(bl_spawn(true_argv, 1, -1));
+			t_true3[i] = (double)(bl_now_ns() - t0) / 1e3;
+			if (st != 0)
+				bad++;
+			t0 = bl_now_ns();
+			st = bl_wait(bl_spawn(proc_argv, 1, -1));
+			t_proc[i] = (double)(bl_now_ns() - t0) / 1e3;
+			if (st != 0)
+				bad++;
+		}
+		printf("\nproc (the guest as a sandboxed process: %s)\n", proc_image);
+		m_true3 = bl_report("  fork+exec+wait /bin/true", t_true3, (size_t)runs);
+		m_proc = bl_report("  shoal-proc hello, cold", t_proc, (size_t)runs);
+		printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.2x\n",
+		       m_proc / m_true3,
+		       bl_quantile(t_proc, (size_t)runs, 0.99) /
+		           bl_quantile(t_true3, (size_t)runs, 0.99));
+	}
 	if (bad)
 		printf("\nWARNING: %d runs did not exit 0\n", bad);
 	return bad ? 1 : 0;

@@ -48,3 +48,6 @@ vmm_shoal_proc_SOURCES = vmm/proc.h vmm/proc_main.c vmm/proc_load.c vmm/proc_jai
 nodist_vmm_shoal_proc_SOURCES = vmm/proc_seccomp_bpf.h
 vmm_shoal_proc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
 vmm_shoal_proc_LDADD = vmm/libvmm.a common/libcommon.a
+# Static (and position-independent, so that it stays far above the
+# guest's addresses): a cold start pays for no dynamic loader.
+vmm_shoal_proc_LDFLAGS = -static-pie
