@@ -120,6 +120,9 @@ EXTRA_DIST += tests/integration/net.sh
 # without ab).
 TESTS += tests/integration/site.sh
 EXTRA_DIST += tests/integration/site.sh
+# The same checks on the proc platform (shoal-proc; no /dev/kvm needed).
+TESTS += tests/integration/site-proc.sh
+EXTRA_DIST += tests/integration/site-proc.sh
 
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
