@@ -75,6 +75,31 @@ big=$(head -c 70000 /dev/zero | tr '\0' a)
 tap_check "arguments over 64 KiB are refused" run bigargs 205 "$GUESTS/hello.proc" "$big"
 tap_check "the refusal says why" says bigargs err "arguments are longer than 65536 bytes"
 
+# Disks are the files themselves, read and written with pread and pwrite.
+head -c 1048576 /dev/urandom >"$tmp/www.img"
+head -c 524288 /dev/zero >"$tmp/data.img"
+tap_check "the guest lists its disks" \
+	run list 0 --disk www:"$tmp/www.img":ro --disk data:"$tmp/data.img" "$GUESTS/blkcheck.proc" list
+tap_check "with their sizes and modes" says list out "blkcheck: disk www 2048 sectors ro"
+tap_check "the guest reads the whole disk" run sum 0 --disk www:"$tmp/www.img":ro "$GUESTS/blkcheck.proc" sum www
+tap_check "through an unaligned buffer too" run sumodd 0 --disk www:"$tmp/www.img":ro "$GUESTS/blkcheck.proc" sum www odd
+want=$(python3 "$top_srcdir/tests/lib/fnv.py" "$tmp/www.img" 2>/dev/null)
+if [ -n "$want" ]; then
+	tap_check "what it read is the file's bytes (FNV-1a $want)" says sum out "fnv $want"
+	tap_check "... and through the unaligned buffer" says sumodd out "fnv $want"
+else
+	tap_skip "what it read is the file's bytes" "python3 is not installed"
+	tap_skip "... and through the unaligned buffer" "python3 is not installed"
+fi
+tap_check "it writes, flushes and reads back" \
+	run write 0 --disk data:"$tmp/data.img" "$GUESTS/blkcheck.proc" write data 100 300 7
+tap_check "what it wrote is on the file (a read-only run verifies it)" \
+	run verify 0 --disk data:"$tmp/data.img":ro "$GUESTS/blkcheck.proc" verify data 100 300 7
+tap_check "a write to a read-only disk is refused" \
+	run rowrite 0 --disk www:"$tmp/www.img":ro "$GUESTS/blkcheck.proc" rowrite www
+tap_check "a disk that is not whole sectors is a usage error" \
+	run oddsize 205 --disk bad:"$top_srcdir/README.md" "$GUESTS/blkcheck.proc" list
+
 # The hostile guest: each way out ends it with a bad system call, named.
 for how in open:openat socket:socket exec:execve kill:kill mmap-exec:mmap \
 	mprotect-exec:mprotect fork:fork ptrace:ptrace; do
