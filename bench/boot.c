@@ -7,7 +7,9 @@
  *         timed from the hand-over to the guest's exit (EXITED message),
  *         and to the tender process being reaped
  *   proc: fork+exec of shoal-proc, the guest loaded into the process,
- *         jailed and run to exit (no VM at all)
+ *         jailed and run to exit (no VM at all); and warm, a shoal-proc
+ *         that sent READY is handed the image, timed to the guest reaped
+ *         (a proc guest sends no EXITED: its end is its exit status)
  *
  * Runs are interleaved with the baseline so that both see the same noise.
  *   boot [-n RUNS] [--vmm PATH] [--image PATH] [--proc PATH] [--proc-image PATH]
@@ -33,8 +35,8 @@ int main(int argc, char **argv)
 	const char *vmm = "vmm/shoal-vmm", *image = "unikernel-rt/examples/hello.kvm";
 	const char *proc = "vmm/shoal-proc", *proc_image = "unikernel-rt/examples/hello.proc";
 	int runs = 200, c, i, bad = 0;
-	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap, *t_true3, *t_proc;
-	double m_true, m_cold, m_true2, m_warm, m_reap, m_true3, m_proc;
+	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap, *t_true3, *t_proc, *t_pwarm;
+	double m_true, m_cold, m_true2, m_warm, m_reap, m_true3, m_proc, m_pwarm;
 	char *true_argv[] = { "/bin/true", NULL };
 
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
@@ -69,7 +71,9 @@ int main(int argc, char **argv)
 	t_warm_reap = calloc((size_t)runs, sizeof(double));
 	t_true3 = calloc((size_t)runs, sizeof(double));
 	t_proc = calloc((size_t)runs, sizeof(double));
-	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap || !t_true3 || !t_proc)
+	t_pwarm = calloc((size_t)runs, sizeof(double));
+	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap || !t_true3 || !t_proc ||
+	    !t_pwarm)
 		return 1;
 
 	printf("bench/boot: %s through %s, %d runs each, interleaved with /bin/true\n", image, vmm,
@@ -149,6 +153,25 @@ int main(int argc, char **argv)
 			if (st != 0)
 				bad++;
 		}
+		for (i = 0; i < runs; i++) {
+			char *guest_argv[] = { "hello", "a", "b", "c", NULL };
+			struct bl_warm w;
+			uint64_t t0;
+			int st;
+
+			if (bl_warm_start(proc, 32, &w) < 0) {
+				fprintf(stderr, "cannot start a warm shoal-proc\n");
+				return 1;
+			}
+			t0 = bl_now_ns();
+			st = bl_warm_boot(&w, proc_image, "hello", 4, guest_argv);
+			if (st == 0 && bl_warm_wait_started(&w, &st) == 1)
+				st = bl_warm_wait_exit(&w, NULL);
+			t_pwarm[i] = (double)(bl_now_ns() - t0) / 1e3;
+			if (st != 0)
+				bad++;
+			bl_warm_close(&w);
+		}
 		printf("\nproc (the guest as a sandboxed process: %s)\n", proc_image);
 		m_true3 = bl_report("  fork+exec+wait /bin/true", t_true3, (size_t)runs);
 		m_proc = bl_report("  shoal-proc hello, cold", t_proc, (size_t)runs);
@@ -156,6 +179,9 @@ int main(int argc, char **argv)
 		       m_proc / m_true3,
 		       bl_quantile(t_proc, (size_t)runs, 0.99) /
 		           bl_quantile(t_true3, (size_t)runs, 0.99));
+		m_pwarm = bl_report("  shoal-proc hello, warm: hand-over to reaped", t_pwarm,
+		                    (size_t)runs);
+		printf("  warm ratio (median) %.2fx\n", m_pwarm / m_true3);
 	}
 	if (bad)
 		printf("\nWARNING: %d runs did not exit 0\n", bad);

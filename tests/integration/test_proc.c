@@ -1,8 +1,9 @@
 /*
- * shoal-proc's event ports, driven as a daemon would drive them: eventfds
- * given with --evtchn, the guest's runtime polling its kick eventfd and
- * writing the notify one.  Real guests built for the proc platform.
- * Prints TAP.
+ * shoal-proc driven as a daemon would drive it: event ports through
+ * eventfds given with --evtchn (the guest's runtime polling its kick
+ * eventfd and writing the notify one), and the warm start (READY with
+ * the probe port's eventfds, DISK, BOOT, STARTED, then the guest's exit
+ * status).  Real guests built for the proc platform.  Prints TAP.
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench/benchlib.h"
@@ -159,6 +161,87 @@ static void handler_port(void)
 	close(note);
 }
 
+static void warm_hello(void)
+{
+	struct bl_warm w;
+	char *argv[] = { "hello", "warm", NULL };
+	int st = -1, r;
+
+	ok(bl_warm_start(tender, 32, &w) == 0, "a warm shoal-proc sends READY with the probe "
+	                                       "port's eventfds");
+	ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid == (unsigned)w.pid,
+	   "READY names the process as the guest's only thread (%u)", w.vcpu_tid);
+	r = bl_warm_boot(&w, guest("hello"), "hello", 2, argv);
+	ok(r == 0 && bl_warm_wait_started(&w, &st) == 1, "BOOT of hello answers STARTED");
+	st = bl_warm_wait_exit(&w, NULL);
+	ok(st == 0, "hello exits 0, the control socket closed at the jump (status %d)", st);
+	bl_warm_close(&w);
+}
+
+static void warm_idle_probes(void)
+{
+	struct bl_warm w;
+	char *argv[] = { "idle-w", NULL };
+	double med;
+	int st = -1, got;
+
+	if (bl_warm_start(tender, 32, &w) < 0 ||
+	    bl_warm_boot(&w, guest("idle"), "idle-w", 1, argv) < 0 ||
+	    bl_warm_wait_started(&w, &st) != 1) {
+		ok(0, "a warm idle guest starts");
+		bl_warm_close(&w);
+		return;
+	}
+	got = probe_many(w.kick_fd, w.notify_fd, 100, 200, &med);
+	ok(got == 100,
+	   "a warm idle guest answers probes on READY's eventfds (%d/100, median %.1f us)", got,
+	   med);
+	bl_warm_close(&w);
+}
+
+static void warm_disk(void)
+{
+	char path[] = "/tmp/shoal-proc-disk-XXXXXX";
+	char *argv[] = { "blk", "list", NULL };
+	struct bl_warm w;
+	int fd = mkstemp(path), st = -1;
+
+	if (fd < 0 || ftruncate(fd, 65536) < 0) {
+		ok(0, "a disk file for the warm guest");
+		return;
+	}
+	close(fd);
+	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "data", path, 0) == 0 &&
+	       bl_warm_boot(&w, guest("blkcheck"), "blk", 2, argv) == 0 &&
+	       bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
+	   "a DISK message gives a warm guest its disk (blkcheck list exits 0)");
+	bl_warm_close(&w);
+	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "Bad Name", path, 0) == 0 &&
+	       bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "disk name"),
+	   "a DISK message with a bad name is answered with ERROR naming it (%s)", w.reason);
+	bl_warm_close(&w);
+	unlink(path);
+}
+
+static void warm_refuses_reattach(void)
+{
+	char *argv[] = { "hello", NULL };
+	struct bl_warm w;
+	int sv[2], st = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
+		ok(0, "a socket pair");
+		return;
+	}
+	ok(bl_warm_start(tender, 32, &w) == 0 &&
+	       bl_warm_boot_ex(&w, guest("hello"), "hello", 1, argv, 1, sv[0], -1) == 0 &&
+	       bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "re-attach"),
+	   "BOOT with a re-attach socket is refused, and says why (%s)", w.reason);
+	bl_warm_close(&w);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const char *b = getenv("top_builddir");
@@ -175,6 +258,10 @@ int main(void)
 	busy_probes();
 	hang_stops_answering();
 	handler_port();
+	warm_hello();
+	warm_idle_probes();
+	warm_disk();
+	warm_refuses_reattach();
 	printf("1..%d\n", n_test);
 	return 0;
 }
