@@ -109,6 +109,11 @@ for how in open:openat socket:socket exec:execve kill:kill mmap-exec:mmap \
 	tap_check "escape $v: the call never returned" test -z "$(grep 'was not stopped' "$tmp/escape-$v.out")"
 done
 
+size_before=$(stat -c %s "$tmp/data.img")
+tap_check "escape grow: a write far past a writable disk's end is refused" \
+	run escape-grow 0 --disk data:"$tmp/data.img" "$GUESTS/escape.proc" grow
+tap_check "escape grow: the disk file kept its size" test "$(stat -c %s "$tmp/data.img")" = "$size_before"
+
 # The jail of a running guest.
 "$PROC" "$GUESTS/idle.proc" >"$tmp/idle.out" 2>"$tmp/idle.err" 3</dev/null &
 pid=$!

@@ -5,10 +5,12 @@
  * another process, map executable memory, make its own memory
  * executable, start a process.  Each attempt should end the guest with a
  * bad system call; one that returns is printed with its result and the
- * guest exits 1.
+ * guest exits 1.  grow writes its first disk far past its end, which the
+ * kernel must refuse (EFBIG): the guest exits 0 when it did.
  *
- *   escape open|socket|exec|kill|mmap-exec|mprotect-exec|fork|ptrace
+ *   escape open|socket|exec|kill|mmap-exec|mprotect-exec|fork|ptrace|grow
  */
+#include <shoal/abi.h>
 #include <shoal/rt.h>
 
 static long sys6(long nr, long a, long b, long c, long d, long e, long f)
@@ -47,7 +49,13 @@ int main(int argc, char **argv)
 		r = sys6(10 /* mprotect */, (long)page, 4096, 7, 0, 0, 0);
 	else if (!strcmp(how, "fork"))
 		r = sys6(57 /* fork */, 0, 0, 0, 0, 0, 0);
-	else if (!strcmp(how, "ptrace"))
+	else if (!strcmp(how, "grow")) {
+		int fd = ((const volatile struct shoal_proc_fds *)SHOAL_PROC_FDS)->dev_fd[0];
+
+		r = sys6(18 /* pwrite64 */, fd, (long)page, 4096, 1l << 30, 0, 0);
+		rt_printf("escape: grow: pwrite 1 GiB into disk fd %d returned %ld\n", fd, r);
+		return r == -27 /* EFBIG */ ? 0 : 1;
+	} else if (!strcmp(how, "ptrace"))
 		r = sys6(101 /* ptrace */, 16 /* PTRACE_ATTACH */, 1, 0, 0, 0, 0);
 	else {
 		rt_printf("escape: unknown attempt %s\n", how);
