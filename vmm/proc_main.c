@@ -697,6 +697,14 @@ int main(int argc, char **argv)
 	unsigned i, uid, gid, ports[PROC_PORTS_MAX] = { 1 }, nports = 1;
 	long v;
 
+	/*
+	 * The console and the report are descriptors 1 and 2 whatever else
+	 * the guest holds: a tender started without them would give those
+	 * numbers to a disk or a port.
+	 */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return GUEST_EXIT_SETUP;
 	g.mem_bytes = 32ull << 20;
 	while ((c = getopt_long(argc, argv, "+m:n:e:d:N:u:p:c:vh", longopts, NULL)) != -1) {
 		switch (c) {

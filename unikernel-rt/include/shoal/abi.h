@@ -1,6 +1,7 @@
 /*
  * shoal guest ABI: the contract between a guest linked with unikernel-rt
- * and the tender that runs it on KVM (shoal-vmm).  Self-contained C99,
+ * and the tender that runs it on KVM (shoal-vmm), or as a process
+ * (shoal-proc, the proc platform at the end).  Self-contained C99,
  * included verbatim by both sides; every layout is pinned by a static
  * assertion.  Any change to a layout or a number bumps SHOAL_ABI_VERSION.
  *
