@@ -4,8 +4,9 @@
  * namespace), who it is (an unprivileged uid and gid, no capabilities),
  * what it holds (the guest's descriptors only), what it may use
  * (rlimits) and what it may ask the kernel (the filter).  The order
- * matters: each step needs what the next one takes away, and the filter
- * comes last, once the tender makes no more calls of its own.
+ * matters: each step needs what the next one takes away (the limits
+ * forbid new memory, so the handlers' stack comes before them), and the
+ * filter comes last, once the tender makes no more calls of its own.
  *
  * The tender's code stays mapped under the guest: its signal handlers
  * report a fault or a refused call in one line on the report descriptor
@@ -179,9 +180,15 @@ static void empty_root(const struct proc_jail *j)
 static int limits(const struct proc_guest *g, int maxfd, char *err, size_t errlen)
 {
 	struct rlimit zero = { 0, 0 }, nofile = { (rlim_t)maxfd + 1, (rlim_t)maxfd + 1 };
+	/*
+	 * Memory: everything the guest may use is mapped already (guest memory,
+	 * the handlers' stack), so no new address space at all; what it
+	 * touches of guest memory is the cgroup's to bound.
+	 */
 	struct rlimit fsize = { (rlim_t)g->max_disk_bytes, (rlim_t)g->max_disk_bytes };
 
-	if (setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_MEMLOCK, &zero) < 0 ||
+	if (setrlimit(RLIMIT_AS, &zero) < 0 || setrlimit(RLIMIT_DATA, &zero) < 0 ||
+	    setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_MEMLOCK, &zero) < 0 ||
 	    setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &zero) < 0 ||
 	    setrlimit(RLIMIT_MSGQUEUE, &zero) < 0)
 		return fail(err, errlen, "setrlimit");
@@ -285,8 +292,9 @@ int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t e
 	snprintf(report_name, sizeof(report_name), "%s", j->guest_name);
 	empty_root(j);
 	maxfd = keep_only(g);
-	if (limits(g, maxfd, err, errlen) < 0 || drop_ids(j, err, errlen) < 0 ||
-	    handlers(err, errlen) < 0)
+	/* The handlers' stack is allocated before the limits forbid it. */
+	if (handlers(err, errlen) < 0 || drop_ids(j, err, errlen) < 0 ||
+	    limits(g, maxfd, err, errlen) < 0)
 		return -1;
 	if (j->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
 		return fail(err, errlen, "cannot install the syscall filter");

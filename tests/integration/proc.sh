@@ -120,6 +120,7 @@ pid=$!
 sleep 0.3
 status=$(cat "/proc/$pid/status" 2>/dev/null)
 fds=$(ls "/proc/$pid/fd" 2>/dev/null | sort -n | tr '\n' ' ')
+limits=$(cat "/proc/$pid/limits" 2>/dev/null)
 mntns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)
 root=$(ls -A "/proc/$pid/root/" 2>&1 | tr '\n' ' ')
 kill $pid 2>/dev/null
@@ -136,5 +137,10 @@ else
 	tap_skip "the guest runs as nobody" "the test does not run as root"
 fi
 tap_check "it holds only its console and report descriptors (holds: $fds)" test "$fds" = "1 2 "
+limit() { echo "$limits" | awk -v n="$1" 'index($0, n) == 1 { print $(NF - 2) }'; }
+tap_check "no core files" test "$(limit 'Max core file size')" = 0
+tap_check "no new address space" test "$(limit 'Max address space')" = 0
+tap_check "no processes" test "$(limit 'Max processes')" = 0
+tap_check "no descriptors past its own" test "$(limit 'Max open files')" = 3
 tap_check "idle reports itself up" says idle out "idle: idle up, probe not wired"
 tap_done
