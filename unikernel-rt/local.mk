@@ -166,6 +166,7 @@ unikernel-rt/examples/%.proc.o: unikernel-rt/examples/proc/%.c
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
 	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# (badcall has sources in both places: the first pattern would take the KVM one.)
 unikernel-rt/examples/badcall.proc.o: unikernel-rt/examples/proc/badcall.c
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
 	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
