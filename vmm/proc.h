@@ -48,6 +48,13 @@ struct proc_jail {
 	int seccomp; /* 0: no filter (debugging only) */
 	int verbose; /* say which steps were skipped and why */
 	const char *guest_name;
+	/*
+	 * A mount namespace to enter (a descriptor of its nsfs file), its root
+	 * an empty file system, instead of making one: a daemon makes it once
+	 * for all its guests, which spares each the namespace's creation and
+	 * teardown.  -1: make one.
+	 */
+	int mntns_fd;
 };
 
 /*
@@ -63,7 +70,7 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
 
 /*
  * Drop everything the guest must not have and enter it: an empty mount
- * namespace (where allowed), rlimits, the unprivileged uid and gid, no
+ * namespace (j->mntns_fd's, or a new one where allowed), rlimits, the unprivileged uid and gid, no
  * capabilities, every descriptor but the guest's closed, the fault and
  * SIGSYS reports, the filter; then the guest's first instruction.
  * Returns only on failure, -1 with err set (GUEST_EXIT_SETUP).

@@ -157,14 +157,23 @@ static int handlers(char *err, size_t errlen)
 }
 
 /*
- * An empty root: a new mount namespace (inside a new user namespace when
- * not root), a read-only tmpfs over /tmp, and that as the root.  Where
+ * An empty root: the mount namespace given, or a new one (inside a new
+ * user namespace when not root) with a read-only tmpfs over /tmp as the
+ * root.  Where
  * the kernel refuses, the guest goes on without one (its filter lets it
  * open nothing anyway) and -v says so.
  */
 static void empty_root(const struct proc_jail *j)
 {
 	int flags = CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+
+	/* setns makes the namespace's root the process's root and directory. */
+	if (j->mntns_fd >= 0) {
+		if (setns(j->mntns_fd, CLONE_NEWNS) < 0)
+			note(j,
+			     "cannot enter the given mount namespace: the root stays the host's");
+		return;
+	}
 
 	if (unshare(flags) < 0) {
 		note(j, "no mount namespace (unshare refused): the root stays the host's");

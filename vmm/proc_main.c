@@ -43,19 +43,22 @@ static char guest_name[SHOAL_NAME_MAX] = "?";
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: shoal-proc [options] IMAGE [ARG...]\n"
-	           "  -m, --mem MIB             guest memory (default 32)\n"
-	           "  -n, --name NAME           guest name (default: the image's file name)\n"
-	           "  -e, --evtchn P:KICK:NOTE  wire event port P to eventfds KICK (host->guest)\n"
-	           "                            and NOTE (guest->host); -1 for none (repeatable)\n"
-	           "  -d, --disk NAME:PATH[:ro] give the guest a disk (a file of whole 512-byte\n"
-	           "                            sectors), read-only with :ro (repeatable)\n"
-	           "  -N, --net NAME:IFNAME[:MAC] give the guest a NIC on the existing tap IFNAME\n"
-	           "      --net-ip A.B.C.D/P[:GW] the last NIC's IPv4 address and gateway\n"
-	           "  -u, --user UID:GID        who the guest runs as when started by root\n"
-	           "                            (default 65534:65534)\n"
-	           "      --no-seccomp          do not filter the guest's calls (debugging)\n"
-	           "  -v, --verbose             say which parts of the jail were left out\n");
+	fprintf(f,
+	        "usage: shoal-proc [options] IMAGE [ARG...]\n"
+	        "  -m, --mem MIB             guest memory (default 32)\n"
+	        "  -n, --name NAME           guest name (default: the image's file name)\n"
+	        "  -e, --evtchn P:KICK:NOTE  wire event port P to eventfds KICK (host->guest)\n"
+	        "                            and NOTE (guest->host); -1 for none (repeatable)\n"
+	        "  -d, --disk NAME:PATH[:ro] give the guest a disk (a file of whole 512-byte\n"
+	        "                            sectors), read-only with :ro (repeatable)\n"
+	        "  -N, --net NAME:IFNAME[:MAC] give the guest a NIC on the existing tap IFNAME\n"
+	        "      --net-ip A.B.C.D/P[:GW] the last NIC's IPv4 address and gateway\n"
+	        "      --mntns-fd FD         enter this mount namespace (its root empty) rather\n"
+	        "                            than make one\n"
+	        "  -u, --user UID:GID        who the guest runs as when started by root\n"
+	        "                            (default 65534:65534)\n"
+	        "      --no-seccomp          do not filter the guest's calls (debugging)\n"
+	        "  -v, --verbose             say which parts of the jail were left out\n");
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -683,13 +686,14 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "ports", required_argument, NULL, 'p' },
 		{ "control-fd", required_argument, NULL, 'c' },
+		{ "mntns-fd", required_argument, NULL, 'M' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct proc_guest g;
-	struct proc_jail j = { 65534, 65534, 1, 0, guest_name };
+	struct proc_jail j = { 65534, 65534, 1, 0, guest_name, -1 };
 	const uint8_t *img;
 	uint64_t len, entry;
 	char err[512];
@@ -761,6 +765,13 @@ int main(int argc, char **argv)
 				return GUEST_EXIT_USAGE;
 			}
 			control_fd = (int)v;
+			break;
+		case 'M':
+			if (parse_int(optarg, 3, 1 << 20, &v) < 0 || !fd_open((int)v)) {
+				say("--mntns-fd %s: not an open descriptor", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			j.mntns_fd = (int)v;
 			break;
 		case 'S':
 			j.seccomp = 0;

@@ -5,6 +5,7 @@
  * the probe port's eventfds, DISK, BOOT, STARTED, then the guest's exit
  * status).  Real guests built for the proc platform.  Prints TAP.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -242,6 +243,54 @@ static void warm_refuses_reattach(void)
 	close(sv[1]);
 }
 
+static void skip(int n, const char *why)
+{
+	while (n-- > 0)
+		printf("ok %d # SKIP %s\n", ++n_test, why);
+	fflush(stdout);
+}
+
+/* The mount namespace a daemon makes once, given to each guest with --mntns-fd. */
+static void shared_mntns(void)
+{
+	char arg[16], path[64], want[64] = "", got[64] = "";
+	char *idle[] = { tender, "--mntns-fd", arg, guest("idle"), NULL };
+	char *hello[] = { tender, "--mntns-fd", arg, guest("hello"), NULL };
+	int ns = bl_empty_mntns(), entries = -1;
+	struct dirent *e;
+	DIR *d;
+	pid_t pid;
+
+	if (ns < 0) {
+		skip(3, "cannot make a mount namespace (not root)");
+		return;
+	}
+	snprintf(arg, sizeof(arg), "%d", ns);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ns);
+	if (readlink(path, want, sizeof(want) - 1) < 0)
+		want[0] = '\0';
+	pid = bl_spawn(idle, 1, ns);
+	usleep(200000);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (readlink(path, got, sizeof(got) - 1) < 0)
+		got[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/root/", (int)pid);
+	d = opendir(path);
+	if (d) {
+		entries = 0;
+		while ((e = readdir(d)))
+			entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+		closedir(d);
+	}
+	kill(pid, SIGKILL);
+	bl_wait(pid);
+	ok(want[0] && !strcmp(want, got), "--mntns-fd: the guest is in the namespace given (%s)",
+	   got);
+	ok(entries == 0, "and its root is the namespace's empty one (%d entries)", entries);
+	ok(bl_wait(bl_spawn(hello, 1, ns)) == 0, "hello runs there and exits 0");
+	close(ns);
+}
+
 int main(void)
 {
 	const char *b = getenv("top_builddir");
@@ -262,6 +311,7 @@ int main(void)
 	warm_idle_probes();
 	warm_disk();
 	warm_refuses_reattach();
+	shared_mntns();
 	printf("1..%d\n", n_test);
 	return 0;
 }
