@@ -68,6 +68,14 @@ void bl_warm_close(struct bl_warm *w);
  */
 uint64_t bl_probe(int kick_fd, int notify_fd, int timeout_ms);
 
+/*
+ * An empty mount namespace for shoal-proc's --mntns-fd, as a daemon would
+ * make it once for all its proc guests: a child unshares, pivots into an
+ * empty read-only tmpfs and leaves; the descriptor returned (of its nsfs
+ * file, close-on-exec) keeps the namespace.  -1 when it cannot (not root).
+ */
+int bl_empty_mntns(void);
+
 /* Print "label: median X us, p99 Y us (n=N)" style summary; returns the median. */
 double bl_report(const char *label, double *v_us, size_t n);
 

@@ -6,16 +6,56 @@
  *   warm: a tender whose VM and vCPU exist already is handed the image;
  *         timed from the hand-over to the guest's exit (EXITED message),
  *         and to the tender process being reaped
+ *   proc: fork+exec of shoal-proc, the guest loaded into the process,
+ *         jailed and run to exit (no VM at all); and warm, a shoal-proc
+ *         that sent READY is handed the image, timed to the guest reaped
+ *         (a proc guest sends no EXITED: its end is its exit status); and
+ *         cold again in one empty mount namespace made ahead (--mntns-fd,
+ *         as a daemon would give its guests) instead of a new one each
  *
  * Runs are interleaved with the baseline so that both see the same noise.
- *   boot [-n RUNS] [--vmm PATH] [--image PATH]
+ *   boot [-n RUNS] [--vmm PATH] [--image PATH] [--proc PATH] [--proc-image PATH]
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/benchlib.h"
+
+/* Cold proc starts in one mount namespace made ahead, beside /bin/true. */
+static void proc_shared_ns(const char *proc, const char *image, int runs, double *t_true,
+                           double *t_proc, int *bad, double *m_true, double *m_proc)
+{
+	char *true_argv[] = { "/bin/true", NULL };
+	char arg[16];
+	char *argv[] = { (char *)proc, "--mntns-fd", arg, (char *)image, "a", "b", "c", NULL };
+	int ns = bl_empty_mntns(), i;
+
+	if (ns < 0) {
+		printf("  (cold in a shared mount namespace: skipped, one cannot be made here)\n");
+		return;
+	}
+	snprintf(arg, sizeof(arg), "%d", ns);
+	for (i = 0; i < runs; i++) {
+		uint64_t t0 = bl_now_ns();
+		int st = bl_wait(bl_spawn(true_argv, 1, -1));
+
+		t_true[i] = (double)(bl_now_ns() - t0) / 1e3;
+		*bad += st != 0;
+		t0 = bl_now_ns();
+		st = bl_wait(bl_spawn(argv, 1, ns));
+		t_proc[i] = (double)(bl_now_ns() - t0) / 1e3;
+		*bad += st != 0;
+	}
+	close(ns);
+	printf("  and cold in one empty mount namespace made ahead (--mntns-fd):\n");
+	*m_true = bl_report("  fork+exec+wait /bin/true", t_true, (size_t)runs);
+	*m_proc = bl_report("  shoal-proc hello, cold, shared namespace", t_proc, (size_t)runs);
+	printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.2x\n", *m_proc / *m_true,
+	       bl_quantile(t_proc, (size_t)runs, 0.99) / bl_quantile(t_true, (size_t)runs, 0.99));
+}
 
 int main(int argc, char **argv)
 {
@@ -23,12 +63,16 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'n' },
 		{ "vmm", required_argument, NULL, 'V' },
 		{ "image", required_argument, NULL, 'I' },
+		{ "proc", required_argument, NULL, 'P' },
+		{ "proc-image", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *vmm = "vmm/shoal-vmm", *image = "unikernel-rt/examples/hello.kvm";
+	const char *proc = "vmm/shoal-proc", *proc_image = "unikernel-rt/examples/hello.proc";
 	int runs = 200, c, i, bad = 0;
-	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap;
-	double m_true, m_cold, m_true2, m_warm, m_reap;
+	double *t_true, *t_cold, *t_true2, *t_warm, *t_warm_reap, *t_true3, *t_proc, *t_pwarm;
+	double *t_true4, *t_pns;
+	double m_true, m_cold, m_true2, m_warm, m_reap, m_true3, m_proc, m_pwarm, m_true4, m_pns;
 	char *true_argv[] = { "/bin/true", NULL };
 
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
@@ -42,8 +86,15 @@ int main(int argc, char **argv)
 		case 'I':
 			image = optarg;
 			break;
+		case 'P':
+			proc = optarg;
+			break;
+		case 'Q':
+			proc_image = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: boot [-n RUNS] [--vmm PATH] [--image PATH]\n");
+			fprintf(stderr, "usage: boot [-n RUNS] [--vmm PATH] [--image PATH] "
+			                "[--proc PATH] [--proc-image PATH]\n");
 			return 2;
 		}
 	}
@@ -54,7 +105,13 @@ int main(int argc, char **argv)
 	t_true2 = calloc((size_t)runs, sizeof(double));
 	t_warm = calloc((size_t)runs, sizeof(double));
 	t_warm_reap = calloc((size_t)runs, sizeof(double));
-	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap)
+	t_true3 = calloc((size_t)runs, sizeof(double));
+	t_proc = calloc((size_t)runs, sizeof(double));
+	t_pwarm = calloc((size_t)runs, sizeof(double));
+	t_true4 = calloc((size_t)runs, sizeof(double));
+	t_pns = calloc((size_t)runs, sizeof(double));
+	if (!t_true || !t_cold || !t_true2 || !t_warm || !t_warm_reap || !t_true3 || !t_proc ||
+	    !t_pwarm || !t_true4 || !t_pns)
 		return 1;
 
 	printf("bench/boot: %s through %s, %d runs each, interleaved with /bin/true\n", image, vmm,
@@ -112,6 +169,59 @@ int main(int argc, char **argv)
 	printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1x\n", m_warm / m_true2,
 	       bl_quantile(t_warm, (size_t)runs, 0.99) / bl_quantile(t_true2, (size_t)runs, 0.99));
 	printf("  with reaping:  ratio (median) %.2fx\n", m_reap / m_true2);
+
+	if (access(proc, X_OK) != 0 || access(proc_image, R_OK) != 0) {
+		printf("\nproc: skipped (%s or %s is missing)\n", proc, proc_image);
+	} else {
+		for (i = 0; i < runs; i++) {
+			char *proc_argv[] = {
+				(char *)proc, (char *)proc_image, "a", "b", "c", NULL
+			};
+			uint64_t t0;
+			int st;
+
+			t0 = bl_now_ns();
+			st = bl_wait(bl_spawn(true_argv, 1, -1));
+			t_true3[i] = (double)(bl_now_ns() - t0) / 1e3;
+			if (st != 0)
+				bad++;
+			t0 = bl_now_ns();
+			st = bl_wait(bl_spawn(proc_argv, 1, -1));
+			t_proc[i] = (double)(bl_now_ns() - t0) / 1e3;
+			if (st != 0)
+				bad++;
+		}
+		for (i = 0; i < runs; i++) {
+			char *guest_argv[] = { "hello", "a", "b", "c", NULL };
+			struct bl_warm w;
+			uint64_t t0;
+			int st;
+
+			if (bl_warm_start(proc, 32, &w) < 0) {
+				fprintf(stderr, "cannot start a warm shoal-proc\n");
+				return 1;
+			}
+			t0 = bl_now_ns();
+			st = bl_warm_boot(&w, proc_image, "hello", 4, guest_argv);
+			if (st == 0 && bl_warm_wait_started(&w, &st) == 1)
+				st = bl_warm_wait_exit(&w, NULL);
+			t_pwarm[i] = (double)(bl_now_ns() - t0) / 1e3;
+			if (st != 0)
+				bad++;
+			bl_warm_close(&w);
+		}
+		printf("\nproc (the guest as a sandboxed process: %s)\n", proc_image);
+		m_true3 = bl_report("  fork+exec+wait /bin/true", t_true3, (size_t)runs);
+		m_proc = bl_report("  shoal-proc hello, cold", t_proc, (size_t)runs);
+		printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.2x\n",
+		       m_proc / m_true3,
+		       bl_quantile(t_proc, (size_t)runs, 0.99) /
+		           bl_quantile(t_true3, (size_t)runs, 0.99));
+		m_pwarm = bl_report("  shoal-proc hello, warm: hand-over to reaped", t_pwarm,
+		                    (size_t)runs);
+		printf("  warm ratio (median) %.2fx\n", m_pwarm / m_true3);
+		proc_shared_ns(proc, proc_image, runs, t_true4, t_pns, &bad, &m_true4, &m_pns);
+	}
 	if (bad)
 		printf("\nWARNING: %d runs did not exit 0\n", bad);
 	return bad ? 1 : 0;

@@ -42,6 +42,8 @@ static const char *platform_name(uint32_t p)
 		return "xen-pv";
 	case SHOAL_PLATFORM_XEN_PVH:
 		return "xen-pvh";
+	case SHOAL_PLATFORM_PROC:
+		return "proc";
 	default:
 		return "unknown";
 	}
@@ -392,6 +394,18 @@ int image_check(const uint8_t *img, uint64_t len, uint64_t mem_bytes, uint32_t p
 				            i, (unsigned long long)ph.p_paddr,
 				            (unsigned long long)ph.p_memsz,
 				            (unsigned long long)mem_bytes);
+			/*
+			 * A proc guest's segments are mapped in a host process, each with
+			 * its own protection: whole pages, never writable and executable.
+			 */
+			if (platform == SHOAL_PLATFORM_PROC && (ph.p_flags & PF_W) &&
+			    (ph.p_flags & PF_X))
+				return fail(err, errlen,
+				            "segment %u is both writable and executable", i);
+			if (platform == SHOAL_PLATFORM_PROC && ph.p_paddr % SHOAL_PAGE_SIZE)
+				return fail(err, errlen,
+				            "segment %u at 0x%llx does not start a page", i,
+				            (unsigned long long)ph.p_paddr);
 			s = &out->seg[out->nseg++];
 			s->gpa = ph.p_paddr;
 			s->offset = ph.p_offset;

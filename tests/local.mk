@@ -97,6 +97,15 @@ EXTRA_DIST += tests/tap.sh tests/lib/fnv.py tests/data/bad-elf.txt tests/integra
 # Integration: lwIP in a guest, over its loopback interface (tcploop;
 # says SKIP when lwIP was not built, see scripts/lwip.sh).
 TESTS += tests/integration/test_lwip_loopback.sh
+
+# Integration: the proc platform, guests as sandboxed processes run by
+# shoal-proc (no /dev/kvm needed): the examples as their KVM twins, the
+# jail, a hostile guest, and the event ports through eventfds.
+check_PROGRAMS += tests/integration/test_proc
+tests_integration_test_proc_SOURCES = tests/integration/test_proc.c
+tests_integration_test_proc_LDADD = bench/libbench.a common/libcommon.a
+TESTS += tests/integration/proc.sh tests/integration/test_proc
+EXTRA_DIST += tests/integration/proc.sh
 EXTRA_DIST += tests/integration/test_lwip_loopback.sh
 
 # Integration: a NIC on KVM (the echo guest on a tap inside a network
@@ -111,6 +120,9 @@ EXTRA_DIST += tests/integration/net.sh
 # without ab).
 TESTS += tests/integration/site.sh
 EXTRA_DIST += tests/integration/site.sh
+# The same checks on the proc platform (shoal-proc; no /dev/kvm needed).
+TESTS += tests/integration/site-proc.sh
+EXTRA_DIST += tests/integration/site-proc.sh
 
 check_PROGRAMS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap
 TESTS += tests/unit/test_vmm_hypercall tests/unit/test_rt_heap

@@ -16,18 +16,23 @@ RT_CORE_SOURCES = \
 	unikernel-rt/core/heap.c \
 	unikernel-rt/core/string.c \
 	unikernel-rt/core/devices.c \
-	unikernel-rt/core/blk.c \
-	unikernel-rt/include/shoal/xen_ring.h \
 	unikernel-rt/include/shoal/blk.h \
-	unikernel-rt/core/netdev.c \
+	unikernel-rt/core/blk_strerror.c \
 	unikernel-rt/include/shoal/netdev.h \
 	unikernel-rt/core/fat.c
+
+# The device front-ends on Xen's shared rings: every platform but proc,
+# whose devices are descriptors (platform/proc/blk.c, netdev.c).
+RT_RING_SOURCES = \
+	unikernel-rt/include/shoal/xen_ring.h \
+	unikernel-rt/core/blk.c \
+	unikernel-rt/core/netdev.c
 
 noinst_LIBRARIES += unikernel-rt/libshoalrt-kvm.a
 unikernel_rt_libshoalrt_kvm_a_CPPFLAGS = $(RT_GUEST_CPP)
 unikernel_rt_libshoalrt_kvm_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalrt_kvm_a_CCASFLAGS = $(RT_GUEST_CPP)
-unikernel_rt_libshoalrt_kvm_a_SOURCES = $(RT_CORE_SOURCES) \
+unikernel_rt_libshoalrt_kvm_a_SOURCES = $(RT_CORE_SOURCES) $(RT_RING_SOURCES) \
 	unikernel-rt/platform/kvm/entry.S \
 	unikernel-rt/platform/kvm/kvm.c
 
@@ -35,7 +40,7 @@ unikernel_rt_libshoalrt_kvm_a_SOURCES = $(RT_CORE_SOURCES) \
 # ABI's numbers; made by a pattern rule, so kept from make's clean-up of
 # intermediate files (.SECONDARY).
 RT_LINKER_FILES = unikernel-rt/platform/kvm/link.ld unikernel-rt/platform/xen-pv/link.ld \
-	unikernel-rt/platform/xen-pvh/link.ld
+	unikernel-rt/platform/xen-pvh/link.ld unikernel-rt/platform/proc/link.ld
 .SECONDARY: $(RT_LINKER_FILES)
 CLEANFILES += $(RT_LINKER_FILES)
 unikernel-rt/platform/%/link.ld: $(top_srcdir)/unikernel-rt/platform/%/link.ld.S \
@@ -63,7 +68,7 @@ noinst_LIBRARIES += unikernel-rt/libshoalrt-xen-pv.a
 unikernel_rt_libshoalrt_xen_pv_a_CPPFLAGS = $(RT_GUEST_CPP)
 unikernel_rt_libshoalrt_xen_pv_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalrt_xen_pv_a_CCASFLAGS = $(RT_GUEST_CPP)
-unikernel_rt_libshoalrt_xen_pv_a_SOURCES = $(RT_CORE_SOURCES) $(RT_XEN_SOURCES) \
+unikernel_rt_libshoalrt_xen_pv_a_SOURCES = $(RT_CORE_SOURCES) $(RT_RING_SOURCES) $(RT_XEN_SOURCES) \
 	unikernel-rt/platform/xen-pv/entry.S \
 	unikernel-rt/platform/xen-pv/pv.c
 EXTRA_DIST += unikernel-rt/platform/xen-pv/link.ld.S
@@ -72,11 +77,24 @@ noinst_LIBRARIES += unikernel-rt/libshoalrt-xen-pvh.a
 unikernel_rt_libshoalrt_xen_pvh_a_CPPFLAGS = $(RT_GUEST_CPP)
 unikernel_rt_libshoalrt_xen_pvh_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalrt_xen_pvh_a_CCASFLAGS = $(RT_GUEST_CPP)
-unikernel_rt_libshoalrt_xen_pvh_a_SOURCES = $(RT_CORE_SOURCES) $(RT_XEN_SOURCES) \
+unikernel_rt_libshoalrt_xen_pvh_a_SOURCES = $(RT_CORE_SOURCES) $(RT_RING_SOURCES) $(RT_XEN_SOURCES) \
 	unikernel-rt/platform/xen-pvh/entry.S \
 	unikernel-rt/platform/xen-pvh/pvh.c
 EXTRA_DIST += unikernel-rt/platform/xen-pvh/link.ld.S
 
+# proc: the same core as a sandboxed host process (shoal-proc); its
+# devices are the descriptors themselves, not rings.
+noinst_LIBRARIES += unikernel-rt/libshoalrt-proc.a
+unikernel_rt_libshoalrt_proc_a_CPPFLAGS = $(RT_GUEST_CPP)
+unikernel_rt_libshoalrt_proc_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalrt_proc_a_CCASFLAGS = $(RT_GUEST_CPP)
+unikernel_rt_libshoalrt_proc_a_SOURCES = $(RT_CORE_SOURCES) \
+	unikernel-rt/platform/proc/sys.h \
+	unikernel-rt/platform/proc/proc.h \
+	unikernel-rt/platform/proc/proc.c \
+	unikernel-rt/platform/proc/blk.c \
+	unikernel-rt/platform/proc/netdev.c
+EXTRA_DIST += unikernel-rt/platform/proc/link.ld.S
 
 # Example guests: one source each, linked once per platform by pattern
 # rules (name.kvm), so adding a guest or a platform is one line.
@@ -132,6 +150,37 @@ unikernel-rt/examples/%.xen-pvh: unikernel-rt/examples/%.xen-pvh.o unikernel-rt/
 
 -include $(XEN_GUESTS:%=%.d)
 
+# And as processes: NAME.proc.  badcall speaks each platform's call ABI
+# directly, so the proc one has a source of its own; escape is proc's
+# alone (a guest that tries to reach the host around the runtime).
+PROC_ONLY_EXAMPLES = escape
+PROC_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.proc) \
+	$(PROC_ONLY_EXAMPLES:%=unikernel-rt/examples/%.proc)
+guest_DATA += $(PROC_GUESTS)
+EXTRA_DIST += unikernel-rt/examples/proc/badcall.c \
+	$(PROC_ONLY_EXAMPLES:%=unikernel-rt/examples/proc/%.c)
+CLEANFILES += $(PROC_GUESTS) $(PROC_GUESTS:%=%.o) $(PROC_GUESTS:%=%.d)
+
+unikernel-rt/examples/%.proc.o: unikernel-rt/examples/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+unikernel-rt/examples/%.proc.o: unikernel-rt/examples/proc/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# (badcall has sources in both places: the first pattern would take the KVM one.)
+unikernel-rt/examples/badcall.proc.o: unikernel-rt/examples/proc/badcall.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(CC) $(EXAMPLE_CPP) $(RT_GUEST_CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+unikernel-rt/examples/%.proc: unikernel-rt/examples/%.proc.o unikernel-rt/libshoalrt-proc.a \
+		unikernel-rt/platform/proc/link.ld
+	$(AM_V_CCLD)$(CC) $(RT_GUEST_CC) $(CFLAGS) $(GUEST_LDFLAGS) \
+		-Wl,-T,unikernel-rt/platform/proc/link.ld -o $@ $< $(GUEST_ARCHIVES)
+
+-include $(PROC_GUESTS:%=%.d)
+
 
 # ---- lwIP: the guests' TCP/IP stack ----
 # lwIP is Debian's lwip source package, unpacked in the build tree by
@@ -165,8 +214,10 @@ LWIP_CORE = core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c core/
 LWIP_KVM_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-kvm/%.o)
 LWIP_XEN_PV_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-xen-pv/%.o)
 LWIP_XEN_PVH_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-xen-pvh/%.o)
-LWIP_OBJS = $(LWIP_KVM_OBJS) $(LWIP_XEN_PV_OBJS) $(LWIP_XEN_PVH_OBJS)
-LWIP_LIBS = unikernel-rt/liblwip-kvm.a unikernel-rt/liblwip-xen-pv.a unikernel-rt/liblwip-xen-pvh.a
+LWIP_PROC_OBJS = $(LWIP_CORE:%.c=unikernel-rt/lwip-proc/%.o)
+LWIP_OBJS = $(LWIP_KVM_OBJS) $(LWIP_XEN_PV_OBJS) $(LWIP_XEN_PVH_OBJS) $(LWIP_PROC_OBJS)
+LWIP_LIBS = unikernel-rt/liblwip-kvm.a unikernel-rt/liblwip-xen-pv.a unikernel-rt/liblwip-xen-pvh.a \
+	unikernel-rt/liblwip-proc.a
 CLEANFILES += $(LWIP_LIBS) $(LWIP_OBJS) $(LWIP_OBJS:.o=.d)
 
 LWIP_AR = $(AM_V_AR)rm -f $@ && $(AR) $(ARFLAGS) $@ $^ && $(RANLIB) $@
@@ -179,11 +230,15 @@ unikernel-rt/liblwip-xen-pv.a: $(LWIP_XEN_PV_OBJS)
 	$(LWIP_AR)
 unikernel-rt/liblwip-xen-pvh.a: $(LWIP_XEN_PVH_OBJS)
 	$(LWIP_AR)
+unikernel-rt/liblwip-proc.a: $(LWIP_PROC_OBJS)
+	$(LWIP_AR)
 unikernel-rt/lwip-kvm/%.o: $(LWIP_DIR)/src/%.c
 	$(LWIP_COMPILE)
 unikernel-rt/lwip-xen-pv/%.o: $(LWIP_DIR)/src/%.c
 	$(LWIP_COMPILE)
 unikernel-rt/lwip-xen-pvh/%.o: $(LWIP_DIR)/src/%.c
+	$(LWIP_COMPILE)
+unikernel-rt/lwip-proc/%.o: $(LWIP_DIR)/src/%.c
 	$(LWIP_COMPILE)
 -include $(LWIP_OBJS:.o=.d)
 
@@ -202,7 +257,7 @@ NET_GLUE_SOURCES = \
 	unikernel-rt/lwip/chksum.c
 if HAVE_LWIP
 noinst_LIBRARIES += unikernel-rt/libshoalnet-kvm.a unikernel-rt/libshoalnet-xen-pv.a \
-	unikernel-rt/libshoalnet-xen-pvh.a
+	unikernel-rt/libshoalnet-xen-pvh.a unikernel-rt/libshoalnet-proc.a
 all-local: $(LWIP_LIBS)
 endif
 unikernel_rt_libshoalnet_kvm_a_CPPFLAGS = $(NET_GUEST_CPP)
@@ -214,6 +269,9 @@ unikernel_rt_libshoalnet_xen_pv_a_SOURCES = $(NET_GLUE_SOURCES)
 unikernel_rt_libshoalnet_xen_pvh_a_CPPFLAGS = $(NET_GUEST_CPP)
 unikernel_rt_libshoalnet_xen_pvh_a_CFLAGS = $(RT_GUEST_CC)
 unikernel_rt_libshoalnet_xen_pvh_a_SOURCES = $(NET_GLUE_SOURCES)
+unikernel_rt_libshoalnet_proc_a_CPPFLAGS = $(NET_GUEST_CPP)
+unikernel_rt_libshoalnet_proc_a_CFLAGS = $(RT_GUEST_CC)
+unikernel_rt_libshoalnet_proc_a_SOURCES = $(NET_GLUE_SOURCES)
 
 # Guests on lwIP: their objects see lwIP's headers, their images link it.
 NET_EXAMPLES = tcploop echo site
@@ -221,7 +279,8 @@ EXTRA_DIST += $(NET_EXAMPLES:%=unikernel-rt/examples/%.c)
 NET_KVM_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 NET_XEN_PV_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.xen-pv)
 NET_XEN_PVH_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.xen-pvh)
-NET_GUESTS = $(NET_KVM_GUESTS) $(NET_XEN_PV_GUESTS) $(NET_XEN_PVH_GUESTS)
+NET_PROC_GUESTS = $(NET_EXAMPLES:%=unikernel-rt/examples/%.proc)
+NET_GUESTS = $(NET_KVM_GUESTS) $(NET_XEN_PV_GUESTS) $(NET_XEN_PVH_GUESTS) $(NET_PROC_GUESTS)
 if HAVE_LWIP
 guest_DATA += $(NET_GUESTS)
 endif
@@ -230,4 +289,5 @@ $(NET_GUESTS:%=%.o): EXAMPLE_CPP = $(NET_GUEST_CPP)
 $(NET_KVM_GUESTS): unikernel-rt/libshoalnet-kvm.a unikernel-rt/liblwip-kvm.a
 $(NET_XEN_PV_GUESTS): unikernel-rt/libshoalnet-xen-pv.a unikernel-rt/liblwip-xen-pv.a
 $(NET_XEN_PVH_GUESTS): unikernel-rt/libshoalnet-xen-pvh.a unikernel-rt/liblwip-xen-pvh.a
+$(NET_PROC_GUESTS): unikernel-rt/libshoalnet-proc.a unikernel-rt/liblwip-proc.a
 -include $(NET_GUESTS:%=%.d)

@@ -29,3 +29,25 @@ vmm_shoal_vmm_SOURCES = vmm/main.c vmm/control.c vmm/seccomp.c
 nodist_vmm_shoal_vmm_SOURCES = vmm/vmm_seccomp_bpf.h
 vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
 vmm_shoal_vmm_LDADD = vmm/libvmm.a common/libcommon.a -lpthread
+
+# shoal-proc, the process tender (see proc.h): its guest's filter is
+# compiled at build time too, with the system call names of its report.
+noinst_PROGRAMS += vmm/proc_seccomp_gen
+vmm_proc_seccomp_gen_SOURCES = vmm/proc_seccomp_gen.c
+vmm_proc_seccomp_gen_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/unikernel-rt/include
+vmm_proc_seccomp_gen_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+vmm_proc_seccomp_gen_LDADD = $(SECCOMP_LIBS)
+
+vmm/proc_seccomp_bpf.h: vmm/proc_seccomp_gen$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && ./vmm/proc_seccomp_gen$(EXEEXT) > $@.tmp && mv $@.tmp $@
+BUILT_SOURCES += vmm/proc_seccomp_bpf.h
+CLEANFILES += vmm/proc_seccomp_bpf.h
+
+pkglibexec_PROGRAMS += vmm/shoal-proc
+vmm_shoal_proc_SOURCES = vmm/proc.h vmm/proc_main.c vmm/proc_load.c vmm/proc_jail.c
+nodist_vmm_shoal_proc_SOURCES = vmm/proc_seccomp_bpf.h
+vmm_shoal_proc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
+vmm_shoal_proc_LDADD = vmm/libvmm.a common/libcommon.a
+# Static (and position-independent, so that it stays far above the
+# guest's addresses): a cold start pays for no dynamic loader.
+vmm_shoal_proc_LDFLAGS = -static-pie

@@ -11,10 +11,17 @@
 # beside them that must not notice, the limit of 64 connections; then ab
 # makes a bounded load.
 # Transfers are small: ring-0 guest code may be emulated.
+# One test for every platform: SHOAL_TEST_PLATFORM=proc (site-proc.sh)
+# runs the same checks on site.proc through shoal-proc.
 . "$top_srcdir/tests/tap.sh"
-[ -f "$GUESTS/site.kvm" ] ||
+platform=${SHOAL_TEST_PLATFORM:-kvm}
+[ -f "$GUESTS/site.$platform" ] ||
 	tap_skip_all "lwIP was not built (no lwIP source tree when configure ran: scripts/lwip.sh fetches Debian's into the build directory, or configure --with-lwip=DIR)"
-tap_require_kvm
+if [ "$platform" = proc ]; then
+	VMM=$top_builddir/vmm/shoal-proc
+else
+	tap_require_kvm
+fi
 for t in python3 ip mkfs.fat mcopy; do
 	command -v $t >/dev/null 2>&1 || tap_skip_all "$t is not installed (Debian: python3, iproute2, dosfstools, mtools)"
 done
@@ -68,7 +75,7 @@ printf '\001\002' | dd of="$tmp/bad.img" bs=1 seek=11 conv=notrunc 2>/dev/null
 start() {
 	ip netns exec "$ns" "$VMM" --disk www:"$tmp/disk1.img":ro --disk more:"$tmp/disk2.img":ro \
 		--disk broken:"$tmp/bad.img":ro --net lan:tap0:$MAC --net-ip 10.79.0.2/24:10.79.0.1 \
-		"$GUESTS/site.kvm" lan idle_s=3 header_s=2 stats=100 >"$tmp/site.out" 2>"$tmp/site.err" &
+		"$GUESTS/site.$platform" lan idle_s=3 header_s=2 stats=100 >"$tmp/site.out" 2>"$tmp/site.err" &
 	vmm_pid=$!
 	i=0
 	while ! grep -q "site: ready" "$tmp/site.out" 2>/dev/null; do
@@ -379,7 +386,7 @@ sed 's/^/# /' "$tmp/site.out" | tail -4
 
 # ---- A guest whose only disk is corrupt refuses to start ----
 tap_check "with no sound disk the guest ends with status 1" \
-	tap_vmm nodisk 1 --disk broken:"$tmp/bad.img":ro "$GUESTS/site.kvm"
+	tap_vmm nodisk 1 --disk broken:"$tmp/bad.img":ro "$GUESTS/site.$platform"
 tap_check "  and says why" tap_said nodisk out "site: FAIL: none of the 1 disks holds a sound FAT file system"
 
 tap_done

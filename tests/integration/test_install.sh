@@ -38,7 +38,8 @@ has() { # has PATH [test-flag]
 tap_check "shoald in sbindir ($sbindir)" has "$sbindir/shoald" -x
 tap_check "shoalctl in bindir ($bindir)" has "$bindir/shoalctl" -x
 tap_check "shoal-vmm in pkglibexecdir ($pkglibexecdir)" has "$pkglibexecdir/shoal-vmm" -x
-tap_check "the example guests in pkgdatadir/guests, for kvm, xen-pv and xen-pvh" sh -c "for g in hello idle spin hang badcall crash; do for p in kvm xen-pv xen-pvh; do [ -f '$dest$pkgdatadir/guests/'\$g.\$p ] || exit 1; done; done"
+tap_check "shoal-proc in pkglibexecdir" has "$pkglibexecdir/shoal-proc" -x
+tap_check "the example guests in pkgdatadir/guests, for kvm, xen-pv, xen-pvh and proc" sh -c "for g in hello idle spin hang badcall crash; do for p in kvm xen-pv xen-pvh proc; do [ -f '$dest$pkgdatadir/guests/'\$g.\$p ] || exit 1; done; done"
 tap_check "the web dashboard in pkgdatadir/ui" sh -c "[ -f '$dest$pkgdatadir/ui/index.html' ] && [ -f '$dest$pkgdatadir/ui/app.js' ]"
 tap_check "shoald's default ui-dir is the installed one" \
 	sh -c "'$dest$sbindir/shoald' --help | grep -q -- '--ui-dir .*default $pkgdatadir/ui)'"

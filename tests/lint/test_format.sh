@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 # The C sources of a folder, without what a build in the source tree adds.
 c_files() {
 	find "$top_srcdir/$1" \( -name node_modules -o -name _build -o -name '.deps' \) -prune -o \
-		\( -name '*.c' -o -name '*.h' \) ! -name 'vmm_seccomp_bpf.h' -type f -print | sort
+		\( -name '*.c' -o -name '*.h' \) ! -name 'vmm_seccomp_bpf.h' ! -name 'proc_seccomp_bpf.h' -type f -print | sort
 }
 
 total=0

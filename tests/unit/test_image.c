@@ -561,14 +561,17 @@ static void real_images(void **state)
 	static const struct {
 		const char *suffix;
 		uint32_t platform;
-	} plats[] = { { "kvm", KVM }, { "xen-pv", PV }, { "xen-pvh", PVH } };
+	} plats[] = { { "kvm", KVM },
+		      { "xen-pv", PV },
+		      { "xen-pvh", PVH },
+		      { "proc", SHOAL_PLATFORM_PROC } };
 	const char *top = getenv("top_builddir");
 	unsigned i, j;
 
 	(void)state;
 	if (!top)
 		skip();
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		static uint8_t buf[4 << 20];
 		char path[4096], err[512];
 		struct image_elf elf;
@@ -582,7 +585,7 @@ static void real_images(void **state)
 			fail_msg("cannot open %s", path);
 		len = fread(buf, 1, sizeof(buf), f);
 		fclose(f);
-		for (j = 0; j < 3; j++) {
+		for (j = 0; j < 4; j++) {
 			int r =
 			    image_check(buf, len, MEM, plats[j].platform, &elf, err, sizeof(err));
 
@@ -596,11 +599,46 @@ static void real_images(void **state)
 	}
 }
 
+/*
+ * The proc platform loads into a host process, each segment with its own
+ * protection: the KVM image rules, and no writable and executable
+ * segment, none that does not start a page.
+ */
+static void proc_images(void **state)
+{
+	struct image im;
+	struct image_elf elf;
+	char err[512];
+
+	(void)state;
+	make_image(&im);
+	im.note.abi.platform = SHOAL_PLATFORM_PROC;
+	assert_int_equal(image_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_PROC,
+	                             &elf, err, sizeof(err)),
+	                 0);
+	assert_int_not_equal(image_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_KVM,
+	                                 &elf, err, sizeof(err)),
+	                     0);
+	assert_non_null(strstr(err, "built for the proc platform, not kvm"));
+	im.ph[0].p_flags = PF_R | PF_W | PF_X;
+	assert_int_not_equal(image_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_PROC,
+	                                 &elf, err, sizeof(err)),
+	                     0);
+	assert_non_null(strstr(err, "segment 0 is both writable and executable"));
+	im.ph[0].p_flags = PF_R | PF_X;
+	im.ph[0].p_vaddr = im.ph[0].p_paddr = SHOAL_GPA_IMAGE_MIN + 0x10;
+	im.eh.e_entry = SHOAL_GPA_IMAGE_MIN + 0x10;
+	assert_int_not_equal(image_check((const uint8_t *)&im, sizeof(im), MEM, SHOAL_PLATFORM_PROC,
+	                                 &elf, err, sizeof(err)),
+	                     0);
+	assert_non_null(strstr(err, "segment 0 at 0x100010 does not start a page"));
+}
+
 int main(void)
 {
 	enum { NBAD = sizeof(bad_cases) / sizeof(bad_cases[0]) };
 	enum { NXEN = sizeof(xen_cases) / sizeof(xen_cases[0]) };
-	struct CMUnitTest tests[NBAD + NXEN + 3];
+	struct CMUnitTest tests[NBAD + NXEN + 4];
 	char names[NBAD][64], xnames[NXEN][96];
 	size_t i, n = 0;
 
@@ -619,6 +657,7 @@ int main(void)
 		                                                        (void *)&xen_cases[i]);
 		tests[n++].name = xnames[i];
 	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(proc_images);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_images);
 	return _cmocka_run_group_tests("image", tests, n, NULL, NULL);
 }

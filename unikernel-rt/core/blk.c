@@ -368,27 +368,3 @@ void rt_blk_counters(const struct rt_blk *b, uint64_t *requests, uint64_t *error
 	*requests = b->requests;
 	*errors = b->errors;
 }
-
-const char *rt_blk_strerror(int err)
-{
-	switch (err) {
-	case 0:
-		return "no error";
-	case RT_BLK_ENOENT:
-		return "no disk of that name";
-	case RT_BLK_EIO:
-		return "the host failed the request";
-	case RT_BLK_ENOMEM:
-		return "out of memory";
-	case RT_BLK_EBUSY:
-		return "every ring slot is in flight";
-	case RT_BLK_EINVAL:
-		return "outside the disk, or a bad buffer";
-	case RT_BLK_EROFS:
-		return "the disk is read-only";
-	case RT_BLK_EPROTO:
-		return "the host would not connect the ring";
-	default:
-		return "unknown error";
-	}
-}

@@ -1,6 +1,7 @@
 /*
  * shoal guest ABI: the contract between a guest linked with unikernel-rt
- * and the tender that runs it on KVM (shoal-vmm).  Self-contained C99,
+ * and the tender that runs it on KVM (shoal-vmm), or as a process
+ * (shoal-proc, the proc platform at the end).  Self-contained C99,
  * included verbatim by both sides; every layout is pinned by a static
  * assertion.  Any change to a layout or a number bumps SHOAL_ABI_VERSION.
  *
@@ -36,6 +37,7 @@
 #define SHOAL_PLATFORM_KVM     1
 #define SHOAL_PLATFORM_XEN_PV  2
 #define SHOAL_PLATFORM_XEN_PVH 3
+#define SHOAL_PLATFORM_PROC    4 /* a sandboxed host process (shoal-proc), see the end */
 
 #ifndef __ASSEMBLER__
 struct shoal_note_abi {
@@ -345,6 +347,71 @@ _Static_assert(offsetof(struct shoal_shared, upcalls) == SHOAL_OFF_UPCALLS, "upc
 _Static_assert(SHOAL_VEC_EVTCHN + SHOAL_EVTCHN_NPORTS <= SHOAL_VEC_SPURIOUS, "vectors fit");
 _Static_assert(SHOAL_GPA_ARGS + SHOAL_ARGS_MAX_BYTES <= SHOAL_GPA_IMAGE_MIN,
                "args below the image");
+#endif
+
+/*
+ * The proc platform: the guest is a process of its own on the host, run
+ * by shoal-proc under a syscall filter.  Its image is linked and checked
+ * as a KVM one (loaded from SHOAL_GPA_IMAGE_MIN, guest "memory" ending at
+ * mem_bytes, the stack at its top), at the same addresses of the
+ * process's address space; the tender's own mappings lie far above
+ * SHOAL_MEM_MAX_BYTES.  Entry: RDI = SHOAL_PROC_BOOT_INFO, RSP =
+ * mem_bytes - 8, signals the tender's.  The boot info page holds the same
+ * struct shoal_boot_info (shared and tsc fields 0: the guest keeps its
+ * bitmaps, and reads the clock through the kernel), the device table at
+ * +0x400, and struct shoal_proc_fds at +0x800: the descriptors standing
+ * for what the hypercalls and rings are on KVM.  The argument strings
+ * follow at SHOAL_PROC_ARGS.
+ *
+ * The guest's system calls are its hypercalls: the filter allows only
+ * what the runtime makes (see vmm/proc_seccomp_gen.c) and only with
+ * buffers below SHOAL_MEM_MAX_BYTES; anything else ends the guest as a
+ * bad call.  Exit codes above SHOAL_EXIT_CODE_MAX are the tender's, as on
+ * KVM; the runtime uses SHOAL_PROC_EXIT_ABORT for rt_abort itself.
+ */
+#define SHOAL_PROC_BOOT_INFO  SHOAL_U64(0xE0000)
+#define SHOAL_PROC_DEVICES    (SHOAL_PROC_BOOT_INFO + SHOAL_U64(0x400))
+#define SHOAL_PROC_FDS        (SHOAL_PROC_BOOT_INFO + SHOAL_U64(0x800))
+#define SHOAL_PROC_ARGS       SHOAL_U64(0xF0000)
+#define SHOAL_PROC_ARGS_BYTES SHOAL_U64(0x10000)
+#define SHOAL_PROC_CONSOLE_FD 1 /* the console: write and writev */
+#define SHOAL_PROC_REPORT_FD  2 /* how the guest ended, one line (abort, faults) */
+#define SHOAL_PROC_EXIT_ABORT 200
+
+#ifndef __ASSEMBLER__
+/*
+ * A port wired to the host: kick_fd is an eventfd the host writes (the
+ * guest polls it; its counter is the "interrupt"), notify_fd one the guest
+ * writes (the host polls it).  -1: that way is not wired.
+ */
+struct shoal_proc_port {
+	uint32_t port;
+	int32_t kick_fd;
+	int32_t notify_fd;
+	uint32_t _pad;
+};
+
+struct shoal_proc_fds {
+	uint32_t nports; /* <= 8 */
+	uint32_t _pad;
+	struct shoal_proc_port ports[8];
+	/*
+	 * Device i of the table: a disk's file (pread/pwrite, whole sectors)
+	 * or a tap (IFF_TAP | IFF_NO_PI, non-blocking: one frame per read or
+	 * write).
+	 */
+	int32_t dev_fd[SHOAL_DEVICES_MAX];
+	/* The vDSO's clock_gettime (a function address), 0: use the system call. */
+	uint64_t vdso_clock_gettime;
+};
+
+_Static_assert(sizeof(struct shoal_proc_fds) == 192, "proc fds layout");
+_Static_assert(0x400 + SHOAL_DEVICES_MAX * sizeof(struct shoal_device) <= 0x800,
+               "the device table ends below the proc fds");
+_Static_assert(0x800 + sizeof(struct shoal_proc_fds) <= SHOAL_PAGE_SIZE, "proc fds fit the page");
+_Static_assert(SHOAL_PROC_BOOT_INFO + SHOAL_PAGE_SIZE <= SHOAL_PROC_ARGS &&
+                   SHOAL_PROC_ARGS + SHOAL_PROC_ARGS_BYTES <= SHOAL_GPA_IMAGE_MIN,
+               "proc boot pages below the image");
 #endif
 
 #endif /* SHOAL_ABI_H */

@@ -1,0 +1,220 @@
+/*
+ * Loading a proc guest into the tender's own address space: guest memory
+ * at the image's linked addresses (the tender's mappings are all far
+ * above SHOAL_MEM_MAX_BYTES; MAP_FIXED_NOREPLACE says so if not), each
+ * segment with its own protection, and the boot page the runtime reads.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "vmm/proc.h"
+
+#define PAGE SHOAL_PAGE_SIZE
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	if (errno) {
+		n = strlen(err);
+		snprintf(err + n, errlen - n, ": %s", strerror(errno));
+	}
+	return -1;
+}
+
+static int map_fixed(uint64_t addr, uint64_t len, char *err, size_t errlen)
+{
+	void *p = mmap((void *)(uintptr_t)addr, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return fail(err, errlen, "cannot map guest memory at [0x%llx, +0x%llx)",
+		            (unsigned long long)addr, (unsigned long long)len);
+	if (p != (void *)(uintptr_t)addr) {
+		munmap(p, len);
+		errno = 0;
+		return fail(err, errlen,
+		            "guest memory at 0x%llx is taken by the tender's own mappings",
+		            (unsigned long long)addr);
+	}
+	return 0;
+}
+
+/*
+ * The vDSO's clock_gettime, so that the guest reads the clock without a
+ * system call; 0 when it cannot be found (the runtime then makes the
+ * call).  Walks the vDSO's dynamic symbols through DT_HASH, checking
+ * every offset against what the kernel mapped.
+ */
+static uint64_t vdso_clock_gettime(void)
+{
+	const uint8_t *base = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	const Elf64_Phdr *ph;
+	const Elf64_Dyn *dyn = NULL;
+	const Elf64_Sym *sym = NULL;
+	const char *str = NULL;
+	const uint32_t *hash = NULL;
+	uint64_t bias = 0, size = 0;
+	unsigned i;
+	int have_load = 0;
+
+	if (!base || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(*ph))
+		return 0;
+	ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+	for (i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !have_load) {
+			bias = (uint64_t)(uintptr_t)base - ph[i].p_vaddr;
+			size = ph[i].p_memsz;
+			have_load = 1;
+		} else if (ph[i].p_type == PT_DYNAMIC) {
+			dyn = (const Elf64_Dyn *)(base + ph[i].p_offset);
+		}
+	}
+	if (!have_load || !dyn)
+		return 0;
+	for (; dyn->d_tag != DT_NULL; dyn++) {
+		const void *p = (const void *)(uintptr_t)(bias + dyn->d_un.d_ptr);
+
+		if (dyn->d_un.d_ptr >= size)
+			continue;
+		if (dyn->d_tag == DT_SYMTAB)
+			sym = p;
+		else if (dyn->d_tag == DT_STRTAB)
+			str = p;
+		else if (dyn->d_tag == DT_HASH)
+			hash = p;
+	}
+	if (!sym || !str || !hash)
+		return 0;
+	for (i = 0; i < hash[1]; i++) {
+		const char *name = str + sym[i].st_name;
+
+		if ((const uint8_t *)name >= base + size ||
+		    ELF64_ST_TYPE(sym[i].st_info) != STT_FUNC || !sym[i].st_value)
+			continue;
+		if (!strcmp(name, "__vdso_clock_gettime"))
+			return bias + sym[i].st_value;
+	}
+	return 0;
+}
+
+/* argv arrays and strings at SHOAL_PROC_ARGS: char *argv[argc+1], uint64_t len[argc], strings. */
+static int place_args(int argc, char *const argv[], uint64_t *argv_at, uint64_t *arglen_at,
+                      char *err, size_t errlen)
+{
+	uint64_t ptrs = SHOAL_PROC_ARGS;
+	uint64_t lens = ptrs + 8 * ((uint64_t)argc + 1);
+	uint64_t str = lens + 8 * (uint64_t)argc;
+	uint64_t end = SHOAL_PROC_ARGS + SHOAL_PROC_ARGS_BYTES;
+	int i;
+
+	errno = 0;
+	if (argc < 1 || argc > 4096 || str > end)
+		return fail(err, errlen, "too many arguments (%d)", argc);
+	for (i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		uint64_t at = str, len = n;
+
+		if (n + 1 > end - str)
+			return fail(err, errlen, "arguments are longer than %llu bytes in all",
+			            (unsigned long long)SHOAL_PROC_ARGS_BYTES);
+		memcpy((void *)(uintptr_t)str, argv[i], n + 1);
+		memcpy((void *)(uintptr_t)(ptrs + 8 * (uint64_t)i), &at, 8);
+		memcpy((void *)(uintptr_t)(lens + 8 * (uint64_t)i), &len, 8);
+		str += n + 1;
+	}
+	memset((void *)(uintptr_t)(ptrs + 8 * (uint64_t)argc), 0, 8);
+	*argv_at = ptrs;
+	*arglen_at = lens;
+	return 0;
+}
+
+static int seg_prot(uint32_t flags)
+{
+	return ((flags & PF_R) ? PROT_READ : 0) | ((flags & PF_W) ? PROT_WRITE : 0) |
+	       ((flags & PF_X) ? PROT_EXEC : 0);
+}
+
+int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int argc,
+              char *const argv[], uint64_t *entry, int *status, char *err, size_t errlen)
+{
+	struct shoal_boot_info *bi = (struct shoal_boot_info *)(uintptr_t)SHOAL_PROC_BOOT_INFO;
+	struct shoal_proc_fds *fds = (struct shoal_proc_fds *)(uintptr_t)SHOAL_PROC_FDS;
+	struct image_elf elf;
+	struct timespec ts;
+	unsigned i;
+
+	*status = GUEST_EXIT_IMAGE;
+	errno = 0;
+	if (image_check(img, len, g->mem_bytes, SHOAL_PLATFORM_PROC, &elf, err, errlen) < 0)
+		return -1;
+	*status = GUEST_EXIT_SETUP;
+	if (map_fixed(SHOAL_PROC_BOOT_INFO, SHOAL_GPA_IMAGE_MIN - SHOAL_PROC_BOOT_INFO, err,
+	              errlen) < 0 ||
+	    map_fixed(SHOAL_GPA_IMAGE_MIN, g->mem_bytes - SHOAL_GPA_IMAGE_MIN, err, errlen) < 0)
+		return -1;
+	*status = GUEST_EXIT_USAGE;
+	memset(bi, 0, sizeof(*bi));
+	if (place_args(argc, argv, &bi->argv, &bi->arglen, err, errlen) < 0)
+		return -1;
+
+	/* Fresh anonymous memory is zero, so only file bytes are copied. */
+	*status = GUEST_EXIT_SETUP;
+	for (i = 0; i < elf.nseg; i++) {
+		const struct image_seg *s = &elf.seg[i];
+		uint64_t end = (s->gpa + s->memsz + PAGE - 1) & ~(PAGE - 1);
+
+		memcpy((void *)(uintptr_t)s->gpa, img + s->offset, s->filesz);
+		if (mprotect((void *)(uintptr_t)s->gpa, end - s->gpa, seg_prot(s->flags)) < 0)
+			return fail(err, errlen, "segment at 0x%llx: mprotect",
+			            (unsigned long long)s->gpa);
+	}
+
+	bi->magic = SHOAL_BOOT_MAGIC;
+	bi->abi_version = SHOAL_ABI_VERSION;
+	bi->platform = SHOAL_PLATFORM_PROC;
+	bi->mem_bytes = g->mem_bytes;
+	bi->heap_start = elf.heap_start;
+	bi->heap_end = elf.heap_end;
+	bi->stack_top = g->mem_bytes;
+	bi->argc = (uint32_t)argc;
+	snprintf(bi->name, sizeof(bi->name), "%s", g->name);
+	memset(fds, 0, sizeof(*fds));
+	fds->nports = g->nports;
+	for (i = 0; i < g->nports; i++) {
+		fds->ports[i] = g->ports[i];
+		bi->ports_bound |= 1ull << g->ports[i].port;
+		if (g->ports[i].port == SHOAL_PORT_PROBE)
+			bi->probe_port = SHOAL_PORT_PROBE;
+	}
+	for (i = 0; i < SHOAL_DEVICES_MAX; i++)
+		fds->dev_fd[i] = i < g->ndevs ? g->dev_fd[i] : -1;
+	memcpy((void *)(uintptr_t)SHOAL_PROC_DEVICES, g->dev, g->ndevs * sizeof(g->dev[0]));
+	bi->devices = SHOAL_PROC_DEVICES;
+	bi->ndevices = g->ndevs;
+	for (i = 0; i < g->ndevs; i++)
+		bi->ports_bound |= 1ull << g->dev[i].port;
+	fds->vdso_clock_gettime = vdso_clock_gettime();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	bi->boot_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	/* The guest reads its boot page, never writes it. */
+	if (mprotect(bi, PAGE, PROT_READ) < 0)
+		return fail(err, errlen, "mprotect of the boot page");
+	*entry = elf.entry;
+	*status = 0;
+	return 0;
+}
