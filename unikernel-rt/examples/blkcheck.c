@@ -8,6 +8,10 @@
  *   blkcheck write NAME SECTOR N SEED    write N sectors of a pattern,
  *                                        flush, read them back, compare
  *   blkcheck verify NAME SECTOR N SEED   read N sectors, compare
+ *   blkcheck persist NAME SECTOR N SEED  verify; when the pattern is not
+ *                                        there yet, write it, flush and
+ *                                        exit 3, so that the restart
+ *                                        policy runs it again to find it
  *   blkcheck rowrite NAME                a write must be refused
  *   blkcheck idle                        open every disk, then wait for
  *                                        ever (an idle guest's cost)
@@ -126,7 +130,7 @@ int main(int argc, char **argv)
 		          (unsigned long long)((rt_clock_ns() - start) / 1000));
 		return 0;
 	}
-	if (!strcmp(cmd, "write") || !strcmp(cmd, "verify")) {
+	if (!strcmp(cmd, "write") || !strcmp(cmd, "verify") || !strcmp(cmd, "persist")) {
 		uint64_t sector = argc > 5 ? arg(argv, 3) : UINT64_MAX,
 		         n = argc > 5 ? arg(argv, 4) : 0, seed = argc > 5 ? arg(argv, 5) : 0, i;
 		uint8_t *buf;
@@ -149,6 +153,20 @@ int main(int argc, char **argv)
 		}
 		if ((r = rt_blk_read(b, sector, buf, n)) < 0)
 			return fail("read", r);
+		for (i = 0; !strcmp(cmd, "persist") && i < n * 512 && buf[i] == pattern(seed, i);
+		     i++)
+			;
+		if (!strcmp(cmd, "persist") && i < n * 512) {
+			for (i = 0; i < n * 512; i++)
+				buf[i] = pattern(seed, i);
+			if ((r = rt_blk_write(b, sector, buf, n)) < 0)
+				return fail("write", r);
+			if ((r = rt_blk_flush(b)) < 0)
+				return fail("flush", r);
+			rt_printf("blkcheck: wrote %s %llu sectors at %llu: run me again\n",
+			          info.name, (unsigned long long)n, (unsigned long long)sector);
+			return 3;
+		}
 		for (i = 0; i < n * 512; i++)
 			if (buf[i] != pattern(seed, i)) {
 				rt_printf("blkcheck: byte %llu of sector %llu is 0x%x, not 0x%x\n",

@@ -11,7 +11,10 @@
 # refusals (a bridge not allowed, a missing disk image, too many NICs) are
 # 400s that say which, and an allowed bridge Dom0 does not have fails the
 # start, naming it.  Then, by each maker, a site guest with both FAT
-# images as disks and a NIC serves every file to Dom0 byte-exact.
+# images as disks and a NIC serves every file to Dom0 byte-exact; with the
+# direct maker, shoald is killed with -9 during requests to it (each is
+# answered, the devices found again), and a writable disk keeps what a
+# guest wrote across its restart.
 [ -n "${GUESTS:-}" ] || . /shoal/tests/lib.sh
 IMG=$GUESTS/idle.xen-pv
 BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
@@ -138,9 +141,52 @@ site_via() {
 		else
 			not_ok "$3: a site guest deployed through shoald serves its FAT disks:$bad"
 		fi
+		[ "${4:-}" = kill ] && kill_during_requests "$1" "$ip"
 	fi
 	ctl rm "$1"
 	wait_for 20 domain_gone "$1" || not_ok "$3: the site guest's domain outlives its removal"
+}
+
+# kill_during_requests NAME IP: 20 requests in a row to the site guest,
+# shoald killed with -9 during them and started again: every one is
+# answered whole, and the new shoald finds the guest's devices again.
+kill_during_requests() {
+	rm -f /tmp/kdr.bad
+	(
+		i=0
+		while [ $i -lt 20 ]; do
+			wget -q -O /tmp/kdr.got "http://$2/big.bin" 2>/dev/null &&
+				cmp -s /tmp/kdr.got "$IMAGES/a/big.bin" || echo "$i" >>/tmp/kdr.bad
+			i=$((i + 1))
+		done
+	) &
+	loop=$!
+	sleep 1
+	kill9_shoald
+	start_direct || echo "shoald did not start again" >>/tmp/kdr.bad
+	wait $loop
+	if [ ! -s /tmp/kdr.bad ] && wait_for 20 grep -q "guest $1 (domain [0-9]*): 1 NICs and 2 disks found again" "$LOGDIR/shoald.log"; then
+		ok "devices: shoald killed with -9 during 20 requests to $1: every one answered whole, its NIC and disks found again"
+	else
+		not_ok "devices: shoald killed with -9 during requests to $1: failed: $(tr '\n' ' ' </tmp/kdr.bad 2>/dev/null)" \
+			"$(grep "$1" "$LOGDIR/shoald.log" | tail -n 3)"
+	fi
+}
+
+# persist_check WHAT: blkcheck with a writable disk, restart on-failure:
+# its first run writes a pattern and exits 3, the restarted one finds it.
+persist_check() {
+	dd if=/dev/zero of=/tmp/pw.img bs=1024 count=1024 2>/dev/null
+	if ctl deploy --name pw1 --image "$GUESTS/blkcheck.xen-pv" --memory 16 --restart on-failure \
+		--disk w=/tmp/pw.img:rw --arg persist --arg w --arg 8 --arg 64 --arg 9 &&
+		wait_for 60 console_has pw1 'blkcheck: ok persist w' && console_has pw1 'wrote w 64 sectors'; then
+		ok "$1: a writable disk keeps what the guest wrote across its restart ($(ctl --json show pw1; jget /tmp/ctl.out restarts) restart)"
+	else
+		not_ok "$1: a writable disk keeps what the guest wrote across its restart: $(cat /tmp/ctl.err)" \
+			"$(shoalctl --socket "$SOCK" --timeout 10 console pw1 2>&1 | tail -n 5 | tr '\n' '|')"
+	fi
+	ctl rm pw1
+	wait_for 20 domain_gone pw1
 }
 
 kill9_shoald
@@ -169,7 +215,8 @@ else
 	not_ok "devices: after kill -9, dev1's devices found again: $(grep 'dev1' "$LOGDIR/shoald.log" | tail -n 3)"
 fi
 dev_rm dev1 "devices, xen-create = direct"
-site_via site1 "$GUESTS/site.xen-pv" "devices, xen-create = direct"
+site_via site1 "$GUESTS/site.xen-pv" "devices, xen-create = direct" kill
+persist_check "devices, xen-create = direct"
 
 # Refusals: 400s (shoalctl's exit 1) that name what is wrong.
 bad=
