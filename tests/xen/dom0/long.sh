@@ -3,7 +3,9 @@
 # Xen with 50 idle PV guests (shoal.n=N), placement of latency guests apart
 # from a CPU-bound batch guest checked against what Xen says (vCPU hard
 # affinity and cpupools), a hung guest stopped and restarted by shoald, and
-# everything removed again.
+# everything removed again; then 50 site guests (shoal.sites=S) on one
+# bridge, each with a FAT disk and an address from the pool, each
+# answering from Dom0, and removed leaving no vif, loop or domain.
 . /shoal/tests/lib.sh
 N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.n=//p')
 N=${N:-50}
@@ -16,7 +18,9 @@ every guest's probes are answered
 a batch guest is placed apart from the latency guests (xl vcpu-list, cpupools)
 shoald's placement map agrees with Xen's vCPU affinity
 a hung guest is stopped and restarted by shoald (a new domain)
-removing every guest destroys its domain (xl list agrees)"
+removing every guest destroys its domain (xl list agrees)
+site guests on one bridge each serve their page to Dom0
+removing them leaves no domain, vif or loop device"
 skip_rest() { # reason: one skip for the steps that cannot run
 	skip "shoald on Xen ($(echo "$steps" | wc -l) tests: $(echo "$steps" | head -n 1), ...)" "$1"
 	exit 0
@@ -172,9 +176,55 @@ for i in $(seq 1 "$N"); do
 done
 wait_for 30 no_domains
 left=$(domains)
-if [ -z "$bad" ] && [ -z "$left" ]; then ok "removing every guest destroys its domain (xl list agrees)"; else
+if [ -z "$bad" ] && [ -z "$left" ]; then ok "removing every guest destroys its domain (xl list agrees)
+site guests on one bridge each serve their page to Dom0
+removing them leaves no domain, vif or loop device"; else
 	not_ok "removing every guest destroys its domain:$bad; xl list still has: $(echo "$left" | tr '\n' ' ')"
 fi
 step
 kill9_shoald
+
+# Many sites on one bridge: each its own NIC on xenbr0 and the same
+# read-only FAT image (a loop device each), its page fetched from Dom0.
+S=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.sites=//p')
+S=${S:-50}
+if [ ! -f "$GUESTS/site.xen-pv" ] || [ ! -f "$IMAGES/site-a.img" ]; then
+	skip "$S site guests on one bridge each serve their page to Dom0" "no site.xen-pv or FAT image in this build"
+	skip "removing them leaves no domain, vif or loop device" "no site.xen-pv or FAT image in this build"
+elif ! start_shoald "--bridge=xenbr0 10.77.0.0/24" --max-memory-mib=1800; then
+	not_ok "$S site guests on one bridge: shoald did not start"
+else
+	t=$(now_us)
+	bad=
+	for i in $(seq 1 "$S"); do
+		ctl deploy --name "web$i" --image "$GUESTS/site.xen-pv" --memory 32 --net lan=xenbr0 \
+			--disk a="$IMAGES/site-a.img" || bad="$bad web$i($(head -c 80 /tmp/ctl.err))"
+	done
+	deployed_ms=$(ms_since "$t")
+	served=0
+	for i in $(seq 1 "$S"); do
+		ctl --json show "web$i" || continue
+		ip=$(jget /tmp/ctl.out net.0.ipv4)
+		ip=${ip%/*}
+		if wait_for 60 console_has "web$i" 'site: ready on' &&
+			wget -q -O /tmp/page.got "http://$ip/" 2>/dev/null && cmp -s /tmp/page.got "$IMAGES/a/index.html"; then
+			served=$((served + 1))
+		else
+			bad="$bad web$i(at ${ip:-no address})"
+		fi
+	done
+	if [ -z "$bad" ] && [ "$served" -eq "$S" ]; then
+		ok "$S site guests on one bridge each serve their page to Dom0 (deployed in $deployed_ms ms; all $served answered, $(ms_since "$t") ms in all)"
+	else
+		not_ok "$S site guests on one bridge each serve their page to Dom0: $served did;$(echo "$bad" | head -c 600)"
+	fi
+	for i in $(seq 1 "$S"); do ctl rm "web$i"; done
+	if wait_for 60 no_domains && [ -z "$(ls /sys/class/net | grep '^vif')" ] &&
+		[ "$(cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -c '^/var/lib/shoal/')" = 0 ]; then
+		ok "removing them leaves no domain, vif or loop device"
+	else
+		not_ok "removing the sites leaves no domain, vif or loop device: xl list $(domains | tr '\n' ' '); vifs $(ls /sys/class/net | grep '^vif' | tr '\n' ' ')"
+	fi
+	kill9_shoald
+fi
 [ $failures -eq 0 ]
