@@ -122,7 +122,7 @@ static const struct opt opts[] = {
 	{ "batch-spill", T_BOOL, OFF(batch_spill), 0, 0, 1,
 	  "batch guests run at the idle class policy and may use the latency CPUs' idle time, "
 	  "giving it up the moment a latency guest wakes (KVM; Xen keeps batch guests in their "
-	  "cpupool) (default on)" },
+	  "cpupool) (default off)" },
 	{ "batch-vcpus-per-cpu", T_UINT, OFF(batch_vcpus_per_cpu), 0, 1, 100000,
 	  "most batch-class vCPUs on one CPU (default 256)" },
 	{ "bridge", T_BRIDGE, 0, 0, 0, 0,
@@ -178,7 +178,7 @@ static void defaults(struct shoald_config *c)
 	c->batch_vcpus_per_cpu = 256;
 	c->latency_cores_percent = 75;
 	c->batch_cores_min = 1;
-	c->batch_spill = 1;
+	c->batch_spill = 0;
 }
 
 static const struct opt *find(const char *name)

@@ -147,8 +147,8 @@ static int put_pin(const char *name, const char *body, struct http_answer *a)
 }
 
 static int lat, bat;
-/* The main shoald's options: a short period, so the loop acts within seconds. */
-static const char *const sd_extra[] = { "--placement-period-ms=500", NULL };
+/* The main shoald's options: a short period, so the loop acts within seconds; batch-spill on. */
+static const char *const sd_extra[] = { "--placement-period-ms=500", "--batch-spill=on", NULL };
 
 static void initial(void)
 {
