@@ -103,6 +103,10 @@ print(" ".join("%d:%s" % (c["cpu"], c["role"]) for c in json.load(sys.stdin)["cp
 # ---- a latency guest that turns CPU-bound, then quiet ----
 tap_check "shoald starts (placement on)" shoald_start
 for i in 0 1 2 3; do deploy lat-$i idle latency 2000; done
+# Their p99 alone, first: on a machine busy with other tests it is over
+# the SLO already, and their recovery from the hog cannot be judged.
+sleep 6
+base=$(worst_p99 lat-)
 # busy at 100 % for 10 s, then quiet.
 t0=$(date +%s.%N)
 deploy hog busy latency 2000 percent=100 for_ms=10000
@@ -126,7 +130,10 @@ esac
 # at most half what it was beside the hog.
 before=$(worst_p99 lat-)
 win=$(api GET /v1/placement | jq_ window_s)
-if r=$(over_since lat- 0 "$moved" $((win + 3))); then
+if [ "${base%.*}" -gt 2000 ] 2>/dev/null; then
+	tap_skip "its neighbours back under their SLO after the move" \
+		"this machine is busy: their worst p99 was $base us before the hog came (SLO 2000 us)"
+elif r=$(over_since lat- 0 "$moved" $((win + 3))); then
 	tap_ok "its neighbours are all under their SLO ${r} s after the move (placement window $win s; worst p99 $before us beside the hog)"
 else
 	after=$(worst_p99 lat-)
