@@ -111,14 +111,25 @@ base=$(worst_p99 lat-)
 t0=$(date +%s.%N)
 deploy hog busy latency 2000 percent=100 for_ms=10000
 state_is hog running
+# What the hog gets of a CPU while it is busy: on a machine busy with
+# other tests it may get less than demotion needs (50 %), and then there
+# is no cause to act on.
+sleep 2
+hog_use=$(api GET /v1/placement | python3 -c 'import json,sys
+print("%.2f" % max([g.get("cpu_use") or 0 for g in json.load(sys.stdin)["guests"] if g["name"] == "hog"] or [0]))')
+hog_skip=
 if r=$(move_after class hog batch "$t0" 15); then
 	tap_ok "a latency guest that keeps a CPU busy is treated as batch ${r%% *} s after its deploy began: ${r#* }"
 	moved=$(python3 -c "print($t0 + ${r%% *})")
+elif python3 -c "import sys; sys.exit(0 if $hog_use < 0.5 else 1)"; then
+	hog_skip="this machine is busy: the hog got $hog_use of a CPU while busy (treated as batch from 0.50)"
+	tap_skip "a latency guest that keeps a CPU busy is treated as batch" "$hog_skip"
 else
-	tap_not_ok "a latency guest that keeps a CPU busy is treated as batch (within 15 s)"
+	tap_not_ok "a latency guest that keeps a CPU busy is treated as batch (within 15 s; it used $hog_use of a CPU)"
 	tap_diag "$r"
 	moved=$t0
 fi
+hog_rest() {
 r=$(api GET /v1/placement | python3 -c 'import json,sys
 print([m["reason"] for m in json.load(sys.stdin)["moves"] if m["kind"] == "pin" and m["guest"] == "hog"][:1])')
 case $r in
@@ -162,6 +173,17 @@ shoald_get /metrics >"$tmp/metrics"
 tap_check "/metrics counts the class moves" grep -qE '^shoal_placement_moves_total\{kind="class"\} [1-9]' "$tmp/metrics"
 api GET "/v1/events?limit=500" >"$tmp/events"
 tap_check "the event log has them, with the reason" grep -q 'treated as a batch guest' "$tmp/events"
+}
+if [ -n "$hog_skip" ]; then
+	for c in "it started on a latency CPU and is moved off it" "its neighbours back under their SLO" \
+		"/v1/placement says so" "and its vCPU is on a batch CPU" "/metrics counts it among the demoted guests" \
+		"once quiet it is a latency guest again" "back on a latency CPU" "/metrics counts the class moves" \
+		"the event log has them, with the reason"; do
+		tap_skip "$c" "$hog_skip"
+	done
+else
+	hog_rest
+fi
 shoald_stop_all
 rm -rf "$tmp/state" "$tmp/run"
 
