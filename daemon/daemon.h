@@ -407,6 +407,7 @@ struct store_guest {
 	char image_sha256[65];
 	unsigned ndisks; /* the sha256 of each disk of the spec, in its order */
 	char disk_sha256[SPEC_DISKS_MAX][65];
+	int deleting; /* a DELETE was begun: finish it */
 };
 
 struct store *store_open(const char *path, char *err, size_t errlen);

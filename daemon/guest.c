@@ -1546,8 +1546,9 @@ int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
 	g->delete_after_stop = 1;
 	if (g->be) {
 		/*
-		 * Kept as not to run until the stop is done and the record goes:
-		 * a shoald killed in between must not start it again.
+		 * Marked in the store until the stop is done and the record goes:
+		 * a shoald killed in between finishes the deletion when it starts
+		 * again (main.c), rather than bringing the guest back.
 		 */
 		persist(g);
 		stop_now(g);

@@ -262,6 +262,7 @@ static void load_guest(void *ctx, struct store_guest *sg)
 	}
 	g->deploy_id = sg->deploy_id;
 	g->desired_running = sg->desired_running;
+	g->delete_after_stop = sg->deleting;
 	g->instance = sg->instance;
 	g->restarts = sg->restarts;
 	g->created_ns = sg->created_ns;
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
 	struct load_ctx lc = { d, 0, 0 };
 	char err[1200], path[1200];
 	struct sysinfo si;
-	struct guest *g;
+	struct guest *g, *next;
 	uint64_t usec = 0;
 	int r, adopted;
 	long ncpu;
@@ -353,7 +354,15 @@ int main(int argc, char **argv)
 	for (g = d->guests; g; g = g->next)
 		if (guest_state_live(g->state))
 			placement_guest_running(g, 1);
-	for (g = d->guests; g; g = g->next) {
+	for (g = d->guests; g; g = next) {
+		next = g->next;
+		/* A DELETE the last shoald began: its stop (if it still runs) and the removal. */
+		if (g->delete_after_stop) {
+			log_info("guest %s: finishing its deletion, begun before shoald stopped",
+			         g->name);
+			shoald_guest_delete(d, g->name, NULL);
+			continue;
+		}
 		guest_lost_while_away(g);
 		guest_converge(g);
 	}

@@ -21,9 +21,10 @@
  * Version 2 added the image kind (guest or disk), a deploy's disks (the
  * sha256 of each disk of its spec, in the spec's order) and the guests'
  * own copies of writable disks; a version 1 store is migrated in place
- * when it is opened (migrate_1_to_2).
+ * when it is opened (migrate_1_to_2).  Version 3 added NICs; version 4 the
+ * guests' deleting mark (a DELETE begun, its stop not yet over).
  */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 struct store {
 	sqlite3 *db;
@@ -43,7 +44,7 @@ static const char schema[] =
     "  name TEXT PRIMARY KEY, deploy_id INTEGER NOT NULL, desired_running INTEGER NOT NULL,"
     "  instance INTEGER NOT NULL DEFAULT 0, restarts INTEGER NOT NULL DEFAULT 0,"
     "  created_ns INTEGER NOT NULL, last_status INTEGER NOT NULL DEFAULT -1,"
-    "  last_reason TEXT NOT NULL DEFAULT '');"
+    "  last_reason TEXT NOT NULL DEFAULT '', deleting INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS events("
     "  id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, type TEXT NOT NULL, guest TEXT NOT NULL,"
     "  message TEXT NOT NULL);"
@@ -54,7 +55,7 @@ static const char schema[] =
     "  guest TEXT NOT NULL, name TEXT NOT NULL, slot INTEGER NOT NULL, bridge TEXT NOT NULL,"
     "  tap TEXT NOT NULL, mac TEXT NOT NULL, ipv4 INTEGER NOT NULL, prefix_len INTEGER NOT NULL,"
     "  gateway INTEGER NOT NULL, PRIMARY KEY(guest, name));"
-    "INSERT OR IGNORE INTO meta VALUES('schema_version', 3);"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', 4);"
     "INSERT OR IGNORE INTO meta VALUES('next_instance', 1);";
 
 static int exec(struct store *s, const char *sql)
@@ -123,6 +124,21 @@ static int migrate_2_to_3(struct store *s)
 	if (exec(s, "UPDATE meta SET value = 3 WHERE key = 'schema_version'") < 0)
 		return -1;
 	log_info("state store: migrated from schema version 2 to 3 (NICs)");
+	return 0;
+}
+
+/* A store from before the deleting mark: no guest was being deleted. */
+static int migrate_3_to_4(struct store *s)
+{
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (exec(s, "ALTER TABLE guests ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;"
+	            "UPDATE meta SET value = 4 WHERE key = 'schema_version';") < 0 ||
+	    exec(s, "COMMIT") < 0) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	log_info("state store: migrated from schema version 3 to 4 (the deleting mark)");
 	return 0;
 }
 
@@ -205,6 +221,13 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	}
 	if (version == 2)
 		version = 3;
+	if (version == 3 && migrate_3_to_4(s) < 0) {
+		snprintf(err, errlen, "cannot migrate the state store %s from schema version 3: %s",
+		         path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (version == 3)
+		version = 4;
 	if (version != SCHEMA_VERSION) {
 		snprintf(err, errlen,
 		         "the state store %s has schema version %d; this shoald reads version %d",
@@ -230,7 +253,8 @@ int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest 
 {
 	sqlite3_stmt *st =
 	    prep(s, "SELECT g.name, g.deploy_id, g.desired_running, g.instance, g.restarts,"
-	            " g.created_ns, g.last_status, g.last_reason, d.spec, d.image_sha256, d.disks"
+	            " g.created_ns, g.last_status, g.last_reason, d.spec, d.image_sha256, d.disks,"
+	            " g.deleting"
 	            " FROM guests g JOIN deploys d ON d.id = g.deploy_id ORDER BY g.name");
 	int n = 0, r;
 
@@ -260,6 +284,7 @@ int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest 
 			r = 0;
 		}
 		sg.ndisks = (unsigned)r;
+		sg.deleting = sqlite3_column_int(st, 11);
 		if (!sg.spec) {
 			log_warnx("state store: guest %s: unreadable spec (%s); skipped", sg.name,
 			          jerr.text);
@@ -355,7 +380,7 @@ int store_guest_update(struct store *s, const struct guest *g)
 {
 	sqlite3_stmt *st =
 	    prep(s, "UPDATE guests SET desired_running = ?, instance = ?, restarts = ?,"
-	            " last_status = ?, last_reason = ? WHERE name = ?");
+	            " last_status = ?, last_reason = ?, deleting = ? WHERE name = ?");
 
 	if (!st)
 		return -1;
@@ -364,7 +389,8 @@ int store_guest_update(struct store *s, const struct guest *g)
 	sqlite3_bind_int(st, 3, (int)g->restarts);
 	sqlite3_bind_int(st, 4, g->last_status);
 	sqlite3_bind_text(st, 5, g->last_reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, g->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, g->delete_after_stop);
+	sqlite3_bind_text(st, 7, g->name, -1, SQLITE_STATIC);
 	return step_done(s, st);
 }
 

@@ -5,11 +5,13 @@
  * own copy made under state-dir/disks and kept across a restart, a
  * redeploy that names another image and a restart of shoald, and removed
  * with the guest; then a state store of schema version 1 migrated with
- * its guests intact.  What the guest sees of its disks is the backend's
+ * its guests intact.  Before that, deletions a stopped shoald left marked
+ * in its store are finished by the next one.  What the guest sees of its disks is the backend's
  * (tested with the tender).  TAP.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +303,7 @@ static const char to_v1[] =
     "DROP TABLE deploys; ALTER TABLE deploys1 RENAME TO deploys;"
     "CREATE INDEX deploys_name ON deploys(name);"
     "DROP TABLE disk_copies;"
+    "ALTER TABLE guests DROP COLUMN deleting;"
     "UPDATE meta SET value = 1 WHERE key = 'schema_version';"
     "COMMIT;";
 
@@ -344,11 +347,12 @@ static void migration(void)
 	tap_ok(ok && db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 1,
 	       "its state store is made a schema version 1 store");
 	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts on it");
-	tap_ok(db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 3 &&
+	tap_ok(db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 4 &&
 	           db_int(db_path, "SELECT COUNT(*) FROM deploys WHERE disks = '[]'") > 0 &&
 	           db_int(db_path, "SELECT COUNT(*) FROM disk_copies") == 0 &&
 	           db_int(db_path, "SELECT COUNT(*) FROM nics") == 0,
-	       "the store is migrated to version 3 (deploys without disks, guests without NICs)");
+	       "the store is migrated to version 4 (deploys without disks, guests without NICs, "
+	       "none being deleted)");
 	tap_ok(sd_wait_field("plain", "state", "running", 5000) &&
 	           !strcmp(sd_guest_field("plain", "pid", pid2, sizeof(pid2)), pid),
 	       "the guest is still there and runs on, re-adopted (pid %s)", pid);
@@ -359,11 +363,96 @@ static void migration(void)
 	json_decref(a);
 }
 
+/* Whether process pid runs (a zombie left to this test's reaping does not). */
+static int proc_runs(int pid)
+{
+	char path[64], buf[256], *rp;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* GET path answers 404 (the guest is gone) within ms. */
+static int wait_gone(const char *path, int ms)
+{
+	struct http_answer a;
+	int st;
+
+	for (; ms > 0; ms -= 50) {
+		st = http_req(sd.sock, "GET", path, NULL, &a) < 0 ? -1 : a.status;
+		http_answer_free(&a);
+		if (st == 404)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/*
+ * A DELETE marks the guest in the store before its stop; a shoald that
+ * stopped before the stop was over leaves the mark, and the next one
+ * finishes the deletion: a guest still running is stopped and removed
+ * with its own disk copy, one already ended is removed, neither comes back.
+ */
+static void deletion_resumed(void)
+{
+	char db_path[400], copies[400], pid[32];
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	struct stat stb;
+	int ok = 1, p, ms;
+
+	snprintf(db_path, sizeof(db_path), "%s/state/shoald.db", sd.dir);
+	snprintf(copies, sizeof(copies), "%s/state/disks/del-live", sd.dir);
+	ok = sd_deploy("{\"name\":\"del-live\",\"image\":\"%s\",\"memory_mib\":16,"
+	               "\"restart\":\"always\",\"disks\":[{\"name\":\"w\",\"image\":\"%s\","
+	               "\"readonly\":false}]}",
+	               shoald_guest_image(&sd, "idle"), sha_www) == 201 &&
+	     sd_deploy("{\"name\":\"del-down\",\"image\":\"%s\",\"restart\":\"never\"}",
+	               shoald_guest_image(&sd, "hello")) == 201 &&
+	     sd_wait_field("del-down", "state", "stopped", 3000);
+	p = atoi(sd_guest_field("del-live", "pid", pid, sizeof(pid)));
+	tap_ok(ok && p > 0 && stat(copies, &stb) == 0,
+	       "a running guest with its own disk copy and an ended one are deployed (pid %d)", p);
+	tap_ok(shoald_kill(&sd, SIGTERM) == 0, "shoald stops (its guest runs on)");
+	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db,
+	                 "UPDATE guests SET deleting = 1, desired_running = 0"
+	                 " WHERE name IN ('del-live', 'del-down')",
+	                 NULL, NULL, &msg) != SQLITE_OK) {
+		tap_diag("sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+		ok = 0;
+	}
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	tap_ok(ok && db_int(db_path, "SELECT COUNT(*) FROM guests WHERE deleting = 1") == 2,
+	       "both are marked as being deleted, as a DELETE leaves them before the stop is over");
+	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts on that store");
+	for (ms = 0; ms < 5000 && p > 0 && proc_runs(p); ms += 50)
+		usleep(50000);
+	tap_ok(wait_gone("/v1/guests/del-live", 5000) && wait_gone("/v1/guests/del-down", 1000) &&
+	           p > 0 && !proc_runs(p),
+	       "the next shoald finishes both deletions: the running one is stopped, neither is "
+	       "listed");
+	tap_ok(db_int(db_path, "SELECT COUNT(*) FROM guests WHERE name LIKE 'del-%'") == 0 &&
+	           stat(copies, &stb) < 0,
+	       "their records and the running one's disk copy are gone from the store");
+}
+
 int main(void)
 {
 	sdtest_begin(&sd, NULL);
 	disk_images();
 	writable_copy();
+	deletion_resumed();
 	migration();
 	return sdtest_end(&sd);
 }
