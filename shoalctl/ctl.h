@@ -169,6 +169,7 @@ int ctl_cmd_action(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **ar
 int ctl_cmd_rm(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_console(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_host(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_metrics(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_events(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_images(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_upload(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);

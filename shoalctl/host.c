@@ -77,6 +77,27 @@ int ctl_cmd_host(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv
 	return ctl_simple(c, cmd, argc, argv, &req);
 }
 
+/* ---- metrics ---- */
+
+/* /metrics as it is: the Prometheus text, for a host without an HTTP client of its own. */
+int ctl_cmd_metrics(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	struct ctl_answer a;
+	int rc;
+
+	rc = ctl_opts_only(c, cmd, argc, argv);
+	if (rc == 0)
+		rc = ctl_want_args(cmd, argc, argv, 0, NULL);
+	if (rc != 0)
+		return rc;
+	rc = ctl_http(c, "GET", "/metrics", NULL, &a);
+	if (rc < 0)
+		return rc;
+	fwrite(a.body, 1, a.len, stdout);
+	ctl_answer_free(&a);
+	return 0;
+}
+
 /* ---- events ---- */
 
 static void print_event(const json_t *e)

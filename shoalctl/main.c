@@ -106,6 +106,9 @@ static const struct ctl_cmd cmds[] = {
 	  "the CPU map: each CPU's role and guests, and the control loop's last moves with their "
 	  "reasons",
 	  "" },
+	{ "metrics", ctl_cmd_metrics, "metrics",
+	  "shoald's /metrics, the Prometheus text: per-guest latency, devices' counters, placement",
+	  "" },
 	{ "pin", ctl_cmd_pin, "pin NAME CPUS",
 	  "pin a guest to CPUs (a list like 0,2-3); shoald never moves it", "" },
 	{ "unpin", ctl_cmd_pin, "unpin NAME", "remove a guest's pin: shoald places it again", "" },

@@ -122,9 +122,14 @@ unikernel-rt/examples/%.kvm: unikernel-rt/examples/%.kvm.o $(RT_KVM_DEPS)
 -include $(KVM_GUESTS:%=%.d)
 
 # The same guests for Xen: NAME.xen-pv and NAME.xen-pvh, installed beside
-# NAME.kvm.
-XEN_PV_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.xen-pv)
-XEN_PVH_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.xen-pvh)
+# NAME.kvm.  badfront is Xen's alone (a hostile front-end for Dom0's
+# back-ends: it reaches under the runtime to the Xen platform's calls).
+XEN_ONLY_EXAMPLES = badfront
+EXTRA_DIST += $(XEN_ONLY_EXAMPLES:%=unikernel-rt/examples/%.c)
+XEN_PV_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.xen-pv) \
+	$(XEN_ONLY_EXAMPLES:%=unikernel-rt/examples/%.xen-pv)
+XEN_PVH_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.xen-pvh) \
+	$(XEN_ONLY_EXAMPLES:%=unikernel-rt/examples/%.xen-pvh)
 XEN_GUESTS = $(XEN_PV_GUESTS) $(XEN_PVH_GUESTS)
 guest_DATA += $(XEN_GUESTS)
 CLEANFILES += $(XEN_GUESTS) $(XEN_GUESTS:%=%.o) $(XEN_GUESTS:%=%.d)

@@ -13,8 +13,9 @@
 # start, naming it.  Then, by each maker, a site guest with both FAT
 # images as disks and a NIC serves every file to Dom0 byte-exact; with the
 # direct maker, shoald is killed with -9 during requests to it (each is
-# answered, the devices found again), and a writable disk keeps what a
-# guest wrote across its restart.
+# answered, the devices found again), a writable disk keeps what a guest
+# wrote across its restart, and a hostile front-end (badfront) hurts only
+# itself while that site guest serves beside it.
 [ -n "${GUESTS:-}" ] || . /shoal/tests/lib.sh
 IMG=$GUESTS/idle.xen-pv
 BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
@@ -135,9 +136,15 @@ site_via() {
 	else
 		up_ms=$(ms_since "$t")
 		fetch_all "$ip"
+		# What the back-ends counted, in /metrics.
+		shoalctl --socket "$SOCK" --timeout 10 metrics >/tmp/metrics.txt 2>&1
+		rb=$(sed -n "s/^shoal_disk_read_bytes_total{guest=\"$1\",disk=\"a\"} //p" /tmp/metrics.txt)
+		tb=$(sed -n "s/^shoal_nic_tx_bytes_total{guest=\"$1\",nic=\"lan\"} //p" /tmp/metrics.txt)
+		[ "${rb:-0}" -gt 0 ] 2>/dev/null && [ "${tb:-0}" -gt 0 ] 2>/dev/null ||
+			bad="$bad /metrics: disk a read ${rb:-no} bytes, NIC lan sent ${tb:-no} bytes ($(grep -c '^shoal_' /tmp/metrics.txt) samples)"
 		if [ -z "$bad" ]; then
 			ok "$3: a site guest deployed through shoald serves its FAT disks to Dom0 byte-exact" \
-				"(ready $up_ms ms after the deploy began, at $ip; $fetched)"
+				"(ready $up_ms ms after the deploy began, at $ip; $fetched; /metrics: disk a read $rb bytes, NIC lan sent $tb)"
 		else
 			not_ok "$3: a site guest deployed through shoald serves its FAT disks:$bad"
 		fi
@@ -189,6 +196,52 @@ persist_check() {
 	wait_for 20 domain_gone pw1
 }
 
+# hostile_front: badfront (a read-only disk, a writable one, a NIC on
+# xenbr0, deployed through shoald) does its worst to blkback, netback and
+# xenstore: every bad request gets the back-end's error, the ring it
+# overran is halted, the handshake with bad values is given up, writes
+# outside its own directory are refused, the NIC it sent a frame across a
+# page is disabled; Dom0's kernel says so.  It stays up while the site
+# guest beside it serves (site_via), and hostile_gone removes it.
+hostile_front() {
+	BADFRONT=
+	if [ ! -f "$GUESTS/badfront.xen-pv" ]; then
+		skip "devices: a hostile front-end hurts only itself" "no badfront.xen-pv in this build"
+		return 0
+	fi
+	dmesg -c >/dev/null 2>&1
+	if ! dev_deploy bad1 "$GUESTS/badfront.xen-pv" --restart never --arg data --arg scratch \
+		--arg eth0 || ! wait_for 90 console_has bad1 'badfront: \(ok\|FAILED\)'; then
+		not_ok "devices: a hostile front-end hurts only itself: it did not report: $(cat /tmp/ctl.err)" \
+			"$(shoalctl --socket "$SOCK" --timeout 10 console bad1 2>&1 | tail -n 8 | tr '\n' '|')"
+		dev_diag
+		return 0
+	fi
+	BADFRONT=$(xl domid bad1 2>/dev/null)
+	BF_L1=$(loop_of "$BADFRONT" 51712)
+	BF_L2=$(loop_of "$BADFRONT" 51728)
+	shoalctl --socket "$SOCK" --timeout 10 console bad1 >/tmp/bad1.console 2>&1
+	k=$(dmesg 2>/dev/null)
+	miss=
+	grep -q 'badfront: ok' /tmp/bad1.console || miss="$miss its cases:$(grep -E 'wrong|no |not|FAILED' /tmp/bad1.console | tr '\n' '|')"
+	echo "$k" | grep -q 'bogus ring requests' || miss="$miss blkback's halt of the overrun ring;"
+	echo "$k" | grep -q 'Cross page boundary' || miss="$miss netback's disabling of the NIC;"
+	[ "$(guest_state bad1)" = running ] || miss="$miss bad1 is $(guest_state bad1), not running;"
+	ctl ls >/dev/null || miss="$miss shoald does not answer;"
+	if [ -z "$miss" ]; then
+		ok "devices: a hostile front-end hurts only itself: $(grep -c 'badfront: .*: status' /tmp/bad1.console) bad requests and writes each refused (blkback halted the ring it overran, gave up the handshake with bad values; netback disabled its NIC); it runs on, shoald answers"
+	else
+		not_ok "devices: a hostile front-end:$miss" "$(echo "$k" | grep -iE 'blkback|vif|xen' | tail -n 6 | tr '\n' '|')"
+	fi
+}
+
+# hostile_gone: removing badfront leaves no vif, loop or directory.
+hostile_gone() {
+	[ -n "$BADFRONT" ] || return 0
+	D=$BADFRONT L1=$BF_L1 L2=$BF_L2
+	dev_rm bad1 "devices, the hostile front-end"
+}
+
 kill9_shoald
 # --- direct --------------------------------------------------------------
 XEN_CREATE=direct
@@ -215,7 +268,9 @@ else
 	not_ok "devices: after kill -9, dev1's devices found again: $(grep 'dev1' "$LOGDIR/shoald.log" | tail -n 3)"
 fi
 dev_rm dev1 "devices, xen-create = direct"
-site_via site1 "$GUESTS/site.xen-pv" "devices, xen-create = direct" kill
+hostile_front
+site_via site1 "$GUESTS/site.xen-pv" "devices, xen-create = direct, beside the hostile front-end" kill
+hostile_gone
 persist_check "devices, xen-create = direct"
 
 # Refusals: 400s (shoalctl's exit 1) that name what is wrong.
