@@ -206,6 +206,10 @@ tap_check "top -n 1" run top 0 top -n 1
 tap_check "top's table has its heads" grep -qE '^NAME +STATE +CLASS +SLO +P50 +P99 +P99\.9 +MAX +MISSES$' "$tmp/top.out"
 tap_check "top shows the probed guest's quantiles" \
 	sh -c "grep -qE '^idle-1 +running +batch +500 us +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +0$' \"$tmp/top.out\""
+tap_check "metrics" run metrics 0 metrics
+tap_check "metrics is /metrics' text, with the probed guest's latency" \
+	sh -c "grep -q '^# TYPE shoal_' \"$tmp/metrics.out\" && grep -q 'guest=\"idle-1\"' \"$tmp/metrics.out\""
+tap_check "metrics takes no argument (exit 2)" run metrics-arg 2 metrics idle-1
 # ---- placement, pin and unpin ----
 tap_check "placement" run place 0 placement
 tap_check "placement shows the CPU map" sh -c "grep -qE '^CPU +NODE +CORE +ROLE +VCPUS +USE +GUESTS$' \"$tmp/place.out\""
