@@ -109,3 +109,122 @@ diag "xen-create: $N rounds of idle.xen-pv, $MEM MiB: xl, shoald with xen-create
 if [ -z "$errs" ]; then ok "xen-create benchmark: $N rounds"; else
 	not_ok "xen-create benchmark: $N rounds; failed:$errs"
 fi
+
+# --- a site guest: deploy -> first HTTP answer, and requests -------------
+# site.xen-pv with both FAT images as read-only disks and a NIC on xenbr0,
+# made SN times (shoal.sn=SN, default 3) by xl (create -p with the same
+# vif and vbds, libxl's hotplug scripts; shoal's keys written while it is
+# paused, then unpause) and by shoald with each domain maker, alternating:
+# from the command until the page is answered (its console's ready line
+# polled every 20 ms, then wget).  Then 20 requests for the page to the
+# guest and to Dom0's own httpd (busybox, the same files), alternating.
+SITE=$GUESTS/site.xen-pv
+SN=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.sn=//p')
+SN=${SN:-3}
+CONS=/var/log/xen/console
+if [ ! -f "$SITE" ] || [ ! -f "$IMAGES/site-a.img" ]; then
+	skip "site benchmark" "no site.xen-pv or FAT images in this build"
+	exit 0
+fi
+BRIDGE_ARG="--bridge=xenbr0 10.77.0.0/24"
+XEN_CREATE=direct
+start_shoald "$BRIDGE_ARG" || { not_ok "site benchmark: shoald did not start"; exit 1; }
+ctl upload "$SITE" && site_sha=$(cat /tmp/ctl.out) &&
+	ctl upload --disk "$IMAGES/site-a.img" && a_sha=$(cat /tmp/ctl.out) &&
+	ctl upload --disk "$IMAGES/site-b.img" && b_sha=$(cat /tmp/ctl.out) ||
+	{ not_ok "site benchmark: upload: $(cat /tmp/ctl.err)"; exit 1; }
+kill9_shoald
+rm -rf /tmp/www && mkdir -p /tmp/www && cp -r "$IMAGES/a/." /tmp/www/
+busybox httpd -p 10.77.0.1:8080 -h /tmp/www || { not_ok "site benchmark: Dom0's httpd did not start"; exit 1; }
+
+# answered NAME IP T: the page answered, after NAME's console said it was ready; the ms since T.
+answered() {
+	poll_for 90 grep -q 'site: ready on' "$CONS/guest-$1.log" &&
+		poll_for 30 sh -c "timeout 5 wget -q -O /tmp/page http://$2/index.html && cmp -s /tmp/page $IMAGES/a/index.html" &&
+		ms_since "$3"
+}
+# requests IP: 20 GETs of the page, alternating with Dom0's httpd; the ms of each.
+requests() {
+	j=0
+	while [ $j -lt 20 ]; do
+		t=$(now_us)
+		timeout 10 wget -q -O /dev/null "http://$1/index.html" && ms_since "$t" >>/tmp/req.guest
+		t=$(now_us)
+		timeout 10 wget -q -O /dev/null "http://10.77.0.1:8080/index.html" && ms_since "$t" >>/tmp/req.dom0
+		j=$((j + 1))
+	done
+}
+: >/tmp/site.xl
+: >/tmp/req.guest
+: >/tmp/req.dom0
+for m in libxl direct; do : >"/tmp/site.$m"; done
+serrs=
+for i in $(seq 1 "$SN"); do
+	ip neigh flush dev xenbr0 2>/dev/null
+	xip=10.77.0.$((200 + i))
+	cat >/tmp/xls.cfg <<CFG
+name = "xls$i"
+type = "pv"
+kernel = "$SITE"
+memory = 64
+vcpus = 1
+vif = [ "bridge=xenbr0,mac=00:16:3e:5b:00:0$i" ]
+disk = [ "format=raw,vdev=xvda,access=ro,target=$IMAGES/site-a.img",
+         "format=raw,vdev=xvdb,access=ro,target=$IMAGES/site-b.img" ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+	rm -f "$CONS/guest-xls$i.log"
+	t=$(now_us)
+	if xl create -p -q /tmp/xls.cfg >/tmp/xl.out 2>&1 && d=$(xl domid "xls$i") &&
+		xenstore-write "/local/domain/$d/device/vbd/51712/shoal-name" a \
+			"/local/domain/$d/device/vbd/51728/shoal-name" b \
+			"/local/domain/$d/device/vif/0/shoal-name" lan \
+			"/local/domain/$d/device/vif/0/shoal-ipv4" "$xip/24" \
+			"/local/domain/$d/device/vif/0/shoal-gateway" 10.77.0.1 &&
+		xl unpause "xls$i" && answered "xls$i" "$xip" "$t" >>/tmp/site.xl; then
+		requests "$xip"
+	else
+		serrs="$serrs xls$i($(head -c 200 /tmp/xl.out))"
+	fi
+	xl destroy "xls$i" 2>/dev/null
+	for m in libxl direct; do
+		ip neigh flush dev xenbr0 2>/dev/null
+		XEN_CREATE=$m
+		start_shoald "$BRIDGE_ARG" || { serrs="$serrs $m:$i(shoald did not start)"; continue; }
+		n=s$m$i
+		rm -f "$CONS/guest-$n.log"
+		t=$(now_us)
+		if ctl deploy --name "$n" --image "$site_sha" --memory 64 --net lan=xenbr0 \
+			--disk a="$a_sha" --disk b="$b_sha" && ctl --json show "$n" &&
+			sip=$(jget /tmp/ctl.out net.0.ipv4) && answered "$n" "${sip%/*}" "$t" >>"/tmp/site.$m"; then
+			:
+		else
+			serrs="$serrs $n($(cat /tmp/ctl.err))"
+		fi
+		ctl rm "$n"
+		wait_for 30 sh -c "! xl list | grep -q '^$n ' && ! shoalctl --socket $SOCK --timeout 10 show $n"
+		kill9_shoald
+	done
+done
+sx=$(median </tmp/site.xl)
+rg=$(median </tmp/req.guest)
+rd=$(median </tmp/req.dom0)
+figure "site_xl_create_first_answer_ms median=$sx n=$(wc -l </tmp/site.xl) all=$(tr '\n' ' ' </tmp/site.xl)"
+lines=
+for m in libxl direct; do
+	sm=$(median <"/tmp/site.$m")
+	figure "site_shoald_${m}_deploy_first_answer_ms median=$sm n=$(wc -l <"/tmp/site.$m") all=$(tr '\n' ' ' <"/tmp/site.$m")"
+	figure "ratio_site_${m}_first_answer_vs_xl $(ratio "$sm" "$sx")"
+	lines="$lines
+  shoald ($m) deploy -> first page answered: median $sm ms   baseline xl create -p, keys, unpause -> first page: $sx ms   ratio $(ratio "$sm" "$sx")"
+done
+figure "site_request_guest_ms median=$rg n=$(wc -l </tmp/req.guest)"
+figure "site_request_dom0_httpd_ms median=$rd n=$(wc -l </tmp/req.dom0)"
+figure "ratio_site_request_guest_vs_dom0_httpd $(ratio "$rg" "$rd")"
+diag "site: $SN rounds of site.xen-pv (two FAT disks, a NIC on xenbr0), 64 MiB: xl, shoald with xen-create = libxl, and = direct, alternating$lines
+  a GET of the page from Dom0 (wget's exec included): the guest median $rg ms   baseline Dom0's own busybox httpd: $rd ms   ratio $(ratio "$rg" "$rd")" \
+	"  (emulated Xen under QEMU TCG: ratios only, never absolute speed)"
+if [ -z "$serrs" ]; then ok "site benchmark: $SN rounds"; else
+	not_ok "site benchmark: $SN rounds; failed:$serrs"
+fi
