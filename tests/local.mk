@@ -106,6 +106,11 @@ tests_integration_test_proc_SOURCES = tests/integration/test_proc.c
 tests_integration_test_proc_LDADD = bench/libbench.a common/libcommon.a
 TESTS += tests/integration/proc.sh tests/integration/test_proc
 EXTRA_DIST += tests/integration/proc.sh
+
+# Integration: shoald --backend=proc, its guests deployed, probed, paused,
+# ended, restarted and refused through the real API (no /dev/kvm needed).
+TESTS += tests/integration/test_proc_shoald.sh
+EXTRA_DIST += tests/integration/test_proc_shoald.sh
 EXTRA_DIST += tests/integration/test_lwip_loopback.sh
 
 # Integration: a NIC on KVM (the echo guest on a tap inside a network
