@@ -5,7 +5,9 @@
 # crash and a bad call ending with the tender's reason; a restart-on-failure
 # guest restarted; a KVM image and a network rate refused; a guest with a
 # disk; a kill -9 of shoald, after which the next one ends the tender it
-# cannot re-attach and restarts its guest; and bad set-ups refused.
+# cannot re-attach and restarts its guest; bad set-ups refused; and an
+# echo guest with a NIC on a bridge in a network namespace of the test's
+# own (SKIP where one cannot be made).
 . "$top_srcdir/tests/tap.sh"
 PROC=$top_builddir/vmm/shoal-proc
 [ -x "$PROC" ] || tap_skip_all "$PROC was not built"
@@ -195,8 +197,6 @@ deploy disk "\"image\": \"$GUESTS/blkcheck.proc\", \"restart\": \"never\", \"arg
 tap_check "a guest with a disk is deployed (HTTP $(status))" deployed
 tap_check "it sees its disk, read-only" console_has disk "blkcheck: disk www 2048 sectors ro"
 tap_check "... and ends well" field_is disk last_exit.status 0
-# NICs need a bridge and taps (root, a network namespace): net.sh and
-# site-proc.sh cover shoal-proc's NIC; here only the refusal above.
 
 # ---- stop ----
 api POST /v1/guests/idle/stop >/dev/null
@@ -227,6 +227,49 @@ tap_check "its console notes it" console_has idle "cannot re-attach a proc tende
 api POST /v1/guests/idle/stop >/dev/null
 tap_check "idle stops" state_is idle stopped
 tap_check "shoald ends" shoald_stop_all
+
+# ---- a NIC: shoald in a network namespace of the test's own, its tap on a bridge there ----
+udp_echo() { # ADDR: one datagram to its echo port from the namespace, back within 5 s
+	inns python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for attempt in range(5):
+    s.sendto(b"shoal proc nic", (sys.argv[1], 7))
+    try:
+        data, _ = s.recvfrom(100)
+    except socket.timeout:
+        continue
+    sys.exit(0 if data == b"shoal proc nic" else 1)
+sys.exit(1)
+PY
+}
+. "$top_srcdir/tests/lib/netns.sh"
+ns=
+if [ ! -f "$GUESTS/echo.proc" ]; then
+	tap_skip "a guest with a NIC" "echo.proc was not built (it needs lwIP)"
+elif ! command -v ip >/dev/null || [ ! -c /dev/net/tun ]; then
+	tap_skip "a guest with a NIC" "no ip(8) or no /dev/net/tun"
+elif ! netns_new shoal-procd; then
+	ns=
+	tap_skip "a guest with a NIC" "cannot make a network namespace (ip netns add needs root)"
+else
+	trap 'cleanup; ip netns del "$ns" 2>/dev/null' EXIT
+	netns_bridge br0 10.94.0.1/24
+	SHOALD_NETNS=$ns
+	tap_check "shoald --backend=proc starts in the namespace with br0 on the allow-list" \
+		start_proc --bridge="br0 10.94.0.0/24"
+	deploy echo "\"image\": \"$GUESTS/echo.proc\", \"args\": [\"lan\"], \"net\": [{\"name\": \"lan\", \"bridge\": \"br0\"}]"
+	tap_check "an echo guest with a NIC on br0 is deployed (HTTP $(status))" deployed
+	tap_check "it is up on its NIC" console_has echo "echo: ready"
+	addr=$(field echo net.0.ipv4)
+	addr=${addr%/*}
+	tap_check "it answers UDP echo from the namespace ($addr)" udp_echo "$addr"
+	tap_check "its tap is on the bridge" sh -c "ip -n '$ns' link show master br0 | grep -qF '$(field echo net.0.tap)'"
+	api POST /v1/guests/echo/stop >/dev/null
+	tap_check "it stops" state_is echo stopped
+	tap_check "shoald ends again" shoald_stop_all
+fi
 # The pool's tender ends by itself when its control socket closes.
 none_left() {
 	for i in $(seq 50); do
