@@ -358,3 +358,11 @@ tests_unit_test_probe_heap_SOURCES = tests/unit/test_probe_heap.c daemon/probe_h
 tests_unit_test_probe_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_probe_heap_LDFLAGS = -Wl,--wrap=realloc
 tests_unit_test_probe_heap_LDADD = $(CMOCKA_LIBS)
+# The proc backend's own pieces: its report, the end it tells, the sweep of records.
+check_PROGRAMS += tests/unit/test_proc_tender
+TESTS += tests/unit/test_proc_tender
+tests_unit_test_proc_tender_SOURCES = tests/unit/test_proc_tender.c daemon/backend/proc.c \
+	daemon/backend/proc.h daemon/backend/be_fail.c daemon/log.c daemon/spec.c
+tests_unit_test_proc_tender_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_proc_tender_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS)
+tests_unit_test_proc_tender_LDADD = common/libcommon.a $(JANSSON_LIBS) $(CMOCKA_LIBS)
