@@ -52,6 +52,7 @@
 #include "daemon/backend/proc.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "common/mntns.h"
 #include "common/vmm_proto.h"
 #include "shoal/abi.h"
 
@@ -1502,13 +1503,14 @@ static int kvm_adopt(struct backend *b)
  */
 static int proc_mntns(char *err, size_t errlen)
 {
-	char why[300];
 	int fd, high;
 
-	fd = proc_tender_mntns(why, sizeof(why));
+	fd = mntns_empty();
 	if (fd < 0) {
 		snprintf(err, errlen,
-		         "proc backend: cannot make the tenders' empty mount namespace: %s", why);
+		         "proc backend: cannot make the tenders' empty mount namespace (unshare, "
+		         "mount or pivot_root): %s",
+		         strerror(errno));
 		return -1;
 	}
 	high = fcntl(fd, F_DUPFD_CLOEXEC, 10);

@@ -1,19 +1,16 @@
 /*
- * The proc backend's own pieces (proc.h): its mount namespace, pause by
- * signal, the tender's report, and the records that let a shoald end the
+ * The proc backend's own pieces (proc.h): pause by signal, the tender's
+ * report, and the records that let a shoald end the
  * proc tenders an earlier one left.  The rest of the backend is the
  * tender backend's (kvm.c), in its proc mode.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,73 +20,6 @@
 #include "daemon/backend/proc.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-
-int proc_tender_mntns(char *why, size_t whylen)
-{
-	char path[64], c = 0;
-	int p[2] = { -1, -1 }, go[2] = { -1, -1 }, fd = -1;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
-		be_fail_errno(why, whylen, "pipe");
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		be_fail_errno(why, whylen, "fork");
-		goto out;
-	}
-	if (pid == 0) {
-		/* The new root: an empty tmpfs, read-only once the old root is gone. */
-		close(p[0]);
-		close(go[1]);
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("shoal-empty", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		          "size=4k,nr_inodes=2,mode=0555") < 0 ||
-		    chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-		    umount2(".", MNT_DETACH) < 0 ||
-		    mount(NULL, "/", NULL,
-		          MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-			c = (char)errno;
-			(void)!write(p[1], &c, 1);
-			_exit(1);
-		}
-		c = 0;
-		(void)!write(p[1], &c, 1);
-		/* Held until the parent has opened the namespace (its end of go closes). */
-		(void)!read(go[0], &c, 1);
-		_exit(0);
-	}
-	close(p[1]);
-	close(go[0]);
-	p[1] = go[0] = -1;
-	if (read(p[0], &c, 1) != 1) {
-		be_fail(why, whylen, "the child making it ended first");
-	} else if (c != 0) {
-		errno = (unsigned char)c;
-		be_fail_errno(why, whylen, "unshare, mount or pivot_root");
-	} else {
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			be_fail_errno(why, whylen, "%s", path);
-	}
-	close(go[1]);
-	go[1] = -1;
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-out:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]);
-	return fd;
-}
 
 /* A process's state letter and start time (clock ticks since boot); 0, or -1 when gone. */
 static int proc_stat(pid_t pid, char *state, unsigned long long *start)

@@ -17,13 +17,6 @@
 struct backend_host;
 
 /*
- * Make one mount namespace whose root is an empty, read-only tmpfs (a
- * short-lived child makes it; its /proc/PID/ns/mnt is kept open).  The
- * descriptor (close-on-exec), or -1 with why.
- */
-int proc_tender_mntns(char *why, size_t whylen);
-
-/*
  * Hold (pause 1) or let go on (0) tender pid, with SIGSTOP or SIGCONT,
  * and wait (a second at most) until /proc says it is so.  0, or -1 with
  * err (be_fail's convention).
