@@ -9,15 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench/benchlib.h"
+#include "common/mntns.h"
 #include "common/vmm_proto.h"
 
 uint64_t bl_now_ns(void)
@@ -301,39 +300,5 @@ double bl_report(const char *label, double *v_us, size_t n)
 
 int bl_empty_mntns(void)
 {
-	char path[64], c = 0;
-	int p[2], fd = -1;
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		/* The new root: an empty tmpfs, read-only once the old root is gone. */
-		close(p[0]);
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("shoal-empty", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		          "size=4k,nr_inodes=2,mode=0555") < 0 ||
-		    chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-		    umount2(".", MNT_DETACH) < 0 ||
-		    mount(NULL, "/", NULL,
-		          MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-			_exit(1);
-		c = 1;
-		(void)!write(p[1], &c, 1);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (pid > 0 && read(p[0], &c, 1) == 1 && c == 1) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	close(p[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		bl_wait(pid);
-	}
-	return fd;
+	return mntns_empty();
 }

@@ -48,11 +48,14 @@ static const struct opt opts[] = {
 	  "SIGHUP" },
 	{ "token-file", STR(token_file),
 	  "listen-tcp's bearer tokens, one a line, readable only by root; read again on SIGHUP" },
-	{ "backend", STR(backend), "hypervisor backend (default kvm)" },
+	{ "backend", STR(backend),
+	  "hypervisor backend: kvm, proc, xen or xen-pvh, as built (default kvm)" },
 	{ "xen-create", STR(xen_create),
 	  "how the Xen backend makes a domain: direct (libxenctrl and libxenguest, one xenstore "
 	  "transaction; PV only) or libxl (default: direct for xen, libxl for xen-pvh)" },
 	{ "vmm", STR(vmm_path), "the KVM tender, shoal-vmm (default " PKGLIBEXECDIR "/shoal-vmm)" },
+	{ "proc-tender", STR(proc_path),
+	  "the proc backend's tender, shoal-proc (default " PKGLIBEXECDIR "/shoal-proc)" },
 	{ "ui-dir", STR(ui_dir),
 	  "the web dashboard's files, served under /ui/; empty for none (default " PKGDATADIR
 	  "/ui)" },
@@ -148,6 +151,7 @@ static void defaults(struct shoald_config *c)
 	snprintf(c->run_dir, sizeof(c->run_dir), "/run/shoal");
 	snprintf(c->backend, sizeof(c->backend), "kvm");
 	snprintf(c->vmm_path, sizeof(c->vmm_path), "%s", PKGLIBEXECDIR "/shoal-vmm");
+	snprintf(c->proc_path, sizeof(c->proc_path), "%s", PKGLIBEXECDIR "/shoal-proc");
 	snprintf(c->ui_dir, sizeof(c->ui_dir), "%s", PKGDATADIR "/ui");
 	c->log_level = LOG_LEVEL_INFO;
 	c->pool_size = 4;

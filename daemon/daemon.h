@@ -58,7 +58,8 @@ struct shoald_config {
 	char backend[16];
 	char xen_create[16]; /* the Xen backend's domain maker: libxl, direct; "": by backend */
 	char vmm_path[1024];
-	char ui_dir[1024]; /* the dashboard's files; "": no dashboard */
+	char proc_path[1024]; /* the proc backend's tender, shoal-proc */
+	char ui_dir[1024];    /* the dashboard's files; "": no dashboard */
 	int log_level;
 	unsigned pool_size;
 	unsigned pool_mem_mib;

@@ -106,6 +106,11 @@ tests_integration_test_proc_SOURCES = tests/integration/test_proc.c
 tests_integration_test_proc_LDADD = bench/libbench.a common/libcommon.a
 TESTS += tests/integration/proc.sh tests/integration/test_proc
 EXTRA_DIST += tests/integration/proc.sh
+
+# Integration: shoald --backend=proc, its guests deployed, probed, paused,
+# ended, restarted and refused through the real API (no /dev/kvm needed).
+TESTS += tests/integration/test_proc_shoald.sh
+EXTRA_DIST += tests/integration/test_proc_shoald.sh
 EXTRA_DIST += tests/integration/test_lwip_loopback.sh
 
 # Integration: a NIC on KVM (the echo guest on a tap inside a network
@@ -353,3 +358,11 @@ tests_unit_test_probe_heap_SOURCES = tests/unit/test_probe_heap.c daemon/probe_h
 tests_unit_test_probe_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_probe_heap_LDFLAGS = -Wl,--wrap=realloc
 tests_unit_test_probe_heap_LDADD = $(CMOCKA_LIBS)
+# The proc backend's own pieces: its report, the end it tells, the sweep of records.
+check_PROGRAMS += tests/unit/test_proc_tender
+TESTS += tests/unit/test_proc_tender
+tests_unit_test_proc_tender_SOURCES = tests/unit/test_proc_tender.c daemon/backend/proc.c \
+	daemon/backend/proc.h daemon/backend/be_fail.c daemon/log.c daemon/spec.c
+tests_unit_test_proc_tender_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_proc_tender_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS)
+tests_unit_test_proc_tender_LDADD = common/libcommon.a $(JANSSON_LIBS) $(CMOCKA_LIBS)

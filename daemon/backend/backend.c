@@ -10,6 +10,7 @@
 
 static const struct backend_ops *const backends[] = {
 	&backend_kvm,
+	&backend_proc,
 #ifdef HAVE_XEN
 	&backend_xen,
 	&backend_xen_pvh,

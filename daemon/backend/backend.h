@@ -1,7 +1,7 @@
 /*
  * The one abstraction over hypervisors: an ops table per backend (kvm,
- * xen, libvirt), its state behind an opaque pointer, registered in one
- * static array (backend.c).  The daemon never asks which backend it has.
+ * proc, xen, libvirt), its state behind an opaque pointer, registered in
+ * one static array (backend.c).  The daemon never asks which backend it has.
  *
  * Everything is asynchronous and runs on the daemon's loop: start() sends
  * the guest on its way and the backend reports back through struct
@@ -128,6 +128,9 @@ struct backend_ops {
 	unsigned platform;
 	/* The most disks and NICs it gives one guest (a deploy asking more is refused). */
 	unsigned max_disks, max_nics;
+	/* Nonzero: it limits a guest's network rate (net_rate_*); else a deploy asking is refused.
+	 */
+	unsigned net_rate;
 	/*
 	 * Nonzero: a guest's vCPUs may be allowed on several CPUs at its idle
 	 * class policy (set_batch), which any other vCPU preempts at once,
@@ -249,6 +252,8 @@ const struct backend_ops *backend_lookup(const char *name);
 const char *backend_names(void);
 
 extern const struct backend_ops backend_kvm;
+/* The same tender backend with shoal-proc: guests as sandboxed processes (no /dev/kvm). */
+extern const struct backend_ops backend_proc;
 /* Built when configure finds libxl (HAVE_XEN): 64-bit PV and PVH domains. */
 extern const struct backend_ops backend_xen;
 extern const struct backend_ops backend_xen_pvh;

@@ -1,6 +1,8 @@
 /*
- * The built-in KVM backend: one shoal-vmm tender per guest (see
- * common/vmm_proto.h for the protocol).
+ * The tender backends: the built-in KVM one, one shoal-vmm tender per
+ * guest (see common/vmm_proto.h for the protocol), and the proc one, the
+ * same with shoal-proc tenders, which run the guest as the process
+ * itself (its own pieces are in proc.c).
  *
  * Deploy speed comes from a pool of warm tenders whose VM and vCPU exist
  * already; a start takes one and sends it the image, and the pool is
@@ -13,6 +15,13 @@
  * written at boot).  adopt() connects to every socket it finds and takes
  * over the tenders that answer; a socket nobody answers on belongs to a
  * tender that is gone, and its exit record says how its guest ended.
+ *
+ * The proc mode differs where shoal-proc does (doc/guests.md): its
+ * tenders enter one empty mount namespace made at init; it closes its
+ * control socket once the guest runs, so the guest's end is the wait
+ * status and the last line of its stderr (the report), and pause is
+ * SIGSTOP; and it leaves no socket to re-attach to, only a record
+ * (tPID.proc) by which the next shoald finds it and ends it.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -40,8 +49,10 @@
 #include "daemon/backend/backend.h"
 #include "daemon/backend/kvm_cpu.h"
 #include "daemon/backend/kvm_net.h"
+#include "daemon/backend/proc.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "common/mntns.h"
 #include "common/vmm_proto.h"
 #include "shoal/abi.h"
 
@@ -91,10 +102,17 @@ struct shell {
 	char exit_reason[512];
 	int reaped;
 	int wait_status;
+	int report_fd; /* proc: the tender's stderr */
+	ev_io report_w;
+	struct proc_report report;
 };
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
 struct backend {
+	const char *name;   /* "kvm" or "proc", for messages */
+	const char *tender; /* the tender binary */
+	int proc;           /* shoal-proc tenders (the file's comment) */
+	int mntns_fd;       /* proc: the one empty mount namespace every tender enters */
 	struct ev_loop *loop;
 	const struct shoald_config *cfg;
 	struct backend_host host;
@@ -153,6 +171,7 @@ static void shell_close(struct shell *sh)
 
 	ev_io_stop(loop, &sh->sock_w);
 	ev_io_stop(loop, &sh->console_w);
+	ev_io_stop(loop, &sh->report_w);
 	if (sh->notify_watched)
 		epoll_ctl(sh->be->answer_ep, EPOLL_CTL_DEL, sh->notify_fd, NULL);
 	sh->notify_watched = 0;
@@ -169,7 +188,10 @@ static void shell_close(struct shell *sh)
 		close(sh->listen_fd);
 	if (sh->exit_fd >= 0)
 		close(sh->exit_fd);
+	if (sh->report_fd >= 0)
+		close(sh->report_fd);
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
+	sh->report_fd = -1;
 	if (sh->stats)
 		munmap((void *)sh->stats, VMM_STATS_BYTES);
 	sh->stats = NULL;
@@ -178,7 +200,8 @@ static void shell_close(struct shell *sh)
 
 		snprintf(rec, sizeof(rec), "%s.exit", sh->path);
 		unlink(sh->path);
-		unlink(rec);
+		if (!sh->be->proc)
+			unlink(rec);
 		sh->path[0] = '\0';
 	}
 	shell_free_req(sh);
@@ -242,10 +265,37 @@ static void describe_wait(int ws, char *buf, size_t len)
 		snprintf(buf, len, "the tender ended (wait status 0x%x)", ws);
 }
 
+/* proc: what the tender wrote on stderr that is not taken yet; only its last line is kept. */
+static void report_drain(struct shell *sh)
+{
+	char buf[4096];
+	ssize_t r;
+
+	while (sh->report_fd >= 0 && (r = read(sh->report_fd, buf, sizeof(buf))) > 0)
+		proc_tender_report_feed(&sh->report, buf, (size_t)r);
+}
+
+static void on_report(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct shell *sh = w->data;
+	char buf[4096];
+	ssize_t r = read(sh->report_fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (r > 0) {
+		proc_tender_report_feed(&sh->report, buf, (size_t)r);
+		return;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	ev_io_stop(loop, w);
+}
+
 /* The control connection closed: the tender is gone or going. */
 static void shell_lost(struct shell *sh)
 {
-	char why[200];
+	char why[PROC_REPORT_MAX + 100];
+	int status = -1;
 
 	ev_io_stop(sh->be->loop, &sh->sock_w);
 	if (sh->state == SH_ENDED)
@@ -256,12 +306,17 @@ static void shell_lost(struct shell *sh)
 	}
 	if (!sh->adopted && !sh->reaped)
 		return; /* SIGCHLD will tell us how it ended */
-	if (sh->reaped)
+	if (sh->reaped && sh->be->proc) {
+		/* A proc tender's word on the guest's end is its status and its report. */
+		report_drain(sh);
+		proc_tender_end(sh->wait_status, &sh->report, &status, why, sizeof(why));
+	} else if (sh->reaped) {
 		describe_wait(sh->wait_status, why, sizeof(why));
-	else
+		status = WIFEXITED(sh->wait_status) ? WEXITSTATUS(sh->wait_status) : -1;
+	} else {
 		snprintf(why, sizeof(why), "the tender went away without a report");
-	shell_report_end(
-	    sh, sh->reaped && WIFEXITED(sh->wait_status) ? WEXITSTATUS(sh->wait_status) : -1, why);
+	}
+	shell_report_end(sh, status, why);
 }
 
 static void on_console(struct ev_loop *loop, ev_io *w, int revents)
@@ -369,7 +424,7 @@ static int notify_watch(struct shell *sh, int on)
 		return 0;
 	if (epoll_ctl(sh->be->answer_ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sh->notify_fd,
 	              on ? &e : NULL) < 0) {
-		log_warn("kvm: tender %d: cannot %s its probe answers", (int)sh->pid,
+		log_warn("%s: tender %d: cannot %s its probe answers", sh->be->name, (int)sh->pid,
 		         on ? "watch" : "stop watching");
 		return -1;
 	}
@@ -410,7 +465,7 @@ static int shell_files(struct shell *sh)
 	sh->listen_fd = listen_at(sh->path);
 	sh->exit_fd = open(rec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (sh->listen_fd < 0 || sh->exit_fd < 0) {
-		log_warn("kvm: %s", sh->listen_fd < 0 ? sh->path : rec);
+		log_warn("%s: %s", sh->be->name, sh->listen_fd < 0 ? sh->path : rec);
 		return -1;
 	}
 	return 0;
@@ -437,7 +492,8 @@ static void map_stats(struct shell *sh, int fd)
 
 static void tender_malformed(struct shell *sh, const char *what)
 {
-	log_warnx("kvm: tender %d sent a malformed %s message: killing it", sh->pid, what);
+	log_warnx("%s: tender %d sent a malformed %s message: killing it", sh->be->name, sh->pid,
+	          what);
 	if (sh->pid > 0)
 		kill(sh->pid, SIGKILL);
 }
@@ -502,7 +558,8 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 			close(fds[i]);
 		sh->vcpu_tid = (int)m.ready.vcpu_tid;
 		sh->be->spawning--;
-		if (shell_files(sh) < 0) {
+		/* A proc tender has nothing to re-attach to: its record is made at boot. */
+		if (!sh->be->proc && shell_files(sh) < 0) {
 			kill(sh->pid, SIGKILL);
 			sh->state = sh->g ? SH_BOOTING : SH_SPAWNING;
 			sh->be->spawning += sh->state == SH_SPAWNING;
@@ -561,8 +618,8 @@ static void on_boot_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	log_warnx("kvm: tender %d did not start its guest within %.0f s: killing it", sh->pid,
-	          BOOT_TIMEOUT_S);
+	log_warnx("%s: tender %d did not start its guest within %.0f s: killing it", sh->be->name,
+	          sh->pid, BOOT_TIMEOUT_S);
 	if (sh->pid > 0)
 		kill(sh->pid, SIGKILL);
 	shell_report_end(sh, GUEST_EXIT_INTERNAL, "the tender did not start the guest in time");
@@ -577,6 +634,7 @@ static struct shell *shell_new(struct backend *be)
 		return NULL;
 	sh->be = be;
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
+	sh->report_fd = -1;
 	return sh;
 }
 
@@ -587,17 +645,21 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	posix_spawnattr_t at;
 	struct shell *sh;
 	char memarg[16];
-	char *argv[] = { (char *)be->cfg->vmm_path, "--mem", memarg, "--control-fd", "3", NULL };
-	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
+	char *argv[8] = { (char *)be->tender, "--mem", memarg, "--control-fd", "3" };
+	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
 	sigset_t none, all;
 
 	sh = shell_new(be);
 	if (!sh)
 		return NULL;
 	sh->mem_mib = mem_mib;
+	if (be->proc) { /* it enters the namespace at descriptor 4 */
+		argv[5] = "--mntns-fd";
+		argv[6] = "4";
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(out, O_CLOEXEC) < 0) {
-		log_warn("kvm: cannot make a tender's sockets");
+	    pipe2(out, O_CLOEXEC) < 0 || (be->proc && pipe2(rep, O_CLOEXEC) < 0)) {
+		log_warn("%s: cannot make a tender's sockets", be->name);
 		goto fail;
 	}
 	snprintf(memarg, sizeof(memarg), "%u", mem_mib);
@@ -607,24 +669,38 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	if (be->proc) {
+		/* Its stderr is the guest's report; kvm's tenders write to shoald's own. */
+		posix_spawn_file_actions_adddup2(&fa, rep[1], 2);
+		posix_spawn_file_actions_adddup2(&fa, be->mntns_fd, 4);
+	}
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 	                                  POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
-	r = posix_spawn(&sh->pid, be->cfg->vmm_path, &fa, &at, argv, environ);
+	r = posix_spawn(&sh->pid, be->tender, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sv[1]);
 	close(out[1]);
-	sv[1] = out[1] = -1;
+	if (rep[1] >= 0)
+		close(rep[1]);
+	sv[1] = out[1] = rep[1] = -1;
 	if (r != 0) {
 		errno = r;
-		log_warn("kvm: cannot start %s", be->cfg->vmm_path);
+		log_warn("%s: cannot start %s", be->name, be->tender);
 		goto fail;
 	}
 	sh->sock = sv[0];
 	sh->console_fd = out[0];
+	sh->report_fd = rep[0];
+	if (sh->report_fd >= 0) {
+		fcntl(sh->report_fd, F_SETFL, O_NONBLOCK);
+		ev_io_init(&sh->report_w, on_report, sh->report_fd, EV_READ);
+		sh->report_w.data = sh;
+		ev_io_start(be->loop, &sh->report_w);
+	}
 	fcntl(sh->sock, F_SETFL, O_NONBLOCK);
 	ev_io_init(&sh->sock_w, on_sock, sh->sock, EV_READ);
 	sh->sock_w.data = sh;
@@ -645,6 +721,10 @@ fail:
 		close(sv[0]);
 	if (out[0] >= 0)
 		close(out[0]);
+	if (rep[0] >= 0)
+		close(rep[0]);
+	if (rep[1] >= 0)
+		close(rep[1]);
 	free(sh);
 	return NULL;
 }
@@ -783,7 +863,8 @@ static void shell_boot(struct shell *sh)
 	snprintf(m.b.name, sizeof(m.b.name), "%s", g->name);
 	m.b.instance = sh->req.instance;
 	m.b.mem_bytes = (uint64_t)sh->req.memory_mib << 20;
-	m.b.flags = VMM_BOOT_LISTEN | VMM_BOOT_EXITREC;
+	/* A proc tender keeps no re-attach socket or exit record: it has its record here. */
+	m.b.flags = be->proc ? 0 : VMM_BOOT_LISTEN | VMM_BOOT_EXITREC;
 	m.b.argc = sh->req.nargs + 1;
 	for (i = 0; i < sh->req.nargs; i++) {
 		size_t n = strlen(sh->req_args[i]) + 1;
@@ -797,22 +878,33 @@ static void shell_boot(struct shell *sh)
 	              (unsigned long long)sh->req.instance);
 	if (send_disks(sh, why, sizeof(why)) < 0 || send_nics(sh, why, sizeof(why)) < 0)
 		goto fail;
+	if (be->proc) {
+		snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.proc", be->tender_dir,
+		         (int)sh->pid);
+		if (proc_tender_record(sh->path, sh->pid, g->name, sh->req.instance, why,
+		                       sizeof(why)) < 0) {
+			sh->path[0] = '\0';
+			goto fail;
+		}
+	}
 	fds[0] = open(sh->req_image, O_RDONLY | O_CLOEXEC);
 	fds[1] = sh->listen_fd;
 	fds[2] = sh->exit_fd;
-	if (fds[0] < 0 || write(sh->exit_fd, head, (size_t)hn) != hn) {
+	if (fds[0] < 0 || (!be->proc && write(sh->exit_fd, head, (size_t)hn) != hn)) {
 		snprintf(why, sizeof(why), "cannot prepare the guest's %s: %s",
 		         fds[0] < 0 ? "image" : "exit record", strerror(errno));
 		goto fail;
 	}
-	if (vmm_msg_send(sh->sock, &m, sizeof(m.b) + pos, fds, 3) < 0) {
+	if (vmm_msg_send(sh->sock, &m, sizeof(m.b) + pos, fds, be->proc ? 1 : 3) < 0) {
 		snprintf(why, sizeof(why), "the tender did not take the image");
 		goto fail;
 	}
 	/* The tender owns the socket and the record now. */
 	close(fds[0]);
-	close(sh->listen_fd);
-	close(sh->exit_fd);
+	if (sh->listen_fd >= 0)
+		close(sh->listen_fd);
+	if (sh->exit_fd >= 0)
+		close(sh->exit_fd);
 	sh->listen_fd = sh->exit_fd = -1;
 	shell_free_req(sh);
 	ev_timer_start(be->loop, &sh->boot_timer);
@@ -829,9 +921,15 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 {
 	struct backend *be = b;
 	struct shell *sh, *best = NULL;
-	char *image = strdup(req->image_path), **args = calloc(req->nargs + 1, sizeof(char *));
+	char *image, **args;
 	unsigned i;
 
+	/* shoal-proc limits no rate; the daemon refuses such a spec first (ops' net_rate). */
+	if (be->proc && req->nnics && (req->net_rate_pps || req->net_rate_bytes))
+		return be_fail(err, errlen,
+		               "net_rate: the proc backend cannot limit a guest's network rate");
+	image = strdup(req->image_path);
+	args = calloc(req->nargs + 1, sizeof(char *));
 	for (i = 0; args && i < req->nargs; i++)
 		if (!(args[i] = strdup(req->args[i])))
 			break;
@@ -857,7 +955,7 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 				free(args[i]);
 			free(args);
 			free(image);
-			snprintf(err, errlen, "cannot start a tender (%s)", be->cfg->vmm_path);
+			snprintf(err, errlen, "cannot start a tender (%s)", be->tender);
 			return -1;
 		}
 	}
@@ -964,6 +1062,9 @@ static int kvm_pause(struct backend *b, struct guest *g, int pause, char *err, s
 		snprintf(err, errlen, "its tender is not running the guest");
 		return -1;
 	}
+	/* A proc tender is the guest: the signals hold it and let it go. */
+	if (b->proc)
+		return proc_tender_pause(sh->pid, pause, err, errlen);
 	r = vmm_msg_send(sh->sock, &req, sizeof(req), NULL, 0);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot ask tender %d: %s", (int)sh->pid, strerror((int)-r));
@@ -1115,7 +1216,7 @@ static json_t *kvm_stats(struct backend *b)
 {
 	struct backend *be = b;
 
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tender", be->cfg->vmm_path,
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tender", be->tender,
 	                 "pool_size", (json_int_t)be->cfg->pool_size, "pool_mem_mib",
 	                 (json_int_t)be->cfg->pool_mem_mib, "pool_ready", (json_int_t)be->ready,
 	                 "pool_spawning", (json_int_t)be->spawning, "tenders_started",
@@ -1142,8 +1243,10 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 		char why[200];
 
 		describe_wait(w->rstatus, why, sizeof(why));
-		log_warnx("kvm: a pool tender ended before it was ready: %s; retrying in %.0f s",
-		          why, SPAWN_RETRY_S);
+		report_drain(sh);
+		log_warnx("%s: a pool tender ended before it was ready: %s%s%s; retrying in %.0f s",
+		          be->name, why, sh->report.line[0] ? ": " : "", sh->report.line,
+		          SPAWN_RETRY_S);
 		be->spawn_blocked_until = ev_now(be->loop) + SPAWN_RETRY_S;
 	}
 	if (sh->state == SH_ENDED)
@@ -1393,10 +1496,96 @@ static int kvm_adopt(struct backend *b)
 
 /* ---- set-up ---- */
 
+/*
+ * proc: the one empty mount namespace every tender enters (each is spared
+ * making and tearing down its own), at a descriptor out of the way of
+ * those a tender is started with (0 to 4).  -1 with err.
+ */
+static int proc_mntns(char *err, size_t errlen)
+{
+	int fd, high;
+
+	fd = mntns_empty();
+	if (fd < 0) {
+		snprintf(err, errlen,
+		         "proc backend: cannot make the tenders' empty mount namespace (unshare, "
+		         "mount or pivot_root): %s",
+		         strerror(errno));
+		return -1;
+	}
+	high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	close(fd);
+	if (high < 0)
+		snprintf(err, errlen, "proc backend: dup of the mount namespace: %s",
+		         strerror(errno));
+	return high;
+}
+
+/*
+ * What both modes set up: the tender (it must be there), proc's mount
+ * namespace, the tenders' directory, the answer set, the weight mechanism.
+ */
+static int tender_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
+                       const struct backend_host *host, int proc, char *err, size_t errlen)
+{
+	const char *name = proc ? "proc" : "kvm", *tender = proc ? cfg->proc_path : cfg->vmm_path;
+	struct backend *be;
+	int mntns_fd = -1;
+
+	if (access(tender, X_OK) < 0) {
+		snprintf(err, errlen, "%s backend: the tender %s cannot be run: %s", name, tender,
+		         strerror(errno));
+		return -1;
+	}
+	if (proc && (mntns_fd = proc_mntns(err, errlen)) < 0)
+		return -1;
+	be = calloc(1, sizeof(*be));
+	if (!be) {
+		snprintf(err, errlen, "%s backend: out of memory", name);
+		goto fail;
+	}
+	be->name = name;
+	be->tender = tender;
+	be->proc = proc;
+	be->mntns_fd = mntns_fd;
+	be->loop = loop;
+	be->cfg = cfg;
+	be->host = *host;
+	snprintf(be->tender_dir, sizeof(be->tender_dir), "%s/tenders", cfg->run_dir);
+	if (mkdir(be->tender_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s backend: cannot make %s: %s", name, be->tender_dir,
+		         strerror(errno));
+		free(be);
+		goto fail;
+	}
+	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
+	be->refill_retry.data = be;
+	be->answer_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (be->answer_ep < 0) {
+		snprintf(err, errlen, "%s backend: epoll_create1: %s", name, strerror(errno));
+		free(be);
+		goto fail;
+	}
+	kvm_weight_init(&be->weight);
+	snprintf(be->mechanism, sizeof(be->mechanism),
+	         "affinity: sched_setaffinity on the %s; weight: %s; idle class: "
+	         "SCHED_IDLE on the %s (and cpu.idle on its cgroup)",
+	         proc ? "guest's process" : "vCPU thread", be->weight.desc,
+	         proc ? "guest's process" : "vCPU thread");
+	ev_io_init(&be->answer_w, on_answers, be->answer_ep, EV_READ);
+	be->answer_w.data = be;
+	ev_io_start(loop, &be->answer_w);
+	*out = be;
+	return 0;
+fail:
+	if (mntns_fd >= 0)
+		close(mntns_fd);
+	return -1;
+}
+
 static int kvm_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
                     const struct backend_host *host, char *err, size_t errlen)
 {
-	struct backend *be;
 	int fd, v;
 
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -1411,50 +1600,28 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 		         KVM_API_VERSION);
 		return -1;
 	}
-	if (access(cfg->vmm_path, X_OK) < 0) {
-		snprintf(err, errlen, "kvm backend: the tender %s cannot be run: %s", cfg->vmm_path,
-		         strerror(errno));
+	return tender_init(out, loop, cfg, host, 0, err, errlen);
+}
+
+/* The proc backend needs no hypervisor, only shoal-proc (tender_init). */
+static int proc_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
+                     const struct backend_host *host, char *err, size_t errlen)
+{
+	if (cfg->net_rate_pps || cfg->net_rate_bytes) {
+		snprintf(
+		    err, errlen,
+		    "proc backend: net-rate-pps and net-rate-bytes must be 0: shoal-proc cannot "
+		    "limit a guest's network rate");
 		return -1;
 	}
-	be = calloc(1, sizeof(*be));
-	if (!be) {
-		snprintf(err, errlen, "kvm backend: out of memory");
-		return -1;
-	}
-	be->loop = loop;
-	be->cfg = cfg;
-	be->host = *host;
-	snprintf(be->tender_dir, sizeof(be->tender_dir), "%s/tenders", cfg->run_dir);
-	if (mkdir(be->tender_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "kvm backend: cannot make %s: %s", be->tender_dir,
-		         strerror(errno));
-		free(be);
-		return -1;
-	}
-	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
-	be->refill_retry.data = be;
-	be->answer_ep = epoll_create1(EPOLL_CLOEXEC);
-	if (be->answer_ep < 0) {
-		snprintf(err, errlen, "kvm backend: epoll_create1: %s", strerror(errno));
-		free(be);
-		return -1;
-	}
-	kvm_weight_init(&be->weight);
-	snprintf(be->mechanism, sizeof(be->mechanism),
-	         "affinity: sched_setaffinity on the vCPU thread; weight: %s; idle class: "
-	         "SCHED_IDLE on the vCPU thread (and cpu.idle on its cgroup)",
-	         be->weight.desc);
-	ev_io_init(&be->answer_w, on_answers, be->answer_ep, EV_READ);
-	be->answer_w.data = be;
-	ev_io_start(loop, &be->answer_w);
-	*out = be;
-	return 0;
+	return tender_init(out, loop, cfg, host, 1, err, errlen);
 }
 
 static void kvm_fini(struct backend *b)
 {
 	struct backend *be = b;
 	struct shell *sh;
+	unsigned left = 0;
 
 	ev_timer_stop(be->loop, &be->refill_retry);
 	ev_io_stop(be->loop, &be->answer_w);
@@ -1462,20 +1629,34 @@ static void kvm_fini(struct backend *b)
 		be->shells = sh->next;
 		ev_child_stop(be->loop, &sh->child_w);
 		/* Pool tenders end when their socket closes; running guests keep running. */
-		if (sh->state == SH_RUNNING || sh->state == SH_BOOTING)
-			sh->path[0] = '\0'; /* keep the socket file for the next daemon */
+		if (sh->state == SH_RUNNING || sh->state == SH_BOOTING) {
+			sh->path[0] = '\0'; /* keep the socket file or record for the next daemon */
+			left++;
+		}
 		shell_close(sh);
 		free(sh);
 	}
+	if (be->proc && left)
+		log_warnx(
+		    "proc: %u guests left running; proc tenders cannot be re-attached, so the "
+		    "next shoald ends them and their restart policies decide",
+		    left);
+	if (be->mntns_fd >= 0)
+		close(be->mntns_fd);
 	close(be->answer_ep);
 	free(be);
 }
 
-/* Filled in at the first adopt(): pool tenders start after adoption. */
+/*
+ * Filled in at the first adopt(): pool tenders start after adoption.
+ * Either mode ends the proc tenders an earlier shoald left (proc.c); a
+ * proc shoald re-attaches no KVM tender.
+ */
 static int kvm_adopt_then_fill(struct backend *b)
 {
-	int n = kvm_adopt(b);
+	int n = b->proc ? 0 : kvm_adopt(b);
 
+	proc_tender_sweep(b->tender_dir, &b->host);
 	shell_refill(b);
 	return n;
 }
@@ -1544,27 +1725,24 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 	return k;
 }
 
-const struct backend_ops backend_kvm = {
-	.name = "kvm",
-	.platform = SHOAL_PLATFORM_KVM,
-	.max_disks = BE_DISKS_MAX,
-	.max_nics = BE_NICS_MAX,
-	.batch_spill = 1,
-	.init = kvm_init,
-	.fini = kvm_fini,
-	.adopt = kvm_adopt_then_fill,
-	.start = kvm_start,
-	.stop = kvm_stop,
-	.pause = kvm_pause,
-	.set_affinity = kvm_set_affinity,
-	.set_weight = kvm_set_weight,
-	.set_batch = kvm_set_batch,
-	.placement_get = kvm_placement_get,
-	.cpu_time = kvm_cpu_time,
-	.placement_mechanism = kvm_placement_mechanism,
-	.probe_drain = kvm_probe_drain,
-	.probe = kvm_probe,
-	.probe_listen = kvm_probe_listen,
-	.stats = kvm_stats,
-	.dev_stats = kvm_dev_stats,
-};
+/*
+ * One table for both modes: what differs is the name, the image platform,
+ * the set-up (init) and whether a network rate can be limited.
+ */
+#define TENDER_BACKEND_OPS(NAME, PLATFORM, INIT, NET_RATE)                                         \
+	{                                                                                          \
+		.name = NAME, .platform = PLATFORM, .max_disks = BE_DISKS_MAX,                     \
+		.max_nics = BE_NICS_MAX, .net_rate = NET_RATE, .batch_spill = 1, .init = INIT,     \
+		.fini = kvm_fini, .adopt = kvm_adopt_then_fill, .start = kvm_start,                \
+		.stop = kvm_stop, .pause = kvm_pause, .set_affinity = kvm_set_affinity,            \
+		.set_weight = kvm_set_weight, .set_batch = kvm_set_batch,                          \
+		.placement_get = kvm_placement_get, .cpu_time = kvm_cpu_time,                      \
+		.placement_mechanism = kvm_placement_mechanism, .probe_drain = kvm_probe_drain,    \
+		.probe = kvm_probe, .probe_listen = kvm_probe_listen, .stats = kvm_stats,          \
+		.dev_stats = kvm_dev_stats,                                                        \
+	}
+
+const struct backend_ops backend_kvm = TENDER_BACKEND_OPS("kvm", SHOAL_PLATFORM_KVM, kvm_init, 1);
+/* The same guests as sandboxed processes; shoal-proc limits no network rate. */
+const struct backend_ops backend_proc =
+    TENDER_BACKEND_OPS("proc", SHOAL_PLATFORM_PROC, proc_init, 0);

@@ -1860,6 +1860,7 @@ static void xen_fini(struct backend *be)
 		.probe_listen = xen_probe_listen, .stats = xen_stats,                              \
 		.host_topology = xen_host_topology, .cpu_roles = xen_cpu_roles_op,                 \
 		.dev_stats = xen_dev_stats, .max_disks = BE_DISKS_MAX, .max_nics = BE_NICS_MAX,    \
+		.net_rate = 1,                                                                     \
 	}
 
 const struct backend_ops backend_xen = XEN_BACKEND_OPS("xen", SHOAL_PLATFORM_XEN_PV, xen_init_pv);

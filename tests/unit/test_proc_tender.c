@@ -1,0 +1,226 @@
+/*
+ * Unit tests of the proc backend's own pieces (daemon/backend/proc.c):
+ * the report line kept from what a tender writes on stderr, the guest's
+ * end told from a wait status and that line, and the sweep of the
+ * records an earlier shoald left (a live tender ended, a gone one
+ * reported as such, a bad record removed), against a stub daemon.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/backend/proc.h"
+
+/* A wait status as the kernel makes it. */
+#define EXITED(code) ((code) << 8)
+#define KILLED(sig)  (sig)
+
+static void feed(struct proc_report *r, const char *s)
+{
+	proc_tender_report_feed(r, s, strlen(s));
+}
+
+static void report_keeps_the_last_whole_line(void **state)
+{
+	struct proc_report r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	feed(&r, "first\nsec");
+	assert_string_equal(r.line, "first");
+	feed(&r, "ond\n\nthi");
+	assert_string_equal(r.line, "second"); /* an empty line does not count */
+	feed(&r, "rd\x01\xff\n");
+	assert_string_equal(r.line, "third??"); /* kept printable */
+}
+
+static void report_cuts_a_long_line(void **state)
+{
+	struct proc_report r;
+	char big[2000];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	feed(&r, big);
+	feed(&r, "\n");
+	assert_int_equal(strlen(r.line), PROC_REPORT_MAX - 1);
+}
+
+struct end_case {
+	int ws;
+	const char *report; /* what the tender wrote */
+	int status;
+	const char *reason;
+};
+
+static void end_from_status_and_report(void **state)
+{
+	static const struct end_case cases[] = {
+		{ EXITED(0), "", 0, "guest exited with code 0" },
+		{ EXITED(3), "shoal-proc: g: stray words\n", 3, "guest exited with code 3" },
+		{ EXITED(201), "shoal-proc: web-1: guest fault: page fault (#PF) at rip 0x1\n", 201,
+		  "guest fault: page fault (#PF) at rip 0x1" },
+		{ EXITED(202), "shoal-proc: g: bad system call 777 (unknown)", 202,
+		  "bad system call 777 (unknown)" }, /* no newline: still the last line */
+		{ EXITED(200), "not the tender's words\n", 200, "not the tender's words" },
+		{ EXITED(204), "", 204, "the tender exited with status 204 (VM setup failed)" },
+		{ KILLED(SIGKILL), "shoal-proc: g: whatever\n", -1,
+		  "the tender was killed by signal 9 (Killed)" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proc_report r;
+		char reason[600];
+		int status = 12345;
+
+		memset(&r, 0, sizeof(r));
+		feed(&r, cases[i].report);
+		proc_tender_end(cases[i].ws, &r, &status, reason, sizeof(reason));
+		assert_int_equal(status, cases[i].status);
+		assert_string_equal(reason, cases[i].reason);
+	}
+}
+
+/* ---- the sweep, against a stub daemon ---- */
+
+static char dir[] = "/tmp/shoal-proc-tender-XXXXXX";
+static struct {
+	char name[64];
+	uint64_t instance;
+	int status;
+	char reason[300];
+} ended[8];
+static unsigned nended;
+
+static void stub_ended(void *ctx, const char *name, uint64_t instance, int status,
+                       const char *reason, const char *console, size_t console_len)
+{
+	(void)ctx;
+	(void)console;
+	(void)console_len;
+	assert_true(nended < 8);
+	snprintf(ended[nended].name, sizeof(ended[nended].name), "%s", name);
+	ended[nended].instance = instance;
+	ended[nended].status = status;
+	snprintf(ended[nended].reason, sizeof(ended[nended].reason), "%s", reason);
+	nended++;
+}
+
+static void put(const char *file, const char *text)
+{
+	char path[200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int there(const char *file)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
+static const char *reason_of(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < nended; i++)
+		if (!strcmp(ended[i].name, name))
+			return ended[i].reason;
+	return NULL;
+}
+
+static void sweep_ends_what_it_finds(void **state)
+{
+	struct backend_host host = { .ended_while_away = stub_ended };
+	unsigned long long start = 0;
+	char file[64], rec[200], buf[1024], *p;
+	int i, fd, ws;
+	ssize_t n;
+	pid_t child;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* A live "tender": a child of ours, with its start time as the record says. */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(rec, sizeof(rec), "/proc/%d/stat", (int)child);
+	fd = open(rec, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	p = strrchr(buf, ')') + 2;
+	for (i = 3; i < 22; i++)
+		p = strchr(p, ' ') + 1;
+	start = strtoull(p, NULL, 10);
+	snprintf(file, sizeof(file), "t%d.proc", (int)child);
+	snprintf(rec, sizeof(rec), "guest live 7 %llu\n", start);
+	put(file, rec);
+	/* The same pid with another start time: a pid used again, not our tender. */
+	put("t1.proc", "guest reused 3 1\n");
+	put("t999999999.proc", "guest gone 5 42\n");
+	put("t12.proc", "nonsense\n");
+	put("t13.proc", "guest Bad_Name 1 1\n");
+	put("t14.sock", "a KVM tender's socket is not the sweep's\n");
+
+	assert_int_equal(proc_tender_sweep(dir, &host), 3);
+	/* Our child was killed (a zombie until we reap it, which counts as gone). */
+	assert_int_equal(waitpid(child, &ws, 0), child);
+	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+	assert_int_equal(nended, 3);
+	assert_non_null(reason_of("live"));
+	assert_non_null(strstr(reason_of("live"), "cannot re-attach a proc tender"));
+	assert_non_null(strstr(reason_of("reused"), "ended while shoald was away"));
+	assert_non_null(strstr(reason_of("gone"), "ended while shoald was away"));
+	for (i = 0; i < (int)nended; i++)
+		assert_int_equal(ended[i].status, -1);
+	assert_false(there(file));
+	assert_false(there("t1.proc"));
+	assert_false(there("t999999999.proc"));
+	assert_false(there("t12.proc"));
+	assert_false(there("t13.proc"));
+	assert_true(there("t14.sock"));
+	unlink(strcat(strcpy(rec, dir), "/t14.sock"));
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(report_keeps_the_last_whole_line),
+		cmocka_unit_test(report_cuts_a_long_line),
+		cmocka_unit_test(end_from_status_and_report),
+		cmocka_unit_test(sweep_ends_what_it_finds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
