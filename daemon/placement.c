@@ -278,7 +278,9 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	 * about a second.  Acting (enter_periods) scales with the period;
 	 * what must last a while is kept in seconds.
 	 */
-	pl->cfg.demote_periods = periods_of(d, 1.0) < 2 ? 2 : periods_of(d, 1.0);
+	pl->cfg.demote_periods = periods_of(d, 1.0);
+	if (pl->cfg.demote_periods < 2)
+		pl->cfg.demote_periods = 2;
 	pl->cfg.cooldown_periods = periods_of(d, d->cfg.placement_window_s + 1.0);
 	pl->cfg.restore_periods = periods_of(d, 10.0);
 	pl->cfg.return_periods = periods_of(d, 60.0);

@@ -18,6 +18,8 @@ noinst_LIBRARIES += vmm/libvmm.a
 
 vmm_libvmm_a_SOURCES = \
 	vmm/vmm.h \
+	vmm/util.h \
+	vmm/util.c \
 	vmm/hypercall.c \
 	vmm/kvm.c \
 	vmm/devs.h \

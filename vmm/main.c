@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "vmm/vmm.h"
+#include "vmm/util.h"
 
 struct opts {
 	uint64_t mem_bytes;
@@ -133,29 +134,6 @@ static int parse_evtchn(const char *s, struct vmm_port *p)
 	return 0;
 }
 
-static void set_name(const char *name)
-{
-	size_t i;
-
-	snprintf(guest_name, sizeof(guest_name), "%s", name);
-	for (i = 0; guest_name[i]; i++)
-		if ((unsigned char)guest_name[i] < 0x21 || (unsigned char)guest_name[i] > 0x7e)
-			guest_name[i] = '_';
-}
-
-/* Guest name from an image path: its file name without a .kvm or .elf suffix. */
-static void name_from_path(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	size_t n;
-
-	base = base ? base + 1 : path;
-	set_name(base);
-	n = strlen(guest_name);
-	if (n > 4 && (!strcmp(guest_name + n - 4, ".elf") || !strcmp(guest_name + n - 4, ".kvm")))
-		guest_name[n - 4] = '\0';
-}
-
 /* Map an image descriptor read-only.  Returns NULL with err set. */
 static const uint8_t *map_image(int fd, uint64_t *len, char *err, size_t errlen)
 {
@@ -212,7 +190,7 @@ static int cold_start(struct opts *o, const char *path, int argc, char **argv)
 	unsigned i;
 
 	if (!o->name)
-		name_from_path(path);
+		vmm_name_from_path(guest_name, sizeof(guest_name), path, ".kvm");
 	argv[0] = guest_name;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -447,7 +425,7 @@ static int warm_start(struct opts *o)
 	uint64_t len;
 	long r;
 
-	set_name("(warm)");
+	vmm_set_name(guest_name, sizeof(guest_name), "(warm)");
 	if (vmm_vm_create(&vm, o->mem_bytes, err, sizeof(err)) < 0) {
 		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
 		return GUEST_EXIT_SETUP;
@@ -528,7 +506,7 @@ static int warm_start(struct opts *o)
 		send_error(o->control_fd, GUEST_EXIT_USAGE, "BOOT message: bad guest name");
 		return GUEST_EXIT_USAGE;
 	}
-	set_name(msg.boot.name);
+	vmm_set_name(guest_name, sizeof(guest_name), msg.boot.name);
 	argv[0] = guest_name;
 	argc = split_args(&msg.boot, (size_t)r, argv, 4096);
 	if (argc < 0) {
@@ -798,7 +776,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.name = optarg;
-			set_name(optarg);
+			vmm_set_name(guest_name, sizeof(guest_name), optarg);
 			break;
 		case 'e':
 			if (o.nports == VMM_PORTS_MAX ||

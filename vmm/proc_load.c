@@ -14,26 +14,9 @@
 #include <time.h>
 
 #include "vmm/proc.h"
+#include "vmm/util.h"
 
 #define PAGE SHOAL_PAGE_SIZE
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (errno) {
-		n = strlen(err);
-		snprintf(err + n, errlen - n, ": %s", strerror(errno));
-	}
-	return -1;
-}
 
 static int map_fixed(uint64_t addr, uint64_t len, char *err, size_t errlen)
 {
@@ -41,14 +24,14 @@ static int map_fixed(uint64_t addr, uint64_t len, char *err, size_t errlen)
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 
 	if (p == MAP_FAILED)
-		return fail(err, errlen, "cannot map guest memory at [0x%llx, +0x%llx)",
-		            (unsigned long long)addr, (unsigned long long)len);
+		return vmm_fail(err, errlen, "cannot map guest memory at [0x%llx, +0x%llx)",
+		                (unsigned long long)addr, (unsigned long long)len);
 	if (p != (void *)(uintptr_t)addr) {
 		munmap(p, len);
 		errno = 0;
-		return fail(err, errlen,
-		            "guest memory at 0x%llx is taken by the tender's own mappings",
-		            (unsigned long long)addr);
+		return vmm_fail(err, errlen,
+		                "guest memory at 0x%llx is taken by the tender's own mappings",
+		                (unsigned long long)addr);
 	}
 	return 0;
 }
@@ -124,14 +107,14 @@ static int place_args(int argc, char *const argv[], uint64_t *argv_at, uint64_t 
 
 	errno = 0;
 	if (argc < 1 || argc > 4096 || str > end)
-		return fail(err, errlen, "too many arguments (%d)", argc);
+		return vmm_fail(err, errlen, "too many arguments (%d)", argc);
 	for (i = 0; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 		uint64_t at = str, len = n;
 
 		if (n + 1 > end - str)
-			return fail(err, errlen, "arguments are longer than %llu bytes in all",
-			            (unsigned long long)SHOAL_PROC_ARGS_BYTES);
+			return vmm_fail(err, errlen, "arguments are longer than %llu bytes in all",
+			                (unsigned long long)SHOAL_PROC_ARGS_BYTES);
 		memcpy((void *)(uintptr_t)str, argv[i], n + 1);
 		memcpy((void *)(uintptr_t)(ptrs + 8 * (uint64_t)i), &at, 8);
 		memcpy((void *)(uintptr_t)(lens + 8 * (uint64_t)i), &len, 8);
@@ -180,8 +163,8 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
 
 		memcpy((void *)(uintptr_t)s->gpa, img + s->offset, s->filesz);
 		if (mprotect((void *)(uintptr_t)s->gpa, end - s->gpa, seg_prot(s->flags)) < 0)
-			return fail(err, errlen, "segment at 0x%llx: mprotect",
-			            (unsigned long long)s->gpa);
+			return vmm_fail(err, errlen, "segment at 0x%llx: mprotect",
+			                (unsigned long long)s->gpa);
 	}
 
 	bi->magic = SHOAL_BOOT_MAGIC;
@@ -213,7 +196,7 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
 	bi->boot_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	/* The guest reads its boot page, never writes it. */
 	if (mprotect(bi, PAGE, PROT_READ) < 0)
-		return fail(err, errlen, "mprotect of the boot page");
+		return vmm_fail(err, errlen, "mprotect of the boot page");
 	*entry = elf.entry;
 	*status = 0;
 	return 0;

@@ -38,6 +38,7 @@
 
 #include "common/vmm_proto.h"
 #include "vmm/proc.h"
+#include "vmm/util.h"
 
 static char guest_name[SHOAL_NAME_MAX] = "?";
 
@@ -90,31 +91,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-static void set_name(const char *name)
-{
-	size_t i;
-
-	snprintf(guest_name, sizeof(guest_name), "%s", name);
-	for (i = 0; guest_name[i]; i++)
-		if ((unsigned char)guest_name[i] < 0x21 || (unsigned char)guest_name[i] > 0x7e)
-			guest_name[i] = '_';
-}
-
-/* Guest name from an image path: its file name without a .proc or .elf suffix. */
-static void name_from_path(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	size_t n;
-
-	base = base ? base + 1 : path;
-	set_name(base);
-	n = strlen(guest_name);
-	if (n > 5 && !strcmp(guest_name + n - 5, ".proc"))
-		guest_name[n - 5] = '\0';
-	else if (n > 4 && !strcmp(guest_name + n - 4, ".elf"))
-		guest_name[n - 4] = '\0';
 }
 
 static int fd_open(int fd)
@@ -545,7 +521,7 @@ static int warm_start(struct proc_guest *g, struct proc_jail *j, int sock, unsig
 	char err[512];
 	long r;
 
-	set_name("(warm)");
+	vmm_set_name(guest_name, sizeof(guest_name), "(warm)");
 	memset(&ready, 0, sizeof(ready));
 	for (i = 0; i < nports; i++) {
 		int kick = eventfd(0, EFD_NONBLOCK), note = eventfd(0, EFD_NONBLOCK);
@@ -601,7 +577,7 @@ static int warm_start(struct proc_guest *g, struct proc_jail *j, int sock, unsig
 		send_error(sock, GUEST_EXIT_USAGE, "BOOT message: bad guest name");
 		return GUEST_EXIT_USAGE;
 	}
-	set_name(msg.boot.name);
+	vmm_set_name(guest_name, sizeof(guest_name), msg.boot.name);
 	argv[0] = guest_name;
 	argc = split_args(&msg.boot, (size_t)r, argv, 4096);
 	if (argc < 0) {
@@ -720,7 +696,7 @@ int main(int argc, char **argv)
 			g.mem_bytes = (uint64_t)v << 20;
 			break;
 		case 'n':
-			set_name(optarg);
+			vmm_set_name(guest_name, sizeof(guest_name), optarg);
 			named = 1;
 			break;
 		case 'e':
@@ -801,7 +777,7 @@ int main(int argc, char **argv)
 		return GUEST_EXIT_USAGE;
 	}
 	if (!named)
-		name_from_path(argv[optind]);
+		vmm_name_from_path(guest_name, sizeof(guest_name), argv[optind], ".proc");
 	for (i = 0; i < g.nports; i++)
 		if ((g.ports[i].kick_fd >= 0 && !fd_open(g.ports[i].kick_fd)) ||
 		    (g.ports[i].notify_fd >= 0 && !fd_open(g.ports[i].notify_fd))) {
