@@ -7,7 +7,8 @@
 # it answers "running", and until the guest's first probe is answered;
 # xl: `xl create` until it returns, and until the guest's probe-port key
 # is in xenstore.  Medians, and shoald's over xl's (the goal is 0.5 or
-# less); figures, never pass/fail.
+# less); figures, never pass/fail.  Then a site guest with its disks and
+# NIC, from the command to its first page answered (below).
 . /shoal/tests/lib.sh
 N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.n=//p')
 N=${N:-10}
@@ -139,9 +140,16 @@ busybox httpd -p 10.77.0.1:8080 -h /tmp/www || { not_ok "site benchmark: Dom0's 
 
 # answered NAME IP T: the page answered, after NAME's console said it was ready; the ms since T.
 answered() {
-	poll_for 90 grep -q 'site: ready on' "$CONS/guest-$1.log" &&
-		poll_for 30 sh -c "timeout 5 wget -q -O /tmp/page http://$2/index.html && cmp -s /tmp/page $IMAGES/a/index.html" &&
+	if poll_for 90 grep -q 'site: ready on' "$CONS/guest-$1.log" &&
+		poll_for 20 sh -c "timeout 5 wget -q -O /tmp/page http://$2/index.html && cmp -s /tmp/page $IMAGES/a/index.html"; then
 		ms_since "$3"
+		return 0
+	fi
+	diag "site benchmark: $1 at $2 did not answer: $(tail -n 3 "$CONS/guest-$1.log" | tr '\n' '|')" \
+		"$(timeout 5 wget -O /tmp/page "http://$2/index.html" 2>&1 | tail -n 3 | tr '\n' '|')" \
+		"$(ip neigh 2>&1 | tr '\n' '|') $(ip addr show xenbr0 2>&1 | tr '\n' '|')" \
+		"$(brctl show 2>&1 | tr '\n' '|') $(dmesg | tail -n 5 | tr '\n' '|')"
+	return 1
 }
 # requests IP: 20 GETs of the page, alternating with Dom0's httpd; the ms of each.
 requests() {

@@ -55,6 +55,8 @@ mount -t xenfs xenfs /proc/xen || { mark "fatal cannot mount xenfs"; finish; }
 for m in llc stp bridge loop xen-netback xen-blkback; do
 	insmod /lib/modules/$m.ko 2>>/run/backends.err || echo "insmod $m failed" >>/run/backends.err
 done
+# Loopback up: Dom0's own addresses (xenbr0's too) are reached through it.
+ip link set lo up
 { ip link add xenbr0 type bridge 2>/dev/null || brctl addbr xenbr0 2>>/run/backends.err; } &&
 	ip addr add 10.77.0.1/24 dev xenbr0 && ip link set xenbr0 up ||
 	echo "no bridge xenbr0" >>/run/backends.err
