@@ -14,10 +14,12 @@
 #     (valgrind) on vmm/shoal-proc-vg --no-jail (shoal-proc linked where
 #     valgrind leaves the guest's addresses free, run without its jail and
 #     filter, which valgrind cannot live in): a run with N keep-alive
-#     requests less a run with none that idles as long, over N.  User-space
-#     instructions only (the runtime, lwIP, the site; the host kernel's
-#     work for the guest's ppoll, read and write is not in them).  The
-#     functions they go to are written to a file under the build tree.
+#     requests less a run with only the two warm-up requests that idles as
+#     long, over N.  User-space instructions only (the runtime, lwIP, the
+#     site; the host kernel's work for the guest's ppoll, read and write
+#     is not in them).  The functions they go to are written to a file
+#     under the build tree;
+#   - each guest process's CPU a request, user and system, over its ab run.
 # nginx and the host echo are measured once, and printed beside every
 # block with the ratios and the goals (site p99 <= 1.5x nginx's, requests/s
 # >= 0.7x); figures never pass or fail.  Counts are bounded (a run takes
