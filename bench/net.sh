@@ -118,7 +118,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT TERM PIPE
 export MTOOLS_SKIP_CHECK=1
 
 # The bridge, in the clients' namespace: the guests' taps (the site's and
