@@ -66,9 +66,11 @@ bench-idle: all
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/idle.sh
 
 # HTTP and UDP through a NIC: the site guest beside nginx, the echo guest
-# beside a host UDP echo, in network namespaces of the script's own
-# (needs root, /dev/kvm, ab; installs nginx-light when missing).
+# beside a host UDP echo, in network namespaces of the script's own, on
+# kvm (where /dev/kvm is) and proc, with the proc guest's instructions a
+# request from callgrind (needs root, ab; installs nginx-light and
+# valgrind when missing).  make bench-net NET_ARGS='--platform proc'.
 bench-net: all
-	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/net.sh
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/net.sh $(NET_ARGS)
 .PHONY: bench-net
 EXTRA_DIST += bench/net.sh

@@ -46,6 +46,12 @@ struct proc_guest {
 struct proc_jail {
 	uint32_t uid, gid;
 	int seccomp; /* 0: no filter (debugging only) */
+	/*
+	 * 0: neither the jail nor the filter, only the handlers and the
+	 * descriptors closed (--no-jail: for valgrind, which needs its own
+	 * mappings, limits and files under the guest; profiling only).
+	 */
+	int jail;
 	int verbose; /* say which steps were skipped and why */
 	const char *guest_name;
 	/*
@@ -73,6 +79,7 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
  * namespace (j->mntns_fd's, or a new one where allowed), rlimits, the unprivileged uid and gid, no
  * capabilities, every descriptor but the guest's closed, the fault and
  * SIGSYS reports, the filter; then the guest's first instruction.
+ * With j->jail 0, only the descriptors and the reports.
  * Returns only on failure, -1 with err set (GUEST_EXIT_SETUP).
  */
 int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t entry, char *err,

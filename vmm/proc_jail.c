@@ -282,6 +282,25 @@ int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t e
 
 	errno = 0;
 	snprintf(report_name, sizeof(report_name), "%s", j->guest_name);
+	if (!j->jail) {
+		/*
+		 * Under valgrind: its own mappings grow as it translates, its
+		 * descriptors and limits are its to keep, and its output file is
+		 * written at the end; the guest runs as the tender was started.
+		 */
+		char line[300];
+		int n = snprintf(line, sizeof(line),
+		                 "shoal-proc: %s: no jail and no syscall filter (--no-jail: for "
+		                 "profiling only)\n",
+		                 j->guest_name);
+
+		if (n > 0)
+			(void)!write(SHOAL_PROC_REPORT_FD, line, (size_t)n);
+		keep_only(g);
+		if (handlers(err, errlen) < 0)
+			return -1;
+		jump(entry, g->mem_bytes - 8);
+	}
 	empty_root(j);
 	maxfd = keep_only(g);
 	/* The handlers' stack is allocated before the limits forbid it. */

@@ -59,6 +59,8 @@ static void usage(FILE *f)
 	        "  -u, --user UID:GID        who the guest runs as when started by root\n"
 	        "                            (default 65534:65534)\n"
 	        "      --no-seccomp          do not filter the guest's calls (debugging)\n"
+	        "      --no-jail             neither jail nor filter the guest: profiling under\n"
+	        "                            valgrind only (cold start only)\n"
 	        "  -v, --verbose             say which parts of the jail were left out\n");
 }
 
@@ -664,12 +666,20 @@ int main(int argc, char **argv)
 		{ "control-fd", required_argument, NULL, 'c' },
 		{ "mntns-fd", required_argument, NULL, 'M' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
+		{ "no-jail", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct proc_guest g;
-	struct proc_jail j = { 65534, 65534, 1, 0, guest_name, -1 };
+	struct proc_jail j = {
+		.uid = 65534,
+		.gid = 65534,
+		.seccomp = 1,
+		.jail = 1,
+		.guest_name = guest_name,
+		.mntns_fd = -1,
+	};
 	const uint8_t *img;
 	uint64_t len, entry;
 	char err[512];
@@ -752,6 +762,10 @@ int main(int argc, char **argv)
 		case 'S':
 			j.seccomp = 0;
 			break;
+		case 'J':
+			j.jail = 0;
+			j.seccomp = 0;
+			break;
 		case 'v':
 			j.verbose = 1;
 			break;
@@ -764,6 +778,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (control_fd >= 0) {
+		/* A warm tender is a daemon's, for guests it runs in earnest. */
+		if (!j.jail) {
+			say("--no-jail is for a cold start only (profiling): a warm tender is "
+			    "always jailed");
+			return GUEST_EXIT_USAGE;
+		}
 		if (g.ndevs || g.nports || optind != argc) {
 			say("--control-fd takes no image, --evtchn, --disk or --net: a warm tender "
 			    "is "

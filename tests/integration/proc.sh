@@ -71,6 +71,25 @@ tap_check "the refusal names both platforms" says kvm err "image was built for t
 tap_check "an odd memory size is a usage error" run mem3 205 --mem 3 "$GUESTS/hello.proc"
 tap_check "an event port out of range is a usage error" run port99 205 --evtchn 99:-1:-1 "$GUESTS/hello.proc"
 tap_check "a descriptor that is not open fails set-up" run badfd 204 --evtchn 1:77:78 "$GUESTS/hello.proc"
+tap_check "--no-jail runs the guest with neither jail nor filter" run nojail 0 --no-jail "$GUESTS/hello.proc"
+tap_check "and says so on stderr, every time" says nojail err "no jail and no syscall filter (--no-jail: for profiling only)"
+tap_check "--no-jail is refused to a warm tender (status 205)" run nojailwarm 205 --no-jail --control-fd 3
+tap_check "the refusal says why" says nojailwarm err "a warm tender is always jailed"
+VG=$top_builddir/vmm/shoal-proc-vg
+if command -v valgrind >/dev/null 2>&1 && [ -x "$VG" ]; then
+	run_vg() {
+		valgrind -q --tool=none "$VG" "$@" >"$tmp/valgrind.out" 2>"$tmp/valgrind.err" && return 0
+		tap_diag "valgrind: exit status $?" "stdout: $(cat "$tmp/valgrind.out")" \
+			"stderr: $(cat "$tmp/valgrind.err")"
+		return 1
+	}
+	tap_check "shoal-proc-vg --no-jail runs a guest under valgrind (bench/net.sh's callgrind)" \
+		run_vg --no-jail "$GUESTS/hello.proc" vg
+	tap_check "... which runs as it does alone" says valgrind out "hello from hello: vg"
+else
+	tap_skip "shoal-proc-vg --no-jail runs a guest under valgrind" "valgrind is not installed (Debian: valgrind) or $VG was not built"
+	tap_skip "... which runs as it does alone" "valgrind is not installed or $VG was not built"
+fi
 big=$(head -c 70000 /dev/zero | tr '\0' a)
 tap_check "arguments over 64 KiB are refused" run bigargs 205 "$GUESTS/hello.proc" "$big"
 tap_check "the refusal says why" says bigargs err "arguments are longer than 65536 bytes"
