@@ -1425,6 +1425,34 @@ static void adopt_gone(struct backend *be, const char *path)
 	unlink(rec);
 }
 
+/* What either mode does with a tender it took over: its guest runs on it, watched. */
+static void shell_adopted(struct shell *sh, struct guest *g)
+{
+	struct backend *be = sh->be;
+	unsigned i;
+
+	sh->adopted = 1;
+	sh->g = g;
+	g->be = sh;
+	sh->state = SH_RUNNING;
+	/* Its taps live as long as the tender holds them: they should be there, on their bridges.
+	 */
+	for (i = 0; i < g->nnics; i++) {
+		char why[300];
+
+		if (kvm_tap_check(g->nics[i].tap, g->nics[i].bridge, why, sizeof(why)) < 0)
+			log_warnx("guest %s: NIC %s: %s", g->name, g->nics[i].name, why);
+		else
+			log_info("guest %s: NIC %s found again: tap %s on bridge %s", g->name,
+			         g->nics[i].name, g->nics[i].tap, g->nics[i].bridge);
+	}
+	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
+	sh->boot_timer.data = sh;
+	watch_guest_fds(sh);
+	sh->next = be->shells;
+	be->shells = sh;
+}
+
 static void adopt_one(struct backend *be, struct pending_attach *p,
                       const struct vmm_msg_attached *at, const int *fds, unsigned nfds)
 {
@@ -1450,7 +1478,6 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 		unlink(p->path);
 		return;
 	}
-	sh->adopted = 1;
 	sh->pid = (pid_t)at->pid;
 	sh->vcpu_tid = (int)at->vcpu_tid;
 	sh->mem_mib = (unsigned)(at->mem_bytes >> 20);
@@ -1464,29 +1491,11 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	map_stats(sh, fds[nfds - 1]);
 	close(fds[nfds - 1]);
 	snprintf(sh->path, sizeof(sh->path), "%s", p->path);
-	sh->g = g;
-	g->be = sh;
-	sh->state = SH_RUNNING;
-	/* Its taps live as long as the tender holds them: they should be there, on their bridges.
-	 */
-	for (i = 0; i < g->nnics; i++) {
-		char why[300];
-
-		if (kvm_tap_check(g->nics[i].tap, g->nics[i].bridge, why, sizeof(why)) < 0)
-			log_warnx("guest %s: NIC %s: %s", g->name, g->nics[i].name, why);
-		else
-			log_info("guest %s: NIC %s found again: tap %s on bridge %s", g->name,
-			         g->nics[i].name, g->nics[i].tap, g->nics[i].bridge);
-	}
 	fcntl(sh->sock, F_SETFL, O_NONBLOCK);
 	ev_io_init(&sh->sock_w, on_sock, sh->sock, EV_READ);
 	sh->sock_w.data = sh;
 	ev_io_start(be->loop, &sh->sock_w);
-	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
-	sh->boot_timer.data = sh;
-	watch_guest_fds(sh);
-	sh->next = be->shells;
-	be->shells = sh;
+	shell_adopted(sh, g);
 }
 
 static int kvm_adopt(struct backend *b)
@@ -1626,7 +1635,6 @@ static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char
 	struct shell *sh;
 	struct guest *g;
 	char base[1100];
-	unsigned i;
 
 	snprintf(base, sizeof(base), "%.900s/t%d", be->tender_dir, (int)pid);
 	if (proc_tender_attach(pid, start, base, &a, why, whylen) < 0)
@@ -1649,7 +1657,6 @@ static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char
 		free(sh);
 		return be_fail(why, whylen, "this shoald does not know its guest");
 	}
-	sh->adopted = 1;
 	sh->pid = pid;
 	sh->vcpu_tid = (int)pid;
 	sh->start = start;
@@ -1660,26 +1667,13 @@ static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char
 	sh->console_fd = a.console_fd;
 	sh->report_fd = a.report_fd;
 	snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.proc", be->tender_dir, (int)pid);
-	sh->g = g;
-	g->be = sh;
-	sh->state = SH_RUNNING;
-	for (i = 0; i < g->nnics; i++) {
-		char tapwhy[300];
-
-		if (kvm_tap_check(g->nics[i].tap, g->nics[i].bridge, tapwhy, sizeof(tapwhy)) < 0)
-			log_warnx("guest %s: NIC %s: %s", g->name, g->nics[i].name, tapwhy);
-	}
 	ev_io_init(&sh->report_w, on_report, sh->report_fd, EV_READ);
 	sh->report_w.data = sh;
 	ev_io_start(be->loop, &sh->report_w);
 	ev_io_init(&sh->pidfd_w, on_pidfd, sh->pidfd, EV_READ);
 	sh->pidfd_w.data = sh;
 	ev_io_start(be->loop, &sh->pidfd_w);
-	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
-	sh->boot_timer.data = sh;
-	watch_guest_fds(sh);
-	sh->next = be->shells;
-	be->shells = sh;
+	shell_adopted(sh, g);
 	log_info("guest %s: its proc tender (pid %d), left by an earlier shoald, is re-attached%s",
 	         name, (int)pid, a.paused ? " (paused)" : "");
 	return 0;

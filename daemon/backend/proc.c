@@ -499,7 +499,7 @@ int proc_tender_sweep(const char *dir, const struct backend_host *host, proc_ado
 			}
 		} else if (adopt && version == 1) {
 			snprintf(l[n].why, sizeof(l[n].why),
-			         "it writes to pipes an earlier shoald held");
+			         "its record is of version 1: it writes to no FIFO");
 		} else if (adopt) {
 			snprintf(l[n].why, sizeof(l[n].why), "its record's version %d is unknown",
 			         version);
