@@ -20,8 +20,10 @@
  * tenders enter one empty mount namespace made at init; it closes its
  * control socket once the guest runs, so the guest's end is the wait
  * status and the last line of its stderr (the report), and pause is
- * SIGSTOP; and it leaves no socket to re-attach to, only a record
- * (tPID.proc) by which the next shoald finds it and ends it.
+ * SIGSTOP; and it leaves no socket to re-attach to: its console and
+ * report are FIFOs (tPID.out, tPID.err) and a record (tPID.proc) lets the
+ * next shoald find it, take its probe eventfds back with pidfd_getfd and
+ * learn of its end by a pidfd (proc_adopt, proc.c).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -105,6 +107,10 @@ struct shell {
 	int report_fd; /* proc: the tender's stderr */
 	ev_io report_w;
 	struct proc_report report;
+	int fifos; /* proc: its console and report are tPID.out and tPID.err */
+	int pidfd; /* proc, adopted: tells of its end (it is no child of ours) */
+	ev_io pidfd_w;
+	unsigned long long start; /* proc, adopted: its start time, for its status */
 };
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
@@ -164,6 +170,22 @@ static void shell_free_req(struct shell *sh)
 	sh->req.nnics = 0;
 }
 
+/* proc: the tender's console and report FIFOs, tPID.out and tPID.err. */
+static void fifo_path(const struct shell *sh, const char *ext, char *path, size_t len)
+{
+	snprintf(path, len, "%.900s/t%d.%s", sh->be->tender_dir, (int)sh->pid, ext);
+}
+
+static void fifos_unlink(const struct shell *sh)
+{
+	char path[1100];
+
+	fifo_path(sh, "out", path, sizeof(path));
+	unlink(path);
+	fifo_path(sh, "err", path, sizeof(path));
+	unlink(path);
+}
+
 /* Close everything of a shell; the process (if still there) is left to SIGCHLD. */
 static void shell_close(struct shell *sh)
 {
@@ -172,6 +194,7 @@ static void shell_close(struct shell *sh)
 	ev_io_stop(loop, &sh->sock_w);
 	ev_io_stop(loop, &sh->console_w);
 	ev_io_stop(loop, &sh->report_w);
+	ev_io_stop(loop, &sh->pidfd_w);
 	if (sh->notify_watched)
 		epoll_ctl(sh->be->answer_ep, EPOLL_CTL_DEL, sh->notify_fd, NULL);
 	sh->notify_watched = 0;
@@ -190,8 +213,13 @@ static void shell_close(struct shell *sh)
 		close(sh->exit_fd);
 	if (sh->report_fd >= 0)
 		close(sh->report_fd);
+	if (sh->pidfd >= 0)
+		close(sh->pidfd);
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
-	sh->report_fd = -1;
+	sh->report_fd = sh->pidfd = -1;
+	if (sh->fifos)
+		fifos_unlink(sh);
+	sh->fifos = 0;
 	if (sh->stats)
 		munmap((void *)sh->stats, VMM_STATS_BYTES);
 	sh->stats = NULL;
@@ -558,7 +586,7 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 			close(fds[i]);
 		sh->vcpu_tid = (int)m.ready.vcpu_tid;
 		sh->be->spawning--;
-		/* A proc tender has nothing to re-attach to: its record is made at boot. */
+		/* A proc tender has no socket to re-attach to: its record is made at boot. */
 		if (!sh->be->proc && shell_files(sh) < 0) {
 			kill(sh->pid, SIGKILL);
 			sh->state = sh->g ? SH_BOOTING : SH_SPAWNING;
@@ -634,8 +662,57 @@ static struct shell *shell_new(struct backend *be)
 		return NULL;
 	sh->be = be;
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
-	sh->report_fd = -1;
+	sh->report_fd = sh->pidfd = -1;
 	return sh;
+}
+
+/*
+ * proc: the tender's console and report are FIFOs, so that a later
+ * shoald can open them again (proc.c's proc_tender_attach).  They are
+ * made under names of their own, tmp, and take the tender's pid once it
+ * has one (fifos_name).  out and rep get the read end, then the write
+ * end.  0, or -1 (logged) with nothing left.
+ */
+static int fifos_make(struct backend *be, int out[2], int rep[2], char tmp[2][1100])
+{
+	static unsigned seq;
+
+	seq++;
+	snprintf(tmp[0], sizeof(tmp[0]), "%.900s/n%d-%u.out", be->tender_dir, (int)getpid(), seq);
+	snprintf(tmp[1], sizeof(tmp[1]), "%.900s/n%d-%u.err", be->tender_dir, (int)getpid(), seq);
+	out[0] = proc_tender_fifo(tmp[0], &out[1]);
+	if (out[0] < 0) {
+		log_warn("%s: cannot make the FIFO %s", be->name, tmp[0]);
+		return -1;
+	}
+	rep[0] = proc_tender_fifo(tmp[1], &rep[1]);
+	if (rep[0] < 0) {
+		log_warn("%s: cannot make the FIFO %s", be->name, tmp[1]);
+		close(out[0]);
+		close(out[1]);
+		unlink(tmp[0]);
+		out[0] = out[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* The FIFOs take the tender's pid; if they cannot, it runs, but cannot be re-attached. */
+static void fifos_name(struct shell *sh, char tmp[2][1100])
+{
+	char out[1100], err[1100];
+
+	fifo_path(sh, "out", out, sizeof(out));
+	fifo_path(sh, "err", err, sizeof(err));
+	if (rename(tmp[0], out) == 0 && rename(tmp[1], err) == 0) {
+		sh->fifos = 1;
+		return;
+	}
+	log_warn("%s: tender %d: cannot name its FIFOs %s and %s (a later shoald will end it)",
+	         sh->be->name, (int)sh->pid, out, err);
+	unlink(tmp[0]);
+	unlink(tmp[1]);
+	unlink(out);
 }
 
 /* Start a tender process with `mem_mib` of guest memory; it reports READY. */
@@ -647,6 +724,7 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	char memarg[16];
 	char *argv[8] = { (char *)be->tender, "--mem", memarg, "--control-fd", "3" };
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
+	char tmp[2][1100] = { "", "" };
 	sigset_t none, all;
 
 	sh = shell_new(be);
@@ -657,8 +735,10 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 		argv[5] = "--mntns-fd";
 		argv[6] = "4";
 	}
+	if (be->proc && fifos_make(be, out, rep, tmp) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(out, O_CLOEXEC) < 0 || (be->proc && pipe2(rep, O_CLOEXEC) < 0)) {
+	    (!be->proc && pipe2(out, O_CLOEXEC) < 0)) {
 		log_warn("%s: cannot make a tender's sockets", be->name);
 		goto fail;
 	}
@@ -695,6 +775,8 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	sh->sock = sv[0];
 	sh->console_fd = out[0];
 	sh->report_fd = rep[0];
+	if (be->proc)
+		fifos_name(sh, tmp);
 	if (sh->report_fd >= 0) {
 		fcntl(sh->report_fd, F_SETFL, O_NONBLOCK);
 		ev_io_init(&sh->report_w, on_report, sh->report_fd, EV_READ);
@@ -719,12 +801,20 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 fail:
 	if (sv[0] >= 0)
 		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
 	if (out[0] >= 0)
 		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
 	if (rep[0] >= 0)
 		close(rep[0]);
 	if (rep[1] >= 0)
 		close(rep[1]);
+	if (tmp[0][0])
+		unlink(tmp[0]);
+	if (tmp[1][0])
+		unlink(tmp[1]);
 	free(sh);
 	return NULL;
 }
@@ -881,7 +971,7 @@ static void shell_boot(struct shell *sh)
 	if (be->proc) {
 		snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.proc", be->tender_dir,
 		         (int)sh->pid);
-		if (proc_tender_record(sh->path, sh->pid, g->name, sh->req.instance, why,
+		if (proc_tender_record(sh->path, sh->pid, g->name, sh->req.instance, sh->fifos, why,
 		                       sizeof(why)) < 0) {
 			sh->path[0] = '\0';
 			goto fail;
@@ -1335,6 +1425,34 @@ static void adopt_gone(struct backend *be, const char *path)
 	unlink(rec);
 }
 
+/* What either mode does with a tender it took over: its guest runs on it, watched. */
+static void shell_adopted(struct shell *sh, struct guest *g)
+{
+	struct backend *be = sh->be;
+	unsigned i;
+
+	sh->adopted = 1;
+	sh->g = g;
+	g->be = sh;
+	sh->state = SH_RUNNING;
+	/* Its taps live as long as the tender holds them: they should be there, on their bridges.
+	 */
+	for (i = 0; i < g->nnics; i++) {
+		char why[300];
+
+		if (kvm_tap_check(g->nics[i].tap, g->nics[i].bridge, why, sizeof(why)) < 0)
+			log_warnx("guest %s: NIC %s: %s", g->name, g->nics[i].name, why);
+		else
+			log_info("guest %s: NIC %s found again: tap %s on bridge %s", g->name,
+			         g->nics[i].name, g->nics[i].tap, g->nics[i].bridge);
+	}
+	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
+	sh->boot_timer.data = sh;
+	watch_guest_fds(sh);
+	sh->next = be->shells;
+	be->shells = sh;
+}
+
 static void adopt_one(struct backend *be, struct pending_attach *p,
                       const struct vmm_msg_attached *at, const int *fds, unsigned nfds)
 {
@@ -1360,7 +1478,6 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 		unlink(p->path);
 		return;
 	}
-	sh->adopted = 1;
 	sh->pid = (pid_t)at->pid;
 	sh->vcpu_tid = (int)at->vcpu_tid;
 	sh->mem_mib = (unsigned)(at->mem_bytes >> 20);
@@ -1374,29 +1491,11 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	map_stats(sh, fds[nfds - 1]);
 	close(fds[nfds - 1]);
 	snprintf(sh->path, sizeof(sh->path), "%s", p->path);
-	sh->g = g;
-	g->be = sh;
-	sh->state = SH_RUNNING;
-	/* Its taps live as long as the tender holds them: they should be there, on their bridges.
-	 */
-	for (i = 0; i < g->nnics; i++) {
-		char why[300];
-
-		if (kvm_tap_check(g->nics[i].tap, g->nics[i].bridge, why, sizeof(why)) < 0)
-			log_warnx("guest %s: NIC %s: %s", g->name, g->nics[i].name, why);
-		else
-			log_info("guest %s: NIC %s found again: tap %s on bridge %s", g->name,
-			         g->nics[i].name, g->nics[i].tap, g->nics[i].bridge);
-	}
 	fcntl(sh->sock, F_SETFL, O_NONBLOCK);
 	ev_io_init(&sh->sock_w, on_sock, sh->sock, EV_READ);
 	sh->sock_w.data = sh;
 	ev_io_start(be->loop, &sh->sock_w);
-	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
-	sh->boot_timer.data = sh;
-	watch_guest_fds(sh);
-	sh->next = be->shells;
-	be->shells = sh;
+	shell_adopted(sh, g);
 }
 
 static int kvm_adopt(struct backend *b)
@@ -1492,6 +1591,92 @@ static int kvm_adopt(struct backend *b)
 		}
 	free(pend);
 	return (int)adopted;
+}
+
+/* ---- proc: re-attaching the tenders an earlier shoald left ---- */
+
+/*
+ * An adopted proc tender ended.  It is no child of ours: its status is
+ * read from /proc while it is a zombie, or from the pidfd once another
+ * reaped it (proc_tender_status); its report line came on the FIFO.
+ */
+static void on_pidfd(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct shell *sh = w->data;
+	char why[PROC_REPORT_MAX + 100];
+	int status = -1, ws;
+
+	(void)revents;
+	ev_io_stop(loop, w);
+	if (sh->state == SH_ENDED)
+		return;
+	report_drain(sh);
+	if (proc_tender_status(sh->pid, sh->start, sh->pidfd, &ws) == 0) {
+		proc_tender_end(ws, &sh->report, &status, why, sizeof(why));
+	} else {
+		const char *line = proc_tender_report_line(&sh->report);
+
+		/* Its report may still say what happened; the status itself is lost. */
+		snprintf(
+		    why, sizeof(why),
+		    "the tender (pid %d, no child of this shoald) ended, its status unknown%s%s",
+		    (int)sh->pid, line[0] ? ": " : "", line);
+	}
+	shell_report_end(sh, status, why);
+}
+
+/* proc_tender_sweep's adopt: a tender whose guest runs, taken over as on KVM. */
+static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char *name,
+                      uint64_t instance, char *why, size_t whylen)
+{
+	struct backend *be = ctx;
+	struct proc_attach a;
+	struct be_found f;
+	struct shell *sh;
+	struct guest *g;
+	char base[1100];
+
+	snprintf(base, sizeof(base), "%.900s/t%d", be->tender_dir, (int)pid);
+	if (proc_tender_attach(pid, start, base, &a, why, whylen) < 0)
+		return -1;
+	sh = shell_new(be);
+	if (!sh) {
+		proc_attach_close(&a);
+		return be_fail(why, whylen, "out of memory");
+	}
+	memset(&f, 0, sizeof(f));
+	f.name = name;
+	f.instance = instance;
+	f.pid = (int)pid;
+	f.vcpu_tid = (int)pid;
+	f.boot_wall_ns = a.boot_wall_ns;
+	f.paused = a.paused;
+	g = be->host.found(be->host.ctx, &f);
+	if (!g) {
+		proc_attach_close(&a);
+		free(sh);
+		return be_fail(why, whylen, "this shoald does not know its guest");
+	}
+	sh->pid = pid;
+	sh->vcpu_tid = (int)pid;
+	sh->start = start;
+	sh->fifos = 1;
+	sh->pidfd = a.pidfd;
+	sh->kick_fd = a.kick_fd;
+	sh->notify_fd = a.notify_fd;
+	sh->console_fd = a.console_fd;
+	sh->report_fd = a.report_fd;
+	snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.proc", be->tender_dir, (int)pid);
+	ev_io_init(&sh->report_w, on_report, sh->report_fd, EV_READ);
+	sh->report_w.data = sh;
+	ev_io_start(be->loop, &sh->report_w);
+	ev_io_init(&sh->pidfd_w, on_pidfd, sh->pidfd, EV_READ);
+	sh->pidfd_w.data = sh;
+	ev_io_start(be->loop, &sh->pidfd_w);
+	shell_adopted(sh, g);
+	log_info("guest %s: its proc tender (pid %d), left by an earlier shoald, is re-attached%s",
+	         name, (int)pid, a.paused ? " (paused)" : "");
+	return 0;
 }
 
 /* ---- set-up ---- */
@@ -1631,16 +1816,14 @@ static void kvm_fini(struct backend *b)
 		/* Pool tenders end when their socket closes; running guests keep running. */
 		if (sh->state == SH_RUNNING || sh->state == SH_BOOTING) {
 			sh->path[0] = '\0'; /* keep the socket file or record for the next daemon */
-			left++;
+			left += !sh->be->proc || sh->fifos;
+			sh->fifos = 0;
 		}
 		shell_close(sh);
 		free(sh);
 	}
 	if (be->proc && left)
-		log_warnx(
-		    "proc: %u guests left running; proc tenders cannot be re-attached, so the "
-		    "next shoald ends them and their restart policies decide",
-		    left);
+		log_info("proc: %u guests left running, for the next shoald to re-attach", left);
 	if (be->mntns_fd >= 0)
 		close(be->mntns_fd);
 	close(be->answer_ep);
@@ -1648,17 +1831,18 @@ static void kvm_fini(struct backend *b)
 }
 
 /*
- * Filled in at the first adopt(): pool tenders start after adoption.
- * Either mode ends the proc tenders an earlier shoald left (proc.c); a
- * proc shoald re-attaches no KVM tender.
+ * Filled in at the first adopt(): pool tenders start after adoption.  A
+ * proc shoald re-attaches the proc tenders an earlier one left and no KVM
+ * tender; a kvm shoald ends the proc tenders it finds (proc.c).
  */
 static int kvm_adopt_then_fill(struct backend *b)
 {
+	unsigned adopted = 0;
 	int n = b->proc ? 0 : kvm_adopt(b);
 
-	proc_tender_sweep(b->tender_dir, &b->host);
+	proc_tender_sweep(b->tender_dir, &b->host, b->proc ? proc_adopt : NULL, b, &adopted);
 	shell_refill(b);
-	return n;
+	return n + (int)adopted;
 }
 
 /*

@@ -4,8 +4,10 @@
  * tender closes its control socket once the guest runs, so its end is
  * the process's wait status and the last line it wrote on stderr (the
  * report); it is paused by SIGSTOP; it enters one empty mount namespace
- * shoald makes at start; and, as it cannot be re-attached, a record in
- * the run directory lets the next shoald find and end it.
+ * shoald makes at start; its console and report are FIFOs in the run
+ * directory, and a record beside them lets the next shoald find it and
+ * re-attach it (its probe eventfds by pidfd_getfd, its FIFOs opened
+ * again, its end by a pidfd).
  */
 #ifndef SHOALD_PROC_H
 #define SHOALD_PROC_H
@@ -32,6 +34,9 @@ struct proc_report {
 };
 void proc_tender_report_feed(struct proc_report *r, const char *buf, size_t len);
 
+/* The report's last line (a partial one taken as whole), its "shoal-proc: NAME: " left out. */
+const char *proc_tender_report_line(struct proc_report *r);
+
 /*
  * How the guest ended, from the tender's wait status and its report:
  * the exit status (the guest's code, a GUEST_EXIT_*, or -1 when a
@@ -41,20 +46,70 @@ void proc_tender_end(int wait_status, struct proc_report *r, int *status, char *
 
 /*
  * The record of a tender that runs guest name's instance: path gets
- * "guest NAME INSTANCE STARTTIME", STARTTIME the process's start time
- * from /proc (so that a pid used again is not taken for it).  0, or -1
- * with why.
+ * "v2 guest NAME INSTANCE STARTTIME" when its console and report are the
+ * FIFOs beside it (fifos nonzero: it can be re-attached), else version
+ * 1's "guest NAME INSTANCE STARTTIME"; STARTTIME is the process's start
+ * time from /proc (so that a pid used again is not taken for it).  0, or
+ * -1 with why.
  */
-int proc_tender_record(const char *path, pid_t pid, const char *name, uint64_t instance, char *why,
-                       size_t whylen);
+int proc_tender_record(const char *path, pid_t pid, const char *name, uint64_t instance, int fifos,
+                       char *why, size_t whylen);
 
 /*
- * End every tender an earlier shoald left (the records tPID.proc in dir)
- * and report each guest through host->ended_while_away(), with the
- * reason, for its restart policy to decide; remove the records.  Waits
- * two seconds at most for them to be gone (so that their taps are
- * free).  Returns how many were found.
+ * Make the FIFO path (0600, replacing what is there) and open both its
+ * ends: the read end (non-blocking) is returned, the write end (blocking,
+ * for the tender's descriptor 1 or 2) goes into *wr.  Both close on exec.
+ * -1 with errno.
  */
-int proc_tender_sweep(const char *dir, const struct backend_host *host);
+int proc_tender_fifo(const char *path, int *wr);
+
+/*
+ * The wait status of tender pid (started at start) that is no child of
+ * ours and has ended: from /proc while it is a zombie, else from pidfd
+ * (>= 0: one held while it ended; Linux 6.15's PIDFD_INFO_EXIT).  0 with
+ * *ws, or -1 when it cannot be known.
+ */
+int proc_tender_status(pid_t pid, unsigned long long start, int pidfd, int *ws);
+
+/* What re-attaching a running tender gives shoald; every descriptor is shoald's own. */
+struct proc_attach {
+	int pidfd;                 /* readable once the tender has ended */
+	int kick_fd, notify_fd;    /* port 1's eventfds, the same the tender holds */
+	int console_fd, report_fd; /* the FIFOs, read ends, non-blocking */
+	int paused;                /* stopped (SIGSTOP) */
+	uint64_t boot_wall_ns;
+};
+
+/*
+ * Re-attach tender pid (started at start), whose FIFOs are base.out and
+ * base.err: its probe eventfds by pidfd_getfd(2) (the boot page it wrote
+ * says which), its FIFOs opened again.  Needs ptrace access to it (root).
+ * 0, or -1 with why and nothing held.
+ */
+int proc_tender_attach(pid_t pid, unsigned long long start, const char *base, struct proc_attach *a,
+                       char *why, size_t whylen);
+
+/* Close what a proc_attach holds. */
+void proc_attach_close(struct proc_attach *a);
+
+/*
+ * Take over a running tender the sweep found (its record is kept): 0, or
+ * -1 with why, and the sweep ends the tender.
+ */
+typedef int (*proc_adopt_fn)(void *ctx, pid_t pid, unsigned long long start, const char *name,
+                             uint64_t instance, char *why, size_t whylen);
+
+/*
+ * The records tPID.proc in dir, left by an earlier shoald: a running
+ * tender of a version 2 record is given to adopt (NULL: none is); every
+ * other running one is ended (SIGKILL, two seconds at most for it to be
+ * gone, so that its taps are free); each guest not adopted is reported
+ * through host->ended_while_away(), with the reason (and the wait status
+ * where it can still be read), for its restart policy to decide.  Records
+ * and FIFOs of what is not adopted are removed.  Returns how many were
+ * found; *adopted (if not NULL) how many were adopted.
+ */
+int proc_tender_sweep(const char *dir, const struct backend_host *host, proc_adopt_fn adopt,
+                      void *ctx, unsigned *adopted);
 
 #endif

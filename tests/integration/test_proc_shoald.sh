@@ -4,8 +4,9 @@
 # probed (latency samples), paused (no probes) and resumed, stopped; a
 # crash and a bad call ending with the tender's reason; a restart-on-failure
 # guest restarted; a KVM image and a network rate refused; a guest with a
-# disk; a kill -9 of shoald, after which the next one ends the tender it
-# cannot re-attach and restarts its guest; bad set-ups refused; and an
+# disk; a kill -9 of shoald, after which the next one re-attaches every
+# running guest (and reports one killed meanwhile), and a SIGTERM stop of
+# shoald, after which it does too; bad set-ups refused; and an
 # echo guest with a NIC on a bridge in a network namespace of the test's
 # own (SKIP where one cannot be made).
 . "$top_srcdir/tests/tap.sh"
@@ -205,27 +206,115 @@ tap_check "idle is stopped" state_is idle stopped
 tap_check "its process is gone" sh -c "! kill -0 $idle_pid 2>/dev/null"
 tap_check "its record is removed" test ! -e "$tmp/run/tenders/t$idle_pid.proc"
 
-# ---- a kill -9 of shoald: the next one ends the tender it cannot re-attach ----
+# ---- a kill -9 of shoald: the next one re-attaches every proc tender ----
 api POST /v1/guests/idle/start >/dev/null
 tap_check "idle runs again" state_is idle running
+deploy held "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"never\""
+tap_check "a second guest runs" state_is held running
+api POST /v1/guests/held/pause >/dev/null
+tap_check "... and is paused" state_is held paused
+# spin idles 5 s, then works 300 ms, printing, and ends with 0; held paused
+# across the restart, it does all that after it.
+deploy later "\"image\": \"$GUESTS/spin.proc\", \"restart\": \"never\", \"args\": [\"100\", \"1000\", \"300\", \"5000\"]"
+tap_check "a guest that prints and ends later runs" console_has later "idle for 5000 ms first"
+api POST /v1/guests/later/pause >/dev/null
+tap_check "... and is paused" state_is later paused
+deploy gone-never "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"never\""
+deploy gone-always "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"always\""
+both_run() { state_is gone-never running && state_is gone-always running; }
+tap_check "two guests to be killed while no shoald runs run" both_run
 old=$(field idle pid)
 old_instance=$(field idle instance)
+old_restarts=$(field idle restarts)
+held_pid=$(field held pid)
+later_pid=$(field later pid)
+gn_pid=$(field gone-never pid)
+ga_pid=$(field gone-always pid)
 kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 tap_check "with shoald killed, its tender goes on (pid $old)" kill -0 "$old"
-tap_check "... with a record in the run directory" test -f "$tmp/run/tenders/t$old.proc"
+tap_check "... with a record and its console and report FIFOs in the run directory" \
+	test -f "$tmp/run/tenders/t$old.proc" -a -p "$tmp/run/tenders/t$old.out" -a -p "$tmp/run/tenders/t$old.err"
+kill -9 "$gn_pid" "$ga_pid"
+tap_check "two guests' processes are killed while no shoald runs" \
+	sh -c "for i in \$(seq 20); do kill -0 $gn_pid 2>/dev/null || kill -0 $ga_pid 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 if start_proc; then tap_ok "shoald starts again"; else tap_not_ok "shoald starts again"; fi
-tap_check "the next shoald says why it ends the old tender" log_has "guest idle: its proc tender (pid $old), left by an earlier shoald, cannot be re-attached: ended it"
-tap_check "the old tender is gone" sh -c "for i in \$(seq 20); do kill -0 $old 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
-tap_check "its guest is restarted by its policy" state_is idle running
-tap_check "... as a new instance in a new process" \
-	sh -c "[ '$(field idle pid)' != '$old' ] && [ '$(field idle instance)' != '$old_instance' ]"
-tap_check "its last end says why" field_has idle last_exit.reason "cannot re-attach a proc tender"
-tap_check "its console notes it" console_has idle "cannot re-attach a proc tender"
-
+tap_check "the next shoald re-attaches the tender" \
+	log_has "guest idle: its proc tender (pid $old), left by an earlier shoald, is re-attached"
+tap_check "idle runs" state_is idle running
+tap_check "... the same process and instance ($(field idle pid), $(field idle instance))" \
+	sh -c "[ '$(field idle pid)' = '$old' ] && [ '$(field idle instance)' = '$old_instance' ]"
+tap_check "... not restarted (restarts $old_restarts, then $(field idle restarts))" \
+	test "$(field idle restarts)" = "$old_restarts"
+tap_check "... and restarts 0" test "$(field idle restarts)" = 0
+for i in $(seq 50); do
+	[ "$(lat idle total.samples)" -gt 3 ] 2>/dev/null && break
+	sleep 0.1
+done
+a0=$(lat idle total.samples)
+sleep 1
+a1=$(lat idle total.samples)
+tap_check "its probes are answered again ($a0 then $a1 samples)" test "${a1:-0}" -gt "${a0:-0}"
+tap_check "... with no misses ($(lat idle total.misses))" test "$(lat idle total.misses)" = 0
+api POST /v1/guests/idle/pause >/dev/null
+tap_check "pause of the re-attached guest answers 200 ($(status))" test "$(status)" = 200
+tap_check "... its state is paused" state_is idle paused
+tap_check "... its process is stopped" sh -c "awk '{print \$3}' /proc/$old/stat | grep -qx T"
+api POST /v1/guests/idle/resume >/dev/null
+tap_check "resume answers 200 ($(status))" test "$(status)" = 200
+tap_check "... it runs again" state_is idle running
+tap_check "the paused guest is found paused, the same process" \
+	sh -c "[ '$(field held state)' = paused ] && [ '$(field held pid)' = '$held_pid' ]"
+api POST /v1/guests/held/resume >/dev/null
+tap_check "... resumed, it runs" state_is held running
+h0=$(lat held total.samples)
+sleep 1
+h1=$(lat held total.samples)
+tap_check "... and answers probes ($h0 then $h1 samples)" test "${h1:-0}" -gt "${h0:-0}"
+tap_check "another is found paused, the same process ($later_pid)" \
+	sh -c "[ '$(field later state)' = paused ] && [ '$(field later pid)' = '$later_pid' ]"
+api POST /v1/guests/later/resume >/dev/null
+tap_check "... resumes ($(status))" test "$(status)" = 200
+tap_check "console output written after the restart is captured" console_has later "spin: done work="
+tap_check "its end after the restart is reported with its status (0)" \
+	field_is later last_exit.status 0
+tap_check "... and the reason" field_has later last_exit.reason "guest exited with code 0"
+tap_check "a guest killed while no shoald ran is reported ended" state_is gone-never exited
+tap_check "... with a reason saying so" \
+	field_has gone-never last_exit.reason "ended while shoald was away"
+tap_diag "its reason: $(field gone-never last_exit.reason)"
+tap_check "... and restart never leaves it so" sh -c "sleep 0.5; [ '$(field gone-never state)' = exited ]"
+tap_check "restart always starts the other again" state_is gone-always running
+tap_check "... as a new process (restarts $(field gone-always restarts))" \
+	sh -c "[ '$(field gone-always pid)' != '$ga_pid' ] && [ '$(field gone-always restarts)' = 1 ]"
+tap_check "no record or FIFO is left of the killed ones" \
+	sh -c "! ls '$tmp/run/tenders/' | grep -qE '^t($gn_pid|$ga_pid)\.'"
 api POST /v1/guests/idle/stop >/dev/null
-tap_check "idle stops" state_is idle stopped
+tap_check "stop of the re-attached guest answers 200 ($(status))" test "$(status)" = 200
+tap_check "... it is stopped" state_is idle stopped
+tap_check "... its process is gone" \
+	sh -c "for i in \$(seq 20); do kill -0 $old 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+tap_check "... its record and FIFOs are removed" \
+	sh -c "! ls '$tmp/run/tenders/' | grep -qE '^t$old\.'"
+
+# ---- a stop of shoald (SIGTERM) leaves the guests running; the next one re-attaches them ----
+kill -TERM "$shoald_pid"
+wait "$shoald_pid" 2>/dev/null
+shoald_pid=
+tap_check "shoald stopped by SIGTERM leaves its guests running (pid $held_pid)" kill -0 "$held_pid"
+tap_check "... and says so in its log" log_has "guests left running, for the next shoald to re-attach"
+if start_proc; then tap_ok "shoald starts again"; else tap_not_ok "shoald starts again"; fi
+tap_check "the guest is re-attached" state_is held running
+tap_check "... the same process" test "$(field held pid)" = "$held_pid"
+for i in $(seq 50); do
+	[ "$(lat held total.samples)" -gt 3 ] 2>/dev/null && break
+	sleep 0.1
+done
+tap_check "... answering probes ($(lat held total.samples) samples)" test "$(lat held total.samples)" -gt 3
+for g in held gone-always; do api POST "/v1/guests/$g/stop" >/dev/null; done
+both_stopped() { state_is held stopped && state_is gone-always stopped; }
+tap_check "the guests stop" both_stopped
 tap_check "shoald ends" shoald_stop_all
 
 # ---- a NIC: shoald in a network namespace of the test's own, its tap on a bridge there ----

@@ -192,7 +192,7 @@ static void sweep_ends_what_it_finds(void **state)
 	put("t13.proc", "guest Bad_Name 1 1\n");
 	put("t14.sock", "a KVM tender's socket is not the sweep's\n");
 
-	assert_int_equal(proc_tender_sweep(dir, &host), 3);
+	assert_int_equal(proc_tender_sweep(dir, &host, NULL, NULL, NULL), 3);
 	/* Our child was killed (a zombie until we reap it, which counts as gone). */
 	assert_int_equal(waitpid(child, &ws, 0), child);
 	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
@@ -213,6 +213,145 @@ static void sweep_ends_what_it_finds(void **state)
 	rmdir(dir);
 }
 
+/* A child that waits for ever, and its start time from /proc. */
+static pid_t child_waiting(unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	pid_t child;
+	ssize_t n;
+	int fd, i;
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	p = strrchr(buf, ')') + 2;
+	for (i = 3; i < 22; i++)
+		p = strchr(p, ' ') + 1;
+	*start = strtoull(p, NULL, 10);
+	return child;
+}
+
+static pid_t adopt_pid;
+static unsigned long long adopt_start;
+
+static int stub_adopt(void *ctx, pid_t pid, unsigned long long start, const char *name,
+                      uint64_t instance, char *why, size_t whylen)
+{
+	(void)ctx;
+	(void)instance;
+	if (!strcmp(name, "refused")) {
+		snprintf(why, whylen, "refused by the test");
+		return -1;
+	}
+	adopt_pid = pid;
+	adopt_start = start;
+	return 0;
+}
+
+/*
+ * Version 2: a running tender is handed to adopt() and its record and
+ * FIFOs stay; one adopt() refuses is ended with its reason; a version 1
+ * record is ended even when adopt() would take it; a tender that ended
+ * (a zombie here) is reported with its wait status; FIFOs no record names
+ * are removed.
+ */
+static void sweep_adopts_version_2(void **state)
+{
+	struct backend_host host = { .ended_while_away = stub_ended };
+	unsigned long long s_live, s_refused, s_old, s_dead;
+	pid_t live, refused, old, dead;
+	char file[64], rec[200], fifo[200];
+	unsigned adopted = 0;
+	int ws, wr, rd;
+
+	(void)state;
+	nended = 0;
+	strcpy(dir, "/tmp/shoal-proc-tender-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	live = child_waiting(&s_live);
+	refused = child_waiting(&s_refused);
+	old = child_waiting(&s_old);
+	dead = child_waiting(&s_dead);
+	snprintf(file, sizeof(file), "t%d.proc", (int)live);
+	snprintf(rec, sizeof(rec), "v2 guest live 7 %llu\n", s_live);
+	put(file, rec);
+	snprintf(file, sizeof(file), "t%d.proc", (int)refused);
+	snprintf(rec, sizeof(rec), "v2 guest refused 8 %llu\n", s_refused);
+	put(file, rec);
+	snprintf(file, sizeof(file), "t%d.proc", (int)old);
+	snprintf(rec, sizeof(rec), "guest old 9 %llu\n", s_old);
+	put(file, rec);
+	snprintf(file, sizeof(file), "t%d.proc", (int)dead);
+	snprintf(rec, sizeof(rec), "v2 guest dead 10 %llu\n", s_dead);
+	put(file, rec);
+	/* A version this shoald does not know is read as 1. */
+	put("t999999998.proc", "v3 guest future 11 1\n");
+	/* The live one's FIFOs stay; a pool tender's, with no record, go. */
+	snprintf(fifo, sizeof(fifo), "%s/t%d.out", dir, (int)live);
+	rd = proc_tender_fifo(fifo, &wr);
+	assert_true(rd >= 0 && wr >= 0);
+	assert_int_equal(write(wr, "x", 1), 1);
+	assert_int_equal(read(rd, rec, sizeof(rec)), 1);
+	close(rd);
+	close(wr);
+	put("t4242.out", "");
+	put("t4242.err", "");
+	/* Killed, and left a zombie: its wait status is still in /proc. */
+	kill(dead, SIGKILL);
+	for (ws = 0; ws < 200; ws++) {
+		char st[64], b[256];
+		FILE *f;
+
+		snprintf(st, sizeof(st), "/proc/%d/stat", (int)dead);
+		f = fopen(st, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(b, sizeof(b), f));
+		fclose(f);
+		if (strstr(b, ") Z "))
+			break;
+		usleep(10000);
+	}
+
+	assert_int_equal(proc_tender_sweep(dir, &host, stub_adopt, NULL, &adopted), 5);
+	assert_int_equal(adopted, 1);
+	assert_int_equal(adopt_pid, live);
+	assert_true(adopt_start == s_live);
+	assert_int_equal(waitpid(refused, &ws, 0), refused);
+	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+	assert_int_equal(waitpid(old, &ws, 0), old);
+	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+	assert_int_equal(waitpid(dead, &ws, 0), dead);
+	assert_int_equal(nended, 4);
+	assert_null(reason_of("live"));
+	assert_non_null(strstr(reason_of("refused"), "refused by the test"));
+	assert_non_null(strstr(reason_of("old"), "cannot re-attach a proc tender"));
+	assert_non_null(strstr(reason_of("dead"), "killed by signal 9"));
+	assert_non_null(strstr(reason_of("dead"), "ended while shoald was away"));
+	assert_non_null(strstr(reason_of("future"), "ended while shoald was away"));
+	snprintf(file, sizeof(file), "t%d.proc", (int)live);
+	assert_true(there(file));
+	snprintf(file, sizeof(file), "t%d.out", (int)live);
+	assert_true(there(file));
+	assert_false(there("t4242.out"));
+	assert_false(there("t4242.err"));
+	snprintf(file, sizeof(file), "t%d.proc", (int)dead);
+	assert_false(there(file));
+	kill(live, SIGKILL);
+	waitpid(live, &ws, 0);
+	snprintf(rec, sizeof(rec), "rm -rf %s", dir);
+	assert_int_equal(system(rec), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +359,7 @@ int main(void)
 		cmocka_unit_test(report_cuts_a_long_line),
 		cmocka_unit_test(end_from_status_and_report),
 		cmocka_unit_test(sweep_ends_what_it_finds),
+		cmocka_unit_test(sweep_adopts_version_2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,7 +94,12 @@ void _start(void)
 
 void plat_console_writev(const struct rt_iov *iov, unsigned n)
 {
-	/* struct rt_iov is struct iovec; the kernel checks every piece. */
+	/*
+	 * struct rt_iov is struct iovec; the kernel checks every piece.  A
+	 * failed write is dropped, not retried: under shoald the console is a
+	 * FIFO whose reader is away while shoald restarts (EPIPE; the tender
+	 * ignores SIGPIPE), and the guest goes on.
+	 */
 	proc_sys3(SYS_writev, SHOAL_PROC_CONSOLE_FD, (long)iov, n);
 }
 
