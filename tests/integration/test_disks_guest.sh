@@ -64,7 +64,7 @@ EOF
 api POST "/v1/guests?wait=0" "$tmp/writer.json" >/dev/null
 tap_check "a guest writes its writable disk" console_has writer "blkcheck: ok write data 64 sectors at 8"
 sed 's/"write"/"verify"/' "$tmp/writer.json" >"$tmp/verify.json"
-state_is writer exited
+tap_check "and ends by itself (stopped)" state_is writer stopped
 api POST "/v1/guests?wait=0" "$tmp/verify.json" >/dev/null
 tap_check "a redeploy of the guest finds what it wrote (its own copy is kept)" console_has writer "blkcheck: ok verify data 64 sectors at 8"
 copies=$(find "$tmp/state" -path '*writer*' -name 'data*' -type f | head -1)
