@@ -268,6 +268,8 @@ static void rollback(void)
 
 	sd_deploy("{\"name\":\"web\",\"image\":\"%s\",\"args\":[\"v1\"],\"restart\":\"never\"}",
 	          shoald_guest_image(&sd, "hello"));
+	/* v1's output first: a deploy answers once the guest runs, maybe before it printed. */
+	sd_wait_console("web", "hello from web: v1", 2000);
 	sd_deploy("{\"name\":\"web\",\"image\":\"%s\",\"args\":[\"v2\"],\"restart\":\"never\"}",
 	          shoald_guest_image(&sd, "hello"));
 	tap_ok(sd_wait_console("web", "hello from web: v2", 2000), "a second deploy runs v2");
