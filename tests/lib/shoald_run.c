@@ -35,10 +35,19 @@ int shoald_on_proc(void)
 	return p && !strcmp(p, "proc");
 }
 
+int shoald_have_kvm(void)
+{
+	const char *no_kvm = getenv("SHOAL_TEST_NO_KVM");
+
+	if (no_kvm && *no_kvm && strcmp(no_kvm, "0"))
+		return 0;
+	return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
 const char *shoald_platform_missing(void)
 {
 	static char why[600];
-	const char *b = getenv("top_builddir"), *no_kvm = getenv("SHOAL_TEST_NO_KVM");
+	const char *b = getenv("top_builddir");
 	char path[500];
 
 	if (!shoald_platform()) {
@@ -47,8 +56,7 @@ const char *shoald_platform_missing(void)
 		return why;
 	}
 	if (!shoald_on_proc()) {
-		if ((no_kvm && *no_kvm && strcmp(no_kvm, "0")) ||
-		    access("/dev/kvm", R_OK | W_OK) != 0)
+		if (!shoald_have_kvm())
 			return "no /dev/kvm: the kvm column is skipped; the proc column runs";
 		return NULL;
 	}

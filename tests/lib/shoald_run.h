@@ -22,6 +22,8 @@ struct shoald_run {
 const char *shoald_platform(void);
 /* 1 when the platform is proc (guests as processes, shoald --backend=proc). */
 int shoald_on_proc(void);
+/* 1 when /dev/kvm is usable and SHOAL_TEST_NO_KVM (set, not "0") does not say to act as if not. */
+int shoald_have_kvm(void);
 /*
  * Why this machine cannot run the platform, for a SKIP, or NULL when it
  * can.  kvm needs a usable /dev/kvm (SHOAL_TEST_NO_KVM=1 makes it act as
