@@ -384,6 +384,8 @@ PROC_COLUMN = \
 	tests/integration/proc/test_pause.sh \
 	tests/integration/proc/test_shoalctl.sh \
 	tests/integration/proc/test_disks_guest.sh \
-	tests/integration/proc/test_deploy.sh
+	tests/integration/proc/test_deploy.sh \
+	tests/integration/proc/test_grafana.sh \
+	tests/integration/proc/test_prometheus.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
