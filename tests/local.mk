@@ -386,6 +386,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_disks_guest.sh \
 	tests/integration/proc/test_deploy.sh \
 	tests/integration/proc/test_grafana.sh \
-	tests/integration/proc/test_prometheus.sh
+	tests/integration/proc/test_prometheus.sh \
+	tests/integration/proc/test_nics.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
