@@ -1,8 +1,9 @@
 /*
  * The frame of a TAP test against a real shoald: name the platform (the
- * matrix's column), skip where the machine cannot run it, start shoald (a failed start is one
- * failed test and the end), point the API short-hands at it; at the end show its log if anything
- * failed and clean up every process and file it left.
+ * matrix's column), skip where the machine cannot run it, start shoald (a
+ * failed start is one failed test and the end), point the API short-hands
+ * at it; at the end show its log if anything failed and clean up every
+ * process and file it left.
  */
 #ifndef SHOAL_TEST_SDTEST_H
 #define SHOAL_TEST_SDTEST_H
