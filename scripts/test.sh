@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite: installs what it needs, builds, runs `make check`
-# (unit tests, and integration tests on /dev/kvm where the machine has it)
+# (unit tests, and integration tests: the kvm column where the machine has
+# /dev/kvm, the proc column everywhere; doc/testing.md)
 # and ends with one line: "N passed, N failed[, N skipped]".
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -366,3 +366,27 @@ tests_unit_test_proc_tender_SOURCES = tests/unit/test_proc_tender.c daemon/backe
 tests_unit_test_proc_tender_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_proc_tender_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS)
 tests_unit_test_proc_tender_LDADD = common/libcommon.a $(JANSSON_LIBS) $(CMOCKA_LIBS)
+
+# ---- the test matrix: each guest test once per platform ----
+# The tests above run on KVM (SHOAL_TEST_PLATFORM=kvm, set for every test
+# by Makefile.am; without /dev/kvm they SKIP with the reason).  Those that
+# deploy guests through shoald run again on proc, guests as sandboxed
+# processes (no /dev/kvm needed), through these wrappers, each its own
+# entry: `make check` lists each test once per platform, and each test's
+# output names its platform ("# platform: proc").  Checks that hold on KVM
+# only (a restarted shoald re-attaching its tenders) SKIP on proc with
+# the reason.  doc/testing.md has the matrix.
+PROC_COLUMN = \
+	tests/integration/proc/test_daemon.sh \
+	tests/integration/proc/test_disks.sh \
+	tests/integration/proc/test_api_input.sh \
+	tests/integration/proc/test_latency.sh \
+	tests/integration/proc/test_pause.sh \
+	tests/integration/proc/test_shoalctl.sh \
+	tests/integration/proc/test_disks_guest.sh \
+	tests/integration/proc/test_deploy.sh \
+	tests/integration/proc/test_grafana.sh \
+	tests/integration/proc/test_prometheus.sh \
+	tests/integration/proc/test_nics.sh
+TESTS += $(PROC_COLUMN)
+EXTRA_DIST += $(PROC_COLUMN)

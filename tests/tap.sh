@@ -26,9 +26,48 @@ tap_timing_lock() {
 	flock 9
 }
 
+# Whether this machine has a usable /dev/kvm; SHOAL_TEST_NO_KVM=1 makes
+# it act as if it had none (to see the suite's skips on a KVM machine).
+tap_have_kvm() {
+	case ${SHOAL_TEST_NO_KVM:-0} in 0) ;; *) return 1 ;; esac
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
+}
+
+# A test of KVM alone (it has no proc column): SKIP without /dev/kvm.
 tap_require_kvm() {
+	case ${SHOAL_TEST_NO_KVM:-0} in 0) ;; *) tap_skip_all "no /dev/kvm (SHOAL_TEST_NO_KVM is set)" ;; esac
 	[ -c /dev/kvm ] || tap_skip_all "/dev/kvm does not exist on this machine"
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || tap_skip_all "/dev/kvm is not readable and writable by $(id -un)"
+}
+
+# The test matrix (doc/testing.md): a guest test runs once per platform,
+# SHOAL_TEST_PLATFORM=kvm (the default) or proc; $PLATFORM is also its
+# images' suffix ("$GUESTS/idle.$PLATFORM").  tap_require_platform names
+# the column in a TAP comment, so that a failure says which, and SKIPs it
+# where the machine cannot run it.
+PLATFORM=${SHOAL_TEST_PLATFORM:-kvm}
+tap_require_platform() {
+	echo "# platform: $PLATFORM"
+	case $PLATFORM in
+	kvm) tap_have_kvm || tap_skip_all "no /dev/kvm: the kvm column is skipped; the proc column runs" ;;
+	proc)
+		[ -x "$top_builddir/vmm/shoal-proc" ] ||
+			tap_skip_all "the proc column needs $top_builddir/vmm/shoal-proc, which was not built"
+		[ -f "$GUESTS/idle.proc" ] || tap_skip_all "the proc column needs the proc guests, which were not built"
+		;;
+	*)
+		echo "Bail out! SHOAL_TEST_PLATFORM=$PLATFORM is neither kvm nor proc"
+		exit 1
+		;;
+	esac
+}
+
+# tap_skip_on_proc DESCRIPTION REASON: a check that holds on KVM only,
+# skipped on proc with the reason; 0 on proc (the caller goes on without
+# it), 1 on kvm (the caller makes the check).
+tap_skip_on_proc() {
+	[ "$PLATFORM" = proc ] || return 1
+	tap_skip "$1" "not on proc: $2"
 }
 
 : "${top_builddir:=.}"

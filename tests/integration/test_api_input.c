@@ -14,8 +14,7 @@
 
 #include "tests/lib/corpus.h"
 #include "tests/lib/httpc.h"
-#include "tests/lib/shoald_run.h"
-#include "tests/lib/tap.h"
+#include "tests/lib/sdtest.h"
 
 static struct shoald_run sd;
 static char keep_pid[2][32], keep_inst[2][32];
@@ -191,8 +190,7 @@ int main(void)
 	FILE *f, *odd;
 	int i;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		tap_skip_all("/dev/kvm is not available");
+	sdtest_platform();
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(datafile, sizeof(datafile), "%s/tests/data/api-bad-input.txt", src ? src : ".");
 	if (!realpath(datafile, line) || strlen(line) >= sizeof(datafile)) {

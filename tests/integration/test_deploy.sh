@@ -1,12 +1,13 @@
 #!/bin/sh
-# contrib/deploy/ against a real shoald with real KVM guests: an upload; a
+# contrib/deploy/ against a real shoald with real guests (on the platform
+# SHOAL_TEST_PLATFORM names, doc/testing.md): an upload; a
 # first deploy that meets its SLO (exit 0); an update whose p99 stays over
 # an impossible SLO and one that crashes, each rolled back to the version
 # before (exit 1, the old version running); a first deploy that crashes
 # (exit 5, nothing to roll back to); bad input, a refused spec and an
 # unreachable shoald, each with its own exit code and nothing changed.
 . "$top_srcdir/tests/tap.sh"
-tap_require_kvm
+tap_require_platform
 command -v jq >/dev/null || tap_skip_all "jq is not installed (Debian: jq)"
 
 D=$top_srcdir/contrib/deploy
@@ -53,22 +54,22 @@ if ! shoald_start; then
 fi
 
 # ---- upload ----
-tap_check "upload.sh uploads an image and prints its sha256" script up 0 upload.sh "$GUESTS/idle.kvm"
+tap_check "upload.sh uploads an image and prints its sha256" script up 0 upload.sh "$GUESTS/idle.$PLATFORM"
 sha=$(tail -n 1 "$tmp/up.out")
-tap_check "the sha256 is the file's" test "$sha" = "$(sha256sum "$GUESTS/idle.kvm" | cut -d' ' -f1)"
+tap_check "the sha256 is the file's" test "$sha" = "$(sha256sum "$GUESTS/idle.$PLATFORM" | cut -d' ' -f1)"
 echo "not an image" >"$tmp/junk.kvm"
 tap_check "an upload shoald refuses: exit 1" script up-bad 1 upload.sh "$tmp/junk.kvm"
 tap_check "a missing file: exit 2" script up-none 2 upload.sh "$tmp/none.kvm"
 
 # ---- a good first deploy ----
-spec good.json "$GUESTS/idle.kvm" 500000
+spec good.json "$GUESTS/idle.$PLATFORM" 500000
 tap_check "a first deploy that meets its SLO: exit 0" script good 0 deploy.sh -t 60 -n web "$tmp/good.json"
 tap_check "it says so, with the p99 it saw" says good "web meets its SLO: p99"
 tap_check "the guest runs" test "$(field web state)" = running
 first=$(field web deploy_id)
 
 # ---- an update whose p99 stays over an impossible SLO ----
-spec slow.json "$GUESTS/idle.kvm" 1 v2
+spec slow.json "$GUESTS/idle.$PLATFORM" 1 v2
 tap_check "an update over an impossible SLO is rolled back: exit 1" script slow 1 deploy.sh -t 15 -n web "$tmp/slow.json"
 tap_check "saying why" says slow "over its SLO of 1 us"
 tap_check "and that the previous version runs again" says slow "web rolled back to the previous version"
@@ -78,7 +79,7 @@ tap_check "the history records the rollback" \
 	sh -c "\"$CTL\" show --json web | jq -e '.history[0].note == \"rollback\"' >/dev/null"
 
 # ---- an update that crashes ----
-spec crash.json "$GUESTS/crash.kvm" 500000 null
+spec crash.json "$GUESTS/crash.$PLATFORM" 500000 null
 tap_check "an update that crashes is rolled back: exit 1" script crash 1 deploy.sh -t 30 -n web "$tmp/crash.json"
 tap_check "saying it crashed" sh -c "grep -Eq 'web is (backoff|exited|failed)|web restarted' '$tmp/crash.out'"
 tap_check "the old version runs again" \
@@ -91,7 +92,7 @@ tap_check "saying there is nothing to roll back to" says crash-new "nothing to r
 
 # ---- refused, bad input, unreachable: nothing changed ----
 before=$("$CTL" show --json web | jq -c '[.deploy_id, .state]')
-printf '{"image": "%s", "memory_mib": 3}\n' "$GUESTS/idle.kvm" >"$tmp/odd.json"
+printf '{"image": "%s", "memory_mib": 3}\n' "$GUESTS/idle.$PLATFORM" >"$tmp/odd.json"
 tap_check "a spec shoald refuses: exit 4" script odd 4 deploy.sh -n web "$tmp/odd.json"
 tap_check "with shoald's reason" says odd "memory_mib"
 echo '{"image": ' >"$tmp/broken.json"

@@ -6,7 +6,7 @@
 # (promtool check rules), and the scrape configuration is valid (promtool
 # check config), in both its forms.
 . "$top_srcdir/tests/tap.sh"
-tap_require_kvm
+tap_require_platform
 command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
 
 CHECK="python3 $top_srcdir/tests/integration/grafana_check.py"
@@ -43,7 +43,7 @@ if ! shoald_start; then
 	tap_done
 	exit 0
 fi
-"$CTL" --socket "$SOCK" deploy -n web -i "$GUESTS/idle.kvm" -m 16 --slo-us 20000 >/dev/null 2>"$tmp/deploy.err"
+"$CTL" --socket "$SOCK" deploy -n web -i "$GUESTS/idle.$PLATFORM" -m 16 --slo-us 20000 >/dev/null 2>"$tmp/deploy.err"
 tap_check "a guest is deployed" test $? -eq 0
 # Until its histogram has probes in it.
 n=50

@@ -1,12 +1,14 @@
 #!/bin/sh
-# pause and resume on KVM, against a real shoald and real guests: a paused
-# spin guest's tender uses no CPU (against what it used running, in the
-# same run) and the paused guest is not probed, with no misses; it stays
-# paused through a kill -9 of shoald and the re-adoption; resume lets it
-# run and answer again.  Bad requests: a guest that is not running, one
-# that does not exist, start on a paused guest, an unknown action.
+# pause and resume against a real shoald and real guests, on the platform
+# SHOAL_TEST_PLATFORM names (doc/testing.md): a paused spin guest's tender
+# uses no CPU (against what it used running, in the same run) and the
+# paused guest is not probed, with no misses; on KVM it stays paused
+# through a kill -9 of shoald and the re-adoption (on proc the next shoald
+# starts it again, running); resume lets it run and answer again.  Bad
+# requests: a guest that is not running, one that does not exist, start
+# on a paused guest, an unknown action.
 . "$top_srcdir/tests/tap.sh"
-tap_require_kvm
+tap_require_platform
 
 tmp=$(mktemp -d /tmp/shoal-pause-XXXXXX)
 . "$top_srcdir/tests/lib/shoald.sh"
@@ -51,9 +53,9 @@ if ! shoald_start; then
 fi
 tap_ok "shoald starts"
 
-ctl deploy --name sp --image "$GUESTS/spin.kvm" --memory 16 --class batch --arg 1000
+ctl deploy --name sp --image "$GUESTS/spin.$PLATFORM" --memory 16 --class batch --arg 1000
 tap_check "a spin guest runs" wait_state sp running
-ctl deploy --name id --image "$GUESTS/idle.kvm" --memory 16
+ctl deploy --name id --image "$GUESTS/idle.$PLATFORM" --memory 16
 tap_check "an idle guest runs" wait_state id running
 
 # Running: what the spin guest's tender uses in 1.5 s.
@@ -104,17 +106,33 @@ kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 shoald_start
-if wait_state sp paused && wait_state id paused && [ "$(field sp pid)" = "$pid" ] &&
-	[ "$(field sp instance)" = "$inst" ]; then
-	tap_ok "after kill -9 of shoald the guests are re-adopted still paused (tender $pid, instance $inst)"
+if [ "$PLATFORM" = proc ]; then
+	why="a proc tender cannot be re-attached by a restarted shoald (doc/guests.md)"
+	tap_skip "after kill -9 of shoald the guests are re-adopted still paused" "not on proc: $why"
+	tap_skip "a re-adopted paused guest still uses no CPU" "not on proc: $why"
+	# What proc does instead: the next shoald ends the tenders and the
+	# restart policy (on-failure) starts each guest again, running.
+	if wait_state sp running && wait_state id running && [ "$(field sp pid)" != "$pid" ] &&
+		[ "$(field sp instance)" != "$inst" ]; then
+		tap_ok "on proc the next shoald starts them again, running (tender $(field sp pid), instance $(field sp instance))"
+	else
+		tap_not_ok "on proc after kill -9 of shoald: sp $(field sp state) pid $(field sp pid) (was $pid), id $(field id state)"
+	fi
+	ctl pause sp
+	ctl pause id
 else
-	tap_not_ok "after kill -9 of shoald: sp $(field sp state) pid $(field sp pid) (was $pid), id $(field id state)"
-	tap_diag "$(grep -i 'adopt\|pause' "$tmp/shoald.log" | tail -n 10)"
+	if wait_state sp paused && wait_state id paused && [ "$(field sp pid)" = "$pid" ] &&
+		[ "$(field sp instance)" = "$inst" ]; then
+		tap_ok "after kill -9 of shoald the guests are re-adopted still paused (tender $pid, instance $inst)"
+	else
+		tap_not_ok "after kill -9 of shoald: sp $(field sp state) pid $(field sp pid) (was $pid), id $(field id state)"
+		tap_diag "$(grep -i 'adopt\|pause' "$tmp/shoald.log" | tail -n 10)"
+	fi
+	t0=$(ticks sp)
+	sleep 1
+	t1=$(ticks sp)
+	tap_check "a re-adopted paused guest still uses no CPU ($((t1 - t0)) ticks in 1 s)" test $((t1 - t0)) -le $((run_ticks / 15 + 1))
 fi
-t0=$(ticks sp)
-sleep 1
-t1=$(ticks sp)
-tap_check "a re-adopted paused guest still uses no CPU ($((t1 - t0)) ticks in 1 s)" test $((t1 - t0)) -le $((run_ticks / 15 + 1))
 
 if ctl resume sp && said "shoalctl resume" "sp resumed (state running" && [ "$(field sp state)" = running ]; then
 	tap_ok "shoalctl resume sp: running again"
@@ -148,7 +166,7 @@ tap_check "and is stopped" test "$(field sp state)" = stopped
 ctl start id
 ctl pause id
 inst=$(field id instance)
-ctl deploy --name id --image "$GUESTS/idle.kvm" --memory 16 --arg again
+ctl deploy --name id --image "$GUESTS/idle.$PLATFORM" --memory 16 --arg again
 if wait_state id running && [ "$(field id instance)" != "$inst" ]; then
 	tap_ok "a deploy over a paused guest runs a new instance ($inst, then $(field id instance))"
 else

@@ -6,7 +6,7 @@
 # that only show trouble, "... > 0", of which a healthy guest has none).
 # A job without the token is refused.
 . "$top_srcdir/tests/tap.sh"
-tap_require_kvm
+tap_require_platform
 for t in prometheus openssl python3; do
 	command -v $t >/dev/null || tap_skip_all "$t is not installed (scripts/deps.sh installs it)"
 done
@@ -47,7 +47,7 @@ if ! shoald_start --listen-tcp=127.0.0.1:$api_port --tls-cert="$tmp/srv.pem" --t
 	exit 0
 fi
 tap_ok "shoald starts with its TCP listener"
-"$CTL" --socket "$SOCK" deploy -n web -i "$GUESTS/idle.kvm" -m 16 --slo-us 20000 >/dev/null 2>"$tmp/deploy.err"
+"$CTL" --socket "$SOCK" deploy -n web -i "$GUESTS/idle.$PLATFORM" -m 16 --slo-us 20000 >/dev/null 2>"$tmp/deploy.err"
 tap_check "a guest is deployed" test $? -eq 0
 
 # The scrape configuration's TLS job, uncommented, pointed at this shoald

@@ -127,8 +127,8 @@ PATH=$tmp/bin "$CTL" site build "$site" -o "$tmp/o" >/dev/null 2>"$tmp/nomkfs.er
 tap_check "without mkfs.fat, the package to install is named (exit $?)" grep -q "mkfs.fat is not installed.*dosfstools" "$tmp/nomkfs.err"
 
 # ---- site deploy against a real shoald ----
-if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	tap_skip "site deploy" "/dev/kvm is missing or not readable and writable by $(id -un)"
+if ! tap_have_kvm; then
+	tap_skip "site deploy" "/dev/kvm is missing or not readable and writable by $(id -un) (or SHOAL_TEST_NO_KVM is set)"
 	tap_done
 	exit 0
 fi

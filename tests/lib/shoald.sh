@@ -1,18 +1,28 @@
 # A real shoald for the shell tests: source it after tests/tap.sh, with
 # $tmp set to the test's own scratch directory.  shoald_start runs one on
-# $tmp/run/shoald.sock with a copy of the tender ($tmp/shoal-vmm), so that
-# this test's processes are known by their executable whatever else runs
-# on the machine; shoald_stop_all ends shoald and every tender it started.
+# $tmp/run/shoald.sock with a copy of the tender ($tmp/shoal-vmm, or on
+# the proc platform $tmp/shoal-proc with --backend=proc), so that this
+# test's processes are known by their executable whatever else runs on
+# the machine; shoald_stop_all ends shoald and every tender it started.
 SHOALD=$top_builddir/daemon/shoald
 CTL=$top_builddir/shoalctl/shoalctl
 SOCK=$tmp/run/shoald.sock
 shoald_pid=
 
+# This test's tenders: by their executable, and (proc tenders, whose
+# executable may not read back from their jail) by the records shoald
+# keeps of them in the run directory.
 shoald_tenders() {
 	for exe in /proc/[0-9]*/exe; do
-		[ "$(readlink "$exe" 2>/dev/null)" = "$tmp/shoal-vmm" ] || continue
+		case $(readlink "$exe" 2>/dev/null) in "$tmp/shoal-vmm" | "$tmp/shoal-proc") ;; *) continue ;; esac
 		p=${exe#/proc/}
 		echo "${p%/exe}"
+	done
+	for rec in "$tmp"/run/tenders/t*.proc; do
+		[ -f "$rec" ] || continue
+		p=${rec##*/t}
+		p=${p%.proc}
+		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$tmp/shoal-proc" ] && echo "$p"
 	done
 }
 
@@ -28,11 +38,16 @@ shoald_stop_all() {
 	[ -z "$(shoald_tenders)" ]
 }
 
-# shoald_start [OPTION...]: ok once shoalctl host answers.  With
+# shoald_start [OPTION...]: ok once shoalctl host answers; on the proc
+# platform shoald's backend is proc (an OPTION may say otherwise).  With
 # SHOALD_NETNS set, shoald runs in that network namespace (its taps and
 # bridges are there; the API socket is a file, reached from anywhere).
 shoald_start() {
 	[ -x "$tmp/shoal-vmm" ] || cp "$VMM" "$tmp/shoal-vmm"
+	if [ "$PLATFORM" = proc ]; then
+		[ -x "$tmp/shoal-proc" ] || cp "$top_builddir/vmm/shoal-proc" "$tmp/shoal-proc"
+		set -- --backend=proc --proc-tender="$tmp/shoal-proc" "$@"
+	fi
 	${SHOALD_NETNS:+ip netns exec "$SHOALD_NETNS"} "$SHOALD" --config=/dev/null --state-dir="$tmp/state" --run-dir="$tmp/run" --vmm="$tmp/shoal-vmm" \
 		--pool-size=1 --log-level=debug "$@" >>"$tmp/shoald.log" 2>&1 &
 	shoald_pid=$!

@@ -17,9 +17,63 @@
 #include "tests/lib/httpc.h"
 #include "tests/lib/shoald_run.h"
 
+const char *shoald_platform(void)
+{
+	const char *p = getenv("SHOAL_TEST_PLATFORM");
+
+	if (!p || !*p || !strcmp(p, "kvm"))
+		return "kvm";
+	if (!strcmp(p, "proc"))
+		return "proc";
+	return NULL;
+}
+
+int shoald_on_proc(void)
+{
+	const char *p = shoald_platform();
+
+	return p && !strcmp(p, "proc");
+}
+
+int shoald_have_kvm(void)
+{
+	const char *no_kvm = getenv("SHOAL_TEST_NO_KVM");
+
+	if (no_kvm && *no_kvm && strcmp(no_kvm, "0"))
+		return 0;
+	return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+const char *shoald_platform_missing(void)
+{
+	static char why[600];
+	const char *b = getenv("top_builddir");
+	char path[500];
+
+	if (!shoald_platform()) {
+		snprintf(why, sizeof(why), "SHOAL_TEST_PLATFORM=%s is neither kvm nor proc",
+		         getenv("SHOAL_TEST_PLATFORM"));
+		return why;
+	}
+	if (!shoald_on_proc()) {
+		if (!shoald_have_kvm())
+			return "no /dev/kvm: the kvm column is skipped; the proc column runs";
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/vmm/shoal-proc", b ? b : ".");
+	if (access(path, X_OK) != 0) {
+		snprintf(why, sizeof(why), "the proc column needs %s, which was not built", path);
+		return why;
+	}
+	snprintf(path, sizeof(path), "%s/unikernel-rt/examples/idle.proc", b ? b : ".");
+	if (access(path, R_OK) != 0)
+		return "the proc column needs the proc guests, which were not built";
+	return NULL;
+}
+
 static int launch(struct shoald_run *s, const char *const *extra)
 {
-	char state[320], run[320], vmm[600], shoald[600];
+	char state[320], run[320], vmm[600], shoald[600], tender[600];
 	const char *argv[32];
 	int n = 0, i, fd;
 
@@ -33,6 +87,11 @@ static int launch(struct shoald_run *s, const char *const *extra)
 	argv[n++] = run;
 	argv[n++] = vmm;
 	argv[n++] = "--log-level=debug";
+	if (shoald_on_proc()) {
+		snprintf(tender, sizeof(tender), "--proc-tender=%s/vmm/shoal-proc", s->builddir);
+		argv[n++] = "--backend=proc";
+		argv[n++] = tender;
+	}
 	for (i = 0; extra && extra[i] && n < 30; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -143,7 +202,8 @@ const char *shoald_guest_image(const struct shoald_run *s, const char *name)
 	static int i;
 
 	i = (i + 1) % 4;
-	snprintf(path[i], sizeof(path[i]), "%s/unikernel-rt/examples/%s.kvm", s->builddir, name);
+	snprintf(path[i], sizeof(path[i]), "%s/unikernel-rt/examples/%s.%s", s->builddir, name,
+	         shoald_on_proc() ? "proc" : "kvm");
 	return path[i];
 }
 

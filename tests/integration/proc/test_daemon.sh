@@ -1,0 +1,7 @@
+#!/bin/sh
+# The test matrix's proc column (doc/testing.md):
+# tests/integration/test_daemon with guests built for proc and shoald
+# --backend=proc.
+SHOAL_TEST_PLATFORM=proc
+export SHOAL_TEST_PLATFORM
+exec "$top_builddir/tests/integration/test_daemon"
