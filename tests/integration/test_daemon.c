@@ -182,47 +182,7 @@ static void policies(void)
 	}
 }
 
-#define READOPT_WHY                                                                                \
-	"a proc tender cannot be re-attached by a restarted shoald, which ends it and lets the "   \
-	"restart policy start the guest again (doc/guests.md)"
-
-/*
- * On proc, what a shoald restart does instead of the re-adoption: each
- * guest of the fleet ended with the reason and started again by its
- * policy (on-failure) as a new instance, in a new tender.
- */
-static void proc_not_readopted(char pid_before[][16], char inst_before[][16])
-{
-	char name[32], buf[256];
-	int i, anew = 0;
-	json_t *g;
-	const char *why;
-
-	sdtest_skip_on_proc("none was restarted: same pid, same instance, no restarts",
-	                    READOPT_WHY);
-	sdtest_skip_on_proc("uptime continues across the restart", READOPT_WHY);
-	for (i = 0; i < FLEET; i++) {
-		snprintf(name, sizeof(name), "fleet-%02d", i);
-		anew +=
-		    strcmp(sd_guest_field(name, "pid", buf, sizeof(buf)), pid_before[i]) &&
-		    strcmp(sd_guest_field(name, "instance", buf, sizeof(buf)), inst_before[i]) &&
-		    !strcmp(sd_guest_field(name, "restarts", buf, sizeof(buf)), "1");
-	}
-	tap_ok(anew == FLEET,
-	       "on proc each guest was started again: a new tender, a new instance, one restart "
-	       "(%d of %d)",
-	       anew, FLEET);
-	g = sd_get_json("/v1/guests/fleet-00");
-	why = json_string_value(json_object_get(json_object_get(g, "last_exit"), "reason"));
-	tap_ok(why && strstr(why, "cannot re-attach"), "and its last exit says why (%s)",
-	       why ? why : "(none)");
-	json_decref(g);
-}
-
-/*
- * kill -9 shoald with the fleet running; start it again: same guests, not
- * restarted (on KVM; on proc, started again as new instances).
- */
+/* kill -9 shoald with the fleet running; start it again: same guests, not restarted. */
 static void survive_kill(void)
 {
 	char pid_before[FLEET][16], inst_before[FLEET][16], name[32], buf[256];
@@ -282,32 +242,23 @@ static void survive_kill(void)
 	}
 	running = wait_running("fleet-", FLEET, 5000);
 	tap_ok(running == FLEET, "the same %d guests are running (%d)", FLEET, running);
-	if (shoald_on_proc()) {
-		proc_not_readopted(pid_before, inst_before);
-	} else {
-		for (i = 0; i < FLEET; i++) {
-			snprintf(name, sizeof(name), "fleet-%02d", i);
-			same +=
-			    !strcmp(sd_guest_field(name, "pid", buf, sizeof(buf)), pid_before[i]) &&
-			    !strcmp(sd_guest_field(name, "instance", buf, sizeof(buf)),
-			            inst_before[i]) &&
-			    !strcmp(sd_guest_field(name, "restarts", buf, sizeof(buf)), "0");
-		}
-		tap_ok(same == FLEET,
-		       "none was restarted: same pid, same instance, no restarts (%d of %d)", same,
-		       FLEET);
-		g = sd_get_json("/v1/guests/fleet-00");
-		up_after = json_real_value(json_object_get(g, "uptime_s"));
-		json_decref(g);
-		tap_ok(up_after > up_before,
-		       "uptime continues across the restart (%.2f s -> %.2f s)", up_before,
-		       up_after);
+	for (i = 0; i < FLEET; i++) {
+		snprintf(name, sizeof(name), "fleet-%02d", i);
+		same +=
+		    !strcmp(sd_guest_field(name, "pid", buf, sizeof(buf)), pid_before[i]) &&
+		    !strcmp(sd_guest_field(name, "instance", buf, sizeof(buf)), inst_before[i]) &&
+		    !strcmp(sd_guest_field(name, "restarts", buf, sizeof(buf)), "0");
 	}
+	tap_ok(same == FLEET, "none was restarted: same pid, same instance, no restarts (%d of %d)",
+	       same, FLEET);
+	g = sd_get_json("/v1/guests/fleet-00");
+	up_after = json_real_value(json_object_get(g, "uptime_s"));
+	json_decref(g);
+	tap_ok(up_after > up_before, "uptime continues across the restart (%.2f s -> %.2f s)",
+	       up_before, up_after);
 	tap_ok(sd_wait_console("fleet-07", "idle: fleet-07 up", 1000),
 	       "consoles are still readable after the restart");
-	if (shoald_on_proc()) {
-		sdtest_skip_on_proc("the event log records the re-adoption", READOPT_WHY);
-	} else {
+	{
 		json_t *ev = sd_get_json("/v1/events?follow=0&limit=1000");
 		char *text = json_dumps(ev, 0);
 
@@ -316,7 +267,7 @@ static void survive_kill(void)
 		free(text);
 		json_decref(ev);
 	}
-	/* A graceful stop leaves them running too (on proc, the next shoald starts them again). */
+	/* A graceful stop leaves them running too. */
 	shoald_kill(&sd, SIGTERM);
 	shoald_restart(&sd, NULL);
 	tap_ok(wait_running("fleet-", FLEET, 5000) == FLEET,

@@ -354,17 +354,9 @@ static void migration(void)
 	           db_int(db_path, "SELECT COUNT(*) FROM nics") == 0,
 	       "the store is migrated to version 4 (deploys without disks, guests without NICs, "
 	       "none being deleted)");
-	if (shoald_on_proc()) {
-		tap_ok(sd_wait_field("plain", "state", "running", 5000),
-		       "the guest is still there and runs, started again by its policy");
-		sdtest_skip_on_proc("the guest runs on, re-adopted",
-		                    "a proc tender cannot be re-attached by a restarted shoald "
-		                    "(doc/guests.md)");
-	} else {
-		tap_ok(sd_wait_field("plain", "state", "running", 5000) &&
-		           !strcmp(sd_guest_field("plain", "pid", pid2, sizeof(pid2)), pid),
-		       "the guest is still there and runs on, re-adopted (pid %s)", pid);
-	}
+	tap_ok(sd_wait_field("plain", "state", "running", 5000) &&
+	           !strcmp(sd_guest_field("plain", "pid", pid2, sizeof(pid2)), pid),
+	       "the guest is still there and runs on, re-adopted (pid %s)", pid);
 	a = sd_get_json("/v1/images");
 	ok = json_array_size(a) > 0;
 	json_array_foreach(a, i, im) if (strcmp(jstr(im, "kind"), "guest")) ok = 0;

@@ -88,29 +88,6 @@ kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 tap_check "after kill -9, a new shoald starts" shoald_start
-if [ "$PLATFORM" = proc ]; then
-	tap_skip "and adopts the guest with its disk, same tender" \
-		"not on proc: a proc tender cannot be re-attached by a restarted shoald (doc/guests.md)"
-	# What proc does instead: the tender ended, its guest (restart never) left ended, with the reason.
-	for i in $(seq 50); do
-		api GET /v1/guests/holder | jq_ last_exit.reason | grep -q "cannot re-attach" && break
-		sleep 0.1
-	done
-	why=$(api GET /v1/guests/holder | jq_ last_exit.reason)
-	# Gone, or a zombie that whoever inherited it has yet to reap.
-	if ! awk '{ exit $3 != "Z" }' "/proc/$pid/stat" 2>/dev/null && [ -e "/proc/$pid" ]; then
-		tender=alive
-	else
-		tender=ended
-	fi
-	if [ "$tender" = ended ] && [ "$(api GET /v1/guests/holder | jq_ state)" != running ] &&
-		echo "$why" | grep -q "cannot re-attach"; then
-		tap_ok "on proc the next shoald ends its tender, restart never leaves it ended, with the reason"
-	else
-		tap_not_ok "on proc after kill -9: holder $(api GET /v1/guests/holder | jq_ state), tender $pid $tender, reason: $why"
-	fi
-else
-	tap_check "and adopts the guest with its disk, same tender (pid $pid)" test \
-		"$(api GET /v1/guests/holder | jq_ state) $(api GET /v1/guests/holder | jq_ pid)" = "running $pid"
-fi
+tap_check "and adopts the guest with its disk, same tender (pid $pid)" test \
+	"$(api GET /v1/guests/holder | jq_ state) $(api GET /v1/guests/holder | jq_ pid)" = "running $pid"
 tap_done

@@ -106,33 +106,17 @@ kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 shoald_start
-if [ "$PLATFORM" = proc ]; then
-	why="a proc tender cannot be re-attached by a restarted shoald (doc/guests.md)"
-	tap_skip "after kill -9 of shoald the guests are re-adopted still paused" "not on proc: $why"
-	tap_skip "a re-adopted paused guest still uses no CPU" "not on proc: $why"
-	# What proc does instead: the next shoald ends the tenders and the
-	# restart policy (on-failure) starts each guest again, running.
-	if wait_state sp running && wait_state id running && [ "$(field sp pid)" != "$pid" ] &&
-		[ "$(field sp instance)" != "$inst" ]; then
-		tap_ok "on proc the next shoald starts them again, running (tender $(field sp pid), instance $(field sp instance))"
-	else
-		tap_not_ok "on proc after kill -9 of shoald: sp $(field sp state) pid $(field sp pid) (was $pid), id $(field id state)"
-	fi
-	ctl pause sp
-	ctl pause id
+if wait_state sp paused && wait_state id paused && [ "$(field sp pid)" = "$pid" ] &&
+	[ "$(field sp instance)" = "$inst" ]; then
+	tap_ok "after kill -9 of shoald the guests are re-adopted still paused (tender $pid, instance $inst)"
 else
-	if wait_state sp paused && wait_state id paused && [ "$(field sp pid)" = "$pid" ] &&
-		[ "$(field sp instance)" = "$inst" ]; then
-		tap_ok "after kill -9 of shoald the guests are re-adopted still paused (tender $pid, instance $inst)"
-	else
-		tap_not_ok "after kill -9 of shoald: sp $(field sp state) pid $(field sp pid) (was $pid), id $(field id state)"
-		tap_diag "$(grep -i 'adopt\|pause' "$tmp/shoald.log" | tail -n 10)"
-	fi
-	t0=$(ticks sp)
-	sleep 1
-	t1=$(ticks sp)
-	tap_check "a re-adopted paused guest still uses no CPU ($((t1 - t0)) ticks in 1 s)" test $((t1 - t0)) -le $((run_ticks / 15 + 1))
+	tap_not_ok "after kill -9 of shoald: sp $(field sp state) pid $(field sp pid) (was $pid), id $(field id state)"
+	tap_diag "$(grep -i 'adopt\|pause' "$tmp/shoald.log" | tail -n 10)"
 fi
+t0=$(ticks sp)
+sleep 1
+t1=$(ticks sp)
+tap_check "a re-adopted paused guest still uses no CPU ($((t1 - t0)) ticks in 1 s)" test $((t1 - t0)) -le $((run_ticks / 15 + 1))
 
 if ctl resume sp && said "shoalctl resume" "sp resumed (state running" && [ "$(field sp state)" = running ]; then
 	tap_ok "shoalctl resume sp: running again"
