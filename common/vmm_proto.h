@@ -164,7 +164,10 @@ struct vmm_msg_nic {
  * ATTACHED; its I/O thread then bumps the counters with relaxed atomic
  * stores, and a daemon maps it read-only and reads them when it likes.
  * A daemon checks magic, version and ndevs on every read: the page is the
- * tender's, and the tender runs a guest.
+ * tender's, and the tender runs a guest.  shoal-proc makes the same page
+ * and maps it into the guest, which bumps its own counters with plain
+ * stores (unikernel-rt's abi.h, SHOAL_PROC_STATS): there the page is the
+ * guest's word.
  */
 #define VMM_STATS_MAGIC    0x5441545348534d56ull /* "VMSHSTAT" */
 #define VMM_STATS_VERSION  1

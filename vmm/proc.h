@@ -40,6 +40,7 @@ struct proc_guest {
 	struct shoal_device dev[SHOAL_DEVICES_MAX];
 	int dev_fd[SHOAL_DEVICES_MAX];
 	uint64_t max_disk_bytes; /* of the writable disks: the file size limit */
+	int stats_fd;            /* the device counters' page (proc_stats_open), or -1 */
 };
 
 /* The jail's settings; uid and gid apply when the tender runs as root. */
@@ -68,11 +69,21 @@ struct proc_jail {
  * process at its linked addresses, guest memory [SHOAL_GPA_IMAGE_MIN,
  * mem_bytes) around it, and write the boot page and arguments for g.
  * Segments get their own protection (text R+X, read-only data R, data
- * R+W), the boot page is read-only.  Returns 0, or -1 with err set and
+ * R+W), the boot page is read-only; the counters' page, if g has one,
+ * is the guest's to write.  Returns 0, or -1 with err set and
  * *status the GUEST_EXIT_* to end with.
  */
 int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int argc,
               char *const argv[], uint64_t *entry, int *status, char *err, size_t errlen);
+
+/*
+ * Make the device counters' page (common/vmm_proto.h's struct vmm_stats,
+ * a memfd of VMM_STATS_BYTES sealed against growing and shrinking) into
+ * g->stats_fd: proc_load maps it for the guest at SHOAL_PROC_STATS and
+ * fills in the devices, the daemon is sent it with STARTED.  0, or -1
+ * with err set.
+ */
+int proc_stats_open(struct proc_guest *g, char *err, size_t errlen);
 
 /*
  * Drop everything the guest must not have and enter it: an empty mount

@@ -221,7 +221,7 @@ static int cmp_int(const void *a, const void *b)
 /* Close every descriptor but the guest's; returns the highest kept. */
 static int keep_only(const struct proc_guest *g)
 {
-	int keep[2 + 2 * PROC_PORTS_MAX + SHOAL_DEVICES_MAX], n = 0, i, next = 0;
+	int keep[3 + 2 * PROC_PORTS_MAX + SHOAL_DEVICES_MAX], n = 0, i, next = 0;
 	unsigned k;
 
 	keep[n++] = SHOAL_PROC_CONSOLE_FD;
@@ -234,6 +234,9 @@ static int keep_only(const struct proc_guest *g)
 	}
 	for (k = 0; k < g->ndevs; k++)
 		keep[n++] = g->dev_fd[k];
+	/* Not the guest's to use: kept so that a restarted daemon can take it back. */
+	if (g->stats_fd >= 0)
+		keep[n++] = g->stats_fd;
 	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
 	for (i = 0; i < n; i++) {
 		if (keep[i] > next)

@@ -6,17 +6,94 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/vmm_proto.h"
 #include "vmm/proc.h"
 #include "vmm/util.h"
 
 #define PAGE SHOAL_PAGE_SIZE
+
+/* The guest's counters are shoal-vmm's, in the same page the daemon reads for either. */
+_Static_assert(VMM_STATS_BYTES == PAGE, "the counters' page is one page");
+_Static_assert(SHOAL_PROC_STAT_COUNTERS == VMM_STAT_COUNTERS, "proc counters");
+_Static_assert(SHOAL_DEVICES_MAX <= VMM_STATS_DEVS, "every device has its counters");
+_Static_assert(SHOAL_PROC_STAT_DISK_READS == VMM_STAT_DISK_READS &&
+                   SHOAL_PROC_STAT_DISK_WRITES == VMM_STAT_DISK_WRITES &&
+                   SHOAL_PROC_STAT_DISK_FLUSHES == VMM_STAT_DISK_FLUSHES &&
+                   SHOAL_PROC_STAT_DISK_READ_BYTES == VMM_STAT_DISK_READ_BYTES &&
+                   SHOAL_PROC_STAT_DISK_WRITE_BYTES == VMM_STAT_DISK_WRITE_BYTES &&
+                   SHOAL_PROC_STAT_DISK_ERRORS == VMM_STAT_DISK_ERRORS,
+               "proc disk counters");
+_Static_assert(SHOAL_PROC_STAT_NIC_TX_PACKETS == VMM_STAT_NIC_TX_PACKETS &&
+                   SHOAL_PROC_STAT_NIC_TX_BYTES == VMM_STAT_NIC_TX_BYTES &&
+                   SHOAL_PROC_STAT_NIC_TX_ERRORS == VMM_STAT_NIC_TX_ERRORS &&
+                   SHOAL_PROC_STAT_NIC_TX_DROPPED == VMM_STAT_NIC_TX_DROPPED &&
+                   SHOAL_PROC_STAT_NIC_RX_PACKETS == VMM_STAT_NIC_RX_PACKETS &&
+                   SHOAL_PROC_STAT_NIC_RX_BYTES == VMM_STAT_NIC_RX_BYTES &&
+                   SHOAL_PROC_STAT_NIC_RX_ERRORS == VMM_STAT_NIC_RX_ERRORS &&
+                   SHOAL_PROC_STAT_NIC_RX_DROPPED == VMM_STAT_NIC_RX_DROPPED,
+               "proc NIC counters");
+
+int proc_stats_open(struct proc_guest *g, char *err, size_t errlen)
+{
+	int fd;
+
+	errno = 0;
+	fd = memfd_create("shoal-proc-stats", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return vmm_fail(err, errlen, "the counters' page: memfd_create");
+	/* Its size is part of the contract: a daemon maps VMM_STATS_BYTES, and no more is there. */
+	if (ftruncate(fd, VMM_STATS_BYTES) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return vmm_fail(err, errlen, "the counters' page");
+	}
+	g->stats_fd = fd;
+	return 0;
+}
+
+/*
+ * The counters' page at SHOAL_PROC_STATS, over the boot pages' anonymous
+ * memory, with the devices in the table's order (disks, then NICs) and
+ * each device's counters named in the boot page.  magic goes last.
+ */
+static int place_stats(const struct proc_guest *g, struct shoal_proc_fds *fds, char *err,
+                       size_t errlen)
+{
+	struct vmm_stats *s = (struct vmm_stats *)(uintptr_t)SHOAL_PROC_STATS;
+	unsigned i;
+	void *p;
+
+	fds->stats_fd = -1;
+	if (g->stats_fd < 0)
+		return 0;
+	p = mmap(s, VMM_STATS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, g->stats_fd,
+	         0);
+	if (p != (void *)s)
+		return vmm_fail(err, errlen, "cannot map the counters' page");
+	for (i = 0; i < g->ndevs; i++) {
+		snprintf(s->dev[i].name, sizeof(s->dev[i].name), "%s", g->dev[i].name);
+		s->dev[i].kind =
+		    g->dev[i].kind == SHOAL_DEV_NET ? VMM_STAT_KIND_NIC : VMM_STAT_KIND_DISK;
+		fds->counters[i] = (uint64_t)(uintptr_t)s->dev[i].c;
+	}
+	s->version = VMM_STATS_VERSION;
+	s->ndevs = g->ndevs;
+	s->magic = VMM_STATS_MAGIC;
+	fds->stats_fd = g->stats_fd;
+	return 0;
+}
 
 static int map_fixed(uint64_t addr, uint64_t len, char *err, size_t errlen)
 {
@@ -191,6 +268,8 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
 	bi->ndevices = g->ndevs;
 	for (i = 0; i < g->ndevs; i++)
 		bi->ports_bound |= 1ull << g->dev[i].port;
+	if (place_stats(g, fds, err, errlen) < 0)
+		return -1;
 	fds->vdso_clock_gettime = vdso_clock_gettime();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	bi->boot_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -10,8 +10,9 @@
  * is reported on stderr in one line, and the exit status says how it
  * ended, with shoal-vmm's statuses (common/guest_exit.h).
  *
- * Warm start speaks shoal-vmm's protocol up to STARTED, which carries no
- * counters' page (the guest does its own I/O).  Then the control socket
+ * Warm start speaks shoal-vmm's protocol up to STARTED, which carries the
+ * device counters' page as shoal-vmm's does; the guest does its own I/O,
+ * so the guest counts it there itself.  Then the control socket
  * is closed: the process is the guest from there on, and a guest gets no
  * channel to the daemon.  The daemon, its parent, learns the end from
  * the exit status and the report line on stderr instead of EXITED; it
@@ -610,6 +611,10 @@ static int warm_start(struct proc_guest *g, struct proc_jail *j, int sock, unsig
 		send_error(sock, GUEST_EXIT_IMAGE, "%s", err);
 		return GUEST_EXIT_IMAGE;
 	}
+	if (proc_stats_open(g, err, sizeof(err)) < 0) {
+		send_error(sock, GUEST_EXIT_SETUP, "%s", err);
+		return GUEST_EXIT_SETUP;
+	}
 	if (proc_load(g, img, len, argc, argv, &entry, &status, err, sizeof(err)) < 0) {
 		send_error(sock, status, "%s%s",
 		           status == GUEST_EXIT_IMAGE ? "image refused: " : "", err);
@@ -622,7 +627,7 @@ static int warm_start(struct proc_guest *g, struct proc_jail *j, int sock, unsig
 	started.boot_wall_ns = ((const struct shoal_boot_info *)SHOAL_PROC_BOOT_INFO)->boot_wall_ns;
 	started.entry = entry;
 	started.image_bytes = len;
-	vmm_msg_send(sock, &started, sizeof(started), NULL, 0);
+	vmm_msg_send(sock, &started, sizeof(started), &g->stats_fd, g->stats_fd >= 0 ? 1 : 0);
 	/* The control socket is not the guest's: proc_enter closes it with the rest. */
 	proc_enter(g, j, entry, err, sizeof(err));
 	say("%s", err);
@@ -696,6 +701,7 @@ int main(int argc, char **argv)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			return GUEST_EXIT_SETUP;
 	g.mem_bytes = 32ull << 20;
+	g.stats_fd = -1;
 	while ((c = getopt_long(argc, argv, "+m:n:e:d:N:u:p:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':

@@ -499,25 +499,31 @@ static int shell_files(struct shell *sh)
 	return 0;
 }
 
-/* A message that breaks the protocol: the tender is not to be trusted further. */
 /*
  * Map the tender's device counters' page, read-only; a descriptor that is
- * not one (too small, not mappable) is left alone and the guest simply
- * shows no counters.
+ * not one (too small, not mappable, not sealed against shrinking: a page
+ * cut short under the mapping would fault in shoald) is left alone and
+ * the guest simply shows no counters.  On proc the page is the guest's
+ * own to write: kvm_dev_stats trusts nothing in it either way.
  */
 static void map_stats(struct shell *sh, int fd)
 {
 	struct stat st;
+	int seals;
 	void *p;
 
 	if (sh->stats || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size < (off_t)VMM_STATS_BYTES)
+		return;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
 		return;
 	p = mmap(NULL, VMM_STATS_BYTES, PROT_READ, MAP_SHARED, fd, 0);
 	if (p != MAP_FAILED)
 		sh->stats = p;
 }
 
+/* A message that breaks the protocol: the tender is not to be trusted further. */
 static void tender_malformed(struct shell *sh, const char *what)
 {
 	log_warnx("%s: tender %d sent a malformed %s message: killing it", sh->be->name, sh->pid,
@@ -1666,6 +1672,10 @@ static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char
 	sh->notify_fd = a.notify_fd;
 	sh->console_fd = a.console_fd;
 	sh->report_fd = a.report_fd;
+	if (a.stats_fd >= 0) {
+		map_stats(sh, a.stats_fd);
+		close(a.stats_fd);
+	}
 	snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.proc", be->tender_dir, (int)pid);
 	ev_io_init(&sh->report_w, on_report, sh->report_fd, EV_READ);
 	sh->report_w.data = sh;
@@ -1846,8 +1856,9 @@ static int kvm_adopt_then_fill(struct backend *b)
 }
 
 /*
- * The counters' page is the tender's, and the tender runs a guest: each
- * read checks it again, and copies names with their bounds.
+ * The counters' page is the tender's, and the tender runs a guest (on
+ * proc, the guest writes it itself): each read checks it again, copies
+ * names with their bounds and takes only names a spec could give.
  */
 static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_stats *out,
                               unsigned max)
@@ -1882,6 +1893,10 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 				break;
 			o->name[j] = ch;
 		}
+		/* A name goes into /metrics' labels: one a spec could give, or the device is left
+		 * out. */
+		if (!spec_disk_name_ok(o->name))
+			continue;
 		for (j = 0; j < VMM_STAT_COUNTERS; j++)
 			c[j] = __atomic_load_n(&d->c[j], __ATOMIC_RELAXED);
 		o->nic = kind == VMM_STAT_KIND_NIC;

@@ -291,7 +291,8 @@ static int fifo_reopen(const char *base, const char *ext, char *why, size_t whyl
 
 void proc_attach_close(struct proc_attach *a)
 {
-	int *fds[] = { &a->pidfd, &a->kick_fd, &a->notify_fd, &a->console_fd, &a->report_fd };
+	int *fds[] = { &a->pidfd,      &a->kick_fd,   &a->notify_fd,
+		       &a->console_fd, &a->report_fd, &a->stats_fd };
 	unsigned i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -305,13 +306,14 @@ void proc_attach_close(struct proc_attach *a)
  * Re-attaching a tender that runs its guest.  Its control socket is long
  * closed and it can open nothing, so everything comes from outside it:
  * the boot page it wrote (read-only to the guest) names the descriptors
- * of port 1, which pidfd_getfd(2) duplicates into shoald (the same
- * eventfds, so probes go on as before); its console and report are the
- * FIFOs shoald made, opened again (a reader that comes back sees what the
- * writer writes from then on; while nobody reads, the guest's writes fail
- * with EPIPE and are dropped: the tender ignores SIGPIPE and the runtime
- * does not look at a console write's result); and the pidfd tells of its
- * end, which proc_tender_status() then reads.
+ * of port 1 and of the device counters' page, which pidfd_getfd(2)
+ * duplicates into shoald (the same eventfds, so probes go on as before;
+ * the same page); its console and report are the FIFOs shoald made,
+ * opened again (a reader that comes back sees what the writer writes
+ * from then on; while nobody reads, the guest's writes fail with EPIPE
+ * and are dropped: the tender ignores SIGPIPE and the runtime does not
+ * look at a console write's result); and the pidfd tells of its end,
+ * which proc_tender_status() then reads.
  */
 int proc_tender_attach(pid_t pid, unsigned long long start, const char *base, struct proc_attach *a,
                        char *why, size_t whylen)
@@ -325,7 +327,7 @@ int proc_tender_attach(pid_t pid, unsigned long long start, const char *base, st
 	char st;
 
 	memset(a, 0, sizeof(*a));
-	a->pidfd = a->kick_fd = a->notify_fd = a->console_fd = a->report_fd = -1;
+	a->pidfd = a->kick_fd = a->notify_fd = a->console_fd = a->report_fd = a->stats_fd = -1;
 	a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (a->pidfd < 0)
 		return be_fail_errno(why, whylen, "pidfd_open");
@@ -356,6 +358,18 @@ int proc_tender_attach(pid_t pid, unsigned long long start, const char *base, st
 		be_fail(why, whylen, "its descriptors %d and %d are not eventfds",
 		        pf.ports[0].kick_fd, pf.ports[0].notify_fd);
 		goto fail;
+	}
+	/*
+	 * The counters' page, if the boot page names one (0: a tender from
+	 * before it had one): taken back the same way.  Without it the guest
+	 * runs on and shows no counters; shoald checks what it gets as it
+	 * checks the page itself (kvm.c's map_stats).
+	 */
+	if (pf.stats_fd > 2) {
+		a->stats_fd = (int)syscall(SYS_pidfd_getfd, a->pidfd, pf.stats_fd, 0);
+		if (a->stats_fd < 0)
+			log_warn("proc: tender %d: pidfd_getfd of its counters' page %d", (int)pid,
+			         pf.stats_fd);
 	}
 	a->console_fd = fifo_reopen(base, "out", why, whylen);
 	if (a->console_fd < 0)

@@ -76,14 +76,15 @@ struct proc_attach {
 	int pidfd;                 /* readable once the tender has ended */
 	int kick_fd, notify_fd;    /* port 1's eventfds, the same the tender holds */
 	int console_fd, report_fd; /* the FIFOs, read ends, non-blocking */
+	int stats_fd;              /* the device counters' memfd, -1: none (unchecked) */
 	int paused;                /* stopped (SIGSTOP) */
 	uint64_t boot_wall_ns;
 };
 
 /*
  * Re-attach tender pid (started at start), whose FIFOs are base.out and
- * base.err: its probe eventfds by pidfd_getfd(2) (the boot page it wrote
- * says which), its FIFOs opened again.  Needs ptrace access to it (root).
+ * base.err: its probe eventfds and its counters' page by pidfd_getfd(2)
+ * (the boot page it wrote says which), its FIFOs opened again.  Needs ptrace access to it (root).
  * 0, or -1 with why and nothing held.
  */
 int proc_tender_attach(pid_t pid, unsigned long long start, const char *base, struct proc_attach *a,

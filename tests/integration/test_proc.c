@@ -2,11 +2,13 @@
  * shoal-proc driven as a daemon would drive it: event ports through
  * eventfds given with --evtchn (the guest's runtime polling its kick
  * eventfd and writing the notify one), and the warm start (READY with
- * the probe port's eventfds, DISK, BOOT, STARTED, then the guest's exit
- * status).  Real guests built for the proc platform.  Prints TAP.
+ * the probe port's eventfds, DISK, BOOT, STARTED with the counters' page
+ * the guest counts its disk's reads in, then the guest's exit status).  Real guests built for the
+ * proc platform.  Prints TAP.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench/benchlib.h"
+#include "common/vmm_proto.h"
 
 static int n_test;
 static char tender[512], guests[512];
@@ -200,10 +204,43 @@ static void warm_idle_probes(void)
 	bl_warm_close(&w);
 }
 
+/*
+ * STARTED's counters' page: sealed as shoal-vmm's, its one disk named,
+ * and the guest's reads of its 64 KiB counted there by the guest itself.
+ */
+static void counted(const struct bl_warm *w)
+{
+	const struct vmm_stats *s;
+	int seals = w->stats_fd >= 0 ? fcntl(w->stats_fd, F_GET_SEALS) : -1;
+	void *p = MAP_FAILED;
+
+	ok(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW),
+	   "STARTED carries the counters' page, sealed against shrinking and growing");
+	if (seals >= 0)
+		p = mmap(NULL, VMM_STATS_BYTES, PROT_READ, MAP_SHARED, w->stats_fd, 0);
+	if (p == MAP_FAILED) {
+		ok(0, "the page names the disk");
+		ok(0, "and counts the guest's reads");
+		return;
+	}
+	s = p;
+	ok(s->magic == VMM_STATS_MAGIC && s->version == VMM_STATS_VERSION && s->ndevs == 1 &&
+	       s->dev[0].kind == VMM_STAT_KIND_DISK && !strcmp(s->dev[0].name, "data"),
+	   "the page names the disk");
+	ok(s->dev[0].c[VMM_STAT_DISK_READS] >= 1 &&
+	       s->dev[0].c[VMM_STAT_DISK_READ_BYTES] == 65536 &&
+	       s->dev[0].c[VMM_STAT_DISK_WRITES] == 0 && s->dev[0].c[VMM_STAT_DISK_ERRORS] == 0,
+	   "and counts the guest's reads (%llu reads, %llu bytes)",
+	   (unsigned long long)s->dev[0].c[VMM_STAT_DISK_READS],
+	   (unsigned long long)s->dev[0].c[VMM_STAT_DISK_READ_BYTES]);
+	munmap(p, VMM_STATS_BYTES);
+}
+
 static void warm_disk(void)
 {
 	char path[] = "/tmp/shoal-proc-disk-XXXXXX";
 	char *argv[] = { "blk", "list", NULL };
+	char *sum[] = { "blk", "sum", "data", NULL };
 	struct bl_warm w;
 	int fd = mkstemp(path), st = -1;
 
@@ -216,6 +253,12 @@ static void warm_disk(void)
 	       bl_warm_boot(&w, guest("blkcheck"), "blk", 2, argv) == 0 &&
 	       bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
 	   "a DISK message gives a warm guest its disk (blkcheck list exits 0)");
+	bl_warm_close(&w);
+	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "data", path, 0) == 0 &&
+	       bl_warm_boot(&w, guest("blkcheck"), "blk", 3, sum) == 0 &&
+	       bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
+	   "a warm guest reads its disk whole (blkcheck sum exits 0)");
+	counted(&w);
 	bl_warm_close(&w);
 	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "Bad Name", path, 0) == 0 &&
 	       bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "disk name"),

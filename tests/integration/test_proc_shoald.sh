@@ -198,6 +198,21 @@ deploy disk "\"image\": \"$GUESTS/blkcheck.proc\", \"restart\": \"never\", \"arg
 tap_check "a guest with a disk is deployed (HTTP $(status))" deployed
 tap_check "it sees its disk, read-only" console_has disk "blkcheck: disk www 2048 sectors ro"
 tap_check "... and ends well" field_is disk last_exit.status 0
+# The guest counts its own disk I/O in the counters' page shoald reads.
+deploy reader "\"image\": \"$GUESTS/blkcheck.proc\", \"restart\": \"never\", \"args\": [\"sum\", \"www\", \"stay\"], \"disks\": [{\"name\": \"www\", \"image\": \"$tmp/www.img\", \"readonly\": true}]"
+tap_check "a guest that reads its disk and stays runs" console_has reader "blkcheck: ok sum www 2048 sectors"
+reads_shown() { # the detail's and /metrics' read counters of reader's disk are > 0
+	r=$(field reader disks.0.counters.reads)
+	b=$(field reader disks.0.counters.read_bytes)
+	shoald_get /metrics >"$tmp/metrics"
+	[ "${r:-0}" -gt 0 ] 2>/dev/null && [ "${b:-0}" -ge 1048576 ] 2>/dev/null &&
+		grep -q '^shoal_disk_reads_total{guest="reader",disk="www"} [1-9]' "$tmp/metrics" &&
+		grep -q '^shoal_disk_read_bytes_total{guest="reader",disk="www"} [1-9]' "$tmp/metrics" &&
+		return 0
+	tap_diag "reader's disk counters: reads ${r:-none}, read_bytes ${b:-none}; /metrics: $(grep 'guest="reader"' "$tmp/metrics" | tr '\n' ' ')"
+	return 1
+}
+tap_check "its detail and /metrics count its disk's reads" reads_shown
 
 # ---- stop ----
 api POST /v1/guests/idle/stop >/dev/null
@@ -248,6 +263,9 @@ tap_check "... the same process and instance ($(field idle pid), $(field idle in
 tap_check "... not restarted (restarts $old_restarts, then $(field idle restarts))" \
 	test "$(field idle restarts)" = "$old_restarts"
 tap_check "... and restarts 0" test "$(field idle restarts)" = 0
+tap_check "a re-attached guest's disk counters are found again" reads_shown
+api POST /v1/guests/reader/stop >/dev/null
+tap_check "... and it stops ($(status))" test "$(status)" = 200
 for i in $(seq 50); do
 	[ "$(lat idle total.samples)" -gt 3 ] 2>/dev/null && break
 	sleep 0.1

@@ -2,9 +2,11 @@
  * blkcheck: the block front-end from a guest's side, for the tests.
  *
  *   blkcheck list                        every disk: name, sectors, ro|rw
- *   blkcheck sum NAME [odd]              read the whole disk (through an
+ *   blkcheck sum NAME [odd|stay]         read the whole disk (through an
  *                                        unaligned buffer with odd) and
- *                                        print its FNV-1a 64 hash
+ *                                        print its FNV-1a 64 hash; with
+ *                                        stay, then wait for ever (its
+ *                                        counters are there to be read)
  *   blkcheck write NAME SECTOR N SEED    write N sectors of a pattern,
  *                                        flush, read them back, compare
  *   blkcheck verify NAME SECTOR N SEED   read N sectors, compare
@@ -128,6 +130,10 @@ int main(int argc, char **argv)
 		rt_printf("blkcheck: ok sum %s %llu sectors fnv %016llx in %llu us\n", info.name,
 		          (unsigned long long)info.sectors, (unsigned long long)h,
 		          (unsigned long long)((rt_clock_ns() - start) / 1000));
+		while (argc > 3 && !strcmp(argv[3], "stay")) {
+			rt_block(RT_FOREVER);
+			rt_evtchn_dispatch();
+		}
 		return 0;
 	}
 	if (!strcmp(cmd, "write") || !strcmp(cmd, "verify") || !strcmp(cmd, "persist")) {

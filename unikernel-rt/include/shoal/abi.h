@@ -360,8 +360,11 @@ _Static_assert(SHOAL_GPA_ARGS + SHOAL_ARGS_MAX_BYTES <= SHOAL_GPA_IMAGE_MIN,
  * struct shoal_boot_info (shared and tsc fields 0: the guest keeps its
  * bitmaps, and reads the clock through the kernel), the device table at
  * +0x400, and struct shoal_proc_fds at +0x800: the descriptors standing
- * for what the hypercalls and rings are on KVM.  The argument strings
- * follow at SHOAL_PROC_ARGS.
+ * for what the hypercalls and rings are on KVM.  The page after it,
+ * SHOAL_PROC_STATS, is the device counters' page the host reads (a memfd
+ * shared with it); the guest does its own I/O, so it counts it there
+ * itself, and the host takes those counters as the guest's word.  The
+ * argument strings follow at SHOAL_PROC_ARGS.
  *
  * The guest's system calls are its hypercalls: the filter allows only
  * what the runtime makes (see vmm/proc_seccomp_gen.c) and only with
@@ -372,6 +375,7 @@ _Static_assert(SHOAL_GPA_ARGS + SHOAL_ARGS_MAX_BYTES <= SHOAL_GPA_IMAGE_MIN,
 #define SHOAL_PROC_BOOT_INFO  SHOAL_U64(0xE0000)
 #define SHOAL_PROC_DEVICES    (SHOAL_PROC_BOOT_INFO + SHOAL_U64(0x400))
 #define SHOAL_PROC_FDS        (SHOAL_PROC_BOOT_INFO + SHOAL_U64(0x800))
+#define SHOAL_PROC_STATS      (SHOAL_PROC_BOOT_INFO + SHOAL_U64(0x1000)) /* read-write, shared */
 #define SHOAL_PROC_ARGS       SHOAL_U64(0xF0000)
 #define SHOAL_PROC_ARGS_BYTES SHOAL_U64(0x10000)
 #define SHOAL_PROC_CONSOLE_FD 1 /* the console: write and writev */
@@ -403,13 +407,54 @@ struct shoal_proc_fds {
 	int32_t dev_fd[SHOAL_DEVICES_MAX];
 	/* The vDSO's clock_gettime (a function address), 0: use the system call. */
 	uint64_t vdso_clock_gettime;
+	/*
+	 * The device counters' page, at SHOAL_PROC_STATS: the descriptor of
+	 * its memfd, kept for the host (a restarted daemon takes it back;
+	 * the guest has no use for it), -1 or 0 (an older tender): none.
+	 */
+	int32_t stats_fd;
+	uint32_t _pad2;
+	/*
+	 * Device i's counters in that page, SHOAL_PROC_STAT_COUNTERS of
+	 * uint64_t indexed by SHOAL_PROC_STAT_*, the guest's to bump with
+	 * plain stores; 0: none (the guest keeps its own).
+	 */
+	uint64_t counters[SHOAL_DEVICES_MAX];
 };
 
-_Static_assert(sizeof(struct shoal_proc_fds) == 192, "proc fds layout");
+/*
+ * The counters, as shoal-vmm counts them for a KVM guest (the tender
+ * pins these to common/vmm_proto.h's).  A disk: requests done by kind,
+ * the bytes they moved, requests that failed.  A NIC: frames written to
+ * the tap (and their bytes), frames refused before the tap (errors) or
+ * that the tap did not take (dropped); frames read from the tap and
+ * given to the guest (and their bytes), or read with nowhere to go
+ * (dropped: too short).  Rx errors stay 0 here.
+ */
+#define SHOAL_PROC_STAT_DISK_READS       0
+#define SHOAL_PROC_STAT_DISK_WRITES      1
+#define SHOAL_PROC_STAT_DISK_FLUSHES     2
+#define SHOAL_PROC_STAT_DISK_READ_BYTES  3
+#define SHOAL_PROC_STAT_DISK_WRITE_BYTES 4
+#define SHOAL_PROC_STAT_DISK_ERRORS      5
+#define SHOAL_PROC_STAT_NIC_TX_PACKETS   0
+#define SHOAL_PROC_STAT_NIC_TX_BYTES     1
+#define SHOAL_PROC_STAT_NIC_TX_ERRORS    2
+#define SHOAL_PROC_STAT_NIC_TX_DROPPED   3
+#define SHOAL_PROC_STAT_NIC_RX_PACKETS   4
+#define SHOAL_PROC_STAT_NIC_RX_BYTES     5
+#define SHOAL_PROC_STAT_NIC_RX_ERRORS    6
+#define SHOAL_PROC_STAT_NIC_RX_DROPPED   7
+#define SHOAL_PROC_STAT_COUNTERS         12
+
+_Static_assert(sizeof(struct shoal_proc_fds) == 296, "proc fds layout");
+_Static_assert(offsetof(struct shoal_proc_fds, stats_fd) == 192 &&
+                   offsetof(struct shoal_proc_fds, counters) == 200,
+               "proc fds: the counters after what was there before");
 _Static_assert(0x400 + SHOAL_DEVICES_MAX * sizeof(struct shoal_device) <= 0x800,
                "the device table ends below the proc fds");
 _Static_assert(0x800 + sizeof(struct shoal_proc_fds) <= SHOAL_PAGE_SIZE, "proc fds fit the page");
-_Static_assert(SHOAL_PROC_BOOT_INFO + SHOAL_PAGE_SIZE <= SHOAL_PROC_ARGS &&
+_Static_assert(SHOAL_PROC_STATS + SHOAL_PAGE_SIZE <= SHOAL_PROC_ARGS &&
                    SHOAL_PROC_ARGS + SHOAL_PROC_ARGS_BYTES <= SHOAL_GPA_IMAGE_MIN,
                "proc boot pages below the image");
 #endif

@@ -28,6 +28,7 @@ struct rt_blk {
 	struct done q[SLOTS];
 	unsigned head, len;
 	uint64_t requests, errors;
+	uint64_t *c; /* the host's counters (SHOAL_PROC_STAT_DISK_*) */
 };
 
 static struct rt_blk *opened[SHOAL_DEVICES_MAX];
@@ -78,6 +79,7 @@ int rt_blk_open(const char *name, struct rt_blk **out)
 	b->dev = d;
 	b->index = i;
 	b->fd = proc__dev_fd(i);
+	b->c = proc__dev_counters(i);
 	if (rt_evtchn_bind(d->port, on_port, b) < 0) {
 		rt_free(b);
 		return RT_BLK_EPROTO;
@@ -115,6 +117,7 @@ static int transfer(struct rt_blk *b, int write, uint64_t sector, uint8_t *buf, 
 			continue;
 		if (r <= 0) {
 			b->errors++;
+			b->c[SHOAL_PROC_STAT_DISK_ERRORS]++;
 			return RT_BLK_EIO;
 		}
 		buf += r;
@@ -122,6 +125,22 @@ static int transfer(struct rt_blk *b, int write, uint64_t sector, uint8_t *buf, 
 		left -= (uint64_t)r;
 	}
 	b->requests++;
+	b->c[write ? SHOAL_PROC_STAT_DISK_WRITES : SHOAL_PROC_STAT_DISK_READS]++;
+	b->c[write ? SHOAL_PROC_STAT_DISK_WRITE_BYTES : SHOAL_PROC_STAT_DISK_READ_BYTES] +=
+	    count * RT_BLK_SECTOR;
+	return 0;
+}
+
+/* A flush: 0 or RT_BLK_EIO, counted as shoal-vmm counts one. */
+static int flush(struct rt_blk *b)
+{
+	if (proc_sys3(SYS_fdatasync, b->fd, 0, 0) < 0) {
+		b->errors++;
+		b->c[SHOAL_PROC_STAT_DISK_ERRORS]++;
+		return RT_BLK_EIO;
+	}
+	b->requests++;
+	b->c[SHOAL_PROC_STAT_DISK_FLUSHES]++;
 	return 0;
 }
 
@@ -150,17 +169,9 @@ int rt_blk_submit(struct rt_blk *b, int write, uint64_t sector, void *buf, uint3
 
 int rt_blk_submit_flush(struct rt_blk *b, rt_blk_done_fn fn, void *arg)
 {
-	int status = 0;
-
 	if (b->len == SLOTS)
 		return RT_BLK_EBUSY;
-	if (proc_sys3(SYS_fdatasync, b->fd, 0, 0) < 0) {
-		b->errors++;
-		status = RT_BLK_EIO;
-	} else {
-		b->requests++;
-	}
-	return queue(b, fn, arg, status);
+	return queue(b, fn, arg, flush(b));
 }
 
 int rt_blk_read(struct rt_blk *b, uint64_t sector, void *buf, uint64_t count)
@@ -185,12 +196,7 @@ int rt_blk_write(struct rt_blk *b, uint64_t sector, const void *buf, uint64_t co
 
 int rt_blk_flush(struct rt_blk *b)
 {
-	if (proc_sys3(SYS_fdatasync, b->fd, 0, 0) < 0) {
-		b->errors++;
-		return RT_BLK_EIO;
-	}
-	b->requests++;
-	return 0;
+	return flush(b);
 }
 
 void rt_blk_counters(const struct rt_blk *b, uint64_t *requests, uint64_t *errors)

@@ -21,6 +21,7 @@ struct rt_netdev {
 	uint8_t *tx, *rx; /* a page each */
 	int tx_open;
 	struct rt_netdev_stats st;
+	uint64_t *c; /* the host's counters (SHOAL_PROC_STAT_NIC_*) */
 };
 
 static struct rt_netdev *opened[SHOAL_DEVICES_MAX];
@@ -67,6 +68,7 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 	nd->rx = nd->tx + PAGE;
 	nd->dev = d;
 	nd->fd = proc__dev_fd(i);
+	nd->c = proc__dev_counters(i);
 	if (rt_evtchn_bind(d->port, on_port, nd) < 0) {
 		rt_free(nd->mem);
 		rt_free(nd);
@@ -106,18 +108,23 @@ int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len)
 	long r;
 
 	if (!nd->tx_open || len < FRAME_MIN || len > (size_t)nd->dev->u.net.mtu + FRAME_VLAN ||
-	    len > PAGE)
+	    len > PAGE) {
+		nd->c[SHOAL_PROC_STAT_NIC_TX_ERRORS]++; /* refused, as shoal-vmm refuses it */
 		return RT_NETDEV_EINVAL;
+	}
 	nd->tx_open = 0;
 	do
 		r = proc_sys3(SYS_write, nd->fd, (long)nd->tx, (long)len);
 	while (r == -PROC_EINTR);
 	if (r != (long)len) {
 		nd->st.tx_errors++; /* the tap's queue is full, or the tap is gone */
+		nd->c[SHOAL_PROC_STAT_NIC_TX_DROPPED]++;
 		return 0;
 	}
 	nd->st.tx_frames++;
 	nd->st.tx_bytes += len;
+	nd->c[SHOAL_PROC_STAT_NIC_TX_PACKETS]++;
+	nd->c[SHOAL_PROC_STAT_NIC_TX_BYTES] += len;
 	return 0;
 }
 
@@ -134,10 +141,13 @@ int rt_netdev_poll(struct rt_netdev *nd, rt_netdev_rx_fn fn, void *arg, unsigned
 			return 0; /* EAGAIN: the tap is empty; polled again when the guest blocks */
 		if (r < (long)FRAME_MIN) {
 			nd->st.rx_errors++;
+			nd->c[SHOAL_PROC_STAT_NIC_RX_DROPPED]++;
 			continue;
 		}
 		nd->st.rx_frames++;
 		nd->st.rx_bytes += (uint64_t)r;
+		nd->c[SHOAL_PROC_STAT_NIC_RX_PACKETS]++;
+		nd->c[SHOAL_PROC_STAT_NIC_RX_BYTES] += (uint64_t)r;
 		done++;
 		fn(arg, nd->rx, (size_t)r);
 	}

@@ -306,3 +306,14 @@ int proc__dev_fd(unsigned i)
 {
 	return i < SHOAL_DEVICES_MAX ? PROC_FDS->dev_fd[i] : -1;
 }
+
+uint64_t *proc__dev_counters(unsigned i)
+{
+	static uint64_t own[SHOAL_DEVICES_MAX][SHOAL_PROC_STAT_COUNTERS];
+
+	if (i >= SHOAL_DEVICES_MAX)
+		i = 0; /* callers pass a device's index; never past the table */
+	if (PROC_FDS->counters[i])
+		return (uint64_t *)(uintptr_t)PROC_FDS->counters[i];
+	return own[i];
+}

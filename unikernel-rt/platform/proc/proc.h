@@ -14,6 +14,11 @@
 
 /* Device i's descriptor (a disk's file, a tap), -1 when there is none. */
 int proc__dev_fd(unsigned i);
+/*
+ * Device i's counters (SHOAL_PROC_STAT_*) in the page the host reads, or
+ * the guest's own when the tender gave none: never NULL.
+ */
+uint64_t *proc__dev_counters(unsigned i);
 /* Make port pending, as an interrupt would (wakes rt_block when unmasked). */
 void proc__raise(unsigned port);
 /* Poll a NIC's tap for frames when the guest blocks: port is its doorbell. */
