@@ -27,11 +27,27 @@
 #include "daemon/log.h"
 #include "shoal/abi.h"
 
-/* A process's state letter and start time (clock ticks since boot); 0, or -1 when gone. */
-static int proc_stat(pid_t pid, char *state, unsigned long long *start)
+/*
+ * Field n (3 or more) of a /proc/PID/stat line whose fields from 3 on
+ * start at p, or NULL.
+ */
+static const char *stat_field(const char *p, int n)
 {
-	char path[64], buf[1024], *p;
-	int fd, i;
+	int i;
+
+	for (i = 3; i < n && p; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p;
+}
+
+int proc_stat(pid_t pid, char *state, unsigned long long *start, int *exit_code)
+{
+	char path[64], buf[1024];
+	const char *p, *f;
+	int fd;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -49,14 +65,15 @@ static int proc_stat(pid_t pid, char *state, unsigned long long *start)
 		return -1;
 	p += 2;
 	*state = *p;
-	/* starttime is field 22; the state is field 3. */
-	for (i = 3; i < 22 && p; i++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p || sscanf(p, "%llu", start) != 1)
+	/* starttime is field 22, exit_code (a zombie's wait status, Linux 3.5) field 52. */
+	f = stat_field(p, 22);
+	if (!f || sscanf(f, "%llu", start) != 1)
 		return -1;
+	if (exit_code) {
+		f = stat_field(p, 52);
+		if (!f || sscanf(f, "%d", exit_code) != 1)
+			*exit_code = -1;
+	}
 	return 0;
 }
 
@@ -66,7 +83,7 @@ static int proc_alive(pid_t pid, unsigned long long start)
 	unsigned long long s;
 	char st;
 
-	return proc_stat(pid, &st, &s) == 0 && s == start && st != 'Z' && st != 'X';
+	return proc_stat(pid, &st, &s, NULL) == 0 && s == start && st != 'Z' && st != 'X';
 }
 
 static void sleep_ms(long ms)
@@ -88,7 +105,7 @@ int proc_tender_pause(pid_t pid, int pause, char *err, size_t errlen)
 		                     pause ? "SIGSTOP" : "SIGCONT", (int)pid);
 	/* Delivered at once to a process that runs; a thousand looks is a second. */
 	for (i = 0; i < 1000; i++) {
-		if (proc_stat(pid, &st, &start) < 0 || st == 'Z' || st == 'X')
+		if (proc_stat(pid, &st, &start, NULL) < 0 || st == 'Z' || st == 'X')
 			return be_fail(err, errlen, "its tender %d is ending", (int)pid);
 		if ((st == 'T') == !!pause)
 			return 0;
@@ -170,7 +187,7 @@ int proc_tender_record(const char *path, pid_t pid, const char *name, uint64_t i
 	char buf[160], st;
 	int fd, n;
 
-	if (proc_stat(pid, &st, &start) < 0)
+	if (proc_stat(pid, &st, &start, NULL) < 0)
 		return be_fail(why, whylen, "its tender %d is gone", (int)pid);
 	if (fifos)
 		n = snprintf(buf, sizeof(buf), "v%d guest %s %llu %llu\n", RECORD_VERSION, name,
@@ -225,26 +242,15 @@ struct proc_pidfd_info {
 
 int proc_tender_status(pid_t pid, unsigned long long start, int pidfd, int *ws)
 {
-	char path[64], buf[1024], *p;
 	struct proc_pidfd_info info;
 	unsigned long long s;
-	int fd, i;
-	ssize_t n;
+	int code;
 	char st;
 
-	/* A zombie still has its wait status in /proc: field 52 of stat (Linux 3.5). */
-	if (proc_stat(pid, &st, &s) == 0 && s == start && st == 'Z') {
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		buf[n > 0 ? n : 0] = '\0';
-		p = strrchr(buf, ')');
-		for (i = 2; i < 52 && p; i++)
-			p = strchr(p + 1, ' ');
-		if (p && sscanf(p + 1, "%d", ws) == 1)
-			return 0;
+	/* A zombie still has its wait status in /proc. */
+	if (proc_stat(pid, &st, &s, &code) == 0 && s == start && st == 'Z' && code >= 0) {
+		*ws = code;
+		return 0;
 	}
 	/* Reaped by another: a pidfd held while it ended keeps its status (Linux 6.15). */
 	memset(&info, 0, sizeof(info));
@@ -332,7 +338,7 @@ int proc_tender_attach(pid_t pid, unsigned long long start, const char *base, st
 	if (a->pidfd < 0)
 		return be_fail_errno(why, whylen, "pidfd_open");
 	/* Held from here on: the pid cannot name another process while we look. */
-	if (proc_stat(pid, &st, &s) < 0 || s != start || st == 'Z' || st == 'X') {
+	if (proc_stat(pid, &st, &s, NULL) < 0 || s != start || st == 'Z' || st == 'X') {
 		be_fail(why, whylen, "it is ending");
 		goto fail;
 	}

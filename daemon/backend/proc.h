@@ -64,6 +64,13 @@ int proc_tender_record(const char *path, pid_t pid, const char *name, uint64_t i
 int proc_tender_fifo(const char *path, int *wr);
 
 /*
+ * From /proc/PID/stat: the state letter, the start time (clock ticks
+ * since boot) and, when exit_code is not NULL, a zombie's wait status
+ * (-1 when there is none to read).  0, or -1 when pid is gone.
+ */
+int proc_stat(pid_t pid, char *state, unsigned long long *start, int *exit_code);
+
+/*
  * The wait status of tender pid (started at start) that is no child of
  * ours and has ended: from /proc while it is a zombie, else from pidfd
  * (>= 0: one held while it ended; Linux 6.15's PIDFD_INFO_EXIT).  0 with

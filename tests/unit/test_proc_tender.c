@@ -153,35 +153,34 @@ static const char *reason_of(const char *name)
 	return NULL;
 }
 
-static void sweep_ends_what_it_finds(void **state)
+/* A child that waits for ever, and its start time from /proc. */
+static pid_t child_waiting(unsigned long long *start)
 {
-	struct backend_host host = { .ended_while_away = stub_ended };
-	unsigned long long start = 0;
-	char file[64], rec[200], buf[1024], *p;
-	int i, fd, ws;
-	ssize_t n;
 	pid_t child;
+	char st;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	/* A live "tender": a child of ours, with its start time as the record says. */
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
 		pause();
 		_exit(0);
 	}
-	snprintf(rec, sizeof(rec), "/proc/%d/stat", (int)child);
-	fd = open(rec, O_RDONLY);
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	p = strrchr(buf, ')') + 2;
-	for (i = 3; i < 22; i++)
-		p = strchr(p, ' ') + 1;
-	start = strtoull(p, NULL, 10);
+	assert_int_equal(proc_stat(child, &st, start, NULL), 0);
+	return child;
+}
+
+static void sweep_ends_what_it_finds(void **state)
+{
+	struct backend_host host = { .ended_while_away = stub_ended };
+	unsigned long long start = 0;
+	char file[64], rec[200];
+	int i, ws;
+	pid_t child;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* A live "tender": a child of ours, with its start time as the record says. */
+	child = child_waiting(&start);
 	snprintf(file, sizeof(file), "t%d.proc", (int)child);
 	snprintf(rec, sizeof(rec), "guest live 7 %llu\n", start);
 	put(file, rec);
@@ -211,34 +210,6 @@ static void sweep_ends_what_it_finds(void **state)
 	assert_true(there("t14.sock"));
 	unlink(strcat(strcpy(rec, dir), "/t14.sock"));
 	rmdir(dir);
-}
-
-/* A child that waits for ever, and its start time from /proc. */
-static pid_t child_waiting(unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	pid_t child;
-	ssize_t n;
-	int fd, i;
-
-	child = fork();
-	assert_true(child >= 0);
-	if (child == 0) {
-		pause();
-		_exit(0);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	p = strrchr(buf, ')') + 2;
-	for (i = 3; i < 22; i++)
-		p = strchr(p, ' ') + 1;
-	*start = strtoull(p, NULL, 10);
-	return child;
 }
 
 static pid_t adopt_pid;
