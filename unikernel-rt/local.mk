@@ -102,7 +102,7 @@ GUEST_EXAMPLES = hello idle spin hang badcall crash rtcheck flood blkcheck badri
 KVM_GUESTS = $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.kvm)
 guest_DATA += $(KVM_GUESTS)
 EXTRA_DIST += $(GUEST_EXAMPLES:%=unikernel-rt/examples/%.c)
-EXTRA_DIST += unikernel-rt/examples/rawdev.h
+EXTRA_DIST += unikernel-rt/examples/rawdev.h unikernel-rt/examples/hostile.h
 CLEANFILES += $(KVM_GUESTS) $(KVM_GUESTS:%=%.o) $(KVM_GUESTS:%=%.d)
 
 # A guest that needs more than the runtime (lwIP, say) names those

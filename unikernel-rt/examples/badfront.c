@@ -29,35 +29,12 @@
 #include <xen/io/blkif.h>
 #include <xen/io/netif.h>
 
+#define HOSTILE_NAME "badfront"
+#include "hostile.h"
+
 #include "../platform/xen/xen.h"
 
-#define PAGE    4096u
-#define NO_ANSW 99
-
-static void nothing(unsigned port, void *arg)
-{
-	(void)port;
-	(void)arg;
-}
-
-/* Say what a case got, and whether it is what it must be. */
-static int expect(const char *what, int got, int want)
-{
-	rt_printf("badfront: %s: status %d%s\n", what, got, got == want ? "" : " (wrong)");
-	return got == want;
-}
-
-/* Wait up to 3 s for an answer on a ring; 1 when there is one. */
-#define WAIT_FOR(ring)                                                                             \
-	({                                                                                         \
-		uint64_t until_ = rt_clock_ns() + 3000000000ull;                                   \
-		int got_ = 0;                                                                      \
-		while (!(got_ = RING_HAS_UNCONSUMED_RESPONSES(ring)) && rt_clock_ns() < until_) {  \
-			rt_block(rt_clock_ns() + 1000000);                                         \
-			rt_evtchn_dispatch();                                                      \
-		}                                                                                  \
-		got_;                                                                              \
-	})
+#define PAGE 4096u
 
 /* ---- the read-only disk ------------------------------------------------ */
 
@@ -72,8 +49,8 @@ static int blk_one(const blkif_request_t *rq)
 	bring.req_prod_pvt++;
 	RING_PUSH_REQUESTS(&bring);
 	rt_evtchn_notify(bdev->port);
-	if (!WAIT_FOR(&bring))
-		return NO_ANSW;
+	if (!WAIT_FOR(&bring, 3))
+		return NO_ANSWER;
 	r = *RING_GET_RESPONSE(&bring, bring.rsp_cons);
 	bring.rsp_cons++;
 	return r.status;
@@ -162,7 +139,7 @@ static int disk_ro(const char *name)
 	bring.sring->req_prod = bring.req_prod_pvt;
 	GOOD();
 	ok &= expect("disk: a read after a producer far ahead (the ring is halted)", blk_one(&rq),
-	             NO_ANSW);
+	             NO_ANSWER);
 	return ok;
 }
 
@@ -247,8 +224,8 @@ static int send(const netif_tx_request_t *rq)
 	tx.req_prod_pvt++;
 	RING_PUSH_REQUESTS(&tx);
 	rt_evtchn_notify(ndev->port);
-	if (!WAIT_FOR(&tx))
-		return NO_ANSW;
+	if (!WAIT_FOR(&tx, 3))
+		return NO_ANSWER;
 	r = *RING_GET_RESPONSE(&tx, tx.rsp_cons);
 	tx.rsp_cons++;
 	return r.status;
@@ -306,9 +283,10 @@ static int nic(const char *name)
 	/* Across its page: netback disables the interface, and answers no more. */
 	TX(200);
 	rq.offset = PAGE - 100;
-	ok &= expect("nic: a frame across its page (netback disables the NIC)", send(&rq), NO_ANSW);
+	ok &=
+	    expect("nic: a frame across its page (netback disables the NIC)", send(&rq), NO_ANSWER);
 	TX(60);
-	ok &= expect("nic: a good frame after that (no answer: disabled)", send(&rq), NO_ANSW);
+	ok &= expect("nic: a good frame after that (no answer: disabled)", send(&rq), NO_ANSWER);
 	return ok;
 }
 

@@ -17,7 +17,7 @@
  *
  * Prints one line per case and "badnet: ok" when all went as they must.
  */
-#define RAWDEV_NAME "badnet"
+#define HOSTILE_NAME "badnet"
 #include "rawdev.h"
 #include <xen/io/netif.h>
 
@@ -25,19 +25,7 @@ static netif_tx_front_ring_t tx;
 static netif_rx_front_ring_t rx;
 static const struct shoal_device *dev;
 
-/* Wait up to 2 s for an answer on a ring; 1 when there is one. */
-#define WAIT_FOR(ring)                                                                             \
-	({                                                                                         \
-		uint64_t until_ = rt_clock_ns() + 2000000000ull;                                   \
-		int got_ = 0;                                                                      \
-		while (!(got_ = RING_HAS_UNCONSUMED_RESPONSES(ring)) && rt_clock_ns() < until_) {  \
-			rt_block(rt_clock_ns() + 1000000);                                         \
-			rt_evtchn_dispatch();                                                      \
-		}                                                                                  \
-		got_;                                                                              \
-	})
-
-/* Push one transmit request and take its answer: its status, or 99 for none. */
+/* Push one transmit request and take its answer: its status, or NO_ANSWER for none. */
 static int send(const netif_tx_request_t *rq)
 {
 	netif_tx_response_t r;
@@ -46,8 +34,8 @@ static int send(const netif_tx_request_t *rq)
 	tx.req_prod_pvt++;
 	RING_PUSH_REQUESTS(&tx);
 	rt_evtchn_notify(dev->port);
-	if (!WAIT_FOR(&tx))
-		return 99;
+	if (!WAIT_FOR(&tx, 2))
+		return NO_ANSWER;
 	r = *RING_GET_RESPONSE(&tx, tx.rsp_cons);
 	tx.rsp_cons++;
 	return r.status;
@@ -175,7 +163,7 @@ int main(int argc, char **argv)
 	/* The host answers the ARP request: a bad buffer first, then a good one. */
 	post(1, (grant_ref_t)(BI->mem_bytes / PAGE + 5));
 	post(2, (grant_ref_t)((uintptr_t)rxbuf / PAGE));
-	if (!WAIT_FOR(&rx)) {
+	if (!WAIT_FOR(&rx, 2)) {
 		rt_puts("badnet: no answer on the receive ring\n");
 		return 1;
 	}
@@ -185,7 +173,7 @@ int main(int argc, char **argv)
 	             NETIF_RSP_ERROR);
 	/* Other frames may come first (the host's own chatter): take up to 8. */
 	for (tries = 0; tries < 8; tries++) {
-		if (!WAIT_FOR(&rx)) {
+		if (!WAIT_FOR(&rx, 2)) {
 			rt_puts("badnet: no frame in the good buffer\n");
 			return 1;
 		}

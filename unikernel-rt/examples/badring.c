@@ -16,33 +16,27 @@
  *
  * Prints one line per case and "badring: ok" when all went as they must.
  */
-#define RAWDEV_NAME "badring"
+#define HOSTILE_NAME "badring"
 #include "rawdev.h"
 #include <xen/io/blkif.h>
 
 static blkif_front_ring_t ring;
 static const struct shoal_device *dev;
 
-/* Push one request and wait up to 2 s for its answer; its status, or 99 for none. */
+/* Push one request and wait up to 2 s for its answer; its status, or NO_ANSWER for none. */
 static int one(const blkif_request_t *rq)
 {
-	uint64_t until = rt_clock_ns() + 2000000000ull;
+	blkif_response_t r;
 
 	*RING_GET_REQUEST(&ring, ring.req_prod_pvt) = *rq;
 	ring.req_prod_pvt++;
 	RING_PUSH_REQUESTS(&ring);
 	rt_evtchn_notify(dev->port);
-	while (rt_clock_ns() < until) {
-		if (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
-			blkif_response_t r = *RING_GET_RESPONSE(&ring, ring.rsp_cons);
-
-			ring.rsp_cons++;
-			return r.status;
-		}
-		rt_block(rt_clock_ns() + 1000000);
-		rt_evtchn_dispatch();
-	}
-	return 99;
+	if (!WAIT_FOR(&ring, 2))
+		return NO_ANSWER;
+	r = *RING_GET_RESPONSE(&ring, ring.rsp_cons);
+	ring.rsp_cons++;
+	return r.status;
 }
 
 int main(int argc, char **argv)

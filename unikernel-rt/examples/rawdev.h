@@ -2,7 +2,7 @@
  * What the hostile-ring guests (badring, badnet) share: they speak the
  * device hypercall and Xen's rings themselves, without the runtime's
  * front-ends, so as to write into the rings what a front-end never would.
- * KVM only.  Define RAWDEV_NAME (the guest's name, for its lines) first.
+ * KVM only.  Define HOSTILE_NAME (the guest's name, for its lines) first.
  */
 #ifndef SHOAL_EXAMPLES_RAWDEV_H
 #define SHOAL_EXAMPLES_RAWDEV_H
@@ -10,6 +10,8 @@
 #include <shoal/abi.h>
 #include <shoal/rt.h>
 #include <shoal/xen_ring.h>
+
+#include "hostile.h"
 
 #define PAGE 4096u
 #define BI   ((const volatile struct shoal_boot_info *)SHOAL_GPA_BOOT_INFO)
@@ -48,20 +50,6 @@ static inline const struct shoal_device *find(uint32_t kind, const char *name, u
 			return &d[i];
 		}
 	return NULL;
-}
-
-/* A handler that does nothing: binding the port unmasks it, so that it wakes rt_block. */
-static inline void nothing(unsigned port, void *arg)
-{
-	(void)port;
-	(void)arg;
-}
-
-/* Say what a case got, and whether it is what it must be. */
-static inline int expect(const char *what, int got, int want)
-{
-	rt_printf(RAWDEV_NAME ": %s: status %d%s\n", what, got, got == want ? "" : " (wrong)");
-	return got == want;
 }
 
 #endif /* SHOAL_EXAMPLES_RAWDEV_H */
