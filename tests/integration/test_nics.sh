@@ -34,22 +34,6 @@ netns_bridge br0 10.89.0.1/24
 netns_bridge br1 10.90.0.1/24
 ECHO=$GUESTS/echo.$PLATFORM
 
-# udp_echo ADDR: one datagram to ADDR's echo port from the namespace, back within 5 s.
-udp_echo() {
-	inns python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for attempt in range(5):
-    s.sendto(b"shoal nic test", (sys.argv[1], 7))
-    try:
-        data, _ = s.recvfrom(100)
-    except socket.timeout:
-        continue
-    sys.exit(0 if data == b"shoal nic test" else 1)
-sys.exit(1)
-PY
-}
 # deploy NAME NET-JSON [ARG...]: POST /v1/guests with the echo guest on that net.
 deploy() {
 	n=$1

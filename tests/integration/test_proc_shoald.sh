@@ -339,21 +339,6 @@ tap_check "the guests stop" both_stopped
 tap_check "shoald ends" shoald_stop_all
 
 # ---- a NIC: shoald in a network namespace of the test's own, its tap on a bridge there ----
-udp_echo() { # ADDR: one datagram to its echo port from the namespace, back within 5 s
-	inns python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for attempt in range(5):
-    s.sendto(b"shoal proc nic", (sys.argv[1], 7))
-    try:
-        data, _ = s.recvfrom(100)
-    except socket.timeout:
-        continue
-    sys.exit(0 if data == b"shoal proc nic" else 1)
-sys.exit(1)
-PY
-}
 . "$top_srcdir/tests/lib/netns.sh"
 ns=
 if [ ! -f "$GUESTS/echo.proc" ]; then

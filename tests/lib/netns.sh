@@ -7,6 +7,8 @@
 #                           solicitations are nobody's business here),
 #                           with ADDR (A.B.C.D/P) when given
 #   inns CMD...             CMD inside $ns
+#   udp_echo ADDR           one datagram from $ns to ADDR's echo port (7),
+#                           the same back within 5 s (python3)
 netns_new() {
 	ns=$1-$$
 	ip netns add "$ns" 2>/dev/null || return 1
@@ -19,3 +21,18 @@ netns_bridge() {
 	ip -n "$ns" link set "$1" up
 }
 inns() { ip netns exec "$ns" "$@"; }
+udp_echo() {
+	inns python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for attempt in range(5):
+    s.sendto(b"shoal nic test", (sys.argv[1], 7))
+    try:
+        data, _ = s.recvfrom(100)
+    except socket.timeout:
+        continue
+    sys.exit(0 if data == b"shoal nic test" else 1)
+sys.exit(1)
+PY
+}
