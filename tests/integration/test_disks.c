@@ -323,11 +323,26 @@ static int db_int(const char *db_path, const char *sql)
 	return v;
 }
 
+/* Run sql on the store at db_path (no shoald on it); 0, or -1 with a diagnostic. */
+static int db_exec(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int r = 0;
+
+	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		tap_diag("sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+		r = -1;
+	}
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return r;
+}
+
 static void migration(void)
 {
 	char db_path[400], pid[32], pid2[32];
-	sqlite3 *db = NULL;
-	char *msg = NULL;
 	json_t *a, *im;
 	size_t i;
 	int ok = 1;
@@ -338,13 +353,8 @@ static void migration(void)
 	       "a guest without disks is deployed");
 	sd_guest_field("plain", "pid", pid, sizeof(pid));
 	tap_ok(shoald_kill(&sd, SIGTERM) == 0, "shoald stops (its guest runs on)");
-	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, to_v1, NULL, NULL, &msg) != SQLITE_OK) {
-		tap_diag("sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+	if (db_exec(db_path, to_v1) < 0)
 		ok = 0;
-	}
-	sqlite3_free(msg);
-	sqlite3_close(db);
 	tap_ok(ok && db_int(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == 1,
 	       "its state store is made a schema version 1 store");
 	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts on it");
@@ -406,8 +416,6 @@ static int wait_gone(const char *path, int ms)
 static void deletion_resumed(void)
 {
 	char db_path[400], copies[400], pid[32];
-	sqlite3 *db = NULL;
-	char *msg = NULL;
 	struct stat stb;
 	int ok = 1, p, ms;
 
@@ -424,16 +432,9 @@ static void deletion_resumed(void)
 	tap_ok(ok && p > 0 && stat(copies, &stb) == 0,
 	       "a running guest with its own disk copy and an ended one are deployed (pid %d)", p);
 	tap_ok(shoald_kill(&sd, SIGTERM) == 0, "shoald stops (its guest runs on)");
-	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db,
-	                 "UPDATE guests SET deleting = 1, desired_running = 0"
-	                 " WHERE name IN ('del-live', 'del-down')",
-	                 NULL, NULL, &msg) != SQLITE_OK) {
-		tap_diag("sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+	if (db_exec(db_path, "UPDATE guests SET deleting = 1, desired_running = 0"
+	                     " WHERE name IN ('del-live', 'del-down')") < 0)
 		ok = 0;
-	}
-	sqlite3_free(msg);
-	sqlite3_close(db);
 	tap_ok(ok && db_int(db_path, "SELECT COUNT(*) FROM guests WHERE deleting = 1") == 2,
 	       "both are marked as being deleted, as a DELETE leaves them before the stop is over");
 	tap_ok(shoald_restart(&sd, NULL) == 0, "shoald starts on that store");
