@@ -9,4 +9,5 @@ common_libcommon_a_SOURCES = \
 	common/guest_exit.h common/guest_exit.c \
 	common/image.h common/image_elf.c \
 	common/vmm_proto.h common/vmm_proto.c \
-	common/mntns.h common/mntns.c
+	common/mntns.h common/mntns.c \
+	common/fail.h common/fail.c

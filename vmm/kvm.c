@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/util.h"
+#include "common/fail.h"
 #include "vmm/vmm.h"
 
 #define MSR_IA32_TSC 0x10
@@ -107,7 +107,7 @@ static int set_cpuid(struct vmm_vm *vm, char *err, size_t errlen)
 	cpuid_set(&t.e[3], 0x80000001, 0, 0, 1u /* LAHF */,
 	          (1u << 11) /* SYSCALL */ | (1u << 20) /* NX */ | (1u << 29) /* LM */);
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &t) < 0)
-		return vmm_fail(err, errlen, "KVM_SET_CPUID2");
+		return fail_text(err, errlen, "KVM_SET_CPUID2");
 	(void)c;
 	(void)d;
 	return 0;
@@ -140,7 +140,7 @@ static int set_sregs(struct vmm_vm *vm, char *err, size_t errlen)
 	gdt[1] = 0x00af9b000000ffffull;
 	gdt[2] = 0x00cf93000000ffffull;
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
-		return vmm_fail(err, errlen, "KVM_GET_SREGS");
+		return fail_text(err, errlen, "KVM_GET_SREGS");
 	seg(&s.cs, SHOAL_SEL_CODE, 11, 1);
 	seg(&s.ds, SHOAL_SEL_DATA, 3, 0);
 	s.es = s.fs = s.gs = s.ss = s.ds;
@@ -160,7 +160,7 @@ static int set_sregs(struct vmm_vm *vm, char *err, size_t errlen)
 	s.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 	s.apic_base = APIC_BASE_ADDR | APIC_BASE_BSP | APIC_BASE_EN | APIC_BASE_EXTD;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0)
-		return vmm_fail(err, errlen, "KVM_SET_SREGS (64-bit mode)");
+		return fail_text(err, errlen, "KVM_SET_SREGS (64-bit mode)");
 	return 0;
 }
 
@@ -175,14 +175,14 @@ static int set_lapic(struct vmm_vm *vm, char *err, size_t errlen)
 	struct kvm_lapic_state l;
 
 	if (ioctl(vm->vcpu_fd, KVM_GET_LAPIC, &l) < 0)
-		return vmm_fail(err, errlen, "KVM_GET_LAPIC");
+		return fail_text(err, errlen, "KVM_GET_LAPIC");
 	lapic_set(&l, APIC_REG_SVR, 0x100 | SHOAL_VEC_SPURIOUS);
 	lapic_set(&l, APIC_REG_LVTT, SHOAL_VEC_TIMER | APIC_LVT_TSCDEADLINE);
 	lapic_set(&l, APIC_REG_LVT0, APIC_LVT_MASKED);
 	lapic_set(&l, APIC_REG_LVT1, APIC_LVT_MASKED);
 	lapic_set(&l, APIC_REG_LVTERR, APIC_LVT_MASKED);
 	if (ioctl(vm->vcpu_fd, KVM_SET_LAPIC, &l) < 0)
-		return vmm_fail(err, errlen, "KVM_SET_LAPIC");
+		return fail_text(err, errlen, "KVM_SET_LAPIC");
 	return 0;
 }
 
@@ -205,7 +205,7 @@ static int set_routes(struct vmm_vm *vm, char *err, size_t errlen)
 		e->u.msi.data = SHOAL_VEC_EVTCHN + p;
 	}
 	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &rt) < 0)
-		return vmm_fail(err, errlen, "KVM_SET_GSI_ROUTING");
+		return fail_text(err, errlen, "KVM_SET_GSI_ROUTING");
 	return 0;
 }
 
@@ -260,7 +260,7 @@ int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen)
 	if (gt->done) {
 		pthread_mutex_unlock(&gt->lock);
 		errno = 0;
-		return vmm_fail(err, errlen, "the guest has ended");
+		return fail_text(err, errlen, "the guest has ended");
 	}
 	__atomic_store_n(&gt->want_pause, pause, __ATOMIC_RELEASE);
 	if (!pause) {
@@ -288,10 +288,10 @@ int vmm_vm_pause(struct vmm_vm *vm, int pause, char *err, size_t errlen)
 		__atomic_store_n(&gt->want_pause, 0, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&gt->cv);
 		errno = 0;
-		rc = vmm_fail(err, errlen,
-		              gt->done ? "the guest has ended"
-		                       : "the vCPU did not stop within %lld ms",
-		              PAUSE_TIMEOUT_NS / 1000000);
+		rc = fail_text(err, errlen,
+		               gt->done ? "the guest has ended"
+		                        : "the vCPU did not stop within %lld ms",
+		               PAUSE_TIMEOUT_NS / 1000000);
 	}
 	pthread_mutex_unlock(&gt->lock);
 	return rc;
@@ -341,65 +341,65 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->vcpu_tid = vmm_vcpu_tid();
 	if (gate_init(&vm->gate) < 0)
-		return vmm_fail(err, errlen, "cannot set up the vCPU's pause gate");
+		return fail_text(err, errlen, "cannot set up the vCPU's pause gate");
 	errno = 0;
 	if (mem_max < SHOAL_MEM_MIN_BYTES || mem_max > SHOAL_MEM_MAX_BYTES || mem_max % (2u << 20))
-		return vmm_fail(
+		return fail_text(
 		    err, errlen,
 		    "guest memory must be a multiple of 2 MiB between %llu MiB and %llu MiB",
 		    SHOAL_MEM_MIN_BYTES >> 20, SHOAL_MEM_MAX_BYTES >> 20);
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return vmm_fail(err, errlen, "cannot open /dev/kvm");
+		return fail_text(err, errlen, "cannot open /dev/kvm");
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (r != KVM_API_VERSION) {
 		errno = 0;
-		return vmm_fail(err, errlen, "/dev/kvm speaks API version %d, not %d", r,
-		                KVM_API_VERSION);
+		return fail_text(err, errlen, "/dev/kvm speaks API version %d, not %d", r,
+		                 KVM_API_VERSION);
 	}
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) <= 0) {
 		errno = 0;
-		return vmm_fail(err, errlen,
-		                "KVM lacks irqfd, ioeventfd, IRQ routing or a split irqchip");
+		return fail_text(err, errlen,
+		                 "KVM lacks irqfd, ioeventfd, IRQ routing or a split irqchip");
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return vmm_fail(err, errlen, "KVM_CREATE_VM");
+		return fail_text(err, errlen, "KVM_CREATE_VM");
 
 	vm->mem = mmap(NULL, mem_max, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED) {
 		vm->mem = NULL;
-		return vmm_fail(err, errlen, "cannot map %llu MiB of guest memory",
-		                (unsigned long long)(mem_max >> 20));
+		return fail_text(err, errlen, "cannot map %llu MiB of guest memory",
+		                 (unsigned long long)(mem_max >> 20));
 	}
 	vm->mem_max = mem_max;
 	memset(&slot, 0, sizeof(slot));
 	slot.memory_size = mem_max;
 	slot.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-		return vmm_fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
+		return fail_text(err, errlen, "KVM_SET_USER_MEMORY_REGION");
 	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) < 0)
-		return vmm_fail(err, errlen, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
+		return fail_text(err, errlen, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
 
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0)
-		return vmm_fail(err, errlen, "KVM_CREATE_VCPU");
+		return fail_text(err, errlen, "KVM_CREATE_VCPU");
 	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r <= 0)
-		return vmm_fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
+		return fail_text(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
 	vm->run_size = (size_t)r;
 	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
 	if (vm->run == MAP_FAILED) {
 		vm->run = NULL;
-		return vmm_fail(err, errlen, "cannot map the vCPU's run structure");
+		return fail_text(err, errlen, "cannot map the vCPU's run structure");
 	}
 	r = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	if (r <= 0)
-		return vmm_fail(err, errlen, "KVM_GET_TSC_KHZ");
+		return fail_text(err, errlen, "KVM_GET_TSC_KHZ");
 	vm->tsc_hz = (uint64_t)r * 1000;
 
 	if (set_cpuid(vm, err, errlen) < 0 || set_sregs(vm, err, errlen) < 0 ||
@@ -414,13 +414,13 @@ static int wire(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, ch
 {
 	errno = 0;
 	if (port == 0 || port >= SHOAL_EVTCHN_NPORTS)
-		return vmm_fail(err, errlen, "event port %u is outside 1..%u", port,
-		                SHOAL_EVTCHN_NPORTS - 1);
+		return fail_text(err, errlen, "event port %u is outside 1..%u", port,
+		                 SHOAL_EVTCHN_NPORTS - 1);
 	if ((vm->internal_ports >> port) & 1)
-		return vmm_fail(err, errlen, "event port %u wired twice", port);
+		return fail_text(err, errlen, "event port %u wired twice", port);
 	for (unsigned i = 0; i < vm->nports; i++)
 		if (vm->ports[i].port == port)
-			return vmm_fail(err, errlen, "event port %u wired twice", port);
+			return fail_text(err, errlen, "event port %u wired twice", port);
 	if (kick_fd >= 0) {
 		struct kvm_irqfd irqfd;
 
@@ -428,8 +428,8 @@ static int wire(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, ch
 		irqfd.fd = (uint32_t)kick_fd;
 		irqfd.gsi = port;
 		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-			return vmm_fail(err, errlen, "event port %u: KVM_IRQFD on fd %d", port,
-			                kick_fd);
+			return fail_text(err, errlen, "event port %u: KVM_IRQFD on fd %d", port,
+			                 kick_fd);
 	}
 	if (notify_fd >= 0) {
 		struct kvm_ioeventfd io;
@@ -441,8 +441,8 @@ static int wire(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_fd, ch
 		io.fd = notify_fd;
 		io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_PIO;
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
-			return vmm_fail(err, errlen, "event port %u: KVM_IOEVENTFD on fd %d", port,
-			                notify_fd);
+			return fail_text(err, errlen, "event port %u: KVM_IOEVENTFD on fd %d", port,
+			                 notify_fd);
 	}
 	return 0;
 }
@@ -454,7 +454,7 @@ int vmm_vm_wire_port(struct vmm_vm *vm, unsigned port, int kick_fd, int notify_f
 
 	if (vm->nports == VMM_PORTS_MAX) {
 		errno = 0;
-		return vmm_fail(err, errlen, "more than %u event ports", VMM_PORTS_MAX);
+		return fail_text(err, errlen, "more than %u event ports", VMM_PORTS_MAX);
 	}
 	if (wire(vm, port, kick_fd, notify_fd, err, errlen) < 0)
 		return -1;
@@ -522,14 +522,14 @@ static int place_args(struct vmm_vm *vm, int argc, char *const argv[], uint64_t 
 
 	errno = 0;
 	if (argc < 1 || argc > 4096 || str > end)
-		return vmm_fail(err, errlen, "too many arguments (%d)", argc);
+		return fail_text(err, errlen, "too many arguments (%d)", argc);
 	for (i = 0; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 		uint64_t gpa_ptr = str, len = n;
 
 		if (n + 1 > end - str)
-			return vmm_fail(err, errlen, "arguments are longer than %llu bytes in all",
-			                (unsigned long long)SHOAL_ARGS_MAX_BYTES);
+			return fail_text(err, errlen, "arguments are longer than %llu bytes in all",
+			                 (unsigned long long)SHOAL_ARGS_MAX_BYTES);
 		memcpy(vm->mem + str, argv[i], n + 1);
 		memcpy(vm->mem + ptrs + 8 * (uint64_t)i, &gpa_ptr, 8);
 		memcpy(vm->mem + lens + 8 * (uint64_t)i, &len, 8);
@@ -571,15 +571,15 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
 	if (mem_bytes == 0)
 		mem_bytes = vm->mem_max;
 	if (mem_bytes < SHOAL_MEM_MIN_BYTES || mem_bytes > vm->mem_max || mem_bytes % (2u << 20))
-		return vmm_fail(
+		return fail_text(
 		    err, errlen,
 		    "guest memory %llu MiB: must be a multiple of 2 MiB between %llu and %llu MiB",
 		    (unsigned long long)(mem_bytes >> 20), SHOAL_MEM_MIN_BYTES >> 20,
 		    (unsigned long long)(vm->mem_max >> 20));
 	*status = GUEST_EXIT_IMAGE;
 	if (len > IMAGE_MAX_BYTES)
-		return vmm_fail(err, errlen, "image is %llu MiB, larger than %llu MiB",
-		                (unsigned long long)(len >> 20), IMAGE_MAX_BYTES >> 20);
+		return fail_text(err, errlen, "image is %llu MiB, larger than %llu MiB",
+		                 (unsigned long long)(len >> 20), IMAGE_MAX_BYTES >> 20);
 	if (image_check(img, len, mem_bytes, SHOAL_PLATFORM_KVM, &elf, err, errlen) < 0)
 		return -1;
 	*status = GUEST_EXIT_USAGE;
@@ -629,7 +629,7 @@ int vmm_vm_load(struct vmm_vm *vm, const uint8_t *img, uint64_t len, uint64_t me
 	regs.rflags = 0x2;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0) {
 		*status = GUEST_EXIT_SETUP;
-		return vmm_fail(err, errlen, "KVM_SET_REGS");
+		return fail_text(err, errlen, "KVM_SET_REGS");
 	}
 	bi->boot_tsc = guest_tsc(vm);
 	clock_gettime(CLOCK_REALTIME, &ts);

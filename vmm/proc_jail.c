@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "vmm/proc.h"
-#include "vmm/util.h"
+#include "common/fail.h"
 #include "vmm/vmm.h"
 #include "proc_seccomp_bpf.h"
 
@@ -122,17 +122,17 @@ static int handlers(char *err, size_t errlen)
 	ss.ss_size = ALTSTACK_BYTES;
 	ss.ss_flags = 0;
 	if (!ss.ss_sp || sigaltstack(&ss, NULL) < 0)
-		return vmm_fail(err, errlen, "sigaltstack");
+		return fail_text(err, errlen, "sigaltstack");
 	memset(&sa, 0, sizeof(sa));
 	sigfillset(&sa.sa_mask);
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sa.sa_sigaction = on_sigsys;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
-		return vmm_fail(err, errlen, "sigaction SIGSYS");
+		return fail_text(err, errlen, "sigaction SIGSYS");
 	sa.sa_sigaction = on_fault;
 	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
 		if (sigaction(faults[i], &sa, NULL) < 0)
-			return vmm_fail(err, errlen, "sigaction");
+			return fail_text(err, errlen, "sigaction");
 	/* A console whose reader left, or a disk write past the limit: an error, not a death. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
@@ -183,14 +183,14 @@ static int limits(const struct proc_guest *g, int maxfd, char *err, size_t errle
 	    setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_MEMLOCK, &zero) < 0 ||
 	    setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &zero) < 0 ||
 	    setrlimit(RLIMIT_MSGQUEUE, &zero) < 0)
-		return vmm_fail(err, errlen, "setrlimit");
+		return fail_text(err, errlen, "setrlimit");
 	/*
 	 * A writable disk must not grow past its size (the filter cannot see
 	 * offsets): no file of the guest's may.  It applies to a console
 	 * redirected to a file as well, so only with a writable disk.
 	 */
 	if (g->max_disk_bytes && setrlimit(RLIMIT_FSIZE, &fsize) < 0)
-		return vmm_fail(err, errlen, "setrlimit RLIMIT_FSIZE");
+		return fail_text(err, errlen, "setrlimit RLIMIT_FSIZE");
 	return 0;
 }
 
@@ -202,14 +202,15 @@ static int drop_ids(const struct proc_jail *j, char *err, size_t errlen)
 	if (geteuid() == 0) {
 		if (setgroups(0, NULL) < 0 || setresgid(j->gid, j->gid, j->gid) < 0 ||
 		    setresuid(j->uid, j->uid, j->uid) < 0)
-			return vmm_fail(err, errlen, "cannot become uid %u gid %u", j->uid, j->gid);
+			return fail_text(err, errlen, "cannot become uid %u gid %u", j->uid,
+			                 j->gid);
 	}
 	/* What a user namespace gave, or file capabilities: none is kept. */
 	memset(d, 0, sizeof(d));
 	if (syscall(SYS_capset, &h, d) < 0)
-		return vmm_fail(err, errlen, "capset");
+		return fail_text(err, errlen, "capset");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return vmm_fail(err, errlen, "prctl");
+		return fail_text(err, errlen, "prctl");
 	return 0;
 }
 
@@ -311,6 +312,6 @@ int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t e
 	    limits(g, maxfd, err, errlen) < 0)
 		return -1;
 	if (j->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
-		return vmm_fail(err, errlen, "cannot install the syscall filter");
+		return fail_text(err, errlen, "cannot install the syscall filter");
 	jump(entry, g->mem_bytes - 8);
 }

@@ -17,7 +17,7 @@
 
 #include "common/vmm_proto.h"
 #include "vmm/proc.h"
-#include "vmm/util.h"
+#include "common/fail.h"
 
 #define PAGE SHOAL_PAGE_SIZE
 
@@ -49,7 +49,7 @@ int proc_stats_open(struct proc_guest *g, char *err, size_t errlen)
 	errno = 0;
 	fd = memfd_create("shoal-proc-stats", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
-		return vmm_fail(err, errlen, "the counters' page: memfd_create");
+		return fail_text(err, errlen, "the counters' page: memfd_create");
 	/* Its size is part of the contract: a daemon maps VMM_STATS_BYTES, and no more is there. */
 	if (ftruncate(fd, VMM_STATS_BYTES) < 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
@@ -57,7 +57,7 @@ int proc_stats_open(struct proc_guest *g, char *err, size_t errlen)
 
 		close(fd);
 		errno = e;
-		return vmm_fail(err, errlen, "the counters' page");
+		return fail_text(err, errlen, "the counters' page");
 	}
 	g->stats_fd = fd;
 	return 0;
@@ -81,7 +81,7 @@ static int place_stats(const struct proc_guest *g, struct shoal_proc_fds *fds, c
 	p = mmap(s, VMM_STATS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, g->stats_fd,
 	         0);
 	if (p != (void *)s)
-		return vmm_fail(err, errlen, "cannot map the counters' page");
+		return fail_text(err, errlen, "cannot map the counters' page");
 	for (i = 0; i < g->ndevs; i++) {
 		snprintf(s->dev[i].name, sizeof(s->dev[i].name), "%s", g->dev[i].name);
 		s->dev[i].kind =
@@ -101,14 +101,14 @@ static int map_fixed(uint64_t addr, uint64_t len, char *err, size_t errlen)
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 
 	if (p == MAP_FAILED)
-		return vmm_fail(err, errlen, "cannot map guest memory at [0x%llx, +0x%llx)",
-		                (unsigned long long)addr, (unsigned long long)len);
+		return fail_text(err, errlen, "cannot map guest memory at [0x%llx, +0x%llx)",
+		                 (unsigned long long)addr, (unsigned long long)len);
 	if (p != (void *)(uintptr_t)addr) {
 		munmap(p, len);
 		errno = 0;
-		return vmm_fail(err, errlen,
-		                "guest memory at 0x%llx is taken by the tender's own mappings",
-		                (unsigned long long)addr);
+		return fail_text(err, errlen,
+		                 "guest memory at 0x%llx is taken by the tender's own mappings",
+		                 (unsigned long long)addr);
 	}
 	return 0;
 }
@@ -184,14 +184,14 @@ static int place_args(int argc, char *const argv[], uint64_t *argv_at, uint64_t 
 
 	errno = 0;
 	if (argc < 1 || argc > 4096 || str > end)
-		return vmm_fail(err, errlen, "too many arguments (%d)", argc);
+		return fail_text(err, errlen, "too many arguments (%d)", argc);
 	for (i = 0; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 		uint64_t at = str, len = n;
 
 		if (n + 1 > end - str)
-			return vmm_fail(err, errlen, "arguments are longer than %llu bytes in all",
-			                (unsigned long long)SHOAL_PROC_ARGS_BYTES);
+			return fail_text(err, errlen, "arguments are longer than %llu bytes in all",
+			                 (unsigned long long)SHOAL_PROC_ARGS_BYTES);
 		memcpy((void *)(uintptr_t)str, argv[i], n + 1);
 		memcpy((void *)(uintptr_t)(ptrs + 8 * (uint64_t)i), &at, 8);
 		memcpy((void *)(uintptr_t)(lens + 8 * (uint64_t)i), &len, 8);
@@ -240,8 +240,8 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
 
 		memcpy((void *)(uintptr_t)s->gpa, img + s->offset, s->filesz);
 		if (mprotect((void *)(uintptr_t)s->gpa, end - s->gpa, seg_prot(s->flags)) < 0)
-			return vmm_fail(err, errlen, "segment at 0x%llx: mprotect",
-			                (unsigned long long)s->gpa);
+			return fail_text(err, errlen, "segment at 0x%llx: mprotect",
+			                 (unsigned long long)s->gpa);
 	}
 
 	bi->magic = SHOAL_BOOT_MAGIC;
@@ -275,7 +275,7 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
 	bi->boot_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	/* The guest reads its boot page, never writes it. */
 	if (mprotect(bi, PAGE, PROT_READ) < 0)
-		return vmm_fail(err, errlen, "mprotect of the boot page");
+		return fail_text(err, errlen, "mprotect of the boot page");
 	*entry = elf.entry;
 	*status = 0;
 	return 0;

@@ -1,26 +1,8 @@
 /* What both tenders share (util.h). */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vmm/util.h"
-
-int vmm_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	int e = errno;
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (e) {
-		n = strlen(err);
-		snprintf(err + n, errlen - n, ": %s", strerror(e));
-	}
-	return -1;
-}
 
 void vmm_set_name(char *buf, size_t cap, const char *name)
 {

@@ -1,14 +1,12 @@
 /*
  * What both tenders (shoal-vmm and shoal-proc) share beyond the KVM
- * machine: error text and the guest's name for their messages.
+ * machine: the guest's name for their messages (error text is
+ * common/fail.h's).
  */
 #ifndef VMM_UTIL_H
 #define VMM_UTIL_H
 
 #include <stddef.h>
-
-/* err = the formatted text, then ": " and strerror(errno) when errno is set; returns -1. */
-int vmm_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* name into buf (cap bytes), every byte outside printable ASCII or a space made '_'. */
 void vmm_set_name(char *buf, size_t cap, const char *name);

@@ -28,6 +28,7 @@
 #include <xenguest.h>
 #include <xenstore.h>
 
+#include "common/fail.h"
 #include "daemon/backend/xen_build.h"
 #include "daemon/backend/xen_dev.h"
 
@@ -63,25 +64,6 @@ void xen_builder_close(struct xen_builder *b)
 	free(b);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-	int e = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (e) {
-		n = strlen(err);
-		snprintf(err + n, errlen - n, ": %s", strerror(e));
-	}
-	return -1;
-}
-
 /* The kernel into the (paused) domain; the rings' frames and ports out. */
 static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_build_req *r,
                        unsigned store_port, unsigned console_port, xen_pfn_t *store_mfn,
@@ -104,7 +86,7 @@ static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_b
 
 	dom = xc_dom_allocate(b->xch, r->cmdline, NULL);
 	if (!dom)
-		return fail(err, errlen, "libxenguest cannot start a build");
+		return fail_text(err, errlen, "libxenguest cannot start a build");
 	dom->container_type = XC_DOM_PV_CONTAINER;
 	dom->max_vcpus = r->vcpus;
 	dom->console_evtchn = console_port;
@@ -133,7 +115,7 @@ static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_b
 	rc = 0;
 out:
 	if (rc)
-		fail(err, errlen, "libxenguest could not %s of %s", step, r->image_path);
+		fail_text(err, errlen, "libxenguest could not %s of %s", step, r->image_path);
 	xc_dom_release(dom);
 	return rc;
 }
@@ -195,17 +177,17 @@ static int write_keys(struct xs_handle *xs, uint32_t domid, const struct xen_bui
 			if (t != XBT_NULL)
 				xs_transaction_end(xs, t, 1);
 			errno = e;
-			return fail(err, errlen, "cannot write domain %u's keys in xenstore",
-			            domid);
+			return fail_text(err, errlen, "cannot write domain %u's keys in xenstore",
+			                 domid);
 		}
 		if (xs_transaction_end(xs, t, 0))
 			break;
 		if (errno != EAGAIN || i == 20)
-			return fail(err, errlen, "cannot commit domain %u's keys in xenstore",
-			            domid);
+			return fail_text(err, errlen, "cannot commit domain %u's keys in xenstore",
+			                 domid);
 	}
 	if (!xs_introduce_domain(xs, domid, store_mfn, store_port))
-		return fail(err, errlen, "xenstored would not take domain %u", domid);
+		return fail_text(err, errlen, "xenstored would not take domain %u", domid);
 	return 0;
 }
 
@@ -229,19 +211,20 @@ int xen_build_pv(struct xen_builder *b, struct xs_handle *xs, const struct xen_b
 	errno = 0;
 	if (xc_domain_create(b->xch, domid, &cfg) != 0) {
 		*domid = INVALID_DOMID;
-		return fail(err, errlen, "Xen cannot create the domain");
+		return fail_text(err, errlen, "Xen cannot create the domain");
 	}
 	if (xc_domain_max_vcpus(b->xch, *domid, r->vcpus) != 0)
-		return fail(err, errlen, "Xen cannot give domain %u %u vCPUs", *domid, r->vcpus);
+		return fail_text(err, errlen, "Xen cannot give domain %u %u vCPUs", *domid,
+		                 r->vcpus);
 	if (xc_domain_setmaxmem(b->xch, *domid, (uint64_t)r->memory_mib * 1024 + MAXMEM_SLACK_KB) !=
 	    0)
-		return fail(err, errlen, "Xen cannot set domain %u's memory to %u MiB", *domid,
-		            r->memory_mib);
+		return fail_text(err, errlen, "Xen cannot set domain %u's memory to %u MiB", *domid,
+		                 r->memory_mib);
 	store_port = xc_evtchn_alloc_unbound(b->xch, *domid, 0);
 	console_port = xc_evtchn_alloc_unbound(b->xch, *domid, 0);
 	if (store_port < 0 || console_port < 0)
-		return fail(err, errlen, "Xen cannot open domain %u's xenstore and console ports",
-		            *domid);
+		return fail_text(err, errlen,
+		                 "Xen cannot open domain %u's xenstore and console ports", *domid);
 	if (load_kernel(b, *domid, r, (unsigned)store_port, (unsigned)console_port, &store_mfn,
 	                &console_mfn, err, errlen) < 0)
 		return -1;
