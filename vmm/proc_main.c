@@ -221,7 +221,7 @@ bad:
 }
 
 /*
- * A NIC on fd, a tap attached with IFF_TAP | IFF_NO_PI (made
+ * A NIC on fd, a tap attached with IFF_TAP | IFF_NO_PI, and IFF_VNET_HDR or not (made
  * non-blocking here): the next slot.  mac NULL: one made from both names,
  * as shoal-vmm makes it.  On failure err says why and the caller still
  * owns fd.
@@ -234,7 +234,7 @@ static int give_nic(struct proc_guest *g, const char *name, const char *ifname, 
 	struct ifreq ifr;
 	struct stat st;
 	unsigned i;
-	int fl;
+	int fl, hdr = 0;
 
 	if (!name_ok(name) || g->nnics == PROC_NICS_MAX) {
 		snprintf(err, errlen,
@@ -247,15 +247,21 @@ static int give_nic(struct proc_guest *g, const char *name, const char *ifname, 
 		snprintf(err, errlen, "NIC %s: the MAC is a group address or zero", name);
 		return -1;
 	}
-	/* The tun device itself (misc 10:200), attached to a tap without headers. */
+	/*
+	 * The tun device itself (misc 10:200), attached to a tap without
+	 * packet information, with or without a virtio_net_hdr of 10 bytes
+	 * (the guest writes TCP segments of up to 64 KiB through one).
+	 */
 	memset(&ifr, 0, sizeof(ifr));
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 ||
 	    minor(st.st_rdev) != 200 || ioctl(fd, TUNGETIFF, &ifr) < 0 ||
-	    (ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_NO_PI | IFF_VNET_HDR)) !=
-	        (IFF_TAP | IFF_NO_PI)) {
+	    (ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_NO_PI)) != (IFF_TAP | IFF_NO_PI) ||
+	    ((ifr.ifr_flags & IFF_VNET_HDR) &&
+	     (ioctl(fd, TUNGETVNETHDRSZ, &hdr) < 0 || hdr != SHOAL_VNET_HDR_LEN))) {
 		snprintf(err, errlen,
-		         "NIC %s: its descriptor is not a tap attached with IFF_TAP | IFF_NO_PI",
-		         name);
+		         "NIC %s: its descriptor is not a tap attached with IFF_TAP | IFF_NO_PI "
+		         "(and IFF_VNET_HDR of %d bytes, or none)",
+		         name, SHOAL_VNET_HDR_LEN);
 		return -1;
 	}
 	fl = fcntl(fd, F_GETFL);
@@ -283,6 +289,7 @@ static int give_nic(struct proc_guest *g, const char *name, const char *ifname, 
 	}
 	memcpy(d->name, name, strlen(name) + 1); /* name_ok: it fits */
 	d->kind = SHOAL_DEV_NET;
+	d->flags = (ifr.ifr_flags & IFF_VNET_HDR) ? SHOAL_DEV_VNET_HDR : 0;
 	d->port = SHOAL_DEV_PORT_FIRST + PROC_DISKS_MAX + g->nnics;
 	d->u.net.mtu = 1500;
 	g->dev_fd[g->ndevs++] = fd;
@@ -329,7 +336,7 @@ static int add_net(struct proc_guest *g, const char *arg)
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK);
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR; /* the header's default size, 10 */
 	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		say("--net %.40s: cannot attach to tap %s: %s", name, ifname, strerror(errno));
 		if (fd >= 0)

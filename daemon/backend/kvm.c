@@ -926,7 +926,8 @@ static int send_nics(struct shell *sh, char *why, size_t whylen)
 	for (i = 0; i < sh->req.nnics; i++) {
 		struct vmm_msg_nic *m = &sh->req_nic[i];
 		char tapwhy[300];
-		int fd = kvm_tap_open(m->ifname, sh->req_bridge[i], tapwhy, sizeof(tapwhy));
+		int fd = kvm_tap_open(m->ifname, sh->req_bridge[i], sh->be->proc, tapwhy,
+		                      sizeof(tapwhy));
 
 		if (fd < 0)
 			return be_fail(why, whylen, "NIC %s: %s", m->name, tapwhy);

@@ -24,7 +24,7 @@
 #define SIOCBRADDIF 0x89a2
 #endif
 
-int kvm_tap_open(const char *tap, const char *bridge, char *why, size_t whylen)
+int kvm_tap_open(const char *tap, const char *bridge, int vnet_hdr, char *why, size_t whylen)
 {
 	struct ifreq ifr;
 	int fd, sock = -1, e;
@@ -41,7 +41,8 @@ int kvm_tap_open(const char *tap, const char *bridge, char *why, size_t whylen)
 	if (fd < 0)
 		return be_fail_errno(why, whylen, "cannot open /dev/net/tun for tap %s", tap);
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	/* A proc guest's frames carry a virtio_net_hdr (TCP segments of up to 64 KiB). */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		e = errno;

@@ -249,6 +249,14 @@ struct shoal_boot_info {
 #define SHOAL_DEV_BLOCK    1
 #define SHOAL_DEV_NET      2
 #define SHOAL_DEV_READONLY 1u /* flags: a disk that refuses writes */
+/*
+ * flags, proc platform: a NIC whose tap carries a virtio_net_hdr (10
+ * bytes, no offloads asked for) before each frame, both ways, so that
+ * the guest may hand the host one TCP segment of up to 64 KiB for its
+ * kernel to cut (GSO) instead of a write a frame.
+ */
+#define SHOAL_DEV_VNET_HDR 2u
+#define SHOAL_VNET_HDR_LEN 10
 #define SHOAL_GPA_DEVICES  (SHOAL_GPA_BOOT_INFO + SHOAL_U64(0x400))
 /*
  * A device's doorbell is the port its table entry names.  The tender
@@ -279,7 +287,7 @@ struct shoal_boot_info {
 struct shoal_device {
 	char name[SHOAL_DEV_NAME_MAX];
 	uint32_t kind;  /* SHOAL_DEV_* */
-	uint32_t flags; /* SHOAL_DEV_READONLY */
+	uint32_t flags; /* SHOAL_DEV_READONLY, SHOAL_DEV_VNET_HDR */
 	uint32_t port;  /* its event port */
 	uint32_t _pad;
 	union {

@@ -4,6 +4,15 @@
  * frame per read or write, no rings.  The tap joins what the guest
  * polls when it blocks: a frame waiting makes the NIC's port pending, and
  * the guest's loop takes the frames with rt_netdev_poll().
+ *
+ * A tap with a virtio_net_hdr (SHOAL_DEV_VNET_HDR, as shoald makes them)
+ * takes a TCP segment of up to 64 KiB in one write, for the host's
+ * kernel to cut into frames (GSO) or, to a socket on this host, to take
+ * whole: lwIP's back-to-back data segments of one connection are joined
+ * here until one that does not continue them, a frame of another kind,
+ * or the guest's next look at its events (proc__netdev_flush), so that a
+ * 64 KiB response is a write or two, not 45.  Each frame read carries
+ * the header too; no offload was asked for, so it says nothing.
  */
 #include <shoal/netdev.h>
 
@@ -13,13 +22,35 @@
 #define PAGE       4096u
 #define FRAME_MIN  14u
 #define FRAME_VLAN 18u
+#define HDR        SHOAL_VNET_HDR_LEN
+
+/* struct virtio_net_hdr's fields (little-endian), and the TCP segment's layout. */
+#define VNET_F_NEEDS_CSUM 1
+#define VNET_GSO_TCPV4    1
+#define ETH_LEN           14u
+#define IP_LEN            20u    /* lwIP sends no IP options */
+#define SEG_MAX           65535u /* the IP total length */
+#define GSO_PAGES         17u    /* HDR + ETH_LEN + SEG_MAX */
+
+struct gso {
+	uint8_t *buf; /* HDR, then the first frame's headers, then every segment's data */
+	size_t len;   /* of the frame in buf + HDR */
+	unsigned segs;
+	uint32_t next_seq; /* the sequence number that continues it */
+	uint16_t mss;      /* the first segment's data: every one but the last has as much */
+	uint16_t last;     /* the last segment's data */
+	uint16_t hlen;     /* Ethernet, IP and TCP headers */
+	uint64_t bytes;    /* the frames it stands for, for the counters */
+};
 
 struct rt_netdev {
 	const struct shoal_device *dev;
 	int fd;
-	void *mem;
-	uint8_t *tx, *rx; /* a page each */
+	unsigned hdr; /* HDR with SHOAL_DEV_VNET_HDR, else 0 */
+	void *mem, *gso_mem;
+	uint8_t *tx, *rx; /* each hdr bytes into its pages, a frame of up to a page after */
 	int tx_open;
+	struct gso gso;
 	struct rt_netdev_stats st;
 	uint64_t *c; /* the host's counters (SHOAL_PROC_STAT_NIC_*) */
 };
@@ -60,16 +91,21 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 	nd = rt_calloc(1, sizeof(*nd));
 	if (!nd)
 		return RT_NETDEV_ENOMEM;
-	nd->tx = rt_pages_alloc(2, &nd->mem);
-	if (!nd->tx) {
+	nd->hdr = (d->flags & SHOAL_DEV_VNET_HDR) ? HDR : 0;
+	nd->tx = rt_pages_alloc(4, &nd->mem);
+	nd->gso.buf = nd->hdr ? rt_pages_alloc(GSO_PAGES, &nd->gso_mem) : NULL;
+	if (!nd->tx || (nd->hdr && !nd->gso.buf)) {
+		rt_free(nd->mem);
 		rt_free(nd);
 		return RT_NETDEV_ENOMEM;
 	}
-	nd->rx = nd->tx + PAGE;
+	nd->rx = nd->tx + 2 * PAGE + nd->hdr;
+	nd->tx += nd->hdr;
 	nd->dev = d;
 	nd->fd = proc__dev_fd(i);
 	nd->c = proc__dev_counters(i);
 	if (rt_evtchn_bind(d->port, on_port, nd) < 0) {
+		rt_free(nd->gso_mem);
 		rt_free(nd->mem);
 		rt_free(nd);
 		return RT_NETDEV_EPROTO;
@@ -103,9 +139,139 @@ void *rt_netdev_tx_buffer(struct rt_netdev *nd)
 	return nd->tx;
 }
 
-int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len)
+/* One write of len bytes at buf (the header first, on a tap with one): 0, or -1 if dropped. */
+static int tap_write(struct rt_netdev *nd, const uint8_t *buf, size_t len)
 {
 	long r;
+
+	do
+		r = proc_sys3(SYS_write, nd->fd, (long)buf, (long)len);
+	while (r == -PROC_EINTR);
+	return r == (long)len ? 0 : -1;
+}
+
+static void count_tx(struct rt_netdev *nd, int dropped, unsigned frames, uint64_t bytes)
+{
+	if (dropped) {
+		nd->st.tx_errors += frames; /* the tap's queue is full, or the tap is gone */
+		nd->c[SHOAL_PROC_STAT_NIC_TX_DROPPED] += frames;
+		return;
+	}
+	nd->st.tx_frames += frames;
+	nd->st.tx_bytes += bytes;
+	nd->c[SHOAL_PROC_STAT_NIC_TX_PACKETS] += frames;
+	nd->c[SHOAL_PROC_STAT_NIC_TX_BYTES] += bytes;
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* The ones' complement sum of n bytes at p, unfolded, added to sum. */
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
+{
+	for (; n > 1; p += 2, n -= 2)
+		sum += be16(p);
+	if (n)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * The length of the headers of frame f if it is a TCP segment that GSO
+ * may carry (IPv4 without options or fragments, data, only ACK and PSH
+ * set), else 0.
+ */
+static unsigned tcp_data_headers(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	unsigned thl;
+
+	if (len < ETH_LEN + IP_LEN + 20 || be16(f + 12) != 0x0800 || ip[0] != 0x45 || ip[9] != 6 ||
+	    (be16(ip + 6) & 0x3fff) || be16(ip + 2) != len - ETH_LEN)
+		return 0;
+	thl = (unsigned)(tcp[12] >> 4) * 4;
+	if (thl < 20 || ETH_LEN + IP_LEN + thl >= len || (tcp[13] & ~0x18) || !(tcp[13] & 0x10))
+		return 0;
+	return ETH_LEN + IP_LEN + thl;
+}
+
+/*
+ * Does segment f (headers hl) continue what is held: the same addresses,
+ * ports, headers but for the sequence number and checksums, its data
+ * right after, no more than the first's, and room for it?
+ */
+static int continues(const struct gso *g, const uint8_t *f, size_t len, unsigned hl)
+{
+	const uint8_t *h = g->buf + HDR, *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	const uint8_t *hip = h + ETH_LEN, *htcp = hip + IP_LEN;
+
+	return g->segs && hl == g->hlen && g->last == g->mss && len - hl <= g->mss &&
+	       g->len + (len - hl) <= ETH_LEN + SEG_MAX && be32(tcp + 4) == g->next_seq &&
+	       !memcmp(f, h, ETH_LEN) && ip[1] == hip[1] && ip[8] == hip[8] &&
+	       !memcmp(ip + 12, hip + 12, 8) && !memcmp(tcp, htcp, 4) &&
+	       !memcmp(tcp + 8, htcp + 8, 4) && !memcmp(tcp + 14, htcp + 14, 2) &&
+	       !memcmp(tcp + 20, htcp + 20, hl - ETH_LEN - IP_LEN - 20);
+}
+
+/*
+ * Write what is held: one segment as it came (lwIP's checksums), more
+ * as one with the header asking the host to cut it at mss and sum each
+ * piece (the TCP checksum holds the pseudo-header's sum, as it must).
+ */
+static void flush(struct rt_netdev *nd)
+{
+	struct gso *g = &nd->gso;
+	uint8_t *h = g->buf, *f = h + HDR, *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	size_t seglen = g->len - ETH_LEN - IP_LEN;
+	uint32_t sum;
+
+	if (!g->segs)
+		return;
+	memset(h, 0, HDR);
+	if (g->segs > 1) {
+		h[0] = VNET_F_NEEDS_CSUM;
+		h[1] = VNET_GSO_TCPV4;
+		h[2] = (uint8_t)g->hlen; /* hdr_len */
+		h[3] = (uint8_t)(g->hlen >> 8);
+		h[4] = (uint8_t)g->mss; /* gso_size */
+		h[5] = (uint8_t)(g->mss >> 8);
+		h[6] = ETH_LEN + IP_LEN; /* csum_start */
+		h[8] = 16;               /* csum_offset: the TCP checksum */
+		put16(ip + 2, (unsigned)(g->len - ETH_LEN));
+		put16(ip + 10, 0);
+		put16(ip + 10, (uint16_t)~fold(sum16(0, ip, IP_LEN)));
+		sum = sum16(0, ip + 12, 8) + 6 + (uint32_t)seglen;
+		put16(tcp + 16, fold(sum));
+	}
+	count_tx(nd, tap_write(nd, h, HDR + g->len) < 0, g->segs, g->bytes);
+	g->segs = 0;
+}
+
+int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len)
+{
+	struct gso *g = &nd->gso;
+	unsigned hl;
+	int dropped;
 
 	if (!nd->tx_open || len < FRAME_MIN || len > (size_t)nd->dev->u.net.mtu + FRAME_VLAN ||
 	    len > PAGE) {
@@ -113,18 +279,36 @@ int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len)
 		return RT_NETDEV_EINVAL;
 	}
 	nd->tx_open = 0;
-	do
-		r = proc_sys3(SYS_write, nd->fd, (long)nd->tx, (long)len);
-	while (r == -PROC_EINTR);
-	if (r != (long)len) {
-		nd->st.tx_errors++; /* the tap's queue is full, or the tap is gone */
-		nd->c[SHOAL_PROC_STAT_NIC_TX_DROPPED]++;
+	if (!nd->hdr) {
+		count_tx(nd, tap_write(nd, nd->tx, len) < 0, 1, len);
 		return 0;
 	}
-	nd->st.tx_frames++;
-	nd->st.tx_bytes += len;
-	nd->c[SHOAL_PROC_STAT_NIC_TX_PACKETS]++;
-	nd->c[SHOAL_PROC_STAT_NIC_TX_BYTES] += len;
+	hl = tcp_data_headers(nd->tx, len);
+	if (hl && continues(g, nd->tx, len, hl)) {
+		memcpy(g->buf + HDR + g->len, nd->tx + hl, len - hl);
+		g->len += len - hl;
+		g->segs++;
+		g->bytes += len;
+		g->last = (uint16_t)(len - hl);
+		g->next_seq += (uint32_t)(len - hl);
+		/* Its flags (PSH or not) go on the last piece the host cuts. */
+		g->buf[HDR + ETH_LEN + IP_LEN + 13] = nd->tx[ETH_LEN + IP_LEN + 13];
+		return 0;
+	}
+	flush(nd);
+	if (hl) { /* held: the next may continue it */
+		memcpy(g->buf + HDR, nd->tx, len);
+		g->len = len;
+		g->segs = 1;
+		g->bytes = len;
+		g->hlen = (uint16_t)hl;
+		g->mss = g->last = (uint16_t)(len - hl);
+		g->next_seq = be32(nd->tx + ETH_LEN + IP_LEN + 4) + (uint32_t)(len - hl);
+		return 0;
+	}
+	memset(nd->tx - HDR, 0, HDR); /* a frame as it is: a header that asks nothing */
+	dropped = tap_write(nd, nd->tx - HDR, HDR + len) < 0;
+	count_tx(nd, dropped, 1, len);
 	return 0;
 }
 
@@ -133,12 +317,13 @@ int rt_netdev_poll(struct rt_netdev *nd, rt_netdev_rx_fn fn, void *arg, unsigned
 	unsigned done = 0;
 
 	while (done < budget) {
-		long r = proc_sys3(SYS_read, nd->fd, (long)nd->rx, PAGE);
+		long r = proc_sys3(SYS_read, nd->fd, (long)(nd->rx - nd->hdr), PAGE + nd->hdr);
 
 		if (r == -PROC_EINTR)
 			continue;
 		if (r <= 0)
 			return 0; /* EAGAIN: the tap is empty; polled again when the guest blocks */
+		r -= (long)nd->hdr; /* what it says is nothing: no offload was asked for */
 		if (r < (long)FRAME_MIN) {
 			nd->st.rx_errors++;
 			nd->c[SHOAL_PROC_STAT_NIC_RX_DROPPED]++;
@@ -152,4 +337,13 @@ int rt_netdev_poll(struct rt_netdev *nd, rt_netdev_rx_fn fn, void *arg, unsigned
 		fn(arg, nd->rx, (size_t)r);
 	}
 	return 1;
+}
+
+void proc__netdev_flush(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SHOAL_DEVICES_MAX; i++)
+		if (opened[i] && opened[i]->gso.segs)
+			flush(opened[i]);
 }

@@ -166,6 +166,7 @@ static void poll_events(const struct proc_timespec *timeout)
 	unsigned i, n = nwatch_ports;
 	long r;
 
+	proc__netdev_flush();
 	/* A tap whose port is masked or pending already would only wake us again. */
 	for (i = nwatch_ports; i < nwatch; i++)
 		if (!masked(watch_port[i]) && !((pending[0] >> watch_port[i]) & 1)) {

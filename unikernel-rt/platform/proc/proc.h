@@ -23,5 +23,7 @@ uint64_t *proc__dev_counters(unsigned i);
 void proc__raise(unsigned port);
 /* Poll a NIC's tap for frames when the guest blocks: port is its doorbell. */
 void proc__watch_tap(int fd, unsigned port);
+/* Write the TCP data each NIC holds to join (netdev.c): before the guest looks at its events. */
+void proc__netdev_flush(void);
 
 #endif /* RT_PROC_H */
