@@ -168,6 +168,7 @@ void rt_netdev_info(const struct rt_netdev *nd, struct rt_netdev_info *info)
 	info->gateway = nd->dev->u.net.gateway;
 	info->prefix_len = nd->dev->u.net.prefix_len;
 	info->port = nd->dev->port;
+	info->tx_tcp_csum = 0;
 }
 
 void rt_netdev_stats(const struct rt_netdev *nd, struct rt_netdev_stats *st)

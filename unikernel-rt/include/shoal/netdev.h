@@ -33,6 +33,11 @@ struct rt_netdev_info {
 	uint32_t gateway;   /* network order; 0: none */
 	uint8_t prefix_len; /* of ipv4 */
 	unsigned port;      /* its event port (bound by rt_netdev_open) */
+	/*
+	 * The host sums what the guest sends: an IPv4 TCP segment may go
+	 * with its checksum 0 (the proc platform's tap with a virtio_net_hdr).
+	 */
+	int tx_tcp_csum;
 };
 
 struct rt_netdev_stats {

@@ -11,8 +11,11 @@
  * whole: lwIP's back-to-back data segments of one connection are joined
  * here until one that does not continue them, a frame of another kind,
  * or the guest's next look at its events (proc__netdev_flush), so that a
- * 64 KiB response is a write or two, not 45.  Each frame read carries
- * the header too; no offload was asked for, so it says nothing.
+ * 64 KiB response is a write or two, not 45.  Every TCP segment goes
+ * with the header asking the host to sum it (lwIP leaves the sum to it:
+ * rt_netdev_info's tx_tcp_csum), which the host does only where the
+ * segment leaves it, not for a socket on this host.  Each frame read
+ * carries the header too; no offload was asked for, so it says nothing.
  */
 #include <shoal/netdev.h>
 
@@ -125,6 +128,7 @@ void rt_netdev_info(const struct rt_netdev *nd, struct rt_netdev_info *info)
 	info->gateway = nd->dev->u.net.gateway;
 	info->prefix_len = nd->dev->u.net.prefix_len;
 	info->port = nd->dev->port;
+	info->tx_tcp_csum = nd->hdr != 0;
 }
 
 void rt_netdev_stats(const struct rt_netdev *nd, struct rt_netdev_stats *st)
@@ -196,6 +200,15 @@ static uint16_t fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
+/* Is frame f an IPv4 TCP segment (no IP options, not a fragment), whole? */
+static int is_tcp(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + ETH_LEN;
+
+	return len >= ETH_LEN + IP_LEN + 20 && be16(f + 12) == 0x0800 && ip[0] == 0x45 &&
+	       ip[9] == 6 && !(be16(ip + 6) & 0x3fff) && be16(ip + 2) == len - ETH_LEN;
+}
+
 /*
  * The length of the headers of frame f if it is a TCP segment that GSO
  * may carry (IPv4 without options or fragments, data, only ACK and PSH
@@ -206,8 +219,7 @@ static unsigned tcp_data_headers(const uint8_t *f, size_t len)
 	const uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
 	unsigned thl;
 
-	if (len < ETH_LEN + IP_LEN + 20 || be16(f + 12) != 0x0800 || ip[0] != 0x45 || ip[9] != 6 ||
-	    (be16(ip + 6) & 0x3fff) || be16(ip + 2) != len - ETH_LEN)
+	if (!is_tcp(f, len))
 		return 0;
 	thl = (unsigned)(tcp[12] >> 4) * 4;
 	if (thl < 20 || ETH_LEN + IP_LEN + thl >= len || (tcp[13] & ~0x18) || !(tcp[13] & 0x10))
@@ -234,6 +246,31 @@ static int continues(const struct gso *g, const uint8_t *f, size_t len, unsigned
 }
 
 /*
+ * The header before frame h + HDR, an IPv4 TCP segment whose checksum
+ * lwIP left to the host: the host is to sum the segment from its TCP
+ * header (the checksum field holding the pseudo-header's sum, as it
+ * must), and with gso_hlen (its headers' length) to cut it into pieces
+ * of mss first.
+ */
+static void ask_sum(uint8_t *h, unsigned gso_hlen, unsigned mss)
+{
+	uint8_t *ip = h + HDR + ETH_LEN, *tcp = ip + IP_LEN;
+
+	memset(h, 0, HDR);
+	h[0] = VNET_F_NEEDS_CSUM;
+	if (gso_hlen) {
+		h[1] = VNET_GSO_TCPV4;
+		h[2] = (uint8_t)gso_hlen; /* hdr_len */
+		h[3] = (uint8_t)(gso_hlen >> 8);
+		h[4] = (uint8_t)mss; /* gso_size */
+		h[5] = (uint8_t)(mss >> 8);
+	}
+	h[6] = ETH_LEN + IP_LEN; /* csum_start */
+	h[8] = 16;               /* csum_offset: the TCP checksum */
+	put16(tcp + 16, fold(sum16(0, ip + 12, 8) + 6 + be16(ip + 2) - IP_LEN));
+}
+
+/*
  * Write what is held: one segment as it came (lwIP's checksums), more
  * as one with the header asking the host to cut it at mss and sum each
  * piece (the TCP checksum holds the pseudo-header's sum, as it must).
@@ -241,28 +278,16 @@ static int continues(const struct gso *g, const uint8_t *f, size_t len, unsigned
 static void flush(struct rt_netdev *nd)
 {
 	struct gso *g = &nd->gso;
-	uint8_t *h = g->buf, *f = h + HDR, *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
-	size_t seglen = g->len - ETH_LEN - IP_LEN;
-	uint32_t sum;
+	uint8_t *h = g->buf, *ip = h + HDR + ETH_LEN;
 
 	if (!g->segs)
 		return;
-	memset(h, 0, HDR);
 	if (g->segs > 1) {
-		h[0] = VNET_F_NEEDS_CSUM;
-		h[1] = VNET_GSO_TCPV4;
-		h[2] = (uint8_t)g->hlen; /* hdr_len */
-		h[3] = (uint8_t)(g->hlen >> 8);
-		h[4] = (uint8_t)g->mss; /* gso_size */
-		h[5] = (uint8_t)(g->mss >> 8);
-		h[6] = ETH_LEN + IP_LEN; /* csum_start */
-		h[8] = 16;               /* csum_offset: the TCP checksum */
 		put16(ip + 2, (unsigned)(g->len - ETH_LEN));
 		put16(ip + 10, 0);
 		put16(ip + 10, (uint16_t)~fold(sum16(0, ip, IP_LEN)));
-		sum = sum16(0, ip + 12, 8) + 6 + (uint32_t)seglen;
-		put16(tcp + 16, fold(sum));
 	}
+	ask_sum(h, g->segs > 1 ? g->hlen : 0, g->mss);
 	count_tx(nd, tap_write(nd, h, HDR + g->len) < 0, g->segs, g->bytes);
 	g->segs = 0;
 }
@@ -306,7 +331,10 @@ int rt_netdev_tx_commit(struct rt_netdev *nd, size_t len)
 		g->next_seq = be32(nd->tx + ETH_LEN + IP_LEN + 4) + (uint32_t)(len - hl);
 		return 0;
 	}
-	memset(nd->tx - HDR, 0, HDR); /* a frame as it is: a header that asks nothing */
+	/* A frame as it is; a TCP segment lwIP did not sum, with the header that asks for it. */
+	memset(nd->tx - HDR, 0, HDR);
+	if (is_tcp(nd->tx, len))
+		ask_sum(nd->tx - HDR, 0, 0);
 	dropped = tap_write(nd, nd->tx - HDR, HDR + len) < 0;
 	count_tx(nd, dropped, 1, len);
 	return 0;
