@@ -91,6 +91,10 @@ static const struct opt opts[] = {
 	  "console burst allowance (default 262144)" },
 	{ "probe-hz", T_UINT, OFF(probe_hz), 0, 0, 100,
 	  "latency probes per guest per second, 0 for none (default 10)" },
+	{ "probe-hz-min", T_UINT, OFF(probe_hz_min), 0, 1, 100,
+	  "probes per second of a guest where nothing happens: well under its SLO, answering, not "
+	  "just started or moved, nothing new on its CPU; at most probe-hz, which it is probed at "
+	  "for 10 s once something happens (default 2; probe-hz-min = probe-hz: a fixed rate)" },
 	{ "probe-timeout-ms", T_UINT, OFF(probe_timeout_ms), 0, 1, 60000,
 	  "a probe not answered this soon is missed (default 500)" },
 	{ "hung-misses", T_UINT, OFF(hung_misses), 0, 1, 100000,
@@ -170,6 +174,7 @@ static void defaults(struct shoald_config *c)
 	c->console_burst_bytes = 262144;
 	c->watchdog = 1;
 	c->probe_hz = 10;
+	c->probe_hz_min = 2;
 	c->probe_timeout_ms = 500;
 	c->hung_misses = 6;
 	c->storm_rate = 200;

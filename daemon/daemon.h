@@ -78,6 +78,7 @@ struct shoald_config {
 	unsigned console_burst_bytes;
 	unsigned watchdog;         /* honour WATCHDOG_USEC */
 	unsigned probe_hz;         /* probes per guest per second; 0: none */
+	unsigned probe_hz_min;     /* ... for a guest where nothing happens (at most probe_hz) */
 	unsigned probe_timeout_ms; /* an answer later than this is a miss */
 	unsigned hung_misses;      /* misses in a row that make a guest hung */
 	unsigned storm_rate;       /* unsolicited notifications/s that make a storm; 0: no check */
@@ -165,6 +166,12 @@ struct guest_probe {
 	uint64_t storm_since_ns, storm_muted_ns, storm_until_ns, storm_backoff_ns;
 	uint64_t storm_check_until_ns; /* listening again to decide (backend could not count) */
 	double storm_rate;             /* unsolicited/s last measured */
+	/*
+	 * The adaptive rate: probe-hz until fast_until_ns (something happened
+	 * to the guest or its CPU, fast_why says what), probe-hz-min after.
+	 */
+	uint64_t fast_until_ns;
+	char fast_why[120];
 };
 
 /* Where a guest runs (placement.c).  One vCPU: the tender runs one. */
@@ -317,6 +324,7 @@ struct probe_engine {
 	uint64_t sent, answered, missed, late, send_errors, wakeups;
 	uint64_t unsolicited, storms;
 	unsigned storming; /* guests storming now */
+	uint64_t hastened; /* times a guest went to the full rate */
 };
 
 void probe_init(struct shoald *d);
@@ -333,6 +341,13 @@ void probe_guest_stop(struct guest *g);
  * the rest unsolicited.  Returns how many were unsolicited.
  */
 uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n);
+/*
+ * Something happened to the guest or its CPU (why, a phrase): probe it at
+ * probe-hz for the next 10 s, its next probe within a period of that.
+ */
+void probe_hasten(struct guest *g, const char *why);
+/* Is the guest probed at probe-hz now (not at probe-hz-min)? */
+int probe_is_fast(const struct guest *g, uint64_t now);
 /* The 10 s window for a guest list: an object, or JSON null with no data yet. */
 json_t *probe_summary_json(struct guest *g);
 /* Both windows, totals and the buckets of one window (0: since start). */

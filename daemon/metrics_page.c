@@ -294,6 +294,24 @@ static void daemon_self(struct page *p)
 	      (double)(now_mono_ns() - p->d->start_ns) / 1e9);
 	gauge(p, "shoal_probe_hz", "probes per guest per second (probe-hz)", p->d->cfg.probe_hz);
 	gauge(p, "shoal_probed_guests", "guests being probed now", e->heap.len);
+	gauge(p, "shoal_probe_hz_min",
+	      "probes per second of a guest where nothing happens (probe-hz-min)",
+	      p->d->cfg.probe_hz_min < p->d->cfg.probe_hz ? p->d->cfg.probe_hz_min
+	                                                  : p->d->cfg.probe_hz);
+	{
+		uint64_t now = now_mono_ns();
+		unsigned fast = 0;
+		size_t k;
+
+		for (k = 0; k < e->heap.len; k++)
+			fast += probe_is_fast(e->heap.slot[k].item, now);
+		gauge(p, "shoal_probe_fast_guests",
+		      "probed guests at probe-hz now: something happened to them or their CPU "
+		      "within 10 s",
+		      fast);
+	}
+	counter(p, "shoal_probe_hastened_total",
+	        "times a guest went from probe-hz-min to probe-hz, all guests", e->hastened);
 	counter(p, "shoal_probes_sent_total", "probes sent, all guests", e->sent);
 	counter(p, "shoal_probe_answers_total", "probes answered in time, all guests", e->answered);
 	counter(p, "shoal_probe_misses_total", "probes not answered in time, all guests",

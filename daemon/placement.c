@@ -116,6 +116,7 @@ static unsigned periods_of(const struct shoald *d, double seconds)
 static void sync_roles(struct shoald *d);
 static void allowed_cpus(const struct shoald *d, const struct guest *g, cpu_set_t *set);
 static int spills(const struct shoald *d, const struct guest *g);
+static void hasten_cpu(struct shoald *d, int cpu, const struct guest *except, const char *why);
 
 /* ---- the host, from sysfs ---- */
 
@@ -755,6 +756,23 @@ void placement_guest_running(struct guest *g, int adopted)
 		log_warnx("guest %s: cannot set its weight %u: %s", g->name, g->place.weight, why);
 	if (g->place.idle && d->be_ops->set_batch(d->be, g, 1, why, sizeof(why)) < 0)
 		log_warnx("guest %s: cannot give it the idle class policy: %s", g->name, why);
+	snprintf(why, sizeof(why), "guest %.64s was placed on its CPU", g->name);
+	hasten_cpu(d, g->place.cpu, g, why); /* it has its own start */
+}
+
+/*
+ * Something changed on cpu (why): its guests are probed at the full rate
+ * for a while (probe.c), so that their windows show what it did.
+ */
+static void hasten_cpu(struct shoald *d, int cpu, const struct guest *except, const char *why)
+{
+	struct guest *g;
+
+	if (cpu < 0)
+		return;
+	for (g = d->guests; g; g = g->next)
+		if (g != except && g->place.cpu == cpu && guest_state_live(g->state))
+			probe_hasten(g, why);
 }
 
 /* ---- the control period ---- */
@@ -848,6 +866,28 @@ static int apply_move(struct shoald *d, struct guest *g, const struct sched_move
 	return ok;
 }
 
+/* The guests a move touched are probed at the full rate for a while (what: the move). */
+static void hasten_move(struct shoald *d, struct guest *g, const struct sched_move *m,
+                        const char *what)
+{
+	char why[160];
+
+	if (m->kind == SCHED_MOVE_CPU_ROLE) {
+		snprintf(why, sizeof(why), "its CPU became a %s CPU", sched_role_str(m->role));
+		hasten_cpu(d, m->from_cpu, NULL, why);
+		return;
+	}
+	if (!g)
+		return;
+	snprintf(why, sizeof(why), "guest %.32s on its CPU: %.80s", g->name, what);
+	if (m->kind == SCHED_MOVE_PIN) {
+		hasten_cpu(d, m->from_cpu, NULL, why);
+		hasten_cpu(d, m->to_cpu, NULL, why); /* g among them */
+	} else {
+		hasten_cpu(d, g->place.cpu, NULL, why);
+	}
+}
+
 static void describe_move(const struct sched_move *m, char *buf, size_t len)
 {
 	switch (m->kind) {
@@ -908,6 +948,8 @@ void placement_period(struct shoald *d)
 
 		log_move(pl, m, plan.stats.period, ok);
 		describe_move(m, what, sizeof(what));
+		if (ok)
+			hasten_move(d, g, m, what);
 		event_emit(d, "placement", m->kind == SCHED_MOVE_CPU_ROLE ? "" : m->guest_name,
 		           "%s%s%s%s: %s", m->kind == SCHED_MOVE_CPU_ROLE ? "" : "guest ",
 		           m->guest_name, m->kind == SCHED_MOVE_CPU_ROLE ? "" : " ", what,

@@ -5,6 +5,18 @@
  * probe-timeout-ms is a miss; hung-misses of them in a row make the guest
  * hung, and the supervisor acts on its restart policy (guest.c).
  *
+ * The rate adapts.  A guest where nothing happens (its round trips well
+ * under its SLO, its probes answered, not just started or moved, nothing
+ * new on its CPU) is probed probe-hz-min times a second; one where
+ * something happens is probed probe-hz times for the next 10 s (the
+ * short window, so that it holds what happened at the full rate), its
+ * next probe pulled in to within a period of that (probe_hasten): a
+ * start or resume, a round trip over half its SLO, a miss or a late
+ * answer, and from placement a move of it or of a guest on its CPU, a
+ * guest placed beside it, its CPU's new role.  A cause placement cannot
+ * see (a host process taking the CPU) shows in the next slow probe's
+ * round trip, at most a slow period and its jitter later.
+ *
  * One timer serves every guest: guests wait in a binary min-heap ordered
  * by their next deadline (the next probe to send, or the timeout of the
  * one outstanding), and the timer is armed for the heap's top.  Deadlines
@@ -56,9 +68,27 @@
 #define STORM_BACKOFF_NS     1000000000ull  /* not listened to, first */
 #define STORM_BACKOFF_MAX_NS 16000000000ull /* ... and at most, doubling in between */
 
+#define FAST_HOLD_NS 10000000000ull /* probed at probe-hz this long after something happened */
+
 static uint64_t period_ns(const struct shoald *d)
 {
 	return 1000000000ull / d->cfg.probe_hz;
+}
+
+static int adaptive(const struct shoald *d)
+{
+	return d->cfg.probe_hz_min && d->cfg.probe_hz_min < d->cfg.probe_hz;
+}
+
+int probe_is_fast(const struct guest *g, uint64_t now)
+{
+	return !adaptive(g->d) || now < g->probe.fast_until_ns;
+}
+
+/* The guest's period now: probe-hz's, or probe-hz-min's when nothing happened lately. */
+static uint64_t guest_period_ns(const struct guest *g, uint64_t now)
+{
+	return probe_is_fast(g, now) ? period_ns(g->d) : 1000000000ull / g->d->cfg.probe_hz_min;
 }
 
 /* xorshift64*: jitter needs no quality, only to differ between guests. */
@@ -132,7 +162,7 @@ static void arm(struct shoald *d)
 static void probe_send(struct guest *g, uint64_t now)
 {
 	struct shoald *d = g->d;
-	uint64_t period = period_ns(d);
+	uint64_t period = guest_period_ns(g, now);
 	char err[256];
 
 	/* The next one is due a jittered period after this one was due. */
@@ -171,6 +201,7 @@ static void probe_timed_out(struct guest *g, uint64_t now)
 	g->probe.consecutive_misses++;
 	d->probes.missed++;
 	metrics_guest_miss(g->probe.lat, now);
+	probe_hasten(g, "a probe was missed");
 	if (g->probe.consecutive_misses == d->cfg.hung_misses && !g->probe.hung) {
 		g->probe.hung = 1;
 		guest_hung(g); /* may stop probing it */
@@ -463,8 +494,10 @@ void probe_guest_start(struct guest *g)
 	/* Stopped while it stormed (paused, or a new instance): listen to it again. */
 	if (g->probe.deaf)
 		listen_to(g, 1, NULL);
-	/* A random phase within the first period. */
+	/* A random phase within the first period; the full rate while its windows fill. */
 	g->probe.due_ns = now_mono_ns() + rnd_below(d, period_ns(d));
+	g->probe.fast_until_ns = now_mono_ns() + FAST_HOLD_NS;
+	snprintf(g->probe.fast_why, sizeof(g->probe.fast_why), "it started");
 	if (heap_push(&d->probes, g) < 0) {
 		log_warnx("guest %s: out of memory: it will not be probed", g->name);
 		return;
@@ -494,6 +527,7 @@ void probe_guest_stop(struct guest *g)
 uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n)
 {
 	struct shoald *d = g->d;
+	uint64_t rtt;
 
 	if (!n)
 		return 0;
@@ -501,12 +535,15 @@ uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n)
 		if (!g->probe.muted) {
 			g->probe.late++;
 			d->probes.late++;
+			if (!g->probe.storming && g->probe.heap_idx != HEAP_NONE &&
+			    !probe_is_fast(g, now_ns))
+				probe_hasten(g, "an answer came late");
 		}
 		unsolicited(g, now_ns, n);
 		return n;
 	}
-	metrics_guest_rtt(g->probe.lat, now_ns,
-	                  now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0);
+	rtt = now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0;
+	metrics_guest_rtt(g->probe.lat, now_ns, rtt);
 	g->probe.sent_ns = 0;
 	g->probe.answered++;
 	g->probe.consecutive_misses = 0;
@@ -516,11 +553,42 @@ uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n)
 		g->probe.hung = 0;
 		event_emit(d, "responsive", g->name, "guest %s answers its probes again", g->name);
 	}
+	/* Near its SLO (half of it or more): watched closely while it is. */
+	if (g->spec.slo_us && rtt * 2 >= (uint64_t)g->spec.slo_us * 1000ull) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "a round trip of %.0f us, over half its SLO of %u us",
+		         (double)rtt / 1e3, g->spec.slo_us);
+		probe_hasten(g, why);
+	}
 	heap_fix(&d->probes, g);
 	arm(d);
 	if (n > 1)
 		unsolicited(g, now_ns, n - 1);
 	return n - 1;
+}
+
+void probe_hasten(struct guest *g, const char *why)
+{
+	struct shoald *d = g->d;
+	uint64_t now = now_mono_ns(), fast = period_ns(d);
+
+	if (!adaptive(d))
+		return;
+	if (now >= g->probe.fast_until_ns) {
+		d->probes.hastened++;
+		log_debug("guest %s: probed %u times a second for %.0f s: %s", g->name,
+		          d->cfg.probe_hz, (double)FAST_HOLD_NS / 1e9, why);
+	}
+	g->probe.fast_until_ns = now + FAST_HOLD_NS;
+	snprintf(g->probe.fast_why, sizeof(g->probe.fast_why), "%s", why);
+	/* Its next probe within a full-rate period, not the slow one's. */
+	if (g->probe.heap_idx != HEAP_NONE && !g->probe.sent_ns && !g->probe.muted &&
+	    g->probe.due_ns > now + fast) {
+		g->probe.due_ns = now + rnd_below(d, fast);
+		heap_fix(&d->probes, g);
+		arm(d);
+	}
 }
 
 /* ---- JSON ---- */
@@ -619,7 +687,19 @@ json_t *probe_latency_json(struct guest *g, uint64_t bucket_window_ns)
 	    : bucket_window_ns                          ? "60s"
 	                                                : "all",
 	    "buckets", buckets ? buckets : json_array());
-	if (j)
+	if (j) {
+		int fast = probe_is_fast(g, now);
+
 		json_object_set_new(j, "storm", storm_json(g, now));
+		json_object_set_new(j, "probe_rate_hz",
+		                    json_integer(fast ? (json_int_t)d->cfg.probe_hz
+		                                      : (json_int_t)d->cfg.probe_hz_min));
+		json_object_set_new(j, "probe_fast",
+		                    fast && adaptive(d)
+		                        ? json_pack("{s:s, s:f}", "reason", g->probe.fast_why,
+		                                    "for_s",
+		                                    (double)(g->probe.fast_until_ns - now) / 1e9)
+		                        : json_null());
+	}
 	return j;
 }

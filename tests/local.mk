@@ -300,6 +300,10 @@ EXTRA_DIST += tests/integration/test_config.sh
 TESTS += tests/integration/test_pause.sh
 EXTRA_DIST += tests/integration/test_pause.sh
 
+# The adaptive probe rate: slow where nothing happens, a breach seen within 2 s.
+TESTS += tests/integration/test_probe_adaptive.sh
+EXTRA_DIST += tests/integration/test_probe_adaptive.sh
+
 # A guest whose events storm: detected, bounded, ended, restarted (KVM).
 TESTS += tests/integration/test_storm.sh
 EXTRA_DIST += tests/integration/test_storm.sh
@@ -382,6 +386,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_api_input.sh \
 	tests/integration/proc/test_latency.sh \
 	tests/integration/proc/test_pause.sh \
+	tests/integration/proc/test_probe_adaptive.sh \
 	tests/integration/proc/test_shoalctl.sh \
 	tests/integration/proc/test_disks_guest.sh \
 	tests/integration/proc/test_deploy.sh \

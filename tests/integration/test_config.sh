@@ -38,6 +38,7 @@ refused "a line that is not name = value" 'c.conf:1: expected "name = value"' 'p
 refused "a number that is not one" 'pool-size must be a whole number from 0 to 256, not "x"' '' --pool-size=x
 refused "a number out of range" 'pool-size must be a whole number from 0 to 256, not "257"' '' --pool-size=257
 refused "a negative number" 'probe-hz must be a whole number' 'probe-hz = -5\n'
+refused "a probe-hz-min of 0 (a guest would never be probed)" 'probe-hz-min must be a whole number from 1 to 100, not "0"' '' --probe-hz-min=0
 refused "a yes/no that is neither" 'placement must be yes or no, not "maybe"' '' --placement=maybe
 refused "a log level that is none" 'log-level must be warn, info or debug, not "loud"' 'log-level = loud\n'
 refused "an unknown domain maker" 'xen-create must be libxl or direct, not "bogus"' '' --xen-create=bogus
