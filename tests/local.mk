@@ -236,6 +236,9 @@ tests_integration_test_auth_SOURCES = tests/integration/test_auth.c
 tests_integration_test_auth_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_integration_test_auth_LDADD = $(TESTLIB) $(CURL_LIBS)
 EXTRA_DIST += tests/data/auth-config.txt
+# The TLS listener scanned by sslscan (scripts/deps.sh): Mozilla's intermediate profile, nothing else.
+TESTS += tests/integration/test_tls_scan.sh
+EXTRA_DIST += tests/integration/test_tls_scan.sh
 
 # Integration: shoalctl against the real shoald, and contrib/.
 check_PROGRAMS += tests/integration/jsonq
