@@ -7,6 +7,7 @@
  * in an emulated Dom0 (bench/ctl-start.sh).  The connection is kept
  * between requests, as libcurl kept it, so that `top` holds one.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,6 +34,7 @@ struct conn {
 	size_t off, len; /* unread bytes: buf[off, off + len) */
 	double deadline; /* CLOCK_MONOTONIC seconds; 0: none (a stream) */
 	int got;         /* any byte of the answer came */
+	const char *bad; /* what was wrong, with IO_BAD */
 };
 
 /* Why an exchange ended early, for the message. */
@@ -44,6 +46,12 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int bad(struct conn *k, const char *why)
+{
+	k->bad = why;
+	return IO_BAD;
 }
 
 /* Wait for events on the connection until its deadline: IO_OK or why not. */
@@ -80,7 +88,7 @@ static int fill(struct conn *k)
 		memmove(k->buf, k->buf + k->off, k->len);
 	k->off = 0;
 	if (k->len == sizeof(k->buf))
-		return IO_BAD; /* the caller asked for more than a line may hold */
+		return bad(k, "a line of its answer is too long"); /* read_line keeps below */
 	for (;;) {
 		rc = wait_for(k, POLLIN);
 		if (rc < 0)
@@ -127,14 +135,14 @@ static int read_line(struct conn *k, char *line, size_t max)
 
 	while (!(nl = memchr(k->buf + k->off, '\n', k->len))) {
 		if (k->len >= max)
-			return IO_BAD;
+			return bad(k, "a line of its answer is too long");
 		rc = fill(k);
 		if (rc < 0)
 			return rc;
 	}
 	used = (size_t)(nl - (k->buf + k->off)) + 1;
 	if (used > max)
-		return IO_BAD;
+		return bad(k, "a line of its answer is too long");
 	memcpy(line, k->buf + k->off, used - 1);
 	line[used - 1] = '\0';
 	if (used > 1 && line[used - 2] == '\r')
@@ -160,7 +168,7 @@ static int send_request(struct conn *k, const struct ctl_req *r)
 		    snprintf(head + n, sizeof(head) - (size_t)n,
 		             "Content-Type: %s\r\nContent-Length: %llu\r\n", r->ctype, r->body_len);
 	if (n < 0 || (size_t)n + 2 >= sizeof(head))
-		return IO_BAD;
+		return bad(k, "the request's path is too long");
 	memcpy(head + n, "\r\n", 3);
 	rc = send_all(k, head, (size_t)n + 2);
 	if (rc < 0 || !r->ctype)
@@ -171,9 +179,9 @@ static int send_request(struct conn *k, const struct ctl_req *r)
 		size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
 		size_t got = fread(chunk, 1, want, r->file);
 
+		/* Content-Length was said: a file that shrank cannot be sent as it was. */
 		if (got == 0)
-			return IO_BAD; /* the file shrank or cannot be read: Content-Length would
-			                  lie */
+			return bad(k, "the image shrank or could not be read while it was sent");
 		rc = send_all(k, chunk, got);
 		if (rc < 0)
 			return rc;
@@ -233,8 +241,9 @@ static int read_chunked(struct conn *k, struct ctl_sink *s, long status)
 			return rc;
 		errno = 0;
 		size = strtoull(line, &end, 16);
-		if (end == line || errno || (*end && *end != ';' && *end != ' ' && *end != '\t'))
-			return IO_BAD;
+		if (!isxdigit((unsigned char)line[0]) || errno ||
+		    (*end && *end != ';' && *end != ' ' && *end != '\t'))
+			return bad(k, "a chunk's size in its answer is not a hexadecimal number");
 		if (size == 0)
 			break;
 		rc = read_sized(k, s, status, size);
@@ -244,7 +253,7 @@ static int read_chunked(struct conn *k, struct ctl_sink *s, long status)
 		if (rc < 0)
 			return rc;
 		if (line[0])
-			return IO_BAD;
+			return bad(k, "a chunk of its answer is longer than its size says");
 	}
 	do /* the trailer, up to its empty line */
 		rc = read_line(k, line, sizeof(line));
@@ -282,7 +291,7 @@ static int read_answer(struct conn *k, const struct ctl_req *r, struct ctl_sink 
 	const char *v;
 	unsigned long long length = 0;
 	int rc, have_length, chunked, close_after, minor;
-	size_t head;
+	size_t head, n;
 
 	do {
 		have_length = chunked = close_after = 0;
@@ -292,22 +301,26 @@ static int read_answer(struct conn *k, const struct ctl_req *r, struct ctl_sink 
 			return rc;
 		if (sscanf(line, "HTTP/1.%d %3ld", &minor, status) != 2 || *status < 100 ||
 		    *status > 999)
-			return IO_BAD;
+			return bad(k, "its answer does not start with an HTTP/1.x status line");
 		close_after = minor == 0;
 		for (;;) {
 			rc = read_line(k, line, sizeof(line));
 			if (rc < 0)
 				return rc;
-			head += strlen(line) + 2;
+			n = strlen(line);
+			head += n + 2;
+			while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+				line[--n] = '\0';
 			if (head > HEAD_MAX)
-				return IO_BAD;
+				return bad(k, "its answer's headers are larger than 64 KiB");
 			if (!line[0])
 				break;
 			if ((v = header_value(line, "Content-Length"))) {
 				errno = 0;
 				length = strtoull(v, &end, 10);
-				if (end == v || errno || *end)
-					return IO_BAD;
+				if (!isdigit((unsigned char)v[0]) || errno || *end)
+					return bad(k,
+					           "its answer's Content-Length is not a number");
 				have_length = 1;
 			} else if ((v = header_value(line, "Transfer-Encoding"))) {
 				chunked = strcasestr(v, "chunked") != NULL;
@@ -413,7 +426,7 @@ int ctl_unix_perform(struct ctl *c, const struct ctl_req *r, struct ctl_sink *s,
 {
 	struct conn *k;
 	char buf[200];
-	const char *why;
+	const char *why, *bad_why;
 	int rc, keep = 0, reused = 0, e;
 
 	k = calloc(1, sizeof(*k));
@@ -423,6 +436,7 @@ again:
 	*status = 0;
 	k->off = k->len = 0;
 	k->got = 0;
+	k->bad = NULL;
 	k->deadline = c->timeout_s > 0 && !r->stream ? now_s() + c->timeout_s : 0;
 	if (c->fd >= 0 && still_open(c->fd)) {
 		k->fd = c->fd;
@@ -453,6 +467,7 @@ again:
 		c->fd = k->fd;
 	else
 		close(k->fd);
+	bad_why = k->bad;
 	free(k);
 	switch (rc) {
 	case IO_OK:
@@ -470,8 +485,7 @@ again:
 		              : "it closed the connection without answering";
 		break;
 	case IO_BAD:
-		why = r->file && !*status ? "the image changed size while it was sent"
-		                          : "its answer is not HTTP/1.1 as shoalctl reads it";
+		why = bad_why;
 		break;
 	default:
 		why = strerror(e);
