@@ -66,7 +66,8 @@ static int wait_for(struct conn *k, short events)
 
 			if (left <= 0)
 				return IO_TIMEOUT;
-			ms = (int)(left * 1000) + 1;
+			ms = left > 1e6 ? 1000000000
+			                : (int)(left * 1000) + 1; /* --timeout: up to a year */
 		}
 		if (ctl_interrupted)
 			return IO_INTR;
