@@ -37,7 +37,18 @@
 #define STREAM_PING_S     15.0
 #define REFUSED_WINDOW_NS (10ull * 1000000000u)
 #define REFUSED_LOG_MAX   10 /* lines a window, per listener */
-#define TLS_PRIORITIES    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/*
+ * Mozilla's "intermediate" profile: TLS 1.3 and 1.2, and in 1.2 only
+ * forward-secret key exchanges (ECDHE, DHE) with AEAD ciphers (AES-GCM,
+ * ChaCha20-Poly1305); its groups X25519, P-256, P-384 and ffdhe2048 for
+ * DHE.  GnuTLS's NORMAL alone also offers CBC with SHA-1, CCM and, with
+ * an RSA certificate, the static RSA key exchange (no forward secrecy).
+ * tests/integration/test_tls_scan.sh scans the listener for it.
+ */
+#define TLS_PRIORITIES                                                                             \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:-GROUP-ALL:"   \
+	"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-FFDHE2048"
 
 /* One MHD daemon on the loop. */
 struct api_listener {

@@ -74,3 +74,12 @@ bench-net: all
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/net.sh $(NET_ARGS)
 .PHONY: bench-net
 EXTRA_DIST += bench/net.sh
+
+# What a deploy script pays to run shoalctl once: `shoalctl ls` on the
+# socket, --version and the --url path's start beside /bin/true, with the
+# shared libraries each loads (python3).  make bench-ctl-start
+# CTL_START_ARGS='300 /path/to/another/shoalctl'.
+EXTRA_DIST += bench/ctl-start.sh
+.PHONY: bench-ctl-start
+bench-ctl-start: all
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/ctl-start.sh $(CTL_START_ARGS)

@@ -4,13 +4,14 @@
 # dpkg-dev: scripts/lwip.sh unpacks Debian's lwip source package with it.
 # apache2-utils: ab, the site test's bounded load.
 # ethtool: the site test turns a veth's checksum offload off with it.
+# sslscan: test_tls_scan.sh scans shoald's TLS listener with it.
 #   scripts/deps.sh [extra-package...]
 set -e
 pkgs="autoconf automake pkg-config gcc make libc6-dev
       libev-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
       libsqlite3-dev libseccomp-dev libsystemd-dev libcmocka-dev nettle-dev
       libxen-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
-      dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool $*"
+      dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool sslscan $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

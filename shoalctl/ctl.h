@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 /* Exit codes: stable, documented in `shoalctl --help`. */
@@ -32,15 +31,14 @@ enum ctl_exit {
 
 struct ctl {
 	const char *socket_path;
-	const char *url;         /* https://HOST:PORT instead of the socket; NULL: the socket */
-	const char *token_file;  /* the bearer token for url (the file's first token) */
-	const char *cacert;      /* the CA that signed shoald's certificate; NULL: the system's */
-	char *token;             /* read from token_file before the first request */
-	struct curl_slist *hdrs; /* the request's headers */
-	double timeout_s;        /* a whole request; 0: none.  Streams only bound the connect. */
-	int json;                /* --json: the server's JSON, unchanged */
-	CURL *curl;              /* one handle, so that `top` keeps its connection */
-	char curl_err[CURL_ERROR_SIZE];
+	const char *url;           /* https://HOST:PORT instead of the socket; NULL: the socket */
+	const char *token_file;    /* the bearer token for url (the file's first token) */
+	const char *cacert;        /* the CA that signed shoald's certificate; NULL: the system's */
+	char *token;               /* read from token_file before the first request */
+	double timeout_s;          /* a whole request; 0: none.  Streams only bound the connect. */
+	int json;                  /* --json: the server's JSON, unchanged */
+	int fd;                    /* the socket's connection, kept so that `top` keeps it; -1 */
+	struct ctl_remote *remote; /* libcurl's handle for url, loaded at the first request */
 };
 
 /* ---- commands and their options (shoalctl.c) ---- */
@@ -259,7 +257,10 @@ int ctl_site_fat_bits(unsigned long long clusters, unsigned root_entries);
 /* The root directory's entries for mkfs.fat -r (FAT12 and FAT16): at least 64, in whole sectors. */
 unsigned ctl_site_root_entries(unsigned root_entries);
 
-/* ---- HTTP on the unix socket or TCP with TLS (http.c) ---- */
+/*
+ * ---- HTTP on the unix socket (http_unix.c: no TLS stack loaded) or TCP
+ * with TLS (http_remote.c: libcurl, loaded for --url only); http.c ----
+ */
 
 struct ctl_answer {
 	long status;
@@ -294,7 +295,7 @@ int ctl_http_stream(struct ctl *c, const char *path, ctl_stream_fn fn, void *ctx
 void ctl_answer_free(struct ctl_answer *a);
 /* What shoalctl talks to, for messages: the socket's path or the URL. */
 const char *ctl_target(const struct ctl *c);
-/* Free what the requests kept (the token, headers). */
+/* Close what the requests kept (the connection, libcurl, the token). */
 void ctl_http_done(struct ctl *c);
 /* Set by SIGINT while ctl_catch_interrupt() is in force. */
 extern volatile int ctl_interrupted;

@@ -1,9 +1,11 @@
 /*
- * shoalctl's HTTP client: libcurl on shoald's unix socket, or on its TCP
- * listener with TLS and a bearer token (--url).  Every way a request can
- * end is turned into one of ctl.h's exit codes here, in one place: the
- * server's JSON error is shown as it was sent, and a daemon out of reach
- * is said in a sentence that names the socket or the URL.
+ * shoalctl's requests: what each command asks, and what the answer means.
+ * Every way a request can end is turned into one of ctl.h's exit codes
+ * here, in one place: the server's JSON error is shown as it was sent,
+ * and a daemon out of reach is said in a sentence that names the socket
+ * or the URL.  The bytes go through one of two transports
+ * (http_internal.h): shoalctl's own HTTP/1.1 on the unix socket, which
+ * loads no library, or libcurl with TLS for --url, loaded only then.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "shoalctl/ctl.h"
-
-#define BODY_MAX (256u << 20) /* far more than any answer shoald gives */
+#include "shoalctl/http_internal.h"
 
 volatile int ctl_interrupted;
 
@@ -38,29 +38,11 @@ void ctl_catch_interrupt(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Where an answer's body goes: kept, or handed to a stream as it comes. */
-struct sink {
-	struct ctl *c;
-	char *buf;
-	size_t len, cap;
-	int too_big;
-	ctl_stream_fn fn;
-	void *ctx;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
+int ctl_sink_put(struct ctl_sink *s, long status, const char *p, size_t len)
 {
-	struct sink *s = arg;
-	size_t len = size * n;
-	long status = 0;
-
-	if (s->fn) {
-		/* Only a 2xx answer is the stream; an error's JSON is kept for the report. */
-		curl_easy_getinfo(s->c->curl, CURLINFO_RESPONSE_CODE, &status);
-		if (status / 100 == 2) {
-			s->fn(s->ctx, p, len);
-			return len;
-		}
+	if (s->fn && status / 100 == 2) {
+		s->fn(s->ctx, p, len);
+		return 0;
 	}
 	if (s->len + len + 1 > s->cap) {
 		size_t cap = s->cap ? s->cap : 4096;
@@ -68,83 +50,27 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 
 		while (cap < s->len + len + 1)
 			cap *= 2;
-		if (cap > BODY_MAX) {
+		if (cap > CTL_BODY_MAX) {
 			s->too_big = 1;
-			return 0; /* ends the transfer */
+			return -1;
 		}
 		nb = realloc(s->buf, cap);
-		if (!nb)
-			return 0;
+		if (!nb) {
+			s->no_memory = 1;
+			return -1;
+		}
 		s->buf = nb;
 		s->cap = cap;
 	}
 	memcpy(s->buf + s->len, p, len);
 	s->len += len;
 	s->buf[s->len] = '\0';
-	return len;
+	return 0;
 }
 
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
+int ctl_unreachable(const struct ctl *c, int lost, const char *why)
 {
-	(void)arg;
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return ctl_interrupted ? 1 : 0;
-}
-
-static int lost(struct ctl *c, CURLcode cc, int stream)
-{
-	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc);
-	long oserr = 0;
-	char buf[600];
-
-	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-		if (c->url && oserr == ECONNREFUSED)
-			why = "nothing listens there (is shoald's listen-tcp set to it?)";
-		else if (c->url)
-			break;
-		else if (oserr == ENOENT)
-			why = "there is no socket there (is shoald running? --socket or "
-			      "SHOAL_SOCKET names "
-			      "another)";
-		else if (oserr == ECONNREFUSED)
-			why = "nothing listens on it (shoald is not running; the socket is stale)";
-		else if (oserr == EACCES)
-			why = "permission denied (the socket is mode 0660: run as root or in its "
-			      "group)";
-		else if (oserr) {
-			snprintf(buf, sizeof(buf), "%s", strerror((int)oserr));
-			why = buf;
-		}
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(buf, sizeof(buf), "no answer within %g s (--timeout)", c->timeout_s);
-		why = buf;
-		break;
-	case CURLE_GOT_NOTHING:
-		why = "it closed the connection without answering";
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-		snprintf(
-		    buf, sizeof(buf),
-		    "its TLS certificate is not trusted (--cacert names the CA that signed it): %s",
-		    c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
-		why = buf;
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-		snprintf(buf, sizeof(buf), "the TLS handshake failed: %s",
-		         c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
-		why = buf;
-		break;
-	default:
-		break;
-	}
-	if (stream && cc != CURLE_COULDNT_CONNECT)
+	if (lost)
 		fprintf(stderr, "shoalctl: lost the connection to shoald at %s: %s\n",
 		        ctl_target(c), why);
 	else
@@ -221,63 +147,10 @@ static int read_token(struct ctl *c)
 	return ctl_fail(CTL_EXIT_USAGE, "the token file %s has no token", c->token_file);
 }
 
-static int setup(struct ctl *c, const char *method, const char *path, int stream)
-{
-	char url[2048];
-	long timeout_ms = (long)(c->timeout_s * 1000);
-	int rc;
-
-	curl_easy_reset(c->curl);
-	curl_slist_free_all(c->hdrs);
-	c->hdrs = NULL;
-	c->curl_err[0] = '\0';
-	if (c->url) {
-		if (c->token_file && !c->token) {
-			rc = read_token(c);
-			if (rc < 0)
-				return rc;
-		}
-		snprintf(url, sizeof(url), "%s%s", c->url, path);
-		if (c->cacert)
-			curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cacert);
-		curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https");
-		if (c->token) {
-			char *h = malloc(strlen(c->token) + 32);
-
-			if (!h)
-				return ctl_fail(CTL_EXIT_FAILED, "out of memory");
-			sprintf(h, "Authorization: Bearer %s", c->token);
-			c->hdrs = curl_slist_append(c->hdrs, h);
-			explicit_bzero(h, strlen(h));
-			free(h);
-		}
-	} else {
-		snprintf(url, sizeof(url), "http://localhost%s", path);
-		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
-	}
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "shoalctl/" PACKAGE_VERSION);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (timeout_ms > 0) {
-		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-		if (!stream)
-			curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	}
-	if (stream) {
-		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	}
-	return 0;
-}
-
 void ctl_http_done(struct ctl *c)
 {
-	curl_slist_free_all(c->hdrs);
-	c->hdrs = NULL;
+	ctl_unix_done(c);
+	ctl_remote_done(c);
 	if (c->token) {
 		explicit_bzero(c->token, strlen(c->token));
 		free(c->token);
@@ -285,31 +158,32 @@ void ctl_http_done(struct ctl *c)
 	}
 }
 
-/* Run the request set up; the answer into *a; 0 on 2xx, else the exit code (printed). */
-static int perform(struct ctl *c, struct sink *s, int stream, struct ctl_answer *a)
+/* Run the request; the answer into *a; 0 on 2xx, else the exit code (printed). */
+static int perform(struct ctl *c, const struct ctl_req *r, struct ctl_sink *s, struct ctl_answer *a)
 {
-	CURLcode cc;
-	int rc = 0;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
-	if (c->hdrs)
-		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->hdrs);
-	cc = curl_easy_perform(c->curl);
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &a->status);
+	if (c->url) {
+		rc = c->token_file && !c->token ? read_token(c) : 0;
+		if (rc == 0)
+			rc = ctl_remote_perform(c, r, s, &a->status);
+	} else {
+		rc = ctl_unix_perform(c, r, s, &a->status);
+	}
 	a->body = s->buf ? s->buf : strdup("");
 	a->len = s->len;
 	if (a->body && a->len)
 		a->json = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
-	if (s->too_big) {
-		rc = ctl_fail(CTL_EXIT_FAILED, "shoald's answer is larger than %u bytes", BODY_MAX);
-	} else if (cc == CURLE_ABORTED_BY_CALLBACK && ctl_interrupted) {
+	if (s->too_big)
+		rc = ctl_fail(CTL_EXIT_FAILED, "shoald's answer is larger than %u bytes",
+		              CTL_BODY_MAX);
+	else if (s->no_memory)
+		rc = ctl_fail(CTL_EXIT_FAILED, "out of memory");
+	else if (rc == 1) /* Ctrl-C: how a follow is meant to end */
 		rc = 0;
-	} else if (cc != CURLE_OK) {
-		rc = lost(c, cc, stream && a->status);
-	} else if (a->status / 100 != 2) {
+	else if (rc == 0 && a->status / 100 != 2)
 		rc = refused(a);
-	}
 	if (rc < 0)
 		ctl_answer_free(a);
 	return rc;
@@ -318,74 +192,47 @@ static int perform(struct ctl *c, struct sink *s, int stream, struct ctl_answer 
 int ctl_http(struct ctl *c, const char *method, const char *path, const char *json_body,
              struct ctl_answer *a)
 {
-	struct sink s = { .c = c };
-	int rc;
+	struct ctl_req r = { .method = method, .path = path };
+	struct ctl_sink s = { 0 };
 
-	memset(a, 0, sizeof(*a));
-	rc = setup(c, method, path, 0);
-	if (rc < 0)
-		return rc;
 	if (!strcmp(method, "POST") || json_body) { /* PUT sends its body the same way */
-		c->hdrs = curl_slist_append(c->hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, json_body ? json_body : "");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-		                 (curl_off_t)(json_body ? strlen(json_body) : 0));
+		r.ctype = "application/json";
+		r.body = json_body ? json_body : "";
+		r.body_len = strlen(r.body);
 	}
-	return perform(c, &s, 0, a);
-}
-
-static size_t on_read(char *p, size_t size, size_t n, void *arg)
-{
-	size_t r = fread(p, 1, size * n, arg);
-
-	if (r == 0 && ferror((FILE *)arg))
-		return CURL_READFUNC_ABORT;
-	return r;
+	return perform(c, &r, &s, a);
 }
 
 int ctl_http_upload(struct ctl *c, const char *path, const char *file, struct ctl_answer *a)
 {
-	struct sink s = { .c = c };
+	struct ctl_req r = { .method = "POST", .path = path, .ctype = "application/octet-stream" };
+	struct ctl_sink s = { 0 };
 	struct stat st;
-	FILE *f = NULL;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	f = fopen(file, "rbe");
-	if (!f) {
-		rc = ctl_fail(CTL_EXIT_USAGE, "cannot read image %s: %s", file, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+	r.file = fopen(file, "rbe");
+	if (!r.file)
+		return ctl_fail(CTL_EXIT_USAGE, "cannot read image %s: %s", file, strerror(errno));
+	if (fstat(fileno(r.file), &st) < 0 || !S_ISREG(st.st_mode)) {
 		rc = ctl_fail(CTL_EXIT_USAGE, "image %s is not a regular file", file);
-		goto out;
+	} else {
+		r.body_len = (unsigned long long)st.st_size;
+		rc = perform(c, &r, &s, a);
 	}
-	rc = setup(c, "POST", path, 0);
-	if (rc < 0)
-		goto out;
-	c->hdrs = curl_slist_append(c->hdrs, "Content-Type: application/octet-stream");
-	curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(c->curl, CURLOPT_READDATA, f);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
-	rc = perform(c, &s, 0, a);
-out:
-	if (f)
-		fclose(f);
+	fclose(r.file);
 	return rc;
 }
 
 int ctl_http_stream(struct ctl *c, const char *path, ctl_stream_fn fn, void *ctx)
 {
-	struct sink s = { .c = c, .fn = fn, .ctx = ctx };
+	struct ctl_req r = { .method = "GET", .path = path, .stream = 1 };
+	struct ctl_sink s = { .fn = fn, .ctx = ctx };
 	struct ctl_answer a;
 	int rc;
 
 	ctl_catch_interrupt();
-	rc = setup(c, "GET", path, 1);
-	if (rc < 0)
-		return rc;
-	rc = perform(c, &s, 1, &a);
+	rc = perform(c, &r, &s, &a);
 	if (rc == 0)
 		ctl_answer_free(&a);
 	return rc;

@@ -1,6 +1,7 @@
-# shoalctl/: the command-line client of shoald's API (libcurl + jansson),
-# a program of its own beside the server: it shares no C with shoald, only
-# the contract (api/openapi.yaml).  Its tests are in tests/ (test_shoalctl).
+# shoalctl/: the command-line client of shoald's API (jansson; libcurl,
+# loaded with dlopen for --url only), a program of its own beside the
+# server: it shares no C with shoald, only the contract (api/openapi.yaml).
+# Its tests are in tests/ (test_shoalctl).
 
 bin_PROGRAMS += shoalctl/shoalctl
 shoalctl_shoalctl_SOURCES = \
@@ -8,6 +9,9 @@ shoalctl_shoalctl_SOURCES = \
 	shoalctl/main.c \
 	shoalctl/opts.c \
 	shoalctl/http.c \
+	shoalctl/http_internal.h \
+	shoalctl/http_unix.c \
+	shoalctl/http_remote.c \
 	shoalctl/fmt.c \
 	shoalctl/deploy.c \
 	shoalctl/guest.c \
@@ -20,7 +24,8 @@ shoalctl_shoalctl_SOURCES = \
 # Where site deploy finds the site guest when neither --image nor $$SHOAL_GUESTS says.
 shoalctl_shoalctl_CPPFLAGS = $(AM_CPPFLAGS) -DCTL_GUESTDIR='"$(guestdir)"'
 shoalctl_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
-shoalctl_shoalctl_LDADD = $(CURL_LIBS) $(JANSSON_LIBS) -lm
+# Not $(CURL_LIBS): the socket needs no TLS stack (http_remote.c loads libcurl).
+shoalctl_shoalctl_LDADD = $(JANSSON_LIBS) $(DL_LIBS) -lm
 
 # shoalctl(1), in scdoc, made with the configured paths (DOC_SUBST, doc/local.mk).
 nodist_man_MANS += shoalctl/shoalctl.1

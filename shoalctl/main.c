@@ -343,7 +343,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
 		                            { "version", no_argument, NULL, 'V' },
 		                            { NULL, 0, NULL, 0 } };
-	struct ctl c = { .timeout_s = CTL_DEFAULT_TIMEOUT };
+	struct ctl c = { .timeout_s = CTL_DEFAULT_TIMEOUT, .fd = -1 };
 	const struct ctl_cmd *cmd;
 	const char *env = getenv("SHOAL_SOCKET");
 	int ch, rc;
@@ -391,18 +391,11 @@ int main(int argc, char **argv)
 	cmd = find_cmd(argv[optind]);
 	if (!cmd)
 		return -ctl_usage_error(NULL, "unknown command \"%s\"", argv[optind]);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -ctl_fail(CTL_EXIT_FAILED, "cannot start libcurl");
-	c.curl = curl_easy_init();
-	if (!c.curl)
-		return -ctl_fail(CTL_EXIT_FAILED, "cannot start libcurl");
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* a fresh getopt for the command's own options */
 	rc = cmd->run(&c, cmd, argc, argv);
 	ctl_http_done(&c);
-	curl_easy_cleanup(c.curl);
-	curl_global_cleanup();
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = ctl_fail(CTL_EXIT_FAILED, "cannot write the output: %s", strerror(errno));
 	return rc > 0 ? 0 : -rc;

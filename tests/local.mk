@@ -59,6 +59,16 @@ tests_unit_test_shoalctl_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_shoalctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_shoalctl_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 EXTRA_DIST += tests/data/shoalctl-values.txt
+# shoalctl's own HTTP/1.1 on the unix socket, against a scripted server (the corpus of answers).
+check_PROGRAMS += tests/unit/test_shoalctl_http
+TESTS += tests/unit/test_shoalctl_http
+tests_unit_test_shoalctl_http_SOURCES = tests/unit/test_shoalctl_http.c tests/unit/corpus_testlib.h \
+	shoalctl/ctl.h shoalctl/http_internal.h shoalctl/http.c shoalctl/http_unix.c \
+	shoalctl/http_remote.c shoalctl/opts.c shoalctl/fmt.c
+tests_unit_test_shoalctl_http_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_shoalctl_http_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_shoalctl_http_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) $(DL_LIBS) -lm
+EXTRA_DIST += tests/data/shoalctl-answers.txt
 # shoalctl site's plan: a real tree split across images, and what is refused.
 check_PROGRAMS += tests/unit/test_shoalctl_site
 TESTS += tests/unit/test_shoalctl_site
@@ -236,6 +246,9 @@ tests_integration_test_auth_SOURCES = tests/integration/test_auth.c
 tests_integration_test_auth_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_integration_test_auth_LDADD = $(TESTLIB) $(CURL_LIBS)
 EXTRA_DIST += tests/data/auth-config.txt
+# The TLS listener scanned by sslscan (scripts/deps.sh): Mozilla's intermediate profile, nothing else.
+TESTS += tests/integration/test_tls_scan.sh
+EXTRA_DIST += tests/integration/test_tls_scan.sh
 
 # Integration: shoalctl against the real shoald, and contrib/.
 check_PROGRAMS += tests/integration/jsonq

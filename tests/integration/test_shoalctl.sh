@@ -341,6 +341,10 @@ tap_check "and shoald --check takes its values" sh -c "\"$SHOALD\" --check --con
 "$CTL" --socket "$SOCK" events -f >/dev/null 2>"$tmp/events-gone.err" &
 follower=$!
 sleep 0.3
+# The socket needs no TLS stack: libcurl (and with it OpenSSL or GnuTLS) is for --url only.
+tls_libs=$(grep -oE '/lib(curl|ssl|crypto|gnutls|nss3)[^/ ]*$' "/proc/$follower/maps" 2>/dev/null | sort -u | tr '\n' ' ')
+tap_check "on the socket shoalctl has no TLS library mapped${tls_libs:+ (it has: $tls_libs)}" \
+	sh -c "grep -q libjansson /proc/$follower/maps && test -z \"$tls_libs\""
 kill -9 "$shoald_pid" && wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 wait "$follower"
