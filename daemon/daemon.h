@@ -27,6 +27,7 @@ struct pending_deploy;
 struct console;
 struct store;
 struct api;
+struct dns;
 
 /* ---- configuration (config.c) ---- */
 
@@ -96,6 +97,13 @@ struct shoald_config {
 	struct bridge_conf bridges[BRIDGES_MAX];
 	int bridges_from_cli;                  /* a --bridge was given: the file's are dropped */
 	uint64_t net_rate_pps, net_rate_bytes; /* a guest's default rate limit each way; 0: none */
+	/* Names (dns.c): the zone without its final dot, in lower case; "": no DNS. */
+	char dns_zone[HOSTNAME_MAX + 2];
+	char dns_socket[1024]; /* the PowerDNS remote backend's socket */
+	char dns_socket_group[64];
+	unsigned dns_ttl;
+	char dns_ns[HOSTNAME_MAX + 2];         /* the zone's name server (NS, SOA MNAME) */
+	char dns_hostmaster[HOSTNAME_MAX + 2]; /* the SOA's RNAME */
 	int check_only;                        /* -n */
 };
 
@@ -263,6 +271,23 @@ int net_assign(struct shoald *d, const char *name, const struct guest *existing,
                const struct guest_spec *spec, struct guest_nic *out, struct sd_err *err);
 /* The guest's NICs as the API shows them. */
 json_t *net_nics_json(const struct guest *g);
+
+/* ---- names (dns.c) ---- */
+
+/* Serve PowerDNS's remote backend on dns-socket when dns-zone is set; 0 or -1 with err. */
+int dns_start(struct shoald *d, char *err, size_t errlen);
+void dns_stop(struct shoald *d);
+/*
+ * The spec's own names for guest `name`: not the zone itself nor a name
+ * directly under it (the guests' own: 400), held by no other guest
+ * (409), each naming dns[i].  0, or -1 with err.
+ */
+int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec,
+              struct sd_err *err);
+/* The guest's names as the API shows them: NAME.ZONE (with an address), then its spec's. */
+json_t *dns_names_json(const struct guest *g);
+/* The backend's state for the host's answer (null without a zone). */
+json_t *dns_stats_json(const struct shoald *d);
 
 /* The limits a spec is checked against here (the configuration's). */
 void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
@@ -525,6 +550,7 @@ struct shoald {
 	const struct backend_ops *be_ops;
 	struct backend *be;
 	struct api *api;
+	struct dns *dns; /* PowerDNS's remote backend; NULL without dns-zone */
 	struct guest *guests;
 	unsigned nguests;
 	uint64_t start_ns; /* monotonic */

@@ -298,6 +298,7 @@ json_t *guest_json(struct guest *g, int detail)
 	json_object_set_new(j, "latency", probe_summary_json(g));
 	json_object_set_new(j, "disks", disks_json(g));
 	json_object_set_new(j, "net", net_nics_json(g));
+	json_object_set_new(j, "dns", dns_names_json(g));
 	if (detail)
 		devices_counters(g, json_object_get(j, "disks"), json_object_get(j, "net"));
 	if (detail) {
@@ -1124,7 +1125,8 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 		goto fail;
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0 || devices_supported(d, &spec, err) < 0 ||
-	    net_assign(d, spec.name, g, &spec, nics, err) < 0)
+	    net_assign(d, spec.name, g, &spec, nics, err) < 0 ||
+	    dns_check(d, spec.name, &spec, err) < 0)
 		goto fail;
 	if (image_resolve(d, &spec, imp ? imp->image : NULL, sha, err) < 0)
 		goto fail;
@@ -1340,6 +1342,8 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 
 		r = net_assign(d, spec.name, g, &spec, nics, err);
 	}
+	if (r == 0)
+		r = dns_check(d, spec.name, &spec, err);
 	if (r < 0) {
 		spec_free(&spec);
 		return -1;
@@ -1417,6 +1421,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0 || devices_supported(d, &spec, err) < 0 ||
 	    net_assign(d, g->name, g, &spec, nics, err) < 0 ||
+	    dns_check(d, g->name, &spec, err) < 0 ||
 	    placement_admit(d, g->name, &spec, &place, err) < 0) {
 		spec_free(&spec);
 		json_decref(old);

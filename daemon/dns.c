@@ -1,0 +1,670 @@
+/*
+ * Names: shoald as PowerDNS's remote backend.  The DNS server is
+ * PowerDNS Authoritative, not code of ours; it asks shoald, over a unix
+ * socket of shoald's own (the remote backend's "unix" connector), for the
+ * records of a name, one JSON request a line, one JSON answer a line.
+ * What shoald answers comes from the registry as it is at that moment:
+ * NAME.ZONE and the spec's own names of every guest that is meant to
+ * run, with its first NIC's address; the zone's SOA and NS from the
+ * configuration.  A name of a guest's own outside the zone is a zone of
+ * its own to PowerDNS (its apex has the same SOA and NS).
+ *
+ * The socket is served on shoald's loop and never blocks it: every
+ * descriptor is non-blocking, a request is at most DNS_LINE_MAX bytes,
+ * answers wait in a bounded buffer while the peer is slow (and nothing
+ * more is read from it meanwhile).  Bad input (not JSON, no method, an
+ * unknown one, a line too long) gets {"result": false, "log": [why]};
+ * a line too long or an answer that cannot be sent also ends that
+ * connection, and nothing else.  While no shoald runs, PowerDNS cannot
+ * connect and answers SERVFAIL: never an address from the past.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+#define DNS_LINE_MAX  65536     /* a request; PowerDNS's are a few hundred bytes */
+#define DNS_OUT_MAX   (1 << 20) /* answers not yet taken by the peer */
+#define DNS_CONNS_MAX 256       /* PowerDNS opens one a backend thread */
+
+struct dns_conn {
+	struct dns *dns;
+	int fd;
+	ev_io rio, wio;
+	char in[DNS_LINE_MAX];
+	size_t inlen;
+	char *out;
+	size_t outlen, outoff;
+	int close_after; /* end the connection once out is sent */
+	struct dns_conn *next;
+};
+
+struct dns {
+	struct shoald *d;
+	int fd;
+	ev_io accept_io;
+	struct dns_conn *conns;
+	unsigned nconns;
+	uint32_t serial;
+	uint64_t requests, bad;
+};
+
+/* ---- names and records ---- */
+
+/* The address a guest's names have: its first NIC's (host order); 0: none. */
+static uint32_t guest_address(const struct guest *g)
+{
+	unsigned i;
+
+	for (i = 0; i < g->nnics; i++)
+		if (g->nics[i].ipv4)
+			return g->nics[i].ipv4;
+	return 0;
+}
+
+/* Is name (lower case, no final dot) NAME.ZONE of guest g? */
+static int is_guest_name(const struct shoald *d, const struct guest *g, const char *name)
+{
+	size_t n = strlen(g->name);
+
+	return d->cfg.dns_zone[0] && !strncmp(name, g->name, n) && name[n] == '.' &&
+	       !strcmp(name + n + 1, d->cfg.dns_zone);
+}
+
+/* Is name inside the zone (the zone itself or below it)? */
+static int in_zone(const struct shoald *d, const char *name)
+{
+	size_t n = strlen(name), z = strlen(d->cfg.dns_zone);
+
+	if (!z)
+		return 0;
+	return !strcmp(name, d->cfg.dns_zone) ||
+	       (n > z + 1 && name[n - z - 1] == '.' && !strcmp(name + n - z, d->cfg.dns_zone));
+}
+
+json_t *dns_names_json(const struct guest *g)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	if (!a)
+		return json_null();
+	if (g->d->cfg.dns_zone[0] && guest_address(g)) {
+		char name[GUEST_NAME_MAX + HOSTNAME_MAX + 3];
+
+		snprintf(name, sizeof(name), "%s.%s", g->name, g->d->cfg.dns_zone);
+		json_array_append_new(a, json_string(name));
+	}
+	for (i = 0; i < g->spec.ndns; i++)
+		json_array_append_new(a, json_string(g->spec.dns[i]));
+	return a;
+}
+
+int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec, struct sd_err *err)
+{
+	const char *zone = d->cfg.dns_zone;
+	const struct guest *g;
+	unsigned i, j;
+
+	for (i = 0; i < spec->ndns; i++) {
+		const char *n = spec->dns[i];
+		char field[32];
+
+		snprintf(field, sizeof(field), "dns[%u]", i);
+		if (zone[0] && !strcmp(n, zone))
+			return sd_err_set(
+			    err, 400, "invalid_field", field,
+			    "%s: %s is the zone itself (dns-zone), not a name a guest "
+			    "may have",
+			    field, n);
+		if (zone[0] && in_zone(d, n) && strchr(n, '.') == n + strlen(n) - strlen(zone) - 1)
+			return sd_err_set(
+			    err, 400, "invalid_field", field,
+			    "%s: %s is directly under the zone %s, where the names are "
+			    "the guests' own (NAME.%s); use a name below one of them or "
+			    "outside the zone",
+			    field, n, zone, zone);
+		for (g = d->guests; g; g = g->next) {
+			if (!strcmp(g->name, name))
+				continue;
+			for (j = 0; j < g->spec.ndns; j++)
+				if (!strcmp(g->spec.dns[j], n))
+					return sd_err_set(err, 409, "dns_name_taken", field,
+					                  "%s: %s is guest %s's name already",
+					                  field, n, g->name);
+		}
+	}
+	return 0;
+}
+
+static int qtype_wants(const char *qtype, const char *type)
+{
+	return !strcmp(qtype, "ANY") || !strcmp(qtype, type);
+}
+
+static void add_record(json_t *out, const char *qname, const char *type, const char *content,
+                       unsigned ttl)
+{
+	json_array_append_new(out,
+	                      json_pack("{s:s, s:s, s:s, s:I, s:b}", "qtype", type, "qname", qname,
+	                                "content", content, "ttl", (json_int_t)ttl, "auth", 1));
+}
+
+/* An apex's SOA and NS (the zone, or a guest's name outside it). */
+static void add_apex(struct dns *dns, json_t *out, const char *qname, const char *qtype)
+{
+	const struct shoald_config *c = &dns->d->cfg;
+	char soa[2 * HOSTNAME_MAX + 80], ns[HOSTNAME_MAX + 3];
+
+	if (qtype_wants(qtype, "SOA")) {
+		/* Refresh, retry and expire matter to secondaries only; the last is the
+		 * negative TTL, as short as the records'. */
+		snprintf(soa, sizeof(soa), "%s. %s. %u 60 30 3600 %u", c->dns_ns, c->dns_hostmaster,
+		         dns->serial, c->dns_ttl);
+		add_record(out, qname, "SOA", soa, c->dns_ttl);
+	}
+	if (qtype_wants(qtype, "NS")) {
+		snprintf(ns, sizeof(ns), "%s.", c->dns_ns);
+		add_record(out, qname, "NS", ns, c->dns_ttl);
+	}
+}
+
+/* A guest meant to run answers for its names; a stopped one has none. */
+static int guest_answers(const struct guest *g)
+{
+	return g->desired_running && !g->delete_after_stop && guest_address(g);
+}
+
+/* The records of name (lower case, no final dot) of type qtype, into out, named qname. */
+static void lookup(struct dns *dns, const char *name, const char *qname, const char *qtype,
+                   json_t *out)
+{
+	struct shoald *d = dns->d;
+	const struct guest *g;
+	unsigned i;
+
+	if (d->cfg.dns_zone[0] && !strcmp(name, d->cfg.dns_zone)) {
+		add_apex(dns, out, qname, qtype);
+		return;
+	}
+	for (g = d->guests; g; g = g->next) {
+		int apex = 0, match = is_guest_name(d, g, name);
+		char a[16];
+
+		for (i = 0; !match && i < g->spec.ndns; i++)
+			if (!strcmp(g->spec.dns[i], name)) {
+				match = 1;
+				apex = !in_zone(d, name);
+			}
+		if (!match || !guest_answers(g))
+			continue;
+		if (apex)
+			add_apex(dns, out, qname, qtype);
+		if (qtype_wants(qtype, "A"))
+			add_record(out, qname, "A", spec_ipv4_str(guest_address(g), a),
+			           d->cfg.dns_ttl);
+		return;
+	}
+}
+
+/* Every zone PowerDNS may ask about: dns-zone and the guests' names outside it. */
+static json_t *all_domains(struct dns *dns)
+{
+	struct shoald *d = dns->d;
+	const struct guest *g;
+	json_t *a = json_array();
+	char zone[HOSTNAME_MAX + 4];
+	unsigned i;
+	int id = 1;
+
+	if (d->cfg.dns_zone[0]) {
+		snprintf(zone, sizeof(zone), "%s.", d->cfg.dns_zone);
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:I}", "id", id++, "zone", zone,
+		                                   "kind", "native", "serial",
+		                                   (json_int_t)dns->serial));
+	}
+	for (g = d->guests; g; g = g->next)
+		for (i = 0; i < g->spec.ndns; i++) {
+			if (in_zone(d, g->spec.dns[i]) || !guest_answers(g))
+				continue;
+			snprintf(zone, sizeof(zone), "%s.", g->spec.dns[i]);
+			json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:I}", "id", id++,
+			                                   "zone", zone, "kind", "native", "serial",
+			                                   (json_int_t)dns->serial));
+		}
+	return a;
+}
+
+/*
+ * A name PowerDNS sent ("www.example.org."), into out in lower case
+ * without the final dot; -1 when it is not a string or too long.
+ */
+static int name_of(const json_t *v, char out[HOSTNAME_MAX + 2])
+{
+	const char *s;
+	size_t i, n;
+
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n != strlen(s) || n > HOSTNAME_MAX + 1)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	if (n > 0 && out[n - 1] == '.')
+		n--;
+	out[n] = '\0';
+	return 0;
+}
+
+static json_t *failure(struct dns *dns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *failure(struct dns *dns, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dns->bad++;
+	log_debug("DNS backend: %s", msg);
+	return json_pack("{s:b, s:[s]}", "result", 0, "log", msg);
+}
+
+/* One request's answer (a new reference). */
+static json_t *answer(struct dns *dns, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req, *params, *res = NULL;
+	const char *method;
+	char name[HOSTNAME_MAX + 2], shown[48];
+
+	dns->requests++;
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req)
+		return failure(dns, "shoald: the request is not JSON: %s (column %d)", jerr.text,
+		               jerr.column);
+	if (!json_is_object(req) || !json_is_string(json_object_get(req, "method"))) {
+		json_decref(req);
+		return failure(dns, "shoald: the request must be an object with a method (a "
+		                    "string)");
+	}
+	method = json_string_value(json_object_get(req, "method"));
+	params = json_object_get(req, "parameters");
+	if (params && !json_is_object(params)) {
+		json_decref(req);
+		return failure(dns, "shoald: parameters must be an object");
+	}
+	if (!strcmp(method, "initialize")) {
+		res = json_pack("{s:b}", "result", 1);
+	} else if (!strcmp(method, "lookup")) {
+		const json_t *qtype = json_object_get(params, "qtype");
+
+		if (name_of(json_object_get(params, "qname"), name) < 0 || !json_is_string(qtype) ||
+		    json_string_length(qtype) > 16) {
+			json_decref(req);
+			return failure(dns,
+			               "shoald: lookup needs qname (a name of at most %d "
+			               "characters) and qtype (a type's name)",
+			               HOSTNAME_MAX + 1);
+		}
+		res = json_array();
+		lookup(dns, name, json_string_value(json_object_get(params, "qname")),
+		       json_string_value(qtype), res);
+		res = json_pack("{s:o}", "result", res);
+	} else if (!strcmp(method, "list")) {
+		/* A zone transfer: the zone's apex and the guests' names in it. */
+		const struct guest *g;
+		json_t *all = json_array();
+		char q[GUEST_NAME_MAX + HOSTNAME_MAX + 4];
+		unsigned i;
+
+		if (name_of(json_object_get(params, "zonename"), name) < 0) {
+			json_decref(all);
+			json_decref(req);
+			return failure(dns, "shoald: list needs zonename");
+		}
+		snprintf(q, sizeof(q), "%s.", name);
+		lookup(dns, name, q, "ANY", all);
+		if (dns->d->cfg.dns_zone[0] && !strcmp(name, dns->d->cfg.dns_zone))
+			for (g = dns->d->guests; g; g = g->next) {
+				char nm[GUEST_NAME_MAX + HOSTNAME_MAX + 3];
+
+				if (!guest_answers(g))
+					continue;
+				snprintf(nm, sizeof(nm), "%s.%s", g->name, name);
+				snprintf(q, sizeof(q), "%s.", nm);
+				lookup(dns, nm, q, "ANY", all);
+				for (i = 0; i < g->spec.ndns; i++)
+					if (in_zone(dns->d, g->spec.dns[i])) {
+						snprintf(q, sizeof(q), "%s.", g->spec.dns[i]);
+						lookup(dns, g->spec.dns[i], q, "ANY", all);
+					}
+			}
+		res = json_pack("{s:o}", "result", json_array_size(all) ? all : json_false());
+		if (!json_array_size(all))
+			json_decref(all);
+	} else if (!strcmp(method, "getAllDomains")) {
+		res = json_pack("{s:o}", "result", all_domains(dns));
+	} else if (!strcmp(method, "getDomainInfo")) {
+		json_t *all, *z;
+		size_t i;
+
+		if (name_of(json_object_get(params, "name"), name) < 0) {
+			json_decref(req);
+			return failure(dns, "shoald: getDomainInfo needs name");
+		}
+		all = all_domains(dns);
+		res = NULL;
+		json_array_foreach(all, i, z)
+		{
+			char zn[HOSTNAME_MAX + 2];
+
+			if (name_of(json_object_get(z, "zone"), zn) == 0 && !strcmp(zn, name)) {
+				res = json_pack("{s:O}", "result", z);
+				break;
+			}
+		}
+		json_decref(all);
+		if (!res)
+			res = json_pack("{s:b}", "result", 0);
+	} else if (!strcmp(method, "getAllDomainMetadata")) {
+		res = json_pack("{s:{}}", "result");
+	} else if (!strcmp(method, "getDomainMetadata")) {
+		res = json_pack("{s:[]}", "result");
+	} else if (!strcmp(method, "getDomainKeys") || !strcmp(method, "getTSIGKey") ||
+	           !strcmp(method, "getTSIGKeys") ||
+	           !strcmp(method, "getBeforeAndAfterNamesAbsolute")) {
+		/* No DNSSEC and no TSIG here: an empty answer, not an error. */
+		res = json_pack("{s:b}", "result", 0);
+	} else {
+		sd_cut(shown, sizeof(shown), method, 40);
+		json_decref(req);
+		return failure(dns, "shoald: unknown method \"%s\"", shown);
+	}
+	json_decref(req);
+	return res ? res : failure(dns, "shoald: out of memory");
+}
+
+/* ---- the socket ---- */
+
+static void conn_free(struct dns_conn *c)
+{
+	struct dns *dns = c->dns;
+	struct dns_conn **pp;
+
+	ev_io_stop(dns->d->loop, &c->rio);
+	ev_io_stop(dns->d->loop, &c->wio);
+	close(c->fd);
+	for (pp = &dns->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	dns->nconns--;
+	free(c->out);
+	free(c);
+}
+
+/*
+ * Send what waits; while the peer does not take it, read nothing more
+ * from it.  0, or -1 when the connection was ended (freed).
+ */
+static int conn_flush(struct dns_conn *c)
+{
+	struct ev_loop *loop = c->dns->d->loop;
+
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_stop(loop, &c->rio);
+			ev_io_start(loop, &c->wio);
+			return 0;
+		}
+		if (n <= 0) {
+			conn_free(c);
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	ev_io_stop(loop, &c->wio);
+	if (c->close_after) {
+		conn_free(c);
+		return -1;
+	}
+	ev_io_start(loop, &c->rio);
+	return 0;
+}
+
+/* Queue an answer line; 0, or -1 when the peer has let too much wait (ended). */
+static int conn_queue(struct dns_conn *c, json_t *res)
+{
+	char *text = json_dumps(res, JSON_COMPACT);
+	size_t n;
+
+	json_decref(res);
+	if (!text) {
+		conn_free(c);
+		return -1;
+	}
+	n = strlen(text);
+	if (c->outlen + n + 1 > DNS_OUT_MAX) {
+		free(text);
+		log_warnx("DNS backend: a peer leaves more than %d bytes of answers unread; its "
+		          "connection is ended",
+		          DNS_OUT_MAX);
+		conn_free(c);
+		return -1;
+	}
+	if (c->outoff) { /* what was sent goes first */
+		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+		c->outlen -= c->outoff;
+		c->outoff = 0;
+	}
+	{
+		char *o = realloc(c->out, c->outlen + n + 1);
+
+		if (!o) {
+			free(text);
+			conn_free(c);
+			return -1;
+		}
+		c->out = o;
+	}
+	memcpy(c->out + c->outlen, text, n);
+	c->out[c->outlen + n] = '\n';
+	c->outlen += n + 1;
+	free(text);
+	return 0;
+}
+
+static void on_conn_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	conn_flush(w->data);
+}
+
+static void on_conn_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dns_conn *c = w->data;
+	struct dns *dns = c->dns;
+	size_t start = 0;
+	char *nl;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_free(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	while ((nl = memchr(c->in + start, '\n', c->inlen - start))) {
+		size_t len = (size_t)(nl - (c->in + start));
+		const char *line = c->in + start;
+
+		start += len + 1;
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+			len--;
+		if (len == 0)
+			continue;
+		if (conn_queue(c, answer(dns, line, len)) < 0)
+			return;
+	}
+	memmove(c->in, c->in + start, c->inlen - start);
+	c->inlen -= start;
+	if (c->inlen == sizeof(c->in)) {
+		/* No end of line in a full buffer: nothing to resynchronise on. */
+		if (conn_queue(c, failure(dns,
+		                          "shoald: a request longer than %d bytes; the "
+		                          "connection is ended",
+		                          DNS_LINE_MAX)) < 0)
+			return;
+		c->close_after = 1;
+		c->inlen = 0;
+		ev_io_stop(dns->d->loop, &c->rio);
+	}
+	conn_flush(c);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dns *dns = w->data;
+
+	(void)revents;
+	for (;;) {
+		struct dns_conn *c;
+		int fd = accept4(dns->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("DNS backend socket %s: accept", dns->d->cfg.dns_socket);
+			return;
+		}
+		if (dns->nconns >= DNS_CONNS_MAX) {
+			log_warnx("DNS backend: %d connections already; another is refused",
+			          DNS_CONNS_MAX);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->dns = dns;
+		c->fd = fd;
+		ev_io_init(&c->rio, on_conn_read, fd, EV_READ);
+		ev_io_init(&c->wio, on_conn_write, fd, EV_WRITE);
+		c->rio.data = c->wio.data = c;
+		c->next = dns->conns;
+		dns->conns = c;
+		dns->nconns++;
+		ev_io_start(loop, &c->rio);
+	}
+}
+
+int dns_start(struct shoald *d, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = d->cfg.dns_socket;
+	struct dns *dns;
+	int fd;
+
+	if (!d->cfg.dns_zone[0])
+		return 0;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "dns-socket %s is too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "dns-socket: %s", strerror(errno));
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove the old dns-socket %s: %s", path,
+		         strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "cannot bind dns-socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (d->cfg.dns_socket_group[0]) {
+		struct group *gr = getgrnam(d->cfg.dns_socket_group);
+
+		if (!gr || chown(path, 0, gr->gr_gid) < 0) {
+			snprintf(err, errlen, "cannot give dns-socket %s to group %s: %s", path,
+			         d->cfg.dns_socket_group, gr ? strerror(errno) : "no such group");
+			goto fail;
+		}
+	}
+	if (chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
+		snprintf(err, errlen, "dns-socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	dns = calloc(1, sizeof(*dns));
+	if (!dns) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	dns->d = d;
+	dns->fd = fd;
+	/* The SOA's serial: a new shoald is a new version of the zone. */
+	dns->serial = (uint32_t)(d->start_wall_ns / 1000000000u);
+	ev_io_init(&dns->accept_io, on_accept, fd, EV_READ);
+	dns->accept_io.data = dns;
+	ev_io_start(d->loop, &dns->accept_io);
+	d->dns = dns;
+	log_info("DNS: zone %s, PowerDNS's remote backend on %s", d->cfg.dns_zone, path);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+void dns_stop(struct shoald *d)
+{
+	struct dns *dns = d->dns;
+
+	if (!dns)
+		return;
+	while (dns->conns)
+		conn_free(dns->conns);
+	ev_io_stop(d->loop, &dns->accept_io);
+	close(dns->fd);
+	unlink(d->cfg.dns_socket);
+	free(dns);
+	d->dns = NULL;
+}
+
+json_t *dns_stats_json(const struct shoald *d)
+{
+	if (!d->dns)
+		return json_null();
+	return json_pack("{s:s, s:I, s:I, s:I}", "zone", d->cfg.dns_zone, "connections",
+	                 (json_int_t)d->dns->nconns, "requests", (json_int_t)d->dns->requests,
+	                 "bad_requests", (json_int_t)d->dns->bad);
+}
