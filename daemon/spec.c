@@ -636,6 +636,39 @@ static int parse_dns(const json_t *v, struct guest_spec *s, struct sd_err *err)
 	return 0;
 }
 
+/* {"idle_stop_s": N}, or null for a guest that runs when deployed. */
+static int parse_on_demand(const json_t *v, struct guest_spec *s, struct sd_err *err)
+{
+	const char *key;
+	json_t *m;
+
+	s->on_demand = 0;
+	s->idle_stop_s = 0;
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return sd_err_set(
+		    err, 400, "invalid_field", "on_demand",
+		    "on_demand must be an object ({\"idle_stop_s\": N}) or null, not %s",
+		    json_type_name(v));
+	s->idle_stop_s = 300;
+	json_object_foreach((json_t *)v, key, m)
+	{
+		if (strcmp(key, "idle_stop_s")) {
+			char shown[48], field[64];
+
+			sd_cut(shown, sizeof(shown), key, 40);
+			snprintf(field, sizeof(field), "on_demand.%s", shown);
+			return sd_err_set(err, 400, "unknown_field", field,
+			                  "unknown field %s (on_demand has idle_stop_s)", field);
+		}
+		if (want_uint(m, "on_demand.idle_stop_s", 1, 604800, &s->idle_stop_s, err) < 0)
+			return -1;
+	}
+	s->on_demand = 1;
+	return 0;
+}
+
 static int parse_args(const json_t *v, struct guest_spec *s, struct sd_err *err)
 {
 	size_t i, total = 0;
@@ -799,6 +832,9 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 		} else if (!strcmp(key, "dns")) {
 			if (parse_dns(v, s, err) < 0)
 				goto out;
+		} else if (!strcmp(key, "on_demand")) {
+			if (parse_on_demand(v, s, err) < 0)
+				goto out;
 		} else {
 			char shown[48];
 
@@ -806,7 +842,7 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, "
 			           "args, latency_class, slo_us, restart, cpus, disks, net, "
-			           "net_rate, dns)",
+			           "net_rate, dns, on_demand)",
 			           shown);
 			goto out;
 		}
@@ -883,6 +919,10 @@ json_t *spec_to_json(const struct guest_spec *s)
 		for (i = 0; dns && i < s->ndns; i++)
 			json_array_append_new(dns, json_string(s->dns[i]));
 		json_object_set_new(j, "dns", dns ? dns : json_null());
+		json_object_set_new(
+		    j, "on_demand",
+		    s->on_demand ? json_pack("{s:I}", "idle_stop_s", (json_int_t)s->idle_stop_s)
+		                 : json_null());
 	}
 	if (j)
 		json_object_set_new(j, "net_rate",

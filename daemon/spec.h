@@ -97,6 +97,13 @@ struct guest_spec {
 	/* Names of its own besides NAME.ZONE, host names in lower case without the final dot. */
 	unsigned ndns;
 	char dns[SPEC_DNS_MAX][HOSTNAME_MAX + 1];
+	/*
+	 * On demand: deployed but not started; a DNS query for one of its
+	 * names starts it, and idle_stop_s seconds with its NICs' counters
+	 * still stop it again.
+	 */
+	int on_demand;
+	unsigned idle_stop_s;
 };
 
 /* Is s a valid guest name ([a-z0-9][a-z0-9-]{0,62})? */
