@@ -146,6 +146,9 @@ static const struct opt opts[] = {
 	  "group that owns dns-socket, PowerDNS's (default: root only)" },
 	{ "dns-ttl", T_UINT, OFF(dns_ttl), 0, 0, 86400,
 	  "the TTL of the names' records, and the SOA's negative TTL (default 5)" },
+	{ "dns-wake-timeout-ms", T_UINT, OFF(dns_wake_timeout_ms), 0, 10, 60000,
+	  "how long a DNS query for an on-demand guest waits for it to start before SERVFAIL; "
+	  "keep it below PowerDNS's remote backend timeout (default 1500)" },
 	{ "dns-ns", STR(dns_ns), "the zone's name server, its NS and SOA (default ns.ZONE)" },
 	{ "dns-hostmaster", STR(dns_hostmaster),
 	  "the zone's SOA mailbox, as a name (default hostmaster.ZONE)" },
@@ -196,6 +199,7 @@ static void defaults(struct shoald_config *c)
 	c->batch_cores_min = 1;
 	c->batch_spill = 0;
 	c->dns_ttl = 5;
+	c->dns_wake_timeout_ms = 1500;
 }
 
 /* A DNS setting's host name, in lower case without the final dot; -1 with err. */

@@ -28,6 +28,7 @@ struct console;
 struct store;
 struct api;
 struct dns;
+struct metrics_buf;
 
 /* ---- configuration (config.c) ---- */
 
@@ -102,6 +103,7 @@ struct shoald_config {
 	char dns_socket[1024]; /* the PowerDNS remote backend's socket */
 	char dns_socket_group[64];
 	unsigned dns_ttl;
+	unsigned dns_wake_timeout_ms;          /* an on-demand guest's wake, before SERVFAIL */
 	char dns_ns[HOSTNAME_MAX + 2];         /* the zone's name server (NS, SOA MNAME) */
 	char dns_hostmaster[HOSTNAME_MAX + 2]; /* the SOA's RNAME */
 	int check_only;                        /* -n */
@@ -234,6 +236,8 @@ struct guest {
 	struct guest_waiter *waiters;
 	struct guest_probe probe;
 	struct guest_place place;
+	/* On demand (dns.c): its NICs' packets at the last look, and since when they are still. */
+	uint64_t demand_instance, demand_packets, demand_quiet_since_ns;
 	int hung_stop;  /* the supervisor stops it for being hung */
 	int storm_stop; /* ... or for a storm that went on; storm_reason says how */
 	char storm_reason[160];
@@ -288,6 +292,8 @@ int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec,
 json_t *dns_names_json(const struct guest *g);
 /* The backend's state for the host's answer (null without a zone). */
 json_t *dns_stats_json(const struct shoald *d);
+/* Its counters for /metrics (nothing without a zone). */
+void dns_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* The limits a spec is checked against here (the configuration's). */
 void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
@@ -327,7 +333,6 @@ void placement_guest_running(struct guest *g, int adopted);
 void placement_period(struct shoald *d);
 json_t *placement_json(struct shoald *d);
 /* Prometheus lines for the page (metrics_page.c). */
-struct metrics_buf;
 void placement_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* ---- probes (probe.c) ---- */
@@ -352,6 +357,8 @@ void probe_guest_free(struct guest *g);
 /* Begin probing a guest that runs; stop when it no longer does.  Both idempotent. */
 void probe_guest_start(struct guest *g);
 void probe_guest_stop(struct guest *g);
+/* Probe it now rather than at its random phase (a guest woken for a DNS answer that waits). */
+void probe_guest_soon(struct guest *g);
 /*
  * The backend saw n (>= 1) notifications of the guest at now_ns
  * (monotonic): the answer to the outstanding probe, if there is one, and

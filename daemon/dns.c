@@ -17,9 +17,19 @@
  * a line too long or an answer that cannot be sent also ends that
  * connection, and nothing else.  While no shoald runs, PowerDNS cannot
  * connect and answers SERVFAIL: never an address from the past.
+ *
+ * An on-demand guest (its spec's on_demand) sleeps until a query for one
+ * of its names: the lookup starts it (once, however many queries come)
+ * and its answer waits, with the rest of that connection's requests,
+ * until the guest runs and has answered its first probe, or SERVFAIL
+ * (an answer without "result", which PowerDNS takes for an error) when it
+ * cannot start or is not up within dns-wake-timeout-ms.  Once a second
+ * the NIC counters of each running on-demand guest are read; still for
+ * idle_stop_s, it is stopped again (its writable disks are kept).
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +39,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/backend/backend.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "metrics/metrics.h"
 
 #define DNS_LINE_MAX  65536     /* a request; PowerDNS's are a few hundred bytes */
 #define DNS_OUT_MAX   (1 << 20) /* answers not yet taken by the peer */
@@ -45,6 +57,12 @@ struct dns_conn {
 	char *out;
 	size_t outlen, outoff;
 	int close_after; /* end the connection once out is sent */
+	/* A lookup waiting for an on-demand guest to come up (nothing more is read meanwhile). */
+	int waiting;
+	ev_timer wait_timer;
+	uint64_t wait_start_ns, wait_deadline_ns;
+	char wait_guest[GUEST_NAME_MAX + 1];
+	char wait_name[HOSTNAME_MAX + 2], wait_qname[HOSTNAME_MAX + 2], wait_qtype[17];
 	struct dns_conn *next;
 };
 
@@ -55,7 +73,9 @@ struct dns {
 	struct dns_conn *conns;
 	unsigned nconns;
 	uint32_t serial;
+	ev_timer idle_timer; /* on-demand guests' idle check, once a second */
 	uint64_t requests, bad;
+	uint64_t wakes, wake_failures, sleeps;
 };
 
 /* ---- names and records ---- */
@@ -114,6 +134,16 @@ int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec,
 	const char *zone = d->cfg.dns_zone;
 	const struct guest *g;
 	unsigned i, j;
+
+	if (spec->on_demand && !zone[0])
+		return sd_err_set(
+		    err, 400, "invalid_field", "on_demand",
+		    "on_demand: this shoald has no dns-zone, so no DNS query could wake "
+		    "the guest");
+	if (spec->on_demand && !spec->nnics)
+		return sd_err_set(err, 400, "invalid_field", "on_demand",
+		                  "on_demand: the guest has no NIC, so it has no address for a DNS "
+		                  "query to wake it for");
 
 	for (i = 0; i < spec->ndns; i++) {
 		const char *n = spec->dns[i];
@@ -178,15 +208,35 @@ static void add_apex(struct dns *dns, json_t *out, const char *qname, const char
 	}
 }
 
-/* A guest meant to run answers for its names; a stopped one has none. */
+/*
+ * A guest meant to run answers for its names, and an on-demand one
+ * (woken if need be); a stopped one has none.
+ */
 static int guest_answers(const struct guest *g)
 {
-	return g->desired_running && !g->delete_after_stop && guest_address(g);
+	return (g->desired_running || g->spec.on_demand) && !g->delete_after_stop &&
+	       guest_address(g);
 }
 
-/* The records of name (lower case, no final dot) of type qtype, into out, named qname. */
+static int state_down(const struct guest *g)
+{
+	return g->state == GS_STOPPED || g->state == GS_EXITED || g->state == GS_FAILED;
+}
+
+/* Is an on-demand guest up: running, and its first probe of this run answered? */
+static int demand_ready(const struct guest *g)
+{
+	return g->state == GS_RUNNING &&
+	       (!g->d->cfg.probe_hz || g->probe.last_answer_ns >= g->state_since_ns);
+}
+
+/*
+ * The records of name (lower case, no final dot) of type qtype, into out,
+ * named qname.  With sleeping non-NULL, an on-demand guest that is not up
+ * adds nothing and is put there, for the caller to wake and wait for.
+ */
 static void lookup(struct dns *dns, const char *name, const char *qname, const char *qtype,
-                   json_t *out)
+                   json_t *out, struct guest **sleeping)
 {
 	struct shoald *d = dns->d;
 	const struct guest *g;
@@ -209,9 +259,17 @@ static void lookup(struct dns *dns, const char *name, const char *qname, const c
 			continue;
 		if (apex)
 			add_apex(dns, out, qname, qtype);
-		if (qtype_wants(qtype, "A"))
-			add_record(out, qname, "A", spec_ipv4_str(guest_address(g), a),
-			           d->cfg.dns_ttl);
+		if (!qtype_wants(qtype, "A"))
+			return;
+		if (g->spec.on_demand && sleeping) {
+			if (!demand_ready(g)) {
+				*sleeping = (struct guest *)g;
+				return;
+			}
+			/* Looked up: traffic is likely to follow, so it is not idle. */
+			((struct guest *)g)->demand_quiet_since_ns = now_mono_ns();
+		}
+		add_record(out, qname, "A", spec_ipv4_str(guest_address(g), a), d->cfg.dns_ttl);
 		return;
 	}
 }
@@ -282,8 +340,57 @@ static json_t *failure(struct dns *dns, const char *fmt, ...)
 	return json_pack("{s:b, s:[s]}", "result", 0, "log", msg);
 }
 
-/* One request's answer (a new reference). */
-static json_t *answer(struct dns *dns, const char *line, size_t len)
+/* SERVFAIL: an answer without "result" is an error to PowerDNS. */
+static json_t *servfail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *servfail(const char *fmt, ...)
+{
+	char msg[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("DNS backend: %s", msg);
+	return json_pack("{s:[s]}", "log", msg);
+}
+
+static void conn_wait(struct dns_conn *c, struct guest *g, const char *name, const char *qname,
+                      const char *qtype);
+
+/*
+ * Wake an on-demand guest for a query about name: start it unless it is
+ * on its way already (many queries start it once).  0, or -1 with why in
+ * msg.
+ */
+static int wake(struct dns *dns, struct guest *g, const char *name, char *msg, size_t msglen)
+{
+	struct shoald *d = dns->d;
+	struct shoald_wait *w = NULL;
+	struct sd_err err;
+	json_t *body = NULL;
+	int http;
+
+	if (g->desired_running &&
+	    (g->state == GS_PENDING || g->state == GS_STARTING || g->state == GS_RUNNING ||
+	     g->state == GS_BACKOFF || (g->state == GS_STOPPING && g->restart_after_stop)))
+		return 0; /* on its way up already */
+	if (shoald_guest_action(d, g->name, "start", 0, NULL, NULL, &w, &http, &body, &err) < 0) {
+		dns->wake_failures++;
+		snprintf(msg, msglen, "guest %s could not be woken for %.253s: %.300s", g->name,
+		         name, err.message);
+		event_emit(d, "wake_failed", g->name, "%s", msg);
+		return -1;
+	}
+	json_decref(body);
+	dns->wakes++;
+	event_emit(d, "woken", g->name, "guest %s woken by a DNS query for %s (on demand)", g->name,
+	           name);
+	return 0;
+}
+
+/* One request's answer (a new reference); NULL when the answer waits (c->waiting). */
+static json_t *answer(struct dns *dns, struct dns_conn *c, const char *line, size_t len)
 {
 	json_error_t jerr;
 	json_t *req, *params, *res = NULL;
@@ -319,10 +426,25 @@ static json_t *answer(struct dns *dns, const char *line, size_t len)
 			               "characters) and qtype (a type's name)",
 			               HOSTNAME_MAX + 1);
 		}
-		res = json_array();
-		lookup(dns, name, json_string_value(json_object_get(params, "qname")),
-		       json_string_value(qtype), res);
-		res = json_pack("{s:o}", "result", res);
+		{
+			struct guest *sleeping = NULL;
+			const char *qn = json_string_value(json_object_get(params, "qname"));
+			char msg[1000];
+
+			res = json_array();
+			lookup(dns, name, qn, json_string_value(qtype), res, c ? &sleeping : NULL);
+			if (sleeping) {
+				json_decref(res);
+				res = NULL;
+				if (wake(dns, sleeping, name, msg, sizeof(msg)) < 0)
+					res = servfail("shoald: %s", msg);
+				else
+					conn_wait(c, sleeping, name, qn, json_string_value(qtype));
+				json_decref(req);
+				return res;
+			}
+			res = json_pack("{s:o}", "result", res);
+		}
 	} else if (!strcmp(method, "list")) {
 		/* A zone transfer: the zone's apex and the guests' names in it. */
 		const struct guest *g;
@@ -336,7 +458,7 @@ static json_t *answer(struct dns *dns, const char *line, size_t len)
 			return failure(dns, "shoald: list needs zonename");
 		}
 		snprintf(q, sizeof(q), "%s.", name);
-		lookup(dns, name, q, "ANY", all);
+		lookup(dns, name, q, "ANY", all, NULL);
 		if (dns->d->cfg.dns_zone[0] && !strcmp(name, dns->d->cfg.dns_zone))
 			for (g = dns->d->guests; g; g = g->next) {
 				char nm[GUEST_NAME_MAX + HOSTNAME_MAX + 3];
@@ -345,11 +467,11 @@ static json_t *answer(struct dns *dns, const char *line, size_t len)
 					continue;
 				snprintf(nm, sizeof(nm), "%s.%s", g->name, name);
 				snprintf(q, sizeof(q), "%s.", nm);
-				lookup(dns, nm, q, "ANY", all);
+				lookup(dns, nm, q, "ANY", all, NULL);
 				for (i = 0; i < g->spec.ndns; i++)
 					if (in_zone(dns->d, g->spec.dns[i])) {
 						snprintf(q, sizeof(q), "%s.", g->spec.dns[i]);
-						lookup(dns, g->spec.dns[i], q, "ANY", all);
+						lookup(dns, g->spec.dns[i], q, "ANY", all, NULL);
 					}
 			}
 		res = json_pack("{s:o}", "result", json_array_size(all) ? all : json_false());
@@ -406,6 +528,7 @@ static void conn_free(struct dns_conn *c)
 
 	ev_io_stop(dns->d->loop, &c->rio);
 	ev_io_stop(dns->d->loop, &c->wio);
+	ev_timer_stop(dns->d->loop, &c->wait_timer);
 	close(c->fd);
 	for (pp = &dns->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -447,7 +570,8 @@ static int conn_flush(struct dns_conn *c)
 		conn_free(c);
 		return -1;
 	}
-	ev_io_start(loop, &c->rio);
+	if (!c->waiting)
+		ev_io_start(loop, &c->rio);
 	return 0;
 }
 
@@ -500,12 +624,52 @@ static void on_conn_write(struct ev_loop *loop, ev_io *w, int revents)
 	conn_flush(w->data);
 }
 
-static void on_conn_read(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Answer the complete lines read, in order, until one has to wait for a
+ * guest.  0, or -1 when the connection was ended (freed).
+ */
+static int conn_process(struct dns_conn *c)
 {
-	struct dns_conn *c = w->data;
 	struct dns *dns = c->dns;
 	size_t start = 0;
 	char *nl;
+	int r = 0;
+
+	while (!c->waiting && (nl = memchr(c->in + start, '\n', c->inlen - start))) {
+		size_t len = (size_t)(nl - (c->in + start));
+		const char *line = c->in + start;
+		json_t *res;
+
+		start += len + 1;
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+			len--;
+		if (len == 0)
+			continue;
+		res = answer(dns, c, line, len);
+		if (res && conn_queue(c, res) < 0)
+			return -1;
+	}
+	memmove(c->in, c->in + start, c->inlen - start);
+	c->inlen -= start;
+	if (!c->waiting && c->inlen == sizeof(c->in)) {
+		/* No end of line in a full buffer: nothing to resynchronise on. */
+		if (conn_queue(c, failure(dns,
+		                          "shoald: a request longer than %d bytes; the "
+		                          "connection is ended",
+		                          DNS_LINE_MAX)) < 0)
+			return -1;
+		c->close_after = 1;
+		c->inlen = 0;
+		ev_io_stop(dns->d->loop, &c->rio);
+	}
+	if (c->outlen > c->outoff)
+		r = conn_flush(c);
+	return r;
+}
+
+static void on_conn_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dns_conn *c = w->data;
 	ssize_t n;
 
 	(void)loop;
@@ -518,32 +682,81 @@ static void on_conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->inlen += (size_t)n;
-	while ((nl = memchr(c->in + start, '\n', c->inlen - start))) {
-		size_t len = (size_t)(nl - (c->in + start));
-		const char *line = c->in + start;
+	conn_process(c);
+}
 
-		start += len + 1;
-		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
-			len--;
-		if (len == 0)
-			continue;
-		if (conn_queue(c, answer(dns, line, len)) < 0)
-			return;
+/* The waiting lookup's guest: up (answer it), unable to come up, or late (SERVFAIL). */
+static void on_wait_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct dns_conn *c = t->data;
+	struct dns *dns = c->dns;
+	struct shoald *d = dns->d;
+	struct guest *g = guest_find(d, c->wait_guest);
+	uint64_t now = now_mono_ns();
+	json_t *res = NULL;
+
+	(void)revents;
+	if (!g || g->delete_after_stop || !g->spec.on_demand) {
+		res = servfail("shoald: guest %s, woken for %s, is gone", c->wait_guest,
+		               c->wait_name);
+	} else if (demand_ready(g)) {
+		json_t *records = json_array();
+
+		lookup(dns, c->wait_name, c->wait_qname, c->wait_qtype, records, NULL);
+		g->demand_quiet_since_ns = now;
+		res = json_pack("{s:o}", "result", records);
+		log_debug("DNS backend: %s answered after %.1f ms for guest %s to come up",
+		          c->wait_name, (double)(now - c->wait_start_ns) / 1e6, g->name);
+	} else if (state_down(g) || (!g->desired_running && !g->restart_after_stop)) {
+		dns->wake_failures++;
+		res = servfail("shoald: guest %s, woken for %s, did not start: %s", g->name,
+		               c->wait_name,
+		               g->last_reason[0] ? g->last_reason : guest_state_str(g->state));
+		event_emit(d, "wake_failed", g->name, "guest %s, woken for %s, did not start: %s",
+		           g->name, c->wait_name,
+		           g->last_reason[0] ? g->last_reason : guest_state_str(g->state));
+	} else if (now >= c->wait_deadline_ns) {
+		dns->wake_failures++;
+		res = servfail("shoald: guest %s, woken for %s, was not up within %u ms (%s)",
+		               g->name, c->wait_name, d->cfg.dns_wake_timeout_ms,
+		               guest_state_str(g->state));
+		event_emit(d, "wake_failed", g->name,
+		           "guest %s, woken for %s, was not up within %u ms (dns-wake-timeout-ms); "
+		           "its query got SERVFAIL",
+		           g->name, c->wait_name, d->cfg.dns_wake_timeout_ms);
+	} else {
+		if (g->state == GS_RUNNING)
+			probe_guest_soon(g);
+		return;
 	}
-	memmove(c->in, c->in + start, c->inlen - start);
-	c->inlen -= start;
-	if (c->inlen == sizeof(c->in)) {
-		/* No end of line in a full buffer: nothing to resynchronise on. */
-		if (conn_queue(c, failure(dns,
-		                          "shoald: a request longer than %d bytes; the "
-		                          "connection is ended",
-		                          DNS_LINE_MAX)) < 0)
-			return;
-		c->close_after = 1;
-		c->inlen = 0;
-		ev_io_stop(dns->d->loop, &c->rio);
+	ev_timer_stop(loop, t);
+	c->waiting = 0;
+	if (!res || conn_queue(c, res) < 0) {
+		if (!res)
+			conn_free(c);
+		return;
 	}
-	conn_flush(c);
+	/* The requests that came behind it, then reading again. */
+	if (conn_process(c) == 0 && !c->waiting && c->outlen == c->outoff)
+		ev_io_start(loop, &c->rio);
+}
+
+static void conn_wait(struct dns_conn *c, struct guest *g, const char *name, const char *qname,
+                      const char *qtype)
+{
+	struct shoald *d = c->dns->d;
+
+	c->waiting = 1;
+	c->wait_start_ns = now_mono_ns();
+	c->wait_deadline_ns = c->wait_start_ns + d->cfg.dns_wake_timeout_ms * 1000000ull;
+	snprintf(c->wait_guest, sizeof(c->wait_guest), "%s", g->name);
+	snprintf(c->wait_name, sizeof(c->wait_name), "%s", name);
+	snprintf(c->wait_qname, sizeof(c->wait_qname), "%s", qname);
+	snprintf(c->wait_qtype, sizeof(c->wait_qtype), "%s", qtype);
+	ev_io_stop(d->loop, &c->rio);
+	/* Each millisecond: the wait is short, and adds at most that to the answer. */
+	ev_timer_set(&c->wait_timer, 0.001, 0.001);
+	ev_timer_start(d->loop, &c->wait_timer);
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -576,11 +789,76 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		c->fd = fd;
 		ev_io_init(&c->rio, on_conn_read, fd, EV_READ);
 		ev_io_init(&c->wio, on_conn_write, fd, EV_WRITE);
-		c->rio.data = c->wio.data = c;
+		ev_timer_init(&c->wait_timer, on_wait_tick, 0.001, 0.001);
+		c->rio.data = c->wio.data = c->wait_timer.data = c;
 		c->next = dns->conns;
 		dns->conns = c;
 		dns->nconns++;
 		ev_io_start(loop, &c->rio);
+	}
+}
+
+/* Its NICs' packets both ways, as the backend counts them; -1: it cannot tell. */
+static int64_t nic_packets(struct shoald *d, struct guest *g)
+{
+	struct be_dev_stats st[BE_DISKS_MAX + BE_NICS_MAX];
+	uint64_t sum = 0;
+	unsigned n, k;
+
+	if (!d->be_ops->dev_stats || !g->be)
+		return -1;
+	n = d->be_ops->dev_stats(d->be, g, st, BE_DISKS_MAX + BE_NICS_MAX);
+	for (k = 0; k < n; k++)
+		if (st[k].nic)
+			sum += st[k].rx_packets + st[k].tx_packets;
+	return (int64_t)(sum & INT64_MAX);
+}
+
+/* Once a second: each running on-demand guest whose NICs have been still for idle_stop_s sleeps. */
+static void on_idle_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct dns *dns = t->data;
+	struct shoald *d = dns->d;
+	uint64_t now = now_mono_ns();
+	struct guest *g, *next;
+
+	(void)loop;
+	(void)revents;
+	for (g = d->guests; g; g = next) {
+		struct shoald_wait *w = NULL;
+		struct sd_err err;
+		json_t *body = NULL;
+		int64_t packets;
+		int http;
+
+		next = g->next;
+		if (!g->spec.on_demand || g->state != GS_RUNNING || !g->desired_running)
+			continue;
+		packets = nic_packets(d, g);
+		if (packets < 0)
+			continue;
+		if (g->demand_instance != g->instance || (uint64_t)packets != g->demand_packets) {
+			/* A new run, or traffic: still from now on. */
+			if (g->demand_instance != g->instance || !g->demand_quiet_since_ns)
+				g->demand_quiet_since_ns = now;
+			if ((uint64_t)packets != g->demand_packets)
+				g->demand_quiet_since_ns = now;
+			g->demand_instance = g->instance;
+			g->demand_packets = (uint64_t)packets;
+			continue;
+		}
+		if (now - g->demand_quiet_since_ns < (uint64_t)g->spec.idle_stop_s * 1000000000u)
+			continue;
+		dns->sleeps++;
+		event_emit(
+		    d, "asleep", g->name,
+		    "guest %s asleep: its NICs were still for %u s (on demand, idle_stop_s); "
+		    "the next DNS query for it wakes it",
+		    g->name, g->spec.idle_stop_s);
+		if (shoald_guest_action(d, g->name, "stop", 0, NULL, NULL, &w, &http, &body, &err) <
+		    0)
+			log_warnx("guest %s: cannot put it to sleep: %s", g->name, err.message);
+		json_decref(body);
 	}
 }
 
@@ -637,6 +915,9 @@ int dns_start(struct shoald *d, char *err, size_t errlen)
 	ev_io_init(&dns->accept_io, on_accept, fd, EV_READ);
 	dns->accept_io.data = dns;
 	ev_io_start(d->loop, &dns->accept_io);
+	ev_timer_init(&dns->idle_timer, on_idle_tick, 1., 1.);
+	dns->idle_timer.data = dns;
+	ev_timer_start(d->loop, &dns->idle_timer);
 	d->dns = dns;
 	log_info("DNS: zone %s, PowerDNS's remote backend on %s", d->cfg.dns_zone, path);
 	return 0;
@@ -654,6 +935,7 @@ void dns_stop(struct shoald *d)
 	while (dns->conns)
 		conn_free(dns->conns);
 	ev_io_stop(d->loop, &dns->accept_io);
+	ev_timer_stop(d->loop, &dns->idle_timer);
 	close(dns->fd);
 	unlink(d->cfg.dns_socket);
 	free(dns);
@@ -664,7 +946,41 @@ json_t *dns_stats_json(const struct shoald *d)
 {
 	if (!d->dns)
 		return json_null();
-	return json_pack("{s:s, s:I, s:I, s:I}", "zone", d->cfg.dns_zone, "connections",
-	                 (json_int_t)d->dns->nconns, "requests", (json_int_t)d->dns->requests,
-	                 "bad_requests", (json_int_t)d->dns->bad);
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "zone", d->cfg.dns_zone,
+	                 "connections", (json_int_t)d->dns->nconns, "requests",
+	                 (json_int_t)d->dns->requests, "bad_requests", (json_int_t)d->dns->bad,
+	                 "wakes", (json_int_t)d->dns->wakes, "wake_failures",
+	                 (json_int_t)d->dns->wake_failures, "sleeps", (json_int_t)d->dns->sleeps);
+}
+
+void dns_metrics(struct shoald *d, struct metrics_buf *b)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{ "shoal_dns_requests_total", "requests from PowerDNS's remote backend",
+		  offsetof(struct dns, requests) },
+		{ "shoal_dns_bad_requests_total",
+		  "requests on the DNS backend socket that were not understood",
+		  offsetof(struct dns, bad) },
+		{ "shoal_dns_wakes_total", "on-demand guests started by a DNS query",
+		  offsetof(struct dns, wakes) },
+		{ "shoal_dns_wake_failures_total",
+		  "DNS queries for an on-demand guest answered SERVFAIL: it could not start or was "
+		  "not up in time",
+		  offsetof(struct dns, wake_failures) },
+		{ "shoal_dns_sleeps_total",
+		  "on-demand guests stopped for their NICs' being still for idle_stop_s",
+		  offsetof(struct dns, sleeps) },
+	};
+	size_t i;
+
+	if (!d->dns)
+		return;
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		metrics_prom_family(b, counters[i].name, METRICS_PROM_COUNTER, counters[i].help);
+		metrics_prom_counter(b, counters[i].name, NULL, 0,
+		                     *(const uint64_t *)((const char *)d->dns + counters[i].off));
+	}
 }

@@ -1054,17 +1054,20 @@ static int apply_deploy(struct shoald *d, struct guest *g, struct guest_spec *sp
 	note_kept_copies(g);
 	snprintf(g->image_sha256, sizeof(g->image_sha256), "%s", sha);
 	g->deploy_id = deploy_id;
-	g->desired_running = 1;
+	/* An on-demand guest sleeps until a DNS query for one of its names (dns.c). */
+	g->desired_running = !g->spec.on_demand;
 	g->failures = 0;
 	if (g->state == GS_BACKOFF) {
 		ev_timer_stop(d->loop, &g->backoff);
 		set_state(g, GS_STOPPED);
 	}
 	if (g->be) {
-		g->restart_after_stop = 1;
+		g->restart_after_stop = g->desired_running;
 		stop_now(g);
-	} else {
+	} else if (g->desired_running) {
 		start_now(g);
+	} else {
+		placement_release(g);
 	}
 	persist(g);
 	return 0;
@@ -1157,8 +1160,8 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 	           g->name, (long long)id, sha, spec.memory_mib, spec.ndisks, spec.nnics);
 	g->place = place;
 	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, nics, id);
-	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body,
-	                      err);
+	return finish_request(g, wait, g->spec.on_demand ? WANT_STOPPED : WANT_RUNNING,
+	                      created ? 201 : 200, done, ctx, w, http, body, err);
 fail:
 	spec_free(&spec);
 	return -1;
@@ -1538,7 +1541,8 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 	if (!strcmp(action, "rollback")) {
 		if (do_rollback(d, g, err) < 0)
 			return -1;
-		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
+		return finish_request(g, wait, g->spec.on_demand ? WANT_STOPPED : WANT_RUNNING, 200,
+		                      done, ctx, w, http, body, err);
 	}
 	return sd_err_set(err, 404, "no_such_action", "action",
 	                  "unknown action %s (start, stop, restart, rollback, pause, resume)",
