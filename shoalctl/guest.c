@@ -193,6 +193,10 @@ static void show_spec(const json_t *spec)
 	printf("\n%-12s", "args:");
 	print_args(json_object_get(spec, "args"));
 	putchar('\n');
+	if (json_is_object(json_object_get(spec, "on_demand")))
+		ctl_kv(
+		    "on demand:", "started by a DNS query for its names, stopped after %lld s idle",
+		    ctl_jint(json_object_get(spec, "on_demand"), "idle_stop_s", 0));
 	if (json_is_object(json_object_get(spec, "net_rate"))) {
 		char rate[96];
 
