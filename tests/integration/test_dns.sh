@@ -12,8 +12,13 @@
 # each guest's names; bad input on shoald's socket (not JSON, an unknown
 # method, a line too long) gets an error answer and harms nothing; after
 # a kill -9 of shoald PowerDNS answers SERVFAIL, never an address, until
-# the next shoald is up, and then the names resolve again.  Nothing leaves
-# the machine: the namespace is removed at the end, and PowerDNS with it.
+# the next shoald is up, and then the names resolve again.  An on-demand
+# guest is deployed asleep; 50 concurrent queries for it start it once
+# and all get its address, which then answers; with its NIC still for
+# idle_stop_s it sleeps again (events and /metrics say so), a query wakes
+# it again, also while it is being stopped; one that cannot come up gets
+# SERVFAIL.  Nothing leaves the machine: the namespace is removed at the
+# end, and PowerDNS with it.
 . "$top_srcdir/tests/tap.sh"
 tap_require_platform
 [ -f "$GUESTS/echo.$PLATFORM" ] ||
@@ -269,6 +274,77 @@ tap_check "and the names still resolve" resolves e1.guests.example "$a1"
 tap_check "a stopped guest's name gets NXDOMAIN" status_is e1.guests.example NXDOMAIN
 "$CTL" --socket "$SOCK" start e1 >/dev/null 2>&1
 tap_check "started again, it resolves again" resolves e1.guests.example "$a1"
+
+# ---- on demand: asleep until a query, woken once by many, asleep again when idle ----
+# events_of GUEST TYPE [TEXT]: how many events of that type (with TEXT) the guest has had.
+events_of() {
+	api GET "/v1/events?limit=0" >/dev/null
+	python3 -c 'import json,sys
+g, t, text = sys.argv[2], sys.argv[3], sys.argv[4]
+print(sum(1 for x in json.load(open(sys.argv[1])) if x["guest"] == g and x["type"] == t and text in x["message"]))' "$tmp/body" "$1" "$2" "${3:-}"
+}
+printf '{"name":"sleeper","image":"%s","memory_mib":16,"args":["lan"],"net":[{"name":"lan","bridge":"br0"}],"dns":["sleepy.example.org"],"on_demand":{"idle_stop_s":3}}' "$ECHO" >"$tmp/spec.json"
+api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
+ok "an on-demand guest is deployed (201) but not started" \
+	'[ "$(status)" = 201 ] && [ "$(jq_ state <"$tmp/body")" = stopped ] && [ "$(jq_ desired <"$tmp/body")" = stopped ]'
+as=$(api GET /v1/guests/sleeper | jq_ net.0.ipv4)
+as=${as%/*}
+ok "it has its names and an address ($as) while it sleeps" \
+	'[ -n "$as" ] && api GET /v1/guests/sleeper | grep -q sleepy.example.org'
+ok "shoalctl show says it is on demand, and its idle time" \
+	'run showod 0 show sleeper && says showod out "on demand:" && says showod out "after 3 s idle"'
+i=0
+digs=
+while [ $i -lt 50 ]; do
+	# Two tries of 5 s: 50 at once on a loaded machine may lose a datagram;
+	# a SERVFAIL or a wrong address is not retried.
+	inns dig @127.0.0.1 -p $PORT +short +tries=2 +time=5 sleeper.guests.example A >"$tmp/q.$i" 2>&1 &
+	digs="$digs $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086 # the digs' pids, not shoald's or PowerDNS's
+wait $digs
+n=$(cat "$tmp"/q.* | grep -cx "$as")
+[ "$n" = 50 ] || tap_diag "the other answers:" "$(cat "$tmp"/q.* | grep -vx "$as" | sort | uniq -c)" \
+	"shoald's log: $(grep -i 'dns\|sleeper' "$tmp/shoald.log" | tail -15)" "PowerDNS's log: $(tail -15 "$tmp/pdns.log")"
+ok "50 concurrent queries for the sleeping guest all get its address ($n of 50)" '[ "$n" = 50 ]'
+ok "it was started once for them (one woken event; it runs)" \
+	'[ "$(events_of sleeper woken)" = 1 ] && state_is sleeper running'
+ok "the woken guest answers at the address its name gave" 'udp_echo "$as"'
+# A figure, not a check: how long the first query waited for the guest to come up.
+tap_diag "wake: $(grep -o 'sleeper.guests.example answered after [0-9.]* ms' "$tmp/shoald.log" | head -1)"
+ok "GET /v1/host counts the wake" 'api GET /v1/host | grep -q "\"wakes\": *1"'
+for i in $(seq 150); do
+	[ "$(api GET /v1/guests/sleeper | jq_ state)" = stopped ] && break
+	sleep 0.1
+done
+ok "with its NIC still for idle_stop_s (3 s), it sleeps again (stopped; an asleep event says why)" \
+	'[ "$(api GET /v1/guests/sleeper | jq_ state)" = stopped ] && [ "$(events_of sleeper asleep "its NICs were still for 3 s")" = 1 ]'
+ok "/metrics has the wake and the sleep" \
+	'shoald_get /metrics | grep -q "^shoal_dns_wakes_total 1\$" && shoald_get /metrics | grep -q "^shoal_dns_sleeps_total 1\$"'
+if command -v promtool >/dev/null; then
+	shoald_get /metrics >"$tmp/metrics"
+	ok "and the page with the DNS counters passes promtool check metrics" \
+		'promtool check metrics <"$tmp/metrics" >"$tmp/promtool" 2>&1 || { tap_diag "$(head -5 "$tmp/promtool")"; false; }'
+else
+	tap_skip "the page with the DNS counters passes promtool check metrics" "promtool is not installed (scripts/test.sh installs prometheus)"
+fi
+ok "a query for its own name wakes it again" \
+	'resolves sleepy.example.org "$as" && [ "$(events_of sleeper woken)" = 2 ] && state_is sleeper running'
+"$CTL" --socket "$SOCK" stop --no-wait sleeper >/dev/null 2>&1
+ok "a query while it is being stopped waits for it and starts it again" \
+	'resolves sleeper.guests.example "$as" && state_is sleeper running'
+printf '{"name":"broken","image":"%s","memory_mib":16,"restart":"never","net":[{"name":"lan","bridge":"br0"}],"on_demand":{"idle_stop_s":60}}' "$GUESTS/crash.$PLATFORM" >"$tmp/spec.json"
+api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
+ok "an on-demand guest that cannot come up (crash) is deployed" '[ "$(status)" = 201 ]'
+ok "a query for it gets SERVFAIL, never an address" \
+	'[ "$(rcode broken.guests.example)" = SERVFAIL ] && [ -z "$(q broken.guests.example)" ]'
+ok "its wake_failed event says why" '[ "$(events_of broken wake_failed)" -ge 1 ]'
+ok "PowerDNS goes on answering for the others" resolves e1.guests.example "$a1"
+printf '{"name":"nonic","image":"%s","on_demand":{}}' "$ECHO" >"$tmp/spec.json"
+api POST "/v1/guests" "$tmp/spec.json" >/dev/null
+ok "an on-demand guest without a NIC is refused: 400 naming on_demand" \
+	'[ "$(status)" = 400 ] && grep -q "\"field\": *\"on_demand\"" "$tmp/body"'
 
 # ---- kill -9 of shoald: SERVFAIL, never an address, until the next one ----
 kill -9 "$shoald_pid"
