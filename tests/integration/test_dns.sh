@@ -334,6 +334,31 @@ ok "a query for its own name wakes it again" \
 "$CTL" --socket "$SOCK" stop --no-wait sleeper >/dev/null 2>&1
 ok "a query while it is being stopped waits for it and starts it again" \
 	'resolves sleeper.guests.example "$as" && state_is sleeper running'
+# A sleeping site: woken by a query, then serving its page.
+if [ -f "$GUESTS/site.$PLATFORM" ] && command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null && command -v curl >/dev/null; then
+	mkdir -p "$tmp/www"
+	printf '<!doctype html><h1>asleep until asked</h1>\n' >"$tmp/www/index.html"
+	MTOOLS_SKIP_CHECK=1 "$CTL" site build "$tmp/www" -o "$tmp/img" --disk-size 64K >/dev/null 2>&1
+	printf '{"name":"blog","image":"%s","dns":["blog.example.org"],"on_demand":{"idle_stop_s":60}}' \
+		"$GUESTS/site.$PLATFORM" >"$tmp/blog.json"
+	run blog 0 deploy -f "$tmp/blog.json" -d site0="$tmp/img/site0.img" --net lan=br0
+	ok "a site deployed on demand sleeps" '[ "$(api GET /v1/guests/blog | jq_ state)" = stopped ]'
+	ab=$(api GET /v1/guests/blog | jq_ net.0.ipv4)
+	ab=${ab%/*}
+	t0=$(date +%s%N)
+	got=$(q blog.example.org)
+	t1=$(date +%s%N)
+	inns curl -s --max-time 10 -w "%{time_starttransfer}" -o "$tmp/page" "http://$got/" >"$tmp/curl.t" 2>"$tmp/curl.err"
+	t2=$(date +%s%N)
+	ok "a query for blog.example.org wakes it ($got), and its page comes to curl at that address" \
+		'[ "$got" = "$ab" ] && grep -q "asleep until asked" "$tmp/page"'
+	tap_diag "site: the query's answer $(((t1 - t0) / 1000000)) ms, then the page $(((t2 - t1) / 1000000)) ms with dig's and curl's start (figures); curl's first byte after $(cat "$tmp/curl.t") s" \
+		"$(grep -o 'blog.example.org answered after [0-9.]* ms' "$tmp/shoald.log")"
+else
+	tap_skip "a site deployed on demand sleeps" "no site.$PLATFORM, mkfs.fat, mcopy or curl"
+	tap_skip "a query for blog.example.org wakes it, and its page comes to curl" "no site.$PLATFORM, mkfs.fat, mcopy or curl"
+fi
+
 printf '{"name":"broken","image":"%s","memory_mib":16,"restart":"never","net":[{"name":"lan","bridge":"br0"}],"on_demand":{"idle_stop_s":60}}' "$GUESTS/crash.$PLATFORM" >"$tmp/spec.json"
 api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
 ok "an on-demand guest that cannot come up (crash) is deployed" '[ "$(status)" = 201 ]'
