@@ -59,7 +59,8 @@ struct dns_conn {
 	int close_after; /* end the connection once out is sent */
 	/* A lookup waiting for an on-demand guest to come up (nothing more is read meanwhile). */
 	int waiting;
-	ev_timer wait_timer;
+	ev_check wait_check; /* after each loop iteration: the guest may be up */
+	ev_timer wait_timer; /* the deadline, and a look every 10 ms besides */
 	uint64_t wait_start_ns, wait_deadline_ns;
 	char wait_guest[GUEST_NAME_MAX + 1];
 	char wait_name[HOSTNAME_MAX + 2], wait_qname[HOSTNAME_MAX + 2], wait_qtype[17];
@@ -356,7 +357,7 @@ static json_t *servfail(const char *fmt, ...)
 }
 
 static void conn_wait(struct dns_conn *c, struct guest *g, const char *name, const char *qname,
-                      const char *qtype);
+                      const char *qtype, uint64_t start_ns);
 
 /*
  * Wake an on-demand guest for a query about name: start it unless it is
@@ -431,6 +432,8 @@ static json_t *answer(struct dns *dns, struct dns_conn *c, const char *line, siz
 			const char *qn = json_string_value(json_object_get(params, "qname"));
 			char msg[1000];
 
+			uint64_t t0 = now_mono_ns();
+
 			res = json_array();
 			lookup(dns, name, qn, json_string_value(qtype), res, c ? &sleeping : NULL);
 			if (sleeping) {
@@ -439,7 +442,8 @@ static json_t *answer(struct dns *dns, struct dns_conn *c, const char *line, siz
 				if (wake(dns, sleeping, name, msg, sizeof(msg)) < 0)
 					res = servfail("shoald: %s", msg);
 				else
-					conn_wait(c, sleeping, name, qn, json_string_value(qtype));
+					conn_wait(c, sleeping, name, qn, json_string_value(qtype),
+					          t0);
 				json_decref(req);
 				return res;
 			}
@@ -529,6 +533,7 @@ static void conn_free(struct dns_conn *c)
 	ev_io_stop(dns->d->loop, &c->rio);
 	ev_io_stop(dns->d->loop, &c->wio);
 	ev_timer_stop(dns->d->loop, &c->wait_timer);
+	ev_check_stop(dns->d->loop, &c->wait_check);
 	close(c->fd);
 	for (pp = &dns->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -686,16 +691,15 @@ static void on_conn_read(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* The waiting lookup's guest: up (answer it), unable to come up, or late (SERVFAIL). */
-static void on_wait_tick(struct ev_loop *loop, ev_timer *t, int revents)
+static void wait_look(struct dns_conn *c)
 {
-	struct dns_conn *c = t->data;
+	struct ev_loop *loop = c->dns->d->loop;
 	struct dns *dns = c->dns;
 	struct shoald *d = dns->d;
 	struct guest *g = guest_find(d, c->wait_guest);
 	uint64_t now = now_mono_ns();
 	json_t *res = NULL;
 
-	(void)revents;
 	if (!g || g->delete_after_stop || !g->spec.on_demand) {
 		res = servfail("shoald: guest %s, woken for %s, is gone", c->wait_guest,
 		               c->wait_name);
@@ -705,7 +709,7 @@ static void on_wait_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		lookup(dns, c->wait_name, c->wait_qname, c->wait_qtype, records, NULL);
 		g->demand_quiet_since_ns = now;
 		res = json_pack("{s:o}", "result", records);
-		log_debug("DNS backend: %s answered after %.1f ms for guest %s to come up",
+		log_debug("DNS backend: %s answered %.1f ms after its query, woken guest %s up",
 		          c->wait_name, (double)(now - c->wait_start_ns) / 1e6, g->name);
 	} else if (state_down(g) || (!g->desired_running && !g->restart_after_stop)) {
 		dns->wake_failures++;
@@ -729,7 +733,8 @@ static void on_wait_tick(struct ev_loop *loop, ev_timer *t, int revents)
 			probe_guest_soon(g);
 		return;
 	}
-	ev_timer_stop(loop, t);
+	ev_timer_stop(loop, &c->wait_timer);
+	ev_check_stop(loop, &c->wait_check);
 	c->waiting = 0;
 	if (!res || conn_queue(c, res) < 0) {
 		if (!res)
@@ -741,21 +746,40 @@ static void on_wait_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_io_start(loop, &c->rio);
 }
 
+static void on_wait_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	wait_look(t->data);
+}
+
+static void on_wait_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	wait_look(w->data);
+}
+
 static void conn_wait(struct dns_conn *c, struct guest *g, const char *name, const char *qname,
-                      const char *qtype)
+                      const char *qtype, uint64_t start_ns)
 {
 	struct shoald *d = c->dns->d;
 
 	c->waiting = 1;
-	c->wait_start_ns = now_mono_ns();
+	c->wait_start_ns = start_ns;
 	c->wait_deadline_ns = c->wait_start_ns + d->cfg.dns_wake_timeout_ms * 1000000ull;
 	snprintf(c->wait_guest, sizeof(c->wait_guest), "%s", g->name);
 	snprintf(c->wait_name, sizeof(c->wait_name), "%s", name);
 	snprintf(c->wait_qname, sizeof(c->wait_qname), "%s", qname);
 	snprintf(c->wait_qtype, sizeof(c->wait_qtype), "%s", qtype);
 	ev_io_stop(d->loop, &c->rio);
-	/* Each millisecond: the wait is short, and adds at most that to the answer. */
-	ev_timer_set(&c->wait_timer, 0.001, 0.001);
+	/*
+	 * What brings the guest up (its tender's start, its probe's answer)
+	 * comes through the loop: a look after each iteration answers at once;
+	 * the timer wakes the loop for the deadline.
+	 */
+	ev_check_start(d->loop, &c->wait_check);
+	ev_timer_set(&c->wait_timer, 0.01, 0.01);
 	ev_timer_start(d->loop, &c->wait_timer);
 }
 
@@ -789,8 +813,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		c->fd = fd;
 		ev_io_init(&c->rio, on_conn_read, fd, EV_READ);
 		ev_io_init(&c->wio, on_conn_write, fd, EV_WRITE);
-		ev_timer_init(&c->wait_timer, on_wait_tick, 0.001, 0.001);
-		c->rio.data = c->wio.data = c->wait_timer.data = c;
+		ev_timer_init(&c->wait_timer, on_wait_timer, 0.01, 0.01);
+		ev_check_init(&c->wait_check, on_wait_check);
+		/* After the other check watchers: a backend may take in probe answers there. */
+		ev_set_priority(&c->wait_check, EV_MINPRI);
+		c->rio.data = c->wio.data = c->wait_timer.data = c->wait_check.data = c;
 		c->next = dns->conns;
 		dns->conns = c;
 		dns->nconns++;
