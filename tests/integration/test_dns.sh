@@ -312,7 +312,7 @@ ok "it was started once for them (one woken event; it runs)" \
 	'[ "$(events_of sleeper woken)" = 1 ] && state_is sleeper running'
 ok "the woken guest answers at the address its name gave" 'udp_echo "$as"'
 # A figure, not a check: how long the first query waited for the guest to come up.
-tap_diag "wake: $(grep -o 'sleeper.guests.example answered after [0-9.]* ms' "$tmp/shoald.log" | head -1)"
+tap_diag "wake: $(grep -o 'sleeper.guests.example answered [0-9.]* ms after its query' "$tmp/shoald.log" | head -1)"
 ok "GET /v1/host counts the wake" 'api GET /v1/host | grep -q "\"wakes\": *1"'
 for i in $(seq 150); do
 	[ "$(api GET /v1/guests/sleeper | jq_ state)" = stopped ] && break
@@ -353,7 +353,7 @@ if [ -f "$GUESTS/site.$PLATFORM" ] && command -v mkfs.fat >/dev/null && command 
 	ok "a query for blog.example.org wakes it ($got), and its page comes to curl at that address" \
 		'[ "$got" = "$ab" ] && grep -q "asleep until asked" "$tmp/page"'
 	tap_diag "site: the query's answer $(((t1 - t0) / 1000000)) ms, then the page $(((t2 - t1) / 1000000)) ms with dig's and curl's start (figures); curl's first byte after $(cat "$tmp/curl.t") s" \
-		"$(grep -o 'blog.example.org answered after [0-9.]* ms' "$tmp/shoald.log")"
+		"$(grep -o 'blog.example.org answered [0-9.]* ms after its query' "$tmp/shoald.log")"
 else
 	tap_skip "a site deployed on demand sleeps" "no site.$PLATFORM, mkfs.fat, mcopy or curl"
 	tap_skip "a query for blog.example.org wakes it, and its page comes to curl" "no site.$PLATFORM, mkfs.fat, mcopy or curl"
