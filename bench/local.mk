@@ -65,6 +65,15 @@ EXTRA_DIST += bench/idle.sh
 bench-idle: all
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/idle.sh
 
+# Names through PowerDNS with shoald as its remote backend: a static
+# record, a running guest's name, a sleeping on-demand guest's woken by
+# the query, a sleeping site's page (needs root, pdns-server; make
+# bench-dns DNS_ARGS='20 proc').
+EXTRA_DIST += bench/dns.sh
+.PHONY: bench-dns
+bench-dns: all
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/dns.sh $(DNS_ARGS)
+
 # HTTP and UDP through a NIC: the site guest beside nginx, the echo guest
 # beside a host UDP echo, in network namespaces of the script's own, on
 # kvm (where /dev/kvm is) and proc, with the proc guest's instructions a

@@ -1,6 +1,6 @@
 # contrib/: the systemd unit, shoald's configuration, shoalctl's bash
 # completion, the Grafana dashboard and Prometheus scrape configuration,
-# deploy scripts, and where they install.
+# PowerDNS's configuration for shoald's names, deploy scripts, and where they install.
 
 # The unit and the configuration name the installed paths: made from
 # their .in with the configured paths (they are only final at make time).
@@ -62,6 +62,9 @@ dist_deployexamples_DATA = contrib/deploy/lib.sh contrib/deploy/README.md
 # Dashboards: Prometheus scrape configuration and a Grafana dashboard.
 prometheusexamplesdir = $(examplesdir)/prometheus
 dist_prometheusexamples_DATA = contrib/prometheus/shoal.yml contrib/prometheus/nginx-shoal-metrics.conf
+# PowerDNS Authoritative with shoald as its remote backend (dns-zone).
+pdnsexamplesdir = $(examplesdir)/pdns
+dist_pdnsexamples_DATA = contrib/pdns/shoal.conf
 grafanaexamplesdir = $(examplesdir)/grafana
 dist_grafanaexamples_DATA = contrib/grafana/shoal.json
 

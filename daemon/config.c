@@ -141,6 +141,21 @@ static const struct opt opts[] = {
 	{ "net-rate-bytes", T_U64, OFF(net_rate_bytes), 0, 0, 1ull << 40,
 	  "a guest's network bytes a second each way, unless its spec says (default 0: no "
 	  "limit)" },
+	{ "dns-zone", STR(dns_zone),
+	  "the DNS zone guests are named in, NAME.ZONE, served through PowerDNS's remote backend "
+	  "on dns-socket (default: none, no DNS)" },
+	{ "dns-socket", STR(dns_socket),
+	  "the socket PowerDNS's remote backend connects to (default RUN-DIR/dns.sock)" },
+	{ "dns-socket-group", STR(dns_socket_group),
+	  "group that owns dns-socket, PowerDNS's (default: root only)" },
+	{ "dns-ttl", T_UINT, OFF(dns_ttl), 0, 0, 86400,
+	  "the TTL of the names' records, and the SOA's negative TTL (default 5)" },
+	{ "dns-wake-timeout-ms", T_UINT, OFF(dns_wake_timeout_ms), 0, 10, 60000,
+	  "how long a DNS query for an on-demand guest waits for it to start before SERVFAIL; "
+	  "keep it below PowerDNS's remote backend timeout (default 1500)" },
+	{ "dns-ns", STR(dns_ns), "the zone's name server, its NS and SOA (default ns.ZONE)" },
+	{ "dns-hostmaster", STR(dns_hostmaster),
+	  "the zone's SOA mailbox, as a name (default hostmaster.ZONE)" },
 	{ "watchdog", T_BOOL, OFF(watchdog), 0, 0, 1,
 	  "ping systemd's watchdog when asked to (default yes)" },
 };
@@ -188,6 +203,28 @@ static void defaults(struct shoald_config *c)
 	c->latency_cores_percent = 75;
 	c->batch_cores_min = 1;
 	c->batch_spill = 0;
+	c->dns_ttl = 5;
+	c->dns_wake_timeout_ms = 1500;
+}
+
+/* A DNS setting's host name, in lower case without the final dot; -1 with err. */
+static int dns_name_setting(char *v, const char *what, char *err, size_t errlen)
+{
+	size_t i, n = strlen(v);
+
+	if (!spec_hostname_ok(v)) {
+		snprintf(err, errlen,
+		         "%s must be a host name like guests.example.org (labels of a-z, 0-9 and "
+		         "'-', at least two), not \"%.80s\"",
+		         what, v);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i] >= 'A' && v[i] <= 'Z')
+			v[i] = (char)(v[i] - 'A' + 'a');
+	if (n && v[n - 1] == '.')
+		v[n - 1] = '\0';
+	return 0;
 }
 
 static const struct opt *find(const char *name)
@@ -547,6 +584,20 @@ int config_load(struct shoald_config *c, int argc, char **argv, char *err, size_
 		snprintf(err, errlen, "xen-create must be libxl or direct, not \"%s\"",
 		         c->xen_create);
 		return -1;
+	}
+	if (!c->dns_socket[0])
+		snprintf(c->dns_socket, sizeof(c->dns_socket), "%.1000s/dns.sock", c->run_dir);
+	if (c->dns_zone[0]) {
+		if (dns_name_setting(c->dns_zone, "dns-zone", err, errlen) < 0)
+			return -1;
+		if (!c->dns_ns[0])
+			snprintf(c->dns_ns, sizeof(c->dns_ns), "ns.%.250s", c->dns_zone);
+		if (!c->dns_hostmaster[0])
+			snprintf(c->dns_hostmaster, sizeof(c->dns_hostmaster), "hostmaster.%.242s",
+			         c->dns_zone);
+		if (dns_name_setting(c->dns_ns, "dns-ns", err, errlen) < 0 ||
+		    dns_name_setting(c->dns_hostmaster, "dns-hostmaster", err, errlen) < 0)
+			return -1;
 	}
 	if (c->state_dir[0] != '/' || c->run_dir[0] != '/') {
 		snprintf(err, errlen, "state-dir and run-dir must be absolute paths");

@@ -27,6 +27,8 @@ struct pending_deploy;
 struct console;
 struct store;
 struct api;
+struct dns;
+struct metrics_buf;
 
 /* ---- configuration (config.c) ---- */
 
@@ -97,6 +99,14 @@ struct shoald_config {
 	struct bridge_conf bridges[BRIDGES_MAX];
 	int bridges_from_cli;                  /* a --bridge was given: the file's are dropped */
 	uint64_t net_rate_pps, net_rate_bytes; /* a guest's default rate limit each way; 0: none */
+	/* Names (dns.c): the zone without its final dot, in lower case; "": no DNS. */
+	char dns_zone[HOSTNAME_MAX + 2];
+	char dns_socket[1024]; /* the PowerDNS remote backend's socket */
+	char dns_socket_group[64];
+	unsigned dns_ttl;
+	unsigned dns_wake_timeout_ms;          /* an on-demand guest's wake, before SERVFAIL */
+	char dns_ns[HOSTNAME_MAX + 2];         /* the zone's name server (NS, SOA MNAME) */
+	char dns_hostmaster[HOSTNAME_MAX + 2]; /* the SOA's RNAME */
 	int check_only;                        /* -n */
 };
 
@@ -233,6 +243,8 @@ struct guest {
 	struct guest_waiter *waiters;
 	struct guest_probe probe;
 	struct guest_place place;
+	/* On demand (dns.c): its NICs' packets at the last look, and since when they are still. */
+	uint64_t demand_instance, demand_packets, demand_quiet_since_ns;
 	int hung_stop;  /* the supervisor stops it for being hung */
 	int storm_stop; /* ... or for a storm that went on; storm_reason says how */
 	char storm_reason[160];
@@ -270,6 +282,25 @@ int net_assign(struct shoald *d, const char *name, const struct guest *existing,
                const struct guest_spec *spec, struct guest_nic *out, struct sd_err *err);
 /* The guest's NICs as the API shows them. */
 json_t *net_nics_json(const struct guest *g);
+
+/* ---- names (dns.c) ---- */
+
+/* Serve PowerDNS's remote backend on dns-socket when dns-zone is set; 0 or -1 with err. */
+int dns_start(struct shoald *d, char *err, size_t errlen);
+void dns_stop(struct shoald *d);
+/*
+ * The spec's own names for guest `name`: not the zone itself nor a name
+ * directly under it (the guests' own: 400), held by no other guest
+ * (409), each naming dns[i].  0, or -1 with err.
+ */
+int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec,
+              struct sd_err *err);
+/* The guest's names as the API shows them: NAME.ZONE (with an address), then its spec's. */
+json_t *dns_names_json(const struct guest *g);
+/* The backend's state for the host's answer (null without a zone). */
+json_t *dns_stats_json(const struct shoald *d);
+/* Its counters for /metrics (nothing without a zone). */
+void dns_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* The limits a spec is checked against here (the configuration's). */
 void spec_limits_of(const struct shoald *d, struct spec_limits *lim);
@@ -309,7 +340,6 @@ void placement_guest_running(struct guest *g, int adopted);
 void placement_period(struct shoald *d);
 json_t *placement_json(struct shoald *d);
 /* Prometheus lines for the page (metrics_page.c). */
-struct metrics_buf;
 void placement_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* ---- probes (probe.c) ---- */
@@ -335,6 +365,8 @@ void probe_guest_free(struct guest *g);
 /* Begin probing a guest that runs; stop when it no longer does.  Both idempotent. */
 void probe_guest_start(struct guest *g);
 void probe_guest_stop(struct guest *g);
+/* Probe it now rather than at its random phase (a guest woken for a DNS answer that waits). */
+void probe_guest_soon(struct guest *g);
 /*
  * The backend saw n (>= 1) notifications of the guest at now_ns
  * (monotonic): the answer to the outstanding probe, if there is one, and
@@ -540,6 +572,7 @@ struct shoald {
 	const struct backend_ops *be_ops;
 	struct backend *be;
 	struct api *api;
+	struct dns *dns; /* PowerDNS's remote backend; NULL without dns-zone */
 	struct guest *guests;
 	unsigned nguests;
 	uint64_t start_ns; /* monotonic */

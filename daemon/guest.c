@@ -298,6 +298,7 @@ json_t *guest_json(struct guest *g, int detail)
 	json_object_set_new(j, "latency", probe_summary_json(g));
 	json_object_set_new(j, "disks", disks_json(g));
 	json_object_set_new(j, "net", net_nics_json(g));
+	json_object_set_new(j, "dns", dns_names_json(g));
 	if (detail)
 		devices_counters(g, json_object_get(j, "disks"), json_object_get(j, "net"));
 	if (detail) {
@@ -1053,17 +1054,20 @@ static int apply_deploy(struct shoald *d, struct guest *g, struct guest_spec *sp
 	note_kept_copies(g);
 	snprintf(g->image_sha256, sizeof(g->image_sha256), "%s", sha);
 	g->deploy_id = deploy_id;
-	g->desired_running = 1;
+	/* An on-demand guest sleeps until a DNS query for one of its names (dns.c). */
+	g->desired_running = !g->spec.on_demand;
 	g->failures = 0;
 	if (g->state == GS_BACKOFF) {
 		ev_timer_stop(d->loop, &g->backoff);
 		set_state(g, GS_STOPPED);
 	}
 	if (g->be) {
-		g->restart_after_stop = 1;
+		g->restart_after_stop = g->desired_running;
 		stop_now(g);
-	} else {
+	} else if (g->desired_running) {
 		start_now(g);
+	} else {
+		placement_release(g);
 	}
 	persist(g);
 	return 0;
@@ -1124,7 +1128,8 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 		goto fail;
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0 || devices_supported(d, &spec, err) < 0 ||
-	    net_assign(d, spec.name, g, &spec, nics, err) < 0)
+	    net_assign(d, spec.name, g, &spec, nics, err) < 0 ||
+	    dns_check(d, spec.name, &spec, err) < 0)
 		goto fail;
 	if (image_resolve(d, &spec, imp ? imp->image : NULL, sha, err) < 0)
 		goto fail;
@@ -1155,8 +1160,8 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 	           g->name, (long long)id, sha, spec.memory_mib, spec.ndisks, spec.nnics);
 	g->place = place;
 	apply_deploy(d, g, &spec, sha, (const char(*)[65])disk_sha, nics, id);
-	return finish_request(g, wait, WANT_RUNNING, created ? 201 : 200, done, ctx, w, http, body,
-	                      err);
+	return finish_request(g, wait, g->spec.on_demand ? WANT_STOPPED : WANT_RUNNING,
+	                      created ? 201 : 200, done, ctx, w, http, body, err);
 fail:
 	spec_free(&spec);
 	return -1;
@@ -1340,6 +1345,8 @@ int shoald_deploy(struct shoald *d, const json_t *j, int wait, shoald_done_fn do
 
 		r = net_assign(d, spec.name, g, &spec, nics, err);
 	}
+	if (r == 0)
+		r = dns_check(d, spec.name, &spec, err);
 	if (r < 0) {
 		spec_free(&spec);
 		return -1;
@@ -1417,6 +1424,7 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	}
 	if (check_limits(d, g, spec.memory_mib, err) < 0 || devices_supported(d, &spec, err) < 0 ||
 	    net_assign(d, g->name, g, &spec, nics, err) < 0 ||
+	    dns_check(d, g->name, &spec, err) < 0 ||
 	    placement_admit(d, g->name, &spec, &place, err) < 0) {
 		spec_free(&spec);
 		json_decref(old);
@@ -1533,7 +1541,8 @@ int shoald_guest_action(struct shoald *d, const char *name, const char *action, 
 	if (!strcmp(action, "rollback")) {
 		if (do_rollback(d, g, err) < 0)
 			return -1;
-		return finish_request(g, wait, WANT_RUNNING, 200, done, ctx, w, http, body, err);
+		return finish_request(g, wait, g->spec.on_demand ? WANT_STOPPED : WANT_RUNNING, 200,
+		                      done, ctx, w, http, body, err);
 	}
 	return sd_err_set(err, 404, "no_such_action", "action",
 	                  "unknown action %s (start, stop, restart, rollback, pause, resume)",

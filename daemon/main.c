@@ -81,6 +81,8 @@ json_t *shoald_host_json(struct shoald *d)
 	    (json_int_t)d->cfg.max_guests, "max_body_bytes", (json_int_t)d->cfg.max_body_bytes,
 	    "max_image_bytes", (json_int_t)d->cfg.max_image_bytes, "uptime_s",
 	    (double)(now_mono_ns() - d->start_ns) / 1e9);
+	if (j && d->dns)
+		json_object_set_new(j, "dns", dns_stats_json(d));
 	if (j && d->be_ops->stats)
 		json_object_set_new(j, "backend_stats", d->be_ops->stats(d->be));
 	return j;
@@ -377,6 +379,8 @@ int main(int argc, char **argv)
 	}
 	if (!d->api)
 		fatalx("%s", err);
+	if (dns_start(d, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 
 	ev_timer_init(&d->cron, on_cron, 1. / CRON_HZ, 1. / CRON_HZ);
 	d->cron.data = d;
@@ -404,6 +408,7 @@ int main(int argc, char **argv)
 	ev_run(d->loop, 0);
 
 	api_stop(d->api);
+	dns_stop(d);
 	d->be_ops->fini(d->be);
 	events_fini(d);
 	while (d->guests)

@@ -480,6 +480,7 @@ char *shoald_metrics_text(struct shoald *d, size_t *len)
 	host_memory(&p);
 	daemon_self(&p);
 	placement_metrics(d, &p.b);
+	dns_metrics(d, &p.b);
 	if (p.oom || metrics_buf_error(&p.b)) {
 		metrics_buf_free(&p.b);
 		return NULL;

@@ -505,6 +505,16 @@ void probe_guest_start(struct guest *g)
 	arm(d);
 }
 
+void probe_guest_soon(struct guest *g)
+{
+	if (g->probe.heap_idx == HEAP_NONE || g->probe.sent_ns || g->probe.muted ||
+	    g->probe.storm_check_until_ns)
+		return;
+	g->probe.due_ns = now_mono_ns();
+	heap_fix(&g->d->probes, g);
+	arm(g->d);
+}
+
 void probe_guest_stop(struct guest *g)
 {
 	if (g->probe.heap_idx == HEAP_NONE)

@@ -61,6 +61,33 @@ int spec_name_ok(const char *s)
 	return 1;
 }
 
+int spec_hostname_ok(const char *s)
+{
+	size_t i, n = strlen(s), label = 0;
+	unsigned labels = 0;
+
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n > HOSTNAME_MAX)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		char c = i < n ? s[i] : '.';
+
+		if (c == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return 0;
+			labels++;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c == '-' && label > 0)))
+			return 0;
+		label++;
+	}
+	return labels >= 2;
+}
+
 int spec_ifname_ok(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -558,6 +585,90 @@ static int parse_net_rate(const json_t *v, struct guest_spec *s, struct sd_err *
 	return 0;
 }
 
+/* ["www.example.org", ...]: host names, kept in lower case without the final dot. */
+static int parse_dns(const json_t *v, struct guest_spec *s, struct sd_err *err)
+{
+	size_t i, k;
+	unsigned j;
+
+	if (!json_is_array(v))
+		return sd_err_set(err, 400, "invalid_field", "dns",
+		                  "dns must be an array of host names, not %s", json_type_name(v));
+	if (json_array_size(v) > SPEC_DNS_MAX)
+		return sd_err_set(err, 400, "invalid_field", "dns",
+		                  "dns has %zu items, at most %d are allowed", json_array_size(v),
+		                  SPEC_DNS_MAX);
+	s->ndns = 0;
+	for (i = 0; i < json_array_size(v); i++) {
+		const json_t *a = json_array_get(v, i);
+		char field[32], *name = s->dns[i];
+		const char *t;
+		size_t n;
+
+		snprintf(field, sizeof(field), "dns[%zu]", i);
+		if (!json_is_string(a))
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s must be a host name (a string), not %s", field,
+			                  json_type_name(a));
+		t = json_string_value(a);
+		n = json_string_length(a);
+		if (n != strlen(t) || !spec_hostname_ok(t)) {
+			char shown[48];
+
+			sd_cut(shown, sizeof(shown), n == strlen(t) ? t : "(it has a NUL byte)",
+			       40);
+			return sd_err_set(err, 400, "invalid_field", field,
+			                  "%s must be a host name like www.example.org (labels of "
+			                  "a-z, 0-9 and '-', at most %d characters), not \"%s\"",
+			                  field, HOSTNAME_MAX, shown);
+		}
+		for (k = 0; k < n && t[k] != '\0'; k++)
+			name[k] = (t[k] >= 'A' && t[k] <= 'Z') ? (char)(t[k] - 'A' + 'a') : t[k];
+		if (k > 0 && name[k - 1] == '.')
+			k--;
+		name[k] = '\0';
+		for (j = 0; j < s->ndns; j++)
+			if (!strcmp(s->dns[j], name))
+				return sd_err_set(err, 400, "invalid_field", field,
+				                  "%s: dns[%u] is %s already", field, j, name);
+		s->ndns++;
+	}
+	return 0;
+}
+
+/* {"idle_stop_s": N}, or null for a guest that runs when deployed. */
+static int parse_on_demand(const json_t *v, struct guest_spec *s, struct sd_err *err)
+{
+	const char *key;
+	json_t *m;
+
+	s->on_demand = 0;
+	s->idle_stop_s = 0;
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return sd_err_set(
+		    err, 400, "invalid_field", "on_demand",
+		    "on_demand must be an object ({\"idle_stop_s\": N}) or null, not %s",
+		    json_type_name(v));
+	s->idle_stop_s = 300;
+	json_object_foreach((json_t *)v, key, m)
+	{
+		if (strcmp(key, "idle_stop_s")) {
+			char shown[48], field[64];
+
+			sd_cut(shown, sizeof(shown), key, 40);
+			snprintf(field, sizeof(field), "on_demand.%s", shown);
+			return sd_err_set(err, 400, "unknown_field", field,
+			                  "unknown field %s (on_demand has idle_stop_s)", field);
+		}
+		if (want_uint(m, "on_demand.idle_stop_s", 1, 604800, &s->idle_stop_s, err) < 0)
+			return -1;
+	}
+	s->on_demand = 1;
+	return 0;
+}
+
 static int parse_args(const json_t *v, struct guest_spec *s, struct sd_err *err)
 {
 	size_t i, total = 0;
@@ -718,6 +829,12 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 		} else if (!strcmp(key, "net_rate")) {
 			if (parse_net_rate(v, s, err) < 0)
 				goto out;
+		} else if (!strcmp(key, "dns")) {
+			if (parse_dns(v, s, err) < 0)
+				goto out;
+		} else if (!strcmp(key, "on_demand")) {
+			if (parse_on_demand(v, s, err) < 0)
+				goto out;
 		} else {
 			char shown[48];
 
@@ -725,7 +842,7 @@ int spec_from_json(const json_t *j, const struct spec_limits *lim, struct guest_
 			sd_err_set(err, 400, "unknown_field", shown,
 			           "unknown field \"%s\" (known: name, image, memory_mib, vcpus, "
 			           "args, latency_class, slo_us, restart, cpus, disks, net, "
-			           "net_rate)",
+			           "net_rate, dns, on_demand)",
 			           shown);
 			goto out;
 		}
@@ -796,6 +913,17 @@ json_t *spec_to_json(const struct guest_spec *s)
 	              latency_class_str(s->latency_class), "slo_us", (json_int_t)s->slo_us,
 	              "restart", restart_policy_str(s->restart), "cpus", cpus, "disks", disks,
 	              "net", net);
+	if (j) {
+		json_t *dns = json_array();
+
+		for (i = 0; dns && i < s->ndns; i++)
+			json_array_append_new(dns, json_string(s->dns[i]));
+		json_object_set_new(j, "dns", dns ? dns : json_null());
+		json_object_set_new(
+		    j, "on_demand",
+		    s->on_demand ? json_pack("{s:I}", "idle_stop_s", (json_int_t)s->idle_stop_s)
+		                 : json_null());
+	}
 	if (j)
 		json_object_set_new(j, "net_rate",
 		                    s->has_net_rate

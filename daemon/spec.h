@@ -43,6 +43,8 @@ enum latency_class { CLASS_LATENCY = 0, CLASS_BATCH = 1 };
 #define DISK_NAME_MAX    31 /* as the tender takes it (SHOAL_DEV_NAME_MAX - 1) */
 #define SPEC_NICS_MAX    4
 #define BRIDGE_NAME_MAX  15 /* IFNAMSIZ - 1 */
+#define SPEC_DNS_MAX     8
+#define HOSTNAME_MAX     253 /* a DNS name's text, without its final dot */
 
 /* Limits the daemon imposes on specs (from its configuration). */
 struct spec_limits {
@@ -92,6 +94,16 @@ struct guest_spec {
 	/* The guest's network rate limit, each way across its NICs (0: none). */
 	int has_net_rate; /* 0: the host's default (net_rate null or absent) */
 	uint64_t net_rate_pps, net_rate_bytes;
+	/* Names of its own besides NAME.ZONE, host names in lower case without the final dot. */
+	unsigned ndns;
+	char dns[SPEC_DNS_MAX][HOSTNAME_MAX + 1];
+	/*
+	 * On demand: deployed but not started; a DNS query for one of its
+	 * names starts it, and idle_stop_s seconds with its NICs' counters
+	 * still stop it again.
+	 */
+	int on_demand;
+	unsigned idle_stop_s;
 };
 
 /* Is s a valid guest name ([a-z0-9][a-z0-9-]{0,62})? */
@@ -100,6 +112,12 @@ int spec_name_ok(const char *s);
 int spec_disk_name_ok(const char *s);
 /* Is s an interface name a bridge may have (1 to 15 of A-Z a-z 0-9 . _ -, not . or ..)? */
 int spec_ifname_ok(const char *s);
+/*
+ * Is s a host name: dot-separated labels of 1 to 63 of a-z A-Z 0-9 and
+ * '-' (not first or last in a label), at least two of them, at most 253
+ * characters in all, one final dot allowed?
+ */
+int spec_hostname_ok(const char *s);
 /* Parse "A.B.C.D" or "A.B.C.D/P" (*prefix_len 0 when there is no /P); 0 or -1. */
 int spec_ipv4_parse(const char *s, uint32_t *addr, unsigned *prefix_len);
 /* Parse a MAC "xx:xx:xx:xx:xx:xx"; 0 or -1. */

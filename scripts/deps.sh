@@ -5,13 +5,18 @@
 # apache2-utils: ab, the site test's bounded load.
 # ethtool: the site test turns a veth's checksum offload off with it.
 # sslscan: test_tls_scan.sh scans shoald's TLS listener with it.
+# pdns-server, pdns-backend-remote, bind9-dnsutils: PowerDNS with shoald as
+#   its remote backend, and dig, for test_dns.sh (which starts its own
+#   pdns_server; the system's is stopped and disabled when the package
+#   starts one).
 #   scripts/deps.sh [extra-package...]
 set -e
 pkgs="autoconf automake pkg-config gcc make libc6-dev
       libev-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
       libsqlite3-dev libseccomp-dev libsystemd-dev libcmocka-dev nettle-dev
       libxen-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
-      dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool sslscan $*"
+      dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool sslscan
+      pdns-server pdns-backend-remote bind9-dnsutils $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -24,3 +29,11 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian's pdns-server starts a PowerDNS of its own on port 53 where an
+# init system runs: shoal's tests start theirs, on loopback.
+case $missing in *pdns-server*)
+	if command -v systemctl >/dev/null && systemctl is-active -q pdns 2>/dev/null; then
+		$SUDO systemctl disable --now pdns >/dev/null 2>&1 || :
+	fi
+	;;
+esac

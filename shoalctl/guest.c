@@ -37,19 +37,20 @@ static json_t **sorted_guests(const json_t *all, size_t *n)
 
 /*
  * The guests as a table.  The latency columns come once some guest has
- * been probed and ADDRESS (the first NIC's) once some guest has a NIC,
- * each after the others, so that the columns before them keep their place.
+ * been probed, ADDRESS (the first NIC's) once some guest has a NIC and
+ * DNS (its first name, +N more) once some guest has a name, each after
+ * the others, so that the columns before them keep their place.
  */
 static int show_ls(const json_t *all, const char *unused)
 {
 	static const char *const base[] = { "NAME",  "STATE",    "CLASS",  "MEM",
 		                            "VCPUS", "RESTARTS", "UPTIME", "PID" };
-	enum { NBASE = sizeof(base) / sizeof(base[0]), NMAX = NBASE + 4 };
+	enum { NBASE = sizeof(base) / sizeof(base[0]), NMAX = NBASE + 5 };
 	const char *heads[NMAX + 1];
 	struct ctl_table *t;
 	json_t **gs;
 	size_t i, n, nh;
-	int with_latency = 0, with_net = 0;
+	int with_latency = 0, with_net = 0, with_dns = 0;
 
 	(void)unused;
 	if (!json_is_array(all))
@@ -60,6 +61,7 @@ static int show_ls(const json_t *all, const char *unused)
 	for (i = 0; i < n; i++) {
 		with_latency |= json_object_get(gs[i], "latency") != NULL;
 		with_net |= json_array_size(json_object_get(gs[i], "net")) > 0;
+		with_dns |= json_array_size(json_object_get(gs[i], "dns")) > 0;
 	}
 	for (nh = 0; nh < NBASE; nh++)
 		heads[nh] = base[nh];
@@ -70,13 +72,16 @@ static int show_ls(const json_t *all, const char *unused)
 	}
 	if (with_net)
 		heads[nh++] = "ADDRESS";
+	if (with_dns)
+		heads[nh++] = "DNS";
 	heads[nh] = NULL;
 	t = ctl_table_new(heads, "MEM VCPUS RESTARTS UPTIME PID P50 P99 MISSES");
 	for (i = 0; i < n; i++) {
 		const json_t *g = gs[i], *spec = json_object_get(g, "spec"),
 		             *lat = json_object_get(g, "latency");
 		char mem[32], vcpus[16], restarts[16], up[32] = "-", pid[16] = "-", p50[32],
-		                                       p99[32], misses[24] = "-", addr[48];
+		                                       p99[32], misses[24] = "-", addr[48],
+		                                       dns[300] = "-";
 		const char *row[NMAX];
 		size_t k = 0;
 		double uptime;
@@ -107,6 +112,20 @@ static int show_ls(const json_t *all, const char *unused)
 		}
 		if (with_net)
 			row[k++] = ctl_first_ipv4(g, addr, sizeof(addr));
+		if (with_dns) {
+			const json_t *names = json_object_get(g, "dns");
+
+			/* The first name, and how many more (show lists them all). */
+			if (json_string_value(json_array_get(names, 0)) &&
+			    json_array_size(names) > 1)
+				snprintf(dns, sizeof(dns), "%.253s +%zu",
+				         json_string_value(json_array_get(names, 0)),
+				         json_array_size(names) - 1);
+			else if (json_string_value(json_array_get(names, 0)))
+				snprintf(dns, sizeof(dns), "%.253s",
+				         json_string_value(json_array_get(names, 0)));
+			row[k++] = dns;
+		}
 		ctl_table_rowv(t, row);
 	}
 	ctl_table_print(t, stdout);
@@ -174,6 +193,10 @@ static void show_spec(const json_t *spec)
 	printf("\n%-12s", "args:");
 	print_args(json_object_get(spec, "args"));
 	putchar('\n');
+	if (json_is_object(json_object_get(spec, "on_demand")))
+		ctl_kv(
+		    "on demand:", "started by a DNS query for its names, stopped after %lld s idle",
+		    ctl_jint(json_object_get(spec, "on_demand"), "idle_stop_s", 0));
 	if (json_is_object(json_object_get(spec, "net_rate"))) {
 		char rate[96];
 
@@ -197,6 +220,19 @@ static void show_devices(const json_t *disks, const json_t *nics)
 	    ctl_kv(i ? "" : "disks:", "%s", ctl_fmt_disk(d, line, sizeof(line)));
 	json_array_foreach(nics, i, d)
 	    ctl_kv(i ? "" : "net:", "%s", ctl_fmt_nic(d, line, sizeof(line)));
+}
+
+/* The guest's names in DNS, a line each (NAME.ZONE first). */
+static void show_dns(const json_t *names)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(names, i, v)
+	{
+		if (json_string_value(v))
+			ctl_kv(i ? "" : "dns:", "%s", json_string_value(v));
+	}
 }
 
 static void show_latency(const json_t *lat)
@@ -269,6 +305,7 @@ static int show_guest(const json_t *g, const char *unused)
 	       ctl_jint(g, "instance", 0), ctl_jstr(g, "created") ? ctl_jstr(g, "created") : "?");
 	show_spec(spec);
 	show_devices(json_object_get(g, "disks"), json_object_get(g, "net"));
+	show_dns(json_object_get(g, "dns"));
 	ctl_kv("restarts:", "%lld", ctl_jint(g, "restarts", 0));
 	if (le)
 		ctl_kv("last exit:", "status %lld: %s (%s)", ctl_jint(le, "status", -1),

@@ -180,6 +180,9 @@ TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh
 TESTS += tests/integration/test_nics.sh
 EXTRA_DIST += tests/integration/test_nics.sh
+# Names: PowerDNS, started by the test, with shoald as its remote backend.
+TESTS += tests/integration/test_dns.sh
+EXTRA_DIST += tests/integration/test_dns.sh
 # Loop devices and bridge ports as the Xen backend's hotplug makes them, on this host.
 check_PROGRAMS += tests/integration/hostdev-check
 tests_integration_hostdev_check_SOURCES = tests/integration/hostdev-check.c \
@@ -405,6 +408,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_deploy.sh \
 	tests/integration/proc/test_grafana.sh \
 	tests/integration/proc/test_prometheus.sh \
-	tests/integration/proc/test_nics.sh
+	tests/integration/proc/test_nics.sh \
+	tests/integration/proc/test_dns.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)

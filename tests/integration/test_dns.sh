@@ -1,0 +1,391 @@
+#!/bin/sh
+# Names through PowerDNS, end to end on the platform SHOAL_TEST_PLATFORM
+# names (doc/testing.md): the test starts its own pdns_server (Debian's
+# pdns-server and pdns-backend-remote), with a private configuration,
+# on loopback and a high port inside a network namespace of its own, with
+# shoald (dns-zone guests.example) as its remote backend on shoald's
+# socket.  Echo guests on a bridge of the namespace get addresses; dig
+# (bind9-dnsutils) finds NAME.guests.example and the names a spec adds,
+# gets NXDOMAIN for names nobody has, and nothing for a stopped guest;
+# names that are not host names, the zone's own and names another guest
+# holds are refused at deploy, naming dns[i]; the API and shoalctl show
+# each guest's names; bad input on shoald's socket (not JSON, an unknown
+# method, a line too long) gets an error answer and harms nothing; after
+# a kill -9 of shoald PowerDNS answers SERVFAIL, never an address, until
+# the next shoald is up, and then the names resolve again.  An on-demand
+# guest is deployed asleep; 50 concurrent queries for it start it once
+# and all get its address, which then answers; with its NIC still for
+# idle_stop_s it sleeps again (events and /metrics say so), a query wakes
+# it again, also while it is being stopped; one that cannot come up gets
+# SERVFAIL.  Nothing leaves the machine: the namespace is removed at the
+# end, and PowerDNS with it.
+. "$top_srcdir/tests/tap.sh"
+tap_require_platform
+[ -f "$GUESTS/echo.$PLATFORM" ] ||
+	tap_skip_all "lwIP was not built (no lwIP source tree when configure ran: scripts/lwip.sh fetches Debian's into the build directory)"
+command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
+command -v ip >/dev/null || tap_skip_all "ip (iproute2) is not installed"
+[ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
+PDNS=$(command -v pdns_server || echo /usr/sbin/pdns_server)
+[ -x "$PDNS" ] || tap_skip_all "pdns_server is not installed (scripts/deps.sh installs pdns-server)"
+ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
+	tap_skip_all "PowerDNS's remote backend is not installed (scripts/deps.sh installs pdns-backend-remote)"
+command -v dig >/dev/null || tap_skip_all "dig is not installed (scripts/deps.sh installs bind9-dnsutils)"
+. "$top_srcdir/tests/lib/netns.sh"
+netns_new shoal-dns || tap_skip_all "cannot make a network namespace (ip netns add needs root)"
+tmp=$(mktemp -d /tmp/shoal-dns-XXXXXX)
+SHOALD_NETNS=$ns
+. "$top_srcdir/tests/lib/shoald.sh"
+pdns_pid=
+pdns_stop() {
+	[ -n "$pdns_pid" ] && kill "$pdns_pid" 2>/dev/null && wait "$pdns_pid" 2>/dev/null
+	pdns_pid=
+}
+trap 'pdns_stop; shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+netns_bridge br0 10.89.0.1/24
+ECHO=$GUESTS/echo.$PLATFORM
+PORT=15353
+DNSSOCK=$tmp/run/dns.sock
+
+# deploy NAME NET-JSON DNS-JSON: POST /v1/guests with the echo guest.
+deploy() {
+	printf '{"name":"%s","image":"%s","memory_mib":16,"args":["lan"],"net":%s,"dns":%s}' \
+		"$1" "$ECHO" "$2" "$3" >"$tmp/spec.json"
+	api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
+}
+# q NAME [TYPE]: dig's answer section (+short), from inside the namespace.
+q() { inns dig @127.0.0.1 -p $PORT +short +tries=1 +time=3 "$1" "${2:-A}" 2>/dev/null; }
+# rcode NAME: the answer's status (NOERROR, NXDOMAIN, SERVFAIL, ...).
+rcode() {
+	inns dig @127.0.0.1 -p $PORT +tries=1 +time=3 "$1" A 2>/dev/null |
+		sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
+}
+# resolves NAME ADDR: dig finds ADDR for NAME within 5 s (a TTL of 1 s).
+resolves() {
+	for i in $(seq 50); do
+		[ "$(q "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	tap_diag "$1: dig says \"$(q "$1")\" (status $(rcode "$1")), expected $2"
+	return 1
+}
+status_is() { # NAME RCODE, within 5 s
+	for i in $(seq 50); do
+		[ "$(rcode "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	tap_diag "$1: status $(rcode "$1"), expected $2; the answer: $(q "$1")"
+	return 1
+}
+# backend LINE...: each LINE sent on shoald's DNS socket; the answers, a line each.
+backend() {
+	python3 - "$DNSSOCK" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+data = b""
+for line in sys.argv[2:]:
+    s.sendall(line.encode() + b"\n")
+    while not data.endswith(b"\n"):
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    sys.stdout.write(data.decode())
+    data = b""
+PY
+}
+
+# ---- the configuration ----
+tap_check "shoald -n refuses a dns-zone that is not a host name, naming it" \
+	sh -c "'$SHOALD' -n --config=/dev/null --dns-zone='guests..example' 2>&1 | grep -q 'dns-zone must be a host name'"
+tap_check "and a dns-ns that is not one" \
+	sh -c "'$SHOALD' -n --config=/dev/null --dns-zone=guests.example --dns-ns='ns 1' 2>&1 | grep -q 'dns-ns must be a host name'"
+tap_check "shoald starts in the namespace with dns-zone guests.example." \
+	shoald_start --bridge="br0 10.89.0.0/24" --dns-zone=guests.example. --dns-ttl=1
+tap_check "it serves PowerDNS's remote backend on its run directory's dns.sock" \
+	sh -c "[ -S '$DNSSOCK' ] && grep -q 'DNS: zone guests.example, PowerDNS.s remote backend on $DNSSOCK' '$tmp/shoald.log'"
+
+# ---- PowerDNS, the test's own: loopback of the namespace, a private configuration ----
+mkdir -p "$tmp/pdns"
+cat >"$tmp/pdns/pdns.conf" <<EOF
+launch=remote
+remote-connection-string=unix:path=$DNSSOCK,timeout=2000
+local-address=127.0.0.1
+local-port=$PORT
+socket-dir=$tmp/pdns
+guardian=no
+daemon=no
+disable-syslog=yes
+write-pid=no
+security-poll-suffix=
+cache-ttl=0
+query-cache-ttl=0
+negquery-cache-ttl=0
+zone-cache-refresh-interval=0
+distributor-threads=1
+receiver-threads=1
+loglevel=4
+EOF
+# ip execs pdns_server: $! is its pid.
+ip netns exec "$ns" "$PDNS" --config-dir="$tmp/pdns" >"$tmp/pdns.log" 2>&1 &
+pdns_pid=$!
+up=
+for i in $(seq 100); do
+	rc=$(rcode guests.example)
+	[ -n "$rc" ] && up=$rc && break
+	sleep 0.1
+done
+[ -n "$up" ] || {
+	tap_diag "pdns_server's log:" "$(tail -20 "$tmp/pdns.log")"
+	echo "Bail out! pdns_server does not answer on 127.0.0.1:$PORT in the namespace"
+	exit 1
+}
+# ok DESCRIPTION SHELL-CONDITION: a check of several steps, with this script's functions.
+ok() {
+	if eval "$2"; then tap_ok "$1"; else tap_not_ok "$1"; fi
+}
+ok "PowerDNS answers for the zone: its SOA, from shoald's configuration" \
+	'q guests.example SOA | grep -q "^ns.guests.example. hostmaster.guests.example. [0-9]* 60 30 3600 1\$"'
+ok "and its NS" '[ "$(q guests.example NS)" = ns.guests.example. ]' 
+
+# ---- refusals at deploy ----
+deploy bad '[{"name":"lan","bridge":"br0"}]' '["not a host"]'
+tap_check "a name that is not a host name is refused: 400 naming dns[0]" \
+	sh -c "[ '$(status)' = 400 ] && grep -q '\"field\": *\"dns\\[0\\]\"' '$tmp/body' && grep -q 'must be a host name' '$tmp/body'"
+deploy bad '[{"name":"lan","bridge":"br0"}]' '["ok.example.org","*.example.org"]'
+tap_check "a wildcard is refused the same way, naming dns[1]" \
+	sh -c "[ '$(status)' = 400 ] && grep -q '\"field\": *\"dns\\[1\\]\"' '$tmp/body'"
+deploy bad '[{"name":"lan","bridge":"br0"}]' '["e1.guests.example"]'
+tap_check "a name directly under the zone (a guest's own) is refused: 400 naming dns[0]" \
+	sh -c "[ '$(status)' = 400 ] && grep -q 'dns\\[0\\]' '$tmp/body' && grep -q 'directly under the zone' '$tmp/body'"
+deploy bad '[{"name":"lan","bridge":"br0"}]' '["guests.example."]'
+tap_check "and so is the zone itself" \
+	sh -c "[ '$(status)' = 400 ] && grep -q 'the zone itself' '$tmp/body'"
+tap_check "nothing was made of the refused deploys" \
+	sh -c "! '$CTL' --socket '$SOCK' ls | grep -q bad"
+
+# ---- guests with addresses, and names of their own ----
+deploy e1 '[{"name":"lan","bridge":"br0"}]' '[]'
+s1=$(status)
+deploy e2 '[{"name":"lan","bridge":"br0"}]' '["www.example.org","Shop.Example.COM.","api.e1.guests.example"]'
+s2=$(status)
+tap_check "two echo guests with addresses are deployed ($s1 $s2)" sh -c "[ '$s1 $s2' = '201 201' ]"
+a1=$(api GET /v1/guests/e1 | jq_ net.0.ipv4)
+a2=$(api GET /v1/guests/e2 | jq_ net.0.ipv4)
+a1=${a1%/*}
+a2=${a2%/*}
+tap_check "e1.guests.example resolves to e1's address ($a1)" resolves e1.guests.example "$a1"
+tap_check "e2.guests.example to e2's ($a2)" resolves e2.guests.example "$a2"
+tap_check "whatever the case of the question" resolves E2.Guests.EXAMPLE "$a2"
+tap_check "e2's own name www.example.org resolves to its address" resolves www.example.org "$a2"
+tap_check "and shop.example.com, given as Shop.Example.COM." resolves shop.example.com "$a2"
+tap_check "and api.e1.guests.example, a name in the zone below another guest's" resolves api.e1.guests.example "$a2"
+ok "www.example.org is an apex of its own: its SOA comes from shoald's configuration" \
+	'q www.example.org SOA | grep -q "^ns.guests.example. "' 
+tap_check "an unknown name in the zone gets NXDOMAIN" status_is nosuch.guests.example NXDOMAIN
+tap_check "and so does one below a guest's name" status_is x.e1.guests.example NXDOMAIN
+tap_check "a name outside every zone of shoald's is refused (REFUSED)" status_is other.example.net REFUSED
+ok "an AAAA question about a guest gets no answer" '[ -z "$(q e1.guests.example AAAA)" ]' 
+if udp_echo "$a2"; then
+	tap_ok "the address the name gives answers (UDP echo from the namespace)"
+else
+	tap_not_ok "the address the name gives answers (UDP echo from the namespace)"
+fi
+
+deploy e3 '[{"name":"lan","bridge":"br0"}]' '["WWW.example.org"]'
+tap_check "a name another guest holds is refused: 409 naming dns[0] and the guest" \
+	sh -c "[ '$(status)' = 409 ] && grep -q 'dns\\[0\\]' '$tmp/body' && grep -q 'guest e2' '$tmp/body'"
+deploy e2 '[{"name":"lan","bridge":"br0"}]' '["www.example.org","shop.example.com","api.e1.guests.example"]'
+tap_check "a redeploy of e2 with its own names is no conflict" sh -c "[ '$(status)' = 200 ]"
+
+# ---- the API and shoalctl ----
+api GET /v1/guests/e2 >/dev/null
+tap_check "GET /v1/guests/e2 lists its names, NAME.ZONE first" \
+	sh -c "[ \"\$(python3 -c 'import json,sys; print(\" \".join(json.load(open(sys.argv[1]))[\"dns\"]))' '$tmp/body')\" = 'e2.guests.example www.example.org shop.example.com api.e1.guests.example' ]"
+tap_check "and its spec keeps them in lower case" \
+	sh -c "python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))[\"spec\"][\"dns\"][1] == \"shop.example.com\" else 1)' '$tmp/body'"
+api GET /v1/guests >/dev/null
+tap_check "the guest list has each guest's names" \
+	sh -c "python3 -c 'import json,sys; g = {x[\"name\"]: x[\"dns\"] for x in json.load(open(sys.argv[1]))}; sys.exit(0 if g[\"e1\"] == [\"e1.guests.example\"] and len(g[\"e2\"]) == 4 else 1)' '$tmp/body'"
+ok "shoalctl show e2 shows its names" \
+	'run show 0 show e2 && says show out "dns:" && says show out www.example.org && says show out api.e1.guests.example'
+ok "shoalctl ls has a DNS column (e2.guests.example +3)" \
+	'run ls 0 ls && says ls out DNS && says ls out "e2.guests.example +3"'
+ok "shoalctl host --json has the DNS backend's zone and counts" \
+	'run host 0 --json host && says host out "\"zone\":\"guests.example\"" && says host out "\"bad_requests\":"' 
+
+# ---- bad input on shoald's socket ----
+backend 'this is not JSON' '{"method":"frobnicate","parameters":{}}' '[1,2]' \
+	'{"method":"lookup","parameters":{"qname":7,"qtype":"A"}}' \
+	'{"method":"lookup","parameters":{"qname":"e1.guests.example.","qtype":"A"}}' >"$tmp/bad.out"
+tap_check "not JSON gets result false and why" \
+	sh -c "sed -n 1p '$tmp/bad.out' | grep -q '\"result\":false.*not JSON'"
+tap_check "an unknown method gets result false naming it" \
+	sh -c "sed -n 2p '$tmp/bad.out' | grep -q 'unknown method .*frobnicate'"
+tap_check "a request that is not an object, and a lookup without a good qname, the same" \
+	sh -c "sed -n 3p '$tmp/bad.out' | grep -q '\"result\":false' && sed -n 4p '$tmp/bad.out' | grep -q 'lookup needs qname'"
+tap_check "and the same connection still answers a good lookup" \
+	sh -c "sed -n 5p '$tmp/bad.out' | grep -q '\"content\":\"$a1\"'"
+python3 - "$DNSSOCK" >"$tmp/huge.out" 2>&1 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"x" * (1 << 20))
+except OSError:
+    pass
+data = b""
+while True:
+    try:
+        b = s.recv(65536)
+    except OSError:
+        break
+    if not b:
+        break
+    data += b
+print(data.decode().strip())
+print("closed")
+PY
+tap_check "a request of 1 MiB with no end of line gets an error and the connection ends" \
+	sh -c "grep -q 'longer than 65536 bytes' '$tmp/huge.out' && grep -q closed '$tmp/huge.out'"
+python3 - "$DNSSOCK" <<'PY'
+import socket, sys
+# 300 connections at once, each leaving half a line: more than shoald takes.
+socks = []
+for i in range(300):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"method":')
+    socks.append(s)
+for s in socks:
+    s.close()
+PY
+ok "after the bad input and 300 idle connections, shoald's API answers" \
+	'"$CTL" --socket "$SOCK" --timeout 5 host >/dev/null' 
+tap_check "and the names still resolve" resolves e1.guests.example "$a1"
+
+# ---- a stopped guest has no address in DNS ----
+"$CTL" --socket "$SOCK" stop e1 >/dev/null 2>&1
+tap_check "a stopped guest's name gets NXDOMAIN" status_is e1.guests.example NXDOMAIN
+"$CTL" --socket "$SOCK" start e1 >/dev/null 2>&1
+tap_check "started again, it resolves again" resolves e1.guests.example "$a1"
+
+# ---- on demand: asleep until a query, woken once by many, asleep again when idle ----
+# events_of GUEST TYPE [TEXT]: how many events of that type (with TEXT) the guest has had.
+events_of() {
+	api GET "/v1/events?limit=0" >/dev/null
+	python3 -c 'import json,sys
+g, t, text = sys.argv[2], sys.argv[3], sys.argv[4]
+print(sum(1 for x in json.load(open(sys.argv[1])) if x["guest"] == g and x["type"] == t and text in x["message"]))' "$tmp/body" "$1" "$2" "${3:-}"
+}
+printf '{"name":"sleeper","image":"%s","memory_mib":16,"args":["lan"],"net":[{"name":"lan","bridge":"br0"}],"dns":["sleepy.example.org"],"on_demand":{"idle_stop_s":3}}' "$ECHO" >"$tmp/spec.json"
+api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
+ok "an on-demand guest is deployed (201) but not started" \
+	'[ "$(status)" = 201 ] && [ "$(jq_ state <"$tmp/body")" = stopped ] && [ "$(jq_ desired <"$tmp/body")" = stopped ]'
+as=$(api GET /v1/guests/sleeper | jq_ net.0.ipv4)
+as=${as%/*}
+ok "it has its names and an address ($as) while it sleeps" \
+	'[ -n "$as" ] && api GET /v1/guests/sleeper | grep -q sleepy.example.org'
+ok "shoalctl show says it is on demand, and its idle time" \
+	'run showod 0 show sleeper && says showod out "on demand:" && says showod out "after 3 s idle"'
+i=0
+digs=
+while [ $i -lt 50 ]; do
+	# Two tries of 5 s: 50 at once on a loaded machine may lose a datagram;
+	# a SERVFAIL or a wrong address is not retried.
+	inns dig @127.0.0.1 -p $PORT +short +tries=2 +time=5 sleeper.guests.example A >"$tmp/q.$i" 2>&1 &
+	digs="$digs $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086 # the digs' pids, not shoald's or PowerDNS's
+wait $digs
+n=$(cat "$tmp"/q.* | grep -cx "$as")
+[ "$n" = 50 ] || tap_diag "the other answers:" "$(cat "$tmp"/q.* | grep -vx "$as" | sort | uniq -c)" \
+	"shoald's log: $(grep -i 'dns\|sleeper' "$tmp/shoald.log" | tail -15)" "PowerDNS's log: $(tail -15 "$tmp/pdns.log")"
+ok "50 concurrent queries for the sleeping guest all get its address ($n of 50)" '[ "$n" = 50 ]'
+ok "it was started once for them (one woken event; it runs)" \
+	'[ "$(events_of sleeper woken)" = 1 ] && state_is sleeper running'
+ok "the woken guest answers at the address its name gave" 'udp_echo "$as"'
+# A figure, not a check: how long the first query waited for the guest to come up.
+tap_diag "wake: $(grep -o 'sleeper.guests.example answered [0-9.]* ms after its query' "$tmp/shoald.log" | head -1)"
+ok "GET /v1/host counts the wake" 'api GET /v1/host | grep -q "\"wakes\": *1"'
+for i in $(seq 150); do
+	[ "$(api GET /v1/guests/sleeper | jq_ state)" = stopped ] && break
+	sleep 0.1
+done
+ok "with its NIC still for idle_stop_s (3 s), it sleeps again (stopped; an asleep event says why)" \
+	'[ "$(api GET /v1/guests/sleeper | jq_ state)" = stopped ] && [ "$(events_of sleeper asleep "its NICs were still for 3 s")" = 1 ]'
+ok "/metrics has the wake and the sleep" \
+	'shoald_get /metrics | grep -q "^shoal_dns_wakes_total 1\$" && shoald_get /metrics | grep -q "^shoal_dns_sleeps_total 1\$"'
+if command -v promtool >/dev/null; then
+	shoald_get /metrics >"$tmp/metrics"
+	ok "and the page with the DNS counters passes promtool check metrics" \
+		'promtool check metrics <"$tmp/metrics" >"$tmp/promtool" 2>&1 || { tap_diag "$(head -5 "$tmp/promtool")"; false; }'
+else
+	tap_skip "the page with the DNS counters passes promtool check metrics" "promtool is not installed (scripts/test.sh installs prometheus)"
+fi
+ok "a query for its own name wakes it again" \
+	'resolves sleepy.example.org "$as" && [ "$(events_of sleeper woken)" = 2 ] && state_is sleeper running'
+"$CTL" --socket "$SOCK" stop --no-wait sleeper >/dev/null 2>&1
+ok "a query while it is being stopped waits for it and starts it again" \
+	'resolves sleeper.guests.example "$as" && state_is sleeper running'
+# A sleeping site: woken by a query, then serving its page.
+if [ -f "$GUESTS/site.$PLATFORM" ] && command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null && command -v curl >/dev/null; then
+	mkdir -p "$tmp/www"
+	printf '<!doctype html><h1>asleep until asked</h1>\n' >"$tmp/www/index.html"
+	MTOOLS_SKIP_CHECK=1 "$CTL" site build "$tmp/www" -o "$tmp/img" --disk-size 64K >/dev/null 2>&1
+	printf '{"name":"blog","image":"%s","dns":["blog.example.org"],"on_demand":{"idle_stop_s":60}}' \
+		"$GUESTS/site.$PLATFORM" >"$tmp/blog.json"
+	run blog 0 deploy -f "$tmp/blog.json" -d site0="$tmp/img/site0.img" --net lan=br0
+	ok "a site deployed on demand sleeps" '[ "$(api GET /v1/guests/blog | jq_ state)" = stopped ]'
+	ab=$(api GET /v1/guests/blog | jq_ net.0.ipv4)
+	ab=${ab%/*}
+	t0=$(date +%s%N)
+	got=$(q blog.example.org)
+	t1=$(date +%s%N)
+	inns curl -s --max-time 10 -w "%{time_starttransfer}" -o "$tmp/page" "http://$got/" >"$tmp/curl.t" 2>"$tmp/curl.err"
+	t2=$(date +%s%N)
+	ok "a query for blog.example.org wakes it ($got), and its page comes to curl at that address" \
+		'[ "$got" = "$ab" ] && grep -q "asleep until asked" "$tmp/page"'
+	tap_diag "site: the query's answer $(((t1 - t0) / 1000000)) ms, then the page $(((t2 - t1) / 1000000)) ms with dig's and curl's start (figures); curl's first byte after $(cat "$tmp/curl.t") s" \
+		"$(grep -o 'blog.example.org answered [0-9.]* ms after its query' "$tmp/shoald.log")"
+else
+	tap_skip "a site deployed on demand sleeps" "no site.$PLATFORM, mkfs.fat, mcopy or curl"
+	tap_skip "a query for blog.example.org wakes it, and its page comes to curl" "no site.$PLATFORM, mkfs.fat, mcopy or curl"
+fi
+
+printf '{"name":"broken","image":"%s","memory_mib":16,"restart":"never","net":[{"name":"lan","bridge":"br0"}],"on_demand":{"idle_stop_s":60}}' "$GUESTS/crash.$PLATFORM" >"$tmp/spec.json"
+api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
+ok "an on-demand guest that cannot come up (crash) is deployed" '[ "$(status)" = 201 ]'
+ok "a query for it gets SERVFAIL, never an address" \
+	'[ "$(rcode broken.guests.example)" = SERVFAIL ] && [ -z "$(q broken.guests.example)" ]'
+ok "its wake_failed event says why" '[ "$(events_of broken wake_failed)" -ge 1 ]'
+ok "PowerDNS goes on answering for the others" resolves e1.guests.example "$a1"
+printf '{"name":"nonic","image":"%s","on_demand":{}}' "$ECHO" >"$tmp/spec.json"
+api POST "/v1/guests" "$tmp/spec.json" >/dev/null
+ok "an on-demand guest without a NIC is refused: 400 naming on_demand" \
+	'[ "$(status)" = 400 ] && grep -q "\"field\": *\"on_demand\"" "$tmp/body"'
+
+# ---- kill -9 of shoald: SERVFAIL, never an address, until the next one ----
+kill -9 "$shoald_pid"
+wait "$shoald_pid" 2>/dev/null
+shoald_pid=
+tap_check "with shoald killed, PowerDNS answers SERVFAIL for a guest's name" \
+	status_is e2.guests.example SERVFAIL
+tap_check "and for a name of its own" status_is www.example.org SERVFAIL
+ok "never an address" '[ -z "$(q e2.guests.example)" ]' 
+tap_check "a new shoald starts" shoald_start --bridge="br0 10.89.0.0/24" --dns-zone=guests.example. --dns-ttl=1
+tap_check "e2.guests.example resolves again, with nothing lost" resolves e2.guests.example "$a2"
+if resolves www.example.org "$a2" && resolves e1.guests.example "$a1"; then
+	tap_ok "and www.example.org and e1.guests.example"
+else
+	tap_not_ok "and www.example.org and e1.guests.example"
+fi
+tap_check "PowerDNS is still the one the test started" kill -0 "$pdns_pid"
+
+tap_done
