@@ -698,6 +698,27 @@ static void host_start_failed(struct guest *g, int http, const char *reason)
 {
 	g->be = NULL;
 	g->pid = 0;
+	/*
+	 * Stopped on purpose while it started (a redeploy or a restart came
+	 * meanwhile: its tender was killed): a stop, not a failure, and what
+	 * asked for it goes on.  Its waiters for a run wait for the next start.
+	 */
+	if (g->stop_requested && !g->delete_after_stop) {
+		g->stop_requested = 0;
+		set_state(g, GS_STOPPED);
+		event_emit(g->d, "stopped", g->name, "guest %s stopped while it started (%s)",
+		           g->name, reason);
+		wake_waiters(g, 0, NULL);
+		if (g->restart_after_stop) {
+			g->restart_after_stop = 0;
+			g->desired_running = 1;
+			start_now(g);
+		} else if (!g->desired_running) {
+			placement_release(g);
+		}
+		persist(g);
+		return;
+	}
 	snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
 	g->last_exit_ns = now_wall_ns();
 	g->desired_running = 0;

@@ -267,6 +267,7 @@ static void storm_end(struct guest *g, uint64_t now, double rate)
 	g->probe.storm_rate = rate;
 	g->probe.win_start_ns = now;
 	g->probe.win_unsolicited = 0;
+	probe_hasten(g, "its storm is over");
 	event_emit(d, "storm_end", g->name,
 	           "guest %s: its storm is over after %.1f s (%.0f unsolicited notifications/s "
 	           "now, storm-rate %u); probing it again",
