@@ -3,11 +3,13 @@
 # Quiet and idempotent: packages already present are not fetched again.
 # dpkg-dev: scripts/lwip.sh unpacks Debian's lwip source package with it.
 # apache2-utils: ab, the site test's bounded load.
+# clang, libclang-rt-14-dev: the fuzz harnesses (libFuzzer, ASan, UBSan).
 #   scripts/deps.sh [extra-package...]
 set -e
 pkgs="autoconf automake pkg-config gcc make libc6-dev
       libev-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
       libsqlite3-dev libseccomp-dev libsystemd-dev libcmocka-dev nettle-dev
+      clang libclang-rt-14-dev
       libxen-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
       dosfstools mtools dpkg-dev curl iproute2 apache2-utils $*"
 missing=
