@@ -2,7 +2,8 @@
  * libFuzzer harness of the KVM tender's control protocol both ways
  * (common/vmm_proto.h): what shoald reads from a tender (the exit record
  * a tender leaves when no daemon listens; a message with more descriptors
- * than it takes) and what the tender reads from shoald (the DISK and NIC
+ * than it takes; a proc tender's report on stderr, read in pieces, and
+ * the end told from it and a wait status) and what the tender reads from shoald (the DISK and NIC
  * messages of the warm start, the arguments of BOOT).  The first byte
  * picks the message, the rest is it.  Seeds: the malformed messages of
  * tests/integration/test_tender.c's kinds and test_hostile_tender.sh's,
@@ -17,9 +18,10 @@
 
 #include <sys/socket.h>
 
+#include "daemon/backend/proc.h"
 #include "vmm/devs.h"
 
-enum kind { K_EXITREC, K_DISK, K_NIC, K_BOOT, K_RECV, K_COUNT };
+enum kind { K_EXITREC, K_DISK, K_NIC, K_BOOT, K_RECV, K_REPORT, K_COUNT };
 
 static struct opts o;
 static struct vmm_vm vm;
@@ -122,6 +124,31 @@ static void recv_case(const uint8_t *data, size_t size)
 	close(sp[1]);
 }
 
+/* A wait status (4 bytes), then the report in pieces of the sizes its bytes say. */
+static void proc_report(const uint8_t *data, size_t size)
+{
+	struct proc_report r;
+	char reason[300];
+	int ws, status;
+	size_t piece;
+
+	if (size < 4)
+		return;
+	memcpy(&ws, data, 4);
+	data += 4, size -= 4;
+	memset(&r, 0, sizeof(r));
+	while (size) {
+		piece = 1 + data[0] % 97;
+		if (piece > size)
+			piece = size;
+		proc_tender_report_feed(&r, (const char *)data, piece);
+		data += piece, size -= piece;
+	}
+	proc_tender_end(ws, &r, &status, reason, sizeof(reason));
+	if (!reason[0] || strlen(proc_tender_report_line(&r)) >= PROC_REPORT_MAX)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -137,6 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		exit_record(data + 1, size - 1);
 	else if (k == K_RECV)
 		recv_case(data + 1, size - 1);
+	else if (k == K_REPORT)
+		proc_report(data + 1, size - 1);
 	else
 		tender_side(k, data + 1, size - 1);
 	return 0;

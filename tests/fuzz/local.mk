@@ -7,16 +7,17 @@
 # these rules skip.  Seeds come from the bad-input corpora (tests/data/)
 # and the example guests, through tests/fuzz/seeds.py.
 #
-#   make fuzz [FUZZ_TIME=60] [FUZZ_HARNESSES='spec fat']
+#   make fuzz [FUZZ_TIME=60] [FUZZ_RUNS=N] [FUZZ_HARNESSES='spec fat']
 #
-# runs each harness for FUZZ_TIME seconds over its seeds, one after the
-# other, and prints its executions, coverage and crashes; what it finds
+# runs each harness for FUZZ_TIME seconds (or N executions, if that comes
+# first) over its seeds, one after the other, and prints its executions, coverage and crashes; what it finds
 # new is kept in fuzz/corpus/NAME/, crashes in fuzz/crashes/.  The
 # suite runs each briefly (tests/fuzz/test_fuzz.sh).
 
 FUZZ_ALL = spec config image vmm_proto hypercall rings xenstore fat tokens
 FUZZ_HARNESSES = $(FUZZ_ALL)
 FUZZ_TIME = 60
+FUZZ_RUNS =
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_PATHS) -I$(top_builddir)/vmm $(JANSSON_CFLAGS) \
 	$(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(NETTLE_CFLAGS) $(LIBEV_CFLAGS)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -Werror \
@@ -34,8 +35,8 @@ fuzz_config_LIBS = -Wl,--start-group daemon/libshoald.a api/libapi.a common/libc
 	$(MHD_LIBS) $(GNUTLS_LIBS) $(NETTLE_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) -lm
 fuzz_image_SRC = tests/fuzz/fuzz_image.c common/image_elf.c
 fuzz_vmm_proto_SRC = tests/fuzz/fuzz_vmm_proto.c vmm/control.c vmm/seccomp.c vmm/blk.c vmm/net.c \
-	$(FUZZ_VMM_SRC)
-fuzz_vmm_proto_LIBS = -lpthread
+	$(FUZZ_VMM_SRC) daemon/backend/proc.c daemon/backend/be_fail.c daemon/log.c daemon/spec.c
+fuzz_vmm_proto_LIBS = $(JANSSON_LIBS) -lpthread
 fuzz_hypercall_SRC = tests/fuzz/fuzz_hypercall.c vmm/blk.c vmm/net.c $(FUZZ_VMM_SRC)
 fuzz_hypercall_LIBS = -lpthread
 fuzz_rings_SRC = tests/fuzz/fuzz_rings.c $(FUZZ_VMM_SRC)
@@ -89,11 +90,12 @@ fuzz-build:
 		$(MKDIR_P) fuzz && echo '$(FUZZ_SKIP)' >fuzz/skip && \
 		echo "fuzz: skipped: $(FUZZ_SKIP)"; \
 	else \
-		$(MAKE) $(AM_MAKEFLAGS) $(patsubst %,fuzz/fuzz_%,$(FUZZ_ALL)) fuzz/seeds/.stamp; \
+		$(MAKE) $(AM_MAKEFLAGS) -s --no-print-directory $(patsubst %,fuzz/fuzz_%,$(FUZZ_ALL)) \
+			fuzz/seeds/.stamp; \
 	fi
 
 fuzz: fuzz-build
-	@FUZZ_TIME='$(FUZZ_TIME)' FUZZ_HARNESSES='$(FUZZ_HARNESSES)' top_srcdir='$(abs_top_srcdir)' \
+	@FUZZ_TIME='$(FUZZ_TIME)' FUZZ_RUNS='$(FUZZ_RUNS)' FUZZ_HARNESSES='$(FUZZ_HARNESSES)' top_srcdir='$(abs_top_srcdir)' \
 		top_builddir='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/fuzz/test_fuzz.sh
 
 # The suite's run: each harness briefly (test_fuzz.sh without FUZZ_TIME).

@@ -152,6 +152,9 @@ for args, argc in ((b"", 1), (b"--port=8080\0-v\0", 3), (b"a\0b", 3), (b"\0\0", 
     seed("vmm_proto", b"\3" + struct.pack("<II64sQQIIII", 2, 1, b"web", 1, 0, 0, argc, len(args), 0) + args)
 for n in (0, 1, 4, 8):
     seed("vmm_proto", b"\4" + bytes([n]) + struct.pack("<II", 1, 1) + b"\0" * 56)
+for ws, report in ((0xcb00, b"shoal-proc: web: bad system call openat\n"), (9, b""),
+                   (0x0100, b"partial line, no newline"), (0xcb00, b"a\nb\n\x01\xff" + b"z" * 600)):
+    seed("vmm_proto", b"\5" + struct.pack("<i", ws) + report)
 
 # ---- hypercall: number, argument address, then guest memory from 0 ----
 mem = bytearray(0x3000)

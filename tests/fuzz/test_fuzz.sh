@@ -3,7 +3,8 @@
 # build tree by `make fuzz-build`), one TAP check each.  In the suite each
 # runs briefly: its seeds, then new inputs up to FUZZ_RUNS executions or
 # FUZZ_BRIEF_S seconds, whichever comes first.  Under `make fuzz` (which
-# sets FUZZ_TIME) each runs FUZZ_TIME seconds and keeps what it finds in
+# sets FUZZ_TIME) each runs FUZZ_TIME seconds (or FUZZ_RUNS executions,
+# when that is set and comes first) and keeps what it finds in
 # fuzz/corpus/NAME/ for the next run.  A crash, a sanitizer's report, a
 # leak or an input that takes over 10 s fails the check; its input is kept
 # in fuzz/crashes/ and the check says how to run it again.  Each line
@@ -25,7 +26,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 if [ -n "${FUZZ_TIME:-}" ]; then
-	tap_diag "each harness for ${FUZZ_TIME} s over its seeds and fuzz/corpus/NAME/"
+	tap_diag "each harness for ${FUZZ_TIME} s${FUZZ_RUNS:+ or $FUZZ_RUNS executions} over its seeds and fuzz/corpus/NAME/"
 else
 	tap_diag "each harness briefly: its seeds, then up to ${FUZZ_RUNS:=20000} executions or ${FUZZ_BRIEF_S:=4} s"
 fi
@@ -39,7 +40,7 @@ for h in $harnesses; do
 	fi
 	if [ -n "${FUZZ_TIME:-}" ]; then
 		corpus=$F/corpus/$h
-		limits="-max_total_time=$FUZZ_TIME"
+		limits="-max_total_time=$FUZZ_TIME${FUZZ_RUNS:+ -runs=$FUZZ_RUNS}"
 	else
 		corpus=$tmp/$h
 		limits="-runs=$FUZZ_RUNS -max_total_time=$FUZZ_BRIEF_S"
