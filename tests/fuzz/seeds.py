@@ -156,6 +156,19 @@ for ws, report in ((0xcb00, b"shoal-proc: web: bad system call openat\n"), (9, b
                    (0x0100, b"partial line, no newline"), (0xcb00, b"a\nb\n\x01\xff" + b"z" * 600)):
     seed("vmm_proto", b"\5" + struct.pack("<i", ws) + report)
 
+# ---- stats: the tender's counters' page (vmm_proto.h's struct vmm_stats) ----
+def stats_page(devs, magic=0x5441545348534d56, version=1, ndevs=None):
+    page = bytearray(4096)
+    struct.pack_into("<QII", page, 0, magic, version, len(devs) if ndevs is None else ndevs)
+    for i, (kind, name, c) in enumerate(devs):
+        struct.pack_into("<32sI", page, 16 + 136 * i, name, kind)
+        struct.pack_into("<12Q", page, 16 + 136 * i + 40, *(c + [0] * (12 - len(c))))
+    return bytes(page)
+seed("stats", stats_page([(1, b"www", [5, 0, 0, 4096]), (2, b"lan", [1, 60, 0, 0, 0, 2, 120])]))
+seed("stats", stats_page([(1, b"a" * 32, [1]), (2, b"Bad Name", [1]), (7, b"x", [1]), (1, b"", [])]))
+seed("stats", stats_page([], ndevs=17))
+seed("stats", stats_page([(1, b"www", [1])], version=2))
+
 # ---- hypercall: number, argument address, then guest memory from 0 ----
 mem = bytearray(0x3000)
 struct.pack_into("<QIIQQ", mem, 0x100, 0x1000, 2, 0, 0, 0)  # console: iov at 0x1000, 2 of them
