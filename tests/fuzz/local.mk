@@ -14,7 +14,7 @@
 # new is kept in fuzz/corpus/NAME/, crashes in fuzz/crashes/.  The
 # suite runs each briefly (tests/fuzz/test_fuzz.sh).
 
-FUZZ_ALL = spec config image vmm_proto stats hypercall rings xenstore fat tokens
+FUZZ_ALL = spec config image vmm_proto kvm_backend hypercall rings xenstore fat tokens
 FUZZ_HARNESSES = $(FUZZ_ALL)
 FUZZ_TIME = 60
 FUZZ_RUNS =
@@ -36,8 +36,8 @@ fuzz_config_LIBS = -Wl,--start-group daemon/libshoald.a api/libapi.a common/libc
 	metrics/libmetrics.a scheduler/libscheduler.a -Wl,--end-group $(JANSSON_LIBS) $(LIBEV_LIBS) \
 	$(MHD_LIBS) $(GNUTLS_LIBS) $(NETTLE_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) -lm
 fuzz_image_SRC = tests/fuzz/fuzz_image.c common/image_elf.c
-fuzz_stats_SRC = tests/fuzz/fuzz_stats.c
-fuzz_stats_LIBS = $(fuzz_config_LIBS)
+fuzz_kvm_backend_SRC = tests/fuzz/fuzz_kvm_backend.c
+fuzz_kvm_backend_LIBS = $(fuzz_config_LIBS)
 fuzz_vmm_proto_SRC = tests/fuzz/fuzz_vmm_proto.c vmm/control.c vmm/seccomp.c vmm/blk.c vmm/net.c \
 	$(FUZZ_VMM_SRC) daemon/backend/proc.c daemon/backend/be_fail.c daemon/log.c daemon/spec.c
 fuzz_vmm_proto_LIBS = $(JANSSON_LIBS) -lpthread
@@ -62,8 +62,8 @@ fuzz/fuzz_spec: $(call fuzz_obj,spec)
 	$(AM_V_CCLD)$(FUZZ_LINK) $^ $(fuzz_spec_LIBS)
 fuzz/fuzz_config: $(call fuzz_obj,config) $(FUZZ_DAEMON_ARCHIVES)
 	$(AM_V_CCLD)$(FUZZ_LINK) $(call fuzz_obj,config) $(fuzz_config_LIBS)
-fuzz/fuzz_stats: $(call fuzz_obj,stats) $(FUZZ_DAEMON_ARCHIVES)
-	$(AM_V_CCLD)$(FUZZ_LINK) $(call fuzz_obj,stats) $(fuzz_stats_LIBS)
+fuzz/fuzz_kvm_backend: $(call fuzz_obj,kvm_backend) $(FUZZ_DAEMON_ARCHIVES)
+	$(AM_V_CCLD)$(FUZZ_LINK) $(call fuzz_obj,kvm_backend) $(fuzz_kvm_backend_LIBS)
 fuzz/fuzz_image: $(call fuzz_obj,image)
 	$(AM_V_CCLD)$(FUZZ_LINK) $^
 fuzz/fuzz_vmm_proto: $(call fuzz_obj,vmm_proto)

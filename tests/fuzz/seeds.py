@@ -156,18 +156,30 @@ for ws, report in ((0xcb00, b"shoal-proc: web: bad system call openat\n"), (9, b
                    (0x0100, b"partial line, no newline"), (0xcb00, b"a\nb\n\x01\xff" + b"z" * 600)):
     seed("vmm_proto", b"\5" + struct.pack("<i", ws) + report)
 
-# ---- stats: the tender's counters' page (vmm_proto.h's struct vmm_stats) ----
+# ---- kvm_backend: a counters' page (0) or a tender's message (1); see fuzz_kvm_backend.c ----
 def stats_page(devs, magic=0x5441545348534d56, version=1, ndevs=None):
+    # vmm_proto.h's struct vmm_stats: magic, version, ndevs, then 136-byte devices.
     page = bytearray(4096)
     struct.pack_into("<QII", page, 0, magic, version, len(devs) if ndevs is None else ndevs)
     for i, (kind, name, c) in enumerate(devs):
         struct.pack_into("<32sI", page, 16 + 136 * i, name, kind)
         struct.pack_into("<12Q", page, 16 + 136 * i + 40, *(c + [0] * (12 - len(c))))
     return bytes(page)
-seed("stats", stats_page([(1, b"www", [5, 0, 0, 4096]), (2, b"lan", [1, 60, 0, 0, 0, 2, 120])]))
-seed("stats", stats_page([(1, b"a" * 32, [1]), (2, b"Bad Name", [1]), (7, b"x", [1]), (1, b"", [])]))
-seed("stats", stats_page([], ndevs=17))
-seed("stats", stats_page([(1, b"www", [1])], version=2))
+for pg in (stats_page([(1, b"www", [5, 0, 0, 4096]), (2, b"lan", [1, 60, 0, 0, 0, 2, 120])]),
+           stats_page([(1, b"a" * 32, [1]), (2, b"Bad Name", [1]), (7, b"x", [1]), (1, b"", [])]),
+           stats_page([], ndevs=17), stats_page([(1, b"www", [1])], version=2)):
+    seed("kvm_backend", b"\0" + pg)
+SPAWNING, READY, BOOTING, RUNNING = range(4)
+ready = struct.pack("<IIIIQI8I", 1, 1, 1234, 1235, 64 << 20, 1, 1, 0, 0, 0, 0, 0, 0, 0)
+started = struct.pack("<IIQQQ", 3, 1, 10**18, 0x100000, 48000)
+exited = struct.pack("<IIiI512s", 4, 1, 0, 0, b"guest exited with code 0")
+for state, nfds, msg in ((SPAWNING, 2, ready), (SPAWNING, 3, ready), (RUNNING, 2, ready),
+                         (BOOTING, 1, started), (RUNNING, 0, started), (BOOTING, 1, started[:20]),
+                         (RUNNING, 0, exited), (BOOTING, 0, struct.pack("<II", 5, 1) + exited[8:]),
+                         (RUNNING, 0, exited[:100]), (RUNNING, 0, struct.pack("<II", 4, 2) + exited[8:]),
+                         (RUNNING, 4, struct.pack("<II", 99, 1)), (RUNNING, 0, b"\1\0"),
+                         (SPAWNING, 8, ready + b"x" * 1000)):
+    seed("kvm_backend", bytes([1, state, nfds]) + msg)
 
 # ---- hypercall: number, argument address, then guest memory from 0 ----
 mem = bytearray(0x3000)
