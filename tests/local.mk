@@ -81,6 +81,9 @@ tests_unit_test_shoalctl_site_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS) -lm
 # Xen under QEMU, with shoald in Dom0.
 include tests/xen/local.mk
 
+# libFuzzer harnesses of the parsers of outside input (make fuzz), built by clang.
+include tests/fuzz/local.mk
+
 # ---- unit: common/ (the image check) ----
 check_PROGRAMS += tests/unit/test_image
 TESTS += tests/unit/test_image
