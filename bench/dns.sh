@@ -38,8 +38,8 @@ for t in pdns_server mkfs.fat mcopy python3; do
 		exit 1
 	}
 done
-PDNS=$(command -v pdns_server || echo /usr/sbin/pdns_server)
 . "$top/tests/lib/netns.sh"
+. "$top/tests/lib/pdns.sh"
 netns_new shoal-dnsb || {
 	echo "bench/dns: cannot make a network namespace (needs root)" >&2
 	exit 1
@@ -60,26 +60,7 @@ shoald_start --bridge="br0 10.92.0.0/24" --dns-zone=guests.example. --dns-ttl=1 
 	echo "bench/dns: shoald did not start" >&2
 	exit 1
 }
-mkdir -p "$tmp/pdns"
-cat >"$tmp/pdns/pdns.conf" <<EOF
-launch=remote
-remote-connection-string=unix:path=$tmp/run/dns.sock,timeout=2000
-local-address=127.0.0.1
-local-port=$PORT
-socket-dir=$tmp/pdns
-guardian=no
-daemon=no
-disable-syslog=yes
-write-pid=no
-security-poll-suffix=
-cache-ttl=0
-query-cache-ttl=0
-negquery-cache-ttl=0
-zone-cache-refresh-interval=0
-loglevel=4
-EOF
-ip netns exec "$ns" "$PDNS" --config-dir="$tmp/pdns" >"$tmp/pdns.log" 2>&1 &
-pdns_pid=$!
+pdns_start "$tmp/run/dns.sock" $PORT
 
 printf '{"name":"awake","image":"%s","memory_mib":16,"args":["lan"],"net":[{"name":"lan","bridge":"br0"}]}' \
 	"$GUESTS/echo.$PLATFORM" >"$tmp/a.json"

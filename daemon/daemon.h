@@ -182,6 +182,7 @@ struct guest_probe {
 	 */
 	uint64_t fast_until_ns;
 	char fast_why[120];
+	unsigned near; /* round trips in a row over half its SLO */
 };
 
 /* Where a guest runs (placement.c).  One vCPU: the tender runs one. */

@@ -694,6 +694,29 @@ static void host_started(struct guest *g, int pid, int vcpu_tid, uint64_t boot_w
 		stop_now(g);
 }
 
+/*
+ * The guest stopped because shoald asked it to (event says so): its
+ * waiters for the stop are answered, and what asked goes on (a restart or
+ * a redeploy starts it again).
+ */
+static void stopped_as_asked(struct guest *g, const char *event)
+{
+	g->stop_requested = 0;
+	g->hung_stop = 0;
+	g->storm_stop = 0;
+	set_state(g, GS_STOPPED);
+	event_emit(g->d, "stopped", g->name, "%s", event);
+	wake_waiters(g, 0, NULL);
+	if (g->restart_after_stop) {
+		g->restart_after_stop = 0;
+		g->desired_running = 1;
+		start_now(g);
+	} else if (!g->desired_running) {
+		placement_release(g);
+	}
+	persist(g);
+}
+
 static void host_start_failed(struct guest *g, int http, const char *reason)
 {
 	g->be = NULL;
@@ -704,19 +727,11 @@ static void host_start_failed(struct guest *g, int http, const char *reason)
 	 * asked for it goes on.  Its waiters for a run wait for the next start.
 	 */
 	if (g->stop_requested && !g->delete_after_stop) {
-		g->stop_requested = 0;
-		set_state(g, GS_STOPPED);
-		event_emit(g->d, "stopped", g->name, "guest %s stopped while it started (%s)",
-		           g->name, reason);
-		wake_waiters(g, 0, NULL);
-		if (g->restart_after_stop) {
-			g->restart_after_stop = 0;
-			g->desired_running = 1;
-			start_now(g);
-		} else if (!g->desired_running) {
-			placement_release(g);
-		}
-		persist(g);
+		char why[sizeof(g->last_reason) + 40];
+
+		snprintf(why, sizeof(why), "guest %s stopped while it started (%s)", g->name,
+		         reason);
+		stopped_as_asked(g, why);
 		return;
 	}
 	snprintf(g->last_reason, sizeof(g->last_reason), "%s", reason);
@@ -773,20 +788,10 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		return;
 	}
 	if (g->stop_requested) {
-		g->stop_requested = 0;
-		g->hung_stop = 0;
-		g->storm_stop = 0;
-		set_state(g, GS_STOPPED);
-		event_emit(d, "stopped", g->name, "guest %s stopped", g->name);
-		wake_waiters(g, 0, NULL);
-		if (g->restart_after_stop) {
-			g->restart_after_stop = 0;
-			g->desired_running = 1;
-			start_now(g);
-		} else if (!g->desired_running) {
-			placement_release(g);
-		}
-		persist(g);
+		char why[160];
+
+		snprintf(why, sizeof(why), "guest %s stopped", g->name);
+		stopped_as_asked(g, why);
 		return;
 	}
 

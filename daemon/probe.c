@@ -11,7 +11,8 @@
  * something happens is probed probe-hz times for the next 10 s (the
  * short window, so that it holds what happened at the full rate), its
  * next probe pulled in to within a period of that (probe_hasten): a
- * start or resume, a round trip over half its SLO, a miss or a late
+ * start or resume, a round trip over its SLO or two in a row over half
+ * of it, a miss or a late
  * answer, and from placement a move of it or of a guest on its CPU, a
  * guest placed beside it, its CPU's new role.  A cause placement cannot
  * see (a host process taking the CPU) shows in the next slow probe's
@@ -564,13 +565,23 @@ uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n)
 		g->probe.hung = 0;
 		event_emit(d, "responsive", g->name, "guest %s answers its probes again", g->name);
 	}
-	/* Near its SLO (half of it or more): watched closely while it is. */
-	if (g->spec.slo_us && rtt * 2 >= (uint64_t)g->spec.slo_us * 1000ull) {
-		char why[96];
+	/*
+	 * Over its SLO, or near it (half of it or more) twice in a row (one
+	 * such round trip now and then is a host's noise): watched closely
+	 * while it is.
+	 */
+	if (g->spec.slo_us) {
+		uint64_t slo = (uint64_t)g->spec.slo_us * 1000ull;
 
-		snprintf(why, sizeof(why), "a round trip of %.0f us, over half its SLO of %u us",
-		         (double)rtt / 1e3, g->spec.slo_us);
-		probe_hasten(g, why);
+		g->probe.near = rtt * 2 >= slo ? g->probe.near + 1 : 0;
+		if (rtt >= slo || g->probe.near >= 2) {
+			char why[112];
+
+			snprintf(why, sizeof(why), "a round trip of %.0f us, %s its SLO of %u us",
+			         (double)rtt / 1e3,
+			         rtt >= slo ? "over" : "the second in a row near", g->spec.slo_us);
+			probe_hasten(g, why);
+		}
 	}
 	heap_fix(&d->probes, g);
 	arm(d);

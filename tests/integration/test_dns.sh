@@ -26,7 +26,7 @@ tap_require_platform
 command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
 command -v ip >/dev/null || tap_skip_all "ip (iproute2) is not installed"
 [ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
-PDNS=$(command -v pdns_server || echo /usr/sbin/pdns_server)
+. "$top_srcdir/tests/lib/pdns.sh"
 [ -x "$PDNS" ] || tap_skip_all "pdns_server is not installed (scripts/deps.sh installs pdns-server)"
 ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
 	tap_skip_all "PowerDNS's remote backend is not installed (scripts/deps.sh installs pdns-backend-remote)"
@@ -110,29 +110,7 @@ tap_check "it serves PowerDNS's remote backend on its run directory's dns.sock" 
 	sh -c "[ -S '$DNSSOCK' ] && grep -q 'DNS: zone guests.example, PowerDNS.s remote backend on $DNSSOCK' '$tmp/shoald.log'"
 
 # ---- PowerDNS, the test's own: loopback of the namespace, a private configuration ----
-mkdir -p "$tmp/pdns"
-cat >"$tmp/pdns/pdns.conf" <<EOF
-launch=remote
-remote-connection-string=unix:path=$DNSSOCK,timeout=2000
-local-address=127.0.0.1
-local-port=$PORT
-socket-dir=$tmp/pdns
-guardian=no
-daemon=no
-disable-syslog=yes
-write-pid=no
-security-poll-suffix=
-cache-ttl=0
-query-cache-ttl=0
-negquery-cache-ttl=0
-zone-cache-refresh-interval=0
-distributor-threads=1
-receiver-threads=1
-loglevel=4
-EOF
-# ip execs pdns_server: $! is its pid.
-ip netns exec "$ns" "$PDNS" --config-dir="$tmp/pdns" >"$tmp/pdns.log" 2>&1 &
-pdns_pid=$!
+pdns_start "$DNSSOCK" $PORT distributor-threads=1 receiver-threads=1
 up=
 for i in $(seq 100); do
 	rc=$(rcode guests.example)
