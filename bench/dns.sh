@@ -50,8 +50,7 @@ VMM=$build/vmm/shoal-vmm
 SHOALD_NETNS=$ns
 tap_diag() { printf '# %s\n' "$@" >&2; }
 . "$top/tests/lib/shoald.sh"
-pdns_pid=
-trap '[ -n "$pdns_pid" ] && kill "$pdns_pid" 2>/dev/null; shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'pdns_stop; shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 netns_bridge br0 10.92.0.1/24
 PORT=15354

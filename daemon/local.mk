@@ -14,7 +14,7 @@ daemon_libshoald_a_SOURCES = \
 	daemon/backend/backend.h \
 	daemon/log.c daemon/spec.c daemon/config.c daemon/guest.c daemon/console.c \
 	daemon/events.c daemon/store.c daemon/images.c daemon/probe.c daemon/metrics_page.c daemon/placement.c \
-	daemon/probe_heap.c daemon/probe_heap.h daemon/net.c daemon/dns.c \
+	daemon/probe_heap.c daemon/probe_heap.h daemon/net.c daemon/dns.c daemon/clock.c \
 	daemon/backend/backend.c daemon/backend/be_fail.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h daemon/backend/kvm_net.c daemon/backend/kvm_net.h \
 	daemon/backend/proc.c daemon/backend/proc.h \
 	daemon/backend/hostdev.c daemon/backend/hostdev.h daemon/backend/xen_cpu.h

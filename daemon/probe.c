@@ -12,9 +12,9 @@
  * short window, so that it holds what happened at the full rate), its
  * next probe pulled in to within a period of that (probe_hasten): a
  * start or resume, a round trip over its SLO or two in a row over half
- * of it, a miss or a late
- * answer, and from placement a move of it or of a guest on its CPU, a
- * guest placed beside it, its CPU's new role.  A cause placement cannot
+ * of it, a miss or a late answer, the end of its storm, and from
+ * placement a move of it or of a guest on its CPU, a guest placed beside
+ * it, its CPU's new role.  A cause placement cannot
  * see (a host process taking the CPU) shows in the next slow probe's
  * round trip, at most a slow period and its jitter later.
  *
@@ -485,20 +485,23 @@ void probe_guest_free(struct guest *g)
 void probe_guest_start(struct guest *g)
 {
 	struct shoald *d = g->d;
+	uint64_t now;
 
 	if (!d->cfg.probe_hz || g->probe.heap_idx != HEAP_NONE)
 		return;
+	now = now_mono_ns();
 	g->probe.sent_ns = 0;
 	g->probe.consecutive_misses = 0;
+	g->probe.near = 0;
 	g->probe.hung = 0;
-	g->probe.win_start_ns = now_mono_ns();
+	g->probe.win_start_ns = now;
 	g->probe.win_unsolicited = 0;
 	/* Stopped while it stormed (paused, or a new instance): listen to it again. */
 	if (g->probe.deaf)
 		listen_to(g, 1, NULL);
 	/* A random phase within the first period; the full rate while its windows fill. */
-	g->probe.due_ns = now_mono_ns() + rnd_below(d, period_ns(d));
-	g->probe.fast_until_ns = now_mono_ns() + FAST_HOLD_NS;
+	g->probe.due_ns = now + rnd_below(d, period_ns(d));
+	g->probe.fast_until_ns = now + FAST_HOLD_NS;
 	snprintf(g->probe.fast_why, sizeof(g->probe.fast_why), "it started");
 	if (heap_push(&d->probes, g) < 0) {
 		log_warnx("guest %s: out of memory: it will not be probed", g->name);

@@ -62,6 +62,18 @@ tap_require_platform() {
 	esac
 }
 
+# tap_require_nic_guests: what a test of guests with NICs on the column's
+# platform needs (tap_require_platform, the lwIP guests, python3, ip, the
+# tun device), or SKIP naming what is missing.
+tap_require_nic_guests() {
+	tap_require_platform
+	[ -f "$GUESTS/echo.$PLATFORM" ] ||
+		tap_skip_all "lwIP was not built (no lwIP source tree when configure ran: scripts/lwip.sh fetches Debian's into the build directory)"
+	command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
+	command -v ip >/dev/null || tap_skip_all "ip (iproute2) is not installed"
+	[ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
+}
+
 # tap_skip_on_proc DESCRIPTION REASON: a check that holds on KVM only,
 # skipped on proc with the reason; 0 on proc (the caller goes on without
 # it), 1 on kvm (the caller makes the check).

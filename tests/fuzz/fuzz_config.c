@@ -12,33 +12,15 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/api_internal.h"
 #include "daemon/daemon.h"
 
 /*
- * The daemon's clocks live in its main.c, which a harness cannot link
- * (it has its own main); the configuration's checks (reserve-cpus, in
- * placement.c) come with the daemon library that asks for them.
+ * The configuration's checks (reserve-cpus, in placement.c) and the
+ * daemon's clocks come with the daemon library.
  */
-uint64_t now_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t now_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static char path[64];
 static int fd = -1;
 

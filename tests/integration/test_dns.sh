@@ -20,12 +20,7 @@
 # SERVFAIL.  Nothing leaves the machine: the namespace is removed at the
 # end, and PowerDNS with it.
 . "$top_srcdir/tests/tap.sh"
-tap_require_platform
-[ -f "$GUESTS/echo.$PLATFORM" ] ||
-	tap_skip_all "lwIP was not built (no lwIP source tree when configure ran: scripts/lwip.sh fetches Debian's into the build directory)"
-command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
-command -v ip >/dev/null || tap_skip_all "ip (iproute2) is not installed"
-[ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
+tap_require_nic_guests
 . "$top_srcdir/tests/lib/pdns.sh"
 [ -x "$PDNS" ] || tap_skip_all "pdns_server is not installed (scripts/deps.sh installs pdns-server)"
 ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
@@ -36,11 +31,6 @@ netns_new shoal-dns || tap_skip_all "cannot make a network namespace (ip netns a
 tmp=$(mktemp -d /tmp/shoal-dns-XXXXXX)
 SHOALD_NETNS=$ns
 . "$top_srcdir/tests/lib/shoald.sh"
-pdns_pid=
-pdns_stop() {
-	[ -n "$pdns_pid" ] && kill "$pdns_pid" 2>/dev/null && wait "$pdns_pid" 2>/dev/null
-	pdns_pid=
-}
 trap 'pdns_stop; shoald_stop_all; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 

@@ -16,12 +16,7 @@
 # machine: the bridges are the namespace's only links, and it is removed
 # at the end.
 . "$top_srcdir/tests/tap.sh"
-tap_require_platform
-[ -f "$GUESTS/echo.$PLATFORM" ] ||
-	tap_skip_all "lwIP was not built (no lwIP source tree when configure ran: scripts/lwip.sh fetches Debian's into the build directory)"
-command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
-command -v ip >/dev/null || tap_skip_all "ip (iproute2) is not installed"
-[ -c /dev/net/tun ] || tap_skip_all "/dev/net/tun does not exist"
+tap_require_nic_guests
 . "$top_srcdir/tests/lib/netns.sh"
 netns_new shoal-nics || tap_skip_all "cannot make a network namespace (ip netns add needs root)"
 tmp=$(mktemp -d /tmp/shoal-nics-XXXXXX)

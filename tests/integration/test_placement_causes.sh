@@ -105,14 +105,17 @@ print(" ".join("%d:%s" % (c["cpu"], c["role"]) for c in json.load(sys.stdin)["cp
 BUSY=0.25
 
 # not_ok_unless_busy NAME DETAIL: a timed check that missed its bound:
-# not ok, or skipped with the measure when the machine was busy.
+# not ok (1), or skipped with the measure when the machine was busy (0;
+# $busy_why says so, for the checks that depend on it).
 not_ok_unless_busy() {
 	b=$(outside_cpu 3)
 	if python3 -c "import sys; sys.exit(0 if $b >= $BUSY else 1)"; then
-		tap_skip "$1" "this machine is busy: $b CPUs of other work beside this test's guests ($2)"
-	else
-		tap_not_ok "$1 ($2; $b CPUs of other work)"
+		busy_why="this machine is busy: $b CPUs of other work beside this test's guests"
+		tap_skip "$1" "$busy_why ($2)"
+		return 0
 	fi
+	tap_not_ok "$1 ($2; $b CPUs of other work)"
+	return 1
 }
 
 # ---- a latency guest that turns CPU-bound, then quiet ----
@@ -174,11 +177,9 @@ else
 	after=$(worst_p99 lat-)
 	if python3 -c "import sys; sys.exit(0 if $after <= $before / 2 else 1)"; then
 		tap_ok "its neighbours' worst p99 fell from $before us beside the hog to $after us $((win + 3)) s after the move (not all under their SLO: this machine is busy)"
-	elif busy=$(outside_cpu 3) && python3 -c "import sys; sys.exit(0 if $busy >= $BUSY else 1)"; then
-		tap_skip "its neighbours back under their SLO after the move" \
-			"this machine is busy: $busy CPUs of other work beside this test's guests (worst p99 $before us beside the hog, $after us after)"
 	else
-		tap_not_ok "its neighbours are back under their SLO, or their worst p99 halved, within $((win + 3)) s of the move (worst p99 $before us, then $after us; $busy CPUs of other work)"
+		not_ok_unless_busy "its neighbours back under their SLO, or their worst p99 halved, within $((win + 3)) s of the move" \
+			"worst p99 $before us beside the hog, $after us after"
 	fi
 fi
 tap_check "/v1/placement says so (effective class $(effective hog); spec class stays latency)" \
@@ -224,14 +225,12 @@ grow_skip=
 if r=$(move_after cpu-role "" latency "$t0" 25); then
 	acted=$(python3 -c "print('%.1f' % (${r%% *} - $seen))")
 	tap_ok "busy latency guests on one CPU, no batch guest: the latency set grows ${acted} s after the first one showed over its SLO: ${r#* }"
-elif busy=$(outside_cpu 3) && python3 -c "import sys; sys.exit(0 if $busy >= $BUSY else 1)"; then
+else
 	# Growth takes the batch CPU only while what runs there leaves it
 	# room, and judges crowding by the guests' own CPU use: other work
 	# on the machine changes both.
-	grow_skip="this machine is busy: $busy CPUs of other work beside this test's guests"
-	tap_skip "the latency set grows when its CPU is crowded and no batch guest runs" "$grow_skip"
-else
-	tap_not_ok "the latency set grows when its CPU is crowded and no batch guest runs (within 25 s; roles were $roles0; $busy CPUs of other work)"
+	not_ok_unless_busy "the latency set grows when its CPU is crowded and no batch guest runs" \
+		"not within 25 s; roles were $roles0" && grow_skip=$busy_why
 	tap_diag "$r"
 fi
 grow_rest() {

@@ -7,7 +7,9 @@
 #                                        any more settings (name=value);
 #                                        $pdns_pid is its pid, its output
 #                                        in $tmp/pdns.log
+#   pdns_stop                            end it, if it runs
 PDNS=$(command -v pdns_server || echo /usr/sbin/pdns_server)
+pdns_pid=
 pdns_start() {
 	sock=$1 port=$2
 	shift 2
@@ -33,4 +35,8 @@ CONF
 	# ip execs pdns_server: $! is its pid.
 	ip netns exec "$ns" "$PDNS" --config-dir="$tmp/pdns" >"$tmp/pdns.log" 2>&1 &
 	pdns_pid=$!
+}
+pdns_stop() {
+	[ -n "$pdns_pid" ] && kill "$pdns_pid" 2>/dev/null && wait "$pdns_pid" 2>/dev/null
+	pdns_pid=
 }
