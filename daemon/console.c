@@ -23,7 +23,8 @@
 
 struct console {
 	struct console_limits lim;
-	char *ring;
+	char *ring; /* grown as output comes, up to lim.ring_bytes: most guests say little */
+	size_t cap; /* bytes ring holds now */
 	size_t head, len;
 	char *path;
 	int fd;
@@ -62,11 +63,8 @@ struct console *console_new(const struct console_limits *lim, const char *path)
 	c->lim = *lim;
 	if (c->lim.ring_bytes < 1024)
 		c->lim.ring_bytes = 1024;
-	c->ring = malloc(c->lim.ring_bytes);
 	c->path = path ? strdup(path) : NULL;
-	if (!c->ring || (path && !c->path)) {
-		free(c->ring);
-		free(c->path);
+	if (path && !c->path) {
 		free(c);
 		return NULL;
 	}
@@ -88,10 +86,35 @@ void console_free(struct console *c)
 	free(c);
 }
 
+/* Room for n more bytes, up to the limit: the ring's content laid out from 0 in a larger one. */
+static void ring_grow(struct console *c, size_t n)
+{
+	size_t want = c->len + n, cap = c->cap ? c->cap : 1024, i;
+	char *r;
+
+	if (want <= c->cap || c->cap >= c->lim.ring_bytes)
+		return;
+	while (cap < want && cap < c->lim.ring_bytes)
+		cap *= 2;
+	if (cap > c->lim.ring_bytes)
+		cap = c->lim.ring_bytes;
+	if (!(r = malloc(cap)))
+		return; /* keep the ring it has */
+	for (i = 0; i < c->len; i++)
+		r[i] = c->ring[(c->head + i) % c->cap];
+	free(c->ring);
+	c->ring = r;
+	c->cap = cap;
+	c->head = 0;
+}
+
 static void ring_put(struct console *c, const char *p, size_t n)
 {
-	size_t cap = c->lim.ring_bytes;
+	size_t cap;
 
+	ring_grow(c, n);
+	if (!(cap = c->cap))
+		return;
 	if (n >= cap) {
 		p += n - cap;
 		n = cap;
@@ -202,7 +225,7 @@ void console_note(struct console *c, const char *fmt, ...)
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	/* Start on a line of its own even if the guest's last line is unfinished. */
-	if (c->len && c->ring[(c->head + c->len - 1) % c->lim.ring_bytes] != '\n')
+	if (c->len && c->ring[(c->head + c->len - 1) % c->cap] != '\n')
 		deliver(c, "\n", 1);
 	line[n++] = '\n';
 	deliver(c, line, (size_t)n);
@@ -215,9 +238,9 @@ char *console_tail(struct console *c, size_t tail, size_t *len)
 
 	if (!buf)
 		return NULL;
-	start = (c->head + c->len - n) % c->lim.ring_bytes;
+	start = n ? (c->head + c->len - n) % c->cap : 0;
 	for (i = 0; i < n; i++)
-		buf[i] = c->ring[(start + i) % c->lim.ring_bytes];
+		buf[i] = c->ring[(start + i) % c->cap];
 	buf[n] = '\0';
 	*len = n;
 	return buf;

@@ -374,6 +374,12 @@ tests_unit_test_spec_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_spec_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_spec_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS)
 EXTRA_DIST += tests/data/spec-values.txt
+# A guest console's ring: grown as output comes, the last bytes kept in order.
+check_PROGRAMS += tests/unit/test_console_ring
+TESTS += tests/unit/test_console_ring
+tests_unit_test_console_ring_SOURCES = tests/unit/test_console_ring.c daemon/console.c daemon/log.c
+tests_unit_test_console_ring_CPPFLAGS = $(UNIT_CPPFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_console_ring_LDADD = $(JANSSON_LIBS) $(CMOCKA_LIBS)
 # realloc is wrapped so that a test can make an insert run out of memory.
 check_PROGRAMS += tests/unit/test_probe_heap
 TESTS += tests/unit/test_probe_heap
