@@ -385,11 +385,16 @@ static int parse_disks(const json_t *v, struct guest_spec *s, struct sd_err *err
 		return sd_err_set(err, 400, "invalid_field", "disks",
 		                  "disks has %zu items, at most %d are allowed", json_array_size(v),
 		                  SPEC_DISKS_MAX);
+	free(s->disks);
+	s->disks = NULL;
+	s->ndisks = 0;
+	if (!json_array_size(v))
+		return 0;
+	if (!(s->disks = calloc(json_array_size(v), sizeof(*s->disks))))
+		return sd_err_set(err, 500, "internal", "disks", "out of memory");
 	for (i = 0; i < json_array_size(v); i++) {
-		if (parse_disk(json_array_get(v, i), i, s, err) < 0) {
-			s->ndisks = 0;
+		if (parse_disk(json_array_get(v, i), i, s, err) < 0)
 			return -1;
-		}
 		s->ndisks++;
 	}
 	return 0;
@@ -598,7 +603,13 @@ static int parse_dns(const json_t *v, struct guest_spec *s, struct sd_err *err)
 		return sd_err_set(err, 400, "invalid_field", "dns",
 		                  "dns has %zu items, at most %d are allowed", json_array_size(v),
 		                  SPEC_DNS_MAX);
+	free(s->dns);
+	s->dns = NULL;
 	s->ndns = 0;
+	if (!json_array_size(v))
+		return 0;
+	if (!(s->dns = calloc(json_array_size(v), sizeof(*s->dns))))
+		return sd_err_set(err, 500, "internal", "dns", "out of memory");
 	for (i = 0; i < json_array_size(v); i++) {
 		const json_t *a = json_array_get(v, i);
 		char field[32], *name = s->dns[i];
@@ -941,11 +952,31 @@ int spec_copy(struct guest_spec *dst, const struct guest_spec *src)
 	*dst = *src;
 	dst->args = NULL;
 	dst->nargs = 0;
+	dst->disks = NULL;
+	dst->dns = NULL;
+	if (src->ndisks) {
+		dst->disks = malloc(src->ndisks * sizeof(*src->disks));
+		if (!dst->disks) {
+			spec_free(dst);
+			return -1;
+		}
+		memcpy(dst->disks, src->disks, src->ndisks * sizeof(*src->disks));
+	}
+	if (src->ndns) {
+		dst->dns = malloc(src->ndns * sizeof(*src->dns));
+		if (!dst->dns) {
+			spec_free(dst);
+			return -1;
+		}
+		memcpy(dst->dns, src->dns, src->ndns * sizeof(*src->dns));
+	}
 	if (!src->nargs)
 		return 0;
 	dst->args = calloc(src->nargs + 1, sizeof(char *));
-	if (!dst->args)
+	if (!dst->args) {
+		spec_free(dst);
 		return -1;
+	}
 	for (i = 0; i < src->nargs; i++) {
 		dst->args[i] = strdup(src->args[i]);
 		if (!dst->args[i]) {
@@ -966,4 +997,10 @@ void spec_free(struct guest_spec *s)
 	free(s->args);
 	s->args = NULL;
 	s->nargs = 0;
+	free(s->disks);
+	s->disks = NULL;
+	s->ndisks = 0;
+	free(s->dns);
+	s->dns = NULL;
+	s->ndns = 0;
 }

@@ -88,7 +88,8 @@ struct guest_spec {
 	unsigned ncpus; /* operator pinning; 0: the daemon places the guest */
 	int cpus[GUEST_CPUS_MAX];
 	unsigned ndisks;
-	struct spec_disk disks[SPEC_DISKS_MAX];
+	struct spec_disk
+	    *disks; /* ndisks of them (allocated: a guest's memory is mostly its spec) */
 	unsigned nnics;
 	struct spec_nic nics[SPEC_NICS_MAX];
 	/* The guest's network rate limit, each way across its NICs (0: none). */
@@ -96,7 +97,7 @@ struct guest_spec {
 	uint64_t net_rate_pps, net_rate_bytes;
 	/* Names of its own besides NAME.ZONE, host names in lower case without the final dot. */
 	unsigned ndns;
-	char dns[SPEC_DNS_MAX][HOSTNAME_MAX + 1];
+	char (*dns)[HOSTNAME_MAX + 1]; /* ndns of them (allocated) */
 	/*
 	 * On demand: deployed but not started; a DNS query for one of its
 	 * names starts it, and idle_stop_s seconds with its NICs' counters

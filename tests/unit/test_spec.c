@@ -373,10 +373,33 @@ static void test_copy_is_deep(void **state)
 	assert_string_equal(copy.args[1], "two");
 	spec_free(&copy);
 
+	/* Disks and names are the spec's own too: the copy outlives the original. */
+	assert_int_equal(deploy("\"disks\":[{\"name\":\"a\",\"image\":\"/x/a.img\"},"
+	                        "{\"name\":\"b\",\"image\":\"/x/b.img\",\"readonly\":false}],"
+	                        "\"dns\":[\"WWW.Example.org.\",\"b.example.org\"]",
+	                        &corpus_limits, &s, &err),
+	                 0);
+	assert_int_equal(spec_copy(&copy, &s), 0);
+	assert_ptr_not_equal(copy.disks, s.disks);
+	assert_ptr_not_equal(copy.dns, s.dns);
+	spec_free(&s);
+	assert_null(s.disks);
+	assert_int_equal(s.ndisks, 0);
+	assert_int_equal(copy.ndisks, 2);
+	assert_string_equal(copy.disks[1].name, "b");
+	assert_string_equal(copy.disks[1].image, "/x/b.img");
+	assert_int_equal(copy.disks[1].readonly, 0);
+	assert_int_equal(copy.ndns, 2);
+	assert_string_equal(copy.dns[0], "www.example.org");
+	assert_string_equal(copy.dns[1], "b.example.org");
+	spec_free(&copy);
+
 	assert_int_equal(deploy("", &corpus_limits, &s, &err), 0);
 	assert_int_equal(spec_copy(&copy, &s), 0);
 	assert_int_equal(copy.nargs, 0);
 	assert_null(copy.args);
+	assert_null(copy.disks);
+	assert_null(copy.dns);
 	spec_free(&s);
 	spec_free(&copy);
 }
