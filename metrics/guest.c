@@ -55,37 +55,63 @@ struct metrics_guest {
 	uint64_t underflow;
 	uint64_t overflow;
 	uint64_t misses;
+	uint64_t unbucketed; /* samples counted but in no bucket (its array could not grow) */
 	/* The last minute. */
 	uint64_t last_ns; /* time of the newest outcome */
 	uint64_t head;    /* outcomes ever recorded: sequence number of the next */
-	uint32_t cap;     /* outcomes the ring holds */
+	uint32_t cap;     /* outcomes the ring holds now */
+	uint32_t cap_max; /* and at most: max_rate_hz times RING_SECONDS */
 	uint32_t pos;     /* ring index of the next outcome */
 	uint32_t slot_head;
 	uint32_t nslots;
+	/*
+	 * The since-start histogram, sparse: the buckets used so far, by
+	 * index.  A guest's round trips fill a few dozen of the 1,486.
+	 */
+	uint32_t nb, nb_cap;
+	uint16_t *b_idx;
+	uint32_t *b_count; /* saturating */
+	uint64_t *ev;      /* cap outcomes, a ring */
 	struct slot slot[NSLOTS];
-	uint32_t bucket[METRICS_HIST_NBUCKETS]; /* since start; saturating */
-	uint64_t ev[];                          /* cap outcomes, a ring */
 };
+
+/* Outcomes a ring starts with: 12 s at the slowest adaptive rate, 2 Hz, in one 512-byte block. */
+#define RING_MIN 64u
+/* Buckets the histogram starts with. */
+#define BUCKETS_MIN 16u
 
 size_t metrics_guest_memory_bytes(uint32_t max_rate_hz)
 {
 	if (max_rate_hz < 1 || max_rate_hz > METRICS_RATE_MAX_HZ)
 		return 0;
-	return sizeof(struct metrics_guest) + (size_t)max_rate_hz * RING_SECONDS * sizeof(uint64_t);
+	return sizeof(struct metrics_guest) +
+	       (size_t)max_rate_hz * RING_SECONDS * sizeof(uint64_t) +
+	       METRICS_HIST_NBUCKETS * (sizeof(uint16_t) + sizeof(uint32_t));
+}
+
+size_t metrics_guest_bytes(const struct metrics_guest *g)
+{
+	return sizeof(*g) + (size_t)g->cap * sizeof(uint64_t) +
+	       (size_t)g->nb_cap * (sizeof(uint16_t) + sizeof(uint32_t));
 }
 
 int metrics_guest_new(uint32_t max_rate_hz, struct metrics_guest **out)
 {
-	size_t bytes = metrics_guest_memory_bytes(max_rate_hz);
 	struct metrics_guest *g;
 
-	if (!bytes)
+	if (!metrics_guest_memory_bytes(max_rate_hz))
 		return -EINVAL;
-	g = calloc(1, bytes);
+	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
+	g->cap_max = max_rate_hz * RING_SECONDS;
+	g->cap = g->cap_max < RING_MIN ? g->cap_max : RING_MIN;
+	g->ev = malloc((size_t)g->cap * sizeof(uint64_t));
+	if (!g->ev) {
+		free(g);
+		return -ENOMEM;
+	}
 	g->min_ns = UINT64_MAX;
-	g->cap = max_rate_hz * RING_SECONDS;
 	g->slot_head = NSLOTS - 1;
 	*out = g;
 	return 0;
@@ -93,7 +119,93 @@ int metrics_guest_new(uint32_t max_rate_hz, struct metrics_guest **out)
 
 void metrics_guest_free(struct metrics_guest *g)
 {
+	if (!g)
+		return;
+	free(g->ev);
+	free(g->b_idx);
+	free(g->b_count);
 	free(g);
+}
+
+/*
+ * The ring is full and the next outcome would overwrite the oldest:
+ * grow it (doubling, up to cap_max) when that outcome is still inside
+ * the last RING_SECONDS, so that no window loses it.  A ring that
+ * cannot grow keeps overwriting, as a full one does at cap_max.
+ */
+static void ring_maybe_grow(struct metrics_guest *g, uint64_t now_ns)
+{
+	uint64_t oldest = g->head - g->cap, sec = 0, *ev;
+	uint32_t k, cap, i;
+	int found = 0;
+
+	if (g->head < g->cap || g->cap >= g->cap_max)
+		return;
+	/* The second of the oldest outcome: the newest header at or before it. */
+	for (k = 0; k < g->nslots; k++) {
+		const struct slot *s = &g->slot[(g->slot_head + NSLOTS - k) % NSLOTS];
+
+		if (s->first <= oldest) {
+			sec = s->sec;
+			found = 1;
+			break;
+		}
+	}
+	if (!found || sec + RING_SECONDS <= now_ns / NS_PER_S)
+		return;
+	cap = g->cap > g->cap_max / 2 ? g->cap_max : g->cap * 2;
+	ev = malloc((size_t)cap * sizeof(uint64_t));
+	if (!ev)
+		return;
+	for (i = 0; i < g->cap; i++)
+		ev[i] = g->ev[(g->pos + i) % g->cap];
+	free(g->ev);
+	g->ev = ev;
+	g->pos = g->cap;
+	g->cap = cap;
+}
+
+/* Count one sample in bucket i of the sparse histogram. */
+static void bucket_add(struct metrics_guest *g, unsigned i)
+{
+	uint32_t lo = 0, hi = g->nb;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (g->b_idx[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < g->nb && g->b_idx[lo] == i) {
+		if (g->b_count[lo] != UINT32_MAX)
+			g->b_count[lo]++;
+		return;
+	}
+	if (g->nb == g->nb_cap) {
+		uint32_t ncap = g->nb_cap ? g->nb_cap * 2 : BUCKETS_MIN;
+		uint16_t *bi;
+		uint32_t *bc;
+
+		if (ncap > METRICS_HIST_NBUCKETS)
+			ncap = METRICS_HIST_NBUCKETS;
+		bi = realloc(g->b_idx, ncap * sizeof(*bi));
+		if (bi)
+			g->b_idx = bi;
+		bc = bi ? realloc(g->b_count, ncap * sizeof(*bc)) : NULL;
+		if (!bc) {
+			g->unbucketed++;
+			return;
+		}
+		g->b_count = bc;
+		g->nb_cap = ncap;
+	}
+	memmove(g->b_idx + lo + 1, g->b_idx + lo, (g->nb - lo) * sizeof(*g->b_idx));
+	memmove(g->b_count + lo + 1, g->b_count + lo, (g->nb - lo) * sizeof(*g->b_count));
+	g->b_idx[lo] = (uint16_t)i;
+	g->b_count[lo] = 1;
+	g->nb++;
 }
 
 /* Append an outcome at now_ns; times that go backwards are held at the last one. */
@@ -112,6 +224,7 @@ static void push(struct metrics_guest *g, uint64_t now_ns, uint64_t val)
 		if (g->nslots < NSLOTS)
 			g->nslots++;
 	}
+	ring_maybe_grow(g, now_ns);
 	g->ev[g->pos] = val << EV_OFF_BITS | (now_ns - sec * NS_PER_S);
 	if (++g->pos == g->cap)
 		g->pos = 0;
@@ -120,10 +233,7 @@ static void push(struct metrics_guest *g, uint64_t now_ns, uint64_t val)
 
 void metrics_guest_rtt(struct metrics_guest *g, uint64_t now_ns, uint64_t rtt_ns)
 {
-	unsigned i = metrics__bucket_of(rtt_ns);
-
-	if (g->bucket[i] != UINT32_MAX)
-		g->bucket[i]++;
+	bucket_add(g, metrics__bucket_of(rtt_ns));
 	g->count++;
 	g->sum_ns = g->sum_ns + rtt_ns < g->sum_ns ? UINT64_MAX : g->sum_ns + rtt_ns;
 	if (rtt_ns < g->min_ns)
@@ -288,9 +398,9 @@ void metrics_guest_hist(const struct metrics_guest *g, struct metrics_hist *dst)
 
 	if (!g->count)
 		return;
-	for (i = 0; i < METRICS_HIST_NBUCKETS; i++)
-		dst->bucket[i] += g->bucket[i];
-	dst->count += g->count;
+	for (i = 0; i < g->nb; i++)
+		dst->bucket[g->b_idx[i]] += g->b_count[i];
+	dst->count += g->count - g->unbucketed;
 	dst->sum_ns = dst->sum_ns + g->sum_ns < dst->sum_ns ? UINT64_MAX : dst->sum_ns + g->sum_ns;
 	if (g->min_ns < dst->min_ns)
 		dst->min_ns = g->min_ns;

@@ -132,11 +132,15 @@ int metrics_hist_next(const struct metrics_hist *h, unsigned *pos, struct metric
  *    and its offset within its second; a small ring of per-second
  *    headers holds the seconds themselves.
  *
- * The outcome ring is sized at creation for max_rate_hz outcomes per
- * second over 64 s.  Memory per guest: 7,056 bytes (5,944 of them the
- * since-start histogram) plus 512 per unit of max_rate_hz, i.e. 12,176
- * bytes (11.9 KiB) at 10 probes/s; metrics_guest_memory_bytes() says it
- * exactly.
+ * Both grow with what the guest needs, not with what it might: the
+ * histogram keeps only the buckets used (a guest's round trips fill a
+ * few dozen of the 1,486; 6 bytes each), and the outcome ring starts
+ * at 64 outcomes and doubles when an outcome of the last 64 s would be
+ * overwritten, up to max_rate_hz outcomes a second over 64 s.  A guest
+ * probed at 2 a second, as shoald's adaptive rate probes a quiet one,
+ * holds about 2.5 KiB; metrics_guest_bytes() says what one holds, and
+ * metrics_guest_memory_bytes() the most it can (15,196 bytes at 10
+ * probes/s, every bucket used and the ring at its largest).
  */
 #define METRICS_WINDOW_MAX_NS   60000000000ull /* longest window: 60 s */
 #define METRICS_WINDOW_SHORT_NS 10000000000ull /* the 10 s window */
@@ -173,23 +177,27 @@ struct metrics_guest_counters {
 
 /*
  * Allocate an empty record for a guest probed at most max_rate_hz times
- * a second (10 is shoald's default; 1..METRICS_RATE_MAX_HZ).  The only
- * allocation the per-guest code makes.  Returns 0 and *out, -EINVAL for
- * a rate out of range, -ENOMEM.  Free with metrics_guest_free().
+ * a second (10 is shoald's default; 1..METRICS_RATE_MAX_HZ).  Returns 0
+ * and *out, -EINVAL for a rate out of range, -ENOMEM.  Free with
+ * metrics_guest_free().
  */
 int metrics_guest_new(uint32_t max_rate_hz, struct metrics_guest **out);
 
 /* Free g (NULL is fine). */
 void metrics_guest_free(struct metrics_guest *g);
 
-/* Bytes metrics_guest_new() allocates for this rate (0 if out of range). */
+/* The most bytes a record for this rate can hold (0 if out of range). */
 size_t metrics_guest_memory_bytes(uint32_t max_rate_hz);
+/* The bytes g holds now. */
+size_t metrics_guest_bytes(const struct metrics_guest *g);
 
 /*
  * Record a probe answered after rtt_ns, at time now_ns (when the answer
- * came).  O(1), no allocation, cannot fail.  Times must not go
- * backwards: a now_ns earlier than the previous one is taken as the
- * previous one.
+ * came).  Cannot fail: it allocates only when the guest first uses a
+ * bucket or its ring must grow (amortized O(1)); without memory, the
+ * sample is counted but in no bucket, and the ring keeps its size (its
+ * windows may then say truncated).  Times must not go backwards: a
+ * now_ns earlier than the previous one is taken as the previous one.
  */
 void metrics_guest_rtt(struct metrics_guest *g, uint64_t now_ns, uint64_t rtt_ns);
 

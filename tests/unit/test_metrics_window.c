@@ -166,17 +166,42 @@ static void rejects_bad_rate(void **state)
 	metrics_guest_free(NULL);
 }
 
-/* The budget: a guest at shoald's default 10 probes/s fits in 16 KiB. */
+/*
+ * The budget: a guest at shoald's default 10 probes/s fits in 16 KiB at
+ * most; one probed at 2 a second for ten minutes, its round trips in 40
+ * buckets, holds under 3 KiB; at 10 a second, its ring grows to hold the
+ * last 64 s, and no window is truncated on the way.
+ */
 static void memory_per_guest_within_budget(void **state)
 {
-	size_t b10 = metrics_guest_memory_bytes(10);
+	size_t b10 = metrics_guest_memory_bytes(10), quiet;
+	struct metrics_guest *g;
+	struct metrics_window w;
+	uint64_t t = 5 * NS_PER_S;
+	int i;
 
 	(void)state;
 	assert_true(b10 > 0);
 	assert_true(b10 <= 16384);
-	/* The ring grows with the rate, the rest does not. */
+	/* The ring's limit grows with the rate, the rest does not. */
 	assert_int_equal(metrics_guest_memory_bytes(11) - b10,
 	                 metrics_guest_memory_bytes(10) - metrics_guest_memory_bytes(9));
+	assert_int_equal(metrics_guest_new(13, &g), 0);
+	assert_true(metrics_guest_bytes(g) <= 2048);
+	for (i = 0; i < 1200; i++, t += NS_PER_S / 2)
+		metrics_guest_rtt(g, t, 200000 + (uint64_t)(i % 40) * 3000);
+	quiet = metrics_guest_bytes(g);
+	assert_true(quiet <= 3072);
+	for (i = 0; i < 700; i++, t += NS_PER_S / 10) {
+		metrics_guest_rtt(g, t, 200000 + (uint64_t)(i % 40) * 3000);
+		assert_int_equal(metrics_guest_window(g, t, METRICS_WINDOW_MAX_NS, &w), 0);
+		assert_int_equal(w.truncated, 0);
+	}
+	/* 60 s at 10 a second in the last window, whole. */
+	assert_int_equal(w.samples, 600);
+	assert_true(metrics_guest_bytes(g) > quiet);
+	assert_true(metrics_guest_bytes(g) <= metrics_guest_memory_bytes(13));
+	metrics_guest_free(g);
 }
 
 static void rejects_bad_windows(void **state)
