@@ -297,8 +297,22 @@ static void get_level(const char *path, int k, double *first, double *all, long 
 	*all = got ? bl_quantile(a, (size_t)got, 0.5) : -1;
 }
 
+/* Where a guest's host memory goes, from /proc/meminfo (KiB). */
+static const char *const mem_fields[] = { "AnonPages", "PageTables", "KernelStack", "SUnreclaim",
+	                                  "Shmem" };
+#define NMEM (sizeof(mem_fields) / sizeof(mem_fields[0]))
+
+static void mem_sample(long out[NMEM])
+{
+	size_t i;
+
+	for (i = 0; i < NMEM; i++)
+		out[i] = kib_field("/proc/meminfo", mem_fields[i]);
+}
+
 struct level_figs {
 	int level;
+	double mem_kib[NMEM]; /* per guest, by mem_fields */
 	double dep50, dep99, stop50, stop99;
 	double guests_first, guests_all, metrics_first, metrics_all;
 	long guests_bytes, metrics_bytes;
@@ -308,6 +322,7 @@ struct level_figs {
 
 static void report(const struct level_figs *figs, int nfigs)
 {
+	size_t j;
 	int i;
 
 	printf("%-8s %21s %21s %27s %27s %26s\n", "guests", "deploy->running ms",
@@ -338,6 +353,16 @@ static void report(const struct level_figs *figs, int nfigs)
 		       f->guests_first / b->guests_first, f->guests_all / b->guests_all,
 		       f->metrics_first / b->metrics_first, f->metrics_all / b->metrics_all);
 	}
+	printf("\nhost memory per guest by kind (KiB, from /proc/meminfo):\n%-8s", "running");
+	for (j = 0; j < NMEM; j++)
+		printf(" %12s", mem_fields[j]);
+	printf("\n");
+	for (i = 0; i < nfigs; i++) {
+		printf("%-8d", figs[i].level);
+		for (j = 0; j < NMEM; j++)
+			printf(" %12.1f", figs[i].mem_kib[j]);
+		printf("\n");
+	}
 	printf("memory goals: host memory per idle guest <= 1024 KiB beyond the guest RAM it "
 	       "touched (the RAM column: the first guest's tender, its largest mapping's Rss); "
 	       "shoald's RSS per guest <= 16 KiB\n");
@@ -362,7 +387,7 @@ int main(int argc, char **argv)
 	int n = 60, c, levels[8], nlev = 0, running = 0, i, l, ne = 5;
 	double *cold, *warm, *t, *t2;
 	struct level_figs figs[8];
-	long mem0, rss0, sample_pid = 0;
+	long mem0, rss0, sample_pid = 0, kinds0[NMEM], kinds[NMEM];
 	const char *idle, *hello;
 	char *vmm;
 
@@ -439,6 +464,7 @@ int main(int argc, char **argv)
 	usleep(500000);
 	mem0 = kib_field("/proc/meminfo", "MemAvailable");
 	rss0 = kib_field(status_path, "VmRSS");
+	mem_sample(kinds0);
 	for (l = 0; l < nlev; l++) {
 		struct level_figs *f = &figs[l];
 		char name[64];
@@ -464,6 +490,9 @@ int main(int argc, char **argv)
 		f->host_kib = (double)(mem0 - kib_field("/proc/meminfo", "MemAvailable")) / running;
 		f->rss_kib = (double)(kib_field(status_path, "VmRSS") - rss0) / running;
 		f->ram_kib = sample_pid ? (double)guest_ram_kib(sample_pid) : -1;
+		mem_sample(kinds);
+		for (i = 0; i < (int)NMEM; i++)
+			f->mem_kib[i] = (double)(kinds[i] - kinds0[i]) / running;
 		get_level("/v1/guests", 9, &f->guests_first, &f->guests_all, &f->guests_bytes);
 		get_level("/metrics", 9, &f->metrics_first, &f->metrics_all, &f->metrics_bytes);
 		f->bad = sample_level(levels[l], n, idle, t, t2);
