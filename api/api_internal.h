@@ -69,6 +69,9 @@ void api_suspend(struct api_req *q);
 
 /* Streams: queue once, then push data; end closes it. */
 enum MHD_Result api_queue_stream(struct api_req *q, const char *type);
+/* A 200 made a piece at a time by pg (taken over, freed with the answer). */
+enum MHD_Result api_queue_pager(struct MHD_Connection *c, struct shoald_pager *pg,
+                                const char *type);
 void api_stream_push(struct api_req *q, const char *data, size_t len);
 void api_stream_end(struct api_req *q);
 

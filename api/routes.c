@@ -513,24 +513,8 @@ static enum MHD_Result route_guest_placement(struct api_req *q, int is_get)
 
 static enum MHD_Result route_metrics(struct api_req *q)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	size_t len;
-	char *text = shoald_metrics_text(q->d, &len);
-
-	if (!text)
-		return api_fail(q->conn, 500, "internal", "",
-		                "out of memory while writing the metrics page");
-	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                        "text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(q->conn, 200, r);
-	MHD_destroy_response(r);
-	return ret;
+	return api_queue_pager(q->conn, shoald_metrics_pager(q->d),
+	                       "text/plain; version=0.0.4; charset=utf-8");
 }
 
 enum MHD_Result api_route(struct api_req *q)
@@ -544,7 +528,8 @@ enum MHD_Result api_route(struct api_req *q)
 		return api_queue_json(q->conn, 200, shoald_host_json(q->d));
 	case R_GUESTS:
 		if (is_get)
-			return api_queue_json(q->conn, 200, shoald_guests_json(q->d));
+			return api_queue_pager(q->conn, shoald_guests_pager(q->d),
+			                       "application/json");
 		wait = param_bool(q, "wait", 1);
 		if (wait < 0)
 			return MHD_YES;

@@ -33,6 +33,7 @@
 #include <microhttpd.h>
 
 #include "api/api_internal.h"
+#include "metrics/metrics.h"
 
 #define STREAM_PING_S     15.0
 #define REFUSED_WINDOW_NS (10ull * 1000000000u)
@@ -270,6 +271,81 @@ enum MHD_Result api_queue_stream(struct api_req *q, const char *type)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
 	ret = MHD_queue_response(q->conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * A long answer from a pager (shoald.h): each time the socket can take
+ * more, whole pieces are made until there is at least a block to send.
+ * The first block goes out as soon as it is made, and the loop serves
+ * everything else between blocks.  A pager out of memory mid-answer
+ * ends the connection: the status line has gone already.
+ */
+#define PAGER_BLOCK (64 * 1024)
+#define PAGER_FIRST 4096 /* the first block: small, so that the answer starts at once */
+
+struct pager_answer {
+	struct shoald_pager *pg;
+	struct metrics_buf b;
+	int begun;
+	int done;
+};
+
+static ssize_t pager_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct pager_answer *pa = cls;
+	size_t n;
+
+	(void)pos;
+	if (!pa->begun && max > PAGER_FIRST)
+		max = PAGER_FIRST;
+	pa->begun = 1;
+	if (!pa->done && pa->b.len < max) {
+		int rc = shoald_pager_fill(pa->pg, &pa->b, max);
+
+		if (rc < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		pa->done = rc == 0;
+	}
+	if (!pa->b.len)
+		return pa->done ? MHD_CONTENT_READER_END_OF_STREAM : 0;
+	n = pa->b.len < max ? pa->b.len : max;
+	memcpy(buf, pa->b.data, n);
+	metrics_buf_consume(&pa->b, n);
+	return (ssize_t)n;
+}
+
+static void pager_free(void *cls)
+{
+	struct pager_answer *pa = cls;
+
+	shoald_pager_free(pa->pg);
+	metrics_buf_free(&pa->b);
+	free(pa);
+}
+
+enum MHD_Result api_queue_pager(struct MHD_Connection *c, struct shoald_pager *pg, const char *type)
+{
+	struct pager_answer *pa = pg ? calloc(1, sizeof(*pa)) : NULL;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!pa) {
+		if (pg)
+			shoald_pager_free(pg);
+		return api_fail(c, 500, "internal", "", "out of memory");
+	}
+	pa->pg = pg;
+	metrics_buf_init(&pa->b);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, PAGER_BLOCK, pager_read, pa,
+	                                      pager_free);
+	if (!r) {
+		pager_free(pa);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }

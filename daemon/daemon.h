@@ -215,6 +215,7 @@ struct guest_nic {
 
 struct guest {
 	struct shoald *d;
+	uint64_t serial; /* 1, 2, ... in the order guests were made: d->guests runs newest first */
 	char name[GUEST_NAME_MAX + 1];
 	struct guest_spec spec; /* the current deploy's */
 	char image_sha256[65];
@@ -566,6 +567,18 @@ int disk_copy_start(struct shoald *d, const char *sha256, const char *dst, const
 
 struct event_rec;
 
+/* A long answer made a piece at a time (shoald.h); what each kind keeps of its place. */
+struct shoald_pager {
+	struct shoald *d;
+	int (*fill)(struct shoald_pager *p, struct metrics_buf *b, size_t want);
+	int begun;
+	uint64_t serial; /* guests: the last written (UINT64_MAX: none yet) */
+	unsigned step;   /* the metrics page: its next part */
+};
+
+/* The /metrics page's pager (metrics_page.c). */
+struct shoald_pager *metrics_page_pager(struct shoald *d);
+
 struct shoald {
 	struct shoald_config cfg;
 	struct ev_loop *loop;
@@ -576,7 +589,8 @@ struct shoald {
 	struct dns *dns; /* PowerDNS's remote backend; NULL without dns-zone */
 	struct guest *guests;
 	unsigned nguests;
-	uint64_t start_ns; /* monotonic */
+	uint64_t guest_serial; /* the last given */
+	uint64_t start_ns;     /* monotonic */
 	uint64_t start_wall_ns;
 	unsigned host_cpus;
 	uint64_t host_mem_mib;

@@ -130,6 +130,7 @@ struct guest *guest_new(struct shoald *d, const char *name)
 	g->created_ns = now_wall_ns();
 	ev_timer_init(&g->backoff, on_backoff, 0., 0.);
 	g->backoff.data = g;
+	g->serial = ++d->guest_serial;
 	g->next = d->guests;
 	d->guests = g;
 	d->nguests++;
@@ -957,6 +958,65 @@ json_t *shoald_guests_json(struct shoald *d)
 	for (g = d->guests; g; g = g->next)
 		json_array_append_new(a, guest_json(g, 0));
 	return a;
+}
+
+/* The guests from the one after the last written, newest first, as one JSON array. */
+static int guests_fill(struct shoald_pager *p, struct metrics_buf *b, size_t want)
+{
+	struct guest *g = p->d->guests;
+
+	if (!p->begun) {
+		p->begun = 1;
+		p->serial = UINT64_MAX;
+		if (metrics_buf_put(b, "[", 1) < 0)
+			return -1;
+	}
+	while (g && g->serial >= p->serial)
+		g = g->next;
+	for (; g && b->len < want; g = g->next) {
+		json_t *j = guest_json(g, 0);
+		char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		int rc;
+
+		json_decref(j);
+		if (!t)
+			return -1;
+		rc = (p->serial != UINT64_MAX ? metrics_buf_put(b, ",", 1) : 0) ||
+		     metrics_buf_put(b, t, strlen(t));
+		free(t);
+		if (rc)
+			return -1;
+		p->serial = g->serial;
+	}
+	if (g)
+		return 1;
+	return metrics_buf_put(b, "]\n", 2) < 0 ? -1 : 0;
+}
+
+struct shoald_pager *shoald_guests_pager(struct shoald *d)
+{
+	struct shoald_pager *p = calloc(1, sizeof(*p));
+
+	if (p) {
+		p->d = d;
+		p->fill = guests_fill;
+	}
+	return p;
+}
+
+struct shoald_pager *shoald_metrics_pager(struct shoald *d)
+{
+	return metrics_page_pager(d);
+}
+
+int shoald_pager_fill(struct shoald_pager *p, struct metrics_buf *b, size_t want)
+{
+	return p->fill(p, b, want);
+}
+
+void shoald_pager_free(struct shoald_pager *p)
+{
+	free(p);
 }
 
 json_t *shoald_guest_json(struct shoald *d, const char *name, struct sd_err *err)

@@ -18,26 +18,26 @@
 #include "metrics/metrics.h"
 
 struct page {
-	struct metrics_buf b;
+	struct metrics_buf *b;
 	struct shoald *d;
 	int oom;
 };
 
 static void family(struct page *p, const char *name, enum metrics_prom_type type, const char *help)
 {
-	metrics_prom_family(&p->b, name, type, help);
+	metrics_prom_family(p->b, name, type, help);
 }
 
 static void gauge(struct page *p, const char *name, const char *help, double v)
 {
 	family(p, name, METRICS_PROM_GAUGE, help);
-	metrics_prom_gauge(&p->b, name, NULL, 0, v);
+	metrics_prom_gauge(p->b, name, NULL, 0, v);
 }
 
 static void counter(struct page *p, const char *name, const char *help, uint64_t v)
 {
 	family(p, name, METRICS_PROM_COUNTER, help);
-	metrics_prom_counter(&p->b, name, NULL, 0, v);
+	metrics_prom_counter(p->b, name, NULL, 0, v);
 }
 
 /* ---- per guest ---- */
@@ -54,7 +54,7 @@ static void guest_family(struct page *p, const char *name, enum metrics_prom_typ
 	for (g = p->d->guests; g; g = g->next) {
 		struct metrics_label l = { "guest", g->name };
 
-		metrics_prom_gauge(&p->b, name, &l, 1, fn(g));
+		metrics_prom_gauge(p->b, name, &l, 1, fn(g));
 	}
 }
 
@@ -133,7 +133,7 @@ static void guest_states(struct page *p)
 			{ "class", g->spec.latency_class == CLASS_BATCH ? "batch" : "latency" }
 		};
 
-		metrics_prom_gauge(&p->b, name, l, 3, 1);
+		metrics_prom_gauge(p->b, name, l, 3, 1);
 	}
 }
 
@@ -154,7 +154,7 @@ static void guest_rtt(struct page *p)
 
 		metrics_hist_init(h);
 		metrics_guest_hist(g->probe.lat, h);
-		metrics_prom_histogram(&p->b, name, &l, 1, h, metrics_prom_rtt_bounds_ns,
+		metrics_prom_histogram(p->b, name, &l, 1, h, metrics_prom_rtt_bounds_ns,
 		                       metrics_prom_rtt_nbounds);
 	}
 	free(h);
@@ -201,7 +201,7 @@ static void guest_quantiles(struct page *p)
 				struct metrics_label l[2] = { { "guest", g->name },
 					                      { "window", win_name[i] } };
 
-				metrics_prom_gauge(&p->b, names[q], l, 2,
+				metrics_prom_gauge(p->b, names[q], l, 2,
 				                   x->samples ? (double)v / 1e9 : NAN);
 			}
 	}
@@ -233,7 +233,7 @@ static void host_cpu(struct page *p)
 		struct metrics_label l = { "mode", modes[i] };
 
 		/* A counter with a fractional value: the gauge writer writes it. */
-		metrics_prom_gauge(&p->b, name, &l, 1, (double)v[i] / (double)hz);
+		metrics_prom_gauge(p->b, name, &l, 1, (double)v[i] / (double)hz);
 	}
 }
 
@@ -259,7 +259,7 @@ static void host_memory(struct page *p)
 		struct metrics_label l = { "kind", kinds[i] };
 
 		if (found & (1 << i))
-			metrics_prom_gauge(&p->b, name, &l, 1, (double)kib[i] * 1024.);
+			metrics_prom_gauge(p->b, name, &l, 1, (double)kib[i] * 1024.);
 	}
 	gauge(p, "shoal_host_memory_promised_bytes", "memory promised to guests that run or should",
 	      (double)shoald_memory_used_mib(p->d) * 1048576.);
@@ -279,9 +279,9 @@ static void daemon_self(struct page *p)
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		family(p, cpu, METRICS_PROM_COUNTER, "CPU time shoald itself used, by mode");
-		metrics_prom_gauge(&p->b, cpu, &lu, 1,
+		metrics_prom_gauge(p->b, cpu, &lu, 1,
 		                   (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
-		metrics_prom_gauge(&p->b, cpu, &ls, 1,
+		metrics_prom_gauge(p->b, cpu, &ls, 1,
 		                   (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	}
 	f = fopen("/proc/self/statm", "re");
@@ -344,7 +344,7 @@ static void guests_by_state(struct page *p)
 	for (i = 0; i < GS__COUNT; i++) {
 		struct metrics_label l = { "state", guest_state_str((enum guest_state)i) };
 
-		metrics_prom_gauge(&p->b, name, &l, 1, n[i]);
+		metrics_prom_gauge(p->b, name, &l, 1, n[i]);
 	}
 }
 
@@ -431,60 +431,132 @@ static void devices(struct page *p)
 			if (v[i].st.nic != df->nic)
 				continue;
 			memcpy(&c, (const char *)&v[i].st + df->off, sizeof(c));
-			metrics_prom_counter(&p->b, df->name, l, 2, c);
+			metrics_prom_counter(p->b, df->name, l, 2, c);
 		}
 	}
 	free(v);
 }
 
+/* One sample per guest of each of these families, in this order. */
+static const struct {
+	const char *name;
+	enum metrics_prom_type type;
+	const char *help;
+	guest_value_fn fn;
+} guest_families[] = {
+	{ "shoal_guest_restarts_total", METRICS_PROM_COUNTER,
+	  "restarts done by the supervisor (kept across shoald restarts)", g_restarts },
+	{ "shoal_guest_hung", METRICS_PROM_GAUGE, "1 while the guest does not answer its probes",
+	  g_hung },
+	{ "shoal_guest_memory_bytes", METRICS_PROM_GAUGE, "guest memory", g_memory },
+	{ "shoal_guest_slo_seconds", METRICS_PROM_GAUGE, "the guest's probe RTT objective (slo_us)",
+	  g_slo },
+	{ "shoal_guest_uptime_seconds", METRICS_PROM_GAUGE,
+	  "how long this instance has run (0 when it does not)", g_uptime },
+	{ "shoal_guest_console_dropped_bytes_total", METRICS_PROM_COUNTER,
+	  "console output dropped by the rate limit", g_console_dropped },
+	{ "shoal_guest_probes_sent_total", METRICS_PROM_COUNTER, "probes sent to the guest",
+	  g_sent },
+	{ "shoal_guest_probe_misses_total", METRICS_PROM_COUNTER,
+	  "probes the guest did not answer in time", g_missed },
+	{ "shoal_guest_probe_late_answers_total", METRICS_PROM_COUNTER,
+	  "answers after the probe was counted missed", g_late },
+	{ "shoal_guest_unsolicited_events_total", METRICS_PROM_COUNTER,
+	  "probe-port notifications no probe asked for (late answers and storms)", g_unsolicited },
+	{ "shoal_guest_storming", METRICS_PROM_GAUGE,
+	  "1 while the guest's events storm and shoald does not listen to it", g_storming },
+	{ "shoal_guest_storms_total", METRICS_PROM_COUNTER,
+	  "storms of the guest's events (over storm-rate a second)", g_storms },
+};
+#define NGUEST_FAMILIES (sizeof(guest_families) / sizeof(guest_families[0]))
+
+static void build_info(struct page *p)
+{
+	struct metrics_label lv[2] = { { "version", PACKAGE_VERSION },
+		                       { "backend", p->d->be_ops->name } };
+
+	family(p, "shoal_build_info", METRICS_PROM_GAUGE, "shoald's version and backend");
+	metrics_prom_gauge(p->b, "shoal_build_info", lv, 2, 1);
+}
+
+static void placement_part(struct page *p)
+{
+	placement_metrics(p->d, p->b);
+}
+
+static void dns_part(struct page *p)
+{
+	dns_metrics(p->d, p->b);
+}
+
+/* The page's parts in order; the per-guest families go after the first `guest_families_at`. */
+static void (*const parts_before[])(struct page *) = { build_info, guests_by_state, guest_states };
+static void (*const parts_after[])(struct page *) = {
+	guest_rtt,   guest_quantiles, devices,        host_cpu,
+	host_memory, daemon_self,     placement_part, dns_part,
+};
+#define NBEFORE (sizeof(parts_before) / sizeof(parts_before[0]))
+#define NAFTER  (sizeof(parts_after) / sizeof(parts_after[0]))
+
+/* Write part k of the page; 0 when there is no part k. */
+static int page_part(struct page *p, unsigned k)
+{
+	if (k < NBEFORE) {
+		parts_before[k](p);
+		return 1;
+	}
+	k -= NBEFORE;
+	if (k < NGUEST_FAMILIES) {
+		guest_family(p, guest_families[k].name, guest_families[k].type,
+		             guest_families[k].help, guest_families[k].fn);
+		return 1;
+	}
+	k -= NGUEST_FAMILIES;
+	if (k < NAFTER) {
+		parts_after[k](p);
+		return 1;
+	}
+	return 0;
+}
+
+/* Whole parts until b holds want bytes or the page is done. */
+static int page_fill(struct shoald_pager *pg, struct metrics_buf *b, size_t want)
+{
+	struct page p = { .b = b, .d = pg->d };
+
+	while (b->len < want) {
+		if (!page_part(&p, pg->step))
+			return p.oom || metrics_buf_error(b) ? -1 : 0;
+		pg->step++;
+		if (p.oom || metrics_buf_error(b))
+			return -1;
+	}
+	return 1;
+}
+
+struct shoald_pager *metrics_page_pager(struct shoald *d)
+{
+	struct shoald_pager *pg = calloc(1, sizeof(*pg));
+
+	if (pg) {
+		pg->d = d;
+		pg->fill = page_fill;
+	}
+	return pg;
+}
+
 char *shoald_metrics_text(struct shoald *d, size_t *len)
 {
-	struct page p = { .d = d };
-	struct metrics_label lv[2] = { { "version", PACKAGE_VERSION },
-		                       { "backend", d->be_ops->name } };
+	struct shoald_pager pg = { .d = d, .fill = page_fill };
+	struct metrics_buf b;
+	int rc;
 
-	metrics_buf_init(&p.b);
-	family(&p, "shoal_build_info", METRICS_PROM_GAUGE, "shoald's version and backend");
-	metrics_prom_gauge(&p.b, "shoal_build_info", lv, 2, 1);
-	guests_by_state(&p);
-	guest_states(&p);
-	guest_family(&p, "shoal_guest_restarts_total", METRICS_PROM_COUNTER,
-	             "restarts done by the supervisor (kept across shoald restarts)", g_restarts);
-	guest_family(&p, "shoal_guest_hung", METRICS_PROM_GAUGE,
-	             "1 while the guest does not answer its probes", g_hung);
-	guest_family(&p, "shoal_guest_memory_bytes", METRICS_PROM_GAUGE, "guest memory", g_memory);
-	guest_family(&p, "shoal_guest_slo_seconds", METRICS_PROM_GAUGE,
-	             "the guest's probe RTT objective (slo_us)", g_slo);
-	guest_family(&p, "shoal_guest_uptime_seconds", METRICS_PROM_GAUGE,
-	             "how long this instance has run (0 when it does not)", g_uptime);
-	guest_family(&p, "shoal_guest_console_dropped_bytes_total", METRICS_PROM_COUNTER,
-	             "console output dropped by the rate limit", g_console_dropped);
-	guest_family(&p, "shoal_guest_probes_sent_total", METRICS_PROM_COUNTER,
-	             "probes sent to the guest", g_sent);
-	guest_family(&p, "shoal_guest_probe_misses_total", METRICS_PROM_COUNTER,
-	             "probes the guest did not answer in time", g_missed);
-	guest_family(&p, "shoal_guest_probe_late_answers_total", METRICS_PROM_COUNTER,
-	             "answers after the probe was counted missed", g_late);
-	guest_family(&p, "shoal_guest_unsolicited_events_total", METRICS_PROM_COUNTER,
-	             "probe-port notifications no probe asked for (late answers and storms)",
-	             g_unsolicited);
-	guest_family(&p, "shoal_guest_storming", METRICS_PROM_GAUGE,
-	             "1 while the guest's events storm and shoald does not listen to it",
-	             g_storming);
-	guest_family(&p, "shoal_guest_storms_total", METRICS_PROM_COUNTER,
-	             "storms of the guest's events (over storm-rate a second)", g_storms);
-	guest_rtt(&p);
-	guest_quantiles(&p);
-	devices(&p);
-	host_cpu(&p);
-	host_memory(&p);
-	daemon_self(&p);
-	placement_metrics(d, &p.b);
-	dns_metrics(d, &p.b);
-	if (p.oom || metrics_buf_error(&p.b)) {
-		metrics_buf_free(&p.b);
+	metrics_buf_init(&b);
+	rc = page_fill(&pg, &b, SIZE_MAX);
+	if (rc != 0) {
+		metrics_buf_free(&b);
 		return NULL;
 	}
-	*len = p.b.len;
-	return p.b.data ? p.b.data : strdup("");
+	*len = b.len;
+	return b.data ? b.data : strdup("");
 }

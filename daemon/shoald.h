@@ -36,6 +36,22 @@ uint64_t shoald_max_image_bytes(const struct shoald *d);
 /* ---- guests ---- */
 
 json_t *shoald_guests_json(struct shoald *d);
+
+/*
+ * A long answer made a piece at a time, so that its first bytes go out
+ * at once and the loop is never held for the whole of it: the list of
+ * guests (GET /v1/guests) and the /metrics page.  Each fill appends
+ * whole pieces (a guest, a metric family) to b until b holds at least
+ * want bytes or the answer is done; guests made or removed between two
+ * fills are in the answer or not, as with two requests.
+ */
+struct metrics_buf;
+struct shoald_pager;
+struct shoald_pager *shoald_guests_pager(struct shoald *d);
+struct shoald_pager *shoald_metrics_pager(struct shoald *d);
+/* 1: more to come; 0: the answer is whole; -1: out of memory. */
+int shoald_pager_fill(struct shoald_pager *p, struct metrics_buf *b, size_t want);
+void shoald_pager_free(struct shoald_pager *p);
 /* NULL with a 404 when there is no such guest. */
 json_t *shoald_guest_json(struct shoald *d, const char *name, struct sd_err *err);
 

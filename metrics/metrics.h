@@ -265,6 +265,10 @@ void metrics_buf_reset(struct metrics_buf *b);
 void metrics_buf_free(struct metrics_buf *b);
 /* The sticky error: 0, -ENOMEM or -ENOSPC. */
 int metrics_buf_error(const struct metrics_buf *b);
+/* Append n bytes of text as they are (all or nothing); 0 or the sticky error. */
+int metrics_buf_put(struct metrics_buf *b, const char *s, size_t n);
+/* Drop the first n bytes (all when n >= len): what a stream has sent. */
+void metrics_buf_consume(struct metrics_buf *b, size_t n);
 
 /* A label of a sample: name must match [a-zA-Z_][a-zA-Z0-9_]*, not start with "__". */
 struct metrics_label {

@@ -105,6 +105,27 @@ static int put(struct metrics_buf *b, const char *s, size_t n)
 	return 0;
 }
 
+int metrics_buf_put(struct metrics_buf *b, const char *s, size_t n)
+{
+	int rc = put(b, s, n);
+
+	if (rc && !b->err)
+		b->err = rc;
+	return rc;
+}
+
+void metrics_buf_consume(struct metrics_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+	}
+	if (b->data)
+		b->data[b->len] = '\0';
+}
+
 static int put_str(struct metrics_buf *b, const char *s)
 {
 	return put(b, s, strlen(s));
