@@ -950,16 +950,6 @@ const struct backend_host *guest_backend_host(struct shoald *d)
 
 /* ---- API entry points ---- */
 
-json_t *shoald_guests_json(struct shoald *d)
-{
-	json_t *a = json_array();
-	struct guest *g;
-
-	for (g = d->guests; g; g = g->next)
-		json_array_append_new(a, guest_json(g, 0));
-	return a;
-}
-
 /* The guests from the one after the last written, newest first, as one JSON array. */
 static int guests_fill(struct shoald_pager *p, struct metrics_buf *b, size_t want)
 {

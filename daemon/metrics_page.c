@@ -544,19 +544,3 @@ struct shoald_pager *metrics_page_pager(struct shoald *d)
 	}
 	return pg;
 }
-
-char *shoald_metrics_text(struct shoald *d, size_t *len)
-{
-	struct shoald_pager pg = { .d = d, .fill = page_fill };
-	struct metrics_buf b;
-	int rc;
-
-	metrics_buf_init(&b);
-	rc = page_fill(&pg, &b, SIZE_MAX);
-	if (rc != 0) {
-		metrics_buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return b.data ? b.data : strdup("");
-}

@@ -35,8 +35,6 @@ uint64_t shoald_max_image_bytes(const struct shoald *d);
 
 /* ---- guests ---- */
 
-json_t *shoald_guests_json(struct shoald *d);
-
 /*
  * A long answer made a piece at a time, so that its first bytes go out
  * at once and the loop is never held for the whole of it: the list of
@@ -119,8 +117,6 @@ void shoald_api_refused(struct shoald *d);
 
 /* ---- metrics ---- */
 
-/* The Prometheus text page (format 0.0.4); malloc'd, *len bytes; NULL when out of memory. */
-char *shoald_metrics_text(struct shoald *d, size_t *len);
 
 /* ---- console ---- */
 
