@@ -515,7 +515,8 @@ static uint64_t judge_window_ns(const struct shoald *d)
 	return w < METRICS_WINDOW_LONG_NS ? w : METRICS_WINDOW_LONG_NS / 2;
 }
 
-static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t now)
+/* A guest's entry; with its latency windows when `windows` (the plan's, not admission's). */
+static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t now, int windows)
 {
 	const uint64_t win[2] = { judge_window_ns(g->d), METRICS_WINDOW_LONG_NS };
 	struct metrics_window w[2];
@@ -526,7 +527,7 @@ static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t no
 	sg->cpu_use = guest_state_live(g->state) ? g->place.cpu_use : -1;
 	sg->weight = g->place.weight;
 	sg->policy = g->place.idle ? SCHED_POLICY_IDLE : SCHED_POLICY_NORMAL;
-	if (g->probe.lat && metrics_guest_windows(g->probe.lat, now, 2, win, w) == 0) {
+	if (windows && g->probe.lat && metrics_guest_windows(g->probe.lat, now, 2, win, w) == 0) {
 		sg->win_short =
 		    (struct sched_window){ sat_us(w[0].p50_ns), sat_us(w[0].p99_ns),
 			                   (uint32_t)w[0].samples, (uint32_t)w[0].misses };
@@ -536,8 +537,12 @@ static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t no
 	}
 }
 
-/* Every guest that holds a CPU, but `except`. */
-static size_t build_snapshot(struct shoald *d, const char *except, uint64_t now)
+/*
+ * Every guest that holds a CPU, but `except`.  Admission reads no
+ * latency: computing every guest's windows for each deploy made a
+ * deploy's cost grow with the guests running (10 ms at 1,000).
+ */
+static size_t build_snapshot(struct shoald *d, const char *except, uint64_t now, int windows)
 {
 	struct placement *pl = d->pl;
 	struct guest *g;
@@ -546,7 +551,7 @@ static size_t build_snapshot(struct shoald *d, const char *except, uint64_t now)
 	for (g = d->guests; g && n < pl->snap_cap; g = g->next) {
 		if (!state_holds_cpu(g) || (except && !strcmp(g->name, except)))
 			continue;
-		fill_live(&pl->snap[n], g, now);
+		fill_live(&pl->snap[n], g, now, windows);
 		pl->snap_guest[n++] = g;
 	}
 	return n;
@@ -576,7 +581,7 @@ int placement_admit(struct shoald *d, const char *name, const struct guest_spec 
 	if (!d->cfg.placement)
 		return 0;
 	snap.now_ns = now_mono_ns();
-	snap.nguests = build_snapshot(d, name, snap.now_ns);
+	snap.nguests = build_snapshot(d, name, snap.now_ns, 0);
 	snap.guests = pl->snap;
 	fill_spec(&req, name, spec);
 	if (sched_admit(pl->s, &snap, &req, &adm) < 0) {
@@ -926,7 +931,7 @@ void placement_period(struct shoald *d)
 	measure_self(pl, now);
 	tell_prober(d);
 	snap.now_ns = now;
-	snap.nguests = build_snapshot(d, NULL, now);
+	snap.nguests = build_snapshot(d, NULL, now, 1);
 	snap.guests = pl->snap;
 	t0 = now_mono_ns();
 	if (sched_plan(pl->s, &snap, &plan) < 0) {
