@@ -358,10 +358,38 @@ static int check_windows(size_t n, const uint64_t wins[])
 	return 0;
 }
 
+/*
+ * The windows' histogram, zero between uses: after one, only the buckets
+ * between its minimum's and its maximum's are cleared, not all 11.6 KiB
+ * (shoald computes every guest's windows each placement period).
+ */
+static _Thread_local struct metrics_hist scratch;
+static _Thread_local int scratch_ready;
+
+static struct metrics_hist *scratch_take(void)
+{
+	if (!scratch_ready) {
+		metrics_hist_init(&scratch);
+		scratch_ready = 1;
+	}
+	return &scratch;
+}
+
+static void scratch_give_back(struct metrics_hist *h)
+{
+	if (h->count) {
+		unsigned lo = metrics__bucket_of(h->min_ns), hi = metrics__bucket_of(h->max_ns);
+
+		memset(&h->bucket[lo], 0, (hi - lo + 1) * sizeof(h->bucket[0]));
+	}
+	h->count = h->sum_ns = h->max_ns = h->underflow = h->overflow = 0;
+	h->min_ns = UINT64_MAX;
+}
+
 int metrics_guest_windows(const struct metrics_guest *g, uint64_t now_ns, size_t n,
                           const uint64_t window_ns[], struct metrics_window out[])
 {
-	struct metrics_hist scratch;
+	struct metrics_hist *h;
 	int rc;
 
 	rc = check_windows(n, window_ns);
@@ -369,8 +397,9 @@ int metrics_guest_windows(const struct metrics_guest *g, uint64_t now_ns, size_t
 		return rc;
 	if (!n)
 		return 0;
-	metrics_hist_init(&scratch);
-	walk(g, now_ns, n, window_ns, &scratch, out);
+	h = scratch_take();
+	walk(g, now_ns, n, window_ns, h, out);
+	scratch_give_back(h);
 	return 0;
 }
 
