@@ -157,6 +157,7 @@ struct guest_probe {
 	uint64_t due_ns;           /* the next probe (monotonic) */
 	uint64_t sent_ns;          /* the outstanding probe; 0: none */
 	uint64_t last_answer_ns;
+	uint64_t last_rtt_ns; /* the last answered probe's round trip */
 	unsigned consecutive_misses;
 	int hung;
 	uint64_t sent, answered, missed, late, send_errors;

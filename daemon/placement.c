@@ -769,15 +769,50 @@ void placement_guest_running(struct guest *g, int adopted)
  * Something changed on cpu (why): its guests are probed at the full rate
  * for a while (probe.c), so that their windows show what it did.
  */
+/*
+ * Something changed on a CPU: its guests are probed at the full rate for
+ * a while, at most HASTEN_CPU_MAX of them: those whose last round trip
+ * came nearest their SLO, whom a change pushes over first.  The rest are
+ * still probed at probe-hz-min, and a breach hastens a guest by itself;
+ * a dense host (a thousand guests a CPU) would otherwise probe every
+ * guest at the full rate for as long as deploys go on.
+ */
+#define HASTEN_CPU_MAX 32
+
+static double nearness(const struct guest *g)
+{
+	return (double)g->probe.last_rtt_ns / ((double)(g->spec.slo_us ? g->spec.slo_us : 1) * 1e3);
+}
+
 static void hasten_cpu(struct shoald *d, int cpu, const struct guest *except, const char *why)
 {
-	struct guest *g;
+	struct guest *g, *pick[HASTEN_CPU_MAX];
+	double near[HASTEN_CPU_MAX];
+	unsigned n = 0, i, least = 0;
 
 	if (cpu < 0)
 		return;
-	for (g = d->guests; g; g = g->next)
-		if (g != except && g->place.cpu == cpu && guest_state_live(g->state))
-			probe_hasten(g, why);
+	for (g = d->guests; g; g = g->next) {
+		double k;
+
+		if (g == except || g->place.cpu != cpu || !guest_state_live(g->state))
+			continue;
+		k = nearness(g);
+		if (n < HASTEN_CPU_MAX) {
+			pick[n] = g;
+			near[n++] = k;
+		} else if (k > near[least]) {
+			pick[least] = g;
+			near[least] = k;
+		} else {
+			continue;
+		}
+		for (i = 1, least = 0; i < n; i++)
+			if (near[i] < near[least])
+				least = i;
+	}
+	for (i = 0; i < n; i++)
+		probe_hasten(pick[i], why);
 }
 
 /* ---- the control period ---- */

@@ -559,6 +559,7 @@ uint64_t probe_answer(struct guest *g, uint64_t now_ns, uint64_t n)
 	}
 	rtt = now_ns > g->probe.sent_ns ? now_ns - g->probe.sent_ns : 0;
 	metrics_guest_rtt(g->probe.lat, now_ns, rtt);
+	g->probe.last_rtt_ns = rtt;
 	g->probe.sent_ns = 0;
 	g->probe.answered++;
 	g->probe.consecutive_misses = 0;

@@ -330,8 +330,8 @@ EXTRA_DIST += tests/integration/test_storm.sh
 # contrib/deploy/: the CI deploy scripts against a real shoald (jq).
 TESTS += tests/integration/test_deploy.sh
 EXTRA_DIST += tests/integration/test_deploy.sh
-TESTS += tests/integration/test_pager.sh
-EXTRA_DIST += tests/integration/test_pager.sh
+TESTS += tests/integration/test_many_guests.sh
+EXTRA_DIST += tests/integration/test_many_guests.sh
 
 # Packaging: make install into a DESTDIR (layout, systemd-analyze verify on
 # the installed unit, uninstall), the tarball's contents, and the man pages

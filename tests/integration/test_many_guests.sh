@@ -1,15 +1,17 @@
 #!/bin/sh
+# shoald with many guests, on the platform SHOAL_TEST_PLATFORM names.
 # GET /v1/guests and GET /metrics are written a piece at a time (a guest,
-# a metric family), on the platform SHOAL_TEST_PLATFORM names: with 120
-# guests each answer is chunked and whole (every guest once; a sample of
-# each guest in each per-guest family); and read slowly while guests
-# are removed and deployed, every answer is still valid, names each
-# guest at most once, holds every guest that was there throughout, and
-# no guest that never existed.
+# a metric family): with 120 guests each answer is chunked and whole
+# (every guest once; a sample of each guest in each per-guest family);
+# read slowly while guests are removed and deployed, every answer is
+# still valid, names each guest at most once, holds every guest that was
+# there throughout, and no guest that never existed.  And a guest placed
+# on a CPU with more than 32 quiet guests hastens the probes of 32 of
+# them, not all.
 . "$top_srcdir/tests/tap.sh"
 tap_require_platform
 N=120
-tmp=$(mktemp -d /tmp/shoal-pager-XXXXXX)
+tmp=$(mktemp -d /tmp/shoal-many-XXXXXX)
 . "$top_srcdir/tests/lib/shoald.sh"
 trap 'shoald_stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
@@ -101,7 +103,7 @@ for i in range(first, last, step):
     time.sleep(float(os.environ.get("PACE", "0")))
 PY
 }
-SPEC='{"name":"%s%%d","image":"'$IDLE'","memory_mib":16}'
+SPEC='{"name":"%s%%d","image":"'$IDLE'","memory_mib":16,"slo_us":50000}'
 api_many POST "/v1/guests?wait=0" 0 $N 1 "$(printf "$SPEC" p)"
 seq 0 $((N - 1)) | sed 's/^/p/' >"$tmp/ever"
 for t in $(seq 600); do
@@ -175,4 +177,30 @@ tap_check "4 slow reads of each beside them: every answer whole and valid (their
 tap_check "... and they saw the guests change under them" sh -c "[ \$(echo '$counts' | tr ' ' '\n' | sort -u | grep -c .) -gt 1 ]"
 api GET /v1/host >/dev/null
 tap_check "shoald answers after them ($(status))" test "$(status)" = 200
+
+# A dense CPU: once every guest is quiet (10 s after its start, its round trips far under
+# its 50 ms SLO), one more guest placed among them hastens at most 32 of its neighbours.
+sleep 11
+printf '{"name":"z","image":"%s","memory_mib":16,"slo_us":50000}' "$IDLE" >"$tmp/z.json"
+api POST "/v1/guests?wait=1" "$tmp/z.json" >/dev/null
+python3 - "$SOCK" >"$tmp/hasten" <<'PY'
+import http.client, json, socket, sys
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(60)
+        self.sock.connect(sys.argv[1])
+c = C("localhost")
+def get(path):
+    c.request("GET", path)
+    return json.loads(c.getresponse().read())
+cpu = {g["name"]: g.get("cpu") for g in get("/v1/placement")["guests"]}
+beside = [n for n, k in cpu.items() if k == cpu["z"] and n != "z"]
+hastened = sum(1 for n in beside
+               if "guest z was placed" in ((get("/v1/guests/%s/latency" % n).get("probe_fast") or {}).get("reason") or ""))
+print(len(beside), hastened)
+PY
+read beside hastened <"$tmp/hasten"
+tap_check "a guest placed among $beside on its CPU hastens 1 to 32 of them ($hastened)" \
+	sh -c "[ '$beside' -gt 32 ] && [ '$hastened' -ge 1 ] && [ '$hastened' -le 32 ]"
 tap_done
