@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -218,8 +219,14 @@ static int devices_setup(void)
 	char cmd[256];
 	int i;
 
-	if (unshare(CLONE_NEWNET) < 0) {
-		perror("bench/deploy: unshare(CLONE_NEWNET) (--devices needs root)");
+	/* And a mount namespace with the new network namespace's /sys, as ip netns exec makes. */
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) {
+		perror("bench/deploy: unshare(CLONE_NEWNET | CLONE_NEWNS) (--devices needs root)");
+		return -1;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    umount2("/sys", MNT_DETACH) < 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) < 0) {
+		perror("bench/deploy: a /sys of the new network namespace");
 		return -1;
 	}
 	if (sh("ip link set lo up") != 0)

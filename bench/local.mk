@@ -92,3 +92,11 @@ EXTRA_DIST += bench/ctl-start.sh
 .PHONY: bench-ctl-start
 bench-ctl-start: all
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/ctl-start.sh $(CTL_START_ARGS)
+
+# The 2,000-guest run: bench/deploy with a NIC and a read-only disk a
+# guest at 1, 500, 1,000 and 2,000 guests (bench/scale.sh from a fresh
+# clone does the set-up too).  make bench-scale SCALE_ARGS=30.
+EXTRA_DIST += bench/scale.sh
+.PHONY: bench-scale
+bench-scale: all
+	$(abs_top_builddir)/bench/deploy --devices --levels 1,500,1000,2000 -n $(or $(SCALE_ARGS),60)
