@@ -95,8 +95,9 @@ bench-ctl-start: all
 
 # The 2,000-guest run: bench/deploy with a NIC and a read-only disk a
 # guest at 1, 500, 1,000 and 2,000 guests (bench/scale.sh from a fresh
-# clone does the set-up too).  make bench-scale SCALE_ARGS=30.
+# clone does the set-up too).  make bench-scale SCALE_SAMPLES=30.
 EXTRA_DIST += bench/scale.sh
+SCALE_SAMPLES = 60
 .PHONY: bench-scale
 bench-scale: all
-	$(abs_top_builddir)/bench/deploy --devices --levels 1,500,1000,2000 -n $(or $(SCALE_ARGS),60)
+	$(abs_top_builddir)/bench/deploy --devices --levels 1,500,1000,2000 -n $(SCALE_SAMPLES)
