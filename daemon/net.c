@@ -36,6 +36,54 @@ static const char *address_holder(struct shoald *d, const char *name, const stru
 	return NULL;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The pool's lowest address that no other guest's NIC nor out[0, n)
+ * holds and that is not the gateway; 0 when it is full.  The addresses
+ * in use are gathered and sorted once (asking address_holder() for each
+ * candidate made a deploy cost grow with the square of the guests on a
+ * bridge); without memory for that, it asks.
+ */
+static uint32_t pool_lowest_free(struct shoald *d, const char *name, const struct guest_nic *out,
+                                 unsigned n, const struct bridge_conf *b, uint32_t mask)
+{
+	const uint32_t last = b->net | ~mask; /* the broadcast address */
+	const struct guest *g;
+	size_t cap = n + 1, used = 0, k;
+	uint32_t *a, host;
+
+	for (g = d->guests; g; g = g->next)
+		cap += g->nnics;
+	a = malloc(cap * sizeof(*a));
+	if (!a) {
+		for (host = b->net + 1; host < last; host++)
+			if (host != b->gateway && !address_holder(d, name, out, n, host, NULL))
+				return host;
+		return 0;
+	}
+	for (k = 0; k < n; k++)
+		a[used++] = out[k].ipv4;
+	for (g = d->guests; g; g = g->next)
+		for (k = 0; strcmp(g->name, name) && k < g->nnics; k++)
+			a[used++] = g->nics[k].ipv4;
+	a[used++] = b->gateway;
+	qsort(a, used, sizeof(*a), cmp_u32);
+	host = b->net + 1;
+	for (k = 0; k < used && host < last; k++)
+		if (a[k] == host)
+			host++;
+		else if (a[k] > host)
+			break;
+	free(a);
+	return host < last ? host : 0;
+}
+
 static int tap_taken(struct shoald *d, const char *name, const struct guest_nic *out, unsigned n,
                      const char *tap)
 {
@@ -162,13 +210,9 @@ int net_assign(struct shoald *d, const char *name, const struct guest *existing,
 			n->prefix_len = b->prefix_len;
 			n->gateway = b->gateway;
 		} else if (b->prefix_len) {
-			uint32_t host;
+			uint32_t host = pool_lowest_free(d, name, out, i, b, mask);
 
-			for (host = b->net + 1; host < (b->net | ~mask); host++)
-				if (host != b->gateway &&
-				    !address_holder(d, name, out, i, host, NULL))
-					break;
-			if (host >= (b->net | ~mask))
+			if (!host)
 				return sd_err_set(
 				    err, 409, "pool_exhausted", field,
 				    "%s: bridge %s's pool %s/%u has no free address left", field,
