@@ -509,6 +509,11 @@ int store_deploy_set_spec(struct store *s, int64_t deploy_id, const json_t *spec
 int store_guest_delete(struct store *s, const char *name);
 /* Next instance id, persisted (ids never repeat across restarts). */
 uint64_t store_next_instance(struct store *s);
+/*
+ * An instance a running tender has: the next id handed out is above it
+ * (a store restored from a backup may be behind the ids given since).
+ */
+void store_instance_seen(struct store *s, uint64_t instance);
 int store_event(struct store *s, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
                 const char *message);
 /* The highest event id stored (events continue from there). */

@@ -889,6 +889,8 @@ static struct guest *host_found(void *ctx, const struct be_found *f)
 	struct shoald *d = ctx;
 	struct guest *g = guest_find(d, f->name);
 
+	/* A store restored from a backup may be behind the instances handed out since. */
+	store_instance_seen(d->store, f->instance);
 	if (!g || g->instance != f->instance || g->be) {
 		log_warnx("found a guest %s (instance %llu, pid %d) this daemon does not know: "
 		          "stopping it",

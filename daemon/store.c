@@ -937,6 +937,17 @@ uint64_t store_next_instance(struct store *s)
 	return v;
 }
 
+void store_instance_seen(struct store *s, uint64_t instance)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE meta SET value = ?1 + 1 WHERE key = 'next_instance'"
+	                           " AND value <= ?1");
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)instance);
+	step_done(s, st);
+}
+
 int store_event(struct store *s, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
                 const char *message)
 {

@@ -6,9 +6,10 @@
 # what is wrong and the recovery steps, and touches neither the store nor
 # the running guests; the backups it keeps (shoald.db.1 the newest,
 # rotated, at most state-backups) restore by those steps, and the guests
-# are there again, re-adopted.  Then the state directory on a
-# small file system of the test's own (tmpfs, size=8m) filled to the last
-# byte: deploys and uploads fail with 507 naming the file system and the
+# are there again, re-adopted; a guest deployed after the backup is
+# stopped by the restore, and no instance id is handed out twice.  Then
+# the state directory on a small file system of the test's own (tmpfs,
+# size=8m) filled to the last byte: deploys and uploads fail with 507 naming the file system and the
 # path, running guests keep running and answering probes (a console
 # writing into the full disk too), shoald warns once per console rather
 # than per write, the periodic backups fail keeping the ones there, and
@@ -150,6 +151,31 @@ tap_check "both guests are known again, running" test "$(guests)" = "one:running
 tap_check "the running guests were re-adopted, not started again (same pids)" \
 	test "$(field one pid) $(field two pid)" = "$pid1 $pid2"
 tap_check "the damaged store was kept aside" test -s "$DB.damaged"
+
+# A guest deployed after the backup this start made: a restore of that
+# backup does not know it, stops it, and hands out no instance twice.
+deploy three "$GUESTS/idle.$PLATFORM" '"args": ["three"]'
+pid3=$(field three pid)
+inst3=$(field three instance)
+kill -TERM "$shoald_pid" && wait "$shoald_pid"
+shoald_pid=
+mv "$DB" "$DB.damaged2" && rm -f "$DB-wal" "$DB-shm" && cp "$DB.1" "$DB"
+tap_check "shoald starts on a backup from before a deploy" shoald_start
+gone() {
+	for i in $(seq 100); do
+		runs "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+tap_check "the guest the backup does not know is stopped, saying so" \
+	sh -c "grep -q 'found a guest three (instance $inst3, pid $pid3) this daemon does not know: stopping it' '$tmp/shoald.log'"
+tap_check "its tender is gone" gone "$pid3"
+tap_check "the guests the backup knows run on, re-adopted" \
+	test "$(guests) $(field one pid) $(field two pid)" = "one:running two:running $pid1 $pid2"
+deploy four "$GUESTS/idle.$PLATFORM" '"args": ["four"]'
+tap_check "a new guest gets an instance above the stopped one's, not one handed out again" \
+	test "$(field four instance)" -gt "$inst3"
 shoald_stop_all
 
 # ---- a full disk ----
