@@ -15,6 +15,12 @@
 # than per write, the periodic backups fail keeping the ones there, and
 # nothing stored is lost; once there is room again, the same deploy works
 # without a restart, and the backups are made again.
+# The full disk is a tmpfs the test mounts: in a mount namespace of the
+# test's own where one can be made, so that the mount goes with the test
+# (and the guests it started) however the test ends.
+if [ -z "${SHOAL_STATEF_NS:-}" ] && unshare -m --propagation private true 2>/dev/null; then
+	SHOAL_STATEF_NS=1 exec unshare -m --propagation private sh "$0" "$@"
+fi
 . "$top_srcdir/tests/tap.sh"
 tap_require_platform
 command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
