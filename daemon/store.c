@@ -248,14 +248,18 @@ static int backup_version(const char *name)
 }
 
 /*
- * What an operator does about a store shoald will not open, appended to
- * err: the store kept aside, then the newest backup copied in (for a
- * newer schema's store, the newest this shoald reads), or no state at
- * all.  The -wal and -shm files go aside with it: SQLite would replay the
- * old store's log into the restored copy.
+ * What an operator does about a store shoald will not open (why: 1
+ * damaged, 2 of a newer schema, 3 its log damaged), appended to err: the
+ * store kept aside, then the newest backup copied in (for a newer
+ * schema's store, the newest this shoald reads), or no state at all.  The
+ * -wal and -shm files go aside with it: SQLite would replay the old
+ * store's log into the restored copy.
  */
-static void recovery_advice(const char *path, int newer, char *err, size_t errlen)
+static void recovery_advice(const char *path, int why, char *err, size_t errlen)
 {
+	static const char *const to[] = { "", "recover", "go back to a state this shoald reads",
+		                          "recover from a backup instead" };
+	int newer = why == 2;
 	size_t n = strlen(err);
 	char name[1200], age[80];
 	struct stat st;
@@ -264,8 +268,7 @@ static void recovery_advice(const char *path, int newer, char *err, size_t errle
 	n += (size_t)snprintf(err + n, n < errlen ? errlen - n : 0,
 	                      ".  To %s, with shoald stopped, keep the store aside: mv %s %s.%s "
 	                      "(and %s-wal, %s-shm likewise, where they are)",
-	                      newer ? "go back to a state this shoald reads" : "recover", path,
-	                      path, newer ? "newer" : "damaged", path, path);
+	                      to[why], path, path, newer ? "newer" : "damaged", path, path);
 	for (i = 1; i <= BACKUPS_MAX && n < errlen; i++) {
 		int version;
 
@@ -360,6 +363,106 @@ static int check_header(const char *path, const struct stat *st, char *err, size
 		return -1;
 	}
 	return 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* SQLite's WAL checksum over n bytes (a multiple of 8), going on from s[0], s[1]. */
+static void wal_sum(int big, const unsigned char *p, size_t n, uint32_t s[2])
+{
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		uint32_t x0 = big ? be32(p + i)
+		                  : (uint32_t)p[i + 3] << 24 | (uint32_t)p[i + 2] << 16 |
+		                        (uint32_t)p[i + 1] << 8 | p[i];
+		uint32_t x1 = big ? be32(p + i + 4)
+		                  : (uint32_t)p[i + 7] << 24 | (uint32_t)p[i + 6] << 16 |
+		                        (uint32_t)p[i + 5] << 8 | p[i + 4];
+
+		s[0] += x0 + s[1];
+		s[1] += x1 + s[0];
+	}
+}
+
+/*
+ * The store's log (-wal) after a shoald that did not stop cleanly: SQLite
+ * replays its frames up to the first that is not whole (a bad checksum)
+ * and drops the rest, silently, as it must after a power loss cut the
+ * last write short.  A whole commit of the same log after that frame
+ * means the frame was damaged, not cut short, and commits would be lost
+ * with it, the guests deployed since then among them (and stopped, as
+ * guests shoald does not know): refused, as a damaged store is.  Frames
+ * of an older generation of the log (other salts) are what a checkpoint
+ * leaves and no sign of damage.  0, or -1 with err filled.
+ */
+static int wal_check(const char *path, char *err, size_t errlen)
+{
+	char wal[1200];
+	unsigned char *buf = NULL, *h;
+	unsigned frames = 0, later = 0, valid = 1;
+	uint32_t page, sum[2] = { 0, 0 }, bad = 0;
+	struct stat st;
+	size_t off, n = 0;
+	int fd, big;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* A log that large is no shoald's (checkpoints keep it near 4 MiB). */
+	if (fstat(fd, &st) < 0 || st.st_size < 32 || st.st_size > (64 << 20))
+		goto out;
+	buf = malloc((size_t)st.st_size);
+	while (buf && n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (!buf || n < 32)
+		goto out;
+	h = buf;
+	page = be32(h + 8);
+	if ((be32(h) & ~1u) != 0x377f0682 || page < 512 || page > 65536 || (page & (page - 1)))
+		goto out;
+	big = be32(h) & 1;
+	wal_sum(big, h, 24, sum);
+	if (sum[0] != be32(h + 24) || sum[1] != be32(h + 28))
+		goto out; /* a header cut short: SQLite ignores the log, and so does this */
+	for (off = 32; off + 24 + page <= n; off += 24 + page) {
+		const unsigned char *f = buf + off;
+		int ours = !memcmp(f + 8, h + 16, 8);
+
+		if (valid) {
+			wal_sum(big, f, 8, sum);
+			wal_sum(big, f + 24, page, sum);
+			if (ours && sum[0] == be32(f + 16) && sum[1] == be32(f + 20)) {
+				frames++;
+				continue;
+			}
+			valid = 0;
+			bad = frames + 1;
+		} else if (ours && be32(f + 4)) {
+			later++;
+		}
+	}
+	if (!later)
+		goto out;
+	snprintf(err, errlen,
+	         "the state store %s has its log %s damaged at frame %u: SQLite would drop that "
+	         "frame and the %u commits after it, going back to the state before it without a "
+	         "word.  To go on from that state, with shoald stopped, move the log aside: mv %s "
+	         "%s.damaged (and %s-shm likewise)",
+	         path, wal, bad, later, wal, wal, path);
+out:
+	free(buf);
+	close(fd);
+	return later ? -1 : 0;
 }
 
 /*
@@ -458,6 +561,10 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		damaged = 1;
 		goto fail;
 	}
+	if (!(flags & SQLITE_OPEN_CREATE) && wal_check(path, err, errlen) < 0) {
+		damaged = 3;
+		goto fail;
+	}
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open the state store %s: %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -528,7 +635,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	return s;
 fail:
 	if (damaged)
-		recovery_advice(path, damaged > 1, err, errlen);
+		recovery_advice(path, damaged, err, errlen);
 	sqlite3_close(s->db);
 	free(s);
 	return NULL;

@@ -7,7 +7,9 @@
 # the running guests; the backups it keeps (shoald.db.1 the newest,
 # rotated, at most state-backups) restore by those steps, and the guests
 # are there again, re-adopted; a guest deployed after the backup is
-# stopped by the restore, and no instance id is handed out twice.  Then
+# stopped by the restore, and no instance id is handed out twice; a log
+# (-wal) damaged in the middle, which SQLite would drop silently with the
+# commits after it, is refused too.  Then
 # the state directory on a small file system of the test's own (tmpfs,
 # size=8m) filled to the last byte: deploys and uploads fail with 507 naming the file system and the
 # path, running guests keep running and answering probes (a console
@@ -182,6 +184,23 @@ tap_check "the guests the backup knows run on, re-adopted" \
 deploy four "$GUESTS/idle.$PLATFORM" '"args": ["four"]'
 tap_check "a new guest gets an instance above the stopped one's, not one handed out again" \
 	test "$(field four instance)" -gt "$inst3"
+
+# A log (-wal) damaged in the middle: SQLite alone would drop the commits
+# after the damage without a word.
+deploy five "$GUESTS/idle.$PLATFORM" '"args": ["five"]'
+kill -9 "$shoald_pid" && wait "$shoald_pid" 2>/dev/null
+shoald_pid=
+tap_check "a shoald killed leaves the store's log" test -s "$DB-wal"
+head -c 200 /dev/urandom | dd of="$DB-wal" bs=1 seek=156 conv=notrunc 2>/dev/null
+sum=$(sha256sum "$DB-wal" | cut -d' ' -f1)
+tap_check "a log damaged in its first frame: shoald refuses to start" refused wal
+tap_check "naming the log, the frame and the commits after it" \
+	sh -c "grep -q 'the state store $DB has its log $DB-wal damaged at frame 1: SQLite would drop that frame and the [1-9][0-9]* commits after it' '$tmp/wal.err'"
+tap_check "saying how to go on without the log" log_has "$tmp/wal.err" "move the log aside: mv $DB-wal $DB-wal.damaged"
+tap_check "or to restore a backup instead" log_has "$tmp/wal.err" "To recover from a backup instead"
+tap_check "the log is left as it was" test "$(sha256sum "$DB-wal" | cut -d' ' -f1)" = "$sum"
+mv "$DB-wal" "$DB-wal.damaged" && mv "$DB-shm" "$DB-shm.damaged"
+tap_check "with the log aside, shoald starts" shoald_start
 shoald_stop_all
 
 # ---- a full disk ----
