@@ -59,6 +59,12 @@ static const struct opt opts[] = {
 	{ "ui-dir", STR(ui_dir),
 	  "the web dashboard's files, served under /ui/; empty for none (default " PKGDATADIR
 	  "/ui)" },
+	{ "state-backups", T_UINT, OFF(state_backups), 0, 0, 100,
+	  "backups of the state store kept beside it (shoald.db.1 the newest), one made at each "
+	  "start once the store is checked and every state-backup-interval-s; 0: none (default "
+	  "3)" },
+	{ "state-backup-interval-s", T_UINT, OFF(state_backup_interval_s), 0, 1, 604800,
+	  "how often the state store is backed up while shoald runs (default 3600)" },
 	{ "log-level", T_LEVEL, OFF(log_level), 0, 0, 0, "warn, info or debug (default info)" },
 	{ "pool-size", T_UINT, OFF(pool_size), 0, 0, 256, "warm tenders kept ready (default 4)" },
 	{ "pool-mem-mib", T_UINT, OFF(pool_mem_mib), 0, 2, 4096,
@@ -188,6 +194,8 @@ static void defaults(struct shoald_config *c)
 	c->console_rate_bytes = 65536;
 	c->console_burst_bytes = 262144;
 	c->watchdog = 1;
+	c->state_backups = 3;
+	c->state_backup_interval_s = 3600;
 	c->probe_hz = 10;
 	c->probe_hz_min = 2;
 	c->probe_timeout_ms = 500;

@@ -35,6 +35,7 @@ struct console {
 	uint64_t over_since_ns; /* last time output was dropped */
 	int flooding;
 	uint64_t dropped;
+	uint64_t file_lost; /* bytes the file missed since its last write failed (a full disk) */
 	console_flood_fn flood_fn;
 	void *flood_ctx;
 	struct shoald_sub *subs;
@@ -158,8 +159,20 @@ static void file_put(struct console *c, const char *p, size_t n)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			log_warn("console file %s", c->path);
+			/* Once until a write succeeds again: a full disk and a chatty guest must
+			 * not flood the log with the same warning. */
+			if (!c->file_lost)
+				log_warn(
+				    "console file %s: its output is kept in memory only until a "
+				    "write succeeds",
+				    c->path);
+			c->file_lost += n;
 			return;
+		}
+		if (c->file_lost) {
+			log_info("console file %s: written again, %llu bytes missed", c->path,
+			         (unsigned long long)c->file_lost);
+			c->file_lost = 0;
 		}
 		p += r;
 		n -= (size_t)r;

@@ -78,7 +78,9 @@ struct shoald_config {
 	uint64_t console_file_bytes;
 	unsigned console_rate_bytes; /* per second, sustained */
 	unsigned console_burst_bytes;
-	unsigned watchdog;         /* honour WATCHDOG_USEC */
+	unsigned watchdog;      /* honour WATCHDOG_USEC */
+	unsigned state_backups; /* backups of the state store kept; 0: none */
+	unsigned state_backup_interval_s;
 	unsigned probe_hz;         /* probes per guest per second; 0: none */
 	unsigned probe_hz_min;     /* ... for a guest where nothing happens (at most probe_hz) */
 	unsigned probe_timeout_ms; /* an answer later than this is a miss */
@@ -461,8 +463,34 @@ struct store_guest {
 	int deleting; /* a DELETE was begun: finish it */
 };
 
+/*
+ * Open the store at path, made when there is none.  One that is there is
+ * checked first (its header, then PRAGMA quick_check) and a newer
+ * schema's is refused: NULL with err saying what is wrong and how to
+ * recover (the damaged file aside, the newest backup copied in).  An older
+ * schema is migrated in place.
+ */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* Ends a backup under way (its temporary file removed). */
 void store_close(struct store *s);
+/* The store's file. */
+const char *store_path(const struct store *s);
+/* 1 when the store's last failure was its file system full (SQLITE_FULL). */
+int store_failed_full(const struct store *s);
+/*
+ * Backups through SQLite's online backup, from a read-only connection of
+ * their own (one snapshot, the store's writes going on meanwhile): into
+ * PATH.tmp, then PATH.1 once whole and synced, the one before it PATH.2
+ * and so on up to PATH.keep (older ones removed).  A failure is logged,
+ * its temporary file removed and the backups there kept.
+ * store_backup makes one now (start-up, before the loop); 0 or -1.
+ * store_backup_begin starts one in a thread (0; also when one is under
+ * way); store_backup_poll joins it once it is over (wait: until it is),
+ * 1 while it goes on, 0 when none is under way.  store_close waits for it.
+ */
+int store_backup(struct store *s, unsigned keep);
+int store_backup_begin(struct store *s, unsigned keep);
+int store_backup_poll(struct store *s, int wait);
 /* Every guest, with its current deploy's spec; fn takes ownership of sg->spec. */
 int store_load_guests(struct store *s, void (*fn)(void *ctx, struct store_guest *sg), void *ctx);
 /*
@@ -483,6 +511,11 @@ int store_deploy_set_spec(struct store *s, int64_t deploy_id, const json_t *spec
 int store_guest_delete(struct store *s, const char *name);
 /* Next instance id, persisted (ids never repeat across restarts). */
 uint64_t store_next_instance(struct store *s);
+/*
+ * An instance a running tender has: the next id handed out is above it
+ * (a store restored from a backup may be behind the ids given since).
+ */
+void store_instance_seen(struct store *s, uint64_t instance);
 int store_event(struct store *s, uint64_t id, uint64_t time_ns, const char *type, const char *guest,
                 const char *message);
 /* The highest event id stored (events continue from there). */
@@ -516,6 +549,13 @@ json_t *store_history_json(struct store *s, const char *name);
 
 /* ---- image store (images.c) ---- */
 
+/* 1 when errno e says a file system is full (ENOSPC, EDQUOT). */
+int shoald_no_space(int e);
+/*
+ * A 507 (no_space) for field that names path, its file system's mount
+ * point and the space left there; returns -1 (as sd_err_set).
+ */
+int shoald_err_no_space(struct sd_err *err, const char *field, const char *path);
 /* "guest" or "disk", as the store and the API name them. */
 const char *image_kind_str(enum image_kind k);
 /* Path of a stored image (state-dir/images/sha256). */

@@ -472,8 +472,12 @@ static void on_disk_copied(void *ctx, const struct sd_err *err)
 		log_warnx("guest %s: could not record its copy of disk %s in the store", g->name,
 		          c->disk);
 		if (g->state == GS_PENDING)
-			host_start_failed(g, 500,
-			                  "its disk copy could not be recorded in the store");
+			host_start_failed(
+			    g, store_failed_full(d->store) ? 507 : 500,
+			    store_failed_full(d->store)
+			        ? "its disk copy could not be recorded in the store: its "
+			          "file system is full"
+			        : "its disk copy could not be recorded in the store");
 	} else {
 		event_emit(d, "disk_copied", g->name,
 		           "guest %s: its own copy of disk %s made from image %.12s", g->name,
@@ -886,6 +890,8 @@ static struct guest *host_found(void *ctx, const struct be_found *f)
 	struct shoald *d = ctx;
 	struct guest *g = guest_find(d, f->name);
 
+	/* A store restored from a backup may be behind the instances handed out since. */
+	store_instance_seen(d->store, f->instance);
 	if (!g || g->instance != f->instance || g->be) {
 		log_warnx("found a guest %s (instance %llu, pid %d) this daemon does not know: "
 		          "stopping it",
@@ -1219,8 +1225,11 @@ static int deploy_now(struct shoald *d, const json_t *j, const struct deploy_ima
 	                  spec.ndisks, g ? g->deploy_id : 0, "deploy", now_wall_ns());
 	json_decref(stored);
 	if (id < 0) {
-		sd_err_set(err, 500, "store_failed", "",
-		           "could not record the deploy in the state store");
+		if (store_failed_full(d->store))
+			shoald_err_no_space(err, "", store_path(d->store));
+		else
+			sd_err_set(err, 500, "store_failed", "",
+			           "could not record the deploy in the state store");
 		goto fail;
 	}
 	if (!g) {
@@ -1511,6 +1520,8 @@ static int do_rollback(struct shoald *d, struct guest *g, struct sd_err *err)
 	json_decref(old);
 	if (id < 0) {
 		spec_free(&spec);
+		if (store_failed_full(d->store))
+			return shoald_err_no_space(err, "", store_path(d->store));
 		return sd_err_set(err, 500, "store_failed", "", "could not record the rollback");
 	}
 	event_emit(d, "rollback", g->name,

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <nettle/sha2.h>
@@ -102,6 +103,69 @@ static int check_disk(int fd, const char *what, const char *field, struct sd_err
 	return 0;
 }
 
+int shoald_no_space(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+int shoald_err_no_space(struct sd_err *err, const char *field, const char *path)
+{
+	char mount[1200], up[1200], *slash;
+	struct statvfs vfs;
+	struct stat st, ust;
+
+	/* The mount point: the highest directory on path's device. */
+	snprintf(mount, sizeof(mount), "%s", path);
+	if (stat(mount, &st) < 0) {
+		slash = strrchr(mount, '/');
+		if (slash && slash != mount)
+			*slash = '\0';
+		if (stat(mount, &st) < 0)
+			st.st_dev = 0;
+	}
+	while (st.st_dev && strcmp(mount, "/")) {
+		snprintf(up, sizeof(up), "%s", mount);
+		slash = strrchr(up, '/');
+		if (!slash)
+			break;
+		if (slash == up)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(up, &ust) < 0 || ust.st_dev != st.st_dev)
+			break;
+		snprintf(mount, sizeof(mount), "%s", up);
+	}
+	if (statvfs(mount, &vfs) < 0)
+		return sd_err_set(err, 507, "no_space", field,
+		                  "%s%sno space left for %s on its file system", field,
+		                  field[0] ? ": " : "", path);
+	return sd_err_set(err, 507, "no_space", field,
+	                  "%s%sno space left for %s: its file system, mounted on %s, has %llu of "
+	                  "%llu bytes free; deploys work again once there is room",
+	                  field, field[0] ? ": " : "", path, mount,
+	                  (unsigned long long)vfs.f_bavail * vfs.f_frsize,
+	                  (unsigned long long)vfs.f_blocks * vfs.f_frsize);
+}
+
+/* Write all of buf (a short write is retried, so that errno says why it stopped); 0 or -1. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
 /* The same bytes are one kind of image: a guest is never a disk, nor a disk a guest. */
 static int check_kind(struct shoald *d, const char *sha, enum image_kind kind, const char *field,
                       struct sd_err *err)
@@ -135,8 +199,10 @@ static int keep(struct shoald *d, const char *tmp, const char *sha, uint64_t byt
 		                  strerror(errno));
 	}
 	if (store_image_add(d->store, sha, bytes, now_wall_ns(), source, image_kind_str(kind)) < 0)
-		return sd_err_set(err, 500, "store_failed", field,
-		                  "cannot record the image in the state store");
+		return store_failed_full(d->store)
+		           ? shoald_err_no_space(err, field, store_path(d->store))
+		           : sd_err_set(err, 500, "store_failed", field,
+		                        "cannot record the image in the state store");
 	return 0;
 }
 
@@ -146,6 +212,8 @@ static int make_tmp(struct shoald *d, char *tmp, size_t len, struct sd_err *err)
 
 	snprintf(tmp, len, "%s/images/.incoming-XXXXXX", d->cfg.state_dir);
 	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 && shoald_no_space(errno))
+		return shoald_err_no_space(err, "image", tmp);
 	if (fd < 0)
 		return sd_err_set(err, 500, "internal", "image",
 		                  "cannot create a file in the image store: %s", strerror(errno));
@@ -234,9 +302,13 @@ static void *import_run(void *arg)
 	sha256_init(&sha);
 	while ((r = read(in, buf, sizeof(buf))) > 0) {
 		job->bytes += (uint64_t)r;
-		if (job->bytes > d->cfg.max_image_bytes || write(job->out, buf, (size_t)r) != r) {
-			sd_err_set(&job->err, 500, "internal", f,
-			           "%s: cannot copy %s into the store", f, job->src);
+		if (job->bytes > d->cfg.max_image_bytes ||
+		    write_all(job->out, buf, (size_t)r) < 0) {
+			if (job->bytes <= d->cfg.max_image_bytes && shoald_no_space(errno))
+				shoald_err_no_space(&job->err, f, job->tmp);
+			else
+				sd_err_set(&job->err, 500, "internal", f,
+				           "%s: cannot copy %s into the store", f, job->src);
 			goto out;
 		}
 		sha256_update(&sha, (size_t)r, (const uint8_t *)buf);
@@ -287,7 +359,7 @@ static int copy_sparse(int in, int out, uint64_t *bytes)
 		if (all_zero(buf, (size_t)r)) {
 			if (lseek(out, r, SEEK_CUR) < 0)
 				return -1;
-		} else if (write(out, buf, (size_t)r) != r) {
+		} else if (write_all(out, buf, (size_t)r) < 0) {
 			return -1;
 		}
 		*bytes += (uint64_t)r;
@@ -333,9 +405,12 @@ static void *copy_run(void *arg)
 	fchmod(job->out, 0640);
 	if (copy_sparse(in, job->out, &job->bytes) < 0 || fsync(job->out) < 0 ||
 	    rename(job->tmp, job->dst) < 0) {
-		sd_err_set(&job->err, 500, "disk_copy_failed", job->field,
-		           "%s: cannot copy the image to %s: %s", job->field, job->dst,
-		           strerror(errno));
+		if (shoald_no_space(errno))
+			shoald_err_no_space(&job->err, job->field, job->dst);
+		else
+			sd_err_set(&job->err, 500, "disk_copy_failed", job->field,
+			           "%s: cannot copy the image to %s: %s", job->field, job->dst,
+			           strerror(errno));
 		goto done;
 	}
 	job->tmp[0] = '\0';
@@ -608,6 +683,8 @@ int shoald_image_upload_data(struct shoald_upload *u, const void *data, size_t l
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			if (shoald_no_space(errno))
+				return shoald_err_no_space(err, "body", u->tmp);
 			return sd_err_set(err, 500, "internal", "body",
 			                  "cannot write the image: %s", strerror(errno));
 		}

@@ -40,7 +40,7 @@ int log_level_parse(const char *s)
 /* syslog priorities: 3 err, 4 warning, 6 info, 7 debug */
 static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[1024];
+	char msg[8192]; /* a refused state store's message, its recovery steps and backups */
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 
 	if (n < 0)

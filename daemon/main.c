@@ -122,6 +122,10 @@ static void on_cron(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (run_with_period(d, 600 * 1000))
 		store_prune_events(d->store, 100000);
+	/* The state store's backup runs in a thread: the loop starts it and joins it once done. */
+	if (d->cfg.state_backups && !store_backup_poll(d->store, 0) &&
+	    d->cron_ticks % ((uint64_t)d->cfg.state_backup_interval_s * CRON_HZ) == 0)
+		store_backup_begin(d->store, d->cfg.state_backups);
 	if (run_with_period(d, 1000))
 		events_latency_summary(d);
 	if (run_with_period(d, d->cfg.placement_period_ms))
@@ -316,9 +320,17 @@ int main(int argc, char **argv)
 	make_dir(path, 0750);
 	make_dir(d->cfg.run_dir, 0755);
 	snprintf(path, sizeof(path), "%.1024s/shoald.db", d->cfg.state_dir);
-	d->store = store_open(path, err, sizeof(err));
-	if (!d->store)
-		fatalx("%s", err);
+	{
+		/* Room for the recovery steps with their paths, and a list of backups. */
+		char serr[6144];
+
+		d->store = store_open(path, serr, sizeof(serr));
+		if (!d->store)
+			fatalx("%s", serr);
+	}
+	/* The store passed its check: the backup an operator restores if it is damaged later. */
+	if (d->cfg.state_backups)
+		store_backup(d->store, d->cfg.state_backups);
 
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d->loop)

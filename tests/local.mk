@@ -333,6 +333,12 @@ EXTRA_DIST += tests/integration/test_deploy.sh
 TESTS += tests/integration/test_many_guests.sh
 EXTRA_DIST += tests/integration/test_many_guests.sh
 
+# The state store under faults: damaged stores refused with the recovery
+# steps, the backups restored, a full state file system (a tmpfs the test
+# mounts; SKIPs that part where it cannot).
+TESTS += tests/integration/test_state_faults.sh
+EXTRA_DIST += tests/integration/test_state_faults.sh
+
 # Packaging: make install into a DESTDIR (layout, systemd-analyze verify on
 # the installed unit, uninstall), the tarball's contents, and the man pages
 # (lint, and every option and command of the programs in them).
@@ -417,6 +423,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_shoalctl.sh \
 	tests/integration/proc/test_disks_guest.sh \
 	tests/integration/proc/test_deploy.sh \
+	tests/integration/proc/test_state_faults.sh \
 	tests/integration/proc/test_grafana.sh \
 	tests/integration/proc/test_prometheus.sh \
 	tests/integration/proc/test_nics.sh \

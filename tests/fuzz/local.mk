@@ -14,7 +14,7 @@
 # new is kept in fuzz/corpus/NAME/, crashes in fuzz/crashes/.  The
 # suite runs each briefly (tests/fuzz/test_fuzz.sh).
 
-FUZZ_ALL = spec config image vmm_proto kvm_backend hypercall rings xenstore fat tokens
+FUZZ_ALL = spec config image vmm_proto kvm_backend hypercall rings xenstore fat tokens dns tls
 FUZZ_HARNESSES = $(FUZZ_ALL)
 FUZZ_TIME = 60
 FUZZ_RUNS =
@@ -50,6 +50,10 @@ fuzz_xenstore_SRC = tests/fuzz/fuzz_xenstore.c daemon/backend/xen_parse.c \
 fuzz_fat_SRC = tests/fuzz/fuzz_fat.c unikernel-rt/core/fat.c unikernel-rt/core/console.c
 fuzz_tokens_SRC = tests/fuzz/fuzz_tokens.c api/auth.c
 fuzz_tokens_LIBS = $(GNUTLS_LIBS) $(NETTLE_LIBS) $(MHD_LIBS)
+fuzz_tls_SRC = tests/fuzz/fuzz_tls.c api/auth.c
+fuzz_tls_LIBS = $(fuzz_tokens_LIBS)
+fuzz_dns_SRC = tests/fuzz/fuzz_dns.c
+fuzz_dns_LIBS = $(fuzz_config_LIBS)
 
 fuzz_obj = $(patsubst %.c,fuzz/obj/%.o,$(fuzz_$(1)_SRC))
 
@@ -78,6 +82,10 @@ fuzz/fuzz_fat: $(call fuzz_obj,fat)
 	$(AM_V_CCLD)$(FUZZ_LINK) $^
 fuzz/fuzz_tokens: $(call fuzz_obj,tokens)
 	$(AM_V_CCLD)$(FUZZ_LINK) $^ $(fuzz_tokens_LIBS)
+fuzz/fuzz_tls: $(call fuzz_obj,tls)
+	$(AM_V_CCLD)$(FUZZ_LINK) $^ $(fuzz_tls_LIBS)
+fuzz/fuzz_dns: $(call fuzz_obj,dns) $(FUZZ_DAEMON_ARCHIVES)
+	$(AM_V_CCLD)$(FUZZ_LINK) $(call fuzz_obj,dns) $(fuzz_dns_LIBS)
 
 # The seeds: the corpora of tests/data/ in each harness's input format,
 # the example guests and mkbadelf's damaged copies, FAT images.

@@ -232,6 +232,106 @@ seed("rings", b"\1\1\2\2" + struct.pack("<H", len(frame)) + frame + struct.pack(
      net_rings([(page + 1, 0, 1, 64), (page + 1, 0, 0, 64), (page + 1, 4000, 0, 200)], [page + 2]))
 seed("rings", b"\1\0\0\0" + net_rings([(99999999, 0, 0, 64), (page + 1, 0, 0, 9)], [99999999], prod_tx=300))
 
+# ---- dns: a piece size (0: all at once), then what PowerDNS writes on dns-socket ----
+# The requests of PowerDNS's remote backend for the harness's registry (web,
+# shop with www.example.org, off, lazy in guests.example), and the bad ones
+# tests/integration/test_dns.sh sends.
+def lookup(qname, qtype):
+    return ('{"method":"lookup","parameters":{"qtype":"%s","qname":"%s","remote":"192.0.2.24",'
+            '"local":"192.0.2.1","real-remote":"192.0.2.24/24","zone-id":-1}}' % (qtype, qname))
+dns = ['{"method":"initialize","parameters":{"command":"unix","path":"/run/shoal/dns.sock",'
+       '"timeout":"2000"}}',
+       lookup("web.guests.example.", "A"), lookup("WEB.Guests.Example", "ANY"),
+       lookup("guests.example.", "SOA"), lookup("guests.example.", "NS"),
+       lookup("www.example.org.", "ANY"), lookup("shop.guests.example.", "A"),
+       lookup("lazy.guests.example.", "A"), lookup("off.guests.example.", "A"),
+       lookup("nosuch.guests.example.", "A"), lookup("example.com.", "SOA"),
+       '{"method":"list","parameters":{"zonename":"guests.example.","domain_id":1}}',
+       '{"method":"list","parameters":{"zonename":"www.example.org.","domain_id":2}}',
+       '{"method":"getAllDomains","parameters":{"include_disabled":true}}',
+       '{"method":"getDomainInfo","parameters":{"name":"guests.example."}}',
+       '{"method":"getDomainInfo","parameters":{"name":"nosuch.example."}}',
+       '{"method":"getAllDomainMetadata","parameters":{"name":"guests.example."}}',
+       '{"method":"getDomainMetadata","parameters":{"name":"guests.example.","kind":"PRESIGNED"}}',
+       '{"method":"getDomainKeys","parameters":{"name":"guests.example."}}',
+       '{"method":"getTSIGKey","parameters":{"name":"k"}}',
+       '{"method":"getBeforeAndAfterNamesAbsolute","parameters":{"id":1,"qname":"web"}}',
+       # bad ones
+       'this is not JSON', '{"method":"frobnicate","parameters":{}}', '[1,2]',
+       '{"method":"lookup","parameters":{"qname":7,"qtype":"A"}}',
+       '{"method":"lookup","parameters":{"qname":"web.guests.example.","qtype":"AAAAAAAAAAAAAAAAAA"}}',
+       '{"method":"lookup","parameters":[]}', '{"method":7}', '{"parameters":{}}',
+       '{"method":"lookup","method":"list"}', lookup("a" * 260 + ".", "A"),
+       '{"method":"lookup","parameters":{"qname":"web\\u0000.guests.example.","qtype":"A"}}',
+       '{"method":"list","parameters":{}}', '{"method":"getDomainInfo","parameters":{"name":null}}',
+       '{"method":', '']
+for line in dns:
+    seed("dns", b"\0" + line.encode() + b"\n")
+for piece in (0, 1, 7, 64):
+    seed("dns", bytes([piece]) + "\r\n".join(dns).encode() + b"\n")
+
+# ---- tls: tls-cert's file, a NUL, tls-key's file; made by openssl ----
+openssl = shutil.which("openssl")
+if openssl:
+    with tempfile.TemporaryDirectory() as tmp:
+        def ossl(*args):
+            subprocess.run([openssl] + list(args), cwd=tmp, capture_output=True, check=True)
+
+        def read(name):
+            with open(os.path.join(tmp, name), "rb") as f:
+                return f.read()
+
+        def selfsigned(name, *keyargs):
+            ossl("req", "-x509", "-newkey", *keyargs, "-nodes", "-subj", "/CN=" + name, "-days", "30",
+                 "-keyout", name + ".key", "-out", name + ".crt")
+            return read(name + ".crt"), read(name + ".key")
+
+        try:
+            pairs = {"ec": selfsigned("ec", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+                     "ed": selfsigned("ed", "ed25519"),
+                     "rsa": selfsigned("rsa", "rsa:2048")}
+            # A chain: a leaf the EC key's certificate signed, then that one.
+            ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=leaf",
+                 "-keyout", "leaf.key", "-out", "leaf.csr")
+            ossl("x509", "-req", "-in", "leaf.csr", "-CA", "ec.crt", "-CAkey", "ec.key", "-set_serial", "2",
+                 "-days", "30", "-out", "leaf.crt")
+            pairs["chain"] = (read("leaf.crt") + pairs["ec"][0], read("leaf.key"))
+            # Expired (openssl ca sets the dates), with openssl's text before the PEM.
+            os.makedirs(os.path.join(tmp, "db"))
+            open(os.path.join(tmp, "db/index.txt"), "w").close()
+            with open(os.path.join(tmp, "db/serial"), "w") as f:
+                f.write("01\n")
+            with open(os.path.join(tmp, "ca.cnf"), "w") as f:
+                f.write("[ca]\ndefault_ca=c\n[c]\ndatabase=db/index.txt\nnew_certs_dir=db\nserial=db/serial\n"
+                        "default_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n")
+            ossl("ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "leaf.key", "-in", "leaf.csr",
+                 "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-out", "old.crt")
+            pairs["expired"] = (read("old.crt"), read("leaf.key"))
+            ossl("pkey", "-in", "ec.key", "-aes256", "-passout", "pass:x", "-out", "enc.key")
+            encrypted = read("enc.key")
+        except (subprocess.CalledProcessError, OSError) as e:
+            print("seeds: openssl could not make the TLS seeds (%s): the tls harness starts with fewer" % e)
+            pairs, encrypted = {}, b""
+    for crt, key in pairs.values():
+        seed("tls", crt + b"\0" + key)
+    if pairs:
+        ec, rsa = pairs.get("ec"), pairs.get("rsa")
+        seed("tls", ec[0] + b"\0" + rsa[1])                        # a pair that does not match
+        seed("tls", ec[0] + b"\0" + encrypted)                     # an encrypted key
+        seed("tls", ec[0] * 17 + b"\0" + ec[1])                    # 17 certificates
+        seed("tls", ec[0] + b"\0" + ec[0])                         # a certificate as the key
+        seed("tls", ec[1] + b"\0" + ec[1])                         # a key as the certificate
+        seed("tls", ec[0])                                         # no key
+        seed("tls", ec[0][:len(ec[0]) // 2] + b"\0" + ec[1])       # cut short
+        seed("tls", ec[0].replace(b"\n", b"\r\n") + b"\0" + ec[1])
+        body = bytearray(ec[0])
+        body[100] ^= 0x20                                          # one bad base64 character
+        seed("tls", bytes(body) + b"\0" + ec[1])
+        seed("tls", b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n\0" + ec[1])
+else:
+    print("seeds: no openssl: the tls harness starts with no seed")
+seed("tls", b"not a certificate\0not a key")
+
 # ---- fat: images made by mkfs.fat and mcopy, trailing zeros left off ----
 mkfs, mcopy = shutil.which("mkfs.fat") or shutil.which("mkfs.vfat"), shutil.which("mcopy")
 if mkfs and mcopy:
