@@ -59,6 +59,9 @@ static void setup(void)
 	d.dns = dns;
 	add_guest("web", 0x0a000002, 1);
 	g = add_guest("shop", 0x0a000003, 1);
+	g->spec.dns = calloc(2, sizeof(*g->spec.dns));
+	if (!g->spec.dns)
+		abort();
 	g->spec.ndns = 2;
 	snprintf(g->spec.dns[0], sizeof(g->spec.dns[0]), "www.example.org");
 	snprintf(g->spec.dns[1], sizeof(g->spec.dns[1]), "shop.guests.example");
