@@ -241,17 +241,21 @@ static void devices_counters(struct guest *g, json_t *disks, json_t *nics)
 			if (c->nic)
 				json_object_set_new(
 				    e, "counters",
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				              "tx_packets", (json_int_t)c->tx_packets, "tx_bytes",
-				              (json_int_t)c->tx_bytes, "tx_errors",
-				              (json_int_t)c->tx_errors, "tx_dropped",
-				              (json_int_t)c->tx_dropped, "tx_rate_limited",
-				              (json_int_t)c->tx_held, "rx_packets",
-				              (json_int_t)c->rx_packets, "rx_bytes",
-				              (json_int_t)c->rx_bytes, "rx_errors",
-				              (json_int_t)c->rx_errors, "rx_dropped",
-				              (json_int_t)c->rx_dropped, "rx_rate_limited",
-				              (json_int_t)c->rx_held));
+				    json_pack(
+				        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				        "s:I}",
+				        "tx_packets", (json_int_t)c->tx_packets, "tx_bytes",
+				        (json_int_t)c->tx_bytes, "tx_errors",
+				        (json_int_t)c->tx_errors, "tx_dropped",
+				        (json_int_t)c->tx_dropped, "tx_rate_limited",
+				        (json_int_t)c->tx_held, "tx_rate_dropped",
+				        (json_int_t)c->tx_rate_dropped, "rx_packets",
+				        (json_int_t)c->rx_packets, "rx_bytes",
+				        (json_int_t)c->rx_bytes, "rx_errors",
+				        (json_int_t)c->rx_errors, "rx_dropped",
+				        (json_int_t)c->rx_dropped, "rx_rate_limited",
+				        (json_int_t)c->rx_held, "rx_rate_dropped",
+				        (json_int_t)c->rx_rate_dropped));
 			else
 				json_object_set_new(
 				    e, "counters",
