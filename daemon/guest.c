@@ -1017,9 +1017,11 @@ static int devices_supported(struct shoald *d, const struct guest_spec *spec, st
 	/* A limit the backend would not keep is refused, never silently dropped. */
 	if (!d->be_ops->net_rate && spec->has_net_rate &&
 	    (spec->net_rate_pps || spec->net_rate_bytes))
-		return sd_err_set(err, 400, "unsupported", "net_rate",
-		                  "net_rate: the %s backend cannot limit a guest's network rate",
-		                  d->be_ops->name);
+		return sd_err_set(
+		    err, 400, "unsupported", "net_rate",
+		    "net_rate: the %s backend cannot limit a guest's network rate%s%s",
+		    d->be_ops->name, d->be_ops->net_rate_missing ? ": " : "",
+		    d->be_ops->net_rate_missing ? d->be_ops->net_rate_missing : "");
 	return 0;
 }
 

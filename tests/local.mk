@@ -412,6 +412,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_grafana.sh \
 	tests/integration/proc/test_prometheus.sh \
 	tests/integration/proc/test_nics.sh \
-	tests/integration/proc/test_dns.sh
+	tests/integration/proc/test_dns.sh \
+	tests/integration/proc/test_net_rate.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)

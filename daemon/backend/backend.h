@@ -132,6 +132,7 @@ struct backend_ops {
 	/* Nonzero: it limits a guest's network rate (net_rate_*); else a deploy asking is refused.
 	 */
 	unsigned net_rate;
+	const char *net_rate_missing; /* with net_rate 0: why not, for the refusal; or NULL */
 	/*
 	 * Nonzero: a guest's vCPUs may be allowed on several CPUs at its idle
 	 * class policy (set_batch), which any other vCPU preempts at once,

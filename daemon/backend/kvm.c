@@ -2002,10 +2002,11 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
  * One table for both modes: what differs is the name, the image platform,
  * the set-up (init) and whether a network rate can be limited.
  */
-#define TENDER_BACKEND_OPS(NAME, PLATFORM, INIT, NET_RATE)                                         \
+#define TENDER_BACKEND_OPS(NAME, PLATFORM, INIT, NET_RATE, NET_RATE_MISSING)                       \
 	{                                                                                          \
 		.name = NAME, .platform = PLATFORM, .max_disks = BE_DISKS_MAX,                     \
-		.max_nics = BE_NICS_MAX, .net_rate = NET_RATE, .batch_spill = 1, .init = INIT,     \
+		.max_nics = BE_NICS_MAX, .net_rate = NET_RATE,                                     \
+		.net_rate_missing = NET_RATE_MISSING, .batch_spill = 1, .init = INIT,              \
 		.fini = kvm_fini, .adopt = kvm_adopt_then_fill, .start = kvm_start,                \
 		.stop = kvm_stop, .pause = kvm_pause, .set_affinity = kvm_set_affinity,            \
 		.set_weight = kvm_set_weight, .set_batch = kvm_set_batch,                          \
@@ -2015,13 +2016,15 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 		.dev_stats = kvm_dev_stats,                                                        \
 	}
 
-const struct backend_ops backend_kvm = TENDER_BACKEND_OPS("kvm", SHOAL_PLATFORM_KVM, kvm_init, 1);
+const struct backend_ops backend_kvm =
+    TENDER_BACKEND_OPS("kvm", SHOAL_PLATFORM_KVM, kvm_init, 1, NULL);
 /* The same guests as sandboxed processes; the host kernel limits their network rate (proc_rate.h),
  * when this shoald was built with it. */
 #ifdef HAVE_PROC_RATE
-#define PROC_NET_RATE 1
+#define PROC_NET_RATE     1
+#define PROC_RATE_MISSING NULL
 #else
 #define PROC_NET_RATE 0
 #endif
 const struct backend_ops backend_proc =
-    TENDER_BACKEND_OPS("proc", SHOAL_PLATFORM_PROC, proc_init, PROC_NET_RATE);
+    TENDER_BACKEND_OPS("proc", SHOAL_PLATFORM_PROC, proc_init, PROC_NET_RATE, PROC_RATE_MISSING);
