@@ -7,10 +7,10 @@
  * programs their maps, and the tap the filters, so all of it goes with
  * the tap when the guest ends, however it ends.
  *
- * What one guest costs the kernel: two programs of about 100 instructions
- * each (a page of JIT code each), an array of two buckets, a hash of up
- * to four NICs' counters and the object's BTF, a few KiB in all; on each
- * tap, a clsact qdisc and two filters.
+ * What one guest costs the kernel: two programs of 98 instructions (a
+ * page of JIT code each), an array of two buckets (408 bytes), a hash of
+ * up to four NICs' counters (1,408) and the object's BTF, about 10 KiB in
+ * all; on each tap, a clsact qdisc and two filters.
  */
 #include "config.h"
 

@@ -12,7 +12,8 @@
 # out (tx_rate_dropped); the guest without a limit echoes the whole
 # burst; a bad rate is refused naming its field; /metrics has the drops;
 # after a kill -9 of shoald the filters stay on the taps and the next
-# shoald finds their counters; a deleted guest leaves no program or map.
+# shoald finds their counters; a restarted guest's new taps get the limit
+# again; a deleted guest leaves no program or map.
 SHOAL_TEST_PLATFORM=proc
 export SHOAL_TEST_PLATFORM
 . "$top_srcdir/tests/tap.sh"
@@ -235,8 +236,25 @@ rx=$(counter pk rx_rate_dropped)
 tap_check "the re-adopted guest is held to its limit: $g of $N come back, rx_rate_dropped now $rx" \
 	sh -c "[ '$g' -ge 1 ] && [ '$g' -lt $((N - BURST)) ] && [ '$rx' -ge $((rx_before + N - 2 * BURST)) ]"
 
+# ---- a restart: new taps, the limit again, the old program gone ----
+old=$(prog_ids sh-by.0)
+"$CTL" --socket "$SOCK" restart by >/dev/null 2>&1
+state_is by running
+console_has by "echo: ready" >/dev/null
+new=$(prog_ids sh-by.0)
+tap_check "a restarted guest's new tap carries the limit again (program $old, now $new)" \
+	sh -c "[ '$(filters sh-by.0)' = 'shoal_tx shoal_rx' ] && [ -n '$new' ] && [ '$new' != '$old' ]"
+for i in $(seq 50); do
+	bpftool prog show id "$old" >/dev/null 2>&1 || break
+	sleep 0.1
+done
+tap_check "and the old program is gone" sh -c "! bpftool prog show id '$old' >/dev/null 2>&1"
+
 # ---- removal leaves nothing ----
 maps=$(bpftool prog show id "$ids" 2>/dev/null | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p')
+# What one guest's limit costs the kernel, for doc/guests.md.
+tap_diag "$(bpftool prog show id "$ids" 2>/dev/null | tr -s ' \n' ' ')"
+for m in $(echo "$maps" | tr , ' '); do tap_diag "$(bpftool map show id "$m" 2>/dev/null | tr -s ' \n' ' ')"; done
 tap_check "pk's program ($ids) and maps ($maps) are in the kernel" \
 	sh -c "[ -n '$ids' ] && [ -n '$maps' ] && bpftool prog show id '$ids' >/dev/null 2>&1"
 api DELETE /v1/guests/pk >/dev/null
