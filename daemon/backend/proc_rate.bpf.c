@@ -23,7 +23,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4); /* BE_NICS_MAX */
+	__uint(max_entries, PROC_RATE_NICS);
 	__type(key, __u32);
 	__type(value, struct proc_rate_drops);
 } drops SEC(".maps");

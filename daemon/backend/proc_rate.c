@@ -32,6 +32,8 @@
 #include "daemon/log.h"
 #include "daemon/backend/proc_rate.bpf.inc" /* proc_rate_obj[]: the object, from the build */
 
+_Static_assert(PROC_RATE_NICS >= BE_NICS_MAX, "the drops map has room for every NIC of a guest");
+
 int proc_rate_built(char *why, size_t whylen)
 {
 	(void)why;

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #define PROC_RATE_SCALE 1024ull
+#define PROC_RATE_NICS  4 /* the drops map's room: BE_NICS_MAX (proc_rate.c checks) */
 #define PROC_RATE_FULL  (1000000000ull * PROC_RATE_SCALE)
 
 /* The "rate" map: an array of two, [0] what the guest sends, [1] what it receives. */
