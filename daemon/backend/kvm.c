@@ -1510,6 +1510,12 @@ static void shell_adopted(struct shell *sh, struct guest *g)
 			close(fd); /* the same map, by another tap */
 		}
 	}
+	if (be->proc && g->nnics && sh->rate_fd < 0 &&
+	    (g->spec.has_net_rate ? g->spec.net_rate_pps || g->spec.net_rate_bytes
+	                          : be->cfg->net_rate_pps || be->cfg->net_rate_bytes))
+		log_warnx("guest %s: its taps carry no network rate limit (removed by hand?): it "
+		          "runs unlimited until it starts again",
+		          g->name);
 	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
 	sh->boot_timer.data = sh;
 	watch_guest_fds(sh);

@@ -137,6 +137,7 @@ deploy by '{"bytes_per_s":20000}'
 s2=$(status)
 deploy free
 s3=$(status)
+deploy hand '{"packets_per_s":1000}'
 tap_check "guests limited to 20 packets/s, 20000 bytes/s and one without a limit are deployed ($s1 $s2 $s3)" \
 	sh -c "[ '$s1 $s2 $s3' = '201 201 201' ]"
 for g in pk by free; do console_has $g "echo: ready" >/dev/null; done
@@ -230,9 +231,13 @@ wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 tap_check "with shoald killed, the filters stay on the taps" \
 	sh -c "[ '$(filters sh-pk.0)' = 'shoal_tx shoal_rx' ] && [ '$(prog_ids sh-pk.0)' = '$ids' ]"
+# A limit taken off a tap by hand meanwhile: the next shoald says so.
+tc -n "$ns" qdisc del dev sh-hand.0 clsact
 tap_check "a new shoald starts" shoald_start --bridge="br0 10.91.0.0/24"
 tap_check "it finds the limit again on pk's tap (its log says so)" \
 	grep -q 'guest pk: its network rate limit found again on tap sh-pk.0' "$tmp/shoald.log"
+tap_check "and warns of a limited guest whose tap lost its limit" \
+	grep -q 'guest hand: its taps carry no network rate limit' "$tmp/shoald.log"
 tap_check "pk is the same process (re-adopted, not restarted)" \
 	sh -c "[ '$(field pk restarts)' = 0 ]"
 tap_check "its counters carry on (rx_rate_dropped $(counter pk rx_rate_dropped), $rx_before before)" \
