@@ -28,12 +28,17 @@ struct {
 	__type(value, struct proc_rate_drops);
 } drops SEC(".maps");
 
+/* Credit (at most full) after elapsed ns: full once the time covers what it lacks, whatever its
+ * debt (the product is taken only below that, so it cannot overflow). */
 static __always_inline __s64 refill(__s64 credit, __u64 cost, __u64 elapsed)
 {
+	__u64 lack = (__u64)((__s64)PROC_RATE_FULL - credit);
+
 	if (!cost)
 		return credit;
-	credit += (__s64)(elapsed * PROC_RATE_SCALE);
-	return credit > (__s64)PROC_RATE_FULL ? (__s64)PROC_RATE_FULL : credit;
+	if (elapsed >= lack / PROC_RATE_SCALE)
+		return (__s64)PROC_RATE_FULL;
+	return credit + (__s64)(elapsed * PROC_RATE_SCALE);
 }
 
 static __always_inline int limit(struct __sk_buff *skb, __u32 way)
@@ -47,10 +52,7 @@ static __always_inline int limit(struct __sk_buff *skb, __u32 way)
 	if (!b)
 		return TC_ACT_OK;
 	bpf_spin_lock(&b->lock);
-	/* At most a second counts: the bucket is full after one, whatever its debt was. */
 	elapsed = b->last_ns && now > b->last_ns ? now - b->last_ns : 0;
-	if (elapsed > 1000000000ull)
-		elapsed = 1000000000ull;
 	if (!b->last_ns || now > b->last_ns)
 		b->last_ns = now;
 	b->pkt_credit = refill(b->pkt_credit, b->pkt_cost, elapsed);

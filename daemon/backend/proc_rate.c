@@ -7,7 +7,7 @@
  * programs their maps, and the tap the filters, so all of it goes with
  * the tap when the guest ends, however it ends.
  *
- * What one guest costs the kernel: two programs of 98 instructions (a
+ * What one guest costs the kernel: two programs of 104 instructions (a
  * page of JIT code each), an array of two buckets (408 bytes), a hash of
  * up to four NICs' counters (1,408) and the object's BTF, about 10 KiB in
  * all; on each tap, a clsact qdisc and two filters.
