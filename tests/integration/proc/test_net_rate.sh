@@ -41,16 +41,15 @@ deploy() {
 	api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
 }
 field() { api GET "/v1/guests/$1" | jq_ "$2"; } # GUEST FIELD
-# blast ADDR N SIZE [late]: N datagrams of SIZE bytes to ADDR's echo port at
-# once, then the echoes for 1.5 s; prints how many came back.  With late,
-# the echoes of an earlier blast whose guest was paused.
+# blast ADDR N SIZE: N datagrams of SIZE bytes to ADDR's echo port at
+# once, then the echoes for 1.5 s; prints how many came back.
 blast() {
 	inns python3 - "$@" <<'PY'
 import socket, sys, time
 addr, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-s.bind(("10.91.0.1", 40000 + (len(sys.argv) > 4)))
+s.bind(("10.91.0.1", 40000))
 for i in range(n):
     s.sendto(bytes([i % 256]) * size, (addr, 7))
 got, end = 0, time.time() + 1.5
@@ -64,7 +63,7 @@ while time.time() < end:
 print(got)
 PY
 }
-# send_only ADDR N SIZE: N datagrams from the port blast listens on with late.
+# send_only ADDR N SIZE: N datagrams from port 40001, where late listens.
 send_only() {
 	inns python3 - "$@" <<'PY'
 import socket, sys
@@ -76,18 +75,21 @@ for i in range(n):
     s.sendto(bytes([i % 256]) * size, (addr, 7))
 PY
 }
-# late ADDR: the echoes of what send_only sent, for 5.5 s.
+# late FILE: the echoes of what send_only sent, until 1.5 s after FILE
+# appears (the guest resumed), or 30 s.
 late() {
 	inns python3 - "$@" <<'PY'
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.91.0.1", 40001))
-print("listening", flush=True)
-got, end = 0, time.time() + 5.5
+open(sys.argv[1] + ".listening", "w").close()
+got, end, cap = 0, None, time.time() + 30
 s.settimeout(0.1)
-while time.time() < end:
+while time.time() < (end or cap):
+    if end is None and os.path.exists(sys.argv[1]):
+        end = time.time() + 1.5
     try:
         s.recvfrom(65536)
         got += 1
@@ -151,6 +153,13 @@ a_by=$(field by net.0.ipv4)
 a_by=${a_by%/*}
 a_free=$(field free net.0.ipv4)
 a_free=${a_free%/*}
+# The namespace knows the guests' MACs for good: no ARP of its own
+# competes with the datagrams for the buckets, or goes unanswered while a
+# guest is paused (which would drop what waits on it).
+for g in pk by free; do
+	a=$(field $g net.0.ipv4)
+	ip -n "$ns" neigh replace "${a%/*}" lladdr "$(field $g net.0.mac)" dev br0 nud permanent
+done
 for a in $a_pk $a_by $a_free; do udp_echo "$a" >/dev/null; done
 sleep 1.2 # the buckets full again after the first datagrams and ARP
 
@@ -181,15 +190,20 @@ tx_out() {
 	tx0=$(counter "$1" tx_rate_dropped)
 	sleep 1.2
 	"$CTL" --socket "$SOCK" pause "$1" >/dev/null || return 1
-	late "$2" >"$tmp/late" &
+	rm -f "$tmp/resumed" "$tmp/resumed.listening"
+	late "$tmp/resumed" >"$tmp/late" &
 	lp=$!
-	sleep 0.3
+	for i in $(seq 100); do
+		[ -e "$tmp/resumed.listening" ] && break
+		sleep 0.1
+	done
 	send_only "$2" "$4" "$3"
 	sleep 1.2
 	send_only "$2" "$4" "$3"
 	sleep 1.2
 	send_only "$2" "$4" "$3"
 	"$CTL" --socket "$SOCK" resume "$1" >/dev/null || return 1
+	: >"$tmp/resumed"
 	wait $lp
 	got=$(tail -n 1 "$tmp/late")
 	rx1=$(counter "$1" rx_rate_dropped)
