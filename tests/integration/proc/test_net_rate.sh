@@ -9,8 +9,9 @@
 # namespace is cut to about a second's worth on its way in (counted as
 # rx_rate_dropped); datagrams that came in over three seconds while the
 # guest was paused, echoed at once when it resumes, are cut on their way
-# out (tx_rate_dropped); the guest without a limit echoes the whole
-# burst; a bad rate is refused naming its field; /metrics has the drops;
+# out (tx_rate_dropped); 64 KiB over TCP get through the bytes limit,
+# backing off, in the limit's time; the guest without a limit echoes the
+# whole burst; a bad rate is refused naming its field; /metrics has the drops;
 # after a kill -9 of shoald the filters stay on the taps and the next
 # shoald finds their counters; a restarted guest's new taps get the limit
 # again; a deleted guest leaves no program or map.
@@ -231,6 +232,41 @@ tap_check "20000 bytes/s: 51 datagrams of 1000 bytes taken in over three seconds
 	sh -c "[ '${got:-0}' -ge 1 ] && [ '${got:-0}' -lt $((51 - 19)) ]"
 tap_check "the rest counted as dropped on the way out (tx_rate_dropped +$((tx1 - tx0))), none on the way in" \
 	sh -c "[ $((tx1 - tx0)) -ge $((51 - 20 - 10)) ] && [ $((rx1 - rx0)) -eq 0 ]"
+
+# ---- TCP backs off and gets through ----
+# tcp_echo ADDR BYTES: BYTES over TCP to ADDR's echo port and back, every
+# byte compared, within 60 s; prints the time it took (ms).
+tcp_echo() {
+	inns python3 - "$@" <<'PY'
+import socket, sys, time
+data = bytes((i * 7) % 251 for i in range(int(sys.argv[2])))
+t0 = time.time()
+s = socket.create_connection((sys.argv[1], 7), timeout=60)
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+got = b""
+while len(got) < len(data):
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(int((time.time() - t0) * 1000))
+sys.exit(0 if got == data else 1)
+PY
+}
+sleep 1.2
+rx0=$(counter by rx_rate_dropped)
+tx0=$(counter by tx_rate_dropped)
+if ms=$(tcp_echo "$a_by" 65536); then
+	tap_ok "64 KiB over TCP through the 20000 bytes/s limit come back whole ($ms ms; dropped in +$(($(counter by rx_rate_dropped) - rx0)), out +$(($(counter by tx_rate_dropped) - tx0)))"
+else
+	tap_not_ok "64 KiB over TCP through the 20000 bytes/s limit come back whole"
+fi
+base=$(tcp_echo "$a_free" 65536)
+# 64 KiB past a 20000-byte burst cannot take less than 2.2 s at 20000 bytes/s;
+# the guest without a limit, the same run, takes milliseconds.
+tap_check "they took the limit's time: over 5 times the unlimited guest's ($ms ms against $base ms)" \
+	sh -c "[ '${ms:-0}' -gt $((5 * ${base:-0})) ] && [ '${base:-0}' -gt 0 ]"
 
 # ---- /metrics ----
 shoald_get /metrics >"$tmp/metrics"
