@@ -1122,8 +1122,7 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 		m->ipv4 = htonl(n->ipv4);
 		m->gateway = htonl(n->gateway);
 		m->prefix_len = n->ipv4 ? n->prefix_len : 0;
-		/* shoal-proc limits nothing (the host kernel does, limit_nics): it refuses a rate.
-		 */
+		/* shoal-proc refuses a rate: on proc the host kernel keeps it (limit_nics). */
 		m->rate_pps = be->proc ? 0 : req->net_rate_pps;
 		m->rate_bytes = be->proc ? 0 : req->net_rate_bytes;
 		snprintf(sh->req_bridge[i], sizeof(sh->req_bridge[i]), "%s", n->bridge);
@@ -1919,11 +1918,6 @@ static int kvm_adopt_then_fill(struct backend *b)
 	return n + (int)adopted;
 }
 
-/*
- * The counters' page is the tender's, and the tender runs a guest (on
- * proc, the guest writes it itself): each read checks it again, copies
- * names with their bounds and takes only names a spec could give.
- */
 /* proc: what its rate limit dropped on the NIC named o->name (proc_rate.h). */
 static void rate_drops(const struct shell *sh, const struct guest *g, struct be_dev_stats *o)
 {
@@ -1939,6 +1933,11 @@ static void rate_drops(const struct shell *sh, const struct guest *g, struct be_
 		}
 }
 
+/*
+ * The counters' page is the tender's, and the tender runs a guest (on
+ * proc, the guest writes it itself): each read checks it again, copies
+ * names with their bounds and takes only names a spec could give.
+ */
 static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_stats *out,
                               unsigned max)
 {
