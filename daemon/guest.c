@@ -242,17 +242,21 @@ static void devices_counters(struct guest *g, json_t *disks, json_t *nics)
 			if (c->nic)
 				json_object_set_new(
 				    e, "counters",
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				              "tx_packets", (json_int_t)c->tx_packets, "tx_bytes",
-				              (json_int_t)c->tx_bytes, "tx_errors",
-				              (json_int_t)c->tx_errors, "tx_dropped",
-				              (json_int_t)c->tx_dropped, "tx_rate_limited",
-				              (json_int_t)c->tx_held, "rx_packets",
-				              (json_int_t)c->rx_packets, "rx_bytes",
-				              (json_int_t)c->rx_bytes, "rx_errors",
-				              (json_int_t)c->rx_errors, "rx_dropped",
-				              (json_int_t)c->rx_dropped, "rx_rate_limited",
-				              (json_int_t)c->rx_held));
+				    json_pack(
+				        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				        "s:I}",
+				        "tx_packets", (json_int_t)c->tx_packets, "tx_bytes",
+				        (json_int_t)c->tx_bytes, "tx_errors",
+				        (json_int_t)c->tx_errors, "tx_dropped",
+				        (json_int_t)c->tx_dropped, "tx_rate_limited",
+				        (json_int_t)c->tx_held, "tx_rate_dropped",
+				        (json_int_t)c->tx_rate_dropped, "rx_packets",
+				        (json_int_t)c->rx_packets, "rx_bytes",
+				        (json_int_t)c->rx_bytes, "rx_errors",
+				        (json_int_t)c->rx_errors, "rx_dropped",
+				        (json_int_t)c->rx_dropped, "rx_rate_limited",
+				        (json_int_t)c->rx_held, "rx_rate_dropped",
+				        (json_int_t)c->rx_rate_dropped));
 			else
 				json_object_set_new(
 				    e, "counters",
@@ -1069,9 +1073,11 @@ static int devices_supported(struct shoald *d, const struct guest_spec *spec, st
 	/* A limit the backend would not keep is refused, never silently dropped. */
 	if (!d->be_ops->net_rate && spec->has_net_rate &&
 	    (spec->net_rate_pps || spec->net_rate_bytes))
-		return sd_err_set(err, 400, "unsupported", "net_rate",
-		                  "net_rate: the %s backend cannot limit a guest's network rate",
-		                  d->be_ops->name);
+		return sd_err_set(
+		    err, 400, "unsupported", "net_rate",
+		    "net_rate: the %s backend cannot limit a guest's network rate%s%s",
+		    d->be_ops->name, d->be_ops->net_rate_missing ? ": " : "",
+		    d->be_ops->net_rate_missing ? d->be_ops->net_rate_missing : "");
 	return 0;
 }
 

@@ -379,6 +379,8 @@ static const struct dev_family dev_families[] = {
 	  "frames the guest sent that the tap did not take" },
 	{ "shoal_nic_tx_rate_limited_total", 1, DEV_OFF(tx_held),
 	  "times the rate limit held the guest's frames back" },
+	{ "shoal_nic_tx_rate_dropped_total", 1, DEV_OFF(tx_rate_dropped),
+	  "frames the guest sent that the rate limit dropped (proc: the host kernel's)" },
 	{ "shoal_nic_rx_packets_total", 1, DEV_OFF(rx_packets), "frames given to the guest" },
 	{ "shoal_nic_rx_bytes_total", 1, DEV_OFF(rx_bytes), "bytes given to the guest" },
 	{ "shoal_nic_rx_errors_total", 1, DEV_OFF(rx_errors), "receive requests refused" },
@@ -386,6 +388,8 @@ static const struct dev_family dev_families[] = {
 	  "frames for the guest dropped (it had posted no buffer)" },
 	{ "shoal_nic_rx_rate_limited_total", 1, DEV_OFF(rx_held),
 	  "times the rate limit held frames for the guest back" },
+	{ "shoal_nic_rx_rate_dropped_total", 1, DEV_OFF(rx_rate_dropped),
+	  "frames for the guest that the rate limit dropped (proc: the host kernel's)" },
 };
 
 /* Every running guest's device counters, as the backend reads them, by family. */

@@ -196,6 +196,11 @@ char *ctl_fmt_nic(const json_t *n, char *buf, size_t len)
 		        ctl_fmt_bytes((double)ctl_jint(c, "tx_bytes", 0), b2, sizeof(b2)), dropped,
 		        errors, plural(errors), ctl_jint(c, "rx_rate_limited", 0),
 		        ctl_jint(c, "tx_rate_limited", 0));
+		/* On proc the host kernel keeps the limit and drops what is over it. */
+		if (ctl_jint(c, "rx_rate_dropped", 0) || ctl_jint(c, "tx_rate_dropped", 0))
+			appendf(buf, len, &off, ", rate-dropped %lld/%lld",
+			        ctl_jint(c, "rx_rate_dropped", 0),
+			        ctl_jint(c, "tx_rate_dropped", 0));
 	}
 	return buf;
 }

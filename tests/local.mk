@@ -120,6 +120,18 @@ tests_integration_test_proc_LDADD = bench/libbench.a common/libcommon.a
 TESTS += tests/integration/proc.sh tests/integration/test_proc
 EXTRA_DIST += tests/integration/proc.sh
 
+# Integration: the proc rate limit's program on frames the kernel runs it
+# on by BPF_PROG_TEST_RUN (root), its buckets' arithmetic frame by frame;
+# built where shoald has the program (configure: clang's bpf target, libbpf).
+if HAVE_PROC_RATE
+check_PROGRAMS += tests/integration/test_proc_rate
+tests_integration_test_proc_rate_SOURCES = tests/integration/test_proc_rate.c
+tests_integration_test_proc_rate_CFLAGS = $(AM_CFLAGS) $(LIBBPF_CFLAGS)
+tests_integration_test_proc_rate_LDADD = $(LIBBPF_LIBS)
+TESTS += tests/integration/test_proc_rate
+endif
+EXTRA_DIST += tests/integration/test_proc_rate.c
+
 # Integration: shoald --backend=proc, its guests deployed, probed, paused,
 # ended, restarted and refused through the real API (no /dev/kvm needed).
 TESTS += tests/integration/test_proc_shoald.sh
@@ -427,6 +439,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_grafana.sh \
 	tests/integration/proc/test_prometheus.sh \
 	tests/integration/proc/test_nics.sh \
-	tests/integration/proc/test_dns.sh
+	tests/integration/proc/test_dns.sh \
+	tests/integration/proc/test_net_rate.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)

@@ -465,7 +465,8 @@ function renderDevices() {
 			counterCell(c, c && "rx " + count(c.rx_packets, "frame") + " · " + fmtBytes(c.rx_bytes)),
 			counterCell(c, c && "tx " + count(c.tx_packets, "frame") + " · " + fmtBytes(c.tx_bytes)),
 			counterCell(c, c && (c.rx_dropped + c.tx_dropped) + " dropped · " + count(c.rx_errors + c.tx_errors, "error") +
-				" · rate-limited " + c.rx_rate_limited + "/" + c.tx_rate_limited, bad));
+				" · rate-limited " + c.rx_rate_limited + "/" + c.tx_rate_limited +
+				(c.rx_rate_dropped || c.tx_rate_dropped ? " · rate-dropped " + c.rx_rate_dropped + "/" + c.tx_rate_dropped : ""), bad));
 		body.append(tr);
 	}
 	if (!disks.length && !nics.length) {

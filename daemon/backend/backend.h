@@ -74,6 +74,7 @@ struct be_dev_stats {
 	uint64_t reads, writes, flushes, read_bytes, write_bytes, errors; /* a disk's */
 	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_held;    /* a NIC's, */
 	uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped, rx_held;    /* guest's view */
+	uint64_t tx_rate_dropped, rx_rate_dropped; /* frames a kernel rate limit dropped (proc) */
 };
 
 /* Where a running guest's vCPUs are and how they are scheduled (placement_get). */
@@ -131,6 +132,7 @@ struct backend_ops {
 	/* Nonzero: it limits a guest's network rate (net_rate_*); else a deploy asking is refused.
 	 */
 	unsigned net_rate;
+	const char *net_rate_missing; /* with net_rate 0: why not, for the refusal; or NULL */
 	/*
 	 * Nonzero: a guest's vCPUs may be allowed on several CPUs at its idle
 	 * class policy (set_batch), which any other vCPU preempts at once,

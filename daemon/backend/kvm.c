@@ -25,6 +25,8 @@
  * next shoald find it, take its probe eventfds back with pidfd_getfd and
  * learn of its end by a pidfd (proc_adopt, proc.c).
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +54,7 @@
 #include "daemon/backend/kvm_cpu.h"
 #include "daemon/backend/kvm_net.h"
 #include "daemon/backend/proc.h"
+#include "daemon/backend/proc_rate.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "common/mntns.h"
@@ -110,7 +113,9 @@ struct shell {
 	int fifos; /* proc: its console and report are tPID.out and tPID.err */
 	int pidfd; /* proc, adopted: tells of its end (it is no child of ours) */
 	ev_io pidfd_w;
-	unsigned long long start; /* proc, adopted: its start time, for its status */
+	unsigned long long start;      /* proc, adopted: its start time, for its status */
+	int rate_fd;                   /* proc: its rate limit's counters (proc_rate.h), or -1 */
+	int rate_ifindex[BE_NICS_MAX]; /* each NIC's tap, where the counters keep its drops */
 };
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
@@ -215,6 +220,10 @@ static void shell_close(struct shell *sh)
 		close(sh->report_fd);
 	if (sh->pidfd >= 0)
 		close(sh->pidfd);
+	/* The last hold on the limit's map: the taps' filters went with the taps. */
+	if (sh->rate_fd >= 0)
+		close(sh->rate_fd);
+	sh->rate_fd = -1;
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
 	sh->report_fd = sh->pidfd = -1;
 	if (sh->fifos)
@@ -668,7 +677,7 @@ static struct shell *shell_new(struct backend *be)
 		return NULL;
 	sh->be = be;
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
-	sh->report_fd = sh->pidfd = -1;
+	sh->report_fd = sh->pidfd = sh->rate_fd = -1;
 	return sh;
 }
 
@@ -940,6 +949,30 @@ static int send_nics(struct shell *sh, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * proc: the guest's rate limit on its taps, made by send_nics, before
+ * BOOT: the guest never sends or receives a frame unlimited.  0, or -1
+ * with why (and nothing left on the taps).
+ */
+static int limit_nics(struct shell *sh, char *why, size_t whylen)
+{
+	const char *taps[BE_NICS_MAX];
+	unsigned i;
+
+	if (!sh->be->proc || !sh->req.nnics || (!sh->req.net_rate_pps && !sh->req.net_rate_bytes))
+		return 0;
+	for (i = 0; i < sh->req.nnics; i++)
+		taps[i] = sh->req_nic[i].ifname;
+	sh->rate_fd = proc_rate_attach(taps, sh->req.nnics, sh->req.net_rate_pps,
+	                               sh->req.net_rate_bytes, sh->rate_ifindex, why, whylen);
+	if (sh->rate_fd < 0)
+		return -1;
+	log_debug("guest %s: its taps limited to %llu packets and %llu bytes a second each way",
+	          sh->g->name, (unsigned long long)sh->req.net_rate_pps,
+	          (unsigned long long)sh->req.net_rate_bytes);
+	return 0;
+}
+
 /* Send BOOT to a READY shell for its guest. */
 static void shell_boot(struct shell *sh)
 {
@@ -973,7 +1006,8 @@ static void shell_boot(struct shell *sh)
 	/* The record says whose it is, for a daemon that finds it after a restart. */
 	hn = snprintf(head, sizeof(head), "guest %s %llu\n", g->name,
 	              (unsigned long long)sh->req.instance);
-	if (send_disks(sh, why, sizeof(why)) < 0 || send_nics(sh, why, sizeof(why)) < 0)
+	if (send_disks(sh, why, sizeof(why)) < 0 || send_nics(sh, why, sizeof(why)) < 0 ||
+	    limit_nics(sh, why, sizeof(why)) < 0)
 		goto fail;
 	if (be->proc) {
 		snprintf(sh->path, sizeof(sh->path), "%.900s/t%d.proc", be->tender_dir,
@@ -1021,10 +1055,17 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 	char *image, **args;
 	unsigned i;
 
-	/* shoal-proc limits no rate; the daemon refuses such a spec first (ops' net_rate). */
-	if (be->proc && req->nnics && (req->net_rate_pps || req->net_rate_bytes))
-		return be_fail(err, errlen,
-		               "net_rate: the proc backend cannot limit a guest's network rate");
+	/* Built without the rate limit, proc limits no rate; the daemon refuses such a spec first
+	 * (ops' net_rate). */
+	if (be->proc && req->nnics && (req->net_rate_pps || req->net_rate_bytes)) {
+		char why[200];
+
+		if (!proc_rate_built(why, sizeof(why)))
+			return be_fail(err, errlen,
+			               "net_rate: the proc backend cannot limit a guest's network "
+			               "rate: %s",
+			               why);
+	}
 	image = strdup(req->image_path);
 	args = calloc(req->nargs + 1, sizeof(char *));
 	for (i = 0; args && i < req->nargs; i++)
@@ -1081,8 +1122,9 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 		m->ipv4 = htonl(n->ipv4);
 		m->gateway = htonl(n->gateway);
 		m->prefix_len = n->ipv4 ? n->prefix_len : 0;
-		m->rate_pps = req->net_rate_pps;
-		m->rate_bytes = req->net_rate_bytes;
+		/* shoal-proc refuses a rate: on proc the host kernel keeps it (limit_nics). */
+		m->rate_pps = be->proc ? 0 : req->net_rate_pps;
+		m->rate_bytes = be->proc ? 0 : req->net_rate_bytes;
 		snprintf(sh->req_bridge[i], sizeof(sh->req_bridge[i]), "%s", n->bridge);
 	}
 	if (best) {
@@ -1453,6 +1495,26 @@ static void shell_adopted(struct shell *sh, struct guest *g)
 			log_info("guest %s: NIC %s found again: tap %s on bridge %s", g->name,
 			         g->nics[i].name, g->nics[i].tap, g->nics[i].bridge);
 	}
+	/* proc: its rate limit stayed on its taps; its counters are found through them. */
+	for (i = 0; be->proc && i < g->nnics && i < BE_NICS_MAX; i++) {
+		int fd = proc_rate_find(g->nics[i].tap, &sh->rate_ifindex[i]);
+
+		if (fd < 0)
+			continue;
+		if (sh->rate_fd < 0) {
+			sh->rate_fd = fd;
+			log_info("guest %s: its network rate limit found again on tap %s", g->name,
+			         g->nics[i].tap);
+		} else {
+			close(fd); /* the same map, by another tap */
+		}
+	}
+	if (be->proc && g->nnics && sh->rate_fd < 0 &&
+	    (g->spec.has_net_rate ? g->spec.net_rate_pps || g->spec.net_rate_bytes
+	                          : be->cfg->net_rate_pps || be->cfg->net_rate_bytes))
+		log_warnx("guest %s: its taps carry no network rate limit (removed by hand?): it "
+		          "runs unlimited until it starts again",
+		          g->name);
 	ev_timer_init(&sh->boot_timer, on_boot_timeout, BOOT_TIMEOUT_S, 0.);
 	sh->boot_timer.data = sh;
 	watch_guest_fds(sh);
@@ -1803,11 +1865,11 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 static int proc_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
                      const struct backend_host *host, char *err, size_t errlen)
 {
-	if (cfg->net_rate_pps || cfg->net_rate_bytes) {
-		snprintf(
-		    err, errlen,
-		    "proc backend: net-rate-pps and net-rate-bytes must be 0: shoal-proc cannot "
-		    "limit a guest's network rate");
+	char why[200];
+
+	if ((cfg->net_rate_pps || cfg->net_rate_bytes) && !proc_rate_built(why, sizeof(why))) {
+		snprintf(err, errlen, "proc backend: net-rate-pps and net-rate-bytes must be 0: %s",
+		         why);
 		return -1;
 	}
 	return tender_init(out, loop, cfg, host, 1, err, errlen);
@@ -1854,6 +1916,21 @@ static int kvm_adopt_then_fill(struct backend *b)
 	proc_tender_sweep(b->tender_dir, &b->host, b->proc ? proc_adopt : NULL, b, &adopted);
 	shell_refill(b);
 	return n + (int)adopted;
+}
+
+/* proc: what its rate limit dropped on the NIC named o->name (proc_rate.h). */
+static void rate_drops(const struct shell *sh, const struct guest *g, struct be_dev_stats *o)
+{
+	unsigned j;
+
+	if (sh->rate_fd < 0)
+		return;
+	for (j = 0; j < g->nnics && j < BE_NICS_MAX; j++)
+		if (!strcmp(g->nics[j].name, o->name)) {
+			proc_rate_drops(sh->rate_fd, sh->rate_ifindex[j], &o->tx_rate_dropped,
+			                &o->rx_rate_dropped);
+			return;
+		}
 }
 
 /*
@@ -1912,6 +1989,7 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 			o->rx_errors = c[VMM_STAT_NIC_RX_ERRORS];
 			o->rx_dropped = c[VMM_STAT_NIC_RX_DROPPED];
 			o->rx_held = c[VMM_STAT_NIC_RX_HELD];
+			rate_drops(sh, g, o);
 		} else {
 			o->reads = c[VMM_STAT_DISK_READS];
 			o->writes = c[VMM_STAT_DISK_WRITES];
@@ -1929,10 +2007,11 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
  * One table for both modes: what differs is the name, the image platform,
  * the set-up (init) and whether a network rate can be limited.
  */
-#define TENDER_BACKEND_OPS(NAME, PLATFORM, INIT, NET_RATE)                                         \
+#define TENDER_BACKEND_OPS(NAME, PLATFORM, INIT, NET_RATE, NET_RATE_MISSING)                       \
 	{                                                                                          \
 		.name = NAME, .platform = PLATFORM, .max_disks = BE_DISKS_MAX,                     \
-		.max_nics = BE_NICS_MAX, .net_rate = NET_RATE, .batch_spill = 1, .init = INIT,     \
+		.max_nics = BE_NICS_MAX, .net_rate = NET_RATE,                                     \
+		.net_rate_missing = NET_RATE_MISSING, .batch_spill = 1, .init = INIT,              \
 		.fini = kvm_fini, .adopt = kvm_adopt_then_fill, .start = kvm_start,                \
 		.stop = kvm_stop, .pause = kvm_pause, .set_affinity = kvm_set_affinity,            \
 		.set_weight = kvm_set_weight, .set_batch = kvm_set_batch,                          \
@@ -1942,7 +2021,15 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 		.dev_stats = kvm_dev_stats,                                                        \
 	}
 
-const struct backend_ops backend_kvm = TENDER_BACKEND_OPS("kvm", SHOAL_PLATFORM_KVM, kvm_init, 1);
-/* The same guests as sandboxed processes; shoal-proc limits no network rate. */
+const struct backend_ops backend_kvm =
+    TENDER_BACKEND_OPS("kvm", SHOAL_PLATFORM_KVM, kvm_init, 1, NULL);
+/* The same guests as sandboxed processes; the host kernel limits their network rate (proc_rate.h),
+ * when this shoald was built with it. */
+#ifdef HAVE_PROC_RATE
+#define PROC_NET_RATE     1
+#define PROC_RATE_MISSING NULL
+#else
+#define PROC_NET_RATE 0
+#endif
 const struct backend_ops backend_proc =
-    TENDER_BACKEND_OPS("proc", SHOAL_PLATFORM_PROC, proc_init, 0);
+    TENDER_BACKEND_OPS("proc", SHOAL_PLATFORM_PROC, proc_init, PROC_NET_RATE, PROC_RATE_MISSING);

@@ -3,7 +3,8 @@
 # platform (no /dev/kvm needed): hello's console and exit; idle running,
 # probed (latency samples), paused (no probes) and resumed, stopped; a
 # crash and a bad call ending with the tender's reason; a restart-on-failure
-# guest restarted; a KVM image and a network rate refused; a guest with a
+# guest restarted; a KVM image refused; a network rate taken (refused,
+# saying why, when shoald was built without its BPF program); a guest with a
 # disk; a kill -9 of shoald, after which the next one re-attaches every
 # running guest (and reports one killed meanwhile), and a SIGTERM stop of
 # shoald, after which it does too; bad set-ups refused; and an
@@ -107,9 +108,31 @@ refuses "an unknown backend is refused, naming the ones built in" \
 	"backend nope is not built into this shoald (it has: kvm, proc" --backend=nope
 refuses "a missing proc tender is refused, naming it" \
 	"proc backend: the tender $tmp/nope cannot be run" --backend=proc --proc-tender="$tmp/nope"
-refuses "a network rate limit with the proc backend is refused" \
-	"net-rate-pps and net-rate-bytes must be 0" --backend=proc --proc-tender="$tmp/shoal-proc" \
-	--net-rate-pps=1000
+# The host kernel limits a proc guest's rate when shoald was built with
+# the BPF program (tests/integration/proc/test_net_rate.sh); else a limit
+# is refused with the reason.
+rate_built=
+grep -q '^#define HAVE_PROC_RATE 1' "$top_builddir/config.h" 2>/dev/null && rate_built=1
+if [ -n "$rate_built" ]; then
+	"$SHOALD" --config=/dev/null --state-dir="$tmp/bad-state" --run-dir="$tmp/bad-run" \
+		--backend=proc --proc-tender="$tmp/shoal-proc" --net-rate-pps=1000 >"$tmp/bad.out" 2>&1 </dev/null &
+	bad=$!
+	up=
+	for i in $(seq 100); do
+		"$CTL" --socket "$tmp/bad-run/shoald.sock" --timeout 1 host >/dev/null 2>&1 && up=1 && break
+		kill -0 $bad 2>/dev/null || break
+		sleep 0.1
+	done
+	kill $bad 2>/dev/null
+	wait $bad 2>/dev/null
+	tap_check "a default network rate limit with the proc backend is taken (the host kernel keeps it)" \
+		[ -n "$up" ]
+	[ -n "$up" ] || tap_diag "$(cat "$tmp/bad.out")"
+else
+	refuses "a network rate limit with the proc backend is refused, with the reason" \
+		"net-rate-pps and net-rate-bytes must be 0: this shoald was built without" --backend=proc \
+		--proc-tender="$tmp/shoal-proc" --net-rate-pps=1000
+fi
 
 if ! start_proc; then
 	tap_not_ok "shoald --backend=proc starts"
@@ -129,14 +152,20 @@ tap_check "its console shows its output" console_has hello "hello from hello: on
 tap_check "its end is recorded with status 0" field_is hello last_exit.status 0
 tap_check "... and the reason" field_has hello last_exit.reason "guest exited with code 0"
 
-# ---- a KVM image and a rate limit are refused ----
+# ---- a KVM image is refused; a rate limit is taken, or refused saying why ----
 deploy kvmimg "\"image\": \"$GUESTS/hello.kvm\""
 tap_check "a KVM image is refused with 422 ($(status))" test "$(status)" = 422
 tap_check "... naming both platforms" body_has "built for the kvm platform, not proc"
-deploy rated "\"image\": \"$GUESTS/idle.proc\", \"net_rate\": {\"packets_per_s\": 1000}"
-tap_check "a spec with a network rate is refused with 400 ($(status))" test "$(status)" = 400
-tap_check "... naming the field" test "$(jq_ error.field <"$tmp/body")" = net_rate
-tap_check "... and why" body_has "the proc backend cannot limit a guest's network rate"
+deploy rated "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"never\", \"net_rate\": {\"packets_per_s\": 1000}"
+if [ -n "$rate_built" ]; then
+	tap_check "a spec with a network rate is taken ($(status))" deployed
+	tap_check "... and keeps it" test "$(field rated spec.net_rate.packets_per_s)" = 1000
+	api DELETE /v1/guests/rated >/dev/null
+else
+	tap_check "a spec with a network rate is refused with 400 ($(status))" test "$(status)" = 400
+	tap_check "... naming the field" test "$(jq_ error.field <"$tmp/body")" = net_rate
+	tap_check "... and why" body_has "the proc backend cannot limit a guest's network rate: this shoald was built without"
+fi
 
 # ---- idle: probed, paused, resumed, stopped ----
 deploy idle "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"always\""
