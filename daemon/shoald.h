@@ -117,7 +117,6 @@ void shoald_api_refused(struct shoald *d);
 
 /* ---- metrics ---- */
 
-
 /* ---- console ---- */
 
 /* The last `tail` bytes (0: all kept) of a guest's console; *buf is malloc'd. */

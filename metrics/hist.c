@@ -178,7 +178,8 @@ void metrics__hist_quantiles(const struct metrics_hist *h, const double q[], siz
 	seen = h->underflow;
 	while (j < n && rank[j] <= seen && rank[j] < h->count)
 		out[j++] = clamp(REP_UNDERFLOW, h->min_ns, h->max_ns);
-	/* No bucket below the minimum's holds a count: start there (most guests use a few dozen). */
+	/* No bucket below the minimum's holds a count: start there (most guests use a few dozen).
+	 */
 	i = h->min_ns < METRICS_HIST_MIN_NS ? 0 : metrics__bucket_of(h->min_ns);
 	for (; i < METRICS_HIST_NBUCKETS && j < n && rank[j] < h->count; i++) {
 		if (!h->bucket[i])
