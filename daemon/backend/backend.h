@@ -74,6 +74,7 @@ struct be_dev_stats {
 	uint64_t reads, writes, flushes, read_bytes, write_bytes, errors; /* a disk's */
 	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_held;    /* a NIC's, */
 	uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped, rx_held;    /* guest's view */
+	int up; /* a NIC's: the guest has brought it up (its frames reach it from now on) */
 };
 
 /* Where a running guest's vCPUs are and how they are scheduled (placement_get). */

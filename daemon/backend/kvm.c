@@ -1912,6 +1912,7 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 			o->rx_errors = c[VMM_STAT_NIC_RX_ERRORS];
 			o->rx_dropped = c[VMM_STAT_NIC_RX_DROPPED];
 			o->rx_held = c[VMM_STAT_NIC_RX_HELD];
+			o->up = c[VMM_STAT_NIC_UP] != 0;
 		} else {
 			o->reads = c[VMM_STAT_DISK_READS];
 			o->writes = c[VMM_STAT_DISK_WRITES];
