@@ -300,6 +300,8 @@ int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec,
 json_t *dns_names_json(const struct guest *g);
 /* The backend's state for the host's answer (null without a zone). */
 json_t *dns_stats_json(const struct shoald *d);
+/* How many queries wait for a guest they woke to come up. */
+unsigned dns_waiting(const struct shoald *d);
 /* Its counters for /metrics (nothing without a zone). */
 void dns_metrics(struct shoald *d, struct metrics_buf *b);
 

@@ -1025,6 +1025,16 @@ void dns_stop(struct shoald *d)
 	d->dns = NULL;
 }
 
+unsigned dns_waiting(const struct shoald *d)
+{
+	const struct dns_conn *c;
+	unsigned n = 0;
+
+	for (c = d->dns ? d->dns->conns : NULL; c; c = c->next)
+		n += c->waiting;
+	return n;
+}
+
 json_t *dns_stats_json(const struct shoald *d)
 {
 	if (!d->dns)

@@ -121,6 +121,13 @@ struct backend_host {
 	/* A guest that ended while no daemon ran (found through its exit record). */
 	void (*ended_while_away)(void *ctx, const char *name, uint64_t instance, int status,
 	                         const char *reason, const char *console, size_t console_len);
+	/*
+	 * Nonzero while someone waits on a start's speed (a DNS query for a
+	 * guest it woke): work of the backend's own that can wait, such as
+	 * refilling its pool, waits (a while at most), off that start's CPU
+	 * and loop.  NULL: never.
+	 */
+	int (*hurry)(void *ctx);
 };
 
 struct backend_ops {
