@@ -7,8 +7,8 @@
 # (PowerDNS and shoald answering a static record: the baseline), for a
 # running guest's name, and for a sleeping on-demand guest's (woken by
 # the query; it is put back to sleep through the API before each round),
-# with shoald's own wait for the guest (start on a warm tender and first
-# probe, from its log); and from a query for a sleeping `site` guest's
+# with shoald's own wait for the guest (start on a warm tender, first
+# probe and NIC up, from its log, and each phase's median); and from a query for a sleeping `site` guest's
 # name to the first byte of its page.  Never pass/fail.
 #   bench/dns.sh [ROUNDS] [kvm|proc]     (default 20, kvm where /dev/kvm is)
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -160,7 +160,7 @@ if soa and run:
     print("| running guest's name | %s | the zone's SOA: %s | %.2f× |" % (show(run), show(soa), statistics.median(run) / statistics.median(soa)))
 if wake and run and waits:
     extra = statistics.median(wake) - statistics.median(run) - statistics.median(waits)
-    print("| sleeping on-demand guest's name (woken) | %s; shoald's part, from the query's arrival to its answer (the start on a warm tender, the first probe) %s | the running guest's | %.2f×; PowerDNS and the client add %.2f ms beyond shoald's part |" % (show(wake), show(waits), statistics.median(wake) / statistics.median(run), extra))
+    print("| sleeping on-demand guest's name (woken) | %s; shoald's part, from the query's arrival to its answer (the start on a warm tender, the first probe, the guest's NIC up) %s | the running guest's | %.2f×; PowerDNS and the client add %.2f ms beyond shoald's part |" % (show(wake), show(waits), statistics.median(wake) / statistics.median(run), extra))
 if ph_run and ph_probe and ph_nic:
     print("| shoald's part, its phases from the query's arrival (medians) | running (the start on a warm tender) %.2f ms, the first probe's answer seen %.2f ms, the NIC up %.2f ms | — | — |" % (statistics.median(ph_run), statistics.median(ph_probe), statistics.median(ph_nic)))
 if site_b and site_a:
