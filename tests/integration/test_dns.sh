@@ -383,13 +383,19 @@ if grep -q held "$tmp/hold.out"; then
 	n_events=$(api GET "/v1/events?limit=0" >/dev/null; python3 -c 'import json,sys; print(max([x["id"] for x in json.load(open(sys.argv[1]))] or [0]))' "$tmp/body")
 	inns dig @127.0.0.1 -p $PORT +tries=1 +time=15 sleeper.guests.example A >"$tmp/held.dig" 2>&1 &
 	dig_pid=$!
-	# Half a second, well within PowerDNS's 2 s for an answer from shoald (tests/lib/pdns.sh).
+	# Half a second, well within PowerDNS's 2 s for an answer from shoald
+	# (tests/lib/pdns.sh); the look at dig is made of builtins and the stop
+	# let go at once: on a loaded machine a python start alone may take a
+	# good part of those 2 s.  That it was still stopping meanwhile, the
+	# events' order says below.
 	sleep 0.5
-	ok "a query meanwhile gets no answer while the stop lasts (0.5 s), neither an address nor SERVFAIL" \
-		'kill -0 $dig_pid && [ ! -s "$tmp/held.dig" ] && [ "$(api GET /v1/guests/sleeper | jq_ state)" = stopping ]'
+	quiet=
+	kill -0 $dig_pid && [ ! -s "$tmp/held.dig" ] && quiet=yes
 	kill "$hold_pid"
 	wait "$hold_pid"
 	hold_pid=
+	ok "a query meanwhile gets no answer while the stop lasts (0.5 s), neither an address nor SERVFAIL" \
+		'[ -n "$quiet" ]'
 	wait "$dig_pid"
 	ok "once the stop is over, it gets the guest's address (NOERROR, $as)" \
 		'grep -q "status: NOERROR" "$tmp/held.dig" && [ "$(sed -n "/ANSWER SECTION/,/^\$/p" "$tmp/held.dig" | awk "/IN[[:space:]]+A[[:space:]]/ { print \$NF }")" = "$as" ] || { tap_diag "dig: $(cat "$tmp/held.dig")" "$(grep -i "sleeper\|dns" "$tmp/shoald.log" | tail -20)"; false; }'
