@@ -246,7 +246,8 @@ struct guest {
 	struct guest_place place;
 	/* On demand (dns.c): its NICs' packets at the last look, and since when they are still. */
 	uint64_t demand_instance, demand_packets, demand_quiet_since_ns;
-	int hung_stop;  /* the supervisor stops it for being hung */
+	uint64_t demand_nic_up_instance; /* the run whose NIC was seen up (dns.c); 0: none */
+	int hung_stop;                   /* the supervisor stops it for being hung */
 	int storm_stop; /* ... or for a storm that went on; storm_reason says how */
 	char storm_reason[160];
 	void *be; /* the backend's per-guest state */
