@@ -349,8 +349,18 @@ rounds() {
 	[ -z "$bad" ] || tap_diag "expected \"$3 0 first\":$bad"
 	[ -z "$bad" ]
 }
-ok "10 times asleep and woken: the first TCP connection right after the answer is made at once (no SYN sent twice) and echoes" \
-	'rounds sleeper 10 "$as"'
+# A SYN sent twice is a second without an answer: on a machine busy with
+# other work that may be the guest's wait for a CPU, not its NIC (the
+# guest that brings its NIC up late, below, tells them apart).
+t="10 times asleep and woken: the first TCP connection right after the answer is made at once (no SYN sent twice) and echoes"
+if rounds sleeper 10 "$as"; then
+	tap_ok "$t"
+elif ! echo "$bad" | tr '[' '\n' | grep round | grep -qvE "^round [0-9]+: $as [0-9]+ first\]"; then
+	# Only SYNs sent again (the right address, the echo): judged unless busy.
+	not_ok_unless_busy "$t" "a SYN sent again:$bad"
+else
+	tap_not_ok "$t"
+fi
 printf '{"name":"slownic","image":"%s","memory_mib":16,"args":["lan","nic_delay_ms=1500"],"net":[{"name":"lan","bridge":"br0"}],"on_demand":{"idle_stop_s":600}}' "$ECHO" >"$tmp/spec.json"
 api POST "/v1/guests?wait=1" "$tmp/spec.json" >/dev/null
 asn=$(api GET /v1/guests/slownic | jq_ net.0.ipv4)
