@@ -24,8 +24,8 @@
 #define SHOAL_U64(x) x##ull
 #endif
 
-#define SHOAL_ABI_VERSION 3 /* 2: the device table and SHOAL_HC_DEVICE; 3: SHOAL_PROC_STAT_NIC_UP  \
-	                     */
+/* 2: the device table and SHOAL_HC_DEVICE; 3: SHOAL_PROC_STAT_NIC_UP */
+#define SHOAL_ABI_VERSION 3
 
 /*
  * Image identification.  Every guest carries one ELF note of this name
