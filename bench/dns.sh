@@ -7,8 +7,8 @@
 # (PowerDNS and shoald answering a static record: the baseline), for a
 # running guest's name, and for a sleeping on-demand guest's (woken by
 # the query; it is put back to sleep through the API before each round),
-# with shoald's own wait for the guest (start on a warm tender and first
-# probe, from its log); and from a query for a sleeping `site` guest's
+# with shoald's own wait for the guest (start on a warm tender, first
+# probe and NIC up, from its log, and each phase's median); and from a query for a sleeping `site` guest's
 # name to the first byte of its page.  Never pass/fail.
 #   bench/dns.sh [ROUNDS] [kvm|proc]     (default 20, kvm where /dev/kvm is)
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -128,6 +128,10 @@ while [ $i -lt "$rounds" ]; do
 	i=$((i + 1))
 done
 grep -o 'sleeper.guests.example answered [0-9.]* ms after its query' "$tmp/shoald.log" | awk '{ print $3 }' >"$tmp/t.waits"
+# Its phases, from the query's arrival: the guest running (the start on a
+# warm tender: STARTED read), its first probe's answer seen, its NIC up.
+sed -n 's/.*sleeper.guests.example answered .*(running at \([0-9.]*\) ms, its first probe.s answer seen at \([0-9.]*\) ms, its NIC up at \([0-9.]*\) ms).*/\1 \2 \3/p' \
+	"$tmp/shoald.log" >"$tmp/t.phases"
 grep -h failed "$tmp/t.soa" "$tmp/t.run" "$tmp/t.wake" "$tmp/t.site" | sort | uniq -c | sed 's/^/bench\/dns: /' >&2
 
 python3 - "$tmp" "$PLATFORM" "$rounds" <<'PY'
@@ -147,6 +151,7 @@ def show(v):
         return "none"
     return "median %.2f ms, max %.2f ms (%d)" % (statistics.median(v), v[-1], len(v))
 soa, run, wake, waits = col("soa"), col("run"), col("wake"), col("waits")
+ph_run, ph_probe, ph_nic = col("phases", 0), col("phases", 1), col("phases", 2)
 site_a, site_b = col("site", 0), col("site", 1)
 print("bench/dns (%s, %s rounds): a query's answer from PowerDNS with shoald as its remote backend, on loopback" % (plat, rounds))
 print("| query | figure | baseline | ratio |")
@@ -155,7 +160,9 @@ if soa and run:
     print("| running guest's name | %s | the zone's SOA: %s | %.2f× |" % (show(run), show(soa), statistics.median(run) / statistics.median(soa)))
 if wake and run and waits:
     extra = statistics.median(wake) - statistics.median(run) - statistics.median(waits)
-    print("| sleeping on-demand guest's name (woken) | %s; shoald's part, from the query's arrival to its answer (the start on a warm tender, the first probe) %s | the running guest's | %.2f×; PowerDNS and the client add %.2f ms beyond shoald's part |" % (show(wake), show(waits), statistics.median(wake) / statistics.median(run), extra))
+    print("| sleeping on-demand guest's name (woken) | %s; shoald's part, from the query's arrival to its answer (the start on a warm tender, the first probe, the guest's NIC up) %s | the running guest's | %.2f×; PowerDNS and the client add %.2f ms beyond shoald's part |" % (show(wake), show(waits), statistics.median(wake) / statistics.median(run), extra))
+if ph_run and ph_probe and ph_nic:
+    print("| shoald's part, its phases from the query's arrival (medians) | running (the start on a warm tender) %.2f ms, the first probe's answer seen %.2f ms, the NIC up %.2f ms | — | — |" % (statistics.median(ph_run), statistics.median(ph_probe), statistics.median(ph_nic)))
 if site_b and site_a:
     print("| sleeping `site` guest: query to the page's first byte | %s (its answer %s) | the running guest's answer | — |" % (show(site_b), show(site_a)))
 PY

@@ -170,7 +170,7 @@ struct vmm_msg_nic {
  * guest's word.
  */
 #define VMM_STATS_MAGIC    0x5441545348534d56ull /* "VMSHSTAT" */
-#define VMM_STATS_VERSION  1
+#define VMM_STATS_VERSION  2                     /* 2: VMM_STAT_NIC_UP */
 #define VMM_STATS_DEVS     16
 #define VMM_STATS_BYTES    4096
 #define VMM_STAT_KIND_DISK 1
@@ -196,6 +196,13 @@ enum vmm_stat_nic {
 	VMM_STAT_NIC_RX_DROPPED, /* frames read from the tap with nowhere to put them */
 	VMM_STAT_NIC_TX_HELD,    /* times the rate limit held the guest's frames back */
 	VMM_STAT_NIC_RX_HELD,    /* times the rate limit held frames for the guest back */
+	/*
+	 * 1 once the guest has brought the NIC up (connected its rings; on
+	 * proc, opened its tap): a frame for it from then on reaches its
+	 * stack, where one sent before may wait for it (or, on Xen, where
+	 * the vif is made only then, be lost).  shoald's DNS wake waits for it.
+	 */
+	VMM_STAT_NIC_UP,
 };
 
 #define VMM_STAT_COUNTERS 12
@@ -255,6 +262,7 @@ VMM_PROTO_AT(vmm_msg_nic, mac, 56);
 VMM_PROTO_AT(vmm_msg_nic, ipv4, 64);
 VMM_PROTO_AT(vmm_msg_nic, rate_pps, 80);
 VMM_PROTO_LAYOUT(vmm_dev_stats, 136);
+_Static_assert(VMM_STAT_NIC_UP < VMM_STAT_COUNTERS, "the NIC counters fit");
 VMM_PROTO_AT(vmm_dev_stats, c, 40);
 VMM_PROTO_LAYOUT(vmm_stats, 16 + VMM_STATS_DEVS * 136);
 _Static_assert(sizeof(struct vmm_stats) <= VMM_STATS_BYTES, "the counters' page overflows");

@@ -250,7 +250,8 @@ struct guest {
 	struct guest_place place;
 	/* On demand (dns.c): its NICs' packets at the last look, and since when they are still. */
 	uint64_t demand_instance, demand_packets, demand_quiet_since_ns;
-	int hung_stop;  /* the supervisor stops it for being hung */
+	uint64_t demand_nic_up_instance; /* the run whose NIC was seen up (dns.c); 0: none */
+	int hung_stop;                   /* the supervisor stops it for being hung */
 	int storm_stop; /* ... or for a storm that went on; storm_reason says how */
 	char storm_reason[160];
 	void *be; /* the backend's per-guest state */
@@ -304,6 +305,8 @@ int dns_check(struct shoald *d, const char *name, const struct guest_spec *spec,
 json_t *dns_names_json(const struct guest *g);
 /* The backend's state for the host's answer (null without a zone). */
 json_t *dns_stats_json(const struct shoald *d);
+/* How many queries wait for a guest they woke to come up. */
+unsigned dns_waiting(const struct shoald *d);
 /* Its counters for /metrics (nothing without a zone). */
 void dns_metrics(struct shoald *d, struct metrics_buf *b);
 

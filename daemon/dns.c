@@ -21,7 +21,8 @@
  * An on-demand guest (its spec's on_demand) sleeps until a query for one
  * of its names: the lookup starts it (once, however many queries come)
  * and its answer waits, with the rest of that connection's requests,
- * until the guest runs and has answered its first probe, or SERVFAIL
+ * until the guest runs, has answered its first probe and has brought up
+ * the NIC its address is on (address_nic_up), or SERVFAIL
  * (an answer without "result", which PowerDNS takes for an error) when it
  * cannot start or is not up within dns-wake-timeout-ms.  Once a second
  * the NIC counters of each running on-demand guest are read; still for
@@ -62,6 +63,7 @@ struct dns_conn {
 	ev_check wait_check; /* after each loop iteration: the guest may be up */
 	ev_timer wait_timer; /* the deadline, and a look every 10 ms besides */
 	uint64_t wait_start_ns, wait_deadline_ns;
+	uint64_t wait_probed_ns; /* when the guest's first probe was seen answered; 0: not yet */
 	char wait_guest[GUEST_NAME_MAX + 1];
 	char wait_name[HOSTNAME_MAX + 2], wait_qname[HOSTNAME_MAX + 2], wait_qtype[17];
 	struct dns_conn *next;
@@ -224,11 +226,47 @@ static int state_down(const struct guest *g)
 	return g->state == GS_STOPPED || g->state == GS_EXITED || g->state == GS_FAILED;
 }
 
-/* Is an on-demand guest up: running, and its first probe of this run answered? */
+/*
+ * Is the NIC that has the guest's address up: brought up by the guest,
+ * so that a frame for it reaches its stack from now on?  The first probe's
+ * answer does not say so: the runtime answers probes from its first
+ * instruction on, before main() has opened any device.  A backend that
+ * cannot tell (no counters) is taken at its word that the guest runs.
+ */
+static int address_nic_up(struct guest *g)
+{
+	struct shoald *d = g->d;
+	struct be_dev_stats st[BE_DISKS_MAX + BE_NICS_MAX];
+	const char *nic = NULL;
+	unsigned i, n;
+
+	/* Seen up once this run: every query after the first is answered without a look. */
+	if (g->instance && g->demand_nic_up_instance == g->instance)
+		return 1;
+	for (i = 0; i < g->nnics && !nic; i++)
+		if (g->nics[i].ipv4)
+			nic = g->nics[i].name;
+	if (!nic || !d->be_ops->dev_stats || !g->be)
+		return 1;
+	n = d->be_ops->dev_stats(d->be, g, st, BE_DISKS_MAX + BE_NICS_MAX);
+	for (i = 0; i < n; i++)
+		if (st[i].nic && !strcmp(st[i].name, nic)) {
+			if (st[i].up)
+				g->demand_nic_up_instance = g->instance;
+			return st[i].up;
+		}
+	return 1;
+}
+
+/*
+ * Is an on-demand guest up: running, its first probe of this run
+ * answered, and the NIC its names give the address of up?
+ */
 static int demand_ready(const struct guest *g)
 {
 	return g->state == GS_RUNNING &&
-	       (!g->d->cfg.probe_hz || g->probe.last_answer_ns >= g->state_since_ns);
+	       (!g->d->cfg.probe_hz || g->probe.last_answer_ns >= g->state_since_ns) &&
+	       address_nic_up((struct guest *)g);
 }
 
 /*
@@ -690,6 +728,12 @@ static void on_conn_read(struct ev_loop *loop, ev_io *w, int revents)
 	conn_process(c);
 }
 
+/* Milliseconds from since to t, both monotonic; 0 for a t before it. */
+static double ms_since(uint64_t t, uint64_t since)
+{
+	return t > since ? (double)(t - since) / 1e6 : 0.;
+}
+
 /* The waiting lookup's guest: up (answer it), unable to come up, or late (SERVFAIL). */
 static void wait_look(struct dns_conn *c)
 {
@@ -709,8 +753,13 @@ static void wait_look(struct dns_conn *c)
 		lookup(dns, c->wait_name, c->wait_qname, c->wait_qtype, records, NULL);
 		g->demand_quiet_since_ns = now;
 		res = json_pack("{s:o}", "result", records);
-		log_debug("DNS backend: %s answered %.1f ms after its query, woken guest %s up",
-		          c->wait_name, (double)(now - c->wait_start_ns) / 1e6, g->name);
+		log_debug("DNS backend: %s answered %.1f ms after its query, woken guest %s up "
+		          "(running at %.1f ms, its first probe's answer seen at %.1f ms, its NIC "
+		          "up at %.1f ms)",
+		          c->wait_name, ms_since(now, c->wait_start_ns), g->name,
+		          ms_since(g->state_since_ns, c->wait_start_ns),
+		          ms_since(c->wait_probed_ns ? c->wait_probed_ns : now, c->wait_start_ns),
+		          ms_since(now, c->wait_start_ns));
 	} else if (state_down(g) || (!g->desired_running && !g->restart_after_stop)) {
 		dns->wake_failures++;
 		res = servfail("shoald: guest %s, woken for %s, did not start: %s", g->name,
@@ -729,8 +778,20 @@ static void wait_look(struct dns_conn *c)
 		           "its query got SERVFAIL",
 		           g->name, c->wait_name, d->cfg.dns_wake_timeout_ms);
 	} else {
-		if (g->state == GS_RUNNING)
+		if (g->state == GS_RUNNING && !c->wait_probed_ns &&
+		    (!d->cfg.probe_hz || g->probe.last_answer_ns >= g->state_since_ns))
+			c->wait_probed_ns = now;
+		if (g->state == GS_RUNNING && !c->wait_probed_ns) {
 			probe_guest_soon(g);
+		} else if (g->state == GS_RUNNING && c->wait_timer.repeat > 0.002) {
+			/*
+			 * Only its NIC to wait for, and nothing in shoald's loop says
+			 * when it comes up (the guest's or its tender's write to the
+			 * counters' page): look each millisecond from now on.
+			 */
+			c->wait_timer.repeat = 0.001;
+			ev_timer_again(loop, &c->wait_timer);
+		}
 		return;
 	}
 	ev_timer_stop(loop, &c->wait_timer);
@@ -768,6 +829,7 @@ static void conn_wait(struct dns_conn *c, struct guest *g, const char *name, con
 	c->waiting = 1;
 	c->wait_start_ns = start_ns;
 	c->wait_deadline_ns = c->wait_start_ns + d->cfg.dns_wake_timeout_ms * 1000000ull;
+	c->wait_probed_ns = 0;
 	snprintf(c->wait_guest, sizeof(c->wait_guest), "%s", g->name);
 	snprintf(c->wait_name, sizeof(c->wait_name), "%s", name);
 	snprintf(c->wait_qname, sizeof(c->wait_qname), "%s", qname);
@@ -967,6 +1029,16 @@ void dns_stop(struct shoald *d)
 	unlink(d->cfg.dns_socket);
 	free(dns);
 	d->dns = NULL;
+}
+
+unsigned dns_waiting(const struct shoald *d)
+{
+	const struct dns_conn *c;
+	unsigned n = 0;
+
+	for (c = d->dns ? d->dns->conns : NULL; c; c = c->next)
+		n += c->waiting;
+	return n;
 }
 
 json_t *dns_stats_json(const struct shoald *d)

@@ -942,6 +942,11 @@ void guest_lost_while_away(struct guest *g)
 	            "started again)");
 }
 
+static int host_hurry(void *ctx)
+{
+	return dns_waiting(ctx) > 0;
+}
+
 const struct backend_host *guest_backend_host(struct shoald *d)
 {
 	static struct backend_host h = {
@@ -952,6 +957,7 @@ const struct backend_host *guest_backend_host(struct shoald *d)
 		.probe_answer = probe_answer,
 		.found = host_found,
 		.ended_while_away = host_ended_while_away,
+		.hurry = host_hurry,
 	};
 
 	h.ctx = d;

@@ -195,9 +195,12 @@ TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh
 TESTS += tests/integration/test_nics.sh
 EXTRA_DIST += tests/integration/test_nics.sh
-# Names: PowerDNS, started by the test, with shoald as its remote backend.
+# Names: PowerDNS, started by the test, with shoald as its remote backend;
+# holdreap keeps a tender's end from shoald while the test queries.
 TESTS += tests/integration/test_dns.sh
 EXTRA_DIST += tests/integration/test_dns.sh
+check_PROGRAMS += tests/integration/holdreap
+tests_integration_holdreap_SOURCES = tests/integration/holdreap.c
 # Loop devices and bridge ports as the Xen backend's hotplug makes them, on this host.
 check_PROGRAMS += tests/integration/hostdev-check
 tests_integration_hostdev_check_SOURCES = tests/integration/hostdev-check.c \

@@ -297,6 +297,11 @@ int devs__nic_connect(struct vmm_devs *dv, unsigned j, const struct vmm_guestmem
 	BACK_RING_INIT(&n->tx, (netif_tx_sring_t *)(m->base + gpa), PAGE);
 	BACK_RING_INIT(&n->rx, (netif_rx_sring_t *)(m->base + gpa + PAGE), PAGE);
 	__atomic_store_n(&n->connected, 1, __ATOMIC_RELEASE);
+	/*
+	 * Up, for whoever reads the counters: from now on the tap's frames
+	 * reach the guest.  The one counter this thread writes, and only once.
+	 */
+	__atomic_store_n(&n->c[VMM_STAT_NIC_UP], 1, __ATOMIC_RELAXED);
 	/* Requests pushed before the connect wait for a notify; look at once. */
 	if (write(n->notify_fd, &one, sizeof(one)) < 0)
 		(void)0; /* a full counter already wakes the thread */

@@ -39,7 +39,9 @@ _Static_assert(SHOAL_PROC_STAT_NIC_TX_PACKETS == VMM_STAT_NIC_TX_PACKETS &&
                    SHOAL_PROC_STAT_NIC_RX_PACKETS == VMM_STAT_NIC_RX_PACKETS &&
                    SHOAL_PROC_STAT_NIC_RX_BYTES == VMM_STAT_NIC_RX_BYTES &&
                    SHOAL_PROC_STAT_NIC_RX_ERRORS == VMM_STAT_NIC_RX_ERRORS &&
-                   SHOAL_PROC_STAT_NIC_RX_DROPPED == VMM_STAT_NIC_RX_DROPPED,
+                   SHOAL_PROC_STAT_NIC_RX_DROPPED == VMM_STAT_NIC_RX_DROPPED &&
+                   SHOAL_PROC_STAT_NIC_UP == VMM_STAT_NIC_UP &&
+                   VMM_STAT_NIC_UP < SHOAL_PROC_STAT_COUNTERS,
                "proc NIC counters");
 
 int proc_stats_open(struct proc_guest *g, char *err, size_t errlen)

@@ -75,6 +75,7 @@ struct be_dev_stats {
 	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_held;    /* a NIC's, */
 	uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped, rx_held;    /* guest's view */
 	uint64_t tx_rate_dropped, rx_rate_dropped; /* frames a kernel rate limit dropped (proc) */
+	int up; /* a NIC's: the guest has brought it up (its frames reach it from now on) */
 };
 
 /* Where a running guest's vCPUs are and how they are scheduled (placement_get). */
@@ -121,6 +122,13 @@ struct backend_host {
 	/* A guest that ended while no daemon ran (found through its exit record). */
 	void (*ended_while_away)(void *ctx, const char *name, uint64_t instance, int status,
 	                         const char *reason, const char *console, size_t console_len);
+	/*
+	 * Nonzero while someone waits on a start's speed (a DNS query for a
+	 * guest it woke): work of the backend's own that can wait, such as
+	 * refilling its pool, waits (a while at most), off that start's CPU
+	 * and loop.  NULL: never.
+	 */
+	int (*hurry)(void *ctx);
 };
 
 struct backend_ops {

@@ -131,8 +131,9 @@ struct backend {
 	struct shell *shells;
 	unsigned ready, spawning;
 	uint64_t spawned, boots, boot_failures;
-	ev_timer refill_retry; /* also used to refill a little after a start, off its path */
-	int answer_ep;         /* epoll set of every guest's probe-answer eventfd */
+	ev_timer refill_retry;    /* also used to refill a little after a start, off its path */
+	double refill_held_since; /* ev_now when host.hurry() first held a refill back; 0: none */
+	int answer_ep;            /* epoll set of every guest's probe-answer eventfd */
 	ev_io answer_w;
 	struct kvm_weight weight;
 	char mechanism[1600];
@@ -852,12 +853,34 @@ static unsigned pool_pending(const struct backend *be)
 	return n;
 }
 
+/* How long at most a refill waits for host.hurry() (a woken guest's query) to be over. */
+#define REFILL_HOLD_MAX_S 0.25
+
 static void shell_refill(struct backend *be)
 {
-	if (ev_now(be->loop) < be->spawn_blocked_until) {
+	double now = ev_now(be->loop);
+
+	/*
+	 * A spawn holds shoald's loop until the tender is exec'd (posix_spawn
+	 * is a vfork) and the new tender then takes CPU while it makes its
+	 * VM: on a woken guest's path, both were measured to cost it (the
+	 * loop held 0.1 to 13 ms on a busy host, before its STARTED or its
+	 * first probe).  The pool waits for the query, a while at most.
+	 */
+	if (be->host.hurry && be->host.hurry(be->host.ctx) &&
+	    (!be->refill_held_since || now - be->refill_held_since < REFILL_HOLD_MAX_S)) {
+		if (!be->refill_held_since)
+			be->refill_held_since = now;
 		if (!ev_is_active(&be->refill_retry)) {
-			ev_timer_set(&be->refill_retry, be->spawn_blocked_until - ev_now(be->loop),
-			             0.);
+			ev_timer_set(&be->refill_retry, 0.002, 0.);
+			ev_timer_start(be->loop, &be->refill_retry);
+		}
+		return;
+	}
+	be->refill_held_since = 0;
+	if (now < be->spawn_blocked_until) {
+		if (!ev_is_active(&be->refill_retry)) {
+			ev_timer_set(&be->refill_retry, be->spawn_blocked_until - now, 0.);
 			ev_timer_start(be->loop, &be->refill_retry);
 		}
 		return;
@@ -1990,6 +2013,7 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 			o->rx_dropped = c[VMM_STAT_NIC_RX_DROPPED];
 			o->rx_held = c[VMM_STAT_NIC_RX_HELD];
 			rate_drops(sh, g, o);
+			o->up = c[VMM_STAT_NIC_UP] != 0;
 		} else {
 			o->reads = c[VMM_STAT_DISK_READS];
 			o->writes = c[VMM_STAT_DISK_WRITES];

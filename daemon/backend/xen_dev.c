@@ -582,6 +582,29 @@ static uint64_t counter(const char *dir, const char *name)
 	return strtoull(buf, NULL, 10);
 }
 
+/*
+ * Is vif DOMID.I up: on its bridge (a port of one) and with carrier, which
+ * netback turns on only once the guest's front end has connected its
+ * rings?  Before that, a frame for the guest has nowhere to go.
+ */
+static int vif_up(uint32_t domid, unsigned i)
+{
+	char path[128], buf[16];
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/vif%u.%u/brport", domid, i);
+	if (access(path, F_OK) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/class/net/vif%u.%u/operstate", domid, i);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return r >= 2 && !strncmp(buf, "up", 2);
+}
+
 unsigned xen_devs_stats(const struct xen_devs *x, struct be_dev_stats *out, unsigned max)
 {
 	char dir[128];
@@ -618,6 +641,7 @@ unsigned xen_devs_stats(const struct xen_devs *x, struct be_dev_stats *out, unsi
 		s->rx_bytes = counter(dir, "tx_bytes");
 		s->rx_errors = counter(dir, "tx_errors");
 		s->rx_dropped = counter(dir, "tx_dropped");
+		s->up = vif_up(x->domid, i);
 	}
 	return n;
 }

@@ -234,3 +234,15 @@ void *rt_pages_alloc(size_t pages, void **block)
 		return NULL;
 	return (void *)(((uintptr_t)*block + page - 1) & ~(page - 1));
 }
+
+void *rt__pages_alloc_raw(size_t pages, void **block)
+{
+	const uintptr_t page = 4096;
+
+	if (pages > SIZE_MAX / page - 1)
+		return NULL;
+	*block = rt_malloc((pages + 1) * page);
+	if (!*block)
+		return NULL;
+	return (void *)(((uintptr_t)*block + page - 1) & ~(page - 1));
+}

@@ -54,6 +54,14 @@ uint32_t plat_grant(unsigned i, const void *page, int host_writes);
 void plat_grant_end(unsigned i, uint32_t ref);
 
 void plat_heap_range(uintptr_t *start, uintptr_t *end);
+/*
+ * rt_pages_alloc() without the zeroing, for buffers one side fills before
+ * the other reads them (a NIC's frames): where ring-0 guest code is
+ * emulated, each step of memset's rep stosq is emulated on its own
+ * (string.c), and zeroing a NIC's 64 buffer pages was most of its
+ * bring-up.
+ */
+void *rt__pages_alloc_raw(size_t pages, void **block);
 const char *plat_guest_name(void);
 size_t plat_arg_len(int i);
 uint64_t plat_mem_bytes(void);

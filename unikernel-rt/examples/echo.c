@@ -4,10 +4,14 @@
  * listens, and its counters when it ends: after idle_s seconds without
  * a frame, or never.  lwIP answers pings and ARP on its own.
  *
- *   echo NIC [idle_s=N] [peer=A.B.C.D]
+ *   echo NIC [idle_s=N] [peer=A.B.C.D] [nic_delay_ms=N]
  *     NIC     the device's name (shoal-vmm --net NIC:TAP)
  *     idle_s  end after this many seconds with no frame in or out
  *             (default 0: never)
+ *     nic_delay_ms  bring the NIC up only this long after the start, as
+ *             a guest that reads its configuration first would (its
+ *             probes are answered meanwhile; for tests of who waits for
+ *             the NIC)
  *     peer    another echo service to reach: a datagram to its port 7
  *             each second until it comes back, then "echo: peer
  *             A.B.C.D answered" (for tests of guests on one bridge)
@@ -221,7 +225,7 @@ static int arg_value(const char *arg, const char *key, uint64_t *v)
 
 int main(int argc, char **argv)
 {
-	uint64_t idle_s = 0, last_frames = 0, last_ns, peer_next = 0;
+	uint64_t idle_s = 0, last_frames = 0, last_ns, peer_next = 0, nic_delay_ms = 0;
 	struct rt_netdev_stats st;
 	struct rt_netdev_info info;
 	struct rt_netdev *nd;
@@ -231,17 +235,26 @@ int main(int argc, char **argv)
 	int i, r;
 
 	if (argc < 2)
-		fail(4, "usage: echo NIC [idle_s=N] [peer=A.B.C.D]");
+		fail(4, "usage: echo NIC [idle_s=N] [peer=A.B.C.D] [nic_delay_ms=N]");
 	for (i = 2; i < argc; i++) {
 		if (arg_peer(argv[i])) {
 			has_peer = 1;
 			continue;
 		}
-		if (!arg_value(argv[i], "idle_s", &idle_s))
-			fail(4, "unknown argument %s (idle_s=N, peer=A.B.C.D)", argv[i]);
+		if (!arg_value(argv[i], "idle_s", &idle_s) &&
+		    !arg_value(argv[i], "nic_delay_ms", &nic_delay_ms))
+			fail(4, "unknown argument %s (idle_s=N, peer=A.B.C.D, nic_delay_ms=N)",
+			     argv[i]);
 	}
 	if (rt_net_init() < 0)
 		fail(1, "the network stack did not start");
+	if (nic_delay_ms) {
+		uint64_t until = rt_clock_ns() + nic_delay_ms * 1000000ull;
+
+		while (rt_clock_ns() < until)
+			if (rt_block(until))
+				rt_evtchn_dispatch();
+	}
 	r = rt_net_device_add(argv[1]);
 	if (r < 0)
 		fail(1, "NIC %s: cannot add it (%d)", argv[1], r);

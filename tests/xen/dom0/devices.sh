@@ -242,7 +242,50 @@ hostile_gone() {
 	dev_rm bad1 "devices, the hostile front-end"
 }
 
+# An on-demand guest with a NIC (echo, with shoald's dns-zone set): started
+# as a DNS query starts one (shoalctl start), it is not put to sleep while
+# Dom0 pings it for twice its idle_stop_s, and is once its vif's counters
+# have been still that long.  shoal.devices=on_demand runs only this step.
+is_stopped() { [ "$(guest_state "$1")" = stopped ]; }
+on_demand_idle() {
+	if [ ! -f "$GUESTS/echo.xen-pv" ]; then
+		skip "devices, on demand: idle stop by the vif's counters" "no $GUESTS/echo.xen-pv in this build"
+		return 0
+	fi
+	echo '{"on_demand": {"idle_stop_s": 4}}' >/tmp/od.json
+	if ! start_shoald "$BRIDGE_ARG" --dns-zone=guests.example. ||
+		! ctl deploy -f /tmp/od.json --name od1 --image "$GUESTS/echo.xen-pv" --memory 16 \
+			--net eth0=xenbr0 --arg eth0 || ! is_stopped od1 ||
+		! ctl start od1 || ! wait_for 60 is_running od1; then
+		not_ok "devices, on demand: od1 did not come up: $(cat /tmp/ctl.err); $(tail -n 5 "$LOGDIR/shoald.log")"
+		kill9_shoald
+		return 0
+	fi
+	ctl --json show od1
+	ip=$(jget /tmp/ctl.out net.0.ipv4)
+	ip=${ip%/*}
+	wait_for 30 ping -c 1 -W 1 "$ip" >/dev/null
+	ping -c 16 -i 0.5 -W 1 "$ip" >/tmp/od.ping 2>&1
+	busy=$(guest_state od1)
+	if [ "$busy" = running ] && ! grep -q 'guest od1 asleep' "$LOGDIR/shoald.log" &&
+		wait_for 20 is_stopped od1 &&
+		grep -q 'guest od1 asleep: its NICs were still for 4 s' "$LOGDIR/shoald.log"; then
+		ok "devices, on demand: od1 (echo, idle_stop_s 4) kept running while Dom0 pinged it for 8 s ($(grep -c 'bytes from' /tmp/od.ping) answers), and slept once its vif's counters were still for 4 s"
+	else
+		not_ok "devices, on demand: od1 after 8 s of pings: $busy, then $(guest_state od1)" \
+			"$(grep 'od1' "$LOGDIR/shoald.log" | tail -n 4)" "$(tail -n 2 /tmp/od.ping)"
+	fi
+	ctl rm od1
+	wait_for 20 no_domains
+	kill9_shoald
+}
+
 kill9_shoald
+if [ "$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.devices=//p')" = on_demand ]; then
+	on_demand_idle
+	[ $failures -eq 0 ]
+	return $? 2>/dev/null || exit $?
+fi
 # --- direct --------------------------------------------------------------
 XEN_CREATE=direct
 # xenbr9 is allowed but not there: a NIC on it is refused at the start.
@@ -268,6 +311,9 @@ else
 	not_ok "devices: after kill -9, dev1's devices found again: $(grep 'dev1' "$LOGDIR/shoald.log" | tail -n 3)"
 fi
 dev_rm dev1 "devices, xen-create = direct"
+kill9_shoald
+on_demand_idle
+start_direct || not_ok "devices: shoald starts again after the on-demand step"
 hostile_front
 site_via site1 "$GUESTS/site.xen-pv" "devices, xen-create = direct, beside the hostile front-end" kill
 hostile_gone

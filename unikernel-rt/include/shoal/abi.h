@@ -24,7 +24,8 @@
 #define SHOAL_U64(x) x##ull
 #endif
 
-#define SHOAL_ABI_VERSION 2 /* 2: the device table and SHOAL_HC_DEVICE */
+/* 2: the device table and SHOAL_HC_DEVICE; 3: SHOAL_PROC_STAT_NIC_UP */
+#define SHOAL_ABI_VERSION 3
 
 /*
  * Image identification.  Every guest carries one ELF note of this name
@@ -437,7 +438,9 @@ struct shoal_proc_fds {
  * the tap (and their bytes), frames refused before the tap (errors) or
  * that the tap did not take (dropped); frames read from the tap and
  * given to the guest (and their bytes), or read with nowhere to go
- * (dropped: too short).  Rx errors stay 0 here.
+ * (dropped: too short).  Rx errors stay 0 here.  NIC_UP is set to 1 by
+ * the guest when it opens the NIC (its tap joins what it polls): the
+ * host waits for it before it tells anyone the guest is reachable.
  */
 #define SHOAL_PROC_STAT_DISK_READS       0
 #define SHOAL_PROC_STAT_DISK_WRITES      1
@@ -453,6 +456,7 @@ struct shoal_proc_fds {
 #define SHOAL_PROC_STAT_NIC_RX_BYTES     5
 #define SHOAL_PROC_STAT_NIC_RX_ERRORS    6
 #define SHOAL_PROC_STAT_NIC_RX_DROPPED   7
+#define SHOAL_PROC_STAT_NIC_UP           10
 #define SHOAL_PROC_STAT_COUNTERS         12
 
 _Static_assert(sizeof(struct shoal_proc_fds) == 296, "proc fds layout");

@@ -114,6 +114,8 @@ int rt_netdev_open(const char *name, struct rt_netdev **out)
 		return RT_NETDEV_EPROTO;
 	}
 	proc__watch_tap(nd->fd, d->port);
+	/* Up: the host tells no one the guest is reachable before (abi.h). */
+	nd->c[SHOAL_PROC_STAT_NIC_UP] = 1;
 	opened[i] = nd;
 	*out = nd;
 	return 0;
