@@ -23,7 +23,7 @@ daemon_libshoald_a_SOURCES = \
 daemon_libshoald_a_SOURCES += daemon/backend/xen_parse.c daemon/backend/xen_parse.h
 if HAVE_XEN
 daemon_libshoald_a_SOURCES += daemon/backend/xen.c daemon/backend/xen_build.c daemon/backend/xen_build.h \
-	daemon/backend/xen_dev.c daemon/backend/xen_dev.h
+	daemon/backend/xen_dev.c daemon/backend/xen_dev.h daemon/backend/xen_probe.c daemon/backend/xen_probe.h
 SHOALD_XEN_LIBS = $(XEN_CPU_LIBS)
 endif
 daemon_libshoald_a_CFLAGS += $(XEN_CFLAGS)

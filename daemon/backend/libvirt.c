@@ -27,6 +27,7 @@
  * metadata is shoald's, undefines the ones that ended meanwhile
  * (ended_while_away) and leaves all others alone.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@
 
 #include "daemon/backend/backend.h"
 #include "daemon/backend/xen_parse.h"
+#ifdef HAVE_XEN
+#include "daemon/backend/xen_probe.h"
+#endif
 #include "daemon/backend/xen_weight.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -73,6 +77,10 @@ struct ldom {
 	ev_timer soon; /* reports from the loop, never from inside an op or a libvirt call */
 	virStreamPtr console;
 	int console_warned;
+#ifdef HAVE_XEN
+	struct xen_probe_port probe; /* its event channel, as the Xen backend binds it */
+	int probing;
+#endif
 };
 
 struct backend {
@@ -87,6 +95,12 @@ struct backend {
 	char version[32];
 	struct ldom *doms;
 	uint64_t creates, create_failures, adopted, outside_ends;
+#ifdef HAVE_XEN
+	/* Probes on Xen: libvirt has no event-channel API (xen_probe.c, as the Xen backend). */
+	struct xs_handle *xs;
+	ev_io xs_w;
+	struct xen_probes *probes;
+#endif
 };
 
 /* ---- libvirt's events on libev ---- */
@@ -352,6 +366,72 @@ static const char *ldom_name(const struct ldom *d)
 	return d->g ? d->g->name : "(gone)";
 }
 
+#ifdef HAVE_XEN
+static void on_probe_answer(void *owner, uint64_t now)
+{
+	struct ldom *d = owner;
+
+	if (d->g && d->state == LD_RUNNING && !d->end_reason[0])
+		d->be->host.probe_answer(d->g, now, 1);
+}
+
+/* Its probe port from now on: the watch fires at once and binds what is there. */
+static void probe_begin(struct ldom *d)
+{
+	struct backend *be = d->be;
+
+	if (!be->probes || d->id < 0)
+		return;
+	xen_probe_port_init(&d->probe, be->probes, d, (uint32_t)d->id, ldom_name(d));
+	xen_probe_port_watch(&d->probe, be->xs, 1);
+	d->probing = 1;
+}
+
+static void probe_end(struct ldom *d)
+{
+	if (!d->probing)
+		return;
+	xen_probe_port_watch(&d->probe, d->be->xs, 0);
+	xen_probe_port_unbind(&d->probe);
+	d->probing = 0;
+}
+
+static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct backend *be = w->data;
+	char **vec;
+
+	(void)loop;
+	(void)revents;
+	while ((vec = xs_check_watch(be->xs))) {
+		const char *token = vec[XS_WATCH_TOKEN];
+		char *end;
+		unsigned long id;
+		struct ldom *d = NULL;
+
+		errno = 0;
+		id = strtoul(token + 1, &end, 10);
+		if (*token == 'p' && !*end && !errno)
+			for (d = be->doms; d; d = d->next)
+				if (d->probing && d->id == (int)id)
+					break;
+		if (d && !d->end_reason[0])
+			xen_probe_port_changed(&d->probe);
+		free(vec);
+	}
+}
+#else
+static void probe_begin(struct ldom *d)
+{
+	(void)d;
+}
+
+static void probe_end(struct ldom *d)
+{
+	(void)d;
+}
+#endif
+
 static struct ldom *ldom_by_uuid(struct backend *be, const unsigned char *uuid)
 {
 	struct ldom *d;
@@ -441,6 +521,7 @@ static void ldom_report(struct ldom *d)
 	struct guest *g = d->g;
 
 	console_close(d);
+	probe_end(d);
 	if (d->dom && virDomainUndefine(d->dom) < 0) {
 		/* A transient domain (virsh undefine while it ran) is gone with its end. */
 		if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
@@ -783,6 +864,7 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 	d->boot_wall_ns = boot_wall_ns;
 	g->be = d;
 	console_open(d);
+	probe_begin(d);
 	ev_timer_start(be->loop, &d->soon); /* started() from the loop */
 	log_info("libvirt: guest %s: domain %d running", g->name, d->id);
 	return 0;
@@ -951,22 +1033,51 @@ static const char *lv_placement_mechanism(struct backend *be)
 }
 
 /*
- * Probes need the guest's event channel, which libvirt has no API for;
- * the test driver's domains run nothing, so there is none to probe: a
- * probe is not sent and counts as a send error (never a miss).
+ * Probes go through the guest's event channel, which libvirt has no API
+ * for: on Xen, libxenevtchn as the Xen backend (xen_probe.c).  The test
+ * driver's domains run nothing, so there is none to probe: a probe is not
+ * sent and counts as a send error (never a miss).
  */
 static void lv_probe_drain(struct backend *be)
 {
+#ifdef HAVE_XEN
+	if (be->probes)
+		xen_probes_drain(be->probes);
+#else
 	(void)be;
+#endif
 }
 
 static int lv_probe(struct backend *be, struct guest *g, char *err, size_t errlen)
 {
-	(void)g;
+	struct ldom *d = g->be;
+
 	if (be->test_mode)
 		return be_fail(err, errlen,
 		               "libvirt's test driver runs nothing: no event channel to probe");
-	return be_fail(err, errlen, "this shoald probes no libvirt domain (no libxenevtchn)");
+	if (!d || d->end_reason[0] || d->state != LD_RUNNING)
+		return be_fail(err, errlen, "its domain is not running");
+#ifdef HAVE_XEN
+	if (d->probing)
+		return xen_probe_port_notify(&d->probe, err, errlen);
+#endif
+	return be_fail(err, errlen, "its domain has no probe channel here");
+}
+
+static long long lv_probe_listen(struct backend *be, struct guest *g, int on)
+{
+	(void)be;
+#ifdef HAVE_XEN
+	{
+		struct ldom *d = g->be;
+
+		if (d && d->probing)
+			return xen_probe_port_listen(&d->probe, on);
+	}
+#else
+	(void)g;
+#endif
+	return on ? -1 : 0;
 }
 
 /*
@@ -977,18 +1088,23 @@ static json_t *lv_stats(struct backend *be)
 {
 	int active = virConnectNumOfDomains(be->conn);
 	int inactive = virConnectNumOfDefinedDomains(be->conn);
-	unsigned n = 0;
+	unsigned n = 0, bound = 0;
 	struct ldom *d;
 
-	for (d = be->doms; d; d = d->next)
+	for (d = be->doms; d; d = d->next) {
 		n++;
-	return json_pack(
-	    "{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "uri", be->cfg->libvirt_uri,
-	    "hypervisor", be->hv_type, "libvirt_version", be->version, "test_mode", be->test_mode,
-	    "domains", (json_int_t)n, "libvirt_domains",
-	    (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive), "creates",
-	    (json_int_t)be->creates, "create_failures", (json_int_t)be->create_failures, "adopted",
-	    (json_int_t)be->adopted, "ended_outside", (json_int_t)be->outside_ends);
+#ifdef HAVE_XEN
+		bound += d->probing && d->probe.local_port >= 0;
+#endif
+	}
+	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uri",
+	                 be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version",
+	                 be->version, "test_mode", be->test_mode, "domains", (json_int_t)n,
+	                 "libvirt_domains",
+	                 (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
+	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
+	                 "create_failures", (json_int_t)be->create_failures, "adopted",
+	                 (json_int_t)be->adopted, "ended_outside", (json_int_t)be->outside_ends);
 }
 
 /* ---- adoption ---- */
@@ -1131,6 +1247,7 @@ static int lv_adopt(struct backend *be)
 		}
 		g->be = d;
 		console_open(d);
+		probe_begin(d);
 		adopted++;
 	}
 	free(doms);
@@ -1148,10 +1265,18 @@ static void lv_fini(struct backend *be)
 		virConnectDomainEventDeregisterAny(be->conn, be->lifecycle_id);
 	while ((d = be->doms)) {
 		console_close(d);
+		probe_end(d);
 		d->g = NULL;
 		ldom_free(d);
 	}
 	virConnectClose(be->conn);
+#ifdef HAVE_XEN
+	xen_probes_close(be->probes);
+	if (be->xs) {
+		ev_io_stop(be->loop, &be->xs_w);
+		xs_close(be->xs);
+	}
+#endif
 	free(be);
 }
 
@@ -1193,11 +1318,36 @@ static int lv_init(struct backend **out, struct ev_loop *loop, const struct shoa
 		goto fail;
 	}
 	if (!be->test_mode) {
+#ifdef HAVE_XEN
+		char why[200];
+
+		/* XS_UNWATCH_FILTER: no event of a watch arrives after its xs_unwatch. */
+		be->xs = xs_open(XS_UNWATCH_FILTER);
+		if (!be->xs) {
+			be_fail_errno(
+			    err, errlen,
+			    "libvirt backend: cannot connect to xenstored for the guests' "
+			    "probe ports");
+			goto fail;
+		}
+		ev_io_init(&be->xs_w, on_xs, xs_fileno(be->xs), EV_READ);
+		be->xs_w.data = be;
+		ev_io_start(loop, &be->xs_w);
+		be->probes =
+		    xen_probes_open(loop, be->xs, "libvirt", on_probe_answer, why, sizeof(why));
+		if (!be->probes) {
+			be_fail(err, errlen,
+			        "libvirt backend: %s (probes need Xen's event channels)", why);
+			goto fail;
+		}
+#else
 		/* Probes go through the guest's event channel, which libvirt has no API for. */
 		be_fail(err, errlen,
-		        "libvirt backend: probing Xen domains through libxenevtchn is not built "
-		        "into this shoald yet; only libvirt's test driver (test:) runs");
+		        "libvirt backend: probing Xen domains needs libxenevtchn and libxenstore, "
+		        "not built into this shoald (configure found no libxen-dev); only "
+		        "libvirt's test driver (test:) runs");
 		goto fail;
+#endif
 	}
 	be->dom_type = be->test_mode ? "test" : "xen";
 	if (virConnectGetLibVersion(be->conn, &ver) == 0)
@@ -1220,7 +1370,16 @@ static int lv_init(struct backend **out, struct ev_loop *loop, const struct shoa
 	*out = be;
 	return 0;
 fail:
+	if (be->lifecycle_id >= 0)
+		virConnectDomainEventDeregisterAny(be->conn, be->lifecycle_id);
 	virConnectClose(be->conn);
+#ifdef HAVE_XEN
+	xen_probes_close(be->probes);
+	if (be->xs) {
+		ev_io_stop(loop, &be->xs_w);
+		xs_close(be->xs);
+	}
+#endif
 	free(be);
 	return -1;
 }
@@ -1244,5 +1403,6 @@ const struct backend_ops backend_libvirt = {
 	.placement_mechanism = lv_placement_mechanism,
 	.probe_drain = lv_probe_drain,
 	.probe = lv_probe,
+	.probe_listen = lv_probe_listen,
 	.stats = lv_stats,
 };
