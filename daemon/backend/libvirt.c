@@ -90,6 +90,7 @@ struct backend {
 	virConnectPtr conn;
 	int lifecycle_id; /* virConnectDomainEventRegisterAny's; -1: none */
 	int test_mode;    /* libvirt's test driver: domains run nothing, no event channel */
+	int closed;       /* libvirtd went away: no more events */
 	const char *dom_type;
 	char hv_type[32];
 	char version[32];
@@ -1097,10 +1098,10 @@ static json_t *lv_stats(struct backend *be)
 		bound += d->probing && d->probe.local_port >= 0;
 #endif
 	}
-	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uri",
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uri",
 	                 be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version",
-	                 be->version, "test_mode", be->test_mode, "domains", (json_int_t)n,
-	                 "libvirt_domains",
+	                 be->version, "test_mode", be->test_mode, "connected", !be->closed,
+	                 "domains", (json_int_t)n, "libvirt_domains",
 	                 (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
 	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
 	                 "create_failures", (json_int_t)be->create_failures, "adopted",
@@ -1257,12 +1258,33 @@ static int lv_adopt(struct backend *be)
 
 /* ---- set-up ---- */
 
+/*
+ * libvirtd went away (restarted, killed): its events stop with the
+ * connection.  Said loudly; the guests keep running, and a restarted
+ * shoald adopts them again.
+ */
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	struct backend *be = opaque;
+	static const char *const why[] = { "an error", "end of file", "keepalive timeout",
+		                           "a client's request" };
+
+	(void)conn;
+	be->closed = 1;
+	log_warnx("libvirt: the connection to %s closed (%s): no more domain events; restart "
+	          "shoald to take its guests back",
+	          be->cfg->libvirt_uri,
+	          reason >= 0 && reason < (int)(sizeof(why) / sizeof(why[0])) ? why[reason]
+	                                                                      : "unknown");
+}
+
 static void lv_fini(struct backend *be)
 {
 	struct ldom *d;
 
 	if (be->lifecycle_id >= 0)
 		virConnectDomainEventDeregisterAny(be->conn, be->lifecycle_id);
+	virConnectUnregisterCloseCallback(be->conn, on_close);
 	while ((d = be->doms)) {
 		console_close(d);
 		probe_end(d);
@@ -1361,6 +1383,13 @@ static int lv_init(struct backend **out, struct ev_loop *loop, const struct shoa
 		        virGetLastErrorMessage());
 		goto fail;
 	}
+	/* A remote connection (libvirtd) that dies unseen would stop the events unseen. */
+	if (!be->test_mode && virConnectSetKeepAlive(be->conn, 5, 3) < 0)
+		log_warnx("libvirt: no keepalive on %s: %s", cfg->libvirt_uri,
+		          virGetLastErrorMessage());
+	if (virConnectRegisterCloseCallback(be->conn, on_close, be, NULL) < 0)
+		log_warnx("libvirt: cannot watch the connection to %s: %s", cfg->libvirt_uri,
+		          virGetLastErrorMessage());
 	if (be->test_mode)
 		log_warnx("libvirt backend: TEST MODE on %s: libvirt's test driver, whose domains "
 		          "run nothing and cannot be probed",

@@ -34,6 +34,17 @@ tap_check "a qemu:// connection is refused at start" test $? -ne 0
 tap_check "... saying it is not libvirt's Xen driver" \
 	grep -q "libvirt-uri qemu:///system is not libvirt's Xen driver" "$tmp/bad.log"
 
+# The default, libvirt's Xen driver, on a host that is no Xen Dom0: refused, in libvirt's words.
+if [ -e /proc/xen/capabilities ]; then
+	tap_skip "xen:///system is refused where there is no Xen" "this host is a Xen Dom0"
+else
+	"$SHOALD" --config=/dev/null --state-dir="$tmp/bad" --run-dir="$tmp/bad" --backend=libvirt \
+		>"$tmp/bad.log" 2>&1
+	tap_check "xen:///system (the default) is refused where there is no Xen, in libvirt's words" \
+		grep -q "libvirt backend: cannot connect to xen:///system: " "$tmp/bad.log"
+	tap_diag "$(tail -n 1 "$tmp/bad.log")"
+fi
+
 tap_check "shoald starts with backend = libvirt on test:///default" \
 	shoald_start --backend=libvirt --libvirt-uri=test:///default --hung-misses=3 \
 	--probe-timeout-ms=50
