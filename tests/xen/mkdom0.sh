@@ -14,7 +14,8 @@
 #                  images of the device tests (made here with mkfs.fat and
 #                  mcopy: Dom0 never mounts them); rebuilt when one of them
 #                  is newer than it
-# Output: OUT/dom0.cpio.gz (OUT = $SHOAL_BUILD/tests/xen by default).
+# Output: OUT/dom0.cpio.gz (OUT = $SHOAL_BUILD/tests/xen by default), and
+# OUT/dom0-libvirt.cpio.gz with the libvirt layer when there is one.
 #   tests/xen/mkdom0.sh          (run tests/xen/deps.sh first)
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -106,7 +107,7 @@ fi
 # when the host has them (tests/xen/deps.sh installs them), else that set
 # says SKIP.  Polkit is not in Dom0: root's socket needs no authentication.
 lvdrv=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_libxl.so
-layers="$out/base.cpio.gz"
+rm -f "$out/dom0-libvirt.cpio.gz"
 if [ -x /usr/sbin/libvirtd ] && [ -x /usr/bin/virsh ] && [ -f "$lvdrv" ]; then
 	lvstamp=$(
 		dpkg-query -W -f='${Package} ${Version}\n' libvirt0 libvirt-daemon libvirt-daemon-driver-xen \
@@ -138,7 +139,7 @@ CONF
 		echo "$lvstamp" >"$out/libvirt.stamp"
 		rm -rf "$r"
 	fi
-	layers="$layers $out/libvirt.cpio.gz"
+	have_libvirt=1
 else
 	echo "tests/xen/mkdom0.sh: no libvirtd, virsh or libvirt's Xen driver on the host: the libvirt set will say SKIP" >&2
 fi
@@ -199,7 +200,12 @@ if [ -z "$fresh" ]; then
 	rm -rf "$r"
 fi
 
-# Cheap enough to do every time (a few MiB).
-# shellcheck disable=SC2086
-cat $layers "$out/shoal.cpio.gz" >"$out/dom0.cpio.gz.tmp"
+# Cheap enough to do every time (a few MiB).  The libvirt layer (some
+# 30 MiB more for Dom0's kernel to unpack, tens of seconds under TCG) only
+# in dom0-libvirt.cpio.gz, for the sets that use it (run.sh picks).
+cat "$out/base.cpio.gz" "$out/shoal.cpio.gz" >"$out/dom0.cpio.gz.tmp"
 mv "$out/dom0.cpio.gz.tmp" "$out/dom0.cpio.gz"
+if [ -n "${have_libvirt:-}" ]; then
+	cat "$out/base.cpio.gz" "$out/libvirt.cpio.gz" "$out/shoal.cpio.gz" >"$out/dom0-libvirt.cpio.gz.tmp"
+	mv "$out/dom0-libvirt.cpio.gz.tmp" "$out/dom0-libvirt.cpio.gz"
+fi
