@@ -4,6 +4,8 @@
 # tests/xen/dom0/bench.sh).  Prints the medians with xl's beside
 # them and the ratio (goal <= 0.5); never pass/fail.
 #   bench/xen-create.sh [ROUNDS]        (default 10)
+#   SHOAL_XEN_BENCH_LIBVIRT=1 bench/xen-create.sh: also shoald with backend =
+#     libvirt (libvirtd's Xen driver), on the CPU model it needs (run.sh)
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
 rounds=${1:-10}

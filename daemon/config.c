@@ -49,7 +49,10 @@ static const struct opt opts[] = {
 	{ "token-file", STR(token_file),
 	  "listen-tcp's bearer tokens, one a line, readable only by root; read again on SIGHUP" },
 	{ "backend", STR(backend),
-	  "hypervisor backend: kvm, proc, xen or xen-pvh, as built (default kvm)" },
+	  "hypervisor backend: kvm, proc, xen, xen-pvh or libvirt, as built (default kvm)" },
+	{ "libvirt-uri", STR(libvirt_uri),
+	  "the libvirt backend's connection: libvirt's Xen driver, or test:///default, its "
+	  "in-process test driver whose domains run nothing (default xen:///system)" },
 	{ "xen-create", STR(xen_create),
 	  "how the Xen backend makes a domain: direct (libxenctrl and libxenguest, one xenstore "
 	  "transaction; PV only) or libxl (default: direct for xen, libxl for xen-pvh)" },
@@ -175,6 +178,7 @@ static void defaults(struct shoald_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/shoal");
 	snprintf(c->run_dir, sizeof(c->run_dir), "/run/shoal");
 	snprintf(c->backend, sizeof(c->backend), "kvm");
+	snprintf(c->libvirt_uri, sizeof(c->libvirt_uri), "xen:///system");
 	snprintf(c->vmm_path, sizeof(c->vmm_path), "%s", PKGLIBEXECDIR "/shoal-vmm");
 	snprintf(c->proc_path, sizeof(c->proc_path), "%s", PKGLIBEXECDIR "/shoal-proc");
 	snprintf(c->ui_dir, sizeof(c->ui_dir), "%s", PKGDATADIR "/ui");

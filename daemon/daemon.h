@@ -59,6 +59,7 @@ struct shoald_config {
 	char token_file[1024];
 	char backend[16];
 	char xen_create[16]; /* the Xen backend's domain maker: libxl, direct; "": by backend */
+	char libvirt_uri[256]; /* the libvirt backend's connection */
 	char vmm_path[1024];
 	char proc_path[1024]; /* the proc backend's tender, shoal-proc */
 	char ui_dir[1024];    /* the dashboard's files; "": no dashboard */

@@ -18,13 +18,13 @@ daemon_libshoald_a_SOURCES = \
 	daemon/backend/backend.c daemon/backend/be_fail.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h daemon/backend/kvm_net.c daemon/backend/kvm_net.h \
 	daemon/backend/proc.c daemon/backend/proc.h \
 	daemon/backend/proc_rate.c daemon/backend/proc_rate.h daemon/backend/proc_rate_bpf.h \
-	daemon/backend/hostdev.c daemon/backend/hostdev.h daemon/backend/xen_cpu.h
+	daemon/backend/hostdev.c daemon/backend/hostdev.h daemon/backend/xen_cpu.h daemon/backend/xen_weight.h
 
 # The Xen backend, when configure finds libxl, libxenstore and libxenevtchn.
 daemon_libshoald_a_SOURCES += daemon/backend/xen_parse.c daemon/backend/xen_parse.h
 if HAVE_XEN
 daemon_libshoald_a_SOURCES += daemon/backend/xen.c daemon/backend/xen_build.c daemon/backend/xen_build.h \
-	daemon/backend/xen_dev.c daemon/backend/xen_dev.h
+	daemon/backend/xen_dev.c daemon/backend/xen_dev.h daemon/backend/xen_probe.c daemon/backend/xen_probe.h
 SHOALD_XEN_LIBS = $(XEN_CPU_LIBS)
 endif
 daemon_libshoald_a_CFLAGS += $(XEN_CFLAGS)
@@ -48,13 +48,20 @@ daemon/backend/proc_rate.bpf.inc: daemon/backend/proc_rate.bpf.o
 	  echo '};'; } >$@.tmp && mv $@.tmp $@
 endif
 
+# The libvirt backend, when configure finds libvirt.
+if HAVE_LIBVIRT
+daemon_libshoald_a_SOURCES += daemon/backend/libvirt.c
+endif
+daemon_libshoald_a_CFLAGS += $(LIBVIRT_CFLAGS)
+EXTRA_DIST += daemon/backend/libvirt.c
+
 sbin_PROGRAMS += daemon/shoald
 daemon_shoald_SOURCES = daemon/main.c
 daemon_shoald_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_PATHS)
 daemon_shoald_CFLAGS = $(SHOALD_CFLAGS)
 daemon_shoald_LDADD = api/libapi.a daemon/libshoald.a common/libcommon.a metrics/libmetrics.a \
 	scheduler/libscheduler.a $(JANSSON_LIBS) $(LIBEV_LIBS) $(MHD_LIBS) $(GNUTLS_LIBS) $(NETTLE_LIBS) \
-	$(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) $(SHOALD_BPF_LIBS) -lm
+	$(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) $(SHOALD_BPF_LIBS) $(LIBVIRT_LIBS) -lm
 
 # Placement on Xen (libxl): its own library, linked by shoald's Xen backend
 # and by the tests that drive it (tests/unit/test_xen_cpu, tests/xen/xen-cpu-check).

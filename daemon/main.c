@@ -280,9 +280,12 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fatalx("%s", err);
 	d->be_ops = backend_lookup(d->cfg.backend);
-	if (!d->be_ops)
-		fatalx("backend %s is not built into this shoald (it has: %s)", d->cfg.backend,
-		       backend_names());
+	if (!d->be_ops) {
+		const char *why = backend_missing(d->cfg.backend);
+
+		fatalx("backend %s is not built into this shoald%s%s (it has: %s)", d->cfg.backend,
+		       why ? ": " : "", why ? why : "", backend_names());
+	}
 	/* The API's settings are checked before anything is touched: a bad one stops shoald here.
 	 */
 	{

@@ -13,13 +13,14 @@
 # libbpf-dev (and clang's bpf target): the proc backend's network rate
 #   limit, a BPF program shoald loads on a guest's taps; bpftool: its test
 #   looks for what a removed guest left in the kernel with it.
+# libvirt-dev: the libvirt backend, tested on libvirt's in-process test driver.
 #   scripts/deps.sh [extra-package...]
 set -e
 pkgs="autoconf automake pkg-config gcc make libc6-dev
       libev-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
       libsqlite3-dev libseccomp-dev libsystemd-dev libcmocka-dev nettle-dev
       clang libclang-rt-14-dev libbpf-dev bpftool
-      libxen-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
+      libxen-dev libvirt-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
       dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool sslscan
       pdns-server pdns-backend-remote bind9-dnsutils $*"
 missing=

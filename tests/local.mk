@@ -135,6 +135,9 @@ EXTRA_DIST += tests/integration/test_proc_rate.c
 # Integration: shoald --backend=proc, its guests deployed, probed, paused,
 # ended, restarted and refused through the real API (no /dev/kvm needed).
 TESTS += tests/integration/test_proc_shoald.sh
+# Integration: shoald --backend=libvirt on libvirt's in-process test driver.
+TESTS += tests/integration/test_libvirt_shoald.sh
+EXTRA_DIST += tests/integration/test_libvirt_shoald.sh
 EXTRA_DIST += tests/integration/test_proc_shoald.sh
 EXTRA_DIST += tests/integration/test_lwip_loopback.sh
 
@@ -387,6 +390,24 @@ tests_xen_evtchn_rtt_LDFLAGS = -static
 endif
 EXTRA_DIST += tests/xen/xen-cpu-check.sh tests/xen/xen-place-effect.sh
 
+
+# The libvirt backend on libvirt's in-process test driver (test:///default).
+if HAVE_LIBVIRT
+check_PROGRAMS += tests/unit/test_libvirt
+TESTS += tests/unit/test_libvirt
+tests_unit_test_libvirt_SOURCES = tests/unit/test_libvirt.c daemon/backend/libvirt.c \
+	daemon/backend/be_fail.c daemon/backend/xen_parse.c daemon/spec.c daemon/log.c daemon/clock.c
+tests_unit_test_libvirt_CPPFLAGS = $(UNIT_CPPFLAGS) $(DAEMON_PATHS)
+tests_unit_test_libvirt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) $(LIBVIRT_CFLAGS)
+tests_unit_test_libvirt_LDADD = common/libcommon.a $(LIBVIRT_LIBS) $(LIBEV_LIBS) $(JANSSON_LIBS) \
+	$(CMOCKA_LIBS)
+if HAVE_XEN
+tests_unit_test_libvirt_SOURCES += daemon/backend/xen_probe.c
+tests_unit_test_libvirt_CFLAGS += $(XEN_CFLAGS)
+tests_unit_test_libvirt_LDADD += $(XEN_LIBS)
+endif
+endif
+EXTRA_DIST += tests/unit/test_libvirt.c
 
 # ---- unit: daemon/ (its pure pieces: guest specs, the probe engine's heap) ----
 # Guest specs, over a corpus of good and bad ones.

@@ -9,11 +9,12 @@
 #include "daemon/backend/backend.h"
 
 static const struct backend_ops *const backends[] = {
-	&backend_kvm,
-	&backend_proc,
+	&backend_kvm,     &backend_proc,
 #ifdef HAVE_XEN
-	&backend_xen,
-	&backend_xen_pvh,
+	&backend_xen,     &backend_xen_pvh,
+#endif
+#ifdef HAVE_LIBVIRT
+	&backend_libvirt,
 #endif
 };
 
@@ -24,6 +25,20 @@ const struct backend_ops *backend_lookup(const char *name)
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (!strcmp(backends[i]->name, name))
 			return backends[i];
+	return NULL;
+}
+
+const char *backend_missing(const char *name)
+{
+#ifndef HAVE_LIBVIRT
+	if (!strcmp(name, "libvirt"))
+		return LIBVIRT_MISSING;
+#endif
+#ifndef HAVE_XEN
+	if (!strcmp(name, "xen") || !strcmp(name, "xen-pvh"))
+		return "configure found no libxl (Debian: libxen-dev)";
+#endif
+	(void)name;
 	return NULL;
 }
 

@@ -258,6 +258,8 @@ int be_fail_errno(char *err, size_t errlen, const char *fmt, ...)
 
 /* The compiled-in backends, by name; NULL when there is no such backend here. */
 const struct backend_ops *backend_lookup(const char *name);
+/* Why a backend this shoald knows of is not built into it, or NULL. */
+const char *backend_missing(const char *name);
 /* Names of the compiled-in backends, comma-separated. */
 const char *backend_names(void);
 
@@ -267,5 +269,7 @@ extern const struct backend_ops backend_proc;
 /* Built when configure finds libxl (HAVE_XEN): 64-bit PV and PVH domains. */
 extern const struct backend_ops backend_xen;
 extern const struct backend_ops backend_xen_pvh;
+/* Built when configure finds libvirt (HAVE_LIBVIRT): guests as libvirt domains. */
+extern const struct backend_ops backend_libvirt;
 
 #endif

@@ -46,7 +46,6 @@
 
 #include <libxl.h>
 #include <libxl_utils.h>
-#include <xenevtchn.h>
 #include <xenstore.h>
 #include <xentoollog.h>
 
@@ -55,6 +54,7 @@
 #include "daemon/backend/xen_cpu.h"
 #include "daemon/backend/xen_dev.h"
 #include "daemon/backend/xen_parse.h"
+#include "daemon/backend/xen_probe.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/spec.h"
@@ -99,13 +99,9 @@ struct dom {
 	int console_fd;
 	ev_io console_w;
 	ev_timer console_timer;
-	/* Probe. */
+	/* Probe (xen_probe.c); watching: its console/tty too. */
 	int watching;
-	int local_port;       /* our end; -1: unbound */
-	unsigned remote_port; /* the guest's advertised one */
-	int deaf;             /* its events storm: leave its port masked (xen_probe_listen) */
-	int held;             /* ... and it is: unmask it when listening again */
-	char refused[220];    /* the last refused value, so that it is logged once */
+	struct xen_probe_port probe;
 	/* Devices: loops held from the start; directories and hotplug per xen_dev.h. */
 	struct xen_devs devs;
 };
@@ -139,10 +135,7 @@ struct backend {
 	ev_io xs_w;
 	int nl_fd; /* rtnetlink link events: netback made a vif (xen-create = direct) */
 	ev_io nl_w;
-	xenevtchn_handle *xce;
-	ev_io evtchn_w;
-	struct dom **port_map; /* local port -> domain */
-	unsigned port_map_len;
+	struct xen_probes *probes;
 	ev_child child_w;
 	ev_timer work;
 	struct dom *doms;
@@ -455,11 +448,9 @@ static void dom_watch(struct dom *d, int on)
 
 	if (on == d->watching)
 		return;
-	snprintf(token, sizeof(token), "p%u", d->domid);
-	snprintf(path, sizeof(path), "/local/domain/%u/data/shoal/probe-port", d->domid);
-	if (on ? !xs_watch(be->xs, path, token) : !xs_unwatch(be->xs, path, token))
-		log_warn("xen: guest %s: cannot %s %s", dom_name(d), on ? "watch" : "unwatch",
-		         path);
+	d->probe.domid = d->domid;
+	snprintf(d->probe.name, sizeof(d->probe.name), "%s", dom_name(d));
+	xen_probe_port_watch(&d->probe, be->xs, on);
 	snprintf(token, sizeof(token), "c%u", d->domid);
 	snprintf(path, sizeof(path), "/local/domain/%u/console/tty", d->domid);
 	if (on ? !xs_watch(be->xs, path, token) : !xs_unwatch(be->xs, path, token))
@@ -468,146 +459,31 @@ static void dom_watch(struct dom *d, int on)
 	d->watching = on;
 }
 
-/* ---- probes ---- */
+/* ---- probes (xen_probe.c) ---- */
 
-static void port_unbind(struct dom *d)
-{
-	struct backend *be = d->be;
-
-	if (d->local_port < 0)
-		return;
-	if ((unsigned)d->local_port < be->port_map_len)
-		be->port_map[d->local_port] = NULL;
-	xenevtchn_unbind(be->xce, (evtchn_port_t)d->local_port);
-	d->local_port = -1;
-	d->remote_port = 0;
-}
-
-static int port_map_set(struct backend *be, unsigned port, struct dom *d)
-{
-	if (port >= be->port_map_len) {
-		unsigned n = be->port_map_len ? be->port_map_len : 256;
-		struct dom **m;
-
-		while (n <= port)
-			n *= 2;
-		m = realloc(be->port_map, n * sizeof(*m));
-		if (!m)
-			return -1;
-		memset(m + be->port_map_len, 0, (n - be->port_map_len) * sizeof(*m));
-		be->port_map = m;
-		be->port_map_len = n;
-	}
-	be->port_map[port] = d;
-	return 0;
-}
-
-/* The guest (re)wrote data/shoal/probe-port: bind it, or say why not. */
 static void probe_port_changed(struct dom *d)
 {
-	struct backend *be = d->be;
-	char why[200];
-	unsigned len = 0, port;
-	char *val = xs_get(be, d->domid, "data/shoal/probe-port", &len);
-	xenevtchn_port_or_error_t local;
-
-	if (!val)
-		return; /* not yet advertised (or just removed): probes go unanswered */
-	if (len > XEN_GUEST_VALUE_MAX || xen_parse_port(val, len, &port, why, sizeof(why)) < 0) {
-		char shown[64];
-
-		if (len > XEN_GUEST_VALUE_MAX)
-			snprintf(why, sizeof(why), "the probe port is %u bytes long", len);
-		xen_reason_clean(val, len < 40 ? len : 40, shown, sizeof(shown));
-		if (strcmp(shown, d->refused)) {
-			log_warnx("xen: guest %s (domain %u): refused its data/shoal/probe-port "
-			          "\"%s\": %s",
-			          dom_name(d), d->domid, shown, why);
-			snprintf(d->refused, sizeof(d->refused), "%s", shown);
-		}
-		free(val);
-		return;
-	}
-	free(val);
-	if (d->local_port >= 0 && d->remote_port == port)
-		return;
-	/* The new port first: a port that cannot be bound leaves the old one working. */
-	local = xenevtchn_bind_interdomain(be->xce, d->domid, port);
-	if (local < 0) {
-		snprintf(why, sizeof(why), "%u", port);
-		if (strcmp(why, d->refused)) {
-			log_warn("xen: guest %s (domain %u): cannot bind its probe port %u%s",
-			         dom_name(d), d->domid, port,
-			         d->local_port >= 0 ? "; probes keep the port bound before" : "");
-			snprintf(d->refused, sizeof(d->refused), "%s", why);
-		}
-		return;
-	}
-	if (port_map_set(be, (unsigned)local, d) < 0) {
-		xenevtchn_unbind(be->xce, (evtchn_port_t)local);
-		log_warnx("xen: guest %s: out of memory for its probe port", dom_name(d));
-		return;
-	}
-	if (d->local_port >= 0 && d->local_port != local) {
-		be->port_map[d->local_port] = NULL;
-		xenevtchn_unbind(be->xce, (evtchn_port_t)d->local_port);
-	}
-	d->local_port = local;
-	d->remote_port = port;
-	d->refused[0] = '\0';
-	log_debug("xen: guest %s (domain %u): probe port %u bound as %d", dom_name(d), d->domid,
-	          port, local);
+	d->probe.domid = d->domid;
+	snprintf(d->probe.name, sizeof(d->probe.name), "%s", dom_name(d));
+	xen_probe_port_changed(&d->probe);
 }
 
-/*
- * Answers.  The evtchn device queues every pending port once and masks
- * it; a wake-up takes them all (the fd is non-blocking) and unmasks each,
- * with one time stamp for the lot, as the KVM backend does.
- */
-static void evtchn_drain(struct backend *be)
+static void on_probe_answer(void *owner, uint64_t now)
 {
-	uint64_t now = now_mono_ns();
-	xenevtchn_port_or_error_t p;
+	struct dom *d = owner;
 
-	while ((p = xenevtchn_pending(be->xce)) >= 0) {
-		struct dom *d = (unsigned)p < be->port_map_len ? be->port_map[p] : NULL;
-
-		/* A deaf port stays masked: the guest's storm then wakes nobody. */
-		if (d && d->deaf && d->local_port == p) {
-			d->held = 1;
-			continue;
-		}
-		xenevtchn_unmask(be->xce, (evtchn_port_t)p);
-		if (d && d->g && d->state == XD_RUNNING)
-			be->host.probe_answer(d->g, now, 1);
-	}
+	if (d->g && d->state == XD_RUNNING)
+		d->be->host.probe_answer(d->g, now, 1);
 }
 
-/*
- * A storming guest: its port is left masked at its next event.  The
- * pending bit cannot say how many came meanwhile: -1, and the engine
- * listens to decide.
- */
 static long long xen_probe_listen(struct backend *be, struct guest *g, int on)
 {
 	struct dom *d = g->be;
 
+	(void)be;
 	if (!d)
 		return -1;
-	d->deaf = !on;
-	if (on && d->held) {
-		d->held = 0;
-		if (d->local_port >= 0)
-			xenevtchn_unmask(be->xce, (evtchn_port_t)d->local_port);
-	}
-	return on ? -1 : 0;
-}
-
-static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	evtchn_drain(w->data);
+	return xen_probe_port_listen(&d->probe, on);
 }
 
 /*
@@ -617,25 +493,17 @@ static void on_evtchn(struct ev_loop *loop, ev_io *w, int revents)
  */
 static void xen_probe_drain(struct backend *be)
 {
-	evtchn_drain(be);
+	xen_probes_drain(be->probes);
 }
 
 static int xen_probe(struct backend *be, struct guest *g, char *err, size_t errlen)
 {
 	struct dom *d = g->be;
 
+	(void)be;
 	if (!d || d->state != XD_RUNNING)
 		return be_fail(err, errlen, "its domain is not running");
-	/*
-	 * No port advertised (yet): the probe is "sent" and goes unanswered,
-	 * so that a guest whose runtime never comes up is missed, and hung,
-	 * as on KVM.
-	 */
-	if (d->local_port < 0)
-		return 0;
-	if (xenevtchn_notify(be->xce, (evtchn_port_t)d->local_port) < 0)
-		return be_fail_errno(err, errlen, "xenevtchn_notify on port %d", d->local_port);
-	return 0;
+	return xen_probe_port_notify(&d->probe, err, errlen);
 }
 
 /* ---- console ---- */
@@ -877,7 +745,7 @@ static void dom_release(struct dom *d)
 	}
 	if (d->watching)
 		dom_watch(d, 0);
-	port_unbind(d);
+	xen_probe_port_unbind(&d->probe);
 	console_close(d);
 }
 
@@ -1099,7 +967,7 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
 	d->g = g;
 	d->domid = domid;
 	d->console_fd = -1;
-	d->local_port = -1;
+	xen_probe_port_init(&d->probe, be->probes, d, domid, g ? g->name : NULL);
 	xen_devs_init(&d->devs);
 	ev_timer_init(&d->console_timer, on_console_timeout, CONSOLE_TIMEOUT_S, 0.);
 	d->console_timer.data = d;
@@ -1495,7 +1363,7 @@ static json_t *xen_stats(struct backend *be)
 	for (d = be->doms; d; d = d->next) {
 		ndom += d->state != XD_ENDED;
 		creating += d->state == XD_CREATING || d->state == XD_CONSOLE;
-		bound += d->local_port >= 0;
+		bound += d->probe.local_port >= 0;
 	}
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "xen", be->version,
 	                 "scheduler", be->scheduler ? be->scheduler : "unknown", "domain_type",
@@ -1732,16 +1600,16 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 	be->child_w.data = be;
 	ev_child_start(loop, &be->child_w);
 
-	be->xce = xenevtchn_open(NULL, 0);
-	if (!be->xce) {
-		snprintf(err, errlen, "xen backend: cannot open the event channel device: %s",
-		         strerror(errno));
-		goto fail;
+	{
+		char why[200];
+
+		be->probes =
+		    xen_probes_open(loop, be->xs, "xen", on_probe_answer, why, sizeof(why));
+		if (!be->probes) {
+			snprintf(err, errlen, "xen backend: %s", why);
+			goto fail;
+		}
 	}
-	fcntl(xenevtchn_fd(be->xce), F_SETFL, fcntl(xenevtchn_fd(be->xce), F_GETFL) | O_NONBLOCK);
-	ev_io_init(&be->evtchn_w, on_evtchn, xenevtchn_fd(be->xce), EV_READ);
-	be->evtchn_w.data = be;
-	ev_io_start(loop, &be->evtchn_w);
 	ev_io_init(&be->xs_w, on_xs, xs_fileno(be->xs), EV_READ);
 	be->xs_w.data = be;
 	ev_io_start(loop, &be->xs_w);
@@ -1785,9 +1653,7 @@ fail:
 		close(be->nl_fd);
 	}
 	ev_io_stop(loop, &be->xs_w);
-	ev_io_stop(loop, &be->evtchn_w);
-	if (be->xce)
-		xenevtchn_close(be->xce);
+	xen_probes_close(be->probes);
 	if (be->ctx) {
 		ev_child_stop(loop, &be->child_w);
 		libxl_ctx_free(be->ctx);
@@ -1822,14 +1688,13 @@ static void xen_fini(struct backend *be)
 	if (be->xc)
 		xen_cpu_free(be->xc);
 	xen_builder_close(be->builder);
-	ev_io_stop(be->loop, &be->evtchn_w);
 	ev_io_stop(be->loop, &be->xs_w);
 	if (be->nl_fd >= 0) {
 		ev_io_stop(be->loop, &be->nl_w);
 		close(be->nl_fd);
 	}
 	ev_child_stop(be->loop, &be->child_w);
-	xenevtchn_close(be->xce);
+	xen_probes_close(be->probes);
 	libxl_ctx_free(be->ctx);
 	xs_close(be->xs);
 	while ((d = be->doms)) {
@@ -1844,7 +1709,6 @@ static void xen_fini(struct backend *be)
 			libxl_domain_config_dispose(&d->cfg);
 		free(d);
 	}
-	free(be->port_map);
 	free(be);
 }
 

@@ -39,10 +39,10 @@
 
 #include "daemon/backend/backend.h"
 #include "daemon/backend/xen_cpu.h"
+#include "daemon/backend/xen_weight.h"
 #include "scheduler/scheduler.h"
 
-#define XEN_WEIGHT_DEFAULT 256u
-#define XEN_WEIGHT_MAX     65535u
+#define XEN_WEIGHT_MAX 65535u
 
 struct xen_cpu {
 	libxl_ctx *ctx;
@@ -58,16 +58,12 @@ struct xen_cpu {
 
 unsigned xen_cpu_weight_to_xen(unsigned weight)
 {
-	weight = weight < 1 ? 1 : weight > 10000 ? 10000 : weight;
-	return (weight * XEN_WEIGHT_DEFAULT + 50) / 100;
+	return xen_weight_to_credit(weight);
 }
 
 unsigned xen_cpu_weight_from_xen(unsigned xen_weight)
 {
-	unsigned long w =
-	    ((unsigned long)xen_weight * 100 + XEN_WEIGHT_DEFAULT / 2) / XEN_WEIGHT_DEFAULT;
-
-	return w < 1 ? 1 : w > 10000 ? 10000 : (unsigned)w;
+	return xen_weight_from_credit(xen_weight);
 }
 
 unsigned xen_cpu__decide(unsigned cur, unsigned kept, int batch, unsigned weight,

@@ -34,7 +34,7 @@ FUZZ_DAEMON_ARCHIVES = daemon/libshoald.a api/libapi.a common/libcommon.a metric
 	scheduler/libscheduler.a
 fuzz_config_LIBS = -Wl,--start-group daemon/libshoald.a api/libapi.a common/libcommon.a \
 	metrics/libmetrics.a scheduler/libscheduler.a -Wl,--end-group $(JANSSON_LIBS) $(LIBEV_LIBS) \
-	$(MHD_LIBS) $(GNUTLS_LIBS) $(NETTLE_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) $(SHOALD_BPF_LIBS) -lm
+	$(MHD_LIBS) $(GNUTLS_LIBS) $(NETTLE_LIBS) $(SQLITE_LIBS) $(SYSTEMD_LIBS) $(SHOALD_XEN_LIBS) $(SHOALD_BPF_LIBS) $(LIBVIRT_LIBS) -lm
 fuzz_image_SRC = tests/fuzz/fuzz_image.c common/image_elf.c
 fuzz_kvm_backend_SRC = tests/fuzz/fuzz_kvm_backend.c
 fuzz_kvm_backend_LIBS = $(fuzz_config_LIBS)

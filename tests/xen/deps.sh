@@ -20,7 +20,9 @@ die() {
 	exit 1
 }
 
-"$top/scripts/deps.sh" qemu-system-x86 xen-utils-4.17 libxen-dev cpio
+# libvirt-daemon, its Xen driver and virsh: copied into Dom0 for the libvirt set.
+"$top/scripts/deps.sh" qemu-system-x86 xen-utils-4.17 libxen-dev cpio libvirt-daemon \
+	libvirt-daemon-driver-xen libvirt-clients
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -7,12 +7,15 @@
 #                  their libraries, libxl's hotplug scripts with bash and
 #                  flock; rebuilt only when the packages it comes from or
 #                  this script change
+#   libvirt.cpio.gz libvirtd with its Xen driver (libxl) and virsh, when the
+#                  host has them (the libvirt set); rebuilt with them
 #   shoal.cpio.gz  /init, shoald, shoalctl, jsonq, evtchn-ping, the .xen-pv
 #                  and .xen-pvh guests, the Dom0 test scripts and the FAT
 #                  images of the device tests (made here with mkfs.fat and
 #                  mcopy: Dom0 never mounts them); rebuilt when one of them
 #                  is newer than it
-# Output: OUT/dom0.cpio.gz (OUT = $SHOAL_BUILD/tests/xen by default).
+# Output: OUT/dom0.cpio.gz (OUT = $SHOAL_BUILD/tests/xen by default), and
+# OUT/dom0-libvirt.cpio.gz with the libvirt layer when there is one.
 #   tests/xen/mkdom0.sh          (run tests/xen/deps.sh first)
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -99,6 +102,48 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
 	rm -rf "$r"
 fi
 
+# --- the libvirt layer --------------------------------------------------------
+# libvirtd with only its Xen driver (libxl), and virsh, for the libvirt set;
+# when the host has them (tests/xen/deps.sh installs them), else that set
+# says SKIP.  Polkit is not in Dom0: root's socket needs no authentication.
+lvdrv=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_libxl.so
+rm -f "$out/dom0-libvirt.cpio.gz"
+if [ -x /usr/sbin/libvirtd ] && [ -x /usr/bin/virsh ] && [ -f "$lvdrv" ]; then
+	lvstamp=$(
+		dpkg-query -W -f='${Package} ${Version}\n' libvirt0 libvirt-daemon libvirt-daemon-driver-xen \
+			libvirt-clients
+		cat "$out/base.stamp"
+	)
+	if [ ! -f "$out/libvirt.cpio.gz" ] || [ "$(cat "$out/libvirt.stamp" 2>/dev/null)" != "$lvstamp" ]; then
+		r=$out/libvirt-root
+		rm -rf "$r"
+		mkdir -p "$r/etc/libvirt" "$r/var/lib/libvirt/libxl" "$r/var/log/libvirt/libxl" \
+			"$r/usr/share/libvirt"
+		copy_bin "$r" /usr/sbin/libvirtd
+		copy_bin "$r" /usr/bin/virsh
+		copy_bin "$r" "$lvdrv"
+		[ -d /usr/share/libvirt/cpu_map ] && cp -a /usr/share/libvirt/cpu_map "$r/usr/share/libvirt/"
+		[ -d /usr/share/libvirt/schemas ] && cp -a /usr/share/libvirt/schemas "$r/usr/share/libvirt/"
+		# (Libraries base.cpio.gz has too are the same files: the kernel
+		# unpacks this layer over it.)
+		cat >"$r/etc/libvirt/libvirtd.conf" <<'CONF'
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+unix_sock_rw_perms = "0700"
+CONF
+		echo 'autoballoon = 0' >"$r/etc/libvirt/libxl.conf"
+		# libvirtd looks its clients' uid up: root's record.
+		echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+		echo 'root:x:0:' >"$r/etc/group"
+		mkcpio "$r" "$out/libvirt.cpio.gz"
+		echo "$lvstamp" >"$out/libvirt.stamp"
+		rm -rf "$r"
+	fi
+	have_libvirt=1
+else
+	echo "tests/xen/mkdom0.sh: no libvirtd, virsh or libvirt's Xen driver on the host: the libvirt set will say SKIP" >&2
+fi
+
 # --- the shoal layer --------------------------------------------------------
 shoald=$build/daemon/shoald
 ctl=$build/shoalctl/shoalctl
@@ -155,6 +200,12 @@ if [ -z "$fresh" ]; then
 	rm -rf "$r"
 fi
 
-# Cheap enough to do every time (a few MiB).
+# Cheap enough to do every time (a few MiB).  The libvirt layer (some
+# 30 MiB more for Dom0's kernel to unpack, tens of seconds under TCG) only
+# in dom0-libvirt.cpio.gz, for the sets that use it (run.sh picks).
 cat "$out/base.cpio.gz" "$out/shoal.cpio.gz" >"$out/dom0.cpio.gz.tmp"
 mv "$out/dom0.cpio.gz.tmp" "$out/dom0.cpio.gz"
+if [ -n "${have_libvirt:-}" ]; then
+	cat "$out/base.cpio.gz" "$out/libvirt.cpio.gz" "$out/shoal.cpio.gz" >"$out/dom0-libvirt.cpio.gz.tmp"
+	mv "$out/dom0-libvirt.cpio.gz.tmp" "$out/dom0-libvirt.cpio.gz"
+fi

@@ -6,8 +6,10 @@
 # alternating rounds of the same boot.  shoald: the deploy request until
 # it answers "running", and until the guest's first probe is answered;
 # xl: `xl create` until it returns, and until the guest's probe-port key
-# is in xenstore.  Medians, and shoald's over xl's (the goal is 0.5 or
-# less); figures, never pass/fail.  Then a site guest with its disks and
+# is in xenstore.  With libvirtd and its Xen driver in Dom0 (mkdom0.sh)
+# and shoald built with its libvirt backend, a third maker: backend =
+# libvirt, the domain defined and started by libvirtd.  Medians, and
+# shoald's over xl's (the goal is 0.5 or less); figures, never pass/fail.  Then a site guest with its disks and
 # NIC, from the command to its first page answered (below).
 . /shoal/tests/lib.sh
 N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.n=//p')
@@ -25,10 +27,26 @@ kill9_shoald
 : >/tmp/xl.ret
 : >/tmp/xl.key
 errs=
-# sd_round MAKER I: one deploy by a shoald whose xen-create is MAKER.
+# The makers: xen-create = libxl and direct, and libvirt when it can run here.
+makers="libxl direct"
+if command -v libvirtd >/dev/null && ! shoald --config=/dev/null --backend=libvirt -n 2>&1 | grep -q 'not built into'; then
+	mkdir -p /run/libvirt /var/log/libvirt/libxl /var/lib/libvirt/libxl
+	LIBVIRT_LOG_OUTPUTS="3:file:$LOGDIR/libvirtd.log" libvirtd --daemon >>"$LOGDIR/libvirtd.log" 2>&1
+	if wait_for 60 virsh -q -c xen:///system version; then
+		makers="$makers libvirt"
+	else
+		diag "xen-create: libvirtd did not start; no libvirt rounds ($(tail -n 3 "$LOGDIR/libvirtd.log" | tr '\n' ' '))"
+	fi
+fi
+# sd_round MAKER I: one deploy by a shoald whose xen-create is MAKER (or backend = libvirt).
 sd_round() {
-	XEN_CREATE=$1
-	start_shoald || { errs="$errs $1:$2(shoald did not start)"; return; }
+	if [ "$1" = libvirt ]; then
+		XEN_CREATE=
+		start_shoald --backend=libvirt --libvirt-uri=xen:///system
+	else
+		XEN_CREATE=$1
+		start_shoald
+	fi || { errs="$errs $1:$2(shoald did not start)"; return; }
 	t=$(now_us)
 	if ctl --json deploy --name "sd$1$2" --image "$sha" --memory $MEM --class latency; then
 		[ "$(jget /tmp/ctl.out state)" = running ] || wait_for 30 is_running "sd$1$2"
@@ -51,7 +69,7 @@ sd_round() {
 	wait_for 20 sh -c "! xl list | grep -q '^sd$1$2 ' && ! shoalctl --socket $SOCK --timeout 10 show sd$1$2"
 	kill9_shoald
 }
-for m in libxl direct; do : >"/tmp/sd.$m.run"; : >"/tmp/sd.$m.probe"; : >"/tmp/sd.$m.server"; done
+for m in $makers; do : >"/tmp/sd.$m.run"; : >"/tmp/sd.$m.probe"; : >"/tmp/sd.$m.server"; done
 : >/tmp/ctl.floor
 for i in $(seq 1 "$N"); do
 	cat >/tmp/xlb.cfg <<CFG
@@ -76,8 +94,7 @@ CFG
 		errs="$errs xlb$i($(head -c 200 /tmp/xl.out))"
 	fi
 	xl destroy "xlb$i" 2>/dev/null
-	sd_round libxl "$i"
-	sd_round direct "$i"
+	for m in $makers; do sd_round "$m" "$i"; done
 done
 
 xr=$(median </tmp/xl.ret)
@@ -86,7 +103,7 @@ ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "
 figure "xl_create_returns_ms median=$xr n=$(wc -l </tmp/xl.ret) all=$(tr '\n' ' ' </tmp/xl.ret)"
 figure "xl_create_probe_port_ms median=$xk n=$(wc -l </tmp/xl.key)"
 lines=
-for m in libxl direct; do
+for m in $makers; do
 	sr=$(median <"/tmp/sd.$m.run")
 	sp=$(median <"/tmp/sd.$m.probe")
 	figure "shoald_${m}_deploy_running_ms median=$sr n=$(wc -l <"/tmp/sd.$m.run") all=$(tr '\n' ' ' <"/tmp/sd.$m.run")"
@@ -105,7 +122,7 @@ cf=$(median </tmp/ctl.floor)
 figure "shoalctl_host_ms median=$cf n=$(wc -l </tmp/ctl.floor) (the client's own cost: a shoalctl that asks for nothing)"
 lines="$lines
   shoalctl host (the client alone, exec to answer): median $cf ms"
-diag "xen-create: $N rounds of idle.xen-pv, $MEM MiB: xl, shoald with xen-create = libxl, and = direct, alternating$lines" \
+diag "xen-create: $N rounds of idle.xen-pv, $MEM MiB: xl, shoald with xen-create = libxl, = direct$(case $makers in *libvirt*) echo ", and backend = libvirt" ;; esac), alternating$lines" \
 	"  (goal: ratio <= 0.5; emulated Xen under QEMU TCG: ratios only, never absolute speed)"
 if [ -z "$errs" ]; then ok "xen-create benchmark: $N rounds"; else
 	not_ok "xen-create benchmark: $N rounds; failed:$errs"
