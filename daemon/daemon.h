@@ -58,7 +58,7 @@ struct shoald_config {
 	char tls_key[1024];
 	char token_file[1024];
 	char backend[16];
-	char xen_create[16]; /* the Xen backend's domain maker: libxl, direct; "": by backend */
+	char xen_create[16];   /* the Xen backend's domain maker: libxl, direct; "": by backend */
 	char libvirt_uri[256]; /* the libvirt backend's connection */
 	char vmm_path[1024];
 	char proc_path[1024]; /* the proc backend's tender, shoal-proc */

@@ -49,6 +49,10 @@ static void setup(void)
 	snprintf(d.cfg.dns_hostmaster, sizeof(d.cfg.dns_hostmaster), "hostmaster.guests.example");
 	d.cfg.dns_ttl = 5;
 	d.cfg.probe_hz = 0; /* an on-demand guest that runs is up */
+	/* A backend with no device counters: every NIC counts as up. */
+	static const struct backend_ops no_devices = { .name = "fuzz" };
+
+	d.be_ops = &no_devices;
 	d.loop = ev_loop_new(EVFLAG_AUTO);
 	dns = calloc(1, sizeof(*dns));
 	if (!d.loop || !dns)
