@@ -5,9 +5,13 @@
  * earlier disk wins and directories merge, so a site split over several
  * disks (keeping its directory structure) reads as one.  GET and HEAD,
  * keep-alive and pipelining, files streamed from disk as the send buffer
- * frees; nothing is held in memory but a request's headers.
+ * frees.  A file of at most 1 MiB is read whole on its first request and
+ * kept in memory (up to cache_kib in all; the disks are read-only to the
+ * site), and its later responses are sent from there with no copy and no
+ * disk read: a guest has no page cache but this one.  Past the budget, and
+ * for larger files, every response reads the disk.
  *
- *   site [NIC] [port=N] [conns=N] [idle_s=N] [header_s=N] [stats=N]
+ *   site [NIC] [port=N] [conns=N] [idle_s=N] [header_s=N] [stats=N] [cache_kib=N]
  *     NIC       the network device to listen on (default: the first)
  *     port      the TCP port (default 80)
  *     conns     connections served at once; more are refused (default 64)
@@ -18,6 +22,8 @@
  *               (default 10), or it is answered 408 and closed
  *     stats     print the counters every N requests (default 1000; 0:
  *               never), and once a minute when they changed
+ *     cache_kib file bytes kept in memory, in KiB (default: a quarter of
+ *               the heap free at start, at most 8192; 0: none)
  *
  * A disk that is not a sound FAT file system (its boot sector or a
  * directory is refused by the reader) is named on the console with the
@@ -37,14 +43,16 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
-#define DISKS_MAX 8
-#define DEPTH_MAX 16
-#define REQ_MAX   8192 /* a request's line and headers; more is 431 */
-#define URI_MAX   1024 /* a request target; longer is 414 */
-#define HEAD_MAX  (URI_MAX + 512)
-#define CHUNK     16384      /* file bytes read from disk at once */
-#define FILL_MIN  4096       /* file bytes worth a read, unless fewer are left */
-#define BODY_MAX  (1u << 20) /* a request body (discarded) may not be longer */
+#define DISKS_MAX      8
+#define DEPTH_MAX      16
+#define REQ_MAX        8192 /* a request's line and headers; more is 431 */
+#define URI_MAX        1024 /* a request target; longer is 414 */
+#define HEAD_MAX       (URI_MAX + 512)
+#define CHUNK          16384          /* file bytes read from disk at once */
+#define FILL_MIN       4096           /* file bytes worth a read, unless fewer are left */
+#define BODY_MAX       (1u << 20)     /* a request body (discarded) may not be longer */
+#define CACHE_FILE_MAX (1u << 20)     /* a file kept in memory may not be longer */
+#define WRITE_REF_MAX  (16 * TCP_MSS) /* cached bytes handed to lwIP at once */
 
 __attribute__((noreturn, format(printf, 2, 3))) static void fail(int code, const char *fmt, ...)
 {
@@ -190,13 +198,48 @@ struct cache_slot {
 	int result; /* 0 or 404 */
 	unsigned disk;
 	struct rt_fat_node node;
+	const uint8_t *data; /* the file's bytes, once kept in memory; NULL: read from disk */
 	char path[CACHE_PATH_MAX];
 };
 
 static struct cache_slot cache[CACHE_SLOTS];
 static uint64_t cache_hits;
+/*
+ * Memory the file cache may still take.  A file's bytes are never freed:
+ * a response in flight may point at them (lwIP sends them without a
+ * copy).  A slot taken over by another path drops its pointer, and the
+ * file is read again later, from this same budget.
+ */
+static uint64_t cache_left;
 
-static int site_lookup(const char *path, unsigned *disk, struct rt_fat_node *node)
+/* The file's bytes in memory, read whole now if it fits what is left; NULL: stream it. */
+static const uint8_t *file_data(struct cache_slot *s, unsigned disk, const struct rt_fat_node *node)
+{
+	uint8_t *d;
+
+	if (!s)
+		return NULL;
+	if (s->data || !node->size_bytes || node->size_bytes > CACHE_FILE_MAX ||
+	    node->size_bytes > cache_left)
+		return s->data;
+	d = rt_malloc(node->size_bytes);
+	if (!d) {
+		cache_left = 0; /* the heap is short: stream from now on */
+		return NULL;
+	}
+	if (rt_fat_read(disks[disk].fs, node, 0, d, node->size_bytes) !=
+	    (int64_t)node->size_bytes) {
+		rt_free(d);
+		return NULL; /* the streaming path meets the error and says so */
+	}
+	cache_left -= node->size_bytes;
+	s->data = d;
+	return d;
+}
+
+/* The path's disk and node, and its slot of the lookup cache (NULL: not kept). */
+static int site_lookup(const char *path, unsigned *disk, struct rt_fat_node *node,
+                       struct cache_slot **slot)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	size_t len = strlen(path), i;
@@ -206,10 +249,12 @@ static int site_lookup(const char *path, unsigned *disk, struct rt_fat_node *nod
 	for (i = 0; i < len; i++)
 		h = (h ^ (unsigned char)path[i]) * 0x100000001b3ull;
 	s = &cache[h % CACHE_SLOTS];
+	*slot = NULL;
 	if (s->path[0] && s->hash == h && !strcmp(s->path, path)) {
 		cache_hits++;
 		*disk = s->disk;
 		*node = s->node;
+		*slot = s;
 		return s->result;
 	}
 	r = site_find(path, disk, node);
@@ -219,7 +264,9 @@ static int site_lookup(const char *path, unsigned *disk, struct rt_fat_node *nod
 		s->disk = r == 0 ? *disk : 0;
 		if (r == 0)
 			s->node = *node;
+		s->data = NULL;
 		memcpy(s->path, path, len + 1);
+		*slot = s;
 	}
 	return r;
 }
@@ -306,6 +353,7 @@ struct conn {
 	uint32_t head_len, head_off;
 	unsigned disk;
 	struct rt_fat_node file;
+	const uint8_t *file_data; /* its bytes in memory (the file cache), or NULL */
 	uint64_t file_off, file_left;
 	char req[REQ_MAX];
 	char head[HEAD_MAX];
@@ -574,6 +622,7 @@ static void serve(struct conn *c, const char *t, size_t len, int head_only)
 {
 	char path[URI_MAX + 16], extra[URI_MAX + 32];
 	struct rt_fat_node node;
+	struct cache_slot *slot;
 	unsigned disk;
 	const char *raw;
 	size_t raw_len;
@@ -584,7 +633,7 @@ static void serve(struct conn *c, const char *t, size_t len, int head_only)
 		respond_error(c, r, head_only);
 		return;
 	}
-	r = site_lookup(path, &disk, &node);
+	r = site_lookup(path, &disk, &node, &slot);
 	if (r == 0 && node.is_dir) {
 		if (!slash) {
 			/* A directory named without its '/': relative links in its index need one.
@@ -599,7 +648,7 @@ static void serve(struct conn *c, const char *t, size_t len, int head_only)
 		const char *index = path[1] ? "/index.html" : "index.html";
 
 		memcpy(path + strlen(path), index, strlen(index) + 1);
-		r = site_lookup(path, &disk, &node);
+		r = site_lookup(path, &disk, &node, &slot);
 	} else if (r == 0 && slash) {
 		r = 404; /* a file named as a directory */
 	}
@@ -611,6 +660,7 @@ static void serve(struct conn *c, const char *t, size_t len, int head_only)
 	}
 	c->disk = disk;
 	c->file = node;
+	c->file_data = head_only ? NULL : file_data(slot, disk, &node);
 	c->file_off = 0;
 	c->file_left = node.size_bytes;
 	respond(c, 200, head_only, content_type(path), node.size_bytes, "");
@@ -846,7 +896,30 @@ static err_t fill(struct conn *c)
 		c->head_off += n;
 		wrote = 1;
 	}
-	while (c->head_off == c->head_len && c->file_left) {
+	/* From memory: lwIP points at the cached bytes (they are never freed). */
+	while (c->head_off == c->head_len && c->file_left && c->file_data) {
+		uint64_t room = tcp_sndbuf(pcb), n = c->file_left;
+
+		if (room < (n < FILL_MIN ? n : FILL_MIN) ||
+		    tcp_sndqueuelen(pcb) + room / TCP_MSS + 2 > TCP_SND_QUEUELEN)
+			break;
+		if (n > room)
+			n = room;
+		/* A write takes one pbuf from a shared pool a segment: a few at a time. */
+		if (n > WRITE_REF_MAX)
+			n = WRITE_REF_MAX;
+		r = tcp_write(pcb, c->file_data + c->file_off, (u16_t)n,
+		              n < c->file_left ? TCP_WRITE_FLAG_MORE : 0);
+		if (r == ERR_MEM)
+			break;
+		if (r != ERR_OK)
+			return conn_abort(c);
+		c->file_off += n;
+		c->file_left -= n;
+		st.sent_bytes += n;
+		wrote = 1;
+	}
+	while (c->head_off == c->head_len && c->file_left && !c->file_data) {
 		uint64_t room = tcp_sndbuf(pcb), n = c->file_left;
 		int64_t got;
 
@@ -1064,6 +1137,7 @@ static int arg_value(const char *arg, const char *key, uint64_t *v, uint64_t min
 int main(int argc, char **argv)
 {
 	uint64_t port = 80, conns = 64, idle_s = 15, header_s = 10, stats_every = 1000, files;
+	uint64_t cache_kib = UINT64_MAX; /* not given */
 	uint64_t printed_at = 0, printed_ns, changed = 0;
 	const char *nic = NULL;
 	struct rt_netdev_info info;
@@ -1076,16 +1150,25 @@ int main(int argc, char **argv)
 		    arg_value(argv[i], "conns", &conns, 1, 1024) ||
 		    arg_value(argv[i], "idle_s", &idle_s, 1, 86400) ||
 		    arg_value(argv[i], "header_s", &header_s, 1, 3600) ||
-		    arg_value(argv[i], "stats", &stats_every, 0, UINT32_MAX))
+		    arg_value(argv[i], "stats", &stats_every, 0, UINT32_MAX) ||
+		    arg_value(argv[i], "cache_kib", &cache_kib, 0, 1u << 22))
 			continue;
 		if (i == 1 && !find_byte(argv[i], '=', strlen(argv[i]))[0])
 			nic = argv[i];
 		else
 			fail(4,
-			     "unknown argument %s (NIC port=N conns=N idle_s=N header_s=N stats=N)",
+			     "unknown argument %s (NIC port=N conns=N idle_s=N header_s=N stats=N "
+			     "cache_kib=N)",
 			     argv[i]);
 	}
 	max_conns = (unsigned)conns;
+	if (cache_kib == UINT64_MAX) {
+		cache_left = rt_heap_free_bytes() / 4;
+		if (cache_left > 8192u * 1024)
+			cache_left = 8192u * 1024;
+	} else {
+		cache_left = cache_kib * 1024;
+	}
 	idle_ns = idle_s * 1000000000ull;
 	header_ns = header_s * 1000000000ull;
 

@@ -37,8 +37,10 @@
  * A server guest (site) holds up to 64 connections at once, and closed ones
  * linger in TIME_WAIT beside them (lwIP reuses the oldest of those when
  * the pool runs out).  Segments: a few connections' full send buffers.
+ * Pbufs that point at data (site sends its cached files without a copy):
+ * one a segment in flight, as many as the segments.
  */
-#define MEMP_NUM_PBUF           16
+#define MEMP_NUM_PBUF           256
 #define MEMP_NUM_UDP_PCB        8
 #define MEMP_NUM_TCP_PCB        80
 #define MEMP_NUM_TCP_PCB_LISTEN 8
