@@ -11,7 +11,7 @@
  *   - host memory per guest (MemAvailable's fall over the guests started,
  *     beside the guest RAM a tender has touched) and shoald's RSS per guest.
  *
- *   deploy [-n SAMPLES] [--levels 1,500,1000,2000] [--devices]
+ *   deploy [-n SAMPLES] [--levels 1,500,1000,2000] [--devices] [--memory-mib N]
  *
  * --devices gives every guest a NIC, on two bridges in turn (a Linux
  * bridge holds at most 1,024 ports), and a read-only disk: the bench
@@ -41,6 +41,7 @@
 static struct shoald_run sd;
 static int devices;
 static char disk_sha[80];
+static unsigned memory_mib = 16;
 
 /* The spec's devices: a NIC on bridge (i % NBRIDGES) and the disk, or "". */
 static void spec_devices(int i, char *buf, size_t len)
@@ -64,8 +65,8 @@ static int deploy(const char *name, int i, const char *image, double *ms, long *
 	int st;
 
 	spec_devices(i, dev, sizeof(dev));
-	snprintf(spec, sizeof(spec), "{\"name\":\"%s\",\"image\":\"%s\",\"memory_mib\":16%s}", name,
-	         image, dev);
+	snprintf(spec, sizeof(spec), "{\"name\":\"%s\",\"image\":\"%s\",\"memory_mib\":%u%s}", name,
+	         image, memory_mib, dev);
 	t0 = bl_now_ns();
 	if (http_req(sd.sock, "POST", "/v1/guests", spec, &a) < 0)
 		return -1;
@@ -381,6 +382,7 @@ int main(int argc, char **argv)
 		{ "samples", required_argument, NULL, 'n' },
 		{ "levels", required_argument, NULL, 'L' },
 		{ "devices", no_argument, NULL, 'D' },
+		{ "memory-mib", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* Only latency guests here: every core is a latency CPU, with room for them all. */
@@ -405,10 +407,12 @@ int main(int argc, char **argv)
 			snprintf(levels_arg, sizeof(levels_arg), "%s", optarg);
 		else if (c == 'D')
 			devices = 1;
+		else if (c == 'M' && atoi(optarg) >= 2 && atoi(optarg) <= 1024)
+			memory_mib = (unsigned)atoi(optarg);
 		else {
-			fprintf(
-			    stderr,
-			    "usage: deploy [-n SAMPLES] [--levels 1,500,1000,2000] [--devices]\n");
+			fprintf(stderr,
+			        "usage: deploy [-n SAMPLES] [--levels 1,500,1000,2000] [--devices] "
+			        "[--memory-mib N (2 to 1024; default 16)]\n");
 			return 2;
 		}
 	}
@@ -461,8 +465,9 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("bench/deploy: %d samples per level, 20 ms apart; shoald's warm pool: 4 tenders; "
-	       "guests: idle, 16 MiB%s\n\n",
-	       n, devices ? ", a NIC (on 2 bridges in turn) and a read-only 1 MiB disk each" : "");
+	       "guests: idle, %u MiB%s\n\n",
+	       n, memory_mib,
+	       devices ? ", a NIC (on 2 bridges in turn) and a read-only 1 MiB disk each" : "");
 	printf("bare tender, hello to exit:  cold median %.2f ms p99 %.2f ms   warm median %.2f ms "
 	       "p99 %.2f ms\n\n",
 	       bl_quantile(cold, (size_t)n, 0.5), bl_quantile(cold, (size_t)n, 0.99),

@@ -100,4 +100,4 @@ EXTRA_DIST += bench/scale.sh
 SCALE_SAMPLES = 60
 .PHONY: bench-scale
 bench-scale: all
-	$(abs_top_builddir)/bench/deploy --devices --levels 1,500,1000,2000 -n $(SCALE_SAMPLES)
+	$(abs_top_builddir)/bench/deploy --devices --memory-mib 8 --levels 1,500,1000,2000 -n $(SCALE_SAMPLES)
