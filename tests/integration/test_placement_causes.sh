@@ -160,6 +160,11 @@ else
 	after=$(worst_p99 lat-)
 	if python3 -c "import sys; sys.exit(0 if $after <= $before / 2 else 1)"; then
 		tap_ok "its neighbours' worst p99 fell from $before us beside the hog to $after us $((win + 3)) s after the move (not all under their SLO: this machine is busy)"
+	elif python3 -c "import sys; sys.exit(0 if $hog_use < 0.8 else 1)"; then
+		# A spinning guest on a CPU of its own that gets less than 0.8 of it
+		# shares the machine with other work that the neighbours meet too.
+		tap_skip "its neighbours back under their SLO, or their worst p99 halved, after the move" \
+			"this machine is busy: the hog got $hog_use of a CPU, not one to itself (worst p99 $before us beside the hog, $after us after)"
 	else
 		not_ok_unless_busy "its neighbours back under their SLO, or their worst p99 halved, within $((win + 3)) s of the move" \
 			"worst p99 $before us beside the hog, $after us after"
