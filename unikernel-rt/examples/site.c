@@ -896,50 +896,39 @@ static err_t fill(struct conn *c)
 		c->head_off += n;
 		wrote = 1;
 	}
-	/* From memory: lwIP points at the cached bytes (they are never freed). */
-	while (c->head_off == c->head_len && c->file_left && c->file_data) {
+	while (c->head_off == c->head_len && c->file_left) {
 		uint64_t room = tcp_sndbuf(pcb), n = c->file_left;
+		const uint8_t *from = chunk;
+		u8_t copy = TCP_WRITE_FLAG_COPY;
 
 		if (room < (n < FILL_MIN ? n : FILL_MIN) ||
 		    tcp_sndqueuelen(pcb) + room / TCP_MSS + 2 > TCP_SND_QUEUELEN)
 			break;
 		if (n > room)
 			n = room;
-		/* A write takes one pbuf from a shared pool a segment: a few at a time. */
-		if (n > WRITE_REF_MAX)
-			n = WRITE_REF_MAX;
-		r = tcp_write(pcb, c->file_data + c->file_off, (u16_t)n,
-		              n < c->file_left ? TCP_WRITE_FLAG_MORE : 0);
-		if (r == ERR_MEM)
-			break;
-		if (r != ERR_OK)
-			return conn_abort(c);
-		c->file_off += n;
-		c->file_left -= n;
-		st.sent_bytes += n;
-		wrote = 1;
-	}
-	while (c->head_off == c->head_len && c->file_left && !c->file_data) {
-		uint64_t room = tcp_sndbuf(pcb), n = c->file_left;
-		int64_t got;
+		if (c->file_data) {
+			/* From memory: lwIP points at the cached bytes (they are never freed),
+			 * one pbuf of a shared pool a segment: a few segments at a time. */
+			if (n > WRITE_REF_MAX)
+				n = WRITE_REF_MAX;
+			from = c->file_data + c->file_off;
+			copy = 0;
+		} else {
+			int64_t got;
 
-		if (room < (n < FILL_MIN ? n : FILL_MIN) ||
-		    tcp_sndqueuelen(pcb) + room / TCP_MSS + 2 > TCP_SND_QUEUELEN)
-			break;
-		if (n > room)
-			n = room;
-		if (n > CHUNK)
-			n = CHUNK;
-		if (n < c->file_left)
-			n &= ~(uint64_t)511;
-		got = rt_fat_read(disks[c->disk].fs, &c->file, c->file_off, chunk, n);
-		if (got != (int64_t)n) {
-			disk_errors++;
-			st.server_errors++;
-			return conn_abort(c);
+			if (n > CHUNK)
+				n = CHUNK;
+			if (n < c->file_left)
+				n &= ~(uint64_t)511;
+			got = rt_fat_read(disks[c->disk].fs, &c->file, c->file_off, chunk, n);
+			if (got != (int64_t)n) {
+				disk_errors++;
+				st.server_errors++;
+				return conn_abort(c);
+			}
 		}
-		r = tcp_write(pcb, chunk, (u16_t)n,
-		              TCP_WRITE_FLAG_COPY | (n < c->file_left ? TCP_WRITE_FLAG_MORE : 0));
+		r = tcp_write(pcb, from, (u16_t)n,
+		              copy | (n < c->file_left ? TCP_WRITE_FLAG_MORE : 0));
 		if (r == ERR_MEM)
 			break;
 		if (r != ERR_OK)
