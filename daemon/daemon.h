@@ -621,9 +621,6 @@ struct shoald_pager {
 	unsigned step;   /* the metrics page: its next part */
 };
 
-/* The /metrics page's pager (metrics_page.c). */
-struct shoald_pager *metrics_page_pager(struct shoald *d);
-
 struct shoald {
 	struct shoald_config cfg;
 	struct ev_loop *loop;

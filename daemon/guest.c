@@ -1010,11 +1010,6 @@ struct shoald_pager *shoald_guests_pager(struct shoald *d)
 	return p;
 }
 
-struct shoald_pager *shoald_metrics_pager(struct shoald *d)
-{
-	return metrics_page_pager(d);
-}
-
 int shoald_pager_fill(struct shoald_pager *p, struct metrics_buf *b, size_t want)
 {
 	return p->fill(p, b, want);

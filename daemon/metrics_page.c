@@ -538,7 +538,7 @@ static int page_fill(struct shoald_pager *pg, struct metrics_buf *b, size_t want
 	return 1;
 }
 
-struct shoald_pager *metrics_page_pager(struct shoald *d)
+struct shoald_pager *shoald_metrics_pager(struct shoald *d)
 {
 	struct shoald_pager *pg = calloc(1, sizeof(*pg));
 
