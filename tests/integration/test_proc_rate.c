@@ -19,22 +19,9 @@
 
 #include "daemon/backend/proc_rate.bpf.inc"
 #include "daemon/backend/proc_rate_bpf.h"
+#include "tests/lib/tap.h"
 
-static int n_test, rate_fd, drops_fd, tx_fd, rx_fd;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
+static int rate_fd, drops_fd, tx_fd, rx_fd;
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -112,70 +99,74 @@ int main(void)
 	libbpf_set_print(quiet);
 	obj = bpf_object__open_mem(proc_rate_obj, sizeof(proc_rate_obj), NULL);
 	if (!obj || (r = bpf_object__load(obj)) < 0) {
-		printf("1..0 # SKIP the kernel did not load the rate limit's program (%s; it needs "
-		       "root: CAP_BPF)\n",
-		       obj ? strerror(-r) : "cannot open it");
-		return 0;
+		char why[200];
+
+		snprintf(
+		    why, sizeof(why),
+		    "the kernel did not load the rate limit's program (%s; it needs root: CAP_BPF)",
+		    obj ? strerror(-r) : "cannot open it");
+		tap_skip_all(why);
 	}
 	rate_fd = bpf_object__find_map_fd_by_name(obj, "rate");
 	drops_fd = bpf_object__find_map_fd_by_name(obj, "drops");
 	tx_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "shoal_tx"));
 	rx_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "shoal_rx"));
-	ok(rate_fd >= 0 && drops_fd >= 0 && tx_fd >= 0 && rx_fd >= 0,
-	   "the object has its maps and both programs");
+	tap_ok(rate_fd >= 0 && drops_fd >= 0 && tx_fd >= 0 && rx_fd >= 0,
+	       "the object has its maps and both programs");
 
 	set(5, 0, 1.0, NEVER);
 	p = run(tx_fd, 8, 60, 1);
 	d = drops();
-	ok(p == 5, "5 packets/s: a full bucket lets a second's worth go at once (%d of 8)", p);
-	ok(d.tx == 3 && d.rx == 0,
-	   "the rest are counted as dropped, out of the guest (tx %llu rx %llu)",
-	   (unsigned long long)d.tx, (unsigned long long)d.rx);
+	tap_ok(p == 5, "5 packets/s: a full bucket lets a second's worth go at once (%d of 8)", p);
+	tap_ok(d.tx == 3 && d.rx == 0,
+	       "the rest are counted as dropped, out of the guest (tx %llu rx %llu)",
+	       (unsigned long long)d.tx, (unsigned long long)d.rx);
 	p = run(rx_fd, 8, 60, 1);
 	d = drops();
-	ok(p == 5 && d.rx == 3 && d.tx == 3,
-	   "the other way has a bucket of its own (%d of 8 in, rx drops %llu)", p,
-	   (unsigned long long)d.rx);
+	tap_ok(p == 5 && d.rx == 3 && d.tx == 3,
+	       "the other way has a bucket of its own (%d of 8 in, rx drops %llu)", p,
+	       (unsigned long long)d.rx);
 
 	set(0, 1000, 1.0, NEVER);
 	p = run(tx_fd, 4, 600, 1);
-	ok(p == 2,
-	   "1000 bytes/s: frames of 600 go while a byte is left, each costing its whole "
-	   "size (%d of 4)",
-	   p);
+	tap_ok(p == 2,
+	       "1000 bytes/s: frames of 600 go while a byte is left, each costing its whole "
+	       "size (%d of 4)",
+	       p);
 	set(0, 1000, 1.0, NEVER);
 	p = run(tx_fd, 3, 1500, 1);
-	ok(p == 1, "a frame larger than the burst still goes once, then the bucket owes (%d of 3)",
-	   p);
+	tap_ok(p == 1,
+	       "a frame larger than the burst still goes once, then the bucket owes (%d of 3)", p);
 
 	set(5, 0, 1.0, NEVER);
 	p = run(tx_fd, 4, 60, 4);
-	ok(p == 2, "5 packets/s: a frame of 4 segments (the tap's offload) costs 4 (%d of 4)", p);
+	tap_ok(p == 2, "5 packets/s: a frame of 4 segments (the tap's offload) costs 4 (%d of 4)",
+	       p);
 
 	set(10, 100000, 1.0, NEVER);
 	p = run(tx_fd, 20, 60, 1);
-	ok(p == 10, "with both limits the tighter one counts: 10 packets/s of 60-byte frames (%d)",
-	   p);
+	tap_ok(p == 10,
+	       "with both limits the tighter one counts: 10 packets/s of 60-byte frames (%d)", p);
 	set(1000, 1000, 1.0, NEVER);
 	p = run(tx_fd, 20, 400, 1);
-	ok(p == 3, "... and 1000 bytes/s of 400-byte frames (%d)", p);
+	tap_ok(p == 3, "... and 1000 bytes/s of 400-byte frames (%d)", p);
 
 	set(0, 0, 0.0, NEVER);
 	p = run(tx_fd, 50, 1500, 64);
-	ok(p == 50, "no limit: everything goes (%d of 50)", p);
+	tap_ok(p == 50, "no limit: everything goes (%d of 50)", p);
 
 	/* Time passes: these count on the test not stalling half a second between frames. */
 	set(2, 0, -3.0, now_ns() - 10000000000ull);
 	p = run(tx_fd, 3, 60, 1);
-	ok(p == 2, "2 packets/s: a bucket 3 s in debt is full again after 10 s idle (%d of 3)", p);
+	tap_ok(p == 2, "2 packets/s: a bucket 3 s in debt is full again after 10 s idle (%d of 3)",
+	       p);
 	set(2, 0, 0.0, now_ns() - 1000000000ull);
 	p = run(tx_fd, 3, 60, 1);
-	ok(p == 2, "an empty one after a second (%d of 3)", p);
+	tap_ok(p == 2, "an empty one after a second (%d of 3)", p);
 	set(2, 0, -1.0, now_ns() - 1000000000ull);
 	p = run(tx_fd, 3, 60, 1);
-	ok(p == 0, "one a second in debt is empty after a second (%d of 3)", p);
+	tap_ok(p == 0, "one a second in debt is empty after a second (%d of 3)", p);
 
 	bpf_object__close(obj);
-	printf("1..%d\n", n_test);
-	return 0;
+	return tap_done();
 }
