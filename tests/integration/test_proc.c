@@ -22,23 +22,9 @@
 
 #include "bench/benchlib.h"
 #include "common/vmm_proto.h"
+#include "tests/lib/tap.h"
 
-static int n_test;
 static char tender[512], guests[512];
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 static char *guest(const char *name)
 {
@@ -92,11 +78,11 @@ static void idle_probes(void)
 
 	usleep(100000);
 	got = probe_many(kick, note, 300, 200, &med);
-	ok(got == 300, "idle answers every probe through its eventfds (%d/300, median %.1f us)",
-	   got, med);
-	ok(med > 0 && med < 100000, "probe round trips are timed (median %.1f us)", med);
+	tap_ok(got == 300, "idle answers every probe through its eventfds (%d/300, median %.1f us)",
+	       got, med);
+	tap_ok(med > 0 && med < 100000, "probe round trips are timed (median %.1f us)", med);
 	kill(pid, SIGTERM);
-	ok(bl_wait(pid) == 128 + SIGTERM, "SIGTERM stops the guest");
+	tap_ok(bl_wait(pid) == 128 + SIGTERM, "SIGTERM stops the guest");
 	close(kick);
 	close(note);
 }
@@ -111,8 +97,8 @@ static void busy_probes(void)
 
 	usleep(100000);
 	got = probe_many(kick, note, 50, 1000, &med);
-	ok(got == 50, "a CPU-bound guest (spin) answers probes too (%d/50, median %.1f us)", got,
-	   med);
+	tap_ok(got == 50, "a CPU-bound guest (spin) answers probes too (%d/50, median %.1f us)",
+	       got, med);
 	kill(pid, SIGKILL);
 	bl_wait(pid);
 	close(kick);
@@ -130,8 +116,8 @@ static void hang_stops_answering(void)
 	early = probe_many(kick, note, 10, 20000, &med);
 	usleep(1200000);
 	late = probe_many(kick, note, 5, 1000, &med);
-	ok(early == 10, "hang answers probes at first (%d/10)", early);
-	ok(late == 0, "hang stops answering after its time (%d/5 answered)", late);
+	tap_ok(early == 10, "hang answers probes at first (%d/10)", early);
+	tap_ok(late == 0, "hang stops answering after its time (%d/5 answered)", late);
 	kill(pid, SIGKILL);
 	bl_wait(pid);
 	close(kick);
@@ -150,16 +136,16 @@ static void handler_port(void)
 	for (i = 0; i < 3; i++)
 		if (bl_probe(kick, note, 500))
 			answered++;
-	ok(answered == 3, "a guest's handler on port 2 answers each notify (%d/3)", answered);
+	tap_ok(answered == 3, "a guest's handler on port 2 answers each notify (%d/3)", answered);
 	usleep(50000); /* the guest masks port 2 now, for 300 ms */
 	late = bl_probe(kick, note, 100);
-	ok(late == 0, "a notify on a masked port is not handled at once");
+	tap_ok(late == 0, "a notify on a masked port is not handled at once");
 	{
 		struct pollfd p = { note, POLLIN, 0 };
 
-		ok(poll(&p, 1, 1000) == 1, "it is handled once the guest unmasks the port");
+		tap_ok(poll(&p, 1, 1000) == 1, "it is handled once the guest unmasks the port");
 	}
-	ok(bl_probe(kick, note, 500) != 0, "and the port works normally after");
+	tap_ok(bl_probe(kick, note, 500) != 0, "and the port works normally after");
 	kill(pid, SIGKILL);
 	bl_wait(pid);
 	close(kick);
@@ -172,14 +158,14 @@ static void warm_hello(void)
 	char *argv[] = { "hello", "warm", NULL };
 	int st = -1, r;
 
-	ok(bl_warm_start(tender, 32, &w) == 0, "a warm shoal-proc sends READY with the probe "
-	                                       "port's eventfds");
-	ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid == (unsigned)w.pid,
-	   "READY names the process as the guest's only thread (%u)", w.vcpu_tid);
+	tap_ok(bl_warm_start(tender, 32, &w) == 0, "a warm shoal-proc sends READY with the probe "
+	                                           "port's eventfds");
+	tap_ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid == (unsigned)w.pid,
+	       "READY names the process as the guest's only thread (%u)", w.vcpu_tid);
 	r = bl_warm_boot(&w, guest("hello"), "hello", 2, argv);
-	ok(r == 0 && bl_warm_wait_started(&w, &st) == 1, "BOOT of hello answers STARTED");
+	tap_ok(r == 0 && bl_warm_wait_started(&w, &st) == 1, "BOOT of hello answers STARTED");
 	st = bl_warm_wait_exit(&w, NULL);
-	ok(st == 0, "hello exits 0, the control socket closed at the jump (status %d)", st);
+	tap_ok(st == 0, "hello exits 0, the control socket closed at the jump (status %d)", st);
 	bl_warm_close(&w);
 }
 
@@ -193,14 +179,14 @@ static void warm_idle_probes(void)
 	if (bl_warm_start(tender, 32, &w) < 0 ||
 	    bl_warm_boot(&w, guest("idle"), "idle-w", 1, argv) < 0 ||
 	    bl_warm_wait_started(&w, &st) != 1) {
-		ok(0, "a warm idle guest starts");
+		tap_ok(0, "a warm idle guest starts");
 		bl_warm_close(&w);
 		return;
 	}
 	got = probe_many(w.kick_fd, w.notify_fd, 100, 200, &med);
-	ok(got == 100,
-	   "a warm idle guest answers probes on READY's eventfds (%d/100, median %.1f us)", got,
-	   med);
+	tap_ok(got == 100,
+	       "a warm idle guest answers probes on READY's eventfds (%d/100, median %.1f us)", got,
+	       med);
 	bl_warm_close(&w);
 }
 
@@ -214,25 +200,25 @@ static void counted(const struct bl_warm *w)
 	int seals = w->stats_fd >= 0 ? fcntl(w->stats_fd, F_GET_SEALS) : -1;
 	void *p = MAP_FAILED;
 
-	ok(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW),
-	   "STARTED carries the counters' page, sealed against shrinking and growing");
+	tap_ok(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW),
+	       "STARTED carries the counters' page, sealed against shrinking and growing");
 	if (seals >= 0)
 		p = mmap(NULL, VMM_STATS_BYTES, PROT_READ, MAP_SHARED, w->stats_fd, 0);
 	if (p == MAP_FAILED) {
-		ok(0, "the page names the disk");
-		ok(0, "and counts the guest's reads");
+		tap_ok(0, "the page names the disk");
+		tap_ok(0, "and counts the guest's reads");
 		return;
 	}
 	s = p;
-	ok(s->magic == VMM_STATS_MAGIC && s->version == VMM_STATS_VERSION && s->ndevs == 1 &&
-	       s->dev[0].kind == VMM_STAT_KIND_DISK && !strcmp(s->dev[0].name, "data"),
-	   "the page names the disk");
-	ok(s->dev[0].c[VMM_STAT_DISK_READS] >= 1 &&
-	       s->dev[0].c[VMM_STAT_DISK_READ_BYTES] == 65536 &&
-	       s->dev[0].c[VMM_STAT_DISK_WRITES] == 0 && s->dev[0].c[VMM_STAT_DISK_ERRORS] == 0,
-	   "and counts the guest's reads (%llu reads, %llu bytes)",
-	   (unsigned long long)s->dev[0].c[VMM_STAT_DISK_READS],
-	   (unsigned long long)s->dev[0].c[VMM_STAT_DISK_READ_BYTES]);
+	tap_ok(s->magic == VMM_STATS_MAGIC && s->version == VMM_STATS_VERSION && s->ndevs == 1 &&
+	           s->dev[0].kind == VMM_STAT_KIND_DISK && !strcmp(s->dev[0].name, "data"),
+	       "the page names the disk");
+	tap_ok(s->dev[0].c[VMM_STAT_DISK_READS] >= 1 &&
+	           s->dev[0].c[VMM_STAT_DISK_READ_BYTES] == 65536 &&
+	           s->dev[0].c[VMM_STAT_DISK_WRITES] == 0 && s->dev[0].c[VMM_STAT_DISK_ERRORS] == 0,
+	       "and counts the guest's reads (%llu reads, %llu bytes)",
+	       (unsigned long long)s->dev[0].c[VMM_STAT_DISK_READS],
+	       (unsigned long long)s->dev[0].c[VMM_STAT_DISK_READ_BYTES]);
 	munmap(p, VMM_STATS_BYTES);
 }
 
@@ -245,24 +231,24 @@ static void warm_disk(void)
 	int fd = mkstemp(path), st = -1;
 
 	if (fd < 0 || ftruncate(fd, 65536) < 0) {
-		ok(0, "a disk file for the warm guest");
+		tap_ok(0, "a disk file for the warm guest");
 		return;
 	}
 	close(fd);
-	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "data", path, 0) == 0 &&
-	       bl_warm_boot(&w, guest("blkcheck"), "blk", 2, argv) == 0 &&
-	       bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
-	   "a DISK message gives a warm guest its disk (blkcheck list exits 0)");
+	tap_ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "data", path, 0) == 0 &&
+	           bl_warm_boot(&w, guest("blkcheck"), "blk", 2, argv) == 0 &&
+	           bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
+	       "a DISK message gives a warm guest its disk (blkcheck list exits 0)");
 	bl_warm_close(&w);
-	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "data", path, 0) == 0 &&
-	       bl_warm_boot(&w, guest("blkcheck"), "blk", 3, sum) == 0 &&
-	       bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
-	   "a warm guest reads its disk whole (blkcheck sum exits 0)");
+	tap_ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "data", path, 0) == 0 &&
+	           bl_warm_boot(&w, guest("blkcheck"), "blk", 3, sum) == 0 &&
+	           bl_warm_wait_started(&w, &st) == 1 && bl_warm_wait_exit(&w, NULL) == 0,
+	       "a warm guest reads its disk whole (blkcheck sum exits 0)");
 	counted(&w);
 	bl_warm_close(&w);
-	ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "Bad Name", path, 0) == 0 &&
-	       bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "disk name"),
-	   "a DISK message with a bad name is answered with ERROR naming it (%s)", w.reason);
+	tap_ok(bl_warm_start(tender, 32, &w) == 0 && bl_warm_disk(&w, "Bad Name", path, 0) == 0 &&
+	           bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "disk name"),
+	       "a DISK message with a bad name is answered with ERROR naming it (%s)", w.reason);
 	bl_warm_close(&w);
 	unlink(path);
 }
@@ -274,13 +260,13 @@ static void warm_refuses_reattach(void)
 	int sv[2], st = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
-		ok(0, "a socket pair");
+		tap_ok(0, "a socket pair");
 		return;
 	}
-	ok(bl_warm_start(tender, 32, &w) == 0 &&
-	       bl_warm_boot_ex(&w, guest("hello"), "hello", 1, argv, 1, sv[0], -1) == 0 &&
-	       bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "re-attach"),
-	   "BOOT with a re-attach socket is refused, and says why (%s)", w.reason);
+	tap_ok(bl_warm_start(tender, 32, &w) == 0 &&
+	           bl_warm_boot_ex(&w, guest("hello"), "hello", 1, argv, 1, sv[0], -1) == 0 &&
+	           bl_warm_wait_started(&w, &st) == 0 && st == 205 && strstr(w.reason, "re-attach"),
+	       "BOOT with a re-attach socket is refused, and says why (%s)", w.reason);
 	bl_warm_close(&w);
 	close(sv[0]);
 	close(sv[1]);
@@ -289,7 +275,7 @@ static void warm_refuses_reattach(void)
 static void skip(int n, const char *why)
 {
 	while (n-- > 0)
-		printf("ok %d # SKIP %s\n", ++n_test, why);
+		printf("ok %d # SKIP %s\n", ++tap_count, why);
 	fflush(stdout);
 }
 
@@ -327,10 +313,10 @@ static void shared_mntns(void)
 	}
 	kill(pid, SIGKILL);
 	bl_wait(pid);
-	ok(want[0] && !strcmp(want, got), "--mntns-fd: the guest is in the namespace given (%s)",
-	   got);
-	ok(entries == 0, "and its root is the namespace's empty one (%d entries)", entries);
-	ok(bl_wait(bl_spawn(hello, 1, ns)) == 0, "hello runs there and exits 0");
+	tap_ok(want[0] && !strcmp(want, got),
+	       "--mntns-fd: the guest is in the namespace given (%s)", got);
+	tap_ok(entries == 0, "and its root is the namespace's empty one (%d entries)", entries);
+	tap_ok(bl_wait(bl_spawn(hello, 1, ns)) == 0, "hello runs there and exits 0");
 	close(ns);
 }
 
@@ -355,6 +341,5 @@ int main(void)
 	warm_disk();
 	warm_refuses_reattach();
 	shared_mntns();
-	printf("1..%d\n", n_test);
-	return 0;
+	return tap_done();
 }

@@ -29,28 +29,14 @@
 
 #include "bench/benchlib.h"
 #include "common/vmm_proto.h"
+#include "tests/lib/tap.h"
 
-static int n_test;
 static char vmm[512], guests[512];
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 static void skip(int n, const char *why)
 {
 	while (n-- > 0)
-		printf("ok %d # SKIP %s\n", ++n_test, why);
+		printf("ok %d # SKIP %s\n", ++tap_count, why);
 	fflush(stdout);
 }
 
@@ -95,11 +81,12 @@ static void cold_probes(void)
 	pid = bl_spawn(argv, 0, -1);
 	usleep(200000);
 	got = probe_many(kick, note, 300, 200, &med);
-	ok(got == 300,
-	   "cold idle answers every probe through its eventfds (%d/300, median %.1f us)", got, med);
-	ok(med > 0 && med < 100000, "probe round trips are timed (median %.1f us)", med);
+	tap_ok(got == 300,
+	       "cold idle answers every probe through its eventfds (%d/300, median %.1f us)", got,
+	       med);
+	tap_ok(med > 0 && med < 100000, "probe round trips are timed (median %.1f us)", med);
 	kill(pid, SIGTERM);
-	ok(bl_wait(pid) == 128 + SIGTERM, "SIGTERM stops the tender");
+	tap_ok(bl_wait(pid) == 128 + SIGTERM, "SIGTERM stops the tender");
 	close(kick);
 	close(note);
 }
@@ -110,14 +97,14 @@ static void warm_hello(void)
 	char *argv[] = { "hello", "warm", NULL };
 	int st = -1, r;
 
-	ok(bl_warm_start(vmm, 32, &w) == 0,
-	   "a warm tender sends READY with the probe port's eventfds");
-	ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid > 0, "READY names the vCPU thread (%u)",
-	   w.vcpu_tid);
+	tap_ok(bl_warm_start(vmm, 32, &w) == 0,
+	       "a warm tender sends READY with the probe port's eventfds");
+	tap_ok(w.kick_fd >= 0 && w.notify_fd >= 0 && w.vcpu_tid > 0,
+	       "READY names the vCPU thread (%u)", w.vcpu_tid);
 	r = bl_warm_boot(&w, guest("hello"), "hello", 2, argv);
-	ok(r == 0 && bl_warm_wait_started(&w, &st) == 1, "BOOT of hello answers STARTED");
+	tap_ok(r == 0 && bl_warm_wait_started(&w, &st) == 1, "BOOT of hello answers STARTED");
 	st = bl_warm_wait_exit(&w, NULL);
-	ok(st == 0, "hello exits 0 and the tender with it (status %d)", st);
+	tap_ok(st == 0, "hello exits 0 and the tender with it (status %d)", st);
 	bl_warm_close(&w);
 }
 
@@ -129,15 +116,17 @@ static void warm_idle_probes(void)
 	int st = -1, got;
 
 	if (bl_warm_start(vmm, 64, &w) < 0) {
-		ok(0, "warm idle: tender started");
+		tap_ok(0, "warm idle: tender started");
 		return;
 	}
 	bl_warm_boot(&w, guest("idle"), "idle-w", 1, argv);
-	ok(bl_warm_wait_started(&w, &st) == 1, "BOOT of idle into a 64 MiB shell answers STARTED");
+	tap_ok(bl_warm_wait_started(&w, &st) == 1,
+	       "BOOT of idle into a 64 MiB shell answers STARTED");
 	usleep(100000);
 	got = probe_many(w.kick_fd, w.notify_fd, 200, 300, &med);
-	ok(got == 200, "warm idle answers every probe on READY's eventfds (%d/200, median %.1f us)",
-	   got, med);
+	tap_ok(got == 200,
+	       "warm idle answers every probe on READY's eventfds (%d/200, median %.1f us)", got,
+	       med);
 	bl_warm_close(&w);
 }
 
@@ -153,9 +142,9 @@ static void warm_refusals(void)
 	if (bl_warm_start(vmm, 32, &w) == 0) {
 		bl_warm_boot(&w, bad, "x", 1, argv);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 203, "BOOT of a non-ELF file answers ERROR 203 (got %d/%d)", r,
-		   st);
-		ok(bl_warm_wait_exit(&w, NULL) == 203, "and the tender exits 203");
+		tap_ok(r == 0 && st == 203, "BOOT of a non-ELF file answers ERROR 203 (got %d/%d)",
+		       r, st);
+		tap_ok(bl_warm_wait_exit(&w, NULL) == 203, "and the tender exits 203");
 		bl_warm_close(&w);
 	}
 	unlink(bad);
@@ -172,8 +161,8 @@ static void warm_refusals(void)
 		vmm_msg_send(w.sock, &b, sizeof(b), &fd, 1);
 		close(fd);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 205, "a BOOT whose argc lies answers ERROR 205 (got %d/%d)", r,
-		   st);
+		tap_ok(r == 0 && st == 205, "a BOOT whose argc lies answers ERROR 205 (got %d/%d)",
+		       r, st);
 		bl_warm_close(&w);
 	}
 
@@ -190,8 +179,9 @@ static void warm_refusals(void)
 		vmm_msg_send(w.sock, &b, sizeof(b), &fd, 1);
 		close(fd);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 205,
-		   "a BOOT asking more memory than the shell has answers ERROR (got %d/%d)", r, st);
+		tap_ok(r == 0 && st == 205,
+		       "a BOOT asking more memory than the shell has answers ERROR (got %d/%d)", r,
+		       st);
 		bl_warm_close(&w);
 	}
 
@@ -200,7 +190,8 @@ static void warm_refusals(void)
 
 		vmm_msg_send(w.sock, &h, sizeof(h), NULL, 0);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == 205, "a truncated BOOT answers ERROR 205 (got %d/%d)", r, st);
+		tap_ok(r == 0 && st == 205, "a truncated BOOT answers ERROR 205 (got %d/%d)", r,
+		       st);
 		bl_warm_close(&w);
 	}
 
@@ -209,8 +200,8 @@ static void warm_refusals(void)
 
 		close(w.sock);
 		w.sock = -1;
-		ok(bl_wait(pid) == 205,
-		   "a tender whose daemon goes away before BOOT exits on its own");
+		tap_ok(bl_wait(pid) == 205,
+		       "a tender whose daemon goes away before BOOT exits on its own");
 		w.pid = 0;
 		bl_warm_close(&w);
 	}
@@ -231,8 +222,8 @@ static void hang_stops_answering(void)
 	early = probe_many(kick, note, 10, 20000, &med);
 	usleep(1200000);
 	late = probe_many(kick, note, 5, 1000, &med);
-	ok(early == 10, "hang answers probes at first (%d/10)", early);
-	ok(late == 0, "hang stops answering after its time (%d/5 answered)", late);
+	tap_ok(early == 10, "hang answers probes at first (%d/10)", early);
+	tap_ok(late == 0, "hang stops answering after its time (%d/5 answered)", late);
 	kill(pid, SIGKILL);
 	bl_wait(pid);
 	close(kick);
@@ -255,16 +246,16 @@ static void handler_port(void)
 	for (i = 0; i < 3; i++)
 		if (bl_probe(kick, note, 500))
 			answered++;
-	ok(answered == 3, "a guest's handler on port 2 answers each notify (%d/3)", answered);
+	tap_ok(answered == 3, "a guest's handler on port 2 answers each notify (%d/3)", answered);
 	usleep(50000); /* the guest masks port 2 now, for 300 ms */
 	late = bl_probe(kick, note, 100);
-	ok(late == 0, "a notify on a masked port is not handled at once");
+	tap_ok(late == 0, "a notify on a masked port is not handled at once");
 	{
 		struct pollfd p = { note, POLLIN, 0 };
 
-		ok(poll(&p, 1, 1000) == 1, "it is handled once the guest unmasks the port");
+		tap_ok(poll(&p, 1, 1000) == 1, "it is handled once the guest unmasks the port");
 	}
-	ok(bl_probe(kick, note, 500) != 0, "and the port works normally after");
+	tap_ok(bl_probe(kick, note, 500) != 0, "and the port works normally after");
 	kill(pid, SIGKILL);
 	bl_wait(pid);
 	close(kick);
@@ -302,10 +293,11 @@ static void check_page_file(int fd)
 	struct stat st;
 	int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
 
-	ok(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == VMM_STATS_BYTES &&
-	       seals == (F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
-	   "  a memfd of %d bytes, sealed against growing, shrinking and more seals (seals 0x%x)",
-	   VMM_STATS_BYTES, seals);
+	tap_ok(
+	    fd >= 0 && fstat(fd, &st) == 0 && st.st_size == VMM_STATS_BYTES &&
+	        seals == (F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
+	    "  a memfd of %d bytes, sealed against growing, shrinking and more seals (seals 0x%x)",
+	    VMM_STATS_BYTES, seals);
 }
 
 static int listen_at(const char *path)
@@ -366,46 +358,48 @@ static void reattach(void)
 
 	lst = listen_at(path);
 	if (lst < 0 || bl_warm_start(vmm, 32, &w) < 0) {
-		ok(0, "re-attach: set-up");
+		tap_ok(0, "re-attach: set-up");
 		return;
 	}
 	bl_warm_boot_ex(&w, guest("spin"), "spinner", 3, argv, 77, lst, -1);
-	ok(bl_warm_wait_started(&w, &st) == 1, "a guest booted with a re-attach socket starts");
+	tap_ok(bl_warm_wait_started(&w, &st) == 1, "a guest booted with a re-attach socket starts");
 	close(lst);
 	close(w.sock); /* the daemon dies */
 	w.sock = -1;
 	usleep(500000);
 	s = connect_to(path);
 	r = s < 0 ? -1 : vmm_msg_recv(s, &at, sizeof(at), fds, &nfds);
-	ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 4,
-	   "a new daemon connecting gets ATTACHED with 4 descriptors (%ld bytes, %u fds)", r, nfds);
+	tap_ok(r == (long)sizeof(at) && at.hdr.type == VMM_MSG_ATTACHED && nfds == 4,
+	       "a new daemon connecting gets ATTACHED with 4 descriptors (%ld bytes, %u fds)", r,
+	       nfds);
 	if (r != (long)sizeof(at) || nfds != 4) {
 		bl_warm_close(&w);
 		return;
 	}
-	ok(!strcmp(at.name, "spinner") && at.instance == 77 && at.pid == (uint32_t)w.pid,
-	   "ATTACHED names the guest, its instance and the tender's pid");
-	ok(at.boot_wall_ns > 0 && at.mem_bytes == 32ull << 20,
-	   "ATTACHED gives boot time and memory");
+	tap_ok(!strcmp(at.name, "spinner") && at.instance == 77 && at.pid == (uint32_t)w.pid,
+	       "ATTACHED names the guest, its instance and the tender's pid");
+	tap_ok(at.boot_wall_ns > 0 && at.mem_bytes == 32ull << 20,
+	       "ATTACHED gives boot time and memory");
 	{
 		const struct vmm_stats *sp = stats_map(fds[3]), *sw = stats_map(w.stats_fd);
 
-		ok(sp && sp->magic == VMM_STATS_MAGIC && sp->ndevs == 0 && sw &&
-		       page_same(fds[3], w.stats_fd),
-		   "its last descriptor is the counters' page STARTED gave (no devices)");
+		tap_ok(sp && sp->magic == VMM_STATS_MAGIC && sp->ndevs == 0 && sw &&
+		           page_same(fds[3], w.stats_fd),
+		       "its last descriptor is the counters' page STARTED gave (no devices)");
 		if (sp)
 			munmap((void *)sp, VMM_STATS_BYTES);
 		if (sw)
 			munmap((void *)sw, VMM_STATS_BYTES);
 	}
 	drain(fds[2], con, sizeof(con), 1000);
-	ok(strstr(con, "spin: work=") != NULL,
-	   "console written while no daemon was attached is handed over");
+	tap_ok(strstr(con, "spin: work=") != NULL,
+	       "console written while no daemon was attached is handed over");
 	r = probe_many(fds[0], fds[1], 20, 1000, &med);
-	ok(r == 20, "the re-attached eventfds reach the guest's probe port (median %.1f us)", med);
+	tap_ok(r == 20, "the re-attached eventfds reach the guest's probe port (median %.1f us)",
+	       med);
 	usleep(300000);
-	ok(drain(fds[2], con, sizeof(con), 1000) > 0 && strstr(con, "spin: work="),
-	   "console keeps flowing to the new daemon");
+	tap_ok(drain(fds[2], con, sizeof(con), 1000) > 0 && strstr(con, "spin: work="),
+	       "console keeps flowing to the new daemon");
 	close(s);
 	close(fds[0]);
 	close(fds[1]);
@@ -426,22 +420,23 @@ static void exit_record(void)
 	size_t n, off = 0;
 
 	if (fd < 0 || bl_warm_start(vmm, 32, &w) < 0) {
-		ok(0, "exit record: set-up");
+		tap_ok(0, "exit record: set-up");
 		return;
 	}
 	bl_warm_boot_ex(&w, guest("spin"), "shortspin", 4, argv, 5, -1, fd);
 	bl_warm_wait_started(&w, &st);
 	close(w.sock);
 	w.sock = -1;
-	ok(bl_wait(w.pid) == 0, "the guest runs to its end with no daemon attached");
+	tap_ok(bl_wait(w.pid) == 0, "the guest runs to its end with no daemon attached");
 	w.pid = 0;
 	n = (size_t)pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n < sizeof(buf) ? n : 0] = '\0';
 	reason[0] = '\0';
 	st = vmm_exit_record_parse(buf, n, &status, reason, sizeof(reason), &off);
-	ok(st == 0 && status == 0 && !strcmp(reason, "guest exited with code 0"),
-	   "its exit record gives status 0 and the reason (%d, \"%s\")", status, reason);
-	ok(off < n && strstr(buf + off, "spin: done work="), "and the console it wrote meanwhile");
+	tap_ok(st == 0 && status == 0 && !strcmp(reason, "guest exited with code 0"),
+	       "its exit record gives status 0 and the reason (%d, \"%s\")", status, reason);
+	tap_ok(off < n && strstr(buf + off, "spin: done work="),
+	       "and the console it wrote meanwhile");
 	close(fd);
 	unlink(path);
 	bl_warm_close(&w);
@@ -470,42 +465,44 @@ static void warm_disks(void)
 		buf[i] = pattern(5, (uint64_t)i);
 	if (fd < 0 || ftruncate(fd, 1 << 20) < 0 ||
 	    pwrite(fd, buf, sizeof(buf), 8 * 512) != sizeof(buf)) {
-		ok(0, "warm disks: a disk file is made");
+		tap_ok(0, "warm disks: a disk file is made");
 		return;
 	}
 	close(fd);
 	if (bl_warm_start(vmm, 32, &w) < 0) {
-		ok(0, "warm disks: tender started");
+		tap_ok(0, "warm disks: tender started");
 		unlink(path);
 		return;
 	}
-	ok(bl_warm_disk(&w, "www", path, 1) == 0 && bl_warm_disk(&w, "data", path, 0) == 0,
-	   "a warm tender takes two disks after READY");
+	tap_ok(bl_warm_disk(&w, "www", path, 1) == 0 && bl_warm_disk(&w, "data", path, 0) == 0,
+	       "a warm tender takes two disks after READY");
 	bl_warm_boot(&w, guest("blkcheck"), "blkcheck", 6, verify);
 	r = bl_warm_wait_started(&w, &st);
-	ok(r == 1 && w.stats_fd >= 0, "STARTED carries a descriptor");
+	tap_ok(r == 1 && w.stats_fd >= 0, "STARTED carries a descriptor");
 	check_page_file(w.stats_fd);
 	st = bl_warm_wait_exit(&w, NULL);
-	ok(st == 0, "the guest reads on its disk what the host wrote there (exit %d)", st);
+	tap_ok(st == 0, "the guest reads on its disk what the host wrote there (exit %d)", st);
 	{
 		const struct vmm_stats *sp = stats_map(w.stats_fd);
 
-		ok(sp && sp->magic == VMM_STATS_MAGIC && sp->version == VMM_STATS_VERSION &&
-		       sp->ndevs == 2,
-		   "the counters' page names its magic, version and 2 devices");
-		ok(sp && !strcmp(sp->dev[0].name, "www") && sp->dev[0].kind == VMM_STAT_KIND_DISK &&
-		       !strcmp(sp->dev[1].name, "data") && sp->dev[1].kind == VMM_STAT_KIND_DISK,
-		   "  the disks www and data, in the order they were given");
-		ok(sp && stat_of(sp, 1, VMM_STAT_DISK_READS) >= 1 &&
-		       stat_of(sp, 1, VMM_STAT_DISK_READ_BYTES) == 64 * 512 &&
-		       stat_of(sp, 1, VMM_STAT_DISK_WRITES) == 0 &&
-		       stat_of(sp, 1, VMM_STAT_DISK_ERRORS) == 0,
-		   "  data counts the guest's reads: %llu requests, %llu bytes (64 sectors)",
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_DISK_READS) : 0,
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_DISK_READ_BYTES) : 0);
-		ok(sp && stat_of(sp, 0, VMM_STAT_DISK_READS) == 0 &&
-		       stat_of(sp, 0, VMM_STAT_DISK_READ_BYTES) == 0,
-		   "  www, which the guest did not open, counts nothing");
+		tap_ok(sp && sp->magic == VMM_STATS_MAGIC && sp->version == VMM_STATS_VERSION &&
+		           sp->ndevs == 2,
+		       "the counters' page names its magic, version and 2 devices");
+		tap_ok(sp && !strcmp(sp->dev[0].name, "www") &&
+		           sp->dev[0].kind == VMM_STAT_KIND_DISK &&
+		           !strcmp(sp->dev[1].name, "data") &&
+		           sp->dev[1].kind == VMM_STAT_KIND_DISK,
+		       "  the disks www and data, in the order they were given");
+		tap_ok(sp && stat_of(sp, 1, VMM_STAT_DISK_READS) >= 1 &&
+		           stat_of(sp, 1, VMM_STAT_DISK_READ_BYTES) == 64 * 512 &&
+		           stat_of(sp, 1, VMM_STAT_DISK_WRITES) == 0 &&
+		           stat_of(sp, 1, VMM_STAT_DISK_ERRORS) == 0,
+		       "  data counts the guest's reads: %llu requests, %llu bytes (64 sectors)",
+		       sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_DISK_READS) : 0,
+		       sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_DISK_READ_BYTES) : 0);
+		tap_ok(sp && stat_of(sp, 0, VMM_STAT_DISK_READS) == 0 &&
+		           stat_of(sp, 0, VMM_STAT_DISK_READ_BYTES) == 0,
+		       "  www, which the guest did not open, counts nothing");
 		if (sp)
 			munmap((void *)sp, VMM_STATS_BYTES);
 	}
@@ -515,15 +512,15 @@ static void warm_disks(void)
 		bl_warm_disk(&w, "www", path, 1);
 		bl_warm_boot(&w, guest("blkcheck"), "blkcheck", 3, rowrite);
 		st = bl_warm_wait_exit(&w, NULL);
-		ok(st == 0, "a read-only disk refuses the guest's write (exit %d)", st);
+		tap_ok(st == 0, "a read-only disk refuses the guest's write (exit %d)", st);
 		bl_warm_close(&w);
 	}
 
 	if (bl_warm_start(vmm, 32, &w) == 0) {
 		bl_warm_disk(&w, "../x", path, 1);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == GUEST_EXIT_USAGE,
-		   "a disk name that is a path is refused with an ERROR (status %d)", st);
+		tap_ok(r == 0 && st == GUEST_EXIT_USAGE,
+		       "a disk name that is a path is refused with an ERROR (status %d)", st);
 		bl_warm_close(&w);
 	}
 	if (bl_warm_start(vmm, 32, &w) == 0) {
@@ -534,8 +531,8 @@ static void warm_disks(void)
 			bl_warm_disk(&w, name, path, 1);
 		}
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == GUEST_EXIT_USAGE,
-		   "a ninth disk is refused with an ERROR (status %d)", st);
+		tap_ok(r == 0 && st == GUEST_EXIT_USAGE,
+		       "a ninth disk is refused with an ERROR (status %d)", st);
 		bl_warm_close(&w);
 	}
 	if (bl_warm_start(vmm, 32, &w) == 0) {
@@ -549,8 +546,8 @@ static void warm_disks(void)
 		vmm_msg_send(w.sock, &m, sizeof(m) - 8, &dfd, 1);
 		close(dfd);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == GUEST_EXIT_USAGE,
-		   "a DISK message cut short is refused (status %d)", st);
+		tap_ok(r == 0 && st == GUEST_EXIT_USAGE,
+		       "a DISK message cut short is refused (status %d)", st);
 		bl_warm_close(&w);
 	}
 	if (bl_warm_start(vmm, 32, &w) == 0) {
@@ -562,8 +559,8 @@ static void warm_disks(void)
 		memcpy(m.name, "www", 4);
 		vmm_msg_send(w.sock, &m, sizeof(m), NULL, 0);
 		r = bl_warm_wait_started(&w, &st);
-		ok(r == 0 && st == GUEST_EXIT_USAGE,
-		   "a DISK message with no file is refused (status %d)", st);
+		tap_ok(r == 0 && st == GUEST_EXIT_USAGE,
+		       "a DISK message with no file is refused (status %d)", st);
 		bl_warm_close(&w);
 	}
 	unlink(path);
@@ -655,11 +652,11 @@ static void refused(struct bl_warm *w, const char *what, const char *want)
 	struct pollfd p = { w->sock, POLLIN, 0 };
 	int st = -1, r = poll(&p, 1, 10000) == 1 ? bl_warm_wait_started(w, &st) : -2;
 
-	ok(r == 0 && st == GUEST_EXIT_USAGE && strstr(w->reason, want),
-	   "%s: refused with ERROR %d \"%s\"", what, st,
-	   r == 0    ? w->reason
-	   : r == -2 ? "(no answer in 10 s)"
-	             : "(no ERROR)");
+	tap_ok(r == 0 && st == GUEST_EXIT_USAGE && strstr(w->reason, want),
+	       "%s: refused with ERROR %d \"%s\"", what, st,
+	       r == 0    ? w->reason
+	       : r == -2 ? "(no answer in 10 s)"
+	                 : "(no ERROR)");
 	bl_warm_close(w);
 }
 
@@ -670,7 +667,7 @@ static void nic_refused(const char *what, const struct vmm_msg_nic *m, size_t le
 	struct bl_warm w;
 
 	if (bl_warm_start(vmm, 32, &w) < 0) {
-		ok(0, "%s: a warm tender starts", what);
+		tap_ok(0, "%s: a warm tender starts", what);
 		return;
 	}
 	vmm_msg_send(w.sock, m, len, fds, nfds);
@@ -725,7 +722,7 @@ static void warm_nic_refusals(int tap)
 		nic_refused("a tap without IFF_NO_PI (and a filter, to tell)", &m, sizeof(m), &fd,
 		            1, "puts a header before its frames");
 	else
-		ok(0, "a tap without IFF_NO_PI: made, with a filter");
+		tap_ok(0, "a tap without IFF_NO_PI: made, with a filter");
 	close(fd);
 	nic_msg(&m, "lan", 'b');
 	nic_refused("a tap other than the one the message names", &m, sizeof(m), &tap, 1,
@@ -774,7 +771,7 @@ static void warm_nic_refusals(int tap)
 		vmm_msg_send(w.sock, &m, sizeof(m), &tap, 1);
 		refused(&w, "a NIC named as a disk", "a disk and a NIC are named www");
 	} else {
-		ok(0, "a NIC named as a disk: set-up");
+		tap_ok(0, "a NIC named as a disk: set-up");
 	}
 	if (fd >= 0)
 		close(fd);
@@ -856,7 +853,7 @@ static void warm_nic_echo(int tap, uint64_t rate_pps)
 
 	fd = mkstemp(path);
 	if (fd < 0 || ftruncate(fd, 64 << 10) < 0 || bl_warm_start(vmm, 32, &w) < 0) {
-		ok(0, "warm NIC: set-up");
+		tap_ok(0, "warm NIC: set-up");
 		return;
 	}
 	close(fd);
@@ -868,23 +865,24 @@ static void warm_nic_echo(int tap, uint64_t rate_pps)
 	m.rate_pps = rate_pps;
 	vmm_msg_send(w.sock, &m, sizeof(m), &tap, 1);
 	bl_warm_boot(&w, guest("echo"), "echo", 3, argv);
-	ok(bl_warm_wait_started(&w, &st) == 1,
-	   "%s: a warm tender given a disk and a NIC by message starts echo%s%s",
-	   rate_pps ? "limited" : "unlimited", w.reason[0] ? ": " : "", w.reason);
+	tap_ok(bl_warm_wait_started(&w, &st) == 1,
+	       "%s: a warm tender given a disk and a NIC by message starts echo%s%s",
+	       rate_pps ? "limited" : "unlimited", w.reason[0] ? ": " : "", w.reason);
 	sp = stats_map(w.stats_fd);
 	if (!rate_pps) {
 		fl = fcntl(tap, F_GETFL);
-		ok(fl >= 0 && (fl & O_NONBLOCK),
-		   "  the blocking tap it was given is non-blocking now");
-		ok(sp && sp->magic == VMM_STATS_MAGIC && sp->ndevs == 2 &&
-		       !strcmp(sp->dev[0].name, "www") && sp->dev[0].kind == VMM_STAT_KIND_DISK &&
-		       !strcmp(sp->dev[1].name, "lan") && sp->dev[1].kind == VMM_STAT_KIND_NIC,
-		   "  its counters' page lists the disk www, then the NIC lan");
+		tap_ok(fl >= 0 && (fl & O_NONBLOCK),
+		       "  the blocking tap it was given is non-blocking now");
+		tap_ok(sp && sp->magic == VMM_STATS_MAGIC && sp->ndevs == 2 &&
+		           !strcmp(sp->dev[0].name, "www") &&
+		           sp->dev[0].kind == VMM_STAT_KIND_DISK &&
+		           !strcmp(sp->dev[1].name, "lan") && sp->dev[1].kind == VMM_STAT_KIND_NIC,
+		       "  its counters' page lists the disk www, then the NIC lan");
 	}
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	inet_pton(AF_INET, "10.78.0.2", &to.sin_addr);
 	got = udp_echo(s, &to, "hello through a tap given by message", 30000);
-	ok(got > 0, "  the guest on 10.78.0.2 echoes a datagram from the host's side");
+	tap_ok(got > 0, "  the guest on 10.78.0.2 echoes a datagram from the host's side");
 	if (rate_pps) {
 		/* 12 datagrams at once at 4 frames a second: the limit must hold some back. */
 		uint64_t t0 = bl_now_ns();
@@ -899,14 +897,14 @@ static void warm_nic_echo(int tap, uint64_t rate_pps)
 			if (poll(&p, 1, 8000) != 1 || recv(s, data, sizeof(data), 0) <= 0)
 				break;
 		}
-		ok(i == 12, "  a burst of 12 datagrams comes back whole (%d) in %.1f s", i,
-		   (double)(bl_now_ns() - t0) / 1e9);
-		ok(sp &&
-		       stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) + stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) >
-		           0,
-		   "  the message's rate limit held frames back (rx %llu, tx %llu times)",
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) : 0,
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) : 0);
+		tap_ok(i == 12, "  a burst of 12 datagrams comes back whole (%d) in %.1f s", i,
+		       (double)(bl_now_ns() - t0) / 1e9);
+		tap_ok(sp && stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) +
+		                     stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) >
+		                 0,
+		       "  the message's rate limit held frames back (rx %llu, tx %llu times)",
+		       sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) : 0,
+		       sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) : 0);
 	} else {
 		/* The tender counts a frame after the tap took it: the reply may come first. */
 		for (i = 0; i < 200 && sp &&
@@ -914,29 +912,30 @@ static void warm_nic_echo(int tap, uint64_t rate_pps)
 		             stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) < 60 + (uint64_t)got);
 		     i++)
 			usleep(10000);
-		ok(sp && stat_of(sp, 1, VMM_STAT_NIC_RX_PACKETS) >= 2 &&
-		       stat_of(sp, 1, VMM_STAT_NIC_RX_BYTES) >= 60 + (uint64_t)got &&
-		       stat_of(sp, 1, VMM_STAT_NIC_TX_PACKETS) >= 2 &&
-		       stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) >= 60 + (uint64_t)got,
-		   "  its counters move while it runs: rx %llu frames %llu bytes, tx %llu frames "
-		   "%llu bytes",
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_PACKETS) : 0,
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_BYTES) : 0,
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_PACKETS) : 0,
-		   sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) : 0);
-		ok(sp && stat_of(sp, 1, VMM_STAT_NIC_TX_ERRORS) == 0 &&
-		       stat_of(sp, 1, VMM_STAT_NIC_RX_ERRORS) == 0 &&
-		       stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) == 0 &&
-		       stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) == 0 &&
-		       stat_of(sp, 0, VMM_STAT_DISK_READS) == 0,
-		   "  and no errors, nothing held back, no disk reads");
+		tap_ok(
+		    sp && stat_of(sp, 1, VMM_STAT_NIC_RX_PACKETS) >= 2 &&
+		        stat_of(sp, 1, VMM_STAT_NIC_RX_BYTES) >= 60 + (uint64_t)got &&
+		        stat_of(sp, 1, VMM_STAT_NIC_TX_PACKETS) >= 2 &&
+		        stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) >= 60 + (uint64_t)got,
+		    "  its counters move while it runs: rx %llu frames %llu bytes, tx %llu frames "
+		    "%llu bytes",
+		    sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_PACKETS) : 0,
+		    sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_RX_BYTES) : 0,
+		    sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_PACKETS) : 0,
+		    sp ? (unsigned long long)stat_of(sp, 1, VMM_STAT_NIC_TX_BYTES) : 0);
+		tap_ok(sp && stat_of(sp, 1, VMM_STAT_NIC_TX_ERRORS) == 0 &&
+		           stat_of(sp, 1, VMM_STAT_NIC_RX_ERRORS) == 0 &&
+		           stat_of(sp, 1, VMM_STAT_NIC_RX_HELD) == 0 &&
+		           stat_of(sp, 1, VMM_STAT_NIC_TX_HELD) == 0 &&
+		           stat_of(sp, 0, VMM_STAT_DISK_READS) == 0,
+		       "  and no errors, nothing held back, no disk reads");
 	}
 	close(s);
 	{
 		struct pollfd p = { w.sock, POLLIN, 0 };
 
 		st = poll(&p, 1, 20000) == 1 ? bl_warm_wait_exit(&w, NULL) : -1;
-		ok(st == 0, "  the guest ends once idle, exit %d", st);
+		tap_ok(st == 0, "  the guest ends once idle, exit %d", st);
 	}
 	if (sp)
 		munmap((void *)sp, VMM_STATS_BYTES);
@@ -1002,6 +1001,5 @@ int main(void)
 	exit_record();
 	warm_disks();
 	warm_nics();
-	printf("1..%d\n", n_test);
-	return 0;
+	return tap_done();
 }
