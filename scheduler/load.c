@@ -163,6 +163,8 @@ int sched__pick(const struct sched *s, const struct sched__want *w)
 			continue;
 		if (w->cls == SCHED_CLASS_LATENCY) {
 			v = sched__cpu_score(s, c);
+			if (w->by_count)
+				v += 1000.0 * s->load[c].vcpus[SCHED_CLASS_LATENCY];
 		} else {
 			v = sched__cpu_use(s, c);
 			if (v + w->use <= s->cfg.batch_pack_use)

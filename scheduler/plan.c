@@ -21,6 +21,9 @@
 /* Latency vCPUs of a crowded CPU that may find no target before its relief gives up. */
 #define RELIEVE_MISSES 8
 
+/* The fewest latency vCPUs a CPU holds before crowding by number may grow the latency set. */
+#define SPREAD_GROW_VCPUS 4
+
 /* What a CPU's remedy came to. */
 enum { R_NONE, R_DONE, R_CUT };
 
@@ -354,7 +357,7 @@ static int evacuate(struct plan *p, unsigned x, size_t at)
  * batch_cores_min.  Returns R_DONE, R_NONE (not possible) or R_CUT (no
  * room in the plan for the role changes).
  */
-static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
+static int grow(struct plan *p, unsigned c, const char *prefix, size_t at, int by_count)
 {
 	struct sched *s = p->s;
 	const struct sched__core *core;
@@ -387,9 +390,10 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 	w.exclude = (int)c;
 	w.apart = 1;
 	least = sched__pick(s, &w);
-	if (least >= 0 && sched__cpu_load(s, (unsigned)least) < s->cfg.load_high)
+	if (!by_count && least >= 0 && sched__cpu_load(s, (unsigned)least) < s->cfg.load_high)
 		return R_NONE;
-	k = sched__find_core(s, SCHED_ROLE_BATCH, (int)s->host.cpu[c].node, 0);
+	/* Crowded by number, not by use: only a batch core nothing runs on. */
+	k = sched__find_core(s, SCHED_ROLE_BATCH, (int)s->host.cpu[c].node, by_count);
 	if (k < 0)
 		return R_NONE;
 	core = &s->core[k];
@@ -417,7 +421,13 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at)
 		m->from_cpu = (int)x;
 		m->role = SCHED_ROLE_LATENCY;
 		sched__sayf(m->reason, sizeof(m->reason), "%s", prefix);
-		if (least >= 0)
+		if (by_count)
+			sched__sayf(
+			    m->reason, sizeof(m->reason),
+			    "; every latency CPU holds about as many latency vCPUs as cpu %u "
+			    "(%u), and batch cpu %u runs none",
+			    c, s->load[c].vcpus[SCHED_CLASS_LATENCY], x);
+		else if (least >= 0)
 			sched__sayf(m->reason, sizeof(m->reason),
 			            "; the least loaded latency CPU (cpu %d) is at %.2f", least,
 			            sched__cpu_load(s, (unsigned)least));
@@ -482,7 +492,7 @@ static int target_or_grow(struct plan *p, const struct sched__group *grp, size_t
 	if (t >= 0)
 		return t;
 	say_group(p, grp, prefix, sizeof(prefix));
-	if (grow(p, grp->cpu, prefix, at) == R_CUT || full(p)) {
+	if (grow(p, grp->cpu, prefix, at, 0) == R_CUT || full(p)) {
 		*cut = 1;
 		return -1;
 	}
@@ -615,6 +625,100 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 }
 
 /*
+ * The latency CPU with the fewest latency vCPUs (of those latency
+ * guest gi may go to, not one it left lately) other than c, when it holds
+ * at least two fewer than c and, when `clearly`, at most three quarters
+ * as many: -1 otherwise.  A spread starts only where the difference is
+ * clear (moving one guest between CPUs that hold 80 and 78 helps nobody)
+ * and then goes on until the two are even.
+ */
+static int fewer_target(const struct plan *p, size_t gi, unsigned c, int clearly)
+{
+	const struct sched *s = p->s;
+	struct sched__want w;
+	unsigned have, here;
+	double u;
+	int t;
+
+	memset(&w, 0, sizeof(w));
+	w.cls = SCHED_CLASS_LATENCY;
+	w.role = SCHED_ROLE_LATENCY;
+	w.node = -1;
+	w.exclude = (int)c;
+	w.left = &s->gs[gi];
+	w.period = p->period;
+	w.apart = sched__apart(s);
+	w.by_count = 1;
+	t = sched__pick(s, &w);
+	if (t < 0)
+		return -1;
+	have = s->load[t].vcpus[SCHED_CLASS_LATENCY];
+	here = s->load[c].vcpus[SCHED_CLASS_LATENCY];
+	if (have + 2 > here || (clearly && 4 * have > 3 * here))
+		return -1;
+	/* Fewer guests, but never more load than it leaves. */
+	u = sched__vcpu_use(s, guest(p, gi));
+	if (sched__cpu_load(s, (unsigned)t) + u > sched__cpu_load(s, c) - u)
+		return -1;
+	return t;
+}
+
+/*
+ * Latency guests over their SLO on a latency CPU that neither batch
+ * vCPUs nor its use explain (relieve() found nothing to do): they wait
+ * for each other's wake-ups, one after another, and that grows with how
+ * many share the CPU however little each uses.  Its violators move, one
+ * vCPU at a time, to the latency CPU with the fewest latency vCPUs while
+ * that holds at least two fewer; when none does, the latency set takes a
+ * batch core nothing runs on (grow(), by count), and they spread there.
+ */
+static int spread(struct plan *p, const struct sched__group *grp)
+{
+	struct sched *s = p->s;
+	unsigned c = grp->cpu, k;
+	int moved = 0;
+
+	for (k = 0; k < grp->n; k++) {
+		uint32_t slot = s->cand[grp->first + k].slot;
+		size_t gi = SCHED__SLOT_GUEST(slot);
+		const struct sched_guest *g = guest(p, gi);
+		unsigned n = s->load[c].vcpus[SCHED_CLASS_LATENCY];
+		struct sched_move *m;
+		char lb[24];
+		int t;
+
+		if (pinned(g) || p->period < s->gs[gi].cooldown_until ||
+		    (s->gs[gi].moved_mask >> SCHED__SLOT_VCPU(slot) & 1))
+			continue;
+		if (full(p))
+			return R_CUT;
+		t = fewer_target(p, gi, c, !moved);
+		/* A guest over its SLO alone, or among a few, is not a crowd. */
+		if (t < 0 && !moved && !p->grown && grp->n >= 2 && n >= SPREAD_GROW_VCPUS) {
+			char prefix[SCHED_REASON_MAX];
+
+			say_group(p, grp, prefix, sizeof(prefix));
+			if (grow(p, c, prefix, p->ncand, 1) == R_CUT || full(p))
+				return R_CUT;
+			t = fewer_target(p, gi, c, 1);
+		}
+		if (t < 0)
+			break;
+		m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)c, t);
+		sched__sayf(m->reason, sizeof(m->reason), "latency guest %s ",
+		            sched__label(g, lb, sizeof(lb)));
+		say_violation(p, gi, m->reason, sizeof(m->reason));
+		sched__sayf(
+		    m->reason, sizeof(m->reason),
+		    " on cpu %u, crowded by number (%u latency vCPUs, load %.2f): to cpu %d "
+		    "(%u)",
+		    c, n, sched__cpu_load(s, c), t, s->load[t].vcpus[SCHED_CLASS_LATENCY] - 1);
+		moved = 1;
+	}
+	return moved ? R_DONE : R_NONE;
+}
+
+/*
  * Batch vCPUs on cpu c, and those on its SMT siblings using at least
  * batch_sibling_use, are the usual cause of a latency guest's wait: its
  * wake-up queues behind a vCPU that runs whole time slices.
@@ -686,8 +790,10 @@ static int remedy(struct plan *p, const struct sched__group *grp)
 	rb = clear_batch(p, grp);
 	if (rb != R_NONE)
 		return rb;
-	if (home)
-		return relieve(p, grp);
+	if (home) {
+		r = relieve(p, grp);
+		return r == R_NONE ? spread(p, grp) : r;
+	}
 	return r;
 }
 
@@ -1198,9 +1304,13 @@ static int drain(struct plan *p, unsigned k)
 
 			if (pinned(g))
 				continue;
-			/* The core leaves the latency set: the return rule does not hold its guests
-			 * there. */
-			t = latency_target_from(p, gi, x, -1, 0);
+			/*
+			 * The core leaves the latency set: the return rule does not
+			 * hold its guests there, but where they go it holds if it can.
+			 */
+			t = latency_target_from(p, gi, x, -1, 1);
+			if (t < 0)
+				t = latency_target_from(p, gi, x, -1, 0);
 			if (t < 0)
 				continue;
 			m = pin(p, gi, SCHED__SLOT_VCPU(slot), (int)x, t);

@@ -215,6 +215,7 @@ struct sched__want {
 	double use; /* the vCPU's use, for first-fit */
 	int apart;  /* in its own set, join no CPU the other class uses (the host has both sets) */
 	int near_prober_ok; /* a batch vCPU may join a CPU near the prober */
+	int by_count;       /* latency: the fewest latency vCPUs first, then the score */
 };
 
 /*

@@ -25,6 +25,8 @@ static void usage(FILE *f)
 	           "  --shared N          batch guests found on latency CPUs, idle (0)\n"
 	           "  --slo-us N          every latency guest's SLO (1000)\n"
 	           "  --latency-use F     most CPU a latency guest uses, drawn from 0.001 (0.009)\n"
+	           "  --wake-us F         each other latency vCPU on a CPU adds this to the wait, "
+	           "however idle (0)\n"
 	           "  --periods N         control periods to run (60)\n"
 	           "  --seed N            random seed (1)\n"
 	           "  --moves-max N       the scheduler's cap on moves per period (16)\n"
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
 		{ "shared", required_argument, NULL, 'S' },
 		{ "slo-us", required_argument, NULL, 'l' },
 		{ "latency-use", required_argument, NULL, 'u' },
+		{ "wake-us", required_argument, NULL, 'w' },
 		{ "periods", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "moves-max", required_argument, NULL, 'm' },
@@ -172,6 +175,14 @@ int main(int argc, char **argv)
 		case 'u':
 			if (parse_double("--latency-use", optarg, &p.latency_use_max))
 				return 2;
+			break;
+		case 'w':
+			if (parse_double("--wake-us", optarg, &p.wake_us) || p.wake_us < 0) {
+				fprintf(
+				    stderr,
+				    "sim: --wake-us wants a number of microseconds, 0 or more\n");
+				return 2;
+			}
 			break;
 		case 'p':
 			if (parse_uint("--periods", optarg, 100000, &v))

@@ -15,6 +15,10 @@
  *
  *   rtt = (base + wait * X) * (1 + smt_slowdown * sibling use) + jitter * X'
  *
+ * where wait also has wake_us for each other latency vCPU on c, however
+ * little it uses (0 by default): crowding by number, as wake-ups that
+ * come together are served one after another.
+ *
  * with X, X' drawn from a seeded generator (X has mean 1 and a
  * Gamma(2) tail), so a run is repeatable.  A latency guest that turns
  * CPU-bound (spin) runs whole slices as a batch vCPU does.  Each period every latency
@@ -72,6 +76,7 @@ struct sim_params {
 	double slice_latency_us;
 	double slice_batch_us;
 	double smt_slowdown;
+	double wake_us; /* each other latency vCPU on the CPU adds this to the wait, however idle */
 	double use_noise; /* relative noise of the measured CPU use */
 	unsigned probes_per_period;
 	unsigned osc_periods; /* a move back to a CPU left this recently is an oscillation */

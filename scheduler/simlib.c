@@ -566,6 +566,8 @@ static void probe(struct sim *sim)
 			sim->bwant[c] += u;
 		sim->queue[c] += u * scale;
 		sim->wait_us[c] += u * scale * (lat ? p->slice_latency_us : p->slice_batch_us);
+		if (lat)
+			sim->wait_us[c] += p->wake_us;
 	}
 	sim->batch_work = 0;
 	{
@@ -606,8 +608,10 @@ static void probe(struct sim *sim)
 				sib += sim->busy[k];
 		sib = sib > 1 ? 1 : sib;
 		q = 1.0 / (1.0 - (sim->queue[c] < 0.9 ? sim->queue[c] : 0.9));
-		wait = (sim->wait_us[c] - m->use * (m->bound ? batch_scale(g) * p->slice_batch_us
-		                                             : p->slice_latency_us)) *
+		wait = (sim->wait_us[c] -
+		        m->use *
+		            (m->bound ? batch_scale(g) * p->slice_batch_us : p->slice_latency_us) -
+		        (m->bound ? 0 : p->wake_us)) *
 		       q;
 		if (wait < 0)
 			wait = 0;

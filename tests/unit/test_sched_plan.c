@@ -459,6 +459,104 @@ static void violator_outside_the_latency_set_is_brought_home(void **state)
 	world_free(w);
 }
 
+/* n idle latency guests on cpu, each at p99_us. */
+static void idle_crowd(struct world *w, int cpu, unsigned n, uint32_t p99_us)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		set_p99(&w->g[world_put(w, SCHED_CLASS_LATENCY, "idle", cpu, 0.005)], p99_us);
+}
+
+/*
+ * Twelve idle latency guests over their SLO on cpu 1, one healthy guest
+ * on each other latency CPU: neither batch vCPUs nor use explain it, so
+ * they spread by number to the CPUs that hold fewer, and the latency set
+ * does not grow.
+ */
+static void guests_crowded_by_number_spread(void **state)
+{
+	struct world *w = host16();
+	unsigned c, pins = 0;
+	size_t k;
+
+	(void)state;
+	idle_crowd(w, 1, 12, 4000);
+	for (c = 2; c < 16; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			idle_crowd(w, (int)c, 1, 100);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	for (k = 0; k < w->plan.nmoves; k++) {
+		const struct sched_move *m = &w->plan.moves[k];
+
+		assert_int_equal(m->kind, SCHED_MOVE_PIN);
+		assert_int_equal(m->from_cpu, 1);
+		assert_int_not_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_BATCH);
+		assert_reason(m->reason, "crowded by number (");
+		pins++;
+	}
+	/* From 12 against 1: until cpu 1 holds no more than two over the others. */
+	assert_true(pins >= 5 && pins <= 9);
+	assert_int_equal(w->plan.stats.latency_cpus, 10);
+	world_free(w);
+}
+
+/*
+ * Eight idle latency guests over their SLO on every latency CPU and no
+ * batch guest: the latency set takes an empty batch core (past
+ * batch_cores_min, as no batch guest runs) and the guests spread onto
+ * it; with a batch guest on every batch core, it does not grow.
+ */
+static void latency_set_grows_by_number_into_an_idle_batch_core(void **state)
+{
+	struct world *w = host16();
+	unsigned c, roles = 0, pins = 0;
+	size_t k;
+
+	(void)state;
+	for (c = 1; c < 16; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			idle_crowd(w, (int)c, 8, 4000);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	for (k = 0; k < w->plan.nmoves; k++) {
+		const struct sched_move *m = &w->plan.moves[k];
+
+		if (m->kind == SCHED_MOVE_CPU_ROLE) {
+			roles++;
+			assert_int_equal(m->role, SCHED_ROLE_LATENCY);
+			assert_reason(m->reason,
+			              "every latency CPU holds about as many latency vCPUs");
+			assert_reason(m->reason, "runs none: cpu");
+			assert_reason(m->reason, "joins the latency set");
+		} else {
+			assert_int_equal(m->kind, SCHED_MOVE_PIN);
+			assert_reason(m->reason, " latency vCPUs, load 0.0");
+			assert_reason(m->reason, "crowded by number (");
+			assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu),
+			                 SCHED_ROLE_LATENCY);
+			pins++;
+		}
+	}
+	assert_int_equal(roles, 2);
+	assert_true(pins >= 2);
+	assert_int_equal(w->plan.stats.latency_cpus, 12);
+	world_free(w);
+
+	w = host16();
+	for (c = 1; c < 16; c++)
+		if (sched_cpu_role(w->s, c) == SCHED_ROLE_LATENCY)
+			idle_crowd(w, (int)c, 8, 4000);
+	world_put(w, SCHED_CLASS_BATCH, "b-1", 6, 0.3);
+	world_put(w, SCHED_CLASS_BATCH, "b-2", 7, 0.3);
+	for (c = 1; c <= 10; c++) {
+		world_period_ok(w);
+		for (k = 0; k < w->plan.nmoves; k++)
+			assert_int_not_equal(w->plan.moves[k].kind, SCHED_MOVE_CPU_ROLE);
+	}
+	assert_int_equal(w->plan.stats.latency_cpus, 10);
+	world_free(w);
+}
+
 static void latency_set_grows_when_every_latency_cpu_is_loaded(void **state)
 {
 	struct world *w = host16();
@@ -1422,6 +1520,8 @@ int main(void)
 		cmocka_unit_test(moves_are_capped_per_period),
 		cmocka_unit_test(cooldown_is_respected_and_backs_off),
 		cmocka_unit_test(violator_outside_the_latency_set_is_brought_home),
+		cmocka_unit_test(guests_crowded_by_number_spread),
+		cmocka_unit_test(latency_set_grows_by_number_into_an_idle_batch_core),
 		cmocka_unit_test(latency_set_grows_when_every_latency_cpu_is_loaded),
 		cmocka_unit_test(latency_set_does_not_grow_into_a_busy_batch_set),
 		cmocka_unit_test(a_forgotten_guest_starts_afresh),

@@ -326,6 +326,53 @@ static void crowded_latency_set_grows_into_idle_batch_cpus(void **state)
 }
 
 /*
+ * Crowding by number: 5,000 idle latency guests (no batch guest), each
+ * other latency vCPU on a CPU adding 1 us to a probe's wait however
+ * idle it is (wake_us), so that the 46 latency CPUs of the first split
+ * hold too many for their SLO while the 16 batch CPUs run nothing.  The
+ * latency set takes the batch cores nothing runs on, one at a time as
+ * the guests spread onto each, until the guests are back under their
+ * SLO; then nothing moves, and nothing went back and forth.
+ */
+static void crowded_by_number_the_latency_set_grows_and_settles(void **state)
+{
+	struct sim_params p;
+	struct run *x = calloc(1, sizeof(*x));
+	struct sim *sim;
+	unsigned i, first, settled, last_move = 0;
+
+	(void)state;
+	assert_non_null(x);
+	sim_params_default(&p);
+	p.batch_fraction = 0;
+	p.wake_us = 1;
+	sim = make(&p);
+	x->n = 120;
+	run(sim, x);
+	first = first_move(x->r, x->n, 1);
+	/* The host stays somewhat crowded at 62 CPUs: 3 % of the guests. */
+	settled = sim_settled_at(x->r, x->n, 1, 150);
+	for (i = 0; i < x->n; i++)
+		if (x->r[i].moves)
+			last_move = x->r[i].period;
+	print_message("# crowded by number (5,000 idle latency guests, wake_us 1, no batch guest): "
+	              "peak %zu over SLO; first move at period %u; latency CPUs 46 -> %u; at most "
+	              "%zu over SLO from period %u on; the last move at period %u; %zu moves, %zu "
+	              "oscillations\n",
+	              peak_over(x, 1), first, x->r[x->n - 1].latency_cpus, (size_t)150, settled,
+	              last_move, x->moves, x->oscillations);
+	assert_true(peak_over(x, 1) > 4000);
+	assert_true(first >= 1 && first <= 4);
+	assert_int_equal(x->r[x->n - 1].latency_cpus, 62);
+	assert_int_equal(x->r[x->n - 1].batch_cpus, 0);
+	assert_true(settled > 0 && settled <= 90);
+	assert_true(last_move > 0 && last_move <= 110);
+	assert_true(x->moves <= 1500);
+	assert_int_equal(x->oscillations, 0);
+	finish(sim, x);
+}
+
+/*
  * Ten minutes of periods with load that comes and goes: batch guests on
  * latency CPUs that wake and calm, latency guests that turn CPU-bound
  * and quiet down (three times), surges on a few CPUs, and one latency
@@ -647,6 +694,7 @@ int main(void)
 		cmocka_unit_test(a_latency_surge_settles),
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
 		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
+		cmocka_unit_test(crowded_by_number_the_latency_set_grows_and_settles),
 		cmocka_unit_test(load_that_comes_and_goes_does_not_thrash),
 		cmocka_unit_test(starved_batch_guests_get_cores_back),
 		cmocka_unit_test(spilling_batch_guests_use_the_latency_cpus_idle_time),
