@@ -197,24 +197,83 @@ int hostdev_master(const char *ifname, char *buf, size_t len)
 	return 0;
 }
 
-/* One request, one acknowledgement: the kernel answers before send() returns. */
-int hostdev_enslave(const char *ifname, const char *bridge, char *err, size_t errlen)
+/*
+ * One RTM_NEWLINK request for interface idx: with master, onto the
+ * bridge of that index and up; without, only its IPv6 address
+ * generation off (no address of its own).  The kernel answers before
+ * send() returns: 0, or -1 with errno.
+ */
+static int newlink(int sock, unsigned idx, uint32_t master)
 {
 	struct {
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
-		char attrs[RTA_SPACE(sizeof(uint32_t))];
+		char attrs[3 * RTA_SPACE(0) + RTA_SPACE(sizeof(uint32_t))];
 	} req;
 	union {
 		struct nlmsghdr nh;
 		char buf[1024];
 	} ans;
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	struct rtattr *rta;
-	unsigned idx, bidx;
-	uint32_t master;
+	struct rtattr *rta, *af, *inet6;
+	size_t len;
 	ssize_t r;
-	int sock, rc = -1;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_type = RTM_NEWLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_seq = 1;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)idx;
+	if (master) {
+		req.ifi.ifi_flags = IFF_UP;
+		req.ifi.ifi_change = IFF_UP;
+		rta = (struct rtattr *)req.attrs;
+		rta->rta_type = IFLA_MASTER;
+		rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
+		memcpy(RTA_DATA(rta), &master, sizeof(master));
+		len = RTA_SPACE(sizeof(uint32_t));
+	} else {
+		/* IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: none } } */
+		af = (struct rtattr *)req.attrs;
+		af->rta_type = IFLA_AF_SPEC;
+		inet6 = (struct rtattr *)RTA_DATA(af);
+		inet6->rta_type = AF_INET6;
+		rta = (struct rtattr *)RTA_DATA(inet6);
+		rta->rta_type = IFLA_INET6_ADDR_GEN_MODE;
+		rta->rta_len = RTA_LENGTH(1);
+		*(uint8_t *)RTA_DATA(rta) = IN6_ADDR_GEN_MODE_NONE;
+		inet6->rta_len = (unsigned short)(RTA_LENGTH(0) + RTA_ALIGN(rta->rta_len));
+		af->rta_len = (unsigned short)(RTA_LENGTH(0) + inet6->rta_len);
+		len = RTA_ALIGN(af->rta_len);
+	}
+	req.nh.nlmsg_len = (uint32_t)(NLMSG_LENGTH(sizeof(req.ifi)) + len);
+	if (sendto(sock, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return -1;
+	r = recv(sock, &ans, sizeof(ans), 0);
+	if (r < 0)
+		return -1;
+	if ((size_t)r < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || ans.nh.nlmsg_type != NLMSG_ERROR) {
+		errno = EPROTO;
+		return -1;
+	}
+	errno = -((struct nlmsgerr *)NLMSG_DATA(&ans.nh))->error;
+	return errno ? -1 : 0;
+}
+
+/*
+ * A guest's interface needs no IPv6 address on the host: it is a bridge
+ * port, and the bridge forwards the guests' IPv6 frames all the same.
+ * Without one, bringing it up adds no link-local address and no route
+ * to the kernel's per-device lists, which made each new tap slower as
+ * the host filled (1.3 to 1.7 ms at 250 taps, 3 to 10 ms at 1,000 on one
+ * bridge; 0.7 to 1.3 and 1.9 to 2.9 ms without).  A kernel with no IPv6
+ * refuses the attribute (EAFNOSUPPORT): then it has none to make.
+ */
+int hostdev_enslave(const char *ifname, const char *bridge, char *err, size_t errlen)
+{
+	unsigned idx, bidx;
+	int sock, rc;
 
 	if (!hostdev_is_bridge(bridge))
 		return be_fail(err, errlen,
@@ -229,44 +288,18 @@ int hostdev_enslave(const char *ifname, const char *bridge, char *err, size_t er
 	sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (sock < 0)
 		return be_fail_errno(err, errlen, "cannot open an rtnetlink socket");
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi)) + RTA_SPACE(sizeof(uint32_t));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req.nh.nlmsg_seq = 1;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)idx;
-	req.ifi.ifi_flags = IFF_UP;
-	req.ifi.ifi_change = IFF_UP;
-	rta = (struct rtattr *)req.attrs;
-	rta->rta_type = IFLA_MASTER;
-	rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
-	master = bidx;
-	memcpy(RTA_DATA(rta), &master, sizeof(master));
-	if (sendto(sock, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) <
-	    0) {
-		be_fail_errno(err, errlen, "rtnetlink: cannot ask for %s on bridge %s", ifname,
-		              bridge);
-		goto out;
+	/* Before it is up: the kernel makes the link-local address as it comes up. */
+	rc = newlink(sock, idx, 0);
+	if (rc == 0 || errno == EAFNOSUPPORT)
+		rc = newlink(sock, idx, bidx);
+	if (rc < 0) {
+		if (errno == EPROTO)
+			be_fail(err, errlen,
+			        "rtnetlink: an answer about %s that is not an acknowledgement",
+			        ifname);
+		else
+			be_fail_errno(err, errlen, "cannot put %s on bridge %s", ifname, bridge);
 	}
-	r = recv(sock, &ans, sizeof(ans), 0);
-	if (r < 0) {
-		be_fail_errno(err, errlen, "rtnetlink: no answer about %s on bridge %s", ifname,
-		              bridge);
-		goto out;
-	}
-	if ((size_t)r < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || ans.nh.nlmsg_type != NLMSG_ERROR) {
-		be_fail(err, errlen, "rtnetlink: an answer about %s that is not an acknowledgement",
-		        ifname);
-		goto out;
-	}
-	errno = -((struct nlmsgerr *)NLMSG_DATA(&ans.nh))->error;
-	if (errno) {
-		be_fail_errno(err, errlen, "cannot put %s on bridge %s", ifname, bridge);
-		goto out;
-	}
-	rc = 0;
-out:
 	close(sock);
 	return rc;
 }

@@ -20,14 +20,10 @@
 #include "daemon/backend/hostdev.h"
 #include "daemon/backend/kvm_net.h"
 
-#ifndef SIOCBRADDIF
-#define SIOCBRADDIF 0x89a2
-#endif
-
 int kvm_tap_open(const char *tap, const char *bridge, int vnet_hdr, char *why, size_t whylen)
 {
 	struct ifreq ifr;
-	int fd, sock = -1, e;
+	int fd, e;
 
 	if (strlen(tap) >= IFNAMSIZ || strlen(bridge) >= IFNAMSIZ)
 		return be_fail(why, whylen, "tap %s or bridge %s: the name is too long", tap,
@@ -55,31 +51,13 @@ int kvm_tap_open(const char *tap, const char *bridge, int vnet_hdr, char *why, s
 		errno = e;
 		return be_fail_errno(why, whylen, "cannot make tap %s", tap);
 	}
-	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		goto fail;
-	/* On the bridge, then up: a frame from the guest never finds the tap off the bridge. */
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
-	ifr.ifr_ifindex = (int)if_nametoindex(tap);
-	if (ifr.ifr_ifindex == 0 || ioctl(sock, SIOCBRADDIF, &ifr) < 0)
-		goto fail;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
-	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-		goto fail;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-		goto fail;
-	close(sock);
+	/* On the bridge and up in one request: a frame from the guest never finds the tap off the
+	 * bridge. */
+	if (hostdev_enslave(tap, bridge, why, whylen) < 0) {
+		close(fd); /* not persistent: the tap goes with it */
+		return -1;
+	}
 	return fd;
-fail:
-	e = errno;
-	if (sock >= 0)
-		close(sock);
-	close(fd); /* not persistent: the tap goes with it */
-	errno = e;
-	return be_fail_errno(why, whylen, "cannot put tap %s on bridge %s", tap, bridge);
 }
 
 int kvm_tap_check(const char *tap, const char *bridge, char *why, size_t whylen)
