@@ -70,6 +70,12 @@ bench-idle: all
 # the query, a sleeping site's page (needs root, pdns-server; make
 # bench-dns DNS_ARGS='20 proc').
 EXTRA_DIST += bench/dns.sh
+# The soak: MINUTES of churn beside BACKGROUND guests with devices, and the
+# curves of what shoald and the host hold (make bench-soak SOAK_ARGS='10 200 30').
+EXTRA_DIST += bench/soak.sh
+.PHONY: bench-soak
+bench-soak: all
+	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/soak.sh $(SOAK_ARGS)
 .PHONY: bench-dns
 bench-dns: all
 	SHOAL_BUILD=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/dns.sh $(DNS_ARGS)

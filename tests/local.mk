@@ -198,6 +198,9 @@ TESTS += tests/integration/test_disks_guest.sh
 EXTRA_DIST += tests/integration/test_disks_guest.sh
 TESTS += tests/integration/test_nics.sh
 EXTRA_DIST += tests/integration/test_nics.sh
+# The soak, short: churn beside a standing fleet with devices; nothing left behind.
+TESTS += tests/integration/test_soak.sh
+EXTRA_DIST += tests/integration/test_soak.sh tests/lib/soak.py tests/lib/soakrun.sh
 # Names: PowerDNS, started by the test, with shoald as its remote backend;
 # holdreap keeps a tender's end from shoald while the test queries.
 TESTS += tests/integration/test_dns.sh
@@ -464,6 +467,7 @@ PROC_COLUMN = \
 	tests/integration/proc/test_prometheus.sh \
 	tests/integration/proc/test_nics.sh \
 	tests/integration/proc/test_dns.sh \
-	tests/integration/proc/test_net_rate.sh
+	tests/integration/proc/test_net_rate.sh \
+	tests/integration/proc/test_soak.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
