@@ -43,7 +43,10 @@ struct proc_guest {
 	int stats_fd;            /* the device counters' page (proc_stats_open), or -1 */
 };
 
-/* The jail's settings; uid and gid apply when the tender runs as root. */
+/*
+ * The jail's settings; uid and gid apply when the tender runs as root
+ * (a daemon gives each tender its own).
+ */
 struct proc_jail {
 	uint32_t uid, gid;
 	int seccomp; /* 0: no filter (debugging only) */
@@ -62,6 +65,8 @@ struct proc_jail {
 	 * teardown.  -1: make one.
 	 */
 	int mntns_fd;
+	/* A network namespace to enter, with no device up (the daemon's, as above); -1: none. */
+	int netns_fd;
 };
 
 /*
