@@ -116,6 +116,7 @@ struct shell {
 	unsigned long long start;      /* proc, adopted: its start time, for its status */
 	int rate_fd;                   /* proc: its rate limit's counters (proc_rate.h), or -1 */
 	int rate_ifindex[BE_NICS_MAX]; /* each NIC's tap, where the counters keep its drops */
+	uint32_t uid;                  /* its uid and gid, from tender-uid-range; 0: none */
 };
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
@@ -123,7 +124,11 @@ struct backend {
 	const char *name;   /* "kvm" or "proc", for messages */
 	const char *tender; /* the tender binary */
 	int proc;           /* shoal-proc tenders (the file's comment) */
-	int mntns_fd;       /* proc: the one empty mount namespace every tender enters */
+	int mntns_fd;       /* the one empty mount namespace every tender enters */
+	int netns_fd;       /* the one network namespace (no device up) every tender enters */
+	int kvm_fd;         /* kvm: /dev/kvm, handed to every tender */
+	uint8_t *uids;      /* tender-uid-range, a bit a uid: taken */
+	uint32_t uid_next;  /* where the next search for a free uid starts (an offset) */
 	struct ev_loop *loop;
 	const struct shoald_config *cfg;
 	struct backend_host host;
@@ -245,6 +250,99 @@ static void shell_close(struct shell *sh)
 	shell_free_req(sh);
 }
 
+/*
+ * ---- the tenders' uids ----
+ *
+ * Each tender runs under a uid, and the gid of the same number, of its
+ * own from tender-uid-range, so that none may signal, trace or read
+ * another.  They are taken next-fit: a uid given back (its tender may be
+ * in the kernel's teardown still) is the last to be taken again.  At
+ * start every process already under one (a tender an earlier shoald
+ * left, adopted or on its way out) has its uid marked, read from /proc,
+ * so a restart never gives a running tender's uid to another; a mark
+ * with no tender adopted stays until shoald restarts.
+ */
+static int uid_bit(const struct backend *be, uint32_t uid, uint32_t *off)
+{
+	if (uid < be->cfg->tender_uid_first || uid > be->cfg->tender_uid_last)
+		return 0;
+	*off = uid - be->cfg->tender_uid_first;
+	return 1;
+}
+
+static void uid_give(struct backend *be, uint32_t uid)
+{
+	uint32_t off;
+
+	if (uid && uid_bit(be, uid, &off))
+		be->uids[off / 8] &= (uint8_t) ~(1u << (off % 8));
+}
+
+/* A free uid, now taken; 0 when every one is. */
+static uint32_t uid_take(struct backend *be)
+{
+	uint32_t n = be->cfg->tender_uid_last - be->cfg->tender_uid_first + 1, i, off;
+
+	for (i = 0; i < n; i++) {
+		off = (be->uid_next + i) % n;
+		if (!(be->uids[off / 8] & (1u << (off % 8)))) {
+			be->uids[off / 8] |= (uint8_t)(1u << (off % 8));
+			be->uid_next = (off + 1) % n;
+			return be->cfg->tender_uid_first + off;
+		}
+	}
+	return 0;
+}
+
+/* The real uid of process pid, from /proc; 0 when it cannot be read. */
+static uint32_t uid_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long uid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %lu", &uid) == 1)
+			break;
+	fclose(f);
+	return (uint32_t)uid;
+}
+
+/* Mark the uid of every process already running under one of the range. */
+static void uids_mark_running(struct backend *be)
+{
+	struct dirent *de;
+	uint32_t uid, off;
+	unsigned marked = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d) {
+		log_warn("%s: cannot list /proc for tenders already running", be->name);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		uid = uid_of((pid_t)pid);
+		if (uid && uid_bit(be, uid, &off)) {
+			be->uids[off / 8] |= (uint8_t)(1u << (off % 8));
+			marked++;
+		}
+	}
+	closedir(d);
+	if (marked)
+		log_debug(
+		    "%s: %u processes run under tender-uid-range already; their uids are kept",
+		    be->name, marked);
+}
+
 /* Forget a shell entirely once its process is gone (or is not ours). */
 static void shell_maybe_free(struct shell *sh)
 {
@@ -252,6 +350,7 @@ static void shell_maybe_free(struct shell *sh)
 		return;
 	if (sh->pid > 0)
 		kvm_weight_forget(&sh->be->weight, sh->pid);
+	uid_give(sh->be, sh->uid);
 	shell_close(sh);
 	shell_unlink(sh);
 	free(sh);
@@ -737,8 +836,24 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct shell *sh;
-	char memarg[16];
-	char *argv[8] = { (char *)be->tender, "--mem", memarg, "--control-fd", "3" };
+	char memarg[16], userarg[32];
+	/*
+	 * The jail's descriptors: proc's at 4 and 5 (its stderr is the
+	 * report), kvm's /dev/kvm at 4 and the namespaces at 5 and 6.
+	 */
+	char *argv[16] = { (char *)be->tender,
+		           "--mem",
+		           memarg,
+		           "--control-fd",
+		           "3",
+		           "--user",
+		           userarg,
+		           "--mntns-fd",
+		           be->proc ? "4" : "5",
+		           "--netns-fd",
+		           be->proc ? "5" : "6",
+		           be->proc ? NULL : "--kvm-fd",
+		           "4" };
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
 	char tmp[2][1100] = { "", "" };
 	sigset_t none, all;
@@ -747,10 +862,14 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	if (!sh)
 		return NULL;
 	sh->mem_mib = mem_mib;
-	if (be->proc) { /* it enters the namespace at descriptor 4 */
-		argv[5] = "--mntns-fd";
-		argv[6] = "4";
+	sh->uid = uid_take(be);
+	if (!sh->uid) {
+		log_warnx("%s: no uid of tender-uid-range (%u-%u) is free: no tender can start "
+		          "until one ends",
+		          be->name, be->cfg->tender_uid_first, be->cfg->tender_uid_last);
+		goto fail;
 	}
+	snprintf(userarg, sizeof(userarg), "%u:%u", sh->uid, sh->uid);
 	if (be->proc && fifos_make(be, out, rep, tmp) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
@@ -769,6 +888,11 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 		/* Its stderr is the guest's report; kvm's tenders write to shoald's own. */
 		posix_spawn_file_actions_adddup2(&fa, rep[1], 2);
 		posix_spawn_file_actions_adddup2(&fa, be->mntns_fd, 4);
+		posix_spawn_file_actions_adddup2(&fa, be->netns_fd, 5);
+	} else {
+		posix_spawn_file_actions_adddup2(&fa, be->kvm_fd, 4);
+		posix_spawn_file_actions_adddup2(&fa, be->mntns_fd, 5);
+		posix_spawn_file_actions_adddup2(&fa, be->netns_fd, 6);
 	}
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
@@ -831,6 +955,7 @@ fail:
 		unlink(tmp[0]);
 	if (tmp[1][0])
 		unlink(tmp[1]);
+	uid_give(be, sh->uid);
 	free(sh);
 	return NULL;
 }
@@ -1501,7 +1626,18 @@ static void adopt_gone(struct backend *be, const char *path)
 static void shell_adopted(struct shell *sh, struct guest *g)
 {
 	struct backend *be = sh->be;
+	uint32_t off;
 	unsigned i;
+
+	/* Its uid was marked at start (uids_mark_running): it is given back with the shell. */
+	sh->uid = uid_of(sh->pid);
+	if (!uid_bit(be, sh->uid, &off)) {
+		log_warnx("guest %s: its tender (pid %d) runs as uid %u, outside tender-uid-range "
+		          "(%u-%u): left by a shoald with another range, or not jailed",
+		          g->name, (int)sh->pid, sh->uid, be->cfg->tender_uid_first,
+		          be->cfg->tender_uid_last);
+		sh->uid = 0;
+	}
 
 	sh->adopted = 1;
 	sh->g = g;
@@ -1778,50 +1914,60 @@ static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char
 /* ---- set-up ---- */
 
 /*
- * proc: the one empty mount namespace every tender enters (each is spared
- * making and tearing down its own), at a descriptor out of the way of
- * those a tender is started with (0 to 4).  -1 with err.
+ * A descriptor the tenders are handed, moved out of the way of those a
+ * tender is started with (0 to 6).  -1 with err.
  */
-static int proc_mntns(char *err, size_t errlen)
+static int high_fd(int fd, const char *name, const char *what, char *err, size_t errlen)
 {
-	int fd, high;
+	int high;
 
-	fd = mntns_empty();
 	if (fd < 0) {
-		snprintf(err, errlen,
-		         "proc backend: cannot make the tenders' empty mount namespace (unshare, "
-		         "mount or pivot_root): %s",
+		snprintf(err, errlen, "%s backend: cannot make the tenders' %s: %s", name, what,
 		         strerror(errno));
 		return -1;
 	}
 	high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	close(fd);
 	if (high < 0)
-		snprintf(err, errlen, "proc backend: dup of the mount namespace: %s",
+		snprintf(err, errlen, "%s backend: dup of the tenders' %s: %s", name, what,
 		         strerror(errno));
+	close(fd);
 	return high;
 }
 
 /*
- * What both modes set up: the tender (it must be there), proc's mount
- * namespace, the tenders' directory, the answer set, the weight mechanism.
+ * What both modes set up: the tender (it must be there), the jail's
+ * namespaces (one empty mount namespace and one network namespace with
+ * no device up, which every tender enters: each is spared making and
+ * tearing down its own), the tenders' uids, their directory, the answer
+ * set, the weight mechanism.  kvm_fd: /dev/kvm for kvm's tenders, -1 for
+ * proc; taken either way.
  */
 static int tender_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
-                       const struct backend_host *host, int proc, char *err, size_t errlen)
+                       const struct backend_host *host, int proc, int kvm_fd, char *err,
+                       size_t errlen)
 {
 	const char *name = proc ? "proc" : "kvm", *tender = proc ? cfg->proc_path : cfg->vmm_path;
-	struct backend *be;
-	int mntns_fd = -1;
+	struct backend *be = NULL;
+	int mntns_fd = -1, netns_fd = -1;
 
 	if (access(tender, X_OK) < 0) {
 		snprintf(err, errlen, "%s backend: the tender %s cannot be run: %s", name, tender,
 		         strerror(errno));
-		return -1;
+		goto fail;
 	}
-	if (proc && (mntns_fd = proc_mntns(err, errlen)) < 0)
-		return -1;
+	if (kvm_fd >= 0 && (kvm_fd = high_fd(kvm_fd, name, "/dev/kvm descriptor", err, errlen)) < 0)
+		goto fail;
+	mntns_fd = high_fd(mntns_empty(), name,
+	                   "empty mount namespace (unshare, mount or pivot_root)", err, errlen);
+	if (mntns_fd < 0)
+		goto fail;
+	netns_fd = high_fd(netns_empty(), name, "network namespace (unshare)", err, errlen);
+	if (netns_fd < 0)
+		goto fail;
 	be = calloc(1, sizeof(*be));
-	if (!be) {
+	if (be)
+		be->uids = calloc(1, (cfg->tender_uid_last - cfg->tender_uid_first) / 8 + 1);
+	if (!be || !be->uids) {
 		snprintf(err, errlen, "%s backend: out of memory", name);
 		goto fail;
 	}
@@ -1829,6 +1975,8 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	be->tender = tender;
 	be->proc = proc;
 	be->mntns_fd = mntns_fd;
+	be->netns_fd = netns_fd;
+	be->kvm_fd = kvm_fd;
 	be->loop = loop;
 	be->cfg = cfg;
 	be->host = *host;
@@ -1836,7 +1984,6 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	if (mkdir(be->tender_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s backend: cannot make %s: %s", name, be->tender_dir,
 		         strerror(errno));
-		free(be);
 		goto fail;
 	}
 	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
@@ -1844,9 +1991,9 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	be->answer_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (be->answer_ep < 0) {
 		snprintf(err, errlen, "%s backend: epoll_create1: %s", name, strerror(errno));
-		free(be);
 		goto fail;
 	}
+	uids_mark_running(be);
 	kvm_weight_init(&be->weight);
 	snprintf(be->mechanism, sizeof(be->mechanism),
 	         "affinity: sched_setaffinity on the %s; weight: %s; idle class: "
@@ -1859,8 +2006,15 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	*out = be;
 	return 0;
 fail:
+	if (be)
+		free(be->uids);
+	free(be);
+	if (kvm_fd >= 0)
+		close(kvm_fd);
 	if (mntns_fd >= 0)
 		close(mntns_fd);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	return -1;
 }
 
@@ -1875,13 +2029,14 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 		return -1;
 	}
 	v = ioctl(fd, KVM_GET_API_VERSION, 0);
-	close(fd);
 	if (v != KVM_API_VERSION) {
+		close(fd);
 		snprintf(err, errlen, "kvm backend: /dev/kvm speaks API version %d, not %d", v,
 		         KVM_API_VERSION);
 		return -1;
 	}
-	return tender_init(out, loop, cfg, host, 0, err, errlen);
+	/* The tenders open nothing by name: each is handed this descriptor. */
+	return tender_init(out, loop, cfg, host, 0, fd, err, errlen);
 }
 
 /* The proc backend needs no hypervisor, only shoal-proc (tender_init). */
@@ -1895,7 +2050,7 @@ static int proc_init(struct backend **out, struct ev_loop *loop, const struct sh
 		         why);
 		return -1;
 	}
-	return tender_init(out, loop, cfg, host, 1, err, errlen);
+	return tender_init(out, loop, cfg, host, 1, -1, err, errlen);
 }
 
 static void kvm_fini(struct backend *b)
@@ -1922,7 +2077,12 @@ static void kvm_fini(struct backend *b)
 		log_info("proc: %u guests left running, for the next shoald to re-attach", left);
 	if (be->mntns_fd >= 0)
 		close(be->mntns_fd);
+	if (be->netns_fd >= 0)
+		close(be->netns_fd);
+	if (be->kvm_fd >= 0)
+		close(be->kvm_fd);
 	close(be->answer_ep);
+	free(be->uids);
 	free(be);
 }
 
