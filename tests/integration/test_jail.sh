@@ -1,0 +1,165 @@
+#!/bin/sh
+# The tenders' jail (doc/install.md#the-tenders-jail), on the platform
+# SHOAL_TEST_PLATFORM names (doc/testing.md).  From the host: each
+# tender runs under a uid and gid of its own from tender-uid-range, with
+# no capability in any set and no_new_privs, in mount, network, ipc and
+# uts namespaces that are not the host's (ipc and uts its own), an empty
+# root, and rlimits on its descriptors and address space.  From inside,
+# as jail-probe enters a tender's namespaces with its uid and no
+# capability: it cannot open a host file, shoald's state store or
+# another tender's /proc entry, cannot see or signal another tender,
+# cannot reach the API socket; the same probe of an unjailed process
+# opens the file, and of the tender itself signals it, so a refusal is
+# the jail's.  A kill -9 of shoald and the next one's re-adoption keep
+# the uids: a guest deployed then gets one no running tender has, and
+# pause and resume still work.
+. "$top_srcdir/tests/tap.sh"
+tap_require_platform
+[ "$(id -u)" = 0 ] || tap_skip_all "the jail is made by a root shoald and entered by jail-probe as root"
+
+tmp=$(mktemp -d /tmp/shoal-jail-XXXXXX)
+. "$top_srcdir/tests/lib/shoald.sh"
+trap 'shoald_stop_all; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+JSONQ=$top_builddir/tests/integration/jsonq
+PROBE=$top_builddir/tests/integration/jail-probe
+# A range of this test's own: no other test's tenders are under it.
+FIRST=2900000000 LAST=2900000063
+
+ctl() { "$CTL" --socket "$SOCK" --timeout 20 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; }
+field() { "$CTL" --socket "$SOCK" --json show "$1" 2>/dev/null | "$JSONQ" "$2"; }
+wait_state() { # NAME STATE: up to 10 s
+	for i in $(seq 100); do
+		[ "$(field "$1" state)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# status PID KEY: the first field of KEY in /proc/PID/status
+status() { awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/status" 2>/dev/null; }
+# refused_inside DESCRIPTION PID PROBE ARG: jail-probe says the kernel refused
+refused_inside() {
+	out=$("$PROBE" "$2" "$3" "$4" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		tap_ok "$1 ($out)"
+	else
+		tap_not_ok "$1 (jail-probe exit $rc: $out)"
+	fi
+}
+allowed_inside() { # DESCRIPTION PID PROBE ARG: jail-probe says the kernel allowed it
+	out=$("$PROBE" "$2" "$3" "$4" 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ]; then
+		tap_ok "$1 ($out)"
+	else
+		tap_not_ok "$1 (jail-probe exit $rc, wanted 1: $out)"
+	fi
+}
+in_range() { [ -n "$1" ] && [ "$1" -ge $FIRST ] && [ "$1" -le $LAST ]; }
+
+if ! shoald_start --tender-uid-range=$FIRST-$LAST; then
+	tap_not_ok "shoald starts"
+	tap_diag "$(tail -n 20 "$tmp/shoald.log")"
+	tap_done
+	exit 0
+fi
+tap_ok "shoald starts with tender-uid-range = $FIRST-$LAST"
+
+ctl deploy --name ja --image "$GUESTS/idle.$PLATFORM" --memory 16
+tap_check "guest ja runs" wait_state ja running
+ctl deploy --name jb --image "$GUESTS/idle.$PLATFORM" --memory 16
+tap_check "guest jb runs" wait_state jb running
+pa=$(field ja pid) pb=$(field jb pid)
+ua=$(status "$pa" Uid) ub=$(status "$pb" Uid)
+
+# ---- from the host: /proc/PID/status, ns, root, limits ----
+for t in "ja $pa" "jb $pb"; do
+	set -- $t
+	uids=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$2/status")
+	gids=$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$2/status")
+	u=${uids%% *}
+	if in_range "$u" && [ "$uids" = "$u $u $u $u" ] && [ "$gids" = "$u $u $u $u" ]; then
+		tap_ok "$1's tender runs as uid and gid $u, real, effective, saved and file system alike, from the range"
+	else
+		tap_not_ok "$1's tender's ids are uid $uids gid $gids, wanted one number of $FIRST-$LAST"
+	fi
+	tap_check "$1's tender has no supplementary group ($(status "$2" Groups))" test -z "$(status "$2" Groups)"
+	caps="$(status "$2" CapInh) $(status "$2" CapPrm) $(status "$2" CapEff) $(status "$2" CapBnd) $(status "$2" CapAmb)"
+	tap_check "$1's tender has no capability: CapInh, CapPrm, CapEff, CapBnd, CapAmb are $caps" \
+		test "$caps" = "0000000000000000 0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+	tap_check "$1's tender has NoNewPrivs $(status "$2" NoNewPrivs)" test "$(status "$2" NoNewPrivs)" = 1
+	for ns in mnt net ipc uts; do
+		mine=$(readlink "/proc/$$/ns/$ns") its=$(readlink "/proc/$2/ns/$ns")
+		tap_check "$1's tender is in a $ns namespace not the host's ($its, the host's $mine)" \
+			test -n "$its" -a "$its" != "$mine"
+	done
+	tap_check "$1's tender's root is empty ($(ls -A "/proc/$2/root" 2>&1 | head -n 3 | tr '\n' ' '))" \
+		test -z "$(ls -A "/proc/$2/root" 2>&1)"
+	nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$2/limits")
+	as=$(awk '/^Max address space/ { print $4 }' "/proc/$2/limits")
+	tap_check "$1's tender's descriptors are limited ($nofile) and its address space too ($as)" \
+		test "$nofile" != unlimited -a "$nofile" -lt 1024 -a "$as" != unlimited
+done
+tap_check "ja's and jb's tenders have uids of their own ($ua, $ub)" test -n "$ua" -a "$ua" != "$ub"
+for ns in ipc uts; do
+	tap_check "ja's and jb's tenders have $ns namespaces of their own" \
+		test "$(readlink "/proc/$pa/ns/$ns")" != "$(readlink "/proc/$pb/ns/$ns")"
+done
+pool=
+for p in $(shoald_tenders); do [ "$p" != "$pa" ] && [ "$p" != "$pb" ] && pool=$p; done
+if [ -n "$pool" ] && [ "$PLATFORM" = kvm ]; then
+	up=$(status "$pool" Uid)
+	tap_check "the pool's warm tender is jailed before its guest comes: uid $up of its own, CapEff $(status "$pool" CapEff)" \
+		test -n "$up" -a "$up" != "$ua" -a "$up" != "$ub" -a "$(status "$pool" CapEff)" = 0000000000000000
+else
+	tap_skip "the pool's warm tender is jailed before its guest comes" "no pool tender found (platform $PLATFORM)"
+fi
+
+# ---- from inside: what ja's tender could do ----
+allowed_inside "the probe, against an unjailed process (this shell), opens /etc/passwd" $$ open /etc/passwd
+refused_inside "ja's tender cannot open /etc/passwd" "$pa" open /etc/passwd
+refused_inside "ja's tender cannot open shoald's state store" "$pa" open "$tmp/state/shoald.db"
+refused_inside "ja's tender cannot open jb's /proc entry" "$pa" open "/proc/$pb/status"
+refused_inside "ja's tender cannot reach the API socket" "$pa" connect "$SOCK"
+allowed_inside "ja's tender may signal itself (so a refusal below is its uid's)" "$pa" kill "$pa"
+refused_inside "ja's tender cannot probe jb's with kill(pid, 0)" "$pa" kill "$pb"
+refused_inside "ja's tender cannot signal jb's" "$pa" signal "$pb"
+refused_inside "jb's tender cannot signal ja's" "$pb" signal "$pa"
+refused_inside "ja's tender cannot signal shoald" "$pa" signal "$shoald_pid"
+
+# ---- kill -9 of shoald: the next one re-adopts, and keeps the uids ----
+kill -9 "$shoald_pid"
+wait "$shoald_pid" 2>/dev/null
+shoald_pid=
+if ! shoald_start --tender-uid-range=$FIRST-$LAST; then
+	tap_not_ok "a second shoald starts after a kill -9 of the first"
+	tap_diag "$(tail -n 20 "$tmp/shoald.log")"
+	tap_done
+	exit 0
+fi
+tap_check "ja is re-adopted, on the same tender ($pa)" sh -c "[ \"\$(\"$CTL\" --socket \"$SOCK\" --json show ja | \"$JSONQ\" pid)\" = $pa ]"
+tap_check "jb is re-adopted, on the same tender ($pb)" sh -c "[ \"\$(\"$CTL\" --socket \"$SOCK\" --json show jb | \"$JSONQ\" pid)\" = $pb ]"
+tap_check "ja's tender still runs as uid $ua" test "$(status "$pa" Uid)" = "$ua"
+ctl deploy --name jc --image "$GUESTS/idle.$PLATFORM" --memory 16
+tap_check "a guest deployed after the restart runs" wait_state jc running
+pc=$(field jc pid)
+uc=$(status "$pc" Uid)
+if in_range "$uc" && [ "$uc" != "$ua" ] && [ "$uc" != "$ub" ]; then
+	tap_ok "its tender has a uid no adopted tender has ($uc; ja $ua, jb $ub)"
+else
+	tap_not_ok "its tender's uid $uc, beside ja's $ua and jb's $ub"
+fi
+ctl pause ja
+tap_check "ja pauses under the jail, after the re-adoption" wait_state ja paused
+ctl resume ja
+tap_check "and resumes" wait_state ja running
+ctl stop jb
+tap_check "jb stops" wait_state jb stopped
+gone=1
+for i in $(seq 50); do
+	[ -d "/proc/$pb" ] || { gone=0; break; }
+	sleep 0.1
+done
+tap_check "its tender is gone" test $gone -eq 0
+tap_done
