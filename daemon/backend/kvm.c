@@ -36,7 +36,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,6 +631,50 @@ static void map_stats(struct shell *sh, int fd)
 		sh->stats = p;
 }
 
+/*
+ * The host's id of a tender's thread that it knows as ns_tid in its pid
+ * namespace (NSpid in /proc/PID/task/TID/status: the host's first, its
+ * own last).  ns_tid itself for a tender with no namespace of its own;
+ * -1 when no thread has it.
+ */
+static int host_tid(pid_t pid, uint32_t ns_tid)
+{
+	char path[300], line[256];
+	struct dirent *de;
+	int found = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (found < 0 && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/status", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *last;
+			unsigned long host;
+
+			if (strncmp(line, "NSpid:", 6))
+				continue;
+			host = strtoul(line + 6, NULL, 10);
+			last = strrchr(line, '\t');
+			if (last && strtoul(last + 1, NULL, 10) == ns_tid)
+				found = (int)host;
+			break;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
 /* A message that breaks the protocol: the tender is not to be trusted further. */
 static void tender_malformed(struct shell *sh, const char *what)
 {
@@ -699,7 +742,12 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		sh->notify_fd = fds[1];
 		for (i = 2; i < nfds; i++)
 			close(fds[i]);
-		sh->vcpu_tid = (int)m.ready.vcpu_tid;
+		/* It says its vCPU's thread as it sees it, in its pid namespace. */
+		sh->vcpu_tid = host_tid(sh->pid, m.ready.vcpu_tid);
+		if (sh->vcpu_tid <= 0) {
+			tender_malformed(sh, "READY (a vCPU thread it does not have)");
+			return;
+		}
 		sh->be->spawning--;
 		/* A proc tender has no socket to re-attach to: its record is made at boot. */
 		if (!sh->be->proc && shell_files(sh) < 0) {
@@ -830,11 +878,76 @@ static void fifos_name(struct shell *sh, char tmp[2][1100])
 	unlink(out);
 }
 
+/*
+ * What a tender's process does between clone and exec: the descriptors
+ * it is started with in their places (to[i] = from[i], in order), a
+ * session of its own, every signal at its default and none blocked.
+ */
+struct tender_exec {
+	const char *path;
+	char **argv;
+	int n, from[8], to[8];
+	int err; /* set by the child when a step or the exec fails (memory is shared) */
+};
+
+static int tender_child(void *arg)
+{
+	struct tender_exec *x = arg;
+	struct sigaction dfl;
+	sigset_t none;
+	int sig, i, fd;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setsid() < 0)
+		goto fail;
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0)))
+		goto fail;
+	for (i = 0; i < x->n; i++)
+		if (dup2(x->from[i], x->to[i]) < 0)
+			goto fail;
+	execve(x->path, x->argv, environ);
+fail:
+	x->err = errno;
+	_exit(127);
+}
+
+/*
+ * Start the tender as the first process of a new pid namespace, so that
+ * it sees no other process (and its kill(pid, 0) finds none): clone
+ * with CLONE_NEWPID, on this stack, sharing shoald's memory until the
+ * exec (CLONE_VM | CLONE_VFORK, as posix_spawn does).  Signals stay
+ * blocked here meanwhile: no handler of shoald's may run on the child's
+ * stack.  The pid, or -1 with errno.
+ */
+static pid_t tender_clone(struct tender_exec *x)
+{
+	char stack[32768] __attribute__((aligned(16)));
+	sigset_t all, old;
+	pid_t pid;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(tender_child, stack + sizeof(stack),
+	            CLONE_VM | CLONE_VFORK | CLONE_NEWPID | SIGCHLD, (void *)x);
+	e = pid < 0 ? errno : x->err;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0 && e) /* it ended before its exec: the zombie is libev's to reap */
+		pid = -1;
+	errno = e;
+	return pid;
+}
+
 /* Start a tender process with `mem_mib` of guest memory; it reports READY. */
 static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
+	struct tender_exec x;
 	struct shell *sh;
 	char memarg[16], userarg[32];
 	/*
@@ -856,7 +969,6 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 		           "4" };
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
 	char tmp[2][1100] = { "", "" };
-	sigset_t none, all;
 
 	sh = shell_new(be);
 	if (!sh)
@@ -878,30 +990,25 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 		goto fail;
 	}
 	snprintf(memarg, sizeof(memarg), "%u", mem_mib);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	memset(&x, 0, sizeof(x));
+	x.path = be->tender;
+	x.argv = argv;
+#define PLACE(fd, at) (x.from[x.n] = (fd), x.to[x.n++] = (at))
+	PLACE(out[1], 1);
+	PLACE(sv[1], 3);
 	if (be->proc) {
 		/* Its stderr is the guest's report; kvm's tenders write to shoald's own. */
-		posix_spawn_file_actions_adddup2(&fa, rep[1], 2);
-		posix_spawn_file_actions_adddup2(&fa, be->mntns_fd, 4);
-		posix_spawn_file_actions_adddup2(&fa, be->netns_fd, 5);
+		PLACE(rep[1], 2);
+		PLACE(be->mntns_fd, 4);
+		PLACE(be->netns_fd, 5);
 	} else {
-		posix_spawn_file_actions_adddup2(&fa, be->kvm_fd, 4);
-		posix_spawn_file_actions_adddup2(&fa, be->mntns_fd, 5);
-		posix_spawn_file_actions_adddup2(&fa, be->netns_fd, 6);
+		PLACE(be->kvm_fd, 4);
+		PLACE(be->mntns_fd, 5);
+		PLACE(be->netns_fd, 6);
 	}
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	r = posix_spawn(&sh->pid, be->tender, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+#undef PLACE
+	sh->pid = tender_clone(&x);
+	r = sh->pid < 0 ? errno : 0;
 	close(sv[1]);
 	close(out[1]);
 	if (rep[1] >= 0)
@@ -1687,27 +1794,38 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	struct be_found f;
 	struct shell *sh;
 	struct guest *g;
+	pid_t pid;
 	unsigned i;
 
+	/*
+	 * Its pid and vCPU thread as the host knows them: the pid its socket's
+	 * name (tPID.sock) gives, the thread found from the one it says in its
+	 * pid namespace.
+	 */
+	pid = (pid_t)atoi(strrchr(p->path, '/') + 2);
 	f.name = at->name;
 	f.instance = at->instance;
-	f.pid = (int)at->pid;
-	f.vcpu_tid = (int)at->vcpu_tid;
+	f.pid = (int)pid;
+	f.vcpu_tid = host_tid(pid, at->vcpu_tid);
 	f.boot_wall_ns = at->boot_wall_ns;
 	f.console_dropped = at->console_dropped;
 	f.paused = at->paused != 0;
-	g = be->host.found(be->host.ctx, &f);
+	g = f.vcpu_tid > 0 ? be->host.found(be->host.ctx, &f) : NULL;
 	sh = g ? shell_new(be) : NULL;
 	if (!sh) {
-		kill((pid_t)at->pid, SIGKILL);
+		if (f.vcpu_tid <= 0)
+			log_warnx("%s: the tender at %s says a vCPU thread %u it does not have: "
+			          "ending it",
+			          be->name, p->path, at->vcpu_tid);
+		kill(pid, SIGKILL);
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		close(p->sock);
 		unlink(p->path);
 		return;
 	}
-	sh->pid = (pid_t)at->pid;
-	sh->vcpu_tid = (int)at->vcpu_tid;
+	sh->pid = pid;
+	sh->vcpu_tid = f.vcpu_tid;
 	sh->mem_mib = (unsigned)(at->mem_bytes >> 20);
 	sh->sock = p->sock;
 	sh->kick_fd = fds[0];

@@ -2,9 +2,9 @@
 # The tenders' jail (doc/install.md#the-tenders-jail), on the platform
 # SHOAL_TEST_PLATFORM names (doc/testing.md).  From the host: each
 # tender runs under a uid and gid of its own from tender-uid-range, with
-# no capability in any set and no_new_privs, in mount, network, ipc and
-# uts namespaces that are not the host's (ipc and uts its own), an empty
-# root, and rlimits on its descriptors and address space.  From inside,
+# no capability in any set and no_new_privs, in mount, network, ipc,
+# uts and pid namespaces that are not the host's (ipc, uts and pid its
+# own: it is pid 1 there), an empty root, and rlimits on its descriptors and address space.  From inside,
 # as jail-probe enters a tender's namespaces with its uid and no
 # capability: it cannot open a host file, shoald's state store or
 # another tender's /proc entry, cannot see or signal another tender,
@@ -89,7 +89,7 @@ for t in "ja $pa" "jb $pb"; do
 	tap_check "$1's tender has no capability: CapInh, CapPrm, CapEff, CapBnd, CapAmb are $caps" \
 		test "$caps" = "0000000000000000 0000000000000000 0000000000000000 0000000000000000 0000000000000000"
 	tap_check "$1's tender has NoNewPrivs $(status "$2" NoNewPrivs)" test "$(status "$2" NoNewPrivs)" = 1
-	for ns in mnt net ipc uts; do
+	for ns in mnt net ipc uts pid; do
 		mine=$(readlink "/proc/$$/ns/$ns") its=$(readlink "/proc/$2/ns/$ns")
 		tap_check "$1's tender is in a $ns namespace not the host's ($its, the host's $mine)" \
 			test -n "$its" -a "$its" != "$mine"
@@ -102,7 +102,7 @@ for t in "ja $pa" "jb $pb"; do
 		test "$nofile" != unlimited -a "$nofile" -lt 1024 -a "$as" != unlimited
 done
 tap_check "ja's and jb's tenders have uids of their own ($ua, $ub)" test -n "$ua" -a "$ua" != "$ub"
-for ns in ipc uts; do
+for ns in ipc uts pid; do
 	tap_check "ja's and jb's tenders have $ns namespaces of their own" \
 		test "$(readlink "/proc/$pa/ns/$ns")" != "$(readlink "/proc/$pb/ns/$ns")"
 done
@@ -122,8 +122,11 @@ refused_inside "ja's tender cannot open /etc/passwd" "$pa" open /etc/passwd
 refused_inside "ja's tender cannot open shoald's state store" "$pa" open "$tmp/state/shoald.db"
 refused_inside "ja's tender cannot open jb's /proc entry" "$pa" open "/proc/$pb/status"
 refused_inside "ja's tender cannot reach the API socket" "$pa" connect "$SOCK"
-allowed_inside "ja's tender may signal itself (so a refusal below is its uid's)" "$pa" kill "$pa"
-refused_inside "ja's tender cannot probe jb's with kill(pid, 0)" "$pa" kill "$pb"
+allowed_inside "ja's tender may signal itself, pid 1 in its pid namespace (so a refusal below is the jail's)" "$pa" kill 1
+out=$("$PROBE" "$pa" kill "$pb" 2>&1)
+rc=$?
+tap_check "ja's tender cannot see jb's: kill(pid, 0) finds no such process ($out)" \
+	sh -c "[ $rc -eq 0 ] && echo '$out' | grep -q 'No such process'"
 refused_inside "ja's tender cannot signal jb's" "$pa" signal "$pb"
 refused_inside "jb's tender cannot signal ja's" "$pb" signal "$pa"
 refused_inside "ja's tender cannot signal shoald" "$pa" signal "$shoald_pid"
