@@ -42,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -259,7 +260,10 @@ static void shell_close(struct shell *sh)
  * start every process already under one (a tender an earlier shoald
  * left, adopted or on its way out) has its uid marked, read from /proc,
  * so a restart never gives a running tender's uid to another; a mark
- * with no tender adopted stays until shoald restarts.
+ * with no tender adopted stays until shoald restarts.  The search starts
+ * at a random place in the range: two shoalds on one host (the test
+ * suite's) that were given the same range would otherwise both start at
+ * its first uid (a host with two needs a range for each).
  */
 static int uid_bit(const struct backend *be, uint32_t uid, uint32_t *off)
 {
@@ -1093,7 +1097,7 @@ static void shell_refill(struct backend *be)
 	double now = ev_now(be->loop);
 
 	/*
-	 * A spawn holds shoald's loop until the tender is exec'd (posix_spawn
+	 * A spawn holds shoald's loop until the tender is exec'd (its clone
 	 * is a vfork) and the new tender then takes CPU while it makes its
 	 * VM: on a woken guest's path, both were measured to cost it (the
 	 * loop held 0.1 to 13 ms on a busy host, before its STARTED or its
@@ -2112,6 +2116,12 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 		goto fail;
 	}
 	uids_mark_running(be);
+	{
+		uint32_t v = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+
+		(void)!getrandom(&v, sizeof(v), GRND_NONBLOCK);
+		be->uid_next = v % (cfg->tender_uid_last - cfg->tender_uid_first + 1);
+	}
 	kvm_weight_init(&be->weight);
 	snprintf(be->mechanism, sizeof(be->mechanism),
 	         "affinity: sched_setaffinity on the %s; weight: %s; idle class: "
