@@ -45,6 +45,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -884,8 +885,9 @@ static void fifos_name(struct shell *sh, char tmp[2][1100])
 
 /*
  * What a tender's process does between clone and exec: the descriptors
- * it is started with in their places (to[i] = from[i], in order), a
- * session of its own, every signal at its default and none blocked.
+ * it is started with in their places (to[i] = from[i], in order) and no
+ * other, a session of its own, every signal at its default and none
+ * blocked.
  */
 struct tender_exec {
 	const char *path;
@@ -899,7 +901,7 @@ static int tender_child(void *arg)
 	struct tender_exec *x = arg;
 	struct sigaction dfl;
 	sigset_t none;
-	int sig, i, fd;
+	int sig, i, fd, high = 0;
 
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -912,9 +914,17 @@ static int tender_child(void *arg)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0)))
 		goto fail;
-	for (i = 0; i < x->n; i++)
+	for (i = 0; i < x->n; i++) {
 		if (dup2(x->from[i], x->to[i]) < 0)
 			goto fail;
+		high = x->to[i] > high ? x->to[i] : high;
+	}
+	/*
+	 * Nothing else: whatever shoald's own parent left open without
+	 * close-on-exec would otherwise reach the tender.
+	 */
+	if (syscall(SYS_close_range, high + 1, ~0u, 0) < 0)
+		goto fail;
 	execve(x->path, x->argv, environ);
 fail:
 	x->err = errno;

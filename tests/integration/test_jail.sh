@@ -4,9 +4,11 @@
 # tender runs under a uid and gid of its own from tender-uid-range, with
 # no capability in any set and no_new_privs, in mount, network, ipc,
 # uts and pid namespaces that are not the host's (ipc, uts and pid its
-# own: it is pid 1 there), an empty root, and rlimits on its descriptors and address space.  From inside,
-# as jail-probe enters a tender's namespaces with its uid and no
-# capability: it cannot open a host file, shoald's state store or
+# own: it is pid 1 there), an empty root, only the descriptors shoald
+# handed it (not one shoald inherited), and rlimits on its descriptors
+# and address space.  From inside, as jail-probe enters a tender's
+# namespaces with its uid and no capability: it cannot open a host
+# file, shoald's state store or
 # another tender's /proc entry, cannot see or signal another tender,
 # cannot reach the API socket; the same probe of an unjailed process
 # opens the file, and of the tender itself signals it, so a refusal is
@@ -58,12 +60,16 @@ allowed_inside() { # DESCRIPTION PID PROBE ARG: jail-probe says the kernel allow
 }
 in_range() { [ -n "$1" ] && [ "$1" -ge $FIRST ] && [ "$1" -le $LAST ]; }
 
+# A descriptor shoald inherits without close-on-exec: no tender may hold it.
+echo leak >"$tmp/leak"
+exec 7<"$tmp/leak"
 if ! shoald_start --tender-uid-range=$FIRST-$LAST; then
 	tap_not_ok "shoald starts"
 	tap_diag "$(tail -n 20 "$tmp/shoald.log")"
 	tap_done
 	exit 0
 fi
+exec 7<&-
 tap_ok "shoald starts with tender-uid-range = $FIRST-$LAST"
 
 ctl deploy --name ja --image "$GUESTS/idle.$PLATFORM" --memory 16
@@ -96,6 +102,17 @@ for t in "ja $pa" "jb $pb"; do
 	done
 	tap_check "$1's tender's root is empty ($(ls -A "/proc/$2/root" 2>&1 | head -n 3 | tr '\n' ' '))" \
 		test -z "$(ls -A "/proc/$2/root" 2>&1)"
+	# What it holds: what shoald handed it (the console and control
+	# sockets or pipes, /dev/kvm, the re-attach files, FIFOs) and its own.
+	stray=
+	for fd in /proc/$2/fd/*; do
+		l=$(readlink "$fd") || continue
+		case $l in
+		/dev/null | /dev/kvm | pipe:* | socket:* | anon_inode:* | /memfd:* | "$tmp/run/tenders/"* | "$tmp/shoald.log") ;;
+		*) stray="$stray ${fd##*/}:$l" ;;
+		esac
+	done
+	tap_check "$1's tender holds only descriptors shoald handed it and its own (none of shoald's inherited ones)${stray:+: not$stray}" test -z "$stray"
 	nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$2/limits")
 	as=$(awk '/^Max address space/ { print $4 }' "/proc/$2/limits")
 	tap_check "$1's tender's descriptors are limited ($nofile) and its address space too ($as)" \
