@@ -287,6 +287,23 @@ __attribute__((noreturn)) static void jump(uint64_t entry, uint64_t rsp)
 	__builtin_unreachable();
 }
 
+int proc_jail_early(struct proc_jail *j, char *err, size_t errlen)
+{
+	struct vmm_jail vj = {
+		.uid = j->uid,
+		.gid = j->gid,
+		.mntns_fd = j->mntns_fd,
+		.netns_fd = j->netns_fd,
+	};
+
+	if (!j->jail || geteuid() != 0 || j->mntns_fd < 0)
+		return 0;
+	if (vmm_jail_namespaces(&vj, err, errlen) < 0 || vmm_jail_drop(&vj, err, errlen) < 0)
+		return -1;
+	j->entered = 1;
+	return 0;
+}
+
 int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t entry, char *err,
                size_t errlen)
 {
@@ -317,9 +334,11 @@ int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t e
 			return -1;
 		jump(entry, g->mem_bytes - 8);
 	}
-	empty_root(j);
-	if (namespaces(j, err, errlen) < 0)
-		return -1;
+	if (!j->entered) {
+		empty_root(j);
+		if (namespaces(j, err, errlen) < 0)
+			return -1;
+	}
 	maxfd = keep_only(g);
 	/* The handlers' stack is allocated before the limits forbid it. */
 	if (handlers(err, errlen) < 0 || drop_ids(j, err, errlen) < 0 ||

@@ -533,6 +533,11 @@ static int warm_start(struct proc_guest *g, struct proc_jail *j, int sock, unsig
 	long r;
 
 	vmm_set_name(guest_name, sizeof(guest_name), "(warm)");
+	/* A daemon's tender waits for its guest jailed already (proc_jail_early). */
+	if (proc_jail_early(j, err, sizeof(err)) < 0) {
+		send_error(sock, GUEST_EXIT_SETUP, "%s", err);
+		return GUEST_EXIT_SETUP;
+	}
 	memset(&ready, 0, sizeof(ready));
 	for (i = 0; i < nports; i++) {
 		int kick = eventfd(0, EFD_NONBLOCK), note = eventfd(0, EFD_NONBLOCK);

@@ -134,16 +134,12 @@ pool_jailed() {
 	done
 	return 1
 }
-if [ "$PLATFORM" = proc ]; then
-	tap_skip "the pool's warm tender is jailed before its guest comes" "on proc a warm tender jails itself at BOOT, once it holds the guest's descriptors, just before the guest's first instruction (guests.md)"
-else
-	ok=1
-	for i in $(seq 50); do
-		pool_jailed && { ok=0; break; }
-		sleep 0.1
-	done
-	tap_check "the pool's warm tender is jailed before its guest comes: a uid of its own ($up), no capability" test $ok -eq 0
-fi
+ok=1
+for i in $(seq 50); do
+	pool_jailed && { ok=0; break; }
+	sleep 0.1
+done
+tap_check "the pool's warm tender is jailed before its guest comes: a uid of its own ($up), no capability" test $ok -eq 0
 
 # ---- from inside: what ja's tender could do ----
 allowed_inside "the probe, against an unjailed process (this shell), opens /etc/passwd" $$ open /etc/passwd
