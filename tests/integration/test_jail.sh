@@ -60,6 +60,35 @@ allowed_inside() { # DESCRIPTION PID PROBE ARG: jail-probe says the kernel allow
 }
 in_range() { [ -n "$1" ] && [ "$1" -ge $FIRST ] && [ "$1" -le $LAST ]; }
 
+# The jail's options, refused by name when wrong (exit 205, usage).
+if [ "$PLATFORM" = kvm ]; then
+	T=$VMM
+else
+	T=$top_builddir/vmm/shoal-proc
+fi
+usage_refused() { # DESCRIPTION TEXT ARG...
+	desc=$1 want=$2
+	shift 2
+	"$T" "$@" >"$tmp/u.out" 2>"$tmp/u.err" </dev/null
+	rc=$?
+	if [ $rc -eq 205 ] && grep -qF -- "$want" "$tmp/u.err"; then
+		tap_ok "$desc ($(head -n 1 "$tmp/u.err"))"
+	else
+		tap_not_ok "$desc (exit $rc, wanted 205 and \"$want\")"
+		tap_diag "$(cat "$tmp/u.err")"
+	fi
+}
+usage_refused "--user with uid 0" "want UID:GID, neither of them 0" --user 0:5 --control-fd 3
+usage_refused "--user that is not UID:GID" "want UID:GID" --user 2900000000 --control-fd 3
+usage_refused "--netns-fd that is not open" "--netns-fd 999: not an open descriptor" --netns-fd 999 --control-fd 3
+if [ "$PLATFORM" = kvm ]; then
+	usage_refused "--kvm-fd that is not open" "--kvm-fd 999: not an open descriptor" --kvm-fd 999 --control-fd 3
+	usage_refused "the jail with a cold start" "go with --control-fd (a warm start)" --user 5:5 "$GUESTS/hello.kvm"
+	"$T" --netns-fd 9 --control-fd 9 9</dev/null >"$tmp/u.out" 2>"$tmp/u.err"
+	tap_check "a namespace without the jail is refused ($(head -n 1 "$tmp/u.err"))" \
+		grep -qF -- "--mntns-fd and --netns-fd go with --user" "$tmp/u.err"
+fi
+
 # A descriptor shoald inherits without close-on-exec: no tender may hold it.
 echo leak >"$tmp/leak"
 exec 7<"$tmp/leak"
