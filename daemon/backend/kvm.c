@@ -122,14 +122,15 @@ struct shell {
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
 struct backend {
-	const char *name;   /* "kvm" or "proc", for messages */
-	const char *tender; /* the tender binary */
-	int proc;           /* shoal-proc tenders (the file's comment) */
-	int mntns_fd;       /* the one empty mount namespace every tender enters */
-	int netns_fd;       /* the one network namespace (no device up) every tender enters */
-	int kvm_fd;         /* kvm: /dev/kvm, handed to every tender */
-	uint8_t *uids;      /* tender-uid-range, a bit a uid: taken */
-	uint32_t uid_next;  /* where the next search for a free uid starts (an offset) */
+	const char *name;    /* "kvm" or "proc", for messages */
+	const char *tender;  /* the tender binary */
+	int proc;            /* shoal-proc tenders (the file's comment) */
+	int mntns_fd;        /* the one empty mount namespace every tender enters */
+	int netns_fd;        /* the one network namespace (no device up) every tender enters */
+	int kvm_fd;          /* kvm: /dev/kvm, handed to every tender */
+	uint8_t *uids;       /* tender-uid-range, a bit a uid: taken */
+	uint32_t uid_next;   /* where the next search for a free uid starts (an offset) */
+	char spawn_why[160]; /* why the last shell_spawn failed, for the start's error */
 	struct ev_loop *loop;
 	const struct shoald_config *cfg;
 	struct backend_host host;
@@ -984,12 +985,16 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
 	char tmp[2][1100] = { "", "" };
 
+	snprintf(be->spawn_why, sizeof(be->spawn_why), "shoald's log says why");
 	sh = shell_new(be);
 	if (!sh)
 		return NULL;
 	sh->mem_mib = mem_mib;
 	sh->uid = uid_take(be);
 	if (!sh->uid) {
+		snprintf(be->spawn_why, sizeof(be->spawn_why),
+		         "no uid of tender-uid-range (%u-%u) is free", be->cfg->tender_uid_first,
+		         be->cfg->tender_uid_last);
 		log_warnx("%s: no uid of tender-uid-range (%u-%u) is free: no tender can start "
 		          "until one ends",
 		          be->name, be->cfg->tender_uid_first, be->cfg->tender_uid_last);
@@ -1000,6 +1005,8 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    (!be->proc && pipe2(out, O_CLOEXEC) < 0)) {
+		snprintf(be->spawn_why, sizeof(be->spawn_why), "cannot make its sockets: %s",
+		         strerror(errno));
 		log_warn("%s: cannot make a tender's sockets", be->name);
 		goto fail;
 	}
@@ -1030,6 +1037,7 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	sv[1] = out[1] = rep[1] = -1;
 	if (r != 0) {
 		errno = r;
+		snprintf(be->spawn_why, sizeof(be->spawn_why), "%s", strerror(r));
 		log_warn("%s: cannot start %s", be->name, be->tender);
 		goto fail;
 	}
@@ -1362,7 +1370,8 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 				free(args[i]);
 			free(args);
 			free(image);
-			snprintf(err, errlen, "cannot start a tender (%s)", be->tender);
+			snprintf(err, errlen, "cannot start a tender (%s): %s", be->tender,
+			         be->spawn_why);
 			return -1;
 		}
 	}

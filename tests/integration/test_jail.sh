@@ -219,4 +219,28 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 tap_check "its tender is gone" test $gone -eq 0
+
+# A range too small: a start that finds no free uid fails, naming it.
+kill -9 "$shoald_pid"
+wait "$shoald_pid" 2>/dev/null
+shoald_pid=
+shoald_stop_all
+if shoald_start --tender-uid-range=2900000100-2900000100 --pool-size=0; then
+	ctl deploy --name one --image "$GUESTS/idle.$PLATFORM" --memory 16
+	if wait_state one running; then
+		tap_ok "with a range of one uid, one guest runs"
+	else
+		tap_not_ok "with a range of one uid, one guest runs (it is $(field one state))"
+		tap_diag "$(cat "$tmp/out" "$tmp/err")" "$(tail -n 8 "$tmp/shoald.log")"
+	fi
+	ctl deploy --name two --image "$GUESTS/idle.$PLATFORM" --memory 16
+	rc=$?
+	if [ $rc -ne 0 ] && grep -qF "no uid of tender-uid-range (2900000100-2900000100) is free" "$tmp/err"; then
+		tap_ok "a second cannot start, saying why ($(cat "$tmp/err"))"
+	else
+		tap_not_ok "a second cannot start, saying why (exit $rc: $(cat "$tmp/out" "$tmp/err"))"
+	fi
+else
+	tap_not_ok "shoald starts with a range of one uid"
+fi
 tap_done
