@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,12 +96,48 @@ int bl_wait(pid_t pid)
 	return -1;
 }
 
+int bl_jail_make(struct bl_jail *j, unsigned uid)
+{
+	j->uid = uid;
+	j->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	j->mntns_fd = mntns_empty();
+	j->netns_fd = netns_empty();
+	return j->mntns_fd >= 0 && j->netns_fd >= 0 ? 0 : -1;
+}
+
+/* As bl_spawn, the jail's descriptors kept open, in a pid namespace of its own. */
+static pid_t spawn_jailed(char *const argv[], int ctl_fd, const struct bl_jail *j)
+{
+	int keep[4] = { ctl_fd, j->kvm_fd, j->mntns_fd, j->netns_fd }, i;
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, 1);
+		for (i = 0; i < 4; i++)
+			if (keep[i] >= 0)
+				fcntl(keep[i], F_SETFD, 0);
+		setsid();
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w)
 {
+	return bl_warm_start_jailed(vmm, mem_mib, NULL, w);
+}
+
+int bl_warm_start_jailed(const char *vmm, unsigned mem_mib, const struct bl_jail *j,
+                         struct bl_warm *w)
+{
 	struct vmm_msg_ready ready;
-	char fdarg[16], memarg[16];
-	char *argv[] = { (char *)vmm, "--mem", memarg, "--control-fd", fdarg, NULL };
-	int sv[2], fds[2];
+	char fdarg[16], memarg[16], user[32], kvm[16], mnt[16], net[16];
+	char *argv[16] = { (char *)vmm, "--mem", memarg, "--control-fd", fdarg, NULL };
+	int sv[2], fds[2], n = 5;
 	unsigned nfds = 2;
 	long r;
 
@@ -110,7 +147,26 @@ int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w)
 		return -1;
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
 	snprintf(memarg, sizeof(memarg), "%u", mem_mib);
-	w->pid = bl_spawn(argv, 0, sv[1]);
+	if (j) {
+		snprintf(user, sizeof(user), "%u:%u", j->uid, j->uid);
+		snprintf(kvm, sizeof(kvm), "%d", j->kvm_fd);
+		snprintf(mnt, sizeof(mnt), "%d", j->mntns_fd);
+		snprintf(net, sizeof(net), "%d", j->netns_fd);
+		argv[n++] = "--user";
+		argv[n++] = user;
+		argv[n++] = "--mntns-fd";
+		argv[n++] = mnt;
+		argv[n++] = "--netns-fd";
+		argv[n++] = net;
+		if (j->kvm_fd >= 0 && !strstr(vmm, "shoal-proc")) {
+			argv[n++] = "--kvm-fd";
+			argv[n++] = kvm;
+		}
+		argv[n] = NULL;
+		w->pid = spawn_jailed(argv, sv[1], j);
+	} else {
+		w->pid = bl_spawn(argv, 0, sv[1]);
+	}
 	close(sv[1]);
 	w->sock = sv[0];
 	if (w->pid < 0)

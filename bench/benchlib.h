@@ -38,6 +38,21 @@ struct bl_warm {
 
 /* Start `vmm --control-fd` and wait for READY.  Returns 0 or -1. */
 int bl_warm_start(const char *vmm, unsigned mem_mib, struct bl_warm *w);
+
+/*
+ * The jail shoald starts a tender in (doc/install.md): uid (and gid) uid,
+ * /dev/kvm on kvm_fd (-1 for shoal-proc), the one empty mount and network
+ * namespaces on mntns_fd and netns_fd, and a pid namespace of its own.
+ */
+struct bl_jail {
+	unsigned uid;
+	int kvm_fd, mntns_fd, netns_fd;
+};
+/* Make j's descriptors (root only); 0, or -1 when this machine cannot. */
+int bl_jail_make(struct bl_jail *j, unsigned uid);
+/* bl_warm_start, jailed as shoald jails it (j NULL: not jailed). */
+int bl_warm_start_jailed(const char *vmm, unsigned mem_mib, const struct bl_jail *j,
+                         struct bl_warm *w);
 /*
  * Send BOOT: image path (opened here), name, argv[1..argc-1].  Returns 0
  * or -1.  Then bl_warm_wait_exit() collects EXITED and the process.

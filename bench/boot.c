@@ -14,6 +14,11 @@
  *         mount namespace it makes at its start (--mntns-fd) instead of a
  *         new one each run, whose making and teardown (~0.1 ms, in the
  *         kernel) is the rest of the by-hand figure
+ *   jail: warm tenders of both kinds started as shoald starts them (a uid
+ *         of their own, a pid namespace of their own, the one empty mount
+ *         and network namespaces, /dev/kvm handed over), beside the same
+ *         unjailed, interleaved: spawn to READY (the pool's refill, or
+ *         what a tender made on the spot adds) and hand-over to exit
  *
  * Runs are interleaved with the baseline so that both see the same noise.
  *   boot [-n RUNS] [--vmm PATH] [--image PATH] [--proc PATH] [--proc-image PATH]
@@ -58,6 +63,74 @@ static void proc_shared_ns(const char *proc, const char *image, int runs, double
 	*m_proc = bl_report("  shoal-proc hello, cold, as shoald starts it", t_proc, (size_t)runs);
 	printf("  ratio (median) %.2fx   ratio (p99) %.2fx   goal <= 1.2x\n", *m_proc / *m_true,
 	       bl_quantile(t_proc, (size_t)runs, 0.99) / bl_quantile(t_true, (size_t)runs, 0.99));
+}
+
+/* One warm run: spawn to READY, then hand-over to the guest's end (EXITED, or reaped for proc). */
+static int warm_once(const char *tender, const char *image, int proc, const struct bl_jail *j,
+                     double *ready_us, double *run_us)
+{
+	char *guest_argv[] = { "hello", "a", "b", "c", NULL };
+	struct bl_warm w;
+	uint64_t t0, t_exit = 0;
+	int st;
+
+	t0 = bl_now_ns();
+	if (bl_warm_start_jailed(tender, 32, j, &w) < 0)
+		return -1;
+	*ready_us = (double)(bl_now_ns() - t0) / 1e3;
+	t0 = bl_now_ns();
+	st = bl_warm_boot(&w, image, "hello", 4, guest_argv);
+	if (st == 0 && proc && bl_warm_wait_started(&w, &st) == 1)
+		st = bl_warm_wait_exit(&w, NULL);
+	else if (st == 0 && !proc)
+		st = bl_warm_wait_exit(&w, &t_exit);
+	*run_us = (double)((proc ? bl_now_ns() : t_exit) - t0) / 1e3;
+	bl_warm_close(&w);
+	return st;
+}
+
+/* Jailed against unjailed warm tenders, interleaved (the file's comment). */
+static void jail_compare(const char *tender, const char *image, int proc, int runs, int *bad)
+{
+	double *r_u = calloc((size_t)runs, sizeof(double)),
+	       *r_j = calloc((size_t)runs, sizeof(double));
+	double *x_u = calloc((size_t)runs, sizeof(double)),
+	       *x_j = calloc((size_t)runs, sizeof(double));
+	double m_ru, m_rj, m_xu, m_xj;
+	struct bl_jail j;
+	int i;
+
+	if (!r_u || !r_j || !x_u || !x_j || bl_jail_make(&j, 2900000100u) < 0) {
+		printf("\njail: skipped (its namespaces cannot be made here: not root?)\n");
+		goto out;
+	}
+	if (proc) {
+		close(j.kvm_fd);
+		j.kvm_fd = -1;
+	}
+	for (i = 0; i < runs; i++) {
+		*bad += warm_once(tender, image, proc, NULL, &r_u[i], &x_u[i]) != 0;
+		*bad += warm_once(tender, image, proc, &j, &r_j[i], &x_j[i]) != 0;
+	}
+	printf("\n%s warm, jailed as shoald starts it, against unjailed (interleaved)\n",
+	       proc ? "shoal-proc" : "shoal-vmm");
+	m_ru = bl_report("  unjailed: spawn to READY", r_u, (size_t)runs);
+	m_rj = bl_report("  jailed:   spawn to READY", r_j, (size_t)runs);
+	m_xu = bl_report(proc ? "  unjailed: hand-over to reaped" : "  unjailed: hand-over to exit",
+	                 x_u, (size_t)runs);
+	m_xj = bl_report(proc ? "  jailed:   hand-over to reaped" : "  jailed:   hand-over to exit",
+	                 x_j, (size_t)runs);
+	printf("  jailed / unjailed (median): spawn to READY %.2fx, hand-over %.2fx\n", m_rj / m_ru,
+	       m_xj / m_xu);
+	close(j.mntns_fd);
+	close(j.netns_fd);
+	if (j.kvm_fd >= 0)
+		close(j.kvm_fd);
+out:
+	free(r_u);
+	free(r_j);
+	free(x_u);
+	free(x_j);
 }
 
 int main(int argc, char **argv)
@@ -227,6 +300,9 @@ int main(int argc, char **argv)
 		printf("  warm ratio (median) %.2fx\n", m_pwarm / m_true3);
 		proc_shared_ns(proc, proc_image, runs, t_true4, t_pns, &bad, &m_true4, &m_pns);
 	}
+	jail_compare(vmm, image, 0, runs, &bad);
+	if (access(proc, X_OK) == 0 && access(proc_image, R_OK) == 0)
+		jail_compare(proc, proc_image, 1, runs, &bad);
 	if (bad)
 		printf("\nWARNING: %d runs did not exit 0\n", bad);
 	return bad ? 1 : 0;

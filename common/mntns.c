@@ -1,5 +1,5 @@
 /*
- * An empty mount namespace for proc tenders (mntns.h).
+ * The empty mount and network namespaces tenders enter (mntns.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,28 @@
 
 #include "common/mntns.h"
 
-int mntns_empty(void)
+/* The new root: an empty tmpfs, read-only once the old root is gone.  0 or errno. */
+static int empty_root(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("shoal-empty", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	          "size=4k,nr_inodes=2,mode=0555") < 0 ||
+	    chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 ||
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	          NULL) < 0)
+		return errno;
+	return 0;
+}
+
+/* A new network namespace has only its loopback, and it is down. */
+static int empty_net(void)
+{
+	return unshare(CLONE_NEWNET) < 0 ? errno : 0;
+}
+
+/* A short-lived child makes the namespace with make; ours is its nsfs file ns. */
+static int ns_of_child(int (*make)(void), const char *ns)
 {
 	char path[64];
 	int p[2] = { -1, -1 }, go[2] = { -1, -1 }, fd = -1, err = 0, c = 0;
@@ -28,18 +49,9 @@ int mntns_empty(void)
 		goto out;
 	}
 	if (pid == 0) {
-		/* The new root: an empty tmpfs, read-only once the old root is gone. */
 		close(p[0]);
 		close(go[1]);
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("shoal-empty", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		          "size=4k,nr_inodes=2,mode=0555") < 0 ||
-		    chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-		    umount2(".", MNT_DETACH) < 0 ||
-		    mount(NULL, "/", NULL,
-		          MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-			c = errno;
+		c = make();
 		(void)!write(p[1], &c, sizeof(c));
 		/* Held until the parent has the namespace open (its end of go closes). */
 		if (!c)
@@ -54,7 +66,7 @@ int mntns_empty(void)
 	} else if (c) {
 		err = c;
 	} else {
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			err = errno;
@@ -72,4 +84,14 @@ out:
 		;
 	errno = err;
 	return fd;
+}
+
+int mntns_empty(void)
+{
+	return ns_of_child(empty_root, "mnt");
+}
+
+int netns_empty(void)
+{
+	return ns_of_child(empty_net, "net");
 }

@@ -1,7 +1,10 @@
 /*
- * The empty mount namespace a proc tender enters (shoal-proc --mntns-fd):
- * made once by whoever starts tenders (shoald's proc backend, the
- * benches and tests), shared by all of them.
+ * The empty mount namespace a tender enters (--mntns-fd), and the
+ * network namespace with no device up (--netns-fd): made once by
+ * whoever starts tenders (shoald's kvm and proc backends, the benches
+ * and tests), shared by all of them, each of which is spared making and
+ * tearing down its own (a network namespace's teardown is the kernel's
+ * slowest).
  */
 #ifndef SHOAL_COMMON_MNTNS_H
 #define SHOAL_COMMON_MNTNS_H
@@ -14,5 +17,8 @@
  * before any child watcher could reap that child.
  */
 int mntns_empty(void);
+
+/* The same for a new network namespace: only its loopback, down. */
+int netns_empty(void);
 
 #endif /* SHOAL_COMMON_MNTNS_H */

@@ -63,6 +63,11 @@ struct vmm_msg_hdr {
 	uint32_t version;
 };
 
+/*
+ * pid and vcpu_tid (READY, ATTACHED) are as the tender sees them, in the
+ * pid namespace of its own shoald starts it in (pid 1 there): shoald
+ * knows the pid and finds the thread's host id from them.
+ */
 struct vmm_msg_ready {
 	struct vmm_msg_hdr hdr;
 	uint32_t pid;

@@ -17,7 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-enum opt_type { T_STR, T_UINT, T_SIZE, T_U64, T_LEVEL, T_BOOL, T_BRIDGE };
+enum opt_type { T_STR, T_UINT, T_SIZE, T_U64, T_LEVEL, T_BOOL, T_BRIDGE, T_UIDS };
 
 struct opt {
 	const char *name;
@@ -69,6 +69,9 @@ static const struct opt opts[] = {
 	{ "state-backup-interval-s", T_UINT, OFF(state_backup_interval_s), 0, 1, 604800,
 	  "how often the state store is backed up while shoald runs (default 3600)" },
 	{ "log-level", T_LEVEL, OFF(log_level), 0, 0, 0, "warn, info or debug (default info)" },
+	{ "tender-uid-range", T_UIDS, 0, 0, 0, 0,
+	  "the uids (and gids, the same numbers) tenders run under, one of its own each: "
+	  "FIRST-LAST (default " TENDER_UIDS_DEFAULT ")" },
 	{ "pool-size", T_UINT, OFF(pool_size), 0, 0, 256, "warm tenders kept ready (default 4)" },
 	{ "pool-mem-mib", T_UINT, OFF(pool_mem_mib), 0, 2, 4096,
 	  "memory of warm tenders (default 64)" },
@@ -184,6 +187,7 @@ static void defaults(struct shoald_config *c)
 	snprintf(c->ui_dir, sizeof(c->ui_dir), "%s", PKGDATADIR "/ui");
 	c->log_level = LOG_LEVEL_INFO;
 	c->pool_size = 4;
+	tender_uids_parse(TENDER_UIDS_DEFAULT, &c->tender_uid_first, &c->tender_uid_last, NULL, 0);
 	c->pool_mem_mib = 64;
 	c->max_guests = 1024;
 	c->reserve_mib = 1024;
@@ -239,6 +243,49 @@ static int dns_name_setting(char *v, const char *what, char *err, size_t errlen)
 	return 0;
 }
 
+int tender_uids_parse(const char *v, uint32_t *first, uint32_t *last, char *err, size_t errlen)
+{
+	const char *given = v;
+	unsigned long long a, b;
+	char *end;
+
+	errno = 0;
+	a = strtoull(v, &end, 10);
+	if (errno || end == v || v[0] == '-' || *end != '-')
+		goto bad;
+	v = end + 1;
+	b = strtoull(v, &end, 10);
+	if (errno || end == v || v[0] == '-' || *end)
+		goto bad;
+	/*
+	 * 0 is root; 65534 is nobody, whom other programs share; 2^32-1 is
+	 * (uid_t)-1, which set*id calls read as "leave it".
+	 */
+	if (a == 0 || b < a || b >= UINT32_MAX) {
+		snprintf(err, errlen, "want FIRST-LAST with 0 < FIRST <= LAST < %u, not %llu-%llu",
+		         UINT32_MAX, a, b);
+		return -1;
+	}
+	if (a <= 65534 && b >= 65534) {
+		snprintf(err, errlen,
+		         "%llu-%llu holds 65534 (nobody, shared with other programs): a tender's "
+		         "uid must be its own",
+		         a, b);
+		return -1;
+	}
+	if (b - a + 1 > TENDER_UIDS_MAX) {
+		snprintf(err, errlen, "%llu-%llu holds %llu uids, more than the %u tenders may use",
+		         a, b, b - a + 1, TENDER_UIDS_MAX);
+		return -1;
+	}
+	*first = (uint32_t)a;
+	*last = (uint32_t)b;
+	return 0;
+bad:
+	snprintf(err, errlen, "want FIRST-LAST, two whole numbers, not \"%.80s\"", given);
+	return -1;
+}
+
 static const struct opt *find(const char *name)
 {
 	size_t i;
@@ -281,6 +328,16 @@ static int set(struct shoald_config *c, const struct opt *o, const char *v, cons
 			return -1;
 		}
 		c->bridges[c->nbridges++] = b;
+		return 0;
+	}
+	case T_UIDS: {
+		char why[300];
+
+		if (tender_uids_parse(v, &c->tender_uid_first, &c->tender_uid_last, why,
+		                      sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s: %s", where, o->name, why);
+			return -1;
+		}
 		return 0;
 	}
 	case T_STR:

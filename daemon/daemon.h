@@ -66,6 +66,7 @@ struct shoald_config {
 	int log_level;
 	unsigned pool_size;
 	unsigned pool_mem_mib;
+	uint32_t tender_uid_first, tender_uid_last; /* each tender's uid and gid, one apiece */
 	unsigned max_guests;
 	unsigned max_memory_mib; /* 0: host memory minus the reserve */
 	unsigned reserve_mib;    /* kept back for the host (Dom0) */
@@ -112,6 +113,16 @@ struct shoald_config {
 	char dns_hostmaster[HOSTNAME_MAX + 2]; /* the SOA's RNAME */
 	int check_only;                        /* -n */
 };
+
+/*
+ * tender-uid-range: tenders run under uids (and gids of the same numbers)
+ * of their own from it.  The default lies just past systemd's range for
+ * containers' uids (524288-1879048191), where no account lives.
+ */
+#define TENDER_UIDS_DEFAULT "1879048192-1879113727"
+#define TENDER_UIDS_MAX     (1u << 20)
+/* Parse "FIRST-LAST" into first and last; 0, or -1 with err naming what is wrong. */
+int tender_uids_parse(const char *v, uint32_t *first, uint32_t *last, char *err, size_t errlen);
 
 /* Parse a bridge setting's value into b; 0, or -1 with err. */
 int bridge_conf_parse(const char *v, struct bridge_conf *b, char *err, size_t errlen);

@@ -218,6 +218,13 @@ TESTS += tests/integration/test_placement_causes.sh
 EXTRA_DIST += tests/integration/test_placement_causes.sh
 EXTRA_DIST += tests/integration/test_site_shoald.sh
 
+# Integration: the tenders' jail, seen from the host and tried from inside
+# it by jail-probe (each platform: kvm, and proc through the wrapper).
+check_PROGRAMS += tests/integration/jail-probe
+tests_integration_jail_probe_SOURCES = tests/integration/jail-probe.c
+TESTS += tests/integration/test_jail.sh tests/integration/proc/test_jail.sh
+EXTRA_DIST += tests/integration/test_jail.sh tests/integration/proc/test_jail.sh
+
 # Integration: a tender that breaks the control protocol, in place of shoal-vmm.
 check_PROGRAMS += tests/integration/hostile-tender
 tests_integration_hostile_tender_SOURCES = tests/integration/hostile-tender.c

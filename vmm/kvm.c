@@ -332,6 +332,11 @@ static void gate_close(struct vmm_vm *vm)
 
 int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 {
+	return vmm_vm_create_on(vm, -1, mem_max, err, errlen);
+}
+
+int vmm_vm_create_on(struct vmm_vm *vm, int kvm_fd, uint64_t mem_max, char *err, size_t errlen)
+{
 	/* Local APIC in the kernel, no PIC or IOAPIC: all our interrupts are MSIs. */
 	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 0 } };
 	struct kvm_userspace_memory_region slot;
@@ -348,7 +353,7 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen)
 		    err, errlen,
 		    "guest memory must be a multiple of 2 MiB between %llu MiB and %llu MiB",
 		    SHOAL_MEM_MIN_BYTES >> 20, SHOAL_MEM_MAX_BYTES >> 20);
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm->kvm_fd = kvm_fd >= 0 ? kvm_fd : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
 		return fail_text(err, errlen, "cannot open /dev/kvm");
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);

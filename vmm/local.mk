@@ -20,6 +20,8 @@ vmm_libvmm_a_SOURCES = \
 	vmm/vmm.h \
 	vmm/util.h \
 	vmm/util.c \
+	vmm/jail.h \
+	vmm/jail.c \
 	vmm/hypercall.c \
 	vmm/kvm.c \
 	vmm/devs.h \

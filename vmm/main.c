@@ -25,8 +25,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/jail.h"
 #include "vmm/vmm.h"
 #include "vmm/util.h"
+
+/*
+ * A jailed tender's address space: the guest's memory, the image mapped
+ * at boot (no larger: it must fit there) and the tender's own (its
+ * threads' stacks, libc), which this leaves room for.
+ */
+#define JAIL_OWN_BYTES (64ull << 20)
+/* The descriptors a warm tender still receives once jailed: disks, NICs, BOOT's. */
+#define JAIL_MORE_FDS (VMM_DISKS_MAX + VMM_NICS_MAX + 3 + 2)
+/*
+ * Its tasks: the vCPU's (the main thread), the devices' I/O thread, the
+ * control thread, and the worker KVM makes at the first KVM_RUN (its
+ * huge-page recovery, counted as the tender's: at 0 more, KVM_RUN fails
+ * with EAGAIN).
+ */
+#define JAIL_TASKS 4
 
 struct opts {
 	uint64_t mem_bytes;
@@ -34,6 +51,9 @@ struct opts {
 	int control_fd;
 	int seccomp;
 	int verbose;
+	int jailed; /* --user given: shoald's warm tender, jailed before the VM is made */
+	int kvm_fd; /* --kvm-fd: /dev/kvm, opened by shoald; -1: open it here */
+	struct vmm_jail jail;
 	unsigned nports;
 	struct vmm_port ports[VMM_PORTS_MAX];
 	struct vmm_devs *devs; /* --disk, --net: cold start only (a warm one's come by messages) */
@@ -65,6 +85,12 @@ static void usage(FILE *f)
 	    "      --net-rate PPS:BYTES  rate limit each way, packets and bytes a second "
 	    "(0: none)\n"
 	    "  -c, --control-fd FD      warm start over this SOCK_SEQPACKET socket\n"
+	    "      --user UID:GID       warm: jail the tender as UID:GID (both not 0), in new\n"
+	    "                           ipc and uts namespaces, with no capability\n"
+	    "      --kvm-fd FD          warm: /dev/kvm, open on FD\n"
+	    "      --mntns-fd FD        warm, jailed: enter this mount namespace (its root "
+	    "empty)\n"
+	    "      --netns-fd FD        warm, jailed: enter this network namespace\n"
 	    "      --no-seccomp         do not confine the tender (debugging)\n"
 	    "  -v, --verbose            report set-up timings on stderr\n",
 	    prog_name, prog_name);
@@ -426,7 +452,21 @@ static int warm_start(struct opts *o)
 	long r;
 
 	vmm_set_name(guest_name, sizeof(guest_name), "(warm)");
-	if (vmm_vm_create(&vm, o->mem_bytes, err, sizeof(err)) < 0) {
+	/*
+	 * The jail comes first, while this is the one thread (a namespace is
+	 * a thread's); from here on the tender opens nothing by name.
+	 */
+	if (o->jailed && (vmm_jail_namespaces(&o->jail, err, sizeof(err)) < 0 ||
+	                  vmm_jail_drop(&o->jail, err, sizeof(err)) < 0)) {
+		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
+		return GUEST_EXIT_SETUP;
+	}
+	/* Entered: their descriptors are no use to the guest's side. */
+	if (o->jail.mntns_fd >= 0)
+		close(o->jail.mntns_fd);
+	if (o->jail.netns_fd >= 0)
+		close(o->jail.netns_fd);
+	if (vmm_vm_create_on(&vm, o->kvm_fd, o->mem_bytes, err, sizeof(err)) < 0) {
 		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
 		return GUEST_EXIT_SETUP;
 	}
@@ -462,7 +502,10 @@ static int warm_start(struct opts *o)
 		return GUEST_EXIT_SETUP;
 	}
 	ctl = vmm_ctl_create(&vm, err, sizeof(err));
-	if (!ctl || (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0)) {
+	if (!ctl ||
+	    (o->jailed && vmm_jail_limits(2 * o->mem_bytes + JAIL_OWN_BYTES, JAIL_MORE_FDS,
+	                                  JAIL_TASKS, err, sizeof(err)) < 0) ||
+	    (o->seccomp && vmm_seccomp_apply(err, sizeof(err)) < 0)) {
 		send_error(o->control_fd, GUEST_EXIT_SETUP, err);
 		return GUEST_EXIT_SETUP;
 	}
@@ -751,6 +794,10 @@ int main(int argc, char **argv)
 		{ "net-ip", required_argument, NULL, 'I' },
 		{ "net-rate", required_argument, NULL, 'R' },
 		{ "control-fd", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "kvm-fd", required_argument, NULL, 'K' },
+		{ "mntns-fd", required_argument, NULL, 'M' },
+		{ "netns-fd", required_argument, NULL, 'T' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -763,6 +810,8 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.mem_bytes = 32ull << 20;
 	o.control_fd = -1;
+	o.kvm_fd = -1;
+	o.jail.mntns_fd = o.jail.netns_fd = -1;
 	o.seccomp = 1;
 	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "+m:n:e:p:d:N:c:vh", longopts, NULL)) != -1) {
@@ -819,6 +868,38 @@ int main(int argc, char **argv)
 			}
 			o.control_fd = (int)v;
 			break;
+		case 'u': {
+			unsigned uid, gid;
+			int used = 0;
+
+			if (sscanf(optarg, "%u:%u%n", &uid, &gid, &used) != 2 || optarg[used] ||
+			    uid == 0 || gid == 0 || uid == UINT32_MAX || gid == UINT32_MAX) {
+				say("--user %s: want UID:GID, neither of them 0", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			o.jail.uid = uid;
+			o.jail.gid = gid;
+			o.jailed = 1;
+			break;
+		}
+		case 'K':
+		case 'M':
+		case 'T':
+			if (parse_int(optarg, 3, 1 << 20, &v) < 0 || fcntl((int)v, F_GETFD) < 0) {
+				say("--%s %s: not an open descriptor",
+				    c == 'K'   ? "kvm-fd"
+				    : c == 'M' ? "mntns-fd"
+				               : "netns-fd",
+				    optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			if (c == 'K')
+				o.kvm_fd = (int)v;
+			else if (c == 'M')
+				o.jail.mntns_fd = (int)v;
+			else
+				o.jail.netns_fd = (int)v;
+			break;
 		case 'S':
 			o.seccomp = 0;
 			break;
@@ -848,9 +929,18 @@ int main(int argc, char **argv)
 			say("--control-fd takes no image on the command line");
 			return GUEST_EXIT_USAGE;
 		}
+		if (!o.jailed && (o.jail.mntns_fd >= 0 || o.jail.netns_fd >= 0)) {
+			say("--mntns-fd and --netns-fd go with --user (the jail)");
+			return GUEST_EXIT_USAGE;
+		}
 		if (!ports_given)
 			parse_ports("1", &o);
 		return warm_start(&o);
+	}
+	if (o.jailed || o.kvm_fd >= 0 || o.jail.mntns_fd >= 0 || o.jail.netns_fd >= 0) {
+		say("--user, --kvm-fd, --mntns-fd and --netns-fd go with --control-fd (a warm "
+		    "start): a cold start opens its image, disks and taps by name");
+		return GUEST_EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		usage(stderr);

@@ -43,7 +43,10 @@ struct proc_guest {
 	int stats_fd;            /* the device counters' page (proc_stats_open), or -1 */
 };
 
-/* The jail's settings; uid and gid apply when the tender runs as root. */
+/*
+ * The jail's settings; uid and gid apply when the tender runs as root
+ * (a daemon gives each tender its own).
+ */
 struct proc_jail {
 	uint32_t uid, gid;
 	int seccomp; /* 0: no filter (debugging only) */
@@ -62,6 +65,9 @@ struct proc_jail {
 	 * teardown.  -1: make one.
 	 */
 	int mntns_fd;
+	/* A network namespace to enter, with no device up (the daemon's, as above); -1: none. */
+	int netns_fd;
+	int entered; /* proc_jail_early has entered the namespaces and dropped the ids */
 };
 
 /*
@@ -84,6 +90,17 @@ int proc_load(const struct proc_guest *g, const uint8_t *img, uint64_t len, int 
  * with err set.
  */
 int proc_stats_open(struct proc_guest *g, char *err, size_t errlen);
+
+/*
+ * A warm tender a daemon starts as root with its mount namespace
+ * (j->mntns_fd): its namespaces (the mount and network ones given, ipc
+ * and uts of its own) and its ids (j's uid and gid, no capability in any
+ * set, no_new_privs), at once, before READY, while it waits for its
+ * guest; what it is handed later comes as descriptors.  Anything else
+ * (a cold start, no root, no namespace given) is left to proc_enter.
+ * 0, or -1 with err.
+ */
+int proc_jail_early(struct proc_jail *j, char *err, size_t errlen);
 
 /*
  * Drop everything the guest must not have and enter it: an empty mount

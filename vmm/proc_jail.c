@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "vmm/proc.h"
+#include "vmm/jail.h"
 #include "common/fail.h"
 #include "vmm/vmm.h"
 #include "proc_seccomp_bpf.h"
@@ -169,6 +170,24 @@ static void empty_root(const struct proc_jail *j)
 		note(j, "no empty root (mount or chroot refused): the root stays the host's");
 }
 
+/*
+ * The given network namespace, and ipc and uts namespaces of its own:
+ * as root (a daemon's tender) a refusal is the end; a tender run by hand
+ * without privilege goes on without them and -v says so.
+ */
+static int namespaces(const struct proc_jail *j, char *err, size_t errlen)
+{
+	struct vmm_jail vj = { .mntns_fd = -1, .netns_fd = j->netns_fd };
+
+	if (geteuid() == 0)
+		return vmm_jail_namespaces(&vj, err, errlen);
+	if (j->netns_fd >= 0 && setns(j->netns_fd, CLONE_NEWNET) < 0)
+		note(j, "cannot enter the given network namespace: the host's stays");
+	if (unshare(CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		note(j, "no ipc and uts namespaces of its own (unshare refused)");
+	return 0;
+}
+
 static int limits(const struct proc_guest *g, int maxfd, char *err, size_t errlen)
 {
 	struct rlimit zero = { 0, 0 }, nofile = { (rlim_t)maxfd + 1, (rlim_t)maxfd + 1 };
@@ -196,22 +215,15 @@ static int limits(const struct proc_guest *g, int maxfd, char *err, size_t errle
 
 static int drop_ids(const struct proc_jail *j, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
+	/* The ids only as root; the capabilities a user namespace gave go either way. */
+	struct vmm_jail vj = {
+		.uid = geteuid() == 0 ? j->uid : 0,
+		.gid = j->gid,
+		.mntns_fd = -1,
+		.netns_fd = -1,
+	};
 
-	if (geteuid() == 0) {
-		if (setgroups(0, NULL) < 0 || setresgid(j->gid, j->gid, j->gid) < 0 ||
-		    setresuid(j->uid, j->uid, j->uid) < 0)
-			return fail_text(err, errlen, "cannot become uid %u gid %u", j->uid,
-			                 j->gid);
-	}
-	/* What a user namespace gave, or file capabilities: none is kept. */
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capset, &h, d) < 0)
-		return fail_text(err, errlen, "capset");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return fail_text(err, errlen, "prctl");
-	return 0;
+	return vmm_jail_drop(&vj, err, errlen);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -275,6 +287,23 @@ __attribute__((noreturn)) static void jump(uint64_t entry, uint64_t rsp)
 	__builtin_unreachable();
 }
 
+int proc_jail_early(struct proc_jail *j, char *err, size_t errlen)
+{
+	struct vmm_jail vj = {
+		.uid = j->uid,
+		.gid = j->gid,
+		.mntns_fd = j->mntns_fd,
+		.netns_fd = j->netns_fd,
+	};
+
+	if (!j->jail || geteuid() != 0 || j->mntns_fd < 0)
+		return 0;
+	if (vmm_jail_namespaces(&vj, err, errlen) < 0 || vmm_jail_drop(&vj, err, errlen) < 0)
+		return -1;
+	j->entered = 1;
+	return 0;
+}
+
 int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t entry, char *err,
                size_t errlen)
 {
@@ -305,7 +334,11 @@ int proc_enter(const struct proc_guest *g, const struct proc_jail *j, uint64_t e
 			return -1;
 		jump(entry, g->mem_bytes - 8);
 	}
-	empty_root(j);
+	if (!j->entered) {
+		empty_root(j);
+		if (namespaces(j, err, errlen) < 0)
+			return -1;
+	}
 	maxfd = keep_only(g);
 	/* The handlers' stack is allocated before the limits forbid it. */
 	if (handlers(err, errlen) < 0 || drop_ids(j, err, errlen) < 0 ||

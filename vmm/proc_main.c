@@ -57,6 +57,7 @@ static void usage(FILE *f)
 	        "      --net-ip A.B.C.D/P[:GW] the last NIC's IPv4 address and gateway\n"
 	        "      --mntns-fd FD         enter this mount namespace (its root empty) rather\n"
 	        "                            than make one\n"
+	        "      --netns-fd FD         enter this network namespace\n"
 	        "  -u, --user UID:GID        who the guest runs as when started by root\n"
 	        "                            (default 65534:65534)\n"
 	        "      --no-seccomp          do not filter the guest's calls (debugging)\n"
@@ -532,6 +533,11 @@ static int warm_start(struct proc_guest *g, struct proc_jail *j, int sock, unsig
 	long r;
 
 	vmm_set_name(guest_name, sizeof(guest_name), "(warm)");
+	/* A daemon's tender waits for its guest jailed already (proc_jail_early). */
+	if (proc_jail_early(j, err, sizeof(err)) < 0) {
+		send_error(sock, GUEST_EXIT_SETUP, "%s", err);
+		return GUEST_EXIT_SETUP;
+	}
 	memset(&ready, 0, sizeof(ready));
 	for (i = 0; i < nports; i++) {
 		int kick = eventfd(0, EFD_NONBLOCK), note = eventfd(0, EFD_NONBLOCK);
@@ -677,6 +683,7 @@ int main(int argc, char **argv)
 		{ "ports", required_argument, NULL, 'p' },
 		{ "control-fd", required_argument, NULL, 'c' },
 		{ "mntns-fd", required_argument, NULL, 'M' },
+		{ "netns-fd", required_argument, NULL, 'T' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "no-jail", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -691,6 +698,7 @@ int main(int argc, char **argv)
 		.jail = 1,
 		.guest_name = guest_name,
 		.mntns_fd = -1,
+		.netns_fd = -1,
 	};
 	const uint8_t *img;
 	uint64_t len, entry;
@@ -771,6 +779,13 @@ int main(int argc, char **argv)
 				return GUEST_EXIT_USAGE;
 			}
 			j.mntns_fd = (int)v;
+			break;
+		case 'T':
+			if (parse_int(optarg, 3, 1 << 20, &v) < 0 || !fd_open((int)v)) {
+				say("--netns-fd %s: not an open descriptor", optarg);
+				return GUEST_EXIT_USAGE;
+			}
+			j.netns_fd = (int)v;
 			break;
 		case 'S':
 			j.seccomp = 0;

@@ -110,6 +110,8 @@ struct vmm_vm {
  * image yet.  Returns 0 or -1 with err set.
  */
 int vmm_vm_create(struct vmm_vm *vm, uint64_t mem_max, char *err, size_t errlen);
+/* The same on kvm_fd, an open /dev/kvm the VM then owns (-1: open it here). */
+int vmm_vm_create_on(struct vmm_vm *vm, int kvm_fd, uint64_t mem_max, char *err, size_t errlen);
 /*
  * Wire an event port: kick_fd becomes an irqfd raising the port's vector,
  * notify_fd an ioeventfd on the guest's notify of that port.  Either fd

@@ -36,15 +36,16 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -116,14 +117,20 @@ struct shell {
 	unsigned long long start;      /* proc, adopted: its start time, for its status */
 	int rate_fd;                   /* proc: its rate limit's counters (proc_rate.h), or -1 */
 	int rate_ifindex[BE_NICS_MAX]; /* each NIC's tap, where the counters keep its drops */
+	uint32_t uid;                  /* its uid and gid, from tender-uid-range; 0: none */
 };
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
 struct backend {
-	const char *name;   /* "kvm" or "proc", for messages */
-	const char *tender; /* the tender binary */
-	int proc;           /* shoal-proc tenders (the file's comment) */
-	int mntns_fd;       /* proc: the one empty mount namespace every tender enters */
+	const char *name;    /* "kvm" or "proc", for messages */
+	const char *tender;  /* the tender binary */
+	int proc;            /* shoal-proc tenders (the file's comment) */
+	int mntns_fd;        /* the one empty mount namespace every tender enters */
+	int netns_fd;        /* the one network namespace (no device up) every tender enters */
+	int kvm_fd;          /* kvm: /dev/kvm, handed to every tender */
+	uint8_t *uids;       /* tender-uid-range, a bit a uid: taken */
+	uint32_t uid_next;   /* where the next search for a free uid starts (an offset) */
+	char spawn_why[160]; /* why the last shell_spawn failed, for the start's error */
 	struct ev_loop *loop;
 	const struct shoald_config *cfg;
 	struct backend_host host;
@@ -245,6 +252,102 @@ static void shell_close(struct shell *sh)
 	shell_free_req(sh);
 }
 
+/*
+ * ---- the tenders' uids ----
+ *
+ * Each tender runs under a uid, and the gid of the same number, of its
+ * own from tender-uid-range, so that none may signal, trace or read
+ * another.  They are taken next-fit: a uid given back (its tender may be
+ * in the kernel's teardown still) is the last to be taken again.  At
+ * start every process already under one (a tender an earlier shoald
+ * left, adopted or on its way out) has its uid marked, read from /proc,
+ * so a restart never gives a running tender's uid to another; a mark
+ * with no tender adopted stays until shoald restarts.  The search starts
+ * at a random place in the range: two shoalds on one host (the test
+ * suite's) that were given the same range would otherwise both start at
+ * its first uid (a host with two needs a range for each).
+ */
+static int uid_bit(const struct backend *be, uint32_t uid, uint32_t *off)
+{
+	if (uid < be->cfg->tender_uid_first || uid > be->cfg->tender_uid_last)
+		return 0;
+	*off = uid - be->cfg->tender_uid_first;
+	return 1;
+}
+
+static void uid_give(struct backend *be, uint32_t uid)
+{
+	uint32_t off;
+
+	if (uid && uid_bit(be, uid, &off))
+		be->uids[off / 8] &= (uint8_t) ~(1u << (off % 8));
+}
+
+/* A free uid, now taken; 0 when every one is. */
+static uint32_t uid_take(struct backend *be)
+{
+	uint32_t n = be->cfg->tender_uid_last - be->cfg->tender_uid_first + 1, i, off;
+
+	for (i = 0; i < n; i++) {
+		off = (be->uid_next + i) % n;
+		if (!(be->uids[off / 8] & (1u << (off % 8)))) {
+			be->uids[off / 8] |= (uint8_t)(1u << (off % 8));
+			be->uid_next = (off + 1) % n;
+			return be->cfg->tender_uid_first + off;
+		}
+	}
+	return 0;
+}
+
+/* The real uid of process pid, from /proc; 0 when it cannot be read. */
+static uint32_t uid_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long uid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %lu", &uid) == 1)
+			break;
+	fclose(f);
+	return (uint32_t)uid;
+}
+
+/* Mark the uid of every process already running under one of the range. */
+static void uids_mark_running(struct backend *be)
+{
+	struct dirent *de;
+	uint32_t uid, off;
+	unsigned marked = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d) {
+		log_warn("%s: cannot list /proc for tenders already running", be->name);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		uid = uid_of((pid_t)pid);
+		if (uid && uid_bit(be, uid, &off)) {
+			be->uids[off / 8] |= (uint8_t)(1u << (off % 8));
+			marked++;
+		}
+	}
+	closedir(d);
+	if (marked)
+		log_debug(
+		    "%s: %u processes run under tender-uid-range already; their uids are kept",
+		    be->name, marked);
+}
+
 /* Forget a shell entirely once its process is gone (or is not ours). */
 static void shell_maybe_free(struct shell *sh)
 {
@@ -252,6 +355,7 @@ static void shell_maybe_free(struct shell *sh)
 		return;
 	if (sh->pid > 0)
 		kvm_weight_forget(&sh->be->weight, sh->pid);
+	uid_give(sh->be, sh->uid);
 	shell_close(sh);
 	shell_unlink(sh);
 	free(sh);
@@ -533,6 +637,50 @@ static void map_stats(struct shell *sh, int fd)
 		sh->stats = p;
 }
 
+/*
+ * The host's id of a tender's thread that it knows as ns_tid in its pid
+ * namespace (NSpid in /proc/PID/task/TID/status: the host's first, its
+ * own last).  ns_tid itself for a tender with no namespace of its own;
+ * -1 when no thread has it.
+ */
+static int host_tid(pid_t pid, uint32_t ns_tid)
+{
+	char path[300], line[256];
+	struct dirent *de;
+	int found = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (found < 0 && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/status", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *last;
+			unsigned long host;
+
+			if (strncmp(line, "NSpid:", 6))
+				continue;
+			host = strtoul(line + 6, NULL, 10);
+			last = strrchr(line, '\t');
+			if (last && strtoul(last + 1, NULL, 10) == ns_tid)
+				found = (int)host;
+			break;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
 /* A message that breaks the protocol: the tender is not to be trusted further. */
 static void tender_malformed(struct shell *sh, const char *what)
 {
@@ -600,7 +748,12 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 		sh->notify_fd = fds[1];
 		for (i = 2; i < nfds; i++)
 			close(fds[i]);
-		sh->vcpu_tid = (int)m.ready.vcpu_tid;
+		/* It says its vCPU's thread as it sees it, in its pid namespace. */
+		sh->vcpu_tid = host_tid(sh->pid, m.ready.vcpu_tid);
+		if (sh->vcpu_tid <= 0) {
+			tender_malformed(sh, "READY (a vCPU thread it does not have)");
+			return;
+		}
 		sh->be->spawning--;
 		/* A proc tender has no socket to re-attach to: its record is made at boot. */
 		if (!sh->be->proc && shell_files(sh) < 0) {
@@ -731,53 +884,152 @@ static void fifos_name(struct shell *sh, char tmp[2][1100])
 	unlink(out);
 }
 
+/*
+ * What a tender's process does between clone and exec: the descriptors
+ * it is started with in their places (to[i] = from[i], in order) and no
+ * other, a session of its own, every signal at its default and none
+ * blocked.
+ */
+struct tender_exec {
+	const char *path;
+	char **argv;
+	int n, from[8], to[8];
+	int err; /* set by the child when a step or the exec fails (memory is shared) */
+};
+
+static int tender_child(void *arg)
+{
+	struct tender_exec *x = arg;
+	struct sigaction dfl;
+	sigset_t none;
+	int sig, i, fd, high = 0;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setsid() < 0)
+		goto fail;
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0)))
+		goto fail;
+	for (i = 0; i < x->n; i++) {
+		if (dup2(x->from[i], x->to[i]) < 0)
+			goto fail;
+		high = x->to[i] > high ? x->to[i] : high;
+	}
+	/*
+	 * Nothing else: whatever shoald's own parent left open without
+	 * close-on-exec would otherwise reach the tender.
+	 */
+	if (syscall(SYS_close_range, high + 1, ~0u, 0) < 0)
+		goto fail;
+	execve(x->path, x->argv, environ);
+fail:
+	x->err = errno;
+	_exit(127);
+}
+
+/*
+ * Start the tender as the first process of a new pid namespace, so that
+ * it sees no other process (and its kill(pid, 0) finds none): clone
+ * with CLONE_NEWPID, on this stack, sharing shoald's memory until the
+ * exec (CLONE_VM | CLONE_VFORK, as posix_spawn does).  Signals stay
+ * blocked here meanwhile: no handler of shoald's may run on the child's
+ * stack.  The pid, or -1 with errno.
+ */
+static pid_t tender_clone(struct tender_exec *x)
+{
+	char stack[32768] __attribute__((aligned(16)));
+	sigset_t all, old;
+	pid_t pid;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(tender_child, stack + sizeof(stack),
+	            CLONE_VM | CLONE_VFORK | CLONE_NEWPID | SIGCHLD, (void *)x);
+	e = pid < 0 ? errno : x->err;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0 && e) /* it ended before its exec: the zombie is libev's to reap */
+		pid = -1;
+	errno = e;
+	return pid;
+}
+
 /* Start a tender process with `mem_mib` of guest memory; it reports READY. */
 static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
+	struct tender_exec x;
 	struct shell *sh;
-	char memarg[16];
-	char *argv[8] = { (char *)be->tender, "--mem", memarg, "--control-fd", "3" };
+	char memarg[16], userarg[32];
+	/*
+	 * The jail's descriptors: proc's at 4 and 5 (its stderr is the
+	 * report), kvm's /dev/kvm at 4 and the namespaces at 5 and 6.
+	 */
+	char *argv[16] = { (char *)be->tender,
+		           "--mem",
+		           memarg,
+		           "--control-fd",
+		           "3",
+		           "--user",
+		           userarg,
+		           "--mntns-fd",
+		           be->proc ? "4" : "5",
+		           "--netns-fd",
+		           be->proc ? "5" : "6",
+		           be->proc ? NULL : "--kvm-fd",
+		           "4" };
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
 	char tmp[2][1100] = { "", "" };
-	sigset_t none, all;
 
+	snprintf(be->spawn_why, sizeof(be->spawn_why), "shoald's log says why");
 	sh = shell_new(be);
 	if (!sh)
 		return NULL;
 	sh->mem_mib = mem_mib;
-	if (be->proc) { /* it enters the namespace at descriptor 4 */
-		argv[5] = "--mntns-fd";
-		argv[6] = "4";
+	sh->uid = uid_take(be);
+	if (!sh->uid) {
+		snprintf(be->spawn_why, sizeof(be->spawn_why),
+		         "no uid of tender-uid-range (%u-%u) is free", be->cfg->tender_uid_first,
+		         be->cfg->tender_uid_last);
+		log_warnx("%s: no uid of tender-uid-range (%u-%u) is free: no tender can start "
+		          "until one ends",
+		          be->name, be->cfg->tender_uid_first, be->cfg->tender_uid_last);
+		goto fail;
 	}
+	snprintf(userarg, sizeof(userarg), "%u:%u", sh->uid, sh->uid);
 	if (be->proc && fifos_make(be, out, rep, tmp) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    (!be->proc && pipe2(out, O_CLOEXEC) < 0)) {
+		snprintf(be->spawn_why, sizeof(be->spawn_why), "cannot make its sockets: %s",
+		         strerror(errno));
 		log_warn("%s: cannot make a tender's sockets", be->name);
 		goto fail;
 	}
 	snprintf(memarg, sizeof(memarg), "%u", mem_mib);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	memset(&x, 0, sizeof(x));
+	x.path = be->tender;
+	x.argv = argv;
+#define PLACE(fd, at) (x.from[x.n] = (fd), x.to[x.n++] = (at))
+	PLACE(out[1], 1);
+	PLACE(sv[1], 3);
 	if (be->proc) {
 		/* Its stderr is the guest's report; kvm's tenders write to shoald's own. */
-		posix_spawn_file_actions_adddup2(&fa, rep[1], 2);
-		posix_spawn_file_actions_adddup2(&fa, be->mntns_fd, 4);
+		PLACE(rep[1], 2);
+		PLACE(be->mntns_fd, 4);
+		PLACE(be->netns_fd, 5);
+	} else {
+		PLACE(be->kvm_fd, 4);
+		PLACE(be->mntns_fd, 5);
+		PLACE(be->netns_fd, 6);
 	}
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	r = posix_spawn(&sh->pid, be->tender, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+#undef PLACE
+	sh->pid = tender_clone(&x);
+	r = sh->pid < 0 ? errno : 0;
 	close(sv[1]);
 	close(out[1]);
 	if (rep[1] >= 0)
@@ -785,6 +1037,7 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	sv[1] = out[1] = rep[1] = -1;
 	if (r != 0) {
 		errno = r;
+		snprintf(be->spawn_why, sizeof(be->spawn_why), "%s", strerror(r));
 		log_warn("%s: cannot start %s", be->name, be->tender);
 		goto fail;
 	}
@@ -831,6 +1084,7 @@ fail:
 		unlink(tmp[0]);
 	if (tmp[1][0])
 		unlink(tmp[1]);
+	uid_give(be, sh->uid);
 	free(sh);
 	return NULL;
 }
@@ -861,7 +1115,7 @@ static void shell_refill(struct backend *be)
 	double now = ev_now(be->loop);
 
 	/*
-	 * A spawn holds shoald's loop until the tender is exec'd (posix_spawn
+	 * A spawn holds shoald's loop until the tender is exec'd (its clone
 	 * is a vfork) and the new tender then takes CPU while it makes its
 	 * VM: on a woken guest's path, both were measured to cost it (the
 	 * loop held 0.1 to 13 ms on a busy host, before its STARTED or its
@@ -1116,7 +1370,8 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 				free(args[i]);
 			free(args);
 			free(image);
-			snprintf(err, errlen, "cannot start a tender (%s)", be->tender);
+			snprintf(err, errlen, "cannot start a tender (%s): %s", be->tender,
+			         be->spawn_why);
 			return -1;
 		}
 	}
@@ -1501,7 +1756,18 @@ static void adopt_gone(struct backend *be, const char *path)
 static void shell_adopted(struct shell *sh, struct guest *g)
 {
 	struct backend *be = sh->be;
+	uint32_t off;
 	unsigned i;
+
+	/* Its uid was marked at start (uids_mark_running): it is given back with the shell. */
+	sh->uid = uid_of(sh->pid);
+	if (!uid_bit(be, sh->uid, &off)) {
+		log_warnx("guest %s: its tender (pid %d) runs as uid %u, outside tender-uid-range "
+		          "(%u-%u): left by a shoald with another range, or not jailed",
+		          g->name, (int)sh->pid, sh->uid, be->cfg->tender_uid_first,
+		          be->cfg->tender_uid_last);
+		sh->uid = 0;
+	}
 
 	sh->adopted = 1;
 	sh->g = g;
@@ -1551,27 +1817,38 @@ static void adopt_one(struct backend *be, struct pending_attach *p,
 	struct be_found f;
 	struct shell *sh;
 	struct guest *g;
+	pid_t pid;
 	unsigned i;
 
+	/*
+	 * Its pid and vCPU thread as the host knows them: the pid its socket's
+	 * name (tPID.sock) gives, the thread found from the one it says in its
+	 * pid namespace.
+	 */
+	pid = (pid_t)atoi(strrchr(p->path, '/') + 2);
 	f.name = at->name;
 	f.instance = at->instance;
-	f.pid = (int)at->pid;
-	f.vcpu_tid = (int)at->vcpu_tid;
+	f.pid = (int)pid;
+	f.vcpu_tid = host_tid(pid, at->vcpu_tid);
 	f.boot_wall_ns = at->boot_wall_ns;
 	f.console_dropped = at->console_dropped;
 	f.paused = at->paused != 0;
-	g = be->host.found(be->host.ctx, &f);
+	g = f.vcpu_tid > 0 ? be->host.found(be->host.ctx, &f) : NULL;
 	sh = g ? shell_new(be) : NULL;
 	if (!sh) {
-		kill((pid_t)at->pid, SIGKILL);
+		if (f.vcpu_tid <= 0)
+			log_warnx("%s: the tender at %s says a vCPU thread %u it does not have: "
+			          "ending it",
+			          be->name, p->path, at->vcpu_tid);
+		kill(pid, SIGKILL);
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		close(p->sock);
 		unlink(p->path);
 		return;
 	}
-	sh->pid = (pid_t)at->pid;
-	sh->vcpu_tid = (int)at->vcpu_tid;
+	sh->pid = pid;
+	sh->vcpu_tid = f.vcpu_tid;
 	sh->mem_mib = (unsigned)(at->mem_bytes >> 20);
 	sh->sock = p->sock;
 	sh->kick_fd = fds[0];
@@ -1778,50 +2055,60 @@ static int proc_adopt(void *ctx, pid_t pid, unsigned long long start, const char
 /* ---- set-up ---- */
 
 /*
- * proc: the one empty mount namespace every tender enters (each is spared
- * making and tearing down its own), at a descriptor out of the way of
- * those a tender is started with (0 to 4).  -1 with err.
+ * A descriptor the tenders are handed, moved out of the way of those a
+ * tender is started with (0 to 6).  -1 with err.
  */
-static int proc_mntns(char *err, size_t errlen)
+static int high_fd(int fd, const char *name, const char *what, char *err, size_t errlen)
 {
-	int fd, high;
+	int high;
 
-	fd = mntns_empty();
 	if (fd < 0) {
-		snprintf(err, errlen,
-		         "proc backend: cannot make the tenders' empty mount namespace (unshare, "
-		         "mount or pivot_root): %s",
+		snprintf(err, errlen, "%s backend: cannot make the tenders' %s: %s", name, what,
 		         strerror(errno));
 		return -1;
 	}
 	high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	close(fd);
 	if (high < 0)
-		snprintf(err, errlen, "proc backend: dup of the mount namespace: %s",
+		snprintf(err, errlen, "%s backend: dup of the tenders' %s: %s", name, what,
 		         strerror(errno));
+	close(fd);
 	return high;
 }
 
 /*
- * What both modes set up: the tender (it must be there), proc's mount
- * namespace, the tenders' directory, the answer set, the weight mechanism.
+ * What both modes set up: the tender (it must be there), the jail's
+ * namespaces (one empty mount namespace and one network namespace with
+ * no device up, which every tender enters: each is spared making and
+ * tearing down its own), the tenders' uids, their directory, the answer
+ * set, the weight mechanism.  kvm_fd: /dev/kvm for kvm's tenders, -1 for
+ * proc; taken either way.
  */
 static int tender_init(struct backend **out, struct ev_loop *loop, const struct shoald_config *cfg,
-                       const struct backend_host *host, int proc, char *err, size_t errlen)
+                       const struct backend_host *host, int proc, int kvm_fd, char *err,
+                       size_t errlen)
 {
 	const char *name = proc ? "proc" : "kvm", *tender = proc ? cfg->proc_path : cfg->vmm_path;
-	struct backend *be;
-	int mntns_fd = -1;
+	struct backend *be = NULL;
+	int mntns_fd = -1, netns_fd = -1;
 
 	if (access(tender, X_OK) < 0) {
 		snprintf(err, errlen, "%s backend: the tender %s cannot be run: %s", name, tender,
 		         strerror(errno));
-		return -1;
+		goto fail;
 	}
-	if (proc && (mntns_fd = proc_mntns(err, errlen)) < 0)
-		return -1;
+	if (kvm_fd >= 0 && (kvm_fd = high_fd(kvm_fd, name, "/dev/kvm descriptor", err, errlen)) < 0)
+		goto fail;
+	mntns_fd = high_fd(mntns_empty(), name,
+	                   "empty mount namespace (unshare, mount or pivot_root)", err, errlen);
+	if (mntns_fd < 0)
+		goto fail;
+	netns_fd = high_fd(netns_empty(), name, "network namespace (unshare)", err, errlen);
+	if (netns_fd < 0)
+		goto fail;
 	be = calloc(1, sizeof(*be));
-	if (!be) {
+	if (be)
+		be->uids = calloc(1, (cfg->tender_uid_last - cfg->tender_uid_first) / 8 + 1);
+	if (!be || !be->uids) {
 		snprintf(err, errlen, "%s backend: out of memory", name);
 		goto fail;
 	}
@@ -1829,6 +2116,8 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	be->tender = tender;
 	be->proc = proc;
 	be->mntns_fd = mntns_fd;
+	be->netns_fd = netns_fd;
+	be->kvm_fd = kvm_fd;
 	be->loop = loop;
 	be->cfg = cfg;
 	be->host = *host;
@@ -1836,7 +2125,6 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	if (mkdir(be->tender_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s backend: cannot make %s: %s", name, be->tender_dir,
 		         strerror(errno));
-		free(be);
 		goto fail;
 	}
 	ev_timer_init(&be->refill_retry, on_refill_retry, 0., 0.);
@@ -1844,8 +2132,14 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	be->answer_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (be->answer_ep < 0) {
 		snprintf(err, errlen, "%s backend: epoll_create1: %s", name, strerror(errno));
-		free(be);
 		goto fail;
+	}
+	uids_mark_running(be);
+	{
+		uint32_t v = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+
+		(void)!getrandom(&v, sizeof(v), GRND_NONBLOCK);
+		be->uid_next = v % (cfg->tender_uid_last - cfg->tender_uid_first + 1);
 	}
 	kvm_weight_init(&be->weight);
 	snprintf(be->mechanism, sizeof(be->mechanism),
@@ -1859,8 +2153,15 @@ static int tender_init(struct backend **out, struct ev_loop *loop, const struct 
 	*out = be;
 	return 0;
 fail:
+	if (be)
+		free(be->uids);
+	free(be);
+	if (kvm_fd >= 0)
+		close(kvm_fd);
 	if (mntns_fd >= 0)
 		close(mntns_fd);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	return -1;
 }
 
@@ -1875,13 +2176,14 @@ static int kvm_init(struct backend **out, struct ev_loop *loop, const struct sho
 		return -1;
 	}
 	v = ioctl(fd, KVM_GET_API_VERSION, 0);
-	close(fd);
 	if (v != KVM_API_VERSION) {
+		close(fd);
 		snprintf(err, errlen, "kvm backend: /dev/kvm speaks API version %d, not %d", v,
 		         KVM_API_VERSION);
 		return -1;
 	}
-	return tender_init(out, loop, cfg, host, 0, err, errlen);
+	/* The tenders open nothing by name: each is handed this descriptor. */
+	return tender_init(out, loop, cfg, host, 0, fd, err, errlen);
 }
 
 /* The proc backend needs no hypervisor, only shoal-proc (tender_init). */
@@ -1895,7 +2197,7 @@ static int proc_init(struct backend **out, struct ev_loop *loop, const struct sh
 		         why);
 		return -1;
 	}
-	return tender_init(out, loop, cfg, host, 1, err, errlen);
+	return tender_init(out, loop, cfg, host, 1, -1, err, errlen);
 }
 
 static void kvm_fini(struct backend *b)
@@ -1922,7 +2224,12 @@ static void kvm_fini(struct backend *b)
 		log_info("proc: %u guests left running, for the next shoald to re-attach", left);
 	if (be->mntns_fd >= 0)
 		close(be->mntns_fd);
+	if (be->netns_fd >= 0)
+		close(be->netns_fd);
+	if (be->kvm_fd >= 0)
+		close(be->kvm_fd);
 	close(be->answer_ep);
+	free(be->uids);
 	free(be);
 }
 

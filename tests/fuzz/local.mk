@@ -38,7 +38,7 @@ fuzz_config_LIBS = -Wl,--start-group daemon/libshoald.a api/libapi.a common/libc
 fuzz_image_SRC = tests/fuzz/fuzz_image.c common/image_elf.c
 fuzz_kvm_backend_SRC = tests/fuzz/fuzz_kvm_backend.c
 fuzz_kvm_backend_LIBS = $(fuzz_config_LIBS)
-fuzz_vmm_proto_SRC = tests/fuzz/fuzz_vmm_proto.c vmm/control.c vmm/seccomp.c vmm/blk.c vmm/net.c \
+fuzz_vmm_proto_SRC = tests/fuzz/fuzz_vmm_proto.c vmm/control.c vmm/seccomp.c vmm/jail.c vmm/blk.c vmm/net.c \
 	$(FUZZ_VMM_SRC) daemon/backend/proc.c daemon/backend/be_fail.c daemon/log.c daemon/spec.c
 fuzz_vmm_proto_LIBS = $(JANSSON_LIBS) -lpthread
 fuzz_hypercall_SRC = tests/fuzz/fuzz_hypercall.c vmm/blk.c vmm/net.c $(FUZZ_VMM_SRC)

@@ -46,6 +46,13 @@ refused "a backend not built in" 'backend nosuch is not built into this shoald' 
 refused "a relative state directory" 'state-dir and run-dir must be absolute paths' '' --state-dir=var/lib
 refused "an odd warm-pool size" 'pool-mem-mib and guest-mem-max-mib must be even' '' --pool-mem-mib=17
 refused "a string longer than its field" 'xen-create is longer than 15 characters' '' --xen-create=directdirectdirect
+refused "a tender uid range that is not FIRST-LAST" 'tender-uid-range: want FIRST-LAST, two whole numbers, not "1000"' '' --tender-uid-range=1000
+refused "a tender uid range from root" 'tender-uid-range: want FIRST-LAST with 0 < FIRST <= LAST' 'tender-uid-range = 0-100\n'
+refused "a tender uid range backwards" 'tender-uid-range: want FIRST-LAST with 0 < FIRST <= LAST' '' --tender-uid-range=2000-1000
+refused "a tender uid range that holds nobody" 'holds 65534 (nobody' '' --tender-uid-range=60000-70000
+refused "a tender uid range past the largest uid" 'tender-uid-range: want FIRST-LAST with 0 < FIRST <= LAST < 4294967295' '' --tender-uid-range=100000-4294967295
+refused "a tender uid range too wide" 'more than the 1048576 tenders may use' '' --tender-uid-range=100000-2000000
+refused "a tender uid range with a sign" 'tender-uid-range: want FIRST-LAST, two whole numbers' '' --tender-uid-range=-5-10
 refused "an unknown command-line option" 'unknown or incomplete option --bogus' '' --bogus
 "$SHOALD" --config="$tmp/nonexistent" -n >"$tmp/out" 2>&1
 rc=$?
