@@ -25,8 +25,9 @@ trap 'shoald_stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 JSONQ=$top_builddir/tests/integration/jsonq
 PROBE=$top_builddir/tests/integration/jail-probe
-# A range of this test's own: no other test's tenders are under it.
-FIRST=2900000000 LAST=2900000063
+# This run's own 64 uids: the kvm and proc columns may run side by side.
+FIRST=$((2900200000 + $$ % 1000 * 64))
+LAST=$((FIRST + 63))
 
 ctl() { "$CTL" --socket "$SOCK" --timeout 20 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; }
 field() { "$CTL" --socket "$SOCK" --json show "$1" 2>/dev/null | "$JSONQ" "$2"; }
@@ -225,7 +226,11 @@ kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
 shoald_stop_all
-if shoald_start --tender-uid-range=2900000100-2900000100 --pool-size=0; then
+# A uid of this run's own: the suite runs tests side by side (the kvm and
+# proc columns of this one among them), and another shoald's tender on
+# the one uid would leave none free here.
+ONE=$((2900000100 + $$ % 100000))
+if shoald_start --tender-uid-range=$ONE-$ONE --pool-size=0; then
 	ctl deploy --name one --image "$GUESTS/idle.$PLATFORM" --memory 16
 	if wait_state one running; then
 		tap_ok "with a range of one uid, one guest runs"
@@ -235,7 +240,7 @@ if shoald_start --tender-uid-range=2900000100-2900000100 --pool-size=0; then
 	fi
 	ctl deploy --name two --image "$GUESTS/idle.$PLATFORM" --memory 16
 	rc=$?
-	if [ $rc -ne 0 ] && grep -qF "no uid of tender-uid-range (2900000100-2900000100) is free" "$tmp/err"; then
+	if [ $rc -ne 0 ] && grep -qF "no uid of tender-uid-range ($ONE-$ONE) is free" "$tmp/err"; then
 		tap_ok "a second cannot start, saying why ($(cat "$tmp/err"))"
 	else
 		tap_not_ok "a second cannot start, saying why (exit $rc: $(cat "$tmp/out" "$tmp/err"))"

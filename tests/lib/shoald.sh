@@ -88,6 +88,10 @@ not_ok_unless_busy() {
 # platform shoald's backend is proc (an OPTION may say otherwise).  With
 # SHOALD_NETNS set, shoald runs in that network namespace (its taps and
 # bridges are there; the API socket is a file, reached from anywhere).
+# Each test's shoald hands its tenders uids from a slice of the default
+# range of its own (by the test's pid): tests run side by side, and two
+# shoalds on one range may pick the same uid (an OPTION may say otherwise).
+SHOALD_UIDS=$((1879048192 + $$ % 64 * 1024))-$((1879048192 + $$ % 64 * 1024 + 1023))
 shoald_start() {
 	[ -x "$tmp/shoal-vmm" ] || cp "$VMM" "$tmp/shoal-vmm"
 	if [ "$PLATFORM" = proc ]; then
@@ -95,7 +99,7 @@ shoald_start() {
 		set -- --backend=proc --proc-tender="$tmp/shoal-proc" "$@"
 	fi
 	${SHOALD_NETNS:+ip netns exec "$SHOALD_NETNS"} "$SHOALD" --config=/dev/null --state-dir="$tmp/state" --run-dir="$tmp/run" --vmm="$tmp/shoal-vmm" \
-		--pool-size=1 --log-level=debug "$@" >>"$tmp/shoald.log" 2>&1 &
+		--pool-size=1 --log-level=debug --tender-uid-range="$SHOALD_UIDS" "$@" >>"$tmp/shoald.log" 2>&1 &
 	shoald_pid=$!
 	for i in $(seq 100); do
 		"$CTL" --socket "$SOCK" --timeout 1 host >/dev/null 2>&1 && return 0

@@ -73,9 +73,10 @@ const char *shoald_platform_missing(void)
 
 static int launch(struct shoald_run *s, const char *const *extra)
 {
-	char state[320], run[320], vmm[600], shoald[600], tender[600];
+	char state[320], run[320], vmm[600], shoald[600], tender[600], uids[64];
 	const char *argv[32];
 	int n = 0, i, fd;
+	unsigned long first = 1879048192ul + (unsigned long)(getpid() % 64) * 1024;
 
 	snprintf(state, sizeof(state), "--state-dir=%s/state", s->dir);
 	snprintf(run, sizeof(run), "--run-dir=%s/run", s->dir);
@@ -87,6 +88,13 @@ static int launch(struct shoald_run *s, const char *const *extra)
 	argv[n++] = run;
 	argv[n++] = vmm;
 	argv[n++] = "--log-level=debug";
+	/*
+	 * A slice of the default tender uids of this test's own (by its pid):
+	 * tests run side by side, and two shoalds on one range may pick the
+	 * same uid.  An extra option may say otherwise.
+	 */
+	snprintf(uids, sizeof(uids), "--tender-uid-range=%lu-%lu", first, first + 1023);
+	argv[n++] = uids;
 	if (shoald_on_proc()) {
 		snprintf(tender, sizeof(tender), "--proc-tender=%s/vmm/shoal-proc", s->builddir);
 		argv[n++] = "--backend=proc";
