@@ -42,13 +42,17 @@ cache=${SHOAL_TEST_ROOT_CACHE:-/var/cache/shoal-test}
 pkgs=$("$S/scripts/runtime-packages.sh" "$B/daemon/shoald" "$B/shoalctl/shoalctl" "$B/vmm/shoal-vmm" "$B/vmm/shoal-proc") ||
 	tap_skip_all "the packages of shoal's libraries are not known (scripts/runtime-packages.sh)"
 t0=$(date +%s)
+rootlog=$(mktemp /tmp/shoal-root-XXXXXX)
 # shellcheck disable=SC2086
-base=$("$S/scripts/debian-root.sh" "$cache" $pkgs 2>"$B/tests/integration/test_systemd.root.log")
-case $? in
+base=$("$S/scripts/debian-root.sh" "$cache" $pkgs 2>"$rootlog")
+rc=$?
+why=$(tail -n 5 "$rootlog")
+rm -f "$rootlog"
+case $rc in
 0) ;;
-2) tap_skip_all "no Debian root: $(tail -n 1 "$B/tests/integration/test_systemd.root.log")" ;;
+2) tap_skip_all "no Debian root: $(echo "$why" | tail -n 1)" ;;
 *)
-	echo "Bail out! the Debian root could not be made: $(tail -n 5 "$B/tests/integration/test_systemd.root.log" | tr '\n' ' ')"
+	echo "Bail out! the Debian root could not be made: $(echo "$why" | tr '\n' ' ')"
 	exit 1
 	;;
 esac
