@@ -7,7 +7,8 @@
 # named here.  Roots are kept in CACHE, one per package list (its hash in
 # the name), so that a second run finds its root and debootstraps nothing;
 # a missing one is made anew.  The .debs are kept in CACHE/debs for the
-# next list.
+# next list; a root no run has asked for in 30 days is removed when a new
+# one is made.
 #   scripts/debian-root.sh CACHE [PACKAGE...]
 # Prints the root's absolute path.  Exits 2, saying why, when the archive
 # cannot be reached (the caller skips), 1 on any other failure.
@@ -27,6 +28,7 @@ pkgs=${pkgs% }
 key=$( (echo "$suite $pkgs" && cat "$0") | sha256sum | cut -c1-16)
 root=$cache/$suite-$key
 if [ -f "$root/.complete" ]; then
+	touch "$root/.complete"
 	echo "$root"
 	exit 0
 fi
@@ -110,4 +112,8 @@ rm -f "$work/root/var/cache/apt/archives/"*.deb
 echo "$pkgs" >"$work/root/.complete"
 rm -rf "$root"
 mv "$work/root" "$root"
+# Roots of other lists that no run has used for a month.
+for old in "$cache/$suite"-*/.complete; do
+	[ -f "$old" ] && [ -n "$(find "$old" -mtime +30)" ] && rm -rf "${old%/.complete}"
+done
 echo "$root"
