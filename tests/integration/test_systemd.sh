@@ -119,10 +119,8 @@ case $unitdir in
 *)
 	# A prefix whose unit directory systemd does not read (make distcheck's).
 	mkdir -p "$root/etc/systemd/system" && cp "$root$unitdir/shoald.service" "$root/etc/systemd/system/"
-	unitdir=/etc/systemd/system
 	;;
 esac
-unit=$root$unitdir/shoald.service
 
 # shoald's configuration: the TCP listener with a certificate and a token
 # (made here), and a bridge for the NIC guest.
