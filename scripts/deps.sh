@@ -14,6 +14,8 @@
 #   limit, a BPF program shoald loads on a guest's taps; bpftool: its test
 #   looks for what a removed guest left in the kernel with it.
 # libvirt-dev: the libvirt backend, tested on libvirt's in-process test driver.
+# debootstrap, systemd-container: test_systemd.sh boots systemd in a
+#   container (systemd-nspawn) on a Debian root it makes with debootstrap.
 #   scripts/deps.sh [extra-package...]
 set -e
 pkgs="autoconf automake pkg-config gcc make libc6-dev
@@ -22,7 +24,7 @@ pkgs="autoconf automake pkg-config gcc make libc6-dev
       clang libclang-rt-14-dev libbpf-dev bpftool
       libxen-dev libvirt-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
       dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool sslscan
-      pdns-server pdns-backend-remote bind9-dnsutils $*"
+      pdns-server pdns-backend-remote bind9-dnsutils debootstrap systemd-container $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -373,6 +373,12 @@ EXTRA_DIST += tests/integration/test_state_faults.sh
 TESTS += tests/integration/test_install.sh tests/integration/test_man.sh
 EXTRA_DIST += tests/integration/test_install.sh tests/integration/test_man.sh
 
+# systemd for real: systemd as PID 1 in a container (systemd-nspawn on a
+# Debian 12 root that scripts/debian-root.sh makes with debootstrap and
+# keeps in /var/cache/shoal-test), running make install's unit.
+TESTS += tests/integration/test_systemd.sh
+EXTRA_DIST += tests/integration/test_systemd.sh
+
 # Xen: a hand probe of a guest's event channel from Dom0 (used in Xen in QEMU).
 if HAVE_XEN
 noinst_PROGRAMS += tests/xen/evtchn-ping
