@@ -20,6 +20,8 @@ const char *guest_exit_str(int status)
 		return "usage error";
 	case GUEST_EXIT_INTERNAL:
 		return "tender internal error";
+	case GUEST_EXIT_SIGNAL:
+		return "tender told to end by a signal";
 	default:
 		return status >= 0 && status <= GUEST_EXIT_GUEST_MAX ? "guest exit"
 		                                                     : "unknown status";

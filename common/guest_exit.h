@@ -15,6 +15,7 @@
 #define GUEST_EXIT_SETUP     204 /* the VM could not be set up (no /dev/kvm, ...) */
 #define GUEST_EXIT_USAGE     205 /* bad command line or control message */
 #define GUEST_EXIT_INTERNAL  206 /* KVM failed while running, or a disallowed syscall */
+#define GUEST_EXIT_SIGNAL    207 /* a jailed tender told to end by SIGTERM, SIGINT or SIGHUP */
 
 /* Text for an exit status, e.g. "bad hypercall"; "guest exit" for 0..199. */
 const char *guest_exit_str(int status);

@@ -9,14 +9,47 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fail.h"
+#include "common/guest_exit.h"
 #include "vmm/jail.h"
+
+/*
+ * A jailed tender is pid 1 of its pid namespace, and the kernel delivers
+ * a pid 1 only the signals it handles (SIGKILL and SIGSTOP aside, from
+ * outside): without handlers, SIGTERM at a host's shutdown or a
+ * container's power-off, or SIGINT from a terminal, would do nothing
+ * until the SIGKILL that follows a timeout.  The handlers end it as the
+ * default action would, with a status of its own since it cannot die by
+ * the signal.
+ */
+static void on_end_signal(int sig)
+{
+	(void)sig;
+	_exit(GUEST_EXIT_SIGNAL);
+}
+
+static int end_on_signals(char *err, size_t errlen)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	unsigned i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_end_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return fail_text(err, errlen, "sigaction");
+	return 0;
+}
 
 int vmm_jail_namespaces(const struct vmm_jail *j, char *err, size_t errlen)
 {
@@ -27,6 +60,8 @@ int vmm_jail_namespaces(const struct vmm_jail *j, char *err, size_t errlen)
 		return fail_text(err, errlen, "cannot enter the empty network namespace");
 	if (unshare(CLONE_NEWIPC | CLONE_NEWUTS) < 0)
 		return fail_text(err, errlen, "cannot make ipc and uts namespaces (unshare)");
+	if (getpid() == 1)
+		return end_on_signals(err, errlen);
 	return 0;
 }
 

@@ -220,6 +220,29 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 tap_check "its tender is gone" test $gone -eq 0
+# Pid 1 of its pid namespace, a tender gets only the signals it handles:
+# SIGTERM (a host's shutdown) ends it all the same, with its own status.
+ctl start jb
+if wait_state jb running; then
+	pt=$(field jb pid)
+	kill -TERM "$pt"
+	gone=1
+	for i in $(seq 50); do
+		[ -d "/proc/$pt" ] || { gone=0; break; }
+		sleep 0.1
+	done
+	tap_check "SIGTERM ends a jailed tender (pid $pt), at once" test $gone -eq 0
+	for i in $(seq 50); do
+		[ "$(field jb last_exit.status)" = 207 ] && break
+		sleep 0.1
+	done
+	tap_check "and its guest's end says so ($(field jb last_exit.status): $(field jb last_exit.reason))" \
+		test "$(field jb last_exit.status)" = 207
+	ctl stop jb
+	wait_state jb stopped
+else
+	tap_not_ok "jb starts again"
+fi
 
 # A range too small: a start that finds no free uid fails, naming it.
 kill -9 "$shoald_pid"
