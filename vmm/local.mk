@@ -31,6 +31,10 @@ vmm_shoal_vmm_SOURCES = vmm/main.c vmm/control.c vmm/seccomp.c
 nodist_vmm_shoal_vmm_SOURCES = vmm/vmm_seccomp_bpf.h
 vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
 vmm_shoal_vmm_LDADD = vmm/libvmm.a common/libcommon.a -lpthread
+# A sanitized build's tenders: no leak check at exit (see the file).
+if SANITIZERS
+vmm_shoal_vmm_SOURCES += vmm/sanitizer.c
+endif
 
 # shoal-proc, the process tender (see proc.h): its guest's filter is
 # compiled at build time too, with the system call names of its report.
@@ -49,16 +53,32 @@ pkglibexec_PROGRAMS += vmm/shoal-proc
 vmm_shoal_proc_SOURCES = vmm/proc.h vmm/proc_main.c vmm/proc_load.c vmm/proc_jail.c
 nodist_vmm_shoal_proc_SOURCES = vmm/proc_seccomp_bpf.h
 vmm_shoal_proc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
-vmm_shoal_proc_LDADD = vmm/libvmm.a common/libcommon.a
 # Static (and position-independent, so that it stays far above the
 # guest's addresses): a cold start pays for no dynamic loader.
 vmm_shoal_proc_LDFLAGS = -static-pie
+# A sanitized build's shoal-proc is not instrumented, and has its own
+# copies of the few pieces of the libraries it uses: the guest runs in
+# its process, and after the jail the address sanitizer's runtime would
+# need what the guest is denied (its allocator maps memory, which the
+# filter traps and RLIMIT_AS of 0 refuses).  shoald, which runs it, is.
+if SANITIZERS
+vmm_shoal_proc_SOURCES += vmm/util.c vmm/hypercall.c common/fail.c common/image_elf.c common/vmm_proto.c \
+	common/guest_exit.c
+vmm_shoal_proc_CFLAGS = $(WARN_CFLAGS) -std=gnu11
+vmm_shoal_proc_LDADD =
+else
+vmm_shoal_proc_LDADD = vmm/libvmm.a common/libcommon.a
+endif
 
 # The same tender for callgrind (bench/net.sh, with --no-jail): valgrind
 # loads a static-pie at 1 MiB + 32 KiB, where the guest's memory must go,
 # so this one is linked static at a fixed 1 GiB (the small code model of
 # the C start files keeps it below 2 GiB): guests of up to ~1000 MiB.
+# Not in a sanitized build: valgrind and the address sanitizer do not
+# run together, and the sanitizers' runtimes do not link statically.
+if !SANITIZERS
 noinst_PROGRAMS += vmm/shoal-proc-vg
+endif
 vmm_shoal_proc_vg_SOURCES = $(vmm_shoal_proc_SOURCES)
 nodist_vmm_shoal_proc_vg_SOURCES = $(nodist_vmm_shoal_proc_SOURCES)
 vmm_shoal_proc_vg_CPPFLAGS = $(vmm_shoal_proc_CPPFLAGS)
