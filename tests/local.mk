@@ -469,3 +469,12 @@ PROC_COLUMN = \
 	tests/integration/proc/test_net_rate.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
+
+# scripts/test.sh runs the integration tests (both columns) in a sanitized
+# build (_build-asan, configure --enable-sanitizers) and the rest here;
+# these print each half of TESTS.
+print-tests-integration:
+	@echo $(filter tests/integration/%,$(TESTS))
+print-tests-rest:
+	@echo $(filter-out tests/integration/%,$(TESTS))
+.PHONY: print-tests-integration print-tests-rest
