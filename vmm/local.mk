@@ -7,8 +7,11 @@ vmm_seccomp_gen_SOURCES = vmm/seccomp_gen.c
 vmm_seccomp_gen_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 vmm_seccomp_gen_LDADD = $(SECCOMP_LIBS)
 
+if SANITIZERS
+SECCOMP_GEN_FLAGS = --sanitizers
+endif
 vmm/vmm_seccomp_bpf.h: vmm/seccomp_gen$(EXEEXT)
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && ./vmm/seccomp_gen$(EXEEXT) > $@.tmp && mv $@.tmp $@
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && ./vmm/seccomp_gen$(EXEEXT) $(SECCOMP_GEN_FLAGS) > $@.tmp && mv $@.tmp $@
 BUILT_SOURCES += vmm/vmm_seccomp_bpf.h
 CLEANFILES += vmm/vmm_seccomp_bpf.h
 
