@@ -114,19 +114,23 @@ static uint32_t fnv1a(const char *s, uint32_t salt)
  * interface name, else "sh-" and the name's first six characters and four
  * hex digits of its hash ("sh-webser1a2b.0"), another hash on a clash.
  */
+_Static_assert(SPEC_NICS_MAX <= 10, "a tap's name has room for a one-digit NIC index");
+
 static void tap_name(struct shoald *d, const char *name, unsigned j, const struct guest_nic *out,
                      unsigned n, char tap[16])
 {
+	/* One character, which the compiler can see fits (J < SPEC_NICS_MAX). */
+	char digit = (char)('0' + j % 10);
 	uint32_t salt;
 
 	if (strlen(name) <= 10) {
-		snprintf(tap, 16, "sh-%s.%u", name, j);
+		snprintf(tap, 16, "sh-%s.%c", name, digit);
 		if (!tap_taken(d, name, out, n, tap))
 			return;
 	}
 	for (salt = 0;; salt++) {
-		snprintf(tap, 16, "sh-%.6s%04x.%u", name, (unsigned)(fnv1a(name, salt) & 0xffff),
-		         j);
+		snprintf(tap, 16, "sh-%.6s%04x.%c", name, (unsigned)(fnv1a(name, salt) & 0xffff),
+		         digit);
 		if (!tap_taken(d, name, out, n, tap))
 			return;
 	}

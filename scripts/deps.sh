@@ -10,6 +10,8 @@
 #   pdns_server; the system's is stopped and disabled when the package
 #   starts one).
 # clang, libclang-rt-14-dev: the fuzz harnesses (libFuzzer, ASan, UBSan).
+# libasan8, libubsan1: gcc's sanitizer runtimes, for the sanitized build
+#   (_build-asan, configure --enable-sanitizers) the integration tests run in.
 # libbpf-dev (and clang's bpf target): the proc backend's network rate
 #   limit, a BPF program shoald loads on a guest's taps; bpftool: its test
 #   looks for what a removed guest left in the kernel with it.
@@ -21,7 +23,7 @@ set -e
 pkgs="autoconf automake pkg-config gcc make libc6-dev
       libev-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
       libsqlite3-dev libseccomp-dev libsystemd-dev libcmocka-dev nettle-dev
-      clang libclang-rt-14-dev libbpf-dev bpftool
+      clang libclang-rt-14-dev libasan8 libubsan1 libbpf-dev bpftool
       libxen-dev libvirt-dev python3 python3-yaml openssl scdoc jq groff-base systemd clang-format
       dosfstools mtools dpkg-dev curl iproute2 apache2-utils ethtool sslscan
       pdns-server pdns-backend-remote bind9-dnsutils debootstrap systemd-container $*"

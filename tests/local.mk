@@ -400,8 +400,10 @@ noinst_PROGRAMS += tests/xen/xen-cpu-check tests/xen/evtchn-rtt
 tests_xen_xen_cpu_check_SOURCES = tests/xen/xen-cpu-check.c
 tests_xen_xen_cpu_check_CPPFLAGS = $(AM_CPPFLAGS) $(XEN_CFLAGS)
 tests_xen_xen_cpu_check_LDADD = $(XEN_CPU_LIBS)
-# Static: it also runs inside a busybox Linux guest.
+# Static: it also runs inside a busybox Linux guest; so never sanitized,
+# whose runtimes link only dynamically.
 tests_xen_evtchn_rtt_SOURCES = tests/xen/evtchn-rtt.c
+tests_xen_evtchn_rtt_CFLAGS = $(WARN_CFLAGS) -std=gnu11
 tests_xen_evtchn_rtt_LDFLAGS = -static
 endif
 EXTRA_DIST += tests/xen/xen-cpu-check.sh tests/xen/xen-place-effect.sh
@@ -445,7 +447,7 @@ check_PROGRAMS += tests/unit/test_probe_heap
 TESTS += tests/unit/test_probe_heap
 tests_unit_test_probe_heap_SOURCES = tests/unit/test_probe_heap.c daemon/probe_heap.c daemon/probe_heap.h
 tests_unit_test_probe_heap_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_probe_heap_LDFLAGS = -Wl,--wrap=realloc
+tests_unit_test_probe_heap_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=realloc
 tests_unit_test_probe_heap_LDADD = $(CMOCKA_LIBS)
 # The proc backend's own pieces: its report, the end it tells, the sweep of records.
 check_PROGRAMS += tests/unit/test_proc_tender
@@ -484,3 +486,12 @@ PROC_COLUMN = \
 	tests/integration/proc/test_soak.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
+
+# scripts/test.sh runs the integration tests (both columns) in a sanitized
+# build (_build-asan, configure --enable-sanitizers) and the rest here;
+# these print each half of TESTS.
+print-tests-integration:
+	@echo $(filter tests/integration/%,$(TESTS))
+print-tests-rest:
+	@echo $(filter-out tests/integration/%,$(TESTS))
+.PHONY: print-tests-integration print-tests-rest
