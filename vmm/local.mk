@@ -68,7 +68,7 @@ vmm_shoal_proc_LDFLAGS = -static-pie
 # need what the guest is denied (its allocator maps memory, which the
 # filter traps and RLIMIT_AS of 0 refuses).  shoald, which runs it, is.
 if SANITIZERS
-vmm_shoal_proc_SOURCES += vmm/util.c vmm/hypercall.c common/fail.c common/image_elf.c common/vmm_proto.c \
+vmm_shoal_proc_SOURCES += vmm/util.c vmm/hypercall.c vmm/jail.c common/fail.c common/image_elf.c common/vmm_proto.c \
 	common/guest_exit.c
 vmm_shoal_proc_CFLAGS = $(WARN_CFLAGS) -std=gnu11
 vmm_shoal_proc_LDADD =
