@@ -17,7 +17,11 @@
  * console, interfaces on the allowed bridges, disks; shoald's name,
  * instance and boot time in <metadata> under SHOAL_NS) -> virDomainDefineXML
  * (a domain of that name that is not shoald's is refused by libvirt) ->
- * virDomainCreate -> the console stream -> started() from the loop.  An
+ * virDomainCreate, paused on Xen while shoal's keys (the NICs' names and
+ * addresses, the disks' names) go into the front-end directories libxl
+ * made -> resumed -> the console stream -> started() from the loop.  On
+ * Xen a disk is a loop device shoald attaches, given to libxl as phy, as
+ * the Xen backend does with libxl (xen_dev.c).  An
  * end (the guest's own, a crash, virsh destroy, our stop): the lifecycle
  * event, then the domain is undefined and exited() follows.  libvirt's
  * calls are synchronous: a create blocks the loop for as long as libvirt
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -42,6 +47,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/backend/xen_parse.h"
 #ifdef HAVE_XEN
+#include "daemon/backend/xen_dev.h"
 #include "daemon/backend/xen_probe.h"
 #endif
 #include "daemon/backend/xen_weight.h"
@@ -80,6 +86,7 @@ struct ldom {
 #ifdef HAVE_XEN
 	struct xen_probe_port probe; /* its event channel, as the Xen backend binds it */
 	int probing;
+	struct xen_devs devs; /* its loop devices and shoal's keys; libxl makes the rest */
 #endif
 };
 
@@ -421,6 +428,74 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 		free(vec);
 	}
 }
+
+/*
+ * On Xen, shoald attaches a disk's loop device itself (as for libxl in
+ * the Xen backend: no hotplug script or QEMU in between), and libvirt
+ * hands it to libxl as a phy disk; the NICs' and disks' names and
+ * addresses are shoal's keys in the front-end directories, written while
+ * the domain is paused before its first instruction.
+ */
+static int devs_prepare(struct ldom *d, const struct be_start *req,
+                        const char *disk_dev[BE_DISKS_MAX], char path[][32], char *err,
+                        size_t errlen)
+{
+	unsigned i;
+
+	xen_devs_init(&d->devs);
+	if (!d->be->xs)
+		return 0;
+	if (xen_devs_prepare(&d->devs, req, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < d->devs.nvbds; i++) {
+		snprintf(path[i], 32, "/dev/loop%d", d->devs.vbd[i].loop_nr);
+		disk_dev[i] = path[i];
+	}
+	return 0;
+}
+
+static int devs_keys(struct ldom *d)
+{
+	if (!d->be->xs || (!d->devs.nvifs && !d->devs.nvbds))
+		return 0;
+	d->devs.domid = (uint32_t)d->id;
+	return xen_devs_write_shoal_keys(d->be->xs, (uint32_t)d->id, &d->devs);
+}
+
+/* After a daemon restart: its loop devices open again, so that they stay while it runs. */
+static void devs_find(struct ldom *d)
+{
+	xen_devs_init(&d->devs);
+	if (!d->be->xs || d->id < 0)
+		return;
+	xen_devs_find(d->be->xs, (uint32_t)d->id, &d->devs, 0);
+	if (d->devs.nvifs || d->devs.nvbds)
+		log_info("libvirt: guest %s (domain %d): %u NICs and %u disks found again",
+		         ldom_name(d), d->id, d->devs.nvifs, d->devs.nvbds);
+}
+
+/* The domain is gone: its loop devices go once blkback lets go of them. */
+static void devs_release(struct ldom *d)
+{
+	xen_devs_teardown(NULL, &d->devs);
+	xen_devs_init(&d->devs);
+}
+
+/* shoald ends, the domain runs on: its loop devices stay (autoclear), found again next time. */
+static void devs_leave(struct ldom *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->devs.nvbds; i++)
+		if (d->devs.vbd[i].loop_fd >= 0)
+			close(d->devs.vbd[i].loop_fd);
+	xen_devs_init(&d->devs);
+}
+
+static unsigned devs_stats(struct ldom *d, struct be_dev_stats *out, unsigned max)
+{
+	return xen_devs_stats(&d->devs, out, max);
+}
 #else
 static void probe_begin(struct ldom *d)
 {
@@ -430,6 +505,48 @@ static void probe_begin(struct ldom *d)
 static void probe_end(struct ldom *d)
 {
 	(void)d;
+}
+
+static int devs_prepare(struct ldom *d, const struct be_start *req,
+                        const char *disk_dev[BE_DISKS_MAX], char path[][32], char *err,
+                        size_t errlen)
+{
+	(void)d;
+	(void)req;
+	(void)disk_dev;
+	(void)path;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int devs_keys(struct ldom *d)
+{
+	(void)d;
+	return 0;
+}
+
+static void devs_find(struct ldom *d)
+{
+	(void)d;
+}
+
+static void devs_release(struct ldom *d)
+{
+	(void)d;
+}
+
+static void devs_leave(struct ldom *d)
+{
+	(void)d;
+}
+
+static unsigned devs_stats(struct ldom *d, struct be_dev_stats *out, unsigned max)
+{
+	(void)d;
+	(void)out;
+	(void)max;
+	return 0;
 }
 #endif
 
@@ -523,6 +640,7 @@ static void ldom_report(struct ldom *d)
 
 	console_close(d);
 	probe_end(d);
+	devs_release(d);
 	if (d->dom && virDomainUndefine(d->dom) < 0) {
 		/* A transient domain (virsh undefine while it ran) is gone with its end. */
 		if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
@@ -589,6 +707,7 @@ static struct ldom *ldom_new(struct backend *be, struct guest *g, virDomainPtr d
 	d->g = g;
 	d->dom = dom;
 	d->id = -1;
+	devs_release(d); /* none yet: no loop device taken */
 	if (dom) {
 		virDomainGetUUID(dom, d->uuid);
 		d->id = (int)virDomainGetID(dom);
@@ -743,10 +862,13 @@ static int xb_text(struct xbuf *b, const char *what, const char *s, char *err, s
 /*
  * The domain shoald defines for a guest; malloc'd, or NULL with err.
  * Every value from outside is escaped (the command line carries the
- * operator's arguments as they are).
+ * operator's arguments as they are).  A disk with disk_dev[i] is that
+ * block device (its loop device on Xen), given to libxl as phy; one
+ * without is its file.
  */
 static char *domain_xml(struct backend *be, const struct guest *g, const struct be_start *req,
-                        const char *cmdline, uint64_t boot_wall_ns, char *err, size_t errlen)
+                        const char *const *disk_dev, const char *cmdline, uint64_t boot_wall_ns,
+                        char *err, size_t errlen)
 {
 	struct xbuf b = { 0 };
 	unsigned i;
@@ -782,8 +904,13 @@ static char *domain_xml(struct backend *be, const struct guest *g, const struct 
 	for (i = 0; i < req->ndisks; i++) {
 		const struct be_disk *k = &req->disks[i];
 
-		xb_printf(&b, "    <disk type='file' device='disk'>\n      <source file='");
-		if (xb_text(&b, "a disk's path", k->path, err, errlen) < 0)
+		if (disk_dev[i])
+			xb_printf(&b, "    <disk type='block' device='disk'>\n"
+			              "      <driver name='phy'/>\n      <source dev='");
+		else
+			xb_printf(&b, "    <disk type='file' device='disk'>\n      <source file='");
+		if (xb_text(&b, "a disk's path", disk_dev[i] ? disk_dev[i] : k->path, err, errlen) <
+		    0)
 			goto fail;
 		xb_printf(&b, "'/>\n      <target dev='xvd%c' bus='xen'/>\n%s    </disk>\n",
 		          'a' + (int)i, k->readonly ? "      <readonly/>\n" : "");
@@ -826,9 +953,10 @@ static int lv_fail(char *err, size_t errlen, const char *what, const char *name)
 static int lv_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                     size_t errlen)
 {
-	char cmdline[XEN_CMDLINE_MAX], why[200];
+	char cmdline[XEN_CMDLINE_MAX], why[200], loop_path[BE_DISKS_MAX][32];
+	const char *disk_dev[BE_DISKS_MAX] = { NULL };
 	uint64_t boot_wall_ns = now_wall_ns();
-	virDomainPtr dom;
+	virDomainPtr dom = NULL;
 	struct ldom *d;
 	char *xml;
 
@@ -837,30 +965,42 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 		return be_fail(err, errlen, "%s", why);
 	if (req->vcpus < 1 || req->memory_mib < 1)
 		return be_fail(err, errlen, "a domain needs at least one vCPU and 1 MiB");
-	xml = domain_xml(be, g, req, cmdline, boot_wall_ns, err, errlen);
+	d = ldom_new(be, g, NULL);
+	if (!d)
+		return be_fail(err, errlen, "out of memory");
+	if (devs_prepare(d, req, disk_dev, loop_path, err, errlen) < 0)
+		goto fail;
+	xml = domain_xml(be, g, req, disk_dev, cmdline, boot_wall_ns, err, errlen);
 	if (!xml)
-		return -1;
+		goto fail;
 	dom = virDomainDefineXML(be->conn, xml);
 	free(xml);
 	if (!dom) {
-		be->create_failures++;
-		return lv_fail(err, errlen, "define domain", g->name);
+		lv_fail(err, errlen, "define domain", g->name);
+		goto fail;
 	}
-	if (virDomainCreate(dom) < 0) {
+	/*
+	 * Paused until shoal's keys are in the front-end directories libxl
+	 * made: the guest reads them as it starts.  (The test driver cannot
+	 * start a domain paused, and has no xenstore.)
+	 */
+	if (virDomainCreateWithFlags(dom, be->test_mode ? 0 : VIR_DOMAIN_START_PAUSED) < 0) {
 		lv_fail(err, errlen, "start domain", g->name);
-		be->create_failures++;
 		virDomainUndefine(dom);
-		virDomainFree(dom);
-		return -1;
+		goto fail;
 	}
-	d = ldom_new(be, g, dom);
-	if (!d) {
-		virDomainDestroy(dom);
-		virDomainUndefine(dom);
-		virDomainFree(dom);
-		return be_fail(err, errlen, "out of memory");
-	}
+	d->dom = dom;
+	virDomainGetUUID(dom, d->uuid);
 	d->id = (int)virDomainGetID(dom);
+	if (devs_keys(d) < 0) {
+		be_fail_errno(err, errlen,
+		              "cannot write the devices' keys of domain %d in xenstore", d->id);
+		goto fail_made;
+	}
+	if (!be->test_mode && virDomainResume(dom) < 0) {
+		lv_fail(err, errlen, "resume new domain", g->name);
+		goto fail_made;
+	}
 	d->instance = req->instance;
 	d->boot_wall_ns = boot_wall_ns;
 	g->be = d;
@@ -869,6 +1009,18 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 	ev_timer_start(be->loop, &d->soon); /* started() from the loop */
 	log_info("libvirt: guest %s: domain %d running", g->name, d->id);
 	return 0;
+fail_made:
+	virDomainDestroy(dom);
+	virDomainUndefine(dom);
+fail:
+	be->create_failures++;
+	devs_release(d);
+	d->g = NULL;
+	d->dom = NULL;
+	ldom_free(d);
+	if (dom)
+		virDomainFree(dom);
+	return -1;
 }
 
 static int lv_stop(struct backend *be, struct guest *g, char *err, size_t errlen)
@@ -1081,6 +1233,18 @@ static long long lv_probe_listen(struct backend *be, struct guest *g, int on)
 	return on ? -1 : 0;
 }
 
+/* Its disks' and NICs' counters, as the Xen backend reads them (blkback's and the vif's). */
+static unsigned lv_dev_stats(struct backend *be, struct guest *g, struct be_dev_stats *out,
+                             unsigned max)
+{
+	struct ldom *d = g->be;
+
+	(void)be;
+	if (!d || d->end_reason[0] || d->state != LD_RUNNING)
+		return 0;
+	return devs_stats(d, out, max);
+}
+
 /*
  * Its figures, and how many domains libvirt has in all (running or only
  * defined, shoald's or not): what the operator sees in virsh list --all.
@@ -1247,6 +1411,7 @@ static int lv_adopt(struct backend *be)
 			continue;
 		}
 		g->be = d;
+		devs_find(d);
 		console_open(d);
 		probe_begin(d);
 		adopted++;
@@ -1288,6 +1453,7 @@ static void lv_fini(struct backend *be)
 	while ((d = be->doms)) {
 		console_close(d);
 		probe_end(d);
+		devs_leave(d);
 		d->g = NULL;
 		ldom_free(d);
 	}
@@ -1434,4 +1600,5 @@ const struct backend_ops backend_libvirt = {
 	.probe = lv_probe,
 	.probe_listen = lv_probe_listen,
 	.stats = lv_stats,
+	.dev_stats = lv_dev_stats,
 };
