@@ -23,7 +23,9 @@
  * Xen a disk is a loop device shoald attaches, given to libxl as phy, as
  * the Xen backend does with libxl (xen_dev.c).  An
  * end (the guest's own, a crash, virsh destroy, our stop): the lifecycle
- * event, then the domain is undefined and exited() follows.  libvirt's
+ * event, then the domain is undefined and exited() follows, with the
+ * guest's own exit code when it left one in xenstore (its exit keys,
+ * watched while it runs, as the Xen backend reads them).  libvirt's
  * calls are synchronous: a create blocks the loop for as long as libvirt
  * takes to make the domain.
  *
@@ -83,10 +85,15 @@ struct ldom {
 	ev_timer soon; /* reports from the loop, never from inside an op or a libvirt call */
 	virStreamPtr console;
 	int console_warned;
+	/* The guest's exit keys (data/shoal/exit-code, exit-reason), caught before its end. */
+	char exit_code[32], exit_reason[XEN_GUEST_VALUE_MAX];
+	size_t exit_code_len, exit_reason_len;
+	int have_exit_code, have_exit_reason;
 #ifdef HAVE_XEN
 	struct xen_probe_port probe; /* its event channel, as the Xen backend binds it */
 	int probing;
 	struct xen_devs devs; /* its loop devices and shoal's keys; libxl makes the rest */
+	int exit_watch;
 #endif
 };
 
@@ -404,6 +411,53 @@ static void probe_end(struct ldom *d)
 	d->probing = 0;
 }
 
+/*
+ * The guest's exit keys, read while its domain is there: libvirt destroys
+ * a domain that shut down (on_poweroff, on_crash) before its event
+ * reaches us, and says only "shutdown" or "crashed".  The guest writes
+ * exit-code (or exit-reason) before it shuts down, so a watch on its
+ * data/shoal directory has them read before libvirt's turn comes.
+ */
+static void exit_keys_read(struct ldom *d)
+{
+	struct xs_handle *xs = d->be->xs;
+	char path[96];
+	unsigned len = 0;
+	char *v;
+
+	if (d->id < 0)
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%d/data/shoal/exit-code", d->id);
+	if (!d->have_exit_code && (v = xs_read(xs, XBT_NULL, path, &len))) {
+		d->exit_code_len = len < sizeof(d->exit_code) ? len : sizeof(d->exit_code);
+		memcpy(d->exit_code, v, d->exit_code_len);
+		d->have_exit_code = 1;
+		free(v);
+	}
+	snprintf(path, sizeof(path), "/local/domain/%d/data/shoal/exit-reason", d->id);
+	if (!d->have_exit_reason && (v = xs_read(xs, XBT_NULL, path, &len))) {
+		d->exit_reason_len = len < sizeof(d->exit_reason) ? len : sizeof(d->exit_reason);
+		memcpy(d->exit_reason, v, d->exit_reason_len);
+		d->have_exit_reason = 1;
+		free(v);
+	}
+}
+
+static void exit_watch(struct ldom *d, int on)
+{
+	char path[64], token[24];
+
+	if (!d->be->xs || d->id < 0 || d->exit_watch == on)
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%d/data/shoal", d->id);
+	snprintf(token, sizeof(token), "x%d", d->id);
+	if (on ? xs_watch(d->be->xs, path, token) : xs_unwatch(d->be->xs, path, token))
+		d->exit_watch = on;
+	else if (on)
+		log_warn("libvirt: guest %s: cannot watch %s (its exit code will not be known)",
+		         ldom_name(d), path);
+}
+
 static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct backend *be = w->data;
@@ -419,14 +473,28 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 
 		errno = 0;
 		id = strtoul(token + 1, &end, 10);
-		if (*token == 'p' && !*end && !errno)
+		if ((*token == 'p' || *token == 'x') && !*end && !errno)
 			for (d = be->doms; d; d = d->next)
-				if (d->probing && d->id == (int)id)
+				if (d->id == (int)id &&
+				    (*token == 'p' ? d->probing : d->exit_watch))
 					break;
-		if (d && !d->end_reason[0])
-			xen_probe_port_changed(&d->probe);
+		if (d && !d->end_reason[0]) {
+			if (*token == 'p')
+				xen_probe_port_changed(&d->probe);
+			else
+				exit_keys_read(d);
+		}
 		free(vec);
 	}
+}
+
+/* Watches that fired but are not read yet, and the keys if the domain is still there. */
+static void exit_keys_catch_up(struct ldom *d)
+{
+	if (!d->be->xs)
+		return;
+	on_xs(d->be->loop, &d->be->xs_w, 0);
+	exit_keys_read(d);
 }
 
 /*
@@ -503,6 +571,17 @@ static void probe_begin(struct ldom *d)
 }
 
 static void probe_end(struct ldom *d)
+{
+	(void)d;
+}
+
+static void exit_watch(struct ldom *d, int on)
+{
+	(void)d;
+	(void)on;
+}
+
+static void exit_keys_catch_up(struct ldom *d)
 {
 	(void)d;
 }
@@ -640,6 +719,7 @@ static void ldom_report(struct ldom *d)
 
 	console_close(d);
 	probe_end(d);
+	exit_watch(d, 0);
 	devs_release(d);
 	if (d->dom && virDomainUndefine(d->dom) < 0) {
 		/* A transient domain (virsh undefine while it ran) is gone with its end. */
@@ -719,6 +799,31 @@ static struct ldom *ldom_new(struct backend *be, struct guest *g, virDomainPtr d
 	return d;
 }
 
+/*
+ * The guest's own end (a shutdown or a crash): its exit code and reason
+ * from the exit keys caught on Xen, mapped as the Xen backend maps them;
+ * without them on libvirt's test driver (no xenstore) libvirt's word alone.
+ */
+static void ldom_end_own(struct ldom *d, enum xen_end end)
+{
+	char text[300];
+	int status;
+
+	exit_keys_catch_up(d);
+	if (!d->have_exit_code && !d->have_exit_reason && d->be->test_mode) {
+		if (end == XEN_END_CRASH)
+			ldom_end(d, GUEST_EXIT_FAULT, "domain %d crashed", d->id);
+		else
+			ldom_end(d, -1, "domain %d shut down (libvirt does not say its exit code)",
+			         d->id);
+		return;
+	}
+	status = xen_exit_map(end, d->have_exit_code ? d->exit_code : NULL, d->exit_code_len,
+	                      d->have_exit_reason ? d->exit_reason : NULL, d->exit_reason_len, text,
+	                      sizeof(text));
+	ldom_end(d, status, "%s (domain %d)", text, d->id);
+}
+
 /* Lifecycle events of every domain; shoald's are known by UUID. */
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
@@ -733,11 +838,10 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	case VIR_DOMAIN_EVENT_STOPPED:
 		switch (detail) {
 		case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
-			ldom_end(d, -1, "domain %d shut down (libvirt does not say its exit code)",
-			         d->id);
+			ldom_end_own(d, XEN_END_POWEROFF);
 			break;
 		case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
-			ldom_end(d, GUEST_EXIT_FAULT, "domain %d crashed", d->id);
+			ldom_end_own(d, XEN_END_CRASH);
 			break;
 		case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
 			if (d->stop_requested) {
@@ -760,7 +864,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		break;
 	case VIR_DOMAIN_EVENT_CRASHED:
 		/* Kept crashed (on_crash preserve, set outside): it goes now. */
-		ldom_end(d, GUEST_EXIT_FAULT, "domain %d crashed", d->id);
+		ldom_end_own(d, XEN_END_CRASH);
 		if (virDomainDestroy(dom) < 0)
 			log_warnx("libvirt: guest %s: cannot destroy crashed domain %d: %s",
 			          ldom_name(d), d->id, virGetLastErrorMessage());
@@ -981,7 +1085,8 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 	}
 	/*
 	 * Paused until shoal's keys are in the front-end directories libxl
-	 * made: the guest reads them as it starts.  (The test driver cannot
+	 * made and the exit keys are watched: the guest reads the first as it
+	 * starts, and may write the second at once.  (The test driver cannot
 	 * start a domain paused, and has no xenstore.)
 	 */
 	if (virDomainCreateWithFlags(dom, be->test_mode ? 0 : VIR_DOMAIN_START_PAUSED) < 0) {
@@ -997,6 +1102,7 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 		              "cannot write the devices' keys of domain %d in xenstore", d->id);
 		goto fail_made;
 	}
+	exit_watch(d, 1);
 	if (!be->test_mode && virDomainResume(dom) < 0) {
 		lv_fail(err, errlen, "resume new domain", g->name);
 		goto fail_made;
@@ -1014,6 +1120,7 @@ fail_made:
 	virDomainUndefine(dom);
 fail:
 	be->create_failures++;
+	exit_watch(d, 0);
 	devs_release(d);
 	d->g = NULL;
 	d->dom = NULL;
@@ -1412,6 +1519,7 @@ static int lv_adopt(struct backend *be)
 		}
 		g->be = d;
 		devs_find(d);
+		exit_watch(d, 1);
 		console_open(d);
 		probe_begin(d);
 		adopted++;
@@ -1453,6 +1561,7 @@ static void lv_fini(struct backend *be)
 	while ((d = be->doms)) {
 		console_close(d);
 		probe_end(d);
+		exit_watch(d, 0);
 		devs_leave(d);
 		d->g = NULL;
 		ldom_free(d);
