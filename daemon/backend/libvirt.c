@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,11 +124,21 @@ struct backend {
 /*
  * One list each of handles and timeouts, owned by the process: libvirt
  * has one event implementation per process.  An entry removed by libvirt
- * stays until the reaper, a zero timer, runs its free callback.
+ * stays until the reaper runs its free callback from the loop.
+ *
+ * libvirt calls these from any thread: from the worker's calls too (its
+ * RPC client turns its socket's watch off while a call of that thread
+ * waits for its reply; the test driver queues its events).  libev's
+ * watchers are the loop's alone, so the lists are under lv_ev.mu and a
+ * change made on another thread is marked and applied by the loop, woken
+ * by lv_ev.wake.  libvirt's callbacks run without the lock: they call
+ * back into these.
  */
 struct lv_handle {
 	struct lv_handle *next;
 	int id, fd, removed;
+	int events; /* libev's, as libvirt last asked */
+	int dirty;  /* changed on another thread: the loop applies it */
 	ev_io w;
 	virEventHandleCallback cb;
 	void *opaque;
@@ -136,7 +147,7 @@ struct lv_handle {
 
 struct lv_timeout {
 	struct lv_timeout *next;
-	int id, removed;
+	int id, removed, dirty;
 	int ms; /* -1: disabled; 0: at every loop iteration; else its period */
 	ev_timer w;
 	virEventTimeoutCallback cb;
@@ -146,12 +157,15 @@ struct lv_timeout {
 
 static struct {
 	struct ev_loop *loop;
+	pthread_t loop_thread;
+	pthread_mutex_t mu;
 	int registered;
 	int next_id;
+	int reap; /* something was removed: the loop runs the free callbacks */
 	struct lv_handle *handles;
 	struct lv_timeout *timeouts;
-	ev_timer reaper;
-} lv_ev;
+	ev_async wake;
+} lv_ev = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static int ev_events_of(int vir)
 {
@@ -159,20 +173,73 @@ static int ev_events_of(int vir)
 	       (vir & VIR_EVENT_HANDLE_WRITABLE ? EV_WRITE : 0);
 }
 
-static void lv_reap_soon(void)
+static int lv_on_loop(void)
 {
-	if (!ev_is_active(&lv_ev.reaper))
-		ev_timer_start(lv_ev.loop, &lv_ev.reaper);
+	return pthread_equal(pthread_self(), lv_ev.loop_thread);
+}
+
+/* With lv_ev.mu held, on the loop: the watchers as libvirt last asked. */
+static void lv_handle_apply(struct lv_handle *h)
+{
+	h->dirty = 0;
+	ev_io_stop(lv_ev.loop, &h->w);
+	if (h->removed || !h->events)
+		return;
+	ev_io_set(&h->w, h->fd, h->events);
+	ev_io_start(lv_ev.loop, &h->w);
+}
+
+static void lv_timeout_apply(struct lv_timeout *t)
+{
+	t->dirty = 0;
+	ev_timer_stop(lv_ev.loop, &t->w);
+	if (t->ms < 0 || t->removed)
+		return;
+	ev_timer_set(&t->w, t->ms / 1000., 0.);
+	ev_timer_start(lv_ev.loop, &t->w);
+}
+
+/* With lv_ev.mu held: applied now on the loop, or marked and the loop woken. */
+static void lv_changed_handle(struct lv_handle *h)
+{
+	if (h->removed)
+		lv_ev.reap = 1;
+	if (lv_on_loop()) {
+		lv_handle_apply(h);
+		if (lv_ev.reap)
+			ev_async_send(lv_ev.loop, &lv_ev.wake);
+		return;
+	}
+	h->dirty = 1;
+	ev_async_send(lv_ev.loop, &lv_ev.wake);
+}
+
+static void lv_changed_timeout(struct lv_timeout *t)
+{
+	if (t->removed)
+		lv_ev.reap = 1;
+	if (lv_on_loop()) {
+		lv_timeout_apply(t);
+		if (lv_ev.reap)
+			ev_async_send(lv_ev.loop, &lv_ev.wake);
+		return;
+	}
+	t->dirty = 1;
+	ev_async_send(lv_ev.loop, &lv_ev.wake);
 }
 
 static void on_lv_handle(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct lv_handle *h = w->data;
+	struct lv_handle *h = w->data; /* freed only by the loop, after this */
 	int vir = (revents & EV_READ ? VIR_EVENT_HANDLE_READABLE : 0) |
 	          (revents & EV_WRITE ? VIR_EVENT_HANDLE_WRITABLE : 0);
+	int removed;
 
 	(void)loop;
-	if (!h->removed)
+	pthread_mutex_lock(&lv_ev.mu);
+	removed = h->removed;
+	pthread_mutex_unlock(&lv_ev.mu);
+	if (!removed)
 		h->cb(h->id, h->fd, vir, h->opaque);
 }
 
@@ -180,23 +247,27 @@ static int lv_add_handle(int fd, int events, virEventHandleCallback cb, void *op
                          virFreeCallback ff)
 {
 	struct lv_handle *h = calloc(1, sizeof(*h));
+	int id;
 
 	if (!h)
 		return -1;
-	h->id = ++lv_ev.next_id;
 	h->fd = fd;
 	h->cb = cb;
 	h->opaque = opaque;
 	h->ff = ff;
-	ev_io_init(&h->w, on_lv_handle, fd, ev_events_of(events));
+	h->events = ev_events_of(events);
+	ev_io_init(&h->w, on_lv_handle, fd, h->events);
 	h->w.data = h;
-	if (ev_events_of(events))
-		ev_io_start(lv_ev.loop, &h->w);
+	pthread_mutex_lock(&lv_ev.mu);
+	id = h->id = ++lv_ev.next_id;
 	h->next = lv_ev.handles;
 	lv_ev.handles = h;
-	return h->id;
+	lv_changed_handle(h);
+	pthread_mutex_unlock(&lv_ev.mu);
+	return id;
 }
 
+/* With lv_ev.mu held. */
 static struct lv_handle *lv_handle_find(int id)
 {
 	struct lv_handle *h;
@@ -209,69 +280,71 @@ static struct lv_handle *lv_handle_find(int id)
 
 static void lv_update_handle(int id, int events)
 {
-	struct lv_handle *h = lv_handle_find(id);
+	struct lv_handle *h;
 
-	if (!h)
-		return;
-	ev_io_stop(lv_ev.loop, &h->w);
-	ev_io_set(&h->w, h->fd, ev_events_of(events));
-	if (ev_events_of(events))
-		ev_io_start(lv_ev.loop, &h->w);
+	pthread_mutex_lock(&lv_ev.mu);
+	h = lv_handle_find(id);
+	if (h) {
+		h->events = ev_events_of(events);
+		lv_changed_handle(h);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
 }
 
 static int lv_remove_handle(int id)
 {
-	struct lv_handle *h = lv_handle_find(id);
+	struct lv_handle *h;
 
-	if (!h)
-		return -1;
-	ev_io_stop(lv_ev.loop, &h->w);
-	h->removed = 1;
-	lv_reap_soon();
-	return 0;
-}
-
-static void lv_timeout_arm(struct lv_timeout *t)
-{
-	ev_timer_stop(lv_ev.loop, &t->w);
-	if (t->ms < 0 || t->removed)
-		return;
-	ev_timer_set(&t->w, t->ms / 1000., 0.);
-	ev_timer_start(lv_ev.loop, &t->w);
+	pthread_mutex_lock(&lv_ev.mu);
+	h = lv_handle_find(id);
+	if (h) {
+		h->removed = 1;
+		lv_changed_handle(h);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
+	return h ? 0 : -1;
 }
 
 static void on_lv_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct lv_timeout *t = w->data;
+	struct lv_timeout *t = w->data; /* freed only by the loop, after this */
+	int removed;
 
 	(void)loop;
 	(void)revents;
-	if (t->removed)
-		return;
+	pthread_mutex_lock(&lv_ev.mu);
+	removed = t->removed;
 	/* Armed again first: the callback may change or remove it. */
-	lv_timeout_arm(t);
-	t->cb(t->id, t->opaque);
+	if (!removed)
+		lv_timeout_apply(t);
+	pthread_mutex_unlock(&lv_ev.mu);
+	if (!removed)
+		t->cb(t->id, t->opaque);
 }
 
 static int lv_add_timeout(int ms, virEventTimeoutCallback cb, void *opaque, virFreeCallback ff)
 {
 	struct lv_timeout *t = calloc(1, sizeof(*t));
+	int id;
 
 	if (!t)
 		return -1;
-	t->id = ++lv_ev.next_id;
 	t->ms = ms;
 	t->cb = cb;
 	t->opaque = opaque;
 	t->ff = ff;
 	ev_timer_init(&t->w, on_lv_timeout, 0., 0.);
 	t->w.data = t;
+	pthread_mutex_lock(&lv_ev.mu);
+	id = t->id = ++lv_ev.next_id;
 	t->next = lv_ev.timeouts;
 	lv_ev.timeouts = t;
-	lv_timeout_arm(t);
-	return t->id;
+	lv_changed_timeout(t);
+	pthread_mutex_unlock(&lv_ev.mu);
+	return id;
 }
 
+/* With lv_ev.mu held. */
 static struct lv_timeout *lv_timeout_find(int id)
 {
 	struct lv_timeout *t;
@@ -284,55 +357,85 @@ static struct lv_timeout *lv_timeout_find(int id)
 
 static void lv_update_timeout(int id, int ms)
 {
-	struct lv_timeout *t = lv_timeout_find(id);
+	struct lv_timeout *t;
 
-	if (!t)
-		return;
-	t->ms = ms;
-	lv_timeout_arm(t);
+	pthread_mutex_lock(&lv_ev.mu);
+	t = lv_timeout_find(id);
+	if (t) {
+		t->ms = ms;
+		lv_changed_timeout(t);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
 }
 
 static int lv_remove_timeout(int id)
 {
-	struct lv_timeout *t = lv_timeout_find(id);
+	struct lv_timeout *t;
 
-	if (!t)
-		return -1;
-	ev_timer_stop(lv_ev.loop, &t->w);
-	t->removed = 1;
-	lv_reap_soon();
-	return 0;
+	pthread_mutex_lock(&lv_ev.mu);
+	t = lv_timeout_find(id);
+	if (t) {
+		t->removed = 1;
+		lv_changed_timeout(t);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
+	return t ? 0 : -1;
 }
 
-/* The free callbacks of what libvirt removed, from the loop. */
-static void on_lv_reap(struct ev_loop *loop, ev_timer *w, int revents)
+/*
+ * On the loop: what other threads changed, applied; then the free
+ * callbacks of what libvirt removed, without the lock (they may call
+ * libvirt, which may call back into these).
+ */
+static void on_lv_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct lv_handle **hp = &lv_ev.handles;
-	struct lv_timeout **tp = &lv_ev.timeouts;
+	struct lv_handle **hp, *hgone = NULL;
+	struct lv_timeout **tp, *tgone = NULL;
 
 	(void)loop;
 	(void)w;
 	(void)revents;
-	while (*hp) {
+	pthread_mutex_lock(&lv_ev.mu);
+	for (hp = &lv_ev.handles; *hp;) {
 		struct lv_handle *h = *hp;
 
-		if (!h->removed) {
+		if (h->dirty)
+			lv_handle_apply(h);
+		if (!h->removed || !lv_ev.reap) {
 			hp = &h->next;
 			continue;
 		}
 		*hp = h->next;
-		if (h->ff)
-			h->ff(h->opaque);
-		free(h);
+		h->next = hgone;
+		hgone = h;
 	}
-	while (*tp) {
+	for (tp = &lv_ev.timeouts; *tp;) {
 		struct lv_timeout *t = *tp;
 
-		if (!t->removed) {
+		if (t->dirty)
+			lv_timeout_apply(t);
+		if (!t->removed || !lv_ev.reap) {
 			tp = &t->next;
 			continue;
 		}
 		*tp = t->next;
+		t->next = tgone;
+		tgone = t;
+	}
+	lv_ev.reap = 0;
+	pthread_mutex_unlock(&lv_ev.mu);
+	while (hgone) {
+		struct lv_handle *h = hgone;
+
+		hgone = h->next;
+		if (h->ff)
+			h->ff(h->opaque);
+		free(h);
+	}
+	while (tgone) {
+		struct lv_timeout *t = tgone;
+
+		tgone = t->next;
 		if (t->ff)
 			t->ff(t->opaque);
 		free(t);
@@ -360,7 +463,11 @@ static int lv_events_register(struct ev_loop *loop, char *err, size_t errlen)
 		               virGetLastErrorMessage());
 	virSetErrorFunc(NULL, lv_quiet);
 	lv_ev.loop = loop;
-	ev_timer_init(&lv_ev.reaper, on_lv_reap, 0., 0.);
+	lv_ev.loop_thread = pthread_self();
+	ev_async_init(&lv_ev.wake, on_lv_wake);
+	ev_async_start(loop, &lv_ev.wake);
+	/* Not a reason for the loop to keep running on its own. */
+	ev_unref(loop);
 	virEventRegisterImpl(lv_add_handle, lv_update_handle, lv_remove_handle, lv_add_timeout,
 	                     lv_update_timeout, lv_remove_timeout);
 	lv_ev.registered = 1;
