@@ -26,8 +26,10 @@
  * event, then the domain is undefined and exited() follows, with the
  * guest's own exit code when it left one in xenstore (its exit keys,
  * watched while it runs, as the Xen backend reads them).  libvirt's
- * calls are synchronous: a create blocks the loop for as long as libvirt
- * takes to make the domain.
+ * calls are synchronous: the slow ones (define and create, resume,
+ * destroy, undefine) run on a worker thread of the backend's, one at a
+ * time in order, and their results come back to the loop (ev_async), so
+ * that a create never holds every other guest's probes.
  *
  * After a restart, adopt() lists every domain, takes back those whose
  * metadata is shoald's, undefines the ones that ended meanwhile
@@ -65,7 +67,8 @@
 #define SHOAL_NS_PREFIX "shoal"
 
 enum ldom_state {
-	LD_STARTING, /* made and running; started() not yet reported */
+	LD_CREATING, /* its create is the worker's */
+	LD_STARTING, /* made (on Xen, paused until resumed); started() not yet reported */
 	LD_RUNNING,
 	LD_ENDED, /* reported, or to be reported from the loop */
 };
@@ -79,7 +82,9 @@ struct ldom {
 	unsigned char uuid[VIR_UUID_BUFLEN];
 	uint64_t instance;
 	uint64_t boot_wall_ns;
-	int id; /* libvirt's domain id (Xen's domid) */
+	int id;       /* libvirt's domain id (Xen's domid) */
+	int jobs;     /* the worker's jobs that name it: it is freed only after them */
+	int reported; /* told the daemon; freed once its jobs are done */
 	int stop_requested;
 	int end_status;
 	char end_reason[512];
@@ -111,12 +116,50 @@ struct backend {
 	char version[32];
 	struct ldom *doms;
 	uint64_t creates, create_failures, adopted, outside_ends;
+	/*
+	 * The worker: libvirt's slow calls (define and create, resume,
+	 * destroy, undefine) off the loop, one at a time and in order (an
+	 * undefine before the next define of its name); done jobs come back
+	 * to the loop through done_w.
+	 */
+	pthread_t worker;
+	int worker_up;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int quit;
+	struct lv_job *todo, **todo_tail, *done, **done_tail;
+	ev_async done_w;
+	uint64_t job_ns_max; /* the longest job, for /v1/host */
 #ifdef HAVE_XEN
 	/* Probes on Xen: libvirt has no event-channel API (xen_probe.c, as the Xen backend). */
 	struct xs_handle *xs;
 	ev_io xs_w;
 	struct xen_probes *probes;
 #endif
+};
+
+enum lv_job_kind {
+	LJ_CREATE,   /* define xml, start (paused on Xen), shoal's keys */
+	LJ_RESUME,   /* the new domain runs */
+	LJ_DESTROY,  /* stop */
+	LJ_UNDEFINE, /* after its end: the name is free */
+};
+
+struct lv_job {
+	struct lv_job *next;
+	enum lv_job_kind kind;
+	struct ldom *d;   /* CREATE, RESUME, DESTROY: held (d->jobs) until done */
+	virDomainPtr dom; /* a reference of the job's own: CREATE's result, the others' domain */
+	char *xml;        /* CREATE */
+	int paused;       /* CREATE: started paused, to be resumed */
+	char name[GUEST_NAME_MAX + 1];
+	/* Results, read by the loop once done. */
+	int rc;   /* 0, or -1 with err and libvirt's code */
+	int code; /* virGetLastErrorCode() */
+	int id;
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	uint64_t ns; /* how long the calls took */
+	char err[512];
 };
 
 /* ---- libvirt's events on libev ---- */
@@ -629,12 +672,13 @@ static int devs_prepare(struct ldom *d, const struct be_start *req,
 	return 0;
 }
 
-static int devs_keys(struct ldom *d)
+/* On the worker, while the loop leaves d->devs alone (LD_CREATING); libxenstore is thread-safe. */
+static int devs_keys(struct ldom *d, int id)
 {
+	d->devs.domid = (uint32_t)id;
 	if (!d->be->xs || (!d->devs.nvifs && !d->devs.nvbds))
 		return 0;
-	d->devs.domid = (uint32_t)d->id;
-	return xen_devs_write_shoal_keys(d->be->xs, (uint32_t)d->id, &d->devs);
+	return xen_devs_write_shoal_keys(d->be->xs, (uint32_t)id, &d->devs);
 }
 
 /* After a daemon restart: its loop devices open again, so that they stay while it runs. */
@@ -706,9 +750,10 @@ static int devs_prepare(struct ldom *d, const struct be_start *req,
 	return 0;
 }
 
-static int devs_keys(struct ldom *d)
+static int devs_keys(struct ldom *d, int id)
 {
 	(void)d;
+	(void)id;
 	return 0;
 }
 
@@ -735,6 +780,188 @@ static unsigned devs_stats(struct ldom *d, struct be_dev_stats *out, unsigned ma
 	return 0;
 }
 #endif
+
+/* ---- the worker ---- */
+
+/* On the worker: libvirt's words for a failed call, read on this thread (libvirt's are per thread).
+ */
+static void job_fail(struct lv_job *j, const char *what)
+{
+	j->rc = -1;
+	j->code = virGetLastErrorCode();
+	snprintf(j->err, sizeof(j->err), "libvirt cannot %s %s: %s", what, j->name,
+	         virGetLastErrorMessage());
+}
+
+static void job_run(struct backend *be, struct lv_job *j)
+{
+	uint64_t t0 = now_mono_ns();
+
+	switch (j->kind) {
+	case LJ_CREATE:
+		j->dom = virDomainDefineXML(be->conn, j->xml);
+		if (!j->dom) {
+			job_fail(j, "define domain");
+			break;
+		}
+		/*
+		 * Paused until shoal's keys are in the front-end directories
+		 * libxl made and the loop watches the exit keys: the guest reads
+		 * the first as it starts, and may write the second at once.  (The
+		 * test driver cannot start a domain paused, and has no xenstore.)
+		 */
+		if (virDomainCreateWithFlags(j->dom, j->paused ? VIR_DOMAIN_START_PAUSED : 0) < 0) {
+			job_fail(j, "start domain");
+			virDomainUndefine(j->dom);
+			virDomainFree(j->dom);
+			j->dom = NULL;
+			break;
+		}
+		j->id = (int)virDomainGetID(j->dom);
+		virDomainGetUUID(j->dom, j->uuid);
+		if (devs_keys(j->d, j->id) < 0) {
+			j->rc = -1;
+			snprintf(j->err, sizeof(j->err),
+			         "cannot write the devices' keys of domain %d in xenstore: %s",
+			         j->id, strerror(errno));
+			virDomainDestroy(j->dom);
+			virDomainUndefine(j->dom);
+			virDomainFree(j->dom);
+			j->dom = NULL;
+		}
+		break;
+	case LJ_RESUME:
+		if (virDomainResume(j->dom) < 0)
+			job_fail(j, "resume new domain");
+		break;
+	case LJ_DESTROY:
+		if (virDomainDestroy(j->dom) < 0)
+			job_fail(j, "destroy domain");
+		break;
+	case LJ_UNDEFINE:
+		if (virDomainUndefine(j->dom) < 0)
+			job_fail(j, "undefine domain");
+		break;
+	}
+	j->ns = now_mono_ns() - t0;
+}
+
+/*
+ * The worker's thread: the jobs in order, each one's result to the loop.
+ * Told to quit, it still runs what is queued but a create (shoald is
+ * going: a stop, an undefine or a resume asked for is still owed; a
+ * guest not made yet is not).
+ */
+static void *worker_main(void *arg)
+{
+	struct backend *be = arg;
+
+	pthread_mutex_lock(&be->mu);
+	for (;;) {
+		struct lv_job *j;
+
+		while (!be->todo && !be->quit)
+			pthread_cond_wait(&be->cv, &be->mu);
+		if (!be->todo)
+			break;
+		j = be->todo;
+		be->todo = j->next;
+		if (!be->todo)
+			be->todo_tail = &be->todo;
+		j->next = NULL;
+		if (be->quit && j->kind == LJ_CREATE) {
+			j->rc = -1;
+			snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
+			         j->name);
+		} else {
+			pthread_mutex_unlock(&be->mu);
+			job_run(be, j);
+			pthread_mutex_lock(&be->mu);
+		}
+		*be->done_tail = j;
+		be->done_tail = &j->next;
+		ev_async_send(be->loop, &be->done_w);
+	}
+	pthread_mutex_unlock(&be->mu);
+	return NULL;
+}
+
+/* A job for d (held until the job is done) or for a domain alone; NULL when out of memory. */
+static struct lv_job *job_new(struct backend *be, enum lv_job_kind kind, struct ldom *d,
+                              virDomainPtr dom, const char *name)
+{
+	struct lv_job *j = calloc(1, sizeof(*j));
+
+	(void)be;
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	j->d = d;
+	if (d)
+		d->jobs++;
+	if (dom && virDomainRef(dom) == 0)
+		j->dom = dom;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	return j;
+}
+
+static void job_free(struct lv_job *j)
+{
+	if (j->dom)
+		virDomainFree(j->dom);
+	free(j->xml);
+	free(j);
+}
+
+static void job_queue(struct backend *be, struct lv_job *j)
+{
+	pthread_mutex_lock(&be->mu);
+	*be->todo_tail = j;
+	be->todo_tail = &j->next;
+	pthread_cond_signal(&be->cv);
+	pthread_mutex_unlock(&be->mu);
+}
+
+/* A destroy or an undefine of dom for d (or none); done at once, on the loop, if out of memory. */
+static void job_domain(struct backend *be, enum lv_job_kind kind, struct ldom *d, virDomainPtr dom,
+                       const char *name)
+{
+	struct lv_job *j = job_new(be, kind, d, dom, name);
+
+	if (j) {
+		job_queue(be, j);
+		return;
+	}
+	log_warnx("libvirt: out of memory for a job: domain %s's %s on the loop", name,
+	          kind == LJ_DESTROY ? "destroy" : "undefine");
+	if ((kind == LJ_DESTROY ? virDomainDestroy(dom) : virDomainUndefine(dom)) < 0)
+		log_warnx("libvirt: cannot %s domain %s: %s",
+		          kind == LJ_DESTROY ? "destroy" : "undefine", name,
+		          virGetLastErrorMessage());
+}
+
+static int worker_start(struct backend *be, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	be->todo_tail = &be->todo;
+	be->done_tail = &be->done;
+	pthread_mutex_init(&be->mu, NULL);
+	pthread_cond_init(&be->cv, NULL);
+	/* Signals are the loop's: the worker takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&be->worker, NULL, worker_main, be);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		errno = r;
+		return be_fail_errno(err, errlen,
+		                     "libvirt backend: cannot start its worker thread");
+	}
+	be->worker_up = 1;
+	return 0;
+}
 
 static struct ldom *ldom_by_uuid(struct backend *be, const unsigned char *uuid)
 {
@@ -818,7 +1045,11 @@ fail:
 	d->console_warned = 1;
 }
 
-/* Tell the daemon once, from the loop; the domain is undefined first, so that its name is free. */
+/*
+ * Tell the daemon once, from the loop.  The domain's undefine is queued
+ * first: the worker runs it before any define queued after it (a restart
+ * of the same name).
+ */
 static void ldom_report(struct ldom *d)
 {
 	struct backend *be = d->be;
@@ -828,23 +1059,21 @@ static void ldom_report(struct ldom *d)
 	probe_end(d);
 	exit_watch(d, 0);
 	devs_release(d);
-	if (d->dom && virDomainUndefine(d->dom) < 0) {
-		/* A transient domain (virsh undefine while it ran) is gone with its end. */
-		if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
-			log_warnx("libvirt: guest %s: cannot undefine its domain: %s", ldom_name(d),
-			          virGetLastErrorMessage());
-	}
+	if (d->dom)
+		job_domain(be, LJ_UNDEFINE, NULL, d->dom, ldom_name(d));
 	d->g = NULL;
+	d->reported = 1;
 	if (g) {
 		g->be = NULL;
-		if (d->state == LD_STARTING) {
+		if (d->state != LD_RUNNING) {
 			be->create_failures++;
 			be->host.start_failed(g, 500, d->end_reason);
 		} else {
 			be->host.exited(g, d->end_status, d->end_reason);
 		}
 	}
-	ldom_free(d);
+	if (!d->jobs)
+		ldom_free(d);
 }
 
 static void on_soon(struct ev_loop *loop, ev_timer *w, int revents)
@@ -860,6 +1089,7 @@ static void on_soon(struct ev_loop *loop, ev_timer *w, int revents)
 	if (d->state == LD_STARTING && d->g) {
 		d->state = LD_RUNNING;
 		d->be->creates++;
+		log_info("libvirt: guest %s: domain %d running", ldom_name(d), d->id);
 		d->be->host.started(d->g, d->id, 0, d->boot_wall_ns);
 	}
 }
@@ -972,9 +1202,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	case VIR_DOMAIN_EVENT_CRASHED:
 		/* Kept crashed (on_crash preserve, set outside): it goes now. */
 		ldom_end_own(d, XEN_END_CRASH);
-		if (virDomainDestroy(dom) < 0)
-			log_warnx("libvirt: guest %s: cannot destroy crashed domain %d: %s",
-			          ldom_name(d), d->id, virGetLastErrorMessage());
+		job_domain(be, LJ_DESTROY, d, dom, ldom_name(d));
 		break;
 	case VIR_DOMAIN_EVENT_SUSPENDED:
 	case VIR_DOMAIN_EVENT_RESUMED:
@@ -985,6 +1213,119 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		break;
 	}
 	return 0;
+}
+
+/* ---- the worker's results, on the loop ---- */
+
+static void create_done(struct ldom *d, struct lv_job *j)
+{
+	struct backend *be = d->be;
+	struct guest *g = d->g;
+
+	if (j->rc < 0) {
+		be->create_failures++;
+		devs_release(d);
+		d->g = NULL;
+		d->reported = 1;
+		if (g) {
+			g->be = NULL;
+			/* As the daemon logs a start() that fails at once. */
+			log_warnx("guest %s: cannot start: %s", g->name, j->err);
+			be->host.start_failed(g, 500, j->err);
+		}
+		return;
+	}
+	d->dom = j->dom;
+	j->dom = NULL;
+	d->id = j->id;
+	memcpy(d->uuid, j->uuid, VIR_UUID_BUFLEN);
+	d->state = LD_STARTING;
+	exit_watch(d, 1);
+	console_open(d);
+	probe_begin(d);
+	if (d->stop_requested) {
+		/* Stopped while it was being made: it goes now, and start_failed() says so. */
+		job_domain(be, LJ_DESTROY, d, d->dom, ldom_name(d));
+		return;
+	}
+	if (j->paused) {
+		struct lv_job *r = job_new(be, LJ_RESUME, d, d->dom, ldom_name(d));
+
+		if (r) {
+			job_queue(be, r);
+			return;
+		}
+		if (virDomainResume(d->dom) < 0) {
+			ldom_end(d, GUEST_EXIT_INTERNAL, "libvirt cannot resume new domain %s: %s",
+			         ldom_name(d), virGetLastErrorMessage());
+			job_domain(be, LJ_DESTROY, d, d->dom, ldom_name(d));
+			return;
+		}
+	}
+	ev_timer_start(be->loop, &d->soon); /* started() */
+}
+
+static void job_done(struct backend *be, struct lv_job *j)
+{
+	struct ldom *d = j->d;
+
+	if (j->ns > be->job_ns_max)
+		be->job_ns_max = j->ns;
+	switch (j->kind) {
+	case LJ_CREATE:
+		create_done(d, j);
+		break;
+	case LJ_RESUME:
+		if (d->end_reason[0])
+			break;
+		if (j->rc < 0) {
+			ldom_end(d, GUEST_EXIT_INTERNAL, "%s", j->err);
+			job_domain(be, LJ_DESTROY, d, d->dom, ldom_name(d));
+			break;
+		}
+		ev_timer_start(be->loop, &d->soon); /* started() */
+		break;
+	case LJ_DESTROY:
+		if (j->rc == 0) {
+			ldom_end(d, -1, "domain %d was destroyed on request", d->id);
+		} else if (j->code == VIR_ERR_NO_DOMAIN || j->code == VIR_ERR_OPERATION_INVALID) {
+			/* Gone already: its event is on its way, or was missed; the end is the
+			 * same. */
+			ldom_end(d, -1, "domain %d was gone when asked to stop", d->id);
+		} else if (!d->end_reason[0]) {
+			log_warnx("libvirt: guest %s: %s", ldom_name(d), j->err);
+			d->stop_requested = 0;
+		}
+		break;
+	case LJ_UNDEFINE:
+		/* A transient domain (virsh undefine while it ran) is gone with its end. */
+		if (j->rc < 0 && j->code != VIR_ERR_NO_DOMAIN)
+			log_warnx("libvirt: %s", j->err);
+		break;
+	}
+	if (d && !--d->jobs && d->reported)
+		ldom_free(d);
+}
+
+static void on_jobs_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct backend *be = w->data;
+	struct lv_job *list;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&be->mu);
+	list = be->done;
+	be->done = NULL;
+	be->done_tail = &be->done;
+	pthread_mutex_unlock(&be->mu);
+	while (list) {
+		struct lv_job *j = list;
+
+		list = j->next;
+		job_done(be, j);
+		job_free(j);
+	}
 }
 
 /* ---- the domain XML ---- */
@@ -1161,13 +1502,18 @@ static int lv_fail(char *err, size_t errlen, const char *what, const char *name)
 	               name ? name : "", virGetLastErrorMessage());
 }
 
+/*
+ * The XML and the disks' loop devices here; the define and the create on
+ * the worker, whose result comes back to the loop (create_done): started()
+ * or start_failed() from there, as the ops table allows.
+ */
 static int lv_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                     size_t errlen)
 {
 	char cmdline[XEN_CMDLINE_MAX], why[200], loop_path[BE_DISKS_MAX][32];
 	const char *disk_dev[BE_DISKS_MAX] = { NULL };
 	uint64_t boot_wall_ns = now_wall_ns();
-	virDomainPtr dom = NULL;
+	struct lv_job *j = NULL;
 	struct ldom *d;
 	char *xml;
 
@@ -1184,56 +1530,24 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 	xml = domain_xml(be, g, req, disk_dev, cmdline, boot_wall_ns, err, errlen);
 	if (!xml)
 		goto fail;
-	dom = virDomainDefineXML(be->conn, xml);
-	free(xml);
-	if (!dom) {
-		lv_fail(err, errlen, "define domain", g->name);
+	j = job_new(be, LJ_CREATE, d, NULL, g->name);
+	if (!j) {
+		free(xml);
+		be_fail(err, errlen, "out of memory");
 		goto fail;
 	}
-	/*
-	 * Paused until shoal's keys are in the front-end directories libxl
-	 * made and the exit keys are watched: the guest reads the first as it
-	 * starts, and may write the second at once.  (The test driver cannot
-	 * start a domain paused, and has no xenstore.)
-	 */
-	if (virDomainCreateWithFlags(dom, be->test_mode ? 0 : VIR_DOMAIN_START_PAUSED) < 0) {
-		lv_fail(err, errlen, "start domain", g->name);
-		virDomainUndefine(dom);
-		goto fail;
-	}
-	d->dom = dom;
-	virDomainGetUUID(dom, d->uuid);
-	d->id = (int)virDomainGetID(dom);
-	if (devs_keys(d) < 0) {
-		be_fail_errno(err, errlen,
-		              "cannot write the devices' keys of domain %d in xenstore", d->id);
-		goto fail_made;
-	}
-	exit_watch(d, 1);
-	if (!be->test_mode && virDomainResume(dom) < 0) {
-		lv_fail(err, errlen, "resume new domain", g->name);
-		goto fail_made;
-	}
+	j->xml = xml;
+	j->paused = !be->test_mode;
 	d->instance = req->instance;
 	d->boot_wall_ns = boot_wall_ns;
 	g->be = d;
-	console_open(d);
-	probe_begin(d);
-	ev_timer_start(be->loop, &d->soon); /* started() from the loop */
-	log_info("libvirt: guest %s: domain %d running", g->name, d->id);
+	job_queue(be, j);
 	return 0;
-fail_made:
-	virDomainDestroy(dom);
-	virDomainUndefine(dom);
 fail:
 	be->create_failures++;
-	exit_watch(d, 0);
 	devs_release(d);
 	d->g = NULL;
-	d->dom = NULL;
 	ldom_free(d);
-	if (dom)
-		virDomainFree(dom);
 	return -1;
 }
 
@@ -1243,21 +1557,12 @@ static int lv_stop(struct backend *be, struct guest *g, char *err, size_t errlen
 
 	if (!d)
 		return be_fail(err, errlen, "it has no domain");
-	if (d->end_reason[0])
+	if (d->end_reason[0] || d->stop_requested)
 		return 0; /* its end is on its way */
 	d->stop_requested = 1;
-	if (virDomainDestroy(d->dom) < 0) {
-		int code = virGetLastErrorCode();
-
-		/* Gone already: its event is on its way, or was missed; the end is the same. */
-		if (code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID) {
-			ldom_end(d, -1, "domain %d was gone when asked to stop", d->id);
-			return 0;
-		}
-		d->stop_requested = 0;
-		return lv_fail(err, errlen, "destroy domain", g->name);
-	}
-	ldom_end(d, -1, "domain %d was destroyed on request", d->id);
+	/* One being made goes once it is (create_done). */
+	if (d->state != LD_CREATING)
+		job_domain(be, LJ_DESTROY, d, d->dom, g->name);
 	return 0;
 }
 
@@ -1265,7 +1570,7 @@ static struct ldom *running_dom(struct guest *g, char *err, size_t errlen)
 {
 	struct ldom *d = g->be;
 
-	if (!d || d->end_reason[0]) {
+	if (!d || d->end_reason[0] || !d->dom) {
 		be_fail(err, errlen, "its domain is not running");
 		return NULL;
 	}
@@ -1476,14 +1781,14 @@ static json_t *lv_stats(struct backend *be)
 		bound += d->probing && d->probe.local_port >= 0;
 #endif
 	}
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uri",
-	                 be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version",
-	                 be->version, "test_mode", be->test_mode, "connected", !be->closed,
-	                 "domains", (json_int_t)n, "libvirt_domains",
-	                 (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
-	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
-	                 "create_failures", (json_int_t)be->create_failures, "adopted",
-	                 (json_int_t)be->adopted, "ended_outside", (json_int_t)be->outside_ends);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "uri",
+	    be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version", be->version,
+	    "test_mode", be->test_mode, "connected", !be->closed, "domains", (json_int_t)n,
+	    "libvirt_domains", (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
+	    "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
+	    "create_failures", (json_int_t)be->create_failures, "adopted", (json_int_t)be->adopted,
+	    "ended_outside", (json_int_t)be->outside_ends, "slowest_call_ms", be->job_ns_max / 1e6);
 }
 
 /* ---- adoption ---- */
@@ -1658,10 +1963,40 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 	                                                                      : "unknown");
 }
 
+/*
+ * The worker ends after what is queued but creates (worker_main).  A
+ * domain it made that the loop did not hear of yet is resumed, so that it
+ * runs and the next shoald adopts it.
+ */
+static void worker_stop(struct backend *be)
+{
+	struct lv_job *j;
+
+	if (!be->worker_up)
+		return;
+	pthread_mutex_lock(&be->mu);
+	be->quit = 1;
+	pthread_cond_broadcast(&be->cv);
+	pthread_mutex_unlock(&be->mu);
+	pthread_join(be->worker, NULL);
+	be->worker_up = 0;
+	ev_async_stop(be->loop, &be->done_w);
+	while ((j = be->done)) {
+		be->done = j->next;
+		if (j->kind == LJ_CREATE && j->rc == 0 && j->paused && virDomainResume(j->dom) < 0)
+			log_warnx("libvirt: guest %s: cannot resume its new domain %d: %s", j->name,
+			          j->id, virGetLastErrorMessage());
+		job_free(j);
+	}
+	pthread_cond_destroy(&be->cv);
+	pthread_mutex_destroy(&be->mu);
+}
+
 static void lv_fini(struct backend *be)
 {
 	struct ldom *d;
 
+	worker_stop(be);
 	if (be->lifecycle_id >= 0)
 		virConnectDomainEventDeregisterAny(be->conn, be->lifecycle_id);
 	virConnectUnregisterCloseCallback(be->conn, on_close);
@@ -1776,6 +2111,13 @@ static int lv_init(struct backend **out, struct ev_loop *loop, const struct shoa
 		log_warnx("libvirt backend: TEST MODE on %s: libvirt's test driver, whose domains "
 		          "run nothing and cannot be probed",
 		          cfg->libvirt_uri);
+	ev_async_init(&be->done_w, on_jobs_done);
+	be->done_w.data = be;
+	ev_async_start(loop, &be->done_w);
+	if (worker_start(be, err, errlen) < 0) {
+		ev_async_stop(loop, &be->done_w);
+		goto fail;
+	}
 	log_info("libvirt backend: %s (%s), libvirt %s", cfg->libvirt_uri, be->hv_type,
 	         be->version);
 	*out = be;
