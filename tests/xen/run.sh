@@ -30,7 +30,7 @@ devices) budget_def=300 ;;
 fronts) budget_def=240 ;;
 long) budget_def=1500 ;;
 bench) budget_def=900 ;;
-libvirt) budget_def=360 ;;
+libvirt) budget_def=540 ;;
 *)
 	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, devices, fronts, long, bench, libvirt)" >&2
 	exit 2

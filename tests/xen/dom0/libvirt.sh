@@ -10,7 +10,8 @@
 # devices in the domain XML: an echo guest's NIC on xenbr0 with shoald's
 # MAC and address answers Dom0's ping; fatcat reads a read-only FAT disk
 # whole; blkcheck writes a writable disk, exits 3 (its own code, in the
-# API) and finds what it wrote once restarted.
+# API) and finds what it wrote once restarted.  Then a create off the
+# loop: the API answers, again and again, while libvirt makes a domain.
 . /shoal/tests/lib.sh
 IMG=$GUESTS/idle.xen-pv
 V="virsh -q -c xen:///system"
@@ -30,7 +31,8 @@ a restarted shoald re-adopts every guest (same domain, same instance, probed aga
 removing the guests leaves no domain in libvirt or Xen
 a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping
 a read-only disk through libvirt: fatcat reads a FAT image whole and exits 0
-a writable disk through libvirt keeps what blkcheck wrote across its restart; its exit status 3 shows in the API"
+a writable disk through libvirt keeps what blkcheck wrote across its restart; its exit status 3 shows in the API
+the API answers while libvirt makes a domain"
 step() { steps=$(echo "$steps" | sed 1d); }
 bail() {
 	echo "$steps" | while read -r s; do not_ok "$s (not run: $1)"; done
@@ -223,8 +225,11 @@ if wait_for 30 gone; then ok "removing the guests leaves no domain in libvirt or
 fi
 step
 
-# Devices.  xsr PATH: a xenstore value, or nothing.
+# Devices.  xsr PATH: a xenstore value, or nothing.  ctl_make: ctl with
+# time for a deploy, whose answer waits for the domain (tens of seconds
+# under TCG on a busy host).
 xsr() { xenstore-read "$1" 2>/dev/null; }
+ctl_make() { shoalctl --socket "$SOCK" --timeout 120 "$@" >/tmp/ctl.out 2>/tmp/ctl.err </dev/null; }
 lv_diag() {
 	diag "$(grep "$1" "$LOGDIR/shoald.log" | tail -n 5)" "$(tail -n 10 /var/log/libvirt/libxl/libxl-driver.log 2>/dev/null)" \
 		"$(shoalctl --socket "$SOCK" --timeout 10 console "$1" 2>&1 | tail -n 5 | tr '\n' '|')"
@@ -233,7 +238,7 @@ ended() { case $(guest_state "$1") in stopped | exited) return 0 ;; esac; return
 
 if [ ! -f "$GUESTS/echo.xen-pv" ]; then
 	skip "a NIC through libvirt answers Dom0's ping" "no echo.xen-pv in this build"
-elif ctl deploy --name ec1 --image "$GUESTS/echo.xen-pv" --memory 16 --net eth0=xenbr0 --arg eth0 &&
+elif ctl_make deploy --name ec1 --image "$GUESTS/echo.xen-pv" --memory 16 --net eth0=xenbr0 --arg eth0 &&
 	wait_for 30 is_running ec1; then
 	ctl --json show ec1
 	ip=$(jget /tmp/ctl.out net.0.ipv4)
@@ -264,7 +269,7 @@ step
 
 if [ ! -f "$GUESTS/fatcat.xen-pv" ] || [ ! -f "$IMAGES/site-a.img" ]; then
 	skip "a read-only disk through libvirt: fatcat reads a FAT image whole" "no fatcat.xen-pv or FAT image in this build"
-elif ctl deploy --name fc1 --image "$GUESTS/fatcat.xen-pv" --memory 16 --restart never \
+elif ctl_make deploy --name fc1 --image "$GUESTS/fatcat.xen-pv" --memory 16 --restart never \
 	--disk a="$IMAGES/site-a.img" --arg tree --arg a && wait_for 60 ended fc1; then
 	ctl --json show fc1
 	st=$(jget /tmp/ctl.out last_exit.status)
@@ -289,7 +294,7 @@ step
 dd if=/dev/zero of=/tmp/lvw.img bs=1024 count=1024 2>/dev/null
 if [ ! -f "$GUESTS/blkcheck.xen-pv" ]; then
 	skip "a writable disk through libvirt keeps what blkcheck wrote" "no blkcheck.xen-pv in this build"
-elif ctl deploy --name pw1 --image "$GUESTS/blkcheck.xen-pv" --memory 16 --restart on-failure \
+elif ctl_make deploy --name pw1 --image "$GUESTS/blkcheck.xen-pv" --memory 16 --restart on-failure \
 	--disk w=/tmp/lvw.img:rw --arg persist --arg w --arg 8 --arg 64 --arg 9 &&
 	wait_for 90 console_has pw1 'blkcheck: ok persist w'; then
 	ctl --json show pw1
@@ -306,6 +311,31 @@ else
 fi
 ctl rm pw1
 wait_for 30 gone || not_ok "the device guests leave no domain in libvirt or Xen: virsh --all $($V list --all --name | tr '\n' ' '); xl $(xnames | tr '\n' ' ')"
+step
+
+# Creates off the loop: while libvirt makes lv3's domain (with a disk:
+# tens of seconds under TCG), shoald's API answers and reads it as
+# starting, again and again.  Were the create on the loop, nothing would
+# be answered until it was made (at most one answer could still say
+# starting, the one waiting as the create returned).
+t=$(now_us)
+shoalctl --socket "$SOCK" --timeout 120 deploy --name lv3 --image "$IMG" --memory 16 --disk d=/tmp/lvw.img >/tmp/lv3.out 2>&1 </dev/null &
+dep=$!
+starting=0 polls=0
+while kill -0 "$dep" 2>/dev/null && [ $polls -lt 200 ]; do
+	polls=$((polls + 1))
+	[ "$(guest_state lv3)" = starting ] && starting=$((starting + 1))
+done
+wait "$dep"
+drc=$?
+if [ $drc -eq 0 ] && [ $starting -ge 2 ] && wait_for 30 is_running lv3; then
+	ok "the API answers while libvirt makes a domain: lv3 read as starting in $starting answers of $polls during its deploy ($(ms_since "$t") ms; slowest libvirt call $(shoalctl --socket "$SOCK" --json host 2>/dev/null | jsonq backend_stats.slowest_call_ms | awk '{printf "%.0f", $1}') ms)"
+else
+	not_ok "the API answers while libvirt makes a domain: deploy exit $drc ($(head -c 200 /tmp/lv3.out)); lv3 read as starting in $starting answers of $polls"
+	lv_diag lv3
+fi
+ctl rm lv3
+wait_for 30 gone || not_ok "lv3 leaves no domain in libvirt or Xen: virsh --all $($V list --all --name | tr '\n' ' ')"
 step
 kill9_shoald
 [ "$failures" -eq 0 ]
