@@ -14,7 +14,7 @@
 #   env: SHOAL_BUILD, SHOAL_XEN_CACHE, SHOAL_XEN_OUT, SHOAL_XEN_TIMEOUT (the set's budget in s),
 #        SHOAL_XEN_BENCH_LIBVIRT=1 (bench: libvirt's rounds too),
 #        SHOAL_XEN_BOOT_TIMEOUT (QEMU start to Dom0 ready, s), SHOAL_XEN_CPUS,
-#        SHOAL_XEN_CPU_MODEL (QEMU -cpu), SHOAL_XEN_TCG_THREAD (single or multi)
+#        SHOAL_XEN_CPU_MODEL (QEMU -cpu)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
@@ -101,23 +101,14 @@ cpu_model=${SHOAL_XEN_CPU_MODEL:-max,-smap,-rdtscp,-xsave,-avx,-avx2,-fma,-f16c,
 # under "max" (AMD-like, no VME) Xen reports neither vme nor sep, which
 # every model has.  An Intel model of QEMU's without XSAVE passes.  Its
 # Dom0 also carries libvirtd (dom0-libvirt.cpio.gz, mkdom0.sh).
-#
-# Under that model with QEMU's multi-threaded TCG, the whole machine froze
-# now and then at a domain's create or destroy (2 runs of the libvirt set
-# in 5: QEMU idle, every vCPU halted, nothing more on Xen's console, so
-# no panic: a wake-up that never came), with +arat as without; on one
-# host thread (thread=single) it has not (2 runs in 2), and is no slower
-# here, where the host's two CPUs are shared anyway.
 initrd=$out/dom0.cpio.gz
-tcg_thread=${SHOAL_XEN_TCG_THREAD:-multi}
 # bench with SHOAL_XEN_BENCH_LIBVIRT=1 too (libvirt's rounds beside the
 # others; every maker then runs on that CPU model).
 if [ "$set_name" = libvirt ] || { [ "$set_name" = bench ] && [ "${SHOAL_XEN_BENCH_LIBVIRT:-}" = 1 ]; }; then
 	cpu_model=${SHOAL_XEN_CPU_MODEL:-Nehalem,-rdtscp}
-	tcg_thread=${SHOAL_XEN_TCG_THREAD:-single}
 	[ -f "$out/dom0-libvirt.cpio.gz" ] && initrd=$out/dom0-libvirt.cpio.gz
 fi
-timeout -s KILL "$hard" qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu "$cpu_model" \
+timeout -s KILL "$hard" qemu-system-x86_64 -accel "tcg,thread=${SHOAL_XEN_TCG_THREAD:-multi}" -cpu "$cpu_model" \
 	-m 3G -smp "${SHOAL_XEN_CPUS:-2}" -nodefaults -display none -no-reboot -monitor none -serial stdio \
 	-kernel "$XEN_ELF" \
 	-append "dom0_mem=1G,max:1G dom0_max_vcpus=${SHOAL_XEN_CPUS:-2} console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot" \
