@@ -420,7 +420,8 @@ tests_unit_test_libvirt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) 
 tests_unit_test_libvirt_LDADD = common/libcommon.a $(LIBVIRT_LIBS) $(LIBEV_LIBS) $(JANSSON_LIBS) \
 	$(CMOCKA_LIBS)
 if HAVE_XEN
-tests_unit_test_libvirt_SOURCES += daemon/backend/xen_probe.c
+tests_unit_test_libvirt_SOURCES += daemon/backend/xen_probe.c daemon/backend/xen_dev.c \
+	daemon/backend/hostdev.c
 tests_unit_test_libvirt_CFLAGS += $(XEN_CFLAGS)
 tests_unit_test_libvirt_LDADD += $(XEN_LIBS)
 endif

@@ -17,11 +17,19 @@
  * console, interfaces on the allowed bridges, disks; shoald's name,
  * instance and boot time in <metadata> under SHOAL_NS) -> virDomainDefineXML
  * (a domain of that name that is not shoald's is refused by libvirt) ->
- * virDomainCreate -> the console stream -> started() from the loop.  An
+ * virDomainCreate, paused on Xen while shoal's keys (the NICs' names and
+ * addresses, the disks' names) go into the front-end directories libxl
+ * made -> resumed -> the console stream -> started() from the loop.  On
+ * Xen a disk is a loop device shoald attaches, given to libxl as phy, as
+ * the Xen backend does with libxl (xen_dev.c).  An
  * end (the guest's own, a crash, virsh destroy, our stop): the lifecycle
- * event, then the domain is undefined and exited() follows.  libvirt's
- * calls are synchronous: a create blocks the loop for as long as libvirt
- * takes to make the domain.
+ * event, then the domain is undefined and exited() follows, with the
+ * guest's own exit code when it left one in xenstore (its exit keys,
+ * watched while it runs, as the Xen backend reads them).  libvirt's
+ * calls are synchronous: the slow ones (define and create, resume,
+ * destroy, undefine) run on a worker thread of the backend's, one at a
+ * time in order, and their results come back to the loop (ev_async), so
+ * that a create never holds every other guest's probes.
  *
  * After a restart, adopt() lists every domain, takes back those whose
  * metadata is shoald's, undefines the ones that ended meanwhile
@@ -29,10 +37,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -42,6 +52,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/backend/xen_parse.h"
 #ifdef HAVE_XEN
+#include "daemon/backend/xen_dev.h"
 #include "daemon/backend/xen_probe.h"
 #endif
 #include "daemon/backend/xen_weight.h"
@@ -56,7 +67,8 @@
 #define SHOAL_NS_PREFIX "shoal"
 
 enum ldom_state {
-	LD_STARTING, /* made and running; started() not yet reported */
+	LD_CREATING, /* its create is the worker's */
+	LD_STARTING, /* made (on Xen, paused until resumed); started() not yet reported */
 	LD_RUNNING,
 	LD_ENDED, /* reported, or to be reported from the loop */
 };
@@ -70,16 +82,24 @@ struct ldom {
 	unsigned char uuid[VIR_UUID_BUFLEN];
 	uint64_t instance;
 	uint64_t boot_wall_ns;
-	int id; /* libvirt's domain id (Xen's domid) */
+	int id;       /* libvirt's domain id (Xen's domid) */
+	int jobs;     /* the worker's jobs that name it: it is freed only after them */
+	int reported; /* told the daemon; freed once its jobs are done */
 	int stop_requested;
 	int end_status;
 	char end_reason[512];
 	ev_timer soon; /* reports from the loop, never from inside an op or a libvirt call */
 	virStreamPtr console;
 	int console_warned;
+	/* The guest's exit keys (data/shoal/exit-code, exit-reason), caught before its end. */
+	char exit_code[32], exit_reason[XEN_GUEST_VALUE_MAX];
+	size_t exit_code_len, exit_reason_len;
+	int have_exit_code, have_exit_reason;
 #ifdef HAVE_XEN
 	struct xen_probe_port probe; /* its event channel, as the Xen backend binds it */
 	int probing;
+	struct xen_devs devs; /* its loop devices and shoal's keys; libxl makes the rest */
+	int exit_watch;
 #endif
 };
 
@@ -96,6 +116,20 @@ struct backend {
 	char version[32];
 	struct ldom *doms;
 	uint64_t creates, create_failures, adopted, outside_ends;
+	/*
+	 * The worker: libvirt's slow calls (define and create, resume,
+	 * destroy, undefine) off the loop, one at a time and in order (an
+	 * undefine before the next define of its name); done jobs come back
+	 * to the loop through done_w.
+	 */
+	pthread_t worker;
+	int worker_up;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int quit;
+	struct lv_job *todo, **todo_tail, *done, **done_tail;
+	ev_async done_w;
+	uint64_t job_ns_max; /* the longest job, for /v1/host */
 #ifdef HAVE_XEN
 	/* Probes on Xen: libvirt has no event-channel API (xen_probe.c, as the Xen backend). */
 	struct xs_handle *xs;
@@ -104,16 +138,50 @@ struct backend {
 #endif
 };
 
+enum lv_job_kind {
+	LJ_CREATE,   /* define xml, start (paused on Xen), shoal's keys */
+	LJ_RESUME,   /* the new domain runs */
+	LJ_DESTROY,  /* stop */
+	LJ_UNDEFINE, /* after its end: the name is free */
+};
+
+struct lv_job {
+	struct lv_job *next;
+	enum lv_job_kind kind;
+	struct ldom *d;   /* CREATE, RESUME, DESTROY: held (d->jobs) until done */
+	virDomainPtr dom; /* a reference of the job's own: CREATE's result, the others' domain */
+	char *xml;        /* CREATE */
+	int paused;       /* CREATE: started paused, to be resumed */
+	char name[GUEST_NAME_MAX + 1];
+	/* Results, read by the loop once done. */
+	int rc;   /* 0, or -1 with err and libvirt's code */
+	int code; /* virGetLastErrorCode() */
+	int id;
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	uint64_t ns; /* how long the calls took */
+	char err[512];
+};
+
 /* ---- libvirt's events on libev ---- */
 
 /*
  * One list each of handles and timeouts, owned by the process: libvirt
  * has one event implementation per process.  An entry removed by libvirt
- * stays until the reaper, a zero timer, runs its free callback.
+ * stays until the reaper runs its free callback from the loop.
+ *
+ * libvirt calls these from any thread: from the worker's calls too (its
+ * RPC client turns its socket's watch off while a call of that thread
+ * waits for its reply; the test driver queues its events).  libev's
+ * watchers are the loop's alone, so the lists are under lv_ev.mu and a
+ * change made on another thread is marked and applied by the loop, woken
+ * by lv_ev.wake.  libvirt's callbacks run without the lock: they call
+ * back into these.
  */
 struct lv_handle {
 	struct lv_handle *next;
 	int id, fd, removed;
+	int events; /* libev's, as libvirt last asked */
+	int dirty;  /* changed on another thread: the loop applies it */
 	ev_io w;
 	virEventHandleCallback cb;
 	void *opaque;
@@ -122,7 +190,7 @@ struct lv_handle {
 
 struct lv_timeout {
 	struct lv_timeout *next;
-	int id, removed;
+	int id, removed, dirty;
 	int ms; /* -1: disabled; 0: at every loop iteration; else its period */
 	ev_timer w;
 	virEventTimeoutCallback cb;
@@ -132,12 +200,15 @@ struct lv_timeout {
 
 static struct {
 	struct ev_loop *loop;
+	pthread_t loop_thread;
+	pthread_mutex_t mu;
 	int registered;
 	int next_id;
+	int reap; /* something was removed: the loop runs the free callbacks */
 	struct lv_handle *handles;
 	struct lv_timeout *timeouts;
-	ev_timer reaper;
-} lv_ev;
+	ev_async wake;
+} lv_ev = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static int ev_events_of(int vir)
 {
@@ -145,20 +216,73 @@ static int ev_events_of(int vir)
 	       (vir & VIR_EVENT_HANDLE_WRITABLE ? EV_WRITE : 0);
 }
 
-static void lv_reap_soon(void)
+static int lv_on_loop(void)
 {
-	if (!ev_is_active(&lv_ev.reaper))
-		ev_timer_start(lv_ev.loop, &lv_ev.reaper);
+	return pthread_equal(pthread_self(), lv_ev.loop_thread);
+}
+
+/* With lv_ev.mu held, on the loop: the watchers as libvirt last asked. */
+static void lv_handle_apply(struct lv_handle *h)
+{
+	h->dirty = 0;
+	ev_io_stop(lv_ev.loop, &h->w);
+	if (h->removed || !h->events)
+		return;
+	ev_io_set(&h->w, h->fd, h->events);
+	ev_io_start(lv_ev.loop, &h->w);
+}
+
+static void lv_timeout_apply(struct lv_timeout *t)
+{
+	t->dirty = 0;
+	ev_timer_stop(lv_ev.loop, &t->w);
+	if (t->ms < 0 || t->removed)
+		return;
+	ev_timer_set(&t->w, t->ms / 1000., 0.);
+	ev_timer_start(lv_ev.loop, &t->w);
+}
+
+/* With lv_ev.mu held: applied now on the loop, or marked and the loop woken. */
+static void lv_changed_handle(struct lv_handle *h)
+{
+	if (h->removed)
+		lv_ev.reap = 1;
+	if (lv_on_loop()) {
+		lv_handle_apply(h);
+		if (lv_ev.reap)
+			ev_async_send(lv_ev.loop, &lv_ev.wake);
+		return;
+	}
+	h->dirty = 1;
+	ev_async_send(lv_ev.loop, &lv_ev.wake);
+}
+
+static void lv_changed_timeout(struct lv_timeout *t)
+{
+	if (t->removed)
+		lv_ev.reap = 1;
+	if (lv_on_loop()) {
+		lv_timeout_apply(t);
+		if (lv_ev.reap)
+			ev_async_send(lv_ev.loop, &lv_ev.wake);
+		return;
+	}
+	t->dirty = 1;
+	ev_async_send(lv_ev.loop, &lv_ev.wake);
 }
 
 static void on_lv_handle(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct lv_handle *h = w->data;
+	struct lv_handle *h = w->data; /* freed only by the loop, after this */
 	int vir = (revents & EV_READ ? VIR_EVENT_HANDLE_READABLE : 0) |
 	          (revents & EV_WRITE ? VIR_EVENT_HANDLE_WRITABLE : 0);
+	int removed;
 
 	(void)loop;
-	if (!h->removed)
+	pthread_mutex_lock(&lv_ev.mu);
+	removed = h->removed;
+	pthread_mutex_unlock(&lv_ev.mu);
+	if (!removed)
 		h->cb(h->id, h->fd, vir, h->opaque);
 }
 
@@ -166,23 +290,27 @@ static int lv_add_handle(int fd, int events, virEventHandleCallback cb, void *op
                          virFreeCallback ff)
 {
 	struct lv_handle *h = calloc(1, sizeof(*h));
+	int id;
 
 	if (!h)
 		return -1;
-	h->id = ++lv_ev.next_id;
 	h->fd = fd;
 	h->cb = cb;
 	h->opaque = opaque;
 	h->ff = ff;
-	ev_io_init(&h->w, on_lv_handle, fd, ev_events_of(events));
+	h->events = ev_events_of(events);
+	ev_io_init(&h->w, on_lv_handle, fd, h->events);
 	h->w.data = h;
-	if (ev_events_of(events))
-		ev_io_start(lv_ev.loop, &h->w);
+	pthread_mutex_lock(&lv_ev.mu);
+	id = h->id = ++lv_ev.next_id;
 	h->next = lv_ev.handles;
 	lv_ev.handles = h;
-	return h->id;
+	lv_changed_handle(h);
+	pthread_mutex_unlock(&lv_ev.mu);
+	return id;
 }
 
+/* With lv_ev.mu held. */
 static struct lv_handle *lv_handle_find(int id)
 {
 	struct lv_handle *h;
@@ -195,69 +323,71 @@ static struct lv_handle *lv_handle_find(int id)
 
 static void lv_update_handle(int id, int events)
 {
-	struct lv_handle *h = lv_handle_find(id);
+	struct lv_handle *h;
 
-	if (!h)
-		return;
-	ev_io_stop(lv_ev.loop, &h->w);
-	ev_io_set(&h->w, h->fd, ev_events_of(events));
-	if (ev_events_of(events))
-		ev_io_start(lv_ev.loop, &h->w);
+	pthread_mutex_lock(&lv_ev.mu);
+	h = lv_handle_find(id);
+	if (h) {
+		h->events = ev_events_of(events);
+		lv_changed_handle(h);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
 }
 
 static int lv_remove_handle(int id)
 {
-	struct lv_handle *h = lv_handle_find(id);
+	struct lv_handle *h;
 
-	if (!h)
-		return -1;
-	ev_io_stop(lv_ev.loop, &h->w);
-	h->removed = 1;
-	lv_reap_soon();
-	return 0;
-}
-
-static void lv_timeout_arm(struct lv_timeout *t)
-{
-	ev_timer_stop(lv_ev.loop, &t->w);
-	if (t->ms < 0 || t->removed)
-		return;
-	ev_timer_set(&t->w, t->ms / 1000., 0.);
-	ev_timer_start(lv_ev.loop, &t->w);
+	pthread_mutex_lock(&lv_ev.mu);
+	h = lv_handle_find(id);
+	if (h) {
+		h->removed = 1;
+		lv_changed_handle(h);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
+	return h ? 0 : -1;
 }
 
 static void on_lv_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct lv_timeout *t = w->data;
+	struct lv_timeout *t = w->data; /* freed only by the loop, after this */
+	int removed;
 
 	(void)loop;
 	(void)revents;
-	if (t->removed)
-		return;
+	pthread_mutex_lock(&lv_ev.mu);
+	removed = t->removed;
 	/* Armed again first: the callback may change or remove it. */
-	lv_timeout_arm(t);
-	t->cb(t->id, t->opaque);
+	if (!removed)
+		lv_timeout_apply(t);
+	pthread_mutex_unlock(&lv_ev.mu);
+	if (!removed)
+		t->cb(t->id, t->opaque);
 }
 
 static int lv_add_timeout(int ms, virEventTimeoutCallback cb, void *opaque, virFreeCallback ff)
 {
 	struct lv_timeout *t = calloc(1, sizeof(*t));
+	int id;
 
 	if (!t)
 		return -1;
-	t->id = ++lv_ev.next_id;
 	t->ms = ms;
 	t->cb = cb;
 	t->opaque = opaque;
 	t->ff = ff;
 	ev_timer_init(&t->w, on_lv_timeout, 0., 0.);
 	t->w.data = t;
+	pthread_mutex_lock(&lv_ev.mu);
+	id = t->id = ++lv_ev.next_id;
 	t->next = lv_ev.timeouts;
 	lv_ev.timeouts = t;
-	lv_timeout_arm(t);
-	return t->id;
+	lv_changed_timeout(t);
+	pthread_mutex_unlock(&lv_ev.mu);
+	return id;
 }
 
+/* With lv_ev.mu held. */
 static struct lv_timeout *lv_timeout_find(int id)
 {
 	struct lv_timeout *t;
@@ -270,55 +400,85 @@ static struct lv_timeout *lv_timeout_find(int id)
 
 static void lv_update_timeout(int id, int ms)
 {
-	struct lv_timeout *t = lv_timeout_find(id);
+	struct lv_timeout *t;
 
-	if (!t)
-		return;
-	t->ms = ms;
-	lv_timeout_arm(t);
+	pthread_mutex_lock(&lv_ev.mu);
+	t = lv_timeout_find(id);
+	if (t) {
+		t->ms = ms;
+		lv_changed_timeout(t);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
 }
 
 static int lv_remove_timeout(int id)
 {
-	struct lv_timeout *t = lv_timeout_find(id);
+	struct lv_timeout *t;
 
-	if (!t)
-		return -1;
-	ev_timer_stop(lv_ev.loop, &t->w);
-	t->removed = 1;
-	lv_reap_soon();
-	return 0;
+	pthread_mutex_lock(&lv_ev.mu);
+	t = lv_timeout_find(id);
+	if (t) {
+		t->removed = 1;
+		lv_changed_timeout(t);
+	}
+	pthread_mutex_unlock(&lv_ev.mu);
+	return t ? 0 : -1;
 }
 
-/* The free callbacks of what libvirt removed, from the loop. */
-static void on_lv_reap(struct ev_loop *loop, ev_timer *w, int revents)
+/*
+ * On the loop: what other threads changed, applied; then the free
+ * callbacks of what libvirt removed, without the lock (they may call
+ * libvirt, which may call back into these).
+ */
+static void on_lv_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct lv_handle **hp = &lv_ev.handles;
-	struct lv_timeout **tp = &lv_ev.timeouts;
+	struct lv_handle **hp, *hgone = NULL;
+	struct lv_timeout **tp, *tgone = NULL;
 
 	(void)loop;
 	(void)w;
 	(void)revents;
-	while (*hp) {
+	pthread_mutex_lock(&lv_ev.mu);
+	for (hp = &lv_ev.handles; *hp;) {
 		struct lv_handle *h = *hp;
 
-		if (!h->removed) {
+		if (h->dirty)
+			lv_handle_apply(h);
+		if (!h->removed || !lv_ev.reap) {
 			hp = &h->next;
 			continue;
 		}
 		*hp = h->next;
-		if (h->ff)
-			h->ff(h->opaque);
-		free(h);
+		h->next = hgone;
+		hgone = h;
 	}
-	while (*tp) {
+	for (tp = &lv_ev.timeouts; *tp;) {
 		struct lv_timeout *t = *tp;
 
-		if (!t->removed) {
+		if (t->dirty)
+			lv_timeout_apply(t);
+		if (!t->removed || !lv_ev.reap) {
 			tp = &t->next;
 			continue;
 		}
 		*tp = t->next;
+		t->next = tgone;
+		tgone = t;
+	}
+	lv_ev.reap = 0;
+	pthread_mutex_unlock(&lv_ev.mu);
+	while (hgone) {
+		struct lv_handle *h = hgone;
+
+		hgone = h->next;
+		if (h->ff)
+			h->ff(h->opaque);
+		free(h);
+	}
+	while (tgone) {
+		struct lv_timeout *t = tgone;
+
+		tgone = t->next;
 		if (t->ff)
 			t->ff(t->opaque);
 		free(t);
@@ -346,7 +506,11 @@ static int lv_events_register(struct ev_loop *loop, char *err, size_t errlen)
 		               virGetLastErrorMessage());
 	virSetErrorFunc(NULL, lv_quiet);
 	lv_ev.loop = loop;
-	ev_timer_init(&lv_ev.reaper, on_lv_reap, 0., 0.);
+	lv_ev.loop_thread = pthread_self();
+	ev_async_init(&lv_ev.wake, on_lv_wake);
+	ev_async_start(loop, &lv_ev.wake);
+	/* Not a reason for the loop to keep running on its own. */
+	ev_unref(loop);
 	virEventRegisterImpl(lv_add_handle, lv_update_handle, lv_remove_handle, lv_add_timeout,
 	                     lv_update_timeout, lv_remove_timeout);
 	lv_ev.registered = 1;
@@ -397,6 +561,53 @@ static void probe_end(struct ldom *d)
 	d->probing = 0;
 }
 
+/*
+ * The guest's exit keys, read while its domain is there: libvirt destroys
+ * a domain that shut down (on_poweroff, on_crash) before its event
+ * reaches us, and says only "shutdown" or "crashed".  The guest writes
+ * exit-code (or exit-reason) before it shuts down, so a watch on its
+ * data/shoal directory has them read before libvirt's turn comes.
+ */
+static void exit_keys_read(struct ldom *d)
+{
+	struct xs_handle *xs = d->be->xs;
+	char path[96];
+	unsigned len = 0;
+	char *v;
+
+	if (d->id < 0)
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%d/data/shoal/exit-code", d->id);
+	if (!d->have_exit_code && (v = xs_read(xs, XBT_NULL, path, &len))) {
+		d->exit_code_len = len < sizeof(d->exit_code) ? len : sizeof(d->exit_code);
+		memcpy(d->exit_code, v, d->exit_code_len);
+		d->have_exit_code = 1;
+		free(v);
+	}
+	snprintf(path, sizeof(path), "/local/domain/%d/data/shoal/exit-reason", d->id);
+	if (!d->have_exit_reason && (v = xs_read(xs, XBT_NULL, path, &len))) {
+		d->exit_reason_len = len < sizeof(d->exit_reason) ? len : sizeof(d->exit_reason);
+		memcpy(d->exit_reason, v, d->exit_reason_len);
+		d->have_exit_reason = 1;
+		free(v);
+	}
+}
+
+static void exit_watch(struct ldom *d, int on)
+{
+	char path[64], token[24];
+
+	if (!d->be->xs || d->id < 0 || d->exit_watch == on)
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%d/data/shoal", d->id);
+	snprintf(token, sizeof(token), "x%d", d->id);
+	if (on ? xs_watch(d->be->xs, path, token) : xs_unwatch(d->be->xs, path, token))
+		d->exit_watch = on;
+	else if (on)
+		log_warn("libvirt: guest %s: cannot watch %s (its exit code will not be known)",
+		         ldom_name(d), path);
+}
+
 static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct backend *be = w->data;
@@ -412,14 +623,97 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 
 		errno = 0;
 		id = strtoul(token + 1, &end, 10);
-		if (*token == 'p' && !*end && !errno)
+		if ((*token == 'p' || *token == 'x') && !*end && !errno)
 			for (d = be->doms; d; d = d->next)
-				if (d->probing && d->id == (int)id)
+				if (d->id == (int)id &&
+				    (*token == 'p' ? d->probing : d->exit_watch))
 					break;
-		if (d && !d->end_reason[0])
-			xen_probe_port_changed(&d->probe);
+		if (d && !d->end_reason[0]) {
+			if (*token == 'p')
+				xen_probe_port_changed(&d->probe);
+			else
+				exit_keys_read(d);
+		}
 		free(vec);
 	}
+}
+
+/* Watches that fired but are not read yet, and the keys if the domain is still there. */
+static void exit_keys_catch_up(struct ldom *d)
+{
+	if (!d->be->xs)
+		return;
+	on_xs(d->be->loop, &d->be->xs_w, 0);
+	exit_keys_read(d);
+}
+
+/*
+ * On Xen, shoald attaches a disk's loop device itself (as for libxl in
+ * the Xen backend: no hotplug script or QEMU in between), and libvirt
+ * hands it to libxl as a phy disk; the NICs' and disks' names and
+ * addresses are shoal's keys in the front-end directories, written while
+ * the domain is paused before its first instruction.
+ */
+static int devs_prepare(struct ldom *d, const struct be_start *req,
+                        const char *disk_dev[BE_DISKS_MAX], char path[][32], char *err,
+                        size_t errlen)
+{
+	unsigned i;
+
+	xen_devs_init(&d->devs);
+	if (!d->be->xs)
+		return 0;
+	if (xen_devs_prepare(&d->devs, req, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < d->devs.nvbds; i++) {
+		snprintf(path[i], 32, "/dev/loop%d", d->devs.vbd[i].loop_nr);
+		disk_dev[i] = path[i];
+	}
+	return 0;
+}
+
+/* On the worker, while the loop leaves d->devs alone (LD_CREATING); libxenstore is thread-safe. */
+static int devs_keys(struct ldom *d, int id)
+{
+	d->devs.domid = (uint32_t)id;
+	if (!d->be->xs || (!d->devs.nvifs && !d->devs.nvbds))
+		return 0;
+	return xen_devs_write_shoal_keys(d->be->xs, (uint32_t)id, &d->devs);
+}
+
+/* After a daemon restart: its loop devices open again, so that they stay while it runs. */
+static void devs_find(struct ldom *d)
+{
+	xen_devs_init(&d->devs);
+	if (!d->be->xs || d->id < 0)
+		return;
+	xen_devs_find(d->be->xs, (uint32_t)d->id, &d->devs, 0);
+	if (d->devs.nvifs || d->devs.nvbds)
+		log_info("libvirt: guest %s (domain %d): %u NICs and %u disks found again",
+		         ldom_name(d), d->id, d->devs.nvifs, d->devs.nvbds);
+}
+
+/* The domain is gone: its loop devices go once blkback lets go of them. */
+static void devs_release(struct ldom *d)
+{
+	xen_devs_teardown(NULL, &d->devs);
+	xen_devs_init(&d->devs);
+}
+
+/* shoald ends, the domain runs on: its loop devices stay (autoclear), found again next time. */
+static void devs_leave(struct ldom *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->devs.nvbds; i++)
+		if (d->devs.vbd[i].loop_fd >= 0)
+			close(d->devs.vbd[i].loop_fd);
+	xen_devs_init(&d->devs);
+}
+
+static unsigned devs_stats(struct ldom *d, struct be_dev_stats *out, unsigned max)
+{
+	return xen_devs_stats(&d->devs, out, max);
 }
 #else
 static void probe_begin(struct ldom *d)
@@ -431,7 +725,243 @@ static void probe_end(struct ldom *d)
 {
 	(void)d;
 }
+
+static void exit_watch(struct ldom *d, int on)
+{
+	(void)d;
+	(void)on;
+}
+
+static void exit_keys_catch_up(struct ldom *d)
+{
+	(void)d;
+}
+
+static int devs_prepare(struct ldom *d, const struct be_start *req,
+                        const char *disk_dev[BE_DISKS_MAX], char path[][32], char *err,
+                        size_t errlen)
+{
+	(void)d;
+	(void)req;
+	(void)disk_dev;
+	(void)path;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int devs_keys(struct ldom *d, int id)
+{
+	(void)d;
+	(void)id;
+	return 0;
+}
+
+static void devs_find(struct ldom *d)
+{
+	(void)d;
+}
+
+static void devs_release(struct ldom *d)
+{
+	(void)d;
+}
+
+static void devs_leave(struct ldom *d)
+{
+	(void)d;
+}
+
+static unsigned devs_stats(struct ldom *d, struct be_dev_stats *out, unsigned max)
+{
+	(void)d;
+	(void)out;
+	(void)max;
+	return 0;
+}
 #endif
+
+/* ---- the worker ---- */
+
+/* On the worker: libvirt's words for a failed call, read on this thread (libvirt's are per thread).
+ */
+static void job_fail(struct lv_job *j, const char *what)
+{
+	j->rc = -1;
+	j->code = virGetLastErrorCode();
+	snprintf(j->err, sizeof(j->err), "libvirt cannot %s %s: %s", what, j->name,
+	         virGetLastErrorMessage());
+}
+
+static void job_run(struct backend *be, struct lv_job *j)
+{
+	uint64_t t0 = now_mono_ns();
+
+	switch (j->kind) {
+	case LJ_CREATE:
+		j->dom = virDomainDefineXML(be->conn, j->xml);
+		if (!j->dom) {
+			job_fail(j, "define domain");
+			break;
+		}
+		/*
+		 * Paused until shoal's keys are in the front-end directories
+		 * libxl made and the loop watches the exit keys: the guest reads
+		 * the first as it starts, and may write the second at once.  (The
+		 * test driver cannot start a domain paused, and has no xenstore.)
+		 */
+		if (virDomainCreateWithFlags(j->dom, j->paused ? VIR_DOMAIN_START_PAUSED : 0) < 0) {
+			job_fail(j, "start domain");
+			virDomainUndefine(j->dom);
+			virDomainFree(j->dom);
+			j->dom = NULL;
+			break;
+		}
+		j->id = (int)virDomainGetID(j->dom);
+		virDomainGetUUID(j->dom, j->uuid);
+		if (devs_keys(j->d, j->id) < 0) {
+			j->rc = -1;
+			snprintf(j->err, sizeof(j->err),
+			         "cannot write the devices' keys of domain %d in xenstore: %s",
+			         j->id, strerror(errno));
+			virDomainDestroy(j->dom);
+			virDomainUndefine(j->dom);
+			virDomainFree(j->dom);
+			j->dom = NULL;
+		}
+		break;
+	case LJ_RESUME:
+		if (virDomainResume(j->dom) < 0)
+			job_fail(j, "resume new domain");
+		break;
+	case LJ_DESTROY:
+		if (virDomainDestroy(j->dom) < 0)
+			job_fail(j, "destroy domain");
+		break;
+	case LJ_UNDEFINE:
+		if (virDomainUndefine(j->dom) < 0)
+			job_fail(j, "undefine domain");
+		break;
+	}
+	j->ns = now_mono_ns() - t0;
+}
+
+/*
+ * The worker's thread: the jobs in order, each one's result to the loop.
+ * Told to quit, it still runs what is queued but a create (shoald is
+ * going: a stop, an undefine or a resume asked for is still owed; a
+ * guest not made yet is not).
+ */
+static void *worker_main(void *arg)
+{
+	struct backend *be = arg;
+
+	pthread_mutex_lock(&be->mu);
+	for (;;) {
+		struct lv_job *j;
+
+		while (!be->todo && !be->quit)
+			pthread_cond_wait(&be->cv, &be->mu);
+		if (!be->todo)
+			break;
+		j = be->todo;
+		be->todo = j->next;
+		if (!be->todo)
+			be->todo_tail = &be->todo;
+		j->next = NULL;
+		if (be->quit && j->kind == LJ_CREATE) {
+			j->rc = -1;
+			snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
+			         j->name);
+		} else {
+			pthread_mutex_unlock(&be->mu);
+			job_run(be, j);
+			pthread_mutex_lock(&be->mu);
+		}
+		*be->done_tail = j;
+		be->done_tail = &j->next;
+		ev_async_send(be->loop, &be->done_w);
+	}
+	pthread_mutex_unlock(&be->mu);
+	return NULL;
+}
+
+/* A job for d (held until the job is done) or for a domain alone; NULL when out of memory. */
+static struct lv_job *job_new(struct backend *be, enum lv_job_kind kind, struct ldom *d,
+                              virDomainPtr dom, const char *name)
+{
+	struct lv_job *j = calloc(1, sizeof(*j));
+
+	(void)be;
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	j->d = d;
+	if (d)
+		d->jobs++;
+	if (dom && virDomainRef(dom) == 0)
+		j->dom = dom;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	return j;
+}
+
+static void job_free(struct lv_job *j)
+{
+	if (j->dom)
+		virDomainFree(j->dom);
+	free(j->xml);
+	free(j);
+}
+
+static void job_queue(struct backend *be, struct lv_job *j)
+{
+	pthread_mutex_lock(&be->mu);
+	*be->todo_tail = j;
+	be->todo_tail = &j->next;
+	pthread_cond_signal(&be->cv);
+	pthread_mutex_unlock(&be->mu);
+}
+
+/* A destroy or an undefine of dom for d (or none); done at once, on the loop, if out of memory. */
+static void job_domain(struct backend *be, enum lv_job_kind kind, struct ldom *d, virDomainPtr dom,
+                       const char *name)
+{
+	struct lv_job *j = job_new(be, kind, d, dom, name);
+
+	if (j) {
+		job_queue(be, j);
+		return;
+	}
+	log_warnx("libvirt: out of memory for a job: domain %s's %s on the loop", name,
+	          kind == LJ_DESTROY ? "destroy" : "undefine");
+	if ((kind == LJ_DESTROY ? virDomainDestroy(dom) : virDomainUndefine(dom)) < 0)
+		log_warnx("libvirt: cannot %s domain %s: %s",
+		          kind == LJ_DESTROY ? "destroy" : "undefine", name,
+		          virGetLastErrorMessage());
+}
+
+static int worker_start(struct backend *be, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	be->todo_tail = &be->todo;
+	be->done_tail = &be->done;
+	pthread_mutex_init(&be->mu, NULL);
+	pthread_cond_init(&be->cv, NULL);
+	/* Signals are the loop's: the worker takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&be->worker, NULL, worker_main, be);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		errno = r;
+		return be_fail_errno(err, errlen,
+		                     "libvirt backend: cannot start its worker thread");
+	}
+	be->worker_up = 1;
+	return 0;
+}
 
 static struct ldom *ldom_by_uuid(struct backend *be, const unsigned char *uuid)
 {
@@ -515,7 +1045,11 @@ fail:
 	d->console_warned = 1;
 }
 
-/* Tell the daemon once, from the loop; the domain is undefined first, so that its name is free. */
+/*
+ * Tell the daemon once, from the loop.  The domain's undefine is queued
+ * first: the worker runs it before any define queued after it (a restart
+ * of the same name).
+ */
 static void ldom_report(struct ldom *d)
 {
 	struct backend *be = d->be;
@@ -523,23 +1057,23 @@ static void ldom_report(struct ldom *d)
 
 	console_close(d);
 	probe_end(d);
-	if (d->dom && virDomainUndefine(d->dom) < 0) {
-		/* A transient domain (virsh undefine while it ran) is gone with its end. */
-		if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
-			log_warnx("libvirt: guest %s: cannot undefine its domain: %s", ldom_name(d),
-			          virGetLastErrorMessage());
-	}
+	exit_watch(d, 0);
+	devs_release(d);
+	if (d->dom)
+		job_domain(be, LJ_UNDEFINE, NULL, d->dom, ldom_name(d));
 	d->g = NULL;
+	d->reported = 1;
 	if (g) {
 		g->be = NULL;
-		if (d->state == LD_STARTING) {
+		if (d->state != LD_RUNNING) {
 			be->create_failures++;
 			be->host.start_failed(g, 500, d->end_reason);
 		} else {
 			be->host.exited(g, d->end_status, d->end_reason);
 		}
 	}
-	ldom_free(d);
+	if (!d->jobs)
+		ldom_free(d);
 }
 
 static void on_soon(struct ev_loop *loop, ev_timer *w, int revents)
@@ -555,6 +1089,7 @@ static void on_soon(struct ev_loop *loop, ev_timer *w, int revents)
 	if (d->state == LD_STARTING && d->g) {
 		d->state = LD_RUNNING;
 		d->be->creates++;
+		log_info("libvirt: guest %s: domain %d running", ldom_name(d), d->id);
 		d->be->host.started(d->g, d->id, 0, d->boot_wall_ns);
 	}
 }
@@ -589,6 +1124,7 @@ static struct ldom *ldom_new(struct backend *be, struct guest *g, virDomainPtr d
 	d->g = g;
 	d->dom = dom;
 	d->id = -1;
+	devs_release(d); /* none yet: no loop device taken */
 	if (dom) {
 		virDomainGetUUID(dom, d->uuid);
 		d->id = (int)virDomainGetID(dom);
@@ -598,6 +1134,31 @@ static struct ldom *ldom_new(struct backend *be, struct guest *g, virDomainPtr d
 	d->next = be->doms;
 	be->doms = d;
 	return d;
+}
+
+/*
+ * The guest's own end (a shutdown or a crash): its exit code and reason
+ * from the exit keys caught on Xen, mapped as the Xen backend maps them;
+ * without them on libvirt's test driver (no xenstore) libvirt's word alone.
+ */
+static void ldom_end_own(struct ldom *d, enum xen_end end)
+{
+	char text[300];
+	int status;
+
+	exit_keys_catch_up(d);
+	if (!d->have_exit_code && !d->have_exit_reason && d->be->test_mode) {
+		if (end == XEN_END_CRASH)
+			ldom_end(d, GUEST_EXIT_FAULT, "domain %d crashed", d->id);
+		else
+			ldom_end(d, -1, "domain %d shut down (libvirt does not say its exit code)",
+			         d->id);
+		return;
+	}
+	status = xen_exit_map(end, d->have_exit_code ? d->exit_code : NULL, d->exit_code_len,
+	                      d->have_exit_reason ? d->exit_reason : NULL, d->exit_reason_len, text,
+	                      sizeof(text));
+	ldom_end(d, status, "%s (domain %d)", text, d->id);
 }
 
 /* Lifecycle events of every domain; shoald's are known by UUID. */
@@ -614,11 +1175,10 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	case VIR_DOMAIN_EVENT_STOPPED:
 		switch (detail) {
 		case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
-			ldom_end(d, -1, "domain %d shut down (libvirt does not say its exit code)",
-			         d->id);
+			ldom_end_own(d, XEN_END_POWEROFF);
 			break;
 		case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
-			ldom_end(d, GUEST_EXIT_FAULT, "domain %d crashed", d->id);
+			ldom_end_own(d, XEN_END_CRASH);
 			break;
 		case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
 			if (d->stop_requested) {
@@ -641,10 +1201,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		break;
 	case VIR_DOMAIN_EVENT_CRASHED:
 		/* Kept crashed (on_crash preserve, set outside): it goes now. */
-		ldom_end(d, GUEST_EXIT_FAULT, "domain %d crashed", d->id);
-		if (virDomainDestroy(dom) < 0)
-			log_warnx("libvirt: guest %s: cannot destroy crashed domain %d: %s",
-			          ldom_name(d), d->id, virGetLastErrorMessage());
+		ldom_end_own(d, XEN_END_CRASH);
+		job_domain(be, LJ_DESTROY, d, dom, ldom_name(d));
 		break;
 	case VIR_DOMAIN_EVENT_SUSPENDED:
 	case VIR_DOMAIN_EVENT_RESUMED:
@@ -655,6 +1213,119 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		break;
 	}
 	return 0;
+}
+
+/* ---- the worker's results, on the loop ---- */
+
+static void create_done(struct ldom *d, struct lv_job *j)
+{
+	struct backend *be = d->be;
+	struct guest *g = d->g;
+
+	if (j->rc < 0) {
+		be->create_failures++;
+		devs_release(d);
+		d->g = NULL;
+		d->reported = 1;
+		if (g) {
+			g->be = NULL;
+			/* As the daemon logs a start() that fails at once. */
+			log_warnx("guest %s: cannot start: %s", g->name, j->err);
+			be->host.start_failed(g, 500, j->err);
+		}
+		return;
+	}
+	d->dom = j->dom;
+	j->dom = NULL;
+	d->id = j->id;
+	memcpy(d->uuid, j->uuid, VIR_UUID_BUFLEN);
+	d->state = LD_STARTING;
+	exit_watch(d, 1);
+	console_open(d);
+	probe_begin(d);
+	if (d->stop_requested) {
+		/* Stopped while it was being made: it goes now, and start_failed() says so. */
+		job_domain(be, LJ_DESTROY, d, d->dom, ldom_name(d));
+		return;
+	}
+	if (j->paused) {
+		struct lv_job *r = job_new(be, LJ_RESUME, d, d->dom, ldom_name(d));
+
+		if (r) {
+			job_queue(be, r);
+			return;
+		}
+		if (virDomainResume(d->dom) < 0) {
+			ldom_end(d, GUEST_EXIT_INTERNAL, "libvirt cannot resume new domain %s: %s",
+			         ldom_name(d), virGetLastErrorMessage());
+			job_domain(be, LJ_DESTROY, d, d->dom, ldom_name(d));
+			return;
+		}
+	}
+	ev_timer_start(be->loop, &d->soon); /* started() */
+}
+
+static void job_done(struct backend *be, struct lv_job *j)
+{
+	struct ldom *d = j->d;
+
+	if (j->ns > be->job_ns_max)
+		be->job_ns_max = j->ns;
+	switch (j->kind) {
+	case LJ_CREATE:
+		create_done(d, j);
+		break;
+	case LJ_RESUME:
+		if (d->end_reason[0])
+			break;
+		if (j->rc < 0) {
+			ldom_end(d, GUEST_EXIT_INTERNAL, "%s", j->err);
+			job_domain(be, LJ_DESTROY, d, d->dom, ldom_name(d));
+			break;
+		}
+		ev_timer_start(be->loop, &d->soon); /* started() */
+		break;
+	case LJ_DESTROY:
+		if (j->rc == 0) {
+			ldom_end(d, -1, "domain %d was destroyed on request", d->id);
+		} else if (j->code == VIR_ERR_NO_DOMAIN || j->code == VIR_ERR_OPERATION_INVALID) {
+			/* Gone already: its event is on its way, or was missed; the end is the
+			 * same. */
+			ldom_end(d, -1, "domain %d was gone when asked to stop", d->id);
+		} else if (!d->end_reason[0]) {
+			log_warnx("libvirt: guest %s: %s", ldom_name(d), j->err);
+			d->stop_requested = 0;
+		}
+		break;
+	case LJ_UNDEFINE:
+		/* A transient domain (virsh undefine while it ran) is gone with its end. */
+		if (j->rc < 0 && j->code != VIR_ERR_NO_DOMAIN)
+			log_warnx("libvirt: %s", j->err);
+		break;
+	}
+	if (d && !--d->jobs && d->reported)
+		ldom_free(d);
+}
+
+static void on_jobs_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct backend *be = w->data;
+	struct lv_job *list;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&be->mu);
+	list = be->done;
+	be->done = NULL;
+	be->done_tail = &be->done;
+	pthread_mutex_unlock(&be->mu);
+	while (list) {
+		struct lv_job *j = list;
+
+		list = j->next;
+		job_done(be, j);
+		job_free(j);
+	}
 }
 
 /* ---- the domain XML ---- */
@@ -743,10 +1414,13 @@ static int xb_text(struct xbuf *b, const char *what, const char *s, char *err, s
 /*
  * The domain shoald defines for a guest; malloc'd, or NULL with err.
  * Every value from outside is escaped (the command line carries the
- * operator's arguments as they are).
+ * operator's arguments as they are).  A disk with disk_dev[i] is that
+ * block device (its loop device on Xen), given to libxl as phy; one
+ * without is its file.
  */
 static char *domain_xml(struct backend *be, const struct guest *g, const struct be_start *req,
-                        const char *cmdline, uint64_t boot_wall_ns, char *err, size_t errlen)
+                        const char *const *disk_dev, const char *cmdline, uint64_t boot_wall_ns,
+                        char *err, size_t errlen)
 {
 	struct xbuf b = { 0 };
 	unsigned i;
@@ -782,8 +1456,13 @@ static char *domain_xml(struct backend *be, const struct guest *g, const struct 
 	for (i = 0; i < req->ndisks; i++) {
 		const struct be_disk *k = &req->disks[i];
 
-		xb_printf(&b, "    <disk type='file' device='disk'>\n      <source file='");
-		if (xb_text(&b, "a disk's path", k->path, err, errlen) < 0)
+		if (disk_dev[i])
+			xb_printf(&b, "    <disk type='block' device='disk'>\n"
+			              "      <driver name='phy'/>\n      <source dev='");
+		else
+			xb_printf(&b, "    <disk type='file' device='disk'>\n      <source file='");
+		if (xb_text(&b, "a disk's path", disk_dev[i] ? disk_dev[i] : k->path, err, errlen) <
+		    0)
 			goto fail;
 		xb_printf(&b, "'/>\n      <target dev='xvd%c' bus='xen'/>\n%s    </disk>\n",
 		          'a' + (int)i, k->readonly ? "      <readonly/>\n" : "");
@@ -823,12 +1502,18 @@ static int lv_fail(char *err, size_t errlen, const char *what, const char *name)
 	               name ? name : "", virGetLastErrorMessage());
 }
 
+/*
+ * The XML and the disks' loop devices here; the define and the create on
+ * the worker, whose result comes back to the loop (create_done): started()
+ * or start_failed() from there, as the ops table allows.
+ */
 static int lv_start(struct backend *be, struct guest *g, const struct be_start *req, char *err,
                     size_t errlen)
 {
-	char cmdline[XEN_CMDLINE_MAX], why[200];
+	char cmdline[XEN_CMDLINE_MAX], why[200], loop_path[BE_DISKS_MAX][32];
+	const char *disk_dev[BE_DISKS_MAX] = { NULL };
 	uint64_t boot_wall_ns = now_wall_ns();
-	virDomainPtr dom;
+	struct lv_job *j = NULL;
 	struct ldom *d;
 	char *xml;
 
@@ -837,38 +1522,33 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 		return be_fail(err, errlen, "%s", why);
 	if (req->vcpus < 1 || req->memory_mib < 1)
 		return be_fail(err, errlen, "a domain needs at least one vCPU and 1 MiB");
-	xml = domain_xml(be, g, req, cmdline, boot_wall_ns, err, errlen);
-	if (!xml)
-		return -1;
-	dom = virDomainDefineXML(be->conn, xml);
-	free(xml);
-	if (!dom) {
-		be->create_failures++;
-		return lv_fail(err, errlen, "define domain", g->name);
-	}
-	if (virDomainCreate(dom) < 0) {
-		lv_fail(err, errlen, "start domain", g->name);
-		be->create_failures++;
-		virDomainUndefine(dom);
-		virDomainFree(dom);
-		return -1;
-	}
-	d = ldom_new(be, g, dom);
-	if (!d) {
-		virDomainDestroy(dom);
-		virDomainUndefine(dom);
-		virDomainFree(dom);
+	d = ldom_new(be, g, NULL);
+	if (!d)
 		return be_fail(err, errlen, "out of memory");
+	if (devs_prepare(d, req, disk_dev, loop_path, err, errlen) < 0)
+		goto fail;
+	xml = domain_xml(be, g, req, disk_dev, cmdline, boot_wall_ns, err, errlen);
+	if (!xml)
+		goto fail;
+	j = job_new(be, LJ_CREATE, d, NULL, g->name);
+	if (!j) {
+		free(xml);
+		be_fail(err, errlen, "out of memory");
+		goto fail;
 	}
-	d->id = (int)virDomainGetID(dom);
+	j->xml = xml;
+	j->paused = !be->test_mode;
 	d->instance = req->instance;
 	d->boot_wall_ns = boot_wall_ns;
 	g->be = d;
-	console_open(d);
-	probe_begin(d);
-	ev_timer_start(be->loop, &d->soon); /* started() from the loop */
-	log_info("libvirt: guest %s: domain %d running", g->name, d->id);
+	job_queue(be, j);
 	return 0;
+fail:
+	be->create_failures++;
+	devs_release(d);
+	d->g = NULL;
+	ldom_free(d);
+	return -1;
 }
 
 static int lv_stop(struct backend *be, struct guest *g, char *err, size_t errlen)
@@ -877,21 +1557,12 @@ static int lv_stop(struct backend *be, struct guest *g, char *err, size_t errlen
 
 	if (!d)
 		return be_fail(err, errlen, "it has no domain");
-	if (d->end_reason[0])
+	if (d->end_reason[0] || d->stop_requested)
 		return 0; /* its end is on its way */
 	d->stop_requested = 1;
-	if (virDomainDestroy(d->dom) < 0) {
-		int code = virGetLastErrorCode();
-
-		/* Gone already: its event is on its way, or was missed; the end is the same. */
-		if (code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID) {
-			ldom_end(d, -1, "domain %d was gone when asked to stop", d->id);
-			return 0;
-		}
-		d->stop_requested = 0;
-		return lv_fail(err, errlen, "destroy domain", g->name);
-	}
-	ldom_end(d, -1, "domain %d was destroyed on request", d->id);
+	/* One being made goes once it is (create_done). */
+	if (d->state != LD_CREATING)
+		job_domain(be, LJ_DESTROY, d, d->dom, g->name);
 	return 0;
 }
 
@@ -899,7 +1570,7 @@ static struct ldom *running_dom(struct guest *g, char *err, size_t errlen)
 {
 	struct ldom *d = g->be;
 
-	if (!d || d->end_reason[0]) {
+	if (!d || d->end_reason[0] || !d->dom) {
 		be_fail(err, errlen, "its domain is not running");
 		return NULL;
 	}
@@ -1081,6 +1752,18 @@ static long long lv_probe_listen(struct backend *be, struct guest *g, int on)
 	return on ? -1 : 0;
 }
 
+/* Its disks' and NICs' counters, as the Xen backend reads them (blkback's and the vif's). */
+static unsigned lv_dev_stats(struct backend *be, struct guest *g, struct be_dev_stats *out,
+                             unsigned max)
+{
+	struct ldom *d = g->be;
+
+	(void)be;
+	if (!d || d->end_reason[0] || d->state != LD_RUNNING)
+		return 0;
+	return devs_stats(d, out, max);
+}
+
 /*
  * Its figures, and how many domains libvirt has in all (running or only
  * defined, shoald's or not): what the operator sees in virsh list --all.
@@ -1098,14 +1781,14 @@ static json_t *lv_stats(struct backend *be)
 		bound += d->probing && d->probe.local_port >= 0;
 #endif
 	}
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uri",
-	                 be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version",
-	                 be->version, "test_mode", be->test_mode, "connected", !be->closed,
-	                 "domains", (json_int_t)n, "libvirt_domains",
-	                 (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
-	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
-	                 "create_failures", (json_int_t)be->create_failures, "adopted",
-	                 (json_int_t)be->adopted, "ended_outside", (json_int_t)be->outside_ends);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "uri",
+	    be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version", be->version,
+	    "test_mode", be->test_mode, "connected", !be->closed, "domains", (json_int_t)n,
+	    "libvirt_domains", (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
+	    "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
+	    "create_failures", (json_int_t)be->create_failures, "adopted", (json_int_t)be->adopted,
+	    "ended_outside", (json_int_t)be->outside_ends, "slowest_call_ms", be->job_ns_max / 1e6);
 }
 
 /* ---- adoption ---- */
@@ -1247,6 +1930,8 @@ static int lv_adopt(struct backend *be)
 			continue;
 		}
 		g->be = d;
+		devs_find(d);
+		exit_watch(d, 1);
 		console_open(d);
 		probe_begin(d);
 		adopted++;
@@ -1278,16 +1963,48 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 	                                                                      : "unknown");
 }
 
+/*
+ * The worker ends after what is queued but creates (worker_main).  A
+ * domain it made that the loop did not hear of yet is resumed, so that it
+ * runs and the next shoald adopts it.
+ */
+static void worker_stop(struct backend *be)
+{
+	struct lv_job *j;
+
+	if (!be->worker_up)
+		return;
+	pthread_mutex_lock(&be->mu);
+	be->quit = 1;
+	pthread_cond_broadcast(&be->cv);
+	pthread_mutex_unlock(&be->mu);
+	pthread_join(be->worker, NULL);
+	be->worker_up = 0;
+	ev_async_stop(be->loop, &be->done_w);
+	while ((j = be->done)) {
+		be->done = j->next;
+		if (j->kind == LJ_CREATE && j->rc == 0 && j->paused && virDomainResume(j->dom) < 0)
+			log_warnx("libvirt: guest %s: cannot resume its new domain %d: %s", j->name,
+			          j->id, virGetLastErrorMessage());
+		job_free(j);
+	}
+	pthread_cond_destroy(&be->cv);
+	pthread_mutex_destroy(&be->mu);
+}
+
 static void lv_fini(struct backend *be)
 {
 	struct ldom *d;
 
+	worker_stop(be);
 	if (be->lifecycle_id >= 0)
 		virConnectDomainEventDeregisterAny(be->conn, be->lifecycle_id);
 	virConnectUnregisterCloseCallback(be->conn, on_close);
 	while ((d = be->doms)) {
 		console_close(d);
 		probe_end(d);
+		exit_watch(d, 0);
+		devs_leave(d);
 		d->g = NULL;
 		ldom_free(d);
 	}
@@ -1394,6 +2111,13 @@ static int lv_init(struct backend **out, struct ev_loop *loop, const struct shoa
 		log_warnx("libvirt backend: TEST MODE on %s: libvirt's test driver, whose domains "
 		          "run nothing and cannot be probed",
 		          cfg->libvirt_uri);
+	ev_async_init(&be->done_w, on_jobs_done);
+	be->done_w.data = be;
+	ev_async_start(loop, &be->done_w);
+	if (worker_start(be, err, errlen) < 0) {
+		ev_async_stop(loop, &be->done_w);
+		goto fail;
+	}
 	log_info("libvirt backend: %s (%s), libvirt %s", cfg->libvirt_uri, be->hv_type,
 	         be->version);
 	*out = be;
@@ -1434,4 +2158,5 @@ const struct backend_ops backend_libvirt = {
 	.probe = lv_probe,
 	.probe_listen = lv_probe_listen,
 	.stats = lv_stats,
+	.dev_stats = lv_dev_stats,
 };

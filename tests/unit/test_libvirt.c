@@ -9,12 +9,16 @@
  * read back; adoption by metadata after the backend is set up again
  * (shoald's domains found, paused ones said so, others left alone, one
  * that ended meanwhile reported and undefined, one the daemon does not
- * know destroyed); refusals with libvirt's own error text.
+ * know destroyed); refusals with libvirt's own error text; a create made
+ * slow does not hold the loop (libvirt's slow calls are the backend's
+ * worker thread's).
  *
  * What this cannot show: the test driver's domains run nothing (no
  * console, no event channel, no guest's own end), and it is not Xen
  * (tests/xen runs the backend on libvirt's Xen driver).
  */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <ev.h>
@@ -36,6 +41,45 @@
 
 static struct ev_loop *loop;
 static struct shoald_config cfg;
+
+/*
+ * A create made slow: libvirt.c's calls of virDomainCreateWithFlags come
+ * here (this program's definition comes before libvirt's), and while
+ * slow.armed is set it waits until the loop lets it go (a timer of the
+ * test), 5 s at most.  Were the create made on the loop, that timer could
+ * not fire while it waits, and it would go on after the 5 s on its own.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int armed, let_go, waited, let_go_by_loop;
+} slow = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+int virDomainCreateWithFlags(virDomainPtr dom, unsigned int flags)
+{
+	static int (*real)(virDomainPtr, unsigned int);
+
+	if (!real) {
+		void *p = dlsym(RTLD_NEXT, "virDomainCreateWithFlags");
+
+		assert_non_null(p);
+		memcpy(&real, &p, sizeof(real));
+	}
+	pthread_mutex_lock(&slow.mu);
+	if (slow.armed) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		slow.waited = 1;
+		while (!slow.let_go && pthread_cond_timedwait(&slow.cv, &slow.mu, &until) == 0)
+			;
+		slow.let_go_by_loop = slow.let_go;
+		slow.armed = 0;
+	}
+	pthread_mutex_unlock(&slow.mu);
+	return real(dom, flags);
+}
 static virConnectPtr outside; /* as virsh would be; also keeps the test driver's state */
 
 /* What the backend told the daemon. */
@@ -152,13 +196,6 @@ static int run_until(struct guest *const *what)
 	return *what != NULL;
 }
 
-/* One more turn of the loop: whatever is due now. */
-static void run_now(void)
-{
-	ev_run(loop, EVRUN_NOWAIT);
-	ev_run(loop, EVRUN_NOWAIT);
-}
-
 static struct backend *be_up(void)
 {
 	struct backend *be = NULL;
@@ -211,6 +248,32 @@ static int defined(const char *name)
 		return 0;
 	virDomainFree(d);
 	return 1;
+}
+
+static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+}
+
+/*
+ * Runs the loop until libvirt has no domain of that name (its undefine
+ * is the worker's, after the end was reported), or 10 s.
+ */
+static int undefined_soon(const char *name)
+{
+	ev_timer deadline, tick;
+
+	ev_timer_init(&deadline, on_deadline, 10., 0.);
+	ev_timer_start(loop, &deadline);
+	ev_timer_init(&tick, on_tick, 0.005, 0.005);
+	ev_timer_start(loop, &tick);
+	while (defined(name) && ev_is_active(&deadline))
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &tick);
+	ev_timer_stop(loop, &deadline);
+	return !defined(name);
 }
 
 /* The text of the first <tag>...</tag> in xml, entities undone; malloc'd. */
@@ -326,7 +389,7 @@ static void xml_fields_and_escaping(void **state)
 
 	assert_int_equal(backend_libvirt.stop(be, g, err, sizeof(err)), 0);
 	assert_true(run_until(&seen.exited));
-	assert_false(defined("xml-1"));
+	assert_true(undefined_soon("xml-1"));
 	backend_libvirt.fini(be);
 	free(g);
 }
@@ -355,7 +418,57 @@ static void destroyed_outside(void **state)
 	assert_int_equal(seen.status, -1);
 	assert_non_null(strstr(seen.reason, "destroyed outside shoald"));
 	assert_null(g->be);
-	assert_false(defined("ev-1"));
+	assert_true(undefined_soon("ev-1"));
+	backend_libvirt.fini(be);
+	free(g);
+}
+
+static void on_let_go(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+	pthread_mutex_lock(&slow.mu);
+	slow.let_go = 1;
+	pthread_cond_signal(&slow.cv);
+	pthread_mutex_unlock(&slow.mu);
+}
+
+/*
+ * A create that waits (virDomainCreateWithFlags above) does not hold the
+ * loop: start() returns at once, the loop's timer lets the create go,
+ * and started() follows from the loop.
+ */
+static void slow_create_off_loop(void **state)
+{
+	struct backend *be = be_up();
+	struct guest *g = test_guest("slow-1");
+	struct be_start r;
+	ev_timer let_go;
+	char err[512];
+
+	(void)state;
+	req_init(&r, 21);
+	memset(&seen, 0, sizeof(seen));
+	pthread_mutex_lock(&slow.mu);
+	slow.armed = 1;
+	slow.let_go = slow.waited = slow.let_go_by_loop = 0;
+	pthread_mutex_unlock(&slow.mu);
+	ev_timer_init(&let_go, on_let_go, 0.05, 0.);
+	ev_timer_start(loop, &let_go);
+	assert_int_equal(backend_libvirt.start(be, g, &r, err, sizeof(err)), 0);
+	assert_true(run_until(&seen.started));
+	ev_timer_stop(loop, &let_go);
+	pthread_mutex_lock(&slow.mu);
+	print_message("the create waited: %d; let go by the loop's timer: %d\n", slow.waited,
+	              slow.let_go_by_loop);
+	assert_true(slow.waited);
+	assert_true(slow.let_go_by_loop);
+	pthread_mutex_unlock(&slow.mu);
+	assert_ptr_equal(seen.started, g);
+	assert_int_equal(backend_libvirt.stop(be, g, err, sizeof(err)), 0);
+	assert_true(run_until(&seen.exited));
+	assert_true(undefined_soon("slow-1"));
 	backend_libvirt.fini(be);
 	free(g);
 }
@@ -410,7 +523,7 @@ static void stop_pause_place(void **state)
 	assert_int_equal(backend_libvirt.stop(be, g, err, sizeof(err)), 0);
 	assert_true(run_until(&seen.exited));
 	assert_non_null(strstr(seen.reason, "destroyed on request"));
-	assert_false(defined("pp-1"));
+	assert_true(undefined_soon("pp-1"));
 	/* No domain any more: a clear refusal, not a crash. */
 	assert_int_equal(backend_libvirt.pause(be, g, 1, err, sizeof(err)), -1);
 	virDomainFree(d);
@@ -433,10 +546,13 @@ static void refusal_text(void **state)
 	                                    "</domain>");
 	assert_non_null(other);
 	req_init(&r, 5);
-	assert_int_equal(backend_libvirt.start(be, g, &r, err, sizeof(err)), -1);
-	print_message("refused: %s\n", err);
-	assert_non_null(strstr(err, "libvirt cannot define domain taken: "));
-	assert_non_null(strstr(err, "already exists"));
+	memset(&seen, 0, sizeof(seen));
+	/* The define is the worker's: its refusal comes as start_failed(). */
+	assert_int_equal(backend_libvirt.start(be, g, &r, err, sizeof(err)), 0);
+	assert_true(run_until(&seen.failed));
+	print_message("refused: %s\n", seen.reason);
+	assert_non_null(strstr(seen.reason, "libvirt cannot define domain taken: "));
+	assert_non_null(strstr(seen.reason, "already exists"));
 	assert_null(g->be);
 	/* Still the other's, without shoald's metadata. */
 	m = virDomainGetMetadata(other, VIR_DOMAIN_METADATA_ELEMENT, NS, 0);
@@ -506,8 +622,7 @@ static void adoption(void **state)
 	assert_int_equal(seen.naway, 1);
 	assert_string_equal(seen.away_name, "ad-c");
 	assert_false(defined("ad-c"));
-	run_now();
-	assert_false(defined("ad-d")); /* not known to the daemon: it went */
+	assert_true(undefined_soon("ad-d")); /* not known to the daemon: it went */
 	/* Others' domains are left alone. */
 	assert_int_equal(virDomainGetState(other, &st, &reason, 0), 0);
 	assert_int_equal(st, VIR_DOMAIN_RUNNING);
@@ -521,11 +636,11 @@ static void adoption(void **state)
 	virDomainFree(dd);
 	assert_true(run_until(&seen.exited));
 	assert_ptr_equal(seen.exited, again);
-	assert_false(defined("ad-a"));
+	assert_true(undefined_soon("ad-a"));
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(backend_libvirt.stop(be, b, err, sizeof(err)), 0);
 	assert_true(run_until(&seen.exited));
-	assert_false(defined("ad-b"));
+	assert_true(undefined_soon("ad-b"));
 
 	virDomainDestroy(other);
 	virDomainUndefine(other);
@@ -565,6 +680,7 @@ int main(void)
 		cmocka_unit_test(refusal_text),
 		cmocka_unit_test(adoption),
 		cmocka_unit_test(init_refusals),
+		cmocka_unit_test(slow_create_off_loop),
 	};
 	int rc;
 

@@ -14,7 +14,7 @@
 #   env: SHOAL_BUILD, SHOAL_XEN_CACHE, SHOAL_XEN_OUT, SHOAL_XEN_TIMEOUT (the set's budget in s),
 #        SHOAL_XEN_BENCH_LIBVIRT=1 (bench: libvirt's rounds too),
 #        SHOAL_XEN_BOOT_TIMEOUT (QEMU start to Dom0 ready, s), SHOAL_XEN_CPUS,
-#        SHOAL_XEN_CPU_MODEL (QEMU -cpu)
+#        SHOAL_XEN_CPU_MODEL (QEMU -cpu), SHOAL_XEN_TCG_THREAD (multi, the default, or single)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
@@ -30,7 +30,7 @@ devices) budget_def=300 ;;
 fronts) budget_def=240 ;;
 long) budget_def=1500 ;;
 bench) budget_def=900 ;;
-libvirt) budget_def=360 ;;
+libvirt) budget_def=540 ;;
 *)
 	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, devices, fronts, long, bench, libvirt)" >&2
 	exit 2
@@ -101,6 +101,13 @@ cpu_model=${SHOAL_XEN_CPU_MODEL:-max,-smap,-rdtscp,-xsave,-avx,-avx2,-fma,-f16c,
 # under "max" (AMD-like, no VME) Xen reports neither vme nor sep, which
 # every model has.  An Intel model of QEMU's without XSAVE passes.  Its
 # Dom0 also carries libvirtd (dom0-libvirt.cpio.gz, mkdom0.sh).
+#
+# Under that model the whole machine freezes now and then at a domain's
+# create or destroy: QEMU idle, every vCPU halted, nothing more on Xen's
+# console (no panic: a wake-up that never comes).  3 runs of the libvirt
+# set in 8: with multi-threaded TCG 1 in 2, with +arat 1 in 3, on one
+# host thread (SHOAL_XEN_TCG_THREAD=single) 1 in 3.  Why is not known;
+# the set stays out of the smoke set until it is.
 initrd=$out/dom0.cpio.gz
 # bench with SHOAL_XEN_BENCH_LIBVIRT=1 too (libvirt's rounds beside the
 # others; every maker then runs on that CPU model).

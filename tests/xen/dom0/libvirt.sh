@@ -6,7 +6,12 @@
 # beside libvirt); a pin through shoald seen by virsh vcpuinfo; virsh
 # destroy of a guest noticed and the guest restarted by its policy; shoald
 # killed with -9 and every guest re-adopted (same domain, same instance,
-# probed again); removal leaving no domain in libvirt or Xen.
+# probed again); removal leaving no domain in libvirt or Xen.  Then
+# devices in the domain XML: an echo guest's NIC on xenbr0 with shoald's
+# MAC and address answers Dom0's ping; fatcat reads a read-only FAT disk
+# whole; blkcheck writes a writable disk, exits 3 (its own code, in the
+# API) and finds what it wrote once restarted.  Then a create off the
+# loop: the API answers, again and again, while libvirt makes a domain.
 . /shoal/tests/lib.sh
 IMG=$GUESTS/idle.xen-pv
 V="virsh -q -c xen:///system"
@@ -23,7 +28,11 @@ a pin through shoald shows in virsh vcpuinfo
 virsh destroy of a guest is noticed and the guest restarted by its policy
 shoald killed with -9: the domains keep running
 a restarted shoald re-adopts every guest (same domain, same instance, probed again)
-removing the guests leaves no domain in libvirt or Xen"
+removing the guests leaves no domain in libvirt or Xen
+a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping
+a read-only disk through libvirt: fatcat reads a FAT image whole and exits 0
+a writable disk through libvirt keeps what blkcheck wrote across its restart; its exit status 3 shows in the API
+the API answers while libvirt makes a domain"
 step() { steps=$(echo "$steps" | sed 1d); }
 bail() {
 	echo "$steps" | while read -r s; do not_ok "$s (not run: $1)"; done
@@ -60,7 +69,7 @@ else
 	bail "libvirtd did not start"
 fi
 
-start_lv() { start_shoald --backend=libvirt --libvirt-uri=xen:///system "$@"; }
+start_lv() { start_shoald --backend=libvirt --libvirt-uri=xen:///system "--bridge=xenbr0 10.77.0.0/24" "$@"; }
 if start_lv; then
 	ok "shoald starts with backend = libvirt"
 	step
@@ -214,6 +223,119 @@ gone() { [ -z "$(vnames)" ] && [ -z "$($V list --all --name 2>/dev/null | grep -
 if wait_for 30 gone; then ok "removing the guests leaves no domain in libvirt or Xen"; else
 	not_ok "removing the guests leaves no domain in libvirt or Xen: virsh --all $($V list --all --name | tr '\n' ' '); xl $(xnames | tr '\n' ' ')"
 fi
+step
+
+# Devices.  xsr PATH: a xenstore value, or nothing.  ctl_make: ctl with
+# time for a deploy, whose answer waits for the domain (tens of seconds
+# under TCG on a busy host).
+xsr() { xenstore-read "$1" 2>/dev/null; }
+ctl_make() { shoalctl --socket "$SOCK" --timeout 120 "$@" >/tmp/ctl.out 2>/tmp/ctl.err </dev/null; }
+lv_diag() {
+	diag "$(grep "$1" "$LOGDIR/shoald.log" | tail -n 5)" "$(tail -n 10 /var/log/libvirt/libxl/libxl-driver.log 2>/dev/null)" \
+		"$(shoalctl --socket "$SOCK" --timeout 10 console "$1" 2>&1 | tail -n 5 | tr '\n' '|')"
+}
+ended() { case $(guest_state "$1") in stopped | exited) return 0 ;; esac; return 1; }
+
+if [ ! -f "$GUESTS/echo.xen-pv" ]; then
+	skip "a NIC through libvirt answers Dom0's ping" "no echo.xen-pv in this build"
+elif ctl_make deploy --name ec1 --image "$GUESTS/echo.xen-pv" --memory 16 --net eth0=xenbr0 --arg eth0 &&
+	wait_for 30 is_running ec1; then
+	ctl --json show ec1
+	ip=$(jget /tmp/ctl.out net.0.ipv4)
+	mac=$(jget /tmp/ctl.out net.0.mac)
+	D=$(vid ec1)
+	bk=/local/domain/0/backend/vif/$D/0
+	fr=/local/domain/$D/device/vif/0
+	bad=
+	[ "$(xsr $bk/bridge)" = xenbr0 ] || bad="$bad bridge=$(xsr $bk/bridge)"
+	[ "$(xsr $bk/mac)" = "$mac" ] || bad="$bad mac=$(xsr $bk/mac), shoald's $mac"
+	[ "$(xsr $fr/shoal-ipv4)" = "$ip" ] || bad="$bad shoal-ipv4=$(xsr $fr/shoal-ipv4), shoald's $ip"
+	[ "$(xsr $fr/shoal-name)" = eth0 ] || bad="$bad shoal-name=$(xsr $fr/shoal-name)"
+	$V domiflist ec1 2>/dev/null | grep -q "$mac" || bad="$bad virsh domiflist: $($V domiflist ec1 2>&1 | tr '\n' ' ')"
+	if [ -z "$bad" ] && wait_for 60 ping -c 1 -W 1 "${ip%/*}" &&
+		ping -c 5 -i 0.5 -W 2 "${ip%/*}" >/tmp/ec.ping 2>&1; then
+		ok "a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping (domain $D, $mac, $ip; $(grep -c 'bytes from' /tmp/ec.ping) of 5 answered; $(tail -n 1 /tmp/ec.ping))"
+	else
+		not_ok "a NIC through libvirt on xenbr0 answers Dom0's ping:$bad; $(tail -n 2 /tmp/ec.ping 2>/dev/null | tr '\n' ' ')"
+		lv_diag ec1
+	fi
+	ctl rm ec1
+else
+	not_ok "a NIC through libvirt on xenbr0 answers Dom0's ping: the guest did not run: $(cat /tmp/ctl.err)"
+	lv_diag ec1
+	ctl rm ec1
+fi
+step
+
+if [ ! -f "$GUESTS/fatcat.xen-pv" ] || [ ! -f "$IMAGES/site-a.img" ]; then
+	skip "a read-only disk through libvirt: fatcat reads a FAT image whole" "no fatcat.xen-pv or FAT image in this build"
+elif ctl_make deploy --name fc1 --image "$GUESTS/fatcat.xen-pv" --memory 16 --restart never \
+	--disk a="$IMAGES/site-a.img" --arg tree --arg a && wait_for 60 ended fc1; then
+	ctl --json show fc1
+	st=$(jget /tmp/ctl.out last_exit.status)
+	shoalctl --socket "$SOCK" --timeout 10 console fc1 >/tmp/fc1.console 2>&1
+	if [ "$st" = 0 ] && grep -q 'fatcat: ok FAT' /tmp/fc1.console &&
+		grep -q 'fatcat: file /big.bin 204800 ' /tmp/fc1.console; then
+		ok "a read-only disk through libvirt: fatcat reads a FAT image whole and exits 0 ($(grep -c 'fatcat: file' /tmp/fc1.console) files; last exit: $(jget /tmp/ctl.out last_exit.reason))"
+	else
+		not_ok "a read-only disk through libvirt: fatcat: status $st ($(jget /tmp/ctl.out last_exit.reason)); $(tail -n 4 /tmp/fc1.console | tr '\n' '|')"
+		lv_diag fc1
+	fi
+	ctl rm fc1
+else
+	not_ok "a read-only disk through libvirt: fatcat did not end: $(cat /tmp/ctl.err); state $(guest_state fc1)"
+	lv_diag fc1
+	ctl rm fc1
+fi
+step
+
+# blkcheck persist: its first run writes a pattern and exits 3; the policy
+# (on-failure) runs it again, and that run finds the pattern and exits 0.
+dd if=/dev/zero of=/tmp/lvw.img bs=1024 count=1024 2>/dev/null
+if [ ! -f "$GUESTS/blkcheck.xen-pv" ]; then
+	skip "a writable disk through libvirt keeps what blkcheck wrote" "no blkcheck.xen-pv in this build"
+elif ctl_make deploy --name pw1 --image "$GUESTS/blkcheck.xen-pv" --memory 16 --restart on-failure \
+	--disk w=/tmp/lvw.img:rw --arg persist --arg w --arg 8 --arg 64 --arg 9 &&
+	wait_for 90 console_has pw1 'blkcheck: ok persist w'; then
+	ctl --json show pw1
+	st=$(jget /tmp/ctl.out last_exit.status)
+	if [ "$st" = 3 ] && [ "$(jget /tmp/ctl.out restarts)" -ge 1 ] 2>/dev/null && console_has pw1 'wrote w 64 sectors'; then
+		ok "a writable disk through libvirt keeps what blkcheck wrote across its restart; its exit status 3 shows in the API ($(jget /tmp/ctl.out restarts) restart; last exit: $(jget /tmp/ctl.out last_exit.reason))"
+	else
+		not_ok "a writable disk through libvirt, and blkcheck's exit status: status ${st:-none} ($(jget /tmp/ctl.out last_exit.reason)), $(jget /tmp/ctl.out restarts) restarts"
+		lv_diag pw1
+	fi
+else
+	not_ok "a writable disk through libvirt keeps what blkcheck wrote: $(cat /tmp/ctl.err); state $(guest_state pw1)"
+	lv_diag pw1
+fi
+ctl rm pw1
+wait_for 30 gone || not_ok "the device guests leave no domain in libvirt or Xen: virsh --all $($V list --all --name | tr '\n' ' '); xl $(xnames | tr '\n' ' ')"
+step
+
+# Creates off the loop: while libvirt makes lv3's domain (with a disk:
+# tens of seconds under TCG), shoald's API answers and reads it as
+# starting, again and again.  Were the create on the loop, nothing would
+# be answered until it was made (at most one answer could still say
+# starting, the one waiting as the create returned).
+t=$(now_us)
+shoalctl --socket "$SOCK" --timeout 120 deploy --name lv3 --image "$IMG" --memory 16 --disk d=/tmp/lvw.img >/tmp/lv3.out 2>&1 </dev/null &
+dep=$!
+starting=0 polls=0
+while kill -0 "$dep" 2>/dev/null && [ $polls -lt 200 ]; do
+	polls=$((polls + 1))
+	[ "$(guest_state lv3)" = starting ] && starting=$((starting + 1))
+done
+wait "$dep"
+drc=$?
+if [ $drc -eq 0 ] && [ $starting -ge 2 ] && wait_for 30 is_running lv3; then
+	ok "the API answers while libvirt makes a domain: lv3 read as starting in $starting answers of $polls during its deploy ($(ms_since "$t") ms; slowest libvirt call $(shoalctl --socket "$SOCK" --json host 2>/dev/null | jsonq backend_stats.slowest_call_ms | awk '{printf "%.0f", $1}') ms)"
+else
+	not_ok "the API answers while libvirt makes a domain: deploy exit $drc ($(head -c 200 /tmp/lv3.out)); lv3 read as starting in $starting answers of $polls"
+	lv_diag lv3
+fi
+ctl rm lv3
+wait_for 30 gone || not_ok "lv3 leaves no domain in libvirt or Xen: virsh --all $($V list --all --name | tr '\n' ' ')"
 step
 kill9_shoald
 [ "$failures" -eq 0 ]
