@@ -36,6 +36,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/backend/hostdev.h"
 #include "daemon/backend/kvm_net.h"
+#include "daemon/log.h"
 
 int kvm_tap_open(const char *tap, const char *bridge, int vnet_hdr, char *why, size_t whylen)
 {
@@ -107,11 +108,13 @@ void kvm_tap_close(int fd)
 		return;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 64 * 1024);
 	r = pthread_create(&t, &a, tap_closer, (void *)(intptr_t)fd);
 	pthread_attr_destroy(&a);
-	if (r != 0)
-		close(fd); /* no thread to be had: the loop pays for it this once */
+	if (r != 0) {
+		log_warnx("cannot start a thread to close a tap in: %s; closing it here",
+		          strerror(r));
+		close(fd); /* the loop pays for it this once */
+	}
 }
 
 /*
