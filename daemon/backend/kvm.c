@@ -458,10 +458,12 @@ static void shell_lost(struct shell *sh)
 		/*
 		 * shoald killed it to stop the guest, and its control socket
 		 * closes once every one of its threads has left: the guest has
-		 * ended.  The rest of the tender's exit (the VM's teardown, 13 ms
-		 * here) holds no stop, restart or redeploy up: SIGCHLD reaps it
-		 * later, and only then is its uid given back (shell_maybe_free).
-		 * Its taps are shoald's too (kvm_net.c): the next run takes them.
+		 * ended, whatever is left of the tender's exit, which holds no
+		 * stop, restart or redeploy up (the kernel closes the socket
+		 * late in the exit, so here SIGCHLD comes within a millisecond).
+		 * SIGCHLD reaps it later, and only then is its uid given back
+		 * (shell_maybe_free).  Its taps are shoald's too (kvm_net.c): the
+		 * tender's exit does not unregister them, the next run takes them.
 		 */
 		snprintf(why, sizeof(why), "the tender was killed by signal %d (%s)", SIGKILL,
 		         strsignal(SIGKILL));
