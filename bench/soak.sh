@@ -12,6 +12,7 @@
 # pass/fail; tests/integration/test_soak.sh is the short run the suite
 # judges.
 #   bench/soak.sh [MINUTES] [BACKGROUND] [SAMPLE]   (default 10, 200, 30)
+# SOAK_NO_NIC=1: the churn's guests have no NIC (the stop without a tap).
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHOAL_BUILD:-$top/_build}
 minutes=${1:-10}

@@ -647,12 +647,26 @@ static void backend_stop(struct guest *g)
 		log_warnx("guest %s: cannot stop it: %s", g->name, err);
 }
 
+/*
+ * The guest stopped and nothing starts it again soon: the backend lets go
+ * of what it kept for its next run (its taps: a tap a dense host keeps
+ * for a stopped guest is a device and a queue for nothing).  An on-demand
+ * guest keeps them: its next wake is a start soon, and the tap was most
+ * of that start's cost.
+ */
+static void let_go_unless_woken(struct guest *g)
+{
+	if (!g->spec.on_demand && g->d->be_ops->let_go)
+		g->d->be_ops->let_go(g->d->be, g->name);
+}
+
 static void stop_now(struct guest *g)
 {
 	g->stop_requested = 1;
 	if (g->state == GS_BACKOFF) {
 		ev_timer_stop(g->d->loop, &g->backoff);
 		set_state(g, GS_STOPPED);
+		let_go_unless_woken(g);
 		return;
 	}
 	if (g->state == GS_PENDING) {
@@ -664,6 +678,7 @@ static void stop_now(struct guest *g)
 			start_now(g);
 		} else {
 			placement_release(g);
+			let_go_unless_woken(g);
 			wake_waiters(g, 409, "it was stopped while its disks were being copied");
 		}
 		return;
@@ -722,6 +737,7 @@ static void stopped_as_asked(struct guest *g, const char *event)
 		start_now(g);
 	} else if (!g->desired_running) {
 		placement_release(g);
+		let_go_unless_woken(g);
 	}
 	persist(g);
 }
@@ -748,6 +764,7 @@ static void host_start_failed(struct guest *g, int http, const char *reason)
 	g->desired_running = 0;
 	set_state(g, GS_FAILED);
 	placement_release(g);
+	let_go_unless_woken(g);
 	persist(g);
 	event_emit(g->d, "start_failed", g->name, "guest %s could not be started: %s", g->name,
 	           reason);
@@ -828,6 +845,7 @@ static void host_exited(struct guest *g, int status, const char *reason)
 		g->desired_running = 0;
 		set_state(g, failure ? GS_EXITED : GS_STOPPED);
 		placement_release(g);
+		let_go_unless_woken(g);
 		event_emit(d, "exited", g->name,
 		           "guest %s ended: %s (status %d, %s); not restarted (policy %s)", g->name,
 		           reason, status, guest_exit_str(status),
@@ -1675,6 +1693,8 @@ int shoald_guest_delete(struct shoald *d, const char *name, struct sd_err *err)
 	if (store_guest_delete(d->store, g->name) < 0)
 		log_warnx("guest %s: could not remove it from the store", g->name);
 	disks_remove(d, g->name);
+	if (d->be_ops->let_go)
+		d->be_ops->let_go(d->be, g->name);
 	event_emit(d, "deleted", g->name, "guest %s deleted", g->name);
 	guest_free(g);
 	return 0;

@@ -248,6 +248,13 @@ struct backend_ops {
 	 */
 	unsigned (*dev_stats)(struct backend *be, struct guest *g, struct be_dev_stats *out,
 	                      unsigned max);
+	/*
+	 * Optional: the guest of that name, with no running instance, will
+	 * not be started again soon (removed, or stopped and not restarted;
+	 * an on-demand guest's wake is such a start): the backend lets go of
+	 * what it keeps for the guest's next run (KVM and proc: its taps).
+	 */
+	void (*let_go)(struct backend *be, const char *name);
 };
 
 /* Format one line into err (the ops' error convention); returns -1. */

@@ -118,6 +118,9 @@ struct shell {
 	int rate_fd;                   /* proc: its rate limit's counters (proc_rate.h), or -1 */
 	int rate_ifindex[BE_NICS_MAX]; /* each NIC's tap, where the counters keep its drops */
 	uint32_t uid;                  /* its uid and gid, from tender-uid-range; 0: none */
+	int killed;                    /* shoald sent it SIGKILL (a stop) */
+	struct kvm_tap *taps[BE_NICS_MAX]; /* the taps it was given, held by shoald (kvm_net.c) */
+	unsigned ntaps;
 };
 
 /* This backend's state; the daemon only ever holds a pointer to it. */
@@ -145,6 +148,8 @@ struct backend {
 	struct kvm_weight weight;
 	char mechanism[1600];
 	double spawn_blocked_until;
+	struct kvm_tap
+	    *taps; /* every tap shoald holds, in use or waiting for its guest's next run */
 };
 
 static void shell_refill(struct backend *be);
@@ -234,6 +239,9 @@ static void shell_close(struct shell *sh)
 	sh->rate_fd = -1;
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
 	sh->report_fd = sh->pidfd = -1;
+	/* Its taps wait for the guest's next run (or for the daemon to let go of them). */
+	while (sh->ntaps)
+		kvm_tap_idle(sh->taps[--sh->ntaps]);
 	if (sh->fifos)
 		fifos_unlink(sh);
 	sh->fifos = 0;
@@ -444,6 +452,22 @@ static void shell_lost(struct shell *sh)
 		return;
 	if (sh->got_exited) {
 		shell_report_end(sh, sh->exit_status, sh->exit_reason);
+		return;
+	}
+	if (!sh->adopted && !sh->reaped && sh->killed && !sh->be->proc) {
+		/*
+		 * shoald killed it to stop the guest, and its control socket
+		 * closes once every one of its threads has left: the guest has
+		 * ended, whatever is left of the tender's exit, which holds no
+		 * stop, restart or redeploy up (the kernel closes the socket
+		 * late in the exit, so here SIGCHLD comes within a millisecond).
+		 * SIGCHLD reaps it later, and only then is its uid given back
+		 * (shell_maybe_free).  Its taps are shoald's too (kvm_net.c): the
+		 * tender's exit does not unregister them, the next run takes them.
+		 */
+		snprintf(why, sizeof(why), "the tender was killed by signal %d (%s)", SIGKILL,
+		         strsignal(SIGKILL));
+		shell_report_end(sh, -1, why);
 		return;
 	}
 	if (!sh->adopted && !sh->reaped)
@@ -1202,7 +1226,8 @@ static int send_disks(struct shell *sh, char *why, size_t whylen)
 
 /*
  * The guest's NICs, one NIC message each, after the disks and before
- * BOOT: shoald makes each tap on its bridge and the tender gets only the
+ * BOOT: shoald makes each tap on its bridge, or takes the one it holds
+ * from the guest's last run, and the tender gets only a copy of the
  * descriptor.  0, or -1 with why.
  */
 static int send_nics(struct shell *sh, char *why, size_t whylen)
@@ -1211,17 +1236,19 @@ static int send_nics(struct shell *sh, char *why, size_t whylen)
 
 	for (i = 0; i < sh->req.nnics; i++) {
 		struct vmm_msg_nic *m = &sh->req_nic[i];
+		struct kvm_tap *t;
 		char tapwhy[300];
-		int fd = kvm_tap_open(m->ifname, sh->req_bridge[i], sh->be->proc, tapwhy,
-		                      sizeof(tapwhy));
 
-		if (fd < 0)
+		if (kvm_tap_take(&sh->be->taps, sh->g->name, m->ifname, sh->req_bridge[i],
+		                 sh->be->proc, &t, tapwhy, sizeof(tapwhy)) < 0)
 			return be_fail(why, whylen, "NIC %s: %s", m->name, tapwhy);
-		if (vmm_msg_send(sh->sock, m, sizeof(*m), &fd, 1) < 0) {
-			close(fd);
+		sh->taps[sh->ntaps++] = t;
+		/* proc: a past run's limit comes off; this run's, if any, goes on (limit_nics). */
+		if (t->limited)
+			proc_rate_detach(t->name);
+		t->limited = 0;
+		if (vmm_msg_send(sh->sock, m, sizeof(*m), &t->fd, 1) < 0)
 			return be_fail(why, whylen, "the tender did not take NIC %s", m->name);
-		}
-		close(fd);
 	}
 	return 0;
 }
@@ -1244,6 +1271,8 @@ static int limit_nics(struct shell *sh, char *why, size_t whylen)
 	                               sh->req.net_rate_bytes, sh->rate_ifindex, why, whylen);
 	if (sh->rate_fd < 0)
 		return -1;
+	for (i = 0; i < sh->ntaps; i++)
+		sh->taps[i]->limited = 1;
 	log_debug("guest %s: its taps limited to %llu packets and %llu bytes a second each way",
 	          sh->g->name, (unsigned long long)sh->req.net_rate_pps,
 	          (unsigned long long)sh->req.net_rate_bytes);
@@ -1330,6 +1359,7 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 	struct backend *be = b;
 	struct shell *sh, *best = NULL;
 	char *image, **args;
+	const char *keep[BE_NICS_MAX];
 	unsigned i;
 
 	/* Built without the rate limit, proc limits no rate; the daemon refuses such a spec first
@@ -1404,7 +1434,10 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 		m->rate_pps = be->proc ? 0 : req->net_rate_pps;
 		m->rate_bytes = be->proc ? 0 : req->net_rate_bytes;
 		snprintf(sh->req_bridge[i], sizeof(sh->req_bridge[i]), "%s", n->bridge);
+		keep[i] = n->tap;
 	}
+	/* A tap held for a NIC the guest no longer has goes. */
+	kvm_tap_let_go(&be->taps, g->name, keep, sh->req.nnics);
 	if (best) {
 		sh->state = SH_BOOTING;
 		shell_boot(sh);
@@ -1418,6 +1451,14 @@ static int kvm_start(struct backend *b, struct guest *g, const struct be_start *
 	return 0;
 }
 
+static void kvm_let_go(struct backend *b, const char *name)
+{
+	unsigned n = kvm_tap_let_go(&b->taps, name, NULL, 0);
+
+	if (n)
+		log_debug("guest %s: %u taps let go of", name, n);
+}
+
 static int kvm_stop(struct backend *b, struct guest *g, char *err, size_t errlen)
 {
 	struct shell *sh = g->be;
@@ -1425,6 +1466,7 @@ static int kvm_stop(struct backend *b, struct guest *g, char *err, size_t errlen
 	(void)b;
 	if (!sh)
 		return be_fail(err, errlen, "it has no tender");
+	sh->killed = 1;
 	if (sh->pid > 0 && kill(sh->pid, SIGKILL) < 0 && errno == ESRCH)
 		shell_lost(sh);
 	return 0;
@@ -2222,6 +2264,9 @@ static void kvm_fini(struct backend *b)
 	}
 	if (be->proc && left)
 		log_info("proc: %u guests left running, for the next shoald to re-attach", left);
+	/* A running guest's taps stay with its tender; a stopped guest's go. */
+	while (be->taps)
+		kvm_tap_drop(&be->taps, be->taps);
 	if (be->mntns_fd >= 0)
 		close(be->mntns_fd);
 	if (be->netns_fd >= 0)
@@ -2349,7 +2394,7 @@ static unsigned kvm_dev_stats(struct backend *b, struct guest *g, struct be_dev_
 		.placement_get = kvm_placement_get, .cpu_time = kvm_cpu_time,                      \
 		.placement_mechanism = kvm_placement_mechanism, .probe_drain = kvm_probe_drain,    \
 		.probe = kvm_probe, .probe_listen = kvm_probe_listen, .stats = kvm_stats,          \
-		.dev_stats = kvm_dev_stats,                                                        \
+		.dev_stats = kvm_dev_stats, .let_go = kvm_let_go,                                  \
 	}
 
 const struct backend_ops backend_kvm =

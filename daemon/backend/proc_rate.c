@@ -166,6 +166,14 @@ out:
 	return fd;
 }
 
+void proc_rate_detach(const char *tap)
+{
+	int ifindex = (int)if_nametoindex(tap);
+
+	if (ifindex)
+		detach(ifindex);
+}
+
 int proc_rate_find(const char *tap, int *ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
@@ -235,6 +243,11 @@ int proc_rate_attach(const char *const *taps, unsigned n, uint64_t pps, uint64_t
 	(void)bytes_per_s;
 	(void)ifindex;
 	return be_fail(why, whylen, "net_rate: %s", PROC_RATE_MISSING);
+}
+
+void proc_rate_detach(const char *tap)
+{
+	(void)tap;
 }
 
 int proc_rate_find(const char *tap, int *ifindex)

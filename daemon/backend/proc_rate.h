@@ -38,6 +38,13 @@ int proc_rate_built(char *why, size_t whylen);
 int proc_rate_attach(const char *const *taps, unsigned n, uint64_t pps, uint64_t bytes_per_s,
                      int *ifindex, char *why, size_t whylen);
 
+/*
+ * Take the limit off tap (both hooks' filters and the clsact qdisc made
+ * for them), for a tap shoald keeps from one run of its guest to the
+ * next (kvm_net.c): each run's limit is its own.
+ */
+void proc_rate_detach(const char *tap);
+
 /* The counters' map of the limit on tap, found through its filter; -1: none there. */
 int proc_rate_find(const char *tap, int *ifindex);
 

@@ -4,14 +4,18 @@
  * (PTRACE_SEIZE: root or CAP_SYS_PTRACE), lets whatever stops it
  * meanwhile go on, and once PID has ended (a SIGKILL, say) leaves it a
  * zombie its parent cannot reap yet: Linux tells a tracee's end to its
- * tracer, and to its parent only once the tracer lets go.  Prints "held"
+ * tracer, and to its parent only once the tracer lets go.  Where the
+ * kernel stops a dying tracee at the start of its exit
+ * (PTRACE_EVENT_EXIT), it is held there, its descriptors still open, so
+ * that nothing of its end shows before it is let go.  Prints "held"
  * once it traces PID and "ended" once PID has ended, then waits for
  * SIGTERM (or SIGINT, SIGUSR1) and exits, which hands the end to the
  * parent.
  *
- * For test_dns.sh: shoald's stop of a guest lasts until its tender is
- * reaped, so this holds a guest in "stopping" for exactly as long as the
- * test needs, with nothing in shoald made for the test.
+ * For test_dns.sh: shoald's stop of a guest lasts until its tender's
+ * control socket closes (or, on proc, until it is reaped), so this holds
+ * a guest in "stopping" for exactly as long as the test needs, with
+ * nothing in shoald made for the test.
  *
  * Exit status: 0, 1 when PID cannot be traced or waited for, 2 on misuse.
  */
@@ -49,7 +53,7 @@ int main(int argc, char **argv)
 	sigaddset(&release, SIGINT);
 	sigaddset(&release, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &release, NULL);
-	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0) {
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_TRACEEXIT) < 0) {
 		fprintf(stderr, "holdreap: cannot trace process %d: %s\n", (int)pid,
 		        strerror(errno));
 		return 1;
@@ -78,6 +82,15 @@ int main(int argc, char **argv)
 		}
 		if (!WIFSTOPPED(st))
 			break;
+		if (st >> 8 == (SIGTRAP | PTRACE_EVENT_EXIT << 8)) {
+			/* Its exit has begun: held there, descriptors still open, until released.
+			 */
+			printf("ended\n");
+			fflush(stdout);
+			sigwait(&release, &sig);
+			ptrace(PTRACE_DETACH, pid, NULL, NULL);
+			return 0;
+		}
 		ptrace(PTRACE_CONT, pid, NULL,
 		       (void *)(long)((st >> 16)                ? 0
 		                      : WSTOPSIG(st) == SIGTRAP ? 0

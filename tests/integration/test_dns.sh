@@ -298,8 +298,14 @@ if command -v promtool >/dev/null; then
 else
 	tap_skip "the page with the DNS counters passes promtool check metrics" "promtool is not installed (scripts/test.sh installs prometheus)"
 fi
+ifindex() { ip -n "$ns" -o link show dev "$1" 2>/dev/null | cut -d: -f1; }
+sleep_if=$(ifindex sh-sleeper.0)
+ok "asleep, it keeps its tap on br0 for its next wake (shoald holds it; ifindex $sleep_if)" \
+	'[ -n "$sleep_if" ] && ip -n "$ns" -o link show master br0 | grep -q "sh-sleeper.0"'
 ok "a query for its own name wakes it again" \
 	'resolves sleepy.example.org "$as" && [ "$(events_of sleeper woken)" = 2 ] && state_is sleeper running'
+ok "on the same tap (ifindex $sleep_if, now $(ifindex sh-sleeper.0))" \
+	'[ "$(ifindex sh-sleeper.0)" = "$sleep_if" ]'
 
 # ---- the answer waits for the guest's NIC, not only for its first probe ----
 # wake_connect NAME: from the namespace, one query for NAME and, the moment
@@ -484,9 +490,17 @@ ok "an on-demand guest without a NIC is refused: 400 naming on_demand" \
 	'[ "$(status)" = 400 ] && grep -q "\"field\": *\"on_demand\"" "$tmp/body"'
 
 # ---- kill -9 of shoald: SERVFAIL, never an address, until the next one ----
+ok "the crashed on-demand guest's tap is kept for its next wake, held by shoald alone (no tender)" \
+	'[ "$(api GET /v1/guests/broken | jq_ state)" != running ] && ip -n "$ns" link show sh-broken.0 >/dev/null 2>&1'
 kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
+for i in $(seq 50); do
+	ip -n "$ns" link show sh-broken.0 >/dev/null 2>&1 || break
+	sleep 0.1
+done
+ok "with shoald killed, that tap is gone within 5 s (nothing else held it)" \
+	'! ip -n "$ns" link show sh-broken.0 >/dev/null 2>&1'
 tap_check "with shoald killed, PowerDNS answers SERVFAIL for a guest's name" \
 	status_is e2.guests.example SERVFAIL
 tap_check "and for a name of its own" status_is www.example.org SERVFAIL

@@ -115,15 +115,47 @@ tap_check "a MAC another guest holds is refused: 409 naming net[0].mac" \
 	sh -c "[ '$(status)' = 409 ] && grep -q 'net\\[0\\].mac' '$tmp/body'"
 
 # ---- stable across a redeploy and a restart ----
+# shoald holds each tap it made (kvm_net.c): the guest's next run takes
+# the same device, on its bridge and up, rather than a new one.
+ifindex() { ip -n "$ns" -o link show dev "$1" 2>/dev/null | cut -d: -f1; }
+i1=$(ifindex sh-e1.0)
 deploy e1 '[{"name":"lan","bridge":"br0"}]' idle_s=0
 tap_check "a redeploy of e1 keeps its address and MAC" \
 	sh -c "[ '$(status)' = 200 ] && [ '$(field e1 net.0.ipv4)' = '$a1' ] && [ '$(field e1 net.0.mac)' = '$m1' ]"
+tap_check "and its tap: the same device, still on br0 (ifindex $i1, then $(ifindex sh-e1.0))" \
+	sh -c "[ -n '$i1' ] && [ '$(ifindex sh-e1.0)' = '$i1' ] && ip -n '$ns' -o link show master br0 | grep -q 'sh-e1.0'"
+i2=$(ifindex sh-e2.0)
 "$CTL" --socket "$SOCK" restart e2 >/dev/null 2>&1
 state_is e2 running
 tap_check "a restart of e2 keeps its address and MAC" \
 	sh -c "[ '$(field e2 net.0.ipv4)' = '$a2' ] && [ '$(field e2 net.0.mac)' = '$m2' ]"
+tap_check "and its tap (ifindex $i2, then $(ifindex sh-e2.0))" \
+	sh -c "[ -n '$i2' ] && [ '$(ifindex sh-e2.0)' = '$i2' ]"
 console_has e2 "echo: ready" >/dev/null
 tap_check "and it answers again once restarted" udp_echo 10.89.0.3
+tap_check "a redeploy and a restart of guests with a NIC wait for no tap (its log has no 'held by another')" \
+	sh -c "! grep -q 'held by another' '$tmp/shoald.log'"
+
+# ---- a stopped guest's tap: let go of, off shoald's loop ----
+deploy e5 '[{"name":"lan","bridge":"br0"}]'
+console_has e5 "echo: ready" >/dev/null
+api POST "/v1/guests/e5/stop?wait=1" >/dev/null
+for i in $(seq 50); do
+	ip -n "$ns" link show sh-e5.0 >/dev/null 2>&1 || break
+	sleep 0.1
+done
+tap_check "a stopped guest's tap is gone within 5 s (nothing restarts it)" \
+	sh -c "[ '$(field e5 state)' = stopped ] && ! ip -n '$ns' link show sh-e5.0 >/dev/null 2>&1"
+"$CTL" --socket "$SOCK" start e5 >/dev/null 2>&1
+state_is e5 running
+tap_check "and it is made anew when the guest starts again" \
+	sh -c "ip -n '$ns' -o link show master br0 | grep -q 'sh-e5.0'"
+api DELETE /v1/guests/e5 >/dev/null
+for i in $(seq 50); do
+	ip -n "$ns" link show sh-e5.0 >/dev/null 2>&1 || break
+	sleep 0.1
+done
+tap_check "a removed guest's tap is gone within 5 s" sh -c "! ip -n '$ns' link show sh-e5.0 >/dev/null 2>&1"
 
 # ---- counters ----
 udp_echo 10.89.0.2 >/dev/null

@@ -6,7 +6,9 @@
 #   soak_run SECONDS BACKGROUND SAMPLE SUMMARY
 #                starts shoald in $ns, uploads a read-only FAT disk and a
 #                zeroed writable one, and runs tests/lib/soak.py; 0, or 1
-#                with why on stderr (shoald's log tail with it)
+#                with why on stderr (shoald's log tail with it); with
+#                SOAK_NO_NIC=1 the churn's guests have no NIC (the stop's
+#                cost without a tap, beside the default's)
 top_srcdir=$top
 top_builddir=$build
 VMM=$build/vmm/shoal-vmm
@@ -50,7 +52,7 @@ soak_run() {
 	python3 "$top/tests/lib/soak.py" --sock "$SOCK" --pid "$shoald_pid" --tender "$tender" \
 		--state "$tmp/state" --netns "$ns" --bridge br0 --image "$GUESTS/echo.$PLATFORM" \
 		--ro-disk "$ro" --rw-disk "$rw" --background "$2" --duration "$1" --sample "$3" \
-		--summary "$4" || {
+		--summary "$4" ${SOAK_NO_NIC:+--no-nic} || {
 		tail -5 "$tmp/shoald.log" >&2
 		return 1
 	}
