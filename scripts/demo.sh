@@ -59,7 +59,10 @@ inns sysctl -qw net.ipv6.conf.br0.disable_ipv6=1 2>/dev/null || true
 ip -n "$ns" addr add 10.99.0.1/24 dev br0
 ip -n "$ns" link set br0 up
 echo "== starting shoald (state in $demo; in network namespace $ns, bridge br0 with pool 10.99.0.0/24)"
-inns "$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
+# Not through inns: a function run in the background is a subshell of
+# its own, and $! would be that shell's pid, not shoald's (ip netns exec
+# becomes shoald), so the cleanup's kill would leave shoald running.
+ip netns exec "$ns" "$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
 	--vmm="$build/vmm/shoal-vmm" --bridge="br0 10.99.0.0/24" >"$demo/shoald.log" 2>&1 &
 pid=$!
 i=0
