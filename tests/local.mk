@@ -222,6 +222,11 @@ EXTRA_DIST += tests/integration/test_site_shoald.sh
 # it by jail-probe (each platform: kvm, and proc through the wrapper).
 check_PROGRAMS += tests/integration/jail-probe
 tests_integration_jail_probe_SOURCES = tests/integration/jail-probe.c
+# Never sanitized: it enters a tender's empty root and pid namespace as
+# the tender's uid, where the sanitizers' runtime finds none of what it
+# reads (it spun there for minutes instead of trying its calls).
+tests_integration_jail_probe_CFLAGS = $(WARN_CFLAGS) -std=gnu11
+tests_integration_jail_probe_LDFLAGS =
 TESTS += tests/integration/test_jail.sh tests/integration/proc/test_jail.sh
 EXTRA_DIST += tests/integration/test_jail.sh tests/integration/proc/test_jail.sh
 
