@@ -504,4 +504,6 @@ print-tests-integration:
 	@echo $(filter-out $(PLAIN_BUILD_TESTS),$(filter tests/integration/%,$(TESTS)))
 print-tests-rest:
 	@echo $(filter-out tests/integration/%,$(TESTS)) $(filter $(PLAIN_BUILD_TESTS),$(TESTS))
-.PHONY: print-tests-integration print-tests-rest
+print-tests-all:
+	@echo $(TESTS)
+.PHONY: print-tests-integration print-tests-rest print-tests-all
