@@ -30,6 +30,9 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/kvm.h>
@@ -976,6 +979,15 @@ static pid_t tender_clone(struct tender_exec *x)
 	pid = clone(tender_child, stack + sizeof(stack),
 	            CLONE_VM | CLONE_VFORK | CLONE_NEWPID | SIGCHLD, (void *)x);
 	e = pid < 0 ? errno : x->err;
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * The child's frames left the address sanitizer's marks on this
+	 * array in the memory they shared; the frames that reuse this part
+	 * of the stack must not find them (a false report in the next
+	 * snprintf onto a local buffer there).
+	 */
+	__asan_unpoison_memory_region(stack, sizeof(stack));
+#endif
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid > 0 && e) /* it ended before its exec: the zombie is libev's to reap */
 		pid = -1;
