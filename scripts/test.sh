@@ -52,6 +52,7 @@ else
 fi
 count() {
 	for f in "$build/test-suite.log" "$asan/test-suite.log"; do
+		[ -f "$f" ] || continue
 		sed -n "s/^# $1: *\\([0-9]*\\)/\\1/p" "$f" | head -n 1
 	done | awk '{ n += $1 } END { print n + 0 }'
 }
