@@ -6,7 +6,7 @@
 # every 5 s).  When the churn ends, everything the host holds for guests
 # is back where it was: taps, loop devices, tenders, tender cgroups, disk
 # copies, the guests' rows in the state store; shoald's descriptors are
-# as many as after the first samples, and its RSS grew by less than
+# no more than before it (the warm pool's refills aside), and its RSS grew by less than
 # 8 KiB a cycle (a guest's record is 16 KiB and more: one leaked a cycle
 # would show; SQLite's page cache, up to 2 MiB, follows the event log's
 # growth).
@@ -51,8 +51,11 @@ for k in taps tenders loops cgroups disk_copies db_guests; do
 		"(first['$k'] == last['$k'], '%s before, %s after' % (first['$k'], last['$k']))"
 done
 check "the background guests' taps are all there" '(last["taps"] == 20, "%d taps" % last["taps"])'
-check "shoald's descriptors flat" \
-	'(last["fds"] == s1["fds"], "%d after the first 5 s, %d at the end" % (s1["fds"], last["fds"]))'
+# The warm pool's refills come and go beside the churn (a pool tender's
+# socket and pipes: 159 or 163 from one sample to the next here); one
+# descriptor left behind a cycle would be thousands.
+check "shoald's descriptors flat (within the warm pool's comings and goings)" \
+	'(last["fds"] <= max(first["fds"], s1["fds"]) + 8, "%d before the churn, %d after its first 5 s, %d at the end, %s between" % (first["fds"], s1["fds"], last["fds"], sorted(set(x["fds"] for x in s))))'
 check "shoald's RSS grew by less than 8 KiB a cycle" \
 	'(c > 0 and (last["rss_kib"] - s1["rss_kib"]) < 8 * c, "%d KiB after the first 5 s, %d at the end, %d cycles between: %.2f KiB a cycle" % (s1["rss_kib"], last["rss_kib"], c, (last["rss_kib"] - s1["rss_kib"]) / max(c, 1)))'
 check "the state store grew with its event log alone (under 2 KiB an event)" \
