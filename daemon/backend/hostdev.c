@@ -270,7 +270,7 @@ static int newlink(int sock, unsigned idx, uint32_t master)
  * bridge; 0.7 to 1.3 and 1.9 to 2.9 ms without).  A kernel with no IPv6
  * refuses the attribute (EAFNOSUPPORT): then it has none to make.
  */
-int hostdev_enslave(const char *ifname, const char *bridge, char *err, size_t errlen)
+int hostdev_enslave(const char *ifname, const char *bridge, int no_ll, char *err, size_t errlen)
 {
 	unsigned idx, bidx;
 	int sock, rc;
@@ -289,7 +289,7 @@ int hostdev_enslave(const char *ifname, const char *bridge, char *err, size_t er
 	if (sock < 0)
 		return be_fail_errno(err, errlen, "cannot open an rtnetlink socket");
 	/* Before it is up: the kernel makes the link-local address as it comes up. */
-	rc = newlink(sock, idx, 0);
+	rc = no_ll ? newlink(sock, idx, 0) : 0;
 	if (rc == 0 || errno == EAFNOSUPPORT)
 		rc = newlink(sock, idx, bidx);
 	if (rc < 0) {

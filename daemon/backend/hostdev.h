@@ -38,11 +38,11 @@ int hostdev_loop_readonly(int nr);
 
 /*
  * Put interface ifname on bridge (rtnetlink: IFLA_MASTER) and bring it
- * up, with no IPv6 address of its own on the host (a bridge port needs
- * none), in one request.  0, or -1 with err (no such interface, bridge
- * not a bridge).
+ * up; with no_ll, with no IPv6 address of its own on the host first (a
+ * bridge port needs none; guests' taps).  0, or -1 with err (no such
+ * interface, bridge not a bridge).
  */
-int hostdev_enslave(const char *ifname, const char *bridge, char *err, size_t errlen);
+int hostdev_enslave(const char *ifname, const char *bridge, int no_ll, char *err, size_t errlen);
 /* The bridge ifname is on, into buf; 0, or -1 when it is on none (or gone). */
 int hostdev_master(const char *ifname, char *buf, size_t len);
 /* Whether ifname is a bridge. */

@@ -71,7 +71,7 @@ int kvm_tap_open(const char *tap, const char *bridge, int vnet_hdr, char *why, s
 	}
 	/* On the bridge and up in one request: a frame from the guest never finds the tap off the
 	 * bridge. */
-	if (hostdev_enslave(tap, bridge, why, whylen) < 0) {
+	if (hostdev_enslave(tap, bridge, 1, why, whylen) < 0) {
 		close(fd); /* not persistent: the tap goes with it */
 		return -1;
 	}
@@ -146,7 +146,7 @@ int kvm_tap_take(struct kvm_tap **taps, const char *guest, const char *tap, cons
 	if (t && hostdev_master(tap, master, sizeof(master)) == 0 && strcmp(master, bridge) &&
 	    hostdev_is_bridge(bridge)) {
 		/* The NIC moved to another bridge: the tap moves with it. */
-		if (hostdev_enslave(tap, bridge, why, whylen) == 0)
+		if (hostdev_enslave(tap, bridge, 1, why, whylen) == 0)
 			snprintf(t->bridge, sizeof(t->bridge), "%s", bridge);
 	}
 	if (t && kvm_tap_check(tap, bridge, checkwhy, sizeof(checkwhy)) < 0) {

@@ -302,7 +302,7 @@ unsigned xen_devs_connect(struct xs_handle *xs, struct xen_devs *x, const char *
 			waiting++;
 			continue;
 		}
-		if (hostdev_enslave(ifname, v->bridge, why, sizeof(why)) < 0) {
+		if (hostdev_enslave(ifname, v->bridge, 0, why, sizeof(why)) < 0) {
 			log_warnx("xen: guest %s: NIC %s: %s", guest, v->name, why);
 			v->refused = 1;
 			continue;
