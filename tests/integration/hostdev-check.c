@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "enslave")) {
-		if (hostdev_enslave(argv[2], argv[3], err, sizeof(err)) < 0) {
+		if (hostdev_enslave(argv[2], argv[3], 0, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
