@@ -359,6 +359,8 @@ EXTRA_DIST += tests/integration/test_probe_adaptive.sh
 # A guest whose events storm: detected, bounded, ended, restarted (KVM).
 TESTS += tests/integration/test_storm.sh
 EXTRA_DIST += tests/integration/test_storm.sh
+TESTS += tests/integration/test_hostile_guests.sh
+EXTRA_DIST += tests/integration/test_hostile_guests.sh
 
 # contrib/deploy/: the CI deploy scripts against a real shoald (jq).
 TESTS += tests/integration/test_deploy.sh
