@@ -75,7 +75,9 @@ tap_check "--no-jail runs the guest with neither jail nor filter" run nojail 0 -
 tap_check "and says so on stderr, every time" says nojail err "no jail and no syscall filter (--no-jail: for profiling only)"
 tap_check "--no-jail is refused to a warm tender (status 205)" run nojailwarm 205 --no-jail --control-fd 3
 tap_check "the refusal says why" says nojailwarm err "a warm tender is always jailed"
+# Not in a sanitized build (vmm/local.mk): scripts/test.sh names the plain one.
 VG=$top_builddir/vmm/shoal-proc-vg
+[ -x "$VG" ] || VG=${SHOAL_PLAIN_BUILDDIR:-$top_builddir}/vmm/shoal-proc-vg
 if command -v valgrind >/dev/null 2>&1 && [ -x "$VG" ]; then
 	run_vg() {
 		valgrind -q --tool=none "$VG" "$@" >"$tmp/valgrind.out" 2>"$tmp/valgrind.err" && return 0
