@@ -75,12 +75,18 @@ int api_check_private_file(const char *path, const char *what, int fd, char *err
 	return 0;
 }
 
-/* The whole of a small file, NUL-terminated; private: checked by api_check_private_file. */
+/*
+ * The whole of a small file, NUL-terminated; private: checked by
+ * api_check_private_file.  The buffer starts at the file's size (a few
+ * KiB for a certificate or a token file) and grows while the file does,
+ * up to the bound, rather than taking the bound's 1 MiB for every read.
+ */
 static char *read_small(const char *path, const char *what, int private, size_t *len, char *err,
                         size_t errlen)
 {
 	char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, cap;
+	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
@@ -89,13 +95,34 @@ static char *read_small(const char *path, const char *what, int private, size_t 
 	}
 	if (private && api_check_private_file(path, what, fd, err, errlen) < 0)
 		goto fail;
-	buf = malloc(PEM_MAX_BYTES + 1);
+	/* One byte more than the file, to see its end; at most the bound and one. */
+	cap = fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= PEM_MAX_BYTES
+	          ? (size_t)st.st_size + 1
+	          : 4096;
+	buf = malloc(cap + 1);
 	if (!buf) {
 		snprintf(err, errlen, "out of memory reading %s", path);
 		goto fail;
 	}
 	for (;;) {
-		ssize_t r = read(fd, buf + n, PEM_MAX_BYTES + 1 - n);
+		ssize_t r;
+
+		if (n == cap && cap < PEM_MAX_BYTES + 1) {
+			size_t more = cap * 2 < PEM_MAX_BYTES + 1 ? cap * 2 : PEM_MAX_BYTES + 1;
+			char *bigger = malloc(more + 1);
+
+			if (!bigger) {
+				snprintf(err, errlen, "out of memory reading %s", path);
+				goto fail;
+			}
+			/* Not realloc: what was read may be a secret, and is wiped below. */
+			memcpy(bigger, buf, n);
+			explicit_bzero(buf, n);
+			free(buf);
+			buf = bigger;
+			cap = more;
+		}
+		r = read(fd, buf + n, cap - n);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -163,12 +190,16 @@ struct api_tokens *api_tokens_load(const char *path, char *err, size_t errlen)
 	struct api_tokens *t = NULL;
 	char *text, *line, *save = NULL;
 	unsigned lineno = 0;
-	size_t len;
+	size_t len, lines;
 
 	text = read_small(path, "token-file", 1, &len, err, errlen);
 	if (!text)
 		return NULL;
-	t = calloc(1, sizeof(*t) + TOKENS_MAX * sizeof(t->t[0]));
+	/* A token a line at most: room for the lines, up to the most there may be. */
+	lines = 1;
+	for (line = text; (line = strchr(line, '\n')); line++)
+		lines++;
+	t = calloc(1, sizeof(*t) + (lines < TOKENS_MAX ? lines : TOKENS_MAX) * sizeof(t->t[0]));
 	if (!t) {
 		snprintf(err, errlen, "out of memory reading token-file %s", path);
 		goto fail;
