@@ -25,6 +25,7 @@
 #include <nettle/sha2.h>
 
 #include "api/api_internal.h"
+#include "common/proc_status.h"
 
 #define TOKEN_MIN_CHARS 16
 #define TOKEN_MAX_CHARS 512
@@ -570,30 +571,20 @@ void api_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 /* The supplementary groups of pid from /proc, for kernels without SO_PEERGROUPS. */
 static int proc_in_group(pid_t pid, gid_t g)
 {
-	char path[64], line[4096];
+	char val[4096], *p = val, *end;
 	int in = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (proc_status_field(pid, "Groups:", val, sizeof(val)) < 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Groups:", 7)) {
-			char *p = line + 7, *end;
+	for (;;) {
+		unsigned long v = strtoul(p, &end, 10);
 
-			for (;;) {
-				unsigned long v = strtoul(p, &end, 10);
-
-				if (end == p)
-					break;
-				if ((gid_t)v == g)
-					in = 1;
-				p = end;
-			}
+		if (end == p)
 			break;
-		}
-	fclose(f);
+		if ((gid_t)v == g)
+			in = 1;
+		p = end;
+	}
 	return in;
 }
 

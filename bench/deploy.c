@@ -18,6 +18,10 @@
  * runs in a network namespace of its own and makes the bridges there.
  * Each sample deploys a guest, then deletes it, so the number running
  * stays at the level.  Samples are 20 ms apart.  Never pass/fail.
+ *
+ * SIGINT, SIGTERM or SIGHUP ends it as its end does: shoald and every
+ * tender stopped, its directory removed (the levels done reported); it
+ * then ends by that signal.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +46,13 @@ static struct shoald_run sd;
 static int devices;
 static char disk_sha[80];
 static unsigned memory_mib = 16;
+/* The signal that asked the bench to end, or 0: the loops look at it between requests. */
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop_signal(int sig)
+{
+	stop_sig = sig;
+}
 
 /* The spec's devices: a NIC on bridge (i % NBRIDGES) and the disk, or "". */
 static void spec_devices(int i, char *buf, size_t len)
@@ -275,7 +286,7 @@ static int sample_level(int level, int n, const char *idle, double *t_dep, doubl
 	char name[64];
 	int i, bad = 0;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !stop_sig; i++) {
 		long pid = 0;
 
 		snprintf(name, sizeof(name), "m-%d-%d", level, i);
@@ -399,6 +410,7 @@ int main(int argc, char **argv)
 	long mem0, rss0, sample_pid = 0, kinds0[NMEM], kinds[NMEM];
 	const char *idle, *hello;
 	char *vmm;
+	struct sigaction sa;
 
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
 		if (c == 'n')
@@ -422,6 +434,15 @@ int main(int argc, char **argv)
 	     tok = strtok_r(NULL, ",", &save))
 		levels[nlev++] = atoi(tok);
 	signal(SIGPIPE, SIG_IGN);
+	/* The loops stop at their next turn (a request under way may be cut short) and the end
+	 * cleans up. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	cold = calloc((size_t)n, sizeof(double));
 	warm = calloc((size_t)n, sizeof(double));
 	t = calloc((size_t)n, sizeof(double));
@@ -438,7 +459,7 @@ int main(int argc, char **argv)
 		shoald_cleanup(&sd);
 		return 1;
 	}
-	if (devices && disk_upload() < 0)
+	if (stop_sig || (devices && disk_upload() < 0))
 		goto out;
 	idle = shoald_guest_image(&sd, "idle");
 	hello = shoald_guest_image(&sd, "hello");
@@ -447,7 +468,7 @@ int main(int argc, char **argv)
 	snprintf(status_path, sizeof(status_path), "/proc/%d/status", (int)sd.pid);
 
 	/* The bare tender, in the same run. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !stop_sig; i++) {
 		char *argv_cold[] = { vmm, (char *)hello, NULL };
 		char *guest_argv[] = { "hello", NULL };
 		struct bl_warm w;
@@ -473,6 +494,8 @@ int main(int argc, char **argv)
 	       bl_quantile(cold, (size_t)n, 0.5), bl_quantile(cold, (size_t)n, 0.99),
 	       bl_quantile(warm, (size_t)n, 0.5), bl_quantile(warm, (size_t)n, 0.99));
 	fflush(stdout);
+	if (stop_sig)
+		goto out;
 	usleep(500000);
 	mem0 = kib_field("/proc/meminfo", "MemAvailable");
 	rss0 = kib_field(status_path, "VmRSS");
@@ -483,20 +506,22 @@ int main(int argc, char **argv)
 
 		memset(f, 0, sizeof(*f));
 		f->level = levels[l];
-		while (running < levels[l]) {
+		while (running < levels[l] && !stop_sig) {
 			double ms;
 			long pid = 0;
 
 			snprintf(name, sizeof(name), "bg-%04d", running);
 			if (deploy(name, running, idle, &ms, &pid) < 0) {
-				fprintf(stderr, "could not deploy background guest %d\n", running);
+				if (!stop_sig) /* else the signal cut its request short */
+					fprintf(stderr, "could not deploy background guest %d\n",
+					        running);
 				break;
 			}
 			if (!sample_pid)
 				sample_pid = pid;
 			running++;
 		}
-		if (running < levels[l])
+		if (running < levels[l] || stop_sig)
 			break;
 		sleep(2); /* the pool refilled, the new guests' first fast probes over */
 		f->host_kib = (double)(mem0 - kib_field("/proc/meminfo", "MemAvailable")) / running;
@@ -508,6 +533,8 @@ int main(int argc, char **argv)
 		get_level("/v1/guests", 9, &f->guests_first, &f->guests_all, &f->guests_bytes);
 		get_level("/metrics", 9, &f->metrics_first, &f->metrics_all, &f->metrics_bytes);
 		f->bad = sample_level(levels[l], n, idle, t, t2);
+		if (stop_sig)
+			break;
 		f->dep50 = bl_quantile(t, (size_t)n, 0.5);
 		f->dep99 = bl_quantile(t, (size_t)n, 0.99);
 		f->stop50 = bl_quantile(t2, (size_t)n, 0.5);
@@ -518,5 +545,12 @@ int main(int argc, char **argv)
 		report(figs, l);
 out:
 	shoald_cleanup(&sd);
+	if (stop_sig) {
+		fprintf(stderr,
+		        "bench/deploy: ended by signal %d: shoald and its tenders stopped\n",
+		        (int)stop_sig);
+		signal(stop_sig, SIG_DFL);
+		raise(stop_sig);
+	}
 	return 0;
 }

@@ -351,6 +351,24 @@ static int evacuate(struct plan *p, unsigned x, size_t at)
 }
 
 /*
+ * What sched__pick() is asked for a latency vCPU leaving cpu c: a CPU of
+ * the latency set but c, on any node, not one of the CPUs `left` says the
+ * guest left lately (NULL: any), with apart as sched__want says.
+ */
+static void latency_want(const struct plan *p, struct sched__want *w, unsigned c,
+                         const struct sched__gstate *left, int apart)
+{
+	memset(w, 0, sizeof(*w));
+	w->cls = SCHED_CLASS_LATENCY;
+	w->role = SCHED_ROLE_LATENCY;
+	w->node = -1;
+	w->exclude = (int)c;
+	w->left = left;
+	w->period = p->period;
+	w->apart = apart;
+}
+
+/*
  * Every latency CPU is crowded: take the batch core with the fewest
  * batch vCPUs (on cpu c's node if it can) into the latency set and start
  * moving its batch vCPUs off.  At most once a plan, never below
@@ -383,12 +401,7 @@ static int grow(struct plan *p, unsigned c, const char *prefix, size_t at, int b
 	if (i)
 		return R_NONE;
 	/* Only when the least loaded latency CPU with room is crowded too. */
-	memset(&w, 0, sizeof(w));
-	w.cls = SCHED_CLASS_LATENCY;
-	w.role = SCHED_ROLE_LATENCY;
-	w.node = -1;
-	w.exclude = (int)c;
-	w.apart = 1;
+	latency_want(p, &w, c, NULL, 1);
 	least = sched__pick(s, &w);
 	if (!by_count && least >= 0 && sched__cpu_load(s, (unsigned)least) < s->cfg.load_high)
 		return R_NONE;
@@ -459,13 +472,7 @@ static int latency_target_from(const struct plan *p, size_t gi, unsigned c, doub
 	struct sched__want w;
 	int t, pass;
 
-	memset(&w, 0, sizeof(w));
-	w.cls = SCHED_CLASS_LATENCY;
-	w.role = SCHED_ROLE_LATENCY;
-	w.exclude = (int)c;
-	w.left = avoid_left ? &s->gs[gi] : NULL;
-	w.period = p->period;
-	w.apart = sched__apart(s);
+	latency_want(p, &w, c, avoid_left ? &s->gs[gi] : NULL, sched__apart(s));
 	for (pass = 0; pass < 2; pass++) {
 		w.node = pass ? -1 : g->node >= 0 ? g->node : (int)s->host.cpu[c].node;
 		t = sched__pick(s, &w);
@@ -640,14 +647,7 @@ static int fewer_target(const struct plan *p, size_t gi, unsigned c, int clearly
 	double u;
 	int t;
 
-	memset(&w, 0, sizeof(w));
-	w.cls = SCHED_CLASS_LATENCY;
-	w.role = SCHED_ROLE_LATENCY;
-	w.node = -1;
-	w.exclude = (int)c;
-	w.left = &s->gs[gi];
-	w.period = p->period;
-	w.apart = sched__apart(s);
+	latency_want(p, &w, c, &s->gs[gi], sched__apart(s));
 	w.by_count = 1;
 	t = sched__pick(s, &w);
 	if (t < 0)

@@ -338,7 +338,7 @@ distclean-openapi:
 # contrib/: the Grafana dashboard's queries against a real shoald's
 # /metrics, and the Prometheus scrape configuration (promtool).
 TESTS += tests/integration/test_grafana.sh
-EXTRA_DIST += tests/integration/test_grafana.sh tests/integration/grafana_check.py tests/lib/shoald.sh tests/lib/netns.sh tests/lib/pdns.sh
+EXTRA_DIST += tests/integration/test_grafana.sh tests/integration/grafana_check.py tests/lib/shoald.sh tests/lib/shoalapi.py tests/lib/netns.sh tests/lib/pdns.sh
 # A real Prometheus scrapes a real shoald through the scrape configuration's
 # TLS job, and every query of the dashboard runs on what it scraped.
 TESTS += tests/integration/test_prometheus.sh

@@ -62,6 +62,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "common/mntns.h"
+#include "common/proc_status.h"
 #include "common/vmm_proto.h"
 #include "shoal/abi.h"
 
@@ -313,18 +314,11 @@ static uint32_t uid_take(struct backend *be)
 /* The real uid of process pid, from /proc; 0 when it cannot be read. */
 static uint32_t uid_of(pid_t pid)
 {
-	char path[64], line[256];
+	char val[256];
 	unsigned long uid = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (proc_status_field(pid, "Uid:", val, sizeof(val)) < 0 || sscanf(val, "%lu", &uid) != 1)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Uid: %lu", &uid) == 1)
-			break;
-	fclose(f);
 	return (uint32_t)uid;
 }
 

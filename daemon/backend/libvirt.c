@@ -616,20 +616,16 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	while ((vec = xs_check_watch(be->xs))) {
-		const char *token = vec[XS_WATCH_TOKEN];
-		char *end;
 		unsigned long id;
+		int kind = xen_watch_token(vec[XS_WATCH_TOKEN], "px", &id);
 		struct ldom *d = NULL;
 
-		errno = 0;
-		id = strtoul(token + 1, &end, 10);
-		if ((*token == 'p' || *token == 'x') && !*end && !errno)
+		if (kind)
 			for (d = be->doms; d; d = d->next)
-				if (d->id == (int)id &&
-				    (*token == 'p' ? d->probing : d->exit_watch))
+				if (d->id == (int)id && (kind == 'p' ? d->probing : d->exit_watch))
 					break;
 		if (d && !d->end_reason[0]) {
-			if (*token == 'p')
+			if (kind == 'p')
 				xen_probe_port_changed(&d->probe);
 			else
 				exit_keys_read(d);

@@ -625,19 +625,13 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	while ((vec = xs_check_watch(be->xs))) {
-		const char *token = vec[XS_WATCH_TOKEN];
-		char *end;
 		unsigned long id;
-		struct dom *d;
+		int kind = xen_watch_token(vec[XS_WATCH_TOKEN], "pc", &id);
+		struct dom *d = kind ? dom_by_id(be, (uint32_t)id) : NULL;
 
-		errno = 0;
-		id = strtoul(token + 1, &end, 10);
-		d = (*token == 'p' || *token == 'c') && !*end && !errno
-		        ? dom_by_id(be, (uint32_t)id)
-		        : NULL;
-		if (d && *token == 'p' && (d->state == XD_CONSOLE || d->state == XD_RUNNING))
+		if (d && kind == 'p' && (d->state == XD_CONSOLE || d->state == XD_RUNNING))
 			probe_port_changed(d);
-		else if (d && *token == 'c' && d->state == XD_CONSOLE)
+		else if (d && kind == 'c' && d->state == XD_CONSOLE)
 			dom_step(d);
 		free(vec);
 	}

@@ -1,9 +1,12 @@
 /*
  * The Xen backend's pure pieces: command-line escaping, the checks on
  * what a guest writes into xenstore, and the mapping of a domain's end
- * onto the guest exit statuses (common/guest_exit.h) (see xen_parse.h).
+ * onto the guest exit statuses (common/guest_exit.h), the backends' watch
+ * tokens (see xen_parse.h).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/backend/xen_parse.h"
@@ -211,4 +214,19 @@ int xen_exit_map(enum xen_end end, const char *code, size_t code_len, const char
 	}
 	snprintf(text, textlen, "the domain %s", end_str(end));
 	return -1;
+}
+
+int xen_watch_token(const char *token, const char *kinds, unsigned long *id)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*token || !strchr(kinds, *token))
+		return 0;
+	errno = 0;
+	v = strtoul(token + 1, &end, 10);
+	if (*end || errno)
+		return 0;
+	*id = v;
+	return *token;
 }

@@ -44,6 +44,14 @@ int xen_parse_u64(const char *val, size_t len, uint64_t *out, char *why, size_t 
  */
 size_t xen_reason_clean(const char *val, size_t len, char *out, size_t outlen);
 
+/*
+ * A xenstore watch's token as the Xen and libvirt backends make them:
+ * one letter saying what the watch is for, then the domain's id in
+ * decimal ("p12": domain 12's probe port).  Returns the letter when it is
+ * one of kinds, with *id; 0 for any other token (*id untouched).
+ */
+int xen_watch_token(const char *token, const char *kinds, unsigned long *id);
+
 /* How the domain ended, as libxl reported it. */
 enum xen_end {
 	XEN_END_POWEROFF,

@@ -48,9 +48,9 @@ fuzz_rings_LIBS = -lpthread
 fuzz_xenstore_SRC = tests/fuzz/fuzz_xenstore.c daemon/backend/xen_parse.c \
 	unikernel-rt/platform/xen/front_parse.c
 fuzz_fat_SRC = tests/fuzz/fuzz_fat.c unikernel-rt/core/fat.c unikernel-rt/core/console.c
-fuzz_tokens_SRC = tests/fuzz/fuzz_tokens.c api/auth.c
+fuzz_tokens_SRC = tests/fuzz/fuzz_tokens.c api/auth.c common/proc_status.c
 fuzz_tokens_LIBS = $(GNUTLS_LIBS) $(NETTLE_LIBS) $(MHD_LIBS)
-fuzz_tls_SRC = tests/fuzz/fuzz_tls.c api/auth.c
+fuzz_tls_SRC = tests/fuzz/fuzz_tls.c api/auth.c common/proc_status.c
 fuzz_tls_LIBS = $(fuzz_tokens_LIBS)
 fuzz_dns_SRC = tests/fuzz/fuzz_dns.c
 fuzz_dns_LIBS = $(fuzz_config_LIBS)

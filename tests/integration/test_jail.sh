@@ -40,25 +40,19 @@ wait_state() { # NAME STATE: up to 10 s
 }
 # status PID KEY: the first field of KEY in /proc/PID/status
 status() { awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/status" 2>/dev/null; }
-# refused_inside DESCRIPTION PID PROBE ARG: jail-probe says the kernel refused
-refused_inside() {
-	out=$("$PROBE" "$2" "$3" "$4" 2>&1)
+# probe_inside WANT DESCRIPTION PID PROBE ARG: jail-probe exits WANT,
+# 0 when the kernel refused what it tried, 1 when it allowed it
+probe_inside() {
+	out=$("$PROBE" "$3" "$4" "$5" 2>&1)
 	rc=$?
-	if [ $rc -eq 0 ]; then
-		tap_ok "$1 ($out)"
+	if [ $rc -eq "$1" ]; then
+		tap_ok "$2 ($out)"
 	else
-		tap_not_ok "$1 (jail-probe exit $rc: $out)"
+		tap_not_ok "$2 (jail-probe exit $rc, wanted $1: $out)"
 	fi
 }
-allowed_inside() { # DESCRIPTION PID PROBE ARG: jail-probe says the kernel allowed it
-	out=$("$PROBE" "$2" "$3" "$4" 2>&1)
-	rc=$?
-	if [ $rc -eq 1 ]; then
-		tap_ok "$1 ($out)"
-	else
-		tap_not_ok "$1 (jail-probe exit $rc, wanted 1: $out)"
-	fi
-}
+refused_inside() { probe_inside 0 "$@"; } # DESCRIPTION PID PROBE ARG
+allowed_inside() { probe_inside 1 "$@"; } # DESCRIPTION PID PROBE ARG
 in_range() { [ -n "$1" ] && [ "$1" -ge $FIRST ] && [ "$1" -le $LAST ]; }
 
 # The jail's options, refused by name when wrong (exit 205, usage).

@@ -81,17 +81,13 @@ tap_check "shoald starts" shoald_start --max-guests=400 --latency-vcpus-per-cpu=
 # api_many METHOD PATH-FORMAT FIRST LAST [STEP [BODY-FORMAT]]: one request per number, on one
 # connection; %d in the formats is the number; PACE seconds between them (0).
 api_many() {
-	python3 - "$SOCK" "$@" <<'PY'
-import http.client, os, socket, sys, time
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(60)
-        self.sock.connect(sys.argv[1])
+	py - "$SOCK" "$@" <<'PY'
+import os, sys, time
+from shoalapi import UnixConnection
 method, path, first, last = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 step = int(sys.argv[6]) if len(sys.argv) > 6 else 1
 body = sys.argv[7] if len(sys.argv) > 7 else None
-c = C("localhost")
+c = UnixConnection(sys.argv[1])
 for i in range(first, last, step):
     b = body.replace("%d", str(i)) if body else None
     c.request(method, path.replace("%d", str(i)), body=b,
@@ -183,14 +179,10 @@ tap_check "shoald answers after them ($(status))" test "$(status)" = 200
 sleep 11
 printf '{"name":"z","image":"%s","memory_mib":16,"slo_us":50000}' "$IDLE" >"$tmp/z.json"
 api POST "/v1/guests?wait=1" "$tmp/z.json" >/dev/null
-python3 - "$SOCK" >"$tmp/hasten" <<'PY'
-import http.client, json, socket, sys
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(60)
-        self.sock.connect(sys.argv[1])
-c = C("localhost")
+py - "$SOCK" >"$tmp/hasten" <<'PY'
+import json, sys
+from shoalapi import UnixConnection
+c = UnixConnection(sys.argv[1])
 def get(path):
     c.request("GET", path)
     return json.loads(c.getresponse().read())

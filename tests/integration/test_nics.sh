@@ -140,22 +140,16 @@ tap_check "a redeploy and a restart of guests with a NIC wait for no tap (its lo
 deploy e5 '[{"name":"lan","bridge":"br0"}]'
 console_has e5 "echo: ready" >/dev/null
 api POST "/v1/guests/e5/stop?wait=1" >/dev/null
-for i in $(seq 50); do
-	ip -n "$ns" link show sh-e5.0 >/dev/null 2>&1 || break
-	sleep 0.1
-done
+gone=0
+tap_gone "$ns" sh-e5.0 && gone=1
 tap_check "a stopped guest's tap is gone within 5 s (nothing restarts it)" \
-	sh -c "[ '$(field e5 state)' = stopped ] && ! ip -n '$ns' link show sh-e5.0 >/dev/null 2>&1"
+	sh -c "[ '$(field e5 state)' = stopped ] && [ $gone = 1 ]"
 "$CTL" --socket "$SOCK" start e5 >/dev/null 2>&1
 state_is e5 running
 tap_check "and it is made anew when the guest starts again" \
 	sh -c "ip -n '$ns' -o link show master br0 | grep -q 'sh-e5.0'"
 api DELETE /v1/guests/e5 >/dev/null
-for i in $(seq 50); do
-	ip -n "$ns" link show sh-e5.0 >/dev/null 2>&1 || break
-	sleep 0.1
-done
-tap_check "a removed guest's tap is gone within 5 s" sh -c "! ip -n '$ns' link show sh-e5.0 >/dev/null 2>&1"
+tap_check "a removed guest's tap is gone within 5 s" tap_gone "$ns" sh-e5.0
 
 # ---- counters ----
 udp_echo 10.89.0.2 >/dev/null
@@ -187,11 +181,7 @@ tap_check "the re-adopted guest still answers" udp_echo 10.89.0.3
 
 # ---- delete: the tap goes, the address is free again ----
 api DELETE /v1/guests/e2 >/dev/null
-for i in $(seq 50); do
-	ip -n "$ns" link show sh-e2.0 >/dev/null 2>&1 || break
-	sleep 0.1
-done
-tap_check "a deleted guest's tap is gone" sh -c "! ip -n '$ns' link show sh-e2.0 >/dev/null 2>&1"
+tap_check "a deleted guest's tap is gone" tap_gone "$ns" sh-e2.0
 deploy e4 '[{"name":"lan","bridge":"br0"}]'
 tap_check "its address is handed out again ($(field e4 net.0.ipv4))" \
 	sh -c "[ '$(field e4 net.0.ipv4)' = '10.89.0.3/24' ]"

@@ -9,6 +9,8 @@
 #   inns CMD...             CMD inside $ns
 #   udp_echo ADDR           one datagram from $ns to ADDR's echo port (7),
 #                           the same back within 5 s (python3)
+#   tap_gone NS TAP [SECS]  wait up to SECS (5) for TAP to be gone from
+#                           namespace NS; fails if it is still there
 netns_new() {
 	ns=$1-$$
 	ip netns add "$ns" 2>/dev/null || return 1
@@ -21,6 +23,14 @@ netns_bridge() {
 	ip -n "$ns" link set "$1" up
 }
 inns() { ip netns exec "$ns" "$@"; }
+tap_gone() {
+	tap_gone_left=$((${3:-5} * 10))
+	while ip -n "$1" link show "$2" >/dev/null 2>&1; do
+		[ "$tap_gone_left" -gt 0 ] || return 1
+		tap_gone_left=$((tap_gone_left - 1))
+		sleep 0.1
+	done
+}
 udp_echo() {
 	inns python3 - "$1" <<'PY'
 import socket, sys

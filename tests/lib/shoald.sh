@@ -131,15 +131,17 @@ PY
 
 # The API from the shell tests (python3), with $SOCK and $tmp as above.
 # api METHOD PATH [BODY-FILE [CONTENT-TYPE]]: the answer's body on stdout, its status in $tmp/status.
+# py ARG...: python3 with tests/lib's modules (shoalapi.py) importable,
+# writing no bytecode into the source tree.
+py() {
+	PYTHONPATH="$top_srcdir/tests/lib${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+		python3 "$@"
+}
 api() {
-	python3 - "$SOCK" "$@" >"$tmp/body" <<'PY'
-import http.client, socket, sys
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(60)
-        self.sock.connect(sys.argv[1])
-c = C("localhost")
+	py - "$SOCK" "$@" >"$tmp/body" <<'PY'
+import sys
+from shoalapi import UnixConnection
+c = UnixConnection(sys.argv[1])
 body = open(sys.argv[4], "rb").read() if len(sys.argv) > 4 else None
 hdr = {"Content-Type": sys.argv[5]} if len(sys.argv) > 5 else ({"Content-Type": "application/json"} if body is not None else {})
 c.request(sys.argv[2], sys.argv[3], body=body, headers=hdr)

@@ -153,6 +153,16 @@ static void evaluate(const char *kind, char *in, char *got, size_t len)
 		xen_reason_clean(raw, n, got, len);
 	} else if (!strcmp(kind, "exit")) {
 		eval_exit(in, got, len);
+	} else if (!strcmp(kind, "token")) {
+		unsigned long id;
+		int k;
+
+		unescape(in, raw, 1);
+		k = xen_watch_token(raw, "pc", &id);
+		if (k)
+			snprintf(got, len, "%c %lu", k, id);
+		else
+			snprintf(got, len, "none");
 	} else {
 		fail_msg("unknown kind \"%s\"", kind);
 	}

@@ -321,11 +321,7 @@ for m in $(echo "$maps" | tr , ' '); do tap_diag "$(bpftool map show id "$m" 2>/
 tap_check "pk's program ($ids) and maps ($maps) are in the kernel" \
 	sh -c "[ -n '$ids' ] && [ -n '$maps' ] && bpftool prog show id '$ids' >/dev/null 2>&1"
 api DELETE /v1/guests/pk >/dev/null
-for i in $(seq 50); do
-	ip -n "$ns" link show sh-pk.0 >/dev/null 2>&1 || break
-	sleep 0.1
-done
-tap_check "a deleted guest's tap is gone" sh -c "! ip -n '$ns' link show sh-pk.0 >/dev/null 2>&1"
+tap_check "a deleted guest's tap is gone" tap_gone "$ns" sh-pk.0
 gone=1
 for i in $(seq 50); do
 	gone=1
