@@ -246,6 +246,9 @@ else
 fi
 
 # A range too small: a start that finds no free uid fails, naming it.
+# The guests so far are removed first: the next shoald would start them
+# again, and one of them could take the one uid before "one" is deployed.
+for g in ja jb jc; do ctl rm $g; done
 kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
