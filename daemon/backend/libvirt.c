@@ -1282,7 +1282,12 @@ static void job_done(struct backend *be, struct lv_job *j)
 		ev_timer_start(be->loop, &d->soon); /* started() */
 		break;
 	case LJ_DESTROY:
-		if (j->rc == 0) {
+		if (!d) {
+			/* A domain no guest holds (adoption's): only a failure is news. */
+			if (j->rc < 0 && j->code != VIR_ERR_NO_DOMAIN &&
+			    j->code != VIR_ERR_OPERATION_INVALID)
+				log_warnx("libvirt: %s", j->err);
+		} else if (j->rc == 0) {
 			ldom_end(d, -1, "domain %d was destroyed on request", d->id);
 		} else if (j->code == VIR_ERR_NO_DOMAIN || j->code == VIR_ERR_OPERATION_INVALID) {
 			/* Gone already: its event is on its way, or was missed; the end is the
@@ -1886,17 +1891,19 @@ static int lv_adopt(struct backend *be)
 			state = VIR_DOMAIN_NOSTATE;
 		if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED ||
 		    state == VIR_DOMAIN_SHUTDOWN) {
-			/* It ended while no shoald ran: said so once, and undefined. */
+			/*
+			 * It ended while no shoald ran: said so once, and
+			 * undefined, by the worker (as every destroy and undefine:
+			 * a start with many such domains does not wait for libxl).
+			 */
 			if (state != VIR_DOMAIN_SHUTOFF)
-				virDomainDestroy(doms[i]);
+				job_domain(be, LJ_DESTROY, NULL, doms[i], name);
 			be->host.ended_while_away(be->host.ctx, name, instance, -1,
 			                          state == VIR_DOMAIN_CRASHED
 			                              ? "its domain crashed while no shoald ran"
 			                              : "its domain ended while no shoald ran",
 			                          NULL, 0);
-			if (virDomainUndefine(doms[i]) < 0)
-				log_warnx("libvirt: guest %s: cannot undefine its domain: %s", name,
-				          virGetLastErrorMessage());
+			job_domain(be, LJ_UNDEFINE, NULL, doms[i], name);
 			virDomainFree(doms[i]);
 			continue;
 		}
@@ -1919,10 +1926,8 @@ static int lv_adopt(struct backend *be)
 		if (!g) {
 			/* The daemon does not know it: it goes, as a KVM tender would. */
 			d->stop_requested = 1;
-			if (virDomainDestroy(d->dom) < 0)
-				log_warnx("libvirt: guest %s: cannot destroy its domain: %s", name,
-				          virGetLastErrorMessage());
 			ldom_end(d, -1, "not known to shoald");
+			job_domain(be, LJ_DESTROY, d, d->dom, name);
 			continue;
 		}
 		g->be = d;
