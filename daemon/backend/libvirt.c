@@ -1424,8 +1424,20 @@ static char *domain_xml(struct backend *be, const struct guest *g, const struct 
                         char *err, size_t errlen)
 {
 	struct xbuf b = { 0 };
+	uint64_t rate_kib = 0;
 	unsigned i;
 
+	/*
+	 * The bytes limit as on Xen without libvirt: split evenly over the
+	 * NICs, on what the guest sends.  libvirt's libxl driver makes an
+	 * interface's outbound average (KiB/s) netback's rate, in the same
+	 * 50 ms credit: whole KiB here, at least one.
+	 */
+	if (req->net_rate_bytes && req->nnics) {
+		rate_kib = req->net_rate_bytes / req->nnics / 1024;
+		if (rate_kib == 0)
+			rate_kib = 1;
+	}
 	xb_printf(&b, "<domain type='%s'>\n  <name>", be->dom_type);
 	if (xb_text(&b, "the guest's name", g->name, err, errlen) < 0)
 		goto fail;
@@ -1474,10 +1486,14 @@ static char *domain_xml(struct backend *be, const struct guest *g, const struct 
 		xb_printf(&b, "    <interface type='bridge'>\n      <source bridge='");
 		if (xb_text(&b, "a NIC's bridge", n->bridge, err, errlen) < 0)
 			goto fail;
-		xb_printf(&b,
-		          "'/>\n      <mac address='%02x:%02x:%02x:%02x:%02x:%02x'/>\n"
-		          "    </interface>\n",
+		xb_printf(&b, "'/>\n      <mac address='%02x:%02x:%02x:%02x:%02x:%02x'/>\n",
 		          n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		if (rate_kib)
+			xb_printf(&b,
+			          "      <bandwidth>\n        <outbound average='%" PRIu64
+			          "'/>\n      </bandwidth>\n",
+			          rate_kib);
+		xb_printf(&b, "    </interface>\n");
 	}
 	xb_printf(&b, "  </devices>\n</domain>\n");
 	if (b.oom) {
@@ -1531,6 +1547,10 @@ static int lv_start(struct backend *be, struct guest *g, const struct be_start *
 	xml = domain_xml(be, g, req, disk_dev, cmdline, boot_wall_ns, err, errlen);
 	if (!xml)
 		goto fail;
+	if (req->net_rate_pps && req->nnics)
+		log_warnx("libvirt: guest %s: netback limits bytes, not packets: its packet rate "
+		          "limit is not applied",
+		          g->name);
 	j = job_new(be, LJ_CREATE, d, NULL, g->name);
 	if (!j) {
 		free(xml);
@@ -2160,4 +2180,5 @@ const struct backend_ops backend_libvirt = {
 	.probe_listen = lv_probe_listen,
 	.stats = lv_stats,
 	.dev_stats = lv_dev_stats,
+	.net_rate = 1,
 };

@@ -337,6 +337,7 @@ static void xml_fields_and_escaping(void **state)
 	r.nics[0].name = "net0";
 	r.nics[0].bridge = "br-shoal";
 	memcpy(r.nics[0].mac, "\x02\x00\x5e\x10\x20\x30", 6);
+	r.net_rate_bytes = 1000000; /* 976 whole KiB a second, on what the guest sends */
 	start_ok(be, g, &r);
 
 	d = virDomainLookupByName(outside, "xml-1");
@@ -359,6 +360,8 @@ static void xml_fields_and_escaping(void **state)
 	assert_non_null(strstr(xml, "<readonly/>"));
 	assert_non_null(strstr(xml, "<source bridge='br-shoal'/>"));
 	assert_non_null(strstr(xml, "<mac address='02:00:5e:10:20:30'/>"));
+	assert_non_null(strstr(xml, "<outbound average='976'/>"));
+	assert_null(strstr(xml, "<inbound"));
 	free(xml);
 	/* shoald's metadata, under its namespace. */
 	xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, NS, 0);
