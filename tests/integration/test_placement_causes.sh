@@ -33,17 +33,13 @@ deploy() {
 # to class or role WORD; prints the seconds since T0 (date +%s.%N) and its
 # reason; fails after LIMIT_S.
 move_after() {
-	python3 - "$SOCK" "$@" <<'PY'
-import http.client, json, socket, sys, time
+	py - "$SOCK" "$@" <<'PY'
+import json, sys, time
+from shoalapi import UnixConnection
 sock, kind, guest, word, t0, limit = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), float(sys.argv[6])
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(10)
-        self.sock.connect(sock)
 seen = set()
 while time.time() - t0 < limit:
-    c = C("localhost")
+    c = UnixConnection(sock, timeout=10)
     c.request("GET", "/v1/placement")
     p = json.loads(c.getresponse().read())
     for m in p.get("moves", []):
@@ -61,16 +57,12 @@ PY
 # over its SLO in /v1/placement (its p99 over the placement window; WANT
 # 1), or none is (WANT 0); prints the seconds since T0; fails after LIMIT_S.
 over_since() {
-	python3 - "$SOCK" "$@" <<'PY'
-import http.client, json, socket, sys, time
+	py - "$SOCK" "$@" <<'PY'
+import json, sys, time
+from shoalapi import UnixConnection
 sock, prefix, want, t0, limit = sys.argv[1], sys.argv[2], sys.argv[3] == "1", float(sys.argv[4]), float(sys.argv[5])
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(10)
-        self.sock.connect(sock)
 while time.time() - t0 < limit:
-    c = C("localhost")
+    c = UnixConnection(sock, timeout=10)
     c.request("GET", "/v1/placement")
     p = json.loads(c.getresponse().read())
     over = [g["name"] for g in p["guests"] if g["name"].startswith(prefix) and g.get("over_slo")]
@@ -228,16 +220,12 @@ grow_rest() {
 before=$(worst_p99 web-)
 new_cpu=$(api GET /v1/placement | python3 -c 'import json,sys
 print([m["cpu"] for m in json.load(sys.stdin)["moves"] if m["kind"] == "cpu-role" and m["role"] == "latency"][-1])')
-if r=$(python3 - "$SOCK" "$new_cpu" <<'PY'
-import http.client, json, socket, sys, time
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(10)
-        self.sock.connect(sys.argv[1])
+if r=$(py - "$SOCK" "$new_cpu" <<'PY'
+import json, sys, time
+from shoalapi import UnixConnection
 t0 = time.time()
 while time.time() - t0 < 15:
-    c = C("localhost")
+    c = UnixConnection(sys.argv[1], timeout=10)
     c.request("GET", "/v1/placement")
     p = json.loads(c.getresponse().read())
     moved = [m for m in p["moves"] if m["kind"] == "pin" and m.get("to") == int(sys.argv[2]) and m["guest"].startswith("web-")]

@@ -112,16 +112,12 @@ else
 print([g["cpu"] for g in json.load(sys.stdin)["guests"] if g["name"] == "lat"][0])')
 	hog_start "$pid" "$cpu" || tap_diag "no hog: $(cat "$tmp/cg.err")"
 	t0=$(date +%s.%N)
-	r=$(python3 - "$SOCK" "$t0" $SLO <<'PY'
-import http.client, json, socket, sys, time
+	r=$(py - "$SOCK" "$t0" $SLO <<'PY'
+import json, sys, time
+from shoalapi import UnixConnection
 sock, t0, slo = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-class C(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(10)
-        self.sock.connect(sock)
 while time.time() - t0 < 6:
-    c = C("localhost")
+    c = UnixConnection(sock, timeout=10)
     c.request("GET", "/v1/guests/lat/latency")
     w = json.loads(c.getresponse().read())["windows"]["10s"]
     if w["max_us"] > slo:
