@@ -371,6 +371,8 @@ struct probe_engine {
 	uint64_t armed_ns;  /* when the timer fires; 0: not armed */
 	uint64_t rng;
 	unsigned drained_iter; /* ev_iteration() of the last probe_drain op */
+	void **batch;          /* the guests one timer wake-up may send ahead (run_due) */
+	uint32_t batch_cap;
 	uint64_t sent, answered, missed, late, send_errors, wakeups;
 	uint64_t unsolicited, storms;
 	unsigned storming; /* guests storming now */

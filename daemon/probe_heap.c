@@ -98,3 +98,22 @@ void probe_heap_remove(struct probe_heap *h, uint32_t i)
 	set(h, i, last);
 	probe_heap_update(h, i, last.key);
 }
+
+/* A slot's key at most limit: it, then its children (theirs are no smaller). */
+static void collect(const struct probe_heap *h, uint32_t i, uint64_t limit, void **out,
+                    uint32_t max, uint32_t *n)
+{
+	if (i >= h->len || h->slot[i].key > limit || *n == max)
+		return;
+	out[(*n)++] = h->slot[i].item;
+	collect(h, 2 * i + 1, limit, out, max, n);
+	collect(h, 2 * i + 2, limit, out, max, n);
+}
+
+uint32_t probe_heap_collect(const struct probe_heap *h, uint64_t limit, void **out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	collect(h, 0, limit, out, max, &n);
+	return n;
+}

@@ -50,5 +50,12 @@ int probe_heap_insert(struct probe_heap *h, uint64_t key, void *item);
 void probe_heap_remove(struct probe_heap *h, uint32_t i);
 /* Gives the item at place i (< len) a new key, larger or smaller, and restores the order. */
 void probe_heap_update(struct probe_heap *h, uint32_t i, uint64_t key);
+/*
+ * Up to max of the items whose key is at most limit, into out (in no
+ * particular order); how many.  Visits only those slots and their
+ * children, never the rest of the heap: O(k) for k such items.  The heap
+ * is not changed.
+ */
+uint32_t probe_heap_collect(const struct probe_heap *h, uint64_t limit, void **out, uint32_t max);
 
 #endif

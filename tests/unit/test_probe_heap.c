@@ -375,6 +375,51 @@ static void random_against_reference(void **state)
 	probe_heap_free(&h);
 }
 
+/*
+ * Collecting the items at or under a limit finds exactly those, each
+ * once, stops at max, and leaves the heap as it was, against a count of
+ * what the test holds, at limits below, inside and above the keys, after
+ * random updates.
+ */
+static void collect_under_limit(void **state)
+{
+	static void *out[NITEMS];
+	struct probe_heap h;
+	unsigned i, round, seen[NITEMS];
+
+	(void)state;
+	init(&h);
+	assert_int_equal(probe_heap_collect(&h, UINT64_MAX, out, NITEMS), 0);
+	for (i = 0; i < 1000; i++)
+		insert(&h, i, rnd() % 5000);
+	for (round = 0; round < 200; round++) {
+		uint64_t limit = round == 0 ? 0 : round == 1 ? UINT64_MAX : rnd() % 5200;
+		unsigned want = 0, n, k;
+
+		update(&h, (unsigned)(rnd() % 1000), rnd() % 5000);
+		for (i = 0; i < 1000; i++)
+			want += items[i].key <= limit;
+		n = probe_heap_collect(&h, limit, out, NITEMS);
+		assert_int_equal(n, want);
+		memset(seen, 0, sizeof(seen));
+		for (k = 0; k < n; k++) {
+			const struct item *it = out[k];
+
+			assert_true(it->in);
+			assert_true(it->key <= limit);
+			assert_int_equal(seen[it->id]++, 0);
+		}
+		check(&h);
+		/* At most max, and only items under the limit. */
+		if (want > 3) {
+			assert_int_equal(probe_heap_collect(&h, limit, out, 3), 3);
+			for (k = 0; k < 3; k++)
+				assert_true(((const struct item *)out[k])->key <= limit);
+		}
+	}
+	probe_heap_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup(growth, setup),
 		cmocka_unit_test_setup(insert_without_memory, setup),
 		cmocka_unit_test_setup(random_against_reference, setup),
+		cmocka_unit_test_setup(collect_under_limit, setup),
 	};
 
 	return cmocka_run_group_tests_name("probe_heap", tests, NULL, NULL);
