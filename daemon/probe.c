@@ -27,15 +27,14 @@
  * watcher), so the timer itself seldom has to wake shoald: on these hosts
  * a wake-up costs more than the probes it serves.
  *
- * Whenever it sends, it also sends every probe that may go early: each
- * guest's next probe may go up to a fiftieth of its own period ahead
- * (PROBE_AHEAD_DIV: 10 ms at probe-hz-min's 2 Hz, 2 ms at 10 Hz, never
- * less than the slack), found in the heap without walking the rest of it
- * (probe_heap_collect).  A probe some ms early is harmless next to the
- * period's own jitter, and the wake-up it saves was most of what it cost:
- * at 2 Hz, 1,000 guests' probes came one or two a wake-up (a wake-up to
- * send, another for the answer), and now come some twenty.  Timeouts are
- * never taken early.
+ * Whenever it sends, it also sends every probe that may go early: the
+ * next probe of a guest at probe-hz-min may go up to a fiftieth of its
+ * period ahead (PROBE_AHEAD_DIV: 10 ms at 2 Hz), found in the heap
+ * without walking the rest of it (probe_heap_collect); a guest at
+ * probe-hz, whose latency matters now, keeps the slack alone.  A probe some ms early is harmless
+ * next to the period's own jitter, and the wake-up it saves was most of what it cost: at 2 Hz,
+ * 1,000 guests' probes came one or two a wake-up (a wake-up to send, another for the answer), and
+ * now come some twenty.  Timeouts are never taken early.
  *
  * Why a share of the period and not a fixed grid: the probes must not
  * line up.  The first probe of a guest goes at a random phase and each
@@ -417,11 +416,21 @@ static void storm_check(struct guest *g, uint64_t now)
 		g->probe.storm_check_until_ns = now + STORM_WINDOW_NS;
 }
 
-/* How early a timer wake-up may send the guest's next probe: PROBE_AHEAD_DIV of its period. */
+/*
+ * How early a wake-up may send the guest's next probe: PROBE_AHEAD_DIV of
+ * its period for a guest at probe-hz-min, the slack alone for one at
+ * probe-hz.  A guest probed at the full rate is one whose latency
+ * matters now (near or over its SLO, just placed or moved, its CPU
+ * changed): its round trips are kept free of what a batch's other
+ * wake-ups on its CPU add.
+ */
 static uint64_t ahead_ns(const struct guest *g, uint64_t now)
 {
-	uint64_t a = guest_period_ns(g, now) / PROBE_AHEAD_DIV;
+	uint64_t a;
 
+	if (probe_is_fast(g, now))
+		return PROBE_SLACK_NS;
+	a = guest_period_ns(g, now) / PROBE_AHEAD_DIV;
 	return a > PROBE_SLACK_NS ? a : PROBE_SLACK_NS;
 }
 
@@ -435,10 +444,11 @@ static void send_ahead(struct shoald *d, uint64_t now)
 {
 	struct probe_engine *e = &d->probes;
 	uint32_t n, i, want;
-	uint64_t slowest = adaptive(d) ? 1000000000ull / d->cfg.probe_hz_min : period_ns(d);
-	uint64_t reach = slowest / PROBE_AHEAD_DIV;
+	uint64_t reach = 1000000000ull / d->cfg.probe_hz_min / PROBE_AHEAD_DIV;
 
-	if (reach <= PROBE_SLACK_NS || !e->heap.len || e->heap.slot[0].key > now + reach)
+	/* Only guests at probe-hz-min go early (ahead_ns): none at a fixed rate. */
+	if (!adaptive(d) || reach <= PROBE_SLACK_NS || !e->heap.len ||
+	    e->heap.slot[0].key > now + reach)
 		return;
 	want = e->heap.len;
 	if (want > e->batch_cap) {
