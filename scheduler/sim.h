@@ -108,6 +108,8 @@ struct sim_report {
 	 */
 	double batch_work;
 	uint64_t plan_ns; /* sched_plan() alone */
+	uint64_t
+	    plan_cpu_ns; /* ... its thread's CPU time: what a loaded host's preemption leaves out */
 	unsigned latency_cpus, batch_cpus;
 };
 

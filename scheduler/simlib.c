@@ -629,12 +629,17 @@ static void probe(struct sim *sim)
 	}
 }
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Apply the plan as the daemon would, and count what it did. */
@@ -683,7 +688,7 @@ static void apply(struct sim *sim, struct sim_report *r)
 
 int sim_step(struct sim *sim, struct sim_report *r)
 {
-	uint64_t t0;
+	uint64_t t0, c0;
 	unsigned d;
 	size_t i;
 	int rc;
@@ -712,7 +717,9 @@ int sim_step(struct sim *sim, struct sim_report *r)
 	sim->snap.nguests = sim->n;
 	sim->snap.now_ns = (uint64_t)sim->period * 1000000000ull;
 	t0 = mono_ns();
+	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	rc = sched_plan(sim->sched, &sim->snap, &sim->plan);
+	r->plan_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	r->plan_ns = mono_ns() - t0;
 	r->period = sim->period;
 	r->batch_work = sim->batch_work;
