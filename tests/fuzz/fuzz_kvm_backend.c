@@ -4,9 +4,13 @@
  * its control messages (on_sock, with from none to eight descriptors, in
  * each state a tender can be in) and its device counters' page
  * (kvm_dev_stats, shared with the tender and, on proc, the guest).  The
- * first byte picks which, the rest is it.  A malformed message ends the
- * tender (no process here: pid 0 is never signalled); a page read takes
- * a device only under a name a spec could give.  Seeds: the messages
+ * first byte picks which, the rest is it.  The tender is a stand-in
+ * child that only waits: a malformed message ends it (SIGKILL), and the
+ * next input gets a new one.  A READY names its vCPU's thread, which
+ * shoald looks for among the tender's own; the state byte's high bit
+ * makes it the stand-in's (its one thread), so that a READY can get past
+ * that check to what follows it.  A page read takes a device only under a
+ * name a spec could give.  Seeds: the messages
  * test_hostile_tender.sh's tender sends, and counters' pages, made by
  * tests/fuzz/seeds.py.
  *
@@ -15,8 +19,32 @@
  */
 #include "daemon/backend/kvm.c"
 
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 static struct backend be;
 static int extra_fd = -1;
+static pid_t tender = -1;
+
+/* The stand-in tender, alive: made again once a malformed message killed it. */
+static pid_t stand_in(void)
+{
+	if (tender > 0 && waitpid(tender, NULL, WNOHANG) == 0)
+		return tender;
+	tender = fork();
+	if (tender < 0)
+		abort();
+	if (tender == 0) {
+		/* Gone with the fuzzer, whatever ends it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	return tender;
+}
 
 static void setup(void)
 {
@@ -64,12 +92,17 @@ static void page(const uint8_t *data, size_t size)
 			abort();
 }
 
-/* The state (a byte), how many descriptors (a byte), then the message. */
+/*
+ * The state (a byte; its high bit: a READY's vCPU thread made the
+ * stand-in's), how many descriptors (a byte), then the message.
+ */
 static void message(const uint8_t *data, size_t size)
 {
 	static const enum shell_state states[] = { SH_SPAWNING, SH_READY, SH_BOOTING, SH_RUNNING,
 		                                   SH_ENDED };
-	int sp[2], fds[8], i;
+	static uint8_t msg[4096];
+	const size_t tid_at = offsetof(struct vmm_msg_ready, vcpu_tid);
+	int sp[2], fds[8], i, own_tid;
 	struct shell *sh;
 	unsigned nfds;
 
@@ -78,7 +111,9 @@ static void message(const uint8_t *data, size_t size)
 	sh = shell_new(&be);
 	if (!sh || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		abort();
-	sh->state = states[data[0] % (sizeof(states) / sizeof(states[0]))];
+	own_tid = data[0] & 0x80;
+	sh->pid = stand_in();
+	sh->state = states[(data[0] & 0x7f) % (sizeof(states) / sizeof(states[0]))];
 	sh->be->spawning = sh->be->ready = 1;
 	nfds = data[1] % 9;
 	for (i = 0; i < (int)nfds; i++)
@@ -89,7 +124,14 @@ static void message(const uint8_t *data, size_t size)
 	sh->sock_w.data = sh;
 	ev_timer_init(&sh->boot_timer, on_boot_timeout, 1.0, 0.0);
 	sh->boot_timer.data = sh;
-	if (vmm_msg_send(sp[0], data, size < 4096 ? size : 4096, fds, nfds) == 0)
+	size = size < sizeof(msg) ? size : sizeof(msg);
+	memcpy(msg, data, size);
+	if (own_tid && size >= tid_at + sizeof(uint32_t)) {
+		uint32_t tid = (uint32_t)sh->pid;
+
+		memcpy(msg + tid_at, &tid, sizeof(tid));
+	}
+	if (vmm_msg_send(sp[0], msg, size, fds, nfds) == 0)
 		on_sock(be.loop, &sh->sock_w, EV_READ);
 	close(sp[0]);
 	/* Whatever it kept (a READY's eventfds, the socket), as shoald would on its end. */
