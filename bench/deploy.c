@@ -9,7 +9,10 @@
  *   - GET /v1/guests and GET /metrics: to the answer's first byte and to
  *     its last;
  *   - host memory per guest (MemAvailable's fall over the guests started,
- *     beside the guest RAM a tender has touched) and shoald's RSS per guest.
+ *     beside the guest RAM a tender has touched) and shoald's RSS per guest;
+ *     the running guests' tenders' own share, from their /proc/PID/status
+ *     (anonymous memory, page tables, threads): figures of their own, which
+ *     other work on the machine does not move as it moves MemAvailable.
  *
  *   deploy [-n SAMPLES] [--levels 1,500,1000,2000] [--devices] [--memory-mib N]
  *
@@ -329,9 +332,39 @@ static void mem_sample(long out[NMEM])
 		out[i] = kib_field("/proc/meminfo", mem_fields[i]);
 }
 
+/* Of a tender's, from /proc/PID/status (Threads is a count, the rest KiB). */
+static const char *const tender_fields[] = { "RssAnon", "VmPTE", "Threads" };
+#define NTENDER (sizeof(tender_fields) / sizeof(tender_fields[0]))
+
+/* The mean of each of tender_fields over the tenders pids (gone ones left out). */
+static void tender_sample(const long *pids, int n, double out[NTENDER])
+{
+	size_t j;
+	int i, got = 0;
+
+	memset(out, 0, NTENDER * sizeof(out[0]));
+	for (i = 0; i < n; i++) {
+		char path[64];
+		long v[NTENDER];
+
+		snprintf(path, sizeof(path), "/proc/%ld/status", pids[i]);
+		for (j = 0; j < NTENDER; j++)
+			if ((v[j] = kib_field(path, tender_fields[j])) < 0)
+				break;
+		if (j < NTENDER)
+			continue;
+		for (j = 0; j < NTENDER; j++)
+			out[j] += (double)v[j];
+		got++;
+	}
+	for (j = 0; j < NTENDER; j++)
+		out[j] = got ? out[j] / got : -1;
+}
+
 struct level_figs {
 	int level;
-	double mem_kib[NMEM]; /* per guest, by mem_fields */
+	double mem_kib[NMEM];   /* per guest, by mem_fields */
+	double tender[NTENDER]; /* a running guest's tender, by tender_fields */
 	double dep50, dep99, stop50, stop99;
 	double guests_first, guests_all, metrics_first, metrics_all;
 	long guests_bytes, metrics_bytes;
@@ -382,6 +415,17 @@ static void report(const struct level_figs *figs, int nfigs)
 			printf(" %12.1f", figs[i].mem_kib[j]);
 		printf("\n");
 	}
+	printf("\na running guest's tender (mean over them, from /proc/PID/status):\n%-8s",
+	       "running");
+	for (j = 0; j < NTENDER; j++)
+		printf(" %12s", tender_fields[j]);
+	printf("\n");
+	for (i = 0; i < nfigs; i++) {
+		printf("%-8d", figs[i].level);
+		for (j = 0; j < NTENDER; j++)
+			printf(" %12.1f", figs[i].tender[j]);
+		printf("\n");
+	}
 	printf("memory goals: host memory per idle guest <= 1024 KiB beyond the guest RAM it "
 	       "touched (the RAM column: the first guest's tender, its largest mapping's Rss); "
 	       "shoald's RSS per guest <= 16 KiB\n");
@@ -407,7 +451,7 @@ int main(int argc, char **argv)
 	int n = 60, c, levels[8], nlev = 0, running = 0, i, l, ne = 5;
 	double *cold, *warm, *t, *t2;
 	struct level_figs figs[8];
-	long mem0, rss0, sample_pid = 0, kinds0[NMEM], kinds[NMEM];
+	long mem0, rss0, sample_pid = 0, kinds0[NMEM], kinds[NMEM], *pids;
 	const char *idle, *hello;
 	char *vmm;
 	struct sigaction sa;
@@ -447,6 +491,9 @@ int main(int argc, char **argv)
 	warm = calloc((size_t)n, sizeof(double));
 	t = calloc((size_t)n, sizeof(double));
 	t2 = calloc((size_t)n, sizeof(double));
+	for (i = l = 0; i < nlev; i++)
+		l = levels[i] > l ? levels[i] : l;
+	pids = calloc((size_t)l + 1, sizeof(long));
 	if (devices) {
 		if (devices_setup() < 0)
 			return 1;
@@ -519,7 +566,7 @@ int main(int argc, char **argv)
 			}
 			if (!sample_pid)
 				sample_pid = pid;
-			running++;
+			pids[running++] = pid;
 		}
 		if (running < levels[l] || stop_sig)
 			break;
@@ -528,6 +575,7 @@ int main(int argc, char **argv)
 		f->rss_kib = (double)(kib_field(status_path, "VmRSS") - rss0) / running;
 		f->ram_kib = sample_pid ? (double)guest_ram_kib(sample_pid) : -1;
 		mem_sample(kinds);
+		tender_sample(pids, running, f->tender);
 		for (i = 0; i < (int)NMEM; i++)
 			f->mem_kib[i] = (double)(kinds[i] - kinds0[i]) / running;
 		get_level("/v1/guests", 9, &f->guests_first, &f->guests_all, &f->guests_bytes);

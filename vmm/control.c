@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -39,8 +40,14 @@ struct vmm_ctl {
 	int stats_fd;   /* the device counters' page, sent with ATTACHED */
 	char name[64];
 	uint64_t instance;
-	/* console bytes waiting for a daemon: a ring, oldest dropped first */
-	uint8_t buf[CONSOLE_BUF_BYTES];
+	/*
+	 * Console bytes waiting for a daemon: a ring, oldest dropped first.
+	 * Mapped on its own rather than part of this calloc'd struct: calloc
+	 * clears what the heap held before, which would make every tender
+	 * touch the whole ring at start; a page here costs memory only once a
+	 * byte waits in it, which most tenders never see.
+	 */
+	uint8_t *buf;
 	size_t head, len;
 	uint64_t dropped;
 };
@@ -48,12 +55,12 @@ struct vmm_ctl {
 static void buffer_bytes(struct vmm_ctl *c, const uint8_t *p, size_t n)
 {
 	while (n--) {
-		if (c->len == sizeof(c->buf)) {
-			c->head = (c->head + 1) % sizeof(c->buf);
+		if (c->len == CONSOLE_BUF_BYTES) {
+			c->head = (c->head + 1) % CONSOLE_BUF_BYTES;
 			c->len--;
 			c->dropped++;
 		}
-		c->buf[(c->head + c->len) % sizeof(c->buf)] = *p++;
+		c->buf[(c->head + c->len) % CONSOLE_BUF_BYTES] = *p++;
 		c->len++;
 	}
 }
@@ -63,7 +70,7 @@ static void flush_buffer(struct vmm_ctl *c, int fd)
 {
 	struct iovec iov[2];
 	int n = 0;
-	size_t first = sizeof(c->buf) - c->head;
+	size_t first = CONSOLE_BUF_BYTES - c->head;
 
 	if (!c->len)
 		return;
@@ -254,6 +261,14 @@ struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	c->buf = mmap(NULL, CONSOLE_BUF_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	              -1, 0);
+	if (c->buf == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the console's %u-byte buffer: %s",
+		         CONSOLE_BUF_BYTES, strerror(errno));
+		free(c);
+		return NULL;
+	}
 	c->vm = vm;
 	c->conn = c->console_fd = c->listen_fd = c->exit_fd = c->stats_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
@@ -261,6 +276,7 @@ struct vmm_ctl *vmm_ctl_create(struct vmm_vm *vm, char *err, size_t errlen)
 	r = pthread_create(&c->thread, NULL, ctl_main, c);
 	if (r != 0) {
 		snprintf(err, errlen, "cannot start the control thread: %s", strerror(r));
+		munmap(c->buf, CONSOLE_BUF_BYTES);
 		free(c);
 		return NULL;
 	}

@@ -36,6 +36,8 @@ vmm_shoal_vmm_SOURCES = vmm/main.c vmm/control.c vmm/seccomp.c
 nodist_vmm_shoal_vmm_SOURCES = vmm/vmm_seccomp_bpf.h
 vmm_shoal_vmm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/vmm
 vmm_shoal_vmm_LDADD = vmm/libvmm.a common/libcommon.a -lpthread
+# A static PIE where the C library allows it (configure.ac says why).
+vmm_shoal_vmm_LDFLAGS = $(AM_LDFLAGS) $(VMM_STATIC_LDFLAGS)
 # A sanitized build's shoal-vmm: no leak check at exit, no signal stack of the
 # sanitizer's own (see the file).
 if SANITIZERS
