@@ -183,6 +183,8 @@ if [ -z "$bad$running" ]; then ok "$N idle guests deployed through the API run";
 	not_ok "$N idle guests deployed through the API run:$bad$running"
 fi
 step
+# The builds ran on the backend's worker (xen-create = direct), off the loop.
+ctl --json host && figure "shoald_slowest_build_ms $(jget /tmp/ctl.out backend_stats.slowest_build_ms) ms (xen-create = direct, off the loop)"
 # A failed request is a failure above; guests that do not run stop the set.
 [ -z "$running" ] || bail "the guests did not all start"
 
@@ -343,6 +345,8 @@ for i in $(seq 1 "$N"); do
 done
 wait_for 20 no_domains
 left=$(domains)
+# How long libxl_domain_destroy's call (an ao) held shoald's loop.
+ctl --json host && figure "shoald_slowest_destroy_call_ms $(jget /tmp/ctl.out backend_stats.slowest_destroy_call_ms) ms (libxl_domain_destroy on the loop, $N guests)"
 if [ -z "$bad" ] && [ -z "$left" ]; then
 	ok "removing the guests through the API destroys their domains (xl list agrees)"
 else
