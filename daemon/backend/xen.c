@@ -2,7 +2,7 @@
  * The Xen backend: one domain per guest, made and ended through libxl,
  * its keys and watches through libxenstore, its probes through
  * libxenevtchn; everything on the daemon's libev loop but the direct
- * maker's builds and destroys (below).
+ * maker's builds (below).
  *
  * libxl on libev: libxl's fds and timeouts become ev_io and ev_timer
  * watchers (libxl_osevent_register_hooks).  libev owns SIGCHLD and reaps
@@ -34,11 +34,7 @@
  * XD_CREATING and the loop leaves its devices alone (the worker reads
  * them); the domid, the result and the error come back to the loop
  * through an ev_async, and dom_step() goes on from there as after libxl's
- * create (a stop asked for meanwhile destroys the domain then).  The
- * destroy of a domain shoald made (libxl holds no records of it) is the
- * worker's too, queued after any build before it: libxl_domain_destroy's
- * call alone held the loop for up to 230 ms under QEMU.  Domains libxl
- * made are destroyed by libxl, on the loop.
+ * create (a stop asked for meanwhile destroys the domain then).
  *
  * After a restart, adopt() takes back the domains with our tags: the
  * probe port is bound again (it fell back to unbound when the old daemon's
@@ -149,24 +145,17 @@ struct build_logger {
 	size_t len;
 };
 
-enum xen_job_kind {
-	XJ_BUILD,   /* make the domain (xen_build_pv) */
-	XJ_DESTROY, /* end a domain shoald made (xen_build_destroy) */
-};
-
-/* A job for the worker (xen-create = direct): its own copies of what to make. */
+/* A build for the worker (xen-create = direct): its own copies of what to make. */
 struct xen_job {
 	struct xen_job *next;
-	enum xen_job_kind kind;
-	struct dom *d; /* held (create_inflight, destroy_inflight) until the loop has the result */
+	struct dom *d; /* held (create_inflight) until the loop has the result */
 	char name[GUEST_NAME_MAX + 1];
 	char *image_path;
 	char cmdline[XEN_CMDLINE_MAX];
 	unsigned memory_mib, vcpus;
 	uint64_t instance;
-	/* Results, read by the loop once done (DESTROY: domid is an input). */
-	int rc; /* 0, or -1 with err and err_no */
-	int err_no;
+	/* Results, read by the loop once done. */
+	int rc; /* 0, or -1 with err */
 	uint32_t domid;
 	uint64_t ns; /* how long the build took */
 	char err[300];
@@ -204,9 +193,8 @@ struct backend {
 	int quit;
 	struct xen_job *todo, **todo_tail, *done, **done_tail;
 	ev_async done_w;
-	uint64_t build_ns_max;          /* the longest build, off the loop */
-	uint64_t worker_destroy_ns_max; /* the longest destroy of a domain shoald made, off it */
-	uint64_t destroy_ns_max;        /* the longest libxl_domain_destroy call, on the loop */
+	uint64_t build_ns_max;   /* the longest build, off the loop */
+	uint64_t destroy_ns_max; /* the longest libxl_domain_destroy call, on the loop */
 	char cpu_err[200];
 	char mechanism[400];
 	char last_err[300]; /* libxl's first error since the last create began, for its reason */
@@ -216,7 +204,6 @@ struct backend {
 };
 
 static void dom_step(struct dom *d);
-static int worker_destroy(struct dom *d);
 
 static void work_soon(struct backend *be)
 {
@@ -754,9 +741,6 @@ static void dom_destroy(struct dom *d)
 	if (d->destroy_inflight)
 		return;
 	d->destroy_inflight = 1;
-	/* A domain shoald made, libxl holding no records of it: the worker destroys it. */
-	if (d->be->builder && d->devs.own_dirs && worker_destroy(d) == 0)
-		return;
 	/* libxl's ao returns before the domain is gone; how long it holds the loop is measured. */
 	t0 = now_mono_ns();
 	rc = libxl_domain_destroy(d->be->ctx, d->domid, &how);
@@ -1101,26 +1085,18 @@ static void job_run(struct backend *be, struct xen_job *j)
 	uint64_t t0 = now_mono_ns();
 	char num[32];
 
-	if (j->kind == XJ_DESTROY) {
-		j->rc =
-		    xen_build_destroy(be->builder, be->build_xs, j->domid, j->err, sizeof(j->err));
-	} else {
-		shoal_tags(j->name, j->instance, num, tags);
-		be->build_logger.first = j->lib_err;
-		be->build_logger.len = sizeof(j->lib_err);
-		j->rc =
-		    xen_build_pv(be->builder, be->build_xs, &r, &j->domid, j->err, sizeof(j->err));
-		be->build_logger.first = NULL;
-	}
-	j->err_no = errno;
+	shoal_tags(j->name, j->instance, num, tags);
+	be->build_logger.first = j->lib_err;
+	be->build_logger.len = sizeof(j->lib_err);
+	j->rc = xen_build_pv(be->builder, be->build_xs, &r, &j->domid, j->err, sizeof(j->err));
+	be->build_logger.first = NULL;
 	j->ns = now_mono_ns() - t0;
 }
 
 /*
- * The worker's thread: the jobs in order, each one's result to the loop.
- * Told to quit, it finishes the job under way, makes none of the builds
- * queued after it (shoald is going; their guests were never made) and
- * still runs the destroys (a stop asked for is owed).
+ * The worker's thread: the builds in order, each one's result to the
+ * loop.  Told to quit, it finishes the build under way and makes none of
+ * those queued after it (shoald is going; their guests were never made).
  */
 static void *worker_main(void *arg)
 {
@@ -1139,7 +1115,7 @@ static void *worker_main(void *arg)
 		if (!be->todo)
 			be->todo_tail = &be->todo;
 		j->next = NULL;
-		if (be->quit && j->kind == XJ_BUILD) {
+		if (be->quit) {
 			j->rc = -1;
 			snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
 			         j->name);
@@ -1162,28 +1138,11 @@ static void job_free(struct xen_job *j)
 	free(j);
 }
 
-static void job_queue(struct backend *be, struct xen_job *j)
-{
-	pthread_mutex_lock(&be->mu);
-	*be->todo_tail = j;
-	be->todo_tail = &j->next;
-	pthread_cond_signal(&be->cv);
-	pthread_mutex_unlock(&be->mu);
-}
-
-/* On the loop: the job's result into its dom, which dom_step() takes from there. */
+/* On the loop: the build's result into its dom, which dom_step() takes from there. */
 static void job_done(struct backend *be, struct xen_job *j)
 {
 	struct dom *d = j->d;
 
-	if (j->kind == XJ_DESTROY) {
-		if (j->ns > be->worker_destroy_ns_max)
-			be->worker_destroy_ns_max = j->ns;
-		d->destroy_inflight = 0;
-		if (j->rc < 0 && j->err_no != ESRCH)
-			log_warnx("xen: guest %s: %s", j->name, j->err);
-		return;
-	}
 	if (j->ns > be->build_ns_max)
 		be->build_ns_max = j->ns;
 	if (j->lib_err[0])
@@ -1274,16 +1233,12 @@ static void worker_stop(struct backend *be)
 		job_done(be, j);
 		job_free(j);
 	}
-	for (d = be->doms; d; d = d->next) {
-		char why[300];
-
+	for (d = be->doms; d; d = d->next)
 		if (d->state == XD_CREATING && d->create_done && d->create_rc &&
 		    d->domid != (uint32_t)INVALID_DOMID &&
-		    xen_build_destroy(be->builder, be->build_xs, d->domid, why, sizeof(why)) < 0 &&
-		    errno != ESRCH)
-			log_warnx("xen: guest %s: domain %u, whose build failed: %s", dom_name(d),
-			          d->domid, why);
-	}
+		    xen_build_destroy(be->builder, d->domid) < 0)
+			log_warn("xen: guest %s: cannot destroy domain %u, whose build failed",
+			         dom_name(d), d->domid);
 	pthread_cond_destroy(&be->cv);
 	pthread_mutex_destroy(&be->mu);
 }
@@ -1302,7 +1257,6 @@ static int direct_create(struct dom *d, const struct be_start *req, const char *
 		free(j);
 		return be_fail(err, errlen, "out of memory");
 	}
-	j->kind = XJ_BUILD;
 	j->d = d;
 	snprintf(j->name, sizeof(j->name), "%s", d->g->name);
 	snprintf(j->cmdline, sizeof(j->cmdline), "%s", cmdline);
@@ -1311,26 +1265,11 @@ static int direct_create(struct dom *d, const struct be_start *req, const char *
 	j->instance = d->instance;
 	j->domid = INVALID_DOMID;
 	d->create_inflight = 1;
-	job_queue(be, j);
-	return 0;
-}
-
-/*
- * A domain shoald made goes on the worker too, after any build queued
- * before it (libxl's destroy would fork on the loop, twice).  d is held
- * (destroy_inflight) until it is back; -1 when out of memory.
- */
-static int worker_destroy(struct dom *d)
-{
-	struct xen_job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return -1;
-	j->kind = XJ_DESTROY;
-	j->d = d;
-	snprintf(j->name, sizeof(j->name), "%s", dom_name(d));
-	j->domid = d->domid;
-	job_queue(d->be, j);
+	pthread_mutex_lock(&be->mu);
+	*be->todo_tail = j;
+	be->todo_tail = &j->next;
+	pthread_cond_signal(&be->cv);
+	pthread_mutex_unlock(&be->mu);
 	return 0;
 }
 
@@ -1678,14 +1617,13 @@ static json_t *xen_stats(struct backend *be)
 		creating += d->state == XD_CREATING || d->state == XD_CONSOLE;
 		bound += d->probe.local_port >= 0;
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "xen",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "xen",
 	                 be->version, "scheduler", be->scheduler ? be->scheduler : "unknown",
 	                 "domain_type", libxl_domain_type_to_string(be->type), "domains",
 	                 (json_int_t)ndom, "creates_in_flight", (json_int_t)creating,
 	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
 	                 "create_failures", (json_int_t)be->create_failures, "adopted",
 	                 (json_int_t)be->adopted, "slowest_build_ms", be->build_ns_max / 1e6,
-	                 "slowest_destroy_ms", be->worker_destroy_ns_max / 1e6,
 	                 "slowest_destroy_call_ms", be->destroy_ns_max / 1e6);
 }
 

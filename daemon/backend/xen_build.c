@@ -15,9 +15,6 @@
  * console and store rings, shoald's tags and both ends of its devices
  * (xen_dev.c) -> xs_introduce_domain, so
  * that xenstored serves it and xenconsoled picks its console up.
- *
- * One builder's calls come from one thread at a time (shoald's Xen
- * backend: its worker's), with a xenstore handle of that thread's.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -67,27 +64,9 @@ void xen_builder_close(struct xen_builder *b)
 	free(b);
 }
 
-/*
- * What libxl's destroy does for a domain it holds no records of (no
- * /libxl/D, no userdata, no devices of its own): paused, its directory
- * gone, then the domain; xenstored lets go of it once Xen says it died.
- */
-int xen_build_destroy(struct xen_builder *b, struct xs_handle *xs, uint32_t domid, char *err,
-                      size_t errlen)
+int xen_build_destroy(struct xen_builder *b, uint32_t domid)
 {
-	char path[64];
-	int e;
-
-	xc_domain_pause(b->xch, domid); /* may have ended already */
-	snprintf(path, sizeof(path), "/local/domain/%u", domid);
-	xs_rm(xs, XBT_NULL, path);
-	errno = 0;
-	if (xc_domain_destroy(b->xch, domid) == 0)
-		return 0;
-	e = errno;
-	fail_text(err, errlen, "Xen cannot destroy domain %u", domid);
-	errno = e;
-	return -1;
+	return xc_domain_destroy(b->xch, domid) == 0 ? 0 : -1;
 }
 
 /* The kernel into the (paused) domain; the rings' frames and ports out. */

@@ -3,8 +3,7 @@
  * makes the domain, libxenguest loads the kernel, and one xenstore
  * transaction writes only what a shoal guest and xenconsoled read.  The
  * domain is left paused; the rest of its life (unpause, death events,
- * placement) is libxl's as for any other domain, but its destroy:
- * xen_build_destroy, which shoald's Xen backend runs off its loop.
+ * destroy, placement) is libxl's as for any other domain.
  */
 #ifndef SHOAL_XEN_BUILD_H
 #define SHOAL_XEN_BUILD_H
@@ -41,12 +40,9 @@ int xen_build_pv(struct xen_builder *b, struct xs_handle *xs, const struct xen_b
                  uint32_t *domid, char *err, size_t errlen);
 
 /*
- * Destroy a domain this builder made (or any other that libxl holds no
- * records of): paused, its /local/domain/D removed, destroyed.  The
- * back-end directories are the caller's (xen_devs_teardown).  0, or -1
- * with err and errno (ESRCH: there was no such domain).
+ * Destroy a domain whose build failed, with the builder's handle, when
+ * libxl is not there to do it (shoald is ending).  0, or -1 with errno.
  */
-int xen_build_destroy(struct xen_builder *b, struct xs_handle *xs, uint32_t domid, char *err,
-                      size_t errlen);
+int xen_build_destroy(struct xen_builder *b, uint32_t domid);
 
 #endif
