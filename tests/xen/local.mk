@@ -4,7 +4,7 @@
 TESTS += tests/xen/smoke.sh
 XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
 	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/devices.sh tests/xen/dom0/fronts.sh tests/xen/dom0/long.sh \
-	tests/xen/dom0/bench.sh tests/xen/dom0/burst.sh tests/xen/dom0/libvirt.sh bench/xen-create.sh
+	tests/xen/dom0/bench.sh tests/xen/dom0/libvirt.sh bench/xen-create.sh
 EXTRA_DIST += $(XEN_TEST_FILES)
 
 check-xen-long: all $(check_PROGRAMS)
@@ -18,7 +18,7 @@ bench-xen-create: all $(check_PROGRAMS)
 # busybox too (make distclean: they take a download to make again).
 clean-local: clean-xen
 clean-xen:
-	rm -rf tests/xen/smoke tests/xen/long tests/xen/bench tests/xen/burst tests/xen/libvirt tests/xen/base.cpio.gz tests/xen/shoal.cpio.gz \
+	rm -rf tests/xen/smoke tests/xen/long tests/xen/bench tests/xen/libvirt tests/xen/base.cpio.gz tests/xen/shoal.cpio.gz \
 		tests/xen/dom0.cpio.gz tests/xen/base.stamp tests/xen/shoal.inputs tests/xen/libvirt.cpio.gz tests/xen/libvirt.stamp
 distclean-local: distclean-xen
 distclean-xen:
