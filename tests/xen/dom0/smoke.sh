@@ -346,8 +346,8 @@ for i in $(seq 1 "$N"); do
 done
 wait_for 20 no_domains
 left=$(domains)
-# The destroys: of domains shoald made, on its worker; libxl's call, on the loop.
-ctl --json host && figure "shoald_slowest_destroy_ms $(jget /tmp/ctl.out backend_stats.slowest_destroy_ms) ms off the loop, slowest libxl_domain_destroy call $(jget /tmp/ctl.out backend_stats.slowest_destroy_call_ms) ms on it ($N guests)"
+# How long libxl_domain_destroy's call (an ao) held shoald's loop.
+ctl --json host && figure "shoald_slowest_destroy_call_ms $(jget /tmp/ctl.out backend_stats.slowest_destroy_call_ms) ms (libxl_domain_destroy on the loop, $N guests)"
 if [ -z "$bad" ] && [ -z "$left" ]; then
 	ok "removing the guests through the API destroys their domains (xl list agrees)"
 else
