@@ -1,7 +1,8 @@
 /*
  * The Xen backend: one domain per guest, made and ended through libxl,
  * its keys and watches through libxenstore, its probes through
- * libxenevtchn; everything on the daemon's libev loop, no threads.
+ * libxenevtchn; everything on the daemon's libev loop but the direct
+ * maker's builds (below).
  *
  * libxl on libev: libxl's fds and timeouts become ev_io and ev_timer
  * watchers (libxl_osevent_register_hooks).  libev owns SIGCHLD and reaps
@@ -24,6 +25,17 @@
  * exit-reason are read while the domain is still there (on_poweroff and
  * on_crash are "preserve"), then it is destroyed and exited() follows.
  *
+ * xen-create = direct: the build (xen_build.c: libxenctrl makes the
+ * domain, libxenguest loads the ELF, one xenstore transaction) is
+ * synchronous and takes tens of ms, so it runs on a worker thread of the
+ * backend's, one build at a time and in order, with a libxenctrl handle,
+ * a xenstore connection and a logger of its own: the loop and the worker
+ * share no handle.  While a build is the worker's, its dom stays in
+ * XD_CREATING and the loop leaves its devices alone (the worker reads
+ * them); the domid, the result and the error come back to the loop
+ * through an ev_async, and dom_step() goes on from there as after libxl's
+ * create (a stop asked for meanwhile destroys the domain then).
+ *
  * After a restart, adopt() takes back the domains with our tags: the
  * probe port is bound again (it fell back to unbound when the old daemon's
  * evtchn handle closed), the console pty reopened, death events re-armed.
@@ -34,6 +46,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +78,7 @@
 #define CONSOLE_TIMEOUT_S 10.0
 
 enum dom_state {
-	XD_CREATING, /* libxl_domain_create_new in flight */
+	XD_CREATING, /* libxl_domain_create_new, or the worker's build, in flight */
 	XD_CONSOLE,  /* made and paused; waiting for xenconsoled's pty */
 	XD_RUNNING,
 	XD_DYING, /* its end is known; destroy in flight */
@@ -124,6 +138,30 @@ struct xen_logger {
 	struct backend *be;
 };
 
+/* The worker's: libxenctrl's and libxenguest's first warning of a build, into its job. */
+struct build_logger {
+	xentoollog_logger vtable;
+	char *first; /* the running job's lib_err; NULL between jobs */
+	size_t len;
+};
+
+/* A build for the worker (xen-create = direct): its own copies of what to make. */
+struct xen_job {
+	struct xen_job *next;
+	struct dom *d; /* held (create_inflight) until the loop has the result */
+	char name[GUEST_NAME_MAX + 1];
+	char *image_path;
+	char cmdline[XEN_CMDLINE_MAX];
+	unsigned memory_mib, vcpus;
+	uint64_t instance;
+	/* Results, read by the loop once done. */
+	int rc; /* 0, or -1 with err */
+	uint32_t domid;
+	uint64_t ns; /* how long the build took */
+	char err[300];
+	char lib_err[300]; /* what libxenctrl or libxenguest warned of first */
+};
+
 struct backend {
 	struct ev_loop *loop;
 	const struct shoald_config *cfg;
@@ -140,7 +178,23 @@ struct backend {
 	ev_timer work;
 	struct dom *doms;
 	struct xen_cpu *xc;
-	struct xen_builder *builder; /* xen-create = direct; NULL: libxl makes the domains */
+	/*
+	 * xen-create = direct: the worker and what is its alone (the builder's
+	 * libxenctrl handle, build_xs, build_logger); jobs in order, done ones
+	 * back to the loop through done_w.
+	 */
+	struct xen_builder *builder; /* NULL: libxl makes the domains */
+	struct xs_handle *build_xs;
+	struct build_logger build_logger;
+	pthread_t worker;
+	int worker_up;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int quit;
+	struct xen_job *todo, **todo_tail, *done, **done_tail;
+	ev_async done_w;
+	uint64_t build_ns_max;   /* the longest build, off the loop */
+	uint64_t destroy_ns_max; /* the longest libxl_domain_destroy call, on the loop */
 	char cpu_err[200];
 	char mechanism[400];
 	char last_err[300]; /* libxl's first error since the last create began, for its reason */
@@ -681,12 +735,20 @@ static void netlink_open(struct backend *be)
 static void dom_destroy(struct dom *d)
 {
 	libxl_asyncop_how how = { .callback = on_destroyed, .u.for_callback = d };
+	uint64_t t0, ns;
 	int rc;
 
 	if (d->destroy_inflight)
 		return;
 	d->destroy_inflight = 1;
+	/* libxl's ao returns before the domain is gone; how long it holds the loop is measured. */
+	t0 = now_mono_ns();
 	rc = libxl_domain_destroy(d->be->ctx, d->domid, &how);
+	ns = now_mono_ns() - t0;
+	if (ns > d->be->destroy_ns_max)
+		d->be->destroy_ns_max = ns;
+	log_debug("xen: guest %s: libxl_domain_destroy of domain %u returned in %.1f ms",
+	          dom_name(d), d->domid, (double)ns / 1e6);
 	if (rc) {
 		d->destroy_inflight = 0;
 		log_warnx("xen: guest %s: cannot destroy domain %u (libxl error %d)", dom_name(d),
@@ -839,10 +901,11 @@ static void dom_step(struct dom *d)
 			return;
 		if (d->create_rc) {
 			d->start_failed = 1;
-			snprintf(
-			    d->end_reason, sizeof(d->end_reason),
-			    "%s could not create the domain: %s", be->builder ? "shoald" : "libxl",
-			    be->last_err[0] ? be->last_err : libxl_error_to_string(d->create_rc));
+			if (!d->end_reason[0]) /* the worker's build says its own (job_done) */
+				snprintf(d->end_reason, sizeof(d->end_reason),
+				         "libxl could not create the domain: %s",
+				         be->last_err[0] ? be->last_err
+				                         : libxl_error_to_string(d->create_rc));
 			/* libxl destroys what it made of a failed create; anything left goes here.
 			 */
 			if (d->domid != (uint32_t)INVALID_DOMID &&
@@ -978,44 +1041,236 @@ static struct dom *dom_new(struct backend *be, struct guest *g, uint32_t domid)
  * leaves no domain without them, and the next one adopts or clears it away.
  */
 #define TAGS_LEN 5
-static void shoal_tags(const struct dom *d, char num[32], const char *kv[TAGS_LEN])
+static void shoal_tags(const char *name, uint64_t instance, char num[32], const char *kv[TAGS_LEN])
 {
-	snprintf(num, 32, "%" PRIu64, d->instance);
+	snprintf(num, 32, "%" PRIu64, instance);
 	kv[0] = "shoal/name";
-	kv[1] = d->g->name;
+	kv[1] = name;
 	kv[2] = "shoal/instance";
 	kv[3] = num;
 	kv[4] = NULL;
 }
 
-/*
- * xen-create = direct: the domain made here, synchronously (xen_build.c);
- * the loop goes on from XD_CREATING as after libxl's create.
- */
-static void direct_create(struct dom *d, const struct be_start *req, const char *cmdline)
+/* ---- the direct maker's worker ---- */
+
+/* On the worker: what libxenctrl and libxenguest warn of (their debug lines are dropped). */
+static void build_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+                           const char *context, const char *format, va_list al)
 {
-	struct backend *be = d->be;
+	struct build_logger *bl = (struct build_logger *)lg;
+	char msg[240];
+
+	(void)context;
+	if (level < XTL_WARN || !bl->first || bl->first[0])
+		return;
+	vsnprintf(msg, sizeof(msg), format, al);
+	if (errnoval >= 0)
+		snprintf(bl->first, bl->len, "%s: %s", msg, strerror(errnoval));
+	else
+		snprintf(bl->first, bl->len, "%s", msg);
+}
+
+static void job_run(struct backend *be, struct xen_job *j)
+{
 	const char *tags[TAGS_LEN];
 	struct xen_build_req r = {
-		.name = d->g->name,
-		.image_path = req->image_path,
-		.cmdline = cmdline,
-		.memory_mib = req->memory_mib,
-		.vcpus = req->vcpus,
+		.name = j->name,
+		.image_path = j->image_path,
+		.cmdline = j->cmdline,
+		.memory_mib = j->memory_mib,
+		.vcpus = j->vcpus,
 		.tags = tags,
-		.devs = &d->devs,
+		.devs = &j->d->devs, /* left alone by the loop while XD_CREATING */
 	};
-	char num[32], why[300];
+	uint64_t t0 = now_mono_ns();
+	char num[32];
 
-	shoal_tags(d, num, tags);
-	d->create_done = 1;
-	d->create_rc = 0;
-	if (xen_build_pv(be->builder, be->xs, &r, &d->domid, why, sizeof(why)) < 0) {
-		snprintf(be->last_err, sizeof(be->last_err), "%s", why);
-		d->create_rc = ERROR_FAIL;
+	shoal_tags(j->name, j->instance, num, tags);
+	be->build_logger.first = j->lib_err;
+	be->build_logger.len = sizeof(j->lib_err);
+	j->rc = xen_build_pv(be->builder, be->build_xs, &r, &j->domid, j->err, sizeof(j->err));
+	be->build_logger.first = NULL;
+	j->ns = now_mono_ns() - t0;
+}
+
+/*
+ * The worker's thread: the builds in order, each one's result to the
+ * loop.  Told to quit, it finishes the build under way and makes none of
+ * those queued after it (shoald is going; their guests were never made).
+ */
+static void *worker_main(void *arg)
+{
+	struct backend *be = arg;
+
+	pthread_mutex_lock(&be->mu);
+	for (;;) {
+		struct xen_job *j;
+
+		while (!be->todo && !be->quit)
+			pthread_cond_wait(&be->cv, &be->mu);
+		if (!be->todo)
+			break;
+		j = be->todo;
+		be->todo = j->next;
+		if (!be->todo)
+			be->todo_tail = &be->todo;
+		j->next = NULL;
+		if (be->quit) {
+			j->rc = -1;
+			snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
+			         j->name);
+		} else {
+			pthread_mutex_unlock(&be->mu);
+			job_run(be, j);
+			pthread_mutex_lock(&be->mu);
+		}
+		*be->done_tail = j;
+		be->done_tail = &j->next;
+		ev_async_send(be->loop, &be->done_w);
 	}
+	pthread_mutex_unlock(&be->mu);
+	return NULL;
+}
+
+static void job_free(struct xen_job *j)
+{
+	free(j->image_path);
+	free(j);
+}
+
+/* On the loop: the build's result into its dom, which dom_step() takes from there. */
+static void job_done(struct backend *be, struct xen_job *j)
+{
+	struct dom *d = j->d;
+
+	if (j->ns > be->build_ns_max)
+		be->build_ns_max = j->ns;
+	if (j->lib_err[0])
+		log_warnx("xen: guest %s: libxenctrl: %s", j->name, j->lib_err);
+	d->create_inflight = 0;
+	d->create_done = 1;
+	d->domid = j->domid;
 	d->devs.domid = d->domid; /* what a failure leaves is cleared away with it */
+	d->create_rc = j->rc < 0 ? ERROR_FAIL : 0;
+	if (j->rc < 0)
+		snprintf(d->end_reason, sizeof(d->end_reason),
+		         "shoald could not create the domain: %s", j->err);
+}
+
+static void on_jobs_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct backend *be = w->data;
+	struct xen_job *list;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&be->mu);
+	list = be->done;
+	be->done = NULL;
+	be->done_tail = &be->done;
+	pthread_mutex_unlock(&be->mu);
+	while (list) {
+		struct xen_job *j = list;
+
+		list = j->next;
+		job_done(be, j);
+		job_free(j);
+	}
 	work_soon(be);
+}
+
+static int worker_start(struct backend *be, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	be->todo_tail = &be->todo;
+	be->done_tail = &be->done;
+	pthread_mutex_init(&be->mu, NULL);
+	pthread_cond_init(&be->cv, NULL);
+	ev_async_init(&be->done_w, on_jobs_done);
+	be->done_w.data = be;
+	ev_async_start(be->loop, &be->done_w);
+	/* Signals are the loop's: the worker takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&be->worker, NULL, worker_main, be);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		ev_async_stop(be->loop, &be->done_w);
+		pthread_cond_destroy(&be->cv);
+		pthread_mutex_destroy(&be->mu);
+		errno = r;
+		return be_fail_errno(err, errlen, "xen backend: cannot start its build thread");
+	}
+	be->worker_up = 1;
+	return 0;
+}
+
+/*
+ * shoald is ending: the build under way finishes, the queued ones are
+ * not made.  A domain made is left paused with its tags (they came in its
+ * first transaction): the next shoald adopts it and lets it run, or
+ * clears it away if its guest is gone.  One whose build failed after Xen
+ * made it may lack them, so it is destroyed here, as the loop would have.
+ */
+static void worker_stop(struct backend *be)
+{
+	struct xen_job *j;
+	struct dom *d;
+
+	if (!be->worker_up)
+		return;
+	pthread_mutex_lock(&be->mu);
+	be->quit = 1;
+	pthread_cond_broadcast(&be->cv);
+	pthread_mutex_unlock(&be->mu);
+	pthread_join(be->worker, NULL);
+	be->worker_up = 0;
+	ev_async_stop(be->loop, &be->done_w);
+	while ((j = be->done)) {
+		be->done = j->next;
+		job_done(be, j);
+		job_free(j);
+	}
+	for (d = be->doms; d; d = d->next)
+		if (d->state == XD_CREATING && d->create_done && d->create_rc &&
+		    d->domid != (uint32_t)INVALID_DOMID &&
+		    xen_build_destroy(be->builder, d->domid) < 0)
+			log_warn("xen: guest %s: cannot destroy domain %u, whose build failed",
+			         dom_name(d), d->domid);
+	pthread_cond_destroy(&be->cv);
+	pthread_mutex_destroy(&be->mu);
+}
+
+/*
+ * xen-create = direct: the build is the worker's; the loop goes on from
+ * XD_CREATING once it comes back (job_done), as after libxl's create.
+ */
+static int direct_create(struct dom *d, const struct be_start *req, const char *cmdline, char *err,
+                         size_t errlen)
+{
+	struct backend *be = d->be;
+	struct xen_job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->image_path = strdup(req->image_path))) {
+		free(j);
+		return be_fail(err, errlen, "out of memory");
+	}
+	j->d = d;
+	snprintf(j->name, sizeof(j->name), "%s", d->g->name);
+	snprintf(j->cmdline, sizeof(j->cmdline), "%s", cmdline);
+	j->memory_mib = req->memory_mib;
+	j->vcpus = req->vcpus;
+	j->instance = d->instance;
+	j->domid = INVALID_DOMID;
+	d->create_inflight = 1;
+	pthread_mutex_lock(&be->mu);
+	*be->todo_tail = j;
+	be->todo_tail = &j->next;
+	pthread_cond_signal(&be->cv);
+	pthread_mutex_unlock(&be->mu);
+	return 0;
 }
 
 /*
@@ -1097,7 +1352,7 @@ static int libxl_config(struct dom *d, const struct be_start *req, const char *c
 	c->b_info.kernel = strdup(req->image_path);
 	c->b_info.cmdline = strdup(cmdline);
 	/* libxl's xsdata, freed with the config. */
-	shoal_tags(d, num, tags);
+	shoal_tags(d->g->name, d->instance, num, tags);
 	kv = calloc(TAGS_LEN, sizeof(*kv));
 	c->c_info.xsdata = kv;
 	for (i = 0; kv && tags[i]; i++)
@@ -1148,7 +1403,10 @@ static int xen_start(struct backend *be, struct guest *g, const struct be_start 
 	g->be = d;
 	be->last_err[0] = '\0';
 	if (be->builder) {
-		direct_create(d, req, cmdline);
+		if (direct_create(d, req, cmdline, err, errlen) < 0) {
+			g->be = NULL;
+			goto fail;
+		}
 		return 0;
 	}
 	if (libxl_config(d, req, cmdline) < 0) {
@@ -1359,12 +1617,14 @@ static json_t *xen_stats(struct backend *be)
 		creating += d->state == XD_CREATING || d->state == XD_CONSOLE;
 		bound += d->probe.local_port >= 0;
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "xen", be->version,
-	                 "scheduler", be->scheduler ? be->scheduler : "unknown", "domain_type",
-	                 libxl_domain_type_to_string(be->type), "domains", (json_int_t)ndom,
-	                 "creates_in_flight", (json_int_t)creating, "probe_ports_bound",
-	                 (json_int_t)bound, "creates", (json_int_t)be->creates, "create_failures",
-	                 (json_int_t)be->create_failures, "adopted", (json_int_t)be->adopted);
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "xen",
+	                 be->version, "scheduler", be->scheduler ? be->scheduler : "unknown",
+	                 "domain_type", libxl_domain_type_to_string(be->type), "domains",
+	                 (json_int_t)ndom, "creates_in_flight", (json_int_t)creating,
+	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
+	                 "create_failures", (json_int_t)be->create_failures, "adopted",
+	                 (json_int_t)be->adopted, "slowest_build_ms", be->build_ns_max / 1e6,
+	                 "slowest_destroy_call_ms", be->destroy_ns_max / 1e6);
 }
 
 static unsigned xen_dev_stats(struct backend *be, struct guest *g, struct be_dev_stats *out,
@@ -1630,8 +1890,21 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 			         libxl_domain_type_to_string(type));
 			goto fail;
 		}
-		be->builder = xen_builder_open(&be->logger.vtable, err, errlen);
+		/* The worker's own handles: libxenctrl's, xenstore's, a logger. */
+		be->build_logger.vtable.vmessage = build_vmessage;
+		be->build_logger.vtable.progress = xl_progress;
+		be->build_logger.vtable.destroy = xl_destroy;
+		be->builder = xen_builder_open(&be->build_logger.vtable, err, errlen);
 		if (!be->builder)
+			goto fail;
+		be->build_xs = xs_open(0);
+		if (!be->build_xs) {
+			snprintf(err, errlen,
+			         "xen backend: cannot connect to xenstored for the builds: %s",
+			         strerror(errno));
+			goto fail;
+		}
+		if (worker_start(be, err, errlen) < 0)
 			goto fail;
 	}
 	log_info("xen backend: Xen %s, scheduler %s, %s guests, made by %s", be->version,
@@ -1640,6 +1913,9 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 	*out = be;
 	return 0;
 fail:
+	xen_builder_close(be->builder);
+	if (be->build_xs)
+		xs_close(be->build_xs);
 	if (be->xc)
 		xen_cpu_free(be->xc);
 	if (be->nl_fd >= 0) {
@@ -1670,18 +1946,24 @@ static int xen_init_pvh(struct backend **out, struct ev_loop *loop, const struct
 	return xen_init_type(out, loop, cfg, host, LIBXL_DOMAIN_TYPE_PVH, err, errlen);
 }
 
-/* Running guests keep running; a create in flight is left to finish on its own (paused, untagged).
+/*
+ * Running guests keep running.  A direct build under way finishes, those
+ * queued are not made (worker_stop); a libxl create in flight is left to
+ * finish on its own (paused, tagged: the next shoald adopts it).
  */
 static void xen_fini(struct backend *be)
 {
 	struct dom *d;
 
+	worker_stop(be);
 	ev_timer_stop(be->loop, &be->work);
 	for (d = be->doms; d; d = d->next)
 		dom_release(d);
 	if (be->xc)
 		xen_cpu_free(be->xc);
 	xen_builder_close(be->builder);
+	if (be->build_xs)
+		xs_close(be->build_xs);
 	ev_io_stop(be->loop, &be->xs_w);
 	if (be->nl_fd >= 0) {
 		ev_io_stop(be->loop, &be->nl_w);

@@ -64,6 +64,11 @@ void xen_builder_close(struct xen_builder *b)
 	free(b);
 }
 
+int xen_build_destroy(struct xen_builder *b, uint32_t domid)
+{
+	return xc_domain_destroy(b->xch, domid) == 0 ? 0 : -1;
+}
+
 /* The kernel into the (paused) domain; the rings' frames and ports out. */
 static int load_kernel(struct xen_builder *b, uint32_t domid, const struct xen_build_req *r,
                        unsigned store_port, unsigned console_port, xen_pfn_t *store_mfn,

@@ -39,4 +39,10 @@ void xen_builder_close(struct xen_builder *b);
 int xen_build_pv(struct xen_builder *b, struct xs_handle *xs, const struct xen_build_req *r,
                  uint32_t *domid, char *err, size_t errlen);
 
+/*
+ * Destroy a domain whose build failed, with the builder's handle, when
+ * libxl is not there to do it (shoald is ending).  0, or -1 with errno.
+ */
+int xen_build_destroy(struct xen_builder *b, uint32_t domid);
+
 #endif

@@ -95,6 +95,7 @@ the pin survives the restart
 the paused guest is still paused after the restart, and resumes
 removing the guests through the API destroys their domains (xl list agrees)
 shoald killed with -9 in the middle of a create: the next one leaves no domain it does not know
+shoald stopped with creates queued: no domain left without its tags, and the next one leaves none it does not know
 with xen-create = libxl, guests run, show their consoles and answer probes
 the other maker's shoald adopts them, and removes them
 with backend xen-pvh, a PVH guest runs, shows its console and answers probes
@@ -183,6 +184,8 @@ if [ -z "$bad$running" ]; then ok "$N idle guests deployed through the API run";
 	not_ok "$N idle guests deployed through the API run:$bad$running"
 fi
 step
+# The builds ran on the backend's worker (xen-create = direct), off the loop.
+ctl --json host && figure "shoald_slowest_build_ms $(jget /tmp/ctl.out backend_stats.slowest_build_ms) ms (xen-create = direct, off the loop)"
 # A failed request is a failure above; guests that do not run stop the set.
 [ -z "$running" ] || bail "the guests did not all start"
 
@@ -343,6 +346,8 @@ for i in $(seq 1 "$N"); do
 done
 wait_for 20 no_domains
 left=$(domains)
+# How long libxl_domain_destroy's call (an ao) held shoald's loop.
+ctl --json host && figure "shoald_slowest_destroy_call_ms $(jget /tmp/ctl.out backend_stats.slowest_destroy_call_ms) ms (libxl_domain_destroy on the loop, $N guests)"
 if [ -z "$bad" ] && [ -z "$left" ]; then
 	ok "removing the guests through the API destroys their domains (xl list agrees)"
 else
@@ -382,6 +387,57 @@ else
 	fi
 	ctl rm mid1
 	wait_for 20 domain_gone mid1
+fi
+step
+
+# shoald stopped (SIGTERM) while creates are queued (with the direct
+# maker, on its worker): the build under way finishes, the others are not
+# made.  No domain is left without shoald's tags, and the next shoald runs
+# or clears away every one: xl list and shoald agree.
+for i in 1 2 3 4; do
+	shoalctl --socket "$SOCK" --timeout 30 deploy --name "q$i" --image "$IMG" --memory 16 >/dev/null 2>&1 &
+done
+any_q() { domains | grep -q '^q[1-4]$'; }
+shoald_gone() { ! kill -0 "$shoald_pid" 2>/dev/null; }
+poll_for 10 any_q
+kill -TERM "$shoald_pid" 2>/dev/null
+stuck=
+wait_for 30 shoald_gone || stuck=" (shoald still ran 30 s after SIGTERM: killed)"
+kill9_shoald
+wait
+untagged=$stuck
+was=
+for dn in $(domains); do
+	d=$(xl domid "$dn" 2>/dev/null)
+	was="$was $dn($(xl list "$dn" 2>/dev/null | awk 'NR == 2 {print $5}'))"
+	[ -n "$(xenstore-read "/local/domain/$d/shoal/name" 2>/dev/null)" ] || untagged="$untagged $dn"
+done
+if ! start_shoald; then
+	not_ok "shoald stopped with creates queued: shoald did not start again"
+	diag "$(tail -n 20 "$LOGDIR/shoald.log")"
+else
+	for i in 1 2 3 4; do
+		if ctl --json show "q$i"; then
+			wait_for 40 is_running "q$i"
+		else
+			wait_for 20 domain_gone "q$i"
+		fi
+	done
+	ctl --json ls
+	known=$(jsonq name </tmp/ctl.out | sort -u)
+	got=$(domains | sort)
+	notrunning=
+	for n in $known; do
+		[ "$(guest_state "$n")" = running ] || notrunning="$notrunning $n($(guest_state "$n"))"
+	done
+	if [ -z "$untagged" ] && [ "$got" = "$known" ] && [ -z "$notrunning" ]; then
+		ok "shoald stopped with creates queued: no domain left without its tags, and the next one leaves none it does not know (at the stop:${was:- no domain}; after: $(echo "$known" | tr '\n' ' '))"
+	else
+		not_ok "shoald stopped with creates queued: untagged:${untagged:- none}; at the stop:${was:- no domain}; xl list: $(echo "$got" | tr '\n' ' '); shoald: $(echo "$known" | tr '\n' ' '); not running:${notrunning:- none}"
+		diag "$(grep -i 'q[1-4]\|adopt\|worker\|build' "$LOGDIR/shoald.log" | tail -n 20)"
+	fi
+	for i in 1 2 3 4; do ctl rm "q$i"; done
+	wait_for 20 no_domains
 fi
 step
 
