@@ -38,6 +38,13 @@ wait_state() { # NAME STATE: up to 10 s
 	done
 	return 1
 }
+pid_gone() { # PID: up to 5 s
+	for i in $(seq 50); do
+		[ -d "/proc/$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
 # status PID KEY: the first field of KEY in /proc/PID/status
 status() { awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/status" 2>/dev/null; }
 # probe_inside WANT DESCRIPTION PID PROBE ARG: jail-probe exits WANT,
@@ -215,24 +222,14 @@ ctl resume ja
 tap_check "and resumes" wait_state ja running
 ctl stop jb
 tap_check "jb stops" wait_state jb stopped
-gone=1
-for i in $(seq 50); do
-	[ -d "/proc/$pb" ] || { gone=0; break; }
-	sleep 0.1
-done
-tap_check "its tender is gone" test $gone -eq 0
+tap_check "its tender is gone" pid_gone "$pb"
 # Pid 1 of its pid namespace, a tender gets only the signals it handles:
 # SIGTERM (a host's shutdown) ends it all the same, with its own status.
 ctl start jb
 if wait_state jb running; then
 	pt=$(field jb pid)
 	kill -TERM "$pt"
-	gone=1
-	for i in $(seq 50); do
-		[ -d "/proc/$pt" ] || { gone=0; break; }
-		sleep 0.1
-	done
-	tap_check "SIGTERM ends a jailed tender (pid $pt), at once" test $gone -eq 0
+	tap_check "SIGTERM ends a jailed tender (pid $pt), at once" pid_gone "$pt"
 	for i in $(seq 50); do
 		[ "$(field jb last_exit.status)" = 207 ] && break
 		sleep 0.1
