@@ -269,6 +269,23 @@ int console_flooding(const struct console *c)
 	return c->flooding;
 }
 
+/*
+ * Reading a flooding console costs shoald a read for output it then
+ * drops: once a feed dropped some, leave the console unread until the
+ * bucket holds HOLD_REFILL bytes again (within 1 ms .. 1 s).
+ */
+#define HOLD_REFILL 32768.0
+uint64_t console_hold_ns(const struct console *c, uint64_t now_ns)
+{
+	double want, s;
+
+	if (!c->flooding || c->over_since_ns != now_ns || !c->lim.rate_bytes)
+		return 0;
+	want = c->lim.burst_bytes < HOLD_REFILL ? c->lim.burst_bytes : HOLD_REFILL;
+	s = (want - c->tokens) / c->lim.rate_bytes;
+	return s < 0.001 ? 1000000u : s > 1.0 ? 1000000000u : (uint64_t)(s * 1e9);
+}
+
 void console_on_flood(struct console *c, console_flood_fn fn, void *ctx)
 {
 	c->flood_fn = fn;

@@ -209,7 +209,9 @@ struct guest_place {
 	int idle;        /* the idle class policy */
 	uint64_t run_ns; /* CPU time at the last period, and when it was read */
 	uint64_t run_at_ns;
-	double cpu_use; /* CPUs used over the last period; -1: not measured yet */
+	uint64_t wait_ns; /* time waiting for a CPU at the last period; UINT64_MAX: unknown */
+	double cpu_use;   /* CPUs used over the last period; -1: not measured yet */
+	double cpu_wait;  /* CPUs waited for over the last period; -1: not known */
 };
 
 /*
@@ -437,6 +439,11 @@ void console_note(struct console *c, const char *fmt, ...) __attribute__((format
 char *console_tail(struct console *c, size_t tail, size_t *len);
 uint64_t console_dropped(const struct console *c);
 int console_flooding(const struct console *c);
+/*
+ * 0, or when the feed at now_ns dropped output, how long to leave the
+ * console unread (ns) for its rate limit to have room again.
+ */
+uint64_t console_hold_ns(const struct console *c, uint64_t now_ns);
 /* Called by console_feed when a guest starts or stops flooding. */
 typedef void (*console_flood_fn)(void *ctx, int flooding, uint64_t dropped);
 void console_on_flood(struct console *c, console_flood_fn fn, void *ctx);

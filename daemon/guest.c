@@ -125,6 +125,7 @@ struct guest *guest_new(struct shoald *d, const char *name)
 	g->place.cpu = g->place.node = -1;
 	g->place.weight = 100;
 	g->place.cpu_use = -1;
+	g->place.cpu_wait = -1;
 	g->state = GS_STOPPED;
 	g->state_since_ns = now_mono_ns();
 	g->created_ns = now_wall_ns();
@@ -855,9 +856,12 @@ static void host_exited(struct guest *g, int status, const char *reason)
 	wake_waiters(g, 0, NULL);
 }
 
-static void host_console(struct guest *g, const char *data, size_t len)
+static uint64_t host_console(struct guest *g, const char *data, size_t len)
 {
-	console_feed(g->console, data, len, now_mono_ns());
+	uint64_t now = now_mono_ns();
+
+	console_feed(g->console, data, len, now);
+	return console_hold_ns(g->console, now);
 }
 
 /*

@@ -525,6 +525,7 @@ static void fill_live(struct sched_guest *sg, const struct guest *g, uint64_t no
 	sg->node = g->place.node;
 	sg->cpu[0] = (int16_t)g->place.cpu;
 	sg->cpu_use = guest_state_live(g->state) ? g->place.cpu_use : -1;
+	sg->cpu_wait = sg->cpu_use >= 0 ? g->place.cpu_wait : -1;
 	sg->weight = g->place.weight;
 	sg->policy = g->place.idle ? SCHED_POLICY_IDLE : SCHED_POLICY_NORMAL;
 	if (windows && g->probe.lat && metrics_guest_windows(g->probe.lat, now, 2, win, w) == 0) {
@@ -620,6 +621,7 @@ void placement_release(struct guest *g)
 {
 	g->place.placed = 0;
 	g->place.cpu_use = -1;
+	g->place.cpu_wait = -1;
 }
 
 static void cpu_only(int cpu, cpu_set_t *set)
@@ -702,6 +704,7 @@ void placement_guest_running(struct guest *g, int adopted)
 	char why[256];
 
 	g->place.cpu_use = -1;
+	g->place.cpu_wait = -1;
 	g->place.run_at_ns = 0;
 	if (!d->cfg.placement) {
 		/* shoald does not place; the operator's own pin still holds. */
@@ -823,18 +826,25 @@ static void measure(struct shoald *d, uint64_t now)
 	struct guest *g;
 
 	for (g = d->guests; g; g = g->next) {
-		uint64_t ns;
+		uint64_t ns, wait = UINT64_MAX;
 
 		if (!guest_state_live(g->state) || !d->be_ops->cpu_time ||
-		    d->be_ops->cpu_time(d->be, g, &ns, why, sizeof(why)) < 0) {
-			g->place.cpu_use = -1;
+		    d->be_ops->cpu_time(d->be, g, &ns, &wait, why, sizeof(why)) < 0) {
+			g->place.cpu_use = g->place.cpu_wait = -1;
 			g->place.run_at_ns = 0;
 			continue;
 		}
-		if (g->place.run_at_ns && now > g->place.run_at_ns && ns >= g->place.run_ns)
-			g->place.cpu_use =
-			    (double)(ns - g->place.run_ns) / (double)(now - g->place.run_at_ns);
+		if (g->place.run_at_ns && now > g->place.run_at_ns && ns >= g->place.run_ns) {
+			double span = (double)(now - g->place.run_at_ns);
+
+			g->place.cpu_use = (double)(ns - g->place.run_ns) / span;
+			g->place.cpu_wait = wait != UINT64_MAX && g->place.wait_ns != UINT64_MAX &&
+			                            wait >= g->place.wait_ns
+			                        ? (double)(wait - g->place.wait_ns) / span
+			                        : -1;
+		}
 		g->place.run_ns = ns;
+		g->place.wait_ns = wait;
 		g->place.run_at_ns = now;
 	}
 }
@@ -1047,6 +1057,10 @@ static json_t *guest_place_json(struct shoald *d, struct guest *g)
 	                    g->place.node >= 0 ? json_integer(g->place.node) : json_null());
 	json_object_set_new(j, "cpu_use",
 	                    g->place.cpu_use >= 0 ? json_real(g->place.cpu_use) : json_null());
+	json_object_set_new(j, "cpu_wait",
+	                    g->place.cpu_use >= 0 && g->place.cpu_wait >= 0
+	                        ? json_real(g->place.cpu_wait)
+	                        : json_null());
 	{
 		/* What placement treats it as: a latency guest that keeps a CPU busy is batch while
 		 * it does. */
@@ -1289,7 +1303,9 @@ int shoald_guest_pin(struct shoald *d, const char *name, const json_t *body, jso
 		p.idle = old.idle;
 		p.run_ns = old.run_ns;
 		p.run_at_ns = old.run_at_ns;
+		p.wait_ns = old.wait_ns;
 		p.cpu_use = old.cpu_use;
+		p.cpu_wait = old.cpu_wait;
 	}
 	if (store_deploy_set_spec(d->store, g->deploy_id, j) < 0) {
 		spec_free(&ns);

@@ -20,6 +20,13 @@ double sched__vcpu_use(const struct sched *s, const struct sched_guest *g)
 	return u / g->vcpus;
 }
 
+double sched__vcpu_wait(const struct sched_guest *g)
+{
+	double w = g->cpu_wait / g->vcpus;
+
+	return w > 0 ? w < 1 ? w : 1 : 0;
+}
+
 void sched__load_build(struct sched *s, const struct sched_snapshot *snap, int slots)
 {
 	unsigned c, ncpus = s->host.ncpus, first = 0;

@@ -823,7 +823,7 @@ static void classify(struct plan *p)
 	for (i = 0; i < p->snap->nguests; i++) {
 		const struct sched_guest *g = guest(p, i);
 		struct sched__gstate *e = &s->gs[i];
-		double u;
+		double u, busy;
 
 		if (g->cls != SCHED_CLASS_LATENCY || !s->cfg.demote_periods) {
 			e->eff_batch = 0;
@@ -834,12 +834,22 @@ static void classify(struct plan *p)
 		s->cls[i] = e->eff_batch ? SCHED_CLASS_BATCH : SCHED_CLASS_LATENCY;
 		if (g->cpu_use < 0)
 			continue;
+		/*
+		 * Runnable: running or waiting for a CPU.  A CPU-bound vCPU on
+		 * a CPU it shares with others like it uses only its share, and
+		 * waits the rest; a quiet one is seldom either.
+		 */
 		u = sched__vcpu_use(s, g);
+		busy = u + sched__vcpu_wait(g);
 		if (!e->eff_batch) {
-			e->hot_periods = u >= s->cfg.demote_use ? e->hot_periods + 1 : 0;
+			int hot = u >= s->cfg.demote_use;
+
+			e->hot_busy =
+			    !hot && busy >= s->cfg.demote_busy && u >= s->cfg.demote_busy_use;
+			e->hot_periods = hot || e->hot_busy ? e->hot_periods + 1 : 0;
 			e->reclass = e->hot_periods >= s->cfg.demote_periods;
 		} else {
-			e->quiet_periods = u <= s->cfg.restore_use ? e->quiet_periods + 1 : 0;
+			e->quiet_periods = busy <= s->cfg.restore_use ? e->quiet_periods + 1 : 0;
 			e->reclass = e->quiet_periods >= restore_needs(s, e);
 		}
 	}
@@ -978,13 +988,26 @@ static void reclass(struct plan *p)
 			reclass_load(p, i, SCHED_CLASS_BATCH);
 			m = add_move(p, SCHED_MOVE_CLASS, i);
 			m->cls = SCHED_CLASS_BATCH;
-			sched__sayf(
-			    m->reason, sizeof(m->reason),
-			    "latency guest %s has used %.0f%% of a CPU per vCPU for %u periods "
-			    "(%.0f%% or more makes it batch-like): treated as a batch guest "
-			    "while it does, kept off the latency CPUs",
-			    sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g),
-			    e->hot_periods, 100 * s->cfg.demote_use);
+			if (e->hot_busy)
+				sched__sayf(m->reason, sizeof(m->reason),
+				            "latency guest %s has been runnable %.0f%% of the time "
+				            "per vCPU for %u periods, using %.0f%% of a CPU and "
+				            "waiting for one the rest (%.0f%% or more makes it "
+				            "batch-like): treated as a batch guest while it is, "
+				            "kept off the latency CPUs",
+				            sched__label(g, lb, sizeof(lb)),
+				            100 * (sched__vcpu_use(s, g) + sched__vcpu_wait(g)),
+				            e->hot_periods, 100 * sched__vcpu_use(s, g),
+				            100 * s->cfg.demote_busy);
+			else
+				sched__sayf(
+				    m->reason, sizeof(m->reason),
+				    "latency guest %s has used %.0f%% of a CPU per vCPU for "
+				    "%u periods (%.0f%% or more makes it batch-like): "
+				    "treated as a batch guest while it does, kept off the "
+				    "latency CPUs",
+				    sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g),
+				    e->hot_periods, 100 * s->cfg.demote_use);
 			snprintf(why, sizeof(why), "latency guest %s is CPU-bound (using %.0f%%)",
 			         sched__label(g, lb, sizeof(lb)), 100 * sched__vcpu_use(s, g));
 			demoted_off(p, i, why);
@@ -1003,8 +1026,8 @@ static void reclass(struct plan *p)
 		m = add_move(p, SCHED_MOVE_CLASS, i);
 		m->cls = SCHED_CLASS_LATENCY;
 		sched__sayf(m->reason, sizeof(m->reason),
-		            "latency guest %s has used %.0f%% or less of a CPU per vCPU for %u "
-		            "periods: a latency guest again",
+		            "latency guest %s has used %.0f%% or less of a CPU per vCPU, waits "
+		            "for one included, for %u periods: a latency guest again",
 		            sched__label(g, lb, sizeof(lb)), 100 * s->cfg.restore_use,
 		            e->quiet_periods);
 		snprintf(why, sizeof(why), "latency guest %s is quiet again",

@@ -66,8 +66,9 @@ struct sched__gstate {
 	uint8_t violating;       /* the hysteresis state */
 	uint8_t cls;             /* the guest's own class */
 	uint8_t eff_batch;       /* a latency guest treated as batch (demote_use) */
-	uint32_t hot_periods;    /* consecutive measured periods at demote_use or more */
-	uint32_t quiet_periods;  /* demoted: consecutive periods at restore_use or less */
+	uint32_t hot_periods;    /* consecutive measured periods at demote_use (or demote_busy) */
+	uint8_t hot_busy;        /* the last of them was hot by demote_busy alone */
+	uint32_t quiet_periods;  /* demoted: consecutive periods runnable restore_use or less */
 	uint32_t class_strikes;  /* demotions soon after a restoration */
 	uint32_t restored_at;    /* the period it was last restored (0: never) */
 	/* This period only. */
@@ -178,6 +179,8 @@ int sched__apart(const struct sched *s);
 
 /* The CPU use of one of g's vCPUs: measured, or assumed when not measured yet. */
 double sched__vcpu_use(const struct sched *s, const struct sched_guest *g);
+/* The time one of g's vCPUs waited for a CPU (0 .. 1; 0 when not known). */
+double sched__vcpu_wait(const struct sched_guest *g);
 
 /*
  * Add up snap (checked already) into s->load, each guest i counted in

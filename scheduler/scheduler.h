@@ -58,11 +58,10 @@
  * given back (starve_use), and after either neither happens the other
  * way for split_hold_periods.  Batch vCPUs are kept off the prober's
  * CPUs and their SMT siblings (sched_set_prober()).  A latency guest whose own CPU use
- * stays high (demote_use) is treated as a batch guest until it quiets
- * down (restore_use), announced by a SCHED_MOVE_CLASS.  Then the CPU and the
- * moved guests are left alone for a cooldown, so the latency windows can
- * show the effect; a guest moved again before it recovered waits twice
- * as long each time; no guest is moved back to a CPU it left within
+ * stays high (demote_use), or that stays runnable (demote_busy), is treated as a batch guest until
+ * it quiets down (restore_use), announced by a SCHED_MOVE_CLASS.  Then the CPU and the moved guests
+ * are left alone for a cooldown, so the latency windows can show the effect; a guest moved again
+ * before it recovered waits twice as long each time; no guest is moved back to a CPU it left within
  * return_periods; operator-pinned guests never change CPU; at most
  * moves_max moves a period.
  */
@@ -199,6 +198,14 @@ struct sched_guest {
 	 * assumed_use_latency or assumed_use_batch per vCPU.
 	 */
 	double cpu_use;
+	/*
+	 * Snapshot only: the time its vCPUs were runnable but waited for a
+	 * CPU over the same period, in CPUs as cpu_use (Linux's run delay).
+	 * A vCPU that would run all the time on a crowded CPU shows a small
+	 * use and a large wait.  0 or negative: not known (the hypervisor
+	 * does not say), read as no wait.
+	 */
+	double cpu_wait;
 	unsigned weight; /* snapshot only: current weight (1 .. 10000); 0: weight_default */
 	enum sched_policy policy; /* snapshot only: current class policy */
 	/*
@@ -307,15 +314,19 @@ struct sched_config {
 
 	/*
 	 * A latency guest that behaves as a batch guest.  One whose vCPUs
-	 * each use demote_use (0.5) CPU or more for demote_periods (2)
-	 * measured periods in a row is treated as a batch guest: its
+	 * each use demote_use (0.5) CPU or more, or are each runnable
+	 * (running or waiting for a CPU: cpu_use plus cpu_wait)
+	 * demote_busy (0.9) of the time while they use demote_busy_use
+	 * (0.1) or more (CPU-bound on a CPU shared with other CPU-bound
+	 * vCPUs, which leave it less than demote_use), for demote_periods
+	 * (2) measured periods in a row is treated as a batch guest: its
 	 * effective class (sched_effective_class(); the spec keeps the
 	 * operator's) becomes batch, a SCHED_MOVE_CLASS says so, and its
 	 * vCPUs move off the latency CPUs to batch CPUs; from then on the
 	 * remedies count it as batch (moved, or its weight and policy
 	 * lowered, for a latency guest's sake) and its own latency is not
 	 * acted upon.  It is a latency guest again after restore_periods
-	 * (10) periods in a row at restore_use (0.2) or less: a
+	 * (10) periods in a row runnable restore_use (0.2) or less: a
 	 * SCHED_MOVE_CLASS, its vCPUs to the least loaded latency CPUs, its
 	 * weight and policy back to weight_default and normal.  Each
 	 * demotion within return_periods of its last restoration doubles
@@ -324,6 +335,8 @@ struct sched_config {
 	 * rather than flapping.  demote_periods 0: never.
 	 */
 	double demote_use;
+	double demote_busy;
+	double demote_busy_use;
 	unsigned demote_periods;
 	double restore_use;
 	unsigned restore_periods;

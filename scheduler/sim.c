@@ -31,7 +31,9 @@ static void usage(FILE *f)
 	           "  --seed N            random seed (1)\n"
 	           "  --moves-max N       the scheduler's cap on moves per period (16)\n"
 	           "  --disturb SPEC      hog:AT:COUNT[:USE] | surge:AT:CPUS:COUNT:USE | "
-	           "spin:AT:COUNT[:USE] | busy:AT:COUNT[:USE] | calm:AT (repeatable)\n"
+	           "spin:AT:COUNT[:USE[:PER]] | busy:AT:COUNT[:USE] | calm:AT (repeatable)\n"
+	           "  --fair-share        measure a crowded CPU's vCPUs by their share of it, "
+	           "the rest as their wait\n"
 	           "  --moves             print every move with its reason\n"
 	           "  --quiet             print the summary only\n");
 }
@@ -109,6 +111,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "moves-max", required_argument, NULL, 'm' },
 		{ "disturb", required_argument, NULL, 'd' },
+		{ "fair-share", no_argument, NULL, 'F' },
 		{ "moves", no_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -204,6 +207,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "sim: %s\n", why);
 				return 2;
 			}
+			break;
+		case 'F':
+			p.fair_share = 1;
 			break;
 		case 'M':
 			show_moves = 1;

@@ -39,7 +39,7 @@ enum sim_disturb_kind {
 	SIM_HOG,   /* `count` of the batch guests on latency CPUs (--shared) jump to `use` */
 	SIM_SURGE, /* on `cpus` latency CPUs, `count` latency guests each jump to `use` */
 	SIM_CALM,  /* every guest a disturbance changed goes back to its earlier use */
-	SIM_SPIN,  /* `count` latency guests on as many latency CPUs turn CPU-bound at `use` */
+	SIM_SPIN,  /* on `count` latency CPUs, `per` latency guests each turn CPU-bound at `use` */
 	SIM_BUSY,  /* `count` batch guests on the batch CPUs (round the CPUs) jump to `use` */
 };
 
@@ -48,6 +48,7 @@ struct sim_disturb {
 	unsigned at; /* period, from 1 */
 	unsigned count;
 	unsigned cpus;
+	unsigned per;
 	double use;
 };
 
@@ -78,6 +79,14 @@ struct sim_params {
 	double smt_slowdown;
 	double wake_us; /* each other latency vCPU on the CPU adds this to the wait, however idle */
 	double use_noise; /* relative noise of the measured CPU use */
+	/*
+	 * What the daemon measures of a CPU asked for more than it has
+	 * (0: each vCPU's use as asked, as if it got it).  1: each vCPU's
+	 * share of it, in proportion to what it asks, and the rest as its
+	 * wait (cpu_wait), as Linux's schedstat shows a CPU-bound thread
+	 * among others.
+	 */
+	int fair_share;
 	unsigned probes_per_period;
 	unsigned osc_periods; /* a move back to a CPU left this recently is an oscillation */
 	uint64_t seed;
@@ -120,7 +129,7 @@ void sim_params_default(struct sim_params *p);
 
 /*
  * Add a disturbance from text: "hog:AT:COUNT[:USE]" (USE 1.0 if left
- * out), "surge:AT:CPUS:COUNT:USE", "spin:AT:COUNT[:USE]",
+ * out), "surge:AT:CPUS:COUNT:USE", "spin:AT:COUNT[:USE[:PER]]",
  * "busy:AT:COUNT[:USE]", "calm:AT".  Returns 0 or -EINVAL with
  * a sentence in why.
  */

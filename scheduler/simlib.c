@@ -150,10 +150,14 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 	} else if (!strcmp(kind, "spin")) {
 		d.kind = SIM_SPIN;
 		d.use = 1.0;
-		n = sscanf(spec, "spin:%u:%u:%lf%c", &d.at, &d.count, &d.use, &extra);
-		if (n != 2 && n != 3)
-			return fail(why, len, "disturbance '%s': expected spin:AT:COUNT[:USE]",
-			            spec);
+		d.per = 1;
+		n = sscanf(spec, "spin:%u:%u:%lf:%u%c", &d.at, &d.count, &d.use, &d.per, &extra);
+		if ((n != 2 && n != 3 && n != 4) || d.per < 1)
+			return fail(
+			    why, len,
+			    "disturbance '%s': expected spin:AT:COUNT[:USE[:PER]] (PER 1 or "
+			    "more)",
+			    spec);
 	} else if (!strcmp(kind, "busy")) {
 		d.kind = SIM_BUSY;
 		d.use = 1.0;
@@ -426,14 +430,14 @@ static void disturb(struct sim *sim, const struct sim_disturb *d)
 
 			c = lat_cpus[j];
 			lat_cpus[j] = lat_cpus[--nlat];
-			for (i = 0; i < sim->n; i++) {
+			for (i = 0, hit = 0; i < sim->n && hit < d->per; i++) {
 				if (sim->g[i].cls != SCHED_CLASS_LATENCY ||
 				    sim->g[i].cpu[0] != (int)c || sim->m[i].disturbed)
 					continue;
 				sim->m[i].disturbed = 1;
 				sim->m[i].bound = 1;
 				sim->m[i].use = d->use;
-				break;
+				hit++;
 			}
 		}
 		break;
@@ -598,11 +602,21 @@ static void probe(struct sim *sim)
 		double wait, sib = 0, q;
 		uint32_t *row;
 
-		/* What the daemon would measure: the true use with some noise. */
-		g->cpu_use = m->use * (1 + p->use_noise * (2 * unit(&sim->rng) - 1));
+		/*
+		 * What the daemon would measure: the true use with some noise
+		 * (under fair_share, its share of a CPU asked for too much, and
+		 * the rest as its wait).
+		 */
+		c = (unsigned)g->cpu[0];
+		g->cpu_use = m->use;
+		g->cpu_wait = 0;
+		if (p->fair_share && sim->busy[c] > 1) {
+			g->cpu_use = m->use / sim->busy[c];
+			g->cpu_wait = m->use - g->cpu_use;
+		}
+		g->cpu_use *= 1 + p->use_noise * (2 * unit(&sim->rng) - 1);
 		if (m->lat == NO_LAT)
 			continue;
-		c = (unsigned)g->cpu[0];
 		for (k = c % cores; k < h->ncpus; k += cores)
 			if (k != c)
 				sib += sim->busy[k];

@@ -86,6 +86,8 @@ void sched_config_default(struct sched_config *cfg)
 	cfg->weight_default = 100;
 	cfg->weight_low = 10;
 	cfg->demote_use = 0.5;
+	cfg->demote_busy = 0.9;
+	cfg->demote_busy_use = 0.1;
 	cfg->demote_periods = 2;
 	cfg->restore_use = 0.2;
 	cfg->restore_periods = 10;
@@ -159,10 +161,13 @@ static int check_config(const struct sched_config *c, char *why, size_t len)
 		               "batch_sibling_use (0 to 1) out of range");
 	if (!range_ok(c->demote_use, 0.01, 1.0) || !range_ok(c->restore_use, 0.0, c->demote_use) ||
 	    c->restore_use >= c->demote_use || c->demote_periods > 1000 || c->restore_periods < 1 ||
-	    c->restore_periods > 100000)
-		return set_why(why, len,
-		               "config: demote_use must be 0.01 to 1, restore_use below it, "
-		               "demote_periods at most 1000, restore_periods 1 to 100000");
+	    c->restore_periods > 100000 || !range_ok(c->demote_busy, 0.01, 1.0) ||
+	    c->restore_use >= c->demote_busy || !range_ok(c->demote_busy_use, 0.0, c->demote_use))
+		return set_why(
+		    why, len,
+		    "config: demote_use and demote_busy must be 0.01 to 1, restore_use "
+		    "below both, demote_busy_use 0 to demote_use, demote_periods at most "
+		    "1000, restore_periods 1 to 100000");
 	if (!range_ok(c->starve_use, 0.0, 1.0) || !range_ok(c->hungry_use, 0.01, 1.0) ||
 	    !range_ok(c->give_load, 0.0, 64.0) ||
 	    (c->give_periods && c->give_load >= c->load_high) || c->give_periods > 100000 ||

@@ -491,7 +491,9 @@ PROC_COLUMN = \
 	tests/integration/proc/test_nics.sh \
 	tests/integration/proc/test_dns.sh \
 	tests/integration/proc/test_net_rate.sh \
-	tests/integration/proc/test_soak.sh
+	tests/integration/proc/test_soak.sh \
+	tests/integration/proc/test_storm.sh \
+	tests/integration/proc/test_placement_causes.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
 

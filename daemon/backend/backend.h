@@ -106,7 +106,14 @@ struct backend_host {
 	/* The guest ended: status is a GUEST_EXIT_* or the guest's code 0..199
 	 * (common/guest_exit.h), -1 if unknown. */
 	void (*exited)(struct guest *g, int status, const char *reason);
-	void (*console)(struct guest *g, const char *data, size_t len);
+	/*
+	 * Console output.  Returns 0, or while the guest floods its console
+	 * over the rate limit, how long (ns) the backend should leave its
+	 * console unread: what the guest writes meanwhile is dropped where
+	 * it is made (the tender's ring, or the guest's own write to a full
+	 * pipe), at the guest's cost rather than shoald's.
+	 */
+	uint64_t (*console)(struct guest *g, const char *data, size_t len);
 	/*
 	 * n (>= 1) notifications of the guest's probe port arrived at now_ns
 	 * (monotonic): the probe engine's probe_answer().  Returns how many
@@ -184,9 +191,13 @@ struct backend_ops {
 	 * err. */
 	int (*placement_get)(struct backend *be, struct guest *g, struct be_placement *out,
 	                     char *err, size_t errlen);
-	/* CPU time the guest's vCPUs used since it started, in ns; 0 or -1 with err. */
-	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns, char *err,
-	                size_t errlen);
+	/*
+	 * CPU time the guest's vCPUs used since it started, in ns, and where
+	 * the host says, the time they were runnable but waited for a CPU
+	 * (*wait_ns; left as it was where it does not); 0 or -1 with err.
+	 */
+	int (*cpu_time)(struct backend *be, struct guest *g, uint64_t *ns, uint64_t *wait_ns,
+	                char *err, size_t errlen);
 	/* How this host does each of the three (for /v1/placement): one line. */
 	const char *(*placement_mechanism)(struct backend *be);
 	/*

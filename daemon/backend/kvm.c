@@ -91,8 +91,9 @@ struct shell {
 	int vcpu_tid;
 	unsigned mem_mib;
 	ev_io sock_w, console_w;
-	int notify_watched;   /* in the backend's answer set */
-	int notify_counted;   /* its eventfd's counter is read at each wake-up (answers_drain) */
+	ev_timer console_hold; /* a flooding console left unread for a while */
+	int notify_watched;    /* in the backend's answer set */
+	int notify_counted;    /* its eventfd's counter is read at each wake-up (answers_drain) */
 	uint64_t notify_seen; /* wake-ups reported as one notification since the counter was read */
 	ev_child child_w;     /* our own tenders only */
 	ev_timer boot_timer;
@@ -215,6 +216,7 @@ static void shell_close(struct shell *sh)
 
 	ev_io_stop(loop, &sh->sock_w);
 	ev_io_stop(loop, &sh->console_w);
+	ev_timer_stop(loop, &sh->console_hold);
 	ev_io_stop(loop, &sh->report_w);
 	ev_io_stop(loop, &sh->pidfd_w);
 	if (sh->notify_watched)
@@ -482,6 +484,21 @@ static void shell_lost(struct shell *sh)
 	shell_report_end(sh, status, why);
 }
 
+/*
+ * The guest's console.  While it floods over its rate limit, it is left
+ * unread for the time the host says: the tender's pipe (non-blocking at
+ * its end, as is the proc guest's FIFO) fills, and what the guest writes
+ * meanwhile is dropped at its own cost, not read and dropped by shoald.
+ */
+static void on_console_hold(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct shell *sh = w->data;
+
+	(void)revents;
+	if (sh->console_fd >= 0)
+		ev_io_start(loop, &sh->console_w);
+}
+
 static void on_console(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct shell *sh = w->data;
@@ -490,8 +507,13 @@ static void on_console(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	if (r > 0) {
-		if (sh->g)
-			sh->be->host.console(sh->g, buf, (size_t)r);
+		uint64_t hold = sh->g ? sh->be->host.console(sh->g, buf, (size_t)r) : 0;
+
+		if (hold) {
+			ev_io_stop(loop, w);
+			ev_timer_set(&sh->console_hold, (double)hold / 1e9, 0.);
+			ev_timer_start(loop, &sh->console_hold);
+		}
 		return;
 	}
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -853,6 +875,8 @@ static struct shell *shell_new(struct backend *be)
 	sh->be = be;
 	sh->sock = sh->console_fd = sh->kick_fd = sh->notify_fd = sh->listen_fd = sh->exit_fd = -1;
 	sh->report_fd = sh->pidfd = sh->rate_fd = -1;
+	ev_timer_init(&sh->console_hold, on_console_hold, 0., 0.);
+	sh->console_hold.data = sh;
 	return sh;
 }
 
@@ -1034,7 +1058,7 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	if (be->proc && fifos_make(be, out, rep, tmp) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    (!be->proc && pipe2(out, O_CLOEXEC) < 0)) {
+	    (!be->proc && pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0)) {
 		snprintf(be->spawn_why, sizeof(be->spawn_why), "cannot make its sockets: %s",
 		         strerror(errno));
 		log_warn("%s: cannot make a tender's sockets", be->name);
@@ -1610,14 +1634,15 @@ static int kvm_placement_get(struct backend *b, struct guest *g, struct be_place
 	return 0;
 }
 
-static int kvm_cpu_time(struct backend *b, struct guest *g, uint64_t *ns, char *err, size_t errlen)
+static int kvm_cpu_time(struct backend *b, struct guest *g, uint64_t *ns, uint64_t *wait_ns,
+                        char *err, size_t errlen)
 {
 	struct shell *sh = running_shell(g, err, errlen);
 
 	(void)b;
 	if (!sh)
 		return -1;
-	if (kvm_thread_cpu_ns(sh->pid, sh->vcpu_tid, ns) < 0)
+	if (kvm_thread_cpu_ns(sh->pid, sh->vcpu_tid, ns, wait_ns) < 0)
 		return be_fail_errno(err, errlen, "the CPU time of its vCPU thread %d",
 		                     sh->vcpu_tid);
 	return 0;

@@ -314,14 +314,23 @@ void kvm_weight_forget(const struct kvm_weight *w, pid_t pid)
 	                it) */
 }
 
-int kvm_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
+int kvm_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns, uint64_t *wait_ns)
 {
 	char path[96], buf[128];
-	unsigned long long v;
+	unsigned long long v, w;
 
+	/* schedstat: time on a CPU, time runnable waiting for one, timeslices. */
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
-	if (read_file(path, buf, sizeof(buf)) < 0 || sscanf(buf, "%llu", &v) != 1)
+	if (read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
-	*ns = v;
-	return 0;
+	switch (sscanf(buf, "%llu %llu", &v, &w)) {
+	case 2:
+		*wait_ns = w;
+		/* fall through */
+	case 1:
+		*ns = v;
+		return 0;
+	default:
+		return -1;
+	}
 }

@@ -32,7 +32,10 @@ int kvm_weight_idle(const struct kvm_weight *w, pid_t pid, int idle);
 unsigned kvm_weight_get(const struct kvm_weight *w, pid_t pid, pid_t tid);
 /* The tender is gone: remove its cgroup. */
 void kvm_weight_forget(const struct kvm_weight *w, pid_t pid);
-/* CPU time of thread tid of pid, in ns (from schedstat); 0 or -1. */
-int kvm_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
+/*
+ * CPU time of thread tid of pid, in ns, and the time it was runnable but
+ * waited for a CPU (*wait_ns, where schedstat has it); 0 or -1.
+ */
+int kvm_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns, uint64_t *wait_ns);
 
 #endif

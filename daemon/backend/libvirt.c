@@ -1704,12 +1704,14 @@ static int lv_placement_get(struct backend *be, struct guest *g, struct be_place
 	return 0;
 }
 
-static int lv_cpu_time(struct backend *be, struct guest *g, uint64_t *ns, char *err, size_t errlen)
+static int lv_cpu_time(struct backend *be, struct guest *g, uint64_t *ns, uint64_t *wait_ns,
+                       char *err, size_t errlen)
 {
 	struct ldom *d = running_dom(g, err, errlen);
 	virDomainInfo info;
 
 	(void)be;
+	(void)wait_ns; /* libvirt's Xen driver reports no wait time */
 	if (!d)
 		return -1;
 	if (virDomainGetInfo(d->dom, &info) < 0)

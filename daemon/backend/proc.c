@@ -222,7 +222,12 @@ int proc_tender_fifo(const char *path, int *wr)
 		unlink(path);
 		return -1;
 	}
-	*wr = open(path, O_WRONLY | O_CLOEXEC);
+	/*
+	 * Non-blocking, the guest's end: while shoald leaves a flooding
+	 * console unread, the guest's writes fail (EAGAIN) and are dropped
+	 * rather than stall it.
+	 */
+	*wr = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (*wr < 0) {
 		close(rd);
 		unlink(path);

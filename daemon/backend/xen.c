@@ -1569,11 +1569,12 @@ static int xen_placement_get(struct backend *be, struct guest *g, struct be_plac
 	return 0;
 }
 
-static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns, char *err,
-                           size_t errlen)
+static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns, uint64_t *wait_ns,
+                           char *err, size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
 
+	(void)wait_ns; /* a vCPU's runnable time is in its runstate, which only its domain reads */
 	if (!d)
 		return -1;
 	if (xen_cpu_time(be->xc, d->domid, ns) < 0)

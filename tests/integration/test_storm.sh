@@ -9,7 +9,7 @@
 # with storm-restart-s a storm that goes on gets the guest restarted,
 # with the reason in its last exit.
 . "$top_srcdir/tests/tap.sh"
-tap_require_kvm
+tap_require_platform
 tap_timing_lock
 
 tmp=$(mktemp -d /tmp/shoal-storm-XXXXXX)
@@ -49,7 +49,7 @@ idle_samples() { # the idle guests' answered probes, summed
 }
 start_idle() {
 	for n in id1 id2 id3; do
-		ctl deploy --name $n --image "$GUESTS/idle.kvm" --memory 16 || return 1
+		ctl deploy --name $n --image "$GUESTS/idle.$PLATFORM" --memory 16 || return 1
 	done
 }
 # cpu_during NAME: shoald's ticks over 5 s, sampled with no API call in between.
@@ -67,7 +67,7 @@ if ! shoald_start --storm-rate=0; then
 	exit 0
 fi
 start_idle
-ctl deploy --name st --image "$GUESTS/storm.kvm" --memory 16 --arg delay_ms=500
+ctl deploy --name st --image "$GUESTS/storm.$PLATFORM" --memory 16 --arg delay_ms=500
 sleep 2
 off_ticks=$(cpu_during)
 tap_check "with storm-rate 0 the storm is only counted, not handled" storming st false
@@ -78,7 +78,7 @@ rm -rf "$tmp/state" "$tmp/run"
 # 2. Detection on (the default storm-rate), no restart; this storm stops after 9 s.
 shoald_start --storm-restart-s=0 || tap_not_ok "shoald starts again"
 start_idle
-ctl deploy --name st --image "$GUESTS/storm.kvm" --memory 16 --arg delay_ms=1000 --arg for_ms=9000
+ctl deploy --name st --image "$GUESTS/storm.$PLATFORM" --memory 16 --arg delay_ms=1000 --arg for_ms=9000
 tap_check "the storm guest runs" test "$(field st state)" = running
 if wait_for 6 storming st true; then
 	tap_ok "the storm is detected within a few seconds (storm.rate $(lat st storm.rate)/s)"
@@ -136,7 +136,7 @@ rm -rf "$tmp/state" "$tmp/run"
 
 # 3. A storm that goes on past storm-restart-s: the restart policy decides.
 shoald_start --storm-restart-s=3 || tap_not_ok "shoald starts a third time"
-ctl deploy --name sr --image "$GUESTS/storm.kvm" --memory 16 --restart on-failure --arg delay_ms=500
+ctl deploy --name sr --image "$GUESTS/storm.$PLATFORM" --memory 16 --restart on-failure --arg delay_ms=500
 reason() { field sr last_exit.reason; }
 restarted() { case "$(reason)" in *"events stormed for"*) return 0 ;; esac; return 1; }
 if wait_for 20 restarted; then

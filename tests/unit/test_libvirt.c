@@ -122,11 +122,12 @@ static void h_exited(struct guest *g, int status, const char *reason)
 	snprintf(seen.reason, sizeof(seen.reason), "%s", reason);
 }
 
-static void h_console(struct guest *g, const char *data, size_t len)
+static uint64_t h_console(struct guest *g, const char *data, size_t len)
 {
 	(void)g;
 	(void)data;
 	(void)len;
+	return 0;
 }
 
 static uint64_t h_probe_answer(struct guest *g, uint64_t now, uint64_t n)

@@ -756,13 +756,86 @@ static void a_cpu_bound_latency_guest_is_treated_as_batch(void **state)
 	m = find_move(w, SCHED_MOVE_CLASS, "spin");
 	assert_non_null(m);
 	assert_int_equal(m->cls, SCHED_CLASS_LATENCY);
-	assert_reason(m->reason, "20% or less of a CPU per vCPU for 10 periods: a latency guest");
+	assert_reason(m->reason, "20% or less of a CPU per vCPU, waits for one included, for 10 "
+	                         "periods: a latency guest");
 	m = find_move(w, SCHED_MOVE_PIN, "spin");
 	assert_non_null(m);
 	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
 	assert_reason(m->reason, "latency guest spin is quiet again: off batch cpu");
 	assert_int_equal(sched_effective_class(w->s, w->g[spin].id, "spin"), SCHED_CLASS_LATENCY);
 	assert_int_equal(w->plan.stats.demoted, 0);
+	world_free(w);
+}
+
+/*
+ * CPU-bound latency guests that share one CPU each get only a share of
+ * it, below demote_use; runnable all the time (their run delay is the
+ * rest), they are batch-like all the same.  An idle neighbour that waits
+ * for them at each wake-up is not; and a demoted guest starved on a
+ * crowded batch CPU (little use, much wait) is not quiet.
+ */
+static void crowded_cpu_bound_latency_guests_are_treated_as_batch(void **state)
+{
+	struct world *w = host16();
+	const struct sched_move *m;
+	size_t spin[3], idle, i;
+	unsigned p;
+	char name[16];
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "spin-%zu", i);
+		spin[i] = world_put(w, SCHED_CLASS_LATENCY, name, 3, 0.01);
+	}
+	idle = world_put(w, SCHED_CLASS_LATENCY, "idle", 3, 0.01);
+	world_p99(w, 200);
+	world_period_ok(w);
+	for (i = 0; i < 3; i++) {
+		w->g[spin[i]].cpu_use = 0.32;
+		w->g[spin[i]].cpu_wait = 0.66;
+	}
+	w->g[idle].cpu_use = 0.02;
+	w->g[idle].cpu_wait = 0.4;
+	world_period_ok(w);
+	assert_int_equal(w->plan.nmoves, 0);
+	world_period_ok(w);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "spin-%zu", i);
+		m = find_move(w, SCHED_MOVE_CLASS, name);
+		assert_non_null(m);
+		assert_int_equal(m->cls, SCHED_CLASS_BATCH);
+		assert_reason(m->reason,
+		              "has been runnable 98% of the time per vCPU for 2 periods, "
+		              "using 32% of a CPU and waiting for one the rest (90% or more");
+		m = find_move(w, SCHED_MOVE_PIN, name);
+		assert_non_null(m);
+		assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_BATCH);
+	}
+	assert_null(find_move(w, SCHED_MOVE_CLASS, "idle"));
+	assert_int_equal(w->plan.stats.demoted, 3);
+	/* Starved where they are now: still batch-like, never quiet. */
+	for (p = 0; p < 40; p++) {
+		for (i = 0; i < 3; i++) {
+			w->g[spin[i]].cpu_use = 0.08;
+			w->g[spin[i]].cpu_wait = 0.9;
+		}
+		world_period_ok(w);
+		assert_null(find_move(w, SCHED_MOVE_CLASS, "spin-0"));
+	}
+	assert_int_equal(sched_effective_class(w->s, w->g[spin[0]].id, "spin-0"),
+	                 SCHED_CLASS_BATCH);
+	assert_int_equal(sched_effective_class(w->s, w->g[idle].id, "idle"), SCHED_CLASS_LATENCY);
+	/* Runnable seldom: a latency guest again after restore_periods. */
+	for (p = 1; p <= 10; p++) {
+		for (i = 0; i < 3; i++) {
+			w->g[spin[i]].cpu_use = 0.05;
+			w->g[spin[i]].cpu_wait = 0.05;
+		}
+		world_period_ok(w);
+	}
+	assert_non_null(find_move(w, SCHED_MOVE_CLASS, "spin-0"));
+	assert_int_equal(sched_effective_class(w->s, w->g[spin[0]].id, "spin-0"),
+	                 SCHED_CLASS_LATENCY);
 	world_free(w);
 }
 
@@ -1528,6 +1601,7 @@ int main(void)
 		cmocka_unit_test(the_long_window_stands_in_for_a_thin_short_one),
 		cmocka_unit_test(missed_probes_count_as_over),
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_treated_as_batch),
+		cmocka_unit_test(crowded_cpu_bound_latency_guests_are_treated_as_batch),
 		cmocka_unit_test(class_changes_do_not_flap),
 		cmocka_unit_test(a_pinned_cpu_bound_latency_guest_gets_the_batch_remedies),
 		cmocka_unit_test(steady_state_makes_no_moves),

@@ -286,6 +286,55 @@ static void a_cpu_bound_latency_guest_is_demoted_and_restored(void **state)
 }
 
 /*
+ * Four latency guests on each of four latency CPUs turn CPU-bound at
+ * period 10 and quiet down at 40.  Measured as Linux measures them
+ * (fair_share), each gets a quarter of its CPU and waits the rest, well
+ * under demote_use: they are batch-like by the time they are runnable,
+ * treated as batch and moved off within 2 periods (the move cap may take
+ * a period more), their neighbours back under their SLO soon after, and
+ * each a latency guest again once quiet, without oscillation.
+ */
+static void crowded_cpu_bound_latency_guests_are_demoted(void **state)
+{
+	static const char *const spin[] = { "spin:10:4:1:4", "calm:40", NULL };
+	struct sim_params p;
+	struct run *x = calloc(1, sizeof(*x));
+	struct sim *sim;
+	unsigned first, back_2s, i;
+	size_t classes = 0, demoted = 0;
+	char why[128];
+
+	(void)state;
+	assert_non_null(x);
+	sim_params_default(&p);
+	p.fair_share = 1;
+	for (i = 0; spin[i]; i++)
+		assert_int_equal(sim_parse_disturb(&p, spin[i], why, sizeof(why)), 0);
+	sim = make(&p);
+	x->n = 70;
+	run(sim, x);
+	for (i = 0; i < 40; i++)
+		demoted += x->r[i].classes;
+	for (i = 0; i < x->n; i++)
+		classes += x->r[i].classes;
+	first = first_move(x->r, x->n, 10);
+	back_2s = settled_2s(x->r, 39, 10, 0);
+	print_message("# spin:10:4:1:4 calm:40, fair share, at 64 CPUs, 5000 guests: peak %zu over "
+	              "SLO; first move %u periods after, all back under SLO %u after (2 s p99), "
+	              "%zu class changes, %zu moves, %zu oscillations\n",
+	              peak_over(x, 10), first - 10, back_2s - 10, classes, x->moves,
+	              x->oscillations);
+	assert_true(first >= 10 && first <= 12);
+	assert_int_equal(demoted, 16);
+	assert_true(back_2s >= 10 && back_2s <= 16);
+	assert_int_equal(classes, 32);
+	for (i = 60; i < x->n; i++)
+		assert_true(x->r[i].over_slo_2s <= sim_tolerance(sim));
+	assert_int_equal(x->oscillations, 0);
+	finish(sim, x);
+}
+
+/*
  * No batch guests, and the latency guests' use grows until the latency
  * CPUs are crowded while the batch CPUs idle: the latency set grows
  * (past batch_cores_min, since no batch guest runs) and the guests
@@ -693,6 +742,7 @@ int main(void)
 		cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
 		cmocka_unit_test(a_latency_surge_settles),
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
+		cmocka_unit_test(crowded_cpu_bound_latency_guests_are_demoted),
 		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
 		cmocka_unit_test(crowded_by_number_the_latency_set_grows_and_settles),
 		cmocka_unit_test(load_that_comes_and_goes_does_not_thrash),

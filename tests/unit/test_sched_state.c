@@ -90,11 +90,18 @@ static void bad_configs_are_refused(void **state)
 		int what;
 		const char *says;
 	} cases[] = {
-		{ 0, "moves_max" },       { 1, "weight_low below weight_default" },
-		{ 2, "exit_margin" },     { 3, "latency_share" },
-		{ 4, "guests_max is 0" }, { 5, "vcpus_max" },
-		{ 6, "enter_periods" },   { 7, "vCPUs per CPU" },
-		{ 8, "relief" },          { 9, "restore_use below it" },
+		{ 0, "moves_max" },
+		{ 1, "weight_low below weight_default" },
+		{ 2, "exit_margin" },
+		{ 3, "latency_share" },
+		{ 4, "guests_max is 0" },
+		{ 5, "vcpus_max" },
+		{ 6, "enter_periods" },
+		{ 7, "vCPUs per CPU" },
+		{ 8, "relief" },
+		{ 9, "restore_use below both" },
+		{ 10, "demote_busy_use 0 to demote_use" },
+		{ 11, "restore_use below both" },
 	};
 	struct sched_config cfg;
 	struct sched_host h;
@@ -135,6 +142,12 @@ static void bad_configs_are_refused(void **state)
 			break;
 		case 9:
 			cfg.restore_use = cfg.demote_use;
+			break;
+		case 10:
+			cfg.demote_busy_use = cfg.demote_use + 0.1;
+			break;
+		case 11:
+			cfg.demote_busy = cfg.restore_use;
 			break;
 		}
 		why[0] = 0;
