@@ -2,7 +2,9 @@
 # shoal's main job on the built-in KVM backend: start shoald, deploy a
 # fleet of example guests through its API with shoalctl, a few static
 # sites served from FAT disks on a bridge, and show them serving and
-# their event-channel latency.  Installs what it needs first.  The
+# their event-channel latency.  Installs what it needs first.  Where
+# /dev/kvm is not usable it says so and runs the same guests on the proc
+# platform (each a sandboxed process: shoald --backend=proc).  The
 # bridge and shoald's taps live in a network namespace of the demo's own
 # (shoal-demo): nothing the sites serve leaves it.
 #   scripts/demo.sh [--keep] [--fleet N]
@@ -23,9 +25,13 @@ while [ $# -gt 0 ]; do
 done
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh"
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "demo: /dev/kvm is not usable here; guests need KVM" >&2
-	exit 1
+plat=kvm
+backend="--vmm=$build/vmm/shoal-vmm"
+if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "demo: /dev/kvm is not usable here: the same guests run on the proc platform," >&2
+	echo "      each a sandboxed process (shoald --backend=proc)" >&2
+	plat=proc
+	backend="--backend=proc --proc-tender=$build/vmm/shoal-proc"
 fi
 
 demo=$build/demo
@@ -58,12 +64,13 @@ ip -n "$ns" link add br0 type bridge
 inns sysctl -qw net.ipv6.conf.br0.disable_ipv6=1 2>/dev/null || true
 ip -n "$ns" addr add 10.99.0.1/24 dev br0
 ip -n "$ns" link set br0 up
-echo "== starting shoald (state in $demo; in network namespace $ns, bridge br0 with pool 10.99.0.0/24)"
+echo "== starting shoald ($plat platform; state in $demo; in network namespace $ns, bridge br0 with pool 10.99.0.0/24)"
 # Not through inns: a function run in the background is a subshell of
 # its own, and $! would be that shell's pid, not shoald's (ip netns exec
 # becomes shoald), so the cleanup's kill would leave shoald running.
+# shellcheck disable=SC2086
 ip netns exec "$ns" "$build/daemon/shoald" --state-dir="$demo/state" --run-dir="$demo/run" \
-	--vmm="$build/vmm/shoal-vmm" --bridge="br0 10.99.0.0/24" >"$demo/shoald.log" 2>&1 &
+	$backend --bridge="br0 10.99.0.0/24" >"$demo/shoald.log" 2>&1 &
 pid=$!
 i=0
 until ctl host >/dev/null 2>&1; do
@@ -89,7 +96,7 @@ t0=$(date +%s%N)
 n=1
 deploys=
 while [ $n -le "$fleet" ]; do
-	ctl deploy --name "$(printf 'web-%02d' $n)" --image "$g/idle.kvm" --memory 8 --class latency \
+	ctl deploy --name "$(printf 'web-%02d' $n)" --image "$g/idle.$plat" --memory 8 --class latency \
 		--slo-us 500 >/dev/null &
 	deploys="$deploys $!"
 	n=$((n + 1))
@@ -98,15 +105,15 @@ done
 wait $deploys
 t1=$(date +%s%N)
 echo "   $fleet idle services (latency class) deployed and running in $(( (t1 - t0) / 1000000 )) ms"
-ctl deploy --name batch-1 --image "$g/spin.kvm" --memory 16 --class batch --arg 60000 --arg 5000 >/dev/null
-ctl deploy --name batch-2 --image "$g/spin.kvm" --memory 16 --class batch --arg 60000 --arg 5000 >/dev/null
-ctl deploy --name hello --image "$g/hello.kvm" --memory 8 --restart never --arg "from the shoal demo" >/dev/null
-ctl deploy --name wedged --image "$g/hang.kvm" --memory 8 --restart on-failure --arg 2 >/dev/null
+ctl deploy --name batch-1 --image "$g/spin.$plat" --memory 16 --class batch --arg 60000 --arg 5000 >/dev/null
+ctl deploy --name batch-2 --image "$g/spin.$plat" --memory 16 --class batch --arg 60000 --arg 5000 >/dev/null
+ctl deploy --name hello --image "$g/hello.$plat" --memory 8 --restart never --arg "from the shoal demo" >/dev/null
+ctl deploy --name wedged --image "$g/hang.$plat" --memory 8 --restart on-failure --arg 2 >/dev/null
 echo "   and 2 CPU-bound batch guests, a hello that exits, and a guest that wedges after 2 s"
 echo "== a guest that passes its tender a bad pointer is stopped (see the events below); a non-ELF image is refused"
-ctl deploy --name badcall --image "$g/badcall.kvm" --memory 8 --restart never --arg ptr >/dev/null 2>&1 || true
-printf 'not an ELF image' >"$demo/junk.kvm"
-ctl deploy --name junk --image "$demo/junk.kvm" || true
+ctl deploy --name badcall --image "$g/badcall.$plat" --memory 8 --restart never --arg ptr >/dev/null 2>&1 || true
+printf 'not an ELF image' >"$demo/junk.$plat"
+ctl deploy --name junk --image "$demo/junk.$plat" || true
 
 echo "== a site's files on a FAT disk (mkfs.fat and mcopy: nothing is mounted), read by a guest through its block device"
 mkdir -p "$demo/site/papers/2026" "$demo/site/media"
@@ -116,7 +123,7 @@ printf 'hello from a disk\n' >"$demo/site/media/café.txt"
 rm -f "$demo/site.img"
 mkfs.fat -C -F 16 -n SITE "$demo/site.img" 20480 >/dev/null
 LC_ALL=C.UTF-8 MTOOLS_SKIP_CHECK=1 mcopy -s -i "$demo/site.img" "$demo/site"/* ::/
-ctl deploy --name reader --image "$g/fatcat.kvm" --memory 16 --restart never --disk www="$demo/site.img" \
+ctl deploy --name reader --image "$g/fatcat.$plat" --memory 16 --restart never --disk www="$demo/site.img" \
 	--arg tree --arg www >/dev/null
 echo "   the image went into the store as a read-only disk (its sha256: $(ctl upload --disk "$demo/site.img"))"
 
@@ -131,9 +138,9 @@ for s in docs papers media; do
 done
 for i in 1 2 3 4 5 6; do head -c 30000 /dev/urandom >"$demo/sites/papers/paper-$i.pdf"; done
 head -c 60000 /dev/urandom >"$demo/sites/media/clip.mp4"
-SHOAL_GUESTS=$g ctl site deploy docs "$demo/sites/docs" --net lan=br0 | sed 's/^/   /'
-SHOAL_GUESTS=$g ctl site deploy papers "$demo/sites/papers" --net lan=br0 --disk-size 128K | sed 's/^/   /'
-SHOAL_GUESTS=$g ctl site deploy media "$demo/sites/media" --net lan=br0 | sed 's/^/   /'
+ctl site deploy docs "$demo/sites/docs" --net lan=br0 --image "$g/site.$plat" | sed 's/^/   /'
+ctl site deploy papers "$demo/sites/papers" --net lan=br0 --disk-size 128K --image "$g/site.$plat" | sed 's/^/   /'
+ctl site deploy media "$demo/sites/media" --net lan=br0 --image "$g/site.$plat" | sed 's/^/   /'
 echo "== a page fetched from each site, from inside the namespace"
 for s in docs papers media; do
 	addr=$(ctl ls --json | python3 -c 'import json,sys
