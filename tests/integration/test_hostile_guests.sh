@@ -1,6 +1,9 @@
 #!/bin/sh
 # Guests that misbehave in every way their ABI allows, all at once, beside
-# idle latency guests, against one shoald on KVM: bad hypercalls (each
+# idle latency guests, against one shoald, on the platform
+# SHOAL_TEST_PLATFORM names (kvm, or proc: there a bad hypercall is a
+# system call the guest's filter refuses, and the ring cases do not apply,
+# since a proc guest does its own disk and NIC I/O): bad hypercalls (each
 # kind), hostile disk and NIC ring entries (bad requests, bad connects, a
 # producer run far ahead, a device argument outside memory), a console
 # flood, an event storm, a guest that stops answering probes, one that
@@ -9,13 +12,13 @@
 # it ends with the reason its misbehaviour earns, or is rate-limited,
 # deafened or restarted by policy, and its disk copy never grows.  The
 # neighbours keep their instance and every probe answered (their p99
-# beside it all is printed, not judged: see below); shoald's own CPU over
+# beside it all is judged on proc, printed on kvm: see below); shoald's own CPU over
 # the worst of it stays bounded; and once the
 # hostile guests are removed nothing of them is left (tenders, taps, disk
 # copies).  Nothing leaves the machine: the NICs' bridge is in a network
 # namespace of the test's own, removed at the end.
 . "$top_srcdir/tests/tap.sh"
-tap_require_kvm
+tap_require_platform
 command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null ||
 	tap_skip_all "mkfs.fat and mcopy (dosfstools, mtools) are not installed"
 tap_timing_lock
@@ -37,7 +40,7 @@ deploy() {
 	shift 4
 	args=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
 	printf '{"name":"%s","image":"%s","memory_mib":16,"latency_class":"%s","slo_us":%s,"args":%s%s}' \
-		"$n" "$GUESTS/$img.kvm" "$cls" "$SLO" "$args" "$extra" >"$tmp/spec.json"
+		"$n" "$GUESTS/$img.$PLATFORM" "$cls" "$SLO" "$args" "$extra" >"$tmp/spec.json"
 	api POST "/v1/guests?wait=0" "$tmp/spec.json" >/dev/null
 	case $(status) in 201 | 202) return 0 ;; esac
 	tap_diag "deploy $n: HTTP $(status): $(cat "$tmp/body")"
@@ -102,14 +105,21 @@ tap_diag "the neighbours alone: worst p99 $base us (SLO $SLO us)"
 # ---- every hostile guest at once ----
 t0=$(date +%s.%N)
 ok=1
+rings=badring,badnet
+[ "$PLATFORM" = proc ] && rings=
+hostile=17
 for v in ptr len arg count nr; do deploy bc-$v badcall latency "$NEVER" $v || ok=0; done
-deploy br-req badring latency "$RO" requests www || ok=0
-deploy br-conn badring latency "$RO" connect www || ok=0
-deploy br-over badring latency "$RO" overrun www || ok=0
-deploy br-arg badring latency "$RO" arg || ok=0
-deploy bn-conn badnet latency "$NIC" connect lan || ok=0
-deploy bn-over badnet latency "$NIC" overrun lan || ok=0
-deploy bn-rx badnet latency "$NIC" rxoverrun lan || ok=0
+if [ -n "$rings" ]; then
+	deploy br-req badring latency "$RO" requests www || ok=0
+	deploy br-conn badring latency "$RO" connect www || ok=0
+	deploy br-over badring latency "$RO" overrun www || ok=0
+	deploy br-arg badring latency "$RO" arg || ok=0
+	deploy bn-conn badnet latency "$NIC" connect lan || ok=0
+	deploy bn-over badnet latency "$NIC" overrun lan || ok=0
+	deploy bn-rx badnet latency "$NIC" rxoverrun lan || ok=0
+else
+	hostile=10
+fi
 deploy flood flood latency "$NEVER" 200 || ok=0
 deploy storm storm latency ",\"restart\":\"never\"" delay_ms=500 || ok=0
 deploy hang hang latency ',"restart":"on-failure"' 1 || ok=0
@@ -117,7 +127,7 @@ deploy crashy crash latency ',"restart":"always"' ud || ok=0
 deploy fill blkcheck latency "$RW" write data 0 2048 7 || ok=0
 deploy past blkcheck latency "$RW" write data 2040 16 7 || ok=0
 deploy spin busy latency "$NEVER" percent=100 || ok=0
-tap_check "17 hostile guests are deployed at once" test $ok = 1
+tap_check "$hostile hostile guests are deployed at once" test $ok = 1
 
 # shoald's CPU over 10 s of the worst of it (flood, storm, crash loop,
 # the spinner), sampled with no API call in between.
@@ -132,23 +142,73 @@ else
 	tap_not_ok "shoald's CPU: $cpu ticks in 10 s, over 10 % of a core"
 fi
 
+# ---- the neighbours' latency ----
+# The CPU-bound ones (the spinner, the flood, the storm) are classed batch
+# and moved off the latency CPUs by the placement loop, each within its
+# bound (2 periods of use, or of being runnable, on a crowded CPU); the
+# neighbours' p99 over the placement window 15 s after the deploys is
+# printed with the last moves, and on proc they must be under their SLO
+# within 35 s of the deploys.  On kvm, where the guests' ring-0 work is
+# emulated here, the figure is printed only: there it was 29,941 us on a
+# quiet run before a latency guest runnable all the time on a crowded
+# CPU counted as CPU-bound (doc/testing.md).
+now=$(date +%s.%N)
+left=$(python3 -c "print(max(0.0, 15 - ($now - $t0)))")
+sleep "$left"
+tap_diag "the neighbours' worst p99 (placement window) 15 s after the deploys: $(worst_p99) us; alone $base us (SLO $SLO us)"
+api GET /v1/placement | python3 -c 'import json,sys
+for m in json.load(sys.stdin).get("moves", [])[-8:]: print("# move:", m.get("kind"), m.get("guest"), m.get("reason"))'
+under=
+while :; do
+	p99=$(worst_p99)
+	el=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))")
+	[ "${p99:-999999}" -le $SLO ] && under=$el && break
+	python3 -c "import sys; sys.exit(0 if $el < 35 else 1)" || break
+	sleep 0.5
+done
+if [ "$PLATFORM" != proc ]; then
+	tap_diag "the neighbours under their SLO: ${under:-not within 35} s after the deploys (p99 $p99 us)"
+elif [ -n "$under" ]; then
+	tap_ok "the neighbours are back under their SLO $under s after the deploys (p99 $p99 us; alone $base us)"
+else
+	not_ok_unless_busy "the neighbours are back under their SLO within 35 s of the deploys" \
+		"p99 $p99 us, SLO $SLO us; alone $base us"
+fi
+
 # ---- each misbehaviour met as it must be ----
-tap_check "badcall ptr: ended, the buffer named" ended bc-ptr 202 "outside guest memory"
-tap_check "badcall len: ended, the length named" ended bc-len 202 "takes the write over"
-tap_check "badcall arg: ended, the argument named" ended bc-arg 202 "argument struct at"
-tap_check "badcall count: ended, the count named" ended bc-count 202 "more than 64 pieces"
-tap_check "badcall nr: ended, the number named" ended bc-nr 202 "does not exist"
-tap_check "bad disk requests are each answered with an error, and a good read still works" \
-	console_has br-req "badring: ok"
-tap_check "bad disk ring connects are refused" console_has br-conn "badring: ok"
-tap_check "a disk request producer run ahead ends the guest, with the reason" \
-	ended br-over 202 "request producer"
-tap_check "a device argument outside memory ends the guest" ended br-arg 202 ""
-tap_check "bad NIC ring connects are refused" console_has bn-conn "badnet: ok"
-tap_check "a transmit producer run ahead ends the guest, with the reason" \
-	ended bn-over 202 "transmit request producer"
-tap_check "a receive producer run ahead ends the guest, with the reason" \
-	ended bn-rx 202 "receive request producer"
+if [ "$PLATFORM" = proc ]; then
+	# The guest's filter refuses the system call; the report names it and its arguments.
+	tap_check "badcall ptr: ended, the buffer named" ended bc-ptr 202 "(write) at rip"
+	tap_check "badcall len: ended, the length named" ended bc-len 202 "0x10000000000"
+	tap_check "badcall arg: ended, the argument named" ended bc-arg 202 "(writev) at rip"
+	tap_check "badcall count: ended, the count named" ended bc-count 202 "0x41"
+	tap_check "badcall nr: ended, the number named" ended bc-nr 202 "bad system call 777"
+else
+	tap_check "badcall ptr: ended, the buffer named" ended bc-ptr 202 "outside guest memory"
+	tap_check "badcall len: ended, the length named" ended bc-len 202 "takes the write over"
+	tap_check "badcall arg: ended, the argument named" ended bc-arg 202 "argument struct at"
+	tap_check "badcall count: ended, the count named" ended bc-count 202 "more than 64 pieces"
+	tap_check "badcall nr: ended, the number named" ended bc-nr 202 "does not exist"
+fi
+if [ -n "$rings" ]; then
+	tap_check "bad disk requests are each answered with an error, and a good read still works" \
+		console_has br-req "badring: ok"
+	tap_check "bad disk ring connects are refused" console_has br-conn "badring: ok"
+	tap_check "a disk request producer run ahead ends the guest, with the reason" \
+		ended br-over 202 "request producer"
+	tap_check "a device argument outside memory ends the guest" ended br-arg 202 ""
+	tap_check "bad NIC ring connects are refused" console_has bn-conn "badnet: ok"
+	tap_check "a transmit producer run ahead ends the guest, with the reason" \
+		ended bn-over 202 "transmit request producer"
+	tap_check "a receive producer run ahead ends the guest, with the reason" \
+		ended bn-rx 202 "receive request producer"
+else
+	for c in "bad disk requests" "bad disk ring connects" "a disk request producer run ahead" \
+		"a device argument outside memory" "bad NIC ring connects" "a transmit producer run ahead" \
+		"a receive producer run ahead"; do
+		tap_skip "$c" "not on proc: the guest does its own disk and NIC I/O, no tender reads its rings"
+	done
+fi
 dropped=$(field flood console.dropped_bytes)
 tap_check "the console flood is rate-limited (${dropped:-0} bytes dropped)" test "${dropped:-0}" -gt 0
 storms=$(api GET /v1/guests/storm/latency | jq_ storm.storms)
@@ -177,24 +237,8 @@ tap_check "and its disk copy has not grown (${sz:-?} bytes)" test "${sz:-0}" = 1
 tap_check "the neighbours still run, the same instances" test "$(instances)" = "$inst0"
 miss1=$(misses)
 tap_check "and missed no probe (misses $miss0, then $miss1)" test "$miss1" = "$miss0"
-# Their p99 over the placement window 15 s after the deploys, when the
-# CPU-bound guests have had the loop's bound to be moved (issue 13: acted
-# on within 2 s, under the SLO within 5 s), is printed with the last
-# moves, not judged: on this 2-CPU host the loop does not contain them
-# yet.  It grows the latency set for the neighbours' crowding by number,
-# then gives the core back to the batch set once a hog is classed batch,
-# and moves a CPU-bound latency-class guest not yet classed onto the
-# neighbours' CPU: their worst p99 was 29,941 us here on a quiet machine
-# (258 us alone).  doc/testing.md says so.
-now=$(date +%s.%N)
-left=$(python3 -c "print(max(0.0, 15 - ($now - $t0)))")
-sleep "$left"
-tap_diag "the neighbours' worst p99 (placement window) 15 s after the deploys: $(worst_p99) us; alone $base us (SLO $SLO us)"
-api GET /v1/placement | python3 -c 'import json,sys
-for m in json.load(sys.stdin).get("moves", [])[-8:]: print("# move:", m.get("kind"), m.get("guest"), m.get("reason"))'
-
 # ---- removed, nothing left ----
-for g in bc-ptr bc-len bc-arg bc-count bc-nr br-req br-conn br-over br-arg bn-conn bn-over bn-rx \
+for g in bc-ptr bc-len bc-arg bc-count bc-nr ${rings:+br-req br-conn br-over br-arg bn-conn bn-over bn-rx} \
 	flood storm hang crashy fill past spin; do
 	"$CTL" --socket "$SOCK" rm "$g" >/dev/null 2>&1 || tap_diag "shoalctl rm $g failed"
 done

@@ -13,17 +13,19 @@ shoald_pid=
 # executable may not read back from their jail) by the records shoald
 # keeps of them in the run directory.
 shoald_tenders() {
-	for exe in /proc/[0-9]*/exe; do
-		case $(readlink "$exe" 2>/dev/null) in "$tmp/shoal-vmm" | "$tmp/shoal-proc") ;; *) continue ;; esac
-		p=${exe#/proc/}
-		echo "${p%/exe}"
-	done
-	for rec in "$tmp"/run/tenders/t*.proc; do
-		[ -f "$rec" ] || continue
-		p=${rec##*/t}
-		p=${p%.proc}
-		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$tmp/shoal-proc" ] && echo "$p"
-	done
+	{
+		for exe in /proc/[0-9]*/exe; do
+			case $(readlink "$exe" 2>/dev/null) in "$tmp/shoal-vmm" | "$tmp/shoal-proc") ;; *) continue ;; esac
+			p=${exe#/proc/}
+			echo "${p%/exe}"
+		done
+		for rec in "$tmp"/run/tenders/t*.proc; do
+			[ -f "$rec" ] || continue
+			p=${rec##*/t}
+			p=${p%.proc}
+			[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$tmp/shoal-proc" ] && echo "$p"
+		done
+	} | sort -un # a proc tender with a record is found both ways
 }
 
 shoald_stop_all() {
