@@ -65,34 +65,22 @@ static void buffer_bytes(struct vmm_ctl *c, const uint8_t *p, size_t n)
 	}
 }
 
-/*
- * Write what the ring holds to fd (non-blocking), as much as it takes;
- * the rest stays for the next write.  0, or -1 when the pipe failed for
- * another reason than being full (the daemon is gone).
- */
-static int flush_buffer(struct vmm_ctl *c, int fd)
+/* Write the buffered console to fd (whole or not at all: it fits a pipe). */
+static void flush_buffer(struct vmm_ctl *c, int fd)
 {
-	while (c->len) {
-		struct iovec iov[2];
-		int n = 0;
-		size_t first = CONSOLE_BUF_BYTES - c->head;
-		ssize_t r;
+	struct iovec iov[2];
+	int n = 0;
+	size_t first = CONSOLE_BUF_BYTES - c->head;
 
-		if (first > c->len)
-			first = c->len;
-		iov[n++] = (struct iovec){ c->buf + c->head, first };
-		if (c->len > first)
-			iov[n++] = (struct iovec){ c->buf, c->len - first };
-		r = writev(fd, iov, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno == EAGAIN ? 0 : -1;
-		c->head = (c->head + (size_t)r) % CONSOLE_BUF_BYTES;
-		c->len -= (size_t)r;
-	}
-	c->head = 0;
-	return 0;
+	if (!c->len)
+		return;
+	if (first > c->len)
+		first = c->len;
+	iov[n++] = (struct iovec){ c->buf + c->head, first };
+	if (c->len > first)
+		iov[n++] = (struct iovec){ c->buf, c->len - first };
+	vmm_console_to_fd((void *)(intptr_t)fd, iov, n);
+	c->head = c->len = 0;
 }
 
 void vmm_ctl_console(void *ctl, const struct iovec *iov, int n)
@@ -103,34 +91,24 @@ void vmm_ctl_console(void *ctl, const struct iovec *iov, int n)
 	pthread_mutex_lock(&c->lock);
 	if (c->console_fd >= 0) {
 		size_t want = 0;
-		ssize_t r = 0;
+		ssize_t r;
 
 		for (i = 0; i < n; i++)
 			want += iov[i].iov_len;
-		/* What the ring holds goes first; while it cannot, this joins it. */
-		if (flush_buffer(c, c->console_fd) < 0)
-			r = -1;
-		else if (!c->len) {
-			do
-				r = writev(c->console_fd, iov, n);
-			while (r < 0 && errno == EINTR);
-		}
+		do
+			r = writev(c->console_fd, iov, n);
+		while (r < 0 && errno == EINTR);
 		if (r >= 0 && (size_t)r == want) {
 			pthread_mutex_unlock(&c->lock);
 			return;
 		}
-		if (r < 0 && errno != EAGAIN) {
+		if (r < 0) {
 			/* The daemon is gone: keep what follows until one attaches. */
 			close(c->console_fd);
 			c->console_fd = -1;
-		}
-		if (r < 0)
 			r = 0;
-		/*
-		 * A short write, or a full pipe (the daemon leaves a flooding
-		 * console unread for a while): the rest into the ring, which
-		 * keeps the newest and counts what it drops.
-		 */
+		}
+		/* A short write: buffer the rest. */
 		for (i = 0; i < n; i++) {
 			size_t skip = (size_t)r < iov[i].iov_len ? (size_t)r : iov[i].iov_len;
 
@@ -169,8 +147,7 @@ static void attach(struct vmm_ctl *c, int sock)
 	int fds[VMM_FDS_MAX], pipefd[2];
 	unsigned i, nfds = 0;
 
-	/* Non-blocking: a daemon that stops reading never stalls the vCPU (vmm_ctl_console). */
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		close(sock);
 		return;
 	}

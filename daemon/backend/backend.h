@@ -108,10 +108,10 @@ struct backend_host {
 	void (*exited)(struct guest *g, int status, const char *reason);
 	/*
 	 * Console output.  Returns 0, or while the guest floods its console
-	 * over the rate limit, how long (ns) the backend should leave its
-	 * console unread: what the guest writes meanwhile is dropped where
-	 * it is made (the tender's ring, or the guest's own write to a full
-	 * pipe), at the guest's cost rather than shoald's.
+	 * over the rate limit, how long (ns) the backend may leave its
+	 * console unread, where what the guest writes meanwhile is dropped
+	 * at the guest's cost rather than shoald's (a proc guest's own write
+	 * to a full FIFO fails); a backend that cannot may read on.
 	 */
 	uint64_t (*console)(struct guest *g, const char *data, size_t len);
 	/*

@@ -485,10 +485,14 @@ static void shell_lost(struct shell *sh)
 }
 
 /*
- * The guest's console.  While it floods over its rate limit, it is left
- * unread for the time the host says: the tender's pipe (non-blocking at
- * its end, as is the proc guest's FIFO) fills, and what the guest writes
+ * The guest's console.  A proc guest's, while it floods over its rate
+ * limit, is left unread for the time the host says: its FIFO
+ * (non-blocking at the guest's end) fills, and what the guest writes
  * meanwhile is dropped at its own cost, not read and dropped by shoald.
+ * A KVM tender's pipe is blocking at its end, so that output is never
+ * lost behind a daemon that reads late; leaving it unread would stall
+ * the vCPU, and it is read on (an emulated guest's flood costs shoald
+ * about 1 % of a core here).
  */
 static void on_console_hold(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -509,7 +513,7 @@ static void on_console(struct ev_loop *loop, ev_io *w, int revents)
 	if (r > 0) {
 		uint64_t hold = sh->g ? sh->be->host.console(sh->g, buf, (size_t)r) : 0;
 
-		if (hold) {
+		if (hold && sh->be->proc) {
 			ev_io_stop(loop, w);
 			ev_timer_set(&sh->console_hold, (double)hold / 1e9, 0.);
 			ev_timer_start(loop, &sh->console_hold);
@@ -1058,7 +1062,7 @@ static struct shell *shell_spawn(struct backend *be, unsigned mem_mib)
 	if (be->proc && fifos_make(be, out, rep, tmp) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    (!be->proc && pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0)) {
+	    (!be->proc && pipe2(out, O_CLOEXEC) < 0)) {
 		snprintf(be->spawn_why, sizeof(be->spawn_why), "cannot make its sockets: %s",
 		         strerror(errno));
 		log_warn("%s: cannot make a tender's sockets", be->name);
