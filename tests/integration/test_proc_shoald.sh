@@ -20,22 +20,9 @@ tmp=$(mktemp -d /tmp/shoal-procd-XXXXXX)
 . "$top_srcdir/tests/lib/shoald.sh"
 cp "$PROC" "$tmp/shoal-proc"
 
-# Every proc tender of this test, by its executable or by its record.
-proc_tenders() {
-	for exe in /proc/[0-9]*/exe; do
-		[ "$(readlink "$exe" 2>/dev/null)" = "$tmp/shoal-proc" ] || continue
-		p=${exe#/proc/}
-		echo "${p%/exe}"
-	done
-	for rec in "$tmp"/run/tenders/t*.proc; do
-		[ -f "$rec" ] || continue
-		p=${rec##*/t}
-		echo "${p%.proc}"
-	done
-}
 cleanup() {
 	shoald_stop_all
-	for p in $(proc_tenders); do kill -9 "$p" 2>/dev/null; done
+	for p in $(shoald_tenders); do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -397,10 +384,10 @@ fi
 # The pool's tender ends by itself when its control socket closes.
 none_left() {
 	for i in $(seq 50); do
-		[ -z "$(proc_tenders)" ] && return 0
+		[ -z "$(shoald_tenders)" ] && return 0
 		sleep 0.1
 	done
-	tap_diag "left: $(proc_tenders)"
+	tap_diag "left: $(shoald_tenders)"
 	return 1
 }
 tap_check "no proc tender is left" none_left
