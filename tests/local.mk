@@ -493,7 +493,6 @@ PROC_COLUMN = \
 	tests/integration/proc/test_net_rate.sh \
 	tests/integration/proc/test_soak.sh \
 	tests/integration/proc/test_storm.sh \
-	tests/integration/proc/test_placement_causes.sh \
 	tests/integration/proc/test_hostile_guests.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)

@@ -11,7 +11,7 @@
 # Each move's delay is printed; the bounds checked are generous (timings
 # here are noisy), the figures are the point.
 . "$top_srcdir/tests/tap.sh"
-tap_require_platform
+tap_require_kvm
 tap_timing_lock
 command -v python3 >/dev/null || tap_skip_all "python3 is not installed"
 [ "$(nproc)" -ge 2 ] || tap_skip_all "placement needs 2 CPUs at least (this host has $(nproc))"
@@ -26,7 +26,7 @@ deploy() {
 	shift 4
 	args=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
 	printf '{"name":"%s","image":"%s","memory_mib":8,"latency_class":"%s","slo_us":%s,"args":%s}' \
-		"$n" "$GUESTS/$img.$PLATFORM" "$cls" "$slo" "$args" >"$tmp/spec.json"
+		"$n" "$GUESTS/$img.kvm" "$cls" "$slo" "$args" >"$tmp/spec.json"
 	api POST "/v1/guests?wait=0" "$tmp/spec.json" >/dev/null
 }
 # move_after KIND GUEST WORD T0 LIMIT_S: wait for a move of KIND (for GUEST, or "" for any)
