@@ -148,8 +148,9 @@ fi
 # bound (2 periods of use, or of being runnable, on a crowded CPU); the
 # neighbours' p99 over the placement window 15 s after the deploys is
 # printed with the last moves, and on proc they must be under their SLO
-# within 35 s of the deploys.  On kvm, where the guests' ring-0 work is
-# emulated here, the figure is printed only: there it was 29,941 us on a
+# within 60 s of the deploys (24 s here, 29 s in a sanitized run beside
+# other tests).  On kvm, where the guests' ring-0 work is emulated here,
+# the figure is printed only: there it was 29,941 us on a
 # quiet run before a latency guest runnable all the time on a crowded
 # CPU counted as CPU-bound (doc/testing.md).
 now=$(date +%s.%N)
@@ -163,15 +164,15 @@ while :; do
 	p99=$(worst_p99)
 	el=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))")
 	[ "${p99:-999999}" -le $SLO ] && under=$el && break
-	python3 -c "import sys; sys.exit(0 if $el < 35 else 1)" || break
+	python3 -c "import sys; sys.exit(0 if $el < 60 else 1)" || break
 	sleep 0.5
 done
 if [ "$PLATFORM" != proc ]; then
-	tap_diag "the neighbours under their SLO: ${under:-not within 35} s after the deploys (p99 $p99 us)"
+	tap_diag "the neighbours under their SLO: ${under:-not within 60} s after the deploys (p99 $p99 us)"
 elif [ -n "$under" ]; then
 	tap_ok "the neighbours are back under their SLO $under s after the deploys (p99 $p99 us; alone $base us)"
 else
-	not_ok_unless_busy "the neighbours are back under their SLO within 35 s of the deploys" \
+	not_ok_unless_busy "the neighbours are back under their SLO within 60 s of the deploys" \
 		"p99 $p99 us, SLO $SLO us; alone $base us"
 fi
 
