@@ -31,7 +31,14 @@ trap 'exit 1' INT TERM
 start_proc() { shoald_start --backend=proc --proc-tender="$tmp/shoal-proc" "$@"; }
 field() { api GET "/v1/guests/$1" | jq_ "$2"; }
 # PID runs: not gone, nor a zombie that whoever inherited it has yet to reap.
-runs() { [ -e "/proc/$1" ] && ! awk '{ exit $3 == "Z" ? 0 : 1 }' "/proc/$1/stat" 2>/dev/null; }
+# started PID: its start time (clock ticks since boot), empty if it is gone.
+started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
+# runs PID [START]: it is there and not a zombie, and (with START) the same
+# process, not another given its pid again (pid_max is 32,768 here).
+runs() {
+	[ -e "/proc/$1" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ exit $1 == "Z" ? 0 : 1 }' &&
+		{ [ -z "${2:-}" ] || [ "$(started "$1")" = "$2" ]; }
+}
 lat() { api GET "/v1/guests/$1/latency" | jq_ "$2"; }
 deploy() { # NAME JSON-SPEC-FIELDS: POST it, the answer in $tmp/body
 	printf '{"name": "%s", "memory_mib": 8, %s}\n' "$1" "$2" >"$tmp/$1.json"
@@ -159,6 +166,7 @@ deploy idle "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"always\""
 tap_check "idle.proc is deployed (HTTP $(status))" deployed
 tap_check "it runs" state_is idle running
 idle_pid=$(field idle pid)
+idle_start=$(started "$idle_pid")
 tap_check "its pid is a process of shoal-proc's" test -d "/proc/$idle_pid"
 for i in $(seq 50); do
 	[ "$(lat idle total.samples)" -gt 3 ] 2>/dev/null && break
@@ -236,7 +244,8 @@ tap_check "its detail and /metrics count its disk's reads" reads_shown
 api POST /v1/guests/idle/stop >/dev/null
 tap_check "stop answers 200 ($(status))" test "$(status)" = 200
 tap_check "idle is stopped" state_is idle stopped
-tap_check "its process is gone" sh -c "! kill -0 $idle_pid 2>/dev/null"
+for i in $(seq 50); do runs "$idle_pid" "$idle_start" || break; sleep 0.1; done
+tap_check "its process is gone" eval '! runs "$idle_pid" "$idle_start"'
 tap_check "its record is removed" test ! -e "$tmp/run/tenders/t$idle_pid.proc"
 
 # ---- a kill -9 of shoald: the next one re-attaches every proc tender ----
@@ -257,12 +266,15 @@ deploy gone-always "\"image\": \"$GUESTS/idle.proc\", \"restart\": \"always\""
 both_run() { state_is gone-never running && state_is gone-always running; }
 tap_check "two guests to be killed while no shoald runs run" both_run
 old=$(field idle pid)
+old_start=$(started "$old")
 old_instance=$(field idle instance)
 old_restarts=$(field idle restarts)
 held_pid=$(field held pid)
 later_pid=$(field later pid)
 gn_pid=$(field gone-never pid)
 ga_pid=$(field gone-always pid)
+gn_start=$(started "$gn_pid")
+ga_start=$(started "$ga_pid")
 kill -9 "$shoald_pid"
 wait "$shoald_pid" 2>/dev/null
 shoald_pid=
@@ -270,7 +282,7 @@ tap_check "with shoald killed, its tender goes on (pid $old)" kill -0 "$old"
 tap_check "... with a record and its console and report FIFOs in the run directory" \
 	test -f "$tmp/run/tenders/t$old.proc" -a -p "$tmp/run/tenders/t$old.out" -a -p "$tmp/run/tenders/t$old.err"
 kill -9 "$gn_pid" "$ga_pid"
-both_ended() { ! runs "$gn_pid" && ! runs "$ga_pid"; }
+both_ended() { ! runs "$gn_pid" "$gn_start" && ! runs "$ga_pid" "$ga_start"; }
 for i in $(seq 50); do both_ended && break; sleep 0.1; done
 tap_check "two guests' processes are killed while no shoald runs" both_ended
 if start_proc; then tap_ok "shoald starts again"; else tap_not_ok "shoald starts again"; fi
@@ -330,8 +342,8 @@ tap_check "no record or FIFO is left of the killed ones" \
 api POST /v1/guests/idle/stop >/dev/null
 tap_check "stop of the re-attached guest answers 200 ($(status))" test "$(status)" = 200
 tap_check "... it is stopped" state_is idle stopped
-for i in $(seq 50); do runs "$old" || break; sleep 0.1; done
-tap_check "... its process is gone" eval '! runs "$old"'
+for i in $(seq 50); do runs "$old" "$old_start" || break; sleep 0.1; done
+tap_check "... its process is gone" eval '! runs "$old" "$old_start"'
 tap_check "... its record and FIFOs are removed" \
 	sh -c "! ls '$tmp/run/tenders/' | grep -qE '^t$old\.'"
 
