@@ -18,7 +18,8 @@ daemon_libshoald_a_SOURCES = \
 	daemon/backend/backend.c daemon/backend/be_fail.c daemon/backend/kvm.c daemon/backend/kvm_cpu.c daemon/backend/kvm_cpu.h daemon/backend/kvm_net.c daemon/backend/kvm_net.h \
 	daemon/backend/proc.c daemon/backend/proc.h \
 	daemon/backend/proc_rate.c daemon/backend/proc_rate.h daemon/backend/proc_rate_bpf.h \
-	daemon/backend/hostdev.c daemon/backend/hostdev.h daemon/backend/xen_cpu.h daemon/backend/xen_weight.h
+	daemon/backend/hostdev.c daemon/backend/hostdev.h daemon/backend/xen_cpu.h daemon/backend/xen_weight.h \
+	daemon/backend/worker.c daemon/backend/worker.h
 
 # The Xen backend, when configure finds libxl, libxenstore and libxenevtchn.
 daemon_libshoald_a_SOURCES += daemon/backend/xen_parse.c daemon/backend/xen_parse.h

@@ -421,7 +421,7 @@ if HAVE_LIBVIRT
 check_PROGRAMS += tests/unit/test_libvirt
 TESTS += tests/unit/test_libvirt
 tests_unit_test_libvirt_SOURCES = tests/unit/test_libvirt.c daemon/backend/libvirt.c \
-	daemon/backend/be_fail.c daemon/backend/xen_parse.c daemon/spec.c daemon/log.c daemon/clock.c
+	daemon/backend/worker.c daemon/backend/be_fail.c daemon/backend/xen_parse.c daemon/spec.c daemon/log.c daemon/clock.c
 tests_unit_test_libvirt_CPPFLAGS = $(UNIT_CPPFLAGS) $(DAEMON_PATHS)
 tests_unit_test_libvirt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEV_CFLAGS) $(LIBVIRT_CFLAGS)
 tests_unit_test_libvirt_LDADD = common/libcommon.a $(LIBVIRT_LIBS) $(LIBEV_LIBS) $(JANSSON_LIBS) \
@@ -436,6 +436,14 @@ endif
 EXTRA_DIST += tests/unit/test_libvirt.c
 
 # ---- unit: daemon/ (its pure pieces: guest specs, the probe engine's heap) ----
+# A backend's worker thread: jobs in order off the loop, results on it.
+check_PROGRAMS += tests/unit/test_worker
+TESTS += tests/unit/test_worker
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c daemon/backend/worker.c
+tests_unit_test_worker_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_worker_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS)
+tests_unit_test_worker_LDADD = $(LIBEV_LIBS) $(CMOCKA_LIBS) -lpthread
+
 # Guest specs, over a corpus of good and bad ones.
 check_PROGRAMS += tests/unit/test_spec
 TESTS += tests/unit/test_spec

@@ -50,6 +50,7 @@
 #include "config.h"
 
 #include "daemon/backend/backend.h"
+#include "daemon/backend/worker.h"
 #include "daemon/backend/xen_parse.h"
 #ifdef HAVE_XEN
 #include "daemon/backend/xen_dev.h"
@@ -120,15 +121,9 @@ struct backend {
 	 * The worker: libvirt's slow calls (define and create, resume,
 	 * destroy, undefine) off the loop, one at a time and in order (an
 	 * undefine before the next define of its name); done jobs come back
-	 * to the loop through done_w.
+	 * to the loop (worker.h).
 	 */
-	pthread_t worker;
-	int worker_up;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int quit;
-	struct lv_job *todo, **todo_tail, *done, **done_tail;
-	ev_async done_w;
+	struct worker worker;
 	uint64_t job_ns_max; /* the longest job, for /v1/host */
 #ifdef HAVE_XEN
 	/* Probes on Xen: libvirt has no event-channel API (xen_probe.c, as the Xen backend). */
@@ -146,7 +141,7 @@ enum lv_job_kind {
 };
 
 struct lv_job {
-	struct lv_job *next;
+	struct worker_job link;
 	enum lv_job_kind kind;
 	struct ldom *d;   /* CREATE, RESUME, DESTROY: held (d->jobs) until done */
 	virDomainPtr dom; /* a reference of the job's own: CREATE's result, the others' domain */
@@ -843,43 +838,21 @@ static void job_run(struct backend *be, struct lv_job *j)
 }
 
 /*
- * The worker's thread: the jobs in order, each one's result to the loop.
- * Told to quit, it still runs what is queued but a create (shoald is
- * going: a stop, an undefine or a resume asked for is still owed; a
- * guest not made yet is not).
+ * On the worker: one job.  Told to quit, it still runs all but a create
+ * (shoald is going: a stop, an undefine or a resume asked for is still
+ * owed; a guest not made yet is not).
  */
-static void *worker_main(void *arg)
+static void job_work(struct worker *w, struct worker_job *wj, int quitting)
 {
-	struct backend *be = arg;
+	struct lv_job *j = WORKER_JOB(wj, struct lv_job, link);
 
-	pthread_mutex_lock(&be->mu);
-	for (;;) {
-		struct lv_job *j;
-
-		while (!be->todo && !be->quit)
-			pthread_cond_wait(&be->cv, &be->mu);
-		if (!be->todo)
-			break;
-		j = be->todo;
-		be->todo = j->next;
-		if (!be->todo)
-			be->todo_tail = &be->todo;
-		j->next = NULL;
-		if (be->quit && j->kind == LJ_CREATE) {
-			j->rc = -1;
-			snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
-			         j->name);
-		} else {
-			pthread_mutex_unlock(&be->mu);
-			job_run(be, j);
-			pthread_mutex_lock(&be->mu);
-		}
-		*be->done_tail = j;
-		be->done_tail = &j->next;
-		ev_async_send(be->loop, &be->done_w);
+	if (quitting && j->kind == LJ_CREATE) {
+		j->rc = -1;
+		snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
+		         j->name);
+		return;
 	}
-	pthread_mutex_unlock(&be->mu);
-	return NULL;
+	job_run(w->ctx, j);
 }
 
 /* A job for d (held until the job is done) or for a domain alone; NULL when out of memory. */
@@ -911,11 +884,7 @@ static void job_free(struct lv_job *j)
 
 static void job_queue(struct backend *be, struct lv_job *j)
 {
-	pthread_mutex_lock(&be->mu);
-	*be->todo_tail = j;
-	be->todo_tail = &j->next;
-	pthread_cond_signal(&be->cv);
-	pthread_mutex_unlock(&be->mu);
+	worker_queue(&be->worker, &j->link);
 }
 
 /* A destroy or an undefine of dom for d (or none); done at once, on the loop, if out of memory. */
@@ -936,26 +905,22 @@ static void job_domain(struct backend *be, enum lv_job_kind kind, struct ldom *d
 		          virGetLastErrorMessage());
 }
 
-static int worker_start(struct backend *be, char *err, size_t errlen)
+static void on_job_done(struct worker *w, struct worker_job *wj);
+
+static int lv_worker_start(struct backend *be, char *err, size_t errlen)
 {
-	sigset_t all, old;
 	int r;
 
-	be->todo_tail = &be->todo;
-	be->done_tail = &be->done;
-	pthread_mutex_init(&be->mu, NULL);
-	pthread_cond_init(&be->cv, NULL);
-	/* Signals are the loop's: the worker takes none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&be->worker, NULL, worker_main, be);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	be->worker.loop = be->loop;
+	be->worker.run = job_work;
+	be->worker.done = on_job_done;
+	be->worker.ctx = be;
+	r = worker_start(&be->worker);
 	if (r) {
 		errno = r;
 		return be_fail_errno(err, errlen,
 		                     "libvirt backend: cannot start its worker thread");
 	}
-	be->worker_up = 1;
 	return 0;
 }
 
@@ -1308,25 +1273,12 @@ static void job_done(struct backend *be, struct lv_job *j)
 		ldom_free(d);
 }
 
-static void on_jobs_done(struct ev_loop *loop, ev_async *w, int revents)
+static void on_job_done(struct worker *w, struct worker_job *wj)
 {
-	struct backend *be = w->data;
-	struct lv_job *list;
+	struct lv_job *j = WORKER_JOB(wj, struct lv_job, link);
 
-	(void)loop;
-	(void)revents;
-	pthread_mutex_lock(&be->mu);
-	list = be->done;
-	be->done = NULL;
-	be->done_tail = &be->done;
-	pthread_mutex_unlock(&be->mu);
-	while (list) {
-		struct lv_job *j = list;
-
-		list = j->next;
-		job_done(be, j);
-		job_free(j);
-	}
+	job_done(w->ctx, j);
+	job_free(j);
 }
 
 /* ---- the domain XML ---- */
@@ -1987,39 +1939,30 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 }
 
 /*
- * The worker ends after what is queued but creates (worker_main).  A
+ * The worker ends after what is queued but creates (job_work).  A
  * domain it made that the loop did not hear of yet is resumed, so that it
  * runs and the next shoald adopts it.
  */
-static void worker_stop(struct backend *be)
+static void lv_worker_stop(struct backend *be)
 {
-	struct lv_job *j;
+	struct worker_job *left = worker_stop(&be->worker);
 
-	if (!be->worker_up)
-		return;
-	pthread_mutex_lock(&be->mu);
-	be->quit = 1;
-	pthread_cond_broadcast(&be->cv);
-	pthread_mutex_unlock(&be->mu);
-	pthread_join(be->worker, NULL);
-	be->worker_up = 0;
-	ev_async_stop(be->loop, &be->done_w);
-	while ((j = be->done)) {
-		be->done = j->next;
+	while (left) {
+		struct lv_job *j = WORKER_JOB(left, struct lv_job, link);
+
+		left = left->next;
 		if (j->kind == LJ_CREATE && j->rc == 0 && j->paused && virDomainResume(j->dom) < 0)
 			log_warnx("libvirt: guest %s: cannot resume its new domain %d: %s", j->name,
 			          j->id, virGetLastErrorMessage());
 		job_free(j);
 	}
-	pthread_cond_destroy(&be->cv);
-	pthread_mutex_destroy(&be->mu);
 }
 
 static void lv_fini(struct backend *be)
 {
 	struct ldom *d;
 
-	worker_stop(be);
+	lv_worker_stop(be);
 	if (be->lifecycle_id >= 0)
 		virConnectDomainEventDeregisterAny(be->conn, be->lifecycle_id);
 	virConnectUnregisterCloseCallback(be->conn, on_close);
@@ -2134,13 +2077,8 @@ static int lv_init(struct backend **out, struct ev_loop *loop, const struct shoa
 		log_warnx("libvirt backend: TEST MODE on %s: libvirt's test driver, whose domains "
 		          "run nothing and cannot be probed",
 		          cfg->libvirt_uri);
-	ev_async_init(&be->done_w, on_jobs_done);
-	be->done_w.data = be;
-	ev_async_start(loop, &be->done_w);
-	if (worker_start(be, err, errlen) < 0) {
-		ev_async_stop(loop, &be->done_w);
+	if (lv_worker_start(be, err, errlen) < 0)
 		goto fail;
-	}
 	log_info("libvirt backend: %s (%s), libvirt %s", cfg->libvirt_uri, be->hv_type,
 	         be->version);
 	*out = be;

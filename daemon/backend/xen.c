@@ -64,6 +64,7 @@
 #include <xentoollog.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/backend/worker.h"
 #include "daemon/backend/xen_build.h"
 #include "daemon/backend/xen_cpu.h"
 #include "daemon/backend/xen_dev.h"
@@ -147,7 +148,7 @@ struct build_logger {
 
 /* A build for the worker (xen-create = direct): its own copies of what to make. */
 struct xen_job {
-	struct xen_job *next;
+	struct worker_job link;
 	struct dom *d; /* held (create_inflight) until the loop has the result */
 	char name[GUEST_NAME_MAX + 1];
 	char *image_path;
@@ -181,18 +182,12 @@ struct backend {
 	/*
 	 * xen-create = direct: the worker and what is its alone (the builder's
 	 * libxenctrl handle, build_xs, build_logger); jobs in order, done ones
-	 * back to the loop through done_w.
+	 * back to the loop (worker.h).
 	 */
 	struct xen_builder *builder; /* NULL: libxl makes the domains */
 	struct xs_handle *build_xs;
 	struct build_logger build_logger;
-	pthread_t worker;
-	int worker_up;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int quit;
-	struct xen_job *todo, **todo_tail, *done, **done_tail;
-	ev_async done_w;
+	struct worker worker;
 	uint64_t build_ns_max;   /* the longest build, off the loop */
 	uint64_t destroy_ns_max; /* the longest libxl_domain_destroy call, on the loop */
 	char cpu_err[200];
@@ -1094,42 +1089,21 @@ static void job_run(struct backend *be, struct xen_job *j)
 }
 
 /*
- * The worker's thread: the builds in order, each one's result to the
- * loop.  Told to quit, it finishes the build under way and makes none of
- * those queued after it (shoald is going; their guests were never made).
+ * On the worker: one build.  Told to quit, it finishes the build under
+ * way and makes none of those queued after it (shoald is going; their
+ * guests were never made).
  */
-static void *worker_main(void *arg)
+static void job_work(struct worker *w, struct worker_job *wj, int quitting)
 {
-	struct backend *be = arg;
+	struct xen_job *j = WORKER_JOB(wj, struct xen_job, link);
 
-	pthread_mutex_lock(&be->mu);
-	for (;;) {
-		struct xen_job *j;
-
-		while (!be->todo && !be->quit)
-			pthread_cond_wait(&be->cv, &be->mu);
-		if (!be->todo)
-			break;
-		j = be->todo;
-		be->todo = j->next;
-		if (!be->todo)
-			be->todo_tail = &be->todo;
-		j->next = NULL;
-		if (be->quit) {
-			j->rc = -1;
-			snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
-			         j->name);
-		} else {
-			pthread_mutex_unlock(&be->mu);
-			job_run(be, j);
-			pthread_mutex_lock(&be->mu);
-		}
-		*be->done_tail = j;
-		be->done_tail = &j->next;
-		ev_async_send(be->loop, &be->done_w);
+	if (quitting) {
+		j->rc = -1;
+		snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
+		         j->name);
+		return;
 	}
-	pthread_mutex_unlock(&be->mu);
-	return NULL;
+	job_run(w->ctx, j);
 }
 
 static void job_free(struct xen_job *j)
@@ -1157,53 +1131,34 @@ static void job_done(struct backend *be, struct xen_job *j)
 		         "shoald could not create the domain: %s", j->err);
 }
 
-static void on_jobs_done(struct ev_loop *loop, ev_async *w, int revents)
+/* On the loop: a build's result, then the work it lets go on. */
+static void on_job_done(struct worker *w, struct worker_job *wj)
 {
-	struct backend *be = w->data;
-	struct xen_job *list;
+	struct xen_job *j = WORKER_JOB(wj, struct xen_job, link);
 
-	(void)loop;
-	(void)revents;
-	pthread_mutex_lock(&be->mu);
-	list = be->done;
-	be->done = NULL;
-	be->done_tail = &be->done;
-	pthread_mutex_unlock(&be->mu);
-	while (list) {
-		struct xen_job *j = list;
-
-		list = j->next;
-		job_done(be, j);
-		job_free(j);
-	}
-	work_soon(be);
+	job_done(w->ctx, j);
+	job_free(j);
 }
 
-static int worker_start(struct backend *be, char *err, size_t errlen)
+static void after_jobs(struct worker *w)
 {
-	sigset_t all, old;
+	work_soon(w->ctx);
+}
+
+static int build_worker_start(struct backend *be, char *err, size_t errlen)
+{
 	int r;
 
-	be->todo_tail = &be->todo;
-	be->done_tail = &be->done;
-	pthread_mutex_init(&be->mu, NULL);
-	pthread_cond_init(&be->cv, NULL);
-	ev_async_init(&be->done_w, on_jobs_done);
-	be->done_w.data = be;
-	ev_async_start(be->loop, &be->done_w);
-	/* Signals are the loop's: the worker takes none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&be->worker, NULL, worker_main, be);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	be->worker.loop = be->loop;
+	be->worker.run = job_work;
+	be->worker.done = on_job_done;
+	be->worker.after = after_jobs;
+	be->worker.ctx = be;
+	r = worker_start(&be->worker);
 	if (r) {
-		ev_async_stop(be->loop, &be->done_w);
-		pthread_cond_destroy(&be->cv);
-		pthread_mutex_destroy(&be->mu);
 		errno = r;
 		return be_fail_errno(err, errlen, "xen backend: cannot start its build thread");
 	}
-	be->worker_up = 1;
 	return 0;
 }
 
@@ -1214,24 +1169,19 @@ static int worker_start(struct backend *be, char *err, size_t errlen)
  * clears it away if its guest is gone.  One whose build failed after Xen
  * made it may lack them, so it is destroyed here, as the loop would have.
  */
-static void worker_stop(struct backend *be)
+static void build_worker_stop(struct backend *be)
 {
-	struct xen_job *j;
+	struct worker_job *left;
 	struct dom *d;
 
-	if (!be->worker_up)
+	if (!be->worker.up)
 		return;
-	pthread_mutex_lock(&be->mu);
-	be->quit = 1;
-	pthread_cond_broadcast(&be->cv);
-	pthread_mutex_unlock(&be->mu);
-	pthread_join(be->worker, NULL);
-	be->worker_up = 0;
-	ev_async_stop(be->loop, &be->done_w);
-	while ((j = be->done)) {
-		be->done = j->next;
-		job_done(be, j);
-		job_free(j);
+	left = worker_stop(&be->worker);
+	while (left) {
+		struct worker_job *wj = left;
+
+		left = wj->next;
+		on_job_done(&be->worker, wj);
 	}
 	for (d = be->doms; d; d = d->next)
 		if (d->state == XD_CREATING && d->create_done && d->create_rc &&
@@ -1239,8 +1189,6 @@ static void worker_stop(struct backend *be)
 		    xen_build_destroy(be->builder, d->domid) < 0)
 			log_warn("xen: guest %s: cannot destroy domain %u, whose build failed",
 			         dom_name(d), d->domid);
-	pthread_cond_destroy(&be->cv);
-	pthread_mutex_destroy(&be->mu);
 }
 
 /*
@@ -1265,11 +1213,7 @@ static int direct_create(struct dom *d, const struct be_start *req, const char *
 	j->instance = d->instance;
 	j->domid = INVALID_DOMID;
 	d->create_inflight = 1;
-	pthread_mutex_lock(&be->mu);
-	*be->todo_tail = j;
-	be->todo_tail = &j->next;
-	pthread_cond_signal(&be->cv);
-	pthread_mutex_unlock(&be->mu);
+	worker_queue(&be->worker, &j->link);
 	return 0;
 }
 
@@ -1905,7 +1849,7 @@ static int xen_init_type(struct backend **out, struct ev_loop *loop,
 			         strerror(errno));
 			goto fail;
 		}
-		if (worker_start(be, err, errlen) < 0)
+		if (build_worker_start(be, err, errlen) < 0)
 			goto fail;
 	}
 	log_info("xen backend: Xen %s, scheduler %s, %s guests, made by %s", be->version,
@@ -1949,14 +1893,14 @@ static int xen_init_pvh(struct backend **out, struct ev_loop *loop, const struct
 
 /*
  * Running guests keep running.  A direct build under way finishes, those
- * queued are not made (worker_stop); a libxl create in flight is left to
+ * queued are not made (build_worker_stop); a libxl create in flight is left to
  * finish on its own (paused, tagged: the next shoald adopts it).
  */
 static void xen_fini(struct backend *be)
 {
 	struct dom *d;
 
-	worker_stop(be);
+	build_worker_stop(be);
 	ev_timer_stop(be->loop, &be->work);
 	for (d = be->doms; d; d = d->next)
 		dom_release(d);
