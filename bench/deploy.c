@@ -447,7 +447,7 @@ int main(int argc, char **argv)
 		                  "--latency-cores-percent=100",
 		                  "--batch-cores-min=0",
 		                  NULL };
-	char levels_arg[128] = "1,500,1000,2000", *tok, *save = NULL, status_path[64];
+	char levels_arg[128] = "1,500,1000,2000", *tok, *save = NULL, status_path[64], uids[64];
 	int n = 60, c, levels[8], nlev = 0, running = 0, i, l, ne = 5;
 	double *cold, *warm, *t, *t2;
 	struct level_figs figs[8];
@@ -494,6 +494,15 @@ int main(int argc, char **argv)
 	for (i = l = 0; i < nlev; i++)
 		l = levels[i] > l ? levels[i] : l;
 	pids = calloc((size_t)l + 1, sizeof(long));
+	/*
+	 * A uid for each tender: the largest level, the samples' guests and
+	 * the pool, in a slice of the default range of this run's own (a
+	 * test's shoald has 1,024, too few here).
+	 */
+	snprintf(uids, sizeof(uids), "--tender-uid-range=%lu-%lu",
+	         1879048192ul + (unsigned long)(getpid() % 15) * 4096,
+	         1879048192ul + (unsigned long)(getpid() % 15) * 4096 + 4095);
+	extra[ne++] = uids;
 	if (devices) {
 		if (devices_setup() < 0)
 			return 1;

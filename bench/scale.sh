@@ -33,4 +33,5 @@ fi
 "$top/scripts/build.sh" >&2
 # 8 MiB a guest: shoald admits guests by the memory they are given, and
 # 2,000 of 16 MiB would ask more than this machine's 24 GiB.
-exec "$build/bench/deploy" --devices --memory-mib 8 --levels 1,500,1000,2000 -n "$samples"
+# The bench finds shoald, the tenders and the guests in top_builddir.
+top_builddir=$build exec "$build/bench/deploy" --devices --memory-mib 8 --levels 1,500,1000,2000 -n "$samples"
