@@ -485,6 +485,7 @@ tests_unit_test_proc_tender_LDADD = common/libcommon.a $(JANSSON_LIBS) $(CMOCKA_
 # the reason.  doc/testing.md has the matrix.
 PROC_COLUMN = \
 	tests/integration/proc/test_daemon.sh \
+	tests/integration/proc/test_systemd.sh \
 	tests/integration/proc/test_disks.sh \
 	tests/integration/proc/test_api_input.sh \
 	tests/integration/proc/test_latency.sh \
@@ -511,7 +512,7 @@ EXTRA_DIST += $(PROC_COLUMN)
 # test_systemd installs shoal into a Debian root and boots it there: the
 # plain build's binaries, as an operator's, not the sanitized ones (whose
 # runtime the root does not have).
-PLAIN_BUILD_TESTS = tests/integration/test_systemd.sh
+PLAIN_BUILD_TESTS = tests/integration/test_systemd.sh tests/integration/proc/test_systemd.sh
 print-tests-integration:
 	@echo $(filter-out $(PLAIN_BUILD_TESTS),$(filter tests/integration/%,$(TESTS)))
 print-tests-rest:

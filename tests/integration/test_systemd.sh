@@ -10,10 +10,16 @@
 # and the certificate again, and a hung shoald (SIGSTOP) restarted by the
 # watchdog with its guests kept.  Nothing it starts outlives it: the
 # container, its guests and its cgroups go in the trap.
+#
+# The test matrix's columns (doc/testing.md): on kvm, /dev/kvm is passed
+# in and the guests are KVM guests until the last part, where shoald
+# starts again on the proc backend; on proc (SHOAL_TEST_PLATFORM=proc,
+# tests/integration/proc/test_systemd.sh) shoald's backend is proc from
+# the first start and no /dev/kvm is passed in.
 . "$top_srcdir/tests/tap.sh"
 
 [ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (systemd-nspawn boots a container)"
-tap_require_kvm
+tap_require_platform
 for t in systemd-nspawn debootstrap nsenter openssl curl python3 mkfs.fat mcopy tc; do
 	command -v $t >/dev/null ||
 		tap_skip_all "$t is not installed (scripts/deps.sh installs it: systemd-container, debootstrap, util-linux, openssl, curl, python3, dosfstools, mtools, iproute2)"
@@ -32,7 +38,7 @@ fi
 B=$(cd "$top_builddir" && pwd)
 S=$(cd "$top_srcdir" && pwd)
 for f in daemon/shoald shoalctl/shoalctl vmm/shoal-vmm vmm/shoal-proc tests/integration/jsonq \
-	unikernel-rt/examples/echo.kvm unikernel-rt/examples/fatcat.kvm unikernel-rt/examples/echo.proc; do
+	unikernel-rt/examples/echo.$PLATFORM unikernel-rt/examples/fatcat.$PLATFORM unikernel-rt/examples/echo.proc; do
 	[ -f "$B/$f" ] || tap_skip_all "$B/$f was not built"
 done
 
@@ -112,8 +118,8 @@ dir() { printf 'print-dir:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory
 bindir=$(dir bindir) sysconfdir=$(dir sysconfdir) unitdir=$(dir systemdsystemunitdir) pkgdatadir=$(dir pkgdatadir)
 guests=$pkgdatadir/guests
 # The guests with a NIC and with a disk, which make install leaves out.
-cp "$B/unikernel-rt/examples/echo.kvm" "$B/unikernel-rt/examples/fatcat.kvm" "$B/unikernel-rt/examples/echo.proc" \
-	"$root$guests/"
+cp "$B/unikernel-rt/examples/echo.$PLATFORM" "$B/unikernel-rt/examples/fatcat.$PLATFORM" \
+	"$B/unikernel-rt/examples/echo.proc" "$root$guests/"
 case $unitdir in
 /lib/systemd/system | /usr/lib/systemd/system | /usr/local/lib/systemd/system | /etc/systemd/system) ;;
 *)
@@ -147,6 +153,7 @@ tls-key = $sysconfdir/shoal/tls.key
 token-file = $sysconfdir/shoal/tokens
 bridge = br0 10.77.0.0/24
 EOF
+[ "$PLATFORM" = proc ] && echo "backend = proc" >>"$conf/shoald.conf"
 # The watchdog short enough to see a hang dealt with in seconds; the
 # rest of the unit is make install's.
 mkdir -p "$root/etc/systemd/system/shoald.service.d"
@@ -163,19 +170,25 @@ echo "$machine" >"$root/etc/hostname"
 
 # Boot: systemd as PID 1, the unified cgroup hierarchy (on which systemd
 # enforces DevicePolicy= with BPF, which nspawn's filter lets through for
-# it), a network namespace of its own with loopback alone, and /dev/kvm.
-# nspawn runs in cgroups this test makes, so that the trap finds
-# everything it started there.  Where the host runs systemd, the
-# container is a scope of its own with /dev/kvm allowed to it.
+# it), a network namespace of its own with loopback alone, and on kvm
+# /dev/kvm.  nspawn's system call filter lets bpf(2) through for it, and
+# pidfd_getfd(2), with which a restarted shoald takes a proc guest's
+# eventfds to re-attach it (systemd 252's nspawn refuses it with EPERM;
+# a host's unit has no such filter).  nspawn runs in cgroups this test
+# makes, so that the trap finds everything it started there.  Where the
+# host runs systemd, the container is a scope of its own with /dev/kvm
+# allowed to it.
 for d in $cgdirs; do mkdir -p "$d"; done
 if [ -d /run/systemd/system ]; then
-	set -- --register=no --property="DeviceAllow=/dev/kvm rw" --property="DeviceAllow=/dev/net/tun rw"
+	set -- --register=no --property="DeviceAllow=/dev/net/tun rw"
+	[ "$PLATFORM" = kvm ] && set -- "$@" --property="DeviceAllow=/dev/kvm rw"
 else
 	set -- --register=no --keep-unit
 fi
+[ "$PLATFORM" = kvm ] && set -- "$@" --bind=/dev/kvm
 SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 sh -c 'for d in '"$cgdirs"'; do echo $$ >"$d/cgroup.procs" || exit 1; done
 	exec "$@"' nspawn systemd-nspawn --quiet "$@" --directory="$root" --machine="$machine" \
-	--private-network --bind=/dev/kvm --system-call-filter=bpf --boot --console=read-only \
+	--private-network --system-call-filter="bpf pidfd_getfd" --boot --console=read-only \
 	>"$tmp/console.log" 2>&1 </dev/null &
 nspawn_pid=$!
 
@@ -264,14 +277,14 @@ tap_check "shoald's status line in systemctl show: \"$status\"" test -n "$status
 tap_check "WatchdogSec from the drop-in (WatchdogUSec=$(show WatchdogUSec))" test "$(show WatchdogUSec)" = 4s
 
 # ---- guests: one plain, one with a NIC, one with a disk ----
-ctl deploy -n idle -i "$guests/idle.kvm" -m 16 >"$tmp/deploy.out" 2>&1
+ctl deploy -n idle -i "$guests/idle.$PLATFORM" -m 16 >"$tmp/deploy.out" 2>&1
 tap_check "a guest deployed with shoalctl in the container runs" wait_state idle running ||
 	{ tap_diag "$(cat "$tmp/deploy.out")" && journal; }
 inst=$(field idle instance)
 tpid=$(field idle pid)
 tap_diag "idle: instance $inst, tender pid $tpid (in the container)"
 
-ctl deploy -n lan -i "$guests/echo.kvm" -m 16 --net lan=br0 -a lan >"$tmp/lan.out" 2>&1
+ctl deploy -n lan -i "$guests/echo.$PLATFORM" -m 16 --net lan=br0 -a lan >"$tmp/lan.out" 2>&1
 if wait_state lan running; then
 	addr=$(field lan net.0.ipv4)
 	tap_check "a guest with a NIC on a bridge (/dev/net/tun under the unit's DevicePolicy) answers UDP echo at ${addr%/*}" \
@@ -282,7 +295,7 @@ else
 	journal
 fi
 
-ctl deploy -n disk -i "$guests/fatcat.kvm" -m 16 -d www=/root/site.img -a cat -a www -a /index.html --restart never \
+ctl deploy -n disk -i "$guests/fatcat.$PLATFORM" -m 16 -d www=/root/site.img -a cat -a www -a /index.html --restart never \
 	>"$tmp/disk.out" 2>&1
 read_disk() {
 	for i in $(seq 50); do
@@ -363,8 +376,8 @@ tap_check "the guest survives that too: same instance and tender" same_guest idl
 
 # ---- the proc platform under the same unit ----
 # systemctl kill --kill-whom=all ends shoald and every guest (the unit's
-# comment says so); then shoald starts again on the proc backend with an
-# empty state.
+# comment says so); then shoald starts again on the proc backend (on the
+# proc column, where it already was) with an empty state.
 ct timeout 30 systemctl kill --kill-whom=all --signal=KILL shoald
 for i in $(seq 50); do
 	ct kill -0 "$tpid" 2>/dev/null || break
@@ -374,7 +387,7 @@ tap_check "systemctl kill --kill-whom=all shoald ends the guests too" sh -c "! c
 	tap_diag "tender $tpid still runs"
 ct timeout 30 systemctl stop shoald
 rm -rf "$root/var/lib/shoal"
-echo "backend = proc" >>"$conf/shoald.conf"
+[ "$PLATFORM" = proc ] || echo "backend = proc" >>"$conf/shoald.conf"
 ct timeout 100 systemctl start shoald
 tap_check "shoald starts on the proc backend under the unit ($(show ActiveState))" \
 	test "$(show ActiveState)" = active || journal
