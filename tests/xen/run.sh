@@ -75,6 +75,19 @@ rm -rf "$dir"
 mkdir -p "$dir/art"
 log=$dir/serial.log
 fifo=$dir/serial.fifo
+
+# The host CPU time (clock ticks) of QEMU under timeout(1), pid $1.
+qemu_ticks() {
+	local c t=0
+	for c in $(pgrep -P "$1"); do
+		t=$((t + $(sed 's/.*) //' "/proc/$c/stat" 2>/dev/null | awk '{ print $12 + $13 }')))
+	done
+	echo $t
+}
+
+# One boot of Xen and the set, its console in $log; $reason says why it
+# ended early, $frozen that it was the freeze below.
+run_once() {
 mkfifo "$fifo"
 
 # Every console line gets the host's seconds since QEMU started.
@@ -128,13 +141,37 @@ trap 'exit 1' INT TERM
 # Watch the console: a boot that does not reach Dom0, a panic, or a set
 # that overruns ends the run with its reason.
 reason=
+frozen=
 seen_ready=
 seen_end=
 start=$SECONDS
 end_at=
+quiet_since=$SECONDS
+last_size=0
+ticks_at=$SECONDS
+ticks0=$(qemu_ticks "$qemu")
 while kill -0 "$qemu" 2>/dev/null; do
 	sleep 0.5
 	el=$((SECONDS - start))
+	# The freeze (see the CPU model above): no console line for FREEZE_S
+	# and QEMU idle (under 2 % of a CPU) over the last 30 s of it.
+	size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	if [ "$size" != "$last_size" ]; then
+		last_size=$size
+		quiet_since=$SECONDS
+		ticks_at=$SECONDS
+		ticks0=$(qemu_ticks "$qemu")
+	elif [ $((SECONDS - ticks_at)) -ge 30 ]; then
+		ticks=$(qemu_ticks "$qemu")
+		if [ -z "$seen_end" ] && [ $((SECONDS - quiet_since)) -ge "$FREEZE_S" ] &&
+			[ $(((ticks - ticks0) * 100)) -lt $((2 * HZ * (SECONDS - ticks_at))) ]; then
+			frozen=1
+			reason="Xen froze under QEMU: no console line for $((SECONDS - quiet_since)) s, QEMU idle"
+			break
+		fi
+		ticks_at=$SECONDS
+		ticks0=$ticks
+	fi
 	if [ -z "$seen_ready" ]; then
 		grep -q '@xenq dom0-ready' "$log" && seen_ready=1
 		if [ -z "$seen_ready" ] && [ $el -ge "$boot_budget" ]; then
@@ -173,6 +210,22 @@ if [ -z "$reason" ] && [ -z "$seen_end" ]; then
 		reason="QEMU ended (status $qrc) before the set did"
 	fi
 fi
+}
+
+# A freeze of the whole machine under TCG (above) is QEMU's, not the
+# set's: the set runs once more from a new boot, and says so; a second
+# freeze fails it.
+HZ=$(getconf CLK_TCK)
+FREEZE_S=${SHOAL_XEN_FREEZE_S:-150}
+run_once
+froze_first=
+if [ -n "$frozen" ]; then
+	froze_first=$reason
+	mv "$log" "$dir/serial-frozen.log"
+	rm -rf "$dir/art"
+	mkdir -p "$dir/art"
+	run_once
+fi
 
 # Dom0's lines: TAP, diagnostics, figures and artefacts.
 awk -v dir="$dir" '
@@ -201,6 +254,8 @@ if [ -n "$ready" ]; then
 	echo "# Dom0 boot: ${boot_s} s host wall clock, QEMU start to Dom0 ready;" \
 		"Dom0's own uptime then $(echo "$ready" | sed -n 's/.*uptime=\([0-9.]*\).*/\1/p') s"
 	echo "dom0_boot_s $boot_s s" >>"$dir/figures"
+	[ -n "$froze_first" ] &&
+		echo "# the first boot froze ($froze_first; its console: $dir/serial-frozen.log); this is the second"
 else
 	not_ok "Xen and Dom0 boot under QEMU: ${reason:-no Dom0 ready line}"
 	fail=1
