@@ -103,11 +103,46 @@ static int show_latency(const json_t *l, const char *unused)
 	return 0;
 }
 
+/* The histogram's span: the server's default (60 s), --buckets 10s, 60s or all (since its start).
+ */
 int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct ctl_simple req = { "GET", "/v1/guests/", 1, "/latency", show_latency };
+	enum { OPT_BUCKETS = 'b' };
+	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
+		                            { "buckets", required_argument, NULL, OPT_BUCKETS },
+		                            { NULL, 0, NULL, 0 } };
+	const char *buckets = NULL;
+	struct ctl_answer a;
+	char path[160];
+	int ch, rc;
 
-	return ctl_simple(c, cmd, argc, argv, &req);
+	while ((ch = getopt_long(argc, argv, ":hb:", lo, NULL)) != -1) {
+		if (ch == OPT_BUCKETS) {
+			buckets = optarg;
+			if (strcmp(buckets, "10s") && strcmp(buckets, "60s") &&
+			    strcmp(buckets, "all"))
+				return ctl_usage_error(
+				    cmd, "--buckets is 10s, 60s or all, not \"%s\"", buckets);
+			continue;
+		}
+		rc = ctl_opt_common(c, cmd, ch, argv);
+		if (rc != 0)
+			return rc;
+	}
+	rc = ctl_want_name(cmd, argc, argv);
+	if (rc != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/guests/%s/latency%s%s", argv[optind],
+	         buckets ? "?buckets=" : "", buckets ? buckets : "");
+	rc = ctl_http(c, "GET", path, NULL, &a);
+	if (rc < 0)
+		return rc;
+	if (c->json)
+		ctl_print_raw(&a);
+	else
+		rc = show_latency(a.json, argv[optind]);
+	ctl_answer_free(&a);
+	return rc;
 }
 
 /* ---- top ---- */

@@ -96,8 +96,10 @@ static const struct ctl_cmd cmds[] = {
 	  "      --vcpus N        (deploy) vCPUs\n"
 	  "      --cpus LIST      (deploy) pin to CPUs, e.g. 0,2-3\n"
 	  "      --no-wait        (deploy) answer at once instead of once the guest runs\n" },
-	{ "latency", ctl_cmd_latency, "latency NAME",
-	  "a guest's probe latency: the 10 s and 60 s windows and a histogram", "" },
+	{ "latency", ctl_cmd_latency, "latency [--buckets 10s|60s|all] NAME",
+	  "a guest's probe latency: the 10 s and 60 s windows and a histogram",
+	  "  -b, --buckets SPAN   the histogram's span: 10s, 60s (default) or all, since the\n"
+	  "                       guest was registered\n" },
 	{ "top", ctl_cmd_top, "top [--interval S] [-n COUNT]",
 	  "a live table of the guests, worst 10 s p99 latency first",
 	  "  -i, --interval S     seconds between refreshes (default 1)\n"

@@ -201,6 +201,10 @@ tap_check "latency shows the 10 s and 60 s windows" \
 	sh -c "grep -qE '^10 s +[0-9]+ +0 ' \"$tmp/latency.out\" && grep -qE '^60 s +[0-9]+ +0 ' \"$tmp/latency.out\""
 tap_check "and a histogram of the round trips" says latency out "histogram of round trips"
 tap_check "latency of an unknown guest exits 4" run latency-none 4 latency no-such-guest
+tap_check "latency --buckets all: the histogram since the start" \
+	sh -c "\"$CTL\" --socket \"$SOCK\" --json latency --buckets all idle-1 | \"$JSONQ\" buckets_window | grep -qx all"
+tap_check "latency --buckets of another span exits 2" run latency-span 2 latency --buckets 1h idle-1
+tap_check "and says what it takes" says latency-span err "is 10s, 60s or all"
 tap_check "ls, once guests are probed" run ls-lat 0 ls
 tap_check "has latency columns" says ls-lat out "P99"
 tap_check "top -n 1" run top 0 top -n 1
