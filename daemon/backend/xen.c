@@ -146,10 +146,19 @@ struct build_logger {
 	size_t len;
 };
 
-/* A build for the worker (xen-create = direct): its own copies of what to make. */
+/*
+ * A job for the worker (xen-create = direct): a build, with its own
+ * copies of what to make, or the destroy of a domain shoald made.
+ */
+enum xen_job_kind {
+	JOB_BUILD,
+	JOB_DESTROY,
+};
+
 struct xen_job {
 	struct worker_job link;
-	struct dom *d; /* held (create_inflight) until the loop has the result */
+	enum xen_job_kind kind;
+	struct dom *d; /* held (create_inflight, destroy_inflight) until the loop has the result */
 	char name[GUEST_NAME_MAX + 1];
 	char *image_path;
 	char cmdline[XEN_CMDLINE_MAX];
@@ -158,7 +167,7 @@ struct xen_job {
 	/* Results, read by the loop once done. */
 	int rc; /* 0, or -1 with err */
 	uint32_t domid;
-	uint64_t ns; /* how long the build took */
+	uint64_t ns; /* how long the build or destroy took */
 	char err[300];
 	char lib_err[300]; /* what libxenctrl or libxenguest warned of first */
 };
@@ -188,8 +197,9 @@ struct backend {
 	struct xs_handle *build_xs;
 	struct build_logger build_logger;
 	struct worker worker;
-	uint64_t build_ns_max;   /* the longest build, off the loop */
-	uint64_t destroy_ns_max; /* the longest libxl_domain_destroy call, on the loop */
+	uint64_t build_ns_max;       /* the longest build, off the loop */
+	uint64_t destroy_ns_max;     /* the longest libxl_domain_destroy call, on the loop */
+	uint64_t destroy_off_ns_max; /* the longest destroy of a domain shoald made, off the loop */
 	char cpu_err[200];
 	char mechanism[400];
 	char last_err[300]; /* libxl's first error since the last create began, for its reason */
@@ -727,6 +737,8 @@ static void netlink_open(struct backend *be)
 
 /* ---- the domain's life ---- */
 
+static int direct_destroy(struct dom *d);
+
 static void dom_destroy(struct dom *d)
 {
 	libxl_asyncop_how how = { .callback = on_destroyed, .u.for_callback = d };
@@ -736,6 +748,9 @@ static void dom_destroy(struct dom *d)
 	if (d->destroy_inflight)
 		return;
 	d->destroy_inflight = 1;
+	/* A domain shoald made has nothing of libxl's to undo: the worker destroys it. */
+	if (d->be->builder && d->devs.own_dirs && direct_destroy(d) == 0)
+		return;
 	/* libxl's ao returns before the domain is gone; how long it holds the loop is measured. */
 	t0 = now_mono_ns();
 	rc = libxl_domain_destroy(d->be->ctx, d->domid, &how);
@@ -1096,14 +1111,24 @@ static void job_run(struct backend *be, struct xen_job *j)
 static void job_work(struct worker *w, struct worker_job *wj, int quitting)
 {
 	struct xen_job *j = WORKER_JOB(wj, struct xen_job, link);
+	struct backend *be = w->ctx;
 
+	if (j->kind == JOB_DESTROY) {
+		/* Owed even when shoald is ending: its guest was stopped or removed. */
+		uint64_t t0 = now_mono_ns();
+
+		j->rc =
+		    xen_build_destroy(be->builder, be->build_xs, j->domid, j->err, sizeof(j->err));
+		j->ns = now_mono_ns() - t0;
+		return;
+	}
 	if (quitting) {
 		j->rc = -1;
 		snprintf(j->err, sizeof(j->err), "shoald stopped before domain %s was made",
 		         j->name);
 		return;
 	}
-	job_run(w->ctx, j);
+	job_run(be, j);
 }
 
 static void job_free(struct xen_job *j)
@@ -1117,6 +1142,16 @@ static void job_done(struct backend *be, struct xen_job *j)
 {
 	struct dom *d = j->d;
 
+	if (j->kind == JOB_DESTROY) {
+		if (j->ns > be->destroy_off_ns_max)
+			be->destroy_off_ns_max = j->ns;
+		log_debug("xen: guest %s: domain %u destroyed off the loop in %.1f ms", j->name,
+		          j->domid, (double)j->ns / 1e6);
+		if (j->rc < 0)
+			log_warnx("xen: guest %s: %s", j->name, j->err);
+		d->destroy_inflight = 0;
+		return;
+	}
 	if (j->ns > be->build_ns_max)
 		be->build_ns_max = j->ns;
 	if (j->lib_err[0])
@@ -1183,12 +1218,14 @@ static void build_worker_stop(struct backend *be)
 		left = wj->next;
 		on_job_done(&be->worker, wj);
 	}
-	for (d = be->doms; d; d = d->next)
+	for (d = be->doms; d; d = d->next) {
+		char why[200];
+
 		if (d->state == XD_CREATING && d->create_done && d->create_rc &&
 		    d->domid != (uint32_t)INVALID_DOMID &&
-		    xen_build_destroy(be->builder, d->domid) < 0)
-			log_warn("xen: guest %s: cannot destroy domain %u, whose build failed",
-			         dom_name(d), d->domid);
+		    xen_build_destroy(be->builder, be->build_xs, d->domid, why, sizeof(why)) < 0)
+			log_warnx("xen: guest %s, whose build failed: %s", dom_name(d), why);
+	}
 }
 
 /*
@@ -1214,6 +1251,28 @@ static int direct_create(struct dom *d, const struct be_start *req, const char *
 	j->domid = INVALID_DOMID;
 	d->create_inflight = 1;
 	worker_queue(&be->worker, &j->link);
+	return 0;
+}
+
+/*
+ * A domain shoald made (its directories are shoald's, no /libxl/D): Xen's
+ * destroy and its directory's removal on the worker, after whatever is
+ * queued before it (a restart's build of the same name comes after).
+ * The loop learns of the end by libxl's death event or the job's result,
+ * whichever comes first (dom_step()).  -1 when out of memory: libxl
+ * destroys it then.
+ */
+static int direct_destroy(struct dom *d)
+{
+	struct xen_job *j;
+
+	if (!d->be->worker.up || !(j = calloc(1, sizeof(*j))))
+		return -1;
+	j->kind = JOB_DESTROY;
+	j->d = d;
+	snprintf(j->name, sizeof(j->name), "%s", dom_name(d));
+	j->domid = d->domid;
+	worker_queue(&d->be->worker, &j->link);
 	return 0;
 }
 
@@ -1562,14 +1621,15 @@ static json_t *xen_stats(struct backend *be)
 		creating += d->state == XD_CREATING || d->state == XD_CONSOLE;
 		bound += d->probe.local_port >= 0;
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "xen",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "xen",
 	                 be->version, "scheduler", be->scheduler ? be->scheduler : "unknown",
 	                 "domain_type", libxl_domain_type_to_string(be->type), "domains",
 	                 (json_int_t)ndom, "creates_in_flight", (json_int_t)creating,
 	                 "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
 	                 "create_failures", (json_int_t)be->create_failures, "adopted",
 	                 (json_int_t)be->adopted, "slowest_build_ms", be->build_ns_max / 1e6,
-	                 "slowest_destroy_call_ms", be->destroy_ns_max / 1e6);
+	                 "slowest_destroy_call_ms", be->destroy_ns_max / 1e6,
+	                 "slowest_destroy_off_loop_ms", be->destroy_off_ns_max / 1e6);
 }
 
 static unsigned xen_dev_stats(struct backend *be, struct guest *g, struct be_dev_stats *out,

@@ -64,9 +64,17 @@ void xen_builder_close(struct xen_builder *b)
 	free(b);
 }
 
-int xen_build_destroy(struct xen_builder *b, uint32_t domid)
+int xen_build_destroy(struct xen_builder *b, struct xs_handle *xs, uint32_t domid, char *err,
+                      size_t errlen)
 {
-	return xc_domain_destroy(b->xch, domid) == 0 ? 0 : -1;
+	char path[64];
+
+	if (xc_domain_destroy(b->xch, domid) < 0 && errno != ESRCH)
+		return fail_text(err, errlen, "Xen would not destroy domain %u", domid);
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	if (xs && !xs_rm(xs, XBT_NULL, path) && errno != ENOENT)
+		return fail_text(err, errlen, "cannot remove %s from xenstore", path);
+	return 0;
 }
 
 /* The kernel into the (paused) domain; the rings' frames and ports out. */

@@ -40,9 +40,12 @@ int xen_build_pv(struct xen_builder *b, struct xs_handle *xs, const struct xen_b
                  uint32_t *domid, char *err, size_t errlen);
 
 /*
- * Destroy a domain whose build failed, with the builder's handle, when
- * libxl is not there to do it (shoald is ending).  0, or -1 with errno.
+ * End a domain this builder made: Xen destroys it (its memory given back,
+ * which can take a while for a large one), then its xenstore directory
+ * goes, as libxl's destroy removes it; the back ends' directories are the
+ * caller's (xen_devs_teardown()).  xs may be NULL.  0, or -1 with err.
  */
-int xen_build_destroy(struct xen_builder *b, uint32_t domid);
+int xen_build_destroy(struct xen_builder *b, struct xs_handle *xs, uint32_t domid, char *err,
+                      size_t errlen);
 
 #endif
