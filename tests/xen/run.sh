@@ -6,9 +6,10 @@
 # its reason, never a hang.  Keeps the serial log (Xen, the Dom0 kernel and
 # Dom0's console), xl dmesg, shoald's log and the guests' consoles under
 # OUT/SET/ and prints their paths and a tail when something failed.
-#   tests/xen/run.sh [smoke|devices|fronts|long|bench|libvirt] [-- DOM0-ARG...]
+#   tests/xen/run.sh [smoke|devices|fronts|long|bench|scale|libvirt] [-- DOM0-ARG...]
 #     (devices: only the smoke set's steps of shoald's device back-ends;
 #      fronts: only those of the runtime's device front-ends;
+#      scale: creates as domains pile up, and a burst's cost to running guests;
 #      libvirt: shoald with backend = libvirt on libvirtd's Xen driver)
 #     DOM0-ARG: shoal.KEY=VALUE, read by the set (e.g. shoal.n=20)
 #   env: SHOAL_BUILD, SHOAL_XEN_CACHE, SHOAL_XEN_OUT, SHOAL_XEN_TIMEOUT (the set's budget in s),
@@ -30,9 +31,10 @@ devices) budget_def=300 ;;
 fronts) budget_def=240 ;;
 long) budget_def=1500 ;;
 bench) budget_def=900 ;;
+scale) budget_def=1800 ;;
 libvirt) budget_def=540 ;;
 *)
-	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, devices, fronts, long, bench, libvirt)" >&2
+	echo "tests/xen/run.sh: no test set \"$set_name\" (smoke, devices, fronts, long, bench, scale, libvirt)" >&2
 	exit 2
 	;;
 esac
