@@ -87,7 +87,7 @@ unsigned sched__cpu_vcpus(const struct sched *s, unsigned c)
 
 double sched__cpu_use(const struct sched *s, unsigned c)
 {
-	return s->load[c].use[0] + s->load[c].use[1] + s->cpu[c].prober_use;
+	return s->load[c].use[0] + s->load[c].use[1] + s->cpu[c].prober_use + s->cpu[c].other_use;
 }
 
 int sched__prober_near(const struct sched *s, unsigned c)

@@ -21,6 +21,9 @@
 /* Latency vCPUs of a crowded CPU that may find no target before its relief gives up. */
 #define RELIEVE_MISSES 8
 
+/* Work that is no guest's, from this much of a CPU on, is named in a relief's reason. */
+#define OTHER_SAY 0.05
+
 /* The fewest latency vCPUs a CPU holds before crowding by number may grow the latency set. */
 #define SPREAD_GROW_VCPUS 4
 
@@ -623,8 +626,12 @@ static int relieve(struct plan *p, const struct sched__group *grp)
 			            sched__label(g, lb, sizeof(lb)), 100 * u);
 		}
 		sched__sayf(m->reason, sizeof(m->reason),
-		            "; cpu %u is crowded (load %.2f, %u vCPUs), cpu %d has load %.2f", c,
-		            load, sched__cpu_vcpus(s, c) + 1, t,
+		            "; cpu %u is crowded (load %.2f, %u vCPUs", c, load,
+		            sched__cpu_vcpus(s, c) + 1);
+		if (s->cpu[c].other_use >= OTHER_SAY)
+			sched__sayf(m->reason, sizeof(m->reason),
+			            ", %.2f of it work that is no guest's", s->cpu[c].other_use);
+		sched__sayf(m->reason, sizeof(m->reason), "), cpu %d has load %.2f", t,
 		            sched__cpu_load(s, (unsigned)t) - u);
 		moved = 1;
 	}

@@ -31,6 +31,7 @@ struct sched__cpu {
 	int feed;              /* given back to the batch set; a starved batch vCPU to move here */
 	int near_prober;       /* the prober runs on this CPU or an SMT sibling */
 	double prober_use;     /* the prober's use on this CPU */
+	double other_use;      /* work on it that is no guest's and not the prober's */
 	double relief_goal;    /* the load a relief the move cap cut short is still heading for */
 	uint32_t relief_at;    /* the period that relief was cut in */
 };

@@ -439,6 +439,21 @@ enum sched_role sched_cpu_role(const struct sched *s, unsigned cpu);
  */
 int sched_set_prober(struct sched *s, const struct sched_cpuset *cpus, double use);
 
+/*
+ * The work on each CPU that is neither a guest's nor the prober's (the
+ * host's other processes, its interrupts, time the hypervisor took), as
+ * the daemon measured it over the last period: use[c] for CPU c < n, in
+ * CPUs (0 .. 1; CPUs from n on, and all when use is NULL, have none).
+ * Call before each sched_plan() that should see it.  It counts in the
+ * CPU's load like a guest's use, so a latency CPU that other work crowds
+ * is relieved (its latency vCPUs move to less loaded CPUs, the reason
+ * saying how much of the load was not a guest's) and admission avoids
+ * it; the policy cannot move that work, only the guests beside it.
+ * Returns 0, or -EINVAL for n over the host's CPUs or a use out of range
+ * (nothing changes then).
+ */
+int sched_set_other_use(struct sched *s, const double *use, unsigned n);
+
 /* Number of plans made so far (the period counter the cooldowns count in). */
 uint32_t sched_periods(const struct sched *s);
 

@@ -31,7 +31,9 @@ static void usage(FILE *f)
 	           "  --seed N            random seed (1)\n"
 	           "  --moves-max N       the scheduler's cap on moves per period (16)\n"
 	           "  --disturb SPEC      hog:AT:COUNT[:USE] | surge:AT:CPUS:COUNT:USE | "
-	           "spin:AT:COUNT[:USE[:PER]] | busy:AT:COUNT[:USE] | calm:AT (repeatable)\n"
+	           "spin:AT:COUNT[:USE[:PER]] | busy:AT:COUNT[:USE] | outside:AT:COUNT[:USE] | "
+	           "calm:AT (repeatable)\n"
+	           "  --other-untold      the scheduler is not told of work that is no guest's\n"
 	           "  --fair-share        measure a crowded CPU's vCPUs by their share of it, "
 	           "the rest as their wait\n"
 	           "  --moves             print every move with its reason\n"
@@ -112,6 +114,7 @@ int main(int argc, char **argv)
 		{ "moves-max", required_argument, NULL, 'm' },
 		{ "disturb", required_argument, NULL, 'd' },
 		{ "fair-share", no_argument, NULL, 'F' },
+		{ "other-untold", no_argument, NULL, 'O' },
 		{ "moves", no_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -210,6 +213,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			p.fair_share = 1;
+			break;
+		case 'O':
+			p.other_untold = 1;
 			break;
 		case 'M':
 			show_moves = 1;

@@ -41,6 +41,12 @@ enum sim_disturb_kind {
 	SIM_CALM,  /* every guest a disturbance changed goes back to its earlier use */
 	SIM_SPIN,  /* on `count` latency CPUs, `per` latency guests each turn CPU-bound at `use` */
 	SIM_BUSY,  /* `count` batch guests on the batch CPUs (round the CPUs) jump to `use` */
+	/*
+	 * On `count` latency CPUs, work that is no guest's (another process of
+	 * the host's) takes `use` of the CPU, delaying probes as a batch vCPU
+	 * does; the policy cannot move it.
+	 */
+	SIM_OUTSIDE,
 };
 
 struct sim_disturb {
@@ -87,6 +93,12 @@ struct sim_params {
 	 * among others.
 	 */
 	int fair_share;
+	/*
+	 * 1: the daemon does not measure work that is no guest's (no
+	 * sched_set_other_use()), as shoald on a hypervisor, or before it
+	 * learnt to: the control for SIM_OUTSIDE.
+	 */
+	int other_untold;
 	unsigned probes_per_period;
 	unsigned osc_periods; /* a move back to a CPU left this recently is an oscillation */
 	uint64_t seed;
@@ -130,7 +142,7 @@ void sim_params_default(struct sim_params *p);
 /*
  * Add a disturbance from text: "hog:AT:COUNT[:USE]" (USE 1.0 if left
  * out), "surge:AT:CPUS:COUNT:USE", "spin:AT:COUNT[:USE[:PER]]",
- * "busy:AT:COUNT[:USE]", "calm:AT".  Returns 0 or -EINVAL with
+ * "busy:AT:COUNT[:USE]", "outside:AT:COUNT[:USE]", "calm:AT".  Returns 0 or -EINVAL with
  * a sentence in why.
  */
 int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t len);

@@ -46,6 +46,7 @@ struct sim {
 	double *busy;      /* per CPU: sum of use */
 	double *queue;     /* per CPU: sum of use, batch vCPUs' scaled as their waits are */
 	double *bwant;     /* per CPU: sum of the batch guests' use */
+	double *other;     /* per CPU: work that is no guest's (SIM_OUTSIDE) */
 	double batch_work; /* the batch guests' CPU time this period (sim_report) */
 	unsigned period;
 	uint64_t rng;
@@ -165,6 +166,13 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 		if (n != 2 && n != 3)
 			return fail(why, len, "disturbance '%s': expected busy:AT:COUNT[:USE]",
 			            spec);
+	} else if (!strcmp(kind, "outside")) {
+		d.kind = SIM_OUTSIDE;
+		d.use = 1.0;
+		n = sscanf(spec, "outside:%u:%u:%lf%c", &d.at, &d.count, &d.use, &extra);
+		if (n != 2 && n != 3)
+			return fail(why, len, "disturbance '%s': expected outside:AT:COUNT[:USE]",
+			            spec);
 	} else if (!strcmp(kind, "calm")) {
 		d.kind = SIM_CALM;
 		n = sscanf(spec, "calm:%u%c", &d.at, &extra);
@@ -172,7 +180,8 @@ int sim_parse_disturb(struct sim_params *p, const char *spec, char *why, size_t 
 			return fail(why, len, "disturbance '%s': expected calm:AT", spec);
 	} else {
 		return fail(why, len,
-		            "disturbance '%s': unknown kind '%s' (hog, surge, spin, busy, calm)",
+		            "disturbance '%s': unknown kind '%s' (hog, surge, spin, busy, outside, "
+		            "calm)",
 		            spec, kind);
 	}
 	if (d.at < 1)
@@ -347,9 +356,10 @@ int sim_create(const struct sim_params *p, const struct sched_config *cfg, struc
 	sim->busy = calloc(sim->host.ncpus, sizeof(*sim->busy));
 	sim->queue = calloc(sim->host.ncpus, sizeof(*sim->queue));
 	sim->bwant = calloc(sim->host.ncpus, sizeof(*sim->bwant));
+	sim->other = calloc(sim->host.ncpus, sizeof(*sim->other));
 	sim->scratch = calloc((size_t)LONG_PERIODS * p->probes_per_period, sizeof(*sim->scratch));
 	if (!sim->g || !sim->m || !sim->wait_us || !sim->busy || !sim->queue || !sim->bwant ||
-	    !sim->scratch)
+	    !sim->other || !sim->scratch)
 		goto out;
 	rc = admit_all(sim, why, len);
 	if (rc)
@@ -384,6 +394,7 @@ void sim_destroy(struct sim *sim)
 	free(sim->busy);
 	free(sim->queue);
 	free(sim->bwant);
+	free(sim->other);
 	free(sim);
 }
 
@@ -457,7 +468,19 @@ static void disturb(struct sim *sim, const struct sim_disturb *d)
 			}
 		}
 		break;
+	case SIM_OUTSIDE:
+		for (c = 0; c < sim->host.ncpus; c++)
+			if (sched_cpu_role(sim->sched, c) == SCHED_ROLE_LATENCY && !sim->other[c])
+				lat_cpus[nlat++] = c;
+		for (k = 0; k < d->count && nlat; k++) {
+			unsigned j = (unsigned)(rnd(&sim->rng) % nlat);
+
+			sim->other[lat_cpus[j]] = d->use;
+			lat_cpus[j] = lat_cpus[--nlat];
+		}
+		break;
 	case SIM_CALM:
+		memset(sim->other, 0, sim->host.ncpus * sizeof(*sim->other));
 		for (i = 0; i < sim->n; i++) {
 			if (!sim->m[i].disturbed)
 				continue;
@@ -559,6 +582,12 @@ static void probe(struct sim *sim)
 	memset(sim->busy, 0, h->ncpus * sizeof(*sim->busy));
 	memset(sim->queue, 0, h->ncpus * sizeof(*sim->queue));
 	memset(sim->bwant, 0, h->ncpus * sizeof(*sim->bwant));
+	/* Work that is no guest's runs as a batch vCPU would: whole slices. */
+	for (c = 0; c < h->ncpus; c++) {
+		sim->busy[c] = sim->other[c];
+		sim->queue[c] = sim->other[c];
+		sim->wait_us[c] = sim->other[c] * p->slice_batch_us;
+	}
 	for (i = 0; i < sim->n; i++) {
 		const struct sched_guest *g = &sim->g[i];
 		int lat = g->cls == SCHED_CLASS_LATENCY && !sim->m[i].bound;
@@ -730,6 +759,11 @@ int sim_step(struct sim *sim, struct sim_report *r)
 	sim->snap.guests = sim->g;
 	sim->snap.nguests = sim->n;
 	sim->snap.now_ns = (uint64_t)sim->period * 1000000000ull;
+	/* As the daemon measures it: exactly (the noise is the guests'). */
+	rc = sched_set_other_use(sim->sched, sim->p.other_untold ? NULL : sim->other,
+	                         sim->p.other_untold ? 0 : sim->host.ncpus);
+	if (rc)
+		return rc;
 	t0 = mono_ns();
 	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	rc = sched_plan(sim->sched, &sim->snap, &sim->plan);

@@ -487,6 +487,20 @@ int sched_set_prober(struct sched *s, const struct sched_cpuset *cpus, double us
 	return 0;
 }
 
+int sched_set_other_use(struct sched *s, const double *use, unsigned n)
+{
+	unsigned c;
+
+	if (!s || n > s->host.ncpus || (n && !use))
+		return -EINVAL;
+	for (c = 0; c < n; c++)
+		if (!(use[c] >= 0 && use[c] <= 1))
+			return -EINVAL;
+	for (c = 0; c < s->host.ncpus; c++)
+		s->cpu[c].other_use = c < n ? use[c] : 0;
+	return 0;
+}
+
 uint32_t sched_periods(const struct sched *s)
 {
 	return s ? s->period : 0;

@@ -141,6 +141,43 @@ static void heavy_violator_moves_to_a_less_loaded_cpu(void **state)
 	world_free(w);
 }
 
+/*
+ * Work that is no guest's takes most of cpu 3 (sched_set_other_use()):
+ * its violators are relieved as if a guest used it, the reason says how
+ * much of the load it was, admission then avoids the CPU, and bad values
+ * change nothing.
+ */
+static void outside_work_counts_in_a_cpus_load(void **state)
+{
+	struct world *w = host16();
+	double other[16] = { 0 }, bad[16] = { 0 };
+	const struct sched_move *m;
+	size_t v;
+
+	(void)state;
+	v = world_put(w, SCHED_CLASS_LATENCY, "v", 3, 0.02);
+	world_put(w, SCHED_CLASS_LATENCY, "n", 3, 0.02);
+	world_p99(w, 400);
+	set_p99(&w->g[v], 2500);
+	other[3] = 0.9;
+	bad[3] = 1.5;
+	assert_int_equal(sched_set_other_use(w->s, bad, 16), -EINVAL);
+	assert_int_equal(sched_set_other_use(w->s, other, 17), -EINVAL);
+	assert_int_equal(sched_set_other_use(w->s, NULL, 3), -EINVAL);
+	assert_int_equal(sched_set_other_use(w->s, other, 16), 0);
+	assert_int_equal(periods_until_move(w, 5), 3);
+	m = &w->plan.moves[0];
+	assert_int_equal(m->from_cpu, 3);
+	assert_int_equal(sched_cpu_role(w->s, (unsigned)m->to_cpu), SCHED_ROLE_LATENCY);
+	assert_reason(m->reason, "cpu 3 is crowded (load 0.94, 2 vCPUs, 0.90 of it work that is "
+	                         "no guest's), cpu");
+	/* A new latency guest is not put beside it. */
+	assert_int_not_equal(w->g[world_add(w, SCHED_CLASS_LATENCY, "new")].cpu[0], 3);
+	/* Cleared: no load left on cpu 3 but its guest's. */
+	assert_int_equal(sched_set_other_use(w->s, NULL, 0), 0);
+	world_free(w);
+}
+
 static void hog_on_an_smt_sibling_is_moved(void **state)
 {
 	struct world *w = host16();
@@ -1583,6 +1620,7 @@ int main(void)
 		cmocka_unit_test(batch_cores_min_comes_back_with_batch_guests),
 		cmocka_unit_test(crowded_cpu_is_relieved_heaviest_first),
 		cmocka_unit_test(heavy_violator_moves_to_a_less_loaded_cpu),
+		cmocka_unit_test(outside_work_counts_in_a_cpus_load),
 		cmocka_unit_test(hog_on_an_smt_sibling_is_moved),
 		cmocka_unit_test(pinned_batch_guest_gets_weight_then_idle_policy),
 		cmocka_unit_test(operator_pinned_latency_guests_never_move),

@@ -240,6 +240,65 @@ static void a_latency_surge_settles(void **state)
 }
 
 /*
+ * Four latency CPUs, each with ~100 idle latency guests, are taken whole
+ * by work that is no guest's (another process of the host's) at period
+ * 10, and freed at 70.  Told of it (sched_set_other_use(), as shoald
+ * measures it from /proc/stat), the policy counts it in those CPUs'
+ * load and moves their guests to the other latency CPUs, as many a
+ * period as moves_max lets it, with no oscillation and no move after the
+ * work ended; not told (the control), it does nothing and they stay over
+ * their SLO.
+ */
+static void outside_work_on_latency_cpus_is_relieved(void **state)
+{
+	struct sim_params p;
+	struct run *x = calloc(1, sizeof(*x)), *ctl = calloc(1, sizeof(*ctl));
+	struct sim *sim;
+	char why[128];
+	unsigned first, back, i;
+	size_t after = 0;
+
+	(void)state;
+	assert_non_null(x);
+	assert_non_null(ctl);
+	sim_params_default(&p);
+	assert_int_equal(sim_parse_disturb(&p, "outside:10:4", why, sizeof(why)), 0);
+	assert_int_equal(sim_parse_disturb(&p, "calm:70", why, sizeof(why)), 0);
+	sim = make(&p);
+	x->n = 100;
+	run(sim, x);
+	first = first_move(x->r, x->n, 10);
+	back = settled_2s(x->r, 69, 10, sim_tolerance(sim));
+	for (i = 70; i < x->n; i++)
+		after += x->r[i].moves;
+	print_message("# outside:10:4 calm:70 at 64 CPUs, 5000 guests: peak %zu over SLO; first "
+	              "move %u periods after, back under SLO (at most 0.1 %% over) %u after (2 s "
+	              "p99), %zu moves, "
+	              "%zu oscillations, %zu moves after the work ended\n",
+	              peak_over(x, 10), first - 10, back - 10, x->moves, x->oscillations, after);
+	assert_true(peak_over(x, 10) > 300);
+	assert_true(first >= 10 && first <= 14);
+	/* ~400 guests to move, moves_max (16) a period: 25 periods of moves at least. */
+	assert_true(back > 10 && back <= 10 + 35);
+	assert_int_equal(x->oscillations, 0);
+	assert_true(x->moves <= 500);
+	assert_int_equal(after, 0);
+	sim_destroy(sim);
+
+	p.other_untold = 1;
+	sim = make(&p);
+	ctl->n = 60;
+	run(sim, ctl);
+	print_message("# the same, the policy not told: %zu moves, %zu over SLO at period 60\n",
+	              ctl->moves, ctl->r[59].over_slo_2s);
+	assert_int_equal(ctl->moves, 0);
+	assert_true(ctl->r[59].over_slo_2s > 300);
+	sim_destroy(sim);
+	free(x);
+	free(ctl);
+}
+
+/*
  * Eight latency guests, each on its own latency CPU among ~100 idle
  * neighbours, turn CPU-bound at period 10 and quiet down at 40: each is
  * treated as batch and moved to a batch CPU within 2 periods, its
@@ -710,8 +769,8 @@ static void the_same_seed_gives_the_same_run(void **state)
 static void disturbance_specs_are_checked(void **state)
 {
 	static const char *bad[] = {
-		"hog",  "hog:10",  "hog:0:5", "hog:10:5:2", "surge:10:4:5",
-		"calm", "calm:5x", "storm:5", "busy:10",
+		"hog",     "hog:10",  "hog:0:5", "hog:10:5:2", "surge:10:4:5",     "calm",
+		"calm:5x", "storm:5", "busy:10", "outside:10", "outside:10:2:1.5",
 	};
 	struct sim_params p;
 	struct sim *sim = NULL;
@@ -741,6 +800,7 @@ int main(void)
 		cmocka_unit_test(batch_hogs_on_latency_cpus_settle),
 		cmocka_unit_test(pinned_hogs_are_demoted_not_moved),
 		cmocka_unit_test(a_latency_surge_settles),
+		cmocka_unit_test(outside_work_on_latency_cpus_is_relieved),
 		cmocka_unit_test(a_cpu_bound_latency_guest_is_demoted_and_restored),
 		cmocka_unit_test(crowded_cpu_bound_latency_guests_are_demoted),
 		cmocka_unit_test(crowded_latency_set_grows_into_idle_batch_cpus),
