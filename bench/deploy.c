@@ -448,6 +448,7 @@ int main(int argc, char **argv)
 		                  "--batch-cores-min=0",
 		                  NULL };
 	char levels_arg[128] = "1,500,1000,2000", *tok, *save = NULL, status_path[64], uids[64];
+	unsigned long uid0;
 	int n = 60, c, levels[8], nlev = 0, running = 0, i, l, ne = 5;
 	double *cold, *warm, *t, *t2;
 	struct level_figs figs[8];
@@ -499,9 +500,8 @@ int main(int argc, char **argv)
 	 * the pool, in a slice of the default range of this run's own (a
 	 * test's shoald has 1,024, too few here).
 	 */
-	snprintf(uids, sizeof(uids), "--tender-uid-range=%lu-%lu",
-	         1879048192ul + (unsigned long)(getpid() % 15) * 4096,
-	         1879048192ul + (unsigned long)(getpid() % 15) * 4096 + 4095);
+	uid0 = 1879048192ul + (unsigned long)(getpid() % 15) * 4096;
+	snprintf(uids, sizeof(uids), "--tender-uid-range=%lu-%lu", uid0, uid0 + 4095);
 	extra[ne++] = uids;
 	if (devices) {
 		if (devices_setup() < 0)

@@ -15,14 +15,14 @@ static void *worker_main(void *arg)
 		struct worker_job *j;
 		int quitting;
 
-		while (!w->todo && !w->quit)
+		while (!w->queued && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->todo)
+		if (!w->queued)
 			break;
-		j = w->todo;
-		w->todo = j->next;
-		if (!w->todo)
-			w->todo_tail = &w->todo;
+		j = w->queued;
+		w->queued = j->next;
+		if (!w->queued)
+			w->queued_tail = &w->queued;
 		j->next = NULL;
 		quitting = w->quit;
 		pthread_mutex_unlock(&w->mu);
@@ -72,8 +72,8 @@ int worker_start(struct worker *w)
 	sigset_t all, old;
 	int r;
 
-	w->todo = w->finished = NULL;
-	w->todo_tail = &w->todo;
+	w->queued = w->finished = NULL;
+	w->queued_tail = &w->queued;
 	w->finished_tail = &w->finished;
 	w->quit = 0;
 	pthread_mutex_init(&w->mu, NULL);
@@ -100,8 +100,8 @@ void worker_queue(struct worker *w, struct worker_job *j)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&w->mu);
-	*w->todo_tail = j;
-	w->todo_tail = &j->next;
+	*w->queued_tail = j;
+	w->queued_tail = &j->next;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }

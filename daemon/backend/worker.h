@@ -44,7 +44,7 @@ struct worker {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int up, quit;
-	struct worker_job *todo, **todo_tail, *finished, **finished_tail;
+	struct worker_job *queued, **queued_tail, *finished, **finished_tail;
 	ev_async done_w;
 };
 
