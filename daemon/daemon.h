@@ -379,7 +379,19 @@ struct probe_engine {
 	uint64_t unsolicited, storms;
 	unsigned storming; /* guests storming now */
 	uint64_t hastened; /* times a guest went to the full rate */
+	/*
+	 * How long the loop held each time it woke (from ev_check, after the
+	 * poll, to the next ev_prepare, before it): what a slow call made on
+	 * the loop costs every guest's probes and the API.
+	 */
+	ev_check check;
+	uint64_t woke_ns; /* 0: not awake since the last prepare */
+	uint64_t iterations, held_max_ns;
+	uint64_t held_over[3]; /* iterations held over LOOP_HELD_MS[i] */
 };
+
+/* The bounds /v1/host and /metrics count loop iterations over. */
+extern const unsigned LOOP_HELD_MS[3];
 
 void probe_init(struct shoald *d);
 void probe_fini(struct shoald *d);

@@ -64,6 +64,14 @@ json_t *shoald_host_json(struct shoald *d)
 	    (json_int_t)d->cfg.max_guests, "max_body_bytes", (json_int_t)d->cfg.max_body_bytes,
 	    "max_image_bytes", (json_int_t)d->cfg.max_image_bytes, "uptime_s",
 	    (double)(now_mono_ns() - d->start_ns) / 1e9);
+	if (j)
+		json_object_set_new(j, "loop",
+		                    json_pack("{s:I, s:f, s:I, s:I, s:I}", "iterations",
+		                              (json_int_t)d->probes.iterations, "longest_held_ms",
+		                              (double)d->probes.held_max_ns / 1e6, "held_over_10ms",
+		                              (json_int_t)d->probes.held_over[0], "held_over_50ms",
+		                              (json_int_t)d->probes.held_over[1], "held_over_200ms",
+		                              (json_int_t)d->probes.held_over[2]));
 	if (j && d->dns)
 		json_object_set_new(j, "dns", dns_stats_json(d));
 	if (j && d->be_ops->stats)

@@ -325,6 +325,22 @@ static void daemon_self(struct page *p)
 	counter(p, "shoal_probe_send_errors_total", "probes the backend could not send",
 	        e->send_errors);
 	counter(p, "shoal_probe_timer_wakeups_total", "wake-ups of the probe timer", e->wakeups);
+	counter(p, "shoal_loop_iterations_total", "times shoald's loop woke and did its work",
+	        e->iterations);
+	metrics_prom_family(p->b, "shoal_loop_held_total", METRICS_PROM_COUNTER,
+	                    "times shoald's loop held longer than over_ms in one wake-up (every "
+	                    "guest's probes and the API wait meanwhile)");
+	{
+		unsigned i;
+
+		for (i = 0; i < 3; i++) {
+			char ms[16];
+			struct metrics_label l = { "over_ms", ms };
+
+			snprintf(ms, sizeof(ms), "%u", LOOP_HELD_MS[i]);
+			metrics_prom_counter(p->b, "shoal_loop_held_total", &l, 1, e->held_over[i]);
+		}
+	}
 	counter(p, "shoal_api_refused_total",
 	        "API callers refused: no or a wrong token on TCP, no TLS, a unix caller outside "
 	        "socket-group",

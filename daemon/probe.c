@@ -517,16 +517,42 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	run_due(d);
 }
 
+const unsigned LOOP_HELD_MS[3] = { 10, 50, 200 };
+
+/* The loop woke: its work starts now. */
+static void on_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct shoald *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	d->probes.woke_ns = now_mono_ns();
+}
+
 /* The loop is about to sleep: serve what is nearly due now rather than wake for it. */
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct shoald *d = w->data;
 	struct probe_engine *e = &d->probes;
+	uint64_t now = now_mono_ns();
+	unsigned i;
 
 	(void)loop;
 	(void)revents;
-	if (e->heap.len && e->heap.slot[0].key <= now_mono_ns() + PROBE_SLACK_NS)
+	if (e->heap.len && e->heap.slot[0].key <= now + PROBE_SLACK_NS) {
 		run_due(d);
+		now = now_mono_ns();
+	}
+	if (e->woke_ns && now >= e->woke_ns) {
+		uint64_t held = now - e->woke_ns;
+
+		e->iterations++;
+		if (held > e->held_max_ns)
+			e->held_max_ns = held;
+		for (i = 0; i < 3; i++)
+			e->held_over[i] += held > LOOP_HELD_MS[i] * 1000000ull;
+	}
+	e->woke_ns = 0;
 }
 
 /* ---- what the rest of the daemon calls ---- */
@@ -545,12 +571,16 @@ void probe_init(struct shoald *d)
 	ev_prepare_init(&e->prepare, on_prepare);
 	e->prepare.data = d;
 	ev_prepare_start(d->loop, &e->prepare);
+	ev_check_init(&e->check, on_check);
+	e->check.data = d;
+	ev_check_start(d->loop, &e->check);
 }
 
 void probe_fini(struct shoald *d)
 {
 	ev_timer_stop(d->loop, &d->probes.timer);
 	ev_prepare_stop(d->loop, &d->probes.prepare);
+	ev_check_stop(d->loop, &d->probes.check);
 	probe_heap_free(&d->probes.heap);
 	free(d->probes.batch);
 	d->probes.batch = NULL;

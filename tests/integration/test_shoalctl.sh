@@ -194,6 +194,12 @@ tap_check "host" run host 0 host
 tap_check "host names the backend" says host out ", backend $PLATFORM, up "
 tap_check "host gives the guests" says host out "guests:"
 tap_check "host --json is valid JSON" sh -c "\"$CTL\" --socket \"$SOCK\" host --json | \"$JSONQ\" backend | grep -qx $PLATFORM"
+"$CTL" --socket "$SOCK" host --json >"$tmp/host.json" 2>/dev/null
+it=$("$JSONQ" loop.iterations <"$tmp/host.json")
+h10=$("$JSONQ" loop.held_over_10ms <"$tmp/host.json")
+h200=$("$JSONQ" loop.held_over_200ms <"$tmp/host.json")
+tap_check "host gives the loop's wake-ups ($it) and those held over 10 ms ($h10) and 200 ms ($h200)" \
+	sh -c "[ \"${it:-0}\" -gt 0 ] && [ \"${h10:-x}\" -le \"$it\" ] && [ \"${h200:-x}\" -le \"${h10:-0}\" ]"
 
 # ---- latency and top ----
 tap_check "latency" run latency 0 latency idle-1
@@ -212,6 +218,7 @@ tap_check "top's table has its heads" grep -qE '^NAME +STATE +CLASS +SLO +P50 +P
 tap_check "top shows the probed guest's quantiles" \
 	sh -c "grep -qE '^idle-1 +running +batch +500 us +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +[0-9.]+ (us|ms) +0$' \"$tmp/top.out\""
 tap_check "metrics" run metrics 0 metrics
+tap_check "metrics counts the loop's wake-ups held over 50 ms" says metrics out 'shoal_loop_held_total{over_ms="50"}'
 tap_check "metrics is /metrics' text, with the probed guest's latency" \
 	sh -c "grep -q '^# TYPE shoal_' \"$tmp/metrics.out\" && grep -q 'guest=\"idle-1\"' \"$tmp/metrics.out\""
 tap_check "metrics takes no argument (exit 2)" run metrics-arg 2 metrics idle-1
