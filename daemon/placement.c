@@ -54,8 +54,16 @@ struct placement {
 	cpu_set_t self;                   /* where shoald itself runs */
 	uint64_t self_cpu_ns, self_at_ns; /* its CPU time at self_at_ns, for its use */
 	double self_use;                  /* CPUs it used over the last period */
-	int hv_cpus;    /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
-	int roles_sent; /* the backend has roles_latency/roles_batch */
+	/*
+	 * Work on each CPU that is no guest's and not shoald's (measure_other()):
+	 * /proc/stat's busy ticks at other_at_ns, read into stat_now each period.
+	 */
+	unsigned long long *stat_busy, *stat_now;
+	uint64_t other_at_ns;
+	double *other_use; /* per CPU, as the policy was last told */
+	int other_blind;   /* /proc/stat could not be read (said once) */
+	int hv_cpus;       /* CPU numbers are the hypervisor's (host_topology), not shoald's own */
+	int roles_sent;    /* the backend has roles_latency/roles_batch */
 	cpu_set_t roles_latency, roles_batch;
 	char roles_why[256]; /* why they were not all applied at the last try (said once) */
 };
@@ -294,7 +302,10 @@ int placement_init(struct shoald *d, char *err, size_t errlen)
 	pl->snap_cap = pl->cfg.guests_max;
 	pl->snap = calloc(pl->snap_cap, sizeof(*pl->snap));
 	pl->snap_guest = calloc(pl->snap_cap, sizeof(*pl->snap_guest));
-	if (!pl->snap || !pl->snap_guest) {
+	pl->stat_busy = calloc(pl->host.ncpus, sizeof(*pl->stat_busy));
+	pl->stat_now = calloc(pl->host.ncpus, sizeof(*pl->stat_now));
+	pl->other_use = calloc(pl->host.ncpus, sizeof(*pl->other_use));
+	if (!pl->snap || !pl->snap_guest || !pl->stat_busy || !pl->stat_now || !pl->other_use) {
 		snprintf(err, errlen, "placement: out of memory");
 		goto fail;
 	}
@@ -316,6 +327,9 @@ fail:
 	if (pl) {
 		free(pl->snap);
 		free(pl->snap_guest);
+		free(pl->stat_busy);
+		free(pl->stat_now);
+		free(pl->other_use);
 	}
 	free(pl);
 	return -1;
@@ -330,6 +344,9 @@ void placement_fini(struct shoald *d)
 	sched_destroy(pl->s);
 	free(pl->snap);
 	free(pl->snap_guest);
+	free(pl->stat_busy);
+	free(pl->stat_now);
+	free(pl->other_use);
 	free(pl);
 	d->pl = NULL;
 }
@@ -556,6 +573,108 @@ static size_t build_snapshot(struct shoald *d, const char *except, uint64_t now,
 		pl->snap_guest[n++] = g;
 	}
 	return n;
+}
+
+/*
+ * Each CPU's busy time from /proc/stat, in clock ticks: user, nice,
+ * system, irq, softirq and steal (a guest's time is in user and nice
+ * already; steal is time the hypervisor gave to others, which delays our
+ * guests as surely).  0, or -1 when it cannot be read.
+ */
+static int read_stat_busy(unsigned ncpus, unsigned long long *busy)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[512];
+	unsigned seen = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[8];
+		unsigned c;
+
+		if (strncmp(line, "cpu", 3) || !isdigit((unsigned char)line[3]))
+			continue;
+		if (sscanf(line + 3, "%u %llu %llu %llu %llu %llu %llu %llu %llu", &c, &v[0], &v[1],
+		           &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9 ||
+		    c >= ncpus)
+			continue;
+		busy[c] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+		seen++;
+	}
+	fclose(f);
+	return seen ? 0 : -1;
+}
+
+/*
+ * The work on each CPU over the last period that is neither a guest's
+ * (the snapshot's cpu_use, on the CPUs its vCPUs are on) nor shoald's
+ * own (its use, shared over the CPUs it runs on), for the policy to
+ * count in the CPU's load (sched_set_other_use()): another process of
+ * the host's beside the latency guests crowds their CPU as a batch
+ * guest would, and neither their use nor their run delay shows it.
+ * Only where CPU numbers are shoald's own (not a hypervisor's: Dom0's
+ * /proc/stat is about Dom0's vCPUs).  While a batch guest spills onto
+ * the latency CPUs at the idle policy, its time there cannot be told
+ * from other work, so those CPUs are taken to have none.
+ */
+static void measure_other(struct shoald *d, uint64_t now, size_t n)
+{
+	struct placement *pl = d->pl;
+	unsigned nc = pl->host.ncpus, c, nself = 0, v;
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long long *t;
+	int spilling = 0;
+	size_t i;
+
+	if (pl->hv_cpus || hz <= 0 || read_stat_busy(nc, pl->stat_now) < 0) {
+		if (!pl->hv_cpus && !pl->other_blind)
+			log_warn(
+			    "placement: cannot read /proc/stat: work that is no guest's is not "
+			    "counted in the CPUs' load");
+		pl->other_blind = !pl->hv_cpus;
+		memset(pl->other_use, 0, nc * sizeof(*pl->other_use));
+		sched_set_other_use(pl->s, NULL, 0);
+		return;
+	}
+	if (pl->other_at_ns && now > pl->other_at_ns) {
+		double span = (double)(now - pl->other_at_ns) / 1e9;
+
+		for (c = 0; c < nc; c++)
+			pl->other_use[c] =
+			    pl->stat_now[c] >= pl->stat_busy[c]
+			        ? (double)(pl->stat_now[c] - pl->stat_busy[c]) / (double)hz / span
+			        : 0;
+		for (i = 0; i < n; i++) {
+			const struct sched_guest *g = &pl->snap[i];
+			double per;
+
+			spilling |= spills(d, pl->snap_guest[i]);
+			if (g->cpu_use < 0)
+				continue;
+			per = (g->cpu_use < g->vcpus ? g->cpu_use : g->vcpus) / g->vcpus;
+			for (v = 0; v < g->vcpus; v++)
+				if (g->cpu[v] >= 0 && (unsigned)g->cpu[v] < nc)
+					pl->other_use[g->cpu[v]] -= per;
+		}
+		for (c = 0; c < nc && c < CPU_SETSIZE; c++)
+			nself += CPU_ISSET(c, &pl->self) != 0;
+		for (c = 0; c < nc; c++) {
+			double *o = &pl->other_use[c];
+
+			if (nself && c < CPU_SETSIZE && CPU_ISSET(c, &pl->self))
+				*o -= pl->self_use / nself;
+			if (spilling && sched_cpu_role(pl->s, c) == SCHED_ROLE_LATENCY)
+				*o = 0;
+			*o = *o < 0 ? 0 : *o > 1 ? 1 : *o;
+		}
+		if (sched_set_other_use(pl->s, pl->other_use, nc) < 0)
+			log_warnx("placement: the CPUs' other work was not taken");
+	}
+	t = pl->stat_busy;
+	pl->stat_busy = pl->stat_now;
+	pl->stat_now = t;
+	pl->other_at_ns = now;
 }
 
 /* ---- admission ---- */
@@ -978,6 +1097,7 @@ void placement_period(struct shoald *d)
 	snap.now_ns = now;
 	snap.nguests = build_snapshot(d, NULL, now, 1);
 	snap.guests = pl->snap;
+	measure_other(d, now, snap.nguests);
 	t0 = now_mono_ns();
 	if (sched_plan(pl->s, &snap, &plan) < 0) {
 		pl->plan_errors++;
@@ -1027,11 +1147,12 @@ static json_t *cpus_json(struct shoald *d, const double *use, const unsigned *vc
 		for (g = d->guests; g; g = g->next)
 			if (state_holds_cpu(g) && g->place.cpu == (int)c)
 				json_array_append_new(names, json_string(g->name));
-		json_array_append_new(
-		    a, json_pack("{s:i, s:i, s:i, s:s, s:i, s:f, s:o}", "cpu", (int)c, "node",
-		                 (int)pl->host.cpu[c].node, "core", (int)pl->host.cpu[c].core,
-		                 "role", sched_role_str(sched_cpu_role(pl->s, c)), "vcpus",
-		                 (int)vcpus[c], "use", use[c], "guests", names));
+		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:s, s:i, s:f, s:f, s:o}",
+		                                   "cpu", (int)c, "node", (int)pl->host.cpu[c].node,
+		                                   "core", (int)pl->host.cpu[c].core, "role",
+		                                   sched_role_str(sched_cpu_role(pl->s, c)),
+		                                   "vcpus", (int)vcpus[c], "use", use[c],
+		                                   "other_use", pl->other_use[c], "guests", names));
 	}
 	return a;
 }
@@ -1237,6 +1358,16 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b)
 
 		snprintf(cpu, sizeof(cpu), "%u", c);
 		metrics_prom_gauge(b, role, l, 2, 1);
+	}
+	metrics_prom_family(b, "shoal_cpu_other_use", METRICS_PROM_GAUGE,
+	                    "work on a CPU over the last period that is neither a guest's nor "
+	                    "shoald's, in CPUs, as placement counts it in the CPU's load");
+	for (c = 0; c < pl->host.ncpus; c++) {
+		char cpu[16];
+		struct metrics_label l = { "cpu", cpu };
+
+		snprintf(cpu, sizeof(cpu), "%u", c);
+		metrics_prom_gauge(b, "shoal_cpu_other_use", &l, 1, pl->other_use[c]);
 	}
 	metrics_prom_family(b, gc, METRICS_PROM_GAUGE,
 	                    "the CPU a guest's vCPU is placed on (-1: none)");

@@ -216,6 +216,8 @@ EXTRA_DIST += tests/integration/test_hostdev.sh
 TESTS += tests/integration/test_site_shoald.sh
 TESTS += tests/integration/test_placement_causes.sh
 EXTRA_DIST += tests/integration/test_placement_causes.sh
+TESTS += tests/integration/test_placement_outside.sh
+EXTRA_DIST += tests/integration/test_placement_outside.sh
 EXTRA_DIST += tests/integration/test_site_shoald.sh
 
 # Integration: the tenders' jail, seen from the host and tried from inside
@@ -502,7 +504,8 @@ PROC_COLUMN = \
 	tests/integration/proc/test_net_rate.sh \
 	tests/integration/proc/test_soak.sh \
 	tests/integration/proc/test_storm.sh \
-	tests/integration/proc/test_hostile_guests.sh
+	tests/integration/proc/test_hostile_guests.sh \
+	tests/integration/proc/test_placement_outside.sh
 TESTS += $(PROC_COLUMN)
 EXTRA_DIST += $(PROC_COLUMN)
 
