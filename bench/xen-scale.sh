@@ -16,7 +16,7 @@ case "$n$burst" in '' | *[!0-9]*)
 	;;
 esac
 SHOAL_BUILD=$build "$top/tests/xen/run.sh" scale -- "shoal.scale_n=$n" "shoal.burst=$burst" |
-	grep -E '^(not ok|# )' | grep -v '^# figure'
+	grep -E '^(not ok|# )' | grep -vE '^# figure|^#   /'
 f=$build/tests/xen/scale/figures
 [ -s "$f" ] || { echo "bench/xen-scale: no figures (see $build/tests/xen/scale/serial.log)" >&2; exit 1; }
 echo "figures ($f):"

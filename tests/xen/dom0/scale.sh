@@ -65,7 +65,11 @@ between() {
 			printf "%d %.0f %.0f %.0f\n", n, p50, p99, hi[NR]
 		}'
 }
-# field WORDS I
+# loop: shoald's loop figures now, "iterations held_over_50ms longest_held_ms".
+loop() {
+	ctl --json host && echo "$(jget /tmp/ctl.out loop.iterations) $(jget /tmp/ctl.out loop.held_over_50ms) $(jget /tmp/ctl.out loop.longest_held_ms)"
+}
+# nth WORDS I
 nth() { echo "$1" | awk -v i="$2" '{ print $i }'; }
 
 # --- 1. a burst of creates beside running guests -----------------------
@@ -81,11 +85,13 @@ for m in direct libxl; do
 	for k in $(seq 1 $BASE); do
 		wait_for 60 probed "base$k" windows.10s.samples 20 || errs="$errs $m:base$k(not probed)"
 	done
+	l0=$(loop)
 	snap /tmp/snap.a
 	t=$(now_us)
 	sleep 10
 	snap /tmp/snap.b
 	quiet_ms=$(ms_since "$t")
+	l1=$(loop)
 	t=$(now_us)
 	pids=
 	for i in $(seq 1 "$B"); do
@@ -94,12 +100,25 @@ for m in direct libxl; do
 		pids="$pids $!"
 	done
 	for p in $pids; do wait "$p"; done
-	all_up() {
-		for i in $(seq 1 "$B"); do is_running "burst$i" || return 1; done
+	# Until none is still starting (running, or failed and said why).
+	settled() {
+		for i in $(seq 1 "$B"); do
+			case $(guest_state "burst$i") in pending | starting | "") return 1 ;; esac
+		done
 	}
-	wait_for 300 all_up || errs="$errs $m(burst guests not all running: $(cat /tmp/burst.*.err | head -c 200))"
+	wait_for 300 settled || errs="$errs $m(burst guests still starting after 300 s)"
 	burst_ms=$(ms_since "$t")
 	snap /tmp/snap.c
+	l2=$(loop)
+	up=0
+	for i in $(seq 1 "$B"); do
+		if is_running "burst$i"; then up=$((up + 1)); else
+			errs="$errs $m:burst$i($(jget /tmp/ctl.out state): $(jget /tmp/ctl.out last_exit.reason | head -c 150)$(head -c 150 "/tmp/burst.$i.err"))"
+		fi
+	done
+	hq=$(($(nth "$l1" 2) - $(nth "$l0" 2)))
+	hb=$(($(nth "$l2" 2) - $(nth "$l1" 2)))
+	figure "burst_${m}_loop_held_over_50ms quiet=$hq burst=$hb longest_after_quiet=$(nth "$l1" 3)ms longest_after_burst=$(nth "$l2" 3)ms running=$up/$B"
 	q=$(between /tmp/snap.a /tmp/snap.b)
 	b=$(between /tmp/snap.b /tmp/snap.c)
 	ctl --json host
@@ -109,7 +128,8 @@ for m in direct libxl; do
 	figure "burst_${m}_burst_probe_p99_us $(nth "$b" 3) n=$(nth "$b" 1) p50=$(nth "$b" 2) max=$(nth "$b" 4) over=${burst_ms}ms creates=$B"
 	figure "ratio_burst_${m}_probe_p99_vs_quiet $(ratio "$(nth "$b" 3)" "$(nth "$q" 3)") (goal <= 1.2)"
 	lines="$lines
-  xen-create = $m: $BASE running guests' probe p99 during $B creates ($burst_ms ms): $(nth "$b" 3) us (max $(nth "$b" 4) us, $(nth "$b" 1) probes)   baseline the $quiet_ms ms before: $(nth "$q" 3) us (max $(nth "$q" 4) us, $(nth "$q" 1) probes)   ratio $(ratio "$(nth "$b" 3)" "$(nth "$q" 3)")"
+  xen-create = $m: $BASE running guests' probe p99 during $B creates ($burst_ms ms, $up running): $(nth "$b" 3) us (max $(nth "$b" 4) us, $(nth "$b" 1) probes)   baseline the $quiet_ms ms before: $(nth "$q" 3) us (max $(nth "$q" 4) us, $(nth "$q" 1) probes)   ratio $(ratio "$(nth "$b" 3)" "$(nth "$q" 3)")
+    shoald's loop held over 50 ms: $hb times in the burst, $hq in the quiet; its longest hold since it started $(nth "$l2" 3) ms"
 	[ "$m" = direct ] && lines="$lines (slowest build off the loop: $build ms)"
 	for i in $(seq 1 "$B"); do ctl rm "burst$i" || errs="$errs $m:burst$i(rm: $(cat /tmp/ctl.err))"; done
 	for k in $(seq 1 $BASE); do ctl rm "base$k"; done
