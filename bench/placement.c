@@ -16,6 +16,9 @@
  *   4 crowd     more latency guests than one CPU holds well, no batch guest
  *   5 churn     batch guests started and stopped every few seconds beside
  *               idle latency guests
+ *   6 outside   idle latency guests beside a CPU-bound process of the
+ *               host's (not a guest: shoald cannot move it), pinned to the
+ *               last CPU from the start
  *
  *   placement [--scenario N[,N...]] [--rounds R] [--settle S] [--slo-us US]
  *             [--on-arg=--OPT=VALUE ...]
@@ -28,11 +31,13 @@
  * left within the last 60 s (back and forth).
  */
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/benchlib.h"
@@ -40,7 +45,7 @@
 #include "tests/lib/httpc.h"
 #include "tests/lib/shoald_run.h"
 
-#define SCENARIOS 5
+#define SCENARIOS 6
 
 struct scenario {
 	const char *name;
@@ -50,19 +55,41 @@ struct scenario {
 	int hog;     /* one latency-class spin that turns CPU-bound, hog */
 	int storm;   /* one storm guest, storm */
 	int churn_s; /* batch guests stopped and started every churn_s seconds */
+	int outside; /* a CPU-bound process of the host's pinned to the last CPU */
 };
 
 static const struct scenario scenarios[SCENARIOS] = {
-	{ "batch", "16 idle latency guests beside 2 CPU-bound batch guests", 16, 2, 0, 0, 0 },
+	{ "batch", "16 idle latency guests beside 2 CPU-bound batch guests", 16, 2, 0, 0, 0, 0 },
 	{ "hog", "15 idle latency guests and a latency-class guest that turns CPU-bound after 5 s",
-	  15, 0, 1, 0, 0 },
+	  15, 0, 1, 0, 0, 0 },
 	{ "storm", "15 idle latency guests beside a guest whose events storm after 5 s", 15, 0, 0,
-	  1, 0 },
+	  1, 0, 0 },
 	{ "crowd", "64 idle latency guests, no batch guest (more than one CPU holds well)", 64, 0,
-	  0, 0, 0 },
+	  0, 0, 0, 0 },
 	{ "churn", "16 idle latency guests, 2 batch guests stopped and started every 4 s", 16, 2, 0,
-	  0, 4 },
+	  0, 4, 0 },
+	{ "outside",
+	  "16 idle latency guests beside a CPU-bound process of the host's on the last CPU", 16, 0,
+	  0, 0, 0, 1 },
 };
+
+/* A CPU-bound process, not a guest, pinned to the last CPU: its pid, or -1. */
+static pid_t outside_start(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		cpu_set_t set;
+		volatile unsigned long n = 0;
+
+		CPU_ZERO(&set);
+		CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) - 1, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		for (;;)
+			n++;
+	}
+	return pid;
+}
 
 struct figures {
 	struct fleet_latency lat;
@@ -251,6 +278,7 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 	struct move_track *mt = calloc(1, sizeof(*mt));
 	double t, cpu0 = 0, t0 = 0, churn_at;
 	int i, rc = -1, stopped = 0;
+	pid_t outside = -1;
 
 	memset(f, 0, sizeof(*f));
 	snprintf(opt, sizeof(opt), "--placement=%s", mode);
@@ -282,6 +310,8 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 		if (deploy(&sd, name, shoald_guest_image(&sd, "idle"), "latency", slo_us, "") < 0)
 			goto out;
 	}
+	if (sc->outside && (outside = outside_start()) < 0)
+		goto out;
 	/* The control loop acts, then the 10 s window fills with what it did. */
 	churn_at = now_s() + sc->churn_s;
 	for (t = now_s(); now_s() - t < settle_s;) {
@@ -321,6 +351,10 @@ static int run(const struct scenario *sc, const char *mode, unsigned slo_us, int
 	f->ok = 1;
 	rc = 0;
 out:
+	if (outside > 0) {
+		kill(outside, SIGKILL);
+		waitpid(outside, NULL, 0);
+	}
 	shoald_cleanup(&sd);
 	free(mt);
 	return rc;
@@ -358,7 +392,7 @@ int main(int argc, char **argv)
 		{ "on-only", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int want[SCENARIOS] = { 1, 1, 1, 1, 1 }, rounds = 2, settle = 25, c, k, non = 0,
+	int want[SCENARIOS] = { 1, 1, 1, 1, 1, 1 }, rounds = 2, settle = 25, c, k, non = 0,
 	    on_only = 0;
 	unsigned slo = 500;
 
