@@ -59,6 +59,21 @@ worst_on() {
 	python3 -c 'import json,sys
 print("%.0f" % max([g.get("p99_us") or 0 for g in json.load(open(sys.argv[1]))["guests"] if g["name"].startswith("lat-") and g.get("cpu") == int(sys.argv[2])] or [0]))' "$tmp/place" "$1"
 }
+# other_until CPU CMP VALUE: poll (10 s at most) until CPU's other_use CMP
+# VALUE (a Python comparison, ">=" or "<"); prints the seconds since
+# $since, or nothing; $tmp/place keeps the last reading.
+other_until() {
+	for i in $(seq 1 40); do
+		sleep 0.25
+		place
+		o=$(other_of "$1")
+		if python3 -c "import sys; sys.exit(0 if $o $2 $3 else 1)"; then
+			python3 -c "import time; print('%.1f' % (time.time() - $since))"
+			return 0
+		fi
+	done
+	return 1
+}
 # pin_moves: pin moves of lat-* guests so far, "guest:from>to" a line.
 pin_moves() {
 	api GET /v1/placement | python3 -c 'import json,sys
@@ -95,16 +110,9 @@ moves0=$(pin_moves | wc -l)
 t0=$(date +%s.%N)
 taskset -c "$X" sh -c 'while :; do :; done' &
 hog=$!
-seen=
-for i in $(seq 1 40); do
-	sleep 0.25
-	place
-	o=$(other_of "$X")
-	if python3 -c "import sys; sys.exit(0 if $o >= 0.5 else 1)"; then
-		seen=$(python3 -c "import time; print('%.1f' % (time.time() - $t0))")
-		break
-	fi
-done
+since=$t0
+seen=$(other_until "$X" ">=" 0.5)
+o=$(other_of "$X")
 if [ -n "$seen" ]; then
 	tap_ok "/v1/placement shows the process as cpu $X's other_use ($o of a CPU) ${seen} s after it began"
 else
@@ -136,17 +144,9 @@ fi
 kill "$hog" 2>/dev/null
 wait "$hog" 2>/dev/null
 hog=
-t1=$(date +%s.%N)
-back=
-for i in $(seq 1 40); do
-	sleep 0.25
-	place
-	o=$(other_of "$X")
-	if python3 -c "import sys; sys.exit(0 if $o < 0.3 else 1)"; then
-		back=$(python3 -c "import time; print('%.1f' % (time.time() - $t1))")
-		break
-	fi
-done
+since=$(date +%s.%N)
+back=$(other_until "$X" "<" 0.3)
+o=$(other_of "$X")
 if [ -n "$back" ]; then
 	tap_ok "once it ends cpu $X's other_use falls back ($o) ${back} s after"
 else
