@@ -80,9 +80,10 @@ fifo=$dir/serial.fifo
 
 # The host CPU time (clock ticks) of QEMU under timeout(1), pid $1.
 qemu_ticks() {
-	local c t=0
+	local c t=0 v
 	for c in $(pgrep -P "$1"); do
-		t=$((t + $(sed 's/.*) //' "/proc/$c/stat" 2>/dev/null | awk '{ print $12 + $13 }')))
+		v=$(sed 's/.*) //' "/proc/$c/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		t=$((t + ${v:-0}))
 	done
 	echo $t
 }

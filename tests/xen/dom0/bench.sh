@@ -72,15 +72,7 @@ sd_round() {
 for m in $makers; do : >"/tmp/sd.$m.run"; : >"/tmp/sd.$m.probe"; : >"/tmp/sd.$m.server"; done
 : >/tmp/ctl.floor
 for i in $(seq 1 "$N"); do
-	cat >/tmp/xlb.cfg <<CFG
-name = "xlb$i"
-type = "pv"
-kernel = "$IMG"
-memory = $MEM
-vcpus = 1
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+	xl_cfg "xlb$i" "$IMG" "$MEM" /tmp/xlb.cfg
 	t=$(now_us)
 	if xl create -q /tmp/xlb.cfg >/tmp/xl.out 2>&1; then
 		ms_since "$t" >>/tmp/xl.ret

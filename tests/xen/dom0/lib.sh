@@ -94,6 +94,20 @@ kill9_shoald() {
 	shoald_pid=
 }
 
+# xl_cfg NAME IMAGE MEM FILE: an xl config for a PV domain of IMAGE
+# (MEM MiB, one vCPU, destroyed when it ends), into FILE.
+xl_cfg() {
+	cat >"$4" <<CFG
+name = "$1"
+type = "pv"
+kernel = "$2"
+memory = $3
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+}
+
 # Domains other than Domain-0, by name, one a line.
 domains() { xl list 2>/dev/null | awk 'NR > 1 && $1 != "Domain-0" {print $1}'; }
 # Whether Xen has no domain but Domain-0; whether xl list has one named
