@@ -233,6 +233,22 @@ static const char *dom_name(const struct dom *d)
 	return d->g ? d->g->name : "(none)";
 }
 
+/*
+ * A call on the loop that held it SLOW_CALL_NS or more is said at debug
+ * level with its time, to find what holds every guest's probes (/v1/host's
+ * loop counts the holds, not their cause).
+ */
+#define SLOW_CALL_NS 5000000ull
+
+static void held(const char *what, const char *guest, uint64_t t0)
+{
+	uint64_t ns = now_mono_ns() - t0;
+
+	if (ns >= SLOW_CALL_NS)
+		log_debug("xen: %s%s%s held the loop %.1f ms", what, guest ? ", guest " : "",
+		          guest ? guest : "", (double)ns / 1e6);
+}
+
 /* ---- libxl's log, into ours ---- */
 
 static void xl_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
@@ -687,11 +703,14 @@ static void on_xs(struct ev_loop *loop, ev_io *w, int revents)
 		unsigned long id;
 		int kind = xen_watch_token(vec[XS_WATCH_TOKEN], "pc", &id);
 		struct dom *d = kind ? dom_by_id(be, (uint32_t)id) : NULL;
+		uint64_t t0 = now_mono_ns();
 
 		if (d && kind == 'p' && (d->state == XD_CONSOLE || d->state == XD_RUNNING))
 			probe_port_changed(d);
 		else if (d && kind == 'c' && d->state == XD_CONSOLE)
 			dom_step(d);
+		held(kind == 'p' ? "its probe port's watch" : "a watch", d ? dom_name(d) : NULL,
+		     t0);
 		free(vec);
 	}
 }
@@ -904,6 +923,8 @@ static int dom_unpause(struct dom *d)
 static void dom_step(struct dom *d)
 {
 	struct backend *be = d->be;
+	uint64_t t0;
+	int rc;
 
 	switch (d->state) {
 	case XD_CREATING:
@@ -931,7 +952,10 @@ static void dom_step(struct dom *d)
 			goto fail_made;
 		}
 		d->t_made_ns = now_mono_ns();
-		if (dom_setup(d) < 0) {
+		t0 = now_mono_ns();
+		rc = dom_setup(d);
+		held("the setup (death events, watches, devices)", dom_name(d), t0);
+		if (rc < 0) {
 			d->start_failed = 1;
 			goto fail_made;
 		}
@@ -948,11 +972,17 @@ static void dom_step(struct dom *d)
 				                           : "the domain ended before it ran");
 			goto fail_made;
 		}
-		if (console_open(d) < 0)
+		t0 = now_mono_ns();
+		rc = console_open(d);
+		held("the console's opening", dom_name(d), t0);
+		if (rc < 0)
 			return; /* the console/tty watch or the timeout brings us back */
 		ev_timer_stop(be->loop, &d->console_timer);
 		probe_port_changed(d); /* a guest adopted while paused may have one */
-		if (dom_unpause(d) < 0) {
+		t0 = now_mono_ns();
+		rc = dom_unpause(d);
+		held("the unpause", dom_name(d), t0);
+		if (rc < 0) {
 			d->start_failed = 1;
 			goto fail_made;
 		}
@@ -1529,10 +1559,15 @@ static int xen_set_affinity(struct backend *be, struct guest *g, const cpu_set_t
                             size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
+	uint64_t t0;
+	int rc;
 
 	if (!d)
 		return -1;
-	if (xen_cpu_set_affinity(be->xc, d->domid, cpus) < 0)
+	t0 = now_mono_ns();
+	rc = xen_cpu_set_affinity(be->xc, d->domid, cpus);
+	held("the hard affinity", g->name, t0);
+	if (rc < 0)
 		return be_fail_errno(err, errlen, "the hard affinity of domain %u", d->domid);
 	return 0;
 }
@@ -1541,10 +1576,15 @@ static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight, 
                           size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
+	uint64_t t0;
+	int rc;
 
 	if (!d)
 		return -1;
-	if (xen_cpu_set_weight(be->xc, d->domid, weight) < 0)
+	t0 = now_mono_ns();
+	rc = xen_cpu_set_weight(be->xc, d->domid, weight);
+	held("the weight", g->name, t0);
+	if (rc < 0)
 		return be_fail_errno(err, errlen, "the credit2 weight of domain %u", d->domid);
 	return 0;
 }
@@ -1552,10 +1592,15 @@ static int xen_set_weight(struct backend *be, struct guest *g, unsigned weight, 
 static int xen_set_batch(struct backend *be, struct guest *g, int batch, char *err, size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
+	uint64_t t0;
+	int rc;
 
 	if (!d)
 		return -1;
-	if (xen_cpu_set_batch(be->xc, d->domid, batch) < 0)
+	t0 = now_mono_ns();
+	rc = xen_cpu_set_batch(be->xc, d->domid, batch);
+	held("the batch class", g->name, t0);
+	if (rc < 0)
 		return be_fail_errno(err, errlen, "the batch class of domain %u", d->domid);
 	return 0;
 }
@@ -1576,11 +1621,16 @@ static int xen_cpu_time_op(struct backend *be, struct guest *g, uint64_t *ns, ui
                            char *err, size_t errlen)
 {
 	struct dom *d = running_dom(be, g, err, errlen);
+	uint64_t t0;
+	int rc;
 
 	(void)wait_ns; /* a vCPU's runnable time is in its runstate, which only its domain reads */
 	if (!d)
 		return -1;
-	if (xen_cpu_time(be->xc, d->domid, ns) < 0)
+	t0 = now_mono_ns();
+	rc = xen_cpu_time(be->xc, d->domid, ev_iteration(be->loop), ns);
+	held("the CPU time", g->name, t0);
+	if (rc < 0)
 		return be_fail_errno(err, errlen, "the CPU time of domain %u", d->domid);
 	return 0;
 }

@@ -52,6 +52,10 @@ struct xen_cpu {
 	int have_batch_pool;
 	uint32_t batch_pool;
 	char mechanism[512];
+	/* Every domain's info as of generation times_gen (xen_cpu_time()). */
+	libxl_dominfo *times;
+	int ntimes;
+	unsigned times_gen;
 };
 
 /* ---- the pure parts ---- */
@@ -278,6 +282,8 @@ void xen_cpu_free(struct xen_cpu *xc)
 		return;
 	if (xc->xs)
 		xs_close(xc->xs);
+	if (xc->times)
+		libxl_dominfo_list_free(xc->times, xc->ntimes);
 	free(xc);
 }
 
@@ -639,17 +645,36 @@ int xen_cpu_get(struct xen_cpu *xc, uint32_t domid, struct be_placement *out)
 	return 0;
 }
 
-int xen_cpu_time(struct xen_cpu *xc, uint32_t domid, uint64_t *ns)
+int xen_cpu_time(struct xen_cpu *xc, uint32_t domid, unsigned gen, uint64_t *ns)
 {
-	libxl_dominfo info;
-	int rc;
+	int lo, hi;
 
-	libxl_dominfo_init(&info);
-	rc = libxl_domain_info(xc->ctx, &info, domid);
-	if (rc == 0)
-		*ns = info.cpu_time;
-	libxl_dominfo_dispose(&info);
-	return rc ? fail_rc(rc) : 0;
+	if (!xc->times || xc->times_gen != gen) {
+		if (xc->times)
+			libxl_dominfo_list_free(xc->times, xc->ntimes);
+		xc->ntimes = 0;
+		xc->times = libxl_list_domain(xc->ctx, &xc->ntimes);
+		xc->times_gen = gen;
+		if (!xc->times) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	/* Xen lists the domains by number. */
+	for (lo = 0, hi = xc->ntimes - 1; lo <= hi;) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (xc->times[mid].domid == domid) {
+			*ns = xc->times[mid].cpu_time;
+			return 0;
+		}
+		if (xc->times[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	errno = ESRCH;
+	return -1;
 }
 
 const char *xen_cpu_mechanism(struct xen_cpu *xc)

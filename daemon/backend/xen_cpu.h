@@ -70,8 +70,15 @@ int xen_cpu_set_weight(struct xen_cpu *xc, uint32_t domid, unsigned weight);
 int xen_cpu_set_batch(struct xen_cpu *xc, uint32_t domid, int batch);
 /* What domid has now: affinity (vCPU 0's), weight on the cgroup scale, class. */
 int xen_cpu_get(struct xen_cpu *xc, uint32_t domid, struct be_placement *out);
-/* CPU time all of domid's vCPUs used since it was created, in ns. */
-int xen_cpu_time(struct xen_cpu *xc, uint32_t domid, uint64_t *ns);
+/*
+ * CPU time all of domid's vCPUs used since it was created, in ns.  Every
+ * domain's is read at once (one libxl_list_domain, one hypercall) and
+ * kept while gen stays the same: the placement period asks for each
+ * guest in turn within one loop iteration (the caller passes
+ * ev_iteration()), and one call per guest held the loop for a time that
+ * grew with the number of guests.
+ */
+int xen_cpu_time(struct xen_cpu *xc, uint32_t domid, unsigned gen, uint64_t *ns);
 /* One line for /v1/placement: how affinity, weight and class are done here. */
 const char *xen_cpu_mechanism(struct xen_cpu *xc);
 

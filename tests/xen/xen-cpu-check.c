@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "time") && argc == 3) {
 		uint64_t ns;
 
-		rc = xen_cpu_time(xc, (uint32_t)domid, &ns) < 0;
+		rc = xen_cpu_time(xc, (uint32_t)domid, 1, &ns) < 0;
 		if (rc)
 			fprintf(stderr, "xen-cpu-check: CPU time of domain %lu: %s\n", domid,
 			        strerror(errno));

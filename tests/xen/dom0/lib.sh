@@ -74,12 +74,15 @@ PROBE_TIMEOUT_MS=3000
 # shoal.xen_create=direct on the kernel command line (run.sh SET -- ...):
 # shoald makes the domains itself (the default for PV), =libxl through libxl.
 XEN_CREATE=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.xen_create=//p')
+# shoal.log_level=debug on the kernel command line: shoald's log level (info).
+LOG_LEVEL=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^shoal\.log_level=//p')
+LOG_LEVEL=${LOG_LEVEL:-info}
 start_shoald() {
 	mkdir -p /var/lib/shoal /run/shoal "$LOGDIR"
 	shoald --config=/dev/null --backend=xen --state-dir=/var/lib/shoal --run-dir=/run/shoal \
 		--reserve-mib=256 --max-memory-mib=1536 --probe-timeout-ms="$PROBE_TIMEOUT_MS" \
 		--xen-create="$XEN_CREATE" \
-		--log-level=info "$@" >>"$LOGDIR/shoald.log" 2>&1 &
+		--log-level="$LOG_LEVEL" "$@" >>"$LOGDIR/shoald.log" 2>&1 &
 	shoald_pid=$!
 	wait_for 60 shoald_answers && kill -0 "$shoald_pid" 2>/dev/null
 }
