@@ -153,7 +153,7 @@ for m in direct libxl; do
 	wait_for 120 no_domains || errs="$errs $m(domains left: $(domains | tr '\n' ' '))"
 	kill9_shoald
 done
-diag "xen-scale: a burst of $B deploys at once beside $BASE probed guests, $MEM MiB each:$lines" \
+diag "xen-scale: a burst of $B deploys $([ "$PAR" = 1 ] && echo "at once" || echo "back to back") beside $BASE probed guests, $MEM MiB each:$lines" \
 	"  (goal: ratio <= 1.2; p99 is the top of its histogram bucket, 1 % wide; emulated Xen under QEMU TCG)"
 if [ -z "$errs" ]; then ok "xen-scale burst: $B creates beside $BASE guests, both makers"; else
 	not_ok "xen-scale burst: failed:$errs"
