@@ -158,6 +158,9 @@ struct ctl_simple {
 };
 int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
                const struct ctl_simple *req);
+/* ctl_simple()'s request once the arguments are read: name (or NULL), then query (or NULL). */
+int ctl_simple_send(struct ctl *c, const struct ctl_simple *req, const char *name,
+                    const char *query);
 
 /* The commands (guest.c, deploy.c, host.c, latency.c). */
 int ctl_cmd_deploy(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv);

@@ -103,17 +103,16 @@ static int show_latency(const json_t *l, const char *unused)
 	return 0;
 }
 
-/* The histogram's span: the server's default (60 s), --buckets 10s, 60s or all (since its start).
- */
+/* The histogram's span: the server's default (60 s), or --buckets 10s, 60s or all. */
 int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_BUCKETS = 'b' };
 	static const struct option lo[] = { CTL_GLOBAL_LONGOPTS,
 		                            { "buckets", required_argument, NULL, OPT_BUCKETS },
 		                            { NULL, 0, NULL, 0 } };
+	static const struct ctl_simple req = { "GET", "/v1/guests/", 1, "/latency", show_latency };
 	const char *buckets = NULL;
-	struct ctl_answer a;
-	char path[160];
+	char query[32] = "";
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, ":hb:", lo, NULL)) != -1) {
@@ -132,17 +131,9 @@ int ctl_cmd_latency(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **a
 	rc = ctl_want_name(cmd, argc, argv);
 	if (rc != 0)
 		return rc;
-	snprintf(path, sizeof(path), "/v1/guests/%s/latency%s%s", argv[optind],
-	         buckets ? "?buckets=" : "", buckets ? buckets : "");
-	rc = ctl_http(c, "GET", path, NULL, &a);
-	if (rc < 0)
-		return rc;
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		rc = show_latency(a.json, argv[optind]);
-	ctl_answer_free(&a);
-	return rc;
+	if (buckets)
+		snprintf(query, sizeof(query), "?buckets=%s", buckets);
+	return ctl_simple_send(c, &req, argv[optind], query);
 }
 
 /* ---- top ---- */

@@ -294,9 +294,6 @@ int ctl_want_args(const struct ctl_cmd *cmd, int argc, char **argv, int want, co
 int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
                const struct ctl_simple *req)
 {
-	const char *name = NULL;
-	struct ctl_answer a;
-	char path[160];
 	int rc;
 
 	rc = ctl_opts_only(c, cmd, argc, argv);
@@ -305,10 +302,18 @@ int ctl_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
 		                   : ctl_want_args(cmd, argc, argv, 0, NULL);
 	if (rc != 0)
 		return rc;
-	if (req->name_arg)
-		name = argv[optind];
-	snprintf(path, sizeof(path), "%s%s%s", req->path, name ? name : "",
-	         req->suffix ? req->suffix : "");
+	return ctl_simple_send(c, req, req->name_arg ? argv[optind] : NULL, NULL);
+}
+
+int ctl_simple_send(struct ctl *c, const struct ctl_simple *req, const char *name,
+                    const char *query)
+{
+	struct ctl_answer a;
+	char path[160];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s%s%s%s", req->path, name ? name : "",
+	         req->suffix ? req->suffix : "", query ? query : "");
 	rc = ctl_http(c, req->method, path, NULL, &a);
 	if (rc < 0)
 		return rc;
