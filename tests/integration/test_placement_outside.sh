@@ -54,7 +54,7 @@ print("none in %.0f s; the last moves: %s" % (limit, [(m.get("kind"), m.get("gue
 sys.exit(1)
 PY
 }
-# worst_over CPU: the worst p99 (placement window) of lat-* guests on CPU, from $tmp/place.
+# worst_on CPU: the worst p99 (placement window) of lat-* guests on CPU, from $tmp/place.
 worst_on() {
 	python3 -c 'import json,sys
 print("%.0f" % max([g.get("p99_us") or 0 for g in json.load(open(sys.argv[1]))["guests"] if g["name"].startswith("lat-") and g.get("cpu") == int(sys.argv[2])] or [0]))' "$tmp/place" "$1"

@@ -79,6 +79,11 @@ between() {
 loop() {
 	ctl --json host && echo "$(jget /tmp/ctl.out loop.iterations) $(jget /tmp/ctl.out loop.held_over_50ms) $(jget /tmp/ctl.out loop.longest_held_ms)"
 }
+# burst_one I: the burst's deploy I, answered once it is accepted.
+burst_one() {
+	shoalctl --socket "$SOCK" --timeout 120 deploy --no-wait --name "burst$1" --image "$sha" \
+		--memory "$MEM" --class latency --slo-us 10000000 >/dev/null 2>"/tmp/burst.$1.err" </dev/null
+}
 # nth WORDS I
 nth() { echo "$1" | awk -v i="$2" '{ print $i }'; }
 
@@ -103,20 +108,16 @@ for m in direct libxl; do
 	quiet_ms=$(ms_since "$t")
 	l1=$(loop)
 	t=$(now_us)
-	if [ "$PAR" = 1 ]; then
-		pids=
-		for i in $(seq 1 "$B"); do
-			shoalctl --socket "$SOCK" --timeout 120 deploy --no-wait --name "burst$i" --image "$sha" \
-				--memory "$MEM" --class latency --slo-us 10000000 >/dev/null 2>"/tmp/burst.$i.err" </dev/null &
+	pids=
+	for i in $(seq 1 "$B"); do
+		if [ "$PAR" = 1 ]; then
+			burst_one "$i" &
 			pids="$pids $!"
-		done
-		for p in $pids; do wait "$p"; done
-	else
-		for i in $(seq 1 "$B"); do
-			shoalctl --socket "$SOCK" --timeout 120 deploy --no-wait --name "burst$i" --image "$sha" \
-				--memory "$MEM" --class latency --slo-us 10000000 >/dev/null 2>"/tmp/burst.$i.err" </dev/null
-		done
-	fi
+		else
+			burst_one "$i"
+		fi
+	done
+	for p in $pids; do wait "$p"; done
 	# Until none is still starting (running, or failed and said why).
 	settled() {
 		for i in $(seq 1 "$B"); do
@@ -127,6 +128,7 @@ for m in direct libxl; do
 	burst_ms=$(ms_since "$t")
 	snap /tmp/snap.c
 	l2=$(loop)
+	build=$(jget /tmp/ctl.out backend_stats.slowest_build_ms) # loop's reading of /v1/host
 	up=0
 	for i in $(seq 1 "$B"); do
 		if is_running "burst$i"; then up=$((up + 1)); else
@@ -138,9 +140,6 @@ for m in direct libxl; do
 	figure "burst_${m}_loop_held_over_50ms quiet=$hq burst=$hb longest_after_quiet=$(nth "$l1" 3)ms longest_after_burst=$(nth "$l2" 3)ms running=$up/$B"
 	q=$(between /tmp/snap.a /tmp/snap.b)
 	b=$(between /tmp/snap.b /tmp/snap.c)
-	ctl --json host
-	held=$(jget /tmp/ctl.out backend_stats.slowest_destroy_call_ms)
-	build=$(jget /tmp/ctl.out backend_stats.slowest_build_ms)
 	figure "burst_${m}_quiet_probe_p99_us $(nth "$q" 3) n=$(nth "$q" 1) p50=$(nth "$q" 2) max=$(nth "$q" 4) over=${quiet_ms}ms"
 	figure "burst_${m}_burst_probe_p99_us $(nth "$b" 3) n=$(nth "$b" 1) p50=$(nth "$b" 2) max=$(nth "$b" 4) over=${burst_ms}ms creates=$B"
 	figure "ratio_burst_${m}_probe_p99_vs_quiet $(ratio "$(nth "$b" 3)" "$(nth "$q" 3)") (goal <= 1.2)"
