@@ -366,6 +366,8 @@ void placement_metrics(struct shoald *d, struct metrics_buf *b);
 
 /* ---- probes (probe.c) ---- */
 
+#define LOOP_HELD_BOUNDS 3
+
 struct probe_engine {
 	struct probe_heap heap; /* the guests on their next deadline (probe_heap.h) */
 	ev_timer timer;
@@ -387,11 +389,11 @@ struct probe_engine {
 	ev_check check;
 	uint64_t woke_ns; /* 0: not awake since the last prepare */
 	uint64_t iterations, held_max_ns;
-	uint64_t held_over[3]; /* iterations held over LOOP_HELD_MS[i] */
+	uint64_t held_over[LOOP_HELD_BOUNDS]; /* iterations held over LOOP_HELD_MS[i] */
 };
 
 /* The bounds /v1/host and /metrics count loop iterations over. */
-extern const unsigned LOOP_HELD_MS[3];
+extern const unsigned LOOP_HELD_MS[LOOP_HELD_BOUNDS];
 
 void probe_init(struct shoald *d);
 void probe_fini(struct shoald *d);

@@ -333,7 +333,7 @@ static void daemon_self(struct page *p)
 	{
 		unsigned i;
 
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < LOOP_HELD_BOUNDS; i++) {
 			char ms[16];
 			struct metrics_label l = { "over_ms", ms };
 

@@ -517,7 +517,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	run_due(d);
 }
 
-const unsigned LOOP_HELD_MS[3] = { 10, 50, 200 };
+const unsigned LOOP_HELD_MS[LOOP_HELD_BOUNDS] = { 10, 50, 200 };
 
 /* The loop woke: its work starts now. */
 static void on_check(struct ev_loop *loop, ev_check *w, int revents)
@@ -549,7 +549,7 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		e->iterations++;
 		if (held > e->held_max_ns)
 			e->held_max_ns = held;
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < LOOP_HELD_BOUNDS; i++)
 			e->held_over[i] += held > LOOP_HELD_MS[i] * 1000000ull;
 	}
 	e->woke_ns = 0;
