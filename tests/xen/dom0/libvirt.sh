@@ -8,7 +8,8 @@
 # killed with -9 and every guest re-adopted (same domain, same instance,
 # probed again); removal leaving no domain in libvirt or Xen.  Then
 # devices in the domain XML: an echo guest's NIC on xenbr0 with shoald's
-# MAC and address answers Dom0's ping; fatcat reads a read-only FAT disk
+# MAC and address answers Dom0's ping, its 1 MB/s limit in the domain's
+# XML and netback's rate; fatcat reads a read-only FAT disk
 # whole; blkcheck writes a writable disk, exits 3 (its own code, in the
 # API) and finds what it wrote once restarted.  Then a create off the
 # loop: the API answers, again and again, while libvirt makes a domain.
@@ -29,7 +30,7 @@ virsh destroy of a guest is noticed and the guest restarted by its policy
 shoald killed with -9: the domains keep running
 a restarted shoald re-adopts every guest (same domain, same instance, probed again)
 removing the guests leaves no domain in libvirt or Xen
-a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping
+a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping, its rate limit applied
 a read-only disk through libvirt: fatcat reads a FAT image whole and exits 0
 a writable disk through libvirt keeps what blkcheck wrote across its restart; its exit status 3 shows in the API
 the API answers while libvirt makes a domain"
@@ -236,9 +237,13 @@ lv_diag() {
 }
 ended() { case $(guest_state "$1") in stopped | exited) return 0 ;; esac; return 1; }
 
+# 1 MB/s on what the guest sends: 976 KiB/s in the interface's outbound
+# average, which libvirt's libxl driver gives netback as its credit in
+# 50 ms (976 KiB/s is 49,971 bytes in 50 ms).
+echo '{"net_rate": {"bytes_per_s": 1000000}}' >/tmp/lvrate.json
 if [ ! -f "$GUESTS/echo.xen-pv" ]; then
 	skip "a NIC through libvirt answers Dom0's ping" "no echo.xen-pv in this build"
-elif ctl_make deploy --name ec1 --image "$GUESTS/echo.xen-pv" --memory 16 --net eth0=xenbr0 --arg eth0 &&
+elif ctl_make deploy -f /tmp/lvrate.json --name ec1 --image "$GUESTS/echo.xen-pv" --memory 16 --net eth0=xenbr0 --arg eth0 &&
 	wait_for 30 is_running ec1; then
 	ctl --json show ec1
 	ip=$(jget /tmp/ctl.out net.0.ipv4)
@@ -252,9 +257,13 @@ elif ctl_make deploy --name ec1 --image "$GUESTS/echo.xen-pv" --memory 16 --net 
 	[ "$(xsr $fr/shoal-ipv4)" = "$ip" ] || bad="$bad shoal-ipv4=$(xsr $fr/shoal-ipv4), shoald's $ip"
 	[ "$(xsr $fr/shoal-name)" = eth0 ] || bad="$bad shoal-name=$(xsr $fr/shoal-name)"
 	$V domiflist ec1 2>/dev/null | grep -q "$mac" || bad="$bad virsh domiflist: $($V domiflist ec1 2>&1 | tr '\n' ' ')"
+	rate=$(xsr $bk/rate)
+	case $rate in 499[0-9][0-9],50000) ;; *) bad="$bad netback's rate=$rate" ;; esac
+	tune=$($V dumpxml ec1 2>/dev/null | sed -n "s/.*<outbound average='\([0-9]*\)'.*/\1/p")
+	[ "$tune" = 976 ] || bad="$bad virsh dumpxml: outbound average ${tune:-none}"
 	if [ -z "$bad" ] && wait_for 60 ping -c 1 -W 1 "${ip%/*}" &&
 		ping -c 5 -i 0.5 -W 2 "${ip%/*}" >/tmp/ec.ping 2>&1; then
-		ok "a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping (domain $D, $mac, $ip; $(grep -c 'bytes from' /tmp/ec.ping) of 5 answered; $(tail -n 1 /tmp/ec.ping))"
+		ok "a NIC through libvirt on xenbr0 has shoald's MAC and address and answers Dom0's ping, its 1 MB/s limit in libvirt and netback (domain $D, $mac, $ip, rate $rate, outbound $tune KiB/s; $(grep -c 'bytes from' /tmp/ec.ping) of 5 answered; $(tail -n 1 /tmp/ec.ping))"
 	else
 		not_ok "a NIC through libvirt on xenbr0 answers Dom0's ping:$bad; $(tail -n 2 /tmp/ec.ping 2>/dev/null | tr '\n' ' ')"
 		lv_diag ec1
