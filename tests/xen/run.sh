@@ -77,6 +77,7 @@ rm -rf "$dir"
 mkdir -p "$dir/art"
 log=$dir/serial.log
 fifo=$dir/serial.fifo
+fifo_in=$dir/serial.in
 
 # The host CPU time (clock ticks) of QEMU under timeout(1), pid $1.
 qemu_ticks() {
@@ -88,10 +89,31 @@ qemu_ticks() {
 	echo $t
 }
 
+# At a freeze, what Xen holds: the serial line's input switched to Xen
+# (CTRL-a three times) and its debug keys sent: the scheduler's run
+# queues, the timer queues, the time, the interrupts, each CPU's registers
+# and every domain's vCPUs and event channels.  A serial interrupt wakes
+# CPU 0; whether the rest wake too is on the console after it.
+xen_keys() {
+	local k
+	printf '\001\001\001' >&7
+	sleep 2
+	for k in r a t i d q e; do
+		printf '%s' "$k" >&7
+		sleep 3
+	done
+	sleep 20
+}
+
 # One boot of Xen and the set, its console in $log; $reason says why it
 # ended early, $frozen that it was the freeze below.
 run_once() {
 mkfifo "$fifo"
+# The serial line's input: held open here, so that Xen's debug keys can be
+# sent when the machine freezes (below).
+rm -f "$fifo_in"
+mkfifo "$fifo_in"
+exec 7<>"$fifo_in"
 
 # Every console line gets the host's seconds since QEMU started.
 t0=${EPOCHREALTIME/./}
@@ -136,7 +158,7 @@ timeout -s KILL "$hard" qemu-system-x86_64 -accel "tcg,thread=${SHOAL_XEN_TCG_TH
 	-kernel "$XEN_ELF" \
 	-append "dom0_mem=1G,max:1G dom0_max_vcpus=${SHOAL_XEN_CPUS:-2} console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot" \
 	-initrd "$KERNEL console=hvc0 earlyprintk=xen loglevel=4 shoal.set=$set_name shoal.timeout=$budget $dom0_args,$initrd" \
-	</dev/null >"$fifo" 2>"$dir/qemu.err" &
+	<"$fifo_in" >"$fifo" 2>"$dir/qemu.err" &
 qemu=$!
 trap 'kill "$qemu" 2>/dev/null' EXIT
 trap 'exit 1' INT TERM
@@ -170,6 +192,7 @@ while kill -0 "$qemu" 2>/dev/null; do
 			[ $(((ticks - ticks0) * 100)) -lt $((2 * HZ * (SECONDS - ticks_at))) ]; then
 			frozen=1
 			reason="Xen froze under QEMU: no console line for $((SECONDS - quiet_since)) s, QEMU idle"
+			xen_keys
 			break
 		fi
 		ticks_at=$SECONDS
@@ -204,7 +227,8 @@ kill "$qemu" 2>/dev/null
 wait "$qemu" 2>/dev/null
 qrc=$?
 wait "$stamper" 2>/dev/null
-rm -f "$fifo"
+exec 7>&-
+rm -f "$fifo" "$fifo_in"
 trap - EXIT
 if [ -z "$reason" ] && [ -z "$seen_end" ]; then
 	if [ -s "$dir/qemu.err" ]; then
