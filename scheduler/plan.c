@@ -107,16 +107,21 @@ static void judge(const struct sched *s, const struct sched_guest *g, struct sch
 	miss = missing(s, w);
 	e->over = miss || w->p99_us > g->slo_us;
 	under = !miss && w->p99_us <= (double)g->slo_us * (1.0 - s->cfg.exit_margin);
+	if (e->violating && e->viol_periods < UINT32_MAX)
+		e->viol_periods++;
 	if (e->over) {
 		if (e->over_periods < UINT32_MAX)
 			e->over_periods++;
-		if (e->over_periods >= s->cfg.enter_periods)
+		if (!e->violating && e->over_periods >= s->cfg.enter_periods) {
 			e->violating = 1;
+			e->viol_periods = e->over_periods;
+		}
 		return;
 	}
 	e->over_periods = 0;
 	if (under) {
 		e->violating = 0;
+		e->viol_periods = 0;
 		e->strikes = 0;
 	}
 }
@@ -139,6 +144,7 @@ static void say_violation(const struct plan *p, size_t gi, char *buf, size_t len
 	const struct sched_guest *g = guest(p, gi);
 	const struct sched_window *w = window_of(p->s, g);
 	const struct sched__gstate *e = &p->s->gs[gi];
+	uint32_t n;
 
 	if (!w)
 		return;
@@ -147,7 +153,12 @@ static void say_violation(const struct plan *p, size_t gi, char *buf, size_t len
 	else
 		sched__sayf(buf, len, "%sp99 %u us over SLO %u us",
 		            w == &g->win_long ? "60 s " : "", w->p99_us, g->slo_us);
-	sched__sayf(buf, len, " for %u periods", e->over_periods);
+	/*
+	 * Since the violation began: a period between the SLO and the exit
+	 * margin ends the streak over it but not the violation.
+	 */
+	n = e->violating ? e->viol_periods : e->over_periods;
+	sched__sayf(buf, len, " for %u period%s", n, n == 1 ? "" : "s");
 }
 
 /* "latency guest a-17 p99 1840 us over SLO 1000 us for 3 periods (and 11 more on cpu 3)" */
@@ -991,6 +1002,7 @@ static void reclass(struct plan *p)
 			e->eff_batch = 1;
 			e->quiet_periods = 0;
 			e->violating = 0;
+			e->viol_periods = 0;
 			e->over_periods = 0;
 			reclass_load(p, i, SCHED_CLASS_BATCH);
 			m = add_move(p, SCHED_MOVE_CLASS, i);
@@ -1650,6 +1662,7 @@ static unsigned collect(struct plan *p)
 			/* Treated as batch: its own latency is not acted upon. */
 			e->over_periods = 0;
 			e->violating = 0;
+			e->viol_periods = 0;
 			continue;
 		}
 		judge(s, g, e);

@@ -60,6 +60,7 @@ struct sched__gstate {
 	uint64_t hash;
 	char name[SCHED_NAME_MAX + 1];
 	uint32_t over_periods;   /* consecutive judged periods over the SLO */
+	uint32_t viol_periods;   /* judged periods since the violation began */
 	uint32_t cooldown_until; /* not acted upon before this period */
 	uint32_t strikes;        /* moves since it was last healthy */
 	uint32_t left_at[2];     /* when vCPU 0 left left_cpu[i] (newest first) */

@@ -305,6 +305,33 @@ static void entry_needs_enter_periods_in_a_row(void **state)
 	world_free(w);
 }
 
+/*
+ * A period between the SLO and the exit margin ends the streak over the
+ * SLO but not the violation: a move made after it says how long the
+ * violation has lasted, not the new streak.
+ */
+static void a_reason_counts_the_whole_violation(void **state)
+{
+	static const uint32_t p99[] = { 1500, 1500, 1500, 950, 1500 };
+	size_t g, i;
+	struct world *w = crowded_pair(&g);
+
+	(void)state;
+	/* Pinned while it enters violation and hovers: nowhere to go. */
+	pin_to(&w->g[g], 3);
+	for (i = 0; i < sizeof(p99) / sizeof(p99[0]); i++) {
+		set_p99(&w->g[g], p99[i]);
+		world_period_ok(w);
+		assert_int_equal(w->plan.nmoves, 0);
+		assert_int_equal(w->plan.stats.violating, i >= 2);
+	}
+	sched_cpuset_zero(&w->g[g].pin);
+	world_period_ok(w);
+	assert_true(w->plan.nmoves >= 1);
+	assert_reason(w->plan.moves[0].reason, "p99 1500 us over SLO 1000 us for 6 periods");
+	world_free(w);
+}
+
 static void exit_needs_the_margin(void **state)
 {
 	static const struct {
@@ -1625,6 +1652,7 @@ int main(void)
 		cmocka_unit_test(pinned_batch_guest_gets_weight_then_idle_policy),
 		cmocka_unit_test(operator_pinned_latency_guests_never_move),
 		cmocka_unit_test(entry_needs_enter_periods_in_a_row),
+		cmocka_unit_test(a_reason_counts_the_whole_violation),
 		cmocka_unit_test(exit_needs_the_margin),
 		cmocka_unit_test(alternating_at_the_slo_never_moves),
 		cmocka_unit_test(hovering_guest_does_not_ping_pong),
