@@ -125,6 +125,8 @@ struct backend {
 	 */
 	struct worker worker;
 	uint64_t job_ns_max; /* the longest job, for /v1/host */
+	ev_timer stuck_w;    /* a job that does not return is logged */
+	uint64_t stuck_warned;
 #ifdef HAVE_XEN
 	/* Probes on Xen: libvirt has no event-channel API (xen_probe.c, as the Xen backend). */
 	struct xs_handle *xs;
@@ -907,6 +909,40 @@ static void job_domain(struct backend *be, enum lv_job_kind kind, struct ldom *d
 
 static void on_job_done(struct worker *w, struct worker_job *wj);
 
+static const char *const job_kind_names[] = { "define and start", "resume", "destroy", "undefine" };
+
+/* "undefine lv1", for worker_busy(). */
+static void job_describe(const struct worker_job *wj, char *buf, size_t len)
+{
+	const struct lv_job *j = WORKER_JOB(wj, const struct lv_job, link);
+
+	snprintf(buf, len, "%s %s", job_kind_names[j->kind], j->name);
+}
+
+/* The worker's call under way for LV_STUCK_S or more: logged once a call. */
+#define LV_STUCK_S 30
+
+static void on_stuck_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct backend *be = w->data;
+	char what[GUEST_NAME_MAX + 32];
+	unsigned queued;
+	uint64_t ns = worker_busy(&be->worker, what, sizeof(what), &queued);
+
+	(void)loop;
+	(void)revents;
+	if (ns < (uint64_t)LV_STUCK_S * 1000000000u) {
+		be->stuck_warned = 0;
+		return;
+	}
+	if (be->stuck_warned)
+		return;
+	be->stuck_warned = 1;
+	log_warnx("libvirt: the %s call has not returned for %.0f s; %u of libvirt's "
+	          "creates, destroys and undefines wait behind it (is libvirtd stuck?)",
+	          what, ns / 1e9, queued);
+}
+
 static int lv_worker_start(struct backend *be, char *err, size_t errlen)
 {
 	int r;
@@ -914,6 +950,7 @@ static int lv_worker_start(struct backend *be, char *err, size_t errlen)
 	be->worker.loop = be->loop;
 	be->worker.run = job_work;
 	be->worker.done = on_job_done;
+	be->worker.describe = job_describe;
 	be->worker.ctx = be;
 	r = worker_start(&be->worker);
 	if (r) {
@@ -921,6 +958,9 @@ static int lv_worker_start(struct backend *be, char *err, size_t errlen)
 		return be_fail_errno(err, errlen,
 		                     "libvirt backend: cannot start its worker thread");
 	}
+	ev_timer_init(&be->stuck_w, on_stuck_check, 5., 5.);
+	be->stuck_w.data = be;
+	ev_timer_start(be->loop, &be->stuck_w);
 	return 0;
 }
 
@@ -1747,8 +1787,11 @@ static json_t *lv_stats(struct backend *be)
 {
 	int active = virConnectNumOfDomains(be->conn);
 	int inactive = virConnectNumOfDefinedDomains(be->conn);
-	unsigned n = 0, bound = 0;
+	unsigned n = 0, bound = 0, queued;
+	char what[GUEST_NAME_MAX + 32];
+	uint64_t busy_ns = worker_busy(&be->worker, what, sizeof(what), &queued);
 	struct ldom *d;
+	json_t *o;
 
 	for (d = be->doms; d; d = d->next) {
 		n++;
@@ -1756,14 +1799,20 @@ static json_t *lv_stats(struct backend *be)
 		bound += d->probing && d->probe.local_port >= 0;
 #endif
 	}
-	return json_pack(
-	    "{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "uri",
-	    be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version", be->version,
-	    "test_mode", be->test_mode, "connected", !be->closed, "domains", (json_int_t)n,
-	    "libvirt_domains", (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
-	    "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
-	    "create_failures", (json_int_t)be->create_failures, "adopted", (json_int_t)be->adopted,
-	    "ended_outside", (json_int_t)be->outside_ends, "slowest_call_ms", be->job_ns_max / 1e6);
+	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}",
+	              "uri", be->cfg->libvirt_uri, "hypervisor", be->hv_type, "libvirt_version",
+	              be->version, "test_mode", be->test_mode, "connected", !be->closed, "domains",
+	              (json_int_t)n, "libvirt_domains",
+	              (json_int_t)(active < 0 || inactive < 0 ? -1 : active + inactive),
+	              "probe_ports_bound", (json_int_t)bound, "creates", (json_int_t)be->creates,
+	              "create_failures", (json_int_t)be->create_failures, "adopted",
+	              (json_int_t)be->adopted, "ended_outside", (json_int_t)be->outside_ends,
+	              "slowest_call_ms", be->job_ns_max / 1e6, "calls_queued", (json_int_t)queued);
+	/* The call under way on the worker, and for how long: one that never returns shows. */
+	if (o && busy_ns)
+		json_object_set_new(o, "call_under_way",
+		                    json_pack("{s:s, s:f}", "call", what, "ms", busy_ns / 1e6));
+	return o;
 }
 
 /* ---- adoption ---- */
@@ -1945,8 +1994,11 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
  */
 static void lv_worker_stop(struct backend *be)
 {
-	struct worker_job *left = worker_stop(&be->worker);
+	struct worker_job *left;
 
+	if (be->worker.up)
+		ev_timer_stop(be->loop, &be->stuck_w);
+	left = worker_stop(&be->worker);
 	while (left) {
 		struct lv_job *j = WORKER_JOB(left, struct lv_job, link);
 

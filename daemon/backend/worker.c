@@ -3,8 +3,17 @@
  * done ones out, and an ev_async that wakes the loop for the second.
  */
 #include <signal.h>
+#include <time.h>
 
 #include "daemon/backend/worker.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *worker_main(void *arg)
 {
@@ -24,10 +33,14 @@ static void *worker_main(void *arg)
 		if (!w->queued)
 			w->queued_tail = &w->queued;
 		j->next = NULL;
+		w->nqueued--;
+		w->running = j;
+		w->running_since_ns = mono_ns();
 		quitting = w->quit;
 		pthread_mutex_unlock(&w->mu);
 		w->run(w, j, quitting);
 		pthread_mutex_lock(&w->mu);
+		w->running = NULL;
 		*w->finished_tail = j;
 		w->finished_tail = &j->next;
 		ev_async_send(w->loop, &w->done_w);
@@ -76,6 +89,8 @@ int worker_start(struct worker *w)
 	w->queued_tail = &w->queued;
 	w->finished_tail = &w->finished;
 	w->quit = 0;
+	w->running = NULL;
+	w->nqueued = 0;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	ev_async_init(&w->done_w, on_done);
@@ -102,8 +117,31 @@ void worker_queue(struct worker *w, struct worker_job *j)
 	pthread_mutex_lock(&w->mu);
 	*w->queued_tail = j;
 	w->queued_tail = &j->next;
+	w->nqueued++;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t worker_busy(struct worker *w, char *what, size_t len, unsigned *queued)
+{
+	uint64_t ns = 0;
+
+	if (len)
+		what[0] = 0;
+	*queued = 0;
+	if (!w->up)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if (w->running) {
+		ns = mono_ns() - w->running_since_ns;
+		if (ns == 0)
+			ns = 1;
+		if (w->describe && len)
+			w->describe(w->running, what, len);
+	}
+	*queued = w->nqueued;
+	pthread_mutex_unlock(&w->mu);
+	return ns;
 }
 
 struct worker_job *worker_stop(struct worker *w)

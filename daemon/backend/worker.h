@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ev.h>
 
@@ -37,6 +38,12 @@ struct worker {
 	void (*done)(struct worker *w, struct worker_job *j);
 	/* On the loop after each batch of done() calls, or NULL. */
 	void (*after)(struct worker *w);
+	/*
+	 * Says what a job is ("undefine lv1"), for worker_busy(); NULL: the
+	 * job is not named.  Called on the loop with the worker's lock held,
+	 * so it may read only what the job had when queued.
+	 */
+	void (*describe)(const struct worker_job *j, char *buf, size_t len);
 	void *ctx;
 
 	/* The worker's own. */
@@ -45,6 +52,9 @@ struct worker {
 	pthread_cond_t cv;
 	int up, quit;
 	struct worker_job *queued, **queued_tail, *finished, **finished_tail;
+	struct worker_job *running; /* the job run() has, or NULL */
+	uint64_t running_since_ns;  /* CLOCK_MONOTONIC */
+	unsigned nqueued;
 	ev_async done_w;
 };
 
@@ -53,6 +63,14 @@ int worker_start(struct worker *w);
 
 /* Queues j after the others; the worker must be up. */
 void worker_queue(struct worker *w, struct worker_job *j);
+
+/*
+ * On the loop: how long the job under way has run, in ns (0: none), what
+ * it is (describe(); "" unnamed) and how many wait behind it.  A call
+ * that does not return (libvirtd stuck) shows here, and every job queued
+ * after it waits.
+ */
+uint64_t worker_busy(struct worker *w, char *what, size_t len, unsigned *queued);
 
 /*
  * Ends the worker: what is queued still runs (with quitting set), then

@@ -58,6 +58,7 @@ tap_check "deploying idle as a libvirt domain" \
 tap_check "... it runs" state_is lv-1 running
 tap_check "... shoald has one domain" stat_is domains 1
 tap_check "... libvirt has two" stat_is libvirt_domains 2
+tap_check "... and no call of libvirt's waits on the worker" stat_is calls_queued 0
 
 # A name libvirt has for a domain not shoald's: libvirt's own words.
 tap_check "deploying a guest named as the test driver's own domain is refused" \

@@ -72,6 +72,13 @@ static void done(struct worker *w, struct worker_job *wj)
 		ev_break(f->loop, EVBREAK_ALL);
 }
 
+static void describe(const struct worker_job *wj, char *buf, size_t len)
+{
+	const struct job *j = WORKER_JOB(wj, const struct job, link);
+
+	snprintf(buf, len, "job %d", j->id);
+}
+
 static void after(struct worker *w)
 {
 	struct fixture *f = w->ctx;
@@ -93,6 +100,7 @@ static int setup(void **state)
 	f->w.run = run;
 	f->w.done = done;
 	f->w.after = after;
+	f->w.describe = describe;
 	f->w.ctx = f;
 	for (i = 0; i < NJOBS; i++)
 		f->jobs[i].id = i;
@@ -164,6 +172,35 @@ static void jobs_run_in_order_off_the_loop(void **state)
 	assert_true(ticks >= 10);
 }
 
+/* What the worker has under way, how long it has run and what waits behind it. */
+static void busy_names_the_job_under_way_and_counts_the_rest(void **state)
+{
+	struct fixture *f = *state;
+	char what[32];
+	unsigned queued = 99;
+	uint64_t ns;
+	int i;
+
+	assert_int_equal(worker_busy(&f->w, what, sizeof(what), &queued), 0);
+	assert_string_equal(what, "");
+	assert_int_equal(queued, 0);
+	f->jobs[0].sleep_ms = 1000;
+	for (i = 0; i < 4; i++)
+		worker_queue(&f->w, &f->jobs[i].link);
+	sleep_ms(150);
+	ns = worker_busy(&f->w, what, sizeof(what), &queued);
+	assert_true(ns >= 100000000u);
+	assert_true(ns < 1000000000u);
+	assert_string_equal(what, "job 0");
+	assert_int_equal(queued, 3);
+	/* Once every job is through: nothing under way, nothing queued. */
+	for (i = 0; i < 500 && worker_busy(&f->w, what, sizeof(what), &queued); i++)
+		sleep_ms(10);
+	assert_int_equal(worker_busy(&f->w, what, sizeof(what), &queued), 0);
+	assert_string_equal(what, "");
+	assert_int_equal(queued, 0);
+}
+
 static void a_stop_runs_what_is_queued_quitting_and_hands_back_the_rest(void **state)
 {
 	struct fixture *f = *state;
@@ -192,6 +229,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(jobs_run_in_order_off_the_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(busy_names_the_job_under_way_and_counts_the_rest,
+		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    a_stop_runs_what_is_queued_quitting_and_hands_back_the_rest, setup, teardown),
 	};
