@@ -221,8 +221,23 @@ step
 
 for g in lv1 lv2; do ctl rm "$g"; done
 gone() { [ -z "$(vnames)" ] && [ -z "$($V list --all --name 2>/dev/null | grep -v '^$' | grep -vxF Domain-0)" ] && [ -z "$(xnames)" ]; }
+# When a libvirt call does not return: shoald's worker (the call under
+# way), what each thread of shoald and libvirtd waits in, and whether
+# libvirtd still answers for the domain.
+stuck_diag() {
+	diag "shoald's worker: $(shoalctl --socket "$SOCK" --timeout 10 --json host 2>/dev/null | jsonq backend_stats.call_under_way) queued $(shoalctl --socket "$SOCK" --timeout 10 --json host 2>/dev/null | jsonq backend_stats.calls_queued)"
+	for p in $(pidof shoald libvirtd); do
+		for t in /proc/$p/task/*; do
+			diag "$(cat $t/comm 2>/dev/null) ${t##*/}: wchan $(cat $t/wchan 2>/dev/null), syscall $(cut -d' ' -f1-2 $t/syscall 2>/dev/null)"
+		done
+	done
+	for g in "$@"; do
+		diag "virsh domstate $g: $(timeout 20 $V domstate "$g" --reason 2>&1 | tr '\n' ' ')"
+	done
+}
 if wait_for 30 gone; then ok "removing the guests leaves no domain in libvirt or Xen"; else
 	not_ok "removing the guests leaves no domain in libvirt or Xen: virsh --all $($V list --all --name | tr '\n' ' '); xl $(xnames | tr '\n' ' ')"
+	stuck_diag lv1 lv2
 fi
 step
 
@@ -234,6 +249,7 @@ ctl_make() { shoalctl --socket "$SOCK" --timeout 120 "$@" >/tmp/ctl.out 2>/tmp/c
 lv_diag() {
 	diag "$(grep "$1" "$LOGDIR/shoald.log" | tail -n 5)" "$(tail -n 10 /var/log/libvirt/libxl/libxl-driver.log 2>/dev/null)" \
 		"$(shoalctl --socket "$SOCK" --timeout 10 console "$1" 2>&1 | tail -n 5 | tr '\n' '|')"
+	stuck_diag "$1"
 }
 ended() { case $(guest_state "$1") in stopped | exited) return 0 ;; esac; return 1; }
 
