@@ -140,6 +140,7 @@ enum lv_job_kind {
 	LJ_RESUME,   /* the new domain runs */
 	LJ_DESTROY,  /* stop */
 	LJ_UNDEFINE, /* after its end: the name is free */
+	LJ_CONSOLE,  /* its console stream's abort and free */
 };
 
 struct lv_job {
@@ -148,6 +149,7 @@ struct lv_job {
 	struct ldom *d;   /* CREATE, RESUME, DESTROY: held (d->jobs) until done */
 	virDomainPtr dom; /* a reference of the job's own: CREATE's result, the others' domain */
 	char *xml;        /* CREATE */
+	virStreamPtr st;  /* CONSOLE: the stream, the job's own */
 	int paused;       /* CREATE: started paused, to be resumed */
 	char name[GUEST_NAME_MAX + 1];
 	/* Results, read by the loop once done. */
@@ -835,6 +837,12 @@ static void job_run(struct backend *be, struct lv_job *j)
 		if (virDomainUndefine(j->dom) < 0)
 			job_fail(j, "undefine domain");
 		break;
+	case LJ_CONSOLE:
+		/* A stream the domain's end already closed refuses the abort: nothing lost. */
+		virStreamAbort(j->st);
+		virStreamFree(j->st);
+		j->st = NULL;
+		break;
 	}
 	j->ns = now_mono_ns() - t0;
 }
@@ -880,6 +888,8 @@ static void job_free(struct lv_job *j)
 {
 	if (j->dom)
 		virDomainFree(j->dom);
+	if (j->st)
+		virStreamFree(j->st);
 	free(j->xml);
 	free(j);
 }
@@ -909,7 +919,8 @@ static void job_domain(struct backend *be, enum lv_job_kind kind, struct ldom *d
 
 static void on_job_done(struct worker *w, struct worker_job *wj);
 
-static const char *const job_kind_names[] = { "define and start", "resume", "destroy", "undefine" };
+static const char *const job_kind_names[] = { "define and start", "resume", "destroy", "undefine",
+	                                      "console close" };
 
 /* "undefine lv1", for worker_busy(). */
 static void job_describe(const struct worker_job *wj, char *buf, size_t len)
@@ -989,14 +1000,31 @@ static void ldom_free(struct ldom *d)
 	free(d);
 }
 
+/*
+ * The loop stops reading the stream at once; its abort, a call to
+ * libvirtd, is the worker's, in order with the domains' other calls.  It
+ * was the loop's: once, removing two re-adopted guests, the worker's
+ * call for one never returned while the loop aborted the other's stream
+ * (the cause is not proven; a stream's close beside another thread's
+ * call is where libvirt's clients have deadlocked before).
+ */
 static void console_close(struct ldom *d)
 {
-	if (!d->console)
+	virStreamPtr st = d->console;
+	struct lv_job *j;
+
+	if (!st)
 		return;
-	virStreamEventRemoveCallback(d->console);
-	virStreamAbort(d->console);
-	virStreamFree(d->console);
 	d->console = NULL;
+	virStreamEventRemoveCallback(st);
+	j = d->be->worker.up ? job_new(d->be, LJ_CONSOLE, NULL, NULL, ldom_name(d)) : NULL;
+	if (j) {
+		j->st = st;
+		job_queue(d->be, j);
+		return;
+	}
+	virStreamAbort(st);
+	virStreamFree(st);
 }
 
 static void on_console(virStreamPtr st, int events, void *opaque)
@@ -1307,6 +1335,8 @@ static void job_done(struct backend *be, struct lv_job *j)
 		/* A transient domain (virsh undefine while it ran) is gone with its end. */
 		if (j->rc < 0 && j->code != VIR_ERR_NO_DOMAIN)
 			log_warnx("libvirt: %s", j->err);
+		break;
+	case LJ_CONSOLE:
 		break;
 	}
 	if (d && !--d->jobs && d->reported)
