@@ -140,12 +140,14 @@ cpu_model=${SHOAL_XEN_CPU_MODEL:-max,-smap,-rdtscp,-xsave,-avx,-avx2,-fma,-f16c,
 # every model has.  An Intel model of QEMU's without XSAVE passes.  Its
 # Dom0 also carries libvirtd (dom0-libvirt.cpio.gz, mkdom0.sh).
 #
-# Under that model the whole machine freezes now and then at a domain's
-# create or destroy: QEMU idle, every vCPU halted, nothing more on Xen's
-# console (no panic: a wake-up that never comes).  3 runs of the libvirt
-# set in 8: with multi-threaded TCG 1 in 2, with +arat 1 in 3, on one
-# host thread (SHOAL_XEN_TCG_THREAD=single) 1 in 3.  Why is not known;
-# the set stays out of the smoke set until it is.
+# The whole machine freezes now and then (every set, every CPU model):
+# QEMU idle, every vCPU halted, nothing more on the console.  Xen's debug
+# keys at such a freeze (xen_keys below) showed credit2 with both of
+# Dom0's vCPUs runnable on its run queue (pending upcalls, credit at its
+# floor) while both pCPUs ran idle, neither tickled, and no timer of
+# Xen's that would reschedule: a wake-up that never comes.  It is Xen's
+# scheduler under TCG, not shoald's; the set's second boot (below) is the
+# way round it.
 initrd=$out/dom0.cpio.gz
 # bench with SHOAL_XEN_BENCH_LIBVIRT=1 too (libvirt's rounds beside the
 # others; every maker then runs on that CPU model).
