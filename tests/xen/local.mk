@@ -1,8 +1,9 @@
 # Xen: real Xen 4.17 under QEMU with shoald on its Xen backend in Dom0
-# (tests/xen/run.sh).  The smoke set is part of make check; the long set
-# and the create benchmark run on demand.
-TESTS += tests/xen/smoke.sh
-XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
+# (tests/xen/run.sh).  The smoke set and the libvirt set (each a boot of
+# its own) are part of make check; the long set and the benchmarks run on
+# demand.
+TESTS += tests/xen/smoke.sh tests/xen/libvirt.sh
+XEN_TEST_FILES = tests/xen/local.mk tests/xen/smoke.sh tests/xen/libvirt.sh tests/xen/run.sh tests/xen/deps.sh tests/xen/mkdom0.sh \
 	tests/xen/dom0/init.sh tests/xen/dom0/lib.sh tests/xen/dom0/smoke.sh tests/xen/dom0/devices.sh tests/xen/dom0/fronts.sh tests/xen/dom0/long.sh \
 	tests/xen/dom0/bench.sh tests/xen/dom0/scale.sh tests/xen/dom0/libvirt.sh bench/xen-create.sh bench/xen-scale.sh
 EXTRA_DIST += $(XEN_TEST_FILES)
