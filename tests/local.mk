@@ -441,7 +441,7 @@ EXTRA_DIST += tests/unit/test_libvirt.c
 # A backend's worker thread: jobs in order off the loop, results on it.
 check_PROGRAMS += tests/unit/test_worker
 TESTS += tests/unit/test_worker
-tests_unit_test_worker_SOURCES = tests/unit/test_worker.c daemon/backend/worker.c
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c daemon/backend/worker.c daemon/clock.c
 tests_unit_test_worker_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_worker_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS)
 tests_unit_test_worker_LDADD = $(LIBEV_LIBS) $(CMOCKA_LIBS) -lpthread

@@ -3,17 +3,9 @@
  * done ones out, and an ev_async that wakes the loop for the second.
  */
 #include <signal.h>
-#include <time.h>
 
 #include "daemon/backend/worker.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "daemon/daemon.h"
 
 static void *worker_main(void *arg)
 {
@@ -35,7 +27,7 @@ static void *worker_main(void *arg)
 		j->next = NULL;
 		w->nqueued--;
 		w->running = j;
-		w->running_since_ns = mono_ns();
+		w->running_since_ns = now_mono_ns();
 		quitting = w->quit;
 		pthread_mutex_unlock(&w->mu);
 		w->run(w, j, quitting);
@@ -133,7 +125,7 @@ uint64_t worker_busy(struct worker *w, char *what, size_t len, unsigned *queued)
 		return 0;
 	pthread_mutex_lock(&w->mu);
 	if (w->running) {
-		ns = mono_ns() - w->running_since_ns;
+		ns = now_mono_ns() - w->running_since_ns;
 		if (ns == 0)
 			ns = 1;
 		if (w->describe && len)
