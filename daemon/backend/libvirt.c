@@ -126,7 +126,7 @@ struct backend {
 	struct worker worker;
 	uint64_t job_ns_max; /* the longest job, for /v1/host */
 	ev_timer stuck_w;    /* a job that does not return is logged */
-	uint64_t stuck_warned;
+	int stuck_warned;
 #ifdef HAVE_XEN
 	/* Probes on Xen: libvirt has no event-channel API (xen_probe.c, as the Xen backend). */
 	struct xs_handle *xs;
@@ -950,7 +950,8 @@ static void on_stuck_check(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	be->stuck_warned = 1;
 	log_warnx("libvirt: the %s call has not returned for %.0f s; %u of libvirt's "
-	          "creates, destroys and undefines wait behind it (is libvirtd stuck?)",
+	          "creates, destroys, undefines and console closes wait behind it (is libvirtd "
+	          "stuck?)",
 	          what, ns / 1e9, queued);
 }
 
