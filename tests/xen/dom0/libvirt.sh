@@ -225,7 +225,8 @@ gone() { [ -z "$(vnames)" ] && [ -z "$($V list --all --name 2>/dev/null | grep -
 # way), what each thread of shoald and libvirtd waits in, and whether
 # libvirtd still answers for the domain.
 stuck_diag() {
-	diag "shoald's worker: $(shoalctl --socket "$SOCK" --timeout 10 --json host 2>/dev/null | jsonq backend_stats.call_under_way) queued $(shoalctl --socket "$SOCK" --timeout 10 --json host 2>/dev/null | jsonq backend_stats.calls_queued)"
+	shoalctl --socket "$SOCK" --timeout 10 --json host >/tmp/host.json 2>/dev/null
+	diag "shoald's worker: $(jget /tmp/host.json backend_stats.call_under_way) queued $(jget /tmp/host.json backend_stats.calls_queued)"
 	for p in $(pidof shoald libvirtd); do
 		for t in /proc/$p/task/*; do
 			diag "$(cat $t/comm 2>/dev/null) ${t##*/}: wchan $(cat $t/wchan 2>/dev/null), syscall $(cut -d' ' -f1-2 $t/syscall 2>/dev/null)"
