@@ -241,7 +241,7 @@ if [ -z "$reason" ] && [ -z "$seen_end" ]; then
 fi
 }
 
-# A freeze of the whole machine under TCG (above) is QEMU's, not the
+# A freeze of the whole machine under TCG (above) is Xen's, not the
 # set's: the set runs once more from a new boot, and says so; a second
 # freeze fails it.
 HZ=$(getconf CLK_TCK)
